@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what berth needs on a Debian machine (as root) and builds it. Safe to run again: it only
+# installs what is missing.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+debian_packages=(runc nats-server busybox-static iproute2 nftables skopeo umoci containernetworking-plugins)
+missing=()
+for pkg in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when node_modules was not installed from this exact lock file.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.berth-lock-hash 2>/dev/null)" != "$lock_hash" ]; then
+  echo "setup: installing npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_hash" > node_modules/.berth-lock-hash
+fi
+node deploy/build.mjs

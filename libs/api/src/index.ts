@@ -1,0 +1,7 @@
+export * from './registry';
+export type * from './types';
+export * from './validation';
+export * from './defaults';
+export * from './selectors';
+export * from './tables';
+export * from './quantity';

@@ -1,0 +1,2 @@
+export { BerthError, isBerthError, errors, field } from './errors';
+export type { ErrorReason, ErrorDetails, FieldCause } from './errors';

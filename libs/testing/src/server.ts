@@ -1,0 +1,139 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request } from 'node:https';
+import { parse as parseYaml } from 'yaml';
+
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+export const BERTH_BIN = join(REPO_ROOT, 'bin', 'berth');
+
+/** A free TCP port on 127.0.0.1 (bound then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface ServerOptions {
+  /** `--store` value; sqlite in the data dir when omitted. */
+  store?: string;
+  /** Reuse a data dir (restart tests); a fresh temp dir otherwise. */
+  dataDir?: string;
+  port?: number;
+  extraArgs?: string[];
+  /** Environment additions for the server process. */
+  env?: Record<string, string>;
+}
+
+export interface TestServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  kubeconfigPath: string;
+  token: string;
+  ca: string;
+  process: ChildProcess;
+  /** Output the server printed so far (stdout + stderr), for failure messages. */
+  output(): string;
+  /** SIGTERM, then SIGKILL after 5 s. Keeps the data dir. */
+  stop(): Promise<void>;
+  /** kill -9. Keeps the data dir. */
+  kill9(): Promise<void>;
+  /** Stops the server and removes its data dir (unless the caller passed dataDir). */
+  cleanup(): Promise<void>;
+  /** An authenticated HTTPS request to the server; resolves with status, headers and body text. */
+  fetch(path: string, init?: { method?: string; body?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
+}
+
+/** Starts `bin/berth server --disable-agent` on a temp data dir and a free port, and waits for /readyz. */
+export async function startBerthServer(opts: ServerOptions = {}): Promise<TestServer> {
+  const ownsDataDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-test-'));
+  const port = opts.port ?? (await freePort());
+  const args = ['server', '--data-dir', dataDir, '--https-port', String(port), '--bind-address', '127.0.0.1', '--disable-agent'];
+  if (opts.store) args.push('--store', opts.store);
+  args.push(...(opts.extraArgs ?? []));
+  const child = spawn(BERTH_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+
+  const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
+  const stopWith = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const server: TestServer = {
+    url: `https://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    kubeconfigPath,
+    token: '',
+    ca: '',
+    process: child,
+    output: () => output,
+    stop: () => stopWith('SIGTERM'),
+    kill9: () => stopWith('SIGKILL'),
+    cleanup: async () => {
+      await stopWith('SIGTERM');
+      if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+    fetch: (path, init = {}) =>
+      new Promise((resolveFetch, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            path,
+            method: init.method ?? 'GET',
+            ca: server.ca,
+            headers: { Authorization: `Bearer ${server.token}`, ...init.headers },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => resolveFetch({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(init.body);
+      }),
+  };
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`berth server exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+    }
+    if (Date.now() > deadline) {
+      await server.cleanup();
+      throw new Error(`berth server did not become ready in 30 s:\n${output}`);
+    }
+    if (existsSync(kubeconfigPath)) {
+      try {
+        const kubeconfig = parseYaml(readFileSync(kubeconfigPath, 'utf8'));
+        server.token = kubeconfig.users[0].user.token;
+        server.ca = Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64').toString();
+        const res = await server.fetch('/readyz');
+        if (res.status === 200) return server;
+      } catch {
+        // not ready yet
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
