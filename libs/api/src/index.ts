@@ -1,5 +1,6 @@
 export * from './registry';
 export type * from './types';
+export type * from './kinds';
 export * from './validation';
 export * from './defaults';
 export * from './selectors';
