@@ -1,4 +1,3 @@
-import { isBerthError } from '@berth/errors';
 import { MemoryStore } from './memory';
 
 describe('MemoryStore', () => {
@@ -7,6 +6,6 @@ describe('MemoryStore', () => {
     const a = await store.create('/a', '1');
     const b = await store.update('/a', '2', a.modRevision);
     expect(b.modRevision).toBe(a.modRevision + 1);
-    await store.update('/a', '3', a.modRevision).catch((e) => expect(isBerthError(e, 'Conflict')).toBe(true));
+    await expect(store.update('/a', '3', a.modRevision)).rejects.toMatchObject({ reason: 'Conflict' });
   });
 });

@@ -1,11 +1,6 @@
 import { errors } from '@berth/errors';
+import { byKey, WatchFanout } from './fanout';
 import type { KeyValue, ListResult, Store, WatchCallbacks, WatchEvent, Watcher } from './store';
-
-interface Subscription {
-  prefix: string;
-  callbacks: WatchCallbacks;
-  closed: boolean;
-}
 
 /** A Store held in memory, with full history until compaction: for tests and throwaway clusters. */
 export class MemoryStore implements Store {
@@ -13,7 +8,7 @@ export class MemoryStore implements Store {
   private history: WatchEvent[] = [];
   private revision = 0;
   private compacted = 0;
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly fanout = new WatchFanout();
   private closed = false;
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -26,7 +21,7 @@ export class MemoryStore implements Store {
     this.assertOpen();
     const items = [...this.data.values()]
       .filter((kv) => kv.key.startsWith(prefix))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .sort(byKey)
       .map((kv) => ({ ...kv }));
     return { items, revision: this.revision };
   }
@@ -63,17 +58,13 @@ export class MemoryStore implements Store {
   async watch(prefix: string, afterRevision: number, callbacks: WatchCallbacks): Promise<Watcher> {
     this.assertOpen();
     if (afterRevision < this.compacted) throw errors.compacted(afterRevision, this.compacted);
-    const subscription: Subscription = { prefix, callbacks, closed: false };
-    const backlog = this.history.filter((e) => e.revision > afterRevision && e.kv.key.startsWith(prefix));
-    this.subscriptions.add(subscription);
-    // Deliver the backlog asynchronously, before any later live event (which are also queued).
-    for (const event of backlog) this.deliver(subscription, event);
-    return {
-      close: () => {
-        subscription.closed = true;
-        this.subscriptions.delete(subscription);
-      },
-    };
+    const subscription = this.fanout.subscribe(prefix, callbacks);
+    // Backlog and activation in one synchronous step: no write can slip between them.
+    for (const event of this.history) {
+      if (event.revision > afterRevision && subscription.matches(event)) subscription.deliver(event);
+    }
+    this.fanout.activate(subscription);
+    return subscription;
   }
 
   async compact(revision: number): Promise<void> {
@@ -94,11 +85,7 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const s of this.subscriptions) {
-      s.closed = true;
-      s.callbacks.onError(errors.unavailable('store closed'));
-    }
-    this.subscriptions.clear();
+    this.fanout.failAll(errors.unavailable('store closed'));
   }
 
   private current(key: string, expectedModRevision: number | undefined): KeyValue {
@@ -112,15 +99,7 @@ export class MemoryStore implements Store {
 
   private publish(event: WatchEvent): void {
     this.history.push(event);
-    for (const s of this.subscriptions) {
-      if (event.kv.key.startsWith(s.prefix)) this.deliver(s, event);
-    }
-  }
-
-  private deliver(s: Subscription, event: WatchEvent): void {
-    queueMicrotask(() => {
-      if (!s.closed) s.callbacks.onEvent(event);
-    });
+    this.fanout.publish(event);
   }
 
   private assertOpen(): void {

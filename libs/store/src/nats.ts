@@ -1,0 +1,377 @@
+import { connect, headers, KvWatchInclude, StorageType } from 'nats';
+import type { JetStreamClient, JetStreamManager, KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import { errors, isBerthError } from '@berth/errors';
+import { byKey, Subscription } from './fanout';
+import { decodeKey, encodeKey, prefixFilter } from './nats-subjects';
+import type { KeyValue, ListResult, Store, WatchCallbacks, WatchEvent, Watcher } from './store';
+
+export interface NatsStoreOptions {
+  /** `host:port` or `nats://host:port`, comma-separated for a cluster. */
+  servers: string;
+  bucket: string;
+  replicas: number;
+}
+
+/** JetStream's error for a publish whose expected last subject sequence did not match. */
+const WRONG_LAST_SEQUENCE = 10071;
+const KV_OPERATION = 'KV-Operation';
+const COMPACTED_KEY = 'compacted';
+
+/**
+ * What a message on a key's subject holds. KV keeps neither a key's create revision nor a link to the
+ * key's previous message, so both travel in front of the value: `<createRevision> <prevSeq>\n<value>`.
+ * createRevision 0 means "this message's own sequence" (a create can't know its sequence before it is
+ * stored). prevSeq is the sequence of the previous message on the subject (a value or a delete
+ * marker), 0 for none: it gives watch events their prevKv and lets list read a key as of a revision.
+ */
+interface Envelope {
+  createRevision: number;
+  prevSeq: number;
+  value: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function seal(envelope: Envelope): Uint8Array {
+  return encoder.encode(`${envelope.createRevision} ${envelope.prevSeq}\n${envelope.value}`);
+}
+
+function unseal(data: Uint8Array): Envelope {
+  // Delete markers written by other KV clients have no envelope.
+  if (data.length === 0) return { createRevision: 0, prevSeq: 0, value: '' };
+  const text = decoder.decode(data);
+  const newline = text.indexOf('\n');
+  const [create, prev] = text.slice(0, newline).split(' ');
+  return { createRevision: Number(create), prevSeq: Number(prev), value: text.slice(newline + 1) };
+}
+
+function isValue(entry: KvEntry): boolean {
+  return entry.operation === 'PUT';
+}
+
+function toKeyValue(key: string, entry: KvEntry): KeyValue {
+  const { createRevision, value } = unseal(entry.value);
+  return { key, value, createRevision: createRevision || entry.revision, modRevision: entry.revision };
+}
+
+function isWrongLastSequence(err: unknown): boolean {
+  const apiError = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
+  return apiError?.err_code === WRONG_LAST_SEQUENCE;
+}
+
+/** NATS failures as berth errors: the connection or server being unusable is Unavailable. */
+function asBerthError(err: unknown): Error {
+  if (isBerthError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/MAX_PAYLOAD_EXCEEDED|maximum payload exceeded/i.test(message)) {
+    return errors.badRequest(`value too large for the NATS server's max_payload: ${message}`);
+  }
+  return errors.unavailable(`nats: ${message}`);
+}
+
+/**
+ * The store on NATS JetStream KV, for a control plane whose state must survive losing a server.
+ *
+ * - Revisions are the bucket stream's sequence numbers: one counter for every key, as etcd's.
+ *   The bucket keeps unlimited history per key (KV's default is 1), so watches can replay every change.
+ * - Keys map to subjects segment by segment (see nats-subjects.ts); a prefix watch is a subject filter.
+ * - create is kv.create (expects no message on the subject, or the delete marker that is there);
+ *   update and delete are compare-and-swap on the key's last sequence (Nats-Expected-Last-Subject-Sequence).
+ *   Deletes publish the KV delete marker themselves so it can carry the envelope's link to the value it removed.
+ * - list reads the latest message of every key under the prefix and answers as of the stream's last
+ *   sequence R read *before* that: a key whose latest message is newer than R is followed back along
+ *   prevSeq to its message at or below R (or left out if it had none). The items are then exactly the
+ *   state at R, and a watch from R delivers every later change once: no gap, no duplicate.
+ * - compact(C) records C in the `<bucket>-meta` bucket first (watches starting before C fail from
+ *   then on), then purges, per key, every message at or below C except the key's latest one, which
+ *   values and lists still need (a latest delete marker at or below C is purged too).
+ *   Limitation: a watch that is still replaying history older than a compaction that runs meanwhile
+ *   is not told about it; compact well behind the newest revision (as the apiserver does).
+ * - Reads go to the stream leader (no direct get), so a read after an acknowledged write sees it.
+ */
+export class NatsStore implements Store {
+  private readonly watchers = new Set<Subscription>();
+  private closed = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly kv: KV,
+    private readonly meta: KV,
+    private readonly bucket: string,
+  ) {}
+
+  static async connect(options: NatsStoreOptions): Promise<NatsStore> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: options.servers.split(','), name: 'berth-store', maxReconnectAttempts: -1 });
+    } catch (err) {
+      throw errors.unavailable(`cannot connect to NATS at ${options.servers}: ${(err as Error).message}`);
+    }
+    try {
+      const js = nc.jetstream();
+      const jsm = await nc.jetstreamManager();
+      const common = { replicas: options.replicas, storage: StorageType.File, allow_direct: false };
+      const kv = await js.views.kv(options.bucket, { ...common, history: -1 });
+      const meta = await js.views.kv(`${options.bucket}-meta`, { ...common, history: 1 });
+      return new NatsStore(nc, js, jsm, kv, meta, options.bucket);
+    } catch (err) {
+      await nc.close();
+      throw errors.unavailable(`cannot open NATS KV bucket ${options.bucket}: ${(err as Error).message}`);
+    }
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    const entry = await this.latest(key);
+    return entry && isValue(entry) ? toKeyValue(key, entry) : undefined;
+  }
+
+  async list(prefix: string): Promise<ListResult> {
+    const revision = await this.currentRevision();
+    const items: KeyValue[] = [];
+    try {
+      for (const latest of await this.latestPerKey(prefix)) {
+        const entry = await this.asOf(latest, revision);
+        if (entry && isValue(entry)) items.push(toKeyValue(decodeKey(latest.key), entry));
+      }
+    } catch (err) {
+      throw asBerthError(err);
+    }
+    return { items: items.sort(byKey), revision };
+  }
+
+  async create(key: string, value: string): Promise<KeyValue> {
+    const subjectKey = encodeKey(key);
+    for (;;) {
+      const latest = await this.latest(key);
+      if (latest && isValue(latest)) throw errors.alreadyExists('keys', key);
+      const payload = seal({ createRevision: 0, prevSeq: latest?.revision ?? 0, value });
+      try {
+        // A key that was deleted still has its delete marker: the create expects that marker.
+        const revision = latest ? await this.kv.update(subjectKey, payload, latest.revision) : await this.kv.create(subjectKey, payload);
+        return { key, value, createRevision: revision, modRevision: revision };
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw asBerthError(err);
+        // Someone wrote the key meanwhile: look again (it may be a create, or another delete).
+      }
+    }
+  }
+
+  async update(key: string, value: string, expectedModRevision?: number): Promise<KeyValue> {
+    for (;;) {
+      const prev = await this.current(key, expectedModRevision);
+      try {
+        const payload = seal({ createRevision: prev.createRevision, prevSeq: prev.modRevision, value });
+        const revision = await this.kv.update(encodeKey(key), payload, prev.modRevision);
+        return { key, value, createRevision: prev.createRevision, modRevision: revision };
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw asBerthError(err);
+        // Without an expected revision the caller wants last-writer-wins: read again and retry.
+      }
+    }
+  }
+
+  async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+    for (;;) {
+      const prev = await this.current(key, expectedModRevision);
+      const marker = headers();
+      marker.set(KV_OPERATION, 'DEL');
+      try {
+        await this.js.publish(this.subject(key), seal({ createRevision: prev.createRevision, prevSeq: prev.modRevision, value: '' }), {
+          headers: marker,
+          expect: { lastSubjectSequence: prev.modRevision },
+        });
+        return prev;
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw asBerthError(err);
+      }
+    }
+  }
+
+  async watch(prefix: string, afterRevision: number, callbacks: WatchCallbacks): Promise<Watcher> {
+    this.assertOpen();
+    const compacted = await this.compactedRevision();
+    if (afterRevision < compacted) throw errors.compacted(afterRevision, compacted);
+    let entries: QueuedIterator<KvEntry>;
+    try {
+      entries = await this.kv.watch({
+        key: prefixFilter(prefix),
+        include: KvWatchInclude.AllHistory,
+        resumeFromRevision: afterRevision + 1,
+      });
+    } catch (err) {
+      throw asBerthError(err);
+    }
+    const subscription = new Subscription(prefix, callbacks, (s) => {
+      this.watchers.delete(s);
+      entries.stop();
+    });
+    this.watchers.add(subscription);
+    void this.pump(subscription, entries, afterRevision);
+    return subscription;
+  }
+
+  async compact(revision: number): Promise<void> {
+    const previous = await this.compactedRevision();
+    const upTo = Math.min(revision, await this.currentRevision());
+    if (upTo <= previous) return;
+    try {
+      await this.meta.put(COMPACTED_KEY, encoder.encode(String(upTo)));
+      // Every key written in (previous, upTo]: its latest message at or below upTo, and whether it is a value.
+      const latestBySubject = new Map<string, { revision: number; isValue: boolean }>();
+      await this.scan(previous + 1, upTo, (entry) => latestBySubject.set(entry.key, { revision: entry.revision, isValue: isValue(entry) }));
+      const stream = this.streamName();
+      for (const [subjectKey, latest] of latestBySubject) {
+        // purge with seq removes the subject's messages strictly below seq; the server reads seq <= 1
+        // as "no seq" and would purge the whole subject, and below 1 there is nothing anyway.
+        const keepFrom = latest.isValue ? latest.revision : latest.revision + 1;
+        if (keepFrom <= 1) continue;
+        await this.jsm.streams.purge(stream, { filter: `$KV.${this.bucket}.${subjectKey}`, seq: keepFrom });
+      }
+    } catch (err) {
+      throw asBerthError(err);
+    }
+  }
+
+  async currentRevision(): Promise<number> {
+    this.assertOpen();
+    try {
+      return (await this.jsm.streams.info(this.streamName())).state.last_seq;
+    } catch (err) {
+      throw asBerthError(err);
+    }
+  }
+
+  async compactedRevision(): Promise<number> {
+    this.assertOpen();
+    try {
+      const entry = await this.meta.get(COMPACTED_KEY);
+      return entry && isValue(entry) ? Number(decoder.decode(entry.value)) : 0;
+    } catch (err) {
+      throw asBerthError(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const watcher of [...this.watchers]) watcher.fail(errors.unavailable('store closed'));
+    await this.nc.close();
+  }
+
+  private async pump(subscription: Subscription, entries: QueuedIterator<KvEntry>, afterRevision: number): Promise<void> {
+    let position = afterRevision;
+    try {
+      for await (const entry of entries) {
+        if (subscription.isClosed) return;
+        // An ordered consumer that resets itself may hand us a message again.
+        if (entry.revision <= position) continue;
+        position = entry.revision;
+        const key = decodeKey(entry.key);
+        if (!key.startsWith(subscription.prefix)) continue;
+        subscription.deliver(await this.toEvent(key, entry));
+      }
+      subscription.fail(errors.unavailable('nats watch ended'));
+    } catch (err) {
+      subscription.fail(asBerthError(err));
+    }
+  }
+
+  private async toEvent(key: string, entry: KvEntry): Promise<WatchEvent> {
+    const { prevSeq } = unseal(entry.value);
+    const prevEntry = prevSeq ? await this.kv.get(entry.key, { revision: prevSeq }) : null;
+    const prevKv = prevEntry && isValue(prevEntry) ? toKeyValue(key, prevEntry) : undefined;
+    const revision = entry.revision;
+    if (isValue(entry)) {
+      const kv = toKeyValue(key, entry);
+      return prevKv ? { type: 'put', kv, prevKv, revision } : { type: 'put', kv, revision };
+    }
+    const kv: KeyValue = { key, value: prevKv?.value ?? '', createRevision: prevKv?.createRevision ?? 0, modRevision: revision };
+    return prevKv ? { type: 'delete', kv, prevKv, revision } : { type: 'delete', kv, revision };
+  }
+
+  /** The key's message as of revision: follows prevSeq back from a newer one; null if it had none. */
+  private async asOf(entry: KvEntry, revision: number): Promise<KvEntry | null> {
+    let at: KvEntry | null = entry;
+    while (at && at.revision > revision) {
+      const { prevSeq } = unseal(at.value);
+      at = prevSeq ? await this.kv.get(entry.key, { revision: prevSeq }) : null;
+    }
+    return at;
+  }
+
+  /** The newest message of every key under prefix (values and delete markers). */
+  private async latestPerKey(prefix: string): Promise<KvEntry[]> {
+    const found: KvEntry[] = [];
+    await this.drain({ key: prefixFilter(prefix), include: KvWatchInclude.LastValue }, (entry) => {
+      if (decodeKey(entry.key).startsWith(prefix)) found.push(entry);
+      return true;
+    });
+    return found;
+  }
+
+  /** Headers of every message with a revision in [from, to], oldest first. */
+  private async scan(from: number, to: number, onEntry: (entry: KvEntry) => void): Promise<void> {
+    await this.drain({ include: KvWatchInclude.AllHistory, resumeFromRevision: from, headers_only: true }, (entry) => {
+      if (entry.revision > to) return false;
+      onEntry(entry);
+      return entry.revision < to;
+    });
+  }
+
+  /**
+   * Reads a KV watch until it has delivered what the stream held when it started (or onEntry returns
+   * false), then stops it.
+   */
+  private async drain(
+    options: { key?: string; include: KvWatchInclude; resumeFromRevision?: number; headers_only?: boolean },
+    onEntry: (entry: KvEntry) => boolean,
+  ): Promise<void> {
+    let entries: QueuedIterator<KvEntry> | undefined;
+    let initialized = false;
+    entries = await this.kv.watch({
+      ...options,
+      initializedFn: () => {
+        initialized = true;
+        entries?.stop();
+      },
+    });
+    // Already initialized during watch(): what it found is queued, and stop() still yields it.
+    if (initialized) entries.stop();
+    for await (const entry of entries) {
+      if (!onEntry(entry) || entry.delta === 0) entries.stop();
+    }
+  }
+
+  private async latest(key: string): Promise<KvEntry | null> {
+    this.assertOpen();
+    try {
+      return await this.kv.get(encodeKey(key));
+    } catch (err) {
+      throw asBerthError(err);
+    }
+  }
+
+  private async current(key: string, expectedModRevision: number | undefined): Promise<KeyValue> {
+    const prev = await this.get(key);
+    if (!prev) throw errors.notFound('keys', key);
+    if (expectedModRevision !== undefined && prev.modRevision !== expectedModRevision) {
+      throw errors.conflict('keys', key, `the object has been modified (revision ${prev.modRevision}, expected ${expectedModRevision})`);
+    }
+    return prev;
+  }
+
+  private subject(key: string): string {
+    return `$KV.${this.bucket}.${encodeKey(key)}`;
+  }
+
+  private streamName(): string {
+    return `KV_${this.bucket}`;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw errors.unavailable('store closed');
+  }
+}

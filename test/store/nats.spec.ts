@@ -1,0 +1,100 @@
+import { connect, type NatsConnection } from 'nats';
+import { createStore, type Store } from '@berth/store';
+import { startNatsServer, type TestNatsServer } from '@berth/testing';
+
+/** What only the NATS backend has to show: its compaction really frees the stream, and state lives in the server. */
+describe('NatsStore on nats-server -js', () => {
+  let server: TestNatsServer;
+  let observer: NatsConnection;
+  const stores: Store[] = [];
+  const open = async (bucket: string) => {
+    const store = await createStore(`${server.url}?bucket=${bucket}`);
+    stores.push(store);
+    return store;
+  };
+  const messagesIn = async (bucket: string) => {
+    const jsm = await observer.jetstreamManager();
+    return (await jsm.streams.info(`KV_${bucket}`)).state.messages;
+  };
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    observer = await connect({ servers: server.url });
+  });
+
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+    await observer?.close();
+    await server?.stop();
+  });
+
+  it('keeps only each live key\'s latest message at or below the compacted revision', async () => {
+    const store = await open('compaction');
+    await store.create('/k/a', '1');
+    await store.update('/k/a', '2');
+    await store.update('/k/a', '3');
+    await store.create('/k/b', 'gone');
+    await store.delete('/k/b');
+    await store.create('/k/c', 'kept');
+    const compactAt = await store.currentRevision();
+    await store.update('/k/c', 'newer');
+    expect(await messagesIn('compaction')).toBe(7);
+    await store.compact(compactAt);
+    // a@3 and c@6 stay (c's newer message is above the compaction); b's value and delete marker go.
+    expect(await messagesIn('compaction')).toBe(3);
+    expect((await store.list('/k/')).items.map((kv) => [kv.key, kv.value])).toEqual([['/k/a', '3'], ['/k/c', 'newer']]);
+    expect(await store.get('/k/c')).toMatchObject({ value: 'newer', createRevision: 6, modRevision: 7 });
+  });
+
+  it('lists the state as of its revision even when writes land while it reads', async () => {
+    const store = await open('list-race');
+    await store.create('/lr/updated', 'old');
+    await store.create('/lr/deleted', 'old');
+    await store.create('/lr/recreated', 'old');
+    await store.create('/lr/same', 'old');
+    const readRevision = store.currentRevision.bind(store);
+    // list reads the revision first, then the keys: these writes fall in between, deterministically.
+    store.currentRevision = async () => {
+      const revision = await readRevision();
+      await store.update('/lr/updated', 'new');
+      await store.update('/lr/updated', 'newer');
+      await store.delete('/lr/deleted');
+      await store.delete('/lr/recreated');
+      await store.create('/lr/recreated', 'new');
+      await store.create('/lr/born', 'new');
+      return revision;
+    };
+    const listed = await store.list('/lr/');
+    store.currentRevision = readRevision;
+    expect(listed.revision).toBe(4);
+    expect(listed.items.map((kv) => [kv.key, kv.value, kv.modRevision])).toEqual([
+      ['/lr/deleted', 'old', 2],
+      ['/lr/recreated', 'old', 3],
+      ['/lr/same', 'old', 4],
+      ['/lr/updated', 'old', 1],
+    ]);
+  });
+
+  it('keeps counting revisions after compaction empties the stream', async () => {
+    const store = await open('emptied');
+    await store.create('/e/a', '1');
+    await store.delete('/e/a');
+    await store.compact(2);
+    expect(await messagesIn('emptied')).toBe(0);
+    expect(await store.currentRevision()).toBe(2);
+    expect((await store.create('/e/a', '2')).modRevision).toBe(3);
+  });
+
+  it('finds its data, revision and compacted revision again from a new connection', async () => {
+    const first = await open('reconnect');
+    await first.create('/r/a', '1');
+    const b = await first.create('/r/b', '1');
+    await first.compact(b.modRevision);
+    await first.close();
+    const second = await open('reconnect');
+    expect(await second.currentRevision()).toBe(b.modRevision);
+    expect(await second.compactedRevision()).toBe(b.modRevision);
+    expect(await second.get('/r/b')).toEqual(b);
+    await expect(second.create('/r/a', 'x')).rejects.toMatchObject({ reason: 'AlreadyExists' });
+  });
+});
