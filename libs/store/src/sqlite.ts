@@ -78,6 +78,7 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly sql;
   private readonly replayPageSize: number;
+  private readonly pending: { plan: (revision: number) => WatchEvent; resolve(e: WatchEvent): void; reject(err: unknown): void }[] = [];
 
   constructor(
     readonly path: string,
@@ -134,26 +135,29 @@ export class SqliteStore implements Store {
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
-    return this.write((revision) => {
+    const event = await this.write((revision) => {
       if (this.sql.get.get(key)) throw errors.alreadyExists('keys', key);
       const kv: KeyValue = { key, value, createRevision: revision, modRevision: revision };
       return { type: 'put', kv, revision };
-    }).kv;
+    });
+    return event.kv;
   }
 
   async update(key: string, value: string, expectedModRevision?: number): Promise<KeyValue> {
-    return this.write((revision) => {
+    const event = await this.write((revision) => {
       const prevKv = this.current(key, expectedModRevision);
       const kv: KeyValue = { key, value, createRevision: prevKv.createRevision, modRevision: revision };
       return { type: 'put', kv, prevKv, revision };
-    }).kv;
+    });
+    return event.kv;
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
-    return this.write((revision) => {
+    const event = await this.write((revision) => {
       const prevKv = this.current(key, expectedModRevision);
       return { type: 'delete', kv: { ...prevKv, modRevision: revision }, prevKv, revision };
-    }).prevKv!;
+    });
+    return event.prevKv!;
   }
 
   async watch(prefix: string, afterRevision: number, callbacks: WatchCallbacks): Promise<Watcher> {
@@ -188,39 +192,83 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.commitPending();
     this.closed = true;
     this.fanout.failAll(errors.unavailable('store closed'));
     this.db.close();
   }
 
   /**
-   * Runs one write as a transaction: the planned event is applied to `kv`, appended to `events` and
-   * the revision counter moves, all committed (and fsynced) together before the caller hears of it.
+   * Queues one write for the next group commit. Writes that arrive in the same turn of the event loop
+   * share one transaction and so one fsync; each is still acknowledged only after that commit, so an
+   * acknowledged write survives kill -9. A write whose plan throws (AlreadyExists, Conflict, ...)
+   * changes nothing and fails alone; plans see the writes queued before them.
    */
-  private write(plan: (revision: number) => WatchEvent): WatchEvent {
+  private write(plan: (revision: number) => WatchEvent): Promise<WatchEvent> {
     this.assertOpen();
-    const event = this.db.transaction(() => {
-      // The counter on disk, not this.revision: it is the one that must never repeat.
-      const e = plan(this.sql.getMeta.get('revision')!.value + 1);
-      const { kv, prevKv } = e;
-      if (e.type === 'put') this.sql.upsert.run(kv.key, kv.value, kv.createRevision, kv.modRevision);
-      else this.sql.remove.run(kv.key);
-      this.sql.record.run(
-        e.revision,
-        kv.key,
-        e.type,
-        e.type === 'put' ? kv.value : null,
-        kv.createRevision,
-        prevKv?.value ?? null,
-        prevKv?.createRevision ?? null,
-        prevKv?.modRevision ?? null,
-      );
-      this.sql.setMeta.run(e.revision, 'revision');
-      return e;
-    }).immediate();
-    this.revision = event.revision;
-    this.fanout.publish(event);
-    return event;
+    return new Promise((resolve, reject) => {
+      this.pending.push({ plan, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.commitPending());
+    });
+  }
+
+  private commitPending(): void {
+    const batch = this.pending.splice(0);
+    if (batch.length === 0) return;
+    if (this.closed) {
+      for (const w of batch) w.reject(errors.unavailable('store closed'));
+      return;
+    }
+    const outcomes: ({ event: WatchEvent } | { error: unknown })[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          // The counter on disk, not this.revision: it is the one that must never repeat.
+          let revision = this.sql.getMeta.get('revision')!.value;
+          for (const w of batch) {
+            let event: WatchEvent;
+            try {
+              event = w.plan(revision + 1);
+            } catch (error) {
+              outcomes.push({ error });
+              continue;
+            }
+            this.apply(event);
+            revision = event.revision;
+            outcomes.push({ event });
+          }
+          this.sql.setMeta.run(revision, 'revision');
+        })
+        .immediate();
+    } catch (err) {
+      const failure = errors.unavailable(`sqlite store write failed: ${(err as Error).message}`);
+      for (const w of batch) w.reject(failure);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const outcome = outcomes[i];
+      if ('error' in outcome) return w.reject(outcome.error);
+      this.revision = outcome.event.revision;
+      this.fanout.publish(outcome.event);
+      w.resolve(outcome.event);
+    });
+  }
+
+  /** Writes one planned event to `kv` and `events`, inside the commit's transaction. */
+  private apply(e: WatchEvent): void {
+    const { kv, prevKv } = e;
+    if (e.type === 'put') this.sql.upsert.run(kv.key, kv.value, kv.createRevision, kv.modRevision);
+    else this.sql.remove.run(kv.key);
+    this.sql.record.run(
+      e.revision,
+      kv.key,
+      e.type,
+      e.type === 'put' ? kv.value : null,
+      kv.createRevision,
+      prevKv?.value ?? null,
+      prevKv?.createRevision ?? null,
+      prevKv?.modRevision ?? null,
+    );
   }
 
   /**
