@@ -1,0 +1,60 @@
+import { errors, field } from '@berth/errors';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join, relative, isAbsolute } from 'node:path';
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids?: number[];
+}
+
+/** Reads etc/<name> of a rootfs, refusing a symlink that leads out of it. */
+function readRootfsFile(rootfs: string, name: string): string {
+  try {
+    const root = realpathSync(rootfs);
+    const path = realpathSync(join(root, 'etc', name));
+    const rel = relative(root, path);
+    if (rel.startsWith('..') || isAbsolute(rel)) return '';
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function records(text: string): string[][] {
+  return text
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => line.split(':'));
+}
+
+const numeric = (s: string) => /^\d+$/.test(s);
+
+/**
+ * Docker's `--user` (`name|uid[:group|gid]`) resolved against the image's /etc/passwd and
+ * /etc/group: a name must exist there; a number need not. Without a group, the user's primary group
+ * and the groups listing the user as a member.
+ */
+export function resolveUser(rootfs: string, user: string): ResolvedUser {
+  const [userPart, groupPart] = user.split(':', 2);
+  const bad = (detail: string) => errors.invalid('container', '', [field.invalid('user', user, detail)]);
+  if (!userPart) throw bad('must be name|uid[:group|gid]');
+  const passwd = records(readRootfsFile(rootfs, 'passwd'));
+  const groups = records(readRootfsFile(rootfs, 'group'));
+  const entry = passwd.find((r) => (numeric(userPart) ? r[2] === userPart : r[0] === userPart));
+  if (!entry && !numeric(userPart)) throw bad(`no user "${userPart}" in the image's /etc/passwd`);
+  const uid = Number(entry ? entry[2] : userPart);
+  let gid = entry ? Number(entry[3]) : 0;
+  let additionalGids: number[] | undefined;
+  if (groupPart) {
+    const group = groups.find((g) => (numeric(groupPart) ? g[2] === groupPart : g[0] === groupPart));
+    if (!group && !numeric(groupPart)) throw bad(`no group "${groupPart}" in the image's /etc/group`);
+    gid = Number(group ? group[2] : groupPart);
+  } else if (entry) {
+    const name = entry[0];
+    const member = groups.filter((g) => (g[3] ?? '').split(',').includes(name)).map((g) => Number(g[2]));
+    if (member.length) additionalGids = [...new Set(member)].filter((g) => g !== gid);
+  }
+  if (!Number.isSafeInteger(uid) || !Number.isSafeInteger(gid)) throw bad('has a malformed id');
+  return additionalGids?.length ? { uid, gid, additionalGids } : { uid, gid };
+}
