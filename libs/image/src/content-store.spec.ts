@@ -1,0 +1,45 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ContentStore } from './content-store';
+import { sha256 } from './digest';
+
+describe('ContentStore', () => {
+  let root: string;
+  let store: ContentStore;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'berth-content-'));
+    store = new ContentStore(root);
+    await store.init();
+  });
+
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('stores a stream under its sha256 and reads it back', async () => {
+    const data = Buffer.from('hello blobs');
+    const blob = await store.ingest(Readable.from([data.subarray(0, 5), data.subarray(5)]));
+    expect(blob).toEqual({ digest: sha256(data), size: data.length });
+    expect(store.path(blob.digest)).toBe(join(root, 'content/blobs/sha256', sha256(data).slice(7)));
+    expect(await store.read(blob.digest)).toEqual(data);
+    expect(await store.list()).toEqual([blob]);
+  });
+
+  it('refuses content that does not match the expected digest or size, keeping nothing', async () => {
+    await expect(store.put(Buffer.from('tampered'), { digest: sha256('original') })).rejects.toThrow(/digest mismatch/);
+    await expect(store.put(Buffer.from('short'), { size: 99 })).rejects.toThrow(/has size 5, expected 99/);
+    await expect(store.put(Buffer.from('too long'), { size: 2 })).rejects.toThrow(/larger than its expected size/);
+    expect(await store.list()).toEqual([]);
+    expect(await readdir(join(root, 'content/ingest'))).toEqual([]);
+  });
+
+  it('deletes blobs', async () => {
+    const blob = await store.put(Buffer.from('x'));
+    await store.delete(blob.digest);
+    expect(await store.has(blob.digest)).toBe(false);
+    await expect(store.read(blob.digest)).rejects.toThrow(/not found/);
+  });
+});

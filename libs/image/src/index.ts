@@ -1,0 +1,31 @@
+export { ContentStore } from './content-store';
+export type { BlobInfo, IngestExpectation } from './content-store';
+export { chainIds, isDigest, parseDigest, sha256 } from './digest';
+export type { Digest } from './digest';
+export { MediaType, Annotation, hostPlatform } from './oci';
+export type { ContainerConfig, Descriptor, HistoryEntry, ImageConfig, ImageIndex, ImageManifest, Platform } from './oci';
+export { familiarReference, normalizeReference, parseReference } from './reference';
+export type { ImageReference } from './reference';
+export { ImageStore } from './image-store';
+export type {
+  CreateImageOptions,
+  ImageDetails,
+  ImageLayers,
+  ImageSummary,
+  ImageUsage,
+  ImportOptions,
+  PruneOptions,
+  PruneResult,
+  RemoveResult,
+} from './image-store';
+export { ARCHIVE_FORMATS } from './archive';
+export type { ArchiveFormat, LoadedImage } from './archive';
+export { unpackLayer } from './unpack';
+export type { UnpackOptions, UnpackResult } from './unpack';
+export { OverlaySnapshotter } from './snapshotter';
+export type { ContainerSnapshot, Mount, SnapshotUsage } from './snapshotter';
+export { listMounts } from './mount';
+export type { MountInfo } from './mount';
+export { BUSYBOX_IMAGE, busyboxRootfsTarball, importBusybox } from './busybox';
+export { tarball } from './tarball';
+export type { TarballEntry } from './tarball';
