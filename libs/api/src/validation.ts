@@ -1,5 +1,8 @@
 import type { FieldCause } from '@berth/errors';
+import { validateObjectMetaNames } from './metadata';
 import type { ResourceType } from './registry';
+import { schemaCauses, schemaFor, unknownFields } from './schema';
+import { updateCauses } from './schema/updates';
 import type { KubeObject } from './types';
 
 /** What `?fieldValidation=` asks for: Strict rejects unknown fields, Warn reports them, Ignore drops the check. */
@@ -18,10 +21,31 @@ export interface ValidationResult {
   unknownFields: string[];
 }
 
-/** Validates a whole object of the given type after defaulting. Implemented with class-validator. */
+/**
+ * Validates a whole object of the given type after defaulting. Field shapes and per-field rules come from
+ * the class-validator schema classes under ./schema; name rules that depend on the kind and update rules
+ * that compare with the stored object are added here.
+ */
 export function validateObject(type: ResourceType, obj: KubeObject, opts: ValidationOptions): ValidationResult {
-  void type;
-  void obj;
-  void opts;
-  throw new Error('validateObject: not implemented yet');
+  try {
+    return validateChecked(type, obj, opts);
+  } catch (err) {
+    // Validation walks values recursively; a body nested deep enough exhausts the stack, and that is the client's fault.
+    if (err instanceof RangeError) return { causes: [TOO_DEEP], unknownFields: [] };
+    throw err;
+  }
 }
+
+const TOO_DEEP: FieldCause = { reason: 'FieldValueInvalid', message: 'the object is nested too deeply to be validated' };
+
+function validateChecked(type: ResourceType, obj: KubeObject, opts: ValidationOptions): ValidationResult {
+  const schema = schemaFor(type);
+  const causes = [...validateObjectMetaNames(type, obj)];
+  if (schema) causes.push(...schemaCauses(schema, obj));
+  if (opts.old) causes.push(...updateCauses(type, obj, opts.old));
+  return {
+    causes,
+    unknownFields: schema && opts.fieldValidation !== 'Ignore' ? unknownFields(schema, obj) : [],
+  };
+}
+

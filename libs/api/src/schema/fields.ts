@@ -1,0 +1,200 @@
+/**
+ * The vocabulary the schema classes are declared in. Each property carries one decorator (Field, Nested or
+ * NestedList) that both registers a class-validator constraint and records the property as known, so the
+ * same declarations give (a) field-level problems with Kubernetes wording and (b) the unknown-field walk.
+ *
+ * A check returns problems relative to the property it sits on; `subpath` (`[1].name`, `[cpu]`,
+ * `.metadata.labels`) lets a check on a list or map name the exact element, as Kubernetes does.
+ */
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import { registerDecorator, ValidateNested } from 'class-validator';
+import type { FieldCause } from '@berth/errors';
+
+export interface Problem {
+  reason: string;
+  message: string;
+  subpath?: string;
+}
+
+export type Check<T = unknown> = (value: T, owner: Record<string, unknown>) => Problem[] | Problem | undefined;
+
+export type SchemaClass = new () => object;
+
+interface FieldInfo {
+  nested?: () => SchemaClass;
+  list?: boolean;
+}
+
+const fieldsByClass = new Map<object, Map<string, FieldInfo>>();
+const mergedByClass = new Map<object, Map<string, FieldInfo>>();
+
+/** The properties a schema class declares, its ancestors' included. */
+export function declaredFields(cls: object): Map<string, FieldInfo> {
+  const cached = mergedByClass.get(cls);
+  if (cached) return cached;
+  const merged = new Map<string, FieldInfo>();
+  const chain: object[] = [];
+  for (let c: object | null = cls; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) chain.unshift(c);
+  for (const c of chain) for (const [name, info] of fieldsByClass.get(c) ?? []) merged.set(name, info);
+  mergedByClass.set(cls, merged);
+  return merged;
+}
+
+/** Turns a cause built by `@berth/errors`' field builders into a path-less problem. */
+export function problem(cause: FieldCause, subpath?: string): Problem {
+  return { reason: cause.reason, message: cause.message, ...(subpath ? { subpath } : {}) };
+}
+
+export function isAbsent(value: unknown): value is undefined | null {
+  return value === undefined || value === null;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What a property's JSON value must be; checks after it only run on values it accepts. */
+export interface FieldType<T> {
+  accepts(value: unknown): value is T;
+  /** Problems inside an accepted-looking container (a map's non-string values). */
+  inner?(value: T): Problem[];
+  expected: string;
+}
+
+function typeOf<T>(expected: string, accepts: (value: unknown) => boolean, inner?: (value: T) => Problem[]): FieldType<T> {
+  return { expected, accepts: accepts as (value: unknown) => value is T, inner };
+}
+
+const MAX_SHOWN_VALUE = 200;
+
+/** A wrongly typed value can be a whole subtree; the message shows its beginning only. */
+function typeMismatch(value: unknown, expected: string): Problem {
+  const json = JSON.stringify(value) ?? String(value);
+  const shown = json.length > MAX_SHOWN_VALUE ? `${json.slice(0, MAX_SHOWN_VALUE)}...` : json;
+  return { reason: 'FieldValueTypeInvalid', message: `Invalid value: ${shown}: must be ${expected}` };
+}
+
+function listOf<T>(element: FieldType<T>): FieldType<T[]> {
+  return typeOf<T[]>(`a list of ${element.expected.replace(/^of type /, '')}`, Array.isArray, (list) =>
+    list.flatMap((item, i) => (element.accepts(item) ? [] : [{ ...typeMismatch(item, element.expected), subpath: `[${i}]` }])),
+  );
+}
+
+export const t = {
+  string: typeOf<string>('of type string', (v) => typeof v === 'string'),
+  boolean: typeOf<boolean>('of type boolean', (v) => typeof v === 'boolean'),
+  integer: typeOf<number>('of type integer', (v) => Number.isSafeInteger(v)),
+  number: typeOf<number>('of type number', (v) => typeof v === 'number' && Number.isFinite(v)),
+  intOrString: typeOf<number | string>('an integer or a string', (v) => typeof v === 'string' || Number.isSafeInteger(v)),
+  stringMap: typeOf<Record<string, string>>('a map of string to string', isPlainObject, (map) =>
+    Object.entries(map).flatMap(([key, v]) =>
+      typeof v === 'string' ? [] : [{ ...typeMismatch(v, 'of type string'), subpath: `[${key}]` }],
+    ),
+  ),
+  /** A resource quantity: YAML's `cpu: 1` arrives as a number, which Kubernetes accepts too. */
+  quantity: typeOf<string | number>('a quantity string or number', (v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))),
+  quantityMap: typeOf<Record<string, string | number>>('a map of resource name to quantity', isPlainObject, (map) =>
+    Object.entries(map).flatMap(([key, v]) =>
+      typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))
+        ? []
+        : [{ ...typeMismatch(v, 'a quantity string or number'), subpath: `[${key}]` }],
+    ),
+  ),
+  /** Free-form JSON object (managedFields' fieldsV1). */
+  object: typeOf<Record<string, unknown>>('an object', isPlainObject),
+  /** A list of free-form objects (extension points berth stores but does not interpret). */
+  objectList: listOf(typeOf<Record<string, unknown>>('an object', isPlainObject)),
+  stringList: listOf(typeOf<string>('of type string', (v) => typeof v === 'string')),
+  integerList: listOf(typeOf<number>('of type integer', (v) => Number.isSafeInteger(v))),
+};
+
+/** Marks a field as required: absent, null, '' and [] are reported as `Required value`. */
+export const required: Check = () => undefined;
+
+const requiredWhen = new WeakMap<Check, (owner: Record<string, unknown>) => boolean>();
+
+/** Required only when the object's other fields say so (`externalName` of an ExternalName service). */
+export function requiredIf(condition: (owner: Record<string, unknown>) => boolean): Check {
+  const marker: Check = () => undefined;
+  requiredWhen.set(marker, condition);
+  return marker;
+}
+
+function demandsValue(check: Check, owner: Record<string, unknown>): boolean {
+  return check === required || requiredWhen.get(check)?.(owner) === true;
+}
+
+/** '' and [] count as missing only where they are of the right type (a `spec: []` is a type error instead). */
+function isEmpty<T>(type: FieldType<T>, value: unknown): boolean {
+  return isAbsent(value) || ((value === '' || (Array.isArray(value) && value.length === 0)) && type.accepts(value));
+}
+
+function asList(result: Problem[] | Problem | undefined): Problem[] {
+  if (!result) return [];
+  return Array.isArray(result) ? result : [result];
+}
+
+/** Runs a field's checks the way Kubernetes reports: required first, then type, then each rule. */
+function evaluate<T>(type: FieldType<T>, checks: Check<T>[], value: unknown, owner: Record<string, unknown>): Problem[] {
+  if (isEmpty(type, value) && checks.some((check) => demandsValue(check as Check, owner))) {
+    return [{ reason: 'FieldValueRequired', message: 'Required value' }];
+  }
+  if (isAbsent(value)) return [];
+  if (!type.accepts(value)) return [typeMismatch(value, type.expected)];
+  const inner = type.inner?.(value) ?? [];
+  if (inner.length) return inner;
+  return checks.filter((c) => c !== required && !requiredWhen.has(c as Check)).flatMap((check) => asList(check(value, owner)));
+}
+
+function register(target: object, property: string, info: FieldInfo): void {
+  const cls = target.constructor;
+  let fields = fieldsByClass.get(cls);
+  if (!fields) fieldsByClass.set(cls, (fields = new Map()));
+  fields.set(property, info);
+  mergedByClass.clear();
+}
+
+function constrain<T>(target: object, property: string, type: FieldType<T>, checks: Check<T>[]): void {
+  registerDecorator({
+    name: 'berthField',
+    target: target.constructor,
+    propertyName: property,
+    validator: {
+      validate: (value, args) => evaluate(type, checks, value, args?.object as Record<string, unknown>).length === 0,
+      // The problems travel to the converter as JSON: class-validator carries one string per constraint.
+      defaultMessage: (args) => JSON.stringify(evaluate(type, checks, args?.value, args?.object as Record<string, unknown>)),
+    },
+  });
+}
+
+/** A scalar, list-of-scalars or free-form map property. */
+export function Field<T>(type: FieldType<T>, ...checks: Check<T>[]): PropertyDecorator {
+  return (target, property) => {
+    register(target, String(property), {});
+    constrain(target, String(property), type, checks);
+  };
+}
+
+const objectType = typeOf<Record<string, unknown>>('an object', isPlainObject);
+const objectListType = listOf(objectType);
+
+/** A property holding one object of a schema class. */
+export function Nested<T>(cls: () => SchemaClass, ...checks: Check<T>[]): PropertyDecorator {
+  return (target, property) => {
+    register(target, String(property), { nested: cls });
+    constrain(target, String(property), objectType, checks as Check<Record<string, unknown>>[]);
+    Type(cls)(target, String(property));
+    ValidateNested()(target, String(property));
+  };
+}
+
+/** A property holding a list of objects of a schema class. */
+export function NestedList<T>(cls: () => SchemaClass, ...checks: Check<T[]>[]): PropertyDecorator {
+  return (target, property) => {
+    register(target, String(property), { nested: cls, list: true });
+    constrain(target, String(property), objectListType, checks as unknown as Check<Record<string, unknown>[]>[]);
+    Type(cls)(target, String(property));
+    ValidateNested({ each: true })(target, String(property));
+  };
+}

@@ -1,0 +1,163 @@
+/** Valid objects of every served kind, as a client would send them: shared by the api lib's specs. */
+import type { ConfigMap, Deployment, Endpoints, Event, Lease, Namespace, Node, Pod, ReplicaSet, Secret, Service } from '../kinds';
+
+export function podFixture(): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web-1', namespace: 'default', labels: { app: 'web' }, annotations: { 'example.com/owner': 'team-a' } },
+    spec: {
+      volumes: [{ name: 'data', emptyDir: {} }, { name: 'config', configMap: { name: 'web-config' } }],
+      containers: [
+        {
+          name: 'web',
+          image: 'nginx:1.27',
+          ports: [{ name: 'http', containerPort: 80 }],
+          env: [{ name: 'MODE', value: 'prod' }, { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+          resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '500m', memory: '128Mi' } },
+          volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'config', mountPath: '/etc/web', readOnly: true }],
+          livenessProbe: { httpGet: { path: '/healthz', port: 'http' } },
+          readinessProbe: { tcpSocket: { port: 80 } },
+        },
+      ],
+      tolerations: [{ key: 'example.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In', values: ['linux'] }] }],
+          },
+        },
+      },
+    },
+  };
+}
+
+export function deploymentFixture(): Deployment {
+  const pod = podFixture();
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: 'web' } },
+      template: { metadata: { labels: { app: 'web', tier: 'front' } }, spec: pod.spec! },
+    },
+  };
+}
+
+export function replicaSetFixture(): ReplicaSet {
+  const deployment = deploymentFixture();
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: { name: 'web-5d8f7', namespace: 'default' },
+    spec: { replicas: 2, selector: deployment.spec!.selector, template: deployment.spec!.template },
+  };
+}
+
+export function serviceFixture(): Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      selector: { app: 'web' },
+      ports: [
+        { name: 'http', port: 80, targetPort: 'http' },
+        { name: 'metrics', port: 9090, targetPort: 9090 },
+      ],
+    },
+  };
+}
+
+export function namespaceFixture(): Namespace {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { env: 'dev' } } };
+}
+
+export function nodeFixture(): Node {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'node-1.example.com', labels: { 'kubernetes.io/hostname': 'node-1' } },
+    spec: { podCIDR: '10.42.0.0/24', podCIDRs: ['10.42.0.0/24'], taints: [{ key: 'example.com/maintenance', effect: 'NoSchedule' }] },
+    status: {
+      capacity: { cpu: '4', memory: '8Gi', pods: '110' },
+      allocatable: { cpu: '3800m', memory: '7Gi', pods: '110' },
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: '2026-01-01T00:00:00Z' }],
+      addresses: [{ type: 'InternalIP', address: '192.168.1.10' }, { type: 'Hostname', address: 'node-1' }],
+      nodeInfo: {
+        machineID: 'm',
+        systemUUID: 's',
+        bootID: 'b',
+        kernelVersion: '6.1.0',
+        osImage: 'Debian GNU/Linux 12',
+        containerRuntimeVersion: 'berth://0.1.0',
+        kubeletVersion: 'v1.32.0',
+        kubeProxyVersion: '',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+      },
+    },
+  };
+}
+
+export function leaseFixture(): Lease {
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'node-1', namespace: 'kube-node-lease' },
+    spec: { holderIdentity: 'node-1', leaseDurationSeconds: 40, renewTime: '2026-01-01T00:00:00.000000Z' },
+  };
+}
+
+export function eventFixture(): Event {
+  return {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: 'web-1.17a8b2c3d4e5f607', namespace: 'default' },
+    involvedObject: { apiVersion: 'v1', kind: 'Pod', name: 'web-1', namespace: 'default', uid: 'c0ffee' },
+    reason: 'Scheduled',
+    message: 'Successfully assigned default/web-1 to node-1',
+    source: { component: 'default-scheduler' },
+    firstTimestamp: '2026-01-01T00:00:00Z',
+    lastTimestamp: '2026-01-01T00:00:00Z',
+    count: 1,
+    type: 'Normal',
+    reportingComponent: 'default-scheduler',
+  };
+}
+
+export function endpointsFixture(): Endpoints {
+  return {
+    apiVersion: 'v1',
+    kind: 'Endpoints',
+    metadata: { name: 'web', namespace: 'default' },
+    subsets: [
+      {
+        addresses: [{ ip: '10.42.0.5', nodeName: 'node-1', targetRef: { kind: 'Pod', name: 'web-1', namespace: 'default' } }],
+        ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'metrics', port: 9090 }],
+      },
+    ],
+  };
+}
+
+export function configMapFixture(): ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'web-config', namespace: 'default' },
+    data: { 'nginx.conf': 'server {}', MODE: 'prod' },
+    binaryData: { 'logo.png': 'iVBORw0KGgo=' },
+  };
+}
+
+export function secretFixture(): Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'web-tls', namespace: 'default' },
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': 'Y2VydA==', 'tls.key': 'a2V5' },
+  };
+}

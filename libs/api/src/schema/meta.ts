@@ -1,0 +1,121 @@
+/** apimachinery's ObjectMeta and the small reference types every kind shares. */
+import { field } from '@berth/errors';
+import { isAbsent, problem, required, requiredIf, t, Field, Nested, NestedList } from './fields';
+import type { Check } from './fields';
+import { oneOf, maxMapBytes, nonNegative } from './checks';
+import { eachItem, eachKey, eachValue, labelValueErrors, qualifiedNameErrors } from './syntax';
+
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+
+export const labelKeysAndValues: Check<Record<string, string>>[] = [eachKey(qualifiedNameErrors), eachValue(labelValueErrors)];
+
+/** Kubernetes checks annotation keys case-insensitively. */
+const annotationKeys: Check<Record<string, string>> = (map, owner) =>
+  eachKey((key) => qualifiedNameErrors(key.toLowerCase()))(map, owner);
+
+export class OwnerReference {
+  @Field(t.string, required) apiVersion!: string;
+  @Field(t.string, required) kind!: string;
+  @Field(t.string, required) name!: string;
+  @Field(t.string, required) uid!: string;
+  @Field(t.boolean) controller?: boolean;
+  @Field(t.boolean) blockOwnerDeletion?: boolean;
+}
+
+export class ManagedFieldsEntry {
+  @Field(t.string) manager?: string;
+  @Field(t.string, oneOf(['Apply', 'Update'])) operation?: string;
+  @Field(t.string) apiVersion?: string;
+  @Field(t.string) time?: string;
+  @Field(t.string, oneOf(['FieldsV1'])) fieldsType?: string;
+  @Field(t.object) fieldsV1?: Record<string, unknown>;
+  @Field(t.string) subresource?: string;
+}
+
+/** At most one owner may be the managing controller. */
+const singleController: Check<OwnerReference[]> = (refs) =>
+  refs.filter((r) => r?.controller === true).length > 1
+    ? problem(field.invalid('', refs, 'Only one reference can have Controller set to true'))
+    : undefined;
+
+export class ObjectMeta {
+  @Field(t.string) name?: string;
+  @Field(t.string) generateName?: string;
+  @Field(t.string) namespace?: string;
+  @Field(t.string) selfLink?: string;
+  @Field(t.string) uid?: string;
+  @Field(t.string) resourceVersion?: string;
+  @Field(t.integer, nonNegative) generation?: number;
+  @Field(t.string) creationTimestamp?: string;
+  @Field(t.string) deletionTimestamp?: string;
+  @Field(t.integer, nonNegative) deletionGracePeriodSeconds?: number;
+  @Field(t.stringMap, ...labelKeysAndValues) labels?: Record<string, string>;
+  @Field(t.stringMap, annotationKeys, maxMapBytes(MAX_ANNOTATIONS_BYTES)) annotations?: Record<string, string>;
+  @NestedList(() => OwnerReference, singleController) ownerReferences?: OwnerReference[];
+  @Field(t.stringList, eachItem(qualifiedNameErrors)) finalizers?: string[];
+  @NestedList(() => ManagedFieldsEntry) managedFields?: ManagedFieldsEntry[];
+}
+
+export class LabelSelectorRequirement {
+  @Field(t.string, required, (key) => qualifiedNameErrors(key).map((d) => problem(field.invalid('', key, d)))) key!: string;
+  @Field(t.string, required, oneOf(['In', 'NotIn', 'Exists', 'DoesNotExist'])) operator!: string;
+  @Field(t.stringList, requiredIf(takesValues), eachItem(labelValueErrors), noValuesForExistence) values?: string[];
+}
+
+function takesValues(requirement: Record<string, unknown>): boolean {
+  return requirement.operator === 'In' || requirement.operator === 'NotIn';
+}
+
+/** Exists/DoesNotExist look at the key alone. */
+function noValuesForExistence(values: string[], owner: Record<string, unknown>) {
+  const operator = owner.operator;
+  if ((operator === 'Exists' || operator === 'DoesNotExist') && values.length > 0) {
+    return problem(field.forbidden('', 'may not be specified when `operator` is \'Exists\' or \'DoesNotExist\''));
+  }
+  return undefined;
+}
+
+export class LabelSelector {
+  @Field(t.stringMap, ...labelKeysAndValues) matchLabels?: Record<string, string>;
+  @NestedList(() => LabelSelectorRequirement) matchExpressions?: LabelSelectorRequirement[];
+}
+
+export function isEmptySelector(selector: LabelSelector): boolean {
+  const labels = selector.matchLabels;
+  const expressions = selector.matchExpressions;
+  return (isAbsent(labels) || Object.keys(labels).length === 0) && (isAbsent(expressions) || expressions.length === 0);
+}
+
+export class ObjectReference {
+  @Field(t.string) apiVersion?: string;
+  @Field(t.string) kind?: string;
+  @Field(t.string) namespace?: string;
+  @Field(t.string) name?: string;
+  @Field(t.string) uid?: string;
+  @Field(t.string) resourceVersion?: string;
+  @Field(t.string) fieldPath?: string;
+}
+
+export class LocalObjectReference {
+  @Field(t.string) name?: string;
+}
+
+/** The fields every object has; kinds add spec/status or their own top-level fields. */
+export class TypedObject {
+  @Field(t.string) apiVersion?: string;
+  @Field(t.string) kind?: string;
+  @Nested(() => ObjectMeta, required) metadata!: ObjectMeta;
+}
+
+/** Conditions as most kinds report them in status. */
+export class Condition {
+  @Field(t.string, required) type!: string;
+  @Field(t.string, required, oneOf(['True', 'False', 'Unknown'])) status!: string;
+  @Field(t.string) lastProbeTime?: string;
+  @Field(t.string) lastHeartbeatTime?: string;
+  @Field(t.string) lastUpdateTime?: string;
+  @Field(t.string) lastTransitionTime?: string;
+  @Field(t.string) reason?: string;
+  @Field(t.string) message?: string;
+  @Field(t.integer) observedGeneration?: number;
+}
