@@ -24,6 +24,8 @@ module.exports = {
       },
     ],
   },
+  // @kubernetes/client-node 1.x and its auth dependencies ship as ES modules; jest runs CommonJS, so they are compiled too.
+  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
   moduleNameMapper,
   globalSetup: '<rootDir>/test/support/global-setup.js',
   reporters: ['default', '<rootDir>/test/support/totals-reporter.js'],

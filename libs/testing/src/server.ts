@@ -2,11 +2,20 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { request } from 'node:https';
 import { parse as parseYaml } from 'yaml';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+/** The checkout's root, found by walking up to berth's package.json (works from sources and from bundles in dist/). */
+export const REPO_ROOT = findRepoRoot(__dirname);
+
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'berth') return dir;
+    if (dirname(dir) === dir) throw new Error(`berth's repository root is not above ${from}`);
+  }
+}
 export const BERTH_BIN = join(REPO_ROOT, 'bin', 'berth');
 
 /** A free TCP port on 127.0.0.1 (bound then released). */
@@ -100,7 +109,12 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
             path,
             method: init.method ?? 'GET',
             ca: server.ca,
-            headers: { Authorization: `Bearer ${server.token}`, ...init.headers },
+            headers: {
+              Authorization: `Bearer ${server.token}`,
+              // node sends DELETE bodies without a length unless told; the server would read them as the next request.
+              ...(init.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(init.body)) } : {}),
+              ...init.headers,
+            },
           },
           (res) => {
             const chunks: Buffer[] = [];
@@ -117,6 +131,7 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
+      await server.cleanup();
       throw new Error(`berth server exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
     }
     if (Date.now() > deadline) {

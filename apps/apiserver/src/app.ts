@@ -1,0 +1,93 @@
+import { errors } from '@berth/errors';
+import { createStore } from '@berth/store';
+import { statusFor } from './http-errors';
+import { mkdirSync } from 'node:fs';
+import { createServer, Server } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Compactor } from './compactor';
+import type { ServerConfig } from './config';
+import { buildContainer, TOKENS } from './container';
+import type { ApiHandler } from './handler';
+import { writeAdminKubeconfig } from './kubeconfig';
+import type { NamespaceReconciler } from './namespace-reconciler';
+import { ObjectService, SYSTEM_NAMESPACES } from './objects';
+import { loadOrCreateCredentials } from './pki';
+import type { WatchRegistry } from './watch';
+import type { Store } from '@berth/store';
+
+/** A running `berth server`: store, HTTPS API and the background loops of the control plane. */
+export class ApiServerApp {
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    private readonly store: Store,
+    private readonly watches: WatchRegistry,
+    private readonly reconciler: NamespaceReconciler,
+    private readonly compactor: Compactor,
+    private readonly logger: Logger,
+  ) {
+    // A request node cannot even parse still gets a Kubernetes Status, not a bare 400.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable) return socket.destroy();
+      const status = statusFor(errors.badRequest(`malformed HTTP request: ${err.code ?? err.message}`));
+      const body = JSON.stringify(status);
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  static async start(config: ServerConfig, logger: Logger): Promise<ApiServerApp> {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const credentials = await loadOrCreateCredentials(config.dataDir);
+    const store = await createStore(config.storeUrl);
+    const container = buildContainer(config, credentials, logger, store);
+    const objects = container.get<ObjectService>(TOKENS.Objects);
+    for (const name of SYSTEM_NAMESPACES) await objects.ensureNamespace(name);
+
+    const handler = container.get<ApiHandler>(TOKENS.Handler);
+    const server = createServer({ cert: credentials.serverCertPem, key: credentials.serverKeyPem }, handler.listener);
+    // Watches stay open for many minutes; node's default request timeout would cut them.
+    server.requestTimeout = 0;
+    server.headersTimeout = 60_000;
+    const app = new ApiServerApp(
+      server,
+      store,
+      container.get<WatchRegistry>(TOKENS.Watches),
+      container.get<NamespaceReconciler>(TOKENS.NamespaceReconciler),
+      container.get<Compactor>(TOKENS.Compactor),
+      logger,
+    );
+    await app.reconciler.start();
+    app.compactor.start();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.httpsPort, config.bindAddress, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // Written only now: its appearance tells scripts and tests that the API answers.
+    const kubeconfig = writeAdminKubeconfig(config.dataDir, config.httpsPort, credentials);
+    logger.info({ address: config.bindAddress, port: config.httpsPort, store: config.storeUrl, kubeconfig }, 'berth apiserver listening');
+    return app;
+  }
+
+  async stop(): Promise<void> {
+    this.compactor.stop();
+    this.reconciler.stop();
+    this.watches.closeAll();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    for (const socket of this.sockets) socket.end();
+    await closed;
+    await this.store.close();
+    this.logger.info('berth apiserver stopped');
+  }
+}

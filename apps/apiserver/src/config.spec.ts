@@ -1,0 +1,31 @@
+import { ConfigError, parseServerFlags } from './config';
+
+describe('parseServerFlags', () => {
+  test('defaults', () => {
+    expect(parseServerFlags([])).toEqual({
+      dataDir: '/var/lib/berth',
+      httpsPort: 6443,
+      bindAddress: '0.0.0.0',
+      storeUrl: 'sqlite:///var/lib/berth/state.db',
+      disableAgent: false,
+      logLevel: 'info',
+    });
+  });
+
+  test('flags', () => {
+    const config = parseServerFlags(['--data-dir', '/tmp/x', '--https-port', '7443', '--store', 'memory://', '--disable-agent', '--log-level', 'debug']);
+    expect(config).toMatchObject({ dataDir: '/tmp/x', httpsPort: 7443, storeUrl: 'memory://', disableAgent: true, logLevel: 'debug' });
+    expect(parseServerFlags(['--data-dir', '/d']).storeUrl).toBe('sqlite:///d/state.db');
+  });
+
+  test('bad flags are one-line ConfigErrors', () => {
+    for (const args of [['--https-port', '0'], ['--https-port', 'x'], ['--bogus'], ['extra'], ['--log-level', 'chatty']]) {
+      expect(() => parseServerFlags(args)).toThrow(ConfigError);
+      try {
+        parseServerFlags(args);
+      } catch (err) {
+        expect((err as Error).message).not.toContain('\n');
+      }
+    }
+  });
+});

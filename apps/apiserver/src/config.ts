@@ -1,0 +1,59 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { join } from 'node:path';
+
+export interface ServerConfig {
+  dataDir: string;
+  httpsPort: number;
+  bindAddress: string;
+  /** sqlite://PATH, nats://HOST:PORT or memory:// */
+  storeUrl: string;
+  disableAgent: boolean;
+  logLevel: string;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number (1-65535)');
+  return n;
+}
+
+function logLevel(value: string): string {
+  if (!LOG_LEVELS.includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`);
+  return value;
+}
+
+/**
+ * Parses `berth server` flags (argv without the node binary, script and the `server` verb).
+ * Throws ConfigError with a one-line message for bad flags.
+ */
+export function parseServerFlags(argv: string[]): ServerConfig {
+  const command = new Command('berth server')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
+    .allowExcessArguments(false)
+    .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', '/var/lib/berth')
+    .option('--https-port <port>', 'HTTPS port of the API', port, 6443)
+    .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
+    .option('--store <url>', 'store backend: sqlite://PATH | nats://HOST:PORT | memory://')
+    .option('--disable-agent', 'do not run a node agent in this process', false)
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevel, 'info');
+  try {
+    command.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) throw new ConfigError(err.message.replace(/^error: /, ''));
+    throw err;
+  }
+  const opts = command.opts<{ dataDir: string; httpsPort: number; bindAddress: string; store?: string; disableAgent: boolean; logLevel: string }>();
+  return {
+    dataDir: opts.dataDir,
+    httpsPort: opts.httpsPort,
+    bindAddress: opts.bindAddress,
+    storeUrl: opts.store ?? `sqlite://${join(opts.dataDir, 'state.db')}`,
+    disableAgent: opts.disableAgent,
+    logLevel: opts.logLevel,
+  };
+}
+
+export class ConfigError extends Error {}

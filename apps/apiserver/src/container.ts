@@ -1,0 +1,65 @@
+import { Container } from 'inversify';
+import type { Store } from '@berth/store';
+import type { Logger } from 'pino';
+import { Compactor } from './compactor';
+import type { ServerConfig } from './config';
+import { ApiHandler } from './handler';
+import { ApiMetrics } from './metrics';
+import { NamespaceReconciler } from './namespace-reconciler';
+import { ObjectService } from './objects';
+import type { Credentials } from './pki';
+import { WatchRegistry } from './watch';
+
+export const TOKENS = {
+  Config: Symbol.for('ServerConfig'),
+  Credentials: Symbol.for('Credentials'),
+  Logger: Symbol.for('Logger'),
+  Store: Symbol.for('Store'),
+  Objects: Symbol.for('ObjectService'),
+  Watches: Symbol.for('WatchRegistry'),
+  Metrics: Symbol.for('ApiMetrics'),
+  Handler: Symbol.for('ApiHandler'),
+  NamespaceReconciler: Symbol.for('NamespaceReconciler'),
+  Compactor: Symbol.for('Compactor'),
+} as const;
+
+/** The composition root: every apiserver part, wired once from the config, credentials, logger and store. */
+export function buildContainer(config: ServerConfig, credentials: Credentials, logger: Logger, store: Store): Container {
+  const c = new Container({ defaultScope: 'Singleton' });
+  c.bind<ServerConfig>(TOKENS.Config).toConstantValue(config);
+  c.bind<Credentials>(TOKENS.Credentials).toConstantValue(credentials);
+  c.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
+  c.bind<Store>(TOKENS.Store).toConstantValue(store);
+  c.bind(TOKENS.Objects).toDynamicValue((ctx) => new ObjectService(ctx.get<Store>(TOKENS.Store)));
+  c.bind(TOKENS.Watches).toDynamicValue(() => new WatchRegistry());
+  c.bind(TOKENS.Metrics).toDynamicValue(
+    (ctx) =>
+      new ApiMetrics({
+        watchCount: () => ctx.get<WatchRegistry>(TOKENS.Watches).count,
+        storeRevision: () => ctx.get<Store>(TOKENS.Store).currentRevision(),
+      }),
+  );
+  c.bind(TOKENS.Handler).toDynamicValue(
+    (ctx) =>
+      new ApiHandler({
+        store: ctx.get<Store>(TOKENS.Store),
+        objects: ctx.get<ObjectService>(TOKENS.Objects),
+        watches: ctx.get<WatchRegistry>(TOKENS.Watches),
+        metrics: ctx.get<ApiMetrics>(TOKENS.Metrics),
+        logger: ctx.get<Logger>(TOKENS.Logger),
+        adminToken: ctx.get<Credentials>(TOKENS.Credentials).adminToken,
+      }),
+  );
+  c.bind(TOKENS.NamespaceReconciler).toDynamicValue(
+    (ctx) =>
+      new NamespaceReconciler(
+        ctx.get<Store>(TOKENS.Store),
+        ctx.get<ObjectService>(TOKENS.Objects),
+        ctx.get<Logger>(TOKENS.Logger).child({ component: 'namespace-reconciler' }),
+      ),
+  );
+  c.bind(TOKENS.Compactor).toDynamicValue(
+    (ctx) => new Compactor(ctx.get<Store>(TOKENS.Store), ctx.get<Logger>(TOKENS.Logger).child({ component: 'compactor' })),
+  );
+  return c;
+}

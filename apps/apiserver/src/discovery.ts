@@ -1,0 +1,186 @@
+import { ResourceType, RESOURCES, Subresource } from '@berth/api';
+import { createHash } from 'node:crypto';
+
+/** The Kubernetes minor version kubectl's dispatcher must see to pick its embedded v1.32 client. */
+export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-berth' };
+
+export const AGGREGATED_DISCOVERY_VERSIONS = ['v2', 'v2beta1'];
+
+export function aggregatedContentType(version: string): string {
+  return `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`;
+}
+
+interface GroupVersion {
+  group: string;
+  version: string;
+  resources: ResourceType[];
+}
+
+/** Group versions in registry order; the core group first. */
+function groupVersions(): GroupVersion[] {
+  const out: GroupVersion[] = [];
+  for (const r of RESOURCES) {
+    let gv = out.find((g) => g.group === r.group && g.version === r.version);
+    if (!gv) out.push((gv = { group: r.group, version: r.version, resources: [] }));
+    gv.resources.push(r);
+  }
+  return out;
+}
+
+export function findGroupVersion(group: string, version: string): boolean {
+  return RESOURCES.some((r) => r.group === group && r.version === version);
+}
+
+/** What each subresource answers with and which verbs it takes. */
+function subresourceInfo(r: ResourceType, sub: Subresource): { group: string; version: string; kind: string; verbs: string[] } {
+  switch (sub) {
+    case 'status':
+      return { group: r.group, version: r.version, kind: r.kind, verbs: ['get', 'patch', 'update'] };
+    case 'scale':
+      return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
+    case 'binding':
+      return { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] };
+    case 'log':
+      return { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] };
+    case 'exec':
+      return { group: '', version: 'v1', kind: 'PodExecOptions', verbs: ['create', 'get'] };
+  }
+}
+
+function aggregatedResource(r: ResourceType) {
+  return {
+    resource: r.plural,
+    responseKind: { group: r.group, version: r.version, kind: r.kind },
+    scope: r.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: r.singular,
+    verbs: r.verbs,
+    ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+    ...(r.categories.length ? { categories: r.categories } : {}),
+    ...(r.subresources.length
+      ? {
+          subresources: r.subresources.map((sub) => {
+            const info = subresourceInfo(r, sub);
+            return { subresource: sub, responseKind: { group: info.group, version: info.version, kind: info.kind }, verbs: info.verbs };
+          }),
+        }
+      : {}),
+  };
+}
+
+/** APIGroupDiscoveryList for `/api` (core) or `/apis` (named groups). */
+export function aggregatedDiscovery(core: boolean, version: string) {
+  return {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: `apidiscovery.k8s.io/${version}`,
+    metadata: {},
+    items: groupVersions()
+      .filter((gv) => (gv.group === '') === core)
+      .map((gv) => ({
+        metadata: gv.group ? { name: gv.group } : {},
+        versions: [{ version: gv.version, resources: gv.resources.map(aggregatedResource), freshness: 'Current' }],
+      })),
+  };
+}
+
+export function apiVersions(serverAddress: string) {
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
+}
+
+function groupEntry(group: string) {
+  const versions = groupVersions()
+    .filter((gv) => gv.group === group)
+    .map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
+  return { name: group, versions, preferredVersion: versions[0] };
+}
+
+/** The APIGroup document of `/apis/<group>`, if we serve the group. */
+export function findGroup(group: string) {
+  return group !== '' && RESOURCES.some((r) => r.group === group) ? { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group) } : undefined;
+}
+
+export function apiGroupList() {
+  const groups = [...new Set(RESOURCES.map((r) => r.group).filter((g) => g !== ''))];
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(groupEntry) };
+}
+
+/** The legacy APIResourceList of one group version. */
+export function apiResourceList(group: string, version: string) {
+  const resources = RESOURCES.filter((r) => r.group === group && r.version === version).flatMap((r) => [
+    {
+      name: r.plural,
+      singularName: r.singular,
+      namespaced: r.namespaced,
+      kind: r.kind,
+      verbs: r.verbs,
+      ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+      ...(r.categories.length ? { categories: r.categories } : {}),
+    },
+    ...r.subresources.map((sub) => {
+      const info = subresourceInfo(r, sub);
+      return {
+        name: `${r.plural}/${sub}`,
+        singularName: '',
+        namespaced: r.namespaced,
+        ...(info.group !== r.group || info.version !== r.version ? { group: info.group, version: info.version } : {}),
+        kind: info.kind,
+        verbs: info.verbs,
+      };
+    }),
+  ]);
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+}
+
+function gvPath(group: string, version: string): string {
+  return group ? `apis/${group}/${version}` : `api/${version}`;
+}
+
+/**
+ * The OpenAPI v3 document of one group version. kubectl validates nothing itself when every kind has a
+ * patch operation that takes `fieldValidation`: it leaves the checks to the server.
+ */
+export function openApiDocument(group: string, version: string) {
+  const paths: Record<string, unknown> = {};
+  for (const r of RESOURCES.filter((t) => t.group === group && t.version === version)) {
+    const base = `/${gvPath(group, version)}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}/{name}`;
+    paths[base] = {
+      patch: {
+        description: `partially update the specified ${r.kind}`,
+        operationId: `patch${r.kind}`,
+        'x-kubernetes-action': 'patch',
+        'x-kubernetes-group-version-kind': { group: r.group, version: r.version, kind: r.kind },
+        parameters: [
+          { name: 'name', in: 'path', required: true, schema: { type: 'string' } },
+          ...(r.namespaced ? [{ name: 'namespace', in: 'path', required: true, schema: { type: 'string' } }] : []),
+          { name: 'dryRun', in: 'query', schema: { type: 'string' } },
+          { name: 'fieldManager', in: 'query', schema: { type: 'string' } },
+          {
+            name: 'fieldValidation',
+            in: 'query',
+            description: 'Ignore, Warn or Strict: what the server does with unknown or duplicate fields.',
+            schema: { type: 'string' },
+          },
+          { name: 'force', in: 'query', schema: { type: 'boolean' } },
+        ],
+        responses: { '200': { description: 'OK' }, '201': { description: 'Created' } },
+      },
+    };
+  }
+  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: KUBERNETES_VERSION.gitVersion }, paths };
+}
+
+function hashOf(value: unknown): string {
+  return createHash('sha512').update(JSON.stringify(value)).digest('hex').slice(0, 64).toUpperCase();
+}
+
+export function openApiIndex() {
+  const paths: Record<string, { serverRelativeURL: string }> = {};
+  for (const gv of groupVersions()) {
+    const path = gvPath(gv.group, gv.version);
+    paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${hashOf(openApiDocument(gv.group, gv.version))}` };
+  }
+  return { paths };
+}

@@ -1,0 +1,34 @@
+import {
+  FieldRequirement,
+  KubeObject,
+  LabelRequirement,
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  ResourceType,
+} from '@berth/api';
+
+/** The labelSelector and fieldSelector of a list or watch request. */
+export class ObjectFilter {
+  private constructor(
+    private readonly labels: LabelRequirement[],
+    private readonly fields: FieldRequirement[],
+  ) {}
+
+  static parse(type: ResourceType, labelSelector: string | null, fieldSelector: string | null): ObjectFilter {
+    return new ObjectFilter(
+      labelSelector ? parseLabelSelector(labelSelector) : [],
+      fieldSelector ? parseFieldSelector(type, fieldSelector) : [],
+    );
+  }
+
+  static readonly everything = new ObjectFilter([], []);
+
+  matches(obj: KubeObject): boolean {
+    return (
+      (this.labels.length === 0 || matchesLabels(this.labels, obj.metadata.labels)) &&
+      (this.fields.length === 0 || matchesFields(this.fields, obj))
+    );
+  }
+}

@@ -1,0 +1,442 @@
+import { FieldValidation, KubeObject, ResourceType, Subresource } from '@berth/api';
+import { BerthError, errors } from '@berth/errors';
+import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF } from '@berth/k8s-protobuf';
+import type { Store } from '@berth/store';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import { parseDocument } from 'yaml';
+import {
+  aggregatedContentType,
+  aggregatedDiscovery,
+  AGGREGATED_DISCOVERY_VERSIONS,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  findGroup,
+  findGroupVersion,
+  KUBERNETES_VERSION,
+  openApiDocument,
+  openApiIndex,
+} from './discovery';
+import { ObjectFilter } from './filter';
+import { statusFor, successStatus } from './http-errors';
+import type { ApiMetrics } from './metrics';
+import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
+import { ObjectService, PATCH_TYPES, PatchType, WriteOptions, WriteResult } from './objects';
+import { parseRoute, ResourceTarget, Route, isPublic } from './routes';
+import { parseIncludeObject, toTable } from './tables';
+import { ObjectWatch, WatchRegistry } from './watch';
+
+/** Kubernetes' limit on request bodies. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** How much of an oversized body is read and discarded before the connection is given up. */
+const MAX_DRAIN_BYTES = 8 * MAX_BODY_BYTES;
+/** Unsent watch output allowed to pile up for one slow client before its watch is ended. */
+const MAX_WATCH_BUFFER_BYTES = 64 * 1024 * 1024;
+const TABLE_VERSIONS = ['v1', 'v1beta1'];
+const SERVED_SUBRESOURCES: Subresource[] = ['status', 'scale', 'binding'];
+const FIELD_VALIDATIONS: FieldValidation[] = ['Strict', 'Warn', 'Ignore'];
+
+interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  accept: MediaRange[];
+  /** For metrics: the Kubernetes verb and resource. */
+  verb: string;
+  resource: string;
+  isWatch: boolean;
+}
+
+export interface HandlerDeps {
+  store: Store;
+  objects: ObjectService;
+  watches: WatchRegistry;
+  metrics: ApiMetrics;
+  logger: Logger;
+  adminToken: string;
+}
+
+function notFoundPath(): BerthError {
+  return new BerthError('NotFound', 'the server could not find the requested resource');
+}
+
+/** The HTTP edge of the API: authentication, routing, body decoding, responses and Status errors. */
+export class ApiHandler {
+  private readonly token: Buffer;
+
+  constructor(private readonly deps: HandlerDeps) {
+    this.token = Buffer.from(deps.adminToken);
+  }
+
+  /** The request listener for node's https server; never throws. */
+  readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    const ctx: RequestContext = {
+      req,
+      res,
+      url: new URL(req.url ?? '/', 'https://berth.invalid'),
+      accept: parseAccept(req.headers.accept),
+      verb: (req.method ?? 'GET').toLowerCase(),
+      resource: '',
+      isWatch: false,
+    };
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.deps.metrics.observe(ctx.verb, ctx.resource, res.statusCode, ctx.isWatch ? undefined : seconds);
+      this.deps.logger.debug({ method: req.method, url: req.url, code: res.statusCode, seconds }, 'request');
+    });
+    this.handle(ctx).catch((err) => this.fail(ctx, err));
+  };
+
+  private async handle(ctx: RequestContext): Promise<void> {
+    const route = parseRoute(ctx.url.pathname);
+    if (!isPublic(route)) this.authenticate(ctx.req);
+    if (route.kind !== 'resource' && ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') {
+      throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+    }
+    await this.dispatch(ctx, route);
+  }
+
+  private async dispatch(ctx: RequestContext, route: Route): Promise<void> {
+    switch (route.kind) {
+      case 'health':
+        return this.send(ctx, 200, 'ok', 'text/plain; charset=utf-8');
+      case 'version':
+        return this.sendJson(ctx, 200, {
+          ...KUBERNETES_VERSION,
+          gitCommit: '',
+          gitTreeState: 'clean',
+          buildDate: '1970-01-01T00:00:00Z',
+          goVersion: 'n/a',
+          compiler: 'berth',
+          platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+        });
+      case 'metrics': {
+        const registry = this.deps.metrics.registry;
+        return this.send(ctx, 200, await registry.metrics(), registry.contentType);
+      }
+      case 'coreDiscovery':
+      case 'groupsDiscovery': {
+        const core = route.kind === 'coreDiscovery';
+        const version = acceptsAs(ctx.accept, 'APIGroupDiscoveryList', 'apidiscovery.k8s.io', AGGREGATED_DISCOVERY_VERSIONS);
+        if (version) return this.sendJson(ctx, 200, aggregatedDiscovery(core, version), aggregatedContentType(version));
+        return this.sendJson(ctx, 200, core ? apiVersions(ctx.req.headers.host ?? '') : apiGroupList());
+      }
+      case 'groupDiscovery': {
+        const group = findGroup(route.group);
+        if (!group) throw notFoundPath();
+        return this.sendJson(ctx, 200, group);
+      }
+      case 'groupVersionDiscovery':
+      case 'openapiDocument':
+        if (!findGroupVersion(route.group, route.version)) throw notFoundPath();
+        return this.sendJson(
+          ctx,
+          200,
+          route.kind === 'openapiDocument' ? openApiDocument(route.group, route.version) : apiResourceList(route.group, route.version),
+        );
+      case 'openapiIndex':
+        return this.sendJson(ctx, 200, openApiIndex());
+      case 'resource':
+        return this.resource(ctx, route.target);
+      case 'unknown':
+        throw notFoundPath();
+    }
+  }
+
+  private async resource(ctx: RequestContext, target: ResourceTarget): Promise<void> {
+    const { type, namespace, name, subresource } = target;
+    const { objects } = this.deps;
+    const method = ctx.req.method ?? 'GET';
+    const q = ctx.url.searchParams;
+    ctx.resource = subresource ? `${type.plural}/${subresource}` : type.plural;
+    if (subresource && !this.serves(target)) throw notFoundPath();
+
+    if (name === undefined) {
+      if (type.namespaced && namespace === undefined && method !== 'GET') {
+        throw errors.methodNotAllowed(`${method} is only supported on the ${type.plural} of one namespace`);
+      }
+      switch (method) {
+        case 'GET': {
+          const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
+          if (q.get('watch') === 'true' || q.get('watch') === '1') return this.watch(ctx, target, filter);
+          ctx.verb = 'list';
+          const list = await objects.list(type, namespace, filter);
+          return this.sendObject(ctx, type, list, list.items, list.metadata.resourceVersion);
+        }
+        case 'POST': {
+          ctx.verb = 'create';
+          const body = await this.readObjectBody(ctx);
+          const result = await objects.create(type, namespace, body, this.writeOptions(ctx));
+          return this.sendWrite(ctx, 201, result);
+        }
+        case 'DELETE': {
+          ctx.verb = 'deletecollection';
+          const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
+          await this.readOptionalBody(ctx);
+          return this.sendJson(ctx, 200, await objects.deleteCollection(type, namespace, filter, { dryRun: this.dryRun(q) }));
+        }
+        default:
+          throw errors.methodNotAllowed(`${method} is not supported on the collection of ${type.plural}`);
+      }
+    }
+
+    if (subresource === 'scale') return this.scale(ctx, target, name);
+    if (subresource === 'binding') {
+      if (method !== 'POST') throw errors.methodNotAllowed(`${method} is not supported on pods/binding`);
+      ctx.verb = 'create';
+      const body = await this.readObjectBody(ctx);
+      await objects.bindPod(type, namespace, name, body, this.writeOptions(ctx));
+      return this.sendJson(ctx, 201, successStatus({ name, kind: 'pods' }));
+    }
+    const status = subresource === 'status' ? 'status' : undefined;
+    switch (method) {
+      case 'GET': {
+        ctx.verb = 'get';
+        const obj = await objects.get(type, namespace, name);
+        return this.sendObject(ctx, type, obj, [obj], obj.metadata.resourceVersion);
+      }
+      case 'PUT': {
+        ctx.verb = 'update';
+        const body = await this.readObjectBody(ctx);
+        return this.sendWrite(ctx, 200, await objects.update(type, namespace, name, body, this.writeOptions(ctx), status));
+      }
+      case 'PATCH': {
+        ctx.verb = 'patch';
+        const { patchType, patch } = await this.readPatchBody(ctx);
+        const result = await objects.patch(type, namespace, name, patchType, patch, this.writeOptions(ctx), status);
+        return this.sendWrite(ctx, result.created ? 201 : 200, result);
+      }
+      case 'DELETE': {
+        if (status) throw errors.methodNotAllowed('DELETE is not supported on a status subresource');
+        ctx.verb = 'delete';
+        const body = await this.readOptionalBody(ctx);
+        const given = body && typeof body === 'object' ? (body as { preconditions?: unknown }).preconditions : undefined;
+        const preconditions = {
+          ...(given && typeof given === 'object' ? (given as { uid?: string; resourceVersion?: string }) : {}),
+        };
+        preconditions.resourceVersion ??= q.get('resourceVersion') || undefined;
+        // propagationPolicy is accepted; dependents are collected by the garbage collector (cluster issue).
+        const gone = await objects.delete(type, namespace, name, { dryRun: this.dryRun(q), preconditions });
+        if (!gone) return this.sendJson(ctx, 200, successStatus({ name, kind: type.plural, ...(type.group ? { group: type.group } : {}) }));
+        return this.sendJson(ctx, 200, gone);
+      }
+      default:
+        throw errors.methodNotAllowed(`${method} is not supported on ${type.plural}`);
+    }
+  }
+
+  /** Subresources this server answers itself; log and exec belong to the node side. */
+  private serves(target: ResourceTarget): boolean {
+    const sub = SERVED_SUBRESOURCES.find((s) => s === target.subresource);
+    return sub !== undefined && target.type.subresources.includes(sub);
+  }
+
+  private async scale(ctx: RequestContext, target: ResourceTarget, name: string): Promise<void> {
+    const { type, namespace } = target;
+    const { objects } = this.deps;
+    switch (ctx.req.method) {
+      case 'GET':
+        ctx.verb = 'get';
+        return this.sendJson(ctx, 200, await objects.getScale(type, namespace, name));
+      case 'PUT': {
+        ctx.verb = 'update';
+        const body = await this.readObjectBody(ctx);
+        return this.sendJson(ctx, 200, await objects.updateScale(type, namespace, name, body, this.writeOptions(ctx)));
+      }
+      case 'PATCH': {
+        ctx.verb = 'patch';
+        const { patchType, patch } = await this.readPatchBody(ctx);
+        return this.sendJson(ctx, 200, await objects.updateScale(type, namespace, name, patch, this.writeOptions(ctx), patchType));
+      }
+      default:
+        throw errors.methodNotAllowed(`${ctx.req.method} is not supported on ${type.plural}/scale`);
+    }
+  }
+
+  private async watch(ctx: RequestContext, target: ResourceTarget, filter: ObjectFilter): Promise<void> {
+    ctx.verb = 'watch';
+    ctx.isWatch = true;
+    const q = ctx.url.searchParams;
+    const timeout = q.get('timeoutSeconds');
+    if (timeout !== null && !/^\d+$/.test(timeout)) throw errors.badRequest(`invalid timeoutSeconds: ${timeout}`);
+    const { watch, initial } = await ObjectWatch.open(this.deps.store, {
+      type: target.type,
+      namespace: target.namespace,
+      filter,
+      resourceVersion: q.get('resourceVersion'),
+      allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
+      timeoutSeconds: timeout === null ? undefined : Number(timeout),
+    });
+    const table = this.tableRequest(ctx);
+    const { res } = ctx;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+    res.flushHeaders();
+    let withColumns = true;
+    this.deps.watches.add(watch);
+    res.on('close', () => watch.end());
+    watch.start(
+      {
+        event: (type, object) => {
+          let out: unknown = object;
+          if (table && type !== 'BOOKMARK') {
+            out = toTable(target.type, [object], object.metadata.resourceVersion, { ...table, withColumns });
+            withColumns = false;
+          }
+          res.write(`${JSON.stringify({ type, object: out })}\n`);
+          // A client that stops reading would make us buffer without bound; it can relist and watch again.
+          if (res.writableLength > MAX_WATCH_BUFFER_BYTES) watch.end();
+        },
+        end: () => res.end(),
+      },
+      initial,
+    );
+  }
+
+  private authenticate(req: IncomingMessage): void {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    const presented = Buffer.from(match ? match[1].trim() : '');
+    if (presented.length !== this.token.length || !timingSafeEqual(presented, this.token)) throw errors.unauthorized();
+  }
+
+  private writeOptions(ctx: RequestContext): WriteOptions {
+    const q = ctx.url.searchParams;
+    const validation = q.get('fieldValidation') || 'Warn';
+    if (!FIELD_VALIDATIONS.includes(validation as FieldValidation)) {
+      throw errors.badRequest(`fieldValidation: unsupported value "${validation}": supported values: "Ignore", "Strict", "Warn"`);
+    }
+    const manager = q.get('fieldManager') ?? this.managerFromUserAgent(ctx.req);
+    if (manager.length > 128) throw errors.badRequest('fieldManager: must be at most 128 characters');
+    const force = q.get('force');
+    if (force !== null && force !== 'true' && force !== 'false') throw errors.badRequest(`force: invalid value "${force}"`);
+    return {
+      dryRun: this.dryRun(q),
+      fieldManager: manager,
+      fieldValidation: validation as FieldValidation,
+      force: force === 'true',
+      precondition: q.get('resourceVersion') || undefined,
+    };
+  }
+
+  /** Kubernetes names an unnamed field manager after the client's user agent up to the first slash. */
+  private managerFromUserAgent(req: IncomingMessage): string {
+    const agent = req.headers['user-agent'] ?? '';
+    return agent.split('/')[0].trim().slice(0, 128) || 'unknown';
+  }
+
+  private dryRun(q: URLSearchParams): boolean {
+    const values = q.getAll('dryRun').filter((v) => v !== '');
+    for (const v of values) if (v !== 'All') throw errors.badRequest(`dryRun: unsupported value "${v}": supported values: "All"`);
+    return values.length > 0;
+  }
+
+  private async readBody(req: IncomingMessage): Promise<Buffer> {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_DRAIN_BYTES) {
+      req.resume();
+      throw errors.tooLarge(MAX_BODY_BYTES);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // An oversized body is still read to its end (up to a bound) so the client, still sending, gets
+    // the 413 instead of a broken pipe.
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (size > MAX_DRAIN_BYTES) break;
+    }
+    if (size > MAX_BODY_BYTES) throw errors.tooLarge(MAX_BODY_BYTES);
+    return Buffer.concat(chunks);
+  }
+
+  /** A POST/PUT body: JSON, YAML or Kubernetes protobuf. */
+  private async readObjectBody(ctx: RequestContext): Promise<unknown> {
+    const body = await this.readBody(ctx.req);
+    const type = mediaType(ctx.req.headers['content-type']);
+    if (type === KUBERNETES_PROTOBUF) return decodeKubernetesProtobuf(body);
+    if (type === '' || type === 'application/json' || type === '*/*') return parseJson(body);
+    if (type === 'application/yaml') return parseYaml(body);
+    throw errors.unsupportedMediaType(type);
+  }
+
+  /** DeleteOptions bodies are optional. */
+  private async readOptionalBody(ctx: RequestContext): Promise<unknown> {
+    const body = await this.readBody(ctx.req);
+    if (body.length === 0) return undefined;
+    const type = mediaType(ctx.req.headers['content-type']);
+    if (type === KUBERNETES_PROTOBUF) return decodeKubernetesProtobuf(body);
+    return type === 'application/yaml' ? parseYaml(body) : parseJson(body);
+  }
+
+  private async readPatchBody(ctx: RequestContext): Promise<{ patchType: PatchType; patch: unknown }> {
+    const type = mediaType(ctx.req.headers['content-type']);
+    const patchType = PATCH_TYPES[type];
+    if (!patchType) {
+      throw new BerthError(
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`,
+      );
+    }
+    const body = await this.readBody(ctx.req);
+    return { patchType, patch: patchType === 'apply' ? parseYaml(body) : parseJson(body) };
+  }
+
+  private tableRequest(ctx: RequestContext): { version: string; includeObject: ReturnType<typeof parseIncludeObject> } | undefined {
+    const version = acceptsAs(ctx.accept, 'Table', 'meta.k8s.io', TABLE_VERSIONS);
+    if (!version) return undefined;
+    return { version, includeObject: parseIncludeObject(ctx.url.searchParams.get('includeObject')) };
+  }
+
+  /** An object or list, or its Table when the client asked for one. */
+  private sendObject(ctx: RequestContext, type: ResourceType, body: object, objects: KubeObject[], resourceVersion: string | undefined): void {
+    const table = this.tableRequest(ctx);
+    this.sendJson(ctx, 200, table ? toTable(type, objects, resourceVersion, { ...table, withColumns: true }) : body);
+  }
+
+  private sendWrite(ctx: RequestContext, code: number, result: WriteResult): void {
+    if (result.warnings.length) {
+      ctx.res.setHeader('Warning', result.warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+    }
+    this.sendJson(ctx, code, result.object);
+  }
+
+  private sendJson(ctx: RequestContext, code: number, body: unknown, contentType = 'application/json'): void {
+    this.send(ctx, code, JSON.stringify(body), contentType);
+  }
+
+  private send(ctx: RequestContext, code: number, body: string, contentType: string): void {
+    const { res } = ctx;
+    res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache, private' });
+    res.end(ctx.req.method === 'HEAD' ? undefined : body);
+  }
+
+  private fail(ctx: RequestContext, err: unknown): void {
+    const status = statusFor(err);
+    if (status.code >= 500) this.deps.logger.error({ err, method: ctx.req.method, url: ctx.req.url }, 'request failed');
+    if (ctx.res.headersSent) {
+      ctx.res.destroy();
+      return;
+    }
+    if (status.code === 413 && !ctx.req.complete) ctx.res.setHeader('Connection', 'close');
+    this.sendJson(ctx, status.code, status);
+  }
+}
+
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) throw errors.badRequest('the request body is empty');
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw errors.badRequest(`the body of the request could not be decoded as JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseYaml(body: Buffer): unknown {
+  if (body.length === 0) throw errors.badRequest('the request body is empty');
+  const doc = parseDocument(body.toString('utf8'), { uniqueKeys: false });
+  if (doc.errors.length) throw errors.badRequest(`the body of the request could not be decoded as YAML: ${doc.errors[0].message}`);
+  return doc.toJS({ maxAliasCount: 100 });
+}

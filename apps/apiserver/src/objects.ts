@@ -1,0 +1,616 @@
+import {
+  applyDefaults,
+  apiVersionOf,
+  FieldValidation,
+  formatSelector,
+  KubeList,
+  KubeObject,
+  ResourceType,
+  RESOURCES,
+  validateObject,
+} from '@berth/api';
+import { BerthError, errors, field, isBerthError } from '@berth/errors';
+import {
+  applyJsonMergePatch,
+  applyJsonPatch,
+  applyStrategicMergePatch,
+  recordUpdate,
+  serverSideApply,
+} from '@berth/patch';
+import type { KeyValue, Store } from '@berth/store';
+import { randomUUID, randomInt } from 'node:crypto';
+import { canonicalJson, deepClone, isPlainObject, timestamp } from './canonical';
+import { listPrefix, objectKey } from './keys';
+import type { ObjectFilter } from './filter';
+
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+
+export const PATCH_TYPES: Record<string, PatchType> = {
+  'application/merge-patch+json': 'merge',
+  'application/strategic-merge-patch+json': 'strategic',
+  'application/json-patch+json': 'json',
+  'application/apply-patch+yaml': 'apply',
+};
+
+export interface WriteOptions {
+  dryRun: boolean;
+  fieldManager: string;
+  fieldValidation: FieldValidation;
+  /** Server-side apply only: take fields other managers own. */
+  force?: boolean;
+  /** `?resourceVersion=` on a write: the object must still be at this version. */
+  precondition?: string;
+}
+
+export interface WriteResult {
+  object: KubeObject;
+  /** Warning header texts (unknown fields under fieldValidation=Warn). */
+  warnings: string[];
+  created: boolean;
+}
+
+export interface DeleteOptions {
+  dryRun: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+/** Namespaces Kubernetes creates itself and refuses to delete (kube-node-lease may go). */
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const UNDELETABLE_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+
+const NAMESPACE_TYPE = RESOURCES.find((r) => r.group === '' && r.kind === 'Namespace')!;
+
+/**
+ * Status a new object starts with whatever the client sent, as Kubernetes' create strategies do: the
+ * controllers and agents that own status fill it in. Nodes keep theirs (an agent registers with it).
+ */
+const INITIAL_STATUS: Record<string, () => Record<string, unknown>> = {
+  '/Namespace': () => ({ phase: 'Active' }),
+  '/Pod': () => ({ phase: 'Pending' }),
+  '/Service': () => ({ loadBalancer: {} }),
+  'apps/Deployment': () => ({}),
+  'apps/ReplicaSet': () => ({ replicas: 0 }),
+};
+
+/** How many times a patch is re-applied when a concurrent writer got in between read and write. */
+const PATCH_ATTEMPTS = 8;
+
+export function decodeObject(kv: KeyValue, resourceVersion = kv.modRevision): KubeObject {
+  const obj = JSON.parse(kv.value) as KubeObject;
+  obj.metadata.resourceVersion = String(resourceVersion);
+  return obj;
+}
+
+/** The stored form: resourceVersion is not stored, it is the key's modRevision. */
+function encodeObject(obj: KubeObject): string {
+  return JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } });
+}
+
+/** What an object is stripped to before "did anything change?" comparisons. */
+function comparable(obj: KubeObject): string {
+  const metadata = { ...obj.metadata, resourceVersion: undefined };
+  if (metadata.managedFields) metadata.managedFields = metadata.managedFields.map((m) => ({ ...m, time: undefined }));
+  return canonicalJson({ ...obj, metadata });
+}
+
+/** Everything but metadata and status: a change here is a new generation. */
+function specOf(obj: KubeObject): string {
+  return canonicalJson({ ...obj, metadata: undefined, status: undefined });
+}
+
+function hasStatusSubresource(type: ResourceType): boolean {
+  return type.subresources.includes('status');
+}
+
+function conflictError(type: ResourceType, name: string): BerthError {
+  return errors.conflict(
+    type.plural,
+    name,
+    'the object has been modified; please apply your changes to the latest version and try again',
+    type.group || undefined,
+  );
+}
+
+const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+function generatedName(prefix: string): string {
+  let suffix = '';
+  for (let i = 0; i < 5; i++) suffix += GENERATE_NAME_ALPHABET[randomInt(GENERATE_NAME_ALPHABET.length)];
+  return prefix + suffix;
+}
+
+/**
+ * The object semantics of the API on top of the key-value store: identity and system metadata,
+ * defaulting and validation, generations, optimistic concurrency, patches, finalizers and no-op writes.
+ */
+export class ObjectService {
+  constructor(private readonly store: Store) {}
+
+  async get(type: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return decodeObject(await this.getKv(type, namespace, name));
+  }
+
+  async list(type: ResourceType, namespace: string | undefined, filter: ObjectFilter): Promise<KubeList> {
+    const { items, revision } = await this.store.list(listPrefix(type, namespace));
+    return {
+      apiVersion: apiVersionOf(type),
+      kind: type.listKind,
+      metadata: { resourceVersion: String(revision) },
+      items: items.map((kv) => decodeObject(kv)).filter((obj) => filter.matches(obj)),
+    };
+  }
+
+  async create(type: ResourceType, namespace: string | undefined, body: unknown, opts: WriteOptions): Promise<WriteResult> {
+    const obj = this.checkedBody(type, body);
+    return this.createObject(type, namespace, obj, opts, false);
+  }
+
+  /** PUT: replaces the object (or only its status), honouring metadata.resourceVersion as a precondition. */
+  async update(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions,
+    subresource?: 'status',
+  ): Promise<WriteResult> {
+    const next = this.checkedBody(type, body);
+    if (next.metadata.name !== undefined && next.metadata.name !== name) {
+      throw errors.badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    this.checkNamespace(type, namespace, next);
+    const kv = await this.getKv(type, namespace, name);
+    for (const expected of [next.metadata.resourceVersion, opts.precondition]) {
+      if (expected !== undefined && expected !== '' && expected !== String(kv.modRevision)) throw conflictError(type, name);
+    }
+    try {
+      return await this.commitUpdate(type, kv, next, opts, { subresource });
+    } catch (err) {
+      throw this.storeErrorFor(type, name, err);
+    }
+  }
+
+  async patch(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patchType: PatchType,
+    patch: unknown,
+    opts: WriteOptions,
+    subresource?: 'status',
+  ): Promise<WriteResult> {
+    for (let attempt = 1; ; attempt++) {
+      const kv = await this.findKv(type, namespace, name);
+      try {
+        if (!kv) {
+          if (patchType !== 'apply' || subresource) throw this.notFound(type, name);
+          const applied = this.appliedObject(type, namespace, name, patch);
+          const created = serverSideApply(type, undefined, applied, this.applyOptions(opts));
+          return await this.createObject(type, namespace, created, opts, true);
+        }
+        if (opts.precondition && opts.precondition !== String(kv.modRevision)) throw conflictError(type, name);
+        const live = decodeObject(kv);
+        if (patchType === 'apply') {
+          const applied = this.appliedObject(type, namespace, name, patch);
+          const merged = serverSideApply(type, live, applied, this.applyOptions(opts));
+          this.checkIdentity(type, live, merged);
+          return await this.commitUpdate(type, kv, merged, opts, { subresource, managedFieldsSet: true });
+        }
+        const patched = this.applyPatch(type, live, patchType, patch);
+        this.checkIdentity(type, live, patched);
+        if (patched.metadata.resourceVersion !== live.metadata.resourceVersion) throw conflictError(type, name);
+        return await this.commitUpdate(type, kv, patched, opts, { subresource });
+      } catch (err) {
+        // A writer got in between our read and write; patches re-apply to the newer object.
+        if (isBerthError(err, 'Conflict') && err.details.kind === 'keys' && attempt < PATCH_ATTEMPTS) continue;
+        throw this.storeErrorFor(type, name, err);
+      }
+    }
+  }
+
+  async delete(type: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<KubeObject | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const kv = await this.getKv(type, namespace, name);
+      const obj = decodeObject(kv);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== obj.metadata.uid) {
+        throw errors.conflict(type.plural, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`, type.group || undefined);
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
+        throw errors.conflict(
+          type.plural,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+          type.group || undefined,
+        );
+      }
+      try {
+        if (type === NAMESPACE_TYPE) return await this.terminateNamespace(kv, obj, opts);
+        if (obj.metadata.finalizers?.length) return await this.markDeleted(kv, obj, opts);
+        if (opts.dryRun) return obj;
+        await this.store.delete(kv.key, kv.modRevision);
+        return obj;
+      } catch (err) {
+        if (isBerthError(err, 'Conflict') && err.details.kind === 'keys' && attempt < PATCH_ATTEMPTS) continue;
+        // Gone between our read and delete: the caller answers with a Success Status.
+        if (isBerthError(err, 'NotFound') && err.details.kind === 'keys') return undefined;
+        throw err;
+      }
+    }
+  }
+
+  async deleteCollection(type: ResourceType, namespace: string | undefined, filter: ObjectFilter, opts: DeleteOptions): Promise<KubeList> {
+    const list = await this.list(type, namespace, filter);
+    const deleted: KubeObject[] = [];
+    for (const obj of list.items) {
+      try {
+        const gone = await this.delete(type, obj.metadata.namespace, obj.metadata.name!, { dryRun: opts.dryRun });
+        if (gone) deleted.push(gone);
+      } catch (err) {
+        if (!isBerthError(err, 'NotFound')) throw err;
+      }
+    }
+    return { ...list, items: deleted };
+  }
+
+  /** The autoscaling/v1 Scale view of a deployment or replica set. */
+  async getScale(type: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject> {
+    return scaleOf(await this.get(type, namespace, name));
+  }
+
+  async updateScale(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions,
+    patchType?: PatchType,
+  ): Promise<KubeObject> {
+    for (let attempt = 1; ; attempt++) {
+      const kv = await this.getKv(type, namespace, name);
+      const live = decodeObject(kv);
+      const current = scaleOf(live);
+      const scale = patchType ? this.applyScalePatch(current, patchType, body) : body;
+      if (!isPlainObject(scale)) throw errors.badRequest('the body of a Scale request must be an object');
+      const meta = isPlainObject(scale.metadata) ? scale.metadata : {};
+      const expected = meta.resourceVersion;
+      if (typeof expected === 'string' && expected !== '' && expected !== live.metadata.resourceVersion) throw conflictError(type, name);
+      const replicas = isPlainObject(scale.spec) ? scale.spec.replicas : undefined;
+      if (replicas !== undefined && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)) {
+        throw errors.invalid('Scale', name, [field.invalid('spec.replicas', replicas, 'must be greater than or equal to 0')], 'autoscaling');
+      }
+      const next = deepClone(live);
+      next.spec = { ...(next.spec as Record<string, unknown>), replicas: replicas ?? 0 };
+      try {
+        const result = await this.commitUpdate(type, kv, next, opts, { subresource: 'scale' });
+        return scaleOf(result.object);
+      } catch (err) {
+        if (isBerthError(err, 'Conflict') && err.details.kind === 'keys' && patchType && attempt < PATCH_ATTEMPTS) continue;
+        throw this.storeErrorFor(type, name, err);
+      }
+    }
+  }
+
+  /** pods/{name}/binding: assigns a pod to a node, once. */
+  async bindPod(type: ResourceType, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions): Promise<void> {
+    const target = isPlainObject(body) && isPlainObject(body.target) ? body.target.name : undefined;
+    if (typeof target !== 'string' || !target) {
+      throw errors.invalid('Binding', name, [field.required('target.name')]);
+    }
+    const kv = await this.getKv(type, namespace, name);
+    const pod = decodeObject(kv);
+    const spec = (pod.spec ?? {}) as Record<string, unknown>;
+    if (pod.metadata.deletionTimestamp) throw errors.conflict('pods', name, 'pod is being deleted, cannot be assigned to a host');
+    if (spec.nodeName) throw errors.conflict('pods', name, `pod ${name} is already assigned to node "${String(spec.nodeName)}"`);
+    pod.spec = { ...spec, nodeName: target };
+    try {
+      await this.commitUpdate(type, kv, pod, opts, { subresource: 'binding' });
+    } catch (err) {
+      throw this.storeErrorFor(type, name, err);
+    }
+  }
+
+  /** Creates a namespace if it is missing (the system namespaces at start). */
+  async ensureNamespace(name: string): Promise<void> {
+    if (await this.findKv(NAMESPACE_TYPE, undefined, name)) return;
+    try {
+      await this.createObject(NAMESPACE_TYPE, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, {
+        dryRun: false,
+        fieldManager: 'berth-apiserver',
+        fieldValidation: 'Strict',
+      }, false);
+    } catch (err) {
+      if (!isBerthError(err, 'AlreadyExists')) throw err;
+    }
+  }
+
+  private async createObject(
+    type: ResourceType,
+    namespace: string | undefined,
+    input: KubeObject,
+    opts: WriteOptions,
+    managedFieldsSet: boolean,
+  ): Promise<WriteResult> {
+    const obj = deepClone(input);
+    this.checkNamespace(type, namespace, obj);
+    if (type.namespaced) obj.metadata.namespace = namespace;
+    else delete obj.metadata.namespace;
+    if (!obj.metadata.name) {
+      if (obj.metadata.generateName) obj.metadata.name = generatedName(obj.metadata.generateName);
+      else throw errors.invalid(type.kind, '', [field.required('metadata.name', 'name or generateName is required')], type.group || undefined);
+    }
+    const name = obj.metadata.name;
+    if (type.namespaced) await this.assertNamespaceAcceptsContent(type, namespace!, name);
+    const now = new Date();
+    const managedFields = obj.metadata.managedFields;
+    delete obj.metadata.resourceVersion;
+    delete obj.metadata.deletionTimestamp;
+    delete obj.metadata.deletionGracePeriodSeconds;
+    obj.metadata.uid = randomUUID();
+    obj.metadata.creationTimestamp = timestamp(now);
+    obj.metadata.generation = 1;
+    if (type === NAMESPACE_TYPE) obj.spec = { finalizers: ['kubernetes'] };
+    const initialStatus = INITIAL_STATUS[`${type.group}/${type.kind}`];
+    if (initialStatus) obj.status = initialStatus();
+    const warnings = this.admit(type, obj, opts);
+    obj.metadata.managedFields = managedFieldsSet ? managedFields : recordUpdate(type, undefined, obj, opts.fieldManager, now);
+    if (!obj.metadata.managedFields?.length) delete obj.metadata.managedFields;
+    if (opts.dryRun) return { object: obj, warnings, created: true };
+    try {
+      const kv = await this.store.create(objectKey(type, namespace, name), encodeObject(obj));
+      return { object: decodeObject(kv), warnings, created: true };
+    } catch (err) {
+      throw this.storeErrorFor(type, name, err);
+    }
+  }
+
+  /**
+   * Writes `proposed` over the stored `kv` with compare-and-swap: keeps system metadata, limits status
+   * and main-resource writes to their halves, bumps generation on spec changes, and skips no-op writes.
+   */
+  private async commitUpdate(
+    type: ResourceType,
+    kv: KeyValue,
+    proposed: KubeObject,
+    opts: WriteOptions,
+    how: { subresource?: string; managedFieldsSet?: boolean },
+  ): Promise<WriteResult> {
+    const old = decodeObject(kv);
+    let next: KubeObject;
+    if (how.subresource === 'status') {
+      next = { ...deepClone(old), status: deepClone(proposed.status) };
+      if (how.managedFieldsSet) next.metadata.managedFields = proposed.metadata.managedFields;
+    } else {
+      next = deepClone(proposed);
+      if (hasStatusSubresource(type) && how.subresource !== 'status') {
+        if (old.status === undefined) delete next.status;
+        else next.status = deepClone(old.status);
+      }
+    }
+    next.apiVersion = old.apiVersion;
+    next.kind = old.kind;
+    const m = next.metadata;
+    m.name = old.metadata.name;
+    m.uid = old.metadata.uid;
+    m.creationTimestamp = old.metadata.creationTimestamp;
+    m.resourceVersion = old.metadata.resourceVersion;
+    if (type.namespaced) m.namespace = old.metadata.namespace;
+    else delete m.namespace;
+    if (old.metadata.deletionTimestamp) {
+      m.deletionTimestamp = old.metadata.deletionTimestamp;
+      m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+    } else {
+      delete m.deletionTimestamp;
+      delete m.deletionGracePeriodSeconds;
+    }
+    delete m.generateName;
+    if (old.metadata.generateName) m.generateName = old.metadata.generateName;
+    if (type === NAMESPACE_TYPE && how.subresource !== 'status') {
+      // Namespace finalizers change only through the termination flow, as in Kubernetes.
+      next.spec = deepClone(old.spec);
+      next.status = deepClone(old.status);
+    }
+
+    const warnings = this.admit(type, next, opts, old);
+    m.generation = (old.metadata.generation ?? 1) + (specOf(next) !== specOf(old) ? 1 : 0);
+    const now = new Date();
+    if (!how.managedFieldsSet) m.managedFields = recordUpdate(type, old, next, opts.fieldManager, now, how.subresource);
+    if (!m.managedFields?.length) delete m.managedFields;
+
+    if (comparable(next) === comparable(old)) return { object: old, warnings, created: false };
+    if (opts.dryRun) return { object: next, warnings, created: false };
+    if (m.deletionTimestamp && !m.finalizers?.length) {
+      // The last finalizer is gone: the deletion that was waiting for it completes now.
+      await this.store.delete(kv.key, kv.modRevision);
+      return { object: next, warnings, created: false };
+    }
+    const written = await this.store.update(kv.key, encodeObject(next), kv.modRevision);
+    return { object: decodeObject(written), warnings, created: false };
+  }
+
+  /** Defaulting then validation; returns warnings, throws 400 (unknown fields, Strict) or 422. */
+  private admit(type: ResourceType, obj: KubeObject, opts: WriteOptions, old?: KubeObject): string[] {
+    applyDefaults(type, obj);
+    const result = validateObject(type, obj, { fieldValidation: opts.fieldValidation, old });
+    const warnings: string[] = [];
+    if (result.unknownFields.length && opts.fieldValidation === 'Strict') {
+      throw errors.badRequest(`strict decoding error: ${result.unknownFields.map((f) => `unknown field "${f}"`).join(', ')}`);
+    }
+    if (opts.fieldValidation === 'Warn') warnings.push(...result.unknownFields.map((f) => `unknown field "${f}"`));
+    if (result.causes.length) throw errors.invalid(type.kind, obj.metadata.name ?? '', result.causes, type.group || undefined);
+    return warnings;
+  }
+
+  private async terminateNamespace(kv: KeyValue, ns: KubeObject, opts: DeleteOptions): Promise<KubeObject> {
+    const name = ns.metadata.name!;
+    if (UNDELETABLE_NAMESPACES.includes(name)) {
+      throw new BerthError('Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+    }
+    if (ns.metadata.deletionTimestamp) return ns;
+    const next = deepClone(ns);
+    next.metadata.deletionTimestamp = timestamp(new Date());
+    next.metadata.deletionGracePeriodSeconds = 0;
+    next.status = { ...(next.status as Record<string, unknown>), phase: 'Terminating' };
+    if (opts.dryRun) return next;
+    return decodeObject(await this.store.update(kv.key, encodeObject(next), kv.modRevision));
+  }
+
+  /** Deletion of an object with finalizers: it stays, marked, until its finalizers are removed. */
+  private async markDeleted(kv: KeyValue, obj: KubeObject, opts: DeleteOptions): Promise<KubeObject> {
+    if (obj.metadata.deletionTimestamp) return obj;
+    const next = deepClone(obj);
+    next.metadata.deletionTimestamp = timestamp(new Date());
+    next.metadata.deletionGracePeriodSeconds = 0;
+    if (opts.dryRun) return next;
+    return decodeObject(await this.store.update(kv.key, encodeObject(next), kv.modRevision));
+  }
+
+  private async assertNamespaceAcceptsContent(type: ResourceType, namespace: string, name: string): Promise<void> {
+    const kv = await this.findKv(NAMESPACE_TYPE, undefined, namespace);
+    if (!kv) throw errors.notFound('namespaces', namespace);
+    if (decodeObject(kv).metadata.deletionTimestamp) {
+      throw new BerthError(
+        'Forbidden',
+        `${type.group ? `${type.plural}.${type.group}` : type.plural} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        { name, kind: type.plural, group: type.group || undefined },
+      );
+    }
+  }
+
+  private checkNamespace(type: ResourceType, namespace: string | undefined, obj: KubeObject): void {
+    const bodyNamespace = obj.metadata.namespace;
+    if (type.namespaced && bodyNamespace && namespace && bodyNamespace !== namespace) {
+      throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+  }
+
+  /** A request body as an object of this type: kind and apiVersion must match when given. */
+  private checkedBody(type: ResourceType, body: unknown): KubeObject {
+    if (!isPlainObject(body)) throw errors.badRequest(`the body of the request must be a ${type.kind} object`);
+    const obj = deepClone(body) as KubeObject;
+    const apiVersion = apiVersionOf(type);
+    if (obj.kind !== undefined && obj.kind !== type.kind) {
+      throw errors.badRequest(`the kind of the object (${String(obj.kind)}) does not match the resource (${type.kind})`);
+    }
+    if (obj.apiVersion !== undefined && obj.apiVersion !== apiVersion) {
+      throw errors.badRequest(`the API version of the object (${String(obj.apiVersion)}) does not match the resource (${apiVersion})`);
+    }
+    obj.kind = type.kind;
+    obj.apiVersion = apiVersion;
+    if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+    if (!isPlainObject(obj.metadata)) {
+      throw errors.invalid(type.kind, '', [field.typeInvalid('metadata', obj.metadata, 'must be an object')], type.group || undefined);
+    }
+    return obj;
+  }
+
+  private appliedObject(type: ResourceType, namespace: string | undefined, name: string, patch: unknown): KubeObject {
+    const applied = this.checkedBody(type, patch);
+    if (!isPlainObject(patch) || patch.kind === undefined || patch.apiVersion === undefined) {
+      throw errors.badRequest('apiVersion and kind must be set in an apply request');
+    }
+    if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
+      throw errors.badRequest(`the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    applied.metadata.name = name;
+    this.checkNamespace(type, namespace, applied);
+    return applied;
+  }
+
+  private applyOptions(opts: WriteOptions) {
+    if (!opts.fieldManager) throw errors.badRequest('PATCH, application/apply-patch+yaml requests must have a fieldManager');
+    return { manager: opts.fieldManager, force: opts.force ?? false, now: new Date() };
+  }
+
+  private applyPatch(type: ResourceType, live: KubeObject, patchType: PatchType, patch: unknown): KubeObject {
+    let result: unknown;
+    switch (patchType) {
+      case 'merge':
+        if (!isPlainObject(patch)) throw errors.badRequest('a merge patch must be a JSON object');
+        result = applyJsonMergePatch(live, patch);
+        break;
+      case 'json':
+        if (!Array.isArray(patch)) throw errors.badRequest('a JSON patch must be an array of operations');
+        result = applyJsonPatch(live, patch);
+        break;
+      case 'strategic':
+        if (!isPlainObject(patch)) throw errors.badRequest('a strategic merge patch must be a JSON object');
+        result = applyStrategicMergePatch(type, live, patch);
+        break;
+      default:
+        throw errors.unsupportedMediaType(patchType);
+    }
+    if (!isPlainObject(result) || !isPlainObject(result.metadata)) {
+      throw errors.badRequest('the patch did not produce an object with metadata');
+    }
+    return result as KubeObject;
+  }
+
+  private applyScalePatch(current: KubeObject, patchType: PatchType, patch: unknown): unknown {
+    switch (patchType) {
+      case 'json':
+        if (!Array.isArray(patch)) throw errors.badRequest('a JSON patch must be an array of operations');
+        return applyJsonPatch(current, patch);
+      default:
+        // Scale has no lists, so a strategic merge patch (or an apply) merges like a JSON merge patch.
+        if (!isPlainObject(patch)) throw errors.badRequest('a patch must be a JSON object');
+        return applyJsonMergePatch(current, patch);
+    }
+  }
+
+  private checkIdentity(type: ResourceType, live: KubeObject, patched: KubeObject): void {
+    if (patched.metadata.name !== live.metadata.name) {
+      throw errors.badRequest(`the name of the object (${String(patched.metadata.name)}) does not match the name on the URL (${live.metadata.name})`);
+    }
+    if (patched.kind !== live.kind || patched.apiVersion !== live.apiVersion) {
+      throw errors.badRequest(`a patch may not change the kind or apiVersion of ${type.plural} "${live.metadata.name}"`);
+    }
+    if (type.namespaced && patched.metadata.namespace !== undefined && patched.metadata.namespace !== live.metadata.namespace) {
+      throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+  }
+
+  private async findKv(type: ResourceType, namespace: string | undefined, name: string): Promise<KeyValue | undefined> {
+    return this.store.get(objectKey(type, namespace, name));
+  }
+
+  private async getKv(type: ResourceType, namespace: string | undefined, name: string): Promise<KeyValue> {
+    const kv = await this.findKv(type, namespace, name);
+    if (!kv) throw this.notFound(type, name);
+    return kv;
+  }
+
+  private notFound(type: ResourceType, name: string): BerthError {
+    return errors.notFound(type.plural, name, type.group || undefined);
+  }
+
+  /** Store errors speak of keys; the client should hear about its object. */
+  private storeErrorFor(type: ResourceType, name: string, err: unknown): unknown {
+    if (!isBerthError(err) || err.details.kind !== 'keys') return err;
+    if (err.reason === 'AlreadyExists') return errors.alreadyExists(type.plural, name, type.group || undefined);
+    if (err.reason === 'Conflict') return conflictError(type, name);
+    if (err.reason === 'NotFound') return this.notFound(type, name);
+    return err;
+  }
+}
+
+export function scaleOf(obj: KubeObject): KubeObject {
+  const spec = (obj.spec ?? {}) as Record<string, unknown>;
+  const status = (obj.status ?? {}) as Record<string, unknown>;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: {
+      name: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+      uid: obj.metadata.uid,
+      resourceVersion: obj.metadata.resourceVersion,
+      creationTimestamp: obj.metadata.creationTimestamp,
+    },
+    spec: { replicas: typeof spec.replicas === 'number' ? spec.replicas : 1 },
+    status: {
+      replicas: typeof status.replicas === 'number' ? status.replicas : 0,
+      selector: spec.selector ? formatSelector(spec.selector) : '',
+    },
+  };
+}

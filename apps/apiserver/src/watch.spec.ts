@@ -1,0 +1,52 @@
+import { KubeObject, RESOURCES } from '@berth/api';
+import { MemoryStore, WatchCallbacks } from '@berth/store';
+import { waitFor } from '@berth/testing';
+import { ObjectFilter } from './filter';
+import { ObjectWatch, WatchEventType } from './watch';
+
+const CONFIGMAP = RESOURCES.find((r) => r.kind === 'ConfigMap')!;
+const key = (name: string) => `/registry/core/configmaps/default/${name}`;
+const value = (name: string, app: string) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', labels: { app } } });
+
+/** A store whose watch events lack prevKv, as a backend may when the previous value is gone. */
+class ForgetfulStore extends MemoryStore {
+  override watch(prefix: string, after: number, callbacks: WatchCallbacks) {
+    return super.watch(prefix, after, { ...callbacks, onEvent: (e) => callbacks.onEvent({ ...e, prevKv: undefined }) });
+  }
+}
+
+async function collect(store: MemoryStore, labelSelector: string) {
+  const events: [WatchEventType, string | undefined][] = [];
+  const { watch, initial } = await ObjectWatch.open(store, {
+    type: CONFIGMAP,
+    namespace: 'default',
+    filter: ObjectFilter.parse(CONFIGMAP, labelSelector, null),
+    resourceVersion: String(await store.currentRevision()),
+    allowBookmarks: false,
+    timeoutSeconds: 60,
+  });
+  watch.start({ event: (type, obj: KubeObject) => events.push([type, obj.metadata.name]), end: () => undefined }, initial);
+  return { events, watch };
+}
+
+test('without prevKv, an update that leaves the selector is still reported as DELETED', async () => {
+  const store = new ForgetfulStore();
+  const a = await store.create(key('a'), value('a', 'web'));
+  const { events, watch } = await collect(store, 'app=web');
+  try {
+    await store.update(key('a'), value('a', 'web'), a.modRevision);
+    await store.update(key('a'), value('a', 'db'));
+    await store.create(key('b'), value('b', 'web'));
+    await store.delete(key('b'));
+    await waitFor(() => events.length >= 4, 5_000, 'four events');
+    expect(events).toEqual([
+      ['MODIFIED', 'a'],
+      ['DELETED', 'a'],
+      ['ADDED', 'b'],
+      ['DELETED', 'b'],
+    ]);
+  } finally {
+    watch.end();
+    await store.close();
+  }
+});

@@ -1,0 +1,160 @@
+import { apiVersionOf, KubeObject, ResourceType } from '@berth/api';
+import { errors } from '@berth/errors';
+import type { Store, WatchEvent, Watcher } from '@berth/store';
+import { ObjectFilter } from './filter';
+import { listPrefix } from './keys';
+import { decodeObject } from './objects';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchRequest {
+  type: ResourceType;
+  namespace: string | undefined;
+  filter: ObjectFilter;
+  /** `resourceVersion` query value: absent or "0" starts with the current objects as ADDED events. */
+  resourceVersion: string | null;
+  allowBookmarks: boolean;
+  timeoutSeconds: number | undefined;
+}
+
+export interface WatchSink {
+  event(type: WatchEventType, object: KubeObject): void;
+  /** The stream is over (timeout, store closed, server stopping). */
+  end(): void;
+}
+
+const BOOKMARK_INTERVAL_MS = 30_000;
+/** Kubernetes ends watches without timeoutSeconds after a random 30-60 minutes, so clients spread out their relists. */
+const DEFAULT_TIMEOUT_MIN_S = 1800;
+
+/** One open watch: store events translated to Kubernetes watch events for one type, namespace and selector. */
+export class ObjectWatch {
+  private watcher?: Watcher;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private sink?: WatchSink;
+  private pending: WatchEvent[] = [];
+  private lastRevision = 0;
+  private ended = false;
+  onEnd?: () => void;
+
+  private constructor(
+    private readonly store: Store,
+    private readonly req: WatchRequest,
+  ) {}
+
+  /**
+   * Reads the initial state and subscribes. Throws (before anything is streamed) for a bad or compacted
+   * resourceVersion, so the caller can still answer with a Status.
+   */
+  static async open(store: Store, req: WatchRequest): Promise<{ watch: ObjectWatch; initial: KubeObject[] }> {
+    const watch = new ObjectWatch(store, req);
+    const prefix = listPrefix(req.type, req.namespace);
+    let initial: KubeObject[] = [];
+    let from: number;
+    if (req.resourceVersion === null || req.resourceVersion === '' || req.resourceVersion === '0') {
+      const list = await store.list(prefix);
+      initial = list.items.map((kv) => decodeObject(kv)).filter((obj) => req.filter.matches(obj));
+      from = list.revision;
+    } else {
+      if (!/^\d+$/.test(req.resourceVersion)) throw errors.badRequest(`invalid resource version: ${req.resourceVersion}`);
+      from = Number(req.resourceVersion);
+    }
+    watch.lastRevision = from;
+    // The store refuses (Compacted, a 410 Expired for the client) a start older than its history.
+    watch.watcher = await store.watch(prefix, from, {
+      onEvent: (event) => watch.receive(event),
+      onError: () => watch.end(),
+    });
+    return { watch, initial };
+  }
+
+  /** Starts delivery to the sink: the initial objects as ADDED, then every change. */
+  start(sink: WatchSink, initial: KubeObject[]): void {
+    this.sink = sink;
+    for (const obj of initial) sink.event('ADDED', obj);
+    const backlog = this.pending;
+    this.pending = [];
+    for (const event of backlog) this.translate(event);
+    if (this.req.allowBookmarks) {
+      this.bookmark();
+      this.timers.push(setInterval(() => this.bookmark(), BOOKMARK_INTERVAL_MS));
+    }
+    const timeoutSeconds = this.req.timeoutSeconds ?? DEFAULT_TIMEOUT_MIN_S * (1 + Math.random());
+    this.timers.push(setTimeout(() => this.end(), timeoutSeconds * 1000));
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.watcher?.close();
+    this.sink?.end();
+    this.onEnd?.();
+  }
+
+  private receive(event: WatchEvent): void {
+    if (this.ended) return;
+    if (!this.sink) this.pending.push(event);
+    else this.translate(event);
+  }
+
+  private translate(event: WatchEvent): void {
+    this.lastRevision = Math.max(this.lastRevision, event.revision);
+    try {
+      const out = this.eventFor(event);
+      if (out) this.sink!.event(out[0], out[1]);
+    } catch {
+      // A value that cannot be decoded ends this stream; the client relists and watches again.
+      this.end();
+    }
+  }
+
+  private eventFor(event: WatchEvent): [WatchEventType, KubeObject] | undefined {
+    const { filter } = this.req;
+    if (event.type === 'delete') {
+      const previous = event.prevKv ?? event.kv;
+      if (!previous.value) return undefined;
+      const obj = decodeObject(previous, event.revision);
+      return filter.matches(obj) ? ['DELETED', obj] : undefined;
+    }
+    const obj = decodeObject(event.kv);
+    const now = filter.matches(obj);
+    let before: boolean;
+    if (event.prevKv) before = filter.matches(decodeObject(event.prevKv));
+    else if (event.kv.createRevision === event.kv.modRevision) before = false;
+    // An update whose previous value the store no longer has: a spurious DELETED beats a missed one.
+    else before = true;
+    // An object that moves in or out of the selector appears or disappears for this watcher.
+    if (now && before) return ['MODIFIED', obj];
+    if (now) return ['ADDED', obj];
+    if (before) return ['DELETED', obj];
+    return undefined;
+  }
+
+  private bookmark(): void {
+    if (this.ended || !this.sink) return;
+    this.sink.event('BOOKMARK', {
+      kind: this.req.type.kind,
+      apiVersion: apiVersionOf(this.req.type),
+      metadata: { resourceVersion: String(this.lastRevision) },
+    });
+  }
+}
+
+/** Every open watch, so shutdown can end them and /metrics can count them. */
+export class WatchRegistry {
+  private readonly open = new Set<ObjectWatch>();
+
+  add(watch: ObjectWatch): void {
+    this.open.add(watch);
+    watch.onEnd = () => this.open.delete(watch);
+  }
+
+  get count(): number {
+    return this.open.size;
+  }
+
+  closeAll(): void {
+    for (const watch of [...this.open]) watch.end();
+  }
+}
