@@ -80,7 +80,12 @@ describe('apiserver under random and mutated bodies', () => {
           path,
           method,
           agent,
-          headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': contentType, Accept: 'application/json' },
+          headers: {
+            Authorization: `Bearer ${server.token}`,
+            'Content-Type': contentType,
+            'Content-Length': Buffer.byteLength(body),
+            Accept: 'application/json',
+          },
           timeout: 20_000,
         },
         (res) => {

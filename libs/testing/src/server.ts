@@ -18,16 +18,27 @@ function findRepoRoot(from: string): string {
 }
 export const BERTH_BIN = join(REPO_ROOT, 'bin', 'berth');
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/**
+ * A free TCP port on 127.0.0.1, chosen below the kernel's ephemeral range: a port from that range can
+ * be taken by any outgoing connection between our check and a server's (re)start on it.
+ */
+export async function freePort(): Promise<number> {
+  const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const low = 10_000;
+  const high = Math.max(low + 1000, (ephemeralLow || 32768) - 1);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port found between ${low} and ${high}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolveListen) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolvePort(port));
-    });
+    srv.once('error', () => resolveListen(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolveListen(true)));
   });
 }
 

@@ -1,0 +1,109 @@
+import { Command, CommanderError, Option } from 'commander';
+import { apply } from './commands/apply';
+import { createNamespace } from './commands/create';
+import { deleteCommand } from './commands/delete';
+import { describe } from './commands/describe';
+import { get } from './commands/get';
+import { formatError } from './errors';
+import { GlobalOptions, Session } from './session';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const filenameOption = (purpose: string) =>
+  new Option('-f, --filename <path>', `file, directory (its .yaml, .yml and .json files) or - for stdin, ${purpose}; repeatable`).argParser(collect).default([]);
+
+/** The berth CLI: kubectl-like verbs over the berth (Kubernetes) API. Errors are one line each, exit code 1. */
+export function buildProgram(run: (action: (session: Session) => Promise<void>, command: Command) => Promise<void>): Command {
+  const program = new Command('berth')
+    .description('berth: a Kubernetes-style declarative container platform. Talks to the cluster in the kubeconfig.')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, /var/lib/berth/kubeconfig.yaml, ~/.kube/config)')
+    .option('-n, --namespace <namespace>', 'namespace to work in (default: the kubeconfig context\'s, else "default")')
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError(false)
+    .exitOverride();
+
+  program
+    .command('apply')
+    .description('create or update objects from manifests (server-side apply)')
+    .addOption(filenameOption('to apply'))
+    .action((options, command: Command) => run((session) => apply(session, options), command));
+
+  program
+    .command('get')
+    .description('list objects as a table, or print them as YAML, JSON or names')
+    .argument('[type-and-names...]', 'TYPE[,TYPE...] [NAME...] or TYPE/NAME...')
+    .option('-o, --output <format>', 'json, yaml, wide or name')
+    .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
+    .option('--field-selector <selector>', 'field selector, e.g. status.phase=Running')
+    .option('-A, --all-namespaces', 'across all namespaces')
+    .option('-w, --watch', 'after listing, print changes as they happen')
+    .option('--show-labels', 'add a LABELS column')
+    .action((args: string[], options, command: Command) => run((session) => get(session, args, options), command));
+
+  program
+    .command('describe')
+    .description('show details of objects, with their events')
+    .argument('<type-and-names...>', 'TYPE [NAME...] or TYPE/NAME...')
+    .option('-l, --selector <selector>', 'label selector')
+    .option('-A, --all-namespaces', 'across all namespaces')
+    .action((args: string[], options, command: Command) => run((session) => describe(session, args, options), command));
+
+  program
+    .command('delete')
+    .description('delete objects by manifest, by name, by label selector, or all of a type')
+    .argument('[type-and-names...]', 'TYPE NAME... or TYPE/NAME...')
+    .addOption(filenameOption('whose objects to delete'))
+    .option('-l, --selector <selector>', 'delete the objects matching this label selector')
+    .option('--all', 'delete every object of the type in the namespace')
+    .option('-A, --all-namespaces', 'with -l or --all: in every namespace')
+    .action((args: string[], options, command: Command) => run((session) => deleteCommand(session, args, options), command));
+
+  const create = program.command('create').description('create an object');
+  create
+    .command('namespace')
+    .alias('ns')
+    .description('create a namespace')
+    .argument('<name>')
+    .action((name: string, _options, command: Command) => run((session) => createNamespace(session, name), command));
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let session: Session | undefined;
+  const program = buildProgram(async (action, command) => {
+    session = new Session(command.optsWithGlobals<GlobalOptions>());
+    await action(session);
+  });
+  try {
+    await program.parseAsync(argv);
+    return session?.hasFailed ? 1 : 0;
+  } catch (err) {
+    // commander has already printed its own message (usage errors) or the help text.
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`${formatError(err)}\n`);
+    return 1;
+  } finally {
+    session?.close();
+  }
+}
+
+// A reader that goes away (`berth get ... | head`) just ends the output.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? 0 : 1));
+}
+// Whatever escapes still ends as one line, never a stack trace.
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`${formatError(err)}\n`);
+  process.exit(1);
+});
+
+main(process.argv).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    process.stderr.write(`${formatError(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,83 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadManifests, parseManifests } from './manifests';
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+`;
+const SERVICE = `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: prod
+`;
+
+describe('parseManifests', () => {
+  it('reads multi-document YAML, skipping empty documents', () => {
+    const manifests = parseManifests('app.yaml', `---\n${DEPLOYMENT}---\n---\n${SERVICE}`);
+    expect(manifests.map((m) => [m.type.plural, m.object.metadata.name, m.position])).toEqual([
+      ['deployments', 'web', 'document 1'],
+      ['services', 'web', 'document 3'],
+    ]);
+    expect(manifests[0].object).toMatchObject({ spec: { replicas: 1 } });
+  });
+
+  it('reads JSON and flattens List kinds', () => {
+    const list = { apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } }, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'b' } }] };
+    expect(parseManifests('list.json', JSON.stringify(list, null, '\t')).map((m) => `${m.type.kind}/${m.object.metadata.name} ${m.position}`)).toEqual([
+      'ConfigMap/a document 1, item 1',
+      'Secret/b document 1, item 2',
+    ]);
+  });
+
+  it.each([
+    ['malformed YAML', `${DEPLOYMENT}---\nkind: [unclosed\n`, /^error parsing f\.yaml \(document 2\): .+/],
+    ['malformed JSON', '{"apiVersion": "v1",', /^error parsing f\.yaml: .+/],
+    ['no apiVersion or kind', 'metadata:\n  name: x\n', /^error validating f\.yaml \(document 1\): apiVersion not set, kind not set$/],
+    ['an unknown kind', 'apiVersion: v1\nkind: Gadget\nmetadata:\n  name: x\n', /^error validating f\.yaml \(document 1\): no matches for kind "Gadget" in version "v1"$/],
+    ['a kind in the wrong version', 'apiVersion: v1\nkind: Deployment\nmetadata:\n  name: x\n', /no matches for kind "Deployment" in version "v1"/],
+    ['no name', 'apiVersion: v1\nkind: ConfigMap\n', /^error validating f\.yaml \(document 1\): metadata\.name not set$/],
+    ['a scalar document', 'just text\n', /the document is not an object/],
+  ])('rejects %s with one line naming the file', (_what, text, message) => {
+    let thrown: Error | undefined;
+    try {
+      parseManifests('f.yaml', text);
+    } catch (err) {
+      thrown = err as Error;
+    }
+    expect(thrown?.name).toBe('BerthError');
+    expect(thrown?.message).toMatch(message);
+    expect(thrown?.message).not.toContain('\n');
+  });
+});
+
+describe('loadManifests', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'berth-manifests-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a directory in name order, ignoring other files, and stdin for -', () => {
+    writeFileSync(join(dir, 'b.yaml'), SERVICE);
+    writeFileSync(join(dir, 'a.yml'), DEPLOYMENT);
+    writeFileSync(join(dir, 'notes.txt'), 'not a manifest');
+    mkdirSync(join(dir, 'sub.yaml'));
+    const manifests = loadManifests([dir, '-'], 'apply', () => 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n');
+    expect(manifests.map((m) => `${m.source} ${m.type.kind}`)).toEqual([
+      `${join(dir, 'a.yml')} Deployment`,
+      `${join(dir, 'b.yaml')} Service`,
+      'STDIN Namespace',
+    ]);
+  });
+
+  it('fails on a missing path or an input without objects', () => {
+    expect(() => loadManifests([join(dir, 'nope.yaml')], 'apply')).toThrow(`the path "${join(dir, 'nope.yaml')}" does not exist`);
+    writeFileSync(join(dir, 'empty.yaml'), '---\n');
+    expect(() => loadManifests([join(dir, 'empty.yaml')], 'delete')).toThrow('no objects passed to delete');
+    expect(() => loadManifests([], 'apply')).toThrow('must specify -f FILE|DIR|-');
+  });
+});

@@ -1,0 +1,147 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { BerthError } from '@berth/errors';
+import type { ClusterConnection } from './kubeconfig';
+import { errorFromResponse } from './status';
+
+export type QueryValue = string | number | boolean | undefined;
+
+export interface HttpRequest {
+  method: string;
+  /** Path below the server URL, starting with `/`. */
+  path: string;
+  query?: Record<string, QueryValue>;
+  /** A string is sent as is; anything else as JSON. */
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface TransportOptions {
+  /** Gives up on a request (not a watch) that has not completed in this time. */
+  requestTimeoutMs?: number;
+  userAgent?: string;
+}
+
+/** Builds `?a=1&b=x` from the defined entries, in the order given. */
+export function queryString(query: Record<string, QueryValue> = {}): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== '') params.append(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** HTTP(S) to one API server with the connection's TLS material and credentials; errors become BerthErrors. */
+export class Transport {
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+  private readonly secure: boolean;
+
+  constructor(
+    private readonly connection: ClusterConnection,
+    private readonly options: TransportOptions = {},
+  ) {
+    try {
+      this.base = new URL(connection.server);
+    } catch {
+      throw new BerthError('BadRequest', `invalid server URL ${JSON.stringify(connection.server)} in the kubeconfig`);
+    }
+    this.secure = this.base.protocol === 'https:';
+    this.agent = this.secure
+      ? new https.Agent({
+          keepAlive: true,
+          ca: connection.ca,
+          cert: connection.clientCert,
+          key: connection.clientKey,
+          rejectUnauthorized: !connection.insecureSkipTLSVerify,
+          servername: connection.tlsServerName,
+        })
+      : new http.Agent({ keepAlive: true });
+  }
+
+  get server(): string {
+    return this.connection.server;
+  }
+
+  /** Sends a request and reads the whole answer; a non-2xx answer is thrown as a StatusError. */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const res = await this.send(req, this.options.requestTimeoutMs ?? 60_000);
+    const body = await readBody(res).catch((err: Error) => Promise.reject(this.connectionError(err)));
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) throw errorFromResponse(status, body);
+    return { status, headers: res.headers, body };
+  }
+
+  /** Sends a request and hands back the open response for streaming (watches); non-2xx is thrown. */
+  async stream(req: HttpRequest): Promise<{ response: http.IncomingMessage; abort: () => void }> {
+    const res = await this.send(req, undefined);
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status > 299) throw errorFromResponse(status, await readBody(res));
+    return { response: res, abort: () => res.destroy() };
+  }
+
+  /** Drops idle keep-alive connections so a short-lived process can exit. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private send(req: HttpRequest, timeoutMs: number | undefined): Promise<http.IncomingMessage> {
+    const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+    const headers: http.OutgoingHttpHeaders = { Accept: req.accept ?? 'application/json' };
+    if (this.options.userAgent) headers['User-Agent'] = this.options.userAgent;
+    if (body !== undefined) {
+      headers['Content-Type'] = req.contentType ?? 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    if (this.connection.token) headers.Authorization = `Bearer ${this.connection.token}`;
+    else if (this.connection.username !== undefined) {
+      headers.Authorization = `Basic ${Buffer.from(`${this.connection.username}:${this.connection.password ?? ''}`).toString('base64')}`;
+    }
+    const basePath = this.base.pathname.replace(/\/+$/, '');
+    const options: http.RequestOptions = {
+      protocol: this.base.protocol,
+      hostname: this.base.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: this.base.port || (this.secure ? 443 : 80),
+      path: `${basePath}${req.path}${queryString(req.query)}`,
+      method: req.method,
+      headers,
+      agent: this.agent,
+    };
+    return new Promise((resolve, reject) => {
+      const request = (this.secure ? https : http).request(options, resolve);
+      request.on('error', (err) => reject(this.connectionError(err)));
+      if (timeoutMs !== undefined) {
+        request.setTimeout(timeoutMs, () =>
+          request.destroy(new BerthError('Timeout', `Unable to connect to the server: ${req.method} ${this.base.origin}${req.path}: timeout after ${timeoutMs} ms`)),
+        );
+      }
+      request.end(body);
+    });
+  }
+
+  private connectionError(err: Error & { code?: string }): BerthError {
+    if (err instanceof BerthError) return err;
+    const hostPort = `${this.base.hostname}:${this.base.port || (this.secure ? 443 : 80)}`;
+    if (err.code === 'ECONNREFUSED') {
+      return new BerthError('ServiceUnavailable', `The connection to the server ${hostPort} was refused - did you specify the right host or port?`);
+    }
+    return new BerthError('ServiceUnavailable', `Unable to connect to the server: ${err.message}`);
+  }
+}
+
+function readBody(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
