@@ -81,7 +81,7 @@ export class ApiServerApp {
 
   async stop(): Promise<void> {
     this.compactor.stop();
-    this.reconciler.stop();
+    await this.reconciler.stop();
     this.watches.closeAll();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();

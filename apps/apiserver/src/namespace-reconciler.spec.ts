@@ -25,7 +25,7 @@ test('a namespace left Terminating (e.g. by a crash) is emptied and removed when
     expect((await store.list('/registry/core/configmaps/doomed/')).items).toEqual([]);
     expect((await store.list('/registry/core/secrets/doomed/')).items).toEqual([]);
   } finally {
-    reconciler.stop();
+    await reconciler.stop();
     await store.close();
   }
 });

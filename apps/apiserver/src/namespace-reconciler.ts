@@ -1,14 +1,16 @@
 import { KubeObject, RESOURCES } from '@berth/api';
+import { runController, WorkQueue, type RunningController } from '@berth/controller';
 import { isBerthError } from '@berth/errors';
 import type { Store, Watcher } from '@berth/store';
 import type { Logger } from 'pino';
 import { ObjectFilter } from './filter';
 import { objectKey, typePrefix } from './keys';
 import { decodeObject, ObjectService } from './objects';
-import { WorkQueue } from './workqueue';
 
 const NAMESPACE = RESOURCES.find((r) => r.group === '' && r.kind === 'Namespace')!;
 const NAMESPACED = RESOURCES.filter((r) => r.namespaced);
+/** How soon a namespace still waiting on finalizers is looked at again, besides the watch's prompts. */
+const RECHECK_MS = 1000;
 
 /** `/registry/<group>/<plural>/<namespace>/<name>`: the namespace of a namespaced object's key. */
 function namespaceOfKey(key: string): string | undefined {
@@ -22,7 +24,8 @@ function namespaceOfKey(key: string): string | undefined {
  * terminating. Objects holding finalizers keep their namespace until their finalizers are removed.
  */
 export class NamespaceReconciler {
-  private readonly queue: WorkQueue;
+  private readonly queue = new WorkQueue<string>();
+  private controller?: RunningController;
   private watcher?: Watcher;
   private readonly terminating = new Set<string>();
 
@@ -30,14 +33,15 @@ export class NamespaceReconciler {
     private readonly store: Store,
     private readonly objects: ObjectService,
     private readonly logger: Logger,
-  ) {
-    this.queue = new WorkQueue(
-      (name) => this.reconcile(name),
-      (name, err) => this.logger.error({ err, namespace: name }, 'namespace deletion failed; will retry'),
-    );
-  }
+  ) {}
 
   async start(): Promise<void> {
+    this.controller = runController({
+      name: 'namespace',
+      queue: this.queue,
+      logger: this.logger,
+      reconcile: async (name) => ((await this.reconcile(name)) === 'requeue' ? { requeueAfter: RECHECK_MS } : undefined),
+    });
     const namespaces = typePrefix(NAMESPACE);
     // One watch over everything: namespace changes start terminations, and content changes inside a
     // terminating namespace (a finalizer removed, an object gone) prompt the next pass at once.
@@ -61,9 +65,9 @@ export class NamespaceReconciler {
     });
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.watcher?.close();
-    this.queue.stop();
+    await this.controller?.stop();
   }
 
   private observeNamespace(ns: KubeObject): void {
