@@ -1,8 +1,12 @@
 /** `npm run bench`: every benchmark section, one after the other. */
 import { benchStoreWrites } from './store';
+import { benchApiserver } from './apiserver';
+import { benchScheduler } from './scheduler';
 
 async function main(): Promise<void> {
   await benchStoreWrites();
+  await benchApiserver();
+  await benchScheduler();
 }
 
 main().catch((err) => {

@@ -1,0 +1,18 @@
+/**
+ * berth's scheduler. A composition root starts it with an API client:
+ *   const scheduler = startScheduler({ client, logger, informers, metrics });  ...  await scheduler.stop();
+ * Passing the controller-manager's SharedInformerFactory shares its pod and node watches; without one the
+ * scheduler lists and watches on its own. Filters and scores are pure functions, exported for reuse.
+ */
+export { startScheduler, isPendingFor, nodeChangeMatters, DEFAULT_SCHEDULER_NAME } from './scheduler';
+export type { SchedulerOptions, RunningScheduler } from './scheduler';
+export { clientListWatch, type SchedulerClient } from './client';
+export { placePod, filterNode, noFitMessage, isPlacement, type Algorithm, type Placement, type NoFit } from './algorithm';
+export * from './filters';
+export * from './scores';
+export { SchedulerCache, isTerminal } from './cache';
+export { NodeInfo } from './node-info';
+export { podInfoOf, podHostPorts, type PodInfo, type HostPort } from './pod-info';
+export * from './resources';
+export { EventRecorder } from './events';
+export { SchedulerMetrics, type AttemptResult } from './metrics';

@@ -1,0 +1,88 @@
+import type { Node } from '@berth/api';
+import type { HostPort, PodInfo } from './pod-info';
+import { addResources, nodeAllocatable, subtractResources, ZERO_RESOURCES, type Resources } from './resources';
+
+/**
+ * One node with the sum of what the pods on it (bound or assumed) request. Kept up to date incrementally
+ * as pods come and go, so a scheduling decision costs O(nodes), not O(pods).
+ */
+export class NodeInfo {
+  private nodeObject?: Node;
+  private allocatableCache: Resources = ZERO_RESOURCES;
+  private requestedSum: Resources = ZERO_RESOURCES;
+  private nonZeroSum: Resources = ZERO_RESOURCES;
+  private readonly podsByKey = new Map<string, PodInfo>();
+  private readonly ownerCounts = new Map<string, number>();
+
+  constructor(readonly name: string) {}
+
+  get node(): Node | undefined {
+    return this.nodeObject;
+  }
+
+  setNode(node: Node | undefined): void {
+    this.nodeObject = node;
+    this.allocatableCache = node ? nodeAllocatable(node) : ZERO_RESOURCES;
+  }
+
+  get allocatable(): Resources {
+    return this.allocatableCache;
+  }
+
+  /** Requests of the pods here; `pods` is their number. */
+  get requested(): Resources {
+    return this.requestedSum;
+  }
+
+  get nonZeroRequested(): Resources {
+    return this.nonZeroSum;
+  }
+
+  get podCount(): number {
+    return this.podsByKey.size;
+  }
+
+  get pods(): Iterable<PodInfo> {
+    return this.podsByKey.values();
+  }
+
+  *usedHostPorts(): Iterable<HostPort> {
+    for (const pod of this.podsByKey.values()) yield* pod.hostPorts;
+  }
+
+  /** How many pods here the given controller owns. */
+  podsOwnedBy(ownerUid: string): number {
+    return this.ownerCounts.get(ownerUid) ?? 0;
+  }
+
+  hasPod(key: string): boolean {
+    return this.podsByKey.has(key);
+  }
+
+  addPod(pod: PodInfo): void {
+    this.removePod(pod.key);
+    this.podsByKey.set(pod.key, pod);
+    this.requestedSum = addResources(this.requestedSum, pod.requests);
+    this.nonZeroSum = addResources(this.nonZeroSum, pod.nonZeroRequests);
+    if (pod.ownerUid) this.ownerCounts.set(pod.ownerUid, this.podsOwnedBy(pod.ownerUid) + 1);
+  }
+
+  removePod(key: string): PodInfo | undefined {
+    const pod = this.podsByKey.get(key);
+    if (!pod) return undefined;
+    this.podsByKey.delete(key);
+    this.requestedSum = subtractResources(this.requestedSum, pod.requests);
+    this.nonZeroSum = subtractResources(this.nonZeroSum, pod.nonZeroRequests);
+    if (pod.ownerUid) {
+      const left = this.podsOwnedBy(pod.ownerUid) - 1;
+      if (left > 0) this.ownerCounts.set(pod.ownerUid, left);
+      else this.ownerCounts.delete(pod.ownerUid);
+    }
+    return pod;
+  }
+
+  /** Neither a node object nor pods: nothing worth keeping. */
+  get isEmpty(): boolean {
+    return !this.nodeObject && this.podsByKey.size === 0;
+  }
+}
