@@ -19,6 +19,8 @@ import type { Store } from '@berth/store';
 /** A running `berth server`: store, HTTPS API and the background loops of the control plane. */
 export class ApiServerApp {
   private readonly sockets = new Set<Socket>();
+  /** The admin kubeconfig, written once the API listens: in-process components connect with it. */
+  kubeconfigPath = '';
 
   private constructor(
     private readonly server: Server,
@@ -74,8 +76,11 @@ export class ApiServerApp {
       });
     });
     // Written only now: its appearance tells scripts and tests that the API answers.
-    const kubeconfig = writeAdminKubeconfig(config.dataDir, config.httpsPort, credentials);
-    logger.info({ address: config.bindAddress, port: config.httpsPort, store: config.storeUrl, kubeconfig }, 'berth apiserver listening');
+    app.kubeconfigPath = writeAdminKubeconfig(config.dataDir, config.httpsPort, credentials);
+    logger.info(
+      { address: config.bindAddress, port: config.httpsPort, store: config.storeUrl, kubeconfig: app.kubeconfigPath },
+      'berth apiserver listening',
+    );
     return app;
   }
 

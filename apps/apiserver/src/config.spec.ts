@@ -8,13 +8,26 @@ describe('parseServerFlags', () => {
       bindAddress: '0.0.0.0',
       storeUrl: 'sqlite:///var/lib/berth/state.db',
       disableAgent: false,
+      disableScheduler: false,
+      disableControllerManager: false,
       logLevel: 'info',
     });
   });
 
   test('flags', () => {
-    const config = parseServerFlags(['--data-dir', '/tmp/x', '--https-port', '7443', '--store', 'memory://', '--disable-agent', '--log-level', 'debug']);
-    expect(config).toMatchObject({ dataDir: '/tmp/x', httpsPort: 7443, storeUrl: 'memory://', disableAgent: true, logLevel: 'debug' });
+    const config = parseServerFlags([
+      '--data-dir', '/tmp/x', '--https-port', '7443', '--store', 'memory://',
+      '--disable-agent', '--disable-scheduler', '--disable-controller-manager', '--log-level', 'debug',
+    ]);
+    expect(config).toMatchObject({
+      dataDir: '/tmp/x',
+      httpsPort: 7443,
+      storeUrl: 'memory://',
+      disableAgent: true,
+      disableScheduler: true,
+      disableControllerManager: true,
+      logLevel: 'debug',
+    });
     expect(parseServerFlags(['--data-dir', '/d']).storeUrl).toBe('sqlite:///d/state.db');
   });
 

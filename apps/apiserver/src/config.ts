@@ -8,6 +8,10 @@ export interface ServerConfig {
   /** sqlite://PATH, nats://HOST:PORT or memory:// */
   storeUrl: string;
   disableAgent: boolean;
+  /** Run no scheduler in this process (one runs elsewhere, or tests drive binding themselves). */
+  disableScheduler: boolean;
+  /** Run no controllers (ReplicaSet, Deployment, node lifecycle, GC) in this process. */
+  disableControllerManager: boolean;
   logLevel: string;
 }
 
@@ -38,6 +42,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
     .option('--store <url>', 'store backend: sqlite://PATH | nats://HOST:PORT | memory://')
     .option('--disable-agent', 'do not run a node agent in this process', false)
+    .option('--disable-scheduler', 'do not run the scheduler in this process', false)
+    .option('--disable-controller-manager', 'do not run the controllers in this process', false)
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevel, 'info');
   try {
     command.parse(argv, { from: 'user' });
@@ -45,13 +51,24 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     if (err instanceof CommanderError) throw new ConfigError(err.message.replace(/^error: /, ''));
     throw err;
   }
-  const opts = command.opts<{ dataDir: string; httpsPort: number; bindAddress: string; store?: string; disableAgent: boolean; logLevel: string }>();
+  const opts = command.opts<{
+    dataDir: string;
+    httpsPort: number;
+    bindAddress: string;
+    store?: string;
+    disableAgent: boolean;
+    disableScheduler: boolean;
+    disableControllerManager: boolean;
+    logLevel: string;
+  }>();
   return {
     dataDir: opts.dataDir,
     httpsPort: opts.httpsPort,
     bindAddress: opts.bindAddress,
     storeUrl: opts.store ?? `sqlite://${join(opts.dataDir, 'state.db')}`,
     disableAgent: opts.disableAgent,
+    disableScheduler: opts.disableScheduler,
+    disableControllerManager: opts.disableControllerManager,
     logLevel: opts.logLevel,
   };
 }

@@ -1,10 +1,30 @@
+/**
+ * `berth server`: the composition root of the control plane. The apiserver owns the store; the
+ * scheduler (and the other control loops) run in the same process as ordinary API clients, through
+ * the admin kubeconfig, exactly as they would from another host.
+ */
 import 'reflect-metadata';
-import pino from 'pino';
+import { KubeClient, loadKubeConfig } from '@berth/client';
+import { stopOnSignals } from '@berth/lifecycle';
+import { startScheduler } from '@berth/scheduler';
+import pino, { type Logger } from 'pino';
 import { ApiServerApp } from './app';
-import { ConfigError, parseServerFlags } from './config';
+import { ConfigError, parseServerFlags, type ServerConfig } from './config';
+
+/** Something running beside the apiserver that must stop before it. */
+interface Component {
+  stop(): Promise<void>;
+}
+
+function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logger): { components: Component[]; client: KubeClient } {
+  const client = new KubeClient(loadKubeConfig({ kubeconfig: app.kubeconfigPath }), { userAgent: 'berth-server' });
+  const components: Component[] = [];
+  if (!config.disableScheduler) components.push(startScheduler({ client, logger }));
+  return { components, client };
+}
 
 async function main(): Promise<void> {
-  let config;
+  let config: ServerConfig;
   try {
     config = parseServerFlags(process.argv.slice(2));
   } catch (err) {
@@ -24,21 +44,12 @@ async function main(): Promise<void> {
     process.stderr.write(`berth server: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  const { components, client } = startControlLoops(config, app, logger);
+  stopOnSignals(logger, async () => {
+    await Promise.all(components.map((c) => c.stop()));
+    client.close();
+    await app.stop();
+  });
 }
 
 void main();

@@ -3,6 +3,7 @@
  * scheduler in-process; this binary is for running it elsewhere, or a second one under another name.
  */
 import { KubeClient, loadKubeConfig } from '@berth/client';
+import { stopOnSignals } from '@berth/lifecycle';
 import { DEFAULT_SCHEDULER_NAME, startScheduler } from '@berth/scheduler';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
@@ -51,24 +52,10 @@ async function main(): Promise<void> {
   });
   logger.info({ server: client.server, schedulerName: flags.schedulerName }, 'scheduler started');
 
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    scheduler.stop().then(
-      () => {
-        client.close();
-        process.exit(0);
-      },
-      (err) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(logger, async () => {
+    await scheduler.stop();
+    client.close();
+  });
 }
 
 void main();

@@ -49,6 +49,11 @@ export interface ServerOptions {
   dataDir?: string;
   port?: number;
   extraArgs?: string[];
+  /**
+   * Also run the in-process scheduler and controllers. Off by default: suites about the API itself
+   * must not race control loops writing to the objects they inspect.
+   */
+  controlLoops?: boolean;
   /** Environment additions for the server process. */
   env?: Record<string, string>;
 }
@@ -73,12 +78,13 @@ export interface TestServer {
   fetch(path: string, init?: { method?: string; body?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
 }
 
-/** Starts `bin/berth server --disable-agent` on a temp data dir and a free port, and waits for /readyz. */
+/** Starts `bin/berth server --disable-agent` (and, unless asked, without control loops) on a temp data dir and a free port, and waits for /readyz. */
 export async function startBerthServer(opts: ServerOptions = {}): Promise<TestServer> {
   const ownsDataDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-test-'));
   const port = opts.port ?? (await freePort());
   const args = ['server', '--data-dir', dataDir, '--https-port', String(port), '--bind-address', '127.0.0.1', '--disable-agent'];
+  if (!opts.controlLoops) args.push('--disable-scheduler', '--disable-controller-manager');
   if (opts.store) args.push('--store', opts.store);
   args.push(...(opts.extraArgs ?? []));
   const child = spawn(BERTH_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
