@@ -1,0 +1,72 @@
+import { ALL_CONTROLLERS, type ControllerName, parseDuration } from '@berth/controllers';
+import { errors } from '@berth/errors';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+
+export interface ControllerManagerConfig {
+  /** The kubeconfig to reach the apiserver with; the usual search ($KUBECONFIG, berth's, ~/.kube/config) when absent. */
+  kubeconfig?: string;
+  nodeMonitorGracePeriodMs: number;
+  podEvictionTimeoutMs: number;
+  controllers: ControllerName[];
+  logLevel: string;
+  /** `host:port` to serve /metrics and /healthz on; none when absent. */
+  metricsAddress?: { host: string; port: number };
+}
+
+function duration(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function hostPort(value: string): { host: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new InvalidArgumentError('must be host:port, e.g. 127.0.0.1:10257');
+  return { host: match[1] || '0.0.0.0', port };
+}
+
+function controllerList(value: string): ControllerName[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !ALL_CONTROLLERS.includes(n as ControllerName));
+  if (unknown.length) throw new InvalidArgumentError(`unknown controllers ${unknown.join(', ')} (known: ${ALL_CONTROLLERS.join(', ')})`);
+  return names as ControllerName[];
+}
+
+/** Parses the controller-manager's flags (argv without node and the script). */
+export function parseControllerManagerFlags(argv: string[]): ControllerManagerConfig {
+  const command = new Command('berth-controller-manager')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
+    .allowExcessArguments(false)
+    .option('--kubeconfig <path>', 'kubeconfig of the apiserver to manage')
+    .option('--node-monitor-grace-period <duration>', 'how long a node may go without renewing its Lease before it is NotReady', duration, 40_000)
+    .option('--pod-eviction-timeout <duration>', 'how long after a node goes NotReady its pods are deleted', duration, 30_000)
+    .option('--controllers <names>', `comma-separated controllers to run (${ALL_CONTROLLERS.join(', ')})`, controllerList, [...ALL_CONTROLLERS])
+    .option('--metrics-bind-address <host:port>', 'serve Prometheus /metrics and /healthz here (port 0: any free port)', hostPort)
+    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info');
+  try {
+    command.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) throw errors.badRequest(err.message.replace(/^error: /, ''));
+    throw err;
+  }
+  const opts = command.opts<{
+    kubeconfig?: string;
+    nodeMonitorGracePeriod: number;
+    podEvictionTimeout: number;
+    controllers: ControllerName[];
+    logLevel: string;
+    metricsBindAddress?: { host: string; port: number };
+  }>();
+  return {
+    kubeconfig: opts.kubeconfig,
+    nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
+    podEvictionTimeoutMs: opts.podEvictionTimeout,
+    controllers: opts.controllers,
+    logLevel: opts.logLevel,
+    metricsAddress: opts.metricsBindAddress,
+  };
+}

@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import type { KubeClient } from '@berth/client';
+import type { ControllerManager } from '@berth/controllers';
+import { isBerthError } from '@berth/errors';
+import type { Server } from 'node:http';
+import pino from 'pino';
+import type { Registry } from 'prom-client';
+import { parseControllerManagerFlags } from './config';
+import { buildContainer, TOKENS } from './container';
+import { serveMetrics } from './metrics-server';
+
+/** The controller-manager on its own, against any apiserver a kubeconfig names (`berth server` runs it in-process). */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseControllerManagerFlags(process.argv.slice(2));
+  } catch (err) {
+    if (isBerthError(err, 'BadRequest')) {
+      process.stderr.write(`berth controller-manager: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { component: 'controller-manager' } }, pino.destination(2));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  const container = buildContainer(config, logger);
+  let client: KubeClient;
+  let manager: ControllerManager;
+  try {
+    client = container.get<KubeClient>(TOKENS.Client);
+    manager = container.get<ControllerManager>(TOKENS.Manager);
+  } catch (err) {
+    process.stderr.write(`berth controller-manager: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  let metricsServer: Server | undefined;
+  if (config.metricsAddress) {
+    const { host, port } = config.metricsAddress;
+    try {
+      const served = await serveMetrics(container.get<Registry>(TOKENS.Registry), host, port);
+      metricsServer = served.server;
+      logger.info({ address: `${host}:${served.port}` }, 'serving /metrics and /healthz');
+    } catch (err) {
+      process.stderr.write(`berth controller-manager: cannot serve metrics on ${host}:${port}: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    manager.stop().then(
+      () => {
+        client.close();
+        metricsServer?.close();
+        process.exit(0);
+      },
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main();

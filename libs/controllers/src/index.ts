@@ -1,0 +1,28 @@
+export { startControllerManager, clientListWatch, ALL_CONTROLLERS, type ControllerManager, type ControllerManagerOptions, type ControllerName } from './manager';
+export type { ControllerContext } from './context';
+export { EventRecorder, type EventType } from './events';
+export { Expectations } from './expectations';
+export { ControllerMetrics } from './metrics';
+export { parseDuration } from './duration';
+export { ReplicaSetController, podFromTemplate, slowStartBatch, type ReplicaSetControllerOptions } from './replicaset';
+export { DeploymentController, deploymentComplete, type DeploymentControllerOptions } from './deployment';
+export { NodeLifecycleController, tolerates, evictionDelayMs, taintsForReadiness, TAINT_NOT_READY, TAINT_UNREACHABLE, type NodeLifecycleOptions } from './node-lifecycle';
+export { GarbageCollector, ORPHAN_FINALIZER, FOREGROUND_FINALIZER } from './garbage-collector';
+export { controllerReference, claimObjects } from './claim';
+export { isPodActive, isPodReady, isPodAvailable, compareByDeletionPreference, podsToDelete } from './pods';
+export {
+  POD_TEMPLATE_HASH_LABEL,
+  REVISION_ANNOTATION,
+  REVISION_HISTORY_ANNOTATION,
+  DESIRED_REPLICAS_ANNOTATION,
+  MAX_REPLICAS_ANNOTATION,
+  podTemplateHash,
+  templatesEqualIgnoringHash,
+  resolveFenceposts,
+  scaledValue,
+  newReplicaSetReplicas,
+  oldReplicaSetScaleDown,
+  proportionalScale,
+  canonicalJson,
+} from './rollout';
+export { NODE_LEASE_NAMESPACE } from './types';

@@ -1,0 +1,102 @@
+import type { KubeObject } from '@berth/api';
+import type { KubeClient } from '@berth/client';
+import { type InformerScope, type RunningController, SharedInformerFactory, streamListWatch } from '@berth/controller';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ControllerContext } from './context';
+import { DeploymentController } from './deployment';
+import { EventRecorder } from './events';
+import { GarbageCollector } from './garbage-collector';
+import { ControllerMetrics } from './metrics';
+import { NodeLifecycleController } from './node-lifecycle';
+import { ReplicaSetController } from './replicaset';
+
+export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector';
+export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector'];
+
+export interface ControllerManagerOptions {
+  client: KubeClient;
+  logger: Logger;
+  /** A node silent (no Lease renewal) this long is marked NotReady; default 40 s. */
+  nodeMonitorGracePeriodMs?: number;
+  /** Pods of a NotReady node are deleted this long after it was tainted; default 30 s. */
+  podEvictionTimeoutMs?: number;
+  /** Which controllers to run; all by default. */
+  controllers?: readonly ControllerName[];
+  /** Informer resync (handlers see every object again); default 5 minutes, 0 to disable. */
+  resyncPeriodMs?: number;
+  /** Where to register Prometheus metrics (the host's /metrics registry); none when omitted. */
+  registry?: Registry;
+}
+
+export interface ControllerManager {
+  readonly informers: SharedInformerFactory;
+  /** Resolves once every informer has listed. */
+  waitForSync(timeoutMs?: number): Promise<void>;
+  /** Stops the controllers and the informers, and waits for pending event writes. */
+  stop(): Promise<void>;
+}
+
+/** The REST client as the ListWatch informers need. */
+export function clientListWatch(client: KubeClient, scope: InformerScope) {
+  const { resource, namespace, labelSelector, fieldSelector } = scope;
+  return streamListWatch<KubeObject>({
+    list: async () => {
+      const list = await client.list(resource, { namespace, labelSelector, fieldSelector });
+      return { items: list.items, resourceVersion: list.metadata.resourceVersion ?? '' };
+    },
+    watch: (resourceVersion) => client.watch(resource, { namespace, labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks: true }),
+  });
+}
+
+/**
+ * Starts the controllers of the control plane (ReplicaSet, Deployment, node lifecycle, garbage collector)
+ * on one set of shared informers. `berth server` calls it in-process; apps/controller-manager runs it alone.
+ */
+export function startControllerManager(options: ControllerManagerOptions): ControllerManager {
+  const { client } = options;
+  const logger = options.logger.child({ component: 'controller-manager' });
+  const informers = new SharedInformerFactory({
+    listWatchFor: (scope) => clientListWatch(client, scope),
+    resyncPeriodMs: options.resyncPeriodMs ?? 5 * 60_000,
+    logger,
+  });
+  const recorders: EventRecorder[] = [];
+  const ctx: ControllerContext = {
+    client,
+    informers,
+    logger,
+    metrics: new ControllerMetrics(options.registry),
+    recorder: (component) => {
+      const recorder = new EventRecorder(client, component, logger);
+      recorders.push(recorder);
+      return recorder;
+    },
+  };
+  const enabled = new Set(options.controllers ?? ALL_CONTROLLERS);
+  const controllers: Array<{ start(): RunningController }> = [];
+  if (enabled.has('replicaset')) controllers.push(new ReplicaSetController(ctx));
+  if (enabled.has('deployment')) controllers.push(new DeploymentController(ctx));
+  if (enabled.has('node-lifecycle')) {
+    controllers.push(
+      new NodeLifecycleController(ctx, {
+        nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs ?? 40_000,
+        podEvictionTimeoutMs: options.podEvictionTimeoutMs ?? 30_000,
+      }),
+    );
+  }
+  if (enabled.has('garbage-collector')) controllers.push(new GarbageCollector(ctx));
+  informers.start();
+  const running = controllers.map((c) => c.start());
+  logger.info({ controllers: [...enabled] }, 'controller-manager started');
+
+  return {
+    informers,
+    waitForSync: (timeoutMs) => informers.waitForSync(timeoutMs),
+    async stop() {
+      await Promise.all(running.map((c) => c.stop()));
+      await informers.stop();
+      await Promise.all(recorders.map((r) => r.flush()));
+    },
+  };
+}

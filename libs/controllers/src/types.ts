@@ -1,0 +1,23 @@
+import { resourceForKind, type ResourceType } from '@berth/api';
+import { errors } from '@berth/errors';
+
+function typeOf(apiVersion: string, kind: string): ResourceType {
+  const type = resourceForKind(apiVersion, kind);
+  if (!type) throw errors.internal(`resource ${apiVersion} ${kind} is not registered`);
+  return type;
+}
+
+export const PODS = typeOf('v1', 'Pod');
+export const NODES = typeOf('v1', 'Node');
+export const EVENTS = typeOf('v1', 'Event');
+export const REPLICA_SETS = typeOf('apps/v1', 'ReplicaSet');
+export const DEPLOYMENTS = typeOf('apps/v1', 'Deployment');
+export const LEASES = typeOf('coordination.k8s.io/v1', 'Lease');
+
+/** The namespace where node agents renew their heartbeat Leases. */
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+
+/** Deep copy of a cached object, which must never be changed in place. */
+export function clone<T>(obj: T): T {
+  return structuredClone(obj);
+}
