@@ -10,6 +10,8 @@ describe('parseServerFlags', () => {
       disableAgent: false,
       disableScheduler: false,
       disableControllerManager: false,
+      nodeMonitorGracePeriodMs: 40_000,
+      podEvictionTimeoutMs: 30_000,
       logLevel: 'info',
     });
   });

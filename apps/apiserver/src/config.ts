@@ -1,3 +1,4 @@
+import { parseDuration } from '@berth/controllers';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { join } from 'node:path';
 
@@ -12,6 +13,10 @@ export interface ServerConfig {
   disableScheduler: boolean;
   /** Run no controllers (ReplicaSet, Deployment, node lifecycle, GC) in this process. */
   disableControllerManager: boolean;
+  /** A node whose Lease is not renewed this long becomes NotReady. */
+  nodeMonitorGracePeriodMs: number;
+  /** Pods of a NotReady node are deleted this long after it was tainted. */
+  podEvictionTimeoutMs: number;
   logLevel: string;
 }
 
@@ -21,6 +26,14 @@ function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number (1-65535)');
   return n;
+}
+
+function duration(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function logLevel(value: string): string {
@@ -44,6 +57,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     .option('--disable-agent', 'do not run a node agent in this process', false)
     .option('--disable-scheduler', 'do not run the scheduler in this process', false)
     .option('--disable-controller-manager', 'do not run the controllers in this process', false)
+    .option('--node-monitor-grace-period <duration>', 'a node silent this long becomes NotReady', duration, 40_000)
+    .option('--pod-eviction-timeout <duration>', "delete a NotReady node's pods after this long", duration, 30_000)
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevel, 'info');
   try {
     command.parse(argv, { from: 'user' });
@@ -59,6 +74,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     disableAgent: boolean;
     disableScheduler: boolean;
     disableControllerManager: boolean;
+    nodeMonitorGracePeriod: number;
+    podEvictionTimeout: number;
     logLevel: string;
   }>();
   return {
@@ -69,6 +86,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     disableAgent: opts.disableAgent,
     disableScheduler: opts.disableScheduler,
     disableControllerManager: opts.disableControllerManager,
+    nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
+    podEvictionTimeoutMs: opts.podEvictionTimeout,
     logLevel: opts.logLevel,
   };
 }

@@ -23,7 +23,7 @@ import { ObjectFilter } from './filter';
 import { statusFor, successStatus } from './http-errors';
 import type { ApiMetrics } from './metrics';
 import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
-import { ObjectService, PATCH_TYPES, PatchType, WriteOptions, WriteResult } from './objects';
+import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
 import { parseRoute, ResourceTarget, Route, isPublic } from './routes';
 import { parseIncludeObject, toTable } from './tables';
 import { ObjectWatch, WatchRegistry } from './watch';
@@ -56,6 +56,22 @@ export interface HandlerDeps {
   metrics: ApiMetrics;
   logger: Logger;
   adminToken: string;
+}
+
+const PROPAGATION_POLICIES: PropagationPolicy[] = ['Orphan', 'Background', 'Foreground'];
+
+/**
+ * DeleteOptions' propagationPolicy, from the body or the query; the legacy orphanDependents=true means
+ * Orphan. Absent means the kind's default (Background here).
+ */
+function propagationPolicyOf(body: unknown, q: URLSearchParams): PropagationPolicy | undefined {
+  const options = body && typeof body === 'object' ? (body as { propagationPolicy?: unknown; orphanDependents?: unknown }) : {};
+  const policy = options.propagationPolicy ?? (q.get('propagationPolicy') || undefined);
+  if (policy !== undefined && !PROPAGATION_POLICIES.includes(policy as PropagationPolicy)) {
+    throw errors.badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Orphan", "Background", "Foreground"`);
+  }
+  if (policy === undefined && (options.orphanDependents === true || q.get('orphanDependents') === 'true')) return 'Orphan';
+  return policy as PropagationPolicy | undefined;
 }
 
 function notFoundPath(): BerthError {
@@ -175,8 +191,9 @@ export class ApiHandler {
         case 'DELETE': {
           ctx.verb = 'deletecollection';
           const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
-          await this.readOptionalBody(ctx);
-          return this.sendJson(ctx, 200, await objects.deleteCollection(type, namespace, filter, { dryRun: this.dryRun(q) }));
+          const body = await this.readOptionalBody(ctx);
+          const options = { dryRun: this.dryRun(q), propagationPolicy: propagationPolicyOf(body, q) };
+          return this.sendJson(ctx, 200, await objects.deleteCollection(type, namespace, filter, options));
         }
         default:
           throw errors.methodNotAllowed(`${method} is not supported on the collection of ${type.plural}`);
@@ -218,8 +235,8 @@ export class ApiHandler {
           ...(given && typeof given === 'object' ? (given as { uid?: string; resourceVersion?: string }) : {}),
         };
         preconditions.resourceVersion ??= q.get('resourceVersion') || undefined;
-        // propagationPolicy is accepted; dependents are collected by the garbage collector (cluster issue).
-        const gone = await objects.delete(type, namespace, name, { dryRun: this.dryRun(q), preconditions });
+        const propagationPolicy = propagationPolicyOf(body, q);
+        const gone = await objects.delete(type, namespace, name, { dryRun: this.dryRun(q), preconditions, propagationPolicy });
         if (!gone) return this.sendJson(ctx, 200, successStatus({ name, kind: type.plural, ...(type.group ? { group: type.group } : {}) }));
         return this.sendJson(ctx, 200, gone);
       }

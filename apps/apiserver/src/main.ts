@@ -1,10 +1,11 @@
 /**
  * `berth server`: the composition root of the control plane. The apiserver owns the store; the
- * scheduler (and the other control loops) run in the same process as ordinary API clients, through
+ * controllers and the scheduler run in the same process as ordinary API clients, through
  * the admin kubeconfig, exactly as they would from another host.
  */
 import 'reflect-metadata';
 import { KubeClient, loadKubeConfig } from '@berth/client';
+import { startControllerManager } from '@berth/controllers';
 import { stopOnSignals } from '@berth/lifecycle';
 import { startScheduler } from '@berth/scheduler';
 import pino, { type Logger } from 'pino';
@@ -19,7 +20,17 @@ interface Component {
 function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logger): { components: Component[]; client: KubeClient } {
   const client = new KubeClient(loadKubeConfig({ kubeconfig: app.kubeconfigPath }), { userAgent: 'berth-server' });
   const components: Component[] = [];
-  if (!config.disableScheduler) components.push(startScheduler({ client, logger }));
+  const controllerManager = config.disableControllerManager
+    ? undefined
+    : startControllerManager({
+        client,
+        logger: logger.child({ component: 'controller-manager' }),
+        nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
+        podEvictionTimeoutMs: config.podEvictionTimeoutMs,
+      });
+  if (controllerManager) components.push(controllerManager);
+  // The scheduler shares the controllers' pod and node watches when both run here.
+  if (!config.disableScheduler) components.push(startScheduler({ client, logger, informers: controllerManager?.informers }));
   return { components, client };
 }
 

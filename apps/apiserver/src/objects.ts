@@ -49,9 +49,26 @@ export interface WriteResult {
   created: boolean;
 }
 
+export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
+
 export interface DeleteOptions {
   dryRun: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
+  /** What happens to dependents; the garbage collector acts on the finalizer this leaves. */
+  propagationPolicy?: PropagationPolicy;
+}
+
+/** The finalizer through which the garbage collector carries out each non-default propagation policy. */
+const POLICY_FINALIZERS: Partial<Record<PropagationPolicy, string>> = { Orphan: 'orphan', Foreground: 'foregroundDeletion' };
+
+/** The object's finalizers as the policy wants them: its GC finalizer added, the other policy's removed. */
+function finalizersFor(obj: KubeObject, policy: PropagationPolicy | undefined): string[] {
+  const current = obj.metadata.finalizers ?? [];
+  if (!policy) return current;
+  const gcFinalizers = Object.values(POLICY_FINALIZERS);
+  const wanted = POLICY_FINALIZERS[policy];
+  const kept = current.filter((f) => !gcFinalizers.includes(f) || f === wanted);
+  return wanted && !kept.includes(wanted) ? [...kept, wanted] : kept;
 }
 
 /** Namespaces Kubernetes creates itself and refuses to delete (kube-node-lease may go). */
@@ -226,7 +243,8 @@ export class ObjectService {
       }
       try {
         if (type === NAMESPACE_TYPE) return await this.terminateNamespace(kv, obj, opts);
-        if (obj.metadata.finalizers?.length) return await this.markDeleted(kv, obj, opts);
+        const finalizers = finalizersFor(obj, opts.propagationPolicy);
+        if (finalizers.length) return await this.markDeleted(kv, obj, finalizers, opts);
         if (opts.dryRun) return obj;
         await this.store.delete(kv.key, kv.modRevision);
         return obj;
@@ -244,7 +262,10 @@ export class ObjectService {
     const deleted: KubeObject[] = [];
     for (const obj of list.items) {
       try {
-        const gone = await this.delete(type, obj.metadata.namespace, obj.metadata.name!, { dryRun: opts.dryRun });
+        const gone = await this.delete(type, obj.metadata.namespace, obj.metadata.name!, {
+          dryRun: opts.dryRun,
+          propagationPolicy: opts.propagationPolicy,
+        });
         if (gone) deleted.push(gone);
       } catch (err) {
         if (!isBerthError(err, 'NotFound')) throw err;
@@ -456,11 +477,13 @@ export class ObjectService {
   }
 
   /** Deletion of an object with finalizers: it stays, marked, until its finalizers are removed. */
-  private async markDeleted(kv: KeyValue, obj: KubeObject, opts: DeleteOptions): Promise<KubeObject> {
-    if (obj.metadata.deletionTimestamp) return obj;
+  private async markDeleted(kv: KeyValue, obj: KubeObject, finalizers: string[], opts: DeleteOptions): Promise<KubeObject> {
+    const unchanged = JSON.stringify(finalizers) === JSON.stringify(obj.metadata.finalizers ?? []);
+    if (obj.metadata.deletionTimestamp && unchanged) return obj;
     const next = deepClone(obj);
-    next.metadata.deletionTimestamp = timestamp(new Date());
-    next.metadata.deletionGracePeriodSeconds = 0;
+    next.metadata.finalizers = finalizers;
+    next.metadata.deletionTimestamp ??= timestamp(new Date());
+    next.metadata.deletionGracePeriodSeconds ??= 0;
     if (opts.dryRun) return next;
     return decodeObject(await this.store.update(kv.key, encodeObject(next), kv.modRevision));
   }
