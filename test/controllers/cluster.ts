@@ -1,7 +1,7 @@
 import { type Event, type KubeObject, type Lease, type Node, type Pod, type PodCondition, resourceForKind, type Taint } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
-import { Informer, type ListWatch } from '@berth/controller';
-import { clientListWatch, type ControllerManager, NODE_LEASE_NAMESPACE, startControllerManager } from '@berth/controllers';
+import { clientListWatch, Informer, type ListWatch } from '@berth/controller';
+import { type ControllerManager, NODE_LEASE_NAMESPACE, startControllerManager } from '@berth/controllers';
 import { isBerthError } from '@berth/errors';
 import { startBerthServer, type TestServer, waitFor } from '@berth/testing';
 import pino from 'pino';
@@ -39,7 +39,7 @@ export class FakeKubelets {
   private stopped = false;
 
   constructor(private readonly client: KubeClient, private readonly leaseRenewMs = 200) {
-    this.pods = new Informer<Pod>(clientListWatch(client, { resource: types.pods }) as unknown as ListWatch<Pod>, { name: 'fake-kubelet pods', logger: pino({ level: 'silent' }) });
+    this.pods = new Informer<Pod>(clientListWatch(client)({ resource: types.pods }) as unknown as ListWatch<Pod>, { name: 'fake-kubelet pods', logger: pino({ level: 'silent' }) });
     const handle = (pod: Pod) => void this.handle(pod);
     this.pods.addEventHandler({ onAdd: handle, onUpdate: (_, pod) => handle(pod) });
     this.pods.start();

@@ -15,3 +15,5 @@ export { runController, type ControllerSpec, type ReconcileResult, type RunningC
 export { enqueueMapped, enqueueObject, enqueueOwner, ownerKeys, type KeySink, type OwnerMatch } from './handlers';
 export { MemoryListWatch, memoryListWatch, type MemoryListWatchOptions } from './memory-list-watch';
 export { streamListWatch, type StreamSource, type WatchStream } from './stream-list-watch';
+export { clientListWatch } from './client-list-watch';
+export { EventRecorder, eventTime, type EventType } from './events';

@@ -3,7 +3,7 @@ import type { KubeClient } from '@berth/client';
 import { type Informer, NAMESPACE_INDEX, type SharedInformerFactory } from '@berth/controller';
 import { isBerthError } from '@berth/errors';
 import type { Logger } from 'pino';
-import { EventRecorder } from './events';
+import { EventRecorder } from '@berth/controller';
 import type { ControllerMetrics } from './metrics';
 
 /** What every controller gets from the controller-manager: the API client, shared informers, a logger. */

@@ -13,7 +13,7 @@ import { isBerthError } from '@berth/errors';
 import type { Logger } from 'pino';
 import { claimObjects, controllerReference } from './claim';
 import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
-import type { EventRecorder } from './events';
+import type { EventRecorder } from '@berth/controller';
 import { isPodActive, isPodAvailable } from './pods';
 import {
   byCreation,

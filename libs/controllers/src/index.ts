@@ -1,6 +1,5 @@
-export { startControllerManager, clientListWatch, ALL_CONTROLLERS, type ControllerManager, type ControllerManagerOptions, type ControllerName } from './manager';
+export { startControllerManager, ALL_CONTROLLERS, type ControllerManager, type ControllerManagerOptions, type ControllerName } from './manager';
 export type { ControllerContext } from './context';
-export { EventRecorder, type EventType } from './events';
 export { Expectations } from './expectations';
 export { ControllerMetrics } from './metrics';
 export { parseDuration } from './duration';

@@ -1,11 +1,10 @@
-import type { KubeObject } from '@berth/api';
 import type { KubeClient } from '@berth/client';
-import { type InformerScope, type RunningController, SharedInformerFactory, streamListWatch } from '@berth/controller';
+import { clientListWatch, EventRecorder, type RunningController, SharedInformerFactory } from '@berth/controller';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ControllerContext } from './context';
 import { DeploymentController } from './deployment';
-import { EventRecorder } from './events';
 import { GarbageCollector } from './garbage-collector';
 import { ControllerMetrics } from './metrics';
 import { NodeLifecycleController } from './node-lifecycle';
@@ -37,18 +36,6 @@ export interface ControllerManager {
   stop(): Promise<void>;
 }
 
-/** The REST client as the ListWatch informers need. */
-export function clientListWatch(client: KubeClient, scope: InformerScope) {
-  const { resource, namespace, labelSelector, fieldSelector } = scope;
-  return streamListWatch<KubeObject>({
-    list: async () => {
-      const list = await client.list(resource, { namespace, labelSelector, fieldSelector });
-      return { items: list.items, resourceVersion: list.metadata.resourceVersion ?? '' };
-    },
-    watch: (resourceVersion) => client.watch(resource, { namespace, labelSelector, fieldSelector, resourceVersion, allowWatchBookmarks: true }),
-  });
-}
-
 /**
  * Starts the controllers of the control plane (ReplicaSet, Deployment, node lifecycle, garbage collector)
  * on one set of shared informers. `berth server` calls it in-process; apps/controller-manager runs it alone.
@@ -57,7 +44,7 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   const { client } = options;
   const logger = options.logger.child({ component: 'controller-manager' });
   const informers = new SharedInformerFactory({
-    listWatchFor: (scope) => clientListWatch(client, scope),
+    listWatchFor: clientListWatch(client),
     resyncPeriodMs: options.resyncPeriodMs ?? 5 * 60_000,
     logger,
   });
@@ -68,7 +55,7 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
     logger,
     metrics: new ControllerMetrics(options.registry),
     recorder: (component) => {
-      const recorder = new EventRecorder(client, component, logger);
+      const recorder = new EventRecorder(client, component, `${component}-${hostname()}`, logger);
       recorders.push(recorder);
       return recorder;
     },

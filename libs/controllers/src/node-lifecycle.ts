@@ -2,7 +2,7 @@ import type { Lease, Node, NodeCondition, Pod, Taint, Toleration } from '@berth/
 import { type Informer, objectKey, runController, type RunningController, WorkQueue } from '@berth/controller';
 import type { Logger } from 'pino';
 import { type ControllerContext, ignoreNotFound } from './context';
-import type { EventRecorder } from './events';
+import type { EventRecorder } from '@berth/controller';
 import { clone, LEASES, NODE_LEASE_NAMESPACE, NODES, PODS } from './types';
 
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';

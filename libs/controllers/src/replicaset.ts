@@ -4,7 +4,7 @@ import { isBerthError } from '@berth/errors';
 import type { Logger } from 'pino';
 import { claimObjects, controllerReference } from './claim';
 import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
-import type { EventRecorder } from './events';
+import type { EventRecorder } from '@berth/controller';
 import { Expectations } from './expectations';
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable, podsToDelete } from './pods';
 import { canonicalJson } from './rollout';

@@ -6,7 +6,7 @@
  */
 export { startScheduler, isPendingFor, nodeChangeMatters, DEFAULT_SCHEDULER_NAME } from './scheduler';
 export type { SchedulerOptions, RunningScheduler } from './scheduler';
-export { clientListWatch, type SchedulerClient } from './client';
+export { type SchedulerClient } from './client';
 export { placePod, filterNode, noFitMessage, isPlacement, type Algorithm, type Placement, type NoFit } from './algorithm';
 export * from './filters';
 export * from './scores';
@@ -14,5 +14,4 @@ export { SchedulerCache, isTerminal } from './cache';
 export { NodeInfo } from './node-info';
 export { podInfoOf, podHostPorts, type PodInfo, type HostPort } from './pod-info';
 export * from './resources';
-export { EventRecorder } from './events';
 export { SchedulerMetrics, type AttemptResult } from './metrics';

@@ -1,6 +1,9 @@
 import type { Node, Pod, PodCondition } from '@berth/api';
 import { resourcePath } from '@berth/client';
 import {
+  clientListWatch,
+  EventRecorder,
+  eventTime,
   defaultControllerRateLimiter,
   objectKey,
   runController,
@@ -14,8 +17,7 @@ import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { isPlacement, placePod, type Algorithm } from './algorithm';
 import { isTerminal, SchedulerCache } from './cache';
-import { clientListWatch, NODE_TYPE, POD_TYPE, type SchedulerClient } from './client';
-import { eventTime, EventRecorder } from './events';
+import { NODE_TYPE, POD_TYPE, type SchedulerClient } from './client';
 import { isNodeReady } from './filters';
 import { SchedulerMetrics } from './metrics';
 import { podInfoOf } from './pod-info';

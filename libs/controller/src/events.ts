@@ -1,7 +1,11 @@
-import type { Event, KubeObject } from '@berth/api';
+import { resourceForKind, type Event, type KubeObject } from '@berth/api';
+import type { KubeClient } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import type { Logger } from 'pino';
-import { EVENT_TYPE, type SchedulerClient } from './client';
+
+const EVENT_TYPE = resourceForKind('v1', 'Event')!;
+
+export type EventType = 'Normal' | 'Warning';
 
 /** metav1.Time: RFC 3339 in whole seconds. */
 export function eventTime(date = new Date()): string {
@@ -32,7 +36,7 @@ export class EventRecorder {
   private readonly chains = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly client: Pick<SchedulerClient, 'create' | 'patch'>,
+    private readonly client: Pick<KubeClient, 'create' | 'patch'>,
     private readonly component: string,
     private readonly instance: string,
     private readonly logger: Logger,
@@ -40,7 +44,7 @@ export class EventRecorder {
     private readonly memory = 4096,
   ) {}
 
-  record(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
+  record(obj: KubeObject, type: EventType, reason: string, message: string): void {
     const key = [obj.metadata.uid, type, reason, message].join('\0');
     const previous = this.chains.get(key) ?? Promise.resolve();
     const next = previous
