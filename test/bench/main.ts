@@ -2,11 +2,13 @@
 import { benchStoreWrites } from './store';
 import { benchApiserver } from './apiserver';
 import { benchScheduler } from './scheduler';
+import { benchRuntime } from './runtime';
 
 async function main(): Promise<void> {
   await benchStoreWrites();
   await benchApiserver();
   await benchScheduler();
+  await benchRuntime();
 }
 
 main().catch((err) => {

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { registerRuntimeCommands } from './runtime';
 import { apply } from './commands/apply';
 import { createNamespace } from './commands/create';
 import { deleteCommand } from './commands/delete';
@@ -68,6 +69,8 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .argument('<name>')
     .action((name: string, _options, command: Command) => run((session) => createNamespace(session, name), command));
 
+  // The docker-style verbs on this node's runtimed (images, runtime run/ps/logs/exec..., volume).
+  registerRuntimeCommands(program);
   return program;
 }
 

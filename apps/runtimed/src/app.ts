@@ -1,0 +1,129 @@
+import type * as grpc from '@grpc/grpc-js';
+import { ImageStore, OverlaySnapshotter } from '@berth/image';
+import { findRunc, shimBinaryPath } from '@berth/shim-client';
+import { Container } from 'inversify';
+import type { Logger } from 'pino';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { RuntimedConfig, RuntimePaths } from './config';
+import { ContainerManager } from './containers';
+import { ImageService } from './images';
+import { SandboxManager } from './sandboxes';
+import { runtimeHandlers, serveRuntime } from './server';
+import { VolumeStore } from './volumes';
+
+const VERSION = '0.1.0';
+
+export const TOKENS = {
+  Config: Symbol.for('RuntimedConfig'),
+  Paths: Symbol.for('RuntimePaths'),
+  Logger: Symbol.for('Logger'),
+  Images: Symbol.for('ImageStore'),
+  Snapshotter: Symbol.for('OverlaySnapshotter'),
+  Volumes: Symbol.for('VolumeStore'),
+  Sandboxes: Symbol.for('SandboxManager'),
+  Containers: Symbol.for('ContainerManager'),
+  ImageService: Symbol.for('ImageService'),
+  Runc: Symbol.for('RuncPath'),
+} as const;
+
+/** The composition root: every runtimed part, wired once from the config, logger and opened stores. */
+export function buildContainer(config: RuntimedConfig, logger: Logger, images: ImageStore, snapshotter: OverlaySnapshotter): Container {
+  const c = new Container({ defaultScope: 'Singleton' });
+  c.bind<RuntimedConfig>(TOKENS.Config).toConstantValue(config);
+  c.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
+  c.bind<ImageStore>(TOKENS.Images).toConstantValue(images);
+  c.bind<OverlaySnapshotter>(TOKENS.Snapshotter).toConstantValue(snapshotter);
+  c.bind<string>(TOKENS.Runc).toConstantValue(findRunc());
+  c.bind(TOKENS.Paths).toDynamicValue(() => new RuntimePaths(config));
+  c.bind(TOKENS.Volumes).toDynamicValue((ctx) => new VolumeStore(ctx.get<RuntimePaths>(TOKENS.Paths).volumes));
+  c.bind(TOKENS.Sandboxes).toDynamicValue((ctx) => {
+    const paths = ctx.get<RuntimePaths>(TOKENS.Paths);
+    return new SandboxManager(paths.sandboxes, paths.namespaces, logger.child({ part: 'sandboxes' }));
+  });
+  c.bind(TOKENS.Containers).toDynamicValue(
+    (ctx) =>
+      new ContainerManager({
+        paths: ctx.get(TOKENS.Paths),
+        images,
+        snapshotter,
+        volumes: ctx.get(TOKENS.Volumes),
+        sandboxes: ctx.get(TOKENS.Sandboxes),
+        logger: logger.child({ part: 'containers' }),
+        runc: ctx.get(TOKENS.Runc),
+        cgroupParent: config.cgroupParent,
+      }),
+  );
+  c.bind(TOKENS.ImageService).toDynamicValue(
+    (ctx) => new ImageService(images, snapshotter, ctx.get(TOKENS.Containers), ctx.get(TOKENS.Volumes), ctx.get<RuntimePaths>(TOKENS.Paths).scratch),
+  );
+  return c;
+}
+
+/** True when a process answers on the socket (another runtimed): we must not steal it. */
+function socketInUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(path);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+export class RuntimedApp {
+  private constructor(
+    private readonly server: grpc.Server,
+    readonly container: Container,
+  ) {}
+
+  static async start(config: RuntimedConfig, logger: Logger): Promise<RuntimedApp> {
+    shimBinaryPath(); // fails early, with how to fix it, when the shim is not built
+    const paths = new RuntimePaths(config);
+    for (const dir of [config.root, config.stateDir, paths.shims, paths.runcRoot, paths.namespaces, paths.scratch]) await mkdir(dir, { recursive: true });
+    await rm(paths.scratch, { recursive: true, force: true });
+    if (existsSync(config.socket)) {
+      if (await socketInUse(config.socket)) throw new Error(`${config.socket} is in use: is another runtimed running?`);
+      await rm(config.socket, { force: true });
+    }
+    const images = await ImageStore.open(config.root);
+    const snapshotter = await OverlaySnapshotter.open(config.root, images);
+    const container = buildContainer(config, logger, images, snapshotter);
+    const containers = container.get<ContainerManager>(TOKENS.Containers);
+    await containers.recover();
+    const runc = container.get<string>(TOKENS.Runc);
+    const runcVersion = (() => {
+      try {
+        return execFileSync(runc, ['--version'], { encoding: 'utf8' }).split('\n')[0]!.replace(/^runc version /, '');
+      } catch {
+        return 'unknown';
+      }
+    })();
+    const handlers = runtimeHandlers({
+      images: container.get(TOKENS.ImageService),
+      containers,
+      sandboxes: container.get(TOKENS.Sandboxes),
+      volumes: container.get(TOKENS.Volumes),
+      logger,
+      version: async () => ({ version: VERSION, runtimeName: 'berth-runtimed', runcVersion, root: config.root }),
+    });
+    const server = await serveRuntime(config.socket, handlers);
+    await chmod(config.socket, 0o660);
+    logger.info({ socket: config.socket, root: config.root, containers: containers.ids().length }, 'runtimed serving');
+    return new RuntimedApp(server, container);
+  }
+
+  /** Stops serving; containers and their shims keep running. */
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.server.forceShutdown(), 2000);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

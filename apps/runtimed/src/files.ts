@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { lstat, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Writes JSON so a reader (or a restart after a crash) sees the old or the new content, never half. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, JSON.stringify(value, null, 2));
+    await rename(temp, path);
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+/** The parsed file, or undefined when it does not exist. */
+export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Bytes on disk under `dir` (each inode once); 0 when it is gone. */
+export async function diskUsage(dir: string, seen = new Set<number>()): Promise<number> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let total = 0;
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st || seen.has(st.ino)) continue;
+    seen.add(st.ino);
+    total += st.blocks * 512;
+    if (entry.isDirectory()) total += await diskUsage(path, seen);
+  }
+  return total;
+}
+
+export function randomId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function now(): string {
+  return new Date().toISOString();
+}
+
+/** Runs async sections for the same key one at a time (e.g. start and remove of one container). */
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, section: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(section, section);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}

@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import pino from 'pino';
+import { RuntimedApp } from './app';
+import { ConfigError, parseRuntimedFlags, RuntimedConfig } from './config';
+
+async function main(): Promise<void> {
+  let config: RuntimedConfig;
+  try {
+    config = parseRuntimedFlags(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`berth runtimed: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { component: 'runtimed' } }, pino.destination(2));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  let app: RuntimedApp;
+  try {
+    app = await RuntimedApp.start(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'runtimed failed to start');
+    process.stderr.write(`berth runtimed: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down; containers keep running');
+    app.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,250 @@
+import * as grpc from '@grpc/grpc-js';
+import { errors } from '@berth/errors';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ProcessSession } from './process-stream';
+import { runtimeService, unixAddress } from './proto';
+import { fromGrpcError } from './status';
+import type {
+  Container,
+  ContainerConfig,
+  ContainerStats,
+  DiskUsage,
+  ExecOptions,
+  ExitStatus,
+  Image,
+  ImageDetails,
+  ListContainersOptions,
+  LoadedImage,
+  LogEntry,
+  LogsOptions,
+  PodSandbox,
+  PodSandboxConfig,
+  VersionInfo,
+  Volume,
+} from './types';
+
+export const DEFAULT_RUNTIME_SOCKET = '/run/berth/runtimed.sock';
+
+type Message = Record<string, any>;
+type UnaryMethod = (request: Message, callback: (err: grpc.ServiceError | null, response: Message) => void) => void;
+
+/** The socket a CLI talks to: the flag, then $BERTH_RUNTIME_SOCKET, then the default. */
+export function runtimeSocketPath(flag?: string): string {
+  return flag || process.env.BERTH_RUNTIME_SOCKET || DEFAULT_RUNTIME_SOCKET;
+}
+
+function fileChunks(path: string): Readable {
+  return createReadStream(path, { highWaterMark: 256 * 1024 });
+}
+
+/**
+ * The typed client of runtimed's Runtime service (proto/runtime/v1). Every failure is a BerthError
+ * with the reason the server threw; an unreachable daemon is ServiceUnavailable.
+ */
+export class RuntimeClient {
+  private readonly stub: grpc.Client & Record<string, any>;
+
+  constructor(readonly socketPath: string = runtimeSocketPath()) {
+    const Service = runtimeService();
+    this.stub = new Service(unixAddress(socketPath), grpc.credentials.createInsecure(), {
+      // Images and archives travel in chunks, but a whole inspect or list can be large.
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    }) as grpc.Client & Record<string, any>;
+  }
+
+  close(): void {
+    this.stub.close();
+  }
+
+  private mapError = (err: unknown): Error => fromGrpcError(err, this.socketPath);
+
+  private unary<T>(method: string, request: Message = {}): Promise<T> {
+    return new Promise((resolve, reject) => {
+      (this.stub[method] as UnaryMethod).call(this.stub, request, (err, response) => (err ? reject(this.mapError(err)) : resolve(response as T)));
+    });
+  }
+
+  /** A client-streaming upload: a header message, then the file's bytes. */
+  private upload<T>(method: string, header: Message, source: Readable): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const call = this.stub[method]((err: grpc.ServiceError | null, response: Message) => (err ? reject(this.mapError(err)) : resolve(response as T))) as grpc.ClientWritableStream<Message>;
+      call.write({ header });
+      source.on('data', (data: Buffer) => {
+        if (!call.write({ data })) {
+          source.pause();
+          call.once('drain', () => source.resume());
+        }
+      });
+      source.on('end', () => call.end());
+      source.on('error', (err) => {
+        call.cancel();
+        reject(errors.badRequest(`reading the upload: ${err.message}`));
+      });
+    });
+  }
+
+  version(): Promise<VersionInfo> {
+    return this.unary('version');
+  }
+
+  // Images.
+
+  async listImages(): Promise<Image[]> {
+    return (await this.unary<{ images: Image[] }>('listImages')).images;
+  }
+
+  inspectImage(ref: string): Promise<ImageDetails> {
+    return this.unary('inspectImage', { ref });
+  }
+
+  /** `docker import`: a rootfs tarball (a path or a stream, plain or gzip) as a one-layer image. */
+  importImage(source: string | Readable, options: { name?: string; message?: string; config?: object } = {}): Promise<Image> {
+    const header = { name: options.name ?? '', message: options.message ?? '', configJson: options.config ? JSON.stringify(options.config) : '' };
+    return this.upload('importImage', header, typeof source === 'string' ? fileChunks(source) : source);
+  }
+
+  async loadImages(source: string | Readable): Promise<LoadedImage[]> {
+    return (await this.upload<{ images: LoadedImage[] }>('loadImages', {}, typeof source === 'string' ? fileChunks(source) : source)).images;
+  }
+
+  /** Writes an archive of the images to `target` (a path or a stream). */
+  async saveImages(refs: string[], target: string | Writable, format: 'docker-archive' | 'oci-archive' = 'docker-archive'): Promise<void> {
+    const call = this.stub.saveImages({ refs, format }) as grpc.ClientReadableStream<Message>;
+    const bytes = Readable.from(
+      (async function* () {
+        for await (const chunk of call) yield (chunk as Message).data as Buffer;
+      })(),
+    );
+    try {
+      await pipeline(bytes, typeof target === 'string' ? createWriteStream(target) : target, { end: typeof target === 'string' });
+    } catch (err) {
+      throw this.mapError(err);
+    }
+  }
+
+  async tagImage(source: string, target: string): Promise<void> {
+    await this.unary('tagImage', { source, target });
+  }
+
+  removeImage(ref: string, force = false): Promise<{ untagged: string[]; deleted: string[] }> {
+    return this.unary('removeImage', { ref, force });
+  }
+
+  pruneImages(all = false): Promise<{ deleted: LoadedImage[]; reclaimedBytes: number }> {
+    return this.unary('pruneImages', { all });
+  }
+
+  diskUsage(): Promise<DiskUsage> {
+    return this.unary('diskUsage');
+  }
+
+  // Pod sandboxes.
+
+  runPodSandbox(config: PodSandboxConfig): Promise<PodSandbox> {
+    return this.unary('runPodSandbox', config);
+  }
+
+  stopPodSandbox(id: string, timeoutSeconds = -1): Promise<PodSandbox> {
+    return this.unary('stopPodSandbox', { id, timeoutSeconds });
+  }
+
+  async removePodSandbox(id: string): Promise<void> {
+    await this.unary('removePodSandbox', { id });
+  }
+
+  podSandboxStatus(id: string): Promise<PodSandbox> {
+    return this.unary('podSandboxStatus', { id });
+  }
+
+  async listPodSandboxes(labels: Record<string, string> = {}): Promise<PodSandbox[]> {
+    return (await this.unary<{ sandboxes: PodSandbox[] }>('listPodSandboxes', { labels })).sandboxes;
+  }
+
+  // Containers.
+
+  createContainer(config: ContainerConfig): Promise<Container> {
+    return this.unary('createContainer', config);
+  }
+
+  startContainer(id: string): Promise<Container> {
+    return this.unary('startContainer', { id });
+  }
+
+  /** SIGTERM, then SIGKILL after `timeoutSeconds` (the default 10 when omitted). */
+  stopContainer(id: string, timeoutSeconds = -1): Promise<Container> {
+    return this.unary('stopContainer', { id, timeoutSeconds });
+  }
+
+  async killContainer(id: string, signal = 'SIGKILL'): Promise<void> {
+    await this.unary('killContainer', { id, signal });
+  }
+
+  async removeContainer(id: string, options: { force?: boolean; removeVolumes?: boolean } = {}): Promise<void> {
+    await this.unary('removeContainer', { id, force: !!options.force, removeVolumes: !!options.removeVolumes });
+  }
+
+  containerStatus(id: string): Promise<Container> {
+    return this.unary('containerStatus', { id });
+  }
+
+  async listContainers(options: ListContainersOptions = {}): Promise<Container[]> {
+    return (await this.unary<{ containers: Container[] }>('listContainers', { all: !!options.all, sandboxId: options.sandboxId ?? '', labels: options.labels ?? {} })).containers;
+  }
+
+  waitContainer(id: string): Promise<ExitStatus> {
+    return this.unary('waitContainer', { id });
+  }
+
+  /** The container's log entries; with `follow`, until it exits (or `signal` aborts). */
+  async *logs(id: string, options: LogsOptions = {}, signal?: AbortSignal): AsyncGenerator<LogEntry> {
+    const call = this.stub.containerLogs({ id, follow: !!options.follow, tail: options.tail ?? -1, since: options.since ?? '' }) as grpc.ClientReadableStream<Message>;
+    const abort = () => call.cancel();
+    signal?.addEventListener('abort', abort);
+    try {
+      for await (const entry of call) yield entry as LogEntry;
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw this.mapError(err);
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      call.cancel();
+    }
+  }
+
+  /** Attaches to the main process: its output (from the log's start with `logs`), its stdin if it has one. */
+  attach(id: string, options: { logs?: boolean; stdin?: boolean; startContainer?: boolean } = {}): ProcessSession {
+    const call = this.stub.attach() as grpc.ClientDuplexStream<Message, Message>;
+    call.write({ start: { id, logs: !!options.logs, stdin: !!options.stdin, startContainer: !!options.startContainer } });
+    return new ProcessSession(call, this.mapError);
+  }
+
+  exec(id: string, options: ExecOptions): ProcessSession {
+    const call = this.stub.exec() as grpc.ClientDuplexStream<Message, Message>;
+    call.write({ start: { id, args: options.args, env: options.env ?? [], workingDir: options.workingDir ?? '', user: options.user ?? '', tty: !!options.tty, stdin: !!options.stdin, size: options.size ?? null } });
+    return new ProcessSession(call, this.mapError);
+  }
+
+  async stats(ids: string[] = []): Promise<ContainerStats[]> {
+    return (await this.unary<{ stats: ContainerStats[] }>('containerStats', { ids })).stats;
+  }
+
+  // Volumes.
+
+  createVolume(name = '', labels: Record<string, string> = {}): Promise<Volume> {
+    return this.unary('createVolume', { name, labels });
+  }
+
+  async listVolumes(): Promise<Volume[]> {
+    return (await this.unary<{ volumes: Volume[] }>('listVolumes')).volumes;
+  }
+
+  inspectVolume(name: string): Promise<Volume> {
+    return this.unary('inspectVolume', { name });
+  }
+
+  async removeVolume(name: string, force = false): Promise<void> {
+    await this.unary('removeVolume', { name, force });
+  }
+}

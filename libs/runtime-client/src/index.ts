@@ -1,0 +1,6 @@
+export { RuntimeClient, runtimeSocketPath, DEFAULT_RUNTIME_SOCKET } from './client';
+export { ProcessSession } from './process-stream';
+export { runtimeService, protoRoot, unixAddress } from './proto';
+export { toGrpcStatus, fromGrpcError } from './status';
+export type { GrpcStatus } from './status';
+export type * from './types';

@@ -1,0 +1,174 @@
+// The runtime service's messages as the client sees them (proto/runtime/v1, camelCase, int64 as number).
+
+export interface Image {
+  id: string;
+  digest: string;
+  names: string[];
+  created: string;
+  size: number;
+}
+
+export interface ImageDetails {
+  image: Image;
+  configJson: string;
+  manifestJson: string;
+}
+
+export interface LoadedImage {
+  digest: string;
+  names: string[];
+}
+
+export interface UsageLine {
+  total: number;
+  active: number;
+  size: number;
+  reclaimable: number;
+}
+
+export interface DiskUsage {
+  images: UsageLine;
+  containers: UsageLine;
+  volumes: UsageLine;
+  imageDetails: Array<{ image: Image; inUse: boolean; uniqueSize: number; containers: number }>;
+  containerDetails: Array<{ id: string; name: string; image: string; state: string; size: number }>;
+  volumeDetails: Array<{ name: string; links: number; size: number }>;
+}
+
+export interface MountSpec {
+  type: 'volume' | 'bind' | 'tmpfs';
+  source?: string;
+  destination: string;
+  readOnly?: boolean;
+  sizeBytes?: number;
+  mode?: number;
+}
+
+export interface Resources {
+  memoryBytes?: number;
+  cpus?: number;
+  cpuShares?: number;
+  pidsLimit?: number;
+}
+
+export interface ContainerConfig {
+  name?: string;
+  image: string;
+  entrypoint?: string[];
+  overrideEntrypoint?: boolean;
+  command?: string[];
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+  tty?: boolean;
+  openStdin?: boolean;
+  readOnlyRootfs?: boolean;
+  mounts?: MountSpec[];
+  resources?: Resources;
+  labels?: Record<string, string>;
+  sandboxId?: string;
+  autoRemove?: boolean;
+  hostname?: string;
+  network?: string;
+}
+
+export interface ExitStatus {
+  exitCode: number;
+  exitedAt: string;
+  reason: string;
+}
+
+export type ContainerStateName = 'created' | 'running' | 'exited' | 'unknown';
+
+export interface Container {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  imageDigest: string;
+  sandboxId: string;
+  state: ContainerStateName;
+  args: string[];
+  pid: number;
+  createdAt: string;
+  startedAt: string;
+  exit: ExitStatus | null;
+  config: Required<Omit<ContainerConfig, 'resources'>> & { resources: Required<Resources> };
+  bundle: string;
+  logPath: string;
+  shimPid: number;
+}
+
+export interface ListContainersOptions {
+  all?: boolean;
+  sandboxId?: string;
+  labels?: Record<string, string>;
+}
+
+export interface LogsOptions {
+  follow?: boolean;
+  /** The last N lines; all when omitted or negative. */
+  tail?: number;
+  since?: string;
+}
+
+export interface LogEntry {
+  time: string;
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+}
+
+export interface ContainerStats {
+  id: string;
+  name: string;
+  cpuUsageNanos: number;
+  timestampMs: number;
+  memoryUsageBytes: number;
+  memoryLimitBytes: number;
+  pids: number;
+  pidsLimit: number;
+  onlineCpus: number;
+}
+
+export interface PodSandboxConfig {
+  name: string;
+  hostname?: string;
+  labels?: Record<string, string>;
+}
+
+export interface PodSandbox {
+  id: string;
+  name: string;
+  hostname: string;
+  state: 'ready' | 'notready';
+  createdAt: string;
+  labels: Record<string, string>;
+  networkNamespace: string;
+  ipcNamespace: string;
+  utsNamespace: string;
+}
+
+export interface Volume {
+  name: string;
+  driver: string;
+  mountpoint: string;
+  createdAt: string;
+  labels: Record<string, string>;
+}
+
+export interface ExecOptions {
+  args: string[];
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+  tty?: boolean;
+  stdin?: boolean;
+  size?: { width: number; height: number };
+}
+
+export interface VersionInfo {
+  version: string;
+  runtimeName: string;
+  runcVersion: string;
+  root: string;
+}
