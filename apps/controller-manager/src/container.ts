@@ -1,5 +1,5 @@
 import { KubeClient, loadKubeConfig } from '@berth/client';
-import { type ControllerManager, startControllerManager } from '@berth/controllers';
+import { startControllerManager } from '@berth/controllers';
 import { Container } from 'inversify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { KubeClient } from '@berth/client';
 import type { ControllerManager } from '@berth/controllers';
 import { isBerthError } from '@berth/errors';
+import { stopOnSignals } from '@berth/lifecycle';
 import type { Server } from 'node:http';
 import pino from 'pino';
 import type { Registry } from 'prom-client';
@@ -45,25 +46,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    manager.stop().then(
-      () => {
-        client.close();
-        metricsServer?.close();
-        process.exit(0);
-      },
-      (err) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(logger, async () => {
+    await manager.stop();
+    client.close();
+    metricsServer?.close();
+  });
 }
 
 void main();

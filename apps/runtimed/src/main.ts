@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { stopOnSignals } from '@berth/lifecycle';
 import pino from 'pino';
 import { RuntimedApp } from './app';
 import { ConfigError, parseRuntimedFlags, RuntimedConfig } from './config';
@@ -24,18 +25,10 @@ async function main(): Promise<void> {
     process.stderr.write(`berth runtimed: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down; containers keep running');
-    app.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(logger, async () => {
+    logger.info('containers keep running; a restarted runtimed finds them again');
+    await app.stop();
+  });
 }
 
 void main();

@@ -1,3 +1,4 @@
+import type { PodSandbox } from '@berth/runtime-client';
 import { errors, field } from '@berth/errors';
 import { listMounts } from '@berth/image';
 import type { Logger } from 'pino';
@@ -6,17 +7,8 @@ import { join } from 'node:path';
 import { run } from './exec';
 import { now, randomId, readJsonIfExists, writeJsonAtomic } from './files';
 
-export interface SandboxRecord {
-  id: string;
-  name: string;
-  hostname: string;
-  state: 'ready' | 'notready';
-  createdAt: string;
-  labels: Record<string, string>;
-  networkNamespace: string;
-  ipcNamespace: string;
-  utsNamespace: string;
-}
+/** What runtimed keeps about a sandbox (`sandbox.json`) is exactly what the API reports. */
+export type SandboxRecord = PodSandbox;
 
 const HOSTNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i;
 const NAMESPACES = ['net', 'ipc', 'uts'] as const;
