@@ -1,0 +1,142 @@
+import { resourceForKind, type ConfigMap, type KubeObject, type Pod, type Secret } from '@berth/api';
+import type { KubeClient } from '@berth/client';
+import { clientListWatch, EventRecorder, objectKey, runController, SharedInformerFactory, WorkQueue, type Informer, type RunningController } from '@berth/controller';
+import { errors, isBerthError } from '@berth/errors';
+import { mkdir } from 'node:fs/promises';
+import pino, { type Logger } from 'pino';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+import type { ObjectSource } from './container-spec';
+import { hostFacts, NodeHeartbeat, type HostFacts } from './node';
+import { POD_TYPE, PodSyncer, type AgentRuntime } from './pod-sync';
+import { ProbeManager } from './probes';
+import { RuntimeRelister } from './relist';
+
+const CONFIG_MAP_TYPE = resourceForKind('v1', 'ConfigMap')!;
+const SECRET_TYPE = resourceForKind('v1', 'Secret')!;
+
+export type AgentClient = Pick<KubeClient, 'list' | 'watch' | 'get' | 'create' | 'patch' | 'updateStatus' | 'delete'>;
+
+export interface AgentOptions {
+  client: AgentClient;
+  runtime: AgentRuntime;
+  nodeName: string;
+  /** The node's own files: pod volumes live under `<dataDir>/pods/<uid>/`. */
+  dataDir: string;
+  logger?: Logger;
+  /** What the Node reports about the host; each field defaults to the host's own. */
+  host?: Partial<HostFacts>;
+  /** Lease renewal period; default 10 s. */
+  leaseRenewMs?: number;
+  /** Node status (Ready heartbeat) period; default 60 s. */
+  statusUpdateMs?: number;
+  /** How often runtimed's containers are listed to notice exits; default 1 s. */
+  relistMs?: number;
+  /** Crash and image back-off; Kubernetes' 10 s doubling to 5 min by default. */
+  backoff?: Partial<BackoffPolicy>;
+  /** Pods synced at once; default 4. */
+  workers?: number;
+  /** Grace period for containers of pods deleted while the agent was down; default 2 s. */
+  orphanGraceSeconds?: number;
+  /** How often ConfigMap and Secret volumes are rewritten from the API; default 60 s. */
+  volumeRefreshMs?: number;
+}
+
+export interface RunningAgent {
+  readonly nodeName: string;
+  /** Stops watching and heartbeating; the pods' containers keep running (a new agent adopts them). */
+  stop(): Promise<void>;
+}
+
+function objectSource(client: AgentClient): ObjectSource {
+  const optional = async <T extends KubeObject>(work: Promise<T>): Promise<T | undefined> => {
+    try {
+      return await work;
+    } catch (err) {
+      if (isBerthError(err, 'NotFound')) return undefined;
+      throw err;
+    }
+  };
+  return {
+    configMap: (namespace, name) => optional(client.get<ConfigMap>(CONFIG_MAP_TYPE, name, { namespace })),
+    secret: (namespace, name) => optional(client.get<Secret>(SECRET_TYPE, name, { namespace })),
+  };
+}
+
+/**
+ * The node agent (kubelet's role): registers the node and keeps it alive, and makes runtimed run the
+ * pods bound to it, reporting their status. The caller owns the API and runtime clients.
+ */
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const { client, runtime, nodeName } = options;
+  const logger = (options.logger ?? pino({ level: 'info' }, pino.destination(2))).child({ component: 'agent', node: nodeName });
+  let runtimeVersion: string;
+  try {
+    runtimeVersion = (await runtime.version()).version;
+  } catch (err) {
+    if (!isBerthError(err, 'ServiceUnavailable')) throw err;
+    throw errors.unavailable(`no runtimed answers (${err.message}); start \`berth runtimed\` on this node first`);
+  }
+  await mkdir(options.dataDir, { recursive: true });
+  const host = hostFacts(options.host);
+  const heartbeat = new NodeHeartbeat({ client, nodeName, host, runtimeVersion, logger, leaseRenewMs: options.leaseRenewMs, statusUpdateMs: options.statusUpdateMs });
+  await heartbeat.start();
+
+  const informers = new SharedInformerFactory({ listWatchFor: clientListWatch(client), logger });
+  const pods = informers.informerFor<Pod>({ resource: POD_TYPE, fieldSelector: `spec.nodeName=${nodeName}` });
+  const queue = new WorkQueue<string>();
+  const events = new EventRecorder(client, 'kubelet', nodeName, logger);
+  const probes = new ProbeManager({ runtime, logger, events, onChange: (key) => queue.add(key) });
+  const syncer = new PodSyncer({
+    probes,
+    events,
+    client,
+    runtime,
+    objects: objectSource(client),
+    podByKey: (key) => pods.get(key),
+    dataDir: options.dataDir,
+    hostIP: host.internalIP,
+    backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+    logger,
+    orphanGraceSeconds: options.orphanGraceSeconds ?? 2,
+    volumeRefreshMs: options.volumeRefreshMs,
+  });
+  pods.addEventHandler({
+    onAdd: (pod) => queue.add(objectKey(pod)),
+    onUpdate: (_old, pod) => queue.add(objectKey(pod)),
+    onDelete: (pod) => {
+      syncer.podDeleted(pod);
+      events.forgetObject(pod.metadata.uid);
+      queue.add(objectKey(pod));
+    },
+  });
+  informers.start();
+  const controller: RunningController = runController({
+    name: 'pod-sync',
+    queue,
+    workers: options.workers ?? 4,
+    reconcile: (key) => syncer.reconcile(key),
+    logger,
+    waitFor: [pods as Informer<Pod>],
+  });
+  const relister = new RuntimeRelister(runtime, (key) => queue.add(key), options.relistMs ?? 1000, logger);
+  try {
+    await relister.start();
+  } catch (err) {
+    heartbeat.stop();
+    await controller.stop();
+    await informers.stop();
+    throw err;
+  }
+  logger.info({ runtimeVersion }, 'agent started');
+  return {
+    nodeName,
+    async stop() {
+      heartbeat.stop();
+      probes.stop();
+      await relister.stop();
+      await informers.stop();
+      await controller.stop();
+      await events.flush();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { formatDuration, restartDelayMs } from './backoff';
+
+describe('restartDelayMs', () => {
+  const policy = { initialMs: 10_000, maxMs: 300_000 };
+
+  it('restarts at once the first time, then doubles from the initial delay up to the maximum', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 10].map((n) => restartDelayMs(policy, n, 1000))).toEqual([0, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]);
+  });
+
+  it('forgets the history after a run twice as long as the maximum', () => {
+    expect(restartDelayMs(policy, 5, 600_000)).toBe(0);
+    expect(restartDelayMs(policy, 5, 599_999)).toBe(160_000);
+  });
+});
+
+describe('formatDuration', () => {
+  it('prints durations as Go does in kubelet messages', () => {
+    expect([500, 1000, 10_000, 80_000, 300_000, 1500].map(formatDuration)).toEqual(['500ms', '1s', '10s', '1m20s', '5m0s', '1.5s']);
+  });
+});

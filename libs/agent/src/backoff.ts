@@ -1,0 +1,28 @@
+export interface BackoffPolicy {
+  /** The wait before the second restart; each later one doubles it. Kubernetes: 10 s. */
+  initialMs: number;
+  /** Kubernetes: 5 minutes. */
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 10_000, maxMs: 300_000 };
+
+/**
+ * kubelet's crash back-off, derived from the container's history alone so it survives an agent restart:
+ * the first restart is immediate, the next waits initialMs after the last exit, then twice that, up to
+ * maxMs. A run that lasted twice maxMs or more clears the history, as kubelet forgets old back-off entries.
+ */
+export function restartDelayMs(policy: BackoffPolicy, restartCount: number, lastRunMs: number): number {
+  if (restartCount === 0 || lastRunMs >= 2 * policy.maxMs) return 0;
+  return Math.min(policy.initialMs * 2 ** (restartCount - 1), policy.maxMs);
+}
+
+/** `10s`, `1m20s`, `500ms`, as Go prints durations in kubelet's back-off messages. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${Number(seconds.toFixed(3))}s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = Number((seconds - minutes * 60).toFixed(3));
+  return `${minutes}m${rest}s`;
+}

@@ -1,0 +1,123 @@
+import type { ConfigMap, Pod, Secret } from '@berth/api';
+import { isBerthError } from '@berth/errors';
+import { containerEnv, containerMounts, containerResources, expandVars, runtimeContainerConfig, type ObjectSource } from './container-spec';
+
+const objects: ObjectSource = {
+  async configMap(namespace, name) {
+    if (namespace !== 'ns' || name !== 'cm') return undefined;
+    return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { a: 'one', 'b.c': 'two', 'bad key': 'x' }, binaryData: { bin: Buffer.from('raw').toString('base64') } } as ConfigMap;
+  },
+  async secret(namespace, name) {
+    if (namespace !== 'ns' || name !== 'sec') return undefined;
+    return { apiVersion: 'v1', kind: 'Secret', metadata: { name }, data: { token: Buffer.from('t0k').toString('base64') } } as Secret;
+  },
+};
+
+const ctx = { podIP: '10.0.0.5', hostIP: '192.0.2.1' };
+
+function pod(container: NonNullable<Pod['spec']>['containers'][number]): Pod {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'ns', uid: 'u-1', labels: { app: 'web' } }, spec: { nodeName: 'n1', containers: [container] } };
+}
+
+describe('expandVars', () => {
+  it('replaces defined $(VAR)s, unescapes $$ and leaves the rest as written', () => {
+    const vars = new Map([['A', 'x'], ['B', 'y']]);
+    expect(expandVars('$(A)-$(B)-$(C)-$$(A)-$-$(', vars)).toBe('x-y-$(C)-$(A)-$-$(');
+  });
+});
+
+describe('containerEnv', () => {
+  it('takes envFrom first, then env in order with references to earlier variables', async () => {
+    const p = pod({
+      name: 'c',
+      envFrom: [{ configMapRef: { name: 'cm' } }, { prefix: 'S_', secretRef: { name: 'sec' } }],
+      env: [
+        { name: 'a', value: 'overridden' },
+        { name: 'FROM_CM', valueFrom: { configMapKeyRef: { name: 'cm', key: 'b.c' } } },
+        { name: 'NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'APP', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
+        { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+        { name: 'HOST', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+        { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+        { name: 'COMBINED', value: '$(NAME)@$(NODE)' },
+        { name: 'MISSING_OK', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k', optional: true } } },
+      ],
+    });
+    const env = await containerEnv(p, p.spec!.containers[0]!, objects, ctx);
+    expect(Object.fromEntries(env)).toEqual({
+      a: 'overridden',
+      'b.c': 'two',
+      bin: 'raw',
+      S_token: 't0k',
+      FROM_CM: 'two',
+      NAME: 'web',
+      APP: 'web',
+      IP: '10.0.0.5',
+      HOST: '192.0.2.1',
+      NODE: 'n1',
+      COMBINED: 'web@n1',
+    });
+  });
+
+  it('fails on a missing ConfigMap, Secret or key that is not optional', async () => {
+    const cases = [
+      { name: 'X', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k' } } },
+      { name: 'X', valueFrom: { secretKeyRef: { name: 'sec', key: 'nokey' } } },
+    ];
+    for (const env of cases) {
+      const p = pod({ name: 'c', env: [env] });
+      const err = await containerEnv(p, p.spec!.containers[0]!, objects, ctx).catch((e: unknown) => e);
+      expect(isBerthError(err)).toBe(true);
+    }
+    const p = pod({ name: 'c', envFrom: [{ secretRef: { name: 'gone' } }] });
+    await expect(containerEnv(p, p.spec!.containers[0]!, objects, ctx)).rejects.toThrow('secrets "gone" not found');
+  });
+});
+
+describe('containerResources', () => {
+  it('maps limits to a memory limit and CPU quota and requests.cpu to shares', () => {
+    expect(containerResources({ name: 'c', resources: { limits: { memory: '64Mi', cpu: '500m' }, requests: { cpu: '250m' } } })).toEqual({ memoryBytes: 64 * 1024 * 1024, cpus: 0.5, cpuShares: 256 });
+    expect(containerResources({ name: 'c', resources: { requests: { cpu: '1m' } } })).toEqual({ cpuShares: 2 });
+    expect(containerResources({ name: 'c' })).toEqual({});
+  });
+});
+
+describe('containerMounts', () => {
+  const volumes = new Map([
+    ['data', { hostPath: '/var/pods/u/volumes/data', readOnly: false }],
+    ['config', { hostPath: '/var/pods/u/volumes/config', readOnly: true }],
+  ]);
+
+  it('binds prepared volumes, with subPath, keeping read-only volumes read-only', () => {
+    const mounts = containerMounts(
+      { name: 'c', volumeMounts: [{ name: 'data', mountPath: '/data', subPath: 'sub/dir' }, { name: 'config', mountPath: '/etc/c' }, { name: 'data', mountPath: '/ro', readOnly: true }] },
+      volumes,
+      new Map(),
+    );
+    expect(mounts).toEqual([
+      { type: 'bind', source: '/var/pods/u/volumes/data/sub/dir', destination: '/data', readOnly: false },
+      { type: 'bind', source: '/var/pods/u/volumes/config', destination: '/etc/c', readOnly: true },
+      { type: 'bind', source: '/var/pods/u/volumes/data', destination: '/ro', readOnly: true },
+    ]);
+  });
+
+  it('refuses unknown volumes and subPaths that leave the volume', () => {
+    expect(() => containerMounts({ name: 'c', volumeMounts: [{ name: 'other', mountPath: '/x' }] }, volumes, new Map())).toThrow('names no volume');
+    expect(() => containerMounts({ name: 'c', volumeMounts: [{ name: 'data', mountPath: '/x', subPath: '../../etc' }] }, volumes, new Map())).toThrow('relative path inside');
+  });
+});
+
+describe('runtimeContainerConfig', () => {
+  it('makes command the entrypoint and args the command, both expanded', async () => {
+    const p = pod({ name: 'c', image: 'busybox', command: ['echo', '$(MSG)'], args: ['$(MSG)!'], env: [{ name: 'MSG', value: 'hi' }], workingDir: '/w', securityContext: { runAsUser: 1000, runAsGroup: 100 } });
+    const config = await runtimeContainerConfig({ pod: p, container: p.spec!.containers[0]!, objects, ctx, volumes: new Map(), name: 'k8s_c', sandboxId: 'sb', labels: { l: 'v' } });
+    expect(config).toMatchObject({ name: 'k8s_c', image: 'busybox', overrideEntrypoint: true, entrypoint: ['echo', 'hi'], command: ['hi!'], env: ['MSG=hi'], workingDir: '/w', user: '1000:100', sandboxId: 'sb', labels: { l: 'v' } });
+  });
+
+  it("keeps the image's entrypoint when only args are given", async () => {
+    const p = pod({ name: 'c', image: 'busybox', args: ['x'] });
+    const config = await runtimeContainerConfig({ pod: p, container: p.spec!.containers[0]!, objects, ctx, volumes: new Map(), name: 'n', sandboxId: 'sb', labels: {} });
+    expect(config.overrideEntrypoint).toBeUndefined();
+    expect(config.command).toEqual(['x']);
+  });
+});

@@ -1,0 +1,94 @@
+import type { KubeObject, ResourceType } from '@berth/api';
+import { BerthError, errors } from '@berth/errors';
+import pino from 'pino';
+import { hostFacts, NodeHeartbeat, nodeStatus, type NodeClient } from './node';
+
+const host = hostFacts({ hostname: 'h1', internalIP: '192.0.2.10', cpus: 4, memoryBytes: 8 * 1024 ** 3, operatingSystem: 'linux', architecture: 'amd64' });
+
+/** The API calls a heartbeat makes, with failures injected per call. */
+function fakeClient(failures: Array<BerthError | undefined> = []) {
+  const calls: string[] = [];
+  const objects = new Map<string, KubeObject>();
+  const next = (what: string) => {
+    calls.push(what);
+    const failure = failures.shift();
+    if (failure) throw failure;
+  };
+  const client: NodeClient = {
+    async create(type: ResourceType, obj: KubeObject) {
+      next(`create ${type.kind}`);
+      const key = `${type.kind}/${obj.metadata.name}`;
+      if (objects.has(key)) throw errors.alreadyExists(type.plural, obj.metadata.name!);
+      objects.set(key, { ...obj, metadata: { ...obj.metadata, uid: `uid-${obj.metadata.name}` } });
+      return objects.get(key) as never;
+    },
+    async get(type: ResourceType, name: string) {
+      next(`get ${type.kind}`);
+      const obj = objects.get(`${type.kind}/${name}`);
+      if (!obj) throw errors.notFound(type.plural, name);
+      return obj as never;
+    },
+    async patch(type: ResourceType, name: string, patch: unknown, opts) {
+      next(`patch ${type.kind}${opts.subresource ? `/${opts.subresource}` : ''}`);
+      const key = `${type.kind}/${name}`;
+      const obj = objects.get(key);
+      if (!obj) throw errors.notFound(type.plural, name);
+      objects.set(key, { ...obj, ...(patch as object) });
+      return objects.get(key) as never;
+    },
+  };
+  return { client, calls, objects };
+}
+
+const logger = pino({ level: 'silent' });
+
+describe('nodeStatus', () => {
+  it('reports capacity, allocatable, addresses and node info from the host', () => {
+    const status = nodeStatus(host, '0.1.0', { type: 'Ready', status: 'True' });
+    expect(status).toMatchObject({
+      capacity: { cpu: '4', memory: '8388608Ki', pods: '110' },
+      allocatable: { cpu: '4', memory: '8388608Ki', pods: '110' },
+      addresses: [
+        { type: 'InternalIP', address: '192.0.2.10' },
+        { type: 'Hostname', address: 'h1' },
+      ],
+      nodeInfo: { containerRuntimeVersion: 'berth://0.1.0', operatingSystem: 'linux', architecture: 'amd64' },
+    });
+  });
+});
+
+describe('NodeHeartbeat', () => {
+  it('creates the node, posts its status, and creates its Lease owned by the node', async () => {
+    const { client, calls, objects } = fakeClient();
+    const heartbeat = new NodeHeartbeat({ client, nodeName: 'n1', host, runtimeVersion: 'v', logger });
+    await heartbeat.start();
+    heartbeat.stop();
+    expect(calls).toEqual(['create Node', 'patch Node/status', 'patch Lease', 'get Node', 'create Lease']);
+    expect(objects.get('Lease/n1')).toMatchObject({
+      metadata: { namespace: 'kube-node-lease', ownerReferences: [{ kind: 'Node', name: 'n1', uid: 'uid-n1' }] },
+      spec: { holderIdentity: 'n1', leaseDurationSeconds: 40, renewTime: expect.stringMatching(/\.\d{6}Z$/) },
+    });
+  });
+
+  it('takes over a node registered before, refreshing its labels', async () => {
+    const { client, calls } = fakeClient();
+    await client.create({ kind: 'Node', plural: 'nodes' } as ResourceType, { metadata: { name: 'n1' } } as KubeObject);
+    calls.length = 0;
+    const heartbeat = new NodeHeartbeat({ client, nodeName: 'n1', host, runtimeVersion: 'v', logger });
+    await heartbeat.start();
+    heartbeat.stop();
+    expect(calls.slice(0, 3)).toEqual(['create Node', 'patch Node', 'get Node']);
+  });
+
+  it('waits for an API server that cannot be reached yet, but fails at once on any other refusal', async () => {
+    const down = () => errors.unavailable('connection refused');
+    const { client, calls } = fakeClient([down(), down()]);
+    const heartbeat = new NodeHeartbeat({ client, nodeName: 'n1', host, runtimeVersion: 'v', logger });
+    await heartbeat.start();
+    heartbeat.stop();
+    expect(calls.slice(0, 3)).toEqual(['create Node', 'create Node', 'create Node']);
+
+    const refused = fakeClient([errors.unauthorized()]);
+    await expect(new NodeHeartbeat({ client: refused.client, nodeName: 'n1', host, runtimeVersion: 'v', logger }).start()).rejects.toMatchObject({ reason: 'Unauthorized' });
+  });
+});

@@ -1,0 +1,230 @@
+import { resourceForKind, type Lease, type Node, type NodeCondition, type ResourceType } from '@berth/api';
+import type { KubeClient } from '@berth/client';
+import { errors, isBerthError } from '@berth/errors';
+import { existsSync, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import type { Logger } from 'pino';
+
+function builtIn(apiVersion: string, kind: string): ResourceType {
+  const type = resourceForKind(apiVersion, kind);
+  if (!type) throw errors.internal(`the resource registry has no ${apiVersion} ${kind}`);
+  return type;
+}
+
+export const NODE_TYPE = builtIn('v1', 'Node');
+export const LEASE_TYPE = builtIn('coordination.k8s.io/v1', 'Lease');
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+export const LEASE_DURATION_SECONDS = 40;
+/** The Kubernetes release whose behaviour the agent follows, reported as its kubelet version. */
+export const KUBELET_VERSION = 'v1.32.0-berth';
+export const MAX_PODS = 110;
+
+export type NodeClient = Pick<KubeClient, 'get' | 'create' | 'patch'>;
+
+export interface HostFacts {
+  hostname: string;
+  internalIP: string;
+  cpus: number;
+  memoryBytes: number;
+  kernelVersion: string;
+  osImage: string;
+  operatingSystem: string;
+  architecture: string;
+  machineID: string;
+  bootID: string;
+}
+
+const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
+function readTrimmed(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function osImage(): string {
+  const release = existsSync('/etc/os-release') ? readTrimmed('/etc/os-release') : '';
+  const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(release);
+  return pretty?.[1] || `${os.type()} ${os.release()}`;
+}
+
+/** The first non-internal IPv4 address of the host, loopback when it has none. */
+export function primaryIPv4(): string {
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export function hostFacts(overrides: Partial<HostFacts> = {}): HostFacts {
+  return {
+    hostname: os.hostname(),
+    internalIP: primaryIPv4(),
+    cpus: os.cpus().length,
+    memoryBytes: os.totalmem(),
+    kernelVersion: os.release(),
+    osImage: osImage(),
+    operatingSystem: os.platform(),
+    architecture: GO_ARCH[os.arch()] ?? os.arch(),
+    machineID: readTrimmed('/etc/machine-id'),
+    bootID: readTrimmed('/proc/sys/kernel/random/boot_id'),
+    ...overrides,
+  };
+}
+
+export function nodeLabels(nodeName: string, host: HostFacts): Record<string, string> {
+  return {
+    'kubernetes.io/hostname': nodeName,
+    'kubernetes.io/os': host.operatingSystem,
+    'kubernetes.io/arch': host.architecture,
+    'beta.kubernetes.io/os': host.operatingSystem,
+    'beta.kubernetes.io/arch': host.architecture,
+  };
+}
+
+/** capacity as the host has it; allocatable the same (berth reserves nothing for the system yet). */
+export function nodeStatus(host: HostFacts, runtimeVersion: string, ready: NodeCondition): Node['status'] {
+  const capacity = { cpu: String(host.cpus), memory: `${Math.floor(host.memoryBytes / 1024)}Ki`, pods: String(MAX_PODS) };
+  return {
+    capacity,
+    allocatable: { ...capacity },
+    conditions: [ready],
+    addresses: [
+      { type: 'InternalIP', address: host.internalIP },
+      { type: 'Hostname', address: host.hostname },
+    ],
+    nodeInfo: {
+      machineID: host.machineID,
+      systemUUID: host.machineID,
+      bootID: host.bootID,
+      kernelVersion: host.kernelVersion,
+      osImage: host.osImage,
+      containerRuntimeVersion: `berth://${runtimeVersion}`,
+      kubeletVersion: KUBELET_VERSION,
+      kubeProxyVersion: '',
+      operatingSystem: host.operatingSystem,
+      architecture: host.architecture,
+    },
+  };
+}
+
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+/** Leases carry microseconds (MicroTime). */
+const microNow = () => new Date().toISOString().replace(/Z$/, '000Z');
+
+export interface NodeHeartbeatOptions {
+  client: NodeClient;
+  nodeName: string;
+  host: HostFacts;
+  runtimeVersion: string;
+  logger: Logger;
+  /** How often the Lease is renewed; default 10 s (a quarter of its 40 s duration, as kubelet). */
+  leaseRenewMs?: number;
+  /** How often the Ready heartbeat is written to the Node's status; default 60 s. */
+  statusUpdateMs?: number;
+}
+
+/**
+ * The node's registration and liveness: creates (or takes over) its Node, keeps its status and Ready
+ * condition current through nodes/status, and renews `kube-node-lease/<node>`, which is what the node
+ * lifecycle controller watches.
+ */
+export class NodeHeartbeat {
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readyTransition = now();
+  private stopped = false;
+
+  constructor(private readonly options: NodeHeartbeatOptions) {}
+
+  /**
+   * Registers the node and its Lease, then keeps both fresh until stop(). An API server that cannot be
+   * reached yet is waited for (kubelet does the same); any other refusal, such as a bad token, is thrown.
+   */
+  async start(): Promise<void> {
+    for (let delayMs = 500; ; delayMs = Math.min(delayMs * 2, 30_000)) {
+      try {
+        await this.register();
+        await this.updateStatus();
+        await this.renewLease();
+        break;
+      } catch (err) {
+        if (this.stopped || !isBerthError(err, 'ServiceUnavailable')) throw err;
+        this.options.logger.warn({ err: err.message, retryInMs: delayMs }, 'cannot reach the API server to register the node; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+    const every = (ms: number, task: () => Promise<void>, what: string) => {
+      const timer = setInterval(() => {
+        if (this.stopped) return;
+        task().catch((err) => this.options.logger.warn({ err }, `${what} failed; will retry`));
+      }, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.leaseRenewMs ?? 10_000, () => this.renewLease(), 'lease renewal');
+    every(this.options.statusUpdateMs ?? 60_000, () => this.updateStatus(), 'node status update');
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+  }
+
+  private get name(): string {
+    return this.options.nodeName;
+  }
+
+  private async register(): Promise<void> {
+    const { client, host } = this.options;
+    const labels = nodeLabels(this.name, host);
+    try {
+      await client.create<Node>(NODE_TYPE, { apiVersion: 'v1', kind: 'Node', metadata: { name: this.name, labels }, spec: {} });
+      this.options.logger.info({ node: this.name }, 'node registered');
+    } catch (err) {
+      if (!isBerthError(err, 'AlreadyExists')) throw err;
+      // The node was registered before (by this agent's previous run): keep it, refresh its labels.
+      await client.patch<Node>(NODE_TYPE, this.name, { metadata: { labels } }, { type: 'merge' });
+      const existing = await client.get<Node>(NODE_TYPE, this.name);
+      const ready = existing.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status === 'True' && ready.lastTransitionTime) this.readyTransition = ready.lastTransitionTime;
+      this.options.logger.info({ node: this.name }, 'node already registered; taking it over');
+    }
+  }
+
+  private async updateStatus(): Promise<void> {
+    const ready: NodeCondition = {
+      type: 'Ready',
+      status: 'True',
+      lastHeartbeatTime: now(),
+      lastTransitionTime: this.readyTransition,
+      reason: 'KubeletReady',
+      message: 'kubelet is posting ready status',
+    };
+    const status = nodeStatus(this.options.host, this.options.runtimeVersion, ready);
+    await this.options.client.patch<Node>(NODE_TYPE, this.name, { status }, { type: 'merge', subresource: 'status' });
+  }
+
+  private async renewLease(): Promise<void> {
+    const { client } = this.options;
+    const spec = { holderIdentity: this.name, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: microNow() };
+    try {
+      await client.patch<Lease>(LEASE_TYPE, this.name, { spec }, { type: 'merge', namespace: NODE_LEASE_NAMESPACE });
+    } catch (err) {
+      if (!isBerthError(err, 'NotFound')) throw err;
+      const node = await client.get<Node>(NODE_TYPE, this.name);
+      // Owned by the Node, so deleting the Node removes its Lease, as in Kubernetes.
+      await client.create<Lease>(LEASE_TYPE, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: {
+          name: this.name,
+          namespace: NODE_LEASE_NAMESPACE,
+          ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.name, uid: node.metadata.uid ?? '' }],
+        },
+        spec,
+      });
+    }
+  }
+}

@@ -1,0 +1,389 @@
+import { resourceForKind, type Container as PodContainer, type Pod } from '@berth/api';
+import type { KubeClient } from '@berth/client';
+import type { ReconcileResult } from '@berth/controller';
+import { isBerthError } from '@berth/errors';
+import type { Container as RuntimeContainer, PodSandbox, RuntimeClient } from '@berth/runtime-client';
+import type { Logger } from 'pino';
+import { formatDuration, restartDelayMs, type BackoffPolicy } from './backoff';
+import { runtimeContainerConfig, type ObjectSource, type PreparedVolume } from './container-spec';
+import { LABELS, podHostname, podLabels, runtimeContainerName, sandboxName, type ContainerKind } from './labels';
+import { computePodStatus, stableJson, type ObservedContainer, type Waiting } from './pod-status';
+import type { ProbeManager } from './probes';
+
+/** Where the agent reports what it did to a pod (kubelet's events: Created, Started, Killing, BackOff...). */
+export interface PodEvents {
+  record(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+import { preparePodVolumes, removePodDir } from './volumes';
+
+export const POD_TYPE = resourceForKind('v1', 'Pod')!;
+
+/** The calls the agent makes to runtimed. */
+export type AgentRuntime = Pick<
+  RuntimeClient,
+  | 'version'
+  | 'inspectImage'
+  | 'runPodSandbox'
+  | 'stopPodSandbox'
+  | 'removePodSandbox'
+  | 'listPodSandboxes'
+  | 'createContainer'
+  | 'startContainer'
+  | 'stopContainer'
+  | 'removeContainer'
+  | 'listContainers'
+  | 'exec'
+>;
+
+export type PodClient = Pick<KubeClient, 'get' | 'updateStatus' | 'delete'>;
+
+export interface PodSyncOptions {
+  client: PodClient;
+  runtime: AgentRuntime;
+  objects: ObjectSource;
+  /** The pods bound to this node, by `namespace/name`. */
+  podByKey(key: string): Pod | undefined;
+  dataDir: string;
+  hostIP: string;
+  backoff: BackoffPolicy;
+  logger: Logger;
+  /** Grace period for containers of a pod the agent no longer knows (deleted while it was down). */
+  orphanGraceSeconds: number;
+  probes: ProbeManager;
+  events: PodEvents;
+  /** How often ConfigMap and Secret volumes of running pods are rewritten from the API; default 60 s. */
+  volumeRefreshMs?: number;
+}
+
+/** Kubernetes' default terminationGracePeriodSeconds. */
+const DEFAULT_GRACE_SECONDS = 30;
+
+const attemptOf = (c: RuntimeContainer) => Number(c.config.labels[LABELS.attempt] ?? 0);
+
+/** The runs of one of the pod's containers, latest first. */
+function runsOf(containers: RuntimeContainer[], name: string, kind: ContainerKind): RuntimeContainer[] {
+  return containers.filter((c) => c.config.labels[LABELS.containerName] === name && c.config.labels[LABELS.containerKind] === kind).sort((a, b) => attemptOf(b) - attemptOf(a));
+}
+const isTerminalPhase = (pod: Pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+
+function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf('/');
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+/** A pod's runtime objects, as runtimed lists them. */
+interface PodRuntime {
+  sandboxes: PodSandbox[];
+  containers: RuntimeContainer[];
+}
+
+/** What one container needs next. */
+type Step = { kind: 'done' } | { kind: 'wait'; waiting?: Waiting; retryMs?: number } | { kind: 'blocked' };
+
+/**
+ * The pod worker: for one pod key, makes runtimed match the pod (sandbox, volumes, init containers in
+ * order, then the containers, restarted per restartPolicy with crash back-off), tears down what belongs
+ * to no pod, and reports the pod's status. Everything it decides is derived from the pod and from the
+ * labels on runtimed's objects, so a restarted agent picks up where the last one was, without restarts.
+ */
+export class PodSyncer {
+  /** Grace periods of pods seen deleted, for tearing their containers down. */
+  private readonly deletedGrace = new Map<string, number>();
+  /** Image failures per pod uid and container, for ErrImagePull then ImagePullBackOff. */
+  private readonly imageFailures = new Map<string, number>();
+  private readonly volumes = new Map<string, { prepared: Map<string, PreparedVolume>; at: number }>();
+
+  constructor(private readonly options: PodSyncOptions) {}
+
+  /** The informer saw the pod go: remember how long its containers may take to stop. */
+  podDeleted(pod: Pod): void {
+    const uid = pod.metadata.uid;
+    if (uid) this.deletedGrace.set(uid, graceSecondsOf(pod));
+  }
+
+  async reconcile(key: string): Promise<void | ReconcileResult> {
+    const { namespace, name } = splitKey(key);
+    const pod = this.options.podByKey(key);
+    const selector = { [LABELS.podNamespace]: namespace, [LABELS.podName]: name };
+    const [sandboxes, containers] = await Promise.all([
+      this.options.runtime.listPodSandboxes(selector),
+      this.options.runtime.listContainers({ all: true, labels: selector }),
+    ]);
+    // Objects of an earlier pod of the same name (or of a pod that is gone) go first.
+    const uid = pod?.metadata.uid;
+    const stale = uidsOf(sandboxes, containers).filter((u) => u !== uid);
+    for (const staleUid of stale) {
+      await this.teardown(pickUid({ sandboxes, containers }, staleUid), this.deletedGrace.get(staleUid) ?? this.options.orphanGraceSeconds);
+      await removePodDir(this.options.dataDir, staleUid);
+      this.forget(staleUid);
+    }
+    if (!pod || !uid) return;
+    const own = pickUid({ sandboxes, containers }, uid);
+    if (pod.metadata.deletionTimestamp) return this.finishDeletion(pod, own);
+    const waiting = new Map<string, Waiting>();
+    let retryMs: number | undefined;
+    if (!isTerminalPhase(pod)) {
+      const result = await this.syncContainers(pod, own, waiting);
+      retryMs = result.retryMs;
+      if (hasApiVolumes(pod)) {
+        await this.podVolumes(pod);
+        retryMs = Math.min(retryMs ?? Infinity, this.volumeRefreshMs);
+      }
+    }
+    await this.reportStatus(pod, waiting);
+    return retryMs !== undefined ? { requeueAfter: retryMs } : undefined;
+  }
+
+  private forget(uid: string): void {
+    this.options.probes.forgetPod(uid);
+    this.deletedGrace.delete(uid);
+    this.volumes.delete(uid);
+    for (const k of this.imageFailures.keys()) if (k.startsWith(`${uid}/`)) this.imageFailures.delete(k);
+  }
+
+  /** Creates and starts what the pod needs now; returns when to look again, if no runtime event will say. */
+  private async syncContainers(pod: Pod, own: PodRuntime, waiting: Map<string, Waiting>): Promise<{ retryMs?: number }> {
+    const sandbox = await this.ensureSandbox(pod, own.sandboxes);
+    let retryMs: number | undefined;
+    const note = (container: string, step: Step) => {
+      if (step.kind !== 'wait') return;
+      if (step.waiting) waiting.set(container, step.waiting);
+      if (step.retryMs !== undefined) retryMs = Math.min(retryMs ?? Infinity, step.retryMs);
+    };
+    // Once a container has run, init containers are never run again (as in Kubernetes), even if their records are gone.
+    const appStarted = own.containers.some((c) => c.config.labels[LABELS.containerKind] === 'app');
+    for (const spec of appStarted ? [] : (pod.spec?.initContainers ?? [])) {
+      const step = await this.syncContainer(pod, sandbox, spec, 'init', own.containers);
+      note(spec.name, step);
+      if (step.kind !== 'done') return { retryMs };
+    }
+    for (const spec of pod.spec?.containers ?? []) note(spec.name, await this.syncContainer(pod, sandbox, spec, 'app', own.containers));
+    return { retryMs };
+  }
+
+  private async ensureSandbox(pod: Pod, sandboxes: PodSandbox[]): Promise<PodSandbox> {
+    const ready = sandboxes.find((s) => s.state === 'ready');
+    if (ready) return ready;
+    for (const stopped of sandboxes) await this.options.runtime.removePodSandbox(stopped.id);
+    const sandbox = await this.options.runtime.runPodSandbox({ name: sandboxName(pod), hostname: podHostname(pod), labels: podLabels(pod) });
+    this.options.logger.info({ pod: podRef(pod), sandbox: sandbox.id }, 'pod sandbox created');
+    return sandbox;
+  }
+
+  /** One container's next step: init containers are done when they exited 0, others when running (or finished for good). */
+  private async syncContainer(pod: Pod, sandbox: PodSandbox, spec: PodContainer, kind: ContainerKind, all: RuntimeContainer[]): Promise<Step> {
+    const [current, previous, ...older] = runsOf(all, spec.name, kind);
+    for (const old of older) await this.options.runtime.removeContainer(old.id, { force: true });
+    if (!current) return this.startRun(pod, sandbox, spec, kind, 0, []);
+    if (current.state === 'created') {
+      await this.options.runtime.startContainer(current.id);
+      return { kind: kind === 'init' ? 'blocked' : 'done' };
+    }
+    if (current.state === 'running') return { kind: kind === 'init' ? 'blocked' : 'done' };
+    const exitCode = current.exit?.exitCode ?? 0;
+    if (kind === 'init' && exitCode === 0) return { kind: 'done' };
+    const policy = pod.spec?.restartPolicy ?? 'Always';
+    const restart = kind === 'init' ? policy !== 'Never' : policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
+    if (!restart) return { kind: kind === 'init' ? 'blocked' : 'done' };
+    const restartCount = attemptOf(current);
+    const lastRunMs = Date.parse(current.exit?.exitedAt ?? '') - Date.parse(current.startedAt);
+    const delay = restartDelayMs(this.options.backoff, restartCount, Number.isFinite(lastRunMs) ? lastRunMs : 0);
+    const finishedAt = Date.parse(current.exit?.exitedAt ?? '') || 0;
+    const remaining = finishedAt + delay - Date.now();
+    if (remaining > 0) {
+      this.options.events.record(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${spec.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`);
+      const message = `back-off ${formatDuration(delay)} restarting failed container=${spec.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
+      return { kind: 'wait', waiting: { reason: 'CrashLoopBackOff', message }, retryMs: remaining };
+    }
+    return this.startRun(pod, sandbox, spec, kind, restartCount + 1, previous ? [previous] : []);
+  }
+
+  /** Creates and starts run `attempt` of the container; the runs in `superseded` are removed once it exists. */
+  private async startRun(pod: Pod, sandbox: PodSandbox, spec: PodContainer, kind: ContainerKind, attempt: number, superseded: RuntimeContainer[]): Promise<Step> {
+    const failureKey = `${pod.metadata.uid}/${kind}/${spec.name}`;
+    const image = spec.image ?? '';
+    try {
+      await this.options.runtime.inspectImage(image);
+      this.imageFailures.delete(failureKey);
+      this.options.events.record(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
+    } catch (err) {
+      if (!isBerthError(err, 'NotFound') && !isBerthError(err, 'BadRequest')) throw err;
+      const failures = (this.imageFailures.get(failureKey) ?? 0) + 1;
+      this.imageFailures.set(failureKey, failures);
+      const retryMs = Math.min(this.options.backoff.initialMs * 2 ** (failures - 1), this.options.backoff.maxMs);
+      // berth pulls nothing yet (imagePullPolicy Never in effect): the image must be loaded onto the node.
+      const message = `image "${image}" is not present on the node; load it with berth image load/import (${(err as Error).message})`;
+      this.options.events.record(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${message}`);
+      return { kind: 'wait', waiting: { reason: failures === 1 ? 'ErrImagePull' : 'ImagePullBackOff', message }, retryMs };
+    }
+    let config;
+    try {
+      const volumes = await this.podVolumes(pod);
+      config = await runtimeContainerConfig({
+        pod,
+        container: spec,
+        objects: this.options.objects,
+        ctx: { podIP: this.options.hostIP, hostIP: this.options.hostIP },
+        volumes,
+        name: runtimeContainerName(pod, spec.name, attempt),
+        sandboxId: sandbox.id,
+        labels: { ...podLabels(pod), [LABELS.containerName]: spec.name, [LABELS.containerKind]: kind, [LABELS.attempt]: String(attempt) },
+      });
+    } catch (err) {
+      if (!isBerthError(err)) throw err;
+      this.options.events.record(pod, 'Warning', 'Failed', `Error: ${err.message}`);
+      return { kind: 'wait', waiting: { reason: 'CreateContainerConfigError', message: err.message }, retryMs: this.options.backoff.initialMs };
+    }
+    let created: RuntimeContainer;
+    try {
+      created = await this.options.runtime.createContainer(config);
+    } catch (err) {
+      if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
+      this.options.events.record(pod, 'Warning', 'Failed', `Error: ${err.message}`);
+      return { kind: 'wait', waiting: { reason: 'CreateContainerError', message: err.message }, retryMs: this.options.backoff.initialMs };
+    }
+    this.options.events.record(pod, 'Normal', 'Created', `Created container ${spec.name}`);
+    for (const old of superseded) await this.options.runtime.removeContainer(old.id, { force: true });
+    try {
+      await this.options.runtime.startContainer(created.id);
+    } catch (err) {
+      if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
+      this.options.events.record(pod, 'Warning', 'Failed', `Error: ${err.message}`);
+      return { kind: 'wait', waiting: { reason: 'RunContainerError', message: err.message }, retryMs: this.options.backoff.initialMs };
+    }
+    this.options.events.record(pod, 'Normal', 'Started', `Started container ${spec.name}`);
+    this.options.logger.info({ pod: podRef(pod), container: spec.name, attempt, id: created.id }, 'container started');
+    return { kind: kind === 'init' ? 'blocked' : 'done' };
+  }
+
+  private get volumeRefreshMs(): number {
+    return this.options.volumeRefreshMs ?? 60_000;
+  }
+
+  /** The pod's volumes, prepared once and rewritten from their ConfigMaps and Secrets every refresh period. */
+  private async podVolumes(pod: Pod): Promise<Map<string, PreparedVolume>> {
+    const uid = pod.metadata.uid ?? '';
+    const known = this.volumes.get(uid);
+    if (known && Date.now() - known.at < this.volumeRefreshMs) return known.prepared;
+    const prepared = await preparePodVolumes(this.options.dataDir, pod, this.options.objects);
+    this.volumes.set(uid, { prepared, at: Date.now() });
+    return prepared;
+  }
+
+  /** A pod marked for deletion: its containers get their grace period, then the agent deletes it for good. */
+  private async finishDeletion(pod: Pod, own: PodRuntime): Promise<void> {
+    const uid = pod.metadata.uid!;
+    for (const c of own.containers) {
+      if (c.state === 'running') this.options.events.record(pod, 'Normal', 'Killing', `Stopping container ${c.config.labels[LABELS.containerName]}`);
+    }
+    await this.teardown(own, graceSecondsOf(pod));
+    await removePodDir(this.options.dataDir, uid);
+    this.forget(uid);
+    try {
+      await this.options.client.delete(POD_TYPE, pod.metadata.name!, { namespace: pod.metadata.namespace, gracePeriodSeconds: 0, preconditions: { uid } });
+    } catch (err) {
+      // Gone already, or a new pod took the name (the uid precondition failed): nothing of ours to delete.
+      if (!isBerthError(err, 'NotFound') && !isBerthError(err, 'Conflict')) throw err;
+    }
+  }
+
+  /** Stops every container (SIGTERM, SIGKILL after the grace period) and removes them and the sandboxes. */
+  private async teardown(own: PodRuntime, graceSeconds: number): Promise<void> {
+    const { runtime, logger } = this.options;
+    await Promise.all(
+      own.containers.map(async (c) => {
+        if (c.state === 'running') await ignoreNotFound(runtime.stopContainer(c.id, graceSeconds));
+        await ignoreNotFound(runtime.removeContainer(c.id, { force: true }));
+      }),
+    );
+    for (const sandbox of own.sandboxes) {
+      await ignoreNotFound(runtime.stopPodSandbox(sandbox.id, 0));
+      await ignoreNotFound(runtime.removePodSandbox(sandbox.id));
+    }
+    if (own.containers.length || own.sandboxes.length) {
+      const labels = own.sandboxes[0]?.labels ?? own.containers[0]?.config.labels ?? {};
+      logger.info({ pod: `${labels[LABELS.podNamespace]}/${labels[LABELS.podName]}`, uid: labels[LABELS.podUid] }, 'pod torn down');
+    }
+  }
+
+  /** Writes pods/status when what the node observes differs from what the pod says. */
+  private async reportStatus(pod: Pod, waiting: Map<string, Waiting>): Promise<void> {
+    const uid = pod.metadata.uid!;
+    const [sandboxes, containers] = await Promise.all([
+      this.options.runtime.listPodSandboxes({ [LABELS.podUid]: uid }),
+      this.options.runtime.listContainers({ all: true, labels: { [LABELS.podUid]: uid } }),
+    ]);
+    const sandbox = sandboxes.find((s) => s.state === 'ready');
+    const running = (pod.spec?.containers ?? []).flatMap((spec) => {
+      const current = runsOf(containers, spec.name, 'app')[0];
+      return current?.state === 'running' ? [{ containerId: current.id, container: spec, networkNamespace: sandbox?.networkNamespace ?? '' }] : [];
+    });
+    this.options.probes.syncPod(pod, isTerminalPhase(pod) ? [] : running);
+    const observe = (kind: ContainerKind) => {
+      const byName = new Map<string, ObservedContainer>();
+      const specs = kind === 'init' ? (pod.spec?.initContainers ?? []) : (pod.spec?.containers ?? []);
+      for (const spec of specs) {
+        const runs = runsOf(containers, spec.name, kind);
+        const current = runs[0];
+        byName.set(spec.name, {
+          current,
+          previous: runs[1],
+          restartCount: current ? attemptOf(current) : 0,
+          waiting: waiting.get(spec.name),
+          ready: current ? this.options.probes.isReady(uid, current.id) : false,
+        });
+      }
+      return byName;
+    };
+    // Waiting reasons are per container name; an init and an app container never share one (the API forbids it).
+    const status = computePodStatus({
+      pod,
+      init: observe('init'),
+      app: observe('app'),
+      hostIP: this.options.hostIP,
+      podIP: this.options.hostIP,
+      sandboxReady: sandboxes.some((s) => s.state === 'ready'),
+      now: new Date(),
+    });
+    if (stableJson(status) === stableJson(pod.status ?? {})) return;
+    await this.options.client.updateStatus<Pod>(POD_TYPE, { ...pod, status });
+  }
+}
+
+function hasApiVolumes(pod: Pod): boolean {
+  return (pod.spec?.volumes ?? []).some((v) => v.configMap || v.secret);
+}
+
+function graceSecondsOf(pod: Pod): number {
+  // berth's apiserver records 0 for deletions it does not time (finalizers): the pod's own period applies then.
+  const requested = pod.metadata.deletionGracePeriodSeconds;
+  if (requested !== undefined && requested > 0) return requested;
+  return pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+}
+
+function uidsOf(sandboxes: PodSandbox[], containers: RuntimeContainer[]): string[] {
+  const uids = new Set<string>();
+  for (const s of sandboxes) uids.add(s.labels[LABELS.podUid] ?? '');
+  for (const c of containers) uids.add(c.config.labels[LABELS.podUid] ?? '');
+  return [...uids];
+}
+
+function pickUid(all: PodRuntime, uid: string): PodRuntime {
+  return {
+    sandboxes: all.sandboxes.filter((s) => (s.labels[LABELS.podUid] ?? '') === uid),
+    containers: all.containers.filter((c) => (c.config.labels[LABELS.podUid] ?? '') === uid),
+  };
+}
+
+async function ignoreNotFound(work: Promise<unknown>): Promise<void> {
+  try {
+    await work;
+  } catch (err) {
+    if (!isBerthError(err, 'NotFound')) throw err;
+  }
+}
+
+function podRef(pod: Pod): string {
+  return `${pod.metadata.namespace}/${pod.metadata.name}`;
+}
+

@@ -1,0 +1,219 @@
+import type { Container as PodContainer, IntOrString, Pod, Probe } from '@berth/api';
+import { errors } from '@berth/errors';
+import type { RuntimeClient } from '@berth/runtime-client';
+import { spawn } from 'node:child_process';
+import type { Logger } from 'pino';
+
+export type ProbeKind = 'readiness' | 'liveness';
+
+export interface ProbeResult {
+  ok: boolean;
+  message?: string;
+}
+
+/** Where a probe runs: the container (exec) and the pod's network namespace (httpGet, tcpSocket). */
+export interface ProbeTarget {
+  containerId: string;
+  container: PodContainer;
+  /** The sandbox's network namespace file; empty for the host's network. */
+  networkNamespace: string;
+}
+
+export type ProbeRuntime = Pick<RuntimeClient, 'exec' | 'stopContainer'>;
+
+function resolvePort(port: IntOrString, container: PodContainer): number {
+  if (typeof port === 'number') return port;
+  if (/^\d+$/.test(port)) return Number(port);
+  const named = container.ports?.find((p) => p.name === port);
+  if (!named) throw errors.badRequest(`probe port ${JSON.stringify(port)} names no port of container ${container.name}`);
+  return named.containerPort;
+}
+
+/**
+ * Connects (and for HTTP, requests) from a node process inside the pod's network namespace, the only place
+ * the pod's ports are reachable from until pods get routable addresses. Exit 0 is success.
+ */
+const NETWORK_PROBE_SCRIPT = `
+const [kind, host, port, path, scheme, headers] = JSON.parse(process.argv[1]);
+const fail = (m) => { process.stdout.write(String(m)); process.exit(1); };
+if (kind === 'tcp') {
+  const socket = require('net').connect(port, host, () => { socket.destroy(); process.exit(0); });
+  socket.on('error', fail);
+} else {
+  const lib = require(scheme === 'HTTPS' ? 'https' : 'http');
+  const req = lib.get({ host, port, path, headers, rejectUnauthorized: false }, (res) => {
+    res.resume();
+    if (res.statusCode >= 200 && res.statusCode < 400) process.exit(0);
+    fail('HTTP probe failed with statuscode: ' + res.statusCode);
+  });
+  req.on('error', fail);
+}`;
+
+function runNetworkProbe(networkNamespace: string, args: unknown[], timeoutMs: number): Promise<ProbeResult> {
+  const node = [process.execPath, '-e', NETWORK_PROBE_SCRIPT, JSON.stringify(args)];
+  const [command, ...argv] = networkNamespace ? ['nsenter', `--net=${networkNamespace}`, '--', ...node] : node;
+  return new Promise((resolve) => {
+    const child = spawn(command!, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => resolve({ ok: false, message: err.message }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? { ok: true } : { ok: false, message: output || (code === null ? `probe timed out after ${timeoutMs}ms` : `probe failed (exit ${code})`) });
+    });
+  });
+}
+
+async function runExecProbe(runtime: ProbeRuntime, containerId: string, command: string[], timeoutMs: number): Promise<ProbeResult> {
+  const session = runtime.exec(containerId, { args: command });
+  let output = '';
+  session.stdout.on('data', (d) => (output += d));
+  session.stderr.on('data', (d) => (output += d));
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  try {
+    const exit = await Promise.race([session.exit, timedOut]);
+    if (exit === 'timeout') {
+      session.cancel();
+      return { ok: false, message: `command timed out after ${timeoutMs}ms` };
+    }
+    return exit.exitCode === 0 ? { ok: true } : { ok: false, message: output.trim() || `command exited with ${exit.exitCode}` };
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs one probe once, as kubelet's prober does. */
+export async function runProbe(runtime: ProbeRuntime, probe: Probe, target: ProbeTarget): Promise<ProbeResult> {
+  const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
+  try {
+    if (probe.exec) return await runExecProbe(runtime, target.containerId, probe.exec.command ?? [], timeoutMs);
+    if (probe.tcpSocket) {
+      return await runNetworkProbe(target.networkNamespace, ['tcp', probe.tcpSocket.host || '127.0.0.1', resolvePort(probe.tcpSocket.port, target.container)], timeoutMs);
+    }
+    if (probe.httpGet) {
+      const { httpGet } = probe;
+      const headers = Object.fromEntries((httpGet.httpHeaders ?? []).map((h) => [h.name, h.value]));
+      const args = ['http', httpGet.host || '127.0.0.1', resolvePort(httpGet.port, target.container), httpGet.path || '/', httpGet.scheme ?? 'HTTP', headers];
+      return await runNetworkProbe(target.networkNamespace, args, timeoutMs);
+    }
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
+  }
+  return { ok: false, message: 'the probe has no exec, httpGet or tcpSocket handler' };
+}
+
+interface Worker {
+  timer?: NodeJS.Timeout;
+  successes: number;
+  failures: number;
+  /** Readiness: the current verdict; liveness: whether the container was last seen alive. */
+  result: boolean;
+  stopped: boolean;
+}
+
+export interface ProbeManagerOptions {
+  runtime: ProbeRuntime;
+  logger: Logger;
+  /** Unhealthy and Killing events. */
+  events: { record(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void };
+  /** A probe result changed for a container of this pod: its status needs recomputing. */
+  onChange(podKey: string): void;
+}
+
+/**
+ * Periodic readiness and liveness probes for running containers, one timer per container and kind.
+ * Readiness starts false and follows successThreshold/failureThreshold; failureThreshold liveness failures
+ * in a row stop the container (with the pod's grace period), and the restart policy does the rest.
+ */
+export class ProbeManager {
+  private readonly workers = new Map<string, Worker>();
+
+  constructor(private readonly options: ProbeManagerOptions) {}
+
+  /** Probes exactly these running containers of a pod (by runtime id); workers of other containers of the pod end. */
+  syncPod(pod: Pod, targets: ProbeTarget[]): void {
+    const podUid = pod.metadata.uid ?? '';
+    const wanted = new Set<string>();
+    for (const target of targets) {
+      for (const kind of ['readiness', 'liveness'] as const) {
+        const probe = kind === 'readiness' ? target.container.readinessProbe : target.container.livenessProbe;
+        if (!probe) continue;
+        const key = `${podUid}/${target.containerId}/${kind}`;
+        wanted.add(key);
+        if (!this.workers.has(key)) this.startWorker(key, pod, kind, probe, target);
+      }
+    }
+    for (const key of this.workers.keys()) if (key.startsWith(`${podUid}/`) && !wanted.has(key)) this.stopWorker(key);
+  }
+
+  /** The readiness verdict for a running container; true when it has no readiness probe. */
+  isReady(podUid: string, containerId: string): boolean {
+    const worker = this.workers.get(`${podUid}/${containerId}/readiness`);
+    return worker ? worker.result : true;
+  }
+
+  forgetPod(podUid: string): void {
+    for (const key of this.workers.keys()) if (key.startsWith(`${podUid}/`)) this.stopWorker(key);
+  }
+
+  stop(): void {
+    for (const key of [...this.workers.keys()]) this.stopWorker(key);
+  }
+
+  private stopWorker(key: string): void {
+    const worker = this.workers.get(key);
+    if (!worker) return;
+    worker.stopped = true;
+    clearTimeout(worker.timer);
+    this.workers.delete(key);
+  }
+
+  private startWorker(key: string, pod: Pod, kind: ProbeKind, probe: Probe, target: ProbeTarget): void {
+    const podKey = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const probeName = kind === 'readiness' ? 'Readiness' : 'Liveness';
+    const worker: Worker = { successes: 0, failures: 0, result: kind === 'liveness', stopped: false };
+    this.workers.set(key, worker);
+    const periodMs = (probe.periodSeconds ?? 10) * 1000;
+    const successThreshold = kind === 'liveness' ? 1 : (probe.successThreshold ?? 1);
+    const failureThreshold = probe.failureThreshold ?? 3;
+    const tick = async () => {
+      const outcome = await runProbe(this.options.runtime, probe, target);
+      if (worker.stopped) return;
+      if (outcome.ok) {
+        worker.successes++;
+        worker.failures = 0;
+      } else {
+        worker.failures++;
+        worker.successes = 0;
+        this.options.events.record(pod, 'Warning', 'Unhealthy', `${probeName} probe failed: ${outcome.message ?? ''}`.trim());
+      }
+      const verdict = worker.successes >= successThreshold ? true : worker.failures >= failureThreshold ? false : worker.result;
+      if (verdict !== worker.result) {
+        worker.result = verdict;
+        this.options.logger.info({ pod: podKey, container: target.container.name, probe: kind, ok: verdict, message: outcome.message }, `${kind} probe ${verdict ? 'succeeded' : 'failed'}`);
+        if (kind === 'liveness' && !verdict) {
+          // kubelet kills the container; its restart policy decides what follows.
+          this.stopWorker(key);
+          this.options.events.record(pod, 'Normal', 'Killing', `Container ${target.container.name} failed liveness probe, will be restarted`);
+          await this.options.runtime.stopContainer(target.containerId, pod.spec?.terminationGracePeriodSeconds ?? 30).catch((err) => this.options.logger.warn({ err, pod: podKey }, 'stopping a container that failed its liveness probe failed'));
+        }
+        this.options.onChange(podKey);
+      }
+    };
+    const schedule = (delayMs: number) => {
+      worker.timer = setTimeout(() => {
+        void tick()
+          .catch((err) => this.options.logger.warn({ err, pod: podKey }, 'probe failed to run'))
+          .finally(() => {
+            if (!worker.stopped) schedule(periodMs);
+          });
+      }, delayMs);
+      worker.timer.unref();
+    };
+    schedule((probe.initialDelaySeconds ?? 0) * 1000);
+  }
+}

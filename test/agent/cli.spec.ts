@@ -1,0 +1,82 @@
+// `bin/berth agent` as a process: the issue's join command against a berth server, with a runtimed
+// listening in its data dir.
+import type { Node, Pod } from '@berth/api';
+import { LABELS } from '@berth/agent';
+import { connectionFromFile, KubeClient } from '@berth/client';
+import { BERTH_BIN, startBerthServer, type TestServer } from '@berth/testing';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RuntimedFixture, waitFor } from '../runtimed/support';
+import { busyboxPod, types } from './cluster';
+
+interface Exit {
+  code: number | null;
+  output: string;
+}
+
+function startAgentProcess(args: string[]): { child: ChildProcess; output(): string; exited: Promise<Exit> } {
+  const child = spawn(BERTH_BIN, ['agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code) => resolve({ code, output })));
+  return { child, output: () => output, exited };
+}
+
+describe('berth agent', () => {
+  let server: TestServer;
+  let client: KubeClient;
+  const runtimed = new RuntimedFixture();
+  const emptyDir = mkdtempSync(join(tmpdir(), 'berth-agent-cli-'));
+  const running: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    [server] = await Promise.all([startBerthServer(), runtimed.start()]);
+    client = new KubeClient(connectionFromFile(server.kubeconfigPath));
+    await runtimed.importBusybox();
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    try {
+      await runtimed.cleanup();
+    } finally {
+      client?.close();
+      await server?.cleanup();
+      rmSync(emptyDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  const joinArgs = (dataDir: string, nodeName: string) => ['--server', server.url, '--token', server.token, '--certificate-authority', join(server.dataDir, 'pki', 'ca.crt'), '--data-dir', dataDir, '--node-name', nodeName];
+
+  it('says so clearly when no runtimed listens in its data dir', async () => {
+    const agent = startAgentProcess(joinArgs(emptyDir, 'lonely'));
+    running.push(agent.child);
+    const exit = await agent.exited;
+    expect(exit.code).toBe(1);
+    expect(exit.output).toContain(`berth agent: no runtimed socket at ${join(emptyDir, 'runtimed.sock')}`);
+  });
+
+  it('joins the cluster, runs its pods, and leaves them running when stopped', async () => {
+    // The fixture's socket is <dir>/run/runtimed.sock: that dir is the agent's data dir.
+    const agent = startAgentProcess([...joinArgs(runtimed.stateDir, 'cli-node'), '--node-ip', '127.0.0.2']);
+    running.push(agent.child);
+    const node = await waitFor(`the node to be Ready (agent output: ${agent.output()})`, async () => {
+      const n = await client.get<Node>(types.nodes, 'cli-node').catch(() => undefined);
+      return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && n;
+    }, 30_000);
+    expect(node.status?.addresses).toContainEqual({ type: 'InternalIP', address: '127.0.0.2' });
+    await client.create<Pod>(types.pods, { ...busyboxPod('cli-pod', {}), spec: { ...busyboxPod('cli-pod', {}).spec!, nodeName: 'cli-node' } });
+    const pod = await waitFor('the pod to run', async () => {
+      const p = await client.get<Pod>(types.pods, 'cli-pod', { namespace: 'default' });
+      return p.status?.phase === 'Running' && p;
+    }, 30_000);
+    expect(pod.status).toMatchObject({ hostIP: '127.0.0.2', podIP: '127.0.0.2' });
+    agent.child.kill('SIGTERM');
+    expect((await agent.exited).code).toBe(0);
+    const containers = await runtimed.client.listContainers({ labels: { [LABELS.podUid]: pod.metadata.uid! } });
+    expect(containers.map((c) => c.state)).toEqual(['running']);
+  });
+});
