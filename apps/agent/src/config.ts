@@ -1,10 +1,10 @@
+import { defaultNodeName } from '@berth/agent';
 import type { ClusterConnection } from '@berth/client';
 import { connectionFromFile, findKubeconfig } from '@berth/client';
 import { errors } from '@berth/errors';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const DEFAULT_DATA_DIR = '/var/lib/berth/agent';
@@ -95,7 +95,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig {
   return {
     connection: connectionOf(flags),
     dataDir,
-    nodeName: flags.nodeName ?? nodeName(hostname()),
+    nodeName: flags.nodeName ?? nodeName(defaultNodeName()),
     runtimeSocket: resolve(flags.runtimeSocket ?? join(dataDir, 'runtimed.sock')),
     nodeIP: flags.nodeIp,
     logLevel: flags.logLevel,

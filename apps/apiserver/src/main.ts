@@ -1,13 +1,17 @@
 /**
  * `berth server`: the composition root of the control plane. The apiserver owns the store; the
- * controllers and the scheduler run in the same process as ordinary API clients, through
- * the admin kubeconfig, exactly as they would from another host.
+ * controllers, the scheduler and (unless --disable-agent) this host's agent run in the same process as
+ * ordinary API clients, through the admin kubeconfig, exactly as they would from another host; the
+ * host's runtimed runs beside it as a child process.
  */
 import 'reflect-metadata';
+import { defaultNodeName, ensureLocalRuntimed, startAgent } from '@berth/agent';
 import { KubeClient, loadKubeConfig } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { stopOnSignals } from '@berth/lifecycle';
+import { RuntimeClient } from '@berth/runtime-client';
 import { startScheduler } from '@berth/scheduler';
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ApiServerApp } from './app';
 import { ConfigError, parseServerFlags, type ServerConfig } from './config';
@@ -15,6 +19,33 @@ import { ConfigError, parseServerFlags, type ServerConfig } from './config';
 /** Something running beside the apiserver that must stop before it. */
 interface Component {
   stop(): Promise<void>;
+}
+
+/**
+ * This host as a node of its own cluster: its runtimed (reused if one already serves the data dir,
+ * else a child process) and an agent in-process. Stopping leaves the pods' containers running.
+ */
+async function startLocalNode(config: ServerConfig, client: KubeClient, logger: Logger): Promise<Component> {
+  const runtimed = await ensureLocalRuntimed({
+    dataDir: config.dataDir,
+    runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'),
+    logger,
+  });
+  const runtime = new RuntimeClient(runtimed.socket);
+  const agent = await startAgent({
+    client,
+    runtime,
+    nodeName: defaultNodeName(),
+    dataDir: config.dataDir,
+    logger: logger.child({ component: 'agent' }),
+  });
+  return {
+    async stop() {
+      await agent.stop();
+      runtime.close();
+      await runtimed.stop();
+    },
+  };
 }
 
 function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logger): { components: Component[]; client: KubeClient } {
@@ -55,12 +86,34 @@ async function main(): Promise<void> {
     process.stderr.write(`berth server: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const { components, client } = startControlLoops(config, app, logger);
-  stopOnSignals(logger, async () => {
+  // Installed before anything else starts: a signal never lands between a start and its stop.
+  const components: Component[] = [];
+  let client: KubeClient | undefined;
+  let localNode: Promise<unknown> = Promise.resolve();
+  const stopAll = async () => {
     await Promise.all(components.map((c) => c.stop()));
-    client.close();
+    client?.close();
     await app.stop();
+  };
+  // Shutdown waits for a local node still starting, so a signal never orphans the runtimed it launches.
+  stopOnSignals(logger, async () => {
+    await localNode;
+    await stopAll();
   });
+  const loops = startControlLoops(config, app, logger);
+  client = loops.client;
+  components.push(...loops.components);
+  if (!config.disableAgent) {
+    localNode = startLocalNode(config, loops.client, logger).then(
+      (node) => components.push(node),
+      async (err: unknown) => {
+        logger.fatal({ err }, 'the local node did not start');
+        process.stderr.write(`berth server: the local node did not start: ${(err as Error).message} (--disable-agent runs the control plane alone)\n`);
+        await stopAll();
+        process.exit(1);
+      },
+    );
+  }
 }
 
 void main();

@@ -228,3 +228,8 @@ export class NodeHeartbeat {
     }
   }
 }
+
+/** The Node name a host registers by default: its host name, lowercased, as kubelet does. */
+export function defaultNodeName(): string {
+  return os.hostname().toLowerCase();
+}

@@ -54,6 +54,8 @@ export interface ServerOptions {
    * must not race control loops writing to the objects they inspect.
    */
   controlLoops?: boolean;
+  /** Also run this host's node (runtimed and an agent): real containers. Off by default. */
+  agent?: boolean;
   /** Environment additions for the server process. */
   env?: Record<string, string>;
 }
@@ -78,12 +80,13 @@ export interface TestServer {
   fetch(path: string, init?: { method?: string; body?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
 }
 
-/** Starts `bin/berth server --disable-agent` (and, unless asked, without control loops) on a temp data dir and a free port, and waits for /readyz. */
+/** Starts `bin/berth server` (unless asked, without an agent or control loops) on a temp data dir and a free port, and waits for /readyz. */
 export async function startBerthServer(opts: ServerOptions = {}): Promise<TestServer> {
   const ownsDataDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-test-'));
   const port = opts.port ?? (await freePort());
-  const args = ['server', '--data-dir', dataDir, '--https-port', String(port), '--bind-address', '127.0.0.1', '--disable-agent'];
+  const args = ['server', '--data-dir', dataDir, '--https-port', String(port), '--bind-address', '127.0.0.1'];
+  if (!opts.agent) args.push('--disable-agent');
   if (!opts.controlLoops) args.push('--disable-scheduler', '--disable-controller-manager');
   if (opts.store) args.push('--store', opts.store);
   args.push(...(opts.extraArgs ?? []));

@@ -1,0 +1,81 @@
+import { RuntimeClient } from '@berth/runtime-client';
+import { errors } from '@berth/errors';
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+
+export interface LocalRuntimedOptions {
+  /** The host's data dir: runtimed listens on `<dataDir>/runtimed.sock` and keeps its state in `<dataDir>/runtime`. */
+  dataDir: string;
+  /** runtimed's entry point (dist/apps/runtimed/main.js); the composition root knows where its bundles are. */
+  runtimedMain: string;
+  logger: Logger;
+  /** Passed to runtimed as --cgroup-parent; runtimed's default when omitted. */
+  cgroupParent?: string;
+  /** How long runtimed may take to answer; default 30 s. */
+  startTimeoutMs?: number;
+}
+
+export interface LocalRuntimed {
+  readonly socket: string;
+  /** Stops runtimed if this process started it; its containers keep running under their shims. */
+  stop(): Promise<void>;
+}
+
+async function answers(socket: string): Promise<boolean> {
+  const client = new RuntimeClient(socket);
+  try {
+    await client.version();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * The runtimed of this host, for a node agent: the one already serving `<dataDir>/runtimed.sock`
+ * (left running by an earlier server or started by hand), or a new child process. A child, not a
+ * module: runtimed is an app of its own, and containers outlive it either way.
+ */
+export async function ensureLocalRuntimed(options: LocalRuntimedOptions): Promise<LocalRuntimed> {
+  const socket = join(options.dataDir, 'runtimed.sock');
+  const logger = options.logger.child({ component: 'runtimed-supervisor' });
+  if (await answers(socket)) {
+    logger.info({ socket }, 'using the runtimed already serving this host');
+    return { socket, stop: async () => undefined };
+  }
+  mkdirSync(options.dataDir, { recursive: true });
+  const logPath = join(options.dataDir, 'runtimed.log');
+  const log = openSync(logPath, 'a');
+  const args = [options.runtimedMain, '--root', join(options.dataDir, 'runtime'), '--socket', socket];
+  if (options.cgroupParent) args.push('--cgroup-parent', options.cgroupParent);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
+  closeSync(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gone = false;
+  void exited.then(() => (gone = true));
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  while (!(await answers(socket))) {
+    if (gone) throw errors.unavailable(`runtimed exited while starting (exit ${child.exitCode ?? child.signalCode}); see ${logPath}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw errors.unavailable(`runtimed did not answer on ${socket} in time; see ${logPath}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  logger.info({ socket, pid: child.pid, log: logPath }, 'started runtimed');
+  return {
+    socket,
+    async stop() {
+      if (gone) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
