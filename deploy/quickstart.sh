@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets up what is missing, starts a single-node berth control plane in the background (or reuses the
-# one already running on the data dir), applies the example app and lists it.
+# Sets up what is missing, starts a single-node berth cluster in the background (or reuses the one
+# already running on the data dir): the control plane plus this host as its node (runtimed + agent).
+# Loads the busybox base image onto the node, applies the example app and shows its pods running as
+# real containers.
 #   BERTH_DATA_DIR   data dir (default /var/lib/berth)
 #   BERTH_HTTPS_PORT API port (default 6443)
 set -euo pipefail
@@ -46,12 +48,32 @@ if [ -z "$ready" ]; then
   exit 1
 fi
 
+# This host joins as a node moments after the API answers; its runtimed then takes images.
+runtime_socket="$data_dir/runtimed.sock"
+for _ in $(seq 1 60); do
+  BERTH_RUNTIME_SOCKET="$runtime_socket" "$root/bin/berth" images >/dev/null 2>&1 && break
+  sleep 0.5
+done
+# No registry is reachable: the example's image is built from Debian's busybox-static and loaded.
+image_tar="$data_dir/busybox-rootfs.tar"
+[ -f "$image_tar" ] || bash deploy/images/build-busybox.sh "$image_tar" >/dev/null
+echo
+echo "\$ BERTH_RUNTIME_SOCKET=$runtime_socket berth image import $image_tar busybox:1.36"
+BERTH_RUNTIME_SOCKET="$runtime_socket" "$root/bin/berth" image import --change 'CMD ["sh"]' "$image_tar" busybox:1.36
 echo
 echo "\$ berth apply -f deploy/examples/"
 berth apply -f deploy/examples/
+# Until the pods run (the agent starts real containers through runtimed and runc).
+for _ in $(seq 1 120); do
+  [ "$(berth get pods -l app=web -o name --field-selector status.phase=Running 2>/dev/null | wc -l)" -ge 2 ] && break
+  sleep 0.5
+done
 echo
-echo "\$ berth get deployments,services,configmaps"
-berth get deployments,services,configmaps
+echo "\$ berth get deployments,pods,services,configmaps -o wide"
+berth get deployments,pods,services,configmaps -o wide
+echo
+echo "\$ berth runtime ps     # the same pods' containers, as this node's runtimed runs them"
+BERTH_RUNTIME_SOCKET="$runtime_socket" "$root/bin/berth" runtime ps
 
 # bin/berth finds the default data dir's kubeconfig by itself; any other needs naming.
 cli="bin/berth"
@@ -62,5 +84,6 @@ berth is running (pid $server_pid, data in $data_dir, log in $log).
   CLI:         $cli get all
   kubeconfig:  $kubeconfig
   kubectl:     kubectl --kubeconfig $kubeconfig get deploy
-  stop:        kill \$(cat $pid_file)
+  containers:  BERTH_RUNTIME_SOCKET=$runtime_socket bin/berth runtime ps
+  stop:        kill \$(cat $pid_file)   (pods' containers keep running; berth delete -f deploy/examples/ removes them)
 EOT
