@@ -1,24 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { BERTH_BIN } from '@berth/testing';
+import { BERTH_BIN, runBerth as runBerthCommand, type BerthResult } from '@berth/testing';
 
-export interface BerthResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { BerthResult };
 
 /** Runs `bin/berth ARGS` against a kubeconfig, optionally feeding stdin, and collects its output. */
 export function runBerth(kubeconfig: string, args: string[], input?: string): Promise<BerthResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BERTH_BIN, args, { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runBerthCommand(args, { env: { ...process.env, KUBECONFIG: kubeconfig }, input });
 }
 
 /** A long-running `bin/berth` (get -w) whose output can be awaited line by line. */

@@ -1,31 +1,14 @@
 // The docker-style CLI verbs end to end: `berth runtime ...`, `berth images`, `berth volume ...`
 // against a runtimed of the suite's own.
 import { busyboxRootfsTarball } from '@berth/image';
-import { BERTH_BIN } from '@berth/testing';
-import { spawn } from 'node:child_process';
+import { runBerth, type BerthResult } from '@berth/testing';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimedFixture, waitFor } from './support';
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 describe('berth runtime CLI', () => {
   const fx = new RuntimedFixture();
-  const berth = (args: string[], input?: string): Promise<Result> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(BERTH_BIN, args, { env: fx.env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(input ?? '');
-    });
+  const berth = (args: string[], input?: string): Promise<BerthResult> => runBerth(args, { env: fx.env, input });
 
   beforeAll(async () => {
     await fx.start();

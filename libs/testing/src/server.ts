@@ -172,3 +172,23 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+export interface BerthResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `bin/berth ARGS` to completion with the given environment, optionally feeding stdin. */
+export function runBerth(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<BerthResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(BERTH_BIN, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+    child.stdin!.end(opts.input ?? '');
+  });
+}
