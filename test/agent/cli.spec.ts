@@ -3,6 +3,7 @@
 import type { Node, Pod } from '@berth/api';
 import { LABELS } from '@berth/agent';
 import { connectionFromFile, KubeClient } from '@berth/client';
+import { RuntimeClient } from '@berth/runtime-client';
 import { BERTH_BIN, startBerthServer, type TestServer } from '@berth/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,12 +52,37 @@ describe('berth agent', () => {
 
   const joinArgs = (dataDir: string, nodeName: string) => ['--server', server.url, '--token', server.token, '--certificate-authority', join(server.dataDir, 'pki', 'ca.crt'), '--data-dir', dataDir, '--node-name', nodeName];
 
-  it('says so clearly when no runtimed listens in its data dir', async () => {
-    const agent = startAgentProcess(joinArgs(emptyDir, 'lonely'));
+  it('says so clearly when the runtimed it was told to use is not there', async () => {
+    const socket = join(emptyDir, 'elsewhere.sock');
+    const agent = startAgentProcess([...joinArgs(emptyDir, 'lonely'), '--runtime-socket', socket]);
     running.push(agent.child);
     const exit = await agent.exited;
     expect(exit.code).toBe(1);
-    expect(exit.output).toContain(`berth agent: no runtimed socket at ${join(emptyDir, 'runtimed.sock')}`);
+    expect(exit.output).toContain(`berth agent: no runtimed socket at ${socket}`);
+  });
+
+  it('starts its own runtimed in a data dir that has none, and stops it on SIGTERM', async () => {
+    const dataDir = join(emptyDir, 'host');
+    const agent = startAgentProcess(joinArgs(dataDir, 'self-contained'));
+    running.push(agent.child);
+    await waitFor(`the node to be Ready (agent output: ${agent.output()})`, async () => {
+      const n = await client.get<Node>(types.nodes, 'self-contained').catch(() => undefined);
+      return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    }, 30_000);
+    const own = new RuntimeClient(join(dataDir, 'runtimed.sock'));
+    try {
+      expect((await own.version()).version).toBeTruthy();
+    } finally {
+      own.close();
+    }
+    agent.child.kill('SIGTERM');
+    expect((await agent.exited).code).toBe(0);
+    const stillServing = new RuntimeClient(join(dataDir, 'runtimed.sock'));
+    try {
+      await expect(stillServing.version()).rejects.toThrow();
+    } finally {
+      stillServing.close();
+    }
   });
 
   it('joins the cluster, runs its pods, and leaves them running when stopped', async () => {

@@ -9,16 +9,18 @@ describe('parseAgentFlags', () => {
   writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('joins a server with a token and the cluster CA; the runtime socket is in the data dir', () => {
+  it('joins a server with a token and the cluster CA; no --runtime-socket means the data dir\'s own runtimed', () => {
     const config = parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir, '--node-name', 'Worker-1', '--node-ip', '10.0.0.7']);
     expect(config).toMatchObject({
       connection: { server: 'https://10.0.0.1:6443', token: 'abc', insecureSkipTLSVerify: false, ca: expect.stringContaining('BEGIN CERTIFICATE') },
       dataDir: dir,
       nodeName: 'worker-1',
-      runtimeSocket: join(dir, 'runtimed.sock'),
       nodeIP: '10.0.0.7',
       logLevel: 'info',
     });
+    expect(config.runtimeSocket).toBeUndefined();
+    const named = parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--runtime-socket', 'rt.sock']);
+    expect(named.runtimeSocket).toBe(join(process.cwd(), 'rt.sock'));
   });
 
   it('reads a kubeconfig, with --token overriding its credentials', () => {

@@ -14,7 +14,8 @@ export interface AgentConfig {
   connection: ClusterConnection;
   dataDir: string;
   nodeName: string;
-  runtimeSocket: string;
+  /** A runtimed named with --runtime-socket; absent: this host's own under the data dir, started if needed. */
+  runtimeSocket?: string;
   /** The address the Node and its pods report; the host's first non-loopback IPv4 when absent. */
   nodeIP?: string;
   logLevel: string;
@@ -96,7 +97,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig {
     connection: connectionOf(flags),
     dataDir,
     nodeName: flags.nodeName ?? nodeName(defaultNodeName()),
-    runtimeSocket: resolve(flags.runtimeSocket ?? join(dataDir, 'runtimed.sock')),
+    runtimeSocket: flags.runtimeSocket === undefined ? undefined : resolve(flags.runtimeSocket),
     nodeIP: flags.nodeIp,
     logLevel: flags.logLevel,
   };

@@ -1,13 +1,15 @@
 /**
- * `berth agent`: joins this host to a cluster as a node, running its pods through the runtimed listening
- * on DATA_DIR/runtimed.sock (started separately for now).
+ * `berth agent`: joins this host to a cluster as a node, running its pods through this host's runtimed:
+ * the one serving DATA_DIR/runtimed.sock, started as a child process when none does (or the one named
+ * with --runtime-socket, which must be serving).
  */
-import { startAgent } from '@berth/agent';
+import { ensureLocalRuntimed, startAgent, type LocalRuntimed, type RunningAgent } from '@berth/agent';
 import { KubeClient } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import { stopOnSignals } from '@berth/lifecycle';
 import { RuntimeClient } from '@berth/runtime-client';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import pino from 'pino';
 import { parseAgentFlags, type AgentConfig } from './config';
 
@@ -24,27 +26,41 @@ async function main(): Promise<void> {
     if (isBerthError(err)) fail(err.message);
     throw err;
   }
-  if (!existsSync(config.runtimeSocket)) {
+  if (config.runtimeSocket && !existsSync(config.runtimeSocket)) {
     fail(`no runtimed socket at ${config.runtimeSocket}: start one first (berth runtimed --socket ${config.runtimeSocket})`);
   }
   const logger = pino({ level: config.logLevel, base: { component: 'agent' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   const client = new KubeClient(config.connection, { userAgent: 'berth-agent' });
-  const runtime = new RuntimeClient(config.runtimeSocket);
-  let agent;
-  try {
+  let runtimed: LocalRuntimed | undefined;
+  let runtime: RuntimeClient | undefined;
+  let agent: RunningAgent | undefined;
+  const stopAll = async () => {
+    await agent?.stop();
+    client.close();
+    runtime?.close();
+    await runtimed?.stop();
+  };
+  const start = async () => {
+    runtimed = config.runtimeSocket
+      ? { socket: config.runtimeSocket, stop: async () => undefined }
+      : await ensureLocalRuntimed({ dataDir: config.dataDir, runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'), logger });
+    runtime = new RuntimeClient(runtimed.socket);
     const host = config.nodeIP ? { internalIP: config.nodeIP } : {};
     agent = await startAgent({ client, runtime, nodeName: config.nodeName, dataDir: config.dataDir, logger, host });
+  };
+  // Installed before anything starts; a signal mid-start waits for it, so no runtimed is orphaned.
+  const starting = start();
+  stopOnSignals(logger, async () => {
+    await starting.catch(() => undefined);
+    await stopAll();
+  });
+  try {
+    await starting;
   } catch (err) {
-    client.close();
-    runtime.close();
+    await stopAll();
     fail((err as Error).message);
   }
-  stopOnSignals(logger, async () => {
-    await agent.stop();
-    client.close();
-    runtime.close();
-  });
 }
 
 void main();
