@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { findInCheckout } from '@berth/checkout';
 import { errors } from '@berth/errors';
 import type { ImageDetails, ImageStore } from './image-store';
 
@@ -13,11 +14,9 @@ const BUILD_SCRIPT = join('deploy', 'images', 'build-busybox.sh');
 const BUSYBOX_BINARY = '/bin/busybox';
 
 function findBuildScript(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const candidate = join(dir, BUILD_SCRIPT);
-    if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw errors.internal(`cannot find ${BUILD_SCRIPT} above ${__dirname}`);
-  }
+  const script = findInCheckout(BUILD_SCRIPT);
+  if (!script) throw errors.internal(`cannot find ${BUILD_SCRIPT} above ${__dirname}`);
+  return script;
 }
 
 /**

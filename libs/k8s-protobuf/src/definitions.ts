@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { findInCheckout } from '@berth/checkout';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse, Root, Type } from 'protobufjs';
 
@@ -16,16 +17,11 @@ export const PROTOBUF_KINDS: Readonly<Record<string, string>> = {
 
 export const UNKNOWN_TYPE = 'k8s.io.apimachinery.pkg.runtime.Unknown';
 
-/**
- * proto/k8s sits at the repository root; this file runs from libs/k8s-protobuf/src in tests and from
- * dist/apps/<app> when bundled, so it is found by walking up.
- */
+/** proto/k8s at the checkout's root (tests run from sources, binaries from dist/). */
 function protoDir(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'proto', 'k8s');
-    if (existsSync(join(candidate, 'core.proto'))) return candidate;
-    if (dirname(dir) === dir) throw new Error(`proto/k8s not found above ${__dirname}`);
-  }
+  const core = findInCheckout(join('proto', 'k8s', 'core.proto'));
+  if (!core) throw new Error(`proto/k8s not found above ${__dirname}`);
+  return dirname(core);
 }
 
 let root: Root | undefined;

@@ -1,20 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { findInCheckout } from '@berth/checkout';
 import { errors } from '@berth/errors';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 const ENTRY = join('runtime', 'v1', 'runtime.proto');
 
-/**
- * The checkout's proto/ directory, found by walking up from this module: the same code runs from
- * libs/runtime-client/src (tests) and bundled from dist/apps/<app> (binaries).
- */
+/** The checkout's proto/ directory (tests run from sources, binaries from dist/). */
 export function protoRoot(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'proto', ENTRY))) return join(dir, 'proto');
-    if (dirname(dir) === dir) throw errors.internal(`cannot find proto/${ENTRY} above ${__dirname}`);
-  }
+  const entry = findInCheckout(join('proto', ENTRY));
+  if (!entry) throw errors.internal(`cannot find proto/${ENTRY} above ${__dirname}`);
+  return entry.slice(0, entry.length - ENTRY.length - 1);
 }
 
 let cached: grpc.ServiceClientConstructor | undefined;

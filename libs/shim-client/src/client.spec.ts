@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
 import { ShimClient } from './client';
-import { locateRepoFile } from './locate';
+import { findInCheckout } from '@berth/checkout';
 
-const root = protobuf.loadSync(locateRepoFile('proto/shim/v1/shim.proto')!);
+const root = protobuf.loadSync(findInCheckout('proto/shim/v1/shim.proto')!);
 const Request = root.lookupType('berth.shim.v1.Request');
 const Response = root.lookupType('berth.shim.v1.Response');
 

@@ -1,6 +1,6 @@
 import { errors } from '@berth/errors';
 import * as protobuf from 'protobufjs';
-import { locateRepoFile } from './locate';
+import { findInCheckout } from '@berth/checkout';
 
 const PROTO_PATH = 'proto/shim/v1/shim.proto';
 /** The shim refuses larger frames; so does the client, against a confused peer. */
@@ -15,7 +15,7 @@ let messages: Messages | undefined;
 
 function load(): Messages {
   if (!messages) {
-    const path = locateRepoFile(PROTO_PATH);
+    const path = findInCheckout(PROTO_PATH);
     if (!path) throw errors.internal(`${PROTO_PATH} not found above ${__dirname}`);
     const root = protobuf.loadSync(path);
     messages = {

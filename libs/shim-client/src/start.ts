@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { connectShim, ShimClient } from './client';
-import { locateRepoFile } from './locate';
+import { findInCheckout } from '@berth/checkout';
 
 export interface StartShimOptions {
   /** The container id, as runc knows it. */
@@ -25,7 +25,7 @@ export interface StartShimOptions {
 }
 
 export function shimBinaryPath(): string {
-  const path = process.env.BERTH_SHIM_BINARY || locateRepoFile('dist/bin/berth-shim');
+  const path = process.env.BERTH_SHIM_BINARY || findInCheckout('dist/bin/berth-shim');
   if (!path || !existsSync(path)) {
     throw errors.unavailable('the berth-shim binary is not built: run `node deploy/build.mjs` (it needs a C compiler)');
   }

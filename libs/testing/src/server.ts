@@ -5,16 +5,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { request } from 'node:https';
 import { parse as parseYaml } from 'yaml';
+import { findInCheckout } from '@berth/checkout';
 
-/** The checkout's root, found by walking up to berth's package.json (works from sources and from bundles in dist/). */
-export const REPO_ROOT = findRepoRoot(__dirname);
+/** The checkout's root (works from sources and from bundles in dist/). */
+export const REPO_ROOT = findRepoRoot();
 
-function findRepoRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'berth') return dir;
-    if (dirname(dir) === dir) throw new Error(`berth's repository root is not above ${from}`);
-  }
+function findRepoRoot(): string {
+  const berth = findInCheckout(join('bin', 'berth'));
+  if (!berth) throw new Error(`berth's repository root is not above ${__dirname}`);
+  return dirname(dirname(berth));
 }
 export const BERTH_BIN = join(REPO_ROOT, 'bin', 'berth');
 
