@@ -4,16 +4,12 @@
  */
 import { Agent, request } from 'node:https';
 import { startBerthServer, startNatsServer, type TestServer } from '@berth/testing';
+import { percentile } from './stats';
 
 interface Timing {
   count: number;
   seconds: number;
   latenciesMs: number[];
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 function report(backend: string, op: string, t: Timing): void {

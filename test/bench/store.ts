@@ -7,13 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStore } from '@berth/store';
 import { startNatsServer } from '@berth/testing';
+import { percentile } from './stats';
 
 /** A value the size of a small Kubernetes object. */
 const VALUE = JSON.stringify({ kind: 'ConfigMap', data: { payload: 'x'.repeat(900) } });
-
-function percentile(sortedMs: number[], p: number): number {
-  return sortedMs[Math.min(sortedMs.length - 1, Math.floor((p / 100) * sortedMs.length))];
-}
 
 async function measureWrites(backend: string, url: string, writes: number): Promise<void> {
   const store = await createStore(url);
