@@ -68,7 +68,14 @@ describe('berth runtime CLI', () => {
     expect(await berth(['runtime', 'exec', 'web', 'sh', '-c', 'echo in-$((1+1)); exit 4'])).toMatchObject({ code: 4, stdout: 'in-2\n' });
     const stats = await berth(['runtime', 'stats', '--no-stream', 'web']);
     expect(stats.stdout).toMatch(/web\s+\d+\.\d\d%\s+[\d.]+\w?i?B \/ 64MiB/);
-    const following = berth(['runtime', 'logs', '-f', '--tail', '1', 'web']);
+    // Stop only once the follower has printed the tail: stopping earlier would make "bye" the last line.
+    let followerCaughtUp!: () => void;
+    const caughtUp = new Promise<void>((r) => (followerCaughtUp = r));
+    const following = runBerth(['runtime', 'logs', '-f', '--tail', '1', 'web'], {
+      env: fx.env,
+      onStdout: (soFar) => soFar.startsWith('started\n') && followerCaughtUp(),
+    });
+    await Promise.race([caughtUp, following]);
     expect(await berth(['runtime', 'stop', '-t', '5', 'web'])).toMatchObject({ code: 0, stdout: 'web\n' });
     expect((await following).stdout).toBe('started\nbye\n');
     const inspected = JSON.parse((await berth(['runtime', 'inspect', 'web'])).stdout);

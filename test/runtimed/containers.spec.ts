@@ -104,6 +104,12 @@ describe('runtimed containers', () => {
 
   it('follows logs until the container exits, with tail', async () => {
     const c = await sh('for i in 1 2 3; do echo line $i; done; read x < /dev/stdin; echo after $x', { openStdin: true });
+    // The tail is taken when the follower starts, so let all three lines reach the log first.
+    await waitFor('three log lines', async () => {
+      let lines = 0;
+      for await (const _entry of client.logs(c.id)) lines++;
+      return lines === 3;
+    });
     const seen: string[] = [];
     const following = (async () => {
       for await (const entry of client.logs(c.id, { follow: true, tail: 2 })) {

@@ -178,13 +178,23 @@ export interface BerthResult {
   stderr: string;
 }
 
-/** Runs `bin/berth ARGS` to completion with the given environment, optionally feeding stdin. */
-export function runBerth(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<BerthResult> {
+/**
+ * Runs `bin/berth ARGS` to completion with the given environment, optionally feeding stdin.
+ * `onStdout` sees the output so far each time more arrives, so a test can act once a long-running
+ * command (`logs -f`) has reached a known point instead of racing it.
+ */
+export function runBerth(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; onStdout?: (soFar: string) => void } = {},
+): Promise<BerthResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(BERTH_BIN, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+      opts.onStdout?.(stdout);
+    });
     child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolveRun({ code, stdout, stderr }));
