@@ -2,11 +2,11 @@
 // listening in its data dir.
 import type { Node, Pod } from '@berth/api';
 import { LABELS } from '@berth/agent';
-import { connectionFromFile, KubeClient } from '@berth/client';
+import { connectionFromFile, formatJoinToken, KubeClient, parseJoinToken } from '@berth/client';
 import { RuntimeClient } from '@berth/runtime-client';
-import { BERTH_BIN, startBerthServer, type TestServer } from '@berth/testing';
+import { BERTH_BIN, freePort, startBerthServer, type TestServer } from '@berth/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuntimedFixture, waitFor } from '../runtimed/support';
@@ -51,6 +51,32 @@ describe('berth agent', () => {
   }, 60_000);
 
   const joinArgs = (dataDir: string, nodeName: string) => ['--server', server.url, '--token', server.token, '--certificate-authority', join(server.dataDir, 'pki', 'ca.crt'), '--data-dir', dataDir, '--node-name', nodeName];
+  const joinToken = () => readFileSync(join(server.dataDir, 'token'), 'utf8').trim();
+
+  it('prints the join command with the token it wrote', () => {
+    expect(server.output()).toContain(`berth server: join another host with: berth agent --server ${server.url} --token ${joinToken()} --data-dir /var/lib/berth-agent`);
+  });
+
+  it.each([
+    ['a token pinning another CA', () => `K10${'0'.repeat(64)}::node:${parseJoinToken(joinToken())!.secret}`, () => "berth agent: the server's CA does not match the token"],
+    ['a wrong node secret', () => formatJoinToken(server.ca, 'not-the-secret'), () => `berth agent: the server at ${server.url} refused the token (401 Unauthorized)`],
+  ])('refuses to join with %s, in one line', async (_what, token, message) => {
+    const agent = startAgentProcess(['--server', server.url, '--token', token(), '--data-dir', join(emptyDir, 'refused'), '--node-name', 'refused']);
+    running.push(agent.child);
+    const exit = await agent.exited;
+    expect(exit).toEqual({ code: 1, output: `${message()}\n` });
+  });
+
+  it('says so in one line when the server cannot be reached', async () => {
+    const url = `https://127.0.0.1:${await freePort()}`;
+    for (const credentials of [['--token', joinToken()], ['--token', server.token, '--insecure-skip-tls-verify']]) {
+      const agent = startAgentProcess(['--server', url, ...credentials, '--data-dir', join(emptyDir, 'unreachable'), '--node-name', 'unreachable']);
+      running.push(agent.child);
+      const exit = await agent.exited;
+      expect(exit.code).toBe(1);
+      expect(exit.output).toMatch(/^berth agent: The connection to the server 127\.0\.0\.1:\d+ was refused - did you specify the right host or port\?\n$/);
+    }
+  });
 
   it('says so clearly when the runtimed it was told to use is not there', async () => {
     const socket = join(emptyDir, 'elsewhere.sock');
@@ -63,7 +89,8 @@ describe('berth agent', () => {
 
   it('starts its own runtimed in a data dir that has none, and stops it on SIGTERM', async () => {
     const dataDir = join(emptyDir, 'host');
-    const agent = startAgentProcess(joinArgs(dataDir, 'self-contained'));
+    // The join token alone: the agent fetches the CA and checks it against the token.
+    const agent = startAgentProcess(['--server', server.url, '--token', joinToken(), '--data-dir', dataDir, '--node-name', 'self-contained']);
     running.push(agent.child);
     await waitFor(`the node to be Ready (agent output: ${agent.output()})`, async () => {
       const n = await client.get<Node>(types.nodes, 'self-contained').catch(() => undefined);

@@ -1,17 +1,31 @@
-/** `npm run bench`: every benchmark section, one after the other. */
+/**
+ * `npm run bench`: every benchmark section, one after the other; `npm run bench -- SECTION...` runs only
+ * those (store, apiserver, scheduler, runtime, cluster). The bundle doubles as the hollow-node child
+ * process of the scheduler section (`main.js hollow-nodes CONFIG`).
+ */
 import { benchStoreWrites } from './store';
 import { benchApiserver } from './apiserver';
 import { benchScheduler } from './scheduler';
 import { benchRuntime } from './runtime';
+import { benchCluster } from './cluster';
+import { HOLLOW_NODES_COMMAND, runHollowNodeProcess } from './hollow-nodes';
 
-async function main(): Promise<void> {
-  await benchStoreWrites();
-  await benchApiserver();
-  await benchScheduler();
-  await benchRuntime();
+const SECTIONS: Record<string, () => Promise<void>> = {
+  store: benchStoreWrites,
+  apiserver: benchApiserver,
+  scheduler: () => benchScheduler(),
+  runtime: benchRuntime,
+  cluster: benchCluster,
+};
+
+async function main(args: string[]): Promise<void> {
+  if (args[0] === HOLLOW_NODES_COMMAND) return runHollowNodeProcess(args[1]);
+  const unknown = args.filter((name) => !(name in SECTIONS));
+  if (unknown.length) throw new Error(`unknown bench section ${unknown.join(', ')}; the sections are ${Object.keys(SECTIONS).join(', ')}`);
+  for (const [name, run] of Object.entries(SECTIONS)) if (args.length === 0 || args.includes(name)) await run();
 }
 
-main().catch((err) => {
+main(process.argv.slice(2)).catch((err) => {
   console.error(err);
   process.exit(1);
 });

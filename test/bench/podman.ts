@@ -5,7 +5,7 @@
  */
 import { busyboxRootfsTarball, listMounts } from '@berth/image';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, rmdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP_BUSY_WAIT_MS = 10_000;
+const HELPER_EXIT_WAIT_MS = 10_000;
 export const PODMAN_BUSYBOX = 'localhost/berth-bench/busybox:latest';
 
 function elapsedSeconds(since: bigint): number {
@@ -27,6 +28,22 @@ export function podmanAvailable(): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Pids of the processes whose command line mentions `text` (conmon and podman helpers of one private storage). */
+async function processesMentioning(text: string): Promise<number[]> {
+  const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid);
+  const cmdlines = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')));
+  return pids.filter((_, i) => cmdlines[i].includes(text)).map(Number);
+}
+
+async function waitUntilNoProcessMentions(text: string, deadline = Date.now() + HELPER_EXIT_WAIT_MS): Promise<void> {
+  for (;;) {
+    const pids = await processesMentioning(text);
+    if (pids.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`podman processes of ${text} still run: ${pids.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -114,7 +131,11 @@ export class PrivatePodman {
    */
   async destroy(): Promise<void> {
     await this.run('rm', '--all', '--force', '--time', '0').catch(() => undefined);
+    // conmon runs `podman container cleanup` (with our --root) after a container exits: left running, it
+    // would re-create the storage and its mount after we removed them.
+    await waitUntilNoProcessMentions(this.dir);
     await this.run('system', 'reset', '--force').catch(() => undefined);
+    await waitUntilNoProcessMentions(this.dir);
     for (const mountPoint of (await this.leftoverMounts()).reverse()) await execFileAsync('umount', [mountPoint]).catch(() => undefined);
     const stuck = await this.leftoverMounts();
     if (stuck.length === 0) await rm(this.dir, { recursive: true, force: true });

@@ -118,10 +118,11 @@ export class FakeKubelets {
       this.again.add(key);
       return;
     }
-    if (this.stopped || pod.metadata.deletionTimestamp || isTerminal(pod)) return;
+    if (this.stopped || (pod.metadata.deletionTimestamp && !this.finishesDeletion(pod)) || isTerminal(pod)) return;
     this.inFlight.add(key);
     try {
-      if (!pod.spec?.nodeName) await this.bind(pod);
+      if (pod.metadata.deletionTimestamp) await this.client.delete(types.pods, pod.metadata.name!, { namespace: pod.metadata.namespace, gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+      else if (!pod.spec?.nodeName) await this.bind(pod);
       else if (this.alive.has(pod.spec.nodeName) && !isPodReadyNow(pod) && !neverStarts(pod)) await this.run(pod);
     } catch {
       // The pod changed or went away meanwhile; its next event brings it back here.
@@ -132,6 +133,11 @@ export class FakeKubelets {
       const latest = this.pods.get(key);
       if (latest) await this.handle(latest);
     }
+  }
+
+  /** A live node's agent stops a pod marked for deletion at once and deletes it for good, as the real one does after the grace period. */
+  private finishesDeletion(pod: Pod): boolean {
+    return !!pod.metadata.deletionGracePeriodSeconds && this.alive.has(pod.spec?.nodeName ?? '');
   }
 
   private async bind(pod: Pod): Promise<void> {

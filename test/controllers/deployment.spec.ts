@@ -108,7 +108,8 @@ describe('Deployment and ReplicaSet controllers against a real apiserver', () =>
     let sawBothVersions = false;
     const watcher = await watchPods('rolling', (pods) => {
       minAvailable = Math.min(minAvailable, [...pods.values()].filter(isAvailable).length);
-      maxPods = Math.max(maxPods, pods.size);
+      // Terminating pods are no replicas any more (their replacements start at once), as in Kubernetes.
+      maxPods = Math.max(maxPods, [...pods.values()].filter((p) => !p.metadata.deletionTimestamp).length);
       if (new Set([...pods.values()].map(imageOf)).size > 1) sawBothVersions = true;
     });
     try {

@@ -1,3 +1,4 @@
+import { formatJoinToken } from '@berth/client';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,25 @@ describe('parseAgentFlags', () => {
     expect(named.runtimeSocket).toBe(join(process.cwd(), 'rt.sock'));
   });
 
+  it('takes a join token: the node secret is the bearer token, and the CA is pinned by its hash', () => {
+    const caPem = '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n';
+    const token = formatJoinToken(caPem, 'node-secret');
+    const pinned = parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', token, '--data-dir', dir, '--cgroup-parent', '/berth-host-1']);
+    expect(pinned.connection).toMatchObject({ server: 'https://10.0.0.1:6443', token: 'node-secret', insecureSkipTLSVerify: false });
+    expect(pinned.connection.ca).toBeUndefined();
+    expect(pinned.pinnedCaHash).toBe(token.slice(3, 67));
+    expect(pinned.cgroupParent).toBe('/berth-host-1');
+    // A given CA must be the token's; then nothing is fetched.
+    const caFile = join(dir, 'token-ca.crt');
+    writeFileSync(caFile, caPem);
+    const withCa = parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', token, '--certificate-authority', caFile, '--data-dir', dir]);
+    expect(withCa.pinnedCaHash).toBeUndefined();
+    expect(withCa.connection).toMatchObject({ token: 'node-secret', ca: caPem });
+    expect(() => parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', token, '--certificate-authority', ca, '--data-dir', dir])).toThrow('not the CA the token was issued for');
+    expect(() => parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', 'K10abc::node:x', '--data-dir', dir])).toThrow('not a valid join token');
+    expect(() => parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', token, '--cgroup-parent', 'berth'])).toThrow('absolute cgroup path');
+  });
+
   it('reads a kubeconfig, with --token overriding its credentials', () => {
     const kubeconfig = join(dir, 'kubeconfig.yaml');
     writeFileSync(
@@ -31,6 +51,13 @@ describe('parseAgentFlags', () => {
     );
     expect(parseAgentFlags(['--kubeconfig', kubeconfig, '--data-dir', dir]).connection).toMatchObject({ server: 'https://127.0.0.1:7443', token: 'old' });
     expect(parseAgentFlags(['--kubeconfig', kubeconfig, '--token', 'new', '--data-dir', dir]).connection.token).toBe('new');
+  });
+
+  it('takes a shorter crash back-off base', () => {
+    const flags = ['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir];
+    expect(parseAgentFlags(flags).crashLoopBackoffBaseMs).toBe(10_000);
+    expect(parseAgentFlags([...flags, '--crash-loop-backoff-base', '1s']).crashLoopBackoffBaseMs).toBe(1000);
+    expect(() => parseAgentFlags([...flags, '--crash-loop-backoff-base', 'soon'])).toThrow('invalid duration');
   });
 
   it('refuses incomplete or invalid flags with one-line messages', () => {

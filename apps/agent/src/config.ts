@@ -1,6 +1,7 @@
 import { defaultNodeName } from '@berth/agent';
 import type { ClusterConnection } from '@berth/client';
-import { connectionFromFile, findKubeconfig } from '@berth/client';
+import { caCertHash, connectionFromFile, findKubeconfig, parseJoinToken } from '@berth/client';
+import { parseDuration } from '@berth/controllers';
 import { errors } from '@berth/errors';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -12,12 +13,21 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 
 export interface AgentConfig {
   connection: ClusterConnection;
+  /**
+   * Set when a join token pins the cluster CA and no CA was given: the CA is to be fetched from the
+   * server's /cacerts and checked against this hash before the connection is used (see ./join).
+   */
+  pinnedCaHash?: string;
   dataDir: string;
   nodeName: string;
   /** A runtimed named with --runtime-socket; absent: this host's own under the data dir, started if needed. */
   runtimeSocket?: string;
   /** The address the Node and its pods report; the host's first non-loopback IPv4 when absent. */
   nodeIP?: string;
+  /** --cgroup-parent of the runtimed this agent starts; runtimed's default when absent. */
+  cgroupParent?: string;
+  /** The first crash back-off delay, doubling to 5 minutes (Kubernetes: 10 s). */
+  crashLoopBackoffBaseMs: number;
   logLevel: string;
 }
 
@@ -30,8 +40,21 @@ function nodeName(value: string): string {
   return name;
 }
 
+function duration(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 function ipAddress(value: string): string {
   if (!isIP(value)) throw new InvalidArgumentError('must be an IPv4 or IPv6 address');
+  return value;
+}
+
+function cgroupPath(value: string): string {
+  if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(value)) throw new InvalidArgumentError('must be an absolute cgroup path like /berth');
   return value;
 }
 
@@ -45,27 +68,41 @@ interface Flags {
   nodeName?: string;
   runtimeSocket?: string;
   nodeIp?: string;
+  cgroupParent?: string;
+  crashLoopBackoffBase: number;
   logLevel: string;
 }
 
-function connectionOf(flags: Flags): ClusterConnection {
+/**
+ * The API server and credentials. A join token (K10...) carries the node secret, sent as the bearer
+ * token, and the CA's hash: with neither --certificate-authority nor --insecure-skip-tls-verify the CA
+ * is fetched at start and checked against it; a given CA must match it too.
+ */
+function connectionOf(flags: Flags): Pick<AgentConfig, 'connection' | 'pinnedCaHash'> {
+  const joinToken = flags.token === undefined ? undefined : parseJoinToken(flags.token);
+  const bearer = joinToken?.secret ?? flags.token;
   if (flags.server) {
     if (!flags.token) throw errors.badRequest('--server needs --token');
     if (!/^https?:\/\//.test(flags.server)) throw errors.badRequest(`--server ${flags.server}: must be an http(s) URL`);
-    if (flags.server.startsWith('https:') && !flags.certificateAuthority && !flags.insecureSkipTlsVerify) {
-      throw errors.badRequest(`--server ${flags.server}: give the cluster's CA with --certificate-authority (berth server writes it to DATA_DIR/pki/ca.crt), or --insecure-skip-tls-verify`);
+    const ca = flags.certificateAuthority ? readFileSync(flags.certificateAuthority, 'utf8') : undefined;
+    if (ca && joinToken && caCertHash(ca) !== joinToken.caHash) {
+      throw errors.badRequest(`--certificate-authority ${flags.certificateAuthority}: not the CA the token was issued for`);
     }
+    if (flags.server.startsWith('https:') && !ca && !flags.insecureSkipTlsVerify && !joinToken) {
+      throw errors.badRequest(
+        `--server ${flags.server}: give the join token from the server's DATA_DIR/token, or the cluster's CA with --certificate-authority (DATA_DIR/pki/ca.crt), or --insecure-skip-tls-verify`,
+      );
+    }
+    const insecureSkipTLSVerify = !!flags.insecureSkipTlsVerify;
     return {
-      server: flags.server,
-      token: flags.token,
-      ca: flags.certificateAuthority ? readFileSync(flags.certificateAuthority, 'utf8') : undefined,
-      insecureSkipTLSVerify: !!flags.insecureSkipTlsVerify,
+      connection: { server: flags.server, token: bearer, ca, insecureSkipTLSVerify },
+      pinnedCaHash: joinToken && !ca && !insecureSkipTLSVerify && flags.server.startsWith('https:') ? joinToken.caHash : undefined,
     };
   }
   const path = findKubeconfig({ kubeconfig: flags.kubeconfig });
   if (!path) throw errors.badRequest('no API server to join: give --server URL --token TOKEN, or --kubeconfig');
   const connection = connectionFromFile(path);
-  return flags.token ? { ...connection, token: flags.token, clientCert: undefined, clientKey: undefined } : connection;
+  return { connection: bearer ? { ...connection, token: bearer, clientCert: undefined, clientKey: undefined } : connection };
 }
 
 /** Parses `berth agent` flags (argv without node and the script); a bad one is a BadRequest BerthError. */
@@ -75,7 +112,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig {
     .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
     .allowExcessArguments(false)
     .option('--server <url>', 'the API server to join')
-    .option('--token <token>', 'bearer token for the API server')
+    .option('--token <token>', "the join token from the server's DATA_DIR/token (K10...), or a bearer token")
     .option('--kubeconfig <path>', 'kubeconfig of the API server (instead of --server)')
     .option('--certificate-authority <file>', "the cluster CA's certificate, to verify --server with")
     .option('--insecure-skip-tls-verify', "don't verify the server's certificate")
@@ -83,6 +120,8 @@ export function parseAgentFlags(argv: string[]): AgentConfig {
     .option('--node-name <name>', 'the Node to register (default: the host name)', nodeName)
     .option('--runtime-socket <path>', "runtimed's socket (default: DATA_DIR/runtimed.sock)")
     .option('--node-ip <address>', "the node's address (default: the host's first non-loopback IPv4)", ipAddress)
+    .option('--cgroup-parent <path>', "cgroup parent of this host's containers, for the runtimed the agent starts (default: /berth)", cgroupPath)
+    .option('--crash-loop-backoff-base <duration>', 'the first crash back-off delay, doubling to 5m', duration, 10_000)
     .option('--log-level <level>', LOG_LEVELS.join(', '), 'info');
   try {
     command.parse(argv, { from: 'user' });
@@ -94,11 +133,13 @@ export function parseAgentFlags(argv: string[]): AgentConfig {
   if (!LOG_LEVELS.includes(flags.logLevel)) throw errors.badRequest(`--log-level ${flags.logLevel}: must be one of ${LOG_LEVELS.join(', ')}`);
   const dataDir = resolve(flags.dataDir);
   return {
-    connection: connectionOf(flags),
+    ...connectionOf(flags),
     dataDir,
     nodeName: flags.nodeName ?? nodeName(defaultNodeName()),
     runtimeSocket: flags.runtimeSocket === undefined ? undefined : resolve(flags.runtimeSocket),
     nodeIP: flags.nodeIp,
+    cgroupParent: flags.cgroupParent,
+    crashLoopBackoffBaseMs: flags.crashLoopBackoffBase,
     logLevel: flags.logLevel,
   };
 }

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { parseAgentFlags, type AgentConfig } from './config';
+import { joinConnection } from './join';
 
 function fail(message: string): never {
   process.stderr.write(`berth agent: ${message}\n`);
@@ -29,6 +30,13 @@ async function main(): Promise<void> {
   if (config.runtimeSocket && !existsSync(config.runtimeSocket)) {
     fail(`no runtimed socket at ${config.runtimeSocket}: start one first (berth runtimed --socket ${config.runtimeSocket})`);
   }
+  try {
+    // Before anything starts: a server that cannot be reached or trusted, or that refuses the token, is one line.
+    config.connection = await joinConnection(config.connection, config.pinnedCaHash);
+  } catch (err) {
+    if (isBerthError(err)) fail(err.message);
+    throw err;
+  }
   const logger = pino({ level: config.logLevel, base: { component: 'agent' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   const client = new KubeClient(config.connection, { userAgent: 'berth-agent' });
@@ -44,10 +52,15 @@ async function main(): Promise<void> {
   const start = async () => {
     runtimed = config.runtimeSocket
       ? { socket: config.runtimeSocket, stop: async () => undefined }
-      : await ensureLocalRuntimed({ dataDir: config.dataDir, runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'), logger });
+      : await ensureLocalRuntimed({
+          dataDir: config.dataDir,
+          runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'),
+          logger,
+          cgroupParent: config.cgroupParent,
+        });
     runtime = new RuntimeClient(runtimed.socket);
     const host = config.nodeIP ? { internalIP: config.nodeIP } : {};
-    agent = await startAgent({ client, runtime, nodeName: config.nodeName, dataDir: config.dataDir, logger, host });
+    agent = await startAgent({ client, runtime, nodeName: config.nodeName, dataDir: config.dataDir, logger, host, backoff: { initialMs: config.crashLoopBackoffBaseMs } });
   };
   // Installed before anything starts; a signal mid-start waits for it, so no runtimed is orphaned.
   const starting = start();

@@ -11,6 +11,7 @@ import { buildContainer, TOKENS } from './container';
 import type { ApiHandler } from './handler';
 import { writeAdminKubeconfig } from './kubeconfig';
 import type { NamespaceReconciler } from './namespace-reconciler';
+import type { NodeProxy } from './node-proxy';
 import { ObjectService, SYSTEM_NAMESPACES } from './objects';
 import { loadOrCreateCredentials } from './pki';
 import type { WatchRegistry } from './watch';
@@ -21,6 +22,7 @@ export class ApiServerApp {
   private readonly sockets = new Set<Socket>();
   /** The admin kubeconfig, written once the API listens: in-process components connect with it. */
   kubeconfigPath = '';
+  private nodes: NodeProxy | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -55,9 +57,14 @@ export class ApiServerApp {
 
     const handler = container.get<ApiHandler>(TOKENS.Handler);
     const server = createServer({ cert: credentials.serverCertPem, key: credentials.serverKeyPem }, handler.listener);
+    // exec and attach clients, and the nodes' tunnels.
+    server.on('upgrade', handler.upgradeListener);
     // Watches stay open for many minutes; node's default request timeout would cut them.
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
+    // Idle client connections stay open longer than the agents' heartbeat period (10 s), under headersTimeout,
+    // so a reused connection is rarely closed under a request in flight.
+    server.keepAliveTimeout = 55_000;
     const app = new ApiServerApp(
       server,
       store,
@@ -66,6 +73,7 @@ export class ApiServerApp {
       container.get<Compactor>(TOKENS.Compactor),
       logger,
     );
+    app.nodes = container.get<NodeProxy>(TOKENS.NodeProxy);
     await app.reconciler.start();
     app.compactor.start();
     await new Promise<void>((resolve, reject) => {
@@ -88,6 +96,7 @@ export class ApiServerApp {
     this.compactor.stop();
     await this.reconciler.stop();
     this.watches.closeAll();
+    this.nodes?.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     for (const socket of this.sockets) socket.end();

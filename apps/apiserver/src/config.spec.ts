@@ -12,8 +12,14 @@ describe('parseServerFlags', () => {
       disableControllerManager: false,
       nodeMonitorGracePeriodMs: 40_000,
       podEvictionTimeoutMs: 30_000,
+      crashLoopBackoffBaseMs: 10_000,
       logLevel: 'info',
     });
+  });
+
+  test('--crash-loop-backoff-base shortens the local agent\'s crash back-off', () => {
+    expect(parseServerFlags(['--crash-loop-backoff-base', '500ms']).crashLoopBackoffBaseMs).toBe(500);
+    expect(() => parseServerFlags(['--crash-loop-backoff-base', 'soon'])).toThrow(ConfigError);
   });
 
   test('flags', () => {

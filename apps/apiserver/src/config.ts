@@ -17,6 +17,8 @@ export interface ServerConfig {
   nodeMonitorGracePeriodMs: number;
   /** Pods of a NotReady node are deleted this long after it was tainted. */
   podEvictionTimeoutMs: number;
+  /** The local agent's first crash back-off delay, doubling to 5 minutes (Kubernetes: 10 s). */
+  crashLoopBackoffBaseMs: number;
   logLevel: string;
 }
 
@@ -59,6 +61,7 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     .option('--disable-controller-manager', 'do not run the controllers in this process', false)
     .option('--node-monitor-grace-period <duration>', 'a node silent this long becomes NotReady', duration, 40_000)
     .option('--pod-eviction-timeout <duration>', "delete a NotReady node's pods after this long", duration, 30_000)
+    .option('--crash-loop-backoff-base <duration>', "the local agent's first crash back-off delay, doubling to 5m", duration, 10_000)
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevel, 'info');
   try {
     command.parse(argv, { from: 'user' });
@@ -76,6 +79,7 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     disableControllerManager: boolean;
     nodeMonitorGracePeriod: number;
     podEvictionTimeout: number;
+    crashLoopBackoffBase: number;
     logLevel: string;
   }>();
   return {
@@ -88,6 +92,7 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     disableControllerManager: opts.disableControllerManager,
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
     podEvictionTimeoutMs: opts.podEvictionTimeout,
+    crashLoopBackoffBaseMs: opts.crashLoopBackoffBase,
     logLevel: opts.logLevel,
   };
 }

@@ -6,6 +6,7 @@ import type { ServerConfig } from './config';
 import { ApiHandler } from './handler';
 import { ApiMetrics } from './metrics';
 import { NamespaceReconciler } from './namespace-reconciler';
+import { NodeProxy } from './node-proxy';
 import { ObjectService } from './objects';
 import type { Credentials } from './pki';
 import { WatchRegistry } from './watch';
@@ -21,6 +22,7 @@ export const TOKENS = {
   Handler: Symbol.for('ApiHandler'),
   NamespaceReconciler: Symbol.for('NamespaceReconciler'),
   Compactor: Symbol.for('Compactor'),
+  NodeProxy: Symbol.for('NodeProxy'),
 } as const;
 
 /** The composition root: every apiserver part, wired once from the config, credentials, logger and store. */
@@ -39,6 +41,9 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
         storeRevision: () => ctx.get<Store>(TOKENS.Store).currentRevision(),
       }),
   );
+  c.bind(TOKENS.NodeProxy).toDynamicValue(
+    (ctx) => new NodeProxy({ objects: ctx.get<ObjectService>(TOKENS.Objects), logger: ctx.get<Logger>(TOKENS.Logger) }),
+  );
   c.bind(TOKENS.Handler).toDynamicValue(
     (ctx) =>
       new ApiHandler({
@@ -48,6 +53,9 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
         metrics: ctx.get<ApiMetrics>(TOKENS.Metrics),
         logger: ctx.get<Logger>(TOKENS.Logger),
         adminToken: ctx.get<Credentials>(TOKENS.Credentials).adminToken,
+        nodes: ctx.get<NodeProxy>(TOKENS.NodeProxy),
+        nodeSecret: ctx.get<Credentials>(TOKENS.Credentials).nodeSecret,
+        caCertPem: ctx.get<Credentials>(TOKENS.Credentials).caCertPem,
       }),
   );
   c.bind(TOKENS.NamespaceReconciler).toDynamicValue(

@@ -1,5 +1,6 @@
 import { ResourceType, RESOURCES, Subresource } from '@berth/api';
 import { createHash } from 'node:crypto';
+import { METRICS_GROUP, METRICS_RESOURCES, METRICS_VERSION } from './node-metrics';
 
 /** The Kubernetes minor version kubectl's dispatcher must see to pick its embedded v1.32 client. */
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-berth' };
@@ -28,7 +29,27 @@ function groupVersions(): GroupVersion[] {
 }
 
 export function findGroupVersion(group: string, version: string): boolean {
-  return RESOURCES.some((r) => r.group === group && r.version === version);
+  return RESOURCES.some((r) => r.group === group && r.version === version) || (group === METRICS_GROUP && version === METRICS_VERSION);
+}
+
+/** metrics.k8s.io (served from the nodes' stats, not the store), in aggregated discovery. */
+function metricsDiscoveryItem() {
+  return {
+    metadata: { name: METRICS_GROUP },
+    versions: [
+      {
+        version: METRICS_VERSION,
+        resources: METRICS_RESOURCES.map((r) => ({
+          resource: r.plural,
+          responseKind: { group: METRICS_GROUP, version: METRICS_VERSION, kind: r.kind },
+          scope: r.namespaced ? 'Namespaced' : 'Cluster',
+          singularResource: r.singular,
+          verbs: r.verbs,
+        })),
+        freshness: 'Current',
+      },
+    ],
+  };
 }
 
 /** What each subresource answers with and which verbs it takes. */
@@ -73,12 +94,15 @@ export function aggregatedDiscovery(core: boolean, version: string) {
     kind: 'APIGroupDiscoveryList',
     apiVersion: `apidiscovery.k8s.io/${version}`,
     metadata: {},
-    items: groupVersions()
-      .filter((gv) => (gv.group === '') === core)
-      .map((gv) => ({
-        metadata: gv.group ? { name: gv.group } : {},
-        versions: [{ version: gv.version, resources: gv.resources.map(aggregatedResource), freshness: 'Current' }],
-      })),
+    items: [
+      ...groupVersions()
+        .filter((gv) => (gv.group === '') === core)
+        .map((gv) => ({
+          metadata: gv.group ? { name: gv.group } : {},
+          versions: [{ version: gv.version, resources: gv.resources.map(aggregatedResource), freshness: 'Current' }],
+        })),
+      ...(core ? [] : [metricsDiscoveryItem()]),
+    ],
   };
 }
 
@@ -91,24 +115,32 @@ export function apiVersions(serverAddress: string) {
 }
 
 function groupEntry(group: string) {
-  const versions = groupVersions()
-    .filter((gv) => gv.group === group)
-    .map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
+  const versions =
+    group === METRICS_GROUP
+      ? [{ groupVersion: `${group}/${METRICS_VERSION}`, version: METRICS_VERSION }]
+      : groupVersions()
+          .filter((gv) => gv.group === group)
+          .map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
   return { name: group, versions, preferredVersion: versions[0] };
 }
 
 /** The APIGroup document of `/apis/<group>`, if we serve the group. */
 export function findGroup(group: string) {
-  return group !== '' && RESOURCES.some((r) => r.group === group) ? { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group) } : undefined;
+  const served = group === METRICS_GROUP || (group !== '' && RESOURCES.some((r) => r.group === group));
+  return served ? { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group) } : undefined;
 }
 
 export function apiGroupList() {
-  const groups = [...new Set(RESOURCES.map((r) => r.group).filter((g) => g !== ''))];
+  const groups = [...new Set(RESOURCES.map((r) => r.group).filter((g) => g !== '')), METRICS_GROUP];
   return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(groupEntry) };
 }
 
 /** The legacy APIResourceList of one group version. */
 export function apiResourceList(group: string, version: string) {
+  if (group === METRICS_GROUP) {
+    const resources = METRICS_RESOURCES.map((r) => ({ name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs }));
+    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${group}/${version}`, resources };
+  }
   const resources = RESOURCES.filter((r) => r.group === group && r.version === version).flatMap((r) => [
     {
       name: r.plural,

@@ -3,6 +3,7 @@ import { BerthError, errors } from '@berth/errors';
 import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF } from '@berth/k8s-protobuf';
 import type { Store } from '@berth/store';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseDocument } from 'yaml';
@@ -22,11 +23,12 @@ import {
 import { ObjectFilter } from './filter';
 import { statusFor, successStatus } from './http-errors';
 import type { ApiMetrics } from './metrics';
+import { rejectUpgrade, type NodeProxy } from './node-proxy';
 import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
 import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
 import { parseRoute, ResourceTarget, Route, isPublic } from './routes';
 import { parseIncludeObject, toTable } from './tables';
-import { ObjectWatch, WatchRegistry } from './watch';
+import { ObjectWatch, WatchRegistry, type WatchEventType } from './watch';
 
 /** Kubernetes' limit on request bodies. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -35,7 +37,21 @@ const MAX_DRAIN_BYTES = 8 * MAX_BODY_BYTES;
 /** Unsent watch output allowed to pile up for one slow client before its watch is ended. */
 const MAX_WATCH_BUFFER_BYTES = 64 * 1024 * 1024;
 const TABLE_VERSIONS = ['v1', 'v1beta1'];
-const SERVED_SUBRESOURCES: Subresource[] = ['status', 'scale', 'binding'];
+/**
+ * Watch events of one stored change share their decoded object (see watch.ts), so the JSON line is
+ * serialized once for all the plain-JSON watches that send it.
+ */
+const serializedEvents = new WeakMap<KubeObject, Map<string, string>>();
+
+function watchEventLine(type: WatchEventType, object: KubeObject): string {
+  let byType = serializedEvents.get(object);
+  if (!byType) serializedEvents.set(object, (byType = new Map()));
+  let line = byType.get(type);
+  if (line === undefined) byType.set(type, (line = `${JSON.stringify({ type, object })}\n`));
+  return line;
+}
+
+const SERVED_SUBRESOURCES: Subresource[] = ['status', 'scale', 'binding', 'log', 'exec'];
 const FIELD_VALIDATIONS: FieldValidation[] = ['Strict', 'Warn', 'Ignore'];
 
 interface RequestContext {
@@ -56,6 +72,12 @@ export interface HandlerDeps {
   metrics: ApiMetrics;
   logger: Logger;
   adminToken: string;
+  /** pods/log, pods/exec, pods/attach and metrics.k8s.io, served by the nodes through their tunnels. */
+  nodes?: NodeProxy;
+  /** Joining nodes' bearer token; nodes are as privileged as the admin for now. */
+  nodeSecret?: string;
+  /** Served unauthenticated at /cacerts: a joining host checks it against its token's hash. */
+  caCertPem?: string;
 }
 
 const PROPAGATION_POLICIES: PropagationPolicy[] = ['Orphan', 'Background', 'Foreground'];
@@ -74,16 +96,26 @@ function propagationPolicyOf(body: unknown, q: URLSearchParams): PropagationPoli
   return policy as PropagationPolicy | undefined;
 }
 
+/** DeleteOptions' gracePeriodSeconds, from the body or the query; absent means the object's own. */
+function gracePeriodOf(body: unknown, q: URLSearchParams): number | undefined {
+  const given = body && typeof body === 'object' ? (body as { gracePeriodSeconds?: unknown }).gracePeriodSeconds : undefined;
+  const value = given ?? (q.get('gracePeriodSeconds') || undefined);
+  if (value === undefined || value === null) return undefined;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds)) throw errors.badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(value)}: must be an integer`);
+  return seconds;
+}
+
 function notFoundPath(): BerthError {
   return new BerthError('NotFound', 'the server could not find the requested resource');
 }
 
 /** The HTTP edge of the API: authentication, routing, body decoding, responses and Status errors. */
 export class ApiHandler {
-  private readonly token: Buffer;
+  private readonly tokens: Buffer[];
 
   constructor(private readonly deps: HandlerDeps) {
-    this.token = Buffer.from(deps.adminToken);
+    this.tokens = [deps.adminToken, deps.nodeSecret].filter((t): t is string => !!t).map((t) => Buffer.from(t));
   }
 
   /** The request listener for node's https server; never throws. */
@@ -129,6 +161,9 @@ export class ApiHandler {
           compiler: 'berth',
           platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
         });
+      case 'cacerts':
+        if (!this.deps.caCertPem) throw notFoundPath();
+        return this.send(ctx, 200, this.deps.caCertPem, 'application/x-pem-file');
       case 'metrics': {
         const registry = this.deps.metrics.registry;
         return this.send(ctx, 200, await registry.metrics(), registry.contentType);
@@ -157,8 +192,11 @@ export class ApiHandler {
         return this.sendJson(ctx, 200, openApiIndex());
       case 'resource':
         return this.resource(ctx, route.target);
-      case 'unknown':
-        throw notFoundPath();
+      case 'unknown': {
+        const metrics = await this.deps.nodes?.metrics(ctx.url.pathname, ctx.url.searchParams);
+        if (metrics === undefined) throw notFoundPath();
+        return this.sendJson(ctx, 200, metrics);
+      }
     }
   }
 
@@ -192,7 +230,7 @@ export class ApiHandler {
           ctx.verb = 'deletecollection';
           const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
           const body = await this.readOptionalBody(ctx);
-          const options = { dryRun: this.dryRun(q), propagationPolicy: propagationPolicyOf(body, q) };
+          const options = { dryRun: this.dryRun(q), propagationPolicy: propagationPolicyOf(body, q), gracePeriodSeconds: gracePeriodOf(body, q) };
           return this.sendJson(ctx, 200, await objects.deleteCollection(type, namespace, filter, options));
         }
         default:
@@ -201,6 +239,7 @@ export class ApiHandler {
     }
 
     if (subresource === 'scale') return this.scale(ctx, target, name);
+    if (subresource === 'log' || subresource === 'exec') return this.fromNode(ctx, target, name);
     if (subresource === 'binding') {
       if (method !== 'POST') throw errors.methodNotAllowed(`${method} is not supported on pods/binding`);
       ctx.verb = 'create';
@@ -236,7 +275,8 @@ export class ApiHandler {
         };
         preconditions.resourceVersion ??= q.get('resourceVersion') || undefined;
         const propagationPolicy = propagationPolicyOf(body, q);
-        const gone = await objects.delete(type, namespace, name, { dryRun: this.dryRun(q), preconditions, propagationPolicy });
+        const gracePeriodSeconds = gracePeriodOf(body, q);
+        const gone = await objects.delete(type, namespace, name, { dryRun: this.dryRun(q), preconditions, propagationPolicy, gracePeriodSeconds });
         if (!gone) return this.sendJson(ctx, 200, successStatus({ name, kind: type.plural, ...(type.group ? { group: type.group } : {}) }));
         return this.sendJson(ctx, 200, gone);
       }
@@ -245,7 +285,28 @@ export class ApiHandler {
     }
   }
 
-  /** Subresources this server answers itself; log and exec belong to the node side. */
+  /** pods/log streams from the pod's node; exec is served only as an upgrade (upgradeListener). */
+  private async fromNode(ctx: RequestContext, target: ResourceTarget, name: string): Promise<void> {
+    const nodes = this.deps.nodes;
+    if (!nodes) throw errors.unavailable('this API server does not reach nodes');
+    if (target.subresource === 'exec') throw errors.badRequest('Upgrade request required');
+    if (ctx.req.method !== 'GET') throw errors.methodNotAllowed(`${ctx.req.method} is not supported on pods/log`);
+    ctx.verb = 'get';
+    return nodes.serveLog(ctx.req, ctx.res, target.namespace ?? 'default', name, ctx.url.searchParams);
+  }
+
+  /** Upgrade requests (exec, attach, the nodes' tunnels): authenticated here, served by the node proxy. */
+  readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    try {
+      this.authenticate(req);
+    } catch (err) {
+      return rejectUpgrade(socket, err);
+    }
+    if (!this.deps.nodes) return rejectUpgrade(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
+    this.deps.nodes.upgrade(req, socket, head);
+  };
+
+  /** Subresources this server answers itself or through the nodes. */
   private serves(target: ResourceTarget): boolean {
     const sub = SERVED_SUBRESOURCES.find((s) => s === target.subresource);
     return sub !== undefined && target.type.subresources.includes(sub);
@@ -297,12 +358,13 @@ export class ApiHandler {
     watch.start(
       {
         event: (type, object) => {
-          let out: unknown = object;
           if (table && type !== 'BOOKMARK') {
-            out = toTable(target.type, [object], object.metadata.resourceVersion, { ...table, withColumns });
+            const out = toTable(target.type, [object], object.metadata.resourceVersion, { ...table, withColumns });
             withColumns = false;
+            res.write(`${JSON.stringify({ type, object: out })}\n`);
+          } else {
+            res.write(watchEventLine(type, object));
           }
-          res.write(`${JSON.stringify({ type, object: out })}\n`);
           // A client that stops reading would make us buffer without bound; it can relist and watch again.
           if (res.writableLength > MAX_WATCH_BUFFER_BYTES) watch.end();
         },
@@ -316,7 +378,7 @@ export class ApiHandler {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
     const presented = Buffer.from(match ? match[1].trim() : '');
-    if (presented.length !== this.token.length || !timingSafeEqual(presented, this.token)) throw errors.unauthorized();
+    if (!this.tokens.some((token) => presented.length === token.length && timingSafeEqual(presented, token))) throw errors.unauthorized();
   }
 
   private writeOptions(ctx: RequestContext): WriteOptions {

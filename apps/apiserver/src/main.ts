@@ -5,16 +5,19 @@
  * host's runtimed runs beside it as a child process.
  */
 import 'reflect-metadata';
-import { defaultNodeName, ensureLocalRuntimed, startAgent } from '@berth/agent';
+import { defaultNodeName, ensureLocalRuntimed, primaryIPv4, startAgent } from '@berth/agent';
 import { KubeClient, loadKubeConfig } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { stopOnSignals } from '@berth/lifecycle';
 import { RuntimeClient } from '@berth/runtime-client';
 import { startScheduler } from '@berth/scheduler';
+import { readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ApiServerApp } from './app';
 import { ConfigError, parseServerFlags, type ServerConfig } from './config';
+import { joinTokenPath } from './pki';
 
 /** Something running beside the apiserver that must stop before it. */
 interface Component {
@@ -38,6 +41,7 @@ async function startLocalNode(config: ServerConfig, client: KubeClient, logger: 
     nodeName: defaultNodeName(),
     dataDir: config.dataDir,
     logger: logger.child({ component: 'agent' }),
+    backoff: { initialMs: config.crashLoopBackoffBaseMs },
   });
   return {
     async stop() {
@@ -65,6 +69,14 @@ function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logg
   return { components, client };
 }
 
+/** The command that joins another host to this cluster, printed on start as k3s does. */
+function printJoinCommand(config: ServerConfig): void {
+  const address = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
+  const token = readFileSync(joinTokenPath(config.dataDir), 'utf8').trim();
+  const server = `https://${isIPv6(address) ? `[${address}]` : address}:${config.httpsPort}`;
+  process.stdout.write(`berth server: join another host with: berth agent --server ${server} --token ${token} --data-dir /var/lib/berth-agent\n`);
+}
+
 async function main(): Promise<void> {
   let config: ServerConfig;
   try {
@@ -86,6 +98,7 @@ async function main(): Promise<void> {
     process.stderr.write(`berth server: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  printJoinCommand(config);
   // Installed before anything else starts: a signal never lands between a start and its stop.
   const components: Component[] = [];
   let client: KubeClient | undefined;

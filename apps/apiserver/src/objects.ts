@@ -56,6 +56,8 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   /** What happens to dependents; the garbage collector acts on the finalizer this leaves. */
   propagationPolicy?: PropagationPolicy;
+  /** How long a pod's containers get to stop; the pod's terminationGracePeriodSeconds when absent. */
+  gracePeriodSeconds?: number;
 }
 
 /** The finalizer through which the garbage collector carries out each non-default propagation policy. */
@@ -76,6 +78,37 @@ export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube
 const UNDELETABLE_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 
 const NAMESPACE_TYPE = RESOURCES.find((r) => r.group === '' && r.kind === 'Namespace')!;
+const POD_TYPE = RESOURCES.find((r) => r.group === '' && r.kind === 'Pod')!;
+
+/** Kubernetes' default spec.terminationGracePeriodSeconds. */
+const DEFAULT_POD_GRACE_SECONDS = 30;
+
+/**
+ * How a DELETE marks an object that is removed gracefully (pods, as Kubernetes' BeforeDelete does):
+ * `now` removes it at once (or leaves it to its finalizers), `pending` leaves an earlier graceful
+ * deletion as it is, `mark` sets (or shortens) its deletionTimestamp and deletionGracePeriodSeconds.
+ */
+type GracefulDeletion = { kind: 'now' } | { kind: 'pending' } | { kind: 'mark'; deletionTimestamp: string; graceSeconds: number };
+
+function gracefulDeletion(type: ResourceType, obj: KubeObject, requested: number | undefined, now: Date): GracefulDeletion {
+  if (type !== POD_TYPE) return { kind: 'now' };
+  const requestedSeconds = requested !== undefined && requested < 0 ? 1 : requested;
+  const { deletionTimestamp, deletionGracePeriodSeconds: current } = obj.metadata;
+  if (deletionTimestamp) {
+    // Deleted without grace before (or only waiting for finalizers): nothing runs to wait for.
+    if (!current) return { kind: 'now' };
+    // A later request may only shorten the grace period, counted from the first request.
+    if (requestedSeconds === undefined || requestedSeconds >= current) return { kind: 'pending' };
+    const requestedAt = Date.parse(deletionTimestamp) - current * 1000;
+    return { kind: 'mark', deletionTimestamp: timestamp(new Date(requestedAt + requestedSeconds * 1000)), graceSeconds: requestedSeconds };
+  }
+  const spec = (obj.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
+  const phase = (obj.status as { phase?: string } | undefined)?.phase;
+  // No node runs an unbound or finished pod's containers: nobody would finish a graceful deletion.
+  if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return { kind: 'now' };
+  const graceSeconds = Math.max(requestedSeconds ?? spec.terminationGracePeriodSeconds ?? DEFAULT_POD_GRACE_SECONDS, 0);
+  return { kind: 'mark', deletionTimestamp: timestamp(new Date(now.getTime() + graceSeconds * 1000)), graceSeconds };
+}
 
 /**
  * Status a new object starts with whatever the client sent, as Kubernetes' create strategies do: the
@@ -243,7 +276,17 @@ export class ObjectService {
       }
       try {
         if (type === NAMESPACE_TYPE) return await this.terminateNamespace(kv, obj, opts);
+        const graceful = gracefulDeletion(type, obj, opts.gracePeriodSeconds, new Date());
+        if (graceful.kind === 'pending') return obj;
         const finalizers = finalizersFor(obj, opts.propagationPolicy);
+        if (graceful.kind === 'mark') {
+          const marked = await this.markDeleted(kv, obj, finalizers, opts, graceful);
+          if (graceful.graceSeconds > 0 || finalizers.length || opts.dryRun) return marked;
+          // No grace and no finalizers: gone at once, but marked first (as Kubernetes does), so that the
+          // node still running the pod learns from the last state it sees that it is to be killed without grace.
+          await this.store.delete(kv.key, Number(marked.metadata.resourceVersion));
+          return marked;
+        }
         if (finalizers.length) return await this.markDeleted(kv, obj, finalizers, opts);
         if (opts.dryRun) return obj;
         await this.store.delete(kv.key, kv.modRevision);
@@ -265,6 +308,7 @@ export class ObjectService {
         const gone = await this.delete(type, obj.metadata.namespace, obj.metadata.name!, {
           dryRun: opts.dryRun,
           propagationPolicy: opts.propagationPolicy,
+          gracePeriodSeconds: opts.gracePeriodSeconds,
         });
         if (gone) deleted.push(gone);
       } catch (err) {
@@ -440,8 +484,9 @@ export class ObjectService {
 
     if (comparable(next) === comparable(old)) return { object: old, warnings, created: false };
     if (opts.dryRun) return { object: next, warnings, created: false };
-    if (m.deletionTimestamp && !m.finalizers?.length) {
-      // The last finalizer is gone: the deletion that was waiting for it completes now.
+    if (m.deletionTimestamp && !m.finalizers?.length && !m.deletionGracePeriodSeconds) {
+      // The last finalizer is gone: the deletion that was waiting for it completes now (a pod still in
+      // its grace period stays until its node deletes it).
       await this.store.delete(kv.key, kv.modRevision);
       return { object: next, warnings, created: false };
     }
@@ -476,12 +521,26 @@ export class ObjectService {
     return decodeObject(await this.store.update(kv.key, encodeObject(next), kv.modRevision));
   }
 
-  /** Deletion of an object with finalizers: it stays, marked, until its finalizers are removed. */
-  private async markDeleted(kv: KeyValue, obj: KubeObject, finalizers: string[], opts: DeleteOptions): Promise<KubeObject> {
+  /**
+   * Deletion of an object with finalizers, or of a pod given a grace period: it stays, marked, until its
+   * finalizers are removed and (for a pod) its node has stopped its containers and deleted it without grace.
+   */
+  private async markDeleted(
+    kv: KeyValue,
+    obj: KubeObject,
+    finalizers: string[],
+    opts: DeleteOptions,
+    grace?: { deletionTimestamp: string; graceSeconds: number },
+  ): Promise<KubeObject> {
     const unchanged = JSON.stringify(finalizers) === JSON.stringify(obj.metadata.finalizers ?? []);
-    if (obj.metadata.deletionTimestamp && unchanged) return obj;
+    if (obj.metadata.deletionTimestamp && unchanged && !grace) return obj;
     const next = deepClone(obj);
-    next.metadata.finalizers = finalizers;
+    if (finalizers.length) next.metadata.finalizers = finalizers;
+    else delete next.metadata.finalizers;
+    if (grace) {
+      next.metadata.deletionTimestamp = grace.deletionTimestamp;
+      next.metadata.deletionGracePeriodSeconds = grace.graceSeconds;
+    }
     next.metadata.deletionTimestamp ??= timestamp(new Date());
     next.metadata.deletionGracePeriodSeconds ??= 0;
     if (opts.dryRun) return next;

@@ -1,3 +1,4 @@
+import { formatJoinToken } from '@berth/client';
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,10 @@ export interface Credentials {
   serverCertPem: string;
   serverKeyPem: string;
   adminToken: string;
+  /** The secret joining nodes present as their bearer token (carried in the join token). */
+  nodeSecret: string;
+  /** `K10<sha256 of caCertPem>::node:<nodeSecret>`, written to <dataDir>/token. */
+  joinToken: string;
 }
 
 /** Writes a file atomically (temp + rename) so a crash never leaves half a key behind. */
@@ -53,7 +58,7 @@ function serialNumber(): string {
   return bytes.toString('hex');
 }
 
-interface GeneratedPki extends Credentials {
+interface GeneratedPki extends Omit<Credentials, 'nodeSecret' | 'joinToken'> {
   caKeyPem: string;
 }
 
@@ -101,11 +106,17 @@ async function generate(): Promise<GeneratedPki> {
   };
 }
 
-const FILES = { caCert: 'ca.crt', caKey: 'ca.key', serverCert: 'server.crt', serverKey: 'server.key', token: 'admin.token' };
+const FILES = { caCert: 'ca.crt', caKey: 'ca.key', serverCert: 'server.crt', serverKey: 'server.key', token: 'admin.token', nodeSecret: 'node.secret' };
+
+/** Where `berth server` writes the join token for other hosts (`berth agent --token $(cat FILE)`). */
+export function joinTokenPath(dataDir: string): string {
+  return join(dataDir, 'token');
+}
 
 /**
- * Loads the cluster CA, the server certificate and the admin token from <dataDir>/pki, creating them on
- * first start. The token file is written last, so its presence means the set is complete.
+ * Loads the cluster CA, the server certificate, the admin token and the node secret from <dataDir>/pki,
+ * creating them on first start, and writes the join token to <dataDir>/token. The admin token file is
+ * written last, so its presence means the certificate set is complete.
  */
 export async function loadOrCreateCredentials(dataDir: string): Promise<Credentials> {
   const dir = join(dataDir, 'pki');
@@ -119,10 +130,19 @@ export async function loadOrCreateCredentials(dataDir: string): Promise<Credenti
     writeFileAtomic(path(FILES.serverKey), created.serverKeyPem);
     writeFileAtomic(path(FILES.token), created.adminToken);
   }
+  // Data dirs from before join tokens get their node secret on the next start.
+  if (!existsSync(path(FILES.nodeSecret))) writeFileAtomic(path(FILES.nodeSecret), randomBytes(16).toString('hex'));
+  const caCertPem = readFileSync(path(FILES.caCert), 'utf8');
+  const nodeSecret = readFileSync(path(FILES.nodeSecret), 'utf8').trim();
+  const joinToken = formatJoinToken(caCertPem, nodeSecret);
+  const tokenFile = joinTokenPath(dataDir);
+  if (!existsSync(tokenFile) || readFileSync(tokenFile, 'utf8').trim() !== joinToken) writeFileAtomic(tokenFile, `${joinToken}\n`);
   return {
-    caCertPem: readFileSync(path(FILES.caCert), 'utf8'),
+    caCertPem,
     serverCertPem: readFileSync(path(FILES.serverCert), 'utf8'),
     serverKeyPem: readFileSync(path(FILES.serverKey), 'utf8'),
     adminToken: readFileSync(path(FILES.token), 'utf8').trim(),
+    nodeSecret,
+    joinToken,
   };
 }

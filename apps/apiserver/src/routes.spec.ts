@@ -1,4 +1,4 @@
-import { parseRoute } from './routes';
+import { isPublic, parseRoute } from './routes';
 
 function target(path: string) {
   const route = parseRoute(path);
@@ -31,6 +31,9 @@ describe('parseRoute', () => {
     expect(parseRoute('/openapi/v3/apis/apps/v1')).toEqual({ kind: 'openapiDocument', group: 'apps', version: 'v1' });
     expect(parseRoute('/openapi/v3/api/v1')).toEqual({ kind: 'openapiDocument', group: '', version: 'v1' });
     expect(parseRoute('/readyz').kind).toBe('health');
+    expect(parseRoute('/cacerts').kind).toBe('cacerts');
+    expect(isPublic(parseRoute('/cacerts'))).toBe(true);
+    expect(isPublic(parseRoute('/api'))).toBe(false);
     for (const path of ['/', '/foo', '/api/v1/widgets', '/api/v1/pods/x', '/api/v1/namespaces/a/pods/b/c/d', '/api/v1/namespaces/%zz', '/api/v1/namespaces/a%2Fb/pods']) {
       expect(parseRoute(path).kind).toBe('unknown');
     }

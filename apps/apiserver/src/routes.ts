@@ -12,6 +12,8 @@ export type Route =
   | { kind: 'health' }
   | { kind: 'version' }
   | { kind: 'metrics' }
+  /** The cluster CA's PEM, for hosts joining with a token that pins its hash. */
+  | { kind: 'cacerts' }
   | { kind: 'coreDiscovery' }
   | { kind: 'groupsDiscovery' }
   | { kind: 'groupDiscovery'; group: string }
@@ -25,7 +27,7 @@ const HEALTH = new Set(['/healthz', '/livez', '/readyz']);
 
 /** Paths served without a token. */
 export function isPublic(route: Route): boolean {
-  return route.kind === 'health' || route.kind === 'version';
+  return route.kind === 'health' || route.kind === 'version' || route.kind === 'cacerts';
 }
 
 function segmentsOf(pathname: string): string[] | undefined {
@@ -51,6 +53,7 @@ export function parseRoute(pathname: string): Route {
   }
   if (trimmed === '/version') return { kind: 'version' };
   if (trimmed === '/metrics') return { kind: 'metrics' };
+  if (trimmed === '/cacerts') return { kind: 'cacerts' };
   const segs = segmentsOf(trimmed);
   if (!segs) return { kind: 'unknown' };
   if (segs[0] === 'openapi' && segs[1] === 'v3') {

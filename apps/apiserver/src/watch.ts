@@ -1,6 +1,6 @@
 import { apiVersionOf, KubeObject, ResourceType } from '@berth/api';
 import { errors } from '@berth/errors';
-import type { Store, WatchEvent, Watcher } from '@berth/store';
+import type { KeyValue, Store, WatchEvent, Watcher } from '@berth/store';
 import { ObjectFilter } from './filter';
 import { listPrefix } from './keys';
 import { decodeObject } from './objects';
@@ -24,6 +24,21 @@ export interface WatchSink {
 }
 
 const BOOKMARK_INTERVAL_MS = 30_000;
+
+/**
+ * The store hands one event object to every watcher of its prefix; with a watch per node agent, decoding
+ * it once per watcher made each pod write cost O(watchers) JSON parses. The decoded objects are shared
+ * by every watch that receives them, so watch sinks must treat them as read-only.
+ */
+const decodedValues = new WeakMap<KeyValue, Map<number, KubeObject>>();
+
+function decodeShared(kv: KeyValue, resourceVersion = kv.modRevision): KubeObject {
+  let byVersion = decodedValues.get(kv);
+  if (!byVersion) decodedValues.set(kv, (byVersion = new Map()));
+  let obj = byVersion.get(resourceVersion);
+  if (!obj) byVersion.set(resourceVersion, (obj = decodeObject(kv, resourceVersion)));
+  return obj;
+}
 /** Kubernetes ends watches without timeoutSeconds after a random 30-60 minutes, so clients spread out their relists. */
 const DEFAULT_TIMEOUT_MIN_S = 1800;
 
@@ -114,13 +129,13 @@ export class ObjectWatch {
     if (event.type === 'delete') {
       const previous = event.prevKv ?? event.kv;
       if (!previous.value) return undefined;
-      const obj = decodeObject(previous, event.revision);
+      const obj = decodeShared(previous, event.revision);
       return filter.matches(obj) ? ['DELETED', obj] : undefined;
     }
-    const obj = decodeObject(event.kv);
+    const obj = decodeShared(event.kv);
     const now = filter.matches(obj);
     let before: boolean;
-    if (event.prevKv) before = filter.matches(decodeObject(event.prevKv));
+    if (event.prevKv) before = filter.matches(decodeShared(event.prevKv));
     else if (event.kv.createRevision === event.kv.modRevision) before = false;
     // An update whose previous value the store no longer has: a spurious DELETED beats a missed one.
     else before = true;

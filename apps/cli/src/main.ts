@@ -5,6 +5,7 @@ import { createNamespace } from './commands/create';
 import { deleteCommand } from './commands/delete';
 import { describe } from './commands/describe';
 import { get } from './commands/get';
+import { registerWorkloadCommands } from './commands/register-workloads';
 import { formatError } from './errors';
 import { GlobalOptions, Session } from './session';
 
@@ -68,6 +69,9 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .description('create a namespace')
     .argument('<name>')
     .action((name: string, _options, command: Command) => run((session) => createNamespace(session, name), command));
+
+  // run, scale, rollout, ps, stop, rm, logs, exec, top: workloads over the API.
+  registerWorkloadCommands(program, run);
 
   // The docker-style verbs on this node's runtimed (images, runtime run/ps/logs/exec..., volume).
   registerRuntimeCommands(program);

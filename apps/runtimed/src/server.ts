@@ -287,7 +287,8 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
             current.stderr?.destroy();
             current.stdin?.destroy();
           });
-          if (start.size?.width && start.size?.height) await current.resize(start.size.width, start.size.height);
+          // A process that exits at once has no terminal left to size; its exit status still tells the client.
+          if (start.size?.width && start.size?.height) await current.resize(start.size.width, start.size.height).catch(() => undefined);
           current.stdin?.on('error', () => undefined);
           await relayProcess(call, inputs, { stdout: current.stdout, stderr: current.stderr }, current.wait() as Promise<Message>, {
             stdin: (data) => current.stdin?.write(data),

@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { ObjectSource } from './container-spec';
 import { hostFacts, NodeHeartbeat, type HostFacts } from './node';
+import { nodeTunnelFor } from './node-tunnel';
 import { POD_TYPE, PodSyncer, type AgentRuntime } from './pod-sync';
 import { ProbeManager } from './probes';
 import { RuntimeRelister } from './relist';
@@ -39,6 +40,12 @@ export interface AgentOptions {
   orphanGraceSeconds?: number;
   /** How often ConfigMap and Secret volumes are rewritten from the API; default 60 s. */
   volumeRefreshMs?: number;
+  /**
+   * Serve the pods' logs, exec, attach and stats to the API server through the node tunnel (the agent
+   * dials out; nodes are never dialled). On when the client carries its connection (a KubeClient) and the
+   * runtime has the streaming calls (a RuntimeClient); false turns it off.
+   */
+  nodeTunnel?: boolean;
 }
 
 export interface RunningAgent {
@@ -127,10 +134,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await informers.stop();
     throw err;
   }
+  const tunnel = options.nodeTunnel === false ? undefined : nodeTunnelFor(client, runtime, { nodeName, logger });
+  tunnel?.start();
   logger.info({ runtimeVersion }, 'agent started');
   return {
     nodeName,
     async stop() {
+      tunnel?.stop();
       heartbeat.stop();
       probes.stop();
       await relister.stop();

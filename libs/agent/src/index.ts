@@ -11,3 +11,7 @@ export { restartDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 export { LABELS } from './labels';
 export { ensureLocalRuntimed, type LocalRuntimed, type LocalRuntimedOptions } from './local-runtimed';
 export { ProbeManager, runProbe, type ProbeTarget, type ProbeResult, type ProbeKind } from './probes';
+export { FakeRuntime, FAKE_STOP_EXIT_CODE, type FakeRuntimeOptions } from './fake-runtime';
+export { NodeTunnel, nodeTunnelFor, reconnectDelayMs, DEFAULT_RECONNECT, type NodeTunnelOptions, type TunnelDialer, type ReconnectPolicy } from './node-tunnel';
+export { serveTunnelRequest, type TunnelRuntime } from './node-tunnel-serve';
+export { StatsSampler, readHostUsage, type UsageReading, type HostReader } from './node-tunnel-stats';

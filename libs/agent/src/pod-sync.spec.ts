@@ -20,6 +20,9 @@ class FakeRuntime {
     return Object.entries(wanted).every(([k, v]) => labels[k] === v);
   }
 
+  /** The grace each stopContainer call gave. */
+  readonly stopTimeouts: (number | undefined)[] = [];
+
   readonly api: AgentRuntime = {
     version: async () => ({ version: 'test', runtimeName: 'fake', runcVersion: '', root: '' }),
     inspectImage: async (ref: string) => {
@@ -44,7 +47,10 @@ class FakeRuntime {
       return container;
     },
     startContainer: async (id: string) => Object.assign(this.container(id), { state: 'running', startedAt: new Date().toISOString() }),
-    stopContainer: async (id: string) => this.exit(id, 137),
+    stopContainer: async (id: string, timeoutSeconds?: number) => {
+      this.stopTimeouts.push(timeoutSeconds);
+      return this.exit(id, 137);
+    },
     removeContainer: async (id: string) => void (this.containers = this.containers.filter((c) => c.id !== id)),
     listContainers: async (options = {}) => this.containers.filter((c) => this.matches(c.config.labels, options.labels)),
     exec: () => {
@@ -174,6 +180,36 @@ describe('PodSyncer', () => {
     await syncer.reconcile('ns/p');
     expect([runtime.containers, runtime.sandboxes]).toEqual([[], []]);
     expect(deletes).toEqual([{ name: 'p', namespace: 'ns', gracePeriodSeconds: 0, preconditions: { uid: 'uid-1' } }]);
+  });
+
+  it("stops a deleted pod's containers with the grace its deletion gave, none when it was deleted without grace", async () => {
+    for (const [uid, deletionGracePeriodSeconds] of [['uid-1', 7], ['uid-2', 0]] as const) {
+      current = testPod(uid);
+      await syncer.reconcile('ns/p');
+      current = { ...current, metadata: { ...current.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds } };
+      await syncer.reconcile('ns/p');
+    }
+    expect(runtime.stopTimeouts).toEqual([7, 0]);
+  });
+
+  it('stops the containers again, sooner, when a later DELETE shortens the grace period', async () => {
+    current = testPod();
+    await syncer.reconcile('ns/p');
+    const waiting: (() => void)[] = [];
+    runtime.api.stopContainer = async (id: string, timeoutSeconds?: number) => {
+      runtime.stopTimeouts.push(timeoutSeconds);
+      // The long grace runs until the shorter stop ends it.
+      if (timeoutSeconds) await new Promise<void>((resolve) => waiting.push(resolve));
+      else for (const resolve of waiting) resolve();
+      return runtime.exit(id, 137);
+    };
+    current = { ...current, metadata: { ...current.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 60 } };
+    const finishing = syncer.reconcile('ns/p');
+    current = { ...current, metadata: { ...current.metadata, deletionGracePeriodSeconds: 0 } };
+    await finishing;
+    expect(runtime.stopTimeouts).toEqual([60, 0]);
+    expect([runtime.containers, runtime.sandboxes]).toEqual([[], []]);
+    expect(deletes).toHaveLength(1);
   });
 
   it('runs init containers one at a time, in order, before the containers', async () => {

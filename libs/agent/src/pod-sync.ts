@@ -57,6 +57,8 @@ export interface PodSyncOptions {
 
 /** Kubernetes' default terminationGracePeriodSeconds. */
 const DEFAULT_GRACE_SECONDS = 30;
+/** How often a pod whose containers are stopping is looked at for a shortened grace period. */
+const GRACE_RECHECK_MS = 500;
 
 const attemptOf = (c: RuntimeContainer) => Number(c.config.labels[LABELS.attempt] ?? 0);
 
@@ -113,13 +115,14 @@ export class PodSyncer {
     const uid = pod?.metadata.uid;
     const stale = uidsOf(sandboxes, containers).filter((u) => u !== uid);
     for (const staleUid of stale) {
-      await this.teardown(pickUid({ sandboxes, containers }, staleUid), this.deletedGrace.get(staleUid) ?? this.options.orphanGraceSeconds);
+      const grace = this.deletedGrace.get(staleUid) ?? this.options.orphanGraceSeconds;
+      await this.teardown(pickUid({ sandboxes, containers }, staleUid), (running) => this.stopAll(running, grace));
       await removePodDir(this.options.dataDir, staleUid);
       this.forget(staleUid);
     }
     if (!pod || !uid) return;
     const own = pickUid({ sandboxes, containers }, uid);
-    if (pod.metadata.deletionTimestamp) return this.finishDeletion(pod, own);
+    if (pod.metadata.deletionTimestamp) return this.finishDeletion(key, pod, own);
     const waiting = new Map<string, Waiting>();
     let retryMs: number | undefined;
     if (!isTerminalPhase(pod)) {
@@ -271,12 +274,12 @@ export class PodSyncer {
   }
 
   /** A pod marked for deletion: its containers get their grace period, then the agent deletes it for good. */
-  private async finishDeletion(pod: Pod, own: PodRuntime): Promise<void> {
+  private async finishDeletion(key: string, pod: Pod, own: PodRuntime): Promise<void> {
     const uid = pod.metadata.uid!;
     for (const c of own.containers) {
       if (c.state === 'running') this.options.events.record(pod, 'Normal', 'Killing', `Stopping container ${c.config.labels[LABELS.containerName]}`);
     }
-    await this.teardown(own, graceSecondsOf(pod));
+    await this.teardown(own, (running) => this.stopWithinGrace(key, pod, running));
     await removePodDir(this.options.dataDir, uid);
     this.forget(uid);
     try {
@@ -287,15 +290,41 @@ export class PodSyncer {
     }
   }
 
-  /** Stops every container (SIGTERM, SIGKILL after the grace period) and removes them and the sandboxes. */
-  private async teardown(own: PodRuntime, graceSeconds: number): Promise<void> {
+  /**
+   * Stops the running containers of a pod being deleted within its grace period. A later DELETE may cut
+   * the period short (or force the pod out); this worker holds the pod's key meanwhile, so it looks for
+   * that itself and stops them again with what is left of the shorter period.
+   */
+  private async stopWithinGrace(key: string, pod: Pod, running: RuntimeContainer[]): Promise<void> {
+    if (!running.length) return;
+    const uid = pod.metadata.uid!;
+    const startedAt = Date.now();
+    let grace = graceSecondsOf(pod);
+    let stopped = false;
+    const stops = [this.stopAll(running, grace).finally(() => (stopped = true))];
+    while (!stopped) {
+      await Promise.race([stops[0], new Promise((resolve) => setTimeout(resolve, GRACE_RECHECK_MS).unref())]);
+      const latest = this.options.podByKey(key);
+      const wanted = latest?.metadata.uid === uid ? graceSecondsOf(latest) : (this.deletedGrace.get(uid) ?? grace);
+      if (stopped || wanted >= grace) continue;
+      grace = wanted;
+      const shortened = this.stopAll(running, Math.max(0, Math.ceil(grace - (Date.now() - startedAt) / 1000)));
+      shortened.catch(() => undefined); // awaited below, with the first
+      stops.push(shortened);
+    }
+    await Promise.all(stops);
+  }
+
+  /** SIGTERM to each container, SIGKILL to those still running after the grace period. */
+  private async stopAll(running: RuntimeContainer[], graceSeconds: number): Promise<void> {
+    await Promise.all(running.map((c) => ignoreNotFound(this.options.runtime.stopContainer(c.id, graceSeconds))));
+  }
+
+  /** Stops the running containers (as `stop` says), then removes every container and the sandboxes. */
+  private async teardown(own: PodRuntime, stop: (running: RuntimeContainer[]) => Promise<void>): Promise<void> {
     const { runtime, logger } = this.options;
-    await Promise.all(
-      own.containers.map(async (c) => {
-        if (c.state === 'running') await ignoreNotFound(runtime.stopContainer(c.id, graceSeconds));
-        await ignoreNotFound(runtime.removeContainer(c.id, { force: true }));
-      }),
-    );
+    await stop(own.containers.filter((c) => c.state === 'running'));
+    await Promise.all(own.containers.map((c) => ignoreNotFound(runtime.removeContainer(c.id, { force: true }))));
     for (const sandbox of own.sandboxes) {
       await ignoreNotFound(runtime.stopPodSandbox(sandbox.id, 0));
       await ignoreNotFound(runtime.removePodSandbox(sandbox.id));
@@ -354,11 +383,9 @@ function hasApiVolumes(pod: Pod): boolean {
   return (pod.spec?.volumes ?? []).some((v) => v.configMap || v.secret);
 }
 
+/** The grace the pod's deletion gave its containers (0: killed at once), or its own period if it was never marked. */
 function graceSecondsOf(pod: Pod): number {
-  // berth's apiserver records 0 for deletions it does not time (finalizers): the pod's own period applies then.
-  const requested = pod.metadata.deletionGracePeriodSeconds;
-  if (requested !== undefined && requested > 0) return requested;
-  return pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+  return pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
 }
 
 function uidsOf(sandboxes: PodSandbox[], containers: RuntimeContainer[]): string[] {

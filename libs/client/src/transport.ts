@@ -93,7 +93,7 @@ export class Transport {
     this.agent.destroy();
   }
 
-  private send(req: HttpRequest, timeoutMs: number | undefined): Promise<http.IncomingMessage> {
+  private send(req: HttpRequest, timeoutMs: number | undefined, retried = false): Promise<http.IncomingMessage> {
     const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     const headers: http.OutgoingHttpHeaders = { Accept: req.accept ?? 'application/json' };
     if (this.options.userAgent) headers['User-Agent'] = this.options.userAgent;
@@ -117,7 +117,12 @@ export class Transport {
     };
     return new Promise((resolve, reject) => {
       const request = (this.secure ? https : http).request(options, resolve);
-      request.on('error', (err) => reject(this.connectionError(err)));
+      request.on('error', (err: Error & { code?: string }) => {
+        // A kept-alive connection the server closed as idle just as we reused it: the request never
+        // reached the server, so sending it once more on a fresh connection is safe (Node's advice).
+        if (request.reusedSocket && err.code === 'ECONNRESET' && !retried) resolve(this.send(req, timeoutMs, true));
+        else reject(this.connectionError(err));
+      });
       if (timeoutMs !== undefined) {
         request.setTimeout(timeoutMs, () =>
           request.destroy(new BerthError('Timeout', `Unable to connect to the server: ${req.method} ${this.base.origin}${req.path}: timeout after ${timeoutMs} ms`)),

@@ -208,7 +208,8 @@ export class NodeLifecycleController {
     const base = since + this.options.podEvictionTimeoutMs;
     let nextDue: number | undefined;
     for (const pod of this.pods.byIndex(NODE_NAME_INDEX, node.metadata.name!)) {
-      if (pod.metadata.deletionTimestamp) continue;
+      // Already going without grace (only finalizers hold it): nothing more to ask.
+      if (pod.metadata.deletionTimestamp && !pod.metadata.deletionGracePeriodSeconds) continue;
       const delay = evictionDelayMs(pod, taint);
       if (delay === undefined) continue;
       const due = Math.max(base, since + delay);
@@ -218,7 +219,9 @@ export class NodeLifecycleController {
       }
       this.logger.info({ node: node.metadata.name, pod: objectKey(pod) }, 'evicting pod from unreachable node');
       this.events.record(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${objectKey(pod)}`);
-      await ignoreNotFound(this.ctx.client.delete(PODS, pod.metadata.name!, { namespace: pod.metadata.namespace }));
+      // Without grace: a graceful deletion waits for the node's agent to stop the containers and finish it,
+      // and no agent answers from an unreachable node. A terminating pod's grace is cut short the same way.
+      await ignoreNotFound(this.ctx.client.delete(PODS, pod.metadata.name!, { namespace: pod.metadata.namespace, gracePeriodSeconds: 0 }));
     }
     return nextDue;
   }

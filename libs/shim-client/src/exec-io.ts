@@ -32,9 +32,18 @@ export interface ExecSession {
   resize(width: number, height: number): Promise<void>;
 }
 
-/** Opens a FIFO for writing without blocking; the process (or the shim) already holds the reader. */
+/**
+ * Opens a FIFO for writing without blocking; the process (or the shim) already holds the reader.
+ * ENXIO means no reader is left: the process has already exited, so its input goes nowhere.
+ */
 export function openFifoWriter(path: string): Writable {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+    return new Writable({ write: (_chunk, _encoding, done) => done() });
+  }
   return new Socket({ fd, readable: false, writable: true });
 }
 

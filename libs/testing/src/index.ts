@@ -3,3 +3,4 @@ export type { BerthResult, ServerOptions, TestServer } from './server';
 export { startNatsServer, type TestNatsServer } from './nats';
 export { kubeConfigFor, kubectlFor, waitFor } from './kube';
 export type { CommandResult, Kubectl } from './kube';
+export { createSimulatedHosts, type SimulatedHost, type SimulatedNetwork, type HostProcess } from './hosts';

@@ -59,7 +59,8 @@ async function controlled(ctx: DescribeContext, owner: KubeObject, kind: string,
   return found.items.filter((item) => (item.metadata.ownerReferences ?? []).some((ref) => ref.uid === owner.metadata.uid));
 }
 
-function writePodTemplate(w: DescribeWriter, template: Fields): void {
+/** The Pod Template section of a Deployment or ReplicaSet (also `rollout history --revision`). */
+export function writePodTemplate(w: DescribeWriter, template: Fields): void {
   const spec = fields(template.spec);
   w.line(0, 'Pod Template:');
   writeLabels(w, 2, 'Labels:', fields(template.metadata).labels);

@@ -1,0 +1,44 @@
+import { caCertHash, Transport, type ClusterConnection } from '@berth/client';
+import { errors, isBerthError } from '@berth/errors';
+
+/** How long a joining agent waits for the server to answer before it gives up. */
+const JOIN_TIMEOUT_MS = 10_000;
+
+async function get(connection: ClusterConnection, path: string, accept?: string): Promise<string> {
+  const transport = new Transport(connection, { requestTimeoutMs: JOIN_TIMEOUT_MS, userAgent: 'berth-agent' });
+  try {
+    return (await transport.request({ method: 'GET', path, accept })).body;
+  } finally {
+    transport.close();
+  }
+}
+
+/**
+ * The cluster CA for a join token that pins it: fetched from the unauthenticated `GET /cacerts` without
+ * verifying the server (the token's hash is the trust anchor), then used to verify it from then on.
+ */
+export async function fetchPinnedCA(server: string, caHash: string): Promise<string> {
+  const ca = await get({ server, insecureSkipTLSVerify: true }, '/cacerts', 'application/x-pem-file');
+  if (caCertHash(ca) !== caHash) throw errors.badRequest("the server's CA does not match the token");
+  return ca;
+}
+
+/**
+ * One authenticated request before anything starts, so an unreachable server, a certificate that does
+ * not verify or a refused token end the agent with one clear line instead of retries in its log.
+ */
+export async function checkServer(connection: ClusterConnection): Promise<void> {
+  try {
+    await get(connection, '/api');
+  } catch (err) {
+    if (isBerthError(err, 'Unauthorized')) throw errors.unauthorized(`the server at ${connection.server} refused the token (401 Unauthorized)`);
+    throw err;
+  }
+}
+
+/** The connection the agent runs with: the pinned CA fetched and checked when the token asks for it, and the server checked. */
+export async function joinConnection(connection: ClusterConnection, pinnedCaHash: string | undefined): Promise<ClusterConnection> {
+  const joined = pinnedCaHash ? { ...connection, ca: await fetchPinnedCA(connection.server, pinnedCaHash) } : connection;
+  await checkServer(joined);
+  return joined;
+}

@@ -1,0 +1,196 @@
+import { resourceForKind, type Pod } from '@berth/api';
+import { CHANNEL_PROTOCOLS, TUNNEL_REQUEST_PARAM, type ContainerRef, type ExecParams, type LogParams } from '@berth/client';
+import { errors } from '@berth/errors';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import WebSocket, { WebSocketServer } from 'ws';
+import { statusFor } from './http-errors';
+import { NodeMetricsApi, parseMetricsPath } from './node-metrics';
+import { NodeTunnels, type NodeTunnelsOptions } from './node-tunnels';
+import type { ObjectService } from './objects';
+import { parseRoute } from './routes';
+
+const POD_TYPE = resourceForKind('v1', 'Pod')!;
+/** `/api/v1/nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request. */
+const TUNNEL_PATH = /^\/api\/v1\/nodes\/([^/]+)\/tunnel\/?$/;
+
+export interface NodeProxyDeps {
+  objects: ObjectService;
+  logger: Logger;
+  tunnels?: NodeTunnelsOptions;
+}
+
+const flag = (value: string | null) => value === 'true' || value === '1';
+
+/** A non-negative integer query parameter (positive with `min` 1), or undefined when absent. */
+function intParam(q: URLSearchParams, name: string, min = 0): number | undefined {
+  const raw = q.get(name);
+  if (raw === null || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw errors.badRequest(`${name}: Invalid value: ${JSON.stringify(raw)}: must be ${min > 0 ? 'greater than 0' : 'non-negative'}`);
+  return value;
+}
+
+/** Go's %s of a string slice: `[a b]`. */
+const goList = (names: string[]) => `[${names.join(' ')}]`;
+
+/** The container a request is about: the one named, else the pod's only one (as the apiserver picks it). */
+export function containerOf(pod: Pod, requested: string | null): string {
+  const name = pod.metadata.name!;
+  const app = (pod.spec?.containers ?? []).map((c) => c.name);
+  const init = (pod.spec?.initContainers ?? []).map((c) => c.name);
+  if (requested) {
+    if (!app.includes(requested) && !init.includes(requested)) throw errors.badRequest(`container "${requested}" is not valid for pod "${name}"`);
+    return requested;
+  }
+  if (app.length === 1) return app[0]!;
+  if (app.length === 0) throw errors.badRequest(`a container name must be specified for pod ${name}`);
+  const initPart = init.length ? ` or one of the init containers: ${goList(init)}` : '';
+  throw errors.badRequest(`a container name must be specified for pod ${name}, choose one of: ${goList(app)}${initPart}`);
+}
+
+/** Answers an upgrade request that will not be upgraded, with a Status body, and closes the connection. */
+export function rejectUpgrade(socket: Duplex, err: unknown): void {
+  if (!socket.writable) return void socket.destroy();
+  const status = statusFor(err);
+  const body = JSON.stringify(status);
+  socket.end(`HTTP/1.1 ${status.code} ${status.reason ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** Joins a client's socket and a node's dial-back socket until either ends. */
+function splice(client: WebSocket, upstream: WebSocket): void {
+  const forward = (to: WebSocket) => (data: Buffer, isBinary: boolean) => {
+    if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary });
+  };
+  client.on('message', forward(upstream));
+  upstream.on('message', forward(client));
+  const closeFrom = (from: WebSocket, to: WebSocket) => (code: number) => {
+    if (to.readyState === WebSocket.CLOSED || to.readyState === WebSocket.CLOSING) return;
+    // 1005/1006 (no code, abnormal) cannot be sent on.
+    to.close(code === 1000 ? 1000 : 1011);
+    from.removeAllListeners('message');
+  };
+  client.on('close', closeFrom(client, upstream));
+  upstream.on('close', closeFrom(upstream, client));
+  client.on('error', () => upstream.terminate());
+  upstream.on('error', () => client.terminate());
+}
+
+/**
+ * The API's way to the nodes: pods/log, pods/exec and pods/attach, and the metrics API, served by the
+ * pod's node through its tunnel; and the tunnels' own endpoint.
+ */
+export class NodeProxy {
+  readonly tunnels: NodeTunnels;
+  private readonly metricsApi: NodeMetricsApi;
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    // One message per event-loop turn: after a tunnel's answer is awaited, the data behind it is not
+    // emitted before the awaiting code has attached its listeners.
+    allowSynchronousEvents: false,
+    // Only exec and attach clients offer subprotocols; the tunnel's sockets offer none.
+    handleProtocols: (offered) => CHANNEL_PROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
+
+  constructor(private readonly deps: NodeProxyDeps) {
+    this.tunnels = new NodeTunnels(deps.logger.child({ component: 'node-tunnels' }), deps.tunnels);
+    this.metricsApi = new NodeMetricsApi(deps.objects, this.tunnels, deps.logger.child({ component: 'node-metrics' }));
+  }
+
+  stop(): void {
+    this.tunnels.stop();
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+
+  /** An authenticated upgrade request: a node's tunnel, or a client's exec or attach. Never throws. */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    this.routeUpgrade(req, socket, head).catch((err) => rejectUpgrade(socket, err));
+  };
+
+  private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://berth.invalid');
+    const tunnel = TUNNEL_PATH.exec(url.pathname);
+    if (tunnel) {
+      if (req.headers.upgrade?.toLowerCase() !== 'websocket') throw errors.badRequest('the node tunnel is a WebSocket');
+      const node = decodeURIComponent(tunnel[1]!);
+      const request = url.searchParams.get(TUNNEL_REQUEST_PARAM);
+      return this.wss.handleUpgrade(req, socket, head, (ws) => (request ? this.tunnels.attachDialBack(node, request, ws) : this.tunnels.attachControl(node, ws)));
+    }
+    const route = parseRoute(url.pathname);
+    const target = route.kind === 'resource' ? route.target : undefined;
+    if (target?.type.plural !== 'pods' || target.type.group !== '' || !target.name || (target.subresource !== 'exec' && target.subresource !== 'attach')) {
+      throw errors.badRequest(`${url.pathname} does not accept a protocol upgrade`);
+    }
+    const kind = target.subresource;
+    const q = url.searchParams;
+    const { ref, node } = await this.locate(target.namespace ?? 'default', target.name, q.get('container'));
+    const params: ExecParams = { ...ref, command: q.getAll('command'), stdin: flag(q.get('stdin')), stdout: flag(q.get('stdout')), stderr: flag(q.get('stderr')), tty: flag(q.get('tty')) };
+    if (kind === 'exec' && params.command.length === 0) throw errors.badRequest('you must specify at least 1 command');
+    if (!params.stdin && !params.stdout && !params.stderr) throw errors.badRequest('you must specify at least one of stdin, stdout, stderr');
+    // SPDY (kubectl's fallback) is not spoken here: the same checks, then the reason.
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket') throw errors.badRequest(`${kind} is served over WebSocket (${CHANNEL_PROTOCOLS.join(', ')}), not ${req.headers.upgrade ?? 'plain HTTP'}`);
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (!CHANNEL_PROTOCOLS.some((p) => offered.includes(p))) throw errors.badRequest(`${kind} needs one of the subprotocols ${CHANNEL_PROTOCOLS.join(', ')}`);
+    const upstream = await this.tunnels.open(node, kind, params);
+    if (socket.destroyed) return void upstream.terminate();
+    this.wss.handleUpgrade(req, socket, head, (client) => splice(client, upstream));
+  }
+
+  /** `GET pods/{name}/log`: the node's log stream as text/plain, until it ends or the client goes. */
+  async serveLog(req: IncomingMessage, res: ServerResponse, namespace: string, name: string, q: URLSearchParams): Promise<void> {
+    const { ref, node } = await this.locate(namespace, name, q.get('container'));
+    const sinceSeconds = intParam(q, 'sinceSeconds', 1);
+    const sinceTime = q.get('sinceTime');
+    if (sinceSeconds !== undefined && sinceTime) throw errors.badRequest('at most one of sinceTime or sinceSeconds may be specified');
+    if (sinceTime && Number.isNaN(Date.parse(sinceTime))) throw errors.badRequest(`sinceTime: Invalid value: ${JSON.stringify(sinceTime)}: must be RFC 3339`);
+    const params: LogParams = {
+      ...ref,
+      follow: flag(q.get('follow')),
+      tailLines: intParam(q, 'tailLines'),
+      timestamps: flag(q.get('timestamps')),
+      sinceTime: sinceSeconds !== undefined ? new Date(Date.now() - sinceSeconds * 1000).toISOString() : sinceTime || undefined,
+      previous: flag(q.get('previous')),
+      limitBytes: intParam(q, 'limitBytes', 1),
+    };
+    const upstream = await this.tunnels.open(node, 'log', params);
+    if (req.destroyed || res.destroyed) return void upstream.terminate();
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    await new Promise<void>((resolve) => {
+      upstream.on('message', (data: Buffer) => {
+        if (res.write(data)) return;
+        // A client reading slowly slows the node down instead of piling its log up here.
+        upstream.pause();
+        res.once('drain', () => upstream.resume());
+      });
+      upstream.once('close', () => {
+        res.end();
+        resolve();
+      });
+      // The client went away: the node stops reading (and following) the log.
+      res.once('close', () => {
+        upstream.terminate();
+        resolve();
+      });
+    });
+  }
+
+  /** The metrics API's answer for `pathname`, or undefined when it is not one of its paths. */
+  async metrics(pathname: string, q: URLSearchParams): Promise<unknown> {
+    const path = parseMetricsPath(pathname);
+    return path ? this.metricsApi.serve(path, q) : undefined;
+  }
+
+  /** The pod, the container the request is for, and the node that runs it. */
+  private async locate(namespace: string, name: string, container: string | null): Promise<{ ref: ContainerRef; node: string }> {
+    const pod = (await this.deps.objects.get(POD_TYPE, namespace, name)) as Pod;
+    const chosen = containerOf(pod, container);
+    const node = pod.spec?.nodeName;
+    if (!node) throw errors.badRequest(`pod ${name} does not have a host assigned`);
+    return { ref: { namespace, pod: name, uid: pod.metadata.uid ?? '', container: chosen }, node };
+  }
+}

@@ -1,0 +1,127 @@
+import { isBerthError } from '@berth/errors';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import WebSocket, { WebSocketServer } from 'ws';
+import { NodeTunnels } from './node-tunnels';
+
+const STATS = { namespace: 'default', pod: 'p', uid: 'u', container: 'c', follow: false, timestamps: false, previous: false };
+
+/** NodeTunnels behind a bare HTTP server: `/{node}` is a control socket, `/{node}?request=id` a dial-back. */
+async function serve(tunnels: NodeTunnels): Promise<{ http: Server; url: string }> {
+  const wss = new WebSocketServer({ noServer: true });
+  const http = createServer();
+  http.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const node = url.pathname.slice(1);
+    const request = url.searchParams.get('request');
+    wss.handleUpgrade(req, socket, head, (ws) => (request ? tunnels.attachDialBack(node, request, ws) : tunnels.attachControl(node, ws)));
+  });
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  return { http, url: `ws://127.0.0.1:${(http.address() as AddressInfo).port}` };
+}
+
+async function connect(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  await once(ws, 'open');
+  return ws;
+}
+
+/** A node agent that answers each request with `answer` from `dialAs` (itself by default). */
+async function fakeNode(url: string, node: string, answer: object, dialAs = node): Promise<{ control: WebSocket; requests: Array<{ id: string; kind: string }>; dialBacks: WebSocket[] }> {
+  const control = await connect(`${url}/${node}`);
+  const requests: Array<{ id: string; kind: string }> = [];
+  const dialBacks: WebSocket[] = [];
+  control.on('message', async (data) => {
+    const request = JSON.parse(String(data)) as { id: string; kind: string };
+    requests.push(request);
+    const ws = await connect(`${url}/${dialAs}?request=${request.id}`);
+    dialBacks.push(ws);
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(answer));
+  });
+  return { control, requests, dialBacks };
+}
+
+async function rejection(work: Promise<unknown>): Promise<Error> {
+  try {
+    await work;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('NodeTunnels (server side)', () => {
+  let tunnels: NodeTunnels;
+  let server: { http: Server; url: string };
+  const fakes: Array<{ control: WebSocket; dialBacks: WebSocket[] }> = [];
+
+  beforeEach(async () => {
+    tunnels = new NodeTunnels(pino({ level: 'silent' }), { answerTimeoutMs: 1000 });
+    server = await serve(tunnels);
+  });
+
+  afterEach(async () => {
+    tunnels.stop();
+    for (const fake of fakes.splice(0)) for (const ws of [fake.control, ...fake.dialBacks]) ws.terminate();
+    server.http.closeAllConnections();
+    await new Promise((r) => server.http.close(r));
+  });
+
+  async function node(name: string, answer: object, dialAs?: string) {
+    const fake = await fakeNode(server.url, name, answer, dialAs);
+    fakes.push(fake);
+    await new Promise<void>((resolve) => {
+      const check = () => (tunnels.connected(name) ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    return fake;
+  }
+
+  it('is unavailable for a node without a tunnel', async () => {
+    const err = await rejection(tunnels.open('ghost', 'log', STATS));
+    expect(isBerthError(err, 'ServiceUnavailable')).toBe(true);
+    expect(err.message).toBe('node "ghost" has no tunnel to the API server (is its agent running?)');
+  });
+
+  it("sends a request on the node's control socket and hands back its dial-back once accepted", async () => {
+    const a = await node('a', { ok: true });
+    const b = await node('b', { ok: true });
+    const socket = await tunnels.open('b', 'log', STATS);
+    expect(a.requests).toEqual([]);
+    expect(b.requests).toEqual([expect.objectContaining({ kind: 'log', params: STATS })]);
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    socket.close();
+  });
+
+  it("throws the node's refusal as its error", async () => {
+    await node('a', { ok: false, reason: 'BadRequest', message: 'container "c" in pod "p" is not running' });
+    const err = await rejection(tunnels.open('a', 'exec', { ...STATS, command: ['sh'], stdin: false, stdout: true, stderr: true, tty: false }));
+    expect(isBerthError(err, 'BadRequest')).toBe(true);
+    expect(err.message).toBe('container "c" in pod "p" is not running');
+  });
+
+  it('refuses a dial-back from another node than the one asked, and gives up when none comes', async () => {
+    const a = await node('a', { ok: true }, 'b');
+    const err = await rejection(tunnels.open('a', 'stats', {}));
+    expect(err.message).toBe('node "a" did not answer the stats request in 1 s');
+    expect(a.dialBacks).toHaveLength(1);
+    if (a.dialBacks[0]!.readyState !== WebSocket.CLOSED) await once(a.dialBacks[0]!, 'close');
+  });
+
+  it('forgets a node whose control socket closes, and keeps the newer of two', async () => {
+    const first = await node('a', { ok: true });
+    const second = await node('a', { ok: true });
+    await once(first.control, 'close');
+    expect(tunnels.connected('a')).toBe(true);
+    second.control.close();
+    await once(second.control, 'close');
+    await new Promise<void>((resolve) => {
+      const check = () => (tunnels.connected('a') ? setTimeout(check, 5) : resolve());
+      check();
+    });
+    expect(tunnels.nodes).toEqual([]);
+  });
+});

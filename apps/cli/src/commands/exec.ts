@@ -1,0 +1,123 @@
+import { BerthError } from '@berth/errors';
+import { CHANNEL, ChannelStatus, decodeFrame, encodeFrame, exitCodeOf, openWebSocket, QueryValue, resourcePath } from '@berth/client';
+import type WebSocket from 'ws';
+import type { Session } from '../session';
+import { chooseContainer, POD_TYPE, resolvePod } from './workloads';
+
+export interface ExecOptions {
+  stdin?: boolean;
+  tty?: boolean;
+  container?: string;
+}
+
+/** kubectl's only offer, and what berth's apiserver speaks: channel-prefixed frames, stdin close on channel 255. */
+const PROTOCOL = 'v5.channel.k8s.io';
+
+/** The pods/exec query kubectl sends: one `command` per argument; a terminal merges stderr into stdout. */
+export function execQuery(command: string[], container: string, options: ExecOptions): Record<string, QueryValue | string[]> {
+  return {
+    command,
+    container,
+    stdin: options.stdin || undefined,
+    stdout: true,
+    stderr: options.tty ? undefined : true,
+    tty: options.tty || undefined,
+  };
+}
+
+/** The exit code of the remote command from its channel-3 status; a failure without one is an error. */
+export function exitCodeFromStatus(status: ChannelStatus | undefined): number {
+  if (!status) return 0;
+  const code = exitCodeOf(status);
+  if (code !== undefined) return code;
+  throw new BerthError('InternalError', status.message || `the command failed (${status.reason ?? 'no reason given'})`);
+}
+
+/**
+ * Relays our terminal to the session: stdin as channel 0 (its end as a channel-255 close), resizes on
+ * channel 4 with a terminal; the remote stdout and stderr to ours. Resolves with the channel-3 status.
+ */
+function relay(ws: WebSocket, options: ExecOptions): Promise<ChannelStatus | undefined> {
+  const stdin = process.stdin;
+  const raw = Boolean(options.tty && options.stdin && stdin.isTTY);
+  const send = (channel: number, data: Buffer | string) => {
+    if (ws.readyState === ws.OPEN) ws.send(encodeFrame(channel, data));
+  };
+  const onInput = (chunk: Buffer) => send(CHANNEL.stdin, chunk);
+  const onInputEnd = () => send(CHANNEL.close, Buffer.from([CHANNEL.stdin]));
+  const onResize = () => send(CHANNEL.resize, JSON.stringify({ Width: process.stdout.columns, Height: process.stdout.rows }));
+
+  if (options.tty && process.stdout.isTTY) {
+    onResize();
+    process.stdout.on('resize', onResize);
+  }
+  if (options.stdin) {
+    if (raw) stdin.setRawMode(true);
+    stdin.on('data', onInput);
+    stdin.once('end', onInputEnd);
+    stdin.resume();
+  }
+  const restore = () => {
+    process.stdout.off('resize', onResize);
+    if (!options.stdin) return;
+    stdin.off('data', onInput);
+    stdin.off('end', onInputEnd);
+    if (raw) stdin.setRawMode(false);
+    stdin.pause();
+    stdin.unref?.();
+  };
+
+  return new Promise((resolve, reject) => {
+    let status: ChannelStatus | undefined;
+    let failure: Error | undefined;
+    ws.on('message', (message: Buffer) => {
+      const frame = decodeFrame(Buffer.isBuffer(message) ? message : Buffer.from(message));
+      if (!frame) return;
+      if (frame.channel === CHANNEL.stdout) process.stdout.write(frame.data);
+      else if (frame.channel === CHANNEL.stderr) process.stderr.write(frame.data);
+      else if (frame.channel === CHANNEL.status) {
+        try {
+          status = JSON.parse(frame.data.toString('utf8')) as ChannelStatus;
+        } catch {
+          failure = new BerthError('InternalError', `the server sent an undecodable exec status: ${frame.data.toString('utf8').slice(0, 200)}`);
+        }
+      }
+    });
+    ws.on('error', (err) => (failure ??= new BerthError('ServiceUnavailable', `exec connection failed: ${err.message}`)));
+    ws.once('close', () => {
+      restore();
+      if (failure) reject(failure);
+      else resolve(status);
+    });
+  });
+}
+
+/**
+ * `berth exec [-i] [-t] POD|TYPE/NAME [-c C] -- CMD ARGS...` over the pods/exec WebSocket. Resolves with
+ * the remote command's exit code (kubectl prints `command terminated with exit code N` for a non-zero one).
+ */
+export async function exec(session: Session, target: string, command: string[], options: ExecOptions): Promise<number> {
+  if (command.length === 0) throw new BerthError('BadRequest', 'you must specify at least one command for the container');
+  let tty = Boolean(options.tty);
+  if (tty && options.stdin && !process.stdin.isTTY) {
+    session.notice('Unable to use a TTY - input is not a terminal or the right kind of file');
+    tty = false;
+  }
+  const pod = await resolvePod(session, target);
+  const container = chooseContainer(pod, options.container);
+  if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
+    throw new BerthError('BadRequest', `cannot exec into a container in a completed pod; current phase is ${pod.status.phase}`);
+  }
+  const ws = await openWebSocket(
+    session.connection,
+    resourcePath(POD_TYPE, { namespace: session.namespace, name: pod.metadata.name, subresource: 'exec' }),
+    { query: execQuery(command, container, { ...options, tty }), protocols: [PROTOCOL] },
+  );
+  if (ws.protocol !== PROTOCOL) {
+    ws.terminate();
+    throw new BerthError('BadRequest', `the server did not agree to the ${PROTOCOL} exec protocol (it chose "${ws.protocol}")`);
+  }
+  const code = exitCodeFromStatus(await relay(ws, { ...options, tty }));
+  if (code !== 0) session.notice(`command terminated with exit code ${code}`);
+  return code;
+}

@@ -1,0 +1,94 @@
+import type { Pod } from '@berth/api';
+import { byLogging, chooseContainer, parseCount, parseGoDuration, parseKeyValues, parseRef, parseRefs } from './workloads';
+
+describe('workload references', () => {
+  it('reads TYPE/NAME and takes a bare name as a pod', () => {
+    expect(parseRef('deploy/web')).toMatchObject({ type: { plural: 'deployments' }, name: 'web' });
+    expect(parseRef('rs/web-1')).toMatchObject({ type: { plural: 'replicasets' }, name: 'web-1' });
+    expect(parseRef('web-1')).toMatchObject({ type: { plural: 'pods' }, name: 'web-1' });
+    expect(() => parseRef('gadget/x')).toThrow('the server doesn\'t have a resource type "gadget"');
+  });
+
+  it('reads both of kubectl\'s forms for several names', () => {
+    expect(parseRefs(['deployment', 'a', 'b']).map((r) => `${r.type.plural}/${r.name}`)).toEqual(['deployments/a', 'deployments/b']);
+    expect(parseRefs(['deploy/a', 'rs/b']).map((r) => `${r.type.plural}/${r.name}`)).toEqual(['deployments/a', 'replicasets/b']);
+    expect(() => parseRefs(['deployment'])).toThrow('no name was specified');
+  });
+});
+
+describe('flag values', () => {
+  it('takes whole numbers from the minimum up', () => {
+    expect(parseCount('--replicas')('3')).toBe(3);
+    expect(parseCount('--replicas')('0')).toBe(0);
+    expect(parseCount('--tail', -1)('-1')).toBe(-1);
+    expect(() => parseCount('--replicas')('-1')).toThrow('invalid value "-1" for --replicas: it must be a whole number >= 0');
+    expect(() => parseCount('--replicas')('two')).toThrow('invalid value "two" for --replicas');
+    expect(() => parseCount('--replicas')('1.5')).toThrow('invalid value "1.5"');
+  });
+
+  it('reads Go durations, compound ones too', () => {
+    expect(parseGoDuration('90s')).toBe(90_000);
+    expect(parseGoDuration('1h30m')).toBe(5_400_000);
+    expect(parseGoDuration('1.5h')).toBe(5_400_000);
+    expect(parseGoDuration('250ms')).toBe(250);
+    expect(parseGoDuration('0')).toBe(0);
+    expect(() => parseGoDuration('10', 'since')).toThrow('invalid argument "10" for "since" flag: time: invalid duration "10"');
+    expect(() => parseGoDuration('5x')).toThrow('invalid duration "5x"');
+    expect(() => parseGoDuration('')).toThrow('invalid duration');
+  });
+
+  it('reads KEY=VALUE pairs, values with = in them included', () => {
+    expect(parseKeyValues(['A=1', 'B=x=y', 'C='], 'env')).toEqual({ A: '1', B: 'x=y', C: '' });
+    expect(() => parseKeyValues(['A'], 'env')).toThrow('invalid env: "A": expected KEY=VALUE');
+    expect(() => parseKeyValues(['=1'], 'label')).toThrow('invalid label');
+  });
+});
+
+function pod(name: string, opts: { phase?: string; ready?: boolean; node?: string; restarts?: number; created?: string; deleting?: boolean; containers?: string[]; annotations?: Record<string, string> } = {}): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      creationTimestamp: opts.created ?? '2026-01-01T00:00:00Z',
+      deletionTimestamp: opts.deleting ? '2026-01-01T00:01:00Z' : undefined,
+      annotations: opts.annotations,
+    },
+    spec: { nodeName: opts.node, containers: (opts.containers ?? ['main']).map((c) => ({ name: c, image: 'busybox' })) },
+    status: {
+      phase: opts.phase,
+      conditions: opts.ready ? [{ type: 'Ready', status: 'True' }] : [],
+      containerStatuses: [{ name: 'main', ready: !!opts.ready, restartCount: opts.restarts ?? 0, image: 'busybox', imageID: '' }],
+    },
+  } as Pod;
+}
+
+describe('the pod kubectl picks of a workload', () => {
+  it('prefers live, scheduled, running, ready pods, then more restarts, then older', () => {
+    const pods = [
+      pod('pending', { phase: 'Pending', node: 'n' }),
+      pod('unscheduled', { phase: 'Pending' }),
+      pod('terminating', { phase: 'Running', ready: true, node: 'n', deleting: true }),
+      pod('running-new', { phase: 'Running', ready: true, node: 'n', created: '2026-01-02T00:00:00Z' }),
+      pod('running-old', { phase: 'Running', ready: true, node: 'n' }),
+      pod('running-unready', { phase: 'Running', node: 'n' }),
+      pod('running-restarted', { phase: 'Running', ready: true, node: 'n', restarts: 2, created: '2026-01-03T00:00:00Z' }),
+    ];
+    expect(byLogging(pods).map((p) => p.metadata.name)).toEqual([
+      'running-restarted', 'running-old', 'running-new', 'running-unready', 'pending', 'unscheduled', 'terminating',
+    ]);
+  });
+});
+
+describe('choosing a container', () => {
+  it('takes the only container, a named one, or the default-container annotation', () => {
+    expect(chooseContainer(pod('p'), undefined)).toBe('main');
+    expect(chooseContainer(pod('p', { containers: ['a', 'b'] }), 'b')).toBe('b');
+    expect(chooseContainer(pod('p', { containers: ['a', 'b'], annotations: { 'kubectl.kubernetes.io/default-container': 'b' } }), undefined)).toBe('b');
+  });
+
+  it('says which containers there are when it cannot choose, as kubectl does', () => {
+    expect(() => chooseContainer(pod('p', { containers: ['a', 'b'] }), undefined)).toThrow('a container name must be specified for pod p, choose one of: [a b]');
+    expect(() => chooseContainer(pod('p'), 'other')).toThrow('container other is not valid for pod p');
+  });
+});

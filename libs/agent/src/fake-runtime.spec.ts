@@ -1,0 +1,131 @@
+import type { Pod } from '@berth/api';
+import { isBerthError } from '@berth/errors';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { FAKE_STOP_EXIT_CODE, FakeRuntime } from './fake-runtime';
+import { LABELS } from './labels';
+import { type PodClient, PodSyncer } from './pod-sync';
+import { ProbeManager } from './probes';
+
+async function rejection(work: () => Promise<unknown> | unknown): Promise<unknown> {
+  try {
+    await work();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('FakeRuntime', () => {
+  it('runs a container the moment it is started and keeps it running until stopped', async () => {
+    const runtime = new FakeRuntime();
+    const sandbox = await runtime.runPodSandbox({ name: 'p', labels: { app: 'a' } });
+    const created = await runtime.createContainer({ image: 'busybox', command: ['sleep', '3600'], sandboxId: sandbox.id, labels: { app: 'a' } });
+    expect(created.state).toBe('created');
+    expect(await runtime.listContainers()).toEqual([]);
+
+    const started = await runtime.startContainer(created.id);
+    expect(started).toMatchObject({ state: 'running', args: ['sleep', '3600'], exit: null });
+    expect(Date.parse(started.startedAt)).not.toBeNaN();
+    expect((await runtime.listContainers({ labels: { app: 'a' } })).map((c) => c.id)).toEqual([created.id]);
+    expect(await runtime.listContainers({ labels: { app: 'b' } })).toEqual([]);
+
+    const stopped = await runtime.stopContainer(created.id);
+    expect(stopped).toMatchObject({ state: 'exited', exit: { exitCode: FAKE_STOP_EXIT_CODE, reason: 'Error' } });
+    expect(await runtime.listContainers()).toEqual([]);
+    expect(await runtime.listContainers({ all: true })).toHaveLength(1);
+  });
+
+  it('answers as runtimed does for unknown objects, missing images, and removing a running container', async () => {
+    const runtime = new FakeRuntime({ images: ['busybox'] });
+    expect(isBerthError(await rejection(() => runtime.inspectImage('nginx')), 'NotFound')).toBe(true);
+    expect(isBerthError(await rejection(() => runtime.createContainer({ image: 'nginx' })), 'NotFound')).toBe(true);
+    expect(isBerthError(await rejection(() => runtime.startContainer('nope')), 'NotFound')).toBe(true);
+    expect(isBerthError(await rejection(() => runtime.removePodSandbox('nope')), 'NotFound')).toBe(true);
+
+    const { id } = await runtime.createContainer({ image: 'busybox' });
+    await runtime.startContainer(id);
+    expect(isBerthError(await rejection(() => runtime.startContainer(id)), 'Conflict')).toBe(true);
+    expect(isBerthError(await rejection(() => runtime.removeContainer(id)), 'Conflict')).toBe(true);
+    expect(isBerthError(await rejection(() => runtime.exec(id)), 'BadRequest')).toBe(true);
+    await runtime.removeContainer(id, { force: true });
+    expect(await runtime.listContainers({ all: true })).toEqual([]);
+  });
+
+  it('stops and removes the containers of a sandbox with it', async () => {
+    const runtime = new FakeRuntime();
+    const sandbox = await runtime.runPodSandbox({ name: 'p' });
+    const { id } = await runtime.createContainer({ image: 'busybox', sandboxId: sandbox.id });
+    await runtime.startContainer(id);
+
+    expect((await runtime.stopPodSandbox(sandbox.id)).state).toBe('notready');
+    expect((await runtime.listContainers({ all: true }))[0]).toMatchObject({ state: 'exited' });
+    await runtime.removePodSandbox(sandbox.id);
+    expect(await runtime.listPodSandboxes()).toEqual([]);
+    expect(await runtime.listContainers({ all: true })).toEqual([]);
+  });
+
+  it('logs nothing', async () => {
+    const runtime = new FakeRuntime();
+    const { id } = await runtime.createContainer({ image: 'busybox' });
+    const entries = [];
+    for await (const entry of runtime.logs(id)) entries.push(entry);
+    expect(entries).toEqual([]);
+  });
+
+  it('gives unique ids across runtimes (hollow nodes of one cluster)', async () => {
+    const [a, b] = [new FakeRuntime(), new FakeRuntime()];
+    expect((await a.createContainer({ image: 'x' })).id).not.toBe((await b.createContainer({ image: 'x' })).id);
+  });
+
+  describe("under the agent's pod worker", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'berth-fake-runtime-'));
+    afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+    it('gets a pod reported Running with ready containers, and torn down when it is deleted', async () => {
+      const runtime = new FakeRuntime();
+      const logger = pino({ level: 'silent' });
+      let current: Pod | undefined = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', namespace: 'ns', uid: 'uid-1', resourceVersion: '1' },
+        spec: { nodeName: 'hollow-1', terminationGracePeriodSeconds: 1, containers: [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox' }] },
+      };
+      const client: PodClient = {
+        get: async () => current as never,
+        updateStatus: async (_type, pod) => (current = pod as Pod) as never,
+        delete: async () => {
+          current = undefined;
+          return {} as never;
+        },
+      };
+      const events = { record: () => undefined };
+      const syncer = new PodSyncer({
+        client,
+        runtime,
+        objects: { configMap: async () => undefined, secret: async () => undefined },
+        podByKey: () => current,
+        dataDir,
+        hostIP: '192.0.2.1',
+        backoff: { initialMs: 10_000, maxMs: 300_000 },
+        logger,
+        orphanGraceSeconds: 0,
+        events,
+        probes: new ProbeManager({ runtime, logger, events, onChange: () => undefined }),
+      });
+
+      await syncer.reconcile('ns/p');
+      expect(current!.status).toMatchObject({ phase: 'Running', containerStatuses: [{ name: 'a', ready: true }, { name: 'b', ready: true }] });
+      const running = await runtime.listContainers({ labels: { [LABELS.podUid]: 'uid-1' } });
+      expect(running).toHaveLength(2);
+
+      current = { ...current!, metadata: { ...current!.metadata, deletionTimestamp: new Date().toISOString() } };
+      await syncer.reconcile('ns/p');
+      expect(current).toBeUndefined();
+      expect(await runtime.listContainers({ all: true })).toEqual([]);
+      expect(await runtime.listPodSandboxes()).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,167 @@
+import { errors } from '@berth/errors';
+import { randomBytes } from 'node:crypto';
+import type { Container, ContainerConfig, ExitStatus, ImageDetails, ListContainersOptions, LogEntry, PodSandbox, PodSandboxConfig, VersionInfo } from '@berth/runtime-client';
+import type { AgentRuntime } from './pod-sync';
+
+/** Exit code of a container stopped by the runtime (SIGKILL after the grace period, as the sleeping busybox ignores SIGTERM). */
+export const FAKE_STOP_EXIT_CODE = 137;
+
+export interface FakeRuntimeOptions {
+  /** Images the node has; any image is present when omitted (a hollow node pulls nothing). */
+  images?: string[];
+}
+
+const matchesLabels = (labels: Record<string, string>, wanted: Record<string, string> = {}) => Object.entries(wanted).every(([k, v]) => labels[k] === v);
+
+/**
+ * A node runtime held in memory, for hollow nodes (kubemark's hollow kubelet): sandboxes and containers
+ * are records that run the moment they are started and stay running until stopped; nothing is
+ * executed, no log is written. It answers the agent's calls as runtimed does, so a real agent on top of
+ * it registers its node and reports its pods Running without costing a process per container.
+ */
+export class FakeRuntime implements AgentRuntime {
+  private readonly sandboxes = new Map<string, PodSandbox>();
+  private readonly containers = new Map<string, Container>();
+  private readonly images?: Set<string>;
+  private nextId = 0;
+  /** Ids unique across hollow nodes, so pods' containerIDs never repeat within a cluster. */
+  private readonly idPrefix = randomBytes(4).toString('hex');
+
+  constructor(options: FakeRuntimeOptions = {}) {
+    if (options.images) this.images = new Set(options.images);
+  }
+
+  async version(): Promise<VersionInfo> {
+    return { version: 'fake', runtimeName: 'berth-fake', runcVersion: '', root: '' };
+  }
+
+  async inspectImage(ref: string): Promise<ImageDetails> {
+    if (this.images && !this.images.has(ref)) throw errors.notFound('images', ref);
+    return { image: { id: 'sha256:fake', digest: 'sha256:fake', names: [ref], created: '', size: 0 }, configJson: '{}', manifestJson: '{}' };
+  }
+
+  async runPodSandbox(config: PodSandboxConfig): Promise<PodSandbox> {
+    const sandbox: PodSandbox = {
+      id: this.newId('sandbox'),
+      name: config.name,
+      hostname: config.hostname ?? config.name,
+      state: 'ready',
+      createdAt: new Date().toISOString(),
+      labels: { ...config.labels },
+      networkNamespace: '',
+      ipcNamespace: '',
+      utsNamespace: '',
+    };
+    this.sandboxes.set(sandbox.id, sandbox);
+    return { ...sandbox };
+  }
+
+  async stopPodSandbox(id: string): Promise<PodSandbox> {
+    const sandbox = this.sandbox(id);
+    for (const c of this.containers.values()) if (c.sandboxId === id && c.state === 'running') this.exit(c, FAKE_STOP_EXIT_CODE);
+    sandbox.state = 'notready';
+    return { ...sandbox };
+  }
+
+  async removePodSandbox(id: string): Promise<void> {
+    this.sandbox(id);
+    for (const c of [...this.containers.values()]) if (c.sandboxId === id) this.containers.delete(c.id);
+    this.sandboxes.delete(id);
+  }
+
+  async listPodSandboxes(labels: Record<string, string> = {}): Promise<PodSandbox[]> {
+    return [...this.sandboxes.values()].filter((s) => matchesLabels(s.labels, labels)).map((s) => ({ ...s }));
+  }
+
+  async createContainer(config: ContainerConfig): Promise<Container> {
+    await this.inspectImage(config.image);
+    if (config.sandboxId) this.sandbox(config.sandboxId);
+    const id = this.newId('container');
+    const container = {
+      id,
+      name: config.name ?? id,
+      image: config.image,
+      imageId: 'sha256:fake',
+      imageDigest: 'sha256:fake',
+      sandboxId: config.sandboxId ?? '',
+      state: 'created',
+      args: [...(config.entrypoint ?? []), ...(config.command ?? [])],
+      pid: 0,
+      createdAt: new Date().toISOString(),
+      startedAt: '',
+      exit: null,
+      // The agent reads only the labels back; the rest of the config is kept as given.
+      config: { ...config, labels: { ...config.labels } },
+      bundle: '',
+      logPath: '',
+      shimPid: 0,
+    } as Container;
+    this.containers.set(id, container);
+    return { ...container };
+  }
+
+  async startContainer(id: string): Promise<Container> {
+    const container = this.container(id);
+    if (container.state !== 'created') throw errors.conflict('containers', id, `the container is ${container.state}, not created`);
+    Object.assign(container, { state: 'running', startedAt: new Date().toISOString() });
+    return { ...container };
+  }
+
+  async stopContainer(id: string): Promise<Container> {
+    const container = this.container(id);
+    if (container.state === 'running') this.exit(container, FAKE_STOP_EXIT_CODE);
+    return { ...container };
+  }
+
+  async removeContainer(id: string, options: { force?: boolean } = {}): Promise<void> {
+    const container = this.container(id);
+    if (container.state === 'running' && !options.force) throw errors.conflict('containers', id, 'the container is running; stop it first or force the removal');
+    this.containers.delete(id);
+  }
+
+  async listContainers(options: ListContainersOptions = {}): Promise<Container[]> {
+    return [...this.containers.values()]
+      .filter((c) => (options.all || c.state === 'running') && (!options.sandboxId || c.sandboxId === options.sandboxId) && matchesLabels(c.config.labels, options.labels))
+      .map((c) => ({ ...c }));
+  }
+
+  /** Nothing runs in a hollow container, so there is nothing to exec into. */
+  exec(id: string): never {
+    this.container(id);
+    throw errors.badRequest(`container ${id} runs on a hollow node (fake runtime): exec is not supported`);
+  }
+
+  /** A hollow container prints nothing. */
+  async *logs(id: string): AsyncGenerator<LogEntry> {
+    this.container(id);
+  }
+
+  /** Ends a running container as if its process exited with `exitCode` (a test's crash or completion). */
+  exitContainer(id: string, exitCode: number): Container {
+    const container = this.container(id);
+    if (container.state !== 'running') throw errors.conflict('containers', id, `the container is ${container.state}, not running`);
+    this.exit(container, exitCode);
+    return { ...container };
+  }
+
+  private exit(container: Container, exitCode: number): void {
+    const exit: ExitStatus = { exitCode, exitedAt: new Date().toISOString(), reason: exitCode === 0 ? 'Completed' : 'Error' };
+    Object.assign(container, { state: 'exited', exit });
+  }
+
+  private newId(kind: string): string {
+    return `fake-${kind}-${this.idPrefix}${(++this.nextId).toString(16).padStart(6, '0')}`;
+  }
+
+  private sandbox(id: string): PodSandbox {
+    const sandbox = this.sandboxes.get(id);
+    if (!sandbox) throw errors.notFound('podsandboxes', id);
+    return sandbox;
+  }
+
+  private container(id: string): Container {
+    const container = this.containers.get(id);
+    if (!container) throw errors.notFound('containers', id);
+    return container;
+  }
+}

@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import { errors } from '@berth/errors';
+
+/**
+ * Join tokens, k3s style: `K10<sha256 hex of the cluster CA>::<user>:<secret>`. The hash is taken over
+ * the CA certificate's PEM text exactly as the server serves it at `GET /cacerts` (as k3s hashes its
+ * cacerts answer), so a joining host can fetch the CA without verification and then check it.
+ * The secret is the bearer credential; the user part names what the token is for (`node`).
+ */
+const PREFIX = 'K10';
+const JOIN_TOKEN = /^K10([0-9a-f]{64})::([a-z0-9-]+):(\S+)$/;
+
+export interface JoinToken {
+  /** sha256 hex of the CA's PEM text. */
+  caHash: string;
+  user: string;
+  /** What the server accepts as a bearer token. */
+  secret: string;
+}
+
+export function caCertHash(caPem: string): string {
+  return createHash('sha256').update(caPem).digest('hex');
+}
+
+export function formatJoinToken(caPem: string, secret: string, user = 'node'): string {
+  return `${PREFIX}${caCertHash(caPem)}::${user}:${secret}`;
+}
+
+/** A bare token (no K10 prefix) is not a join token: undefined. A K10 token that is malformed is a BadRequest. */
+export function parseJoinToken(token: string): JoinToken | undefined {
+  if (!token.startsWith(PREFIX)) return undefined;
+  const match = JOIN_TOKEN.exec(token);
+  if (!match) throw errors.badRequest('the token is not a valid join token (K10<sha256 of the CA>::node:<secret>)');
+  return { caHash: match[1]!, user: match[2]!, secret: match[3]! };
+}

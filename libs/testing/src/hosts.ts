@@ -1,0 +1,230 @@
+/**
+ * Simulated hosts on one machine, for multi-node tests: each host is a network namespace with its own
+ * address, joined to the others and to the root namespace through a bridge, as hosts on one LAN.
+ * Processes of a host run under `nsenter --net=...`, which enters only the network namespace: the
+ * filesystem, /sys and cgroups stay the machine's, so runc and mounts work as on a real host
+ * (`ip netns exec` would remount /sys, which breaks runc's cgroup detection).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { BERTH_BIN } from './server';
+
+const NETNS_DIR = '/var/run/netns';
+/** Private /24s the hosts' networks are chosen from: 10.200.0.0/24 ... 10.255.255.0/24. */
+const FIRST_SECOND_OCTET = 200;
+const SUBNETS = (256 - FIRST_SECOND_OCTET) * 256;
+
+export interface HostProcess {
+  readonly child: ChildProcess;
+  /** stdout and stderr so far, for failure messages. */
+  output(): string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** `signal` (SIGTERM by default), then SIGKILL after `timeoutMs`; resolves once it exited. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
+}
+
+export interface SimulatedHost {
+  /** 1-based. */
+  readonly index: number;
+  /** The network namespace: `berth-<runId>-<index>`. */
+  readonly netns: string;
+  readonly netnsPath: string;
+  /** eth0's address inside the namespace. */
+  readonly ip: string;
+  /** Starts `bin/berth ARGS` in this host's network namespace. */
+  berth(args: string[], env?: NodeJS.ProcessEnv): HostProcess;
+  /** Starts any command in this host's network namespace; cleanup stops it. */
+  spawn(command: string, args: string[], env?: NodeJS.ProcessEnv): HostProcess;
+  /** Runs a short command to completion in this host's network namespace and returns its stdout (blocks the event loop). */
+  exec(command: string, args: string[]): string;
+  /** Pids of every process in this host's network namespace. */
+  pids(): number[];
+}
+
+export interface SimulatedNetwork {
+  readonly runId: string;
+  /** The bridge in the root namespace. */
+  readonly bridge: string;
+  /** The bridge's address: what the hosts reach the root namespace (a server listening there) at. */
+  readonly gatewayIP: string;
+  readonly hosts: SimulatedHost[];
+  /** Kills what still runs in the hosts' namespaces, then removes the namespaces, veths and bridge. */
+  cleanup(): Promise<void>;
+  /** This network's namespaces, links and processes still on the machine (empty after cleanup). */
+  leftovers(): string[];
+}
+
+function ip(args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function quietly(work: () => unknown): void {
+  try {
+    work();
+  } catch {
+    // already gone
+  }
+}
+
+/** The `10.x.y` prefixes of every IPv4 address and route on the machine, so a new /24 collides with none. */
+function prefixesInUse(): Set<string> {
+  const text = `${ip(['-4', '-o', 'addr', 'show'])}\n${ip(['-4', 'route', 'show', 'table', 'all'])}`;
+  return new Set([...text.matchAll(/\b10\.(\d+)\.(\d+)\.\d+/g)].map((m) => `10.${m[1]}.${m[2]}`));
+}
+
+function freeSubnetPrefix(seed: number): string {
+  const used = prefixesInUse();
+  for (let i = 0; i < SUBNETS; i++) {
+    const n = (seed + i) % SUBNETS;
+    const prefix = `10.${FIRST_SECOND_OCTET + Math.floor(n / 256)}.${n % 256}`;
+    if (!used.has(prefix)) return prefix;
+  }
+  throw new Error('no free 10.x.y.0/24 for simulated hosts');
+}
+
+function netnsPids(netns: string): number[] {
+  try {
+    return ip(['netns', 'pids', netns])
+      .split('\n')
+      .filter((line) => /^\d+$/.test(line.trim()))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function linkExists(name: string): boolean {
+  try {
+    ip(['link', 'show', 'dev', name]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function netnsExists(name: string): boolean {
+  try {
+    return readdirSync(NETNS_DIR).includes(name);
+  } catch {
+    return false;
+  }
+}
+
+function startInNetns(netnsPath: string, command: string, args: string[], env?: NodeJS.ProcessEnv): HostProcess {
+  // nsenter execs the command, so the child's pid is the command's and signals reach it directly.
+  const child = spawn('nsenter', [`--net=${netnsPath}`, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    output: () => output,
+    exited,
+    async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Creates `count` simulated hosts: a bridge `bt<pid>` with `10.a.b.1/24` in the root namespace, and per
+ * host a namespace `berth-<runId>-<n>` whose eth0 (a veth peered onto the bridge) has `10.a.b.<n+1>`,
+ * loopback up and a default route via the bridge. The /24 is one no address or route on the machine uses.
+ * Whatever was created is removed again if a step fails.
+ */
+export async function createSimulatedHosts(count: number): Promise<SimulatedNetwork> {
+  if (count < 1 || count > 250) throw new Error(`simulated hosts: count ${count} must be 1..250`);
+  const runId = String(process.pid);
+  const bridge = `bt${runId}`;
+  const prefix = freeSubnetPrefix(process.pid);
+  const gatewayIP = `${prefix}.1`;
+  const hostVeth = (n: number) => `bv${runId}h${n}`;
+  const hosts: SimulatedHost[] = [];
+  const netnsNames: string[] = [];
+  const processes: HostProcess[] = [];
+
+  const leftovers = (): string[] => {
+    const left: string[] = [];
+    for (const netns of netnsNames) {
+      if (netnsExists(netns)) left.push(`netns ${netns}`);
+      for (const pid of netnsPids(netns)) left.push(`process ${pid} in netns ${netns}`);
+    }
+    for (const link of [bridge, ...netnsNames.map((_, i) => hostVeth(i + 1))]) if (linkExists(link)) left.push(`link ${link}`);
+    return left;
+  };
+
+  const cleanup = async (): Promise<void> => {
+    await Promise.all(processes.map((p) => p.stop('SIGTERM', 5000)));
+    // Anything a host's processes started (daemons, shims) still in its namespace.
+    for (const netns of netnsNames) for (const pid of netnsPids(netns)) quietly(() => process.kill(pid, 'SIGKILL'));
+    await waitUntil(() => netnsNames.every((netns) => netnsPids(netns).length === 0), 10_000);
+    // Deleting the root-side end removes the pair even if something still holds the namespace.
+    for (let n = 1; n <= netnsNames.length; n++) quietly(() => ip(['link', 'del', hostVeth(n)]));
+    for (const netns of netnsNames) quietly(() => ip(['netns', 'del', netns]));
+    quietly(() => ip(['link', 'del', bridge]));
+  };
+
+  try {
+    // A run with this pid that died before cleaning up left these names behind.
+    for (let n = 1; n <= count; n++) {
+      quietly(() => ip(['netns', 'del', `berth-${runId}-${n}`]));
+      quietly(() => ip(['link', 'del', hostVeth(n)]));
+    }
+    quietly(() => ip(['link', 'del', bridge]));
+
+    ip(['link', 'add', bridge, 'type', 'bridge']);
+    ip(['addr', 'add', `${gatewayIP}/24`, 'dev', bridge]);
+    ip(['link', 'set', bridge, 'up']);
+    for (let n = 1; n <= count; n++) {
+      const netns = `berth-${runId}-${n}`;
+      const netnsPath = `${NETNS_DIR}/${netns}`;
+      const address = `${prefix}.${n + 1}`;
+      ip(['netns', 'add', netns]);
+      netnsNames.push(netns);
+      const peer = `${hostVeth(n)}p`;
+      ip(['link', 'add', hostVeth(n), 'type', 'veth', 'peer', 'name', peer]);
+      ip(['link', 'set', hostVeth(n), 'master', bridge, 'up']);
+      ip(['link', 'set', peer, 'netns', netns]);
+      const inside = (args: string[]) => ip(['-n', netns, ...args]);
+      inside(['link', 'set', peer, 'name', 'eth0']);
+      inside(['addr', 'add', `${address}/24`, 'dev', 'eth0']);
+      inside(['link', 'set', 'eth0', 'up']);
+      inside(['link', 'set', 'lo', 'up']);
+      inside(['route', 'add', 'default', 'via', gatewayIP]);
+      const spawnHere = (command: string, args: string[], env?: NodeJS.ProcessEnv): HostProcess => {
+        const started = startInNetns(netnsPath, command, args, env);
+        processes.push(started);
+        return started;
+      };
+      hosts.push({
+        index: n,
+        netns,
+        netnsPath,
+        ip: address,
+        berth: (args, env) => spawnHere(BERTH_BIN, args, env),
+        spawn: spawnHere,
+        exec(command, args) {
+          return execFileSync('nsenter', [`--net=${netnsPath}`, command, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        },
+        pids: () => netnsPids(netns),
+      });
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  return { runId, bridge, gatewayIP, hosts, cleanup, leftovers };
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
