@@ -6,23 +6,16 @@
  * scheduler, agent, runtimed, shims, runc, and the status writes back; podman's is runc through conmon.
  */
 import { resourceForKind, type Deployment, type Pod } from '@berth/api';
-import { connectionFromFile, KubeClient } from '@berth/client';
-import { busyboxRootfsTarball } from '@berth/image';
-import { RuntimeClient } from '@berth/runtime-client';
-import { startBerthServer, waitFor, type TestServer } from '@berth/testing';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { BUSYBOX_CONFIG } from '../runtimed/support';
+import type { KubeClient } from '@berth/client';
+import type { RuntimeClient } from '@berth/runtime-client';
+import { waitFor } from '@berth/testing';
+import { startNodeCluster } from '../support/node-cluster';
 import { podmanAvailable, podmanStartDetached } from './podman';
 
 const COUNTS = [1, 10, 50];
 const DEPLOYMENTS = resourceForKind('apps/v1', 'Deployment')!;
 const PODS = resourceForKind('v1', 'Pod')!;
-const NODES = resourceForKind('v1', 'Node')!;
 const NAMESPACE = 'default';
-/** runtimed's default cgroup parent, under every hierarchy. */
-const RUNTIMED_CGROUP = 'berth';
 
 function sleeperDeployment(name: string, replicas: number): Deployment {
   return {
@@ -83,62 +76,14 @@ async function deleteUntilGone(client: KubeClient, runtime: RuntimeClient, name:
   return performance.now() - started;
 }
 
-interface SingleNodeCluster {
-  server: TestServer;
-  client: KubeClient;
-  runtime: RuntimeClient;
-}
-
-async function startSingleNodeCluster(): Promise<SingleNodeCluster> {
-  const server = await startBerthServer({ controlLoops: true, agent: true });
-  const client = new KubeClient(connectionFromFile(server.kubeconfigPath));
-  const runtime = new RuntimeClient(join(server.dataDir, 'runtimed.sock'));
-  const cluster = { server, client, runtime };
-  try {
-    // The API answers first; this host's node joins moments later.
-    await waitFor(
-      async () => (await client.list(NODES)).items.some((n) => (n as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')),
-      60_000,
-      `this host's node to be Ready:\n${server.output()}`,
-    );
-    await runtime.importImage(await busyboxRootfsTarball(), { name: 'busybox:latest', config: BUSYBOX_CONFIG });
-    // Warm-up, as podman's column has one: the image's layer is unpacked on first use.
-    await runtime.removeContainer((await runtime.createContainer({ image: 'busybox:latest', command: ['true'] })).id, { force: true });
-    return cluster;
-  } catch (err) {
-    await stopSingleNodeCluster(cluster);
-    throw err;
-  }
-}
-
-/** Removes what pods left (their containers outlive the server by design), stops the server, then its mounts, data dir and runtimed's cgroup. */
-async function stopSingleNodeCluster({ server, client, runtime }: SingleNodeCluster): Promise<void> {
-  for (const c of await runtime.listContainers({ all: true }).catch(() => [])) await runtime.removeContainer(c.id, { force: true }).catch(() => undefined);
-  for (const s of await runtime.listPodSandboxes().catch(() => [])) await runtime.removePodSandbox(s.id).catch(() => undefined);
-  runtime.close();
-  client.close();
-  await server.stop();
-  const ownMounts = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((point) => point?.startsWith(server.dataDir))
-    .reverse();
-  for (const point of ownMounts) execFileSync('umount', ['-l', point]);
-  await server.cleanup();
-  for (const controller of readdirSync('/sys/fs/cgroup')) {
-    try {
-      rmdirSync(join('/sys/fs/cgroup', controller, RUNTIMED_CGROUP));
-    } catch {
-      // absent, or in use by another berth on this machine
-    }
-  }
-}
-
 export async function benchCluster(): Promise<void> {
   const withPodman = podmanAvailable();
   const rows: string[] = [];
-  const cluster = await startSingleNodeCluster();
+  const cluster = await startNodeCluster();
   try {
+    // Warm-up, as podman's column has one: the image's layer is unpacked on first use.
+    const { runtime } = cluster;
+    await runtime.removeContainer((await runtime.createContainer({ image: 'busybox:latest', command: ['true'] })).id, { force: true });
     for (const n of COUNTS) {
       const name = `bench-sleepers-${n}`;
       const berthMs = await applyUntilRunning(cluster.client, name, n);
@@ -150,7 +95,7 @@ export async function benchCluster(): Promise<void> {
       );
     }
   } finally {
-    await stopSingleNodeCluster(cluster);
+    await cluster.cleanup();
   }
   console.log('cluster convergence, one node (Deployment of N busybox `sleep 3600` replicas through berth server + agent + runtimed):');
   console.log(`  N  ${'berth apply→Running ms'}  ${'podman run -d ms'.padStart(15)}  ${'berth/podman'.padStart(13)}  ${'berth delete→gone ms'.padStart(24)}`);

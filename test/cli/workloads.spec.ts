@@ -4,7 +4,7 @@
  */
 import { waitFor } from '@berth/testing';
 import { BackgroundBerth, BerthResult, runBerth } from './run-berth';
-import { SingleNodeCluster, startSingleNodeCluster } from './single-node-cluster';
+import { startNodeCluster, type NodeCluster } from '../support/node-cluster';
 
 jest.setTimeout(180_000);
 
@@ -24,7 +24,7 @@ interface PsRow {
 }
 
 describe('berth workload verbs on a single-node cluster', () => {
-  let cluster: SingleNodeCluster;
+  let cluster: NodeCluster;
   const berth = (...args: string[]) => runBerth(cluster.server.kubeconfigPath, args);
   const succeed = async (...args: string[]) => {
     const result = await berth(...args);
@@ -51,7 +51,7 @@ describe('berth workload verbs on a single-node cluster', () => {
   const templateEnv = async (name: string) => (await deployment(name)).spec.template.spec.containers[0].env;
 
   beforeAll(async () => {
-    cluster = await startSingleNodeCluster();
+    cluster = await startNodeCluster();
   }, 90_000);
 
   afterAll(async () => {

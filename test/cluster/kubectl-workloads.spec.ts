@@ -5,7 +5,7 @@
 import { LABELS } from '@berth/agent';
 import type { Deployment, Node, Pod } from '@berth/api';
 import { kubectlFor, waitFor, type Kubectl } from '@berth/testing';
-import { createNamespace, startNodeCluster, types, type NodeCluster } from './node-cluster';
+import { createNamespace, startNodeCluster, types, type NodeCluster } from '../support/node-cluster';
 
 const NS = 'kubectl-workloads';
 const MANIFEST = `

@@ -2,22 +2,21 @@
  * `kubectl logs`, `exec` and `top` through the apiserver: the server reaches its node only through the
  * tunnel the node's agent keeps open, and the pod's containers are real runc containers.
  */
-import { busyboxRootfsTarball } from '@berth/image';
 import { connectionFromFile, openWebSocket } from '@berth/client';
 import { RuntimeClient } from '@berth/runtime-client';
-import { kubectlFor, startBerthServer, waitFor, type CommandResult, type Kubectl, type TestServer } from '@berth/testing';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { kubectlFor, waitFor, type CommandResult, type Kubectl, type TestServer } from '@berth/testing';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const BUSYBOX_CONFIG = { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] };
+import { startNodeCluster, type NodeCluster } from '../support/node-cluster';
 
 function busyboxContainer(name: string, script: string) {
   return { name, image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script] };
 }
 
 describe('kubectl logs, exec and top through the apiserver', () => {
+  let cluster: NodeCluster;
   let server: TestServer;
   let runtime: RuntimeClient;
   let kubectl: Kubectl;
@@ -26,14 +25,9 @@ describe('kubectl logs, exec and top through the apiserver', () => {
   const running = new Set<() => void>();
 
   beforeAll(async () => {
-    server = await startBerthServer({ controlLoops: true, agent: true });
+    cluster = await startNodeCluster();
+    ({ server, runtime } = cluster);
     kubectl = kubectlFor(server);
-    await waitFor(async () => {
-      const nodes = JSON.parse((await server.fetch('/api/v1/nodes')).body).items as { status?: { conditions?: { type: string; status: string }[] } }[];
-      return nodes.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    }, 30_000, `this host's node to be Ready:\n${server.output()}`);
-    runtime = new RuntimeClient(join(server.dataDir, 'runtimed.sock'));
-    await runtime.importImage(await busyboxRootfsTarball(), { name: 'busybox:latest', config: BUSYBOX_CONFIG });
     await create('/api/v1/namespaces/default/pods', {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -68,27 +62,8 @@ describe('kubectl logs, exec and top through the apiserver', () => {
     }
     if (runtime) {
       await waitFor(async () => (await runtime.listContainers({ all: true })).length === 0 && (await runtime.listPodSandboxes()).length === 0, 60_000).catch(() => undefined);
-      for (const c of await runtime.listContainers({ all: true }).catch(() => [])) await runtime.removeContainer(c.id, { force: true }).catch(() => undefined);
-      for (const s of await runtime.listPodSandboxes().catch(() => [])) await runtime.removePodSandbox(s.id).catch(() => undefined);
-      runtime.close();
     }
-    if (!server) return;
-    await server.stop();
-    const ownMounts = readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((line) => line.split(' ')[4])
-      .filter((point) => point?.startsWith(server.dataDir))
-      .reverse();
-    for (const point of ownMounts) execFileSync('umount', ['-l', point]);
-    await server.cleanup();
-    for (const controller of readdirSync('/sys/fs/cgroup')) {
-      try {
-        rmdirSync(join('/sys/fs/cgroup', controller, 'berth'));
-      } catch {
-        // absent, or in use by another berth on this machine
-      }
-    }
-    expect(ownMounts).toEqual([]);
+    if (cluster) expect(await cluster.cleanup()).toEqual([]);
   }, 60_000);
 
   async function create(path: string, body: object): Promise<void> {

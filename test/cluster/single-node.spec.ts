@@ -2,55 +2,22 @@
  * `berth server` without --disable-agent is a working single-node cluster: a Deployment applied to it
  * runs as real runc containers through this host's runtimed, and deleting it removes them.
  */
-import { busyboxRootfsTarball } from '@berth/image';
 import { RuntimeClient } from '@berth/runtime-client';
-import { startBerthServer, waitFor, type TestServer } from '@berth/testing';
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
-
-const BUSYBOX_CONFIG = { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] };
+import { waitFor, type TestServer } from '@berth/testing';
+import { startNodeCluster, type NodeCluster } from '../support/node-cluster';
 
 describe('berth server as a single-node cluster', () => {
+  let cluster: NodeCluster;
   let server: TestServer;
   let runtime: RuntimeClient;
 
   beforeAll(async () => {
-    server = await startBerthServer({ controlLoops: true, agent: true });
-    // The API answers first; this host's node joins moments later.
-    await waitFor(async () => {
-      const nodes = (await send('GET', '/api/v1/nodes')).object.items as { status?: { conditions?: { type: string; status: string }[] } }[];
-      return nodes.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    }, 30_000, `this host's node to be Ready:\n${server.output()}`);
-    runtime = new RuntimeClient(join(server.dataDir, 'runtimed.sock'));
-    await runtime.importImage(await busyboxRootfsTarball(), { name: 'busybox:latest', config: BUSYBOX_CONFIG });
+    cluster = await startNodeCluster();
+    ({ server, runtime } = cluster);
   }, 60_000);
 
   afterAll(async () => {
-    // Pods' containers outlive the server by design: remove what a failed test left, then stop it.
-    if (runtime) {
-      for (const c of await runtime.listContainers({ all: true }).catch(() => [])) await runtime.removeContainer(c.id, { force: true }).catch(() => undefined);
-      for (const s of await runtime.listPodSandboxes().catch(() => [])) await runtime.removePodSandbox(s.id).catch(() => undefined);
-      runtime.close();
-    }
-    if (!server) return;
-    await server.stop();
-    const ownMounts = readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((line) => line.split(' ')[4])
-      .filter((point) => point?.startsWith(server.dataDir))
-      .reverse();
-    for (const point of ownMounts) execFileSync('umount', ['-l', point]);
-    await server.cleanup();
-    // runtimed's default cgroup parent, empty once its containers are gone.
-    for (const controller of readdirSync('/sys/fs/cgroup')) {
-      try {
-        rmdirSync(join('/sys/fs/cgroup', controller, 'berth'));
-      } catch {
-        // absent, or in use by another berth on this machine
-      }
-    }
-    expect(ownMounts).toEqual([]);
+    if (cluster) expect(await cluster.cleanup()).toEqual([]);
   }, 60_000);
 
   async function send(method: string, path: string, body?: unknown) {

@@ -11,7 +11,7 @@ import { waitFor } from '@berth/testing';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNamespace, startNodeCluster, types, type NodeCluster } from './node-cluster';
+import { createNamespace, startNodeCluster, types, type NodeCluster } from '../support/node-cluster';
 
 const NS = 'workloads';
 const DEPLOYMENT = 'web';

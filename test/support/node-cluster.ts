@@ -1,7 +1,8 @@
 /**
- * A real single-node cluster for the workload suites: `berth server` with its control loops, this host's
- * runtimed (under the server's data dir) and an agent, busybox loaded onto the node, and a way to find
- * every trace a pod's containers leave on the host (runtimed's records, mounts, cgroups).
+ * A real single-node cluster for the suites and the bench that run workloads: `berth server` with its
+ * control loops, this host's runtimed (under the server's data dir) and an agent, busybox loaded onto the
+ * node, and a way to find every trace a pod's containers leave on the host (runtimed's records, mounts,
+ * cgroups).
  */
 import { resourceForKind, type Namespace } from '@berth/api';
 import { LABELS } from '@berth/agent';
@@ -12,6 +13,7 @@ import { startBerthServer, waitFor, type TestServer } from '@berth/testing';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { BUSYBOX_CONFIG } from '../runtimed/support';
 
 export const types = {
   pods: resourceForKind('v1', 'Pod')!,
@@ -22,7 +24,6 @@ export const types = {
   replicaSets: resourceForKind('apps/v1', 'ReplicaSet')!,
 };
 
-const BUSYBOX_CONFIG = { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] };
 /** runtimed's default cgroup parent, which `berth server` keeps: `<controller>/berth/<container id>`. */
 const CGROUP_PARENT = 'berth';
 
@@ -37,7 +38,11 @@ export interface NodeCluster {
   leftovers(namespace: string): Promise<string[]>;
   /** Records the namespace's current container, sandbox and pod ids, whose traces leftovers() looks for later. */
   observe(namespace: string): Promise<void>;
-  cleanup(): Promise<void>;
+  /**
+   * Removes what pods left (their containers outlive the server by design), stops the server, unmounts
+   * and removes its data dir and the cgroups seen; answers the mounts that were still there.
+   */
+  cleanup(): Promise<string[]>;
 }
 
 function mountPoints(under: string): string[] {
@@ -51,6 +56,15 @@ function cgroupDirsOf(id: string): string[] {
   return readdirSync('/sys/fs/cgroup')
     .map((controller) => join('/sys/fs/cgroup', controller, CGROUP_PARENT, id))
     .filter(existsSync);
+}
+
+/** A cgroup still in use (or already gone) stays as it is; leftovers() reports what matters. */
+function removeEmptyDir(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // absent, or in use
+  }
 }
 
 /** Starts the server (extra flags appended), waits for its node to be Ready, loads busybox:latest onto it. */
@@ -69,9 +83,13 @@ export async function startNodeCluster(extraArgs: string[] = []): Promise<NodeCl
     }
     client?.close();
     await server.stop();
-    for (const point of mountPoints(server.dataDir).reverse()) execFileSync('umount', ['-l', point]);
-    for (const ids of seen.values()) for (const id of ids) for (const dir of cgroupDirsOf(id)) rmdirSync(dir);
+    const mountsLeft = mountPoints(server.dataDir).reverse();
+    for (const point of mountsLeft) execFileSync('umount', ['-l', point]);
+    for (const ids of seen.values()) for (const id of ids) for (const dir of cgroupDirsOf(id)) removeEmptyDir(dir);
     await server.cleanup();
+    // runtimed's cgroup parent, empty once its containers are gone (unless another berth on this machine uses it).
+    for (const controller of readdirSync('/sys/fs/cgroup')) removeEmptyDir(join('/sys/fs/cgroup', controller, CGROUP_PARENT));
+    return mountsLeft;
   };
 
   try {
