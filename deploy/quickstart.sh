@@ -74,6 +74,16 @@ berth get deployments,pods,services,configmaps -o wide
 echo
 echo "\$ berth runtime ps     # the same pods' containers, as this node's runtimed runs them"
 BERTH_RUNTIME_SOCKET="$runtime_socket" "$root/bin/berth" runtime ps
+pod=$(berth get pods -l app=web -o name --field-selector status.phase=Running | head -n 1)
+pod=${pod#pod/}
+if [ -n "$pod" ]; then
+  echo
+  echo "\$ berth exec $pod -- wget -qO- http://127.0.0.1:8080/     # inside one of the pods"
+  berth exec "$pod" -- wget -qO- http://127.0.0.1:8080/ || true
+  echo
+  echo "\$ berth logs --tail 3 $pod     # httpd's log of that request, through the API server"
+  berth logs --tail 3 "$pod" || true
+fi
 
 # bin/berth finds the default data dir's kubeconfig by itself; any other needs naming.
 cli="bin/berth"
@@ -86,4 +96,5 @@ berth is running (pid $server_pid, data in $data_dir, log in $log).
   kubectl:     kubectl --kubeconfig $kubeconfig get deploy
   containers:  BERTH_RUNTIME_SOCKET=$runtime_socket bin/berth runtime ps
   stop:        kill \$(cat $pid_file)   (pods' containers keep running; berth delete -f deploy/examples/ removes them)
+  add a host:  bin/berth agent --server https://<this host's address>:$port --token \$(cat $data_dir/token) --data-dir /var/lib/berth-agent
 EOT
