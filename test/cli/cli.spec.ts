@@ -128,7 +128,8 @@ describe('berth CLI against berth server', () => {
 
     it('prints several types with kind-qualified names, and -o name', async () => {
       const result = await berth(['get', 'deploy,svc']);
-      expect(result.stdout).toMatch(/^NAME +READY .*\ndeployment\.apps\/web .*\n\nNAME +TYPE .*\nservice\/web /);
+      // `default` also holds the apiserver's own `kubernetes` Service, as in Kubernetes.
+      expect(result.stdout).toMatch(/^NAME +READY .*\ndeployment\.apps\/web .*\n\nNAME +TYPE .*\nservice\/kubernetes +ClusterIP .*\nservice\/web /);
       expect((await berth(['get', 'deploy/web', 'svc/web', '-o', 'name'])).stdout).toBe('deployment.apps/web\nservice/web\n');
     });
 

@@ -13,6 +13,8 @@ import { writeAdminKubeconfig } from './kubeconfig';
 import type { NamespaceReconciler } from './namespace-reconciler';
 import type { NodeProxy } from './node-proxy';
 import { ObjectService, SYSTEM_NAMESPACES } from './objects';
+import { ensureApiService, type ServiceAllocator } from './service-allocation';
+import { primaryIPv4 } from '@berth/agent';
 import { loadOrCreateCredentials } from './pki';
 import type { WatchRegistry } from './watch';
 import type { Store } from '@berth/store';
@@ -54,6 +56,10 @@ export class ApiServerApp {
     const container = buildContainer(config, credentials, logger, store);
     const objects = container.get<ObjectService>(TOKENS.Objects);
     for (const name of SYSTEM_NAMESPACES) await objects.ensureNamespace(name);
+    const serviceAllocator = container.get<ServiceAllocator>(TOKENS.ServiceAllocator);
+    await serviceAllocator.repair();
+    const apiAddress = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
+    await ensureApiService(objects, serviceAllocator, { address: apiAddress, port: config.httpsPort });
 
     const handler = container.get<ApiHandler>(TOKENS.Handler);
     const server = createServer({ cert: credentials.serverCertPem, key: credentials.serverKeyPem }, handler.listener);

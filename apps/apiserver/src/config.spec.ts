@@ -14,7 +14,27 @@ describe('parseServerFlags', () => {
       podEvictionTimeoutMs: 30_000,
       crashLoopBackoffBaseMs: 10_000,
       logLevel: 'info',
+      serviceCidr: '10.96.0.0/16',
+      serviceNodePortRange: { min: 30000, max: 32767 },
+      clusterCidr: '10.88.0.0/16',
+      nodeCidrMaskSize: 24,
     });
+  });
+
+  test('service and pod address ranges', () => {
+    const config = parseServerFlags([
+      '--service-cidr', '10.100.0.0/24', '--service-node-port-range', '31000-31010', '--cluster-cidr', '10.200.0.0/20', '--node-cidr-mask-size', '26',
+    ]);
+    expect(config).toMatchObject({
+      serviceCidr: '10.100.0.0/24',
+      serviceNodePortRange: { min: 31000, max: 31010 },
+      clusterCidr: '10.200.0.0/20',
+      nodeCidrMaskSize: 26,
+    });
+    expect(() => parseServerFlags(['--service-cidr', 'fd00::/108'])).toThrow(/IPv6 ranges are not supported/);
+    expect(() => parseServerFlags(['--service-cidr', '10.1.2.3'])).toThrow(ConfigError);
+    expect(() => parseServerFlags(['--service-node-port-range', '32000-31000'])).toThrow(ConfigError);
+    expect(() => parseServerFlags(['--cluster-cidr', '10.0.0.0/24', '--node-cidr-mask-size', '16'])).toThrow(/shorter than/);
   });
 
   test('--crash-loop-backoff-base shortens the local agent\'s crash back-off', () => {

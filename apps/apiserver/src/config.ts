@@ -1,4 +1,5 @@
-import { parseDuration } from '@berth/controllers';
+import { Ipv4Cidr, parseDuration } from '@berth/controllers';
+import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { join } from 'node:path';
 
@@ -20,6 +21,12 @@ export interface ServerConfig {
   /** The local agent's first crash back-off delay, doubling to 5 minutes (Kubernetes: 10 s). */
   crashLoopBackoffBaseMs: number;
   logLevel: string;
+  /** Where Service ClusterIPs come from. */
+  serviceCidr: string;
+  serviceNodePortRange: NodePortRange;
+  /** Where the node IPAM controller cuts each Node's podCIDR from, nodeCidrMaskSize bits long. */
+  clusterCidr: string;
+  nodeCidrMaskSize: number;
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -36,6 +43,28 @@ function duration(value: string): number {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+function ipv4Cidr(value: string): string {
+  try {
+    return Ipv4Cidr.parse(value).toString();
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function nodePortRange(value: string): NodePortRange {
+  try {
+    return parseNodePortRange(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function maskSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 32) throw new InvalidArgumentError('must be a prefix length (1-32)');
+  return n;
 }
 
 function logLevel(value: string): string {
@@ -62,7 +91,11 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     .option('--node-monitor-grace-period <duration>', 'a node silent this long becomes NotReady', duration, 40_000)
     .option('--pod-eviction-timeout <duration>', "delete a NotReady node's pods after this long", duration, 30_000)
     .option('--crash-loop-backoff-base <duration>', "the local agent's first crash back-off delay, doubling to 5m", duration, 10_000)
-    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevel, 'info');
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevel, 'info')
+    .option('--service-cidr <cidr>', 'IPv4 range Service ClusterIPs are allocated from', ipv4Cidr, DEFAULT_SERVICE_CIDR)
+    .option('--service-node-port-range <min-max>', 'ports NodePort Services are allocated from', nodePortRange, DEFAULT_NODE_PORT_RANGE)
+    .option('--cluster-cidr <cidr>', 'IPv4 range node pod CIDRs are cut from', ipv4Cidr, '10.88.0.0/16')
+    .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", maskSize, 24);
   try {
     command.parse(argv, { from: 'user' });
   } catch (err) {
@@ -81,7 +114,14 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     podEvictionTimeout: number;
     crashLoopBackoffBase: number;
     logLevel: string;
+    serviceCidr: string;
+    serviceNodePortRange: NodePortRange;
+    clusterCidr: string;
+    nodeCidrMaskSize: number;
   }>();
+  if (opts.nodeCidrMaskSize < Ipv4Cidr.parse(opts.clusterCidr).prefixLength) {
+    throw new ConfigError(`--node-cidr-mask-size /${opts.nodeCidrMaskSize} is shorter than --cluster-cidr ${opts.clusterCidr}`);
+  }
   return {
     dataDir: opts.dataDir,
     httpsPort: opts.httpsPort,
@@ -94,6 +134,10 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     podEvictionTimeoutMs: opts.podEvictionTimeout,
     crashLoopBackoffBaseMs: opts.crashLoopBackoffBase,
     logLevel: opts.logLevel,
+    serviceCidr: opts.serviceCidr,
+    serviceNodePortRange: opts.serviceNodePortRange,
+    clusterCidr: opts.clusterCidr,
+    nodeCidrMaskSize: opts.nodeCidrMaskSize,
   };
 }
 

@@ -8,6 +8,7 @@ import { ApiMetrics } from './metrics';
 import { NamespaceReconciler } from './namespace-reconciler';
 import { NodeProxy } from './node-proxy';
 import { ObjectService } from './objects';
+import { ServiceAllocator } from './service-allocation';
 import type { Credentials } from './pki';
 import { WatchRegistry } from './watch';
 
@@ -23,6 +24,7 @@ export const TOKENS = {
   NamespaceReconciler: Symbol.for('NamespaceReconciler'),
   Compactor: Symbol.for('Compactor'),
   NodeProxy: Symbol.for('NodeProxy'),
+  ServiceAllocator: Symbol.for('ServiceAllocator'),
 } as const;
 
 /** The composition root: every apiserver part, wired once from the config, credentials, logger and store. */
@@ -32,7 +34,17 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
   c.bind<Credentials>(TOKENS.Credentials).toConstantValue(credentials);
   c.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
   c.bind<Store>(TOKENS.Store).toConstantValue(store);
-  c.bind(TOKENS.Objects).toDynamicValue((ctx) => new ObjectService(ctx.get<Store>(TOKENS.Store)));
+  c.bind(TOKENS.ServiceAllocator).toDynamicValue(
+    (ctx) =>
+      new ServiceAllocator(
+        ctx.get<Store>(TOKENS.Store),
+        { serviceCidr: config.serviceCidr, nodePortRange: config.serviceNodePortRange },
+        ctx.get<Logger>(TOKENS.Logger).child({ component: 'service-allocation' }),
+      ),
+  );
+  c.bind(TOKENS.Objects).toDynamicValue(
+    (ctx) => new ObjectService(ctx.get<Store>(TOKENS.Store), ctx.get<ServiceAllocator>(TOKENS.ServiceAllocator)),
+  );
   c.bind(TOKENS.Watches).toDynamicValue(() => new WatchRegistry());
   c.bind(TOKENS.Metrics).toDynamicValue(
     (ctx) =>

@@ -62,6 +62,8 @@ function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logg
         logger: logger.child({ component: 'controller-manager' }),
         nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
         podEvictionTimeoutMs: config.podEvictionTimeoutMs,
+        clusterCIDR: config.clusterCidr,
+        nodeCIDRMaskSize: config.nodeCidrMaskSize,
       });
   if (controllerManager) components.push(controllerManager);
   // The scheduler shares the controllers' pod and node watches when both run here.

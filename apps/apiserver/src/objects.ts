@@ -22,6 +22,7 @@ import { randomUUID, randomInt } from 'node:crypto';
 import { canonicalJson, deepClone, isPlainObject, timestamp } from './canonical';
 import { listPrefix, objectKey } from './keys';
 import type { ObjectFilter } from './filter';
+import type { Reservation } from './service-allocation';
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
 
@@ -169,12 +170,25 @@ function generatedName(prefix: string): string {
   return prefix + suffix;
 }
 
+/** What the server allocates for the objects it stores (Service ClusterIPs and NodePorts). */
+export interface AllocationHooks {
+  /** Before an update is admitted: carries over what the client left out of what was allocated. */
+  keepAllocated(type: ResourceType, old: KubeObject, next: KubeObject): void;
+  /** After admission, before the write: allocates what `next` needs (old undefined on create). */
+  reserve(type: ResourceType, old: KubeObject | undefined, next: KubeObject, dryRun: boolean): Promise<Reservation>;
+  /** After the object left the store. */
+  released(type: ResourceType, obj: KubeObject): Promise<void>;
+}
+
 /**
  * The object semantics of the API on top of the key-value store: identity and system metadata,
  * defaulting and validation, generations, optimistic concurrency, patches, finalizers and no-op writes.
  */
 export class ObjectService {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly allocations?: AllocationHooks,
+  ) {}
 
   async get(type: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject> {
     return decodeObject(await this.getKv(type, namespace, name));
@@ -284,12 +298,12 @@ export class ObjectService {
           if (graceful.graceSeconds > 0 || finalizers.length || opts.dryRun) return marked;
           // No grace and no finalizers: gone at once, but marked first (as Kubernetes does), so that the
           // node still running the pod learns from the last state it sees that it is to be killed without grace.
-          await this.store.delete(kv.key, Number(marked.metadata.resourceVersion));
+          await this.removeStored(type, kv.key, Number(marked.metadata.resourceVersion), obj);
           return marked;
         }
         if (finalizers.length) return await this.markDeleted(kv, obj, finalizers, opts);
         if (opts.dryRun) return obj;
-        await this.store.delete(kv.key, kv.modRevision);
+        await this.removeStored(type, kv.key, kv.modRevision, obj);
         return obj;
       } catch (err) {
         if (isBerthError(err, 'Conflict') && err.details.kind === 'keys' && attempt < PATCH_ATTEMPTS) continue;
@@ -420,11 +434,13 @@ export class ObjectService {
     const warnings = this.admit(type, obj, opts);
     obj.metadata.managedFields = managedFieldsSet ? managedFields : recordUpdate(type, undefined, obj, opts.fieldManager, now);
     if (!obj.metadata.managedFields?.length) delete obj.metadata.managedFields;
+    const reservation = await this.allocations?.reserve(type, undefined, obj, opts.dryRun);
     if (opts.dryRun) return { object: obj, warnings, created: true };
     try {
       const kv = await this.store.create(objectKey(type, namespace, name), encodeObject(obj));
       return { object: decodeObject(kv), warnings, created: true };
     } catch (err) {
+      await reservation?.rollback();
       throw this.storeErrorFor(type, name, err);
     }
   }
@@ -476,7 +492,9 @@ export class ObjectService {
       next.status = deepClone(old.status);
     }
 
+    this.allocations?.keepAllocated(type, old, next);
     const warnings = this.admit(type, next, opts, old);
+    const reservation = comparable(next) === comparable(old) ? undefined : await this.allocations?.reserve(type, old, next, opts.dryRun);
     m.generation = (old.metadata.generation ?? 1) + (specOf(next) !== specOf(old) ? 1 : 0);
     const now = new Date();
     if (!how.managedFieldsSet) m.managedFields = recordUpdate(type, old, next, opts.fieldManager, now, how.subresource);
@@ -484,14 +502,21 @@ export class ObjectService {
 
     if (comparable(next) === comparable(old)) return { object: old, warnings, created: false };
     if (opts.dryRun) return { object: next, warnings, created: false };
-    if (m.deletionTimestamp && !m.finalizers?.length && !m.deletionGracePeriodSeconds) {
-      // The last finalizer is gone: the deletion that was waiting for it completes now (a pod still in
-      // its grace period stays until its node deletes it).
-      await this.store.delete(kv.key, kv.modRevision);
-      return { object: next, warnings, created: false };
+    try {
+      if (m.deletionTimestamp && !m.finalizers?.length && !m.deletionGracePeriodSeconds) {
+        // The last finalizer is gone: the deletion that was waiting for it completes now (a pod still in
+        // its grace period stays until its node deletes it).
+        await reservation?.rollback();
+        await this.removeStored(type, kv.key, kv.modRevision, old);
+        return { object: next, warnings, created: false };
+      }
+      const written = await this.store.update(kv.key, encodeObject(next), kv.modRevision);
+      await reservation?.commit();
+      return { object: decodeObject(written), warnings, created: false };
+    } catch (err) {
+      await reservation?.rollback();
+      throw err;
     }
-    const written = await this.store.update(kv.key, encodeObject(next), kv.modRevision);
-    return { object: decodeObject(written), warnings, created: false };
   }
 
   /** Defaulting then validation; returns warnings, throws 400 (unknown fields, Strict) or 422. */
@@ -545,6 +570,12 @@ export class ObjectService {
     next.metadata.deletionGracePeriodSeconds ??= 0;
     if (opts.dryRun) return next;
     return decodeObject(await this.store.update(kv.key, encodeObject(next), kv.modRevision));
+  }
+
+  /** Every removal of an object from the store goes here, so that what it held is released. */
+  private async removeStored(type: ResourceType, key: string, expectedModRevision: number, obj: KubeObject): Promise<void> {
+    await this.store.delete(key, expectedModRevision);
+    await this.allocations?.released(type, obj);
   }
 
   private async assertNamespaceAcceptsContent(type: ResourceType, namespace: string, name: string): Promise<void> {

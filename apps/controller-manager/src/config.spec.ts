@@ -6,7 +6,15 @@ describe('controller-manager flags', () => {
   it('defaults to Kubernetes-like timings shortened for berth, and every controller', () => {
     const config = parseControllerManagerFlags([]);
     expect(config).toMatchObject({ nodeMonitorGracePeriodMs: 40_000, podEvictionTimeoutMs: 30_000, logLevel: 'info' });
-    expect(config.controllers).toEqual(['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector']);
+    expect(config.controllers).toEqual(['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam']);
+    expect(config).toMatchObject({ clusterCidr: '10.88.0.0/16', nodeCidrMaskSize: 24 });
+  });
+
+  it('takes the pod address range for node IPAM', () => {
+    expect(parseControllerManagerFlags(['--cluster-cidr', '10.200.0.0/20', '--node-cidr-mask-size', '26'])).toMatchObject({ clusterCidr: '10.200.0.0/20', nodeCidrMaskSize: 26 });
+    for (const argv of [['--cluster-cidr', 'fd00::/64'], ['--cluster-cidr', '10.0.0.0/24', '--node-cidr-mask-size', '16'], ['--node-cidr-mask-size', '40']]) {
+      expect(() => parseControllerManagerFlags(argv)).toThrow();
+    }
   });
 
   it('parses durations and a controller subset', () => {

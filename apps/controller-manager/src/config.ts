@@ -1,4 +1,4 @@
-import { ALL_CONTROLLERS, type ControllerName, parseDuration } from '@berth/controllers';
+import { ALL_CONTROLLERS, type ControllerName, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE, Ipv4Cidr, parseDuration } from '@berth/controllers';
 import { errors } from '@berth/errors';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
@@ -11,6 +11,23 @@ export interface ControllerManagerConfig {
   logLevel: string;
   /** `host:port` to serve /metrics and /healthz on; none when absent. */
   metricsAddress?: { host: string; port: number };
+  /** Where node pod CIDRs are cut from, nodeCidrMaskSize bits long (node IPAM). */
+  clusterCidr: string;
+  nodeCidrMaskSize: number;
+}
+
+function ipv4Cidr(value: string): string {
+  try {
+    return Ipv4Cidr.parse(value).toString();
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function maskSize(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 32) throw new InvalidArgumentError('must be a prefix length (1-32)');
+  return n;
 }
 
 function duration(value: string): number {
@@ -46,7 +63,9 @@ export function parseControllerManagerFlags(argv: string[]): ControllerManagerCo
     .option('--pod-eviction-timeout <duration>', 'how long after a node goes NotReady its pods are deleted', duration, 30_000)
     .option('--controllers <names>', `comma-separated controllers to run (${ALL_CONTROLLERS.join(', ')})`, controllerList, [...ALL_CONTROLLERS])
     .option('--metrics-bind-address <host:port>', 'serve Prometheus /metrics and /healthz here (port 0: any free port)', hostPort)
-    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info');
+    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')
+    .option('--cluster-cidr <cidr>', 'IPv4 range node pod CIDRs are cut from', ipv4Cidr, DEFAULT_CLUSTER_CIDR)
+    .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", maskSize, DEFAULT_NODE_CIDR_MASK_SIZE);
   try {
     command.parse(argv, { from: 'user' });
   } catch (err) {
@@ -60,7 +79,12 @@ export function parseControllerManagerFlags(argv: string[]): ControllerManagerCo
     controllers: ControllerName[];
     logLevel: string;
     metricsBindAddress?: { host: string; port: number };
+    clusterCidr: string;
+    nodeCidrMaskSize: number;
   }>();
+  if (opts.nodeCidrMaskSize < Ipv4Cidr.parse(opts.clusterCidr).prefixLength) {
+    throw errors.badRequest(`--node-cidr-mask-size /${opts.nodeCidrMaskSize} is shorter than --cluster-cidr ${opts.clusterCidr}`);
+  }
   return {
     kubeconfig: opts.kubeconfig,
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
@@ -68,5 +92,7 @@ export function parseControllerManagerFlags(argv: string[]): ControllerManagerCo
     controllers: opts.controllers,
     logLevel: opts.logLevel,
     metricsAddress: opts.metricsBindAddress,
+    clusterCidr: opts.clusterCidr,
+    nodeCidrMaskSize: opts.nodeCidrMaskSize,
   };
 }

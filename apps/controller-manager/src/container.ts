@@ -32,6 +32,8 @@ export function buildContainer(config: ControllerManagerConfig, logger: Logger):
       nodeMonitorGracePeriodMs: cfg.nodeMonitorGracePeriodMs,
       podEvictionTimeoutMs: cfg.podEvictionTimeoutMs,
       controllers: cfg.controllers,
+      clusterCIDR: cfg.clusterCidr,
+      nodeCIDRMaskSize: cfg.nodeCidrMaskSize,
       registry: ctx.get<Registry>(TOKENS.Registry),
     });
   });

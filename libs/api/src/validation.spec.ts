@@ -410,7 +410,11 @@ describe('Service', () => {
     expect(causeAt(obj, 'spec.ports[0].targetPort').reason).toBe('FieldValueInvalid');
   });
 
-  it('needs ports unless it is an ExternalName service, which needs the name', () => {
+  it('needs ports unless it is headless or an ExternalName service, which needs the name', () => {
+    const headless = service();
+    delete headless.spec!.ports;
+    headless.spec!.clusterIP = 'None';
+    expect(causes(headless)).toEqual([]);
     const obj = service();
     delete obj.spec!.ports;
     expect(causeAt(obj, 'spec.ports').message).toBe('Required value');

@@ -5,13 +5,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ControllerContext } from './context';
 import { DeploymentController } from './deployment';
+import { EndpointsController } from './endpoints';
 import { GarbageCollector } from './garbage-collector';
 import { ControllerMetrics } from './metrics';
+import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from './node-ipam';
 import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector';
-export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector'];
+export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam';
+export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam'];
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -20,6 +22,10 @@ export interface ControllerManagerOptions {
   nodeMonitorGracePeriodMs?: number;
   /** Pods of a NotReady node are deleted this long after it was tainted; default 30 s. */
   podEvictionTimeoutMs?: number;
+  /** The range node pod CIDRs are cut from (node IPAM); default 10.88.0.0/16. */
+  clusterCIDR?: string;
+  /** Prefix length of each node's pod CIDR; default 24. */
+  nodeCIDRMaskSize?: number;
   /** Which controllers to run; all by default. */
   controllers?: readonly ControllerName[];
   /** Informer resync (handlers see every object again); default 5 minutes, 0 to disable. */
@@ -73,6 +79,15 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
     );
   }
   if (enabled.has('garbage-collector')) controllers.push(new GarbageCollector(ctx));
+  if (enabled.has('endpoints')) controllers.push(new EndpointsController(ctx));
+  if (enabled.has('node-ipam')) {
+    controllers.push(
+      new NodeIpamController(ctx, {
+        clusterCIDR: options.clusterCIDR ?? DEFAULT_CLUSTER_CIDR,
+        nodeCIDRMaskSize: options.nodeCIDRMaskSize ?? DEFAULT_NODE_CIDR_MASK_SIZE,
+      }),
+    );
+  }
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');

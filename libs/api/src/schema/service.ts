@@ -66,7 +66,8 @@ export class SessionAffinityConfig {
 export class ServiceSpec {
   @NestedList(
     () => ServicePort,
-    requiredIf((spec) => spec.type !== 'ExternalName'),
+    // Headless services may have no ports, as in Kubernetes (DNS only, no proxying).
+    requiredIf((spec) => spec.type !== 'ExternalName' && spec.clusterIP !== 'None'),
     namedWhenSeveral,
     uniqueBy('name'),
     nodePortsAllowed,

@@ -1,0 +1,99 @@
+import { errors, field, type FieldCause } from '@berth/errors';
+import type { CniConfList } from './types';
+
+export const CNI_VERSION = '1.0.0';
+/** The versions berth parses results of; older plugins' results differ in shape. */
+const SUPPORTED_VERSIONS = ['0.4.0', '1.0.0'];
+const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/** Checks a conflist (parsed JSON or its text) and returns it typed; one `Invalid` BerthError lists every problem. */
+export function parseConfList(input: unknown): CniConfList {
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (err) {
+      throw errors.invalid('cni network', '', [field.invalid('', input.slice(0, 80), `not JSON: ${(err as Error).message}`)]);
+    }
+  }
+  const causes: FieldCause[] = [];
+  const list = (value ?? {}) as Partial<CniConfList>;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw errors.invalid('cni network', '', [field.typeInvalid('', value, 'must be a JSON object')]);
+  }
+  const name = typeof list.name === 'string' ? list.name : '';
+  if (!list.name) causes.push(field.required('name'));
+  else if (typeof list.name !== 'string' || !NETWORK_NAME.test(list.name)) causes.push(field.invalid('name', list.name, 'must be letters, digits, "_", "." or "-"'));
+  if (!list.cniVersion) causes.push(field.required('cniVersion'));
+  else if (!SUPPORTED_VERSIONS.includes(list.cniVersion)) causes.push(field.notSupported('cniVersion', list.cniVersion, SUPPORTED_VERSIONS));
+  if (!Array.isArray(list.plugins) || list.plugins.length === 0) causes.push(field.required('plugins', 'at least one plugin'));
+  else
+    list.plugins.forEach((plugin, i) => {
+      if (typeof plugin !== 'object' || plugin === null || Array.isArray(plugin)) causes.push(field.typeInvalid(`plugins[${i}]`, plugin, 'must be an object'));
+      else if (typeof plugin.type !== 'string' || !plugin.type) causes.push(field.required(`plugins[${i}].type`));
+      else if (!NETWORK_NAME.test(plugin.type)) causes.push(field.invalid(`plugins[${i}].type`, plugin.type, 'must be a plugin binary name'));
+    });
+  if (causes.length) throw errors.invalid('cni network', name, causes);
+  return value as CniConfList;
+}
+
+/** Rejects names that would escape the cache directory or that the kernel refuses. */
+export function validateAttachment(containerId: string, ifName: string): void {
+  const causes: FieldCause[] = [];
+  if (!containerId || !NETWORK_NAME.test(containerId)) causes.push(field.invalid('containerId', containerId, 'must be letters, digits, "_", "." or "-"'));
+  if (!INTERFACE_NAME.test(ifName)) causes.push(field.invalid('ifName', ifName, 'must be an interface name of at most 15 characters'));
+  if (causes.length) throw errors.invalid('cni attachment', containerId, causes);
+}
+
+export interface NodeNetworkOptions {
+  /** The node's pod CIDR (`spec.podCIDR`), e.g. `10.88.3.0/24`. */
+  podCIDR: string;
+  /** Where host-local keeps its IP reservations: under berth's state dir, so they live and die with it. */
+  ipamDataDir: string;
+  /** `berth0` unless a test or a second network needs another. */
+  bridge?: string;
+  /** The CNI network name; also host-local's subdirectory and part of iptables chain comments. */
+  name?: string;
+  mtu?: number;
+}
+
+/**
+ * berth's pod network on one node: a bridge that is the pods' gateway and masquerades their traffic
+ * leaving the pod CIDR, host-local addresses from the node's pod CIDR, and portmap for published ports.
+ * Loopback is not in the list: runtimed brings `lo` up when it creates the sandbox.
+ */
+export function nodeConfList(opts: NodeNetworkOptions): CniConfList {
+  const bridge = opts.bridge ?? 'berth0';
+  const causes: FieldCause[] = [];
+  if (!isIPv4Cidr(opts.podCIDR)) causes.push(field.invalid('podCIDR', opts.podCIDR, 'must be an IPv4 CIDR such as 10.88.0.0/24'));
+  if (!INTERFACE_NAME.test(bridge)) causes.push(field.invalid('bridge', bridge, 'must be an interface name of at most 15 characters'));
+  if (!opts.ipamDataDir) causes.push(field.required('ipamDataDir'));
+  if (causes.length) throw errors.invalid('cni network', opts.name ?? 'berth', causes);
+  return {
+    cniVersion: CNI_VERSION,
+    name: opts.name ?? 'berth',
+    plugins: [
+      {
+        type: 'bridge',
+        bridge,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ...(opts.mtu ? { mtu: opts.mtu } : {}),
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: opts.podCIDR }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir: opts.ipamDataDir,
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+    ],
+  };
+}
+
+function isIPv4Cidr(value: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value ?? '');
+  return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 30;
+}
