@@ -4,12 +4,12 @@ import { caCertHash, connectionFromFile, findKubeconfig, parseJoinToken } from '
 import { parseDuration } from '@berth/controllers';
 import { errors } from '@berth/errors';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { flagParser, LOG_LEVELS } from '@berth/flags';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 
 export const DEFAULT_DATA_DIR = '/var/lib/berth/agent';
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export interface AgentConfig {
   connection: ClusterConnection;
@@ -40,13 +40,7 @@ function nodeName(value: string): string {
   return name;
 }
 
-function duration(value: string): number {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
+const duration = flagParser(parseDuration);
 
 function ipAddress(value: string): string {
   if (!isIP(value)) throw new InvalidArgumentError('must be an IPv4 or IPv6 address');

@@ -1,6 +1,7 @@
 import { Ipv4Cidr, parseDuration } from '@berth/controllers';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { flagParser, LOG_LEVELS, logLevelFlag, portFlag, prefixLengthFlag } from '@berth/flags';
 import { join } from 'node:path';
 
 export interface ServerConfig {
@@ -29,48 +30,9 @@ export interface ServerConfig {
   nodeCidrMaskSize: number;
 }
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number (1-65535)');
-  return n;
-}
-
-function duration(value: string): number {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function ipv4Cidr(value: string): string {
-  try {
-    return Ipv4Cidr.parse(value).toString();
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function nodePortRange(value: string): NodePortRange {
-  try {
-    return parseNodePortRange(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function maskSize(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 32) throw new InvalidArgumentError('must be a prefix length (1-32)');
-  return n;
-}
-
-function logLevel(value: string): string {
-  if (!LOG_LEVELS.includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`);
-  return value;
-}
+const duration = flagParser(parseDuration);
+const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
+const nodePortRange = flagParser(parseNodePortRange);
 
 /**
  * Parses `berth server` flags (argv without the node binary, script and the `server` verb).
@@ -82,7 +44,7 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
     .allowExcessArguments(false)
     .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', '/var/lib/berth')
-    .option('--https-port <port>', 'HTTPS port of the API', port, 6443)
+    .option('--https-port <port>', 'HTTPS port of the API', portFlag, 6443)
     .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
     .option('--store <url>', 'store backend: sqlite://PATH | nats://HOST:PORT | memory://')
     .option('--disable-agent', 'do not run a node agent in this process', false)
@@ -91,11 +53,11 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     .option('--node-monitor-grace-period <duration>', 'a node silent this long becomes NotReady', duration, 40_000)
     .option('--pod-eviction-timeout <duration>', "delete a NotReady node's pods after this long", duration, 30_000)
     .option('--crash-loop-backoff-base <duration>', "the local agent's first crash back-off delay, doubling to 5m", duration, 10_000)
-    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevel, 'info')
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info')
     .option('--service-cidr <cidr>', 'IPv4 range Service ClusterIPs are allocated from', ipv4Cidr, DEFAULT_SERVICE_CIDR)
     .option('--service-node-port-range <min-max>', 'ports NodePort Services are allocated from', nodePortRange, DEFAULT_NODE_PORT_RANGE)
     .option('--cluster-cidr <cidr>', 'IPv4 range node pod CIDRs are cut from', ipv4Cidr, '10.88.0.0/16')
-    .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", maskSize, 24);
+    .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", prefixLengthFlag, 24);
   try {
     command.parse(argv, { from: 'user' });
   } catch (err) {

@@ -1,6 +1,7 @@
 import { ALL_CONTROLLERS, type ControllerName, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE, Ipv4Cidr, parseDuration } from '@berth/controllers';
 import { errors } from '@berth/errors';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { flagParser, prefixLengthFlag } from '@berth/flags';
 
 export interface ControllerManagerConfig {
   /** The kubeconfig to reach the apiserver with; the usual search ($KUBECONFIG, berth's, ~/.kube/config) when absent. */
@@ -16,27 +17,8 @@ export interface ControllerManagerConfig {
   nodeCidrMaskSize: number;
 }
 
-function ipv4Cidr(value: string): string {
-  try {
-    return Ipv4Cidr.parse(value).toString();
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function maskSize(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 32) throw new InvalidArgumentError('must be a prefix length (1-32)');
-  return n;
-}
-
-function duration(value: string): number {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
+const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
+const duration = flagParser(parseDuration);
 
 function hostPort(value: string): { host: string; port: number } {
   const match = /^(.*):(\d+)$/.exec(value);
@@ -65,7 +47,7 @@ export function parseControllerManagerFlags(argv: string[]): ControllerManagerCo
     .option('--metrics-bind-address <host:port>', 'serve Prometheus /metrics and /healthz here (port 0: any free port)', hostPort)
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')
     .option('--cluster-cidr <cidr>', 'IPv4 range node pod CIDRs are cut from', ipv4Cidr, DEFAULT_CLUSTER_CIDR)
-    .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", maskSize, DEFAULT_NODE_CIDR_MASK_SIZE);
+    .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", prefixLengthFlag, DEFAULT_NODE_CIDR_MASK_SIZE);
   try {
     command.parse(argv, { from: 'user' });
   } catch (err) {

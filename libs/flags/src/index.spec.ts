@@ -1,0 +1,25 @@
+import { InvalidArgumentError } from 'commander';
+import { flagParser, logLevelFlag, portFlag, prefixLengthFlag } from './index';
+
+describe('flag values', () => {
+  it('turns a parser error into the flag error commander prints', () => {
+    const parse = flagParser((value: string) => {
+      if (value !== 'ok') throw new Error(`"${value}" is not ok`);
+      return 1;
+    });
+    expect(parse('ok')).toBe(1);
+    expect(() => parse('no')).toThrow(new InvalidArgumentError('"no" is not ok'));
+  });
+
+  it('takes whole numbers within the range only', () => {
+    expect(portFlag('6443')).toBe(6443);
+    for (const bad of ['0', '65536', '-1', '1.5', 'x', '']) expect(() => portFlag(bad)).toThrow('must be a port number (1-65535)');
+    expect(prefixLengthFlag('24')).toBe(24);
+    expect(() => prefixLengthFlag('33')).toThrow('must be a prefix length (1-32)');
+  });
+
+  it('knows pino log levels', () => {
+    expect(logLevelFlag('debug')).toBe('debug');
+    expect(() => logLevelFlag('loud')).toThrow(/must be one of trace, debug, info/);
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * Command-line flag values shared by the berth daemons (`berth server`, `agent`, `controller-manager`,
+ * ...): each parser throws commander's InvalidArgumentError, so a bad value is reported as
+ * `error: option '--flag <value>' argument 'x' is invalid. <why>` with exit code 1, never a stack trace.
+ */
+import { InvalidArgumentError } from 'commander';
+
+/** Wraps a parser whose errors explain themselves, so commander reports them as the flag's. */
+export function flagParser<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      if (err instanceof InvalidArgumentError) throw err;
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+/** A whole number in [min, max], explained as `what` when it is not. */
+export function integerFlag(min: number, max: number, what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`must be ${what} (${min}-${max})`);
+    return n;
+  };
+}
+
+export const portFlag = integerFlag(1, 65535, 'a port number');
+export const prefixLengthFlag = integerFlag(1, 32, 'a prefix length');
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export function logLevelFlag(value: string): string {
+  if (!LOG_LEVELS.includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`);
+  return value;
+}
