@@ -296,11 +296,15 @@ export class ServiceAllocator {
       if (spec.clusterIP) spec.clusterIPs = [spec.clusterIP, ...(spec.clusterIPs ?? []).slice(1)];
       if (usesNodePorts(spec)) {
         const held = new Set(before ? nodePortsOf(before) : []);
-        const ports = spec.ports ?? [];
-        for (const [i, port] of ports.entries()) {
-          if (port.nodePort && held.has(port.nodePort)) continue;
-          const requested = port.nodePort ? String(port.nodePort) : undefined;
-          port.nodePort = Number(await take(this.nodePorts, requested, `spec.ports[${i}].nodePort`, port.nodePort));
+        const ports = (spec.ports ?? []).map((port, i) => ({ port, path: `spec.ports[${i}].nodePort` }));
+        // Requested ports first, as Kubernetes does: a port picked at random must not take one that a
+        // later port of the same Service asks for.
+        for (const { port, path } of ports) {
+          if (!port.nodePort || held.has(port.nodePort)) continue;
+          await take(this.nodePorts, String(port.nodePort), path, port.nodePort);
+        }
+        for (const { port, path } of ports) {
+          if (!port.nodePort) port.nodePort = Number(await take(this.nodePorts, undefined, path, port.nodePort));
         }
       }
     } catch (err) {
