@@ -494,13 +494,15 @@ export class ObjectService {
 
     this.allocations?.keepAllocated(type, old, next);
     const warnings = this.admit(type, next, opts, old);
-    const reservation = comparable(next) === comparable(old) ? undefined : await this.allocations?.reserve(type, old, next, opts.dryRun);
+    // Serialising the stored object for the no-op checks costs as much as the write itself: once is enough.
+    const oldComparable = comparable(old);
+    const reservation = comparable(next) === oldComparable ? undefined : await this.allocations?.reserve(type, old, next, opts.dryRun);
     m.generation = (old.metadata.generation ?? 1) + (specOf(next) !== specOf(old) ? 1 : 0);
     const now = new Date();
     if (!how.managedFieldsSet) m.managedFields = recordUpdate(type, old, next, opts.fieldManager, now, how.subresource);
     if (!m.managedFields?.length) delete m.managedFields;
 
-    if (comparable(next) === comparable(old)) return { object: old, warnings, created: false };
+    if (comparable(next) === oldComparable) return { object: old, warnings, created: false };
     if (opts.dryRun) return { object: next, warnings, created: false };
     try {
       if (m.deletionTimestamp && !m.finalizers?.length && !m.deletionGracePeriodSeconds) {
