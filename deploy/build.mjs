@@ -14,6 +14,9 @@ for (const app of readdirSync(join(root, 'apps'))) {
 }
 const bench = join(root, 'test', 'bench', 'main.ts');
 if (existsSync(bench)) entryPoints['bench/main'] = bench;
+// A node's network loops as their own process, which tests start inside simulated hosts' namespaces.
+const nodeNetworkMain = join(root, 'test', 'node-network', 'node-main.ts');
+if (existsSync(nodeNetworkMain)) entryPoints['test/node-network/node-main'] = nodeNetworkMain;
 
 await build({
   absWorkingDir: root,

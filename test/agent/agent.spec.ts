@@ -2,6 +2,7 @@
 // runc (root). Every pod, container, sandbox, mount and process is removed afterwards.
 import { resourceForKind, type ConfigMap, type Event, type Lease, type Node, type Pod } from '@berth/api';
 import { LABELS } from '@berth/agent';
+import { Ipv4Cidr } from '@berth/controllers';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentCluster, busyboxPod, types, waitFor } from './cluster';
@@ -60,8 +61,13 @@ describe('pods', () => {
     expect(pod.spec?.nodeName).toBe(cluster.nodeName);
     const status = pod.status!;
     expect(status.conditions?.map((c) => [c.type, c.status]).sort()).toEqual([['ContainersReady', 'True'], ['Initialized', 'True'], ['PodScheduled', 'True'], ['Ready', 'True']]);
-    expect(status.hostIP).toEqual(expect.any(String));
-    expect(status.podIP).toBe(status.hostIP);
+    expect(status.hostIP).toBe(cluster.host.ip);
+    // On the pod network: an address of the node's pod CIDR, which the agent handed to runtimed.
+    const node = await cluster.client.get<Node>(types.nodes, cluster.nodeName);
+    expect(node.spec?.podCIDR).toEqual(expect.any(String));
+    expect(Ipv4Cidr.parse(node.spec!.podCIDR!).offsetOf(status.podIP!)).toEqual(expect.any(Number));
+    expect(status.podIPs).toEqual([{ ip: status.podIP }]);
+    expect(await runtime().status()).toMatchObject({ networkReady: true, podCidr: node.spec?.podCIDR });
     expect(status.startTime).toEqual(expect.any(String));
     expect(status.qosClass).toBe('BestEffort');
     expect(status.containerStatuses).toEqual([

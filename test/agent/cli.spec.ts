@@ -17,8 +17,9 @@ interface Exit {
   output: string;
 }
 
+/** An agent in the machine's network namespace, so without the node services that would change it (nftables, routes, DNS address). */
 function startAgentProcess(args: string[]): { child: ChildProcess; output(): string; exited: Promise<Exit> } {
-  const child = spawn(BERTH_BIN, ['agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BERTH_BIN, ['agent', '--disable-node-services', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -34,7 +35,8 @@ describe('berth agent', () => {
   const running: ChildProcess[] = [];
 
   beforeAll(async () => {
-    [server] = await Promise.all([startBerthServer(), runtimed.start()]);
+    // Each is kept as soon as it runs, so afterAll stops it even when the other failed to start.
+    await Promise.all([startBerthServer().then((started) => (server = started)), runtimed.start()]);
     client = new KubeClient(connectionFromFile(server.kubeconfigPath));
     await runtimed.importBusybox();
   }, 120_000);
@@ -121,7 +123,9 @@ describe('berth agent', () => {
       return n?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && n;
     }, 30_000);
     expect(node.status?.addresses).toContainEqual({ type: 'InternalIP', address: '127.0.0.2' });
-    await client.create<Pod>(types.pods, { ...busyboxPod('cli-pod', {}), spec: { ...busyboxPod('cli-pod', {}).spec!, nodeName: 'cli-node' } });
+    // On the host's network: this server assigns no pod CIDRs (no controllers), and the fixture's runtimed
+    // runs in the machine's network namespace, where no suite may build a pod network.
+    await client.create<Pod>(types.pods, { ...busyboxPod('cli-pod', {}), spec: { ...busyboxPod('cli-pod', { hostNetwork: true }).spec!, nodeName: 'cli-node' } });
     const pod = await waitFor('the pod to run', async () => {
       const p = await client.get<Pod>(types.pods, 'cli-pod', { namespace: 'default' });
       return p.status?.phase === 'Running' && p;

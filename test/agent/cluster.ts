@@ -1,10 +1,12 @@
 // A one-node cluster for agent suites: a berth server with its scheduler, a runtimed of the suite's own
-// (temp root, socket, cgroup parent) with busybox imported, and the agent in-process against both.
+// (temp root, socket, cgroup parent) with busybox imported, and the agent in-process against both. The
+// node is a simulated host: runtimed runs in its network namespace, so the pod network it builds there
+// (bridge, veths, rules) goes with the namespace.
 import { resourceForKind, type KubeObject, type Pod } from '@berth/api';
 import { startAgent, type AgentOptions, type RunningAgent } from '@berth/agent';
 import { connectionFromFile, KubeClient } from '@berth/client';
 import { isBerthError } from '@berth/errors';
-import { startBerthServer, type TestServer } from '@berth/testing';
+import { createSimulatedHosts, startBerthServer, type SimulatedHost, type SimulatedNetwork, type TestServer } from '@berth/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +42,10 @@ export function busyboxPod(name: string, spec: Partial<NonNullable<Pod['spec']>>
 export class AgentCluster {
   server!: TestServer;
   client!: KubeClient;
-  readonly runtimed = new RuntimedFixture();
+  network!: SimulatedNetwork;
+  /** The node's host: its address is the Node's InternalIP. */
+  host!: SimulatedHost;
+  runtimed!: RuntimedFixture;
   readonly dataDir = mkdtempSync(join(tmpdir(), 'berth-agent-'));
   readonly nodeName = `agent-node-${process.pid}`;
   agent: RunningAgent | undefined;
@@ -49,7 +54,11 @@ export class AgentCluster {
   private readonly logger = pino({ level: 'debug' }, { write: (line: string) => void (this.log += line) });
 
   async start(agentOptions: Partial<AgentOptions> = {}): Promise<void> {
-    [this.server] = await Promise.all([startBerthServer({ controlLoops: true }), this.runtimed.start()]);
+    this.network = await createSimulatedHosts(1);
+    this.host = this.network.hosts[0]!;
+    this.runtimed = new RuntimedFixture({ netnsPath: this.host.netnsPath });
+    // Each is kept as soon as it runs, so cleanup stops it even when the other failed to start.
+    await Promise.all([startBerthServer({ controlLoops: true }).then((server) => (this.server = server)), this.runtimed.start()]);
     this.client = new KubeClient(connectionFromFile(this.server.kubeconfigPath));
     await this.runtimed.importBusybox();
     await this.startAgent(agentOptions);
@@ -66,6 +75,7 @@ export class AgentCluster {
       relistMs: 100,
       backoff: { initialMs: 1000, maxMs: 4000 },
       volumeRefreshMs: 300,
+      host: { internalIP: this.host.ip },
       ...agentOptions,
     });
   }
@@ -110,10 +120,11 @@ export class AgentCluster {
       await this.stopAgent();
     } finally {
       try {
-        await this.runtimed.cleanup();
+        await this.runtimed?.cleanup();
       } finally {
         this.client?.close();
         await this.server?.cleanup();
+        await this.network?.cleanup();
         rmSync(this.dataDir, { recursive: true, force: true });
       }
     }

@@ -24,6 +24,8 @@ const REQUESTS_IN_FLIGHT = 32;
 /** A hollow-node process whose bench went away exits after this long even if its agents cannot stop cleanly. */
 const ORPHAN_EXIT_MS = 10_000;
 
+/** Each hollow node hands out pod addresses from this range on its own (nothing routes them). */
+const HOLLOW_POD_CIDR = '10.88.0.0/16';
 /** Every hollow node reports the same modest machine, like createNode's fake nodes. */
 const HOLLOW_HOST = { cpus: 2, memoryBytes: 4 * 1024 ** 3, kernelVersion: 'hollow', osImage: 'berth hollow node', machineID: 'hollow', bootID: 'hollow' };
 
@@ -127,7 +129,8 @@ export async function runHollowNodeProcess(configJson: string): Promise<void> {
       agents.push(
         await startAgent({
           client: agentClient,
-          runtime: new FakeRuntime(),
+          // The bench's server assigns no pod CIDRs (no controllers): each hollow node's network is ready from the start.
+          runtime: new FakeRuntime({ podCidr: HOLLOW_POD_CIDR }),
           nodeName,
           dataDir: join(config.dataDir, nodeName),
           logger,

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark section, one after the other; `npm run bench -- SECTION...` runs only
- * those (store, apiserver, scheduler, runtime, cluster). The bundle doubles as the hollow-node child
+ * those (store, apiserver, scheduler, runtime, cluster, network). The bundle doubles as the hollow-node child
  * process of the scheduler section (`main.js hollow-nodes CONFIG`).
  */
 import { benchStoreWrites } from './store';
@@ -8,6 +8,7 @@ import { benchApiserver } from './apiserver';
 import { benchScheduler } from './scheduler';
 import { benchRuntime } from './runtime';
 import { benchCluster } from './cluster';
+import { benchNetwork } from './network';
 import { HOLLOW_NODES_COMMAND, runHollowNodeProcess } from './hollow-nodes';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
@@ -16,6 +17,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   scheduler: () => benchScheduler(),
   runtime: benchRuntime,
   cluster: benchCluster,
+  network: benchNetwork,
 };
 
 async function main(args: string[]): Promise<void> {

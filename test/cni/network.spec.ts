@@ -1,9 +1,7 @@
 import { CniNetwork, nodeConfList, type CniAttachment } from '@berth/cni';
 import { BerthError, isBerthError } from '@berth/errors';
-import { freePort } from '@berth/testing';
 import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createCniFixture, type CniFixture } from './support';
 
@@ -14,7 +12,8 @@ let network: CniNetwork;
 
 function newNetwork(): CniNetwork {
   return new CniNetwork({
-    conflist: nodeConfList({ podCIDR: `${fx.prefix}.0/24`, ipamDataDir: fx.ipamDir, bridge: fx.bridge, name: fx.network }),
+    conflist: nodeConfList({ podCIDR: `${fx.prefix}.0/24`, ipamDataDir: fx.ipamDir, bridge: fx.bridge, name: fx.network, ipMasq: true }),
+    pluginDirs: fx.pluginDirs,
     cacheDir: fx.cacheDir,
   });
 }
@@ -181,7 +180,8 @@ describe('CniNetwork on the real plugins', () => {
   test('a port mapping publishes the pod port on the host', async () => {
     const web = await fx.netns('web');
     const id = `web-${fx.runId}`;
-    const hostPort = await freePort();
+    // The host namespace is the fixture's own: any port is free there.
+    const hostPort = 8080;
     const pod = await network.add({
       containerId: id,
       netns: web,
@@ -209,15 +209,19 @@ describe('CniNetwork on the real plugins', () => {
   });
 });
 
-function echoThrough(host: string, port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port }, () => socket.end(text));
+/** Sends `text` to host:port from the fixture's host namespace and returns what comes back. */
+async function echoThrough(host: string, port: number, text: string): Promise<string> {
+  const client = `
+    const [host, port, text] = process.argv.slice(1);
+    const socket = require('net').connect({ host, port: Number(port) }, () => socket.end(text));
     let received = '';
-    socket.setEncoding('utf8').on('data', (d: string) => (received += d));
-    socket.once('end', () => resolve(received));
-    socket.once('error', reject);
-    socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer from ${host}:${port}`)));
-  });
+    socket.setEncoding('utf8').on('data', (d) => (received += d));
+    socket.once('end', () => process.stdout.write(received));
+    socket.once('error', (err) => { console.error(err.message); process.exit(1); });
+    socket.setTimeout(10000, () => { console.error('no answer from ' + host + ':' + port); process.exit(1); });`;
+  const result = await fx.execIn(fx.hostNetns, process.execPath, ['-e', client, host, String(port), text]);
+  if (result.code !== 0) throw new Error(`echo through ${host}:${port} failed: ${result.stderr}`);
+  return result.stdout;
 }
 
 describe('errors', () => {
@@ -238,11 +242,11 @@ describe('errors', () => {
   });
 
   test("a plugin's own error becomes one BerthError, and what earlier plugins did is undone", async () => {
-    const conflist = nodeConfList({ podCIDR: `${fx.prefix}.0/24`, ipamDataDir: fx.ipamDir, bridge: fx.bridge, name: fx.network });
+    const conflist = nodeConfList({ podCIDR: `${fx.prefix}.0/24`, ipamDataDir: fx.ipamDir, bridge: fx.bridge, name: fx.network, ipMasq: true });
     // portmap rejects a mapping without a container port, after bridge attached the pod.
     const netns = await fx.netns('bad');
     const err = await thrown(
-      new CniNetwork({ conflist, cacheDir: fx.cacheDir }).add({
+      new CniNetwork({ conflist, pluginDirs: fx.pluginDirs, cacheDir: fx.cacheDir }).add({
         containerId: `bad-${fx.runId}`,
         netns,
         portMappings: [{ hostPort: 0, containerPort: 0 }],

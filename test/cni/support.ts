@@ -1,14 +1,17 @@
 /**
- * Real network fixtures for the CNI suite: namespaces bound on files as runtimed makes them, a unique
- * bridge name and a /24 nothing on the machine uses, and a leftover check over links, IPAM files and
- * the iptables rules the plugins tag with the network's name.
+ * Real network fixtures for the CNI suite. Everything the plugins make lives in a network namespace of
+ * the fixture's own (the "host"): the suite's plugin directory holds wrappers that run each real plugin
+ * there, so the bridge, the host-side veths and the iptables rules never touch the machine's namespace
+ * and go away with it. Pod namespaces are bound on files as runtimed makes them.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+const REAL_PLUGIN_DIR = '/usr/lib/cni';
 
 export function sh(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -22,17 +25,15 @@ function quietly(work: () => unknown): void {
   }
 }
 
-/** A `10.a.b` prefix in 10.150.0.0–10.199.255.0 that no address or route on the machine uses (simulated hosts take 10.200+). */
-function freeSubnetPrefix(): string {
-  const text = `${sh('ip', ['-4', '-o', 'addr', 'show'])}\n${sh('ip', ['-4', 'route', 'show', 'table', 'all'])}`;
-  const used = new Set([...text.matchAll(/\b10\.(\d+)\.(\d+)\.\d+/g)].map((m) => `10.${m[1]}.${m[2]}`));
-  const start = randomBytes(2).readUInt16BE() % (50 * 256);
-  for (let i = 0; i < 50 * 256; i++) {
-    const n = (start + i) % (50 * 256);
-    const prefix = `10.${150 + Math.floor(n / 256)}.${n % 256}`;
-    if (!used.has(prefix)) return prefix;
-  }
-  throw new Error('no free 10.150-199.x.0/24');
+function mounted(path: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4] === path);
+}
+
+/** A new network namespace bound on `path`, loopback up. */
+function bindNewNetns(path: string): void {
+  sh('unshare', [`--net=${path}`, '--', 'ip', 'link', 'set', 'lo', 'up']);
 }
 
 export interface CniFixture {
@@ -44,6 +45,10 @@ export interface CniFixture {
   readonly dir: string;
   readonly ipamDir: string;
   readonly cacheDir: string;
+  /** The namespace standing in for the node: the plugins run there. */
+  readonly hostNetns: string;
+  /** Pass as CniNetwork's pluginDirs: each plugin runs in the host namespace. */
+  readonly pluginDirs: string[];
   /** A new network namespace bound on a file, loopback up (as runtimed's sandboxes). */
   netns(name: string): Promise<string>;
   /** Destroys a namespace made by `netns` (unmounts its file). */
@@ -54,7 +59,7 @@ export interface CniFixture {
   spawnIn(netns: string, command: string, args: string[]): ChildProcess;
   /** Host-side veths enslaved to the bridge. */
   bridgePorts(): string[];
-  /** iptables rules and chains mentioning this run's network name. */
+  /** The host namespace's iptables rules and chains that pods added (beyond the plugins' shared chains). */
   iptablesRules(): string[];
   cleanup(): Promise<void>;
   leftovers(): string[];
@@ -64,18 +69,33 @@ export async function createCniFixture(): Promise<CniFixture> {
   const runId = randomBytes(3).toString('hex');
   const network = `berth-cni-test-${runId}`;
   const bridge = `bcni${runId}`;
-  const prefix = freeSubnetPrefix();
   const dir = await mkdtemp(join(tmpdir(), 'berth-cni-test-'));
+  const hostNetns = join(dir, 'host');
+  const pluginDir = join(dir, 'plugins');
   const namespaces: string[] = [];
   const children: ChildProcess[] = [];
+  const inHost = (command: string, args: string[]) => sh('nsenter', [`--net=${hostNetns}`, command, ...args]);
 
-  const mounted = (path: string) => sh('cat', ['/proc/self/mountinfo']).split('\n').some((line) => line.split(' ')[4] === path);
+  try {
+    await writeFile(hostNetns, '');
+    bindNewNetns(hostNetns);
+    await mkdir(pluginDir);
+    for (const plugin of await readdir(REAL_PLUGIN_DIR)) {
+      const wrapper = join(pluginDir, plugin);
+      await writeFile(wrapper, `#!/bin/sh\nexec nsenter --net=${hostNetns} ${join(REAL_PLUGIN_DIR, plugin)} "$@"\n`);
+      await chmod(wrapper, 0o755);
+    }
+  } catch (err) {
+    if (mounted(hostNetns)) quietly(() => sh('umount', [hostNetns]));
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   // Per-container chains (bridge's masquerade chain, portmap's CNI-DN-*) are named by a hash; their rules
   // do not all carry the network's name, so they are remembered from the rules that jump to them.
   const chains = new Set<string>();
   const iptablesRules = (): string[] => {
-    const lines = sh('iptables-save', []).split('\n');
+    const lines = inHost('iptables-save', []).split('\n');
     const tagged = lines.filter((line) => line.includes(network));
     for (const line of tagged) for (const chain of perContainerChains(line)) chains.add(chain);
     return [...tagged, ...lines.filter((line) => chains.has(line.slice(1).split(' ')[0]) && line.startsWith(':'))];
@@ -85,15 +105,18 @@ export async function createCniFixture(): Promise<CniFixture> {
     runId,
     network,
     bridge,
-    prefix,
+    // The host namespace is the fixture's own, so any private /24 will do.
+    prefix: '10.150.0',
     dir,
     ipamDir: join(dir, 'ipam'),
     cacheDir: join(dir, 'cache'),
+    hostNetns,
+    pluginDirs: [pluginDir],
     async netns(name) {
       const path = join(dir, `netns-${name}`);
       await writeFile(path, '');
       namespaces.push(path);
-      sh('unshare', [`--net=${path}`, '--', 'ip', 'link', 'set', 'lo', 'up']);
+      bindNewNetns(path);
       return path;
     },
     removeNetns(path) {
@@ -112,25 +135,27 @@ export async function createCniFixture(): Promise<CniFixture> {
       return child;
     },
     bridgePorts() {
-      if (!existsSync(`/sys/class/net/${bridge}`)) return [];
-      return readdirSync(`/sys/class/net/${bridge}/brif`);
+      try {
+        return inHost('ip', ['-o', 'link', 'show', 'master', bridge])
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => line.split(':')[1]!.trim().split('@')[0]!);
+      } catch {
+        return []; // no bridge yet
+      }
     },
     iptablesRules,
     async cleanup() {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      iptablesRules();
-      removeIptablesRules(network, chains);
-      for (const path of namespaces) quietly(() => fixture.removeNetns(path));
-      quietly(() => sh('ip', ['link', 'del', bridge]));
+      // Unmounting the last reference to a namespace destroys it with its links and rules.
+      for (const path of [...namespaces, hostNetns]) quietly(() => fixture.removeNetns(path));
       await rm(dir, { recursive: true, force: true });
     },
     leftovers() {
       const left: string[] = [];
-      if (existsSync(`/sys/class/net/${bridge}`)) left.push(`link ${bridge}`);
-      for (const path of namespaces) if (mounted(path)) left.push(`netns ${path}`);
+      for (const path of [...namespaces, hostNetns]) if (mounted(path)) left.push(`netns ${path}`);
       if (existsSync(dir)) left.push(`dir ${dir}`);
       for (const child of children) if (child.exitCode === null && child.signalCode === null) left.push(`process ${child.pid}`);
-      left.push(...iptablesRules().map((rule) => `iptables ${rule}`));
       return left;
     },
   };
@@ -139,17 +164,4 @@ export async function createCniFixture(): Promise<CniFixture> {
 
 function perContainerChains(rule: string): string[] {
   return [...rule.matchAll(/(?:^-A | -j )(CNI-[A-Za-z0-9-]+)/g)].map((m) => m[1]).filter((chain) => !chain.startsWith('CNI-HOSTPORT-'));
-}
-
-/** What a failed test's plugins may have left: rules tagged with the network's name, then the per-container chains. */
-function removeIptablesRules(network: string, chains: Set<string>): void {
-  let table = '';
-  const owned: Array<[string, string]> = [];
-  for (const line of sh('iptables-save', []).split('\n')) {
-    if (line.startsWith('*')) table = line.slice(1);
-    if (line.startsWith(':') && chains.has(line.slice(1).split(' ')[0])) owned.push([table, line.slice(1).split(' ')[0]]);
-    if (line.startsWith('-A ') && line.includes(network)) quietly(() => sh('sh', ['-c', `iptables -t ${table} -D ${line.slice(3)}`]));
-  }
-  for (const [t, chain] of owned) quietly(() => sh('iptables', ['-t', t, '-F', chain]));
-  for (const [t, chain] of owned) quietly(() => sh('iptables', ['-t', t, '-X', chain]));
 }

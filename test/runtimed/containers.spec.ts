@@ -189,23 +189,6 @@ describe('runtimed containers', () => {
     expect(await logText(writable.id)).toBe('wrote\n');
   });
 
-  it('puts containers of a pod sandbox into its network, IPC and UTS namespaces', async () => {
-    const sandbox = await client.runPodSandbox({ name: 'web', hostname: 'web-0' });
-    try {
-      const server = await run({ sandboxId: sandbox.id, command: ['nc', '-l', '-p', '8080', '-e', 'echo', 'pong'] });
-      const probe = await run({ sandboxId: sandbox.id, command: ['sh', '-c', 'hostname; ip link show lo | grep -o UP | head -1; until nc 127.0.0.1 8080 </dev/null; do sleep 0.1; done'] });
-      expect(await client.waitContainer(probe.id)).toMatchObject({ exitCode: 0 });
-      expect(await logText(probe.id)).toBe('web-0\nUP\npong\n');
-      await client.waitContainer(server.id);
-      expect((await client.listContainers({ all: true, sandboxId: sandbox.id })).length).toBe(2);
-      expect((await client.stopPodSandbox(sandbox.id)).state).toBe('notready');
-    } finally {
-      await client.removePodSandbox(sandbox.id);
-    }
-    expect(await client.listContainers({ all: true })).toEqual([]);
-    await expect(client.podSandboxStatus(sandbox.id)).rejects.toMatchObject({ reason: 'NotFound' });
-  });
-
   it('refuses bad requests with field causes', async () => {
     await expect(client.createContainer({ image: 'nope' })).rejects.toMatchObject({ reason: 'NotFound' });
     const err = await client.createContainer({ image: 'busybox', workingDir: 'relative' }).catch((e) => e);

@@ -53,7 +53,16 @@ function processesMentioning(text: string): number[] {
   return pids;
 }
 
+export interface RuntimedFixtureOptions {
+  /** Runs runtimed in this network namespace (a simulated host's), so its pod network lives and dies there. */
+  netnsPath?: string;
+  /** More runtimed flags. */
+  args?: string[];
+}
+
 export class RuntimedFixture {
+  constructor(private readonly options: RuntimedFixtureOptions = {}) {}
+
   readonly dir = mkdtempSync(join(tmpdir(), 'berth-rt-'));
   readonly root = join(this.dir, 'root');
   readonly stateDir = join(this.dir, 'run');
@@ -72,9 +81,10 @@ export class RuntimedFixture {
 
   async start(): Promise<void> {
     mkdirSync(this.stateDir, { recursive: true });
-    const daemon = spawn(process.execPath, [RUNTIMED_MAIN, '--root', this.root, '--socket', this.socket, '--cgroup-parent', this.cgroupParent, '--log-level', 'debug'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const argv = [process.execPath, RUNTIMED_MAIN, '--root', this.root, '--socket', this.socket, '--cgroup-parent', this.cgroupParent, '--log-level', 'debug', ...(this.options.args ?? [])];
+    // nsenter execs runtimed, so the child's pid is the daemon's.
+    if (this.options.netnsPath) argv.unshift('nsenter', `--net=${this.options.netnsPath}`);
+    const daemon = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     this.daemon = daemon;
     this.exited = new Promise((resolve) => daemon.once('exit', () => resolve()));
     daemon.stderr!.on('data', (d) => (this.log += d));
@@ -123,6 +133,13 @@ export class RuntimedFixture {
     for (const sub of ['containers', join('snapshots', 'containers'), 'sandboxes']) {
       const path = join(this.root, sub);
       if (existsSync(path)) for (const entry of readdirSync(path)) left.push(`${sub}/${entry}`);
+    }
+    // The pod network's per-sandbox state: CNI cache entries and host-local's address reservations.
+    const network = join(this.root, 'network');
+    for (const [sub, entry] of [['cni', /\.json$/], ['ipam', /^[0-9.]+$|^[0-9a-f:]+$/]] as const) {
+      const path = join(network, sub);
+      if (!existsSync(path)) continue;
+      for (const name of readdirSync(path)) for (const file of readdirSync(join(path, name))) if (entry.test(file)) left.push(`network/${sub}/${name}/${file}`);
     }
     for (const sub of ['shims', 'netns']) {
       const path = join(this.stateDir, sub);

@@ -2,7 +2,8 @@
  * A real single-node cluster for the suites and the bench that run workloads: `berth server` with its
  * control loops, this host's runtimed (under the server's data dir) and an agent, busybox loaded onto the
  * node, and a way to find every trace a pod's containers leave on the host (runtimed's records, mounts,
- * cgroups).
+ * cgroups). The server runs in a simulated host (a network namespace of its own), so the pod network its
+ * node builds (bridge, veths, rules) never touches the machine's and goes with the namespace.
  */
 import { resourceForKind, type Namespace } from '@berth/api';
 import { LABELS } from '@berth/agent';
@@ -69,7 +70,7 @@ function removeEmptyDir(dir: string): void {
 
 /** Starts the server (extra flags appended), waits for its node to be Ready, loads busybox:latest onto it. */
 export async function startNodeCluster(extraArgs: string[] = []): Promise<NodeCluster> {
-  const server = await startBerthServer({ controlLoops: true, agent: true, extraArgs });
+  const server = await startBerthServer({ controlLoops: true, agent: true, simulatedHost: true, extraArgs });
   let client: KubeClient | undefined;
   let runtime: RuntimeClient | undefined;
   const seen = new Map<string, Set<string>>();

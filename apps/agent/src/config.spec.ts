@@ -60,6 +60,20 @@ describe('parseAgentFlags', () => {
     expect(() => parseAgentFlags([...flags, '--crash-loop-backoff-base', 'soon'])).toThrow('invalid duration');
   });
 
+  it("takes the pods' cluster DNS server and domain", () => {
+    const flags = ['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir];
+    expect(parseAgentFlags(flags)).toMatchObject({ clusterDNS: '169.254.20.10', clusterDomain: 'cluster.local' });
+    expect(parseAgentFlags([...flags, '--cluster-dns', '10.96.0.10', '--cluster-domain', 'berth.test'])).toMatchObject({ clusterDNS: '10.96.0.10', clusterDomain: 'berth.test' });
+    expect(() => parseAgentFlags([...flags, '--cluster-dns', '::1'])).toThrow('must be an IPv4 address');
+    expect(() => parseAgentFlags([...flags, '--cluster-domain', '-bad-'])).toThrow('must be a DNS domain');
+  });
+
+  it('runs the node services unless told not to', () => {
+    const flags = ['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir];
+    expect(parseAgentFlags(flags).nodeServices).toBe(true);
+    expect(parseAgentFlags([...flags, '--disable-node-services']).nodeServices).toBe(false);
+  });
+
   it('refuses incomplete or invalid flags with one-line messages', () => {
     expect(() => parseAgentFlags(['--server', 'https://x:6443', '--data-dir', dir])).toThrow('--server needs --token');
     expect(() => parseAgentFlags(['--server', 'https://x:6443', '--token', 't', '--data-dir', dir])).toThrow('--certificate-authority');

@@ -1,4 +1,4 @@
-import { defaultNodeName } from '@berth/agent';
+import { checkClusterDNS, checkClusterDomain, defaultNodeName, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
 import type { ClusterConnection } from '@berth/client';
 import { caCertHash, connectionFromFile, findKubeconfig, parseJoinToken } from '@berth/client';
 import { parseDuration } from '@berth/controllers';
@@ -28,6 +28,12 @@ export interface AgentConfig {
   cgroupParent?: string;
   /** The first crash back-off delay, doubling to 5 minutes (Kubernetes: 10 s). */
   crashLoopBackoffBaseMs: number;
+  /** The DNS server pods on the pod network use (kubelet's --cluster-dns). */
+  clusterDNS: string;
+  /** The cluster's DNS domain (kubelet's --cluster-domain). */
+  clusterDomain: string;
+  /** Run the service proxy, host-gw routes and DNS server (off: something else on the host does). */
+  nodeServices: boolean;
   logLevel: string;
 }
 
@@ -64,6 +70,9 @@ interface Flags {
   nodeIp?: string;
   cgroupParent?: string;
   crashLoopBackoffBase: number;
+  clusterDns: string;
+  clusterDomain: string;
+  disableNodeServices?: boolean;
   logLevel: string;
 }
 
@@ -116,6 +125,9 @@ export function parseAgentFlags(argv: string[]): AgentConfig {
     .option('--node-ip <address>', "the node's address (default: the host's first non-loopback IPv4)", ipAddress)
     .option('--cgroup-parent <path>', "cgroup parent of this host's containers, for the runtimed the agent starts (default: /berth)", cgroupPath)
     .option('--crash-loop-backoff-base <duration>', 'the first crash back-off delay, doubling to 5m', duration, 10_000)
+    .option('--cluster-dns <address>', "the DNS server pods resolve names with (the node's own)", flagParser(checkClusterDNS), DEFAULT_CLUSTER_DNS)
+    .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN)
+    .option('--disable-node-services', "don't run the node's service proxy (nftables), routes to other nodes' pods and DNS server")
     .option('--log-level <level>', LOG_LEVELS.join(', '), 'info');
   try {
     command.parse(argv, { from: 'user' });
@@ -134,6 +146,9 @@ export function parseAgentFlags(argv: string[]): AgentConfig {
     nodeIP: flags.nodeIp,
     cgroupParent: flags.cgroupParent,
     crashLoopBackoffBaseMs: flags.crashLoopBackoffBase,
+    clusterDNS: flags.clusterDns,
+    clusterDomain: flags.clusterDomain,
+    nodeServices: !flags.disableNodeServices,
     logLevel: flags.logLevel,
   };
 }

@@ -60,7 +60,18 @@ async function main(): Promise<void> {
         });
     runtime = new RuntimeClient(runtimed.socket);
     const host = config.nodeIP ? { internalIP: config.nodeIP } : {};
-    agent = await startAgent({ client, runtime, nodeName: config.nodeName, dataDir: config.dataDir, logger, host, backoff: { initialMs: config.crashLoopBackoffBaseMs } });
+    agent = await startAgent({
+      client,
+      runtime,
+      nodeName: config.nodeName,
+      dataDir: config.dataDir,
+      logger,
+      host,
+      backoff: { initialMs: config.crashLoopBackoffBaseMs },
+      clusterDNS: config.clusterDNS,
+      clusterDomain: config.clusterDomain,
+      nodeServices: config.nodeServices,
+    });
   };
   // Installed before anything starts; a signal mid-start waits for it, so no runtimed is orphaned.
   const starting = start();

@@ -18,7 +18,15 @@ describe('parseServerFlags', () => {
       serviceNodePortRange: { min: 30000, max: 32767 },
       clusterCidr: '10.88.0.0/16',
       nodeCidrMaskSize: 24,
+      clusterDNS: '169.254.20.10',
+      clusterDomain: 'cluster.local',
     });
+  });
+
+  test("the local agent's cluster DNS and domain", () => {
+    expect(parseServerFlags(['--cluster-dns', '10.96.0.10', '--cluster-domain', 'Berth.Test.'])).toMatchObject({ clusterDNS: '10.96.0.10', clusterDomain: 'berth.test' });
+    expect(() => parseServerFlags(['--cluster-dns', 'dns.local'])).toThrow('must be an IPv4 address');
+    expect(() => parseServerFlags(['--cluster-domain', 'bad_domain'])).toThrow('must be a DNS domain');
   });
 
   test('service and pod address ranges', () => {

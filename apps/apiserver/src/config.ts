@@ -1,3 +1,4 @@
+import { checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
 import { Ipv4Cidr, parseDuration } from '@berth/controllers';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
 import { Command, CommanderError } from 'commander';
@@ -28,6 +29,10 @@ export interface ServerConfig {
   /** Where the node IPAM controller cuts each Node's podCIDR from, nodeCidrMaskSize bits long. */
   clusterCidr: string;
   nodeCidrMaskSize: number;
+  /** The local agent's --cluster-dns: the DNS server its pods use. */
+  clusterDNS: string;
+  /** The local agent's --cluster-domain. */
+  clusterDomain: string;
 }
 
 const duration = flagParser(parseDuration);
@@ -57,7 +62,9 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     .option('--service-cidr <cidr>', 'IPv4 range Service ClusterIPs are allocated from', ipv4Cidr, DEFAULT_SERVICE_CIDR)
     .option('--service-node-port-range <min-max>', 'ports NodePort Services are allocated from', nodePortRange, DEFAULT_NODE_PORT_RANGE)
     .option('--cluster-cidr <cidr>', 'IPv4 range node pod CIDRs are cut from', ipv4Cidr, '10.88.0.0/16')
-    .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", prefixLengthFlag, 24);
+    .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", prefixLengthFlag, 24)
+    .option('--cluster-dns <address>', "the DNS server the local agent's pods resolve names with (the node's own)", flagParser(checkClusterDNS), DEFAULT_CLUSTER_DNS)
+    .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN);
   try {
     command.parse(argv, { from: 'user' });
   } catch (err) {
@@ -80,6 +87,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     serviceNodePortRange: NodePortRange;
     clusterCidr: string;
     nodeCidrMaskSize: number;
+    clusterDns: string;
+    clusterDomain: string;
   }>();
   if (opts.nodeCidrMaskSize < Ipv4Cidr.parse(opts.clusterCidr).prefixLength) {
     throw new ConfigError(`--node-cidr-mask-size /${opts.nodeCidrMaskSize} is shorter than --cluster-cidr ${opts.clusterCidr}`);
@@ -100,6 +109,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     serviceNodePortRange: opts.serviceNodePortRange,
     clusterCidr: opts.clusterCidr,
     nodeCidrMaskSize: opts.nodeCidrMaskSize,
+    clusterDNS: opts.clusterDns,
+    clusterDomain: opts.clusterDomain,
   };
 }
 

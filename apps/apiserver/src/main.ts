@@ -42,6 +42,9 @@ async function startLocalNode(config: ServerConfig, client: KubeClient, logger: 
     dataDir: config.dataDir,
     logger: logger.child({ component: 'agent' }),
     backoff: { initialMs: config.crashLoopBackoffBaseMs },
+    clusterDNS: config.clusterDNS,
+    clusterDomain: config.clusterDomain,
+    nodeServices: true,
   });
   return {
     async stop() {

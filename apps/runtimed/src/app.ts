@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { RuntimedConfig, RuntimePaths } from './config';
 import { ContainerManager } from './containers';
 import { ImageService } from './images';
+import { PodNetwork } from './pod-network';
 import { SandboxManager } from './sandboxes';
 import { runtimeHandlers, serveRuntime } from './server';
 import { VolumeStore } from './volumes';
@@ -23,6 +24,7 @@ export const TOKENS = {
   Images: Symbol.for('ImageStore'),
   Snapshotter: Symbol.for('OverlaySnapshotter'),
   Volumes: Symbol.for('VolumeStore'),
+  Network: Symbol.for('PodNetwork'),
   Sandboxes: Symbol.for('SandboxManager'),
   Containers: Symbol.for('ContainerManager'),
   ImageService: Symbol.for('ImageService'),
@@ -39,9 +41,12 @@ export function buildContainer(config: RuntimedConfig, logger: Logger, images: I
   c.bind<string>(TOKENS.Runc).toConstantValue(findRunc());
   c.bind(TOKENS.Paths).toDynamicValue(() => new RuntimePaths(config));
   c.bind(TOKENS.Volumes).toDynamicValue((ctx) => new VolumeStore(ctx.get<RuntimePaths>(TOKENS.Paths).volumes));
+  c.bind(TOKENS.Network).toDynamicValue(
+    (ctx) => new PodNetwork({ dir: ctx.get<RuntimePaths>(TOKENS.Paths).network, bridge: config.cniBridge, pluginDirs: config.cniBinDirs, logger: logger.child({ part: 'network' }) }),
+  );
   c.bind(TOKENS.Sandboxes).toDynamicValue((ctx) => {
     const paths = ctx.get<RuntimePaths>(TOKENS.Paths);
-    return new SandboxManager(paths.sandboxes, paths.namespaces, logger.child({ part: 'sandboxes' }));
+    return new SandboxManager(paths.sandboxes, paths.namespaces, ctx.get(TOKENS.Network), logger.child({ part: 'sandboxes' }));
   });
   c.bind(TOKENS.Containers).toDynamicValue(
     (ctx) =>
@@ -94,6 +99,9 @@ export class RuntimedApp {
     const container = buildContainer(config, logger, images, snapshotter);
     const containers = container.get<ContainerManager>(TOKENS.Containers);
     await containers.recover();
+    const network = container.get<PodNetwork>(TOKENS.Network);
+    await network.load();
+    await container.get<SandboxManager>(TOKENS.Sandboxes).recover();
     const runc = container.get<string>(TOKENS.Runc);
     const runcVersion = (() => {
       try {
@@ -106,13 +114,14 @@ export class RuntimedApp {
       images: container.get(TOKENS.ImageService),
       containers,
       sandboxes: container.get(TOKENS.Sandboxes),
+      network,
       volumes: container.get(TOKENS.Volumes),
       logger,
       version: async () => ({ version: VERSION, runtimeName: 'berth-runtimed', runcVersion, root: config.root }),
     });
     const server = await serveRuntime(config.socket, handlers);
     await chmod(config.socket, 0o660);
-    logger.info({ socket: config.socket, root: config.root, containers: containers.ids().length }, 'runtimed serving');
+    logger.info({ socket: config.socket, root: config.root, containers: containers.ids().length, podCidr: network.status().podCidr || undefined }, 'runtimed serving');
     return new RuntimedApp(server, container);
   }
 

@@ -1,4 +1,4 @@
-import { mergeEnv, normalizeRequest, processConfig } from './container-config';
+import { mergeEnv, normalizeRequest, processConfig, sandboxFileMounts } from './container-config';
 
 const request = (fields: Parameters<typeof normalizeRequest>[0]) => normalizeRequest({ image: 'busybox', ...fields });
 
@@ -31,5 +31,22 @@ describe('processConfig (docker semantics)', () => {
 describe('mergeEnv', () => {
   it('keeps the first position and the last value of each name', () => {
     expect(mergeEnv(['A=1', 'B=2'], ['A=3', 'C'])).toEqual(['A=3', 'B=2', 'C']);
+  });
+});
+
+describe('sandboxFileMounts', () => {
+  const sandbox = { hostsPath: '/s/hosts', resolvConfPath: '/s/resolv.conf', hostnamePath: '/s/hostname' };
+
+  it('binds the sandbox files read-only at /etc/hosts, /etc/resolv.conf and /etc/hostname', () => {
+    expect(sandboxFileMounts(sandbox, [])).toEqual([
+      { type: 'bind', source: '/s/hosts', destination: '/etc/hosts', readOnly: true },
+      { type: 'bind', source: '/s/resolv.conf', destination: '/etc/resolv.conf', readOnly: true },
+      { type: 'bind', source: '/s/hostname', destination: '/etc/hostname', readOnly: true },
+    ]);
+  });
+
+  it('leaves out what the container mounts itself, and files a sandbox does not have', () => {
+    const own = [{ type: 'bind' as const, source: '/mine', destination: '/etc//resolv.conf/' }];
+    expect(sandboxFileMounts({ ...sandbox, hostnamePath: '' }, own).map((m) => m.destination)).toEqual(['/etc/hosts']);
   });
 });

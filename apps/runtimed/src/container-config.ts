@@ -1,5 +1,8 @@
 import { errors, field, FieldCause } from '@berth/errors';
 import type { ContainerConfig as ImageContainerConfig } from '@berth/image';
+import type { MountOption } from '@berth/oci';
+import type { PodSandbox } from '@berth/runtime-client';
+import { posix } from 'node:path';
 
 /** What the caller asked for, with every field present (the proto's defaults). */
 export interface ContainerRequest {
@@ -94,4 +97,19 @@ export function processConfig(image: ImageContainerConfig | undefined, request: 
   if (!cwd.startsWith('/')) causes.push(field.invalid('workingDir', cwd, 'must be an absolute path'));
   if (causes.length) throw errors.invalid('container', request.name, causes);
   return { args, env: mergeEnv(image?.Env ?? [], request.env), cwd, user: request.user || image?.User || '' };
+}
+
+/**
+ * The sandbox's hosts, resolv.conf and hostname files, bound read-only at /etc/hosts, /etc/resolv.conf
+ * and /etc/hostname, except where the container mounts something of its own.
+ */
+export function sandboxFileMounts(sandbox: Pick<PodSandbox, 'hostsPath' | 'resolvConfPath' | 'hostnamePath'>, mounts: readonly MountOption[]): MountOption[] {
+  const taken = new Set(mounts.map((m) => posix.normalize(m.destination).replace(/(.)\/+$/, '$1')));
+  return [
+    [sandbox.hostsPath, '/etc/hosts'],
+    [sandbox.resolvConfPath, '/etc/resolv.conf'],
+    [sandbox.hostnamePath, '/etc/hostname'],
+  ]
+    .filter(([source, destination]) => source && !taken.has(destination!))
+    .map(([source, destination]) => ({ type: 'bind', source: source!, destination: destination!, readOnly: true }));
 }

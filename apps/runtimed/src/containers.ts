@@ -11,7 +11,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { readCgroupStats, CgroupStats } from './cgroups';
 import { RuntimePaths } from './config';
-import { ContainerRequest, mergeEnv, normalizeRequest, processConfig } from './container-config';
+import { ContainerRequest, mergeEnv, normalizeRequest, processConfig, sandboxFileMounts } from './container-config';
 import { run } from './exec';
 import { KeyedMutex, now, randomId, readJsonIfExists, writeJsonAtomic } from './files';
 import { LogEntry, readLog } from './logs';
@@ -199,7 +199,9 @@ export class ContainerManager {
         cgroupsPath: record.cgroupsPath,
       };
       if (sandbox) {
-        options.namespaces = { network: sandbox.networkNamespace, ipc: sandbox.ipcNamespace, uts: sandbox.utsNamespace };
+        // A host-network sandbox has no network or UTS namespace of its own: its containers use the node's.
+        options.namespaces = { network: sandbox.networkNamespace || 'host', ipc: sandbox.ipcNamespace, uts: sandbox.utsNamespace || 'host' };
+        options.mounts = [...options.mounts!, ...sandboxFileMounts(sandbox, options.mounts!)];
         if (request.hostname) options.hostname = request.hostname;
       } else {
         options.namespaces = { network: request.network === 'host' ? 'host' : undefined };
@@ -487,8 +489,8 @@ export class ContainerManager {
         }
         case 'bind':
           if (!isAbsolute(mount.source)) throw errors.invalid('container', request.name, [{ reason: 'FieldValueInvalid', field: `mounts[${i}].source`, message: `Invalid value: "${mount.source}": a bind mount's source must be an absolute host path` }]);
-          // docker run -v creates a missing host directory.
-          await mkdir(mount.source, { recursive: true });
+          // docker run -v creates a missing host directory (a file is bound as it is).
+          if (!existsSync(mount.source)) await mkdir(mount.source, { recursive: true });
           mounts.push({ type: 'bind', source: mount.source, ...base });
           break;
         case 'tmpfs':

@@ -1,73 +1,118 @@
-import type { PodSandbox } from '@berth/runtime-client';
-import { errors, field } from '@berth/errors';
+import type { PodSandbox, PodSandboxConfig } from '@berth/runtime-client';
+import { errors } from '@berth/errors';
 import { listMounts } from '@berth/image';
 import type { Logger } from 'pino';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname as nodeHostname } from 'node:os';
 import { join } from 'node:path';
 import { run } from './exec';
-import { now, randomId, readJsonIfExists, writeJsonAtomic } from './files';
+import { KeyedMutex, now, randomId, readJsonIfExists, writeJsonAtomic } from './files';
+import { notReady, PodNetwork } from './pod-network';
+import { hostNetworkHostsFile, podHostsFile, resolvConf, SandboxRequest, validateSandboxConfig } from './sandbox-config';
 
 /** What runtimed keeps about a sandbox (`sandbox.json`) is exactly what the API reports. */
 export type SandboxRecord = PodSandbox;
 
-const HOSTNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/i;
-const NAMESPACES = ['net', 'ipc', 'uts'] as const;
+type Namespace = 'net' | 'ipc' | 'uts';
+const NAMESPACES: readonly Namespace[] = ['net', 'ipc', 'uts'];
+/** The node's files a host-network sandbox starts from (and a pod-network one without DNS servers). */
+const NODE_HOSTS = '/etc/hosts';
+const NODE_RESOLV_CONF = '/etc/resolv.conf';
+
+async function readNodeFile(path: string): Promise<string> {
+  return readFile(path, 'utf8').catch(() => '');
+}
 
 /**
- * Pod sandboxes. A sandbox is three namespaces — network (loopback up; CNI adds interfaces later),
- * IPC and UTS (holding the pod's hostname) — kept alive by bind mounts of their /proc nsfs files under
- * `<state>/netns/<id>/`, and every container of the pod joins all three. Bind mounts instead of a
- * holder ("pause") process: nothing per pod to run, track or reconnect to after a runtimed restart,
+ * Pod sandboxes. A sandbox is three namespaces — network (loopback up, then eth0 on the pod network
+ * through CNI), IPC and UTS (holding the pod's hostname) — kept alive by bind mounts of their /proc nsfs
+ * files under `<state>/netns/<id>/`, and every container of the pod joins all three. Bind mounts instead
+ * of a holder ("pause") process: nothing per pod to run, track or reconnect to after a runtimed restart,
  * and the pod's containers still share IPC and hostname as in a Kubernetes pod (each keeps its own pid
- * namespace, Kubernetes' default).
+ * namespace, Kubernetes' default). A host-network sandbox has only its IPC namespace; its containers
+ * use the node's network and hostname, as Kubernetes' hostNetwork pods.
+ * Each sandbox's record dir also holds the hosts, resolv.conf and hostname files its containers mount.
+ * Network setup and teardown of one sandbox never overlap (a lock per id).
  */
 export class SandboxManager {
+  private readonly locks = new KeyedMutex();
+
   constructor(
     private readonly recordsDir: string,
     private readonly namespacesDir: string,
+    private readonly network: PodNetwork,
     private readonly logger: Logger,
   ) {}
 
-  async run(config: { name: string; hostname?: string; labels?: Record<string, string> }): Promise<SandboxRecord> {
-    const hostname = config.hostname || config.name;
-    const causes = [];
-    if (!config.name) causes.push(field.required('name'));
-    if (!hostname || hostname.length > 63 || !HOSTNAME.test(hostname)) causes.push(field.invalid('hostname', hostname, 'must be a DNS label of at most 63 characters'));
-    if (causes.length) throw errors.invalid('podsandbox', config.name, causes);
+  async run(config: Partial<PodSandboxConfig>): Promise<SandboxRecord> {
+    const request = validateSandboxConfig(config);
+    const podNetwork = request.network === '';
+    if (podNetwork && !this.network.ready) throw notReady();
     const id = randomId();
-    const nsDir = join(this.namespacesDir, id);
-    const record: SandboxRecord = {
-      id,
-      name: config.name,
-      hostname,
-      state: 'ready',
-      createdAt: now(),
-      labels: config.labels ?? {},
-      networkNamespace: join(nsDir, 'net'),
-      ipcNamespace: join(nsDir, 'ipc'),
-      utsNamespace: join(nsDir, 'uts'),
-    };
-    await mkdir(nsDir, { recursive: true });
-    try {
-      for (const ns of NAMESPACES) await writeFile(join(nsDir, ns), '');
-      // unshare bind-mounts each new namespace on its file, then sets the hostname and brings loopback up inside.
-      await run('unshare', [
-        ...NAMESPACES.map((ns) => `--${ns}=${join(nsDir, ns)}`),
-        '--',
-        'sh',
-        '-c',
-        'hostname "$0" && exec ip link set lo up',
-        hostname,
-      ]);
-      await mkdir(join(this.recordsDir, id), { recursive: true });
-      await writeJsonAtomic(this.recordPath(id), record);
-    } catch (err) {
+    return this.locks.run(id, async () => {
+      const nsDir = join(this.namespacesDir, id);
+      const recordDir = join(this.recordsDir, id);
+      const namespaces: readonly Namespace[] = podNetwork ? NAMESPACES : ['ipc'];
+      const record: SandboxRecord = {
+        id,
+        name: request.name,
+        hostname: podNetwork ? request.hostname : nodeHostname(),
+        state: 'ready',
+        createdAt: now(),
+        labels: request.labels,
+        networkNamespace: podNetwork ? join(nsDir, 'net') : '',
+        ipcNamespace: join(nsDir, 'ipc'),
+        utsNamespace: podNetwork ? join(nsDir, 'uts') : '',
+        network: request.network,
+        ip: '',
+        hostsPath: join(recordDir, 'hosts'),
+        resolvConfPath: join(recordDir, 'resolv.conf'),
+        hostnamePath: join(recordDir, 'hostname'),
+        portMappings: request.portMappings,
+      };
+      let attached = false;
+      try {
+        await mkdir(nsDir, { recursive: true });
+        await mkdir(recordDir, { recursive: true });
+        for (const ns of namespaces) await writeFile(join(nsDir, ns), '');
+        // unshare bind-mounts each new namespace on its file, then sets the hostname and brings loopback up inside.
+        const setup = podNetwork ? ['sh', '-c', 'hostname "$0" && exec ip link set lo up', request.hostname] : ['true'];
+        await run('unshare', [...namespaces.map((ns) => `--${ns}=${join(nsDir, ns)}`), '--', ...setup]);
+        if (podNetwork) {
+          attached = true;
+          record.ip = await this.network.attach(id, record.networkNamespace, cniPortMappings(request));
+        }
+        await this.writeFiles(record, request);
+        await writeJsonAtomic(this.recordPath(id), record);
+      } catch (err) {
+        if (attached) await this.network.detach(id, record.networkNamespace).catch((delErr) => this.logger.error({ sandbox: id, err: delErr }, 'CNI DEL after a failed sandbox start failed'));
+        await this.releaseNamespaces(id);
+        await rm(recordDir, { recursive: true, force: true });
+        throw err;
+      }
+      this.logger.info({ sandbox: id, name: record.name, network: request.network || 'pod', ip: record.ip || undefined }, 'pod sandbox ready');
+      return record;
+    });
+  }
+
+  /**
+   * Removes what a sandbox start cut short by a crash left (its record is written last): network
+   * attachments, namespaces and record dirs of sandboxes without a record.
+   */
+  async recover(): Promise<void> {
+    const known = new Set((await this.list()).map((r) => r.id));
+    const isOrphan = (id: string) => /^[a-f0-9]{64}$/.test(id) && !known.has(id);
+    const orphans = new Set([
+      ...(await this.ids()),
+      ...(await readdir(this.namespacesDir).catch(() => [] as string[])),
+      ...(await this.network.attachedIds()),
+    ].filter(isOrphan));
+    for (const id of orphans) {
+      this.logger.warn({ sandbox: id }, 'removing the remains of a sandbox whose start was interrupted');
+      await this.network.detach(id, join(this.namespacesDir, id, 'net'));
       await this.releaseNamespaces(id);
       await rm(join(this.recordsDir, id), { recursive: true, force: true });
-      throw err;
     }
-    this.logger.info({ sandbox: id, name: record.name }, 'pod sandbox ready');
-    return record;
   }
 
   async find(id: string): Promise<SandboxRecord | undefined> {
@@ -96,28 +141,53 @@ export class SandboxManager {
     return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
-  async markStopped(id: string): Promise<SandboxRecord> {
-    const record = await this.get(id);
-    record.state = 'notready';
-    await writeJsonAtomic(this.recordPath(record.id), record);
-    return record;
+  /** Releases its pod-network attachment (address, veth, port mappings); the caller has stopped its containers. */
+  async stop(id: string): Promise<SandboxRecord> {
+    const found = await this.get(id);
+    return this.locks.run(found.id, async () => {
+      const record = await this.get(found.id);
+      if (record.network !== 'host') await this.network.detach(record.id, record.networkNamespace);
+      record.state = 'notready';
+      record.ip = '';
+      await writeJsonAtomic(this.recordPath(record.id), record);
+      this.logger.info({ sandbox: record.id }, 'pod sandbox stopped');
+      return record;
+    });
   }
 
-  /** Unmounts its namespaces and forgets it; the caller has removed its containers. */
+  /**
+   * Releases its network (again: DEL is idempotent), unmounts its namespaces and forgets it; the caller
+   * has removed its containers. A sandbox already gone is fine (CRI's RemovePodSandbox is idempotent).
+   */
   async remove(id: string): Promise<void> {
-    const record = await this.get(id);
-    await this.releaseNamespaces(record.id);
-    await rm(join(this.recordsDir, record.id), { recursive: true, force: true });
-    this.logger.info({ sandbox: record.id }, 'pod sandbox removed');
+    const found = await this.find(id);
+    if (!found) return;
+    await this.locks.run(found.id, async () => {
+      const record = await this.find(found.id);
+      if (!record) return;
+      // Before the namespaces go: the plugins undo most exactly with the interface still there.
+      if (record.network !== 'host') await this.network.detach(record.id, record.networkNamespace);
+      await this.releaseNamespaces(record.id);
+      await rm(join(this.recordsDir, record.id), { recursive: true, force: true });
+      this.logger.info({ sandbox: record.id }, 'pod sandbox removed');
+    });
+  }
+
+  private async writeFiles(record: SandboxRecord, request: SandboxRequest): Promise<void> {
+    const hosts =
+      record.network === 'host'
+        ? hostNetworkHostsFile(await readNodeFile(NODE_HOSTS), request.hostAliases)
+        : podHostsFile({ ip: record.ip, hostname: record.hostname, hostnameFqdn: request.hostnameFqdn, hostAliases: request.hostAliases });
+    await writeFile(record.hostsPath, hosts);
+    await writeFile(record.resolvConfPath, resolvConf(request.dns, await readNodeFile(NODE_RESOLV_CONF)));
+    await writeFile(record.hostnamePath, `${record.hostname}\n`);
   }
 
   private async releaseNamespaces(id: string): Promise<void> {
     const nsDir = join(this.namespacesDir, id);
     const mounted = new Set((await listMounts()).map((m) => m.mountPoint));
-    for (const ns of NAMESPACES) {
-      const path = join(nsDir, ns);
-      if (mounted.has(path)) await run('umount', [path]);
-    }
+    const bound = NAMESPACES.map((ns) => join(nsDir, ns)).filter((path) => mounted.has(path));
+    if (bound.length) await run('umount', bound);
     await rm(nsDir, { recursive: true, force: true });
   }
 
@@ -129,4 +199,9 @@ export class SandboxManager {
   private recordPath(id: string): string {
     return join(this.recordsDir, id, 'sandbox.json');
   }
+}
+
+/** The sandbox's published ports as the portmap plugin takes them. */
+function cniPortMappings(request: SandboxRequest) {
+  return request.portMappings.map((m) => ({ hostPort: m.hostPort, containerPort: m.containerPort, protocol: m.protocol, ...(m.hostIp ? { hostIP: m.hostIp } : {}) }));
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import type { ContainerManager, ContainerStatus } from './containers';
 import type { ImageService } from './images';
+import type { PodNetwork } from './pod-network';
 import type { SandboxManager, SandboxRecord } from './sandboxes';
 import type { VolumeStore } from './volumes';
 
@@ -17,6 +18,7 @@ export interface RuntimeServices {
   images: ImageService;
   containers: ContainerManager;
   sandboxes: SandboxManager;
+  network: PodNetwork;
   volumes: VolumeStore;
   logger: Logger;
   version: () => Promise<Message>;
@@ -155,6 +157,8 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
 
   return {
     Version: unary('Version', () => s.version()),
+    UpdateRuntimeConfig: unary('UpdateRuntimeConfig', async ({ podCidr }) => ({ ...(await s.network.configure(podCidr)) })),
+    Status: unary('Status', async () => ({ ...s.network.status() })),
 
     ListImages: unary('ListImages', async () => ({ images: (await images.store.list()).map(imageMessage) })),
     InspectImage: unary('InspectImage', async ({ ref }) => {
@@ -192,14 +196,15 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
       return { ...report, imageDetails: report.imageDetails.map((d) => ({ ...d, image: imageMessage(d.image) })) };
     }),
 
-    RunPodSandbox: unary('RunPodSandbox', async (config) => sandboxMessage(await sandboxes.run({ name: config.name, hostname: config.hostname, labels: config.labels }))),
+    RunPodSandbox: unary('RunPodSandbox', async (config) => sandboxMessage(await sandboxes.run(config))),
     StopPodSandbox: unary('StopPodSandbox', async ({ id, timeoutSeconds }) => {
       const sandbox = await sandboxes.get(id);
       await Promise.all((await containers.list({ all: true, sandboxId: sandbox.id })).map((c) => containers.stop(c.id, timeoutSeconds)));
-      return sandboxMessage(await sandboxes.markStopped(sandbox.id));
+      return sandboxMessage(await sandboxes.stop(sandbox.id));
     }),
     RemovePodSandbox: unary('RemovePodSandbox', async ({ id }) => {
-      const sandbox = await sandboxes.get(id);
+      const sandbox = await sandboxes.find(id);
+      if (!sandbox) return {};
       for (const c of await containers.list({ all: true, sandboxId: sandbox.id })) await containers.remove(c.id, { force: true });
       await sandboxes.remove(sandbox.id);
       return {};

@@ -2,15 +2,19 @@ import { resourceForKind, type ConfigMap, type KubeObject, type Pod, type Secret
 import type { KubeClient } from '@berth/client';
 import { clientListWatch, EventRecorder, objectKey, runController, SharedInformerFactory, WorkQueue, type Informer, type RunningController } from '@berth/controller';
 import { errors, isBerthError } from '@berth/errors';
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { ObjectSource } from './container-spec';
 import { hostFacts, NodeHeartbeat, type HostFacts } from './node';
 import { nodeTunnelFor } from './node-tunnel';
+import { startNodeServices, type NodeServices } from './node-services';
+import { PodCidrSync } from './pod-cidr';
 import { POD_TYPE, PodSyncer, type AgentRuntime } from './pod-sync';
 import { ProbeManager } from './probes';
 import { RuntimeRelister } from './relist';
+import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, parseResolvConf, type HostResolvConf } from './sandbox-config';
 
 const CONFIG_MAP_TYPE = resourceForKind('v1', 'ConfigMap')!;
 const SECRET_TYPE = resourceForKind('v1', 'Secret')!;
@@ -46,12 +50,34 @@ export interface AgentOptions {
    * runtime has the streaming calls (a RuntimeClient); false turns it off.
    */
   nodeTunnel?: boolean;
+  /**
+   * Run the node's service proxy (nftables), host-gw routes and DNS server in this process's network
+   * namespace. `berth agent` and `berth server` do; agents over a fake runtime (tests, hollow nodes) don't.
+   */
+  nodeServices?: boolean;
+  /** The DNS server address pods on the pod network get (kubelet's --cluster-dns); default 169.254.20.10, the node's own. */
+  clusterDNS?: string;
+  /** The cluster's DNS domain (kubelet's --cluster-domain); default cluster.local. */
+  clusterDomain?: string;
+  /** The node's resolv.conf, which pods with dnsPolicy Default start from; default /etc/resolv.conf. */
+  resolvConf?: string;
 }
 
 export interface RunningAgent {
   readonly nodeName: string;
   /** Stops watching and heartbeating; the pods' containers keep running (a new agent adopts them). */
   stop(): Promise<void>;
+}
+
+/** The node's resolv.conf, read when a pod needs it (it may change while the agent runs); empty if unreadable. */
+function hostResolvConfFrom(path: string): HostResolvConf {
+  return () => {
+    try {
+      return parseResolvConf(readFileSync(path, 'utf8'));
+    } catch {
+      return {};
+    }
+  };
 }
 
 function objectSource(client: AgentClient): ObjectSource {
@@ -93,6 +119,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const queue = new WorkQueue<string>();
   const events = new EventRecorder(client, 'kubelet', nodeName, logger);
   const probes = new ProbeManager({ runtime, logger, events, onChange: (key) => queue.add(key) });
+  // Pods waiting for the pod network start as soon as it is ready.
+  const podCidr = new PodCidrSync({ client, runtime, nodeName, logger, onReady: () => pods.list().forEach((pod) => queue.add(objectKey(pod))) });
   const syncer = new PodSyncer({
     probes,
     events,
@@ -106,6 +134,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger,
     orphanGraceSeconds: options.orphanGraceSeconds ?? 2,
     volumeRefreshMs: options.volumeRefreshMs,
+    cluster: { clusterDNS: options.clusterDNS ?? DEFAULT_CLUSTER_DNS, clusterDomain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN },
+    hostResolvConf: hostResolvConfFrom(options.resolvConf ?? '/etc/resolv.conf'),
+    podNetworkReady: () => podCidr.networkReady,
   });
   pods.addEventHandler({
     onAdd: (pod) => queue.add(objectKey(pod)),
@@ -117,6 +148,25 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   });
   informers.start();
+  await podCidr.start();
+  let nodeServices: NodeServices | undefined;
+  try {
+    // Before any pod starts: its resolv.conf names the DNS server, its Services need the rules.
+    if (options.nodeServices) {
+      nodeServices = await startNodeServices({
+        client,
+        nodeName,
+        logger,
+        clusterDNS: options.clusterDNS ?? DEFAULT_CLUSTER_DNS,
+        clusterDomain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+      });
+    }
+  } catch (err) {
+    heartbeat.stop();
+    await podCidr.stop();
+    await informers.stop();
+    throw err;
+  }
   const controller: RunningController = runController({
     name: 'pod-sync',
     queue,
@@ -130,6 +180,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await relister.start();
   } catch (err) {
     heartbeat.stop();
+    await nodeServices?.stop();
+    await podCidr.stop();
     await controller.stop();
     await informers.stop();
     throw err;
@@ -144,6 +196,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       heartbeat.stop();
       probes.stop();
       await relister.stop();
+      await nodeServices?.stop();
+      await podCidr.stop();
       await informers.stop();
       await controller.stop();
       await events.flush();

@@ -18,9 +18,11 @@ async function rejection(work: () => Promise<unknown> | unknown): Promise<unknow
   throw new Error('expected a rejection');
 }
 
+const POD_CIDR = '10.88.3.0/24';
+
 describe('FakeRuntime', () => {
   it('runs a container the moment it is started and keeps it running until stopped', async () => {
-    const runtime = new FakeRuntime();
+    const runtime = new FakeRuntime({ podCidr: POD_CIDR });
     const sandbox = await runtime.runPodSandbox({ name: 'p', labels: { app: 'a' } });
     const created = await runtime.createContainer({ image: 'busybox', command: ['sleep', '3600'], sandboxId: sandbox.id, labels: { app: 'a' } });
     expect(created.state).toBe('created');
@@ -55,7 +57,7 @@ describe('FakeRuntime', () => {
   });
 
   it('stops and removes the containers of a sandbox with it', async () => {
-    const runtime = new FakeRuntime();
+    const runtime = new FakeRuntime({ podCidr: POD_CIDR });
     const sandbox = await runtime.runPodSandbox({ name: 'p' });
     const { id } = await runtime.createContainer({ image: 'busybox', sandboxId: sandbox.id });
     await runtime.startContainer(id);
@@ -75,6 +77,41 @@ describe('FakeRuntime', () => {
     expect(entries).toEqual([]);
   });
 
+  describe('pod network', () => {
+    it('refuses pod-network sandboxes until a pod CIDR is configured, and runs host-network ones at once', async () => {
+      const runtime = new FakeRuntime();
+      expect(await runtime.status()).toEqual({ networkReady: false, podCidr: '', bridge: 'berth0' });
+      const refused = await rejection(() => runtime.runPodSandbox({ name: 'p' }));
+      expect(isBerthError(refused, 'ServiceUnavailable') && refused.message).toMatch(/^network not ready/);
+      expect(await runtime.runPodSandbox({ name: 'h', network: 'host' })).toMatchObject({ network: 'host', ip: '' });
+
+      expect(await runtime.updateRuntimeConfig(POD_CIDR)).toEqual({ networkReady: true, podCidr: POD_CIDR, bridge: 'berth0' });
+      expect(await runtime.runPodSandbox({ name: 'p' })).toMatchObject({ network: '', ip: '10.88.3.2' });
+    });
+
+    it('rejects what is not an IPv4 network address as Invalid', async () => {
+      const runtime = new FakeRuntime();
+      for (const bad of ['10.88.0.0', '10.88.0.0/33', '300.1.1.0/24', 'fd00::/64', '10.88.0.1/24']) {
+        expect(isBerthError(await rejection(() => runtime.updateRuntimeConfig(bad)), 'Invalid')).toBe(true);
+      }
+      expect((await runtime.status()).networkReady).toBe(false);
+    });
+
+    it('hands out distinct addresses of the CIDR, released when a sandbox is stopped or removed', async () => {
+      const runtime = new FakeRuntime({ podCidr: '10.88.9.0/30' });
+      const only = await runtime.runPodSandbox({ name: 'a', portMappings: [{ protocol: 'tcp', containerPort: 80, hostPort: 8080 }] });
+      // A /30 has one address besides the network, gateway and broadcast ones.
+      expect(only).toMatchObject({ ip: '10.88.9.2', portMappings: [{ protocol: 'tcp', containerPort: 80, hostPort: 8080 }] });
+      expect(isBerthError(await rejection(() => runtime.runPodSandbox({ name: 'b' })), 'ServiceUnavailable')).toBe(true);
+
+      expect((await runtime.stopPodSandbox(only.id)).ip).toBe('');
+      const second = await runtime.runPodSandbox({ name: 'b' });
+      expect(second.ip).toBe('10.88.9.2');
+      await runtime.removePodSandbox(second.id);
+      expect((await runtime.runPodSandbox({ name: 'c' })).ip).toBe('10.88.9.2');
+    });
+  });
+
   it('gives unique ids across runtimes (hollow nodes of one cluster)', async () => {
     const [a, b] = [new FakeRuntime(), new FakeRuntime()];
     expect((await a.createContainer({ image: 'x' })).id).not.toBe((await b.createContainer({ image: 'x' })).id);
@@ -85,7 +122,7 @@ describe('FakeRuntime', () => {
     afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
     it('gets a pod reported Running with ready containers, and torn down when it is deleted', async () => {
-      const runtime = new FakeRuntime();
+      const runtime = new FakeRuntime({ podCidr: '10.88.7.0/24' });
       const logger = pino({ level: 'silent' });
       let current: Pod | undefined = {
         apiVersion: 'v1',
@@ -114,6 +151,8 @@ describe('FakeRuntime', () => {
         orphanGraceSeconds: 0,
         events,
         probes: new ProbeManager({ runtime, logger, events, onChange: () => undefined }),
+        cluster: { clusterDNS: '169.254.20.10', clusterDomain: 'cluster.local' },
+        hostResolvConf: () => ({}),
       });
 
       await syncer.reconcile('ns/p');

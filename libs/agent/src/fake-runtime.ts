@@ -1,6 +1,6 @@
-import { errors } from '@berth/errors';
+import { errors, field } from '@berth/errors';
 import { randomBytes } from 'node:crypto';
-import type { Container, ContainerConfig, ExitStatus, ImageDetails, ListContainersOptions, LogEntry, PodSandbox, PodSandboxConfig, VersionInfo } from '@berth/runtime-client';
+import type { Container, ContainerConfig, ExitStatus, ImageDetails, ListContainersOptions, LogEntry, PodSandbox, PodSandboxConfig, RuntimeStatus, VersionInfo } from '@berth/runtime-client';
 import type { AgentRuntime } from './pod-sync';
 
 /** Exit code of a container stopped by the runtime (SIGKILL after the grace period, as the sleeping busybox ignores SIGTERM). */
@@ -9,7 +9,27 @@ export const FAKE_STOP_EXIT_CODE = 137;
 export interface FakeRuntimeOptions {
   /** Images the node has; any image is present when omitted (a hollow node pulls nothing). */
   images?: string[];
+  /** The node's pod CIDR from the start (a hollow node whose network is ready); absent: set by updateRuntimeConfig. */
+  podCidr?: string;
 }
+
+/** The bridge a fake node reports, as runtimed's default. */
+export const FAKE_BRIDGE = 'berth0';
+
+/** A pod CIDR as runtimed accepts it (an IPv4 network address, prefix length 8 to 30): its first address and size. */
+function parseCidr(cidr: string): { network: number; size: number } {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const octets = match?.slice(1, 5).map(Number) ?? [];
+  const prefix = Number(match?.[5]);
+  const size = 2 ** (32 - prefix);
+  const network = octets.reduce((n, o) => n * 256 + o, 0);
+  if (!match || octets.some((o) => o > 255) || prefix < 8 || prefix > 30 || network % size !== 0) {
+    throw errors.invalid('runtimeconfig', 'podCidr', [field.invalid('podCidr', cidr, 'must be an IPv4 network address with a prefix length from 8 to 30, such as 10.88.3.0/24')]);
+  }
+  return { network, size };
+}
+
+const formatIPv4 = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 
 const matchesLabels = (labels: Record<string, string>, wanted: Record<string, string> = {}) => Object.entries(wanted).every(([k, v]) => labels[k] === v);
 
@@ -24,11 +44,44 @@ export class FakeRuntime implements AgentRuntime {
   private readonly containers = new Map<string, Container>();
   private readonly images?: Set<string>;
   private nextId = 0;
+  private podCidr = '';
+  /** Pod-network addresses in use, by sandbox id. */
+  private readonly addresses = new Map<string, string>();
   /** Ids unique across hollow nodes, so pods' containerIDs never repeat within a cluster. */
   private readonly idPrefix = randomBytes(4).toString('hex');
 
   constructor(options: FakeRuntimeOptions = {}) {
     if (options.images) this.images = new Set(options.images);
+    if (options.podCidr) this.setPodCidr(options.podCidr);
+  }
+
+  async status(): Promise<RuntimeStatus> {
+    return { networkReady: !!this.podCidr, podCidr: this.podCidr, bridge: FAKE_BRIDGE };
+  }
+
+  /** As runtimed: later sandboxes get addresses from the new CIDR; running ones keep theirs. */
+  async updateRuntimeConfig(podCidr: string): Promise<RuntimeStatus> {
+    this.setPodCidr(podCidr);
+    return this.status();
+  }
+
+  private setPodCidr(podCidr: string): void {
+    parseCidr(podCidr);
+    this.podCidr = podCidr;
+  }
+
+  /** The lowest free address of the pod CIDR after the gateway's (host-local's order). */
+  private allocateAddress(sandboxId: string): string {
+    if (!this.podCidr) throw errors.unavailable('network not ready: no pod CIDR configured yet (UpdateRuntimeConfig)');
+    const { network, size } = parseCidr(this.podCidr);
+    const used = new Set(this.addresses.values());
+    for (let offset = 2; offset < size - 1; offset++) {
+      const candidate = formatIPv4(network + offset);
+      if (used.has(candidate)) continue;
+      this.addresses.set(sandboxId, candidate);
+      return candidate;
+    }
+    throw errors.unavailable(`no free address left in the pod CIDR ${this.podCidr}`);
   }
 
   async version(): Promise<VersionInfo> {
@@ -41,8 +94,11 @@ export class FakeRuntime implements AgentRuntime {
   }
 
   async runPodSandbox(config: PodSandboxConfig): Promise<PodSandbox> {
+    const id = this.newId('sandbox');
+    const network = config.network ?? '';
+    const ip = network === 'host' ? '' : this.allocateAddress(id);
     const sandbox: PodSandbox = {
-      id: this.newId('sandbox'),
+      id,
       name: config.name,
       hostname: config.hostname ?? config.name,
       state: 'ready',
@@ -51,6 +107,12 @@ export class FakeRuntime implements AgentRuntime {
       networkNamespace: '',
       ipcNamespace: '',
       utsNamespace: '',
+      network,
+      ip,
+      hostsPath: '',
+      resolvConfPath: '',
+      hostnamePath: '',
+      portMappings: [...(config.portMappings ?? [])],
     };
     this.sandboxes.set(sandbox.id, sandbox);
     return { ...sandbox };
@@ -60,13 +122,20 @@ export class FakeRuntime implements AgentRuntime {
     const sandbox = this.sandbox(id);
     for (const c of this.containers.values()) if (c.sandboxId === id && c.state === 'running') this.exit(c, FAKE_STOP_EXIT_CODE);
     sandbox.state = 'notready';
+    this.releaseAddress(sandbox);
     return { ...sandbox };
   }
 
   async removePodSandbox(id: string): Promise<void> {
-    this.sandbox(id);
+    const sandbox = this.sandbox(id);
     for (const c of [...this.containers.values()]) if (c.sandboxId === id) this.containers.delete(c.id);
+    this.releaseAddress(sandbox);
     this.sandboxes.delete(id);
+  }
+
+  private releaseAddress(sandbox: PodSandbox): void {
+    this.addresses.delete(sandbox.id);
+    sandbox.ip = '';
   }
 
   async listPodSandboxes(labels: Record<string, string> = {}): Promise<PodSandbox[]> {

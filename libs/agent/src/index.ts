@@ -1,6 +1,7 @@
 /**
  * The node agent (kubelet's role). A composition root (`berth agent`, or `berth server` in-process) starts it:
- *   const agent = await startAgent({ client, runtime, nodeName, dataDir, logger });  ...  await agent.stop();
+ *   const agent = await startAgent({ client, runtime, nodeName, dataDir, logger, clusterDNS, clusterDomain });  ...  await agent.stop();
+ * It hands the Node's spec.podCIDR to runtimed (PodCidrSync) and puts pods on the pod network (podSandboxConfig).
  */
 export { startAgent, type AgentOptions, type RunningAgent, type AgentClient } from './agent';
 export { PodSyncer, POD_TYPE, type AgentRuntime, type PodSyncOptions } from './pod-sync';
@@ -11,7 +12,9 @@ export { restartDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 export { LABELS } from './labels';
 export { ensureLocalRuntimed, type LocalRuntimed, type LocalRuntimedOptions } from './local-runtimed';
 export { ProbeManager, runProbe, type ProbeTarget, type ProbeResult, type ProbeKind } from './probes';
-export { FakeRuntime, FAKE_STOP_EXIT_CODE, type FakeRuntimeOptions } from './fake-runtime';
+export { FakeRuntime, FAKE_STOP_EXIT_CODE, FAKE_BRIDGE, type FakeRuntimeOptions } from './fake-runtime';
+export { PodCidrSync, type PodCidrSyncOptions, type PodCidrRuntime } from './pod-cidr';
+export { podSandboxConfig, podDnsConfig, podPortMappings, podHostnameFqdn, parseResolvConf, usesHostNetwork, checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, type ClusterDnsSettings } from './sandbox-config';
 export { NodeTunnel, nodeTunnelFor, reconnectDelayMs, DEFAULT_RECONNECT, type NodeTunnelOptions, type TunnelDialer, type ReconnectPolicy } from './node-tunnel';
 export { serveTunnelRequest, type TunnelRuntime } from './node-tunnel-serve';
 export { StatsSampler, readHostUsage, type UsageReading, type HostReader } from './node-tunnel-stats';

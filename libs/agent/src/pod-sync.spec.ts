@@ -56,6 +56,8 @@ class FakeRuntime {
     exec: () => {
       throw new Error('no exec in this fake');
     },
+    status: async () => ({ networkReady: true, podCidr: '10.88.0.0/24', bridge: 'berth0' }),
+    updateRuntimeConfig: async (podCidr: string) => ({ networkReady: true, podCidr, bridge: 'berth0' }),
   };
 
   container(id: string): Container {
@@ -118,6 +120,8 @@ describe('PodSyncer', () => {
       orphanGraceSeconds: 2,
       events: recorder,
       probes: new ProbeManager({ runtime: runtime.api, logger, events: recorder, onChange: () => undefined }),
+      cluster: { clusterDNS: '169.254.20.10', clusterDomain: 'cluster.local' },
+      hostResolvConf: () => ({}),
     });
   });
 

@@ -6,9 +6,10 @@ import type { Container as RuntimeContainer, PodSandbox, RuntimeClient } from '@
 import type { Logger } from 'pino';
 import { formatDuration, restartDelayMs, type BackoffPolicy } from './backoff';
 import { runtimeContainerConfig, type ObjectSource, type PreparedVolume } from './container-spec';
-import { LABELS, podHostname, podLabels, runtimeContainerName, sandboxName, type ContainerKind } from './labels';
+import { LABELS, podLabels, runtimeContainerName, type ContainerKind } from './labels';
 import { computePodStatus, stableJson, type ObservedContainer, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
+import { podSandboxConfig, usesHostNetwork, type ClusterDnsSettings, type HostResolvConf } from './sandbox-config';
 
 /** Where the agent reports what it did to a pod (kubelet's events: Created, Started, Killing, BackOff...). */
 export interface PodEvents {
@@ -33,6 +34,8 @@ export type AgentRuntime = Pick<
   | 'removeContainer'
   | 'listContainers'
   | 'exec'
+  | 'status'
+  | 'updateRuntimeConfig'
 >;
 
 export type PodClient = Pick<KubeClient, 'get' | 'updateStatus' | 'delete'>;
@@ -53,7 +56,16 @@ export interface PodSyncOptions {
   events: PodEvents;
   /** How often ConfigMap and Secret volumes of running pods are rewritten from the API; default 60 s. */
   volumeRefreshMs?: number;
+  /** The cluster DNS pods on the pod network resolve names with. */
+  cluster: ClusterDnsSettings;
+  /** The node's resolv.conf, for pods that resolve as the node does. */
+  hostResolvConf: HostResolvConf;
+  /** Whether the runtime can put sandboxes on the pod network yet; the runtime decides alone when absent. */
+  podNetworkReady?(): boolean;
 }
+
+/** How often a pod waiting for the pod network looks again, besides being woken when it becomes ready. */
+const NETWORK_RECHECK_MS = 5000;
 
 /** Kubernetes' default terminationGracePeriodSeconds. */
 const DEFAULT_GRACE_SECONDS = 30;
@@ -146,7 +158,24 @@ export class PodSyncer {
 
   /** Creates and starts what the pod needs now; returns when to look again, if no runtime event will say. */
   private async syncContainers(pod: Pod, own: PodRuntime, waiting: Map<string, Waiting>): Promise<{ retryMs?: number }> {
-    const sandbox = await this.ensureSandbox(pod, own.sandboxes);
+    if (this.waitsForNetwork(pod, own.sandboxes)) {
+      // kubelet's "network is not ready": no sandbox yet, so every container is still being created.
+      const message = 'network is not ready: the node has no pod CIDR yet (Node spec.podCIDR, assigned by the control plane)';
+      this.options.events.record(pod, 'Warning', 'NetworkNotReady', message);
+      allStillCreating(pod, waiting, message);
+      return { retryMs: NETWORK_RECHECK_MS };
+    }
+    let sandbox: PodSandbox;
+    try {
+      sandbox = await this.ensureSandbox(pod, own.sandboxes);
+    } catch (err) {
+      if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
+      // Refused by the runtime (a port already published, a bad mapping): kubelet's FailedCreatePodSandBox.
+      const message = `Failed to create pod sandbox: ${err.message}`;
+      this.options.events.record(pod, 'Warning', 'FailedCreatePodSandBox', message);
+      allStillCreating(pod, waiting, message);
+      return { retryMs: this.options.backoff.initialMs };
+    }
     let retryMs: number | undefined;
     const note = (container: string, step: Step) => {
       if (step.kind !== 'wait') return;
@@ -164,13 +193,23 @@ export class PodSyncer {
     return { retryMs };
   }
 
+  /** A pod on the pod network that has no sandbox yet cannot get one before the node's network is ready. */
+  private waitsForNetwork(pod: Pod, sandboxes: PodSandbox[]): boolean {
+    return !usesHostNetwork(pod) && !sandboxes.some((s) => s.state === 'ready') && this.options.podNetworkReady?.() === false;
+  }
+
   private async ensureSandbox(pod: Pod, sandboxes: PodSandbox[]): Promise<PodSandbox> {
     const ready = sandboxes.find((s) => s.state === 'ready');
     if (ready) return ready;
     for (const stopped of sandboxes) await this.options.runtime.removePodSandbox(stopped.id);
-    const sandbox = await this.options.runtime.runPodSandbox({ name: sandboxName(pod), hostname: podHostname(pod), labels: podLabels(pod) });
-    this.options.logger.info({ pod: podRef(pod), sandbox: sandbox.id }, 'pod sandbox created');
+    const sandbox = await this.options.runtime.runPodSandbox(podSandboxConfig(pod, this.options.cluster, this.options.hostResolvConf));
+    this.options.logger.info({ pod: podRef(pod), sandbox: sandbox.id, ip: sandbox.ip || undefined }, 'pod sandbox created');
     return sandbox;
+  }
+
+  /** The pod's address: its sandbox's on the pod network, the node's for hostNetwork pods. */
+  private podIPOf(pod: Pod, sandbox: PodSandbox | undefined): string {
+    return usesHostNetwork(pod) ? this.options.hostIP : (sandbox?.ip ?? '');
   }
 
   /** One container's next step: init containers are done when they exited 0, others when running (or finished for good). */
@@ -226,7 +265,7 @@ export class PodSyncer {
         pod,
         container: spec,
         objects: this.options.objects,
-        ctx: { podIP: this.options.hostIP, hostIP: this.options.hostIP },
+        ctx: { podIP: this.podIPOf(pod, sandbox), hostIP: this.options.hostIP },
         volumes,
         name: runtimeContainerName(pod, spec.name, attempt),
         sandboxId: sandbox.id,
@@ -343,9 +382,10 @@ export class PodSyncer {
       this.options.runtime.listContainers({ all: true, labels: { [LABELS.podUid]: uid } }),
     ]);
     const sandbox = sandboxes.find((s) => s.state === 'ready');
+    const podIP = this.podIPOf(pod, sandbox);
     const running = (pod.spec?.containers ?? []).flatMap((spec) => {
       const current = runsOf(containers, spec.name, 'app')[0];
-      return current?.state === 'running' ? [{ containerId: current.id, container: spec, networkNamespace: sandbox?.networkNamespace ?? '' }] : [];
+      return current?.state === 'running' ? [{ containerId: current.id, container: spec, networkNamespace: sandbox?.networkNamespace ?? '', podIP }] : [];
     });
     this.options.probes.syncPod(pod, isTerminalPhase(pod) ? [] : running);
     const observe = (kind: ContainerKind) => {
@@ -370,13 +410,18 @@ export class PodSyncer {
       init: observe('init'),
       app: observe('app'),
       hostIP: this.options.hostIP,
-      podIP: this.options.hostIP,
-      sandboxReady: sandboxes.some((s) => s.state === 'ready'),
+      podIP,
+      sandboxReady: !!sandbox,
       now: new Date(),
     });
     if (stableJson(status) === stableJson(pod.status ?? {})) return;
     await this.options.client.updateStatus<Pod>(POD_TYPE, { ...pod, status });
   }
+}
+
+/** No sandbox, so no container of the pod can be created yet: each waits, saying why. */
+function allStillCreating(pod: Pod, waiting: Map<string, Waiting>, message: string): void {
+  for (const spec of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) waiting.set(spec.name, { reason: 'ContainerCreating', message });
 }
 
 function hasApiVolumes(pod: Pod): boolean {

@@ -11,12 +11,14 @@ export interface ProbeResult {
   message?: string;
 }
 
-/** Where a probe runs: the container (exec) and the pod's network namespace (httpGet, tcpSocket). */
+/** Where a probe runs: the container (exec) and the pod's network namespace and address (httpGet, tcpSocket). */
 export interface ProbeTarget {
   containerId: string;
   container: PodContainer;
   /** The sandbox's network namespace file; empty for the host's network. */
   networkNamespace: string;
+  /** Where httpGet and tcpSocket probes connect unless they name a host, as kubelet's: the pod's IP. */
+  podIP: string;
 }
 
 export type ProbeRuntime = Pick<RuntimeClient, 'exec' | 'stopContainer'>;
@@ -30,8 +32,8 @@ function resolvePort(port: IntOrString, container: PodContainer): number {
 }
 
 /**
- * Connects (and for HTTP, requests) from a node process inside the pod's network namespace, the only place
- * the pod's ports are reachable from until pods get routable addresses. Exit 0 is success.
+ * Connects (and for HTTP, requests) from a node process inside the pod's network namespace, so the pod's
+ * IP is reached whatever network namespace the agent itself runs in. Exit 0 is success.
  */
 const NETWORK_PROBE_SCRIPT = `
 const [kind, host, port, path, scheme, headers] = JSON.parse(process.argv[1]);
@@ -89,15 +91,16 @@ async function runExecProbe(runtime: ProbeRuntime, containerId: string, command:
 /** Runs one probe once, as kubelet's prober does. */
 export async function runProbe(runtime: ProbeRuntime, probe: Probe, target: ProbeTarget): Promise<ProbeResult> {
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
+  const defaultHost = target.podIP || '127.0.0.1';
   try {
     if (probe.exec) return await runExecProbe(runtime, target.containerId, probe.exec.command ?? [], timeoutMs);
     if (probe.tcpSocket) {
-      return await runNetworkProbe(target.networkNamespace, ['tcp', probe.tcpSocket.host || '127.0.0.1', resolvePort(probe.tcpSocket.port, target.container)], timeoutMs);
+      return await runNetworkProbe(target.networkNamespace, ['tcp', probe.tcpSocket.host || defaultHost, resolvePort(probe.tcpSocket.port, target.container)], timeoutMs);
     }
     if (probe.httpGet) {
       const { httpGet } = probe;
       const headers = Object.fromEntries((httpGet.httpHeaders ?? []).map((h) => [h.name, h.value]));
-      const args = ['http', httpGet.host || '127.0.0.1', resolvePort(httpGet.port, target.container), httpGet.path || '/', httpGet.scheme ?? 'HTTP', headers];
+      const args = ['http', httpGet.host || defaultHost, resolvePort(httpGet.port, target.container), httpGet.path || '/', httpGet.scheme ?? 'HTTP', headers];
       return await runNetworkProbe(target.networkNamespace, args, timeoutMs);
     }
   } catch (err) {

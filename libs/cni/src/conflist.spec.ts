@@ -40,7 +40,7 @@ describe('nodeConfList', () => {
           type: 'bridge',
           bridge: 'berth0',
           isGateway: true,
-          ipMasq: true,
+          ipMasq: false,
           hairpinMode: true,
           ipam: {
             type: 'host-local',

@@ -56,11 +56,17 @@ export interface NodeNetworkOptions {
   /** The CNI network name; also host-local's subdirectory and part of iptables chain comments. */
   name?: string;
   mtu?: number;
+  /**
+   * Let the bridge plugin masquerade traffic leaving the pod CIDR. Off for berth's nodes: the plugin would
+   * also masquerade traffic to other nodes' pods, and pods are to see each other's own addresses; the
+   * node's service proxy masquerades what leaves the cluster's pod CIDRs instead.
+   */
+  ipMasq?: boolean;
 }
 
 /**
- * berth's pod network on one node: a bridge that is the pods' gateway and masquerades their traffic
- * leaving the pod CIDR, host-local addresses from the node's pod CIDR, and portmap for published ports.
+ * berth's pod network on one node: a bridge that is the pods' gateway, host-local addresses from the
+ * node's pod CIDR, and portmap for published ports.
  * Loopback is not in the list: runtimed brings `lo` up when it creates the sandbox.
  */
 export function nodeConfList(opts: NodeNetworkOptions): CniConfList {
@@ -78,7 +84,7 @@ export function nodeConfList(opts: NodeNetworkOptions): CniConfList {
         type: 'bridge',
         bridge,
         isGateway: true,
-        ipMasq: true,
+        ipMasq: opts.ipMasq ?? false,
         hairpinMode: true,
         ...(opts.mtu ? { mtu: opts.mtu } : {}),
         ipam: {

@@ -21,6 +21,7 @@ import type {
   LogsOptions,
   PodSandbox,
   PodSandboxConfig,
+  RuntimeStatus,
   VersionInfo,
   Volume,
 } from './types';
@@ -87,6 +88,15 @@ export class RuntimeClient {
 
   version(): Promise<VersionInfo> {
     return this.unary('version');
+  }
+
+  /** Sets the node's pod CIDR (runtimed writes its CNI network for it). */
+  updateRuntimeConfig(podCidr: string): Promise<RuntimeStatus> {
+    return this.unary('updateRuntimeConfig', { podCidr });
+  }
+
+  status(): Promise<RuntimeStatus> {
+    return this.unary('status');
   }
 
   // Images.

@@ -130,10 +130,43 @@ export interface ContainerStats {
   onlineCpus: number;
 }
 
+export interface PortMapping {
+  protocol?: 'tcp' | 'udp' | 'sctp';
+  containerPort: number;
+  hostPort: number;
+  hostIp?: string;
+}
+
+export interface DnsConfig {
+  servers?: string[];
+  searches?: string[];
+  options?: string[];
+}
+
+export interface HostAlias {
+  ip: string;
+  hostnames: string[];
+}
+
 export interface PodSandboxConfig {
   name: string;
   hostname?: string;
   labels?: Record<string, string>;
+  /** 'host': the node's network and UTS namespaces; '' (default): the pod network through CNI. */
+  network?: '' | 'host';
+  portMappings?: PortMapping[];
+  /** resolv.conf for the pod; absent: a copy of the node's. */
+  dns?: DnsConfig;
+  hostAliases?: HostAlias[];
+  /** hostname.subdomain.namespace.svc.cluster-domain, when the pod has a subdomain. */
+  hostnameFqdn?: string;
+}
+
+/** The node's network settings (CRI's UpdateRuntimeConfig / Status). */
+export interface RuntimeStatus {
+  networkReady: boolean;
+  podCidr: string;
+  bridge: string;
 }
 
 export interface PodSandbox {
@@ -146,6 +179,13 @@ export interface PodSandbox {
   networkNamespace: string;
   ipcNamespace: string;
   utsNamespace: string;
+  network: '' | 'host';
+  /** The sandbox's pod-network address; '' for host-network sandboxes and once stopped. */
+  ip: string;
+  hostsPath: string;
+  resolvConfPath: string;
+  hostnamePath: string;
+  portMappings: PortMapping[];
 }
 
 export interface Volume {

@@ -13,6 +13,8 @@ const NETNS_DIR = '/var/run/netns';
 /** Private /24s the hosts' networks are chosen from: 10.200.0.0/24 ... 10.255.255.0/24. */
 const FIRST_SECOND_OCTET = 200;
 const SUBNETS = (256 - FIRST_SECOND_OCTET) * 256;
+/** Networks this process created so far: each gets names of its own, so one suite can run several at once. */
+let networksCreated = 0;
 
 export interface HostProcess {
   readonly child: ChildProcess;
@@ -134,14 +136,16 @@ function startInNetns(netnsPath: string, command: string, args: string[], env?: 
 }
 
 /**
- * Creates `count` simulated hosts: a bridge `bt<pid>` with `10.a.b.1/24` in the root namespace, and per
+ * Creates `count` simulated hosts: a bridge `bt<runId>` with `10.a.b.1/24` in the root namespace, and per
  * host a namespace `berth-<runId>-<n>` whose eth0 (a veth peered onto the bridge) has `10.a.b.<n+1>`,
  * loopback up and a default route via the bridge. The /24 is one no address or route on the machine uses.
  * Whatever was created is removed again if a step fails.
  */
 export async function createSimulatedHosts(count: number): Promise<SimulatedNetwork> {
   if (count < 1 || count > 250) throw new Error(`simulated hosts: count ${count} must be 1..250`);
-  const runId = String(process.pid);
+  // Short (interface names have 15 characters at most) and the same for the same pid and call, so a
+  // run that died before cleaning up has its names reclaimed by the next run with its pid.
+  const runId = `${process.pid.toString(36)}${(networksCreated++).toString(36)}`;
   const bridge = `bt${runId}`;
   const prefix = freeSubnetPrefix(process.pid);
   const gatewayIP = `${prefix}.1`;

@@ -1,11 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { request } from 'node:https';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { findInCheckout } from '@berth/checkout';
+import { createSimulatedHosts, type SimulatedHost, type SimulatedNetwork } from './hosts';
 
 /** The checkout's root (works from sources and from bundles in dist/). */
 export const REPO_ROOT = findRepoRoot();
@@ -57,6 +58,12 @@ export interface ServerOptions {
   agent?: boolean;
   /** Environment additions for the server process. */
   env?: Record<string, string>;
+  /**
+   * Run the server in a simulated host of its own (a fresh network namespace, see createSimulatedHosts),
+   * reached at that host's address (url, kubeconfigPath and fetch name it): whatever its node does to the
+   * network (the pod bridge, veths, rules, routes) stays there and goes with it on cleanup.
+   */
+  simulatedHost?: boolean;
 }
 
 export interface TestServer {
@@ -73,8 +80,10 @@ export interface TestServer {
   stop(): Promise<void>;
   /** kill -9. Keeps the data dir. */
   kill9(): Promise<void>;
-  /** Stops the server and removes its data dir (unless the caller passed dataDir). */
+  /** Stops the server and removes its data dir (unless the caller passed dataDir) and its simulated host. */
   cleanup(): Promise<void>;
+  /** The simulated host the server runs in (simulatedHost), for commands run "on the node". */
+  host?: SimulatedHost;
   /** An authenticated HTTPS request to the server; resolves with status, headers and body text. */
   fetch(path: string, init?: { method?: string; body?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
 }
@@ -84,18 +93,31 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
   const ownsDataDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'berth-test-'));
   const port = opts.port ?? (await freePort());
-  const args = ['server', '--data-dir', dataDir, '--https-port', String(port), '--bind-address', '127.0.0.1'];
+  let network: SimulatedNetwork | undefined;
+  try {
+    network = opts.simulatedHost ? await createSimulatedHosts(1) : undefined;
+  } catch (err) {
+    if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const host = network?.hosts[0];
+  const address = host?.ip ?? '127.0.0.1';
+  // In a host of its own, every address of it: its in-process clients use loopback, everyone else eth0's.
+  const args = ['server', '--data-dir', dataDir, '--https-port', String(port), '--bind-address', host ? '0.0.0.0' : address];
   if (!opts.agent) args.push('--disable-agent');
   if (!opts.controlLoops) args.push('--disable-scheduler', '--disable-controller-manager');
   if (opts.store) args.push('--store', opts.store);
   args.push(...(opts.extraArgs ?? []));
-  const child = spawn(BERTH_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const env = { ...process.env, ...opts.env };
+  const child = host ? host.berth(args, env).child : spawn(BERTH_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
 
-  const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
+  // The server's own kubeconfig names 127.0.0.1, which is another host's loopback when it runs in a simulated one.
+  const serverKubeconfigPath = join(dataDir, 'kubeconfig.yaml');
+  const kubeconfigPath = host ? join(dataDir, `kubeconfig-${address}.yaml`) : serverKubeconfigPath;
   const stopWith = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(signal);
@@ -105,7 +127,7 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
   };
 
   const server: TestServer = {
-    url: `https://127.0.0.1:${port}`,
+    url: `https://${address}:${port}`,
     port,
     dataDir,
     kubeconfigPath,
@@ -117,13 +139,15 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
     kill9: () => stopWith('SIGKILL'),
     cleanup: async () => {
       await stopWith('SIGTERM');
+      await network?.cleanup();
       if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
+    host,
     fetch: (path, init = {}) =>
       new Promise((resolveFetch, reject) => {
         const req = request(
           {
-            host: '127.0.0.1',
+            host: address,
             port,
             path,
             method: init.method ?? 'GET',
@@ -157,13 +181,19 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
       await server.cleanup();
       throw new Error(`berth server did not become ready in 30 s:\n${output}`);
     }
-    if (existsSync(kubeconfigPath)) {
+    if (existsSync(serverKubeconfigPath)) {
       try {
-        const kubeconfig = parseYaml(readFileSync(kubeconfigPath, 'utf8'));
+        const kubeconfig = parseYaml(readFileSync(serverKubeconfigPath, 'utf8'));
         server.token = kubeconfig.users[0].user.token;
         server.ca = Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64').toString();
         const res = await server.fetch('/readyz');
-        if (res.status === 200) return server;
+        if (res.status === 200) {
+          if (host) {
+            kubeconfig.clusters[0].cluster.server = server.url;
+            writeFileSync(kubeconfigPath, stringifyYaml(kubeconfig), { mode: 0o600 });
+          }
+          return server;
+        }
       } catch {
         // not ready yet
       }

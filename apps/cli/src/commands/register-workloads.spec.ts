@@ -19,6 +19,7 @@ describe('workload verb command lines', () => {
     const { options, args } = parse(['run', 'web', '--image', 'busybox', '--replicas', '2', '-e', 'A=1', '--env', 'B=2', '-n', 'team', '--', 'sh', '-c', 'echo -n hi']);
     expect(args).toEqual(['web', ['sh', '-c', 'echo -n hi']]);
     expect(options).toMatchObject({ image: 'busybox', replicas: 2, env: ['A=1', 'B=2'], namespace: 'team', restart: 'Always' });
+    expect(parse(['run', 'web', '--image', 'b', '-p', '8080:80', '--publish', '9090:90']).options).toMatchObject({ publish: ['8080:80', '9090:90'] });
   });
 
   it('run: --image is required and --restart takes only the policies', () => {

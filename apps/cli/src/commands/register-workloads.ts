@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { exitWith } from '../runtime/action';
 import type { Session } from '../session';
 import { exec } from './exec';
+import { expose } from './expose';
 import { logs } from './logs';
 import { ps } from './ps';
 import { rolloutHistory, rolloutRestart, rolloutSetPaused, rolloutStatus, rolloutUndo } from './rollout';
@@ -36,10 +37,25 @@ export function registerWorkloadCommands(program: Command, runAction: Runner): v
     .option('--replicas <count>', 'number of pods (deployment only)', parseCount('--replicas'))
     .option('-e, --env <KEY=VALUE>', 'environment variable; repeatable', collect, [])
     .option('--port <port>', 'the port the container listens on (containerPort)', parseCount('--port', 1))
+    .option('-p, --publish <[ip:]host:container[/proto]>', "publish the container's port on its node's address (hostPort), as docker run -p; repeatable", collect, [])
     .option('-l, --label <key=value>', 'extra label on the deployment and its pods; repeatable', collect, [])
     .addOption(new Option('--restart <policy>', 'Always: a Deployment; Never or OnFailure: one Pod').choices(['Always', 'OnFailure', 'Never']).default('Always'))
     .option('--stop-timeout <seconds>', 'grace period between SIGTERM and SIGKILL when a pod stops (terminationGracePeriodSeconds)', parseCount('--stop-timeout'))
     .action((name: string, command: string[], options, cmd: Command) => runAction((session) => run(session, name, command, options), cmd));
+
+  program
+    .command('expose')
+    .description('make a Service for the pods of a deployment, replica set or pod (kubectl expose; with --type NodePort, swarm\'s published port on every node)')
+    .argument('<target>', 'deploy/NAME, rs/NAME or POD')
+    .option('--port <port>', 'the Service\'s port (default: the first container port)', parseCount('--port', 1))
+    .option('--target-port <port>', 'the container port, a number or a port name (default: the first container port)')
+    .option('--name <name>', 'the Service\'s name (default: the target\'s)')
+    .option('--type <type>', 'ClusterIP (default) or NodePort')
+    .option('--protocol <protocol>', 'TCP (default), UDP or SCTP')
+    .option('--node-port <port>', 'the NodePort (default: one picked from 30000-32767)', parseCount('--node-port', 1))
+    .option('--session-affinity <affinity>', 'None (default) or ClientIP: the same client keeps reaching the same pod')
+    .option('--cluster-ip <ip>', 'the ClusterIP to ask for, or None for a headless Service')
+    .action((target: string, options, cmd: Command) => runAction((session) => expose(session, target, options), cmd));
 
   program
     .command('scale')

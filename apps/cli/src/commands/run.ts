@@ -1,4 +1,4 @@
-import type { Container, Deployment, Pod, PodSpec, RestartPolicy } from '@berth/api';
+import type { Container, ContainerPort, Deployment, Pod, PodSpec, Protocol, RestartPolicy } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { objectName } from '../kinds';
 import type { Session } from '../session';
@@ -9,12 +9,40 @@ export interface RunOptions {
   replicas?: number;
   env: string[];
   port?: number;
+  /** docker's -p: [HOST_IP:]HOST_PORT:CONTAINER_PORT[/PROTOCOL] */
+  publish?: string[];
   label: string[];
   restart?: string;
   stopTimeout?: number;
 }
 
 const RESTART_POLICIES: RestartPolicy[] = ['Always', 'OnFailure', 'Never'];
+const PROTOCOLS = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' } as const;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+function portNumber(text: string, spec: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new BerthError('BadRequest', `invalid -p ${JSON.stringify(spec)}: ${JSON.stringify(text)} is not a port (1-65535)`);
+  return port;
+}
+
+/**
+ * docker run's `-p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp|sctp]` as a container port with a hostPort:
+ * the node forwards HOST_PORT to the pod (a port range or a random host port is not supported, as with
+ * Kubernetes hostPort).
+ */
+export function parsePublish(spec: string): ContainerPort & { hostPort: number; protocol: Protocol } {
+  const [ports, protocolText = 'tcp', ...extra] = spec.split('/');
+  const protocol = PROTOCOLS[protocolText.toLowerCase() as keyof typeof PROTOCOLS];
+  if (extra.length || !protocol) throw new BerthError('BadRequest', `invalid -p ${JSON.stringify(spec)}: the protocol must be tcp, udp or sctp`);
+  const parts = ports.split(':');
+  if (parts.length < 2 || parts.length > 3) throw new BerthError('BadRequest', `invalid -p ${JSON.stringify(spec)}: use HOST_PORT:CONTAINER_PORT or HOST_IP:HOST_PORT:CONTAINER_PORT`);
+  const hostIP = parts.length === 3 ? parts[0] : undefined;
+  if (hostIP !== undefined && !IPV4.test(hostIP)) throw new BerthError('BadRequest', `invalid -p ${JSON.stringify(spec)}: ${JSON.stringify(hostIP)} is not an IPv4 address`);
+  const port: ContainerPort & { hostPort: number; protocol: Protocol } = { containerPort: portNumber(parts[parts.length - 1], spec), hostPort: portNumber(parts[parts.length - 2], spec), protocol };
+  if (hostIP) port.hostIP = hostIP;
+  return port;
+}
 
 /**
  * What `berth run` creates: a Deployment (restart Always, the default: swarm's `service create`), or, as
@@ -29,7 +57,17 @@ export function runObject(name: string, command: string[], options: RunOptions):
   if (command.length > 0) container.command = command;
   const env = Object.entries(parseKeyValues(options.env, 'env'));
   if (env.length > 0) container.env = env.map(([key, value]) => ({ name: key, value }));
-  if (options.port !== undefined) container.ports = [{ containerPort: options.port }];
+  const ports: ContainerPort[] = options.port !== undefined ? [{ containerPort: options.port }] : [];
+  for (const spec of options.publish ?? []) {
+    const published = parsePublish(spec);
+    const same = ports.findIndex((p) => p.containerPort === published.containerPort && (p.protocol ?? 'TCP') === published.protocol && p.hostPort === undefined);
+    if (same >= 0) ports.splice(same, 1);
+    if (ports.some((p) => p.hostPort === published.hostPort && (p.protocol ?? 'TCP') === published.protocol)) {
+      throw new BerthError('BadRequest', `invalid -p ${JSON.stringify(spec)}: host port ${published.hostPort}/${published.protocol.toLowerCase()} is published twice`);
+    }
+    ports.push(published);
+  }
+  if (ports.length > 0) container.ports = ports;
   const spec: PodSpec = { containers: [container], restartPolicy: restart };
   if (options.stopTimeout !== undefined) spec.terminationGracePeriodSeconds = options.stopTimeout;
 

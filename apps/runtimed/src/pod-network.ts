@@ -1,0 +1,115 @@
+import { CniNetwork, nodeConfList, type PortMapping } from '@berth/cni';
+import { errors, field } from '@berth/errors';
+import type { RuntimeStatus } from '@berth/runtime-client';
+import type { Logger } from 'pino';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KeyedMutex, readJsonIfExists, writeJsonAtomic } from './files';
+
+/** The CNI network's name: host-local's subdirectory and the cache's, and the tag on the plugins' iptables rules. */
+export const NETWORK_NAME = 'berth';
+const CONFIG_FILE = 'network.json';
+
+export interface PodNetworkOptions {
+  /** `<root>/network`: the pod CIDR, host-local's reservations and the CNI cache, all kept across restarts. */
+  dir: string;
+  bridge: string;
+  pluginDirs: string[];
+  logger: Logger;
+}
+
+/** The IPv4 CIDR's canonical form, or undefined when it is not one a node's pods can use. */
+function canonicalCidr(value: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix < 8 || prefix > 30) return undefined;
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  if (address % size !== 0) return undefined; // host bits set: not a network address
+  return `${octets.join('.')}/${prefix}`;
+}
+
+export function notReady(): Error {
+  return errors.unavailable("network not ready: no pod CIDR configured yet (the agent sets it from the Node's spec.podCIDR through UpdateRuntimeConfig)");
+}
+
+/**
+ * The node's pod network (CRI's runtime config): the pod CIDR the agent sets from the Node's
+ * spec.podCIDR, kept in `<dir>/network.json`, and the CNI network made from it (bridge + host-local +
+ * portmap) that attaches pod sandboxes.
+ */
+export class PodNetwork {
+  private network: CniNetwork | undefined;
+  private podCidr = '';
+  private readonly configuring = new KeyedMutex();
+
+  constructor(private readonly opts: PodNetworkOptions) {}
+
+  /** Reads the pod CIDR a previous run was given. */
+  async load(): Promise<void> {
+    const stored = await readJsonIfExists<{ podCidr: string }>(join(this.opts.dir, CONFIG_FILE));
+    if (stored?.podCidr) {
+      this.network = this.build(stored.podCidr);
+      this.podCidr = stored.podCidr;
+    }
+  }
+
+  get ready(): boolean {
+    return !!this.network;
+  }
+
+  status(): RuntimeStatus {
+    return { networkReady: !!this.network, podCidr: this.podCidr, bridge: this.opts.bridge };
+  }
+
+  /** Sets the pod CIDR; the same one again changes nothing. Sandboxes attached before keep their addresses (DEL uses what ADD cached). */
+  configure(podCidr: string): Promise<RuntimeStatus> {
+    return this.configuring.run('config', async () => {
+      const cidr = canonicalCidr(podCidr ?? '');
+      if (!cidr) throw errors.invalid('runtimeconfig', 'podCidr', [field.invalid('podCidr', podCidr, 'must be an IPv4 network address with a prefix length from 8 to 30, such as 10.88.3.0/24')]);
+      if (cidr === this.podCidr) return this.status();
+      const previous = this.podCidr;
+      const network = this.build(cidr);
+      // A missing or incompatible plugin is the caller's to hear about now rather than at the first pod.
+      await network.checkPlugins();
+      await mkdir(this.opts.dir, { recursive: true });
+      await writeJsonAtomic(join(this.opts.dir, CONFIG_FILE), { podCidr: cidr });
+      this.podCidr = cidr;
+      this.network = network;
+      this.opts.logger.info({ podCidr: cidr, previous: previous || undefined, bridge: this.opts.bridge }, 'pod network configured');
+      return this.status();
+    });
+  }
+
+  /** CNI ADD of a sandbox's namespace as eth0; returns its address. */
+  async attach(sandboxId: string, netns: string, portMappings: PortMapping[]): Promise<string> {
+    if (!this.network) throw notReady();
+    const attachment = await this.network.add({ containerId: sandboxId, netns, ifName: 'eth0', portMappings });
+    if (!attachment.ip) {
+      await this.network.del({ containerId: sandboxId, netns, ifName: 'eth0' });
+      throw errors.internal(`CNI network "${NETWORK_NAME}" gave sandbox ${sandboxId} no address`);
+    }
+    return attachment.ip;
+  }
+
+  /** CNI DEL: releases the address, veth and port mappings; idempotent, also once the namespace is gone. */
+  async detach(sandboxId: string, netns: string): Promise<void> {
+    // Without a pod CIDR nothing was ever attached (attach needs one, and it is kept across restarts).
+    await this.network?.del({ containerId: sandboxId, netns, ifName: 'eth0' });
+  }
+
+  /** The sandboxes the CNI cache holds an attachment of. */
+  async attachedIds(): Promise<string[]> {
+    return ((await this.network?.list()) ?? []).map((a) => a.containerId);
+  }
+
+  private build(podCidr: string): CniNetwork {
+    return new CniNetwork({
+      conflist: nodeConfList({ podCIDR: podCidr, ipamDataDir: join(this.opts.dir, 'ipam'), bridge: this.opts.bridge, name: NETWORK_NAME }),
+      pluginDirs: this.opts.pluginDirs,
+      cacheDir: join(this.opts.dir, 'cni'),
+    });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Pods without a runtime, for the node-network suites: inside a simulated host's namespace a bridge with
+ * the node's pod CIDR, and per pod a network namespace of its own, veth-peered onto the bridge, running
+ * `busybox httpd` that answers with the pod's name. Everything lives in namespaces this suite creates.
+ */
+import { type HostProcess, REPO_ROOT, type SimulatedHost, waitFor } from '@berth/testing';
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const NETNS_DIR = '/var/run/netns';
+export const NODE_MAIN = join(REPO_ROOT, 'dist', 'test', 'node-network', 'node-main.js');
+
+export interface FakePod {
+  name: string;
+  ip: string;
+  netnsPath: string;
+  host: SimulatedHost;
+}
+
+export interface FakeNode {
+  host: SimulatedHost;
+  name: string;
+  podCIDR: string;
+  pods: FakePod[];
+}
+
+export interface PodFixture {
+  readonly nodes: FakeNode[];
+  cleanup(): Promise<void>;
+  leftovers(): string[];
+}
+
+function run(command: string, args: string[]): string {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function execAsync(command: string, args: string[]): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    execFile(command, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `busybox wget` of a URL from inside a network namespace, bounded by `timeout` (busybox's own -T crashes). */
+export function wgetIn(netnsPath: string, url: string, seconds = 5): Promise<CommandResult> {
+  return execAsync('nsenter', [`--net=${netnsPath}`, 'timeout', String(seconds), 'busybox', 'wget', '-q', '-O', '-', url]);
+}
+
+/**
+ * On each host: bridge `berth0` with `<prefix>.1/24` of its pod CIDR `<prefix>.0/24`, and pods
+ * `<prefix>.10`, `.11`, ... named by `podNames[hostIndex]`. br_netfilter is switched off in the hosts'
+ * namespaces: the proxy must not depend on it for pods reaching a Service endpoint on their own bridge.
+ */
+export async function createPods(hosts: SimulatedHost[], podNames: string[][], prefixes: string[]): Promise<PodFixture> {
+  const runId = randomBytes(3).toString('hex');
+  const dir = mkdtempSync(join(tmpdir(), 'berth-nn-pods-'));
+  const podNetns: string[] = [];
+  const servers: HostProcess[] = [];
+  const nodes: FakeNode[] = [];
+
+  const cleanup = async () => {
+    await Promise.all(servers.map((s) => s.stop('SIGKILL')));
+    for (const netns of podNetns) {
+      try {
+        run('ip', ['netns', 'del', netns]);
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    for (const [h, host] of hosts.entries()) {
+      const prefix = prefixes[h];
+      const inHost = (args: string[]) => run('ip', ['-n', host.netns, ...args]);
+      inHost(['link', 'add', 'berth0', 'type', 'bridge']);
+      inHost(['addr', 'add', `${prefix}.1/24`, 'dev', 'berth0']);
+      inHost(['link', 'set', 'berth0', 'up']);
+      host.exec('sh', ['-c', 'echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables']);
+      const node: FakeNode = { host, name: `node-${host.index}`, podCIDR: `${prefix}.0/24`, pods: [] };
+      for (const [i, name] of podNames[h].entries()) {
+        const netns = `nnp-${runId}-${host.index}-${i}`;
+        run('ip', ['netns', 'add', netns]);
+        podNetns.push(netns);
+        const ip = `${prefix}.${10 + i}`;
+        const hostSide = `vp${i}`;
+        inHost(['link', 'add', hostSide, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+        inHost(['link', 'set', hostSide, 'master', 'berth0', 'up']);
+        const inPod = (args: string[]) => run('ip', ['-n', netns, ...args]);
+        inPod(['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+        inPod(['link', 'set', 'eth0', 'up']);
+        inPod(['link', 'set', 'lo', 'up']);
+        inPod(['route', 'add', 'default', 'via', `${prefix}.1`]);
+        const docroot = join(dir, name);
+        mkdirSync(docroot);
+        writeFileSync(join(docroot, 'index.html'), name);
+        // The pod's process is started from the host's spawn, so the host's cleanup also knows it.
+        servers.push(host.spawn('nsenter', [`--net=${NETNS_DIR}/${netns}`, 'busybox', 'httpd', '-f', '-p', '80', '-h', docroot]));
+        node.pods.push({ name, ip, netnsPath: `${NETNS_DIR}/${netns}`, host });
+      }
+      nodes.push(node);
+    }
+    const fixture: PodFixture = {
+      nodes,
+      cleanup,
+      leftovers: () => [
+        ...readdirSync(NETNS_DIR).filter((name) => podNetns.includes(name)).map((name) => `netns ${name}`),
+        ...(existsSync(dir) ? [`dir ${dir}`] : []),
+      ],
+    };
+    for (const pod of nodes.flatMap((n) => n.pods)) {
+      await waitFor(async () => (await wgetIn(pod.netnsPath, `http://${pod.ip}/`)).stdout === pod.name, 10_000, `${pod.name}'s httpd`);
+    }
+    return fixture;
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * A cluster of hosts on one machine, for multi-node suites and the bench: `berth server` (no agent of its
+ * own) in the root network namespace and N hosts, each a network namespace with an agent (and the
+ * runtimed it starts) joined with the server's join token, as `berth agent --server URL --token TOKEN`
+ * joins a real host. Each host keeps its own pod network, service rules and DNS server in its namespace.
+ */
+import { resourceForKind, type Node } from '@berth/api';
+import { connectionFromFile, KubeClient } from '@berth/client';
+import { busyboxRootfsTarball } from '@berth/image';
+import { RuntimeClient } from '@berth/runtime-client';
+import { createSimulatedHosts, startBerthServer, waitFor, type HostProcess, type SimulatedHost, type SimulatedNetwork, type TestServer } from '@berth/testing';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const NODES = resourceForKind('v1', 'Node')!;
+const BUSYBOX_CONFIG = { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] };
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** A simulated host and the berth node on it. */
+export interface ClusterHost {
+  sim: SimulatedHost;
+  /** The Node's name: `host-<index>`. */
+  name: string;
+  dataDir: string;
+  cgroupParent: string;
+  runtime: RuntimeClient;
+  agent?: HostProcess;
+}
+
+export interface HostsCluster {
+  network: SimulatedNetwork;
+  server: TestServer;
+  client: KubeClient;
+  hosts: ClusterHost[];
+  /** Starts (or restarts) the host's agent, which starts its runtimed. */
+  startAgent(host: ClusterHost): void;
+  /** waitFor, with the server's, agents' and runtimeds' logs in the failure. */
+  eventually<T>(what: string, check: () => Promise<T> | T, timeoutMs: number): Promise<NonNullable<T>>;
+  /**
+   * Removes every container and sandbox (pods' containers outlive agents by design), stops the agents,
+   * the server and the hosts' namespaces, unmounts and removes what is left; answers what could not be
+   * removed (mounts, cgroups, network leftovers), which a suite expects to be empty.
+   */
+  cleanup(): Promise<string[]>;
+}
+
+export interface HostsClusterOptions {
+  /** Extra `berth server` flags. */
+  serverArgs?: string[];
+  /** Extra `berth agent` flags. */
+  agentArgs?: string[];
+  /** Import busybox:latest into every host's runtimed; default true. */
+  busybox?: boolean;
+}
+
+const tail = (text: string, chars = 3000) => (text.length > chars ? `...${text.slice(-chars)}` : text);
+const readLog = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((point): point is string => !!point && point.startsWith(dir));
+}
+
+/** A cgroup path's directories on every hierarchy (v1 or unified), deepest first. */
+export function cgroupTree(cgroupPath: string): string[] {
+  const unified = existsSync(join(CGROUP_ROOT, 'cgroup.controllers'));
+  const tops = (unified ? [CGROUP_ROOT] : readdirSync(CGROUP_ROOT).map((c) => join(CGROUP_ROOT, c))).map((base) => join(base, cgroupPath));
+  const below = (dir: string): string[] => [
+    ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => below(join(dir, e.name))),
+    dir,
+  ];
+  return tops.filter(existsSync).flatMap(below);
+}
+
+export async function runtimeAnswers(runtime: RuntimeClient): Promise<boolean> {
+  return runtime.version().then(
+    () => true,
+    () => false,
+  );
+}
+
+export const nodeReadyStatus = (node: Node | undefined) => node?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+
+/** Removes every container and sandbox of a host through its runtimed. */
+async function removeContainers(host: ClusterHost): Promise<void> {
+  for (const c of await host.runtime.listContainers({ all: true }).catch(() => [])) await host.runtime.removeContainer(c.id, { force: true }).catch(() => undefined);
+  for (const s of await host.runtime.listPodSandboxes().catch(() => [])) await host.runtime.removePodSandbox(s.id).catch(() => undefined);
+}
+
+/** Starts the server and `count` hosts, waits until every node is Ready, and loads busybox onto each. */
+export async function startHostsCluster(count: number, options: HostsClusterOptions = {}): Promise<HostsCluster> {
+  const root = mkdtempSync(join(tmpdir(), 'berth-hosts-'));
+  const hosts: ClusterHost[] = [];
+  let network: SimulatedNetwork | undefined;
+  let server: TestServer | undefined;
+  let client: KubeClient | undefined;
+  let token = '';
+
+  const diagnostics = () =>
+    [
+      `server:\n${tail(server?.output() ?? '')}`,
+      ...hosts.map((h) => `${h.name} agent:\n${tail(h.agent?.output() ?? '(not running)')}\n${h.name} runtimed:\n${tail(readLog(join(h.dataDir, 'runtimed.log')), 1500)}`),
+    ].join('\n');
+  const eventually = <T>(what: string, check: () => Promise<T> | T, timeoutMs: number) =>
+    waitFor(check, timeoutMs, what).catch((err: Error) => {
+      throw new Error(`${err.message}\n${diagnostics()}`);
+    });
+
+  const startAgent = (host: ClusterHost) => {
+    host.agent = host.sim.berth([
+      'agent',
+      '--server', `https://${network!.gatewayIP}:${server!.port}`,
+      '--token', token,
+      '--data-dir', host.dataDir,
+      '--node-name', host.name,
+      '--node-ip', host.sim.ip,
+      '--cgroup-parent', host.cgroupParent,
+      ...(options.agentArgs ?? []),
+    ]);
+  };
+
+  const cleanup = async (): Promise<string[]> => {
+    const leftovers: string[] = [];
+    try {
+      const live = await Promise.all(hosts.map((h) => runtimeAnswers(h.runtime)));
+      await Promise.all(hosts.filter((_, i) => live[i]).map(removeContainers));
+      await Promise.all(hosts.map((h) => h.agent?.stop()));
+      // A host that was down when a test failed: a runtimed of its own to clean it with.
+      for (const host of hosts.filter((_, i) => !live[i])) {
+        const cleaner = host.sim.berth(['runtimed', '--root', join(host.dataDir, 'runtime'), '--socket', join(host.dataDir, 'runtimed.sock'), '--cgroup-parent', host.cgroupParent]);
+        try {
+          await waitFor(() => runtimeAnswers(host.runtime), 30_000, `a runtimed to clean ${host.name} with`);
+          await removeContainers(host);
+        } finally {
+          await cleaner.stop();
+        }
+      }
+    } finally {
+      for (const host of hosts) host.runtime.close();
+      client?.close();
+      await server?.cleanup();
+      await network?.cleanup();
+    }
+    const mounts = mountsUnder(root);
+    for (const point of [...mounts].reverse()) execFileSync('umount', ['-l', point]);
+    for (const dir of hosts.flatMap((h) => cgroupTree(h.cgroupParent))) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // still in use: reported below
+      }
+    }
+    rmSync(root, { recursive: true, force: true });
+    leftovers.push(...(network?.leftovers() ?? []), ...mounts.map((m) => `mount ${m}`), ...hosts.flatMap((h) => cgroupTree(h.cgroupParent)).map((c) => `cgroup ${c}`));
+    return leftovers;
+  };
+
+  try {
+    // The hosts' network first: the server's certificate then names the bridge address they reach it at.
+    network = await createSimulatedHosts(count);
+    server = await startBerthServer({ controlLoops: true, extraArgs: ['--bind-address', '0.0.0.0', ...(options.serverArgs ?? [])] });
+    client = new KubeClient(connectionFromFile(server.kubeconfigPath));
+    token = readFileSync(join(server.dataDir, 'token'), 'utf8').trim();
+    for (const sim of network.hosts) {
+      const dataDir = join(root, `host-${sim.index}`);
+      mkdirSync(dataDir);
+      hosts.push({ sim, name: `host-${sim.index}`, dataDir, cgroupParent: `/berth-hosts-${network.runId}-${sim.index}`, runtime: new RuntimeClient(join(dataDir, 'runtimed.sock')) });
+    }
+    for (const host of hosts) startAgent(host);
+    const kube = client;
+    await eventually(`the ${count} nodes to be Ready`, async () => {
+      const nodes = await Promise.all(hosts.map((h) => kube.get<Node>(NODES, h.name).catch(() => undefined)));
+      return nodes.every((n) => nodeReadyStatus(n) === 'True');
+    }, 60_000);
+    if (options.busybox !== false) {
+      const busybox = await busyboxRootfsTarball();
+      for (const host of hosts) await host.runtime.importImage(busybox, { name: 'busybox:latest', config: BUSYBOX_CONFIG });
+    }
+  } catch (err) {
+    await cleanup().catch(() => undefined);
+    throw err;
+  }
+  return { network, server, client, hosts, startAgent, eventually, cleanup };
+}
