@@ -78,10 +78,10 @@ pod=$(berth get pods -l app=web -o name --field-selector status.phase=Running | 
 pod=${pod#pod/}
 if [ -n "$pod" ]; then
   echo
-  echo "\$ berth exec $pod -- wget -qO- http://127.0.0.1:8080/     # inside one of the pods"
-  berth exec "$pod" -- wget -qO- http://127.0.0.1:8080/ || true
+  echo "\$ berth exec $pod -- wget -qO- http://web/     # from a pod: the Service by name (cluster DNS, then its ClusterIP)"
+  berth exec "$pod" -- wget -qO- http://web/ || true
   echo
-  echo "\$ berth logs --tail 3 $pod     # httpd's log of that request, through the API server"
+  echo "\$ berth logs --tail 3 $pod     # the pod's httpd log, through the API server (the request above went to either pod)"
   berth logs --tail 3 "$pod" || true
 fi
 
