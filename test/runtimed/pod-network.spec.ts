@@ -112,7 +112,7 @@ describe('runtimed pod network', () => {
     failing = new RuntimedFixture({ netnsPath: other.netnsPath, args: ['--cni-bin-dir', pluginDir, '--cni-bridge', 'pods0'] });
     try {
       mkdirSync(pluginDir);
-      for (const plugin of ['bridge', 'host-local']) symlinkSync(`/usr/lib/cni/${plugin}`, join(pluginDir, plugin));
+      for (const plugin of ['loopback', 'bridge', 'host-local']) symlinkSync(`/usr/lib/cni/${plugin}`, join(pluginDir, plugin));
       writeFileSync(
         join(pluginDir, 'portmap'),
         '#!/bin/sh\nif [ "$CNI_COMMAND" = ADD ]; then cat >/dev/null; echo \'{"cniVersion":"1.0.0","code":11,"msg":"portmap refuses on purpose"}\'; exit 1; fi\nexec /usr/lib/cni/portmap\n',

@@ -1,4 +1,4 @@
-import { CniNetwork, nodeConfList, type PortMapping } from '@berth/cni';
+import { CniNetwork, loopbackConfList, nodeConfList, type PortMapping } from '@berth/cni';
 import { errors, field } from '@berth/errors';
 import type { RuntimeStatus } from '@berth/runtime-client';
 import type { Logger } from 'pino';
@@ -44,8 +44,11 @@ export class PodNetwork {
   private network: CniNetwork | undefined;
   private podCidr = '';
   private readonly configuring = new KeyedMutex();
+  private readonly loopback: CniNetwork;
 
-  constructor(private readonly opts: PodNetworkOptions) {}
+  constructor(private readonly opts: PodNetworkOptions) {
+    this.loopback = new CniNetwork({ conflist: loopbackConfList(), pluginDirs: opts.pluginDirs, cacheDir: join(opts.dir, 'cni') });
+  }
 
   /** Reads the pod CIDR a previous run was given. */
   async load(): Promise<void> {
@@ -74,6 +77,7 @@ export class PodNetwork {
       const network = this.build(cidr);
       // A missing or incompatible plugin is the caller's to hear about now rather than at the first pod.
       await network.checkPlugins();
+      await this.loopback.checkPlugins();
       await mkdir(this.opts.dir, { recursive: true });
       await writeJsonAtomic(join(this.opts.dir, CONFIG_FILE), { podCidr: cidr });
       this.podCidr = cidr;
@@ -83,26 +87,30 @@ export class PodNetwork {
     });
   }
 
-  /** CNI ADD of a sandbox's namespace as eth0; returns its address. */
+  /** CNI ADD of a sandbox's namespace: loopback as lo, then the pod network as eth0; returns its address. */
   async attach(sandboxId: string, netns: string, portMappings: PortMapping[]): Promise<string> {
-    if (!this.network) throw notReady();
-    const attachment = await this.network.add({ containerId: sandboxId, netns, ifName: 'eth0', portMappings });
+    const network = this.network;
+    if (!network) throw notReady();
+    await this.loopback.add({ containerId: sandboxId, netns, ifName: 'lo' });
+    const attachment = await network.add({ containerId: sandboxId, netns, ifName: 'eth0', portMappings });
     if (!attachment.ip) {
-      await this.network.del({ containerId: sandboxId, netns, ifName: 'eth0' });
+      await this.detach(sandboxId, netns);
       throw errors.internal(`CNI network "${NETWORK_NAME}" gave sandbox ${sandboxId} no address`);
     }
     return attachment.ip;
   }
 
-  /** CNI DEL: releases the address, veth and port mappings; idempotent, also once the namespace is gone. */
+  /** CNI DEL: releases the address, veth and port mappings, then loopback; idempotent, also once the namespace is gone. */
   async detach(sandboxId: string, netns: string): Promise<void> {
     // Without a pod CIDR nothing was ever attached (attach needs one, and it is kept across restarts).
     await this.network?.del({ containerId: sandboxId, netns, ifName: 'eth0' });
+    await this.loopback.del({ containerId: sandboxId, netns, ifName: 'lo' });
   }
 
   /** The sandboxes the CNI cache holds an attachment of. */
   async attachedIds(): Promise<string[]> {
-    return ((await this.network?.list()) ?? []).map((a) => a.containerId);
+    const attached = [...((await this.network?.list()) ?? []), ...(await this.loopback.list())];
+    return [...new Set(attached.map((a) => a.containerId))];
   }
 
   private build(podCidr: string): CniNetwork {

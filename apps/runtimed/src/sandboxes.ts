@@ -75,8 +75,8 @@ export class SandboxManager {
         await mkdir(nsDir, { recursive: true });
         await mkdir(recordDir, { recursive: true });
         for (const ns of namespaces) await writeFile(join(nsDir, ns), '');
-        // unshare bind-mounts each new namespace on its file, then sets the hostname and brings loopback up inside.
-        const setup = podNetwork ? ['sh', '-c', 'hostname "$0" && exec ip link set lo up', request.hostname] : ['true'];
+        // unshare bind-mounts each new namespace on its file and sets the hostname inside; the CNI loopback plugin brings lo up.
+        const setup = podNetwork ? ['hostname', request.hostname] : ['true'];
         await run('unshare', [...namespaces.map((ns) => `--${ns}=${join(nsDir, ns)}`), '--', ...setup]);
         if (podNetwork) {
           attached = true;

@@ -103,3 +103,11 @@ function isIPv4Cidr(value: string): boolean {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value ?? '');
   return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 30;
 }
+
+/**
+ * The network that brings a sandbox's loopback up (the CNI loopback plugin, as containerd's
+ * "cni-loopback"): attached as `lo` before the pod network, detached with it.
+ */
+export function loopbackConfList(): CniConfList {
+  return { cniVersion: CNI_VERSION, name: 'cni-loopback', plugins: [{ type: 'loopback' }] };
+}
