@@ -2,6 +2,8 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { BERTH_BIN, kubeConfigFor, startBerthServer, TestServer } from '@berth/testing';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +51,19 @@ test('first start writes PKI and kubeconfig; a restart keeps credentials and obj
   expect(read.metadata?.uid).toBe(created.metadata?.uid);
   expect(read.metadata?.resourceVersion).toBe(created.metadata?.resourceVersion);
   expect(read.data).toEqual({ a: '1' });
+});
+
+test('SIGTERM exits 0 even when a client never closes its side of the connection', async () => {
+  const server = await start();
+  // A peer that went away without closing (its host vanished) looks like this: it never answers the FIN.
+  const silent = connect({ host: '127.0.0.1', port: server.port, allowHalfOpen: true });
+  await once(silent, 'connect');
+  try {
+    await server.stop(); // SIGKILL after 5 s, which would not be exit code 0
+    expect(server.process.exitCode).toBe(0);
+  } finally {
+    silent.destroy();
+  }
 });
 
 test('kill -9 keeps every acknowledged write', async () => {

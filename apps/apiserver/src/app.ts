@@ -19,6 +19,9 @@ import { loadOrCreateCredentials } from './pki';
 import type { WatchRegistry } from './watch';
 import type { Store } from '@berth/store';
 
+/** How long stop() lets open connections finish after it asked them to close. */
+const SHUTDOWN_GRACE_MS = 2000;
+
 /** A running `berth server`: store, HTTPS API and the background loops of the control plane. */
 export class ApiServerApp {
   private readonly sockets = new Set<Socket>();
@@ -106,7 +109,13 @@ export class ApiServerApp {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     for (const socket of this.sockets) socket.end();
+    // A peer that is gone without a word (a host that vanished) never answers the FIN, and the server
+    // would wait for it for good: what is still open after the grace period is cut.
+    const cut = setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, SHUTDOWN_GRACE_MS);
     await closed;
+    clearTimeout(cut);
     await this.store.close();
     this.logger.info('berth apiserver stopped');
   }
