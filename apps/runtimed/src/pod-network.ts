@@ -1,6 +1,6 @@
 import { CniNetwork, loopbackConfList, nodeConfList, type PortMapping } from '@berth/cni';
-import { errors, field } from '@berth/errors';
-import type { RuntimeStatus } from '@berth/runtime-client';
+import { errors } from '@berth/errors';
+import { parsePodCidr, type RuntimeStatus } from '@berth/runtime-client';
 import type { Logger } from 'pino';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,19 +16,6 @@ export interface PodNetworkOptions {
   bridge: string;
   pluginDirs: string[];
   logger: Logger;
-}
-
-/** The IPv4 CIDR's canonical form, or undefined when it is not one a node's pods can use. */
-function canonicalCidr(value: string): string | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
-  if (!m) return undefined;
-  const octets = m.slice(1, 5).map(Number);
-  const prefix = Number(m[5]);
-  if (octets.some((o) => o > 255) || prefix < 8 || prefix > 30) return undefined;
-  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
-  const size = 2 ** (32 - prefix);
-  if (address % size !== 0) return undefined; // host bits set: not a network address
-  return `${octets.join('.')}/${prefix}`;
 }
 
 export function notReady(): Error {
@@ -70,8 +57,7 @@ export class PodNetwork {
   /** Sets the pod CIDR; the same one again changes nothing. Sandboxes attached before keep their addresses (DEL uses what ADD cached). */
   configure(podCidr: string): Promise<RuntimeStatus> {
     return this.configuring.run('config', async () => {
-      const cidr = canonicalCidr(podCidr ?? '');
-      if (!cidr) throw errors.invalid('runtimeconfig', 'podCidr', [field.invalid('podCidr', podCidr, 'must be an IPv4 network address with a prefix length from 8 to 30, such as 10.88.3.0/24')]);
+      const { cidr } = parsePodCidr(podCidr);
       if (cidr === this.podCidr) return this.status();
       const previous = this.podCidr;
       const network = this.build(cidr);

@@ -1,6 +1,6 @@
-import { errors, field } from '@berth/errors';
+import { errors } from '@berth/errors';
 import { randomBytes } from 'node:crypto';
-import type { Container, ContainerConfig, ExitStatus, ImageDetails, ListContainersOptions, LogEntry, PodSandbox, PodSandboxConfig, RuntimeStatus, VersionInfo } from '@berth/runtime-client';
+import { parsePodCidr, type Container, type ContainerConfig, type ExitStatus, type ImageDetails, type ListContainersOptions, type LogEntry, type PodSandbox, type PodSandboxConfig, type RuntimeStatus, type VersionInfo } from '@berth/runtime-client';
 import type { AgentRuntime } from './pod-sync';
 
 /** Exit code of a container stopped by the runtime (SIGKILL after the grace period, as the sleeping busybox ignores SIGTERM). */
@@ -15,19 +15,6 @@ export interface FakeRuntimeOptions {
 
 /** The bridge a fake node reports, as runtimed's default. */
 export const FAKE_BRIDGE = 'berth0';
-
-/** A pod CIDR as runtimed accepts it (an IPv4 network address, prefix length 8 to 30): its first address and size. */
-function parseCidr(cidr: string): { network: number; size: number } {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  const octets = match?.slice(1, 5).map(Number) ?? [];
-  const prefix = Number(match?.[5]);
-  const size = 2 ** (32 - prefix);
-  const network = octets.reduce((n, o) => n * 256 + o, 0);
-  if (!match || octets.some((o) => o > 255) || prefix < 8 || prefix > 30 || network % size !== 0) {
-    throw errors.invalid('runtimeconfig', 'podCidr', [field.invalid('podCidr', cidr, 'must be an IPv4 network address with a prefix length from 8 to 30, such as 10.88.3.0/24')]);
-  }
-  return { network, size };
-}
 
 const formatIPv4 = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 
@@ -66,14 +53,14 @@ export class FakeRuntime implements AgentRuntime {
   }
 
   private setPodCidr(podCidr: string): void {
-    parseCidr(podCidr);
+    parsePodCidr(podCidr);
     this.podCidr = podCidr;
   }
 
   /** The lowest free address of the pod CIDR after the gateway's (host-local's order). */
   private allocateAddress(sandboxId: string): string {
     if (!this.podCidr) throw errors.unavailable('network not ready: no pod CIDR configured yet (UpdateRuntimeConfig)');
-    const { network, size } = parseCidr(this.podCidr);
+    const { network, size } = parsePodCidr(this.podCidr);
     const used = new Set(this.addresses.values());
     for (let offset = 2; offset < size - 1; offset++) {
       const candidate = formatIPv4(network + offset);

@@ -2,5 +2,6 @@ export { RuntimeClient, runtimeSocketPath, DEFAULT_RUNTIME_SOCKET } from './clie
 export { ProcessSession } from './process-stream';
 export { runtimeService, protoRoot, unixAddress } from './proto';
 export { toGrpcStatus, fromGrpcError } from './status';
+export { parsePodCidr, type PodCidr } from './pod-cidr';
 export type { GrpcStatus } from './status';
 export type * from './types';
