@@ -15,7 +15,9 @@ function networkState(host: SimulatedHost): Record<string, string[]> {
     host
       .exec(command, args)
       .split('\n')
-      // iptables-save's header and footer carry timestamps; its chain lines carry packet counters.
+      // iptables-save's header and footer carry timestamps; its chain lines carry packet counters. Counters
+      // are not state a pod leaves behind (a stray packet, a router solicitation, bumps them), so nft lists
+      // its rules stateless (-s) and iptables' counters are cut.
       .filter((line) => line.trim() && !line.startsWith('#'))
       .map((line) => line.replace(/ \[\d+:\d+\]$/, ''));
   // The bridge's carrier (and with it "linkdown" and its IPv6 link-local address) comes and goes with its ports.
@@ -25,7 +27,7 @@ function networkState(host: SimulatedHost): Record<string, string[]> {
     addresses: lines('ip', ['-4', '-o', 'addr', 'show']),
     routes: lines('ip', ['-4', 'route', 'show', 'table', 'all']).map(carrierless),
     iptables: lines('iptables-save', []),
-    nftables: lines('nft', ['list', 'ruleset']),
+    nftables: lines('nft', ['-s', 'list', 'ruleset']),
   };
 }
 
