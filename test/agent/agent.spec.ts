@@ -2,7 +2,7 @@
 // runc (root). Every pod, container, sandbox, mount and process is removed afterwards.
 import { resourceForKind, type ConfigMap, type Event, type Lease, type Node, type Pod } from '@berth/api';
 import { LABELS } from '@berth/agent';
-import { Ipv4Cidr } from '@berth/controllers';
+import { Ipv4Cidr } from '@berth/ipv4';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentCluster, busyboxPod, types, waitFor } from './cluster';

@@ -6,7 +6,7 @@
  * namespace of its own), where all of this happens.
  */
 import type { Node, Pod, PodSpec } from '@berth/api';
-import { Ipv4Cidr } from '@berth/controllers';
+import { Ipv4Cidr } from '@berth/ipv4';
 import { kubectlFor, waitFor, type Kubectl, type SimulatedHost } from '@berth/testing';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

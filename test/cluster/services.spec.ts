@@ -7,7 +7,7 @@
  */
 import { resourceForKind, type Deployment, type Endpoints, type Node, type Pod, type Service } from '@berth/api';
 import { kubectlFor, runBerth, waitFor, type Kubectl } from '@berth/testing';
-import { request } from 'node:http';
+import { fetchText, HTTPD_SERVING_HOSTNAME as HTTPD } from '../support/http-backend';
 import { startHostsCluster, type HostsCluster } from '../support/hosts-cluster';
 
 const PODS = resourceForKind('v1', 'Pod')!;
@@ -18,9 +18,6 @@ const DEPLOYMENTS = resourceForKind('apps/v1', 'Deployment')!;
 const NS = 'default';
 /** Requests per sample: with three backends picked at random, missing one in 40 tries happens once in ~10^7. */
 const REQUESTS = 40;
-
-/** Serves its own pod name at / and stays ready while /www/ready exists. */
-const HTTPD = 'mkdir -p /www && hostname > /www/index.html && touch /www/ready && exec httpd -f -p 80 -h /www';
 
 function webDeployment(replicas: number): Deployment {
   return {
@@ -62,22 +59,6 @@ const headlessService: Service = {
   metadata: { name: 'web-pods', namespace: NS },
   spec: { clusterIP: 'None', selector: { app: 'web' }, ports: [{ port: 80 }] },
 };
-
-/** One GET from the test process (the root namespace, outside every host): the body, or undefined when nothing answered. */
-function fetchText(host: string, port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = request({ host, port, path: '/', agent: false, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : undefined));
-      res.on('error', () => resolve(undefined));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-    req.end();
-  });
-}
 
 describe('Services across three hosts', () => {
   let cluster: HostsCluster;

@@ -2,13 +2,14 @@
  * The service proxy and host-gw routes on two simulated hosts, driven through a real API server: each host
  * (a network namespace) has a pod bridge with two httpd "pods" and runs the node's network loops in a
  * process of its own; Services and Endpoints are plain API objects (no agent, no controllers), so every
- * change the proxies see comes through the real watch path.
+ * change the proxies see comes through the real watch path. A third host, on the same LAN but no node,
+ * is a client from outside the cluster.
  */
-import { type Endpoints, type Node, resourceForKind, type Service } from '@berth/api';
+import { type EndpointPort, type Endpoints, type Node, resourceForKind, type Service } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
 import { createSimulatedHosts, type HostProcess, type SimulatedHost, type SimulatedNetwork, startBerthServer, type TestServer, waitFor } from '@berth/testing';
 import { get } from 'node:http';
-import { createPods, type FakePod, NODE_MAIN, type PodFixture, wgetIn } from './support';
+import { createPods, type FakePod, NODE_MAIN, type PodFixture, startUdpEcho, udpAsk, wgetIn } from './support';
 
 jest.setTimeout(120_000);
 
@@ -30,7 +31,9 @@ const eventually = <T>(what: string, check: () => Promise<T> | T, timeoutMs = 15
     throw new Error(`${err.message}\n${diagnostics()}`);
   });
 
-const hosts = () => network!.hosts;
+/** The hosts that are nodes. */
+const hosts = () => network!.hosts.slice(0, 2);
+const outsider = () => network!.hosts[2];
 const allPods = () => pods!.nodes.flatMap((n) => n.pods);
 const pod = (name: string) => allPods().find((p) => p.name === name)!;
 const names = (list: FakePod[]) => list.map((p) => p.name).sort();
@@ -108,14 +111,16 @@ async function updateService(name: string, change: (service: Service) => void): 
   return client.update<Service>(SERVICES, service);
 }
 
+const HTTP_PORTS = [{ name: 'http', port: 80, protocol: 'TCP' as const }];
+
 /** Writes the Endpoints of a selector-less Service, as a user (or the Endpoints controller) would. */
-async function setEndpoints(name: string, ready: FakePod[], notReady: FakePod[] = []): Promise<void> {
+async function setEndpoints(name: string, ready: FakePod[], notReady: FakePod[] = [], ports: EndpointPort[] = HTTP_PORTS): Promise<void> {
   const address = (p: FakePod) => ({ ip: p.ip, nodeName: pods!.nodes.find((n) => n.pods.includes(p))!.name });
   const subsets = [
     {
       ...(ready.length ? { addresses: ready.map(address) } : {}),
       ...(notReady.length ? { notReadyAddresses: notReady.map(address) } : {}),
-      ports: [{ name: 'http', port: 80, protocol: 'TCP' as const }],
+      ports,
     },
   ];
   const current = await client.get<Endpoints>(ENDPOINTS, name, { namespace: NAMESPACE }).catch(() => undefined);
@@ -144,7 +149,7 @@ async function rulesEverywhere(what: string, check: (table: string) => boolean):
 
 beforeAll(async () => {
   // The hosts first: the server's certificate names the bridge address they reach it at.
-  network = await createSimulatedHosts(2);
+  network = await createSimulatedHosts(3);
   server = await startBerthServer({ extraArgs: ['--bind-address', '0.0.0.0'] });
   client = new KubeClient(connectionFromFile(server.kubeconfigPath));
   pods = await createPods(hosts(), [['a1', 'a2'], ['b1', 'b2']], ['10.244.1', '10.244.2']);
@@ -318,6 +323,183 @@ describe('Services', () => {
     await rulesEverywhere('the web rules gone', (table) => !table.includes('default/web/') && !table.includes(clusterIP));
     const r = await wgetIn(pod('a1').netnsPath, url(clusterIP, 80), 2);
     expect(r.code).not.toBe(0);
+  });
+});
+
+describe('external addresses, traffic policies and UDP flows', () => {
+  /** TEST-NET-2: routed to host 1 by the outside client only, as an admin would route an external IP. */
+  const EXTERNAL_IP = '198.51.100.10';
+  const everyone = () => names(allPods());
+  const podsOf = (host: SimulatedHost) => pods!.nodes.find((n) => n.host === host)!.pods;
+
+  /** `/cgi-bin/peer` through `url` from a network namespace: which pod answered, and whom it saw. */
+  async function peerVia(netnsPath: string, url: string): Promise<{ name: string; peer: string }> {
+    const r = await wgetIn(netnsPath, `${url}cgi-bin/peer`);
+    if (r.code !== 0) throw new Error(`wget ${url}cgi-bin/peer: exit ${r.code} ${r.stderr.trim()}`);
+    const [name, peer] = r.stdout.trim().split(' ');
+    // busybox httpd listens on IPv6 and reports IPv4 peers as `[::ffff:a.b.c.d]`.
+    return { name, peer: peer.replace(/^\[(?:::ffff:)?(.*)\]$/, '$1') };
+  }
+
+  /** Requests until every expected backend answered; returns the client addresses the backends saw. */
+  async function peersReaching(netnsPath: string, url: string, expected: string[]): Promise<Set<string>> {
+    const peers = new Set<string>();
+    await reachesExactly(async () => {
+      const answer = await peerVia(netnsPath, url);
+      peers.add(answer.peer);
+      return answer.name;
+    }, expected);
+    return peers;
+  }
+
+  /** A connection that gets no answer at all (dropped, not refused): `timeout` ends wget with 124. */
+  async function expectDropped(netnsPath: string, url: string): Promise<void> {
+    const r = await wgetIn(netnsPath, url, 2);
+    expect({ code: r.code, stderr: r.stderr.trim() }).toEqual({ code: 124, stderr: '' });
+  }
+
+  beforeAll(() => {
+    outsider().exec('ip', ['route', 'add', `${EXTERNAL_IP}/32`, 'via', hosts()[0].ip]);
+  });
+
+  test('an external IP answers on its port, reaching pods on both hosts, masqueraded for a client off the cluster', async () => {
+    const ext = await createService('ext', { externalIPs: [EXTERNAL_IP], ports: [{ name: 'http', port: 8080, targetPort: 80, protocol: 'TCP' }] });
+    try {
+      await setEndpoints('ext', allPods());
+      await rulesEverywhere('the external IP', (table) => table.includes(`${EXTERNAL_IP} . tcp . 8080 : goto external-`));
+      const peers = await peersReaching(outsider().netnsPath, `http://${EXTERNAL_IP}:8080/`, everyone());
+      // Masqueraded: host 1's address toward host 2's pods, its bridge address toward its own.
+      expect([...peers].sort()).toEqual([hosts()[0].ip, '10.244.1.1'].sort());
+      // Pods reach it too (through their own node's rules), and the ClusterIP still answers.
+      await reachesExactly(() => fromPod(pod('b1'), `http://${EXTERNAL_IP}:8080/`), everyone());
+      await reachesExactly(() => fromPod(pod('a1'), `http://${ext.spec!.clusterIP}:8080/`), everyone());
+    } finally {
+      await client.delete(SERVICES, 'ext', { namespace: NAMESPACE });
+    }
+  });
+
+  describe('a LoadBalancer Service with the nodes as its ingress (as the service-lb controller reports them)', () => {
+    let lb: Service;
+    const lbURL = (host: SimulatedHost) => `http://${host.ip}:8081/`;
+    const nodePortURL = (host: SimulatedHost) => `http://${host.ip}:${lb.spec!.ports![0].nodePort}/`;
+
+    beforeAll(async () => {
+      lb = await createService('lb', { type: 'LoadBalancer', ports: [{ name: 'http', port: 8081, targetPort: 80, protocol: 'TCP' }] });
+      lb = await client.updateStatus<Service>(SERVICES, { ...lb, status: { loadBalancer: { ingress: hosts().map((h) => ({ ip: h.ip })) } } });
+      await setEndpoints('lb', allPods());
+      await rulesEverywhere('the load-balancer IPs', (table) => hosts().every((h) => table.includes(`${h.ip} . tcp . 8081 : goto external-`)));
+    });
+
+    afterAll(async () => {
+      await client.delete(SERVICES, 'lb', { namespace: NAMESPACE });
+    });
+
+    test("answers at every node's address on the Service port, and on its NodePort, reaching every pod", async () => {
+      for (const host of hosts()) {
+        const peers = await peersReaching(outsider().netnsPath, lbURL(host), everyone());
+        expect(peers.has(outsider().ip)).toBe(false);
+        await peersReaching(outsider().netnsPath, nodePortURL(host), everyone());
+      }
+    });
+
+    test('externalTrafficPolicy Local: each node sends outside clients only to its own pods, keeping their address', async () => {
+      await updateService('lb', (s) => (s.spec!.externalTrafficPolicy = 'Local'));
+      await rulesEverywhere('the local chains', (table) => table.includes('chain local-'));
+      for (const host of hosts()) {
+        const local = names(podsOf(host));
+        expect([...(await peersReaching(outsider().netnsPath, lbURL(host), local))]).toEqual([outsider().ip]);
+        expect([...(await peersReaching(outsider().netnsPath, nodePortURL(host), local))]).toEqual([outsider().ip]);
+      }
+    });
+
+    test('externalTrafficPolicy Local on a node without a local endpoint: outside clients dropped, its pods and itself still served', async () => {
+      const [one, two] = hosts();
+      await setEndpoints('lb', podsOf(one));
+      await eventually('node 2 to drop', () => nftTable(two).includes(`${two.ip} . tcp . 8081 : drop`));
+      await expectDropped(outsider().netnsPath, lbURL(two));
+      await expectDropped(outsider().netnsPath, nodePortURL(two));
+      const onOne = names(podsOf(one));
+      expect([...(await peersReaching(outsider().netnsPath, lbURL(one), onOne))]).toEqual([outsider().ip]);
+      // Pods and the node's own processes short-circuit to any endpoint, as kube-proxy does.
+      await reachesExactly(() => fromPod(pod('b1'), lbURL(two)), onOne);
+      await reachesExactly(async () => {
+        const r = await wgetIn(two.netnsPath, lbURL(two));
+        if (r.code !== 0) throw new Error(`wget ${lbURL(two)} on host 2: exit ${r.code} ${r.stderr}`);
+        return r.stdout;
+      }, onOne);
+    });
+  });
+
+  test('internalTrafficPolicy Local: the ClusterIP reaches only endpoints on the client\'s node, and drops without one', async () => {
+    const itp = await createService('itp', { internalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] });
+    const url = `http://${itp.spec!.clusterIP}/`;
+    try {
+      await setEndpoints('itp', allPods());
+      await rulesEverywhere('the local chains', (table) => table.includes(`${itp.spec!.clusterIP} . tcp . 80 : goto local-`));
+      await reachesExactly(() => fromPod(pod('a1'), url), ['a1', 'a2']);
+      await reachesExactly(() => fromPod(pod('b2'), url), ['b1', 'b2']);
+      await setEndpoints('itp', [pod('a1')]);
+      const [one, two] = hosts();
+      await eventually('node 1 to forget a2, node 2 to drop', () => !nftTable(one).includes(`${pod('a2').ip}:80`) && nftTable(two).includes(`${itp.spec!.clusterIP} . tcp . 80 : drop`));
+      await expectDropped(pod('b1').netnsPath, url);
+      expect(await fromPod(pod('a2'), url)).toBe('a1');
+    } finally {
+      await client.delete(SERVICES, 'itp', { namespace: NAMESPACE });
+    }
+  });
+
+  describe('UDP', () => {
+    const DNS_PORTS = [{ name: 'dns', port: 5353, protocol: 'UDP' as const }];
+    const servers: HostProcess[] = [];
+    const conntrackOf = (host: SimulatedHost) => host.exec('conntrack', ['-L', '-p', 'udp']);
+
+    beforeAll(async () => {
+      for (const name of ['b1', 'b2']) servers.push(await startUdpEcho(pod(name), 5353));
+    });
+
+    afterAll(async () => {
+      await Promise.all(servers.map((server) => server.stop('SIGKILL')));
+      await Promise.all(['udp', 'udp-new'].map((name) => client.delete(SERVICES, name, { namespace: NAMESPACE }).catch(() => undefined)));
+    });
+
+    test('a flow whose endpoint left the Service goes to a new one: its conntrack entry was deleted', async () => {
+      const udp = await createService('udp', { ports: [{ name: 'dns', port: 53, targetPort: 5353, protocol: 'UDP' }] });
+      const clusterIP = udp.spec!.clusterIP!;
+      const [one] = hosts();
+      // One flow: always the same source port.
+      const ask = async () => {
+        const r = await udpAsk(pod('a1').netnsPath, clusterIP, 53, 40053);
+        if (r.code !== 0) throw new Error(`UDP ${clusterIP}:53 from a1: exit ${r.code} ${r.stderr.trim()}`);
+        return r.stdout;
+      };
+      await setEndpoints('udp', [pod('b1')], [], DNS_PORTS);
+      await eventually('b1 in the rules', () => nftTable(one).includes(`dnat to ${pod('b1').ip}:5353`));
+      expect(await ask()).toBe('b1');
+      const flowToB1 = `src=${pod('b1').ip} dst=${pod('a1').ip} sport=5353 dport=40053`;
+      expect(conntrackOf(one)).toContain(flowToB1);
+      // b1 keeps answering: only the deleted entry keeps the flow from sticking to it.
+      await setEndpoints('udp', [pod('b2')], [], DNS_PORTS);
+      await eventually("b1's flow entry to go", () => !conntrackOf(one).includes(flowToB1));
+      expect(nftTable(one)).not.toContain(`dnat to ${pod('b1').ip}:5353`);
+      expect(await ask()).toBe('b2');
+      expect(await ask()).toBe('b2');
+    });
+
+    test('a Service that gets its first endpoint loses the entries of flows that were never DNATed', async () => {
+      const fresh = await createService('udp-new', { ports: [{ name: 'dns', port: 53, targetPort: 5353, protocol: 'UDP' }] });
+      const clusterIP = fresh.spec!.clusterIP!;
+      const [one] = hosts();
+      await eventually('the Service refused', () => nftTable(one).includes(`${clusterIP} . udp . 53 : goto reject-chain`));
+      // As a flow that met no rule (before the proxy programmed the Service) would have left it.
+      const a1 = pod('a1').ip;
+      one.exec('conntrack', ['-I', '-p', 'udp', '-s', a1, '-d', clusterIP, '--sport', '40054', '--dport', '53', '-r', clusterIP, '-q', a1, '--reply-port-src', '53', '--reply-port-dst', '40054', '--timeout', '120']);
+      const unNATed = `src=${clusterIP} dst=${a1} sport=53 dport=40054`;
+      expect(conntrackOf(one)).toContain(unNATed);
+      await setEndpoints('udp-new', [pod('b1')], [], DNS_PORTS);
+      await eventually('the un-NATed entry to go', () => !conntrackOf(one).includes(unNATed));
+      const r = await udpAsk(pod('a1').netnsPath, clusterIP, 53, 40054);
+      expect(r.stdout).toBe('b1');
+    });
   });
 });
 

@@ -1,12 +1,13 @@
 /**
  * Pods without a runtime, for the node-network suites: inside a simulated host's namespace a bridge with
  * the node's pod CIDR, and per pod a network namespace of its own, veth-peered onto the bridge, running
- * `busybox httpd` that answers with the pod's name. Everything lives in namespaces this suite creates.
+ * `busybox httpd` that answers `/` with the pod's name and `/cgi-bin/peer` with its name and the address
+ * the request came from. Everything lives in namespaces this suite creates.
  */
 import { type HostProcess, REPO_ROOT, type SimulatedHost, waitFor } from '@berth/testing';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -58,6 +59,31 @@ export function wgetIn(netnsPath: string, url: string, seconds = 5): Promise<Com
 }
 
 /**
+ * A UDP server in a pod that answers every datagram with the pod's name (busybox's `nc -u` serves one peer
+ * and exits; a server that outlives its clients shows where each new flow lands).
+ */
+export async function startUdpEcho(pod: FakePod, port: number): Promise<HostProcess> {
+  const script = `const s = require('dgram').createSocket('udp4'); s.on('message', (m, r) => s.send(${JSON.stringify(pod.name)}, r.port, r.address)); s.bind(${port});`;
+  const server = pod.host.spawn('nsenter', [`--net=${pod.netnsPath}`, process.execPath, '-e', script]);
+  await waitFor(async () => (await udpAsk(pod.netnsPath, pod.ip, port)).stdout === pod.name, 10_000, `${pod.name}'s UDP server`);
+  return server;
+}
+
+/**
+ * One datagram from inside a network namespace, from `sourcePort` when given (the same source port is the
+ * same UDP flow to conntrack), and the first answer within a second; exit 3 when none came.
+ */
+export function udpAsk(netnsPath: string, ip: string, port: number, sourcePort = 0): Promise<CommandResult> {
+  const script = [
+    `const s = require('dgram').createSocket('udp4');`,
+    `setTimeout(() => process.exit(3), 1000);`,
+    `s.on('message', (m) => { process.stdout.write(m.toString()); process.exit(0); });`,
+    `s.bind(${sourcePort}, () => s.send('?', ${port}, ${JSON.stringify(ip)}));`,
+  ].join(' ');
+  return execAsync('nsenter', [`--net=${netnsPath}`, process.execPath, '-e', script]);
+}
+
+/**
  * On each host: bridge `berth0` with `<prefix>.1/24` of its pod CIDR `<prefix>.0/24`, and pods
  * `<prefix>.10`, `.11`, ... named by `podNames[hostIndex]`. br_netfilter is switched off in the hosts'
  * namespaces: the proxy must not depend on it for pods reaching a Service endpoint on their own bridge.
@@ -104,8 +130,11 @@ export async function createPods(hosts: SimulatedHost[], podNames: string[][], p
         inPod(['link', 'set', 'lo', 'up']);
         inPod(['route', 'add', 'default', 'via', `${prefix}.1`]);
         const docroot = join(dir, name);
-        mkdirSync(docroot);
+        mkdirSync(join(docroot, 'cgi-bin'), { recursive: true });
         writeFileSync(join(docroot, 'index.html'), name);
+        const peerScript = join(docroot, 'cgi-bin', 'peer');
+        writeFileSync(peerScript, `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n%s %s' ${name} "$REMOTE_ADDR"\n`);
+        chmodSync(peerScript, 0o755);
         // The pod's process is started from the host's spawn, so the host's cleanup also knows it.
         servers.push(host.spawn('nsenter', [`--net=${NETNS_DIR}/${netns}`, 'busybox', 'httpd', '-f', '-p', '80', '-h', docroot]));
         node.pods.push({ name, ip, netnsPath: `${NETNS_DIR}/${netns}`, host });

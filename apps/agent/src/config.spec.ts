@@ -68,6 +68,12 @@ describe('parseAgentFlags', () => {
     expect(() => parseAgentFlags([...flags, '--cluster-domain', '-bad-'])).toThrow('must be a DNS domain');
   });
 
+  it('takes the resolv.conf of dnsPolicy Default pods as an absolute path, left to the agent to choose when absent', () => {
+    const flags = ['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir];
+    expect(parseAgentFlags(flags).resolvConf).toBeUndefined();
+    expect(parseAgentFlags([...flags, '--resolv-conf', 'run/resolv.conf']).resolvConf).toBe(join(process.cwd(), 'run/resolv.conf'));
+  });
+
   it('runs the node services unless told not to', () => {
     const flags = ['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir];
     expect(parseAgentFlags(flags).nodeServices).toBe(true);

@@ -1,10 +1,9 @@
 import { checkClusterDNS, checkClusterDomain, defaultNodeName, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
 import type { ClusterConnection } from '@berth/client';
 import { caCertHash, connectionFromFile, findKubeconfig, parseJoinToken } from '@berth/client';
-import { parseDuration } from '@berth/controllers';
 import { errors } from '@berth/errors';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { flagParser, LOG_LEVELS } from '@berth/flags';
+import { durationFlag, flagParser, LOG_LEVELS } from '@berth/flags';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -32,6 +31,8 @@ export interface AgentConfig {
   clusterDNS: string;
   /** The cluster's DNS domain (kubelet's --cluster-domain). */
   clusterDomain: string;
+  /** The node's resolv.conf for pods with dnsPolicy Default (kubelet's --resolv-conf); undefined: chosen as k3s does. */
+  resolvConf?: string;
   /** Run the service proxy, host-gw routes and DNS server (off: something else on the host does). */
   nodeServices: boolean;
   logLevel: string;
@@ -46,7 +47,6 @@ function nodeName(value: string): string {
   return name;
 }
 
-const duration = flagParser(parseDuration);
 
 function ipAddress(value: string): string {
   if (!isIP(value)) throw new InvalidArgumentError('must be an IPv4 or IPv6 address');
@@ -72,6 +72,7 @@ interface Flags {
   crashLoopBackoffBase: number;
   clusterDns: string;
   clusterDomain: string;
+  resolvConf?: string;
   disableNodeServices?: boolean;
   logLevel: string;
 }
@@ -124,9 +125,10 @@ export function parseAgentFlags(argv: string[]): AgentConfig {
     .option('--runtime-socket <path>', "runtimed's socket (default: DATA_DIR/runtimed.sock)")
     .option('--node-ip <address>', "the node's address (default: the host's first non-loopback IPv4)", ipAddress)
     .option('--cgroup-parent <path>', "cgroup parent of this host's containers, for the runtimed the agent starts (default: /berth)", cgroupPath)
-    .option('--crash-loop-backoff-base <duration>', 'the first crash back-off delay, doubling to 5m', duration, 10_000)
+    .option('--crash-loop-backoff-base <duration>', 'the first crash back-off delay, doubling to 5m', durationFlag, 10_000)
     .option('--cluster-dns <address>', "the DNS server pods resolve names with (the node's own)", flagParser(checkClusterDNS), DEFAULT_CLUSTER_DNS)
     .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN)
+    .option('--resolv-conf <file>', "resolv.conf for pods with dnsPolicy Default (default: /etc/resolv.conf, or systemd-resolved's upstream list when that names only 127.0.0.53)")
     .option('--disable-node-services', "don't run the node's service proxy (nftables), routes to other nodes' pods and DNS server")
     .option('--log-level <level>', LOG_LEVELS.join(', '), 'info');
   try {
@@ -148,6 +150,7 @@ export function parseAgentFlags(argv: string[]): AgentConfig {
     crashLoopBackoffBaseMs: flags.crashLoopBackoffBase,
     clusterDNS: flags.clusterDns,
     clusterDomain: flags.clusterDomain,
+    resolvConf: flags.resolvConf === undefined ? undefined : resolve(flags.resolvConf),
     nodeServices: !flags.disableNodeServices,
     logLevel: flags.logLevel,
   };

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
       backoff: { initialMs: config.crashLoopBackoffBaseMs },
       clusterDNS: config.clusterDNS,
       clusterDomain: config.clusterDomain,
+      resolvConf: config.resolvConf,
       nodeServices: config.nodeServices,
     });
   };

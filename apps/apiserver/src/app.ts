@@ -28,6 +28,7 @@ export class ApiServerApp {
   /** The admin kubeconfig, written once the API listens: in-process components connect with it. */
   kubeconfigPath = '';
   private nodes: NodeProxy | undefined;
+  private allocationRepairs: { stop(): Promise<void> } | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -83,6 +84,7 @@ export class ApiServerApp {
       logger,
     );
     app.nodes = container.get<NodeProxy>(TOKENS.NodeProxy);
+    app.allocationRepairs = serviceAllocator.startRepairs(config.serviceAllocationRepairIntervalMs);
     await app.reconciler.start();
     app.compactor.start();
     await new Promise<void>((resolve, reject) => {
@@ -106,6 +108,7 @@ export class ApiServerApp {
     await this.reconciler.stop();
     this.watches.closeAll();
     this.nodes?.stop();
+    await this.allocationRepairs?.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     for (const socket of this.sockets) socket.end();

@@ -16,6 +16,7 @@ describe('parseServerFlags', () => {
       logLevel: 'info',
       serviceCidr: '10.96.0.0/16',
       serviceNodePortRange: { min: 30000, max: 32767 },
+      serviceAllocationRepairIntervalMs: 180_000,
       clusterCidr: '10.88.0.0/16',
       nodeCidrMaskSize: 24,
       clusterDNS: '169.254.20.10',
@@ -27,6 +28,7 @@ describe('parseServerFlags', () => {
     expect(parseServerFlags(['--cluster-dns', '10.96.0.10', '--cluster-domain', 'Berth.Test.'])).toMatchObject({ clusterDNS: '10.96.0.10', clusterDomain: 'berth.test' });
     expect(() => parseServerFlags(['--cluster-dns', 'dns.local'])).toThrow('must be an IPv4 address');
     expect(() => parseServerFlags(['--cluster-domain', 'bad_domain'])).toThrow('must be a DNS domain');
+    expect(parseServerFlags(['--resolv-conf', '/run/systemd/resolve/resolv.conf']).resolvConf).toBe('/run/systemd/resolve/resolv.conf');
   });
 
   test('service and pod address ranges', () => {
@@ -43,6 +45,11 @@ describe('parseServerFlags', () => {
     expect(() => parseServerFlags(['--service-cidr', '10.1.2.3'])).toThrow(ConfigError);
     expect(() => parseServerFlags(['--service-node-port-range', '32000-31000'])).toThrow(ConfigError);
     expect(() => parseServerFlags(['--cluster-cidr', '10.0.0.0/24', '--node-cidr-mask-size', '16'])).toThrow(/shorter than/);
+  });
+
+  test('allocation repair interval', () => {
+    expect(parseServerFlags(['--service-allocation-repair-interval', '2s']).serviceAllocationRepairIntervalMs).toBe(2000);
+    expect(() => parseServerFlags(['--service-allocation-repair-interval', '0s'])).toThrow('must be longer than 0');
   });
 
   test('--crash-loop-backoff-base shortens the local agent\'s crash back-off', () => {

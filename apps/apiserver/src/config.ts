@@ -1,9 +1,9 @@
 import { checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
-import { Ipv4Cidr, parseDuration } from '@berth/controllers';
-import { DEFAULT_NODE_PORT_RANGE, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
+import { Ipv4Cidr } from '@berth/ipv4';
+import { DEFAULT_NODE_PORT_RANGE, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
 import { Command, CommanderError } from 'commander';
-import { flagParser, LOG_LEVELS, logLevelFlag, portFlag, prefixLengthFlag } from '@berth/flags';
-import { join } from 'node:path';
+import { durationFlag, flagParser, LOG_LEVELS, logLevelFlag, portFlag, prefixLengthFlag } from '@berth/flags';
+import { join, resolve } from 'node:path';
 
 export interface ServerConfig {
   dataDir: string;
@@ -26,6 +26,8 @@ export interface ServerConfig {
   /** Where Service ClusterIPs come from. */
   serviceCidr: string;
   serviceNodePortRange: NodePortRange;
+  /** How often ClusterIP and NodePort allocations are repaired against the Services (Kubernetes: 3 minutes). */
+  serviceAllocationRepairIntervalMs: number;
   /** Where the node IPAM controller cuts each Node's podCIDR from, nodeCidrMaskSize bits long. */
   clusterCidr: string;
   nodeCidrMaskSize: number;
@@ -33,9 +35,15 @@ export interface ServerConfig {
   clusterDNS: string;
   /** The local agent's --cluster-domain. */
   clusterDomain: string;
+  /** The local agent's --resolv-conf; undefined: chosen as k3s does. */
+  resolvConf?: string;
 }
 
-const duration = flagParser(parseDuration);
+const positiveDuration = flagParser((value) => {
+  const ms = durationFlag(value);
+  if (ms <= 0) throw new ConfigError(`${JSON.stringify(value)} must be longer than 0`);
+  return ms;
+});
 const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
 const nodePortRange = flagParser(parseNodePortRange);
 
@@ -55,16 +63,18 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     .option('--disable-agent', 'do not run a node agent in this process', false)
     .option('--disable-scheduler', 'do not run the scheduler in this process', false)
     .option('--disable-controller-manager', 'do not run the controllers in this process', false)
-    .option('--node-monitor-grace-period <duration>', 'a node silent this long becomes NotReady', duration, 40_000)
-    .option('--pod-eviction-timeout <duration>', "delete a NotReady node's pods after this long", duration, 30_000)
-    .option('--crash-loop-backoff-base <duration>', "the local agent's first crash back-off delay, doubling to 5m", duration, 10_000)
+    .option('--node-monitor-grace-period <duration>', 'a node silent this long becomes NotReady', durationFlag, 40_000)
+    .option('--pod-eviction-timeout <duration>', "delete a NotReady node's pods after this long", durationFlag, 30_000)
+    .option('--crash-loop-backoff-base <duration>', "the local agent's first crash back-off delay, doubling to 5m", durationFlag, 10_000)
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info')
     .option('--service-cidr <cidr>', 'IPv4 range Service ClusterIPs are allocated from', ipv4Cidr, DEFAULT_SERVICE_CIDR)
     .option('--service-node-port-range <min-max>', 'ports NodePort Services are allocated from', nodePortRange, DEFAULT_NODE_PORT_RANGE)
+    .option('--service-allocation-repair-interval <duration>', 'how often leaked ClusterIP and NodePort allocations are found and freed', positiveDuration, DEFAULT_REPAIR_INTERVAL_MS)
     .option('--cluster-cidr <cidr>', 'IPv4 range node pod CIDRs are cut from', ipv4Cidr, '10.88.0.0/16')
     .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", prefixLengthFlag, 24)
     .option('--cluster-dns <address>', "the DNS server the local agent's pods resolve names with (the node's own)", flagParser(checkClusterDNS), DEFAULT_CLUSTER_DNS)
-    .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN);
+    .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN)
+    .option('--resolv-conf <file>', "resolv.conf for the local agent's pods with dnsPolicy Default (default: /etc/resolv.conf, or systemd-resolved's upstream list when that names only 127.0.0.53)");
   try {
     command.parse(argv, { from: 'user' });
   } catch (err) {
@@ -85,10 +95,12 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     logLevel: string;
     serviceCidr: string;
     serviceNodePortRange: NodePortRange;
+    serviceAllocationRepairInterval: number;
     clusterCidr: string;
     nodeCidrMaskSize: number;
     clusterDns: string;
     clusterDomain: string;
+    resolvConf?: string;
   }>();
   if (opts.nodeCidrMaskSize < Ipv4Cidr.parse(opts.clusterCidr).prefixLength) {
     throw new ConfigError(`--node-cidr-mask-size /${opts.nodeCidrMaskSize} is shorter than --cluster-cidr ${opts.clusterCidr}`);
@@ -107,10 +119,12 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     logLevel: opts.logLevel,
     serviceCidr: opts.serviceCidr,
     serviceNodePortRange: opts.serviceNodePortRange,
+    serviceAllocationRepairIntervalMs: opts.serviceAllocationRepairInterval,
     clusterCidr: opts.clusterCidr,
     nodeCidrMaskSize: opts.nodeCidrMaskSize,
     clusterDNS: opts.clusterDns,
     clusterDomain: opts.clusterDomain,
+    resolvConf: opts.resolvConf === undefined ? undefined : resolve(opts.resolvConf),
   };
 }
 

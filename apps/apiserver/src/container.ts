@@ -45,7 +45,7 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
   c.bind(TOKENS.Objects).toDynamicValue(
     (ctx) => new ObjectService(ctx.get<Store>(TOKENS.Store), ctx.get<ServiceAllocator>(TOKENS.ServiceAllocator)),
   );
-  c.bind(TOKENS.Watches).toDynamicValue(() => new WatchRegistry());
+  c.bind(TOKENS.Watches).toDynamicValue((ctx) => new WatchRegistry(ctx.get<Store>(TOKENS.Store)));
   c.bind(TOKENS.Metrics).toDynamicValue(
     (ctx) =>
       new ApiMetrics({

@@ -25,6 +25,11 @@ export class ObjectFilter {
 
   static readonly everything = new ObjectFilter([], []);
 
+  /** The value an equality requirement (`spec.nodeName=x`) demands of field, which watch indexes use. */
+  requiredValue(field: string): string | undefined {
+    return this.fields.find((req) => req.field === field && req.operator === '=')?.value;
+  }
+
   matches(obj: KubeObject): boolean {
     return (
       (this.labels.length === 0 || matchesLabels(this.labels, obj.metadata.labels)) &&

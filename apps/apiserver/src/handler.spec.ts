@@ -10,7 +10,7 @@ import { WatchRegistry } from './watch';
 const TOKEN = 'test-token';
 
 async function serve(store: Store): Promise<{ server: Server; url: string; watches: WatchRegistry }> {
-  const watches = new WatchRegistry();
+  const watches = new WatchRegistry(store);
   const objects = new ObjectService(store);
   await objects.ensureNamespace('default');
   const handler = new ApiHandler({

@@ -28,7 +28,7 @@ import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
 import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
 import { parseRoute, ResourceTarget, Route, isPublic } from './routes';
 import { parseIncludeObject, toTable } from './tables';
-import { ObjectWatch, WatchRegistry, type WatchEventType } from './watch';
+import { WatchRegistry, type WatchEventType } from './watch';
 
 /** Kubernetes' limit on request bodies. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -38,7 +38,7 @@ const MAX_DRAIN_BYTES = 8 * MAX_BODY_BYTES;
 const MAX_WATCH_BUFFER_BYTES = 64 * 1024 * 1024;
 const TABLE_VERSIONS = ['v1', 'v1beta1'];
 /**
- * Watch events of one stored change share their decoded object (see watch.ts), so the JSON line is
+ * Watch events of one stored change share their decoded object (see watch-cache.ts), so the JSON line is
  * serialized once for all the plain-JSON watches that send it.
  */
 const serializedEvents = new WeakMap<KubeObject, Map<string, string>>();
@@ -340,7 +340,9 @@ export class ApiHandler {
     const q = ctx.url.searchParams;
     const timeout = q.get('timeoutSeconds');
     if (timeout !== null && !/^\d+$/.test(timeout)) throw errors.badRequest(`invalid timeoutSeconds: ${timeout}`);
-    const { watch, initial } = await ObjectWatch.open(this.deps.store, {
+    // Before the watch opens: a bad includeObject must not leave an open watch behind.
+    const table = this.tableRequest(ctx);
+    const { watch, initial } = await this.deps.watches.watch({
       type: target.type,
       namespace: target.namespace,
       filter,
@@ -348,13 +350,13 @@ export class ApiHandler {
       allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
       timeoutSeconds: timeout === null ? undefined : Number(timeout),
     });
-    const table = this.tableRequest(ctx);
     const { res } = ctx;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     let withColumns = true;
-    this.deps.watches.add(watch);
     res.on('close', () => watch.end());
+    // A client gone while the watch opened had its close event already.
+    if (res.destroyed) watch.end();
     watch.start(
       {
         event: (type, object) => {

@@ -44,6 +44,7 @@ async function startLocalNode(config: ServerConfig, client: KubeClient, logger: 
     backoff: { initialMs: config.crashLoopBackoffBaseMs },
     clusterDNS: config.clusterDNS,
     clusterDomain: config.clusterDomain,
+    resolvConf: config.resolvConf,
     nodeServices: true,
   });
   return {

@@ -4,12 +4,14 @@ import { errors } from '@berth/errors';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import WebSocket, { WebSocketServer } from 'ws';
+import { SpdySession } from '@berth/spdy';
+import WebSocket, { createWebSocketStream, WebSocketServer } from 'ws';
 import { statusFor } from './http-errors';
 import { NodeMetricsApi, parseMetricsPath } from './node-metrics';
 import { NodeTunnels, type NodeTunnelsOptions } from './node-tunnels';
 import type { ObjectService } from './objects';
-import { parseRoute } from './routes';
+import { PORT_FORWARD_PROTOCOL, servePortForward, TUNNELED_PORT_FORWARD_PROTOCOL } from './port-forward';
+import { parseRoute, type ResourceTarget } from './routes';
 
 const POD_TYPE = resourceForKind('v1', 'Pod')!;
 /** `/api/v1/nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request. */
@@ -78,8 +80,8 @@ function splice(client: WebSocket, upstream: WebSocket): void {
 }
 
 /**
- * The API's way to the nodes: pods/log, pods/exec and pods/attach, and the metrics API, served by the
- * pod's node through its tunnel; and the tunnels' own endpoint.
+ * The API's way to the nodes: pods/log, pods/exec, pods/attach and pods/portforward, and the metrics API,
+ * served by the pod's node through its tunnel; and the tunnels' own endpoint.
  */
 export class NodeProxy {
   readonly tunnels: NodeTunnels;
@@ -93,6 +95,12 @@ export class NodeProxy {
     // Only exec and attach clients offer subprotocols; the tunnel's sockets offer none.
     handleProtocols: (offered) => CHANNEL_PROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
+  /** kubectl port-forward's WebSocket: a SPDY session tunnelled in binary messages. */
+  private readonly portForwardWss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => (offered.has(TUNNELED_PORT_FORWARD_PROTOCOL) ? TUNNELED_PORT_FORWARD_PROTOCOL : false),
+  });
 
   constructor(private readonly deps: NodeProxyDeps) {
     this.tunnels = new NodeTunnels(deps.logger.child({ component: 'node-tunnels' }), deps.tunnels);
@@ -101,8 +109,10 @@ export class NodeProxy {
 
   stop(): void {
     this.tunnels.stop();
-    for (const ws of this.wss.clients) ws.terminate();
-    this.wss.close();
+    for (const server of [this.wss, this.portForwardWss]) {
+      for (const ws of server.clients) ws.terminate();
+      server.close();
+    }
   }
 
   /** An authenticated upgrade request: a node's tunnel, or a client's exec or attach. Never throws. */
@@ -122,6 +132,9 @@ export class NodeProxy {
     }
     const route = parseRoute(url.pathname);
     const target = route.kind === 'resource' ? route.target : undefined;
+    if (target?.type.plural === 'pods' && target.type.group === '' && target.name && target.subresource === 'portforward') {
+      return this.upgradePortForward(req, socket, head, { ...target, name: target.name });
+    }
     if (target?.type.plural !== 'pods' || target.type.group !== '' || !target.name || (target.subresource !== 'exec' && target.subresource !== 'attach')) {
       throw errors.badRequest(`${url.pathname} does not accept a protocol upgrade`);
     }
@@ -138,6 +151,35 @@ export class NodeProxy {
     const upstream = await this.tunnels.open(node, kind, params);
     if (socket.destroyed) return void upstream.terminate();
     this.wss.handleUpgrade(req, socket, head, (client) => splice(client, upstream));
+  }
+
+  /**
+   * `pods/{name}/portforward`: kubectl's WebSocket carrying SPDY (`SPDY/3.1+portforward.k8s.io`), or its
+   * fallback, a plain `Upgrade: SPDY/3.1`; each forwarded connection is dialled through the node's tunnel.
+   */
+  private async upgradePortForward(req: IncomingMessage, socket: Duplex, head: Buffer, target: ResourceTarget & { name: string }): Promise<void> {
+    const namespace = target.namespace ?? 'default';
+    const pod = (await this.deps.objects.get(POD_TYPE, namespace, target.name)) as Pod;
+    const node = pod.spec?.nodeName;
+    if (!node) throw errors.badRequest(`pod ${target.name} does not have a host assigned`);
+    const ref = { namespace, pod: target.name, uid: pod.metadata.uid ?? '' };
+    const logger = this.deps.logger.child({ component: 'port-forward', pod: `${namespace}/${target.name}` });
+    const dial = (port: number) => this.tunnels.open(node, 'portforward', { ...ref, port });
+    // kubectl's spdystream never opens flow-control windows; the transport's back-pressure is the limit.
+    const start = (transport: Duplex) => servePortForward(new SpdySession(transport, { server: true, respectPeerWindow: false }), dial, logger);
+    const upgrade = req.headers.upgrade?.toLowerCase();
+    if (upgrade === 'websocket') {
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      if (!offered.includes(TUNNELED_PORT_FORWARD_PROTOCOL)) throw errors.badRequest(`port forwarding needs the subprotocol ${TUNNELED_PORT_FORWARD_PROTOCOL}`);
+      return this.portForwardWss.handleUpgrade(req, socket, head, (ws) => start(createWebSocketStream(ws)));
+    }
+    const versions = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((p) => p.trim());
+    if (upgrade !== 'spdy/3.1' || !versions.includes(PORT_FORWARD_PROTOCOL)) {
+      throw errors.badRequest(`port forwarding is served over WebSocket (${TUNNELED_PORT_FORWARD_PROTOCOL}) or SPDY/3.1 (${PORT_FORWARD_PROTOCOL})`);
+    }
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${PORT_FORWARD_PROTOCOL}\r\n\r\n`);
+    if (head.length) socket.unshift(head);
+    start(socket);
   }
 
   /** `GET pods/{name}/log`: the node's log stream as text/plain, until it ends or the client goes. */

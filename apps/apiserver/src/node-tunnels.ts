@@ -1,4 +1,4 @@
-import type { ExecParams, LogParams, TunnelAnswer, TunnelKind } from '@berth/client';
+import type { ExecParams, LogParams, PortForwardParams, TunnelAnswer, TunnelKind } from '@berth/client';
 import { BerthError, errors } from '@berth/errors';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -17,7 +17,13 @@ interface Pending {
   reject(err: Error): void;
 }
 
-type ParamsOf<K extends TunnelKind> = K extends 'log' ? LogParams : K extends 'stats' ? Record<string, never> : ExecParams;
+type ParamsOf<K extends TunnelKind> = K extends 'log'
+  ? LogParams
+  : K extends 'stats'
+    ? Record<string, never>
+    : K extends 'portforward'
+      ? PortForwardParams
+      : ExecParams;
 
 /**
  * The server's end of the node tunnels (see @berth/client's node-tunnel-protocol): the control socket of

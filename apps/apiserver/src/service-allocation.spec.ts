@@ -28,7 +28,10 @@ beforeEach(async () => {
   setUp();
   await objects.ensureNamespace('default');
 });
-afterEach(() => store.close());
+afterEach(() => {
+  jest.restoreAllMocks();
+  return store.close();
+});
 
 function service(name: string, spec: Record<string, unknown> = {}): KubeObject {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec } };
@@ -139,17 +142,88 @@ test('every way a Service leaves the store releases what it held', async () => {
   expect(await allocated(PORTS)).toEqual([]);
 });
 
-test('repair frees leaked allocations past the grace period and records held ones without a key', async () => {
+const stamp = (ago: number) => JSON.stringify({ uid: 'gone', allocatedAt: new Date(Date.now() - ago).toISOString() });
+
+test('repair frees a leak that two passes in a row find unheld and past the grace period, and records held values without a key', async () => {
   const kept = await create('kept', { type: 'NodePort', clusterIP: '10.96.0.2', ports: [{ port: 80, nodePort: 30000 }] });
-  const stamp = (ago: number) => JSON.stringify({ uid: 'gone', allocatedAt: new Date(Date.now() - ago).toISOString() });
   await store.create(`${IPS}10.96.0.6`, stamp(10 * 60_000));
   await store.create(`${IPS}10.96.0.5`, stamp(0));
   await store.create(`${PORTS}30002`, stamp(10 * 60_000));
   await store.delete(`${IPS}${kept.spec!.clusterIP}`);
+
   await allocator.repair();
-  expect(await allocated(IPS)).toEqual([kept.spec!.clusterIP, '10.96.0.5'].sort());
-  expect(await allocated(PORTS)).toEqual([String(kept.spec!.ports![0].nodePort)]);
+  // The first pass only suspects the leaks: a create in flight would have written its Service by the next.
+  expect(await allocated(IPS)).toEqual(['10.96.0.2', '10.96.0.5', '10.96.0.6']);
   expect(JSON.parse((await store.get(`${IPS}${kept.spec!.clusterIP}`))!.value).uid).toBe(kept.metadata.uid);
+  // Freed and allocated again between passes (another apiserver): a new key, suspected afresh.
+  await store.delete(`${PORTS}30002`);
+  await store.create(`${PORTS}30002`, stamp(10 * 60_000));
+
+  await allocator.repair();
+  expect(await allocated(IPS)).toEqual(['10.96.0.2', '10.96.0.5']);
+  expect(await allocated(PORTS)).toEqual(['30000', '30002']);
+  await allocator.repair();
+  expect(await allocated(PORTS)).toEqual(['30000']);
+  // Young allocations stay, however many passes see them.
+  await allocator.repair();
+  expect(await allocated(IPS)).toEqual(['10.96.0.2', '10.96.0.5']);
+});
+
+test('a create in flight while a pass runs keeps what it allocated', async () => {
+  const createInStore = store.create.bind(store);
+  let resume!: () => void;
+  const resumed = new Promise<void>((resolve) => (resume = resolve));
+  let reachedStore!: () => void;
+  const inFlight = new Promise<void>((resolve) => (reachedStore = resolve));
+  jest.spyOn(store, 'create').mockImplementation(async (key, value) => {
+    if (key.startsWith('/registry/core/services/')) {
+      reachedStore();
+      await resumed;
+    }
+    return createInStore(key, value);
+  });
+  const creating = create('slow', { type: 'NodePort' });
+  await inFlight;
+  // Passes an hour from now: the age floor does not protect the allocation, only the pass rule does.
+  const later = Date.now() + 3_600_000;
+  await allocator.repair(later);
+  resume();
+  const slow = await creating;
+  await allocator.repair(later);
+  await allocator.repair(later);
+  expect(await allocated(IPS)).toEqual([slow.spec!.clusterIP]);
+  expect(await allocated(PORTS)).toEqual([String(slow.spec!.ports![0].nodePort)]);
+});
+
+test('apiservers repairing one store free a leak once, and never a value allocated again meanwhile', async () => {
+  const other = new ServiceAllocator(store, { serviceCidr: '10.96.0.0/29', nodePortRange: { min: 30000, max: 30002 } }, logger);
+  await store.create(`${IPS}10.96.0.6`, stamp(10 * 60_000));
+  await Promise.all([allocator.repair(), other.repair()]);
+  // Both suspect it and both free it: one delete wins, the other finds it gone.
+  await Promise.all([allocator.repair(), other.repair()]);
+  expect(await allocated(IPS)).toEqual([]);
+  await Promise.all([allocator.repair(), other.repair()]);
+  // Allocated again for a create in flight: whatever a pass suspected before, this key is new.
+  await store.create(`${IPS}10.96.0.6`, stamp(10 * 60_000));
+  await allocator.repair();
+  await store.delete(`${IPS}10.96.0.6`);
+  const taken = await store.create(`${IPS}10.96.0.6`, stamp(10 * 60_000));
+  await allocator.repair();
+  expect((await store.get(`${IPS}10.96.0.6`))?.modRevision).toBe(taken.modRevision);
+});
+
+test('repairs run periodically until stopped', async () => {
+  await store.create(`${IPS}10.96.0.6`, stamp(10 * 60_000));
+  const repairs = allocator.startRepairs(10);
+  try {
+    for (let i = 0; i < 500 && (await allocated(IPS)).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await allocated(IPS)).toEqual([]);
+  } finally {
+    await repairs.stop();
+  }
+  const repair = jest.spyOn(allocator, 'repair');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(repair).not.toHaveBeenCalled();
 });
 
 test('allocations are distinct under concurrent creates through several apiservers on one store', async () => {

@@ -1,5 +1,5 @@
 import { type KubeObject, type ResourceType, RESOURCES, type Service, type ServicePort } from '@berth/api';
-import { Ipv4Cidr } from '@berth/controllers';
+import { Ipv4Cidr } from '@berth/ipv4';
 import { BerthError, errors, field, isBerthError } from '@berth/errors';
 import type { KeyValue, Store } from '@berth/store';
 import { randomInt } from 'node:crypto';
@@ -13,9 +13,13 @@ const SERVICES_PREFIX = '/registry/core/services/';
 
 /**
  * An allocation nobody holds is freed by repair only once it is this old: another apiserver may have
- * allocated it for a Service it has not written yet.
+ * allocated it for a Service it has not written yet. This is a floor under the pass rule (see repair),
+ * for repair intervals shorter than a slow create.
  */
 const LEAK_GRACE_MS = 30_000;
+
+/** Kubernetes' repair loops run every 3 minutes (--service-allocation-repair-interval). */
+export const DEFAULT_REPAIR_INTERVAL_MS = 3 * 60_000;
 
 interface Holder {
   uid: string;
@@ -96,8 +100,17 @@ export class RangeAllocator {
   }
 
   /**
-   * Makes the allocations match what the Services hold: allocates values held without a key (objects written
-   * before allocation existed) and frees values nobody holds any more (a crash between allocating and writing).
+   * Leaks seen by the last repair pass: value → the modRevision of its key then. A value is freed only when
+   * the next pass still finds that very key unheld, as Kubernetes' repair loops keep a leak for another pass:
+   * a create in flight (allocated, not yet written) is written by then.
+   */
+  private suspectedLeaks = new Map<string, number>();
+
+  /**
+   * One repair pass: makes the allocations match what the Services hold (listed before the allocations):
+   * allocates values held without a key (objects written before allocation existed, a key lost) and frees
+   * values no Service held in this pass and the one before (a crash between allocating and writing). Frees
+   * are compare-and-swap deletes, so a key another apiserver freed and re-allocated meanwhile stays.
    */
   async repair(held: Map<string, Holder>, logger: Logger, now = Date.now()): Promise<void> {
     const { items } = await this.store.list(this.prefix);
@@ -115,13 +128,18 @@ export class RangeAllocator {
       }
       await this.tryCreate(label, holder);
     }
+    const leaks = new Map<string, number>();
     for (const [label, kv] of stored) {
       if (held.has(label)) continue;
+      leaks.set(label, kv.modRevision);
       const allocatedAt = Date.parse(holderOf(kv)?.allocatedAt ?? '');
-      if (Number.isFinite(allocatedAt) && now - allocatedAt < LEAK_GRACE_MS) continue;
+      const young = Number.isFinite(allocatedAt) && now - allocatedAt < LEAK_GRACE_MS;
+      if (young || this.suspectedLeaks.get(label) !== kv.modRevision) continue;
       logger.info({ allocator: this.name, value: label }, 'freeing a value no object holds');
       await ignoreGone(this.store.delete(kv.key, kv.modRevision));
+      leaks.delete(label);
     }
+    this.suspectedLeaks = leaks;
   }
 
   private async tryCreate(label: string, holder: Omit<Holder, 'allocatedAt'>): Promise<boolean> {
@@ -326,7 +344,7 @@ export class ServiceAllocator {
   }
 
   /** Frees leaked allocations and records ones that Services hold without a key. */
-  async repair(): Promise<void> {
+  async repair(now = Date.now()): Promise<void> {
     const { items } = await this.store.list(SERVICES_PREFIX);
     const ips = new Map<string, Holder>();
     const ports = new Map<string, Holder>();
@@ -337,8 +355,33 @@ export class ServiceAllocator {
       if (ip) ips.set(ip, holder);
       for (const port of nodePortsOf(service)) ports.set(String(port), holder);
     }
-    await this.clusterIPs.repair(ips, this.logger);
-    await this.nodePorts.repair(ports, this.logger);
+    await this.clusterIPs.repair(ips, this.logger, now);
+    await this.nodePorts.repair(ports, this.logger, now);
+  }
+
+  /** Repairs every intervalMs, one pass at a time, until stopped; a failed pass is logged and the next one comes. */
+  startRepairs(intervalMs: number): { stop(): Promise<void> } {
+    let timer: NodeJS.Timeout | undefined;
+    let pass = Promise.resolve();
+    let stopped = false;
+    const schedule = () => {
+      timer = setTimeout(() => {
+        pass = this.repair()
+          .catch((err: unknown) => this.logger.warn({ err }, 'service allocation repair failed'))
+          .finally(() => {
+            if (!stopped) schedule();
+          });
+      }, intervalMs);
+      timer.unref();
+    };
+    schedule();
+    return {
+      stop: async () => {
+        stopped = true;
+        clearTimeout(timer);
+        await pass;
+      },
+    };
   }
 
   private async releaseDropped(before: Service, after: Service | undefined): Promise<void> {

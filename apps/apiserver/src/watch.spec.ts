@@ -2,7 +2,7 @@ import { KubeObject, RESOURCES } from '@berth/api';
 import { MemoryStore, WatchCallbacks } from '@berth/store';
 import { waitFor } from '@berth/testing';
 import { ObjectFilter } from './filter';
-import { ObjectWatch, WatchEventType } from './watch';
+import { WatchEventType, WatchRegistry } from './watch';
 
 const CONFIGMAP = RESOURCES.find((r) => r.kind === 'ConfigMap')!;
 const key = (name: string) => `/registry/core/configmaps/default/${name}`;
@@ -17,7 +17,7 @@ class ForgetfulStore extends MemoryStore {
 
 async function collect(store: MemoryStore, labelSelector: string) {
   const events: [WatchEventType, string | undefined][] = [];
-  const { watch, initial } = await ObjectWatch.open(store, {
+  const { watch, initial } = await new WatchRegistry(store).watch({
     type: CONFIGMAP,
     namespace: 'default',
     filter: ObjectFilter.parse(CONFIGMAP, labelSelector, null),

@@ -1,9 +1,10 @@
 import { apiVersionOf, KubeObject, ResourceType } from '@berth/api';
 import { errors } from '@berth/errors';
-import type { KeyValue, Store, WatchEvent, Watcher } from '@berth/store';
+import type { Store, WatchCallbacks, WatchEvent, Watcher } from '@berth/store';
 import { ObjectFilter } from './filter';
 import { listPrefix } from './keys';
 import { decodeObject } from './objects';
+import { CacheWatcher, decodeShared, deletedObject, indexedField, WatchCache, WatchCacheOptions } from './watch-cache';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -25,26 +26,17 @@ export interface WatchSink {
 
 const BOOKMARK_INTERVAL_MS = 30_000;
 
-/**
- * The store hands one event object to every watcher of its prefix; with a watch per node agent, decoding
- * it once per watcher made each pod write cost O(watchers) JSON parses. The decoded objects are shared
- * by every watch that receives them, so watch sinks must treat them as read-only.
- */
-const decodedValues = new WeakMap<KeyValue, Map<number, KubeObject>>();
-
-function decodeShared(kv: KeyValue, resourceVersion = kv.modRevision): KubeObject {
-  let byVersion = decodedValues.get(kv);
-  if (!byVersion) decodedValues.set(kv, (byVersion = new Map()));
-  let obj = byVersion.get(resourceVersion);
-  if (!obj) byVersion.set(resourceVersion, (obj = decodeObject(kv, resourceVersion)));
-  return obj;
-}
 /** Kubernetes ends watches without timeoutSeconds after a random 30-60 minutes, so clients spread out their relists. */
 const DEFAULT_TIMEOUT_MIN_S = 1800;
 
-/** One open watch: store events translated to Kubernetes watch events for one type, namespace and selector. */
+/**
+ * One open watch: store events translated to Kubernetes watch events for one type, namespace and selector.
+ * The events come from the watch cache, or straight from the store when they are older than its window.
+ */
 export class ObjectWatch {
   private watcher?: Watcher;
+  /** Set when served by the cache, which knows how far this watch is up to date beyond its own events. */
+  private cached?: CacheWatcher;
   private readonly timers: NodeJS.Timeout[] = [];
   private sink?: WatchSink;
   private pending: WatchEvent[] = [];
@@ -52,21 +44,24 @@ export class ObjectWatch {
   private ended = false;
   onEnd?: () => void;
 
-  private constructor(
-    private readonly store: Store,
-    private readonly req: WatchRequest,
-  ) {}
+  private constructor(private readonly req: WatchRequest) {}
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
 
   /**
    * Reads the initial state and subscribes. Throws (before anything is streamed) for a bad or compacted
    * resourceVersion, so the caller can still answer with a Status.
    */
-  static async open(store: Store, req: WatchRequest): Promise<{ watch: ObjectWatch; initial: KubeObject[] }> {
-    const watch = new ObjectWatch(store, req);
+  static async open(store: Store, cache: WatchCache, req: WatchRequest): Promise<{ watch: ObjectWatch; initial: KubeObject[] }> {
+    const watch = new ObjectWatch(req);
     const prefix = listPrefix(req.type, req.namespace);
     let initial: KubeObject[] = [];
     let from: number;
     if (req.resourceVersion === null || req.resourceVersion === '' || req.resourceVersion === '0') {
+      // The cache's store watch starts before the list, so its window reaches the list's revision.
+      await cache.ready(req.type);
       const list = await store.list(prefix);
       initial = list.items.map((kv) => decodeObject(kv)).filter((obj) => req.filter.matches(obj));
       from = list.revision;
@@ -75,16 +70,19 @@ export class ObjectWatch {
       from = Number(req.resourceVersion);
     }
     watch.lastRevision = from;
-    // The store refuses (Compacted, a 410 Expired for the client) a start older than its history.
-    watch.watcher = await store.watch(prefix, from, {
-      onEvent: (event) => watch.receive(event),
-      onError: () => watch.end(),
-    });
+    const callbacks: WatchCallbacks = { onEvent: (event) => watch.receive(event), onError: () => watch.end() };
+    const field = indexedField(req.type);
+    const scope = { namespace: (req.type.namespaced && req.namespace) || undefined, indexValue: field && req.filter.requiredValue(field) };
+    watch.cached = await cache.watch(req.type, scope, from, callbacks);
+    // Older than the cache's window: the store replays it, or refuses (Compacted, a 410 Expired for the
+    // client) a start older than its history.
+    watch.watcher = watch.cached ?? (await store.watch(prefix, from, callbacks));
     return { watch, initial };
   }
 
   /** Starts delivery to the sink: the initial objects as ADDED, then every change. */
   start(sink: WatchSink, initial: KubeObject[]): void {
+    if (this.ended) return sink.end();
     this.sink = sink;
     for (const obj of initial) sink.event('ADDED', obj);
     const backlog = this.pending;
@@ -127,10 +125,8 @@ export class ObjectWatch {
   private eventFor(event: WatchEvent): [WatchEventType, KubeObject] | undefined {
     const { filter } = this.req;
     if (event.type === 'delete') {
-      const previous = event.prevKv ?? event.kv;
-      if (!previous.value) return undefined;
-      const obj = decodeShared(previous, event.revision);
-      return filter.matches(obj) ? ['DELETED', obj] : undefined;
+      const obj = deletedObject(event);
+      return obj && filter.matches(obj) ? ['DELETED', obj] : undefined;
     }
     const obj = decodeShared(event.kv);
     const now = filter.matches(obj);
@@ -151,25 +147,44 @@ export class ObjectWatch {
     this.sink.event('BOOKMARK', {
       kind: this.req.type.kind,
       apiVersion: apiVersionOf(this.req.type),
-      metadata: { resourceVersion: String(this.lastRevision) },
+      metadata: { resourceVersion: String(Math.max(this.lastRevision, this.cached?.revision ?? 0)) },
     });
   }
 }
 
-/** Every open watch, so shutdown can end them and /metrics can count them. */
+/**
+ * Opens watches through one watch cache, and keeps every open watch so shutdown can end them and
+ * /metrics can count them.
+ */
 export class WatchRegistry {
   private readonly open = new Set<ObjectWatch>();
+  private readonly cache: WatchCache;
 
-  add(watch: ObjectWatch): void {
-    this.open.add(watch);
-    watch.onEnd = () => this.open.delete(watch);
+  constructor(
+    private readonly store: Store,
+    cacheOptions: WatchCacheOptions = {},
+  ) {
+    this.cache = new WatchCache(store, cacheOptions);
+  }
+
+  /** See ObjectWatch.open; the watch counts as open until it ends. */
+  async watch(req: WatchRequest): Promise<{ watch: ObjectWatch; initial: KubeObject[] }> {
+    const opened = await ObjectWatch.open(this.store, this.cache, req);
+    const { watch } = opened;
+    if (!watch.isEnded) {
+      this.open.add(watch);
+      watch.onEnd = () => this.open.delete(watch);
+    }
+    return opened;
   }
 
   get count(): number {
     return this.open.size;
   }
 
+  /** Ends every watch and stops the cache's store watches (a later watch starts them again). */
   closeAll(): void {
     for (const watch of [...this.open]) watch.end();
+    this.cache.close();
   }
 }

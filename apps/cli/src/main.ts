@@ -5,6 +5,7 @@ import { createNamespace } from './commands/create';
 import { deleteCommand } from './commands/delete';
 import { describe } from './commands/describe';
 import { get } from './commands/get';
+import { registerPortForward } from './commands/port-forward';
 import { registerWorkloadCommands } from './commands/register-workloads';
 import { formatError } from './errors';
 import { GlobalOptions, Session } from './session';
@@ -72,6 +73,7 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
 
   // run, scale, rollout, ps, stop, rm, logs, exec, top: workloads over the API.
   registerWorkloadCommands(program, run);
+  registerPortForward(program, run);
 
   // The docker-style verbs on this node's runtimed (images, runtime run/ps/logs/exec..., volume).
   registerRuntimeCommands(program);

@@ -1,7 +1,8 @@
-import { ALL_CONTROLLERS, type ControllerName, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE, Ipv4Cidr, parseDuration } from '@berth/controllers';
+import { ALL_CONTROLLERS, type ControllerName, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from '@berth/controllers';
+import { Ipv4Cidr } from '@berth/ipv4';
 import { errors } from '@berth/errors';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { flagParser, prefixLengthFlag } from '@berth/flags';
+import { durationFlag, flagParser, prefixLengthFlag } from '@berth/flags';
 
 export interface ControllerManagerConfig {
   /** The kubeconfig to reach the apiserver with; the usual search ($KUBECONFIG, berth's, ~/.kube/config) when absent. */
@@ -18,7 +19,6 @@ export interface ControllerManagerConfig {
 }
 
 const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
-const duration = flagParser(parseDuration);
 
 function hostPort(value: string): { host: string; port: number } {
   const match = /^(.*):(\d+)$/.exec(value);
@@ -41,8 +41,8 @@ export function parseControllerManagerFlags(argv: string[]): ControllerManagerCo
     .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
     .allowExcessArguments(false)
     .option('--kubeconfig <path>', 'kubeconfig of the apiserver to manage')
-    .option('--node-monitor-grace-period <duration>', 'how long a node may go without renewing its Lease before it is NotReady', duration, 40_000)
-    .option('--pod-eviction-timeout <duration>', 'how long after a node goes NotReady its pods are deleted', duration, 30_000)
+    .option('--node-monitor-grace-period <duration>', 'how long a node may go without renewing its Lease before it is NotReady', durationFlag, 40_000)
+    .option('--pod-eviction-timeout <duration>', 'how long after a node goes NotReady its pods are deleted', durationFlag, 30_000)
     .option('--controllers <names>', `comma-separated controllers to run (${ALL_CONTROLLERS.join(', ')})`, controllerList, [...ALL_CONTROLLERS])
     .option('--metrics-bind-address <host:port>', 'serve Prometheus /metrics and /healthz here (port 0: any free port)', hostPort)
     .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')

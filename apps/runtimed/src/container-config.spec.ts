@@ -1,6 +1,7 @@
-import { mergeEnv, normalizeRequest, processConfig, sandboxFileMounts } from './container-config';
+import { completeContainerConfig, type ContainerConfig } from '@berth/runtime-client';
+import { mergeEnv, processConfig, sandboxFileMounts } from './container-config';
 
-const request = (fields: Parameters<typeof normalizeRequest>[0]) => normalizeRequest({ image: 'busybox', ...fields });
+const request = (fields: Partial<ContainerConfig>) => completeContainerConfig({ image: 'busybox', ...fields });
 
 describe('processConfig (docker semantics)', () => {
   const image = { Entrypoint: ['/entry'], Cmd: ['serve', '--port', '80'], Env: ['PATH=/bin', 'A=1'], WorkingDir: '/app', User: 'www' };

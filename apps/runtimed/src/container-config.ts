@@ -1,30 +1,8 @@
 import { errors, field, FieldCause } from '@berth/errors';
 import type { ContainerConfig as ImageContainerConfig } from '@berth/image';
 import type { MountOption } from '@berth/oci';
-import type { PodSandbox } from '@berth/runtime-client';
+import type { CompleteContainerConfig, PodSandbox } from '@berth/runtime-client';
 import { posix } from 'node:path';
-
-/** What the caller asked for, with every field present (the proto's defaults). */
-export interface ContainerRequest {
-  name: string;
-  image: string;
-  entrypoint: string[];
-  overrideEntrypoint: boolean;
-  command: string[];
-  env: string[];
-  workingDir: string;
-  user: string;
-  tty: boolean;
-  openStdin: boolean;
-  readOnlyRootfs: boolean;
-  mounts: Array<{ type: string; source: string; destination: string; readOnly: boolean; sizeBytes: number; mode: number }>;
-  resources: { memoryBytes: number; cpus: number; cpuShares: number; pidsLimit: number };
-  labels: Record<string, string>;
-  sandboxId: string;
-  autoRemove: boolean;
-  hostname: string;
-  network: string;
-}
 
 export interface ProcessConfig {
   args: string[];
@@ -32,42 +10,6 @@ export interface ProcessConfig {
   cwd: string;
   /** name|uid[:group|gid], '' for root. */
   user: string;
-}
-
-/** Missing fields of a request (a client that sent a partial message) get the proto's defaults. */
-export function normalizeRequest(request: Partial<ContainerRequest>): ContainerRequest {
-  return {
-    name: request.name ?? '',
-    image: request.image ?? '',
-    entrypoint: request.entrypoint ?? [],
-    overrideEntrypoint: !!request.overrideEntrypoint,
-    command: request.command ?? [],
-    env: request.env ?? [],
-    workingDir: request.workingDir ?? '',
-    user: request.user ?? '',
-    tty: !!request.tty,
-    openStdin: !!request.openStdin,
-    readOnlyRootfs: !!request.readOnlyRootfs,
-    mounts: (request.mounts ?? []).map((m) => ({
-      type: m.type ?? '',
-      source: m.source ?? '',
-      destination: m.destination ?? '',
-      readOnly: !!m.readOnly,
-      sizeBytes: m.sizeBytes ?? 0,
-      mode: m.mode ?? 0,
-    })),
-    resources: {
-      memoryBytes: request.resources?.memoryBytes ?? 0,
-      cpus: request.resources?.cpus ?? 0,
-      cpuShares: request.resources?.cpuShares ?? 0,
-      pidsLimit: request.resources?.pidsLimit ?? 0,
-    },
-    labels: request.labels ?? {},
-    sandboxId: request.sandboxId ?? '',
-    autoRemove: !!request.autoRemove,
-    hostname: request.hostname ?? '',
-    network: request.network ?? '',
-  };
 }
 
 /** Environment entries by name, later ones winning, in first-seen order (docker's merge). */
@@ -87,7 +29,7 @@ export function mergeEnv(...lists: string[][]): string[] {
  * drops the image's Cmd); a request command replaces the image's Cmd; env merges over the image's;
  * working dir and user fall back to the image's.
  */
-export function processConfig(image: ImageContainerConfig | undefined, request: ContainerRequest): ProcessConfig {
+export function processConfig(image: ImageContainerConfig | undefined, request: CompleteContainerConfig): ProcessConfig {
   const entrypoint = request.overrideEntrypoint ? request.entrypoint : (image?.Entrypoint ?? []);
   const command = request.command.length ? request.command : request.overrideEntrypoint ? [] : (image?.Cmd ?? []);
   const args = [...entrypoint, ...command];

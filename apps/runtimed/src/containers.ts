@@ -1,6 +1,8 @@
 import { BerthError, errors, isBerthError } from '@berth/errors';
+import { mustRun, readJsonIfExists, writeJsonAtomic } from '@berth/host';
 import type { ImageStore, OverlaySnapshotter } from '@berth/image';
 import { buildRuntimeSpec, MountOption, resolveUser, RuntimeSpec, RuntimeSpecOptions } from '@berth/oci';
+import { completeContainerConfig, type CompleteContainerConfig, type Container, type ContainerConfig, type ContainerStateName } from '@berth/runtime-client';
 import { ExecSession, ExitStatus, openFifoWriter, ShimClient, startExec, startShim } from '@berth/shim-client';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
@@ -11,9 +13,8 @@ import { isAbsolute, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { readCgroupStats, CgroupStats } from './cgroups';
 import { RuntimePaths } from './config';
-import { ContainerRequest, mergeEnv, normalizeRequest, processConfig, sandboxFileMounts } from './container-config';
-import { run } from './exec';
-import { KeyedMutex, now, randomId, readJsonIfExists, writeJsonAtomic } from './files';
+import { mergeEnv, processConfig, sandboxFileMounts } from './container-config';
+import { KeyedMutex, now, randomId } from './files';
 import { LogEntry, readLog } from './logs';
 import { generateName } from './names';
 import type { SandboxManager } from './sandboxes';
@@ -30,34 +31,13 @@ export interface ContainerRecord {
   args: string[];
   createdAt: string;
   startedAt: string;
-  config: ContainerRequest;
+  config: CompleteContainerConfig;
   stopSignal: string;
   cgroupsPath: string;
   shimSocket: string;
   shimPid: number;
   /** Volumes made for it without a name (docker rm -v and --rm remove those). */
   anonymousVolumes: string[];
-}
-
-export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
-
-export interface ContainerStatus {
-  id: string;
-  name: string;
-  image: string;
-  imageId: string;
-  imageDigest: string;
-  sandboxId: string;
-  state: ContainerState;
-  args: string[];
-  pid: number;
-  createdAt: string;
-  startedAt: string;
-  exit: ExitStatus | null;
-  config: ContainerRequest;
-  bundle: string;
-  logPath: string;
-  shimPid: number;
 }
 
 export interface ExecRequest {
@@ -70,7 +50,7 @@ export interface ExecRequest {
 }
 
 interface Observed {
-  state: ContainerState;
+  state: ContainerStateName;
   pid: number;
   exit: ExitStatus | null;
   /** The shim answers: it can be asked to wait, exec, shut down. */
@@ -80,7 +60,7 @@ interface Observed {
 const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const RECORD = 'container.json';
 const DEFAULT_STOP_SECONDS = 10;
-const SHIM_STATUS: Record<string, ContainerState> = { created: 'created', running: 'running', stopped: 'exited', unknown: 'unknown' };
+const SHIM_STATUS: Record<string, ContainerStateName> = { created: 'created', running: 'running', stopped: 'exited', unknown: 'unknown' };
 
 export interface ContainerManagerDeps {
   paths: RuntimePaths;
@@ -142,8 +122,8 @@ export class ContainerManager {
     }
   }
 
-  async create(input: Partial<ContainerRequest>): Promise<ContainerStatus> {
-    const request = normalizeRequest(input);
+  async create(input: Partial<ContainerConfig>): Promise<Container> {
+    const request = completeContainerConfig(input);
     if (!request.image) throw errors.invalid('container', request.name, [{ reason: 'FieldValueRequired', field: 'image', message: 'Required value' }]);
     const name = request.name || generateName((n) => this.byName.has(n));
     if (!CONTAINER_NAME.test(name)) throw errors.invalid('container', name, [{ reason: 'FieldValueInvalid', field: 'name', message: `Invalid value: "${name}": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*` }]);
@@ -223,7 +203,7 @@ export class ContainerManager {
     return this.status(id);
   }
 
-  async start(ref: string): Promise<ContainerStatus> {
+  async start(ref: string): Promise<Container> {
     const record = this.resolve(ref);
     await this.locks.run(record.id, async () => {
       const observed = await this.observe(record);
@@ -238,7 +218,7 @@ export class ContainerManager {
   }
 
   /** SIGTERM (or the image's StopSignal), then SIGKILL after the grace period, as docker stop. */
-  async stop(ref: string, timeoutSeconds: number): Promise<ContainerStatus> {
+  async stop(ref: string, timeoutSeconds: number): Promise<Container> {
     const record = this.resolve(ref);
     const grace = (timeoutSeconds >= 0 ? timeoutSeconds : DEFAULT_STOP_SECONDS) * 1000;
     const observed = await this.observe(record);
@@ -291,7 +271,7 @@ export class ContainerManager {
     this.logger.info({ id: record.id, name: record.name }, 'container removed');
   }
 
-  async status(ref: string): Promise<ContainerStatus> {
+  async status(ref: string): Promise<Container> {
     const record = this.resolve(ref);
     const observed = await this.observe(record);
     const bundle = this.deps.paths.bundle(record.id);
@@ -315,11 +295,11 @@ export class ContainerManager {
     };
   }
 
-  async list(options: { all?: boolean; sandboxId?: string; labels?: Record<string, string> } = {}): Promise<ContainerStatus[]> {
+  async list(options: { all?: boolean; sandboxId?: string; labels?: Record<string, string> } = {}): Promise<Container[]> {
     const matching = [...this.records.values()].filter(
       (r) => (!options.sandboxId || r.sandboxId === options.sandboxId) && Object.entries(options.labels ?? {}).every(([k, v]) => r.config.labels[k] === v),
     );
-    const statuses: ContainerStatus[] = [];
+    const statuses: Container[] = [];
     for (const record of matching) {
       try {
         const status = await this.status(record.id);
@@ -470,7 +450,7 @@ export class ContainerManager {
     }
   }
 
-  private async resolveMounts(request: ContainerRequest, record: ContainerRecord): Promise<MountOption[]> {
+  private async resolveMounts(request: CompleteContainerConfig, record: ContainerRecord): Promise<MountOption[]> {
     const mounts: MountOption[] = [];
     for (const [i, mount] of request.mounts.entries()) {
       const base = { destination: mount.destination, readOnly: mount.readOnly };
@@ -496,8 +476,6 @@ export class ContainerManager {
         case 'tmpfs':
           mounts.push({ type: 'tmpfs', ...base, sizeBytes: mount.sizeBytes || undefined, mode: mount.mode || undefined });
           break;
-        default:
-          throw errors.invalid('container', request.name, [{ reason: 'FieldValueNotSupported', field: `mounts[${i}].type`, message: `Unsupported value: "${mount.type}": supported values: "volume", "bind", "tmpfs"` }]);
       }
     }
     record.config.mounts = request.mounts;
@@ -517,7 +495,7 @@ export class ContainerManager {
       }
     }
     if (!shutDown) {
-      await run(this.deps.runc, ['--root', this.deps.paths.runcRoot, 'delete', '--force', id]).catch(() => undefined);
+      await mustRun(this.deps.runc, ['--root', this.deps.paths.runcRoot, 'delete', '--force', id]).catch(() => undefined);
       if (record?.shimPid) killShim(record.shimPid);
     }
     await this.deps.snapshotter.remove(id);

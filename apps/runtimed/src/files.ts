@@ -1,27 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-
-/** Writes JSON so a reader (or a restart after a crash) sees the old or the new content, never half. */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, JSON.stringify(value, null, 2));
-    await rename(temp, path);
-  } finally {
-    await rm(temp, { force: true });
-  }
-}
-
-/** The parsed file, or undefined when it does not exist. */
-export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
 
 /** Bytes on disk under `dir` (each inode once); 0 when it is gone. */
 export async function diskUsage(dir: string, seen = new Set<number>()): Promise<number> {

@@ -1,10 +1,11 @@
 import { CniNetwork, loopbackConfList, nodeConfList, type PortMapping } from '@berth/cni';
 import { errors } from '@berth/errors';
+import { readJsonIfExists, writeJsonAtomic } from '@berth/host';
 import { parsePodCidr, type RuntimeStatus } from '@berth/runtime-client';
 import type { Logger } from 'pino';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KeyedMutex, readJsonIfExists, writeJsonAtomic } from './files';
+import { KeyedMutex } from './files';
 
 /** The CNI network's name: host-local's subdirectory and the cache's, and the tag on the plugins' iptables rules. */
 export const NETWORK_NAME = 'berth';
@@ -57,7 +58,7 @@ export class PodNetwork {
   /** Sets the pod CIDR; the same one again changes nothing. Sandboxes attached before keep their addresses (DEL uses what ADD cached). */
   configure(podCidr: string): Promise<RuntimeStatus> {
     return this.configuring.run('config', async () => {
-      const { cidr } = parsePodCidr(podCidr);
+      const cidr = parsePodCidr(podCidr).toString();
       if (cidr === this.podCidr) return this.status();
       const previous = this.podCidr;
       const network = this.build(cidr);

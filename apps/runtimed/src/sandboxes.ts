@@ -1,12 +1,12 @@
 import type { PodSandbox, PodSandboxConfig } from '@berth/runtime-client';
 import { errors } from '@berth/errors';
+import { mustRun, readJsonIfExists, writeJsonAtomic } from '@berth/host';
 import { listMounts } from '@berth/image';
 import type { Logger } from 'pino';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname as nodeHostname } from 'node:os';
 import { join } from 'node:path';
-import { run } from './exec';
-import { KeyedMutex, now, randomId, readJsonIfExists, writeJsonAtomic } from './files';
+import { KeyedMutex, now, randomId } from './files';
 import { notReady, PodNetwork } from './pod-network';
 import { hostNetworkHostsFile, podHostsFile, resolvConf, SandboxRequest, validateSandboxConfig } from './sandbox-config';
 
@@ -77,7 +77,7 @@ export class SandboxManager {
         for (const ns of namespaces) await writeFile(join(nsDir, ns), '');
         // unshare bind-mounts each new namespace on its file and sets the hostname inside; the CNI loopback plugin brings lo up.
         const setup = podNetwork ? ['hostname', request.hostname] : ['true'];
-        await run('unshare', [...namespaces.map((ns) => `--${ns}=${join(nsDir, ns)}`), '--', ...setup]);
+        await mustRun('unshare', [...namespaces.map((ns) => `--${ns}=${join(nsDir, ns)}`), '--', ...setup]);
         if (podNetwork) {
           attached = true;
           record.ip = await this.network.attach(id, record.networkNamespace, cniPortMappings(request));
@@ -187,7 +187,7 @@ export class SandboxManager {
     const nsDir = join(this.namespacesDir, id);
     const mounted = new Set((await listMounts()).map((m) => m.mountPoint));
     const bound = NAMESPACES.map((ns) => join(nsDir, ns)).filter((path) => mounted.has(path));
-    if (bound.length) await run('umount', bound);
+    if (bound.length) await mustRun('umount', bound);
     await rm(nsDir, { recursive: true, force: true });
   }
 

@@ -1,11 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { errors } from '@berth/errors';
 import type { ImageSummary } from '@berth/image';
-import { runtimeService, toGrpcStatus } from '@berth/runtime-client';
+import { type Container, runtimeService, toGrpcStatus } from '@berth/runtime-client';
 import type { ExecSession } from '@berth/shim-client';
 import type { Logger } from 'pino';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import type { ContainerManager, ContainerStatus } from './containers';
+import type { ContainerManager } from './containers';
 import type { ImageService } from './images';
 import type { PodNetwork } from './pod-network';
 import type { SandboxManager, SandboxRecord } from './sandboxes';
@@ -25,7 +25,7 @@ export interface RuntimeServices {
 }
 
 const imageMessage = (image: ImageSummary) => ({ id: image.id, digest: image.digest, names: image.names, created: image.created, size: image.size });
-const containerMessage = (status: ContainerStatus) => ({ ...status });
+const containerMessage = (status: Container) => ({ ...status });
 const sandboxMessage = (sandbox: SandboxRecord) => ({ ...sandbox });
 
 /** A thrown error as the call's gRPC status (the one place berth errors become gRPC codes), logged by severity. */

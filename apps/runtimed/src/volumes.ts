@@ -1,7 +1,8 @@
 import { errors, field } from '@berth/errors';
+import { readJsonIfExists, writeJsonAtomic } from '@berth/host';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { now, randomId, readJsonIfExists, writeJsonAtomic } from './files';
+import { now, randomId } from './files';
 
 export interface VolumeRecord {
   name: string;

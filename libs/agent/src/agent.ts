@@ -14,7 +14,7 @@ import { PodCidrSync } from './pod-cidr';
 import { POD_TYPE, PodSyncer, type AgentRuntime } from './pod-sync';
 import { ProbeManager } from './probes';
 import { RuntimeRelister } from './relist';
-import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, parseResolvConf, type HostResolvConf } from './sandbox-config';
+import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, defaultResolvConfPath, parseResolvConf, type HostResolvConf } from './sandbox-config';
 
 const CONFIG_MAP_TYPE = resourceForKind('v1', 'ConfigMap')!;
 const SECRET_TYPE = resourceForKind('v1', 'Secret')!;
@@ -59,7 +59,7 @@ export interface AgentOptions {
   clusterDNS?: string;
   /** The cluster's DNS domain (kubelet's --cluster-domain); default cluster.local. */
   clusterDomain?: string;
-  /** The node's resolv.conf, which pods with dnsPolicy Default start from; default /etc/resolv.conf. */
+  /** The node's resolv.conf, which pods with dnsPolicy Default start from (kubelet's --resolv-conf); default defaultResolvConfPath(). */
   resolvConf?: string;
 }
 
@@ -135,7 +135,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     orphanGraceSeconds: options.orphanGraceSeconds ?? 2,
     volumeRefreshMs: options.volumeRefreshMs,
     cluster: { clusterDNS: options.clusterDNS ?? DEFAULT_CLUSTER_DNS, clusterDomain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN },
-    hostResolvConf: hostResolvConfFrom(options.resolvConf ?? '/etc/resolv.conf'),
+    hostResolvConf: hostResolvConfFrom(options.resolvConf ?? defaultResolvConfPath()),
     podNetworkReady: () => podCidr.networkReady,
   });
   pods.addEventHandler({

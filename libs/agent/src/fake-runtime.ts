@@ -1,6 +1,6 @@
 import { errors } from '@berth/errors';
 import { randomBytes } from 'node:crypto';
-import { parsePodCidr, type Container, type ContainerConfig, type ExitStatus, type ImageDetails, type ListContainersOptions, type LogEntry, type PodSandbox, type PodSandboxConfig, type RuntimeStatus, type VersionInfo } from '@berth/runtime-client';
+import { completeContainerConfig, parsePodCidr, type Container, type ContainerConfig, type ExitStatus, type ImageDetails, type ListContainersOptions, type LogEntry, type PodSandbox, type PodSandboxConfig, type RuntimeStatus, type VersionInfo } from '@berth/runtime-client';
 import type { AgentRuntime } from './pod-sync';
 
 /** Exit code of a container stopped by the runtime (SIGKILL after the grace period, as the sleeping busybox ignores SIGTERM). */
@@ -15,8 +15,6 @@ export interface FakeRuntimeOptions {
 
 /** The bridge a fake node reports, as runtimed's default. */
 export const FAKE_BRIDGE = 'berth0';
-
-const formatIPv4 = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 
 const matchesLabels = (labels: Record<string, string>, wanted: Record<string, string> = {}) => Object.entries(wanted).every(([k, v]) => labels[k] === v);
 
@@ -60,10 +58,10 @@ export class FakeRuntime implements AgentRuntime {
   /** The lowest free address of the pod CIDR after the gateway's (host-local's order). */
   private allocateAddress(sandboxId: string): string {
     if (!this.podCidr) throw errors.unavailable('network not ready: no pod CIDR configured yet (UpdateRuntimeConfig)');
-    const { network, size } = parsePodCidr(this.podCidr);
+    const cidr = parsePodCidr(this.podCidr);
     const used = new Set(this.addresses.values());
-    for (let offset = 2; offset < size - 1; offset++) {
-      const candidate = formatIPv4(network + offset);
+    for (let offset = 2; offset < cidr.size - 1; offset++) {
+      const candidate = cidr.addressAt(offset);
       if (used.has(candidate)) continue;
       this.addresses.set(sandboxId, candidate);
       return candidate;
@@ -129,29 +127,29 @@ export class FakeRuntime implements AgentRuntime {
     return [...this.sandboxes.values()].filter((s) => matchesLabels(s.labels, labels)).map((s) => ({ ...s }));
   }
 
-  async createContainer(config: ContainerConfig): Promise<Container> {
+  async createContainer(request: ContainerConfig): Promise<Container> {
+    const config = completeContainerConfig(request);
     await this.inspectImage(config.image);
     if (config.sandboxId) this.sandbox(config.sandboxId);
     const id = this.newId('container');
-    const container = {
+    const container: Container = {
       id,
-      name: config.name ?? id,
+      name: config.name || id,
       image: config.image,
       imageId: 'sha256:fake',
       imageDigest: 'sha256:fake',
-      sandboxId: config.sandboxId ?? '',
+      sandboxId: config.sandboxId,
       state: 'created',
-      args: [...(config.entrypoint ?? []), ...(config.command ?? [])],
+      args: [...config.entrypoint, ...config.command],
       pid: 0,
       createdAt: new Date().toISOString(),
       startedAt: '',
       exit: null,
-      // The agent reads only the labels back; the rest of the config is kept as given.
-      config: { ...config, labels: { ...config.labels } },
+      config: { ...config, name: config.name || id, labels: { ...config.labels } },
       bundle: '',
       logPath: '',
       shimPid: 0,
-    } as Container;
+    };
     this.containers.set(id, container);
     return { ...container };
   }

@@ -14,7 +14,7 @@ export { ensureLocalRuntimed, type LocalRuntimed, type LocalRuntimedOptions } fr
 export { ProbeManager, runProbe, type ProbeTarget, type ProbeResult, type ProbeKind } from './probes';
 export { FakeRuntime, FAKE_STOP_EXIT_CODE, FAKE_BRIDGE, type FakeRuntimeOptions } from './fake-runtime';
 export { PodCidrSync, type PodCidrSyncOptions, type PodCidrRuntime } from './pod-cidr';
-export { podSandboxConfig, podDnsConfig, podPortMappings, podHostnameFqdn, parseResolvConf, usesHostNetwork, checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, type ClusterDnsSettings } from './sandbox-config';
+export { podSandboxConfig, podDnsConfig, podPortMappings, podHostnameFqdn, parseResolvConf, defaultResolvConfPath, usesHostNetwork, checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, type ClusterDnsSettings } from './sandbox-config';
 export { NodeTunnel, nodeTunnelFor, reconnectDelayMs, DEFAULT_RECONNECT, type NodeTunnelOptions, type TunnelDialer, type ReconnectPolicy } from './node-tunnel';
 export { serveTunnelRequest, type TunnelRuntime } from './node-tunnel-serve';
 export { StatsSampler, readHostUsage, type UsageReading, type HostReader } from './node-tunnel-stats';

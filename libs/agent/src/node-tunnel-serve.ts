@@ -18,9 +18,10 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { LABELS } from './labels';
 import type { StatsSampler } from './node-tunnel-stats';
+import { servePortForward } from './port-forward';
 
 /** What serving the tunnel's requests needs of runtimed. */
-export type TunnelRuntime = Pick<RuntimeClient, 'listContainers' | 'logs' | 'exec' | 'attach' | 'stats'>;
+export type TunnelRuntime = Pick<RuntimeClient, 'listContainers' | 'logs' | 'exec' | 'attach' | 'stats' | 'listPodSandboxes'>;
 
 export interface TunnelServeDeps {
   runtime: TunnelRuntime;
@@ -190,6 +191,9 @@ export async function serveTunnelRequest(ws: WebSocket, request: TunnelRequest, 
       case 'exec':
       case 'attach':
         await serveProcess(socket, request.kind, deps, request.params);
+        break;
+      case 'portforward':
+        await servePortForward(ws, deps.runtime, request.params, () => socket.answer({ ok: true }));
         break;
       case 'stats': {
         const report = await deps.stats.report();

@@ -1,73 +1,23 @@
 import type { Pod } from '@berth/api';
-import { errors } from '@berth/errors';
-import type { Container, ContainerConfig, PodSandbox, PodSandboxConfig } from '@berth/runtime-client';
+import type { Container } from '@berth/runtime-client';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { FakeRuntime } from './fake-runtime';
 import { LABELS } from './labels';
-import { type AgentRuntime, type PodClient, PodSyncer } from './pod-sync';
+import { type PodClient, PodSyncer } from './pod-sync';
 import { ProbeManager } from './probes';
 
-/** runtimed reduced to records: containers run when started and exit when the test says so. */
-class FakeRuntime {
-  sandboxes: PodSandbox[] = [];
-  containers: Container[] = [];
-  images = new Set(['busybox']);
-  private next = 0;
-
-  private matches(labels: Record<string, string>, wanted: Record<string, string> = {}): boolean {
-    return Object.entries(wanted).every(([k, v]) => labels[k] === v);
-  }
-
-  /** The grace each stopContainer call gave. */
+/** The fake runtime, recording the grace each stop gave; a test may hold stops in `beforeStop`. */
+class RecordingRuntime extends FakeRuntime {
   readonly stopTimeouts: (number | undefined)[] = [];
+  beforeStop: (timeoutSeconds?: number) => Promise<void> = async () => undefined;
 
-  readonly api: AgentRuntime = {
-    version: async () => ({ version: 'test', runtimeName: 'fake', runcVersion: '', root: '' }),
-    inspectImage: async (ref: string) => {
-      if (!this.images.has(ref)) throw errors.notFound('images', ref);
-      return { image: { id: 'sha256:i', digest: 'sha256:d', names: [ref], created: '', size: 0 }, configJson: '{}', manifestJson: '{}' };
-    },
-    runPodSandbox: async (config: PodSandboxConfig) => {
-      const sandbox = { id: `sb${++this.next}`, name: config.name, hostname: config.hostname ?? '', state: 'ready', createdAt: '', labels: config.labels ?? {}, networkNamespace: '', ipcNamespace: '', utsNamespace: '' } as PodSandbox;
-      this.sandboxes.push(sandbox);
-      return sandbox;
-    },
-    stopPodSandbox: async (id: string) => {
-      const sandbox = this.sandboxes.find((s) => s.id === id)!;
-      sandbox.state = 'notready';
-      return sandbox;
-    },
-    removePodSandbox: async (id: string) => void (this.sandboxes = this.sandboxes.filter((s) => s.id !== id)),
-    listPodSandboxes: async (labels?: Record<string, string>) => this.sandboxes.filter((s) => this.matches(s.labels, labels)),
-    createContainer: async (config: ContainerConfig) => {
-      const container = { id: `c${++this.next}`, name: config.name, image: config.image, imageId: 'sha256:i', imageDigest: 'sha256:d', sandboxId: config.sandboxId, state: 'created', startedAt: '', exit: null, config: { labels: config.labels ?? {} } } as unknown as Container;
-      this.containers.push(container);
-      return container;
-    },
-    startContainer: async (id: string) => Object.assign(this.container(id), { state: 'running', startedAt: new Date().toISOString() }),
-    stopContainer: async (id: string, timeoutSeconds?: number) => {
-      this.stopTimeouts.push(timeoutSeconds);
-      return this.exit(id, 137);
-    },
-    removeContainer: async (id: string) => void (this.containers = this.containers.filter((c) => c.id !== id)),
-    listContainers: async (options = {}) => this.containers.filter((c) => this.matches(c.config.labels, options.labels)),
-    exec: () => {
-      throw new Error('no exec in this fake');
-    },
-    status: async () => ({ networkReady: true, podCidr: '10.88.0.0/24', bridge: 'berth0' }),
-    updateRuntimeConfig: async (podCidr: string) => ({ networkReady: true, podCidr, bridge: 'berth0' }),
-  };
-
-  container(id: string): Container {
-    const found = this.containers.find((c) => c.id === id);
-    if (!found) throw errors.notFound('containers', id);
-    return found;
-  }
-
-  exit(id: string, exitCode: number, exitedAt = new Date()): Container {
-    return Object.assign(this.container(id), { state: 'exited', exit: { exitCode, exitedAt: exitedAt.toISOString(), reason: exitCode ? 'Error' : 'Completed' } });
+  override async stopContainer(id: string, timeoutSeconds?: number): Promise<Container> {
+    this.stopTimeouts.push(timeoutSeconds);
+    await this.beforeStop(timeoutSeconds);
+    return super.stopContainer(id);
   }
 }
 
@@ -83,15 +33,17 @@ function testPod(uid = 'uid-1', overrides: Partial<NonNullable<Pod['spec']>> = {
 describe('PodSyncer', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'berth-pod-sync-'));
   const logger = pino({ level: 'silent' });
-  let runtime: FakeRuntime;
+  let runtime: RecordingRuntime;
   let current: Pod | undefined;
   let statusWrites: Pod[];
   let deletes: unknown[];
   let events: string[];
   let syncer: PodSyncer;
+  const containers = () => runtime.listContainers({ all: true });
+  const sandboxes = () => runtime.listPodSandboxes();
 
   beforeEach(() => {
-    runtime = new FakeRuntime();
+    runtime = new RecordingRuntime({ images: ['busybox'], podCidr: '10.88.0.0/24' });
     statusWrites = [];
     deletes = [];
     events = [];
@@ -110,7 +62,7 @@ describe('PodSyncer', () => {
     };
     syncer = new PodSyncer({
       client,
-      runtime: runtime.api,
+      runtime,
       objects: { configMap: async () => undefined, secret: async () => undefined },
       podByKey: () => current,
       dataDir,
@@ -119,7 +71,7 @@ describe('PodSyncer', () => {
       logger,
       orphanGraceSeconds: 2,
       events: recorder,
-      probes: new ProbeManager({ runtime: runtime.api, logger, events: recorder, onChange: () => undefined }),
+      probes: new ProbeManager({ runtime, logger, events: recorder, onChange: () => undefined }),
       cluster: { clusterDNS: '169.254.20.10', clusterDomain: 'cluster.local' },
       hostResolvConf: () => ({}),
     });
@@ -131,29 +83,33 @@ describe('PodSyncer', () => {
     current = testPod();
     await syncer.reconcile('ns/p');
     await syncer.reconcile('ns/p');
-    expect(runtime.sandboxes).toHaveLength(1);
-    expect(runtime.containers.map((c) => [c.state, c.config.labels[LABELS.attempt]])).toEqual([['running', '0']]);
+    expect(await sandboxes()).toHaveLength(1);
+    expect((await containers()).map((c) => [c.state, c.config.labels[LABELS.attempt]])).toEqual([['running', '0']]);
     expect(statusWrites).toHaveLength(1);
     expect(events).toEqual(['Normal Pulled Container image "busybox" already present on machine', 'Normal Created Created container c', 'Normal Started Started container c']);
-    expect(statusWrites[0]!.status).toMatchObject({ phase: 'Running', containerStatuses: [{ name: 'c', ready: true, containerID: `berth://${runtime.containers[0]!.id}` }] });
+    expect(statusWrites[0]!.status).toMatchObject({ phase: 'Running', containerStatuses: [{ name: 'c', ready: true, containerID: `berth://${(await containers())[0]!.id}` }] });
   });
 
   it('restarts at once the first time, then backs off with CrashLoopBackOff until the delay has passed', async () => {
     current = testPod();
     await syncer.reconcile('ns/p');
-    runtime.exit(runtime.containers[0]!.id, 1);
+    runtime.exitContainer((await containers())[0]!.id, 1);
     await syncer.reconcile('ns/p');
-    expect(runtime.containers.map((c) => c.config.labels[LABELS.attempt])).toEqual(['0', '1']);
-    runtime.exit(runtime.containers[1]!.id, 1);
+    expect((await containers()).map((c) => c.config.labels[LABELS.attempt])).toEqual(['0', '1']);
+    runtime.exitContainer((await containers())[1]!.id, 1);
     const result = await syncer.reconcile('ns/p');
     expect(result).toEqual({ requeueAfter: expect.any(Number) });
     expect((result as { requeueAfter: number }).requeueAfter).toBeGreaterThan(9_000);
     expect(events).toContain('Warning BackOff Back-off restarting failed container c in pod p_ns(uid-1)');
     expect(current!.status?.containerStatuses?.[0]).toMatchObject({ restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1 } } });
-    // Once the delay has passed (the exit was long ago), the third run starts and the first is removed.
-    runtime.exit(runtime.containers[1]!.id, 1, new Date(Date.now() - 60_000));
-    await syncer.reconcile('ns/p');
-    expect(runtime.containers.map((c) => [c.config.labels[LABELS.attempt], c.state])).toEqual([['1', 'exited'], ['2', 'running']]);
+    // Once the delay has passed, the third run starts and the first is removed.
+    const later = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 60_000);
+    try {
+      await syncer.reconcile('ns/p');
+    } finally {
+      later.mockRestore();
+    }
+    expect((await containers()).map((c) => [c.config.labels[LABELS.attempt], c.state])).toEqual([['1', 'exited'], ['2', 'running']]);
   });
 
   it('waits for a missing image with ErrImagePull, then ImagePullBackOff', async () => {
@@ -162,7 +118,7 @@ describe('PodSyncer', () => {
     expect(current.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ErrImagePull');
     await syncer.reconcile('ns/p');
     expect(current.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ImagePullBackOff');
-    expect(runtime.containers).toHaveLength(0);
+    expect(await containers()).toHaveLength(0);
   });
 
   it("tears down an earlier pod's objects when a new pod takes its name, and everything when the pod is gone", async () => {
@@ -170,11 +126,11 @@ describe('PodSyncer', () => {
     await syncer.reconcile('ns/p');
     current = testPod('new');
     await syncer.reconcile('ns/p');
-    expect(runtime.containers.map((c) => c.config.labels[LABELS.podUid])).toEqual(['new']);
-    expect(runtime.sandboxes.map((s) => s.labels[LABELS.podUid])).toEqual(['new']);
+    expect((await containers()).map((c) => c.config.labels[LABELS.podUid])).toEqual(['new']);
+    expect((await sandboxes()).map((s) => s.labels[LABELS.podUid])).toEqual(['new']);
     current = undefined;
     await syncer.reconcile('ns/p');
-    expect([runtime.containers, runtime.sandboxes]).toEqual([[], []]);
+    expect([await containers(), await sandboxes()]).toEqual([[], []]);
   });
 
   it('stops a pod marked for deletion and deletes it with grace 0 and its uid as precondition', async () => {
@@ -182,7 +138,7 @@ describe('PodSyncer', () => {
     await syncer.reconcile('ns/p');
     current = { ...current, metadata: { ...current.metadata, deletionTimestamp: new Date().toISOString() } };
     await syncer.reconcile('ns/p');
-    expect([runtime.containers, runtime.sandboxes]).toEqual([[], []]);
+    expect([await containers(), await sandboxes()]).toEqual([[], []]);
     expect(deletes).toEqual([{ name: 'p', namespace: 'ns', gracePeriodSeconds: 0, preconditions: { uid: 'uid-1' } }]);
   });
 
@@ -200,32 +156,30 @@ describe('PodSyncer', () => {
     current = testPod();
     await syncer.reconcile('ns/p');
     const waiting: (() => void)[] = [];
-    runtime.api.stopContainer = async (id: string, timeoutSeconds?: number) => {
-      runtime.stopTimeouts.push(timeoutSeconds);
+    runtime.beforeStop = async (timeoutSeconds) => {
       // The long grace runs until the shorter stop ends it.
       if (timeoutSeconds) await new Promise<void>((resolve) => waiting.push(resolve));
       else for (const resolve of waiting) resolve();
-      return runtime.exit(id, 137);
     };
     current = { ...current, metadata: { ...current.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 60 } };
     const finishing = syncer.reconcile('ns/p');
     current = { ...current, metadata: { ...current.metadata, deletionGracePeriodSeconds: 0 } };
     await finishing;
     expect(runtime.stopTimeouts).toEqual([60, 0]);
-    expect([runtime.containers, runtime.sandboxes]).toEqual([[], []]);
+    expect([await containers(), await sandboxes()]).toEqual([[], []]);
     expect(deletes).toHaveLength(1);
   });
 
   it('runs init containers one at a time, in order, before the containers', async () => {
     current = testPod('uid-1', { restartPolicy: 'Never', initContainers: [{ name: 'i1', image: 'busybox' }, { name: 'i2', image: 'busybox' }] });
     await syncer.reconcile('ns/p');
-    expect(runtime.containers.map((c) => c.config.labels[LABELS.containerName])).toEqual(['i1']);
-    runtime.exit(runtime.containers[0]!.id, 0);
+    expect((await containers()).map((c) => c.config.labels[LABELS.containerName])).toEqual(['i1']);
+    runtime.exitContainer((await containers())[0]!.id, 0);
     await syncer.reconcile('ns/p');
-    expect(runtime.containers.map((c) => c.config.labels[LABELS.containerName])).toEqual(['i1', 'i2']);
-    runtime.exit(runtime.containers[1]!.id, 1);
+    expect((await containers()).map((c) => c.config.labels[LABELS.containerName])).toEqual(['i1', 'i2']);
+    runtime.exitContainer((await containers())[1]!.id, 1);
     await syncer.reconcile('ns/p');
-    expect(runtime.containers.map((c) => c.config.labels[LABELS.containerName])).toEqual(['i1', 'i2']);
+    expect((await containers()).map((c) => c.config.labels[LABELS.containerName])).toEqual(['i1', 'i2']);
     expect(current!.status?.phase).toBe('Failed');
   });
 });

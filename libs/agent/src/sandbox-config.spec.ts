@@ -1,5 +1,8 @@
 import type { Pod, PodSpec } from '@berth/api';
-import { parseResolvConf, podDnsConfig, podSandboxConfig } from './sandbox-config';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultResolvConfPath, parseResolvConf, podDnsConfig, podSandboxConfig } from './sandbox-config';
 
 const cluster = { clusterDNS: '169.254.20.10', clusterDomain: 'cluster.local' };
 const NODE_RESOLV_CONF = '# the node\nnameserver 192.0.2.53\nnameserver 192.0.2.54\nsearch corp.example lab.example\noptions edns0 ndots:2\n';
@@ -36,12 +39,14 @@ describe('podDnsConfig', () => {
   });
 
   it('hostNetwork pods resolve as the node does under ClusterFirst, through the cluster under ClusterFirstWithHostNet', () => {
-    expect(podDnsConfig(pod({ hostNetwork: true }), cluster, node)).toBeUndefined();
+    expect(podDnsConfig(pod({ hostNetwork: true }), cluster, node)).toEqual(node());
     expect(podDnsConfig(pod({ hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' }), cluster, node)?.servers).toEqual(['169.254.20.10']);
   });
 
-  it('Default: the node\'s resolv.conf (left to the runtime), with dnsConfig merged in when there is one', () => {
-    expect(podDnsConfig(pod({ dnsPolicy: 'Default' }), cluster, node)).toBeUndefined();
+  it('Default: the node\'s resolv.conf, with dnsConfig merged in when there is one', () => {
+    expect(podDnsConfig(pod({ dnsPolicy: 'Default' }), cluster, node)).toEqual(node());
+    // Nothing readable: left to the runtime, which copies its own.
+    expect(podDnsConfig(pod({ dnsPolicy: 'Default' }), cluster, () => ({}))).toBeUndefined();
     const dnsConfig = { nameservers: ['192.0.2.99', '192.0.2.53'], searches: ['extra.example'], options: [{ name: 'ndots', value: '3' }, { name: 'rotate' }] };
     expect(podDnsConfig(pod({ dnsPolicy: 'Default', dnsConfig }), cluster, node)).toEqual({
       servers: ['192.0.2.53', '192.0.2.54', '192.0.2.99'],
@@ -97,7 +102,7 @@ describe('podSandboxConfig', () => {
   it('a hostNetwork pod: the host network, its ports as they are, the node\'s resolv.conf', () => {
     const config = podSandboxConfig(pod({ hostNetwork: true, containers: [{ name: 'web', image: 'busybox', ports: [{ containerPort: 80, hostPort: 80 }] }] }), cluster, node);
     expect(config).toMatchObject({ network: 'host', portMappings: [{ protocol: 'tcp', containerPort: 80, hostPort: 80 }] });
-    expect(config.dns).toBeUndefined();
+    expect(config.dns).toEqual(node());
   });
 
   it('hostname and subdomain give the pod its fully qualified name; hostAliases pass through', () => {
@@ -112,5 +117,34 @@ describe('podSandboxConfig', () => {
     expect(plain.hostname).toBe('api-7');
     expect(plain.hostnameFqdn).toBeUndefined();
     expect(podSandboxConfig(pod({ subdomain: 'apis' }, 'api-7'), cluster, () => ({})).hostnameFqdn).toBe('api-7.apis.shop.svc.cluster.local');
+  });
+});
+
+describe('defaultResolvConfPath', () => {
+  let dir: string;
+  const file = (name: string, text?: string) => {
+    const path = join(dir, name);
+    if (text !== undefined) writeFileSync(path, text);
+    return path;
+  };
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'berth-resolv-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps /etc/resolv.conf when it names a resolver a pod can reach', () => {
+    const etc = file('etc', 'nameserver 192.0.2.53\nnameserver 127.0.0.53\n');
+    expect(defaultResolvConfPath(etc, file('upstream', 'nameserver 192.0.2.1\n'))).toBe(etc);
+  });
+
+  it("takes systemd-resolved's upstream list when /etc/resolv.conf names only its loopback stub", () => {
+    const etc = file('etc', 'nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .\n');
+    const upstream = file('upstream', 'nameserver 192.0.2.1\nnameserver 192.0.2.2\n');
+    expect(defaultResolvConfPath(etc, upstream)).toBe(upstream);
+  });
+
+  it('keeps /etc/resolv.conf when there is no usable upstream list', () => {
+    const etc = file('etc', 'nameserver 127.0.0.53\n');
+    expect(defaultResolvConfPath(etc, file('missing'))).toBe(etc);
+    expect(defaultResolvConfPath(etc, file('loopback-too', 'nameserver 127.0.0.1\n'))).toBe(etc);
+    expect(defaultResolvConfPath(file('absent'), file('upstream', 'nameserver 192.0.2.1\n'))).toBe(join(dir, 'absent'));
   });
 });

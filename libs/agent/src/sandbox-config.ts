@@ -1,6 +1,7 @@
 import type { Pod, PodDNSConfig } from '@berth/api';
 import { errors } from '@berth/errors';
 import type { DnsConfig, PodSandboxConfig, PortMapping } from '@berth/runtime-client';
+import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { podHostname, podLabels, sandboxName } from './labels';
 
@@ -71,8 +72,8 @@ function mergeDnsConfig(base: DnsConfig, pod: PodDNSConfig | undefined): DnsConf
 /**
  * The pod's resolv.conf as kubelet decides it from dnsPolicy: ClusterFirst (the default) points at the
  * cluster DNS with the namespace's search path, except for hostNetwork pods, which resolve as the node
- * does unless the policy is ClusterFirstWithHostNet; Default is the node's resolv.conf (undefined: the
- * runtime copies it) and None only spec.dnsConfig. spec.dnsConfig merges into the first two.
+ * does unless the policy is ClusterFirstWithHostNet; Default is the node's resolv.conf (undefined when it
+ * is empty or unreadable: the runtime copies its own) and None only spec.dnsConfig. spec.dnsConfig merges into the first two.
  */
 export function podDnsConfig(pod: Pod, cluster: ClusterDnsSettings, hostResolvConf: HostResolvConf): DnsConfig | undefined {
   const policy = pod.spec?.dnsPolicy ?? 'ClusterFirst';
@@ -89,7 +90,35 @@ export function podDnsConfig(pod: Pod, cluster: ClusterDnsSettings, hostResolvCo
     return mergeDnsConfig(base, dnsConfig);
   }
   if (policy === 'None') return mergeDnsConfig({}, dnsConfig);
-  return dnsConfig ? mergeDnsConfig(hostResolvConf(), dnsConfig) : undefined;
+  // As kubelet, the agent reads the node's resolv.conf (--resolv-conf) itself: the runtime's own copy may
+  // name a loopback stub resolver that a pod cannot reach.
+  const node = hostResolvConf();
+  if (!node.servers?.length && !dnsConfig) return undefined;
+  return mergeDnsConfig(node, dnsConfig);
+}
+
+const SYSTEMD_RESOLVED_UPSTREAM = '/run/systemd/resolve/resolv.conf';
+
+function readable(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+const isLoopback = (server: string) => /^127\./.test(server) || server === '::1';
+
+/**
+ * The resolv.conf pods with dnsPolicy Default start from, chosen as k3s and kubeadm do: /etc/resolv.conf,
+ * unless it names only loopback resolvers (systemd-resolved's 127.0.0.53 stub), which a pod on its own
+ * network reaches as its own loopback; then the upstream servers systemd-resolved keeps.
+ */
+export function defaultResolvConfPath(etcResolvConf = '/etc/resolv.conf', resolvedUpstream = SYSTEMD_RESOLVED_UPSTREAM): string {
+  const servers = parseResolvConf(readable(etcResolvConf) ?? '').servers ?? [];
+  if (!servers.length || !servers.every(isLoopback)) return etcResolvConf;
+  const upstream = parseResolvConf(readable(resolvedUpstream) ?? '').servers ?? [];
+  return upstream.some((server) => !isLoopback(server)) ? resolvedUpstream : etcResolvConf;
 }
 
 /** Every hostPort of the pod's containers, as the runtime publishes it (kubelet's MakePortMappings). */

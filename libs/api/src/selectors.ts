@@ -504,11 +504,15 @@ export function parseFieldSelector(type: ResourceType, text: string): FieldRequi
   return requirements;
 }
 
+/** A selectable field's value as field selectors compare it: a string, '' when absent. */
+export function fieldValue(obj: KubeObject, field: string): string {
+  return (fieldAccessor(obj.kind, field) ?? plain(field))(obj);
+}
+
 /** True when every requirement holds for the object's field values (compared as strings). */
 export function matchesFields(requirements: FieldRequirement[], obj: KubeObject): boolean {
   return requirements.every((req) => {
-    const accessor = fieldAccessor(obj.kind, req.field) ?? plain(req.field);
-    const equal = accessor(obj) === req.value;
+    const equal = fieldValue(obj, req.field) === req.value;
     return req.operator === '=' ? equal : !equal;
   });
 }

@@ -13,12 +13,12 @@ export {
 } from './kubeconfig';
 export type { ClusterConnection, KubeConfigSearch } from './kubeconfig';
 export { caCertHash, formatJoinToken, parseJoinToken, type JoinToken } from './join-token';
-export { openWebSocket, type WebSocketOptions } from './websocket';
+export { openWebSocket, openUpgrade, type WebSocketOptions } from './websocket';
 export {
   CHANNEL, CHANNEL_PROTOCOLS, encodeFrame, decodeFrame, exitStatus, failureStatus, exitCodeOf, parseResize,
 } from './channel-protocol';
 export type { ChannelFrame, ChannelProtocol, ChannelStatus } from './channel-protocol';
 export { nodeTunnelPath, TUNNEL_REQUEST_PARAM } from './node-tunnel-protocol';
 export type {
-  TunnelKind, TunnelRequest, TunnelAnswer, ContainerRef, LogParams, ExecParams, ResourceUsage, PodStats, NodeStatsReport,
+  TunnelKind, TunnelRequest, TunnelAnswer, ContainerRef, LogParams, ExecParams, PortForwardParams, ResourceUsage, PodStats, NodeStatsReport,
 } from './node-tunnel-protocol';

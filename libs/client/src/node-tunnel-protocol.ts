@@ -2,13 +2,15 @@ import type { ErrorReason } from '@berth/errors';
 
 /**
  * The node tunnel between an agent and the API server (as k3s's): nodes are never dialled. Each agent
- * keeps a control WebSocket open at `nodeTunnelPath(node)`; for a pod's log, exec, attach or stats the
- * server sends a {@link TunnelRequest} on it, and the agent opens a fresh WebSocket back at
+ * keeps a control WebSocket open at `nodeTunnelPath(node)`; for a pod's log, exec, attach, stats or
+ * forwarded port the server sends a {@link TunnelRequest} on it, and the agent opens a fresh WebSocket back at
  * `nodeTunnelPath(node)?request=<id>`, both with the agent's ordinary API credential. On that socket the
  * agent first sends a {@link TunnelAnswer} (text), then serves the request:
  * - log: binary messages of log text, then a normal close;
  * - exec/attach: binary channel-protocol frames both ways (v5.channel.k8s.io), status on channel 3;
  * - stats: one text message, a {@link NodeStatsReport}.
+ * - portforward: one TCP connection to the pod's port, its bytes as binary messages both ways; an empty
+ *   binary message says its sender has no more to send (a half-close).
  * Either side closing the socket ends the request on the other.
  */
 export function nodeTunnelPath(node: string): string {
@@ -17,7 +19,7 @@ export function nodeTunnelPath(node: string): string {
 
 export const TUNNEL_REQUEST_PARAM = 'request';
 
-export type TunnelKind = 'log' | 'exec' | 'attach' | 'stats';
+export type TunnelKind = 'log' | 'exec' | 'attach' | 'stats' | 'portforward';
 
 /** Which of a pod's containers a request is about. */
 export interface ContainerRef {
@@ -49,10 +51,19 @@ export interface ExecParams extends ContainerRef {
   tty: boolean;
 }
 
+/** A connection to one port of the pod, made on its node from inside the pod's network namespace. */
+export interface PortForwardParams {
+  namespace: string;
+  pod: string;
+  uid: string;
+  port: number;
+}
+
 export type TunnelRequest =
   | { id: string; kind: 'log'; params: LogParams }
   | { id: string; kind: 'exec' | 'attach'; params: ExecParams }
-  | { id: string; kind: 'stats'; params: Record<string, never> };
+  | { id: string; kind: 'stats'; params: Record<string, never> }
+  | { id: string; kind: 'portforward'; params: PortForwardParams };
 
 /** The first message on a dial-back socket: go ahead, or why not (the API's error vocabulary). */
 export type TunnelAnswer = { ok: true } | { ok: false; reason: ErrorReason; message: string };

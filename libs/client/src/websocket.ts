@@ -1,4 +1,7 @@
 import { BerthError } from '@berth/errors';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { ClusterConnection } from './kubeconfig';
 import { errorFromResponse } from './status';
@@ -77,5 +80,39 @@ export function openWebSocket(connection: ClusterConnection, path: string, optio
       });
       res.on('error', fail);
     });
+  });
+}
+
+/**
+ * A plain HTTP upgrade (kubectl's `Upgrade: SPDY/3.1` for port-forward) with the connection's TLS
+ * material and credentials: resolves with the upgraded socket once the server answers 101, any other
+ * answer is thrown as its Status error. For protocols a WebSocket cannot name (`ws` refuses subprotocols
+ * with a `/`, as RFC 6455's token rule says).
+ */
+export function openUpgrade(connection: ClusterConnection, method: string, path: string, headers: Record<string, string>): Promise<Duplex> {
+  const base = new URL(connection.server);
+  const auth = authorization(connection);
+  const secure = base.protocol === 'https:';
+  const options: https.RequestOptions & { servername?: string } = {
+    host: base.hostname,
+    port: base.port || (secure ? 443 : 80),
+    method,
+    path: `${base.pathname.replace(/\/+$/, '')}${path}`,
+    headers: { Connection: 'Upgrade', ...headers, ...(auth ? { Authorization: auth } : {}) },
+    ...(secure ? { ca: connection.ca, cert: connection.clientCert, key: connection.clientKey, rejectUnauthorized: !connection.insecureSkipTLSVerify, servername: connection.tlsServerName } : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const req = (secure ? https : http).request(options);
+    req.once('upgrade', (_res, socket: Duplex, head: Buffer) => {
+      if (head.length) socket.unshift(head);
+      resolve(socket);
+    });
+    req.once('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => reject(errorFromResponse(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))));
+    });
+    req.once('error', (err) => reject(new BerthError('ServiceUnavailable', `Unable to connect to the server: ${err.message}`)));
+    req.end();
   });
 }

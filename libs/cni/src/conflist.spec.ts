@@ -56,7 +56,7 @@ describe('nodeConfList', () => {
 
   test('rejects a pod CIDR or bridge name the plugins would refuse', () => {
     expect(() => nodeConfList({ podCIDR: '10.88.3.0/33', ipamDataDir: '/x', bridge: 'a-bridge-name-too-long' })).toThrow(
-      'cni network "berth" is invalid: podCIDR: Invalid value: "10.88.3.0/33": must be an IPv4 CIDR such as 10.88.0.0/24, ' +
+      'cni network "berth" is invalid: podCIDR: Invalid value: "10.88.3.0/33": must be an IPv4 network address with a prefix length from 8 to 30, such as 10.88.3.0/24, ' +
         'bridge: Invalid value: "a-bridge-name-too-long": must be an interface name of at most 15 characters',
     );
   });

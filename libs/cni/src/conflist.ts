@@ -1,4 +1,5 @@
 import { errors, field, type FieldCause } from '@berth/errors';
+import { podCidrOf, POD_CIDR_RULE } from '@berth/ipv4';
 import type { CniConfList } from './types';
 
 export const CNI_VERSION = '1.0.0';
@@ -47,7 +48,7 @@ export function validateAttachment(containerId: string, ifName: string): void {
 }
 
 export interface NodeNetworkOptions {
-  /** The node's pod CIDR (`spec.podCIDR`), e.g. `10.88.3.0/24`. */
+  /** The node's pod CIDR (`spec.podCIDR`), e.g. `10.88.3.0/24`: a network address from /8 to /30. */
   podCIDR: string;
   /** Where host-local keeps its IP reservations: under berth's state dir, so they live and die with it. */
   ipamDataDir: string;
@@ -72,7 +73,7 @@ export interface NodeNetworkOptions {
 export function nodeConfList(opts: NodeNetworkOptions): CniConfList {
   const bridge = opts.bridge ?? 'berth0';
   const causes: FieldCause[] = [];
-  if (!isIPv4Cidr(opts.podCIDR)) causes.push(field.invalid('podCIDR', opts.podCIDR, 'must be an IPv4 CIDR such as 10.88.0.0/24'));
+  if (!podCidrOf(opts.podCIDR)) causes.push(field.invalid('podCIDR', opts.podCIDR, POD_CIDR_RULE));
   if (!INTERFACE_NAME.test(bridge)) causes.push(field.invalid('bridge', bridge, 'must be an interface name of at most 15 characters'));
   if (!opts.ipamDataDir) causes.push(field.required('ipamDataDir'));
   if (causes.length) throw errors.invalid('cni network', opts.name ?? 'berth', causes);
@@ -97,11 +98,6 @@ export function nodeConfList(opts: NodeNetworkOptions): CniConfList {
       { type: 'portmap', capabilities: { portMappings: true }, snat: true },
     ],
   };
-}
-
-function isIPv4Cidr(value: string): boolean {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value ?? '');
-  return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 30;
 }
 
 /**

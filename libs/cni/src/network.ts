@@ -1,6 +1,6 @@
 import { BerthError, errors } from '@berth/errors';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { readJsonIfExists, writeJsonAtomic } from '@berth/host';
+import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfList, validateAttachment } from './conflist';
 import { DEFAULT_PLUGIN_DIRS, invokePlugin } from './plugin';
@@ -208,7 +208,7 @@ export class CniNetwork {
     const names = await readdir(dir).catch(() => [] as string[]);
     const found: CniAttachment[] = [];
     for (const name of names.filter((n) => n.endsWith('.json'))) {
-      const entry = await readJson<CachedAttachment>(join(dir, name));
+      const entry = await readJsonIfExists<CachedAttachment>(join(dir, name));
       if (entry) found.push(attachment(this.name, entry));
     }
     return found;
@@ -244,7 +244,7 @@ export class CniNetwork {
   }
 
   private cached(containerId: string, ifName: string): Promise<CachedAttachment | undefined> {
-    return readJson<CachedAttachment>(this.cachePath(containerId, ifName));
+    return readJsonIfExists<CachedAttachment>(this.cachePath(containerId, ifName));
   }
 
   private cachePath(containerId: string, ifName: string): string {
@@ -310,24 +310,5 @@ async function isNetworkNamespace(path: string): Promise<boolean> {
     return type === NSFS_MAGIC;
   } catch {
     return false;
-  }
-}
-
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, JSON.stringify(value, null, 2));
-    await rename(temp, path);
-  } finally {
-    await rm(temp, { force: true });
-  }
-}
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw errors.internal(`CNI cache file ${path} is unreadable: ${(err as Error).message}`);
   }
 }

@@ -1,5 +1,5 @@
 import { BerthError, type ErrorReason } from '@berth/errors';
-import { spawn } from 'node:child_process';
+import { runCommand } from '@berth/host';
 import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CniCommand, CniErrorResult } from './types';
@@ -72,8 +72,9 @@ export async function invokePlugin(inv: PluginInvocation): Promise<unknown> {
       .map(([k, v]) => `${k}=${v}`)
       .join(';'),
   };
-  const { code, stdout, stderr } = await execWithInput(binary, JSON.stringify(inv.config), env, inv.timeoutMs, inv.context);
   const what = `CNI plugin "${inv.type}" (${inv.context} ${inv.command})`;
+  const { code, stdout, stderr, timedOut } = await runCommand(binary, [], { input: JSON.stringify(inv.config), env, timeoutMs: inv.timeoutMs });
+  if (timedOut) throw new BerthError('Timeout', `${what} did not finish within ${inv.timeoutMs} ms`);
   if (code !== 0) throw pluginError(what, code, stdout, stderr);
   if (!stdout.trim()) return undefined;
   try {
@@ -97,37 +98,4 @@ function pluginError(what: string, exitCode: number | null, stdout: string, stde
   }
   const output = (stderr.trim() || stdout.trim() || 'no output').slice(0, 500);
   return new BerthError('InternalError', `${what} failed with exit ${exitCode ?? 'by signal'}: ${output}`);
-}
-
-function execWithInput(
-  binary: string,
-  input: string,
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-  context: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    // A plugin may exit before reading stdin (e.g. VERSION); that is not an error of ours.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new BerthError('InternalError', `CNI plugin ${binary} (${context}) could not start: ${err.message}`));
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      if (timedOut) reject(new BerthError('Timeout', `CNI plugin ${binary} (${context}) did not finish within ${timeoutMs} ms`));
-      else resolve({ code, stdout, stderr });
-    });
-  });
 }

@@ -1,16 +1,7 @@
-import { errors } from '@berth/errors';
-import { execFile } from 'node:child_process';
+import { mustRun } from '@berth/host';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile(command, args, { encoding: 'utf8' }, (err, _stdout, stderr) =>
-      err ? reject(errors.internal(`${command} ${args.join(' ')}: ${(stderr || err.message).trim()}`)) : resolve(),
-    ),
-  );
-}
 
 /**
  * Runs `work` with a throwaway network namespace holding an `ifName` with `addresses`: what a
@@ -23,7 +14,7 @@ export async function withStandInNamespace<T>(ifName: string, addresses: string[
   try {
     await writeFile(netns, '');
     // unshare bind-mounts the new namespace on the file; the script fills it and exits.
-    await run('unshare', [
+    await mustRun('unshare', [
       `--net=${netns}`,
       '--',
       'sh',
@@ -37,7 +28,7 @@ export async function withStandInNamespace<T>(ifName: string, addresses: string[
     return await work(netns);
   } finally {
     // Unmounting the last reference destroys the namespace and its dummy interface; unshare may have failed before mounting.
-    await run('umount', [netns]).catch(() => undefined);
+    await mustRun('umount', [netns]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -2,12 +2,11 @@ export { startControllerManager, ALL_CONTROLLERS, type ControllerManager, type C
 export type { ControllerContext } from './context';
 export { Expectations } from './expectations';
 export { ControllerMetrics } from './metrics';
-export { parseDuration } from './duration';
-export { Ipv4Cidr } from './node-ipam-cidr';
 export { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE, type NodeIpamOptions } from './node-ipam';
 export { ReplicaSetController, podFromTemplate, slowStartBatch, type ReplicaSetControllerOptions } from './replicaset';
 export { DeploymentController, deploymentComplete, type DeploymentControllerOptions } from './deployment';
 export { NodeLifecycleController, tolerates, evictionDelayMs, taintsForReadiness, TAINT_NOT_READY, TAINT_UNREACHABLE, type NodeLifecycleOptions } from './node-lifecycle';
+export { ServiceLoadBalancerController, loadBalancerIngress, isServiceLoadBalancer, LB_ENABLED_LABEL, LB_POOL_LABEL } from './service-lb';
 export { GarbageCollector, ORPHAN_FINALIZER, FOREGROUND_FINALIZER } from './garbage-collector';
 export { controllerReference, claimObjects } from './claim';
 export { isPodActive, isPodReady, isPodAvailable, compareByDeletionPreference, podsToDelete } from './pods';

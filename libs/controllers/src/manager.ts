@@ -11,9 +11,10 @@ import { ControllerMetrics } from './metrics';
 import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from './node-ipam';
 import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
+import { ServiceLoadBalancerController } from './service-lb';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam';
-export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam'];
+export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb';
+export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb'];
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -88,6 +89,7 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
       }),
     );
   }
+  if (enabled.has('service-lb')) controllers.push(new ServiceLoadBalancerController(ctx));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');

@@ -1,8 +1,8 @@
 import type { Node } from '@berth/api';
 import { type EventRecorder, type Informer, runController, type RunningController, WorkQueue } from '@berth/controller';
+import { Ipv4Cidr } from '@berth/ipv4';
 import type { Logger } from 'pino';
 import { type ControllerContext, ignoreNotFound } from './context';
-import { Ipv4Cidr } from './node-ipam-cidr';
 import { clone, NODES } from './types';
 
 export interface NodeIpamOptions {

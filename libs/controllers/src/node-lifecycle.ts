@@ -49,7 +49,7 @@ interface Probe {
   heartbeat?: string;
 }
 
-const readyOf = (node: Node) => node.status?.conditions?.find((c) => c.type === 'Ready');
+export const readyOf = (node: Node) => node.status?.conditions?.find((c) => c.type === 'Ready');
 
 /**
  * Watches node heartbeats (Leases in kube-node-lease, and status heartbeats): marks nodes that stopped

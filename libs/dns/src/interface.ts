@@ -1,19 +1,8 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { errors } from '@berth/errors';
+import { mustRun } from '@berth/host';
 
 export const DEFAULT_DNS_INTERFACE = 'berth-dns';
 
-const run = promisify(execFile);
-
-async function ip(args: string[]): Promise<string> {
-  try {
-    return (await run('ip', args, { encoding: 'utf8' })).stdout;
-  } catch (err) {
-    const stderr = String((err as { stderr?: string }).stderr ?? '').trim();
-    throw errors.internal(`ip ${args.join(' ')}: ${stderr || (err as Error).message}`);
-  }
-}
+const ip = (args: string[]): Promise<string> => mustRun('ip', args);
 
 async function linkExists(name: string): Promise<boolean> {
   return ip(['link', 'show', 'dev', name]).then(

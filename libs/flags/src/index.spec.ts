@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { flagParser, logLevelFlag, portFlag, prefixLengthFlag } from './index';
+import { durationFlag, flagParser, logLevelFlag, portFlag, prefixLengthFlag } from './index';
 
 describe('flag values', () => {
   it('turns a parser error into the flag error commander prints', () => {
@@ -21,5 +21,16 @@ describe('flag values', () => {
   it('knows pino log levels', () => {
     expect(logLevelFlag('debug')).toBe('debug');
     expect(() => logLevelFlag('loud')).toThrow(/must be one of trace, debug, info/);
+  });
+
+  it('takes durations in Go syntax or plain seconds, in whole milliseconds', () => {
+    expect(durationFlag('40s')).toBe(40_000);
+    expect(durationFlag('1m30s')).toBe(90_000);
+    expect(durationFlag('1500ms')).toBe(1500);
+    expect(durationFlag('3')).toBe(3000);
+    expect(durationFlag('0.25')).toBe(250);
+    expect(durationFlag('1.5ms')).toBe(2);
+    expect(() => durationFlag('soon')).toThrow(new InvalidArgumentError('time: invalid duration "soon": use e.g. 40s, 1m30s, 1500ms or plain seconds'));
+    expect(() => durationFlag('5x')).toThrow('unknown unit "x"');
   });
 });

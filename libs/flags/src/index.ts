@@ -4,6 +4,9 @@
  * `error: option '--flag <value>' argument 'x' is invalid. <why>` with exit code 1, never a stack trace.
  */
 import { InvalidArgumentError } from 'commander';
+import { parseGoDuration } from './duration';
+
+export { parseGoDuration };
 
 /** Wraps a parser whose errors explain themselves, so commander reports them as the flag's. */
 export function flagParser<T>(parse: (value: string) => T): (value: string) => T {
@@ -34,4 +37,17 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export function logLevelFlag(value: string): string {
   if (!LOG_LEVELS.includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`);
   return value;
+}
+
+/**
+ * A daemon's duration flag, in whole milliseconds: a Go duration (`40s`, `1m30s`, `1500ms`) or plain
+ * seconds (`40`), which berth's daemons have always taken too.
+ */
+export function durationFlag(value: string): number {
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  try {
+    return Math.round(parseGoDuration(value));
+  } catch (err) {
+    throw new InvalidArgumentError(`${(err as Error).message}: use e.g. 40s, 1m30s, 1500ms or plain seconds`);
+  }
 }

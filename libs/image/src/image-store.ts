@@ -1,6 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors } from '@berth/errors';
+import { readJsonIfExists, writeJsonAtomic } from '@berth/host';
 import { loadArchive, saveArchive, type ArchiveFormat, type LoadedImage } from './archive';
 import { ContentStore } from './content-store';
 import { chainIds, isDigest, type Digest } from './digest';
@@ -136,12 +136,7 @@ export class ImageStore {
   static async open(root: string): Promise<ImageStore> {
     const content = new ContentStore(root);
     await content.init();
-    let index: ImageIndexFile = { version: 1, images: {}, names: {} };
-    try {
-      index = JSON.parse(await readFile(join(root, 'images.json'), 'utf8')) as ImageIndexFile;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    const index = (await readJsonIfExists<ImageIndexFile>(join(root, 'images.json'))) ?? { version: 1, images: {}, names: {} };
     return new ImageStore(root, content, index);
   }
 
@@ -436,8 +431,6 @@ export class ImageStore {
   }
 
   private async persist(): Promise<void> {
-    const temp = `${this.indexPath}.tmp`;
-    await writeFile(temp, JSON.stringify(this.index, null, 2));
-    await rename(temp, this.indexPath);
+    await writeJsonAtomic(this.indexPath, this.index);
   }
 }

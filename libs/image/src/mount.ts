@@ -1,9 +1,5 @@
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { errors } from '@berth/errors';
-
-const execFileAsync = promisify(execFile);
+import { mustRun } from '@berth/host';
 
 export interface MountInfo {
   mountPoint: string;
@@ -37,20 +33,11 @@ export async function listMounts(): Promise<MountInfo[]> {
   return mounts;
 }
 
-async function run(command: string, args: string[], what: string, cwd?: string): Promise<void> {
-  try {
-    await execFileAsync(command, args, { cwd });
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim();
-    throw errors.internal(`${what} failed: ${stderr || (err as Error).message}`);
-  }
-}
-
 /** Relative paths in `options` are resolved by the kernel against `cwd`. */
 export async function mountOverlay(target: string, options: readonly string[], cwd?: string): Promise<void> {
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', options.join(','), target], `mounting overlay on ${target}`, cwd);
+  await mustRun('mount', ['-t', 'overlay', 'overlay', '-o', options.join(','), target], { what: `mounting overlay on ${target}`, cwd });
 }
 
 export async function unmount(target: string): Promise<void> {
-  await run('umount', [target], `unmounting ${target}`);
+  await mustRun('umount', [target], { what: `unmounting ${target}` });
 }

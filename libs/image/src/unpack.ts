@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { constants, type Stats } from 'node:fs';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import { errors, field } from '@berth/errors';
+import { mustRun } from '@berth/host';
 import { tarEntries, type TarEntry, type TarHeader } from './tar';
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -275,16 +274,10 @@ export async function mergedListing(lowerDirs: readonly string[], dir: string): 
   return visible;
 }
 
-const execFileAsync = promisify(execFile);
-
 /** Node has no mknod(2); one shell per batch keeps whiteout-heavy layers from spawning a process per file. */
 async function createWhiteouts(paths: readonly string[]): Promise<void> {
   for (let i = 0; i < paths.length; i += MKNOD_BATCH) {
     const batch = paths.slice(i, i + MKNOD_BATCH);
-    try {
-      await execFileAsync('sh', ['-c', 'for p do mknod "$p" c 0 0 || exit 1; done', 'sh', ...batch]);
-    } catch (err) {
-      throw errors.internal(`creating overlay whiteouts failed (mknod needs root): ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
-    }
+    await mustRun('sh', ['-c', 'for p do mknod "$p" c 0 0 || exit 1; done', 'sh', ...batch], { what: 'creating overlay whiteouts (mknod needs root)' });
   }
 }

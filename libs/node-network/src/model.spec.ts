@@ -1,4 +1,5 @@
 import { cidrContains, DEFAULT_AFFINITY_TIMEOUT_SECONDS, parseCidr } from './model';
+import type { Service } from '@berth/api';
 import { endpoints, modelOf, node, service } from './spec-helpers';
 
 describe('proxyModel', () => {
@@ -26,13 +27,17 @@ describe('proxyModel', () => {
         clusterIP: '10.96.0.10',
         port: 80,
         nodePort: undefined,
+        externalIPs: [],
         affinityTimeoutSeconds: undefined,
+        internalPolicy: 'Cluster',
+        externalPolicy: 'Cluster',
         endpoints: [
           { ip: '10.244.1.9', port: 8080 },
           { ip: '10.244.2.7', port: 8080 },
           { ip: '10.244.2.7', port: 9090 },
           { ip: '10.244.3.1', port: 9090 },
         ],
+        localEndpoints: [],
       },
       {
         id: 'default/web/udp/dns',
@@ -40,8 +45,12 @@ describe('proxyModel', () => {
         clusterIP: '10.96.0.10',
         port: 53,
         nodePort: undefined,
+        externalIPs: [],
         affinityTimeoutSeconds: undefined,
+        internalPolicy: 'Cluster',
+        externalPolicy: 'Cluster',
         endpoints: [{ ip: '10.244.1.9', port: 5353 }, { ip: '10.244.2.7', port: 5353 }],
+        localEndpoints: [],
       },
     ]);
   });
@@ -92,6 +101,65 @@ describe('proxyModel', () => {
       ['default/lb/tcp/', 30081, 60],
       ['default/np/tcp/', 30080, DEFAULT_AFFINITY_TIMEOUT_SECONDS],
     ]);
+  });
+
+  test('external IPs: spec.externalIPs, and load-balancer ingress IPs of LoadBalancer Services only', () => {
+    const ingress = { loadBalancer: { ingress: [{ ip: '192.168.0.2' }, { hostname: 'lb.example.com' }, { ip: '192.168.0.1' }] } };
+    const model = modelOf(
+      [
+        { ...service('lb', { type: 'LoadBalancer', clusterIP: '10.96.0.1', externalIPs: ['203.0.113.5', '192.168.0.1', 'fd00::1'], ports: [{ port: 80, nodePort: 30080 }] }), status: ingress },
+        // Left over from when it was a LoadBalancer: not served.
+        { ...service('was-lb', { type: 'ClusterIP', clusterIP: '10.96.0.2', ports: [{ port: 81 }] }), status: ingress },
+      ],
+      [],
+    );
+    expect(model.servicePorts.map((p) => [p.id, p.externalIPs])).toEqual([
+      ['default/lb/tcp/', ['192.168.0.1', '192.168.0.2', '203.0.113.5']],
+      ['default/was-lb/tcp/', []],
+    ]);
+  });
+
+  test('an external address and port two Services ask for is the older one\'s; the conflict is reported', () => {
+    const created = (name: string, at: string, spec: Service['spec']) => ({ ...service(name, spec), metadata: { namespace: 'default', name, creationTimestamp: at } });
+    const model = modelOf(
+      [
+        created('newer', '2026-01-02T00:00:00Z', { clusterIP: '10.96.0.2', externalIPs: ['192.168.0.1'], ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] }),
+        created('older', '2026-01-01T00:00:00Z', { clusterIP: '10.96.0.1', externalIPs: ['192.168.0.1'], ports: [{ port: 80 }] }),
+        // An external address that is another Service's ClusterIP and port.
+        created('thief', '2025-12-01T00:00:00Z', { clusterIP: '10.96.0.3', externalIPs: ['10.96.0.1'], ports: [{ port: 80 }] }),
+      ],
+      [],
+    );
+    expect(model.servicePorts.map((p) => [p.id, p.externalIPs])).toEqual([
+      ['default/newer/tcp/http', []],
+      ['default/newer/tcp/https', ['192.168.0.1']],
+      ['default/older/tcp/', ['192.168.0.1']],
+      ['default/thief/tcp/', []],
+    ]);
+    expect(model.conflicts).toEqual(["10.96.0.1 tcp/80 is default/older's, not default/thief's", "192.168.0.1 tcp/80 is default/older's, not default/newer's"]);
+  });
+
+  test("traffic policies, and the endpoints on this node by their address's nodeName", () => {
+    const model = modelOf(
+      [
+        service('local', { type: 'NodePort', clusterIP: '10.96.0.1', externalTrafficPolicy: 'Local', internalTrafficPolicy: 'Local', ports: [{ port: 80, nodePort: 30080 }] }),
+        // No NodePort and no external IP: nothing external for the policy to apply to.
+        service('internal', { clusterIP: '10.96.0.2', externalTrafficPolicy: 'Local', ports: [{ port: 80 }] }),
+      ],
+      [
+        endpoints('local', [
+          { addresses: [{ ip: '10.244.1.5', nodeName: 'n1' }, { ip: '10.244.2.5', nodeName: 'n2' }, { ip: '10.244.3.5' }], ports: [{ port: 80 }] },
+          { addresses: [{ ip: '10.244.1.6', nodeName: 'n1' }], notReadyAddresses: [{ ip: '10.244.1.7', nodeName: 'n1' }], ports: [{ port: 80 }] },
+        ]),
+      ],
+      [],
+      'n1',
+    );
+    const [internal, local] = model.servicePorts;
+    expect([internal.internalPolicy, internal.externalPolicy]).toEqual(['Cluster', 'Cluster']);
+    expect([local.internalPolicy, local.externalPolicy]).toEqual(['Local', 'Local']);
+    expect(local.endpoints.map((b) => b.ip)).toEqual(['10.244.1.5', '10.244.1.6', '10.244.2.5', '10.244.3.5']);
+    expect(local.localEndpoints).toEqual([{ ip: '10.244.1.5', port: 80 }, { ip: '10.244.1.6', port: 80 }]);
   });
 
   test("every node's pod CIDR, and this node's apart", () => {

@@ -1,5 +1,5 @@
 import type { Endpoints, Node, Protocol, Service, ServicePort } from '@berth/api';
-import { Ipv4Cidr } from '@berth/controllers';
+import { Ipv4Cidr } from '@berth/ipv4';
 import { isIPv4 } from 'node:net';
 
 /** Kubernetes' default for sessionAffinityConfig.clientIP.timeoutSeconds: three hours. */
@@ -12,6 +12,9 @@ export interface Backend {
   port: number;
 }
 
+/** Which endpoints a kind of traffic may reach: any ready one, or only those on this node. */
+export type TrafficPolicy = 'Cluster' | 'Local';
+
 /** What one port of one Service asks of every node's proxy. */
 export interface ServicePortModel {
   /** `namespace/name/protocol/portName` (portName may be empty): names the port's chains. */
@@ -20,15 +23,29 @@ export interface ServicePortModel {
   clusterIP: string;
   port: number;
   nodePort?: number;
+  /**
+   * spec.externalIPs and, for LoadBalancer Services, status.loadBalancer.ingress IPs: answered on `port` like
+   * the ClusterIP, but as external traffic (as NodePorts are). Sorted; an address:port another Service
+   * claimed first is left out.
+   */
+  externalIPs: string[];
   /** Set when sessionAffinity is ClientIP. */
   affinityTimeoutSeconds?: number;
+  /** ClusterIP traffic (spec.internalTrafficPolicy). */
+  internalPolicy: TrafficPolicy;
+  /** NodePort and external-IP traffic from off the node (spec.externalTrafficPolicy); Cluster when the port has neither. */
+  externalPolicy: TrafficPolicy;
   /** The ready endpoints, sorted, without duplicates. */
   endpoints: Backend[];
+  /** Those of `endpoints` on this node (the Endpoints address's nodeName). */
+  localEndpoints: Backend[];
 }
 
 /** Everything the service proxy's ruleset is rendered from. */
 export interface ProxyModel {
   servicePorts: ServicePortModel[];
+  /** External `ip protocol/port`s more than one Service asks for: which Service keeps each, which one lost it. */
+  conflicts: string[];
   /** This node's pod CIDR, once the control plane gave it one. */
   localPodCIDR?: string;
   /** Every node's pod CIDR: traffic from elsewhere to a ClusterIP is masqueraded. */
@@ -60,17 +77,21 @@ function clusterIPOf(service: Service): string | undefined {
  * The ready addresses serving one Service port: in every subset that has a port of the same name and
  * protocol (the Endpoints controller has already resolved named targetPorts into numbers there).
  */
-function readyBackends(endpoints: Endpoints | undefined, port: ServicePort): Backend[] {
+function readyBackends(endpoints: Endpoints | undefined, port: ServicePort, nodeName: string): { all: Backend[]; local: Backend[] } {
   const wanted = port.name ?? '';
-  const byKey = new Map<string, Backend>();
+  const byKey = new Map<string, { backend: Backend; local: boolean }>();
   for (const subset of endpoints?.subsets ?? []) {
     const match = (subset.ports ?? []).find((p) => (p.name ?? '') === wanted && l4(p.protocol) === l4(port.protocol));
     if (!match || !isPort(match.port)) continue;
     for (const address of subset.addresses ?? []) {
-      if (isIPv4(address.ip)) byKey.set(`${address.ip}:${match.port}`, { ip: address.ip, port: match.port });
+      if (!isIPv4(address.ip)) continue;
+      const key = `${address.ip}:${match.port}`;
+      const local = address.nodeName === nodeName || byKey.get(key)?.local === true;
+      byKey.set(key, { backend: { ip: address.ip, port: match.port }, local });
     }
   }
-  return [...byKey.values()].sort((a, b) => compareIPv4(a.ip, b.ip) || a.port - b.port);
+  const sorted = [...byKey.values()].sort((a, b) => compareIPv4(a.backend.ip, b.backend.ip) || a.backend.port - b.backend.port);
+  return { all: sorted.map((e) => e.backend), local: sorted.filter((e) => e.local).map((e) => e.backend) };
 }
 
 function compareIPv4(a: string, b: string): number {
@@ -88,29 +109,69 @@ function affinityTimeout(service: Service): number | undefined {
 
 const isPositiveInteger = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0;
 
+/** spec.externalIPs, and the ingress IPs a load balancer (the service-lb controller) reported for a LoadBalancer Service. */
+function externalAddresses(service: Service): string[] {
+  const balancer = service.spec?.type === 'LoadBalancer' ? (service.status?.loadBalancer?.ingress ?? []).map((i) => i.ip) : [];
+  const addresses = [...(service.spec?.externalIPs ?? []), ...balancer].filter((ip): ip is string => !!ip && isIPv4(ip));
+  return [...new Set(addresses)].sort(compareIPv4);
+}
+
+const policy = (value: string | undefined): TrafficPolicy => (value === 'Local' ? 'Local' : 'Cluster');
+
+const qualifiedName = (s: Service) => `${s.metadata.namespace ?? 'default'}/${s.metadata.name ?? ''}`;
+
+/** Older Services first, so a new Service never takes an external address:port an existing one serves. */
+function byAge(a: Service, b: Service): number {
+  const key = (s: Service) => `${s.metadata.creationTimestamp ?? ''} ${qualifiedName(s)}`;
+  return key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+}
+
 const PROTOCOLS: readonly L4Protocol[] = ['tcp', 'udp', 'sctp'];
 
 /** The proxy's view of the cluster, from the informers' objects. Pure; the order of its input does not matter. */
 export function proxyModel(input: ProxyModelInput): ProxyModel {
   const servicePorts: ServicePortModel[] = [];
-  for (const service of input.services) {
-    const clusterIP = clusterIPOf(service);
-    if (!clusterIP) continue;
+  const conflicts: string[] = [];
+  // Every address:port the maps are keyed by must be unique: ClusterIPs are (the apiserver allocates them),
+  // external addresses are whatever users and load balancers write, so the oldest Service keeps one.
+  const claimed = new Map<string, string>();
+  const services = input.services.filter((s) => clusterIPOf(s) !== undefined).sort(byAge);
+  for (const service of services) {
+    for (const port of service.spec?.ports ?? []) {
+      if (isPort(port.port)) claimed.set(`${clusterIPOf(service)} ${l4(port.protocol)}/${port.port}`, qualifiedName(service));
+    }
+  }
+  for (const service of services) {
+    const clusterIP = clusterIPOf(service)!;
     const namespace = service.metadata.namespace ?? 'default';
     const name = service.metadata.name ?? '';
+    const owner = qualifiedName(service);
     const endpoints = input.endpointsOf(namespace, name);
     const exposesNodePorts = service.spec?.type === 'NodePort' || service.spec?.type === 'LoadBalancer';
     for (const port of service.spec?.ports ?? []) {
       const protocol = l4(port.protocol);
       if (!PROTOCOLS.includes(protocol) || !isPort(port.port)) continue;
+      const externalIPs = externalAddresses(service).filter((ip) => {
+        const key = `${ip} ${protocol}/${port.port}`;
+        const holder = claimed.get(key) ?? owner;
+        if (holder !== owner) conflicts.push(`${key} is ${holder}'s, not ${owner}'s`);
+        claimed.set(key, holder);
+        return holder === owner;
+      });
+      const nodePort = exposesNodePorts && isPort(port.nodePort) ? port.nodePort : undefined;
+      const backends = readyBackends(endpoints, port, input.nodeName);
       servicePorts.push({
         id: `${namespace}/${name}/${protocol}/${port.name ?? ''}`,
         protocol,
         clusterIP,
         port: port.port,
-        nodePort: exposesNodePorts && isPort(port.nodePort) ? port.nodePort : undefined,
+        nodePort,
+        externalIPs,
         affinityTimeoutSeconds: affinityTimeout(service),
-        endpoints: readyBackends(endpoints, port),
+        internalPolicy: policy(service.spec?.internalTrafficPolicy),
+        externalPolicy: nodePort || externalIPs.length ? policy(service.spec?.externalTrafficPolicy) : 'Cluster',
+        endpoints: backends.all,
+        localEndpoints: backends.local,
       });
     }
   }
@@ -123,7 +184,7 @@ export function proxyModel(input: ProxyModelInput): ProxyModel {
     podCIDRs.add(cidr);
     if (node.metadata.name === input.nodeName) localPodCIDR = cidr;
   }
-  return { servicePorts, localPodCIDR, podCIDRs: [...podCIDRs].sort() };
+  return { servicePorts, conflicts, localPodCIDR, podCIDRs: [...podCIDRs].sort() };
 }
 
 /** The CIDR in canonical form, or undefined when it is absent or not an IPv4 CIDR. */

@@ -1,5 +1,5 @@
 import { BerthError } from '@berth/errors';
-import { mustRun, runCommand } from './command';
+import { mustRun, runCommand } from '@berth/host';
 import { type ExistingObjects, NO_OBJECTS, parseExistingObjects } from './ruleset';
 
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;

@@ -6,7 +6,7 @@
 import type { Node } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { isIPv4 } from 'node:net';
-import { runCommand } from './command';
+import { runCommand } from '@berth/host';
 import { parseCidr } from './model';
 
 /** `ip route ... proto 199`: marks the routes berth owns. */

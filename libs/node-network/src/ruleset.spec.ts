@@ -5,6 +5,7 @@ import {
   applyScript,
   endpointChainName,
   externalChainName,
+  localChainName,
   type NftRuleset,
   parseExistingObjects,
   recreateScript,
@@ -37,6 +38,25 @@ const model = modelOf(
   'n1',
 );
 const [dnsTcp, dnsUdp, idle, web] = model.servicePorts;
+
+const onNode = (ip: string, nodeName: string) => ({ ip, nodeName });
+const bothNodes = [{ addresses: [onNode('10.244.1.5', 'n1'), onNode('10.244.2.5', 'n2')], ports: [{ port: 8080 }] }];
+const onlyN2 = [{ addresses: [onNode('10.244.2.6', 'n2')], ports: [{ port: 8080 }] }];
+const lbStatus = { loadBalancer: { ingress: [{ ip: '192.168.0.1' }, { ip: '192.168.0.2' }] } };
+const policyModel = modelOf(
+  [
+    { ...service('lb', { type: 'LoadBalancer', clusterIP: '10.96.1.1', externalIPs: ['203.0.113.5'], ports: [{ port: 80, nodePort: 30100 }] }), status: lbStatus },
+    service('local', { type: 'NodePort', clusterIP: '10.96.1.2', externalTrafficPolicy: 'Local', externalIPs: ['203.0.113.6'], ports: [{ port: 80, nodePort: 30101 }] }),
+    service('remote', { type: 'NodePort', clusterIP: '10.96.1.3', externalTrafficPolicy: 'Local', externalIPs: ['203.0.113.7'], ports: [{ port: 80, nodePort: 30102 }] }),
+    service('itp', { clusterIP: '10.96.1.4', internalTrafficPolicy: 'Local', ports: [{ port: 80 }] }),
+    service('itp-remote', { clusterIP: '10.96.1.5', internalTrafficPolicy: 'Local', ports: [{ port: 80 }] }),
+    service('none', { type: 'NodePort', clusterIP: '10.96.1.6', externalTrafficPolicy: 'Local', externalIPs: ['203.0.113.8'], ports: [{ port: 80, nodePort: 30103 }] }),
+  ],
+  [endpoints('lb', bothNodes), endpoints('local', bothNodes), endpoints('remote', onlyN2), endpoints('itp', bothNodes), endpoints('itp-remote', onlyN2)],
+  nodes,
+  'n1',
+);
+const [itpRemote, itp, lb, local, none, remote] = policyModel.servicePorts;
 
 const chain = (ruleset: NftRuleset, name: string) => ruleset.chains.find((c) => c.name === name);
 const set = (ruleset: NftRuleset, name: string) => ruleset.sets.find((s) => s.name === name);
@@ -88,7 +108,7 @@ describe('renderRuleset', () => {
 
   test('masquerades clients outside the pod network, and pods of this bridge reaching an endpoint on it', () => {
     expect(set(ruleset, 'pod-cidrs')!.elements).toEqual(['10.244.1.0/24', '10.244.2.0/24']);
-    expect(chain(ruleset, serviceChainName(web))!.rules[0]).toBe('ip saddr != @pod-cidrs jump mark-for-masquerade');
+    expect(chain(ruleset, serviceChainName(web))!.rules[0]).toBe('ip daddr 10.96.0.10 ip saddr != @pod-cidrs jump mark-for-masquerade');
     // 10.244.1.5 is on this node's bridge: its peers there are masqueraded; 10.244.2.5 only when it reaches itself.
     expect(chain(ruleset, endpointChainName(web, web.endpoints[0]))!.rules[0]).toBe('ip saddr 10.244.1.0/24 jump mark-for-masquerade');
     expect(chain(ruleset, endpointChainName(web, web.endpoints[1]))!.rules[0]).toBe('ip saddr 10.244.2.5 jump mark-for-masquerade');
@@ -118,6 +138,72 @@ describe('renderRuleset', () => {
       [endpoints('web', [{ addresses: [{ ip: '10.244.1.5' }], ports: [{ name: 'http', port: 8080 }] }])],
     );
     expect(rulesetText(renderRuleset(fewer))).not.toBe(rulesetText(ruleset));
+  });
+});
+
+describe('external addresses and traffic policies', () => {
+  const ruleset = renderRuleset(policyModel, 'berth');
+  const elements = (name: string) => set(ruleset, name)!.elements;
+
+  test('the model is what the fixtures say', () => {
+    expect(policyModel.servicePorts.map((p) => p.id)).toEqual(['default/itp-remote/tcp/', 'default/itp/tcp/', 'default/lb/tcp/', 'default/local/tcp/', 'default/none/tcp/', 'default/remote/tcp/']);
+  });
+
+  test('external and load-balancer IPs go, like the NodePort, through the external chain: masqueraded, then to any endpoint', () => {
+    const external = `goto ${externalChainName(lb)}`;
+    expect(elements('service-ips')).toEqual(
+      expect.arrayContaining([`10.96.1.1 . tcp . 80 : goto ${serviceChainName(lb)}`, `192.168.0.1 . tcp . 80 : ${external}`, `192.168.0.2 . tcp . 80 : ${external}`, `203.0.113.5 . tcp . 80 : ${external}`]),
+    );
+    expect(elements('service-nodeports')).toContain(`tcp . 30100 : ${external}`);
+    expect(chain(ruleset, externalChainName(lb))!.rules).toEqual(['jump mark-for-masquerade', `goto ${serviceChainName(lb)}`]);
+    expect(chain(ruleset, localChainName(lb))).toBeUndefined();
+  });
+
+  test('externalTrafficPolicy Local: pods and the node reach every endpoint, other clients only local ones, unmasqueraded', () => {
+    expect(chain(ruleset, externalChainName(local))!.rules).toEqual([
+      `ip saddr @pod-cidrs goto ${serviceChainName(local)}`,
+      'fib saddr type local jump mark-for-masquerade',
+      `fib saddr type local goto ${serviceChainName(local)}`,
+      `goto ${localChainName(local)}`,
+    ]);
+    expect(chain(ruleset, localChainName(local))!.rules).toEqual([`numgen random mod 1 vmap { 0 : goto ${endpointChainName(local, local.endpoints[0])} }`]);
+    // ClusterIP traffic is not external: all endpoints.
+    expect(elements('service-ips')).toContain(`10.96.1.2 . tcp . 80 : goto ${serviceChainName(local)}`);
+    expect(chain(ruleset, serviceChainName(local))!.rules.at(-1)).toContain('numgen random mod 2');
+    expect(elements('no-endpoint-services').join()).not.toContain('10.96.1.2');
+  });
+
+  test('externalTrafficPolicy Local without a local endpoint: external clients are dropped, pods and the node still served', () => {
+    expect(elements('no-endpoint-services')).toEqual(expect.arrayContaining(['203.0.113.7 . tcp . 80 : drop']));
+    expect(elements('no-endpoint-nodeports')).toContain('tcp . 30102 : drop');
+    expect(elements('service-ips')).toEqual(expect.arrayContaining([`203.0.113.7 . tcp . 80 : goto ${externalChainName(remote)}`, `10.96.1.3 . tcp . 80 : goto ${serviceChainName(remote)}`]));
+    expect(chain(ruleset, externalChainName(remote))!.rules).toHaveLength(3);
+    expect(chain(ruleset, localChainName(remote))).toBeUndefined();
+  });
+
+  test('internalTrafficPolicy Local: the ClusterIP reaches only local endpoints; without one it drops', () => {
+    expect(elements('service-ips')).toContain(`10.96.1.4 . tcp . 80 : goto ${localChainName(itp)}`);
+    expect(chain(ruleset, localChainName(itp))!.rules).toEqual([
+      'ip daddr 10.96.1.4 ip saddr != @pod-cidrs jump mark-for-masquerade',
+      `numgen random mod 1 vmap { 0 : goto ${endpointChainName(itp, { ip: '10.244.1.5', port: 8080 })} }`,
+    ]);
+    // Nothing reaches the other node's endpoint, so it has no chain.
+    expect(chain(ruleset, serviceChainName(itp))).toBeUndefined();
+    expect(chain(ruleset, endpointChainName(itp, { ip: '10.244.2.5', port: 8080 }))).toBeUndefined();
+    expect(elements('no-endpoint-services')).toContain('10.96.1.5 . tcp . 80 : drop');
+    expect(rulesetText(ruleset)).not.toContain(`-${itpRemote.id}`);
+  });
+
+  test('no endpoint at all: refused on every address and the NodePort, whatever the policy', () => {
+    expect(elements('no-endpoint-services')).toEqual(expect.arrayContaining(['10.96.1.6 . tcp . 80 : goto reject-chain', '203.0.113.8 . tcp . 80 : goto reject-chain']));
+    expect(elements('no-endpoint-nodeports')).toContain('tcp . 30103 : goto reject-chain');
+    expect(rulesetText(ruleset)).not.toContain(`-${none.id}`);
+  });
+
+  test('the endpoints check runs on input (external IPs may be the node\'s own) and after DNAT on output', () => {
+    expect(chain(ruleset, 'filter-input')!.rules).toContain('ct state new jump service-endpoints-check');
+    expect(chain(ruleset, 'filter-output')).toBeUndefined();
+    expect(chain(ruleset, 'filter-output-post-dnat')!.rules).toEqual(['ct state new jump service-endpoints-check', 'ct state new jump cluster-ips-check']);
   });
 });
 
@@ -167,6 +253,7 @@ describe('nft accepts the rendered rules', () => {
     expect(() => nft(['-c', '-f', '-'], applyScript(ruleset))).not.toThrow();
     expect(() => nft(['-c', '-f', '-'], recreateScript(ruleset))).not.toThrow();
     expect(() => nft(['-c', '-f', '-'], applyScript(renderRuleset(modelOf([], []), 'other')))).not.toThrow();
+    expect(() => nft(['-c', '-f', '-'], applyScript(renderRuleset(policyModel, 'policies')))).not.toThrow();
     // Checked only: nothing was applied.
     expect(nft(['list', 'tables'])).toBe('');
   });

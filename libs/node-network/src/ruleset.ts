@@ -54,7 +54,6 @@ const SRCNAT = 100;
 const CHAIN = {
   filterInput: 'filter-input',
   filterForward: 'filter-forward',
-  filterOutput: 'filter-output',
   filterOutputPostDnat: 'filter-output-post-dnat',
   natPrerouting: 'nat-prerouting',
   natOutput: 'nat-output',
@@ -94,6 +93,10 @@ export function externalChainName(port: ServicePortModel): string {
   return `external-${hash(port.id)}-${readable(port.id)}`;
 }
 
+export function localChainName(port: ServicePortModel): string {
+  return `local-${hash(port.id)}-${readable(port.id)}`;
+}
+
 export function endpointChainName(port: ServicePortModel, backend: Backend): string {
   const endpoint = `${backend.ip}/${backend.port}`;
   return `endpoint-${hash(`${port.id}__${endpoint}`)}-${readable(port.id)}__${endpoint}`;
@@ -106,55 +109,104 @@ export function affinitySetName(port: ServicePortModel, backend: Backend, timeou
 
 const dnatTarget = (backend: Backend) => `${backend.ip}:${backend.port}`;
 
-/** The chains and sets one Service port with ready endpoints adds, and its entries in the shared maps. */
-function renderServicePort(port: ServicePortModel, model: ProxyModel, ruleset: NftRuleset, maps: Record<string, string[]>): void {
-  const key = `${port.clusterIP} . ${port.protocol} . ${port.port}`;
-  maps[SET.clusterIPs].push(port.clusterIP);
-  if (port.endpoints.length === 0) {
-    maps[SET.noEndpointServices].push(`${key} : goto ${CHAIN.reject}`);
-    if (port.nodePort) maps[SET.noEndpointNodePorts].push(`${port.protocol} . ${port.nodePort} : goto ${CHAIN.reject}`);
-    return;
-  }
-  const serviceChain = serviceChainName(port);
+/** The elements of the shared sets and maps, by name. */
+type Maps = Record<string, string[]>;
+
+/** The per-endpoint chains (and affinity sets) of the endpoints a port's traffic may reach. */
+function renderEndpoints(port: ServicePortModel, backends: Backend[], model: ProxyModel, ruleset: NftRuleset): void {
   const timeout = port.affinityTimeoutSeconds;
-  const endpointChains = port.endpoints.map((backend) => endpointChainName(port, backend));
-  const serviceRules = [
-    // Clients outside the pod network (the node itself, other hosts) could not get replies straight from a pod.
-    `ip saddr != @${SET.podCIDRs} jump ${CHAIN.markForMasquerade}`,
-  ];
-  port.endpoints.forEach((backend, i) => {
-    const endpointRules: string[] = [];
+  for (const backend of backends) {
     // A pod on this node's bridge would answer its peer directly, past the conntrack entry that undoes the
     // DNAT, unless the bridge hands bridged traffic to netfilter (br_netfilter). Masquerading traffic from
     // this bridge to an endpoint on it makes the reply come back through the node whatever the bridge does;
     // the same for a pod reaching itself (hairpin).
     const sameBridge = model.localPodCIDR && cidrContains(model.localPodCIDR, backend.ip) ? model.localPodCIDR : backend.ip;
-    endpointRules.push(`ip saddr ${sameBridge} jump ${CHAIN.markForMasquerade}`);
+    const rules = [`ip saddr ${sameBridge} jump ${CHAIN.markForMasquerade}`];
     if (timeout) {
       const affinity = affinitySetName(port, backend, timeout);
       ruleset.sets.push({ name: affinity, kind: 'set', definition: `type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s;`, elements: [], dynamic: true });
-      serviceRules.push(`ip saddr @${affinity} goto ${endpointChains[i]}`);
-      endpointRules.push(`update @${affinity} { ip saddr }`);
+      rules.push(`update @${affinity} { ip saddr }`);
     }
-    endpointRules.push(`meta l4proto ${port.protocol} dnat to ${dnatTarget(backend)}`);
-    ruleset.chains.push({ name: endpointChains[i], rules: endpointRules });
-  });
-  const spread = endpointChains.map((chain, i) => `${i} : goto ${chain}`).join(', ');
-  serviceRules.push(`numgen random mod ${endpointChains.length} vmap { ${spread} }`);
-  ruleset.chains.push({ name: serviceChain, rules: serviceRules });
-  maps[SET.serviceIPs].push(`${key} : goto ${serviceChain}`);
-  if (port.nodePort) {
-    // NodePort traffic may be sent on to another node's pod, whose reply must come back through this node.
-    const externalChain = externalChainName(port);
-    ruleset.chains.push({ name: externalChain, rules: [`jump ${CHAIN.markForMasquerade}`, `goto ${serviceChain}`] });
-    maps[SET.serviceNodePorts].push(`${port.protocol} . ${port.nodePort} : goto ${externalChain}`);
+    rules.push(`meta l4proto ${port.protocol} dnat to ${dnatTarget(backend)}`);
+    ruleset.chains.push({ name: endpointChainName(port, backend), rules });
   }
+}
+
+/**
+ * A chain that picks one of `backends` for a new connection: the one a client is pinned to (affinity), else
+ * one at random. The chain ClusterIP traffic goes to also marks clients outside the pod network (the node
+ * itself, other hosts), which could not get replies straight from a pod, for masquerade.
+ */
+function spreadChain(name: string, port: ServicePortModel, backends: Backend[], takesClusterIP: boolean): NftChain {
+  const rules = takesClusterIP ? [`ip daddr ${port.clusterIP} ip saddr != @${SET.podCIDRs} jump ${CHAIN.markForMasquerade}`] : [];
+  const timeout = port.affinityTimeoutSeconds;
+  if (timeout) for (const backend of backends) rules.push(`ip saddr @${affinitySetName(port, backend, timeout)} goto ${endpointChainName(port, backend)}`);
+  const spread = backends.map((backend, i) => `${i} : goto ${endpointChainName(port, backend)}`).join(', ');
+  rules.push(`numgen random mod ${backends.length} vmap { ${spread} }`);
+  return { name, rules };
+}
+
+/**
+ * Where external traffic (NodePorts, external and load-balancer IPs) goes. With the Cluster policy: any
+ * endpoint, masqueraded, since it may be sent on to another node whose pod's reply must come back through
+ * this one. With Local, as kube-proxy: pods and the node itself still reach every endpoint (as if they went
+ * out to a load balancer and came back); other clients reach only this node's endpoints, their source
+ * address kept; when there are none, nothing here matches and the endpoints check drops the packet.
+ */
+function externalChain(port: ServicePortModel, clusterChain: string, localChain: string | undefined): NftChain {
+  const rules =
+    port.externalPolicy === 'Cluster'
+      ? [`jump ${CHAIN.markForMasquerade}`, `goto ${clusterChain}`]
+      : [
+          `ip saddr @${SET.podCIDRs} goto ${clusterChain}`,
+          `fib saddr type local jump ${CHAIN.markForMasquerade}`,
+          `fib saddr type local goto ${clusterChain}`,
+          ...(localChain ? [`goto ${localChain}`] : []),
+        ];
+  return { name: externalChainName(port), rules };
+}
+
+/** The chains and sets one Service port adds, and its entries in the shared maps. */
+function renderServicePort(port: ServicePortModel, model: ProxyModel, ruleset: NftRuleset, maps: Maps): void {
+  const addressKey = (ip: string) => `${ip} . ${port.protocol} . ${port.port}`;
+  const nodePortKey = port.nodePort ? `${port.protocol} . ${port.nodePort}` : undefined;
+  const externallyAccessible = nodePortKey !== undefined || port.externalIPs.length > 0;
+  const hasEndpoints = port.endpoints.length > 0;
+  const hasLocalEndpoints = port.localEndpoints.length > 0;
+  const hasInternalEndpoints = port.internalPolicy === 'Local' ? hasLocalEndpoints : hasEndpoints;
+  const hasExternalEndpoints = port.externalPolicy === 'Local' ? hasLocalEndpoints : hasEndpoints;
+  maps[SET.clusterIPs].push(port.clusterIP);
+  // As kube-proxy: a port without any endpoint refuses connections rather than letting them time out; one
+  // whose endpoints are all on other nodes while a Local policy applies drops them.
+  const refusal = hasEndpoints ? 'drop' : `goto ${CHAIN.reject}`;
+  if (!hasInternalEndpoints) maps[SET.noEndpointServices].push(`${addressKey(port.clusterIP)} : ${refusal}`);
+  if (!hasExternalEndpoints) {
+    for (const ip of port.externalIPs) maps[SET.noEndpointServices].push(`${addressKey(ip)} : ${refusal}`);
+    if (nodePortKey) maps[SET.noEndpointNodePorts].push(`${nodePortKey} : ${refusal}`);
+  }
+  if (!hasEndpoints) return;
+
+  // Pods and the node reach every endpoint through external addresses even under a Local policy.
+  const usesClusterChain = port.internalPolicy === 'Cluster' || externallyAccessible;
+  const usesLocalChain = (port.internalPolicy === 'Local' || port.externalPolicy === 'Local') && hasLocalEndpoints;
+  const clusterChain = serviceChainName(port);
+  const localChain = usesLocalChain ? localChainName(port) : undefined;
+  const internalChain = port.internalPolicy === 'Local' ? localChain : clusterChain;
+  renderEndpoints(port, usesClusterChain ? port.endpoints : port.localEndpoints, model, ruleset);
+  if (usesClusterChain) ruleset.chains.push(spreadChain(clusterChain, port, port.endpoints, internalChain === clusterChain));
+  if (localChain) ruleset.chains.push(spreadChain(localChain, port, port.localEndpoints, internalChain === localChain));
+  if (internalChain) maps[SET.serviceIPs].push(`${addressKey(port.clusterIP)} : goto ${internalChain}`);
+  if (!externallyAccessible) return;
+  const external = externalChain(port, clusterChain, port.externalPolicy === 'Local' ? localChain : undefined);
+  ruleset.chains.push(external);
+  for (const ip of port.externalIPs) maps[SET.serviceIPs].push(`${addressKey(ip)} : goto ${external.name}`);
+  if (nodePortKey) maps[SET.serviceNodePorts].push(`${nodePortKey} : goto ${external.name}`);
 }
 
 /** The whole table for a model. */
 export function renderRuleset(model: ProxyModel, table = DEFAULT_TABLE): NftRuleset {
   const ruleset: NftRuleset = { table, sets: [], chains: [] };
-  const maps: Record<string, string[]> = Object.fromEntries(Object.values(SET).map((name) => [name, []]));
+  const maps: Maps = Object.fromEntries(Object.values(SET).map((name) => [name, []]));
   const perPort: NftRuleset = { table, sets: [], chains: [] };
   for (const port of model.servicePorts) renderServicePort(port, model, perPort, maps);
   maps[SET.clusterIPs] = [...new Set(maps[SET.clusterIPs])];
@@ -181,6 +233,8 @@ export function renderRuleset(model: ProxyModel, table = DEFAULT_TABLE): NftRule
         // NodePorts on 127.0.0.1 need route_localnet, which would also let other hosts reach the node's
         // loopback services; only what this table DNATed (and its replies) may arrive there from outside.
         `iifname != "lo" ip daddr 127.0.0.0/8 ct status ! dnat drop`,
+        // External and load-balancer IPs may be this node's own addresses.
+        newOnly(CHAIN.serviceEndpointsCheck),
         newOnly(CHAIN.nodePortEndpointsCheck),
       ],
     },
@@ -189,8 +243,14 @@ export function renderRuleset(model: ProxyModel, table = DEFAULT_TABLE): NftRule
       base: { type: 'filter', hook: 'forward', priority: DSTNAT - 10 },
       rules: [newOnly(CHAIN.serviceEndpointsCheck), newOnly(CHAIN.clusterIPsCheck)],
     },
-    { name: CHAIN.filterOutput, base: { type: 'filter', hook: 'output', priority: DSTNAT - 10 }, rules: [newOnly(CHAIN.serviceEndpointsCheck)] },
-    { name: CHAIN.filterOutputPostDnat, base: { type: 'filter', hook: 'output', priority: DSTNAT + 10 }, rules: [newOnly(CHAIN.clusterIPsCheck)] },
+    // After DNAT: the node's own traffic to an external address of a Local-policy Service without a local
+    // endpoint was sent to another node's endpoint by then, and only what is still addressed to the Service
+    // meets the endpoints check.
+    {
+      name: CHAIN.filterOutputPostDnat,
+      base: { type: 'filter', hook: 'output', priority: DSTNAT + 10 },
+      rules: [newOnly(CHAIN.serviceEndpointsCheck), newOnly(CHAIN.clusterIPsCheck)],
+    },
     { name: CHAIN.natPrerouting, base: { type: 'nat', hook: 'prerouting', priority: DSTNAT }, rules: [`jump ${CHAIN.services}`] },
     { name: CHAIN.natOutput, base: { type: 'nat', hook: 'output', priority: DSTNAT }, rules: [`jump ${CHAIN.services}`] },
     {

@@ -2,7 +2,8 @@ import type { Endpoints, Node, Service } from '@berth/api';
 import { keyOf } from '@berth/controller';
 import { writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { proxyModel } from './model';
+import { conntrackFlusher, staleUdpFlows } from './conntrack';
+import { type ProxyModel, proxyModel } from './model';
 import { applyNftScript, checkTableName, listTableObjects } from './nft';
 import { applyScript, DEFAULT_TABLE, type ExistingObjects, objectsOf, recreateScript, renderRuleset, rulesetText, sameObjects } from './ruleset';
 import { componentLogger, coreResource, informerFactory, type NodeNetworkClient, startSyncLoop } from './sync-loop';
@@ -46,8 +47,9 @@ const nodeView = (node: Node) => node.spec?.podCIDR ?? '';
 
 /**
  * The node's service proxy (kube-proxy's nftables mode): watches Services, Endpoints and Nodes and keeps
- * `table ip <table>` programmed with every Service's ClusterIP and NodePorts, one atomic transaction per
- * change. Run it in the node's network namespace.
+ * `table ip <table>` programmed with every Service's ClusterIP, NodePorts, external IPs and load-balancer
+ * IPs, under their traffic policies, one atomic transaction per change; then deletes the conntrack entries
+ * of UDP flows the change left stale. Run it in the node's network namespace.
  */
 export async function startServiceProxy(options: ServiceProxyOptions): Promise<ServiceProxy> {
   const table = checkTableName(options.table ?? DEFAULT_TABLE);
@@ -59,15 +61,30 @@ export async function startServiceProxy(options: ServiceProxyOptions): Promise<S
   const nodes = informers.informerFor<Node>({ resource: coreResource('Node') });
   /** The text last applied and the objects it made: while both hold, there is nothing to do. */
   let applied: { text: string; objects: ExistingObjects; verifiedAt: number } | undefined;
+  /** The model the rules were last synced to: what UDP flows may still point at. */
+  let syncedModel: ProxyModel | undefined;
+  let reportedConflicts = '';
+  const conntrack = conntrackFlusher(logger);
 
   async function sync(): Promise<void> {
-    const started = Date.now();
     const model = proxyModel({
       services: services.list(),
       endpointsOf: (namespace, name) => endpoints.get(keyOf(namespace, name)),
       nodes: nodes.list(),
       nodeName: options.nodeName,
     });
+    if (model.conflicts.join('\n') !== reportedConflicts) {
+      reportedConflicts = model.conflicts.join('\n');
+      if (model.conflicts.length) logger.warn({ conflicts: model.conflicts }, 'Services ask for the same external address and port: the oldest keeps it');
+    }
+    await applyRules(model);
+    // Only once the rules no longer lead to a gone endpoint: a packet in between would make a new entry to it.
+    await conntrack.flush(staleUdpFlows(syncedModel, model));
+    syncedModel = model;
+  }
+
+  async function applyRules(model: ProxyModel): Promise<void> {
+    const started = Date.now();
     const ruleset = renderRuleset(model, table);
     const text = rulesetText(ruleset);
     const wanted = objectsOf(ruleset);

@@ -2,6 +2,7 @@ export { RuntimeClient, runtimeSocketPath, DEFAULT_RUNTIME_SOCKET } from './clie
 export { ProcessSession } from './process-stream';
 export { runtimeService, protoRoot, unixAddress } from './proto';
 export { toGrpcStatus, fromGrpcError } from './status';
-export { parsePodCidr, type PodCidr } from './pod-cidr';
+export { parsePodCidr } from './pod-cidr';
+export { completeContainerConfig } from './container-config';
 export type { GrpcStatus } from './status';
 export type * from './types';

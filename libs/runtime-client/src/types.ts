@@ -72,6 +72,9 @@ export interface ContainerConfig {
   network?: string;
 }
 
+/** A ContainerConfig with every field present (the proto's defaults filled in): what runtimed keeps and reports. */
+export type CompleteContainerConfig = Required<Omit<ContainerConfig, 'mounts' | 'resources'>> & { mounts: Required<MountSpec>[]; resources: Required<Resources> };
+
 export interface ExitStatus {
   exitCode: number;
   exitedAt: string;
@@ -93,7 +96,7 @@ export interface Container {
   createdAt: string;
   startedAt: string;
   exit: ExitStatus | null;
-  config: Required<Omit<ContainerConfig, 'resources'>> & { resources: Required<Resources> };
+  config: CompleteContainerConfig;
   bundle: string;
   logPath: string;
   shimPid: number;

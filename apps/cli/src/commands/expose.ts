@@ -16,7 +16,7 @@ export interface ExposeOptions {
 }
 
 const SERVICE_TYPE = resolveKind('services');
-const SERVICE_TYPES: ServiceType[] = ['ClusterIP', 'NodePort'];
+const SERVICE_TYPES: ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 
 /** The selector and the first container port of what is exposed, as kubectl expose finds them. */
@@ -41,14 +41,14 @@ export function exposeService(object: Deployment | ReplicaSet | Pod, options: Ex
   const port = options.port ?? containerPort;
   if (port === undefined) throw new BerthError('BadRequest', `couldn't find port via --port flag or introspection: ${object.metadata.name} declares no container port`);
   const type = (options.type ?? 'ClusterIP') as ServiceType;
-  if (!SERVICE_TYPES.includes(type)) throw new BerthError('BadRequest', `invalid --type ${JSON.stringify(options.type)}: use ClusterIP or NodePort`);
+  if (!SERVICE_TYPES.includes(type)) throw new BerthError('BadRequest', `invalid --type ${JSON.stringify(options.type)}: use ${SERVICE_TYPES.join(', ')}`);
   const protocol = (options.protocol ?? 'TCP').toUpperCase() as (typeof PROTOCOLS)[number];
   if (!PROTOCOLS.includes(protocol)) throw new BerthError('BadRequest', `invalid --protocol ${JSON.stringify(options.protocol)}: use TCP, UDP or SCTP`);
   let targetPort: IntOrString = containerPort ?? port;
   if (options.targetPort !== undefined) targetPort = /^\d+$/.test(options.targetPort) ? Number(options.targetPort) : options.targetPort;
   const servicePort: ServicePort = { port, targetPort, protocol };
   if (options.nodePort !== undefined) {
-    if (type !== 'NodePort') throw new BerthError('BadRequest', '--node-port needs --type NodePort');
+    if (type === 'ClusterIP') throw new BerthError('BadRequest', '--node-port needs --type NodePort or LoadBalancer');
     servicePort.nodePort = options.nodePort;
   }
   const service: Service = {

@@ -1,7 +1,7 @@
 import { BerthError } from '@berth/errors';
 import { QueryValue, resourcePath, Transport } from '@berth/client';
 import type { Session } from '../session';
-import { chooseContainer, parseGoDuration, POD_TYPE, resolvePod } from './workloads';
+import { chooseContainer, parseDurationFlag, POD_TYPE, resolvePod } from './workloads';
 
 export interface LogsOptions {
   follow?: boolean;
@@ -15,7 +15,7 @@ export interface LogsOptions {
 
 /** The pods/log query kubectl sends for these flags. */
 export function logQuery(container: string, options: LogsOptions): Record<string, QueryValue> {
-  const sinceMs = options.since ? parseGoDuration(options.since, 'since') : 0;
+  const sinceMs = options.since ? parseDurationFlag(options.since, 'since') : 0;
   return {
     container,
     follow: options.follow || undefined,

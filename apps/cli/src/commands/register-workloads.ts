@@ -45,14 +45,14 @@ export function registerWorkloadCommands(program: Command, runAction: Runner): v
 
   program
     .command('expose')
-    .description('make a Service for the pods of a deployment, replica set or pod (kubectl expose; with --type NodePort, swarm\'s published port on every node)')
+    .description('make a Service for the pods of a deployment, replica set or pod (kubectl expose; with --type NodePort or LoadBalancer, swarm\'s published port on every node)')
     .argument('<target>', 'deploy/NAME, rs/NAME or POD')
     .option('--port <port>', 'the Service\'s port (default: the first container port)', parseCount('--port', 1))
     .option('--target-port <port>', 'the container port, a number or a port name (default: the first container port)')
     .option('--name <name>', 'the Service\'s name (default: the target\'s)')
-    .option('--type <type>', 'ClusterIP (default) or NodePort')
+    .option('--type <type>', "ClusterIP (default), NodePort, or LoadBalancer (a NodePort that also answers on --port at the nodes' addresses, its EXTERNAL-IPs)")
     .option('--protocol <protocol>', 'TCP (default), UDP or SCTP')
-    .option('--node-port <port>', 'the NodePort (default: one picked from 30000-32767)', parseCount('--node-port', 1))
+    .option('--node-port <port>', 'the NodePort, with --type NodePort or LoadBalancer (default: one picked from the server\'s --service-node-port-range)', parseCount('--node-port', 1))
     .option('--session-affinity <affinity>', 'None (default) or ClientIP: the same client keeps reaching the same pod')
     .option('--cluster-ip <ip>', 'the ClusterIP to ask for, or None for a headless Service')
     .action((target: string, options, cmd: Command) => runAction((session) => expose(session, target, options), cmd));

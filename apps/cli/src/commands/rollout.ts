@@ -5,7 +5,7 @@ import { DescribeWriter } from '../describe/writer';
 import { objectName } from '../kinds';
 import type { Session } from '../session';
 import { DESCRIBE_LAYOUT, tabwrite } from '../tabwriter';
-import { DEPLOYMENT_TYPE, expectTypes, getDeployment, isNotFound, ObjectRef, parseGoDuration, parseRefs, REPLICASET_TYPE, watchUntil } from './workloads';
+import { DEPLOYMENT_TYPE, expectTypes, getDeployment, isNotFound, ObjectRef, parseDurationFlag, parseRefs, REPLICASET_TYPE, watchUntil } from './workloads';
 
 /** The annotations Kubernetes' deployment controller and kubectl keep rollout history in. */
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -61,7 +61,7 @@ export async function rolloutStatus(session: Session, args: string[], options: {
   const refs = deploymentRefs(args);
   if (refs.length > 1) throw new BerthError('BadRequest', 'rollout status takes one deployment');
   const [{ name }] = refs;
-  const timeoutMs = options.timeout ? parseGoDuration(options.timeout, 'timeout') : 0;
+  const timeoutMs = options.timeout ? parseDurationFlag(options.timeout, 'timeout') : 0;
   await getDeployment(session, name);
   let printed = '';
   await watchUntil<Deployment, true>(

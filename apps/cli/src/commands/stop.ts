@@ -3,7 +3,7 @@ import { BerthError, isBerthError } from '@berth/errors';
 import { objectName } from '../kinds';
 import type { Session } from '../session';
 import { scaleTo } from './scale';
-import { DEPLOYMENT_TYPE, expectTypes, isNotFound, ObjectRef, parseGoDuration, parseRef, POD_TYPE, REPLICASET_TYPE, watchUntil, WatchQuery } from './workloads';
+import { DEPLOYMENT_TYPE, expectTypes, isNotFound, ObjectRef, parseDurationFlag, parseRef, POD_TYPE, REPLICASET_TYPE, watchUntil, WatchQuery } from './workloads';
 
 export interface StopOptions {
   /** `--no-wait` sets this false: return once the API has the change, before the pods are gone. */
@@ -40,7 +40,7 @@ function thePod(session: Session, pod: Pod): PodsToGo {
 /** Waits, as `docker stop` and `docker rm` do, until the pods are gone from the cluster. */
 async function waitForPodsGone(session: Session, waits: PodsToGo[], options: StopOptions): Promise<void> {
   if (!options.wait) return;
-  const timeoutMs = options.timeout ? parseGoDuration(options.timeout, 'timeout') : 0;
+  const timeoutMs = options.timeout ? parseDurationFlag(options.timeout, 'timeout') : 0;
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : 0;
   for (const { query, uid } of waits) {
     const remaining = deadline ? Math.max(1, deadline - Date.now()) : 0;

@@ -1,5 +1,5 @@
 import type { Pod } from '@berth/api';
-import { byLogging, chooseContainer, parseCount, parseGoDuration, parseKeyValues, parseRef, parseRefs } from './workloads';
+import { byLogging, chooseContainer, parseCount, parseDurationFlag, parseKeyValues, parseRef, parseRefs } from './workloads';
 
 describe('workload references', () => {
   it('reads TYPE/NAME and takes a bare name as a pod', () => {
@@ -26,15 +26,13 @@ describe('flag values', () => {
     expect(() => parseCount('--replicas')('1.5')).toThrow('invalid value "1.5"');
   });
 
-  it('reads Go durations, compound ones too', () => {
-    expect(parseGoDuration('90s')).toBe(90_000);
-    expect(parseGoDuration('1h30m')).toBe(5_400_000);
-    expect(parseGoDuration('1.5h')).toBe(5_400_000);
-    expect(parseGoDuration('250ms')).toBe(250);
-    expect(parseGoDuration('0')).toBe(0);
-    expect(() => parseGoDuration('10', 'since')).toThrow('invalid argument "10" for "since" flag: time: invalid duration "10"');
-    expect(() => parseGoDuration('5x')).toThrow('invalid duration "5x"');
-    expect(() => parseGoDuration('')).toThrow('invalid duration');
+  it('reads Go durations, compound ones too, and refuses others as pflag does', () => {
+    expect(parseDurationFlag('90s')).toBe(90_000);
+    expect(parseDurationFlag('1h30m')).toBe(5_400_000);
+    expect(parseDurationFlag('0')).toBe(0);
+    expect(() => parseDurationFlag('10', 'since')).toThrow('invalid argument "10" for "since" flag: time: missing unit in duration "10"');
+    expect(() => parseDurationFlag('5x')).toThrow('invalid argument "5x" for "duration" flag: time: unknown unit "x" in duration "5x"');
+    expect(() => parseDurationFlag('', 'timeout')).toThrow('invalid argument "" for "timeout" flag: time: invalid duration ""');
   });
 
   it('reads KEY=VALUE pairs, values with = in them included', () => {

@@ -1,6 +1,7 @@
 import { formatSelector, type Deployment, type KubeObject, type Pod, type ReplicaSet, type ResourceType } from '@berth/api';
 import { BerthError, isBerthError } from '@berth/errors';
 import { StatusError, type Watch } from '@berth/client';
+import { parseGoDuration } from '@berth/flags';
 import { parseTargets, resolveKind } from '../kinds';
 import type { Session } from '../session';
 
@@ -46,27 +47,16 @@ export function parseCount(flag: string, min = 0): (value: string) => number {
   };
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /**
- * A Go duration as kubectl's flags take it (`90s`, `1h30m`, `1.5h`, `500ms`), in milliseconds. Unlike the
- * daemons' simple durations, `--since` and `--timeout` accept compound values, and `0` alone.
+ * `--since`, `--timeout` and other kubectl duration flags: a Go duration (`90s`, `1h30m`, `0`), in
+ * milliseconds, refused as pflag words it (`invalid argument "10" for "since" flag: time: missing unit ...`).
  */
-export function parseGoDuration(text: string, flag = 'duration'): number {
-  const value = text.trim();
-  if (value === '0') return 0;
-  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let at = 0;
-  while (at < value.length) {
-    part.lastIndex = at;
-    const match = part.exec(value);
-    if (!match) throw new BerthError('BadRequest', `invalid argument ${JSON.stringify(text)} for "${flag}" flag: time: invalid duration ${JSON.stringify(text)}`);
-    total += Number(match[1]) * DURATION_UNITS[match[2]];
-    at = part.lastIndex;
+export function parseDurationFlag(text: string, flag = 'duration'): number {
+  try {
+    return parseGoDuration(text);
+  } catch (err) {
+    throw new BerthError('BadRequest', `invalid argument ${JSON.stringify(text)} for "${flag}" flag: ${(err as Error).message}`);
   }
-  if (at === 0) throw new BerthError('BadRequest', `invalid argument ${JSON.stringify(text)} for "${flag}" flag: time: invalid duration ${JSON.stringify(text)}`);
-  return total;
 }
 
 /** `K=V` flags (`--env`, `--label`) as a map, in the order given; `what` names the flag in errors. */

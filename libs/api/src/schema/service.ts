@@ -8,18 +8,11 @@ import { PROTOCOLS } from './pod';
 import { dns1123LabelErrors, dns1123SubdomainErrors, eachItem, ipErrors, optionalIPErrors, syntax } from './syntax';
 
 export const SERVICE_TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'] as const;
-export const NODE_PORT_RANGE = { min: 30000, max: 32767 };
-
-const inNodePortRange: Check<number> = (value) =>
-  value >= NODE_PORT_RANGE.min && value <= NODE_PORT_RANGE.max
-    ? undefined
-    : problem(
-        field.invalid(
-          '',
-          value,
-          `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`,
-        ),
-      );
+/**
+ * 0 asks for an allocated port. Which ports are valid beyond that is the apiserver allocator's call: its
+ * range is a server flag (--service-node-port-range), as in Kubernetes.
+ */
+const nodePortNumber: Check<number> = (value, owner) => (value === 0 ? undefined : portNumber(value, owner));
 
 /** A list of more than one port must name each, so that endpoints can tell them apart. */
 const namedWhenSeveral: Check<Array<Record<string, unknown>>> = (ports) =>
@@ -35,7 +28,7 @@ export class ServicePort {
   @Field(t.string) appProtocol?: string;
   @Field(t.integer, required, portNumber) port!: number;
   @Field(t.intOrString, portNumberOrName) targetPort?: number | string;
-  @Field(t.integer, inNodePortRange) nodePort?: number;
+  @Field(t.integer, nodePortNumber) nodePort?: number;
 }
 
 /** Node ports exist only for NodePort and LoadBalancer services. */

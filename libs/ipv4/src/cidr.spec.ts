@@ -1,5 +1,5 @@
 import { isBerthError } from '@berth/errors';
-import { Ipv4Cidr } from './node-ipam-cidr';
+import { Ipv4Cidr } from './cidr';
 
 describe('Ipv4Cidr', () => {
   test('parses a block, normalised to its network address', () => {

@@ -22,7 +22,7 @@ export class Ipv4Cidr {
     readonly prefixLength: number,
   ) {}
 
-  /** Parses `a.b.c.d/n`; what names the value (a flag) goes into the error message. */
+  /** Parses `a.b.c.d/n` (host bits are dropped: `10.0.0.7/24` is `10.0.0.0/24`); what names the value (a flag) goes into the error message. */
   static parse(text: string, what = 'CIDR'): Ipv4Cidr {
     const [address, prefix, ...rest] = text.trim().split('/');
     if (isIPv6(address) && rest.length === 0) throw errors.badRequest(`${what} ${text}: IPv6 ranges are not supported, give an IPv4 CIDR`);
@@ -33,6 +33,15 @@ export class Ipv4Cidr {
     const size = 2 ** (ADDRESS_BITS - length);
     const network = ipv4ToNumber(address) - (ipv4ToNumber(address) % size);
     return new Ipv4Cidr(network, length);
+  }
+
+  /** The block, or undefined when `text` is not an IPv4 CIDR. */
+  static tryParse(text: string): Ipv4Cidr | undefined {
+    try {
+      return Ipv4Cidr.parse(text);
+    } catch {
+      return undefined;
+    }
   }
 
   /** How many addresses the block spans, network and broadcast included. */
@@ -79,12 +88,8 @@ export class Ipv4Cidr {
    * valid IPv4 CIDR): a node's pod CIDR of another size still takes every block it touches.
    */
   overlappedSubnets(maskSize: number, cidr: string): number[] {
-    let other: Ipv4Cidr;
-    try {
-      other = Ipv4Cidr.parse(cidr);
-    } catch {
-      return [];
-    }
+    const other = Ipv4Cidr.tryParse(cidr);
+    if (!other) return [];
     const blockSize = 2 ** (ADDRESS_BITS - maskSize);
     const start = Math.max(other.network, this.network);
     const end = Math.min(other.network + other.size, this.network + this.size) - 1;
