@@ -117,6 +117,16 @@ test('NodePorts: allocated, requested, refused when taken or out of range, relea
   expect(await allocated(PORTS)).toHaveLength(2);
 });
 
+test('a LoadBalancer gets node ports unless allocateLoadBalancerNodePorts is false, then only those it asks for', async () => {
+  const lb = await create('lb', { type: 'LoadBalancer', ports: [{ name: 'a', port: 80 }, { name: 'b', port: 81 }] });
+  expect(lb.spec).toMatchObject({ allocateLoadBalancerNodePorts: true, externalTrafficPolicy: 'Cluster' });
+  expect(lb.spec!.ports!.every((p) => p.nodePort! >= 30000 && p.nodePort! <= 30002)).toBe(true);
+  const free = [30000, 30001, 30002].find((port) => !lb.spec!.ports!.some((p) => p.nodePort === port))!;
+  const bare = await create('bare', { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ports: [{ name: 'a', port: 80 }, { name: 'b', port: 81, nodePort: free }] });
+  expect(bare.spec!.ports!.map((p) => p.nodePort)).toEqual([undefined, free]);
+  expect((await allocated(PORTS)).sort()).toEqual(['30000', '30001', '30002']);
+});
+
 test('a changed ClusterIP is refused and the old one stays allocated', async () => {
   const web = await create('web', { clusterIP: '10.96.0.2' });
   const moved = await refusal(objects.patch(SERVICES, 'default', 'web', 'merge', { spec: { clusterIP: '10.96.0.6', clusterIPs: ['10.96.0.6'] } }, write));

@@ -321,7 +321,9 @@ export class ServiceAllocator {
           if (!port.nodePort || held.has(port.nodePort)) continue;
           await take(this.nodePorts, String(port.nodePort), path, port.nodePort);
         }
-        for (const { port, path } of ports) {
+        // A LoadBalancer with allocateLoadBalancerNodePorts: false gets only the node ports it asks for.
+        const allocateMissing = !(spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === false);
+        for (const { port, path } of allocateMissing ? ports : []) {
           if (!port.nodePort) port.nodePort = Number(await take(this.nodePorts, undefined, path, port.nodePort));
         }
       }

@@ -151,6 +151,8 @@ function defaultService(spec: Obj): void {
   setDefault(spec, 'type', 'ClusterIP');
   setDefault(spec, 'sessionAffinity', 'None');
   if (spec.type !== 'ExternalName') setDefault(spec, 'internalTrafficPolicy', 'Cluster');
+  if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') setDefault(spec, 'externalTrafficPolicy', 'Cluster');
+  if (spec.type === 'LoadBalancer') setDefault(spec, 'allocateLoadBalancerNodePorts', true);
   for (const port of objects(spec.ports)) {
     setDefault(port, 'protocol', 'TCP');
     if (port.targetPort === 0 || port.targetPort === '') delete port.targetPort;
