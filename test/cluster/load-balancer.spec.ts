@@ -5,7 +5,7 @@
  * at <its address>:<service port>, as it does at its NodePort; a type change takes the addresses away.
  */
 import { resourceForKind, type Deployment, type Pod, type Service } from '@berth/api';
-import { kubectlFor, waitFor, type Kubectl } from '@berth/testing';
+import { kubectlFor, type Kubectl } from '@berth/testing';
 import { fetchText, HTTPD_SERVING_HOSTNAME } from '../support/http-backend';
 import { startHostsCluster, type HostsCluster } from '../support/hosts-cluster';
 
@@ -52,9 +52,7 @@ describe('a LoadBalancer Service on two hosts', () => {
   afterAll(async () => {
     kubectl?.cleanup();
     if (!cluster) return;
-    const { client } = cluster;
-    await client.delete(DEPLOYMENTS, 'web', { namespace: NS }).catch(() => undefined);
-    await waitFor(async () => (await client.list<Pod>(PODS, { namespace: NS })).items.length === 0, 30_000).catch(() => undefined);
+    await cluster.removeWorkloads(NS, { deployments: ['web'] });
     expect(await cluster.cleanup()).toEqual([]);
   }, 120_000);
 

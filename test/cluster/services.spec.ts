@@ -6,7 +6,7 @@
  * probe change the backends; deleting the Service removes its rules; `berth run -p` publishes a port.
  */
 import { resourceForKind, type Deployment, type Endpoints, type Node, type Pod, type Service } from '@berth/api';
-import { kubectlFor, runBerth, waitFor, type Kubectl } from '@berth/testing';
+import { kubectlFor, runBerth, type Kubectl } from '@berth/testing';
 import { fetchText, HTTPD_SERVING_HOSTNAME as HTTPD } from '../support/http-backend';
 import { startHostsCluster, type HostsCluster } from '../support/hosts-cluster';
 
@@ -72,10 +72,7 @@ describe('Services across three hosts', () => {
   afterAll(async () => {
     kubectl?.cleanup();
     if (!cluster) return;
-    const { client } = cluster;
-    for (const name of ['web', 'pub']) await client.delete(DEPLOYMENTS, name, { namespace: NS }).catch(() => undefined);
-    await client.delete(PODS, 'client', { namespace: NS, gracePeriodSeconds: 0 }).catch(() => undefined);
-    await waitFor(async () => (await client.list<Pod>(PODS, { namespace: NS })).items.length === 0, 30_000).catch(() => undefined);
+    await cluster.removeWorkloads(NS, { deployments: ['web', 'pub'], pods: ['client'] });
     expect(await cluster.cleanup()).toEqual([]);
   }, 120_000);
 

@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildSync } from 'esbuild';
 import { resourceForKind, type Service } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
 import { createSimulatedHosts, type HostProcess, REPO_ROOT, type SimulatedHost, type SimulatedNetwork, startBerthServer, type TestServer, waitFor } from '@berth/testing';
+import { bundleScript } from '../support/bundle-script';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream';
 
 const SERVICES = resourceForKind('v1', 'Service')!;
@@ -30,17 +30,7 @@ describe('node DNS in a network namespace', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'berth-dns-test-'));
     helper = join(dir, 'node-dns-host.js');
-    buildSync({
-      absWorkingDir: REPO_ROOT,
-      entryPoints: [join(__dirname, 'node-dns-host.ts')],
-      outfile: helper,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      packages: 'external',
-      tsconfig: join(REPO_ROOT, 'tsconfig.json'),
-      logLevel: 'warning',
-    });
+    bundleScript(join(__dirname, 'node-dns-host.ts'), helper);
     // The hosts' bridge exists before the server starts, so its certificate names the bridge's address.
     network = await createSimulatedHosts(1);
     host = network.hosts[0];

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { buildSync } from 'esbuild';
 import { REPO_ROOT } from '@berth/testing';
 import { SqliteStore } from '@berth/store';
+import { bundleScript } from '../support/bundle-script';
 
 /** A write the sqlite store acknowledged must survive kill -9 of the process that made it. */
 describe('sqlite store durability', () => {
@@ -13,17 +13,7 @@ describe('sqlite store durability', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'berth-durability-'));
-    buildSync({
-      absWorkingDir: REPO_ROOT,
-      entryPoints: [join(__dirname, 'durability-writer.ts')],
-      outfile: join(dir, 'writer.js'),
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      packages: 'external',
-      tsconfig: join(REPO_ROOT, 'tsconfig.json'),
-      logLevel: 'warning',
-    });
+    bundleScript(join(__dirname, 'durability-writer.ts'), join(dir, 'writer.js'));
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@
  * runtimed it starts) joined with the server's join token, as `berth agent --server URL --token TOKEN`
  * joins a real host. Each host keeps its own pod network, service rules and DNS server in its namespace.
  */
-import { resourceForKind, type Node } from '@berth/api';
+import { resourceForKind, type Node, type Pod } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
 import { busyboxRootfsTarball } from '@berth/image';
 import { RuntimeClient } from '@berth/runtime-client';
@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const NODES = resourceForKind('v1', 'Node')!;
+const PODS = resourceForKind('v1', 'Pod')!;
+const DEPLOYMENTS = resourceForKind('apps/v1', 'Deployment')!;
 const BUSYBOX_CONFIG = { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] };
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
@@ -38,6 +40,11 @@ export interface HostsCluster {
   startAgent(host: ClusterHost): void;
   /** waitFor, with the server's, agents' and runtimeds' logs in the failure. */
   eventually<T>(what: string, check: () => Promise<T> | T, timeoutMs: number): Promise<NonNullable<T>>;
+  /**
+   * Deletes a suite's Deployments and (at once) its bare Pods and waits up to 30 s for the namespace's pods
+   * to go, so the agents tear their sandboxes down themselves before cleanup() removes what is left.
+   */
+  removeWorkloads(namespace: string, workloads: { deployments?: string[]; pods?: string[] }): Promise<void>;
   /**
    * Removes every container and sandbox (pods' containers outlive agents by design), stops the agents,
    * the server and the hosts' namespaces, unmounts and removes what is left; answers what could not be
@@ -184,5 +191,11 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     await cleanup().catch(() => undefined);
     throw err;
   }
-  return { network, server, client, hosts, startAgent, eventually, cleanup };
+  const removeWorkloads = async (namespace: string, workloads: { deployments?: string[]; pods?: string[] }): Promise<void> => {
+    const api = client!;
+    for (const name of workloads.deployments ?? []) await api.delete(DEPLOYMENTS, name, { namespace }).catch(() => undefined);
+    for (const name of workloads.pods ?? []) await api.delete(PODS, name, { namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+    await waitFor(async () => (await api.list<Pod>(PODS, { namespace })).items.length === 0, 30_000).catch(() => undefined);
+  };
+  return { network, server, client, hosts, startAgent, eventually, removeWorkloads, cleanup };
 }
