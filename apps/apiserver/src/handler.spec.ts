@@ -1,6 +1,6 @@
 import { MemoryStore, Store } from '@berth/store';
 import { createServer, request, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { ApiHandler } from './handler';
 import { ApiMetrics } from './metrics';
@@ -22,21 +22,38 @@ async function serve(store: Store): Promise<{ server: Server; url: string; watch
     adminToken: TOKEN,
   });
   const server = createServer(handler.listener);
+  server.on('upgrade', handler.upgradeListener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, watches };
 }
 
-function call(url: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
+function call(url: string, method = 'GET', body?: string, contentType = 'application/json'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' } }, (res) => {
+    const req = request(url, { method, timeout: 10_000, headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': contentType } }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
     req.on('error', reject);
     req.end(body);
   });
 }
+
+/** Bytes written as they are on a fresh connection, and what came back until the server closed it (or went quiet). */
+function raw(url: string, bytes: string): Promise<string> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes));
+    let answer = '';
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('data', (d) => (answer += d));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+const statusLine = (answer: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
 
 describe('ApiHandler', () => {
   let store: MemoryStore;
@@ -76,5 +93,100 @@ describe('ApiHandler', () => {
     expect(res.body).not.toContain('disk on fire');
     store.list = original;
     expect((await call(`${url}/api/v1/namespaces/default/configmaps`)).status).toBe(200);
+  });
+
+  describe('hostile requests', () => {
+    const configMaps = () => `${url}/api/v1/namespaces/default/configmaps`;
+    const createConfigMap = (name: string) => call(configMaps(), 'POST', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { a: 'b' } }));
+
+    afterEach(() => {
+      // However a hostile request went, it must not have reached a prototype.
+      expect(({} as Record<string, unknown>).deletionTimestamp).toBeUndefined();
+    });
+
+    test.each([
+      ['//a:99999/', '//a:99999/'],
+      ['//[/', '//[/'],
+      ['%zz', '/api/v1/namespaces/%zz/pods'],
+      ['an absolute URL with a bad port', 'http://a:99999/api'],
+      ['an absolute URL with a bad host', 'http://[/'],
+      ['*', '*'],
+      ['a lone %', '/%'],
+      ['of 8,000 characters', `/api/v1/${'x'.repeat(8000)}`],
+      ['of 20,000 characters', `/api/v1/${'x'.repeat(20_000)}`],
+    ])('a request target %s gets a 4xx Status and the server keeps serving', async (_what, target) => {
+        const answer = await raw(url, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`);
+        expect(statusLine(answer)).toBeGreaterThanOrEqual(400);
+        expect(statusLine(answer)).toBeLessThan(500);
+        expect(answer).toContain('"kind":"Status"');
+        expect((await call(`${url}/readyz`)).status).toBe(200);
+    });
+
+    test('an absolute-form request target is served like its path', async () => {
+      const answer = await raw(url, `GET http://elsewhere/api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`);
+      expect(statusLine(answer)).toBe(200);
+      expect(answer).toContain('"kind":"ConfigMapList"');
+    });
+
+    test.each([
+      ['merge', 'application/merge-patch+json', '{"metadata":{"__proto__":{"deletionTimestamp":"2020-01-01T00:00:00Z"}}}'],
+      ['strategic', 'application/strategic-merge-patch+json', '{"metadata":{"__proto__":{"deletionTimestamp":"2020-01-01T00:00:00Z"}}}'],
+      ['apply', 'application/apply-patch+yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  __proto__:\n    deletionTimestamp: "2020-01-01T00:00:00Z"\n'],
+      ['json', 'application/json-patch+json', '[{"op":"add","path":"/metadata/__proto__","value":{"deletionTimestamp":"2020-01-01T00:00:00Z"}}]'],
+      ['json copy', 'application/json-patch+json', '[{"op":"copy","from":"/metadata","path":"/metadata/labels/__proto__"}]'],
+    ])('a %s patch with a __proto__ key is a 400 and reaches no prototype', async (_kind, contentType, patch) => {
+      expect((await createConfigMap('target')).status).toBe(201);
+      const res = await call(`${configMaps()}/target?fieldManager=test`, 'PATCH', patch, contentType);
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body)).toMatchObject({ kind: 'Status', code: 400 });
+      expect(({} as Record<string, unknown>).deletionTimestamp).toBeUndefined();
+      const after = await call(`${configMaps()}/target`);
+      expect(JSON.parse(after.body).metadata.deletionTimestamp).toBeUndefined();
+      expect((await createConfigMap('after')).status).toBe(201);
+    });
+
+    test.each([
+      ['JSON', 'application/json', `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"deep"},"data":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`],
+      ['YAML', 'application/yaml', `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n  a: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`],
+      ['YAML block', 'application/yaml', `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n  a:\n    ${'- '.repeat(10_000)}x\n`],
+    ])('a %s body nested 10,000+ levels deep inside a field is a 400', async (_what, contentType, body) => {
+      const res = await call(configMaps(), 'POST', body, contentType);
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body).message).toContain('nests deeper than');
+    });
+
+    test.each([
+      ['DELETE', '/api/v1/namespaces/default/configmaps/victim?gracePeriodSeconds=1e20'],
+      ['DELETE', '/api/v1/namespaces/default/configmaps/victim?gracePeriodSeconds=99999999999999999999999'],
+      ['DELETE', '/api/v1/namespaces/default/configmaps?gracePeriodSeconds=-1e300'],
+      ['GET', '/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1e20'],
+      ['GET', '/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=99999999999999999999'],
+      ['GET', '/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=99999999999999999999999'],
+      ['GET', '/api/v1/namespaces/default/configmaps?limit=1e20'],
+      ['GET', '/api/v1/namespaces/default/configmaps?limit=-5'],
+    ])('%s %s: an out-of-range number in the query is a 400', async (method, path) => {
+      await createConfigMap('victim');
+      const res = await call(`${url}${path}`, method);
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body)).toMatchObject({ kind: 'Status', code: 400 });
+    });
+
+    test('a body in the DeleteOptions with an out-of-range grace period is a 400', async () => {
+      await createConfigMap('victim');
+      const res = await call(`${configMaps()}/victim`, 'DELETE', '{"gracePeriodSeconds":1e300}');
+      expect(res.status).toBe(400);
+    });
+
+    test('an upgrade refused before authentication survives the client resetting the connection', async () => {
+      const { port } = new URL(url);
+      for (let i = 0; i < 20; i++) {
+        const socket = connect(Number(port), '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        socket.write('GET /api/v1/namespaces/default/pods/p/exec?command=sh HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+        socket.resetAndDestroy();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await call(`${url}/readyz`)).status).toBe(200);
+    });
   });
 });
