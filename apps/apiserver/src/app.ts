@@ -1,6 +1,4 @@
-import { errors } from '@berth/errors';
 import { createStore } from '@berth/store';
-import { statusFor } from './http-errors';
 import { mkdirSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
 import type { Socket } from 'node:net';
@@ -38,15 +36,6 @@ export class ApiServerApp {
     private readonly compactor: Compactor,
     private readonly logger: Logger,
   ) {
-    // A request node cannot even parse still gets a Kubernetes Status, not a bare 400.
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (!socket.writable) return socket.destroy();
-      const status = statusFor(errors.badRequest(`malformed HTTP request: ${err.code ?? err.message}`));
-      const body = JSON.stringify(status);
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    });
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -69,6 +58,7 @@ export class ApiServerApp {
     const server = createServer({ cert: credentials.serverCertPem, key: credentials.serverKeyPem }, handler.listener);
     // exec and attach clients, and the nodes' tunnels.
     server.on('upgrade', handler.upgradeListener);
+    server.on('clientError', handler.clientErrorListener);
     // Watches stay open for many minutes; node's default request timeout would cut them.
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;

@@ -23,6 +23,7 @@ async function serve(store: Store): Promise<{ server: Server; url: string; watch
   });
   const server = createServer(handler.listener);
   server.on('upgrade', handler.upgradeListener);
+  server.on('clientError', handler.clientErrorListener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, watches };
 }

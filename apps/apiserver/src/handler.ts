@@ -1,4 +1,4 @@
-import { FieldValidation, KubeObject, ResourceType, Subresource } from '@berth/api';
+import { decodeJson, decodeYaml, FieldValidation, KubeObject, ResourceType, Subresource } from '@berth/api';
 import { BerthError, errors } from '@berth/errors';
 import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF } from '@berth/k8s-protobuf';
 import type { Store } from '@berth/store';
@@ -6,7 +6,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { parseDocument } from 'yaml';
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -21,12 +20,13 @@ import {
   openApiIndex,
 } from './discovery';
 import { ObjectFilter } from './filter';
-import { statusFor, successStatus } from './http-errors';
+import { endWithStatus, statusFor, successStatus } from './http-errors';
 import type { ApiMetrics } from './metrics';
-import { rejectUpgrade, type NodeProxy } from './node-proxy';
+import type { NodeProxy } from './node-proxy';
 import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
 import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
-import { parseRoute, ResourceTarget, Route, isPublic } from './routes';
+import { integerParam, integerValue, resourceVersionParam } from './query';
+import { parseRoute, requestUrl, ResourceTarget, Route, isPublic } from './routes';
 import { parseIncludeObject, toTable } from './tables';
 import { WatchRegistry, type WatchEventType } from './watch';
 
@@ -96,14 +96,12 @@ function propagationPolicyOf(body: unknown, q: URLSearchParams): PropagationPoli
   return policy as PropagationPolicy | undefined;
 }
 
-/** DeleteOptions' gracePeriodSeconds, from the body or the query; absent means the object's own. */
+/** DeleteOptions' gracePeriodSeconds, from the body or the query; absent means the object's own. Negative means 1, as in Kubernetes. */
 function gracePeriodOf(body: unknown, q: URLSearchParams): number | undefined {
+  const range = { min: -Number.MAX_SAFE_INTEGER };
   const given = body && typeof body === 'object' ? (body as { gracePeriodSeconds?: unknown }).gracePeriodSeconds : undefined;
-  const value = given ?? (q.get('gracePeriodSeconds') || undefined);
-  if (value === undefined || value === null) return undefined;
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds)) throw errors.badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(value)}: must be an integer`);
-  return seconds;
+  if (given !== undefined && given !== null) return integerValue('gracePeriodSeconds', given, range);
+  return integerParam(q, 'gracePeriodSeconds', range);
 }
 
 function notFoundPath(): BerthError {
@@ -118,14 +116,17 @@ export class ApiHandler {
     this.tokens = [deps.adminToken, deps.nodeSecret].filter((t): t is string => !!t).map((t) => Buffer.from(t));
   }
 
-  /** The request listener for node's https server; never throws. */
+  /**
+   * The request listener for node's https server; never throws: everything that reads the request runs in
+   * handle(), whose every failure becomes a Status.
+   */
   readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
     const ctx: RequestContext = {
       req,
       res,
-      url: new URL(req.url ?? '/', 'https://berth.invalid'),
-      accept: parseAccept(req.headers.accept),
+      url: UNPARSED_URL,
+      accept: [],
       verb: (req.method ?? 'GET').toLowerCase(),
       resource: '',
       isWatch: false,
@@ -139,6 +140,8 @@ export class ApiHandler {
   };
 
   private async handle(ctx: RequestContext): Promise<void> {
+    ctx.url = requestUrl(ctx.req.url);
+    ctx.accept = parseAccept(ctx.req.headers.accept);
     const route = parseRoute(ctx.url.pathname);
     if (!isPublic(route)) this.authenticate(ctx.req);
     if (route.kind !== 'resource' && ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') {
@@ -215,6 +218,8 @@ export class ApiHandler {
       switch (method) {
         case 'GET': {
           const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
+          // Checked as Kubernetes does, though berth answers a list whole (no continue tokens).
+          integerParam(q, 'limit', { min: 0 });
           if (q.get('watch') === 'true' || q.get('watch') === '1') return this.watch(ctx, target, filter);
           ctx.verb = 'list';
           const list = await objects.list(type, namespace, filter);
@@ -297,13 +302,20 @@ export class ApiHandler {
 
   /** Upgrade requests (exec, attach, the nodes' tunnels): authenticated here, served by the node proxy. */
   readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node takes its own error listener off an upgraded socket: an error nobody listens for ends the process.
+    socket.on('error', () => socket.destroy());
     try {
       this.authenticate(req);
     } catch (err) {
-      return rejectUpgrade(socket, err);
+      return endWithStatus(socket, err);
     }
-    if (!this.deps.nodes) return rejectUpgrade(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
+    if (!this.deps.nodes) return endWithStatus(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
     this.deps.nodes.upgrade(req, socket, head);
+  };
+
+  /** A request node's parser refused (bad syntax, headers too large, too slow) still gets a Status, not a bare 400. */
+  readonly clientErrorListener = (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    endWithStatus(socket, errors.badRequest(`malformed HTTP request: ${err.code ?? err.message}`));
   };
 
   /** Subresources this server answers itself or through the nodes. */
@@ -338,17 +350,18 @@ export class ApiHandler {
     ctx.verb = 'watch';
     ctx.isWatch = true;
     const q = ctx.url.searchParams;
-    const timeout = q.get('timeoutSeconds');
-    if (timeout !== null && !/^\d+$/.test(timeout)) throw errors.badRequest(`invalid timeoutSeconds: ${timeout}`);
-    // Before the watch opens: a bad includeObject must not leave an open watch behind.
+    // Before the watch opens: bad parameters must not leave an open watch behind.
+    const timeoutSeconds = integerParam(q, 'timeoutSeconds', { min: 0 });
+    const resourceVersion = resourceVersionParam(q);
     const table = this.tableRequest(ctx);
     const { watch, initial } = await this.deps.watches.watch({
       type: target.type,
       namespace: target.namespace,
       filter,
-      resourceVersion: q.get('resourceVersion'),
+      resourceVersion,
       allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
-      timeoutSeconds: timeout === null ? undefined : Number(timeout),
+      // 0 is "no timeout of my own", as in Kubernetes: the server's default.
+      timeoutSeconds: timeoutSeconds || undefined,
     });
     const { res } = ctx;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
@@ -424,10 +437,15 @@ export class ApiHandler {
     let size = 0;
     // An oversized body is still read to its end (up to a bound) so the client, still sending, gets
     // the 413 instead of a broken pipe.
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      else if (size > MAX_DRAIN_BYTES) break;
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+        else if (size > MAX_DRAIN_BYTES) break;
+      }
+    } catch {
+      // The client went away mid-body (a cut chunked body, a reset): its fault, and nobody is left to answer.
+      throw errors.badRequest('the request body ended before it was complete');
     }
     if (size > MAX_BODY_BYTES) throw errors.tooLarge(MAX_BODY_BYTES);
     return Buffer.concat(chunks);
@@ -435,11 +453,10 @@ export class ApiHandler {
 
   /** A POST/PUT body: JSON, YAML or Kubernetes protobuf. */
   private async readObjectBody(ctx: RequestContext): Promise<unknown> {
-    const body = await this.readBody(ctx.req);
     const type = mediaType(ctx.req.headers['content-type']);
-    if (type === KUBERNETES_PROTOBUF) return decodeKubernetesProtobuf(body);
-    if (type === '' || type === 'application/json' || type === '*/*') return parseJson(body);
-    if (type === 'application/yaml') return parseYaml(body);
+    if (type === '' || type === 'application/json' || type === '*/*') return decodeBody(await this.readBody(ctx.req), 'json');
+    if (type === 'application/yaml') return decodeBody(await this.readBody(ctx.req), 'yaml');
+    if (type === KUBERNETES_PROTOBUF) return decodeBody(await this.readBody(ctx.req), 'protobuf');
     throw errors.unsupportedMediaType(type);
   }
 
@@ -448,8 +465,7 @@ export class ApiHandler {
     const body = await this.readBody(ctx.req);
     if (body.length === 0) return undefined;
     const type = mediaType(ctx.req.headers['content-type']);
-    if (type === KUBERNETES_PROTOBUF) return decodeKubernetesProtobuf(body);
-    return type === 'application/yaml' ? parseYaml(body) : parseJson(body);
+    return decodeBody(body, type === KUBERNETES_PROTOBUF ? 'protobuf' : type === 'application/yaml' ? 'yaml' : 'json');
   }
 
   private async readPatchBody(ctx: RequestContext): Promise<{ patchType: PatchType; patch: unknown }> {
@@ -462,7 +478,7 @@ export class ApiHandler {
       );
     }
     const body = await this.readBody(ctx.req);
-    return { patchType, patch: patchType === 'apply' ? parseYaml(body) : parseJson(body) };
+    return { patchType, patch: decodeBody(body, patchType === 'apply' ? 'yaml' : 'json') };
   }
 
   private tableRequest(ctx: RequestContext): { version: string; includeObject: ReturnType<typeof parseIncludeObject> } | undefined {
@@ -497,27 +513,23 @@ export class ApiHandler {
   private fail(ctx: RequestContext, err: unknown): void {
     const status = statusFor(err);
     if (status.code >= 500) this.deps.logger.error({ err, method: ctx.req.method, url: ctx.req.url }, 'request failed');
-    if (ctx.res.headersSent) {
+    if (ctx.res.headersSent || ctx.res.destroyed) {
       ctx.res.destroy();
       return;
     }
-    if (status.code === 413 && !ctx.req.complete) ctx.res.setHeader('Connection', 'close');
+    // A client whose body was not read to its end cannot reuse the connection.
+    if (!ctx.req.complete) ctx.res.setHeader('Connection', 'close');
     this.sendJson(ctx, status.code, status);
   }
 }
 
-function parseJson(body: Buffer): unknown {
-  if (body.length === 0) throw errors.badRequest('the request body is empty');
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw errors.badRequest(`the body of the request could not be decoded as JSON: ${(err as Error).message}`);
-  }
-}
+/** Stands in for a request's URL until handle() has parsed it (a request target can be malformed). */
+const UNPARSED_URL = requestUrl('/');
 
-function parseYaml(body: Buffer): unknown {
+/** Every request body goes through the depth-limited, prototype-safe decoders of @berth/api. */
+function decodeBody(body: Buffer, format: 'json' | 'yaml' | 'protobuf'): unknown {
   if (body.length === 0) throw errors.badRequest('the request body is empty');
-  const doc = parseDocument(body.toString('utf8'), { uniqueKeys: false });
-  if (doc.errors.length) throw errors.badRequest(`the body of the request could not be decoded as YAML: ${doc.errors[0].message}`);
-  return doc.toJS({ maxAliasCount: 100 });
+  if (format === 'protobuf') return decodeKubernetesProtobuf(body);
+  const text = body.toString('utf8');
+  return format === 'yaml' ? decodeYaml(text) : decodeJson(text);
 }

@@ -1,4 +1,5 @@
 import { resourceForPath, ResourceType } from '@berth/api';
+import { errors } from '@berth/errors';
 
 export interface ResourceTarget {
   type: ResourceType;
@@ -22,6 +23,26 @@ export type Route =
   | { kind: 'openapiDocument'; group: string; version: string }
   | { kind: 'resource'; target: ResourceTarget }
   | { kind: 'unknown' };
+
+const ORIGIN = 'https://berth.invalid';
+
+/**
+ * A request target as a URL. Origin-form (`/path?query`) is a path even when it starts with `//`, which
+ * URL parsing against a base would take for a host (as Go's server reads it too); absolute-form
+ * (`https://host/path`) is served by its path. Anything else (`*`, a URL that does not parse) is a 400.
+ */
+export function requestUrl(target = '/'): URL {
+  try {
+    if (target.startsWith('/')) return new URL(`${ORIGIN}${target}`);
+    if (/^https?:\/\//i.test(target)) {
+      const absolute = new URL(target);
+      return new URL(`${ORIGIN}${absolute.pathname}${absolute.search}`);
+    }
+  } catch {
+    // Refused below with the target named.
+  }
+  throw errors.badRequest(`the request target ${JSON.stringify(target.length > 100 ? `${target.slice(0, 100)}...` : target)} is not a path`);
+}
 
 const HEALTH = new Set(['/healthz', '/livez', '/readyz']);
 

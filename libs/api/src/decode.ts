@@ -54,7 +54,7 @@ export function checkDecoded(value: unknown, what: string): void {
       continue;
     }
     const isList = Array.isArray(current);
-    if (!isList && (typeof current !== 'object' || Object.getPrototypeOf(current) !== Object.prototype)) {
+    if (!isList && !isPlainObject(current)) {
       throw errors.badRequest(`${what} has a value JSON cannot hold at ${pathOf(place)}`);
     }
     if (depth >= MAX_NESTING_DEPTH) throw errors.badRequest(`${what} nests deeper than ${MAX_NESTING_DEPTH} levels at ${pathOf(place)}`);
@@ -68,6 +68,13 @@ export function checkDecoded(value: unknown, what: string): void {
       pending.push({ value: (current as Record<string, unknown>)[key], depth: depth + 1, place: at });
     }
   }
+}
+
+/** An object literal's kind of object, from any realm (structuredClone makes them in the main one, also under jest). */
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value) as object | null;
+  return prototype === null || Object.getPrototypeOf(prototype) === null;
 }
 
 /** JSON text to a checked value (see checkDecoded); BadRequest when it is not JSON. */
