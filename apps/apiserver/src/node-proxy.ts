@@ -27,6 +27,11 @@ export interface NodeProxyDeps {
 const flag = (value: string | null) => value === 'true' || value === '1';
 /** Unsent bytes one side of a spliced exec or attach may have before the other side is paused. */
 const SPLICE_HIGH_WATER_BYTES = 256 * 1024;
+/**
+ * The largest WebSocket message taken from a client or a node (ws allows 100 MiB by default). Streams come
+ * in chunks of at most 64 KiB and a node's stats report is far smaller; a larger message closes its socket.
+ */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /** Go's %s of a string slice: `[a b]`. */
 const goList = (names: string[]) => `[${names.join(' ')}]`;
@@ -82,6 +87,7 @@ export class NodeProxy {
   private readonly wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
+    maxPayload: MAX_MESSAGE_BYTES,
     // One message per event-loop turn: after a tunnel's answer is awaited, the data behind it is not
     // emitted before the awaiting code has attached its listeners.
     allowSynchronousEvents: false,
@@ -92,6 +98,7 @@ export class NodeProxy {
   private readonly portForwardWss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
+    maxPayload: MAX_MESSAGE_BYTES,
     handleProtocols: (offered) => (offered.has(TUNNELED_PORT_FORWARD_PROTOCOL) ? TUNNELED_PORT_FORWARD_PROTOCOL : false),
   });
 

@@ -205,7 +205,12 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     for (const frame of frames) {
       const hasHeaders = frame.type === 'synStream' || frame.type === 'synReply' || frame.type === 'headers';
       if (!hasHeaders && this.receivesQueued === 0) {
-        this.handle(frame, {});
+        try {
+          this.handle(frame, {});
+        } catch (err) {
+          // Thrown by a frame or by a listener it reached: the session's end, never the process's.
+          return this.fail(err as Error);
+        }
         continue;
       }
       const headers = hasHeaders ? this.decompressor.decompress(frame.headerBlock) : Promise.resolve({});
@@ -342,6 +347,9 @@ export class SpdyStream extends Duplex {
     super({ allowHalfOpen: true, readableHighWaterMark: 16 * 1024 });
     this.sendWindow = session.initialSendWindow;
     this.replied = local;
+    // A stream's failure also closes it, which is what its users watch; an 'error' nobody listens for
+    // (a write after the peer's reset) would end the process.
+    this.on('error', () => undefined);
   }
 
   /** SYN_REPLY with these headers; sent by itself (empty) before the first DATA otherwise. */
