@@ -4,6 +4,7 @@ import { createServer, Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Compactor } from './compactor';
+import type { EventExpiry } from './event-ttl';
 import type { ServerConfig } from './config';
 import { buildContainer, TOKENS } from './container';
 import type { ApiHandler } from './handler';
@@ -27,6 +28,7 @@ export class ApiServerApp {
   kubeconfigPath = '';
   private nodes: NodeProxy | undefined;
   private allocationRepairs: { stop(): Promise<void> } | undefined;
+  private eventExpiry: EventExpiry | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -77,6 +79,8 @@ export class ApiServerApp {
     app.allocationRepairs = serviceAllocator.startRepairs(config.serviceAllocationRepairIntervalMs);
     await app.reconciler.start();
     app.compactor.start();
+    app.eventExpiry = container.get<EventExpiry>(TOKENS.EventExpiry);
+    await app.eventExpiry.start();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.httpsPort, config.bindAddress, () => {
@@ -95,6 +99,7 @@ export class ApiServerApp {
 
   async stop(): Promise<void> {
     this.compactor.stop();
+    this.eventExpiry?.stop();
     await this.reconciler.stop();
     this.watches.closeAll();
     this.nodes?.stop();

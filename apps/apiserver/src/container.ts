@@ -2,6 +2,7 @@ import { Container } from 'inversify';
 import type { Store } from '@berth/store';
 import type { Logger } from 'pino';
 import { Compactor } from './compactor';
+import { EventExpiry } from './event-ttl';
 import type { ServerConfig } from './config';
 import { ApiHandler } from './handler';
 import { ApiMetrics } from './metrics';
@@ -25,6 +26,7 @@ export const TOKENS = {
   Compactor: Symbol.for('Compactor'),
   NodeProxy: Symbol.for('NodeProxy'),
   ServiceAllocator: Symbol.for('ServiceAllocator'),
+  EventExpiry: Symbol.for('EventExpiry'),
 } as const;
 
 /** The composition root: every apiserver part, wired once from the config, credentials, logger and store. */
@@ -68,7 +70,11 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
         nodes: ctx.get<NodeProxy>(TOKENS.NodeProxy),
         nodeSecret: ctx.get<Credentials>(TOKENS.Credentials).nodeSecret,
         caCertPem: ctx.get<Credentials>(TOKENS.Credentials).caCertPem,
+        limits: config.limits,
       }),
+  );
+  c.bind(TOKENS.EventExpiry).toDynamicValue(
+    (ctx) => new EventExpiry(ctx.get<Store>(TOKENS.Store), config.eventTtlMs, ctx.get<Logger>(TOKENS.Logger).child({ component: 'event-ttl' })),
   );
   c.bind(TOKENS.NamespaceReconciler).toDynamicValue(
     (ctx) =>

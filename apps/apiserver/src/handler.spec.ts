@@ -1,15 +1,17 @@
 import { MemoryStore, Store } from '@berth/store';
+import { waitFor } from '@berth/testing';
 import { createServer, request, Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { ApiHandler } from './handler';
+import { DEFAULT_LIMITS, type ServerLimits } from './limits';
 import { ApiMetrics } from './metrics';
 import { ObjectService } from './objects';
 import { WatchRegistry } from './watch';
 
 const TOKEN = 'test-token';
 
-async function serve(store: Store): Promise<{ server: Server; url: string; watches: WatchRegistry }> {
+async function serve(store: Store, limits?: ServerLimits): Promise<{ server: Server; url: string; watches: WatchRegistry }> {
   const watches = new WatchRegistry(store);
   const objects = new ObjectService(store);
   await objects.ensureNamespace('default');
@@ -20,6 +22,7 @@ async function serve(store: Store): Promise<{ server: Server; url: string; watch
     metrics: new ApiMetrics({ watchCount: () => watches.count, storeRevision: () => store.currentRevision() }),
     logger: pino({ level: 'silent' }),
     adminToken: TOKEN,
+    limits,
   });
   const server = createServer(handler.listener);
   server.on('upgrade', handler.upgradeListener);
@@ -188,6 +191,88 @@ describe('ApiHandler', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect((await call(`${url}/readyz`)).status).toBe(200);
+    });
+  });
+
+  describe('limits', () => {
+    const configMaps = () => `${url}/api/v1/namespaces/default/configmaps`;
+
+    async function restart(limits: Partial<ServerLimits>): Promise<void> {
+      watches.closeAll();
+      await new Promise((r) => server.close(r));
+      ({ server, url, watches } = await serve(store, { ...DEFAULT_LIMITS, ...limits }));
+    }
+
+    /** A watch held open on its own connection, as kubectl's; `read` false leaves its output unread. */
+    function openWatch(path: string, read = true): Promise<{ status: number; headers: Record<string, unknown>; body: () => string; close: () => void }> {
+      return new Promise((resolve, reject) => {
+        const req = request(`${url}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` }, agent: false }, (res) => {
+          let text = '';
+          if (read) res.on('data', (d) => (text += d));
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: () => text, close: () => req.destroy() });
+        });
+        req.on('error', (err) => (err.message === 'socket hang up' ? undefined : reject(err)));
+        req.end();
+      });
+    }
+
+    test('a client over its watch limit gets 429 TooManyRequests with Retry-After, and a closed watch makes room', async () => {
+      await restart({ maxWatchesPerClient: 3 });
+      const open = await Promise.all([0, 1, 2].map(() => openWatch('/api/v1/namespaces/default/configmaps?watch=1')));
+      expect(open.map((w) => w.status)).toEqual([200, 200, 200]);
+      const refused = await openWatch('/api/v1/namespaces/default/configmaps?watch=1');
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toBe('1');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(JSON.parse(refused.body())).toMatchObject({ kind: 'Status', reason: 'TooManyRequests', code: 429, details: { retryAfterSeconds: 1 } });
+      open[0]!.close();
+      await waitFor(() => watches.count === 2);
+      const again = await openWatch('/api/v1/namespaces/default/configmaps?watch=1');
+      expect(again.status).toBe(200);
+      for (const w of [...open, again]) w.close();
+    });
+
+    test('requests over the in-flight limit get 429, while health checks and watches are not counted', async () => {
+      await restart({ maxRequestsInflight: 2 });
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const list = store.list.bind(store);
+      store.list = async (prefix) => {
+        if (prefix.includes('configmaps')) await held;
+        return list(prefix);
+      };
+      try {
+        const slow = [call(configMaps()), call(configMaps())];
+        await new Promise((r) => setTimeout(r, 50));
+        const refused = await call(configMaps());
+        expect(refused.status).toBe(429);
+        expect(JSON.parse(refused.body)).toMatchObject({ reason: 'TooManyRequests', code: 429 });
+        expect((await call(`${url}/readyz`)).status).toBe(200);
+        const rv = await store.currentRevision();
+        const watch = await openWatch(`/api/v1/namespaces/default/secrets?watch=1&resourceVersion=${rv}`);
+        expect(watch.status).toBe(200);
+        watch.close();
+        release();
+        expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
+        expect((await call(configMaps())).status).toBe(200);
+      } finally {
+        release();
+        store.list = list;
+      }
+    });
+
+    test('a watch whose client stops reading is ended once its unsent output passes the limit', async () => {
+      await restart({ maxUnsentBytesPerWatch: 256 * 1024 });
+      const rv = await store.currentRevision();
+      const idle = await openWatch(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}`, false);
+      expect(watches.count).toBe(1);
+      const data = { a: 'x'.repeat(100_000) };
+      // Enough to fill the kernel's socket buffers too: several MB the client never reads.
+      for (let i = 0; i < 200 && watches.count > 0; i++) {
+        await call(configMaps(), 'POST', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `big-${i}` }, data }));
+      }
+      await waitFor(() => watches.count === 0, 10_000, 'the unread watch to end');
+      idle.close();
     });
   });
 });

@@ -25,6 +25,7 @@ import type { ApiMetrics } from './metrics';
 import type { NodeProxy } from './node-proxy';
 import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
 import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
+import { DEFAULT_LIMITS, InflightLimit, WatchBudget, type ServerLimits } from './limits';
 import { integerParam, integerValue, resourceVersionParam } from './query';
 import { parseRoute, requestUrl, ResourceTarget, Route, isPublic } from './routes';
 import { parseIncludeObject, toTable } from './tables';
@@ -34,8 +35,6 @@ import { WatchRegistry, type WatchEventType } from './watch';
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 /** How much of an oversized body is read and discarded before the connection is given up. */
 const MAX_DRAIN_BYTES = 8 * MAX_BODY_BYTES;
-/** Unsent watch output allowed to pile up for one slow client before its watch is ended. */
-const MAX_WATCH_BUFFER_BYTES = 64 * 1024 * 1024;
 const TABLE_VERSIONS = ['v1', 'v1beta1'];
 /**
  * Watch events of one stored change share their decoded object (see watch-cache.ts), so the JSON line is
@@ -78,6 +77,21 @@ export interface HandlerDeps {
   nodeSecret?: string;
   /** Served unauthenticated at /cacerts: a joining host checks it against its token's hash. */
   caCertPem?: string;
+  /** In-flight and watch limits; Kubernetes' and berth's defaults when absent. */
+  limits?: ServerLimits;
+}
+
+/** Subresources Kubernetes serves as long-running requests, outside the in-flight limits. */
+const LONG_RUNNING_SUBRESOURCES = ['log', 'exec', 'attach', 'portforward'];
+
+const isWatchRequest = (q: URLSearchParams) => q.get('watch') === 'true' || q.get('watch') === '1';
+
+/**
+ * Whom the per-client watch limits count a request against: its address. (Credentials would be finer, but
+ * every in-process component and the admin's kubectl share the admin's.)
+ */
+function clientOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'an unknown address';
 }
 
 const PROPAGATION_POLICIES: PropagationPolicy[] = ['Orphan', 'Background', 'Foreground'];
@@ -111,9 +125,16 @@ function notFoundPath(): BerthError {
 /** The HTTP edge of the API: authentication, routing, body decoding, responses and Status errors. */
 export class ApiHandler {
   private readonly tokens: Buffer[];
+  private readonly readOnlyInflight: InflightLimit;
+  private readonly mutatingInflight: InflightLimit;
+  private readonly watchBudget: WatchBudget;
 
   constructor(private readonly deps: HandlerDeps) {
     this.tokens = [deps.adminToken, deps.nodeSecret].filter((t): t is string => !!t).map((t) => Buffer.from(t));
+    const limits = deps.limits ?? DEFAULT_LIMITS;
+    this.readOnlyInflight = new InflightLimit(limits.maxRequestsInflight, 'read-only');
+    this.mutatingInflight = new InflightLimit(limits.maxMutatingRequestsInflight, 'mutating');
+    this.watchBudget = new WatchBudget(limits);
   }
 
   /**
@@ -147,7 +168,23 @@ export class ApiHandler {
     if (route.kind !== 'resource' && ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') {
       throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
-    await this.dispatch(ctx, route);
+    const release = this.admit(ctx, route);
+    try {
+      await this.dispatch(ctx, route);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** Counts a request against the in-flight limits (Kubernetes' maxinflight filter); health checks and long-running requests are not counted. */
+  private admit(ctx: RequestContext, route: Route): (() => void) | undefined {
+    if (isPublic(route)) return undefined;
+    if (route.kind === 'resource') {
+      const subresource = route.target.subresource;
+      if (isWatchRequest(ctx.url.searchParams) || (subresource && LONG_RUNNING_SUBRESOURCES.includes(subresource))) return undefined;
+    }
+    const readOnly = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
+    return (readOnly ? this.readOnlyInflight : this.mutatingInflight).admit();
   }
 
   private async dispatch(ctx: RequestContext, route: Route): Promise<void> {
@@ -220,7 +257,7 @@ export class ApiHandler {
           const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
           // Checked as Kubernetes does, though berth answers a list whole (no continue tokens).
           integerParam(q, 'limit', { min: 0 });
-          if (q.get('watch') === 'true' || q.get('watch') === '1') return this.watch(ctx, target, filter);
+          if (isWatchRequest(q)) return this.watch(ctx, target, filter);
           ctx.verb = 'list';
           const list = await objects.list(type, namespace, filter);
           return this.sendObject(ctx, type, list, list.items, list.metadata.resourceVersion);
@@ -354,22 +391,37 @@ export class ApiHandler {
     const timeoutSeconds = integerParam(q, 'timeoutSeconds', { min: 0 });
     const resourceVersion = resourceVersionParam(q);
     const table = this.tableRequest(ctx);
-    const { watch, initial } = await this.deps.watches.watch({
-      type: target.type,
-      namespace: target.namespace,
-      filter,
-      resourceVersion,
-      allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
-      // 0 is "no timeout of my own", as in Kubernetes: the server's default.
-      timeoutSeconds: timeoutSeconds || undefined,
-    });
+    const account = this.watchBudget.open(clientOf(ctx.req));
+    let opened: Awaited<ReturnType<WatchRegistry['watch']>>;
+    try {
+      opened = await this.deps.watches.watch({
+        type: target.type,
+        namespace: target.namespace,
+        filter,
+        resourceVersion,
+        allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
+        // 0 is "no timeout of my own", as in Kubernetes: the server's default.
+        timeoutSeconds: timeoutSeconds || undefined,
+      });
+    } catch (err) {
+      account.close();
+      throw err;
+    }
+    const { watch, initial } = opened;
     const { res } = ctx;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     let withColumns = true;
-    res.on('close', () => watch.end());
+    res.on('close', () => {
+      watch.end();
+      account.close();
+    });
+    res.on('drain', () => account.holds(res.writableLength));
     // A client gone while the watch opened had its close event already.
-    if (res.destroyed) watch.end();
+    if (res.destroyed) {
+      watch.end();
+      account.close();
+    }
     watch.start(
       {
         event: (type, object) => {
@@ -381,9 +433,12 @@ export class ApiHandler {
             res.write(watchEventLine(type, object));
           }
           // A client that stops reading would make us buffer without bound; it can relist and watch again.
-          if (res.writableLength > MAX_WATCH_BUFFER_BYTES) watch.end();
+          if (!account.holds(res.writableLength)) watch.end();
         },
-        end: () => res.end(),
+        end: () => {
+          account.close();
+          res.end();
+        },
       },
       initial,
     );
@@ -519,6 +574,7 @@ export class ApiHandler {
     }
     // A client whose body was not read to its end cannot reuse the connection.
     if (!ctx.req.complete) ctx.res.setHeader('Connection', 'close');
+    if (status.details?.retryAfterSeconds) ctx.res.setHeader('Retry-After', String(status.details.retryAfterSeconds));
     this.sendJson(ctx, status.code, status);
   }
 }
