@@ -126,6 +126,16 @@ describe('ApiHandler', () => {
         expect((await call(`${url}/readyz`)).status).toBe(200);
     });
 
+    test('an encoded dot segment names nothing: DELETE configmaps/%2e%2e does not reach the namespace above', async () => {
+      expect((await call(`${url}/api/v1/namespaces`, 'POST', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'above' } }))).status).toBe(201);
+      for (const dots of ['%2e%2e', '%2E%2e', '..']) {
+        const answer = await raw(url, `DELETE /api/v1/namespaces/above/configmaps/${dots} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+        expect([404, 405]).toContain(statusLine(answer));
+      }
+      const ns = JSON.parse((await call(`${url}/api/v1/namespaces/above`)).body);
+      expect(ns.metadata.deletionTimestamp).toBeUndefined();
+    });
+
     test('an absolute-form request target is served like its path', async () => {
       const answer = await raw(url, `GET http://elsewhere/api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`);
       expect(statusLine(answer)).toBe(200);

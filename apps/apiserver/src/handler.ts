@@ -27,7 +27,7 @@ import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
 import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
 import { DEFAULT_LIMITS, InflightLimit, WatchBudget, type ServerLimits } from './limits';
 import { integerParam, integerValue, resourceVersionParam } from './query';
-import { parseRoute, requestUrl, ResourceTarget, Route, isPublic } from './routes';
+import { parseRequestTarget, parseRoute, ResourceTarget, Route, isPublic, type RequestTarget } from './routes';
 import { parseIncludeObject, toTable } from './tables';
 import { WatchRegistry, type WatchEventType } from './watch';
 
@@ -56,7 +56,7 @@ const FIELD_VALIDATIONS: FieldValidation[] = ['Strict', 'Warn', 'Ignore'];
 interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
-  url: URL;
+  url: RequestTarget;
   accept: MediaRange[];
   /** For metrics: the Kubernetes verb and resource. */
   verb: string;
@@ -85,6 +85,12 @@ export interface HandlerDeps {
 const LONG_RUNNING_SUBRESOURCES = ['log', 'exec', 'attach', 'portforward'];
 
 const isWatchRequest = (q: URLSearchParams) => q.get('watch') === 'true' || q.get('watch') === '1';
+
+/** A list's, watch's or deletecollection's limit and resourceVersion are checked as Kubernetes does, though berth answers a list whole (no continue tokens). */
+function checkListOptions(q: URLSearchParams): void {
+  integerParam(q, 'limit', { min: 0 });
+  resourceVersionParam(q);
+}
 
 /**
  * Whom the per-client watch limits count a request against: its address. (Credentials would be finer, but
@@ -161,7 +167,7 @@ export class ApiHandler {
   };
 
   private async handle(ctx: RequestContext): Promise<void> {
-    ctx.url = requestUrl(ctx.req.url);
+    ctx.url = parseRequestTarget(ctx.req.url);
     ctx.accept = parseAccept(ctx.req.headers.accept);
     const route = parseRoute(ctx.url.pathname);
     if (!isPublic(route)) this.authenticate(ctx.req);
@@ -255,8 +261,7 @@ export class ApiHandler {
       switch (method) {
         case 'GET': {
           const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
-          // Checked as Kubernetes does, though berth answers a list whole (no continue tokens).
-          integerParam(q, 'limit', { min: 0 });
+          checkListOptions(q);
           if (isWatchRequest(q)) return this.watch(ctx, target, filter);
           ctx.verb = 'list';
           const list = await objects.list(type, namespace, filter);
@@ -271,6 +276,7 @@ export class ApiHandler {
         case 'DELETE': {
           ctx.verb = 'deletecollection';
           const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
+          checkListOptions(q);
           const body = await this.readOptionalBody(ctx);
           const options = { dryRun: this.dryRun(q), propagationPolicy: propagationPolicyOf(body, q), gracePeriodSeconds: gracePeriodOf(body, q) };
           return this.sendJson(ctx, 200, await objects.deleteCollection(type, namespace, filter, options));
@@ -580,7 +586,7 @@ export class ApiHandler {
 }
 
 /** Stands in for a request's URL until handle() has parsed it (a request target can be malformed). */
-const UNPARSED_URL = requestUrl('/');
+const UNPARSED_URL = parseRequestTarget('/');
 
 /** Every request body goes through the depth-limited, prototype-safe decoders of @berth/api. */
 function decodeBody(body: Buffer, format: 'json' | 'yaml' | 'protobuf'): unknown {

@@ -12,11 +12,15 @@ import { NodeTunnels, type NodeTunnelsOptions } from './node-tunnels';
 import type { ObjectService } from './objects';
 import { PORT_FORWARD_PROTOCOL, servePortForward, TUNNELED_PORT_FORWARD_PROTOCOL } from './port-forward';
 import { integerParam } from './query';
-import { parseRoute, requestUrl, type ResourceTarget } from './routes';
+import { parseRequestTarget, parseRoute, pathSegments, type ResourceTarget } from './routes';
 
 const POD_TYPE = resourceForKind('v1', 'Pod')!;
-/** `/api/v1/nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request. */
-const TUNNEL_PATH = /^\/api\/v1\/nodes\/([^/]+)\/tunnel\/?$/;
+/** `/api/v1/nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request; the node's name, or undefined. */
+function tunnelNode(pathname: string): string | undefined {
+  const segments = pathSegments(pathname);
+  const [api, version, nodes, node, tunnel] = segments ?? [];
+  return segments?.length === 5 && api === 'api' && version === 'v1' && nodes === 'nodes' && tunnel === 'tunnel' ? node : undefined;
+}
 
 export interface NodeProxyDeps {
   objects: ObjectService;
@@ -122,13 +126,12 @@ export class NodeProxy {
   };
 
   private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = requestUrl(req.url);
-    const tunnel = TUNNEL_PATH.exec(url.pathname);
-    if (tunnel) {
+    const url = parseRequestTarget(req.url);
+    const tunnelOf = tunnelNode(url.pathname);
+    if (tunnelOf !== undefined) {
       if (req.headers.upgrade?.toLowerCase() !== 'websocket') throw errors.badRequest('the node tunnel is a WebSocket');
-      const node = decodeURIComponent(tunnel[1]!);
       const request = url.searchParams.get(TUNNEL_REQUEST_PARAM);
-      return this.wss.handleUpgrade(req, socket, head, (ws) => (request ? this.tunnels.attachDialBack(node, request, ws) : this.tunnels.attachControl(node, ws)));
+      return this.wss.handleUpgrade(req, socket, head, (ws) => (request ? this.tunnels.attachDialBack(tunnelOf, request, ws) : this.tunnels.attachControl(tunnelOf, ws)));
     }
     const route = parseRoute(url.pathname);
     const target = route.kind === 'resource' ? route.target : undefined;

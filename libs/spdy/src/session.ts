@@ -67,7 +67,11 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     this.nextPingId = options.server ? 2 : 1;
     this.respectPeerWindow = options.respectPeerWindow ?? true;
     transport.on('data', (chunk: Buffer) => this.onBytes(chunk));
-    transport.on('end', () => this.shutdown());
+    // The peer is done: so is the session, both ways (a transport that allows half-open would stay open otherwise).
+    transport.on('end', () => {
+      this.shutdown();
+      if (!transport.writableEnded) void this.sendQueue.then(() => transport.end());
+    });
     transport.on('close', () => this.shutdown());
     transport.on('error', (err) => this.shutdown(err));
   }
