@@ -1,3 +1,4 @@
+import { MAX_NESTING_DEPTH } from '@berth/api';
 import { MemoryStore, Store } from '@berth/store';
 import { waitFor } from '@berth/testing';
 import { createServer, request, Server } from 'node:http';
@@ -167,6 +168,44 @@ describe('ApiHandler', () => {
       const res = await call(configMaps(), 'POST', body, contentType);
       expect(res.status).toBe(400);
       expect(JSON.parse(res.body).message).toContain('nests deeper than');
+    });
+
+    test('an object nested as deep as the decoder allows goes through every walk: validation, storage, patches, apply, tables, watches', async () => {
+      const deployments = `${url}/apis/apps/v1/namespaces/default/deployments`;
+      // The document's top level, spec and x are 3 of the 100 levels.
+      const deep = JSON.parse('{"a":'.repeat(MAX_NESTING_DEPTH - 3) + '1' + '}'.repeat(MAX_NESTING_DEPTH - 3));
+      const podSpec = { containers: [{ name: 'c', image: 'busybox' }] };
+      const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'deep' }, spec: { x: deep, selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: podSpec } } };
+      const answers: number[] = [];
+      const rv = await store.currentRevision();
+      const watch = new Promise<number>((resolve) => {
+        const req = request(`${deployments}?watch=1&resourceVersion=${rv}`, { headers: { Authorization: `Bearer ${TOKEN}`, Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve(res.statusCode ?? 0);
+          });
+        });
+        req.end();
+      });
+      answers.push((await call(deployments, 'POST', JSON.stringify(deployment))).status);
+      answers.push(await watch);
+      const deeper = JSON.stringify({ spec: { x: { a: { b: deep } } } });
+      answers.push((await call(`${deployments}/deep`, 'PATCH', JSON.stringify({ spec: { y: deep } }), 'application/merge-patch+json')).status);
+      answers.push((await call(`${deployments}/deep`, 'PATCH', JSON.stringify({ spec: { z: deep } }), 'application/strategic-merge-patch+json')).status);
+      answers.push((await call(`${deployments}/deep`, 'PATCH', JSON.stringify([{ op: 'copy', from: '/spec/x', path: '/spec/w' }]), 'application/json-patch+json')).status);
+      answers.push((await call(`${deployments}/deep?fieldManager=deep`, 'PATCH', JSON.stringify({ ...deployment, spec: { ...deployment.spec, v: deep } }), 'application/apply-patch+yaml')).status);
+      answers.push((await call(`${deployments}/deep`, 'PATCH', deeper, 'application/merge-patch+json')).status);
+      for (const accept of ['application/json', 'application/json;as=Table;v=v1;g=meta.k8s.io']) {
+        const res = await new Promise<number>((resolve) =>
+          request(deployments, { headers: { Authorization: `Bearer ${TOKEN}`, Accept: accept } }, (r) => {
+            r.resume();
+            r.on('end', () => resolve(r.statusCode ?? 0));
+          }).end(),
+        );
+        answers.push(res);
+      }
+      answers.push((await call(`${deployments}/deep`, 'DELETE')).status);
+      expect(answers).toEqual([201, 200, 200, 200, 200, 200, 400, 200, 200, 200]);
     });
 
     test.each([

@@ -60,7 +60,7 @@ export function containerOf(pod: Pod, requested: string | null): string {
  * pauses the other (a client that stops reading a command's output stops the node sending it), so
  * nothing piles up here.
  */
-function splice(client: WebSocket, upstream: WebSocket): void {
+export function splice(client: WebSocket, upstream: WebSocket): void {
   const forward = (from: WebSocket, to: WebSocket) => (data: Buffer, isBinary: boolean) => {
     if (to.readyState !== WebSocket.OPEN) return;
     if (to.bufferedAmount < SPLICE_HIGH_WATER_BYTES) return to.send(data, { binary: isBinary });
