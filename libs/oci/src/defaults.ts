@@ -28,6 +28,9 @@ export const ALL_CAPABILITIES: readonly string[] = [
   'CHECKPOINT_RESTORE',
 ].map((c) => `CAP_${c}`);
 
+/** The largest uid or gid (2^32-1 is the kernel's "no id"). */
+export const MAX_ID = 2 ** 32 - 2;
+
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The filesystems every container gets, with Docker's options. */

@@ -1,5 +1,5 @@
 export { buildRuntimeSpec } from './spec';
-export { resolveUser } from './user';
+export { resolveGroups, resolveUser } from './user';
 export type { ResolvedUser } from './user';
 export { seccompForContainer } from './seccomp';
 export type { DockerSeccompProfile, DockerSyscallRule, SeccompCondition, SeccompContext } from './seccomp';

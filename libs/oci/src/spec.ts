@@ -9,6 +9,7 @@ import {
   DEFAULT_PATH,
   DEVICE_RULES,
   MASKED_PATHS,
+  MAX_ID,
   MIN_MEMORY_BYTES,
   READONLY_PATHS,
 } from './defaults';
@@ -17,7 +18,6 @@ import { evaluateProfile } from './seccomp';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-profile';
 import { MountOption, NamespaceChoice, RuntimeSpec, RuntimeSpecOptions, SpecLinux, SpecMount, SpecNamespace, SpecSeccomp } from './types';
 
-const MAX_ID = 2 ** 32 - 2;
 const ENV_NAME = /^[^=\0]+$/;
 const HOSTNAME = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$/;
 
