@@ -1,7 +1,7 @@
-import { isBerthError } from '@berth/errors';
 import { DEFAULT_CAPABILITIES } from './defaults';
 import { seccompForContainer, type SeccompContext } from './seccomp';
 import { DEFAULT_SECCOMP_PROFILE } from './seccomp-profile';
+import { invalidFields } from './spec-support';
 import type { SpecSeccomp } from './types';
 
 const X86: SeccompContext = { arch: 'x64', kernel: '6.1.0-18-amd64', capabilities: DEFAULT_CAPABILITIES };
@@ -15,15 +15,6 @@ function rulesFor(spec: SpecSeccomp, name: string) {
   return spec.syscalls.filter((r) => r.names.includes(name));
 }
 
-function invalidFields(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (isBerthError(err, 'Invalid')) return (err.details.causes ?? []).map((c) => c.field ?? '');
-    throw err;
-  }
-  throw new Error('expected an Invalid error');
-}
 
 describe("the default profile (Docker's policy)", () => {
   it('refuses with EPERM what it does not list, on every ABI the CPU runs', () => {

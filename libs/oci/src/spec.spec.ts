@@ -1,16 +1,6 @@
-import { isBerthError } from '@berth/errors';
-import { buildRuntimeSpec } from './spec';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './defaults';
-
-function invalidFields(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (isBerthError(err, 'Invalid')) return (err.details.causes ?? []).map((c) => c.field ?? '');
-    throw err;
-  }
-  throw new Error('expected an Invalid error');
-}
+import { buildRuntimeSpec } from './spec';
+import { invalidFields } from './spec-support';
 
 describe('buildRuntimeSpec', () => {
   it("applies Docker's defaults", () => {

@@ -2,6 +2,7 @@ import { isBerthError } from '@berth/errors';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { invalidFields } from './spec-support';
 import { resolveGroups, resolveUser } from './user';
 
 describe('resolveUser', () => {
@@ -45,12 +46,6 @@ describe('resolveUser', () => {
   it('resolves --group-add groups by number or by name', () => {
     expect(resolveGroups(rootfs, ['wheel', '4242', 'staff'])).toEqual([10, 4242, 50]);
     expect(resolveGroups(rootfs, [])).toEqual([]);
-    let err: unknown;
-    try {
-      resolveGroups(rootfs, ['nogroup', '99999999999', 'wheel'], 'security.supplementalGroups');
-    } catch (e) {
-      err = e;
-    }
-    expect(isBerthError(err, 'Invalid') && err.details.causes?.map((c) => c.field)).toEqual(['security.supplementalGroups[0]', 'security.supplementalGroups[1]']);
+    expect(invalidFields(() => resolveGroups(rootfs, ['nogroup', '99999999999', 'wheel'], 'security.supplementalGroups'))).toEqual(['security.supplementalGroups[0]', 'security.supplementalGroups[1]']);
   });
 });
