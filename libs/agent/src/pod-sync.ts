@@ -10,6 +10,8 @@ import { LABELS, podLabels, runtimeContainerName, type ContainerKind } from './l
 import { computePodStatus, stableJson, type ObservedContainer, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
 import { podSandboxConfig, usesHostNetwork, type ClusterDnsSettings, type HostResolvConf } from './sandbox-config';
+import { applyFsGroup } from './fs-group';
+import { imageConfigUser, seccompDir } from './security';
 
 /** Where the agent reports what it did to a pod (kubelet's events: Created, Started, Killing, BackOff...). */
 export interface PodEvents {
@@ -244,8 +246,9 @@ export class PodSyncer {
   private async startRun(pod: Pod, sandbox: PodSandbox, spec: PodContainer, kind: ContainerKind, attempt: number, superseded: RuntimeContainer[]): Promise<Step> {
     const failureKey = `${pod.metadata.uid}/${kind}/${spec.name}`;
     const image = spec.image ?? '';
+    let imageUser: string;
     try {
-      await this.options.runtime.inspectImage(image);
+      imageUser = imageConfigUser(await this.options.runtime.inspectImage(image));
       this.imageFailures.delete(failureKey);
       this.options.events.record(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
     } catch (err) {
@@ -270,6 +273,8 @@ export class PodSyncer {
         name: runtimeContainerName(pod, spec.name, attempt),
         sandboxId: sandbox.id,
         labels: { ...podLabels(pod), [LABELS.containerName]: spec.name, [LABELS.containerKind]: kind, [LABELS.attempt]: String(attempt) },
+        seccompDir: seccompDir(this.options.dataDir),
+        imageUser,
       });
     } catch (err) {
       if (!isBerthError(err)) throw err;
@@ -282,7 +287,10 @@ export class PodSyncer {
     } catch (err) {
       if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
       this.options.events.record(pod, 'Warning', 'Failed', `Error: ${err.message}`);
-      return { kind: 'wait', waiting: { reason: 'CreateContainerError', message: err.message }, retryMs: this.options.backoff.initialMs };
+      // Invalid: the config can't be honoured as asked (a user the image lacks, runAsNonRoot with a root
+      // image, a bad seccomp profile), which kubelet finds while generating the config.
+      const reason = err.reason === 'Invalid' ? 'CreateContainerConfigError' : 'CreateContainerError';
+      return { kind: 'wait', waiting: { reason, message: err.message }, retryMs: this.options.backoff.initialMs };
     }
     this.options.events.record(pod, 'Normal', 'Created', `Created container ${spec.name}`);
     for (const old of superseded) await this.options.runtime.removeContainer(old.id, { force: true });
@@ -302,12 +310,13 @@ export class PodSyncer {
     return this.options.volumeRefreshMs ?? 60_000;
   }
 
-  /** The pod's volumes, prepared once and rewritten from their ConfigMaps and Secrets every refresh period. */
+  /** The pod's volumes, prepared once (fsGroup applied) and rewritten from their ConfigMaps and Secrets every refresh period. */
   private async podVolumes(pod: Pod): Promise<Map<string, PreparedVolume>> {
     const uid = pod.metadata.uid ?? '';
     const known = this.volumes.get(uid);
     if (known && Date.now() - known.at < this.volumeRefreshMs) return known.prepared;
     const prepared = await preparePodVolumes(this.options.dataDir, pod, this.options.objects);
+    await applyFsGroup(pod, prepared, !known);
     this.volumes.set(uid, { prepared, at: Date.now() });
     return prepared;
   }

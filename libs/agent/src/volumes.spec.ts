@@ -45,6 +45,8 @@ describe('preparePodVolumes', () => {
     expect(readFileSync(join(root, 'picked', 'deep', 'renamed'), 'utf8')).toBe('one');
     expect(statSync(join(root, 'picked', 'deep', 'renamed')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dataDir, 'host')).isDirectory()).toBe(true);
+    // Writable by whatever user the containers run as, as kubelet's emptyDir.
+    expect(statSync(join(root, 'scratch')).mode & 0o7777).toBe(0o777);
   });
 
   it('rewrites files in place when the ConfigMap changes, keeping the directory containers have mounted', async () => {

@@ -55,7 +55,9 @@ async function prepareVolume(pod: Pod, volume: Volume, dir: string, objects: Obj
   }
   if (volume.emptyDir) {
     // Memory-backed emptyDirs are plain directories for now: runtimed's tmpfs mounts are per container, not shared.
-    await mkdir(dir, { recursive: true });
+    // World-writable as kubelet makes it (whatever the umask), so any user a container runs as can write;
+    // only when new, which keeps the setgid bit fsGroup adds.
+    if ((await mkdir(dir, { recursive: true })) !== undefined) await chmod(dir, 0o777);
     return { hostPath: dir, readOnly: false };
   }
   if (volume.configMap) {

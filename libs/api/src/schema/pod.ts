@@ -2,7 +2,7 @@
 import { field } from '@berth/errors';
 import { parseQuantity, isQuantity } from '../quantity';
 import type { Check, Problem } from './fields';
-import { isAbsent, isPlainObject, problem, required, t, Field, Nested, NestedList } from './fields';
+import { isAbsent, isPlainObject, problem, required, requiredIf, t, Field, Nested, NestedList } from './fields';
 import {
   atLeast,
   between,
@@ -30,6 +30,17 @@ import {
   qualifiedNameErrors,
   syntax,
 } from './syntax';
+import {
+  capabilityNames,
+  escalationConsistent,
+  localDescendingPath,
+  localhostNeedsProfile,
+  localhostProfileFitsType,
+  sysctlNames,
+  sysctlsFitNamespaces,
+  userOrGroupId,
+  userOrGroupIds,
+} from './security';
 
 export const PROTOCOLS = ['SCTP', 'TCP', 'UDP'] as const;
 export const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
@@ -200,8 +211,8 @@ export class Lifecycle {
 }
 
 export class Capabilities {
-  @Field(t.stringList) add?: string[];
-  @Field(t.stringList) drop?: string[];
+  @Field(t.stringList, capabilityNames) add?: string[];
+  @Field(t.stringList, capabilityNames) drop?: string[];
 }
 
 export class SELinuxOptions {
@@ -213,7 +224,7 @@ export class SELinuxOptions {
 
 export class SeccompProfile {
   @Field(t.string, required, oneOf(['Unconfined', 'RuntimeDefault', 'Localhost'])) type!: string;
-  @Field(t.string) localhostProfile?: string;
+  @Field(t.string, requiredIf(localhostNeedsProfile), localhostProfileFitsType, localDescendingPath) localhostProfile?: string;
 }
 
 export class AppArmorProfile {
@@ -225,8 +236,8 @@ export class SecurityContext {
   @Nested(() => Capabilities) capabilities?: Capabilities;
   @Field(t.boolean) privileged?: boolean;
   @Nested(() => SELinuxOptions) seLinuxOptions?: SELinuxOptions;
-  @Field(t.integer, nonNegative) runAsUser?: number;
-  @Field(t.integer, nonNegative) runAsGroup?: number;
+  @Field(t.integer, userOrGroupId) runAsUser?: number;
+  @Field(t.integer, userOrGroupId) runAsGroup?: number;
   @Field(t.boolean) runAsNonRoot?: boolean;
   @Field(t.boolean) readOnlyRootFilesystem?: boolean;
   @Field(t.boolean) allowPrivilegeEscalation?: boolean;
@@ -243,13 +254,13 @@ export class Sysctl {
 
 export class PodSecurityContext {
   @Nested(() => SELinuxOptions) seLinuxOptions?: SELinuxOptions;
-  @Field(t.integer, nonNegative) runAsUser?: number;
-  @Field(t.integer, nonNegative) runAsGroup?: number;
+  @Field(t.integer, userOrGroupId) runAsUser?: number;
+  @Field(t.integer, userOrGroupId) runAsGroup?: number;
   @Field(t.boolean) runAsNonRoot?: boolean;
-  @Field(t.integerList) supplementalGroups?: number[];
-  @Field(t.integer, nonNegative) fsGroup?: number;
+  @Field(t.integerList, userOrGroupIds) supplementalGroups?: number[];
+  @Field(t.integer, userOrGroupId) fsGroup?: number;
   @Field(t.string, oneOf(['OnRootMismatch', 'Always'])) fsGroupChangePolicy?: string;
-  @NestedList(() => Sysctl) sysctls?: Sysctl[];
+  @NestedList(() => Sysctl, sysctlNames) sysctls?: Sysctl[];
   @Nested(() => SeccompProfile) seccompProfile?: SeccompProfile;
   @Nested(() => AppArmorProfile) appArmorProfile?: AppArmorProfile;
   @Field(t.object) windowsOptions?: Record<string, unknown>;
@@ -291,7 +302,7 @@ export class Container {
   @Field(t.string) terminationMessagePath?: string;
   @Field(t.string, oneOf(['File', 'FallbackToLogsOnError'])) terminationMessagePolicy?: string;
   @Field(t.string, oneOf(PULL_POLICIES)) imagePullPolicy?: string;
-  @Nested(() => SecurityContext) securityContext?: SecurityContext;
+  @Nested(() => SecurityContext, escalationConsistent) securityContext?: SecurityContext;
   @Field(t.boolean) stdin?: boolean;
   @Field(t.boolean) stdinOnce?: boolean;
   @Field(t.boolean) tty?: boolean;
@@ -543,7 +554,7 @@ export class PodSpec {
   @Field(t.boolean) hostPID?: boolean;
   @Field(t.boolean) hostIPC?: boolean;
   @Field(t.boolean) shareProcessNamespace?: boolean;
-  @Nested(() => PodSecurityContext) securityContext?: PodSecurityContext;
+  @Nested(() => PodSecurityContext, sysctlsFitNamespaces) securityContext?: PodSecurityContext;
   @NestedList(() => LocalObjectReference) imagePullSecrets?: LocalObjectReference[];
   @Field(t.string, syntax(dns1123LabelErrors)) hostname?: string;
   @Field(t.string, syntax(dns1123LabelErrors)) subdomain?: string;
