@@ -310,6 +310,17 @@ describe('ApiHandler', () => {
       }
     });
 
+    test('a watch asked for a timeout longer than a timer holds stays open (and timeoutSeconds=0 is the default)', async () => {
+      const rv = await store.currentRevision();
+      const long = await openWatch(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&timeoutSeconds=${Number.MAX_SAFE_INTEGER}`);
+      const zero = await openWatch(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&timeoutSeconds=0`);
+      expect([long.status, zero.status]).toEqual([200, 200]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(watches.count).toBe(2);
+      long.close();
+      zero.close();
+    });
+
     test('a watch whose client stops reading is ended once its unsent output passes the limit', async () => {
       await restart({ maxUnsentBytesPerWatch: 256 * 1024 });
       const rv = await store.currentRevision();
