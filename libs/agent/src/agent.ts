@@ -130,6 +130,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     podByKey: (key) => pods.get(key),
     dataDir: options.dataDir,
     hostIP: host.internalIP,
+    allocatable: { cpu: host.cpus, memory: host.memoryBytes },
     backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     logger,
     orphanGraceSeconds: options.orphanGraceSeconds ?? 2,

@@ -6,6 +6,7 @@ import type { Container as RuntimeContainer, PodSandbox, RuntimeClient } from '@
 import type { Logger } from 'pino';
 import { formatDuration, restartDelayMs, type BackoffPolicy } from './backoff';
 import { runtimeContainerConfig, type ObjectSource, type PreparedVolume } from './container-spec';
+import type { NodeAllocatable } from './downward-api';
 import { LABELS, podLabels, runtimeContainerName, type ContainerKind } from './labels';
 import { computePodStatus, stableJson, type ObservedContainer, type Waiting } from './pod-status';
 import type { ProbeManager } from './probes';
@@ -15,7 +16,8 @@ import { podSandboxConfig, usesHostNetwork, type ClusterDnsSettings, type HostRe
 export interface PodEvents {
   record(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
-import { preparePodVolumes, removePodDir } from './volumes';
+import { bindSubPath } from './subpath';
+import { preparePodVolumes, removePodDir, subPathTarget } from './volumes';
 
 export const POD_TYPE = resourceForKind('v1', 'Pod')!;
 
@@ -48,13 +50,15 @@ export interface PodSyncOptions {
   podByKey(key: string): Pod | undefined;
   dataDir: string;
   hostIP: string;
+  /** What a container without limits may use (the downward API shows it as its limits). */
+  allocatable: NodeAllocatable;
   backoff: BackoffPolicy;
   logger: Logger;
   /** Grace period for containers of a pod the agent no longer knows (deleted while it was down). */
   orphanGraceSeconds: number;
   probes: ProbeManager;
   events: PodEvents;
-  /** How often ConfigMap and Secret volumes of running pods are rewritten from the API; default 60 s. */
+  /** How often the ConfigMaps and Secrets that running pods' volumes show are read again from the API; default 60 s. */
   volumeRefreshMs?: number;
   /** The cluster DNS pods on the pod network resolve names with. */
   cluster: ClusterDnsSettings;
@@ -105,7 +109,8 @@ export class PodSyncer {
   private readonly deletedGrace = new Map<string, number>();
   /** Image failures per pod uid and container, for ErrImagePull then ImagePullBackOff. */
   private readonly imageFailures = new Map<string, number>();
-  private readonly volumes = new Map<string, { prepared: Map<string, PreparedVolume>; at: number }>();
+  /** Per pod uid: the ConfigMaps and Secrets its volumes were last written from, and when they were read. */
+  private readonly volumeObjects = new Map<string, { objects: ObjectSource; at: number }>();
 
   constructor(private readonly options: PodSyncOptions) {}
 
@@ -140,8 +145,8 @@ export class PodSyncer {
     if (!isTerminalPhase(pod)) {
       const result = await this.syncContainers(pod, own, waiting);
       retryMs = result.retryMs;
-      if (hasApiVolumes(pod)) {
-        await this.podVolumes(pod);
+      if (hasFileVolumes(pod)) {
+        await this.refreshVolumes(pod);
         retryMs = Math.min(retryMs ?? Infinity, this.volumeRefreshMs);
       }
     }
@@ -152,7 +157,7 @@ export class PodSyncer {
   private forget(uid: string): void {
     this.options.probes.forgetPod(uid);
     this.deletedGrace.delete(uid);
-    this.volumes.delete(uid);
+    this.volumeObjects.delete(uid);
     for (const k of this.imageFailures.keys()) if (k.startsWith(`${uid}/`)) this.imageFailures.delete(k);
   }
 
@@ -265,8 +270,9 @@ export class PodSyncer {
         pod,
         container: spec,
         objects: this.options.objects,
-        ctx: { podIP: this.podIPOf(pod, sandbox), hostIP: this.options.hostIP },
+        ctx: { podIP: this.podIPOf(pod, sandbox), hostIP: this.options.hostIP, allocatable: this.options.allocatable },
         volumes,
+        bindSubPath: (volume, mount, subPath, index) => this.bindSubPath(pod, spec.name, volume, mount.name, subPath, index),
         name: runtimeContainerName(pod, spec.name, attempt),
         sandboxId: sandbox.id,
         labels: { ...podLabels(pod), [LABELS.containerName]: spec.name, [LABELS.containerKind]: kind, [LABELS.attempt]: String(attempt) },
@@ -302,14 +308,36 @@ export class PodSyncer {
     return this.options.volumeRefreshMs ?? 60_000;
   }
 
-  /** The pod's volumes, prepared once and rewritten from their ConfigMaps and Secrets every refresh period. */
+  /**
+   * The pod's volumes, ready for its containers. Volumes of files show the pod as it is now (labels and
+   * annotations change) and the ConfigMaps and Secrets as last read: those are read again once per refresh
+   * period, as kubelet's TTL cache does, not on every look at the pod.
+   */
   private async podVolumes(pod: Pod): Promise<Map<string, PreparedVolume>> {
     const uid = pod.metadata.uid ?? '';
-    const known = this.volumes.get(uid);
-    if (known && Date.now() - known.at < this.volumeRefreshMs) return known.prepared;
-    const prepared = await preparePodVolumes(this.options.dataDir, pod, this.options.objects);
-    this.volumes.set(uid, { prepared, at: Date.now() });
-    return prepared;
+    let known = this.volumeObjects.get(uid);
+    if (!known || Date.now() - known.at >= this.volumeRefreshMs) {
+      known = { objects: rememberedObjects(this.options.objects), at: Date.now() };
+      this.volumeObjects.set(uid, known);
+    }
+    return preparePodVolumes(this.options.dataDir, pod, known.objects, this.options.allocatable);
+  }
+
+  /** Rewrites a running pod's volumes of files; a failure keeps what they show and says why (kubelet's FailedMount). */
+  private async refreshVolumes(pod: Pod): Promise<void> {
+    try {
+      await this.podVolumes(pod);
+    } catch (err) {
+      if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
+      this.options.events.record(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${err.message}`);
+    }
+  }
+
+  /** A subPath mount of one of the pod's containers, bound safely below the pod's directory (see bindSubPath). */
+  private async bindSubPath(pod: Pod, container: string, volume: PreparedVolume, volumeName: string, subPath: string, mountIndex: number): Promise<string> {
+    const target = subPathTarget(this.options.dataDir, pod.metadata.uid ?? '', volumeName, container, mountIndex);
+    await bindSubPath(volume.hostPath, subPath, volumeName, target);
+    return target;
   }
 
   /** A pod marked for deletion: its containers get their grace period, then the agent deletes it for good. */
@@ -424,8 +452,27 @@ function allStillCreating(pod: Pod, waiting: Map<string, Waiting>, message: stri
   for (const spec of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) waiting.set(spec.name, { reason: 'ContainerCreating', message });
 }
 
-function hasApiVolumes(pod: Pod): boolean {
-  return (pod.spec?.volumes ?? []).some((v) => v.configMap || v.secret);
+/** Volumes whose files the agent writes, and keeps up to date. */
+function hasFileVolumes(pod: Pod): boolean {
+  return (pod.spec?.volumes ?? []).some((v) => v.configMap || v.secret || v.downwardAPI || v.projected);
+}
+
+/** An ObjectSource that reads each ConfigMap and Secret once (a failed read is tried again next time). */
+function rememberedObjects(objects: ObjectSource): ObjectSource {
+  const read = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+    let pending = read.get(key) as Promise<T> | undefined;
+    if (!pending) {
+      pending = load();
+      read.set(key, pending);
+      pending.catch(() => read.delete(key));
+    }
+    return pending;
+  };
+  return {
+    configMap: (namespace, name) => once(`configmap/${namespace}/${name}`, () => objects.configMap(namespace, name)),
+    secret: (namespace, name) => once(`secret/${namespace}/${name}`, () => objects.secret(namespace, name)),
+  };
 }
 
 /** The grace the pod's deletion gave its containers (0: killed at once), or its own period if it was never marked. */
