@@ -1,6 +1,8 @@
 import type { Container } from '@berth/api';
+import { startGrpcHealthServer, type GrpcHealthServer } from '@berth/testing';
+import * as grpc from '@grpc/grpc-js';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { runProbe, type ProbeRuntime } from './probes';
 
 /** Each probe starts a node process: generous on a busy machine. */
@@ -35,5 +37,58 @@ describe('network probes', () => {
 
   it('fail an HTTP probe on an error status, saying which', async () => {
     expect(await runProbe(runtime, { httpGet: { path: '/missing', port }, timeoutSeconds: SLOW }, target('127.0.0.2'))).toEqual({ ok: false, message: 'HTTP probe failed with statuscode: 404' });
+  });
+});
+
+describe('gRPC probes', () => {
+  let health: GrpcHealthServer;
+  // A gRPC server without the health service: the probe must say so rather than time out.
+  const bare = new grpc.Server();
+  let barePort: number;
+
+  beforeAll(async () => {
+    health = await startGrpcHealthServer('127.0.0.2');
+    barePort = await new Promise<number>((resolve, reject) => bare.bindAsync('127.0.0.2:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+  });
+  afterAll(async () => {
+    await health.close();
+    bare.forceShutdown();
+  });
+
+  const target = (podIP: string) => ({ containerId: 'c1', container, networkNamespace: '', podIP });
+  const probe = (port: number, service?: string) => ({ grpc: { port, ...(service !== undefined ? { service } : {}) }, timeoutSeconds: SLOW });
+
+  it("call grpc.health.v1.Health/Check on the pod's IP: SERVING passes, anything else fails saying what the server answered", async () => {
+    health.setStatus('', 'SERVING');
+    expect(await runProbe(runtime, probe(health.port), target('127.0.0.2'))).toEqual({ ok: true });
+    health.setStatus('', 'NOT_SERVING');
+    expect(await runProbe(runtime, probe(health.port), target('127.0.0.2'))).toEqual({ ok: false, message: 'service unhealthy (responded with "NOT_SERVING")' });
+    health.setStatus('', 'SERVING');
+    expect((await runProbe(runtime, probe(health.port), target('127.0.0.3'))).ok).toBe(false);
+  });
+
+  it("ask about the probe's service", async () => {
+    health.setStatus('web.v1.Api', 'SERVING');
+    health.setStatus('web.v1.Admin', 'NOT_SERVING');
+    expect(await runProbe(runtime, probe(health.port, 'web.v1.Api'), target('127.0.0.2'))).toEqual({ ok: true });
+    expect((await runProbe(runtime, probe(health.port, 'web.v1.Admin'), target('127.0.0.2'))).ok).toBe(false);
+    expect(await runProbe(runtime, probe(health.port, 'other'), target('127.0.0.2'))).toEqual({ ok: false, message: 'rpc error: code = 5 desc = unknown service' });
+  });
+
+  it('fail on a server without the health service, and on a port nothing listens on', async () => {
+    expect(await runProbe(runtime, probe(barePort), target('127.0.0.2'))).toEqual({ ok: false, message: expect.stringMatching(/^this server doesn't implement the grpc health protocol/) });
+    const closed = await runProbe(runtime, probe(1), target('127.0.0.2'));
+    expect(closed).toEqual({ ok: false, message: expect.stringMatching(/^failed to connect service "127.0.0.2:1": .*ECONNREFUSED/) });
+  });
+
+  it('fail when the server does not answer within the timeout', async () => {
+    const silent = createNetServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.2', resolve));
+    try {
+      const result = await runProbe(runtime, { grpc: { port: (silent.address() as AddressInfo).port }, timeoutSeconds: 1 }, target('127.0.0.2'));
+      expect(result).toEqual({ ok: false, message: 'probe timed out after 1000ms' });
+    } finally {
+      silent.close();
+    }
   });
 });

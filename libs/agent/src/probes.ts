@@ -34,6 +34,10 @@ function resolvePort(port: IntOrString, container: PodContainer): number {
 /**
  * Connects (and for HTTP, requests) from a node process inside the pod's network namespace, so the pod's
  * IP is reached whatever network namespace the agent itself runs in. Exit 0 is success.
+ *
+ * gRPC is the health checking protocol (grpc.health.v1.Health/Check) over cleartext HTTP/2, as kubelet
+ * speaks it, written out here with node's http2 so that the script needs no module besides node's own:
+ * a request message `{1: service}`, a length-prefixed response `{1: status}` where 1 is SERVING.
  */
 const NETWORK_PROBE_SCRIPT = `
 const [kind, host, port, path, scheme, headers] = JSON.parse(process.argv[1]);
@@ -41,6 +45,43 @@ const fail = (m) => { process.stdout.write(String(m)); process.exit(1); };
 if (kind === 'tcp') {
   const socket = require('net').connect(port, host, () => { socket.destroy(); process.exit(0); });
   socket.on('error', fail);
+} else if (kind === 'grpc') {
+  const service = Buffer.from(path, 'utf8');
+  const varint = (n) => { const out = []; do { out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n >>>= 7; } while (n); return Buffer.from(out); };
+  const message = service.length ? Buffer.concat([Buffer.from([0x0a]), varint(service.length), service]) : Buffer.alloc(0);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.length, 1);
+  const address = host.includes(':') ? '[' + host + ']' : host;
+  const session = require('http2').connect('http://' + address + ':' + port);
+  let connected = false;
+  const unreachable = (e) => fail('failed to connect service "' + address + ':' + port + '": ' + ((e.cause && e.cause.message) || e.message));
+  session.on('connect', () => { connected = true; });
+  session.on('error', unreachable);
+  const request = session.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers', 'user-agent': 'kube-probe/1.32' });
+  const chunks = [];
+  let status;
+  request.on('response', (h) => { if (h['grpc-status'] !== undefined) status = h; });
+  request.on('trailers', (t) => { status = t; });
+  request.on('data', (d) => chunks.push(d));
+  request.on('error', (e) => (connected ? fail('rpc error: ' + e.message) : unreachable(e)));
+  request.on('end', () => {
+    const code = Number(status ? status['grpc-status'] : NaN);
+    const detail = status && status['grpc-message'] ? decodeURIComponent(status['grpc-message']) : '';
+    if (code === 12) fail('this server doesn\\'t implement the grpc health protocol (grpc.health.v1.Health): ' + detail);
+    if (code !== 0) fail('rpc error: code = ' + (Number.isNaN(code) ? 'Unknown' : code) + ' desc = ' + detail);
+    const body = Buffer.concat(chunks).subarray(5);
+    let serving = 0;
+    for (let i = 0; i < body.length;) {
+      const tag = body[i++];
+      let value = 0, shift = 0, byte;
+      do { byte = body[i++]; value |= (byte & 0x7f) << shift; shift += 7; } while (byte & 0x80 && i < body.length);
+      if (tag === 0x08) serving = value;
+      else if ((tag & 7) === 2) i += value;
+    }
+    if (serving === 1) process.exit(0);
+    fail('service unhealthy (responded with "' + (['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'][serving] || serving) + '")');
+  });
+  request.end(Buffer.concat([prefix, message]));
 } else {
   const lib = require(scheme === 'HTTPS' ? 'https' : 'http');
   const req = lib.get({ host, port, path, headers, rejectUnauthorized: false }, (res) => {
@@ -103,10 +144,14 @@ export async function runProbe(runtime: ProbeRuntime, probe: Probe, target: Prob
       const args = ['http', httpGet.host || defaultHost, resolvePort(httpGet.port, target.container), httpGet.path || '/', httpGet.scheme ?? 'HTTP', headers];
       return await runNetworkProbe(target.networkNamespace, args, timeoutMs);
     }
+    if (probe.grpc) {
+      // kubelet dials the pod's IP; a gRPC probe names no host.
+      return await runNetworkProbe(target.networkNamespace, ['grpc', defaultHost, probe.grpc.port, probe.grpc.service ?? ''], timeoutMs);
+    }
   } catch (err) {
     return { ok: false, message: (err as Error).message };
   }
-  return { ok: false, message: 'the probe has no exec, httpGet or tcpSocket handler' };
+  return { ok: false, message: 'the probe has no exec, httpGet, tcpSocket or grpc handler' };
 }
 
 interface Worker {
