@@ -40,6 +40,9 @@ describe('containerEnv', () => {
         { name: 'HOST', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
         { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
         { name: 'COMBINED', value: '$(NAME)@$(NODE)' },
+        { name: 'UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+        { name: 'CPU_LIMIT', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1m' } } },
+        { name: 'MEM_LIMIT', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
         { name: 'MISSING_OK', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k', optional: true } } },
       ],
     });
@@ -56,6 +59,10 @@ describe('containerEnv', () => {
       HOST: '192.0.2.1',
       NODE: 'n1',
       COMBINED: 'web@n1',
+      UID: 'u-1',
+      // No limits: the node's allocatable, as kubelet shows them.
+      CPU_LIMIT: '4000',
+      MEM_LIMIT: '8192',
     });
   });
 
