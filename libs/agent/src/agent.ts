@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { ObjectSource } from './container-spec';
+import { stopContainer } from './lifecycle';
 import { hostFacts, NodeHeartbeat, type HostFacts } from './node';
 import { nodeTunnelFor } from './node-tunnel';
 import { startNodeServices, type NodeServices } from './node-services';
@@ -118,7 +119,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const pods = informers.informerFor<Pod>({ resource: POD_TYPE, fieldSelector: `spec.nodeName=${nodeName}` });
   const queue = new WorkQueue<string>();
   const events = new EventRecorder(client, 'kubelet', nodeName, logger);
-  const probes = new ProbeManager({ runtime, logger, events, onChange: (key) => queue.add(key) });
+  const probes = new ProbeManager({ runtime, logger, events, onChange: (key) => queue.add(key), stop: (pod, target, grace) => stopContainer(runtime, events, pod, target, grace) });
   // Pods waiting for the pod network start as soon as it is ready.
   const podCidr = new PodCidrSync({ client, runtime, nodeName, logger, onReady: () => pods.list().forEach((pod) => queue.add(objectKey(pod))) });
   const syncer = new PodSyncer({

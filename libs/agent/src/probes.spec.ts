@@ -1,9 +1,11 @@
 import type { Container } from '@berth/api';
-import { startGrpcHealthServer, type GrpcHealthServer } from '@berth/testing';
+import type { Pod } from '@berth/api';
+import { startGrpcHealthServer, waitFor, type GrpcHealthServer } from '@berth/testing';
 import * as grpc from '@grpc/grpc-js';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { runProbe, type ProbeRuntime } from './probes';
+import pino from 'pino';
+import { ProbeManager, runProbe, type ProbeRuntime, type ProbeTarget } from './probes';
 
 /** Each probe starts a node process: generous on a busy machine. */
 const SLOW = 20;
@@ -89,6 +91,60 @@ describe('gRPC probes', () => {
       expect(result).toEqual({ ok: false, message: 'probe timed out after 1000ms' });
     } finally {
       silent.close();
+    }
+  });
+});
+
+describe('ProbeManager', () => {
+  let server: Server;
+  let port: number;
+  beforeAll(async () => ({ server, port } = await serveOn('127.0.0.2')));
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns', uid: 'u' }, spec: { terminationGracePeriodSeconds: 30, containers: [] } };
+  const managed = () => {
+    const changes: string[] = [];
+    const stops: Array<[string, number]> = [];
+    const events: string[] = [];
+    const manager = new ProbeManager({
+      runtime,
+      logger: pino({ level: 'silent' }),
+      events: { record: (_pod, type, reason, message) => void events.push(`${type} ${reason} ${message}`) },
+      onChange: (key) => void changes.push(key),
+      stop: async (_pod, target, grace) => void stops.push([target.containerId, grace]),
+    });
+    return { manager, changes, stops, events };
+  };
+
+  it('probes readiness and liveness only once the startup probe has passed; until then the container is neither started nor ready', async () => {
+    const { manager, changes } = managed();
+    const spec: Container = { ...container, startupProbe: { tcpSocket: { port }, timeoutSeconds: SLOW }, readinessProbe: { tcpSocket: { port }, timeoutSeconds: SLOW } };
+    const target: ProbeTarget = { containerId: 'c1', container: spec, networkNamespace: '', podIP: '127.0.0.2' };
+    try {
+      manager.syncPod(pod, [target]);
+      expect([manager.isStarted('u', 'c1', spec), manager.isReady('u', 'c1', spec)]).toEqual([false, false]);
+      await waitFor(() => changes.length === 1, SLOW * 1000, 'the startup probe to pass');
+      expect([manager.isStarted('u', 'c1', spec), manager.isReady('u', 'c1', spec)]).toEqual([true, false]);
+      // The pod worker looks again and the readiness probe takes over.
+      manager.syncPod(pod, [target]);
+      await waitFor(() => changes.length === 2, SLOW * 1000, 'the readiness probe to pass');
+      expect(manager.isReady('u', 'c1', spec)).toBe(true);
+    } finally {
+      manager.stop();
+    }
+  });
+
+  it("stops a container that fails its startup probe, with the probe's own grace period", async () => {
+    const { manager, stops, events } = managed();
+    const spec: Container = { ...container, startupProbe: { tcpSocket: { port: 1 }, failureThreshold: 1, timeoutSeconds: SLOW, terminationGracePeriodSeconds: 5 } };
+    try {
+      manager.syncPod(pod, [{ containerId: 'c2', container: spec, networkNamespace: '', podIP: '127.0.0.2' }]);
+      await waitFor(() => stops.length === 1, SLOW * 1000, 'the container to be stopped');
+      expect(stops).toEqual([['c2', 5]]);
+      expect(events).toContain('Normal Killing Container web failed startup probe, will be restarted');
+      expect(manager.isStarted('u', 'c2', spec)).toBe(false);
+    } finally {
+      manager.stop();
     }
   });
 });
