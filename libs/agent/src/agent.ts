@@ -1,4 +1,4 @@
-import { resourceForKind, type ConfigMap, type KubeObject, type Pod, type Secret } from '@berth/api';
+import { resourceForKind, type ConfigMap, type KubeObject, type Pod, type Secret, type Service } from '@berth/api';
 import type { KubeClient } from '@berth/client';
 import { clientListWatch, EventRecorder, objectKey, runController, SharedInformerFactory, WorkQueue, type Informer, type RunningController } from '@berth/controller';
 import { errors, isBerthError } from '@berth/errors';
@@ -19,6 +19,7 @@ import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, defaultResolvConfPath, par
 
 const CONFIG_MAP_TYPE = resourceForKind('v1', 'ConfigMap')!;
 const SECRET_TYPE = resourceForKind('v1', 'Secret')!;
+const SERVICE_TYPE = resourceForKind('v1', 'Service')!;
 
 export type AgentClient = Pick<KubeClient, 'list' | 'watch' | 'get' | 'create' | 'patch' | 'updateStatus' | 'delete'>;
 
@@ -117,6 +118,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const informers = new SharedInformerFactory({ listWatchFor: clientListWatch(client), logger });
   const pods = informers.informerFor<Pod>({ resource: POD_TYPE, fieldSelector: `spec.nodeName=${nodeName}` });
+  // Every Service, for the variables containers get from them (kubelet watches them for the same).
+  const services = informers.informerFor<Service>({ resource: SERVICE_TYPE });
   const queue = new WorkQueue<string>();
   const events = new EventRecorder(client, 'kubelet', nodeName, logger);
   const probes = new ProbeManager({ runtime, logger, events, onChange: (key) => queue.add(key), stop: (pod, target, grace) => stopContainer(runtime, events, pod, target, grace) });
@@ -129,6 +132,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     runtime,
     objects: objectSource(client),
     podByKey: (key) => pods.get(key),
+    services: () => services.list(),
     dataDir: options.dataDir,
     hostIP: host.internalIP,
     allocatable: { cpu: host.cpus, memory: host.memoryBytes },
@@ -175,7 +179,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     workers: options.workers ?? 4,
     reconcile: (key) => syncer.reconcile(key),
     logger,
-    waitFor: [pods as Informer<Pod>],
+    waitFor: [pods as Informer<Pod>, services as Informer<Service>],
   });
   const relister = new RuntimeRelister(runtime, (key) => queue.add(key), options.relistMs ?? 1000, logger);
   try {

@@ -66,6 +66,13 @@ describe('containerEnv', () => {
     });
   });
 
+  it("starts from the Services' variables, which the container's own override and $(VAR) can refer to", async () => {
+    const p = pod({ name: 'c', env: [{ name: 'WEB_SERVICE_PORT', value: '8080' }, { name: 'URL', value: 'http://$(WEB_SERVICE_HOST):$(WEB_SERVICE_PORT)' }] });
+    const serviceEnv = new Map([['WEB_SERVICE_HOST', '10.43.0.12'], ['WEB_SERVICE_PORT', '80']]);
+    const env = await containerEnv(p, p.spec!.containers[0]!, objects, { ...ctx, serviceEnv });
+    expect(Object.fromEntries(env)).toEqual({ WEB_SERVICE_HOST: '10.43.0.12', WEB_SERVICE_PORT: '8080', URL: 'http://10.43.0.12:8080' });
+  });
+
   it('fails on a missing ConfigMap, Secret or key that is not optional', async () => {
     const cases = [
       { name: 'X', valueFrom: { configMapKeyRef: { name: 'nope', key: 'k' } } },

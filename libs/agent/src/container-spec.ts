@@ -77,12 +77,13 @@ async function envVarValue(pod: Pod, container: Container, env: EnvVar, objects:
 }
 
 /**
- * The container's environment as kubelet builds it: envFrom sources first (each key, prefixed, that is a
+ * The container's environment as kubelet builds it: the Services' variables, then envFrom sources (each key, prefixed, that is a
  * valid name), then env in order, each value able to refer to the variables before it with `$(NAME)`.
  * A missing ConfigMap, Secret or key that is not optional is an error (CreateContainerConfigError).
  */
 export async function containerEnv(pod: Pod, container: Container, objects: ObjectSource, ctx: PodEnvContext): Promise<Map<string, string>> {
-  const vars = new Map<string, string>();
+  // Services' variables first: the container's own override them, and $(VAR) may refer to them.
+  const vars = new Map<string, string>(ctx.serviceEnv ?? []);
   const namespace = pod.metadata.namespace ?? 'default';
   for (const from of container.envFrom ?? []) {
     const ref = from.configMapRef ? { kind: 'configmap' as const, ref: from.configMapRef } : from.secretRef ? { kind: 'secret' as const, ref: from.secretRef } : undefined;

@@ -7,11 +7,13 @@ export interface NodeAllocatable {
   memory: number;
 }
 
-/** What the downward API can show besides the pod object itself. */
+/** What a container's environment can show besides the pod object itself. */
 export interface PodEnvContext {
   podIP: string;
   hostIP: string;
   allocatable: NodeAllocatable;
+  /** The Services' variables (see serviceEnvironment), which the container's own variables override. */
+  serviceEnv?: ReadonlyMap<string, string>;
 }
 
 /** Go's %q for the printable ASCII that label and annotation values mostly are; other characters are escaped. */

@@ -1,4 +1,4 @@
-import { resourceForKind, type Container as PodContainer, type Pod } from '@berth/api';
+import { resourceForKind, type Container as PodContainer, type Pod, type Service } from '@berth/api';
 import type { KubeClient } from '@berth/client';
 import type { ReconcileResult } from '@berth/controller';
 import { isBerthError } from '@berth/errors';
@@ -11,6 +11,7 @@ import { LABELS, podLabels, runtimeContainerName, type ContainerKind } from './l
 import { runHook, podGraceSeconds, stopContainer } from './lifecycle';
 import { computePodStatus, DEADLINE_EXCEEDED, stableJson, type ObservedContainer, type Waiting } from './pod-status';
 import type { ProbeManager, ProbeTarget } from './probes';
+import { serviceEnvironment } from './service-links';
 import { terminationLogMount, terminationMessage } from './termination-message';
 import { podSandboxConfig, usesHostNetwork, type ClusterDnsSettings, type HostResolvConf } from './sandbox-config';
 
@@ -62,6 +63,8 @@ export interface PodSyncOptions {
   events: PodEvents;
   /** How often the ConfigMaps and Secrets that running pods' volumes show are read again from the API; default 60 s. */
   volumeRefreshMs?: number;
+  /** The cluster's Services, for the variables kubelet gives containers (enableServiceLinks); none when absent. */
+  services?(): readonly Service[];
   /** The cluster DNS pods on the pod network resolve names with. */
   cluster: ClusterDnsSettings;
   /** The node's resolv.conf, for pods that resolve as the node does. */
@@ -284,7 +287,12 @@ export class PodSyncer {
         pod,
         container: spec,
         objects: this.options.objects,
-        ctx: { podIP: this.podIPOf(pod, sandbox), hostIP: this.options.hostIP, allocatable: this.options.allocatable },
+        ctx: {
+          podIP: this.podIPOf(pod, sandbox),
+          hostIP: this.options.hostIP,
+          allocatable: this.options.allocatable,
+          serviceEnv: serviceEnvironment(this.options.services?.() ?? [], pod.metadata.namespace ?? 'default', pod.spec?.enableServiceLinks !== false),
+        },
         volumes,
         bindSubPath: (volume, mount, subPath, index) => this.bindSubPath(pod, spec.name, volume, mount.name, subPath, index),
         name: runtimeContainerName(pod, spec.name, attempt),
