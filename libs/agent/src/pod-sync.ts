@@ -297,7 +297,13 @@ export class PodSyncer {
         bindSubPath: (volume, mount, subPath, index) => this.bindSubPath(pod, spec.name, volume, mount.name, subPath, index),
         name: runtimeContainerName(pod, spec.name, attempt),
         sandboxId: sandbox.id,
-        labels: { ...podLabels(pod), [LABELS.containerName]: spec.name, [LABELS.containerKind]: kind, [LABELS.attempt]: String(attempt) },
+        labels: {
+          ...podLabels(pod),
+          [LABELS.containerName]: spec.name,
+          [LABELS.containerKind]: kind,
+          [LABELS.attempt]: String(attempt),
+          ...(spec.stdin && spec.stdinOnce ? { [LABELS.stdinOnce]: 'true' } : {}),
+        },
       });
       const terminationLog = await terminationLogMount(podDir(this.options.dataDir, pod.metadata.uid ?? ''), spec, attempt);
       if (terminationLog) config.mounts = [...(config.mounts ?? []), terminationLog];
