@@ -217,8 +217,10 @@ export function computePodStatus(o: PodObservation): PodStatus {
   const initStatuses = initSpecs.map((spec) => containerStatus(spec, o.init.get(spec.name), 'PodInitializing', true));
   const initDone = initStatuses.every(initSucceeded);
   const appStatuses = (pod.spec?.containers ?? []).map((spec) => containerStatus(spec, o.app.get(spec.name), initDone ? 'ContainerCreating' : 'PodInitializing', false));
-  const phase = o.deadlineExceeded ? 'Failed' : podPhase(pod, initStatuses, appStatuses);
   const old = pod.status ?? {};
+  // As kubelet: a pod that ended stays ended (a pod failed past its deadline has containers a restart policy would restart).
+  const ended = old.phase === 'Succeeded' || old.phase === 'Failed';
+  const phase = o.deadlineExceeded ? 'Failed' : ended ? old.phase! : podPhase(pod, initStatuses, appStatuses);
   const status: PodStatus = {
     ...old,
     phase,

@@ -228,6 +228,7 @@ describe('PodSyncer', () => {
     expect(events).toContain('Normal DeadlineExceeded Pod was active on the node longer than the specified deadline');
     await syncer.reconcile('ns/p');
     expect((await containers()).map((c) => c.state)).toEqual(['exited']);
+    expect(current.status).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded' });
   });
 
   it("reports what a container wrote to its terminationMessagePath once it ended", async () => {
