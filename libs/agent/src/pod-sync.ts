@@ -236,7 +236,8 @@ export class PodSyncer {
     if (kind === 'app' && current.state !== 'exited' && current.config.image !== spec.image) {
       // The pod's image was updated (the one change a pod's containers allow): kubelet restarts the container.
       this.options.events.record(pod, 'Normal', 'Killing', `Container ${spec.name} definition changed, will be restarted`);
-      if (current.state === 'running') await stopContainer(this.options.runtime, this.options.events, pod, this.targetOf(pod, sandbox, spec, current.id), podGraceSeconds(pod));
+      if (current.state !== 'running') return this.startRun(pod, sandbox, spec, kind, attemptOf(current) + 1, [current, ...(previous ? [previous] : [])]);
+      await stopContainer(this.options.runtime, this.options.events, pod, this.targetOf(pod, sandbox, spec, current.id), podGraceSeconds(pod));
       return this.startRun(pod, sandbox, spec, kind, attemptOf(current) + 1, previous ? [previous] : []);
     }
     if (current.state === 'created') {
