@@ -1,5 +1,5 @@
 import { errors } from '@berth/errors';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 
 /** One file of a volume's payload: its bytes and permission bits. */
@@ -34,8 +34,8 @@ function timestampName(now: Date): string {
   return `..${iso.slice(0, 10).replaceAll('-', '_')}_${iso.slice(11, 19).replaceAll(':', '_')}.`;
 }
 
-/** The files of the payload the volume shows now, or undefined when it has none written this way. */
-async function currentPayload(dir: string): Promise<{ dataDir: string; payload: Payload } | undefined> {
+/** The files the volume shows now (path → bytes), or undefined when it has none written this way. */
+async function currentFiles(dir: string): Promise<Map<string, Buffer> | undefined> {
   let dataDir: string;
   try {
     dataDir = await readlink(join(dir, DATA_LINK));
@@ -43,21 +43,19 @@ async function currentPayload(dir: string): Promise<{ dataDir: string; payload: 
     return undefined;
   }
   const root = join(dir, dataDir);
-  const payload: Payload = new Map();
+  const files = new Map<string, Buffer>();
   for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const full = join(entry.parentPath, entry.name);
-    payload.set(relative(root, full), { data: await readFile(full), mode: (await stat(full)).mode & 0o777 });
+    files.set(relative(root, full), await readFile(full));
   }
-  return { dataDir, payload };
+  return files;
 }
 
-function samePayload(a: Payload, b: Payload): boolean {
-  if (a.size !== b.size) return false;
-  for (const [path, file] of a) {
-    const other = b.get(path);
-    if (!other || other.mode !== file.mode || !other.data.equals(file.data)) return false;
-  }
+/** The same files with the same bytes; modes are the pod's, which cannot change, and fsGroup adds to them. */
+function unchanged(current: Map<string, Buffer>, payload: Payload): boolean {
+  if (current.size !== payload.size) return false;
+  for (const [path, file] of payload) if (!current.get(path)?.equals(file.data)) return false;
   return true;
 }
 
@@ -69,14 +67,15 @@ function samePayload(a: Payload, b: Payload): boolean {
  *  - the `..data` link is switched to it in one rename;
  *  - each top-level name is a link through `..data` (`key -> ..data/key`), added or removed as needed;
  *  - the previous hidden directory goes.
- * The directory itself stays (containers bind-mount it). Nothing is written when the payload is unchanged.
- * Answers whether anything was written.
+ * The directory itself stays (containers bind-mount it). Nothing is written when the files' bytes are
+ * unchanged. `beforeSwap` runs once the new files are written, before anyone can see them (kubelet's
+ * setPerms, for fsGroup). Answers whether anything was written.
  */
-export async function writeAtomically(dir: string, payload: Payload, now = new Date()): Promise<boolean> {
+export async function writeAtomically(dir: string, payload: Payload, beforeSwap?: () => Promise<void>, now = new Date()): Promise<boolean> {
   for (const path of payload.keys()) checkedPath(path);
   await mkdir(dir, { recursive: true });
-  const current = await currentPayload(dir);
-  if (current && samePayload(current.payload, payload)) return false;
+  const current = await currentFiles(dir);
+  if (current && unchanged(current, payload)) return false;
 
   const dataDir = await mkdtemp(join(dir, timestampName(now)));
   await chmod(dataDir, 0o755);
@@ -86,6 +85,7 @@ export async function writeAtomically(dir: string, payload: Payload, now = new D
     await writeFile(target, file.data, { mode: file.mode });
     await chmod(target, file.mode);
   }
+  await beforeSwap?.();
   const tmpLink = join(dir, DATA_LINK_TMP);
   await rm(tmpLink, { force: true });
   await symlink(basename(dataDir), tmpLink);

@@ -143,13 +143,13 @@ describe('containerMounts', () => {
 describe('runtimeContainerConfig', () => {
   it('makes command the entrypoint and args the command, both expanded', async () => {
     const p = pod({ name: 'c', image: 'busybox', command: ['echo', '$(MSG)'], args: ['$(MSG)!'], env: [{ name: 'MSG', value: 'hi' }], workingDir: '/w', securityContext: { runAsUser: 1000, runAsGroup: 100 } });
-    const config = await runtimeContainerConfig({ pod: p, container: p.spec!.containers[0]!, objects, ctx, volumes: new Map(), bindSubPath: async () => '', name: 'k8s_c', sandboxId: 'sb', labels: { l: 'v' } });
+    const config = await runtimeContainerConfig({ pod: p, container: p.spec!.containers[0]!, objects, ctx, volumes: new Map(), bindSubPath: async () => '', name: 'k8s_c', sandboxId: 'sb', labels: { l: 'v' }, seccompDir: '/nowhere' });
     expect(config).toMatchObject({ name: 'k8s_c', image: 'busybox', overrideEntrypoint: true, entrypoint: ['echo', 'hi'], command: ['hi!'], env: ['MSG=hi'], workingDir: '/w', user: '1000:100', sandboxId: 'sb', labels: { l: 'v' } });
   });
 
   it("keeps the image's entrypoint when only args are given", async () => {
     const p = pod({ name: 'c', image: 'busybox', args: ['x'] });
-    const config = await runtimeContainerConfig({ pod: p, container: p.spec!.containers[0]!, objects, ctx, volumes: new Map(), bindSubPath: async () => '', name: 'n', sandboxId: 'sb', labels: {} });
+    const config = await runtimeContainerConfig({ pod: p, container: p.spec!.containers[0]!, objects, ctx, volumes: new Map(), bindSubPath: async () => '', name: 'n', sandboxId: 'sb', labels: {}, seccompDir: '/nowhere' });
     expect(config.overrideEntrypoint).toBeUndefined();
     expect(config.command).toEqual(['x']);
   });

@@ -2,6 +2,7 @@ import { parseQuantity, type ConfigMap, type Container, type EnvVar, type Pod, t
 import { errors } from '@berth/errors';
 import type { ContainerConfig, MountSpec, Resources } from '@berth/runtime-client';
 import { containerResourceValue, podFieldValue, referencedContainer, type PodEnvContext } from './downward-api';
+import { containerSecurity } from './security';
 
 /** Where the agent reads the ConfigMaps and Secrets a pod refers to; undefined when there is none. */
 export interface ObjectSource {
@@ -149,7 +150,8 @@ export async function containerMounts(container: Container, volumes: ReadonlyMap
 
 /**
  * What runtimed is asked to create for one of the pod's containers. Kubernetes' command replaces the
- * image's Entrypoint and args its Cmd; both get `$(VAR)` expansion from the container's environment.
+ * image's Entrypoint and args its Cmd; both get `$(VAR)` expansion from the container's environment;
+ * the securityContext becomes the runtime's security settings.
  */
 export async function runtimeContainerConfig(input: {
   pod: Pod;
@@ -161,6 +163,10 @@ export async function runtimeContainerConfig(input: {
   name: string;
   sandboxId: string;
   labels: Record<string, string>;
+  /** The node's directory of Localhost seccomp profiles. */
+  seccompDir: string;
+  /** The image's User, which runAsGroup alone keeps. */
+  imageUser?: string;
 }): Promise<ContainerConfig> {
   const { pod, container } = input;
   const vars = await containerEnv(pod, container, input.objects, input.ctx);
@@ -184,9 +190,9 @@ export async function runtimeContainerConfig(input: {
   }
   const args = expand(container.args);
   if (args) config.command = args;
-  const user = container.securityContext?.runAsUser ?? pod.spec?.securityContext?.runAsUser;
-  const group = container.securityContext?.runAsGroup ?? pod.spec?.securityContext?.runAsGroup;
-  if (user !== undefined) config.user = group !== undefined ? `${user}:${group}` : String(user);
-  if (container.securityContext?.readOnlyRootFilesystem) config.readOnlyRootfs = true;
+  const { user, readOnlyRootfs, security } = await containerSecurity(pod, container, { seccompDir: input.seccompDir, imageUser: input.imageUser ?? '' });
+  if (user !== undefined) config.user = user;
+  if (readOnlyRootfs) config.readOnlyRootfs = true;
+  config.security = security;
   return config;
 }

@@ -124,6 +124,19 @@ describe('PodSyncer', () => {
     expect(await containers()).toHaveLength(0);
   });
 
+  it('reports a container the runtime cannot create as asked as CreateContainerConfigError, with its message', async () => {
+    current = testPod('uid-1', { securityContext: { runAsNonRoot: true } });
+    await syncer.reconcile('ns/p');
+    expect(current.status?.containerStatuses?.[0]?.state?.waiting).toEqual({
+      reason: 'CreateContainerConfigError',
+      message: 'container "k8s_c_p_ns_uid-1_0" is invalid: security.runAsNonRoot: Forbidden: container has runAsNonRoot and image will run as root',
+    });
+    expect(await containers()).toHaveLength(0);
+    current = testPod('uid-2', { securityContext: { runAsNonRoot: true, runAsUser: 1000 } });
+    await syncer.reconcile('ns/p');
+    expect((await containers()).map((c) => [c.state, c.config.user, c.config.security.runAsNonRoot])).toEqual([['running', '1000', true]]);
+  });
+
   it("tears down an earlier pod's objects when a new pod takes its name, and everything when the pod is gone", async () => {
     current = testPod('old');
     await syncer.reconcile('ns/p');

@@ -14,6 +14,8 @@ import type { ProbeManager, ProbeTarget } from './probes';
 import { serviceEnvironment } from './service-links';
 import { terminationLogMount, terminationMessage } from './termination-message';
 import { podSandboxConfig, usesHostNetwork, type ClusterDnsSettings, type HostResolvConf } from './sandbox-config';
+import { applyFsGroup } from './fs-group';
+import { imageConfigUser, seccompDir } from './security';
 
 /** Where the agent reports what it did to a pod (kubelet's events: Created, Started, Killing, BackOff...). */
 export interface PodEvents {
@@ -267,8 +269,9 @@ export class PodSyncer {
   private async startRun(pod: Pod, sandbox: PodSandbox, spec: PodContainer, kind: ContainerKind, attempt: number, superseded: RuntimeContainer[]): Promise<Step> {
     const failureKey = `${pod.metadata.uid}/${kind}/${spec.name}`;
     const image = spec.image ?? '';
+    let imageUser: string;
     try {
-      await this.options.runtime.inspectImage(image);
+      imageUser = imageConfigUser(await this.options.runtime.inspectImage(image));
       this.imageFailures.delete(failureKey);
       this.options.events.record(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
     } catch (err) {
@@ -305,6 +308,8 @@ export class PodSyncer {
           [LABELS.attempt]: String(attempt),
           ...(spec.stdin && spec.stdinOnce ? { [LABELS.stdinOnce]: 'true' } : {}),
         },
+        seccompDir: seccompDir(this.options.dataDir),
+        imageUser,
       });
       const terminationLog = await terminationLogMount(podDir(this.options.dataDir, pod.metadata.uid ?? ''), spec, attempt);
       if (terminationLog) config.mounts = [...(config.mounts ?? []), terminationLog];
@@ -319,7 +324,10 @@ export class PodSyncer {
     } catch (err) {
       if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
       this.options.events.record(pod, 'Warning', 'Failed', `Error: ${err.message}`);
-      return { kind: 'wait', waiting: { reason: 'CreateContainerError', message: err.message }, retryMs: this.options.backoff.initialMs };
+      // Invalid: the config can't be honoured as asked (a user the image lacks, runAsNonRoot with a root
+      // image, a bad seccomp profile), which kubelet finds while generating the config.
+      const reason = err.reason === 'Invalid' ? 'CreateContainerConfigError' : 'CreateContainerError';
+      return { kind: 'wait', waiting: { reason, message: err.message }, retryMs: this.options.backoff.initialMs };
     }
     this.options.events.record(pod, 'Normal', 'Created', `Created container ${spec.name}`);
     for (const old of superseded) await this.options.runtime.removeContainer(old.id, { force: true });
@@ -383,16 +391,20 @@ export class PodSyncer {
   /**
    * The pod's volumes, ready for its containers. Volumes of files show the pod as it is now (labels and
    * annotations change) and the ConfigMaps and Secrets as last read: those are read again once per refresh
-   * period, as kubelet's TTL cache does, not on every look at the pod.
+   * period, as kubelet's TTL cache does, not on every look at the pod. fsGroup: the volumes the agent writes
+   * get it with each new payload (preparePodVolumes), the others when first made ready.
    */
   private async podVolumes(pod: Pod): Promise<Map<string, PreparedVolume>> {
     const uid = pod.metadata.uid ?? '';
     let known = this.volumeObjects.get(uid);
+    const firstSetup = !known;
     if (!known || Date.now() - known.at >= this.volumeRefreshMs) {
       known = { objects: rememberedObjects(this.options.objects), at: Date.now() };
       this.volumeObjects.set(uid, known);
     }
-    return preparePodVolumes(this.options.dataDir, pod, known.objects, this.options.allocatable);
+    const prepared = await preparePodVolumes(this.options.dataDir, pod, known.objects, this.options.allocatable);
+    if (firstSetup) await applyFsGroup(pod, prepared, true);
+    return prepared;
   }
 
   /** Rewrites a running pod's volumes of files; a failure keeps what they show and says why (kubelet's FailedMount). */

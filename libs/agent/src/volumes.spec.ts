@@ -76,7 +76,8 @@ describe('preparePodVolumes', () => {
     expect(read('config', 'a')).toBe('one');
     expect(read('picked', 'deep', 'renamed')).toBe('one');
     expect(mode('picked', 'deep', 'renamed')).toBe(0o600);
-    expect(mode('scratch')).toBe(0o777);
+    // Writable by whatever user the containers run as, as kubelet's emptyDir.
+    expect(statSync(join(root, 'scratch')).mode & 0o7777).toBe(0o777);
     expect(statSync(join(dataDir, 'host')).isDirectory()).toBe(true);
     expect(readdirSync(join(root, 'maybe')).filter((n) => !n.startsWith('..'))).toEqual([]);
     expect(read('info', 'labels')).toBe('app="web"');
@@ -114,6 +115,26 @@ describe('preparePodVolumes', () => {
     expect(readdirSync(dir).filter((n) => n.startsWith('..2'))).toHaveLength(1);
     expect(read('config', 'a')).toBe('uno');
     expect(read('info', 'labels')).toBe('app="web"\ntier="front"');
+  });
+
+  it("gives the files of a volume it writes fsGroup's group before they are swapped in, also later ones", async () => {
+    const grouped: Pod = { ...pod(), metadata: { ...pod().metadata, uid: 'u-fsgroup' }, spec: { containers: [], securityContext: { fsGroup: 2345, fsGroupChangePolicy: 'OnRootMismatch' }, volumes: [{ name: 'c', configMap: { name: 'cm', defaultMode: 0o400 } }] } };
+    const dir = join(podDir(dataDir, 'u-fsgroup'), 'volumes', 'c');
+    try {
+      for (const value of ['first', 'second']) {
+        data = { a: value };
+        await preparePodVolumes(dataDir, grouped, objects, allocatable);
+        const file = statSync(join(dir, 'a'));
+        expect([readFileSync(join(dir, 'a'), 'utf8'), file.gid, file.mode & 0o777]).toEqual([value, 2345, 0o440]);
+      }
+      // Only the group bits fsGroup added differ from the payload's mode: nothing is rewritten.
+      const link = readlinkSync(join(dir, '..data'));
+      await preparePodVolumes(dataDir, grouped, objects, allocatable);
+      expect(readlinkSync(join(dir, '..data'))).toBe(link);
+    } finally {
+      data = { a: 'uno', c: 'three' };
+      await removePodDir(dataDir, 'u-fsgroup');
+    }
   });
 
   it('writes nothing when nothing changed', async () => {

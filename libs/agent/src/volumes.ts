@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { writeAtomically, type Payload } from './atomic-writer';
 import { sourceEntries, type ObjectSource, type PreparedVolume, type Source } from './container-spec';
 import { containerResourceValue, podFieldValue, referencedContainer, type NodeAllocatable } from './downward-api';
+import { applyFsGroup } from './fs-group';
 
 /** Where a pod's node-side files live: `<dataDir>/pods/<uid>/`, removed with the pod. */
 export function podDir(dataDir: string, podUid: string): string {
@@ -121,15 +122,18 @@ async function prepareVolume(pod: Pod, volume: Volume, dir: string, objects: Obj
     return { hostPath: volume.hostPath.path, readOnly: false };
   }
   if (volume.emptyDir) {
-    await mkdir(dir, { recursive: true });
+    // World-writable as kubelet makes it (whatever the umask), so any user a container runs as can write;
+    // only when new, which keeps the setgid bit fsGroup adds.
+    if ((await mkdir(dir, { recursive: true })) !== undefined) await chmod(dir, EMPTY_DIR_MODE);
     if (volume.emptyDir.medium === 'Memory') await mountTmpfs(dir, volume.emptyDir.sizeLimit);
-    await chmod(dir, EMPTY_DIR_MODE);
     return { hostPath: dir, readOnly: false };
   }
   const payload = await volumePayload(pod, volume, objects, allocatable);
   if (!payload) throw errors.badRequest(`volume ${JSON.stringify(volume.name)}: only emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes are supported on this node`);
-  await writeAtomically(dir, payload);
-  return { hostPath: dir, readOnly: true };
+  const ready = { hostPath: dir, readOnly: true };
+  // As kubelet's: fsGroup's group and permissions on the new files before they are swapped in.
+  await writeAtomically(dir, payload, () => applyFsGroup(pod, new Map([[volume.name, ready]]), false));
+  return ready;
 }
 
 function checkedName(name: string): string {

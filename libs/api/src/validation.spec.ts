@@ -308,6 +308,82 @@ describe('Pod', () => {
   });
 });
 
+describe('Pod securityContext', () => {
+  it('accepts what a node honours', () => {
+    const obj = pod();
+    obj.spec!.securityContext = {
+      runAsUser: 1000,
+      runAsGroup: 3000,
+      runAsNonRoot: true,
+      fsGroup: 2000,
+      supplementalGroups: [4000],
+      seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/audit.json' },
+      sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }, { name: 'kernel/shm_rmid_forced', value: '1' }],
+    };
+    obj.spec!.containers[0].securityContext = { capabilities: { add: ['NET_ADMIN', 'cap_sys_time'], drop: ['ALL'] }, allowPrivilegeEscalation: false, seccompProfile: { type: 'Unconfined' } };
+    expect(rendered(causes(obj))).toEqual([]);
+  });
+
+  it('refuses capabilities Linux does not have', () => {
+    const obj = pod();
+    obj.spec!.containers[0].securityContext = { capabilities: { add: ['NET_ADMIN', 'GOD_MODE'], drop: ['CAP_CHOWN', 'all', ''] } };
+    expect(rendered(causes(obj))).toEqual([
+      'spec.containers[0].securityContext.capabilities.add[1]: Invalid value: "GOD_MODE": must be a Linux capability such as NET_ADMIN or CAP_NET_ADMIN, or ALL',
+      'spec.containers[0].securityContext.capabilities.drop[2]: Invalid value: "": must be a Linux capability such as NET_ADMIN or CAP_NET_ADMIN, or ALL',
+    ]);
+  });
+
+  it('wants a profile path below the seccomp directory with Localhost, and none with another type', () => {
+    const obj = pod();
+    obj.spec!.securityContext = { seccompProfile: { type: 'Localhost' } };
+    obj.spec!.containers[0].securityContext = { seccompProfile: { type: 'RuntimeDefault', localhostProfile: 'x.json' } };
+    obj.spec!.initContainers = [
+      { name: 'up', image: 'busybox', securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: '../../etc/passwd' } } },
+      { name: 'abs', image: 'busybox', securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: '/etc/passwd' } } },
+    ];
+    expect(rendered(causes(obj)).sort()).toEqual([
+      'spec.containers[0].securityContext.seccompProfile.localhostProfile: Invalid value: "x.json": can only be set when seccomp type is Localhost',
+      'spec.initContainers[0].securityContext.seccompProfile.localhostProfile: Invalid value: "../../etc/passwd": must not contain \'..\'',
+      'spec.initContainers[1].securityContext.seccompProfile.localhostProfile: Invalid value: "/etc/passwd": must be a relative path',
+      'spec.securityContext.seccompProfile.localhostProfile: Required value',
+    ]);
+  });
+
+  it('allows only the safe sysctls, once each, and none of the host namespaces the pod shares', () => {
+    const obj = pod();
+    obj.spec!.hostNetwork = true;
+    obj.spec!.securityContext = {
+      sysctls: [
+        { name: 'kernel.shm_rmid_forced', value: '1' },
+        { name: 'net.ipv4.tcp_syncookies', value: '1' },
+        { name: 'kernel/shm_rmid_forced', value: '0' },
+        { name: 'vm.swappiness', value: '0' },
+        { name: 'Net.IPv4', value: '1' },
+      ],
+    };
+    const found = rendered(causes(obj));
+    expect(found).toEqual([
+      'spec.securityContext.sysctls[1].name: Invalid value: "net.ipv4.tcp_syncookies": may not be specified when \'hostNetwork\' is true',
+      'spec.securityContext.sysctls[2].name: Duplicate value: "kernel/shm_rmid_forced"',
+      expect.stringMatching(/^spec.securityContext.sysctls\[3\].name: Forbidden: sysctl "vm.swappiness" is not allowed on berth's nodes: only the kubelet's safe sysctls \(kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, /),
+      expect.stringMatching(/^spec.securityContext.sysctls\[4\].name: Invalid value: "Net.IPv4": must have at most 253 characters and match regex/),
+    ]);
+  });
+
+  it('refuses denying privilege escalation to a privileged container, and ids out of range', () => {
+    const obj = pod();
+    obj.spec!.containers[0].securityContext = { privileged: true, allowPrivilegeEscalation: false, capabilities: { add: ['SYS_ADMIN'] }, runAsUser: 2 ** 31 };
+    obj.spec!.securityContext = { supplementalGroups: [1, -1], fsGroup: 2 ** 40 };
+    expect(rendered(causes(obj)).sort()).toEqual([
+      'spec.containers[0].securityContext.allowPrivilegeEscalation: Invalid value: false: cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN',
+      'spec.containers[0].securityContext.allowPrivilegeEscalation: Invalid value: false: cannot set `allowPrivilegeEscalation` to false and `privileged` to true',
+      'spec.containers[0].securityContext.runAsUser: Invalid value: 2147483648: must be between 0 and 2147483647, inclusive',
+      'spec.securityContext.fsGroup: Invalid value: 1099511627776: must be between 0 and 2147483647, inclusive',
+      'spec.securityContext.supplementalGroups[1]: Invalid value: -1: must be between 0 and 2147483647, inclusive',
+    ]);
+  });
+});
+
 describe('Deployment and ReplicaSet', () => {
   it('reports a template container without image at its full path', () => {
     const obj = deployment();

@@ -1,4 +1,5 @@
-import { errors, field } from '@berth/errors';
+import { errors, field, FieldCause } from '@berth/errors';
+import { MAX_ID } from './defaults';
 import { readFileSync, realpathSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
 
@@ -57,4 +58,23 @@ export function resolveUser(rootfs: string, user: string): ResolvedUser {
   }
   if (!Number.isSafeInteger(uid) || !Number.isSafeInteger(gid)) throw bad('has a malformed id');
   return additionalGids?.length ? { uid, gid, additionalGids } : { uid, gid };
+}
+
+
+/**
+ * docker run --group-add: each a gid, or a group name of the image's /etc/group; an unknown name or an
+ * id out of range is Invalid, naming its place under `path`.
+ */
+export function resolveGroups(rootfs: string, groups: readonly string[], path = 'supplementalGroups'): number[] {
+  if (!groups.length) return [];
+  const known = records(readRootfsFile(rootfs, 'group'));
+  const causes: FieldCause[] = [];
+  const gids: number[] = [];
+  for (const [i, group] of groups.entries()) {
+    const gid = numeric(group) ? Number(group) : Number(known.find((g) => g[0] === group)?.[2]);
+    if (Number.isSafeInteger(gid) && gid <= MAX_ID) gids.push(gid);
+    else causes.push(field.invalid(`${path}[${i}]`, group, numeric(group) ? 'must be a group id from 0 to 4294967294' : "must be a gid or a group of the image's /etc/group"));
+  }
+  if (causes.length) throw errors.invalid('container', '', causes);
+  return gids;
 }

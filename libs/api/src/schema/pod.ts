@@ -3,7 +3,7 @@ import { field } from '@berth/errors';
 import { ENV_FIELD_PATHS, RESOURCE_DIVISORS, RESOURCE_FIELD_PATHS, splitSubscriptedPath, SUBSCRIPTED_FIELD_PATHS, VOLUME_FIELD_PATHS } from '../downward-api';
 import { parseQuantity, isQuantity } from '../quantity';
 import type { Check, Problem } from './fields';
-import { isAbsent, isPlainObject, problem, required, t, Field, Nested, NestedList } from './fields';
+import { isAbsent, isPlainObject, problem, required, requiredIf, t, Field, Nested, NestedList } from './fields';
 import {
   atLeast,
   between,
@@ -34,6 +34,17 @@ import {
   qualifiedNameErrors,
   syntax,
 } from './syntax';
+import {
+  capabilityNames,
+  escalationConsistent,
+  localDescendingPath,
+  localhostNeedsProfile,
+  localhostProfileFitsType,
+  sysctlNames,
+  sysctlsFitNamespaces,
+  userOrGroupId,
+  userOrGroupIds,
+} from './security';
 
 export const PROTOCOLS = ['SCTP', 'TCP', 'UDP'] as const;
 export const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
@@ -257,8 +268,8 @@ export class Lifecycle {
 }
 
 export class Capabilities {
-  @Field(t.stringList) add?: string[];
-  @Field(t.stringList) drop?: string[];
+  @Field(t.stringList, capabilityNames) add?: string[];
+  @Field(t.stringList, capabilityNames) drop?: string[];
 }
 
 export class SELinuxOptions {
@@ -270,7 +281,7 @@ export class SELinuxOptions {
 
 export class SeccompProfile {
   @Field(t.string, required, oneOf(['Unconfined', 'RuntimeDefault', 'Localhost'])) type!: string;
-  @Field(t.string) localhostProfile?: string;
+  @Field(t.string, requiredIf(localhostNeedsProfile), localhostProfileFitsType, localDescendingPath) localhostProfile?: string;
 }
 
 export class AppArmorProfile {
@@ -282,8 +293,8 @@ export class SecurityContext {
   @Nested(() => Capabilities) capabilities?: Capabilities;
   @Field(t.boolean) privileged?: boolean;
   @Nested(() => SELinuxOptions) seLinuxOptions?: SELinuxOptions;
-  @Field(t.integer, nonNegative) runAsUser?: number;
-  @Field(t.integer, nonNegative) runAsGroup?: number;
+  @Field(t.integer, userOrGroupId) runAsUser?: number;
+  @Field(t.integer, userOrGroupId) runAsGroup?: number;
   @Field(t.boolean) runAsNonRoot?: boolean;
   @Field(t.boolean) readOnlyRootFilesystem?: boolean;
   @Field(t.boolean) allowPrivilegeEscalation?: boolean;
@@ -300,13 +311,13 @@ export class Sysctl {
 
 export class PodSecurityContext {
   @Nested(() => SELinuxOptions) seLinuxOptions?: SELinuxOptions;
-  @Field(t.integer, nonNegative) runAsUser?: number;
-  @Field(t.integer, nonNegative) runAsGroup?: number;
+  @Field(t.integer, userOrGroupId) runAsUser?: number;
+  @Field(t.integer, userOrGroupId) runAsGroup?: number;
   @Field(t.boolean) runAsNonRoot?: boolean;
-  @Field(t.integerList) supplementalGroups?: number[];
-  @Field(t.integer, nonNegative) fsGroup?: number;
+  @Field(t.integerList, userOrGroupIds) supplementalGroups?: number[];
+  @Field(t.integer, userOrGroupId) fsGroup?: number;
   @Field(t.string, oneOf(['OnRootMismatch', 'Always'])) fsGroupChangePolicy?: string;
-  @NestedList(() => Sysctl) sysctls?: Sysctl[];
+  @NestedList(() => Sysctl, sysctlNames) sysctls?: Sysctl[];
   @Nested(() => SeccompProfile) seccompProfile?: SeccompProfile;
   @Nested(() => AppArmorProfile) appArmorProfile?: AppArmorProfile;
   @Field(t.object) windowsOptions?: Record<string, unknown>;
@@ -348,7 +359,7 @@ export class Container {
   @Field(t.string) terminationMessagePath?: string;
   @Field(t.string, oneOf(['File', 'FallbackToLogsOnError'])) terminationMessagePolicy?: string;
   @Field(t.string, oneOf(PULL_POLICIES)) imagePullPolicy?: string;
-  @Nested(() => SecurityContext) securityContext?: SecurityContext;
+  @Nested(() => SecurityContext, escalationConsistent) securityContext?: SecurityContext;
   @Field(t.boolean) stdin?: boolean;
   @Field(t.boolean) stdinOnce?: boolean;
   @Field(t.boolean) tty?: boolean;
@@ -700,7 +711,7 @@ export class PodSpec {
   @Field(t.boolean, why.hostPID) hostPID?: boolean;
   @Field(t.boolean, why.hostIPC) hostIPC?: boolean;
   @Field(t.boolean, why.shareProcessNamespace) shareProcessNamespace?: boolean;
-  @Nested(() => PodSecurityContext) securityContext?: PodSecurityContext;
+  @Nested(() => PodSecurityContext, sysctlsFitNamespaces) securityContext?: PodSecurityContext;
   @NestedList(() => LocalObjectReference, why.imagePullSecrets) imagePullSecrets?: LocalObjectReference[];
   @Field(t.string, syntax(dns1123LabelErrors)) hostname?: string;
   @Field(t.string, syntax(dns1123LabelErrors)) subdomain?: string;
