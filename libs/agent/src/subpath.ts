@@ -1,11 +1,8 @@
 import { errors } from '@berth/errors';
-import { mustRun, unmountAllUnder } from '@berth/host';
+import { mustRun, O_PATH, openAt, unmountAllUnder } from '@berth/host';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-
-/** Linux's O_PATH (the same on x86-64 and arm64): an fd that names an inode without opening it; node's constants lack it. */
-const O_PATH = 0o10000000;
 
 function outsideTheVolume(subPath: string, mountName: string): Error {
   return errors.badRequest(`subPath ${JSON.stringify(subPath)} of volumeMount ${JSON.stringify(mountName)} leads outside the volume (through a symbolic link), so it is not mounted`);
@@ -24,16 +21,6 @@ function resolveInVolume(root: string, parts: string[]): string {
     }
   }
   return join(root, ...parts);
-}
-
-/** An O_PATH fd of `name` inside the directory `dirFd`, the name itself when it is a link; undefined when absent. */
-function openBeneath(dirFd: number, name: string): number | undefined {
-  try {
-    return openSync(`/proc/self/fd/${dirFd}/${name}`, O_PATH | constants.O_NOFOLLOW);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
 }
 
 /**
@@ -62,7 +49,7 @@ export async function bindSubPath(volumeRoot: string, subPath: string, mountName
     fds.push(fd);
     let stats: Stats = fstatSync(fd);
     for (const [i, name] of inside.entries()) {
-      let next = openBeneath(fd, name);
+      let next = openAt(fd, name, O_PATH);
       if (next === undefined) {
         // kubelet creates a missing subPath as a directory like the volume's root; mkdir never follows a link.
         try {
@@ -70,7 +57,7 @@ export async function bindSubPath(volumeRoot: string, subPath: string, mountName
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         }
-        next = openBeneath(fd, name);
+        next = openAt(fd, name, O_PATH);
         if (next === undefined) throw outsideTheVolume(subPath, mountName);
       }
       fds.push(next);

@@ -2,3 +2,4 @@
 export { mustRun, runCommand, type CommandOutput, type RunOptions } from './exec';
 export { readJsonIfExists, writeJsonAtomic } from './files';
 export { listMounts, mountPointsUnder, unmount, unmountAllUnder, type MountInfo } from './mounts';
+export { O_PATH, openAt, readFileBeneath } from './beneath';
