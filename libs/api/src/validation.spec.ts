@@ -874,6 +874,12 @@ describe('what berth does not carry out is refused, never stored and ignored', (
     ['spec.containers[0].resources.limits[nvidia.com/gpu]', (s) => (s.containers[0].resources = { limits: { 'nvidia.com/gpu': '1' } })],
     ['spec.containers[0].resources.requests[ephemeral-storage]', (s) => (s.containers[0].resources = { requests: { 'ephemeral-storage': '1Gi' } })],
     ['spec.initContainers[0].restartPolicy', (s) => (s.initContainers = [{ name: 'proxy', image: 'busybox', restartPolicy: 'Always' }])],
+    ['spec.containers[0].securityContext.procMount', (s) => (s.containers[0].securityContext = { procMount: 'Unmasked' })],
+    ['spec.containers[0].securityContext.appArmorProfile', (s) => (s.containers[0].securityContext = { appArmorProfile: { type: 'RuntimeDefault' } })],
+    ['spec.securityContext.appArmorProfile', (s) => (s.securityContext = { appArmorProfile: { type: 'Localhost', localhostProfile: 'p' } })],
+    ['spec.securityContext.seLinuxOptions', (s) => (s.securityContext = { seLinuxOptions: { level: 's0:c123,c456' } })],
+    ['spec.containers[0].securityContext.windowsOptions', (s) => (s.containers[0].securityContext = { windowsOptions: { runAsUserName: 'admin' } })],
+    ['spec.securityContext.supplementalGroupsPolicy', (s) => (s.securityContext = { supplementalGroupsPolicy: 'Strict' })],
   ];
 
   it.each(cases)('%s, with 422 naming the field, in a pod and in a Deployment template', (path, edit) => {
@@ -890,6 +896,8 @@ describe('what berth does not carry out is refused, never stored and ignored', (
     Object.assign(obj.spec!, { hostPID: false, hostIPC: false, shareProcessNamespace: false, hostUsers: true, priorityClassName: '', priority: 0, automountServiceAccountToken: false, imagePullSecrets: [], schedulingGates: [], topologySpreadConstraints: [], os: { name: 'linux' } });
     obj.spec!.volumes![0] = { name: 'data', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } };
     obj.spec!.containers[0].volumeMounts![0].mountPropagation = 'None';
+    obj.spec!.securityContext = { appArmorProfile: { type: 'Unconfined' }, seLinuxOptions: {}, supplementalGroupsPolicy: 'Merge' };
+    obj.spec!.containers[0].securityContext = { procMount: 'Default', windowsOptions: {} };
     expect(causes(defaulted(obj))).toEqual([]);
   });
 

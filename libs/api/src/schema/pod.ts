@@ -292,16 +292,16 @@ export class AppArmorProfile {
 export class SecurityContext {
   @Nested(() => Capabilities) capabilities?: Capabilities;
   @Field(t.boolean) privileged?: boolean;
-  @Nested(() => SELinuxOptions) seLinuxOptions?: SELinuxOptions;
+  @Nested(() => SELinuxOptions, why.seLinuxOptions) seLinuxOptions?: SELinuxOptions;
   @Field(t.integer, userOrGroupId) runAsUser?: number;
   @Field(t.integer, userOrGroupId) runAsGroup?: number;
   @Field(t.boolean) runAsNonRoot?: boolean;
   @Field(t.boolean) readOnlyRootFilesystem?: boolean;
   @Field(t.boolean) allowPrivilegeEscalation?: boolean;
-  @Field(t.string, oneOf(['Default', 'Unmasked'])) procMount?: string;
+  @Field(t.string, oneOf(['Default', 'Unmasked']), why.procMount) procMount?: string;
   @Nested(() => SeccompProfile) seccompProfile?: SeccompProfile;
-  @Nested(() => AppArmorProfile) appArmorProfile?: AppArmorProfile;
-  @Field(t.object) windowsOptions?: Record<string, unknown>;
+  @Nested(() => AppArmorProfile, why.appArmorProfile) appArmorProfile?: AppArmorProfile;
+  @Field(t.object, why.windowsOptions) windowsOptions?: Record<string, unknown>;
 }
 
 export class Sysctl {
@@ -310,7 +310,7 @@ export class Sysctl {
 }
 
 export class PodSecurityContext {
-  @Nested(() => SELinuxOptions) seLinuxOptions?: SELinuxOptions;
+  @Nested(() => SELinuxOptions, why.seLinuxOptions) seLinuxOptions?: SELinuxOptions;
   @Field(t.integer, userOrGroupId) runAsUser?: number;
   @Field(t.integer, userOrGroupId) runAsGroup?: number;
   @Field(t.boolean) runAsNonRoot?: boolean;
@@ -319,9 +319,9 @@ export class PodSecurityContext {
   @Field(t.string, oneOf(['OnRootMismatch', 'Always'])) fsGroupChangePolicy?: string;
   @NestedList(() => Sysctl, sysctlNames) sysctls?: Sysctl[];
   @Nested(() => SeccompProfile) seccompProfile?: SeccompProfile;
-  @Nested(() => AppArmorProfile) appArmorProfile?: AppArmorProfile;
-  @Field(t.object) windowsOptions?: Record<string, unknown>;
-  @Field(t.string, oneOf(['Merge', 'Strict'])) supplementalGroupsPolicy?: string;
+  @Nested(() => AppArmorProfile, why.appArmorProfile) appArmorProfile?: AppArmorProfile;
+  @Field(t.object, why.windowsOptions) windowsOptions?: Record<string, unknown>;
+  @Field(t.string, oneOf(['Merge', 'Strict']), why.supplementalGroupsPolicy) supplementalGroupsPolicy?: string;
   @Field(t.string, oneOf(['MountOption', 'Recursive'])) seLinuxChangePolicy?: string;
 }
 

@@ -42,5 +42,10 @@ export const why = {
   persistentVolumeClaim: refused('there are no PersistentVolumes or PersistentVolumeClaims yet'),
   serviceAccountToken: refused('there are no ServiceAccounts yet, so no token can be projected'),
   clusterTrustBundle: refused('there are no ClusterTrustBundles'),
+  procMount: refusedWhen((value: string) => value === 'Unmasked', "/proc is always masked as Docker masks it (Unmasked needs user namespaces)"),
+  appArmorProfile: refusedWhen((value: { type?: string }) => value.type !== 'Unconfined', 'nodes enforce no AppArmor profiles (seccomp and capabilities confine containers)'),
+  seLinuxOptions: refusedWhen((value: Record<string, unknown>) => Object.values(value).some((v) => v !== undefined && v !== ''), 'nodes do not label containers for SELinux'),
+  windowsOptions: refusedWhen(notEmpty, 'every node runs Linux'),
+  supplementalGroupsPolicy: refusedWhen((value: string) => value === 'Strict', "the groups the image's /etc/group gives the user are always added (Merge)"),
   mountPropagation: refusedWhen((value: string) => value !== 'None', 'mounts do not propagate between host and container (only None)'),
 };
