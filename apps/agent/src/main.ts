@@ -4,7 +4,7 @@
  * with --runtime-socket, which must be serving).
  */
 import { ensureLocalRuntimed, startAgent, type LocalRuntimed, type RunningAgent } from '@berth/agent';
-import { KubeClient } from '@berth/client';
+import { KubeClient, type ClusterConnection } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import { stopOnSignals } from '@berth/lifecycle';
 import { RuntimeClient } from '@berth/runtime-client';
@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { parseAgentFlags, type AgentConfig } from './config';
-import { joinConnection } from './join';
+import { agentConnection } from './join';
 
 function fail(message: string): never {
   process.stderr.write(`berth agent: ${message}\n`);
@@ -30,16 +30,17 @@ async function main(): Promise<void> {
   if (config.runtimeSocket && !existsSync(config.runtimeSocket)) {
     fail(`no runtimed socket at ${config.runtimeSocket}: start one first (berth runtimed --socket ${config.runtimeSocket})`);
   }
+  const logger = pino({ level: config.logLevel, base: { component: 'agent' } }, pino.destination(2));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  let connection: ClusterConnection;
   try {
     // Before anything starts: a server that cannot be reached or trusted, or that refuses the token, is one line.
-    config.connection = await joinConnection(config.connection, config.pinnedCaHash);
+    connection = await agentConnection(config, logger);
   } catch (err) {
     if (isBerthError(err)) fail(err.message);
     throw err;
   }
-  const logger = pino({ level: config.logLevel, base: { component: 'agent' } }, pino.destination(2));
-  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
-  const client = new KubeClient(config.connection, { userAgent: 'berth-agent' });
+  const client = new KubeClient(connection, { userAgent: 'berth-agent' });
   let runtimed: LocalRuntimed | undefined;
   let runtime: RuntimeClient | undefined;
   let agent: RunningAgent | undefined;
