@@ -1,3 +1,5 @@
+// @peculiar/x509 needs the Reflect metadata API loaded before it.
+import 'reflect-metadata';
 import { formatJoinToken, NODE_USER_PREFIX, NODES_GROUP } from '@berth/client';
 import { writeFileAtomicSync } from '@berth/host';
 import * as x509 from '@peculiar/x509';

@@ -1,3 +1,5 @@
+// @peculiar/x509 needs the Reflect metadata API loaded before it.
+import 'reflect-metadata';
 import {
   connectionFromFile,
   kubeconfigYaml,
