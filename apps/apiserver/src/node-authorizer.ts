@@ -146,8 +146,9 @@ export class NodeAuthorizer implements NodeRules {
   }
 
   private async podDecision(node: string, a: ResourceAttributes, sub: string): Promise<string | undefined> {
-    if (sub === 'status') return a.verb === 'update' || a.verb === 'patch' ? undefined : '';
-    if (sub !== '') return '';
+    // Which pod a status write is for is known once the stored pod is read: NodeRestriction checks it.
+    if (sub === 'status' && (a.verb === 'update' || a.verb === 'patch')) return undefined;
+    if (sub !== '' && !(sub === 'status' && a.verb === 'get')) return '';
     switch (a.verb) {
       case 'get': {
         const pod = await this.graph.pod(a.namespace ?? '', a.name ?? '');
