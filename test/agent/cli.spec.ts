@@ -6,7 +6,7 @@ import { connectionFromFile, formatJoinToken, KubeClient, parseJoinToken } from 
 import { RuntimeClient } from '@berth/runtime-client';
 import { BERTH_BIN, freePort, startBerthServer, type TestServer } from '@berth/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuntimedFixture, waitFor } from '../runtimed/support';
@@ -73,6 +73,7 @@ describe('berth agent', () => {
     };
     const secret = parseJoinToken(joinToken())!.secret;
     const args = ['--server', server.url, '--data-dir', dataDir, '--node-name', 'token-file-node', '--runtime-socket', runtimed.socket];
+    mkdirSync(dataDir, { mode: 0o755 });
     const first = startAgentProcess([...args, '--token-file', join(server.dataDir, 'token')]);
     running.push(first.child);
     await waitFor(`the node's lease (agent output: ${first.output()})`, renewedAfter(0), 30_000);
@@ -81,6 +82,7 @@ describe('berth agent', () => {
     const credential = nodeCredentialPath(dataDir);
     expect(statSync(credential).mode & 0o777).toBe(0o600);
     expect(statSync(join(dataDir, 'node')).mode & 0o777).toBe(0o700);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     expect(readFileSync(credential, 'utf8')).not.toContain(secret);
     expect(connectionFromFile(credential)).toMatchObject({ server: server.url, ca: server.ca, token: undefined, clientCert: expect.stringContaining('BEGIN CERTIFICATE') });
     first.child.kill('SIGTERM');

@@ -8,7 +8,7 @@ import { KubeClient, type ClusterConnection } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import { stopOnSignals } from '@berth/lifecycle';
 import { RuntimeClient } from '@berth/runtime-client';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { parseAgentFlags, type AgentConfig } from './config';
@@ -30,6 +30,9 @@ async function main(): Promise<void> {
   if (config.runtimeSocket && !existsSync(config.runtimeSocket)) {
     fail(`no runtimed socket at ${config.runtimeSocket}: start one first (berth runtimed --socket ${config.runtimeSocket})`);
   }
+  // The node's credential, its pods' volumes (Secrets among them) and its runtime's state: root's alone.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
   const logger = pino({ level: config.logLevel, base: { component: 'agent' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let connection: ClusterConnection;

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { errors } from '@berth/errors';
+import { chmodSync, existsSync } from 'node:fs';
 import { byKey, Subscription, WatchFanout } from './fanout';
 import type { KeyValue, ListResult, Store, WatchCallbacks, WatchEvent, Watcher } from './store';
 
@@ -91,6 +92,8 @@ export class SqliteStore implements Store {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(SCHEMA);
+      // Every Secret is in here: the database and its WAL files are the owner's alone, whatever the umask.
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
     } catch (err) {
       throw errors.unavailable(`cannot open sqlite store ${path}: ${(err as Error).message}`);
     }
