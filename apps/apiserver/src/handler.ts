@@ -154,7 +154,7 @@ export class ApiHandler {
 
   private async handle(ctx: RequestContext): Promise<void> {
     const route = parseRoute(ctx.url.pathname);
-    if (!isPublic(route)) await this.authorize(ctx, route);
+    if (!isPublic(route)) Object.assign(ctx, await this.authorize(ctx.req, ctx.url, route));
     const method = ctx.req.method;
     if (route.kind === 'nodeCertificate' ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
       throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
@@ -166,12 +166,11 @@ export class ApiHandler {
    * Authentication, authorization and the admission check of the request's writes: the one place that
    * decides who may do what, before anything is read or decoded for the request.
    */
-  private async authorize(ctx: RequestContext, route: Route, upgrade = false): Promise<void> {
-    const user = this.authenticator.authenticate(ctx.req);
-    const attrs = requestAttributes(ctx.req.method ?? 'GET', route, ctx.url, upgrade);
+  private async authorize(req: IncomingMessage, url: URL, route: Route, upgrade = false): Promise<{ user: UserInfo; admission?: Admission }> {
+    const user = this.authenticator.authenticate(req);
+    const attrs = requestAttributes(req.method ?? 'GET', route, url, upgrade);
     await this.authorizer.authorize(user, attrs);
-    ctx.user = user;
-    ctx.admission = this.authorizer.admission(user, attrs);
+    return { user, admission: this.authorizer.admission(user, attrs) };
   }
 
   private async dispatch(ctx: RequestContext, route: Route): Promise<void> {
@@ -331,8 +330,7 @@ export class ApiHandler {
   readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const authorized = (async () => {
       const url = new URL(req.url ?? '/', 'https://berth.invalid');
-      const route = parseRoute(url.pathname);
-      await this.authorize({ req, url } as RequestContext, route, true);
+      await this.authorize(req, url, parseRoute(url.pathname), true);
     })();
     authorized.then(
       () => {
