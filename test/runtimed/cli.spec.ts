@@ -1,8 +1,9 @@
 // The docker-style CLI verbs end to end: `berth runtime ...`, `berth images`, `berth volume ...`
 // against a runtimed of the suite's own.
-import { busyboxRootfsTarball } from '@berth/image';
+import { busyboxRootfsTarball, hostPlatform, sha256, tarball } from '@berth/image';
 import { runBerth, type BerthResult } from '@berth/testing';
 import { existsSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimedFixture, waitFor } from './support';
 
@@ -41,6 +42,30 @@ describe('berth runtime CLI', () => {
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     const df = await berth(['system', 'df']);
     expect(df.stdout).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+1\s+0\s/);
+  });
+
+  it('refuses a rootfs or archive with an escaping entry at import and load, in one line naming the entry', async () => {
+    const layer = await tarball([
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc', type: 'symlink', linkname: '/etc' },
+      { name: 'etc/passwd', content: 'root::0:0::/:/bin/sh\n' },
+    ]);
+    const why = '"etc/passwd": Forbidden: path goes through the symlink "etc", which could point outside the layer';
+    const rootfs = join(fx.dir, 'hostile-rootfs.tar');
+    await writeFile(rootfs, layer);
+    expect(await berth(['image', 'import', rootfs, 'hostile'])).toEqual({ code: 1, stdout: '', stderr: `error: layer "rootfs" is invalid: ${why}\n` });
+    const config = Buffer.from(JSON.stringify({ ...hostPlatform(), rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
+    const archive = join(fx.dir, 'hostile-archive.tar');
+    await writeFile(
+      archive,
+      await tarball([
+        { name: 'config.json', content: config },
+        { name: 'layer.tar', content: layer },
+        { name: 'manifest.json', content: JSON.stringify([{ Config: 'config.json', RepoTags: ['hostile:latest'], Layers: ['layer.tar'] }]) },
+      ]),
+    );
+    expect(await berth(['load', '-i', archive])).toEqual({ code: 1, stdout: '', stderr: `error: layer "${sha256(layer)}" is invalid: ${why}\n` });
+    expect((await berth(['images'])).stdout).not.toMatch(/hostile/);
   });
 
   it('runs in the foreground: prints the output and exits with the exit code', async () => {

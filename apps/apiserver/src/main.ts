@@ -9,6 +9,7 @@ import 'reflect-metadata';
 import { defaultNodeName, ensureLocalRuntimed, ensureNodeCredential, primaryIPv4, startAgent } from '@berth/agent';
 import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
+import { isBerthError } from '@berth/errors';
 import { stopOnSignals } from '@berth/lifecycle';
 import { RuntimeClient } from '@berth/runtime-client';
 import { startScheduler } from '@berth/scheduler';
@@ -118,7 +119,8 @@ async function main(): Promise<void> {
   try {
     app = await ApiServerApp.start(config, logger);
   } catch (err) {
-    logger.fatal({ err }, 'berth apiserver failed to start');
+    // A refusal that explains itself (the data dir in use, a store that cannot be reached) is one line; anything else is logged with its stack too.
+    if (!isBerthError(err) || isBerthError(err, 'InternalError')) logger.fatal({ err }, 'berth apiserver failed to start');
     process.stderr.write(`berth server: ${(err as Error).message}\n`);
     process.exit(1);
   }
