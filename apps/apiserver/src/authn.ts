@@ -11,8 +11,10 @@ export interface UserInfo {
   groups: readonly string[];
 }
 
-/** The admin token's user: allowed everything (Kubernetes' system:masters). */
-export const ADMIN: UserInfo = { name: 'system:admin', groups: ['system:masters', 'system:authenticated'] };
+/** The group allowed everything, as Kubernetes' system:masters. */
+export const MASTERS_GROUP = 'system:masters';
+/** The admin token's user. */
+export const ADMIN: UserInfo = { name: 'system:admin', groups: [MASTERS_GROUP, 'system:authenticated'] };
 /** The join token's user: allowed to ask for a node certificate, nothing else (a bootstrap token's user). */
 export const JOINING_HOST: UserInfo = { name: 'system:bootstrap:join-token', groups: ['system:bootstrappers', 'system:authenticated'] };
 

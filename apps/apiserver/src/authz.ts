@@ -1,6 +1,6 @@
 import { qualifiedName, type KubeObject, type ResourceType } from '@berth/api';
 import { BerthError } from '@berth/errors';
-import { ADMIN, JOINING_HOST, nodeNameOf, type UserInfo } from './authn';
+import { JOINING_HOST, MASTERS_GROUP, nodeNameOf, type UserInfo } from './authn';
 import { ObjectFilter } from './filter';
 import type { Route } from './routes';
 
@@ -85,7 +85,7 @@ export class Authorizer {
   constructor(private readonly nodes: NodeRules) {}
 
   async authorize(user: UserInfo, attrs: RequestAttributes): Promise<void> {
-    if (user.groups.includes(ADMIN.groups[0]!)) return;
+    if (user.groups.includes(MASTERS_GROUP)) return;
     if (user.name === JOINING_HOST.name) {
       if ('nonResource' in attrs && attrs.nonResource.route === 'nodeCertificate' && attrs.nonResource.verb === 'post') return;
       throw forbidden(user, attrs, 'the join token only joins a host to the cluster');

@@ -4,7 +4,7 @@ import { BerthError, errors, isBerthError } from '@berth/errors';
 import type { Store } from '@berth/store';
 import * as x509 from '@peculiar/x509';
 import { createHash } from 'node:crypto';
-import { ADMIN, isNodeName, JOINING_HOST, nodeNameOf, type UserInfo } from './authn';
+import { isNodeName, JOINING_HOST, MASTERS_GROUP, nodeNameOf, type UserInfo } from './authn';
 import { objectKey } from './keys';
 import { signNodeCertificate, type Credentials } from './pki';
 
@@ -68,7 +68,7 @@ export class NodeCertificates {
     if (requester !== undefined && requester !== nodeName) {
       throw nodeForbidden(nodeName, `node "${requester}" can only request a certificate for itself`);
     }
-    if (requester === undefined && user.name !== JOINING_HOST.name && !user.groups.includes(ADMIN.groups[0]!)) {
+    if (requester === undefined && user.name !== JOINING_HOST.name && !user.groups.includes(MASTERS_GROUP)) {
       throw nodeForbidden(nodeName, `User "${user.name}" cannot request node certificates`);
     }
     const publicKeySha256 = createHash('sha256').update(Buffer.from(publicKey.rawData)).digest('hex');
