@@ -112,6 +112,25 @@ describe('berth runtime CLI', () => {
     expect(gone.stderr).toMatch(/not found/);
   });
 
+  it("takes docker's security flags, and refuses bad ones in one line", async () => {
+    const status = 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/1/status | tr -s "\\t" " "';
+    const confined = await berth(['runtime', 'run', '--rm', '--cap-drop', 'ALL', '--cap-add', 'kill', '--security-opt', 'no-new-privileges', '--sysctl', 'net.ipv4.ping_group_range=0 0', '--group-add', '4242', '-u', '1000', 'busybox', 'sh', '-c', `${status}; cat /proc/sys/net/ipv4/ping_group_range; id -G`]);
+    expect(confined).toEqual({ code: 0, stdout: 'CapEff: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n0\t0\n0 4242\n', stderr: '' });
+    const loose = await berth(['runtime', 'run', '--rm', '--security-opt', 'seccomp=unconfined', 'busybox', 'sh', '-c', status]);
+    expect(loose).toMatchObject({ code: 0, stdout: 'CapEff: 00000000a80425fb\nNoNewPrivs: 0\nSeccomp: 0\n' });
+    const privileged = await berth(['runtime', 'run', '-d', '--name', 'priv', '--privileged', 'busybox', 'sleep', '60']);
+    expect(privileged.code).toBe(0);
+    expect(JSON.parse((await berth(['runtime', 'inspect', 'priv'])).stdout)[0].HostConfig).toMatchObject({ Privileged: true, CapAdd: [], SecurityOpt: [] });
+    expect((await berth(['runtime', 'rm', '-f', 'priv'])).code).toBe(0);
+    // Refused by the CLI (--security-opt) and by runtimed (a capability, a sysctl of the host's).
+    for (const flags of [['--cap-add', 'GOD_MODE'], ['--security-opt', 'apparmor=unconfined'], ['--sysctl', 'kernel.hostname=x']]) {
+      const bad = await berth(['runtime', 'run', '--rm', ...flags, 'busybox', 'true']);
+      expect(bad).toMatchObject({ code: 1, stdout: '' });
+      expect(bad.stderr).toMatch(/^error: [^\n]+\n$/);
+    }
+    expect((await berth(['runtime', 'ps', '-a', '-q'])).stdout).toBe('');
+  });
+
   it('kills and force-removes a running container', async () => {
     const id = (await berth(['runtime', 'run', '-d', 'busybox', 'sleep', '60'])).stdout.trim();
     expect((await berth(['runtime', 'rm', id.slice(0, 12)])).code).toBe(1);

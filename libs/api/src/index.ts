@@ -7,3 +7,4 @@ export * from './selectors';
 export * from './tables';
 export * from './quantity';
 export { dns1123SubdomainErrors } from './schema/syntax';
+export * from './downward-api';
