@@ -4,9 +4,11 @@ import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF } from '@berth/k8s-protob
 import type { Store } from '@berth/store';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseDocument } from 'yaml';
+import { PEM_MEDIA_TYPE } from '@berth/client';
+import { Authenticator, type UserInfo } from './authn';
+import { Authorizer, requestAttributes, type Admission } from './authz';
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -23,6 +25,8 @@ import {
 import { ObjectFilter } from './filter';
 import { statusFor, successStatus } from './http-errors';
 import type { ApiMetrics } from './metrics';
+import { NodeAuthorizer, objectGraph } from './node-authorizer';
+import type { NodeCertificates } from './node-certificates';
 import { rejectUpgrade, type NodeProxy } from './node-proxy';
 import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
 import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
@@ -63,6 +67,10 @@ interface RequestContext {
   verb: string;
   resource: string;
   isWatch: boolean;
+  /** Who sent the request; unset on public paths. */
+  user?: UserInfo;
+  /** The check the request's writes go through before they are stored (NodeRestriction for nodes). */
+  admission?: Admission;
 }
 
 export interface HandlerDeps {
@@ -74,8 +82,12 @@ export interface HandlerDeps {
   adminToken: string;
   /** pods/log, pods/exec, pods/attach and metrics.k8s.io, served by the nodes through their tunnels. */
   nodes?: NodeProxy;
-  /** Joining nodes' bearer token; nodes are as privileged as the admin for now. */
+  /** The join token's secret: a bearer token that only lets a host ask for its node certificate. */
   nodeSecret?: string;
+  /** Signs joining nodes' certificates; without it the server has no join endpoint. */
+  nodeCertificates?: NodeCertificates;
+  /** Who may do what; by default the admin everything, nodes their own (NodeAuthorizer over `objects`). */
+  authorizer?: Authorizer;
   /** Served unauthenticated at /cacerts: a joining host checks it against its token's hash. */
   caCertPem?: string;
 }
@@ -112,10 +124,12 @@ function notFoundPath(): BerthError {
 
 /** The HTTP edge of the API: authentication, routing, body decoding, responses and Status errors. */
 export class ApiHandler {
-  private readonly tokens: Buffer[];
+  private readonly authenticator: Authenticator;
+  private readonly authorizer: Authorizer;
 
   constructor(private readonly deps: HandlerDeps) {
-    this.tokens = [deps.adminToken, deps.nodeSecret].filter((t): t is string => !!t).map((t) => Buffer.from(t));
+    this.authenticator = new Authenticator({ adminToken: deps.adminToken, joinSecret: deps.nodeSecret });
+    this.authorizer = deps.authorizer ?? new Authorizer(new NodeAuthorizer(objectGraph(deps.objects)));
   }
 
   /** The request listener for node's https server; never throws. */
@@ -140,11 +154,23 @@ export class ApiHandler {
 
   private async handle(ctx: RequestContext): Promise<void> {
     const route = parseRoute(ctx.url.pathname);
-    if (!isPublic(route)) this.authenticate(ctx.req);
-    if (route.kind !== 'resource' && ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') {
+    if (!isPublic(route)) Object.assign(ctx, await this.authorize(ctx.req, ctx.url, route));
+    const method = ctx.req.method;
+    if (route.kind === 'nodeCertificate' ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
       throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
     await this.dispatch(ctx, route);
+  }
+
+  /**
+   * Authentication, authorization and the admission check of the request's writes: the one place that
+   * decides who may do what, before anything is read or decoded for the request.
+   */
+  private async authorize(req: IncomingMessage, url: URL, route: Route, upgrade = false): Promise<{ user: UserInfo; admission?: Admission }> {
+    const user = this.authenticator.authenticate(req);
+    const attrs = requestAttributes(req.method ?? 'GET', route, url, upgrade);
+    await this.authorizer.authorize(user, attrs);
+    return { user, admission: this.authorizer.admission(user, attrs) };
   }
 
   private async dispatch(ctx: RequestContext, route: Route): Promise<void> {
@@ -163,7 +189,12 @@ export class ApiHandler {
         });
       case 'cacerts':
         if (!this.deps.caCertPem) throw notFoundPath();
-        return this.send(ctx, 200, this.deps.caCertPem, 'application/x-pem-file');
+        return this.send(ctx, 200, this.deps.caCertPem, PEM_MEDIA_TYPE);
+      case 'nodeCertificate': {
+        if (!this.deps.nodeCertificates || !ctx.user) throw notFoundPath();
+        const certificate = await this.deps.nodeCertificates.sign(ctx.user, await this.readBody(ctx.req));
+        return this.send(ctx, 200, certificate, PEM_MEDIA_TYPE);
+      }
       case 'metrics': {
         const registry = this.deps.metrics.registry;
         return this.send(ctx, 200, await registry.metrics(), registry.contentType);
@@ -295,15 +326,19 @@ export class ApiHandler {
     return nodes.serveLog(ctx.req, ctx.res, target.namespace ?? 'default', name, ctx.url.searchParams);
   }
 
-  /** Upgrade requests (exec, attach, the nodes' tunnels): authenticated here, served by the node proxy. */
+  /** Upgrade requests (exec, attach, port-forward, the nodes' tunnels): authorized here, served by the node proxy. */
   readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    try {
-      this.authenticate(req);
-    } catch (err) {
-      return rejectUpgrade(socket, err);
-    }
-    if (!this.deps.nodes) return rejectUpgrade(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
-    this.deps.nodes.upgrade(req, socket, head);
+    const authorized = (async () => {
+      const url = new URL(req.url ?? '/', 'https://berth.invalid');
+      await this.authorize(req, url, parseRoute(url.pathname), true);
+    })();
+    authorized.then(
+      () => {
+        if (!this.deps.nodes) return rejectUpgrade(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
+        this.deps.nodes.upgrade(req, socket, head);
+      },
+      (err: unknown) => rejectUpgrade(socket, err),
+    );
   };
 
   /** Subresources this server answers itself or through the nodes. */
@@ -376,13 +411,6 @@ export class ApiHandler {
     );
   }
 
-  private authenticate(req: IncomingMessage): void {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    const presented = Buffer.from(match ? match[1].trim() : '');
-    if (!this.tokens.some((token) => presented.length === token.length && timingSafeEqual(presented, token))) throw errors.unauthorized();
-  }
-
   private writeOptions(ctx: RequestContext): WriteOptions {
     const q = ctx.url.searchParams;
     const validation = q.get('fieldValidation') || 'Warn';
@@ -399,6 +427,7 @@ export class ApiHandler {
       fieldValidation: validation as FieldValidation,
       force: force === 'true',
       precondition: q.get('resourceVersion') || undefined,
+      admit: ctx.admission,
     };
   }
 

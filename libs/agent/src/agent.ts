@@ -111,7 +111,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (!isBerthError(err, 'ServiceUnavailable')) throw err;
     throw errors.unavailable(`no runtimed answers (${err.message}); start \`berth runtimed\` on this node first`);
   }
-  await mkdir(options.dataDir, { recursive: true });
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const host = hostFacts(options.host);
   const heartbeat = new NodeHeartbeat({ client, nodeName, host, runtimeVersion, logger, leaseRenewMs: options.leaseRenewMs, statusUpdateMs: options.statusUpdateMs });
   await heartbeat.start();

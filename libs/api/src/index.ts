@@ -6,4 +6,5 @@ export * from './defaults';
 export * from './selectors';
 export * from './tables';
 export * from './quantity';
+export { dns1123SubdomainErrors } from './schema/syntax';
 export * from './downward-api';
