@@ -96,5 +96,5 @@ berth is running (pid $server_pid, data in $data_dir, log in $log).
   kubectl:     kubectl --kubeconfig $kubeconfig get deploy
   containers:  BERTH_RUNTIME_SOCKET=$runtime_socket bin/berth runtime ps
   stop:        kill \$(cat $pid_file)   (pods' containers keep running; berth delete -f deploy/examples/ removes them)
-  add a host:  bin/berth agent --server https://<this host's address>:$port --token \$(cat $data_dir/token) --data-dir /var/lib/berth-agent
+  add a host:  copy $data_dir/token to it (mode 0600), then there: bin/berth agent --server https://<this host's address>:$port --token-file <that copy> --data-dir /var/lib/berth-agent
 EOT

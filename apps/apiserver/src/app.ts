@@ -1,5 +1,5 @@
 import { createStore } from '@berth/store';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -46,6 +46,8 @@ export class ApiServerApp {
 
   static async start(config: ServerConfig, logger: Logger): Promise<ApiServerApp> {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    // The store, keys and tokens live here: the data dir is root's alone, also when it was made by someone else.
+    chmodSync(config.dataDir, 0o700);
     const credentials = await loadOrCreateCredentials(config.dataDir);
     const store = await createStore(config.storeUrl);
     const container = buildContainer(config, credentials, logger, store);
@@ -57,7 +59,12 @@ export class ApiServerApp {
     await ensureApiService(objects, serviceAllocator, { address: apiAddress, port: config.httpsPort });
 
     const handler = container.get<ApiHandler>(TOKENS.Handler);
-    const server = createServer({ cert: credentials.serverCertPem, key: credentials.serverKeyPem }, handler.listener);
+    // Client certificates are asked for, not required (tokens authenticate too), and checked against the
+    // cluster CA: the handler reads the verified ones as node identities.
+    const server = createServer(
+      { cert: credentials.serverCertPem, key: credentials.serverKeyPem, ca: credentials.caCertPem, requestCert: true, rejectUnauthorized: false },
+      handler.listener,
+    );
     // exec and attach clients, and the nodes' tunnels.
     server.on('upgrade', handler.upgradeListener);
     server.on('clientError', handler.clientErrorListener);

@@ -7,7 +7,10 @@ import type { ServerConfig } from './config';
 import { ApiHandler } from './handler';
 import { ApiMetrics } from './metrics';
 import { NamespaceReconciler } from './namespace-reconciler';
+import { NodeAuthorizer, objectGraph } from './node-authorizer';
+import { NodeCertificates } from './node-certificates';
 import { NodeProxy } from './node-proxy';
+import { Authorizer } from './authz';
 import { ObjectService } from './objects';
 import { ServiceAllocator } from './service-allocation';
 import type { Credentials } from './pki';
@@ -27,6 +30,8 @@ export const TOKENS = {
   NodeProxy: Symbol.for('NodeProxy'),
   ServiceAllocator: Symbol.for('ServiceAllocator'),
   EventExpiry: Symbol.for('EventExpiry'),
+  Authorizer: Symbol.for('Authorizer'),
+  NodeCertificates: Symbol.for('NodeCertificates'),
 } as const;
 
 /** The composition root: every apiserver part, wired once from the config, credentials, logger and store. */
@@ -58,6 +63,10 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
   c.bind(TOKENS.NodeProxy).toDynamicValue(
     (ctx) => new NodeProxy({ objects: ctx.get<ObjectService>(TOKENS.Objects), logger: ctx.get<Logger>(TOKENS.Logger) }),
   );
+  c.bind(TOKENS.Authorizer).toDynamicValue((ctx) => new Authorizer(new NodeAuthorizer(objectGraph(ctx.get<ObjectService>(TOKENS.Objects)))));
+  c.bind(TOKENS.NodeCertificates).toDynamicValue(
+    (ctx) => new NodeCertificates(ctx.get<Credentials>(TOKENS.Credentials), ctx.get<Store>(TOKENS.Store)),
+  );
   c.bind(TOKENS.Handler).toDynamicValue(
     (ctx) =>
       new ApiHandler({
@@ -69,6 +78,8 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
         adminToken: ctx.get<Credentials>(TOKENS.Credentials).adminToken,
         nodes: ctx.get<NodeProxy>(TOKENS.NodeProxy),
         nodeSecret: ctx.get<Credentials>(TOKENS.Credentials).nodeSecret,
+        nodeCertificates: ctx.get<NodeCertificates>(TOKENS.NodeCertificates),
+        authorizer: ctx.get<Authorizer>(TOKENS.Authorizer),
         caCertPem: ctx.get<Credentials>(TOKENS.Credentials).caCertPem,
         limits: config.limits,
       }),

@@ -4,8 +4,10 @@ import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF } from '@berth/k8s-protob
 import type { Store } from '@berth/store';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
+import { PEM_MEDIA_TYPE } from '@berth/client';
+import { Authenticator, type UserInfo } from './authn';
+import { Authorizer, requestAttributes, type Admission } from './authz';
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -22,6 +24,8 @@ import {
 import { ObjectFilter } from './filter';
 import { endWithStatus, statusFor, successStatus } from './http-errors';
 import type { ApiMetrics } from './metrics';
+import { NodeAuthorizer, objectGraph } from './node-authorizer';
+import type { NodeCertificates } from './node-certificates';
 import type { NodeProxy } from './node-proxy';
 import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
 import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
@@ -62,6 +66,10 @@ interface RequestContext {
   verb: string;
   resource: string;
   isWatch: boolean;
+  /** Who sent the request; unset on public paths. */
+  user?: UserInfo;
+  /** The check the request's writes go through before they are stored (NodeRestriction for nodes). */
+  admission?: Admission;
 }
 
 export interface HandlerDeps {
@@ -73,8 +81,12 @@ export interface HandlerDeps {
   adminToken: string;
   /** pods/log, pods/exec, pods/attach and metrics.k8s.io, served by the nodes through their tunnels. */
   nodes?: NodeProxy;
-  /** Joining nodes' bearer token; nodes are as privileged as the admin for now. */
+  /** The join token's secret: a bearer token that only lets a host ask for its node certificate. */
   nodeSecret?: string;
+  /** Signs joining nodes' certificates; without it the server has no join endpoint. */
+  nodeCertificates?: NodeCertificates;
+  /** Who may do what; by default the admin everything, nodes their own (NodeAuthorizer over `objects`). */
+  authorizer?: Authorizer;
   /** Served unauthenticated at /cacerts: a joining host checks it against its token's hash. */
   caCertPem?: string;
   /** In-flight and watch limits; Kubernetes' and berth's defaults when absent. */
@@ -130,13 +142,15 @@ function notFoundPath(): BerthError {
 
 /** The HTTP edge of the API: authentication, routing, body decoding, responses and Status errors. */
 export class ApiHandler {
-  private readonly tokens: Buffer[];
+  private readonly authenticator: Authenticator;
+  private readonly authorizer: Authorizer;
   private readonly readOnlyInflight: InflightLimit;
   private readonly mutatingInflight: InflightLimit;
   private readonly watchBudget: WatchBudget;
 
   constructor(private readonly deps: HandlerDeps) {
-    this.tokens = [deps.adminToken, deps.nodeSecret].filter((t): t is string => !!t).map((t) => Buffer.from(t));
+    this.authenticator = new Authenticator({ adminToken: deps.adminToken, joinSecret: deps.nodeSecret });
+    this.authorizer = deps.authorizer ?? new Authorizer(new NodeAuthorizer(objectGraph(deps.objects)));
     const limits = deps.limits ?? DEFAULT_LIMITS;
     this.readOnlyInflight = new InflightLimit(limits.maxRequestsInflight, 'read-only');
     this.mutatingInflight = new InflightLimit(limits.maxMutatingRequestsInflight, 'mutating');
@@ -170,8 +184,9 @@ export class ApiHandler {
     ctx.url = parseRequestTarget(ctx.req.url);
     ctx.accept = parseAccept(ctx.req.headers.accept);
     const route = parseRoute(ctx.url.pathname);
-    if (!isPublic(route)) this.authenticate(ctx.req);
-    if (route.kind !== 'resource' && ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') {
+    if (!isPublic(route)) Object.assign(ctx, await this.authorize(ctx.req, ctx.url, route));
+    const method = ctx.req.method;
+    if (route.kind === 'nodeCertificate' ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
       throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
     const release = this.admit(ctx, route);
@@ -193,6 +208,17 @@ export class ApiHandler {
     return (readOnly ? this.readOnlyInflight : this.mutatingInflight).admit();
   }
 
+  /**
+   * Authentication, authorization and the admission check of the request's writes: the one place that
+   * decides who may do what, before anything is read or decoded for the request.
+   */
+  private async authorize(req: IncomingMessage, url: RequestTarget, route: Route, upgrade = false): Promise<{ user: UserInfo; admission?: Admission }> {
+    const user = this.authenticator.authenticate(req);
+    const attrs = requestAttributes(req.method ?? 'GET', route, url, upgrade);
+    await this.authorizer.authorize(user, attrs);
+    return { user, admission: this.authorizer.admission(user, attrs) };
+  }
+
   private async dispatch(ctx: RequestContext, route: Route): Promise<void> {
     switch (route.kind) {
       case 'health':
@@ -209,7 +235,12 @@ export class ApiHandler {
         });
       case 'cacerts':
         if (!this.deps.caCertPem) throw notFoundPath();
-        return this.send(ctx, 200, this.deps.caCertPem, 'application/x-pem-file');
+        return this.send(ctx, 200, this.deps.caCertPem, PEM_MEDIA_TYPE);
+      case 'nodeCertificate': {
+        if (!this.deps.nodeCertificates || !ctx.user) throw notFoundPath();
+        const certificate = await this.deps.nodeCertificates.sign(ctx.user, await this.readBody(ctx.req));
+        return this.send(ctx, 200, certificate, PEM_MEDIA_TYPE);
+      }
       case 'metrics': {
         const registry = this.deps.metrics.registry;
         return this.send(ctx, 200, await registry.metrics(), registry.contentType);
@@ -343,17 +374,21 @@ export class ApiHandler {
     return nodes.serveLog(ctx.req, ctx.res, target.namespace ?? 'default', name, ctx.url.searchParams);
   }
 
-  /** Upgrade requests (exec, attach, the nodes' tunnels): authenticated here, served by the node proxy. */
+  /** Upgrade requests (exec, attach, port-forward, the nodes' tunnels): authorized here, served by the node proxy. */
   readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Node takes its own error listener off an upgraded socket: an error nobody listens for ends the process.
     socket.on('error', () => socket.destroy());
-    try {
-      this.authenticate(req);
-    } catch (err) {
-      return endWithStatus(socket, err);
-    }
-    if (!this.deps.nodes) return endWithStatus(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
-    this.deps.nodes.upgrade(req, socket, head);
+    const authorized = (async () => {
+      const url = parseRequestTarget(req.url);
+      await this.authorize(req, url, parseRoute(url.pathname), true);
+    })();
+    authorized.then(
+      () => {
+        if (!this.deps.nodes) return endWithStatus(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
+        this.deps.nodes.upgrade(req, socket, head);
+      },
+      (err: unknown) => endWithStatus(socket, err),
+    );
   };
 
   /** A request node's parser refused (bad syntax, headers too large, too slow) still gets a Status, not a bare 400. */
@@ -450,13 +485,6 @@ export class ApiHandler {
     );
   }
 
-  private authenticate(req: IncomingMessage): void {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    const presented = Buffer.from(match ? match[1].trim() : '');
-    if (!this.tokens.some((token) => presented.length === token.length && timingSafeEqual(presented, token))) throw errors.unauthorized();
-  }
-
   private writeOptions(ctx: RequestContext): WriteOptions {
     const q = ctx.url.searchParams;
     const validation = q.get('fieldValidation') || 'Warn';
@@ -473,6 +501,7 @@ export class ApiHandler {
       fieldValidation: validation as FieldValidation,
       force: force === 'true',
       precondition: q.get('resourceVersion') || undefined,
+      admit: ctx.admission,
     };
   }
 

@@ -41,6 +41,11 @@ export interface WriteOptions {
   force?: boolean;
   /** `?resourceVersion=` on a write: the object must still be at this version. */
   precondition?: string;
+  /**
+   * The requester's admission check (NodeRestriction for nodes): sees the stored object (undefined on
+   * create) and the one about to be stored, after defaulting and validation, and throws to refuse the write.
+   */
+  admit?: (old: KubeObject | undefined, next: KubeObject) => void;
 }
 
 export interface WriteResult {
@@ -438,6 +443,7 @@ export class ObjectService {
     const initialStatus = INITIAL_STATUS[`${type.group}/${type.kind}`];
     if (initialStatus) obj.status = initialStatus();
     const warnings = this.admit(type, obj, opts);
+    opts.admit?.(undefined, obj);
     obj.metadata.managedFields = managedFieldsSet ? managedFields : recordUpdate(type, undefined, obj, opts.fieldManager, now);
     if (!obj.metadata.managedFields?.length) delete obj.metadata.managedFields;
     const reservation = await this.allocations?.reserve(type, undefined, obj, opts.dryRun);
@@ -500,6 +506,7 @@ export class ObjectService {
 
     this.allocations?.keepAllocated(type, old, next);
     const warnings = this.admit(type, next, opts, old);
+    opts.admit?.(old, next);
     // Serialising the stored object for the no-op checks costs as much as the write itself: once is enough.
     const oldComparable = comparable(old);
     const reservation = comparable(next) === oldComparable ? undefined : await this.allocations?.reserve(type, old, next, opts.dryRun);

@@ -1,5 +1,6 @@
 import { resourceForPath, ResourceType } from '@berth/api';
 import { errors } from '@berth/errors';
+import { NODE_CERTIFICATE_PATH } from '@berth/client';
 
 export interface ResourceTarget {
   type: ResourceType;
@@ -15,6 +16,8 @@ export type Route =
   | { kind: 'metrics' }
   /** The cluster CA's PEM, for hosts joining with a token that pins its hash. */
   | { kind: 'cacerts' }
+  /** A joining (or renewing) node's certificate signing request. */
+  | { kind: 'nodeCertificate' }
   | { kind: 'coreDiscovery' }
   | { kind: 'groupsDiscovery' }
   | { kind: 'groupDiscovery'; group: string }
@@ -84,6 +87,7 @@ export function parseRoute(pathname: string): Route {
   if (trimmed === '/version') return { kind: 'version' };
   if (trimmed === '/metrics') return { kind: 'metrics' };
   if (trimmed === '/cacerts') return { kind: 'cacerts' };
+  if (trimmed === NODE_CERTIFICATE_PATH) return { kind: 'nodeCertificate' };
   const segs = pathSegments(trimmed);
   if (!segs) return { kind: 'unknown' };
   if (segs[0] === 'openapi' && segs[1] === 'v3') {

@@ -38,7 +38,8 @@ export async function applyFsGroup(pod: Pod, prepared: ReadonlyMap<string, Prepa
   for (const volume of pod.spec?.volumes ?? []) {
     const ready = prepared.get(volume.name);
     if (!ready || volume.hostPath || (!ready.readOnly && !firstSetup)) continue;
-    if (context?.fsGroupChangePolicy === 'OnRootMismatch' && (await rootMatches(ready.hostPath, gid, ready.readOnly))) continue;
+    // Volumes the agent writes get new files under a root that already matches: kubelet ignores the policy for them.
+    if (context?.fsGroupChangePolicy === 'OnRootMismatch' && !ready.readOnly && (await rootMatches(ready.hostPath, gid, ready.readOnly))) continue;
     await own(ready.hostPath, gid, ready.readOnly);
   }
 }

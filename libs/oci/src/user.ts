@@ -1,7 +1,6 @@
 import { errors, field, FieldCause } from '@berth/errors';
 import { MAX_ID } from './defaults';
-import { readFileSync, realpathSync } from 'node:fs';
-import { join, relative, isAbsolute } from 'node:path';
+import { readFileBeneath } from '@berth/host';
 
 export interface ResolvedUser {
   uid: number;
@@ -9,17 +8,15 @@ export interface ResolvedUser {
   additionalGids?: number[];
 }
 
-/** Reads etc/<name> of a rootfs, refusing a symlink that leads out of it. */
+/** The passwd/group files a user is resolved against; a larger one is not an account database. */
+const MAX_ACCOUNT_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * etc/<name> of a rootfs, or '' when it is absent or not a plain file. A running container can rewrite its
+ * /etc (exec resolves its user there), so no link is followed and a fifo does not block the reader.
+ */
 function readRootfsFile(rootfs: string, name: string): string {
-  try {
-    const root = realpathSync(rootfs);
-    const path = realpathSync(join(root, 'etc', name));
-    const rel = relative(root, path);
-    if (rel.startsWith('..') || isAbsolute(rel)) return '';
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
+  return readFileBeneath(rootfs, `etc/${name}`, MAX_ACCOUNT_FILE_BYTES) ?? '';
 }
 
 function records(text: string): string[][] {
