@@ -456,8 +456,10 @@ function hostileHttp(random: Random, targets: Targets): Hostile {
       '/api/v9/namespaces',
       '/apis/apps/v1/namespaces/protected/widgets',
       '/version/x',
+      '/v1-berth/node-certificate',
     ]);
-    return http('odd path', pick(random, ['GET', 'POST', 'PUT', 'DELETE']), path, { ...o, contentType: 'application/json', body: '{}' });
+    const body = path.startsWith('/v1-berth') ? randomGarbage(random, 1 + Math.floor(random() * 2000)) : '{}';
+    return http('odd path', pick(random, ['GET', 'POST', 'PUT', 'DELETE']), path, { ...o, contentType: 'application/json', body });
   }
   // A whole namespace's objects must survive any DELETE the attack sends them: every one of these is malformed.
   const query = pick(random, ['gracePeriodSeconds=1e20', 'propagationPolicy=Sideways', 'dryRun=Most', 'limit=-1']);
