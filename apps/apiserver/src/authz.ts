@@ -2,7 +2,7 @@ import { qualifiedName, type KubeObject, type ResourceType } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { JOINING_HOST, MASTERS_GROUP, nodeNameOf, type UserInfo } from './authn';
 import { ObjectFilter } from './filter';
-import type { Route } from './routes';
+import type { RequestTarget, Route } from './routes';
 
 /** A request to a resource, in Kubernetes' authorizer terms. */
 export interface ResourceAttributes {
@@ -28,7 +28,7 @@ export type RequestAttributes = { resource: ResourceAttributes } | { nonResource
 const VERB_BY_METHOD: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch' };
 
 /** What a request asks to do, read from its method, route and query before anything is decoded. */
-export function requestAttributes(method: string, route: Route, url: URL, upgrade = false): RequestAttributes {
+export function requestAttributes(method: string, route: Route, url: RequestTarget, upgrade = false): RequestAttributes {
   if (route.kind !== 'resource') return { nonResource: { verb: method.toLowerCase(), path: url.pathname, route: route.kind } };
   const { type, namespace, name, subresource } = route.target;
   const q = url.searchParams;

@@ -2,6 +2,7 @@ import { Container } from 'inversify';
 import type { Store } from '@berth/store';
 import type { Logger } from 'pino';
 import { Compactor } from './compactor';
+import { EventExpiry } from './event-ttl';
 import type { ServerConfig } from './config';
 import { ApiHandler } from './handler';
 import { ApiMetrics } from './metrics';
@@ -28,6 +29,7 @@ export const TOKENS = {
   Compactor: Symbol.for('Compactor'),
   NodeProxy: Symbol.for('NodeProxy'),
   ServiceAllocator: Symbol.for('ServiceAllocator'),
+  EventExpiry: Symbol.for('EventExpiry'),
   Authorizer: Symbol.for('Authorizer'),
   NodeCertificates: Symbol.for('NodeCertificates'),
 } as const;
@@ -79,7 +81,11 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
         nodeCertificates: ctx.get<NodeCertificates>(TOKENS.NodeCertificates),
         authorizer: ctx.get<Authorizer>(TOKENS.Authorizer),
         caCertPem: ctx.get<Credentials>(TOKENS.Credentials).caCertPem,
+        limits: config.limits,
       }),
+  );
+  c.bind(TOKENS.EventExpiry).toDynamicValue(
+    (ctx) => new EventExpiry(ctx.get<Store>(TOKENS.Store), config.eventTtlMs, ctx.get<Logger>(TOKENS.Logger).child({ component: 'event-ttl' })),
   );
   c.bind(TOKENS.NamespaceReconciler).toDynamicValue(
     (ctx) =>

@@ -88,6 +88,12 @@ const POD_TYPE = RESOURCES.find((r) => r.group === '' && r.kind === 'Pod')!;
 
 /** Kubernetes' default spec.terminationGracePeriodSeconds. */
 const DEFAULT_POD_GRACE_SECONDS = 30;
+/** The latest time a Date holds (year 275760): a grace period longer than that (valid, if absurd) ends there. */
+const LATEST_TIME_MS = 8.64e15;
+
+function graceEnd(fromMs: number, seconds: number): string {
+  return timestamp(new Date(Math.min(fromMs + seconds * 1000, LATEST_TIME_MS)));
+}
 
 /**
  * How a DELETE marks an object that is removed gracefully (pods, as Kubernetes' BeforeDelete does):
@@ -106,14 +112,14 @@ function gracefulDeletion(type: ResourceType, obj: KubeObject, requested: number
     // A later request may only shorten the grace period, counted from the first request.
     if (requestedSeconds === undefined || requestedSeconds >= current) return { kind: 'pending' };
     const requestedAt = Date.parse(deletionTimestamp) - current * 1000;
-    return { kind: 'mark', deletionTimestamp: timestamp(new Date(requestedAt + requestedSeconds * 1000)), graceSeconds: requestedSeconds };
+    return { kind: 'mark', deletionTimestamp: graceEnd(requestedAt, requestedSeconds), graceSeconds: requestedSeconds };
   }
   const spec = (obj.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
   const phase = (obj.status as { phase?: string } | undefined)?.phase;
   // No node runs an unbound or finished pod's containers: nobody would finish a graceful deletion.
   if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return { kind: 'now' };
   const graceSeconds = Math.max(requestedSeconds ?? spec.terminationGracePeriodSeconds ?? DEFAULT_POD_GRACE_SECONDS, 0);
-  return { kind: 'mark', deletionTimestamp: timestamp(new Date(now.getTime() + graceSeconds * 1000)), graceSeconds };
+  return { kind: 'mark', deletionTimestamp: graceEnd(now.getTime(), graceSeconds), graceSeconds };
 }
 
 /**

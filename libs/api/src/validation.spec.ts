@@ -735,6 +735,26 @@ describe('status', () => {
   });
 });
 
+describe('keys JavaScript objects inherit are plain data', () => {
+  it.each(['constructor', 'toString', 'hasOwnProperty', 'prototype', 'valueOf'])('a ConfigMap, labels and managed fields with the key %s validate like any other', (key) => {
+    const configMap = defaulted({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'c',
+        namespace: 'default',
+        labels: { [key]: 'x' },
+        annotations: { [key]: 'y' },
+        managedFields: [{ manager: 'm', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { [`f:${key}`]: {} }, [key]: {} } }],
+      },
+      data: { [key]: 'z' },
+    } as KubeObject);
+    expect(validate(configMap)).toEqual({ causes: [], unknownFields: [] });
+    const wrong = { ...configMap, data: { [key]: 1 } } as unknown as KubeObject;
+    expect(causes(wrong)).toEqual([expect.objectContaining({ field: `data[${key}]`, reason: 'FieldValueTypeInvalid' })]);
+  });
+});
+
 describe('downward API, projected volumes and paths inside volumes', () => {
   it('takes env fieldRefs Kubernetes resolves, one label or annotation included, and refuses others', () => {
     const obj = pod();
