@@ -118,8 +118,11 @@ export function decodeYaml(text: string, what = 'the body of the request'): unkn
   return documents[0] ?? null;
 }
 
-/** Every document of a YAML stream (`---` separated), each checked as decodeYaml does. */
-export function decodeYamlDocuments(text: string, what = 'the body of the request'): unknown[] {
+/**
+ * Every document of a YAML stream (`---` separated), each checked as decodeYaml does. `maxTokens` bounds the
+ * time a hostile text can take; a local manifest file (the CLI's) may lift it, the nesting bound stays.
+ */
+export function decodeYamlDocuments(text: string, what = 'the body of the request', maxTokens = MAX_YAML_TOKENS): unknown[] {
   const trimmed = text.trim();
   if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     try {
@@ -137,7 +140,7 @@ export function decodeYamlDocuments(text: string, what = 'the body of the reques
   const tokens: CST.Token[] = [];
   let count = 0;
   for (const lexeme of lexer.lex(text)) {
-    if (++count > MAX_YAML_TOKENS) throw bad(`it has more than ${MAX_YAML_TOKENS} tokens; send large documents as JSON`);
+    if (++count > maxTokens) throw bad(`it has more than ${maxTokens} tokens; send large documents as JSON`);
     for (const token of parser.next(lexeme)) tokens.push(token);
   }
   for (const token of parser.end()) tokens.push(token);
@@ -145,14 +148,15 @@ export function decodeYamlDocuments(text: string, what = 'the body of the reques
     if (cstDepth(token) > MAX_NESTING_DEPTH) throw errors.badRequest(`${what} nests deeper than ${MAX_NESTING_DEPTH} levels`);
   }
   const documents = [...new Composer({ uniqueKeys: false }).compose(tokens)];
-  return documents.map((doc) => {
-    if (doc.errors.length) throw bad(doc.errors[0].message);
+  const numbered = (index: number, why: string) => (documents.length > 1 ? `document ${index + 1}: ${why}` : why);
+  return documents.map((doc, index) => {
+    if (doc.errors.length) throw bad(numbered(index, doc.errors[0].message));
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
       // The yaml library's way to refuse an alias bomb.
-      throw bad((err as Error).message);
+      throw bad(numbered(index, (err as Error).message));
     }
     checkDecoded(value, what);
     return value;

@@ -463,8 +463,21 @@ describe('Deployment and ReplicaSet', () => {
     const result = validate(obj);
     expect(result.causes).toEqual([]);
     expect(result.unknownFields.sort()).toEqual(['metadata.labelz', 'spec.replicaz', 'spec.template.spec.containers[0].imagee']);
+    expect(JSON.stringify(obj)).toContain('replicaz');
+    const warned = structuredClone(obj);
+    expect(validate(warned, { fieldValidation: 'Warn' }).unknownFields).toHaveLength(3);
     expect(validate(obj, { fieldValidation: 'Ignore' }).unknownFields).toEqual([]);
-    expect(validate(obj, { fieldValidation: 'Warn' }).unknownFields).toHaveLength(3);
+  });
+
+  it('drops unknown fields unless Strict, as Kubernetes decodes into its types: nothing is stored that nothing acts on', () => {
+    for (const fieldValidation of ['Warn', 'Ignore'] as const) {
+      const obj = deployment() as KubeObject;
+      (obj.spec as Record<string, unknown>).replicaz = 3;
+      (obj.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0].imagee = 'nginx';
+      validate(obj, { fieldValidation });
+      expect(JSON.stringify(obj)).not.toMatch(/replicaz|imagee/);
+      expect((obj.spec as { replicas?: number }).replicas).toBe(3);
+    }
   });
 
   it('leaves free-form maps alone when looking for unknown fields', () => {

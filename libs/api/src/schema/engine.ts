@@ -58,8 +58,11 @@ export function schemaCauses(cls: SchemaClass, obj: unknown): FieldCause[] {
   return causes;
 }
 
-/** Paths of fields present in `obj` that no schema class declares (`spec.replicaz`). */
-export function unknownFields(cls: SchemaClass, obj: unknown, path = ''): string[] {
+/**
+ * Paths of fields present in `obj` that no schema class declares (`spec.replicaz`). With `remove`, they are
+ * also deleted from `obj`, as Kubernetes' decoder drops what its types do not have.
+ */
+export function unknownFields(cls: SchemaClass, obj: unknown, path = '', remove = false): string[] {
   if (!isPlainObject(obj)) return [];
   const fields = declaredFields(cls);
   const found: string[] = [];
@@ -68,10 +71,11 @@ export function unknownFields(cls: SchemaClass, obj: unknown, path = ''): string
     const info = fields.get(key);
     if (!info) {
       found.push(here);
+      if (remove) delete obj[key];
     } else if (info.nested && info.list && Array.isArray(value)) {
-      value.forEach((item, i) => found.push(...unknownFields(info.nested!(), item, `${here}[${i}]`)));
+      value.forEach((item, i) => found.push(...unknownFields(info.nested!(), item, `${here}[${i}]`, remove)));
     } else if (info.nested) {
-      found.push(...unknownFields(info.nested(), value, here));
+      found.push(...unknownFields(info.nested(), value, here, remove));
     }
   }
   return found;
