@@ -87,6 +87,14 @@ describe('ApiHandler', () => {
     expect(JSON.parse(res.body)).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Expired', code: 410 });
   });
 
+  test('namespaces are not deleted as a collection (405, as Kubernetes, which lists no deletecollection for them)', async () => {
+    await call(`${url}/api/v1/namespaces`, 'POST', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'keep' } }));
+    const res = await call(`${url}/api/v1/namespaces`, 'DELETE');
+    expect(res.status).toBe(405);
+    expect(JSON.parse(res.body)).toMatchObject({ kind: 'Status', reason: 'MethodNotAllowed', code: 405 });
+    expect((await call(`${url}/api/v1/namespaces/keep`)).status).toBe(200);
+  });
+
   test('an unexpected failure is a 500 Status and the server keeps serving', async () => {
     const original = store.list.bind(store);
     store.list = async () => {

@@ -306,6 +306,7 @@ export class ApiHandler {
         }
         case 'DELETE': {
           ctx.verb = 'deletecollection';
+          if (!type.verbs.includes('deletecollection')) throw errors.methodNotAllowed(`the server does not allow this method on the collection of ${type.plural}`);
           const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
           checkListOptions(q);
           const body = await this.readOptionalBody(ctx);
