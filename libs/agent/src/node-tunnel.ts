@@ -23,8 +23,11 @@ export interface NodeTunnelOptions {
   nodeName: string;
   runtime: TunnelRuntime;
   logger: Logger;
-  /** The API server and credential; or `dial` for a custom transport. */
-  connection?: ClusterConnection;
+  /**
+   * The API server and credential; or `dial` for a custom transport. A function is asked at every dial,
+   * so that a renewed credential is used from the next (re)connection on.
+   */
+  connection?: ClusterConnection | (() => ClusterConnection);
   dial?: TunnelDialer;
   reconnect?: Partial<ReconnectPolicy>;
   /** The control socket is given up (and redialled) when the server has not pinged for this long; default 60 s. */
@@ -53,7 +56,8 @@ export class NodeTunnel {
   constructor(private readonly options: NodeTunnelOptions) {
     const { connection } = options;
     if (!options.dial && !connection) throw new Error('NodeTunnel needs a connection or a dialer');
-    this.dial = options.dial ?? ((path, query) => openWebSocket(connection!, path, { query }));
+    const current = typeof connection === 'function' ? connection : () => connection!;
+    this.dial = options.dial ?? ((path, query) => openWebSocket(current(), path, { query }));
     this.policy = { ...DEFAULT_RECONNECT, ...options.reconnect };
     this.stats = new StatsSampler(options.runtime, options.readHost);
   }
@@ -153,11 +157,12 @@ const TUNNEL_RUNTIME_CALLS = ['listContainers', 'logs', 'exec', 'attach', 'stats
 
 /**
  * The tunnel an agent with this client and runtime can serve: the client must carry its connection (a
- * KubeClient does) and the runtime the streaming calls (a RuntimeClient has them); otherwise none.
+ * KubeClient does) and the runtime the streaming calls (a RuntimeClient has them); otherwise none. It
+ * dials with the client's connection of the moment, so a credential the client was updated to.
  */
 export function nodeTunnelFor(client: object, runtime: object, options: Omit<NodeTunnelOptions, 'runtime' | 'connection'>): NodeTunnel | undefined {
-  const connection = (client as { connection?: ClusterConnection }).connection;
+  const connectionOf = () => (client as { connection?: ClusterConnection }).connection;
   const capable = TUNNEL_RUNTIME_CALLS.every((call) => typeof (runtime as Record<string, unknown>)[call] === 'function');
-  if (!capable || (!options.dial && typeof connection?.server !== 'string')) return undefined;
-  return new NodeTunnel({ ...options, connection, runtime: runtime as TunnelRuntime });
+  if (!capable || (!options.dial && typeof connectionOf()?.server !== 'string')) return undefined;
+  return new NodeTunnel({ ...options, connection: () => connectionOf()!, runtime: runtime as TunnelRuntime });
 }
