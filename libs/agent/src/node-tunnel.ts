@@ -1,23 +1,14 @@
 import { nodeTunnelPath, openWebSocket, TUNNEL_REQUEST_PARAM, type ClusterConnection, type TunnelRequest } from '@berth/client';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
+import { reconnectDelayMs, type ReconnectPolicy } from './backoff';
 import { serveTunnelRequest, type TunnelRuntime } from './node-tunnel-serve';
 import { StatsSampler, type HostReader } from './node-tunnel-stats';
 
 /** Opens a WebSocket to the API server at `path` (with the agent's credential). */
 export type TunnelDialer = (path: string, query?: Record<string, string>) => Promise<WebSocket>;
 
-export interface ReconnectPolicy {
-  initialMs: number;
-  maxMs: number;
-}
-
 export const DEFAULT_RECONNECT: ReconnectPolicy = { initialMs: 500, maxMs: 10_000 };
-
-/** The wait before reconnect attempt `failures + 1`: doubling from initialMs up to maxMs. */
-export function reconnectDelayMs(failures: number, policy: ReconnectPolicy = DEFAULT_RECONNECT): number {
-  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(failures, 30));
-}
 
 export interface NodeTunnelOptions {
   nodeName: string;
