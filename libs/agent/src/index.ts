@@ -18,4 +18,4 @@ export { podSandboxConfig, podDnsConfig, podPortMappings, podHostnameFqdn, parse
 export { NodeTunnel, nodeTunnelFor, DEFAULT_RECONNECT, type NodeTunnelOptions, type TunnelDialer } from './node-tunnel';
 export { serveTunnelRequest, type TunnelRuntime } from './node-tunnel-serve';
 export { StatsSampler, readHostUsage, type UsageReading, type HostReader } from './node-tunnel-stats';
-export { ensureNodeCredential, nodeCredentialPath, type NodeCredentialOptions, type JoinTarget } from './node-credential';
+export { ensureNodeCredential, nodeCredentialPath, NodeCredentialRenewer, type NodeCredentialOptions, type NodeCredentialRenewerOptions, type JoinTarget } from './node-credential';
