@@ -1,9 +1,11 @@
 // Each node holds only its own rights: the real kubectl, with a node's own credential (the kubeconfig its
 // join wrote), against a berth server. Every allowed and refused case of the Node authorizer and
 // NodeRestriction, the join token that only joins, a node's tunnel, and the admin, all-powerful.
-import { ensureNodeCredential, nodeCredentialPath } from '@berth/agent';
-import { connectionFromFile, kubeconfigYaml, nodeTunnelPath, parseJoinToken } from '@berth/client';
+import { ensureNodeCredential, nodeCredentialPath, NodeCredentialRenewer } from '@berth/agent';
+import { connectionFromFile, KubeClient, kubeconfigYaml, nodeTunnelPath, parseJoinToken } from '@berth/client';
+import { resolveResourceName } from '@berth/api';
 import { kubectlFor, startBerthServer, type Kubectl, type TestServer } from '@berth/testing';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,5 +221,36 @@ describe('node authorization, with kubectl and a node credential', () => {
     expect(await run(c, ['get', 'node', 'c', '-o', 'name'])).toEqual({ code: 0, out: 'node/c', err: '' });
     expect(await run(admin, ['delete', 'node', 'c'])).toMatchObject({ code: 0 });
     expect(await joinAs('c', impostor)).toBe(nodeCredentialPath(impostor));
+  });
+
+  it('lets a running node renew its certificate with itself, with a new key, and go on with its own rights', async () => {
+    const dataDir = join(root, 'renewing');
+    await joinAs('renewing', dataDir);
+    const joined = connectionFromFile(nodeCredentialPath(dataDir));
+    const client = new KubeClient(joined, { requestTimeoutMs: 30_000 });
+    const nodes = resolveResourceName('nodes')!;
+    try {
+      await client.create(nodes, JSON.parse(nodeManifest('renewing')));
+      const cert = new X509Certificate(joined.clientCert!);
+      const renewer = new NodeCredentialRenewer({
+        dataDir,
+        nodeName: 'renewing',
+        connection: joined,
+        client,
+        // Three quarters of the certificate's life gone.
+        now: () => new Date((3 * Date.parse(cert.validTo) + Date.parse(cert.validFrom)) / 4),
+      });
+      expect(await renewer.check()).toBe(true);
+      await renewer.stop();
+      const renewed = new X509Certificate(client.connection.clientCert!);
+      expect(renewed.subject).toBe(cert.subject);
+      expect(renewed.serialNumber).not.toBe(cert.serialNumber);
+      expect(renewed.publicKey.export({ type: 'spki', format: 'pem' })).not.toBe(cert.publicKey.export({ type: 'spki', format: 'pem' }));
+      expect(connectionFromFile(nodeCredentialPath(dataDir)).clientCert).toBe(client.connection.clientCert);
+      await client.patch(nodes, 'renewing', { metadata: { labels: { renewed: 'yes' } } }, { type: 'merge' });
+      await expect(client.patch(nodes, 'a', { metadata: { labels: { renewed: 'yes' } } }, { type: 'merge' })).rejects.toMatchObject({ reason: 'Forbidden' });
+    } finally {
+      client.close();
+    }
   });
 });

@@ -3,7 +3,7 @@
  * the one serving DATA_DIR/runtimed.sock, started as a child process when none does (or the one named
  * with --runtime-socket, which must be serving).
  */
-import { ensureLocalRuntimed, startAgent, type LocalRuntimed, type RunningAgent } from '@berth/agent';
+import { ensureLocalRuntimed, NodeCredentialRenewer, startAgent, type LocalRuntimed, type RunningAgent } from '@berth/agent';
 import { KubeClient, type ClusterConnection } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import { stopOnSignals } from '@berth/lifecycle';
@@ -44,10 +44,17 @@ async function main(): Promise<void> {
     throw err;
   }
   const client = new KubeClient(connection, { userAgent: 'berth-agent' });
+  // The node's own certificate is renewed while it runs; a --kubeconfig given is its owner's to renew.
+  const renewer =
+    config.credential.kind === 'kubeconfig'
+      ? undefined
+      : new NodeCredentialRenewer({ dataDir: config.dataDir, nodeName: config.nodeName, connection, client, logger });
+  renewer?.start();
   let runtimed: LocalRuntimed | undefined;
   let runtime: RuntimeClient | undefined;
   let agent: RunningAgent | undefined;
   const stopAll = async () => {
+    await renewer?.stop();
     await agent?.stop();
     client.close();
     runtime?.close();

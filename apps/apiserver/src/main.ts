@@ -6,7 +6,7 @@
  * a child process.
  */
 import 'reflect-metadata';
-import { defaultNodeName, ensureLocalRuntimed, ensureNodeCredential, primaryIPv4, startAgent } from '@berth/agent';
+import { defaultNodeName, ensureLocalRuntimed, ensureNodeCredential, NodeCredentialRenewer, primaryIPv4, startAgent } from '@berth/agent';
 import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { isBerthError } from '@berth/errors';
@@ -35,11 +35,12 @@ async function startLocalNode(config: ServerConfig, app: ApiServerApp, logger: L
   const nodeName = defaultNodeName();
   const admin = connectionFromFile(app.kubeconfigPath);
   const joinToken = parseJoinToken(readFileSync(joinTokenPath(config.dataDir), 'utf8').trim());
+  const agentLogger = logger.child({ component: 'agent' });
   const connection = await ensureNodeCredential({
     dataDir: config.dataDir,
     nodeName,
     server: { server: admin.server, ca: admin.ca, insecureSkipTLSVerify: false, token: joinToken?.secret },
-    logger: logger.child({ component: 'agent' }),
+    logger: agentLogger,
   });
   const client = new KubeClient(connection, { userAgent: 'berth-agent' });
   const runtimed = await ensureLocalRuntimed({
@@ -53,15 +54,19 @@ async function startLocalNode(config: ServerConfig, app: ApiServerApp, logger: L
     runtime,
     nodeName,
     dataDir: config.dataDir,
-    logger: logger.child({ component: 'agent' }),
+    logger: agentLogger,
     backoff: { initialMs: config.crashLoopBackoffBaseMs },
     clusterDNS: config.clusterDNS,
     clusterDomain: config.clusterDomain,
     resolvConf: config.resolvConf,
     nodeServices: true,
   });
+  // The node's certificate is renewed while the server runs, as a joined host's agent renews its own.
+  const renewer = new NodeCredentialRenewer({ dataDir: config.dataDir, nodeName, connection, client, logger: agentLogger });
+  renewer.start();
   return {
     async stop() {
+      await renewer.stop();
       await agent.stop();
       client.close();
       runtime.close();

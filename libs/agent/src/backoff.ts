@@ -17,6 +17,16 @@ export function restartDelayMs(policy: BackoffPolicy, restartCount: number, last
   return Math.min(policy.initialMs * 2 ** (restartCount - 1), policy.maxMs);
 }
 
+export interface ReconnectPolicy {
+  initialMs: number;
+  maxMs: number;
+}
+
+/** The wait before reconnect (or retry) attempt `failures + 1`: doubling from initialMs up to maxMs. */
+export function reconnectDelayMs(failures: number, policy: ReconnectPolicy): number {
+  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(failures, 30));
+}
+
 /** `10s`, `1m20s`, `500ms`, as Go prints durations in kubelet's back-off messages. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;

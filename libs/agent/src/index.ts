@@ -8,14 +8,14 @@ export { PodSyncer, POD_TYPE, type AgentRuntime, type PodSyncOptions } from './p
 export { NodeHeartbeat, defaultNodeName, hostFacts, nodeStatus, nodeLabels, primaryIPv4, NODE_LEASE_NAMESPACE, LEASE_DURATION_SECONDS, KUBELET_VERSION, type HostFacts } from './node';
 export { computePodStatus, podPhase, qosClass, type ObservedContainer, type PodObservation, type Waiting } from './pod-status';
 export { containerEnv, expandVars, runtimeContainerConfig, containerResources, type ObjectSource } from './container-spec';
-export { restartDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
+export { restartDelayMs, reconnectDelayMs, DEFAULT_BACKOFF, type BackoffPolicy, type ReconnectPolicy } from './backoff';
 export { LABELS } from './labels';
 export { ensureLocalRuntimed, type LocalRuntimed, type LocalRuntimedOptions } from './local-runtimed';
 export { ProbeManager, runProbe, type ProbeTarget, type ProbeResult, type ProbeKind } from './probes';
 export { FakeRuntime, FAKE_STOP_EXIT_CODE, FAKE_BRIDGE, type FakeRuntimeOptions } from './fake-runtime';
 export { PodCidrSync, type PodCidrSyncOptions, type PodCidrRuntime } from './pod-cidr';
 export { podSandboxConfig, podDnsConfig, podPortMappings, podHostnameFqdn, parseResolvConf, defaultResolvConfPath, usesHostNetwork, checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, type ClusterDnsSettings } from './sandbox-config';
-export { NodeTunnel, nodeTunnelFor, reconnectDelayMs, DEFAULT_RECONNECT, type NodeTunnelOptions, type TunnelDialer, type ReconnectPolicy } from './node-tunnel';
+export { NodeTunnel, nodeTunnelFor, DEFAULT_RECONNECT, type NodeTunnelOptions, type TunnelDialer } from './node-tunnel';
 export { serveTunnelRequest, type TunnelRuntime } from './node-tunnel-serve';
 export { StatsSampler, readHostUsage, type UsageReading, type HostReader } from './node-tunnel-stats';
-export { ensureNodeCredential, nodeCredentialPath, type NodeCredentialOptions, type JoinTarget } from './node-credential';
+export { ensureNodeCredential, nodeCredentialPath, NodeCredentialRenewer, type NodeCredentialOptions, type NodeCredentialRenewerOptions, type JoinTarget } from './node-credential';

@@ -1,4 +1,4 @@
-import { CHANNEL, decodeFrame, encodeFrame, type TunnelAnswer, type TunnelRequest } from '@berth/client';
+import { CHANNEL, decodeFrame, encodeFrame, KubeClient, type TunnelAnswer, type TunnelRequest } from '@berth/client';
 import type { Container, LogEntry, ProcessSession } from '@berth/runtime-client';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { LABELS } from './labels';
-import { NodeTunnel, reconnectDelayMs } from './node-tunnel';
+import { NodeTunnel, nodeTunnelFor } from './node-tunnel';
 import type { TunnelRuntime } from './node-tunnel-serve';
 
 const TOKEN = 'node-secret';
@@ -33,20 +33,26 @@ class FakeApiServer {
   readonly controls: WebSocket[] = [];
   readonly dialBacks = new Map<string, DialBack>();
   readonly refused: string[] = [];
+  /** The bearer tokens the server takes, and the Authorization header of each control socket it took. */
+  readonly tokens = new Set([TOKEN]);
+  readonly controlAuthorizations: string[] = [];
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly http: Server = createServer((_req, res) => res.writeHead(404).end());
 
   constructor() {
     this.http.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (req.headers.authorization !== `Bearer ${TOKEN}` || url.pathname !== `/api/v1/nodes/${NODE}/tunnel`) {
+      if (![...this.tokens].some((token) => req.headers.authorization === `Bearer ${token}`) || url.pathname !== `/api/v1/nodes/${NODE}/tunnel`) {
         this.refused.push(url.pathname);
         socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
         return;
       }
       const request = url.searchParams.get('request');
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        if (!request) return void this.controls.push(ws);
+        if (!request) {
+          this.controlAuthorizations.push(req.headers.authorization!);
+          return void this.controls.push(ws);
+        }
         const messages: DialBack['messages'] = [];
         ws.on('message', (data: Buffer, binary: boolean) => messages.push({ data, binary }));
         this.dialBacks.set(request, { ws, messages, closed: once(ws, 'close').then(() => undefined) });
@@ -133,6 +139,7 @@ describe('the node tunnel (agent side)', () => {
     exec: () => session.session as unknown as ProcessSession,
     attach: () => session.session as unknown as ProcessSession,
     stats: async () => [],
+    listPodSandboxes: async () => [],
   } as unknown as TunnelRuntime;
 
   async function startTunnel(): Promise<NodeTunnel> {
@@ -160,17 +167,34 @@ describe('the node tunnel (agent side)', () => {
     await api.close();
   });
 
-  it('waits twice as long after each failed attempt, up to a limit', () => {
-    const policy = { initialMs: 500, maxMs: 10_000 };
-    expect([0, 1, 2, 3, 4, 5, 6, 50].map((failures) => reconnectDelayMs(failures, policy))).toEqual([500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
-  });
-
   it('redials a control socket that drops', async () => {
     const t = await startTunnel();
     await waitUntil('the first connection', () => t.connections === 1 && !!api.control);
     api.control!.terminate();
     await waitUntil('the second connection', () => t.connections === 2 && api.controls.filter((ws) => ws.readyState === WebSocket.OPEN).length === 1);
     expect(t.connected).toBe(true);
+  });
+
+  it("redials with the credential the agent's client was updated to, without dropping the open socket", async () => {
+    const server = await api.listen();
+    api.tokens.add('renewed-secret');
+    const client = new KubeClient({ server, token: TOKEN, insecureSkipTLSVerify: false });
+    try {
+      const t = nodeTunnelFor(client, runtime, { nodeName: NODE, logger: pino({ level: 'silent' }), reconnect: { initialMs: 10, maxMs: 40 } })!;
+      tunnel = t;
+      t.start();
+      await waitUntil('the first connection', () => t.connections === 1 && !!api.control);
+      const first = api.control!;
+      client.updateCredentials({ token: 'renewed-secret' });
+      const { answer } = await api.request({ id: 'req-0', kind: 'log', params: { namespace: 'default', pod: 'p', uid: 'uid-1', container: 'main', follow: false, timestamps: false, previous: false } });
+      expect(answer).toEqual({ ok: true });
+      expect(first.readyState).toBe(WebSocket.OPEN);
+      first.terminate();
+      await waitUntil('the second connection', () => t.connections === 2 && !!api.control);
+      expect(api.controlAuthorizations).toEqual([`Bearer ${TOKEN}`, 'Bearer renewed-secret']);
+    } finally {
+      client.close();
+    }
   });
 
   it('serves a log on the dial-back socket of its request id, and stops following when the server lets go', async () => {

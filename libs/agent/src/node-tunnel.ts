@@ -1,30 +1,24 @@
 import { nodeTunnelPath, openWebSocket, TUNNEL_REQUEST_PARAM, type ClusterConnection, type TunnelRequest } from '@berth/client';
 import type { Logger } from 'pino';
 import type WebSocket from 'ws';
+import { reconnectDelayMs, type ReconnectPolicy } from './backoff';
 import { serveTunnelRequest, type TunnelRuntime } from './node-tunnel-serve';
 import { StatsSampler, type HostReader } from './node-tunnel-stats';
 
 /** Opens a WebSocket to the API server at `path` (with the agent's credential). */
 export type TunnelDialer = (path: string, query?: Record<string, string>) => Promise<WebSocket>;
 
-export interface ReconnectPolicy {
-  initialMs: number;
-  maxMs: number;
-}
-
 export const DEFAULT_RECONNECT: ReconnectPolicy = { initialMs: 500, maxMs: 10_000 };
-
-/** The wait before reconnect attempt `failures + 1`: doubling from initialMs up to maxMs. */
-export function reconnectDelayMs(failures: number, policy: ReconnectPolicy = DEFAULT_RECONNECT): number {
-  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(failures, 30));
-}
 
 export interface NodeTunnelOptions {
   nodeName: string;
   runtime: TunnelRuntime;
   logger: Logger;
-  /** The API server and credential; or `dial` for a custom transport. */
-  connection?: ClusterConnection;
+  /**
+   * The API server and credential; or `dial` for a custom transport. A function is asked at every dial,
+   * so that a renewed credential is used from the next (re)connection on.
+   */
+  connection?: ClusterConnection | (() => ClusterConnection);
   dial?: TunnelDialer;
   reconnect?: Partial<ReconnectPolicy>;
   /** The control socket is given up (and redialled) when the server has not pinged for this long; default 60 s. */
@@ -53,7 +47,8 @@ export class NodeTunnel {
   constructor(private readonly options: NodeTunnelOptions) {
     const { connection } = options;
     if (!options.dial && !connection) throw new Error('NodeTunnel needs a connection or a dialer');
-    this.dial = options.dial ?? ((path, query) => openWebSocket(connection!, path, { query }));
+    const current = typeof connection === 'function' ? connection : () => connection!;
+    this.dial = options.dial ?? ((path, query) => openWebSocket(current(), path, { query }));
     this.policy = { ...DEFAULT_RECONNECT, ...options.reconnect };
     this.stats = new StatsSampler(options.runtime, options.readHost);
   }
@@ -153,11 +148,12 @@ const TUNNEL_RUNTIME_CALLS = ['listContainers', 'logs', 'exec', 'attach', 'stats
 
 /**
  * The tunnel an agent with this client and runtime can serve: the client must carry its connection (a
- * KubeClient does) and the runtime the streaming calls (a RuntimeClient has them); otherwise none.
+ * KubeClient does) and the runtime the streaming calls (a RuntimeClient has them); otherwise none. It
+ * dials with the client's connection of the moment, so a credential the client was updated to.
  */
 export function nodeTunnelFor(client: object, runtime: object, options: Omit<NodeTunnelOptions, 'runtime' | 'connection'>): NodeTunnel | undefined {
-  const connection = (client as { connection?: ClusterConnection }).connection;
+  const connectionOf = () => (client as { connection?: ClusterConnection }).connection;
   const capable = TUNNEL_RUNTIME_CALLS.every((call) => typeof (runtime as Record<string, unknown>)[call] === 'function');
-  if (!capable || (!options.dial && typeof connection?.server !== 'string')) return undefined;
-  return new NodeTunnel({ ...options, connection, runtime: runtime as TunnelRuntime });
+  if (!capable || (!options.dial && typeof connectionOf()?.server !== 'string')) return undefined;
+  return new NodeTunnel({ ...options, connection: () => connectionOf()!, runtime: runtime as TunnelRuntime });
 }

@@ -1,10 +1,12 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { resolveResourceName, ResourceType } from '@berth/api';
 import { BerthError, isBerthError } from '@berth/errors';
 import { KubeClient, TABLE_ACCEPT } from './client';
 import { StatusError } from './status';
-import { freePort } from '@berth/testing';
+import { createTestCA, freePort, waitFor, type TestCA } from '@berth/testing';
 
 interface Seen {
   method: string;
@@ -238,6 +240,74 @@ describe('KubeClient connection failures', () => {
         reason: 'ServiceUnavailable',
         message: `The connection to the server 127.0.0.1:${port} was refused - did you specify the right host or port?`,
       });
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('KubeClient with a renewed client certificate', () => {
+  let ca: TestCA;
+  let server: HttpsServer;
+  let url: string;
+  /** `<path> <serial>` of every request: the path and the certificate the client presented. */
+  const requests: string[] = [];
+  /** The serial of the certificate of every connection that has closed. */
+  const closed: string[] = [];
+  const watches: ServerResponse[] = [];
+
+  beforeAll(async () => {
+    ca = await createTestCA();
+    const tls = await ca.issue({ subject: 'CN=server', ips: ['127.0.0.1'] });
+    // Client certificates are verified, as the API server does: a request without a valid one never arrives.
+    server = createHttpsServer({ cert: tls.cert, key: tls.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      requests.push(`${req.url?.split('?')[0]} ${(req.socket as TLSSocket).getPeerCertificate().serialNumber}`);
+      if (req.url?.includes('watch=1')) {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).flushHeaders();
+        watches.push(res);
+        return;
+      }
+      sendJson(res, 200, { kind: 'APIVersions', versions: ['v1'] });
+    });
+    // Idle connections stay open on the server's side: only the client closes them here.
+    server.keepAliveTimeout = 120_000;
+    server.on('secureConnection', (socket: TLSSocket) => {
+      const serial = socket.getPeerCertificate().serialNumber;
+      socket.on('close', () => closed.push(serial));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it('sends later requests with the new certificate, lets an open watch go on with the old one, and closes the old connections', async () => {
+    const first = await ca.issue({ subject: 'CN=system:node:a' });
+    const second = await ca.issue({ subject: 'CN=system:node:a' });
+    const client = new KubeClient({ server: url, ca: ca.cert, insecureSkipTLSVerify: false, clientCert: first.cert, clientKey: first.key });
+    try {
+      const watch = (await client.watch(type('po')))[Symbol.asyncIterator]();
+      // On a second connection (the watch holds the first), kept alive and idle afterwards.
+      await client.request({ method: 'GET', path: '/api' });
+      client.updateCredentials({ clientCert: second.cert, clientKey: second.key });
+      expect(client.connection).toMatchObject({ server: url, ca: ca.cert, clientCert: second.cert, clientKey: second.key });
+      await client.request({ method: 'GET', path: '/api' });
+      expect(requests).toEqual([`/api/v1/pods ${first.serialNumber}`, `/api ${first.serialNumber}`, `/api ${second.serialNumber}`]);
+      // The idle connection made with the old certificate is closed; the watch's is not.
+      await waitFor(() => closed.includes(first.serialNumber), 10_000, 'the idle connection to close');
+      expect(closed).toEqual([first.serialNumber]);
+      watches[0]!.write(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'after-renewal' } } })}\n`);
+      expect((await watch.next()).value?.object.metadata?.name).toBe('after-renewal');
+      // When the watch ends, its connection closes rather than going back to a pool for reuse.
+      watches[0]!.end();
+      expect((await watch.next()).done).toBe(true);
+      await waitFor(() => closed.length === 2, 10_000, 'the watch connection to close');
+      expect(closed).toEqual([first.serialNumber, first.serialNumber]);
+      await client.request({ method: 'GET', path: '/api' });
+      expect(requests.at(-1)).toBe(`/api ${second.serialNumber}`);
     } finally {
       client.close();
     }

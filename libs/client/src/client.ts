@@ -2,7 +2,7 @@ import { apiVersionOf, KubeList, KubeObject, ListMeta, ResourceType, TableColumn
 import { BerthError } from '@berth/errors';
 import type { ClusterConnection } from './kubeconfig';
 import type { Status } from './status';
-import { HttpRequest, HttpResponse, QueryValue, Transport, TransportOptions } from './transport';
+import { ClientCredentials, HttpRequest, HttpResponse, QueryValue, Transport, TransportOptions } from './transport';
 import { Watch } from './watch';
 
 /** meta.k8s.io/v1 Table, as the server renders `kubectl get` output. */
@@ -97,12 +97,25 @@ export function resourcePath(type: ResourceType, ref: { namespace?: string; name
 export class KubeClient {
   private readonly transport: Transport;
 
-  constructor(readonly connection: ClusterConnection, options: TransportOptions = {}) {
+  constructor(connection: ClusterConnection, options: TransportOptions = {}) {
     this.transport = new Transport(connection, options);
   }
 
   get server(): string {
     return this.transport.server;
+  }
+
+  /** The connection requests are sent with, carrying the latest credentials. */
+  get connection(): ClusterConnection {
+    return this.transport.connection;
+  }
+
+  /**
+   * Sends every later request with these credentials (a renewed node certificate), without cutting short
+   * the watches and requests in flight: they end over the connections they were sent on.
+   */
+  updateCredentials(credentials: ClientCredentials): void {
+    this.transport.updateCredentials(credentials);
   }
 
   async get<T extends KubeObject = KubeObject>(type: ResourceType, name: string, opts: NamespaceOption = {}): Promise<T> {

@@ -5,7 +5,7 @@ export type {
 export { Watch } from './watch';
 export type { WatchEvent, WatchEventType } from './watch';
 export { Transport, queryString } from './transport';
-export type { HttpRequest, HttpResponse, TransportOptions, QueryValue } from './transport';
+export type { HttpRequest, HttpResponse, TransportOptions, QueryValue, ClientCredentials } from './transport';
 export { StatusError, errorFromStatus, errorFromResponse, isStatus } from './status';
 export type { Status } from './status';
 export {

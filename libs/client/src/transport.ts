@@ -39,14 +39,55 @@ export function queryString(query: Record<string, QueryValue> = {}): string {
   return text ? `?${text}` : '';
 }
 
+/** The Authorization header a connection's token or user and password make; none for a client certificate. */
+export function authorization(connection: ClientCredentials): string | undefined {
+  if (connection.token) return `Bearer ${connection.token}`;
+  if (connection.username !== undefined) return `Basic ${Buffer.from(`${connection.username}:${connection.password ?? ''}`).toString('base64')}`;
+  return undefined;
+}
+
+/** What authenticates a client; the rest of a connection (server, CA) stays as it was. */
+export type ClientCredentials = Pick<ClusterConnection, 'clientCert' | 'clientKey' | 'token' | 'username' | 'password'>;
+
+/** The keep-alive pool for a connection: its TLS client certificate and key are fixed when a socket is made. */
+function agentFor(connection: ClusterConnection, secure: boolean): http.Agent {
+  return secure
+    ? new https.Agent({
+        keepAlive: true,
+        ca: connection.ca,
+        cert: connection.clientCert,
+        key: connection.clientKey,
+        rejectUnauthorized: !connection.insecureSkipTLSVerify,
+        servername: connection.tlsServerName,
+      })
+    : new http.Agent({ keepAlive: true });
+}
+
+/** Whether a pool still has a request (a watch, say) on one of its sockets. */
+function busy(agent: http.Agent): boolean {
+  return Object.values(agent.sockets).some((sockets) => (sockets?.length ?? 0) > 0);
+}
+
+/**
+ * Lets a pool die out without cutting anything short: idle sockets close now, each busy one when its
+ * request ends (Node's documented keepSocketAlive hook: false destroys the socket instead of pooling it).
+ */
+function retire(agent: http.Agent): void {
+  agent.keepSocketAlive = () => false;
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+}
+
 /** HTTP(S) to one API server with the connection's TLS material and credentials; errors become BerthErrors. */
 export class Transport {
   private readonly base: URL;
-  private readonly agent: http.Agent;
   private readonly secure: boolean;
+  private current: ClusterConnection;
+  private agent: http.Agent;
+  /** Pools of earlier credentials whose requests have not all ended; close() ends them too. */
+  private readonly retired = new Set<http.Agent>();
 
   constructor(
-    private readonly connection: ClusterConnection,
+    connection: ClusterConnection,
     private readonly options: TransportOptions = {},
   ) {
     try {
@@ -55,20 +96,31 @@ export class Transport {
       throw new BerthError('BadRequest', `invalid server URL ${JSON.stringify(connection.server)} in the kubeconfig`);
     }
     this.secure = this.base.protocol === 'https:';
-    this.agent = this.secure
-      ? new https.Agent({
-          keepAlive: true,
-          ca: connection.ca,
-          cert: connection.clientCert,
-          key: connection.clientKey,
-          rejectUnauthorized: !connection.insecureSkipTLSVerify,
-          servername: connection.tlsServerName,
-        })
-      : new http.Agent({ keepAlive: true });
+    this.current = connection;
+    this.agent = agentFor(connection, this.secure);
   }
 
   get server(): string {
-    return this.connection.server;
+    return this.current.server;
+  }
+
+  /** The connection new requests use: the one given, with the latest credentials. */
+  get connection(): ClusterConnection {
+    return this.current;
+  }
+
+  /**
+   * Authenticates every request sent from now on with `credentials` (a renewed client certificate, say),
+   * on new connections. Requests in flight, watches among them, go on over their connections with the
+   * old credentials until they end; idle connections made with the old ones are closed.
+   */
+  updateCredentials(credentials: ClientCredentials): void {
+    const { clientCert, clientKey, token, username, password } = credentials;
+    this.current = { ...this.current, clientCert, clientKey, token, username, password };
+    for (const agent of this.retired) if (!busy(agent)) this.retired.delete(agent);
+    retire(this.agent);
+    if (busy(this.agent)) this.retired.add(this.agent);
+    this.agent = agentFor(this.current, this.secure);
   }
 
   /** Sends a request and reads the whole answer; a non-2xx answer is thrown as a StatusError. */
@@ -91,6 +143,8 @@ export class Transport {
   /** Drops idle keep-alive connections so a short-lived process can exit. */
   close(): void {
     this.agent.destroy();
+    for (const agent of this.retired) agent.destroy();
+    this.retired.clear();
   }
 
   private send(req: HttpRequest, timeoutMs: number | undefined, retried = false): Promise<http.IncomingMessage> {
@@ -101,10 +155,8 @@ export class Transport {
       headers['Content-Type'] = req.contentType ?? 'application/json';
       headers['Content-Length'] = Buffer.byteLength(body);
     }
-    if (this.connection.token) headers.Authorization = `Bearer ${this.connection.token}`;
-    else if (this.connection.username !== undefined) {
-      headers.Authorization = `Basic ${Buffer.from(`${this.connection.username}:${this.connection.password ?? ''}`).toString('base64')}`;
-    }
+    const auth = authorization(this.current);
+    if (auth) headers.Authorization = auth;
     const basePath = this.base.pathname.replace(/\/+$/, '');
     const options: http.RequestOptions = {
       protocol: this.base.protocol,

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { ClusterConnection } from './kubeconfig';
 import { errorFromResponse } from './status';
-import { queryString, type QueryValue } from './transport';
+import { authorization, queryString, type QueryValue } from './transport';
 
 export interface WebSocketOptions {
   /** Repeated parameters (exec's `command`) as arrays. */
@@ -13,12 +13,6 @@ export interface WebSocketOptions {
   protocols?: string[];
   /** Gives up when the server has not answered the upgrade in this time; default 30 s. */
   handshakeTimeoutMs?: number;
-}
-
-function authorization(connection: ClusterConnection): string | undefined {
-  if (connection.token) return `Bearer ${connection.token}`;
-  if (connection.username !== undefined) return `Basic ${Buffer.from(`${connection.username}:${connection.password ?? ''}`).toString('base64')}`;
-  return undefined;
 }
 
 function urlOf(connection: ClusterConnection, path: string, query: WebSocketOptions['query'] = {}): string {

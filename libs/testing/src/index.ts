@@ -5,3 +5,4 @@ export { kubeConfigFor, kubectlFor, waitFor } from './kube';
 export type { CommandResult, Kubectl } from './kube';
 export { createSimulatedHosts, type SimulatedHost, type SimulatedNetwork, type HostProcess } from './hosts';
 export { startGrpcHealthServer, type GrpcHealthServer, type ServingStatus } from './grpc-health';
+export { createTestCA, type TestCA, type IssueOptions, type IssuedCertificate } from './pki';
