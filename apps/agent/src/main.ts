@@ -6,6 +6,7 @@
 import { ensureLocalRuntimed, startAgent, type LocalRuntimed, type RunningAgent } from '@berth/agent';
 import { KubeClient } from '@berth/client';
 import { isBerthError } from '@berth/errors';
+import { flagsOrExit } from '@berth/flags';
 import { stopOnSignals } from '@berth/lifecycle';
 import { RuntimeClient } from '@berth/runtime-client';
 import { existsSync } from 'node:fs';
@@ -20,13 +21,7 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let config: AgentConfig;
-  try {
-    config = parseAgentFlags(process.argv.slice(2));
-  } catch (err) {
-    if (isBerthError(err)) fail(err.message);
-    throw err;
-  }
+  const config: AgentConfig = flagsOrExit('berth agent', () => parseAgentFlags(process.argv.slice(2)));
   if (config.runtimeSocket && !existsSync(config.runtimeSocket)) {
     fail(`no runtimed socket at ${config.runtimeSocket}: start one first (berth runtimed --socket ${config.runtimeSocket})`);
   }

@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import { defaultNodeName, ensureLocalRuntimed, primaryIPv4, startAgent } from '@berth/agent';
 import { KubeClient, loadKubeConfig } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
+import { flagsOrExit } from '@berth/flags';
 import { stopOnSignals } from '@berth/lifecycle';
 import { RuntimeClient } from '@berth/runtime-client';
 import { startScheduler } from '@berth/scheduler';
@@ -16,7 +17,7 @@ import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ApiServerApp } from './app';
-import { ConfigError, parseServerFlags, type ServerConfig } from './config';
+import { parseServerFlags, type ServerConfig } from './config';
 import { joinTokenPath } from './pki';
 
 /** Something running beside the apiserver that must stop before it. */
@@ -84,16 +85,7 @@ function printJoinCommand(config: ServerConfig): void {
 }
 
 async function main(): Promise<void> {
-  let config: ServerConfig;
-  try {
-    config = parseServerFlags(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`berth server: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = flagsOrExit('berth server', () => parseServerFlags(process.argv.slice(2)));
   const logger = pino({ level: config.logLevel, base: { component: 'apiserver' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let app: ApiServerApp;

@@ -1,4 +1,4 @@
-import { formatDuration, restartDelayMs } from './backoff';
+import { restartDelayMs } from './backoff';
 
 describe('restartDelayMs', () => {
   const policy = { initialMs: 10_000, maxMs: 300_000 };
@@ -13,8 +13,3 @@ describe('restartDelayMs', () => {
   });
 });
 
-describe('formatDuration', () => {
-  it('prints durations as Go does in kubelet messages', () => {
-    expect([500, 1000, 10_000, 80_000, 300_000, 1500].map(formatDuration)).toEqual(['500ms', '1s', '10s', '1m20s', '5m0s', '1.5s']);
-  });
-});

@@ -2,11 +2,12 @@ import type { KeyToPath, Pod, Volume } from '@berth/api';
 import { errors } from '@berth/errors';
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize, relative } from 'node:path';
+import { nodePaths } from './node-paths';
 import { configMapEntries, type ObjectSource, type PreparedVolume, secretEntries } from './container-spec';
 
 /** Where a pod's node-side files live: `<dataDir>/pods/<uid>/`, removed with the pod. */
 export function podDir(dataDir: string, podUid: string): string {
-  return join(dataDir, 'pods', podUid);
+  return join(nodePaths(dataDir).pods, podUid);
 }
 
 function checkedRelative(path: string): string {

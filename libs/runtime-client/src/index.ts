@@ -6,3 +6,4 @@ export { parsePodCidr } from './pod-cidr';
 export { completeContainerConfig } from './container-config';
 export type { GrpcStatus } from './status';
 export type * from './types';
+export { RuntimePaths, type RuntimedRecord } from './layout';
