@@ -69,7 +69,8 @@ export class RuntimedFixture {
   readonly socket = join(this.stateDir, 'runtimed.sock');
   readonly runcRoot = join(this.stateDir, 'runc');
   readonly cgroupParent = `/berth-test-${process.pid}-${++fixtures}`;
-  readonly client = new RuntimeClient(this.socket);
+  // Calls are bounded so that a hung runtimed fails a test with the call's name, not the test's timeout.
+  readonly client = new RuntimeClient(this.socket, { callTimeoutMs: 60_000 });
   private daemon: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
   /** The daemon's log (pino JSON lines), for failure messages. */

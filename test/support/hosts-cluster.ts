@@ -153,7 +153,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
       await network?.cleanup();
     }
     const mounts = mountsUnder(root);
-    for (const point of [...mounts].reverse()) execFileSync('umount', ['-l', point]);
+    for (const point of [...mounts].reverse()) execFileSync('umount', ['-l', point], { timeout: 30_000 });
     for (const dir of hosts.flatMap((h) => cgroupTree(h.cgroupParent))) {
       try {
         rmdirSync(dir);
@@ -175,7 +175,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     for (const sim of network.hosts) {
       const dataDir = join(root, `host-${sim.index}`);
       mkdirSync(dataDir);
-      hosts.push({ sim, name: `host-${sim.index}`, dataDir, cgroupParent: `/berth-hosts-${network.runId}-${sim.index}`, runtime: new RuntimeClient(join(dataDir, 'runtimed.sock')) });
+      hosts.push({ sim, name: `host-${sim.index}`, dataDir, cgroupParent: `/berth-hosts-${network.runId}-${sim.index}`, runtime: new RuntimeClient(join(dataDir, 'runtimed.sock'), { callTimeoutMs: 60_000 }) });
     }
     for (const host of hosts) startAgent(host);
     const kube = client;

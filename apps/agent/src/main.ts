@@ -8,11 +8,11 @@ import { KubeClient } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import { flagsOrExit } from '@berth/flags';
 import { stopOnSignals } from '@berth/lifecycle';
-import { RuntimeClient } from '@berth/runtime-client';
+import { recordLocalNode, RuntimeClient } from '@berth/runtime-client';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { parseAgentFlags, type AgentConfig } from './config';
+import { DEFAULT_DATA_DIR, parseAgentFlags, type AgentConfig } from './config';
 import { joinConnection } from './join';
 
 function fail(message: string): never {
@@ -38,11 +38,13 @@ async function main(): Promise<void> {
   let runtimed: LocalRuntimed | undefined;
   let runtime: RuntimeClient | undefined;
   let agent: RunningAgent | undefined;
+  let forgetLocalNode: () => Promise<void> = async () => undefined;
   const stopAll = async () => {
     await agent?.stop();
     client.close();
     runtime?.close();
     await runtimed?.stop();
+    await forgetLocalNode();
   };
   const start = async () => {
     runtimed = config.runtimeSocket
@@ -54,6 +56,11 @@ async function main(): Promise<void> {
           cgroupParent: config.cgroupParent,
         });
     runtime = new RuntimeClient(runtimed.socket);
+    const node = { socket: runtimed.socket, dataDir: config.dataDir, defaultDataDir: config.dataDir === DEFAULT_DATA_DIR };
+    forgetLocalNode = await recordLocalNode(node).catch((err: Error) => {
+      logger.warn({ err: err.message }, "could not record this node's runtimed socket for node-local commands");
+      return async () => undefined;
+    });
     const host = config.nodeIP ? { internalIP: config.nodeIP } : {};
     agent = await startAgent({
       client,

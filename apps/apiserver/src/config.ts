@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, LOG_LEVELS, logLevelFlag, parseCommand, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
 import { join, resolve } from 'node:path';
 
+export const DEFAULT_DATA_DIR = '/var/lib/berth';
+
 export interface ServerConfig {
   dataDir: string;
   httpsPort: number;
@@ -45,7 +47,7 @@ const nodePortRange = describedParser(flagParser(parseNodePortRange), (range: No
 /** `berth server`'s flags: what parseServerFlags reads and --help lists. */
 export function serverCommand(): Command {
   return daemonCommand('berth server', 'the control plane (API server, controllers, scheduler) and, unless --disable-agent, this host as its node')
-    .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', '/var/lib/berth')
+    .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', DEFAULT_DATA_DIR)
     .option('--https-port <port>', 'HTTPS port of the API', portFlag, 6443)
     .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
     .option('--store <url>', 'store backend: sqlite://PATH | nats://HOST:PORT | memory:// (default: sqlite://DATA_DIR/state.db)')

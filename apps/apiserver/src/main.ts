@@ -10,14 +10,14 @@ import { KubeClient, loadKubeConfig } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
 import { stopOnSignals } from '@berth/lifecycle';
-import { RuntimeClient } from '@berth/runtime-client';
+import { recordLocalNode, RuntimeClient } from '@berth/runtime-client';
 import { startScheduler } from '@berth/scheduler';
 import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ApiServerApp } from './app';
-import { parseServerFlags, type ServerConfig } from './config';
+import { DEFAULT_DATA_DIR, parseServerFlags, type ServerConfig } from './config';
 import { joinTokenPath } from './pki';
 
 /** Something running beside the apiserver that must stop before it. */
@@ -36,6 +36,10 @@ async function startLocalNode(config: ServerConfig, client: KubeClient, logger: 
     logger,
   });
   const runtime = new RuntimeClient(runtimed.socket);
+  const forgetLocalNode = await recordLocalNode({ socket: runtimed.socket, dataDir: resolve(config.dataDir), defaultDataDir: resolve(config.dataDir) === DEFAULT_DATA_DIR }).catch((err: Error) => {
+    logger.warn({ err: err.message }, "could not record this node's runtimed socket for node-local commands");
+    return async () => undefined;
+  });
   const agent = await startAgent({
     client,
     runtime,
@@ -53,6 +57,7 @@ async function startLocalNode(config: ServerConfig, client: KubeClient, logger: 
       await agent.stop();
       runtime.close();
       await runtimed.stop();
+      await forgetLocalNode();
     },
   };
 }

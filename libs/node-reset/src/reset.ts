@@ -16,7 +16,7 @@ import {
 } from '@berth/host';
 import { ImageStore, listMounts, OverlaySnapshotter } from '@berth/image';
 import { DEFAULT_TABLE, removeNodeNetworkState } from '@berth/node-network';
-import { RuntimePaths, type RuntimedRecord } from '@berth/runtime-client';
+import { forgetLocalNode, RuntimePaths, type RuntimedRecord } from '@berth/runtime-client';
 import { findRunc } from '@berth/shim-client';
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -222,6 +222,7 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   await rm(node.runtimedSocket, { force: true });
   const serverPid = join(dataDir, 'berth-server.pid');
   if (existsSync(serverPid) && !processExists(Number(readFileSync(serverPid, 'utf8').trim()))) await rm(serverPid, { force: true });
+  if (await forgetLocalNode(dataDir)) done("removed the local node's record (node-local commands' runtimed socket)");
   if (result.removed) {
     options.report(`left the sysctls ${NODE_SYSCTLS.join(', ')} as they are (their values before the node are unknown)`);
     options.report(`kept images, named volumes and cluster state in ${dataDir} (remove the directory to remove them too)`);

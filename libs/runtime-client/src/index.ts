@@ -1,4 +1,5 @@
-export { RuntimeClient, runtimeSocketPath, DEFAULT_RUNTIME_SOCKET } from './client';
+export { RuntimeClient, type RuntimeClientOptions } from './client';
+export { DEFAULT_LOCAL_NODE_RECORD, findRuntimeSocket, forgetLocalNode, recordLocalNode, type LocalNodeRecord } from './local-node';
 export { ProcessSession } from './process-stream';
 export { runtimeService, protoRoot, unixAddress } from './proto';
 export { toGrpcStatus, fromGrpcError } from './status';

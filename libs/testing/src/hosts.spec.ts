@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { createSimulatedHosts, type SimulatedHost, type SimulatedNetwork } from './hosts';
 
-const nft = (args: string[], input?: string) => execFileSync('nft', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+const nft = (args: string[], input?: string) => execFileSync('nft', args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000 });
 
 describe('createSimulatedHosts', () => {
   let network: SimulatedNetwork | undefined;

@@ -44,8 +44,11 @@ export interface SimulatedHost {
   berth(args: string[], env?: NodeJS.ProcessEnv): HostProcess;
   /** Starts any command in this host's network namespace; cleanup stops it. */
   spawn(command: string, args: string[], env?: NodeJS.ProcessEnv): HostProcess;
-  /** Runs a short command to completion in this host's network namespace and returns its stdout (blocks the event loop). */
-  exec(command: string, args: string[]): string;
+  /**
+   * Runs a short command to completion in this host's network namespace and returns its stdout (blocks
+   * the event loop); throws when it fails or still runs after `timeoutMs` (default 30 s).
+   */
+  exec(command: string, args: string[], timeoutMs?: number): string;
   /** Pids of every process in this host's network namespace. */
   pids(): number[];
 }
@@ -68,7 +71,7 @@ export interface SimulatedNetwork {
 }
 
 function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL' });
 }
 
 function quietly(work: () => unknown): void {
@@ -150,7 +153,7 @@ function startInNetns(netnsPath: string, command: string, args: string[], env?: 
 function bridgeNetfilterOff(netnsPath: string): void {
   const sysctls = ['iptables', 'ip6tables', 'arptables'].map((family) => `/proc/sys/net/bridge/bridge-nf-call-${family}`);
   const script = sysctls.map((file) => `[ ! -e ${file} ] || echo 0 > ${file}`).join('; ');
-  execFileSync('nsenter', [`--net=${netnsPath}`, 'sh', '-c', script], { stdio: 'ignore' });
+  execFileSync('nsenter', [`--net=${netnsPath}`, 'sh', '-c', script], { stdio: 'ignore', timeout: 30_000 });
 }
 
 /**
@@ -235,8 +238,8 @@ export async function createSimulatedHosts(count: number): Promise<SimulatedNetw
         ip: address,
         berth: (args, env) => spawnHere(BERTH_BIN, args, env),
         spawn: spawnHere,
-        exec(command, args) {
-          return execFileSync('nsenter', [`--net=${netnsPath}`, command, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        exec(command, args, timeoutMs = 30_000) {
+          return execFileSync('nsenter', [`--net=${netnsPath}`, command, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
         },
         pids: () => netnsPids(netns),
       });
