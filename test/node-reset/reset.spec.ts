@@ -8,8 +8,10 @@ import { resourceForKind, type Pod, type Service } from '@berth/api';
 import { cgroupTree } from '@berth/host';
 import { listMounts } from '@berth/image';
 import { startHostsCluster, type ClusterHost, type HostsCluster } from '../support/hosts-cluster';
-import type { HostProcess } from '@berth/testing';
-import { readdirSync, readFileSync } from 'node:fs';
+import { runBerth, startBerthServer, waitFor, type HostProcess, type TestServer } from '@berth/testing';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const PODS = resourceForKind('v1', 'Pod')!;
 const SERVICES = resourceForKind('v1', 'Service')!;
@@ -34,7 +36,7 @@ function pod(name: string, nodeName: string): Pod {
 }
 
 /** Runs `berth node reset` for a node's data dir in a host's network namespace, as its root user would on a real host. */
-async function reset(node: ClusterHost, where: ClusterHost = node): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function reset(node: Pick<ClusterHost, 'dataDir'>, where: Pick<ClusterHost, 'sim'> = node as ClusterHost): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const run: HostProcess = where.sim.berth(['node', 'reset', '--data-dir', node.dataDir]);
   const timer = setTimeout(() => run.child.kill('SIGKILL'), 120_000);
   let stdout = '';
@@ -135,5 +137,36 @@ describe('berth node reset', () => {
 
     const second = await reset(one);
     expect(second).toEqual({ code: 0, stdout: `nothing to remove for the node in ${one.dataDir}\n`, stderr: '' });
+  });
+
+  it("stops a berth server whose node it is, as the quick start's stop does", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-reset-server-'));
+    const record = join(dir, 'local-node.json');
+    let server: TestServer | undefined;
+    try {
+      server = await startBerthServer({ agent: true, simulatedHost: true, env: { BERTH_LOCAL_NODE_RECORD: record } });
+      const host = server.host!;
+      const env: NodeJS.ProcessEnv = { ...process.env, BERTH_LOCAL_NODE_RECORD: record };
+      delete env.BERTH_RUNTIME_SOCKET;
+      await waitFor(async () => (await runBerth(['images'], { env })).code === 0, 60_000, `the server's node to serve images:\n${server.output()}`);
+      await waitFor(() => host.exec('ip', ['-o', 'link', 'show']).includes('berth-dns'), 30_000, "the node's DNS interface");
+      const pid = server.process.pid;
+
+      const result = await reset(server, { sim: host });
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(result.stdout.split('\n')).toEqual(
+        expect.arrayContaining([`stopped berth server (pid ${pid})`, 'removed nftables table ip berth', 'removed link berth-dns']),
+      );
+      // Stopped, not killed: it took its local-node record away itself.
+      expect(server.process.exitCode).toBe(0);
+      expect(existsSync(record)).toBe(false);
+      expect(host.pids()).toEqual([]);
+      expect(host.exec('nft', ['list', 'tables'])).toBe('');
+      // The cluster's state stays: the server starts again on it.
+      expect(existsSync(join(server.dataDir, 'state.db'))).toBe(true);
+    } finally {
+      await server?.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
