@@ -26,6 +26,7 @@ describe("berth's daemons on the command line", () => {
     const help = await runBerth(['--help']);
     expect(help.code).toBe(0);
     for (const name of [...DAEMONS, 'node', 'apply', 'images']) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    expect(help.stdout).toMatch(/^  node +this host's node: berth node reset stops it/m);
     const node = await runBerth(['node', '--help']);
     expect(node.stdout).toMatch(/^  reset \[options\]/m);
   });

@@ -70,6 +70,9 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   };
   const failed = (line: string) => result.failures.push(line);
   const stopTimeoutMs = options.stopTimeoutMs ?? 20_000;
+  // Only a directory a node ran in: `--data-dir` named wrongly (or empty: the working directory) must not
+  // cost anyone their `pods` or `runc` directories.
+  if (![node.agentRecord, paths.record, node.runtimedRoot, node.runtimedSocket].some((path) => existsSync(path))) return result;
 
   const agent = await readProcessRecord<AgentRecord>(node.agentRecord);
   const runtimed = await readProcessRecord<RuntimedRecord>(paths.record);

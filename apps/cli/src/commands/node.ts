@@ -4,7 +4,7 @@ import { exitWith } from '../runtime/action';
 
 /** `berth node reset`: this host as a node. */
 export function registerNodeCommands(program: Command): void {
-  const node = program.command('node').description('this host as a node of a cluster');
+  const node = program.command('node').description("this host's node: berth node reset stops it and removes what it put on the host");
   node
     .command('reset')
     .description(
