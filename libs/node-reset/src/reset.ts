@@ -72,7 +72,8 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   const stopTimeoutMs = options.stopTimeoutMs ?? 20_000;
   // Only a directory a node ran in: `--data-dir` named wrongly (or empty: the working directory) must not
   // cost anyone their `pods` or `runc` directories.
-  if (![node.agentRecord, paths.record, node.runtimedRoot, node.runtimedSocket].some((path) => existsSync(path))) return result;
+  const mountedState = (await listMounts()).some((m) => [paths.namespaces, node.runtimedRoot].some((dir) => m.mountPoint.startsWith(`${dir}/`)));
+  if (!mountedState && ![node.agentRecord, paths.record, node.runtimedRoot, node.runtimedSocket].some((path) => existsSync(path))) return result;
 
   const agent = await readProcessRecord<AgentRecord>(node.agentRecord);
   const runtimed = await readProcessRecord<RuntimedRecord>(paths.record);
@@ -91,7 +92,13 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
       throw new BerthError('Conflict', `the node in ${dataDir} runs in network namespace ${record.netns}, not this one (${here}): run the reset there, e.g. nsenter --net=${enter} berth node reset --data-dir ${dataDir}`);
     }
   }
-  const networkHere = (record?: ProcessRecord) => !record?.netns || record.netns === here;
+  // Without a record nothing says where the node's network is: rather left than taken from whichever
+  // namespace this runs in (the machine's own, perhaps, with another node's bridge and rules in it).
+  const networkHere = (record: ProcessRecord | undefined, what: string, recordPath: string) => {
+    if (record?.netns) return record.netns === here;
+    if (result.removed) failed(`${what}: not looked for: nothing (${recordPath}) says which network namespace the node ran in`);
+    return false;
+  };
 
   // 1. The daemons, the agent first so that nothing starts containers again.
   for (const record of [agent, runtimed]) {
@@ -214,11 +221,11 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   }
 
   // 8. The node's network, unless its namespace is gone with it.
-  if (networkHere(agent)) {
+  if (networkHere(agent, `nftables table ip ${DEFAULT_TABLE}, routes to other nodes' pods, link ${DEFAULT_DNS_INTERFACE}`, node.agentRecord)) {
     await removeNodeNetworkState({ table: DEFAULT_TABLE, report: done }).catch((err: Error) => failed(`node network: ${err.message}`));
     await removeLink(DEFAULT_DNS_INTERFACE, done, failed);
   }
-  if (networkHere(runtimed)) await removeLink(cniBridge, done, failed);
+  if (networkHere(runtimed, `link ${cniBridge}`, paths.record)) await removeLink(cniBridge, done, failed);
 
   // 9. A dead daemon's socket and pid file. The records stay: they say where the node's network was, so a
   // second run in another namespace still leaves that one's alone, and their pids are checked before use.

@@ -20,6 +20,10 @@ export function registerNodeCommands(program: Command): void {
         process.stderr.write('berth node reset: must run as root: it stops processes and removes mounts, cgroups and interfaces\n');
         return exitWith(1);
       }
+      // A reader that goes away (`berth node reset | head -3`) must not stop a reset halfway: the rest of
+      // the report is dropped, the work is done.
+      process.stdout.removeAllListeners('error');
+      process.stdout.on('error', () => undefined);
       let result: ResetResult;
       try {
         result = await resetNode({ dataDir: options.dataDir, report: (line) => process.stdout.write(`${line}\n`) });
