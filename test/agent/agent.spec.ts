@@ -190,7 +190,8 @@ describe('pods', () => {
   it('mounts secret and hostPath volumes and applies resource limits, reporting OOMKilled', async () => {
     await cluster.client.create(types.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'files', namespace: 'default' }, data: { 'id.key': Buffer.from('k3y').toString('base64') } });
     const hostDir = join(cluster.dataDir, 'host-volume');
-    const pod = busyboxPod('limited', { script: 'cat /etc/secret/id.key > /host/out; ls -l /etc/secret/id.key | cut -c1-10 >> /host/out; exec sleep 3600' });
+    // -L: the file is a link through the volume's ..data, as in Kubernetes; its mode is the target's.
+    const pod = busyboxPod('limited', { script: 'cat /etc/secret/id.key > /host/out; ls -lL /etc/secret/id.key | cut -c1-10 >> /host/out; exec sleep 3600' });
     pod.spec!.volumes = [
       { name: 'secret', secret: { secretName: 'files', defaultMode: 0o400 } },
       { name: 'host', hostPath: { path: hostDir, type: 'DirectoryOrCreate' } },

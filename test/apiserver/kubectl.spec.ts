@@ -216,3 +216,34 @@ test('errors come back as kubectl prints Kubernetes errors', async () => {
   expect(strict.code).toBe(1);
   expect(strict.stderr).toContain('unknown field "dataz"');
 });
+
+test('a pod asking for what berth nodes do not do is refused with 422 naming each field, as is a Deployment template', async () => {
+  const podYaml = `apiVersion: v1
+kind: Pod
+metadata:
+  name: asks-too-much
+spec:
+  hostPID: true
+  volumes:
+  - name: token
+    projected:
+      sources:
+      - serviceAccountToken: {path: token}
+  containers:
+  - name: main
+    image: busybox
+    volumeMounts:
+    - {name: token, mountPath: /var/run/secrets/tokens, mountPropagation: Bidirectional}
+`;
+  const refused = await kubectl.run(['apply', '-f', manifest('asks-too-much.yaml', podYaml)]);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('The Pod "asks-too-much" is invalid: ');
+  for (const path of ['spec.hostPID', 'spec.volumes[0].projected.sources[0].serviceAccountToken', 'spec.containers[0].volumeMounts[0].mountPropagation']) {
+    expect(refused.stderr).toContain(`${path}: Forbidden: not supported by berth: `);
+  }
+  const deployment = deploymentYaml('gated', 'default', 1).replace('    spec:\n', '    spec:\n      schedulingGates: [{name: example.com/wait}]\n');
+  const template = await kubectl.run(['apply', '-f', manifest('gated.yaml', deployment)]);
+  expect(template.code).toBe(1);
+  expect(template.stderr).toContain('spec.template.spec.schedulingGates: Forbidden: not supported by berth: the scheduler does not hold pods back for scheduling gates');
+  expect((await kubectl.run(['get', 'pod', 'asks-too-much'])).code).toBe(1);
+});

@@ -1,6 +1,6 @@
 // berth server's lifecycle: flags, first start, restarts and crashes on the same data dir.
 import { CoreV1Api } from '@kubernetes/client-node';
-import { BERTH_BIN, kubeConfigFor, startBerthServer, TestServer } from '@berth/testing';
+import { BERTH_BIN, freePort, kubeConfigFor, startBerthServer, TestServer } from '@berth/testing';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
@@ -66,7 +66,16 @@ test('SIGTERM exits 0 even when a client never closes its side of the connection
   }
 });
 
-test('kill -9 keeps every acknowledged write', async () => {
+function runServer(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(BERTH_BIN, ['server', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('a second server on the data dir stops naming the first; kill -9 keeps every acknowledged write and frees the data dir', async () => {
   const first = await start();
   const core = client(first);
   const names: string[] = [];
@@ -74,6 +83,8 @@ test('kill -9 keeps every acknowledged write', async () => {
     const made = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: `acked-${i}` }, data: { i: String(i) } } });
     names.push(made.metadata!.name!);
   }
+  const beside = await runServer(['--data-dir', dataDir, '--https-port', String(await freePort()), '--bind-address', '127.0.0.1', '--disable-agent']);
+  expect(beside).toEqual({ code: 1, stderr: `berth server: ${join(dataDir, 'state.db')} is in use by pid ${first.process.pid} (another berth server?)\n` });
   await first.kill9();
 
   const second = await start();
@@ -82,15 +93,8 @@ test('kill -9 keeps every acknowledged write', async () => {
 });
 
 test('bad flags print one line and exit 1', async () => {
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(BERTH_BIN, ['server', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
   for (const args of [['--https-port', 'abc'], ['--no-such-flag'], ['--log-level', 'loud']]) {
-    const result = await run(['--data-dir', dataDir, ...args]);
+    const result = await runServer(['--data-dir', dataDir, ...args]);
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   }

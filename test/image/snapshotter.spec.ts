@@ -105,13 +105,14 @@ describe('OverlaySnapshotter', () => {
     expect(await readdir(rootfs)).toHaveLength(60);
   });
 
-  it('refuses a malicious layer at unpack, leaving no snapshot behind', async () => {
+  it('refuses a malicious layer at import, leaving no blob or snapshot behind', async () => {
     const evil = await tarball([
       { name: 'link', type: 'symlink', linkname: '/' },
       { name: 'link/tmp/berth-pwned', content: 'x' },
     ]);
-    await images.importRootfs(Readable.from(evil), 'evil');
-    await expect(snapshotter.prepare('c', 'evil')).rejects.toThrow(/through the symlink "link"/);
+    await expect(images.importRootfs(Readable.from(evil), 'evil')).rejects.toThrow(/"link\/tmp\/berth-pwned": Forbidden: path goes through the symlink "link"/);
+    await expect(snapshotter.prepare('c', 'evil')).rejects.toThrow(/not found/);
+    expect(await images.content.list()).toEqual([]);
     expect(await readdir(join(root, 'snapshots/layers'))).toEqual([]);
     expect(await readdir(join(root, 'snapshots/unpacking'))).toEqual([]);
     expect(await readdir(join(root, 'snapshots/containers'))).toEqual([]);

@@ -5,8 +5,7 @@
  * while host 2's pods still run; a second reset finds nothing to remove.
  */
 import { resourceForKind, type Pod, type Service } from '@berth/api';
-import { cgroupTree } from '@berth/host';
-import { listMounts } from '@berth/image';
+import { cgroupTree, mountPointsUnder } from '@berth/host';
 import { startHostsCluster, type ClusterHost, type HostsCluster } from '../support/hosts-cluster';
 import { runBerth, startBerthServer, waitFor, type HostProcess, type TestServer } from '@berth/testing';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -125,7 +124,7 @@ describe('berth node reset', () => {
     // Nothing of host 1's node is left: processes, mounts, cgroups, and in its namespace the table, routes and links.
     expect(one.sim.pids()).toEqual([]);
     expect(processesUsing(one.dataDir)).toEqual([]);
-    expect((await listMounts()).map((m) => m.mountPoint).filter((m) => m.startsWith(one.dataDir))).toEqual([]);
+    expect(await mountPointsUnder(one.dataDir)).toEqual([]);
     expect(cgroupTree(one.cgroupParent)).toEqual([]);
     expect(one.sim.exec('nft', ['list', 'tables'])).toBe('');
     expect(one.sim.exec('ip', ['route', 'show', 'proto', '199'])).toBe('');

@@ -1,8 +1,9 @@
 // The docker-style CLI verbs end to end: `berth runtime ...`, `berth images`, `berth volume ...`
 // against a runtimed of the suite's own.
-import { busyboxRootfsTarball } from '@berth/image';
+import { busyboxRootfsTarball, hostPlatform, sha256, tarball } from '@berth/image';
 import { runBerth, type BerthResult } from '@berth/testing';
 import { existsSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimedFixture, waitFor } from './support';
 
@@ -41,6 +42,30 @@ describe('berth runtime CLI', () => {
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     const df = await berth(['system', 'df']);
     expect(df.stdout).toMatch(/^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+1\s+0\s/);
+  });
+
+  it('refuses a rootfs or archive with an escaping entry at import and load, in one line naming the entry', async () => {
+    const layer = await tarball([
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc', type: 'symlink', linkname: '/etc' },
+      { name: 'etc/passwd', content: 'root::0:0::/:/bin/sh\n' },
+    ]);
+    const why = '"etc/passwd": Forbidden: path goes through the symlink "etc", which could point outside the layer';
+    const rootfs = join(fx.dir, 'hostile-rootfs.tar');
+    await writeFile(rootfs, layer);
+    expect(await berth(['image', 'import', rootfs, 'hostile'])).toEqual({ code: 1, stdout: '', stderr: `error: layer "rootfs" is invalid: ${why}\n` });
+    const config = Buffer.from(JSON.stringify({ ...hostPlatform(), rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
+    const archive = join(fx.dir, 'hostile-archive.tar');
+    await writeFile(
+      archive,
+      await tarball([
+        { name: 'config.json', content: config },
+        { name: 'layer.tar', content: layer },
+        { name: 'manifest.json', content: JSON.stringify([{ Config: 'config.json', RepoTags: ['hostile:latest'], Layers: ['layer.tar'] }]) },
+      ]),
+    );
+    expect(await berth(['load', '-i', archive])).toEqual({ code: 1, stdout: '', stderr: `error: layer "${sha256(layer)}" is invalid: ${why}\n` });
+    expect((await berth(['images'])).stdout).not.toMatch(/hostile/);
   });
 
   it('runs in the foreground: prints the output and exits with the exit code', async () => {
@@ -85,6 +110,25 @@ describe('berth runtime CLI', () => {
     const gone = await berth(['runtime', 'rm', 'web']);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/not found/);
+  });
+
+  it("takes docker's security flags, and refuses bad ones in one line", async () => {
+    const status = 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/1/status | tr -s "\\t" " "';
+    const confined = await berth(['runtime', 'run', '--rm', '--cap-drop', 'ALL', '--cap-add', 'kill', '--security-opt', 'no-new-privileges', '--sysctl', 'net.ipv4.ping_group_range=0 0', '--group-add', '4242', '-u', '1000', 'busybox', 'sh', '-c', `${status}; cat /proc/sys/net/ipv4/ping_group_range; id -G`]);
+    expect(confined).toEqual({ code: 0, stdout: 'CapEff: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\n0\t0\n0 4242\n', stderr: '' });
+    const loose = await berth(['runtime', 'run', '--rm', '--security-opt', 'seccomp=unconfined', 'busybox', 'sh', '-c', status]);
+    expect(loose).toMatchObject({ code: 0, stdout: 'CapEff: 00000000a80425fb\nNoNewPrivs: 0\nSeccomp: 0\n' });
+    const privileged = await berth(['runtime', 'run', '-d', '--name', 'priv', '--privileged', 'busybox', 'sleep', '60']);
+    expect(privileged.code).toBe(0);
+    expect(JSON.parse((await berth(['runtime', 'inspect', 'priv'])).stdout)[0].HostConfig).toMatchObject({ Privileged: true, CapAdd: [], SecurityOpt: [] });
+    expect((await berth(['runtime', 'rm', '-f', 'priv'])).code).toBe(0);
+    // Refused by the CLI (--security-opt) and by runtimed (a capability, a sysctl of the host's).
+    for (const flags of [['--cap-add', 'GOD_MODE'], ['--security-opt', 'apparmor=unconfined'], ['--sysctl', 'kernel.hostname=x']]) {
+      const bad = await berth(['runtime', 'run', '--rm', ...flags, 'busybox', 'true']);
+      expect(bad).toMatchObject({ code: 1, stdout: '' });
+      expect(bad.stderr).toMatch(/^error: [^\n]+\n$/);
+    }
+    expect((await berth(['runtime', 'ps', '-a', '-q'])).stdout).toBe('');
   });
 
   it('kills and force-removes a running container', async () => {

@@ -2,7 +2,7 @@
 // suite checks that no mount, runc state, cgroup, shim, namespace or directory of them is left.
 import { isBerthError } from '@berth/errors';
 import type { ContainerConfig, ProcessSession } from '@berth/runtime-client';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collect } from '../shim/support';
 import { RuntimedFixture, waitFor } from './support';
@@ -187,6 +187,42 @@ describe('runtimed containers', () => {
     const writable = await sh('touch /newfile && echo wrote');
     await client.waitContainer(writable.id);
     expect(await logText(writable.id)).toBe('wrote\n');
+  });
+
+  it("confines containers as Docker does, and as far as each asks to be let out", async () => {
+    const report = 'grep -E "^(Seccomp|CapEff|NoNewPrivs):" /proc/1/status | tr -s "\\t" " "; unshare -U true 2>/dev/null && echo unshare-ok || echo unshare-refused; echo interrupts=$(wc -c < /proc/interrupts); ls /dev/loop-control 2>/dev/null || echo no-loop-control';
+    const ownCaps = /^CapEff:\s*(\w+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1];
+    const profile = JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] });
+    const cases = {
+      default: {},
+      unconfined: { seccomp: { type: 'Unconfined' as const } },
+      privileged: { privileged: true },
+      dropAll: { capDrop: ['ALL'], noNewPrivileges: true },
+      localhost: { seccomp: { type: 'Localhost' as const, profileJson: profile } },
+    };
+    const started = Object.fromEntries(
+      await Promise.all(Object.entries(cases).map(async ([name, security]) => [name, await sh(`${report}; mkdir /made 2>&1 || true`, { security })] as const)),
+    );
+    const out: Record<string, string> = {};
+    for (const [name, c] of Object.entries(started)) {
+      await client.waitContainer(c.id);
+      out[name] = await logText(c.id);
+    }
+    expect(out.default).toBe('CapEff: 00000000a80425fb\nNoNewPrivs: 0\nSeccomp: 2\nunshare-refused\ninterrupts=0\nno-loop-control\n');
+    expect(out.unconfined).toBe('CapEff: 00000000a80425fb\nNoNewPrivs: 0\nSeccomp: 0\nunshare-ok\ninterrupts=0\nno-loop-control\n');
+    expect(out.privileged).toMatch(new RegExp(`^CapEff: ${ownCaps}\nNoNewPrivs: 0\nSeccomp: 0\nunshare-ok\ninterrupts=[1-9]\\d*\n/dev/loop-control\n$`));
+    expect(out.dropAll).toBe('CapEff: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2\nunshare-refused\ninterrupts=0\nno-loop-control\n');
+    expect(out.localhost).toMatch(/Seccomp: 2\nunshare-ok\n[^]*mkdir: can't create directory '\/made': Permission denied\n$/);
+  });
+
+  it('sets kernel parameters and groups, and refuses to run as root what must not', async () => {
+    const c = await sh('cat /proc/sys/net/ipv4/ip_unprivileged_port_start; id -G', { user: '1000:1000', security: { sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0' }, supplementalGroups: ['2000', 'nogroup'] } });
+    await client.waitContainer(c.id);
+    expect(await logText(c.id)).toBe('0\n1000 2000 65534\n');
+    const root = await client.createContainer({ image: 'busybox', name: 'as-root', command: ['true'], security: { runAsNonRoot: true } }).catch((e) => e);
+    expect(isBerthError(root, 'Invalid') && root.message).toBe('container "as-root" is invalid: security.runAsNonRoot: Forbidden: container has runAsNonRoot and image will run as root');
+    expect(await client.createContainer({ image: 'busybox', command: ['true'], user: '1000', security: { runAsNonRoot: true } })).toMatchObject({ state: 'created' });
+    await expect(client.createContainer({ image: 'busybox', command: ['true'], security: { sysctls: { 'kernel.hostname': 'x' } } })).rejects.toMatchObject({ reason: 'Invalid' });
   });
 
   it('refuses bad requests with field causes', async () => {

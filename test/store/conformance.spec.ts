@@ -261,6 +261,65 @@ describe.each(backends)('Store conformance: %s', (_name, url) => {
     expect((await store.get('/cp/b'))?.createRevision).toBe(await store.currentRevision());
   });
 
+  /**
+   * Watches `prefix` from revision 0 and, once the first event arrived, compacts everything written so far
+   * while the replay goes on. Whatever the watch delivered must be exactly the start of `revisions`, each
+   * event following from the one before (so no event was skipped and every delete names what it removed);
+   * if it did not deliver all of them, it must have failed with Compacted.
+   */
+  async function replayWhileCompacting(prefix: string, revisions: number[]): Promise<WatchEvent[]> {
+    const head = await store.currentRevision();
+    const events: WatchEvent[] = [];
+    let failure: Error | undefined;
+    let compaction: Promise<void> | undefined;
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const watcher = await store.watch(prefix, 0, {
+      onEvent: (event) => {
+        events.push(event);
+        compaction ??= store.compact(head);
+        if (events.length === revisions.length) settle();
+      },
+      onError: (err) => {
+        failure = err;
+        settle();
+      },
+    });
+    try {
+      await settled;
+      await compaction;
+    } finally {
+      watcher.close();
+    }
+    expect(events.map((e) => e.revision)).toEqual(revisions.slice(0, events.length));
+    applyEvents([], events);
+    for (const e of events.filter((e) => e.type === 'delete')) expect(e.kv.value).toBe(e.prevKv?.value);
+    if (events.length < revisions.length) expect(isBerthError(failure, 'Compacted')).toBe(true);
+    else expect(failure).toBeUndefined();
+    return events;
+  }
+
+  it('fails a watch that a compaction overtakes while it replays with Compacted, never skipping an event before that', async () => {
+    const revisions: number[] = [];
+    for (let i = 0; i < 200; i++) revisions.push((await store.create(`/rc/k${i}`, 'v0')).modRevision);
+    for (let round = 1; round <= 3; round++) for (let i = 0; i < 200; i++) revisions.push((await store.update(`/rc/k${i}`, `v${round}`)).modRevision);
+    for (let i = 0; i < 200; i += 2) {
+      await store.delete(`/rc/k${i}`);
+      revisions.push(await store.currentRevision());
+    }
+    await replayWhileCompacting('/rc/', revisions);
+  });
+
+  it('never turns a delete whose tombstone a compaction removes during the replay into nothing', async () => {
+    const revisions = [(await store.create('/tc/gone', 'value')).modRevision];
+    // Keys written once: compaction keeps them, so the delete is what it takes from the replay.
+    for (let i = 0; i < 1000; i++) revisions.push((await store.create(`/tc/k${i}`, '0')).modRevision);
+    await store.delete('/tc/gone');
+    revisions.push(await store.currentRevision());
+    const events = await replayWhileCompacting('/tc/', revisions);
+    if (events.length === revisions.length) expect(events.at(-1)).toMatchObject({ type: 'delete', kv: { key: '/tc/gone', value: 'value' }, prevKv: { value: 'value' } });
+  });
+
   it('stores and watches 1.5 MiB values', async () => {
     const big = 'x'.repeat(1.5 * 1024 * 1024 - 10) + 'ünïcode';
     const recorder = await record('/big/', await store.currentRevision());

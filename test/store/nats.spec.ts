@@ -1,6 +1,8 @@
 import { connect, type NatsConnection } from 'nats';
 import { createStore, type Store } from '@berth/store';
+import { isBerthError } from '@berth/errors';
 import { startNatsServer, type TestNatsServer } from '@berth/testing';
+import { WatchRecorder } from './recorder';
 
 /** What only the NATS backend has to show: its compaction really frees the stream, and state lives in the server. */
 describe('NatsStore on nats-server -js', () => {
@@ -75,6 +77,23 @@ describe('NatsStore on nats-server -js', () => {
     ]);
   });
 
+  it('lists again when a compaction removes the state it was reading', async () => {
+    const store = await open('list-compacted');
+    await store.create('/lc/kept', 'old');
+    const readRevision = store.currentRevision.bind(store);
+    store.currentRevision = async () => {
+      const revision = await readRevision();
+      store.currentRevision = readRevision;
+      // Between reading its revision and the keys: the value as of that revision is compacted away.
+      await store.update('/lc/kept', 'new');
+      await store.compact(await readRevision());
+      return revision;
+    };
+    const listed = await store.list('/lc/');
+    expect(listed.items.map((kv) => [kv.key, kv.value])).toEqual([['/lc/kept', 'new']]);
+    expect(listed.revision).toBe(2);
+  });
+
   it('keeps counting revisions after compaction empties the stream', async () => {
     const store = await open('emptied');
     await store.create('/e/a', '1');
@@ -83,6 +102,38 @@ describe('NatsStore on nats-server -js', () => {
     expect(await messagesIn('emptied')).toBe(0);
     expect(await store.currentRevision()).toBe(2);
     expect((await store.create('/e/a', '2')).modRevision).toBe(3);
+  });
+
+  it('fails a watch with Compacted when a compaction between its start and its first read took a delete', async () => {
+    const store = await open('tombstone');
+    await store.create('/t/gone', 'v');
+    await store.delete('/t/gone');
+    await store.create('/t/after', 'x');
+    const head = await store.currentRevision();
+    const readCompacted = store.compactedRevision.bind(store);
+    // watch() checks the compacted revision, then starts reading: this compaction lands in between, every time.
+    store.compactedRevision = async () => {
+      const revision = await readCompacted();
+      store.compactedRevision = readCompacted;
+      await store.compact(head);
+      return revision;
+    };
+    const recorder = await WatchRecorder.start(store, '/t/', 0);
+    expect(isBerthError(await recorder.waitForError(), 'Compacted')).toBe(true);
+    expect(recorder.events).toEqual([]);
+  });
+
+  it('makes a bucket made with a history limit keep every message, so watches replay all of it', async () => {
+    const js = observer.jetstream();
+    await js.views.kv('limited', { history: 2 });
+    const store = await open('limited');
+    const jsm = await observer.jetstreamManager();
+    expect((await jsm.streams.info('KV_limited')).config.max_msgs_per_subject).toBe(-1);
+    await store.create('/h/k', '0');
+    for (let i = 1; i <= 5; i++) await store.update('/h/k', String(i));
+    const recorder = await WatchRecorder.start(store, '/h/', 0);
+    const events = await recorder.waitForEvents(6);
+    expect(events.map((e) => e.kv.value)).toEqual(['0', '1', '2', '3', '4', '5']);
   });
 
   it('finds its data, revision and compacted revision again from a new connection', async () => {

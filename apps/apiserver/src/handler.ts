@@ -360,7 +360,7 @@ export class ApiHandler {
     watch.start(
       {
         event: (type, object) => {
-          if (table && type !== 'BOOKMARK') {
+          if (table && type !== 'BOOKMARK' && type !== 'ERROR') {
             const out = toTable(target.type, [object], object.metadata.resourceVersion, { ...table, withColumns });
             withColumns = false;
             res.write(`${JSON.stringify({ type, object: out })}\n`);

@@ -9,6 +9,7 @@ import { defaultNodeName, ensureLocalRuntimed, primaryIPv4, startAgent } from '@
 import { KubeClient, loadKubeConfig } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
+import { isBerthError } from '@berth/errors';
 import { stopOnSignals } from '@berth/lifecycle';
 import { recordLocalNode, RuntimeClient } from '@berth/runtime-client';
 import { startScheduler } from '@berth/scheduler';
@@ -97,7 +98,8 @@ async function main(): Promise<void> {
   try {
     app = await ApiServerApp.start(config, logger);
   } catch (err) {
-    logger.fatal({ err }, 'berth apiserver failed to start');
+    // A refusal that explains itself (the data dir in use, a store that cannot be reached) is one line; anything else is logged with its stack too.
+    if (!isBerthError(err) || isBerthError(err, 'InternalError')) logger.fatal({ err }, 'berth apiserver failed to start');
     process.stderr.write(`berth server: ${(err as Error).message}\n`);
     process.exit(1);
   }

@@ -1,7 +1,8 @@
 import { apiVersionOf, KubeObject, ResourceType } from '@berth/api';
-import { errors } from '@berth/errors';
+import { errors, isBerthError } from '@berth/errors';
 import type { Store, WatchCallbacks, WatchEvent, Watcher } from '@berth/store';
 import { ObjectFilter } from './filter';
+import { statusFor } from './http-errors';
 import { listPrefix } from './keys';
 import { decodeObject } from './objects';
 import { CacheWatcher, decodeShared, deletedObject, indexedField, WatchCache, WatchCacheOptions } from './watch-cache';
@@ -42,6 +43,8 @@ export class ObjectWatch {
   private pending: WatchEvent[] = [];
   private lastRevision = 0;
   private ended = false;
+  /** Why the store ended this watch when the client must relist (Compacted): sent as an ERROR event, as Kubernetes does. */
+  private expired?: Error;
   onEnd?: () => void;
 
   private constructor(private readonly req: WatchRequest) {}
@@ -70,7 +73,7 @@ export class ObjectWatch {
       from = Number(req.resourceVersion);
     }
     watch.lastRevision = from;
-    const callbacks: WatchCallbacks = { onEvent: (event) => watch.receive(event), onError: () => watch.end() };
+    const callbacks: WatchCallbacks = { onEvent: (event) => watch.receive(event), onError: (err) => watch.fail(err) };
     const field = indexedField(req.type);
     const scope = { namespace: (req.type.namespaced && req.namespace) || undefined, indexValue: field && req.filter.requiredValue(field) };
     watch.cached = await cache.watch(req.type, scope, from, callbacks);
@@ -82,7 +85,10 @@ export class ObjectWatch {
 
   /** Starts delivery to the sink: the initial objects as ADDED, then every change. */
   start(sink: WatchSink, initial: KubeObject[]): void {
-    if (this.ended) return sink.end();
+    if (this.ended) {
+      if (this.expired) sink.event('ERROR', statusFor(this.expired) as unknown as KubeObject);
+      return sink.end();
+    }
     this.sink = sink;
     for (const obj of initial) sink.event('ADDED', obj);
     const backlog = this.pending;
@@ -103,6 +109,19 @@ export class ObjectWatch {
     this.watcher?.close();
     this.sink?.end();
     this.onEnd?.();
+  }
+
+  /**
+   * The store can't continue this watch. When history the client still needed was compacted away, the
+   * client gets the ERROR event with a 410 Expired Status (client-go then relists); otherwise the stream just ends.
+   */
+  private fail(err: Error): void {
+    if (this.ended) return;
+    if (isBerthError(err, 'Compacted')) {
+      this.expired = err;
+      this.sink?.event('ERROR', statusFor(err) as unknown as KubeObject);
+    }
+    this.end();
   }
 
   private receive(event: WatchEvent): void {

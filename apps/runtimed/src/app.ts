@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { ImageStore, OverlaySnapshotter } from '@berth/image';
+import { ownCapabilities } from '@berth/oci';
 import { findRunc, shimBinaryPath } from '@berth/shim-client';
 import { Container } from 'inversify';
 import type { Logger } from 'pino';
@@ -61,6 +62,7 @@ export function buildContainer(config: RuntimedConfig, logger: Logger, images: I
         logger: logger.child({ part: 'containers' }),
         runc: ctx.get(TOKENS.Runc),
         cgroupParent: config.cgroupParent,
+        grantableCapabilities: ownCapabilities(),
       }),
   );
   c.bind(TOKENS.ImageService).toDynamicValue(

@@ -1,5 +1,9 @@
+import { isBerthError } from '@berth/errors';
 import { completeContainerConfig, type ContainerConfig } from '@berth/runtime-client';
-import { mergeEnv, processConfig, sandboxFileMounts } from './container-config';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mergeEnv, processConfig, processUser, sandboxFileMounts, securityOptions } from './container-config';
 
 const request = (fields: Partial<ContainerConfig>) => completeContainerConfig({ image: 'busybox', ...fields });
 
@@ -49,5 +53,44 @@ describe('sandboxFileMounts', () => {
   it('leaves out what the container mounts itself, and files a sandbox does not have', () => {
     const own = [{ type: 'bind' as const, source: '/mine', destination: '/etc//resolv.conf/' }];
     expect(sandboxFileMounts({ ...sandbox, hostnamePath: '' }, own).map((m) => m.destination)).toEqual(['/etc/hosts']);
+  });
+});
+
+describe('security settings', () => {
+  let rootfs: string;
+  beforeAll(() => {
+    rootfs = mkdtempSync(join(tmpdir(), 'berth-runtimed-user-'));
+    mkdirSync(join(rootfs, 'etc'));
+    writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n');
+    writeFileSync(join(rootfs, 'etc', 'group'), 'root:x:0:\napp:x:1000:\naudio:x:29:app\nvideo:x:44:\n');
+  });
+  afterAll(() => rmSync(rootfs, { recursive: true, force: true }));
+
+  it('refuses to run as root a container that must not, whoever made it root', () => {
+    const nonRoot = request({ name: 'web', security: { runAsNonRoot: true } });
+    for (const user of ['', '0', 'root', '0:1000']) {
+      expect(() => processUser(rootfs, user, nonRoot)).toThrow('container "web" is invalid: security.runAsNonRoot: Forbidden: container has runAsNonRoot and image will run as root');
+    }
+    expect(processUser(rootfs, 'app', nonRoot)).toEqual({ uid: 1000, gid: 1000, additionalGids: [29] });
+    expect(processUser(rootfs, '', request({}))).toEqual({ uid: 0, gid: 0 });
+  });
+
+  it('adds supplemental groups by id or by name', () => {
+    expect(processUser(rootfs, 'app', request({ security: { supplementalGroups: ['video', '5000', '29'] } }))).toEqual({ uid: 1000, gid: 1000, additionalGids: [29, 44, 5000] });
+    expect(() => processUser(rootfs, '', request({ security: { supplementalGroups: ['wheel'] } }))).toThrow(/security.supplementalGroups\[0\]/);
+  });
+
+  it('reads a Localhost profile as JSON, refusing what is not', () => {
+    expect(securityOptions(request({})).seccomp).toEqual({ type: 'RuntimeDefault' });
+    expect(securityOptions(request({ security: { seccomp: { type: 'Unconfined' } } })).seccomp).toEqual({ type: 'Unconfined' });
+    expect(securityOptions(request({ security: { seccomp: { type: 'Localhost', profileJson: '{"defaultAction":"SCMP_ACT_LOG"}' } } })).seccomp).toEqual({ type: 'Localhost', profile: { defaultAction: 'SCMP_ACT_LOG' } });
+    let err: unknown;
+    try {
+      securityOptions(request({ name: 'web', security: { seccomp: { type: 'Localhost', profileJson: '{"defaultAction":' } } }));
+    } catch (e) {
+      err = e;
+    }
+    expect(isBerthError(err, 'Invalid') && err.message).toMatch(/^container "web" is invalid: security.seccomp.profileJson: .*is not JSON/);
+    expect(() => securityOptions(request({ security: { seccomp: { type: 'Localhost', profileJson: ' '.repeat(2 << 20) } } }))).toThrow(/at most 1048576 bytes/);
   });
 });

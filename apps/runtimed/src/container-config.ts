@@ -1,7 +1,7 @@
-import { errors, field, FieldCause } from '@berth/errors';
+import { errors, field, FieldCause, isBerthError } from '@berth/errors';
 import type { ContainerConfig as ImageContainerConfig } from '@berth/image';
-import type { MountOption } from '@berth/oci';
-import type { CompleteContainerConfig, PodSandbox } from '@berth/runtime-client';
+import { resolveGroups, resolveUser, type MountOption, type ResolvedUser, type RuntimeSpecOptions } from '@berth/oci';
+import { runAsNonRootViolation, type CompleteContainerConfig, type PodSandbox } from '@berth/runtime-client';
 import { posix } from 'node:path';
 
 export interface ProcessConfig {
@@ -54,4 +54,42 @@ export function sandboxFileMounts(sandbox: Pick<PodSandbox, 'hostsPath' | 'resol
   ]
     .filter(([source, destination]) => source && !taken.has(destination!))
     .map(([source, destination]) => ({ type: 'bind', source: source!, destination: destination!, readOnly: true }));
+}
+
+/** A Localhost profile is read whole: a bigger one is a mistake or an attack (Docker's own is 20 KiB). */
+const MAX_PROFILE_BYTES = 1 << 20;
+
+/** The request's confinement as spec options; the spec builder checks what each one holds. */
+export function securityOptions(request: CompleteContainerConfig): Pick<RuntimeSpecOptions, 'privileged' | 'capAdd' | 'capDrop' | 'noNewPrivileges' | 'seccomp' | 'sysctls'> {
+  const { privileged, capAdd, capDrop, noNewPrivileges, sysctls, seccomp } = request.security;
+  const options = { privileged, capAdd, capDrop, noNewPrivileges, sysctls };
+  if (seccomp.type !== 'Localhost') return { ...options, seccomp: { type: seccomp.type === 'Unconfined' ? 'Unconfined' : 'RuntimeDefault' } };
+  const invalid = (detail: string) => errors.invalid('container', request.name, [field.invalid('security.seccomp.profileJson', '<profile>', detail)]);
+  if (Buffer.byteLength(seccomp.profileJson) > MAX_PROFILE_BYTES) throw invalid(`must be at most ${MAX_PROFILE_BYTES} bytes`);
+  try {
+    return { ...options, seccomp: { type: 'Localhost', profile: JSON.parse(seccomp.profileJson) as unknown } };
+  } catch (err) {
+    throw invalid(`is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The user the process runs as, resolved in the image (docker --user), with the request's supplemental
+ * groups added; a container that must not run as root and would is refused here, where both the
+ * request and the image's user are known.
+ */
+export function processUser(rootfs: string, user: string, request: CompleteContainerConfig): ResolvedUser {
+  let resolved: ResolvedUser;
+  let groups: number[];
+  try {
+    resolved = user ? resolveUser(rootfs, user) : { uid: 0, gid: 0 };
+    groups = resolveGroups(rootfs, request.security.supplementalGroups, 'security.supplementalGroups');
+  } catch (err) {
+    // The image's files are read without knowing the container: its name goes into the message here.
+    if (isBerthError(err, 'Invalid')) throw errors.invalid('container', request.name, err.details.causes ?? []);
+    throw err;
+  }
+  if (request.security.runAsNonRoot && resolved.uid === 0) throw runAsNonRootViolation(request.name);
+  const all = [...new Set([...(resolved.additionalGids ?? []), ...groups])];
+  return all.length ? { ...resolved, additionalGids: all } : { uid: resolved.uid, gid: resolved.gid };
 }

@@ -1,7 +1,7 @@
 import { BerthError, errors, isBerthError } from '@berth/errors';
 import { mustRun, readJsonIfExists, writeJsonAtomic } from '@berth/host';
 import type { ImageStore, OverlaySnapshotter } from '@berth/image';
-import { buildRuntimeSpec, MountOption, resolveUser, RuntimeSpec, RuntimeSpecOptions } from '@berth/oci';
+import { buildRuntimeSpec, hostDevices, MountOption, resolveUser, RuntimeSpec, RuntimeSpecOptions } from '@berth/oci';
 import { completeContainerConfig, type CompleteContainerConfig, type Container, type ContainerConfig, type ContainerStateName } from '@berth/runtime-client';
 import { ExecSession, ExitStatus, openFifoWriter, ShimClient, startExec, startShim } from '@berth/shim-client';
 import type { Logger } from 'pino';
@@ -13,7 +13,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { readCgroupStats, CgroupStats } from './cgroups';
 import { RuntimePaths } from '@berth/runtime-client';
-import { mergeEnv, processConfig, sandboxFileMounts } from './container-config';
+import { mergeEnv, processConfig, processUser, sandboxFileMounts, securityOptions } from './container-config';
 import { KeyedMutex, now, randomId } from './files';
 import { LogEntry, readLog } from './logs';
 import { generateName } from './names';
@@ -71,6 +71,8 @@ export interface ContainerManagerDeps {
   logger: Logger;
   runc: string;
   cgroupParent: string;
+  /** What ALL and privileged grant: the capabilities runtimed holds itself. */
+  grantableCapabilities: readonly string[];
 }
 
 /** A signal by name (TERM, SIGTERM) or number, checked against the host's signals. */
@@ -165,7 +167,7 @@ export class ContainerManager {
         args: proc.args,
         env,
         cwd: proc.cwd,
-        user: proc.user ? resolveUser(rootfs, proc.user) : { uid: 0, gid: 0 },
+        user: processUser(rootfs, proc.user, { ...request, name }),
         terminal: request.tty,
         rootfs: 'rootfs',
         readonlyRootfs: request.readOnlyRootfs,
@@ -177,6 +179,9 @@ export class ContainerManager {
           pidsLimit: request.resources.pidsLimit || undefined,
         },
         cgroupsPath: record.cgroupsPath,
+        ...securityOptions(request),
+        grantableCapabilities: this.deps.grantableCapabilities,
+        hostDevices: request.security.privileged ? hostDevices() : undefined,
       };
       if (sandbox) {
         // A host-network sandbox has no network or UTS namespace of its own: its containers use the node's.

@@ -1,4 +1,4 @@
-import { resourceForKind, type ConfigMap, type KubeObject, type Pod, type Secret } from '@berth/api';
+import { resourceForKind, type ConfigMap, type KubeObject, type Pod, type Secret, type Service } from '@berth/api';
 import type { KubeClient } from '@berth/client';
 import { clientListWatch, EventRecorder, objectKey, runController, SharedInformerFactory, WorkQueue, type Informer, type RunningController } from '@berth/controller';
 import { errors, isBerthError } from '@berth/errors';
@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { ObjectSource } from './container-spec';
+import { stopContainer } from './lifecycle';
 import { hostFacts, NodeHeartbeat, type HostFacts } from './node';
 import { nodePaths, type AgentRecord } from './node-paths';
 import { nodeTunnelFor } from './node-tunnel';
@@ -20,6 +21,7 @@ import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, defaultResolvConfPath, par
 
 const CONFIG_MAP_TYPE = resourceForKind('v1', 'ConfigMap')!;
 const SECRET_TYPE = resourceForKind('v1', 'Secret')!;
+const SERVICE_TYPE = resourceForKind('v1', 'Service')!;
 
 export type AgentClient = Pick<KubeClient, 'list' | 'watch' | 'get' | 'create' | 'patch' | 'updateStatus' | 'delete'>;
 
@@ -121,9 +123,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const informers = new SharedInformerFactory({ listWatchFor: clientListWatch(client), logger });
   const pods = informers.informerFor<Pod>({ resource: POD_TYPE, fieldSelector: `spec.nodeName=${nodeName}` });
+  // Every Service, for the variables containers get from them (kubelet watches them for the same).
+  const services = informers.informerFor<Service>({ resource: SERVICE_TYPE });
   const queue = new WorkQueue<string>();
   const events = new EventRecorder(client, 'kubelet', nodeName, logger);
-  const probes = new ProbeManager({ runtime, logger, events, onChange: (key) => queue.add(key) });
+  const probes = new ProbeManager({ runtime, logger, events, onChange: (key) => queue.add(key), stop: (pod, target, grace) => stopContainer(runtime, events, pod, target, grace) });
   // Pods waiting for the pod network start as soon as it is ready.
   const podCidr = new PodCidrSync({ client, runtime, nodeName, logger, onReady: () => pods.list().forEach((pod) => queue.add(objectKey(pod))) });
   const syncer = new PodSyncer({
@@ -133,8 +137,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     runtime,
     objects: objectSource(client),
     podByKey: (key) => pods.get(key),
+    services: () => services.list(),
     dataDir: options.dataDir,
     hostIP: host.internalIP,
+    allocatable: { cpu: host.cpus, memory: host.memoryBytes },
     backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     logger,
     orphanGraceSeconds: options.orphanGraceSeconds ?? 2,
@@ -178,7 +184,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     workers: options.workers ?? 4,
     reconcile: (key) => syncer.reconcile(key),
     logger,
-    waitFor: [pods as Informer<Pod>],
+    waitFor: [pods as Informer<Pod>, services as Informer<Service>],
   });
   const relister = new RuntimeRelister(runtime, (key) => queue.add(key), options.relistMs ?? 1000, logger);
   try {

@@ -1,18 +1,13 @@
-import { parseQuantity, type ConfigMap, type Container, type EnvVar, type Pod, type Secret } from '@berth/api';
+import { parseQuantity, type ConfigMap, type Container, type EnvVar, type Pod, type Secret, type VolumeMount } from '@berth/api';
 import { errors } from '@berth/errors';
 import type { ContainerConfig, MountSpec, Resources } from '@berth/runtime-client';
-import { join, normalize } from 'node:path';
+import { containerResourceValue, podFieldValue, referencedContainer, type PodEnvContext } from './downward-api';
+import { containerSecurity } from './security';
 
 /** Where the agent reads the ConfigMaps and Secrets a pod refers to; undefined when there is none. */
 export interface ObjectSource {
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
-}
-
-/** What the pod's environment can refer to besides its own spec. */
-export interface PodEnvContext {
-  podIP: string;
-  hostIP: string;
 }
 
 /** Key → value of a ConfigMap (data and binaryData) or of a Secret (base64-decoded). */
@@ -30,9 +25,10 @@ export function secretEntries(secret: Secret): Map<string, Buffer> {
   return entries;
 }
 
-type Source = 'configmap' | 'secret';
+export type Source = 'configmap' | 'secret';
 
-async function sourceEntries(objects: ObjectSource, kind: Source, namespace: string, name: string): Promise<Map<string, Buffer> | undefined> {
+/** The entries of the named ConfigMap or Secret; undefined when there is none. */
+export async function sourceEntries(objects: ObjectSource, kind: Source, namespace: string, name: string): Promise<Map<string, Buffer> | undefined> {
   if (kind === 'configmap') {
     const cm = await objects.configMap(namespace, name);
     return cm && configMapEntries(cm);
@@ -43,35 +39,6 @@ async function sourceEntries(objects: ObjectSource, kind: Source, namespace: str
 
 const PLURAL: Record<Source, string> = { configmap: 'configmaps', secret: 'secrets' };
 
-/** A label or annotation reference like `metadata.labels['app']`. */
-const MAP_FIELD = /^metadata\.(labels|annotations)\['(.+)'\]$/;
-
-/** The value of a downward-API fieldRef, as kubelet resolves it. */
-export function podFieldValue(pod: Pod, fieldPath: string, ctx: PodEnvContext): string {
-  const map = MAP_FIELD.exec(fieldPath);
-  if (map) return (map[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[map[2]!] ?? '';
-  switch (fieldPath) {
-    case 'metadata.name':
-      return pod.metadata.name ?? '';
-    case 'metadata.namespace':
-      return pod.metadata.namespace ?? 'default';
-    case 'metadata.uid':
-      return pod.metadata.uid ?? '';
-    case 'spec.nodeName':
-      return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName':
-      return pod.spec?.serviceAccountName ?? '';
-    case 'status.podIP':
-    case 'status.podIPs':
-      return ctx.podIP;
-    case 'status.hostIP':
-    case 'status.hostIPs':
-      return ctx.hostIP;
-    default:
-      throw errors.badRequest(`unsupported fieldRef ${JSON.stringify(fieldPath)}`);
-  }
-}
-
 /**
  * Kubernetes' `$(VAR)` expansion: a reference to a defined variable is replaced, `$$` escapes a dollar,
  * and anything else (an undefined name, a lone `$`) is left as written.
@@ -81,14 +48,6 @@ export function expandVars(input: string, vars: ReadonlyMap<string, string>): st
     if (match === '$$') return '$';
     return name !== undefined && vars.has(name) ? vars.get(name)! : match;
   });
-}
-
-function containerResource(container: Container, resource: string, divisor: string | undefined): string {
-  const [kind, name] = resource.split('.') as ['limits' | 'requests', string];
-  const value = container.resources?.[kind]?.[name];
-  if (value === undefined) return '0';
-  const quotient = parseQuantity(value) / parseQuantity(divisor || '1');
-  return String(Math.ceil(quotient));
 }
 
 async function envVarValue(pod: Pod, container: Container, env: EnvVar, objects: ObjectSource, ctx: PodEnvContext, vars: ReadonlyMap<string, string>): Promise<string | undefined> {
@@ -112,19 +71,20 @@ async function envVarValue(pod: Pod, container: Container, env: EnvVar, objects:
   }
   if (fieldRef) return podFieldValue(pod, fieldRef.fieldPath, ctx);
   if (resourceFieldRef) {
-    const target = resourceFieldRef.containerName ? pod.spec?.containers.find((c) => c.name === resourceFieldRef.containerName) : container;
-    return containerResource(target ?? container, resourceFieldRef.resource, resourceFieldRef.divisor);
+    const target = referencedContainer(pod, resourceFieldRef.containerName, container);
+    return containerResourceValue(target, resourceFieldRef.resource, resourceFieldRef.divisor, ctx.allocatable);
   }
   return '';
 }
 
 /**
- * The container's environment as kubelet builds it: envFrom sources first (each key, prefixed, that is a
+ * The container's environment as kubelet builds it: the Services' variables, then envFrom sources (each key, prefixed, that is a
  * valid name), then env in order, each value able to refer to the variables before it with `$(NAME)`.
  * A missing ConfigMap, Secret or key that is not optional is an error (CreateContainerConfigError).
  */
 export async function containerEnv(pod: Pod, container: Container, objects: ObjectSource, ctx: PodEnvContext): Promise<Map<string, string>> {
-  const vars = new Map<string, string>();
+  // Services' variables first: the container's own override them, and $(VAR) may refer to them.
+  const vars = new Map<string, string>(ctx.serviceEnv ?? []);
   const namespace = pod.metadata.namespace ?? 'default';
   for (const from of container.envFrom ?? []) {
     const ref = from.configMapRef ? { kind: 'configmap' as const, ref: from.configMapRef } : from.secretRef ? { kind: 'secret' as const, ref: from.secretRef } : undefined;
@@ -165,27 +125,33 @@ export interface PreparedVolume {
   readOnly: boolean;
 }
 
-/** The container's volumeMounts as bind mounts of the pod's prepared volumes. */
-export function containerMounts(container: Container, volumes: ReadonlyMap<string, PreparedVolume>, vars: ReadonlyMap<string, string>): MountSpec[] {
-  return (container.volumeMounts ?? []).map((mount) => {
+/**
+ * Makes a mount's subPath (already expanded) of a prepared volume ready to bind, and answers the host
+ * path to bind: never a path a container could redirect (see bindSubPath).
+ */
+export type SubPathBinder = (volume: PreparedVolume, mount: VolumeMount, subPath: string, mountIndex: number) => Promise<string>;
+
+/** The container's volumeMounts as bind mounts of the pod's prepared volumes, subPaths through `bindSubPath`. */
+export async function containerMounts(container: Container, volumes: ReadonlyMap<string, PreparedVolume>, vars: ReadonlyMap<string, string>, bindSubPath: SubPathBinder): Promise<MountSpec[]> {
+  const mounts: MountSpec[] = [];
+  for (const [index, mount] of (container.volumeMounts ?? []).entries()) {
     const volume = volumes.get(mount.name);
     if (!volume) throw errors.badRequest(`volumeMount ${JSON.stringify(mount.name)} names no volume of the pod`);
+    // kubelet's subPathExpr: $(VAR) from the container's environment, $$ for a dollar.
     const subPath = mount.subPathExpr ? expandVars(mount.subPathExpr, vars) : (mount.subPath ?? '');
-    if (subPath && (subPath.startsWith('/') || normalize(subPath).split('/').includes('..'))) {
-      throw errors.badRequest(`subPath ${JSON.stringify(subPath)} must be a relative path inside the volume`);
+    if (subPath.startsWith('/') || subPath.split('/').includes('..')) {
+      throw errors.badRequest(`subPath ${JSON.stringify(subPath)} of volumeMount ${JSON.stringify(mount.name)} must be a relative path inside the volume`);
     }
-    return {
-      type: 'bind' as const,
-      source: subPath ? join(volume.hostPath, subPath) : volume.hostPath,
-      destination: mount.mountPath,
-      readOnly: volume.readOnly || !!mount.readOnly,
-    };
-  });
+    const source = subPath ? await bindSubPath(volume, mount, subPath, index) : volume.hostPath;
+    mounts.push({ type: 'bind', source, destination: mount.mountPath, readOnly: volume.readOnly || !!mount.readOnly });
+  }
+  return mounts;
 }
 
 /**
  * What runtimed is asked to create for one of the pod's containers. Kubernetes' command replaces the
- * image's Entrypoint and args its Cmd; both get `$(VAR)` expansion from the container's environment.
+ * image's Entrypoint and args its Cmd; both get `$(VAR)` expansion from the container's environment;
+ * the securityContext becomes the runtime's security settings.
  */
 export async function runtimeContainerConfig(input: {
   pod: Pod;
@@ -193,9 +159,14 @@ export async function runtimeContainerConfig(input: {
   objects: ObjectSource;
   ctx: PodEnvContext;
   volumes: ReadonlyMap<string, PreparedVolume>;
+  bindSubPath: SubPathBinder;
   name: string;
   sandboxId: string;
   labels: Record<string, string>;
+  /** The node's directory of Localhost seccomp profiles. */
+  seccompDir: string;
+  /** The image's User, which runAsGroup alone keeps. */
+  imageUser?: string;
 }): Promise<ContainerConfig> {
   const { pod, container } = input;
   const vars = await containerEnv(pod, container, input.objects, input.ctx);
@@ -208,7 +179,7 @@ export async function runtimeContainerConfig(input: {
     workingDir: container.workingDir ?? '',
     tty: !!container.tty,
     openStdin: !!container.stdin,
-    mounts: containerMounts(container, input.volumes, vars),
+    mounts: await containerMounts(container, input.volumes, vars, input.bindSubPath),
     resources: containerResources(container),
     labels: input.labels,
     sandboxId: input.sandboxId,
@@ -219,9 +190,9 @@ export async function runtimeContainerConfig(input: {
   }
   const args = expand(container.args);
   if (args) config.command = args;
-  const user = container.securityContext?.runAsUser ?? pod.spec?.securityContext?.runAsUser;
-  const group = container.securityContext?.runAsGroup ?? pod.spec?.securityContext?.runAsGroup;
-  if (user !== undefined) config.user = group !== undefined ? `${user}:${group}` : String(user);
-  if (container.securityContext?.readOnlyRootFilesystem) config.readOnlyRootfs = true;
+  const { user, readOnlyRootfs, security } = await containerSecurity(pod, container, { seccompDir: input.seccompDir, imageUser: input.imageUser ?? '' });
+  if (user !== undefined) config.user = user;
+  if (readOnlyRootfs) config.readOnlyRootfs = true;
+  config.security = security;
   return config;
 }

@@ -146,6 +146,7 @@ describe('FakeRuntime', () => {
         podByKey: () => current,
         dataDir,
         hostIP: '192.0.2.1',
+        allocatable: { cpu: 2, memory: 2 ** 30 },
         backoff: { initialMs: 10_000, maxMs: 300_000 },
         logger,
         orphanGraceSeconds: 0,

@@ -1,6 +1,6 @@
 import { errors } from '@berth/errors';
 import { randomBytes } from 'node:crypto';
-import { completeContainerConfig, parsePodCidr, type Container, type ContainerConfig, type ExitStatus, type ImageDetails, type ListContainersOptions, type LogEntry, type PodSandbox, type PodSandboxConfig, type RuntimeStatus, type VersionInfo } from '@berth/runtime-client';
+import { completeContainerConfig, parsePodCidr, runAsNonRootViolation, type Container, type ContainerConfig, type ExitStatus, type ImageDetails, type ListContainersOptions, type LogEntry, type PodSandbox, type PodSandboxConfig, type RuntimeStatus, type VersionInfo } from '@berth/runtime-client';
 import type { AgentRuntime } from './pod-sync';
 
 /** Exit code of a container stopped by the runtime (SIGKILL after the grace period, as the sleeping busybox ignores SIGTERM). */
@@ -130,6 +130,9 @@ export class FakeRuntime implements AgentRuntime {
   async createContainer(request: ContainerConfig): Promise<Container> {
     const config = completeContainerConfig(request);
     await this.inspectImage(config.image);
+    // Its images have no user: root, unless the request names another (as runtimed, which resolves names).
+    const user = config.user.split(':')[0];
+    if (config.security.runAsNonRoot && (!user || user === '0' || user === 'root')) throw runAsNonRootViolation(config.name);
     if (config.sandboxId) this.sandbox(config.sandboxId);
     const id = this.newId('container');
     const container: Container = {

@@ -13,6 +13,8 @@ export const LABELS = {
   attempt: 'berth.io/attempt',
   /** `init` for init containers, `app` for the others. */
   containerKind: 'berth.io/container-kind',
+  /** `true` when the container's stdin closes as the first attach that wrote to it goes (its spec's stdinOnce). */
+  stdinOnce: 'berth.io/stdin-once',
 } as const;
 
 export type ContainerKind = 'init' | 'app';

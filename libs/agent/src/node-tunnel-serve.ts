@@ -113,12 +113,15 @@ function firstResize(frames: Buffer[], ws: WebSocket, waitMs: number): Promise<{
 
 /**
  * Exec (or attach): a process of the container, its stdio as channel frames, its exit as the status on
- * channel 3. The client going away closes its stdin and lets go of it.
+ * channel 3. The client going away lets go of it, closing an exec's stdin; an attach closes the
+ * container's stdin only if the container says stdinOnce, as CRI runtimes do (else the next attach
+ * finds it open).
  */
 async function serveProcess(socket: RequestSocket, kind: 'exec' | 'attach', deps: TunnelServeDeps, params: ExecParams): Promise<void> {
   const { runtime } = deps;
   const [current] = await runsOf(runtime, params);
   if (!current || current.state !== 'running') throw errors.badRequest(`container "${params.container}" in pod "${params.pod}" is not running`);
+  const closesStdin = params.stdin && (kind === 'exec' || current.config.labels[LABELS.stdinOnce] === 'true');
   const { ws } = socket;
   // Frames can arrive before the process exists; they are applied in order once it does.
   const early: Buffer[] = [];
@@ -135,7 +138,7 @@ async function serveProcess(socket: RequestSocket, kind: 'exec' | 'attach', deps
       if (!next || (next.width === size?.width && next.height === size?.height)) return;
       size = next;
       session.resize(next.width, next.height);
-    } else if (frame.channel === CHANNEL.close && frame.data[0] === CHANNEL.stdin && params.stdin) session.closeStdin();
+    } else if (frame.channel === CHANNEL.close && frame.data[0] === CHANNEL.stdin && closesStdin) session.closeStdin();
   };
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (!isBinary) return;
@@ -156,7 +159,7 @@ async function serveProcess(socket: RequestSocket, kind: 'exec' | 'attach', deps
   let ended = false;
   ws.once('close', () => {
     if (ended) return;
-    if (params.stdin) running.closeStdin();
+    if (closesStdin) running.closeStdin();
     running.cancel();
   });
   running.stdout.on('data', (d: Buffer) => params.stdout && void socket.send(encodeFrame(CHANNEL.stdout, d)));

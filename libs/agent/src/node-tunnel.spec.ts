@@ -80,8 +80,8 @@ class FakeApiServer {
   }
 }
 
-function container(id: string, name: string, attempt: number, state: Container['state'] = 'running'): Container {
-  return { id, state, config: { labels: { [LABELS.podUid]: 'uid-1', [LABELS.containerName]: name, [LABELS.attempt]: String(attempt) } } } as unknown as Container;
+function container(id: string, name: string, attempt: number, state: Container['state'] = 'running', labels: Record<string, string> = {}): Container {
+  return { id, state, config: { labels: { [LABELS.podUid]: 'uid-1', [LABELS.containerName]: name, [LABELS.attempt]: String(attempt), ...labels } } } as unknown as Container;
 }
 
 /** A process whose output, stdin and exit the test drives. */
@@ -123,7 +123,7 @@ describe('the node tunnel (agent side)', () => {
   let session = fakeSession();
   const runtime: TunnelRuntime = {
     listContainers: async (options: { labels?: Record<string, string> }) =>
-      [container('old', 'main', 0, 'exited'), container('cur', 'main', 1)].filter((c) => Object.entries(options?.labels ?? {}).every(([k, v]) => c.config.labels[k] === v)),
+      [container('old', 'main', 0, 'exited'), container('cur', 'main', 1), container('once', 'once', 0, 'running', { [LABELS.stdinOnce]: 'true' })].filter((c) => Object.entries(options?.labels ?? {}).every(([k, v]) => c.config.labels[k] === v)),
     async *logs(id: string, options: { follow?: boolean } = {}, signal?: AbortSignal): AsyncGenerator<LogEntry> {
       yield { time: '2026-01-01T00:00:00.000000001Z', stream: 'stdout', data: Buffer.from(`${id} line\n`) };
       if (!options.follow) return;
@@ -229,6 +229,22 @@ describe('the node tunnel (agent side)', () => {
     const { dialBack } = await api.request({ id: 'req-5', kind: 'exec', params });
     dialBack.ws.terminate();
     await waitUntil('the session to be cancelled', () => session.session.cancelled);
+    expect(session.session.stdinClosed).toBe(true);
+  });
+
+  it("leaves an attached container's stdin open for the next attach unless the container says stdinOnce", async () => {
+    await startTunnel();
+    const params = { namespace: 'default', pod: 'p', uid: 'uid-1', container: 'main', command: [], stdin: true, stdout: true, stderr: false, tty: false };
+    const kept = await api.request({ id: 'req-6', kind: 'attach', params });
+    kept.dialBack.ws.send(encodeFrame(CHANNEL.close, Buffer.from([CHANNEL.stdin])));
+    kept.dialBack.ws.terminate();
+    await waitUntil('the attach to be let go', () => session.session.cancelled);
+    expect(session.session.stdinClosed).toBe(false);
+
+    session = fakeSession();
+    const once = await api.request({ id: 'req-7', kind: 'attach', params: { ...params, container: 'once' } });
+    once.dialBack.ws.terminate();
+    await waitUntil('the attach to be let go', () => session.session.cancelled);
     expect(session.session.stdinClosed).toBe(true);
   });
 });

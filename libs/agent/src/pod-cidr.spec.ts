@@ -94,6 +94,7 @@ describe('pods and the pod network', () => {
       podByKey: (key) => pods.get(key),
       dataDir,
       hostIP: HOST_IP,
+      allocatable: { cpu: 2, memory: 2 ** 30 },
       backoff: { initialMs: 10_000, maxMs: 300_000 },
       logger,
       orphanGraceSeconds: 0,

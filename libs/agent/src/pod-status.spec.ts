@@ -106,6 +106,34 @@ describe('computePodStatus', () => {
     expect(initialized.initContainerStatuses?.[0]).toMatchObject({ ready: true, state: { terminated: { reason: 'Completed' } } });
   });
 
+  it('is Ready only once every readiness gate condition, set by someone else, is True; and keeps those conditions', () => {
+    const gated = (conditions: Array<{ type: string; status: 'True' | 'False' }>): Pod => {
+      const p = pod();
+      p.spec!.readinessGates = [{ conditionType: 'example.com/lb-ready' }];
+      p.status!.conditions!.push(...conditions.map((c) => ({ ...c, lastTransitionTime: '2026-01-01T00:00:30Z' })));
+      return p;
+    };
+    const running = { a: obs(run('1', 'running')), b: obs(run('2', 'running')) };
+    const missing = status(gated([]), running);
+    expect(conditionsOf(missing)).toEqual({ Initialized: 'True', Ready: 'False', ContainersReady: 'True', PodScheduled: 'True' });
+    expect(missing.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'ReadinessGatesNotReady', message: 'corresponding condition of pod readiness gate "example.com/lb-ready" does not exist.' });
+    const unmet = status(gated([{ type: 'example.com/lb-ready', status: 'False' }]), running);
+    expect(conditionsOf(unmet)).toMatchObject({ Ready: 'False', 'example.com/lb-ready': 'False' });
+    const met = status(gated([{ type: 'example.com/lb-ready', status: 'True' }]), running);
+    expect(conditionsOf(met)).toEqual({ Initialized: 'True', Ready: 'True', ContainersReady: 'True', PodScheduled: 'True', 'example.com/lb-ready': 'True' });
+  });
+
+  it('shows a container that has not passed its startup probe as running but neither started nor ready', () => {
+    const s = status(pod(), { a: obs(run('1', 'running'), { started: false, ready: false }), b: obs(run('2', 'running')) });
+    expect(s.containerStatuses?.[0]).toMatchObject({ started: false, ready: false, state: { running: {} } });
+    expect(s.containerStatuses?.[1]).toMatchObject({ started: true, ready: true });
+  });
+
+  it('fails a pod past its deadline whatever its containers do', () => {
+    const s = computePodStatus({ pod: pod(), app: new Map([['a', obs(run('1', 'running'))]]), init: new Map(), hostIP: '192.0.2.1', podIP: '192.0.2.1', sandboxReady: true, deadlineExceeded: true, now });
+    expect(s).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' });
+  });
+
   it('computes the same status again from the same observation, so nothing is rewritten', () => {
     const p = pod();
     const first = status(p, { a: obs(run('1', 'running')), b: obs(run('2', 'running')) });

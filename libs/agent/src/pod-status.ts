@@ -17,6 +17,11 @@ export interface ObservedContainer {
   waiting?: Waiting;
   /** The readiness probe's verdict for the current run; true when it has no probe. */
   ready?: boolean;
+  /** Whether the current run passed its startup probe; true when it has none. */
+  started?: boolean;
+  /** What the current and the previous run left as their termination message, once they ended. */
+  currentMessage?: string;
+  previousMessage?: string;
 }
 
 export interface PodObservation {
@@ -27,8 +32,12 @@ export interface PodObservation {
   podIP: string;
   /** The pod's sandbox exists (the pod has started on the node). */
   sandboxReady: boolean;
+  /** The pod ran longer than its activeDeadlineSeconds: it failed, whatever its containers did. */
+  deadlineExceeded?: boolean;
   now: Date;
 }
+
+export const DEADLINE_EXCEEDED = { reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' };
 
 export const BERTH_ID_PREFIX = 'berth://';
 
@@ -38,12 +47,13 @@ function rfc3339(time: string | undefined): string | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
-export function terminatedState(c: RuntimeContainer): ContainerState {
+export function terminatedState(c: RuntimeContainer, message?: string): ContainerState {
   const exitCode = c.exit?.exitCode ?? 0;
   return {
     terminated: {
       exitCode,
       reason: c.exit?.reason || (exitCode === 0 ? 'Completed' : 'Error'),
+      ...(message ? { message } : {}),
       startedAt: rfc3339(c.startedAt),
       finishedAt: rfc3339(c.exit?.exitedAt),
       containerID: BERTH_ID_PREFIX + c.id,
@@ -51,12 +61,12 @@ export function terminatedState(c: RuntimeContainer): ContainerState {
   };
 }
 
-function runtimeState(c: RuntimeContainer, notStartedReason: string): ContainerState {
+function runtimeState(c: RuntimeContainer, notStartedReason: string, message?: string): ContainerState {
   switch (c.state) {
     case 'running':
       return { running: { startedAt: rfc3339(c.startedAt) } };
     case 'exited':
-      return terminatedState(c);
+      return terminatedState(c, message);
     case 'created':
       return { waiting: { reason: notStartedReason } };
     default:
@@ -66,11 +76,11 @@ function runtimeState(c: RuntimeContainer, notStartedReason: string): ContainerS
 
 function containerStatus(spec: PodContainer, observed: ObservedContainer | undefined, notStartedReason: string, isInit: boolean): ContainerStatus {
   const current = observed?.current;
-  let state: ContainerState = current ? runtimeState(current, notStartedReason) : { waiting: { reason: notStartedReason } };
-  let lastState: ContainerState = observed?.previous ? terminatedState(observed.previous) : {};
+  let state: ContainerState = current ? runtimeState(current, notStartedReason, observed?.currentMessage) : { waiting: { reason: notStartedReason } };
+  let lastState: ContainerState = observed?.previous ? terminatedState(observed.previous, observed.previousMessage) : {};
   if (observed?.waiting) {
     // Waiting to run again: the run that ended moves to lastState, as kubelet shows a crash loop.
-    if (current?.state === 'exited') lastState = terminatedState(current);
+    if (current?.state === 'exited') lastState = terminatedState(current, observed.currentMessage);
     state = { waiting: { reason: observed.waiting.reason, ...(observed.waiting.message ? { message: observed.waiting.message } : {}) } };
   }
   const running = !!state.running;
@@ -82,7 +92,7 @@ function containerStatus(spec: PodContainer, observed: ObservedContainer | undef
     restartCount: observed?.restartCount ?? 0,
     image: spec.image ?? '',
     imageID: current ? imageIdOf(current) : '',
-    started: running,
+    started: running && observed?.started !== false,
   };
   if (current) status.containerID = BERTH_ID_PREFIX + current.id;
   return status;
@@ -139,6 +149,23 @@ function condition(type: string, ok: boolean, reason: string | undefined, messag
   return c;
 }
 
+/** The conditions kubelet sets; others (readiness gates' among them) belong to whoever set them and are kept. */
+const KUBELET_CONDITIONS = ['Initialized', 'Ready', 'ContainersReady', 'PodScheduled'];
+
+/**
+ * kubelet's readiness-gate check: every gate's condition, set on the pod by someone else, must be True.
+ * Answers why not, or undefined when they all are.
+ */
+function unmetReadinessGates(pod: Pod): string | undefined {
+  const problems: string[] = [];
+  for (const gate of pod.spec?.readinessGates ?? []) {
+    const found = pod.status?.conditions?.find((c) => c.type === gate.conditionType);
+    if (!found) problems.push(`corresponding condition of pod readiness gate "${gate.conditionType}" does not exist.`);
+    else if (found.status !== 'True') problems.push(`the status of pod readiness gate "${gate.conditionType}" is not "True", but ${found.status}`);
+  }
+  return problems.length ? problems.join(', ') : undefined;
+}
+
 function podConditions(pod: Pod, phase: PodPhase, init: ContainerStatus[], app: ContainerStatus[]): PodCondition[] {
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   const uninitialized = init.filter((s) => !initSucceeded(s)).map((s) => s.name);
@@ -146,12 +173,18 @@ function podConditions(pod: Pod, phase: PodPhase, init: ContainerStatus[], app: 
   const initialized = uninitialized.length === 0 || (terminal && init.every((s) => s.state?.terminated));
   const containersMessage = `containers with unready status: [${unready.join(' ')}]`;
   const readyReason = terminal ? 'PodCompleted' : 'ContainersNotReady';
+  const containersReady = unready.length === 0 && !terminal;
+  const gates = containersReady ? unmetReadinessGates(pod) : undefined;
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  const others = (pod.status?.conditions ?? []).filter((c) => !KUBELET_CONDITIONS.includes(c.type)).map((c) => ({ ...c }));
   return [
     condition('Initialized', initialized, 'ContainersNotInitialized', `containers with incomplete status: [${uninitialized.join(' ')}]`),
-    condition('Ready', unready.length === 0 && !terminal, readyReason, terminal ? undefined : containersMessage),
-    condition('ContainersReady', unready.length === 0 && !terminal, readyReason, terminal ? undefined : containersMessage),
+    gates
+      ? condition('Ready', false, 'ReadinessGatesNotReady', gates)
+      : condition('Ready', containersReady, readyReason, terminal ? undefined : containersMessage),
+    condition('ContainersReady', containersReady, readyReason, terminal ? undefined : containersMessage),
     scheduled ? { ...scheduled } : condition('PodScheduled', true, undefined, undefined),
+    ...others,
   ];
 }
 
@@ -184,8 +217,10 @@ export function computePodStatus(o: PodObservation): PodStatus {
   const initStatuses = initSpecs.map((spec) => containerStatus(spec, o.init.get(spec.name), 'PodInitializing', true));
   const initDone = initStatuses.every(initSucceeded);
   const appStatuses = (pod.spec?.containers ?? []).map((spec) => containerStatus(spec, o.app.get(spec.name), initDone ? 'ContainerCreating' : 'PodInitializing', false));
-  const phase = podPhase(pod, initStatuses, appStatuses);
   const old = pod.status ?? {};
+  // As kubelet: a pod that ended stays ended (a pod failed past its deadline has containers a restart policy would restart).
+  const ended = old.phase === 'Succeeded' || old.phase === 'Failed';
+  const phase = o.deadlineExceeded ? 'Failed' : ended ? old.phase! : podPhase(pod, initStatuses, appStatuses);
   const status: PodStatus = {
     ...old,
     phase,
@@ -196,6 +231,7 @@ export function computePodStatus(o: PodObservation): PodStatus {
     containerStatuses: appStatuses,
     qosClass: qosClass(pod),
   };
+  if (o.deadlineExceeded) Object.assign(status, DEADLINE_EXCEEDED);
   if (initSpecs.length) status.initContainerStatuses = initStatuses;
   else delete status.initContainerStatuses;
   if (o.sandboxReady && o.podIP) {

@@ -1,6 +1,6 @@
 import type { Pod } from '@berth/api';
 import type { Container } from '@berth/runtime-client';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -8,6 +8,8 @@ import { FakeRuntime } from './fake-runtime';
 import { LABELS } from './labels';
 import { type PodClient, PodSyncer } from './pod-sync';
 import { ProbeManager } from './probes';
+import { terminationLogPath } from './termination-message';
+import { podDir } from './volumes';
 
 /** The fake runtime, recording the grace each stop gave; a test may hold stops in `beforeStop`. */
 class RecordingRuntime extends FakeRuntime {
@@ -43,7 +45,7 @@ describe('PodSyncer', () => {
   const sandboxes = () => runtime.listPodSandboxes();
 
   beforeEach(() => {
-    runtime = new RecordingRuntime({ images: ['busybox'], podCidr: '10.88.0.0/24' });
+    runtime = new RecordingRuntime({ images: ['busybox', 'busybox:2'], podCidr: '10.88.0.0/24' });
     statusWrites = [];
     deletes = [];
     events = [];
@@ -67,6 +69,7 @@ describe('PodSyncer', () => {
       podByKey: () => current,
       dataDir,
       hostIP: '192.0.2.1',
+      allocatable: { cpu: 2, memory: 2 ** 30 },
       backoff: { initialMs: 10_000, maxMs: 300_000 },
       logger,
       orphanGraceSeconds: 2,
@@ -119,6 +122,19 @@ describe('PodSyncer', () => {
     await syncer.reconcile('ns/p');
     expect(current.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ImagePullBackOff');
     expect(await containers()).toHaveLength(0);
+  });
+
+  it('reports a container the runtime cannot create as asked as CreateContainerConfigError, with its message', async () => {
+    current = testPod('uid-1', { securityContext: { runAsNonRoot: true } });
+    await syncer.reconcile('ns/p');
+    expect(current.status?.containerStatuses?.[0]?.state?.waiting).toEqual({
+      reason: 'CreateContainerConfigError',
+      message: 'container "k8s_c_p_ns_uid-1_0" is invalid: security.runAsNonRoot: Forbidden: container has runAsNonRoot and image will run as root',
+    });
+    expect(await containers()).toHaveLength(0);
+    current = testPod('uid-2', { securityContext: { runAsNonRoot: true, runAsUser: 1000 } });
+    await syncer.reconcile('ns/p');
+    expect((await containers()).map((c) => [c.state, c.config.user, c.config.security.runAsNonRoot])).toEqual([['running', '1000', true]]);
   });
 
   it("tears down an earlier pod's objects when a new pod takes its name, and everything when the pod is gone", async () => {
@@ -181,5 +197,62 @@ describe('PodSyncer', () => {
     await syncer.reconcile('ns/p');
     expect((await containers()).map((c) => c.config.labels[LABELS.containerName])).toEqual(['i1', 'i2']);
     expect(current!.status?.phase).toBe('Failed');
+  });
+
+  it("restarts a running container when the pod's image is updated, keeping the old run as the previous one", async () => {
+    current = testPod();
+    await syncer.reconcile('ns/p');
+    current = { ...current, spec: { ...current.spec!, containers: [{ name: 'c', image: 'busybox:2' }] } };
+    await syncer.reconcile('ns/p');
+    expect((await containers()).map((c) => [c.config.labels[LABELS.attempt], c.image, c.state])).toEqual([
+      ['0', 'busybox', 'exited'],
+      ['1', 'busybox:2', 'running'],
+    ]);
+    expect(events).toContain('Normal Killing Container c definition changed, will be restarted');
+    expect(current.status?.containerStatuses?.[0]).toMatchObject({ image: 'busybox:2', restartCount: 1, state: { running: {} } });
+  });
+
+  it('kills a container whose postStart hook fails, saying why', async () => {
+    // The fake runtime cannot exec, so an exec hook fails.
+    current = testPod('uid-1', { containers: [{ name: 'c', image: 'busybox', lifecycle: { postStart: { exec: { command: ['true'] } } } }] });
+    await syncer.reconcile('ns/p');
+    expect((await containers()).map((c) => c.state)).toEqual(['exited']);
+    expect(events).toContainEqual(expect.stringMatching(/^Warning FailedPostStartHook PostStartHook failed: .*exec is not supported/));
+    expect(current.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('PostStartHookError');
+  });
+
+  it("runs a container's preStop hook before stopping it, within the grace period", async () => {
+    current = testPod('uid-1', { terminationGracePeriodSeconds: 30, containers: [{ name: 'c', image: 'busybox', lifecycle: { preStop: { sleep: { seconds: 1 } } } }] });
+    await syncer.reconcile('ns/p');
+    current = { ...current, metadata: { ...current.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 30 } };
+    await syncer.reconcile('ns/p');
+    // The hook took a second of the 30: SIGTERM gets the rest.
+    expect(runtime.stopTimeouts).toEqual([29]);
+    expect([await containers(), await sandboxes()]).toEqual([[], []]);
+  });
+
+  it('fails a pod that outlives its activeDeadlineSeconds and stops its containers for good', async () => {
+    current = testPod('uid-1', { activeDeadlineSeconds: 5 });
+    await syncer.reconcile('ns/p');
+    expect(current.status?.phase).toBe('Running');
+    current = { ...current, status: { ...current.status, startTime: new Date(Date.now() - 6000).toISOString() } };
+    await syncer.reconcile('ns/p');
+    expect(current.status).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' });
+    expect(events).toContain('Normal DeadlineExceeded Pod was active on the node longer than the specified deadline');
+    await syncer.reconcile('ns/p');
+    expect((await containers()).map((c) => c.state)).toEqual(['exited']);
+    expect(current.status).toMatchObject({ phase: 'Failed', reason: 'DeadlineExceeded' });
+  });
+
+  it("reports what a container wrote to its terminationMessagePath once it ended", async () => {
+    current = testPod('uid-1', { containers: [{ name: 'c', image: 'busybox', terminationMessagePath: '/dev/termination-log' }] });
+    await syncer.reconcile('ns/p');
+    const [first] = await containers();
+    expect(first!.config.mounts).toContainEqual(expect.objectContaining({ type: 'bind', source: terminationLogPath(podDir(dataDir, 'uid-1'), 'c', 0), destination: '/dev/termination-log', readOnly: false }));
+    // What the container would write there.
+    writeFileSync(terminationLogPath(podDir(dataDir, 'uid-1'), 'c', 0), 'out of cheese');
+    runtime.exitContainer(first!.id, 3);
+    await syncer.reconcile('ns/p');
+    expect(current.status?.containerStatuses?.[0]?.lastState?.terminated).toMatchObject({ exitCode: 3, message: 'out of cheese' });
   });
 });

@@ -1,4 +1,4 @@
-import { resourceForKind, type Container as PodContainer, type Pod } from '@berth/api';
+import { resourceForKind, type Container as PodContainer, type Pod, type Service } from '@berth/api';
 import type { KubeClient } from '@berth/client';
 import type { ReconcileResult } from '@berth/controller';
 import { isBerthError } from '@berth/errors';
@@ -7,16 +7,23 @@ import type { Logger } from 'pino';
 import { restartDelayMs, type BackoffPolicy } from './backoff';
 import { formatGoDuration } from '@berth/flags';
 import { runtimeContainerConfig, type ObjectSource, type PreparedVolume } from './container-spec';
+import type { NodeAllocatable } from './downward-api';
 import { LABELS, podLabels, runtimeContainerName, type ContainerKind } from './labels';
-import { computePodStatus, stableJson, type ObservedContainer, type Waiting } from './pod-status';
-import type { ProbeManager } from './probes';
+import { runHook, podGraceSeconds, stopContainer } from './lifecycle';
+import { computePodStatus, DEADLINE_EXCEEDED, stableJson, type ObservedContainer, type Waiting } from './pod-status';
+import type { ProbeManager, ProbeTarget } from './probes';
+import { serviceEnvironment } from './service-links';
+import { terminationLogMount, terminationMessage } from './termination-message';
 import { podSandboxConfig, usesHostNetwork, type ClusterDnsSettings, type HostResolvConf } from './sandbox-config';
+import { applyFsGroup } from './fs-group';
+import { imageConfigUser, seccompDir } from './security';
 
 /** Where the agent reports what it did to a pod (kubelet's events: Created, Started, Killing, BackOff...). */
 export interface PodEvents {
   record(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
-import { preparePodVolumes, removePodDir } from './volumes';
+import { bindSubPath } from './subpath';
+import { podDir, preparePodVolumes, removePodDir, subPathTarget } from './volumes';
 
 export const POD_TYPE = resourceForKind('v1', 'Pod')!;
 
@@ -49,14 +56,18 @@ export interface PodSyncOptions {
   podByKey(key: string): Pod | undefined;
   dataDir: string;
   hostIP: string;
+  /** What a container without limits may use (the downward API shows it as its limits). */
+  allocatable: NodeAllocatable;
   backoff: BackoffPolicy;
   logger: Logger;
   /** Grace period for containers of a pod the agent no longer knows (deleted while it was down). */
   orphanGraceSeconds: number;
   probes: ProbeManager;
   events: PodEvents;
-  /** How often ConfigMap and Secret volumes of running pods are rewritten from the API; default 60 s. */
+  /** How often the ConfigMaps and Secrets that running pods' volumes show are read again from the API; default 60 s. */
   volumeRefreshMs?: number;
+  /** The cluster's Services, for the variables kubelet gives containers (enableServiceLinks); none when absent. */
+  services?(): readonly Service[];
   /** The cluster DNS pods on the pod network resolve names with. */
   cluster: ClusterDnsSettings;
   /** The node's resolv.conf, for pods that resolve as the node does. */
@@ -64,6 +75,8 @@ export interface PodSyncOptions {
   /** Whether the runtime can put sandboxes on the pod network yet; the runtime decides alone when absent. */
   podNetworkReady?(): boolean;
 }
+
+const DEADLINE_RECHECK_MS = 3_600_000;
 
 /** How often a pod waiting for the pod network looks again, besides being woken when it becomes ready. */
 const NETWORK_RECHECK_MS = 5000;
@@ -106,7 +119,8 @@ export class PodSyncer {
   private readonly deletedGrace = new Map<string, number>();
   /** Image failures per pod uid and container, for ErrImagePull then ImagePullBackOff. */
   private readonly imageFailures = new Map<string, number>();
-  private readonly volumes = new Map<string, { prepared: Map<string, PreparedVolume>; at: number }>();
+  /** Per pod uid: the ConfigMaps and Secrets its volumes were last written from, and when they were read. */
+  private readonly volumeObjects = new Map<string, { objects: ObjectSource; at: number }>();
 
   constructor(private readonly options: PodSyncOptions) {}
 
@@ -138,11 +152,15 @@ export class PodSyncer {
     if (pod.metadata.deletionTimestamp) return this.finishDeletion(key, pod, own);
     const waiting = new Map<string, Waiting>();
     let retryMs: number | undefined;
+    const deadline = activeDeadline(pod);
+    if (!isTerminalPhase(pod) && deadline !== undefined && Date.now() >= deadline) return this.failPastDeadline(pod, own);
     if (!isTerminalPhase(pod)) {
+      // Looked at again when the deadline comes (at least hourly: a timer cannot wait for years).
+      if (deadline !== undefined) retryMs = Math.min(deadline - Date.now(), DEADLINE_RECHECK_MS);
       const result = await this.syncContainers(pod, own, waiting);
-      retryMs = result.retryMs;
-      if (hasApiVolumes(pod)) {
-        await this.podVolumes(pod);
+      if (result.retryMs !== undefined) retryMs = Math.min(retryMs ?? Infinity, result.retryMs);
+      if (hasFileVolumes(pod)) {
+        await this.refreshVolumes(pod);
         retryMs = Math.min(retryMs ?? Infinity, this.volumeRefreshMs);
       }
     }
@@ -153,7 +171,7 @@ export class PodSyncer {
   private forget(uid: string): void {
     this.options.probes.forgetPod(uid);
     this.deletedGrace.delete(uid);
-    this.volumes.delete(uid);
+    this.volumeObjects.delete(uid);
     for (const k of this.imageFailures.keys()) if (k.startsWith(`${uid}/`)) this.imageFailures.delete(k);
   }
 
@@ -218,6 +236,13 @@ export class PodSyncer {
     const [current, previous, ...older] = runsOf(all, spec.name, kind);
     for (const old of older) await this.options.runtime.removeContainer(old.id, { force: true });
     if (!current) return this.startRun(pod, sandbox, spec, kind, 0, []);
+    if (kind === 'app' && current.state !== 'exited' && current.config.image !== spec.image) {
+      // The pod's image was updated (the one change a pod's containers allow): kubelet restarts the container.
+      this.options.events.record(pod, 'Normal', 'Killing', `Container ${spec.name} definition changed, will be restarted`);
+      if (current.state !== 'running') return this.startRun(pod, sandbox, spec, kind, attemptOf(current) + 1, [current, ...(previous ? [previous] : [])]);
+      await stopContainer(this.options.runtime, this.options.events, pod, this.targetOf(pod, sandbox, spec, current.id), podGraceSeconds(pod));
+      return this.startRun(pod, sandbox, spec, kind, attemptOf(current) + 1, previous ? [previous] : []);
+    }
     if (current.state === 'created') {
       await this.options.runtime.startContainer(current.id);
       return { kind: kind === 'init' ? 'blocked' : 'done' };
@@ -245,8 +270,9 @@ export class PodSyncer {
   private async startRun(pod: Pod, sandbox: PodSandbox, spec: PodContainer, kind: ContainerKind, attempt: number, superseded: RuntimeContainer[]): Promise<Step> {
     const failureKey = `${pod.metadata.uid}/${kind}/${spec.name}`;
     const image = spec.image ?? '';
+    let imageUser: string;
     try {
-      await this.options.runtime.inspectImage(image);
+      imageUser = imageConfigUser(await this.options.runtime.inspectImage(image));
       this.imageFailures.delete(failureKey);
       this.options.events.record(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
     } catch (err) {
@@ -266,12 +292,28 @@ export class PodSyncer {
         pod,
         container: spec,
         objects: this.options.objects,
-        ctx: { podIP: this.podIPOf(pod, sandbox), hostIP: this.options.hostIP },
+        ctx: {
+          podIP: this.podIPOf(pod, sandbox),
+          hostIP: this.options.hostIP,
+          allocatable: this.options.allocatable,
+          serviceEnv: serviceEnvironment(this.options.services?.() ?? [], pod.metadata.namespace ?? 'default', pod.spec?.enableServiceLinks !== false),
+        },
         volumes,
+        bindSubPath: (volume, mount, subPath, index) => this.bindSubPath(pod, spec.name, volume, mount.name, subPath, index),
         name: runtimeContainerName(pod, spec.name, attempt),
         sandboxId: sandbox.id,
-        labels: { ...podLabels(pod), [LABELS.containerName]: spec.name, [LABELS.containerKind]: kind, [LABELS.attempt]: String(attempt) },
+        labels: {
+          ...podLabels(pod),
+          [LABELS.containerName]: spec.name,
+          [LABELS.containerKind]: kind,
+          [LABELS.attempt]: String(attempt),
+          ...(spec.stdin && spec.stdinOnce ? { [LABELS.stdinOnce]: 'true' } : {}),
+        },
+        seccompDir: seccompDir(this.options.dataDir),
+        imageUser,
       });
+      const terminationLog = await terminationLogMount(podDir(this.options.dataDir, pod.metadata.uid ?? ''), spec, attempt);
+      if (terminationLog) config.mounts = [...(config.mounts ?? []), terminationLog];
     } catch (err) {
       if (!isBerthError(err)) throw err;
       this.options.events.record(pod, 'Warning', 'Failed', `Error: ${err.message}`);
@@ -283,7 +325,10 @@ export class PodSyncer {
     } catch (err) {
       if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
       this.options.events.record(pod, 'Warning', 'Failed', `Error: ${err.message}`);
-      return { kind: 'wait', waiting: { reason: 'CreateContainerError', message: err.message }, retryMs: this.options.backoff.initialMs };
+      // Invalid: the config can't be honoured as asked (a user the image lacks, runAsNonRoot with a root
+      // image, a bad seccomp profile), which kubelet finds while generating the config.
+      const reason = err.reason === 'Invalid' ? 'CreateContainerConfigError' : 'CreateContainerError';
+      return { kind: 'wait', waiting: { reason, message: err.message }, retryMs: this.options.backoff.initialMs };
     }
     this.options.events.record(pod, 'Normal', 'Created', `Created container ${spec.name}`);
     for (const old of superseded) await this.options.runtime.removeContainer(old.id, { force: true });
@@ -296,21 +341,88 @@ export class PodSyncer {
     }
     this.options.events.record(pod, 'Normal', 'Started', `Started container ${spec.name}`);
     this.options.logger.info({ pod: podRef(pod), container: spec.name, attempt, id: created.id }, 'container started');
+    const postStart = spec.lifecycle?.postStart;
+    if (postStart) {
+      // As kubelet: the pod waits for the hook (bounded here by the pod's grace period); a failed hook kills the container.
+      const target = this.targetOf(pod, sandbox, spec, created.id);
+      const result = await runHook(this.options.runtime, postStart, target, podGraceSeconds(pod) * 1000);
+      if (!result.ok) {
+        const message = `PostStartHook failed: ${result.message ?? ''}`.trim();
+        this.options.events.record(pod, 'Warning', 'FailedPostStartHook', message);
+        await stopContainer(this.options.runtime, this.options.events, pod, target, podGraceSeconds(pod));
+        return { kind: 'wait', waiting: { reason: 'PostStartHookError', message }, retryMs: this.options.backoff.initialMs };
+      }
+    }
     return { kind: kind === 'init' ? 'blocked' : 'done' };
+  }
+
+  /** Where probes and hooks reach one of the pod's running containers. */
+  private targetOf(pod: Pod, sandbox: PodSandbox | undefined, spec: PodContainer, containerId: string): ProbeTarget {
+    return { containerId, container: spec, networkNamespace: sandbox?.networkNamespace ?? '', podIP: this.podIPOf(pod, sandbox) };
+  }
+
+  /**
+   * kubelet's activeDeadlineSeconds: a pod running longer than it allows is failed for good, its running
+   * containers stopped (preStop hooks first) and its status Failed with reason DeadlineExceeded.
+   */
+  private async failPastDeadline(pod: Pod, own: PodRuntime): Promise<void> {
+    this.options.events.record(pod, 'Normal', DEADLINE_EXCEEDED.reason, DEADLINE_EXCEEDED.message);
+    const running = own.containers.filter((c) => c.state === 'running');
+    await this.stopWithHooks(pod, own.sandboxes, running, podGraceSeconds(pod));
+    await this.reportStatus(pod, new Map(), true);
+  }
+
+  /** Stops the pod's running containers as kubelet does, each after its preStop hook. */
+  private async stopWithHooks(pod: Pod, sandboxes: PodSandbox[], running: RuntimeContainer[], graceSeconds: number): Promise<void> {
+    const sandbox = sandboxes.find((s) => s.state === 'ready');
+    const specs = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    await Promise.all(
+      running.map((c) => {
+        const spec = specs.find((s) => s.name === c.config.labels[LABELS.containerName]);
+        const stop = spec ? stopContainer(this.options.runtime, this.options.events, pod, this.targetOf(pod, sandbox, spec, c.id), graceSeconds) : this.options.runtime.stopContainer(c.id, graceSeconds);
+        return ignoreNotFound(stop);
+      }),
+    );
   }
 
   private get volumeRefreshMs(): number {
     return this.options.volumeRefreshMs ?? 60_000;
   }
 
-  /** The pod's volumes, prepared once and rewritten from their ConfigMaps and Secrets every refresh period. */
+  /**
+   * The pod's volumes, ready for its containers. Volumes of files show the pod as it is now (labels and
+   * annotations change) and the ConfigMaps and Secrets as last read: those are read again once per refresh
+   * period, as kubelet's TTL cache does, not on every look at the pod. fsGroup: the volumes the agent writes
+   * get it with each new payload (preparePodVolumes), the others when first made ready.
+   */
   private async podVolumes(pod: Pod): Promise<Map<string, PreparedVolume>> {
     const uid = pod.metadata.uid ?? '';
-    const known = this.volumes.get(uid);
-    if (known && Date.now() - known.at < this.volumeRefreshMs) return known.prepared;
-    const prepared = await preparePodVolumes(this.options.dataDir, pod, this.options.objects);
-    this.volumes.set(uid, { prepared, at: Date.now() });
+    let known = this.volumeObjects.get(uid);
+    const firstSetup = !known;
+    if (!known || Date.now() - known.at >= this.volumeRefreshMs) {
+      known = { objects: rememberedObjects(this.options.objects), at: Date.now() };
+      this.volumeObjects.set(uid, known);
+    }
+    const prepared = await preparePodVolumes(this.options.dataDir, pod, known.objects, this.options.allocatable);
+    if (firstSetup) await applyFsGroup(pod, prepared, true);
     return prepared;
+  }
+
+  /** Rewrites a running pod's volumes of files; a failure keeps what they show and says why (kubelet's FailedMount). */
+  private async refreshVolumes(pod: Pod): Promise<void> {
+    try {
+      await this.podVolumes(pod);
+    } catch (err) {
+      if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
+      this.options.events.record(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${err.message}`);
+    }
+  }
+
+  /** A subPath mount of one of the pod's containers, bound safely below the pod's directory (see bindSubPath). */
+  private async bindSubPath(pod: Pod, container: string, volume: PreparedVolume, volumeName: string, subPath: string, mountIndex: number): Promise<string> {
+    const target = subPathTarget(this.options.dataDir, pod.metadata.uid ?? '', volumeName, container, mountIndex);
+    await bindSubPath(volume.hostPath, subPath, volumeName, target);
+    return target;
   }
 
   /** A pod marked for deletion: its containers get their grace period, then the agent deletes it for good. */
@@ -319,7 +431,7 @@ export class PodSyncer {
     for (const c of own.containers) {
       if (c.state === 'running') this.options.events.record(pod, 'Normal', 'Killing', `Stopping container ${c.config.labels[LABELS.containerName]}`);
     }
-    await this.teardown(own, (running) => this.stopWithinGrace(key, pod, running));
+    await this.teardown(own, (running) => this.stopWithinGrace(key, pod, running, own.sandboxes));
     await removePodDir(this.options.dataDir, uid);
     this.forget(uid);
     try {
@@ -335,13 +447,14 @@ export class PodSyncer {
    * the period short (or force the pod out); this worker holds the pod's key meanwhile, so it looks for
    * that itself and stops them again with what is left of the shorter period.
    */
-  private async stopWithinGrace(key: string, pod: Pod, running: RuntimeContainer[]): Promise<void> {
+  private async stopWithinGrace(key: string, pod: Pod, running: RuntimeContainer[], sandboxes: PodSandbox[]): Promise<void> {
     if (!running.length) return;
     const uid = pod.metadata.uid!;
     const startedAt = Date.now();
     let grace = graceSecondsOf(pod);
     let stopped = false;
-    const stops = [this.stopAll(running, grace).finally(() => (stopped = true))];
+    // preStop hooks run once, in the first stop; a shortened grace period cuts them short with a plain stop.
+    const stops = [this.stopWithHooks(pod, sandboxes, running, grace).finally(() => (stopped = true))];
     while (!stopped) {
       await Promise.race([stops[0], new Promise((resolve) => setTimeout(resolve, GRACE_RECHECK_MS).unref())]);
       const latest = this.options.podByKey(key);
@@ -376,7 +489,7 @@ export class PodSyncer {
   }
 
   /** Writes pods/status when what the node observes differs from what the pod says. */
-  private async reportStatus(pod: Pod, waiting: Map<string, Waiting>): Promise<void> {
+  private async reportStatus(pod: Pod, waiting: Map<string, Waiting>, deadlineExceeded = false): Promise<void> {
     const uid = pod.metadata.uid!;
     const [sandboxes, containers] = await Promise.all([
       this.options.runtime.listPodSandboxes({ [LABELS.podUid]: uid }),
@@ -389,18 +502,22 @@ export class PodSyncer {
       return current?.state === 'running' ? [{ containerId: current.id, container: spec, networkNamespace: sandbox?.networkNamespace ?? '', podIP }] : [];
     });
     this.options.probes.syncPod(pod, isTerminalPhase(pod) ? [] : running);
-    const observe = (kind: ContainerKind) => {
+    const dir = podDir(this.options.dataDir, uid);
+    const message = (spec: PodContainer, run: RuntimeContainer | undefined) => (run ? terminationMessage(dir, spec, run, attemptOf(run)) : Promise.resolve(''));
+    const observe = async (kind: ContainerKind) => {
       const byName = new Map<string, ObservedContainer>();
       const specs = kind === 'init' ? (pod.spec?.initContainers ?? []) : (pod.spec?.containers ?? []);
       for (const spec of specs) {
-        const runs = runsOf(containers, spec.name, kind);
-        const current = runs[0];
+        const [current, previous] = runsOf(containers, spec.name, kind);
         byName.set(spec.name, {
           current,
-          previous: runs[1],
+          previous,
           restartCount: current ? attemptOf(current) : 0,
           waiting: waiting.get(spec.name),
-          ready: current ? this.options.probes.isReady(uid, current.id) : false,
+          ready: current ? this.options.probes.isReady(uid, current.id, spec) : false,
+          started: current ? this.options.probes.isStarted(uid, current.id, spec) : false,
+          currentMessage: await message(spec, current),
+          previousMessage: await message(spec, previous),
         });
       }
       return byName;
@@ -408,11 +525,12 @@ export class PodSyncer {
     // Waiting reasons are per container name; an init and an app container never share one (the API forbids it).
     const status = computePodStatus({
       pod,
-      init: observe('init'),
-      app: observe('app'),
+      init: await observe('init'),
+      app: await observe('app'),
       hostIP: this.options.hostIP,
       podIP,
       sandboxReady: !!sandbox,
+      deadlineExceeded,
       now: new Date(),
     });
     if (stableJson(status) === stableJson(pod.status ?? {})) return;
@@ -425,8 +543,34 @@ function allStillCreating(pod: Pod, waiting: Map<string, Waiting>, message: stri
   for (const spec of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) waiting.set(spec.name, { reason: 'ContainerCreating', message });
 }
 
-function hasApiVolumes(pod: Pod): boolean {
-  return (pod.spec?.volumes ?? []).some((v) => v.configMap || v.secret);
+/** Volumes whose files the agent writes, and keeps up to date. */
+function hasFileVolumes(pod: Pod): boolean {
+  return (pod.spec?.volumes ?? []).some((v) => v.configMap || v.secret || v.downwardAPI || v.projected);
+}
+
+/** An ObjectSource that reads each ConfigMap and Secret once (a failed read is tried again next time). */
+function rememberedObjects(objects: ObjectSource): ObjectSource {
+  const read = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+    let pending = read.get(key) as Promise<T> | undefined;
+    if (!pending) {
+      pending = load();
+      read.set(key, pending);
+      pending.catch(() => read.delete(key));
+    }
+    return pending;
+  };
+  return {
+    configMap: (namespace, name) => once(`configmap/${namespace}/${name}`, () => objects.configMap(namespace, name)),
+    secret: (namespace, name) => once(`secret/${namespace}/${name}`, () => objects.secret(namespace, name)),
+  };
+}
+
+/** When the pod's activeDeadlineSeconds runs out (counted from its startTime, as kubelet), if it has one and has started. */
+function activeDeadline(pod: Pod): number | undefined {
+  const seconds = pod.spec?.activeDeadlineSeconds;
+  const start = Date.parse(pod.status?.startTime ?? '');
+  return seconds === undefined || !Number.isFinite(start) ? undefined : start + seconds * 1000;
 }
 
 /** The grace the pod's deletion gave its containers (0: killed at once), or its own period if it was never marked. */

@@ -118,6 +118,13 @@ describe('podSandboxConfig', () => {
     expect(plain.hostnameFqdn).toBeUndefined();
     expect(podSandboxConfig(pod({ subdomain: 'apis' }, 'api-7'), cluster, () => ({})).hostnameFqdn).toBe('api-7.apis.shop.svc.cluster.local');
   });
+
+  it('makes the fully qualified name the hostname with setHostnameAsFQDN, refusing one longer than 64 characters as kubelet', () => {
+    expect(podSandboxConfig(pod({ subdomain: 'apis', setHostnameAsFQDN: true }, 'api-7'), cluster, () => ({})).hostname).toBe('api-7.apis.shop.svc.cluster.local');
+    // No subdomain, no fully qualified name: the hostname stays the pod's.
+    expect(podSandboxConfig(pod({ setHostnameAsFQDN: true }, 'api-7'), cluster, () => ({})).hostname).toBe('api-7');
+    expect(() => podSandboxConfig(pod({ subdomain: 's'.repeat(40), setHostnameAsFQDN: true }, 'api-7'), cluster, () => ({}))).toThrow(/FQDN api-7\.s+\.shop\.svc\.cluster\.local is too long \(64 characters is the max, 69 characters requested\)/);
+  });
 });
 
 describe('defaultResolvConfPath', () => {

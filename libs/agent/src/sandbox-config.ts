@@ -135,6 +135,8 @@ export function podPortMappings(pod: Pod): PortMapping[] {
   return [...mappings.values()];
 }
 
+const MAX_HOSTNAME_LENGTH = 64;
+
 /** `hostname.subdomain.namespace.svc.domain` when the pod has a subdomain (the name a headless Service gives it). */
 export function podHostnameFqdn(pod: Pod, clusterDomain: string): string | undefined {
   const subdomain = pod.spec?.subdomain;
@@ -154,5 +156,12 @@ export function podSandboxConfig(pod: Pod, cluster: ClusterDnsSettings, hostReso
   if (aliases.length) config.hostAliases = aliases;
   const fqdn = podHostnameFqdn(pod, cluster.clusterDomain);
   if (fqdn) config.hostnameFqdn = fqdn;
+  if (fqdn && pod.spec?.setHostnameAsFQDN) {
+    // kubelet's limit: the kernel's hostname holds 64 characters.
+    if (fqdn.length > MAX_HOSTNAME_LENGTH) {
+      throw errors.badRequest(`failed to construct FQDN from pod hostname and cluster domain, FQDN ${fqdn} is too long (${MAX_HOSTNAME_LENGTH} characters is the max, ${fqdn.length} characters requested)`);
+    }
+    config.hostname = fqdn;
+  }
   return config;
 }

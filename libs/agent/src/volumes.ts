@@ -1,95 +1,165 @@
-import type { KeyToPath, Pod, Volume } from '@berth/api';
+import type { DownwardAPIVolumeFile, KeyToPath, Pod, Volume } from '@berth/api';
+import { parseQuantity } from '@berth/api';
 import { errors } from '@berth/errors';
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize, relative } from 'node:path';
+import { mountPointsUnder, mustRun, unmountAllUnder } from '@berth/host';
+import { chmod, mkdir, open, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeAtomically, type Payload } from './atomic-writer';
+import { sourceEntries, type ObjectSource, type PreparedVolume, type Source } from './container-spec';
+import { containerResourceValue, podFieldValue, referencedContainer, type NodeAllocatable } from './downward-api';
+import { applyFsGroup } from './fs-group';
 import { nodePaths } from './node-paths';
-import { configMapEntries, type ObjectSource, type PreparedVolume, secretEntries } from './container-spec';
 
 /** Where a pod's node-side files live: `<dataDir>/pods/<uid>/`, removed with the pod. */
 export function podDir(dataDir: string, podUid: string): string {
   return join(nodePaths(dataDir).pods, podUid);
 }
 
-function checkedRelative(path: string): string {
-  if (!path || path.startsWith('/') || normalize(path).split('/').includes('..')) throw errors.badRequest(`volume item path ${JSON.stringify(path)} must be a relative path inside the volume`);
-  return path;
-}
-
-/** Files below dir (relative paths). */
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
-}
-
-/**
- * Writes a ConfigMap's or Secret's keys (or only the listed items) as files. The directory itself is
- * kept and files are rewritten in place, so running containers, which bind-mount the directory, see
- * the new contents; files of keys that are gone are removed.
- */
-async function writeKeyFiles(dir: string, entries: Map<string, Buffer>, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const files = items?.length ? items.map((item) => ({ key: item.key, path: checkedRelative(item.path), mode: item.mode ?? defaultMode })) : [...entries.keys()].map((key) => ({ key, path: key, mode: defaultMode }));
-  for (const file of files) {
-    const data = entries.get(file.key);
-    if (data === undefined) {
-      if (optional) continue;
-      throw errors.badRequest(`configuration key ${JSON.stringify(file.key)} not found`);
-    }
-    const target = join(dir, file.path);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, data);
-    await chmod(target, file.mode);
-  }
-  const wanted = new Set(files.map((f) => normalize(f.path)));
-  for (const existing of await filesUnder(dir)) if (!wanted.has(existing)) await rm(join(dir, existing), { force: true });
+/** Where a container's subPath mounts are bound from: `<podDir>/volume-subpaths/<volume>/<container>/<mount index>`. */
+export function subPathTarget(dataDir: string, podUid: string, volume: string, container: string, mountIndex: number): string {
+  return join(podDir(dataDir, podUid), 'volume-subpaths', volume, container, String(mountIndex));
 }
 
 const DEFAULT_FILE_MODE = 0o644;
+/** kubelet makes emptyDirs world-writable, so that containers running as any user can use them. */
+const EMPTY_DIR_MODE = 0o777;
+
+/** A ConfigMap's or Secret's keys (or only the listed items) as files; kubelet's wording for a missing key. */
+async function keyFiles(pod: Pod, objects: ObjectSource, kind: Source, name: string, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean): Promise<Payload> {
+  const found = await sourceEntries(objects, kind, pod.metadata.namespace ?? 'default', name);
+  if (!found && !optional) throw errors.notFound(kind === 'configmap' ? 'configmaps' : 'secrets', name);
+  const entries = found ?? new Map<string, Buffer>();
+  const payload: Payload = new Map();
+  if (!items?.length) {
+    for (const [key, data] of entries) payload.set(key, { data, mode: defaultMode });
+    return payload;
+  }
+  for (const item of items) {
+    const data = entries.get(item.key);
+    if (data === undefined) {
+      if (optional) continue;
+      throw errors.badRequest(kind === 'configmap' ? `configmap references non-existent config key: ${item.key}` : `secret references non-existent secret key: ${item.key}`);
+    }
+    payload.set(item.path, { data, mode: item.mode ?? defaultMode });
+  }
+  return payload;
+}
+
+/** The files of a downwardAPI volume or projection: each a field of the pod or a container's resource. */
+function downwardFiles(pod: Pod, items: DownwardAPIVolumeFile[] | undefined, defaultMode: number, allocatable: NodeAllocatable): Payload {
+  const payload: Payload = new Map();
+  for (const item of items ?? []) {
+    let value: string;
+    if (item.fieldRef) value = podFieldValue(pod, item.fieldRef.fieldPath, { podIP: '', hostIP: '' });
+    else if (item.resourceFieldRef) {
+      const { containerName, resource, divisor } = item.resourceFieldRef;
+      value = containerResourceValue(referencedContainer(pod, containerName), resource, divisor, allocatable);
+    } else throw errors.badRequest(`downwardAPI file ${JSON.stringify(item.path)} has neither fieldRef nor resourceFieldRef`);
+    payload.set(item.path, { data: Buffer.from(value), mode: item.mode ?? defaultMode });
+  }
+  return payload;
+}
+
+/** What a volume made of files shows: undefined for volumes that are not. Later projections win a path, as in kubelet. */
+async function volumePayload(pod: Pod, volume: Volume, objects: ObjectSource, allocatable: NodeAllocatable): Promise<Payload | undefined> {
+  if (volume.configMap) {
+    const source = volume.configMap;
+    return keyFiles(pod, objects, 'configmap', source.name ?? '', source.items, source.defaultMode ?? DEFAULT_FILE_MODE, !!source.optional);
+  }
+  if (volume.secret) {
+    const source = volume.secret;
+    return keyFiles(pod, objects, 'secret', source.secretName ?? '', source.items, source.defaultMode ?? DEFAULT_FILE_MODE, !!source.optional);
+  }
+  if (volume.downwardAPI) return downwardFiles(pod, volume.downwardAPI.items, volume.downwardAPI.defaultMode ?? DEFAULT_FILE_MODE, allocatable);
+  if (volume.projected) {
+    const defaultMode = volume.projected.defaultMode ?? DEFAULT_FILE_MODE;
+    const payload: Payload = new Map();
+    for (const source of volume.projected.sources ?? []) {
+      let files: Payload;
+      if (source.configMap) files = await keyFiles(pod, objects, 'configmap', source.configMap.name ?? '', source.configMap.items, defaultMode, !!source.configMap.optional);
+      else if (source.secret) files = await keyFiles(pod, objects, 'secret', source.secret.name ?? '', source.secret.items, defaultMode, !!source.secret.optional);
+      else if (source.downwardAPI) files = downwardFiles(pod, source.downwardAPI.items, defaultMode, allocatable);
+      else throw errors.badRequest(`volume ${JSON.stringify(volume.name)}: only configMap, secret and downwardAPI projections are supported on this node`);
+      for (const [path, file] of files) payload.set(path, file);
+    }
+    return payload;
+  }
+  return undefined;
+}
+
+const HOST_PATH_KINDS: Record<string, { is: (s: Awaited<ReturnType<typeof stat>>) => boolean; what: string }> = {
+  Directory: { is: (s) => s.isDirectory(), what: 'a directory' },
+  DirectoryOrCreate: { is: (s) => s.isDirectory(), what: 'a directory' },
+  File: { is: (s) => s.isFile(), what: 'a file' },
+  FileOrCreate: { is: (s) => s.isFile(), what: 'a file' },
+  Socket: { is: (s) => s.isSocket(), what: 'a socket file' },
+  CharDevice: { is: (s) => s.isCharacterDevice(), what: 'a character device' },
+  BlockDevice: { is: (s) => s.isBlockDevice(), what: 'a block device' },
+};
+
+/** kubelet's hostPath type check: create what the `...OrCreate` types ask for, then the path must be of that type. */
+async function checkHostPath(path: string, type: string): Promise<void> {
+  const kind = HOST_PATH_KINDS[type];
+  if (!kind) return;
+  if (type === 'DirectoryOrCreate') await mkdir(path, { recursive: true, mode: 0o755 });
+  if (type === 'FileOrCreate') await (await open(path, 'a', 0o644).catch(() => undefined))?.close();
+  const found = await stat(path).catch(() => undefined);
+  if (!found) throw errors.badRequest(`hostPath type check failed: ${path} does not exist`);
+  if (!kind.is(found)) throw errors.badRequest(`hostPath type check failed: ${path} is not ${kind.what}`);
+}
+
+/** A memory-backed emptyDir is a tmpfs of its own, as big as its sizeLimit (the kernel's default without one). */
+async function mountTmpfs(dir: string, sizeLimit: string | undefined): Promise<void> {
+  if ((await mountPointsUnder(dir)).includes(dir)) return;
+  const options = [`mode=${EMPTY_DIR_MODE.toString(8)}`];
+  if (sizeLimit !== undefined) options.push(`size=${Math.ceil(parseQuantity(sizeLimit))}`);
+  await mustRun('mount', ['-t', 'tmpfs', '-o', options.join(','), 'tmpfs', dir], { what: `mounting a tmpfs for emptyDir ${dir}` });
+}
 
 /** The host directory of one pod volume, made ready for its containers' bind mounts. */
-async function prepareVolume(pod: Pod, volume: Volume, dir: string, objects: ObjectSource): Promise<PreparedVolume> {
-  const namespace = pod.metadata.namespace ?? 'default';
+async function prepareVolume(pod: Pod, volume: Volume, dir: string, objects: ObjectSource, allocatable: NodeAllocatable): Promise<PreparedVolume> {
   if (volume.hostPath) {
-    const type = volume.hostPath.type ?? '';
-    if (type === 'DirectoryOrCreate') await mkdir(volume.hostPath.path, { recursive: true });
+    await checkHostPath(volume.hostPath.path, volume.hostPath.type ?? '');
     return { hostPath: volume.hostPath.path, readOnly: false };
   }
   if (volume.emptyDir) {
-    // Memory-backed emptyDirs are plain directories for now: runtimed's tmpfs mounts are per container, not shared.
-    await mkdir(dir, { recursive: true });
+    // World-writable as kubelet makes it (whatever the umask), so any user a container runs as can write;
+    // only when new, which keeps the setgid bit fsGroup adds.
+    if ((await mkdir(dir, { recursive: true })) !== undefined) await chmod(dir, EMPTY_DIR_MODE);
+    if (volume.emptyDir.medium === 'Memory') await mountTmpfs(dir, volume.emptyDir.sizeLimit);
     return { hostPath: dir, readOnly: false };
   }
-  if (volume.configMap) {
-    const name = volume.configMap.name ?? '';
-    const cm = await objects.configMap(namespace, name);
-    if (!cm && !volume.configMap.optional) throw errors.notFound('configmaps', name);
-    await writeKeyFiles(dir, cm ? configMapEntries(cm) : new Map(), volume.configMap.items, volume.configMap.defaultMode ?? DEFAULT_FILE_MODE, !!volume.configMap.optional);
-    return { hostPath: dir, readOnly: true };
-  }
-  if (volume.secret) {
-    const name = volume.secret.secretName ?? '';
-    const secret = await objects.secret(namespace, name);
-    if (!secret && !volume.secret.optional) throw errors.notFound('secrets', name);
-    await writeKeyFiles(dir, secret ? secretEntries(secret) : new Map(), volume.secret.items, volume.secret.defaultMode ?? DEFAULT_FILE_MODE, !!volume.secret.optional);
-    return { hostPath: dir, readOnly: true };
-  }
-  throw errors.badRequest(`volume ${JSON.stringify(volume.name)}: only emptyDir, hostPath, configMap and secret volumes are supported on this node`);
+  const payload = await volumePayload(pod, volume, objects, allocatable);
+  if (!payload) throw errors.badRequest(`volume ${JSON.stringify(volume.name)}: only emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes are supported on this node`);
+  const ready = { hostPath: dir, readOnly: true };
+  // As kubelet's: fsGroup's group and permissions on the new files before they are swapped in.
+  await writeAtomically(dir, payload, () => applyFsGroup(pod, new Map([[volume.name, ready]]), false));
+  return ready;
+}
+
+function checkedName(name: string): string {
+  if (!name || name.includes('/') || name === '.' || name === '..') throw errors.badRequest(`volume name ${JSON.stringify(name)} cannot name a directory`);
+  return name;
 }
 
 /**
  * Makes every volume of the pod ready under `<podDir>/volumes/<name>` (hostPath volumes are the host's
- * own path) and answers them by name, for the containers' mounts.
+ * own path) and answers them by name, for the containers' mounts. Volumes of files are rewritten when what
+ * they show changed (see writeAtomically); calling it again is cheap when nothing did.
  */
-export async function preparePodVolumes(dataDir: string, pod: Pod, objects: ObjectSource): Promise<Map<string, PreparedVolume>> {
+export async function preparePodVolumes(dataDir: string, pod: Pod, objects: ObjectSource, allocatable: NodeAllocatable): Promise<Map<string, PreparedVolume>> {
   const root = join(podDir(dataDir, pod.metadata.uid ?? ''), 'volumes');
   const prepared = new Map<string, PreparedVolume>();
   for (const volume of pod.spec?.volumes ?? []) {
-    prepared.set(volume.name, await prepareVolume(pod, volume, join(root, checkedRelative(volume.name)), objects));
+    prepared.set(volume.name, await prepareVolume(pod, volume, join(root, checkedName(volume.name)), objects, allocatable));
   }
   return prepared;
 }
 
+/** Removes the pod's directory, after unmounting what is mounted in it (tmpfs emptyDirs, subPath binds). */
 export async function removePodDir(dataDir: string, podUid: string): Promise<void> {
   if (!podUid) return;
-  await rm(podDir(dataDir, podUid), { recursive: true, force: true });
+  const dir = podDir(dataDir, podUid);
+  await unmountAllUnder(dir);
+  await rm(dir, { recursive: true, force: true });
 }

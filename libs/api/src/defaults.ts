@@ -109,7 +109,12 @@ function defaultVolume(volume: Obj): void {
     setDefault(volume.downwardAPI, 'defaultMode', DEFAULT_FILE_MODE);
     for (const item of objects(volume.downwardAPI.items)) defaultFieldRef(item);
   }
-  if (isObj(volume.projected)) setDefault(volume.projected, 'defaultMode', DEFAULT_FILE_MODE);
+  if (isObj(volume.projected)) {
+    setDefault(volume.projected, 'defaultMode', DEFAULT_FILE_MODE);
+    for (const source of objects(volume.projected.sources)) {
+      if (isObj(source.downwardAPI)) for (const item of objects(source.downwardAPI.items)) defaultFieldRef(item);
+    }
+  }
   if (isObj(volume.hostPath)) setDefault(volume.hostPath, 'type', '');
 }
 

@@ -6,3 +6,4 @@ export * from './defaults';
 export * from './selectors';
 export * from './tables';
 export * from './quantity';
+export * from './downward-api';

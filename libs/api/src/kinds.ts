@@ -234,6 +234,7 @@ export interface SecurityContext {
   procMount?: 'Default' | 'Unmasked';
   seccompProfile?: SeccompProfile;
   appArmorProfile?: AppArmorProfile;
+  windowsOptions?: Record<string, unknown>;
 }
 
 export interface Sysctl {
@@ -252,6 +253,9 @@ export interface PodSecurityContext {
   sysctls?: Sysctl[];
   seccompProfile?: SeccompProfile;
   appArmorProfile?: AppArmorProfile;
+  windowsOptions?: Record<string, unknown>;
+  supplementalGroupsPolicy?: 'Merge' | 'Strict';
+  seLinuxChangePolicy?: 'MountOption' | 'Recursive';
 }
 
 export interface Container {

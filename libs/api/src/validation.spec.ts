@@ -308,6 +308,82 @@ describe('Pod', () => {
   });
 });
 
+describe('Pod securityContext', () => {
+  it('accepts what a node honours', () => {
+    const obj = pod();
+    obj.spec!.securityContext = {
+      runAsUser: 1000,
+      runAsGroup: 3000,
+      runAsNonRoot: true,
+      fsGroup: 2000,
+      supplementalGroups: [4000],
+      seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/audit.json' },
+      sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }, { name: 'kernel/shm_rmid_forced', value: '1' }],
+    };
+    obj.spec!.containers[0].securityContext = { capabilities: { add: ['NET_ADMIN', 'cap_sys_time'], drop: ['ALL'] }, allowPrivilegeEscalation: false, seccompProfile: { type: 'Unconfined' } };
+    expect(rendered(causes(obj))).toEqual([]);
+  });
+
+  it('refuses capabilities Linux does not have', () => {
+    const obj = pod();
+    obj.spec!.containers[0].securityContext = { capabilities: { add: ['NET_ADMIN', 'GOD_MODE'], drop: ['CAP_CHOWN', 'all', ''] } };
+    expect(rendered(causes(obj))).toEqual([
+      'spec.containers[0].securityContext.capabilities.add[1]: Invalid value: "GOD_MODE": must be a Linux capability such as NET_ADMIN or CAP_NET_ADMIN, or ALL',
+      'spec.containers[0].securityContext.capabilities.drop[2]: Invalid value: "": must be a Linux capability such as NET_ADMIN or CAP_NET_ADMIN, or ALL',
+    ]);
+  });
+
+  it('wants a profile path below the seccomp directory with Localhost, and none with another type', () => {
+    const obj = pod();
+    obj.spec!.securityContext = { seccompProfile: { type: 'Localhost' } };
+    obj.spec!.containers[0].securityContext = { seccompProfile: { type: 'RuntimeDefault', localhostProfile: 'x.json' } };
+    obj.spec!.initContainers = [
+      { name: 'up', image: 'busybox', securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: '../../etc/passwd' } } },
+      { name: 'abs', image: 'busybox', securityContext: { seccompProfile: { type: 'Localhost', localhostProfile: '/etc/passwd' } } },
+    ];
+    expect(rendered(causes(obj)).sort()).toEqual([
+      'spec.containers[0].securityContext.seccompProfile.localhostProfile: Invalid value: "x.json": can only be set when seccomp type is Localhost',
+      'spec.initContainers[0].securityContext.seccompProfile.localhostProfile: Invalid value: "../../etc/passwd": must not contain \'..\'',
+      'spec.initContainers[1].securityContext.seccompProfile.localhostProfile: Invalid value: "/etc/passwd": must be a relative path',
+      'spec.securityContext.seccompProfile.localhostProfile: Required value',
+    ]);
+  });
+
+  it('allows only the safe sysctls, once each, and none of the host namespaces the pod shares', () => {
+    const obj = pod();
+    obj.spec!.hostNetwork = true;
+    obj.spec!.securityContext = {
+      sysctls: [
+        { name: 'kernel.shm_rmid_forced', value: '1' },
+        { name: 'net.ipv4.tcp_syncookies', value: '1' },
+        { name: 'kernel/shm_rmid_forced', value: '0' },
+        { name: 'vm.swappiness', value: '0' },
+        { name: 'Net.IPv4', value: '1' },
+      ],
+    };
+    const found = rendered(causes(obj));
+    expect(found).toEqual([
+      'spec.securityContext.sysctls[1].name: Invalid value: "net.ipv4.tcp_syncookies": may not be specified when \'hostNetwork\' is true',
+      'spec.securityContext.sysctls[2].name: Duplicate value: "kernel/shm_rmid_forced"',
+      expect.stringMatching(/^spec.securityContext.sysctls\[3\].name: Forbidden: sysctl "vm.swappiness" is not allowed on berth's nodes: only the kubelet's safe sysctls \(kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, /),
+      expect.stringMatching(/^spec.securityContext.sysctls\[4\].name: Invalid value: "Net.IPv4": must have at most 253 characters and match regex/),
+    ]);
+  });
+
+  it('refuses denying privilege escalation to a privileged container, and ids out of range', () => {
+    const obj = pod();
+    obj.spec!.containers[0].securityContext = { privileged: true, allowPrivilegeEscalation: false, capabilities: { add: ['SYS_ADMIN'] }, runAsUser: 2 ** 31 };
+    obj.spec!.securityContext = { supplementalGroups: [1, -1], fsGroup: 2 ** 40 };
+    expect(rendered(causes(obj)).sort()).toEqual([
+      'spec.containers[0].securityContext.allowPrivilegeEscalation: Invalid value: false: cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN',
+      'spec.containers[0].securityContext.allowPrivilegeEscalation: Invalid value: false: cannot set `allowPrivilegeEscalation` to false and `privileged` to true',
+      'spec.containers[0].securityContext.runAsUser: Invalid value: 2147483648: must be between 0 and 2147483647, inclusive',
+      'spec.securityContext.fsGroup: Invalid value: 1099511627776: must be between 0 and 2147483647, inclusive',
+      'spec.securityContext.supplementalGroups[1]: Invalid value: -1: must be between 0 and 2147483647, inclusive',
+    ]);
+  });
+});
+
 describe('Deployment and ReplicaSet', () => {
   it('reports a template container without image at its full path', () => {
     const obj = deployment();
@@ -656,5 +732,183 @@ describe('status', () => {
     expect(causeAt(obj, 'status.conditions[0].status').message).toBe(
       'Unsupported value: "Yes": supported values: "True", "False", "Unknown"',
     );
+  });
+});
+
+describe('downward API, projected volumes and paths inside volumes', () => {
+  it('takes env fieldRefs Kubernetes resolves, one label or annotation included, and refuses others', () => {
+    const obj = pod();
+    const env = (fieldPath: string) => ({ name: 'X', valueFrom: { fieldRef: { fieldPath } } });
+    obj.spec!.containers[0].env = ['metadata.uid', 'status.podIP', 'status.hostIPs', 'spec.serviceAccountName', "metadata.labels['app']", "metadata.annotations['example.com/owner']"].map(env);
+    expect(causes(defaulted(obj))).toEqual([]);
+    obj.spec!.containers[0].env = [env('metadata.labels'), env("spec.nodeName['x']"), env("metadata.labels['bad key']"), env('status.phase')];
+    expect(rendered(causes(obj))).toEqual([
+      expect.stringMatching(/^spec.containers\[0\].env\[0\].valueFrom.fieldRef.fieldPath: Unsupported value: "metadata.labels": supported values: "metadata.name", /),
+      'spec.containers[0].env[1].valueFrom.fieldRef.fieldPath: Invalid value: "spec.nodeName": does not support subscript',
+      expect.stringMatching(/^spec.containers\[0\].env\[2\].valueFrom.fieldRef.fieldPath: Invalid value: "bad key": name part must consist of/),
+      expect.stringMatching(/^spec.containers\[0\].env\[3\].valueFrom.fieldRef.fieldPath: Unsupported value: "status.phase"/),
+    ]);
+  });
+
+  it('checks resourceFieldRef resources, divisors and container names', () => {
+    const obj = pod();
+    obj.spec!.containers[0].env = [
+      { name: 'CPU', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '1m' } } },
+      { name: 'MEM', valueFrom: { resourceFieldRef: { resource: 'requests.memory', divisor: '1Mi', containerName: 'web' } } },
+      { name: 'GPU', valueFrom: { resourceFieldRef: { resource: 'limits.nvidia.com/gpu' } } },
+      { name: 'HALF', valueFrom: { resourceFieldRef: { resource: 'limits.cpu', divisor: '500m' } } },
+      { name: 'OTHER', valueFrom: { resourceFieldRef: { resource: 'limits.memory', containerName: 'db' } } },
+    ];
+    expect(rendered(causes(obj))).toEqual([
+      'spec.containers[0].env[4].valueFrom.resourceFieldRef.containerName: Not found: "db"',
+      'spec.containers[0].env[2].valueFrom.resourceFieldRef.resource: Unsupported value: "limits.nvidia.com/gpu": supported values: "limits.cpu", "limits.memory", "requests.cpu", "requests.memory"',
+      `spec.containers[0].env[3].valueFrom.resourceFieldRef.divisor: Invalid value: "limits.cpu": only divisor's values 1m and 1 are supported with the cpu resource`,
+    ]);
+  });
+
+  it('checks downwardAPI volume files: a path inside the volume and exactly one source, naming its container', () => {
+    const obj = pod();
+    obj.spec!.volumes = [
+      {
+        name: 'info',
+        downwardAPI: {
+          items: [
+            { path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } },
+            { path: 'cpu', resourceFieldRef: { containerName: 'web', resource: 'limits.cpu', divisor: '1m' } },
+            { path: '../escape', fieldRef: { fieldPath: 'metadata.name' } },
+            { path: '/etc/passwd', fieldRef: { fieldPath: 'metadata.name' } },
+            { path: '..data', fieldRef: { fieldPath: 'metadata.name' } },
+            { path: 'both', fieldRef: { fieldPath: 'metadata.name' }, resourceFieldRef: { containerName: 'web', resource: 'limits.cpu' } },
+            { path: 'none' },
+            { path: 'mem', resourceFieldRef: { resource: 'limits.memory' } as never },
+            { path: 'ip', fieldRef: { fieldPath: 'status.podIP' } },
+          ],
+        },
+      },
+    ];
+    obj.spec!.containers[0].volumeMounts = [];
+    expect(rendered(causes(defaulted(obj)))).toEqual([
+      'spec.volumes[0].downwardAPI.items[5]: Invalid value: "resource": fieldRef and resourceFieldRef can not be specified simultaneously',
+      'spec.volumes[0].downwardAPI.items[6]: Required value: one of fieldRef and resourceFieldRef is required',
+      `spec.volumes[0].downwardAPI.items[2].path: Invalid value: "../escape": must not contain '..'`,
+      'spec.volumes[0].downwardAPI.items[3].path: Invalid value: "/etc/passwd": must be a relative path',
+      `spec.volumes[0].downwardAPI.items[4].path: Invalid value: "..data": must not start with '..'`,
+      'spec.volumes[0].downwardAPI.items[7].resourceFieldRef.containerName: Required value',
+      expect.stringMatching(/^spec.volumes\[0\].downwardAPI.items\[8\].fieldRef.fieldPath: Unsupported value: "status.podIP": supported values: "metadata.annotations", /),
+    ]);
+  });
+
+  it('checks projected volumes: one kind per source, names, unique paths, and refuses tokens and trust bundles', () => {
+    const obj = pod();
+    obj.spec!.volumes = [
+      {
+        name: 'all',
+        projected: {
+          sources: [
+            { configMap: { name: 'cm', items: [{ key: 'a', path: 'conf/a' }] } },
+            { secret: { name: 's', items: [{ key: 'a', path: 'conf/a' }] } },
+            { downwardAPI: { items: [{ path: 'name', fieldRef: { fieldPath: 'metadata.name' } }] }, configMap: { name: 'cm' } },
+            { configMap: {} as { name: string } },
+            { serviceAccountToken: { path: 'token' } },
+            { clusterTrustBundle: { signerName: 'example.com/x', path: 'ca.pem' } } as never,
+            { secret: { name: 's', items: [{ key: 'b', path: '/abs' }] } },
+          ],
+        },
+      },
+    ];
+    obj.spec!.containers[0].volumeMounts = [];
+    expect(rendered(causes(defaulted(obj)))).toEqual([
+      'spec.volumes[0].projected.sources[1]: Invalid value: "conf/a": conflicting duplicate paths',
+      'spec.volumes[0].projected.sources[2]: Forbidden: may not specify more than 1 volume type',
+      'spec.volumes[0].projected.sources[3].configMap.name: Required value',
+      'spec.volumes[0].projected.sources[4].serviceAccountToken: Forbidden: not supported by berth: there are no ServiceAccounts yet, so no token can be projected',
+      'spec.volumes[0].projected.sources[5].clusterTrustBundle: Forbidden: not supported by berth: there are no ClusterTrustBundles',
+      'spec.volumes[0].projected.sources[6].secret.items[0].path: Invalid value: "/abs": must be a relative path',
+    ]);
+  });
+
+  it('keeps configMap and secret item paths inside the volume', () => {
+    const obj = pod();
+    obj.spec!.volumes![1] = { name: 'config', configMap: { name: 'web-config', items: [{ key: 'a', path: 'x/../../etc' }] } };
+    expect(causeAt(obj, 'spec.volumes[1].configMap.items[0].path').message).toBe(`Invalid value: "x/../../etc": must not contain '..'`);
+  });
+
+  it('keeps subPath and subPathExpr inside the volume, and allows one of them', () => {
+    const obj = pod();
+    const mounts = obj.spec!.containers[0].volumeMounts!;
+    mounts[0].subPath = '../../etc';
+    mounts[1].subPathExpr = '/$(POD_NAME)';
+    expect(rendered(causes(obj))).toEqual([
+      `spec.containers[0].volumeMounts[0].subPath: Invalid value: "../../etc": must not contain '..'`,
+      'spec.containers[0].volumeMounts[1].subPathExpr: Invalid value: "/$(POD_NAME)": must be a relative path',
+    ]);
+    mounts[0].subPath = 'logs';
+    mounts[0].subPathExpr = '$(POD_NAME)';
+    mounts[1].subPathExpr = 'a/$(POD_NAME)';
+    expect(rendered(causes(obj))).toEqual(['spec.containers[0].volumeMounts[0].subPathExpr: Invalid value: "$(POD_NAME)": subPathExpr and subPath are mutually exclusive']);
+  });
+});
+
+describe('what berth does not carry out is refused, never stored and ignored', () => {
+  const NOT_SUPPORTED = /^Forbidden: not supported by berth: /;
+  type Edit = (spec: NonNullable<Pod['spec']>) => void;
+  const cases: Array<[string, Edit]> = [
+    ['spec.hostPID', (s) => (s.hostPID = true)],
+    ['spec.hostIPC', (s) => (s.hostIPC = true)],
+    ['spec.shareProcessNamespace', (s) => (s.shareProcessNamespace = true)],
+    ['spec.hostUsers', (s) => (s.hostUsers = false)],
+    ['spec.runtimeClassName', (s) => (s.runtimeClassName = 'gvisor')],
+    ['spec.overhead', (s) => (s.overhead = { cpu: '100m' })],
+    ['spec.priorityClassName', (s) => (s.priorityClassName = 'high')],
+    ['spec.priority', (s) => (s.priority = 1000)],
+    ['spec.topologySpreadConstraints', (s) => (s.topologySpreadConstraints = [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule' }])],
+    ['spec.affinity.podAntiAffinity', (s) => (s.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname' }] } })],
+    ['spec.affinity.podAffinity', (s) => (s.affinity = { podAffinity: {} })],
+    ['spec.schedulingGates', (s) => (s.schedulingGates = [{ name: 'example.com/wait' }])],
+    ['spec.imagePullSecrets', (s) => (s.imagePullSecrets = [{ name: 'registry' }])],
+    ['spec.automountServiceAccountToken', (s) => (s.automountServiceAccountToken = true)],
+    ['spec.os.name', (s) => (s.os = { name: 'windows' })],
+    ['spec.volumes[0].persistentVolumeClaim', (s) => (s.volumes![0] = { name: 'data', persistentVolumeClaim: { claimName: 'pvc' } })],
+    ['spec.volumes[0].emptyDir.sizeLimit', (s) => (s.volumes![0] = { name: 'data', emptyDir: { sizeLimit: '1Gi' } })],
+    ['spec.containers[0].volumeMounts[0].mountPropagation', (s) => (s.containers[0].volumeMounts![0].mountPropagation = 'HostToContainer')],
+    ['spec.containers[0].resources.limits[nvidia.com/gpu]', (s) => (s.containers[0].resources = { limits: { 'nvidia.com/gpu': '1' } })],
+    ['spec.containers[0].resources.requests[ephemeral-storage]', (s) => (s.containers[0].resources = { requests: { 'ephemeral-storage': '1Gi' } })],
+    ['spec.initContainers[0].restartPolicy', (s) => (s.initContainers = [{ name: 'proxy', image: 'busybox', restartPolicy: 'Always' }])],
+    ['spec.containers[0].securityContext.procMount', (s) => (s.containers[0].securityContext = { procMount: 'Unmasked' })],
+    ['spec.containers[0].securityContext.appArmorProfile', (s) => (s.containers[0].securityContext = { appArmorProfile: { type: 'RuntimeDefault' } })],
+    ['spec.securityContext.appArmorProfile', (s) => (s.securityContext = { appArmorProfile: { type: 'Localhost', localhostProfile: 'p' } })],
+    ['spec.securityContext.seLinuxOptions', (s) => (s.securityContext = { seLinuxOptions: { level: 's0:c123,c456' } })],
+    ['spec.containers[0].securityContext.windowsOptions', (s) => (s.containers[0].securityContext = { windowsOptions: { runAsUserName: 'admin' } })],
+    ['spec.securityContext.supplementalGroupsPolicy', (s) => (s.securityContext = { supplementalGroupsPolicy: 'Strict' })],
+  ];
+
+  it.each(cases)('%s, with 422 naming the field, in a pod and in a Deployment template', (path, edit) => {
+    const obj = pod();
+    edit(obj.spec!);
+    expect(causeAt(obj, path)).toMatchObject({ reason: 'FieldValueForbidden', message: expect.stringMatching(NOT_SUPPORTED) });
+    const workload = deployment();
+    edit(workload.spec!.template.spec!);
+    expect(causeAt(workload, `spec.template.${path}`).message).toMatch(NOT_SUPPORTED);
+  });
+
+  it('accepts the values that ask for what berth does', () => {
+    const obj = pod();
+    Object.assign(obj.spec!, { hostPID: false, hostIPC: false, shareProcessNamespace: false, hostUsers: true, priorityClassName: '', priority: 0, automountServiceAccountToken: false, imagePullSecrets: [], schedulingGates: [], topologySpreadConstraints: [], os: { name: 'linux' } });
+    obj.spec!.volumes![0] = { name: 'data', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } };
+    obj.spec!.containers[0].volumeMounts![0].mountPropagation = 'None';
+    obj.spec!.securityContext = { appArmorProfile: { type: 'Unconfined' }, seLinuxOptions: {}, supplementalGroupsPolicy: 'Merge' };
+    obj.spec!.containers[0].securityContext = { procMount: 'Default', windowsOptions: {} };
+    expect(causes(defaulted(obj))).toEqual([]);
+  });
+
+  it('refuses probes and hooks on init containers, as Kubernetes, and restartPolicy on app containers', () => {
+    const obj = pod();
+    obj.spec!.initContainers = [{ name: 'setup', image: 'busybox', readinessProbe: { exec: { command: ['true'] } }, lifecycle: { preStop: { sleep: { seconds: 1 } } } }];
+    obj.spec!.containers[0].restartPolicy = 'Always';
+    expect(rendered(causes(obj))).toEqual([
+      'spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers without restartPolicy=Always',
+      'spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers without restartPolicy=Always',
+      'spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers',
+    ]);
   });
 });

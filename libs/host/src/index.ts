@@ -3,3 +3,5 @@ export { mustRun, runCommand, type CommandOutput, type RunOptions } from './exec
 export { readJsonIfExists, writeJsonAtomic } from './files';
 export { cgroupDirs, cgroupTree, removeCgroupTree } from './cgroups';
 export { isRecordedProcessAlive, networkNamespaceOf, networkNamespacePath, processStartTime, readProcessRecord, writeProcessRecord, type ProcessRecord } from './process-record';
+export { listMounts, mountPointsUnder, unmount, unmountAllUnder, type MountInfo } from './mounts';
+export { O_PATH, openAt, readFileBeneath } from './beneath';

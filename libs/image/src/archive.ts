@@ -170,13 +170,13 @@ async function loadDockerArchive(store: ImageStore, contents: ArchiveContents): 
  * gzipped, and names the images as the archive does.
  */
 export function loadArchive(store: ImageStore, archivePath: string): Promise<LoadedImage[]> {
-  return store.exclusive(async () => {
+  return store.adding(async () => {
     const contents = await readArchive(store.content, archivePath);
     let images: LoadedImage[];
     if (contents.metadata.has('index.json') && contents.metadata.has('oci-layout')) images = await loadOciLayout(store, contents);
     else if (contents.metadata.has('manifest.json')) images = await loadDockerArchive(store, contents);
     else throw errors.badRequest(`${archivePath} is neither an OCI archive (oci-layout, index.json) nor a docker-archive (manifest.json)`);
-    for (const image of images) await store.register(image.digest, image.names);
+    await store.register(images);
     return images;
   });
 }

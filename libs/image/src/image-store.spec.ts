@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -6,8 +6,42 @@ import { gzipSync } from 'node:zlib';
 import { isBerthError } from '@berth/errors';
 import { sha256 } from './digest';
 import { ImageStore } from './image-store';
-import { MediaType } from './oci';
-import { tarball } from './tarball';
+import { inspectLayer } from './layer';
+import { DEFAULT_LAYER_LIMITS } from './layer-plan';
+import { hostPlatform, MediaType } from './oci';
+import { tarball, type TarballEntry } from './tarball';
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+/** An OCI archive (or, with `docker`, a docker-archive) of one image whose only layer is `layer`. */
+async function archiveOf(layer: Buffer, format: 'oci' | 'docker'): Promise<Buffer> {
+  const config = json({ ...hostPlatform(), rootfs: { type: 'layers', diff_ids: [sha256(layer)] } });
+  if (format === 'docker') {
+    return tarball([
+      { name: 'config.json', content: config },
+      { name: 'layer.tar', content: layer },
+      { name: 'manifest.json', content: JSON.stringify([{ Config: 'config.json', RepoTags: ['hostile:docker'], Layers: ['layer.tar'] }]) },
+    ]);
+  }
+  const manifest = json({
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: sha256(config), size: config.length },
+    layers: [{ mediaType: MediaType.ociLayer, digest: sha256(layer), size: layer.length }],
+  });
+  const descriptor = { mediaType: MediaType.ociManifest, digest: sha256(manifest), size: manifest.length, annotations: { 'io.containerd.image.name': 'docker.io/library/hostile:oci' } };
+  return tarball([
+    { name: 'oci-layout', content: '{"imageLayoutVersion":"1.0.0"}' },
+    ...[layer, config, manifest].map((blob) => ({ name: `blobs/sha256/${sha256(blob).slice(7)}`, content: blob })),
+    { name: 'index.json', content: JSON.stringify({ schemaVersion: 2, manifests: [descriptor] }) },
+  ]);
+}
+
+const HOSTILE: TarballEntry[] = [
+  { name: 'etc/', type: 'directory' },
+  { name: 'etc', type: 'symlink', linkname: '/etc' },
+  { name: 'etc/passwd', content: 'root::0:0::/:/bin/sh\n' },
+];
 
 describe('ImageStore', () => {
   let root: string;
@@ -49,6 +83,7 @@ describe('ImageStore', () => {
   it('refuses a file that is not a tarball', async () => {
     await expect(store.importRootfs(Readable.from(Buffer.alloc(2048, 1)), 'junk')).rejects.toThrow(/not a valid tar archive/);
     expect(await store.list()).toEqual([]);
+    expect(await store.content.list()).toEqual([]);
   });
 
   it('names the file it cannot read', async () => {
@@ -107,5 +142,47 @@ describe('ImageStore', () => {
     const sharedLayer = tar.length;
     expect(usage.reclaimableSize).toBe(b.size - sharedLayer);
     expect(usage.images.find((i) => i.digest === b.digest)!.uniqueSize).toBe(b.size - sharedLayer);
+  });
+
+  it('refuses a rootfs with an escaping entry at import, naming it, and keeps none of it', async () => {
+    const kept = await store.importRootfs(Readable.from(await layer('kept')), 'kept');
+    const blobs = await store.content.list();
+    for (const source of [await tarball(HOSTILE), gzipSync(await tarball(HOSTILE))]) {
+      const failure = await store.importRootfs(Readable.from(source), 'hostile').catch((err: unknown) => err);
+      expect(isBerthError(failure, 'Invalid')).toBe(true);
+      expect((failure as Error).message).toBe('layer "rootfs" is invalid: "etc/passwd": Forbidden: path goes through the symlink "etc", which could point outside the layer');
+    }
+    const path = join(root, 'hostile.tar');
+    await writeFile(path, await tarball([{ name: 'ok', content: 'x' }, { name: 'h', type: 'link', linkname: '../../etc/shadow' }]));
+    await expect(store.importRootfs(path, 'hostile')).rejects.toThrow(`layer "${path}" is invalid: "h": Forbidden: path escapes the layer root through ".."`);
+    expect(await store.content.list()).toEqual(blobs);
+    expect((await store.list()).map((i) => i.digest)).toEqual([kept.digest]);
+    expect(await readdir(join(root, 'content', 'ingest'))).toEqual([]);
+  });
+
+  it.each(['oci', 'docker'] as const)('refuses a %s archive with an escaping layer at load, naming the entry, and keeps none of it', async (format) => {
+    const kept = await store.importRootfs(Readable.from(await layer('kept')), 'kept');
+    const blobs = await store.content.list();
+    const hostile = await tarball(HOSTILE);
+    const path = join(root, 'hostile-archive.tar');
+    await writeFile(path, await archiveOf(hostile, format));
+    const failure = await store.load(path).catch((err: unknown) => err);
+    expect(isBerthError(failure, 'Invalid')).toBe(true);
+    expect((failure as Error).message).toBe(`layer "${sha256(hostile)}" is invalid: "etc/passwd": Forbidden: path goes through the symlink "etc", which could point outside the layer`);
+    expect(await store.content.list()).toEqual(blobs);
+    expect((await store.list()).map((i) => i.digest)).toEqual([kept.digest]);
+    // The same archive with a well-formed layer loads.
+    await writeFile(path, await archiveOf(await layer('fine'), format));
+    expect((await store.load(path))[0]!.names).toEqual([`docker.io/library/hostile:${format}`]);
+  });
+
+  it('refuses a compressed layer that expands past its limit as a decompression bomb', async () => {
+    const bomb = gzipSync(await tarball([{ name: 'zeros', content: Buffer.alloc(4 * 1024 * 1024) }]));
+    const { digest } = await store.content.put(bomb);
+    const limits = { ...DEFAULT_LAYER_LIMITS, maxExpansion: 10, expansionAllowance: 1024 * 1024 };
+    await expect(inspectLayer(store.content, digest, 'bomb', limits)).rejects.toThrow(
+      `layer ${digest} expands to more than ${10 * bomb.length + 1024 * 1024} bytes (10 times its ${bomb.length} compressed bytes, plus 1048576): refused as a decompression bomb`,
+    );
+    await expect(inspectLayer(store.content, digest, 'bomb')).resolves.toMatch(/^sha256:/);
   });
 });

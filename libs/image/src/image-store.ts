@@ -4,7 +4,7 @@ import { readJsonIfExists, writeJsonAtomic } from '@berth/host';
 import { loadArchive, saveArchive, type ArchiveFormat, type LoadedImage } from './archive';
 import { ContentStore } from './content-store';
 import { chainIds, isDigest, type Digest } from './digest';
-import { diffIdOf, storeLayer } from './layer';
+import { inspectLayer, storeLayer } from './layer';
 import { openInputFile } from './tar';
 import {
   MANIFEST_MEDIA_TYPES,
@@ -143,6 +143,27 @@ export class ImageStore {
   /** Runs `section` with the index locked (archive loading registers many images under one lock). */
   exclusive<T>(section: () => Promise<T>): Promise<T> {
     return this.mutex.run(section);
+  }
+
+  /**
+   * Runs `section`, which adds blobs and images, with the index locked; when it fails, the blobs it added
+   * that no image references are removed again, so a refused import or load leaves nothing behind.
+   */
+  adding<T>(section: () => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      const before = new Set((await this.content.list()).map((b) => b.digest));
+      try {
+        return await section();
+      } catch (err) {
+        const referenced = await this.referencedBlobs(Object.keys(this.index.images) as Digest[]);
+        for (const blob of await this.content.list()) {
+          if (before.has(blob.digest) || referenced.has(blob.digest)) continue;
+          await this.content.delete(blob.digest);
+          this.manifests.delete(blob.digest);
+        }
+        throw err;
+      }
+    });
   }
 
   async list(): Promise<ImageSummary[]> {
@@ -291,13 +312,13 @@ export class ImageStore {
   }
 
   /** Builds an image from layer tarballs: stores them, writes its config and manifest, and names it. */
-  createImage(options: CreateImageOptions): Promise<ImageDetails> {
-    return this.exclusive(async () => {
+  createImage(options: CreateImageOptions, layerNames?: string[]): Promise<ImageDetails> {
+    return this.adding(async () => {
       const names = (options.names ?? []).map((n) => this.tagName(n));
       const layers: Descriptor[] = [];
       const diffIds: Digest[] = [];
       for (const [i, source] of options.layers.entries()) {
-        const stored = await storeLayer(this.content, source, `layer ${i}`);
+        const stored = await storeLayer(this.content, source, layerNames?.[i] ?? `${i + 1} of ${options.layers.length}`);
         layers.push(stored.descriptor);
         diffIds.push(stored.diffId);
       }
@@ -317,7 +338,7 @@ export class ImageStore {
       };
       const manifestBlob = await this.content.put(jsonBlob(manifest));
       // storeLayer computed the diff IDs from the stored blobs themselves.
-      await this.register(manifestBlob.digest, names, { diffIdsVerified: true });
+      await this.register([{ digest: manifestBlob.digest, names }], { diffIdsVerified: true });
       return this.inspect(manifestBlob.digest);
     });
   }
@@ -326,13 +347,16 @@ export class ImageStore {
   async importRootfs(source: string | AsyncIterable<Buffer>, name?: string, options: ImportOptions = {}): Promise<ImageDetails> {
     const created = new Date();
     const from = typeof source === 'string' ? source : '-';
-    return this.createImage({
-      layers: [typeof source === 'string' ? await openInputFile(source) : source],
-      names: name === undefined ? [] : [name],
-      config: options.config,
-      created,
-      history: [{ created: created.toISOString(), created_by: 'berth image import', comment: options.message ?? `Imported from ${from}` }],
-    });
+    return this.createImage(
+      {
+        layers: [typeof source === 'string' ? await openInputFile(source) : source],
+        names: name === undefined ? [] : [name],
+        config: options.config,
+        created,
+        history: [{ created: created.toISOString(), created_by: 'berth image import', comment: options.message ?? `Imported from ${from}` }],
+      },
+      [typeof source === 'string' ? source : 'rootfs'],
+    );
   }
 
   /** `docker load`: an OCI archive or docker-archive (gzipped or not) → images named as in the archive. */
@@ -346,11 +370,22 @@ export class ImageStore {
   }
 
   /**
-   * Adds an image whose manifest, config and layers are already in the content store, after checking they are
-   * all there and that every layer's content matches the diff ID its config claims (snapshots are keyed by
-   * those, so a lying config must not alias another image's layers). Callers hold the lock (`exclusive`).
+   * Adds images whose manifests, configs and layers are already in the content store, after checking of every
+   * one that they are all there, that every layer unpacks safely and that its content matches the diff ID its
+   * config claims (snapshots are keyed by those, so a lying config must not alias another image's layers).
+   * Either all are added or none. Callers hold the lock (`adding`).
    */
-  async register(manifestDigest: Digest, names: string[], options: { diffIdsVerified?: boolean } = {}): Promise<void> {
+  async register(images: { digest: Digest; names: string[] }[], options: { diffIdsVerified?: boolean } = {}): Promise<void> {
+    const named = images.map((image) => ({ digest: image.digest, names: image.names.map((n) => this.tagName(n)) }));
+    for (const image of named) await this.verify(image.digest, options);
+    for (const image of named) {
+      this.index.images[image.digest] ??= { added: new Date().toISOString() };
+      for (const name of image.names) this.index.names[name] = image.digest;
+    }
+    await this.persist();
+  }
+
+  private async verify(manifestDigest: Digest, options: { diffIdsVerified?: boolean }): Promise<void> {
     const { manifest, config } = await this.loadManifest(manifestDigest);
     if (manifest.layers.length !== config.rootfs.diff_ids.length) {
       throw errors.badRequest(`image ${manifestDigest} has ${manifest.layers.length} layers but its config lists ${config.rootfs.diff_ids.length} diff IDs`);
@@ -360,14 +395,11 @@ export class ImageStore {
       if (!info) throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} is missing`);
       if (info.size !== layer.size) throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} has size ${info.size}, the manifest says ${layer.size}`);
       if (options.diffIdsVerified) continue;
-      const diffId = await diffIdOf(this.content, layer.digest);
+      const diffId = await inspectLayer(this.content, layer.digest, layer.digest);
       if (diffId !== config.rootfs.diff_ids[i]) {
         throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} has diff ID ${diffId}, the config says ${config.rootfs.diff_ids[i]}`);
       }
     }
-    this.index.images[manifestDigest] ??= { added: new Date().toISOString() };
-    for (const name of names) this.index.names[this.tagName(name)] = manifestDigest;
-    await this.persist();
   }
 
   namesOf(digest: Digest): string[] {

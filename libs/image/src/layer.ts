@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { errors } from '@berth/errors';
 import type { ContentStore } from './content-store';
 import type { Digest } from './digest';
+import { DEFAULT_LAYER_LIMITS, LayerPlan, type LayerLimits } from './layer-plan';
 import { MediaType, type Descriptor } from './oci';
 import { decompressed, detectCompression, tarEntries, type Compression } from './tar';
 
@@ -29,26 +31,72 @@ export async function blobCompression(content: ContentStore, digest: Digest): Pr
   }
 }
 
-/** A stored layer blob as a plain tar stream (gunzipped when needed). */
-export async function openLayerTar(content: ContentStore, digest: Digest): Promise<Readable> {
-  return (await decompressed(await content.openRead(digest), `layer ${digest}`)).stream;
+/** `source` passed through `transform`, errors and early ends carried both ways. */
+function through(source: Readable, transform: Transform): Readable {
+  source.on('error', (err) => transform.destroy(err));
+  transform.on('close', () => source.destroy());
+  return source.pipe(transform);
 }
 
-export async function diffIdOf(content: ContentStore, digest: Digest): Promise<Digest> {
-  if ((await blobCompression(content, digest)) === 'none') return digest;
+/**
+ * A stored layer blob as a plain tar stream (gunzipped when needed). A compressed layer that expands past
+ * the limits fails the stream with a BerthError, so a decompression bomb is refused rather than unpacked.
+ */
+export async function openLayerTar(content: ContentStore, digest: Digest, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<Readable> {
+  const { stream, compression } = await decompressed(await content.openRead(digest), `layer ${digest}`);
+  if (compression === 'none') return stream;
+  const size = (await content.info(digest))?.size ?? 0;
+  const maxBytes = limits.maxExpansion * size + limits.expansionAllowance;
+  let total = 0;
+  return through(
+    stream,
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        total += chunk.length;
+        if (total <= maxBytes) return done(null, chunk);
+        done(errors.badRequest(`layer ${digest} expands to more than ${maxBytes} bytes (${limits.maxExpansion} times its ${size} compressed bytes, plus ${limits.expansionAllowance}): refused as a decompression bomb`));
+      },
+    }),
+  );
+}
+
+function hashing(source: Readable, hash: Hash): Readable {
+  return through(
+    source,
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    }),
+  );
+}
+
+/**
+ * Reads a stored layer once: checks every entry against the rules unpacking applies (LayerPlan), so a layer
+ * that would be refused at a container's start is refused now, and returns its diff ID. `name` is what
+ * errors call the layer.
+ */
+export async function inspectLayer(content: ContentStore, digest: Digest, name: string, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<Digest> {
+  const compressed = (await blobCompression(content, digest)) !== 'none';
   const hash = createHash('sha256');
-  for await (const chunk of await openLayerTar(content, digest)) hash.update(chunk);
-  return `sha256:${hash.digest('hex')}`;
+  const tar = await openLayerTar(content, digest, limits);
+  const plan = new LayerPlan(name, limits);
+  for await (const entry of tarEntries(compressed ? hashing(tar, hash) : tar, `layer ${name}`)) {
+    plan.add(entry.header);
+    entry.resume();
+  }
+  return compressed ? `sha256:${hash.digest('hex')}` : digest;
 }
 
 /**
  * Stores a layer tarball as it is (plain or gzip), works out its OCI media type and diff ID, and checks that
- * it really is a tar archive so a bad import fails now rather than when a container first uses it.
+ * it is a tar archive whose entries unpack safely, so a bad import fails now rather than when a container
+ * first uses it. A refused layer's blob is left for the caller to discard.
  */
-export async function storeLayer(content: ContentStore, source: AsyncIterable<Buffer>, what = 'layer'): Promise<StoredLayer> {
+export async function storeLayer(content: ContentStore, source: AsyncIterable<Buffer>, name: string): Promise<StoredLayer> {
   const blob = await content.ingest(source);
   const compression = await blobCompression(content, blob.digest);
-  for await (const entry of tarEntries(await openLayerTar(content, blob.digest), what)) entry.resume();
-  const diffId = await diffIdOf(content, blob.digest);
+  const diffId = await inspectLayer(content, blob.digest, name);
   return { descriptor: { mediaType: OCI_LAYER_TYPES[compression], digest: blob.digest, size: blob.size }, diffId };
 }

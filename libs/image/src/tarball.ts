@@ -11,6 +11,8 @@ export interface TarballEntry {
   mtime?: Date;
   devmajor?: number;
   devminor?: number;
+  /** Extra PAX records; given (even empty), name and link name travel in a PAX header too. */
+  pax?: Record<string, string>;
 }
 
 /** An in-memory tar archive of `entries`, in order: for small layers built in code (and tests). */
@@ -33,6 +35,7 @@ export async function tarball(entries: readonly TarballEntry[]): Promise<Buffer>
       mtime: entry.mtime ?? new Date(0),
       devmajor: entry.devmajor,
       devminor: entry.devminor,
+      pax: entry.pax,
       size: content?.length ?? 0,
     };
     await new Promise<void>((resolve, reject) => {

@@ -1,14 +1,16 @@
 import { constants, type Stats } from 'node:fs';
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, utimes } from 'node:fs/promises';
+import { lchown, link, lstat, lutimes, mkdir, open, readdir, rm, symlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { errors, field } from '@berth/errors';
+import { errors, isBerthError } from '@berth/errors';
 import { mustRun } from '@berth/host';
+import { LayerPlan, type DirNode, type LayerLimits, type LayerStep } from './layer-plan';
 import { tarEntries, type TarEntry, type TarHeader } from './tar';
 
-const WHITEOUT_PREFIX = '.wh.';
-const OPAQUE_MARKER = '.wh..wh..opq';
 const MKNOD_BATCH = 256;
+/** Directory handles kept open while unpacking; tar entries come grouped by directory, so few are needed. */
+const OPEN_DIRS = 64;
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
 export interface UnpackOptions {
   /** Named in errors: the layer's digest, or the tarball's path. */
@@ -18,6 +20,7 @@ export interface UnpackOptions {
    * overlay whiteouts for everything those layers show in that directory.
    */
   lowerDirs?: readonly string[];
+  limits?: LayerLimits;
 }
 
 export interface UnpackResult {
@@ -28,23 +31,6 @@ export interface UnpackResult {
   whiteouts: number;
 }
 
-function refuse(layerName: string, entry: string, why: string) {
-  return errors.invalid('layer', layerName, [field.forbidden(entry, why)]);
-}
-
-function isNotFound(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException).code === 'ENOENT';
-}
-
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
 function isWhiteoutDevice(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
@@ -52,9 +38,11 @@ function isWhiteoutDevice(st: Stats): boolean {
 /**
  * Unpacks one layer (a plain tar stream) into the empty directory `target`, as an overlayfs lower layer.
  *
- * Safety: every entry name must stay inside `target` (no absolute names, no `..`), no entry is written through
- * a symlink (each parent component is lstat'ed, files are opened O_NOFOLLOW|O_EXCL after removing what was
- * there), and hardlinks may only point at entries already unpacked inside `target`. A refused entry aborts
+ * Every entry is first judged by LayerPlan (the same rules import and load apply), so nothing is written for
+ * an entry that names a path outside the layer or through a symlink. The writes themselves never resolve a
+ * path from the outside either: each goes through an open handle of its parent directory
+ * (`/proc/self/fd/N/name`, i.e. openat), opened component by component with O_NOFOLLOW|O_DIRECTORY from the
+ * layer root, and owner, mode and times are set on handles or with the l-variants. A refused entry aborts
  * the whole unpack with a BerthError; the caller discards `target`.
  *
  * Whiteouts: `.wh.NAME` becomes an overlay whiteout (char device 0/0) named NAME. Node cannot set the
@@ -63,206 +51,234 @@ function isWhiteoutDevice(st: Stats): boolean {
  * exact because a snapshot is keyed by its chain ID, i.e. by the very lower layers it was computed against.
  */
 export async function unpackLayer(tar: Readable, target: string, options: UnpackOptions): Promise<UnpackResult> {
-  const unpacker = new LayerUnpacker(target, options);
-  for await (const entry of tarEntries(tar, `layer ${options.layerName}`)) await unpacker.add(entry);
-  return unpacker.finish();
+  const plan = new LayerPlan(options.layerName, options.limits);
+  const writer = new LayerWriter(await open(target, DIR_FLAGS), plan);
+  let entries = 0;
+  const skipped: string[] = [];
+  try {
+    for await (const entry of tarEntries(tar, `layer ${options.layerName}`)) {
+      entries++;
+      const step = plan.add(entry.header);
+      if (step.op === 'skip') skipped.push(entry.header.name);
+      await writer.apply(step, entry);
+    }
+    const whiteouts = await writer.finish(options.lowerDirs ?? []);
+    return { entries, skipped, whiteouts };
+  } finally {
+    await writer.close();
+  }
 }
 
-class LayerUnpacker {
-  private readonly knownDirs = new Set<string>();
-  private readonly dirTimes: { path: string; mtime: Date }[] = [];
-  private readonly whiteoutNames = new Set<string>();
-  private readonly opaqueDirs = new Set<string>();
-  private readonly skipped: string[] = [];
-  private entries = 0;
+/** Writes a LayerPlan's steps under one root directory handle, never following a symlink. */
+class LayerWriter {
+  /** Open handles of directories, by model node (a replaced directory is a new node), least recently used first. */
+  private readonly handles = new Map<DirNode, FileHandle>();
+  /** Handles pushed out of `handles` while a step may still use them; closed once it is done. */
+  private evicted: FileHandle[] = [];
 
   constructor(
-    private readonly target: string,
-    private readonly options: UnpackOptions,
+    private readonly root: FileHandle,
+    private readonly plan: LayerPlan,
   ) {}
 
-  async add(entry: TarEntry): Promise<void> {
-    const { header } = entry;
-    this.entries++;
-    const parts = this.safeParts(header.name);
-    const base = parts[parts.length - 1];
-    if (base !== undefined && base.startsWith(WHITEOUT_PREFIX)) {
-      entry.resume();
-      await this.parentOf(parts, header.name);
-      const dir = parts.slice(0, -1).join('/');
-      if (base === OPAQUE_MARKER) this.opaqueDirs.add(dir);
-      else {
-        const hidden = base.slice(WHITEOUT_PREFIX.length);
-        if (hidden === '' || hidden === '.' || hidden === '..') throw refuse(this.options.layerName, header.name, 'whiteout names nothing inside the layer');
-        this.whiteoutNames.add(join(dir, hidden));
+  async apply(step: LayerStep, entry: TarEntry): Promise<void> {
+    if (step.op !== 'file') entry.resume();
+    try {
+      switch (step.op) {
+        case 'directory':
+          return await this.directory(step.parts, step.replace, entry.header);
+        case 'file':
+          return await this.file(step.parts, step.replace, entry);
+        case 'symlink':
+          return await this.symlink(step.parts, step.replace, entry.header);
+        case 'hardlink':
+          return await this.hardlink(step.parts, step.target, step.replace);
+        case 'skip':
+          if (step.replace) await this.parentOf(step.parts, true);
+          return;
       }
-      return;
-    }
-    switch (header.type) {
-      case 'directory':
-        entry.resume();
-        return this.directory(parts, header);
-      case 'file':
-      case 'contiguous-file':
-        return this.file(parts, header, entry);
-      case 'symlink':
-        entry.resume();
-        return this.symlink(parts, header);
-      case 'link':
-        entry.resume();
-        return this.hardlink(parts, header);
-      default:
-        // Device nodes and fifos are never created from an image: a container gets its /dev from the runtime.
-        entry.resume();
-        this.skipped.push(header.name);
+    } catch (err) {
+      throw this.failed(entry.header.name, err);
+    } finally {
+      await this.closeEvicted();
     }
   }
 
-  async finish(): Promise<UnpackResult> {
-    const whiteouts: string[] = [];
-    for (const name of this.whiteoutNames) {
-      // A whiteout hides lower layers only; an entry of this same layer with that name stays.
-      const path = join(this.target, name);
-      if (!(await lstatOrUndefined(path))) whiteouts.push(path);
-    }
-    const planned = new Set(whiteouts);
-    for (const dir of this.opaqueDirs) await this.emulateOpaque(dir, planned, whiteouts);
-    await createWhiteouts(whiteouts);
-    for (const { path, mtime } of this.dirTimes.reverse()) await utimes(path, mtime, mtime);
-    return { entries: this.entries, skipped: this.skipped, whiteouts: whiteouts.length };
-  }
-
-  /** Entry name → path components, refusing anything that could leave the target. */
-  private safeParts(name: string, entryForErrors = name): string[] {
-    if (name.startsWith('/')) throw refuse(this.options.layerName, entryForErrors, 'absolute paths are not allowed in a layer');
-    const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) throw refuse(this.options.layerName, entryForErrors, 'path escapes the layer root through ".."');
-    return parts;
-  }
-
-  /** The absolute path of `parts`' parent, creating missing directories and refusing symlinks or files on the way. */
-  private async parentOf(parts: string[], entryForErrors: string, create = true): Promise<string> {
-    let current = this.target;
-    for (const part of parts.slice(0, -1)) {
-      current = join(current, part);
-      if (this.knownDirs.has(current)) continue;
-      const st = await lstatOrUndefined(current);
-      if (!st) {
-        if (!create) throw refuse(this.options.layerName, entryForErrors, `"${current.slice(this.target.length + 1)}" does not exist in this layer`);
-        await mkdir(current, { mode: 0o755 });
-      } else if (st.isSymbolicLink()) {
-        throw refuse(this.options.layerName, entryForErrors, `path goes through the symlink "${current.slice(this.target.length + 1)}", which could point outside the layer`);
-      } else if (!st.isDirectory()) {
-        throw refuse(this.options.layerName, entryForErrors, `"${current.slice(this.target.length + 1)}" is not a directory`);
+  /** Applies whiteouts and opaque directories, then directory times (creating whiteouts changes them). */
+  async finish(lowerDirs: readonly string[]): Promise<number> {
+    if (lowerDirs.length > 0) await this.emulateOpaque(this.plan.root, [], lowerDirs);
+    const whiteouts: { dir: string[]; name: string }[] = [];
+    const directories: { dir: string[]; mtime?: Date }[] = [];
+    const walk = (node: DirNode, parts: string[]) => {
+      directories.push({ dir: parts, mtime: node.mtime });
+      for (const [name, child] of node.children) {
+        if (child === 'whiteout') whiteouts.push({ dir: parts, name });
+        else if (typeof child === 'object') walk(child, [...parts, name]);
       }
-      this.knownDirs.add(current);
+    };
+    walk(this.plan.root, []);
+    for (let i = 0; i < whiteouts.length; i += MKNOD_BATCH) {
+      const paths: string[] = [];
+      // Handles evicted while the batch is gathered stay open until mknod has run.
+      for (const { dir, name } of whiteouts.slice(i, i + MKNOD_BATCH)) paths.push(this.at(await this.dir(dir), name, `/proc/${process.pid}`));
+      await createWhiteouts(paths).finally(() => this.closeEvicted());
     }
-    return current;
-  }
-
-  private async pathOf(parts: string[], header: TarHeader): Promise<string> {
-    if (parts.length === 0) throw refuse(this.options.layerName, header.name, 'only a directory may name the layer root');
-    return join(await this.parentOf(parts, header.name), parts[parts.length - 1]!);
-  }
-
-  /** Clears the way for a new entry at `path` (tar semantics: a later entry replaces an earlier one). */
-  private async replaceExisting(path: string, keepDirectory: boolean): Promise<void> {
-    const st = await lstatOrUndefined(path);
-    if (!st || (keepDirectory && st.isDirectory())) return;
-    await rm(path, { recursive: true, force: true });
-    // What was cached as a directory below (or at) this path may be gone.
-    this.knownDirs.clear();
-  }
-
-  private async applyOwnerAndMode(path: string, header: TarHeader): Promise<void> {
-    await chown(path, header.uid, header.gid);
-    await chmod(path, header.mode & 0o7777);
-  }
-
-  private async directory(parts: string[], header: TarHeader): Promise<void> {
-    const path = parts.length === 0 ? this.target : await this.pathOf(parts, header);
-    if (parts.length > 0) {
-      await this.replaceExisting(path, true);
-      await mkdir(path, { recursive: false, mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
+    // Every directory of the model exists on disk, also one only implied by an opaque marker.
+    for (const { dir, mtime } of directories) {
+      const handle = await this.dir(dir);
+      if (mtime) await handle.utimes(mtime, mtime);
+      await this.closeEvicted();
     }
-    await this.applyOwnerAndMode(path, header);
-    this.dirTimes.push({ path, mtime: header.mtime });
+    return whiteouts.length;
   }
 
-  private async file(parts: string[], header: TarHeader, body: TarEntry): Promise<void> {
-    const path = await this.pathOf(parts, header);
-    await this.replaceExisting(path, false);
+  async close(): Promise<void> {
+    this.evicted.push(...this.handles.values(), this.root);
+    this.handles.clear();
+    await this.closeEvicted();
+  }
+
+  /** `name` inside the directory `handle` refers to: the kernel resolves the fd link, then only `name`. */
+  private at(handle: FileHandle, name: string, proc = '/proc/self'): string {
+    return `${proc}/fd/${handle.fd}/${name}`;
+  }
+
+  /** The handle of the directory at `parts`, opening (and creating, where the plan implies one) each level below the nearest open one. */
+  private async dir(parts: readonly string[]): Promise<FileHandle> {
+    let node = this.plan.root;
+    let handle = this.root;
+    for (const part of parts) {
+      const child = node.children.get(part);
+      if (typeof child !== 'object') throw errors.internal(`layer model has no directory at "${parts.join('/')}"`);
+      node = child;
+      const open = this.handles.get(node);
+      if (open) {
+        // Most recently used goes last.
+        this.handles.delete(node);
+        this.handles.set(node, open);
+        handle = open;
+        continue;
+      }
+      handle = await openOrMakeDir(this.at(handle, part));
+      this.handles.set(node, handle);
+      if (this.handles.size > OPEN_DIRS) {
+        const [oldest, oldHandle] = this.handles.entries().next().value as [DirNode, FileHandle];
+        this.handles.delete(oldest);
+        this.evicted.push(oldHandle);
+      }
+    }
+    return handle;
+  }
+
+  private async parentOf(parts: readonly string[], replace: boolean): Promise<{ parent: FileHandle; path: string }> {
+    const parent = await this.dir(parts.slice(0, -1));
+    const path = this.at(parent, parts[parts.length - 1]!);
+    if (replace) await rm(path, { recursive: true, force: true });
+    return { parent, path };
+  }
+
+  private async directory(parts: string[], replace: boolean, header: TarHeader): Promise<void> {
+    if (replace) await this.parentOf(parts, true);
+    const handle = await this.dir(parts);
+    await handle.chown(header.uid, header.gid);
+    // After chown, which clears set-id bits.
+    await handle.chmod(header.mode & 0o7777);
+  }
+
+  private async file(parts: string[], replace: boolean, body: TarEntry): Promise<void> {
+    const { path } = await this.parentOf(parts, replace);
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
     const handle = await open(path, flags, 0o600);
     try {
       for await (const chunk of body) await handle.write(chunk);
-      await handle.chown(header.uid, header.gid);
-      await handle.chmod(header.mode & 0o7777);
-      await handle.utimes(header.mtime, header.mtime);
+      await handle.chown(body.header.uid, body.header.gid);
+      await handle.chmod(body.header.mode & 0o7777);
+      await handle.utimes(body.header.mtime, body.header.mtime);
     } finally {
       await handle.close();
     }
   }
 
-  private async symlink(parts: string[], header: TarHeader): Promise<void> {
-    const path = await this.pathOf(parts, header);
-    await this.replaceExisting(path, false);
+  private async symlink(parts: string[], replace: boolean, header: TarHeader): Promise<void> {
+    const { path } = await this.parentOf(parts, replace);
     // The link may point anywhere: it is resolved inside the container's root, and nothing is written through it here.
-    await symlink(header.linkname, path);
+    await symlink(header.linkname!, path);
     await lchown(path, header.uid, header.gid);
     await lutimes(path, header.mtime, header.mtime);
   }
 
-  private async hardlink(parts: string[], header: TarHeader): Promise<void> {
-    const path = await this.pathOf(parts, header);
-    if (header.linkname.startsWith('/')) throw refuse(this.options.layerName, header.name, `hardlink target "${header.linkname}" is outside the layer`);
-    const targetParts = this.safeParts(header.linkname, header.name);
-    if (targetParts.length === 0) throw refuse(this.options.layerName, header.name, 'hardlink to the layer root');
-    const linkTarget = join(await this.parentOf(targetParts, header.name, false), targetParts[targetParts.length - 1]!);
-    const st = await lstatOrUndefined(linkTarget);
-    if (!st) throw refuse(this.options.layerName, header.name, `hardlink target "${header.linkname}" is not in this layer`);
-    if (st.isDirectory()) throw refuse(this.options.layerName, header.name, `hardlink target "${header.linkname}" is a directory`);
-    if (linkTarget === path) return;
-    await this.replaceExisting(path, false);
-    await link(linkTarget, path);
+  private async hardlink(parts: string[], target: string[], replace: boolean): Promise<void> {
+    const existing = this.at(await this.dir(target.slice(0, -1)), target[target.length - 1]!);
+    const { path } = await this.parentOf(parts, replace);
+    // link(2) does not follow a symlink named as the existing file: a link to a symlink is a second name for the symlink.
+    await link(existing, path);
   }
 
-  private async emulateOpaque(dir: string, planned: Set<string>, whiteouts: string[]): Promise<void> {
-    const lowerDirs = this.options.lowerDirs ?? [];
-    if (lowerDirs.length === 0) return;
-    const own = new Map((await readdir(join(this.target, dir), { withFileTypes: true })).map((d) => [d.name, d]));
-    for (const [name, kind] of await mergedListing(lowerDirs, dir)) {
-      const mine = own.get(name);
-      const path = join(this.target, dir, name);
-      if (!mine) {
-        if (!planned.has(path)) {
-          planned.add(path);
-          whiteouts.push(path);
-        }
-      } else if (mine.isDirectory() && kind === 'directory') {
-        await this.emulateOpaque(join(dir, name), planned, whiteouts);
-      }
+  /** Whiteouts, in the model, for what the lower layers show in each opaque directory and this layer does not have. */
+  private async emulateOpaque(node: DirNode, parts: string[], lowerDirs: readonly string[], inOpaque = false): Promise<void> {
+    const opaque = inOpaque || node.opaque;
+    const lower = opaque ? await mergedListing(lowerDirs, parts.join('/')) : undefined;
+    for (const [name, child] of node.children) {
+      if (typeof child !== 'object') continue;
+      // Below an opaque directory only what the lower layers had as a directory needs hiding inside it.
+      const descend = !opaque || lower?.get(name) === 'directory';
+      if (descend || child.opaque) await this.emulateOpaque(child, [...parts, name], lowerDirs, opaque && descend);
     }
+    if (!lower) return;
+    for (const name of lower.keys()) {
+      const mine = node.children.get(name);
+      if (mine === undefined || mine === 'skipped') node.children.set(name, 'whiteout');
+    }
+  }
+
+  private failed(entry: string, err: unknown): Error {
+    if (isBerthError(err)) return err;
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return errors.internal(`unpacking layer ${this.plan.layerName}: entry ${JSON.stringify(entry.slice(0, 200))}: ${code}`);
+  }
+
+  private async closeEvicted(): Promise<void> {
+    const handles = this.evicted;
+    this.evicted = [];
+    await Promise.all(handles.map((h) => h.close()));
   }
 }
 
-/** What a stack of overlay lower layers (topmost first) shows in directory `dir`: name → kind, whiteouts applied. */
+async function openOrMakeDir(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, DIR_FLAGS);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await mkdir(path, { mode: 0o755 });
+  return open(path, DIR_FLAGS);
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * What a stack of overlay lower layers (topmost first) shows in directory `dir`: name → kind, whiteouts applied.
+ * Each layer's path is walked component by component with lstat, so a symlink in a lower layer is never followed
+ * out of it; a file, symlink or whiteout on the way hides what the layers below have there, as in overlayfs.
+ */
 export async function mergedListing(lowerDirs: readonly string[], dir: string): Promise<Map<string, 'directory' | 'other'>> {
+  const parts = dir.split('/').filter((p) => p !== '');
   const seen = new Map<string, 'directory' | 'other' | 'hidden'>();
-  for (const lower of lowerDirs) {
-    const path = join(lower, dir);
-    let st: Stats;
-    try {
-      st = await lstat(path);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') continue;
-      if (code === 'ENOTDIR') break; // a file or whiteout higher up hides everything below
-      throw err;
+  layers: for (const lower of lowerDirs) {
+    let path = lower;
+    for (const part of parts) {
+      path = join(path, part);
+      const st = await lstatOrUndefined(path);
+      if (!st) continue layers;
+      if (!st.isDirectory()) break layers;
     }
-    if (!st.isDirectory()) break;
     for (const child of await readdir(path, { withFileTypes: true })) {
       if (seen.has(child.name)) continue;
       if (child.isCharacterDevice() && isWhiteoutDevice(await lstat(join(path, child.name)))) seen.set(child.name, 'hidden');
@@ -276,8 +292,6 @@ export async function mergedListing(lowerDirs: readonly string[], dir: string): 
 
 /** Node has no mknod(2); one shell per batch keeps whiteout-heavy layers from spawning a process per file. */
 async function createWhiteouts(paths: readonly string[]): Promise<void> {
-  for (let i = 0; i < paths.length; i += MKNOD_BATCH) {
-    const batch = paths.slice(i, i + MKNOD_BATCH);
-    await mustRun('sh', ['-c', 'for p do mknod "$p" c 0 0 || exit 1; done', 'sh', ...batch], { what: 'creating overlay whiteouts (mknod needs root)' });
-  }
+  if (paths.length === 0) return;
+  await mustRun('sh', ['-c', 'for p do mknod "$p" c 0 0 || exit 1; done', 'sh', ...paths], { what: 'creating overlay whiteouts (mknod needs root)' });
 }

@@ -6,15 +6,18 @@ import {
   cgroupDirs,
   cgroupTree,
   isRecordedProcessAlive,
+  listMounts,
+  mountPointsUnder,
   networkNamespaceOf,
   networkNamespacePath,
   readJsonIfExists,
   readProcessRecord,
   removeCgroupTree,
   runCommand,
+  unmountAllUnder,
   type ProcessRecord,
 } from '@berth/host';
-import { ImageStore, listMounts, OverlaySnapshotter } from '@berth/image';
+import { ImageStore, OverlaySnapshotter } from '@berth/image';
 import { DEFAULT_TABLE, removeNodeNetworkState } from '@berth/node-network';
 import { forgetLocalNode, RuntimePaths, type RuntimedRecord } from '@berth/runtime-client';
 import { findRunc } from '@berth/shim-client';
@@ -159,30 +162,31 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
     sandboxIds.add(detach.containerId);
     if (detach.error) failed(`pod network attachment ${detach.network}/${detach.containerId.slice(0, 12)}/${detach.ifName}: ${detach.error.message}`);
   }
-  const mounts = (await listMounts()).map((m) => m.mountPoint);
   for (const id of [...sandboxIds].sort()) {
     const record = await readJsonIfExists<{ name?: string }>(join(paths.sandboxes, id, 'sandbox.json')).catch(() => undefined);
-    const nsDir = join(paths.namespaces, id);
-    const problems: string[] = [];
-    for (const point of mounts.filter((m) => m.startsWith(`${nsDir}/`))) {
-      const unmounted = await unmount(point);
-      if (unmounted) problems.push(unmounted);
-    }
-    if (!problems.length) {
-      await rm(nsDir, { recursive: true, force: true });
-      await rm(join(paths.sandboxes, id), { recursive: true, force: true });
-    }
     const what = `pod sandbox ${id.slice(0, 12)}${record?.name ? ` (${record.name})` : ''}`;
-    if (problems.length) failed(`${what}: ${problems.join('; ')}`);
-    else done(`removed ${what}`);
+    try {
+      // The namespaces' bind mounts; a namespace lives on while anything holds it, so a busy one is detached.
+      await unmountAllUnder(join(paths.namespaces, id));
+      await rm(join(paths.namespaces, id), { recursive: true, force: true });
+      await rm(join(paths.sandboxes, id), { recursive: true, force: true });
+      done(`removed ${what}`);
+    } catch (err) {
+      failed(`${what}: ${(err as Error).message}`);
+    }
   }
 
-  // 5. Whatever is still mounted in the node's state (a crash between a mount and its record).
-  const stateDirs = [paths.containers, paths.sandboxes, paths.namespaces, paths.shims, paths.runcRoot, node.pods];
-  for (const point of (await listMounts()).map((m) => m.mountPoint).filter((m) => stateDirs.some((dir) => m.startsWith(`${dir}/`))).reverse()) {
-    const unmounted = await unmount(point);
-    if (unmounted) failed(unmounted);
-    else done(`unmounted ${point}`);
+  // 5. Whatever is still mounted in the node's state: pods' volume mounts (subPaths, tmpfs), what a crash
+  // between a mount and its record left.
+  for (const dir of [paths.containers, paths.sandboxes, paths.namespaces, paths.shims, paths.runcRoot, node.pods]) {
+    const points = await mountPointsUnder(dir);
+    if (!points.length) continue;
+    try {
+      await unmountAllUnder(dir);
+      for (const point of points) done(`unmounted ${point}`);
+    } catch (err) {
+      failed((err as Error).message);
+    }
   }
 
   // 6. The node's state: runtimed's per-boot state, the pod network's (pod CIDR, IPAM, CNI cache), pods' files, records.
@@ -315,13 +319,6 @@ function shimProcesses(containersDir: string): Map<string, number[]> {
     shims.set(id, [...(shims.get(id) ?? []), Number(entry)]);
   }
   return shims;
-}
-
-/** Unmounts `point`, lazily when it is busy; answers why it could not, or undefined. */
-async function unmount(point: string): Promise<string | undefined> {
-  if ((await runCommand('umount', [point])).code === 0) return undefined;
-  const lazy = await runCommand('umount', ['-l', point]);
-  return lazy.code === 0 ? undefined : `umount ${point}: ${lazy.stderr.trim()}`;
 }
 
 async function removeLink(name: string, done: (line: string) => void, failed: (line: string) => void): Promise<void> {

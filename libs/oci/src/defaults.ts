@@ -18,7 +18,7 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
   'CAP_AUDIT_WRITE',
 ];
 
-/** Every capability Linux defines, for validating cap-add/cap-drop. */
+/** Every capability Linux defines, in the order of their numbers (the index is the bit in /proc's Cap* masks). */
 export const ALL_CAPABILITIES: readonly string[] = [
   'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP',
   'LINUX_IMMUTABLE', 'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER',
@@ -27,6 +27,9 @@ export const ALL_CAPABILITIES: readonly string[] = [
   'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ', 'PERFMON', 'BPF',
   'CHECKPOINT_RESTORE',
 ].map((c) => `CAP_${c}`);
+
+/** The largest uid or gid (2^32-1 is the kernel's "no id"). */
+export const MAX_ID = 2 ** 32 - 2;
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -41,10 +44,15 @@ export const DEFAULT_MOUNTS: readonly SpecMount[] = [
   { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
 ];
 
-/** Docker's masked paths: hidden from the container (runc binds /dev/null or an empty tmpfs over them). */
+/**
+ * Docker's masked paths: hidden from the container (runc binds /dev/null or an empty tmpfs over them).
+ * /proc/interrupts and the CPUs' thermal_throttle counters (added per host, see host.ts) leak what other
+ * tenants do (GHSA-6fw5-f8r9-fgfm); powercap's energy counters too (GHSA-jq35-85cj-fj4p).
+ */
 export const MASKED_PATHS: readonly string[] = [
   '/proc/asound',
   '/proc/acpi',
+  '/proc/interrupts',
   '/proc/kcore',
   '/proc/keys',
   '/proc/latency_stats',

@@ -1,6 +1,10 @@
 export { buildRuntimeSpec } from './spec';
-export { resolveUser } from './user';
+export { resolveGroups, resolveUser } from './user';
 export type { ResolvedUser } from './user';
+export { seccompForContainer } from './seccomp';
+export type { DockerSeccompProfile, DockerSyscallRule, SeccompCondition, SeccompContext } from './seccomp';
+export { DEFAULT_SECCOMP_PROFILE } from './seccomp-profile';
+export { hostDevices, ownCapabilities } from './host';
 export {
   DEFAULT_CAPABILITIES,
   ALL_CAPABILITIES,
@@ -15,9 +19,14 @@ export type {
   RuntimeSpecOptions,
   MountOption,
   NamespaceChoice,
+  SeccompChoice,
   SpecProcess,
   SpecMount,
   SpecNamespace,
   SpecLinux,
   SpecDeviceRule,
+  SpecDevice,
+  SpecSeccomp,
+  SpecSyscallRule,
+  SpecSyscallArg,
 } from './types';

@@ -1,16 +1,6 @@
-import { isBerthError } from '@berth/errors';
+import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './defaults';
 import { buildRuntimeSpec } from './spec';
-import { DEFAULT_CAPABILITIES } from './defaults';
-
-function invalidFields(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (isBerthError(err, 'Invalid')) return (err.details.causes ?? []).map((c) => c.field ?? '');
-    throw err;
-  }
-  throw new Error('expected an Invalid error');
-}
+import { invalidFields } from './spec-support';
 
 describe('buildRuntimeSpec', () => {
   it("applies Docker's defaults", () => {
@@ -21,7 +11,7 @@ describe('buildRuntimeSpec', () => {
       cwd: '/',
       terminal: false,
       user: { uid: 0, gid: 0 },
-      noNewPrivileges: true,
+      noNewPrivileges: false,
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
     });
     expect(spec.process.env).toEqual(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
@@ -40,6 +30,58 @@ describe('buildRuntimeSpec', () => {
     expect(spec.linux.resources.devices[0]).toEqual({ allow: false, access: 'rwm' });
     expect(spec.linux.resources.devices).toContainEqual({ allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' });
     expect(spec.linux.resources.memory).toBeUndefined();
+    expect(spec.linux.seccomp).toMatchObject({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1 });
+    expect(spec.linux.seccomp!.syscalls.flatMap((r) => r.names)).not.toContain('unshare');
+    expect(spec.linux.devices).toBeUndefined();
+    expect(spec.linux.sysctl).toBeUndefined();
+  });
+
+  it('chooses seccomp rules for the capabilities the container ends up with', () => {
+    const names = (opts: Parameters<typeof buildRuntimeSpec>[0]) => new Set(buildRuntimeSpec(opts).linux.seccomp!.syscalls.filter((r) => !r.args).flatMap((r) => r.names));
+    expect(names({ args: ['x'] })).not.toContain('mount');
+    expect(names({ args: ['x'], capAdd: ['SYS_ADMIN'] })).toContain('mount');
+    expect(names({ args: ['x'], capDrop: ['SYS_CHROOT'] })).not.toContain('chroot');
+    expect(names({ args: ['x'], seccomp: { type: 'RuntimeDefault' } })).toContain('chroot');
+  });
+
+  it('runs without a filter when Unconfined, and with a Localhost profile as given', () => {
+    expect(buildRuntimeSpec({ args: ['x'], seccomp: { type: 'Unconfined' } }).linux.seccomp).toBeUndefined();
+    const profile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] };
+    expect(buildRuntimeSpec({ args: ['x'], seccomp: { type: 'Localhost', profile } }).linux.seccomp).toEqual({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }] });
+    expect(invalidFields(() => buildRuntimeSpec({ args: ['x'], seccomp: { type: 'Localhost', profile: { defaultAction: 'ALLOW_ALL' } } }))).toEqual(['seccomp.profile.defaultAction']);
+  });
+
+  it('lifts every restriction when privileged, as docker run --privileged', () => {
+    const device = { path: '/dev/kmsg', type: 'c' as const, major: 1, minor: 11, fileMode: 0o644, uid: 0, gid: 0 };
+    const spec = buildRuntimeSpec({ args: ['x'], privileged: true, capDrop: ['ALL'], seccomp: { type: 'RuntimeDefault' }, hostDevices: [device], grantableCapabilities: ['CAP_CHOWN', 'CAP_SYS_ADMIN'] });
+    expect(spec.process.capabilities.effective).toEqual(['CAP_CHOWN', 'CAP_SYS_ADMIN']);
+    expect(spec.linux.seccomp).toBeUndefined();
+    expect(spec.linux.maskedPaths).toEqual([]);
+    expect(spec.linux.readonlyPaths).toEqual([]);
+    expect(spec.linux.devices).toEqual([device]);
+    expect(spec.linux.resources.devices).toEqual([{ allow: true, access: 'rwm' }]);
+    expect(spec.mounts.find((m) => m.destination === '/sys')!.options).not.toContain('ro');
+    expect(spec.mounts.find((m) => m.destination === '/sys/fs/cgroup')!.options).not.toContain('ro');
+    expect(buildRuntimeSpec({ args: ['x'], privileged: true }).process.capabilities.bounding).toEqual(ALL_CAPABILITIES);
+  });
+
+  it('sets no_new_privs only when asked', () => {
+    expect(buildRuntimeSpec({ args: ['x'], noNewPrivileges: true }).process.noNewPrivileges).toBe(true);
+  });
+
+  it('sets namespaced kernel parameters, and refuses the rest', () => {
+    const spec = buildRuntimeSpec({ args: ['x'], sysctls: { 'net.ipv4.ip_unprivileged_port_start': '0', 'kernel/shm_rmid_forced': '1', 'fs.mqueue.msg_max': '20' } });
+    expect(spec.linux.sysctl).toEqual({ 'net.ipv4.ip_unprivileged_port_start': '0', 'kernel.shm_rmid_forced': '1', 'fs.mqueue.msg_max': '20' });
+    expect(invalidFields(() => buildRuntimeSpec({ args: ['x'], sysctls: { 'kernel.hostname': 'x', 'vm.swappiness': '1', '../../etc/passwd': 'x', 'net.core.somaxconn': 'a\nb' } }))).toEqual([
+      'sysctls[kernel.hostname]',
+      'sysctls[vm.swappiness]',
+      'sysctls[../../etc/passwd]',
+      'sysctls[net.core.somaxconn]',
+    ]);
+    expect(invalidFields(() => buildRuntimeSpec({ args: ['x'], namespaces: { network: 'host', ipc: 'host' }, sysctls: { 'net.ipv4.tcp_syncookies': '1', 'kernel.sem': '1 2 3 4' } }))).toEqual([
+      'sysctls[net.ipv4.tcp_syncookies]',
+      'sysctls[kernel.sem]',
+    ]);
   });
 
   it('keeps a PATH the caller gives', () => {

@@ -1,4 +1,5 @@
 import { errors, field, FieldCause } from '@berth/errors';
+import { release } from 'node:os';
 import { isAbsolute, posix } from 'node:path';
 import {
   ALL_CAPABILITIES,
@@ -8,12 +9,15 @@ import {
   DEFAULT_PATH,
   DEVICE_RULES,
   MASKED_PATHS,
+  MAX_ID,
   MIN_MEMORY_BYTES,
   READONLY_PATHS,
 } from './defaults';
-import { MountOption, NamespaceChoice, RuntimeSpec, RuntimeSpecOptions, SpecLinux, SpecMount, SpecNamespace } from './types';
+import { thermalThrottlePaths } from './host';
+import { evaluateProfile } from './seccomp';
+import { DEFAULT_SECCOMP_PROFILE } from './seccomp-profile';
+import { MountOption, NamespaceChoice, RuntimeSpec, RuntimeSpecOptions, SpecLinux, SpecMount, SpecNamespace, SpecSeccomp } from './types';
 
-const MAX_ID = 2 ** 32 - 2;
 const ENV_NAME = /^[^=\0]+$/;
 const HOSTNAME = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$/;
 
@@ -39,6 +43,10 @@ function capabilityName(name: string): string {
   return upper === 'ALL' || upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
 }
 
+/**
+ * Docker's rules: privileged gets every capability; ALL in add grants every one but the dropped; ALL in
+ * drop keeps only the added; otherwise the defaults less the dropped plus the added.
+ */
 function capabilities(opts: RuntimeSpecOptions, causes: FieldCause[]): string[] {
   const check = (list: string[] | undefined, path: string) =>
     (list ?? []).map((raw, i) => {
@@ -50,9 +58,70 @@ function capabilities(opts: RuntimeSpecOptions, causes: FieldCause[]): string[] 
     });
   const add = check(opts.capAdd, 'capAdd');
   const drop = check(opts.capDrop, 'capDrop');
-  if (add.includes('ALL')) return ALL_CAPABILITIES.filter((c) => !drop.includes(c));
+  const grantable = opts.grantableCapabilities ?? ALL_CAPABILITIES;
+  if (opts.privileged) return [...grantable];
+  if (add.includes('ALL')) return grantable.filter((c) => !drop.includes(c));
   const kept = drop.includes('ALL') ? [] : DEFAULT_CAPABILITIES.filter((c) => !drop.includes(c));
   return [...new Set([...kept, ...add])];
+}
+
+const SYSCTL_NAME = /^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$/;
+/** The System V IPC and POSIX queue parameters, which live in the IPC namespace (runc's list). */
+const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+const MAX_SYSCTL_VALUE = 4096;
+
+/** Kubernetes also writes `net/ipv4/ip_forward`: the slash form swaps dots and slashes. */
+function dottedSysctl(name: string): string {
+  return name.includes('/') ? name.replace(/[./]/g, (c) => (c === '/' ? '.' : '/')) : name;
+}
+
+/**
+ * Only parameters of a namespace the container has of its own can be set: anything else would change
+ * the host (runc refuses those too, later and less clearly).
+ */
+function sysctls(opts: RuntimeSpecOptions, causes: FieldCause[]): Record<string, string> | undefined {
+  const entries = Object.entries(opts.sysctls ?? {});
+  if (!entries.length) return undefined;
+  const result: Record<string, string> = {};
+  for (const [raw, value] of entries) {
+    const path = `sysctls[${raw}]`;
+    const name = dottedSysctl(raw);
+    if (!SYSCTL_NAME.test(raw) || name.includes('/')) {
+      causes.push(field.invalid(path, raw, 'must be a kernel parameter name like net.ipv4.ip_local_port_range'));
+      continue;
+    }
+    if (typeof value !== 'string' || value.length > MAX_SYSCTL_VALUE || /[\0\n]/.test(value)) {
+      causes.push(field.invalid(path, value, `must be one line of at most ${MAX_SYSCTL_VALUE} characters`));
+      continue;
+    }
+    const ipc = IPC_SYSCTLS.has(name) || name.startsWith('fs.mqueue.');
+    if (!ipc && !name.startsWith('net.')) {
+      causes.push(field.forbidden(path, `${name} is not a namespaced kernel parameter (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.*): setting it would change the host`));
+    } else if (ipc && opts.namespaces?.ipc === 'host') {
+      causes.push(field.forbidden(path, `${name} can't be set in the host's IPC namespace`));
+    } else if (!ipc && opts.namespaces?.network === 'host') {
+      causes.push(field.forbidden(path, `${name} can't be set in the host's network namespace`));
+    } else {
+      result[name] = value;
+    }
+  }
+  return result;
+}
+
+/** The filter for the container: none when privileged or Unconfined, else the default or the node's profile for these capabilities. */
+function seccomp(opts: RuntimeSpecOptions, caps: readonly string[], causes: FieldCause[]): SpecSeccomp | undefined {
+  const choice = opts.seccomp ?? { type: 'RuntimeDefault' };
+  if (opts.privileged || choice.type === 'Unconfined') return undefined;
+  const ctx = { arch: opts.platform?.arch ?? process.arch, kernel: opts.platform?.kernel ?? release(), capabilities: caps };
+  switch (choice.type) {
+    case 'RuntimeDefault':
+      return evaluateProfile(DEFAULT_SECCOMP_PROFILE, ctx, causes, 'seccomp');
+    case 'Localhost':
+      return evaluateProfile(choice.profile, ctx, causes, 'seccomp.profile');
+    default:
+      causes.push(field.notSupported('seccomp.type', (choice as { type: unknown }).type, ['RuntimeDefault', 'Unconfined', 'Localhost']));
+      return undefined;
+  }
 }
 
 function processEnv(opts: RuntimeSpecOptions, causes: FieldCause[]): string[] {
@@ -117,7 +186,10 @@ function mounts(opts: RuntimeSpecOptions, causes: FieldCause[]): SpecMount[] {
     extra.push(mount);
   });
   // A mount the caller asks for replaces a default at the same place (e.g. a bigger /dev/shm).
-  return [...DEFAULT_MOUNTS.filter((m) => !seen.has(m.destination)).map((m) => ({ ...m, options: [...m.options] })), ...extra];
+  const defaults = DEFAULT_MOUNTS.filter((m) => !seen.has(m.destination)).map((m) => ({ ...m, options: [...m.options] }));
+  // Privileged containers may write to sysfs and cgroupfs, as in Docker.
+  if (opts.privileged) for (const m of defaults) if (m.type === 'sysfs' || m.type === 'cgroup') m.options = m.options.filter((o) => o !== 'ro');
+  return [...defaults, ...extra];
 }
 
 function namespaces(opts: RuntimeSpecOptions, causes: FieldCause[]): SpecNamespace[] {
@@ -139,7 +211,7 @@ function namespaces(opts: RuntimeSpecOptions, causes: FieldCause[]): SpecNamespa
 
 function resources(opts: RuntimeSpecOptions, causes: FieldCause[]): SpecLinux['resources'] {
   const r = opts.resources ?? {};
-  const out: SpecLinux['resources'] = { devices: DEVICE_RULES.map((d) => ({ ...d })) };
+  const out: SpecLinux['resources'] = { devices: opts.privileged ? [{ allow: true, access: 'rwm' }] : DEVICE_RULES.map((d) => ({ ...d })) };
   if (r.memoryBytes !== undefined) {
     if (!isUint(r.memoryBytes) || r.memoryBytes < MIN_MEMORY_BYTES) {
       causes.push(field.invalid('resources.memoryBytes', r.memoryBytes, `must be an integer of at least ${MIN_MEMORY_BYTES} (6 MiB)`));
@@ -166,10 +238,10 @@ function resources(opts: RuntimeSpecOptions, causes: FieldCause[]): SpecLinux['r
 }
 
 /**
- * An OCI runtime config.json with Docker's defaults: default capabilities, no-new-privileges,
+ * An OCI runtime config.json with Docker's defaults: default capabilities, the default seccomp profile,
  * masked and read-only /proc and /sys paths, the device cgroup allow-list, NOFILE 1024, and new pid,
- * ipc, uts, mount and network namespaces unless the container joins a sandbox's. Throws Invalid
- * (with one cause per bad field) for bad options.
+ * ipc, uts, mount and network namespaces unless the container joins a sandbox's; privileged lifts all
+ * of that as `docker run --privileged` does. Throws Invalid (with one cause per bad field) for bad options.
  */
 export function buildRuntimeSpec(opts: RuntimeSpecOptions): RuntimeSpec {
   const causes: FieldCause[] = [];
@@ -201,17 +273,22 @@ export function buildRuntimeSpec(opts: RuntimeSpecOptions): RuntimeSpec {
       cwd,
       capabilities: { bounding: [...caps], effective: [...caps], permitted: [...caps] },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
+      noNewPrivileges: !!opts.noNewPrivileges,
     },
     root: { path: rootfs, readonly: !!opts.readonlyRootfs },
     mounts: mounts(opts, causes),
     linux: {
       namespaces: namespaces(opts, causes),
       resources: resources(opts, causes),
-      maskedPaths: [...MASKED_PATHS],
-      readonlyPaths: [...READONLY_PATHS],
+      maskedPaths: opts.privileged ? [] : [...MASKED_PATHS, ...thermalThrottlePaths()],
+      readonlyPaths: opts.privileged ? [] : [...READONLY_PATHS],
     },
   };
+  if (opts.privileged) spec.linux.devices = (opts.hostDevices ?? []).map((d) => ({ ...d }));
+  const filter = seccomp(opts, caps, causes);
+  if (filter) spec.linux.seccomp = filter;
+  const kernelParameters = sysctls(opts, causes);
+  if (kernelParameters) spec.linux.sysctl = kernelParameters;
   if (opts.hostname !== undefined) spec.hostname = opts.hostname;
   if (opts.cgroupsPath !== undefined) spec.linux.cgroupsPath = opts.cgroupsPath;
   if (causes.length) throw errors.invalid('container', opts.name ?? '', causes);

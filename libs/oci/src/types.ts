@@ -39,6 +39,40 @@ export interface SpecDeviceRule {
   access: string;
 }
 
+/** A device node runc creates in the container's /dev (a privileged container gets the host's). */
+export interface SpecDevice {
+  path: string;
+  type: 'c' | 'b' | 'p';
+  major: number;
+  minor: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface SpecSyscallArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: string;
+}
+
+export interface SpecSyscallRule {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: SpecSyscallArg[];
+}
+
+/** The OCI `linux.seccomp`: the filter runc installs before the container's process starts. */
+export interface SpecSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  syscalls: SpecSyscallRule[];
+}
+
 export interface SpecLinux {
   namespaces: SpecNamespace[];
   resources: {
@@ -50,6 +84,9 @@ export interface SpecLinux {
   cgroupsPath?: string;
   maskedPaths: string[];
   readonlyPaths: string[];
+  devices?: SpecDevice[];
+  seccomp?: SpecSeccomp;
+  sysctl?: Record<string, string>;
 }
 
 /** A volume or host directory bound into the container, or a tmpfs. */
@@ -58,6 +95,8 @@ export type MountOption =
   /** A named volume: runtimed passes the volume's data directory as source. */
   | { type: 'volume'; source: string; destination: string; readOnly?: boolean }
   | { type: 'tmpfs'; destination: string; readOnly?: boolean; sizeBytes?: number; mode?: number };
+
+export type SeccompChoice = { type: 'RuntimeDefault' } | { type: 'Unconfined' } | { type: 'Localhost'; profile: unknown };
 
 /**
  * How the container gets a namespace: a new one (omitted), an existing one by path (a pod
@@ -93,6 +132,28 @@ export interface RuntimeSpecOptions {
   /** Capabilities beyond Docker's default set, and ones to remove from it (CAP_ prefix optional; 'ALL' drops every one). */
   capAdd?: string[];
   capDrop?: string[];
+  /**
+   * What 'ALL' and privileged grant: the capabilities this runtime holds itself (containerd's choice, so
+   * that a runtime without some capability can still run privileged containers); every one Linux
+   * defines when omitted.
+   */
+  grantableCapabilities?: readonly string[];
+  /**
+   * docker --privileged: every grantable capability, the host's devices (hostDevices) with no device
+   * cgroup limit, /sys and cgroupfs writable, nothing masked or read-only in /proc, no seccomp filter.
+   * capAdd, capDrop and seccomp are ignored.
+   */
+  privileged?: boolean;
+  /** The host's device nodes, for a privileged container. */
+  hostDevices?: readonly SpecDevice[];
+  /** no_new_privs: setuid binaries and file capabilities can't raise the process's privileges (off, as in Docker). */
+  noNewPrivileges?: boolean;
+  /** Docker's default profile when omitted or RuntimeDefault; Localhost: a profile in Docker's JSON format. */
+  seccomp?: SeccompChoice;
+  /** Namespaced kernel parameters (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, net.*), set in the container's namespaces. */
+  sysctls?: Record<string, string>;
+  /** The architecture, kernel and capabilities seccomp rules are chosen for: this host's when omitted (tests pass others). */
+  platform?: { arch: string; kernel: string };
   /** runc's cgroupsPath, e.g. /berth/<id>. */
   cgroupsPath?: string;
 }

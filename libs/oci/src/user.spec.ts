@@ -2,7 +2,8 @@ import { isBerthError } from '@berth/errors';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveUser } from './user';
+import { invalidFields } from './spec-support';
+import { resolveGroups, resolveUser } from './user';
 
 describe('resolveUser', () => {
   let rootfs: string;
@@ -40,5 +41,11 @@ describe('resolveUser', () => {
       err = e;
     }
     expect(isBerthError(err, 'Invalid')).toBe(true);
+  });
+
+  it('resolves --group-add groups by number or by name', () => {
+    expect(resolveGroups(rootfs, ['wheel', '4242', 'staff'])).toEqual([10, 4242, 50]);
+    expect(resolveGroups(rootfs, [])).toEqual([]);
+    expect(invalidFields(() => resolveGroups(rootfs, ['nogroup', '99999999999', 'wheel'], 'security.supplementalGroups'))).toEqual(['security.supplementalGroups[0]', 'security.supplementalGroups[1]']);
   });
 });

@@ -1,6 +1,6 @@
-import { errors, field } from '@berth/errors';
-import { readFileSync, realpathSync } from 'node:fs';
-import { join, relative, isAbsolute } from 'node:path';
+import { errors, field, FieldCause } from '@berth/errors';
+import { MAX_ID } from './defaults';
+import { readFileBeneath } from '@berth/host';
 
 export interface ResolvedUser {
   uid: number;
@@ -8,17 +8,15 @@ export interface ResolvedUser {
   additionalGids?: number[];
 }
 
-/** Reads etc/<name> of a rootfs, refusing a symlink that leads out of it. */
+/** The passwd/group files a user is resolved against; a larger one is not an account database. */
+const MAX_ACCOUNT_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * etc/<name> of a rootfs, or '' when it is absent or not a plain file. A running container can rewrite its
+ * /etc (exec resolves its user there), so no link is followed and a fifo does not block the reader.
+ */
 function readRootfsFile(rootfs: string, name: string): string {
-  try {
-    const root = realpathSync(rootfs);
-    const path = realpathSync(join(root, 'etc', name));
-    const rel = relative(root, path);
-    if (rel.startsWith('..') || isAbsolute(rel)) return '';
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
+  return readFileBeneath(rootfs, `etc/${name}`, MAX_ACCOUNT_FILE_BYTES) ?? '';
 }
 
 function records(text: string): string[][] {
@@ -57,4 +55,23 @@ export function resolveUser(rootfs: string, user: string): ResolvedUser {
   }
   if (!Number.isSafeInteger(uid) || !Number.isSafeInteger(gid)) throw bad('has a malformed id');
   return additionalGids?.length ? { uid, gid, additionalGids } : { uid, gid };
+}
+
+
+/**
+ * docker run --group-add: each a gid, or a group name of the image's /etc/group; an unknown name or an
+ * id out of range is Invalid, naming its place under `path`.
+ */
+export function resolveGroups(rootfs: string, groups: readonly string[], path = 'supplementalGroups'): number[] {
+  if (!groups.length) return [];
+  const known = records(readRootfsFile(rootfs, 'group'));
+  const causes: FieldCause[] = [];
+  const gids: number[] = [];
+  for (const [i, group] of groups.entries()) {
+    const gid = numeric(group) ? Number(group) : Number(known.find((g) => g[0] === group)?.[2]);
+    if (Number.isSafeInteger(gid) && gid <= MAX_ID) gids.push(gid);
+    else causes.push(field.invalid(`${path}[${i}]`, group, numeric(group) ? 'must be a group id from 0 to 4294967294' : "must be a gid or a group of the image's /etc/group"));
+  }
+  if (causes.length) throw errors.invalid('container', '', causes);
+  return gids;
 }

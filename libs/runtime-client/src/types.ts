@@ -51,6 +51,25 @@ export interface Resources {
   pidsLimit?: number;
 }
 
+export interface SeccompProfile {
+  /** RuntimeDefault when empty. */
+  type?: '' | 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  /** Localhost: the profile, in Docker's JSON format. */
+  profileJson?: string;
+}
+
+export interface SecurityConfig {
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  seccomp?: SeccompProfile;
+  noNewPrivileges?: boolean;
+  runAsNonRoot?: boolean;
+  sysctls?: Record<string, string>;
+  /** gids or group names of the image's /etc/group. */
+  supplementalGroups?: string[];
+}
+
 export interface ContainerConfig {
   name?: string;
   image: string;
@@ -70,10 +89,15 @@ export interface ContainerConfig {
   autoRemove?: boolean;
   hostname?: string;
   network?: string;
+  security?: SecurityConfig;
 }
 
 /** A ContainerConfig with every field present (the proto's defaults filled in): what runtimed keeps and reports. */
-export type CompleteContainerConfig = Required<Omit<ContainerConfig, 'mounts' | 'resources'>> & { mounts: Required<MountSpec>[]; resources: Required<Resources> };
+export type CompleteContainerConfig = Required<Omit<ContainerConfig, 'mounts' | 'resources' | 'security'>> & {
+  mounts: Required<MountSpec>[];
+  resources: Required<Resources>;
+  security: Required<Omit<SecurityConfig, 'seccomp'>> & { seccomp: Required<SeccompProfile> };
+};
 
 export interface ExitStatus {
   exitCode: number;

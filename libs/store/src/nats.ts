@@ -16,6 +16,17 @@ export interface NatsStoreOptions {
 const WRONG_LAST_SEQUENCE = 10071;
 const KV_OPERATION = 'KV-Operation';
 const COMPACTED_KEY = 'compacted';
+/** Watch events whose bodies are being fetched at once; they are still delivered in order. */
+const EVENTS_IN_FLIGHT = 64;
+/** Lists retried when a compaction overtakes the revision they read at. */
+const LIST_ATTEMPTS = 5;
+
+/** A message a watch or list needed was removed before it was read: history was compacted past that point. */
+class HistoryGone extends Error {
+  constructor(readonly revision: number) {
+    super(`revision ${revision} is no longer in the stream`);
+  }
+}
 
 /**
  * What a message on a key's subject holds. KV keeps neither a key's create revision nor a link to the
@@ -60,6 +71,17 @@ function isWrongLastSequence(err: unknown): boolean {
   return apiError?.err_code === WRONG_LAST_SEQUENCE;
 }
 
+/**
+ * Makes the bucket's stream keep every message until compaction purges it. A bucket made by other tools
+ * (or KV's defaults: one message per key) would drop history that watches and lists rely on.
+ */
+async function keepEveryMessage(jsm: JetStreamManager, stream: string): Promise<void> {
+  const { config } = await jsm.streams.info(stream);
+  const unlimited = { max_msgs_per_subject: -1, max_msgs: -1, max_bytes: -1, max_age: 0 };
+  if (Object.entries(unlimited).every(([name, value]) => config[name as keyof typeof unlimited] === value)) return;
+  await jsm.streams.update(stream, { ...config, ...unlimited });
+}
+
 /** NATS failures as berth errors: the connection or server being unusable is Unavailable. */
 function asBerthError(err: unknown): Error {
   if (isBerthError(err)) return err;
@@ -74,8 +96,9 @@ function asBerthError(err: unknown): Error {
  * The store on NATS JetStream KV, for a control plane whose state must survive losing a server.
  *
  * - Revisions are the bucket stream's sequence numbers: one counter for every key, as etcd's.
- *   The bucket keeps unlimited history per key (KV's default is 1), so watches can replay every change.
- * - Keys map to subjects segment by segment (see nats-subjects.ts); a prefix watch is a subject filter.
+ *   The bucket keeps unlimited history per key (KV's default is 1) and has no age, size or count limit
+ *   (connect sets them so on a bucket made otherwise): only compaction removes messages.
+ * - Keys map to subjects segment by segment (see nats-subjects.ts); a prefix list is a subject filter.
  * - create is kv.create (expects no message on the subject, or the delete marker that is there);
  *   update and delete are compare-and-swap on the key's last sequence (Nats-Expected-Last-Subject-Sequence).
  *   Deletes publish the KV delete marker themselves so it can carry the envelope's link to the value it removed.
@@ -86,8 +109,14 @@ function asBerthError(err: unknown): Error {
  * - compact(C) records C in the `<bucket>-meta` bucket first (watches starting before C fail from
  *   then on), then purges, per key, every message at or below C except the key's latest one, which
  *   values and lists still need (a latest delete marker at or below C is purged too).
- *   Limitation: a watch that is still replaying history older than a compaction that runs meanwhile
- *   is not told about it; compact well behind the newest revision (as the apiserver does).
+ * - A watch reads every message of the bucket, headers only, and fetches the bodies (and previous
+ *   values) of those under its prefix. Because revisions are sequence numbers and nothing but
+ *   compaction removes messages, a number missing from what the watch reads is a message compacted
+ *   away before the watch got to it, and a body or previous value that is gone when fetched is the
+ *   same: either way the watch fails with Compacted (the client relists) rather than skip an event or
+ *   deliver a delete without the value it removed. A watch that keeps up is never affected: compaction
+ *   only removes what is older than what it has read. A list whose revision a compaction overtakes
+ *   while it reads starts again.
  * - Reads go to the stream leader (no direct get), so a read after an acknowledged write sees it.
  */
 export class NatsStore implements Store {
@@ -115,6 +144,7 @@ export class NatsStore implements Store {
       const jsm = await nc.jetstreamManager();
       const common = { replicas: options.replicas, storage: StorageType.File, allow_direct: false };
       const kv = await js.views.kv(options.bucket, { ...common, history: -1 });
+      await keepEveryMessage(jsm, `KV_${options.bucket}`);
       const meta = await js.views.kv(`${options.bucket}-meta`, { ...common, history: 1 });
       return new NatsStore(nc, js, jsm, kv, meta, options.bucket);
     } catch (err) {
@@ -129,17 +159,21 @@ export class NatsStore implements Store {
   }
 
   async list(prefix: string): Promise<ListResult> {
-    const revision = await this.currentRevision();
-    const items: KeyValue[] = [];
-    try {
-      for (const latest of await this.latestPerKey(prefix)) {
-        const entry = await this.asOf(latest, revision);
-        if (entry && isValue(entry)) items.push(toKeyValue(decodeKey(latest.key), entry));
+    for (let attempt = 1; ; attempt++) {
+      const revision = await this.currentRevision();
+      const items: KeyValue[] = [];
+      try {
+        for (const latest of await this.latestPerKey(prefix)) {
+          const entry = await this.asOf(latest, revision);
+          if (entry && isValue(entry)) items.push(toKeyValue(decodeKey(latest.key), entry));
+        }
+      } catch (err) {
+        // The state as of `revision` was compacted away while we read it: a newer revision still has it.
+        if (err instanceof HistoryGone && attempt < LIST_ATTEMPTS) continue;
+        throw asBerthError(err);
       }
-    } catch (err) {
-      throw asBerthError(err);
+      return { items: items.sort(byKey), revision };
     }
-    return { items: items.sort(byKey), revision };
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
@@ -196,10 +230,12 @@ export class NatsStore implements Store {
     if (afterRevision < compacted) throw errors.compacted(afterRevision, compacted);
     let entries: QueuedIterator<KvEntry>;
     try {
+      // The whole bucket, not just the prefix: only an unfiltered read shows a missing revision (see above).
       entries = await this.kv.watch({
-        key: prefixFilter(prefix),
+        key: '>',
         include: KvWatchInclude.AllHistory,
         resumeFromRevision: afterRevision + 1,
+        headers_only: true,
       });
     } catch (err) {
       throw asBerthError(err);
@@ -261,29 +297,62 @@ export class NatsStore implements Store {
     await this.nc.close();
   }
 
+  /**
+   * Reads the bucket's message headers in revision order; for each under the prefix, fetches the event
+   * (up to EVENTS_IN_FLIGHT at once) and delivers them in order. A revision missing from the sequence, or
+   * a message gone when fetched, ends the watch with Compacted after the events before it.
+   */
   private async pump(subscription: Subscription, entries: QueuedIterator<KvEntry>, afterRevision: number): Promise<void> {
     let position = afterRevision;
+    let delivered: Promise<void> = Promise.resolve();
+    let inFlight = 0;
+    const then = (step: () => Promise<void> | void) => {
+      delivered = delivered.then(step);
+      delivered.catch((err: unknown) => subscription.fail(err instanceof HistoryGone ? errors.compacted(afterRevision, err.revision) : asBerthError(err)));
+    };
     try {
       for await (const entry of entries) {
         if (subscription.isClosed) return;
         // An ordered consumer that resets itself may hand us a message again.
         if (entry.revision <= position) continue;
+        if (entry.revision !== position + 1) {
+          const missing = position + 1;
+          then(() => Promise.reject(new HistoryGone(missing)));
+          return;
+        }
         position = entry.revision;
         const key = decodeKey(entry.key);
         if (!key.startsWith(subscription.prefix)) continue;
-        subscription.deliver(await this.toEvent(key, entry));
+        const event = this.toEvent(key, entry);
+        event.catch(() => undefined); // its failure is delivered in order, below
+        inFlight++;
+        then(async () => {
+          inFlight--;
+          subscription.deliver(await event);
+        });
+        if (inFlight >= EVENTS_IN_FLIGHT) await delivered.catch(() => undefined);
       }
-      subscription.fail(errors.unavailable('nats watch ended'));
+      then(() => Promise.reject(errors.unavailable('nats watch ended')));
     } catch (err) {
-      subscription.fail(asBerthError(err));
+      then(() => Promise.reject(err));
     }
   }
 
-  private async toEvent(key: string, entry: KvEntry): Promise<WatchEvent> {
-    const { prevSeq } = unseal(entry.value);
-    const prevEntry = prevSeq ? await this.kv.get(entry.key, { revision: prevSeq }) : null;
-    const prevKv = prevEntry && isValue(prevEntry) ? toKeyValue(key, prevEntry) : undefined;
-    const revision = entry.revision;
+  /** The event a header-only watch entry stands for: its body, and for an update or delete the value before it. */
+  private async toEvent(key: string, header: KvEntry): Promise<WatchEvent> {
+    const revision = header.revision;
+    const entry = await this.kv.get(header.key, { revision });
+    if (!entry) throw new HistoryGone(revision);
+    const { createRevision, prevSeq } = unseal(entry.value);
+    // A create has no previous value (at most the delete marker of an earlier life of the key); an update or a
+    // delete always has one, and without it the event would be wrong: a delete that says nothing of what it removed.
+    const hasPrevious = !isValue(entry) || createRevision !== 0;
+    let prevKv: KeyValue | undefined;
+    if (hasPrevious && prevSeq) {
+      const prevEntry = await this.kv.get(header.key, { revision: prevSeq });
+      if (!prevEntry) throw new HistoryGone(prevSeq);
+      if (isValue(prevEntry)) prevKv = toKeyValue(key, prevEntry);
+    }
     if (isValue(entry)) {
       const kv = toKeyValue(key, entry);
       return prevKv ? { type: 'put', kv, prevKv, revision } : { type: 'put', kv, revision };
@@ -297,7 +366,9 @@ export class NatsStore implements Store {
     let at: KvEntry | null = entry;
     while (at && at.revision > revision) {
       const { prevSeq } = unseal(at.value);
-      at = prevSeq ? await this.kv.get(entry.key, { revision: prevSeq }) : null;
+      if (!prevSeq) return null;
+      at = await this.kv.get(entry.key, { revision: prevSeq });
+      if (!at) throw new HistoryGone(prevSeq);
     }
     return at;
   }

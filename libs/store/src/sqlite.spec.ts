@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WatchEvent } from './store';
@@ -82,6 +82,18 @@ describe('SqliteStore', () => {
     await store.compact(110);
     await expect(watch.until(() => false)).rejects.toMatchObject({ reason: 'Compacted' });
     expect(watch.events.length).toBeLessThan(110);
+  });
+
+  it('is held by one opener at a time, which the second is told by pid; a stale pid file blocks nothing', () => {
+    // A pid no process has: what a holder killed with -9 leaves behind.
+    writeFileSync(`${path}.pid`, '2147483646\n');
+    const first = openStore();
+    expect(readFileSync(`${path}.pid`, 'utf8')).toBe(`${process.pid}\n`);
+    expect(() => new SqliteStore(path)).toThrow(`${path} is in use by pid ${process.pid} (another berth server?)`);
+    return first.close().then(() => {
+      expect(existsSync(`${path}.pid`)).toBe(false);
+      openStore();
+    });
   });
 
   it('bounds a prefix range in UTF-8 byte order', () => {

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { errors } from '@berth/errors';
 import { byKey, Subscription, WatchFanout } from './fanout';
 import type { KeyValue, ListResult, Store, WatchCallbacks, WatchEvent, Watcher } from './store';
@@ -64,11 +65,37 @@ export function prefixUpperBound(prefix: string): string | undefined {
   return undefined;
 }
 
+/** How long opening waits for a store file that a stopping process still holds. */
+const OPEN_WAIT_MS = 2000;
+
+/** The pid written beside a store file by the process holding it, if that process is alive. */
+function holderOf(pidFile: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so every write acknowledged
  * to a caller is on disk and survives kill -9. `kv` holds current values, `events` the history that
- * watches replay, `meta` the revision counter and the compacted revision. Only one process writes a
- * store file (the apiserver), so live events fan out in-process.
+ * watches replay, `meta` the revision counter and the compacted revision.
+ *
+ * One process holds a store file: live events fan out in-process, so a second writer would corrupt
+ * every watch. The file is opened in SQLite's EXCLUSIVE locking mode and written at once, which takes
+ * SQLite's (fcntl) lock on it until close; the OS drops that lock when the process dies, even by
+ * kill -9, so nothing stale can block a restart. A second opener fails with the holder's pid, read from
+ * `<file>.pid` (written once the lock is held, so it only ever names a holder; a leftover of a killed
+ * holder is overwritten by the next one).
  */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -78,6 +105,7 @@ export class SqliteStore implements Store {
   private closed = false;
   private readonly sql;
   private readonly replayPageSize: number;
+  private readonly pidFile: string;
   private readonly pending: { plan: (revision: number) => WatchEvent; resolve(e: WatchEvent): void; reject(err: unknown): void }[] = [];
 
   constructor(
@@ -85,16 +113,27 @@ export class SqliteStore implements Store {
     options: SqliteStoreOptions = {},
   ) {
     this.replayPageSize = options.replayPageSize ?? 500;
+    this.pidFile = `${path}.pid`;
+    let db: Database.Database | undefined;
     try {
-      this.db = new Database(path);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(SCHEMA);
+      db = new Database(path);
+      // Before the first access, so that WAL keeps its index in memory rather than in a file shared with other processes.
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma(`busy_timeout = ${OPEN_WAIT_MS}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.exec(SCHEMA);
+      db.exec('BEGIN EXCLUSIVE; COMMIT');
     } catch (err) {
+      db?.close();
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+        const holder = holderOf(this.pidFile);
+        throw errors.unavailable(`${path} is in use by ${holder ? `pid ${holder}` : 'another process'} (another berth server?)`);
+      }
       throw errors.unavailable(`cannot open sqlite store ${path}: ${(err as Error).message}`);
     }
-    const db = this.db;
+    this.db = db;
+    writeFileSync(this.pidFile, `${process.pid}\n`);
     this.sql = {
       get: db.prepare<[string], KvRow>('SELECT key, value, create_revision, mod_revision FROM kv WHERE key = ?'),
       listAll: db.prepare<[], KvRow>('SELECT key, value, create_revision, mod_revision FROM kv'),
@@ -196,6 +235,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     this.fanout.failAll(errors.unavailable('store closed'));
     this.db.close();
+    if (holderOf(this.pidFile) === process.pid) unlinkSync(this.pidFile);
   }
 
   /**

@@ -4,3 +4,4 @@ export { startNatsServer, type TestNatsServer } from './nats';
 export { kubeConfigFor, kubectlFor, waitFor } from './kube';
 export type { CommandResult, Kubectl } from './kube';
 export { createSimulatedHosts, type SimulatedHost, type SimulatedNetwork, type HostProcess } from './hosts';
+export { startGrpcHealthServer, type GrpcHealthServer, type ServingStatus } from './grpc-health';

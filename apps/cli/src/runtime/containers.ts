@@ -1,6 +1,7 @@
 import { errors } from '@berth/errors';
-import type { Container, ContainerConfig, MountSpec, ProcessSession, RuntimeClient } from '@berth/runtime-client';
+import type { Container, ContainerConfig, MountSpec, ProcessSession, RuntimeClient, SecurityConfig } from '@berth/runtime-client';
 import { Command } from 'commander';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { collect, forEachTarget, labelMap, runtimeAction, SOCKET_OPTION } from './action';
 import { ago, binarySize, commandColumn, humanDuration, parseBytes, shortId, table } from './format';
@@ -38,12 +39,63 @@ export function parseTmpfsFlag(flag: string): MountSpec {
   return mount;
 }
 
+/** A seccomp profile is sent whole (as docker's client does); Docker's default is 20 KiB. */
+const MAX_PROFILE_BYTES = 1 << 20;
+
+function readProfile(path: string): string {
+  try {
+    if (statSync(path).size > MAX_PROFILE_BYTES) throw errors.badRequest(`invalid --security-opt seccomp=${path}: the profile is larger than ${MAX_PROFILE_BYTES} bytes`);
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code) throw errors.badRequest(`invalid --security-opt seccomp=${path}: cannot read the profile: ${code}`);
+    throw err;
+  }
+}
+
+const BOOLEAN: Record<string, boolean> = { '': true, true: true, false: false };
+
+/**
+ * docker run's --privileged, --cap-add, --cap-drop, --security-opt (`seccomp=unconfined|PATH`,
+ * `no-new-privileges[=true|false]`, also with docker's older `:`), --sysctl KEY=VALUE and --group-add.
+ * Capability names and sysctls are checked by runtimed, which knows the node.
+ */
+export function securityConfig(o: Pick<RunOptions, 'privileged' | 'capAdd' | 'capDrop' | 'securityOpt' | 'sysctl' | 'groupAdd'>): SecurityConfig {
+  const security: SecurityConfig = { privileged: !!o.privileged, capAdd: o.capAdd, capDrop: o.capDrop, supplementalGroups: o.groupAdd, sysctls: {} };
+  for (const option of o.securityOpt) {
+    const [key = '', value = ''] = option.split(/[=:](.*)/s);
+    const assigned = /[=:]/.test(option);
+    if (key === 'seccomp' && value) {
+      security.seccomp = value === 'unconfined' ? { type: 'Unconfined' } : { type: 'Localhost', profileJson: readProfile(value) };
+    } else if (key === 'no-new-privileges' && Object.hasOwn(BOOLEAN, value) && !(assigned && !value)) {
+      security.noNewPrivileges = BOOLEAN[value];
+    } else {
+      throw errors.badRequest(`invalid --security-opt '${option}': use seccomp=unconfined, seccomp=PATH or no-new-privileges[=true|false]`);
+    }
+  }
+  for (const entry of o.sysctl) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw errors.badRequest(`invalid --sysctl '${entry}': use KEY=VALUE`);
+    Object.defineProperty(security.sysctls, entry.slice(0, eq), { value: entry.slice(eq + 1), enumerable: true, writable: true, configurable: true });
+  }
+  return security;
+}
+
 /** docker ps's STATUS column. */
 function statusColumn(c: Container, now = Date.now()): string {
   if (c.state === 'running') return `Up ${humanDuration(now - Date.parse(c.startedAt || c.createdAt))}`;
   if (c.state === 'exited' && c.exit) return `Exited (${c.exit.exitCode}) ${ago(c.exit.exitedAt, now)}`;
   if (c.state === 'created') return 'Created';
   return 'Unknown';
+}
+
+/** docker inspect's HostConfig.SecurityOpt: what differs from the defaults. */
+function securityOptView(security: Partial<Container['config']['security']> | null | undefined): string[] {
+  const options: string[] = [];
+  if (security?.seccomp?.type === 'Unconfined') options.push('seccomp=unconfined');
+  if (security?.seccomp?.type === 'Localhost') options.push('seccomp=<profile>');
+  if (security?.noNewPrivileges) options.push('no-new-privileges');
+  return options;
 }
 
 /** docker inspect's shape, for the fields berth has. */
@@ -85,6 +137,12 @@ function inspectView(c: Container): object {
       NanoCpus: Math.round(c.config.resources.cpus * 1e9),
       PidsLimit: c.config.resources.pidsLimit || null,
       NetworkMode: c.config.network || (c.sandboxId ? `sandbox:${c.sandboxId}` : 'none'),
+      Privileged: !!c.config.security?.privileged,
+      CapAdd: c.config.security?.capAdd ?? [],
+      CapDrop: c.config.security?.capDrop ?? [],
+      SecurityOpt: securityOptView(c.config.security),
+      Sysctls: c.config.security?.sysctls ?? {},
+      GroupAdd: c.config.security?.supplementalGroups ?? [],
     },
     SandboxId: c.sandboxId,
     Bundle: c.bundle,
@@ -138,6 +196,12 @@ interface RunOptions {
   hostname?: string;
   network?: string;
   label: string[];
+  privileged?: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  securityOpt: string[];
+  sysctl: string[];
+  groupAdd: string[];
 }
 
 function containerConfig(image: string, command: string[], o: RunOptions): ContainerConfig {
@@ -171,6 +235,7 @@ function containerConfig(image: string, command: string[], o: RunOptions): Conta
     autoRemove: !!o.rm,
     hostname: o.hostname,
     network: o.network === 'host' ? 'host' : '',
+    security: securityConfig(o),
   };
 }
 
@@ -265,6 +330,12 @@ export function registerContainerCommands(program: Command): void {
     .option('-h, --hostname <name>', 'the container host name')
     .option('--network <mode>', '"host" or "none" (the default: a network namespace of its own)')
     .option('-l, --label <key=value>', 'label; repeatable', collect, [])
+    .option('--privileged', 'every capability, the host devices, no seccomp filter, nothing masked')
+    .option('--cap-add <capability>', 'add a capability (NET_ADMIN, CAP_SYS_TIME, ALL); repeatable', collect, [])
+    .option('--cap-drop <capability>', 'drop a capability from the default set (ALL drops every one); repeatable', collect, [])
+    .option('--security-opt <option>', 'seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges; repeatable', collect, [])
+    .option('--sysctl <key=value>', 'a namespaced kernel parameter (net.*, kernel.shm*, ...); repeatable', collect, [])
+    .option('--group-add <group>', 'an additional group (gid or name); repeatable', collect, [])
     .action(runtimeAction((client, image: string, command: string[], options: RunOptions) => runContainer(client, image, command, options)));
 
   runtime

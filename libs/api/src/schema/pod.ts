@@ -1,8 +1,9 @@
 /** core/v1 Pod and everything inside a PodSpec. */
 import { field } from '@berth/errors';
+import { ENV_FIELD_PATHS, RESOURCE_DIVISORS, RESOURCE_FIELD_PATHS, splitSubscriptedPath, SUBSCRIPTED_FIELD_PATHS, VOLUME_FIELD_PATHS } from '../downward-api';
 import { parseQuantity, isQuantity } from '../quantity';
 import type { Check, Problem } from './fields';
-import { isAbsent, isPlainObject, problem, required, t, Field, Nested, NestedList } from './fields';
+import { isAbsent, isPlainObject, problem, required, requiredIf, t, Field, Nested, NestedList } from './fields';
 import {
   atLeast,
   between,
@@ -17,6 +18,7 @@ import {
   uniqueBy,
 } from './checks';
 import { Condition, LabelSelector, LocalObjectReference, ObjectMeta, TypedObject } from './meta';
+import { refused, why } from './refused';
 import {
   configKeyErrors,
   dns1123LabelErrors,
@@ -25,11 +27,24 @@ import {
   envVarNameErrors,
   ipErrors,
   labelValueErrors,
+  localDescendingPathErrors,
+  localNonReservedPathErrors,
   optionalIPErrors,
   portNameErrors,
   qualifiedNameErrors,
   syntax,
 } from './syntax';
+import {
+  capabilityNames,
+  escalationConsistent,
+  localDescendingPath,
+  localhostNeedsProfile,
+  localhostProfileFitsType,
+  sysctlNames,
+  sysctlsFitNamespaces,
+  userOrGroupId,
+  userOrGroupIds,
+} from './security';
 
 export const PROTOCOLS = ['SCTP', 'TCP', 'UDP'] as const;
 export const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
@@ -49,15 +64,54 @@ export class ContainerPort {
   @Field(t.string, syntax(optionalIPErrors)) hostIP?: string;
 }
 
-export class ObjectFieldSelector {
-  @Field(t.string) apiVersion?: string;
-  @Field(t.string, required) fieldPath!: string;
+/**
+ * A downward-API field path: one of `supported`, or one label or annotation (`metadata.labels['app']`),
+ * whose key must be a valid one. Worded as Kubernetes' validateDownwardAPIFieldSelector.
+ */
+function downwardFieldPath(supported: readonly string[]): Check<string> {
+  return (fieldPath) => {
+    const subscripted = splitSubscriptedPath(fieldPath);
+    if (!subscripted) return supported.includes(fieldPath) ? undefined : problem(field.notSupported('', fieldPath, supported));
+    const { path, subscript } = subscripted;
+    if (!(SUBSCRIPTED_FIELD_PATHS as readonly string[]).includes(path)) return problem(field.invalid('', path, 'does not support subscript'));
+    const key = path === 'metadata.annotations' ? subscript.toLowerCase() : subscript;
+    return qualifiedNameErrors(key).map((detail) => problem(field.invalid('', subscript, detail)));
+  };
 }
 
+export class ObjectFieldSelector {
+  @Field(t.string, oneOf(['v1'])) apiVersion?: string;
+  @Field(t.string, required, downwardFieldPath(ENV_FIELD_PATHS)) fieldPath!: string;
+}
+
+/** In a downwardAPI volume the whole label and annotation maps can be files too. */
+export class VolumeObjectFieldSelector {
+  @Field(t.string, oneOf(['v1'])) apiVersion?: string;
+  @Field(t.string, required, downwardFieldPath(VOLUME_FIELD_PATHS)) fieldPath!: string;
+}
+
+/** Kubernetes' validateContainerResourceDivisor: cpu in cores or millicores, memory in a power of 1000 or 1024. */
+const divisorForResource: Check<string | number> = (divisor, owner) => {
+  if (!isQuantity(divisor) || typeof owner.resource !== 'string') return undefined;
+  const kind = owner.resource.split('.')[1];
+  if (kind !== 'cpu' && kind !== 'memory') return undefined;
+  const allowed = RESOURCE_DIVISORS[kind];
+  if (allowed.some((unit) => parseQuantity(unit) === parseQuantity(divisor))) return undefined;
+  const units = kind === 'cpu' ? '1m and 1' : allowed.join(', ');
+  return problem(field.invalid('', owner.resource, `only divisor's values ${units} are supported with the ${kind} resource`));
+};
+
 export class ResourceFieldSelector {
-  @Field(t.string) containerName?: string;
-  @Field(t.string, required) resource!: string;
-  @Field(t.quantity, quantity) divisor?: string | number;
+  @Field(t.string, syntax(dns1123LabelErrors)) containerName?: string;
+  @Field(t.string, required, oneOf(RESOURCE_FIELD_PATHS)) resource!: string;
+  @Field(t.quantity, quantity, divisorForResource) divisor?: string | number;
+}
+
+/** A file of a downwardAPI volume must say which container's resources it shows. */
+export class VolumeResourceFieldSelector {
+  @Field(t.string, required, syntax(dns1123LabelErrors)) containerName!: string;
+  @Field(t.string, required, oneOf(RESOURCE_FIELD_PATHS)) resource!: string;
+  @Field(t.quantity, quantity, divisorForResource) divisor?: string | number;
 }
 
 export class KeySelector {
@@ -120,18 +174,32 @@ const requestsWithinLimits: Check<Record<string, string | number>> = (requests, 
   return problems;
 };
 
+/** The resources berth's scheduler counts and its nodes enforce. */
+const KNOWN_RESOURCES = ['cpu', 'memory'];
+
+const knownResources: Check<Record<string, string | number>> = (list) =>
+  Object.keys(list).flatMap((name) =>
+    KNOWN_RESOURCES.includes(name) ? [] : [problem(field.forbidden('', `not supported by berth: nodes schedule and limit only cpu and memory`), `[${name}]`)],
+  );
+
 export class ResourceRequirements {
-  @Field(t.quantityMap, quantities) limits?: Record<string, string | number>;
-  @Field(t.quantityMap, quantities, requestsWithinLimits) requests?: Record<string, string | number>;
+  @Field(t.quantityMap, quantities, knownResources) limits?: Record<string, string | number>;
+  @Field(t.quantityMap, quantities, requestsWithinLimits, knownResources) requests?: Record<string, string | number>;
 }
+
+/** subPath and subPathExpr say the same thing two ways: one at most. */
+const oneSubPath: Check<string> = (value, mount) =>
+  value !== '' && typeof mount.subPath === 'string' && mount.subPath !== ''
+    ? problem(field.invalid('', value, 'subPathExpr and subPath are mutually exclusive'))
+    : undefined;
 
 export class VolumeMount {
   @Field(t.string, required) name!: string;
   @Field(t.string, required) mountPath!: string;
   @Field(t.boolean) readOnly?: boolean;
-  @Field(t.string) subPath?: string;
-  @Field(t.string) subPathExpr?: string;
-  @Field(t.string, oneOf(['None', 'HostToContainer', 'Bidirectional'])) mountPropagation?: string;
+  @Field(t.string, syntax(localDescendingPathErrors)) subPath?: string;
+  @Field(t.string, oneSubPath, syntax(localDescendingPathErrors)) subPathExpr?: string;
+  @Field(t.string, oneOf(['None', 'HostToContainer', 'Bidirectional']), why.mountPropagation) mountPropagation?: string;
 }
 
 export class ExecAction {
@@ -200,8 +268,8 @@ export class Lifecycle {
 }
 
 export class Capabilities {
-  @Field(t.stringList) add?: string[];
-  @Field(t.stringList) drop?: string[];
+  @Field(t.stringList, capabilityNames) add?: string[];
+  @Field(t.stringList, capabilityNames) drop?: string[];
 }
 
 export class SELinuxOptions {
@@ -213,7 +281,7 @@ export class SELinuxOptions {
 
 export class SeccompProfile {
   @Field(t.string, required, oneOf(['Unconfined', 'RuntimeDefault', 'Localhost'])) type!: string;
-  @Field(t.string) localhostProfile?: string;
+  @Field(t.string, requiredIf(localhostNeedsProfile), localhostProfileFitsType, localDescendingPath) localhostProfile?: string;
 }
 
 export class AppArmorProfile {
@@ -224,16 +292,16 @@ export class AppArmorProfile {
 export class SecurityContext {
   @Nested(() => Capabilities) capabilities?: Capabilities;
   @Field(t.boolean) privileged?: boolean;
-  @Nested(() => SELinuxOptions) seLinuxOptions?: SELinuxOptions;
-  @Field(t.integer, nonNegative) runAsUser?: number;
-  @Field(t.integer, nonNegative) runAsGroup?: number;
+  @Nested(() => SELinuxOptions, why.seLinuxOptions) seLinuxOptions?: SELinuxOptions;
+  @Field(t.integer, userOrGroupId) runAsUser?: number;
+  @Field(t.integer, userOrGroupId) runAsGroup?: number;
   @Field(t.boolean) runAsNonRoot?: boolean;
   @Field(t.boolean) readOnlyRootFilesystem?: boolean;
   @Field(t.boolean) allowPrivilegeEscalation?: boolean;
-  @Field(t.string, oneOf(['Default', 'Unmasked'])) procMount?: string;
+  @Field(t.string, oneOf(['Default', 'Unmasked']), why.procMount) procMount?: string;
   @Nested(() => SeccompProfile) seccompProfile?: SeccompProfile;
-  @Nested(() => AppArmorProfile) appArmorProfile?: AppArmorProfile;
-  @Field(t.object) windowsOptions?: Record<string, unknown>;
+  @Nested(() => AppArmorProfile, why.appArmorProfile) appArmorProfile?: AppArmorProfile;
+  @Field(t.object, why.windowsOptions) windowsOptions?: Record<string, unknown>;
 }
 
 export class Sysctl {
@@ -242,18 +310,18 @@ export class Sysctl {
 }
 
 export class PodSecurityContext {
-  @Nested(() => SELinuxOptions) seLinuxOptions?: SELinuxOptions;
-  @Field(t.integer, nonNegative) runAsUser?: number;
-  @Field(t.integer, nonNegative) runAsGroup?: number;
+  @Nested(() => SELinuxOptions, why.seLinuxOptions) seLinuxOptions?: SELinuxOptions;
+  @Field(t.integer, userOrGroupId) runAsUser?: number;
+  @Field(t.integer, userOrGroupId) runAsGroup?: number;
   @Field(t.boolean) runAsNonRoot?: boolean;
-  @Field(t.integerList) supplementalGroups?: number[];
-  @Field(t.integer, nonNegative) fsGroup?: number;
+  @Field(t.integerList, userOrGroupIds) supplementalGroups?: number[];
+  @Field(t.integer, userOrGroupId) fsGroup?: number;
   @Field(t.string, oneOf(['OnRootMismatch', 'Always'])) fsGroupChangePolicy?: string;
-  @NestedList(() => Sysctl) sysctls?: Sysctl[];
+  @NestedList(() => Sysctl, sysctlNames) sysctls?: Sysctl[];
   @Nested(() => SeccompProfile) seccompProfile?: SeccompProfile;
-  @Nested(() => AppArmorProfile) appArmorProfile?: AppArmorProfile;
-  @Field(t.object) windowsOptions?: Record<string, unknown>;
-  @Field(t.string, oneOf(['Merge', 'Strict'])) supplementalGroupsPolicy?: string;
+  @Nested(() => AppArmorProfile, why.appArmorProfile) appArmorProfile?: AppArmorProfile;
+  @Field(t.object, why.windowsOptions) windowsOptions?: Record<string, unknown>;
+  @Field(t.string, oneOf(['Merge', 'Strict']), why.supplementalGroupsPolicy) supplementalGroupsPolicy?: string;
   @Field(t.string, oneOf(['MountOption', 'Recursive'])) seLinuxChangePolicy?: string;
 }
 
@@ -291,7 +359,7 @@ export class Container {
   @Field(t.string) terminationMessagePath?: string;
   @Field(t.string, oneOf(['File', 'FallbackToLogsOnError'])) terminationMessagePolicy?: string;
   @Field(t.string, oneOf(PULL_POLICIES)) imagePullPolicy?: string;
-  @Nested(() => SecurityContext) securityContext?: SecurityContext;
+  @Nested(() => SecurityContext, escalationConsistent) securityContext?: SecurityContext;
   @Field(t.boolean) stdin?: boolean;
   @Field(t.boolean) stdinOnce?: boolean;
   @Field(t.boolean) tty?: boolean;
@@ -302,13 +370,17 @@ export class Container {
 
 export class KeyToPath {
   @Field(t.string, required) key!: string;
-  @Field(t.string, required) path!: string;
+  @Field(t.string, required, syntax(localNonReservedPathErrors)) path!: string;
   @Field(t.integer, FILE_MODE) mode?: number;
 }
 
+/** A size limit is honoured as the size of a memory-backed emptyDir's tmpfs; a disk-backed one is not measured. */
+const sizeLimitedInMemory: Check<string | number> = (_limit, source) =>
+  source.medium === 'Memory' ? undefined : refused('a disk-backed emptyDir has no size limit on berth nodes (medium: Memory gives a tmpfs of that size)')(_limit, source);
+
 export class EmptyDirVolumeSource {
   @Field(t.string, oneOf(['', 'Memory'])) medium?: string;
-  @Field(t.quantity, quantity) sizeLimit?: string | number;
+  @Field(t.quantity, quantity, sizeLimitedInMemory) sizeLimit?: string | number;
 }
 
 export class HostPathVolumeSource {
@@ -337,25 +409,36 @@ export class PersistentVolumeClaimVolumeSource {
 }
 
 export class DownwardAPIVolumeFile {
-  @Field(t.string, required) path!: string;
-  @Nested(() => ObjectFieldSelector) fieldRef?: ObjectFieldSelector;
-  @Nested(() => ResourceFieldSelector) resourceFieldRef?: ResourceFieldSelector;
+  @Field(t.string, required, syntax(localNonReservedPathErrors)) path!: string;
+  @Nested(() => VolumeObjectFieldSelector) fieldRef?: VolumeObjectFieldSelector;
+  @Nested(() => VolumeResourceFieldSelector) resourceFieldRef?: VolumeResourceFieldSelector;
   @Field(t.integer, FILE_MODE) mode?: number;
 }
 
+/** Each file shows exactly one thing: a field of the pod or a container's resource. */
+const oneDownwardSource: Check<Array<Record<string, unknown>>> = (files) =>
+  files.flatMap((file, i) => {
+    if (!isPlainObject(file)) return [];
+    const hasField = !isAbsent(file.fieldRef);
+    const hasResource = !isAbsent(file.resourceFieldRef);
+    if (hasField && hasResource) return [problem(field.invalid('', 'resource', 'fieldRef and resourceFieldRef can not be specified simultaneously'), `[${i}]`)];
+    if (!hasField && !hasResource) return [problem(field.required('', 'one of fieldRef and resourceFieldRef is required'), `[${i}]`)];
+    return [];
+  });
+
 export class DownwardAPIVolumeSource {
-  @NestedList(() => DownwardAPIVolumeFile) items?: DownwardAPIVolumeFile[];
+  @NestedList(() => DownwardAPIVolumeFile, oneDownwardSource) items?: DownwardAPIVolumeFile[];
   @Field(t.integer, FILE_MODE) defaultMode?: number;
 }
 
 export class ProjectedConfigMap {
-  @Field(t.string) name?: string;
+  @Field(t.string, required) name?: string;
   @NestedList(() => KeyToPath) items?: KeyToPath[];
   @Field(t.boolean) optional?: boolean;
 }
 
 export class ProjectedDownwardAPI {
-  @NestedList(() => DownwardAPIVolumeFile) items?: DownwardAPIVolumeFile[];
+  @NestedList(() => DownwardAPIVolumeFile, oneDownwardSource) items?: DownwardAPIVolumeFile[];
 }
 
 export class ServiceAccountTokenProjection {
@@ -364,15 +447,42 @@ export class ServiceAccountTokenProjection {
   @Field(t.string, required) path!: string;
 }
 
+const PROJECTION_KINDS = ['configMap', 'secret', 'downwardAPI', 'serviceAccountToken', 'clusterTrustBundle'] as const;
+
+/** The file paths a projection names itself (all keys of a ConfigMap are only known on the node). */
+function projectionPaths(projection: Record<string, unknown>): string[] {
+  const source = PROJECTION_KINDS.map((kind) => projection[kind]).find(isPlainObject);
+  if (!source) return [];
+  if (typeof source.path === 'string') return [source.path];
+  return (Array.isArray(source.items) ? source.items : []).flatMap((item: unknown) => (isPlainObject(item) && typeof item.path === 'string' && item.path !== '' ? [item.path] : []));
+}
+
+/** Kubernetes' validateProjectionSources: one kind per source, and no two sources writing one path. */
+const projectionSources: Check<Array<Record<string, unknown>>> = (sources) => {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  sources.forEach((projection, i) => {
+    if (!isPlainObject(projection)) return;
+    const kinds = PROJECTION_KINDS.filter((kind) => !isAbsent(projection[kind]));
+    if (kinds.length > 1) problems.push(problem(field.forbidden('', 'may not specify more than 1 volume type'), `[${i}]`));
+    for (const path of projectionPaths(projection)) {
+      if (seen.has(path)) problems.push(problem(field.invalid('', path, 'conflicting duplicate paths'), `[${i}]`));
+      seen.add(path);
+    }
+  });
+  return problems;
+};
+
 export class VolumeProjection {
   @Nested(() => ProjectedConfigMap) configMap?: ProjectedConfigMap;
   @Nested(() => ProjectedConfigMap) secret?: ProjectedConfigMap;
   @Nested(() => ProjectedDownwardAPI) downwardAPI?: ProjectedDownwardAPI;
-  @Nested(() => ServiceAccountTokenProjection) serviceAccountToken?: ServiceAccountTokenProjection;
+  @Nested(() => ServiceAccountTokenProjection, why.serviceAccountToken) serviceAccountToken?: ServiceAccountTokenProjection;
+  @Field(t.object, why.clusterTrustBundle) clusterTrustBundle?: Record<string, unknown>;
 }
 
 export class ProjectedVolumeSource {
-  @NestedList(() => VolumeProjection) sources?: VolumeProjection[];
+  @NestedList(() => VolumeProjection, projectionSources) sources?: VolumeProjection[];
   @Field(t.integer, FILE_MODE) defaultMode?: number;
 }
 
@@ -392,7 +502,7 @@ export class Volume {
   @Nested(() => HostPathVolumeSource) hostPath?: HostPathVolumeSource;
   @Nested(() => ConfigMapVolumeSource) configMap?: ConfigMapVolumeSource;
   @Nested(() => SecretVolumeSource) secret?: SecretVolumeSource;
-  @Nested(() => PersistentVolumeClaimVolumeSource) persistentVolumeClaim?: PersistentVolumeClaimVolumeSource;
+  @Nested(() => PersistentVolumeClaimVolumeSource, why.persistentVolumeClaim) persistentVolumeClaim?: PersistentVolumeClaimVolumeSource;
   @Nested(() => ProjectedVolumeSource) projected?: ProjectedVolumeSource;
   @Nested(() => DownwardAPIVolumeSource) downwardAPI?: DownwardAPIVolumeSource;
 }
@@ -449,8 +559,8 @@ export class PodAffinity {
 
 export class Affinity {
   @Nested(() => NodeAffinity) nodeAffinity?: NodeAffinity;
-  @Nested(() => PodAffinity) podAffinity?: PodAffinity;
-  @Nested(() => PodAffinity) podAntiAffinity?: PodAffinity;
+  @Nested(() => PodAffinity, why.podAffinity) podAffinity?: PodAffinity;
+  @Nested(() => PodAffinity, why.podAffinity) podAntiAffinity?: PodAffinity;
 }
 
 export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
@@ -505,7 +615,7 @@ export class PodSchedulingGate {
 }
 
 export class PodOS {
-  @Field(t.string, required, oneOf(['linux', 'windows'])) name!: string;
+  @Field(t.string, required, oneOf(['linux', 'windows']), why.windows) name!: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -526,10 +636,68 @@ const mountsNameVolumes: Check<Array<Record<string, unknown>>> = (containers, sp
   });
 };
 
+const INIT_ONLY_FIELDS = ['livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const;
+
+/**
+ * An init container runs to completion before the next starts: probes and hooks have nothing to watch
+ * (Kubernetes allows them on sidecars, `restartPolicy: Always`, which berth does not run yet).
+ */
+const initContainersRunToCompletion: Check<Array<Record<string, unknown>>> = (containers) =>
+  containers.flatMap((container, i) => {
+    if (!isPlainObject(container)) return [];
+    const problems: Problem[] = INIT_ONLY_FIELDS.filter((name) => !isAbsent(container[name])).map((name) =>
+      problem(field.forbidden('', 'may not be set for init containers without restartPolicy=Always'), `[${i}].${name}`),
+    );
+    if (container.restartPolicy === 'Always') {
+      problems.push(problem(field.forbidden('', 'not supported by berth: sidecar containers (init containers that keep running) are not run yet'), `[${i}].restartPolicy`));
+    }
+    return problems;
+  });
+
+const noRestartPolicy: Check<Array<Record<string, unknown>>> = (containers) =>
+  containers.flatMap((container, i) =>
+    isPlainObject(container) && !isAbsent(container.restartPolicy) ? [problem(field.forbidden('', 'may not be set for non-init containers'), `[${i}].restartPolicy`)] : [],
+  );
+
+/** `Not found` when a resourceFieldRef names no container of the pod (it shows its own container's when it names none). */
+function unknownContainer(spec: Record<string, unknown>): (holder: unknown, subpath: string) => Problem[] {
+  const names = new Set(
+    [spec.initContainers, spec.containers].flatMap((list) => (Array.isArray(list) ? list : [])).map((c) => (isPlainObject(c) ? c.name : undefined)),
+  );
+  return (holder, subpath) => {
+    const ref = isPlainObject(holder) ? holder.resourceFieldRef : undefined;
+    return isPlainObject(ref) && typeof ref.containerName === 'string' && ref.containerName !== '' && !names.has(ref.containerName)
+      ? [notFound(ref.containerName, `${subpath}.resourceFieldRef.containerName`)]
+      : [];
+  };
+}
+
+const resourceRefsNameContainers: Check<Array<Record<string, unknown>>> = (volumes, spec) => {
+  const missing = unknownContainer(spec);
+  const items = (source: unknown, subpath: string): Problem[] =>
+    isPlainObject(source) && Array.isArray(source.items) ? source.items.flatMap((item, j) => missing(item, `${subpath}.items[${j}]`)) : [];
+  return volumes.flatMap((volume, i) => {
+    if (!isPlainObject(volume)) return [];
+    const projected = isPlainObject(volume.projected) && Array.isArray(volume.projected.sources) ? volume.projected.sources : [];
+    return [
+      ...items(volume.downwardAPI, `[${i}].downwardAPI`),
+      ...projected.flatMap((source, j) => (isPlainObject(source) ? items(source.downwardAPI, `[${i}].projected.sources[${j}].downwardAPI`) : [])),
+    ];
+  });
+};
+
+const envResourceRefsNameContainers: Check<Array<Record<string, unknown>>> = (containers, spec) => {
+  const missing = unknownContainer(spec);
+  return containers.flatMap((container, i) => {
+    const env = isPlainObject(container) && Array.isArray(container.env) ? container.env : [];
+    return env.flatMap((variable: unknown, j: number) => (isPlainObject(variable) ? missing(variable.valueFrom, `[${i}].env[${j}].valueFrom`) : []));
+  });
+};
+
 export class PodSpec {
-  @NestedList(() => Volume, uniqueBy('name'), oneSourcePerVolume) volumes?: Volume[];
-  @NestedList(() => Container, uniqueBy('name'), mountsNameVolumes) initContainers?: Container[];
-  @NestedList(() => Container, required, uniqueBy('name', 'initContainers'), mountsNameVolumes) containers!: Container[];
+  @NestedList(() => Volume, uniqueBy('name'), oneSourcePerVolume, resourceRefsNameContainers) volumes?: Volume[];
+  @NestedList(() => Container, uniqueBy('name'), mountsNameVolumes, initContainersRunToCompletion, envResourceRefsNameContainers) initContainers?: Container[];
+  @NestedList(() => Container, required, uniqueBy('name', 'initContainers'), mountsNameVolumes, noRestartPolicy, envResourceRefsNameContainers) containers!: Container[];
   @Field(t.string, oneOf(RESTART_POLICIES)) restartPolicy?: string;
   @Field(t.integer, nonNegative) terminationGracePeriodSeconds?: number;
   @Field(t.integer, positive) activeDeadlineSeconds?: number;
@@ -537,33 +705,33 @@ export class PodSpec {
   @Field(t.stringMap) nodeSelector?: Record<string, string>;
   @Field(t.string, syntax(dns1123SubdomainErrors)) serviceAccountName?: string;
   @Field(t.string) serviceAccount?: string;
-  @Field(t.boolean) automountServiceAccountToken?: boolean;
+  @Field(t.boolean, why.automountServiceAccountToken) automountServiceAccountToken?: boolean;
   @Field(t.string, syntax(dns1123SubdomainErrors)) nodeName?: string;
   @Field(t.boolean) hostNetwork?: boolean;
-  @Field(t.boolean) hostPID?: boolean;
-  @Field(t.boolean) hostIPC?: boolean;
-  @Field(t.boolean) shareProcessNamespace?: boolean;
-  @Nested(() => PodSecurityContext) securityContext?: PodSecurityContext;
-  @NestedList(() => LocalObjectReference) imagePullSecrets?: LocalObjectReference[];
+  @Field(t.boolean, why.hostPID) hostPID?: boolean;
+  @Field(t.boolean, why.hostIPC) hostIPC?: boolean;
+  @Field(t.boolean, why.shareProcessNamespace) shareProcessNamespace?: boolean;
+  @Nested(() => PodSecurityContext, sysctlsFitNamespaces) securityContext?: PodSecurityContext;
+  @NestedList(() => LocalObjectReference, why.imagePullSecrets) imagePullSecrets?: LocalObjectReference[];
   @Field(t.string, syntax(dns1123LabelErrors)) hostname?: string;
   @Field(t.string, syntax(dns1123LabelErrors)) subdomain?: string;
   @Nested(() => Affinity) affinity?: Affinity;
   @Field(t.string, syntax(dns1123SubdomainErrors)) schedulerName?: string;
   @NestedList(() => Toleration) tolerations?: Toleration[];
   @NestedList(() => HostAlias) hostAliases?: HostAlias[];
-  @Field(t.string) priorityClassName?: string;
-  @Field(t.integer) priority?: number;
+  @Field(t.string, why.priorityClassName) priorityClassName?: string;
+  @Field(t.integer, why.priority) priority?: number;
   @Nested(() => PodDNSConfig) dnsConfig?: PodDNSConfig;
   @Field(t.boolean) enableServiceLinks?: boolean;
   @Field(t.string, oneOf(['PreemptLowerPriority', 'Never'])) preemptionPolicy?: string;
-  @Field(t.string, syntax(dns1123SubdomainErrors)) runtimeClassName?: string;
-  @Field(t.quantityMap, quantities) overhead?: Record<string, string | number>;
+  @Field(t.string, syntax(dns1123SubdomainErrors), why.runtimeClassName) runtimeClassName?: string;
+  @Field(t.quantityMap, quantities, why.overhead) overhead?: Record<string, string | number>;
   @Field(t.boolean) setHostnameAsFQDN?: boolean;
-  @Field(t.boolean) hostUsers?: boolean;
+  @Field(t.boolean, why.hostUsers) hostUsers?: boolean;
   @Nested(() => PodOS) os?: PodOS;
   @NestedList(() => PodReadinessGate) readinessGates?: PodReadinessGate[];
-  @NestedList(() => PodSchedulingGate, uniqueBy('name')) schedulingGates?: PodSchedulingGate[];
-  @NestedList(() => TopologySpreadConstraint) topologySpreadConstraints?: TopologySpreadConstraint[];
+  @NestedList(() => PodSchedulingGate, uniqueBy('name'), why.schedulingGates) schedulingGates?: PodSchedulingGate[];
+  @NestedList(() => TopologySpreadConstraint, why.topologySpreadConstraints) topologySpreadConstraints?: TopologySpreadConstraint[];
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -143,6 +143,21 @@ export function percentErrors(value: string): string[] {
   return [regexError("a valid percent string must be a numeric string followed by an ending '%'", PERCENT, ['1%', '93%'])];
 }
 
+/** A path inside a volume (`subPath`, an item's `path`): relative, and never stepping up with `..`. */
+export function localDescendingPathErrors(value: string): string[] {
+  const errs: string[] = [];
+  if (value.startsWith('/')) errs.push('must be a relative path');
+  if (value.split('/').includes('..')) errs.push("must not contain '..'");
+  return errs;
+}
+
+/** A file a volume writes: also never `..`-prefixed, the names the node keeps for itself (`..data`). */
+export function localNonReservedPathErrors(value: string): string[] {
+  const errs = localDescendingPathErrors(value);
+  if (value.startsWith('..') && !value.startsWith('../')) errs.push("must not start with '..'");
+  return errs;
+}
+
 export function isIP(value: string): boolean {
   return net.isIP(value) !== 0;
 }
