@@ -27,7 +27,7 @@ function pod(name: string, nodeName: string): Pod {
       terminationGracePeriodSeconds: 1,
       volumes: [{ name: 'scratch', emptyDir: {} }],
       containers: [
-        { name: 'web', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['httpd', '-f', '-p', '80'], volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }] },
+        { name: 'web', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['httpd', '-f', '-p', '80'], volumeMounts: [{ name: 'scratch', mountPath: '/scratch' }, { name: 'scratch', mountPath: '/sub', subPath: 'sub' }] },
         { name: 'sleeper', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] },
       ],
     },
@@ -119,6 +119,8 @@ describe('berth node reset', () => {
     expect(lines).toEqual(expect.arrayContaining(['removed nftables table ip berth', `removed link berth0`, 'removed link berth-dns', `removed cgroup ${one.cgroupParent}`]));
     expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^removed route 10\\.88\\.\\d+\\.0/24 via ${two.sim.ip.replace(/\./g, '\\.')}$`)));
     expect(lines).toContainEqual(expect.stringMatching(/^removed pod network state \(pod CIDR, IPAM, CNI cache\) /));
+    // The subPath mounts the agent bound for the pods' containers.
+    expect(lines.filter((l) => l.startsWith(`unmounted ${one.dataDir}/pods/`) && l.includes('/volume-subpaths/'))).toHaveLength(2);
     expect(lines.at(-1)).toBe(`kept images, named volumes and cluster state in ${one.dataDir} (remove the directory to remove them too)`);
 
     // Nothing of host 1's node is left: processes, mounts, cgroups, and in its namespace the table, routes and links.
