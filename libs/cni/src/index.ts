@@ -1,4 +1,5 @@
 export { CniNetwork, detachCached } from './network';
+export { removeIdlePortmapChains } from './portmap-chains';
 export type { CachedDetach, AddOptions, AttachmentRef, CheckOptions, CniAttachment, CniNetworkOptions, DelOptions } from './network';
 export { CNI_VERSION, loopbackConfList, nodeConfList, parseConfList } from './conflist';
 export type { NodeNetworkOptions } from './conflist';

@@ -1,5 +1,5 @@
 import { nodePaths, type AgentRecord } from '@berth/agent';
-import { DEFAULT_PLUGIN_DIRS, detachCached } from '@berth/cni';
+import { DEFAULT_PLUGIN_DIRS, detachCached, removeIdlePortmapChains } from '@berth/cni';
 import { DEFAULT_DNS_INTERFACE } from '@berth/dns';
 import { BerthError } from '@berth/errors';
 import {
@@ -55,7 +55,8 @@ export interface ResetResult {
  * agent, or the `berth server` whose node it is; its runtimed; every container and shim) and removes
  * what it put on the host: container cgroups, mounts and writable layers; pod sandboxes (CNI
  * attachments, namespaces); CNI and pod state; and, in the network namespace the node ran in, its
- * nftables table, routes to other nodes' pods, its bridge and DNS interface. Its images, named volumes,
+ * nftables table, routes to other nodes' pods, its bridge and DNS interface, and the portmap plugin's
+ * shared chains once idle. Its images, named volumes,
  * and a server's cluster state stay in the data dir, as do the sysctls the agent set (their earlier
  * values are unknown). Processes are found from the records the daemons keep in the data dir and
  * checked by start time, never by name. Idempotent: a second run finds nothing to remove. Run in a
@@ -228,6 +229,10 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   if (networkHere(agent, `nftables table ip ${DEFAULT_TABLE}, routes to other nodes' pods, link ${DEFAULT_DNS_INTERFACE}`, node.agentRecord)) {
     await removeNodeNetworkState({ table: DEFAULT_TABLE, report: done }).catch((err: Error) => failed(`node network: ${err.message}`));
     await removeLink(DEFAULT_DNS_INTERFACE, done, failed);
+  }
+  if (networkHere(runtimed, "the portmap plugin's chains", paths.record)) {
+    const tools = await removeIdlePortmapChains();
+    if (tools.length) done(`removed the portmap plugin's idle chains CNI-HOSTPORT-* (${tools.join(', ')} nat)`);
   }
   if (networkHere(runtimed, `link ${cniBridge}`, paths.record)) await removeLink(cniBridge, done, failed);
 
