@@ -108,5 +108,5 @@ berth is running (pid $server_pid, data in $data_dir, log in $log).
   stop:        $reset   (stops the server, this node and its pods' containers, and removes the node's
                rules, routes, interfaces, mounts and cgroups; the cluster's objects stay for the next start)
   pause:       kill \$(cat $pid_file)   (the pods' containers and the node's rules stay and keep working)
-  add a host:  bin/berth agent --server https://<this host's address>:$port --token \$(cat $data_dir/token) --data-dir /var/lib/berth-agent
+  add a host:  copy $data_dir/token to it (mode 0600), then there: bin/berth agent --server https://<this host's address>:$port --token-file <that copy> --data-dir /var/lib/berth-agent
 EOT

@@ -1,12 +1,12 @@
 // `bin/berth agent` as a process: the issue's join command against a berth server, with a runtimed
 // listening in its data dir.
-import type { Node, Pod } from '@berth/api';
-import { LABELS } from '@berth/agent';
+import type { Lease, Node, Pod } from '@berth/api';
+import { LABELS, nodeCredentialPath } from '@berth/agent';
 import { connectionFromFile, formatJoinToken, KubeClient, parseJoinToken } from '@berth/client';
 import { RuntimeClient } from '@berth/runtime-client';
 import { BERTH_BIN, freePort, startBerthServer, type TestServer } from '@berth/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuntimedFixture, waitFor } from '../runtimed/support';
@@ -18,8 +18,8 @@ interface Exit {
 }
 
 /** An agent in the machine's network namespace, so without the node services that would change it (nftables, routes, DNS address). */
-function startAgentProcess(args: string[]): { child: ChildProcess; output(): string; exited: Promise<Exit> } {
-  const child = spawn(BERTH_BIN, ['agent', '--disable-node-services', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startAgentProcess(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; output(): string; exited: Promise<Exit> } {
+  const child = spawn(BERTH_BIN, ['agent', '--disable-node-services', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -55,8 +55,45 @@ describe('berth agent', () => {
   const joinArgs = (dataDir: string, nodeName: string) => ['--server', server.url, '--token', server.token, '--certificate-authority', join(server.dataDir, 'pki', 'ca.crt'), '--data-dir', dataDir, '--node-name', nodeName];
   const joinToken = () => readFileSync(join(server.dataDir, 'token'), 'utf8').trim();
 
-  it('prints the join command with the token it wrote', () => {
-    expect(server.output()).toContain(`berth server: join another host with: berth agent --server ${server.url} --token ${joinToken()} --data-dir /var/lib/berth-agent`);
+  it('prints the join command with the file of the token it wrote, never the token', () => {
+    const tokenFile = join(server.dataDir, 'token');
+    expect(server.output()).toContain(
+      `berth server: join another host: copy ${tokenFile} to it (mode 0600) and run there: berth agent --server ${server.url} --token-file ${tokenFile} --data-dir /var/lib/berth-agent`,
+    );
+    expect(server.output()).not.toContain(parseJoinToken(joinToken())!.secret);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+  });
+
+  it('joins with --token-file, keeps its own credential (0600), and starts again without any token', async () => {
+    const dataDir = join(emptyDir, 'token-file-host');
+    // The agent renews its Lease (microsecond times) as soon as it has registered the node.
+    const renewedAfter = (since: number) => async () => {
+      const lease = await client.get<Lease>(types.leases, 'token-file-node', { namespace: 'kube-node-lease' }).catch(() => undefined);
+      return Date.parse(lease?.spec?.renewTime ?? '') > since;
+    };
+    const secret = parseJoinToken(joinToken())!.secret;
+    const args = ['--server', server.url, '--data-dir', dataDir, '--node-name', 'token-file-node', '--runtime-socket', runtimed.socket];
+    mkdirSync(dataDir, { mode: 0o755 });
+    const first = startAgentProcess([...args, '--token-file', join(server.dataDir, 'token')]);
+    running.push(first.child);
+    await waitFor(`the node's lease (agent output: ${first.output()})`, renewedAfter(0), 30_000);
+    // Neither ps nor the credential file shows the join token.
+    expect(readFileSync(`/proc/${first.child.pid}/cmdline`, 'utf8')).not.toContain(secret);
+    const credential = nodeCredentialPath(dataDir);
+    expect(statSync(credential).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'node')).mode & 0o777).toBe(0o700);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(readFileSync(credential, 'utf8')).not.toContain(secret);
+    expect(connectionFromFile(credential)).toMatchObject({ server: server.url, ca: server.ca, token: undefined, clientCert: expect.stringContaining('BEGIN CERTIFICATE') });
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+    // Restarted with no token anywhere: its own credential is enough, and it is the node's again.
+    const restartedAt = Date.now();
+    const second = startAgentProcess(args, { ...process.env, BERTH_TOKEN: '' });
+    running.push(second.child);
+    await waitFor(`the node's lease renewed again (agent output: ${second.output()})`, renewedAfter(restartedAt), 30_000);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
   });
 
   it.each([

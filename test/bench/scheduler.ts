@@ -127,7 +127,9 @@ function countingLog(): { logger: pino.Logger; count(): number; first(): string 
 }
 
 async function measure(nodes: number, pods: number, hollow: boolean, settings: HollowNodeSettings): Promise<void> {
-  const server = await startBerthServer();
+  // Every hollow node's agent watches from this one machine: two watches each, over the per-client default.
+  const watches = String(4 * nodes + 100);
+  const server = await startBerthServer({ extraArgs: ['--max-watches', watches, '--max-watches-per-client', watches] });
   const serverPid = server.process.pid!;
   const client = clientFor(server);
   try {

@@ -61,7 +61,7 @@ describe('berth CLI against berth server', () => {
 
     it('applies nothing from a malformed file and says which document is wrong', async () => {
       const bad = file('bad.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: never-applied\n---\nkind: [unclosed\n');
-      expectOneLineFailure(await berth(['apply', '-f', bad]), /^error: error parsing .*bad\.yaml \(document 2\): /);
+      expectOneLineFailure(await berth(['apply', '-f', bad]), /^error: .*bad\.yaml could not be decoded as YAML: document 2: /);
       const get = await berth(['get', 'cm', 'never-applied']);
       expectOneLineFailure(get, 'Error from server (NotFound): configmaps "never-applied" not found');
     });

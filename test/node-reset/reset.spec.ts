@@ -130,7 +130,7 @@ describe('berth node reset', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^removed pod network state \(pod CIDR, IPAM, CNI cache\) /));
     // The subPath mounts the agent bound for the pods' containers.
     expect(lines.filter((l) => l.startsWith(`unmounted ${one.dataDir}/pods/`) && l.includes('/volume-subpaths/'))).toHaveLength(2);
-    expect(lines.at(-1)).toBe(`kept images, named volumes and cluster state in ${one.dataDir} (remove the directory to remove them too)`);
+    expect(lines.at(-1)).toBe(`kept images, named volumes, the node's credential and cluster state in ${one.dataDir} (remove the directory to remove them too)`);
 
     // Nothing of host 1's node is left: processes, mounts, cgroups, and in its namespace the table, routes and links.
     expect(one.sim.pids()).toEqual([]);

@@ -1,8 +1,8 @@
 /**
  * A cluster of hosts on one machine, for multi-node suites and the bench: `berth server` (no agent of its
  * own) in the root network namespace and N hosts, each a network namespace with an agent (and the
- * runtimed it starts) joined with the server's join token, as `berth agent --server URL --token TOKEN`
- * joins a real host. Each host keeps its own pod network, service rules and DNS server in its namespace.
+ * runtimed it starts) joined with the server's join token, as `berth agent --server URL --token-file FILE`
+ * joins a real host; from then on each agent runs with its own node credential, kept in its data dir. Each host keeps its own pod network, service rules and DNS server in its namespace.
  */
 import { resourceForKind, type Node, type Pod } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
@@ -94,7 +94,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
   let network: SimulatedNetwork | undefined;
   let server: TestServer | undefined;
   let client: KubeClient | undefined;
-  let token = '';
+  let tokenFile = '';
 
   const diagnostics = () =>
     [
@@ -110,7 +110,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     host.agent = host.sim.berth([
       'agent',
       '--server', `https://${network!.gatewayIP}:${server!.port}`,
-      '--token', token,
+      '--token-file', tokenFile,
       '--data-dir', host.dataDir,
       '--node-name', host.name,
       '--node-ip', host.sim.ip,
@@ -160,7 +160,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     network = await createSimulatedHosts(count);
     server = await startBerthServer({ controlLoops: true, extraArgs: ['--bind-address', '0.0.0.0', ...(options.serverArgs ?? [])] });
     client = new KubeClient(connectionFromFile(server.kubeconfigPath));
-    token = readFileSync(join(server.dataDir, 'token'), 'utf8').trim();
+    tokenFile = join(server.dataDir, 'token');
     for (const sim of network.hosts) {
       const dataDir = join(root, `host-${sim.index}`);
       mkdirSync(dataDir);

@@ -1,5 +1,6 @@
+import { nodeCredentialPath } from '@berth/agent';
 import { formatJoinToken } from '@berth/client';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HelpRequested, misstatedDefaults } from '@berth/flags';
@@ -14,7 +15,7 @@ describe('parseAgentFlags', () => {
   it('joins a server with a token and the cluster CA; no --runtime-socket means the data dir\'s own runtimed', () => {
     const config = parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir, '--node-name', 'Worker-1', '--node-ip', '10.0.0.7']);
     expect(config).toMatchObject({
-      connection: { server: 'https://10.0.0.1:6443', token: 'abc', insecureSkipTLSVerify: false, ca: expect.stringContaining('BEGIN CERTIFICATE') },
+      credential: { kind: 'node', server: { server: 'https://10.0.0.1:6443', token: 'abc', insecureSkipTLSVerify: false, ca: expect.stringContaining('BEGIN CERTIFICATE') } },
       dataDir: dir,
       nodeName: 'worker-1',
       nodeIP: '10.0.0.7',
@@ -25,20 +26,21 @@ describe('parseAgentFlags', () => {
     expect(named.runtimeSocket).toBe(join(process.cwd(), 'rt.sock'));
   });
 
-  it('takes a join token: the node secret is the bearer token, and the CA is pinned by its hash', () => {
+  it('takes a join token: its secret is the bearer token to join with, and the CA is pinned by its hash', () => {
     const caPem = '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n';
     const token = formatJoinToken(caPem, 'node-secret');
     const pinned = parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', token, '--data-dir', dir, '--cgroup-parent', '/berth-host-1']);
-    expect(pinned.connection).toMatchObject({ server: 'https://10.0.0.1:6443', token: 'node-secret', insecureSkipTLSVerify: false });
-    expect(pinned.connection.ca).toBeUndefined();
-    expect(pinned.pinnedCaHash).toBe(token.slice(3, 67));
+    expect(pinned.credential).toEqual({
+      kind: 'node',
+      server: { server: 'https://10.0.0.1:6443', token: 'node-secret', ca: undefined, insecureSkipTLSVerify: false },
+      pinnedCaHash: token.slice(3, 67),
+    });
     expect(pinned.cgroupParent).toBe('/berth-host-1');
     // A given CA must be the token's; then nothing is fetched.
     const caFile = join(dir, 'token-ca.crt');
     writeFileSync(caFile, caPem);
     const withCa = parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', token, '--certificate-authority', caFile, '--data-dir', dir]);
-    expect(withCa.pinnedCaHash).toBeUndefined();
-    expect(withCa.connection).toMatchObject({ token: 'node-secret', ca: caPem });
+    expect(withCa.credential).toEqual({ kind: 'node', server: { server: 'https://10.0.0.1:6443', token: 'node-secret', ca: caPem, insecureSkipTLSVerify: false }, pinnedCaHash: undefined });
     expect(() => parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', token, '--certificate-authority', ca, '--data-dir', dir])).toThrow('not the CA the token was issued for');
     expect(() => parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', 'K10abc::node:x', '--data-dir', dir])).toThrow('not a valid join token');
     expect(() => parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', token, '--cgroup-parent', 'berth'])).toThrow('absolute cgroup path');
@@ -50,8 +52,35 @@ describe('parseAgentFlags', () => {
       kubeconfig,
       'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:7443", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: old}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
     );
-    expect(parseAgentFlags(['--kubeconfig', kubeconfig, '--data-dir', dir]).connection).toMatchObject({ server: 'https://127.0.0.1:7443', token: 'old' });
-    expect(parseAgentFlags(['--kubeconfig', kubeconfig, '--token', 'new', '--data-dir', dir]).connection.token).toBe('new');
+    expect(parseAgentFlags(['--kubeconfig', kubeconfig, '--data-dir', dir]).credential).toMatchObject({ kind: 'kubeconfig', connection: { server: 'https://127.0.0.1:7443', token: 'old' } });
+    expect(parseAgentFlags(['--kubeconfig', kubeconfig, '--token', 'new', '--data-dir', dir]).credential).toMatchObject({ kind: 'kubeconfig', connection: { token: 'new' } });
+  });
+
+  it('reads the token from --token-file or $BERTH_TOKEN, so that it never shows in ps', () => {
+    const server = ['--server', 'https://10.0.0.1:6443', '--insecure-skip-tls-verify', '--data-dir', join(dir, 'fresh')];
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'from-file\n', { mode: 0o600 });
+    const tokenOf = (config: ReturnType<typeof parseAgentFlags>) => (config.credential.kind === 'node' ? config.credential.server?.token : undefined);
+    expect(tokenOf(parseAgentFlags([...server, '--token-file', tokenFile], {}))).toBe('from-file');
+    expect(tokenOf(parseAgentFlags(server, { BERTH_TOKEN: 'from-env' }))).toBe('from-env');
+    // The flags name the token more precisely than the environment does.
+    expect(tokenOf(parseAgentFlags([...server, '--token-file', tokenFile], { BERTH_TOKEN: 'from-env' }))).toBe('from-file');
+    expect(tokenOf(parseAgentFlags([...server, '--token', 'from-flag'], { BERTH_TOKEN: 'from-env' }))).toBe('from-flag');
+    expect(() => parseAgentFlags([...server, '--token', 'x', '--token-file', tokenFile], {})).toThrow('give --token or --token-file, not both');
+    expect(() => parseAgentFlags([...server, '--token-file', join(dir, 'missing')], {})).toThrow(`--token-file ${join(dir, 'missing')}: cannot read it (ENOENT)`);
+    writeFileSync(join(dir, 'empty'), '\n');
+    expect(() => parseAgentFlags([...server, '--token-file', join(dir, 'empty')], {})).toThrow('the file is empty');
+  });
+
+  it('needs no token once the data dir holds the node credential', () => {
+    const joined = join(dir, 'joined');
+    const server = ['--server', 'https://10.0.0.1:6443', '--data-dir', joined];
+    expect(() => parseAgentFlags(server, {})).toThrow(`--server needs a join token (--token-file FILE, $BERTH_TOKEN or --token) until ${nodeCredentialPath(joined)} holds the node's credential`);
+    expect(() => parseAgentFlags(['--data-dir', joined], {})).toThrow('no API server to join');
+    mkdirSync(join(joined, 'node'), { recursive: true });
+    writeFileSync(nodeCredentialPath(joined), 'apiVersion: v1\n');
+    expect(parseAgentFlags(server, {}).credential).toEqual({ kind: 'node', server: { server: 'https://10.0.0.1:6443', token: undefined, ca: undefined, insecureSkipTLSVerify: false }, pinnedCaHash: undefined });
+    expect(parseAgentFlags(['--data-dir', joined], {}).credential).toEqual({ kind: 'node' });
   });
 
   it('takes a shorter crash back-off base', () => {
@@ -82,7 +111,7 @@ describe('parseAgentFlags', () => {
   });
 
   it('refuses incomplete or invalid flags with one-line messages', () => {
-    expect(() => parseAgentFlags(['--server', 'https://x:6443', '--data-dir', dir])).toThrow('--server needs --token');
+    expect(() => parseAgentFlags(['--server', 'https://x:6443', '--data-dir', dir], {})).toThrow('--server needs a join token');
     expect(() => parseAgentFlags(['--server', 'https://x:6443', '--token', 't', '--data-dir', dir])).toThrow('--certificate-authority');
     expect(() => parseAgentFlags(['--server', 'x:6443', '--token', 't'])).toThrow('must be an http(s) URL');
     expect(() => parseAgentFlags(['--server', 'https://x:6443', '--token', 't', '--insecure-skip-tls-verify', '--node-name', 'bad_name'])).toThrow('DNS subdomain');

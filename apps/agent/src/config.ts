@@ -1,22 +1,34 @@
-import { checkClusterDNS, checkClusterDomain, defaultNodeName, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
+import { checkClusterDNS, checkClusterDomain, defaultNodeName, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, nodeCredentialPath, type JoinTarget } from '@berth/agent';
 import type { ClusterConnection } from '@berth/client';
 import { caCertHash, connectionFromFile, findKubeconfig, parseJoinToken } from '@berth/client';
 import { errors } from '@berth/errors';
 import { type Command, InvalidArgumentError } from 'commander';
 import { daemonCommand, durationFlag, flagParser, LOG_LEVELS, logLevelFlag, parseCommand } from '@berth/flags';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 
 export const DEFAULT_DATA_DIR = '/var/lib/berth/agent';
 
+/**
+ * What the agent talks to the API server with: its node's own credential (kept in the data dir, got by
+ * joining `server` with its token when there is none yet), or a kubeconfig given with --kubeconfig.
+ */
+export type AgentCredential =
+  | {
+      kind: 'node';
+      /** The server (--server) and the token to join with; undefined: the one the stored credential names. */
+      server?: JoinTarget;
+      /**
+       * Set when a join token pins the cluster CA and no CA was given: the CA is to be fetched from the
+       * server's /cacerts and checked against this hash before it is trusted (see ./join).
+       */
+      pinnedCaHash?: string;
+    }
+  | { kind: 'kubeconfig'; connection: ClusterConnection };
+
 export interface AgentConfig {
-  connection: ClusterConnection;
-  /**
-   * Set when a join token pins the cluster CA and no CA was given: the CA is to be fetched from the
-   * server's /cacerts and checked against this hash before the connection is used (see ./join).
-   */
-  pinnedCaHash?: string;
+  credential: AgentCredential;
   dataDir: string;
   nodeName: string;
   /** A runtimed named with --runtime-socket; absent: this host's own under the data dir, started if needed. */
@@ -61,6 +73,7 @@ function cgroupPath(value: string): string {
 interface Flags {
   server?: string;
   token?: string;
+  tokenFile?: string;
   kubeconfig?: string;
   certificateAuthority?: string;
   insecureSkipTlsVerify?: boolean;
@@ -77,43 +90,69 @@ interface Flags {
   logLevel: string;
 }
 
+/** The token from --token, --token-file or $BERTH_TOKEN (in that order); --token shows in `ps`, the others don't. */
+function tokenOf(flags: Flags, env: NodeJS.ProcessEnv): string | undefined {
+  if (flags.token !== undefined && flags.tokenFile !== undefined) throw errors.badRequest('give --token or --token-file, not both');
+  if (flags.tokenFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(flags.tokenFile, 'utf8');
+    } catch (err) {
+      throw errors.badRequest(`--token-file ${flags.tokenFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    const token = text.trim();
+    if (!token) throw errors.badRequest(`--token-file ${flags.tokenFile}: the file is empty`);
+    return token;
+  }
+  return flags.token ?? (env.BERTH_TOKEN?.trim() || undefined);
+}
+
 /**
- * The API server and credentials. A join token (K10...) carries the node secret, sent as the bearer
- * token, and the CA's hash: with neither --certificate-authority nor --insecure-skip-tls-verify the CA
- * is fetched at start and checked against it; a given CA must match it too.
+ * The API server and credentials. A join token (K10...) carries the secret that lets a host join, sent as
+ * its bearer token when it asks for its node certificate, and the CA's hash: with neither
+ * --certificate-authority nor --insecure-skip-tls-verify the CA is fetched at start and checked against
+ * it; a given CA must match it too. A bare token joins the same way (an admin token may). Once the node's
+ * credential is stored in the data dir, no token is needed.
  */
-function connectionOf(flags: Flags): Pick<AgentConfig, 'connection' | 'pinnedCaHash'> {
-  const joinToken = flags.token === undefined ? undefined : parseJoinToken(flags.token);
-  const bearer = joinToken?.secret ?? flags.token;
+function credentialOf(flags: Flags, dataDir: string, env: NodeJS.ProcessEnv): AgentCredential {
+  const token = tokenOf(flags, env);
+  const joinToken = token === undefined ? undefined : parseJoinToken(token);
+  const bearer = joinToken?.secret ?? token;
   if (flags.server) {
-    if (!flags.token) throw errors.badRequest('--server needs --token');
     if (!/^https?:\/\//.test(flags.server)) throw errors.badRequest(`--server ${flags.server}: must be an http(s) URL`);
+    if (!token && !existsSync(nodeCredentialPath(dataDir))) {
+      throw errors.badRequest(`--server needs a join token (--token-file FILE, $BERTH_TOKEN or --token) until ${nodeCredentialPath(dataDir)} holds the node's credential`);
+    }
     const ca = flags.certificateAuthority ? readFileSync(flags.certificateAuthority, 'utf8') : undefined;
     if (ca && joinToken && caCertHash(ca) !== joinToken.caHash) {
       throw errors.badRequest(`--certificate-authority ${flags.certificateAuthority}: not the CA the token was issued for`);
     }
-    if (flags.server.startsWith('https:') && !ca && !flags.insecureSkipTlsVerify && !joinToken) {
+    if (token && flags.server.startsWith('https:') && !ca && !flags.insecureSkipTlsVerify && !joinToken) {
       throw errors.badRequest(
         `--server ${flags.server}: give the join token from the server's DATA_DIR/token, or the cluster's CA with --certificate-authority (DATA_DIR/pki/ca.crt), or --insecure-skip-tls-verify`,
       );
     }
     const insecureSkipTLSVerify = !!flags.insecureSkipTlsVerify;
     return {
-      connection: { server: flags.server, token: bearer, ca, insecureSkipTLSVerify },
+      kind: 'node',
+      server: { server: flags.server, token: bearer, ca, insecureSkipTLSVerify },
       pinnedCaHash: joinToken && !ca && !insecureSkipTLSVerify && flags.server.startsWith('https:') ? joinToken.caHash : undefined,
     };
   }
-  const path = findKubeconfig({ kubeconfig: flags.kubeconfig });
-  if (!path) throw errors.badRequest('no API server to join: give --server URL --token TOKEN, or --kubeconfig');
-  const connection = connectionFromFile(path);
-  return { connection: bearer ? { ...connection, token: bearer, clientCert: undefined, clientKey: undefined } : connection };
+  if (flags.kubeconfig) {
+    const connection = connectionFromFile(findKubeconfig({ kubeconfig: flags.kubeconfig })!);
+    return { kind: 'kubeconfig', connection: bearer ? { ...connection, token: bearer, clientCert: undefined, clientKey: undefined } : connection };
+  }
+  if (existsSync(nodeCredentialPath(dataDir))) return { kind: 'node' };
+  throw errors.badRequest('no API server to join: give --server URL with a join token (--token-file FILE), or --kubeconfig');
 }
 
 /** `berth agent`'s flags: what parseAgentFlags reads and --help lists. */
 export function agentCommand(): Command {
   return daemonCommand('berth agent', 'joins this host to a cluster as a node, running its pods through its runtimed (started when none serves DATA_DIR/runtimed.sock)')
     .option('--server <url>', 'the API server to join')
-    .option('--token <token>', "the join token from the server's DATA_DIR/token (K10...), or a bearer token")
+    .option('--token <token>', "the join token from the server's DATA_DIR/token (K10...), or a bearer token; visible in ps: prefer --token-file or $BERTH_TOKEN")
+    .option('--token-file <file>', 'a file holding the join token (needed to join; once joined, the node uses its own credential in DATA_DIR/node)')
     .option('--kubeconfig <path>', 'kubeconfig of the API server (instead of --server)')
     .option('--certificate-authority <file>', "the cluster CA's certificate, to verify --server with")
     .option('--insecure-skip-tls-verify', "don't verify the server's certificate")
@@ -134,13 +173,13 @@ export function agentCommand(): Command {
  * Parses `berth agent` flags (argv without node and the script); a bad one is a FlagError or a BadRequest
  * BerthError, --help a HelpRequested.
  */
-export function parseAgentFlags(argv: string[]): AgentConfig {
+export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const command = agentCommand();
   parseCommand(command, argv);
   const flags = command.opts<Flags>();
   const dataDir = resolve(flags.dataDir);
   return {
-    ...connectionOf(flags),
+    credential: credentialOf(flags, dataDir, env),
     dataDir,
     nodeName: flags.nodeName ?? nodeName(defaultNodeName()),
     runtimeSocket: flags.runtimeSocket === undefined ? undefined : resolve(flags.runtimeSocket),

@@ -1,5 +1,8 @@
+import { ensureNodeCredential } from '@berth/agent';
 import { caCertHash, Transport, type ClusterConnection } from '@berth/client';
 import { errors, isBerthError } from '@berth/errors';
+import type { Logger } from 'pino';
+import type { AgentConfig } from './config';
 
 /** How long a joining agent waits for the server to answer before it gives up. */
 const JOIN_TIMEOUT_MS = 10_000;
@@ -31,14 +34,28 @@ export async function checkServer(connection: ClusterConnection): Promise<void> 
   try {
     await get(connection, '/api');
   } catch (err) {
-    if (isBerthError(err, 'Unauthorized')) throw errors.unauthorized(`the server at ${connection.server} refused the token (401 Unauthorized)`);
+    if (isBerthError(err, 'Unauthorized')) {
+      throw errors.unauthorized(`the server at ${connection.server} refused the ${connection.token ? 'token' : "node's credential"} (401 Unauthorized)`);
+    }
     throw err;
   }
 }
 
-/** The connection the agent runs with: the pinned CA fetched and checked when the token asks for it, and the server checked. */
-export async function joinConnection(connection: ClusterConnection, pinnedCaHash: string | undefined): Promise<ClusterConnection> {
-  const joined = pinnedCaHash ? { ...connection, ca: await fetchPinnedCA(connection.server, pinnedCaHash) } : connection;
-  await checkServer(joined);
-  return joined;
+/**
+ * The connection the agent runs with: the node's own credential (joining first when the data dir holds
+ * none, with the CA fetched and checked when the join token pins it), or the --kubeconfig given; then
+ * one request proves that the server takes it.
+ */
+export async function agentConnection(config: Pick<AgentConfig, 'credential' | 'dataDir' | 'nodeName'>, logger: Logger): Promise<ClusterConnection> {
+  const { credential } = config;
+  let connection: ClusterConnection;
+  if (credential.kind === 'kubeconfig') {
+    connection = credential.connection;
+  } else {
+    const { server, pinnedCaHash } = credential;
+    const trusted = server && pinnedCaHash ? { ...server, ca: await fetchPinnedCA(server.server, pinnedCaHash) } : server;
+    connection = await ensureNodeCredential({ dataDir: config.dataDir, nodeName: config.nodeName, server: trusted, logger });
+  }
+  await checkServer(connection);
+  return connection;
 }

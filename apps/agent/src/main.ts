@@ -4,16 +4,16 @@
  * with --runtime-socket, which must be serving).
  */
 import { ensureLocalRuntimed, startAgent, type LocalRuntimed, type RunningAgent } from '@berth/agent';
-import { KubeClient } from '@berth/client';
+import { KubeClient, type ClusterConnection } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import { flagsOrExit } from '@berth/flags';
 import { stopOnSignals } from '@berth/lifecycle';
 import { recordLocalNode, RuntimeClient } from '@berth/runtime-client';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { DEFAULT_DATA_DIR, parseAgentFlags, type AgentConfig } from './config';
-import { joinConnection } from './join';
+import { agentConnection } from './join';
 
 function fail(message: string): never {
   process.stderr.write(`berth agent: ${message}\n`);
@@ -25,16 +25,20 @@ async function main(): Promise<void> {
   if (config.runtimeSocket && !existsSync(config.runtimeSocket)) {
     fail(`no runtimed socket at ${config.runtimeSocket}: start one first (berth runtimed --socket ${config.runtimeSocket})`);
   }
+  // The node's credential, its pods' volumes (Secrets among them) and its runtime's state: root's alone.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
+  const logger = pino({ level: config.logLevel, base: { component: 'agent' } }, pino.destination(2));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  let connection: ClusterConnection;
   try {
     // Before anything starts: a server that cannot be reached or trusted, or that refuses the token, is one line.
-    config.connection = await joinConnection(config.connection, config.pinnedCaHash);
+    connection = await agentConnection(config, logger);
   } catch (err) {
     if (isBerthError(err)) fail(err.message);
     throw err;
   }
-  const logger = pino({ level: config.logLevel, base: { component: 'agent' } }, pino.destination(2));
-  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
-  const client = new KubeClient(config.connection, { userAgent: 'berth-agent' });
+  const client = new KubeClient(connection, { userAgent: 'berth-agent' });
   let runtimed: LocalRuntimed | undefined;
   let runtime: RuntimeClient | undefined;
   let agent: RunningAgent | undefined;

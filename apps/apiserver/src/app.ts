@@ -1,11 +1,10 @@
-import { errors } from '@berth/errors';
 import { createStore } from '@berth/store';
-import { statusFor } from './http-errors';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Compactor } from './compactor';
+import type { EventExpiry } from './event-ttl';
 import type { ServerConfig } from './config';
 import { buildContainer, TOKENS } from './container';
 import type { ApiHandler } from './handler';
@@ -29,6 +28,7 @@ export class ApiServerApp {
   kubeconfigPath = '';
   private nodes: NodeProxy | undefined;
   private allocationRepairs: { stop(): Promise<void> } | undefined;
+  private eventExpiry: EventExpiry | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -38,15 +38,6 @@ export class ApiServerApp {
     private readonly compactor: Compactor,
     private readonly logger: Logger,
   ) {
-    // A request node cannot even parse still gets a Kubernetes Status, not a bare 400.
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      if (!socket.writable) return socket.destroy();
-      const status = statusFor(errors.badRequest(`malformed HTTP request: ${err.code ?? err.message}`));
-      const body = JSON.stringify(status);
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    });
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -55,6 +46,8 @@ export class ApiServerApp {
 
   static async start(config: ServerConfig, logger: Logger): Promise<ApiServerApp> {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    // The store, keys and tokens live here: the data dir is root's alone, also when it was made by someone else.
+    chmodSync(config.dataDir, 0o700);
     const credentials = await loadOrCreateCredentials(config.dataDir);
     const store = await createStore(config.storeUrl);
     const container = buildContainer(config, credentials, logger, store);
@@ -66,9 +59,15 @@ export class ApiServerApp {
     await ensureApiService(objects, serviceAllocator, { address: apiAddress, port: config.httpsPort });
 
     const handler = container.get<ApiHandler>(TOKENS.Handler);
-    const server = createServer({ cert: credentials.serverCertPem, key: credentials.serverKeyPem }, handler.listener);
+    // Client certificates are asked for, not required (tokens authenticate too), and checked against the
+    // cluster CA: the handler reads the verified ones as node identities.
+    const server = createServer(
+      { cert: credentials.serverCertPem, key: credentials.serverKeyPem, ca: credentials.caCertPem, requestCert: true, rejectUnauthorized: false },
+      handler.listener,
+    );
     // exec and attach clients, and the nodes' tunnels.
     server.on('upgrade', handler.upgradeListener);
+    server.on('clientError', handler.clientErrorListener);
     // Watches stay open for many minutes; node's default request timeout would cut them.
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
@@ -87,6 +86,8 @@ export class ApiServerApp {
     app.allocationRepairs = serviceAllocator.startRepairs(config.serviceAllocationRepairIntervalMs);
     await app.reconciler.start();
     app.compactor.start();
+    app.eventExpiry = container.get<EventExpiry>(TOKENS.EventExpiry);
+    await app.eventExpiry.start();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.httpsPort, config.bindAddress, () => {
@@ -105,6 +106,7 @@ export class ApiServerApp {
 
   async stop(): Promise<void> {
     this.compactor.stop();
+    this.eventExpiry?.stop();
     await this.reconciler.stop();
     this.watches.closeAll();
     this.nodes?.stop();

@@ -1,5 +1,6 @@
 import { HelpRequested, misstatedDefaults } from '@berth/flags';
 import { ConfigError, parseServerFlags, serverCommand } from './config';
+import { DEFAULT_LIMITS } from './limits';
 
 describe('parseServerFlags', () => {
   test('defaults', () => {
@@ -22,7 +23,20 @@ describe('parseServerFlags', () => {
       nodeCidrMaskSize: 24,
       clusterDNS: '169.254.20.10',
       clusterDomain: 'cluster.local',
+      eventTtlMs: 3_600_000,
+      limits: DEFAULT_LIMITS,
     });
+  });
+
+  test('event TTL and request limits', () => {
+    expect(parseServerFlags(['--event-ttl', '90s', '--max-requests-inflight', '10', '--max-watches-per-client', '3'])).toMatchObject({
+      eventTtlMs: 90_000,
+      limits: { maxRequestsInflight: 10, maxMutatingRequestsInflight: 200, maxWatches: 4096, maxWatchesPerClient: 3 },
+    });
+    expect(() => parseServerFlags(['--event-ttl', '0s'])).toThrow('must be longer than 0');
+    expect(() => parseServerFlags(['--event-ttl', 'soon'])).toThrow(ConfigError);
+    expect(() => parseServerFlags(['--max-watches', '0'])).toThrow('must be a count');
+    expect(() => parseServerFlags(['--max-watches', '1e3'])).toThrow('must be a count');
   });
 
   test("the local agent's cluster DNS and domain", () => {

@@ -2,7 +2,9 @@ import { checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUST
 import { Ipv4Cidr } from '@berth/ipv4';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
 import type { Command } from 'commander';
-import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, LOG_LEVELS, logLevelFlag, parseCommand, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
+import { DEFAULT_EVENT_TTL_MS } from './event-ttl';
+import { DEFAULT_LIMITS, type ServerLimits } from './limits';
+import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
 import { join, resolve } from 'node:path';
 
 export const DEFAULT_DATA_DIR = '/var/lib/berth';
@@ -39,9 +41,14 @@ export interface ServerConfig {
   clusterDomain: string;
   /** The local agent's --resolv-conf; undefined: chosen as k3s does. */
   resolvConf?: string;
+  /** Events are deleted this long after their last write (Kubernetes' --event-ttl). */
+  eventTtlMs: number;
+  /** Requests and watches served at once. */
+  limits: ServerLimits;
 }
 
 const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
+const countFlag = integerFlag(1, 1_000_000, 'a count');
 const nodePortRange = describedParser(flagParser(parseNodePortRange), (range: NodePortRange) => `${range.min}-${range.max}`);
 
 /** `berth server`'s flags: what parseServerFlags reads and --help lists. */
@@ -65,7 +72,12 @@ export function serverCommand(): Command {
     .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", prefixLengthFlag, 24)
     .option('--cluster-dns <address>', "the DNS server the local agent's pods resolve names with (the node's own)", flagParser(checkClusterDNS), DEFAULT_CLUSTER_DNS)
     .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN)
-    .option('--resolv-conf <file>', "resolv.conf for the local agent's pods with dnsPolicy Default (default: /etc/resolv.conf, or systemd-resolved's upstream list when that names only 127.0.0.53)");
+    .option('--resolv-conf <file>', "resolv.conf for the local agent's pods with dnsPolicy Default (default: /etc/resolv.conf, or systemd-resolved's upstream list when that names only 127.0.0.53)")
+    .option('--event-ttl <duration>', 'delete Events this long after their last write', positiveDurationFlag, DEFAULT_EVENT_TTL_MS)
+    .option('--max-requests-inflight <n>', 'read-only requests served at once (watches and streams not counted); more get 429', countFlag, DEFAULT_LIMITS.maxRequestsInflight)
+    .option('--max-mutating-requests-inflight <n>', 'writes served at once; more get 429', countFlag, DEFAULT_LIMITS.maxMutatingRequestsInflight)
+    .option('--max-watches <n>', 'watches open at once; more get 429', countFlag, DEFAULT_LIMITS.maxWatches)
+    .option('--max-watches-per-client <n>', 'watches one client address may have open; more get 429', countFlag, DEFAULT_LIMITS.maxWatchesPerClient);
 }
 
 /**
@@ -95,6 +107,11 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     clusterDns: string;
     clusterDomain: string;
     resolvConf?: string;
+    eventTtl: number;
+    maxRequestsInflight: number;
+    maxMutatingRequestsInflight: number;
+    maxWatches: number;
+    maxWatchesPerClient: number;
   }>();
   if (opts.nodeCidrMaskSize < Ipv4Cidr.parse(opts.clusterCidr).prefixLength) {
     throw new ConfigError(`--node-cidr-mask-size /${opts.nodeCidrMaskSize} is shorter than --cluster-cidr ${opts.clusterCidr}`);
@@ -119,6 +136,14 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     clusterDNS: opts.clusterDns,
     clusterDomain: opts.clusterDomain,
     resolvConf: opts.resolvConf === undefined ? undefined : resolve(opts.resolvConf),
+    eventTtlMs: opts.eventTtl,
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxRequestsInflight: opts.maxRequestsInflight,
+      maxMutatingRequestsInflight: opts.maxMutatingRequestsInflight,
+      maxWatches: opts.maxWatches,
+      maxWatchesPerClient: opts.maxWatchesPerClient,
+    },
   };
 }
 

@@ -2,11 +2,15 @@ import { Container } from 'inversify';
 import type { Store } from '@berth/store';
 import type { Logger } from 'pino';
 import { Compactor } from './compactor';
+import { EventExpiry } from './event-ttl';
 import type { ServerConfig } from './config';
 import { ApiHandler } from './handler';
 import { ApiMetrics } from './metrics';
 import { NamespaceReconciler } from './namespace-reconciler';
+import { NodeAuthorizer, objectGraph } from './node-authorizer';
+import { NodeCertificates } from './node-certificates';
 import { NodeProxy } from './node-proxy';
+import { Authorizer } from './authz';
 import { ObjectService } from './objects';
 import { ServiceAllocator } from './service-allocation';
 import type { Credentials } from './pki';
@@ -25,6 +29,9 @@ export const TOKENS = {
   Compactor: Symbol.for('Compactor'),
   NodeProxy: Symbol.for('NodeProxy'),
   ServiceAllocator: Symbol.for('ServiceAllocator'),
+  EventExpiry: Symbol.for('EventExpiry'),
+  Authorizer: Symbol.for('Authorizer'),
+  NodeCertificates: Symbol.for('NodeCertificates'),
 } as const;
 
 /** The composition root: every apiserver part, wired once from the config, credentials, logger and store. */
@@ -56,6 +63,10 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
   c.bind(TOKENS.NodeProxy).toDynamicValue(
     (ctx) => new NodeProxy({ objects: ctx.get<ObjectService>(TOKENS.Objects), logger: ctx.get<Logger>(TOKENS.Logger) }),
   );
+  c.bind(TOKENS.Authorizer).toDynamicValue((ctx) => new Authorizer(new NodeAuthorizer(objectGraph(ctx.get<ObjectService>(TOKENS.Objects)))));
+  c.bind(TOKENS.NodeCertificates).toDynamicValue(
+    (ctx) => new NodeCertificates(ctx.get<Credentials>(TOKENS.Credentials), ctx.get<Store>(TOKENS.Store)),
+  );
   c.bind(TOKENS.Handler).toDynamicValue(
     (ctx) =>
       new ApiHandler({
@@ -67,8 +78,14 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
         adminToken: ctx.get<Credentials>(TOKENS.Credentials).adminToken,
         nodes: ctx.get<NodeProxy>(TOKENS.NodeProxy),
         nodeSecret: ctx.get<Credentials>(TOKENS.Credentials).nodeSecret,
+        nodeCertificates: ctx.get<NodeCertificates>(TOKENS.NodeCertificates),
+        authorizer: ctx.get<Authorizer>(TOKENS.Authorizer),
         caCertPem: ctx.get<Credentials>(TOKENS.Credentials).caCertPem,
+        limits: config.limits,
       }),
+  );
+  c.bind(TOKENS.EventExpiry).toDynamicValue(
+    (ctx) => new EventExpiry(ctx.get<Store>(TOKENS.Store), config.eventTtlMs, ctx.get<Logger>(TOKENS.Logger).child({ component: 'event-ttl' })),
   );
   c.bind(TOKENS.NamespaceReconciler).toDynamicValue(
     (ctx) =>

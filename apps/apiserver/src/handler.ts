@@ -1,12 +1,13 @@
-import { FieldValidation, KubeObject, ResourceType, Subresource } from '@berth/api';
+import { decodeJson, decodeYaml, FieldValidation, KubeObject, ResourceType, Subresource } from '@berth/api';
 import { BerthError, errors } from '@berth/errors';
 import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF } from '@berth/k8s-protobuf';
 import type { Store } from '@berth/store';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { parseDocument } from 'yaml';
+import { PEM_MEDIA_TYPE } from '@berth/client';
+import { Authenticator, type UserInfo } from './authn';
+import { Authorizer, requestAttributes, type Admission } from './authz';
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -21,12 +22,16 @@ import {
   openApiIndex,
 } from './discovery';
 import { ObjectFilter } from './filter';
-import { statusFor, successStatus } from './http-errors';
+import { endWithStatus, statusFor, successStatus } from './http-errors';
 import type { ApiMetrics } from './metrics';
-import { rejectUpgrade, type NodeProxy } from './node-proxy';
+import { NodeAuthorizer, objectGraph } from './node-authorizer';
+import type { NodeCertificates } from './node-certificates';
+import type { NodeProxy } from './node-proxy';
 import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
 import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
-import { parseRoute, ResourceTarget, Route, isPublic } from './routes';
+import { DEFAULT_LIMITS, InflightLimit, WatchBudget, type ServerLimits } from './limits';
+import { integerParam, integerValue, resourceVersionParam } from './query';
+import { parseRequestTarget, parseRoute, ResourceTarget, Route, isPublic, type RequestTarget } from './routes';
 import { parseIncludeObject, toTable } from './tables';
 import { WatchRegistry, type WatchEventType } from './watch';
 
@@ -34,8 +39,6 @@ import { WatchRegistry, type WatchEventType } from './watch';
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 /** How much of an oversized body is read and discarded before the connection is given up. */
 const MAX_DRAIN_BYTES = 8 * MAX_BODY_BYTES;
-/** Unsent watch output allowed to pile up for one slow client before its watch is ended. */
-const MAX_WATCH_BUFFER_BYTES = 64 * 1024 * 1024;
 const TABLE_VERSIONS = ['v1', 'v1beta1'];
 /**
  * Watch events of one stored change share their decoded object (see watch-cache.ts), so the JSON line is
@@ -57,12 +60,16 @@ const FIELD_VALIDATIONS: FieldValidation[] = ['Strict', 'Warn', 'Ignore'];
 interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
-  url: URL;
+  url: RequestTarget;
   accept: MediaRange[];
   /** For metrics: the Kubernetes verb and resource. */
   verb: string;
   resource: string;
   isWatch: boolean;
+  /** Who sent the request; unset on public paths. */
+  user?: UserInfo;
+  /** The check the request's writes go through before they are stored (NodeRestriction for nodes). */
+  admission?: Admission;
 }
 
 export interface HandlerDeps {
@@ -74,10 +81,35 @@ export interface HandlerDeps {
   adminToken: string;
   /** pods/log, pods/exec, pods/attach and metrics.k8s.io, served by the nodes through their tunnels. */
   nodes?: NodeProxy;
-  /** Joining nodes' bearer token; nodes are as privileged as the admin for now. */
+  /** The join token's secret: a bearer token that only lets a host ask for its node certificate. */
   nodeSecret?: string;
+  /** Signs joining nodes' certificates; without it the server has no join endpoint. */
+  nodeCertificates?: NodeCertificates;
+  /** Who may do what; by default the admin everything, nodes their own (NodeAuthorizer over `objects`). */
+  authorizer?: Authorizer;
   /** Served unauthenticated at /cacerts: a joining host checks it against its token's hash. */
   caCertPem?: string;
+  /** In-flight and watch limits; Kubernetes' and berth's defaults when absent. */
+  limits?: ServerLimits;
+}
+
+/** Subresources Kubernetes serves as long-running requests, outside the in-flight limits. */
+const LONG_RUNNING_SUBRESOURCES = ['log', 'exec', 'attach', 'portforward'];
+
+const isWatchRequest = (q: URLSearchParams) => q.get('watch') === 'true' || q.get('watch') === '1';
+
+/** A list's, watch's or deletecollection's limit and resourceVersion are checked as Kubernetes does, though berth answers a list whole (no continue tokens). */
+function checkListOptions(q: URLSearchParams): void {
+  integerParam(q, 'limit', { min: 0 });
+  resourceVersionParam(q);
+}
+
+/**
+ * Whom the per-client watch limits count a request against: its address. (Credentials would be finer, but
+ * every in-process component and the admin's kubectl share the admin's.)
+ */
+function clientOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'an unknown address';
 }
 
 const PROPAGATION_POLICIES: PropagationPolicy[] = ['Orphan', 'Background', 'Foreground'];
@@ -96,14 +128,12 @@ function propagationPolicyOf(body: unknown, q: URLSearchParams): PropagationPoli
   return policy as PropagationPolicy | undefined;
 }
 
-/** DeleteOptions' gracePeriodSeconds, from the body or the query; absent means the object's own. */
+/** DeleteOptions' gracePeriodSeconds, from the body or the query; absent means the object's own. Negative means 1, as in Kubernetes. */
 function gracePeriodOf(body: unknown, q: URLSearchParams): number | undefined {
+  const range = { min: -Number.MAX_SAFE_INTEGER };
   const given = body && typeof body === 'object' ? (body as { gracePeriodSeconds?: unknown }).gracePeriodSeconds : undefined;
-  const value = given ?? (q.get('gracePeriodSeconds') || undefined);
-  if (value === undefined || value === null) return undefined;
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds)) throw errors.badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(value)}: must be an integer`);
-  return seconds;
+  if (given !== undefined && given !== null) return integerValue('gracePeriodSeconds', given, range);
+  return integerParam(q, 'gracePeriodSeconds', range);
 }
 
 function notFoundPath(): BerthError {
@@ -112,20 +142,32 @@ function notFoundPath(): BerthError {
 
 /** The HTTP edge of the API: authentication, routing, body decoding, responses and Status errors. */
 export class ApiHandler {
-  private readonly tokens: Buffer[];
+  private readonly authenticator: Authenticator;
+  private readonly authorizer: Authorizer;
+  private readonly readOnlyInflight: InflightLimit;
+  private readonly mutatingInflight: InflightLimit;
+  private readonly watchBudget: WatchBudget;
 
   constructor(private readonly deps: HandlerDeps) {
-    this.tokens = [deps.adminToken, deps.nodeSecret].filter((t): t is string => !!t).map((t) => Buffer.from(t));
+    this.authenticator = new Authenticator({ adminToken: deps.adminToken, joinSecret: deps.nodeSecret });
+    this.authorizer = deps.authorizer ?? new Authorizer(new NodeAuthorizer(objectGraph(deps.objects)));
+    const limits = deps.limits ?? DEFAULT_LIMITS;
+    this.readOnlyInflight = new InflightLimit(limits.maxRequestsInflight, 'read-only');
+    this.mutatingInflight = new InflightLimit(limits.maxMutatingRequestsInflight, 'mutating');
+    this.watchBudget = new WatchBudget(limits);
   }
 
-  /** The request listener for node's https server; never throws. */
+  /**
+   * The request listener for node's https server; never throws: everything that reads the request runs in
+   * handle(), whose every failure becomes a Status.
+   */
   readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
     const ctx: RequestContext = {
       req,
       res,
-      url: new URL(req.url ?? '/', 'https://berth.invalid'),
-      accept: parseAccept(req.headers.accept),
+      url: UNPARSED_URL,
+      accept: [],
       verb: (req.method ?? 'GET').toLowerCase(),
       resource: '',
       isWatch: false,
@@ -139,12 +181,42 @@ export class ApiHandler {
   };
 
   private async handle(ctx: RequestContext): Promise<void> {
+    ctx.url = parseRequestTarget(ctx.req.url);
+    ctx.accept = parseAccept(ctx.req.headers.accept);
     const route = parseRoute(ctx.url.pathname);
-    if (!isPublic(route)) this.authenticate(ctx.req);
-    if (route.kind !== 'resource' && ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') {
+    if (!isPublic(route)) Object.assign(ctx, await this.authorize(ctx.req, ctx.url, route));
+    const method = ctx.req.method;
+    if (route.kind === 'nodeCertificate' ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
       throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
-    await this.dispatch(ctx, route);
+    const release = this.admit(ctx, route);
+    try {
+      await this.dispatch(ctx, route);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** Counts a request against the in-flight limits (Kubernetes' maxinflight filter); health checks and long-running requests are not counted. */
+  private admit(ctx: RequestContext, route: Route): (() => void) | undefined {
+    if (isPublic(route)) return undefined;
+    if (route.kind === 'resource') {
+      const subresource = route.target.subresource;
+      if (isWatchRequest(ctx.url.searchParams) || (subresource && LONG_RUNNING_SUBRESOURCES.includes(subresource))) return undefined;
+    }
+    const readOnly = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
+    return (readOnly ? this.readOnlyInflight : this.mutatingInflight).admit();
+  }
+
+  /**
+   * Authentication, authorization and the admission check of the request's writes: the one place that
+   * decides who may do what, before anything is read or decoded for the request.
+   */
+  private async authorize(req: IncomingMessage, url: RequestTarget, route: Route, upgrade = false): Promise<{ user: UserInfo; admission?: Admission }> {
+    const user = this.authenticator.authenticate(req);
+    const attrs = requestAttributes(req.method ?? 'GET', route, url, upgrade);
+    await this.authorizer.authorize(user, attrs);
+    return { user, admission: this.authorizer.admission(user, attrs) };
   }
 
   private async dispatch(ctx: RequestContext, route: Route): Promise<void> {
@@ -163,7 +235,12 @@ export class ApiHandler {
         });
       case 'cacerts':
         if (!this.deps.caCertPem) throw notFoundPath();
-        return this.send(ctx, 200, this.deps.caCertPem, 'application/x-pem-file');
+        return this.send(ctx, 200, this.deps.caCertPem, PEM_MEDIA_TYPE);
+      case 'nodeCertificate': {
+        if (!this.deps.nodeCertificates || !ctx.user) throw notFoundPath();
+        const certificate = await this.deps.nodeCertificates.sign(ctx.user, await this.readBody(ctx.req));
+        return this.send(ctx, 200, certificate, PEM_MEDIA_TYPE);
+      }
       case 'metrics': {
         const registry = this.deps.metrics.registry;
         return this.send(ctx, 200, await registry.metrics(), registry.contentType);
@@ -215,7 +292,8 @@ export class ApiHandler {
       switch (method) {
         case 'GET': {
           const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
-          if (q.get('watch') === 'true' || q.get('watch') === '1') return this.watch(ctx, target, filter);
+          checkListOptions(q);
+          if (isWatchRequest(q)) return this.watch(ctx, target, filter);
           ctx.verb = 'list';
           const list = await objects.list(type, namespace, filter);
           return this.sendObject(ctx, type, list, list.items, list.metadata.resourceVersion);
@@ -228,7 +306,9 @@ export class ApiHandler {
         }
         case 'DELETE': {
           ctx.verb = 'deletecollection';
+          if (!type.verbs.includes('deletecollection')) throw errors.methodNotAllowed(`the server does not allow this method on the collection of ${type.plural}`);
           const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
+          checkListOptions(q);
           const body = await this.readOptionalBody(ctx);
           const options = { dryRun: this.dryRun(q), propagationPolicy: propagationPolicyOf(body, q), gracePeriodSeconds: gracePeriodOf(body, q) };
           return this.sendJson(ctx, 200, await objects.deleteCollection(type, namespace, filter, options));
@@ -295,15 +375,26 @@ export class ApiHandler {
     return nodes.serveLog(ctx.req, ctx.res, target.namespace ?? 'default', name, ctx.url.searchParams);
   }
 
-  /** Upgrade requests (exec, attach, the nodes' tunnels): authenticated here, served by the node proxy. */
+  /** Upgrade requests (exec, attach, port-forward, the nodes' tunnels): authorized here, served by the node proxy. */
   readonly upgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    try {
-      this.authenticate(req);
-    } catch (err) {
-      return rejectUpgrade(socket, err);
-    }
-    if (!this.deps.nodes) return rejectUpgrade(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
-    this.deps.nodes.upgrade(req, socket, head);
+    // Node takes its own error listener off an upgraded socket: an error nobody listens for ends the process.
+    socket.on('error', () => socket.destroy());
+    const authorized = (async () => {
+      const url = parseRequestTarget(req.url);
+      await this.authorize(req, url, parseRoute(url.pathname), true);
+    })();
+    authorized.then(
+      () => {
+        if (!this.deps.nodes) return endWithStatus(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
+        this.deps.nodes.upgrade(req, socket, head);
+      },
+      (err: unknown) => endWithStatus(socket, err),
+    );
+  };
+
+  /** A request node's parser refused (bad syntax, headers too large, too slow) still gets a Status, not a bare 400. */
+  readonly clientErrorListener = (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    endWithStatus(socket, errors.badRequest(`malformed HTTP request: ${err.code ?? err.message}`));
   };
 
   /** Subresources this server answers itself or through the nodes. */
@@ -338,25 +429,41 @@ export class ApiHandler {
     ctx.verb = 'watch';
     ctx.isWatch = true;
     const q = ctx.url.searchParams;
-    const timeout = q.get('timeoutSeconds');
-    if (timeout !== null && !/^\d+$/.test(timeout)) throw errors.badRequest(`invalid timeoutSeconds: ${timeout}`);
-    // Before the watch opens: a bad includeObject must not leave an open watch behind.
+    // Before the watch opens: bad parameters must not leave an open watch behind.
+    const timeoutSeconds = integerParam(q, 'timeoutSeconds', { min: 0 });
+    const resourceVersion = resourceVersionParam(q);
     const table = this.tableRequest(ctx);
-    const { watch, initial } = await this.deps.watches.watch({
-      type: target.type,
-      namespace: target.namespace,
-      filter,
-      resourceVersion: q.get('resourceVersion'),
-      allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
-      timeoutSeconds: timeout === null ? undefined : Number(timeout),
-    });
+    const account = this.watchBudget.open(clientOf(ctx.req));
+    let opened: Awaited<ReturnType<WatchRegistry['watch']>>;
+    try {
+      opened = await this.deps.watches.watch({
+        type: target.type,
+        namespace: target.namespace,
+        filter,
+        resourceVersion,
+        allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
+        // 0 is "no timeout of my own", as in Kubernetes: the server's default.
+        timeoutSeconds: timeoutSeconds || undefined,
+      });
+    } catch (err) {
+      account.close();
+      throw err;
+    }
+    const { watch, initial } = opened;
     const { res } = ctx;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     let withColumns = true;
-    res.on('close', () => watch.end());
+    res.on('close', () => {
+      watch.end();
+      account.close();
+    });
+    res.on('drain', () => account.holds(res.writableLength));
     // A client gone while the watch opened had its close event already.
-    if (res.destroyed) watch.end();
+    if (res.destroyed) {
+      watch.end();
+      account.close();
+    }
     watch.start(
       {
         event: (type, object) => {
@@ -368,19 +475,15 @@ export class ApiHandler {
             res.write(watchEventLine(type, object));
           }
           // A client that stops reading would make us buffer without bound; it can relist and watch again.
-          if (res.writableLength > MAX_WATCH_BUFFER_BYTES) watch.end();
+          if (!account.holds(res.writableLength)) watch.end();
         },
-        end: () => res.end(),
+        end: () => {
+          account.close();
+          res.end();
+        },
       },
       initial,
     );
-  }
-
-  private authenticate(req: IncomingMessage): void {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    const presented = Buffer.from(match ? match[1].trim() : '');
-    if (!this.tokens.some((token) => presented.length === token.length && timingSafeEqual(presented, token))) throw errors.unauthorized();
   }
 
   private writeOptions(ctx: RequestContext): WriteOptions {
@@ -399,6 +502,7 @@ export class ApiHandler {
       fieldValidation: validation as FieldValidation,
       force: force === 'true',
       precondition: q.get('resourceVersion') || undefined,
+      admit: ctx.admission,
     };
   }
 
@@ -424,10 +528,15 @@ export class ApiHandler {
     let size = 0;
     // An oversized body is still read to its end (up to a bound) so the client, still sending, gets
     // the 413 instead of a broken pipe.
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      else if (size > MAX_DRAIN_BYTES) break;
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+        else if (size > MAX_DRAIN_BYTES) break;
+      }
+    } catch {
+      // The client went away mid-body (a cut chunked body, a reset): its fault, and nobody is left to answer.
+      throw errors.badRequest('the request body ended before it was complete');
     }
     if (size > MAX_BODY_BYTES) throw errors.tooLarge(MAX_BODY_BYTES);
     return Buffer.concat(chunks);
@@ -435,11 +544,10 @@ export class ApiHandler {
 
   /** A POST/PUT body: JSON, YAML or Kubernetes protobuf. */
   private async readObjectBody(ctx: RequestContext): Promise<unknown> {
-    const body = await this.readBody(ctx.req);
     const type = mediaType(ctx.req.headers['content-type']);
-    if (type === KUBERNETES_PROTOBUF) return decodeKubernetesProtobuf(body);
-    if (type === '' || type === 'application/json' || type === '*/*') return parseJson(body);
-    if (type === 'application/yaml') return parseYaml(body);
+    if (type === '' || type === 'application/json' || type === '*/*') return decodeBody(await this.readBody(ctx.req), 'json');
+    if (type === 'application/yaml') return decodeBody(await this.readBody(ctx.req), 'yaml');
+    if (type === KUBERNETES_PROTOBUF) return decodeBody(await this.readBody(ctx.req), 'protobuf');
     throw errors.unsupportedMediaType(type);
   }
 
@@ -448,8 +556,7 @@ export class ApiHandler {
     const body = await this.readBody(ctx.req);
     if (body.length === 0) return undefined;
     const type = mediaType(ctx.req.headers['content-type']);
-    if (type === KUBERNETES_PROTOBUF) return decodeKubernetesProtobuf(body);
-    return type === 'application/yaml' ? parseYaml(body) : parseJson(body);
+    return decodeBody(body, type === KUBERNETES_PROTOBUF ? 'protobuf' : type === 'application/yaml' ? 'yaml' : 'json');
   }
 
   private async readPatchBody(ctx: RequestContext): Promise<{ patchType: PatchType; patch: unknown }> {
@@ -462,7 +569,7 @@ export class ApiHandler {
       );
     }
     const body = await this.readBody(ctx.req);
-    return { patchType, patch: patchType === 'apply' ? parseYaml(body) : parseJson(body) };
+    return { patchType, patch: decodeBody(body, patchType === 'apply' ? 'yaml' : 'json') };
   }
 
   private tableRequest(ctx: RequestContext): { version: string; includeObject: ReturnType<typeof parseIncludeObject> } | undefined {
@@ -497,27 +604,24 @@ export class ApiHandler {
   private fail(ctx: RequestContext, err: unknown): void {
     const status = statusFor(err);
     if (status.code >= 500) this.deps.logger.error({ err, method: ctx.req.method, url: ctx.req.url }, 'request failed');
-    if (ctx.res.headersSent) {
+    if (ctx.res.headersSent || ctx.res.destroyed) {
       ctx.res.destroy();
       return;
     }
-    if (status.code === 413 && !ctx.req.complete) ctx.res.setHeader('Connection', 'close');
+    // A client whose body was not read to its end cannot reuse the connection.
+    if (!ctx.req.complete) ctx.res.setHeader('Connection', 'close');
+    if (status.details?.retryAfterSeconds) ctx.res.setHeader('Retry-After', String(status.details.retryAfterSeconds));
     this.sendJson(ctx, status.code, status);
   }
 }
 
-function parseJson(body: Buffer): unknown {
-  if (body.length === 0) throw errors.badRequest('the request body is empty');
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw errors.badRequest(`the body of the request could not be decoded as JSON: ${(err as Error).message}`);
-  }
-}
+/** Stands in for a request's URL until handle() has parsed it (a request target can be malformed). */
+const UNPARSED_URL = parseRequestTarget('/');
 
-function parseYaml(body: Buffer): unknown {
+/** Every request body goes through the depth-limited, prototype-safe decoders of @berth/api. */
+function decodeBody(body: Buffer, format: 'json' | 'yaml' | 'protobuf'): unknown {
   if (body.length === 0) throw errors.badRequest('the request body is empty');
-  const doc = parseDocument(body.toString('utf8'), { uniqueKeys: false });
-  if (doc.errors.length) throw errors.badRequest(`the body of the request could not be decoded as YAML: ${doc.errors[0].message}`);
-  return doc.toJS({ maxAliasCount: 100 });
+  if (format === 'protobuf') return decodeKubernetesProtobuf(body);
+  const text = body.toString('utf8');
+  return format === 'yaml' ? decodeYaml(text) : decodeJson(text);
 }

@@ -1,4 +1,5 @@
 import { BerthError, ErrorReason, isBerthError } from '@berth/errors';
+import type { Duplex } from 'node:stream';
 
 /** How each reason of the error vocabulary reads on the wire: HTTP code and Kubernetes Status reason. */
 const WIRE: Record<ErrorReason, { code: number; reason: string }> = {
@@ -34,9 +35,11 @@ export interface KubeStatus {
 
 /** The Kubernetes Status body and HTTP code for a thrown value; anything not a BerthError is a 500. */
 export function statusFor(err: unknown): KubeStatus {
-  const berth: BerthError = isBerthError(err) ? err : new BerthError('InternalError', 'an error on the server has prevented the request from succeeding');
+  const known = isBerthError(err) && Object.prototype.hasOwnProperty.call(WIRE, err.reason);
+  // A reason outside the vocabulary (a node's answer relayed as it came) is the server's failure too.
+  const berth: BerthError = known ? err : new BerthError('InternalError', 'an error on the server has prevented the request from succeeding');
   const wire = WIRE[berth.reason];
-  const details = Object.fromEntries(Object.entries(berth.details).filter(([, v]) => v !== undefined));
+  const details = Object.fromEntries(Object.entries(berth.details ?? {}).filter(([, v]) => v !== undefined));
   return {
     kind: 'Status',
     apiVersion: 'v1',
@@ -51,4 +54,15 @@ export function statusFor(err: unknown): KubeStatus {
 
 export function successStatus(details: Record<string, unknown>): KubeStatus {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details, code: 200 };
+}
+
+/**
+ * Answers on a bare connection (an upgrade that will not be upgraded, a request node's parser refused)
+ * with the Status for `err`, and closes it.
+ */
+export function endWithStatus(socket: Duplex, err: unknown): void {
+  if (!socket.writable) return void socket.destroy();
+  const status = statusFor(err);
+  const body = JSON.stringify(status);
+  socket.end(`HTTP/1.1 ${status.code} ${status.reason ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -1,12 +1,13 @@
 /**
  * `berth server`: the composition root of the control plane. The apiserver owns the store; the
- * controllers, the scheduler and (unless --disable-agent) this host's agent run in the same process as
- * ordinary API clients, through the admin kubeconfig, exactly as they would from another host; the
- * host's runtimed runs beside it as a child process.
+ * controllers and the scheduler run in the same process as ordinary API clients through the admin
+ * kubeconfig, and (unless --disable-agent) this host's agent with a node credential of its own, which it
+ * gets by joining with the join token exactly as another host does; the host's runtimed runs beside it as
+ * a child process.
  */
 import 'reflect-metadata';
-import { defaultNodeName, ensureLocalRuntimed, primaryIPv4, startAgent } from '@berth/agent';
-import { KubeClient, loadKubeConfig } from '@berth/client';
+import { defaultNodeName, ensureLocalRuntimed, ensureNodeCredential, primaryIPv4, startAgent } from '@berth/agent';
+import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
 import { isBerthError } from '@berth/errors';
@@ -28,9 +29,20 @@ interface Component {
 
 /**
  * This host as a node of its own cluster: its runtimed (reused if one already serves the data dir,
- * else a child process) and an agent in-process. Stopping leaves the pods' containers running.
+ * else a child process) and an agent in-process, holding only its node's rights (its credential is kept
+ * in the data dir, as a joined host's). Stopping leaves the pods' containers running.
  */
-async function startLocalNode(config: ServerConfig, client: KubeClient, logger: Logger): Promise<Component> {
+async function startLocalNode(config: ServerConfig, app: ApiServerApp, logger: Logger): Promise<Component> {
+  const nodeName = defaultNodeName();
+  const admin = connectionFromFile(app.kubeconfigPath);
+  const joinToken = parseJoinToken(readFileSync(joinTokenPath(config.dataDir), 'utf8').trim());
+  const connection = await ensureNodeCredential({
+    dataDir: config.dataDir,
+    nodeName,
+    server: { server: admin.server, ca: admin.ca, insecureSkipTLSVerify: false, token: joinToken?.secret },
+    logger: logger.child({ component: 'agent' }),
+  });
+  const client = new KubeClient(connection, { userAgent: 'berth-agent' });
   const runtimed = await ensureLocalRuntimed({
     dataDir: config.dataDir,
     runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'),
@@ -44,7 +56,7 @@ async function startLocalNode(config: ServerConfig, client: KubeClient, logger: 
   const agent = await startAgent({
     client,
     runtime,
-    nodeName: defaultNodeName(),
+    nodeName,
     dataDir: config.dataDir,
     logger: logger.child({ component: 'agent' }),
     backoff: { initialMs: config.crashLoopBackoffBaseMs },
@@ -56,6 +68,7 @@ async function startLocalNode(config: ServerConfig, client: KubeClient, logger: 
   return {
     async stop() {
       await agent.stop();
+      client.close();
       runtime.close();
       await runtimed.stop();
       await forgetLocalNode();
@@ -82,12 +95,17 @@ function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logg
   return { components, client };
 }
 
-/** The command that joins another host to this cluster, printed on start as k3s does. */
+/**
+ * The command that joins another host to this cluster, printed on start. It names the token's file, never
+ * the token: this output ends up in logs that others may read.
+ */
 function printJoinCommand(config: ServerConfig): void {
   const address = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
-  const token = readFileSync(joinTokenPath(config.dataDir), 'utf8').trim();
+  const tokenFile = joinTokenPath(config.dataDir);
   const server = `https://${isIPv6(address) ? `[${address}]` : address}:${config.httpsPort}`;
-  process.stdout.write(`berth server: join another host with: berth agent --server ${server} --token ${token} --data-dir /var/lib/berth-agent\n`);
+  process.stdout.write(
+    `berth server: join another host: copy ${tokenFile} to it (mode 0600) and run there: berth agent --server ${server} --token-file ${tokenFile} --data-dir /var/lib/berth-agent\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -122,7 +140,7 @@ async function main(): Promise<void> {
   client = loops.client;
   components.push(...loops.components);
   if (!config.disableAgent) {
-    localNode = startLocalNode(config, loops.client, logger).then(
+    localNode = startLocalNode(config, app, logger).then(
       (node) => components.push(node),
       async (err: unknown) => {
         logger.fatal({ err }, 'the local node did not start');

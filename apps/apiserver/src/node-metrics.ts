@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ObjectFilter } from './filter';
 import type { NodeTunnels } from './node-tunnels';
 import type { ObjectService } from './objects';
+import { pathSegments } from './routes';
 
 /** metrics.k8s.io as metrics-server serves it, for `kubectl top`. */
 export const METRICS_GROUP = 'metrics.k8s.io';
@@ -26,12 +27,8 @@ type MetricsPath = { resource: 'nodes'; name?: string } | { resource: 'pods'; na
 export function parseMetricsPath(pathname: string): MetricsPath | undefined {
   const prefix = `/apis/${API_VERSION}/`;
   if (!pathname.startsWith(prefix)) return undefined;
-  let segs: string[];
-  try {
-    segs = pathname.slice(prefix.length).split('/').filter((s) => s !== '').map(decodeURIComponent);
-  } catch {
-    return undefined;
-  }
+  const segs = pathSegments(pathname.slice(prefix.length));
+  if (!segs) return undefined;
   if (segs[0] === 'nodes' && segs.length <= 2) return { resource: 'nodes', name: segs[1] };
   if (segs[0] === 'pods' && segs.length === 1) return { resource: 'pods' };
   if (segs[0] === 'namespaces' && segs[2] === 'pods' && segs.length <= 4) return { resource: 'pods', namespace: segs[1], name: segs[3] };

@@ -1,6 +1,9 @@
 import type { Pod } from '@berth/api';
+import { once } from 'node:events';
+import type { AddressInfo, Socket } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
 import { parseMetricsPath } from './node-metrics';
-import { containerOf } from './node-proxy';
+import { containerOf, splice } from './node-proxy';
 
 function pod(containers: string[], initContainers: string[] = []): Pod {
   return {
@@ -37,6 +40,35 @@ describe('parseMetricsPath', () => {
   it('leaves every other path alone', () => {
     for (const path of ['/apis/metrics.k8s.io/v1beta1', '/apis/metrics.k8s.io/v1beta1/widgets', '/apis/metrics.k8s.io/v1beta1/namespaces/a/pods/b/c', '/api/v1/pods', '/apis/metrics.k8s.io/v1/nodes']) {
       expect(parseMetricsPath(path)).toBeUndefined();
+    }
+  });
+});
+
+describe('splice', () => {
+  it('stops taking a node\'s output while the client does not read it, so it does not pile up on the server', async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await once(server, 'listening');
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const accepted: WebSocket[] = [];
+    server.on('connection', (ws) => accepted.push(ws));
+    const client = new WebSocket(url);
+    const node = new WebSocket(url);
+    await Promise.all([once(client, 'open'), once(node, 'open')]);
+    while (accepted.length < 2) await new Promise((r) => setImmediate(r));
+    const [clientEnd, nodeEnd] = accepted as [WebSocket, WebSocket];
+    try {
+      splice(clientEnd, nodeEnd);
+      // The client reads nothing; the node sends 24 MiB, far more than the sockets' kernel buffers hold.
+      (client as unknown as { _socket: Socket })._socket.pause();
+      const chunk = Buffer.alloc(64 * 1024);
+      for (let i = 0; i < 384; i++) node.send(chunk);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(clientEnd.bufferedAmount).toBeLessThan(2 * 1024 * 1024);
+      // What the client has not read waits on the node's side, not here.
+      expect(node.bufferedAmount).toBeGreaterThan(0);
+    } finally {
+      for (const ws of [client, node, ...accepted]) ws.terminate();
+      await new Promise((r) => server.close(r));
     }
   });
 });

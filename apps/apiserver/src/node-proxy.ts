@@ -6,16 +6,21 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { SpdySession } from '@berth/spdy';
 import WebSocket, { createWebSocketStream, WebSocketServer } from 'ws';
-import { statusFor } from './http-errors';
+import { endWithStatus } from './http-errors';
 import { NodeMetricsApi, parseMetricsPath } from './node-metrics';
 import { NodeTunnels, type NodeTunnelsOptions } from './node-tunnels';
 import type { ObjectService } from './objects';
 import { PORT_FORWARD_PROTOCOL, servePortForward, TUNNELED_PORT_FORWARD_PROTOCOL } from './port-forward';
-import { parseRoute, type ResourceTarget } from './routes';
+import { integerParam } from './query';
+import { parseRequestTarget, parseRoute, pathSegments, type ResourceTarget } from './routes';
 
 const POD_TYPE = resourceForKind('v1', 'Pod')!;
-/** `/api/v1/nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request. */
-const TUNNEL_PATH = /^\/api\/v1\/nodes\/([^/]+)\/tunnel\/?$/;
+/** `/api/v1/nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request; the node's name, or undefined. */
+function tunnelNode(pathname: string): string | undefined {
+  const segments = pathSegments(pathname);
+  const [api, version, nodes, node, tunnel] = segments ?? [];
+  return segments?.length === 5 && api === 'api' && version === 'v1' && nodes === 'nodes' && tunnel === 'tunnel' ? node : undefined;
+}
 
 export interface NodeProxyDeps {
   objects: ObjectService;
@@ -24,15 +29,13 @@ export interface NodeProxyDeps {
 }
 
 const flag = (value: string | null) => value === 'true' || value === '1';
-
-/** A non-negative integer query parameter (positive with `min` 1), or undefined when absent. */
-function intParam(q: URLSearchParams, name: string, min = 0): number | undefined {
-  const raw = q.get(name);
-  if (raw === null || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw errors.badRequest(`${name}: Invalid value: ${JSON.stringify(raw)}: must be ${min > 0 ? 'greater than 0' : 'non-negative'}`);
-  return value;
-}
+/** Unsent bytes one side of a spliced exec or attach may have before the other side is paused. */
+const SPLICE_HIGH_WATER_BYTES = 256 * 1024;
+/**
+ * The largest WebSocket message taken from a client or a node (ws allows 100 MiB by default). Streams come
+ * in chunks of at most 64 KiB and a node's stats report is far smaller; a larger message closes its socket.
+ */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /** Go's %s of a string slice: `[a b]`. */
 const goList = (names: string[]) => `[${names.join(' ')}]`;
@@ -52,21 +55,20 @@ export function containerOf(pod: Pod, requested: string | null): string {
   throw errors.badRequest(`a container name must be specified for pod ${name}, choose one of: ${goList(app)}${initPart}`);
 }
 
-/** Answers an upgrade request that will not be upgraded, with a Status body, and closes the connection. */
-export function rejectUpgrade(socket: Duplex, err: unknown): void {
-  if (!socket.writable) return void socket.destroy();
-  const status = statusFor(err);
-  const body = JSON.stringify(status);
-  socket.end(`HTTP/1.1 ${status.code} ${status.reason ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-}
-
-/** Joins a client's socket and a node's dial-back socket until either ends. */
-function splice(client: WebSocket, upstream: WebSocket): void {
-  const forward = (to: WebSocket) => (data: Buffer, isBinary: boolean) => {
-    if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary });
+/**
+ * Joins a client's socket and a node's dial-back socket until either ends. A side that does not read
+ * pauses the other (a client that stops reading a command's output stops the node sending it), so
+ * nothing piles up here.
+ */
+export function splice(client: WebSocket, upstream: WebSocket): void {
+  const forward = (from: WebSocket, to: WebSocket) => (data: Buffer, isBinary: boolean) => {
+    if (to.readyState !== WebSocket.OPEN) return;
+    if (to.bufferedAmount < SPLICE_HIGH_WATER_BYTES) return to.send(data, { binary: isBinary });
+    from.pause();
+    to.send(data, { binary: isBinary }, () => from.resume());
   };
-  client.on('message', forward(upstream));
-  upstream.on('message', forward(client));
+  client.on('message', forward(client, upstream));
+  upstream.on('message', forward(upstream, client));
   const closeFrom = (from: WebSocket, to: WebSocket) => (code: number) => {
     if (to.readyState === WebSocket.CLOSED || to.readyState === WebSocket.CLOSING) return;
     // 1005/1006 (no code, abnormal) cannot be sent on.
@@ -89,6 +91,7 @@ export class NodeProxy {
   private readonly wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
+    maxPayload: MAX_MESSAGE_BYTES,
     // One message per event-loop turn: after a tunnel's answer is awaited, the data behind it is not
     // emitted before the awaiting code has attached its listeners.
     allowSynchronousEvents: false,
@@ -99,6 +102,7 @@ export class NodeProxy {
   private readonly portForwardWss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
+    maxPayload: MAX_MESSAGE_BYTES,
     handleProtocols: (offered) => (offered.has(TUNNELED_PORT_FORWARD_PROTOCOL) ? TUNNELED_PORT_FORWARD_PROTOCOL : false),
   });
 
@@ -118,17 +122,16 @@ export class NodeProxy {
   /** An authenticated upgrade request: a node's tunnel, or a client's exec or attach. Never throws. */
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    this.routeUpgrade(req, socket, head).catch((err) => rejectUpgrade(socket, err));
+    this.routeUpgrade(req, socket, head).catch((err) => endWithStatus(socket, err));
   };
 
   private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'https://berth.invalid');
-    const tunnel = TUNNEL_PATH.exec(url.pathname);
-    if (tunnel) {
+    const url = parseRequestTarget(req.url);
+    const tunnelOf = tunnelNode(url.pathname);
+    if (tunnelOf !== undefined) {
       if (req.headers.upgrade?.toLowerCase() !== 'websocket') throw errors.badRequest('the node tunnel is a WebSocket');
-      const node = decodeURIComponent(tunnel[1]!);
       const request = url.searchParams.get(TUNNEL_REQUEST_PARAM);
-      return this.wss.handleUpgrade(req, socket, head, (ws) => (request ? this.tunnels.attachDialBack(node, request, ws) : this.tunnels.attachControl(node, ws)));
+      return this.wss.handleUpgrade(req, socket, head, (ws) => (request ? this.tunnels.attachDialBack(tunnelOf, request, ws) : this.tunnels.attachControl(tunnelOf, ws)));
     }
     const route = parseRoute(url.pathname);
     const target = route.kind === 'resource' ? route.target : undefined;
@@ -185,18 +188,19 @@ export class NodeProxy {
   /** `GET pods/{name}/log`: the node's log stream as text/plain, until it ends or the client goes. */
   async serveLog(req: IncomingMessage, res: ServerResponse, namespace: string, name: string, q: URLSearchParams): Promise<void> {
     const { ref, node } = await this.locate(namespace, name, q.get('container'));
-    const sinceSeconds = intParam(q, 'sinceSeconds', 1);
+    const sinceSeconds = integerParam(q, 'sinceSeconds', { min: 1 });
     const sinceTime = q.get('sinceTime');
     if (sinceSeconds !== undefined && sinceTime) throw errors.badRequest('at most one of sinceTime or sinceSeconds may be specified');
     if (sinceTime && Number.isNaN(Date.parse(sinceTime))) throw errors.badRequest(`sinceTime: Invalid value: ${JSON.stringify(sinceTime)}: must be RFC 3339`);
     const params: LogParams = {
       ...ref,
       follow: flag(q.get('follow')),
-      tailLines: intParam(q, 'tailLines'),
+      tailLines: integerParam(q, 'tailLines', { min: 0 }),
       timestamps: flag(q.get('timestamps')),
-      sinceTime: sinceSeconds !== undefined ? new Date(Date.now() - sinceSeconds * 1000).toISOString() : sinceTime || undefined,
+      // Further back than the epoch is the whole log.
+      sinceTime: sinceSeconds !== undefined ? new Date(Math.max(0, Date.now() - sinceSeconds * 1000)).toISOString() : sinceTime || undefined,
       previous: flag(q.get('previous')),
-      limitBytes: intParam(q, 'limitBytes', 1),
+      limitBytes: integerParam(q, 'limitBytes', { min: 1 }),
     };
     const upstream = await this.tunnels.open(node, 'log', params);
     if (req.destroyed || res.destroyed) return void upstream.terminate();

@@ -1,7 +1,7 @@
 import { isBerthError } from '@berth/errors';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createConnection, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { NodeTunnels } from './node-tunnels';
@@ -123,5 +123,29 @@ describe('NodeTunnels (server side)', () => {
       check();
     });
     expect(tunnels.nodes).toEqual([]);
+  });
+
+  it('survives a dial-back for no request that sends a malformed frame at once', async () => {
+    const { port } = new URL(server.url);
+    for (let i = 0; i < 5; i++) {
+      const socket = createConnection(Number(port), '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.resume();
+      const upgrade = 'GET /a?request=none HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+      // Right behind the handshake, a frame with reserved bits set and an unknown opcode: the server's ws fails it with an 'error'.
+      socket.end(Buffer.concat([Buffer.from(upgrade), Buffer.from([0xff, 0x80, 0, 0, 0, 0])]));
+      await once(socket, 'close');
+    }
+    await node('b', { ok: true });
+    const socket = await tunnels.open('b', 'stats', {});
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    socket.close();
+  });
+
+  it("takes a reason outside the vocabulary from a node's refusal as the server's failure", async () => {
+    await node('a', { ok: false, reason: '__proto__', message: 'x' });
+    const err = await rejection(tunnels.open('a', 'stats', {}));
+    const { statusFor } = await import('./http-errors');
+    expect(statusFor(err)).toMatchObject({ code: 500, reason: 'InternalError' });
   });
 });

@@ -71,6 +71,8 @@ export class NodeTunnels {
 
   /** A node dialling back for request `id`; only the node the request went to may answer it. */
   attachDialBack(node: string, id: string, ws: WebSocket): void {
+    // From the first moment: a socket's error nobody listens for would end the process.
+    ws.on('error', (err) => this.logger.debug({ err, node }, 'node tunnel request socket error'));
     const pending = this.pending.get(id);
     if (!pending || pending.node !== node) {
       ws.close(1008, 'no such request');
@@ -107,7 +109,6 @@ export class NodeTunnels {
       });
       control.send(JSON.stringify({ id, kind, params }));
     });
-    ws.on('error', (err) => this.logger.debug({ err, node, kind }, 'node tunnel request socket error'));
     let answer: TunnelAnswer;
     try {
       answer = await firstAnswer(ws, node, Math.max(0, deadline - Date.now()));

@@ -41,6 +41,11 @@ export interface WriteOptions {
   force?: boolean;
   /** `?resourceVersion=` on a write: the object must still be at this version. */
   precondition?: string;
+  /**
+   * The requester's admission check (NodeRestriction for nodes): sees the stored object (undefined on
+   * create) and the one about to be stored, after defaulting and validation, and throws to refuse the write.
+   */
+  admit?: (old: KubeObject | undefined, next: KubeObject) => void;
 }
 
 export interface WriteResult {
@@ -83,6 +88,12 @@ const POD_TYPE = RESOURCES.find((r) => r.group === '' && r.kind === 'Pod')!;
 
 /** Kubernetes' default spec.terminationGracePeriodSeconds. */
 const DEFAULT_POD_GRACE_SECONDS = 30;
+/** The latest time a Date holds (year 275760): a grace period longer than that (valid, if absurd) ends there. */
+const LATEST_TIME_MS = 8.64e15;
+
+function graceEnd(fromMs: number, seconds: number): string {
+  return timestamp(new Date(Math.min(fromMs + seconds * 1000, LATEST_TIME_MS)));
+}
 
 /**
  * How a DELETE marks an object that is removed gracefully (pods, as Kubernetes' BeforeDelete does):
@@ -101,14 +112,14 @@ function gracefulDeletion(type: ResourceType, obj: KubeObject, requested: number
     // A later request may only shorten the grace period, counted from the first request.
     if (requestedSeconds === undefined || requestedSeconds >= current) return { kind: 'pending' };
     const requestedAt = Date.parse(deletionTimestamp) - current * 1000;
-    return { kind: 'mark', deletionTimestamp: timestamp(new Date(requestedAt + requestedSeconds * 1000)), graceSeconds: requestedSeconds };
+    return { kind: 'mark', deletionTimestamp: graceEnd(requestedAt, requestedSeconds), graceSeconds: requestedSeconds };
   }
   const spec = (obj.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
   const phase = (obj.status as { phase?: string } | undefined)?.phase;
   // No node runs an unbound or finished pod's containers: nobody would finish a graceful deletion.
   if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return { kind: 'now' };
   const graceSeconds = Math.max(requestedSeconds ?? spec.terminationGracePeriodSeconds ?? DEFAULT_POD_GRACE_SECONDS, 0);
-  return { kind: 'mark', deletionTimestamp: timestamp(new Date(now.getTime() + graceSeconds * 1000)), graceSeconds };
+  return { kind: 'mark', deletionTimestamp: graceEnd(now.getTime(), graceSeconds), graceSeconds };
 }
 
 /**
@@ -432,6 +443,7 @@ export class ObjectService {
     const initialStatus = INITIAL_STATUS[`${type.group}/${type.kind}`];
     if (initialStatus) obj.status = initialStatus();
     const warnings = this.admit(type, obj, opts);
+    opts.admit?.(undefined, obj);
     obj.metadata.managedFields = managedFieldsSet ? managedFields : recordUpdate(type, undefined, obj, opts.fieldManager, now);
     if (!obj.metadata.managedFields?.length) delete obj.metadata.managedFields;
     const reservation = await this.allocations?.reserve(type, undefined, obj, opts.dryRun);
@@ -494,6 +506,7 @@ export class ObjectService {
 
     this.allocations?.keepAllocated(type, old, next);
     const warnings = this.admit(type, next, opts, old);
+    opts.admit?.(old, next);
     // Serialising the stored object for the no-op checks costs as much as the write itself: once is enough.
     const oldComparable = comparable(old);
     const reservation = comparable(next) === oldComparable ? undefined : await this.allocations?.reserve(type, old, next, opts.dryRun);

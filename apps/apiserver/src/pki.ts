@@ -1,7 +1,10 @@
-import { formatJoinToken } from '@berth/client';
+// @peculiar/x509 needs the Reflect metadata API loaded before it.
+import 'reflect-metadata';
+import { formatJoinToken, NODE_USER_PREFIX, NODES_GROUP } from '@berth/client';
+import { writeFileAtomicSync } from '@berth/host';
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,18 +17,13 @@ export interface Credentials {
   caCertPem: string;
   serverCertPem: string;
   serverKeyPem: string;
+  /** Signs the nodes' client certificates. */
+  caKeyPem: string;
   adminToken: string;
-  /** The secret joining nodes present as their bearer token (carried in the join token). */
+  /** The secret joining hosts present as their bearer token (carried in the join token): it only lets them join. */
   nodeSecret: string;
   /** `K10<sha256 of caCertPem>::node:<nodeSecret>`, written to <dataDir>/token. */
   joinToken: string;
-}
-
-/** Writes a file atomically (temp + rename) so a crash never leaves half a key behind. */
-export function writeFileAtomic(path: string, content: string, mode = 0o600): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content, { mode });
-  renameSync(tmp, path);
 }
 
 /** The names a client may use to reach this host: loopback, the hostname and every interface address. */
@@ -58,9 +56,7 @@ function serialNumber(): string {
   return bytes.toString('hex');
 }
 
-interface GeneratedPki extends Omit<Credentials, 'nodeSecret' | 'joinToken'> {
-  caKeyPem: string;
-}
+type GeneratedPki = Omit<Credentials, 'nodeSecret' | 'joinToken'>;
 
 async function generate(): Promise<GeneratedPki> {
   const notBefore = new Date(Date.now() - 60_000);
@@ -124,25 +120,61 @@ export async function loadOrCreateCredentials(dataDir: string): Promise<Credenti
   if (!existsSync(path(FILES.token))) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const created = await generate();
-    writeFileAtomic(path(FILES.caCert), created.caCertPem, 0o644);
-    writeFileAtomic(path(FILES.caKey), created.caKeyPem);
-    writeFileAtomic(path(FILES.serverCert), created.serverCertPem, 0o644);
-    writeFileAtomic(path(FILES.serverKey), created.serverKeyPem);
-    writeFileAtomic(path(FILES.token), created.adminToken);
+    writeFileAtomicSync(path(FILES.caCert), created.caCertPem, 0o644);
+    writeFileAtomicSync(path(FILES.caKey), created.caKeyPem);
+    writeFileAtomicSync(path(FILES.serverCert), created.serverCertPem, 0o644);
+    writeFileAtomicSync(path(FILES.serverKey), created.serverKeyPem);
+    writeFileAtomicSync(path(FILES.token), created.adminToken);
   }
   // Data dirs from before join tokens get their node secret on the next start.
-  if (!existsSync(path(FILES.nodeSecret))) writeFileAtomic(path(FILES.nodeSecret), randomBytes(16).toString('hex'));
+  if (!existsSync(path(FILES.nodeSecret))) writeFileAtomicSync(path(FILES.nodeSecret), randomBytes(16).toString('hex'));
   const caCertPem = readFileSync(path(FILES.caCert), 'utf8');
   const nodeSecret = readFileSync(path(FILES.nodeSecret), 'utf8').trim();
   const joinToken = formatJoinToken(caCertPem, nodeSecret);
   const tokenFile = joinTokenPath(dataDir);
-  if (!existsSync(tokenFile) || readFileSync(tokenFile, 'utf8').trim() !== joinToken) writeFileAtomic(tokenFile, `${joinToken}\n`);
+  if (!existsSync(tokenFile) || readFileSync(tokenFile, 'utf8').trim() !== joinToken) writeFileAtomicSync(tokenFile, `${joinToken}\n`);
   return {
     caCertPem,
     serverCertPem: readFileSync(path(FILES.serverCert), 'utf8'),
     serverKeyPem: readFileSync(path(FILES.serverKey), 'utf8'),
+    caKeyPem: readFileSync(path(FILES.caKey), 'utf8'),
     adminToken: readFileSync(path(FILES.token), 'utf8').trim(),
     nodeSecret,
     joinToken,
   };
+}
+
+/** How long a node's client certificate is valid (Kubernetes' --cluster-signing-duration default); nodes renew it. */
+export const NODE_CERTIFICATE_VALIDITY_MS = 365 * 24 * 3600 * 1000;
+
+/**
+ * A client certificate for `system:node:<nodeName>` (group system:nodes) on `publicKey`, signed by the cluster
+ * CA: usable for client authentication only. Nothing else of the request it answers is copied into it.
+ */
+export async function signNodeCertificate(
+  ca: Pick<Credentials, 'caCertPem' | 'caKeyPem'>,
+  nodeName: string,
+  publicKey: x509.PublicKey,
+  now = new Date(),
+): Promise<string> {
+  const caCert = new x509.X509Certificate(ca.caCertPem);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.caKeyPem), ECDSA, false, ['sign']);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: [{ CN: [`${NODE_USER_PREFIX}${nodeName}`] }, { O: [NODES_GROUP] }],
+    issuer: caCert.subject,
+    // A minute back, as the CA's own: clocks of hosts are never quite together.
+    notBefore: new Date(now.getTime() - 60_000),
+    notAfter: new Date(now.getTime() + NODE_CERTIFICATE_VALIDITY_MS),
+    signingAlgorithm: ECDSA,
+    publicKey,
+    signingKey: caKey as unknown as x509.X509CertificateCreateWithKeyParams['signingKey'],
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+    ],
+  });
+  return cert.toString('pem');
 }

@@ -82,7 +82,8 @@ async function forward(error: SpdyStream, data: SpdyStream, dial: PortDialer): P
   data.on('end', () => upstream.readyState === WebSocket.OPEN && upstream.send(Buffer.alloc(0), { binary: true }));
   // Pod to client: the pod's FIN ends the data stream, and the connection is done (kubelet's too).
   upstream.on('message', (chunk: Buffer, isBinary: boolean) => {
-    if (!isBinary) return;
+    // After the pod's FIN (or the client's reset) anything more the node sends has nowhere to go.
+    if (!isBinary || data.writableEnded || data.destroyed) return;
     if (chunk.length === 0) return finish(error, data);
     if (!data.write(chunk)) {
       upstream.pause();

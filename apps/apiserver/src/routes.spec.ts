@@ -1,4 +1,4 @@
-import { isPublic, parseRoute } from './routes';
+import { isPublic, parseRequestTarget, parseRoute } from './routes';
 
 function target(path: string) {
   const route = parseRoute(path);
@@ -36,6 +36,25 @@ describe('parseRoute', () => {
     expect(isPublic(parseRoute('/api'))).toBe(false);
     for (const path of ['/', '/foo', '/api/v1/widgets', '/api/v1/pods/x', '/api/v1/namespaces/a/pods/b/c/d', '/api/v1/namespaces/%zz', '/api/v1/namespaces/a%2Fb/pods']) {
       expect(parseRoute(path).kind).toBe('unknown');
+    }
+  });
+});
+
+describe('parseRequestTarget', () => {
+  it('reads origin-form as a path, `//` and dot segments included, never normalized', () => {
+    expect(parseRequestTarget('//a:99999/x?y=1')).toMatchObject({ pathname: '//a:99999/x' });
+    expect(parseRequestTarget('/api/v1/namespaces/ns/configmaps/%2e%2e').pathname).toBe('/api/v1/namespaces/ns/configmaps/%2e%2e');
+    expect(parseRequestTarget('/a/../b?watch=1&x=%zz').searchParams.get('watch')).toBe('1');
+  });
+
+  it('serves absolute-form by its path, and refuses what is not a path', () => {
+    expect(parseRequestTarget('https://elsewhere:1/api/v1/pods?limit=1')).toMatchObject({ pathname: '/api/v1/pods' });
+    for (const target of ['*', 'api/v1', 'ftp://x/y', '', 'http://[/', 'http://a:99999/api']) expect(() => parseRequestTarget(target)).toThrow('is not a path');
+  });
+
+  it('routes no segment that is, or decodes to, . or .. or holds a slash', () => {
+    for (const path of ['/api/v1/namespaces/ns/configmaps/%2e%2e', '/api/v1/namespaces/ns/configmaps/..', '/api/v1/namespaces/%2E/pods', '/api/v1/namespaces/a%2Fb/pods', '/api/v1/namespaces/%zz/pods']) {
+      expect(parseRoute(path)).toEqual({ kind: 'unknown' });
     }
   });
 });

@@ -1,4 +1,6 @@
 import { resourceForPath, ResourceType } from '@berth/api';
+import { errors } from '@berth/errors';
+import { NODE_CERTIFICATE_PATH } from '@berth/client';
 
 export interface ResourceTarget {
   type: ResourceType;
@@ -14,6 +16,8 @@ export type Route =
   | { kind: 'metrics' }
   /** The cluster CA's PEM, for hosts joining with a token that pins its hash. */
   | { kind: 'cacerts' }
+  /** A joining (or renewing) node's certificate signing request. */
+  | { kind: 'nodeCertificate' }
   | { kind: 'coreDiscovery' }
   | { kind: 'groupsDiscovery' }
   | { kind: 'groupDiscovery'; group: string }
@@ -23,27 +27,56 @@ export type Route =
   | { kind: 'resource'; target: ResourceTarget }
   | { kind: 'unknown' };
 
+/** A request target's path (still percent-encoded, never normalized) and query. */
+export interface RequestTarget {
+  pathname: string;
+  searchParams: URLSearchParams;
+}
+
+/**
+ * A request target as Go's server reads it (and so kube-apiserver): origin-form `/path?query` is a path
+ * even when it starts with `//`, and its dot segments are left alone, also encoded ones (`%2e%2e`, which
+ * WHATWG URL parsing would resolve: `pods/%2e%2e` must not become the namespace above it). Absolute-form
+ * (`https://host/path`) is served by its path when it is a URL at all; anything else (`*`, a relative path) is a 400.
+ */
+export function parseRequestTarget(target = '/'): RequestTarget {
+  const refused = () => errors.badRequest(`the request target ${JSON.stringify(target.length > 100 ? `${target.slice(0, 100)}...` : target)} is not a path`);
+  const authority = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (authority && !URL.canParse(target)) throw refused();
+  const rest = authority ? target.slice(authority[0].length) || '/' : target;
+  if (!rest.startsWith('/')) throw refused();
+  const end = rest.indexOf('#');
+  const withoutFragment = end < 0 ? rest : rest.slice(0, end);
+  const question = withoutFragment.indexOf('?');
+  if (question < 0) return { pathname: withoutFragment, searchParams: new URLSearchParams() };
+  return { pathname: withoutFragment.slice(0, question), searchParams: new URLSearchParams(withoutFragment.slice(question + 1)) };
+}
+
+/**
+ * A path's segments, percent-decoded; undefined when one does not decode, holds a slash (a name could reach
+ * into another key of the store) or is `.` or `..` (which no name may be, as Kubernetes has it).
+ */
+export function pathSegments(pathname: string): string[] | undefined {
+  const segments: string[] = [];
+  for (const raw of pathname.split('/')) {
+    if (raw === '') continue;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      return undefined;
+    }
+    if (decoded.includes('/') || decoded === '.' || decoded === '..') return undefined;
+    segments.push(decoded);
+  }
+  return segments;
+}
+
 const HEALTH = new Set(['/healthz', '/livez', '/readyz']);
 
 /** Paths served without a token. */
 export function isPublic(route: Route): boolean {
   return route.kind === 'health' || route.kind === 'version' || route.kind === 'cacerts';
-}
-
-function segmentsOf(pathname: string): string[] | undefined {
-  try {
-    return pathname
-      .split('/')
-      .filter((s) => s !== '')
-      .map((s) => {
-        const decoded = decodeURIComponent(s);
-        // An encoded slash would let a name reach into another key of the store.
-        if (decoded.includes('/')) throw new URIError('slash in a path segment');
-        return decoded;
-      });
-  } catch {
-    return undefined;
-  }
 }
 
 export function parseRoute(pathname: string): Route {
@@ -54,7 +87,8 @@ export function parseRoute(pathname: string): Route {
   if (trimmed === '/version') return { kind: 'version' };
   if (trimmed === '/metrics') return { kind: 'metrics' };
   if (trimmed === '/cacerts') return { kind: 'cacerts' };
-  const segs = segmentsOf(trimmed);
+  if (trimmed === NODE_CERTIFICATE_PATH) return { kind: 'nodeCertificate' };
+  const segs = pathSegments(trimmed);
   if (!segs) return { kind: 'unknown' };
   if (segs[0] === 'openapi' && segs[1] === 'v3') {
     if (segs.length === 2) return { kind: 'openapiIndex' };

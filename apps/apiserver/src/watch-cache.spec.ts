@@ -86,8 +86,8 @@ const backends: Array<[string, () => Promise<Store>]> = [
 describe.each(backends)('watch cache on the %s store', (_name, makeStore) => {
   let store: Store;
   let registries: WatchRegistry[];
-  const registry = (windowEvents?: number) => {
-    const r = new WatchRegistry(store, { windowEvents });
+  const registry = (windowEvents?: number, windowBytes?: number) => {
+    const r = new WatchRegistry(store, { windowEvents, windowBytes });
     registries.push(r);
     return r;
   };
@@ -177,6 +177,29 @@ describe.each(backends)('watch cache on the %s store', (_name, makeStore) => {
     // And a recent one still comes from the window.
     await open(watches, { resourceVersion: revisions[17] });
     expect(starts).toHaveLength(2);
+  });
+
+  test('the windows keep at most their byte budget together, the largest forgetting its oldest events first', async () => {
+    const { starts } = instrument(store);
+    // Room for about four 10 KB pods and a few small ConfigMaps.
+    const watches = registry(4096, 45_000);
+    const pods = await open(watches, { resourceVersion: null });
+    const configMaps = await open(watches, { type: CONFIGMAPS, resourceVersion: null });
+    const bigPod = (name: string) => JSON.stringify({ ...JSON.parse(podValue('default', name)), padding: 'x'.repeat(10_000) });
+    const cm = (await store.create('/registry/core/configmaps/default/c0', configMapValue('c0'))).modRevision;
+    const revisions: number[] = [];
+    for (let i = 0; i < 10; i++) revisions.push((await store.create(podKey('default', `p${i}`), bigPod(`p${i}`))).modRevision);
+    await waitFor(() => pods.events.length === 10 && configMaps.events.length === 1, 5_000, 'the events');
+    // The pods' window holds the last few pods only: an older start is replayed by the store.
+    const old = await open(watches, { resourceVersion: revisions[1] });
+    await waitFor(() => old.events.length === 8, 5_000, 'the replay from the store');
+    expect(starts.filter((w) => w.prefix === '/registry/core/pods/').map((w) => w.after)).toEqual([expect.any(Number), revisions[1]]);
+    const recent = await open(watches, { resourceVersion: revisions[7] });
+    expect(recent.events).toEqual([8, 9].map((i) => `ADDED default/p${i}@${revisions[i]}`));
+    // The small window was not the one to give way.
+    const fromStart = await open(watches, { type: CONFIGMAPS, resourceVersion: cm - 1 });
+    expect(fromStart.events).toEqual([`ADDED default/c0@${cm}`]);
+    expect(starts.filter((w) => w.prefix === '/registry/core/configmaps/')).toHaveLength(1);
   });
 
   test('a compacted resourceVersion older than the window is refused as Compacted (410 Expired)', async () => {

@@ -37,10 +37,47 @@ export function indexedField(type: ResourceType): string | undefined {
 
 /** Events kept per resource for watches that start from a recent resourceVersion. */
 export const DEFAULT_WINDOW_EVENTS = 4096;
+/**
+ * What all resources' windows may keep together, counted by the length of the values their events
+ * hold. 4096 events of objects near the 3 MiB body limit (with their previous values) would be 24 GiB
+ * per resource: the count alone bounds nothing.
+ */
+export const DEFAULT_WINDOW_BYTES = 64 * 1024 * 1024;
 
 export interface WatchCacheOptions {
   /** How many recent events of each resource are kept for replay. */
   windowEvents?: number;
+  /** How many bytes of event values all resources keep together. */
+  windowBytes?: number;
+}
+
+/** Roughly what keeping an event costs: its key and values. */
+function sizeOf(event: WatchEvent): number {
+  return event.kv.key.length + event.kv.value.length + (event.prevKv ? event.prevKv.value.length : 0);
+}
+
+/** The bytes every resource's window keeps, against one cap: over it, the largest window forgets its oldest events. */
+class WindowBudget {
+  private used = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly caches: () => Iterable<ResourceCache>,
+  ) {}
+
+  add(bytes: number): void {
+    this.used += bytes;
+    while (this.used > this.max) {
+      let largest: ResourceCache | undefined;
+      for (const cache of this.caches()) if (!largest || cache.bytes > largest.bytes) largest = cache;
+      const freed = largest?.forgetOldest() ?? 0;
+      if (freed === 0) break;
+    }
+  }
+
+  release(bytes: number): void {
+    this.used -= bytes;
+  }
 }
 
 /** What a watcher of the cache asks for: one namespace (or all) and, for an indexed kind, one value of its field. */
@@ -154,6 +191,8 @@ class ResourceCache {
   private windowStart = 0;
   /** The newest revision received from the store. */
   private lastRevision = 0;
+  /** What the kept events hold (see sizeOf). */
+  bytes = 0;
   private storeWatcher: Watcher | undefined;
   private starting: Promise<void> | undefined;
   /** Whether the window continues a store watch that ended, so a restart resumes after lastRevision. */
@@ -166,6 +205,7 @@ class ResourceCache {
     private readonly store: Store,
     private readonly type: ResourceType,
     private readonly windowEvents: number,
+    private readonly budget: WindowBudget,
   ) {
     this.prefix = typePrefix(type);
     this.field = indexedField(type);
@@ -223,6 +263,8 @@ class ResourceCache {
         from = Math.max(compacted, current - this.windowEvents, 0);
         this.window = [];
         this.head = 0;
+        this.budget.release(this.bytes);
+        this.bytes = 0;
         this.windowStart = from;
         this.lastRevision = from;
       }
@@ -279,15 +321,27 @@ class ResourceCache {
     const copy: WatchEvent = { ...event, kv: { ...event.kv } };
     if (event.prevKv) copy.prevKv = { ...event.prevKv };
     this.window.push({ ...routed, event: copy });
-    if (this.window.length - this.head > this.windowEvents) {
-      this.windowStart = this.window[this.head].event.revision;
-      this.head++;
-      // Dropping the forgotten part now and then keeps eviction O(1) on average.
-      if (this.head >= this.windowEvents) {
-        this.window = this.window.slice(this.head);
-        this.head = 0;
-      }
+    if (this.window.length - this.head > this.windowEvents) this.forgetOldest();
+    const size = sizeOf(copy);
+    this.bytes += size;
+    this.budget.add(size);
+  }
+
+  /** Drops the oldest kept event (watches from before it go to the store); the bytes freed, 0 when none is kept. */
+  forgetOldest(): number {
+    if (this.head >= this.window.length) return 0;
+    const oldest = this.window[this.head];
+    this.windowStart = oldest.event.revision;
+    this.head++;
+    // Dropping the forgotten part now and then keeps eviction O(1) on average, and lets it be collected.
+    if (this.head >= 1024 || this.head * 2 >= this.window.length) {
+      this.window = this.window.slice(this.head);
+      this.head = 0;
     }
+    const size = sizeOf(oldest.event);
+    this.bytes -= size;
+    this.budget.release(size);
+    return size;
   }
 
   /** Index of the first kept event with a revision above `after`. */
@@ -347,12 +401,14 @@ class ResourceCache {
 export class WatchCache {
   private readonly resources = new Map<string, ResourceCache>();
   private readonly windowEvents: number;
+  private readonly budget: WindowBudget;
 
   constructor(
     private readonly store: Store,
     options: WatchCacheOptions = {},
   ) {
     this.windowEvents = options.windowEvents ?? DEFAULT_WINDOW_EVENTS;
+    this.budget = new WindowBudget(options.windowBytes ?? DEFAULT_WINDOW_BYTES, () => this.resources.values());
   }
 
   /** Starts the type's store watch if needed: a list read after this can be continued from the cache. */
@@ -372,7 +428,7 @@ export class WatchCache {
   private resource(type: ResourceType): ResourceCache {
     const prefix = typePrefix(type);
     let cache = this.resources.get(prefix);
-    if (!cache) this.resources.set(prefix, (cache = new ResourceCache(this.store, type, this.windowEvents)));
+    if (!cache) this.resources.set(prefix, (cache = new ResourceCache(this.store, type, this.windowEvents, this.budget)));
     return cache;
   }
 }

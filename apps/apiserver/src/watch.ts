@@ -29,6 +29,7 @@ const BOOKMARK_INTERVAL_MS = 30_000;
 
 /** Kubernetes ends watches without timeoutSeconds after a random 30-60 minutes, so clients spread out their relists. */
 const DEFAULT_TIMEOUT_MIN_S = 1800;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One open watch: store events translated to Kubernetes watch events for one type, namespace and selector.
@@ -99,7 +100,8 @@ export class ObjectWatch {
       this.timers.push(setInterval(() => this.bookmark(), BOOKMARK_INTERVAL_MS));
     }
     const timeoutSeconds = this.req.timeoutSeconds ?? DEFAULT_TIMEOUT_MIN_S * (1 + Math.random());
-    this.timers.push(setTimeout(() => this.end(), timeoutSeconds * 1000));
+    // A timer longer than 2^31-1 ms would fire at once: a watch asked to last longer lasts that (24.8 days).
+    this.timers.push(setTimeout(() => this.end(), Math.min(timeoutSeconds * 1000, MAX_TIMER_MS)));
   }
 
   end(): void {

@@ -36,13 +36,15 @@ describe('parseManifests', () => {
   });
 
   it.each([
-    ['malformed YAML', `${DEPLOYMENT}---\nkind: [unclosed\n`, /^error parsing f\.yaml \(document 2\): .+/],
-    ['malformed JSON', '{"apiVersion": "v1",', /^error parsing f\.yaml: .+/],
+    ['malformed YAML', `${DEPLOYMENT}---\nkind: [unclosed\n`, /^f\.yaml could not be decoded as YAML: document 2: .+/],
+    ['malformed JSON', '{"apiVersion": "v1",', /^f\.yaml could not be decoded as YAML: .+/],
     ['no apiVersion or kind', 'metadata:\n  name: x\n', /^error validating f\.yaml \(document 1\): apiVersion not set, kind not set$/],
     ['an unknown kind', 'apiVersion: v1\nkind: Gadget\nmetadata:\n  name: x\n', /^error validating f\.yaml \(document 1\): no matches for kind "Gadget" in version "v1"$/],
     ['a kind in the wrong version', 'apiVersion: v1\nkind: Deployment\nmetadata:\n  name: x\n', /no matches for kind "Deployment" in version "v1"/],
     ['no name', 'apiVersion: v1\nkind: ConfigMap\n', /^error validating f\.yaml \(document 1\): metadata\.name not set$/],
     ['a scalar document', 'just text\n', /the document is not an object/],
+    ['a document nested 10,000 levels deep', `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`, /^f\.yaml nests deeper than 100 levels$/],
+    ['a __proto__ key', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  __proto__:\n    polluted: true\n', /^f\.yaml .*__proto__/],
   ])('rejects %s with one line naming the file', (_what, text, message) => {
     let thrown: Error | undefined;
     try {

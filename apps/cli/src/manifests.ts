@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { KubeObject, resourceForKind, ResourceType } from '@berth/api';
-import { BerthError } from '@berth/errors';
+import { decodeYamlDocuments, KubeObject, resourceForKind, ResourceType } from '@berth/api';
+import { BerthError, isBerthError } from '@berth/errors';
 
 /** One object read from a manifest, with where it came from for messages. */
 export interface Manifest {
@@ -50,26 +49,18 @@ function firstLine(message: string): string {
   return message.split('\n')[0].trim().replace(/:$/, '');
 }
 
-/** The documents of a YAML stream (or one JSON text), as plain values; null for empty documents. */
+/**
+ * The documents of a YAML stream (or one JSON text), as plain values; null for empty documents. Decoded as
+ * the server decodes bodies (nesting bounded, no `__proto__`), so a hostile file is one line, never a crash
+ * of the CLI; a local file may be as long as it likes.
+ */
 function parseDocuments(source: string, text: string): unknown[] {
-  if (/^\s*[[{]/.test(text)) {
-    try {
-      return [JSON.parse(text)];
-    } catch (err) {
-      throw new BerthError('BadRequest', `error parsing ${source}: ${firstLine((err as Error).message)}`);
-    }
+  try {
+    return decodeYamlDocuments(text, source, Infinity);
+  } catch (err) {
+    if (isBerthError(err)) throw new BerthError('BadRequest', firstLine(err.message));
+    throw err;
   }
-  const documents = parseAllDocuments(text);
-  if (!Array.isArray(documents)) return [];
-  return documents.map((document, index) => {
-    const problem = document.errors[0];
-    if (problem) throw new BerthError('BadRequest', `error parsing ${source} (document ${index + 1}): ${firstLine(problem.message)}`);
-    try {
-      return document.toJS({ maxAliasCount: 100 });
-    } catch (err) {
-      throw new BerthError('BadRequest', `error parsing ${source} (document ${index + 1}): ${firstLine((err as Error).message)}`);
-    }
-  });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -113,7 +113,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     if (!isBerthError(err, 'ServiceUnavailable')) throw err;
     throw errors.unavailable(`no runtimed answers (${err.message}); start \`berth runtimed\` on this node first`);
   }
-  await mkdir(options.dataDir, { recursive: true });
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const record: AgentRecord = { nodeName, nodeServices: !!options.nodeServices };
   // Kept after a stop, as the rules and routes are: `berth node reset` finds this process and its namespace in it.
   await writeProcessRecord(nodePaths(options.dataDir).agentRecord, record);

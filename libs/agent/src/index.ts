@@ -19,3 +19,4 @@ export { podSandboxConfig, podDnsConfig, podPortMappings, podHostnameFqdn, parse
 export { NodeTunnel, nodeTunnelFor, reconnectDelayMs, DEFAULT_RECONNECT, type NodeTunnelOptions, type TunnelDialer, type ReconnectPolicy } from './node-tunnel';
 export { serveTunnelRequest, type TunnelRuntime } from './node-tunnel-serve';
 export { StatsSampler, readHostUsage, type UsageReading, type HostReader } from './node-tunnel-stats';
+export { ensureNodeCredential, nodeCredentialPath, type NodeCredentialOptions, type JoinTarget } from './node-credential';

@@ -48,7 +48,7 @@ export async function ensureLocalRuntimed(options: LocalRuntimedOptions): Promis
     logger.info({ socket }, 'using the runtimed already serving this host');
     return { socket, stop: async () => undefined };
   }
-  mkdirSync(options.dataDir, { recursive: true });
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const logPath = paths.runtimedLog;
   const log = openSync(logPath, 'a');
   const args = [options.runtimedMain, '--root', paths.runtimedRoot, '--socket', socket];

@@ -6,4 +6,6 @@ export * from './defaults';
 export * from './selectors';
 export * from './tables';
 export * from './quantity';
+export * from './decode';
+export { dns1123SubdomainErrors } from './schema/syntax';
 export * from './downward-api';

@@ -27,7 +27,7 @@ function resource(
   version: string,
   kind: string,
   plural: string,
-  opts: { shortNames?: string[]; namespaced?: boolean; categories?: string[]; subresources?: Subresource[] } = {},
+  opts: { shortNames?: string[]; namespaced?: boolean; categories?: string[]; subresources?: Subresource[]; verbs?: string[] } = {},
 ): ResourceType {
   return {
     group,
@@ -40,12 +40,13 @@ function resource(
     namespaced: opts.namespaced ?? true,
     categories: opts.categories ?? [],
     subresources: opts.subresources ?? [],
-    verbs: ALL_VERBS,
+    verbs: opts.verbs ?? ALL_VERBS,
   };
 }
 
 export const RESOURCES: readonly ResourceType[] = [
-  resource('', 'v1', 'Namespace', 'namespaces', { shortNames: ['ns'], namespaced: false, subresources: ['status'] }),
+  // As in Kubernetes, namespaces are deleted one by one: each one's deletion is a cascade of its own.
+  resource('', 'v1', 'Namespace', 'namespaces', { shortNames: ['ns'], namespaced: false, subresources: ['status'], verbs: ALL_VERBS.filter((v) => v !== 'deletecollection') }),
   resource('', 'v1', 'Pod', 'pods', {
     shortNames: ['po'],
     categories: ['all'],

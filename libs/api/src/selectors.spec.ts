@@ -222,6 +222,12 @@ describe('parseFieldSelector', () => {
     ]);
   });
 
+  it('supports no field an object inherits: __proto__, constructor, toString', () => {
+    for (const field of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      expect(thrown(() => parseFieldSelector(pods, `${field}=x`)).message).toBe(`field label not supported: ${field}`);
+    }
+  });
+
   it('allows empty values and an empty selector', () => {
     expect(parseFieldSelector(pods, 'spec.nodeName=')).toEqual([{ field: 'spec.nodeName', operator: '=', value: '' }]);
     expect(parseFieldSelector(pods, '')).toEqual([]);

@@ -375,7 +375,7 @@ function at(obj: unknown, path: string): unknown {
   let current: unknown = obj;
   for (const part of path.split('.')) {
     if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[part];
+    current = ownMember(current as Record<string, unknown>, part);
   }
   return current;
 }
@@ -435,8 +435,13 @@ const METADATA_FIELDS: Record<string, FieldAccessor> = {
   'metadata.namespace': plain('metadata.namespace'),
 };
 
+/** A field selector names a field: `__proto__` or `toString` are no selectable field, though a plain object would say they are. */
 function fieldAccessor(kind: string, field: string): FieldAccessor | undefined {
-  return METADATA_FIELDS[field] ?? SELECTABLE_FIELDS[kind]?.[field];
+  return ownMember(METADATA_FIELDS, field) ?? ownMember(ownMember(SELECTABLE_FIELDS, kind), field);
+}
+
+function ownMember<T>(map: Record<string, T> | undefined, key: string): T | undefined {
+  return map && Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
 }
 
 /** The field selector labels a type supports, for discovery-like listings and error messages. */

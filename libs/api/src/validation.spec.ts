@@ -463,8 +463,21 @@ describe('Deployment and ReplicaSet', () => {
     const result = validate(obj);
     expect(result.causes).toEqual([]);
     expect(result.unknownFields.sort()).toEqual(['metadata.labelz', 'spec.replicaz', 'spec.template.spec.containers[0].imagee']);
+    expect(JSON.stringify(obj)).toContain('replicaz');
+    const warned = structuredClone(obj);
+    expect(validate(warned, { fieldValidation: 'Warn' }).unknownFields).toHaveLength(3);
     expect(validate(obj, { fieldValidation: 'Ignore' }).unknownFields).toEqual([]);
-    expect(validate(obj, { fieldValidation: 'Warn' }).unknownFields).toHaveLength(3);
+  });
+
+  it('drops unknown fields unless Strict, as Kubernetes decodes into its types: nothing is stored that nothing acts on', () => {
+    for (const fieldValidation of ['Warn', 'Ignore'] as const) {
+      const obj = deployment() as KubeObject;
+      (obj.spec as Record<string, unknown>).replicaz = 3;
+      (obj.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0].imagee = 'nginx';
+      validate(obj, { fieldValidation });
+      expect(JSON.stringify(obj)).not.toMatch(/replicaz|imagee/);
+      expect((obj.spec as { replicas?: number }).replicas).toBe(3);
+    }
   });
 
   it('leaves free-form maps alone when looking for unknown fields', () => {
@@ -732,6 +745,26 @@ describe('status', () => {
     expect(causeAt(obj, 'status.conditions[0].status').message).toBe(
       'Unsupported value: "Yes": supported values: "True", "False", "Unknown"',
     );
+  });
+});
+
+describe('keys JavaScript objects inherit are plain data', () => {
+  it.each(['constructor', 'toString', 'hasOwnProperty', 'prototype', 'valueOf'])('a ConfigMap, labels and managed fields with the key %s validate like any other', (key) => {
+    const configMap = defaulted({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'c',
+        namespace: 'default',
+        labels: { [key]: 'x' },
+        annotations: { [key]: 'y' },
+        managedFields: [{ manager: 'm', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { [`f:${key}`]: {} }, [key]: {} } }],
+      },
+      data: { [key]: 'z' },
+    } as KubeObject);
+    expect(validate(configMap)).toEqual({ causes: [], unknownFields: [] });
+    const wrong = { ...configMap, data: { [key]: 1 } } as unknown as KubeObject;
+    expect(causes(wrong)).toEqual([expect.objectContaining({ field: `data[${key}]`, reason: 'FieldValueTypeInvalid' })]);
   });
 });
 

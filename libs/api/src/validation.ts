@@ -5,7 +5,11 @@ import { schemaCauses, schemaFor, unknownFields } from './schema';
 import { updateCauses } from './schema/updates';
 import type { KubeObject } from './types';
 
-/** What `?fieldValidation=` asks for: Strict rejects unknown fields, Warn reports them, Ignore drops the check. */
+/**
+ * What `?fieldValidation=` asks for: Strict rejects unknown fields, Warn reports and drops them, Ignore drops
+ * them silently. Dropped, not stored, as Kubernetes' decoder drops what its types lack: a field berth would
+ * store and never act on would make the object say what nothing does.
+ */
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
 export interface ValidationOptions {
@@ -17,12 +21,12 @@ export interface ValidationOptions {
 export interface ValidationResult {
   /** Problems that make the request 422 Invalid (or 400 for unknown fields under Strict, reported separately). */
   causes: FieldCause[];
-  /** Unknown fields found (paths like `spec.replicaz`): errors under Strict, warnings under Warn. */
+  /** Unknown fields found (paths like `spec.replicaz`): errors under Strict, warnings under Warn, none under Ignore. */
   unknownFields: string[];
 }
 
 /**
- * Validates a whole object of the given type after defaulting. Field shapes and per-field rules come from
+ * Validates a whole object of the given type after defaulting, dropping its unknown fields unless Strict. Field shapes and per-field rules come from
  * the class-validator schema classes under ./schema; name rules that depend on the kind and update rules
  * that compare with the stored object are added here.
  */
@@ -43,9 +47,7 @@ function validateChecked(type: ResourceType, obj: KubeObject, opts: ValidationOp
   const causes = [...validateObjectMetaNames(type, obj)];
   if (schema) causes.push(...schemaCauses(schema, obj));
   if (opts.old) causes.push(...updateCauses(type, obj, opts.old));
-  return {
-    causes,
-    unknownFields: schema && opts.fieldValidation !== 'Ignore' ? unknownFields(schema, obj) : [],
-  };
+  const unknown = schema ? unknownFields(schema, obj, '', opts.fieldValidation !== 'Strict') : [];
+  return { causes, unknownFields: opts.fieldValidation === 'Ignore' ? [] : unknown };
 }
 

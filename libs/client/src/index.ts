@@ -9,10 +9,12 @@ export type { HttpRequest, HttpResponse, TransportOptions, QueryValue } from './
 export { StatusError, errorFromStatus, errorFromResponse, isStatus } from './status';
 export type { Status } from './status';
 export {
-  loadKubeConfig, connectionFromFile, findKubeconfig, kubeconfigCandidates, DEFAULT_BERTH_KUBECONFIG, FALLBACK_SERVER,
+  loadKubeConfig, connectionFromFile, kubeconfigYaml, findKubeconfig, kubeconfigCandidates, DEFAULT_BERTH_KUBECONFIG, FALLBACK_SERVER,
 } from './kubeconfig';
 export type { ClusterConnection, KubeConfigSearch } from './kubeconfig';
-export { caCertHash, formatJoinToken, parseJoinToken, type JoinToken } from './join-token';
+export {
+  caCertHash, formatJoinToken, parseJoinToken, NODE_CERTIFICATE_PATH, PEM_MEDIA_TYPE, NODE_USER_PREFIX, NODES_GROUP, type JoinToken,
+} from './join-token';
 export { openWebSocket, openUpgrade, type WebSocketOptions } from './websocket';
 export {
   CHANNEL, CHANNEL_PROTOCOLS, encodeFrame, decodeFrame, exitStatus, failureStatus, exitCodeOf, parseResize,

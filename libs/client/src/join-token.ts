@@ -33,3 +33,15 @@ export function parseJoinToken(token: string): JoinToken | undefined {
   if (!match) throw errors.badRequest('the token is not a valid join token (K10<sha256 of the CA>::node:<secret>)');
   return { caHash: match[1]!, user: match[2]!, secret: match[3]! };
 }
+
+/**
+ * Where a host joins (the kubelet's TLS bootstrap, in one request): it POSTs the certificate signing
+ * request of a key it made itself (PEM, `CN=system:node:<name>, O=system:nodes`) with the join token as
+ * its bearer token, and gets its client certificate back (PEM), signed by the cluster CA. A node renews
+ * its certificate the same way, presenting the certificate it has.
+ */
+export const NODE_CERTIFICATE_PATH = '/v1-berth/node-certificate';
+export const PEM_MEDIA_TYPE = 'application/x-pem-file';
+/** A node's user name is `system:node:<node name>`, in the group `system:nodes`, as kubelets' are. */
+export const NODE_USER_PREFIX = 'system:node:';
+export const NODES_GROUP = 'system:nodes';

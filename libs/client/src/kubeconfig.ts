@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { BerthError } from '@berth/errors';
+import { stringify } from 'yaml';
 
 /** Where `berth server` writes the admin kubeconfig by default. */
 export const DEFAULT_BERTH_KUBECONFIG = '/var/lib/berth/kubeconfig.yaml';
@@ -113,4 +114,35 @@ export function loadKubeConfig(search: KubeConfigSearch = {}): ClusterConnection
   const path = findKubeconfig(search);
   if (!path) return { server: FALLBACK_SERVER, insecureSkipTLSVerify: false };
   return connectionFromFile(path);
+}
+
+/**
+ * A kubeconfig (YAML) holding one connection: the cluster (server, CA or insecure-skip-tls-verify), the
+ * user's token or client certificate and key, embedded, and a context joining them. kubectl, client-node
+ * and connectionFromFile read it. It holds a credential: write it with mode 0600.
+ */
+export function kubeconfigYaml(
+  connection: Pick<ClusterConnection, 'server' | 'ca' | 'insecureSkipTLSVerify' | 'token' | 'clientCert' | 'clientKey'>,
+  names: { cluster: string; user: string },
+): string {
+  const encode = (pem: string | undefined) => (pem === undefined ? undefined : Buffer.from(pem).toString('base64'));
+  const cluster = {
+    server: connection.server,
+    ...(connection.ca !== undefined ? { 'certificate-authority-data': encode(connection.ca) } : {}),
+    ...(connection.insecureSkipTLSVerify ? { 'insecure-skip-tls-verify': true } : {}),
+  };
+  const user = {
+    ...(connection.token !== undefined ? { token: connection.token } : {}),
+    ...(connection.clientCert !== undefined ? { 'client-certificate-data': encode(connection.clientCert) } : {}),
+    ...(connection.clientKey !== undefined ? { 'client-key-data': encode(connection.clientKey) } : {}),
+  };
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: names.cluster, cluster }],
+    users: [{ name: names.user, user }],
+    contexts: [{ name: names.cluster, context: { cluster: names.cluster, user: names.user } }],
+    'current-context': names.cluster,
+    preferences: {},
+  });
 }

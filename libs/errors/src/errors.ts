@@ -87,6 +87,8 @@ export const errors = {
     new BerthError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got "${contentType}")`),
   tooLarge: (limitBytes: number) =>
     new BerthError('RequestEntityTooLarge', `the request body is larger than the ${limitBytes} byte limit`),
+  /** Kubernetes' answer to a client over a limit: 429, retry after this many seconds. */
+  tooManyRequests: (message: string, retryAfterSeconds = 1) => new BerthError('TooManyRequests', message, { retryAfterSeconds }),
   internal: (message: string) => new BerthError('InternalError', message),
   unavailable: (message: string) => new BerthError('ServiceUnavailable', message),
   timeout: (message: string) => new BerthError('Timeout', message),

@@ -1,5 +1,6 @@
 import { errors } from '@berth/errors';
 import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 
 /** Writes JSON so a reader (or a restart after a crash) sees the old or the new content, never half. */
@@ -10,6 +11,20 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
     await rename(temp, path);
   } finally {
     await rm(temp, { force: true });
+  }
+}
+
+/**
+ * Writes a file whole (temp + rename), created with `mode` (0600 unless told): keys, tokens and
+ * kubeconfigs are never readable by others, not even for a moment, and never half written.
+ */
+export function writeFileAtomicSync(path: string, content: string, mode = 0o600): void {
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temp, content, { mode });
+    renameSync(temp, path);
+  } finally {
+    rmSync(temp, { force: true });
   }
 }
 

@@ -1,6 +1,6 @@
 /** The node's host: running its tools, keeping state files that survive a crash whole, its processes and cgroups. */
 export { mustRun, runCommand, type CommandOutput, type RunOptions } from './exec';
-export { readJsonIfExists, writeJsonAtomic } from './files';
+export { readJsonIfExists, writeJsonAtomic, writeFileAtomicSync } from './files';
 export { cgroupDirs, cgroupTree, removeCgroupTree } from './cgroups';
 export { isRecordedProcessAlive, networkNamespaceOf, networkNamespacePath, processStartTime, readProcessRecord, writeProcessRecord, type ProcessRecord } from './process-record';
 export { listMounts, mountPointsUnder, unmount, unmountAllUnder, type MountInfo } from './mounts';

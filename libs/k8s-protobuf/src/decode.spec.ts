@@ -176,6 +176,17 @@ describe('decodeKubernetesProtobuf on bad input', () => {
     expect(reasonOf(() => decodeKubernetesProtobuf(envelope('v1', 'Namespace', Buffer.from([0x4a, 0x01, 0x78]))))).toBe('UnsupportedMediaType');
   });
 
+  it('holds map keys and FieldsV1 from the body to the rules of a JSON body: no __proto__, bounded nesting', () => {
+    const withData = encoded('k8s.io.api.core.v1.ConfigMap', { metadata: { name: 'c' }, data: JSON.parse('{"__proto__":"x","constructor":"y"}') });
+    expect(() => decodeKubernetesProtobuf(envelope('v1', 'ConfigMap', withData))).toThrow('"__proto__"');
+    const withLabels = encoded('k8s.io.api.core.v1.ConfigMap', { metadata: { name: 'c', labels: JSON.parse('{"__proto__":"x"}') } });
+    expect(reasonOf(() => decodeKubernetesProtobuf(envelope('v1', 'ConfigMap', withLabels)))).toBe('BadRequest');
+    const deep = '{"f:a":'.repeat(5000) + '{}' + '}'.repeat(5000);
+    const withFields = encoded('k8s.io.api.core.v1.ConfigMap', { metadata: { name: 'c', managedFields: [{ manager: 'm', fieldsType: 'FieldsV1', fieldsV1: { Raw: Buffer.from(deep) } }] } });
+    expect(() => decodeKubernetesProtobuf(envelope('v1', 'ConfigMap', withFields))).toThrow('nests deeper than');
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
   it('never crashes on random or mutated bodies', () => {
     const seeds = ['namespace', 'configmap', 'secret', 'deployment', 'service'].map(fixture);
     let state = 42;

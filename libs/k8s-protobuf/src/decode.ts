@@ -1,4 +1,4 @@
-import type { KubeObject } from '@berth/api';
+import { checkDecoded, decodeJson, type KubeObject } from '@berth/api';
 import { BerthError, errors } from '@berth/errors';
 import { Field, MapField, Message, Type } from 'protobufjs';
 import { messageType, PROTOBUF_KINDS, UNKNOWN_TYPE } from './definitions';
@@ -39,16 +39,30 @@ export function decodeKubernetesProtobuf(body: Buffer): KubeObject {
   const raw = envelope.raw ?? new Uint8Array();
   const message = decodeMessage(type, raw, kind);
   // protobufjs skips fields it has no definition for; re-encoding shows whether any were dropped.
-  if (type.encode(message).finish().length !== raw.length) {
+  if (encodedLength(type, message) !== raw.length) {
     throw new BerthError(
       'UnsupportedMediaType',
       `the protobuf ${kind} carries fields this server does not decode; send it as application/json`,
     );
   }
+  let object: KubeObject;
   try {
-    return { apiVersion, kind, ...(messageToJson(type, message as unknown as Json) as Json) } as KubeObject;
+    object = { apiVersion, kind, ...(messageToJson(type, message as unknown as Json) as Json) } as KubeObject;
   } catch (err) {
+    if (err instanceof BerthError) throw err;
     throw errors.badRequest(`malformed protobuf ${kind}: ${(err as Error).message}`);
+  }
+  // Map keys and FieldsV1 come from the body: held to the rules of a JSON body.
+  checkDecoded(object, 'the body of the request');
+  return object;
+}
+
+function encodedLength(type: Type, message: Message): number {
+  try {
+    return type.encode(message).finish().length;
+  } catch {
+    // What cannot be encoded again was not decoded faithfully either.
+    return -1;
   }
 }
 
@@ -101,7 +115,7 @@ function specialToJson(type: Type, message: Json): { value: unknown } | undefine
     case QUANTITY:
       return { value: message.string ?? '' };
     case FIELDS_V1:
-      return { value: message.Raw ? JSON.parse(Buffer.from(message.Raw as Uint8Array).toString('utf8')) : {} };
+      return { value: message.Raw ? decodeJson(Buffer.from(message.Raw as Uint8Array).toString('utf8'), 'a FieldsV1 of the body') : {} };
     default:
       return undefined;
   }

@@ -56,7 +56,7 @@ export interface ResetResult {
  * what it put on the host: container cgroups, mounts and writable layers; pod sandboxes (CNI
  * attachments, namespaces); CNI and pod state; and, in the network namespace the node ran in, its
  * nftables table, routes to other nodes' pods, its bridge and DNS interface, and the portmap plugin's
- * shared chains once idle. Its images, named volumes,
+ * shared chains once idle. Its images, named volumes, the node's credential
  * and a server's cluster state stay in the data dir, as do the sysctls the agent set (their earlier
  * values are unknown). Processes are found from the records the daemons keep in the data dir and
  * checked by start time, never by name. Idempotent: a second run finds nothing to remove. Run in a
@@ -244,7 +244,7 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   if (await forgetLocalNode(dataDir)) done("removed the local node's record (node-local commands' runtimed socket)");
   if (result.removed) {
     options.report(`left the sysctls ${NODE_SYSCTLS.join(', ')} as they are (their values before the node are unknown)`);
-    options.report(`kept images, named volumes and cluster state in ${dataDir} (remove the directory to remove them too)`);
+    options.report(`kept images, named volumes, the node's credential and cluster state in ${dataDir} (remove the directory to remove them too)`);
   }
   return result;
 }

@@ -1,4 +1,5 @@
-import { deepEqual, isJsonObject, JsonObject } from './json';
+import { checkDecoded } from '@berth/api';
+import { deepEqual, isJsonObject, JsonObject, member } from './json';
 import { EMPTY_SCHEMA, FieldSchema, fieldSchema, ListSchema } from './schema';
 
 /**
@@ -132,17 +133,21 @@ export function itemElement(item: unknown, list: ListSchema | undefined, index: 
   if (list?.type !== 'map' || !isJsonObject(item)) return `i:${index}`;
   const key: JsonObject = {};
   for (const name of [...list.keys].sort()) {
-    const value = item[name] ?? list.keyDefaults?.[name];
+    const value = member(item, name) ?? list.keyDefaults?.[name];
     if (value !== undefined && value !== null) key[name] = value;
   }
   return Object.keys(key).length > 0 ? `k:${JSON.stringify(key)}` : `i:${index}`;
 }
 
-/** The key fields a `k:` element names; undefined for other elements or a malformed one (managedFields may come from users). */
+/**
+ * The key fields a `k:` element names; undefined for other elements or a malformed one (managedFields may
+ * come from users, so the JSON inside an element is checked as a body would be).
+ */
 export function keyFields(element: string): JsonObject | undefined {
   if (!element.startsWith('k:')) return undefined;
   try {
     const key = JSON.parse(element.slice(2)) as unknown;
+    checkDecoded(key, 'a managed field key');
     return isJsonObject(key) ? key : undefined;
   } catch {
     return undefined;
@@ -160,7 +165,7 @@ function resolve(root: unknown, path: string[], schema: FieldSchema): { value: u
   let currentSchema = schema;
   for (const element of path) {
     if (element.startsWith('f:')) {
-      current = isJsonObject(current) ? current[element.slice(2)] : undefined;
+      current = isJsonObject(current) ? member(current, element.slice(2)) : undefined;
       currentSchema = fieldSchema(currentSchema, element.slice(2));
     } else if (Array.isArray(current)) {
       const list = currentSchema.list;

@@ -1,5 +1,6 @@
+import { checkDecoded, PROTOTYPE_KEY } from '@berth/api';
 import { BerthError, errors } from '@berth/errors';
-import { deepClone, deepEqual, describeValue, isJsonObject, JsonObject } from './json';
+import { deepClone, deepEqual, describeValue, hasMember, isJsonObject, JsonObject } from './json';
 
 type Operation =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
@@ -35,6 +36,7 @@ function opFailure(index: number, op: Operation, why: string): BerthError {
 }
 
 function parseOperations(operations: unknown): Operation[] {
+  checkDecoded(operations, 'the json patch');
   if (!Array.isArray(operations)) {
     throw errors.badRequest(`json patch must be an array of operations, got ${describeValue(operations)}`);
   }
@@ -55,7 +57,7 @@ function parseOperations(operations: unknown): Operation[] {
   });
 }
 
-/** Splits an RFC 6901 pointer into unescaped reference tokens. */
+/** Splits an RFC 6901 pointer into unescaped reference tokens; a token naming the prototype is refused. */
 function parsePointer(pointer: string, bad: (why: string) => Error = (why) => new OperationFailed(why)): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw bad(`pointer ${JSON.stringify(pointer)} must be empty or start with "/"`);
@@ -64,7 +66,9 @@ function parsePointer(pointer: string, bad: (why: string) => Error = (why) => ne
     .split('/')
     .map((token) => {
       if (/~[^01]|~$/.test(token)) throw bad(`pointer ${JSON.stringify(pointer)} has an invalid escape`);
-      return token.replace(/~1/g, '/').replace(/~0/g, '~');
+      const unescaped = token.replace(/~1/g, '/').replace(/~0/g, '~');
+      if (unescaped === PROTOTYPE_KEY) throw bad(`pointer ${JSON.stringify(pointer)} names "${PROTOTYPE_KEY}", which is not allowed`);
+      return unescaped;
     });
 }
 
@@ -92,7 +96,7 @@ function child(container: unknown, token: string, walked: string[]): unknown {
     const index = arrayIndex(token, container.length - 1);
     return container[index];
   }
-  if (isJsonObject(container) && Object.prototype.hasOwnProperty.call(container, token)) return container[token];
+  if (isJsonObject(container) && hasMember(container, token)) return container[token];
   throw new OperationFailed(`path ${JSON.stringify(where())} does not exist`);
 }
 
@@ -106,7 +110,7 @@ function arrayIndex(token: string, max: number): number {
 function read(holder: JsonObject, pointer: string): unknown {
   const { container, token } = locate(holder, pointer);
   if (Array.isArray(container)) return container[arrayIndex(token, container.length - 1)];
-  if (!Object.prototype.hasOwnProperty.call(container, token)) {
+  if (!hasMember(container, token)) {
     throw new OperationFailed(`path ${JSON.stringify(pointer)} does not exist`);
   }
   return container[token];

@@ -1,8 +1,38 @@
-/** Plain-JSON helpers shared by every patch flavour. */
+import { PROTOTYPE_KEY } from '@berth/api';
+import { errors } from '@berth/errors';
+
+/**
+ * Plain-JSON helpers shared by every patch flavour. Every document a client hands a patch function (the
+ * patch, the operations, the applied configuration) is first checked as decoded bodies are (checkDecoded:
+ * no `__proto__` anywhere, bounded nesting); keys built from strings inside it (pointers, directives,
+ * managed field paths) go through checkKey where they are used, and reads of the target are own-member reads.
+ */
 export type JsonObject = Record<string, unknown>;
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * An object's own member: what a plain object inherits (`constructor`, `toString`, `__proto__`) is not
+ * data, so a patch naming it finds nothing there rather than a function or Object.prototype.
+ */
+export function member(object: JsonObject, key: string): unknown {
+  return Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
+}
+
+export function hasMember(object: JsonObject, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(object, key);
+}
+
+/** Refuses the one key whose assignment would replace an object's prototype; `where` names the patch part. */
+export function checkKey(key: string, where: string): void {
+  if (key === PROTOTYPE_KEY) throw errors.badRequest(`${where}: "${PROTOTYPE_KEY}" is not allowed as a field name`);
+}
+
+export function setMember(object: JsonObject, key: string, value: unknown, where: string): void {
+  checkKey(key, where);
+  object[key] = value;
 }
 
 export function deepClone<T>(value: T): T {
@@ -17,7 +47,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (isJsonObject(a) && isJsonObject(b)) {
     const aKeys = Object.keys(a).filter((k) => a[k] !== undefined);
     const bKeys = Object.keys(b).filter((k) => b[k] !== undefined);
-    return aKeys.length === bKeys.length && aKeys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]));
+    return aKeys.length === bKeys.length && aKeys.every((k) => hasMember(b, k) && deepEqual(a[k], b[k]));
   }
   return false;
 }

@@ -1,7 +1,7 @@
-import type { KubeObject, ManagedFieldsEntry, ResourceType } from '@berth/api';
+import { checkDecoded, type KubeObject, type ManagedFieldsEntry, type ResourceType } from '@berth/api';
 import { BerthError, FieldCause } from '@berth/errors';
 import { FieldSet, findItem, formatPath, itemElement, keyFields, removeAt, valueAt } from './fieldset';
-import { deepClone, deepEqual, isJsonObject, JsonObject } from './json';
+import { deepClone, deepEqual, hasMember, isJsonObject, JsonObject, member, setMember } from './json';
 import { FieldSchema, fieldSchema, schemaFor } from './schema';
 
 export interface ApplyOptions {
@@ -68,8 +68,8 @@ function withOwnableView(type: ResourceType, base: JsonObject, view: JsonObject,
     if (SERVER_METADATA.includes(key) || !isOwnableTopField(type, 'metadata', subresource)) metadata[key] = value;
   }
   for (const [key, value] of Object.entries(view)) {
-    if (key === 'metadata' && isJsonObject(value)) Object.assign(metadata, value);
-    else out[key] = value;
+    if (key !== 'metadata' || !isJsonObject(value)) setMember(out, key, value, 'the applied configuration');
+    else for (const [name, field] of Object.entries(value)) setMember(metadata, name, field, 'the applied configuration');
   }
   out.metadata = metadata;
   return deepClone(out) as KubeObject;
@@ -123,7 +123,7 @@ function mergeApplied(live: unknown, applied: unknown, schema: FieldSchema): unk
     const result: JsonObject = { ...live };
     for (const [key, value] of Object.entries(applied)) {
       if (value === null || value === undefined) continue;
-      result[key] = mergeApplied(live[key], value, fieldSchema(schema, key));
+      setMember(result, key, mergeApplied(member(live, key), value, fieldSchema(schema, key)), 'the applied configuration');
     }
     return result;
   }
@@ -146,7 +146,7 @@ function stripNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stripNulls);
   if (!isJsonObject(value)) return value;
   const out: JsonObject = {};
-  for (const [key, v] of Object.entries(value)) if (v !== null && v !== undefined) out[key] = stripNulls(v);
+  for (const [key, v] of Object.entries(value)) if (v !== null && v !== undefined) setMember(out, key, stripNulls(v), 'the applied configuration');
   return out;
 }
 
@@ -154,7 +154,7 @@ function stripNulls(value: unknown): unknown {
 function isItemKeyField(path: string[]): boolean {
   const key = keyFields(path[path.length - 2] ?? '');
   const last = path[path.length - 1];
-  return key !== undefined && last.startsWith('f:') && Object.prototype.hasOwnProperty.call(key, last.slice(2));
+  return key !== undefined && last.startsWith('f:') && hasMember(key, last.slice(2));
 }
 
 /** How Kubernetes names a manager in conflicts: Update managers with the version they wrote, subresources named. */
@@ -192,6 +192,7 @@ function conflictError(conflicts: Array<{ entry: ManagedFieldsEntry; path: strin
  * manager applied before and no longer applies when nobody else owns them, and records ownership.
  */
 export function serverSideApply(type: ResourceType, live: KubeObject | undefined, applied: KubeObject, opts: ApplyOptions): KubeObject {
+  checkDecoded(applied, 'the applied configuration');
   const schema = schemaFor(type);
   const { manager, subresource } = opts;
   const entries = managedFieldsOf(live);

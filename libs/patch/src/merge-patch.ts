@@ -1,7 +1,9 @@
-import { deepClone, isJsonObject, JsonObject } from './json';
+import { checkDecoded } from '@berth/api';
+import { deepClone, isJsonObject, JsonObject, member, setMember } from './json';
 
 /** RFC 7386: objects merge recursively, null removes a member, anything else replaces. */
 export function applyJsonMergePatch(target: unknown, patch: unknown): unknown {
+  checkDecoded(patch, 'the merge patch');
   return mergeInto(deepClone(target), patch);
 }
 
@@ -11,7 +13,7 @@ function mergeInto(target: unknown, patch: unknown): unknown {
   const result: JsonObject = isJsonObject(target) ? target : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
-    else result[key] = mergeInto(result[key], value);
+    else setMember(result, key, mergeInto(member(result, key), value), 'the merge patch');
   }
   return result;
 }

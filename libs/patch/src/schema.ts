@@ -121,6 +121,8 @@ export function schemaFor(type: ResourceType): FieldSchema {
   return SCHEMAS[`${apiVersion}/${type.kind}`] ?? GENERIC;
 }
 
+/** A field's schema; a name the schema does not declare (`constructor` too) merges by default. */
 export function fieldSchema(schema: FieldSchema, name: string): FieldSchema {
-  return schema.fields?.[name] ?? EMPTY_SCHEMA;
+  const fields = schema.fields;
+  return fields && Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : EMPTY_SCHEMA;
 }

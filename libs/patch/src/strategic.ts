@@ -1,6 +1,6 @@
-import type { KubeObject, ResourceType } from '@berth/api';
+import { checkDecoded, type KubeObject, type ResourceType } from '@berth/api';
 import { errors } from '@berth/errors';
-import { deepClone, deepEqual, describeValue, isJsonObject, JsonObject } from './json';
+import { checkKey, deepClone, deepEqual, describeValue, hasMember, isJsonObject, JsonObject, member, setMember } from './json';
 import { EMPTY_SCHEMA, FieldSchema, fieldSchema, schemaFor } from './schema';
 
 const PATCH = '$patch';
@@ -17,6 +17,7 @@ export function applyStrategicMergePatch(type: ResourceType, target: KubeObject,
   if (!isJsonObject(patch)) {
     throw errors.badRequest(`a strategic merge patch must be a JSON object, got ${describeValue(patch)}`);
   }
+  checkDecoded(patch, 'the strategic merge patch');
   const merged = mergeMap(deepClone(target) as JsonObject, patch, schemaFor(type), '');
   if (merged === DELETED) throw errors.badRequest('a strategic merge patch cannot delete the whole object');
   return merged as KubeObject;
@@ -28,7 +29,7 @@ function at(path: string, key: string): string {
 
 /** Merges `patch` into `original`, which the caller owns and which is modified in place. */
 function mergeMap(original: JsonObject, patch: JsonObject, schema: FieldSchema, path: string): Merged {
-  const directive = patch[PATCH];
+  const directive = member(patch, PATCH);
   if (directive === 'delete') return DELETED;
   if (directive === 'replace') {
     const replacement = { ...patch };
@@ -49,7 +50,8 @@ function mergeMap(original: JsonObject, patch: JsonObject, schema: FieldSchema, 
     if (key === PATCH || key === RETAIN_KEYS || key.startsWith(DELETE_FROM_PRIMITIVE_LIST)) continue;
     if (key.startsWith(SET_ELEMENT_ORDER)) {
       const listKey = key.slice(SET_ELEMENT_ORDER.length);
-      const live = original[listKey];
+      checkKey(listKey, at(path, key));
+      const live = member(original, listKey);
       orders.push({ key: listKey, order: value, live: Array.isArray(live) ? [...live] : [] });
       continue;
     }
@@ -57,7 +59,7 @@ function mergeMap(original: JsonObject, patch: JsonObject, schema: FieldSchema, 
     mergeField(original, key, value, fieldSchema(schema, key), at(path, key));
   }
   for (const { key, order, live } of orders) applyElementOrder(original, key, order, live, fieldSchema(schema, key), at(path, key));
-  if (RETAIN_KEYS in patch) retainKeys(original, patch[RETAIN_KEYS], path);
+  if (hasMember(patch, RETAIN_KEYS)) retainKeys(original, patch[RETAIN_KEYS], path);
   return original;
 }
 
@@ -66,7 +68,7 @@ function mergeField(target: JsonObject, key: string, value: unknown, schema: Fie
     delete target[key];
     return;
   }
-  const current = target[key];
+  const current = member(target, key);
   let merged: unknown;
   if (isJsonObject(value)) {
     // Maps always merge here: atomic maps (mapType=atomic) are a server-side apply notion, not SMP's.
@@ -81,7 +83,7 @@ function mergeField(target: JsonObject, key: string, value: unknown, schema: Fie
     merged = value;
   }
   if (merged === DELETED) delete target[key];
-  else target[key] = merged;
+  else setMember(target, key, merged, path);
 }
 
 /** A patch value with nothing to merge into: directives and nulls are resolved against emptiness. */
@@ -94,9 +96,9 @@ function fresh(value: unknown, schema: FieldSchema, path: string): unknown {
 }
 
 function mergeKeyedList(original: unknown[], patch: unknown[], mergeKey: string, itemSchema: FieldSchema, path: string): unknown[] {
-  if (patch.some((item) => isJsonObject(item) && item[PATCH] === 'replace')) {
+  if (patch.some((item) => isJsonObject(item) && member(item, PATCH) === 'replace')) {
     return patch
-      .filter((item) => !(isJsonObject(item) && item[PATCH] === 'replace'))
+      .filter((item) => !(isJsonObject(item) && member(item, PATCH) === 'replace'))
       .map((item) => fresh(item, itemSchema, path));
   }
   const result = [...original];
@@ -104,12 +106,12 @@ function mergeKeyedList(original: unknown[], patch: unknown[], mergeKey: string,
     if (!isJsonObject(item)) {
       throw errors.badRequest(`${path}: items of this list must be objects with the merge key "${mergeKey}", got ${describeValue(item)}`);
     }
-    if (!(mergeKey in item)) {
+    if (!hasMember(item, mergeKey)) {
       throw errors.badRequest(`${path}: ${describeValue(item)} does not contain the declared merge key "${mergeKey}"`);
     }
     const key = item[mergeKey];
-    const index = result.findIndex((existing) => isJsonObject(existing) && deepEqual(existing[mergeKey], key));
-    if (item[PATCH] === 'delete') {
+    const index = result.findIndex((existing) => isJsonObject(existing) && deepEqual(member(existing, mergeKey), key));
+    if (member(item, PATCH) === 'delete') {
       if (index >= 0) result.splice(index, 1);
       continue;
     }
@@ -138,7 +140,8 @@ function deleteFromPrimitiveList(target: JsonObject, key: string, values: unknow
   if (!Array.isArray(values)) {
     throw errors.badRequest(`${at(path, DELETE_FROM_PRIMITIVE_LIST + key)} must be a list, got ${describeValue(values)}`);
   }
-  const current = target[key];
+  checkKey(key, at(path, DELETE_FROM_PRIMITIVE_LIST + key));
+  const current = member(target, key);
   if (Array.isArray(current)) target[key] = current.filter((item) => !values.some((gone) => deepEqual(gone, item)));
 }
 
@@ -151,10 +154,10 @@ function applyElementOrder(target: JsonObject, key: string, order: unknown, live
   if (!Array.isArray(order)) {
     throw errors.badRequest(`${SET_ELEMENT_ORDER}${path} must be a list, got ${describeValue(order)}`);
   }
-  const current = target[key];
+  const current = member(target, key);
   if (!Array.isArray(current)) return;
   const mergeKey = schema.list?.type === 'map' ? schema.list.mergeKey : undefined;
-  const identity = (item: unknown) => (mergeKey && isJsonObject(item) ? item[mergeKey] : item);
+  const identity = (item: unknown) => (mergeKey && isJsonObject(item) ? member(item, mergeKey) : item);
   const indexIn = (list: unknown[], item: unknown) => list.findIndex((other) => deepEqual(identity(other), identity(item)));
   const wanted = order.map(identity);
   const rank = (item: unknown) => wanted.findIndex((w) => deepEqual(w, identity(item)));

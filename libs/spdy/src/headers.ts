@@ -5,6 +5,14 @@ import { HEADER_DICTIONARY } from './dictionary';
 /** A name/value header block: lower-case names; several values of one name joined by NUL, as on the wire. */
 export type SpdyHeaders = Record<string, string>;
 
+/**
+ * What one header block may hold once inflated, and how many headers: a peer's block is a zlib stream,
+ * so a few bytes can inflate to gigabytes. The limits others put on SPDY header blocks (1 MiB, 1000 pairs)
+ * are far above what kubectl sends.
+ */
+export const MAX_HEADER_BLOCK_BYTES = 1024 * 1024;
+export const MAX_HEADERS = 1000;
+
 /** Encodes a header block before compression: a count, then length-prefixed names and values. */
 export function encodeHeaderBlock(headers: SpdyHeaders): Buffer {
   const entries = Object.entries(headers);
@@ -17,9 +25,12 @@ export function encodeHeaderBlock(headers: SpdyHeaders): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Decodes a decompressed header block; a block that does not add up is a protocol error. */
+/**
+ * Decodes a decompressed header block; a block that does not add up is a protocol error. The names are
+ * the peer's: they go into an object without a prototype, so `__proto__` or `constructor` are just names.
+ */
 export function decodeHeaderBlock(block: Buffer): SpdyHeaders {
-  const headers: SpdyHeaders = {};
+  const headers = Object.create(null) as SpdyHeaders;
   let at = 0;
   const take = (n: number) => {
     if (at + n > block.length) throw protocolError('truncated header block');
@@ -28,11 +39,12 @@ export function decodeHeaderBlock(block: Buffer): SpdyHeaders {
     return slice;
   };
   const count = take(4).readUInt32BE();
+  if (count > MAX_HEADERS) throw protocolError(`a header block of ${count} headers (at most ${MAX_HEADERS})`);
   for (let i = 0; i < count; i++) {
     const name = take(take(4).readUInt32BE()).toString('utf8');
     const value = take(take(4).readUInt32BE()).toString('utf8');
     if (name === '' || name !== name.toLowerCase()) throw protocolError(`invalid header name ${JSON.stringify(name)}`);
-    if (name in headers) throw protocolError(`header ${name} appears twice`);
+    if (Object.prototype.hasOwnProperty.call(headers, name)) throw protocolError(`header ${name} appears twice`);
     headers[name] = value;
   }
   return headers;
@@ -55,11 +67,26 @@ export function protocolError(message: string): BerthError {
  */
 class ZlibContext {
   private readonly output: Buffer[] = [];
+  private outputBytes = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private failure: Error | undefined;
+  /** Fails the block being run when its output outgrows maxOutputBytes. */
+  private overflow: ((err: Error) => void) | undefined;
 
-  constructor(private readonly z: zlib.Deflate | zlib.Inflate) {
-    z.on('data', (chunk: Buffer) => this.output.push(chunk));
+  constructor(
+    private readonly z: zlib.Deflate | zlib.Inflate,
+    private readonly maxOutputBytes = Infinity,
+  ) {
+    z.on('data', (chunk: Buffer) => {
+      this.output.push(chunk);
+      this.outputBytes += chunk.length;
+      if (this.outputBytes <= this.maxOutputBytes) return;
+      // Stop inflating at once; the stream is out of step from here, so the session ends with this block.
+      this.failure = new Error(`inflates to more than ${this.maxOutputBytes} bytes`);
+      this.output.length = 0;
+      this.z.close();
+      this.overflow?.(protocolError(`header block: ${this.failure.message}`));
+    });
     z.on('error', (err) => (this.failure = err));
   }
 
@@ -68,6 +95,8 @@ class ZlibContext {
       () =>
         new Promise<Buffer>((resolve, reject) => {
           if (this.failure) return reject(protocolError(`header block: ${this.failure.message}`));
+          this.outputBytes = 0;
+          this.overflow = reject;
           // After an error zlib never calls the flush back: the error settles the block instead.
           const onError = (err: Error) => reject(protocolError(`header block: ${err.message}`));
           this.z.once('error', onError);
@@ -102,7 +131,7 @@ export class HeaderCompressor {
 }
 
 export class HeaderDecompressor {
-  private readonly ctx = new ZlibContext(zlib.createInflate({ dictionary: HEADER_DICTIONARY }));
+  private readonly ctx = new ZlibContext(zlib.createInflate({ dictionary: HEADER_DICTIONARY }), MAX_HEADER_BLOCK_BYTES);
 
   async decompress(compressed: Buffer): Promise<SpdyHeaders> {
     return decodeHeaderBlock(await this.ctx.run(compressed));

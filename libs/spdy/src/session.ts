@@ -67,7 +67,11 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     this.nextPingId = options.server ? 2 : 1;
     this.respectPeerWindow = options.respectPeerWindow ?? true;
     transport.on('data', (chunk: Buffer) => this.onBytes(chunk));
-    transport.on('end', () => this.shutdown());
+    // The peer is done: so is the session, both ways (a transport that allows half-open would stay open otherwise).
+    transport.on('end', () => {
+      this.shutdown();
+      if (!transport.writableEnded) void this.sendQueue.then(() => transport.end());
+    });
     transport.on('close', () => this.shutdown());
     transport.on('error', (err) => this.shutdown(err));
   }
@@ -205,7 +209,12 @@ export class SpdySession extends EventEmitter<SpdySessionEvents> {
     for (const frame of frames) {
       const hasHeaders = frame.type === 'synStream' || frame.type === 'synReply' || frame.type === 'headers';
       if (!hasHeaders && this.receivesQueued === 0) {
-        this.handle(frame, {});
+        try {
+          this.handle(frame, {});
+        } catch (err) {
+          // Thrown by a frame or by a listener it reached: the session's end, never the process's.
+          return this.fail(err as Error);
+        }
         continue;
       }
       const headers = hasHeaders ? this.decompressor.decompress(frame.headerBlock) : Promise.resolve({});
@@ -342,6 +351,9 @@ export class SpdyStream extends Duplex {
     super({ allowHalfOpen: true, readableHighWaterMark: 16 * 1024 });
     this.sendWindow = session.initialSendWindow;
     this.replied = local;
+    // A stream's failure also closes it, which is what its users watch; an 'error' nobody listens for
+    // (a write after the peer's reset) would end the process.
+    this.on('error', () => undefined);
   }
 
   /** SYN_REPLY with these headers; sent by itself (empty) before the first DATA otherwise. */

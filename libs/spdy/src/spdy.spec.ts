@@ -188,3 +188,82 @@ describe('SPDY sessions', () => {
     server.close();
   });
 });
+
+describe('SPDY from a hostile peer', () => {
+  /** One header block as a peer would send it: a SYNC_FLUSHed piece of a zlib stream with the SPDY dictionary. */
+  async function deflateBlock(raw: Buffer): Promise<Buffer> {
+    const z = zlib.createDeflate({ dictionary: HEADER_DICTIONARY, level: 9 });
+    const out: Buffer[] = [];
+    z.on('data', (c: Buffer) => out.push(c));
+    z.write(raw);
+    await new Promise<void>((r) => z.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
+    z.close();
+    return Buffer.concat(out);
+  }
+
+  it('refuses a header block that inflates past 1 MiB without inflating it all, and the session ends', async () => {
+    // One header whose value claims 2 GiB: 64 MiB of zeros compress to about 64 KiB.
+    const prefix = Buffer.concat([Buffer.from([0, 0, 0, 1, 0, 0, 0, 1]), Buffer.from('x'), Buffer.from([0x7f, 0xff, 0xff, 0xff])]);
+    const bomb = await deflateBlock(Buffer.concat([prefix, Buffer.alloc(64 * 1024 * 1024)]));
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    await expect(new HeaderDecompressor().decompress(bomb)).rejects.toThrow('inflates to more than 1048576 bytes');
+
+    const [peer, transport] = pipePair();
+    const server = new SpdySession(transport, { server: true });
+    const failed = new Promise<Error>((r) => server.once('error', r));
+    server.on('stream', () => {
+      throw new Error('no stream may open');
+    });
+    peer.on('data', () => undefined);
+    peer.on('error', () => undefined);
+    peer.write(encodeFrame({ type: 'synStream', streamId: 1, associatedTo: 0, priority: 0, flags: 0, headerBlock: bomb }));
+    expect((await failed).message).toContain('inflates to more than');
+    await until(() => server.isClosed);
+  });
+
+  it('refuses more than 1000 headers, and takes __proto__ and constructor as plain names', () => {
+    const many = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`h${i}`, 'v']));
+    expect(() => decodeHeaderBlock(encodeHeaderBlock(many))).toThrow('1001 headers');
+    const headers = decodeHeaderBlock(encodeHeaderBlock(JSON.parse('{"__proto__":"a","constructor":"b","tostring":"c"}') as Record<string, string>));
+    expect(Object.keys(headers)).toEqual(['__proto__', 'constructor', 'tostring']);
+    expect(headers['constructor']).toBe('b');
+    expect(({} as Record<string, unknown>).a).toBeUndefined();
+  });
+
+  it('ends the session, not the process, when a frame makes a listener throw', async () => {
+    const [peer, transport] = pipePair();
+    peer.on('data', () => undefined);
+    peer.on('error', () => undefined);
+    const server = new SpdySession(transport, { server: true });
+    server.on('stream', (stream) =>
+      stream.on('data', () => {
+        throw new Error('a listener failed');
+      }),
+    );
+    const failed = new Promise<Error>((r) => server.once('error', r));
+    const compressor = new HeaderCompressor();
+    peer.write(encodeFrame({ type: 'synStream', streamId: 1, associatedTo: 0, priority: 0, flags: 0, headerBlock: await compressor.compress({}) }));
+    await until(() => server.listenerCount('stream') === 1 && (server as unknown as { streams: Map<number, unknown> }).streams.size === 1);
+    peer.write(encodeFrame({ type: 'data', streamId: 1, flags: 0, data: Buffer.from('boom') }));
+    expect((await failed).message).toBe('a listener failed');
+    await until(() => server.isClosed);
+    compressor.close();
+  });
+
+  it('survives garbage frames, each session failing on its own', async () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const [peer, transport] = pipePair();
+      const server = new SpdySession(transport, { server: true });
+      server.on('error', () => undefined);
+      server.on('stream', (s) => s.on('data', () => undefined));
+      peer.on('data', () => undefined);
+      peer.on('error', () => undefined);
+      const garbage = randomBytes(64 + seed * 16);
+      // Half of them look like control frames of the right version.
+      if (seed % 2) garbage.writeUInt16BE(0x8003, 0);
+      peer.write(garbage);
+      peer.end();
+      await until(() => server.isClosed);
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WatchEvent } from './store';
@@ -22,6 +22,14 @@ describe('SqliteStore', () => {
   afterEach(async () => {
     for (const store of open.splice(0)) await store.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the database and its WAL file readable by their owner only (every Secret is in them)', async () => {
+    writeFileSync(path, '', { mode: 0o644 });
+    const store = openStore();
+    await store.create('/k', 'v');
+    expect(existsSync(`${path}-wal`)).toBe(true);
+    for (const file of [path, `${path}-wal`, `${path}-shm`].filter((f) => existsSync(f))) expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   function collect(store: SqliteStore, prefix: string, after: number) {

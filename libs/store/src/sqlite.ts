@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { errors } from '@berth/errors';
 import { byKey, Subscription, WatchFanout } from './fanout';
 import type { KeyValue, ListResult, Store, WatchCallbacks, WatchEvent, Watcher } from './store';
@@ -124,6 +124,8 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = FULL');
       db.exec(SCHEMA);
       db.exec('BEGIN EXCLUSIVE; COMMIT');
+      // Every Secret is in here: the database and its WAL file are the owner's alone, whatever the umask.
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
     } catch (err) {
       db?.close();
       if ((err as { code?: string }).code === 'SQLITE_BUSY') {

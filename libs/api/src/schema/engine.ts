@@ -2,7 +2,6 @@
  * Runs class-validator over a plain object and turns its errors into Kubernetes field causes; walks the same
  * schema declarations to find the fields nothing declares.
  */
-import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import type { ValidationError } from 'class-validator';
 import type { FieldCause } from '@berth/errors';
@@ -10,22 +9,25 @@ import type { Problem, SchemaClass } from './fields';
 import { declaredFields, isPlainObject } from './fields';
 
 /**
- * The declared part of a value, ready for class-transformer: unknown fields are reported separately, and
- * leaving them out keeps keys like `__proto__` from ever being assigned onto an instance.
+ * The declared part of a value as an instance of its schema class (nested objects as instances of
+ * theirs), which is what class-validator walks. Built here rather than by class-transformer, which reads
+ * `value.constructor` inside free-form values: a ConfigMap key named `constructor` made it throw.
+ * Unknown fields are reported separately, and leaving them out keeps keys like `__proto__` from ever
+ * being assigned onto an instance; declared values that are not schema objects are passed as they are.
  */
-function declaredPart(cls: SchemaClass, value: unknown): unknown {
+function instanceOf(cls: SchemaClass, value: unknown): unknown {
   if (!isPlainObject(value)) return value;
   const fields = declaredFields(cls);
-  const copy: Record<string, unknown> = {};
+  const instance = new cls() as Record<string, unknown>;
   for (const [key, item] of Object.entries(value)) {
     const info = fields.get(key);
     if (!info) continue;
     const nested = info.nested?.();
-    if (!nested) copy[key] = item;
-    else if (info.list && Array.isArray(item)) copy[key] = item.map((element) => declaredPart(nested, element));
-    else copy[key] = declaredPart(nested, item);
+    if (!nested) instance[key] = item;
+    else if (info.list && Array.isArray(item)) instance[key] = item.map((element) => instanceOf(nested, element));
+    else instance[key] = instanceOf(nested, item);
   }
-  return copy;
+  return instance;
 }
 
 function childPath(parent: string, property: string, parentIsList: boolean): string {
@@ -49,15 +51,18 @@ function causesOf(errors: ValidationError[], parent: string, parentIsList: boole
 
 /** Field-level problems of `obj` against the schema class, with Kubernetes paths. */
 export function schemaCauses(cls: SchemaClass, obj: unknown): FieldCause[] {
-  const instance = plainToInstance(cls, declaredPart(cls, obj)) as object;
+  const instance = instanceOf(cls, obj) as object;
   const errors = validateSync(instance, { forbidUnknownValues: false, validationError: { value: true } });
   const causes: FieldCause[] = [];
   causesOf(errors, '', false, causes);
   return causes;
 }
 
-/** Paths of fields present in `obj` that no schema class declares (`spec.replicaz`). */
-export function unknownFields(cls: SchemaClass, obj: unknown, path = ''): string[] {
+/**
+ * Paths of fields present in `obj` that no schema class declares (`spec.replicaz`). With `remove`, they are
+ * also deleted from `obj`, as Kubernetes' decoder drops what its types do not have.
+ */
+export function unknownFields(cls: SchemaClass, obj: unknown, path = '', remove = false): string[] {
   if (!isPlainObject(obj)) return [];
   const fields = declaredFields(cls);
   const found: string[] = [];
@@ -66,10 +71,11 @@ export function unknownFields(cls: SchemaClass, obj: unknown, path = ''): string
     const info = fields.get(key);
     if (!info) {
       found.push(here);
+      if (remove) delete obj[key];
     } else if (info.nested && info.list && Array.isArray(value)) {
-      value.forEach((item, i) => found.push(...unknownFields(info.nested!(), item, `${here}[${i}]`)));
+      value.forEach((item, i) => found.push(...unknownFields(info.nested!(), item, `${here}[${i}]`, remove)));
     } else if (info.nested) {
-      found.push(...unknownFields(info.nested(), value, here));
+      found.push(...unknownFields(info.nested(), value, here, remove));
     }
   }
   return found;

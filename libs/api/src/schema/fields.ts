@@ -7,7 +7,6 @@
  * `.metadata.labels`) lets a check on a list or map name the exact element, as Kubernetes does.
  */
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
 import { registerDecorator, ValidateNested } from 'class-validator';
 import type { FieldCause } from '@berth/errors';
 
@@ -184,7 +183,6 @@ export function Nested<T>(cls: () => SchemaClass, ...checks: Check<T>[]): Proper
   return (target, property) => {
     register(target, String(property), { nested: cls });
     constrain(target, String(property), objectType, checks as Check<Record<string, unknown>>[]);
-    Type(cls)(target, String(property));
     ValidateNested()(target, String(property));
   };
 }
@@ -194,7 +192,6 @@ export function NestedList<T>(cls: () => SchemaClass, ...checks: Check<T[]>[]): 
   return (target, property) => {
     register(target, String(property), { nested: cls, list: true });
     constrain(target, String(property), objectListType, checks as unknown as Check<Record<string, unknown>[]>[]);
-    Type(cls)(target, String(property));
     ValidateNested({ each: true })(target, String(property));
   };
 }
