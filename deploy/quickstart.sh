@@ -15,6 +15,11 @@ log=/var/log/berth-server.log
 pid_file="$data_dir/berth-server.pid"
 kubeconfig="$data_dir/kubeconfig.yaml"
 berth() { "$root/bin/berth" --kubeconfig "$kubeconfig" "$@"; }
+# Node-local commands (images, runtime ...) find the default data dir's node by themselves; any other
+# data dir's node is named.
+node_env=()
+[ "$data_dir" = /var/lib/berth ] || node_env=(env "BERTH_RUNTIME_SOCKET=$data_dir/runtimed.sock")
+node_berth() { "${node_env[@]}" "$root/bin/berth" "$@"; }
 
 bash deploy/setup.sh
 
@@ -49,17 +54,16 @@ if [ -z "$ready" ]; then
 fi
 
 # This host joins as a node moments after the API answers; its runtimed then takes images.
-runtime_socket="$data_dir/runtimed.sock"
 for _ in $(seq 1 60); do
-  BERTH_RUNTIME_SOCKET="$runtime_socket" "$root/bin/berth" images >/dev/null 2>&1 && break
+  node_berth images >/dev/null 2>&1 && break
   sleep 0.5
 done
 # No registry is reachable: the example's image is built from Debian's busybox-static and loaded.
 image_tar="$data_dir/busybox-rootfs.tar"
 [ -f "$image_tar" ] || bash deploy/images/build-busybox.sh "$image_tar" >/dev/null
 echo
-echo "\$ BERTH_RUNTIME_SOCKET=$runtime_socket berth image import $image_tar busybox:1.36"
-BERTH_RUNTIME_SOCKET="$runtime_socket" "$root/bin/berth" image import --change 'CMD ["sh"]' "$image_tar" busybox:1.36
+echo "\$ berth image import $image_tar busybox:1.36"
+node_berth image import --change 'CMD ["sh"]' "$image_tar" busybox:1.36
 echo
 echo "\$ berth apply -f deploy/examples/"
 berth apply -f deploy/examples/
@@ -73,7 +77,7 @@ echo "\$ berth get deployments,pods,services,configmaps -o wide"
 berth get deployments,pods,services,configmaps -o wide
 echo
 echo "\$ berth runtime ps     # the same pods' containers, as this node's runtimed runs them"
-BERTH_RUNTIME_SOCKET="$runtime_socket" "$root/bin/berth" runtime ps
+node_berth runtime ps
 pod=$(berth get pods -l app=web -o name --field-selector status.phase=Running | head -n 1)
 pod=${pod#pod/}
 if [ -n "$pod" ]; then
@@ -85,16 +89,24 @@ if [ -n "$pod" ]; then
   berth logs --tail 3 "$pod" || true
 fi
 
-# bin/berth finds the default data dir's kubeconfig by itself; any other needs naming.
+# bin/berth finds the default data dir's kubeconfig and node by itself; any other's need naming.
 cli="bin/berth"
-[ "$kubeconfig" = /var/lib/berth/kubeconfig.yaml ] || cli="bin/berth --kubeconfig $kubeconfig"
+node_cli="bin/berth"
+reset="bin/berth node reset"
+if [ "$data_dir" != /var/lib/berth ]; then
+  cli="bin/berth --kubeconfig $kubeconfig"
+  node_cli="BERTH_RUNTIME_SOCKET=$data_dir/runtimed.sock bin/berth"
+  reset="bin/berth node reset --data-dir $data_dir"
+fi
 cat <<EOT
 
 berth is running (pid $server_pid, data in $data_dir, log in $log).
   CLI:         $cli get all
   kubeconfig:  $kubeconfig
   kubectl:     kubectl --kubeconfig $kubeconfig get deploy
-  containers:  BERTH_RUNTIME_SOCKET=$runtime_socket bin/berth runtime ps
-  stop:        kill \$(cat $pid_file)   (pods' containers keep running; berth delete -f deploy/examples/ removes them)
+  containers:  $node_cli runtime ps
+  stop:        $reset   (stops the server, this node and its pods' containers, and removes the node's
+               rules, routes, interfaces, mounts and cgroups; the cluster's objects stay for the next start)
+  pause:       kill \$(cat $pid_file)   (the pods' containers and the node's rules stay and keep working)
   add a host:  copy $data_dir/token to it (mode 0600), then there: bin/berth agent --server https://<this host's address>:$port --token-file <that copy> --data-dir /var/lib/berth-agent
 EOT

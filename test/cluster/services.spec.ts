@@ -91,9 +91,13 @@ describe('Services across three hosts', () => {
     return result.stdout;
   }
 
-  /** The backends (pod names) that REQUESTS fetches of URL from the client pod reached. */
+  /**
+   * The backends (pod names) that REQUESTS fetches of URL from the client pod reached. Each fetch has 3 s
+   * (busybox's own wget -T crashes) and three failures end the loop, so a broken path shows as FAILED
+   * among the backends, not as a hung exec.
+   */
   async function backendsFromClient(url: string): Promise<string[]> {
-    const out = await inClient(`for i in $(seq ${REQUESTS}); do wget -qO- ${url} || echo FAILED; done`);
+    const out = await inClient(`failed=0; for i in $(seq ${REQUESTS}); do timeout 3 wget -qO- ${url} || { echo FAILED; failed=$((failed+1)); [ $failed -lt 3 ] || break; }; done`);
     return [...new Set(out.split('\n').map((l) => l.trim()).filter(Boolean))].sort();
   }
 

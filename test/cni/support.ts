@@ -14,7 +14,7 @@ import { join } from 'node:path';
 const REAL_PLUGIN_DIR = '/usr/lib/cni';
 
 export function sh(command: string, args: string[]): string {
-  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL' });
 }
 
 function quietly(work: () => unknown): void {
@@ -124,7 +124,7 @@ export async function createCniFixture(): Promise<CniFixture> {
     },
     execIn(netns, command, args) {
       return new Promise((resolve) =>
-        execFile('nsenter', [`--net=${netns}`, command, ...args], { encoding: 'utf8' }, (err, stdout, stderr) =>
+        execFile('nsenter', [`--net=${netns}`, command, ...args], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) =>
           resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
         ),
       );

@@ -76,7 +76,7 @@ describe('apps/controller-manager as its own process', () => {
     expect(count(recorded, 'SuccessfulCreate')).toBe(4);
     expect(count(recorded, 'SuccessfulDelete')).toBe(2);
 
-    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     expect(metrics).toMatch(/^berth_controller_reconcile_total\{controller="replicaset",result="success"\} [1-9]/m);
     expect(metrics).toContain('berth_controller_workqueue_depth{controller="garbage-collector"}');
 

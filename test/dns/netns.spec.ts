@@ -65,7 +65,7 @@ describe('node DNS in a network namespace', () => {
 
   const interfaceAddresses = () => {
     try {
-      return execFileSync('ip', ['-n', host.netns, '-4', '-o', 'addr', 'show', 'dev', 'berth-dns'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      return execFileSync('ip', ['-n', host.netns, '-4', '-o', 'addr', 'show', 'dev', 'berth-dns'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 30_000 });
     } catch {
       return undefined;
     }

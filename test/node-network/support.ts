@@ -35,14 +35,15 @@ export interface PodFixture {
 }
 
 function run(command: string, args: string[]): string {
-  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL' });
 }
 
 function execAsync(command: string, args: string[]): Promise<CommandResult> {
   return new Promise((resolve) => {
-    execFile(command, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
+    // Bounded, so a command that hangs ends as a failure that says so.
+    execFile(command, args, { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout, stderr: err?.killed ? `${stderr}${command} did not exit in 30 s (killed)\n` : stderr });
     });
   });
 }

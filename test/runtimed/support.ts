@@ -1,5 +1,6 @@
 // A runtimed of its own for each suite: temp root, socket, runc root and cgroup parent, so that every
 // trace it leaves (mounts, runc state, cgroups, shim processes, namespaces) can be found and removed.
+import { cgroupDirs, cgroupTree } from '@berth/host';
 import { busyboxRootfsTarball } from '@berth/image';
 import { RuntimeClient } from '@berth/runtime-client';
 import { findRunc } from '@berth/shim-client';
@@ -11,7 +12,6 @@ import { join } from 'node:path';
 
 export const RUNC = findRunc();
 const RUNTIMED_MAIN = join(REPO_ROOT, 'dist', 'apps', 'runtimed', 'main.js');
-const CGROUP_ROOT = '/sys/fs/cgroup';
 let fixtures = 0;
 
 /** Polls a condition (every 20 ms) until it holds or the timeout passes. */
@@ -26,19 +26,6 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 export const BUSYBOX_CONFIG = { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] };
-
-function cgroupDirs(cgroupPath: string): string[] {
-  if (existsSync(join(CGROUP_ROOT, 'cgroup.controllers'))) return [join(CGROUP_ROOT, cgroupPath)].filter(existsSync);
-  return readdirSync(CGROUP_ROOT)
-    .map((controller) => join(CGROUP_ROOT, controller, cgroupPath))
-    .filter(existsSync);
-}
-
-/** Cgroup directories below `dir`, deepest first. */
-function cgroupTree(dir: string): string[] {
-  const children = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory());
-  return [...children.flatMap((c) => cgroupTree(join(dir, c.name))), dir];
-}
 
 function processesMentioning(text: string): number[] {
   const pids: number[] = [];
@@ -69,7 +56,8 @@ export class RuntimedFixture {
   readonly socket = join(this.stateDir, 'runtimed.sock');
   readonly runcRoot = join(this.stateDir, 'runc');
   readonly cgroupParent = `/berth-test-${process.pid}-${++fixtures}`;
-  readonly client = new RuntimeClient(this.socket);
+  // Calls are bounded so that a hung runtimed fails a test with the call's name, not the test's timeout.
+  readonly client = new RuntimeClient(this.socket, { callTimeoutMs: 60_000 });
   private daemon: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
   /** The daemon's log (pino JSON lines), for failure messages. */
@@ -127,7 +115,8 @@ export class RuntimedFixture {
       const listed = JSON.parse(execFileSync(RUNC, ['--root', this.runcRoot, 'list', '--format', 'json'], { encoding: 'utf8' }) || 'null') as Array<{ id: string }> | null;
       for (const c of listed ?? []) left.push(`runc container ${c.id}`);
     }
-    for (const dir of cgroupDirs(this.cgroupParent)) for (const child of cgroupTree(dir)) if (child !== dir) left.push(`cgroup ${child}`);
+    const parents = cgroupDirs(this.cgroupParent);
+    for (const child of cgroupTree(this.cgroupParent)) if (!parents.includes(child)) left.push(`cgroup ${child}`);
     const daemonPid = this.daemon?.pid;
     for (const pid of processesMentioning(this.dir)) if (pid !== daemonPid) left.push(`process ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
     for (const sub of ['containers', join('snapshots', 'containers'), 'sandboxes']) {
@@ -191,13 +180,11 @@ export class RuntimedFixture {
         // already unmounted
       }
     }
-    for (const dir of cgroupDirs(this.cgroupParent)) {
-      for (const child of cgroupTree(dir)) {
-        try {
-          rmdirSync(child);
-        } catch {
-          // busy or gone
-        }
+    for (const dir of cgroupTree(this.cgroupParent)) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // busy or gone
       }
     }
     rmSync(this.dir, { recursive: true, force: true });

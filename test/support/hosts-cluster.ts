@@ -6,11 +6,12 @@
  */
 import { resourceForKind, type Node, type Pod } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
+import { cgroupTree } from '@berth/host';
 import { busyboxRootfsTarball } from '@berth/image';
 import { RuntimeClient } from '@berth/runtime-client';
 import { createSimulatedHosts, startBerthServer, waitFor, type HostProcess, type SimulatedHost, type SimulatedNetwork, type TestServer } from '@berth/testing';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,7 +19,6 @@ const NODES = resourceForKind('v1', 'Node')!;
 const PODS = resourceForKind('v1', 'Pod')!;
 const DEPLOYMENTS = resourceForKind('apps/v1', 'Deployment')!;
 const BUSYBOX_CONFIG = { Cmd: ['sh'], Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'] };
-const CGROUP_ROOT = '/sys/fs/cgroup';
 
 /** A simulated host and the berth node on it. */
 export interface ClusterHost {
@@ -70,17 +70,6 @@ function mountsUnder(dir: string): string[] {
     .split('\n')
     .map((line) => line.split(' ')[4])
     .filter((point): point is string => !!point && point.startsWith(dir));
-}
-
-/** A cgroup path's directories on every hierarchy (v1 or unified), deepest first. */
-export function cgroupTree(cgroupPath: string): string[] {
-  const unified = existsSync(join(CGROUP_ROOT, 'cgroup.controllers'));
-  const tops = (unified ? [CGROUP_ROOT] : readdirSync(CGROUP_ROOT).map((c) => join(CGROUP_ROOT, c))).map((base) => join(base, cgroupPath));
-  const below = (dir: string): string[] => [
-    ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => below(join(dir, e.name))),
-    dir,
-  ];
-  return tops.filter(existsSync).flatMap(below);
 }
 
 export async function runtimeAnswers(runtime: RuntimeClient): Promise<boolean> {
@@ -153,7 +142,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
       await network?.cleanup();
     }
     const mounts = mountsUnder(root);
-    for (const point of [...mounts].reverse()) execFileSync('umount', ['-l', point]);
+    for (const point of [...mounts].reverse()) execFileSync('umount', ['-l', point], { timeout: 30_000 });
     for (const dir of hosts.flatMap((h) => cgroupTree(h.cgroupParent))) {
       try {
         rmdirSync(dir);
@@ -175,7 +164,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     for (const sim of network.hosts) {
       const dataDir = join(root, `host-${sim.index}`);
       mkdirSync(dataDir);
-      hosts.push({ sim, name: `host-${sim.index}`, dataDir, cgroupParent: `/berth-hosts-${network.runId}-${sim.index}`, runtime: new RuntimeClient(join(dataDir, 'runtimed.sock')) });
+      hosts.push({ sim, name: `host-${sim.index}`, dataDir, cgroupParent: `/berth-hosts-${network.runId}-${sim.index}`, runtime: new RuntimeClient(join(dataDir, 'runtimed.sock'), { callTimeoutMs: 60_000 }) });
     }
     for (const host of hosts) startAgent(host);
     const kube = client;

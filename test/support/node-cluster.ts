@@ -85,7 +85,7 @@ export async function startNodeCluster(extraArgs: string[] = []): Promise<NodeCl
     client?.close();
     await server.stop();
     const mountsLeft = mountPoints(server.dataDir).reverse();
-    for (const point of mountsLeft) execFileSync('umount', ['-l', point]);
+    for (const point of mountsLeft) execFileSync('umount', ['-l', point], { timeout: 30_000 });
     for (const ids of seen.values()) for (const id of ids) for (const dir of cgroupDirsOf(id)) removeEmptyDir(dir);
     await server.cleanup();
     // runtimed's cgroup parent, empty once its containers are gone (unless another berth on this machine uses it).
@@ -102,7 +102,7 @@ export async function startNodeCluster(extraArgs: string[] = []): Promise<NodeCl
       60_000,
       `this host's node to be Ready:\n${server.output()}`,
     );
-    runtime = new RuntimeClient(join(server.dataDir, 'runtimed.sock'));
+    runtime = new RuntimeClient(join(server.dataDir, 'runtimed.sock'), { callTimeoutMs: 60_000 });
     await runtime.importImage(await busyboxRootfsTarball(), { name: 'busybox:latest', config: BUSYBOX_CONFIG });
   } catch (err) {
     await cleanup();

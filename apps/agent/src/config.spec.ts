@@ -3,7 +3,8 @@ import { formatJoinToken } from '@berth/client';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAgentFlags } from './config';
+import { HelpRequested, misstatedDefaults } from '@berth/flags';
+import { agentCommand, parseAgentFlags } from './config';
 
 describe('parseAgentFlags', () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-agent-config-'));
@@ -116,6 +117,18 @@ describe('parseAgentFlags', () => {
     expect(() => parseAgentFlags(['--server', 'https://x:6443', '--token', 't', '--insecure-skip-tls-verify', '--node-name', 'bad_name'])).toThrow('DNS subdomain');
     expect(() => parseAgentFlags(['--bogus'])).toThrow("unknown option '--bogus'");
     expect(() => parseAgentFlags(['--server', 'https://x:6443', '--token', 't', '--insecure-skip-tls-verify', '--node-ip', '10.0.0'])).toThrow('IPv4 or IPv6');
-    expect(() => parseAgentFlags(['--server', 'https://x:6443', '--token', 't', '--insecure-skip-tls-verify', '--log-level', 'loud'])).toThrow('--log-level loud');
+    expect(() => parseAgentFlags(['--server', 'https://x:6443', '--token', 't', '--insecure-skip-tls-verify', '--log-level', 'loud'])).toThrow(/--log-level <level>' argument 'loud' is invalid. must be one of/);
+  });
+
+  it('answers --help with every flag and its default, before anything else is checked', () => {
+    expect(() => parseAgentFlags(['--help'])).toThrow(HelpRequested);
+    expect(() => parseAgentFlags(['--server', 'x', '-h'])).toThrow(HelpRequested);
+    // Long descriptions wrap: compared with the lines joined.
+    const usage = agentCommand().helpInformation().replace(/\s+/g, ' ');
+    expect(usage).toMatch(/^Usage: berth agent \[options\]/);
+    for (const option of agentCommand().options) expect(usage).toContain(option.long);
+    expect(usage).toMatch(/--data-dir <dir>(?:(?! --).)*\(default: \/var\/lib\/berth\/agent\)/);
+    expect(usage).toMatch(/--crash-loop-backoff-base <duration>(?:(?! --).)*\(default: 10s\)/);
+    expect(misstatedDefaults(agentCommand())).toEqual([]);
   });
 });

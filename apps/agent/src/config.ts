@@ -2,8 +2,8 @@ import { checkClusterDNS, checkClusterDomain, defaultNodeName, DEFAULT_CLUSTER_D
 import type { ClusterConnection } from '@berth/client';
 import { caCertHash, connectionFromFile, findKubeconfig, parseJoinToken } from '@berth/client';
 import { errors } from '@berth/errors';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { durationFlag, flagParser, LOG_LEVELS } from '@berth/flags';
+import { type Command, InvalidArgumentError } from 'commander';
+import { daemonCommand, durationFlag, flagParser, LOG_LEVELS, logLevelFlag, parseCommand } from '@berth/flags';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -147,12 +147,9 @@ function credentialOf(flags: Flags, dataDir: string, env: NodeJS.ProcessEnv): Ag
   throw errors.badRequest('no API server to join: give --server URL with a join token (--token-file FILE), or --kubeconfig');
 }
 
-/** Parses `berth agent` flags (argv without node and the script); a bad one is a BadRequest BerthError. */
-export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
-  const command = new Command('berth agent')
-    .exitOverride()
-    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
-    .allowExcessArguments(false)
+/** `berth agent`'s flags: what parseAgentFlags reads and --help lists. */
+export function agentCommand(): Command {
+  return daemonCommand('berth agent', 'joins this host to a cluster as a node, running its pods through its runtimed (started when none serves DATA_DIR/runtimed.sock)')
     .option('--server <url>', 'the API server to join')
     .option('--token <token>', "the join token from the server's DATA_DIR/token (K10...), or a bearer token; visible in ps: prefer --token-file or $BERTH_TOKEN")
     .option('--token-file <file>', 'a file holding the join token (needed to join; once joined, the node uses its own credential in DATA_DIR/node)')
@@ -169,15 +166,17 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
     .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN)
     .option('--resolv-conf <file>', "resolv.conf for pods with dnsPolicy Default (default: /etc/resolv.conf, or systemd-resolved's upstream list when that names only 127.0.0.53)")
     .option('--disable-node-services', "don't run the node's service proxy (nftables), routes to other nodes' pods and DNS server")
-    .option('--log-level <level>', LOG_LEVELS.join(', '), 'info');
-  try {
-    command.parse(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) throw errors.badRequest(err.message.replace(/^error: /, ''));
-    throw err;
-  }
+    .option('--log-level <level>', LOG_LEVELS.join(', '), logLevelFlag, 'info');
+}
+
+/**
+ * Parses `berth agent` flags (argv without node and the script); a bad one is a FlagError or a BadRequest
+ * BerthError, --help a HelpRequested.
+ */
+export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const command = agentCommand();
+  parseCommand(command, argv);
   const flags = command.opts<Flags>();
-  if (!LOG_LEVELS.includes(flags.logLevel)) throw errors.badRequest(`--log-level ${flags.logLevel}: must be one of ${LOG_LEVELS.join(', ')}`);
   const dataDir = resolve(flags.dataDir);
   return {
     credential: credentialOf(flags, dataDir, env),

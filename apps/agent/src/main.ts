@@ -6,12 +6,13 @@
 import { ensureLocalRuntimed, NodeCredentialRenewer, startAgent, type LocalRuntimed, type RunningAgent } from '@berth/agent';
 import { KubeClient, type ClusterConnection } from '@berth/client';
 import { isBerthError } from '@berth/errors';
+import { flagsOrExit } from '@berth/flags';
 import { stopOnSignals } from '@berth/lifecycle';
-import { RuntimeClient } from '@berth/runtime-client';
+import { recordLocalNode, RuntimeClient } from '@berth/runtime-client';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { parseAgentFlags, type AgentConfig } from './config';
+import { DEFAULT_DATA_DIR, parseAgentFlags, type AgentConfig } from './config';
 import { agentConnection } from './join';
 
 function fail(message: string): never {
@@ -20,13 +21,7 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let config: AgentConfig;
-  try {
-    config = parseAgentFlags(process.argv.slice(2));
-  } catch (err) {
-    if (isBerthError(err)) fail(err.message);
-    throw err;
-  }
+  const config: AgentConfig = flagsOrExit('berth agent', () => parseAgentFlags(process.argv.slice(2)));
   if (config.runtimeSocket && !existsSync(config.runtimeSocket)) {
     fail(`no runtimed socket at ${config.runtimeSocket}: start one first (berth runtimed --socket ${config.runtimeSocket})`);
   }
@@ -53,12 +48,14 @@ async function main(): Promise<void> {
   let runtimed: LocalRuntimed | undefined;
   let runtime: RuntimeClient | undefined;
   let agent: RunningAgent | undefined;
+  let forgetLocalNode: () => Promise<void> = async () => undefined;
   const stopAll = async () => {
     await renewer?.stop();
     await agent?.stop();
     client.close();
     runtime?.close();
     await runtimed?.stop();
+    await forgetLocalNode();
   };
   const start = async () => {
     runtimed = config.runtimeSocket
@@ -70,6 +67,11 @@ async function main(): Promise<void> {
           cgroupParent: config.cgroupParent,
         });
     runtime = new RuntimeClient(runtimed.socket);
+    const node = { socket: runtimed.socket, dataDir: config.dataDir, defaultDataDir: config.dataDir === DEFAULT_DATA_DIR };
+    forgetLocalNode = await recordLocalNode(node).catch((err: Error) => {
+      logger.warn({ err: err.message }, "could not record this node's runtimed socket for node-local commands");
+      return async () => undefined;
+    });
     const host = config.nodeIP ? { internalIP: config.nodeIP } : {};
     agent = await startAgent({
       client,

@@ -1,4 +1,5 @@
-import { ConfigError, parseServerFlags } from './config';
+import { HelpRequested, misstatedDefaults } from '@berth/flags';
+import { ConfigError, parseServerFlags, serverCommand } from './config';
 import { DEFAULT_LIMITS } from './limits';
 
 describe('parseServerFlags', () => {
@@ -97,5 +98,22 @@ describe('parseServerFlags', () => {
         expect((err as Error).message).not.toContain('\n');
       }
     }
+  });
+
+  test('--help lists every flag with its default', () => {
+    expect(() => parseServerFlags(['--help'])).toThrow(HelpRequested);
+    // Long descriptions wrap: compared with the lines joined.
+    const usage = serverCommand().helpInformation().replace(/\s+/g, ' ');
+    expect(usage).toMatch(/^Usage: berth server \[options\]/);
+    for (const option of serverCommand().options) expect(usage).toContain(option.long);
+    expect(usage).toMatch(/--data-dir <dir> +where the store, PKI and kubeconfig live \(default: \/var\/lib\/berth\)/);
+    expect(usage).toMatch(/--node-monitor-grace-period <duration>(?:(?! --).)*\(default: 40s\)/);
+    expect(usage).toMatch(/--service-allocation-repair-interval <duration>(?:(?! --).)*\(default: 3m0s\)/);
+    expect(misstatedDefaults(serverCommand())).toEqual([]);
+  });
+
+  test('an unknown flag is one line', () => {
+    expect(() => parseServerFlags(['--bogus'])).toThrow(new ConfigError("unknown option '--bogus'"));
+    expect(() => parseServerFlags(['serve'])).toThrow(ConfigError);
   });
 });

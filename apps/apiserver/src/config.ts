@@ -1,11 +1,13 @@
 import { checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
-import { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { DEFAULT_EVENT_TTL_MS } from './event-ttl';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits';
-import { durationFlag, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, portFlag, prefixLengthFlag } from '@berth/flags';
+import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
 import { join, resolve } from 'node:path';
+
+export const DEFAULT_DATA_DIR = '/var/lib/berth';
 
 export interface ServerConfig {
   dataDir: string;
@@ -45,54 +47,46 @@ export interface ServerConfig {
   limits: ServerLimits;
 }
 
-const positiveDuration = flagParser((value) => {
-  const ms = durationFlag(value);
-  if (ms <= 0) throw new ConfigError(`${JSON.stringify(value)} must be longer than 0`);
-  return ms;
-});
 const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
 const countFlag = integerFlag(1, 1_000_000, 'a count');
-const nodePortRange = flagParser(parseNodePortRange);
+const nodePortRange = describedParser(flagParser(parseNodePortRange), (range: NodePortRange) => `${range.min}-${range.max}`);
 
-/**
- * Parses `berth server` flags (argv without the node binary, script and the `server` verb).
- * Throws ConfigError with a one-line message for bad flags.
- */
-export function parseServerFlags(argv: string[]): ServerConfig {
-  const command = new Command('berth server')
-    .exitOverride()
-    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
-    .allowExcessArguments(false)
-    .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', '/var/lib/berth')
+/** `berth server`'s flags: what parseServerFlags reads and --help lists. */
+export function serverCommand(): Command {
+  return daemonCommand('berth server', 'the control plane (API server, controllers, scheduler) and, unless --disable-agent, this host as its node')
+    .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', DEFAULT_DATA_DIR)
     .option('--https-port <port>', 'HTTPS port of the API', portFlag, 6443)
     .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
-    .option('--store <url>', 'store backend: sqlite://PATH | nats://HOST:PORT | memory://')
+    .option('--store <url>', 'store backend: sqlite://PATH | nats://HOST:PORT | memory:// (default: sqlite://DATA_DIR/state.db)')
     .option('--disable-agent', 'do not run a node agent in this process', false)
     .option('--disable-scheduler', 'do not run the scheduler in this process', false)
     .option('--disable-controller-manager', 'do not run the controllers in this process', false)
     .option('--node-monitor-grace-period <duration>', 'a node silent this long becomes NotReady', durationFlag, 40_000)
     .option('--pod-eviction-timeout <duration>', "delete a NotReady node's pods after this long", durationFlag, 30_000)
     .option('--crash-loop-backoff-base <duration>', "the local agent's first crash back-off delay, doubling to 5m", durationFlag, 10_000)
-    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info')
+    .option('--log-level <level>', LOG_LEVELS.join(', '), logLevelFlag, 'info')
     .option('--service-cidr <cidr>', 'IPv4 range Service ClusterIPs are allocated from', ipv4Cidr, DEFAULT_SERVICE_CIDR)
     .option('--service-node-port-range <min-max>', 'ports NodePort Services are allocated from', nodePortRange, DEFAULT_NODE_PORT_RANGE)
-    .option('--service-allocation-repair-interval <duration>', 'how often leaked ClusterIP and NodePort allocations are found and freed', positiveDuration, DEFAULT_REPAIR_INTERVAL_MS)
+    .option('--service-allocation-repair-interval <duration>', 'how often leaked ClusterIP and NodePort allocations are found and freed', positiveDurationFlag, DEFAULT_REPAIR_INTERVAL_MS)
     .option('--cluster-cidr <cidr>', 'IPv4 range node pod CIDRs are cut from', ipv4Cidr, '10.88.0.0/16')
     .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", prefixLengthFlag, 24)
     .option('--cluster-dns <address>', "the DNS server the local agent's pods resolve names with (the node's own)", flagParser(checkClusterDNS), DEFAULT_CLUSTER_DNS)
     .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN)
     .option('--resolv-conf <file>', "resolv.conf for the local agent's pods with dnsPolicy Default (default: /etc/resolv.conf, or systemd-resolved's upstream list when that names only 127.0.0.53)")
-    .option('--event-ttl <duration>', 'delete Events this long after their last write', positiveDuration, DEFAULT_EVENT_TTL_MS)
+    .option('--event-ttl <duration>', 'delete Events this long after their last write', positiveDurationFlag, DEFAULT_EVENT_TTL_MS)
     .option('--max-requests-inflight <n>', 'read-only requests served at once (watches and streams not counted); more get 429', countFlag, DEFAULT_LIMITS.maxRequestsInflight)
     .option('--max-mutating-requests-inflight <n>', 'writes served at once; more get 429', countFlag, DEFAULT_LIMITS.maxMutatingRequestsInflight)
     .option('--max-watches <n>', 'watches open at once; more get 429', countFlag, DEFAULT_LIMITS.maxWatches)
     .option('--max-watches-per-client <n>', 'watches one client address may have open; more get 429', countFlag, DEFAULT_LIMITS.maxWatchesPerClient);
-  try {
-    command.parse(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) throw new ConfigError(err.message.replace(/^error: /, ''));
-    throw err;
-  }
+}
+
+/**
+ * Parses `berth server` flags (argv without the node binary, script and the `server` verb).
+ * Throws ConfigError with a one-line message for bad flags, HelpRequested for --help.
+ */
+export function parseServerFlags(argv: string[]): ServerConfig {
+  const command = serverCommand();
+  parseCommand(command, argv);
   const opts = command.opts<{
     dataDir: string;
     httpsPort: number;
@@ -153,4 +147,5 @@ export function parseServerFlags(argv: string[]): ServerConfig {
   };
 }
 
-export class ConfigError extends Error {}
+/** A bad flag (one line); the flags library's, so the parser's own errors and these are one kind. */
+export const ConfigError = FlagError;

@@ -9,16 +9,17 @@ import 'reflect-metadata';
 import { defaultNodeName, ensureLocalRuntimed, ensureNodeCredential, NodeCredentialRenewer, primaryIPv4, startAgent } from '@berth/agent';
 import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
+import { flagsOrExit } from '@berth/flags';
 import { isBerthError } from '@berth/errors';
 import { stopOnSignals } from '@berth/lifecycle';
-import { RuntimeClient } from '@berth/runtime-client';
+import { recordLocalNode, RuntimeClient } from '@berth/runtime-client';
 import { startScheduler } from '@berth/scheduler';
 import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ApiServerApp } from './app';
-import { ConfigError, parseServerFlags, type ServerConfig } from './config';
+import { DEFAULT_DATA_DIR, parseServerFlags, type ServerConfig } from './config';
 import { joinTokenPath } from './pki';
 
 /** Something running beside the apiserver that must stop before it. */
@@ -49,6 +50,10 @@ async function startLocalNode(config: ServerConfig, app: ApiServerApp, logger: L
     logger,
   });
   const runtime = new RuntimeClient(runtimed.socket);
+  const forgetLocalNode = await recordLocalNode({ socket: runtimed.socket, dataDir: resolve(config.dataDir), defaultDataDir: resolve(config.dataDir) === DEFAULT_DATA_DIR }).catch((err: Error) => {
+    logger.warn({ err: err.message }, "could not record this node's runtimed socket for node-local commands");
+    return async () => undefined;
+  });
   const agent = await startAgent({
     client,
     runtime,
@@ -71,6 +76,7 @@ async function startLocalNode(config: ServerConfig, app: ApiServerApp, logger: L
       client.close();
       runtime.close();
       await runtimed.stop();
+      await forgetLocalNode();
     },
   };
 }
@@ -108,16 +114,7 @@ function printJoinCommand(config: ServerConfig): void {
 }
 
 async function main(): Promise<void> {
-  let config: ServerConfig;
-  try {
-    config = parseServerFlags(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`berth server: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = flagsOrExit('berth server', () => parseServerFlags(process.argv.slice(2)));
   const logger = pino({ level: config.logLevel, base: { component: 'apiserver' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let app: ApiServerApp;

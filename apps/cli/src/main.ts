@@ -1,5 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerRuntimeCommands } from './runtime';
+import { DAEMONS, registerDaemonCommands } from './commands/daemons';
+import { registerNodeCommands } from './commands/node';
+import { verbsOwnTheirOptions } from './positional-options';
 import { apply } from './commands/apply';
 import { createNamespace } from './commands/create';
 import { deleteCommand } from './commands/delete';
@@ -77,6 +80,10 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
 
   // The docker-style verbs on this node's runtimed (images, runtime run/ps/logs/exec..., volume).
   registerRuntimeCommands(program);
+  // berth's daemons, each with its own flags, and resetting this host's node.
+  registerDaemonCommands(program);
+  registerNodeCommands(program);
+  verbsOwnTheirOptions(program, ['runtime', ...DAEMONS.map((daemon) => daemon.name)]);
   return program;
 }
 

@@ -1,5 +1,5 @@
-import { isBerthError } from '@berth/errors';
-import { parseControllerManagerFlags } from './config';
+import { FlagError, HelpRequested, misstatedDefaults } from '@berth/flags';
+import { controllerManagerCommand, parseControllerManagerFlags } from './config';
 
 describe('controller-manager flags', () => {
   it('defaults to Kubernetes-like timings shortened for berth, and every controller', () => {
@@ -23,7 +23,7 @@ describe('controller-manager flags', () => {
     expect(parseControllerManagerFlags(['--node-monitor-grace-period', '1m30s', '--pod-eviction-timeout', '3'])).toMatchObject({ nodeMonitorGracePeriodMs: 90_000, podEvictionTimeoutMs: 3000 });
   });
 
-  it('rejects unknown controllers and bad durations as BadRequest', () => {
+  it('rejects unknown flags, controllers and bad durations with one line', () => {
     for (const argv of [['--controllers', 'replicaset,bogus'], ['--pod-eviction-timeout', 'soon'], ['--metrics-bind-address', 'nowhere'], ['--what']]) {
       let caught: unknown;
       try {
@@ -31,7 +31,17 @@ describe('controller-manager flags', () => {
       } catch (err) {
         caught = err;
       }
-      expect(isBerthError(caught, 'BadRequest')).toBe(true);
+      expect(caught).toBeInstanceOf(FlagError);
+      expect((caught as Error).message).not.toContain('\n');
     }
+  });
+
+  it('answers --help with every flag and its default', () => {
+    expect(() => parseControllerManagerFlags(['--help'])).toThrow(HelpRequested);
+    const usage = controllerManagerCommand().helpInformation();
+    for (const option of controllerManagerCommand().options) expect(usage).toContain(option.long);
+    expect(usage).toContain('(default: 40s)');
+    expect(usage).toContain('(default: replicaset,deployment,');
+    expect(misstatedDefaults(controllerManagerCommand())).toEqual([]);
   });
 });

@@ -1,8 +1,8 @@
 import { ALL_CONTROLLERS, type ControllerName, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from '@berth/controllers';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { errors } from '@berth/errors';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { durationFlag, flagParser, prefixLengthFlag } from '@berth/flags';
+import { type Command, InvalidArgumentError } from 'commander';
+import { daemonCommand, durationFlag, flagParser, LOG_LEVELS, logLevelFlag, parseCommand, prefixLengthFlag } from '@berth/flags';
 
 export interface ControllerManagerConfig {
   /** The kubeconfig to reach the apiserver with; the usual search ($KUBECONFIG, berth's, ~/.kube/config) when absent. */
@@ -34,26 +34,23 @@ function controllerList(value: string): ControllerName[] {
   return names as ControllerName[];
 }
 
-/** Parses the controller-manager's flags (argv without node and the script). */
-export function parseControllerManagerFlags(argv: string[]): ControllerManagerConfig {
-  const command = new Command('berth-controller-manager')
-    .exitOverride()
-    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
-    .allowExcessArguments(false)
+/** `berth controller-manager`'s flags: what parseControllerManagerFlags reads and --help lists. */
+export function controllerManagerCommand(): Command {
+  return daemonCommand('berth controller-manager', "runs the controllers against an API server (berth server runs them in-process)")
     .option('--kubeconfig <path>', 'kubeconfig of the apiserver to manage')
     .option('--node-monitor-grace-period <duration>', 'how long a node may go without renewing its Lease before it is NotReady', durationFlag, 40_000)
     .option('--pod-eviction-timeout <duration>', 'how long after a node goes NotReady its pods are deleted', durationFlag, 30_000)
     .option('--controllers <names>', `comma-separated controllers to run (${ALL_CONTROLLERS.join(', ')})`, controllerList, [...ALL_CONTROLLERS])
     .option('--metrics-bind-address <host:port>', 'serve Prometheus /metrics and /healthz here (port 0: any free port)', hostPort)
-    .option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent', 'info')
+    .option('--log-level <level>', LOG_LEVELS.join(', '), logLevelFlag, 'info')
     .option('--cluster-cidr <cidr>', 'IPv4 range node pod CIDRs are cut from', ipv4Cidr, DEFAULT_CLUSTER_CIDR)
     .option('--node-cidr-mask-size <bits>', "prefix length of each node's pod CIDR", prefixLengthFlag, DEFAULT_NODE_CIDR_MASK_SIZE);
-  try {
-    command.parse(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) throw errors.badRequest(err.message.replace(/^error: /, ''));
-    throw err;
-  }
+}
+
+/** Parses the controller-manager's flags (argv without node and the script); FlagError, BadRequest or HelpRequested. */
+export function parseControllerManagerFlags(argv: string[]): ControllerManagerConfig {
+  const command = controllerManagerCommand();
+  parseCommand(command, argv);
   const opts = command.opts<{
     kubeconfig?: string;
     nodeMonitorGracePeriod: number;

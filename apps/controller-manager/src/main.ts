@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { KubeClient } from '@berth/client';
 import type { ControllerManager } from '@berth/controllers';
-import { isBerthError } from '@berth/errors';
+import { flagsOrExit } from '@berth/flags';
 import { stopOnSignals } from '@berth/lifecycle';
 import type { Server } from 'node:http';
 import pino from 'pino';
@@ -12,16 +12,7 @@ import { serveMetrics } from './metrics-server';
 
 /** The controller-manager on its own, against any apiserver a kubeconfig names (`berth server` runs it in-process). */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseControllerManagerFlags(process.argv.slice(2));
-  } catch (err) {
-    if (isBerthError(err, 'BadRequest')) {
-      process.stderr.write(`berth controller-manager: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = flagsOrExit('berth controller-manager', () => parseControllerManagerFlags(process.argv.slice(2)));
   const logger = pino({ level: config.logLevel, base: { component: 'controller-manager' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   const container = buildContainer(config, logger);

@@ -8,7 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { RuntimedConfig, RuntimePaths } from './config';
+import { RuntimePaths, type RuntimedRecord } from '@berth/runtime-client';
+import { writeProcessRecord } from '@berth/host';
+import { RuntimedConfig } from './config';
 import { ContainerManager } from './containers';
 import { ImageService } from './images';
 import { PodNetwork } from './pod-network';
@@ -123,6 +125,9 @@ export class RuntimedApp {
     });
     const server = await serveRuntime(config.socket, handlers);
     await chmod(config.socket, 0o660);
+    // Kept after a stop: `berth node reset` finds the cgroup parent, bridge and namespace this runtimed used in it.
+    const record: RuntimedRecord = { socket: config.socket, root: config.root, cgroupParent: config.cgroupParent, cniBridge: config.cniBridge, cniBinDirs: config.cniBinDirs };
+    await writeProcessRecord(paths.record, record);
     logger.info({ socket: config.socket, root: config.root, containers: containers.ids().length, podCidr: network.status().podCidr || undefined }, 'runtimed serving');
     return new RuntimedApp(server, container);
   }

@@ -68,11 +68,3 @@ export async function readCgroupStats(cgroupsPath: string): Promise<CgroupStats>
     onlineCpus,
   };
 }
-
-/** Every cgroup directory under `parent` that still exists, on any hierarchy (for leak checks). */
-export function cgroupDirs(cgroupsPath: string): string[] {
-  if (isUnified()) return [join(CGROUP_ROOT, cgroupsPath)].filter(existsSync);
-  return ['memory', 'pids', 'cpu', 'cpuacct', 'cpuset', 'devices', 'freezer', 'blkio', 'systemd']
-    .map((controller) => join(CGROUP_ROOT, controller, cgroupsPath))
-    .filter(existsSync);
-}

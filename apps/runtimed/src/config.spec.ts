@@ -1,4 +1,6 @@
-import { ConfigError, DEFAULT_ROOT, parseRuntimedFlags, RuntimePaths } from './config';
+import { HelpRequested, misstatedDefaults } from '@berth/flags';
+import { RuntimePaths } from '@berth/runtime-client';
+import { ConfigError, DEFAULT_ROOT, parseRuntimedFlags, runtimedCommand } from './config';
 
 describe('parseRuntimedFlags', () => {
   it('defaults to /var/lib/berth/runtime and /run/berth/runtimed.sock', () => {
@@ -18,8 +20,9 @@ describe('parseRuntimedFlags', () => {
   it.each([
     [['--cni-bridge', 'a-bridge-name-too-long'], /interface name/],
     [['--cni-bin-dir', 'lib/cni'], /absolute directories/],
-    [['--bogus'], /unknown flag "--bogus"/],
-    [['--root'], /--root needs a value/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['--root'], /option '--root <dir>' argument missing/],
+    [['extra'], /too many arguments/],
     [['--root', '/a,b'], /must not contain/],
     [['--cgroup-parent', 'rel'], /absolute cgroup path/],
     [['--log-level', 'loud'], /must be one of/],
@@ -27,5 +30,16 @@ describe('parseRuntimedFlags', () => {
   ])('refuses %j', (argv, message) => {
     expect(() => parseRuntimedFlags(argv)).toThrow(ConfigError);
     expect(() => parseRuntimedFlags(argv)).toThrow(message);
+  });
+
+  it('answers --help with every flag and its default', () => {
+    expect(() => parseRuntimedFlags(['--help'])).toThrow(HelpRequested);
+    // Long descriptions wrap: compared with the lines joined.
+    const usage = runtimedCommand().helpInformation().replace(/\s+/g, ' ');
+    expect(usage).toMatch(/^Usage: berth runtimed \[options\]/);
+    for (const option of runtimedCommand().options) expect(usage).toContain(option.long);
+    expect(usage).toMatch(/--socket <path>(?:(?! --).)*\(default: \/run\/berth\/runtimed.sock\)/);
+    expect(usage).toMatch(/--cni-bin-dir <dirs>(?:(?! --).)*\(default: \/usr\/lib\/cni\)/);
+    expect(misstatedDefaults(runtimedCommand())).toEqual([]);
   });
 });

@@ -1,4 +1,6 @@
 import { DEFAULT_PLUGIN_DIRS } from '@berth/cni';
+import { daemonCommand, describedParser, FlagError, LOG_LEVELS, logLevelFlag, parseCommand } from '@berth/flags';
+import { type Command, InvalidArgumentError } from 'commander';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 export const DEFAULT_ROOT = '/var/lib/berth/runtime';
@@ -7,9 +9,8 @@ export const DEFAULT_CGROUP_PARENT = '/berth';
 export const DEFAULT_CNI_BRIDGE = 'berth0';
 /** Debian's containernetworking-plugins. */
 export const DEFAULT_CNI_BIN_DIR = DEFAULT_PLUGIN_DIRS.join(':');
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-export class ConfigError extends Error {}
+/** A bad flag (one line): the flags library's, so the parser's own errors and these are one kind. */
+export const ConfigError = FlagError;
 
 export interface RuntimedConfig {
   /** Persistent data: content, snapshots, containers (bundles), sandboxes, volumes. */
@@ -30,78 +31,60 @@ export interface RuntimedConfig {
   logLevel: string;
 }
 
-const USAGE = 'usage: berth runtimed [--root DIR] [--socket PATH] [--cgroup-parent PATH] [--cni-bridge NAME] [--cni-bin-dir DIR[:DIR...]] [--log-level LEVEL]';
 const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
-/** `berth runtimed` flags; a bad one is a ConfigError with a one-line message. */
-export function parseRuntimedFlags(argv: string[]): RuntimedConfig {
-  const values: Record<string, string> = {};
-  const known = new Set(['--root', '--socket', '--cgroup-parent', '--cni-bridge', '--cni-bin-dir', '--log-level']);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (name === '--help' || name === '-h') throw new ConfigError(USAGE);
-    if (!known.has(name)) throw new ConfigError(`unknown flag ${JSON.stringify(arg)} (${USAGE})`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === '') throw new ConfigError(`flag ${name} needs a value`);
-    values[name] = value;
-  }
-  const root = resolve(values['--root'] ?? DEFAULT_ROOT);
-  const socket = resolve(values['--socket'] ?? DEFAULT_SOCKET);
-  if (/[,:]/.test(root)) throw new ConfigError(`--root ${root}: must not contain "," or ":" (overlay mount options are lists of paths)`);
-  const cgroupParent = values['--cgroup-parent'] ?? DEFAULT_CGROUP_PARENT;
-  if (!isAbsolute(cgroupParent) || !/^(\/[A-Za-z0-9_.-]+)+$/.test(cgroupParent)) {
-    throw new ConfigError(`--cgroup-parent ${cgroupParent}: must be an absolute cgroup path like /berth`);
-  }
-  const cniBridge = values['--cni-bridge'] ?? DEFAULT_CNI_BRIDGE;
-  if (!INTERFACE_NAME.test(cniBridge)) throw new ConfigError(`--cni-bridge ${cniBridge}: must be an interface name of at most 15 characters`);
-  const cniBinDirs = (values['--cni-bin-dir'] ?? DEFAULT_CNI_BIN_DIR).split(':').filter(Boolean);
-  const relative = cniBinDirs.find((dir) => !isAbsolute(dir));
-  if (relative !== undefined || !cniBinDirs.length) throw new ConfigError(`--cni-bin-dir ${values['--cni-bin-dir']}: must be absolute directories separated by ":"`);
-  const logLevel = values['--log-level'] ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level ${logLevel}: must be one of ${LOG_LEVELS.join(', ')}`);
-  // A shim's socket path (plus ".console") must fit the 108 bytes of a unix socket address.
-  if (join(dirname(socket), 'shims', `${'f'.repeat(24)}.sock.console`).length > 107) {
-    throw new ConfigError(`--socket ${socket}: its directory is too long for shim sockets beside it`);
-  }
-  return { root, socket, stateDir: dirname(socket), cgroupParent, cniBridge, cniBinDirs, logLevel };
+function rootDir(value: string): string {
+  const root = resolve(value);
+  if (/[,:]/.test(root)) throw new InvalidArgumentError('must not contain "," or ":" (overlay mount options are lists of paths)');
+  return root;
 }
 
-/** Where each kind of runtime state lives. */
-export class RuntimePaths {
-  constructor(readonly config: Pick<RuntimedConfig, 'root' | 'stateDir'>) {}
+function socketPath(value: string): string {
+  const socket = resolve(value);
+  // A shim's socket path (plus ".console") must fit the 108 bytes of a unix socket address.
+  if (join(dirname(socket), 'shims', `${'f'.repeat(24)}.sock.console`).length > 107) {
+    throw new InvalidArgumentError('its directory is too long for shim sockets beside it');
+  }
+  return socket;
+}
 
-  get containers(): string {
-    return join(this.config.root, 'containers');
-  }
-  get sandboxes(): string {
-    return join(this.config.root, 'sandboxes');
-  }
-  get volumes(): string {
-    return join(this.config.root, 'volumes');
-  }
-  /** The node's pod network: its pod CIDR (network.json), host-local's reservations (ipam/) and the CNI cache (cni/). */
-  get network(): string {
-    return join(this.config.root, 'network');
-  }
-  get scratch(): string {
-    return join(this.config.root, 'tmp');
-  }
-  get shims(): string {
-    return join(this.config.stateDir, 'shims');
-  }
-  get runcRoot(): string {
-    return join(this.config.stateDir, 'runc');
-  }
-  get namespaces(): string {
-    return join(this.config.stateDir, 'netns');
-  }
-  bundle(id: string): string {
-    return join(this.containers, id);
-  }
-  /** Shorter than the id so the path fits a socket address; unique because ids are checked for it. */
-  shimSocket(id: string): string {
-    return join(this.shims, `${id.slice(0, 24)}.sock`);
-  }
+function cgroupParent(value: string): string {
+  if (!isAbsolute(value) || !/^(\/[A-Za-z0-9_.-]+)+$/.test(value)) throw new InvalidArgumentError('must be an absolute cgroup path like /berth');
+  return value;
+}
+
+function interfaceName(value: string): string {
+  if (!INTERFACE_NAME.test(value)) throw new InvalidArgumentError('must be an interface name of at most 15 characters');
+  return value;
+}
+
+const directoryList = describedParser(
+  (value) => {
+    const dirs = value.split(':').filter(Boolean);
+    if (!dirs.length || dirs.some((dir) => !isAbsolute(dir))) throw new InvalidArgumentError('must be absolute directories separated by ":"');
+    return dirs;
+  },
+  (dirs) => dirs.join(':'),
+);
+
+/** `berth runtimed`'s flags: what parseRuntimedFlags reads and --help lists. */
+export function runtimedCommand(): Command {
+  return daemonCommand('berth runtimed', "this node's container runtime (containerd's role): images, overlay snapshots, one shim per container, runc, pod sandboxes")
+    .option('--root <dir>', 'persistent data: content store, snapshots, containers, sandboxes, volumes', rootDir, DEFAULT_ROOT)
+    .option('--socket <path>', 'the gRPC socket; per-boot state (shim sockets, runc state, namespaces) lives beside it', socketPath, DEFAULT_SOCKET)
+    .option('--cgroup-parent <path>', "parent of every container's cgroup", cgroupParent, DEFAULT_CGROUP_PARENT)
+    .option('--cni-bridge <name>', "the pod network's bridge on this node", interfaceName, DEFAULT_CNI_BRIDGE)
+    .option('--cni-bin-dir <dirs>', 'where the CNI plugins are, searched in order (DIR[:DIR...])', directoryList, DEFAULT_CNI_BIN_DIR.split(':'))
+    .option('--log-level <level>', LOG_LEVELS.join(', '), logLevelFlag, 'info');
+}
+
+/** `berth runtimed` flags; a bad one is a ConfigError with a one-line message, --help a HelpRequested. */
+export function parseRuntimedFlags(argv: string[]): RuntimedConfig {
+  const command = runtimedCommand();
+  parseCommand(command, argv);
+  const opts = command.opts<{ root: string; socket: string; cgroupParent: string; cniBridge: string; cniBinDir: string[]; logLevel: string }>();
+  // Defaults are checked as given ones are (commander does not parse them).
+  const root = rootDir(opts.root);
+  const socket = socketPath(opts.socket);
+  return { root, socket, stateDir: dirname(socket), cgroupParent: opts.cgroupParent, cniBridge: opts.cniBridge, cniBinDirs: opts.cniBinDir, logLevel: opts.logLevel };
 }

@@ -12,7 +12,7 @@ import { constants as osConstants } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { readCgroupStats, CgroupStats } from './cgroups';
-import { RuntimePaths } from './config';
+import { RuntimePaths } from '@berth/runtime-client';
 import { mergeEnv, processConfig, processUser, sandboxFileMounts, securityOptions } from './container-config';
 import { KeyedMutex, now, randomId } from './files';
 import { LogEntry, readLog } from './logs';

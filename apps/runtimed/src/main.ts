@@ -1,20 +1,12 @@
 import 'reflect-metadata';
+import { flagsOrExit } from '@berth/flags';
 import { stopOnSignals } from '@berth/lifecycle';
 import pino from 'pino';
 import { RuntimedApp } from './app';
-import { ConfigError, parseRuntimedFlags, RuntimedConfig } from './config';
+import { parseRuntimedFlags, RuntimedConfig } from './config';
 
 async function main(): Promise<void> {
-  let config: RuntimedConfig;
-  try {
-    config = parseRuntimedFlags(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`berth runtimed: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config: RuntimedConfig = flagsOrExit('berth runtimed', () => parseRuntimedFlags(process.argv.slice(2)));
   const logger = pino({ level: config.logLevel, base: { component: 'runtimed' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let app: RuntimedApp;

@@ -4,43 +4,20 @@
  */
 import { KubeClient, loadKubeConfig } from '@berth/client';
 import { stopOnSignals } from '@berth/lifecycle';
-import { DEFAULT_SCHEDULER_NAME, startScheduler } from '@berth/scheduler';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { flagsOrExit } from '@berth/flags';
+import { startScheduler } from '@berth/scheduler';
 import pino from 'pino';
-
-interface Flags {
-  kubeconfig?: string;
-  schedulerName: string;
-  workers: number;
-  retrySeconds: number;
-  logLevel: string;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer.');
-  return n;
-}
+import { parseSchedulerFlags } from './config';
 
 async function main(): Promise<void> {
-  const program = new Command('berth-scheduler')
-    .description('assigns pods without a node to nodes, through the API server')
-    .option('--kubeconfig <path>', 'kubeconfig to reach the API server ($KUBECONFIG, then berth\'s and ~/.kube/config when omitted)')
-    .option('--scheduler-name <name>', 'schedule pods whose spec.schedulerName is this', DEFAULT_SCHEDULER_NAME)
-    .addOption(new Option('--workers <n>', 'bindings in flight at once').default(64).argParser(positiveInteger))
-    .addOption(new Option('--retry-seconds <n>', 'retry unschedulable pods at least this often').default(60).argParser(positiveInteger))
-    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info'))
-    .showHelpAfterError();
-  program.parse(process.argv);
-  const flags = program.opts<Flags>();
-
+  const flags = flagsOrExit('berth scheduler', () => parseSchedulerFlags(process.argv.slice(2)));
   const logger = pino({ level: flags.logLevel, base: { component: 'scheduler' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let client: KubeClient;
   try {
     client = new KubeClient(loadKubeConfig({ kubeconfig: flags.kubeconfig }), { userAgent: 'berth-scheduler' });
   } catch (err) {
-    process.stderr.write(`berth-scheduler: ${(err as Error).message}\n`);
+    process.stderr.write(`berth scheduler: ${(err as Error).message}\n`);
     process.exit(1);
   }
   const scheduler = startScheduler({

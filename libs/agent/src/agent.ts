@@ -2,6 +2,7 @@ import { resourceForKind, type ConfigMap, type KubeObject, type Pod, type Secret
 import type { KubeClient } from '@berth/client';
 import { clientListWatch, EventRecorder, objectKey, runController, SharedInformerFactory, WorkQueue, type Informer, type RunningController } from '@berth/controller';
 import { errors, isBerthError } from '@berth/errors';
+import { writeProcessRecord } from '@berth/host';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
@@ -9,6 +10,7 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { ObjectSource } from './container-spec';
 import { stopContainer } from './lifecycle';
 import { hostFacts, NodeHeartbeat, type HostFacts } from './node';
+import { nodePaths, type AgentRecord } from './node-paths';
 import { nodeTunnelFor } from './node-tunnel';
 import { startNodeServices, type NodeServices } from './node-services';
 import { PodCidrSync } from './pod-cidr';
@@ -112,6 +114,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     throw errors.unavailable(`no runtimed answers (${err.message}); start \`berth runtimed\` on this node first`);
   }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const record: AgentRecord = { nodeName, nodeServices: !!options.nodeServices };
+  // Kept after a stop, as the rules and routes are: `berth node reset` finds this process and its namespace in it.
+  await writeProcessRecord(nodePaths(options.dataDir).agentRecord, record);
   const host = hostFacts(options.host);
   const heartbeat = new NodeHeartbeat({ client, nodeName, host, runtimeVersion, logger, leaseRenewMs: options.leaseRenewMs, statusUpdateMs: options.statusUpdateMs });
   await heartbeat.start();

@@ -1,4 +1,4 @@
-import { formatDuration, reconnectDelayMs, restartDelayMs } from './backoff';
+import { reconnectDelayMs, restartDelayMs } from './backoff';
 
 describe('restartDelayMs', () => {
   const policy = { initialMs: 10_000, maxMs: 300_000 };
@@ -17,11 +17,5 @@ describe('reconnectDelayMs', () => {
   it('waits twice as long after each failed attempt, up to a limit', () => {
     const policy = { initialMs: 500, maxMs: 10_000 };
     expect([0, 1, 2, 3, 4, 5, 6, 50].map((failures) => reconnectDelayMs(failures, policy))).toEqual([500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000]);
-  });
-});
-
-describe('formatDuration', () => {
-  it('prints durations as Go does in kubelet messages', () => {
-    expect([500, 1000, 10_000, 80_000, 300_000, 1500].map(formatDuration)).toEqual(['500ms', '1s', '10s', '1m20s', '5m0s', '1.5s']);
   });
 });

@@ -27,12 +27,3 @@ export function reconnectDelayMs(failures: number, policy: ReconnectPolicy): num
   return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(failures, 30));
 }
 
-/** `10s`, `1m20s`, `500ms`, as Go prints durations in kubelet's back-off messages. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const seconds = ms / 1000;
-  if (seconds < 60) return `${Number(seconds.toFixed(3))}s`;
-  const minutes = Math.floor(seconds / 60);
-  const rest = Number((seconds - minutes * 60).toFixed(3));
-  return `${minutes}m${rest}s`;
-}

@@ -11,6 +11,7 @@ export { containerEnv, expandVars, runtimeContainerConfig, containerResources, t
 export { restartDelayMs, reconnectDelayMs, DEFAULT_BACKOFF, type BackoffPolicy, type ReconnectPolicy } from './backoff';
 export { LABELS } from './labels';
 export { ensureLocalRuntimed, type LocalRuntimed, type LocalRuntimedOptions } from './local-runtimed';
+export { nodePaths, type AgentRecord } from './node-paths';
 export { ProbeManager, runProbe, type ProbeTarget, type ProbeResult, type ProbeKind } from './probes';
 export { FakeRuntime, FAKE_STOP_EXIT_CODE, FAKE_BRIDGE, type FakeRuntimeOptions } from './fake-runtime';
 export { PodCidrSync, type PodCidrSyncOptions, type PodCidrRuntime } from './pod-cidr';

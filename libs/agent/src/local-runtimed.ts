@@ -2,7 +2,7 @@ import { RuntimeClient } from '@berth/runtime-client';
 import { errors } from '@berth/errors';
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { nodePaths } from './node-paths';
 import type { Logger } from 'pino';
 
 export interface LocalRuntimedOptions {
@@ -41,16 +41,17 @@ async function answers(socket: string): Promise<boolean> {
  * module: runtimed is an app of its own, and containers outlive it either way.
  */
 export async function ensureLocalRuntimed(options: LocalRuntimedOptions): Promise<LocalRuntimed> {
-  const socket = join(options.dataDir, 'runtimed.sock');
+  const paths = nodePaths(options.dataDir);
+  const socket = paths.runtimedSocket;
   const logger = options.logger.child({ component: 'runtimed-supervisor' });
   if (await answers(socket)) {
     logger.info({ socket }, 'using the runtimed already serving this host');
     return { socket, stop: async () => undefined };
   }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const logPath = join(options.dataDir, 'runtimed.log');
+  const logPath = paths.runtimedLog;
   const log = openSync(logPath, 'a');
-  const args = [options.runtimedMain, '--root', join(options.dataDir, 'runtime'), '--socket', socket];
+  const args = [options.runtimedMain, '--root', paths.runtimedRoot, '--socket', socket];
   if (options.cgroupParent) args.push('--cgroup-parent', options.cgroupParent);
   const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
   closeSync(log);

@@ -4,7 +4,8 @@ import type { ReconcileResult } from '@berth/controller';
 import { isBerthError } from '@berth/errors';
 import type { Container as RuntimeContainer, PodSandbox, RuntimeClient } from '@berth/runtime-client';
 import type { Logger } from 'pino';
-import { formatDuration, restartDelayMs, type BackoffPolicy } from './backoff';
+import { restartDelayMs, type BackoffPolicy } from './backoff';
+import { formatGoDuration } from '@berth/flags';
 import { runtimeContainerConfig, type ObjectSource, type PreparedVolume } from './container-spec';
 import type { NodeAllocatable } from './downward-api';
 import { LABELS, podLabels, runtimeContainerName, type ContainerKind } from './labels';
@@ -259,7 +260,7 @@ export class PodSyncer {
     const remaining = finishedAt + delay - Date.now();
     if (remaining > 0) {
       this.options.events.record(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${spec.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`);
-      const message = `back-off ${formatDuration(delay)} restarting failed container=${spec.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
+      const message = `back-off ${formatGoDuration(delay)} restarting failed container=${spec.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
       return { kind: 'wait', waiting: { reason: 'CrashLoopBackOff', message }, retryMs: remaining };
     }
     return this.startRun(pod, sandbox, spec, kind, restartCount + 1, previous ? [previous] : []);

@@ -8,10 +8,11 @@ import { writeAtomically, type Payload } from './atomic-writer';
 import { sourceEntries, type ObjectSource, type PreparedVolume, type Source } from './container-spec';
 import { containerResourceValue, podFieldValue, referencedContainer, type NodeAllocatable } from './downward-api';
 import { applyFsGroup } from './fs-group';
+import { nodePaths } from './node-paths';
 
 /** Where a pod's node-side files live: `<dataDir>/pods/<uid>/`, removed with the pod. */
 export function podDir(dataDir: string, podUid: string): string {
-  return join(dataDir, 'pods', podUid);
+  return join(nodePaths(dataDir).pods, podUid);
 }
 
 /** Where a container's subPath mounts are bound from: `<podDir>/volume-subpaths/<volume>/<container>/<mount index>`. */

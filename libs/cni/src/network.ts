@@ -252,6 +252,36 @@ export class CniNetwork {
   }
 }
 
+export interface CachedDetach {
+  network: string;
+  containerId: string;
+  ifName: string;
+  /** Why its DEL failed; absent when it succeeded. */
+  error?: Error;
+}
+
+/**
+ * Detaches every attachment cached under `cacheDir`, of any network, each with the config its ADD used
+ * (the cache keeps it): what cleans a node when no runtime is left to ask (`berth node reset`).
+ */
+export async function detachCached(cacheDir: string, pluginDirs?: string[]): Promise<CachedDetach[]> {
+  const detached: CachedDetach[] = [];
+  for (const network of (await readdir(cacheDir).catch(() => [] as string[])).sort()) {
+    for (const name of (await readdir(join(cacheDir, network)).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort()) {
+      const entry = await readJsonIfExists<CachedAttachment>(join(cacheDir, network, name)).catch(() => undefined);
+      if (!entry?.conflist || entry.conflist.name !== network) continue;
+      const done: CachedDetach = { network, containerId: entry.containerId, ifName: entry.ifName };
+      try {
+        await new CniNetwork({ conflist: entry.conflist, pluginDirs, cacheDir }).del({ containerId: entry.containerId, ifName: entry.ifName });
+      } catch (err) {
+        done.error = err as Error;
+      }
+      detached.push(done);
+    }
+  }
+  return detached;
+}
+
 /** The config one plugin gets on stdin: its own, plus the list's name and version, the previous result and its capability arguments. */
 function pluginConfig(list: CniConfList, plugin: CniPluginConfig, capabilityArgs: Record<string, unknown>, prevResult?: CniResult): Record<string, unknown> {
   const runtimeConfig = Object.fromEntries(

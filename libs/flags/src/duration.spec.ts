@@ -1,5 +1,5 @@
 import { isBerthError } from '@berth/errors';
-import { parseGoDuration } from './duration';
+import { formatGoDuration, parseGoDuration } from './duration';
 
 function failure(text: string): Error {
   try {
@@ -33,5 +33,15 @@ describe('Go durations', () => {
     expect(failure('5x').message).toBe('time: unknown unit "x" in duration "5x"');
     expect(failure('1h 30m').message).toBe('time: unknown unit "h " in duration "1h 30m"');
     for (const text of ['', 'soon', '.s', '1s.', '-5s', '+5s']) expect(failure(text).message).toBe(`time: invalid duration ${JSON.stringify(text)}`);
+  });
+});
+
+describe('formatGoDuration', () => {
+  it("prints durations as Go's time.Duration does (kubelet's messages, daemons' --help)", () => {
+    expect([0, 500, 1000, 10_000, 80_000, 300_000, 1500, 3_600_000, 5_400_500].map(formatGoDuration)).toEqual(['0s', '500ms', '1s', '10s', '1m20s', '5m0s', '1.5s', '1h0m0s', '1h30m0.5s']);
+  });
+
+  it('prints what parseGoDuration reads back', () => {
+    for (const ms of [0, 1, 999, 1000, 59_999, 60_000, 3_599_999, 3_600_000, 86_400_000]) expect(parseGoDuration(formatGoDuration(ms))).toBe(ms);
   });
 });

@@ -28,3 +28,18 @@ export function parseGoDuration(text: string): number {
   }
   return total;
 }
+
+/**
+ * A duration as Go's time.Duration prints it, which parseGoDuration reads back: `500ms`, `10s`, `1m20s`,
+ * `1h0m0s`. Whole milliseconds (berth's flags keep no finer ones).
+ */
+export function formatGoDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  const hours = Math.floor(ms / 3_600_000);
+  const minutes = Math.floor((ms % 3_600_000) / 60_000);
+  const seconds = Number(((ms % 60_000) / 1000).toFixed(3));
+  if (hours) return `${hours}h${minutes}m${seconds}s`;
+  if (minutes) return `${minutes}m${seconds}s`;
+  return `${seconds}s`;
+}

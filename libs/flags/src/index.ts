@@ -4,9 +4,11 @@
  * `error: option '--flag <value>' argument 'x' is invalid. <why>` with exit code 1, never a stack trace.
  */
 import { InvalidArgumentError } from 'commander';
-import { parseGoDuration } from './duration';
+import { describedParser, type DescribedParser } from './command';
+import { formatGoDuration, parseGoDuration } from './duration';
 
-export { parseGoDuration };
+export { formatGoDuration, parseGoDuration };
+export { daemonCommand, describedParser, FlagError, flagsOrExit, HelpRequested, misstatedDefaults, parseCommand, shownDefault, type DescribedParser } from './command';
 
 /** Wraps a parser whose errors explain themselves, so commander reports them as the flag's. */
 export function flagParser<T>(parse: (value: string) => T): (value: string) => T {
@@ -41,13 +43,20 @@ export function logLevelFlag(value: string): string {
 
 /**
  * A daemon's duration flag, in whole milliseconds: a Go duration (`40s`, `1m30s`, `1500ms`) or plain
- * seconds (`40`), which berth's daemons have always taken too.
+ * seconds (`40`), which berth's daemons have always taken too. --help shows a default as Go prints it.
  */
-export function durationFlag(value: string): number {
+export const durationFlag: DescribedParser<number> = describedParser((value) => {
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
   try {
     return Math.round(parseGoDuration(value));
   } catch (err) {
     throw new InvalidArgumentError(`${(err as Error).message}: use e.g. 40s, 1m30s, 1500ms or plain seconds`);
   }
-}
+}, formatGoDuration);
+
+/** A duration flag that must be longer than 0. */
+export const positiveDurationFlag: DescribedParser<number> = describedParser((value) => {
+  const ms = durationFlag(value);
+  if (ms <= 0) throw new InvalidArgumentError(`${JSON.stringify(value)} must be longer than 0`);
+  return ms;
+}, formatGoDuration);

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { errors } from '@berth/errors';
+import { BerthError, errors } from '@berth/errors';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,18 +26,19 @@ import type {
   Volume,
 } from './types';
 
-export const DEFAULT_RUNTIME_SOCKET = '/run/berth/runtimed.sock';
-
 type Message = Record<string, any>;
-type UnaryMethod = (request: Message, callback: (err: grpc.ServiceError | null, response: Message) => void) => void;
-
-/** The socket a CLI talks to: the flag, then $BERTH_RUNTIME_SOCKET, then the default. */
-export function runtimeSocketPath(flag?: string): string {
-  return flag || process.env.BERTH_RUNTIME_SOCKET || DEFAULT_RUNTIME_SOCKET;
-}
+type UnaryMethod = (request: Message, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, response: Message) => void) => void;
 
 function fileChunks(path: string): Readable {
   return createReadStream(path, { highWaterMark: 256 * 1024 });
+}
+
+export interface RuntimeClientOptions {
+  /**
+   * A deadline for each request-response call (not streams): one that runtimed does not answer in time
+   * fails with Timeout, naming the call. None by default: a node's daemons wait for their runtimed.
+   */
+  callTimeoutMs?: number;
 }
 
 /**
@@ -47,7 +48,10 @@ function fileChunks(path: string): Readable {
 export class RuntimeClient {
   private readonly stub: grpc.Client & Record<string, any>;
 
-  constructor(readonly socketPath: string = runtimeSocketPath()) {
+  constructor(
+    readonly socketPath: string,
+    private readonly options: RuntimeClientOptions = {},
+  ) {
     const Service = runtimeService();
     this.stub = new Service(unixAddress(socketPath), grpc.credentials.createInsecure(), {
       // Images and archives travel in chunks, but a whole inspect or list can be large.
@@ -62,8 +66,16 @@ export class RuntimeClient {
   private mapError = (err: unknown): Error => fromGrpcError(err, this.socketPath);
 
   private unary<T>(method: string, request: Message = {}): Promise<T> {
+    const timeoutMs = this.options.callTimeoutMs;
+    const callOptions: grpc.CallOptions = timeoutMs ? { deadline: Date.now() + timeoutMs } : {};
     return new Promise((resolve, reject) => {
-      (this.stub[method] as UnaryMethod).call(this.stub, request, (err, response) => (err ? reject(this.mapError(err)) : resolve(response as T)));
+      (this.stub[method] as UnaryMethod).call(this.stub, request, callOptions, (err, response) => {
+        if (!err) return resolve(response as T);
+        if (timeoutMs && err.code === grpc.status.DEADLINE_EXCEEDED) {
+          return reject(new BerthError('Timeout', `runtimed at ${this.socketPath} did not answer ${method} in ${timeoutMs / 1000} s`));
+        }
+        reject(this.mapError(err));
+      });
     });
   }
 

@@ -1,4 +1,5 @@
-export { RuntimeClient, runtimeSocketPath, DEFAULT_RUNTIME_SOCKET } from './client';
+export { RuntimeClient, type RuntimeClientOptions } from './client';
+export { DEFAULT_LOCAL_NODE_RECORD, findRuntimeSocket, forgetLocalNode, recordLocalNode, type LocalNodeRecord } from './local-node';
 export { ProcessSession } from './process-stream';
 export { runtimeService, protoRoot, unixAddress } from './proto';
 export { toGrpcStatus, fromGrpcError } from './status';
@@ -6,3 +7,4 @@ export { parsePodCidr } from './pod-cidr';
 export { completeContainerConfig, runAsNonRootViolation } from './container-config';
 export type { GrpcStatus } from './status';
 export type * from './types';
+export { RuntimePaths, type RuntimedRecord } from './layout';

@@ -1,9 +1,16 @@
 /**
  * Simulated hosts on one machine, for multi-node tests: each host is a network namespace with its own
- * address, joined to the others and to the root namespace through a bridge, as hosts on one LAN.
+ * address, joined to the others and to the root namespace through a switch, as hosts on one LAN.
  * Processes of a host run under `nsenter --net=...`, which enters only the network namespace: the
  * filesystem, /sys and cgroups stay the machine's, so runc and mounts work as on a real host
  * (`ip netns exec` would remount /sys, which breaks runc's cgroup detection).
+ *
+ * The switch (a bridge) lives in a namespace of its own, not in the root one: with br_netfilter loaded,
+ * frames crossing a bridge go through the netfilter hooks of the bridge's namespace, and the root
+ * namespace's rules are whatever else ran on the machine (a stopped `berth server` leaves its node's
+ * `table ip berth`, which masqueraded the hosts' pod-to-pod traffic). A bridge's own `nf_call_iptables 0`
+ * does not help: the kernel calls netfilter when either it or the namespace's bridge-nf-call-iptables is
+ * set. The switch's namespace has no rules, and its bridge-nf-call-* are turned off besides.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -37,18 +44,25 @@ export interface SimulatedHost {
   berth(args: string[], env?: NodeJS.ProcessEnv): HostProcess;
   /** Starts any command in this host's network namespace; cleanup stops it. */
   spawn(command: string, args: string[], env?: NodeJS.ProcessEnv): HostProcess;
-  /** Runs a short command to completion in this host's network namespace and returns its stdout (blocks the event loop). */
-  exec(command: string, args: string[]): string;
+  /**
+   * Runs a short command to completion in this host's network namespace and returns its stdout (blocks
+   * the event loop); throws when it fails or still runs after `timeoutMs` (default 30 s).
+   */
+  exec(command: string, args: string[], timeoutMs?: number): string;
   /** Pids of every process in this host's network namespace. */
   pids(): number[];
 }
 
 export interface SimulatedNetwork {
   readonly runId: string;
-  /** The bridge in the root namespace. */
-  readonly bridge: string;
-  /** The bridge's address: what the hosts reach the root namespace (a server listening there) at. */
+  /** The namespace holding the LAN's switch: `berth-<runId>-lan`. */
+  readonly lanNetns: string;
+  /** The root namespace's link to the LAN: `bt<runId>`. */
+  readonly rootLink: string;
+  /** The root namespace's address on the LAN: what the hosts reach it (a server listening there) at. */
   readonly gatewayIP: string;
+  /** The LAN's /24, `10.a.b.0/24`. */
+  readonly subnet: string;
   readonly hosts: SimulatedHost[];
   /** Kills what still runs in the hosts' namespaces, then removes the namespaces, veths and bridge. */
   cleanup(): Promise<void>;
@@ -57,7 +71,7 @@ export interface SimulatedNetwork {
 }
 
 function ip(args: string[]): string {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000, killSignal: 'SIGKILL' });
 }
 
 function quietly(work: () => unknown): void {
@@ -135,32 +149,41 @@ function startInNetns(netnsPath: string, command: string, args: string[], env?: 
   };
 }
 
+/** Turns br_netfilter off for bridges in the namespace (the files exist only while br_netfilter is loaded). */
+function bridgeNetfilterOff(netnsPath: string): void {
+  const sysctls = ['iptables', 'ip6tables', 'arptables'].map((family) => `/proc/sys/net/bridge/bridge-nf-call-${family}`);
+  const script = sysctls.map((file) => `[ ! -e ${file} ] || echo 0 > ${file}`).join('; ');
+  execFileSync('nsenter', [`--net=${netnsPath}`, 'sh', '-c', script], { stdio: 'ignore', timeout: 30_000 });
+}
+
 /**
- * Creates `count` simulated hosts: a bridge `bt<runId>` with `10.a.b.1/24` in the root namespace, and per
- * host a namespace `berth-<runId>-<n>` whose eth0 (a veth peered onto the bridge) has `10.a.b.<n+1>`,
- * loopback up and a default route via the bridge. The /24 is one no address or route on the machine uses.
- * Whatever was created is removed again if a step fails.
+ * Creates `count` simulated hosts: a namespace `berth-<runId>-lan` with the switch (bridge `lan`), the
+ * root namespace on it through a veth `bt<runId>` with `10.a.b.1/24`, and per host a namespace
+ * `berth-<runId>-<n>` whose eth0 (a veth whose other end is a port of the switch) has `10.a.b.<n+1>`,
+ * loopback up and a default route via the root namespace. The /24 is one no address or route on the
+ * machine uses. Whatever was created is removed again if a step fails.
  */
 export async function createSimulatedHosts(count: number): Promise<SimulatedNetwork> {
   if (count < 1 || count > 250) throw new Error(`simulated hosts: count ${count} must be 1..250`);
   // Short (interface names have 15 characters at most) and the same for the same pid and call, so a
   // run that died before cleaning up has its names reclaimed by the next run with its pid.
   const runId = `${process.pid.toString(36)}${(networksCreated++).toString(36)}`;
-  const bridge = `bt${runId}`;
+  const lanNetns = `berth-${runId}-lan`;
+  const rootLink = `bt${runId}`;
   const prefix = freeSubnetPrefix(process.pid);
   const gatewayIP = `${prefix}.1`;
-  const hostVeth = (n: number) => `bv${runId}h${n}`;
   const hosts: SimulatedHost[] = [];
   const netnsNames: string[] = [];
   const processes: HostProcess[] = [];
+  const lan = (args: string[]) => ip(['-n', lanNetns, ...args]);
 
   const leftovers = (): string[] => {
     const left: string[] = [];
-    for (const netns of netnsNames) {
+    for (const netns of [...netnsNames, lanNetns]) {
       if (netnsExists(netns)) left.push(`netns ${netns}`);
       for (const pid of netnsPids(netns)) left.push(`process ${pid} in netns ${netns}`);
     }
-    for (const link of [bridge, ...netnsNames.map((_, i) => hostVeth(i + 1))]) if (linkExists(link)) left.push(`link ${link}`);
+    if (linkExists(rootLink)) left.push(`link ${rootLink}`);
     return left;
   };
 
@@ -169,35 +192,36 @@ export async function createSimulatedHosts(count: number): Promise<SimulatedNetw
     // Anything a host's processes started (daemons, shims) still in its namespace.
     for (const netns of netnsNames) for (const pid of netnsPids(netns)) quietly(() => process.kill(pid, 'SIGKILL'));
     await waitUntil(() => netnsNames.every((netns) => netnsPids(netns).length === 0), 10_000);
-    // Deleting the root-side end removes the pair even if something still holds the namespace.
-    for (let n = 1; n <= netnsNames.length; n++) quietly(() => ip(['link', 'del', hostVeth(n)]));
+    // Deleting the switch's ends removes the pairs even if something still holds a host's namespace.
+    for (let n = 1; n <= netnsNames.length; n++) quietly(() => lan(['link', 'del', `h${n}`]));
     for (const netns of netnsNames) quietly(() => ip(['netns', 'del', netns]));
-    quietly(() => ip(['link', 'del', bridge]));
+    quietly(() => ip(['link', 'del', rootLink]));
+    quietly(() => ip(['netns', 'del', lanNetns]));
   };
 
   try {
     // A run with this pid that died before cleaning up left these names behind.
-    for (let n = 1; n <= count; n++) {
-      quietly(() => ip(['netns', 'del', `berth-${runId}-${n}`]));
-      quietly(() => ip(['link', 'del', hostVeth(n)]));
-    }
-    quietly(() => ip(['link', 'del', bridge]));
+    for (let n = 1; n <= count; n++) quietly(() => ip(['netns', 'del', `berth-${runId}-${n}`]));
+    quietly(() => ip(['link', 'del', rootLink]));
+    quietly(() => ip(['netns', 'del', lanNetns]));
 
-    ip(['link', 'add', bridge, 'type', 'bridge']);
-    ip(['addr', 'add', `${gatewayIP}/24`, 'dev', bridge]);
-    ip(['link', 'set', bridge, 'up']);
+    ip(['netns', 'add', lanNetns]);
+    bridgeNetfilterOff(`${NETNS_DIR}/${lanNetns}`);
+    lan(['link', 'add', 'lan', 'type', 'bridge', 'nf_call_iptables', '0', 'nf_call_ip6tables', '0', 'nf_call_arptables', '0']);
+    lan(['link', 'set', 'lan', 'up']);
+    ip(['link', 'add', rootLink, 'type', 'veth', 'peer', 'name', 'root', 'netns', lanNetns]);
+    lan(['link', 'set', 'root', 'master', 'lan', 'up']);
+    ip(['addr', 'add', `${gatewayIP}/24`, 'dev', rootLink]);
+    ip(['link', 'set', rootLink, 'up']);
     for (let n = 1; n <= count; n++) {
       const netns = `berth-${runId}-${n}`;
       const netnsPath = `${NETNS_DIR}/${netns}`;
       const address = `${prefix}.${n + 1}`;
       ip(['netns', 'add', netns]);
       netnsNames.push(netns);
-      const peer = `${hostVeth(n)}p`;
-      ip(['link', 'add', hostVeth(n), 'type', 'veth', 'peer', 'name', peer]);
-      ip(['link', 'set', hostVeth(n), 'master', bridge, 'up']);
-      ip(['link', 'set', peer, 'netns', netns]);
+      lan(['link', 'add', `h${n}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+      lan(['link', 'set', `h${n}`, 'master', 'lan', 'up']);
       const inside = (args: string[]) => ip(['-n', netns, ...args]);
-      inside(['link', 'set', peer, 'name', 'eth0']);
       inside(['addr', 'add', `${address}/24`, 'dev', 'eth0']);
       inside(['link', 'set', 'eth0', 'up']);
       inside(['link', 'set', 'lo', 'up']);
@@ -214,8 +238,8 @@ export async function createSimulatedHosts(count: number): Promise<SimulatedNetw
         ip: address,
         berth: (args, env) => spawnHere(BERTH_BIN, args, env),
         spawn: spawnHere,
-        exec(command, args) {
-          return execFileSync('nsenter', [`--net=${netnsPath}`, command, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        exec(command, args, timeoutMs = 30_000) {
+          return execFileSync('nsenter', [`--net=${netnsPath}`, command, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
         },
         pids: () => netnsPids(netns),
       });
@@ -224,7 +248,7 @@ export async function createSimulatedHosts(count: number): Promise<SimulatedNetw
     await cleanup();
     throw err;
   }
-  return { runId, bridge, gatewayIP, hosts, cleanup, leftovers };
+  return { runId, lanNetns, rootLink, gatewayIP, subnet: `${prefix}.0/24`, hosts, cleanup, leftovers };
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {

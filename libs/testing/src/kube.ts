@@ -22,7 +22,10 @@ export interface CommandResult {
 }
 
 export interface Kubectl {
-  /** Runs /usr/bin/kubectl against the server; resolves when it exits (never rejects on a non-zero exit). */
+  /**
+   * Runs /usr/bin/kubectl against the server; resolves when it exits (never rejects on a non-zero exit).
+   * One still running after `timeoutMs` (default 30 s) is killed: code null, and stderr says so.
+   */
   run(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
   /** Starts a long-running kubectl (`get -w`); stop it with kill(). */
   start(args: string[]): { output(): string; kill(): Promise<void> };
@@ -46,11 +49,16 @@ export function kubectlFor(server: Pick<TestServer, 'kubeconfigPath'>, kubeconfi
         let stderr = '';
         child.stdout.on('data', (d) => (stdout += d));
         child.stderr.on('data', (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+        const timeoutMs = opts.timeoutMs ?? 30_000;
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, timeoutMs);
         child.on('error', reject);
         child.on('close', (code) => {
           clearTimeout(timer);
-          resolve({ code, stdout, stderr });
+          resolve({ code, stdout, stderr: timedOut ? `${stderr}kubectl ${args.join(' ')}: did not exit in ${timeoutMs / 1000} s (killed)\n` : stderr });
         });
         child.stdin.end(opts.input ?? '');
       });

@@ -84,8 +84,8 @@ export interface TestServer {
   cleanup(): Promise<void>;
   /** The simulated host the server runs in (simulatedHost), for commands run "on the node". */
   host?: SimulatedHost;
-  /** An authenticated HTTPS request to the server; resolves with status, headers and body text. */
-  fetch(path: string, init?: { method?: string; body?: string | Buffer; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
+  /** An authenticated HTTPS request to the server; resolves with status, headers and body text; fails after `timeoutMs` (default 30 s) without an answer. */
+  fetch(path: string, init?: { method?: string; body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
 }
 
 /** Starts `bin/berth server` (unless asked, without an agent or control loops) on a temp data dir and a free port, and waits for /readyz. */
@@ -166,6 +166,8 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
             res.on('error', reject);
           },
         );
+        const timeoutMs = init.timeoutMs ?? 30_000;
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`${init.method ?? 'GET'} ${path}: no answer from ${server.url} in ${timeoutMs / 1000} s`)));
         req.on('error', reject);
         req.end(init.body);
       }),
@@ -186,7 +188,7 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
         const kubeconfig = parseYaml(readFileSync(serverKubeconfigPath, 'utf8'));
         server.token = kubeconfig.users[0].user.token;
         server.ca = Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64').toString();
-        const res = await server.fetch('/readyz');
+        const res = await server.fetch('/readyz', { timeoutMs: 5000 });
         if (res.status === 200) {
           if (host) {
             kubeconfig.clusters[0].cluster.server = server.url;
@@ -211,23 +213,37 @@ export interface BerthResult {
 /**
  * Runs `bin/berth ARGS` to completion with the given environment, optionally feeding stdin.
  * `onStdout` sees the output so far each time more arrives, so a test can act once a long-running
- * command (`logs -f`) has reached a known point instead of racing it.
+ * command (`logs -f`) has reached a known point instead of racing it. A command still running after
+ * `timeoutMs` (default 60 s) is killed and the promise fails, with what it printed so far.
  */
 export function runBerth(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string; onStdout?: (soFar: string) => void } = {},
+  opts: { env?: NodeJS.ProcessEnv; input?: string; onStdout?: (soFar: string) => void; timeoutMs?: number } = {},
 ): Promise<BerthResult> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   return new Promise((resolveRun, reject) => {
     const child = spawn(BERTH_BIN, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.stdout!.on('data', (d) => {
       stdout += d;
       opts.onStdout?.(stdout);
     });
     child.stderr!.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) reject(new Error(`berth ${args.join(' ')} did not exit in ${timeoutMs / 1000} s (killed); stdout: ${stdout.slice(-2000)}; stderr: ${stderr.slice(-2000)}`));
+      else resolveRun({ code, stdout, stderr });
+    });
     child.stdin!.end(opts.input ?? '');
   });
 }

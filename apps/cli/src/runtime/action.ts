@@ -1,4 +1,4 @@
-import { RuntimeClient, runtimeSocketPath } from '@berth/runtime-client';
+import { findRuntimeSocket, RuntimeClient } from '@berth/runtime-client';
 import { Command } from 'commander';
 import { formatError } from '../errors';
 
@@ -8,25 +8,29 @@ export async function exitWith(code: number): Promise<never> {
   process.exit(code);
 }
 
-export const SOCKET_OPTION = ['--runtime-socket <path>', 'runtimed socket (default: $BERTH_RUNTIME_SOCKET or /run/berth/runtimed.sock)'] as const;
+export const SOCKET_OPTION = [
+  '--runtime-socket <path>',
+  "runtimed socket (default: $BERTH_RUNTIME_SOCKET, else the local node's: recorded by its server or agent in /run/berth/local-node.json, /var/lib/berth/runtimed.sock, /run/berth/runtimed.sock)",
+] as const;
 
 /**
  * A verb on the node runtime: connects to runtimed (the --runtime-socket flag, $BERTH_RUNTIME_SOCKET,
- * or the default), runs, and ends the process with the verb's exit code; an error is one line on
- * stderr and exit code 1.
+ * or the local node's, see findRuntimeSocket), runs, and ends the process with the verb's exit code; an
+ * error is one line on stderr and exit code 1.
  */
 export function runtimeAction<Args extends unknown[]>(verb: (client: RuntimeClient, ...args: Args) => Promise<number | void>) {
   return async (...args: Args): Promise<void> => {
     const command = args[args.length - 1] as Command;
-    const client = new RuntimeClient(runtimeSocketPath(command.optsWithGlobals().runtimeSocket as string | undefined));
+    let client: RuntimeClient | undefined;
     let code: number;
     try {
+      client = new RuntimeClient(await findRuntimeSocket(command.optsWithGlobals().runtimeSocket as string | undefined));
       code = (await verb(client, ...args)) ?? 0;
     } catch (err) {
       process.stderr.write(`${formatError(err)}\n`);
       code = 1;
     } finally {
-      client.close();
+      client?.close();
     }
     if (code !== 0) await exitWith(code);
   };
