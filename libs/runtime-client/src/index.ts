@@ -7,4 +7,4 @@ export { parsePodCidr } from './pod-cidr';
 export { completeContainerConfig, runAsNonRootViolation } from './container-config';
 export type { GrpcStatus } from './status';
 export type * from './types';
-export { RuntimePaths, type RuntimedRecord } from './layout';
+export { DEFAULT_CGROUP_PARENT, DEFAULT_CNI_BRIDGE, isCgroupPath, isInterfaceName, RuntimePaths, type RuntimedRecord } from './layout';
