@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { mustRun, runCommand } from './exec';
 
 export interface MountInfo {
+  /** What of its filesystem is mounted: `/` for a whole one, a directory for a bind mount, `net:[inode]` for a namespace (nsfs). */
+  root: string;
   mountPoint: string;
   fsType: string;
   source: string;
@@ -24,6 +26,7 @@ export async function listMounts(): Promise<MountInfo[]> {
     const separator = fields.indexOf('-');
     if (separator < 0 || fields.length < separator + 4) continue;
     mounts.push({
+      root: unescapeMountField(fields[3]!),
       mountPoint: unescapeMountField(fields[4]!),
       fsType: fields[separator + 1]!,
       source: unescapeMountField(fields[separator + 2]!),

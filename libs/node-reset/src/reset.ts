@@ -87,7 +87,7 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   const here = networkNamespaceOf();
   for (const record of [agent, runtimed]) {
     if (!record?.netns || record.netns === here) continue;
-    const enter = networkNamespacePath(record.netns);
+    const enter = await networkNamespacePath(record.netns);
     if (enter) {
       throw new BerthError('Conflict', `the node in ${dataDir} runs in network namespace ${record.netns}, not this one (${here}): run the reset there, e.g. nsenter --net=${enter} berth node reset --data-dir ${dataDir}`);
     }
