@@ -210,8 +210,9 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   }
 
   // 7. The cgroup parent, once no container's cgroup is in it (runtimeds of other nodes may share it).
-  if (cgroupDirs(cgroupParent).length && cgroupTree(cgroupParent).every((dir) => cgroupDirs(cgroupParent).includes(dir))) {
-    for (const dir of cgroupDirs(cgroupParent)) {
+  const parentDirs = cgroupDirs(cgroupParent);
+  if (parentDirs.length && cgroupTree(cgroupParent).every((dir) => parentDirs.includes(dir))) {
+    for (const dir of parentDirs) {
       try {
         rmdirSync(dir);
       } catch {
