@@ -51,13 +51,17 @@ export async function mountPointsUnder(dir: string): Promise<string[]> {
 
 /**
  * Unmounts everything mounted at or below `dir` (a mount still in use is detached lazily), so that
- * removing the directory can never reach into what was mounted there. Throws if a mount stays.
+ * removing the directory can never reach into what was mounted there. Answers the mount points it
+ * unmounted, deepest first; throws if a mount stays.
  */
-export async function unmountAllUnder(dir: string): Promise<void> {
-  for (const point of await mountPointsUnder(dir)) {
+export async function unmountAllUnder(dir: string): Promise<string[]> {
+  const points = await mountPointsUnder(dir);
+  if (!points.length) return points;
+  for (const point of points) {
     const { code } = await runCommand('umount', [point]);
     if (code !== 0) await mustRun('umount', ['-l', point], { what: `detaching ${point}` });
   }
   const left = await mountPointsUnder(dir);
   if (left.length) throw new Error(`still mounted under ${dir}: ${left.join(', ')}`);
+  return points;
 }

@@ -7,7 +7,6 @@ import {
   cgroupTree,
   isRecordedProcessAlive,
   listMounts,
-  mountPointsUnder,
   networkNamespaceOf,
   networkNamespacePath,
   readJsonIfExists,
@@ -176,11 +175,8 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   // 5. Whatever is still mounted in the node's state: pods' volume mounts (subPaths, tmpfs), what a crash
   // between a mount and its record left.
   for (const dir of [paths.containers, paths.sandboxes, paths.namespaces, paths.shims, paths.runcRoot, node.pods]) {
-    const points = await mountPointsUnder(dir);
-    if (!points.length) continue;
     try {
-      await unmountAllUnder(dir);
-      for (const point of points) done(`unmounted ${point}`);
+      for (const point of await unmountAllUnder(dir)) done(`unmounted ${point}`);
     } catch (err) {
       failed((err as Error).message);
     }
