@@ -1,5 +1,5 @@
 export { RuntimeClient, type RuntimeClientOptions } from './client';
-export { DEFAULT_LOCAL_NODE_RECORD, findRuntimeSocket, forgetLocalNode, recordLocalNode, type LocalNodeRecord } from './local-node';
+export { DEFAULT_LOCAL_NODE_RECORD, DEFAULT_RUNTIMED_SOCKET, DEFAULT_SOCKETS, findRuntimeSocket, forgetLocalNode, recordLocalNode, type LocalNodeRecord } from './local-node';
 export { ProcessSession } from './process-stream';
 export { runtimeService, protoRoot, unixAddress } from './proto';
 export { toGrpcStatus, fromGrpcError } from './status';
