@@ -1,6 +1,6 @@
 import type { ConfigMap, Pod } from '@berth/api';
 import type { Container } from '@berth/runtime-client';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pino from 'pino';
@@ -322,5 +322,22 @@ describe('PodSyncer', () => {
     } finally {
       for (const spy of spies) spy.mockRestore();
     }
+  });
+
+  it("gives the writable volumes fsGroup's group when they are first made ready, also when the first try failed", async () => {
+    // The ConfigMap is not there yet: the container waits, and its emptyDir was made already.
+    current = testPod('uid-fsgroup', { securityContext: { fsGroup: 2000 }, volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'config', configMap: { name: 'cm' } }] });
+    await syncer.reconcile('ns/p');
+    expect(current.status?.containerStatuses?.[0]?.state?.waiting).toMatchObject({ reason: 'CreateContainerConfigError', message: 'configmaps "cm" not found' });
+    configMaps = { cm: { key: 'v' } };
+    const later = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 60_000);
+    try {
+      await syncer.reconcile('ns/p');
+    } finally {
+      later.mockRestore();
+    }
+    expect((await containers()).map((c) => c.state)).toEqual(['running']);
+    const scratch = statSync(join(podDir(dataDir, 'uid-fsgroup'), 'volumes', 'scratch'));
+    expect([scratch.gid, scratch.mode & 0o7777]).toEqual([2000, 0o2777]);
   });
 });

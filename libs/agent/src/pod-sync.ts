@@ -401,8 +401,9 @@ export class PodSyncer {
   private async podVolumes(pod: Pod): Promise<Map<string, PreparedVolume>> {
     const uid = pod.metadata.uid ?? '';
     const shown = shownPodFields(pod);
-    const firstSetup = !this.volumes.has(uid);
     let known = this.volumes.get(uid);
+    // Until they were once made ready (a missing ConfigMap fails the first try, after its emptyDirs were made).
+    const firstSetup = !known?.prepared;
     if (!known || Date.now() - known.at >= this.volumeRefreshMs) {
       known = { objects: rememberedObjects(this.options.objects), at: Date.now(), prepared: known?.prepared };
       this.volumes.set(uid, known);
