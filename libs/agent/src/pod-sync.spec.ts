@@ -331,13 +331,26 @@ describe('PodSyncer', () => {
     expect(current.status?.containerStatuses?.[0]?.state?.waiting).toMatchObject({ reason: 'CreateContainerConfigError', message: 'configmaps "cm" not found' });
     configMaps = { cm: { key: 'v' } };
     const later = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 60_000);
+    // The files of the ConfigMap's volume get the group once, as they are written, not walked again.
+    const fsp = require('node:fs/promises') as typeof import('node:fs/promises');
+    const lchown = fsp.lchown;
+    const grouped: string[] = [];
+    const spy = jest.spyOn(fsp, 'lchown').mockImplementation((path, uid, gid) => {
+      grouped.push(String(path));
+      return lchown(path, uid, gid);
+    });
     try {
       await syncer.reconcile('ns/p');
     } finally {
       later.mockRestore();
+      spy.mockRestore();
     }
     expect((await containers()).map((c) => c.state)).toEqual(['running']);
-    const scratch = statSync(join(podDir(dataDir, 'uid-fsgroup'), 'volumes', 'scratch'));
+    const volumes = join(podDir(dataDir, 'uid-fsgroup'), 'volumes');
+    const scratch = statSync(join(volumes, 'scratch'));
     expect([scratch.gid, scratch.mode & 0o7777]).toEqual([2000, 0o2777]);
+    const key = statSync(join(volumes, 'config', 'key'));
+    expect([key.gid, key.mode & 0o7777]).toEqual([2000, 0o644]);
+    expect(grouped.filter((path) => path.startsWith(join(volumes, 'config', '..2')) && path.endsWith('/key'))).toHaveLength(1);
   });
 });

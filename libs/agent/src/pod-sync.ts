@@ -409,7 +409,8 @@ export class PodSyncer {
       this.volumes.set(uid, known);
     } else if (known.prepared && known.shown === shown) return known.prepared;
     const prepared = await preparePodVolumes(this.options.dataDir, pod, known.objects, this.options.allocatable);
-    if (firstSetup) await applyFsGroup(pod, prepared, true);
+    // The volumes the agent writes got fsGroup as they were written (preparePodVolumes): the walk is for the others.
+    if (firstSetup) await applyFsGroup(pod, new Map([...prepared].filter(([, volume]) => !volume.readOnly)), true);
     known.prepared = prepared;
     known.shown = shown;
     return prepared;
