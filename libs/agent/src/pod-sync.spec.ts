@@ -267,6 +267,33 @@ describe('PodSyncer', () => {
     expect(current.status?.containerStatuses?.[0]?.lastState?.terminated).toMatchObject({ exitCode: 3, message: 'out of cheese' });
   });
 
+  it("reads an ended run's termination message once, not on every status report", async () => {
+    current = testPod('uid-1', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', terminationMessagePath: '/dev/termination-log' }] });
+    await syncer.reconcile('ns/p');
+    const [run] = await containers();
+    const path = terminationLogPath(podDir(dataDir, 'uid-1'), 'c', 0);
+    writeFileSync(path, 'done');
+    runtime.exitContainer(run!.id, 0);
+    const fsp = require('node:fs/promises') as typeof import('node:fs/promises');
+    const open = fsp.open;
+    let reads = 0;
+    const spy = jest.spyOn(fsp, 'open').mockImplementation(((file: string, ...rest: unknown[]) => {
+      if (file === path) reads++;
+      return (open as (...args: unknown[]) => unknown)(file, ...rest);
+    }) as never);
+    try {
+      await syncer.reconcile('ns/p');
+      expect(current.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, message: 'done' });
+      expect(reads).toBe(1);
+      await syncer.reconcile('ns/p');
+      await syncer.reconcile('ns/p');
+      expect(reads).toBe(1);
+      expect(current.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, message: 'done' });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('makes the volumes ready once, then again only when the labels change or the ConfigMaps are read again', async () => {
     configMaps = { cm: { key: 'one' } };
     const volumes = [

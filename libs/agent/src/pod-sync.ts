@@ -121,6 +121,8 @@ export class PodSyncer {
   private readonly imageFailures = new Map<string, number>();
   /** Per pod uid: its volumes as last made ready, and what they were made from. */
   private readonly volumes = new Map<string, PodVolumes>();
+  /** Per pod uid: the termination messages of its ended runs, by container id (an ended run's message is final). */
+  private readonly terminationMessages = new Map<string, Map<string, string>>();
 
   constructor(private readonly options: PodSyncOptions) {}
 
@@ -172,6 +174,7 @@ export class PodSyncer {
     this.options.probes.forgetPod(uid);
     this.deletedGrace.delete(uid);
     this.volumes.delete(uid);
+    this.terminationMessages.delete(uid);
     for (const k of this.imageFailures.keys()) if (k.startsWith(`${uid}/`)) this.imageFailures.delete(k);
   }
 
@@ -511,7 +514,16 @@ export class PodSyncer {
     });
     this.options.probes.syncPod(pod, isTerminalPhase(pod) ? [] : running);
     const dir = podDir(this.options.dataDir, uid);
-    const message = (spec: PodContainer, run: RuntimeContainer | undefined) => (run ? terminationMessage(dir, spec, run, attemptOf(run)) : Promise.resolve(''));
+    // Read once per ended run (with FallbackToLogsOnError, from the end of its log), not on every report;
+    // the runtime says exited once the run's output has ended. Kept for the runs the pod still has.
+    const known = this.terminationMessages.get(uid);
+    const messages = new Map<string, string>();
+    const message = async (spec: PodContainer, run: RuntimeContainer | undefined) => {
+      if (run?.state !== 'exited') return '';
+      const text = known?.get(run.id) ?? (await terminationMessage(dir, spec, run, attemptOf(run)));
+      messages.set(run.id, text);
+      return text;
+    };
     const observe = async (kind: ContainerKind) => {
       const byName = new Map<string, ObservedContainer>();
       const specs = kind === 'init' ? (pod.spec?.initContainers ?? []) : (pod.spec?.containers ?? []);
@@ -541,6 +553,7 @@ export class PodSyncer {
       deadlineExceeded,
       now: new Date(),
     });
+    this.terminationMessages.set(uid, messages);
     if (stableJson(status) === stableJson(pod.status ?? {})) return;
     await this.options.client.updateStatus<Pod>(POD_TYPE, { ...pod, status });
   }
