@@ -1,4 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /** Linux's O_PATH (the same on x86-64 and arm64): an fd that names an inode without opening it; node's constants lack it. */
 export const O_PATH = 0o10000000;
@@ -10,6 +11,16 @@ export const O_PATH = 0o10000000;
 export function openAt(dirFd: number, name: string, flags: number): number | undefined {
   try {
     return openSync(`/proc/self/fd/${dirFd}/${name}`, flags | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** openAt without blocking the event loop, for walks over whole trees: a FileHandle the caller closes. */
+export async function openHandleAt(dirFd: number, name: string, flags: number): Promise<FileHandle | undefined> {
+  try {
+    return await open(`/proc/self/fd/${dirFd}/${name}`, flags | constants.O_NOFOLLOW);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
