@@ -29,8 +29,9 @@ export async function openHandleAt(dirFd: number, name: string, flags: number): 
 
 /**
  * The text of the regular file at `relative` below `root`, read without following any symbolic link on the
- * way (each directory opened from its parent's fd with O_NOFOLLOW) and without blocking on a fifo; undefined
- * when it is absent, is not a regular file, is reached through a link, or is larger than `maxBytes`.
+ * way (each directory opened from its parent's fd with O_NOFOLLOW) and without opening anything but a regular
+ * file (no fifo to block on, no device node); undefined when it is absent, is not a regular file, is reached
+ * through a link, or is larger than `maxBytes`.
  * For files a container can rewrite while the node reads them (its /etc/passwd on exec).
  */
 export function readFileBeneath(root: string, relative: string, maxBytes: number): string | undefined {
@@ -45,11 +46,15 @@ export function readFileBeneath(root: string, relative: string, maxBytes: number
       if (next === undefined) return undefined;
       fds.push((fd = next));
     }
-    const file = openAt(fd, parts[parts.length - 1]!, constants.O_RDONLY | constants.O_NONBLOCK);
-    if (file === undefined) return undefined;
-    fds.push(file);
-    const stats = fstatSync(file);
+    // Looked at before it is opened: opening a device node a container made (it may mknod) has side effects.
+    const path = openAt(fd, parts[parts.length - 1]!, O_PATH);
+    if (path === undefined) return undefined;
+    fds.push(path);
+    const stats = fstatSync(path);
     if (!stats.isFile() || stats.size > maxBytes) return undefined;
+    // The inode just looked at, whatever is at its name now.
+    const file = openSync(`/proc/self/fd/${path}`, constants.O_RDONLY);
+    fds.push(file);
     const buffer = Buffer.alloc(stats.size);
     let read = 0;
     while (read < buffer.length) {
