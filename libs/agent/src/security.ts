@@ -1,7 +1,9 @@
 import type { Container, Pod, SeccompProfile } from '@berth/api';
 import { errors } from '@berth/errors';
+import { O_PATH } from '@berth/host';
 import type { ImageDetails, SecurityConfig } from '@berth/runtime-client';
-import { open, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile, realpath } from 'node:fs/promises';
 import { join, relative, isAbsolute } from 'node:path';
 
 /** Where the node's Localhost seccomp profiles live, as kubelet's `<root>/seccomp`. */
@@ -27,11 +29,13 @@ export async function readLocalhostProfile(dir: string, name: string): Promise<s
     const [root, real] = await Promise.all([realpath(dir), realpath(path)]);
     const rel = relative(root, real);
     if (!rel || rel.startsWith('..') || isAbsolute(rel)) throw errors.badRequest(`localhost seccomp profile ${shown} leads out of the node's seccomp directory ${dir}`);
-    handle = await open(real, 'r');
+    // Looked at through an O_PATH fd before it is opened: opening a fifo would block the pod worker until a writer came.
+    handle = await open(real, O_PATH | constants.O_NOFOLLOW);
     const stat = await handle.stat();
     if (!stat.isFile()) throw errors.badRequest(`localhost seccomp profile ${shown} at ${path} is not a file`);
     if (stat.size > MAX_PROFILE_BYTES) throw errors.badRequest(`localhost seccomp profile ${shown} at ${path} is larger than ${MAX_PROFILE_BYTES} bytes`);
-    return await handle.readFile('utf8');
+    // The inode just looked at, whatever is at its name now.
+    return await readFile(`/proc/self/fd/${handle.fd}`, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code) throw errors.badRequest(`cannot load localhost seccomp profile ${shown} from ${path}: ${code === 'ENOENT' ? 'no such file' : code}`);
