@@ -1,6 +1,7 @@
 import type { Container, Pod, SeccompProfile } from '@berth/api';
 import { errors } from '@berth/errors';
 import { O_PATH } from '@berth/host';
+import { MAX_SECCOMP_PROFILE_BYTES } from '@berth/oci';
 import type { ImageDetails, SecurityConfig } from '@berth/runtime-client';
 import { constants } from 'node:fs';
 import { open, readFile, realpath } from 'node:fs/promises';
@@ -10,9 +11,6 @@ import { join, relative, isAbsolute } from 'node:path';
 export function seccompDir(dataDir: string): string {
   return join(dataDir, 'seccomp');
 }
-
-/** A profile is read whole; Docker's default is 20 KiB, so a megabyte is a mistake or an attack. */
-const MAX_PROFILE_BYTES = 1 << 20;
 
 /**
  * A Localhost profile's text, from `<seccomp dir>/<localhostProfile>`. The name stays inside that
@@ -33,7 +31,7 @@ export async function readLocalhostProfile(dir: string, name: string): Promise<s
     handle = await open(real, O_PATH | constants.O_NOFOLLOW);
     const stat = await handle.stat();
     if (!stat.isFile()) throw errors.badRequest(`localhost seccomp profile ${shown} at ${path} is not a file`);
-    if (stat.size > MAX_PROFILE_BYTES) throw errors.badRequest(`localhost seccomp profile ${shown} at ${path} is larger than ${MAX_PROFILE_BYTES} bytes`);
+    if (stat.size > MAX_SECCOMP_PROFILE_BYTES) throw errors.badRequest(`localhost seccomp profile ${shown} at ${path} is larger than ${MAX_SECCOMP_PROFILE_BYTES} bytes`);
     // The inode just looked at, whatever is at its name now.
     return await readFile(`/proc/self/fd/${handle.fd}`, 'utf8');
   } catch (err) {
