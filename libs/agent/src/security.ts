@@ -1,4 +1,4 @@
-import type { Container, Pod, SeccompProfile } from '@berth/api';
+import { localDescendingPathErrors, type Container, type Pod, type SeccompProfile } from '@berth/api';
 import { errors } from '@berth/errors';
 import { O_PATH } from '@berth/host';
 import { MAX_SECCOMP_PROFILE_BYTES } from '@berth/oci';
@@ -18,7 +18,7 @@ export function seccompDir(dataDir: string): string {
  */
 export async function readLocalhostProfile(dir: string, name: string): Promise<string> {
   const shown = JSON.stringify(name);
-  if (!name || isAbsolute(name) || name.includes('\0') || name.split('/').includes('..')) {
+  if (!name || name.includes('\0') || localDescendingPathErrors(name).length > 0) {
     throw errors.badRequest(`localhost seccomp profile ${shown} must be a relative path inside the node's seccomp directory ${dir}`);
   }
   const path = join(dir, name);

@@ -349,6 +349,17 @@ describe('Pod securityContext', () => {
     ]);
   });
 
+  it('refuses a NUL in a profile path, and says every way a path leaves the directory', () => {
+    const obj = pod();
+    obj.spec!.containers[0].securityContext = { seccompProfile: { type: 'Localhost', localhostProfile: 'a\0b.json' } };
+    obj.spec!.securityContext = { seccompProfile: { type: 'Localhost', localhostProfile: '/../x.json' } };
+    expect(rendered(causes(obj)).sort()).toEqual([
+      'spec.containers[0].securityContext.seccompProfile.localhostProfile: Invalid value: "a\\u0000b.json": must not contain a NUL character',
+      'spec.securityContext.seccompProfile.localhostProfile: Invalid value: "/../x.json": must be a relative path',
+      'spec.securityContext.seccompProfile.localhostProfile: Invalid value: "/../x.json": must not contain \'..\'',
+    ]);
+  });
+
   it('allows only the safe sysctls, once each, and none of the host namespaces the pod shares', () => {
     const obj = pod();
     obj.spec!.hostNetwork = true;

@@ -7,6 +7,7 @@ import { ALL_CAPABILITIES } from '@berth/oci';
 import type { Check, Problem } from './fields';
 import { isPlainObject, problem } from './fields';
 import { between } from './checks';
+import { localDescendingPathErrors, syntax } from './syntax';
 
 const MAX_ID = 2147483647;
 
@@ -28,13 +29,8 @@ export const capabilityNames: Check<string[]> = (names) =>
 export const localhostProfileFitsType: Check<string> = (profile, owner) =>
   owner.type === 'Localhost' ? undefined : problem(field.invalid('', profile, 'can only be set when seccomp type is Localhost'));
 
-/** A path below the node's seccomp directory (kubelet's validateLocalDescendingPath). */
-export const localDescendingPath: Check<string> = (path) => {
-  if (path.startsWith('/')) return problem(field.invalid('', path, 'must be a relative path'));
-  if (path.split('/').includes('..')) return problem(field.invalid('', path, "must not contain '..'"));
-  if (path.includes('\0')) return problem(field.invalid('', path, 'must not contain a NUL character'));
-  return undefined;
-};
+/** A path below the node's seccomp directory (kubelet's validateLocalDescendingPath), without the NUL no file name holds. */
+export const localhostProfilePath: Check<string> = syntax((path) => [...localDescendingPathErrors(path), ...(path.includes('\0') ? ['must not contain a NUL character'] : [])]);
 
 export const localhostNeedsProfile = (owner: Record<string, unknown>): boolean => owner.type === 'Localhost';
 
