@@ -381,6 +381,16 @@ describe('Pod securityContext', () => {
     ]);
   });
 
+  it("quotes Kubernetes' sysctl name pattern, and knows CAP_SYS_ADMIN in any spelling", () => {
+    const obj = pod();
+    obj.spec!.securityContext = { sysctls: [{ name: 'net..ipv4', value: '1' }] };
+    obj.spec!.containers[0].securityContext = { allowPrivilegeEscalation: false, capabilities: { add: ['cap_sys_admin'] } };
+    expect(rendered(causes(obj)).sort()).toEqual([
+      'spec.containers[0].securityContext.allowPrivilegeEscalation: Invalid value: false: cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN',
+      'spec.securityContext.sysctls[0].name: Invalid value: "net..ipv4": must have at most 253 characters and match regex ([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?',
+    ]);
+  });
+
   it('refuses denying privilege escalation to a privileged container, and ids out of range', () => {
     const obj = pod();
     obj.spec!.containers[0].securityContext = { privileged: true, allowPrivilegeEscalation: false, capabilities: { add: ['SYS_ADMIN'] }, runAsUser: 2 ** 31 };

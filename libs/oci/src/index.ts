@@ -1,4 +1,4 @@
-export { buildRuntimeSpec } from './spec';
+export { buildRuntimeSpec, capabilityName, dottedSysctl, SYSCTL_NAME, SYSCTL_NAME_PATTERN } from './spec';
 export { resolveGroups, resolveUser } from './user';
 export type { ResolvedUser } from './user';
 export { MAX_SECCOMP_PROFILE_BYTES, seccompForContainer } from './seccomp';
