@@ -1,6 +1,6 @@
 import { errors, field, FieldCause, isBerthError } from '@berth/errors';
 import type { ContainerConfig as ImageContainerConfig } from '@berth/image';
-import { resolveGroups, resolveUser, type MountOption, type ResolvedUser, type RuntimeSpecOptions } from '@berth/oci';
+import { MAX_SECCOMP_PROFILE_BYTES, resolveGroups, resolveUser, type MountOption, type ResolvedUser, type RuntimeSpecOptions } from '@berth/oci';
 import { runAsNonRootViolation, type CompleteContainerConfig, type PodSandbox } from '@berth/runtime-client';
 import { posix } from 'node:path';
 
@@ -56,16 +56,13 @@ export function sandboxFileMounts(sandbox: Pick<PodSandbox, 'hostsPath' | 'resol
     .map(([source, destination]) => ({ type: 'bind', source: source!, destination: destination!, readOnly: true }));
 }
 
-/** A Localhost profile is read whole: a bigger one is a mistake or an attack (Docker's own is 20 KiB). */
-const MAX_PROFILE_BYTES = 1 << 20;
-
 /** The request's confinement as spec options; the spec builder checks what each one holds. */
 export function securityOptions(request: CompleteContainerConfig): Pick<RuntimeSpecOptions, 'privileged' | 'capAdd' | 'capDrop' | 'noNewPrivileges' | 'seccomp' | 'sysctls'> {
   const { privileged, capAdd, capDrop, noNewPrivileges, sysctls, seccomp } = request.security;
   const options = { privileged, capAdd, capDrop, noNewPrivileges, sysctls };
   if (seccomp.type !== 'Localhost') return { ...options, seccomp: { type: seccomp.type === 'Unconfined' ? 'Unconfined' : 'RuntimeDefault' } };
   const invalid = (detail: string) => errors.invalid('container', request.name, [field.invalid('security.seccomp.profileJson', '<profile>', detail)]);
-  if (Buffer.byteLength(seccomp.profileJson) > MAX_PROFILE_BYTES) throw invalid(`must be at most ${MAX_PROFILE_BYTES} bytes`);
+  if (Buffer.byteLength(seccomp.profileJson) > MAX_SECCOMP_PROFILE_BYTES) throw invalid(`must be at most ${MAX_SECCOMP_PROFILE_BYTES} bytes`);
   try {
     return { ...options, seccomp: { type: 'Localhost', profile: JSON.parse(seccomp.profileJson) as unknown } };
   } catch (err) {

@@ -1,3 +1,4 @@
+import { localNonReservedPathErrors } from '@berth/api';
 import { errors } from '@berth/errors';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
@@ -16,15 +17,16 @@ const DATA_LINK_TMP = '..data_tmp';
 const MAX_PATH_LENGTH = 4096;
 const MAX_NAME_LENGTH = 255;
 
-/** A payload path is the user's (a ConfigMap key, an item's path): checked again here, whatever the API let through. */
+/**
+ * A payload path is the user's (a ConfigMap key, an item's path): checked again here, whatever the API let
+ * through, with what a file name on the node also needs (no empty or `.` parts, Linux's lengths).
+ */
 function checkedPath(path: string): string {
-  const parts = path.split('/');
   const bad =
     path === '' ||
     path.length > MAX_PATH_LENGTH ||
-    path.startsWith('/') ||
-    path.startsWith('..') ||
-    parts.some((part) => part === '' || part === '.' || part === '..' || part.length > MAX_NAME_LENGTH);
+    localNonReservedPathErrors(path).length > 0 ||
+    path.split('/').some((part) => part === '' || part === '.' || part.length > MAX_NAME_LENGTH);
   if (bad) throw errors.badRequest(`volume file path ${JSON.stringify(path)} must be a relative path inside the volume that does not start with '..'`);
   return path;
 }

@@ -136,6 +136,7 @@ describe('containerMounts', () => {
   it('refuses unknown volumes and subPaths that leave the volume, also once expanded', async () => {
     await expect(containerMounts({ name: 'c', volumeMounts: [{ name: 'other', mountPath: '/x' }] }, volumes, new Map(), binder)).rejects.toThrow('names no volume');
     await expect(containerMounts({ name: 'c', volumeMounts: [{ name: 'data', mountPath: '/x', subPath: '../../etc' }] }, volumes, new Map(), binder)).rejects.toThrow('relative path inside');
+    await expect(containerMounts({ name: 'c', volumeMounts: [{ name: 'data', mountPath: '/x', subPath: '/etc' }] }, volumes, new Map(), binder)).rejects.toThrow('relative path inside');
     await expect(containerMounts({ name: 'c', volumeMounts: [{ name: 'data', mountPath: '/x', subPathExpr: '$(UP)/etc' }] }, volumes, new Map([['UP', '..']]), binder)).rejects.toThrow('relative path inside');
   });
 });

@@ -1,4 +1,4 @@
-import { parseQuantity, type ConfigMap, type Container, type EnvVar, type Pod, type Secret, type VolumeMount } from '@berth/api';
+import { localDescendingPathErrors, parseQuantity, type ConfigMap, type Container, type EnvVar, type Pod, type Secret, type VolumeMount } from '@berth/api';
 import { errors } from '@berth/errors';
 import type { ContainerConfig, MountSpec, Resources } from '@berth/runtime-client';
 import { containerResourceValue, podFieldValue, referencedContainer, type PodEnvContext } from './downward-api';
@@ -139,7 +139,7 @@ export async function containerMounts(container: Container, volumes: ReadonlyMap
     if (!volume) throw errors.badRequest(`volumeMount ${JSON.stringify(mount.name)} names no volume of the pod`);
     // kubelet's subPathExpr: $(VAR) from the container's environment, $$ for a dollar.
     const subPath = mount.subPathExpr ? expandVars(mount.subPathExpr, vars) : (mount.subPath ?? '');
-    if (subPath.startsWith('/') || subPath.split('/').includes('..')) {
+    if (localDescendingPathErrors(subPath).length > 0) {
       throw errors.badRequest(`subPath ${JSON.stringify(subPath)} of volumeMount ${JSON.stringify(mount.name)} must be a relative path inside the volume`);
     }
     const source = subPath ? await bindSubPath(volume, mount, subPath, index) : volume.hostPath;

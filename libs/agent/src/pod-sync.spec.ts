@@ -1,6 +1,6 @@
 import type { ConfigMap, Pod } from '@berth/api';
 import type { Container } from '@berth/runtime-client';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pino from 'pino';
@@ -359,18 +359,26 @@ describe('PodSyncer', () => {
     configMaps = { cm: { key: 'v' } };
     const later = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 60_000);
     // The files of the ConfigMap's volume get the group once, as they are written, not walked again.
+    // The walk goes by fd (chown of /proc/self/fd/N, lchown of /proc/self/fd/<dir>/<name>): each call is counted under the path it reached.
     const fsp = require('node:fs/promises') as typeof import('node:fs/promises');
-    const lchown = fsp.lchown;
+    const { chown, lchown } = fsp;
+    const reached = (path: import('node:fs').PathLike) => String(path).replace(/^\/proc\/self\/fd\/\d+/, (fd) => readlinkSync(fd));
     const grouped: string[] = [];
-    const spy = jest.spyOn(fsp, 'lchown').mockImplementation((path, uid, gid) => {
-      grouped.push(String(path));
-      return lchown(path, uid, gid);
-    });
+    const spies = [
+      jest.spyOn(fsp, 'chown').mockImplementation((path, uid, gid) => {
+        grouped.push(reached(path));
+        return chown(path, uid, gid);
+      }),
+      jest.spyOn(fsp, 'lchown').mockImplementation((path, uid, gid) => {
+        grouped.push(reached(path));
+        return lchown(path, uid, gid);
+      }),
+    ];
     try {
       await syncer.reconcile('ns/p');
     } finally {
       later.mockRestore();
-      spy.mockRestore();
+      for (const spy of spies) spy.mockRestore();
     }
     expect((await containers()).map((c) => c.state)).toEqual(['running']);
     const volumes = join(podDir(dataDir, 'uid-fsgroup'), 'volumes');

@@ -1,4 +1,5 @@
 import type { Container, Pod } from '@berth/api';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ describe('containerSecurity (kubelet with --seccomp-default)', () => {
     writeFileSync(join(dir, 'outside.json'), '{}');
     symlinkSync(join(dir, 'outside.json'), join(dir, 'seccomp', 'escape.json'));
     writeFileSync(join(dir, 'seccomp', 'huge.json'), Buffer.alloc((1 << 20) + 1, 32));
+    execFileSync('mkfifo', [join(dir, 'seccomp', 'fifo.json')]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -74,6 +76,10 @@ describe('containerSecurity (kubelet with --seccomp-default)', () => {
     await expect(readLocalhostProfile(seccompDir(), 'profiles')).rejects.toThrow('is not a file');
     await expect(readLocalhostProfile(seccompDir(), 'huge.json')).rejects.toThrow('larger than 1048576 bytes');
   });
+
+  it('refuses a fifo as a profile without opening it (which would block the pod worker until a writer came)', async () => {
+    await expect(readLocalhostProfile(seccompDir(), 'fifo.json')).rejects.toThrow('is not a file');
+  }, 5000);
 
   it("reads the image's user from its config, whatever the config holds", () => {
     expect(imageConfigUser({ configJson: '{"config":{"User":"app"}}' })).toBe('app');

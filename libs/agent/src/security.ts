@@ -1,7 +1,10 @@
-import type { Container, Pod, SeccompProfile } from '@berth/api';
+import { localDescendingPathErrors, type Container, type Pod, type SeccompProfile } from '@berth/api';
 import { errors } from '@berth/errors';
+import { O_PATH } from '@berth/host';
+import { MAX_SECCOMP_PROFILE_BYTES } from '@berth/oci';
 import type { ImageDetails, SecurityConfig } from '@berth/runtime-client';
-import { open, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile, realpath } from 'node:fs/promises';
 import { join, relative, isAbsolute } from 'node:path';
 
 /** Where the node's Localhost seccomp profiles live, as kubelet's `<root>/seccomp`. */
@@ -9,16 +12,13 @@ export function seccompDir(dataDir: string): string {
   return join(dataDir, 'seccomp');
 }
 
-/** A profile is read whole; Docker's default is 20 KiB, so a megabyte is a mistake or an attack. */
-const MAX_PROFILE_BYTES = 1 << 20;
-
 /**
  * A Localhost profile's text, from `<seccomp dir>/<localhostProfile>`. The name stays inside that
  * directory: an absolute path, `..`, or a symlink leading out is refused, as is anything but a file.
  */
 export async function readLocalhostProfile(dir: string, name: string): Promise<string> {
   const shown = JSON.stringify(name);
-  if (!name || isAbsolute(name) || name.includes('\0') || name.split('/').includes('..')) {
+  if (!name || name.includes('\0') || localDescendingPathErrors(name).length > 0) {
     throw errors.badRequest(`localhost seccomp profile ${shown} must be a relative path inside the node's seccomp directory ${dir}`);
   }
   const path = join(dir, name);
@@ -27,11 +27,13 @@ export async function readLocalhostProfile(dir: string, name: string): Promise<s
     const [root, real] = await Promise.all([realpath(dir), realpath(path)]);
     const rel = relative(root, real);
     if (!rel || rel.startsWith('..') || isAbsolute(rel)) throw errors.badRequest(`localhost seccomp profile ${shown} leads out of the node's seccomp directory ${dir}`);
-    handle = await open(real, 'r');
+    // Looked at through an O_PATH fd before it is opened: opening a fifo would block the pod worker until a writer came.
+    handle = await open(real, O_PATH | constants.O_NOFOLLOW);
     const stat = await handle.stat();
     if (!stat.isFile()) throw errors.badRequest(`localhost seccomp profile ${shown} at ${path} is not a file`);
-    if (stat.size > MAX_PROFILE_BYTES) throw errors.badRequest(`localhost seccomp profile ${shown} at ${path} is larger than ${MAX_PROFILE_BYTES} bytes`);
-    return await handle.readFile('utf8');
+    if (stat.size > MAX_SECCOMP_PROFILE_BYTES) throw errors.badRequest(`localhost seccomp profile ${shown} at ${path} is larger than ${MAX_SECCOMP_PROFILE_BYTES} bytes`);
+    // The inode just looked at, whatever is at its name now.
+    return await readFile(`/proc/self/fd/${handle.fd}`, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code) throw errors.badRequest(`cannot load localhost seccomp profile ${shown} from ${path}: ${code === 'ENOENT' ? 'no such file' : code}`);

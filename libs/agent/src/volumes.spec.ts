@@ -169,6 +169,13 @@ describe('preparePodVolumes', () => {
     expect(existsSync(join(podDir(dataDir, 'u1'), 'escape'))).toBe(false);
   });
 
+  it('refuses item paths no file on the node could have', async () => {
+    const named = (path: string): Pod => ({ ...pod(), spec: { containers: [], volumes: [{ name: 'x', configMap: { name: 'cm', items: [{ key: 'a', path }] } }] } });
+    for (const path of ['', 'a//b', './a', 'a/.', 'x'.repeat(256), `${'d/'.repeat(2048)}a`]) {
+      await expect(preparePodVolumes(dataDir, named(path), objects, allocatable)).rejects.toThrow('must be a relative path inside the volume');
+    }
+  });
+
   it('checks hostPath types, creating what the ...OrCreate types ask for', async () => {
     const host = (path: string, type: string): Pod => ({ ...pod(), spec: { containers: [], volumes: [{ name: 'h', hostPath: { path, type: type as 'File' } }] } });
     const file = join(dataDir, 'made-file');

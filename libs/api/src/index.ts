@@ -7,5 +7,5 @@ export * from './selectors';
 export * from './tables';
 export * from './quantity';
 export * from './decode';
-export { dns1123SubdomainErrors } from './schema/syntax';
+export { dns1123SubdomainErrors, localDescendingPathErrors, localNonReservedPathErrors } from './schema/syntax';
 export * from './downward-api';

@@ -349,6 +349,17 @@ describe('Pod securityContext', () => {
     ]);
   });
 
+  it('refuses a NUL in a profile path, and says every way a path leaves the directory', () => {
+    const obj = pod();
+    obj.spec!.containers[0].securityContext = { seccompProfile: { type: 'Localhost', localhostProfile: 'a\0b.json' } };
+    obj.spec!.securityContext = { seccompProfile: { type: 'Localhost', localhostProfile: '/../x.json' } };
+    expect(rendered(causes(obj)).sort()).toEqual([
+      'spec.containers[0].securityContext.seccompProfile.localhostProfile: Invalid value: "a\\u0000b.json": must not contain a NUL character',
+      'spec.securityContext.seccompProfile.localhostProfile: Invalid value: "/../x.json": must be a relative path',
+      'spec.securityContext.seccompProfile.localhostProfile: Invalid value: "/../x.json": must not contain \'..\'',
+    ]);
+  });
+
   it('allows only the safe sysctls, once each, and none of the host namespaces the pod shares', () => {
     const obj = pod();
     obj.spec!.hostNetwork = true;
@@ -367,6 +378,16 @@ describe('Pod securityContext', () => {
       'spec.securityContext.sysctls[2].name: Duplicate value: "kernel/shm_rmid_forced"',
       expect.stringMatching(/^spec.securityContext.sysctls\[3\].name: Forbidden: sysctl "vm.swappiness" is not allowed on berth's nodes: only the kubelet's safe sysctls \(kernel.shm_rmid_forced, net.ipv4.ip_local_port_range, /),
       expect.stringMatching(/^spec.securityContext.sysctls\[4\].name: Invalid value: "Net.IPv4": must have at most 253 characters and match regex/),
+    ]);
+  });
+
+  it("quotes Kubernetes' sysctl name pattern, and knows CAP_SYS_ADMIN in any spelling", () => {
+    const obj = pod();
+    obj.spec!.securityContext = { sysctls: [{ name: 'net..ipv4', value: '1' }] };
+    obj.spec!.containers[0].securityContext = { allowPrivilegeEscalation: false, capabilities: { add: ['cap_sys_admin'] } };
+    expect(rendered(causes(obj)).sort()).toEqual([
+      'spec.containers[0].securityContext.allowPrivilegeEscalation: Invalid value: false: cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN',
+      'spec.securityContext.sysctls[0].name: Invalid value: "net..ipv4": must have at most 253 characters and match regex ([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?',
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileBeneath } from './beneath';
@@ -38,5 +38,38 @@ describe('readFileBeneath', () => {
     writeFileSync(join(root, 'etc', 'group'), 'x'.repeat(2048));
     expect(readFileBeneath(root, 'etc/group', 1024)).toBeUndefined();
     expect(readFileBeneath(root, 'etc/missing', 1024)).toBeUndefined();
+  });
+
+  it('refuses a device node without opening it (a container may mknod its etc/passwd)', () => {
+    // /dev/null's numbers: harmless should it be opened after all.
+    execFileSync('mknod', [join(root, 'etc', 'passwd'), 'c', '1', '3']);
+    expect(readFileBeneath(root, 'etc/passwd', 1024)).toBeUndefined();
+  });
+
+  it('opens nothing but a regular file: a fifo never sees a reader', () => {
+    const fifo = join(root, 'etc', 'passwd');
+    execFileSync('mkfifo', [fifo]);
+    // While readFileBeneath looks at the fifo, a writer opening it without blocking finds a reader (ENXIO: none)
+    // only if readFileBeneath opened it; a device node's open has its own side effects, which is what must not happen.
+    const fs = require('node:fs') as typeof import('node:fs');
+    const { fstatSync } = fs;
+    const opened: boolean[] = [];
+    jest.spyOn(fs, 'fstatSync').mockImplementation(((...args: Parameters<typeof fstatSync>) => {
+      try {
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        opened.push(true);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+        opened.push(false);
+      }
+      return fstatSync(...args);
+    }) as typeof fstatSync);
+    try {
+      expect(readFileBeneath(root, 'etc/passwd', 1024)).toBeUndefined();
+    } finally {
+      jest.restoreAllMocks();
+    }
+    expect(opened.length).toBeGreaterThan(0);
+    expect(opened).not.toContain(true);
   });
 });

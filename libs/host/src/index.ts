@@ -4,4 +4,4 @@ export { readJsonIfExists, writeJsonAtomic, writeFileAtomicSync } from './files'
 export { CGROUP_ROOT, cgroupDirs, cgroupTree, isUnified, removeCgroupTree } from './cgroups';
 export { isRecordedProcessAlive, networkNamespaceOf, networkNamespacePath, processStartTime, readProcessRecord, writeProcessRecord, type ProcessRecord } from './process-record';
 export { listMounts, mountPointsUnder, unmount, unmountAllUnder, type MountInfo } from './mounts';
-export { O_PATH, openAt, readFileBeneath } from './beneath';
+export { O_PATH, openAt, openHandleAt, readFileBeneath } from './beneath';

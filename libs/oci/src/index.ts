@@ -1,7 +1,7 @@
-export { buildRuntimeSpec } from './spec';
+export { buildRuntimeSpec, capabilityName, dottedSysctl, SYSCTL_NAME, SYSCTL_NAME_PATTERN } from './spec';
 export { resolveGroups, resolveUser } from './user';
 export type { ResolvedUser } from './user';
-export { seccompForContainer } from './seccomp';
+export { MAX_SECCOMP_PROFILE_BYTES, seccompForContainer } from './seccomp';
 export type { DockerSeccompProfile, DockerSyscallRule, SeccompCondition, SeccompContext } from './seccomp';
 export { DEFAULT_SECCOMP_PROFILE } from './seccomp-profile';
 export { hostDevices, ownCapabilities } from './host';

@@ -40,6 +40,12 @@ const ARCHITECTURES = [
 
 const FLAGS = ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'] as const;
 
+/**
+ * The largest Localhost seccomp profile, in bytes, that the agent reads, the CLI sends and runtimed takes: a
+ * profile is read and sent whole, and Docker's default is 20 KiB, so a bigger one is a mistake or an attack.
+ */
+export const MAX_SECCOMP_PROFILE_BYTES = 1 << 20;
+
 /** The largest errno the kernel returns from a syscall (MAX_ERRNO). */
 const MAX_ERRNO = 4095;
 const SYSCALL_NAME = /^[a-z0-9_]{1,64}$/;

@@ -38,7 +38,8 @@ function absolutePath(causes: FieldCause[], path: string, value: unknown, requir
   return true;
 }
 
-function capabilityName(name: string): string {
+/** A capability as containerd takes it (any case, with or without CAP_) in its CAP_ form; ALL stays ALL. */
+export function capabilityName(name: string): string {
   const upper = name.toUpperCase();
   return upper === 'ALL' || upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
 }
@@ -65,13 +66,15 @@ function capabilities(opts: RuntimeSpecOptions, causes: FieldCause[]): string[] 
   return [...new Set([...kept, ...add])];
 }
 
-const SYSCTL_NAME = /^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$/;
+/** A kernel parameter's name, dotted or with slashes (Kubernetes' SysctlContainSlashPatternFmt, quoted so in messages). */
+export const SYSCTL_NAME_PATTERN = '([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?';
+export const SYSCTL_NAME = new RegExp(`^${SYSCTL_NAME_PATTERN}$`);
 /** The System V IPC and POSIX queue parameters, which live in the IPC namespace (runc's list). */
 const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
 const MAX_SYSCTL_VALUE = 4096;
 
 /** Kubernetes also writes `net/ipv4/ip_forward`: the slash form swaps dots and slashes. */
-function dottedSysctl(name: string): string {
+export function dottedSysctl(name: string): string {
   return name.includes('/') ? name.replace(/[./]/g, (c) => (c === '/' ? '.' : '/')) : name;
 }
 

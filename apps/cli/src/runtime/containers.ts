@@ -1,4 +1,5 @@
 import { errors } from '@berth/errors';
+import { MAX_SECCOMP_PROFILE_BYTES } from '@berth/oci';
 import type { Container, ContainerConfig, MountSpec, ProcessSession, RuntimeClient, SecurityConfig } from '@berth/runtime-client';
 import { Command } from 'commander';
 import { readFileSync, statSync } from 'node:fs';
@@ -39,12 +40,9 @@ export function parseTmpfsFlag(flag: string): MountSpec {
   return mount;
 }
 
-/** A seccomp profile is sent whole (as docker's client does); Docker's default is 20 KiB. */
-const MAX_PROFILE_BYTES = 1 << 20;
-
 function readProfile(path: string): string {
   try {
-    if (statSync(path).size > MAX_PROFILE_BYTES) throw errors.badRequest(`invalid --security-opt seccomp=${path}: the profile is larger than ${MAX_PROFILE_BYTES} bytes`);
+    if (statSync(path).size > MAX_SECCOMP_PROFILE_BYTES) throw errors.badRequest(`invalid --security-opt seccomp=${path}: the profile is larger than ${MAX_SECCOMP_PROFILE_BYTES} bytes`);
     return readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -37,7 +37,7 @@ import {
 import {
   capabilityNames,
   escalationConsistent,
-  localDescendingPath,
+  localhostProfilePath,
   localhostNeedsProfile,
   localhostProfileFitsType,
   sysctlNames,
@@ -281,7 +281,7 @@ export class SELinuxOptions {
 
 export class SeccompProfile {
   @Field(t.string, required, oneOf(['Unconfined', 'RuntimeDefault', 'Localhost'])) type!: string;
-  @Field(t.string, requiredIf(localhostNeedsProfile), localhostProfileFitsType, localDescendingPath) localhostProfile?: string;
+  @Field(t.string, requiredIf(localhostNeedsProfile), localhostProfileFitsType, localhostProfilePath) localhostProfile?: string;
 }
 
 export class AppArmorProfile {

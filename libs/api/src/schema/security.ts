@@ -3,10 +3,11 @@
  * rather than accepted and then failed on the node (capability names, the kubelet's safe sysctls).
  */
 import { field } from '@berth/errors';
-import { ALL_CAPABILITIES } from '@berth/oci';
+import { ALL_CAPABILITIES, capabilityName, dottedSysctl, SYSCTL_NAME, SYSCTL_NAME_PATTERN } from '@berth/oci';
 import type { Check, Problem } from './fields';
 import { isPlainObject, problem } from './fields';
 import { between } from './checks';
+import { localDescendingPathErrors, syntax } from './syntax';
 
 const MAX_ID = 2147483647;
 
@@ -19,22 +20,16 @@ export const userOrGroupIds: Check<number[]> = (ids) =>
 /** Names as containerd takes them: with or without CAP_, any case, or ALL. */
 export const capabilityNames: Check<string[]> = (names) =>
   names.flatMap((name, i) => {
-    const upper = name.toUpperCase();
-    const full = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-    return upper === 'ALL' || ALL_CAPABILITIES.includes(full) ? [] : [problem(field.invalid('', name, 'must be a Linux capability such as NET_ADMIN or CAP_NET_ADMIN, or ALL'), `[${i}]`)];
+    const full = capabilityName(name);
+    return full === 'ALL' || ALL_CAPABILITIES.includes(full) ? [] : [problem(field.invalid('', name, 'must be a Linux capability such as NET_ADMIN or CAP_NET_ADMIN, or ALL'), `[${i}]`)];
   });
 
 /** localhostProfile goes with type Localhost, and only there. */
 export const localhostProfileFitsType: Check<string> = (profile, owner) =>
   owner.type === 'Localhost' ? undefined : problem(field.invalid('', profile, 'can only be set when seccomp type is Localhost'));
 
-/** A path below the node's seccomp directory (kubelet's validateLocalDescendingPath). */
-export const localDescendingPath: Check<string> = (path) => {
-  if (path.startsWith('/')) return problem(field.invalid('', path, 'must be a relative path'));
-  if (path.split('/').includes('..')) return problem(field.invalid('', path, "must not contain '..'"));
-  if (path.includes('\0')) return problem(field.invalid('', path, 'must not contain a NUL character'));
-  return undefined;
-};
+/** A path below the node's seccomp directory (kubelet's validateLocalDescendingPath), without the NUL no file name holds. */
+export const localhostProfilePath: Check<string> = syntax((path) => [...localDescendingPathErrors(path), ...(path.includes('\0') ? ['must not contain a NUL character'] : [])]);
 
 export const localhostNeedsProfile = (owner: Record<string, unknown>): boolean => owner.type === 'Localhost';
 
@@ -44,7 +39,7 @@ export const escalationConsistent: Check<Record<string, unknown>> = (context) =>
   const problems: Problem[] = [];
   if (context.privileged === true) problems.push(problem(field.invalid('', false, 'cannot set `allowPrivilegeEscalation` to false and `privileged` to true'), '.allowPrivilegeEscalation'));
   const add = isPlainObject(context.capabilities) && Array.isArray(context.capabilities.add) ? context.capabilities.add : [];
-  if (add.some((c) => typeof c === 'string' && ['CAP_SYS_ADMIN', 'SYS_ADMIN'].includes(c.toUpperCase()))) {
+  if (add.some((c) => typeof c === 'string' && capabilityName(c) === 'CAP_SYS_ADMIN')) {
     problems.push(problem(field.invalid('', false, 'cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN'), '.allowPrivilegeEscalation'));
   }
   return problems;
@@ -67,13 +62,7 @@ export const SAFE_SYSCTLS: readonly string[] = [
   'net.ipv4.tcp_keepalive_probes',
 ];
 
-const SYSCTL_NAME = '([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?';
 const SYSCTL_MAX = 253;
-
-/** `net/ipv4/ip_forward` is `net.ipv4.ip_forward` written with slashes. */
-export function dottedSysctlName(name: string): string {
-  return name.includes('/') ? name.replace(/[./]/g, (c) => (c === '/' ? '.' : '/')) : name;
-}
 
 /** Each name well-formed, once, and one of the safe ones. */
 export const sysctlNames: Check<Array<Record<string, unknown>>> = (sysctls) => {
@@ -82,10 +71,10 @@ export const sysctlNames: Check<Array<Record<string, unknown>>> = (sysctls) => {
     const name = isPlainObject(sysctl) ? sysctl.name : undefined;
     if (typeof name !== 'string' || name === '') return [];
     const at = `[${i}].name`;
-    if (name.length > SYSCTL_MAX || !new RegExp(`^${SYSCTL_NAME}$`).test(name)) {
-      return [problem(field.invalid('', name, `must have at most ${SYSCTL_MAX} characters and match regex ${SYSCTL_NAME}`), at)];
+    if (name.length > SYSCTL_MAX || !SYSCTL_NAME.test(name)) {
+      return [problem(field.invalid('', name, `must have at most ${SYSCTL_MAX} characters and match regex ${SYSCTL_NAME_PATTERN}`), at)];
     }
-    const dotted = dottedSysctlName(name);
+    const dotted = dottedSysctl(name);
     if (seen.has(dotted)) return [problem(field.duplicate('', name), at)];
     seen.add(dotted);
     if (!SAFE_SYSCTLS.includes(dotted)) return [problem(field.forbidden('', `sysctl ${JSON.stringify(name)} is not allowed on berth's nodes: only the kubelet's safe sysctls (${SAFE_SYSCTLS.join(', ')})`), at)];
@@ -97,8 +86,9 @@ export const sysctlNames: Check<Array<Record<string, unknown>>> = (sysctls) => {
 export const sysctlsFitNamespaces: Check<Record<string, unknown>> = (context, spec) => {
   const sysctls = Array.isArray(context.sysctls) ? context.sysctls : [];
   return sysctls.flatMap((sysctl: unknown, i: number) => {
-    const name = isPlainObject(sysctl) && typeof sysctl.name === 'string' ? dottedSysctlName(sysctl.name) : '';
+    const name = isPlainObject(sysctl) && typeof sysctl.name === 'string' ? dottedSysctl(sysctl.name) : '';
     if (spec.hostNetwork === true && name.startsWith('net.')) return [problem(field.invalid('', sysctl && (sysctl as Record<string, unknown>).name, "may not be specified when 'hostNetwork' is true"), `.sysctls[${i}].name`)];
+    // Kubernetes' rule (kubelet's sysctl namespaces, by prefix), not runc's list of names that @berth/oci applies on the node.
     const ipc = name.startsWith('kernel.shm') || name.startsWith('kernel.msg') || name === 'kernel.sem' || name.startsWith('fs.mqueue.');
     if (spec.hostIPC === true && ipc) return [problem(field.invalid('', (sysctl as Record<string, unknown>).name, "may not be specified when 'hostIPC' is true"), `.sysctls[${i}].name`)];
     return [];
