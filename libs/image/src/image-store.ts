@@ -151,16 +151,11 @@ export class ImageStore {
    */
   adding<T>(section: () => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
-      const before = new Set((await this.content.list()).map((b) => b.digest));
+      const before = new Set(await this.content.digests());
       try {
         return await section();
       } catch (err) {
-        const referenced = await this.referencedBlobs(Object.keys(this.index.images) as Digest[]);
-        for (const blob of await this.content.list()) {
-          if (before.has(blob.digest) || referenced.has(blob.digest)) continue;
-          await this.content.delete(blob.digest);
-          this.manifests.delete(blob.digest);
-        }
+        await this.deleteUnreferenced(before);
         throw err;
       }
     });
@@ -268,17 +263,7 @@ export class ImageStore {
         deletedImages.push({ digest, names });
       }
       if (deletedImages.length > 0) await this.persist();
-      const referenced = await this.referencedBlobs(Object.keys(this.index.images) as Digest[]);
-      let deletedBlobs = 0;
-      let reclaimedBytes = 0;
-      for (const blob of await this.content.list()) {
-        if (referenced.has(blob.digest)) continue;
-        await this.content.delete(blob.digest);
-        this.manifests.delete(blob.digest);
-        deletedBlobs++;
-        reclaimedBytes += blob.size;
-      }
-      return { deletedImages, deletedBlobs, reclaimedBytes };
+      return { deletedImages, ...(await this.deleteUnreferenced()) };
     });
   }
 
@@ -460,6 +445,23 @@ export class ImageStore {
     const referenced = new Set<Digest>();
     for (const digest of images) for (const blob of (await this.blobsOf(digest)).keys()) referenced.add(blob);
     return referenced;
+  }
+
+  /** Deletes every blob that no image references and `keep` does not hold; says how many and their bytes. */
+  private async deleteUnreferenced(keep: ReadonlySet<Digest> = new Set()): Promise<{ deletedBlobs: number; reclaimedBytes: number }> {
+    const referenced = await this.referencedBlobs(Object.keys(this.index.images) as Digest[]);
+    let deletedBlobs = 0;
+    let reclaimedBytes = 0;
+    for (const digest of await this.content.digests()) {
+      if (keep.has(digest) || referenced.has(digest)) continue;
+      const blob = await this.content.info(digest);
+      if (!blob) continue;
+      await this.content.delete(digest);
+      this.manifests.delete(digest);
+      deletedBlobs++;
+      reclaimedBytes += blob.size;
+    }
+    return { deletedBlobs, reclaimedBytes };
   }
 
   private async persist(): Promise<void> {
