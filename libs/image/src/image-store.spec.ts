@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { isBerthError } from '@berth/errors';
-import { sha256 } from './digest';
+import { sha256, type Digest } from './digest';
 import { ImageStore } from './image-store';
 import { inspectLayer } from './layer';
 import { DEFAULT_LAYER_LIMITS } from './layer-plan';
@@ -142,6 +142,28 @@ describe('ImageStore', () => {
     const sharedLayer = tar.length;
     expect(usage.reclaimableSize).toBe(b.size - sharedLayer);
     expect(usage.images.find((i) => i.digest === b.digest)!.uniqueSize).toBe(b.size - sharedLayer);
+  });
+
+  it('reads a layer that several images of one registration share once', async () => {
+    const tar = await layer('shared');
+    const { digest: layerDigest } = await store.content.put(tar);
+    const manifests: { digest: Digest; names: string[] }[] = [];
+    for (const cmd of ['a', 'b']) {
+      const config = await store.content.put(json({ ...hostPlatform(), config: { Cmd: [cmd] }, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+      const manifest = await store.content.put(
+        json({
+          schemaVersion: 2,
+          mediaType: MediaType.ociManifest,
+          config: { mediaType: MediaType.ociConfig, ...config },
+          layers: [{ mediaType: MediaType.ociLayer, digest: layerDigest, size: tar.length }],
+        }),
+      );
+      manifests.push({ digest: manifest.digest, names: [cmd] });
+    }
+    const openRead = jest.spyOn(store.content, 'openRead');
+    await store.exclusive(() => store.register(manifests));
+    expect(openRead.mock.calls).toEqual([[layerDigest]]);
+    expect((await store.list()).flatMap((i) => i.names).sort()).toEqual(['docker.io/library/a:latest', 'docker.io/library/b:latest']);
   });
 
   it('refuses a rootfs with an escaping entry at import, naming it, and keeps none of it', async () => {

@@ -362,7 +362,9 @@ export class ImageStore {
    */
   async register(images: { digest: Digest; names: string[] }[], options: { diffIdsVerified?: boolean } = {}): Promise<void> {
     const named = images.map((image) => ({ digest: image.digest, names: image.names.map((n) => this.tagName(n)) }));
-    for (const image of named) await this.verify(image.digest, options);
+    // A layer several of the images share is read once: layer digest → the diff ID its content has.
+    const diffIds = new Map<Digest, Digest>();
+    for (const image of named) await this.verify(image.digest, diffIds, options);
     for (const image of named) {
       this.index.images[image.digest] ??= { added: new Date().toISOString() };
       for (const name of image.names) this.index.names[name] = image.digest;
@@ -370,7 +372,7 @@ export class ImageStore {
     await this.persist();
   }
 
-  private async verify(manifestDigest: Digest, options: { diffIdsVerified?: boolean }): Promise<void> {
+  private async verify(manifestDigest: Digest, diffIds: Map<Digest, Digest>, options: { diffIdsVerified?: boolean }): Promise<void> {
     const { manifest, config } = await this.loadManifest(manifestDigest);
     if (manifest.layers.length !== config.rootfs.diff_ids.length) {
       throw errors.badRequest(`image ${manifestDigest} has ${manifest.layers.length} layers but its config lists ${config.rootfs.diff_ids.length} diff IDs`);
@@ -380,7 +382,11 @@ export class ImageStore {
       if (!info) throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} is missing`);
       if (info.size !== layer.size) throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} has size ${info.size}, the manifest says ${layer.size}`);
       if (options.diffIdsVerified) continue;
-      const diffId = await inspectLayer(this.content, layer.digest, layer.digest);
+      let diffId = diffIds.get(layer.digest);
+      if (diffId === undefined) {
+        diffId = await inspectLayer(this.content, layer.digest, layer.digest);
+        diffIds.set(layer.digest, diffId);
+      }
       if (diffId !== config.rootfs.diff_ids[i]) {
         throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} has diff ID ${diffId}, the config says ${config.rootfs.diff_ids[i]}`);
       }
