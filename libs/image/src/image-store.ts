@@ -384,7 +384,7 @@ export class ImageStore {
       if (options.diffIdsVerified) continue;
       let diffId = diffIds.get(layer.digest);
       if (diffId === undefined) {
-        diffId = await inspectLayer(this.content, layer.digest, layer.digest);
+        diffId = (await inspectLayer(this.content, layer.digest, layer.digest)).diffId;
         diffIds.set(layer.digest, diffId);
       }
       if (diffId !== config.rootfs.diff_ids[i]) {
