@@ -14,11 +14,19 @@ port=${BERTH_HTTPS_PORT:-6443}
 log=/var/log/berth-server.log
 pid_file="$data_dir/berth-server.pid"
 kubeconfig="$data_dir/kubeconfig.yaml"
-berth() { "$root/bin/berth" --kubeconfig "$kubeconfig" "$@"; }
-# Node-local commands (images, runtime ...) find the default data dir's node by themselves; any other
-# data dir's node is named.
+# bin/berth finds the default data dir's kubeconfig and node by itself; any other's need naming: the
+# node-local commands (images, runtime ...) run here, and the commands shown at the end.
 node_env=()
-[ "$data_dir" = /var/lib/berth ] || node_env=(env "BERTH_RUNTIME_SOCKET=$data_dir/runtimed.sock")
+cli="bin/berth"
+node_cli="bin/berth"
+reset="bin/berth node reset"
+if [ "$data_dir" != /var/lib/berth ]; then
+  node_env=(env "BERTH_RUNTIME_SOCKET=$data_dir/runtimed.sock")
+  cli="bin/berth --kubeconfig $kubeconfig"
+  node_cli="BERTH_RUNTIME_SOCKET=$data_dir/runtimed.sock bin/berth"
+  reset="bin/berth node reset --data-dir $data_dir"
+fi
+berth() { "$root/bin/berth" --kubeconfig "$kubeconfig" "$@"; }
 node_berth() { "${node_env[@]}" "$root/bin/berth" "$@"; }
 
 bash deploy/setup.sh
@@ -89,15 +97,6 @@ if [ -n "$pod" ]; then
   berth logs --tail 3 "$pod" || true
 fi
 
-# bin/berth finds the default data dir's kubeconfig and node by itself; any other's need naming.
-cli="bin/berth"
-node_cli="bin/berth"
-reset="bin/berth node reset"
-if [ "$data_dir" != /var/lib/berth ]; then
-  cli="bin/berth --kubeconfig $kubeconfig"
-  node_cli="BERTH_RUNTIME_SOCKET=$data_dir/runtimed.sock bin/berth"
-  reset="bin/berth node reset --data-dir $data_dir"
-fi
 cat <<EOT
 
 berth is running (pid $server_pid, data in $data_dir, log in $log).

@@ -68,7 +68,7 @@ describe('node authorization, with kubectl and a node credential', () => {
     return nodeCredentialPath(dataDir);
   };
   const kubectlWith = (kubeconfig: string) => {
-    const kubectl = kubectlFor(server, kubeconfig);
+    const kubectl = kubectlFor({ kubeconfigPath: kubeconfig });
     kubectls.push(kubectl);
     return kubectl;
   };

@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from 'nats';
+import { connect, type KV, type NatsConnection } from 'nats';
 import { createStore, type Store } from '@berth/store';
 import { isBerthError } from '@berth/errors';
 import { startNatsServer, type TestNatsServer } from '@berth/testing';
@@ -121,6 +121,41 @@ describe('NatsStore on nats-server -js', () => {
     const recorder = await WatchRecorder.start(store, '/t/', 0);
     expect(isBerthError(await recorder.waitForError(), 'Compacted')).toBe(true);
     expect(recorder.events).toEqual([]);
+  });
+
+  it("keeps a watch's 64 fetches going while some are slow, and still delivers in order", async () => {
+    const store = await open('in-flight');
+    for (let i = 1; i <= 70; i++) await store.create(`/f/${i}`, String(i));
+    // Fetching the events at revisions 2 and 3 takes until each is released.
+    const latch = () => {
+      let release!: () => void;
+      return { opened: new Promise<void>((resolve) => (release = resolve)), open: () => release() };
+    };
+    const held = new Map([[2, latch()], [3, latch()]]);
+    const fetching = new Map([[65, latch()], [66, latch()]]);
+    const kv = (store as unknown as { kv: KV }).kv;
+    const get = kv.get.bind(kv);
+    kv.get = async (key, options) => {
+      fetching.get(options?.revision ?? 0)?.open();
+      await held.get(options?.revision ?? 0)?.opened;
+      return get(key, options);
+    };
+    const started = (revision: number) => {
+      const timeout = new Promise<string>((resolve) => setTimeout(() => resolve(`no fetch of revision ${revision}`), 5_000).unref());
+      return Promise.race([fetching.get(revision)!.opened.then(() => `fetched ${revision}`), timeout]);
+    };
+    const recorder = await WatchRecorder.start(store, '/f/', 0);
+    // 64 fetched, 1 delivered: one more starts beside the 63 waiting behind 2.
+    expect(await started(65)).toBe('fetched 65');
+    expect(recorder.events.map((e) => e.revision)).toEqual([1]);
+    // 2 delivered: one more again, though 3 is still slow.
+    held.get(2)!.open();
+    expect(await started(66)).toBe('fetched 66');
+    expect(recorder.events.map((e) => e.revision)).toEqual([1, 2]);
+    held.get(3)!.open();
+    const events = await recorder.waitForEvents(70);
+    expect(events.map((e) => e.revision)).toEqual(Array.from({ length: 70 }, (_, i) => i + 1));
+    recorder.watcher.close();
   });
 
   it('makes a bucket made with a history limit keep every message, so watches replay all of it', async () => {

@@ -24,7 +24,7 @@ type Parser = ((value: string, previous?: unknown) => unknown) & { describe?: (v
  * An option's default as --help shows it, undefined when there is none to show (an off switch): its
  * parser's description of it (a duration as `40s`, not 40000), a list joined with commas, else the value.
  */
-export function shownDefault(option: Option): string | undefined {
+function shownDefault(option: Option): string | undefined {
   const value: unknown = option.defaultValue;
   if (value === undefined || (option.isBoolean() && value === false)) return undefined;
   if (option.defaultValueDescription) return option.defaultValueDescription;

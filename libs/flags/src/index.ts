@@ -8,7 +8,7 @@ import { describedParser, type DescribedParser } from './command';
 import { formatGoDuration, parseGoDuration } from './duration';
 
 export { formatGoDuration, parseGoDuration };
-export { daemonCommand, describedParser, FlagError, flagsOrExit, HelpRequested, misstatedDefaults, parseCommand, shownDefault, type DescribedParser } from './command';
+export { daemonCommand, describedParser, FlagError, flagsOrExit, HelpRequested, misstatedDefaults, parseCommand, type DescribedParser } from './command';
 
 /** Wraps a parser whose errors explain themselves, so commander reports them as the flag's. */
 export function flagParser<T>(parse: (value: string) => T): (value: string) => T {

@@ -280,7 +280,7 @@ async function writeDockerArchive(store: ImageStore, images: SaveImage[], archiv
       let path = store.content.path(layer.digest);
       if ((await blobCompression(store.content, layer.digest)) !== 'none') {
         path = join(scratch, layerName);
-        await pipeline(await openLayerTar(store.content, layer.digest), createWriteStream(path));
+        await pipeline((await openLayerTar(store.content, layer.digest)).tar, createWriteStream(path));
       }
       await addEntry(archive, layerName, { path, size: (await stat(path)).size });
       if (path !== store.content.path(layer.digest)) await rm(path);

@@ -26,6 +26,7 @@ describe('ContentStore', () => {
     expect(store.path(blob.digest)).toBe(join(root, 'content/blobs/sha256', sha256(data).slice(7)));
     expect(await store.read(blob.digest)).toEqual(data);
     expect(await store.list()).toEqual([blob]);
+    expect(await store.digests()).toEqual([blob.digest]);
   });
 
   it('refuses content that does not match the expected digest or size, keeping nothing', async () => {

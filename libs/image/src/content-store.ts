@@ -123,11 +123,14 @@ export class ContentStore {
     await rm(this.path(digest), { force: true });
   }
 
+  /** The digest of every blob, from the directory alone (no file is opened or stat'ed). */
+  async digests(): Promise<Digest[]> {
+    return (await readdir(this.blobsDir)).map((name) => `sha256:${name}`).filter(isDigest);
+  }
+
   async list(): Promise<BlobInfo[]> {
     const blobs: BlobInfo[] = [];
-    for (const name of await readdir(this.blobsDir)) {
-      const digest = `sha256:${name}`;
-      if (!isDigest(digest)) continue;
+    for (const digest of await this.digests()) {
       const info = await this.info(digest);
       if (info) blobs.push(info);
     }

@@ -151,16 +151,11 @@ export class ImageStore {
    */
   adding<T>(section: () => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
-      const before = new Set((await this.content.list()).map((b) => b.digest));
+      const before = new Set(await this.content.digests());
       try {
         return await section();
       } catch (err) {
-        const referenced = await this.referencedBlobs(Object.keys(this.index.images) as Digest[]);
-        for (const blob of await this.content.list()) {
-          if (before.has(blob.digest) || referenced.has(blob.digest)) continue;
-          await this.content.delete(blob.digest);
-          this.manifests.delete(blob.digest);
-        }
+        await this.deleteUnreferenced(before);
         throw err;
       }
     });
@@ -268,17 +263,7 @@ export class ImageStore {
         deletedImages.push({ digest, names });
       }
       if (deletedImages.length > 0) await this.persist();
-      const referenced = await this.referencedBlobs(Object.keys(this.index.images) as Digest[]);
-      let deletedBlobs = 0;
-      let reclaimedBytes = 0;
-      for (const blob of await this.content.list()) {
-        if (referenced.has(blob.digest)) continue;
-        await this.content.delete(blob.digest);
-        this.manifests.delete(blob.digest);
-        deletedBlobs++;
-        reclaimedBytes += blob.size;
-      }
-      return { deletedImages, deletedBlobs, reclaimedBytes };
+      return { deletedImages, ...(await this.deleteUnreferenced()) };
     });
   }
 
@@ -377,7 +362,9 @@ export class ImageStore {
    */
   async register(images: { digest: Digest; names: string[] }[], options: { diffIdsVerified?: boolean } = {}): Promise<void> {
     const named = images.map((image) => ({ digest: image.digest, names: image.names.map((n) => this.tagName(n)) }));
-    for (const image of named) await this.verify(image.digest, options);
+    // A layer several of the images share is read once: layer digest → the diff ID its content has.
+    const diffIds = new Map<Digest, Digest>();
+    for (const image of named) await this.verify(image.digest, diffIds, options);
     for (const image of named) {
       this.index.images[image.digest] ??= { added: new Date().toISOString() };
       for (const name of image.names) this.index.names[name] = image.digest;
@@ -385,7 +372,7 @@ export class ImageStore {
     await this.persist();
   }
 
-  private async verify(manifestDigest: Digest, options: { diffIdsVerified?: boolean }): Promise<void> {
+  private async verify(manifestDigest: Digest, diffIds: Map<Digest, Digest>, options: { diffIdsVerified?: boolean }): Promise<void> {
     const { manifest, config } = await this.loadManifest(manifestDigest);
     if (manifest.layers.length !== config.rootfs.diff_ids.length) {
       throw errors.badRequest(`image ${manifestDigest} has ${manifest.layers.length} layers but its config lists ${config.rootfs.diff_ids.length} diff IDs`);
@@ -395,7 +382,11 @@ export class ImageStore {
       if (!info) throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} is missing`);
       if (info.size !== layer.size) throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} has size ${info.size}, the manifest says ${layer.size}`);
       if (options.diffIdsVerified) continue;
-      const diffId = await inspectLayer(this.content, layer.digest, layer.digest);
+      let diffId = diffIds.get(layer.digest);
+      if (diffId === undefined) {
+        diffId = (await inspectLayer(this.content, layer.digest, layer.digest)).diffId;
+        diffIds.set(layer.digest, diffId);
+      }
       if (diffId !== config.rootfs.diff_ids[i]) {
         throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} has diff ID ${diffId}, the config says ${config.rootfs.diff_ids[i]}`);
       }
@@ -460,6 +451,23 @@ export class ImageStore {
     const referenced = new Set<Digest>();
     for (const digest of images) for (const blob of (await this.blobsOf(digest)).keys()) referenced.add(blob);
     return referenced;
+  }
+
+  /** Deletes every blob that no image references and `keep` does not hold; says how many and their bytes. */
+  private async deleteUnreferenced(keep: ReadonlySet<Digest> = new Set()): Promise<{ deletedBlobs: number; reclaimedBytes: number }> {
+    const referenced = await this.referencedBlobs(Object.keys(this.index.images) as Digest[]);
+    let deletedBlobs = 0;
+    let reclaimedBytes = 0;
+    for (const digest of await this.content.digests()) {
+      if (keep.has(digest) || referenced.has(digest)) continue;
+      const blob = await this.content.info(digest);
+      if (!blob) continue;
+      await this.content.delete(digest);
+      this.manifests.delete(digest);
+      deletedBlobs++;
+      reclaimedBytes += blob.size;
+    }
+    return { deletedBlobs, reclaimedBytes };
   }
 
   private async persist(): Promise<void> {

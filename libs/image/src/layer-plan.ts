@@ -68,7 +68,8 @@ function onDisk(node: LayerNode | undefined): boolean {
   return node !== undefined && node !== 'whiteout' && node !== 'skipped';
 }
 
-function quoted(name: string): string {
+/** `name` as errors quote it: JSON-quoted, cut to MAX_NAME_IN_ERROR characters and `...` when longer. */
+export function quoted(name: string): string {
   return JSON.stringify(name.length > MAX_NAME_IN_ERROR ? `${name.slice(0, MAX_NAME_IN_ERROR)}...` : name);
 }
 

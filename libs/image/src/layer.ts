@@ -39,16 +39,17 @@ function through(source: Readable, transform: Transform): Readable {
 }
 
 /**
- * A stored layer blob as a plain tar stream (gunzipped when needed). A compressed layer that expands past
- * the limits fails the stream with a BerthError, so a decompression bomb is refused rather than unpacked.
+ * A stored layer blob as a plain tar stream (gunzipped when needed), and the compression its first bytes
+ * show. A compressed layer that expands past the limits fails the stream with a BerthError, so a
+ * decompression bomb is refused rather than unpacked.
  */
-export async function openLayerTar(content: ContentStore, digest: Digest, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<Readable> {
+export async function openLayerTar(content: ContentStore, digest: Digest, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<{ tar: Readable; compression: Compression }> {
   const { stream, compression } = await decompressed(await content.openRead(digest), `layer ${digest}`);
-  if (compression === 'none') return stream;
+  if (compression === 'none') return { tar: stream, compression };
   const size = (await content.info(digest))?.size ?? 0;
   const maxBytes = limits.maxExpansion * size + limits.expansionAllowance;
   let total = 0;
-  return through(
+  const tar = through(
     stream,
     new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -58,6 +59,7 @@ export async function openLayerTar(content: ContentStore, digest: Digest, limits
       },
     }),
   );
+  return { tar, compression };
 }
 
 function hashing(source: Readable, hash: Hash): Readable {
@@ -74,19 +76,19 @@ function hashing(source: Readable, hash: Hash): Readable {
 
 /**
  * Reads a stored layer once: checks every entry against the rules unpacking applies (LayerPlan), so a layer
- * that would be refused at a container's start is refused now, and returns its diff ID. `name` is what
- * errors call the layer.
+ * that would be refused at a container's start is refused now, and returns its diff ID and compression.
+ * `name` is what errors call the layer.
  */
-export async function inspectLayer(content: ContentStore, digest: Digest, name: string, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<Digest> {
-  const compressed = (await blobCompression(content, digest)) !== 'none';
+export async function inspectLayer(content: ContentStore, digest: Digest, name: string, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<{ diffId: Digest; compression: Compression }> {
   const hash = createHash('sha256');
-  const tar = await openLayerTar(content, digest, limits);
+  const { tar, compression } = await openLayerTar(content, digest, limits);
+  const compressed = compression !== 'none';
   const plan = new LayerPlan(name, limits);
   for await (const entry of tarEntries(compressed ? hashing(tar, hash) : tar, `layer ${name}`)) {
     plan.add(entry.header);
     entry.resume();
   }
-  return compressed ? `sha256:${hash.digest('hex')}` : digest;
+  return { diffId: compressed ? `sha256:${hash.digest('hex')}` : digest, compression };
 }
 
 /**
@@ -96,7 +98,6 @@ export async function inspectLayer(content: ContentStore, digest: Digest, name: 
  */
 export async function storeLayer(content: ContentStore, source: AsyncIterable<Buffer>, name: string): Promise<StoredLayer> {
   const blob = await content.ingest(source);
-  const compression = await blobCompression(content, blob.digest);
-  const diffId = await inspectLayer(content, blob.digest, name);
+  const { diffId, compression } = await inspectLayer(content, blob.digest, name);
   return { descriptor: { mediaType: OCI_LAYER_TYPES[compression], digest: blob.digest, size: blob.size }, diffId };
 }

@@ -239,7 +239,7 @@ export class OverlaySnapshotter {
       const temp = join(this.scratchDir, `${key}-${randomBytes(6).toString('hex')}`);
       await mkdir(temp, { mode: 0o755 });
       try {
-        await unpackLayer(await openLayerTar(this.images.content, blob), temp, { layerName: blob, lowerDirs });
+        await unpackLayer((await openLayerTar(this.images.content, blob)).tar, temp, { layerName: blob, lowerDirs });
         await rename(temp, dir);
       } catch (err) {
         await rm(temp, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { errors, isBerthError } from '@berth/errors';
 import { mustRun } from '@berth/host';
-import { LayerPlan, type DirNode, type LayerLimits, type LayerStep } from './layer-plan';
+import { LayerPlan, quoted, type DirNode, type LayerLimits, type LayerStep } from './layer-plan';
 import { tarEntries, type TarEntry, type TarHeader } from './tar';
 
 const MKNOD_BATCH = 256;
@@ -234,7 +234,7 @@ class LayerWriter {
   private failed(entry: string, err: unknown): Error {
     if (isBerthError(err)) return err;
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    return errors.internal(`unpacking layer ${this.plan.layerName}: entry ${JSON.stringify(entry.slice(0, 200))}: ${code}`);
+    return errors.internal(`unpacking layer ${this.plan.layerName}: entry ${quoted(entry)}: ${code}`);
   }
 
   private async closeEvicted(): Promise<void> {

@@ -305,7 +305,8 @@ export class NatsStore implements Store {
   private async pump(subscription: Subscription, entries: QueuedIterator<KvEntry>, afterRevision: number): Promise<void> {
     let position = afterRevision;
     let delivered: Promise<void> = Promise.resolve();
-    let inFlight = 0;
+    /** The delivery of each event being fetched, oldest first. */
+    const pending: Promise<void>[] = [];
     const then = (step: () => Promise<void> | void) => {
       delivered = delivered.then(step);
       delivered.catch((err: unknown) => subscription.fail(err instanceof HistoryGone ? errors.compacted(afterRevision, err.revision) : asBerthError(err)));
@@ -325,12 +326,10 @@ export class NatsStore implements Store {
         if (!key.startsWith(subscription.prefix)) continue;
         const event = this.toEvent(key, entry);
         event.catch(() => undefined); // its failure is delivered in order, below
-        inFlight++;
-        then(async () => {
-          inFlight--;
-          subscription.deliver(await event);
-        });
-        if (inFlight >= EVENTS_IN_FLIGHT) await delivered.catch(() => undefined);
+        then(async () => subscription.deliver(await event));
+        pending.push(delivered);
+        // At the limit, only the oldest is waited for: one delivered, one more fetch starts.
+        if (pending.length >= EVENTS_IN_FLIGHT) await pending.shift()!.catch(() => undefined);
       }
       then(() => Promise.reject(errors.unavailable('nats watch ended')));
     } catch (err) {

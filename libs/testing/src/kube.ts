@@ -34,12 +34,12 @@ export interface Kubectl {
 }
 
 /**
- * The real kubectl pointed at a test server (as the admin, or with another kubeconfig: a node's), with its
- * own HOME and cache dir so discovery caches never leak between tests or servers.
+ * The real kubectl with a kubeconfig: a test server's (the admin's) or any other (`{ kubeconfigPath }`: a
+ * node's), with its own HOME and cache dir so discovery caches never leak between tests or servers.
  */
-export function kubectlFor(server: Pick<TestServer, 'kubeconfigPath'>, kubeconfig = server.kubeconfigPath): Kubectl {
+export function kubectlFor(server: Pick<TestServer, 'kubeconfigPath'>): Kubectl {
   const home = mkdtempSync(join(tmpdir(), 'berth-kubectl-'));
-  const env = { ...process.env, HOME: home, KUBECONFIG: kubeconfig };
+  const env = { ...process.env, HOME: home, KUBECONFIG: server.kubeconfigPath };
   const fullArgs = (args: string[]) => ['--cache-dir', join(home, 'cache'), ...args];
   return {
     run(args, opts = {}) {
