@@ -28,6 +28,15 @@ export const MAX_YAML_TOKENS = 100_000;
  */
 export const PROTOTYPE_KEY = '__proto__';
 
+/**
+ * An object's own member: what a plain object inherits (`constructor`, `toString`, `__proto__`) is not
+ * data, so a key naming it (a field selector, a patch) finds nothing there rather than a function or
+ * Object.prototype.
+ */
+export function ownMember<T>(object: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return object !== undefined && Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
 interface Place {
   key: string | number;
   parent: Place | undefined;

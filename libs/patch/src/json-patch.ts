@@ -1,6 +1,6 @@
 import { checkDecoded, PROTOTYPE_KEY } from '@berth/api';
 import { BerthError, errors } from '@berth/errors';
-import { deepClone, deepEqual, describeValue, hasMember, isJsonObject, JsonObject } from './json';
+import { deepClone, deepEqual, describeValue, isJsonObject, JsonObject } from './json';
 
 type Operation =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
@@ -96,7 +96,7 @@ function child(container: unknown, token: string, walked: string[]): unknown {
     const index = arrayIndex(token, container.length - 1);
     return container[index];
   }
-  if (isJsonObject(container) && hasMember(container, token)) return container[token];
+  if (isJsonObject(container) && Object.hasOwn(container, token)) return container[token];
   throw new OperationFailed(`path ${JSON.stringify(where())} does not exist`);
 }
 
@@ -110,7 +110,7 @@ function arrayIndex(token: string, max: number): number {
 function read(holder: JsonObject, pointer: string): unknown {
   const { container, token } = locate(holder, pointer);
   if (Array.isArray(container)) return container[arrayIndex(token, container.length - 1)];
-  if (!hasMember(container, token)) {
+  if (!Object.hasOwn(container, token)) {
     throw new OperationFailed(`path ${JSON.stringify(pointer)} does not exist`);
   }
   return container[token];

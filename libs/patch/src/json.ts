@@ -5,24 +5,13 @@ import { errors } from '@berth/errors';
  * Plain-JSON helpers shared by every patch flavour. Every document a client hands a patch function (the
  * patch, the operations, the applied configuration) is first checked as decoded bodies are (checkDecoded:
  * no `__proto__` anywhere, bounded nesting); keys built from strings inside it (pointers, directives,
- * managed field paths) go through checkKey where they are used, and reads of the target are own-member reads.
+ * managed field paths) go through checkKey where they are used, and reads of the target are own-member reads
+ * (@berth/api's ownMember, Object.hasOwn).
  */
 export type JsonObject = Record<string, unknown>;
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * An object's own member: what a plain object inherits (`constructor`, `toString`, `__proto__`) is not
- * data, so a patch naming it finds nothing there rather than a function or Object.prototype.
- */
-export function member(object: JsonObject, key: string): unknown {
-  return Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
-}
-
-export function hasMember(object: JsonObject, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(object, key);
 }
 
 /** Refuses the one key whose assignment would replace an object's prototype; `where` names the patch part. */
@@ -47,7 +36,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (isJsonObject(a) && isJsonObject(b)) {
     const aKeys = Object.keys(a).filter((k) => a[k] !== undefined);
     const bKeys = Object.keys(b).filter((k) => b[k] !== undefined);
-    return aKeys.length === bKeys.length && aKeys.every((k) => hasMember(b, k) && deepEqual(a[k], b[k]));
+    return aKeys.length === bKeys.length && aKeys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
   }
   return false;
 }

@@ -1,7 +1,7 @@
-import { checkDecoded, type KubeObject, type ManagedFieldsEntry, type ResourceType } from '@berth/api';
+import { checkDecoded, ownMember, type KubeObject, type ManagedFieldsEntry, type ResourceType } from '@berth/api';
 import { BerthError, FieldCause } from '@berth/errors';
 import { FieldSet, findItem, formatPath, itemElement, keyFields, removeAt, valueAt } from './fieldset';
-import { deepClone, deepEqual, hasMember, isJsonObject, JsonObject, member, setMember } from './json';
+import { deepClone, deepEqual, isJsonObject, JsonObject, setMember } from './json';
 import { FieldSchema, fieldSchema, schemaFor } from './schema';
 
 export interface ApplyOptions {
@@ -123,7 +123,7 @@ function mergeApplied(live: unknown, applied: unknown, schema: FieldSchema): unk
     const result: JsonObject = { ...live };
     for (const [key, value] of Object.entries(applied)) {
       if (value === null || value === undefined) continue;
-      setMember(result, key, mergeApplied(member(live, key), value, fieldSchema(schema, key)), 'the applied configuration');
+      setMember(result, key, mergeApplied(ownMember(live, key), value, fieldSchema(schema, key)), 'the applied configuration');
     }
     return result;
   }
@@ -154,7 +154,7 @@ function stripNulls(value: unknown): unknown {
 function isItemKeyField(path: string[]): boolean {
   const key = keyFields(path[path.length - 2] ?? '');
   const last = path[path.length - 1];
-  return key !== undefined && last.startsWith('f:') && hasMember(key, last.slice(2));
+  return key !== undefined && last.startsWith('f:') && Object.hasOwn(key, last.slice(2));
 }
 
 /** How Kubernetes names a manager in conflicts: Update managers with the version they wrote, subresources named. */

@@ -1,5 +1,5 @@
-import { checkDecoded } from '@berth/api';
-import { deepClone, isJsonObject, JsonObject, member, setMember } from './json';
+import { checkDecoded, ownMember } from '@berth/api';
+import { deepClone, isJsonObject, JsonObject, setMember } from './json';
 
 /** RFC 7386: objects merge recursively, null removes a member, anything else replaces. */
 export function applyJsonMergePatch(target: unknown, patch: unknown): unknown {
@@ -13,7 +13,7 @@ function mergeInto(target: unknown, patch: unknown): unknown {
   const result: JsonObject = isJsonObject(target) ? target : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
-    else setMember(result, key, mergeInto(member(result, key), value), 'the merge patch');
+    else setMember(result, key, mergeInto(ownMember(result, key), value), 'the merge patch');
   }
   return result;
 }
