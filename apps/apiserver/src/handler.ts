@@ -30,7 +30,7 @@ import type { NodeProxy } from './node-proxy';
 import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
 import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
 import { DEFAULT_LIMITS, InflightLimit, WatchBudget, type ServerLimits } from './limits';
-import { integerParam, integerValue, resourceVersionParam } from './query';
+import { booleanParam, integerParam, integerValue, resourceVersionParam } from './query';
 import { parseRequestTarget, parseRoute, ResourceTarget, Route, isPublic, type RequestTarget } from './routes';
 import { parseIncludeObject, toTable } from './tables';
 import { WatchRegistry, type WatchEventType } from './watch';
@@ -95,8 +95,6 @@ export interface HandlerDeps {
 
 /** Subresources Kubernetes serves as long-running requests, outside the in-flight limits. */
 const LONG_RUNNING_SUBRESOURCES = ['log', 'exec', 'attach', 'portforward'];
-
-const isWatchRequest = (q: URLSearchParams) => q.get('watch') === 'true' || q.get('watch') === '1';
 
 /** A list's, watch's or deletecollection's limit and resourceVersion are checked as Kubernetes does, though berth answers a list whole (no continue tokens). */
 function checkListOptions(q: URLSearchParams): void {
@@ -202,7 +200,7 @@ export class ApiHandler {
     if (isPublic(route)) return undefined;
     if (route.kind === 'resource') {
       const subresource = route.target.subresource;
-      if (isWatchRequest(ctx.url.searchParams) || (subresource && LONG_RUNNING_SUBRESOURCES.includes(subresource))) return undefined;
+      if (booleanParam(ctx.url.searchParams, 'watch') || (subresource && LONG_RUNNING_SUBRESOURCES.includes(subresource))) return undefined;
     }
     const readOnly = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
     return (readOnly ? this.readOnlyInflight : this.mutatingInflight).admit();
@@ -293,7 +291,7 @@ export class ApiHandler {
         case 'GET': {
           const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
           checkListOptions(q);
-          if (isWatchRequest(q)) return this.watch(ctx, target, filter);
+          if (booleanParam(q, 'watch')) return this.watch(ctx, target, filter);
           ctx.verb = 'list';
           const list = await objects.list(type, namespace, filter);
           return this.sendObject(ctx, type, list, list.items, list.metadata.resourceVersion);
@@ -441,7 +439,7 @@ export class ApiHandler {
         namespace: target.namespace,
         filter,
         resourceVersion,
-        allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
+        allowBookmarks: booleanParam(q, 'allowWatchBookmarks'),
         // 0 is "no timeout of my own", as in Kubernetes: the server's default.
         timeoutSeconds: timeoutSeconds || undefined,
       });

@@ -11,7 +11,7 @@ import { NodeMetricsApi, parseMetricsPath } from './node-metrics';
 import { NodeTunnels, type NodeTunnelsOptions } from './node-tunnels';
 import type { ObjectService } from './objects';
 import { PORT_FORWARD_PROTOCOL, servePortForward, TUNNELED_PORT_FORWARD_PROTOCOL } from './port-forward';
-import { integerParam } from './query';
+import { booleanParam, integerParam } from './query';
 import { parseRequestTarget, parseRoute, pathSegments, type ResourceTarget } from './routes';
 
 const POD_TYPE = resourceForKind('v1', 'Pod')!;
@@ -28,7 +28,6 @@ export interface NodeProxyDeps {
   tunnels?: NodeTunnelsOptions;
 }
 
-const flag = (value: string | null) => value === 'true' || value === '1';
 /** Unsent bytes one side of a spliced exec or attach may have before the other side is paused. */
 const SPLICE_HIGH_WATER_BYTES = 256 * 1024;
 /**
@@ -144,7 +143,14 @@ export class NodeProxy {
     const kind = target.subresource;
     const q = url.searchParams;
     const { ref, node } = await this.locate(target.namespace ?? 'default', target.name, q.get('container'));
-    const params: ExecParams = { ...ref, command: q.getAll('command'), stdin: flag(q.get('stdin')), stdout: flag(q.get('stdout')), stderr: flag(q.get('stderr')), tty: flag(q.get('tty')) };
+    const params: ExecParams = {
+      ...ref,
+      command: q.getAll('command'),
+      stdin: booleanParam(q, 'stdin'),
+      stdout: booleanParam(q, 'stdout'),
+      stderr: booleanParam(q, 'stderr'),
+      tty: booleanParam(q, 'tty'),
+    };
     if (kind === 'exec' && params.command.length === 0) throw errors.badRequest('you must specify at least 1 command');
     if (!params.stdin && !params.stdout && !params.stderr) throw errors.badRequest('you must specify at least one of stdin, stdout, stderr');
     // SPDY (kubectl's fallback) is not spoken here: the same checks, then the reason.
@@ -194,12 +200,12 @@ export class NodeProxy {
     if (sinceTime && Number.isNaN(Date.parse(sinceTime))) throw errors.badRequest(`sinceTime: Invalid value: ${JSON.stringify(sinceTime)}: must be RFC 3339`);
     const params: LogParams = {
       ...ref,
-      follow: flag(q.get('follow')),
+      follow: booleanParam(q, 'follow'),
       tailLines: integerParam(q, 'tailLines', { min: 0 }),
-      timestamps: flag(q.get('timestamps')),
+      timestamps: booleanParam(q, 'timestamps'),
       // Further back than the epoch is the whole log.
       sinceTime: sinceSeconds !== undefined ? new Date(Math.max(0, Date.now() - sinceSeconds * 1000)).toISOString() : sinceTime || undefined,
-      previous: flag(q.get('previous')),
+      previous: booleanParam(q, 'previous'),
       limitBytes: integerParam(q, 'limitBytes', { min: 1 }),
     };
     const upstream = await this.tunnels.open(node, 'log', params);
