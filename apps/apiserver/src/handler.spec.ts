@@ -4,9 +4,11 @@ import { waitFor } from '@berth/testing';
 import { createServer, request, Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
+import { Authorizer } from './authz';
 import { ApiHandler } from './handler';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits';
 import { ApiMetrics } from './metrics';
+import { NodeAuthorizer, objectGraph } from './node-authorizer';
 import { ObjectService } from './objects';
 import { WatchRegistry } from './watch';
 
@@ -23,6 +25,7 @@ async function serve(store: Store, limits?: ServerLimits): Promise<{ server: Ser
     metrics: new ApiMetrics({ watchCount: () => watches.count, storeRevision: () => store.currentRevision() }),
     logger: pino({ level: 'silent' }),
     adminToken: TOKEN,
+    authorizer: new Authorizer(new NodeAuthorizer(objectGraph(objects))),
     limits,
   });
   const server = createServer(handler.listener);

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { PEM_MEDIA_TYPE } from '@berth/client';
 import { Authenticator, type UserInfo } from './authn';
-import { Authorizer, requestAttributes, type Admission } from './authz';
+import { requestAttributes, type Admission, type Authorizer } from './authz';
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -24,7 +24,6 @@ import {
 import { ObjectFilter } from './filter';
 import { endWithStatus, statusFor, successStatus } from './http-errors';
 import type { ApiMetrics } from './metrics';
-import { NodeAuthorizer, objectGraph } from './node-authorizer';
 import type { NodeCertificates } from './node-certificates';
 import type { NodeProxy } from './node-proxy';
 import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
@@ -85,8 +84,8 @@ export interface HandlerDeps {
   nodeSecret?: string;
   /** Signs joining nodes' certificates; without it the server has no join endpoint. */
   nodeCertificates?: NodeCertificates;
-  /** Who may do what; by default the admin everything, nodes their own (NodeAuthorizer over `objects`). */
-  authorizer?: Authorizer;
+  /** Who may do what: the admin everything, nodes their own (container.ts: NodeAuthorizer over the objects). */
+  authorizer: Authorizer;
   /** Served unauthenticated at /cacerts: a joining host checks it against its token's hash. */
   caCertPem?: string;
   /** In-flight and watch limits; Kubernetes' and berth's defaults when absent. */
@@ -141,14 +140,12 @@ function notFoundPath(): BerthError {
 /** The HTTP edge of the API: authentication, routing, body decoding, responses and Status errors. */
 export class ApiHandler {
   private readonly authenticator: Authenticator;
-  private readonly authorizer: Authorizer;
   private readonly readOnlyInflight: InflightLimit;
   private readonly mutatingInflight: InflightLimit;
   private readonly watchBudget: WatchBudget;
 
   constructor(private readonly deps: HandlerDeps) {
     this.authenticator = new Authenticator({ adminToken: deps.adminToken, joinSecret: deps.nodeSecret });
-    this.authorizer = deps.authorizer ?? new Authorizer(new NodeAuthorizer(objectGraph(deps.objects)));
     const limits = deps.limits ?? DEFAULT_LIMITS;
     this.readOnlyInflight = new InflightLimit(limits.maxRequestsInflight, 'read-only');
     this.mutatingInflight = new InflightLimit(limits.maxMutatingRequestsInflight, 'mutating');
@@ -213,8 +210,8 @@ export class ApiHandler {
   private async authorize(req: IncomingMessage, url: RequestTarget, route: Route, upgrade = false): Promise<{ user: UserInfo; admission?: Admission }> {
     const user = this.authenticator.authenticate(req);
     const attrs = requestAttributes(req.method ?? 'GET', route, url, upgrade);
-    await this.authorizer.authorize(user, attrs);
-    return { user, admission: this.authorizer.admission(user, attrs) };
+    await this.deps.authorizer.authorize(user, attrs);
+    return { user, admission: this.deps.authorizer.admission(user, attrs) };
   }
 
   private async dispatch(ctx: RequestContext, route: Route): Promise<void> {
