@@ -323,6 +323,34 @@ describe('ApiHandler', () => {
       }
     });
 
+    test('a request with watch=1 that is no watch (a create, a delete, a get of one object) is counted', async () => {
+      await restart({ maxRequestsInflight: 1, maxMutatingRequestsInflight: 1 });
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const list = store.list.bind(store);
+      store.list = async (prefix) => {
+        if (prefix.includes('configmaps')) await held;
+        return list(prefix);
+      };
+      try {
+        // A list and a deletecollection (which lists first), the latter with watch=1, hold the only slots.
+        const slow = [call(configMaps()), call(`${configMaps()}?watch=1`, 'DELETE')];
+        await new Promise((r) => setTimeout(r, 50));
+        const configMap = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } });
+        const refused = await Promise.all([
+          call(`${configMaps()}?watch=1`, 'POST', configMap),
+          call(`${configMaps()}/x?watch=true`, 'DELETE'),
+          call(`${configMaps()}/x?watch=1`),
+        ]);
+        expect(refused.map((r) => r.status)).toEqual([429, 429, 429]);
+        release();
+        expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
+      } finally {
+        release();
+        store.list = list;
+      }
+    });
+
     test('a watch asked for a timeout longer than a timer holds stays open (and timeoutSeconds=0 is the default)', async () => {
       const rv = await store.currentRevision();
       const long = await openWatch(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&timeoutSeconds=${Number.MAX_SAFE_INTEGER}`);

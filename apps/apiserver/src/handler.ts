@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { PEM_MEDIA_TYPE } from '@berth/client';
 import { Authenticator, type UserInfo } from './authn';
-import { requestAttributes, type Admission, type Authorizer } from './authz';
+import { requestAttributes, type Admission, type Authorizer, type RequestAttributes, type ResourceAttributes } from './authz';
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -21,7 +21,7 @@ import {
   openApiDocument,
   openApiIndex,
 } from './discovery';
-import { ObjectFilter } from './filter';
+import type { ObjectFilter } from './filter';
 import { endWithStatus, statusFor, successStatus } from './http-errors';
 import type { ApiMetrics } from './metrics';
 import type { NodeCertificates } from './node-certificates';
@@ -67,6 +67,8 @@ interface RequestContext {
   isWatch: boolean;
   /** Who sent the request; unset on public paths. */
   user?: UserInfo;
+  /** What the request asks to do, as authorization read it (its verb, its field selector); unset on public paths. */
+  attributes?: RequestAttributes;
   /** The check the request's writes go through before they are stored (NodeRestriction for nodes). */
   admission?: Admission;
 }
@@ -94,6 +96,17 @@ export interface HandlerDeps {
 
 /** Subresources Kubernetes serves as long-running requests, outside the in-flight limits. */
 const LONG_RUNNING_SUBRESOURCES = ['log', 'exec', 'attach', 'portforward'];
+
+/**
+ * Kubernetes' long-running requests, which the in-flight limits do not count: watches (verb watch, a
+ * collection GET with watch=1: the parameter on a write or a get of one object makes no watch) and the
+ * subresources that stream.
+ */
+function isLongRunning(attributes: RequestAttributes): boolean {
+  if (!('resource' in attributes)) return false;
+  const { verb, subresource } = attributes.resource;
+  return verb === 'watch' || (subresource !== undefined && LONG_RUNNING_SUBRESOURCES.includes(subresource));
+}
 
 /** A list's, watch's or deletecollection's limit and resourceVersion are checked as Kubernetes does, though berth answers a list whole (no continue tokens). */
 function checkListOptions(q: URLSearchParams): void {
@@ -131,6 +144,12 @@ function gracePeriodOf(body: unknown, q: URLSearchParams): number | undefined {
   const given = body && typeof body === 'object' ? (body as { gracePeriodSeconds?: unknown }).gracePeriodSeconds : undefined;
   if (given !== undefined && given !== null) return integerValue('gracePeriodSeconds', given, range);
   return integerParam(q, 'gracePeriodSeconds', range);
+}
+
+/** A resource request's attributes, which handle() set before dispatching it. */
+function resourceAttributesOf(ctx: RequestContext): ResourceAttributes {
+  if (ctx.attributes && 'resource' in ctx.attributes) return ctx.attributes.resource;
+  throw errors.internal('a resource request was dispatched without its attributes');
 }
 
 function notFoundPath(): BerthError {
@@ -184,7 +203,7 @@ export class ApiHandler {
     if (route.kind === 'nodeCertificate' ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
       throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
     }
-    const release = this.admit(ctx, route);
+    const release = this.admit(ctx);
     try {
       await this.dispatch(ctx, route);
     } finally {
@@ -192,13 +211,9 @@ export class ApiHandler {
     }
   }
 
-  /** Counts a request against the in-flight limits (Kubernetes' maxinflight filter); health checks and long-running requests are not counted. */
-  private admit(ctx: RequestContext, route: Route): (() => void) | undefined {
-    if (isPublic(route)) return undefined;
-    if (route.kind === 'resource') {
-      const subresource = route.target.subresource;
-      if (booleanParam(ctx.url.searchParams, 'watch') || (subresource && LONG_RUNNING_SUBRESOURCES.includes(subresource))) return undefined;
-    }
+  /** Counts a request against the in-flight limits (Kubernetes' maxinflight filter); public paths (health checks) and long-running requests are not counted. */
+  private admit(ctx: RequestContext): (() => void) | undefined {
+    if (!ctx.attributes || isLongRunning(ctx.attributes)) return undefined;
     const readOnly = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
     return (readOnly ? this.readOnlyInflight : this.mutatingInflight).admit();
   }
@@ -207,11 +222,16 @@ export class ApiHandler {
    * Authentication, authorization and the admission check of the request's writes: the one place that
    * decides who may do what, before anything is read or decoded for the request.
    */
-  private async authorize(req: IncomingMessage, url: RequestTarget, route: Route, upgrade = false): Promise<{ user: UserInfo; admission?: Admission }> {
+  private async authorize(
+    req: IncomingMessage,
+    url: RequestTarget,
+    route: Route,
+    upgrade = false,
+  ): Promise<{ user: UserInfo; attributes: RequestAttributes; admission?: Admission }> {
     const user = this.authenticator.authenticate(req);
-    const attrs = requestAttributes(req.method ?? 'GET', route, url, upgrade);
-    await this.deps.authorizer.authorize(user, attrs);
-    return { user, admission: this.deps.authorizer.admission(user, attrs) };
+    const attributes = requestAttributes(req.method ?? 'GET', route, url, upgrade);
+    await this.deps.authorizer.authorize(user, attributes);
+    return { user, attributes, admission: this.deps.authorizer.admission(user, attributes) };
   }
 
   private async dispatch(ctx: RequestContext, route: Route): Promise<void> {
@@ -279,6 +299,7 @@ export class ApiHandler {
     const q = ctx.url.searchParams;
     ctx.resource = subresource ? `${type.plural}/${subresource}` : type.plural;
     if (subresource && !this.serves(target)) throw notFoundPath();
+    const attributes = resourceAttributesOf(ctx);
 
     if (name === undefined) {
       if (type.namespaced && namespace === undefined && method !== 'GET') {
@@ -286,9 +307,9 @@ export class ApiHandler {
       }
       switch (method) {
         case 'GET': {
-          const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
+          const filter = attributes.filter.withLabels(q.get('labelSelector'));
           checkListOptions(q);
-          if (booleanParam(q, 'watch')) return this.watch(ctx, target, filter);
+          if (attributes.verb === 'watch') return this.watch(ctx, target, filter);
           ctx.verb = 'list';
           const list = await objects.list(type, namespace, filter);
           return this.sendObject(ctx, type, list, list.items, list.metadata.resourceVersion);
@@ -302,7 +323,7 @@ export class ApiHandler {
         case 'DELETE': {
           ctx.verb = 'deletecollection';
           if (!type.verbs.includes('deletecollection')) throw errors.methodNotAllowed(`the server does not allow this method on the collection of ${type.plural}`);
-          const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
+          const filter = attributes.filter.withLabels(q.get('labelSelector'));
           checkListOptions(q);
           const body = await this.readOptionalBody(ctx);
           const options = { dryRun: this.dryRun(q), propagationPolicy: propagationPolicyOf(body, q), gracePeriodSeconds: gracePeriodOf(body, q) };
