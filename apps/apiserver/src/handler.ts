@@ -198,13 +198,16 @@ export class ApiHandler {
     ctx.url = parseRequestTarget(ctx.req.url);
     ctx.accept = parseAccept(ctx.req.headers.accept);
     const route = parseRoute(ctx.url.pathname);
-    if (!isPublic(route)) Object.assign(ctx, await this.authorize(ctx.req, ctx.url, route));
-    const method = ctx.req.method;
-    if (route.kind === 'nodeCertificate' ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
-      throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
-    }
+    if (!isPublic(route)) Object.assign(ctx, this.authenticate(ctx.req, ctx.url, route));
+    // Kubernetes' order: authentication, the in-flight limits, then authorization, whose node rules read the
+    // store (a pod, a namespace's pods): that work is bounded too, and a request denied during overload is a 429.
     const release = this.admit(ctx);
     try {
+      if (ctx.user && ctx.attributes) ctx.admission = await this.authorize(ctx.user, ctx.attributes);
+      const method = ctx.req.method;
+      if (route.kind === 'nodeCertificate' ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
+        throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+      }
       await this.dispatch(ctx, route);
     } finally {
       release?.();
@@ -218,20 +221,18 @@ export class ApiHandler {
     return (readOnly ? this.readOnlyInflight : this.mutatingInflight).admit();
   }
 
+  /** Who sent the request (or 401), and what it asks to do, which the in-flight limits and authorization go by. */
+  private authenticate(req: IncomingMessage, url: RequestTarget, route: Route, upgrade = false): { user: UserInfo; attributes: RequestAttributes } {
+    return { user: this.authenticator.authenticate(req), attributes: requestAttributes(req.method ?? 'GET', route, url, upgrade) };
+  }
+
   /**
-   * Authentication, authorization and the admission check of the request's writes: the one place that
-   * decides who may do what, before anything is read or decoded for the request.
+   * Authorization and the admission check of the request's writes: the one place that decides who may do
+   * what, before anything is read or decoded for the request.
    */
-  private async authorize(
-    req: IncomingMessage,
-    url: RequestTarget,
-    route: Route,
-    upgrade = false,
-  ): Promise<{ user: UserInfo; attributes: RequestAttributes; admission?: Admission }> {
-    const user = this.authenticator.authenticate(req);
-    const attributes = requestAttributes(req.method ?? 'GET', route, url, upgrade);
+  private async authorize(user: UserInfo, attributes: RequestAttributes): Promise<Admission | undefined> {
     await this.deps.authorizer.authorize(user, attributes);
-    return { user, attributes, admission: this.deps.authorizer.admission(user, attributes) };
+    return this.deps.authorizer.admission(user, attributes);
   }
 
   private async dispatch(ctx: RequestContext, route: Route): Promise<void> {
@@ -397,7 +398,8 @@ export class ApiHandler {
     socket.on('error', () => socket.destroy());
     const authorized = (async () => {
       const url = parseRequestTarget(req.url);
-      await this.authorize(req, url, parseRoute(url.pathname), true);
+      const { user, attributes } = this.authenticate(req, url, parseRoute(url.pathname), true);
+      await this.authorize(user, attributes);
     })();
     authorized.then(
       () => {
