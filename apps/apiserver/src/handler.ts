@@ -398,13 +398,15 @@ export class ApiHandler {
     socket.on('error', () => socket.destroy());
     const authorized = (async () => {
       const url = parseRequestTarget(req.url);
-      const { user, attributes } = this.authenticate(req, url, parseRoute(url.pathname), true);
+      const route = parseRoute(url.pathname);
+      const { user, attributes } = this.authenticate(req, url, route, true);
       await this.authorize(user, attributes);
+      return { url, route };
     })();
     authorized.then(
-      () => {
+      ({ url, route }) => {
         if (!this.deps.nodes) return endWithStatus(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
-        this.deps.nodes.upgrade(req, socket, head);
+        this.deps.nodes.upgrade(req, socket, head, url, route);
       },
       (err: unknown) => endWithStatus(socket, err),
     );

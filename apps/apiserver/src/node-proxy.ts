@@ -12,14 +12,12 @@ import { NodeTunnels, type NodeTunnelsOptions } from './node-tunnels';
 import type { ObjectService } from './objects';
 import { PORT_FORWARD_PROTOCOL, servePortForward, TUNNELED_PORT_FORWARD_PROTOCOL } from './port-forward';
 import { booleanParam, integerParam } from './query';
-import { parseRequestTarget, parseRoute, pathSegments, type ResourceTarget } from './routes';
+import type { RequestTarget, ResourceTarget, Route } from './routes';
 
 const POD_TYPE = resourceForKind('v1', 'Pod')!;
-/** `/api/v1/nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request; the node's name, or undefined. */
-function tunnelNode(pathname: string): string | undefined {
-  const segments = pathSegments(pathname);
-  const [api, version, nodes, node, tunnel] = segments ?? [];
-  return segments?.length === 5 && api === 'api' && version === 'v1' && nodes === 'nodes' && tunnel === 'tunnel' ? node : undefined;
+/** `nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request; the node's name, or undefined. */
+function tunnelNode(target: ResourceTarget | undefined): string | undefined {
+  return target?.type.plural === 'nodes' && target.type.group === '' && target.subresource === 'tunnel' ? target.name : undefined;
 }
 
 export interface NodeProxyDeps {
@@ -118,22 +116,22 @@ export class NodeProxy {
     }
   }
 
-  /** An authenticated upgrade request: a node's tunnel, or a client's exec or attach. Never throws. */
-  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
-    this.routeUpgrade(req, socket, head).catch((err) => endWithStatus(socket, err));
+  /**
+   * An authorized upgrade request, at the target and route the caller parsed: a node's tunnel, or a client's
+   * exec, attach or port-forward. The caller has given the socket its error listener. Never throws.
+   */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, url: RequestTarget, route: Route): void => {
+    this.routeUpgrade(req, socket, head, url, route).catch((err) => endWithStatus(socket, err));
   };
 
-  private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = parseRequestTarget(req.url);
-    const tunnelOf = tunnelNode(url.pathname);
+  private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: RequestTarget, route: Route): Promise<void> {
+    const target = route.kind === 'resource' ? route.target : undefined;
+    const tunnelOf = tunnelNode(target);
     if (tunnelOf !== undefined) {
       if (req.headers.upgrade?.toLowerCase() !== 'websocket') throw errors.badRequest('the node tunnel is a WebSocket');
       const request = url.searchParams.get(TUNNEL_REQUEST_PARAM);
       return this.wss.handleUpgrade(req, socket, head, (ws) => (request ? this.tunnels.attachDialBack(tunnelOf, request, ws) : this.tunnels.attachControl(tunnelOf, ws)));
     }
-    const route = parseRoute(url.pathname);
-    const target = route.kind === 'resource' ? route.target : undefined;
     if (target?.type.plural === 'pods' && target.type.group === '' && target.name && target.subresource === 'portforward') {
       return this.upgradePortForward(req, socket, head, { ...target, name: target.name });
     }
