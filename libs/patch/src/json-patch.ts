@@ -1,6 +1,6 @@
-import { checkDecoded, PROTOTYPE_KEY } from '@berth/api';
+import { PROTOTYPE_KEY } from '@berth/api';
 import { BerthError, errors } from '@berth/errors';
-import { deepClone, deepEqual, describeValue, isJsonObject, JsonObject } from './json';
+import { checked, CheckedDocument, deepClone, deepEqual, describeValue, isJsonObject, JsonObject } from './json';
 
 type Operation =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
@@ -11,7 +11,7 @@ const OPS_WITH_VALUE = new Set(['add', 'replace', 'test']);
 const OPS_WITH_FROM = new Set(['move', 'copy']);
 
 /** RFC 6902 JSON patch. Returns a new document; a malformed patch is BadRequest, a failing op Invalid. */
-export function applyJsonPatch(target: unknown, operations: unknown): unknown {
+export function applyJsonPatch(target: unknown, operations: unknown | CheckedDocument): unknown {
   const ops = parseOperations(operations);
   // The document lives in a holder so that the root pointer "" can be replaced like any member.
   const holder: JsonObject = { root: deepClone(target) };
@@ -35,8 +35,8 @@ function opFailure(index: number, op: Operation, why: string): BerthError {
   });
 }
 
-function parseOperations(operations: unknown): Operation[] {
-  checkDecoded(operations, 'the json patch');
+function parseOperations(given: unknown): Operation[] {
+  const operations = checked(given, 'the json patch');
   if (!Array.isArray(operations)) {
     throw errors.badRequest(`json patch must be an array of operations, got ${describeValue(operations)}`);
   }

@@ -1,7 +1,7 @@
-import { checkDecoded, ownMember, type KubeObject, type ManagedFieldsEntry, type ResourceType } from '@berth/api';
+import { ownMember, type KubeObject, type ManagedFieldsEntry, type ResourceType } from '@berth/api';
 import { BerthError, FieldCause } from '@berth/errors';
 import { FieldSet, findItem, formatPath, itemElement, keyFields, removeAt, valueAt } from './fieldset';
-import { deepClone, deepEqual, isJsonObject, JsonObject, setMember } from './json';
+import { checked, CheckedDocument, deepClone, deepEqual, isJsonObject, JsonObject, setMember } from './json';
 import { FieldSchema, fieldSchema, schemaFor } from './schema';
 
 export interface ApplyOptions {
@@ -190,9 +190,15 @@ function conflictError(conflicts: Array<{ entry: ManagedFieldsEntry; path: strin
 /**
  * Server-side apply. Merges the applied configuration into the live object, removes the fields this
  * manager applied before and no longer applies when nobody else owns them, and records ownership.
+ * Changes neither `live` nor the applied configuration, so one checked configuration serves every retry.
  */
-export function serverSideApply(type: ResourceType, live: KubeObject | undefined, applied: KubeObject, opts: ApplyOptions): KubeObject {
-  checkDecoded(applied, 'the applied configuration');
+export function serverSideApply(
+  type: ResourceType,
+  live: KubeObject | undefined,
+  given: KubeObject | CheckedDocument<KubeObject>,
+  opts: ApplyOptions,
+): KubeObject {
+  const applied = checked(given, 'the applied configuration');
   const schema = schemaFor(type);
   const { manager, subresource } = opts;
   const entries = managedFieldsOf(live);

@@ -1,10 +1,9 @@
-import { checkDecoded, ownMember } from '@berth/api';
-import { deepClone, isJsonObject, JsonObject, setMember } from './json';
+import { ownMember } from '@berth/api';
+import { checked, CheckedDocument, deepClone, isJsonObject, JsonObject, setMember } from './json';
 
 /** RFC 7386: objects merge recursively, null removes a member, anything else replaces. */
-export function applyJsonMergePatch(target: unknown, patch: unknown): unknown {
-  checkDecoded(patch, 'the merge patch');
-  return mergeInto(deepClone(target), patch);
+export function applyJsonMergePatch(target: unknown, patch: unknown | CheckedDocument): unknown {
+  return mergeInto(deepClone(target), checked(patch, 'the merge patch'));
 }
 
 /** `target` is owned by the caller (already a copy), so it is merged into in place. */

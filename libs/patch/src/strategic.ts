@@ -1,6 +1,6 @@
-import { checkDecoded, ownMember, type KubeObject, type ResourceType } from '@berth/api';
+import { ownMember, type KubeObject, type ResourceType } from '@berth/api';
 import { errors } from '@berth/errors';
-import { checkKey, deepClone, deepEqual, describeValue, isJsonObject, JsonObject, setMember } from './json';
+import { checked, CheckedDocument, checkKey, deepClone, deepEqual, describeValue, documentOf, isJsonObject, JsonObject, setMember } from './json';
 import { EMPTY_SCHEMA, FieldSchema, fieldSchema, schemaFor } from './schema';
 
 const PATCH = '$patch';
@@ -13,11 +13,12 @@ const DELETED = Symbol('deleted');
 type Merged = JsonObject | typeof DELETED;
 
 /** Kubernetes strategic merge patch, with the merge keys and strategies of the type's schema. */
-export function applyStrategicMergePatch(type: ResourceType, target: KubeObject, patch: unknown): KubeObject {
+export function applyStrategicMergePatch(type: ResourceType, target: KubeObject, given: unknown | CheckedDocument): KubeObject {
+  const patch = documentOf(given);
   if (!isJsonObject(patch)) {
     throw errors.badRequest(`a strategic merge patch must be a JSON object, got ${describeValue(patch)}`);
   }
-  checkDecoded(patch, 'the strategic merge patch');
+  checked(given, 'the strategic merge patch');
   const merged = mergeMap(deepClone(target) as JsonObject, patch, schemaFor(type), '');
   if (merged === DELETED) throw errors.badRequest('a strategic merge patch cannot delete the whole object');
   return merged as KubeObject;
