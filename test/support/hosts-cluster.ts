@@ -6,7 +6,7 @@
  */
 import { resourceForKind, type Node, type Pod } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
-import { cgroupTree } from '@berth/host';
+import { cgroupTree, mountPointsUnder } from '@berth/host';
 import { busyboxRootfsTarball } from '@berth/image';
 import { RuntimeClient } from '@berth/runtime-client';
 import { createSimulatedHosts, startBerthServer, waitFor, type HostProcess, type SimulatedHost, type SimulatedNetwork, type TestServer } from '@berth/testing';
@@ -64,13 +64,6 @@ export interface HostsClusterOptions {
 
 const tail = (text: string, chars = 3000) => (text.length > chars ? `...${text.slice(-chars)}` : text);
 const readLog = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
-
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((point): point is string => !!point && point.startsWith(dir));
-}
 
 export async function runtimeAnswers(runtime: RuntimeClient): Promise<boolean> {
   return runtime.version().then(
@@ -141,8 +134,8 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
       await server?.cleanup();
       await network?.cleanup();
     }
-    const mounts = mountsUnder(root);
-    for (const point of [...mounts].reverse()) execFileSync('umount', ['-l', point], { timeout: 30_000 });
+    const mounts = await mountPointsUnder(root);
+    for (const point of mounts) execFileSync('umount', ['-l', point], { timeout: 30_000 });
     for (const dir of hosts.flatMap((h) => cgroupTree(h.cgroupParent))) {
       try {
         rmdirSync(dir);

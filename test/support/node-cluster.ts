@@ -8,13 +8,15 @@
 import { resourceForKind, type Namespace } from '@berth/api';
 import { LABELS } from '@berth/agent';
 import { connectionFromFile, KubeClient } from '@berth/client';
+import { cgroupDirs, cgroupTree, mountPointsUnder } from '@berth/host';
 import { busyboxRootfsTarball } from '@berth/image';
 import { RuntimeClient } from '@berth/runtime-client';
 import { startBerthServer, waitFor, type TestServer } from '@berth/testing';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_CONFIG } from '../runtimed/support';
+import { CGROUP_PARENT, cgroupsOf } from './container-cgroups';
 
 export const types = {
   pods: resourceForKind('v1', 'Pod')!,
@@ -24,9 +26,6 @@ export const types = {
   deployments: resourceForKind('apps/v1', 'Deployment')!,
   replicaSets: resourceForKind('apps/v1', 'ReplicaSet')!,
 };
-
-/** runtimed's default cgroup parent, which `berth server` keeps: `<controller>/berth/<container id>`. */
-const CGROUP_PARENT = 'berth';
 
 export interface NodeCluster {
   server: TestServer;
@@ -44,19 +43,6 @@ export interface NodeCluster {
    * and removes its data dir and the cgroups seen; answers the mounts that were still there.
    */
   cleanup(): Promise<string[]>;
-}
-
-function mountPoints(under: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((point): point is string => !!point && point.startsWith(under));
-}
-
-function cgroupDirsOf(id: string): string[] {
-  return readdirSync('/sys/fs/cgroup')
-    .map((controller) => join('/sys/fs/cgroup', controller, CGROUP_PARENT, id))
-    .filter(existsSync);
 }
 
 /** A cgroup still in use (or already gone) stays as it is; leftovers() reports what matters. */
@@ -84,12 +70,12 @@ export async function startNodeCluster(extraArgs: string[] = []): Promise<NodeCl
     }
     client?.close();
     await server.stop();
-    const mountsLeft = mountPoints(server.dataDir).reverse();
+    const mountsLeft = await mountPointsUnder(server.dataDir);
     for (const point of mountsLeft) execFileSync('umount', ['-l', point], { timeout: 30_000 });
-    for (const ids of seen.values()) for (const id of ids) for (const dir of cgroupDirsOf(id)) removeEmptyDir(dir);
+    for (const ids of seen.values()) for (const id of ids) for (const dir of cgroupTree(join(CGROUP_PARENT, id))) removeEmptyDir(dir);
     await server.cleanup();
     // runtimed's cgroup parent, empty once its containers are gone (unless another berth on this machine uses it).
-    for (const controller of readdirSync('/sys/fs/cgroup')) removeEmptyDir(join('/sys/fs/cgroup', controller, CGROUP_PARENT));
+    for (const dir of cgroupDirs(CGROUP_PARENT)) removeEmptyDir(dir);
     return mountsLeft;
   };
 
@@ -132,8 +118,8 @@ export async function startNodeCluster(extraArgs: string[] = []): Promise<NodeCl
         ...(await rt.listPodSandboxes(selector)).map((s) => `sandbox ${s.id} (${s.state})`),
       ];
       const ids = [...(seen.get(namespace) ?? [])];
-      for (const point of mountPoints(server.dataDir)) if (ids.some((id) => point.includes(id))) left.push(`mount ${point}`);
-      for (const id of ids) left.push(...cgroupDirsOf(id).map((dir) => `cgroup ${dir}`));
+      for (const point of await mountPointsUnder(server.dataDir)) if (ids.some((id) => point.includes(id))) left.push(`mount ${point}`);
+      for (const id of ids) left.push(...cgroupsOf(id).map((dir) => `cgroup ${dir}`));
       for (const id of ids) if (existsSync(join(server.dataDir, 'pods', id))) left.push(`pod dir ${id}`);
       return left;
     },

@@ -3,12 +3,11 @@
  * the one serving DATA_DIR/runtimed.sock, started as a child process when none does (or the one named
  * with --runtime-socket, which must be serving).
  */
-import { ensureLocalRuntimed, NodeCredentialRenewer, startAgent, type LocalRuntimed, type RunningAgent } from '@berth/agent';
-import { KubeClient, type ClusterConnection } from '@berth/client';
+import { startNode } from '@berth/agent';
+import type { ClusterConnection } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import { flagsOrExit } from '@berth/flags';
 import { stopOnSignals } from '@berth/lifecycle';
-import { recordLocalNode, RuntimeClient } from '@berth/runtime-client';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -38,65 +37,34 @@ async function main(): Promise<void> {
     if (isBerthError(err)) fail(err.message);
     throw err;
   }
-  const client = new KubeClient(connection, { userAgent: 'berth-agent' });
-  // The node's own certificate is renewed while it runs; a --kubeconfig given is its owner's to renew.
-  const renewer =
-    config.credential.kind === 'kubeconfig'
-      ? undefined
-      : new NodeCredentialRenewer({ dataDir: config.dataDir, nodeName: config.nodeName, connection, client, logger });
-  renewer?.start();
-  let runtimed: LocalRuntimed | undefined;
-  let runtime: RuntimeClient | undefined;
-  let agent: RunningAgent | undefined;
-  let forgetLocalNode: () => Promise<void> = async () => undefined;
-  const stopAll = async () => {
-    await renewer?.stop();
-    await agent?.stop();
-    client.close();
-    runtime?.close();
-    await runtimed?.stop();
-    await forgetLocalNode();
-  };
-  const start = async () => {
-    runtimed = config.runtimeSocket
-      ? { socket: config.runtimeSocket, stop: async () => undefined }
-      : await ensureLocalRuntimed({
-          dataDir: config.dataDir,
-          runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'),
-          logger,
-          cgroupParent: config.cgroupParent,
-        });
-    runtime = new RuntimeClient(runtimed.socket);
-    const node = { socket: runtimed.socket, dataDir: config.dataDir, defaultDataDir: config.dataDir === DEFAULT_DATA_DIR };
-    forgetLocalNode = await recordLocalNode(node).catch((err: Error) => {
-      logger.warn({ err: err.message }, "could not record this node's runtimed socket for node-local commands");
-      return async () => undefined;
-    });
-    const host = config.nodeIP ? { internalIP: config.nodeIP } : {};
-    agent = await startAgent({
-      client,
-      runtime,
-      nodeName: config.nodeName,
-      dataDir: config.dataDir,
-      logger,
-      host,
-      backoff: { initialMs: config.crashLoopBackoffBaseMs },
-      clusterDNS: config.clusterDNS,
-      clusterDomain: config.clusterDomain,
-      resolvConf: config.resolvConf,
-      nodeServices: config.nodeServices,
-    });
-  };
+  const host = config.nodeIP ? { internalIP: config.nodeIP } : {};
   // Installed before anything starts; a signal mid-start waits for it, so no runtimed is orphaned.
-  const starting = start();
+  const starting = startNode({
+    connection,
+    // The node's own certificate is renewed while it runs; a --kubeconfig given is its owner's to renew.
+    renewCredential: config.credential.kind !== 'kubeconfig',
+    nodeName: config.nodeName,
+    dataDir: config.dataDir,
+    defaultDataDir: config.dataDir === DEFAULT_DATA_DIR,
+    runtimeSocket: config.runtimeSocket,
+    runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'),
+    cgroupParent: config.cgroupParent,
+    logger,
+    host,
+    backoff: { initialMs: config.crashLoopBackoffBaseMs },
+    clusterDNS: config.clusterDNS,
+    clusterDomain: config.clusterDomain,
+    resolvConf: config.resolvConf,
+    nodeServices: config.nodeServices,
+  });
   stopOnSignals(logger, async () => {
-    await starting.catch(() => undefined);
-    await stopAll();
+    const node = await starting.catch(() => undefined);
+    await node?.stop();
   });
   try {
     await starting;
   } catch (err) {
-    await stopAll();
+    // startNode stopped what it had started.
     fail((err as Error).message);
   }
 }

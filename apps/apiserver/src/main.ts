@@ -6,13 +6,12 @@
  * a child process.
  */
 import 'reflect-metadata';
-import { defaultNodeName, ensureLocalRuntimed, ensureNodeCredential, NodeCredentialRenewer, primaryIPv4, startAgent } from '@berth/agent';
+import { defaultNodeName, ensureNodeCredential, primaryIPv4, startNode } from '@berth/agent';
 import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
 import { isBerthError } from '@berth/errors';
 import { stopOnSignals } from '@berth/lifecycle';
-import { recordLocalNode, RuntimeClient } from '@berth/runtime-client';
 import { startScheduler } from '@berth/scheduler';
 import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
@@ -43,42 +42,22 @@ async function startLocalNode(config: ServerConfig, app: ApiServerApp, logger: L
     server: { server: admin.server, ca: admin.ca, insecureSkipTLSVerify: false, token: joinToken?.secret },
     logger: agentLogger,
   });
-  const client = new KubeClient(connection, { userAgent: 'berth-agent' });
-  const runtimed = await ensureLocalRuntimed({
-    dataDir: config.dataDir,
-    runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'),
-    logger,
-  });
-  const runtime = new RuntimeClient(runtimed.socket);
-  const forgetLocalNode = await recordLocalNode({ socket: runtimed.socket, dataDir: resolve(config.dataDir), defaultDataDir: resolve(config.dataDir) === DEFAULT_DATA_DIR }).catch((err: Error) => {
-    logger.warn({ err: err.message }, "could not record this node's runtimed socket for node-local commands");
-    return async () => undefined;
-  });
-  const agent = await startAgent({
-    client,
-    runtime,
+  return startNode({
+    connection,
+    // The node's certificate is renewed while the server runs, as a joined host's agent renews its own.
+    renewCredential: true,
     nodeName,
     dataDir: config.dataDir,
+    defaultDataDir: resolve(config.dataDir) === DEFAULT_DATA_DIR,
+    runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'),
     logger: agentLogger,
+    hostLogger: logger,
     backoff: { initialMs: config.crashLoopBackoffBaseMs },
     clusterDNS: config.clusterDNS,
     clusterDomain: config.clusterDomain,
     resolvConf: config.resolvConf,
     nodeServices: true,
   });
-  // The node's certificate is renewed while the server runs, as a joined host's agent renews its own.
-  const renewer = new NodeCredentialRenewer({ dataDir: config.dataDir, nodeName, connection, client, logger: agentLogger });
-  renewer.start();
-  return {
-    async stop() {
-      await renewer.stop();
-      await agent.stop();
-      client.close();
-      runtime.close();
-      await runtimed.stop();
-      await forgetLocalNode();
-    },
-  };
 }
 
 function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logger): { components: Component[]; client: KubeClient } {

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
+import { CGROUP_ROOT, isUnified } from '@berth/host';
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
 /** cgroup v1 reports "no limit" as a huge page-aligned number. */
 const NO_LIMIT = 2 ** 60;
 
@@ -15,8 +14,6 @@ export interface CgroupStats {
   pidsLimit: number;
   onlineCpus: number;
 }
-
-const isUnified = () => existsSync(join(CGROUP_ROOT, 'cgroup.controllers'));
 
 async function readText(path: string): Promise<string | undefined> {
   try {

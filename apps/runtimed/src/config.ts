@@ -1,12 +1,10 @@
 import { DEFAULT_PLUGIN_DIRS } from '@berth/cni';
 import { daemonCommand, describedParser, FlagError, LOG_LEVELS, logLevelFlag, parseCommand } from '@berth/flags';
+import { DEFAULT_CGROUP_PARENT, DEFAULT_CNI_BRIDGE, DEFAULT_RUNTIMED_SOCKET, isCgroupPath, isInterfaceName } from '@berth/runtime-client';
 import { type Command, InvalidArgumentError } from 'commander';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 export const DEFAULT_ROOT = '/var/lib/berth/runtime';
-export const DEFAULT_SOCKET = '/run/berth/runtimed.sock';
-export const DEFAULT_CGROUP_PARENT = '/berth';
-export const DEFAULT_CNI_BRIDGE = 'berth0';
 /** Debian's containernetworking-plugins. */
 export const DEFAULT_CNI_BIN_DIR = DEFAULT_PLUGIN_DIRS.join(':');
 /** A bad flag (one line): the flags library's, so the parser's own errors and these are one kind. */
@@ -31,8 +29,6 @@ export interface RuntimedConfig {
   logLevel: string;
 }
 
-const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-
 function rootDir(value: string): string {
   const root = resolve(value);
   if (/[,:]/.test(root)) throw new InvalidArgumentError('must not contain "," or ":" (overlay mount options are lists of paths)');
@@ -49,12 +45,12 @@ function socketPath(value: string): string {
 }
 
 function cgroupParent(value: string): string {
-  if (!isAbsolute(value) || !/^(\/[A-Za-z0-9_.-]+)+$/.test(value)) throw new InvalidArgumentError('must be an absolute cgroup path like /berth');
+  if (!isCgroupPath(value)) throw new InvalidArgumentError('must be an absolute cgroup path like /berth');
   return value;
 }
 
 function interfaceName(value: string): string {
-  if (!INTERFACE_NAME.test(value)) throw new InvalidArgumentError('must be an interface name of at most 15 characters');
+  if (!isInterfaceName(value)) throw new InvalidArgumentError('must be an interface name of at most 15 characters');
   return value;
 }
 
@@ -71,7 +67,7 @@ const directoryList = describedParser(
 export function runtimedCommand(): Command {
   return daemonCommand('berth runtimed', "this node's container runtime (containerd's role): images, overlay snapshots, one shim per container, runc, pod sandboxes")
     .option('--root <dir>', 'persistent data: content store, snapshots, containers, sandboxes, volumes', rootDir, DEFAULT_ROOT)
-    .option('--socket <path>', 'the gRPC socket; per-boot state (shim sockets, runc state, namespaces) lives beside it', socketPath, DEFAULT_SOCKET)
+    .option('--socket <path>', 'the gRPC socket; per-boot state (shim sockets, runc state, namespaces) lives beside it', socketPath, DEFAULT_RUNTIMED_SOCKET)
     .option('--cgroup-parent <path>', "parent of every container's cgroup", cgroupParent, DEFAULT_CGROUP_PARENT)
     .option('--cni-bridge <name>', "the pod network's bridge on this node", interfaceName, DEFAULT_CNI_BRIDGE)
     .option('--cni-bin-dir <dirs>', 'where the CNI plugins are, searched in order (DIR[:DIR...])', directoryList, DEFAULT_CNI_BIN_DIR.split(':'))

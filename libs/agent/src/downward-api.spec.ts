@@ -58,6 +58,12 @@ describe('containerResourceValue', () => {
     expect(containerResourceValue(container!, resource, divisor, allocatable)).toBe(value);
   });
 
+  it('refuses a resource the API does not list', () => {
+    for (const resource of ['limits.ephemeral-storage', 'limits.cpu.extra', 'cpu']) {
+      expect(() => containerResourceValue(app!, resource, undefined, allocatable)).toThrow(`unsupported resourceFieldRef ${JSON.stringify(resource)}`);
+    }
+  });
+
   it('finds the named container among init and app containers, or the own one when none is named', () => {
     expect(referencedContainer(pod, 'setup').name).toBe('setup');
     expect(referencedContainer(pod, undefined, bare).name).toBe('bare');

@@ -1,4 +1,4 @@
-import { parseQuantity, splitSubscriptedPath, type Container, type Pod } from '@berth/api';
+import { parseQuantity, RESOURCE_FIELD_PATHS, splitSubscriptedPath, type Container, type Pod } from '@berth/api';
 import { errors } from '@berth/errors';
 
 /** What a container may use up when it sets no limit: the node's allocatable resources, in cores and bytes. */
@@ -73,8 +73,8 @@ export function podFieldValue(pod: Pod, fieldPath: string, ctx: Pick<PodEnvConte
  * limit the container does not set is the node's allocatable amount, a request it does not set is 0.
  */
 export function containerResourceValue(container: Container, resource: string, divisor: string | number | undefined, allocatable: NodeAllocatable): string {
-  const [kind, name] = resource.split('.');
-  if ((kind !== 'limits' && kind !== 'requests') || (name !== 'cpu' && name !== 'memory')) throw errors.badRequest(`unsupported resourceFieldRef ${JSON.stringify(resource)}`);
+  if (!(RESOURCE_FIELD_PATHS as readonly string[]).includes(resource)) throw errors.badRequest(`unsupported resourceFieldRef ${JSON.stringify(resource)}`);
+  const [kind, name] = resource.split('.') as ['limits' | 'requests', 'cpu' | 'memory'];
   const set = container.resources?.[kind]?.[name];
   const amount = set !== undefined ? parseQuantity(set) : kind === 'limits' ? allocatable[name] : 0;
   const unit = divisor === undefined || divisor === '' || parseQuantity(divisor) === 0 ? 1 : parseQuantity(divisor);

@@ -2,6 +2,7 @@
  * The node agent (kubelet's role). A composition root (`berth agent`, or `berth server` in-process) starts it:
  *   const agent = await startAgent({ client, runtime, nodeName, dataDir, logger, clusterDNS, clusterDomain });  ...  await agent.stop();
  * It hands the Node's spec.podCIDR to runtimed (PodCidrSync) and puts pods on the pod network (podSandboxConfig).
+ * Both start a whole node (credential renewal, runtimed, the local-node record, the agent) with startNode.
  */
 export { startAgent, type AgentOptions, type RunningAgent, type AgentClient } from './agent';
 export { PodSyncer, POD_TYPE, type AgentRuntime, type PodSyncOptions } from './pod-sync';
@@ -11,6 +12,7 @@ export { containerEnv, expandVars, runtimeContainerConfig, containerResources, t
 export { restartDelayMs, reconnectDelayMs, DEFAULT_BACKOFF, type BackoffPolicy, type ReconnectPolicy } from './backoff';
 export { LABELS } from './labels';
 export { ensureLocalRuntimed, type LocalRuntimed, type LocalRuntimedOptions } from './local-runtimed';
+export { startNode, type NodeStartOptions, type RunningNode } from './node-start';
 export { nodePaths, type AgentRecord } from './node-paths';
 export { ProbeManager, runProbe, type ProbeTarget, type ProbeResult, type ProbeKind } from './probes';
 export { FakeRuntime, FAKE_STOP_EXIT_CODE, FAKE_BRIDGE, type FakeRuntimeOptions } from './fake-runtime';

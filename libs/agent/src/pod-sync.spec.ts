@@ -1,8 +1,8 @@
-import type { Pod } from '@berth/api';
+import type { ConfigMap, Pod } from '@berth/api';
 import type { Container } from '@berth/runtime-client';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import pino from 'pino';
 import { FakeRuntime } from './fake-runtime';
 import { LABELS } from './labels';
@@ -40,6 +40,8 @@ describe('PodSyncer', () => {
   let statusWrites: Pod[];
   let deletes: unknown[];
   let events: string[];
+  let configMaps: Record<string, Record<string, string>>;
+  let configMapReads: number;
   let syncer: PodSyncer;
   const containers = () => runtime.listContainers({ all: true });
   const sandboxes = () => runtime.listPodSandboxes();
@@ -49,6 +51,8 @@ describe('PodSyncer', () => {
     statusWrites = [];
     deletes = [];
     events = [];
+    configMaps = {};
+    configMapReads = 0;
     const recorder = { record: (_pod: Pod, type: string, reason: string, message: string) => void events.push(`${type} ${reason} ${message}`) };
     const client: PodClient = {
       get: async () => current as never,
@@ -65,7 +69,14 @@ describe('PodSyncer', () => {
     syncer = new PodSyncer({
       client,
       runtime,
-      objects: { configMap: async () => undefined, secret: async () => undefined },
+      objects: {
+        configMap: async (namespace, name) => {
+          configMapReads++;
+          const data = configMaps[name];
+          return data ? ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data: { ...data } } as ConfigMap) : undefined;
+        },
+        secret: async () => undefined,
+      },
       podByKey: () => current,
       dataDir,
       hostIP: '192.0.2.1',
@@ -254,5 +265,119 @@ describe('PodSyncer', () => {
     runtime.exitContainer(first!.id, 3);
     await syncer.reconcile('ns/p');
     expect(current.status?.containerStatuses?.[0]?.lastState?.terminated).toMatchObject({ exitCode: 3, message: 'out of cheese' });
+  });
+
+  it("reads an ended run's termination message once, not on every status report", async () => {
+    current = testPod('uid-1', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', terminationMessagePath: '/dev/termination-log' }] });
+    await syncer.reconcile('ns/p');
+    const [run] = await containers();
+    const path = terminationLogPath(podDir(dataDir, 'uid-1'), 'c', 0);
+    writeFileSync(path, 'done');
+    runtime.exitContainer(run!.id, 0);
+    const fsp = require('node:fs/promises') as typeof import('node:fs/promises');
+    const open = fsp.open;
+    let reads = 0;
+    const spy = jest.spyOn(fsp, 'open').mockImplementation(((file: string, ...rest: unknown[]) => {
+      if (file === path) reads++;
+      return (open as (...args: unknown[]) => unknown)(file, ...rest);
+    }) as never);
+    try {
+      await syncer.reconcile('ns/p');
+      expect(current.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, message: 'done' });
+      expect(reads).toBe(1);
+      await syncer.reconcile('ns/p');
+      await syncer.reconcile('ns/p');
+      expect(reads).toBe(1);
+      expect(current.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, message: 'done' });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('makes the volumes ready once, then again only when the labels change or the ConfigMaps are read again', async () => {
+    configMaps = { cm: { key: 'one' } };
+    const volumes = [
+      { name: 'config', configMap: { name: 'cm' } },
+      { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+      { name: 'scratch', emptyDir: {} },
+    ];
+    const pod = testPod('uid-1', { volumes, containers: [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox' }] });
+    current = { ...pod, metadata: { ...pod.metadata, labels: { app: 'one' } } };
+    const root = join(podDir(dataDir, 'uid-1'), 'volumes');
+    // What making a volume ready does first: mkdir for an emptyDir, readlink of `..data` for a volume of files.
+    const fsp = require('node:fs/promises') as typeof import('node:fs/promises');
+    const touched: string[] = [];
+    const watch = <K extends 'mkdir' | 'readlink'>(name: K) => {
+      const real = fsp[name] as (...args: unknown[]) => unknown;
+      return jest.spyOn(fsp, name).mockImplementation(((path: string, ...rest: unknown[]) => {
+        const at = relative(root, String(path));
+        if (/^[^./][^/]*(\/\.\.data)?$/.test(at)) touched.push(`${name} ${at}`);
+        return real(path, ...rest);
+      }) as never);
+    };
+    const spies = [watch('mkdir'), watch('readlink')];
+    const read = (...path: string[]) => readFileSync(join(root, ...path), 'utf8');
+    const sync = async () => {
+      touched.length = 0;
+      await syncer.reconcile('ns/p');
+      return [...touched].sort();
+    };
+    const once = ['mkdir config', 'mkdir info', 'mkdir scratch', 'readlink config/..data', 'readlink info/..data'];
+    try {
+      // Two containers started: the volumes are made ready for the first and taken as they are for the second.
+      expect(await sync()).toEqual(once);
+      expect((await containers()).map((c) => c.state)).toEqual(['running', 'running']);
+      expect(configMapReads).toBe(1);
+      // Nothing changed: nothing is read back or made again.
+      expect(await sync()).toEqual([]);
+      expect(configMapReads).toBe(1);
+      // The labels change: the volumes show them at once, the ConfigMap as it was read.
+      configMaps = { cm: { key: 'two' } };
+      current = { ...current, metadata: { ...current.metadata, labels: { app: 'two' } } };
+      expect(await sync()).toEqual(expect.arrayContaining(once));
+      expect([read('info', 'labels'), read('config', 'key'), configMapReads]).toEqual(['app="two"', 'one', 1]);
+      expect(await sync()).toEqual([]);
+      // The refresh period has passed: the ConfigMap is read again and shown.
+      const later = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 60_000);
+      try {
+        expect(await sync()).toEqual(expect.arrayContaining(once));
+        expect([read('config', 'key'), configMapReads]).toEqual(['two', 2]);
+        expect(await sync()).toEqual([]);
+      } finally {
+        later.mockRestore();
+      }
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
+  it("gives the writable volumes fsGroup's group when they are first made ready, also when the first try failed", async () => {
+    // The ConfigMap is not there yet: the container waits, and its emptyDir was made already.
+    current = testPod('uid-fsgroup', { securityContext: { fsGroup: 2000 }, volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'config', configMap: { name: 'cm' } }] });
+    await syncer.reconcile('ns/p');
+    expect(current.status?.containerStatuses?.[0]?.state?.waiting).toMatchObject({ reason: 'CreateContainerConfigError', message: 'configmaps "cm" not found' });
+    configMaps = { cm: { key: 'v' } };
+    const later = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 60_000);
+    // The files of the ConfigMap's volume get the group once, as they are written, not walked again.
+    const fsp = require('node:fs/promises') as typeof import('node:fs/promises');
+    const lchown = fsp.lchown;
+    const grouped: string[] = [];
+    const spy = jest.spyOn(fsp, 'lchown').mockImplementation((path, uid, gid) => {
+      grouped.push(String(path));
+      return lchown(path, uid, gid);
+    });
+    try {
+      await syncer.reconcile('ns/p');
+    } finally {
+      later.mockRestore();
+      spy.mockRestore();
+    }
+    expect((await containers()).map((c) => c.state)).toEqual(['running']);
+    const volumes = join(podDir(dataDir, 'uid-fsgroup'), 'volumes');
+    const scratch = statSync(join(volumes, 'scratch'));
+    expect([scratch.gid, scratch.mode & 0o7777]).toEqual([2000, 0o2777]);
+    const key = statSync(join(volumes, 'config', 'key'));
+    expect([key.gid, key.mode & 0o7777]).toEqual([2000, 0o644]);
+    expect(grouped.filter((path) => path.startsWith(join(volumes, 'config', '..2')) && path.endsWith('/key'))).toHaveLength(1);
   });
 });

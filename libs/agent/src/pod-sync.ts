@@ -119,8 +119,10 @@ export class PodSyncer {
   private readonly deletedGrace = new Map<string, number>();
   /** Image failures per pod uid and container, for ErrImagePull then ImagePullBackOff. */
   private readonly imageFailures = new Map<string, number>();
-  /** Per pod uid: the ConfigMaps and Secrets its volumes were last written from, and when they were read. */
-  private readonly volumeObjects = new Map<string, { objects: ObjectSource; at: number }>();
+  /** Per pod uid: its volumes as last made ready, and what they were made from. */
+  private readonly volumes = new Map<string, PodVolumes>();
+  /** Per pod uid: the termination messages of its ended runs, by container id (an ended run's message is final). */
+  private readonly terminationMessages = new Map<string, Map<string, string>>();
 
   constructor(private readonly options: PodSyncOptions) {}
 
@@ -171,7 +173,8 @@ export class PodSyncer {
   private forget(uid: string): void {
     this.options.probes.forgetPod(uid);
     this.deletedGrace.delete(uid);
-    this.volumeObjects.delete(uid);
+    this.volumes.delete(uid);
+    this.terminationMessages.delete(uid);
     for (const k of this.imageFailures.keys()) if (k.startsWith(`${uid}/`)) this.imageFailures.delete(k);
   }
 
@@ -392,19 +395,27 @@ export class PodSyncer {
   /**
    * The pod's volumes, ready for its containers. Volumes of files show the pod as it is now (labels and
    * annotations change) and the ConfigMaps and Secrets as last read: those are read again once per refresh
-   * period, as kubelet's TTL cache does, not on every look at the pod. fsGroup: the volumes the agent writes
-   * get it with each new payload (preparePodVolumes), the others when first made ready.
+   * period, as kubelet's TTL cache does, not on every look at the pod. Making them ready costs a walk of the
+   * host (hostPath checks, mountinfo for tmpfs emptyDirs, every file of every volume of files read back), so
+   * it is done again only when one of those two can have changed; every other sync and container start
+   * takes the volumes as they were made. fsGroup: the volumes the agent writes get it with each new payload
+   * (preparePodVolumes), the others when first made ready.
    */
   private async podVolumes(pod: Pod): Promise<Map<string, PreparedVolume>> {
     const uid = pod.metadata.uid ?? '';
-    let known = this.volumeObjects.get(uid);
-    const firstSetup = !known;
+    const shown = shownPodFields(pod);
+    let known = this.volumes.get(uid);
+    // Until they were once made ready (a missing ConfigMap fails the first try, after its emptyDirs were made).
+    const firstSetup = !known?.prepared;
     if (!known || Date.now() - known.at >= this.volumeRefreshMs) {
-      known = { objects: rememberedObjects(this.options.objects), at: Date.now() };
-      this.volumeObjects.set(uid, known);
-    }
+      known = { objects: rememberedObjects(this.options.objects), at: Date.now(), prepared: known?.prepared };
+      this.volumes.set(uid, known);
+    } else if (known.prepared && known.shown === shown) return known.prepared;
     const prepared = await preparePodVolumes(this.options.dataDir, pod, known.objects, this.options.allocatable);
-    if (firstSetup) await applyFsGroup(pod, prepared, true);
+    // The volumes the agent writes got fsGroup as they were written (preparePodVolumes): the walk is for the others.
+    if (firstSetup) await applyFsGroup(pod, new Map([...prepared].filter(([, volume]) => !volume.readOnly)), true);
+    known.prepared = prepared;
+    known.shown = shown;
     return prepared;
   }
 
@@ -503,7 +514,16 @@ export class PodSyncer {
     });
     this.options.probes.syncPod(pod, isTerminalPhase(pod) ? [] : running);
     const dir = podDir(this.options.dataDir, uid);
-    const message = (spec: PodContainer, run: RuntimeContainer | undefined) => (run ? terminationMessage(dir, spec, run, attemptOf(run)) : Promise.resolve(''));
+    // Read once per ended run (with FallbackToLogsOnError, from the end of its log), not on every report;
+    // the runtime says exited once the run's output has ended. Kept for the runs the pod still has.
+    const known = this.terminationMessages.get(uid);
+    const messages = new Map<string, string>();
+    const message = async (spec: PodContainer, run: RuntimeContainer | undefined) => {
+      if (run?.state !== 'exited') return '';
+      const text = known?.get(run.id) ?? (await terminationMessage(dir, spec, run, attemptOf(run)));
+      messages.set(run.id, text);
+      return text;
+    };
     const observe = async (kind: ContainerKind) => {
       const byName = new Map<string, ObservedContainer>();
       const specs = kind === 'init' ? (pod.spec?.initContainers ?? []) : (pod.spec?.containers ?? []);
@@ -533,6 +553,7 @@ export class PodSyncer {
       deadlineExceeded,
       now: new Date(),
     });
+    this.terminationMessages.set(uid, messages);
     if (stableJson(status) === stableJson(pod.status ?? {})) return;
     await this.options.client.updateStatus<Pod>(POD_TYPE, { ...pod, status });
   }
@@ -546,6 +567,21 @@ function allStillCreating(pod: Pod, waiting: Map<string, Waiting>, message: stri
 /** Volumes whose files the agent writes, and keeps up to date. */
 function hasFileVolumes(pod: Pod): boolean {
   return (pod.spec?.volumes ?? []).some((v) => v.configMap || v.secret || v.downwardAPI || v.projected);
+}
+
+/** A pod's volumes as the syncer last made them ready. */
+interface PodVolumes {
+  /** The ConfigMaps and Secrets they show, each read once from `at` on (rememberedObjects). */
+  objects: ObjectSource;
+  at: number;
+  /** The volumes by name once made ready from `objects`, and the fields of the pod they showed then (shownPodFields). */
+  prepared?: Map<string, PreparedVolume>;
+  shown?: string;
+}
+
+/** What of a running pod its volumes show that can change: its labels and annotations (downwardAPI files); the rest of what they show of it is immutable. */
+function shownPodFields(pod: Pod): string {
+  return stableJson([pod.metadata.labels ?? {}, pod.metadata.annotations ?? {}]);
 }
 
 /** An ObjectSource that reads each ConfigMap and Secret once (a failed read is tried again next time). */

@@ -1,12 +1,12 @@
 import { errors, field, type FieldCause } from '@berth/errors';
 import { podCidrOf, POD_CIDR_RULE } from '@berth/ipv4';
+import { DEFAULT_CNI_BRIDGE, isInterfaceName } from '@berth/runtime-client';
 import type { CniConfList } from './types';
 
 export const CNI_VERSION = '1.0.0';
 /** The versions berth parses results of; older plugins' results differ in shape. */
 const SUPPORTED_VERSIONS = ['0.4.0', '1.0.0'];
 const NETWORK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
 /** Checks a conflist (parsed JSON or its text) and returns it typed; one `Invalid` BerthError lists every problem. */
 export function parseConfList(input: unknown): CniConfList {
@@ -43,7 +43,7 @@ export function parseConfList(input: unknown): CniConfList {
 export function validateAttachment(containerId: string, ifName: string): void {
   const causes: FieldCause[] = [];
   if (!containerId || !NETWORK_NAME.test(containerId)) causes.push(field.invalid('containerId', containerId, 'must be letters, digits, "_", "." or "-"'));
-  if (!INTERFACE_NAME.test(ifName)) causes.push(field.invalid('ifName', ifName, 'must be an interface name of at most 15 characters'));
+  if (!isInterfaceName(ifName)) causes.push(field.invalid('ifName', ifName, 'must be an interface name of at most 15 characters'));
   if (causes.length) throw errors.invalid('cni attachment', containerId, causes);
 }
 
@@ -71,10 +71,10 @@ export interface NodeNetworkOptions {
  * Loopback is not in the list: runtimed brings `lo` up when it creates the sandbox.
  */
 export function nodeConfList(opts: NodeNetworkOptions): CniConfList {
-  const bridge = opts.bridge ?? 'berth0';
+  const bridge = opts.bridge ?? DEFAULT_CNI_BRIDGE;
   const causes: FieldCause[] = [];
   if (!podCidrOf(opts.podCIDR)) causes.push(field.invalid('podCIDR', opts.podCIDR, POD_CIDR_RULE));
-  if (!INTERFACE_NAME.test(bridge)) causes.push(field.invalid('bridge', bridge, 'must be an interface name of at most 15 characters'));
+  if (!isInterfaceName(bridge)) causes.push(field.invalid('bridge', bridge, 'must be an interface name of at most 15 characters'));
   if (!opts.ipamDataDir) causes.push(field.required('ipamDataDir'));
   if (causes.length) throw errors.invalid('cni network', opts.name ?? 'berth', causes);
   return {

@@ -1,9 +1,11 @@
 import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const CGROUP_ROOT = '/sys/fs/cgroup';
+/** Where the cgroup hierarchies are mounted: the one of v2, or one directory per controller on v1. */
+export const CGROUP_ROOT = '/sys/fs/cgroup';
 
-function isUnified(): boolean {
+/** True on cgroup v2 (the unified hierarchy) alone; false on v1, hybrid layouts included. */
+export function isUnified(): boolean {
   return existsSync(join(CGROUP_ROOT, 'cgroup.controllers'));
 }
 

@@ -1,7 +1,7 @@
 /** The node's host: running its tools, keeping state files that survive a crash whole, its processes and cgroups. */
 export { mustRun, runCommand, type CommandOutput, type RunOptions } from './exec';
 export { readJsonIfExists, writeJsonAtomic, writeFileAtomicSync } from './files';
-export { cgroupDirs, cgroupTree, removeCgroupTree } from './cgroups';
+export { CGROUP_ROOT, cgroupDirs, cgroupTree, isUnified, removeCgroupTree } from './cgroups';
 export { isRecordedProcessAlive, networkNamespaceOf, networkNamespacePath, processStartTime, readProcessRecord, writeProcessRecord, type ProcessRecord } from './process-record';
 export { listMounts, mountPointsUnder, unmount, unmountAllUnder, type MountInfo } from './mounts';
 export { O_PATH, openAt, readFileBeneath } from './beneath';

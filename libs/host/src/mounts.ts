@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { mustRun, runCommand } from './exec';
 
 export interface MountInfo {
+  /** What of its filesystem is mounted: `/` for a whole one, a directory for a bind mount, `net:[inode]` for a namespace (nsfs). */
+  root: string;
   mountPoint: string;
   fsType: string;
   source: string;
@@ -24,6 +26,7 @@ export async function listMounts(): Promise<MountInfo[]> {
     const separator = fields.indexOf('-');
     if (separator < 0 || fields.length < separator + 4) continue;
     mounts.push({
+      root: unescapeMountField(fields[3]!),
       mountPoint: unescapeMountField(fields[4]!),
       fsType: fields[separator + 1]!,
       source: unescapeMountField(fields[separator + 2]!),
@@ -48,13 +51,17 @@ export async function mountPointsUnder(dir: string): Promise<string[]> {
 
 /**
  * Unmounts everything mounted at or below `dir` (a mount still in use is detached lazily), so that
- * removing the directory can never reach into what was mounted there. Throws if a mount stays.
+ * removing the directory can never reach into what was mounted there. Answers the mount points it
+ * unmounted, deepest first; throws if a mount stays.
  */
-export async function unmountAllUnder(dir: string): Promise<void> {
-  for (const point of await mountPointsUnder(dir)) {
+export async function unmountAllUnder(dir: string): Promise<string[]> {
+  const points = await mountPointsUnder(dir);
+  if (!points.length) return points;
+  for (const point of points) {
     const { code } = await runCommand('umount', [point]);
     if (code !== 0) await mustRun('umount', ['-l', point], { what: `detaching ${point}` });
   }
   const left = await mountPointsUnder(dir);
   if (left.length) throw new Error(`still mounted under ${dir}: ${left.join(', ')}`);
+  return points;
 }

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readJsonIfExists, writeJsonAtomic } from './files';
+import { listMounts } from './mounts';
 
 /**
  * A daemon's record of itself in its data dir (runtimed.json, agent.json): which process it is, so that
@@ -56,13 +57,10 @@ export function isRecordedProcessAlive(record: Pick<ProcessRecord, 'pid' | 'star
  * mount of it (`ip netns`' /run/netns/NAME) or a process in it. Undefined when it is gone, and with it
  * everything it held.
  */
-export function networkNamespacePath(netns: string): string | undefined {
-  for (const mount of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const fields = mount.split(' ');
-    const separator = fields.indexOf('-');
-    // An nsfs mount's root names its namespace: `net:[4026532512]`.
-    if (separator > 0 && fields[separator + 1] === 'nsfs' && fields[3] === netns) return fields[4];
-  }
+export async function networkNamespacePath(netns: string): Promise<string | undefined> {
+  // An nsfs mount's root names its namespace: `net:[4026532512]`.
+  const mounted = (await listMounts()).find((m) => m.fsType === 'nsfs' && m.root === netns);
+  if (mounted) return mounted.mountPoint;
   for (const entry of readdirSync('/proc')) {
     if (/^\d+$/.test(entry) && networkNamespaceOf(Number(entry)) === netns) return `/proc/${entry}/ns/net`;
   }

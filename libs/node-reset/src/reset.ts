@@ -7,7 +7,6 @@ import {
   cgroupTree,
   isRecordedProcessAlive,
   listMounts,
-  mountPointsUnder,
   networkNamespaceOf,
   networkNamespacePath,
   readJsonIfExists,
@@ -19,17 +18,12 @@ import {
 } from '@berth/host';
 import { ImageStore, OverlaySnapshotter } from '@berth/image';
 import { DEFAULT_TABLE, removeNodeNetworkState } from '@berth/node-network';
-import { forgetLocalNode, RuntimePaths, type RuntimedRecord } from '@berth/runtime-client';
+import { DEFAULT_CGROUP_PARENT, DEFAULT_CNI_BRIDGE, forgetLocalNode, isCgroupPath, isInterfaceName, RuntimePaths, type RuntimedRecord } from '@berth/runtime-client';
 import { findRunc } from '@berth/shim-client';
 import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
-/** runtimed's defaults, for a node whose runtimed left no record. */
-const DEFAULT_CGROUP_PARENT = '/berth';
-const DEFAULT_CNI_BRIDGE = 'berth0';
-const CGROUP_PATH = /^(\/[A-Za-z0-9_.-]+)+$/;
-const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const CONTAINER_ID = /^[a-f0-9]{64}$/;
 /** The agent's sysctls (libs/node-network's service proxy), left as they are. */
 const NODE_SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.route_localnet'];
@@ -81,9 +75,10 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
 
   const agent = await readProcessRecord<AgentRecord>(node.agentRecord);
   const runtimed = await readProcessRecord<RuntimedRecord>(paths.record);
-  // Settings come from the records only once checked: a record is data, not a path to trust.
-  const cgroupParent = runtimed?.cgroupParent && CGROUP_PATH.test(runtimed.cgroupParent) ? runtimed.cgroupParent : DEFAULT_CGROUP_PARENT;
-  const cniBridge = runtimed?.cniBridge && INTERFACE_NAME.test(runtimed.cniBridge) ? runtimed.cniBridge : DEFAULT_CNI_BRIDGE;
+  // Settings come from the records only once checked (runtimed's flags' checks): a record is data, not a path
+  // to trust. Without one, runtimed's defaults.
+  const cgroupParent = runtimed?.cgroupParent && isCgroupPath(runtimed.cgroupParent) ? runtimed.cgroupParent : DEFAULT_CGROUP_PARENT;
+  const cniBridge = runtimed?.cniBridge && isInterfaceName(runtimed.cniBridge) ? runtimed.cniBridge : DEFAULT_CNI_BRIDGE;
   const pluginDirs = Array.isArray(runtimed?.cniBinDirs) && runtimed.cniBinDirs.every((d) => typeof d === 'string' && d.startsWith('/')) ? runtimed.cniBinDirs : DEFAULT_PLUGIN_DIRS;
 
   // The node's network lives in the namespace it ran in: this one, or one that is gone and took it all
@@ -91,7 +86,7 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   const here = networkNamespaceOf();
   for (const record of [agent, runtimed]) {
     if (!record?.netns || record.netns === here) continue;
-    const enter = networkNamespacePath(record.netns);
+    const enter = await networkNamespacePath(record.netns);
     if (enter) {
       throw new BerthError('Conflict', `the node in ${dataDir} runs in network namespace ${record.netns}, not this one (${here}): run the reset there, e.g. nsenter --net=${enter} berth node reset --data-dir ${dataDir}`);
     }
@@ -133,7 +128,7 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
       if (deleted.code !== 0 && !/does not exist|not found/i.test(deleted.stderr)) problems.push(`runc delete: ${deleted.stderr.trim()}`);
     }
     for (const pid of shims.get(id) ?? []) killQuietly(pid);
-    const cgroupsPath = record?.cgroupsPath && CGROUP_PATH.test(record.cgroupsPath) ? record.cgroupsPath : `${cgroupParent}/${id}`;
+    const cgroupsPath = record?.cgroupsPath && isCgroupPath(record.cgroupsPath) ? record.cgroupsPath : `${cgroupParent}/${id}`;
     const busy = await removeCgroupTree(cgroupsPath);
     if (busy.length) problems.push(`cgroup ${busy.join(', ')} still in use`);
     try {
@@ -180,11 +175,8 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   // 5. Whatever is still mounted in the node's state: pods' volume mounts (subPaths, tmpfs), what a crash
   // between a mount and its record left.
   for (const dir of [paths.containers, paths.sandboxes, paths.namespaces, paths.shims, paths.runcRoot, node.pods]) {
-    const points = await mountPointsUnder(dir);
-    if (!points.length) continue;
     try {
-      await unmountAllUnder(dir);
-      for (const point of points) done(`unmounted ${point}`);
+      for (const point of await unmountAllUnder(dir)) done(`unmounted ${point}`);
     } catch (err) {
       failed((err as Error).message);
     }
@@ -214,8 +206,9 @@ export async function resetNode(options: ResetOptions): Promise<ResetResult> {
   }
 
   // 7. The cgroup parent, once no container's cgroup is in it (runtimeds of other nodes may share it).
-  if (cgroupDirs(cgroupParent).length && cgroupTree(cgroupParent).every((dir) => cgroupDirs(cgroupParent).includes(dir))) {
-    for (const dir of cgroupDirs(cgroupParent)) {
+  const parentDirs = cgroupDirs(cgroupParent);
+  if (parentDirs.length && cgroupTree(cgroupParent).every((dir) => parentDirs.includes(dir))) {
+    for (const dir of parentDirs) {
       try {
         rmdirSync(dir);
       } catch {

@@ -1,5 +1,5 @@
 export { RuntimeClient, type RuntimeClientOptions } from './client';
-export { DEFAULT_LOCAL_NODE_RECORD, findRuntimeSocket, forgetLocalNode, recordLocalNode, type LocalNodeRecord } from './local-node';
+export { DEFAULT_LOCAL_NODE_RECORD, DEFAULT_RUNTIMED_SOCKET, DEFAULT_SOCKETS, findRuntimeSocket, forgetLocalNode, recordLocalNode, type LocalNodeRecord } from './local-node';
 export { ProcessSession } from './process-stream';
 export { runtimeService, protoRoot, unixAddress } from './proto';
 export { toGrpcStatus, fromGrpcError } from './status';
@@ -7,4 +7,4 @@ export { parsePodCidr } from './pod-cidr';
 export { completeContainerConfig, runAsNonRootViolation } from './container-config';
 export type { GrpcStatus } from './status';
 export type * from './types';
-export { RuntimePaths, type RuntimedRecord } from './layout';
+export { DEFAULT_CGROUP_PARENT, DEFAULT_CNI_BRIDGE, isCgroupPath, isInterfaceName, RuntimePaths, type RuntimedRecord } from './layout';

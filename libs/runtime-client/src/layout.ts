@@ -1,5 +1,25 @@
 import { join } from 'node:path';
 
+/** runtimed's defaults, which what cleans a node beside it assumes when runtimed left no record. */
+export const DEFAULT_CGROUP_PARENT = '/berth';
+export const DEFAULT_CNI_BRIDGE = 'berth0';
+
+const CGROUP_PATH = /^(\/[A-Za-z0-9_.-]+)+$/;
+const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+/**
+ * An absolute cgroup path like /berth: runtimed's --cgroup-parent, a container's cgroupsPath. No `.` or `..`
+ * segment, so a path (from a flag or a record on disk) never names a cgroup above the one it seems to.
+ */
+export function isCgroupPath(value: string): boolean {
+  return CGROUP_PATH.test(value) && !value.split('/').some((segment) => segment === '.' || segment === '..');
+}
+
+/** A network interface name: at most 15 characters (the kernel's IFNAMSIZ less its NUL), letters, digits, "_", "." or "-". */
+export function isInterfaceName(value: string): boolean {
+  return INTERFACE_NAME.test(value);
+}
+
 /** What runtimed records about its configuration in RuntimePaths.record, beside its pid (libs/host's ProcessRecord). */
 export interface RuntimedRecord {
   socket: string;

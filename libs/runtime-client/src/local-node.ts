@@ -7,8 +7,10 @@ import { dirname } from 'node:path';
 /** Where the local node's server or agent records its runtimed socket; `$BERTH_LOCAL_NODE_RECORD` moves it, empty turns it off. */
 export const DEFAULT_LOCAL_NODE_RECORD = '/run/berth/local-node.json';
 const RECORD_ENV = 'BERTH_LOCAL_NODE_RECORD';
+/** runtimed's own default socket (`berth runtimed` started alone). */
+export const DEFAULT_RUNTIMED_SOCKET = '/run/berth/runtimed.sock';
 /** Where a node with a default data dir has its runtimed (`berth server`'s), then a runtimed started alone. */
-const DEFAULT_SOCKETS = ['/var/lib/berth/runtimed.sock', '/run/berth/runtimed.sock'];
+export const DEFAULT_SOCKETS: readonly string[] = ['/var/lib/berth/runtimed.sock', DEFAULT_RUNTIMED_SOCKET];
 
 export interface LocalNodeRecord {
   /** The node's runtimed socket. */

@@ -1,4 +1,4 @@
-import { findRuntimeSocket, RuntimeClient } from '@berth/runtime-client';
+import { DEFAULT_LOCAL_NODE_RECORD, DEFAULT_SOCKETS, findRuntimeSocket, RuntimeClient } from '@berth/runtime-client';
 import { Command } from 'commander';
 import { formatError } from '../errors';
 
@@ -10,7 +10,7 @@ export async function exitWith(code: number): Promise<never> {
 
 export const SOCKET_OPTION = [
   '--runtime-socket <path>',
-  "runtimed socket (default: $BERTH_RUNTIME_SOCKET, else the local node's: recorded by its server or agent in /run/berth/local-node.json, /var/lib/berth/runtimed.sock, /run/berth/runtimed.sock)",
+  `runtimed socket (default: $BERTH_RUNTIME_SOCKET, else the local node's: recorded by its server or agent in ${DEFAULT_LOCAL_NODE_RECORD}, ${DEFAULT_SOCKETS.join(', ')})`,
 ] as const;
 
 /**
