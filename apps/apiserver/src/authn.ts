@@ -58,8 +58,8 @@ export class Authenticator {
       const subject = socket.getPeerCertificate().subject ?? {};
       const name = single(subject.CN);
       const groups = typeof subject.O === 'string' ? [subject.O] : (subject.O ?? []);
-      const node = name?.startsWith(NODE_USER_PREFIX) ? name.slice(NODE_USER_PREFIX.length) : undefined;
-      if (node && isNodeName(node) && groups.includes(NODES_GROUP)) return nodeUser(node);
+      const node = name === undefined ? undefined : nodeNameOf({ name, groups });
+      if (node && isNodeName(node)) return nodeUser(node);
     }
     const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     if (match) {

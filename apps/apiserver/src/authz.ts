@@ -2,6 +2,7 @@ import { qualifiedName, type KubeObject, type ResourceType } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { JOINING_HOST, MASTERS_GROUP, nodeNameOf, type UserInfo } from './authn';
 import { ObjectFilter } from './filter';
+import { booleanParam } from './query';
 import type { RequestTarget, Route } from './routes';
 
 /** A request to a resource, in Kubernetes' authorizer terms. */
@@ -35,7 +36,7 @@ export function requestAttributes(method: string, route: Route, url: RequestTarg
   let verb: string;
   // exec, attach and port-forward upgrades are `create` on their subresource (Kubernetes since 1.30).
   if (upgrade && type.plural === 'pods' && subresource) verb = 'create';
-  else if (method === 'GET' || method === 'HEAD') verb = name ? 'get' : q.get('watch') === 'true' || q.get('watch') === '1' ? 'watch' : 'list';
+  else if (method === 'GET' || method === 'HEAD') verb = name ? 'get' : booleanParam(q, 'watch') ? 'watch' : 'list';
   else if (method === 'DELETE') verb = name ? 'delete' : 'deletecollection';
   else verb = VERB_BY_METHOD[method] ?? method.toLowerCase();
   const filter = verb === 'list' || verb === 'watch' || verb === 'deletecollection' ? ObjectFilter.parse(type, null, q.get('fieldSelector')) : ObjectFilter.everything;

@@ -25,6 +25,11 @@ export class ObjectFilter {
 
   static readonly everything = new ObjectFilter([], []);
 
+  /** This filter's field requirements (authorization parsed the field selector) and a label selector's. */
+  withLabels(labelSelector: string | null): ObjectFilter {
+    return labelSelector ? new ObjectFilter(parseLabelSelector(labelSelector), this.fields) : this;
+  }
+
   /** The value an equality requirement (`spec.nodeName=x`) demands of field, which watch indexes use. */
   requiredValue(field: string): string | undefined {
     return this.fields.find((req) => req.field === field && req.operator === '=')?.value;

@@ -4,13 +4,17 @@ import { waitFor } from '@berth/testing';
 import { createServer, request, Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
+import { Authorizer } from './authz';
 import { ApiHandler } from './handler';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits';
 import { ApiMetrics } from './metrics';
+import { NodeAuthorizer, objectGraph } from './node-authorizer';
 import { ObjectService } from './objects';
 import { WatchRegistry } from './watch';
 
 const TOKEN = 'test-token';
+/** The join token's secret: authenticated, and allowed nothing but a node certificate request. */
+const JOIN_SECRET = 'join-secret';
 
 async function serve(store: Store, limits?: ServerLimits): Promise<{ server: Server; url: string; watches: WatchRegistry }> {
   const watches = new WatchRegistry(store);
@@ -23,6 +27,8 @@ async function serve(store: Store, limits?: ServerLimits): Promise<{ server: Ser
     metrics: new ApiMetrics({ watchCount: () => watches.count, storeRevision: () => store.currentRevision() }),
     logger: pino({ level: 'silent' }),
     adminToken: TOKEN,
+    nodeSecret: JOIN_SECRET,
+    authorizer: new Authorizer(new NodeAuthorizer(objectGraph(objects))),
     limits,
   });
   const server = createServer(handler.listener);
@@ -32,9 +38,9 @@ async function serve(store: Store, limits?: ServerLimits): Promise<{ server: Ser
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, watches };
 }
 
-function call(url: string, method = 'GET', body?: string, contentType = 'application/json'): Promise<{ status: number; body: string }> {
+function call(url: string, method = 'GET', body?: string, contentType = 'application/json', token = TOKEN): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, timeout: 10_000, headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': contentType } }, (res) => {
+    const req = request(url, { method, timeout: 10_000, headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType } }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
@@ -314,6 +320,61 @@ describe('ApiHandler', () => {
         release();
         expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
         expect((await call(configMaps())).status).toBe(200);
+      } finally {
+        release();
+        store.list = list;
+      }
+    });
+
+    test('a request with watch=1 that is no watch (a create, a delete, a get of one object) is counted', async () => {
+      await restart({ maxRequestsInflight: 1, maxMutatingRequestsInflight: 1 });
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const list = store.list.bind(store);
+      store.list = async (prefix) => {
+        if (prefix.includes('configmaps')) await held;
+        return list(prefix);
+      };
+      try {
+        // A list and a deletecollection (which lists first), the latter with watch=1, hold the only slots.
+        const slow = [call(configMaps()), call(`${configMaps()}?watch=1`, 'DELETE')];
+        await new Promise((r) => setTimeout(r, 50));
+        const configMap = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } });
+        const refused = await Promise.all([
+          call(`${configMaps()}?watch=1`, 'POST', configMap),
+          call(`${configMaps()}/x?watch=true`, 'DELETE'),
+          call(`${configMaps()}/x?watch=1`),
+        ]);
+        expect(refused.map((r) => r.status)).toEqual([429, 429, 429]);
+        release();
+        expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
+      } finally {
+        release();
+        store.list = list;
+      }
+    });
+
+    test('the in-flight limits come before authorization: a request refused by both is 429, as in Kubernetes', async () => {
+      await restart({ maxRequestsInflight: 1 });
+      const denied = () => call(configMaps(), 'GET', undefined, 'application/json', JOIN_SECRET);
+      expect((await denied()).status).toBe(403);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const list = store.list.bind(store);
+      store.list = async (prefix) => {
+        if (prefix.includes('configmaps')) await held;
+        return list(prefix);
+      };
+      try {
+        const slow = call(configMaps());
+        await new Promise((r) => setTimeout(r, 50));
+        // The authorizer (whose node rules read the store) is not reached while the server is full.
+        const refused = await denied();
+        expect(refused.status).toBe(429);
+        expect(JSON.parse(refused.body)).toMatchObject({ reason: 'TooManyRequests', code: 429 });
+        release();
+        expect((await slow).status).toBe(200);
+        expect((await denied()).status).toBe(403);
       } finally {
         release();
         store.list = list;

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { PEM_MEDIA_TYPE } from '@berth/client';
 import { Authenticator, type UserInfo } from './authn';
-import { Authorizer, requestAttributes, type Admission } from './authz';
+import { requestAttributes, type Admission, type Authorizer, type RequestAttributes, type ResourceAttributes } from './authz';
 import {
   aggregatedContentType,
   aggregatedDiscovery,
@@ -21,16 +21,15 @@ import {
   openApiDocument,
   openApiIndex,
 } from './discovery';
-import { ObjectFilter } from './filter';
+import type { ObjectFilter } from './filter';
 import { endWithStatus, statusFor, successStatus } from './http-errors';
 import type { ApiMetrics } from './metrics';
-import { NodeAuthorizer, objectGraph } from './node-authorizer';
 import type { NodeCertificates } from './node-certificates';
 import type { NodeProxy } from './node-proxy';
 import { acceptsAs, MediaRange, mediaType, parseAccept } from './negotiation';
 import { ObjectService, PATCH_TYPES, PatchType, PropagationPolicy, WriteOptions, WriteResult } from './objects';
 import { DEFAULT_LIMITS, InflightLimit, WatchBudget, type ServerLimits } from './limits';
-import { integerParam, integerValue, resourceVersionParam } from './query';
+import { booleanParam, integerParam, integerValue, resourceVersionParam } from './query';
 import { parseRequestTarget, parseRoute, ResourceTarget, Route, isPublic, type RequestTarget } from './routes';
 import { parseIncludeObject, toTable } from './tables';
 import { WatchRegistry, type WatchEventType } from './watch';
@@ -68,6 +67,8 @@ interface RequestContext {
   isWatch: boolean;
   /** Who sent the request; unset on public paths. */
   user?: UserInfo;
+  /** What the request asks to do, as authorization read it (its verb, its field selector); unset on public paths. */
+  attributes?: RequestAttributes;
   /** The check the request's writes go through before they are stored (NodeRestriction for nodes). */
   admission?: Admission;
 }
@@ -85,8 +86,8 @@ export interface HandlerDeps {
   nodeSecret?: string;
   /** Signs joining nodes' certificates; without it the server has no join endpoint. */
   nodeCertificates?: NodeCertificates;
-  /** Who may do what; by default the admin everything, nodes their own (NodeAuthorizer over `objects`). */
-  authorizer?: Authorizer;
+  /** Who may do what: the admin everything, nodes their own (container.ts: NodeAuthorizer over the objects). */
+  authorizer: Authorizer;
   /** Served unauthenticated at /cacerts: a joining host checks it against its token's hash. */
   caCertPem?: string;
   /** In-flight and watch limits; Kubernetes' and berth's defaults when absent. */
@@ -96,7 +97,16 @@ export interface HandlerDeps {
 /** Subresources Kubernetes serves as long-running requests, outside the in-flight limits. */
 const LONG_RUNNING_SUBRESOURCES = ['log', 'exec', 'attach', 'portforward'];
 
-const isWatchRequest = (q: URLSearchParams) => q.get('watch') === 'true' || q.get('watch') === '1';
+/**
+ * Kubernetes' long-running requests, which the in-flight limits do not count: watches (verb watch, a
+ * collection GET with watch=1: the parameter on a write or a get of one object makes no watch) and the
+ * subresources that stream.
+ */
+function isLongRunning(attributes: RequestAttributes): boolean {
+  if (!('resource' in attributes)) return false;
+  const { verb, subresource } = attributes.resource;
+  return verb === 'watch' || (subresource !== undefined && LONG_RUNNING_SUBRESOURCES.includes(subresource));
+}
 
 /** A list's, watch's or deletecollection's limit and resourceVersion are checked as Kubernetes does, though berth answers a list whole (no continue tokens). */
 function checkListOptions(q: URLSearchParams): void {
@@ -136,6 +146,12 @@ function gracePeriodOf(body: unknown, q: URLSearchParams): number | undefined {
   return integerParam(q, 'gracePeriodSeconds', range);
 }
 
+/** A resource request's attributes, which handle() set before dispatching it. */
+function resourceAttributesOf(ctx: RequestContext): ResourceAttributes {
+  if (ctx.attributes && 'resource' in ctx.attributes) return ctx.attributes.resource;
+  throw errors.internal('a resource request was dispatched without its attributes');
+}
+
 function notFoundPath(): BerthError {
   return new BerthError('NotFound', 'the server could not find the requested resource');
 }
@@ -143,14 +159,12 @@ function notFoundPath(): BerthError {
 /** The HTTP edge of the API: authentication, routing, body decoding, responses and Status errors. */
 export class ApiHandler {
   private readonly authenticator: Authenticator;
-  private readonly authorizer: Authorizer;
   private readonly readOnlyInflight: InflightLimit;
   private readonly mutatingInflight: InflightLimit;
   private readonly watchBudget: WatchBudget;
 
   constructor(private readonly deps: HandlerDeps) {
     this.authenticator = new Authenticator({ adminToken: deps.adminToken, joinSecret: deps.nodeSecret });
-    this.authorizer = deps.authorizer ?? new Authorizer(new NodeAuthorizer(objectGraph(deps.objects)));
     const limits = deps.limits ?? DEFAULT_LIMITS;
     this.readOnlyInflight = new InflightLimit(limits.maxRequestsInflight, 'read-only');
     this.mutatingInflight = new InflightLimit(limits.maxMutatingRequestsInflight, 'mutating');
@@ -184,39 +198,41 @@ export class ApiHandler {
     ctx.url = parseRequestTarget(ctx.req.url);
     ctx.accept = parseAccept(ctx.req.headers.accept);
     const route = parseRoute(ctx.url.pathname);
-    if (!isPublic(route)) Object.assign(ctx, await this.authorize(ctx.req, ctx.url, route));
-    const method = ctx.req.method;
-    if (route.kind === 'nodeCertificate' ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
-      throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
-    }
-    const release = this.admit(ctx, route);
+    if (!isPublic(route)) Object.assign(ctx, this.authenticate(ctx.req, ctx.url, route));
+    // Kubernetes' order: authentication, the in-flight limits, then authorization, whose node rules read the
+    // store (a pod, a namespace's pods): that work is bounded too, and a request denied during overload is a 429.
+    const release = this.admit(ctx);
     try {
+      if (ctx.user && ctx.attributes) ctx.admission = await this.authorize(ctx.user, ctx.attributes);
+      const method = ctx.req.method;
+      if (route.kind === 'nodeCertificate' ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
+        throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+      }
       await this.dispatch(ctx, route);
     } finally {
       release?.();
     }
   }
 
-  /** Counts a request against the in-flight limits (Kubernetes' maxinflight filter); health checks and long-running requests are not counted. */
-  private admit(ctx: RequestContext, route: Route): (() => void) | undefined {
-    if (isPublic(route)) return undefined;
-    if (route.kind === 'resource') {
-      const subresource = route.target.subresource;
-      if (isWatchRequest(ctx.url.searchParams) || (subresource && LONG_RUNNING_SUBRESOURCES.includes(subresource))) return undefined;
-    }
+  /** Counts a request against the in-flight limits (Kubernetes' maxinflight filter); public paths (health checks) and long-running requests are not counted. */
+  private admit(ctx: RequestContext): (() => void) | undefined {
+    if (!ctx.attributes || isLongRunning(ctx.attributes)) return undefined;
     const readOnly = ctx.req.method === 'GET' || ctx.req.method === 'HEAD';
     return (readOnly ? this.readOnlyInflight : this.mutatingInflight).admit();
   }
 
+  /** Who sent the request (or 401), and what it asks to do, which the in-flight limits and authorization go by. */
+  private authenticate(req: IncomingMessage, url: RequestTarget, route: Route, upgrade = false): { user: UserInfo; attributes: RequestAttributes } {
+    return { user: this.authenticator.authenticate(req), attributes: requestAttributes(req.method ?? 'GET', route, url, upgrade) };
+  }
+
   /**
-   * Authentication, authorization and the admission check of the request's writes: the one place that
-   * decides who may do what, before anything is read or decoded for the request.
+   * Authorization and the admission check of the request's writes: the one place that decides who may do
+   * what, before anything is read or decoded for the request.
    */
-  private async authorize(req: IncomingMessage, url: RequestTarget, route: Route, upgrade = false): Promise<{ user: UserInfo; admission?: Admission }> {
-    const user = this.authenticator.authenticate(req);
-    const attrs = requestAttributes(req.method ?? 'GET', route, url, upgrade);
-    await this.authorizer.authorize(user, attrs);
-    return { user, admission: this.authorizer.admission(user, attrs) };
+  private async authorize(user: UserInfo, attributes: RequestAttributes): Promise<Admission | undefined> {
+    await this.deps.authorizer.authorize(user, attributes);
+    return this.deps.authorizer.admission(user, attributes);
   }
 
   private async dispatch(ctx: RequestContext, route: Route): Promise<void> {
@@ -284,6 +300,7 @@ export class ApiHandler {
     const q = ctx.url.searchParams;
     ctx.resource = subresource ? `${type.plural}/${subresource}` : type.plural;
     if (subresource && !this.serves(target)) throw notFoundPath();
+    const attributes = resourceAttributesOf(ctx);
 
     if (name === undefined) {
       if (type.namespaced && namespace === undefined && method !== 'GET') {
@@ -291,9 +308,9 @@ export class ApiHandler {
       }
       switch (method) {
         case 'GET': {
-          const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
+          const filter = attributes.filter.withLabels(q.get('labelSelector'));
           checkListOptions(q);
-          if (isWatchRequest(q)) return this.watch(ctx, target, filter);
+          if (attributes.verb === 'watch') return this.watch(ctx, target, filter);
           ctx.verb = 'list';
           const list = await objects.list(type, namespace, filter);
           return this.sendObject(ctx, type, list, list.items, list.metadata.resourceVersion);
@@ -307,7 +324,7 @@ export class ApiHandler {
         case 'DELETE': {
           ctx.verb = 'deletecollection';
           if (!type.verbs.includes('deletecollection')) throw errors.methodNotAllowed(`the server does not allow this method on the collection of ${type.plural}`);
-          const filter = ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector'));
+          const filter = attributes.filter.withLabels(q.get('labelSelector'));
           checkListOptions(q);
           const body = await this.readOptionalBody(ctx);
           const options = { dryRun: this.dryRun(q), propagationPolicy: propagationPolicyOf(body, q), gracePeriodSeconds: gracePeriodOf(body, q) };
@@ -381,12 +398,15 @@ export class ApiHandler {
     socket.on('error', () => socket.destroy());
     const authorized = (async () => {
       const url = parseRequestTarget(req.url);
-      await this.authorize(req, url, parseRoute(url.pathname), true);
+      const route = parseRoute(url.pathname);
+      const { user, attributes } = this.authenticate(req, url, route, true);
+      await this.authorize(user, attributes);
+      return { url, route };
     })();
     authorized.then(
-      () => {
+      ({ url, route }) => {
         if (!this.deps.nodes) return endWithStatus(socket, errors.badRequest(`${req.url ?? '/'} does not accept a protocol upgrade`));
-        this.deps.nodes.upgrade(req, socket, head);
+        this.deps.nodes.upgrade(req, socket, head, url, route);
       },
       (err: unknown) => endWithStatus(socket, err),
     );
@@ -441,7 +461,7 @@ export class ApiHandler {
         namespace: target.namespace,
         filter,
         resourceVersion,
-        allowBookmarks: q.get('allowWatchBookmarks') === 'true' || q.get('allowWatchBookmarks') === '1',
+        allowBookmarks: booleanParam(q, 'allowWatchBookmarks'),
         // 0 is "no timeout of my own", as in Kubernetes: the server's default.
         timeoutSeconds: timeoutSeconds || undefined,
       });

@@ -1,4 +1,5 @@
 import { resourceForKind, type KubeObject, type Pod, type ResourceType } from '@berth/api';
+import { NODE_LEASE_NAMESPACE } from '@berth/client';
 import { errors, isBerthError } from '@berth/errors';
 import { nodeUser } from './authn';
 import { admissionForbidden, forbidden, type Admission, type NodeRules, type RequestAttributes, type ResourceAttributes } from './authz';
@@ -7,9 +8,6 @@ import { ObjectFilter } from './filter';
 import type { ObjectService } from './objects';
 
 const POD_TYPE = resourceForKind('v1', 'Pod')!;
-
-/** Where node leases live; a node may touch only its own, there. */
-export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 
 /** What the node rules read of the cluster: pods, to know what a node runs and what its pods use. */
 export interface NodeGraph {

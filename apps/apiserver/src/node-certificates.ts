@@ -1,10 +1,11 @@
 import { resourceForKind } from '@berth/api';
 import { NODE_USER_PREFIX, NODES_GROUP } from '@berth/client';
-import { BerthError, errors, isBerthError } from '@berth/errors';
+import { errors, isBerthError } from '@berth/errors';
 import type { Store } from '@berth/store';
 import * as x509 from '@peculiar/x509';
 import { createHash } from 'node:crypto';
 import { isNodeName, JOINING_HOST, MASTERS_GROUP, nodeNameOf, type UserInfo } from './authn';
+import { admissionForbidden } from './authz';
 import { objectKey } from './keys';
 import { signNodeCertificate, type Credentials } from './pki';
 
@@ -19,8 +20,6 @@ interface KeyRecord {
   /** sha256 (hex) of the DER SubjectPublicKeyInfo. */
   publicKeySha256: string;
 }
-
-const nodeForbidden = (name: string, why: string) => new BerthError('Forbidden', `nodes "${name}" is forbidden: ${why}`, { name, kind: 'nodes' });
 
 /** The node a request asks a certificate for: exactly `CN=system:node:<name>, O=system:nodes`, signed by its key. */
 async function parseRequest(body: Buffer): Promise<{ nodeName: string; publicKey: x509.PublicKey }> {
@@ -66,10 +65,10 @@ export class NodeCertificates {
     const { nodeName, publicKey } = await parseRequest(body);
     const requester = nodeNameOf(user);
     if (requester !== undefined && requester !== nodeName) {
-      throw nodeForbidden(nodeName, `node "${requester}" can only request a certificate for itself`);
+      throw admissionForbidden(NODE_TYPE, nodeName, `node "${requester}" can only request a certificate for itself`);
     }
     if (requester === undefined && user.name !== JOINING_HOST.name && !user.groups.includes(MASTERS_GROUP)) {
-      throw nodeForbidden(nodeName, `User "${user.name}" cannot request node certificates`);
+      throw admissionForbidden(NODE_TYPE, nodeName, `User "${user.name}" cannot request node certificates`);
     }
     const publicKeySha256 = createHash('sha256').update(Buffer.from(publicKey.rawData)).digest('hex');
     await this.recordKey(nodeName, publicKeySha256, user.name !== JOINING_HOST.name);
@@ -89,7 +88,8 @@ export class NodeCertificates {
         }
         if ((JSON.parse(existing.value) as KeyRecord).publicKeySha256 === publicKeySha256) return;
         if (!mayReplace && (await this.store.get(objectKey(NODE_TYPE, undefined, nodeName)))) {
-          throw nodeForbidden(
+          throw admissionForbidden(
+            NODE_TYPE,
             nodeName,
             `node "${nodeName}" is registered by another host (with another key); delete the Node (kubectl delete node ${nodeName}) to give its name to a new host`,
           );

@@ -11,15 +11,13 @@ import { NodeMetricsApi, parseMetricsPath } from './node-metrics';
 import { NodeTunnels, type NodeTunnelsOptions } from './node-tunnels';
 import type { ObjectService } from './objects';
 import { PORT_FORWARD_PROTOCOL, servePortForward, TUNNELED_PORT_FORWARD_PROTOCOL } from './port-forward';
-import { integerParam } from './query';
-import { parseRequestTarget, parseRoute, pathSegments, type ResourceTarget } from './routes';
+import { booleanParam, integerParam } from './query';
+import type { RequestTarget, ResourceTarget, Route } from './routes';
 
 const POD_TYPE = resourceForKind('v1', 'Pod')!;
-/** `/api/v1/nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request; the node's name, or undefined. */
-function tunnelNode(pathname: string): string | undefined {
-  const segments = pathSegments(pathname);
-  const [api, version, nodes, node, tunnel] = segments ?? [];
-  return segments?.length === 5 && api === 'api' && version === 'v1' && nodes === 'nodes' && tunnel === 'tunnel' ? node : undefined;
+/** `nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request; the node's name, or undefined. */
+function tunnelNode(target: ResourceTarget | undefined): string | undefined {
+  return target?.type.plural === 'nodes' && target.type.group === '' && target.subresource === 'tunnel' ? target.name : undefined;
 }
 
 export interface NodeProxyDeps {
@@ -28,7 +26,6 @@ export interface NodeProxyDeps {
   tunnels?: NodeTunnelsOptions;
 }
 
-const flag = (value: string | null) => value === 'true' || value === '1';
 /** Unsent bytes one side of a spliced exec or attach may have before the other side is paused. */
 const SPLICE_HIGH_WATER_BYTES = 256 * 1024;
 /**
@@ -119,22 +116,22 @@ export class NodeProxy {
     }
   }
 
-  /** An authenticated upgrade request: a node's tunnel, or a client's exec or attach. Never throws. */
-  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => socket.destroy());
-    this.routeUpgrade(req, socket, head).catch((err) => endWithStatus(socket, err));
+  /**
+   * An authorized upgrade request, at the target and route the caller parsed: a node's tunnel, or a client's
+   * exec, attach or port-forward. The caller has given the socket its error listener. Never throws.
+   */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, url: RequestTarget, route: Route): void => {
+    this.routeUpgrade(req, socket, head, url, route).catch((err) => endWithStatus(socket, err));
   };
 
-  private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = parseRequestTarget(req.url);
-    const tunnelOf = tunnelNode(url.pathname);
+  private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: RequestTarget, route: Route): Promise<void> {
+    const target = route.kind === 'resource' ? route.target : undefined;
+    const tunnelOf = tunnelNode(target);
     if (tunnelOf !== undefined) {
       if (req.headers.upgrade?.toLowerCase() !== 'websocket') throw errors.badRequest('the node tunnel is a WebSocket');
       const request = url.searchParams.get(TUNNEL_REQUEST_PARAM);
       return this.wss.handleUpgrade(req, socket, head, (ws) => (request ? this.tunnels.attachDialBack(tunnelOf, request, ws) : this.tunnels.attachControl(tunnelOf, ws)));
     }
-    const route = parseRoute(url.pathname);
-    const target = route.kind === 'resource' ? route.target : undefined;
     if (target?.type.plural === 'pods' && target.type.group === '' && target.name && target.subresource === 'portforward') {
       return this.upgradePortForward(req, socket, head, { ...target, name: target.name });
     }
@@ -144,7 +141,14 @@ export class NodeProxy {
     const kind = target.subresource;
     const q = url.searchParams;
     const { ref, node } = await this.locate(target.namespace ?? 'default', target.name, q.get('container'));
-    const params: ExecParams = { ...ref, command: q.getAll('command'), stdin: flag(q.get('stdin')), stdout: flag(q.get('stdout')), stderr: flag(q.get('stderr')), tty: flag(q.get('tty')) };
+    const params: ExecParams = {
+      ...ref,
+      command: q.getAll('command'),
+      stdin: booleanParam(q, 'stdin'),
+      stdout: booleanParam(q, 'stdout'),
+      stderr: booleanParam(q, 'stderr'),
+      tty: booleanParam(q, 'tty'),
+    };
     if (kind === 'exec' && params.command.length === 0) throw errors.badRequest('you must specify at least 1 command');
     if (!params.stdin && !params.stdout && !params.stderr) throw errors.badRequest('you must specify at least one of stdin, stdout, stderr');
     // SPDY (kubectl's fallback) is not spoken here: the same checks, then the reason.
@@ -194,12 +198,12 @@ export class NodeProxy {
     if (sinceTime && Number.isNaN(Date.parse(sinceTime))) throw errors.badRequest(`sinceTime: Invalid value: ${JSON.stringify(sinceTime)}: must be RFC 3339`);
     const params: LogParams = {
       ...ref,
-      follow: flag(q.get('follow')),
+      follow: booleanParam(q, 'follow'),
       tailLines: integerParam(q, 'tailLines', { min: 0 }),
-      timestamps: flag(q.get('timestamps')),
+      timestamps: booleanParam(q, 'timestamps'),
       // Further back than the epoch is the whole log.
       sinceTime: sinceSeconds !== undefined ? new Date(Math.max(0, Date.now() - sinceSeconds * 1000)).toISOString() : sinceTime || undefined,
-      previous: flag(q.get('previous')),
+      previous: booleanParam(q, 'previous'),
       limitBytes: integerParam(q, 'limitBytes', { min: 1 }),
     };
     const upstream = await this.tunnels.open(node, 'log', params);

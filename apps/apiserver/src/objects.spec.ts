@@ -103,3 +103,46 @@ describe('pod deletion', () => {
     expect(await stored('reused')).toBeDefined();
   });
 });
+
+describe('patches retried after a conflict', () => {
+  const CONFIG_MAPS = type('ConfigMap');
+  let store: MemoryStore;
+  let objects: ObjectService;
+
+  beforeEach(async () => {
+    store = new MemoryStore();
+    objects = new ObjectService(store);
+    await objects.ensureNamespace('default');
+    await objects.create(CONFIG_MAPS, 'default', { metadata: { name: 'c' }, data: { a: '1' } }, write);
+  });
+  afterEach(() => store.close());
+
+  /** Another writer gets in before each of the patch's first `times` writes, which then conflict. */
+  function interleave(times: number): () => number {
+    const update = store.update.bind(store);
+    let raced = 0;
+    store.update = async (key, value, expected) => {
+      if (raced < times) {
+        raced++;
+        const current = (await store.get(key))!;
+        const other = JSON.parse(current.value) as KubeObject & { data: Record<string, string> };
+        other.data = { ...other.data, [`other${raced}`]: 'x' };
+        await update(key, JSON.stringify(other), current.modRevision);
+      }
+      return update(key, value, expected);
+    };
+    return () => raced;
+  }
+
+  it.each([
+    ['merge', { data: { b: '2' } }],
+    ['strategic', { data: { b: '2' } }],
+    ['json', [{ op: 'add', path: '/data/b', value: '2' }]],
+    ['apply', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { b: '2' } }],
+  ] as const)('applies the same %s patch to the newer object', async (patchType, patch) => {
+    const raced = interleave(2);
+    const result = await objects.patch(CONFIG_MAPS, 'default', 'c', patchType, patch, write);
+    expect(raced()).toBe(2);
+    expect((result.object as KubeObject & { data: unknown }).data).toEqual({ a: '1', b: '2', other1: 'x', other2: 'x' });
+  });
+});

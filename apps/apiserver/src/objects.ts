@@ -14,6 +14,7 @@ import {
   applyJsonMergePatch,
   applyJsonPatch,
   applyStrategicMergePatch,
+  CheckedDocument,
   recordUpdate,
   serverSideApply,
 } from '@berth/patch';
@@ -254,24 +255,27 @@ export class ObjectService {
     opts: WriteOptions,
     subresource?: 'status',
   ): Promise<WriteResult> {
+    // The patch (or the configuration an apply makes of it) is checked on its first use, once: a retry
+    // after a conflict applies the same checked document to the newer object.
+    let document: CheckedDocument | undefined;
+    let configuration: CheckedDocument<KubeObject> | undefined;
+    const applied = () => (configuration ??= CheckedDocument.check(this.appliedObject(type, namespace, name, patch), 'the applied configuration'));
     for (let attempt = 1; ; attempt++) {
       const kv = await this.findKv(type, namespace, name);
       try {
         if (!kv) {
           if (patchType !== 'apply' || subresource) throw this.notFound(type, name);
-          const applied = this.appliedObject(type, namespace, name, patch);
-          const created = serverSideApply(type, undefined, applied, this.applyOptions(opts));
+          const created = serverSideApply(type, undefined, applied(), this.applyOptions(opts));
           return await this.createObject(type, namespace, created, opts, true);
         }
         if (opts.precondition && opts.precondition !== String(kv.modRevision)) throw conflictError(type, name);
         const live = decodeObject(kv);
         if (patchType === 'apply') {
-          const applied = this.appliedObject(type, namespace, name, patch);
-          const merged = serverSideApply(type, live, applied, this.applyOptions(opts));
+          const merged = serverSideApply(type, live, applied(), this.applyOptions(opts));
           this.checkIdentity(type, live, merged);
           return await this.commitUpdate(type, kv, merged, opts, { subresource, managedFieldsSet: true });
         }
-        const patched = this.applyPatch(type, live, patchType, patch);
+        const patched = this.applyPatch(type, live, patchType, (document ??= checkedPatch(patchType, patch)));
         this.checkIdentity(type, live, patched);
         if (patched.metadata.resourceVersion !== live.metadata.resourceVersion) throw conflictError(type, name);
         return await this.commitUpdate(type, kv, patched, opts, { subresource });
@@ -356,11 +360,13 @@ export class ObjectService {
     opts: WriteOptions,
     patchType?: PatchType,
   ): Promise<KubeObject> {
+    // A patch is checked once, on its first use, as in patch().
+    let document: CheckedDocument | undefined;
     for (let attempt = 1; ; attempt++) {
       const kv = await this.getKv(type, namespace, name);
       const live = decodeObject(kv);
       const current = scaleOf(live);
-      const scale = patchType ? this.applyScalePatch(current, patchType, body) : body;
+      const scale = patchType ? applyScalePatch(current, patchType, (document ??= checkedScalePatch(patchType, body))) : body;
       if (!isPlainObject(scale)) throw errors.badRequest('the body of a Scale request must be an object');
       const meta = isPlainObject(scale.metadata) ? scale.metadata : {};
       const expected = meta.resourceVersion;
@@ -650,19 +656,17 @@ export class ObjectService {
     return { manager: opts.fieldManager, force: opts.force ?? false, now: new Date() };
   }
 
-  private applyPatch(type: ResourceType, live: KubeObject, patchType: PatchType, patch: unknown): KubeObject {
+  /** A merge, JSON or strategic merge patch (checkedPatch) applied to the live object. */
+  private applyPatch(type: ResourceType, live: KubeObject, patchType: PatchType, patch: CheckedDocument): KubeObject {
     let result: unknown;
     switch (patchType) {
       case 'merge':
-        if (!isPlainObject(patch)) throw errors.badRequest('a merge patch must be a JSON object');
         result = applyJsonMergePatch(live, patch);
         break;
       case 'json':
-        if (!Array.isArray(patch)) throw errors.badRequest('a JSON patch must be an array of operations');
         result = applyJsonPatch(live, patch);
         break;
       case 'strategic':
-        if (!isPlainObject(patch)) throw errors.badRequest('a strategic merge patch must be a JSON object');
         result = applyStrategicMergePatch(type, live, patch);
         break;
       default:
@@ -672,18 +676,6 @@ export class ObjectService {
       throw errors.badRequest('the patch did not produce an object with metadata');
     }
     return result as KubeObject;
-  }
-
-  private applyScalePatch(current: KubeObject, patchType: PatchType, patch: unknown): unknown {
-    switch (patchType) {
-      case 'json':
-        if (!Array.isArray(patch)) throw errors.badRequest('a JSON patch must be an array of operations');
-        return applyJsonPatch(current, patch);
-      default:
-        // Scale has no lists, so a strategic merge patch (or an apply) merges like a JSON merge patch.
-        if (!isPlainObject(patch)) throw errors.badRequest('a patch must be a JSON object');
-        return applyJsonMergePatch(current, patch);
-    }
   }
 
   private checkIdentity(type: ResourceType, live: KubeObject, patched: KubeObject): void {
@@ -720,6 +712,38 @@ export class ObjectService {
     if (err.reason === 'NotFound') return this.notFound(type, name);
     return err;
   }
+}
+
+/** A merge, JSON or strategic merge patch: its shape, then its document (checkDecoded), checked once per request. */
+function checkedPatch(patchType: PatchType, patch: unknown): CheckedDocument {
+  switch (patchType) {
+    case 'merge':
+      if (!isPlainObject(patch)) throw errors.badRequest('a merge patch must be a JSON object');
+      return CheckedDocument.check(patch, 'the merge patch');
+    case 'json':
+      if (!Array.isArray(patch)) throw errors.badRequest('a JSON patch must be an array of operations');
+      return CheckedDocument.check(patch, 'the json patch');
+    case 'strategic':
+      if (!isPlainObject(patch)) throw errors.badRequest('a strategic merge patch must be a JSON object');
+      return CheckedDocument.check(patch, 'the strategic merge patch');
+    default:
+      throw errors.unsupportedMediaType(patchType);
+  }
+}
+
+/** A patch of a Scale, checked as checkedPatch does: a JSON patch, or else an object merged like a merge patch. */
+function checkedScalePatch(patchType: PatchType, patch: unknown): CheckedDocument {
+  if (patchType === 'json') {
+    if (!Array.isArray(patch)) throw errors.badRequest('a JSON patch must be an array of operations');
+    return CheckedDocument.check(patch, 'the json patch');
+  }
+  if (!isPlainObject(patch)) throw errors.badRequest('a patch must be a JSON object');
+  return CheckedDocument.check(patch, 'the merge patch');
+}
+
+function applyScalePatch(current: KubeObject, patchType: PatchType, patch: CheckedDocument): unknown {
+  // Scale has no lists, so a strategic merge patch (or an apply) merges like a JSON merge patch.
+  return patchType === 'json' ? applyJsonPatch(current, patch) : applyJsonMergePatch(current, patch);
 }
 
 export function scaleOf(obj: KubeObject): KubeObject {

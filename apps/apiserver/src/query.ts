@@ -24,6 +24,15 @@ export function integerValue(name: string, raw: unknown, range: { min: number; m
   return value;
 }
 
+/**
+ * A boolean query parameter (`watch`, `allowWatchBookmarks`, `follow`, `stdin`, ...): `true` or `1` is
+ * true; anything else, or absence, is false.
+ */
+export function booleanParam(q: URLSearchParams, name: string): boolean {
+  const raw = q.get(name);
+  return raw === 'true' || raw === '1';
+}
+
 /** A resourceVersion to start from: the store's revisions are non-negative integers. */
 export function resourceVersionParam(q: URLSearchParams): string | null {
   const raw = q.get('resourceVersion');

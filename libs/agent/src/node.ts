@@ -1,5 +1,5 @@
 import { resourceForKind, type Lease, type Node, type NodeCondition, type ResourceType } from '@berth/api';
-import type { KubeClient } from '@berth/client';
+import { NODE_LEASE_NAMESPACE, type KubeClient } from '@berth/client';
 import { errors, isBerthError } from '@berth/errors';
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -13,7 +13,8 @@ function builtIn(apiVersion: string, kind: string): ResourceType {
 
 export const NODE_TYPE = builtIn('v1', 'Node');
 export const LEASE_TYPE = builtIn('coordination.k8s.io/v1', 'Lease');
-export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+/** Where the node renews its Lease (defined once, by @berth/client, for the agent, the controllers and the API server). */
+export { NODE_LEASE_NAMESPACE };
 export const LEASE_DURATION_SECONDS = 40;
 /** The Kubernetes release whose behaviour the agent follows, reported as its kubelet version. */
 export const KUBELET_VERSION = 'v1.32.0-berth';

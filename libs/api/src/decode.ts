@@ -28,6 +28,15 @@ export const MAX_YAML_TOKENS = 100_000;
  */
 export const PROTOTYPE_KEY = '__proto__';
 
+/**
+ * An object's own member: what a plain object inherits (`constructor`, `toString`, `__proto__`) is not
+ * data, so a key naming it (a field selector, a patch) finds nothing there rather than a function or
+ * Object.prototype.
+ */
+export function ownMember<T>(object: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return object !== undefined && Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
 interface Place {
   key: string | number;
   parent: Place | undefined;
@@ -54,7 +63,7 @@ export function checkDecoded(value: unknown, what: string): void {
       continue;
     }
     const isList = Array.isArray(current);
-    if (!isList && !isPlainObject(current)) {
+    if (!isList && !isObjectLiteral(current)) {
       throw errors.badRequest(`${what} has a value JSON cannot hold at ${pathOf(place)}`);
     }
     if (depth >= MAX_NESTING_DEPTH) throw errors.badRequest(`${what} nests deeper than ${MAX_NESTING_DEPTH} levels at ${pathOf(place)}`);
@@ -70,8 +79,12 @@ export function checkDecoded(value: unknown, what: string): void {
   }
 }
 
-/** An object literal's kind of object, from any realm (structuredClone makes them in the main one, also under jest). */
-function isPlainObject(value: unknown): boolean {
+/**
+ * An object literal's kind of object (its prototype is some realm's Object.prototype, or none), from any realm
+ * (structuredClone makes them in the main one, also under jest). Stricter than schema's isPlainObject, which
+ * takes any non-array object: this one refuses Dates, Maps and class instances, which JSON cannot hold.
+ */
+function isObjectLiteral(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const prototype = Object.getPrototypeOf(value) as object | null;
   return prototype === null || Object.getPrototypeOf(prototype) === null;

@@ -1,4 +1,5 @@
 import { errors } from '@berth/errors';
+import { ownMember } from './decode';
 import type { ResourceType } from './registry';
 import { labelValueErrors, qualifiedNameErrors } from './schema/syntax';
 import type { KubeObject } from './types';
@@ -438,10 +439,6 @@ const METADATA_FIELDS: Record<string, FieldAccessor> = {
 /** A field selector names a field: `__proto__` or `toString` are no selectable field, though a plain object would say they are. */
 function fieldAccessor(kind: string, field: string): FieldAccessor | undefined {
   return ownMember(METADATA_FIELDS, field) ?? ownMember(ownMember(SELECTABLE_FIELDS, kind), field);
-}
-
-function ownMember<T>(map: Record<string, T> | undefined, key: string): T | undefined {
-  return map && Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined;
 }
 
 /** The field selector labels a type supports, for discovery-like listings and error messages. */

@@ -45,3 +45,5 @@ export const PEM_MEDIA_TYPE = 'application/x-pem-file';
 /** A node's user name is `system:node:<node name>`, in the group `system:nodes`, as kubelets' are. */
 export const NODE_USER_PREFIX = 'system:node:';
 export const NODES_GROUP = 'system:nodes';
+/** Where nodes renew their heartbeat Leases, one named after each node; a node may touch only its own, there. */
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';

@@ -14,8 +14,8 @@ export const REPLICA_SETS = typeOf('apps/v1', 'ReplicaSet');
 export const DEPLOYMENTS = typeOf('apps/v1', 'Deployment');
 export const LEASES = typeOf('coordination.k8s.io/v1', 'Lease');
 
-/** The namespace where node agents renew their heartbeat Leases. */
-export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+/** The namespace where node agents renew their heartbeat Leases (defined once, by @berth/client). */
+export { NODE_LEASE_NAMESPACE } from '@berth/client';
 
 /** Deep copy of a cached object, which must never be changed in place. */
 export function clone<T>(obj: T): T {

@@ -1,5 +1,5 @@
-import { checkDecoded } from '@berth/api';
-import { deepEqual, isJsonObject, JsonObject, member } from './json';
+import { checkDecoded, ownMember } from '@berth/api';
+import { deepEqual, isJsonObject, JsonObject } from './json';
 import { EMPTY_SCHEMA, FieldSchema, fieldSchema, ListSchema } from './schema';
 
 /**
@@ -133,7 +133,7 @@ export function itemElement(item: unknown, list: ListSchema | undefined, index: 
   if (list?.type !== 'map' || !isJsonObject(item)) return `i:${index}`;
   const key: JsonObject = {};
   for (const name of [...list.keys].sort()) {
-    const value = member(item, name) ?? list.keyDefaults?.[name];
+    const value = ownMember(item, name) ?? list.keyDefaults?.[name];
     if (value !== undefined && value !== null) key[name] = value;
   }
   return Object.keys(key).length > 0 ? `k:${JSON.stringify(key)}` : `i:${index}`;
@@ -165,7 +165,7 @@ function resolve(root: unknown, path: string[], schema: FieldSchema): { value: u
   let currentSchema = schema;
   for (const element of path) {
     if (element.startsWith('f:')) {
-      current = isJsonObject(current) ? member(current, element.slice(2)) : undefined;
+      current = isJsonObject(current) ? ownMember(current, element.slice(2)) : undefined;
       currentSchema = fieldSchema(currentSchema, element.slice(2));
     } else if (Array.isArray(current)) {
       const list = currentSchema.list;

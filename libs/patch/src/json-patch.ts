@@ -1,6 +1,6 @@
-import { checkDecoded, PROTOTYPE_KEY } from '@berth/api';
+import { PROTOTYPE_KEY } from '@berth/api';
 import { BerthError, errors } from '@berth/errors';
-import { deepClone, deepEqual, describeValue, hasMember, isJsonObject, JsonObject } from './json';
+import { checked, CheckedDocument, deepClone, deepEqual, describeValue, isJsonObject, JsonObject } from './json';
 
 type Operation =
   | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
@@ -11,7 +11,7 @@ const OPS_WITH_VALUE = new Set(['add', 'replace', 'test']);
 const OPS_WITH_FROM = new Set(['move', 'copy']);
 
 /** RFC 6902 JSON patch. Returns a new document; a malformed patch is BadRequest, a failing op Invalid. */
-export function applyJsonPatch(target: unknown, operations: unknown): unknown {
+export function applyJsonPatch(target: unknown, operations: unknown | CheckedDocument): unknown {
   const ops = parseOperations(operations);
   // The document lives in a holder so that the root pointer "" can be replaced like any member.
   const holder: JsonObject = { root: deepClone(target) };
@@ -35,8 +35,8 @@ function opFailure(index: number, op: Operation, why: string): BerthError {
   });
 }
 
-function parseOperations(operations: unknown): Operation[] {
-  checkDecoded(operations, 'the json patch');
+function parseOperations(given: unknown): Operation[] {
+  const operations = checked(given, 'the json patch');
   if (!Array.isArray(operations)) {
     throw errors.badRequest(`json patch must be an array of operations, got ${describeValue(operations)}`);
   }
@@ -96,7 +96,7 @@ function child(container: unknown, token: string, walked: string[]): unknown {
     const index = arrayIndex(token, container.length - 1);
     return container[index];
   }
-  if (isJsonObject(container) && hasMember(container, token)) return container[token];
+  if (isJsonObject(container) && Object.hasOwn(container, token)) return container[token];
   throw new OperationFailed(`path ${JSON.stringify(where())} does not exist`);
 }
 
@@ -110,7 +110,7 @@ function arrayIndex(token: string, max: number): number {
 function read(holder: JsonObject, pointer: string): unknown {
   const { container, token } = locate(holder, pointer);
   if (Array.isArray(container)) return container[arrayIndex(token, container.length - 1)];
-  if (!hasMember(container, token)) {
+  if (!Object.hasOwn(container, token)) {
     throw new OperationFailed(`path ${JSON.stringify(pointer)} does not exist`);
   }
   return container[token];

@@ -1,7 +1,7 @@
-import { checkDecoded, type KubeObject, type ManagedFieldsEntry, type ResourceType } from '@berth/api';
+import { ownMember, type KubeObject, type ManagedFieldsEntry, type ResourceType } from '@berth/api';
 import { BerthError, FieldCause } from '@berth/errors';
 import { FieldSet, findItem, formatPath, itemElement, keyFields, removeAt, valueAt } from './fieldset';
-import { deepClone, deepEqual, hasMember, isJsonObject, JsonObject, member, setMember } from './json';
+import { checked, CheckedDocument, deepClone, deepEqual, isJsonObject, JsonObject, setMember } from './json';
 import { FieldSchema, fieldSchema, schemaFor } from './schema';
 
 export interface ApplyOptions {
@@ -123,7 +123,7 @@ function mergeApplied(live: unknown, applied: unknown, schema: FieldSchema): unk
     const result: JsonObject = { ...live };
     for (const [key, value] of Object.entries(applied)) {
       if (value === null || value === undefined) continue;
-      setMember(result, key, mergeApplied(member(live, key), value, fieldSchema(schema, key)), 'the applied configuration');
+      setMember(result, key, mergeApplied(ownMember(live, key), value, fieldSchema(schema, key)), 'the applied configuration');
     }
     return result;
   }
@@ -154,7 +154,7 @@ function stripNulls(value: unknown): unknown {
 function isItemKeyField(path: string[]): boolean {
   const key = keyFields(path[path.length - 2] ?? '');
   const last = path[path.length - 1];
-  return key !== undefined && last.startsWith('f:') && hasMember(key, last.slice(2));
+  return key !== undefined && last.startsWith('f:') && Object.hasOwn(key, last.slice(2));
 }
 
 /** How Kubernetes names a manager in conflicts: Update managers with the version they wrote, subresources named. */
@@ -190,9 +190,15 @@ function conflictError(conflicts: Array<{ entry: ManagedFieldsEntry; path: strin
 /**
  * Server-side apply. Merges the applied configuration into the live object, removes the fields this
  * manager applied before and no longer applies when nobody else owns them, and records ownership.
+ * Changes neither `live` nor the applied configuration, so one checked configuration serves every retry.
  */
-export function serverSideApply(type: ResourceType, live: KubeObject | undefined, applied: KubeObject, opts: ApplyOptions): KubeObject {
-  checkDecoded(applied, 'the applied configuration');
+export function serverSideApply(
+  type: ResourceType,
+  live: KubeObject | undefined,
+  given: KubeObject | CheckedDocument<KubeObject>,
+  opts: ApplyOptions,
+): KubeObject {
+  const applied = checked(given, 'the applied configuration');
   const schema = schemaFor(type);
   const { manager, subresource } = opts;
   const entries = managedFieldsOf(live);

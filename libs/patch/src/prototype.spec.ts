@@ -1,6 +1,6 @@
 import { KubeObject, resourceForKind } from '@berth/api';
 import { BerthError } from '@berth/errors';
-import { applyJsonMergePatch, applyJsonPatch, applyStrategicMergePatch, recordUpdate, serverSideApply } from './index';
+import { applyJsonMergePatch, applyJsonPatch, applyStrategicMergePatch, CheckedDocument, recordUpdate, serverSideApply } from './index';
 
 /**
  * Patches written by an attacker: `__proto__` keys (as JSON.parse and YAML give them: own properties),
@@ -169,5 +169,24 @@ describe('server-side apply and managed fields', () => {
     expect((created as unknown as { data: unknown }).data).toEqual({ prototype: 'b', toString: 'c' });
     expect(JSON.stringify(created.metadata.managedFields)).toContain('"f:constructor"');
     expectPlain(created);
+  });
+});
+
+describe('CheckedDocument', () => {
+  it('is only made by a check that refuses what the patch functions refuse', () => {
+    for (const patch of [PROTO_PATCH, '{"spec":{"containers":[{"__proto__":{"x":1}}]}}']) {
+      expect(attempt(() => CheckedDocument.check(parse(patch), 'the merge patch'))).toBeUndefined();
+    }
+  });
+
+  it('is applied as its document is, by every patch function', () => {
+    const merge = parse('{"metadata":{"labels":{"constructor":"a"}}}');
+    expect(applyJsonMergePatch(live(), CheckedDocument.check(merge, 'the merge patch'))).toEqual(applyJsonMergePatch(live(), merge));
+    expect(applyStrategicMergePatch(pods, live(), CheckedDocument.check(merge, 'the patch'))).toEqual(applyStrategicMergePatch(pods, live(), merge));
+    const ops = [{ op: 'add', path: '/metadata/labels/constructor', value: 'a' }];
+    expect(applyJsonPatch(live(), CheckedDocument.check(ops, 'the json patch'))).toEqual(applyJsonPatch(live(), ops));
+    const applied = parse('{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"constructor":"a"}}}') as KubeObject;
+    const options = { manager: 'm', force: true, now: new Date(0) };
+    expect(serverSideApply(pods, live(), CheckedDocument.check(applied, 'the applied configuration'), options)).toEqual(serverSideApply(pods, live(), applied, options));
   });
 });

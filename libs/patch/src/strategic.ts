@@ -1,6 +1,6 @@
-import { checkDecoded, type KubeObject, type ResourceType } from '@berth/api';
+import { ownMember, type KubeObject, type ResourceType } from '@berth/api';
 import { errors } from '@berth/errors';
-import { checkKey, deepClone, deepEqual, describeValue, hasMember, isJsonObject, JsonObject, member, setMember } from './json';
+import { checked, CheckedDocument, checkKey, deepClone, deepEqual, describeValue, documentOf, isJsonObject, JsonObject, setMember } from './json';
 import { EMPTY_SCHEMA, FieldSchema, fieldSchema, schemaFor } from './schema';
 
 const PATCH = '$patch';
@@ -13,11 +13,12 @@ const DELETED = Symbol('deleted');
 type Merged = JsonObject | typeof DELETED;
 
 /** Kubernetes strategic merge patch, with the merge keys and strategies of the type's schema. */
-export function applyStrategicMergePatch(type: ResourceType, target: KubeObject, patch: unknown): KubeObject {
+export function applyStrategicMergePatch(type: ResourceType, target: KubeObject, given: unknown | CheckedDocument): KubeObject {
+  const patch = documentOf(given);
   if (!isJsonObject(patch)) {
     throw errors.badRequest(`a strategic merge patch must be a JSON object, got ${describeValue(patch)}`);
   }
-  checkDecoded(patch, 'the strategic merge patch');
+  checked(given, 'the strategic merge patch');
   const merged = mergeMap(deepClone(target) as JsonObject, patch, schemaFor(type), '');
   if (merged === DELETED) throw errors.badRequest('a strategic merge patch cannot delete the whole object');
   return merged as KubeObject;
@@ -29,7 +30,7 @@ function at(path: string, key: string): string {
 
 /** Merges `patch` into `original`, which the caller owns and which is modified in place. */
 function mergeMap(original: JsonObject, patch: JsonObject, schema: FieldSchema, path: string): Merged {
-  const directive = member(patch, PATCH);
+  const directive = ownMember(patch, PATCH);
   if (directive === 'delete') return DELETED;
   if (directive === 'replace') {
     const replacement = { ...patch };
@@ -51,7 +52,7 @@ function mergeMap(original: JsonObject, patch: JsonObject, schema: FieldSchema, 
     if (key.startsWith(SET_ELEMENT_ORDER)) {
       const listKey = key.slice(SET_ELEMENT_ORDER.length);
       checkKey(listKey, at(path, key));
-      const live = member(original, listKey);
+      const live = ownMember(original, listKey);
       orders.push({ key: listKey, order: value, live: Array.isArray(live) ? [...live] : [] });
       continue;
     }
@@ -59,7 +60,7 @@ function mergeMap(original: JsonObject, patch: JsonObject, schema: FieldSchema, 
     mergeField(original, key, value, fieldSchema(schema, key), at(path, key));
   }
   for (const { key, order, live } of orders) applyElementOrder(original, key, order, live, fieldSchema(schema, key), at(path, key));
-  if (hasMember(patch, RETAIN_KEYS)) retainKeys(original, patch[RETAIN_KEYS], path);
+  if (Object.hasOwn(patch, RETAIN_KEYS)) retainKeys(original, patch[RETAIN_KEYS], path);
   return original;
 }
 
@@ -68,7 +69,7 @@ function mergeField(target: JsonObject, key: string, value: unknown, schema: Fie
     delete target[key];
     return;
   }
-  const current = member(target, key);
+  const current = ownMember(target, key);
   let merged: unknown;
   if (isJsonObject(value)) {
     // Maps always merge here: atomic maps (mapType=atomic) are a server-side apply notion, not SMP's.
@@ -96,9 +97,9 @@ function fresh(value: unknown, schema: FieldSchema, path: string): unknown {
 }
 
 function mergeKeyedList(original: unknown[], patch: unknown[], mergeKey: string, itemSchema: FieldSchema, path: string): unknown[] {
-  if (patch.some((item) => isJsonObject(item) && member(item, PATCH) === 'replace')) {
+  if (patch.some((item) => isJsonObject(item) && ownMember(item, PATCH) === 'replace')) {
     return patch
-      .filter((item) => !(isJsonObject(item) && member(item, PATCH) === 'replace'))
+      .filter((item) => !(isJsonObject(item) && ownMember(item, PATCH) === 'replace'))
       .map((item) => fresh(item, itemSchema, path));
   }
   const result = [...original];
@@ -106,12 +107,12 @@ function mergeKeyedList(original: unknown[], patch: unknown[], mergeKey: string,
     if (!isJsonObject(item)) {
       throw errors.badRequest(`${path}: items of this list must be objects with the merge key "${mergeKey}", got ${describeValue(item)}`);
     }
-    if (!hasMember(item, mergeKey)) {
+    if (!Object.hasOwn(item, mergeKey)) {
       throw errors.badRequest(`${path}: ${describeValue(item)} does not contain the declared merge key "${mergeKey}"`);
     }
     const key = item[mergeKey];
-    const index = result.findIndex((existing) => isJsonObject(existing) && deepEqual(member(existing, mergeKey), key));
-    if (member(item, PATCH) === 'delete') {
+    const index = result.findIndex((existing) => isJsonObject(existing) && deepEqual(ownMember(existing, mergeKey), key));
+    if (ownMember(item, PATCH) === 'delete') {
       if (index >= 0) result.splice(index, 1);
       continue;
     }
@@ -141,7 +142,7 @@ function deleteFromPrimitiveList(target: JsonObject, key: string, values: unknow
     throw errors.badRequest(`${at(path, DELETE_FROM_PRIMITIVE_LIST + key)} must be a list, got ${describeValue(values)}`);
   }
   checkKey(key, at(path, DELETE_FROM_PRIMITIVE_LIST + key));
-  const current = member(target, key);
+  const current = ownMember(target, key);
   if (Array.isArray(current)) target[key] = current.filter((item) => !values.some((gone) => deepEqual(gone, item)));
 }
 
@@ -154,10 +155,10 @@ function applyElementOrder(target: JsonObject, key: string, order: unknown, live
   if (!Array.isArray(order)) {
     throw errors.badRequest(`${SET_ELEMENT_ORDER}${path} must be a list, got ${describeValue(order)}`);
   }
-  const current = member(target, key);
+  const current = ownMember(target, key);
   if (!Array.isArray(current)) return;
   const mergeKey = schema.list?.type === 'map' ? schema.list.mergeKey : undefined;
-  const identity = (item: unknown) => (mergeKey && isJsonObject(item) ? member(item, mergeKey) : item);
+  const identity = (item: unknown) => (mergeKey && isJsonObject(item) ? ownMember(item, mergeKey) : item);
   const indexIn = (list: unknown[], item: unknown) => list.findIndex((other) => deepEqual(identity(other), identity(item)));
   const wanted = order.map(identity);
   const rank = (item: unknown) => wanted.findIndex((w) => deepEqual(w, identity(item)));
