@@ -23,8 +23,11 @@ export interface LocalRuntimed {
   stop(): Promise<void>;
 }
 
+/** A runtimed that holds the socket but never answers must not stall the node's start for good. */
+const PROBE_TIMEOUT_MS = 5_000;
+
 async function answers(socket: string): Promise<boolean> {
-  const client = new RuntimeClient(socket);
+  const client = new RuntimeClient(socket, { callTimeoutMs: PROBE_TIMEOUT_MS });
   try {
     await client.version();
     return true;
