@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-debian_packages=(runc nats-server busybox-static iproute2 nftables conntrack skopeo umoci containernetworking-plugins podman)
+debian_packages=(runc nats-server busybox-static iproute2 nftables conntrack skopeo umoci containernetworking-plugins podman buildah docker-registry)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -17,6 +17,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+  # Debian's docker-registry is a peer the tests start on ports of their own; its service would hold
+  # port 5000, which is berth's cluster registry's.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
 fi
 # podman and skopeo refuse to read any image without a signature policy; the tests use only local archives.
 if [ ! -e /etc/containers/policy.json ]; then
