@@ -1,13 +1,7 @@
 import type { Secret } from '@berth/api';
 import { errors } from '@berth/errors';
 import { parseReference } from '@berth/image';
-
-/** A credential for one registry, as runtimed's PullImage takes it (the contract's RegistryAuth). */
-export interface RegistryAuth {
-  username?: string;
-  password?: string;
-  identityToken?: string;
-}
+import type { RegistryAuth } from '@berth/runtime-client';
 
 /** One credential of a pull secret, under the registry key it was written for. */
 export interface PullCredential {
