@@ -33,7 +33,7 @@ export function busyboxPod(name: string, spec: Partial<NonNullable<Pod['spec']>>
     metadata: { name, namespace: 'default' },
     spec: {
       terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', script ?? 'sleep 3600'] }],
+      containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script ?? 'sleep 3600'] }],
       ...rest,
     },
   };
