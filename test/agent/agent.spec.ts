@@ -76,7 +76,7 @@ describe('pods', () => {
         ready: true,
         started: true,
         restartCount: 0,
-        image: 'busybox', imagePullPolicy: 'IfNotPresent',
+        image: 'busybox',
         imageID: expect.stringContaining('sha256:'),
         containerID: expect.stringMatching(/^berth:\/\/[0-9a-f]{64}$/),
         state: { running: { startedAt: expect.any(String) } },
@@ -144,7 +144,8 @@ describe('pods', () => {
     pod.spec!.containers = [
       {
         name: 'main',
-        image: 'busybox', imagePullPolicy: 'IfNotPresent',
+        image: 'busybox',
+        imagePullPolicy: 'IfNotPresent',
         workingDir: '/work',
         command: ['sh', '-c'],
         args: ['echo "$GREETING $PASSWORD $POD_NAME/$POD_NS $(cat marker) $(cat /etc/config/app.conf) $EXPANDED"; touch /etc/config/x 2>/dev/null || echo read-only'],

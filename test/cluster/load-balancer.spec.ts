@@ -29,7 +29,8 @@ const webDeployment: Deployment = {
         containers: [
           {
             name: 'httpd',
-            image: 'busybox:latest', imagePullPolicy: 'IfNotPresent',
+            image: 'busybox:latest',
+            imagePullPolicy: 'IfNotPresent',
             command: ['sh', '-c', HTTPD_SERVING_HOSTNAME],
             ports: [{ containerPort: 80 }],
             readinessProbe: { httpGet: { path: '/ready', port: 80 }, periodSeconds: 1 },

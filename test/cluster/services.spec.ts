@@ -41,7 +41,8 @@ function webDeployment(replicas: number): Deployment {
           containers: [
             {
               name: 'httpd',
-              image: 'busybox:latest', imagePullPolicy: 'IfNotPresent',
+              image: 'busybox:latest',
+              imagePullPolicy: 'IfNotPresent',
               command: ['sh', '-c', HTTPD],
               ports: [{ containerPort: 80, name: 'http' }],
               readinessProbe: { httpGet: { path: '/ready', port: 80 }, periodSeconds: 1, failureThreshold: 1 },

@@ -39,7 +39,8 @@ function webDeployment(replicas: number): Deployment {
           containers: [
             {
               name: 'main',
-              image: 'busybox:latest', imagePullPolicy: 'IfNotPresent',
+              image: 'busybox:latest',
+              imagePullPolicy: 'IfNotPresent',
               env: [{ name: 'VERSION', value: 'one' }],
               // Ready a moment after start, through a real exec probe; stops promptly on TERM.
               command: ['sh', '-c', 'trap "exit 0" TERM; sleep 1; touch /tmp/ready; while true; do sleep 1; done'],
