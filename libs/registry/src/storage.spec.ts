@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { isBerthError } from '@berth/errors';
 import { sha256 } from '@berth/image';
 import { wireError } from './registry-errors';
+import { imageManifest, OCI_MANIFEST } from './spec-manifests';
 import { RegistryStorage } from './storage';
-
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 function code(err: unknown): string {
   return `${wireError(err).status} ${wireError(err).code}`;
@@ -19,18 +18,6 @@ async function failure(promise: Promise<unknown>): Promise<string> {
     return code(err);
   }
   throw new Error('expected a failure');
-}
-
-function imageManifest(config: Buffer, layers: Buffer[], extra: Record<string, unknown> = {}): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(l), size: l.length })),
-      ...extra,
-    }),
-  );
 }
 
 describe('RegistryStorage', () => {
