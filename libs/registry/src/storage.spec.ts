@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBerthError } from '@berth/errors';
@@ -140,11 +140,18 @@ describe('RegistryStorage', () => {
     expect(await failure(storage.getManifest('a/app', { tag: 'v1' }))).toBe('404 MANIFEST_UNKNOWN');
   });
 
-  it('clears half-written files and non-sessions at open', async () => {
+  it('clears what a crash left at open, but not what another process is writing', async () => {
     writeFileSync(join(dir, 'tmp', 'half-written'), 'x');
+    writeFileSync(join(dir, 'content', 'ingest', 'half-ingested'), 'x');
+    const past = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    utimesSync(join(dir, 'tmp', 'half-written'), past, past);
+    utimesSync(join(dir, 'content', 'ingest', 'half-ingested'), past, past);
+    writeFileSync(join(dir, 'tmp', 'being-written'), 'x');
     mkdirSync(join(dir, 'uploads', 'not-a-session'));
+    clock = Date.now();
     storage = await open();
-    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual(['being-written']);
+    expect(readdirSync(join(dir, 'content', 'ingest'))).toEqual([]);
     expect(readdirSync(join(dir, 'uploads'))).toEqual([]);
   });
 });

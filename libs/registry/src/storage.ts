@@ -81,6 +81,17 @@ async function exists(path: string): Promise<boolean> {
 
 const hexOf = (digest: Digest): string => digest.slice('sha256:'.length);
 
+/** Files in the scratch directories untouched this long are a crash's leftovers (a live write touches its file). */
+const STALE_SCRATCH_MS = 60 * 60 * 1000;
+
+async function removeStale(dir: string, beforeMs: number): Promise<void> {
+  for (const entry of await readdirOrEmpty(dir)) {
+    const path = join(dir, entry);
+    const st = await stat(path).catch(() => undefined);
+    if (st && st.mtimeMs < beforeMs) await rm(path, { recursive: true, force: true });
+  }
+}
+
 /**
  * A registry's storage, laid out as distribution lays out its own: blobs are stored once, content-addressed
  * (the ContentStore of @berth/image), and each repository holds links that make a blob or manifest visible
@@ -98,7 +109,7 @@ const hexOf = (digest: Digest): string => digest.slice('sha256:'.length);
  *
  * Promises: every path segment comes from a validated name, tag, digest or upload id, so nothing is ever
  * written outside `<dir>`. Every file that carries content is written whole into `tmp/` and renamed, so a
- * crash leaves the old or the new version, never half; `tmp/` is emptied at open. Names start with a
+ * crash leaves the old or the new version, never half; what a crash left in `tmp/` goes at a later open. Names start with a
  * letter or digit and the registry's own directories with `_`, so the two never meet. A blob or manifest
  * is reported only when its link and its content both exist.
  *
@@ -127,11 +138,16 @@ export class RegistryStorage {
 
   static async open(dir: string, options: RegistryStorageOptions = {}): Promise<RegistryStorage> {
     const content = new ContentStore(dir);
-    await content.init();
+    // Not `content.init()`, which empties the ingest directory: another process (`berth registry gc` beside
+    // a running server) may open the same storage, so only what a crash left behind long ago is removed.
+    const now = options.now?.() ?? Date.now();
+    for (const scratch of [join(dir, 'content', 'ingest'), join(dir, 'tmp')]) {
+      await mkdir(scratch, { recursive: true });
+      await removeStale(scratch, now - STALE_SCRATCH_MS);
+    }
+    await mkdir(content.blobsDir, { recursive: true });
     await mkdir(join(dir, 'repositories'), { recursive: true });
     await mkdir(join(dir, 'uploads'), { recursive: true });
-    await rm(join(dir, 'tmp'), { recursive: true, force: true });
-    await mkdir(join(dir, 'tmp'), { recursive: true });
     const storage = new RegistryStorage(dir, content, options);
     await storage.purgeUploads();
     return storage;
