@@ -1,4 +1,5 @@
 import type { Container as PodContainer, Pod, Secret } from '@berth/api';
+import { errors } from '@berth/errors';
 import type { Image, RegistryAuth } from '@berth/runtime-client';
 import pino from 'pino';
 import { FakeRuntime, type FakeRuntimeOptions } from './fake-runtime';
@@ -186,6 +187,18 @@ describe('ImagePuller', () => {
     expect(outcome).toMatchObject({
       reason: 'ErrImagePull',
       message: 'Failed to pull image "registry.example.com/app:1": [pulling registry.example.com/app:1: authentication required, pulling registry.example.com/app:1: authentication required]',
+    });
+  });
+
+  it('takes an unreachable registry for a failed pull (ErrImagePull and back-off), not for a failed sync', async () => {
+    runtime.pullImage = async () => {
+      throw errors.unavailable('GET https://registry.example.com/v2/: getaddrinfo ENOTFOUND registry.example.com');
+    };
+    expect(await puller.ensureImage(pod(), container('registry.example.com/app:1'))).toMatchObject({
+      ok: false,
+      reason: 'ErrImagePull',
+      message: 'Failed to pull image "registry.example.com/app:1": GET https://registry.example.com/v2/: getaddrinfo ENOTFOUND registry.example.com',
+      retryMs: 10_000,
     });
   });
 

@@ -88,7 +88,9 @@ export class ImagePuller {
     try {
       done = await this.pullOnce(image, auths);
     } catch (err) {
-      if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
+      // Any failure of the pull is the pod's ErrImagePull, as kubelet's: an unreachable registry is
+      // ServiceUnavailable too, and so is a runtimed that is down (the kubelet backs off from that as well).
+      if (!isBerthError(err)) throw err;
       const message = `Failed to pull image "${image}": ${err.message}`;
       events.record(pod, 'Warning', 'Failed', message);
       events.record(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
@@ -163,7 +165,7 @@ export class ImagePuller {
         logger.info({ image, digest: pulled.digest }, 'image pulled');
         return { details, size: pulled.image.size, startedAt, finishedAt: Date.now() };
       } catch (err) {
-        if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
+        if (!isBerthError(err)) throw err;
         failures.push(err);
       }
     }
