@@ -1,5 +1,7 @@
 export { parseDockerfile, stagesNeeded, stageDependencies, resolveStageRef, stageName, PREDEFINED_ARGS } from './dockerfile';
 export { parseInstruction } from './instruction-text';
+export { StageEvaluator, DEFAULT_PATH } from './evaluate';
+export type { EvaluatedStep, InlineFile, Step } from './evaluate';
 export { expandWord, expandWords, expandWordWithMatches, mapLookup } from './lexer';
 export type { Lookup, LexOptions } from './lexer';
 export { heredocContent, MAX_DOCKERFILE_BYTES } from './syntax';

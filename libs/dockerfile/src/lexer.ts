@@ -22,6 +22,11 @@ export interface LexOptions {
   rawEscapes?: boolean;
   /** Leave references to unset variables as written (`$x`, `${x:-y}`). */
   skipUnset?: boolean;
+  /**
+   * A heredoc body (COPY <<EOF): quotes are ordinary characters and the escape character escapes only `$`,
+   * itself, a backquote and a newline, as in a shell here-document.
+   */
+  heredoc?: boolean;
 }
 
 export const MAX_DEPTH = 64;
@@ -108,6 +113,17 @@ class Scanner {
         const value = this.dollar();
         append(value);
         words.addString(value);
+      } else if (this.opts.heredoc) {
+        let c = this.next()!;
+        if (c === this.opts.escape) {
+          const after = this.peek();
+          if (after === '$' || after === '`' || after === this.opts.escape) c = this.next()!;
+          else if (after === '\n') {
+            this.next();
+            continue;
+          }
+        }
+        append(c);
       } else if (ch === "'") {
         const value = this.singleQuote();
         append(value);
@@ -376,6 +392,7 @@ function lex(text: string, lookup: Lookup, options: LexOptions) {
     rawQuotes: options.rawQuotes ?? false,
     rawEscapes: options.rawEscapes ?? false,
     skipUnset: options.skipUnset ?? false,
+    heredoc: options.heredoc ?? false,
   };
   const scanner = new Scanner(text, lookup, opts);
   try {
