@@ -9,7 +9,7 @@ const execFileAsync = promisify(execFile);
 
 interface DockerImage {
   author?: string;
-  config?: ImageRuntimeConfig & Record<string, unknown>;
+  config?: ImageRuntimeConfig;
 }
 
 /**
