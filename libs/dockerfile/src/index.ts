@@ -7,6 +7,7 @@ export type { Lookup, LexOptions } from './lexer';
 export { heredocContent, MAX_DOCKERFILE_BYTES } from './syntax';
 export { commandArgs, DEFAULT_SHELL, normalizePorts, parseChmod, parseChown, parseDuration, validateSignal } from './values';
 export { parseMount } from './mounts';
+export { DockerIgnore, readDockerignore, cleanPath, dockerignoreCandidates } from './dockerignore';
 export type {
   ArgInstruction,
   CmdInstruction,
