@@ -31,7 +31,7 @@ export interface LexOptions {
 
 export const MAX_DEPTH = 64;
 export const MAX_RESULT = 1 << 20;
-const MAX_PATTERN_WORK = 50_000_000;
+const MAX_PATTERN_WORK = 1_000_000;
 
 class LexError extends Error {}
 
