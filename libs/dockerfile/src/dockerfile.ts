@@ -113,11 +113,15 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
   const metaArgs: ArgInstruction[] = [];
   const stages: Stage[] = [];
   let current: Stage | undefined;
+  const names = new Set<string>();
   for (const node of nodes) {
     const inst = toInstruction(node, directives, warnings);
     if (inst.kind === 'FROM') {
       current = { index: stages.length, name: inst.name, from: inst, base: { type: 'scratch' }, instructions: [] };
-      if (inst.name && stages.some((s) => s.name === inst.name)) throw parseError(inst.line, `duplicate stage name "${inst.name}"`);
+      if (inst.name) {
+        if (names.has(inst.name)) throw parseError(inst.line, `duplicate stage name "${inst.name}"`);
+        names.add(inst.name);
+      }
       stages.push(current);
     } else if (current) current.instructions.push(inst);
     else if (inst.kind === 'ARG') metaArgs.push(inst);
@@ -133,6 +137,7 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
     for (const { key } of arg.args) declared.add(key);
   }
 
+  const byName = new Map<string, number>();
   for (const stage of stages) {
     const from = stage.from;
     const image = expandAt(from.line, from.image, meta.lookup);
@@ -147,8 +152,9 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
       }
     }
     // A FROM names only an earlier stage (BuildKit's rule: FROM can never make a cycle).
-    const earlier = stages.slice(0, stage.index).find((s) => s.name === image.toLowerCase());
-    stage.base = earlier ? { type: 'stage', stage: earlier.index } : image === 'scratch' ? { type: 'scratch' } : { type: 'image', ref: image };
+    const earlier = byName.get(image.toLowerCase());
+    stage.base = earlier !== undefined ? { type: 'stage', stage: earlier } : image === 'scratch' ? { type: 'scratch' } : { type: 'image', ref: image };
+    if (stage.name) byName.set(stage.name, stage.index);
   }
 
   let target = stages.length - 1;

@@ -36,15 +36,31 @@ const MAX_PATTERN_WORK = 1_000_000;
 class LexError extends Error {}
 
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
-const isSpace = (ch: string) => /\s/u.test(ch);
-const isNameChar = (ch: string) => /[\p{L}\p{Nd}_]/u.test(ch);
-const isDigit = (ch: string) => /\p{Nd}/u.test(ch);
+// ASCII fast paths: these run once per character of every word.
+const isSpace = (ch: string) => {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return /\s/u.test(ch);
+};
+const isNameChar = (ch: string) => {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  return /[\p{L}\p{Nd}]/u.test(ch);
+};
+const isDigit = (ch: string) => {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return c >= 48 && c <= 57;
+  return /\p{Nd}/u.test(ch);
+};
 
 class Words {
   words: string[] = [];
   word = '';
   inWord = false;
+  /** Word splitting is only tracked when asked for (expandWords): it costs a string per character. */
+  constructor(private readonly enabled: boolean) {}
   addChar(ch: string): void {
+    if (!this.enabled) return;
     if (isSpace(ch)) {
       if (this.inWord && this.word.length) {
         this.words.push(this.word);
@@ -54,9 +70,11 @@ class Words {
     } else this.addRaw(ch);
   }
   addString(s: string): void {
+    if (!this.enabled) return;
     for (const ch of s) this.addChar(ch);
   }
   addRaw(s: string): void {
+    if (!this.enabled) return;
     this.word += s;
     this.inWord = true;
   }
@@ -69,15 +87,17 @@ class Words {
 
 class Scanner {
   private pos = 0;
-  private readonly chars: string[];
+  /** The text itself when it has no surrogate pairs (indexing a string is cheaper than an array of chars). */
+  private readonly chars: string | string[];
   depth = 0;
   used = new Set<string>();
   constructor(
     text: string,
     private readonly lookup: Lookup,
     private readonly opts: Required<LexOptions>,
+    private readonly wantWords: boolean,
   ) {
-    this.chars = Array.from(text);
+    this.chars = /[\uD800-\uDFFF]/.test(text) ? Array.from(text) : text;
   }
 
   peek(): string | undefined {
@@ -85,6 +105,20 @@ class Scanner {
   }
   next(): string | undefined {
     return this.chars[this.pos++];
+  }
+
+  /** Consumes and returns the longest run of characters that are none of `a`, `b` and the escape character. */
+  private run(a: string, b: string): string {
+    const start = this.pos;
+    const chars = this.chars;
+    const escape = this.opts.escape;
+    let i = start;
+    for (; i < chars.length; i++) {
+      const ch = chars[i];
+      if (ch === a || ch === b || ch === escape) break;
+    }
+    this.pos = i;
+    return typeof chars === 'string' ? chars.slice(start, i) : chars.slice(start, i).join('');
   }
 
   get(name: string): string | undefined {
@@ -96,7 +130,7 @@ class Scanner {
   processStopOn(stop: string | undefined, rawEscapes: boolean): { text: string; words: string[] } {
     if (++this.depth > MAX_DEPTH) throw new LexError('variable substitutions are nested too deeply');
     let out = '';
-    const words = new Words();
+    const words = new Words(this.wantWords);
     const append = (s: string) => {
       out += s;
       if (out.length > MAX_RESULT) throw new LexError(`the expanded word is longer than ${MAX_RESULT} characters`);
@@ -175,6 +209,8 @@ class Scanner {
       }
       if (ch === '$') {
         out += this.dollar();
+      } else if (ch !== this.opts.escape) {
+        out += this.run('"', '$');
       } else {
         let c = this.next()!;
         if (c === this.opts.escape) {
@@ -386,7 +422,12 @@ function replaceMatches(pattern: Token[], value: string, replacement: string, al
   return out;
 }
 
-function lex(text: string, lookup: Lookup, options: LexOptions) {
+/** A word for an error message: hostile words can be megabytes long. */
+export function shorten(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
+function lex(text: string, lookup: Lookup, options: LexOptions, wantWords = false) {
   const opts: Required<LexOptions> = {
     escape: options.escape ?? '\\',
     rawQuotes: options.rawQuotes ?? false,
@@ -394,12 +435,12 @@ function lex(text: string, lookup: Lookup, options: LexOptions) {
     skipUnset: options.skipUnset ?? false,
     heredoc: options.heredoc ?? false,
   };
-  const scanner = new Scanner(text, lookup, opts);
+  const scanner = new Scanner(text, lookup, opts, wantWords);
   try {
     const result = scanner.processStopOn(undefined, opts.rawEscapes);
     return { ...result, used: scanner.used };
   } catch (err) {
-    if (err instanceof LexError) throw errors.badRequest(`failed to process ${JSON.stringify(text)}: ${err.message}`);
+    if (err instanceof LexError) throw errors.badRequest(`failed to process ${JSON.stringify(shorten(text))}: ${shorten(err.message)}`);
     throw err;
   }
 }
@@ -411,7 +452,7 @@ export function expandWord(text: string, lookup: Lookup, options: LexOptions = {
 
 /** Expands and splits on unquoted whitespace (EXPOSE's `$PORTS`, heredoc detection). */
 export function expandWords(text: string, lookup: Lookup, options: LexOptions = {}): string[] {
-  return lex(text, lookup, options).words;
+  return lex(text, lookup, options, true).words;
 }
 
 /** Expands a word and reports which variable names it referred to (for cache keys and unused-arg checks). */

@@ -30,6 +30,9 @@ export interface Lines {
 
 /** A parse error worded as BuildKit's: `dockerfile parse error on line 3: unknown instruction: RUNN`. */
 export function parseError(line: number, message: string): BerthError {
+  // One line, bounded: messages quote hostile input.
+  message = message.replace(/[\r\n]+/g, ' ');
+  if (message.length > 1000) message = `${message.slice(0, 1000)}...`;
   return new BerthError('BadRequest', `dockerfile parse error on line ${line}: ${message}`, {
     causes: [{ reason: 'FieldValueInvalid', field: `Dockerfile:${line}`, message }],
   });
