@@ -1,5 +1,5 @@
 import { parseDockerfile } from './dockerfile';
-import { DEFAULT_PATH, StageEvaluator, type EvaluatedStep, type Step } from './evaluate';
+import { applyChanges, DEFAULT_PATH, StageEvaluator, type EvaluatedStep, type Step } from './evaluate';
 import type { ImageRuntimeConfig } from './types';
 
 const P = { platform: 'linux/amd64', buildPlatform: 'linux/amd64' };
@@ -123,5 +123,26 @@ describe('StageEvaluator: the image config', () => {
     expect(ev.author).toBe('Jane');
     expect(ev.config.OnBuild).toEqual(['RUN make']);
     expect(steps.map((s) => [s.createdBy, s.emptyLayer])).toEqual([['MAINTAINER Jane', true], ['ONBUILD RUN make', true], ['LABEL a=b', true]]);
+  });
+});
+
+describe('applyChanges (commit --change)', () => {
+  it('applies config changes in order, keeping the image triggers', () => {
+    const base: ImageRuntimeConfig = { Env: ['PATH=/bin'], Cmd: ['sh'], OnBuild: ['RUN old'] };
+    expect(applyChanges(base, ['ENV A=1', 'ENV B=$A-2', 'CMD ["run"]', 'EXPOSE 80', 'WORKDIR /w', 'ONBUILD RUN new', 'LABEL x=y'])).toEqual({
+      Env: ['PATH=/bin', 'A=1', 'B=1-2'],
+      Cmd: ['run'],
+      ExposedPorts: { '80/tcp': {} },
+      WorkingDir: '/w',
+      OnBuild: ['RUN old', 'RUN new'],
+      Labels: { x: 'y' },
+    });
+    expect(base.Env).toEqual(['PATH=/bin']);
+  });
+
+  it('refuses what docker commit refuses', () => {
+    expect(() => applyChanges({}, ['RUN make'])).toThrow('RUN is not a valid change command');
+    expect(() => applyChanges({}, ['FROM x'])).toThrow('FROM is not a valid change command');
+    expect(() => applyChanges({}, ['CMD'])).toThrow('CMD requires at least one argument');
   });
 });

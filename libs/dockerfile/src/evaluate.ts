@@ -331,3 +331,41 @@ export class StageEvaluator {
     return { step, createdBy: `${inst.kind} ${shown.join(' ')} ${dest} # buildkit`, emptyLayer: false };
   }
 }
+
+/** The instructions `docker commit --change` / `docker import --change` accept. */
+export const CHANGE_INSTRUCTIONS: readonly string[] = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'USER', 'VOLUME', 'WORKDIR'];
+
+/**
+ * `berth commit --change 'CMD ["x"]' --change 'ENV A=1'`: the changes applied to an image config as a
+ * Dockerfile stage on that image would apply them (ENV visible to later changes), except that the image's own
+ * ONBUILD triggers are kept rather than run. Refuses instructions docker refuses there.
+ */
+export function applyChanges(base: ImageRuntimeConfig | undefined, changes: readonly string[]): ImageRuntimeConfig {
+  const instructions = changes.map((text, i) => {
+    const { instruction } = parseInstruction(text);
+    if (!CHANGE_INSTRUCTIONS.includes(instruction.kind)) {
+      throw parseError(i + 1, `${instruction.kind} is not a valid change command`);
+    }
+    return instruction;
+  });
+  const from: Instruction = { kind: 'FROM', line: 0, endLine: 0, original: 'FROM image', image: 'image' };
+  const stage: Stage = { index: 0, from, base: { type: 'image', ref: 'image' }, instructions };
+  const df: Dockerfile = {
+    directives: { escape: '\\' },
+    metaArgs: [],
+    stages: [stage],
+    target: 0,
+    buildArgs: {},
+    platformArgs: {},
+    unusedBuildArgs: [],
+    warnings: [],
+  };
+  const kept = cloneConfig(base ?? {});
+  const triggers = kept.OnBuild;
+  delete kept.OnBuild;
+  const ev = new StageEvaluator(df, stage, { config: kept });
+  for (const inst of instructions) ev.apply(inst);
+  const added = ev.config.OnBuild ?? [];
+  if (Array.isArray(triggers) || added.length) ev.config.OnBuild = [...(Array.isArray(triggers) ? triggers : []), ...added];
+  return ev.config;
+}

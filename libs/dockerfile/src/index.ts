@@ -1,6 +1,6 @@
-export { parseDockerfile, stagesNeeded, stageDependencies, resolveStageRef, stageName, PREDEFINED_ARGS } from './dockerfile';
+export { declareArgs, parseDockerfile, stagesNeeded, stageDependencies, resolveStageRef, stageName, PREDEFINED_ARGS } from './dockerfile';
 export { parseInstruction } from './instruction-text';
-export { StageEvaluator, DEFAULT_PATH } from './evaluate';
+export { StageEvaluator, DEFAULT_PATH, applyChanges, CHANGE_INSTRUCTIONS } from './evaluate';
 export type { EvaluatedStep, InlineFile, Step } from './evaluate';
 export { expandWord, expandWords, expandWordWithMatches, mapLookup } from './lexer';
 export type { Lookup, LexOptions } from './lexer';
