@@ -141,8 +141,10 @@ describe('Dockerfile interpretation against buildah bud', () => {
       target: 'two',
     },
     {
+      // buildah 1.28 expands words with the backslash as escape whatever the directive says; BuildKit (and berth)
+      // use the directive's escape character (`ENV A=C:\Windows` stays as written): in evaluate.spec.ts.
       name: 'the escape directive (backtick), continuations with comments and empty lines',
-      dockerfile: '# escape=`\nFROM scratch\nENV A=C:\\Windows B=x `\n  # a comment inside\n\n  C=y\nWORKDIR C:\\\\dir\nlabel   a=b `\n   c=d\n',
+      dockerfile: '# escape=`\nFROM scratch\nENV A=C:/Windows B=x `\n  # a comment inside\n\n  C=y\nWORKDIR /dir\nlabel   a=b `\n   c=d\n',
     },
   ];
 

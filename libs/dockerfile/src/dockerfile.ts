@@ -45,9 +45,9 @@ function platformArgs(target: string, build: string): Record<string, string> {
 const own = (o: Record<string, string>, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 /** Expands at a given line: the lexer's error becomes a parse error of that line. */
-export function expandAt(line: number, word: string, lookup: Lookup): string {
+export function expandAt(line: number, word: string, lookup: Lookup, escape = '\\'): string {
   try {
-    return expandWord(word, lookup);
+    return expandWord(word, lookup, { escape });
   } catch (err) {
     if (isBerthError(err, 'BadRequest')) throw parseError(line, err.message);
     throw err;
@@ -88,11 +88,12 @@ export function declareArgs(
   lookup: Lookup,
   buildArgs: Record<string, string>,
   globals?: ReadonlyMap<string, string>,
+  escape = '\\',
 ): void {
   for (const { key, value } of inst.args) {
-    const k = expandAt(inst.line, key, lookup);
+    const k = expandAt(inst.line, key, lookup, escape);
     if (own(buildArgs, k)) target.set(k, buildArgs[k]);
-    else if (value !== undefined) target.set(k, expandAt(inst.line, value, lookup));
+    else if (value !== undefined) target.set(k, expandAt(inst.line, value, lookup, escape));
     else if (globals?.has(k)) target.set(k, globals.get(k)!);
     else target.delete(k);
   }
@@ -133,17 +134,17 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
   const meta = scope(new Map(Object.entries(pargs)));
   const declared = new Set<string>();
   for (const arg of metaArgs) {
-    declareArgs(arg, meta.values, meta.lookup, buildArgs);
+    declareArgs(arg, meta.values, meta.lookup, buildArgs, undefined, directives.escape);
     for (const { key } of arg.args) declared.add(key);
   }
 
   const byName = new Map<string, number>();
   for (const stage of stages) {
     const from = stage.from;
-    const image = expandAt(from.line, from.image, meta.lookup);
+    const image = expandAt(from.line, from.image, meta.lookup, directives.escape);
     if (!image.trim()) throw parseError(from.line, `base name (${from.image}) should not be blank`);
     if (from.platform !== undefined) {
-      const platform = expandAt(from.line, from.platform, meta.lookup);
+      const platform = expandAt(from.line, from.platform, meta.lookup, directives.escape);
       try {
         const p = parsePlatform(platform, 'FROM --platform');
         stage.platform = p.variant ? `${p.os}/${p.arch}/${p.variant}` : `${p.os}/${p.arch}`;
@@ -199,22 +200,23 @@ export function stageDependencies(df: Dockerfile, index: number): { stage: numbe
   const deps: { stage: number; line: number }[] = [];
   if (stage.base.type === 'stage') deps.push({ stage: stage.base.stage, line: stage.from.line });
   const globals = scope(new Map(Object.entries(df.platformArgs)));
-  for (const arg of df.metaArgs) declareArgs(arg, globals.values, globals.lookup, df.buildArgs);
+  const escape = df.directives.escape;
+  for (const arg of df.metaArgs) declareArgs(arg, globals.values, globals.lookup, df.buildArgs, undefined, escape);
   const args = new Map<string, string>();
   const env = new Map<string, string>();
   const lookup: Lookup = (name) => env.get(name) ?? args.get(name);
   const refer = (from: string | undefined, line: number) => {
     if (from === undefined) return;
-    const base = resolveStageRef(df.stages, expandAt(line, from, lookup), line);
+    const base = resolveStageRef(df.stages, expandAt(line, from, lookup, escape), line);
     if (base.type === 'stage') deps.push({ stage: base.stage, line });
   };
   for (const inst of stage.instructions) visit(inst);
   return deps;
 
   function visit(inst: Instruction): void {
-    if (inst.kind === 'ARG') declareArgs(inst, args, lookup, df.buildArgs, globals.values);
+    if (inst.kind === 'ARG') declareArgs(inst, args, lookup, df.buildArgs, globals.values, escape);
     else if (inst.kind === 'ENV') {
-      const values = inst.pairs.map((p) => [expandAt(inst.line, p.key, lookup), expandAt(inst.line, p.value, lookup)] as const);
+      const values = inst.pairs.map((p) => [expandAt(inst.line, p.key, lookup, escape), expandAt(inst.line, p.value, lookup, escape)] as const);
       for (const [k, v] of values) env.set(k, v);
     } else if (inst.kind === 'COPY') refer(inst.from, inst.line);
     else if (inst.kind === 'RUN') {

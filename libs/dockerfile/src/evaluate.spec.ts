@@ -89,6 +89,12 @@ describe('StageEvaluator: the image config', () => {
     expect(ev.config.Env).toEqual(['PATH=/x']);
   });
 
+  it('expands with the escape directive\'s character (the reference\'s Windows example)', () => {
+    const { ev, step } = run('# escape=`\nFROM scratch\nENV A=C:\\Windows B=`$A\nCOPY testfile.txt c:\\\n');
+    expect(ev.config.Env).toEqual([DEFAULT_PATH, 'A=C:\\Windows', 'B=$A']);
+    expect(step<'COPY' | 'ADD'>(1).dest).toBe('/c:\\');
+  });
+
   it('inherits a base config, runs its ONBUILD triggers and does not pass them on; ENTRYPOINT resets its CMD', () => {
     const base: ImageRuntimeConfig = { Env: ['PATH=/bin', 'B=1'], Cmd: ['base'], OnBuild: ['ENV T=$B-triggered'], WorkingDir: '/srv' };
     const { ev } = run('FROM img\nENTRYPOINT ["/e"]\nWORKDIR x\n', { base });

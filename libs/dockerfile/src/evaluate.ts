@@ -124,7 +124,7 @@ export class StageEvaluator {
     delete this.config.OnBuild;
     this.onbuild = triggers.map((t) => parseInstruction(t, { escape: df.directives.escape, onbuild: true }).instruction);
     for (const [k, v] of Object.entries(df.platformArgs)) this.globals.set(k, v);
-    for (const arg of df.metaArgs) declareArgs(arg, this.globals, (n) => this.globals.get(n), df.buildArgs);
+    for (const arg of df.metaArgs) declareArgs(arg, this.globals, (n) => this.globals.get(n), df.buildArgs, undefined, df.directives.escape);
   }
 
   /** The value a `$name` expands to here: ENV first, then the stage's ARGs. */
@@ -151,7 +151,7 @@ export class StageEvaluator {
   }
 
   private expand(line: number, word: string): string {
-    return expandAt(line, word, this.lookup);
+    return expandAt(line, word, this.lookup, this.df.directives.escape);
   }
 
   private invalid<T>(line: number, fn: () => T): T {
@@ -181,7 +181,7 @@ export class StageEvaluator {
       case 'FROM':
         throw parseError(line, 'FROM starts a stage: it is not applied to one');
       case 'ARG': {
-        declareArgs(inst, this.args, this.lookup, this.df.buildArgs, this.globals);
+        declareArgs(inst, this.args, this.lookup, this.df.buildArgs, this.globals, this.df.directives.escape);
         const shown = inst.args.map(({ key, value }) => (value === undefined ? key : `${key}=${value}`));
         return meta(`ARG ${shown.join(' ')}`);
       }
@@ -211,7 +211,7 @@ export class StageEvaluator {
         c.User = this.expand(line, inst.value);
         return meta(`USER ${c.User}`);
       case 'EXPOSE': {
-        const ports = this.invalid(line, () => normalizePorts(inst.values.flatMap((v) => expandWords(v, this.lookup))));
+        const ports = this.invalid(line, () => normalizePorts(inst.values.flatMap((v) => expandWords(v, this.lookup, { escape: this.df.directives.escape }))));
         c.ExposedPorts = merged(c.ExposedPorts, ports.map((p) => [p, {}]));
         return meta(`EXPOSE ${ports.join(' ')}`);
       }
