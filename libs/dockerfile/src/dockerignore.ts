@@ -1,4 +1,7 @@
 import { errors } from '@berth/errors';
+import { globMatches, type GlobToken } from './glob';
+
+const ANYTHING: GlobToken = { t: 'star', slash: true };
 
 /**
  * `.dockerignore` with moby's semantics (ignorefile.ReadAll + patternmatcher): patterns cleaned as Go's
@@ -6,7 +9,7 @@ import { errors } from '@berth/errors';
  * pattern wins, `*` and `?` within a path segment, `**` across segments, and a pattern that matches a parent
  * directory matching everything inside it.
  *
- * Patterns are matched by a small NFA rather than a RegExp: a hostile pattern (`*a*a*a*a*b`, `**\/**\/**`)
+ * Patterns are matched by glob.ts's NFA rather than a RegExp: a hostile pattern (`*a*a*a*a*b`, `**\/**\/**`)
  * cannot make matching exponential. Bounds: MAX_PATTERNS patterns of MAX_PATTERN_LENGTH characters.
  */
 
@@ -49,16 +52,8 @@ export function readDockerignore(text: string): string[] {
   return patterns;
 }
 
-type Token =
-  | { t: 'lit'; c: string }
-  | { t: 'one' } // ?  any character but /
-  | { t: 'star' } // *  any run of characters but /
-  | { t: 'dirs' } // **/ or ** before more pattern: empty, or anything ending in /
-  | { t: 'rest' } // ** at the end: anything
-  | { t: 'class'; negate: boolean; ranges: [string, string][] };
-
-function tokenize(pattern: string): Token[] {
-  const tokens: Token[] = [];
+function tokenize(pattern: string): GlobToken[] {
+  const tokens: GlobToken[] = [];
   const chars = Array.from(pattern);
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i];
@@ -68,10 +63,10 @@ function tokenize(pattern: string): Token[] {
         while (chars[i + 1] === '*') i++;
         if (chars[i + 1] === '/') i++;
         const last = tokens[tokens.length - 1];
-        if (i + 1 >= chars.length) tokens.push({ t: 'rest' });
+        if (i + 1 >= chars.length) tokens.push({ t: 'star', slash: true });
         else if (!last || last.t !== 'dirs') tokens.push({ t: 'dirs' });
-      } else tokens.push({ t: 'star' });
-    } else if (ch === '?') tokens.push({ t: 'one' });
+      } else tokens.push({ t: 'star', slash: false });
+    } else if (ch === '?') tokens.push({ t: 'one', slash: false });
     else if (ch === '\\') {
       if (i + 1 < chars.length) tokens.push({ t: 'lit', c: chars[++i] });
       else tokens.push({ t: 'lit', c: '\\' });
@@ -104,68 +99,12 @@ function tokenize(pattern: string): Token[] {
   return tokens;
 }
 
-/**
- * Does the pattern match the whole path? NFA simulation over token positions; a `dirs` token has two
- * states: its entry (which may skip it) and "inside" (which must end with a /).
- */
-function matches(tokens: Token[], path: string): boolean {
-  const n = tokens.length;
-  // state k (0..n): before token k; state n+1+k: inside the `dirs` token k.
-  let states = new Set<number>();
-  const add = (set: Set<number>, k: number) => {
-    if (set.has(k)) return;
-    set.add(k);
-    const tok = tokens[k];
-    if (k < n && (tok.t === 'star' || tok.t === 'dirs' || tok.t === 'rest')) add(set, k + 1);
-  };
-  add(states, 0);
-  for (const ch of path) {
-    const next = new Set<number>();
-    for (const s of states) {
-      if (s > n) {
-        const k = s - n - 1;
-        next.add(s);
-        if (ch === '/') add(next, k + 1);
-        continue;
-      }
-      if (s === n) continue;
-      const tok = tokens[s];
-      switch (tok.t) {
-        case 'lit':
-          if (tok.c === ch) add(next, s + 1);
-          break;
-        case 'one':
-          if (ch !== '/') add(next, s + 1);
-          break;
-        case 'star':
-          if (ch !== '/') add(next, s);
-          break;
-        case 'rest':
-          add(next, s);
-          break;
-        case 'dirs':
-          next.add(n + 1 + s);
-          if (ch === '/') add(next, s + 1);
-          break;
-        case 'class': {
-          const inRange = tok.ranges.some(([lo, hi]) => ch >= lo && ch <= hi);
-          if (inRange !== tok.negate) add(next, s + 1);
-          break;
-        }
-      }
-    }
-    states = next;
-    if (!states.size) return false;
-  }
-  return states.has(n);
-}
-
 interface Pattern {
   text: string;
   exclusion: boolean;
-  tokens: Token[];
-  /** The pattern's segments, for shouldWalk. */
-  segments: Token[][];
+  tokens: GlobToken[];
+  /** The pattern's segments, for shouldWalk (a segment with `**` as one crossing star). */
+  segments: GlobToken[][];
 }
 
 function compile(raw: string): Pattern | undefined {
@@ -179,7 +118,7 @@ function compile(raw: string): Pattern | undefined {
     p = p.slice(1);
   }
   try {
-    return { text: p, exclusion, tokens: tokenize(p), segments: p.split('/').map((seg) => (seg.includes('**') ? [{ t: 'rest' }] : tokenize(seg))) };
+    return { text: p, exclusion, tokens: tokenize(p), segments: p.split('/').map((seg) => (seg.includes('**') ? [ANYTHING] : tokenize(seg))) };
   } catch {
     throw errors.badRequest(`invalid .dockerignore pattern ${JSON.stringify(raw)}: syntax error in pattern`);
   }
@@ -216,7 +155,7 @@ export class DockerIgnore {
     for (const p of this.patterns) {
       // An inclusion cannot change an already-ignored path, an exception cannot change a kept one.
       if (p.exclusion !== matched) continue;
-      const hit = matches(p.tokens, file) || parents.some((dir) => matches(p.tokens, dir));
+      const hit = globMatches(p.tokens, file) || parents.some((dir) => globMatches(p.tokens, dir));
       if (hit) matched = !p.exclusion;
     }
     return matched;
@@ -237,8 +176,8 @@ export class DockerIgnore {
     for (let i = 0; i < dirSegs.length; i++) {
       const seg = p.segments[i];
       if (!seg) return true; // the exception matches a parent of everything inside
-      if (seg.length === 1 && seg[0].t === 'rest') return true; // ** can be anything
-      if (!matches(seg, dirSegs[i])) return false;
+      if (seg.length === 1 && seg[0] === ANYTHING) return true; // ** can be anything
+      if (!globMatches(seg, dirSegs[i])) return false;
     }
     return true;
   }

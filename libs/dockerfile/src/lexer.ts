@@ -1,4 +1,5 @@
 import { errors } from '@berth/errors';
+import { globMatchLengths, type GlobBudget, type GlobToken } from './glob';
 
 /**
  * The Dockerfile's word expansion (the reference's "Environment replacement"), as BuildKit's shell lexer does
@@ -7,7 +8,7 @@ import { errors } from '@berth/errors';
  * character escapes (`\$` is a literal `$`). Unset variables expand to "".
  *
  * Written for hostile input: no recursion on input nesting beyond MAX_DEPTH, results bounded by MAX_RESULT,
- * and the `#`/`%`/`/` patterns are matched by a small NFA (not a backtracking RegExp), so time stays
+ * and the `#`/`%`/`/` patterns are matched by glob.ts's NFA (not a backtracking RegExp), so time stays
  * polynomial and bounded by MAX_PATTERN_WORK.
  */
 
@@ -323,71 +324,47 @@ class Scanner {
   }
 }
 
-// ---- glob patterns for # % / (`*` any string, `?` any char, `\` escapes * ? \) ----
+// ---- glob patterns for # % / (`*` any string, `?` any char, `\` escapes * ? \), matched by glob.ts ----
 
-type Token = { any: true } | { one: true } | { lit: string };
-
-function compilePattern(text: string): Token[] {
-  const tokens: Token[] = [];
+function compilePattern(text: string): GlobToken[] {
+  const tokens: GlobToken[] = [];
   const chars = Array.from(text);
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i];
     if (ch === '*') {
-      if (!('any' in (tokens[tokens.length - 1] ?? {}))) tokens.push({ any: true });
-    } else if (ch === '?') tokens.push({ one: true });
+      if (tokens[tokens.length - 1]?.t !== 'star') tokens.push({ t: 'star', slash: true });
+    } else if (ch === '?') tokens.push({ t: 'one', slash: true });
     else if (ch === '\\') {
       const after = chars[i + 1];
       if (after === '}' || after === '/') continue;
       if (after !== '*' && after !== '?' && after !== '\\') {
         throw new LexError(`invalid pattern (${text}) in substitution: invalid escape '\\${after ?? ''}'`);
       }
-      tokens.push({ lit: after });
+      tokens.push({ t: 'lit', c: after });
       i++;
-    } else tokens.push({ lit: ch });
+    } else tokens.push({ t: 'lit', c: ch });
   }
   return tokens;
 }
 
-/** Every length n such that pattern matches chars[start, start+n) exactly; ascending. */
-function matchLengths(pattern: Token[], chars: string[], start: number, budget: { work: number }): number[] {
-  // NFA over pattern positions: a set of positions reached after consuming k characters.
-  const closure = (set: Set<number>) => {
-    for (const p of [...set]) {
-      let q = p;
-      while (q < pattern.length && 'any' in pattern[q]) set.add(++q);
-    }
-    return set;
-  };
-  let states = closure(new Set([0]));
-  const lengths: number[] = [];
-  for (let k = 0; ; k++) {
-    if (states.has(pattern.length)) lengths.push(k);
-    const ch = chars[start + k];
-    if (ch === undefined || states.size === 0) break;
-    const next = new Set<number>();
-    for (const p of states) {
-      budget.work++;
-      const t = pattern[p];
-      if (!t) continue;
-      if ('any' in t) next.add(p);
-      else if ('one' in t || t.lit === ch) next.add(p + 1);
-    }
-    if (budget.work > MAX_PATTERN_WORK) throw new LexError('the pattern substitution is too costly');
-    states = closure(next);
-  }
-  return lengths;
-}
+const patternBudget = (): GlobBudget => ({
+  work: 0,
+  limit: MAX_PATTERN_WORK,
+  onLimit: () => {
+    throw new LexError('the pattern substitution is too costly');
+  },
+});
 
-function trimPrefix(pattern: Token[], value: string, greedy: boolean): string {
+function trimPrefix(pattern: GlobToken[], value: string, greedy: boolean): string {
   const chars = Array.from(value);
-  const lengths = matchLengths(pattern, chars, 0, { work: 0 });
+  const lengths = globMatchLengths(pattern, chars, 0, patternBudget());
   if (!lengths.length) return value;
   return chars.slice(greedy ? lengths[lengths.length - 1] : lengths[0]).join('');
 }
 
-function trimSuffix(pattern: Token[], value: string, greedy: boolean): string {
+function trimSuffix(pattern: GlobToken[], value: string, greedy: boolean): string {
   const reversed = Array.from(value).reverse();
-  const lengths = matchLengths([...pattern].reverse(), reversed, 0, { work: 0 });
+  const lengths = globMatchLengths([...pattern].reverse(), reversed, 0, patternBudget());
   if (!lengths.length) return value;
   return reversed
     .slice(greedy ? lengths[lengths.length - 1] : lengths[0])
@@ -396,15 +373,15 @@ function trimSuffix(pattern: Token[], value: string, greedy: boolean): string {
 }
 
 /** `${v/p/r}` replaces the first leftmost-longest match, `${v//p/r}` every non-overlapping one. */
-function replaceMatches(pattern: Token[], value: string, replacement: string, all: boolean): string {
+function replaceMatches(pattern: GlobToken[], value: string, replacement: string, all: boolean): string {
   const chars = Array.from(value);
-  const budget = { work: 0 };
+  const budget = patternBudget();
   let out = '';
   let i = 0;
   let replaced = false;
   while (i <= chars.length) {
     if (!replaced || all) {
-      const lengths = matchLengths(pattern, chars, i, budget);
+      const lengths = globMatchLengths(pattern, chars, i, budget);
       if (lengths.length) {
         const n = lengths[lengths.length - 1];
         out += replacement;
