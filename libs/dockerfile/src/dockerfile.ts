@@ -81,7 +81,10 @@ function scope(initial?: Map<string, string>): Scope {
   return { values, lookup: (name) => values.get(name) };
 }
 
-/** Applies an ARG to a scope: a build arg wins, then the default (expanded), then a global value. */
+/**
+ * Applies an ARG to a scope: a build arg wins, then the default (expanded), then a global value; an `ARG x`
+ * with none of them leaves an earlier value of x as it was (BuildKit skips valueless args).
+ */
 export function declareArgs(
   inst: ArgInstruction,
   target: Map<string, string>,
@@ -95,7 +98,6 @@ export function declareArgs(
     if (own(buildArgs, k)) target.set(k, buildArgs[k]);
     else if (value !== undefined) target.set(k, expandAt(inst.line, value, lookup, escape));
     else if (globals?.has(k)) target.set(k, globals.get(k)!);
-    else target.delete(k);
   }
 }
 

@@ -49,7 +49,17 @@ describe('StageEvaluator: RUN', () => {
 
   it('expands --mount values', () => {
     const { step } = run('FROM scratch\nARG T=/cache\nRUN --mount=type=cache,target=$T,id=${T}-id x\n');
-    expect(step<'RUN'>(1).mounts).toEqual([{ type: 'cache', target: '/cache', id: '/cache-id', readonly: false, sharing: 'shared' }]);
+    expect(step<'RUN'>(1).mounts).toEqual([{ mount: { type: 'cache', target: '/cache', id: '/cache-id', readonly: false, sharing: 'shared' } }]);
+    const withFrom = run('FROM scratch AS tools\nFROM scratch\nARG S=tools\nRUN --mount=from=$S,target=/t --mount=type=cache,from=alpine,target=/c x\n');
+    expect(withFrom.step<'RUN'>(1).mounts.map((m) => m.from)).toEqual([{ type: 'stage', stage: 0 }, { type: 'image', ref: 'alpine' }]);
+    expect(() => run('FROM scratch AS me\nRUN --mount=from=me,target=/t x\n')).toThrow('circular dependency detected on stage: me');
+  });
+});
+
+describe('StageEvaluator: ARG', () => {
+  it('keeps an earlier value when ARG is redeclared without one, and takes the global default when redeclared', () => {
+    const { step } = run('ARG G=global\nFROM scratch\nARG X=1\nARG X\nARG G\nARG NONE\nRUN env\n');
+    expect(step<'RUN'>(4).env).toEqual([DEFAULT_PATH, 'X=1', 'G=global']);
   });
 });
 

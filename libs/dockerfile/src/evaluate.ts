@@ -1,5 +1,5 @@
 import { isBerthError } from '@berth/errors';
-import { declareArgs, expandAt, PREDEFINED_ARGS, resolveStageRef } from './dockerfile';
+import { declareArgs, expandAt, PREDEFINED_ARGS, resolveStageRef, stageName } from './dockerfile';
 import { expandWord, expandWords, type Lookup } from './lexer';
 import { parseMount } from './mounts';
 import { parseInstruction } from './instruction-text';
@@ -33,7 +33,8 @@ export type Step =
       args: string[];
       /** The process env: the image's Env plus the stage's ARG values (ENV wins) and proxy build args. */
       env: string[];
-      mounts: RunMount[];
+      /** The mounts with their values expanded; `from` resolved (a stage, an image) when the mount names one. */
+      mounts: { mount: RunMount; from?: StageBase }[];
       network: 'default' | 'none';
       /** `RUN <<EOF` scripts with a shebang: mount each at /dev/pipes/NAME (read-only), args run it. */
       scripts: InlineFile[];
@@ -164,6 +165,15 @@ export class StageEvaluator {
     }
   }
 
+  /** A `--from`/`from=` value (expanded) as a stage or an image; this very stage is a cycle. */
+  private stageRef(line: number, ref: string): StageBase {
+    const base = resolveStageRef(this.df.stages, ref, line);
+    if (base.type === 'stage' && base.stage === this.stage.index) {
+      throw parseError(line, `circular dependency detected on stage: ${stageName(this.stage)}`);
+    }
+    return base;
+  }
+
   private setEnv(key: string, value: string): void {
     const env = (this.config.Env ??= []);
     const entry = `${key}=${value}`;
@@ -270,9 +280,10 @@ export class StageEvaluator {
         args = [...shell, inst.command.command + docs.map((d) => `\n${d.content}${d.name}`).join('')];
       }
     } else args = commandArgs(inst.command, shell);
-    const mounts = inst.mounts.map(({ spec }) =>
-      this.invalid(inst.line, () => parseMount(this.expand(inst.line, spec))),
-    );
+    const mounts = inst.mounts.map(({ spec }) => {
+      const mount = this.invalid(inst.line, () => parseMount(this.expand(inst.line, spec)));
+      return mount.type !== 'tmpfs' && mount.from !== undefined ? { mount, from: this.stageRef(inst.line, mount.from) } : { mount };
+    });
     const runArgs = this.runArgs();
     const env = [...(this.config.Env ?? []), ...runArgs.map(([k, v]) => `${k}=${v}`)];
     const shownArgs = runArgs.filter(([k]) => !PREDEFINED_ARGS.includes(k));
@@ -317,13 +328,7 @@ export class StageEvaluator {
       excludes: inst.excludes.map((e) => this.expand(line, e)),
       keepGitDir: inst.keepGitDir,
     };
-    if (inst.from !== undefined) {
-      const from = this.expand(line, inst.from);
-      step.from = resolveStageRef(this.df.stages, from, line);
-      if (step.from.type === 'stage' && step.from.stage === this.stage.index) {
-        throw parseError(line, `circular dependency detected on stage: ${this.stage.name ?? `stage-${this.stage.index}`}`);
-      }
-    }
+    if (inst.from !== undefined) step.from = this.stageRef(line, this.expand(line, inst.from));
     if (inst.chown !== undefined) step.chown = this.invalid(line, () => parseChown(this.expand(line, inst.chown!)));
     if (inst.chmod !== undefined) step.chmod = this.invalid(line, () => parseChmod(this.expand(line, inst.chmod!)));
     if (inst.checksum !== undefined) step.checksum = this.expand(line, inst.checksum);
