@@ -132,6 +132,10 @@ describe('Dockerfile interpretation against buildah bud', () => {
       dockerfile: 'FROM localhost/berth-base:1\nENTRYPOINT ["/mine"]\nENV PATH=$PATH:/extra\nWORKDIR rel\nEXPOSE 9001\n',
     },
     {
+      name: 'a stage built FROM an earlier stage runs that stage\'s ONBUILD triggers',
+      dockerfile: 'FROM scratch AS parent\nONBUILD ENV X=from-trigger\nONBUILD LABEL t=1\nFROM parent\nENV Y=$X\n',
+    },
+    {
       name: 'ONBUILD and MAINTAINER',
       dockerfile: 'FROM scratch\nMAINTAINER Jane Doe <jane@example.com>\nONBUILD ADD . /app/src\nONBUILD RUN /usr/local/bin/python-build --dir /app/src\n',
     },
