@@ -37,6 +37,8 @@ export interface ErrorDetails {
   uid?: string;
   causes?: FieldCause[];
   retryAfterSeconds?: number;
+  /** Unauthorized: the challenge an HTTP edge sends as `WWW-Authenticate` (how to authenticate, and where). */
+  challenge?: string;
 }
 
 export class BerthError extends Error {
