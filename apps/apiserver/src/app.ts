@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Compactor } from './compactor';
 import type { EventExpiry } from './event-ttl';
-import type { ServerConfig } from './config';
+import { advertisedAddress, type ServerConfig } from './config';
 import { buildContainer, TOKENS } from './container';
 import type { ApiHandler } from './handler';
 import { writeAdminKubeconfig } from './kubeconfig';
@@ -13,8 +13,7 @@ import type { NamespaceReconciler } from './namespace-reconciler';
 import type { NodeProxy } from './node-proxy';
 import { ObjectService, SYSTEM_NAMESPACES } from './objects';
 import { ensureApiService, type ServiceAllocator } from './service-allocation';
-import { primaryIPv4 } from '@berth/agent';
-import { loadOrCreateCredentials } from './pki';
+import { ensureServingNames, loadOrCreateCredentials } from './pki';
 import type { WatchRegistry } from './watch';
 import type { Store } from '@berth/store';
 
@@ -48,14 +47,15 @@ export class ApiServerApp {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     // The store, keys and tokens live here: the data dir is root's alone, also when it was made by someone else.
     chmodSync(config.dataDir, 0o700);
-    const credentials = await loadOrCreateCredentials(config.dataDir);
+    const apiAddress = advertisedAddress(config);
+    // Clients of the API and of the registry check the advertised address against the certificate.
+    const credentials = await ensureServingNames(config.dataDir, await loadOrCreateCredentials(config.dataDir), [apiAddress]);
     const store = await createStore(config.storeUrl);
     const container = buildContainer(config, credentials, logger, store);
     const objects = container.get<ObjectService>(TOKENS.Objects);
     for (const name of SYSTEM_NAMESPACES) await objects.ensureNamespace(name);
     const serviceAllocator = container.get<ServiceAllocator>(TOKENS.ServiceAllocator);
     await serviceAllocator.repair();
-    const apiAddress = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
     await ensureApiService(objects, serviceAllocator, { address: apiAddress, port: config.httpsPort });
 
     const handler = container.get<ApiHandler>(TOKENS.Handler);

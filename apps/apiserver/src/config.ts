@@ -1,4 +1,4 @@
-import { checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
+import { primaryIPv4, checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -49,6 +49,15 @@ export interface ServerConfig {
   registryPort: number;
   /** Whether the cluster registry serves pulls without a credential. */
   registryAnonymousPull: boolean;
+}
+
+/**
+ * The address other hosts reach this server at: the bind address, or the host's primary IPv4 address
+ * when it listens on every address. The join command, the `kubernetes` Service and the registry's
+ * advertisement name it, and the serving certificate covers it.
+ */
+export function advertisedAddress(config: Pick<ServerConfig, 'bindAddress'>): string {
+  return config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
 }
 
 /** The cluster registry's port unless --registry-port says otherwise (distribution's own). */
