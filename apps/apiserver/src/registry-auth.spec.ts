@@ -2,7 +2,8 @@ import { isBerthError, type BerthError } from '@berth/errors';
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ADMIN, JOINING_HOST, nodeUser, type UserInfo } from './authn';
-import { formatScopes, parseScopes, RegistryAuth, registryRights, RegistryTokens, type RegistryAccess } from './registry-auth';
+import type { RegistryAccess } from '@berth/registry';
+import { formatScopes, parseScopes, RegistryAuth, registryRights, RegistryTokens } from './registry-auth';
 
 const ADMIN_TOKEN = 'admin-secret';
 const NODE = nodeUser('node-a');
@@ -51,8 +52,10 @@ describe('scopes', () => {
     expect(parseScopes(['repository:app:pull', 'repository:team/app:pull,push repository:app:delete', 'registry:catalog:*', 'repository(plugin):p:*'])).toEqual([
       { repository: 'app', actions: ['pull', 'delete'] },
       { repository: 'team/app', actions: ['pull', 'push'] },
+      { repository: '*', actions: ['pull'] },
       { repository: 'p', actions: ['pull', 'push', 'delete'] },
     ]);
+    expect(formatScopes([{ repository: '*', actions: ['pull'] }])).toBe('registry:catalog:*');
     expect(parseScopes(['repository:Bad:pull', 'repository:../etc:pull', 'repository:x', 'nonsense', 'repository:a:fly'])).toEqual([{ repository: 'a', actions: [] }]);
     expect(() => parseScopes([Array.from({ length: 65 }, (_, i) => `repository:r${i}:pull`).join(' ')])).toThrow('at most 64 scopes');
     expect(formatScopes(push('team/app'))).toBe('repository:team/app:pull,push');

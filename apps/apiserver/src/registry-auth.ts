@@ -1,17 +1,9 @@
 import { decodeJson } from '@berth/api';
 import { BerthError, errors } from '@berth/errors';
+import { ALL_REPOSITORIES, isRepositoryName, type RegistryAccess, type RegistryAction } from '@berth/registry';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { MASTERS_GROUP, nodeNameOf, type Authenticator, type UserInfo } from './authn';
-
-/** What a registry request may do to one repository (the distribution token spec's actions). */
-export type RegistryAction = 'pull' | 'push' | 'delete';
-
-/** A registry request's needs, or a token's grant: actions on repositories. */
-export interface RegistryAccess {
-  repository: string;
-  actions: RegistryAction[];
-}
 
 const ACTIONS: readonly RegistryAction[] = ['pull', 'push', 'delete'];
 /** The `service` of challenges and tokens (distribution's `auth.token.service`). */
@@ -21,22 +13,15 @@ export const REGISTRY_TOKEN_PATH = '/v2/token';
 /** A token's life: distribution's default expiration (5 minutes); clients ask again when it ends. */
 export const REGISTRY_TOKEN_LIFETIME_MS = 5 * 60_000;
 
-/** Bounds on what a client may ask for: more scopes or longer names than any real client sends are refused. */
+/** Bounds on what a client may ask for: more scopes than any real client sends, or a huge token, are refused. */
 const MAX_SCOPES = 64;
-const MAX_REPOSITORY_LENGTH = 255;
 const MAX_TOKEN_LENGTH = 32 * 1024;
-/** The distribution reference grammar's repository path (lower case components, separators inside). */
-const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-
-/** A repository name as the distribution spec allows it. */
-export function isRepositoryName(name: string): boolean {
-  return name.length <= MAX_REPOSITORY_LENGTH && REPOSITORY.test(name);
-}
 
 /**
  * The `scope` parameters of a token request (each may hold several, space separated), as the token spec
- * writes them: `repository:NAME:ACTION[,ACTION]` (`repository(plugin):` too; `*` is every action).
- * Scopes of other types (`registry:catalog:*`), bad names and unknown actions grant nothing and are left out.
+ * writes them: `repository:NAME:ACTION[,ACTION]` (`repository(plugin):` too; `*` is every action), and
+ * `registry:catalog:*`, which is pull on every repository (ALL_REPOSITORIES, what `/v2/_catalog` asks).
+ * Other scopes, bad names and unknown actions grant nothing and are left out.
  */
 export function parseScopes(values: readonly string[]): RegistryAccess[] {
   const items = values.flatMap((value) => value.split(' ')).filter((item) => item !== '');
@@ -47,10 +32,13 @@ export function parseScopes(values: readonly string[]): RegistryAccess[] {
     const last = item.lastIndexOf(':');
     if (first < 0 || last === first) continue;
     const type = item.slice(0, first);
-    const repository = item.slice(first + 1, last);
-    if (!/^repository(\([a-z0-9]+\))?$/.test(type) || !isRepositoryName(repository)) continue;
+    const resource = item.slice(first + 1, last);
+    const catalog = type === 'registry' && resource === 'catalog';
+    if (!catalog && !(/^repository(\([a-z0-9]+\))?$/.test(type) && isRepositoryName(resource))) continue;
+    const repository = catalog ? ALL_REPOSITORIES : resource;
     const actions = byRepository.get(repository) ?? new Set<RegistryAction>();
-    for (const action of item.slice(last + 1).split(',')) {
+    const asked = catalog ? ['pull'] : item.slice(last + 1).split(',');
+    for (const action of asked) {
       if (action === '*') ACTIONS.forEach((a) => actions.add(a));
       else if ((ACTIONS as readonly string[]).includes(action)) actions.add(action as RegistryAction);
     }
@@ -61,7 +49,9 @@ export function parseScopes(values: readonly string[]): RegistryAccess[] {
 
 /** `repository:NAME:a,b` for each access, space separated: a challenge's or token request's scope. */
 export function formatScopes(access: readonly RegistryAccess[]): string {
-  return access.map(({ repository, actions }) => `repository:${repository}:${actions.join(',')}`).join(' ');
+  return access
+    .map(({ repository, actions }) => (repository === ALL_REPOSITORIES ? 'registry:catalog:*' : `repository:${repository}:${actions.join(',')}`))
+    .join(' ');
 }
 
 /**
@@ -188,7 +178,7 @@ export interface RegistryAuthOptions {
 }
 
 /** distribution's words for a credential that does not allow a request. */
-const denied = () => new BerthError('Forbidden', 'requested access to the resource is denied');
+const denied = () => errors.forbidden('requested access to the resource is denied');
 
 /** A Host header that can go into a challenge's quoted realm as it is: a host name or address, and a port. */
 const SAFE_HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
@@ -296,11 +286,11 @@ export class RegistryAuth {
   private unauthorized(req: IncomingMessage, access: RegistryAccess[], message: string): BerthError {
     const scope = access.some((a) => a.actions.length > 0) ? `,scope="${formatScopes(access.filter((a) => a.actions.length > 0))}"` : '';
     const challenge = `Bearer realm="${this.origin(req)}${REGISTRY_TOKEN_PATH}",service="${REGISTRY_SERVICE}"${scope}`;
-    return new BerthError('Unauthorized', message, { challenge });
+    return errors.unauthorized(message, challenge);
   }
 
   private badCredentials(): BerthError {
-    return new BerthError('Unauthorized', 'invalid username or password', { challenge: `Basic realm="${REGISTRY_SERVICE}"` });
+    return errors.unauthorized('invalid username or password', `Basic realm="${REGISTRY_SERVICE}"`);
   }
 
   /** The registry's origin as the client named it (so the realm is on the host it trusts), else the configured one. */
