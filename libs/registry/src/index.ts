@@ -8,3 +8,5 @@ export { IMAGE_MANIFEST_TYPES, INDEX_MANIFEST_TYPES, MANIFEST_TYPES, MAX_MANIFES
 export type { ManifestDescriptor, ParsedManifest } from './manifest';
 export { registryErrors, wireError } from './registry-errors';
 export type { RegistryErrorCode, WireError } from './registry-errors';
+export { createRegistryHandler } from './handler';
+export type { RegistryHandler, RegistryHandlerOptions } from './handler';

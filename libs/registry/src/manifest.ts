@@ -76,8 +76,8 @@ function descriptors(value: unknown, where: string, reference: string): Manifest
 
 /**
  * Validates a manifest body pushed as `contentType` (the request's Content-Type) and says what it references.
- * As distribution does, the Content-Type chooses the schema, and a `mediaType` inside the body must agree
- * with it; a body with no Content-Type is taken by its own `mediaType`. MANIFEST_INVALID for anything else.
+ * As distribution does, the Content-Type chooses the schema (without one, distribution 2.8 tries the
+ * retired schema 1 and fails: MANIFEST_INVALID), and a `mediaType` inside the body must agree with it.
  */
 export function parseManifest(content: Buffer, contentType: string | undefined, reference: string): ParsedManifest {
   let body: unknown;
@@ -88,7 +88,7 @@ export function parseManifest(content: Buffer, contentType: string | undefined, 
   }
   if (!isObject(body)) throw registryErrors.manifestInvalid(reference, 'not a JSON object');
   const declared = typeof body.mediaType === 'string' ? body.mediaType : undefined;
-  const mediaType = contentType ? contentType.split(';')[0].trim().toLowerCase() : declared;
+  const mediaType = contentType?.split(';')[0].trim().toLowerCase();
   if (!mediaType || !MANIFEST_TYPES.includes(mediaType)) {
     throw registryErrors.manifestInvalid(reference, `unsupported manifest media type ${JSON.stringify(mediaType ?? '')}`);
   }

@@ -191,11 +191,6 @@ export class RegistryStorage {
 
   // ---- repositories ----
 
-  /** Whether anything was ever pushed to `name` (a blob or a manifest); tags/list answers NAME_UNKNOWN otherwise. */
-  async hasRepository(name: string): Promise<boolean> {
-    return exists(this.repositoryDir(name));
-  }
-
   /**
    * Every repository with at least one manifest, sorted (the catalog). Nested names share directories
    * (`a` and `a/b`), so the walk descends into every directory that is not one of the registry's own.
@@ -424,7 +419,7 @@ export class RegistryStorage {
 
   /**
    * Completes an upload (after appending `tail`, the PUT's body): the data must hash to `digest` (else
-   * DIGEST_INVALID, and the session is gone, as in distribution), then becomes the blob, linked in `name`.
+   * DIGEST_INVALID; the session stays, as in distribution), then becomes the blob, linked in `name`.
    */
   async completeUpload(name: string, id: string, digest: Digest, tail?: AsyncIterable<Uint8Array>): Promise<BlobInfo> {
     return this.uploadLocks.run(id, async () => {
@@ -444,7 +439,6 @@ export class RegistryStorage {
         cached && cached.offset === size ? `sha256:${cached.hash.digest('hex')}` : await hashFile(path);
       this.uploadHashes.delete(id);
       if (actual !== digest) {
-        await this.removeUpload(id);
         throw registryErrors.digestInvalid(digest, `the upload's content has digest ${actual}`);
       }
       const info = await this.blobLocks.run(digest, async () => {
@@ -583,10 +577,11 @@ export class RegistryStorage {
     await rm(path, { force: true });
   }
 
-  /** The repository's tags, sorted; NAME_UNKNOWN when nothing was ever pushed to it. */
+  /** The repository's tags, sorted; NAME_UNKNOWN when no tag was ever pushed to it (as distribution). */
   async tags(name: string): Promise<string[]> {
-    if (!(await this.hasRepository(name))) throw registryErrors.nameUnknown(name);
-    return (await readdirOrEmpty(join(this.repositoryDir(name), '_tags'))).filter(isTag).sort();
+    const dir = join(this.repositoryDir(name), '_tags');
+    if (!(await exists(dir))) throw registryErrors.nameUnknown(name);
+    return (await readdir(dir)).filter(isTag).sort();
   }
 
   /** Each tag with the digest it names (the garbage collector's view). */
