@@ -50,6 +50,40 @@ async function writeDirImage(dir: string): Promise<Buffer> {
   return manifest;
 }
 
+/** An OCI image layout whose `multi` tag is an index of two single-layer images (amd64, arm64); returns the index. */
+async function writeMultiPlatformLayout(dir: string): Promise<Buffer> {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (data: Buffer) => writeFileSync(join(blobs, sha256(data).slice('sha256:'.length)), data);
+  const manifests = [];
+  for (const architecture of ['amd64', 'arm64']) {
+    const tar = await tarball([{ name: 'arch', content: `${architecture}\n` }]);
+    const layer = gzipSync(tar);
+    const config = Buffer.from(JSON.stringify({ architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
+      }),
+    );
+    [layer, config, manifest].forEach(put);
+    manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(manifest), size: manifest.length, platform: { architecture, os: 'linux' } });
+  }
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests }));
+  put(index);
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: sha256(index), size: index.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }],
+    }),
+  );
+  return index;
+}
+
 describe('skopeo copy against berth registry', () => {
   let registry: BerthRegistry | undefined;
   let work: string;
@@ -95,5 +129,21 @@ describe('skopeo copy against berth registry', () => {
 
     const tags = await skopeo('list-tags', '--tls-verify=false', `docker://${host}/test/app`);
     expect(JSON.parse(tags.stdout).Tags).toEqual(['1']);
+  });
+
+  it('pushes a multi-platform index with --all and reads it back whole', async () => {
+    const host = registry!.host;
+    const layout = join(work, 'layout');
+    const index = await writeMultiPlatformLayout(layout);
+    await skopeo('copy', '--quiet', '--all', '--dest-tls-verify=false', `oci:${layout}:multi`, `docker://${host}/test/multi:1`);
+    const raw = await skopeo('inspect', '--tls-verify=false', '--raw', `docker://${host}/test/multi:1`);
+    expect(sha256(Buffer.from(raw.stdout))).toBe(sha256(index));
+    const copy = join(work, 'copy');
+    await skopeo('copy', '--quiet', '--all', '--src-tls-verify=false', `docker://${host}/test/multi:1`, `oci:${copy}:multi`);
+    for (const entry of JSON.parse(index.toString()).manifests as { digest: string }[]) {
+      expect(readdirSync(join(copy, 'blobs', 'sha256'))).toContain(entry.digest.slice('sha256:'.length));
+    }
+    const arm = await skopeo('inspect', '--tls-verify=false', '--override-arch', 'arm64', `docker://${host}/test/multi:1`);
+    expect(JSON.parse(arm.stdout).Architecture).toBe('arm64');
   });
 });

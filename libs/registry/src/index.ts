@@ -10,3 +10,5 @@ export { registryErrors, wireError } from './registry-errors';
 export type { RegistryErrorCode, WireError } from './registry-errors';
 export { createRegistryHandler } from './handler';
 export type { RegistryHandler, RegistryHandlerOptions } from './handler';
+export { collectGarbage } from './gc';
+export type { GarbageCollectionOptions, GarbageCollectionResult } from './gc';
