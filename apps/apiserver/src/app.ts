@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { ClusterRegistry, type ClusterRegistryControl } from './cluster-registry';
 import type { Compactor } from './compactor';
 import type { EventExpiry } from './event-ttl';
 import { advertisedAddress, type ServerConfig } from './config';
@@ -12,6 +13,7 @@ import { writeAdminKubeconfig } from './kubeconfig';
 import type { NamespaceReconciler } from './namespace-reconciler';
 import type { NodeProxy } from './node-proxy';
 import { ObjectService, SYSTEM_NAMESPACES } from './objects';
+import { advertiseRegistry } from './registry-advertisement';
 import { ensureApiService, type ServiceAllocator } from './service-allocation';
 import { ensureServingNames, loadOrCreateCredentials } from './pki';
 import type { WatchRegistry } from './watch';
@@ -28,6 +30,7 @@ export class ApiServerApp {
   private nodes: NodeProxy | undefined;
   private allocationRepairs: { stop(): Promise<void> } | undefined;
   private eventExpiry: EventExpiry | undefined;
+  private registry: ClusterRegistry | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -57,6 +60,22 @@ export class ApiServerApp {
     const serviceAllocator = container.get<ServiceAllocator>(TOKENS.ServiceAllocator);
     await serviceAllocator.repair();
     await ensureApiService(objects, serviceAllocator, { address: apiAddress, port: config.httpsPort });
+    // The registry listens and is advertised before the API answers: a client that finds the API finds it too.
+    const registry =
+      config.registryPort > 0
+        ? await ClusterRegistry.start({
+            dataDir: config.dataDir,
+            port: config.registryPort,
+            bindAddress: config.bindAddress,
+            advertisedAddress: apiAddress,
+            anonymousPull: config.registryAnonymousPull,
+            credentials,
+            limits: config.limits,
+            logger: logger.child({ component: 'registry' }),
+          })
+        : undefined;
+    if (registry) container.bind<ClusterRegistryControl>(TOKENS.Registry).toConstantValue(registry);
+    await advertiseRegistry(objects, registry?.host);
 
     const handler = container.get<ApiHandler>(TOKENS.Handler);
     // Client certificates are asked for, not required (tokens authenticate too), and checked against the
@@ -83,6 +102,7 @@ export class ApiServerApp {
       logger,
     );
     app.nodes = container.get<NodeProxy>(TOKENS.NodeProxy);
+    app.registry = registry;
     app.allocationRepairs = serviceAllocator.startRepairs(config.serviceAllocationRepairIntervalMs);
     await app.reconciler.start();
     app.compactor.start();
@@ -111,6 +131,7 @@ export class ApiServerApp {
     this.watches.closeAll();
     this.nodes?.stop();
     await this.allocationRepairs?.stop();
+    await this.registry?.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     for (const socket of this.sockets) socket.end();
