@@ -164,6 +164,21 @@ const steps: Step[] = [
   { name: 'GET a range past the end', run: get(`/v2/conf/app/blobs/${sha256(hello)}`, { Range: 'bytes=10-20' }), statusOnly: true, check: (a) => expect(header(a, 'Content-Range')).toBe('bytes */5') },
   { name: 'the blob is not in another repository', run: get(`/v2/conf/elsewhere/blobs/${sha256(hello)}`) },
 
+  // A streamed upload: chunked transfer encoding, no Content-Range (what docker and containers/image send).
+  { name: 'start a streamed upload', run: startUpload('conf/app', 'streamed') },
+  {
+    name: 'PATCH a streamed chunk',
+    run: atUpload('streamed', 'PATCH', { ...OCTET, 'Transfer-Encoding': 'chunked' }, Buffer.from('abc')),
+    check: (a) => expect(header(a, 'Range')).toBe('0-2'),
+  },
+  {
+    name: 'PATCH another streamed chunk',
+    run: atUpload('streamed', 'PATCH', { ...OCTET, 'Transfer-Encoding': 'chunked' }, Buffer.from('def')),
+    check: (a) => expect(header(a, 'Range')).toBe('0-5'),
+  },
+  { name: 'complete the streamed upload', run: atUpload('streamed', 'PUT', OCTET, undefined, `digest=${sha256('abcdef')}`) },
+  { name: 'upload to an invalid name', run: (ctx) => httpRequest(`${ctx.base}/v2/Conf/App/blobs/uploads/`, 'POST'), spec: { status: 404, code: 'NAME_INVALID', why: "2.8's router answers a plain-text 404" } },
+
   // Uploads gone wrong.
   { name: 'start an upload to abandon', run: startUpload('conf/app', 'abandoned') },
   { name: 'PUT without a digest', run: atUpload('abandoned', 'PUT', OCTET, hello) },
@@ -241,6 +256,12 @@ const steps: Step[] = [
     run: putManifest('/v2/conf/app/manifests/huge', Buffer.alloc(4 * 1024 * 1024 + 1, 0x20), OCI_MANIFEST),
     spec: { status: 413, code: 'SIZE_INVALID', why: '2.8 reads any size (and fails to parse blanks: 400)' },
   },
+  { name: 'HEAD an unknown manifest', run: head('/v2/conf/app/manifests/nosuchtag', { Accept: OCI_MANIFEST }) },
+  {
+    name: 'PUT a manifest by an invalid tag',
+    run: putManifest('/v2/conf/app/manifests/-bad', ociManifest, OCI_MANIFEST),
+    spec: { status: 404, code: 'TAG_INVALID', why: "2.8's router answers a plain-text 404" },
+  },
   { name: 'POST to a manifest', run: (ctx) => httpRequest(`${ctx.base}/v2/conf/app/manifests/v1`, 'POST'), statusOnly: true },
 
   // Tags and catalog.
@@ -264,7 +285,19 @@ const steps: Step[] = [
   { name: 'push a blob to a repository without manifests', run: pushBlob('conf/blobs-only', other) },
   { name: 'a repository with blobs only has no tags', run: get('/v2/conf/blobs-only/tags/list') },
   { name: 'push tag v3', run: putManifest('/v2/conf/app/manifests/v3', ociManifest, OCI_MANIFEST) },
-  { name: 'catalog', run: get('/v2/_catalog'), check: (a) => expect(a.json).toEqual({ repositories: ['conf/app'] }) },
+  { name: 'push the config to a second repository', run: pushBlob('conf/zz', config) },
+  { name: 'push the layer to a second repository', run: pushBlob('conf/zz', layer) },
+  { name: 'push a manifest to the second repository', run: putManifest('/v2/conf/zz/manifests/v1', ociManifest, OCI_MANIFEST) },
+  { name: 'catalog', run: get('/v2/_catalog'), check: (a) => expect(a.json).toEqual({ repositories: ['conf/app', 'conf/zz'] }) },
+  {
+    name: 'catalog n=1 (a page and a Link to the next)',
+    run: get('/v2/_catalog?n=1'),
+    statusOnly: true,
+    check: (a) => {
+      expect(a.json).toEqual({ repositories: ['conf/app'] });
+      expect(header(a, 'Link')).toBe('</v2/_catalog?n=1&last=conf%2Fapp>; rel="next"');
+    },
+  },
   { name: 'catalog n=0', run: get('/v2/_catalog?n=0'), check: (a) => expect(a.json).toEqual({ repositories: [] }) },
 
   // Cross-repository mount.

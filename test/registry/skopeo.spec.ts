@@ -129,6 +129,13 @@ describe('skopeo copy against berth registry', () => {
 
     const tags = await skopeo('list-tags', '--tls-verify=false', `docker://${host}/test/app`);
     expect(JSON.parse(tags.stdout).Tags).toEqual(['1']);
+
+    // The same image as a Docker schema 2 manifest (what docker pushes).
+    await skopeo('copy', '--quiet', '--format', 'v2s2', '--dest-tls-verify=false', `dir:${source}`, `docker://${host}/test/docker:1`);
+    const docker = await skopeo('inspect', '--tls-verify=false', '--raw', `docker://${host}/test/docker:1`);
+    expect(JSON.parse(docker.stdout).mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    const inspected = await skopeo('inspect', '--tls-verify=false', `docker://${host}/test/docker:1`);
+    expect(JSON.parse(inspected.stdout).Layers).toEqual(JSON.parse(manifest.toString()).layers.map((l: { digest: string }) => l.digest));
   });
 
   it('pushes a multi-platform index with --all and reads it back whole', async () => {

@@ -3,23 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256, type Digest } from '@berth/image';
 import { collectGarbage } from './gc';
+import { imageManifest, OCI_INDEX, OCI_MANIFEST } from './spec-manifests';
 import { RegistryStorage } from './storage';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const HOUR = 60 * 60 * 1000;
-
-function imageManifest(config: Buffer, layers: Buffer[], extra: Record<string, unknown> = {}): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(l), size: l.length })),
-      ...extra,
-    }),
-  );
-}
 
 describe('collectGarbage', () => {
   let dir: string;

@@ -1,5 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,5 +136,30 @@ describe('createRegistryHandler', () => {
     const next = await call('/v2/_catalog?n=2&last=b%2Fapp');
     expect(await next.json()).toEqual({ repositories: ['c/app'] });
     expect(next.headers.get('link')).toBeNull();
+  });
+
+  it('keeps what arrived before a client dropped a streamed chunk, and the upload resumes from there', async () => {
+    const start = await call('/v2/a/app/blobs/uploads/', { method: 'POST' });
+    const location = start.headers.get('location')!;
+    const id = location.split('/').pop()!;
+    const first = Buffer.alloc(1000, 0x61);
+    const dropped = request(`${base}${location}`, { method: 'PATCH', headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' } });
+    dropped.on('error', () => undefined);
+    dropped.write(first);
+    for (let i = 0; i < 1000 && (await storage.uploadStatus('a/app', id)).offset < first.length; i++) await new Promise((r) => setTimeout(r, 10));
+    dropped.destroy();
+
+    const rest = Buffer.from('the rest');
+    const resumed = await call(location, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${first.length}-${first.length + rest.length - 1}` },
+      body: rest,
+    });
+    expect(resumed.status).toBe(202);
+    expect(resumed.headers.get('range')).toBe(`0-${first.length + rest.length - 1}`);
+    const whole = Buffer.concat([first, rest]);
+    const done = await call(`${location}?digest=${sha256(whole)}`, { method: 'PUT' });
+    expect(done.status).toBe(201);
+    expect(internal).toEqual([]);
   });
 });

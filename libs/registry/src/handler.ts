@@ -394,6 +394,11 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
     try {
       await dispatch(request, reply);
     } catch (err) {
+      // A client that went away mid-body (an interrupted chunk: it resumes from the upload's status) is not the server's failure.
+      if (!request.complete && request.destroyed) {
+        response.destroy();
+        return;
+      }
       const wire = wireError(err);
       if (wire.status >= 500) options.onInternalError?.(err, request);
       if (response.headersSent) {

@@ -1,7 +1,7 @@
 export { ALL_REPOSITORIES, allowAll } from './access';
 export type { RegistryAccess, RegistryAction, RegistryAuthorizer } from './access';
 export { RegistryStorage } from './storage';
-export type { OpenedBlob, RegistryStorageOptions, StoredManifest, UploadStatus } from './storage';
+export type { ByteSource, OpenedBlob, RegistryStorageOptions, StoredManifest, UploadStatus } from './storage';
 export { isRepositoryName, isTag, parseManifestReference, parseRepositoryName, parseTag } from './names';
 export type { ManifestReference } from './names';
 export { IMAGE_MANIFEST_TYPES, INDEX_MANIFEST_TYPES, MANIFEST_TYPES, MAX_MANIFEST_BYTES, parseManifest } from './manifest';

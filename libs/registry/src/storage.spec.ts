@@ -1,12 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBerthError } from '@berth/errors';
 import { sha256 } from '@berth/image';
 import { wireError } from './registry-errors';
+import { imageManifest, OCI_MANIFEST } from './spec-manifests';
 import { RegistryStorage } from './storage';
-
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 function code(err: unknown): string {
   return `${wireError(err).status} ${wireError(err).code}`;
@@ -19,18 +18,6 @@ async function failure(promise: Promise<unknown>): Promise<string> {
     return code(err);
   }
   throw new Error('expected a failure');
-}
-
-function imageManifest(config: Buffer, layers: Buffer[], extra: Record<string, unknown> = {}): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(l), size: l.length })),
-      ...extra,
-    }),
-  );
 }
 
 describe('RegistryStorage', () => {
@@ -153,11 +140,18 @@ describe('RegistryStorage', () => {
     expect(await failure(storage.getManifest('a/app', { tag: 'v1' }))).toBe('404 MANIFEST_UNKNOWN');
   });
 
-  it('clears half-written files and non-sessions at open', async () => {
+  it('clears what a crash left at open, but not what another process is writing', async () => {
     writeFileSync(join(dir, 'tmp', 'half-written'), 'x');
+    writeFileSync(join(dir, 'content', 'ingest', 'half-ingested'), 'x');
+    const past = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    utimesSync(join(dir, 'tmp', 'half-written'), past, past);
+    utimesSync(join(dir, 'content', 'ingest', 'half-ingested'), past, past);
+    writeFileSync(join(dir, 'tmp', 'being-written'), 'x');
     mkdirSync(join(dir, 'uploads', 'not-a-session'));
+    clock = Date.now();
     storage = await open();
-    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual(['being-written']);
+    expect(readdirSync(join(dir, 'content', 'ingest'))).toEqual([]);
     expect(readdirSync(join(dir, 'uploads'))).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } f
 import { join } from 'node:path';
 import { ContentStore, isDigest, sha256, type BlobInfo, type Digest } from '@berth/image';
 import { errors, isBerthError } from '@berth/errors';
+import { KeyedMutex } from '@berth/host';
 import { isRepositoryName, isTag, type ManifestReference } from './names';
 import { parseManifest, type ManifestDescriptor, type ParsedManifest } from './manifest';
 import { registryErrors } from './registry-errors';
@@ -39,24 +40,11 @@ interface UploadInfo {
   startedAt: number;
 }
 
+/** Bytes to store: a request, a stream, or (tests) an array of buffers. */
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HEX = /^[a-f0-9]{64}$/;
-
-/** Runs sections with the same key one at a time (an upload's chunks; a blob's link against its sweep). */
-export class KeyedLock {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, section: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(section, section);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
-}
 
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
@@ -93,6 +81,17 @@ async function exists(path: string): Promise<boolean> {
 
 const hexOf = (digest: Digest): string => digest.slice('sha256:'.length);
 
+/** Files in the scratch directories untouched this long are a crash's leftovers (a live write touches its file). */
+const STALE_SCRATCH_MS = 60 * 60 * 1000;
+
+async function removeStale(dir: string, beforeMs: number): Promise<void> {
+  for (const entry of await readdirOrEmpty(dir)) {
+    const path = join(dir, entry);
+    const st = await stat(path).catch(() => undefined);
+    if (st && st.mtimeMs < beforeMs) await rm(path, { recursive: true, force: true });
+  }
+}
+
 /**
  * A registry's storage, laid out as distribution lays out its own: blobs are stored once, content-addressed
  * (the ContentStore of @berth/image), and each repository holds links that make a blob or manifest visible
@@ -110,7 +109,7 @@ const hexOf = (digest: Digest): string => digest.slice('sha256:'.length);
  *
  * Promises: every path segment comes from a validated name, tag, digest or upload id, so nothing is ever
  * written outside `<dir>`. Every file that carries content is written whole into `tmp/` and renamed, so a
- * crash leaves the old or the new version, never half; `tmp/` is emptied at open. Names start with a
+ * crash leaves the old or the new version, never half; what a crash left in `tmp/` goes at a later open. Names start with a
  * letter or digit and the registry's own directories with `_`, so the two never meet. A blob or manifest
  * is reported only when its link and its content both exist.
  *
@@ -119,8 +118,8 @@ const hexOf = (digest: Digest): string => digest.slice('sha256:'.length);
  * the same lock after seeing its mtime older than the grace period.
  */
 export class RegistryStorage {
-  readonly blobLocks = new KeyedLock();
-  private readonly uploadLocks = new KeyedLock();
+  readonly blobLocks = new KeyedMutex();
+  private readonly uploadLocks = new KeyedMutex();
   /** The running hash of each upload this process has seen every byte of (so completing one does not read it again). */
   private readonly uploadHashes = new Map<string, { hash: Hash; offset: number }>();
   private readonly maxUploads: number;
@@ -139,11 +138,16 @@ export class RegistryStorage {
 
   static async open(dir: string, options: RegistryStorageOptions = {}): Promise<RegistryStorage> {
     const content = new ContentStore(dir);
-    await content.init();
+    // Not `content.init()`, which empties the ingest directory: another process (`berth registry gc` beside
+    // a running server) may open the same storage, so only what a crash left behind long ago is removed.
+    const now = options.now?.() ?? Date.now();
+    for (const scratch of [join(dir, 'content', 'ingest'), join(dir, 'tmp')]) {
+      await mkdir(scratch, { recursive: true });
+      await removeStale(scratch, now - STALE_SCRATCH_MS);
+    }
+    await mkdir(content.blobsDir, { recursive: true });
     await mkdir(join(dir, 'repositories'), { recursive: true });
     await mkdir(join(dir, 'uploads'), { recursive: true });
-    await rm(join(dir, 'tmp'), { recursive: true, force: true });
-    await mkdir(join(dir, 'tmp'), { recursive: true });
     const storage = new RegistryStorage(dir, content, options);
     await storage.purgeUploads();
     return storage;
@@ -278,7 +282,7 @@ export class RegistryStorage {
   }
 
   /** Stores a whole blob (monolithic upload) checked against `digest`, and links it in `name`. */
-  async putBlob(name: string, source: AsyncIterable<Uint8Array>, digest: Digest): Promise<BlobInfo> {
+  async putBlob(name: string, source: ByteSource, digest: Digest): Promise<BlobInfo> {
     let info: BlobInfo;
     try {
       info = await this.content.ingest(source, { digest });
@@ -363,14 +367,14 @@ export class RegistryStorage {
    * (else 416) and be exactly that long (else the chunk is dropped: BLOB_UPLOAD_INVALID). Without it, what
    * arrived before a broken connection stays: the client asks the status and resumes from there.
    */
-  async appendUpload(name: string, id: string, source: AsyncIterable<Uint8Array>, range?: { start: number; end: number }): Promise<UploadStatus> {
+  async appendUpload(name: string, id: string, source: ByteSource, range?: { start: number; end: number }): Promise<UploadStatus> {
     return this.uploadLocks.run(id, async () => {
       await this.uploadInfo(name, id);
       return this.appendLocked(id, source, range);
     });
   }
 
-  private async appendLocked(id: string, source: AsyncIterable<Uint8Array>, range?: { start: number; end: number }): Promise<UploadStatus> {
+  private async appendLocked(id: string, source: ByteSource, range?: { start: number; end: number }): Promise<UploadStatus> {
     const path = join(this.uploadDir(id), 'data');
     const handle = await open(path, 'r+').catch((err) => {
       if (isMissing(err)) throw registryErrors.uploadUnknown(id);
@@ -421,7 +425,7 @@ export class RegistryStorage {
    * Completes an upload (after appending `tail`, the PUT's body): the data must hash to `digest` (else
    * DIGEST_INVALID; the session stays, as in distribution), then becomes the blob, linked in `name`.
    */
-  async completeUpload(name: string, id: string, digest: Digest, tail?: AsyncIterable<Uint8Array>): Promise<BlobInfo> {
+  async completeUpload(name: string, id: string, digest: Digest, tail?: ByteSource): Promise<BlobInfo> {
     return this.uploadLocks.run(id, async () => {
       await this.uploadInfo(name, id);
       if (tail) await this.appendLocked(id, tail);
