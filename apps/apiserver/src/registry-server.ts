@@ -54,11 +54,13 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   if (type !== 'application/x-www-form-urlencoded') throw errors.badRequest('a token request body must be application/x-www-form-urlencoded');
   const chunks: Buffer[] = [];
   let size = 0;
+  // An oversized form is still read (up to a bound, and dropped) so the client, still sending, gets the 413.
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_TOKEN_FORM_BYTES) throw errors.tooLarge(MAX_TOKEN_FORM_BYTES);
-    chunks.push(chunk);
+    if (size <= MAX_TOKEN_FORM_BYTES) chunks.push(chunk);
+    else if (size > 16 * MAX_TOKEN_FORM_BYTES) break;
   }
+  if (size > MAX_TOKEN_FORM_BYTES) throw errors.tooLarge(MAX_TOKEN_FORM_BYTES);
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
@@ -118,10 +120,11 @@ export class RegistryServer {
 
   private readonly listener = (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
+    const client = req.socket.remoteAddress;
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // Never the Authorization header: it carries the admin token.
-      this.options.logger.debug({ method: req.method, url: req.url, code: res.statusCode, client: req.socket.remoteAddress, seconds }, 'registry request');
+      this.options.logger.debug({ method: req.method, url: req.url, code: res.statusCode, client, seconds }, 'registry request');
       this.options.onResponse?.(req, res);
     });
     let release: (() => void) | undefined;
