@@ -31,6 +31,8 @@ export interface ClusterRegistryOptions {
   credentials: Pick<Credentials, 'serverCertPem' | 'serverKeyPem' | 'caCertPem' | 'adminToken' | 'nodeSecret'>;
   limits: ServerLimits;
   logger: Logger;
+  /** When the background collection runs (tests shorten it): GC_INTERVAL_MS and GC_AFTER_DELETES by default. */
+  gc?: { intervalMs?: number; afterDeletes?: number };
 }
 
 /** `ADDR:PORT` as a registry host is written (IPv6 addresses in brackets). */
@@ -55,6 +57,7 @@ export class ClusterRegistry implements ClusterRegistryControl {
     private readonly server: RegistryServer,
     readonly host: string,
     private readonly logger: Logger,
+    private readonly gc: { intervalMs: number; afterDeletes: number },
   ) {}
 
   static async start(options: ClusterRegistryOptions): Promise<ClusterRegistry> {
@@ -93,7 +96,8 @@ export class ClusterRegistry implements ClusterRegistryControl {
       }
       throw err;
     }
-    cluster = new ClusterRegistry(storage, server, registryHost(options.advertisedAddress, server.port), logger);
+    const gc = { intervalMs: options.gc?.intervalMs ?? GC_INTERVAL_MS, afterDeletes: options.gc?.afterDeletes ?? GC_AFTER_DELETES };
+    cluster = new ClusterRegistry(storage, server, registryHost(options.advertisedAddress, server.port), logger, gc);
     cluster.schedule();
     logger.info({ address: options.bindAddress, port: server.port, host: cluster.host, anonymousPull: options.anonymousPull }, 'berth registry listening');
     return cluster;
@@ -114,16 +118,17 @@ export class ClusterRegistry implements ClusterRegistryControl {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.background('hourly'), GC_INTERVAL_MS);
+    this.timer = setTimeout(() => void this.background('periodic'), this.gc.intervalMs);
     this.timer.unref();
   }
 
   private deleted(): void {
-    if (++this.deletes >= GC_AFTER_DELETES) void this.background(`${this.deletes} deletes`);
+    if (++this.deletes === this.gc.afterDeletes) void this.background(`${this.deletes} deletes`);
   }
 
   /** A background collection (whatever fails is logged: the next one tries again); the hour starts again after it. */
   private async background(why: string): Promise<void> {
+    if (this.stopped) return;
     clearTimeout(this.timer);
     this.deletes = 0;
     try {
