@@ -87,8 +87,9 @@ const startUpload = (repo: string, key: string) => async (ctx: Context) => {
 };
 
 function remember(ctx: Context, key: string, answer: HttpAnswer): void {
+  // Only a session's own Location moves it on (completing one answers with the blob's).
   const location = answer.headers.location;
-  if (typeof location === 'string') ctx.locations[key] = new URL(location, ctx.base).toString();
+  if (typeof location === 'string' && location.includes('/blobs/uploads/')) ctx.locations[key] = new URL(location, ctx.base).toString();
 }
 
 /** A request to the remembered Location of `key` (with `query` added), remembering the next Location. */
@@ -180,6 +181,10 @@ const steps: Step[] = [
   { name: 'upload to an invalid name', run: (ctx) => httpRequest(`${ctx.base}/v2/Conf/App/blobs/uploads/`, 'POST'), spec: { status: 404, code: 'NAME_INVALID', why: "2.8's router answers a plain-text 404" } },
 
   // Uploads gone wrong.
+  { name: 'PATCH a completed upload', run: atUpload('chunked', 'PATCH', OCTET, Buffer.from('more')) },
+  { name: 'PUT a completed upload again', run: atUpload('chunked', 'PUT', OCTET, undefined, `digest=${sha256(hello)}`) },
+  // 2.8's router answers an unsupported method with a bare 405; berth adds the spec's UNSUPPORTED body.
+  { name: 'PATCH on a blob', run: (ctx) => httpRequest(`${ctx.base}/v2/conf/app/blobs/${sha256(hello)}`, 'PATCH', OCTET, hello), statusOnly: true },
   { name: 'start an upload to abandon', run: startUpload('conf/app', 'abandoned') },
   { name: 'PUT without a digest', run: atUpload('abandoned', 'PUT', OCTET, hello) },
   { name: 'DELETE the upload', run: atUpload('abandoned', 'DELETE') },
@@ -262,6 +267,9 @@ const steps: Step[] = [
     run: putManifest('/v2/conf/app/manifests/-bad', ociManifest, OCI_MANIFEST),
     spec: { status: 404, code: 'TAG_INVALID', why: "2.8's router answers a plain-text 404" },
   },
+  { name: 'HEAD an OCI manifest by digest without Accept', run: head(`/v2/conf/app/manifests/${sha256(ociManifest)}`) },
+  { name: 'a manifest is not a blob of its repository', run: get(`/v2/conf/app/blobs/${sha256(ociManifest)}`) },
+  { name: 'GET on the uploads collection', run: get('/v2/conf/app/blobs/uploads/'), statusOnly: true },
   { name: 'POST to a manifest', run: (ctx) => httpRequest(`${ctx.base}/v2/conf/app/manifests/v1`, 'POST'), statusOnly: true },
 
   // Tags and catalog.

@@ -69,6 +69,11 @@ class Reply {
   }
 }
 
+/** As distribution's router answers what is not an API path: a plain-text 404. */
+function notFound(reply: Reply): void {
+  reply.send(404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
+}
+
 function uploadHeaders(name: string, id: string, offset: number): Record<string, string> {
   return {
     Location: `/v2/${name}/blobs/uploads/${id}`,
@@ -293,11 +298,7 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
   async function dispatch(request: IncomingMessage, reply: Reply): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://registry.invalid');
     const route = matchRoute(url.pathname);
-    if (!route) {
-      // As distribution's router: anything that is not an API path is a plain-text 404.
-      reply.send(404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
-      return;
-    }
+    if (!route) return notFound(reply);
     const method = request.method ?? 'GET';
     const reading = method === 'GET' || method === 'HEAD';
     const query = url.searchParams;
@@ -363,7 +364,8 @@ export function createRegistryHandler(options: RegistryHandlerOptions): Registry
           await authorize(request, push(name));
           return startUpload(request, reply, name, query);
         }
-        break;
+        // Distribution routes only POST here; anything else finds no route.
+        return notFound(reply);
       case 'upload':
         await authorize(request, push(name));
         if (method === 'GET') {

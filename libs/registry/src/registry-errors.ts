@@ -1,4 +1,4 @@
-import { BerthError, errors, field, isBerthError } from '@berth/errors';
+import { errors, field, isBerthError } from '@berth/errors';
 
 /** The error codes of the distribution spec (v1.1, "Error Codes"), as the registry writes them. */
 export type RegistryErrorCode =
@@ -118,8 +118,4 @@ export function wireError(err: unknown): WireError {
       break;
   }
   return { status: 500, code: 'UNKNOWN', message: 'unknown error', headers: {} };
-}
-
-export function isRegistryError(err: unknown, kind: string): err is BerthError {
-  return isBerthError(err) && err.details.kind === kind;
 }
