@@ -25,13 +25,13 @@ describe('ClusterRegistry', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function start(gc: { intervalMs?: number; afterDeletes?: number }): Promise<ClusterRegistry> {
+  async function start(gc: { intervalMs?: number; afterDeletes?: number }, port = 0): Promise<ClusterRegistry> {
     const testCA = await createTestCA();
     const issued = await testCA.issue({ subject: 'CN=berth-apiserver', ips: ['127.0.0.1'] });
     ca = testCA.cert;
-    registry = await ClusterRegistry.start({
+    const started = await ClusterRegistry.start({
       dataDir,
-      port: 0,
+      port,
       bindAddress: '127.0.0.1',
       advertisedAddress: '127.0.0.1',
       anonymousPull: true,
@@ -40,7 +40,8 @@ describe('ClusterRegistry', () => {
       logger: pino({ level: 'info' }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
       gc,
     });
-    return registry;
+    registry ??= started;
+    return started;
   }
 
   function send(method: string, path: string, body?: Buffer): Promise<number> {
@@ -80,6 +81,12 @@ describe('ClusterRegistry', () => {
     const [first, second] = await Promise.all([cluster.collectGarbage({ dryRun: true, deleteUntagged: false }), cluster.collectGarbage({ dryRun: false, deleteUntagged: true })]);
     expect(first).toMatchObject({ blobsDeleted: 0, deleted: [] });
     expect(second).toMatchObject({ blobsDeleted: 0, manifestsDeleted: 0 });
+  });
+
+  test('a port in use stops the start with one line that names the flag', async () => {
+    const first = await start({});
+    const port = Number(first.host.split(':')[1]);
+    await expect(start({}, port)).rejects.toThrow(`the registry port 127.0.0.1:${port} is in use (--registry-port; 0 runs no registry)`);
   });
 
   test('a registry host names an IPv6 address in brackets', () => {
