@@ -114,6 +114,7 @@ describe('the node authorizer', () => {
     ['GET', '/apis/apps/v1/deployments', 'Forbidden: deployments.apps is forbidden: User "system:node:a" cannot list resource "deployments" in API group "apps" at the cluster scope'],
     ['GET', '/api/v1/namespaces', 'Forbidden: namespaces is forbidden: User "system:node:a" cannot list resource "namespaces" in API group "" at the cluster scope'],
     ['GET', '/metrics', 'Forbidden: forbidden: User "system:node:a" cannot get path "/metrics"'],
+    ['POST', '/v1-berth/registry/gc', 'Forbidden: forbidden: User "system:node:a" cannot post path "/v1-berth/registry/gc"'],
     ['GET', '/apis/metrics.k8s.io/v1beta1/nodes', 'Forbidden: forbidden: User "system:node:a" cannot get path "/apis/metrics.k8s.io/v1beta1/nodes"'],
   ])('refuses node a %s %s', async (method, path, refusal) => {
     expect(await decision(a, method, path)).toBe(refusal);
