@@ -1,9 +1,7 @@
 import { resourceForKind } from '@berth/api';
+import { LOCAL_REGISTRY_HOSTING } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import type { ObjectService } from './objects';
-
-/** Where Kubernetes' KEP-1755 ("Standard for communicating a local registry") has a cluster say where its registry is. */
-export const LOCAL_REGISTRY_HOSTING = { namespace: 'kube-public', name: 'local-registry-hosting', key: 'localRegistryHosting.v1' } as const;
 
 const CONFIG_MAP = resourceForKind('v1', 'ConfigMap')!;
 const FIELD_MANAGER = 'berth-apiserver';

@@ -1,7 +1,8 @@
 import type { ConfigMap, KubeObject } from '@berth/api';
 import { SharedInformerFactory, type InformerScope, type ListWatch, type ListWatchHandler } from '@berth/controller';
 import pino from 'pino';
-import { advertisedRegistryHost, ClusterRegistrySync, LOCAL_REGISTRY_HOSTING } from './cluster-registry';
+import { LOCAL_REGISTRY_HOSTING } from '@berth/client';
+import { ClusterRegistrySync } from './cluster-registry';
 import { FakeRuntime } from './fake-runtime';
 
 const logger = pino({ level: 'silent' });
@@ -15,30 +16,6 @@ function hosting(text: string | undefined, resourceVersion = '1'): ConfigMap {
     ...(text === undefined ? {} : { data: { [LOCAL_REGISTRY_HOSTING.key]: text } }),
   };
 }
-
-describe('advertisedRegistryHost', () => {
-  it.each([
-    ['host: "10.0.0.5:5000"\nhelp: "https://example.com"', '10.0.0.5:5000'],
-    ['host: registry.cluster.local:5000', 'registry.cluster.local:5000'],
-    ['{"host":"[fd00::1]:5000"}', '[fd00::1]:5000'],
-    ['help: no host here', undefined],
-    ['- a\n- b', undefined],
-  ])('%j → %s', (text, host) => expect(advertisedRegistryHost(hosting(text))).toBe(host));
-
-  it('has none without the ConfigMap or its key', () => {
-    expect(advertisedRegistryHost(undefined)).toBeUndefined();
-    expect(advertisedRegistryHost(hosting(undefined))).toBeUndefined();
-  });
-
-  it.each([
-    ['host: "a b:5000"', 'is not host[:port]'],
-    ['host: [1, 2]', 'is not host[:port]'],
-    ['host: "https://x/y"', 'is not host[:port]'],
-    ['host: &a [*a', 'could not be decoded'],
-  ])('refuses %j with one line', (text, message) => {
-    expect(() => advertisedRegistryHost(hosting(text))).toThrow(message);
-  });
-});
 
 /** A list/watch of one ConfigMap the test changes, as the API server's watch would report it. */
 class OneConfigMap implements ListWatch<KubeObject> {
