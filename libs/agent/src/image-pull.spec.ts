@@ -107,14 +107,14 @@ describe('ImagePuller', () => {
 
   it('ErrImagePull, then ImagePullBackOff without pulling until the back-off (10 s doubling to 5 min, per pod and image) has passed', async () => {
     const failed = await puller.ensureImage(pod(), container('missing:1'));
-    expect(failed).toEqual({ ok: false, reason: 'ErrImagePull', message: 'Failed to pull image "missing:1": images "missing:1" not found', retryMs: 10_000 });
+    expect(failed).toEqual({ ok: false, reason: 'ErrImagePull', message: 'images "missing:1" not found', retryMs: 10_000 });
     expect(events).toEqual(['Normal Pulling Pulling image "missing:1"', 'Warning Failed Failed to pull image "missing:1": images "missing:1" not found', 'Warning Failed Error: ErrImagePull']);
     events = [];
     now += 9_000;
     expect(await puller.ensureImage(pod(), container('missing:1'))).toEqual({
       ok: false,
       reason: 'ImagePullBackOff',
-      message: 'Back-off pulling image "missing:1": ErrImagePull: Failed to pull image "missing:1": images "missing:1" not found',
+      message: 'Back-off pulling image "missing:1": ErrImagePull: images "missing:1" not found',
       retryMs: 1_000,
     });
     expect(events).toEqual(['Normal BackOff Back-off pulling image "missing:1"', 'Warning Failed Error: ImagePullBackOff']);
@@ -186,7 +186,7 @@ describe('ImagePuller', () => {
     expect(runtime.pulls).toEqual([{ ref: 'registry.example.com/app:1', auth: { username: 'alice', password: 'wrong' } }, { ref: 'registry.example.com/app:1' }]);
     expect(outcome).toMatchObject({
       reason: 'ErrImagePull',
-      message: 'Failed to pull image "registry.example.com/app:1": [pulling registry.example.com/app:1: authentication required, pulling registry.example.com/app:1: authentication required]',
+      message: '[pulling registry.example.com/app:1: authentication required, pulling registry.example.com/app:1: authentication required]',
     });
   });
 
@@ -197,7 +197,7 @@ describe('ImagePuller', () => {
     expect(await puller.ensureImage(pod(), container('registry.example.com/app:1'))).toMatchObject({
       ok: false,
       reason: 'ErrImagePull',
-      message: 'Failed to pull image "registry.example.com/app:1": GET https://registry.example.com/v2/: getaddrinfo ENOTFOUND registry.example.com',
+      message: 'GET https://registry.example.com/v2/: getaddrinfo ENOTFOUND registry.example.com',
       retryMs: 10_000,
     });
   });

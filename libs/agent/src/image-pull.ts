@@ -91,8 +91,9 @@ export class ImagePuller {
       // Any failure of the pull is the pod's ErrImagePull, as kubelet's: an unreachable registry is
       // ServiceUnavailable too, and so is a runtimed that is down (the kubelet backs off from that as well).
       if (!isBerthError(err)) throw err;
-      const message = `Failed to pull image "${image}": ${err.message}`;
-      events.record(pod, 'Warning', 'Failed', message);
+      // The event names the image; the container's waiting message is the runtime's error, as kubelet's.
+      const message = err.message;
+      events.record(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${message}`);
       events.record(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
       // kubelet's Backoff.Next: the first failure waits the initial delay, each later one twice the last.
       const delayMs = backoff ? Math.min(backoff.delayMs * 2, this.options.backoff.maxMs) : this.options.backoff.initialMs;
