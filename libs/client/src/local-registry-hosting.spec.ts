@@ -1,5 +1,5 @@
 import type { ConfigMap } from '@berth/api';
-import { advertisedRegistryHost, LOCAL_REGISTRY_HOSTING } from './local-registry-hosting';
+import { advertisedRegistryHost, LOCAL_REGISTRY_HOSTING, localRegistryHosting } from './local-registry-hosting';
 
 function hosting(text: string | undefined, resourceVersion = '1'): ConfigMap {
   return {
@@ -31,5 +31,14 @@ describe('advertisedRegistryHost', () => {
     ['host: &a [*a', 'could not be decoded'],
   ])('refuses %j with one line', (text, message) => {
     expect(() => advertisedRegistryHost(hosting(text))).toThrow(message);
+  });
+});
+
+describe('localRegistryHosting', () => {
+  it('writes the advertisement readers find the host in', () => {
+    const configMap = localRegistryHosting('10.0.0.5:5000', 'push with "berth push"');
+    expect(configMap.metadata).toEqual({ name: 'local-registry-hosting', namespace: 'kube-public' });
+    expect(configMap.data).toEqual({ 'localRegistryHosting.v1': 'host: "10.0.0.5:5000"\nhelp: "push with \\"berth push\\""\n' });
+    expect(advertisedRegistryHost(configMap)).toBe('10.0.0.5:5000');
   });
 });

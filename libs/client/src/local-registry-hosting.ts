@@ -4,6 +4,16 @@ import { errors } from '@berth/errors';
 /** Where a cluster advertises its registry: Kubernetes' KEP-1755 ("Standard for communicating a local registry") ConfigMap. */
 export const LOCAL_REGISTRY_HOSTING = { namespace: 'kube-public', name: 'local-registry-hosting', key: 'localRegistryHosting.v1' } as const;
 
+/** The ConfigMap that advertises the registry at `host` (`ADDR:PORT`), in KEP-1755's format, with a line of `help` for people. */
+export function localRegistryHosting(host: string, help: string): ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: LOCAL_REGISTRY_HOSTING.name, namespace: LOCAL_REGISTRY_HOSTING.namespace },
+    data: { [LOCAL_REGISTRY_HOSTING.key]: `host: ${JSON.stringify(host)}\nhelp: ${JSON.stringify(help)}\n` },
+  };
+}
+
 /** The advertisement is a few lines; anything much larger is not one. */
 const MAX_HOSTING_BYTES = 64 * 1024;
 /** host[:port] as it appears in image names: a DNS name, an IPv4 address or a bracketed IPv6 one, maybe a port. */
