@@ -130,6 +130,9 @@ describe('ImagePuller', () => {
       delays.push(outcome.ok ? -1 : (outcome.retryMs ?? -1));
     }
     expect(delays).toEqual([20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000]);
+    // Failing again long after the last failure (more than twice the maximum) starts over.
+    now += 600_001;
+    expect(await puller.ensureImage(pod(), container('missing:1'))).toMatchObject({ reason: 'ErrImagePull', retryMs: 10_000 });
   });
 
   it('recovers once the registry has the image and the back-off has run out, and forgets the back-off of a pod that is gone', async () => {

@@ -95,8 +95,10 @@ export class ImagePuller {
       const message = err.message;
       events.record(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${message}`);
       events.record(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
-      // kubelet's Backoff.Next: the first failure waits the initial delay, each later one twice the last.
-      const delayMs = backoff ? Math.min(backoff.delayMs * 2, this.options.backoff.maxMs) : this.options.backoff.initialMs;
+      // kubelet's Backoff.Next: the first failure waits the initial delay, each later one twice the last;
+      // a back-off last bumped more than twice the maximum ago starts over.
+      const { initialMs, maxMs } = this.options.backoff;
+      const delayMs = backoff && now - backoff.at <= 2 * maxMs ? Math.min(backoff.delayMs * 2, maxMs) : initialMs;
       this.backoffs.set(key, { delayMs, at: Date.now(), message });
       return { ok: false, reason: 'ErrImagePull', message, retryMs: delayMs };
     }
