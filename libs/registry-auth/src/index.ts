@@ -1,0 +1,12 @@
+export {
+  DOCKER_HUB_KEY,
+  DockerConfig,
+  MAX_DOCKER_CONFIG_BYTES,
+  dockerConfigJson,
+  dockerConfigPath,
+  keyHostname,
+  registryKey,
+} from './docker-config';
+export type { RegistryCredential } from './docker-config';
+export { parseChallenges, verifyRegistryLogin } from './login';
+export type { AuthChallenge, LoginOptions, RegistryEndpoint } from './login';
