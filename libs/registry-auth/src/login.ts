@@ -112,7 +112,10 @@ export function parseChallenges(header: string | string[] | undefined): AuthChal
         }
         i++;
       } else {
-        value = token();
+        // A bare value: a token by the RFC, but registries send scopes (`repository:a:pull`) bare too.
+        const from = i;
+        while (i < text.length && !/[\s,]/.test(text[i]!)) i++;
+        value = text.slice(from, i);
       }
       challenge.params[name.toLowerCase()] = value;
     }
