@@ -4,7 +4,7 @@ export { chainIds, isDigest, parseDigest, sha256 } from './digest';
 export type { Digest } from './digest';
 export { MediaType, Annotation, hostPlatform } from './oci';
 export type { ContainerConfig, Descriptor, HistoryEntry, ImageConfig, ImageIndex, ImageManifest, Platform } from './oci';
-export { familiarReference, normalizeReference, parseReference } from './reference';
+export { familiarReference, formatReference, normalizeReference, parseReference } from './reference';
 export type { ImageReference } from './reference';
 export { ImageStore } from './image-store';
 export type {

@@ -1,0 +1,82 @@
+import { resolveResourceName } from '@berth/api';
+import { KubeClient, loadKubeConfig, type ClusterConnection } from '@berth/client';
+import { DockerConfig, dockerConfigPath } from '@berth/registry-auth';
+import type { RegistryAuth } from '@berth/runtime-client';
+import { parse } from 'yaml';
+
+/** The user name sent with the kubeconfig's token: the cluster registry takes any. */
+export const CLUSTER_REGISTRY_USER = 'berth';
+
+/** What a verb needs to find credentials: the --kubeconfig flag and the environment (DOCKER_CONFIG, KUBECONFIG). */
+export interface CredentialContext {
+  kubeconfig?: string;
+  env?: NodeJS.ProcessEnv;
+  home?: string;
+}
+
+/** The host part of host[:port] (`[::1]:5000` → `::1`). */
+export function hostOnly(hostPort: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(hostPort);
+  if (bracketed) return bracketed[1]!;
+  const colon = hostPort.lastIndexOf(':');
+  return colon >= 0 && hostPort.indexOf(':') === colon ? hostPort.slice(0, colon) : hostPort;
+}
+
+function kubeconfigConnection(context: CredentialContext): ClusterConnection | undefined {
+  try {
+    const connection = loadKubeConfig({ kubeconfig: context.kubeconfig, env: context.env, home: context.home });
+    return connection.source ? connection : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host the cluster advertises its registry at (ConfigMap kube-public/local-registry-hosting, KEP-1755). */
+async function advertisedRegistryHost(connection: ClusterConnection): Promise<string | undefined> {
+  const client = new KubeClient(connection, { userAgent: 'berth-cli' });
+  try {
+    const configMap = await client.get<{ apiVersion: string; kind: string; metadata: object; data?: Record<string, unknown> }>(
+      resolveResourceName('configmaps')!,
+      'local-registry-hosting',
+      { namespace: 'kube-public' },
+    );
+    const text = configMap.data?.['localRegistryHosting.v1'];
+    if (typeof text !== 'string' || text.length > 64 * 1024) return undefined;
+    const advertised = (parse(text) as { host?: unknown } | null)?.host;
+    return typeof advertised === 'string' ? advertised : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * The kubeconfig's cluster when `registryHost` is that cluster's registry: on the API server's own host
+ * (any port), or the host the cluster advertises. Its token is only ever sent to the cluster itself.
+ */
+export async function clusterOfRegistry(registryHost: string, context: CredentialContext): Promise<ClusterConnection | undefined> {
+  const connection = kubeconfigConnection(context);
+  if (!connection) return undefined;
+  let serverHost: string;
+  try {
+    serverHost = new URL(connection.server).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return undefined;
+  }
+  if (hostOnly(registryHost) === serverHost) return connection;
+  return (await advertisedRegistryHost(connection)) === registryHost ? connection : undefined;
+}
+
+/**
+ * The credential pull and push send for an image on `registryHost`: docker's config.json entry for it,
+ * else, for the cluster's own registry, the kubeconfig's bearer token as the password (so the quick
+ * start pushes without a login), else none (anonymous).
+ */
+export async function registryAuthFor(registryHost: string, context: CredentialContext = {}): Promise<RegistryAuth | undefined> {
+  const config = await DockerConfig.load(dockerConfigPath(context.env ?? process.env, context.home));
+  const stored = config.credentialFor(registryHost);
+  if (stored) return stored;
+  const cluster = await clusterOfRegistry(registryHost, context);
+  return cluster?.token ? { username: CLUSTER_REGISTRY_USER, password: cluster.token } : undefined;
+}

@@ -1,0 +1,210 @@
+import { errors } from '@berth/errors';
+import { familiarReference, formatReference, parseReference, type ImageReference } from '@berth/image';
+import { DOCKER_HUB_KEY, DockerConfig, dockerConfigPath, registryKey, verifyRegistryLogin, type RegistryEndpoint } from '@berth/registry-auth';
+import type { ImageProgress, RuntimeClient } from '@berth/runtime-client';
+import { readFile } from 'node:fs/promises';
+import { clusterOfRegistry, registryAuthFor, type CredentialContext } from './credentials';
+import { ProgressDisplay, type ProgressOutput } from './progress';
+
+/** Where a verb prints: stdout (maybe a terminal) and stderr. */
+export interface VerbOutput {
+  out: ProgressOutput;
+  err: { write(text: string): unknown };
+}
+
+type PullClient = Pick<RuntimeClient, 'pullImage' | 'inspectImage'>;
+type PushClient = Pick<RuntimeClient, 'pushImage'>;
+
+/** `docker.io/library/busybox` → `library/busybox`: the repository as the registry knows it. */
+function remoteName(ref: ImageReference): string {
+  return ref.repository.slice(ref.repository.indexOf('/') + 1);
+}
+
+function registryHost(ref: ImageReference): string {
+  return ref.repository.slice(0, ref.repository.indexOf('/'));
+}
+
+/** Whether the name gave a tag or digest of its own (docker then says nothing about `latest`). */
+function namesVersion(name: string): boolean {
+  return name.includes('@') || name.lastIndexOf(':') > name.lastIndexOf('/');
+}
+
+export interface PullOptions {
+  platform?: string;
+  quiet?: boolean;
+}
+
+/**
+ * `docker pull`: `Using default tag: latest`, `latest: Pulling from library/busybox`, a line per layer
+ * (see ProgressDisplay), `Digest: sha256:...`, `Status: Downloaded newer image for busybox:latest` (or
+ * `Image is up to date for ...` when the name already meant that manifest), then the full name. `-q`
+ * prints the full name only.
+ */
+export async function pullImage(client: PullClient, name: string, options: PullOptions, context: CredentialContext, output: VerbOutput): Promise<void> {
+  const ref = parseReference(name);
+  const full = formatReference(ref);
+  const say = (line: string) => void (options.quiet ? undefined : output.out.write(`${line}\n`));
+  if (!namesVersion(name)) say('Using default tag: latest');
+  say(`${ref.digest ?? ref.tag}: Pulling from ${remoteName(ref)}`);
+  const auth = await registryAuthFor(registryHost(ref), context);
+  const before = await client.inspectImage(full).then(
+    (details) => details.image,
+    () => undefined,
+  );
+  const display = new ProgressDisplay(output.out);
+  const pulled = await client.pullImage(full, {
+    ...(auth ? { auth } : {}),
+    ...(options.platform ? { platform: options.platform } : {}),
+    ...(options.quiet ? {} : { onProgress: (p: ImageProgress) => display.update(p) }),
+  });
+  const upToDate = !!before && (before.digest === pulled.digest || (before.repoDigests ?? []).includes(`${ref.repository}@${pulled.digest}`));
+  say(`Digest: ${pulled.digest}`);
+  say(`Status: ${upToDate ? 'Image is up to date for' : 'Downloaded newer image for'} ${familiarReference(full)}`);
+  output.out.write(`${full}\n`);
+}
+
+/**
+ * `docker push`: `The push refers to repository [docker.io/library/busybox]`, a line per layer
+ * (Preparing, Pushing, Pushed, Layer already exists, Mounted from), then `TAG: digest: sha256:... size: N`.
+ * `-q` prints the full name only.
+ */
+export async function pushImage(client: PushClient, name: string, options: { quiet?: boolean }, context: CredentialContext, output: VerbOutput): Promise<void> {
+  const ref = parseReference(name);
+  if (ref.digest) throw errors.badRequest(`cannot push a digest reference "${name}": push NAME[:TAG]`);
+  const full = formatReference(ref);
+  const say = (line: string) => void (options.quiet ? undefined : output.out.write(`${line}\n`));
+  if (!namesVersion(name)) say('Using default tag: latest');
+  say(`The push refers to repository [${ref.repository}]`);
+  const auth = await registryAuthFor(registryHost(ref), context);
+  const display = new ProgressDisplay(output.out);
+  const pushed = await client.pushImage(full, {
+    ...(auth ? { auth } : {}),
+    ...(options.quiet ? {} : { onProgress: (p: ImageProgress) => display.update(p) }),
+  });
+  say(`${ref.tag}: digest: ${pushed.digest} size: ${pushed.size}`);
+  if (options.quiet) output.out.write(`${full}\n`);
+}
+
+/** A password from stdin, as `--password-stdin` reads it: everything, less the trailing newline. */
+async function readAll(stream: NodeJS.ReadableStream, limit = 64 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    size += buffer.length;
+    if (size > limit) throw errors.badRequest(`the password on stdin is longer than ${limit} bytes`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** A line typed at the terminal; `hidden` does not echo it (a password). */
+function prompt(question: string, hidden: boolean, input: NodeJS.ReadStream, output: { write(text: string): unknown }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    output.write(question);
+    let answer = '';
+    const wasRaw = input.isRaw;
+    input.setRawMode?.(true);
+    input.resume();
+    const done = (err?: Error) => {
+      input.setRawMode?.(wasRaw);
+      input.pause();
+      input.off('data', onData);
+      output.write('\n');
+      if (err) reject(err);
+      else resolve(answer);
+    };
+    const onData = (data: Buffer) => {
+      for (const char of data.toString('utf8')) {
+        if (char === '\r' || char === '\n') return done();
+        if (char === '\u0003' || char === '\u0004') return done(errors.badRequest('login cancelled'));
+        if (char === '\u007f' || char === '\b') {
+          if (answer.length) {
+            answer = answer.slice(0, -1);
+            if (!hidden) output.write('\b \b');
+          }
+          continue;
+        }
+        answer += char;
+        if (!hidden) output.write(char);
+      }
+    };
+    input.on('data', onData);
+  });
+}
+
+export interface LoginOptions {
+  username?: string;
+  password?: string;
+  passwordStdin?: boolean;
+}
+
+/** Where `berth login SERVER` checks the credential: docker's Hub endpoint, an `http://` address as given, else https. */
+function loginEndpoint(server: string | undefined): string {
+  if (!server || registryKey(server) === DOCKER_HUB_KEY) return 'https://registry-1.docker.io';
+  if (/^https?:\/\//i.test(server)) return new URL(server).origin;
+  return `https://${registryKey(server)}`;
+}
+
+export interface LoginInputs {
+  stdin: NodeJS.ReadStream;
+  /** How long to wait for the registry per request. */
+  timeoutMs?: number;
+}
+
+/**
+ * `docker login [SERVER] -u USER [-p PASS | --password-stdin]`: asks for what is missing on a terminal,
+ * checks the credential against the registry (the cluster registry trusted with the kubeconfig's CA),
+ * then stores it in docker's config.json under docker's key for the server and prints `Login Succeeded`.
+ */
+export async function login(server: string | undefined, options: LoginOptions, context: CredentialContext, output: VerbOutput, inputs: LoginInputs): Promise<void> {
+  if (options.password !== undefined && options.passwordStdin) throw errors.badRequest('--password and --password-stdin are mutually exclusive');
+  if (options.passwordStdin && !options.username) throw errors.badRequest('Must provide --username with --password-stdin');
+  if (options.password !== undefined) output.err.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+  const interactive = !!inputs.stdin.isTTY;
+  let username = options.username;
+  let password = options.password;
+  if (options.passwordStdin) password = await readAll(inputs.stdin);
+  if (!username || password === undefined) {
+    if (!interactive) throw errors.badRequest('Cannot perform an interactive login from a non TTY device');
+    if (!username) username = (await prompt('Username: ', false, inputs.stdin, output.out)).trim();
+    if (!username) throw errors.badRequest('Username cannot be empty');
+    if (password === undefined) password = await prompt('Password: ', true, inputs.stdin, output.out);
+  }
+  if (!password) throw errors.badRequest('Password cannot be empty');
+
+  const key = registryKey(server);
+  const path = dockerConfigPath(context.env ?? process.env, context.home);
+  const config = await DockerConfig.load(path); // a broken file stops the login before the registry is asked
+  const endpoint: RegistryEndpoint = { url: loginEndpoint(server) };
+  const cluster = key === DOCKER_HUB_KEY ? undefined : await clusterOfRegistry(key, context);
+  if (cluster?.ca) endpoint.caPems = [cluster.ca];
+  const { identityToken } = await verifyRegistryLogin(endpoint, { username, password }, { timeoutMs: inputs.timeoutMs });
+  config.set(key, { username, password, ...(identityToken ? { identityToken } : {}) });
+  await config.save(path);
+  output.err.write(`WARNING! Your password will be stored unencrypted in ${path}.\n`);
+  output.out.write('Login Succeeded\n');
+}
+
+/** `docker logout [SERVER]`: removes every key naming the server; says so, or that there was none. */
+export async function logout(server: string | undefined, context: CredentialContext, output: VerbOutput): Promise<void> {
+  const key = registryKey(server);
+  const path = dockerConfigPath(context.env ?? process.env, context.home);
+  const config = await DockerConfig.load(path);
+  const removed = config.remove(key);
+  if (!removed.length) {
+    output.out.write(`Not logged in to ${key}\n`);
+    return;
+  }
+  output.out.write(`Removing login credentials for ${key}\n`);
+  await config.save(path);
+}
+
+/** The file given to `--from-file=.dockerconfigjson=PATH`, bounded and checked to be docker's config.json. */
+export async function readDockerConfigFile(path: string): Promise<string> {
+  const text = await readFile(path).catch((err: Error) => {
+    throw errors.badRequest(`error reading ${path}: ${err.message}`);
+  });
+  DockerConfig.parse(text, path);
+  return text.toString('utf8');
+}
