@@ -12,7 +12,12 @@ export interface CredentialContext {
   kubeconfig?: string;
   env?: NodeJS.ProcessEnv;
   home?: string;
+  /** berth's own kubeconfig (default: the one `berth server` writes); tests point it elsewhere. */
+  berthKubeconfig?: string;
 }
+
+/** How long the cluster may take to say where its registry is before the verb goes on without it. */
+const ADVERTISEMENT_TIMEOUT_MS = 5000;
 
 /** The host part of host[:port] (`[::1]:5000` → `::1`). */
 export function hostOnly(hostPort: string): string {
@@ -24,7 +29,7 @@ export function hostOnly(hostPort: string): string {
 
 function kubeconfigConnection(context: CredentialContext): ClusterConnection | undefined {
   try {
-    const connection = loadKubeConfig({ kubeconfig: context.kubeconfig, env: context.env, home: context.home });
+    const connection = loadKubeConfig({ kubeconfig: context.kubeconfig, env: context.env, home: context.home, berthKubeconfig: context.berthKubeconfig });
     return connection.source ? connection : undefined;
   } catch {
     return undefined;
@@ -33,7 +38,7 @@ function kubeconfigConnection(context: CredentialContext): ClusterConnection | u
 
 /** The host the cluster advertises its registry at (ConfigMap kube-public/local-registry-hosting, KEP-1755). */
 async function advertisedRegistryHost(connection: ClusterConnection): Promise<string | undefined> {
-  const client = new KubeClient(connection, { userAgent: 'berth-cli' });
+  const client = new KubeClient(connection, { userAgent: 'berth-cli', requestTimeoutMs: ADVERTISEMENT_TIMEOUT_MS });
   try {
     const configMap = await client.get<{ apiVersion: string; kind: string; metadata: object; data?: Record<string, unknown> }>(
       resolveResourceName('configmaps')!,
