@@ -80,6 +80,28 @@ function encodeEntry(credential: RegistryCredential): Record<string, string> {
   };
 }
 
+/** A docker config file's bytes, refused when it is not a regular file or too large; undefined when missing and `optional`. */
+async function readBounded(path: string, optional: boolean): Promise<Buffer | undefined> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw invalid(path, 'not a regular file');
+    if (info.size > MAX_DOCKER_CONFIG_BYTES) throw invalid(path, `larger than ${MAX_DOCKER_CONFIG_BYTES} bytes`);
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && optional) return undefined;
+    if (code) throw errors.badRequest(`error reading ${path}: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+/** A docker config.json's text as given to `--from-file`: it must exist and parse as one. */
+export async function readDockerConfigText(path: string): Promise<string> {
+  const text = (await readBounded(path, false))!;
+  DockerConfig.parse(text, path);
+  return text.toString('utf8');
+}
+
 function parseJsonObject(text: string | Buffer, source: string): Record<string, unknown> {
   if (text.length > MAX_DOCKER_CONFIG_BYTES) throw invalid(source, `larger than ${MAX_DOCKER_CONFIG_BYTES} bytes`);
   let parsed: unknown;
@@ -138,18 +160,8 @@ export class DockerConfig {
 
   /** Reads the file; a missing one is an empty config. */
   static async load(path: string): Promise<DockerConfig> {
-    let text: Buffer;
-    try {
-      const info = await stat(path);
-      if (!info.isFile()) throw invalid(path, 'not a regular file');
-      if (info.size > MAX_DOCKER_CONFIG_BYTES) throw invalid(path, `larger than ${MAX_DOCKER_CONFIG_BYTES} bytes`);
-      text = await readFile(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return DockerConfig.empty();
-      if ((err as NodeJS.ErrnoException).code) throw errors.badRequest(`loading ${path}: ${(err as Error).message}`);
-      throw err;
-    }
-    return DockerConfig.parse(text, path);
+    const text = await readBounded(path, true);
+    return text === undefined ? DockerConfig.empty() : DockerConfig.parse(text, path);
   }
 
   /** The keys of `auths`, as written. */

@@ -5,6 +5,7 @@ export {
   dockerConfigJson,
   dockerConfigPath,
   keyHostname,
+  readDockerConfigText,
   registryKey,
 } from './docker-config';
 export type { RegistryCredential } from './docker-config';

@@ -1,6 +1,7 @@
 import { errors } from '@berth/errors';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { RegistryCredential } from './docker-config';
 
@@ -31,13 +32,24 @@ interface Reply {
   body: Buffer;
 }
 
+/** NODE_EXTRA_CA_CERTS, which Node trusts by default but leaves out of `rootCertificates`: kept when CAs are added. */
+function extraCertificates(): string[] {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (!file) return [];
+  try {
+    return [readFileSync(file, 'utf8')];
+  } catch {
+    return [];
+  }
+}
+
 function request(url: URL, endpoint: RegistryEndpoint, headers: Record<string, string>, timeoutMs: number): Promise<Reply> {
   const what = `Get "${url.href}"`;
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
     const tlsOptions: https.RequestOptions = secure
       ? {
-          ...(endpoint.caPems?.length ? { ca: [...rootCertificates, ...endpoint.caPems] } : {}),
+          ...(endpoint.caPems?.length ? { ca: [...rootCertificates, ...extraCertificates(), ...endpoint.caPems] } : {}),
           ...(endpoint.certPem && endpoint.keyPem ? { cert: endpoint.certPem, key: endpoint.keyPem } : {}),
           rejectUnauthorized: !endpoint.insecureSkipVerify,
         }

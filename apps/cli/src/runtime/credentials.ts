@@ -14,6 +14,8 @@ export interface CredentialContext {
   home?: string;
   /** berth's own kubeconfig (default: the one `berth server` writes); tests point it elsewhere. */
   berthKubeconfig?: string;
+  /** docker's certs.d directory (default /etc/docker/certs.d): the CAs `berth login` trusts per registry. */
+  certsDir?: string;
 }
 
 /** How long the cluster may take to say where its registry is before the verb goes on without it. */
@@ -56,9 +58,17 @@ async function advertisedRegistryHost(connection: ClusterConnection): Promise<st
   }
 }
 
+/** host[:port] → its port ('' without one). */
+function portOf(hostPort: string): string {
+  const match = /:(\d+)$/.exec(hostPort);
+  return match && !hostPort.endsWith(']') ? match[1]! : '';
+}
+
 /**
- * The kubeconfig's cluster when `registryHost` is that cluster's registry: on the API server's own host
- * (any port), or the host the cluster advertises. Its token is only ever sent to the cluster itself.
+ * The kubeconfig's cluster when `registryHost` is that cluster's registry: the host the cluster
+ * advertises (kube-public/local-registry-hosting), or the API server's own host (as the kubeconfig names
+ * it) with the advertised port. Its token is only ever sent to the cluster itself: no advertisement, no
+ * cluster registry.
  */
 export async function clusterOfRegistry(registryHost: string, context: CredentialContext): Promise<ClusterConnection | undefined> {
   const connection = kubeconfigConnection(context);
@@ -69,8 +79,10 @@ export async function clusterOfRegistry(registryHost: string, context: Credentia
   } catch {
     return undefined;
   }
-  if (hostOnly(registryHost) === serverHost) return connection;
-  return (await advertisedRegistryHost(connection)) === registryHost ? connection : undefined;
+  const advertised = await advertisedRegistryHost(connection);
+  if (!advertised) return undefined;
+  if (advertised === registryHost) return connection;
+  return hostOnly(registryHost) === serverHost && portOf(registryHost) === portOf(advertised) ? connection : undefined;
 }
 
 /**

@@ -139,20 +139,11 @@ describe('pull, push, login, logout', () => {
     await expect(pushImage(runtime, `app@${DIGEST}`, {}, context, captured())).rejects.toThrow(/cannot push a digest reference/);
   });
 
-  it('gives the kubeconfig\'s token to the cluster\'s registry only', async () => {
+  it('gives the kubeconfig\'s token to the registry the cluster advertises, only', async () => {
     const kubeconfig = join(dir, 'kubeconfig.yaml');
-    const apiPort = await listen((_req, res) => res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"kind":"Status","code":404}'));
-    await writeFile(kubeconfig, kubeconfigYaml({ server: `http://127.0.0.1:${apiPort}`, token: 'admin-token', insecureSkipTLSVerify: false }, { cluster: 'c', user: 'u' }), { mode: 0o600 });
-    const withCluster = { ...context, kubeconfig };
-    expect(await registryAuthFor('127.0.0.1:5000', withCluster)).toEqual({ username: CLUSTER_REGISTRY_USER, password: 'admin-token' });
-    expect(await registryAuthFor('registry.example.com', withCluster)).toBeUndefined();
-    expect(await registryAuthFor('127.0.0.1:5000', context)).toBeUndefined();
-  });
-
-  it('knows the cluster registry by the host the cluster advertises', async () => {
-    const kubeconfig = join(dir, 'kubeconfig.yaml');
+    let advertise = true;
     const apiPort = await listen((req, res) => {
-      if (req.url === '/api/v1/namespaces/kube-public/configmaps/local-registry-hosting' && req.headers.authorization === 'Bearer admin-token') {
+      if (advertise && req.url === '/api/v1/namespaces/kube-public/configmaps/local-registry-hosting' && req.headers.authorization === 'Bearer admin-token') {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'local-registry-hosting', namespace: 'kube-public' }, data: { 'localRegistryHosting.v1': 'host: "10.9.8.7:5000"\nhelp: "https://example.com"\n' } }));
         return;
@@ -160,8 +151,17 @@ describe('pull, push, login, logout', () => {
       res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"kind":"Status","code":404}');
     });
     await writeFile(kubeconfig, kubeconfigYaml({ server: `http://127.0.0.1:${apiPort}`, token: 'admin-token', insecureSkipTLSVerify: false }, { cluster: 'c', user: 'u' }), { mode: 0o600 });
-    expect(await registryAuthFor('10.9.8.7:5000', { ...context, kubeconfig })).toEqual({ username: CLUSTER_REGISTRY_USER, password: 'admin-token' });
-    expect(await registryAuthFor('10.9.8.7:5001', { ...context, kubeconfig })).toBeUndefined();
+    const withCluster = { ...context, kubeconfig };
+    const token = { username: CLUSTER_REGISTRY_USER, password: 'admin-token' };
+    expect(await registryAuthFor('10.9.8.7:5000', withCluster)).toEqual(token);
+    // The API server's host as the kubeconfig names it, with the advertised port.
+    expect(await registryAuthFor('127.0.0.1:5000', withCluster)).toEqual(token);
+    expect(await registryAuthFor('127.0.0.1:5001', withCluster)).toBeUndefined();
+    expect(await registryAuthFor('10.9.8.7:5001', withCluster)).toBeUndefined();
+    expect(await registryAuthFor('registry.example.com', withCluster)).toBeUndefined();
+    expect(await registryAuthFor('10.9.8.7:5000', context)).toBeUndefined();
+    advertise = false;
+    expect(await registryAuthFor('127.0.0.1:5000', withCluster)).toBeUndefined();
   });
 
   it('logs in against the registry, stores the credential 0600 beside what was there, and logs out', async () => {

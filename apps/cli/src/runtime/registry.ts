@@ -2,7 +2,8 @@ import { errors } from '@berth/errors';
 import { familiarReference, formatReference, parseReference, type ImageReference } from '@berth/image';
 import { DOCKER_HUB_KEY, DockerConfig, dockerConfigPath, registryKey, verifyRegistryLogin, type RegistryEndpoint } from '@berth/registry-auth';
 import type { ImageProgress, RuntimeClient } from '@berth/runtime-client';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { clusterOfRegistry, registryAuthFor, type CredentialContext } from './credentials';
 import { ProgressDisplay, type ProgressOutput } from './progress';
 
@@ -146,6 +147,24 @@ function loginEndpoint(server: string | undefined): string {
   return `https://${registryKey(server)}`;
 }
 
+/** docker's per-registry TLS files: `/etc/docker/certs.d/HOST[:PORT]/{*.crt, client.cert, client.key}`. */
+export const DOCKER_CERTS_DIR = '/etc/docker/certs.d';
+
+/** The CAs and client certificate docker would use for `host` from its certs.d directory. */
+async function dockerCertsFor(host: string, certsDir: string): Promise<Pick<RegistryEndpoint, 'caPems' | 'certPem' | 'keyPem'>> {
+  const dir = join(certsDir, host);
+  if (host.includes('/') || host.startsWith('.')) return {};
+  const files = await readdir(dir).catch(() => [] as string[]);
+  const read = (name: string) => readFile(join(dir, name), 'utf8');
+  const caPems = await Promise.all(files.filter((f) => f.endsWith('.crt')).sort().map(read));
+  const certFile = files.find((f) => f.endsWith('.cert'));
+  const keyFile = certFile && files.find((f) => f === `${certFile.slice(0, -'.cert'.length)}.key`);
+  return {
+    ...(caPems.length ? { caPems } : {}),
+    ...(certFile && keyFile ? { certPem: await read(certFile), keyPem: await read(keyFile) } : {}),
+  };
+}
+
 export interface LoginInputs {
   stdin: NodeJS.ReadStream;
   /** How long to wait for the registry per request. */
@@ -176,9 +195,9 @@ export async function login(server: string | undefined, options: LoginOptions, c
   const key = registryKey(server);
   const path = dockerConfigPath(context.env ?? process.env, context.home);
   const config = await DockerConfig.load(path); // a broken file stops the login before the registry is asked
-  const endpoint: RegistryEndpoint = { url: loginEndpoint(server) };
+  const endpoint: RegistryEndpoint = { url: loginEndpoint(server), ...(await dockerCertsFor(key, context.certsDir ?? DOCKER_CERTS_DIR)) };
   const cluster = key === DOCKER_HUB_KEY ? undefined : await clusterOfRegistry(key, context);
-  if (cluster?.ca) endpoint.caPems = [cluster.ca];
+  if (cluster?.ca) endpoint.caPems = [...(endpoint.caPems ?? []), cluster.ca];
   const { identityToken } = await verifyRegistryLogin(endpoint, { username, password }, { timeoutMs: inputs.timeoutMs });
   config.set(key, { username, password, ...(identityToken ? { identityToken } : {}) });
   await config.save(path);
@@ -198,13 +217,4 @@ export async function logout(server: string | undefined, context: CredentialCont
   }
   output.out.write(`Removing login credentials for ${key}\n`);
   await config.save(path);
-}
-
-/** The file given to `--from-file=.dockerconfigjson=PATH`, bounded and checked to be docker's config.json. */
-export async function readDockerConfigFile(path: string): Promise<string> {
-  const text = await readFile(path).catch((err: Error) => {
-    throw errors.badRequest(`error reading ${path}: ${err.message}`);
-  });
-  DockerConfig.parse(text, path);
-  return text.toString('utf8');
 }
