@@ -1,4 +1,5 @@
 import { createTestCA, freePort, runBerth, startBerthServer, type BerthResult, type TestServer } from '@berth/testing';
+import { RuntimedFixture } from '../runtimed/support';
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -151,5 +152,75 @@ describe('berth login, logout and create secret docker-registry', () => {
     };
     const result = await berth(['apply', '-f', '-'], JSON.stringify(manifest));
     expectOneLineFailure(result, /Secret "garbled" is invalid: data\[\.dockerconfigjson\]: Invalid value: "<secret contents redacted>"/);
+  });
+});
+
+describe('berth pull and push through a node runtimed, against docker-registry', () => {
+  let registry: Awaited<ReturnType<typeof startDockerRegistry>> | undefined;
+  let runtimed: RuntimedFixture | undefined;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  const berth = (args: string[], input?: string) => runBerth(args, { env, input, timeoutMs: 120_000 });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'berth-cli-pull-'));
+    registry = await startDockerRegistry(dir);
+    const registriesConfig = join(dir, 'registries.yaml');
+    writeFileSync(registriesConfig, `configs:\n  "${registry.host}":\n    tls:\n      ca_file: ${registry.caFile}\n`);
+    runtimed = new RuntimedFixture({ args: ['--registries-config', registriesConfig] });
+    await runtimed.start();
+    // No kubeconfig: credentials come from docker's config.json only.
+    env = { ...runtimed.env, KUBECONFIG: join(dir, 'no-kubeconfig'), DOCKER_CONFIG: join(dir, 'docker'), NODE_EXTRA_CA_CERTS: registry.caFile };
+  });
+
+  afterAll(async () => {
+    await runtimed?.cleanup();
+    await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pushes with the login\'s credential, pulls back, and shows the repo digest as docker does', async () => {
+    const host = registry!.host;
+    const name = `${host}/team/busybox:1.0`;
+    await runtimed!.importBusybox(name);
+
+    const anonymous = await berth(['push', name]);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(anonymous.stderr).toMatch(/unauthorized|authentication required|401/i);
+
+    expect(await berth(['login', host, '-u', 'alice', '--password-stdin'], 'wonderland')).toMatchObject({ code: 0, stdout: 'Login Succeeded\n' });
+    const pushed = await berth(['push', name]);
+    expect(pushed).toMatchObject({ code: 0 });
+    const pushLines = pushed.stdout.trimEnd().split('\n');
+    expect(pushLines[0]).toBe(`The push refers to repository [${host}/team/busybox]`);
+    expect(pushLines.slice(1, -1).filter((line) => !/^[0-9a-f]{12}: \S/.test(line))).toEqual([]);
+    const pushDigest = /^1\.0: digest: (sha256:[0-9a-f]{64}) size: \d+$/.exec(pushLines[pushLines.length - 1]!)?.[1];
+    expect(pushDigest).toBeDefined();
+
+    expect((await berth(['rmi', name])).code).toBe(0);
+    const pulled = await berth(['pull', name]);
+    expect(pulled).toMatchObject({ code: 0 });
+    const pullLines = pulled.stdout.trimEnd().split('\n');
+    expect(pullLines[0]).toBe('1.0: Pulling from team/busybox');
+    expect(pullLines.slice(-3)).toEqual([`Digest: ${pushDigest}`, `Status: Downloaded newer image for ${name}`, name]);
+    expect(pulled.stdout).not.toContain('\x1b[');
+    expect(pulled.stdout).not.toMatch(/Downloading/);
+
+    const again = await berth(['pull', '-q', name]);
+    expect(again).toMatchObject({ code: 0, stdout: `${name}\n` });
+    expect((await berth(['pull', name])).stdout).toContain(`Status: Image is up to date for ${name}\n`);
+
+    const listed = await berth(['images', '--digests', `${host}/team/busybox`]);
+    const [header, row] = listed.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID\s+CREATED\s+SIZE$/);
+    expect(row!.split(/\s{2,}/).slice(0, 3)).toEqual([`${host}/team/busybox`, '1.0', pushDigest]);
+    expect((await berth(['images', 'nothing/like/this'])).stdout.trimEnd().split('\n')).toHaveLength(1);
+
+    const inspected = JSON.parse((await berth(['image', 'inspect', name])).stdout);
+    expect(inspected[0].RepoDigests).toEqual([`${host}/team/busybox@${pushDigest}`]);
+
+    expect(await berth(['tag', name, `${host}/team/busybox:copy`])).toMatchObject({ code: 0 });
+    expect((await berth(['push', '-q', `${host}/team/busybox:copy`])).stdout).toBe(`${host}/team/busybox:copy\n`);
   });
 });

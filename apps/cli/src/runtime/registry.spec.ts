@@ -37,10 +37,13 @@ const image = (over: Partial<Image> = {}): Image => ({
 class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage' | 'inspectImage'> {
   calls: Array<{ verb: string; ref: string; auth?: RegistryAuth; platform?: string }> = [];
   local: Image | undefined;
+  // What runtimed sends, as docker's daemon does.
   progress: ImageProgress[] = [
+    { id: '', status: 'Pulling from library/busybox', current: 0, total: 0 },
     { id: 'a1b2c3d4e5f6', status: 'Pulling fs layer', current: 0, total: 0 },
     { id: 'a1b2c3d4e5f6', status: 'Downloading', current: 5, total: 10 },
     { id: 'a1b2c3d4e5f6', status: 'Pull complete', current: 0, total: 0 },
+    { id: '', status: `Digest: ${DIGEST}`, current: 0, total: 0 },
   ];
 
   async inspectImage(ref: string): Promise<ImageDetails> {
@@ -56,8 +59,11 @@ class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage' | 'in
   }
   async pushImage(ref: string, options: { auth?: RegistryAuth; onProgress?: (p: ImageProgress) => void } = {}) {
     this.calls.push({ verb: 'push', ref, auth: options.auth });
+    options.onProgress?.({ id: '', status: `The push refers to repository [${ref.replace(/:[^:/]*$/, '')}]`, current: 0, total: 0 });
     options.onProgress?.({ id: 'a1b2c3d4e5f6', status: 'Preparing', current: 0, total: 0 });
     options.onProgress?.({ id: 'a1b2c3d4e5f6', status: 'Pushed', current: 0, total: 0 });
+    options.onProgress?.({ id: '', status: `${ref.slice(ref.lastIndexOf(':') + 1)}: digest: ${DIGEST} size: 527`, current: 0, total: 0 });
+    options.onProgress?.({ id: '', status: '', current: 0, total: 0, digest: DIGEST, size: 527 });
     return { digest: DIGEST, size: 527 };
   }
 }

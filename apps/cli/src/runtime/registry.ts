@@ -16,11 +16,6 @@ export interface VerbOutput {
 type PullClient = Pick<RuntimeClient, 'pullImage' | 'inspectImage'>;
 type PushClient = Pick<RuntimeClient, 'pushImage'>;
 
-/** `docker.io/library/busybox` → `library/busybox`: the repository as the registry knows it. */
-function remoteName(ref: ImageReference): string {
-  return ref.repository.slice(ref.repository.indexOf('/') + 1);
-}
-
 function registryHost(ref: ImageReference): string {
   return ref.repository.slice(0, ref.repository.indexOf('/'));
 }
@@ -36,53 +31,53 @@ export interface PullOptions {
 }
 
 /**
- * `docker pull`: `Using default tag: latest`, `latest: Pulling from library/busybox`, a line per layer
- * (see ProgressDisplay), `Digest: sha256:...`, `Status: Downloaded newer image for busybox:latest` (or
- * `Image is up to date for ...` when the name already meant that manifest), then the full name. `-q`
- * prints the full name only.
+ * `docker pull`. runtimed speaks as docker's daemon does: its progress carries `Pulling from REPO`, a line
+ * per layer and `Digest: sha256:...`, drawn by ProgressDisplay (`latest: Pulling from library/busybox`:
+ * the tag as the id and the registry's name for the repository, as docker words it). The CLI adds `Using
+ * default tag: latest`, `Status: Downloaded newer image for busybox:latest` (or `Image is up to date for
+ * ...` when the name already meant that manifest) and the full name. `-q` prints the full name only.
  */
 export async function pullImage(client: PullClient, name: string, options: PullOptions, context: CredentialContext, output: VerbOutput): Promise<void> {
   const ref = parseReference(name);
   const full = formatReference(ref);
   const say = (line: string) => void (options.quiet ? undefined : output.out.write(`${line}\n`));
   if (!namesVersion(name)) say('Using default tag: latest');
-  say(`${ref.digest ?? ref.tag}: Pulling from ${remoteName(ref)}`);
   const auth = await registryAuthFor(registryHost(ref), context);
   const before = await client.inspectImage(full).then(
     (details) => details.image,
     () => undefined,
   );
   const display = new ProgressDisplay(output.out);
+  const version = ref.digest ?? ref.tag!;
+  // docker's daemon words it with the tag as the id and the repository as the registry knows it.
+  const pullingFrom = `Pulling from ${ref.repository.slice(ref.repository.indexOf('/') + 1)}`;
+  const onProgress = (p: ImageProgress) => display.update(!p.id && p.status.startsWith('Pulling from ') ? { ...p, id: version, status: pullingFrom } : p);
   const pulled = await client.pullImage(full, {
     ...(auth ? { auth } : {}),
     ...(options.platform ? { platform: options.platform } : {}),
-    ...(options.quiet ? {} : { onProgress: (p: ImageProgress) => display.update(p) }),
+    ...(options.quiet ? {} : { onProgress }),
   });
   const upToDate = !!before && (before.digest === pulled.digest || (before.repoDigests ?? []).includes(`${ref.repository}@${pulled.digest}`));
-  say(`Digest: ${pulled.digest}`);
   say(`Status: ${upToDate ? 'Image is up to date for' : 'Downloaded newer image for'} ${familiarReference(full)}`);
   output.out.write(`${full}\n`);
 }
 
 /**
- * `docker push`: `The push refers to repository [docker.io/library/busybox]`, a line per layer
- * (Preparing, Pushing, Pushed, Layer already exists, Mounted from), then `TAG: digest: sha256:... size: N`.
- * `-q` prints the full name only.
+ * `docker push`: runtimed's progress says `The push refers to repository [...]`, a line per layer
+ * (Preparing, Pushing, Pushed, Layer already exists, Mounted from) and `TAG: digest: sha256:... size: N`,
+ * drawn by ProgressDisplay. `-q` prints the full name only.
  */
 export async function pushImage(client: PushClient, name: string, options: { quiet?: boolean }, context: CredentialContext, output: VerbOutput): Promise<void> {
   const ref = parseReference(name);
   if (ref.digest) throw errors.badRequest(`cannot push a digest reference "${name}": push NAME[:TAG]`);
   const full = formatReference(ref);
-  const say = (line: string) => void (options.quiet ? undefined : output.out.write(`${line}\n`));
-  if (!namesVersion(name)) say('Using default tag: latest');
-  say(`The push refers to repository [${ref.repository}]`);
+  if (!namesVersion(name) && !options.quiet) output.out.write('Using default tag: latest\n');
   const auth = await registryAuthFor(registryHost(ref), context);
   const display = new ProgressDisplay(output.out);
-  const pushed = await client.pushImage(full, {
+  await client.pushImage(full, {
     ...(auth ? { auth } : {}),
     ...(options.quiet ? {} : { onProgress: (p: ImageProgress) => display.update(p) }),
   });
-  say(`${ref.tag}: digest: ${pushed.digest} size: ${pushed.size}`);
   if (options.quiet) output.out.write(`${full}\n`);
 }
 
