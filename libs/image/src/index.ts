@@ -32,5 +32,6 @@ export type { TarballEntry } from './tarball';
 export { RegistriesConfig, RegistryResolver, checkRegistryHosts } from './registry-config';
 export type { ConfiguredRegistryHost, HostTls, RegistryCredentials, RegistryEndpoint } from './registry-config';
 export { RegistryClient, splitRepository } from './registry-client';
+export { RegistryTransport } from './registry-http';
 export type { PullOptions, PullResult, PushOptions, RegistryClientOptions, RegistryProgress } from './registry-client';
 export { MANIFEST_ACCEPT, MAX_CONFIG_BYTES, MAX_LAYERS, MAX_MANIFEST_BYTES, parseManifest, parsePlatform } from './registry-manifest';

@@ -1,4 +1,5 @@
 import { errors } from '@berth/errors';
+import type { RegistryAuth } from '@berth/runtime-client';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -13,13 +14,11 @@ const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.do
 /** A config.json larger than this is refused rather than read (docker's own are a few kB). */
 export const MAX_DOCKER_CONFIG_BYTES = 4 * 1024 * 1024;
 
-/** A credential for one registry, as docker keeps it: user and password, or an identity token. */
-export interface RegistryCredential {
-  username: string;
-  password: string;
-  /** An OAuth2 refresh token from a token-flow login; the registry takes it instead of the password. */
-  identityToken?: string;
-}
+/**
+ * A credential for one registry as docker keeps it: runtimed's RegistryAuth with the user and password
+ * always there (empty when the entry has none), so it goes to pullImage/pushImage as it is.
+ */
+export type RegistryCredential = Required<Pick<RegistryAuth, 'username' | 'password'>> & Pick<RegistryAuth, 'identityToken'>;
 
 /** Where docker's config.json lives: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
 export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {

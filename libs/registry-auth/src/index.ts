@@ -9,5 +9,3 @@ export {
   registryKey,
 } from './docker-config';
 export type { RegistryCredential } from './docker-config';
-export { parseChallenges, verifyRegistryLogin } from './login';
-export type { AuthChallenge, LoginOptions, RegistryEndpoint } from './login';

@@ -16,6 +16,8 @@ export interface CredentialContext {
   berthKubeconfig?: string;
   /** docker's certs.d directory (default /etc/docker/certs.d): the CAs `berth login` trusts per registry. */
   certsDir?: string;
+  /** registries.yaml (default /etc/berth/registries.yaml): its TLS settings apply to `berth login`. */
+  registriesConfig?: string;
 }
 
 /** How long the cluster may take to say where its registry is before the verb goes on without it. */

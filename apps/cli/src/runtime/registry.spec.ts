@@ -76,7 +76,7 @@ describe('pull, push, login, logout', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'berth-cli-registry-'));
     // No kubeconfig anywhere: only docker's config.json can give a credential.
-    context = { env: { DOCKER_CONFIG: join(dir, 'docker') }, home: dir, berthKubeconfig: join(dir, 'no-kubeconfig.yaml') };
+    context = { env: { DOCKER_CONFIG: join(dir, 'docker') }, home: dir, berthKubeconfig: join(dir, 'no-kubeconfig.yaml'), registriesConfig: join(dir, 'no-registries.yaml'), certsDir: join(dir, 'certs.d') };
   });
   afterEach(async () => {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -204,6 +204,29 @@ describe('pull, push, login, logout', () => {
     await logout(`127.0.0.1:${port}`, context, out);
     expect(out.stdout()).toBe(`Removing login credentials for 127.0.0.1:${port}\nNot logged in to 127.0.0.1:${port}\n`);
     expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).auths)).toEqual(['other.example.com']);
+  });
+
+  it('logs in through the token flow, and refuses a wrong password there too', async () => {
+    const basic = `Basic ${Buffer.from('alice:wonderland').toString('base64')}`;
+    const seen: string[] = [];
+    const port = await listen((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url!.startsWith('/token')) {
+        if (req.headers.authorization !== basic) return void res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"details":"incorrect username or password"}');
+        return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"token":"t0ken","expires_in":300}');
+      }
+      if (req.headers.authorization === 'Bearer t0ken') return void res.writeHead(200).end('{}');
+      res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://127.0.0.1:${req.socket.localPort}/token",service="fake"` }).end();
+    });
+    const stdin = Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.ReadStream;
+    const output = captured();
+    await login(`http://127.0.0.1:${port}`, { username: 'alice', password: 'wonderland' }, context, output, { stdin });
+    expect(output.stdout()).toBe('Login Succeeded\n');
+    expect(seen).toEqual(['GET /v2/', 'GET /token?service=fake&account=alice', 'GET /v2/']);
+    await expect(login(`http://127.0.0.1:${port}`, { username: 'alice', password: 'nope' }, context, captured(), { stdin })).rejects.toMatchObject({
+      reason: 'Unauthorized',
+      message: `login attempt to http://127.0.0.1:${port}/v2/ failed with status: 401 Unauthorized`,
+    });
   });
 
   it('refuses what docker login refuses before asking the registry', async () => {

@@ -1,6 +1,6 @@
-import { errors } from '@berth/errors';
-import { familiarReference, formatReference, parseReference, type ImageReference } from '@berth/image';
-import { DOCKER_HUB_KEY, DockerConfig, dockerConfigPath, registryKey, verifyRegistryLogin, type RegistryEndpoint } from '@berth/registry-auth';
+import { errors, isBerthError } from '@berth/errors';
+import { checkRegistryHosts, familiarReference, formatReference, parseReference, RegistriesConfig, RegistryResolver, RegistryTransport, type ImageReference, type RegistryCredentials } from '@berth/image';
+import { DOCKER_HUB_KEY, DockerConfig, dockerConfigPath, registryKey } from '@berth/registry-auth';
 import type { ImageProgress, RuntimeClient } from '@berth/runtime-client';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -135,35 +135,53 @@ export interface LoginOptions {
   passwordStdin?: boolean;
 }
 
-/** Where `berth login SERVER` checks the credential: docker's Hub endpoint, an `http://` address as given, else https. */
-function loginEndpoint(server: string | undefined): string {
-  if (!server || registryKey(server) === DOCKER_HUB_KEY) return 'https://registry-1.docker.io';
-  if (/^https?:\/\//i.test(server)) return new URL(server).origin;
-  return `https://${registryKey(server)}`;
-}
-
-/** docker's per-registry TLS files: `/etc/docker/certs.d/HOST[:PORT]/{*.crt, client.cert, client.key}`. */
+/** docker's per-registry CAs: `/etc/docker/certs.d/HOST[:PORT]/*.crt`. */
 export const DOCKER_CERTS_DIR = '/etc/docker/certs.d';
 
-/** The CAs and client certificate docker would use for `host` from its certs.d directory. */
-async function dockerCertsFor(host: string, certsDir: string): Promise<Pick<RegistryEndpoint, 'caPems' | 'certPem' | 'keyPem'>> {
+/** registries.yaml, as runtimed reads it: its `configs` TLS settings apply to `berth login` too. */
+export const DEFAULT_REGISTRIES_CONFIG = '/etc/berth/registries.yaml';
+
+/** The CAs docker would trust for `host` from its certs.d directory, as one PEM bundle. */
+async function dockerCertsFor(host: string, certsDir: string): Promise<string | undefined> {
+  if (host.includes('/') || host.startsWith('.')) return undefined;
   const dir = join(certsDir, host);
-  if (host.includes('/') || host.startsWith('.')) return {};
-  const files = await readdir(dir).catch(() => [] as string[]);
-  const read = (name: string) => readFile(join(dir, name), 'utf8');
-  const caPems = await Promise.all(files.filter((f) => f.endsWith('.crt')).sort().map(read));
-  const certFile = files.find((f) => f.endsWith('.cert'));
-  const keyFile = certFile && files.find((f) => f === `${certFile.slice(0, -'.cert'.length)}.key`);
-  return {
-    ...(caPems.length ? { caPems } : {}),
-    ...(certFile && keyFile ? { certPem: await read(certFile), keyPem: await read(keyFile) } : {}),
-  };
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.crt')).sort();
+  const pems = await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')));
+  return pems.length ? pems.join('\n') : undefined;
+}
+
+/**
+ * Checks a credential as `docker login` does: GET /v2/ at the registry (Docker Hub's at
+ * registry-1.docker.io), answering its challenge with HTTP Basic or the token flow, through the same
+ * transport runtimed pulls with. TLS: the system's CAs, registries.yaml's `configs`, docker's certs.d,
+ * and the cluster CA for the cluster's own registry. A refusal is worded as docker's.
+ */
+async function verifyLogin(server: string | undefined, key: string, credential: RegistryCredentials, context: CredentialContext): Promise<void> {
+  const registry = key === DOCKER_HUB_KEY ? 'docker.io' : key;
+  const caPems = [
+    await dockerCertsFor(registry, context.certsDir ?? DOCKER_CERTS_DIR),
+    registry === 'docker.io' ? undefined : (await clusterOfRegistry(registry, context))?.ca,
+  ].filter((pem): pem is string => !!pem);
+  const plainHttp = server && /^http:\/\//i.test(server) ? `http://${registry}` : undefined;
+  const hosts = caPems.length || plainHttp ? [{ host: registry, caPem: caPems.join('\n') || undefined, endpoint: plainHttp }] : [];
+  const config = await RegistriesConfig.load(context.registriesConfig ?? DEFAULT_REGISTRIES_CONFIG);
+  const resolver = new RegistryResolver(config, checkRegistryHosts(hosts));
+  const transport = new RegistryTransport(resolver);
+  const endpoint = resolver.defaultEndpoint(registry, '');
+  try {
+    const res = await transport.request(endpoint, credential, { method: 'GET', url: endpoint.base, scopes: [] });
+    res.resume();
+    if (res.statusCode !== 200) throw errors.unavailable(`login attempt to ${endpoint.base.href} failed with status: ${res.statusCode} ${res.statusMessage ?? ''}`.trim());
+  } catch (err) {
+    if (isBerthError(err, 'Unauthorized')) throw errors.unauthorized(`login attempt to ${endpoint.base.href} failed with status: 401 Unauthorized`);
+    throw err;
+  } finally {
+    transport.close();
+  }
 }
 
 export interface LoginInputs {
   stdin: NodeJS.ReadStream;
-  /** How long to wait for the registry per request. */
-  timeoutMs?: number;
 }
 
 /**
@@ -190,11 +208,8 @@ export async function login(server: string | undefined, options: LoginOptions, c
   const key = registryKey(server);
   const path = dockerConfigPath(context.env ?? process.env, context.home);
   const config = await DockerConfig.load(path); // a broken file stops the login before the registry is asked
-  const endpoint: RegistryEndpoint = { url: loginEndpoint(server), ...(await dockerCertsFor(key, context.certsDir ?? DOCKER_CERTS_DIR)) };
-  const cluster = key === DOCKER_HUB_KEY ? undefined : await clusterOfRegistry(key, context);
-  if (cluster?.ca) endpoint.caPems = [...(endpoint.caPems ?? []), cluster.ca];
-  const { identityToken } = await verifyRegistryLogin(endpoint, { username, password }, { timeoutMs: inputs.timeoutMs });
-  config.set(key, { username, password, ...(identityToken ? { identityToken } : {}) });
+  await verifyLogin(server, key, { username, password }, context);
+  config.set(key, { username, password });
   await config.save(path);
   output.err.write(`WARNING! Your password will be stored unencrypted in ${path}.\n`);
   output.out.write('Login Succeeded\n');
