@@ -1,8 +1,7 @@
-import { createTestCA, freePort, runBerth, startBerthServer, type BerthResult, type TestServer } from '@berth/testing';
+import { createTestCA, runBerth, startBerthServer, type BerthResult, type TestServer } from '@berth/testing';
+import { startReferenceRegistry, type RunningRegistry } from '../registry/registries';
 import { RuntimedFixture } from '../runtimed/support';
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,57 +17,13 @@ function expectOneLineFailure(result: BerthResult, message: string | RegExp): vo
   expect(result.stderr).not.toMatch(/\bat .+:\d+:\d+/);
 }
 
-/** Debian's docker-registry (distribution 2.8) on a free port, over TLS with a test CA, behind htpasswd. */
-async function startDockerRegistry(dir: string): Promise<{ host: string; caFile: string; process: ChildProcess; stop(): Promise<void> }> {
+/** Debian's docker-registry over TLS with a test CA (its PEM in `caFile`, which the CLI trusts through NODE_EXTRA_CA_CERTS), behind htpasswd. */
+async function startDockerRegistry(dir: string): Promise<RunningRegistry & { caFile: string }> {
   const ca = await createTestCA();
   const issued = await ca.issue({ subject: 'CN=127.0.0.1', ips: ['127.0.0.1'] });
   const caFile = join(dir, 'ca.crt');
   writeFileSync(caFile, ca.cert);
-  writeFileSync(join(dir, 'registry.crt'), issued.cert);
-  writeFileSync(join(dir, 'registry.key'), issued.key!);
-  writeFileSync(join(dir, 'htpasswd'), HTPASSWD);
-  writeFileSync(
-    join(dir, 'config.yml'),
-    [
-      'version: 0.1',
-      'log: {level: warn}',
-      `storage: {filesystem: {rootdirectory: ${join(dir, 'storage')}}, delete: {enabled: true}}`,
-      `http: {tls: {certificate: ${join(dir, 'registry.crt')}, key: ${join(dir, 'registry.key')}}}`,
-      `auth: {htpasswd: {realm: basic-realm, path: ${join(dir, 'htpasswd')}}}`,
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
-    env: { ...process.env, REGISTRY_HTTP_ADDR: `127.0.0.1:${port}` },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let output = '';
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // Ready when /v2/ answers (401 without a credential).
-  for (let attempt = 0; ; attempt++) {
-    const status = await new Promise<number>((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/v2/', ca: ca.cert }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', () => resolve(0));
-      req.end();
-    });
-    if (status === 401) break;
-    if (child.exitCode !== null || attempt > 200) throw new Error(`docker-registry did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    host: `127.0.0.1:${port}`,
-    caFile,
-    process: child,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return { ...(await startReferenceRegistry({ tls: { cert: issued.cert, key: issued.key!, ca: ca.cert }, htpasswd: HTPASSWD })), caFile };
 }
 
 describe('berth login, logout and create secret docker-registry', () => {
