@@ -79,6 +79,11 @@ describe('berth login, logout and create secret docker-registry', () => {
     expectOneLineFailure(result, /config\.json: not valid JSON/);
   });
 
+  it('refuses a malformed image name with one line before looking for a runtimed', async () => {
+    const result = await runBerth(['pull', 'Bad_Name'], { env: { ...env, BERTH_RUNTIME_SOCKET: join(dir, 'no-runtimed.sock') } });
+    expectOneLineFailure(result, /^error: invalid reference format "Bad_Name"/);
+  });
+
   it('creates a kubernetes.io/dockerconfigjson secret as kubectl does', async () => {
     const created = await berth(['create', 'secret', 'docker-registry', 'regcred', '--docker-server=reg.example.com:5000', '--docker-username=u', '--docker-password=p', '--docker-email=e@example.com']);
     expect(created).toMatchObject({ code: 0, stdout: 'secret/regcred created\n' });

@@ -229,6 +229,36 @@ describe('pull, push, login, logout', () => {
     });
   });
 
+  it('asks for the user and the password on a terminal, echoing only the user', async () => {
+    const basic = `Basic ${Buffer.from('alice:wonderland').toString('base64')}`;
+    const port = await listen((req, res) => {
+      if (req.headers.authorization === basic) return void res.writeHead(200).end('{}');
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="test"' }).end();
+    });
+    const terminal = new PassThrough();
+    const raw: boolean[] = [];
+    const stdin = Object.assign(terminal, { isTTY: true, isRaw: false, setRawMode: (on: boolean) => raw.push(on) }) as unknown as NodeJS.ReadStream;
+    let shown = '';
+    const output: VerbOutput = {
+      out: {
+        isTTY: true,
+        write: (text: string) => {
+          shown += text;
+          // Type each answer once its question is on the screen, a key at a time.
+          const type = (answer: string) => setImmediate(() => [...answer].forEach((key) => terminal.write(key)));
+          if (text === 'Username: ') type('alicx\u007fe\r');
+          if (text === 'Password: ') type('wonderland\r');
+          return true;
+        },
+      },
+      err: { write: () => true },
+    };
+    await login(`http://127.0.0.1:${port}`, {}, context, output, { stdin });
+    expect(shown).toBe('Username: alicx\b \be\nPassword: \nLogin Succeeded\n');
+    expect(raw).toEqual([true, false, true, false]);
+    expect(await registryAuthFor(`127.0.0.1:${port}`, context)).toEqual({ username: 'alice', password: 'wonderland' });
+  });
+
   it('refuses what docker login refuses before asking the registry', async () => {
     const stdin = Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.ReadStream;
     const output = captured();
