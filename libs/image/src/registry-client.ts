@@ -318,7 +318,6 @@ export class RegistryClient {
     res.resume();
     const digest = sha256(manifestBytes);
     await this.store.addRepoDigest(reference.repository, digest, manifestDigest);
-    progress({ id: '', status: `${reference.tag}: digest: ${digest} size: ${manifestBytes.length}`, current: 0, total: 0 });
     return { digest, size: manifestBytes.length };
   }
 
