@@ -409,6 +409,6 @@ describe('RegistryClient', () => {
     await client.push(`${target.host}/other/app:2`, { auth, onProgress: (p) => mounted.push(p) });
     expect(mounted.filter((l) => l.status === 'Mounted from team/app')).toHaveLength(2);
     expect(target.requests('PATCH', '').length).toBe(before);
-    expect((await store.inspect(`${target.host}/other/app:2`)).repoDigests).toEqual([`${source.host}/app@${image.digest}`, `${target.host}/other/app@${image.digest}`, `${target.host}/team/app@${image.digest}`]);
+    expect((await store.inspect(`${target.host}/other/app:2`)).repoDigests).toEqual([`${source.host}/app@${image.digest}`, `${target.host}/other/app@${image.digest}`, `${target.host}/team/app@${image.digest}`].sort());
   });
 });
