@@ -409,7 +409,12 @@ export class RegistryClient {
       if (fallback) return fallback;
       throw errors.badRequest(`${what}: the registry started an upload without a Location`);
     }
-    const url = new URL(location, endpoint.base);
+    let url: URL;
+    try {
+      url = new URL(location, endpoint.base);
+    } catch {
+      throw errors.badRequest(`${what}: the upload Location "${location.slice(0, 200)}" is not a URL`);
+    }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw errors.badRequest(`${what}: the upload Location is not http(s)`);
     return url;
   }

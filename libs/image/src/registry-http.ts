@@ -174,7 +174,12 @@ export class RegistryTransport {
     if ((method === 'GET' || method === 'HEAD') && [301, 302, 303, 307, 308].includes(status) && res.headers.location) {
       res.resume();
       if (hops >= MAX_REDIRECTS) throw errors.badRequest(`${url.origin}${url.pathname}: more than ${MAX_REDIRECTS} redirects`);
-      const next = new URL(res.headers.location, url);
+      let next: URL;
+      try {
+        next = new URL(res.headers.location, url);
+      } catch {
+        throw errors.badRequest(`${url.origin}${url.pathname}: a redirect to "${res.headers.location.slice(0, 200)}", which is not a URL`);
+      }
       if (next.protocol !== 'https:' && next.protocol !== 'http:') throw errors.badRequest(`${url.origin}: redirect to a ${next.protocol} URL`);
       const nextHeaders = { ...headers };
       if (next.host !== url.host) delete nextHeaders.authorization;
