@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -223,7 +224,9 @@ export class RegistryTransport {
     const realm = challenge.params.realm;
     if (!realm) throw errors.badRequest(`${hostKey.split('|')[0]}: a bearer challenge without a realm`);
     const allScopes = [...new Set([...scopes, ...(challengeScope ? challengeScope.split(' ') : [])])].sort();
-    const key = [realm, challenge.params.service ?? '', allScopes.join(' '), creds?.username ?? '', creds?.identityToken ? 'refresh' : ''].join('|');
+    // Keyed by the whole credential (hashed): a token one password earned never serves a request with another.
+    const who = creds ? createHash('sha256').update(JSON.stringify([creds.username ?? '', creds.password ?? '', creds.identityToken ?? ''])).digest('hex') : '';
+    const key = [realm, challenge.params.service ?? '', allScopes.join(' '), who].join('|');
     const cached = this.cache.tokens.get(key);
     if (cached && !fresh && cached.expires > Date.now()) return `Bearer ${cached.token}`;
     const token = await this.fetchToken(realm, challenge.params.service, allScopes, creds);
