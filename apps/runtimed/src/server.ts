@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { errors } from '@berth/errors';
-import type { ImageSummary } from '@berth/image';
+import { type ImageSummary, parseReference } from '@berth/image';
 import { type Container, runtimeService, toGrpcStatus } from '@berth/runtime-client';
 import type { ExecSession } from '@berth/shim-client';
 import type { Logger } from 'pino';
@@ -215,7 +215,8 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
     }),
     PushImage: progressCall('PushImage', async ({ ref, auth }, onProgress) => {
       const { image, digest, size } = await distribution.push(ref, { auth: requestAuth(auth), onProgress });
-      return { id: '', status: 'Pushed', image: imageMessage(image), digest, size };
+      // docker's last line of a push.
+      return { id: '', status: `${parseReference(ref).tag}: digest: ${digest} size: ${size}`, image: imageMessage(image), digest, size };
     }),
     ConfigureRegistries: unary('ConfigureRegistries', async ({ hosts }) => {
       distribution.configureHosts((hosts as Message[]).map((h) => ({ host: h.host, caPem: h.caPem, endpoint: h.endpoint })));

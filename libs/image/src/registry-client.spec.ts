@@ -274,6 +274,15 @@ describe('RegistryClient', () => {
     expect(ok.image.names).toEqual([`${r.host}/app:v1`]);
   });
 
+  it('never lets a token one password earned serve a request with another', async () => {
+    const r = await registry();
+    r.auth = 'bearer';
+    await r.addImage('app', 'v1', [['x']]);
+    const client = clientFor([r]);
+    await client.pull(`${r.host}/app:v1`, { auth: { username: 'alice', password: 'secret' } });
+    await expect(client.pull(`${r.host}/app:v1`, { auth: { username: 'alice', password: 'wrong' } })).rejects.toThrow(/incorrect username or password/);
+  });
+
   it('takes credentials from registries.yaml configs when the request has none', async () => {
     const r = await registry();
     r.auth = 'bearer';
@@ -409,6 +418,6 @@ describe('RegistryClient', () => {
     await client.push(`${target.host}/other/app:2`, { auth, onProgress: (p) => mounted.push(p) });
     expect(mounted.filter((l) => l.status === 'Mounted from team/app')).toHaveLength(2);
     expect(target.requests('PATCH', '').length).toBe(before);
-    expect((await store.inspect(`${target.host}/other/app:2`)).repoDigests).toEqual([`${source.host}/app@${image.digest}`, `${target.host}/other/app@${image.digest}`, `${target.host}/team/app@${image.digest}`]);
+    expect((await store.inspect(`${target.host}/other/app:2`)).repoDigests).toEqual([`${source.host}/app@${image.digest}`, `${target.host}/other/app@${image.digest}`, `${target.host}/team/app@${image.digest}`].sort());
   });
 });

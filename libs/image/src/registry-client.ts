@@ -318,7 +318,6 @@ export class RegistryClient {
     res.resume();
     const digest = sha256(manifestBytes);
     await this.store.addRepoDigest(reference.repository, digest, manifestDigest);
-    progress({ id: '', status: `${reference.tag}: digest: ${digest} size: ${manifestBytes.length}`, current: 0, total: 0 });
     return { digest, size: manifestBytes.length };
   }
 
@@ -410,7 +409,12 @@ export class RegistryClient {
       if (fallback) return fallback;
       throw errors.badRequest(`${what}: the registry started an upload without a Location`);
     }
-    const url = new URL(location, endpoint.base);
+    let url: URL;
+    try {
+      url = new URL(location, endpoint.base);
+    } catch {
+      throw errors.badRequest(`${what}: the upload Location "${location.slice(0, 200)}" is not a URL`);
+    }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw errors.badRequest(`${what}: the upload Location is not http(s)`);
     return url;
   }
