@@ -1,4 +1,4 @@
-import { createTestCA, runBerth, startBerthServer, type BerthResult, type TestServer } from '@berth/testing';
+import { createTestCA, freePort, runBerth, startBerthServer, type BerthResult, type TestServer } from '@berth/testing';
 import { startReferenceRegistry, type RunningRegistry } from '../registry/registries';
 import { RuntimedFixture } from '../runtimed/support';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -182,5 +182,46 @@ describe('berth pull and push through a node runtimed, against docker-registry',
 
     expect(await berth(['tag', name, `${host}/team/busybox:copy`])).toMatchObject({ code: 0 });
     expect((await berth(['push', '-q', `${host}/team/busybox:copy`])).stdout).toBe(`${host}/team/busybox:copy\n`);
+  });
+});
+
+describe('berth push and login to the cluster registry, with the kubeconfig alone', () => {
+  let server: TestServer | undefined;
+  let runtimed: RuntimedFixture | undefined;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let host: string;
+  const berth = (args: string[], input?: string) => runBerth(args, { env, input, timeoutMs: 120_000 });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'berth-cli-cluster-registry-'));
+    const registryPort = await freePort();
+    server = await startBerthServer({ registryPort });
+    host = `127.0.0.1:${registryPort}`;
+    // runtimed trusts the cluster CA for it, as an agent's ConfigureRegistries would have it.
+    writeFileSync(join(dir, 'ca.crt'), server.ca);
+    writeFileSync(join(dir, 'registries.yaml'), `configs:\n  "${host}":\n    tls:\n      ca_file: ${join(dir, 'ca.crt')}\n`);
+    runtimed = new RuntimedFixture({ args: ['--registries-config', join(dir, 'registries.yaml')] });
+    await runtimed.start();
+    env = { ...runtimed.env, KUBECONFIG: server.kubeconfigPath, DOCKER_CONFIG: join(dir, 'docker') };
+  });
+
+  afterAll(async () => {
+    await runtimed?.cleanup();
+    await server?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pushes with the kubeconfig\'s token and no login, then logs in trusting the cluster CA', async () => {
+    const advertisement = await server!.fetch('/api/v1/namespaces/kube-public/configmaps/local-registry-hosting');
+    expect(advertisement.body).toContain(`host: \\"${host}\\"`);
+    await runtimed!.importBusybox(`${host}/app:1`);
+    const pushed = await berth(['push', `${host}/app:1`]);
+    expect(pushed).toMatchObject({ code: 0 });
+    expect(pushed.stdout).toMatch(new RegExp(`^The push refers to repository \\[${host}/app\\]\n[^]*\n1: digest: sha256:[0-9a-f]{64} size: \\d+\n$`));
+
+    expect(await berth(['login', host, '-u', 'anyone', '--password-stdin'], server!.token)).toMatchObject({ code: 0, stdout: 'Login Succeeded\n' });
+    const refused = await berth(['login', host, '-u', 'anyone', '--password-stdin'], 'not-the-token');
+    expectOneLineFailure(refused, new RegExp(`^Error response from registry: login attempt to https://${host}/v2/ failed with status: 401 Unauthorized$`));
   });
 });

@@ -54,7 +54,7 @@ class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage' | 'in
     this.calls.push({ verb: 'pull', ref, auth: options.auth, platform: options.platform });
     for (const p of this.progress) options.onProgress?.(p);
     const pulled = image();
-    options.onProgress?.({ id: '', status: '', current: 0, total: 0, image: pulled, digest: DIGEST });
+    options.onProgress?.({ id: '', status: `Status: Downloaded newer image for ${ref}`, current: 0, total: 0, image: pulled, digest: DIGEST });
     return { image: pulled, digest: DIGEST };
   }
   async pushImage(ref: string, options: { auth?: RegistryAuth; onProgress?: (p: ImageProgress) => void } = {}) {
@@ -62,8 +62,7 @@ class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage' | 'in
     options.onProgress?.({ id: '', status: `The push refers to repository [${ref.replace(/:[^:/]*$/, '')}]`, current: 0, total: 0 });
     options.onProgress?.({ id: 'a1b2c3d4e5f6', status: 'Preparing', current: 0, total: 0 });
     options.onProgress?.({ id: 'a1b2c3d4e5f6', status: 'Pushed', current: 0, total: 0 });
-    options.onProgress?.({ id: '', status: `${ref.slice(ref.lastIndexOf(':') + 1)}: digest: ${DIGEST} size: 527`, current: 0, total: 0 });
-    options.onProgress?.({ id: '', status: '', current: 0, total: 0, digest: DIGEST, size: 527 });
+    options.onProgress?.({ id: '', status: `${ref.slice(ref.lastIndexOf(':') + 1)}: digest: ${DIGEST} size: 527`, current: 0, total: 0, digest: DIGEST, size: 527 });
     return { digest: DIGEST, size: 527 };
   }
 }

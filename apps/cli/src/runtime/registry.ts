@@ -51,7 +51,10 @@ export async function pullImage(client: PullClient, name: string, options: PullO
   const version = ref.digest ?? ref.tag!;
   // docker's daemon words it with the tag as the id and the repository as the registry knows it.
   const pullingFrom = `Pulling from ${ref.repository.slice(ref.repository.indexOf('/') + 1)}`;
-  const onProgress = (p: ImageProgress) => display.update(!p.id && p.status.startsWith('Pulling from ') ? { ...p, id: version, status: pullingFrom } : p);
+  // The last message (the result) is worded here: only the CLI knows whether the image was new.
+  const onProgress = (p: ImageProgress) => {
+    if (!p.digest) display.update(!p.id && p.status.startsWith('Pulling from ') ? { ...p, id: version, status: pullingFrom } : p);
+  };
   const pulled = await client.pullImage(full, {
     ...(auth ? { auth } : {}),
     ...(options.platform ? { platform: options.platform } : {}),
@@ -64,8 +67,8 @@ export async function pullImage(client: PullClient, name: string, options: PullO
 
 /**
  * `docker push`: runtimed's progress says `The push refers to repository [...]`, a line per layer
- * (Preparing, Pushing, Pushed, Layer already exists, Mounted from) and `TAG: digest: sha256:... size: N`,
- * drawn by ProgressDisplay. `-q` prints the full name only.
+ * (Preparing, Pushing, Pushed, Layer already exists, Mounted from) and, in its last message,
+ * `TAG: digest: sha256:... size: N`, drawn by ProgressDisplay. `-q` prints the full name only.
  */
 export async function pushImage(client: PushClient, name: string, options: { quiet?: boolean }, context: CredentialContext, output: VerbOutput): Promise<void> {
   const ref = parseReference(name);
