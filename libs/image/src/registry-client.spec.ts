@@ -258,8 +258,15 @@ describe('RegistryClient', () => {
     expect(result.image.repoDigests).toEqual([`${r.host}/team/app@${image.digest}`]);
     expect(await store.resolve(`${r.host}/team/app@${image.digest}`)).toBe(image.digest);
     expect(lines.filter((l) => l.status === 'Download complete').map((l) => l.id).sort()).toEqual(image.layers.map((l) => l.slice(7, 19)).sort());
+    expect(result.upToDate).toBe(false);
+    // Again: nothing downloaded, the image is up to date.
+    const again: RegistryProgress[] = [];
+    const second = await client.pull(`${r.host}/team/app:1`, { onProgress: (p) => again.push(p) });
+    expect(second.upToDate).toBe(true);
+    expect(again.filter((l) => l.status === 'Already exists')).toHaveLength(2);
     // One token for the repository's pull scope serves every request after the first challenge.
     expect(r.requests('GET', '/token')).toHaveLength(1);
+    expect(r.requests('GET', '/blobs/')).toHaveLength(3);
     expect(r.requests('GET', '/blobs/').every((l) => l.authorization === 'Bearer tok-1')).toBe(true);
   });
 

@@ -33,6 +33,8 @@ export interface PullResult {
   image: ImageSummary;
   /** The digest the registry knows the image by (its index's, for a multi-platform image). */
   digest: Digest;
+  /** The name already named this very image (docker's "Image is up to date"). */
+  upToDate: boolean;
 }
 
 export interface PushOptions {
@@ -148,6 +150,7 @@ export class RegistryClient {
     progress({ id: '', status: `Pulling from ${reference.repository.replace(/^docker\.io\/(library\/)?/, '')}`, current: 0, total: 0 });
     const blobs = [manifest.config, ...manifest.layers];
     const release = this.store.hold([manifestDigest, ...blobs.map((b) => b.digest)]);
+    let upToDate = false;
     try {
       const layerIds = new Set(manifest.layers.map((l) => l.digest));
       for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: 'Pulling fs layer', current: 0, total: 0 });
@@ -156,6 +159,8 @@ export class RegistryClient {
       );
       await this.store.content.put(manifestBytes, { digest: manifestDigest });
       const names = reference.tag ? [`${reference.repository}:${reference.tag}`] : [];
+      const before = await this.store.resolve(names[0] ?? `${reference.repository}@${digest}`).catch(() => undefined);
+      upToDate = before === manifestDigest;
       await this.store.adding(() => this.store.register([{ digest: manifestDigest, names }]));
       await this.store.addRepoDigest(reference.repository, digest, manifestDigest);
     } finally {
@@ -169,7 +174,7 @@ export class RegistryClient {
     progress({ id: '', status: `Digest: ${digest}`, current: 0, total: 0 });
     const image = (await this.store.list()).find((i) => i.digest === manifestDigest);
     if (!image) throw errors.conflict('images', ref, 'the image was removed while it was being pulled');
-    return { image, digest };
+    return { image, digest, upToDate };
   }
 
   /** The manifest for `reference` on one endpoint: by tag or digest, an index resolved to the platform's entry, digests checked. */
