@@ -1,7 +1,6 @@
 import { kubeconfigYaml } from '@berth/client';
-import { errors } from '@berth/errors';
 import { DockerConfig } from '@berth/registry-auth';
-import type { Image, ImageDetails, ImageProgress, RegistryAuth, RuntimeClient } from '@berth/runtime-client';
+import type { Image, ImageProgress, RegistryAuth, RuntimeClient } from '@berth/runtime-client';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,7 +33,7 @@ const image = (over: Partial<Image> = {}): Image => ({
 });
 
 /** The two runtimed calls pull and push make, recording what they were asked. */
-class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage' | 'inspectImage'> {
+class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage'> {
   calls: Array<{ verb: string; ref: string; auth?: RegistryAuth; platform?: string }> = [];
   local: Image | undefined;
   // What runtimed sends, as docker's daemon does.
@@ -46,15 +45,12 @@ class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage' | 'in
     { id: '', status: `Digest: ${DIGEST}`, current: 0, total: 0 },
   ];
 
-  async inspectImage(ref: string): Promise<ImageDetails> {
-    if (!this.local) throw errors.notFound('images', ref);
-    return { image: this.local, configJson: '{}', manifestJson: '{}' };
-  }
   async pullImage(ref: string, options: { auth?: RegistryAuth; platform?: string; onProgress?: (p: ImageProgress) => void } = {}) {
     this.calls.push({ verb: 'pull', ref, auth: options.auth, platform: options.platform });
     for (const p of this.progress) options.onProgress?.(p);
     const pulled = image();
-    options.onProgress?.({ id: '', status: `Status: Downloaded newer image for ${ref}`, current: 0, total: 0, image: pulled, digest: DIGEST });
+    const status = this.local?.digest === DIGEST ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}`;
+    options.onProgress?.({ id: '', status, current: 0, total: 0, image: pulled, digest: DIGEST });
     return { image: pulled, digest: DIGEST };
   }
   async pushImage(ref: string, options: { auth?: RegistryAuth; onProgress?: (p: ImageProgress) => void } = {}) {

@@ -13,7 +13,7 @@ export interface VerbOutput {
   err: { write(text: string): unknown };
 }
 
-type PullClient = Pick<RuntimeClient, 'pullImage' | 'inspectImage'>;
+type PullClient = Pick<RuntimeClient, 'pullImage'>;
 type PushClient = Pick<RuntimeClient, 'pushImage'>;
 
 function registryHost(ref: ImageReference): string {
@@ -33,9 +33,10 @@ export interface PullOptions {
 /**
  * `docker pull`. runtimed speaks as docker's daemon does: its progress carries `Pulling from REPO`, a line
  * per layer and `Digest: sha256:...`, drawn by ProgressDisplay (`latest: Pulling from library/busybox`:
- * the tag as the id and the registry's name for the repository, as docker words it). The CLI adds `Using
- * default tag: latest`, `Status: Downloaded newer image for busybox:latest` (or `Image is up to date for
- * ...` when the name already meant that manifest) and the full name. `-q` prints the full name only.
+ * the tag as the id and the registry's name for the repository, as docker words it), and in its result
+ * `Status: Downloaded newer image` or `Image is up to date` (the name already meant that manifest),
+ * which the CLI prints for the short name (`busybox:latest`). The CLI adds `Using default tag: latest`
+ * and the full name last. `-q` prints the full name only.
  */
 export async function pullImage(client: PullClient, name: string, options: PullOptions, context: CredentialContext, output: VerbOutput): Promise<void> {
   const ref = parseReference(name);
@@ -43,25 +44,18 @@ export async function pullImage(client: PullClient, name: string, options: PullO
   const say = (line: string) => void (options.quiet ? undefined : output.out.write(`${line}\n`));
   if (!namesVersion(name)) say('Using default tag: latest');
   const auth = await registryAuthFor(registryHost(ref), context);
-  const before = await client.inspectImage(full).then(
-    (details) => details.image,
-    () => undefined,
-  );
   const display = new ProgressDisplay(output.out);
   const version = ref.digest ?? ref.tag!;
   // docker's daemon words it with the tag as the id and the repository as the registry knows it.
   const pullingFrom = `Pulling from ${ref.repository.slice(ref.repository.indexOf('/') + 1)}`;
-  // The last message (the result) is worded here: only the CLI knows whether the image was new.
+  let outcome = 'Status: Downloaded newer image';
   const onProgress = (p: ImageProgress) => {
-    if (!p.digest) display.update(!p.id && p.status.startsWith('Pulling from ') ? { ...p, id: version, status: pullingFrom } : p);
+    // The last message (the result) says whether the name already meant that image; the name is shown short here.
+    if (p.digest) outcome = p.status.startsWith('Status: ') ? p.status.replace(/ for .*$/s, '') : outcome;
+    else if (!options.quiet) display.update(!p.id && p.status.startsWith('Pulling from ') ? { ...p, id: version, status: pullingFrom } : p);
   };
-  const pulled = await client.pullImage(full, {
-    ...(auth ? { auth } : {}),
-    ...(options.platform ? { platform: options.platform } : {}),
-    ...(options.quiet ? {} : { onProgress }),
-  });
-  const upToDate = !!before && (before.digest === pulled.digest || (before.repoDigests ?? []).includes(`${ref.repository}@${pulled.digest}`));
-  say(`Status: ${upToDate ? 'Image is up to date for' : 'Downloaded newer image for'} ${familiarReference(full)}`);
+  await client.pullImage(full, { ...(auth ? { auth } : {}), ...(options.platform ? { platform: options.platform } : {}), onProgress });
+  say(`${outcome} for ${familiarReference(full)}`);
   output.out.write(`${full}\n`);
 }
 
