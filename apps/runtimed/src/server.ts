@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { errors } from '@berth/errors';
-import type { ImageSummary } from '@berth/image';
+import { type ImageSummary, parseReference } from '@berth/image';
 import { type Container, runtimeService, toGrpcStatus } from '@berth/runtime-client';
 import type { ExecSession } from '@berth/shim-client';
 import type { Logger } from 'pino';
@@ -210,12 +210,13 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
       return { deleted: result.deletedImages.map((d) => ({ digest: d.digest, names: d.names })), reclaimedBytes: result.reclaimedBytes };
     }),
     PullImage: progressCall('PullImage', async ({ ref, auth, platform }, onProgress) => {
-      const { image, digest } = await distribution.pull(ref, { auth: requestAuth(auth), platform, onProgress });
-      return { id: '', status: `Status: Downloaded newer image for ${ref}`, image: imageMessage(image), digest };
+      const { image, digest, upToDate } = await distribution.pull(ref, { auth: requestAuth(auth), platform, onProgress });
+      return { id: '', status: upToDate ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}`, image: imageMessage(image), digest };
     }),
     PushImage: progressCall('PushImage', async ({ ref, auth }, onProgress) => {
       const { image, digest, size } = await distribution.push(ref, { auth: requestAuth(auth), onProgress });
-      return { id: '', status: 'Pushed', image: imageMessage(image), digest, size };
+      // docker's last line of a push.
+      return { id: '', status: `${parseReference(ref).tag}: digest: ${digest} size: ${size}`, image: imageMessage(image), digest, size };
     }),
     ConfigureRegistries: unary('ConfigureRegistries', async ({ hosts }) => {
       distribution.configureHosts((hosts as Message[]).map((h) => ({ host: h.host, caPem: h.caPem, endpoint: h.endpoint })));
