@@ -174,12 +174,15 @@ describe('ImagePuller', () => {
     };
     const outcome = await puller.ensureImage(pod('uid-1', ['wrong', 'right', 'gone']), container('registry.example.com:5000/team/app:1'));
     expect(outcome).toMatchObject({ ok: true });
-    // The longer key first (team path), then the host's.
-    expect(runtime.pulls).toEqual([{ ref: 'registry.example.com:5000/team/app:1', auth: alice }]);
+    // Each secret in the pod's order (kubelet's union keyring): the first's credential is refused, the second's works.
+    expect(runtime.pulls).toEqual([
+      { ref: 'registry.example.com:5000/team/app:1', auth: { username: 'alice', password: 'wrong' } },
+      { ref: 'registry.example.com:5000/team/app:1', auth: alice },
+    ]);
     expect(events[0]).toBe('Warning FailedToRetrieveImagePullSecret Unable to retrieve some image pull secrets ("gone"); attempting to pull the image may not succeed.');
     // No secret names the public registry: one anonymous pull.
     await puller.ensureImage(pod('uid-1', ['wrong', 'right']), container('public.example.com/app:1'));
-    expect(runtime.pulls[1]).toEqual({ ref: 'public.example.com/app:1' });
+    expect(runtime.pulls[2]).toEqual({ ref: 'public.example.com/app:1' });
   });
 
   it('reports every credential tried when none works', async () => {

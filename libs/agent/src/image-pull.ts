@@ -5,7 +5,8 @@ import { parseReference } from '@berth/image';
 import type { ImageDetails, RegistryAuth, RuntimeClient } from '@berth/runtime-client';
 import type { Logger } from 'pino';
 import type { BackoffPolicy } from './backoff';
-import { credentialsFor, pullSecretCredentials, type PullCredential } from './pull-secrets';
+import type { DockerConfig } from '@berth/registry-auth';
+import { credentialsFor, pullSecretConfig } from './pull-secrets';
 
 /** The runtime calls the puller makes: pullImage without auth takes what the node's registries.yaml gives, or none. */
 export type PullRuntime = Pick<RuntimeClient, 'inspectImage' | 'pullImage'>;
@@ -114,11 +115,11 @@ export class ImagePuller {
     for (const key of this.backoffs.keys()) if (key.startsWith(`${uid}/`)) this.backoffs.delete(key);
   }
 
-  /** The credentials of the pod's imagePullSecrets; a missing or unreadable one is skipped with kubelet's warning. */
-  private async pullCredentials(pod: Pod): Promise<PullCredential[]> {
+  /** The docker configs of the pod's imagePullSecrets, in its order; a missing or unreadable one is skipped with kubelet's warning. */
+  private async pullCredentials(pod: Pod): Promise<DockerConfig[]> {
     const namespace = pod.metadata.namespace ?? 'default';
     const names = (pod.spec?.imagePullSecrets ?? []).map((ref) => ref.name).filter((name): name is string => typeof name === 'string' && name !== '');
-    const credentials: PullCredential[] = [];
+    const configs: DockerConfig[] = [];
     const missing: string[] = [];
     for (const name of names) {
       let secret: Secret | undefined;
@@ -132,7 +133,7 @@ export class ImagePuller {
         continue;
       }
       try {
-        credentials.push(...pullSecretCredentials(secret));
+        configs.push(pullSecretConfig(secret));
       } catch (err) {
         if (!isBerthError(err)) throw err;
         this.options.logger.warn({ pod: `${namespace}/${pod.metadata.name}`, err: err.message }, 'image pull secret skipped');
@@ -142,7 +143,7 @@ export class ImagePuller {
     if (missing.length) {
       this.options.events.record(pod, 'Warning', 'FailedToRetrieveImagePullSecret', `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.`);
     }
-    return credentials;
+    return configs;
   }
 
   /** One pull of `image` with these credentials at a time; callers that come while it runs share it. */
