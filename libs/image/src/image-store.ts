@@ -4,7 +4,7 @@ import { readJsonIfExists, writeJsonAtomic } from '@berth/host';
 import { loadArchive, saveArchive, type ArchiveFormat, type LoadedImage } from './archive';
 import { ContentStore } from './content-store';
 import { chainIds, isDigest, type Digest } from './digest';
-import { inspectLayer, storeLayer } from './layer';
+import { inspectLayer, storeLayer, type StoredLayer } from './layer';
 import { openInputFile } from './tar';
 import {
   MANIFEST_MEDIA_TYPES,
@@ -124,6 +124,8 @@ export class ImageStore {
   private readonly indexPath: string;
   private readonly mutex = new Mutex();
   private readonly manifests = new Map<Digest, { manifest: ImageManifest; config: ImageConfig; size: number }>();
+  /** Blobs a running build or commit stored and no image references yet: prune leaves them (containerd's leases). */
+  private readonly held = new Map<Digest, number>();
 
   private constructor(
     readonly root: string,
@@ -328,6 +330,53 @@ export class ImageStore {
     });
   }
 
+  /**
+   * Keeps `digests` from being deleted as unreferenced (by prune, or a failed import's cleanup) until the
+   * returned release is called: a build holds the layers it stored until its image references them.
+   */
+  hold(digests: Iterable<Digest>): () => void {
+    const mine = [...digests];
+    for (const digest of mine) this.held.set(digest, (this.held.get(digest) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const digest of mine) {
+        const count = (this.held.get(digest) ?? 1) - 1;
+        if (count > 0) this.held.set(digest, count);
+        else this.held.delete(digest);
+      }
+    };
+  }
+
+  /**
+   * An image of layers already in the content store (a build's, a commit's; hold them until this
+   * returns): writes its config and manifest and names it.
+   */
+  createImageFromLayers(options: { layers: StoredLayer[]; config: Omit<ImageConfig, 'rootfs' | 'architecture' | 'os'>; names?: string[] }): Promise<ImageDetails> {
+    return this.adding(async () => {
+      const names = (options.names ?? []).map((n) => this.tagName(n));
+      for (const layer of options.layers) {
+        if (!(await this.content.has(layer.descriptor.digest))) throw errors.notFound('blobs', layer.descriptor.digest);
+      }
+      const config: ImageConfig = {
+        ...hostPlatform(),
+        ...options.config,
+        rootfs: { type: 'layers', diff_ids: options.layers.map((l) => l.diffId) },
+      };
+      const configBlob = await this.content.put(jsonBlob(config));
+      const manifest: ImageManifest = {
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: { mediaType: MediaType.ociConfig, ...configBlob },
+        layers: options.layers.map((l) => l.descriptor),
+      };
+      const manifestBlob = await this.content.put(jsonBlob(manifest));
+      await this.register([{ digest: manifestBlob.digest, names }], { diffIdsVerified: true });
+      return this.inspect(manifestBlob.digest);
+    });
+  }
+
   /** `docker import`: a rootfs tarball (plain or gzip) becomes a one-layer image. */
   async importRootfs(source: string | AsyncIterable<Buffer>, name?: string, options: ImportOptions = {}): Promise<ImageDetails> {
     const created = new Date();
@@ -459,7 +508,7 @@ export class ImageStore {
     let deletedBlobs = 0;
     let reclaimedBytes = 0;
     for (const digest of await this.content.digests()) {
-      if (keep.has(digest) || referenced.has(digest)) continue;
+      if (keep.has(digest) || referenced.has(digest) || this.held.has(digest)) continue;
       const blob = await this.content.info(digest);
       if (!blob) continue;
       await this.content.delete(digest);
