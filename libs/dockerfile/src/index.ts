@@ -1,4 +1,4 @@
-export { parseDockerfile, stagesNeeded, stageDependencies, resolveStageRef, stageName, PREDEFINED_ARGS } from './dockerfile';
+export { declareArgs, parseDockerfile, stagesNeeded, stageDependencies, resolveStageRef, stageName, PREDEFINED_ARGS } from './dockerfile';
 export { parseInstruction } from './instruction-text';
 export { expandWord, expandWords, expandWordWithMatches, mapLookup } from './lexer';
 export type { Lookup, LexOptions } from './lexer';
