@@ -12,6 +12,9 @@ import { RuntimePaths, type RuntimedRecord } from '@berth/runtime-client';
 import { writeProcessRecord } from '@berth/host';
 import { RuntimedConfig } from './config';
 import { ContainerManager } from './containers';
+import { BuildCache } from './build/cache';
+import { BuildService } from './build/service';
+import { BuildWorker } from './build/worker';
 import { ImageService } from './images';
 import { PodNetwork } from './pod-network';
 import { SandboxManager } from './sandboxes';
@@ -31,6 +34,7 @@ export const TOKENS = {
   Sandboxes: Symbol.for('SandboxManager'),
   Containers: Symbol.for('ContainerManager'),
   ImageService: Symbol.for('ImageService'),
+  Builds: Symbol.for('BuildService'),
   Runc: Symbol.for('RuncPath'),
 } as const;
 
@@ -68,6 +72,27 @@ export function buildContainer(config: RuntimedConfig, logger: Logger, images: I
   c.bind(TOKENS.ImageService).toDynamicValue(
     (ctx) => new ImageService(images, snapshotter, ctx.get(TOKENS.Containers), ctx.get(TOKENS.Volumes), ctx.get<RuntimePaths>(TOKENS.Paths).scratch),
   );
+  c.bind(TOKENS.Builds).toDynamicValue((ctx) => {
+    const paths = ctx.get<RuntimePaths>(TOKENS.Paths);
+    const worker = new BuildWorker({
+      paths,
+      images,
+      snapshotter,
+      runc: ctx.get(TOKENS.Runc),
+      cgroupParent: config.cgroupParent,
+      grantableCapabilities: ownCapabilities(),
+      logger: logger.child({ part: 'build' }),
+    });
+    return new BuildService({
+      images,
+      snapshotter,
+      containers: ctx.get(TOKENS.Containers),
+      worker,
+      cache: new BuildCache(config.root, images.content),
+      scratchDir: paths.scratch,
+      logger: logger.child({ part: 'build' }),
+    });
+  });
   return c;
 }
 
@@ -116,6 +141,7 @@ export class RuntimedApp {
     })();
     const handlers = runtimeHandlers({
       images: container.get(TOKENS.ImageService),
+      builds: container.get(TOKENS.Builds),
       containers,
       sandboxes: container.get(TOKENS.Sandboxes),
       network,

@@ -6,6 +6,8 @@ import type { ExecSession } from '@berth/shim-client';
 import type { Logger } from 'pino';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import type { ContainerManager } from './containers';
+import type { BuildService } from './build/service';
+import type { BuildRequest } from './build/executor';
 import type { ImageService } from './images';
 import type { PodNetwork } from './pod-network';
 import type { SandboxManager, SandboxRecord } from './sandboxes';
@@ -16,6 +18,7 @@ type Unary = grpc.handleUnaryCall<Message, Message>;
 
 export interface RuntimeServices {
   images: ImageService;
+  builds: BuildService;
   containers: ContainerManager;
   sandboxes: SandboxManager;
   network: PodNetwork;
@@ -41,8 +44,8 @@ function failCall(call: { emit(event: 'error', status: unknown): unknown }, logg
   call.emit('error', statusFor(logger, method, err));
 }
 
-/** The first message of an upload (its header), then its bytes. */
-async function readUpload(call: AsyncIterable<Message>): Promise<{ header: Message; body: AsyncIterable<Buffer> }> {
+/** The first message of an upload (its header), then its bytes (the `part` field of the messages after it). */
+async function readUpload(call: AsyncIterable<Message>, part: 'data' | 'context' = 'data'): Promise<{ header: Message; body: AsyncIterable<Buffer> }> {
   const iterator = call[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done || first.value.part !== 'header') throw errors.badRequest('an upload starts with its header');
@@ -50,10 +53,17 @@ async function readUpload(call: AsyncIterable<Message>): Promise<{ header: Messa
     for (;;) {
       const next = await iterator.next();
       if (next.done) return;
-      if (next.value.part === 'data') yield next.value.data as Buffer;
+      if (next.value.part === part) yield next.value[part] as Buffer;
     }
   }
   return { header: first.value.header as Message, body: body() };
+}
+
+/** A proto map as a prototype-free record of strings. */
+function plainRecord(map: unknown): Record<string, string> {
+  const record: Record<string, string> = Object.create(null);
+  if (map && typeof map === 'object') for (const [k, v] of Object.entries(map)) if (typeof v === 'string') record[k] = v;
+  return record;
 }
 
 /**
@@ -115,7 +125,7 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
         );
     };
 
-  const { containers, images, sandboxes, volumes } = s;
+  const { builds, containers, images, sandboxes, volumes } = s;
 
   /** Relays an exec'd or attached process: input messages in, output and finally the exit status out. */
   async function relayProcess(
@@ -189,8 +199,34 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
     RemoveImage: unary('RemoveImage', ({ ref, force }) => images.remove(ref, force)),
     PruneImages: unary('PruneImages', async ({ all }) => {
       const result = await images.prune(all);
+      await builds.pruneCache();
       return { deleted: result.deletedImages.map((d) => ({ digest: d.digest, names: d.names })), reclaimedBytes: result.reclaimedBytes };
     }),
+    ImageHistory: unary('ImageHistory', async ({ ref }) => ({ entries: await builds.history(ref) })),
+    CommitContainer: unary('CommitContainer', async (request) => imageMessage(await builds.commit(request as never))),
+    BuildImage: ((call: grpc.ServerDuplexStream<Message, Message>) => {
+      (async () => {
+        const { header, body } = await readUpload(call, 'context');
+        const request: BuildRequest = {
+          tags: header.tags ?? [],
+          dockerfile: header.dockerfile ?? '',
+          dockerfileText: header.dockerfileText ?? '',
+          buildArgs: plainRecord(header.buildArgs),
+          target: header.target ?? '',
+          noCache: Boolean(header.noCache),
+          pull: Boolean(header.pull),
+          platform: header.platform ?? '',
+          labels: plainRecord(header.labels),
+        };
+        const image = await builds.build(request, body, (event) => {
+          if (!call.cancelled) call.write(event);
+        });
+        await send(call, { image: imageMessage(image) });
+      })().then(
+        () => call.end(),
+        (err) => failCall(call, s.logger, 'BuildImage', err),
+      );
+    }) as grpc.handleBidiStreamingCall<Message, Message>,
     DiskUsage: unary('DiskUsage', async () => {
       const report = await images.diskUsage();
       return { ...report, imageDetails: report.imageDetails.map((d) => ({ ...d, image: imageMessage(d.image) })) };

@@ -81,6 +81,73 @@ function setEnv(config: RuntimeConfig, key: string, value: string): void {
   config.Env = [...env].map(([k, v]) => `${k}=${v}`);
 }
 
+/**
+ * Applies an instruction that changes only the image config (ENV, LABEL, CMD, ENTRYPOINT, USER, EXPOSE,
+ * VOLUME, STOPSIGNAL, HEALTHCHECK, SHELL, ONBUILD, MAINTAINER) — a build's or `commit --change`'s — and
+ * returns its history `created_by`; undefined for any other instruction. `state.cmdSet`: CMD was set after
+ * the base, so ENTRYPOINT keeps it (otherwise ENTRYPOINT drops the inherited CMD, as Docker).
+ */
+export function applyConfigInstruction(config: RuntimeConfig, inst: Instruction, expand: (word: string) => string, state: { cmdSet: boolean }): string | undefined {
+  switch (inst.kind) {
+    case 'ENV':
+      for (const pair of inst.pairs) setEnv(config, expand(pair.key), expand(pair.value));
+      return inst.original;
+    case 'LABEL': {
+      const labels = { ...(config.Labels ?? {}) };
+      for (const pair of inst.pairs) labels[expand(pair.key)] = expand(pair.value);
+      config.Labels = labels;
+      return inst.original;
+    }
+    case 'MAINTAINER':
+      return inst.original;
+    case 'CMD':
+    case 'ENTRYPOINT': {
+      const args = commandArgs(inst.command, config.Shell ?? DEFAULT_SHELL);
+      if (inst.kind === 'CMD') {
+        config.Cmd = args;
+        state.cmdSet = true;
+      } else {
+        config.Entrypoint = args;
+        if (!state.cmdSet) config.Cmd = null;
+      }
+      return `${inst.kind} ${JSON.stringify(args)}`;
+    }
+    case 'USER':
+      config.User = expand(inst.value);
+      return inst.original;
+    case 'STOPSIGNAL':
+      config.StopSignal = validateSignal(expand(inst.value));
+      return inst.original;
+    case 'EXPOSE': {
+      const ports = { ...(config.ExposedPorts ?? {}) };
+      for (const port of normalizePorts(inst.values.map(expand))) ports[port] = {};
+      config.ExposedPorts = ports;
+      return inst.original;
+    }
+    case 'VOLUME': {
+      const volumes = { ...(config.Volumes ?? {}) };
+      for (const value of inst.values) {
+        const path = expand(value);
+        if (!path) throw errors.badRequest(`Dockerfile:${inst.line}: VOLUME specified can not be an empty string`);
+        volumes[path] = {};
+      }
+      config.Volumes = volumes;
+      return inst.original;
+    }
+    case 'HEALTHCHECK':
+      config.Healthcheck = inst.health.Test[0] === 'NONE' ? { Test: ['NONE'] } : { ...inst.health };
+      return inst.original;
+    case 'SHELL':
+      config.Shell = [...inst.shell];
+      return inst.original;
+    case 'ONBUILD':
+      config.OnBuild = [...(config.OnBuild ?? []), inst.expression];
+      return inst.original;
+    default:
+      return undefined;
+  }
+}
+
 function cloneState(state: StageState): StageState {
   return { ...state, layers: [...state.layers], config: structuredClone(state.config), history: [...state.history], args: new Map(state.args) };
 }
@@ -237,67 +304,16 @@ export class Builder {
 
   private async instruction(stage: Stage, state: StageState, inst: Instruction, label: (text: string) => string): Promise<void> {
     const config = state.config;
+    if (inst.kind === 'ARG') {
+      declareArgs(inst, state.args, this.lookup(state), this.df.buildArgs, this.globals());
+      for (const { key } of inst.args) {
+        if (!state.args.has(key) && key in this.df.platformArgs) state.args.set(key, this.df.platformArgs[key]!);
+      }
+      return this.configStep(state, inst);
+    }
+    const createdBy = applyConfigInstruction(config, inst, (word) => this.expand(state, inst, word), state);
+    if (createdBy !== undefined) return this.configStep(state, inst, createdBy);
     switch (inst.kind) {
-      case 'ARG':
-        declareArgs(inst, state.args, this.lookup(state), this.df.buildArgs, this.globals());
-        for (const { key } of inst.args) {
-          if (!state.args.has(key) && key in this.df.platformArgs) state.args.set(key, this.df.platformArgs[key]!);
-        }
-        return this.configStep(state, inst);
-      case 'ENV':
-        for (const pair of inst.pairs) setEnv(config, this.expand(state, inst, pair.key), this.expand(state, inst, pair.value));
-        return this.configStep(state, inst);
-      case 'LABEL': {
-        const labels = { ...(config.Labels ?? {}) };
-        for (const pair of inst.pairs) labels[this.expand(state, inst, pair.key)] = this.expand(state, inst, pair.value);
-        config.Labels = labels;
-        return this.configStep(state, inst);
-      }
-      case 'MAINTAINER':
-        return this.configStep(state, inst);
-      case 'CMD':
-      case 'ENTRYPOINT': {
-        const args = commandArgs(inst.command, config.Shell ?? DEFAULT_SHELL);
-        if (inst.kind === 'CMD') {
-          config.Cmd = args;
-          state.cmdSet = true;
-        } else {
-          config.Entrypoint = args;
-          if (!state.cmdSet) config.Cmd = null;
-        }
-        return this.configStep(state, inst, `${inst.kind} ${JSON.stringify(args)}`);
-      }
-      case 'USER':
-        config.User = this.expand(state, inst, inst.value);
-        return this.configStep(state, inst);
-      case 'STOPSIGNAL':
-        config.StopSignal = validateSignal(this.expand(state, inst, inst.value));
-        return this.configStep(state, inst);
-      case 'EXPOSE': {
-        const ports = { ...(config.ExposedPorts ?? {}) };
-        for (const port of normalizePorts(inst.values.map((v) => this.expand(state, inst, v)))) ports[port] = {};
-        config.ExposedPorts = ports;
-        return this.configStep(state, inst);
-      }
-      case 'VOLUME': {
-        const volumes = { ...(config.Volumes ?? {}) };
-        for (const value of inst.values) {
-          const path = this.expand(state, inst, value);
-          if (!path) throw errors.badRequest(`Dockerfile:${inst.line}: VOLUME specified can not be an empty string`);
-          volumes[path] = {};
-        }
-        config.Volumes = volumes;
-        return this.configStep(state, inst);
-      }
-      case 'HEALTHCHECK':
-        config.Healthcheck = inst.health.Test[0] === 'NONE' ? { Test: ['NONE'] } : { ...inst.health };
-        return this.configStep(state, inst);
-      case 'SHELL':
-        config.Shell = [...inst.shell];
-        return this.configStep(state, inst);
-      case 'ONBUILD':
-        config.OnBuild = [...(config.OnBuild ?? []), inst.expression];
-        return this.configStep(state, inst);
       case 'FROM':
         throw errors.badRequest(`Dockerfile:${inst.line}: FROM is not allowed here`);
       case 'WORKDIR': {
@@ -310,6 +326,8 @@ export class Builder {
       case 'COPY':
       case 'ADD':
         return this.copyStep(stage, state, inst, label);
+      default:
+        throw errors.internal(`unhandled instruction ${inst.kind}`);
     }
   }
 

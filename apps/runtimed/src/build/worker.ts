@@ -11,7 +11,7 @@ import { randomId } from '../files';
 import { readLog } from '../logs';
 
 /** Where the runc default mounts go: runc creates missing ones in the upper dir, and they are no change of the step's. */
-const RUNTIME_MOUNTPOINTS = ['proc', 'dev', 'sys', 'dev/pts', 'dev/shm', 'dev/mqueue', 'sys/fs/cgroup'];
+export const RUNTIME_MOUNTPOINTS = ['proc', 'dev', 'sys', 'dev/pts', 'dev/shm', 'dev/mqueue', 'sys/fs/cgroup'];
 
 export interface BuildProcess {
   args: string[];
