@@ -45,8 +45,9 @@ function failCall(call: { emit(event: 'error', status: unknown): unknown }, logg
 }
 
 /** The first message of an upload (its header), then its bytes (the `part` field of the messages after it). */
-async function readUpload(call: AsyncIterable<Message>, part: 'data' | 'context' = 'data'): Promise<{ header: Message; body: AsyncIterable<Buffer> }> {
-  const iterator = call[Symbol.asyncIterator]();
+async function readUpload(call: Readable, part: 'data' | 'context' = 'data'): Promise<{ header: Message; body: AsyncIterable<Buffer> }> {
+  // Not destroyed once read: a build's responses still go out on the same (duplex) call.
+  const iterator = call.iterator({ destroyOnReturn: false }) as AsyncIterator<Message>;
   const first = await iterator.next();
   if (first.done || first.value.part !== 'header') throw errors.badRequest('an upload starts with its header');
   async function* body(): AsyncGenerator<Buffer> {

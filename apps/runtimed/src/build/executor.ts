@@ -266,9 +266,11 @@ export class Builder {
     const triggers: Instruction[] = (state.config.OnBuild ?? []).map((text) => parseInstruction(text, { onbuild: true }).instruction);
     delete state.config.OnBuild;
     const instructions = [...triggers, ...stage.instructions];
-    const total = 1 + instructions.filter((i) => SHELL_STEPS.has(i.kind)).length;
+    // FROM scratch is no step of BuildKit's: it is neither shown nor counted.
+    const fromStep = stage.base.type === 'scratch' ? 0 : 1;
+    const total = fromStep + instructions.filter((i) => SHELL_STEPS.has(i.kind)).length;
     const prefix = multiStage ? `${stageName(stage)} ` : '';
-    let n = 1;
+    let n = fromStep;
     const label = (text: string) => `[${prefix}${n}/${total}] ${text}`;
     const fromName = stage.base.type === 'image' ? normalizeReference(stage.base.ref) : stage.base.type === 'scratch' ? 'scratch' : stageName(this.df.stages[stage.base.stage]!);
     if (stage.base.type !== 'scratch') {

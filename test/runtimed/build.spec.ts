@@ -1,0 +1,158 @@
+// berth build on a real runtimed: RUN steps in runc containers, COPY from the context, the cache, multi-stage
+// builds, failures in BuildKit's words; then commit and history.
+import type { BuildProgress, Image } from '@berth/runtime-client';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { RuntimedFixture } from './support';
+
+/** The directory as a plain tar stream (what the CLI sends). */
+function contextTar(dir: string): Readable {
+  const child = spawn('tar', ['-C', dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return child.stdout;
+}
+
+describe('runtimed build', () => {
+  const fx = new RuntimedFixture();
+  const client = fx.client;
+  let context: string;
+
+  const build = async (dockerfile: string, options: { tags?: string[]; noCache?: boolean; target?: string; buildArgs?: Record<string, string> } = {}) => {
+    writeFileSync(join(context, 'Dockerfile'), dockerfile);
+    const events: BuildProgress[] = [];
+    let image: Image | undefined;
+    let error: Error | undefined;
+    try {
+      image = await client.buildImage(contextTar(context), { ...options, onProgress: (p) => { if (process.env.DEBUG_BUILD) console.log(JSON.stringify({ ...p, log: p.log.toString() })); events.push(p); } });
+    } catch (err) {
+      error = err as Error;
+    }
+    const steps = new Map<number, { name: string; status: string[]; log: string }>();
+    for (const e of events) {
+      const step = steps.get(e.step) ?? { name: e.name, status: [], log: '' };
+      if (e.status === 'log') step.log += e.log.toString();
+      else if (e.status !== 'detail') step.status.push(e.status);
+      steps.set(e.step, step);
+    }
+    return { image, error, steps: [...steps.values()] };
+  };
+
+  const runOutput = async (image: string, command?: string[]) => {
+    const created = await client.createContainer({ image, ...(command ? { command } : {}) });
+    await client.startContainer(created.id);
+    await client.waitContainer(created.id);
+    let text = '';
+    for await (const entry of client.logs(created.id)) text += entry.data.toString();
+    await client.removeContainer(created.id, { force: true });
+    return text;
+  };
+
+  beforeAll(async () => {
+    await fx.start();
+    await fx.importBusybox();
+  });
+
+  beforeEach(() => {
+    context = mkdtempSync(join(tmpdir(), 'berth-build-ctx-'));
+  });
+
+  afterEach(async () => {
+    rmSync(context, { recursive: true, force: true });
+    for (const c of await client.listContainers({ all: true })) await client.removeContainer(c.id, { force: true });
+    expect(fx.leftovers()).toEqual([]);
+  });
+
+  afterAll(async () => {
+    if (process.env.DEBUG_BUILD) console.log(fx.log.split('\n').filter((l) => /build|Build/.test(l)).join('\n'));
+    await fx.cleanup();
+  });
+
+  const FIVE_STEPS = [
+    'FROM busybox',
+    'WORKDIR /app',
+    'COPY hello.txt ./',
+    'RUN echo "built from $(cat hello.txt)" > out && echo step output',
+    'ENV GREETING=hi',
+    'CMD ["cat", "/app/out"]',
+  ].join('\n');
+
+  it('builds a 5-step Dockerfile with RUN in a container, then rebuilds it all CACHED, and a changed file invalidates from its COPY on', async () => {
+    writeFileSync(join(context, 'hello.txt'), 'world');
+    const first = await build(FIVE_STEPS, { tags: ['five:1'] });
+    expect(first.error).toBeUndefined();
+    const names = first.steps.map((s) => s.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['[1/4] FROM docker.io/library/busybox:latest@' + first.steps.find((s) => s.name.startsWith('[1/4]'))!.name.split('@')[1], '[2/4] WORKDIR /app', '[3/4] COPY hello.txt ./', expect.stringMatching(/^\[4\/4\] RUN echo/)]),
+    );
+    const run = first.steps.find((s) => s.name.startsWith('[4/4] RUN'))!;
+    expect(run.log).toBe('step output\n');
+    expect(run.status).toEqual(['started', 'done']);
+    expect(await runOutput('five:1')).toBe('built from world\n');
+
+    const inspect = await client.inspectImage('five:1');
+    const config = JSON.parse(inspect.configJson);
+    expect(config.config).toMatchObject({ Cmd: ['cat', '/app/out'], WorkingDir: '/app' });
+    expect(config.config.Env).toContain('GREETING=hi');
+    expect(config.history.slice(-5).map((h: { created_by: string }) => h.created_by)).toEqual([
+      'WORKDIR /app',
+      'COPY hello.txt ./ # buildkit',
+      'RUN /bin/sh -c echo "built from $(cat hello.txt)" > out && echo step output # buildkit',
+      'ENV GREETING=hi',
+      'CMD ["cat","/app/out"]',
+    ]);
+    const history = await client.imageHistory('five:1');
+    expect(history[0]).toMatchObject({ id: inspect.image.id, createdBy: 'CMD ["cat","/app/out"]', emptyLayer: true, size: 0 });
+    expect(history.find((h) => h.createdBy.startsWith('RUN'))!.size).toBeGreaterThan(0);
+
+    const again = await build(FIVE_STEPS, { tags: ['five:1'] });
+    const layerSteps = again.steps.filter((s) => /^\[\d\/4\]/.test(s.name));
+    expect(layerSteps.map((s) => s.status)).toEqual([['started', 'cached'], ['started', 'cached'], ['started', 'cached'], ['started', 'cached']]);
+    expect(again.image!.id).toBe(first.image!.id);
+
+    writeFileSync(join(context, 'hello.txt'), 'changed');
+    const changed = await build(FIVE_STEPS, { tags: ['five:2'] });
+    expect(changed.steps.filter((s) => /^\[\d\/4\]/.test(s.name)).map((s) => s.status.includes('cached'))).toEqual([true, true, false, false]);
+    expect(await runOutput('five:2')).toBe('built from changed\n');
+  });
+
+  it('fails a RUN that exits non-zero with BuildKit words', async () => {
+    const result = await build('FROM busybox\nRUN echo before\nRUN false\n');
+    expect(result.error?.message).toContain('process "/bin/sh -c false" did not complete successfully: exit code: 1');
+    expect(result.steps.find((s) => s.name.includes('RUN false'))!.status).toEqual(['started', 'error']);
+  });
+
+  it('runs only the stages the target needs and copies from one to another', async () => {
+    mkdirSync(join(context, 'src'));
+    writeFileSync(join(context, 'src', 'a.txt'), 'A');
+    const dockerfile = [
+      'FROM busybox AS unused',
+      'RUN false',
+      'FROM busybox AS build',
+      'COPY src/ /src/',
+      'RUN cat /src/a.txt > /artifact && echo -n B >> /artifact',
+      'FROM scratch',
+      'COPY --from=build /artifact /artifact',
+      'COPY --from=build /bin/busybox /bin/busybox',
+      'CMD ["/bin/busybox", "cat", "/artifact"]',
+    ].join('\n');
+    const result = await build(dockerfile, { tags: ['multi:1'] });
+    expect(result.error).toBeUndefined();
+    expect(result.steps.some((s) => s.name.includes('unused'))).toBe(false);
+    expect(result.steps.map((s) => s.name)).toContain('[stage-2 1/2] COPY --from=build /artifact /artifact');
+    expect(await runOutput('multi:1')).toMatch(/^AB\n?$/);
+  });
+
+  it('commits a container and shows its history', async () => {
+    const created = await client.createContainer({ image: 'busybox', command: ['sh', '-c', 'echo committed > /note; rm /bin/vi'] });
+    await client.startContainer(created.id);
+    await client.waitContainer(created.id);
+    const image = await client.commitContainer(created.id, { name: 'committed:1', message: 'a note', changes: ['CMD ["cat", "/note"]'] });
+    expect(image.names).toEqual(['docker.io/library/committed:1']);
+    expect(await runOutput('committed:1')).toBe('committed\n');
+    expect(await runOutput('committed:1', ['sh', '-c', 'test -e /bin/vi || echo gone'])).toBe('gone\n');
+    const history = await client.imageHistory('committed:1');
+    expect(history[0]).toMatchObject({ id: image.id, comment: 'a note', createdBy: 'sh -c echo committed > /note; rm /bin/vi' });
+  });
+});
