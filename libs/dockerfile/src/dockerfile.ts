@@ -45,9 +45,9 @@ function platformArgs(target: string, build: string): Record<string, string> {
 const own = (o: Record<string, string>, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 /** Expands at a given line: the lexer's error becomes a parse error of that line. */
-export function expandAt(line: number, word: string, lookup: Lookup): string {
+export function expandAt(line: number, word: string, lookup: Lookup, escape = '\\'): string {
   try {
-    return expandWord(word, lookup);
+    return expandWord(word, lookup, { escape });
   } catch (err) {
     if (isBerthError(err, 'BadRequest')) throw parseError(line, err.message);
     throw err;
@@ -81,20 +81,23 @@ function scope(initial?: Map<string, string>): Scope {
   return { values, lookup: (name) => values.get(name) };
 }
 
-/** Applies an ARG to a scope: a build arg wins, then the default (expanded), then a global value. */
+/**
+ * Applies an ARG to a scope: a build arg wins, then the default (expanded), then a global value; an `ARG x`
+ * with none of them leaves an earlier value of x as it was (BuildKit skips valueless args).
+ */
 export function declareArgs(
   inst: ArgInstruction,
   target: Map<string, string>,
   lookup: Lookup,
   buildArgs: Record<string, string>,
   globals?: ReadonlyMap<string, string>,
+  escape = '\\',
 ): void {
   for (const { key, value } of inst.args) {
-    const k = expandAt(inst.line, key, lookup);
+    const k = expandAt(inst.line, key, lookup, escape);
     if (own(buildArgs, k)) target.set(k, buildArgs[k]);
-    else if (value !== undefined) target.set(k, expandAt(inst.line, value, lookup));
+    else if (value !== undefined) target.set(k, expandAt(inst.line, value, lookup, escape));
     else if (globals?.has(k)) target.set(k, globals.get(k)!);
-    else target.delete(k);
   }
 }
 
@@ -113,11 +116,15 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
   const metaArgs: ArgInstruction[] = [];
   const stages: Stage[] = [];
   let current: Stage | undefined;
+  const names = new Set<string>();
   for (const node of nodes) {
     const inst = toInstruction(node, directives, warnings);
     if (inst.kind === 'FROM') {
       current = { index: stages.length, name: inst.name, from: inst, base: { type: 'scratch' }, instructions: [] };
-      if (inst.name && stages.some((s) => s.name === inst.name)) throw parseError(inst.line, `duplicate stage name "${inst.name}"`);
+      if (inst.name) {
+        if (names.has(inst.name)) throw parseError(inst.line, `duplicate stage name "${inst.name}"`);
+        names.add(inst.name);
+      }
       stages.push(current);
     } else if (current) current.instructions.push(inst);
     else if (inst.kind === 'ARG') metaArgs.push(inst);
@@ -129,16 +136,17 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
   const meta = scope(new Map(Object.entries(pargs)));
   const declared = new Set<string>();
   for (const arg of metaArgs) {
-    declareArgs(arg, meta.values, meta.lookup, buildArgs);
+    declareArgs(arg, meta.values, meta.lookup, buildArgs, undefined, directives.escape);
     for (const { key } of arg.args) declared.add(key);
   }
 
+  const byName = new Map<string, number>();
   for (const stage of stages) {
     const from = stage.from;
-    const image = expandAt(from.line, from.image, meta.lookup);
+    const image = expandAt(from.line, from.image, meta.lookup, directives.escape);
     if (!image.trim()) throw parseError(from.line, `base name (${from.image}) should not be blank`);
     if (from.platform !== undefined) {
-      const platform = expandAt(from.line, from.platform, meta.lookup);
+      const platform = expandAt(from.line, from.platform, meta.lookup, directives.escape);
       try {
         const p = parsePlatform(platform, 'FROM --platform');
         stage.platform = p.variant ? `${p.os}/${p.arch}/${p.variant}` : `${p.os}/${p.arch}`;
@@ -147,8 +155,9 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Docke
       }
     }
     // A FROM names only an earlier stage (BuildKit's rule: FROM can never make a cycle).
-    const earlier = stages.slice(0, stage.index).find((s) => s.name === image.toLowerCase());
-    stage.base = earlier ? { type: 'stage', stage: earlier.index } : image === 'scratch' ? { type: 'scratch' } : { type: 'image', ref: image };
+    const earlier = byName.get(image.toLowerCase());
+    stage.base = earlier !== undefined ? { type: 'stage', stage: earlier } : image === 'scratch' ? { type: 'scratch' } : { type: 'image', ref: image };
+    if (stage.name) byName.set(stage.name, stage.index);
   }
 
   let target = stages.length - 1;
@@ -193,22 +202,23 @@ export function stageDependencies(df: Dockerfile, index: number): { stage: numbe
   const deps: { stage: number; line: number }[] = [];
   if (stage.base.type === 'stage') deps.push({ stage: stage.base.stage, line: stage.from.line });
   const globals = scope(new Map(Object.entries(df.platformArgs)));
-  for (const arg of df.metaArgs) declareArgs(arg, globals.values, globals.lookup, df.buildArgs);
+  const escape = df.directives.escape;
+  for (const arg of df.metaArgs) declareArgs(arg, globals.values, globals.lookup, df.buildArgs, undefined, escape);
   const args = new Map<string, string>();
   const env = new Map<string, string>();
   const lookup: Lookup = (name) => env.get(name) ?? args.get(name);
   const refer = (from: string | undefined, line: number) => {
     if (from === undefined) return;
-    const base = resolveStageRef(df.stages, expandAt(line, from, lookup), line);
+    const base = resolveStageRef(df.stages, expandAt(line, from, lookup, escape), line);
     if (base.type === 'stage') deps.push({ stage: base.stage, line });
   };
   for (const inst of stage.instructions) visit(inst);
   return deps;
 
   function visit(inst: Instruction): void {
-    if (inst.kind === 'ARG') declareArgs(inst, args, lookup, df.buildArgs, globals.values);
+    if (inst.kind === 'ARG') declareArgs(inst, args, lookup, df.buildArgs, globals.values, escape);
     else if (inst.kind === 'ENV') {
-      const values = inst.pairs.map((p) => [expandAt(inst.line, p.key, lookup), expandAt(inst.line, p.value, lookup)] as const);
+      const values = inst.pairs.map((p) => [expandAt(inst.line, p.key, lookup, escape), expandAt(inst.line, p.value, lookup, escape)] as const);
       for (const [k, v] of values) env.set(k, v);
     } else if (inst.kind === 'COPY') refer(inst.from, inst.line);
     else if (inst.kind === 'RUN') {

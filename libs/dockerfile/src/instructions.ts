@@ -99,51 +99,57 @@ function parseFlags(words: string[], spec: FlagSpec, line: number): FlagValues {
   return values;
 }
 
-/** Whitespace-separated words, quotes and escapes kept (they are removed by expansion), as ENV/LABEL/ARG take them. */
+const isSpace = (ch: string) => {
+  const c = ch.charCodeAt(0);
+  return c < 128 ? c === 32 || (c >= 9 && c <= 13) : /\s/u.test(ch);
+};
+/** Characters splitWords stops at: whitespace, quotes (34, 39) and the escape. */
+const isPlain = (c: number, escape: number) => c > 39 ? c !== escape && (c < 128 || !/\s/u.test(String.fromCharCode(c))) : c !== 34 && c !== 39 && c !== 32 && (c < 9 || c > 13) && c !== escape;
+
+/**
+ * Whitespace-separated words, quotes and escapes kept (they are removed by expansion), as ENV/LABEL/ARG take
+ * them: whitespace inside quotes or after the escape character does not split. Each word is a slice of the
+ * text (only an escape character ending the text is dropped), so a huge line costs no per-character strings.
+ */
 export function splitWords(text: string, escape: string): string[] {
   const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  let blankOk = false;
-  let quote = '';
-  const chars = Array.from(text);
-  for (let i = 0; i < chars.length; i++) {
-    let ch = chars[i];
-    if (!inWord) {
-      if (/\s/.test(ch)) continue;
-      inWord = true;
-    }
-    if (quote) {
-      if (ch === quote) quote = '';
-      else if (ch === escape && quote !== "'") {
-        if (i + 1 === chars.length) {
-          continue;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    while (i < n && isSpace(text[i])) i++;
+    if (i >= n) break;
+    const start = i;
+    let quote = '';
+    let end = -1;
+    const esc = escape.charCodeAt(0);
+    for (; i < n; i++) {
+      if (!quote && isPlain(text.charCodeAt(i), esc)) continue;
+      const ch = text[i];
+      if (quote) {
+        if (ch === quote) quote = '';
+        else if (ch === escape && quote !== "'") {
+          if (i + 1 === n) {
+            end = i;
+            break;
+          }
+          i++;
         }
-        word += ch;
-        ch = chars[++i];
+        continue;
       }
-      word += ch;
-      continue;
+      if (isSpace(ch)) break;
+      if (ch === "'" || ch === '"') quote = ch;
+      else if (ch === escape) {
+        if (i + 1 === n) {
+          end = i;
+          break;
+        }
+        i++;
+      }
     }
-    if (/\s/.test(ch)) {
-      if (blankOk || word) words.push(word);
-      word = '';
-      blankOk = false;
-      inWord = false;
-      continue;
-    }
-    if (ch === "'" || ch === '"') {
-      quote = ch;
-      blankOk = true;
-    }
-    if (ch === escape) {
-      if (i + 1 === chars.length) continue;
-      word += ch;
-      ch = chars[++i];
-    }
-    word += ch;
+    const word = text.slice(start, end < 0 ? i : end);
+    if (end >= 0) i = n;
+    if (word) words.push(word);
   }
-  if (inWord && (blankOk || word)) words.push(word);
   return words;
 }
 

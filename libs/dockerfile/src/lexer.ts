@@ -1,4 +1,5 @@
 import { errors } from '@berth/errors';
+import { globMatchLengths, type GlobBudget, type GlobToken } from './glob';
 
 /**
  * The Dockerfile's word expansion (the reference's "Environment replacement"), as BuildKit's shell lexer does
@@ -7,7 +8,7 @@ import { errors } from '@berth/errors';
  * character escapes (`\$` is a literal `$`). Unset variables expand to "".
  *
  * Written for hostile input: no recursion on input nesting beyond MAX_DEPTH, results bounded by MAX_RESULT,
- * and the `#`/`%`/`/` patterns are matched by a small NFA (not a backtracking RegExp), so time stays
+ * and the `#`/`%`/`/` patterns are matched by glob.ts's NFA (not a backtracking RegExp), so time stays
  * polynomial and bounded by MAX_PATTERN_WORK.
  */
 
@@ -22,24 +23,45 @@ export interface LexOptions {
   rawEscapes?: boolean;
   /** Leave references to unset variables as written (`$x`, `${x:-y}`). */
   skipUnset?: boolean;
+  /**
+   * A heredoc body (COPY <<EOF): quotes are ordinary characters and the escape character escapes only `$`,
+   * itself, a backquote and a newline, as in a shell here-document.
+   */
+  heredoc?: boolean;
 }
 
 export const MAX_DEPTH = 64;
 export const MAX_RESULT = 1 << 20;
-const MAX_PATTERN_WORK = 50_000_000;
+const MAX_PATTERN_WORK = 1_000_000;
 
 class LexError extends Error {}
 
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0']);
-const isSpace = (ch: string) => /\s/u.test(ch);
-const isNameChar = (ch: string) => /[\p{L}\p{Nd}_]/u.test(ch);
-const isDigit = (ch: string) => /\p{Nd}/u.test(ch);
+// ASCII fast paths: these run once per character of every word.
+const isSpace = (ch: string) => {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return /\s/u.test(ch);
+};
+const isNameChar = (ch: string) => {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  return /[\p{L}\p{Nd}]/u.test(ch);
+};
+const isDigit = (ch: string) => {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return c >= 48 && c <= 57;
+  return /\p{Nd}/u.test(ch);
+};
 
 class Words {
   words: string[] = [];
   word = '';
   inWord = false;
+  /** Word splitting is only tracked when asked for (expandWords): it costs a string per character. */
+  constructor(private readonly enabled: boolean) {}
   addChar(ch: string): void {
+    if (!this.enabled) return;
     if (isSpace(ch)) {
       if (this.inWord && this.word.length) {
         this.words.push(this.word);
@@ -49,9 +71,11 @@ class Words {
     } else this.addRaw(ch);
   }
   addString(s: string): void {
+    if (!this.enabled) return;
     for (const ch of s) this.addChar(ch);
   }
   addRaw(s: string): void {
+    if (!this.enabled) return;
     this.word += s;
     this.inWord = true;
   }
@@ -64,15 +88,17 @@ class Words {
 
 class Scanner {
   private pos = 0;
-  private readonly chars: string[];
+  /** The text itself when it has no surrogate pairs (indexing a string is cheaper than an array of chars). */
+  private readonly chars: string | string[];
   depth = 0;
   used = new Set<string>();
   constructor(
     text: string,
     private readonly lookup: Lookup,
     private readonly opts: Required<LexOptions>,
+    private readonly wantWords: boolean,
   ) {
-    this.chars = Array.from(text);
+    this.chars = /[\uD800-\uDFFF]/.test(text) ? Array.from(text) : text;
   }
 
   peek(): string | undefined {
@@ -80,6 +106,20 @@ class Scanner {
   }
   next(): string | undefined {
     return this.chars[this.pos++];
+  }
+
+  /** Consumes and returns the longest run of characters that are none of `a`, `b` and the escape character. */
+  private run(a: string, b: string): string {
+    const start = this.pos;
+    const chars = this.chars;
+    const escape = this.opts.escape;
+    let i = start;
+    for (; i < chars.length; i++) {
+      const ch = chars[i];
+      if (ch === a || ch === b || ch === escape) break;
+    }
+    this.pos = i;
+    return typeof chars === 'string' ? chars.slice(start, i) : chars.slice(start, i).join('');
   }
 
   get(name: string): string | undefined {
@@ -91,7 +131,7 @@ class Scanner {
   processStopOn(stop: string | undefined, rawEscapes: boolean): { text: string; words: string[] } {
     if (++this.depth > MAX_DEPTH) throw new LexError('variable substitutions are nested too deeply');
     let out = '';
-    const words = new Words();
+    const words = new Words(this.wantWords);
     const append = (s: string) => {
       out += s;
       if (out.length > MAX_RESULT) throw new LexError(`the expanded word is longer than ${MAX_RESULT} characters`);
@@ -108,6 +148,17 @@ class Scanner {
         const value = this.dollar();
         append(value);
         words.addString(value);
+      } else if (this.opts.heredoc) {
+        let c = this.next()!;
+        if (c === this.opts.escape) {
+          const after = this.peek();
+          if (after === '$' || after === '`' || after === this.opts.escape) c = this.next()!;
+          else if (after === '\n') {
+            this.next();
+            continue;
+          }
+        }
+        append(c);
       } else if (ch === "'") {
         const value = this.singleQuote();
         append(value);
@@ -159,6 +210,8 @@ class Scanner {
       }
       if (ch === '$') {
         out += this.dollar();
+      } else if (ch !== this.opts.escape) {
+        out += this.run('"', '$');
       } else {
         let c = this.next()!;
         if (c === this.opts.escape) {
@@ -271,71 +324,47 @@ class Scanner {
   }
 }
 
-// ---- glob patterns for # % / (`*` any string, `?` any char, `\` escapes * ? \) ----
+// ---- glob patterns for # % / (`*` any string, `?` any char, `\` escapes * ? \), matched by glob.ts ----
 
-type Token = { any: true } | { one: true } | { lit: string };
-
-function compilePattern(text: string): Token[] {
-  const tokens: Token[] = [];
+function compilePattern(text: string): GlobToken[] {
+  const tokens: GlobToken[] = [];
   const chars = Array.from(text);
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i];
     if (ch === '*') {
-      if (!('any' in (tokens[tokens.length - 1] ?? {}))) tokens.push({ any: true });
-    } else if (ch === '?') tokens.push({ one: true });
+      if (tokens[tokens.length - 1]?.t !== 'star') tokens.push({ t: 'star', slash: true });
+    } else if (ch === '?') tokens.push({ t: 'one', slash: true });
     else if (ch === '\\') {
       const after = chars[i + 1];
       if (after === '}' || after === '/') continue;
       if (after !== '*' && after !== '?' && after !== '\\') {
         throw new LexError(`invalid pattern (${text}) in substitution: invalid escape '\\${after ?? ''}'`);
       }
-      tokens.push({ lit: after });
+      tokens.push({ t: 'lit', c: after });
       i++;
-    } else tokens.push({ lit: ch });
+    } else tokens.push({ t: 'lit', c: ch });
   }
   return tokens;
 }
 
-/** Every length n such that pattern matches chars[start, start+n) exactly; ascending. */
-function matchLengths(pattern: Token[], chars: string[], start: number, budget: { work: number }): number[] {
-  // NFA over pattern positions: a set of positions reached after consuming k characters.
-  const closure = (set: Set<number>) => {
-    for (const p of [...set]) {
-      let q = p;
-      while (q < pattern.length && 'any' in pattern[q]) set.add(++q);
-    }
-    return set;
-  };
-  let states = closure(new Set([0]));
-  const lengths: number[] = [];
-  for (let k = 0; ; k++) {
-    if (states.has(pattern.length)) lengths.push(k);
-    const ch = chars[start + k];
-    if (ch === undefined || states.size === 0) break;
-    const next = new Set<number>();
-    for (const p of states) {
-      budget.work++;
-      const t = pattern[p];
-      if (!t) continue;
-      if ('any' in t) next.add(p);
-      else if ('one' in t || t.lit === ch) next.add(p + 1);
-    }
-    if (budget.work > MAX_PATTERN_WORK) throw new LexError('the pattern substitution is too costly');
-    states = closure(next);
-  }
-  return lengths;
-}
+const patternBudget = (): GlobBudget => ({
+  work: 0,
+  limit: MAX_PATTERN_WORK,
+  onLimit: () => {
+    throw new LexError('the pattern substitution is too costly');
+  },
+});
 
-function trimPrefix(pattern: Token[], value: string, greedy: boolean): string {
+function trimPrefix(pattern: GlobToken[], value: string, greedy: boolean): string {
   const chars = Array.from(value);
-  const lengths = matchLengths(pattern, chars, 0, { work: 0 });
+  const lengths = globMatchLengths(pattern, chars, 0, patternBudget());
   if (!lengths.length) return value;
   return chars.slice(greedy ? lengths[lengths.length - 1] : lengths[0]).join('');
 }
 
-function trimSuffix(pattern: Token[], value: string, greedy: boolean): string {
+function trimSuffix(pattern: GlobToken[], value: string, greedy: boolean): string {
   const reversed = Array.from(value).reverse();
-  const lengths = matchLengths([...pattern].reverse(), reversed, 0, { work: 0 });
+  const lengths = globMatchLengths([...pattern].reverse(), reversed, 0, patternBudget());
   if (!lengths.length) return value;
   return reversed
     .slice(greedy ? lengths[lengths.length - 1] : lengths[0])
@@ -344,15 +373,15 @@ function trimSuffix(pattern: Token[], value: string, greedy: boolean): string {
 }
 
 /** `${v/p/r}` replaces the first leftmost-longest match, `${v//p/r}` every non-overlapping one. */
-function replaceMatches(pattern: Token[], value: string, replacement: string, all: boolean): string {
+function replaceMatches(pattern: GlobToken[], value: string, replacement: string, all: boolean): string {
   const chars = Array.from(value);
-  const budget = { work: 0 };
+  const budget = patternBudget();
   let out = '';
   let i = 0;
   let replaced = false;
   while (i <= chars.length) {
     if (!replaced || all) {
-      const lengths = matchLengths(pattern, chars, i, budget);
+      const lengths = globMatchLengths(pattern, chars, i, budget);
       if (lengths.length) {
         const n = lengths[lengths.length - 1];
         out += replacement;
@@ -370,19 +399,25 @@ function replaceMatches(pattern: Token[], value: string, replacement: string, al
   return out;
 }
 
-function lex(text: string, lookup: Lookup, options: LexOptions) {
+/** A word for an error message: hostile words can be megabytes long. */
+export function shorten(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
+function lex(text: string, lookup: Lookup, options: LexOptions, wantWords = false) {
   const opts: Required<LexOptions> = {
     escape: options.escape ?? '\\',
     rawQuotes: options.rawQuotes ?? false,
     rawEscapes: options.rawEscapes ?? false,
     skipUnset: options.skipUnset ?? false,
+    heredoc: options.heredoc ?? false,
   };
-  const scanner = new Scanner(text, lookup, opts);
+  const scanner = new Scanner(text, lookup, opts, wantWords);
   try {
     const result = scanner.processStopOn(undefined, opts.rawEscapes);
     return { ...result, used: scanner.used };
   } catch (err) {
-    if (err instanceof LexError) throw errors.badRequest(`failed to process ${JSON.stringify(text)}: ${err.message}`);
+    if (err instanceof LexError) throw errors.badRequest(`failed to process ${JSON.stringify(shorten(text))}: ${shorten(err.message)}`);
     throw err;
   }
 }
@@ -394,7 +429,7 @@ export function expandWord(text: string, lookup: Lookup, options: LexOptions = {
 
 /** Expands and splits on unquoted whitespace (EXPOSE's `$PORTS`, heredoc detection). */
 export function expandWords(text: string, lookup: Lookup, options: LexOptions = {}): string[] {
-  return lex(text, lookup, options).words;
+  return lex(text, lookup, options, true).words;
 }
 
 /** Expands a word and reports which variable names it referred to (for cache keys and unused-arg checks). */

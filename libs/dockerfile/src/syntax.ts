@@ -30,6 +30,9 @@ export interface Lines {
 
 /** A parse error worded as BuildKit's: `dockerfile parse error on line 3: unknown instruction: RUNN`. */
 export function parseError(line: number, message: string): BerthError {
+  // One line, bounded: messages quote hostile input.
+  message = message.replace(/[\r\n]+/g, ' ');
+  if (message.length > 1000) message = `${message.slice(0, 1000)}...`;
   return new BerthError('BadRequest', `dockerfile parse error on line ${line}: ${message}`, {
     causes: [{ reason: 'FieldValueInvalid', field: `Dockerfile:${line}`, message }],
   });
@@ -40,8 +43,16 @@ const KNOWN_DIRECTIVES = new Set(['syntax', 'escape', 'check']);
 const HEREDOC_COMMANDS = new Set(['run', 'copy', 'add']);
 const HEREDOC_WORD = /^(\d*)<<(-?)([^<]*)$/;
 
-const trimLeft = (s: string) => s.replace(/^[ \t\r\n\v\f]+/, '');
-const isComment = (s: string) => trimLeft(s).startsWith('#');
+/** Index of the first character that is not blank (s.length when none): no string made per line. */
+function firstNonBlank(s: string): number {
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 32 && (c < 9 || c > 13)) break;
+  }
+  return i;
+}
+const trimLeft = (s: string) => s.slice(firstNonBlank(s));
 
 /** Removes a trailing escape character (and blanks after it): a continuation. */
 function trimContinuation(line: string, escape: string): { text: string; ends: boolean } {
@@ -127,8 +138,9 @@ export function splitLines(text: string): Lines {
     let emptyContinuation = false;
     while (!ends && i < lines.length) {
       const next = lines[i++];
-      if (isComment(next)) continue;
-      if (trimLeft(next) === '') {
+      const k = firstNonBlank(next);
+      if (next[k] === '#') continue;
+      if (k === next.length) {
         emptyContinuation = true;
         continue;
       }
