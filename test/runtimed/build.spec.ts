@@ -97,7 +97,7 @@ describe('runtimed build', () => {
     expect(config.config.Env).toContain('GREETING=hi');
     expect(config.history.slice(-5).map((h: { created_by: string }) => h.created_by)).toEqual([
       'WORKDIR /app',
-      'COPY hello.txt ./ # buildkit',
+      'COPY hello.txt /app/ # buildkit',
       'RUN /bin/sh -c echo "built from $(cat hello.txt)" > out && echo step output # buildkit',
       'ENV GREETING=hi',
       'CMD ["cat","/app/out"]',

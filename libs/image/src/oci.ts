@@ -63,10 +63,6 @@ export interface ContainerConfig {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
-  /** Docker's extensions, which OCI configs may carry (docker and podman read them). */
-  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
-  OnBuild?: string[] | null;
-  Shell?: string[];
 }
 
 export interface HistoryEntry {

@@ -1,6 +1,5 @@
-import { errors } from '@berth/errors';
-import { parseInstruction } from '@berth/dockerfile';
-import { changesTar, storeLayer, upperDirChanges, type ContainerConfig, type ImageDetails, type ImageStore, type OverlaySnapshotter } from '@berth/image';
+import { applyChanges } from '@berth/dockerfile';
+import { changesTar, storeLayer, upperDirChanges, type ImageDetails, type ImageStore, type OverlaySnapshotter } from '@berth/image';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rm } from 'node:fs/promises';
@@ -8,7 +7,7 @@ import { join } from 'node:path';
 import type { ContainerManager } from '../containers';
 import type { BuildCache } from './cache';
 import { receiveContext } from './context';
-import { applyConfigInstruction, Builder, type BuildRequest } from './executor';
+import { Builder, type BuildRequest } from './executor';
 import { Progress, type BuildEvent } from './progress';
 import { RUNTIME_MOUNTPOINTS, type BuildWorker } from './worker';
 
@@ -71,13 +70,7 @@ export class BuildService {
   async commit(request: CommitRequest): Promise<ImageDetails> {
     const record = this.deps.containers.resolve(request.container);
     const base = await this.deps.images.inspect(record.imageDigest);
-    const config: ContainerConfig = structuredClone(base.config.config ?? {});
-    for (const change of request.changes) {
-      const { instruction } = parseInstruction(change);
-      if (applyConfigInstruction(config, instruction, (word) => word, { cmdSet: true }) === undefined) {
-        throw errors.badRequest(`${instruction.kind} is not a valid change command`);
-      }
-    }
+    const config = applyChanges(base.config.config, request.changes);
     const snapshot = await this.deps.snapshotter.get(record.id);
     const candidates = [...RUNTIME_MOUNTPOINTS, ...SANDBOX_FILES];
     const exclude = new Set<string>();
