@@ -6,6 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { runBerth } from '@berth/testing';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { PrivatePodman } from '../bench/podman';
 import { RuntimedFixture } from './support';
 
 /** The directory as a plain tar stream (what the CLI sends). */
@@ -154,5 +158,65 @@ describe('runtimed build', () => {
     expect(await runOutput('committed:1', ['sh', '-c', 'test -e /bin/vi || echo gone'])).toBe('gone\n');
     const history = await client.imageHistory('committed:1');
     expect(history[0]).toMatchObject({ id: image.id, comment: 'a note', createdBy: 'sh -c echo committed > /note; rm /bin/vi' });
+  });
+
+  it('berth build sends the context with .dockerignore applied and prints BuildKit plain progress; berth history shows the steps', async () => {
+    mkdirSync(join(context, 'node_modules', 'big'), { recursive: true });
+    writeFileSync(join(context, 'node_modules', 'big', 'x.js'), 'ignored');
+    writeFileSync(join(context, 'keep.txt'), 'kept');
+    writeFileSync(join(context, 'secret.key'), 'hidden');
+    writeFileSync(join(context, '.dockerignore'), 'node_modules\n*.key\n');
+    writeFileSync(join(context, 'Dockerfile'), 'FROM busybox\nCOPY . /ctx/\nRUN ls -A /ctx | tr "\\n" " "\n');
+    const berth = (args: string[]) => runBerth(args, { env: fx.env });
+    const built = await berth(['build', '-t', 'ignored:1', context]);
+    expect(built.code).toBe(0);
+    expect(built.stderr).toMatch(/^#\d+ \[2\/3\] COPY \. \/ctx\/$/m);
+    expect(built.stderr).toMatch(/^#\d+ \d+\.\d{3} \.dockerignore Dockerfile keep\.txt $/m);
+    expect(built.stderr).toMatch(/^#\d+ DONE \d+\.\ds$/m);
+    expect(built.stderr).toMatch(/^#\d+ naming to docker\.io\/library\/ignored:1 done$/m);
+    const again = await berth(['build', '-t', 'ignored:1', context]);
+    expect(again.stderr.match(/^#\d+ CACHED$/gm)).toHaveLength(3);
+    const history = await berth(['history', 'ignored:1']);
+    expect(history.stdout.split('\n')[0]).toMatch(/^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+    expect(history.stdout).toContain('COPY . /ctx/ # buildkit');
+    const failed = await berth(['build', context, '-f', join(context, 'missing')]);
+    expect(failed).toMatchObject({ code: 1 });
+    expect(failed.stderr).toContain('failed to read dockerfile');
+  });
+
+  it('a built image runs under podman, and an image buildah bud builds from the same Dockerfile runs under berth', async () => {
+    const podman = await PrivatePodman.create('berth-build-podman-');
+    const storage = mkdtempSync(join(tmpdir(), 'berth-buildah-'));
+    try {
+      writeFileSync(join(context, 'msg'), 'from berth');
+      const dockerfile = 'FROM busybox\nCOPY msg /msg\nRUN echo -n " and RUN" >> /msg\nCMD ["cat", "/msg"]\n';
+      const result = await build(dockerfile, { tags: ['podman-me:1'] });
+      expect(result.error).toBeUndefined();
+      const archive = join(podman.dir, 'image.tar');
+      await client.saveImages(['podman-me:1'], archive);
+      const name = /Loaded image(?:\(s\))?: (\S+)/.exec(await podman.run('load', '-i', archive))?.[1];
+      expect(name).toMatch(/podman-me:1$/);
+      expect(await podman.run('run', '--rm', ...podman.runArgs, name!)).toBe('from berth and RUN');
+
+      // buildah's busybox is berth's, saved: the same base for both builders.
+      const base = join(storage, 'busybox.tar');
+      await client.saveImages(['busybox'], base);
+      writeFileSync(join(context, 'Dockerfile'), dockerfile.replace('FROM busybox', 'FROM docker-archive:' + base));
+      const buildah = (args: string[]) => promisify(execFile)('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', ...args], { maxBuffer: 16 << 20 });
+      await buildah(['bud', '--ulimit', 'nofile=1024:1024', '--network', 'none', '-t', 'localhost/from-buildah:1', context]);
+      const out = join(storage, 'from-buildah.tar');
+      await buildah(['push', 'localhost/from-buildah:1', `docker-archive:${out}:from-buildah:1`]);
+      await client.loadImages(out);
+      const created = await client.createContainer({ image: 'from-buildah:1' });
+      await client.startContainer(created.id);
+      await client.waitContainer(created.id);
+      let text = '';
+      for await (const entry of client.logs(created.id)) text += entry.data.toString();
+      expect(text).toMatch(/^from berth and RUN\n?$/);
+    } finally {
+      await podman.destroy();
+      await promisify(execFile)('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', 'rm', '--all']).catch(() => undefined);
+      rmSync(storage, { recursive: true, force: true });
+    }
   });
 });
