@@ -99,6 +99,14 @@ describe('Dockerfile interpretation against buildah bud', () => {
       buildArgs: { V: 'from-build-arg' },
     },
     {
+      name: 'the reference ENV examples (quotes, escaped spaces, several per line)',
+      dockerfile: 'FROM scratch\nENV MY_NAME="John Doe"\nENV MY_DOG=Rex\\ The\\ Dog\nENV MY_CAT=fluffy\nENV MY_NAME2="John Doe" MY_DOG2=Rex\\ The\\ Dog \\\n    MY_CAT2=fluffy\nENV Q=\'single $MY_CAT\' R="double $MY_CAT" S=mixed"$MY_CAT"\'$MY_CAT\'\n',
+    },
+    {
+      name: 'the platform ARGs, available in a stage once declared',
+      dockerfile: 'FROM scratch\nENV BEFORE=${TARGETARCH:-unset}\nARG TARGETARCH\nARG TARGETOS TARGETPLATFORM\nENV ARCH=$TARGETARCH OS=$TARGETOS P=$TARGETPLATFORM\n',
+    },
+    {
       name: 'WORKDIR absolute, relative, .. and variables; USER; STOPSIGNAL',
       dockerfile: 'FROM scratch\nENV DIR=/opt\nWORKDIR /a\nWORKDIR b\nWORKDIR ../c/\nWORKDIR $DIR/app\nUSER app:staff\nSTOPSIGNAL SIGKILL\n',
     },
@@ -130,6 +138,10 @@ describe('Dockerfile interpretation against buildah bud', () => {
     {
       name: 'a base image: its ONBUILD trigger runs, its CMD is reset by ENTRYPOINT, its config is inherited',
       dockerfile: 'FROM localhost/berth-base:1\nENTRYPOINT ["/mine"]\nENV PATH=$PATH:/extra\nWORKDIR rel\nEXPOSE 9001\n',
+    },
+    {
+      name: 'a stage built FROM an earlier stage runs that stage\'s ONBUILD triggers',
+      dockerfile: 'FROM scratch AS parent\nONBUILD ENV X=from-trigger\nONBUILD LABEL t=1\nFROM parent\nENV Y=$X\n',
     },
     {
       name: 'ONBUILD and MAINTAINER',

@@ -30,18 +30,5 @@ export function now(): string {
   return new Date().toISOString();
 }
 
-/** Runs async sections for the same key one at a time (e.g. start and remove of one container). */
-export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, section: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const result = previous.then(section, section);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
-}
+/** Moved to @berth/host, which the registry shares; imported from here by runtimed's modules. */
+export { KeyedMutex } from '@berth/host';

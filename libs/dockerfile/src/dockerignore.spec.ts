@@ -1,3 +1,4 @@
+import { isBerthError } from '@berth/errors';
 import { cleanPath, DockerIgnore, readDockerignore } from './dockerignore';
 
 describe('readDockerignore', () => {
@@ -68,6 +69,33 @@ describe('DockerIgnore.ignores', () => {
   it('refuses a lone ! and broken character classes', () => {
     expect(() => new DockerIgnore(['!'])).toThrow('illegal exclusion pattern: "!"');
     expect(() => new DockerIgnore(['[a-'])).toThrow(/syntax error in pattern/);
+    // A class holding a / is a valid pattern (its segments alone are not).
+    const slash = new DockerIgnore(['x[a/b]y', '!x[a/b]y/keep']);
+    expect(slash.ignores('x/y')).toBe(true);
+    expect(slash.shouldWalk('x/y')).toBe(true);
+  });
+
+  it('answers any pattern text with a matcher or a BadRequest, and any path with a boolean', () => {
+    let seed = 3;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = ['*', '**', '?', '[', ']', '^', '-', '\\', '/', '!', '#', ' ', '\n', 'a', '.', '..', '\u0000', '\u00e9'];
+    for (let round = 0; round < 2000; round++) {
+      const text = Array.from({ length: rand(20) }, () => alphabet[rand(alphabet.length)]).join('');
+      let m: DockerIgnore;
+      try {
+        m = DockerIgnore.parse(text);
+      } catch (err) {
+        expect(isBerthError(err, 'BadRequest')).toBe(true);
+        continue;
+      }
+      for (const path of ['a', 'a/b', '.a/..', 'x/a.a', '\u00e9/a']) {
+        expect(typeof m.ignores(path)).toBe('boolean');
+        expect(typeof m.shouldWalk(path)).toBe('boolean');
+      }
+    }
   });
 
   it('stays linear on patterns that make regexps backtrack', () => {

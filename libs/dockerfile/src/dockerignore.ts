@@ -1,5 +1,6 @@
 import { errors } from '@berth/errors';
 import { globMatches, type GlobToken } from './glob';
+import { shorten } from './lexer';
 
 const ANYTHING: GlobToken = { t: 'star', slash: true };
 
@@ -117,11 +118,22 @@ function compile(raw: string): Pattern | undefined {
     if (p.length === 1) throw errors.badRequest('illegal exclusion pattern: "!"');
     p = p.slice(1);
   }
+  let tokens: GlobToken[];
   try {
-    return { text: p, exclusion, tokens: tokenize(p), segments: p.split('/').map((seg) => (seg.includes('**') ? [ANYTHING] : tokenize(seg))) };
+    tokens = tokenize(p);
   } catch {
-    throw errors.badRequest(`invalid .dockerignore pattern ${JSON.stringify(raw)}: syntax error in pattern`);
+    throw errors.badRequest(`invalid .dockerignore pattern ${JSON.stringify(shorten(raw))}: syntax error in pattern`);
   }
+  // A segment that does not stand alone (`[a/b]` split at its /) may match anything: walking is the safe side.
+  const segment = (seg: string): GlobToken[] => {
+    if (seg.includes('**')) return [ANYTHING];
+    try {
+      return tokenize(seg);
+    } catch {
+      return [ANYTHING];
+    }
+  };
+  return { text: p, exclusion, tokens, segments: p.split('/').map(segment) };
 }
 
 export class DockerIgnore {

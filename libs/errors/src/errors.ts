@@ -37,6 +37,8 @@ export interface ErrorDetails {
   uid?: string;
   causes?: FieldCause[];
   retryAfterSeconds?: number;
+  /** For Unauthorized: the `WWW-Authenticate` challenge an HTTP edge sends with its 401 (`Basic realm="..."`, `Bearer realm=...`). */
+  challenge?: string;
 }
 
 export class BerthError extends Error {
@@ -61,7 +63,8 @@ function qualified(resource: string, group?: string): string {
 
 export const errors = {
   badRequest: (message: string) => new BerthError('BadRequest', message),
-  unauthorized: (message = 'Unauthorized') => new BerthError('Unauthorized', message),
+  unauthorized: (message = 'Unauthorized', challenge?: string) =>
+    new BerthError('Unauthorized', message, challenge === undefined ? {} : { challenge }),
   forbidden: (message: string) => new BerthError('Forbidden', message),
   notFound: (resource: string, name: string, group?: string) =>
     new BerthError('NotFound', `${qualified(resource, group)} "${name}" not found`, { name, group, kind: resource }),

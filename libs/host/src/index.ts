@@ -5,3 +5,4 @@ export { CGROUP_ROOT, cgroupDirs, cgroupTree, isUnified, removeCgroupTree } from
 export { isRecordedProcessAlive, networkNamespaceOf, networkNamespacePath, processStartTime, readProcessRecord, writeProcessRecord, type ProcessRecord } from './process-record';
 export { listMounts, mountPointsUnder, unmount, unmountAllUnder, type MountInfo } from './mounts';
 export { O_PATH, openAt, openHandleAt, readFileBeneath } from './beneath';
+export { KeyedMutex } from './keyed-mutex';

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -35,6 +35,19 @@ describe('ContentStore', () => {
     await expect(store.put(Buffer.from('too long'), { size: 2 })).rejects.toThrow(/larger than its expected size/);
     expect(await store.list()).toEqual([]);
     expect(await readdir(join(root, 'content/ingest'))).toEqual([]);
+  });
+
+  it('adopts a file the caller hashed, replacing an existing copy', async () => {
+    const data = Buffer.from('uploaded in chunks');
+    const first = join(root, 'upload-1');
+    await writeFile(first, data);
+    expect(await store.adopt(first, sha256(data))).toEqual({ digest: sha256(data), size: data.length });
+    expect(await store.read(sha256(data))).toEqual(data);
+    const second = join(root, 'upload-2');
+    await writeFile(second, data);
+    await store.adopt(second, sha256(data));
+    expect(await store.digests()).toEqual([sha256(data)]);
+    expect((await readdir(root)).sort()).toEqual(['content']);
   });
 
   it('deletes blobs', async () => {

@@ -119,6 +119,18 @@ export class ContentStore {
     return { digest, size };
   }
 
+  /**
+   * Moves `file` into the store as blob `digest`. The caller has hashed the file itself (a registry upload
+   * hashed chunk by chunk as it arrived) and synced it; `file` must be on the store's file system. An
+   * existing copy is replaced atomically (same bytes), which also refreshes its mtime for a garbage
+   * collector's grace period.
+   */
+  async adopt(file: string, digest: Digest): Promise<BlobInfo> {
+    const st = await stat(file);
+    await rename(file, this.path(digest));
+    return { digest, size: st.size };
+  }
+
   async delete(digest: Digest): Promise<void> {
     await rm(this.path(digest), { force: true });
   }

@@ -1,0 +1,14 @@
+export { ALL_REPOSITORIES, allowAll } from './access';
+export type { RegistryAccess, RegistryAction, RegistryAuthorizer } from './access';
+export { RegistryStorage } from './storage';
+export type { ByteSource, OpenedBlob, RegistryStorageOptions, StoredManifest, UploadStatus } from './storage';
+export { isRepositoryName, isTag, parseManifestReference, parseRepositoryName, parseTag } from './names';
+export type { ManifestReference } from './names';
+export { IMAGE_MANIFEST_TYPES, INDEX_MANIFEST_TYPES, MANIFEST_TYPES, MAX_MANIFEST_BYTES, parseManifest } from './manifest';
+export type { ManifestDescriptor, ParsedManifest } from './manifest';
+export { registryErrors, wireError } from './registry-errors';
+export type { RegistryErrorCode, WireError } from './registry-errors';
+export { createRegistryHandler } from './handler';
+export type { RegistryHandler, RegistryHandlerOptions } from './handler';
+export { collectGarbage } from './gc';
+export type { GarbageCollectionOptions, GarbageCollectionResult } from './gc';
