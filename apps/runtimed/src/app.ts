@@ -15,6 +15,7 @@ import { ContainerManager } from './containers';
 import { BuildCache } from './build/cache';
 import { BuildService } from './build/service';
 import { BuildWorker } from './build/worker';
+import { DistributionService } from './distribution';
 import { ImageService } from './images';
 import { PodNetwork } from './pod-network';
 import { SandboxManager } from './sandboxes';
@@ -125,6 +126,8 @@ export class RuntimedApp {
     }
     const images = await ImageStore.open(config.root);
     const snapshotter = await OverlaySnapshotter.open(config.root, images);
+    // An invalid registries.yaml stops the start with its one-line error, before anything is served.
+    const distribution = await DistributionService.open(images, snapshotter, config.registriesConfig, logger.child({ part: 'distribution' }));
     const container = buildContainer(config, logger, images, snapshotter);
     const containers = container.get<ContainerManager>(TOKENS.Containers);
     await containers.recover();
@@ -146,6 +149,7 @@ export class RuntimedApp {
       sandboxes: container.get(TOKENS.Sandboxes),
       network,
       volumes: container.get(TOKENS.Volumes),
+      distribution,
       logger,
       version: async () => ({ version: VERSION, runtimeName: 'berth-runtimed', runcVersion, root: config.root }),
     });

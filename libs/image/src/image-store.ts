@@ -30,6 +30,8 @@ interface ImageIndexFile {
   images: Record<string, ImageRecord>;
   /** Normalised `repository:tag` → manifest digest. */
   names: Record<string, Digest>;
+  /** `repository@digest` (the digest a registry knows the image by, maybe its index's) → manifest digest. */
+  repoDigests?: Record<string, Digest>;
 }
 
 export interface ImageSummary {
@@ -43,6 +45,8 @@ export interface ImageSummary {
   created: string;
   /** Bytes of the image's blobs: manifest, config and (possibly compressed) layers. */
   size: number;
+  /** `repository@digest` for each registry the image was pulled from or pushed to (docker's RepoDigests). */
+  repoDigests: string[];
 }
 
 export interface ImageDetails extends ImageSummary {
@@ -124,7 +128,7 @@ export class ImageStore {
   private readonly indexPath: string;
   private readonly mutex = new Mutex();
   private readonly manifests = new Map<Digest, { manifest: ImageManifest; config: ImageConfig; size: number }>();
-  /** Blobs a running build or commit stored and no image references yet: prune leaves them (containerd's leases). */
+  /** Blobs a pull, build or commit stored that no image references yet: no prune or rolled-back load may delete them. */
   private readonly held = new Map<Digest, number>();
 
   private constructor(
@@ -139,6 +143,7 @@ export class ImageStore {
     const content = new ContentStore(root);
     await content.init();
     const index = (await readJsonIfExists<ImageIndexFile>(join(root, 'images.json'))) ?? { version: 1, images: {}, names: {} };
+    index.repoDigests ??= {};
     return new ImageStore(root, content, index);
   }
 
@@ -163,6 +168,38 @@ export class ImageStore {
     });
   }
 
+  /**
+   * Keeps `digests` from being deleted as unreferenced (containerd's lease) until the returned release is
+   * called: a pull downloads blobs, a build stores layers, before an image references them.
+   */
+  hold(digests: Iterable<Digest>): () => void {
+    const list = [...digests];
+    for (const d of list) this.held.set(d, (this.held.get(d) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const d of list) {
+        const count = (this.held.get(d) ?? 1) - 1;
+        if (count > 0) this.held.set(d, count);
+        else this.held.delete(d);
+      }
+    };
+  }
+
+  /** Records that a registry knows the image `manifestDigest` as `repository@digest` (docker's RepoDigests). */
+  addRepoDigest(repository: string, digest: Digest, manifestDigest: Digest): Promise<void> {
+    return this.exclusive(async () => {
+      if (!this.index.images[manifestDigest]) throw errors.notFound('images', manifestDigest);
+      const key = `${parseReference(repository).repository}@${digest}`;
+      const repoDigests = this.index.repoDigests!;
+      // One digest per repository and image, as docker keeps it: a newer push or pull replaces the older.
+      for (const [other, d] of Object.entries(repoDigests)) if (d === manifestDigest && other.startsWith(`${key.split('@')[0]}@`)) delete repoDigests[other];
+      repoDigests[key] = manifestDigest;
+      await this.persist();
+    });
+  }
+
   async list(): Promise<ImageSummary[]> {
     const summaries: ImageSummary[] = [];
     for (const digest of Object.keys(this.index.images) as Digest[]) summaries.push(await this.summary(digest));
@@ -181,6 +218,8 @@ export class ImageStore {
     try {
       const parsed = parseReference(ref);
       if (parsed.digest) {
+        const byRepoDigest = this.index.repoDigests![`${parsed.repository}@${parsed.digest}`];
+        if (byRepoDigest) return byRepoDigest;
         if (this.index.images[parsed.digest]) return parsed.digest;
       } else {
         const named = this.index.names[normalizeReference(ref)];
@@ -229,6 +268,13 @@ export class ImageStore {
   remove(ref: string, options: { force?: boolean; inUse?: ReadonlySet<Digest> } = {}): Promise<RemoveResult> {
     return this.exclusive(async () => {
       const digest = await this.resolve(ref);
+      const repoDigest = this.repoDigestKey(ref);
+      if (repoDigest && this.index.repoDigests![repoDigest] === digest && (this.namesOf(digest).length > 0 || this.repoDigestsOf(digest).length > 1)) {
+        // `rmi name@sha256:…` of an image known by other names too: only that repo digest goes, as docker untags it.
+        delete this.index.repoDigests![repoDigest];
+        await this.persist();
+        return { untagged: [repoDigest], deleted: [] };
+      }
       const names = this.namesOf(digest);
       let byName: string | undefined;
       try {
@@ -246,7 +292,7 @@ export class ImageStore {
         throw errors.conflict('images', ref, 'a container is using this image; remove the container first or force removal');
       }
       for (const name of untag) delete this.index.names[name];
-      if (removesImage) delete this.index.images[digest];
+      if (removesImage) this.forget(digest);
       await this.persist();
       return { untagged: untag, deleted: removesImage ? [digest] : [] };
     });
@@ -259,9 +305,10 @@ export class ImageStore {
       for (const digest of Object.keys(this.index.images) as Digest[]) {
         if (options.inUse?.has(digest)) continue;
         const names = this.namesOf(digest);
-        if (names.length > 0 && !options.all) continue;
+        // Dangling is neither named nor known by a repo digest (an image pulled by digest is not dangling).
+        if ((names.length > 0 || this.repoDigestsOf(digest).length > 0) && !options.all) continue;
         for (const name of names) delete this.index.names[name];
-        delete this.index.images[digest];
+        this.forget(digest);
         deletedImages.push({ digest, names });
       }
       if (deletedImages.length > 0) await this.persist();
@@ -331,25 +378,6 @@ export class ImageStore {
   }
 
   /**
-   * Keeps `digests` from being deleted as unreferenced (by prune, or a failed import's cleanup) until the
-   * returned release is called: a build holds the layers it stored until its image references them.
-   */
-  hold(digests: Iterable<Digest>): () => void {
-    const mine = [...digests];
-    for (const digest of mine) this.held.set(digest, (this.held.get(digest) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const digest of mine) {
-        const count = (this.held.get(digest) ?? 1) - 1;
-        if (count > 0) this.held.set(digest, count);
-        else this.held.delete(digest);
-      }
-    };
-  }
-
-  /**
    * An image of layers already in the content store (a build's, a commit's; hold them until this
    * returns): writes its config and manifest and names it.
    */
@@ -413,7 +441,8 @@ export class ImageStore {
     const named = images.map((image) => ({ digest: image.digest, names: image.names.map((n) => this.tagName(n)) }));
     // A layer several of the images share is read once: layer digest → the diff ID its content has.
     const diffIds = new Map<Digest, Digest>();
-    for (const image of named) await this.verify(image.digest, diffIds, options);
+    // An image already in the index was verified when it was first added (a pull of what is here re-registers it).
+    for (const image of named) if (!this.index.images[image.digest]) await this.verify(image.digest, diffIds, options);
     for (const image of named) {
       this.index.images[image.digest] ??= { added: new Date().toISOString() };
       for (const name of image.names) this.index.names[name] = image.digest;
@@ -440,6 +469,29 @@ export class ImageStore {
         throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} has diff ID ${diffId}, the config says ${config.rootfs.diff_ids[i]}`);
       }
     }
+  }
+
+  /** `repository@digest` as the index keys it, when `ref` is a name with a digest. */
+  private repoDigestKey(ref: string): string | undefined {
+    try {
+      const parsed = parseReference(ref);
+      return parsed.digest ? `${parsed.repository}@${parsed.digest}` : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Drops an image and its repo digests from the index (its names are the caller's business). */
+  private forget(digest: Digest): void {
+    delete this.index.images[digest];
+    for (const [key, d] of Object.entries(this.index.repoDigests!)) if (d === digest) delete this.index.repoDigests![key];
+  }
+
+  repoDigestsOf(digest: Digest): string[] {
+    return Object.entries(this.index.repoDigests!)
+      .filter(([, d]) => d === digest)
+      .map(([key]) => key)
+      .sort();
   }
 
   namesOf(digest: Digest): string[] {
@@ -483,6 +535,7 @@ export class ImageStore {
       id: manifest.config.digest,
       digest,
       names: this.namesOf(digest),
+      repoDigests: this.repoDigestsOf(digest),
       created: config.created ?? this.index.images[digest]?.added ?? '',
       size,
     };
