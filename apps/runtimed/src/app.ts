@@ -40,7 +40,7 @@ export const TOKENS = {
 } as const;
 
 /** The composition root: every runtimed part, wired once from the config, logger and opened stores. */
-export function buildContainer(config: RuntimedConfig, logger: Logger, images: ImageStore, snapshotter: OverlaySnapshotter): Container {
+export function buildContainer(config: RuntimedConfig, logger: Logger, images: ImageStore, snapshotter: OverlaySnapshotter, distribution: DistributionService): Container {
   const c = new Container({ defaultScope: 'Singleton' });
   c.bind<RuntimedConfig>(TOKENS.Config).toConstantValue(config);
   c.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
@@ -90,6 +90,7 @@ export function buildContainer(config: RuntimedConfig, logger: Logger, images: I
       containers: ctx.get(TOKENS.Containers),
       worker,
       cache: new BuildCache(config.root, images.content),
+      pull: (ref, auth, onProgress) => distribution.pull(ref, { auth, onProgress }).then(() => undefined),
       scratchDir: paths.scratch,
       logger: logger.child({ part: 'build' }),
     });
@@ -128,7 +129,7 @@ export class RuntimedApp {
     const snapshotter = await OverlaySnapshotter.open(config.root, images);
     // An invalid registries.yaml stops the start with its one-line error, before anything is served.
     const distribution = await DistributionService.open(images, snapshotter, config.registriesConfig, logger.child({ part: 'distribution' }));
-    const container = buildContainer(config, logger, images, snapshotter);
+    const container = buildContainer(config, logger, images, snapshotter, distribution);
     const containers = container.get<ContainerManager>(TOKENS.Containers);
     await containers.recover();
     const network = container.get<PodNetwork>(TOKENS.Network);

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { errors } from '@berth/errors';
-import { type ImageSummary, parseReference } from '@berth/image';
+import { type ImageSummary, parseReference, type RegistryCredentials } from '@berth/image';
 import { type Container, runtimeService, toGrpcStatus } from '@berth/runtime-client';
 import type { ExecSession } from '@berth/shim-client';
 import type { Logger } from 'pino';
@@ -60,6 +60,18 @@ async function readUpload(call: Readable, part: 'data' | 'context' = 'data'): Pr
     }
   }
   return { header: first.value.header as Message, body: body() };
+}
+
+/** The build's registry credentials by host, as a prototype-free record. */
+function registryAuths(map: unknown): Record<string, RegistryCredentials> {
+  const auths: Record<string, RegistryCredentials> = Object.create(null);
+  if (map && typeof map === 'object') {
+    for (const [host, auth] of Object.entries(map)) {
+      const credentials = requestAuth(auth as Message);
+      if (credentials) auths[host] = credentials;
+    }
+  }
+  return auths;
 }
 
 /** A proto map as a prototype-free record of strings. */
@@ -236,6 +248,7 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
           pull: Boolean(header.pull),
           platform: header.platform ?? '',
           labels: plainRecord(header.labels),
+          auths: registryAuths(header.auths),
         };
         const image = await builds.build(request, body, (event) => {
           if (!call.cancelled) call.write(event);

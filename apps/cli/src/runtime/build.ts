@@ -106,6 +106,7 @@ interface BuildFlags {
   target?: string;
   cache: boolean;
   pull?: boolean;
+  push?: boolean;
   platform?: string;
   quiet?: boolean;
   label: string[];
@@ -171,6 +172,11 @@ async function build(client: RuntimeClient, contextDir: string, flags: BuildFlag
     onProgress: (p) => progress.event(p),
   });
   if (flags.quiet) process.stdout.write(`${image.id}\n`);
+  // --push: each tag to its registry, through runtimed's registry client (registries.yaml's credentials).
+  for (const tag of flags.push ? flags.tag : []) {
+    const pushed = await client.pushImage(tag, { onProgress: (p) => !flags.quiet && process.stderr.write(`${p.id ? `${p.id}: ` : ''}${p.status}\n`) });
+    if (!flags.quiet) process.stderr.write(`pushed ${tag}: ${pushed.digest}\n`);
+  }
 }
 
 /** `docker history`'s CREATED BY column: cut to 45 characters unless --no-trunc. */
@@ -190,7 +196,8 @@ export function registerBuildCommands(program: Command): void {
     .option('--build-arg <arg>', 'a build-time variable KEY=VALUE; repeatable', collect, [])
     .option('--target <stage>', 'the stage to build')
     .option('--no-cache', 'do not use the build cache')
-    .option('--pull', 'pull FROM images even when present (not supported yet: runtimed pulls nothing)')
+    .option('--pull', 'pull FROM images even when present (missing ones are always pulled)')
+    .option('--push', 'push every tag after the build')
     .option('--platform <platform>', 'the target platform (linux/amd64)')
     .option('-q, --quiet', 'print only the image ID')
     .option('--label <label>', 'a label KEY=VALUE on the image; repeatable', collect, [])

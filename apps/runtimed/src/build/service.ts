@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ContainerManager } from '../containers';
 import type { BuildCache } from './cache';
 import { receiveContext } from './context';
-import { Builder, type BuildRequest } from './executor';
+import { Builder, type BuildRequest, type ImagePuller } from './executor';
 import { Progress, type BuildEvent } from './progress';
 import { RUNTIME_MOUNTPOINTS, type BuildWorker } from './worker';
 
@@ -42,6 +42,8 @@ export class BuildService {
       containers: ContainerManager;
       worker: BuildWorker;
       cache: BuildCache;
+      /** Pulls an image through runtimed's registry client (FROM and COPY --from images not on the node, or all with --pull). */
+      pull: ImagePuller;
       scratchDir: string;
       logger: Logger;
     },
@@ -57,7 +59,7 @@ export class BuildService {
         const { bytes } = await receiveContext(context, join(dir, 'context'));
         v.detail(`transferring context: ${bytes}B done`);
       });
-      const builder = new Builder({ images: this.deps.images, worker: this.deps.worker, cache: this.deps.cache }, request, join(dir, 'context'), dir, progress);
+      const builder = new Builder({ images: this.deps.images, worker: this.deps.worker, cache: this.deps.cache, pull: this.deps.pull }, request, join(dir, 'context'), dir, progress);
       const image = await builder.build();
       this.deps.logger.info({ image: image.id, names: image.names }, 'image built');
       return image;
