@@ -1,5 +1,6 @@
 import { applyChanges } from '@berth/dockerfile';
 import { changesTar, storeLayer, upperDirChanges, type ImageDetails, type ImageStore, type OverlaySnapshotter } from '@berth/image';
+import type { ImageHistoryEntry } from '@berth/runtime-client';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rm } from 'node:fs/promises';
@@ -10,16 +11,6 @@ import { receiveContext } from './context';
 import { Builder, type BuildRequest, type ImagePuller } from './executor';
 import { Progress, type BuildEvent } from './progress';
 import { RUNTIME_MOUNTPOINTS, type BuildWorker } from './worker';
-
-export interface HistoryLine {
-  /** The image ID for the top line, `<missing>` for the layers below (as docker's history shows). */
-  id: string;
-  created: string;
-  createdBy: string;
-  size: number;
-  comment: string;
-  emptyLayer: boolean;
-}
 
 export interface CommitRequest {
   container: string;
@@ -121,10 +112,10 @@ export class BuildService {
   }
 
   /** docker history: newest step first, each with its layer's size (0 for config steps). */
-  async history(ref: string): Promise<HistoryLine[]> {
+  async history(ref: string): Promise<ImageHistoryEntry[]> {
     const image = await this.deps.images.inspect(ref);
     const layers = [...image.manifest.layers];
-    const lines: HistoryLine[] = (image.config.history ?? []).map((entry) => {
+    const lines: ImageHistoryEntry[] = (image.config.history ?? []).map((entry) => {
       const layer = entry.empty_layer ? undefined : layers.shift();
       return {
         id: '<missing>',
