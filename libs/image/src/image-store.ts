@@ -437,10 +437,11 @@ export class ImageStore {
    * config claims (snapshots are keyed by those, so a lying config must not alias another image's layers).
    * Either all are added or none. Callers hold the lock (`adding`).
    */
-  async register(images: { digest: Digest; names: string[] }[], options: { diffIdsVerified?: boolean } = {}): Promise<void> {
+  async register(images: { digest: Digest; names: string[] }[], options: { diffIdsVerified?: boolean; knownDiffIds?: ReadonlyMap<Digest, Digest> } = {}): Promise<void> {
     const named = images.map((image) => ({ digest: image.digest, names: image.names.map((n) => this.tagName(n)) }));
     // A layer several of the images share is read once: layer digest → the diff ID its content has.
-    const diffIds = new Map<Digest, Digest>();
+    // `knownDiffIds`: layers whose content the caller already inspected (a pull does it while downloading).
+    const diffIds = new Map<Digest, Digest>(options.knownDiffIds ?? []);
     // An image already in the index was verified when it was first added (a pull of what is here re-registers it).
     for (const image of named) if (!this.index.images[image.digest]) await this.verify(image.digest, diffIds, options);
     for (const image of named) {

@@ -319,6 +319,33 @@ describe('RegistryClient', () => {
     expect((await store.list()).length).toBe(0);
   });
 
+  it('refuses a layer that is no safe tar, and a config whose diff IDs are not its layers, keeping neither', async () => {
+    const r = await registry();
+    const junk = gzipSync(Buffer.alloc(4096, 7));
+    r.blobs.set(sha256(junk), junk);
+    r.links.add(`app@${sha256(junk)}`);
+    const config = json({ ...hostPlatform(), rootfs: { type: 'layers', diff_ids: [sha256('x')] } });
+    r.blobs.set(sha256(config), config);
+    r.links.add(`app@${sha256(config)}`);
+    const manifest = (layer: Buffer) =>
+      json({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: sha256(config), size: config.length }, layers: [{ mediaType: MediaType.ociLayerGzip, digest: sha256(layer), size: layer.length }] });
+    r.putManifest('app', 'junk', MediaType.ociManifest, manifest(junk));
+    const client = clientFor([r]);
+    await expect(client.pull(`${r.host}/app:junk`)).rejects.toThrow(/not a valid tar archive/);
+    expect(await store.content.has(sha256(junk))).toBe(false);
+    const escaping = gzipSync(await tarball([{ name: '../escape', content: 'x' }]));
+    r.blobs.set(sha256(escaping), escaping);
+    r.links.add(`app@${sha256(escaping)}`);
+    r.putManifest('app', 'escaping', MediaType.ociManifest, manifest(escaping));
+    await expect(client.pull(`${r.host}/app:escaping`)).rejects.toThrow(/escape/);
+    const fine = gzipSync(await tarball([{ name: 'ok', content: 'x' }]));
+    r.blobs.set(sha256(fine), fine);
+    r.links.add(`app@${sha256(fine)}`);
+    r.putManifest('app', 'lying-config', MediaType.ociManifest, manifest(fine));
+    await expect(client.pull(`${r.host}/app:lying-config`)).rejects.toThrow(/has diff ID sha256:[0-9a-f]+, the config says/);
+    expect(await store.list()).toEqual([]);
+  });
+
   it('resumes a layer cut short with a Range request from where it stopped', async () => {
     const r = await registry();
     const image = await r.addImage('app', '1', [['big1', 'big2', 'big3']]);
