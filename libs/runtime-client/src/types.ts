@@ -254,6 +254,8 @@ export interface BuildOptions {
   pull?: boolean;
   platform?: string;
   labels?: Record<string, string>;
+  /** Credentials for the registries FROM images are pulled from, by registry host. */
+  auths?: Record<string, RegistryAuth>;
   onProgress?: (progress: BuildProgress) => void;
 }
 
