@@ -12,6 +12,9 @@ import { RuntimePaths, type RuntimedRecord } from '@berth/runtime-client';
 import { writeProcessRecord } from '@berth/host';
 import { RuntimedConfig } from './config';
 import { ContainerManager } from './containers';
+import { BuildCache } from './build/cache';
+import { BuildService } from './build/service';
+import { BuildWorker } from './build/worker';
 import { DistributionService } from './distribution';
 import { ImageService } from './images';
 import { PodNetwork } from './pod-network';
@@ -32,11 +35,12 @@ export const TOKENS = {
   Sandboxes: Symbol.for('SandboxManager'),
   Containers: Symbol.for('ContainerManager'),
   ImageService: Symbol.for('ImageService'),
+  Builds: Symbol.for('BuildService'),
   Runc: Symbol.for('RuncPath'),
 } as const;
 
 /** The composition root: every runtimed part, wired once from the config, logger and opened stores. */
-export function buildContainer(config: RuntimedConfig, logger: Logger, images: ImageStore, snapshotter: OverlaySnapshotter): Container {
+export function buildContainer(config: RuntimedConfig, logger: Logger, images: ImageStore, snapshotter: OverlaySnapshotter, distribution: DistributionService): Container {
   const c = new Container({ defaultScope: 'Singleton' });
   c.bind<RuntimedConfig>(TOKENS.Config).toConstantValue(config);
   c.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
@@ -69,6 +73,28 @@ export function buildContainer(config: RuntimedConfig, logger: Logger, images: I
   c.bind(TOKENS.ImageService).toDynamicValue(
     (ctx) => new ImageService(images, snapshotter, ctx.get(TOKENS.Containers), ctx.get(TOKENS.Volumes), ctx.get<RuntimePaths>(TOKENS.Paths).scratch),
   );
+  c.bind(TOKENS.Builds).toDynamicValue((ctx) => {
+    const paths = ctx.get<RuntimePaths>(TOKENS.Paths);
+    const worker = new BuildWorker({
+      paths,
+      images,
+      snapshotter,
+      runc: ctx.get(TOKENS.Runc),
+      cgroupParent: config.cgroupParent,
+      grantableCapabilities: ownCapabilities(),
+      logger: logger.child({ part: 'build' }),
+    });
+    return new BuildService({
+      images,
+      snapshotter,
+      containers: ctx.get(TOKENS.Containers),
+      worker,
+      cache: new BuildCache(config.root, images.content),
+      pull: (ref, auth, onProgress) => distribution.pull(ref, { auth, onProgress }).then(() => undefined),
+      scratchDir: paths.scratch,
+      logger: logger.child({ part: 'build' }),
+    });
+  });
   return c;
 }
 
@@ -104,7 +130,7 @@ export class RuntimedApp {
     const snapshotter = await OverlaySnapshotter.open(config.root, images);
     // An invalid registries.yaml stops the start with its one-line error, before anything is served.
     const distribution = await DistributionService.open(images, snapshotter, config.registriesConfig, logger.child({ part: 'distribution' }));
-    const container = buildContainer(config, logger, images, snapshotter);
+    const container = buildContainer(config, logger, images, snapshotter, distribution);
     const containers = container.get<ContainerManager>(TOKENS.Containers);
     await containers.recover();
     const network = container.get<PodNetwork>(TOKENS.Network);
@@ -120,6 +146,7 @@ export class RuntimedApp {
     })();
     const handlers = runtimeHandlers({
       images: container.get(TOKENS.ImageService),
+      builds: container.get(TOKENS.Builds),
       containers,
       sandboxes: container.get(TOKENS.Sandboxes),
       network,

@@ -1,11 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { errors } from '@berth/errors';
-import { type ImageSummary, parseReference } from '@berth/image';
+import { type ImageSummary, parseReference, type RegistryCredentials } from '@berth/image';
 import { type Container, runtimeService, toGrpcStatus } from '@berth/runtime-client';
 import type { ExecSession } from '@berth/shim-client';
 import type { Logger } from 'pino';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import type { ContainerManager } from './containers';
+import type { BuildService } from './build/service';
+import type { BuildRequest } from './build/executor';
 import { type DistributionService, requestAuth } from './distribution';
 import type { ImageService } from './images';
 import type { PodNetwork } from './pod-network';
@@ -17,6 +19,7 @@ type Unary = grpc.handleUnaryCall<Message, Message>;
 
 export interface RuntimeServices {
   images: ImageService;
+  builds: BuildService;
   containers: ContainerManager;
   sandboxes: SandboxManager;
   network: PodNetwork;
@@ -43,19 +46,39 @@ function failCall(call: { emit(event: 'error', status: unknown): unknown }, logg
   call.emit('error', statusFor(logger, method, err));
 }
 
-/** The first message of an upload (its header), then its bytes. */
-async function readUpload(call: AsyncIterable<Message>): Promise<{ header: Message; body: AsyncIterable<Buffer> }> {
-  const iterator = call[Symbol.asyncIterator]();
+/** The first message of an upload (its header), then its bytes (the `part` field of the messages after it). */
+async function readUpload(call: Readable, part: 'data' | 'context' = 'data'): Promise<{ header: Message; body: AsyncIterable<Buffer> }> {
+  // Not destroyed once read: a build's responses still go out on the same (duplex) call.
+  const iterator = call.iterator({ destroyOnReturn: false }) as AsyncIterator<Message>;
   const first = await iterator.next();
   if (first.done || first.value.part !== 'header') throw errors.badRequest('an upload starts with its header');
   async function* body(): AsyncGenerator<Buffer> {
     for (;;) {
       const next = await iterator.next();
       if (next.done) return;
-      if (next.value.part === 'data') yield next.value.data as Buffer;
+      if (next.value.part === part) yield next.value[part] as Buffer;
     }
   }
   return { header: first.value.header as Message, body: body() };
+}
+
+/** The build's registry credentials by host, as a prototype-free record. */
+function registryAuths(map: unknown): Record<string, RegistryCredentials> {
+  const auths: Record<string, RegistryCredentials> = Object.create(null);
+  if (map && typeof map === 'object') {
+    for (const [host, auth] of Object.entries(map)) {
+      const credentials = requestAuth(auth as Message);
+      if (credentials) auths[host] = credentials;
+    }
+  }
+  return auths;
+}
+
+/** A proto map as a prototype-free record of strings. */
+function plainRecord(map: unknown): Record<string, string> {
+  const record: Record<string, string> = Object.create(null);
+  if (map && typeof map === 'object') for (const [k, v] of Object.entries(map)) if (typeof v === 'string') record[k] = v;
+  return record;
 }
 
 /**
@@ -117,7 +140,7 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
         );
     };
 
-  const { containers, images, sandboxes, volumes, distribution } = s;
+  const { builds, containers, images, sandboxes, volumes, distribution } = s;
 
   /** A pull or push: progress lines streamed as they come, then the result as the last message. */
   const progressCall =
@@ -207,8 +230,35 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
     RemoveImage: unary('RemoveImage', ({ ref, force }) => images.remove(ref, force)),
     PruneImages: unary('PruneImages', async ({ all }) => {
       const result = await images.prune(all);
+      await builds.pruneCache();
       return { deleted: result.deletedImages.map((d) => ({ digest: d.digest, names: d.names })), reclaimedBytes: result.reclaimedBytes };
     }),
+    ImageHistory: unary('ImageHistory', async ({ ref }) => ({ entries: await builds.history(ref) })),
+    CommitContainer: unary('CommitContainer', async (request) => imageMessage(await builds.commit(request as never))),
+    BuildImage: ((call: grpc.ServerDuplexStream<Message, Message>) => {
+      (async () => {
+        const { header, body } = await readUpload(call, 'context');
+        const request: BuildRequest = {
+          tags: header.tags ?? [],
+          dockerfile: header.dockerfile ?? '',
+          dockerfileText: header.dockerfileText ?? '',
+          buildArgs: plainRecord(header.buildArgs),
+          target: header.target ?? '',
+          noCache: Boolean(header.noCache),
+          pull: Boolean(header.pull),
+          platform: header.platform ?? '',
+          labels: plainRecord(header.labels),
+          auths: registryAuths(header.auths),
+        };
+        const image = await builds.build(request, body, (event) => {
+          if (!call.cancelled) call.write(event);
+        });
+        await send(call, { image: imageMessage(image) });
+      })().then(
+        () => call.end(),
+        (err) => failCall(call, s.logger, 'BuildImage', err),
+      );
+    }) as grpc.handleBidiStreamingCall<Message, Message>,
     PullImage: progressCall('PullImage', async ({ ref, auth, platform }, onProgress) => {
       const { image, digest, upToDate } = await distribution.pull(ref, { auth: requestAuth(auth), platform, onProgress });
       return { id: '', status: upToDate ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}`, image: imageMessage(image), digest };

@@ -7,6 +7,9 @@ import { ProcessSession } from './process-stream';
 import { runtimeService, unixAddress } from './proto';
 import { fromGrpcError } from './status';
 import type {
+  BuildOptions,
+  BuildProgress,
+  CommitOptions,
   Container,
   ContainerConfig,
   ContainerStats,
@@ -15,6 +18,7 @@ import type {
   ExitStatus,
   Image,
   ImageDetails,
+  ImageHistoryEntry,
   ImageProgress,
   ListContainersOptions,
   LoadedImage,
@@ -163,6 +167,50 @@ export class RuntimeClient {
 
   diskUsage(): Promise<DiskUsage> {
     return this.unary('diskUsage');
+  }
+
+  /**
+   * `docker build` on this runtimed: `context` is the build context as a plain tar stream (.dockerignore
+   * already applied); progress events arrive through `onProgress`; resolves with the image built, rejects
+   * with the failing step's error.
+   */
+  buildImage(context: Readable, options: BuildOptions = {}): Promise<Image> {
+    const { onProgress, ...header } = options;
+    return new Promise((resolve, reject) => {
+      const call = this.stub.buildImage() as grpc.ClientDuplexStream<Message, Message>;
+      let image: Image | undefined;
+      call.on('data', (message: Message) => {
+        if (message.image) image = message.image as Image;
+        else onProgress?.(message as BuildProgress);
+      });
+      call.on('error', (err) => {
+        context.destroy();
+        reject(this.mapError(err));
+      });
+      call.on('end', () => (image ? resolve(image) : reject(errors.internal('the build ended without an image'))));
+      call.write({ header });
+      context.on('data', (chunk: Buffer) => {
+        if (!call.write({ context: chunk })) {
+          context.pause();
+          call.once('drain', () => context.resume());
+        }
+      });
+      context.on('end', () => call.end());
+      context.on('error', (err) => {
+        call.cancel();
+        reject(errors.badRequest(`reading the build context: ${err.message}`));
+      });
+    });
+  }
+
+  /** `docker commit`: the container's changes as a new image. */
+  commitContainer(container: string, options: CommitOptions = {}): Promise<Image> {
+    return this.unary('commitContainer', { container, name: options.name ?? '', message: options.message ?? '', author: options.author ?? '', changes: options.changes ?? [], pause: options.pause ?? true });
+  }
+
+  /** `docker history`: the image's steps, newest first. */
+  async imageHistory(ref: string): Promise<ImageHistoryEntry[]> {
+    return (await this.unary<{ entries: ImageHistoryEntry[] }>('imageHistory', { ref })).entries;
   }
 
   /** Reads a progress stream to its end: every message to `onProgress`, the last one (the result) returned. */
