@@ -75,7 +75,7 @@ export class ApiServerApp {
           })
         : undefined;
     if (registry) container.bind<ClusterRegistryControl>(TOKENS.Registry).toConstantValue(registry);
-    await advertiseRegistry(objects, registry?.host);
+    await advertiseRegistry(objects, registry?.host, config.registryMirrorOf);
 
     const handler = container.get<ApiHandler>(TOKENS.Handler);
     // Client certificates are asked for, not required (tokens authenticate too), and checked against the

@@ -29,6 +29,7 @@ describe('parseServerFlags', () => {
       limits: DEFAULT_LIMITS,
       registryPort: 5000,
       registryAnonymousPull: true,
+      registryMirrorOf: ['docker.io'],
     });
   });
 
@@ -39,6 +40,10 @@ describe('parseServerFlags', () => {
     expect(parseServerFlags(['--registry-anonymous-pull=true'])).toMatchObject({ registryAnonymousPull: true });
     expect(() => parseServerFlags(['--registry-anonymous-pull=no'])).toThrow('must be true or false');
     expect(() => parseServerFlags(['--registry-port', '70000'])).toThrow('or 0 for no registry');
+    expect(parseServerFlags([]).registryMirrorOf).toEqual(['docker.io']);
+    expect(parseServerFlags(['--registry-mirror-of', '']).registryMirrorOf).toEqual([]);
+    expect(parseServerFlags(['--registry-mirror-of', 'docker.io,quay.io']).registryMirrorOf).toEqual(['docker.io', 'quay.io']);
+    expect(() => parseServerFlags(['--registry-mirror-of', 'a b'])).toThrow('--registry-mirror-of');
   });
 
   test('event TTL and request limits', () => {

@@ -4,6 +4,7 @@ import { DEFAULT_NODE_PORT_RANGE, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_SERVICE_CI
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_EVENT_TTL_MS } from './event-ttl';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits';
+import { parseMirroredRegistries } from '@berth/client';
 import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
 import { join, resolve } from 'node:path';
 
@@ -52,6 +53,8 @@ export interface ServerConfig {
   registryPort: number;
   /** Whether the cluster registry serves pulls without a credential. */
   registryAnonymousPull: boolean;
+  /** Registries the cluster registry stands in for on every node (their images are looked for there first). */
+  registryMirrorOf: string[];
 }
 
 /**
@@ -76,6 +79,10 @@ function switchFlag(value: string): boolean {
   if (value === 'false') return false;
   throw new InvalidArgumentError('must be true or false');
 }
+const mirroredRegistries = describedParser(
+  flagParser((value) => parseMirroredRegistries(value, '--registry-mirror-of')),
+  (registries: string[]) => registries.join(','),
+);
 const nodePortRange = describedParser(flagParser(parseNodePortRange), (range: NodePortRange) => `${range.min}-${range.max}`);
 
 /** `berth server`'s flags: what parseServerFlags reads and --help lists. */
@@ -108,6 +115,12 @@ export function serverCommand(): Command {
     .option('--max-watches <n>', 'watches open at once; more get 429', countFlag, DEFAULT_LIMITS.maxWatches)
     .option('--max-watches-per-client <n>', 'watches one client address may have open; more get 429', countFlag, DEFAULT_LIMITS.maxWatchesPerClient)
     .option('--registry-port <port>', 'HTTPS port of the cluster registry (OCI distribution), on the bind address; 0 turns it off', registryPortFlag, DEFAULT_REGISTRY_PORT)
+    .option(
+      '--registry-mirror-of <registries>',
+      'registries (comma-separated) whose images every node looks for in the cluster registry first, under the same path; "" for none',
+      mirroredRegistries,
+      ['docker.io'],
+    )
     .option('--registry-anonymous-pull [bool]', 'let the cluster registry serve pulls without a credential (=false: pulls need a node certificate or a cluster credential)', switchFlag, true);
 }
 
@@ -147,6 +160,7 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     maxWatchesPerClient: number;
     registryPort: number;
     registryAnonymousPull: boolean;
+    registryMirrorOf: string[];
   }>();
   if (opts.nodeCidrMaskSize < Ipv4Cidr.parse(opts.clusterCidr).prefixLength) {
     throw new ConfigError(`--node-cidr-mask-size /${opts.nodeCidrMaskSize} is shorter than --cluster-cidr ${opts.clusterCidr}`);
@@ -188,6 +202,7 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     },
     registryPort: opts.registryPort,
     registryAnonymousPull: opts.registryAnonymousPull,
+    registryMirrorOf: opts.registryMirrorOf,
   };
 }
 

@@ -76,6 +76,13 @@ describe('ClusterRegistrySync', () => {
     expect(calls.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('hands runtimed the registries the cluster registry stands in for', async () => {
+    const runtime = new FakeRuntime();
+    const configMap = localRegistryHosting('192.0.2.10:5000', 'a test registry', ['docker.io', 'quay.io']);
+    await start(new OneConfigMap({ ...configMap, metadata: { ...configMap.metadata, resourceVersion: '1' } }), runtime, CA);
+    expect(runtime.registryHosts).toEqual([{ host: '192.0.2.10:5000', caPem: CA, mirrorOf: ['docker.io', 'quay.io'] }]);
+  });
+
   it('configures no registry for an advertisement that names no usable host', async () => {
     const runtime = new FakeRuntime();
     await runtime.configureRegistries([{ host: 'stale:5000' }]);

@@ -1,5 +1,5 @@
 import { resourceForKind, type ConfigMap } from '@berth/api';
-import { advertisedRegistryHost, LOCAL_REGISTRY_HOSTING } from '@berth/client';
+import { advertisedMirrors, advertisedRegistryHost, LOCAL_REGISTRY_HOSTING } from '@berth/client';
 import { runController, WorkQueue, type Informer, type RunningController, type SharedInformerFactory } from '@berth/controller';
 import { isBerthError } from '@berth/errors';
 import type { RegistryHost, RuntimeClient } from '@berth/runtime-client';
@@ -66,16 +66,18 @@ export class ClusterRegistrySync {
     const { runtime, clusterCA, logger } = this.options;
     const configMap = this.informer.get(`${LOCAL_REGISTRY_HOSTING.namespace}/${LOCAL_REGISTRY_HOSTING.name}`);
     let host: string | undefined;
+    let mirrorOf: string[] = [];
     try {
       host = advertisedRegistryHost(configMap);
+      mirrorOf = advertisedMirrors(configMap);
     } catch (err) {
       if (!isBerthError(err)) throw err;
       logger.warn({ err: err.message }, 'the cluster registry advertisement is unusable');
     }
-    const hosts: RegistryHost[] = host ? [{ host, ...(clusterCA ? { caPem: clusterCA } : {}) }] : [];
+    const hosts: RegistryHost[] = host ? [{ host, ...(clusterCA ? { caPem: clusterCA } : {}), ...(mirrorOf.length ? { mirrorOf } : {}) }] : [];
     await runtime.configureRegistries(hosts);
-    const applied = host ?? '';
-    if (applied !== this.applied) logger.info({ registry: host ?? null }, host ? 'pulling from the cluster registry' : 'no cluster registry advertised');
+    const applied = host ? `${host} ${mirrorOf.join(',')}` : '';
+    if (applied !== this.applied) logger.info({ registry: host ?? null, mirrorOf }, host ? 'pulling from the cluster registry' : 'no cluster registry advertised');
     this.applied = applied;
     return { requeueAfter: this.options.reapplyMs ?? REAPPLY_MS };
   }

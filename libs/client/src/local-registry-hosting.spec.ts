@@ -1,5 +1,5 @@
 import type { ConfigMap } from '@berth/api';
-import { advertisedRegistryHost, LOCAL_REGISTRY_HOSTING, localRegistryHosting } from './local-registry-hosting';
+import { advertisedMirrors, advertisedRegistryHost, LOCAL_REGISTRY_HOSTING, localRegistryHosting, parseMirroredRegistries } from './local-registry-hosting';
 
 function hosting(text: string | undefined, resourceVersion = '1'): ConfigMap {
   return {
@@ -40,5 +40,21 @@ describe('localRegistryHosting', () => {
     expect(configMap.metadata).toEqual({ name: 'local-registry-hosting', namespace: 'kube-public' });
     expect(configMap.data).toEqual({ 'localRegistryHosting.v1': 'host: "10.0.0.5:5000"\nhelp: "push with \\"berth push\\""\n' });
     expect(advertisedRegistryHost(configMap)).toBe('10.0.0.5:5000');
+  });
+});
+
+describe('advertisedMirrors', () => {
+  it('reads the registries the cluster registry stands in for, none when the key is absent', () => {
+    expect(advertisedMirrors(localRegistryHosting('10.0.0.5:5000', 'help', ['docker.io', 'quay.io:443']))).toEqual(['docker.io', 'quay.io:443']);
+    expect(advertisedMirrors(localRegistryHosting('10.0.0.5:5000', 'help'))).toEqual([]);
+    expect(advertisedMirrors(undefined)).toEqual([]);
+  });
+
+  it('refuses what is not a list of registries in one line', () => {
+    const configMap = localRegistryHosting('10.0.0.5:5000', 'help');
+    expect(() => advertisedMirrors({ ...configMap, data: { ...configMap.data, [LOCAL_REGISTRY_HOSTING.mirrorOfKey]: 'docker.io,https://x/y' } })).toThrow('is not a registry host[:port]');
+    expect(() => parseMirroredRegistries(Array.from({ length: 17 }, (_, i) => `r${i}.example`).join(','))).toThrow('at most 16');
+    expect(parseMirroredRegistries(' docker.io , docker.io,')).toEqual(['docker.io']);
+    expect(parseMirroredRegistries('')).toEqual([]);
   });
 });

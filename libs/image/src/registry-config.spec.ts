@@ -37,6 +37,18 @@ describe('registries.yaml', () => {
     expect(resolver.pullEndpoints('ghcr.io', 'x/y').map((e) => e.base.href)).toEqual(['https://any.example/v2/', 'https://ghcr.io/v2/']);
   });
 
+  it("looks for a registry's images in a host that stands in for it after registries.yaml's mirrors and before the registry itself", async () => {
+    const config = await parse(['mirrors:', '  docker.io:', '    endpoint: ["https://mirror.example"]'].join('\n'));
+    const resolver = new RegistryResolver(config, checkRegistryHosts([{ host: '10.1.1.1:5000', mirrorOf: ['docker.io'] }]));
+    expect(resolver.pullEndpoints('docker.io', 'library/busybox').map((e) => [e.base.href, e.path, e.mirror])).toEqual([
+      ['https://mirror.example/v2/', 'library/busybox', true],
+      ['https://10.1.1.1:5000/v2/', 'library/busybox', true],
+      ['https://registry-1.docker.io/v2/', 'library/busybox', false],
+    ]);
+    expect(resolver.pullEndpoints('quay.io', 'a/b').map((e) => e.base.href)).toEqual(['https://quay.io/v2/']);
+    expect(() => checkRegistryHosts([{ host: '10.1.1.1:5000', mirrorOf: ['not a host'] }])).toThrow('hosts[0].mirrorOf[0]');
+  });
+
   it('reads auth (plain or base64) and TLS files of configs, and merges the CA of configured hosts', async () => {
     const ca = (await createTestCA()).cert;
     await writeFile(join(dir, 'ca.pem'), ca);

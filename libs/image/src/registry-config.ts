@@ -25,6 +25,8 @@ export interface ConfiguredRegistryHost {
   caPem?: string;
   /** https://ADDR:PORT when it is reached elsewhere than at `host`. */
   endpoint?: string;
+  /** Registries it stands in for (the cluster registry for docker.io): looked for there first, same path. */
+  mirrorOf?: string[];
 }
 
 /** TLS towards one host: the files of registries.yaml already read, so a bad path fails at load. */
@@ -235,7 +237,10 @@ export function checkRegistryHosts(hosts: ConfiguredRegistryHost[]): ConfiguredR
     if ((h.caPem?.length ?? 0) > 256 * 1024) throw fail('caPem is larger than 256 KiB');
     if (h.caPem) checkTls({ ca: [h.caPem] }, `${at}.caPem`, fail);
     if (h.endpoint) endpointUrl(h.endpoint, `${at}.endpoint`, fail);
-    return { host: h.host, caPem: h.caPem || undefined, endpoint: h.endpoint || undefined };
+    const mirrorOf = h.mirrorOf ?? [];
+    if (mirrorOf.length > 16) throw fail('mirrorOf names at most 16 registries');
+    mirrorOf.forEach((registry, j) => registryHost(registry, `${at}.mirrorOf[${j}]`, fail));
+    return { host: h.host, caPem: h.caPem || undefined, endpoint: h.endpoint || undefined, mirrorOf: mirrorOf.length ? [...mirrorOf] : undefined };
   });
 }
 
@@ -272,7 +277,10 @@ export class RegistryResolver {
     return { base: apiBase(url), host: url.host, registry, path, mirror: false };
   }
 
-  /** Where to pull `registry/path` from, in order: the mirrors (rewrites applied), then the registry itself. */
+  /**
+   * Where to pull `registry/path` from, in order: registries.yaml's mirrors (rewrites applied), the configured
+   * hosts that stand in for the registry (the cluster registry), then the registry itself.
+   */
   pullEndpoints(registry: string, path: string): RegistryEndpoint[] {
     const mirror = this.config.mirrorsOf(registry);
     const endpoints: RegistryEndpoint[] = [];
@@ -285,6 +293,11 @@ export class RegistryResolver {
         }
       }
       endpoints.push({ base: apiBase(url), host: url.host, registry, path: rewritten, mirror: true });
+    }
+    for (const standIn of this.hosts.values()) {
+      if (!standIn.mirrorOf?.includes(registry) || standIn.host === registry) continue;
+      const url = new URL(standIn.endpoint ?? `https://${standIn.host}`);
+      if (!endpoints.some((e) => e.base.href === apiBase(url).href)) endpoints.push({ base: apiBase(url), host: url.host, registry, path, mirror: true });
     }
     const own = this.defaultEndpoint(registry, path);
     if (!endpoints.some((e) => e.base.href === own.base.href && e.path === path)) endpoints.push(own);

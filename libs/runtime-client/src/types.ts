@@ -321,4 +321,6 @@ export interface RegistryHost {
   caPem?: string;
   /** https://ADDR:PORT when it is not reached at `host` itself. */
   endpoint?: string;
+  /** Registries it stands in for (docker.io): their images are looked for there first. */
+  mirrorOf?: string[];
 }
