@@ -181,6 +181,9 @@ describe('the cluster registry of berth server', () => {
     expect(answer.status).toBe(200);
     const data = (JSON.parse(answer.body) as { data: Record<string, string> }).data;
     expect(data['localRegistryHosting.v1']).toMatch(new RegExp(`^host: "${host}"\nhelp: ".+"\n$`));
+    // By default it stands in for docker.io on every node.
+    expect(data.mirrorOf).toBe('docker.io');
+    expect(await runBerth(['--kubeconfig', server.kubeconfigPath, 'registry', 'host', '--mirrors'])).toMatchObject({ code: 0, stdout: `${host}\nmirror of docker.io\n` });
   });
 
   test('buildah pushes an image; skopeo copies it out and back in; podman logs in, pulls and pushes', async () => {
@@ -314,5 +317,6 @@ describe('the cluster registry without anonymous pull, and turned off', () => {
     const gc = await runBerth(['--kubeconfig', server.kubeconfigPath, 'registry', 'gc']);
     expect(gc).toMatchObject({ code: 1, stdout: '' });
     expect(gc.stderr).toMatch(/this server runs no registry \(--registry-port 0\)/);
+    expect(await runBerth(['--kubeconfig', server.kubeconfigPath, 'registry', 'host'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/advertises no registry/) });
   }, 120_000);
 });

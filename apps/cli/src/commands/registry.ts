@@ -1,5 +1,6 @@
-import { REGISTRY_GC_PATH } from '@berth/client';
-import { errors } from '@berth/errors';
+import { resolveResourceName, type ConfigMap } from '@berth/api';
+import { advertisedMirrors, advertisedRegistryHost, LOCAL_REGISTRY_HOSTING, REGISTRY_GC_PATH } from '@berth/client';
+import { BerthError, errors, isBerthError } from '@berth/errors';
 import type { GarbageCollectionResult } from '@berth/registry';
 import type { Command } from 'commander';
 import type { Session } from '../session';
@@ -44,9 +45,31 @@ async function registryGc(session: Session, options: RegistryGcOptions): Promise
   for (const line of formatGcReport(checkedResult(answer), options.dryRun === true)) session.out(line);
 }
 
-/** `berth registry gc`: the cluster registry, as the running server serves it. */
+/**
+ * Where the cluster's registry is, from its advertisement (kube-public/local-registry-hosting): the host to
+ * tag images with (`berth tag app $(berth registry host)/app`), and with --mirrors the registries it stands in for.
+ */
+async function registryHost(session: Session, options: { mirrors?: boolean }): Promise<void> {
+  let configMap: ConfigMap | undefined;
+  try {
+    configMap = await session.client.get<ConfigMap>(resolveResourceName('configmaps')!, LOCAL_REGISTRY_HOSTING.name, { namespace: LOCAL_REGISTRY_HOSTING.namespace });
+  } catch (err) {
+    if (!isBerthError(err, 'NotFound')) throw err;
+  }
+  const host = advertisedRegistryHost(configMap);
+  if (!host) throw new BerthError('NotFound', 'this cluster advertises no registry (its server runs with --registry-port 0)');
+  session.out(host);
+  if (options.mirrors) for (const registry of advertisedMirrors(configMap)) session.out(`mirror of ${registry}`);
+}
+
+/** `berth registry host|gc`: the cluster registry, as the running server serves it. */
 export function registerRegistryCommands(program: Command, run: Run): void {
   const registry = program.command('registry').description("the cluster registry that berth server serves (--registry-port)");
+  registry
+    .command('host')
+    .description("print the cluster registry's host[:port], as image names use it")
+    .option('--mirrors', 'also list the registries it stands in for on every node', false)
+    .action((options: { mirrors?: boolean }, command: Command) => run((session) => registryHost(session, options), command));
   registry
     .command('gc')
     .description(

@@ -1,8 +1,7 @@
-import { resolveResourceName } from '@berth/api';
-import { KubeClient, loadKubeConfig, type ClusterConnection } from '@berth/client';
+import { resolveResourceName, type ConfigMap } from '@berth/api';
+import { advertisedRegistryHost as hostOfAdvertisement, KubeClient, loadKubeConfig, LOCAL_REGISTRY_HOSTING, type ClusterConnection } from '@berth/client';
 import { DockerConfig, dockerConfigPath } from '@berth/registry-auth';
 import type { RegistryAuth } from '@berth/runtime-client';
-import { parse } from 'yaml';
 
 /** The user name sent with the kubeconfig's token: the cluster registry takes any. */
 export const CLUSTER_REGISTRY_USER = 'berth';
@@ -44,15 +43,8 @@ function kubeconfigConnection(context: CredentialContext): ClusterConnection | u
 async function advertisedRegistryHost(connection: ClusterConnection): Promise<string | undefined> {
   const client = new KubeClient(connection, { userAgent: 'berth-cli', requestTimeoutMs: ADVERTISEMENT_TIMEOUT_MS });
   try {
-    const configMap = await client.get<{ apiVersion: string; kind: string; metadata: object; data?: Record<string, unknown> }>(
-      resolveResourceName('configmaps')!,
-      'local-registry-hosting',
-      { namespace: 'kube-public' },
-    );
-    const text = configMap.data?.['localRegistryHosting.v1'];
-    if (typeof text !== 'string' || text.length > 64 * 1024) return undefined;
-    const advertised = (parse(text) as { host?: unknown } | null)?.host;
-    return typeof advertised === 'string' ? advertised : undefined;
+    const configMap = await client.get<ConfigMap>(resolveResourceName('configmaps')!, LOCAL_REGISTRY_HOSTING.name, { namespace: LOCAL_REGISTRY_HOSTING.namespace });
+    return hostOfAdvertisement(configMap);
   } catch {
     return undefined;
   } finally {
