@@ -12,6 +12,7 @@ import { RuntimePaths, type RuntimedRecord } from '@berth/runtime-client';
 import { writeProcessRecord } from '@berth/host';
 import { RuntimedConfig } from './config';
 import { ContainerManager } from './containers';
+import { DistributionService } from './distribution';
 import { ImageService } from './images';
 import { PodNetwork } from './pod-network';
 import { SandboxManager } from './sandboxes';
@@ -100,6 +101,8 @@ export class RuntimedApp {
     }
     const images = await ImageStore.open(config.root);
     const snapshotter = await OverlaySnapshotter.open(config.root, images);
+    // An invalid registries.yaml stops the start with its one-line error, before anything is served.
+    const distribution = await DistributionService.open(images, snapshotter, config.registriesConfig, logger.child({ part: 'distribution' }));
     const container = buildContainer(config, logger, images, snapshotter);
     const containers = container.get<ContainerManager>(TOKENS.Containers);
     await containers.recover();
@@ -120,6 +123,7 @@ export class RuntimedApp {
       sandboxes: container.get(TOKENS.Sandboxes),
       network,
       volumes: container.get(TOKENS.Volumes),
+      distribution,
       logger,
       version: async () => ({ version: VERSION, runtimeName: 'berth-runtimed', runcVersion, root: config.root }),
     });

@@ -5,6 +5,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 export const DEFAULT_ROOT = '/var/lib/berth/runtime';
+/** k3s' registries.yaml, berth's path: mirrors, auth and TLS per registry. */
+export const DEFAULT_REGISTRIES_CONFIG = '/etc/berth/registries.yaml';
 /** Debian's containernetworking-plugins. */
 export const DEFAULT_CNI_BIN_DIR = DEFAULT_PLUGIN_DIRS.join(':');
 /** A bad flag (one line): the flags library's, so the parser's own errors and these are one kind. */
@@ -26,6 +28,8 @@ export interface RuntimedConfig {
   cniBridge: string;
   /** Where the CNI plugin binaries are, in search order. */
   cniBinDirs: string[];
+  /** registries.yaml (k3s format); a missing file is no configuration. */
+  registriesConfig: string;
   logLevel: string;
 }
 
@@ -71,6 +75,7 @@ export function runtimedCommand(): Command {
     .option('--cgroup-parent <path>', "parent of every container's cgroup", cgroupParent, DEFAULT_CGROUP_PARENT)
     .option('--cni-bridge <name>', "the pod network's bridge on this node", interfaceName, DEFAULT_CNI_BRIDGE)
     .option('--cni-bin-dir <dirs>', 'where the CNI plugins are, searched in order (DIR[:DIR...])', directoryList, DEFAULT_CNI_BIN_DIR.split(':'))
+    .option('--registries-config <file>', 'registry mirrors, credentials and TLS (k3s registries.yaml format); read again when it changes', (v) => resolve(v), DEFAULT_REGISTRIES_CONFIG)
     .option('--log-level <level>', LOG_LEVELS.join(', '), logLevelFlag, 'info');
 }
 
@@ -78,9 +83,9 @@ export function runtimedCommand(): Command {
 export function parseRuntimedFlags(argv: string[]): RuntimedConfig {
   const command = runtimedCommand();
   parseCommand(command, argv);
-  const opts = command.opts<{ root: string; socket: string; cgroupParent: string; cniBridge: string; cniBinDir: string[]; logLevel: string }>();
+  const opts = command.opts<{ root: string; socket: string; cgroupParent: string; cniBridge: string; cniBinDir: string[]; registriesConfig: string; logLevel: string }>();
   // Defaults are checked as given ones are (commander does not parse them).
   const root = rootDir(opts.root);
   const socket = socketPath(opts.socket);
-  return { root, socket, stateDir: dirname(socket), cgroupParent: opts.cgroupParent, cniBridge: opts.cniBridge, cniBinDirs: opts.cniBinDir, logLevel: opts.logLevel };
+  return { root, socket, stateDir: dirname(socket), cgroupParent: opts.cgroupParent, cniBridge: opts.cniBridge, cniBinDirs: opts.cniBinDir, registriesConfig: resolve(opts.registriesConfig), logLevel: opts.logLevel };
 }

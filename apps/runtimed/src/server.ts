@@ -1,11 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { errors } from '@berth/errors';
-import type { ImageSummary } from '@berth/image';
+import { type ImageSummary, parseReference } from '@berth/image';
 import { type Container, runtimeService, toGrpcStatus } from '@berth/runtime-client';
 import type { ExecSession } from '@berth/shim-client';
 import type { Logger } from 'pino';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import type { ContainerManager } from './containers';
+import { type DistributionService, requestAuth } from './distribution';
 import type { ImageService } from './images';
 import type { PodNetwork } from './pod-network';
 import type { SandboxManager, SandboxRecord } from './sandboxes';
@@ -20,11 +21,12 @@ export interface RuntimeServices {
   sandboxes: SandboxManager;
   network: PodNetwork;
   volumes: VolumeStore;
+  distribution: DistributionService;
   logger: Logger;
   version: () => Promise<Message>;
 }
 
-const imageMessage = (image: ImageSummary) => ({ id: image.id, digest: image.digest, names: image.names, created: image.created, size: image.size });
+const imageMessage = (image: ImageSummary) => ({ id: image.id, digest: image.digest, names: image.names, created: image.created, size: image.size, repoDigests: image.repoDigests });
 const containerMessage = (status: Container) => ({ ...status });
 const sandboxMessage = (sandbox: SandboxRecord) => ({ ...sandbox });
 
@@ -115,7 +117,23 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
         );
     };
 
-  const { containers, images, sandboxes, volumes } = s;
+  const { containers, images, sandboxes, volumes, distribution } = s;
+
+  /** A pull or push: progress lines streamed as they come, then the result as the last message. */
+  const progressCall =
+    (method: string, run: (request: Message, onProgress: (p: Message) => void) => Promise<Message>): grpc.handleServerStreamingCall<Message, Message> =>
+    (call) => {
+      const onProgress = (p: Message) => {
+        if (!call.cancelled) call.write(p);
+      };
+      run(call.request, onProgress).then(
+        (last) => {
+          if (!call.cancelled) call.write(last);
+          call.end();
+        },
+        (err) => failCall(call, s.logger, method, err),
+      );
+    };
 
   /** Relays an exec'd or attached process: input messages in, output and finally the exit status out. */
   async function relayProcess(
@@ -190,6 +208,19 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
     PruneImages: unary('PruneImages', async ({ all }) => {
       const result = await images.prune(all);
       return { deleted: result.deletedImages.map((d) => ({ digest: d.digest, names: d.names })), reclaimedBytes: result.reclaimedBytes };
+    }),
+    PullImage: progressCall('PullImage', async ({ ref, auth, platform }, onProgress) => {
+      const { image, digest } = await distribution.pull(ref, { auth: requestAuth(auth), platform, onProgress });
+      return { id: '', status: `Status: Downloaded newer image for ${ref}`, image: imageMessage(image), digest };
+    }),
+    PushImage: progressCall('PushImage', async ({ ref, auth }, onProgress) => {
+      const { image, digest, size } = await distribution.push(ref, { auth: requestAuth(auth), onProgress });
+      // docker's last line of a push.
+      return { id: '', status: `${parseReference(ref).tag}: digest: ${digest} size: ${size}`, image: imageMessage(image), digest, size };
+    }),
+    ConfigureRegistries: unary('ConfigureRegistries', async ({ hosts }) => {
+      distribution.configureHosts((hosts as Message[]).map((h) => ({ host: h.host, caPem: h.caPem, endpoint: h.endpoint })));
+      return {};
     }),
     DiskUsage: unary('DiskUsage', async () => {
       const report = await images.diskUsage();

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors } from '@berth/errors';
 import { digestHex, isDigest, type Digest } from './digest';
@@ -83,40 +83,23 @@ export class ContentStore {
 
   /** Streams `source` into the store; rejects (and keeps nothing) when it does not match `expected`. */
   async ingest(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected: IngestExpectation = {}): Promise<BlobInfo> {
+    const writer = await this.writer(expected);
+    try {
+      for await (const chunk of source) await writer.write(chunk);
+      return await writer.commit();
+    } finally {
+      await writer.abort();
+    }
+  }
+
+  /**
+   * A blob being written piece by piece: what a download that may be interrupted and resumed (an HTTP
+   * `Range` request from `offset`) writes into. Nothing is visible in the store until `commit` has checked
+   * the digest and size; `abort` (a no-op after a commit) drops the partial file.
+   */
+  async writer(expected: IngestExpectation = {}): Promise<BlobWriter> {
     const temp = join(this.ingestDir, randomBytes(12).toString('hex'));
-    const hash = createHash('sha256');
-    let size = 0;
-    const file = await open(temp, 'wx', 0o644);
-    try {
-      for await (const chunk of source) {
-        hash.update(chunk);
-        size += chunk.length;
-        if (expected.size !== undefined && size > expected.size) {
-          throw errors.badRequest(`blob is larger than its expected size ${expected.size}`);
-        }
-        await file.write(chunk);
-      }
-      await file.sync();
-    } catch (err) {
-      await file.close();
-      await unlink(temp).catch(() => undefined);
-      throw err;
-    }
-    await file.close();
-    const digest: Digest = `sha256:${hash.digest('hex')}`;
-    try {
-      if (expected.digest && expected.digest !== digest) {
-        throw errors.badRequest(`content digest mismatch: expected ${expected.digest}, got ${digest}`);
-      }
-      if (expected.size !== undefined && expected.size !== size) {
-        throw errors.badRequest(`blob ${digest} has size ${size}, expected ${expected.size}`);
-      }
-      await rename(temp, this.path(digest));
-    } catch (err) {
-      await unlink(temp).catch(() => undefined);
-      throw err;
-    }
-    return { digest, size };
+    return new BlobWriter(temp, await open(temp, 'wx', 0o644), expected, (digest) => this.path(digest));
   }
 
   /**
@@ -147,5 +130,72 @@ export class ContentStore {
       if (info) blobs.push(info);
     }
     return blobs;
+  }
+}
+
+/** See ContentStore.writer. */
+export class BlobWriter {
+  private hash: Hash = createHash('sha256');
+  private written = 0;
+  private done = false;
+
+  constructor(
+    private readonly temp: string,
+    private readonly file: FileHandle,
+    private readonly expected: IngestExpectation,
+    private readonly finalPath: (digest: Digest) => string,
+  ) {}
+
+  /** Bytes written so far: where a resumed transfer continues. */
+  get offset(): number {
+    return this.written;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.done) throw errors.internal('write to a finished blob writer');
+    if (this.expected.size !== undefined && this.written + chunk.length > this.expected.size) {
+      throw errors.badRequest(`blob is larger than its expected size ${this.expected.size}`);
+    }
+    this.hash.update(chunk);
+    await this.file.write(chunk, 0, chunk.length, this.written);
+    this.written += chunk.length;
+  }
+
+  /** Starts over from byte 0 (a server that ignored a Range request sends the whole blob again). */
+  async reset(): Promise<void> {
+    await this.file.truncate(0);
+    this.hash = createHash('sha256');
+    this.written = 0;
+  }
+
+  /** Checks digest and size against the expectation and moves the blob into the store. */
+  async commit(): Promise<BlobInfo> {
+    if (this.done) throw errors.internal('commit of a finished blob writer');
+    const digest: Digest = `sha256:${this.hash.digest('hex')}`;
+    const size = this.written;
+    this.done = true;
+    try {
+      await this.file.sync();
+      await this.file.close();
+      if (this.expected.digest && this.expected.digest !== digest) {
+        throw errors.badRequest(`content digest mismatch: expected ${this.expected.digest}, got ${digest}`);
+      }
+      if (this.expected.size !== undefined && this.expected.size !== size) {
+        throw errors.badRequest(`blob ${digest} has size ${size}, expected ${this.expected.size}`);
+      }
+      await rename(this.temp, this.finalPath(digest));
+    } catch (err) {
+      await unlink(this.temp).catch(() => undefined);
+      throw err;
+    }
+    return { digest, size };
+  }
+
+  /** Drops the partial blob; harmless after a commit. */
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.file.close().catch(() => undefined);
+    await unlink(this.temp).catch(() => undefined);
   }
 }

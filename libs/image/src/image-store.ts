@@ -30,6 +30,8 @@ interface ImageIndexFile {
   images: Record<string, ImageRecord>;
   /** Normalised `repository:tag` → manifest digest. */
   names: Record<string, Digest>;
+  /** `repository@digest` (the digest a registry knows the image by, maybe its index's) → manifest digest. */
+  repoDigests?: Record<string, Digest>;
 }
 
 export interface ImageSummary {
@@ -43,6 +45,8 @@ export interface ImageSummary {
   created: string;
   /** Bytes of the image's blobs: manifest, config and (possibly compressed) layers. */
   size: number;
+  /** `repository@digest` for each registry the image was pulled from or pushed to (docker's RepoDigests). */
+  repoDigests: string[];
 }
 
 export interface ImageDetails extends ImageSummary {
@@ -124,6 +128,8 @@ export class ImageStore {
   private readonly indexPath: string;
   private readonly mutex = new Mutex();
   private readonly manifests = new Map<Digest, { manifest: ImageManifest; config: ImageConfig; size: number }>();
+  /** Blobs a pull is still assembling into an image: no prune or rolled-back load may delete them. */
+  private readonly held = new Map<Digest, number>();
 
   private constructor(
     readonly root: string,
@@ -137,6 +143,7 @@ export class ImageStore {
     const content = new ContentStore(root);
     await content.init();
     const index = (await readJsonIfExists<ImageIndexFile>(join(root, 'images.json'))) ?? { version: 1, images: {}, names: {} };
+    index.repoDigests ??= {};
     return new ImageStore(root, content, index);
   }
 
@@ -161,6 +168,38 @@ export class ImageStore {
     });
   }
 
+  /**
+   * Keeps `digests` from being deleted as unreferenced (containerd's lease) until the returned release is
+   * called: a pull downloads blobs before it registers the image that references them.
+   */
+  hold(digests: Iterable<Digest>): () => void {
+    const list = [...digests];
+    for (const d of list) this.held.set(d, (this.held.get(d) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const d of list) {
+        const count = (this.held.get(d) ?? 1) - 1;
+        if (count > 0) this.held.set(d, count);
+        else this.held.delete(d);
+      }
+    };
+  }
+
+  /** Records that a registry knows the image `manifestDigest` as `repository@digest` (docker's RepoDigests). */
+  addRepoDigest(repository: string, digest: Digest, manifestDigest: Digest): Promise<void> {
+    return this.exclusive(async () => {
+      if (!this.index.images[manifestDigest]) throw errors.notFound('images', manifestDigest);
+      const key = `${parseReference(repository).repository}@${digest}`;
+      const repoDigests = this.index.repoDigests!;
+      // One digest per repository and image, as docker keeps it: a newer push or pull replaces the older.
+      for (const [other, d] of Object.entries(repoDigests)) if (d === manifestDigest && other.startsWith(`${key.split('@')[0]}@`)) delete repoDigests[other];
+      repoDigests[key] = manifestDigest;
+      await this.persist();
+    });
+  }
+
   async list(): Promise<ImageSummary[]> {
     const summaries: ImageSummary[] = [];
     for (const digest of Object.keys(this.index.images) as Digest[]) summaries.push(await this.summary(digest));
@@ -179,6 +218,8 @@ export class ImageStore {
     try {
       const parsed = parseReference(ref);
       if (parsed.digest) {
+        const byRepoDigest = this.index.repoDigests![`${parsed.repository}@${parsed.digest}`];
+        if (byRepoDigest) return byRepoDigest;
         if (this.index.images[parsed.digest]) return parsed.digest;
       } else {
         const named = this.index.names[normalizeReference(ref)];
@@ -244,7 +285,7 @@ export class ImageStore {
         throw errors.conflict('images', ref, 'a container is using this image; remove the container first or force removal');
       }
       for (const name of untag) delete this.index.names[name];
-      if (removesImage) delete this.index.images[digest];
+      if (removesImage) this.forget(digest);
       await this.persist();
       return { untagged: untag, deleted: removesImage ? [digest] : [] };
     });
@@ -259,7 +300,7 @@ export class ImageStore {
         const names = this.namesOf(digest);
         if (names.length > 0 && !options.all) continue;
         for (const name of names) delete this.index.names[name];
-        delete this.index.images[digest];
+        this.forget(digest);
         deletedImages.push({ digest, names });
       }
       if (deletedImages.length > 0) await this.persist();
@@ -393,6 +434,19 @@ export class ImageStore {
     }
   }
 
+  /** Drops an image and its repo digests from the index (its names are the caller's business). */
+  private forget(digest: Digest): void {
+    delete this.index.images[digest];
+    for (const [key, d] of Object.entries(this.index.repoDigests!)) if (d === digest) delete this.index.repoDigests![key];
+  }
+
+  repoDigestsOf(digest: Digest): string[] {
+    return Object.entries(this.index.repoDigests!)
+      .filter(([, d]) => d === digest)
+      .map(([key]) => key)
+      .sort();
+  }
+
   namesOf(digest: Digest): string[] {
     return Object.entries(this.index.names)
       .filter(([, d]) => d === digest)
@@ -434,6 +488,7 @@ export class ImageStore {
       id: manifest.config.digest,
       digest,
       names: this.namesOf(digest),
+      repoDigests: this.repoDigestsOf(digest),
       created: config.created ?? this.index.images[digest]?.added ?? '',
       size,
     };
@@ -459,7 +514,7 @@ export class ImageStore {
     let deletedBlobs = 0;
     let reclaimedBytes = 0;
     for (const digest of await this.content.digests()) {
-      if (keep.has(digest) || referenced.has(digest)) continue;
+      if (keep.has(digest) || referenced.has(digest) || this.held.has(digest)) continue;
       const blob = await this.content.info(digest);
       if (!blob) continue;
       await this.content.delete(digest);

@@ -1,4 +1,4 @@
-export { ContentStore } from './content-store';
+export { BlobWriter, ContentStore } from './content-store';
 export type { BlobInfo, IngestExpectation } from './content-store';
 export { chainIds, isDigest, parseDigest, sha256 } from './digest';
 export type { Digest } from './digest';
@@ -29,3 +29,8 @@ export type { MountInfo } from './mount';
 export { BUSYBOX_IMAGE, busyboxRootfsTarball, importBusybox } from './busybox';
 export { tarball } from './tarball';
 export type { TarballEntry } from './tarball';
+export { RegistriesConfig, RegistryResolver, checkRegistryHosts } from './registry-config';
+export type { ConfiguredRegistryHost, HostTls, RegistryCredentials, RegistryEndpoint } from './registry-config';
+export { RegistryClient, splitRepository } from './registry-client';
+export type { PullOptions, PullResult, PushOptions, RegistryClientOptions, RegistryProgress } from './registry-client';
+export { MANIFEST_ACCEPT, MAX_CONFIG_BYTES, MAX_LAYERS, MAX_MANIFEST_BYTES, parseManifest, parsePlatform } from './registry-manifest';

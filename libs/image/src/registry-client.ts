@@ -1,0 +1,426 @@
+import type { IncomingMessage } from 'node:http';
+import type { BlobWriter } from './content-store';
+import { createReadStream } from 'node:fs';
+import { Transform } from 'node:stream';
+import { BerthError, errors } from '@berth/errors';
+import { sha256, type Digest } from './digest';
+import type { ImageStore, ImageSummary } from './image-store';
+import { MediaType, type Descriptor, type ImageManifest } from './oci';
+import { parseReference, type ImageReference } from './reference';
+import { RegistryResolver, type RegistryCredentials, type RegistryEndpoint } from './registry-config';
+import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, parsePlatform, selectPlatform } from './registry-manifest';
+import { RegistryAuthCache, RegistryTransport, isTransient, readBody, responseError } from './registry-http';
+
+/** One line of docker's progress display (runtimed's ImageProgress without the final fields). */
+export interface RegistryProgress {
+  /** A layer's short digest, or '' for the image. */
+  id: string;
+  status: string;
+  current: number;
+  total: number;
+}
+
+export interface PullOptions {
+  auth?: RegistryCredentials;
+  /** os/arch[/variant]; this host's when empty. */
+  platform?: string;
+  onProgress?: (p: RegistryProgress) => void;
+  /** Unpacks the registered image (runtimed's snapshotter): the "Extracting" step. */
+  unpack?: (manifestDigest: Digest) => Promise<unknown>;
+}
+
+export interface PullResult {
+  image: ImageSummary;
+  /** The digest the registry knows the image by (its index's, for a multi-platform image). */
+  digest: Digest;
+}
+
+export interface PushOptions {
+  auth?: RegistryCredentials;
+  onProgress?: (p: RegistryProgress) => void;
+}
+
+export interface RegistryClientOptions {
+  /** Blobs downloaded or uploaded at once by one pull or push (docker: 3). */
+  concurrency?: number;
+  /** Attempts of a blob download after the first when the transfer breaks. */
+  retries?: number;
+  /** The first back-off between attempts; doubled each time, up to 10 s. */
+  backoffMs?: number;
+  /** Blobs up to this size are uploaded in one PUT; larger ones POST, PATCH (streamed), PUT. */
+  monolithicUploadBytes?: number;
+}
+
+interface Download {
+  done: Promise<void>;
+  listeners: Set<(current: number) => void>;
+}
+
+const DEFAULTS: Required<RegistryClientOptions> = { concurrency: 3, retries: 5, backoffMs: 500, monolithicUploadBytes: 1024 * 1024 };
+const PROGRESS_STEP = 512 * 1024;
+
+const shortId = (digest: Digest) => digest.slice(7, 19);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `docker.io/library/busybox` → registry `docker.io`, path `library/busybox`. */
+export function splitRepository(repository: string): { registry: string; path: string } {
+  const slash = repository.indexOf('/');
+  return { registry: repository.slice(0, slash), path: repository.slice(slash + 1) };
+}
+
+/** Runs `task` over `items`, `limit` at a time; the first failure stops new starts and is thrown once all running ones end. */
+async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await task(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.err;
+}
+
+/**
+ * The distribution-spec client of a node: pulls images into the ImageStore and pushes them out. One client
+ * serves every pull of the node, so a blob many pulls want at the same moment is downloaded once; the
+ * resolver (registries.yaml and the configured hosts) can be replaced while it runs (`configure`).
+ */
+export class RegistryClient {
+  private transport: RegistryTransport;
+  private readonly authCache = new RegistryAuthCache();
+  private readonly downloads = new Map<Digest, Download>();
+  private readonly options: Required<RegistryClientOptions>;
+
+  constructor(
+    private readonly store: ImageStore,
+    resolver: RegistryResolver = new RegistryResolver(),
+    options: RegistryClientOptions = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+    this.transport = new RegistryTransport(resolver, this.authCache);
+  }
+
+  get resolver(): RegistryResolver {
+    return this.transport.resolver;
+  }
+
+  /** Uses new registry settings from now on (pulls under way finish with the old). */
+  configure(resolver: RegistryResolver): void {
+    const old = this.transport;
+    this.transport = new RegistryTransport(resolver, this.authCache);
+    old.close();
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+
+  /**
+   * `docker pull`: resolves `ref` on the mirrors in order, then on the registry itself, picks the platform's
+   * manifest from an index, downloads config and layers (verified, resumed, single-flighted), registers the
+   * image under its name and repo digest, and unpacks it.
+   */
+  async pull(ref: string, options: PullOptions = {}): Promise<PullResult> {
+    const reference = parseReference(ref);
+    const platform = parsePlatform(options.platform);
+    const progress = options.onProgress ?? (() => undefined);
+    const transport = this.transport;
+    const { registry, path } = splitRepository(reference.repository);
+    const failures: { endpoint: RegistryEndpoint; err: unknown }[] = [];
+    let found: { endpoint: RegistryEndpoint; creds?: RegistryCredentials; digest: Digest; manifestDigest: Digest; manifestBytes: Buffer; manifest: ImageManifest } | undefined;
+    for (const endpoint of transport.resolver.pullEndpoints(registry, path)) {
+      const creds = options.auth ?? transport.resolver.credentials(endpoint);
+      try {
+        found = { endpoint, creds, ...(await this.resolveManifest(transport, endpoint, creds, reference, platform)) };
+        break;
+      } catch (err) {
+        failures.push({ endpoint, err });
+      }
+    }
+    if (!found) throw pullFailure(ref, failures);
+    const { endpoint, creds, digest, manifestDigest, manifestBytes, manifest } = found;
+    progress({ id: '', status: `Pulling from ${reference.repository.replace(/^docker\.io\/(library\/)?/, '')}`, current: 0, total: 0 });
+    const blobs = [manifest.config, ...manifest.layers];
+    const release = this.store.hold([manifestDigest, ...blobs.map((b) => b.digest)]);
+    try {
+      const layerIds = new Set(manifest.layers.map((l) => l.digest));
+      for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: 'Pulling fs layer', current: 0, total: 0 });
+      await eachLimited(blobs, this.options.concurrency, (blob) =>
+        this.fetchBlob(transport, endpoint, creds, blob, layerIds.has(blob.digest) ? progress : () => undefined),
+      );
+      await this.store.content.put(manifestBytes, { digest: manifestDigest });
+      const names = reference.tag ? [`${reference.repository}:${reference.tag}`] : [];
+      await this.store.adding(() => this.store.register([{ digest: manifestDigest, names }]));
+      await this.store.addRepoDigest(reference.repository, digest, manifestDigest);
+    } finally {
+      release();
+    }
+    if (options.unpack) {
+      for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: 'Extracting', current: 0, total: layer.size });
+      await options.unpack(manifestDigest);
+      for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: 'Pull complete', current: 0, total: 0 });
+    }
+    progress({ id: '', status: `Digest: ${digest}`, current: 0, total: 0 });
+    const image = (await this.store.list()).find((i) => i.digest === manifestDigest);
+    if (!image) throw errors.conflict('images', ref, 'the image was removed while it was being pulled');
+    return { image, digest };
+  }
+
+  /** The manifest for `reference` on one endpoint: by tag or digest, an index resolved to the platform's entry, digests checked. */
+  private async resolveManifest(transport: RegistryTransport, endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, reference: ImageReference, platform: ReturnType<typeof parsePlatform>) {
+    const top = await this.fetchManifest(transport, endpoint, creds, reference.digest ?? reference.tag!, reference.digest);
+    const what = `${endpoint.base.host}/${endpoint.path}@${top.digest}`;
+    const doc = parseManifest(top.bytes, top.contentType, `manifest ${what}`);
+    if (doc.kind === 'manifest') return { digest: top.digest, manifestDigest: top.digest, manifestBytes: top.bytes, manifest: doc.manifest };
+    const entry = selectPlatform(doc.index, platform, `image index ${what}`);
+    const chosen = await this.fetchManifest(transport, endpoint, creds, entry.digest, entry.digest);
+    const inner = parseManifest(chosen.bytes, chosen.contentType, `manifest ${endpoint.base.host}/${endpoint.path}@${chosen.digest}`);
+    if (inner.kind !== 'manifest') throw errors.badRequest(`image index ${what} points at another index for its platform: nested indexes are not followed`);
+    return { digest: top.digest, manifestDigest: chosen.digest, manifestBytes: chosen.bytes, manifest: inner.manifest };
+  }
+
+  /** GET a manifest (bounded); its digest is what its bytes hash to, and must be what was asked for or what the registry claims. */
+  private async fetchManifest(transport: RegistryTransport, endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, tagOrDigest: string, expected?: Digest) {
+    const url = new URL(`${endpoint.path}/manifests/${tagOrDigest}`, endpoint.base);
+    const res = await transport.request(endpoint, creds, { method: 'GET', url, headers: { accept: MANIFEST_ACCEPT }, scopes: [`repository:${endpoint.path}:pull`] });
+    const what = `manifest ${endpoint.base.host}/${endpoint.path}:${tagOrDigest}`;
+    if (res.statusCode !== 200) throw await responseError(res, what);
+    const bytes = await readBody(res, MAX_MANIFEST_BYTES, what);
+    const digest = sha256(bytes);
+    if (expected && digest !== expected) throw errors.badRequest(`${what}: the registry sent content with digest ${digest}, not the ${expected} asked for`);
+    const claimed = res.headers['docker-content-digest'];
+    if (typeof claimed === 'string' && claimed.startsWith('sha256:') && claimed !== digest) {
+      throw errors.badRequest(`${what}: the registry says its digest is ${claimed}, but its content has digest ${digest}`);
+    }
+    return { bytes, digest, contentType: res.headers['content-type'] };
+  }
+
+  /** A blob into the content store once however many pulls want it now; later callers wait on the first's download. */
+  private async fetchBlob(transport: RegistryTransport, endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, blob: Descriptor, progress: (p: RegistryProgress) => void): Promise<void> {
+    const id = shortId(blob.digest);
+    const running = this.downloads.get(blob.digest);
+    if (!running && (await this.store.content.has(blob.digest))) {
+      progress({ id, status: 'Already exists', current: 0, total: 0 });
+      return;
+    }
+    const report = (current: number) => progress({ id, status: 'Downloading', current, total: blob.size });
+    let download = this.downloads.get(blob.digest);
+    if (!download) {
+      const listeners = new Set<(current: number) => void>();
+      const done = this.download(transport, endpoint, creds, blob, (current) => listeners.forEach((l) => l(current))).finally(() => this.downloads.delete(blob.digest));
+      download = { done, listeners };
+      this.downloads.set(blob.digest, download);
+    } else progress({ id, status: 'Waiting', current: 0, total: 0 });
+    download.listeners.add(report);
+    try {
+      await download.done;
+    } finally {
+      download.listeners.delete(report);
+    }
+    progress({ id, status: 'Verifying Checksum', current: 0, total: 0 });
+    progress({ id, status: 'Download complete', current: 0, total: 0 });
+  }
+
+  /** Downloads one blob, resuming with `Range` from what it has after a broken transfer, with back-off between attempts. */
+  private async download(transport: RegistryTransport, endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, blob: Descriptor, onBytes: (current: number) => void): Promise<void> {
+    const writer = await this.store.content.writer({ digest: blob.digest, size: blob.size });
+    const url = new URL(`${endpoint.path}/blobs/${blob.digest}`, endpoint.base);
+    const what = `blob ${endpoint.base.host}/${endpoint.path}@${blob.digest}`;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const headers = writer.offset > 0 ? { range: `bytes=${writer.offset}-` } : {};
+          const res = await transport.request(endpoint, creds, { method: 'GET', url, headers, scopes: [`repository:${endpoint.path}:pull`] });
+          if (res.statusCode === 206 && writer.offset > 0) {
+            const start = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''))?.[1];
+            if (Number(start) !== writer.offset) {
+              res.resume();
+              await writer.reset();
+              throw errors.unavailable(`${what}: the registry answered a range request from ${writer.offset} with ${res.headers['content-range'] ?? 'no Content-Range'}`);
+            }
+          } else if (res.statusCode === 200) {
+            if (writer.offset > 0) await writer.reset();
+          } else throw await responseError(res, what);
+          await this.receive(res, writer, onBytes);
+          // The response ended cleanly (a cut connection is an error in receive): the registry sent less than the manifest says.
+          if (writer.offset < blob.size) throw errors.badRequest(`${what}: the registry sent ${writer.offset} bytes, the manifest says ${blob.size}`);
+          await writer.commit();
+          return;
+        } catch (err) {
+          if (!isTransient(err) || attempt >= this.options.retries) throw err;
+          await sleep(Math.min(10_000, this.options.backoffMs * 2 ** attempt));
+        }
+      }
+    } finally {
+      await writer.abort();
+    }
+  }
+
+  private async receive(res: IncomingMessage, writer: BlobWriter, onBytes: (current: number) => void): Promise<void> {
+    let reported = writer.offset;
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        await writer.write(chunk);
+        if (writer.offset - reported >= PROGRESS_STEP) {
+          reported = writer.offset;
+          onBytes(writer.offset);
+        }
+      }
+    } catch (err) {
+      res.destroy();
+      // A body cut short is a network failure (worth a resumed try); a blob larger than it should be is not.
+      if (err instanceof BerthError) throw err;
+      throw errors.unavailable(`the transfer broke after ${writer.offset} bytes: ${(err as Error).message}`);
+    }
+    onBytes(writer.offset);
+  }
+
+  /**
+   * `docker push`: every layer and the config that the registry lacks is uploaded (or mounted from another
+   * repository of the same registry the image came from), then the manifest by tag. Returns the manifest's
+   * digest and size, recorded as the image's repo digest.
+   */
+  async push(ref: string, options: PushOptions = {}): Promise<{ digest: Digest; size: number }> {
+    const reference = parseReference(ref);
+    if (reference.digest) throw errors.badRequest(`cannot push "${ref}": push a name with a tag, not a digest`);
+    const manifestDigest = await this.store.resolve(ref);
+    const { manifest } = await this.store.loadManifest(manifestDigest);
+    const manifestBytes = await this.store.content.read(manifestDigest);
+    const progress = options.onProgress ?? (() => undefined);
+    const transport = this.transport;
+    const { registry, path } = splitRepository(reference.repository);
+    const endpoint = transport.resolver.defaultEndpoint(registry, path);
+    const creds = options.auth ?? transport.resolver.credentials(endpoint);
+    const sources = this.store
+      .repoDigestsOf(manifestDigest)
+      .map((key) => splitRepository(parseReference(key).repository))
+      .filter((r) => r.registry === registry && r.path !== path)
+      .map((r) => r.path);
+    progress({ id: '', status: `The push refers to repository [${reference.repository.replace(/^docker\.io\//, '')}]`, current: 0, total: 0 });
+    for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: 'Preparing', current: 0, total: 0 });
+    await eachLimited(manifest.layers, this.options.concurrency, (layer) => this.pushBlob(transport, endpoint, creds, layer, sources, progress));
+    await this.pushBlob(transport, endpoint, creds, manifest.config, sources, () => undefined);
+    const url = new URL(`${path}/manifests/${reference.tag}`, endpoint.base);
+    const res = await transport.request(endpoint, creds, {
+      method: 'PUT',
+      url,
+      headers: { 'content-type': manifest.mediaType ?? MediaType.ociManifest, 'content-length': manifestBytes.length },
+      body: manifestBytes,
+      scopes: [`repository:${path}:pull,push`],
+    });
+    if (res.statusCode !== 201 && res.statusCode !== 200 && res.statusCode !== 202) throw await responseError(res, `manifest ${reference.repository}:${reference.tag}`);
+    res.resume();
+    const digest = sha256(manifestBytes);
+    await this.store.addRepoDigest(reference.repository, digest, manifestDigest);
+    return { digest, size: manifestBytes.length };
+  }
+
+  private async pushBlob(transport: RegistryTransport, endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, blob: Descriptor, sources: string[], progress: (p: RegistryProgress) => void): Promise<void> {
+    const id = shortId(blob.digest);
+    const path = endpoint.path;
+    const scopes = [`repository:${path}:pull,push`];
+    const what = `blob ${endpoint.base.host}/${path}@${blob.digest}`;
+    const head = await transport.request(endpoint, creds, { method: 'HEAD', url: new URL(`${path}/blobs/${blob.digest}`, endpoint.base), scopes });
+    head.resume();
+    if (head.statusCode === 200) {
+      progress({ id, status: 'Layer already exists', current: 0, total: 0 });
+      return;
+    }
+    if (head.statusCode !== 404) throw await responseError(head, what);
+    let location: URL | undefined;
+    for (const from of sources) {
+      const url = new URL(`${path}/blobs/uploads/`, endpoint.base);
+      url.searchParams.set('mount', blob.digest);
+      url.searchParams.set('from', from);
+      const res = await transport.request(endpoint, creds, { method: 'POST', url, headers: { 'content-length': 0 }, scopes: [...scopes, `repository:${from}:pull`] });
+      if (res.statusCode === 201) {
+        res.resume();
+        progress({ id, status: `Mounted from ${from.replace(/^library\//, '')}`, current: 0, total: 0 });
+        return;
+      }
+      if (res.statusCode !== 202) throw await responseError(res, `mounting ${what} from ${from}`);
+      res.resume();
+      location = this.uploadLocation(res, endpoint, what);
+      break;
+    }
+    if (!location) {
+      const res = await transport.request(endpoint, creds, { method: 'POST', url: new URL(`${path}/blobs/uploads/`, endpoint.base), headers: { 'content-length': 0 }, scopes });
+      if (res.statusCode !== 202) throw await responseError(res, `starting the upload of ${what}`);
+      res.resume();
+      location = this.uploadLocation(res, endpoint, what);
+    }
+    const file = this.store.content.path(blob.digest);
+    if (blob.size > this.options.monolithicUploadBytes) {
+      let sent = 0;
+      let reported = 0;
+      const counting = () =>
+        createReadStream(file).pipe(
+          new Transform({
+            transform(chunk: Buffer, _encoding, done) {
+              sent += chunk.length;
+              if (sent - reported >= PROGRESS_STEP || sent === blob.size) {
+                reported = sent;
+                progress({ id, status: 'Pushing', current: sent, total: blob.size });
+              }
+              done(null, chunk);
+            },
+          }),
+        );
+      const patch = await transport.request(endpoint, creds, {
+        method: 'PATCH',
+        url: location,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': blob.size, 'content-range': `0-${blob.size - 1}` },
+        body: counting,
+        scopes,
+      });
+      if (patch.statusCode !== 202 && patch.statusCode !== 204) throw await responseError(patch, `uploading ${what}`);
+      patch.resume();
+      location = this.uploadLocation(patch, endpoint, what, location);
+      location.searchParams.set('digest', blob.digest);
+      const put = await transport.request(endpoint, creds, { method: 'PUT', url: location, headers: { 'content-length': 0 }, scopes });
+      if (put.statusCode !== 201) throw await responseError(put, `completing the upload of ${what}`);
+      put.resume();
+    } else {
+      const data = await this.store.content.read(blob.digest);
+      location.searchParams.set('digest', blob.digest);
+      const put = await transport.request(endpoint, creds, {
+        method: 'PUT',
+        url: location,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': data.length },
+        body: data,
+        scopes,
+      });
+      if (put.statusCode !== 201) throw await responseError(put, `uploading ${what}`);
+      put.resume();
+      progress({ id, status: 'Pushing', current: data.length, total: blob.size });
+    }
+    progress({ id, status: 'Pushed', current: 0, total: 0 });
+  }
+
+  private uploadLocation(res: IncomingMessage, endpoint: RegistryEndpoint, what: string, fallback?: URL): URL {
+    const location = res.headers.location;
+    if (!location) {
+      if (fallback) return fallback;
+      throw errors.badRequest(`${what}: the registry started an upload without a Location`);
+    }
+    const url = new URL(location, endpoint.base);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw errors.badRequest(`${what}: the upload Location is not http(s)`);
+    return url;
+  }
+}
+
+/** Every endpoint failed: the most telling error (an answer over a network failure), naming each endpoint's. */
+function pullFailure(ref: string, failures: { endpoint: RegistryEndpoint; err: unknown }[]): Error {
+  const described = failures.map((f) => `${f.endpoint.base.host}: ${(f.err as Error).message}`);
+  const answer = failures.find((f) => !isTransient(f.err) && (f.err as BerthError).reason !== 'NotFound') ?? failures.find((f) => !isTransient(f.err)) ?? failures[failures.length - 1];
+  const chosen = answer?.err;
+  const message = `pulling ${ref}: ${described.join('; ')}`;
+  if (chosen instanceof BerthError) return new BerthError(chosen.reason, message, chosen.details);
+  return errors.unavailable(message);
+}
