@@ -3,18 +3,19 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { ClusterRegistry, type ClusterRegistryControl } from './cluster-registry';
 import type { Compactor } from './compactor';
 import type { EventExpiry } from './event-ttl';
-import type { ServerConfig } from './config';
+import { advertisedAddress, type ServerConfig } from './config';
 import { buildContainer, TOKENS } from './container';
 import type { ApiHandler } from './handler';
 import { writeAdminKubeconfig } from './kubeconfig';
 import type { NamespaceReconciler } from './namespace-reconciler';
 import type { NodeProxy } from './node-proxy';
 import { ObjectService, SYSTEM_NAMESPACES } from './objects';
+import { advertiseRegistry } from './registry-advertisement';
 import { ensureApiService, type ServiceAllocator } from './service-allocation';
-import { primaryIPv4 } from '@berth/agent';
-import { loadOrCreateCredentials } from './pki';
+import { ensureServingNames, loadOrCreateCredentials } from './pki';
 import type { WatchRegistry } from './watch';
 import type { Store } from '@berth/store';
 
@@ -29,6 +30,7 @@ export class ApiServerApp {
   private nodes: NodeProxy | undefined;
   private allocationRepairs: { stop(): Promise<void> } | undefined;
   private eventExpiry: EventExpiry | undefined;
+  private registry: ClusterRegistry | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -48,15 +50,32 @@ export class ApiServerApp {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     // The store, keys and tokens live here: the data dir is root's alone, also when it was made by someone else.
     chmodSync(config.dataDir, 0o700);
-    const credentials = await loadOrCreateCredentials(config.dataDir);
+    const apiAddress = advertisedAddress(config);
+    // Clients of the API and of the registry check the advertised address against the certificate.
+    const credentials = await ensureServingNames(config.dataDir, await loadOrCreateCredentials(config.dataDir), [apiAddress]);
     const store = await createStore(config.storeUrl);
     const container = buildContainer(config, credentials, logger, store);
     const objects = container.get<ObjectService>(TOKENS.Objects);
     for (const name of SYSTEM_NAMESPACES) await objects.ensureNamespace(name);
     const serviceAllocator = container.get<ServiceAllocator>(TOKENS.ServiceAllocator);
     await serviceAllocator.repair();
-    const apiAddress = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
     await ensureApiService(objects, serviceAllocator, { address: apiAddress, port: config.httpsPort });
+    // The registry listens and is advertised before the API answers: a client that finds the API finds it too.
+    const registry =
+      config.registryPort > 0
+        ? await ClusterRegistry.start({
+            dataDir: config.dataDir,
+            port: config.registryPort,
+            bindAddress: config.bindAddress,
+            advertisedAddress: apiAddress,
+            anonymousPull: config.registryAnonymousPull,
+            credentials,
+            limits: config.limits,
+            logger: logger.child({ component: 'registry' }),
+          })
+        : undefined;
+    if (registry) container.bind<ClusterRegistryControl>(TOKENS.Registry).toConstantValue(registry);
+    await advertiseRegistry(objects, registry?.host);
 
     const handler = container.get<ApiHandler>(TOKENS.Handler);
     // Client certificates are asked for, not required (tokens authenticate too), and checked against the
@@ -83,6 +102,7 @@ export class ApiServerApp {
       logger,
     );
     app.nodes = container.get<NodeProxy>(TOKENS.NodeProxy);
+    app.registry = registry;
     app.allocationRepairs = serviceAllocator.startRepairs(config.serviceAllocationRepairIntervalMs);
     await app.reconciler.start();
     app.compactor.start();
@@ -111,6 +131,7 @@ export class ApiServerApp {
     this.watches.closeAll();
     this.nodes?.stop();
     await this.allocationRepairs?.stop();
+    await this.registry?.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     for (const socket of this.sockets) socket.end();

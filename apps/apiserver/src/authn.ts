@@ -53,20 +53,31 @@ export class Authenticator {
   }
 
   authenticate(req: IncomingMessage): UserInfo {
-    const socket = req.socket as Partial<TLSSocket>;
-    if (socket.authorized && typeof socket.getPeerCertificate === 'function') {
-      const subject = socket.getPeerCertificate().subject ?? {};
-      const name = single(subject.CN);
-      const groups = typeof subject.O === 'string' ? [subject.O] : (subject.O ?? []);
-      const node = name === undefined ? undefined : nodeNameOf({ name, groups });
-      if (node && isNodeName(node)) return nodeUser(node);
-    }
-    const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    if (match) {
-      const presented = Buffer.from(match[1]!.trim());
-      const found = this.tokens.find(({ secret }) => presented.length === secret.length && timingSafeEqual(presented, secret));
-      if (found) return found.user;
-    }
+    const user = this.certificateUser(req) ?? this.bearerUser(req.headers.authorization);
+    if (user) return user;
     throw errors.unauthorized();
+  }
+
+  /** The node a verified client certificate names, if the request came with one. */
+  certificateUser(req: IncomingMessage): UserInfo | undefined {
+    const socket = req.socket as Partial<TLSSocket>;
+    if (!socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
+    const subject = socket.getPeerCertificate().subject ?? {};
+    const name = single(subject.CN);
+    const groups = typeof subject.O === 'string' ? [subject.O] : (subject.O ?? []);
+    const node = name === undefined ? undefined : nodeNameOf({ name, groups });
+    return node && isNodeName(node) ? nodeUser(node) : undefined;
+  }
+
+  /** The user of an `Authorization: Bearer <token>` header, when it names a known token. */
+  private bearerUser(header: string | undefined): UserInfo | undefined {
+    const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+    return match ? this.tokenUser(match[1]!.trim()) : undefined;
+  }
+
+  /** Whose a secret is (the admin token, the join secret), compared in constant time; undefined for any other. */
+  tokenUser(secret: string): UserInfo | undefined {
+    const presented = Buffer.from(secret);
+    return this.tokens.find(({ secret: known }) => presented.length === known.length && timingSafeEqual(presented, known))?.user;
   }
 }

@@ -25,7 +25,18 @@ describe('parseServerFlags', () => {
       clusterDomain: 'cluster.local',
       eventTtlMs: 3_600_000,
       limits: DEFAULT_LIMITS,
+      registryPort: 5000,
+      registryAnonymousPull: true,
     });
+  });
+
+  test('the cluster registry: its port (0 turns it off) and anonymous pull', () => {
+    expect(parseServerFlags(['--registry-port', '0'])).toMatchObject({ registryPort: 0, registryAnonymousPull: true });
+    expect(parseServerFlags(['--registry-port', '15000', '--registry-anonymous-pull=false'])).toMatchObject({ registryPort: 15000, registryAnonymousPull: false });
+    expect(parseServerFlags(['--registry-anonymous-pull'])).toMatchObject({ registryAnonymousPull: true });
+    expect(parseServerFlags(['--registry-anonymous-pull=true'])).toMatchObject({ registryAnonymousPull: true });
+    expect(() => parseServerFlags(['--registry-anonymous-pull=no'])).toThrow('must be true or false');
+    expect(() => parseServerFlags(['--registry-port', '70000'])).toThrow('or 0 for no registry');
   });
 
   test('event TTL and request limits', () => {

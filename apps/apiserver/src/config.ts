@@ -1,7 +1,7 @@
-import { checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
+import { primaryIPv4, checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_EVENT_TTL_MS } from './event-ttl';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits';
 import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
@@ -45,10 +45,34 @@ export interface ServerConfig {
   eventTtlMs: number;
   /** Requests and watches served at once. */
   limits: ServerLimits;
+  /** The cluster registry's HTTPS port on the bind address; 0: no registry. */
+  registryPort: number;
+  /** Whether the cluster registry serves pulls without a credential. */
+  registryAnonymousPull: boolean;
 }
+
+/**
+ * The address other hosts reach this server at: the bind address, or the host's primary IPv4 address
+ * when it listens on every address. The join command, the `kubernetes` Service and the registry's
+ * advertisement name it, and the serving certificate covers it.
+ */
+export function advertisedAddress(config: Pick<ServerConfig, 'bindAddress'>): string {
+  return config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
+}
+
+/** The cluster registry's port unless --registry-port says otherwise (distribution's own). */
+export const DEFAULT_REGISTRY_PORT = 5000;
 
 const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
 const countFlag = integerFlag(1, 1_000_000, 'a count');
+const registryPortFlag = integerFlag(0, 65535, 'a port number, or 0 for no registry');
+
+/** A switch that is on by default: `--flag`, `--flag=true` and `--flag=false` (Go's and Kubernetes' boolean flags). */
+function switchFlag(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError('must be true or false');
+}
 const nodePortRange = describedParser(flagParser(parseNodePortRange), (range: NodePortRange) => `${range.min}-${range.max}`);
 
 /** `berth server`'s flags: what parseServerFlags reads and --help lists. */
@@ -77,7 +101,9 @@ export function serverCommand(): Command {
     .option('--max-requests-inflight <n>', 'read-only requests served at once (watches and streams not counted); more get 429', countFlag, DEFAULT_LIMITS.maxRequestsInflight)
     .option('--max-mutating-requests-inflight <n>', 'writes served at once; more get 429', countFlag, DEFAULT_LIMITS.maxMutatingRequestsInflight)
     .option('--max-watches <n>', 'watches open at once; more get 429', countFlag, DEFAULT_LIMITS.maxWatches)
-    .option('--max-watches-per-client <n>', 'watches one client address may have open; more get 429', countFlag, DEFAULT_LIMITS.maxWatchesPerClient);
+    .option('--max-watches-per-client <n>', 'watches one client address may have open; more get 429', countFlag, DEFAULT_LIMITS.maxWatchesPerClient)
+    .option('--registry-port <port>', 'HTTPS port of the cluster registry (OCI distribution), on the bind address; 0 turns it off', registryPortFlag, DEFAULT_REGISTRY_PORT)
+    .option('--registry-anonymous-pull [bool]', 'let the cluster registry serve pulls without a credential (=false: pulls need a node certificate or a cluster credential)', switchFlag, true);
 }
 
 /**
@@ -112,6 +138,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     maxMutatingRequestsInflight: number;
     maxWatches: number;
     maxWatchesPerClient: number;
+    registryPort: number;
+    registryAnonymousPull: boolean;
   }>();
   if (opts.nodeCidrMaskSize < Ipv4Cidr.parse(opts.clusterCidr).prefixLength) {
     throw new ConfigError(`--node-cidr-mask-size /${opts.nodeCidrMaskSize} is shorter than --cluster-cidr ${opts.clusterCidr}`);
@@ -144,6 +172,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
       maxWatches: opts.maxWatches,
       maxWatchesPerClient: opts.maxWatchesPerClient,
     },
+    registryPort: opts.registryPort,
+    registryAnonymousPull: opts.registryAnonymousPull,
   };
 }
 

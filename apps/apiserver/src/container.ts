@@ -1,6 +1,7 @@
 import { Container } from 'inversify';
 import type { Store } from '@berth/store';
 import type { Logger } from 'pino';
+import type { ClusterRegistryControl } from './cluster-registry';
 import { Compactor } from './compactor';
 import { EventExpiry } from './event-ttl';
 import type { ServerConfig } from './config';
@@ -32,6 +33,8 @@ export const TOKENS = {
   EventExpiry: Symbol.for('EventExpiry'),
   Authorizer: Symbol.for('Authorizer'),
   NodeCertificates: Symbol.for('NodeCertificates'),
+  /** The running cluster registry (bound once it listens; unbound when the server runs none). */
+  Registry: Symbol.for('ClusterRegistry'),
 } as const;
 
 /** The composition root: every apiserver part, wired once from the config, credentials, logger and store. */
@@ -82,6 +85,7 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
         authorizer: ctx.get<Authorizer>(TOKENS.Authorizer),
         caCertPem: ctx.get<Credentials>(TOKENS.Credentials).caCertPem,
         limits: config.limits,
+        registry: ctx.get<ClusterRegistryControl>(TOKENS.Registry, { optional: true }),
       }),
   );
   c.bind(TOKENS.EventExpiry).toDynamicValue(

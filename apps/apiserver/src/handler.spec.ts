@@ -5,6 +5,7 @@ import { createServer, request, Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Authorizer } from './authz';
+import type { ClusterRegistryControl, GarbageCollectionRequest } from './cluster-registry';
 import { ApiHandler } from './handler';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits';
 import { ApiMetrics } from './metrics';
@@ -16,7 +17,7 @@ const TOKEN = 'test-token';
 /** The join token's secret: authenticated, and allowed nothing but a node certificate request. */
 const JOIN_SECRET = 'join-secret';
 
-async function serve(store: Store, limits?: ServerLimits): Promise<{ server: Server; url: string; watches: WatchRegistry }> {
+async function serve(store: Store, limits?: ServerLimits, registry?: ClusterRegistryControl): Promise<{ server: Server; url: string; watches: WatchRegistry }> {
   const watches = new WatchRegistry(store);
   const objects = new ObjectService(store);
   await objects.ensureNamespace('default');
@@ -30,6 +31,7 @@ async function serve(store: Store, limits?: ServerLimits): Promise<{ server: Ser
     nodeSecret: JOIN_SECRET,
     authorizer: new Authorizer(new NodeAuthorizer(objectGraph(objects))),
     limits,
+    registry,
   });
   const server = createServer(handler.listener);
   server.on('upgrade', handler.upgradeListener);
@@ -405,5 +407,32 @@ describe('ApiHandler', () => {
       await waitFor(() => watches.count === 0, 10_000, 'the unread watch to end');
       idle.close();
     });
+  });
+
+  test("POST /v1-berth/registry/gc runs the registry's collection for the admin only, and says when the server runs no registry", async () => {
+    const asked: GarbageCollectionRequest[] = [];
+    const report = { blobsDeleted: 1, bytesDeleted: 10, blobsKept: 2, manifestsDeleted: 0, uploadsPurged: 0, deleted: [`sha256:${'a'.repeat(64)}`] };
+    const registry: ClusterRegistryControl = {
+      collectGarbage: async (request) => {
+        asked.push(request);
+        return report as Awaited<ReturnType<ClusterRegistryControl['collectGarbage']>>;
+      },
+    };
+    const withRegistry = await serve(store, undefined, registry);
+    const without = await serve(store);
+    try {
+      expect(await call(`${withRegistry.url}/v1-berth/registry/gc?dryRun=true`, 'POST')).toEqual({ status: 200, body: JSON.stringify(report) });
+      expect(await call(`${withRegistry.url}/v1-berth/registry/gc?deleteUntagged=true`, 'POST')).toMatchObject({ status: 200 });
+      expect(asked).toEqual([{ dryRun: true, deleteUntagged: false }, { dryRun: false, deleteUntagged: true }]);
+      expect(await call(`${withRegistry.url}/v1-berth/registry/gc`, 'GET')).toMatchObject({ status: 405 });
+      expect(await call(`${withRegistry.url}/v1-berth/registry/gc`, 'POST', undefined, 'application/json', JOIN_SECRET)).toMatchObject({ status: 403 });
+      expect(await call(`${withRegistry.url}/v1-berth/registry/gc`, 'POST', undefined, 'application/json', 'wrong')).toMatchObject({ status: 401 });
+      const none = await call(`${without.url}/v1-berth/registry/gc`, 'POST');
+      expect(none.status).toBe(404);
+      expect(JSON.parse(none.body).message).toBe('this server runs no registry (--registry-port 0)');
+      expect(asked).toHaveLength(2);
+    } finally {
+      for (const { server } of [withRegistry, without]) await new Promise((r) => server.close(r));
+    }
   });
 });

@@ -23,6 +23,7 @@ import {
 } from './discovery';
 import type { ObjectFilter } from './filter';
 import { endWithStatus, statusFor, successStatus } from './http-errors';
+import type { ClusterRegistryControl } from './cluster-registry';
 import type { ApiMetrics } from './metrics';
 import type { NodeCertificates } from './node-certificates';
 import type { NodeProxy } from './node-proxy';
@@ -92,6 +93,8 @@ export interface HandlerDeps {
   caCertPem?: string;
   /** In-flight and watch limits; Kubernetes' and berth's defaults when absent. */
   limits?: ServerLimits;
+  /** The cluster registry, whose garbage collection the admin runs on demand; absent when the server runs none. */
+  registry?: ClusterRegistryControl;
 }
 
 /** Subresources Kubernetes serves as long-running requests, outside the in-flight limits. */
@@ -205,7 +208,8 @@ export class ApiHandler {
     try {
       if (ctx.user && ctx.attributes) ctx.admission = await this.authorize(ctx.user, ctx.attributes);
       const method = ctx.req.method;
-      if (route.kind === 'nodeCertificate' ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
+      const postOnly = route.kind === 'nodeCertificate' || route.kind === 'registryGc';
+      if (postOnly ? method !== 'POST' : route.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') {
         throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
       }
       await this.dispatch(ctx, route);
@@ -256,6 +260,12 @@ export class ApiHandler {
         if (!this.deps.nodeCertificates || !ctx.user) throw notFoundPath();
         const certificate = await this.deps.nodeCertificates.sign(ctx.user, await this.readBody(ctx.req));
         return this.send(ctx, 200, certificate, PEM_MEDIA_TYPE);
+      }
+      case 'registryGc': {
+        if (!this.deps.registry) throw new BerthError('NotFound', 'this server runs no registry (--registry-port 0)');
+        const q = ctx.url.searchParams;
+        const result = await this.deps.registry.collectGarbage({ dryRun: booleanParam(q, 'dryRun'), deleteUntagged: booleanParam(q, 'deleteUntagged') });
+        return this.sendJson(ctx, 200, result);
       }
       case 'metrics': {
         const registry = this.deps.metrics.registry;

@@ -6,7 +6,7 @@
  * a child process.
  */
 import 'reflect-metadata';
-import { defaultNodeName, ensureNodeCredential, primaryIPv4, startNode } from '@berth/agent';
+import { defaultNodeName, ensureNodeCredential, startNode } from '@berth/agent';
 import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
@@ -18,7 +18,7 @@ import { isIPv6 } from 'node:net';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ApiServerApp } from './app';
-import { DEFAULT_DATA_DIR, parseServerFlags, type ServerConfig } from './config';
+import { advertisedAddress, DEFAULT_DATA_DIR, parseServerFlags, type ServerConfig } from './config';
 import { joinTokenPath } from './pki';
 
 /** Something running beside the apiserver that must stop before it. */
@@ -84,7 +84,7 @@ function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logg
  * the token: this output ends up in logs that others may read.
  */
 function printJoinCommand(config: ServerConfig): void {
-  const address = config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
+  const address = advertisedAddress(config);
   const tokenFile = joinTokenPath(config.dataDir);
   const server = `https://${isIPv6(address) ? `[${address}]` : address}:${config.httpsPort}`;
   process.stdout.write(

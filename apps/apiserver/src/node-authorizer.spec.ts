@@ -67,6 +67,9 @@ describe('the node authorizer', () => {
     ['GET', '/api/v1/namespaces/default/configmaps/projected-cm'],
     ['GET', '/api/v1/namespaces/default/configmaps/envfrom-cm'],
     ['GET', '/api/v1/namespaces/default/secrets?watch=1&fieldSelector=metadata.name%3Dvolume-secret'],
+    ['GET', '/api/v1/namespaces/kube-public/configmaps/local-registry-hosting'],
+    ['GET', '/api/v1/namespaces/kube-public/configmaps?watch=1&fieldSelector=metadata.name%3Dlocal-registry-hosting'],
+    ['GET', '/api/v1/namespaces/kube-public/configmaps'],
     ['GET', '/api/v1/services'],
     ['GET', '/api/v1/endpoints?watch=1'],
     ['POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases'],
@@ -100,6 +103,9 @@ describe('the node authorizer', () => {
     ['GET', '/api/v1/secrets?watch=1', 'Forbidden: secrets is forbidden: User "system:node:a" cannot watch resource "secrets" in API group "" at the cluster scope: a node can only read named objects its pods use'],
     ['PUT', '/api/v1/namespaces/default/secrets/volume-secret', 'Forbidden: secrets "volume-secret" is forbidden: User "system:node:a" cannot update resource "secrets" in API group "" in the namespace "default": a node cannot write secrets'],
     ['GET', '/api/v1/namespaces/default/configmaps/b-cm', `Forbidden: configmaps "b-cm" is forbidden: User "system:node:a" cannot get resource "configmaps" in API group "" in the namespace "default": no relationship found between node 'a' and this object`],
+    ['PUT', '/api/v1/namespaces/kube-public/configmaps/local-registry-hosting', 'Forbidden: configmaps "local-registry-hosting" is forbidden: User "system:node:a" cannot update resource "configmaps" in API group "" in the namespace "kube-public": a node cannot write configmaps'],
+    ['GET', '/api/v1/namespaces/kube-system/configmaps', 'Forbidden: configmaps is forbidden: User "system:node:a" cannot list resource "configmaps" in API group "" in the namespace "kube-system": a node can only read named objects its pods use'],
+    ['GET', '/api/v1/namespaces/kube-public/secrets/s', `Forbidden: secrets "s" is forbidden: User "system:node:a" cannot get resource "secrets" in API group "" in the namespace "kube-public": no relationship found between node 'a' and this object`],
     ['DELETE', '/api/v1/namespaces/default/services/kubernetes', 'Forbidden: services "kubernetes" is forbidden: User "system:node:a" cannot delete resource "services" in API group "" in the namespace "default": a node can only read services'],
     ['GET', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/b', 'Forbidden: leases.coordination.k8s.io "b" is forbidden: User "system:node:a" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-node-lease": can only access node lease with the same name as the requesting node'],
     ['GET', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/a', 'Forbidden: leases.coordination.k8s.io "a" is forbidden: User "system:node:a" cannot get resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system": can only access leases in the "kube-node-lease" system namespace'],
@@ -107,6 +113,7 @@ describe('the node authorizer', () => {
     ['GET', '/apis/apps/v1/deployments', 'Forbidden: deployments.apps is forbidden: User "system:node:a" cannot list resource "deployments" in API group "apps" at the cluster scope'],
     ['GET', '/api/v1/namespaces', 'Forbidden: namespaces is forbidden: User "system:node:a" cannot list resource "namespaces" in API group "" at the cluster scope'],
     ['GET', '/metrics', 'Forbidden: forbidden: User "system:node:a" cannot get path "/metrics"'],
+    ['POST', '/v1-berth/registry/gc', 'Forbidden: forbidden: User "system:node:a" cannot post path "/v1-berth/registry/gc"'],
     ['GET', '/apis/metrics.k8s.io/v1beta1/nodes', 'Forbidden: forbidden: User "system:node:a" cannot get path "/apis/metrics.k8s.io/v1beta1/nodes"'],
   ])('refuses node a %s %s', async (method, path, refusal) => {
     expect(await decision(a, method, path)).toBe(refusal);

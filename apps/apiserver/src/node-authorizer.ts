@@ -17,6 +17,8 @@ export interface NodeGraph {
 }
 
 const READ = ['get', 'list', 'watch'];
+/** The namespace of what every node may read about the cluster. */
+const PUBLIC_NAMESPACE = 'kube-public';
 const DISCOVERY: ReadonlySet<string> = new Set([
   'health', 'version', 'cacerts', 'coreDiscovery', 'groupsDiscovery', 'groupDiscovery', 'groupVersionDiscovery', 'openapiIndex', 'openapiDocument',
   // The signer lets a node renew only its own certificate.
@@ -88,7 +90,8 @@ const noRelationship = (node: string) => `no relationship found between node '${
 /**
  * Kubernetes' Node authorizer and NodeRestriction admission for berth's kinds: a node reads the Nodes,
  * Services and Endpoints of the cluster (its service proxy, routes and DNS need them), its own pods
- * (list/watch with `spec.nodeName=<node>`), and the Secrets, ConfigMaps and claims its pods use; it writes
+ * (list/watch with `spec.nodeName=<node>`), the ConfigMaps of kube-public (what the cluster publishes: the
+ * registry's address), and the Secrets, ConfigMaps and claims its pods use; it writes
  * its own Node and Lease, its pods' status, and Events it reports; it deletes its own pods (after their
  * containers stopped) and opens only its own tunnel. Everything else is Forbidden.
  */
@@ -119,8 +122,11 @@ export class NodeAuthorizer implements NodeRules {
       case '/services':
       case '/endpoints':
         return sub === '' && READ.includes(a.verb) ? undefined : `a node can only read ${a.type.plural}`;
-      case '/secrets':
       case '/configmaps':
+        // kube-public is the cluster's public information (the cluster registry's advertisement, KEP-1755).
+        if (a.namespace === PUBLIC_NAMESPACE && sub === '' && READ.includes(a.verb)) return undefined;
+        return this.relatedDecision(node, a, 'configmaps');
+      case '/secrets':
       case '/persistentvolumeclaims':
         return this.relatedDecision(node, a, a.type.plural as Kind);
       default:

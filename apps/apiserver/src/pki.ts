@@ -6,6 +6,7 @@ import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -58,6 +59,57 @@ function serialNumber(): string {
 
 type GeneratedPki = Omit<Credentials, 'nodeSecret' | 'joinToken'>;
 
+/** The API server's (and the registry's) serving certificate for `names`, on `publicKey`, signed by the cluster CA; PEM. */
+async function signServerCertificate(
+  caCert: x509.X509Certificate,
+  caKey: webcrypto.CryptoKey,
+  publicKey: webcrypto.CryptoKey | x509.PublicKey,
+  names: x509.JsonGeneralName[],
+): Promise<string> {
+  const serverCert = await x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: 'CN=berth-apiserver',
+    issuer: caCert.subject,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + TEN_YEARS_MS),
+    signingAlgorithm: ECDSA,
+    publicKey,
+    signingKey: caKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(names),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+    ],
+  });
+  return serverCert.toString('pem');
+}
+
+const sameName = (a: x509.JsonGeneralName, b: x509.JsonGeneralName) => a.type === b.type && a.value.toLowerCase() === b.value.toLowerCase();
+
+/**
+ * Makes the serving certificate name `addresses` (the advertised address: clients of the API and of the
+ * registry check it) besides loopback, `localhost` and the host name: a data dir whose certificate was made
+ * on another address (the host's address changed, `--bind-address` names a new one) gets a new certificate
+ * on the same key, signed by the cluster CA, naming what the old one did and what is missing.
+ */
+export async function ensureServingNames(dataDir: string, credentials: Credentials, addresses: string[]): Promise<Credentials> {
+  const current = new x509.X509Certificate(credentials.serverCertPem);
+  const named = current.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON() ?? [];
+  const wanted: x509.JsonGeneralName[] = [
+    ...subjectAltNames().filter((name) => name.type === 'dns' || name.value === '127.0.0.1'),
+    ...addresses.filter((address) => isIP(address)).map((value): x509.JsonGeneralName => ({ type: 'ip', value })),
+  ];
+  const missing = wanted.filter((name) => !named.some((had) => sameName(had, name)));
+  if (missing.length === 0) return credentials;
+  const caCert = new x509.X509Certificate(credentials.caCertPem);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(credentials.caKeyPem), ECDSA, false, ['sign']);
+  const serverCertPem = await signServerCertificate(caCert, caKey, current.publicKey, [...named, ...missing]);
+  writeFileAtomicSync(join(dataDir, 'pki', FILES.serverCert), serverCertPem, 0o644);
+  return { ...credentials, serverCertPem };
+}
+
 async function generate(): Promise<GeneratedPki> {
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(Date.now() + TEN_YEARS_MS);
@@ -76,26 +128,10 @@ async function generate(): Promise<GeneratedPki> {
     ],
   });
   const serverKeys = (await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const serverCert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialNumber(),
-    subject: 'CN=berth-apiserver',
-    issuer: caCert.subject,
-    notBefore,
-    notAfter,
-    signingAlgorithm: ECDSA,
-    publicKey: serverKeys.publicKey,
-    signingKey: caKeys.privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(subjectAltNames()),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
+  const serverCert = await signServerCertificate(caCert, caKeys.privateKey, serverKeys.publicKey, subjectAltNames());
   return {
     caCertPem: caCert.toString('pem'),
-    serverCertPem: serverCert.toString('pem'),
+    serverCertPem: serverCert,
     serverKeyPem: await exportKeyPem(serverKeys.privateKey),
     adminToken: randomBytes(32).toString('hex'),
     caKeyPem: await exportKeyPem(caKeys.privateKey),

@@ -1,6 +1,6 @@
 import { resourceForPath, ResourceType } from '@berth/api';
 import { errors } from '@berth/errors';
-import { NODE_CERTIFICATE_PATH } from '@berth/client';
+import { NODE_CERTIFICATE_PATH, REGISTRY_GC_PATH } from '@berth/client';
 
 export interface ResourceTarget {
   type: ResourceType;
@@ -18,6 +18,8 @@ export type Route =
   | { kind: 'cacerts' }
   /** A joining (or renewing) node's certificate signing request. */
   | { kind: 'nodeCertificate' }
+  /** Garbage collection of the cluster registry, on demand (`berth registry gc`). */
+  | { kind: 'registryGc' }
   | { kind: 'coreDiscovery' }
   | { kind: 'groupsDiscovery' }
   | { kind: 'groupDiscovery'; group: string }
@@ -88,6 +90,7 @@ export function parseRoute(pathname: string): Route {
   if (trimmed === '/metrics') return { kind: 'metrics' };
   if (trimmed === '/cacerts') return { kind: 'cacerts' };
   if (trimmed === NODE_CERTIFICATE_PATH) return { kind: 'nodeCertificate' };
+  if (trimmed === REGISTRY_GC_PATH) return { kind: 'registryGc' };
   const segs = pathSegments(trimmed);
   if (!segs) return { kind: 'unknown' };
   if (segs[0] === 'openapi' && segs[1] === 'v3') {

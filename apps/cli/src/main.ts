@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerRuntimeCommands } from './runtime';
 import { DAEMONS, registerDaemonCommands } from './commands/daemons';
 import { registerNodeCommands } from './commands/node';
+import { registerRegistryCommands } from './commands/registry';
 import { verbsOwnTheirOptions } from './positional-options';
 import { apply } from './commands/apply';
 import { createNamespace } from './commands/create';
@@ -77,6 +78,7 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
   // run, scale, rollout, ps, stop, rm, logs, exec, top: workloads over the API.
   registerWorkloadCommands(program, run);
   registerPortForward(program, run);
+  registerRegistryCommands(program, run);
 
   // The docker-style verbs on this node's runtimed (images, runtime run/ps/logs/exec..., volume).
   registerRuntimeCommands(program);

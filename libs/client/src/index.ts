@@ -13,7 +13,7 @@ export {
 } from './kubeconfig';
 export type { ClusterConnection, KubeConfigSearch } from './kubeconfig';
 export {
-  caCertHash, formatJoinToken, parseJoinToken, NODE_CERTIFICATE_PATH, PEM_MEDIA_TYPE, NODE_USER_PREFIX, NODES_GROUP, NODE_LEASE_NAMESPACE, type JoinToken,
+  caCertHash, formatJoinToken, parseJoinToken, NODE_CERTIFICATE_PATH, REGISTRY_GC_PATH, PEM_MEDIA_TYPE, NODE_USER_PREFIX, NODES_GROUP, NODE_LEASE_NAMESPACE, type JoinToken,
 } from './join-token';
 export { openWebSocket, openUpgrade, type WebSocketOptions } from './websocket';
 export {

@@ -41,6 +41,8 @@ export function parseJoinToken(token: string): JoinToken | undefined {
  * its certificate the same way, presenting the certificate it has.
  */
 export const NODE_CERTIFICATE_PATH = '/v1-berth/node-certificate';
+/** The API server's endpoint that collects the cluster registry's garbage (admin only; `?dryRun=true&deleteUntagged=true`). */
+export const REGISTRY_GC_PATH = '/v1-berth/registry/gc';
 export const PEM_MEDIA_TYPE = 'application/x-pem-file';
 /** A node's user name is `system:node:<node name>`, in the group `system:nodes`, as kubelets' are. */
 export const NODE_USER_PREFIX = 'system:node:';

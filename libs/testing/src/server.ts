@@ -64,6 +64,11 @@ export interface ServerOptions {
    * network (the pod bridge, veths, rules, routes) stays there and goes with it on cleanup.
    */
   simulatedHost?: boolean;
+  /**
+   * The cluster registry's port (`--registry-port`); without it the server runs no registry, so that no
+   * test takes the default port 5000 (another test, or a registry of the machine, may hold it).
+   */
+  registryPort?: number;
 }
 
 export interface TestServer {
@@ -107,6 +112,7 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
   if (!opts.agent) args.push('--disable-agent');
   if (!opts.controlLoops) args.push('--disable-scheduler', '--disable-controller-manager');
   if (opts.store) args.push('--store', opts.store);
+  args.push('--registry-port', String(opts.registryPort ?? 0));
   args.push(...(opts.extraArgs ?? []));
   const env = { ...process.env, ...opts.env };
   const child = host ? host.berth(args, env).child : spawn(BERTH_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
