@@ -599,6 +599,22 @@ describe('ConfigMap and Secret', () => {
     expect(causeAt(obj, 'data[tls.key]').message).toBe('Required value');
   });
 
+  it('needs a docker-registry secret to hold a docker config as JSON', () => {
+    const obj = secret();
+    obj.type = 'kubernetes.io/dockerconfigjson';
+    obj.data = { '.dockerconfigjson': Buffer.from('{"auths":{}}').toString('base64') };
+    expect(causes(obj)).toEqual([]);
+    obj.data['.dockerconfigjson'] = Buffer.from('{not json').toString('base64');
+    expect(causeAt(obj, 'data[.dockerconfigjson]').message).toMatch(/^Invalid value: "<secret contents redacted>": .*JSON/);
+    obj.data['.dockerconfigjson'] = Buffer.from('[1]').toString('base64');
+    expect(causeAt(obj, 'data[.dockerconfigjson]').message).toBe('Invalid value: "<secret contents redacted>": must be a JSON object');
+    obj.type = 'kubernetes.io/dockercfg';
+    obj.data = { '.dockercfg': Buffer.from('"x"').toString('base64') };
+    expect(causeAt(obj, 'data[.dockercfg]').reason).toBe('FieldValueInvalid');
+    obj.data = {};
+    expect(causeAt(obj, 'data[.dockercfg]').message).toBe('Required value');
+  });
+
   it('limits the payload to 1 MiB', () => {
     const obj = fixtures.configMapFixture();
     obj.data = { big: 'x'.repeat(1024 * 1024) };

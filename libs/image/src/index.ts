@@ -4,7 +4,7 @@ export { chainIds, isDigest, parseDigest, sha256 } from './digest';
 export type { Digest } from './digest';
 export { MediaType, Annotation, hostPlatform } from './oci';
 export type { ContainerConfig, Descriptor, HistoryEntry, ImageConfig, ImageIndex, ImageManifest, Platform } from './oci';
-export { familiarReference, normalizeReference, parseReference } from './reference';
+export { familiarReference, formatReference, normalizeReference, parseReference } from './reference';
 export type { ImageReference } from './reference';
 export { ImageStore } from './image-store';
 export type {
@@ -32,5 +32,6 @@ export type { TarballEntry } from './tarball';
 export { RegistriesConfig, RegistryResolver, checkRegistryHosts } from './registry-config';
 export type { ConfiguredRegistryHost, HostTls, RegistryCredentials, RegistryEndpoint } from './registry-config';
 export { RegistryClient, splitRepository } from './registry-client';
+export { RegistryTransport } from './registry-http';
 export type { PullOptions, PullResult, PushOptions, RegistryClientOptions, RegistryProgress } from './registry-client';
 export { MANIFEST_ACCEPT, MAX_CONFIG_BYTES, MAX_LAYERS, MAX_MANIFEST_BYTES, parseManifest, parsePlatform } from './registry-manifest';

@@ -2,7 +2,9 @@ import { errors } from '@berth/errors';
 import type { Image, RuntimeClient } from '@berth/runtime-client';
 import { Command, Option } from 'commander';
 import { collect, forEachTarget, runtimeAction, SOCKET_OPTION } from './action';
+import { registerRegistryCommands } from './registry-commands';
 import { ago, humanSize, shortId, table } from './format';
+import { parseReference } from '@berth/image';
 
 /** `docker.io/library/busybox:latest` → [`busybox`, `latest`], as docker images shows names. */
 function repositoryAndTag(name: string): [string, string] {
@@ -12,26 +14,82 @@ function repositoryAndTag(name: string): [string, string] {
   return [repository.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, ''), tag];
 }
 
-function imageRows(images: Image[], noTrunc: boolean): string[][] {
+/** The repository part of a normalised `repository@sha256:...`. */
+function digestRepository(repoDigest: string): string {
+  return repoDigest.slice(0, repoDigest.indexOf('@'));
+}
+
+function repositoryOf(name: string): string {
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+}
+
+/**
+ * docker images' rows: one per name; with `digests`, a DIGEST column holding the repo digest of the
+ * name's repository, and a `<none>`-tagged row for each repo digest whose repository has no name left.
+ */
+function imageRows(images: Image[], noTrunc: boolean, digests = false): string[][] {
   const rows: string[][] = [];
   for (const image of images) {
     const id = noTrunc ? image.id : shortId(image.id);
-    const names = image.names.length ? image.names : ['<none>:<none>'];
+    const repoDigests = image.repoDigests ?? [];
+    const names = image.names.length || (digests && repoDigests.length) ? image.names : ['<none>:<none>'];
+    const row = (repository: string, tag: string, digest: string) =>
+      digests ? [repository, tag, digest, id, ago(image.created), humanSize(image.size)] : [repository, tag, id, ago(image.created), humanSize(image.size)];
     for (const name of names) {
       const [repository, tag] = name === '<none>:<none>' ? ['<none>', '<none>'] : repositoryAndTag(name);
-      rows.push([repository, tag, id, ago(image.created), humanSize(image.size)]);
+      const digest = repoDigests.find((d) => digestRepository(d) === repositoryOf(name));
+      rows.push(row(repository, tag, digest ? digest.slice(digest.indexOf('@') + 1) : '<none>'));
+    }
+    if (!digests) continue;
+    const named = new Set(image.names.map(repositoryOf));
+    for (const repoDigest of repoDigests) {
+      if (named.has(digestRepository(repoDigest))) continue;
+      rows.push(row(repositoryAndTag(digestRepository(repoDigest))[0], '<none>', repoDigest.slice(repoDigest.indexOf('@') + 1)));
     }
   }
   return rows;
 }
 
-async function listImages(client: RuntimeClient, options: { quiet?: boolean; noTrunc?: boolean }): Promise<void> {
-  const images = await client.listImages();
+/** A shell pattern (`*`, `?`) over a whole string. */
+function globMatches(pattern: string, text: string): boolean {
+  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  return new RegExp(`^${regex}$`).test(text);
+}
+
+/**
+ * docker images' REPOSITORY[:TAG] argument: the images with a name in that repository (and tag); a
+ * pattern with `*` or `?` is matched against the names as docker shows them (`busy*`, `team/app:1.*`).
+ */
+export function imagesMatching(images: Image[], filter: string | undefined): Image[] {
+  if (!filter) return images;
+  if (/[*?]/.test(filter)) {
+    const withTag = filter.lastIndexOf(':') > filter.lastIndexOf('/');
+    return images
+      .map((image) => ({ ...image, names: image.names.filter((name) => globMatches(filter, withTag ? repositoryAndTag(name).join(':') : repositoryAndTag(name)[0])) }))
+      .filter((image) => image.names.length);
+  }
+  const wanted = parseReference(filter);
+  const withTag = filter.lastIndexOf(':') > filter.lastIndexOf('/');
+  return images
+    .map((image) => ({ ...image, names: image.names.filter((name) => { const ref = parseReference(name); return ref.repository === wanted.repository && (!withTag || ref.tag === wanted.tag); }) }))
+    .filter((image) => image.names.length);
+}
+
+interface ListOptions {
+  quiet?: boolean;
+  noTrunc?: boolean;
+  digests?: boolean;
+}
+
+async function listImages(client: RuntimeClient, filter: string | undefined, options: ListOptions): Promise<void> {
+  const images = imagesMatching(await client.listImages(), filter);
   if (options.quiet) {
     process.stdout.write([...new Set(images.map((i) => (options.noTrunc ? i.id : shortId(i.id))))].map((id) => `${id}\n`).join(''));
     return;
   }
-  process.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], imageRows(images, !!options.noTrunc)));
+  const header = options.digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
+  process.stdout.write(table(header, imageRows(images, !!options.noTrunc, options.digests)));
 }
 
 /** Instructions `docker import --change` takes that map onto the image config. */
@@ -100,6 +158,7 @@ async function inspectImages(client: RuntimeClient, refs: string[]): Promise<num
     found.push({
       Id: details.image.id,
       RepoTags: details.image.names.map((n) => repositoryAndTag(n).join(':')),
+      RepoDigests: (details.image.repoDigests ?? []).map((d) => `${repositoryAndTag(digestRepository(d))[0]}${d.slice(d.indexOf('@'))}`),
       Digest: details.image.digest,
       Created: details.image.created,
       Size: details.image.size,
@@ -141,24 +200,31 @@ async function systemDf(client: RuntimeClient, options: { verbose?: boolean }): 
 
 const formatOption = () => new Option('--format <format>', 'archive format').choices(['docker-archive', 'oci-archive']).default('docker-archive');
 
-/** docker's image verbs: `images`, `image ...`, `load`, `save`, `system df`. */
+/** docker's image verbs: `images`, `image ...`, `load`, `save`, `tag`, `rmi`, `pull`, `push`, `login`, `logout`, `system df`. */
 export function registerImageCommands(program: Command): void {
+  type ListFlags = { quiet?: boolean; trunc?: boolean; digests?: boolean };
+  const list = (client: RuntimeClient, filter: string | undefined, options: ListFlags) =>
+    listImages(client, filter, { quiet: options.quiet, noTrunc: options.trunc === false, digests: options.digests });
   program
     .command('images')
     .description('list images on this node')
+    .argument('[repository]', 'REPOSITORY[:TAG]: only its images (* and ? match as in docker)')
     .option('-q, --quiet', 'only image IDs')
     .option('--no-trunc', 'full image IDs')
+    .option('--digests', 'show the repo digests')
     .option(...SOCKET_OPTION)
-    .action(runtimeAction((client, options: { quiet?: boolean; trunc?: boolean }) => listImages(client, { quiet: options.quiet, noTrunc: options.trunc === false })));
+    .action(runtimeAction((client, filter: string | undefined, options: ListFlags) => list(client, filter, options)));
 
   const image = program.command('image').description('manage images on this node').option(...SOCKET_OPTION);
   image
     .command('ls')
     .alias('list')
     .description('list images')
+    .argument('[repository]', 'REPOSITORY[:TAG]: only its images')
     .option('-q, --quiet', 'only image IDs')
     .option('--no-trunc', 'full image IDs')
-    .action(runtimeAction((client, options: { quiet?: boolean; trunc?: boolean }) => listImages(client, { quiet: options.quiet, noTrunc: options.trunc === false })));
+    .option('--digests', 'show the repo digests')
+    .action(runtimeAction((client, filter: string | undefined, options: ListFlags) => list(client, filter, options)));
   image
     .command('import')
     .description('import a rootfs tarball (or - for stdin) as a one-layer image')
@@ -193,19 +259,30 @@ export function registerImageCommands(program: Command): void {
   saveCommand(image);
   loadCommand(program);
   saveCommand(program);
-  image
-    .command('tag')
-    .description('give an image another name')
-    .argument('<source>')
-    .argument('<target>')
-    .action(runtimeAction((client, source: string, target: string) => client.tagImage(source, target)));
-  image
-    .command('rm')
-    .alias('remove')
-    .description('untag and remove images')
-    .argument('<images...>')
-    .option('-f, --force', 'remove an image with several names, or one containers use')
-    .action(runtimeAction((client, refs: string[], options: { force?: boolean }) => removeImages(client, refs, options)));
+  // docker keeps tag and rmi at the top level too (`docker tag`, `docker rmi`).
+  const tagCommand = (parent: Command, name: string) =>
+    parent
+      .command(name)
+      .description('give an image another name: SOURCE[:TAG] TARGET[:TAG]')
+      .argument('<source>')
+      .argument('<target>')
+      .option(...SOCKET_OPTION)
+      .action(runtimeAction((client, source: string, target: string) => client.tagImage(source, target)));
+  const removeCommand = (parent: Command, name: string, alias?: string) => {
+    const command = parent.command(name);
+    if (alias) command.alias(alias);
+    return command
+      .description('untag and remove images')
+      .argument('<images...>')
+      .option('-f, --force', 'remove an image with several names, or one containers use')
+      .option(...SOCKET_OPTION)
+      .action(runtimeAction((client, refs: string[], options: { force?: boolean }) => removeImages(client, refs, options)));
+  };
+  tagCommand(image, 'tag');
+  tagCommand(program, 'tag');
+  removeCommand(image, 'rm', 'remove');
+  removeCommand(program, 'rmi');
+  registerRegistryCommands(program, image);
   image
     .command('prune')
     .description('remove dangling images (with -a: every image no container uses) and unreferenced blobs')

@@ -49,6 +49,27 @@ const keysForType: Check<Record<string, string>> = (data, secret) => {
   return keys.filter((key) => !(key in data) && !(key in stringData)).map((key): Problem => problem(field.required(''), `[${key}]`));
 };
 
+/** Secret types whose key must hold a docker config as JSON (an object), as Kubernetes checks them. */
+const SECRET_TYPE_JSON_KEYS: Readonly<Record<string, string>> = {
+  'kubernetes.io/dockerconfigjson': '.dockerconfigjson',
+  'kubernetes.io/dockercfg': '.dockercfg',
+};
+
+/** `.dockerconfigjson` (and `.dockercfg`) must decode to a JSON object: the kubelet reads pull credentials from it. */
+const dockerConfigReadable: Check<Record<string, string>> = (data, secret) => {
+  const key = typeof secret.type === 'string' ? SECRET_TYPE_JSON_KEYS[secret.type] : undefined;
+  const value = key === undefined ? undefined : data[key];
+  if (typeof value !== 'string') return [];
+  let why: string | undefined;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64').toString('utf8'));
+    if (typeof parsed !== 'object' || Array.isArray(parsed)) why = 'must be a JSON object';
+  } catch (err) {
+    why = (err as Error).message;
+  }
+  return why ? [problem(field.invalid('', '<secret contents redacted>', why), `[${key}]`)] : [];
+};
+
 export class SecretObject extends TypedObject {
   @Field(
     t.stringMap,
@@ -56,6 +77,7 @@ export class SecretObject extends TypedObject {
     configKeys,
     base64Values,
     keysForType,
+    dockerConfigReadable,
     payloadFits('stringData'),
   )
   data?: Record<string, string>;
