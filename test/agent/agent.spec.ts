@@ -140,11 +140,12 @@ describe('pods', () => {
       { name: 'config', configMap: { name: 'settings' } },
       { name: 'scratch', emptyDir: {} },
     ];
-    pod.spec!.initContainers = [{ name: 'prepare', image: 'busybox', command: ['sh', '-c', 'echo prepared > /work/marker'], volumeMounts: [{ name: 'scratch', mountPath: '/work' }] }];
+    pod.spec!.initContainers = [{ name: 'prepare', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo prepared > /work/marker'], volumeMounts: [{ name: 'scratch', mountPath: '/work' }] }];
     pod.spec!.containers = [
       {
         name: 'main',
         image: 'busybox',
+        imagePullPolicy: 'IfNotPresent',
         workingDir: '/work',
         command: ['sh', '-c'],
         args: ['echo "$GREETING $PASSWORD $POD_NAME/$POD_NS $(cat marker) $(cat /etc/config/app.conf) $EXPANDED"; touch /etc/config/x 2>/dev/null || echo read-only'],

@@ -22,6 +22,7 @@ export const types = {
   leases: typeOf('coordination.k8s.io/v1', 'Lease'),
   configMaps: typeOf('v1', 'ConfigMap'),
   secrets: typeOf('v1', 'Secret'),
+  events: typeOf('v1', 'Event'),
 };
 
 /** Test pods: busybox, a short grace period (a shell as PID 1 ignores SIGTERM), the given containers. */
@@ -33,7 +34,7 @@ export function busyboxPod(name: string, spec: Partial<NonNullable<Pod['spec']>>
     metadata: { name, namespace: 'default' },
     spec: {
       terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'main', image: 'busybox', command: ['sh', '-c', script ?? 'sleep 3600'] }],
+      containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script ?? 'sleep 3600'] }],
       ...rest,
     },
   };
@@ -53,10 +54,13 @@ export class AgentCluster {
   log = '';
   private readonly logger = pino({ level: 'debug' }, { write: (line: string) => void (this.log += line) });
 
+  /** `runtimedArgs`: more flags for the node's runtimed (a --registries-config, say). */
+  constructor(private readonly options: { runtimedArgs?: string[] } = {}) {}
+
   async start(agentOptions: Partial<AgentOptions> = {}): Promise<void> {
     this.network = await createSimulatedHosts(1);
     this.host = this.network.hosts[0]!;
-    this.runtimed = new RuntimedFixture({ netnsPath: this.host.netnsPath });
+    this.runtimed = new RuntimedFixture({ netnsPath: this.host.netnsPath, args: this.options.runtimedArgs });
     // Each is kept as soon as it runs, so cleanup stops it even when the other failed to start.
     await Promise.all([startBerthServer({ controlLoops: true }).then((server) => (this.server = server)), this.runtimed.start()]);
     this.client = new KubeClient(connectionFromFile(this.server.kubeconfigPath));

@@ -60,7 +60,7 @@ describe('berth workload verbs on a single-node cluster', () => {
   }, 60_000);
 
   it('runs a deployment whose pods show as Running in berth ps', async () => {
-    const created = await berth('run', 'web', '--image', 'busybox:latest', '--replicas', '2', '--stop-timeout', '1', '-e', 'GREETING=one', '--',
+    const created = await berth('run', 'web', '--image', 'busybox:1.36', '--replicas', '2', '--stop-timeout', '1', '-e', 'GREETING=one', '--',
       'sh', '-c', 'echo "hello $GREETING"; while true; do echo tick; sleep 1; done');
     expect(created).toMatchObject({ code: 0, stdout: 'deployment.apps/web created\n', stderr: '' });
 
@@ -79,8 +79,8 @@ describe('berth workload verbs on a single-node cluster', () => {
 
     const template = (await deployment('web')).spec.template;
     expect(template.metadata.labels).toEqual({ app: 'web' });
-    expect(template.spec.containers[0]).toMatchObject({ name: 'web', image: 'busybox:latest', command: ['sh', '-c', expect.stringContaining('hello')] });
-    expectOneLineFailure(await berth('run', 'web', '--image', 'busybox:latest'), 'Error from server (AlreadyExists): deployments.apps "web" already exists');
+    expect(template.spec.containers[0]).toMatchObject({ name: 'web', image: 'busybox:1.36', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', expect.stringContaining('hello')] });
+    expectOneLineFailure(await berth('run', 'web', '--image', 'busybox:1.36'), 'Error from server (AlreadyExists): deployments.apps "web" already exists');
   });
 
   it('scales through the scale subresource, up and down', async () => {
@@ -157,7 +157,7 @@ describe('berth workload verbs on a single-node cluster', () => {
       await follower.stop();
     }
 
-    expect(await succeed('run', 'counter', '--image', 'busybox:latest', '--restart', 'Never', '--', 'sh', '-c', 'echo first; sleep 1; echo second')).toBe('pod/counter created\n');
+    expect(await succeed('run', 'counter', '--image', 'busybox:1.36', '--restart', 'Never', '--', 'sh', '-c', 'echo first; sleep 1; echo second')).toBe('pod/counter created\n');
     // A follower that starts once the container has started ends with it, whenever it started.
     await waitFor(async () => ['Running', 'Completed'].includes((await ps('-l', 'app=counter'))[0]?.status), 60_000, 'the counter to start');
     expect(await berth('logs', '-f', 'counter')).toMatchObject({ code: 0, stdout: 'first\nsecond\n' });
@@ -192,7 +192,7 @@ describe('berth workload verbs on a single-node cluster', () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'pair' },
-      spec: { containers: ['a', 'b'].map((name) => ({ name, image: 'busybox:latest', command: ['sleep', '3600'] })), terminationGracePeriodSeconds: 1 },
+      spec: { containers: ['a', 'b'].map((name) => ({ name, image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] })), terminationGracePeriodSeconds: 1 },
     };
     expect((await api('POST', '/api/v1/namespaces/default/pods', pod)).status).toBe(201);
     expectOneLineFailure(await berth('logs', 'pair'), 'error: a container name must be specified for pod pair, choose one of: [a b]');
@@ -215,11 +215,11 @@ describe('berth workload verbs on a single-node cluster', () => {
   });
 
   it('runs a bare pod with --restart Never, and rm refuses a running pod unless -f', async () => {
-    expect(await succeed('run', 'once', '--image', 'busybox:latest', '--restart', 'Never', '--', 'sh', '-c', 'echo done')).toBe('pod/once created\n');
+    expect(await succeed('run', 'once', '--image', 'busybox:1.36', '--restart', 'Never', '--', 'sh', '-c', 'echo done')).toBe('pod/once created\n');
     await waitFor(async () => (await ps('-l', 'app=once'))[0]?.status === 'Completed', 60_000, 'the pod to complete');
     expect(await succeed('rm', 'once')).toBe('pod/once removed\n');
 
-    expect(await succeed('run', 'sleeper', '--image', 'busybox:latest', '--restart', 'Never', '--stop-timeout', '1', '--', 'sleep', '3600')).toBe('pod/sleeper created\n');
+    expect(await succeed('run', 'sleeper', '--image', 'busybox:1.36', '--restart', 'Never', '--stop-timeout', '1', '--', 'sleep', '3600')).toBe('pod/sleeper created\n');
     await runningPods('app=sleeper', 1);
     expectOneLineFailure(await berth('rm', 'sleeper'), 'error: cannot remove pod/sleeper: it is running: stop it first (berth stop sleeper) or force the removal (-f)');
     expect(await succeed('rm', '-f', 'sleeper')).toBe('pod/sleeper removed\n');

@@ -26,6 +26,7 @@ spec:
       containers:
       - name: main
         image: busybox:latest
+        imagePullPolicy: IfNotPresent
         command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 `;
 

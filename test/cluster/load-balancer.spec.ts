@@ -30,6 +30,7 @@ const webDeployment: Deployment = {
           {
             name: 'httpd',
             image: 'busybox:latest',
+            imagePullPolicy: 'IfNotPresent',
             command: ['sh', '-c', HTTPD_SERVING_HOSTNAME],
             ports: [{ containerPort: 80 }],
             readinessProbe: { httpGet: { path: '/ready', port: 80 }, periodSeconds: 1 },

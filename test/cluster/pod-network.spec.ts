@@ -27,7 +27,7 @@ function pod(name: string, spec: Partial<PodSpec> = {}, script = WEB_SCRIPT): Po
     metadata: { name, namespace: NS },
     spec: {
       terminationGracePeriodSeconds: 0,
-      containers: [{ name: 'main', image: 'busybox:latest', command: ['sh', '-c', script], env: DOWNWARD_ENV }],
+      containers: [{ name: 'main', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script], env: DOWNWARD_ENV }],
       ...spec,
     },
   };

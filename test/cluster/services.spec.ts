@@ -42,6 +42,7 @@ function webDeployment(replicas: number): Deployment {
             {
               name: 'httpd',
               image: 'busybox:latest',
+              imagePullPolicy: 'IfNotPresent',
               command: ['sh', '-c', HTTPD],
               ports: [{ containerPort: 80, name: 'http' }],
               readinessProbe: { httpGet: { path: '/ready', port: 80 }, periodSeconds: 1, failureThreshold: 1 },
@@ -111,7 +112,7 @@ describe('Services across three hosts', () => {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'client', namespace: NS },
-      spec: { nodeName: 'host-3', terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image: 'busybox:latest', command: ['sleep', '3600'] }] },
+      spec: { nodeName: 'host-3', terminationGracePeriodSeconds: 0, containers: [{ name: 'main', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] },
     } as Pod);
     const pods = await eventually('3 ready web pods', async () => {
       const all = await webPods();
@@ -188,7 +189,7 @@ describe('Services across three hosts', () => {
   });
 
   it('publishes a port on the pod\'s host with berth run -p', async () => {
-    const run = await runBerth(['run', 'pub', '--image', 'busybox:latest', '-p', '8080:80', '--', 'sh', '-c', HTTPD], { env: berthEnv() });
+    const run = await runBerth(['run', 'pub', '--image', 'busybox:1.36', '-p', '8080:80', '--', 'sh', '-c', HTTPD], { env: berthEnv() });
     expect(run.stderr).toBe('');
     const pod = await cluster.eventually('the pub pod running', async () => {
       const [p] = (await cluster.client.list<Pod>(PODS, { namespace: NS, labelSelector: 'app=pub' })).items;

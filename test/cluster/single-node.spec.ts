@@ -99,7 +99,7 @@ describe('berth server as a single-node cluster', () => {
       },
     };
     expect((await send('POST', '/api/v1/namespaces/default/pods', pod)).status).toBe(201);
-    const rootImage = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'root-image' }, spec: { terminationGracePeriodSeconds: 1, securityContext: { runAsNonRoot: true }, containers: [{ name: 'main', image: 'busybox:latest', command: ['sleep', '3600'] }] } };
+    const rootImage = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'root-image' }, spec: { terminationGracePeriodSeconds: 1, securityContext: { runAsNonRoot: true }, containers: [{ name: 'main', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] } };
     expect((await send('POST', '/api/v1/namespaces/default/pods', rootImage)).status).toBe(201);
     const unsafe = { ...rootImage, metadata: { name: 'unsafe' }, spec: { ...rootImage.spec, securityContext: { sysctls: [{ name: 'kernel.msgmax', value: '1' }] } } };
     const refused = await send('POST', '/api/v1/namespaces/default/pods', unsafe);

@@ -40,6 +40,7 @@ function webDeployment(replicas: number): Deployment {
             {
               name: 'main',
               image: 'busybox:latest',
+              imagePullPolicy: 'IfNotPresent',
               env: [{ name: 'VERSION', value: 'one' }],
               // Ready a moment after start, through a real exec probe; stops promptly on TERM.
               command: ['sh', '-c', 'trap "exit 0" TERM; sleep 1; touch /tmp/ready; while true; do sleep 1; done'],
@@ -192,7 +193,7 @@ describe('workloads on a real single-node cluster', () => {
         terminationGracePeriodSeconds: 1,
         volumes: [{ name: 'record', hostPath: { path: dir } }],
         // Each run records when it started (host uptime: one clock for every run) and fails.
-        containers: [{ name: 'main', image: 'busybox:latest', command: ['sh', '-c', 'cut -d" " -f1 /proc/uptime >> /record/starts; exit 1'], volumeMounts: [{ name: 'record', mountPath: '/record' }] }],
+        containers: [{ name: 'main', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'cut -d" " -f1 /proc/uptime >> /record/starts; exit 1'], volumeMounts: [{ name: 'record', mountPath: '/record' }] }],
       },
     };
     await cluster.client.create(types.pods, pod);
@@ -244,7 +245,7 @@ describe('workloads on a real single-node cluster', () => {
           spec: {
             terminationGracePeriodSeconds: 120,
             volumes: [{ name: 'signal', hostPath: { path: dir } }],
-            containers: [{ name: 'main', image: 'busybox:latest', command: ['sh', '-c', script], volumeMounts: [{ name: 'signal', mountPath: '/signal' }] }],
+            containers: [{ name: 'main', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script], volumeMounts: [{ name: 'signal', mountPath: '/signal' }] }],
           },
         },
       },
@@ -310,7 +311,7 @@ describe('workloads on a real single-node cluster', () => {
         terminationGracePeriodSeconds: 300,
         volumes: [{ name: 'signal', hostPath: { path: dir } }],
         // Notes TERM and carries on: only SIGKILL ends it.
-        containers: [{ name: 'main', image: 'busybox:latest', command: ['sh', '-c', "trap 'touch /signal/term' TERM; while true; do sleep 0.2; done"], volumeMounts: [{ name: 'signal', mountPath: '/signal' }] }],
+        containers: [{ name: 'main', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', "trap 'touch /signal/term' TERM; while true; do sleep 0.2; done"], volumeMounts: [{ name: 'signal', mountPath: '/signal' }] }],
       },
     };
     await cluster.client.create(types.pods, pod);

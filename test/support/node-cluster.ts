@@ -90,6 +90,9 @@ export async function startNodeCluster(extraArgs: string[] = []): Promise<NodeCl
     );
     runtime = new RuntimeClient(join(server.dataDir, 'runtimed.sock'), { callTimeoutMs: 60_000 });
     await runtime.importImage(await busyboxRootfsTarball(), { name: 'busybox:latest', config: BUSYBOX_CONFIG });
+    // Also under a pinned tag, as the quick start names it: workloads made by the CLI (no imagePullPolicy) pull
+    // :latest on every start (Always), a pinned tag only when absent (IfNotPresent), and no registry has busybox here.
+    await runtime.tagImage('busybox:latest', 'busybox:1.36');
   } catch (err) {
     await cleanup();
     throw err;

@@ -90,6 +90,14 @@ describe('parseAgentFlags', () => {
     expect(() => parseAgentFlags([...flags, '--crash-loop-backoff-base', 'soon'])).toThrow('invalid duration');
   });
 
+  it("takes the image GC thresholds as kubelet's, refusing crossed or out-of-range ones", () => {
+    const flags = ['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir];
+    expect(parseAgentFlags(flags)).toMatchObject({ imageGCHighThresholdPercent: 85, imageGCLowThresholdPercent: 80 });
+    expect(parseAgentFlags([...flags, '--image-gc-high-threshold', '90', '--image-gc-low-threshold', '50'])).toMatchObject({ imageGCHighThresholdPercent: 90, imageGCLowThresholdPercent: 50 });
+    expect(() => parseAgentFlags([...flags, '--image-gc-high-threshold', '101'])).toThrow('must be a whole percentage (0-100)');
+    expect(() => parseAgentFlags([...flags, '--image-gc-high-threshold', '70'])).toThrow('--image-gc-low-threshold (80) must not be above --image-gc-high-threshold (70)');
+  });
+
   it("takes the pods' cluster DNS server and domain", () => {
     const flags = ['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir];
     expect(parseAgentFlags(flags)).toMatchObject({ clusterDNS: '169.254.20.10', clusterDomain: 'cluster.local' });

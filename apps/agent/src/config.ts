@@ -1,9 +1,9 @@
-import { checkClusterDNS, checkClusterDomain, defaultNodeName, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, nodeCredentialPath, type JoinTarget } from '@berth/agent';
+import { checkClusterDNS, checkClusterDomain, checkImageGCPolicy, DEFAULT_IMAGE_GC, defaultNodeName, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, nodeCredentialPath, type JoinTarget } from '@berth/agent';
 import type { ClusterConnection } from '@berth/client';
 import { caCertHash, connectionFromFile, findKubeconfig, parseJoinToken } from '@berth/client';
 import { errors } from '@berth/errors';
 import { type Command, InvalidArgumentError } from 'commander';
-import { daemonCommand, durationFlag, flagParser, LOG_LEVELS, logLevelFlag, parseCommand } from '@berth/flags';
+import { daemonCommand, durationFlag, flagParser, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag } from '@berth/flags';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -47,6 +47,9 @@ export interface AgentConfig {
   resolvConf?: string;
   /** Run the service proxy, host-gw routes and DNS server (off: something else on the host does). */
   nodeServices: boolean;
+  /** Image GC: disk use (percent) at which unused images are removed, and down to which (kubelet's --image-gc-*-threshold). */
+  imageGCHighThresholdPercent: number;
+  imageGCLowThresholdPercent: number;
   logLevel: string;
 }
 
@@ -87,6 +90,8 @@ interface Flags {
   clusterDomain: string;
   resolvConf?: string;
   disableNodeServices?: boolean;
+  imageGcHighThreshold: number;
+  imageGcLowThreshold: number;
   logLevel: string;
 }
 
@@ -166,6 +171,8 @@ export function agentCommand(): Command {
     .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN)
     .option('--resolv-conf <file>', "resolv.conf for pods with dnsPolicy Default (default: /etc/resolv.conf, or systemd-resolved's upstream list when that names only 127.0.0.53)")
     .option('--disable-node-services', "don't run the node's service proxy (nftables), routes to other nodes' pods and DNS server")
+    .option('--image-gc-high-threshold <percent>', "disk use of the image filesystem (runtimed's root) at which unused images are removed", percentFlag, DEFAULT_IMAGE_GC.highThresholdPercent)
+    .option('--image-gc-low-threshold <percent>', 'disk use image garbage collection brings it down to', percentFlag, DEFAULT_IMAGE_GC.lowThresholdPercent)
     .option('--log-level <level>', LOG_LEVELS.join(', '), logLevelFlag, 'info');
 }
 
@@ -178,6 +185,7 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
   parseCommand(command, argv);
   const flags = command.opts<Flags>();
   const dataDir = resolve(flags.dataDir);
+  checkImageGCPolicy({ highThresholdPercent: flags.imageGcHighThreshold, lowThresholdPercent: flags.imageGcLowThreshold });
   return {
     credential: credentialOf(flags, dataDir, env),
     dataDir,
@@ -190,6 +198,8 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
     clusterDomain: flags.clusterDomain,
     resolvConf: flags.resolvConf === undefined ? undefined : resolve(flags.resolvConf),
     nodeServices: !flags.disableNodeServices,
+    imageGCHighThresholdPercent: flags.imageGcHighThreshold,
+    imageGCLowThresholdPercent: flags.imageGcLowThreshold,
     logLevel: flags.logLevel,
   };
 }

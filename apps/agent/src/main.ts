@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     clusterDomain: config.clusterDomain,
     resolvConf: config.resolvConf,
     nodeServices: config.nodeServices,
+    imageGC: { highThresholdPercent: config.imageGCHighThresholdPercent, lowThresholdPercent: config.imageGCLowThresholdPercent },
   });
   stopOnSignals(logger, async () => {
     const node = await starting.catch(() => undefined);

@@ -7,6 +7,8 @@ describe('parseServerFlags', () => {
     expect(parseServerFlags([])).toEqual({
       dataDir: '/var/lib/berth',
       httpsPort: 6443,
+      imageGCHighThresholdPercent: 85,
+      imageGCLowThresholdPercent: 80,
       bindAddress: '0.0.0.0',
       storeUrl: 'sqlite:///var/lib/berth/state.db',
       disableAgent: false,
@@ -101,7 +103,7 @@ describe('parseServerFlags', () => {
   });
 
   test('bad flags are one-line ConfigErrors', () => {
-    for (const args of [['--https-port', '0'], ['--https-port', 'x'], ['--bogus'], ['extra'], ['--log-level', 'chatty']]) {
+    for (const args of [['--https-port', '0'], ['--https-port', 'x'], ['--bogus'], ['extra'], ['--log-level', 'chatty'], ['--image-gc-high-threshold', '101'], ['--image-gc-high-threshold', '70', '--image-gc-low-threshold', '75']]) {
       expect(() => parseServerFlags(args)).toThrow(ConfigError);
       try {
         parseServerFlags(args);

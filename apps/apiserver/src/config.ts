@@ -1,10 +1,10 @@
-import { primaryIPv4, checkClusterDNS, checkClusterDomain, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN } from '@berth/agent';
+import { primaryIPv4, checkClusterDNS, checkClusterDomain, checkImageGCPolicy, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, DEFAULT_IMAGE_GC } from '@berth/agent';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { DEFAULT_NODE_PORT_RANGE, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_EVENT_TTL_MS } from './event-ttl';
 import { DEFAULT_LIMITS, type ServerLimits } from './limits';
-import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
+import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
 import { join, resolve } from 'node:path';
 
 export const DEFAULT_DATA_DIR = '/var/lib/berth';
@@ -37,6 +37,9 @@ export interface ServerConfig {
   nodeCidrMaskSize: number;
   /** The local agent's --cluster-dns: the DNS server its pods use. */
   clusterDNS: string;
+  /** The local agent's image GC thresholds (percent of its image filesystem), as `berth agent`'s flags. */
+  imageGCHighThresholdPercent: number;
+  imageGCLowThresholdPercent: number;
   /** The local agent's --cluster-domain. */
   clusterDomain: string;
   /** The local agent's --resolv-conf; undefined: chosen as k3s does. */
@@ -97,6 +100,8 @@ export function serverCommand(): Command {
     .option('--cluster-dns <address>', "the DNS server the local agent's pods resolve names with (the node's own)", flagParser(checkClusterDNS), DEFAULT_CLUSTER_DNS)
     .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN)
     .option('--resolv-conf <file>', "resolv.conf for the local agent's pods with dnsPolicy Default (default: /etc/resolv.conf, or systemd-resolved's upstream list when that names only 127.0.0.53)")
+    .option('--image-gc-high-threshold <percent>', "disk use of the local agent's image filesystem at which unused images are removed", percentFlag, DEFAULT_IMAGE_GC.highThresholdPercent)
+    .option('--image-gc-low-threshold <percent>', 'disk use image garbage collection brings it down to', percentFlag, DEFAULT_IMAGE_GC.lowThresholdPercent)
     .option('--event-ttl <duration>', 'delete Events this long after their last write', positiveDurationFlag, DEFAULT_EVENT_TTL_MS)
     .option('--max-requests-inflight <n>', 'read-only requests served at once (watches and streams not counted); more get 429', countFlag, DEFAULT_LIMITS.maxRequestsInflight)
     .option('--max-mutating-requests-inflight <n>', 'writes served at once; more get 429', countFlag, DEFAULT_LIMITS.maxMutatingRequestsInflight)
@@ -133,6 +138,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     clusterDns: string;
     clusterDomain: string;
     resolvConf?: string;
+    imageGcHighThreshold: number;
+    imageGcLowThreshold: number;
     eventTtl: number;
     maxRequestsInflight: number;
     maxMutatingRequestsInflight: number;
@@ -143,6 +150,11 @@ export function parseServerFlags(argv: string[]): ServerConfig {
   }>();
   if (opts.nodeCidrMaskSize < Ipv4Cidr.parse(opts.clusterCidr).prefixLength) {
     throw new ConfigError(`--node-cidr-mask-size /${opts.nodeCidrMaskSize} is shorter than --cluster-cidr ${opts.clusterCidr}`);
+  }
+  try {
+    checkImageGCPolicy({ highThresholdPercent: opts.imageGcHighThreshold, lowThresholdPercent: opts.imageGcLowThreshold });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
   }
   return {
     dataDir: opts.dataDir,
@@ -162,6 +174,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     clusterCidr: opts.clusterCidr,
     nodeCidrMaskSize: opts.nodeCidrMaskSize,
     clusterDNS: opts.clusterDns,
+    imageGCHighThresholdPercent: opts.imageGcHighThreshold,
+    imageGCLowThresholdPercent: opts.imageGcLowThreshold,
     clusterDomain: opts.clusterDomain,
     resolvConf: opts.resolvConf === undefined ? undefined : resolve(opts.resolvConf),
     eventTtlMs: opts.eventTtl,

@@ -57,6 +57,7 @@ async function startLocalNode(config: ServerConfig, app: ApiServerApp, logger: L
     clusterDomain: config.clusterDomain,
     resolvConf: config.resolvConf,
     nodeServices: true,
+    imageGC: { highThresholdPercent: config.imageGCHighThresholdPercent, lowThresholdPercent: config.imageGCLowThresholdPercent },
   });
 }
 

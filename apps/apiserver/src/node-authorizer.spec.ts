@@ -15,7 +15,7 @@ const PODS: Pod[] = [
     containers: [{ name: 'c', image: 'busybox', env: [{ name: 'E', valueFrom: { secretKeyRef: { name: 'env-secret', key: 'k' } } }], envFrom: [{ configMapRef: { name: 'envfrom-cm' } }] }],
     imagePullSecrets: [{ name: 'pull-secret' }],
   }),
-  pod('default', 'on-b', 'b', { volumes: [{ name: 'v', secret: { secretName: 'b-secret' } }] }),
+  pod('default', 'on-b', 'b', { volumes: [{ name: 'v', secret: { secretName: 'b-secret' } }], imagePullSecrets: [{ name: 'b-pull-secret' }] }),
   pod('default', 'unbound', undefined, { volumes: [{ name: 'v', secret: { secretName: 'unbound-secret' } }] }),
 ];
 
@@ -97,6 +97,7 @@ describe('the node authorizer', () => {
     ['GET', '/api/v1/namespaces/default/pods/on-b/status', `Forbidden: pods "on-b" is forbidden: User "system:node:a" cannot get resource "pods/status" in API group "" in the namespace "default": no relationship found between node 'a' and this object`],
     ['GET', '/api/v1/namespaces/default/pods/on-a/log', 'Forbidden: pods "on-a" is forbidden: User "system:node:a" cannot get resource "pods/log" in API group "" in the namespace "default"'],
     ['GET', '/api/v1/namespaces/default/secrets/b-secret', `Forbidden: secrets "b-secret" is forbidden: User "system:node:a" cannot get resource "secrets" in API group "" in the namespace "default": no relationship found between node 'a' and this object`],
+    ['GET', '/api/v1/namespaces/default/secrets/b-pull-secret', `Forbidden: secrets "b-pull-secret" is forbidden: User "system:node:a" cannot get resource "secrets" in API group "" in the namespace "default": no relationship found between node 'a' and this object`],
     ['GET', '/api/v1/namespaces/default/secrets/unbound-secret', `Forbidden: secrets "unbound-secret" is forbidden: User "system:node:a" cannot get resource "secrets" in API group "" in the namespace "default": no relationship found between node 'a' and this object`],
     ['GET', '/api/v1/namespaces/other/secrets/volume-secret', `Forbidden: secrets "volume-secret" is forbidden: User "system:node:a" cannot get resource "secrets" in API group "" in the namespace "other": no relationship found between node 'a' and this object`],
     ['GET', '/api/v1/namespaces/default/secrets', 'Forbidden: secrets is forbidden: User "system:node:a" cannot list resource "secrets" in API group "" in the namespace "default": a node can only read named objects its pods use'],

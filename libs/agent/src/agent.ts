@@ -9,6 +9,8 @@ import pino, { type Logger } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { ObjectSource } from './container-spec';
 import { stopContainer } from './lifecycle';
+import { ClusterRegistrySync } from './cluster-registry';
+import { DEFAULT_IMAGE_GC, filesystemUsage, IMAGE_GC_PERIOD_MS, ImageGC, type ImageGCPolicy } from './image-gc';
 import { hostFacts, NodeHeartbeat, type HostFacts } from './node';
 import { nodePaths, type AgentRecord } from './node-paths';
 import { nodeTunnelFor } from './node-tunnel';
@@ -65,6 +67,12 @@ export interface AgentOptions {
   clusterDomain?: string;
   /** The node's resolv.conf, which pods with dnsPolicy Default start from (kubelet's --resolv-conf); default defaultResolvConfPath(). */
   resolvConf?: string;
+  /** The cluster CA (PEM), which the cluster registry's certificate is checked against when the node pulls from it. */
+  clusterCA?: string;
+  /** Image garbage collection (kubelet's thresholds: 85 % / 80 %, images at least 2 minutes old); off on a runtime with no root directory (a fake one). */
+  imageGC?: Partial<ImageGCPolicy>;
+  /** How often the image filesystem is looked at; default 5 minutes, as kubelet. */
+  imageGCPeriodMs?: number;
 }
 
 export interface RunningAgent {
@@ -107,8 +115,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { client, runtime, nodeName } = options;
   const logger = (options.logger ?? pino({ level: 'info' }, pino.destination(2))).child({ component: 'agent', node: nodeName });
   let runtimeVersion: string;
+  let runtimeRoot: string;
   try {
-    runtimeVersion = (await runtime.version()).version;
+    ({ version: runtimeVersion, root: runtimeRoot } = await runtime.version());
   } catch (err) {
     if (!isBerthError(err, 'ServiceUnavailable')) throw err;
     throw errors.unavailable(`no runtimed answers (${err.message}); start \`berth runtimed\` on this node first`);
@@ -149,6 +158,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     hostResolvConf: hostResolvConfFrom(options.resolvConf ?? defaultResolvConfPath()),
     podNetworkReady: () => podCidr.networkReady,
   });
+  // The cluster registry the server advertises, handed to runtimed before any pod pulls.
+  const clusterRegistry = new ClusterRegistrySync({ informers, runtime, clusterCA: options.clusterCA, logger });
   pods.addEventHandler({
     onAdd: (pod) => queue.add(objectKey(pod)),
     onUpdate: (_old, pod) => queue.add(objectKey(pod)),
@@ -162,6 +173,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   await podCidr.start();
   let nodeServices: NodeServices | undefined;
   try {
+    await clusterRegistry.start();
     // Before any pod starts: its resolv.conf names the DNS server, its Services need the rules.
     if (options.nodeServices) {
       nodeServices = await startNodeServices({
@@ -174,6 +186,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   } catch (err) {
     heartbeat.stop();
+    await clusterRegistry.stop();
     await podCidr.stop();
     await informers.stop();
     throw err;
@@ -186,12 +199,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger,
     waitFor: [pods as Informer<Pod>, services as Informer<Service>],
   });
+  const imageGC = runtimeRoot ? startImageGC(options, runtimeRoot, events, logger) : undefined;
   const relister = new RuntimeRelister(runtime, (key) => queue.add(key), options.relistMs ?? 1000, logger);
   try {
     await relister.start();
   } catch (err) {
     heartbeat.stop();
+    await imageGC?.stop();
     await nodeServices?.stop();
+    await clusterRegistry.stop();
     await podCidr.stop();
     await controller.stop();
     await informers.stop();
@@ -207,11 +223,43 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       heartbeat.stop();
       probes.stop();
       await relister.stop();
+      await imageGC?.stop();
       await nodeServices?.stop();
+      await clusterRegistry.stop();
       await podCidr.stop();
       await informers.stop();
       await controller.stop();
       await events.flush();
     },
   };
+}
+
+/** kubelet's image GC loop: a pass every period (the first one period after the start), on the filesystem of runtimed's root. */
+function startImageGC(options: AgentOptions, root: string, events: EventRecorder, logger: Logger): RunningController {
+  const periodMs = options.imageGCPeriodMs ?? IMAGE_GC_PERIOD_MS;
+  const gc = new ImageGC({
+    runtime: options.runtime,
+    usage: () => filesystemUsage(root),
+    policy: { ...DEFAULT_IMAGE_GC, ...options.imageGC },
+    events,
+    nodeName: options.nodeName,
+    logger,
+  });
+  const queue = new WorkQueue<string>();
+  const controller = runController({
+    name: 'image-gc',
+    queue,
+    logger,
+    reconcile: async () => {
+      try {
+        await gc.reconcile();
+      } catch (err) {
+        // Recorded on the Node by the GC itself; the next pass is a period away, as kubelet's.
+        logger.warn({ err: (err as Error).message }, 'image garbage collection failed');
+      }
+      return { requeueAfter: periodMs };
+    },
+  });
+  queue.addAfter('images', periodMs);
+  return controller;
 }

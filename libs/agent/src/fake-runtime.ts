@@ -1,14 +1,19 @@
 import { errors } from '@berth/errors';
 import { randomBytes } from 'node:crypto';
-import { completeContainerConfig, parsePodCidr, runAsNonRootViolation, type Container, type ContainerConfig, type ExitStatus, type ImageDetails, type ListContainersOptions, type LogEntry, type PodSandbox, type PodSandboxConfig, type RuntimeStatus, type VersionInfo } from '@berth/runtime-client';
+import { completeContainerConfig, parsePodCidr, runAsNonRootViolation, type Container, type ContainerConfig, type ExitStatus, type Image, type ImageDetails, type ListContainersOptions, type LogEntry, type PodSandbox, type PodSandboxConfig, type RegistryAuth, type RegistryHost, type RuntimeStatus, type VersionInfo } from '@berth/runtime-client';
 import type { AgentRuntime } from './pod-sync';
 
 /** Exit code of a container stopped by the runtime (SIGKILL after the grace period, as the sleeping busybox ignores SIGTERM). */
 export const FAKE_STOP_EXIT_CODE = 137;
 
 export interface FakeRuntimeOptions {
-  /** Images the node has; any image is present when omitted (a hollow node pulls nothing). */
+  /** Images the node has; any image is present when omitted (a hollow node: every pull succeeds at once). */
   images?: string[];
+  /**
+   * The images a pull finds (by the name the pod gives), with the credential each needs (none: anonymous);
+   * with `images` set, a pull of any other fails NotFound, and one without the credential Unauthorized.
+   */
+  registry?: Record<string, RegistryAuth | null>;
   /** The node's pod CIDR from the start (a hollow node whose network is ready); absent: set by updateRuntimeConfig. */
   podCidr?: string;
 }
@@ -28,6 +33,11 @@ export class FakeRuntime implements AgentRuntime {
   private readonly sandboxes = new Map<string, PodSandbox>();
   private readonly containers = new Map<string, Container>();
   private readonly images?: Set<string>;
+  private readonly registry: Map<string, RegistryAuth | null>;
+  /** Every pull asked for, in order, with the credential it came with. */
+  readonly pulls: Array<{ ref: string; auth?: RegistryAuth }> = [];
+  /** What the last configureRegistries set. */
+  registryHosts: RegistryHost[] = [];
   private nextId = 0;
   private podCidr = '';
   /** Pod-network addresses in use, by sandbox id. */
@@ -37,6 +47,7 @@ export class FakeRuntime implements AgentRuntime {
 
   constructor(options: FakeRuntimeOptions = {}) {
     if (options.images) this.images = new Set(options.images);
+    this.registry = new Map(Object.entries(options.registry ?? {}));
     if (options.podCidr) this.setPodCidr(options.podCidr);
   }
 
@@ -75,7 +86,41 @@ export class FakeRuntime implements AgentRuntime {
 
   async inspectImage(ref: string): Promise<ImageDetails> {
     if (this.images && !this.images.has(ref)) throw errors.notFound('images', ref);
-    return { image: { id: 'sha256:fake', digest: 'sha256:fake', names: [ref], created: '', size: 0 }, configJson: '{}', manifestJson: '{}' };
+    return { image: this.imageOf(ref), configJson: '{}', manifestJson: '{}' };
+  }
+
+  private imageOf(ref: string): Image {
+    return { id: 'sha256:fake', digest: 'sha256:fake', names: [ref], created: '', size: 0 };
+  }
+
+  async listImages(): Promise<Image[]> {
+    return [...(this.images ?? [])].map((ref) => this.imageOf(ref));
+  }
+
+  /** As runtimed: an image a container (even a stopped one) uses stays unless forced. */
+  async removeImage(ref: string, force = false): Promise<{ untagged: string[]; deleted: string[] }> {
+    if (this.images && !this.images.has(ref)) throw errors.notFound('images', ref);
+    if (!force && [...this.containers.values()].some((c) => c.image === ref)) throw errors.conflict('images', ref, 'the image is in use by a container');
+    this.images?.delete(ref);
+    return { untagged: [ref], deleted: ['sha256:fake'] };
+  }
+
+  /** A pull from the in-memory registry: the image becomes present under the name asked for. */
+  async pullImage(ref: string, options: { auth?: RegistryAuth } = {}): Promise<{ image: Image; digest: string }> {
+    this.pulls.push({ ref, ...(options.auth ? { auth: options.auth } : {}) });
+    if (this.images) {
+      if (!this.registry.has(ref)) throw errors.notFound('images', ref);
+      const needed = this.registry.get(ref);
+      if (needed && (needed.username !== options.auth?.username || needed.password !== options.auth?.password)) {
+        throw errors.unauthorized(`pulling ${ref}: authentication required`);
+      }
+      this.images.add(ref);
+    }
+    return { image: this.imageOf(ref), digest: 'sha256:fake' };
+  }
+
+  async configureRegistries(hosts: RegistryHost[]): Promise<void> {
+    this.registryHosts = hosts.map((h) => ({ ...h }));
   }
 
   async runPodSandbox(config: PodSandboxConfig): Promise<PodSandbox> {

@@ -63,7 +63,7 @@ export async function startNode(options: NodeStartOptions): Promise<RunningNode>
       hostLogger.warn({ err: err.message }, "could not record this node's runtimed socket for node-local commands");
       return async () => undefined;
     });
-    agent = await startAgent({ ...agentOptions, client, runtime, logger });
+    agent = await startAgent({ clusterCA: connection.ca, ...agentOptions, client, runtime, logger });
   } catch (err) {
     await stop().catch((stopErr: unknown) => logger.error({ err: stopErr }, 'stopping what a node that did not start had started failed'));
     throw err;

@@ -63,7 +63,7 @@ describe('computePodStatus', () => {
       started: true,
       restartCount: 0,
       image: 'busybox',
-      imageID: 'busybox@sha256:digest',
+      imageID: 'docker.io/library/busybox@sha256:digest',
       containerID: 'berth://1',
     });
     expect(s).toMatchObject({ hostIP: '192.0.2.1', podIP: '192.0.2.1', podIPs: [{ ip: '192.0.2.1' }], startTime: '2026-01-01T00:01:00Z', qosClass: 'BestEffort' });

@@ -1,4 +1,5 @@
 import type { Container as PodContainer, ContainerState, ContainerStatus, Pod, PodCondition, PodPhase, PodStatus } from '@berth/api';
+import { parseReference } from '@berth/image';
 import type { Container as RuntimeContainer } from '@berth/runtime-client';
 
 /** Why a container is not running when the runtime alone cannot say (back-off, a missing image, a bad config). */
@@ -98,9 +99,15 @@ function containerStatus(spec: PodContainer, observed: ObservedContainer | undef
   return status;
 }
 
+/** The repo digest, as containerd reports it: the image's repository, fully qualified (docker.io/library/busybox), @ its manifest digest. */
 function imageIdOf(c: RuntimeContainer): string {
   if (!c.imageDigest) return c.imageId;
-  const repository = c.image.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
+  let repository: string;
+  try {
+    repository = parseReference(c.image).repository;
+  } catch {
+    repository = c.image.replace(/@.*$/, '').replace(/:[^/:]*$/, '');
+  }
   return `${repository}@${c.imageDigest}`;
 }
 

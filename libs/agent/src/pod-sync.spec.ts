@@ -1,4 +1,4 @@
-import type { ConfigMap, Pod } from '@berth/api';
+import type { ConfigMap, Pod, Secret } from '@berth/api';
 import type { Container } from '@berth/runtime-client';
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,20 +41,22 @@ describe('PodSyncer', () => {
   let deletes: unknown[];
   let events: string[];
   let configMaps: Record<string, Record<string, string>>;
+  let secrets: Record<string, Secret>;
   let configMapReads: number;
   let syncer: PodSyncer;
   const containers = () => runtime.listContainers({ all: true });
   const sandboxes = () => runtime.listPodSandboxes();
 
   beforeEach(() => {
-    runtime = new RecordingRuntime({ images: ['busybox', 'busybox:2'], podCidr: '10.88.0.0/24' });
+    runtime = new RecordingRuntime({ images: ['busybox', 'busybox:2'], registry: { busybox: null, 'busybox:2': null }, podCidr: '10.88.0.0/24' });
     statusWrites = [];
     deletes = [];
     events = [];
     configMaps = {};
+    secrets = {};
     configMapReads = 0;
-    const recorder = { record: (_pod: Pod, type: string, reason: string, message: string) => void events.push(`${type} ${reason} ${message}`) };
-    const client: PodClient = {
+    recorder = { record: (_pod: Pod, type: string, reason: string, message: string) => void events.push(`${type} ${reason} ${message}`) };
+    client = {
       get: async () => current as never,
       updateStatus: async (_type, pod) => {
         statusWrites.push(pod as Pod);
@@ -66,7 +68,13 @@ describe('PodSyncer', () => {
         return current!;
       },
     };
-    syncer = new PodSyncer({
+    syncer = newSyncer();
+  });
+
+  let recorder: { record: (pod: Pod, type: string, reason: string, message: string) => void };
+  let client: PodClient;
+  function newSyncer(): PodSyncer {
+    return new PodSyncer({
       client,
       runtime,
       objects: {
@@ -75,7 +83,7 @@ describe('PodSyncer', () => {
           const data = configMaps[name];
           return data ? ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data: { ...data } } as ConfigMap) : undefined;
         },
-        secret: async () => undefined,
+        secret: async (_namespace, name) => secrets[name],
       },
       podByKey: () => current,
       dataDir,
@@ -89,7 +97,7 @@ describe('PodSyncer', () => {
       cluster: { clusterDNS: '169.254.20.10', clusterDomain: 'cluster.local' },
       hostResolvConf: () => ({}),
     });
-  });
+  }
 
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -100,7 +108,13 @@ describe('PodSyncer', () => {
     expect(await sandboxes()).toHaveLength(1);
     expect((await containers()).map((c) => [c.state, c.config.labels[LABELS.attempt]])).toEqual([['running', '0']]);
     expect(statusWrites).toHaveLength(1);
-    expect(events).toEqual(['Normal Pulled Container image "busybox" already present on machine', 'Normal Created Created container c', 'Normal Started Started container c']);
+    // busybox has no tag: pulled on every container start (imagePullPolicy Always by default).
+    expect(events).toEqual([
+      'Normal Pulling Pulling image "busybox"',
+      expect.stringMatching(/^Normal Pulled Successfully pulled image "busybox" in \d+(ms|\.?\d*s) \(\d+(ms|\.?\d*s) including waiting\)\. Image size: 0 bytes\.$/),
+      'Normal Created Created container c',
+      'Normal Started Started container c',
+    ]);
     expect(statusWrites[0]!.status).toMatchObject({ phase: 'Running', containerStatuses: [{ name: 'c', ready: true, containerID: `berth://${(await containers())[0]!.id}` }] });
   });
 
@@ -133,6 +147,22 @@ describe('PodSyncer', () => {
     await syncer.reconcile('ns/p');
     expect(current.status?.containerStatuses?.[0]?.state?.waiting?.reason).toBe('ImagePullBackOff');
     expect(await containers()).toHaveLength(0);
+  });
+
+  it('pulls with the pod\'s image pull secret and runs the pod; Never with an absent image waits with ErrImageNeverPull', async () => {
+    const auth = { username: 'u', password: 'p' };
+    runtime = new RecordingRuntime({ images: ['busybox'], registry: { 'registry.example.com/app:1': auth }, podCidr: '10.88.0.0/24' });
+    syncer = newSyncer();
+    const config = { auths: { 'registry.example.com': { auth: Buffer.from('u:p').toString('base64') } } };
+    secrets = { regcred: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcred', namespace: 'ns' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(JSON.stringify(config)).toString('base64') } } };
+    current = testPod('uid-1', { imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'c', image: 'registry.example.com/app:1' }, { name: 'n', image: 'local:1', imagePullPolicy: 'Never' }] });
+    await syncer.reconcile('ns/p');
+    expect(runtime.pulls).toEqual([{ ref: 'registry.example.com/app:1', auth }]);
+    expect(current.status?.containerStatuses?.map((s) => [s.name, s.state?.running ? 'running' : s.state?.waiting?.reason])).toEqual([
+      ['c', 'running'],
+      ['n', 'ErrImageNeverPull'],
+    ]);
+    expect(current.status?.containerStatuses?.[0]?.imageID).toBe('registry.example.com/app@sha256:fake');
   });
 
   it('reports a container the runtime cannot create as asked as CreateContainerConfigError, with its message', async () => {

@@ -17,6 +17,7 @@ import { terminationLogMount, terminationMessage } from './termination-message';
 import { podSandboxConfig, usesHostNetwork, type ClusterDnsSettings, type HostResolvConf } from './sandbox-config';
 import { applyFsGroup } from './fs-group';
 import { imageConfigUser, seccompDir } from './security';
+import { ImagePuller } from './image-pull';
 
 /** Where the agent reports what it did to a pod (kubelet's events: Created, Started, Killing, BackOff...). */
 export interface PodEvents {
@@ -32,6 +33,10 @@ export type AgentRuntime = Pick<
   RuntimeClient,
   | 'version'
   | 'inspectImage'
+  | 'pullImage'
+  | 'listImages'
+  | 'removeImage'
+  | 'configureRegistries'
   | 'runPodSandbox'
   | 'stopPodSandbox'
   | 'removePodSandbox'
@@ -117,14 +122,17 @@ type Step = { kind: 'done' } | { kind: 'wait'; waiting?: Waiting; retryMs?: numb
 export class PodSyncer {
   /** Grace periods of pods seen deleted, for tearing their containers down. */
   private readonly deletedGrace = new Map<string, number>();
-  /** Image failures per pod uid and container, for ErrImagePull then ImagePullBackOff. */
-  private readonly imageFailures = new Map<string, number>();
+  /** Makes containers' images present per their imagePullPolicy (kubelet's image manager). */
+  private readonly images: ImagePuller;
   /** Per pod uid: its volumes as last made ready, and what they were made from. */
   private readonly volumes = new Map<string, PodVolumes>();
   /** Per pod uid: the termination messages of its ended runs, by container id (an ended run's message is final). */
   private readonly terminationMessages = new Map<string, Map<string, string>>();
 
-  constructor(private readonly options: PodSyncOptions) {}
+  constructor(private readonly options: PodSyncOptions) {
+    const { runtime, events, backoff, logger, objects } = options;
+    this.images = new ImagePuller({ runtime, events, backoff, logger, secret: (namespace, name) => objects.secret(namespace, name) });
+  }
 
   /** The informer saw the pod go: remember how long its containers may take to stop. */
   podDeleted(pod: Pod): void {
@@ -175,7 +183,7 @@ export class PodSyncer {
     this.deletedGrace.delete(uid);
     this.volumes.delete(uid);
     this.terminationMessages.delete(uid);
-    for (const k of this.imageFailures.keys()) if (k.startsWith(`${uid}/`)) this.imageFailures.delete(k);
+    this.images.forgetPod(uid);
   }
 
   /** Creates and starts what the pod needs now; returns when to look again, if no runtime event will say. */
@@ -271,23 +279,9 @@ export class PodSyncer {
 
   /** Creates and starts run `attempt` of the container; the runs in `superseded` are removed once it exists. */
   private async startRun(pod: Pod, sandbox: PodSandbox, spec: PodContainer, kind: ContainerKind, attempt: number, superseded: RuntimeContainer[]): Promise<Step> {
-    const failureKey = `${pod.metadata.uid}/${kind}/${spec.name}`;
-    const image = spec.image ?? '';
-    let imageUser: string;
-    try {
-      imageUser = imageConfigUser(await this.options.runtime.inspectImage(image));
-      this.imageFailures.delete(failureKey);
-      this.options.events.record(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
-    } catch (err) {
-      if (!isBerthError(err, 'NotFound') && !isBerthError(err, 'BadRequest')) throw err;
-      const failures = (this.imageFailures.get(failureKey) ?? 0) + 1;
-      this.imageFailures.set(failureKey, failures);
-      const retryMs = Math.min(this.options.backoff.initialMs * 2 ** (failures - 1), this.options.backoff.maxMs);
-      // berth pulls nothing yet (imagePullPolicy Never in effect): the image must be loaded onto the node.
-      const message = `image "${image}" is not present on the node; load it with berth image load/import (${(err as Error).message})`;
-      this.options.events.record(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${message}`);
-      return { kind: 'wait', waiting: { reason: failures === 1 ? 'ErrImagePull' : 'ImagePullBackOff', message }, retryMs };
-    }
+    const image = await this.images.ensureImage(pod, spec);
+    if (!image.ok) return { kind: 'wait', waiting: { reason: image.reason, message: image.message }, retryMs: image.retryMs };
+    const imageUser = imageConfigUser(image.details);
     let config;
     try {
       const volumes = await this.podVolumes(pod);

@@ -935,7 +935,6 @@ describe('what berth does not carry out is refused, never stored and ignored', (
     ['spec.affinity.podAntiAffinity', (s) => (s.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname' }] } })],
     ['spec.affinity.podAffinity', (s) => (s.affinity = { podAffinity: {} })],
     ['spec.schedulingGates', (s) => (s.schedulingGates = [{ name: 'example.com/wait' }])],
-    ['spec.imagePullSecrets', (s) => (s.imagePullSecrets = [{ name: 'registry' }])],
     ['spec.automountServiceAccountToken', (s) => (s.automountServiceAccountToken = true)],
     ['spec.os.name', (s) => (s.os = { name: 'windows' })],
     ['spec.volumes[0].persistentVolumeClaim', (s) => (s.volumes![0] = { name: 'data', persistentVolumeClaim: { claimName: 'pvc' } })],
@@ -963,7 +962,7 @@ describe('what berth does not carry out is refused, never stored and ignored', (
 
   it('accepts the values that ask for what berth does', () => {
     const obj = pod();
-    Object.assign(obj.spec!, { hostPID: false, hostIPC: false, shareProcessNamespace: false, hostUsers: true, priorityClassName: '', priority: 0, automountServiceAccountToken: false, imagePullSecrets: [], schedulingGates: [], topologySpreadConstraints: [], os: { name: 'linux' } });
+    Object.assign(obj.spec!, { hostPID: false, hostIPC: false, shareProcessNamespace: false, hostUsers: true, priorityClassName: '', priority: 0, automountServiceAccountToken: false, imagePullSecrets: [{ name: 'registry' }], schedulingGates: [], topologySpreadConstraints: [], os: { name: 'linux' } });
     obj.spec!.volumes![0] = { name: 'data', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } };
     obj.spec!.containers[0].volumeMounts![0].mountPropagation = 'None';
     obj.spec!.securityContext = { appArmorProfile: { type: 'Unconfined' }, seLinuxOptions: {}, supplementalGroupsPolicy: 'Merge' };

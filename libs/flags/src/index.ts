@@ -33,6 +33,7 @@ export function integerFlag(min: number, max: number, what: string): (value: str
 
 export const portFlag = integerFlag(1, 65535, 'a port number');
 export const prefixLengthFlag = integerFlag(1, 32, 'a prefix length');
+export const percentFlag = integerFlag(0, 100, 'a whole percentage');
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 

@@ -712,7 +712,7 @@ export class PodSpec {
   @Field(t.boolean, why.hostIPC) hostIPC?: boolean;
   @Field(t.boolean, why.shareProcessNamespace) shareProcessNamespace?: boolean;
   @Nested(() => PodSecurityContext, sysctlsFitNamespaces) securityContext?: PodSecurityContext;
-  @NestedList(() => LocalObjectReference, why.imagePullSecrets) imagePullSecrets?: LocalObjectReference[];
+  @NestedList(() => LocalObjectReference) imagePullSecrets?: LocalObjectReference[];
   @Field(t.string, syntax(dns1123LabelErrors)) hostname?: string;
   @Field(t.string, syntax(dns1123LabelErrors)) subdomain?: string;
   @Nested(() => Affinity) affinity?: Affinity;

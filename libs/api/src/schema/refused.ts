@@ -36,7 +36,6 @@ export const why = {
   topologySpreadConstraints: refusedWhen(notEmpty, 'the scheduler does not spread pods over topology domains'),
   podAffinity: refused('the scheduler places pods by node affinity only, not by the pods already on a node'),
   schedulingGates: refusedWhen(notEmpty, 'the scheduler does not hold pods back for scheduling gates'),
-  imagePullSecrets: refusedWhen(notEmpty, 'nodes pull no images (load them onto the node), so no pull secret is ever used'),
   automountServiceAccountToken: refusedWhen(isTrue, 'there are no ServiceAccounts yet, so no token can be mounted'),
   windows: refusedWhen((value: string) => value === 'windows', 'every node runs Linux'),
   persistentVolumeClaim: refused('there are no PersistentVolumes or PersistentVolumeClaims yet'),
