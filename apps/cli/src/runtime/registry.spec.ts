@@ -62,8 +62,8 @@ class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage' | 'in
     options.onProgress?.({ id: '', status: `The push refers to repository [${ref.replace(/:[^:/]*$/, '')}]`, current: 0, total: 0 });
     options.onProgress?.({ id: 'a1b2c3d4e5f6', status: 'Preparing', current: 0, total: 0 });
     options.onProgress?.({ id: 'a1b2c3d4e5f6', status: 'Pushed', current: 0, total: 0 });
-    options.onProgress?.({ id: '', status: `${ref.slice(ref.lastIndexOf(':') + 1)}: digest: ${DIGEST} size: 527`, current: 0, total: 0 });
-    options.onProgress?.({ id: '', status: '', current: 0, total: 0, digest: DIGEST, size: 527 });
+    // As runtimed ends a push: docker's last line and the result in one message.
+    options.onProgress?.({ id: '', status: `${ref.slice(ref.lastIndexOf(':') + 1)}: digest: ${DIGEST} size: 527`, current: 0, total: 0, digest: DIGEST, size: 527 });
     return { digest: DIGEST, size: 527 };
   }
 }

@@ -64,8 +64,8 @@ export async function pullImage(client: PullClient, name: string, options: PullO
 
 /**
  * `docker push`: runtimed's progress says `The push refers to repository [...]`, a line per layer
- * (Preparing, Pushing, Pushed, Layer already exists, Mounted from) and `TAG: digest: sha256:... size: N`,
- * drawn by ProgressDisplay. `-q` prints the full name only.
+ * (Preparing, Pushing, Pushed, Layer already exists, Mounted from), drawn by ProgressDisplay, then
+ * `TAG: digest: sha256:... size: N` from the result. `-q` prints the full name only.
  */
 export async function pushImage(client: PushClient, name: string, options: { quiet?: boolean }, context: CredentialContext, output: VerbOutput): Promise<void> {
   const ref = parseReference(name);
@@ -74,11 +74,12 @@ export async function pushImage(client: PushClient, name: string, options: { qui
   if (!namesVersion(name) && !options.quiet) output.out.write('Using default tag: latest\n');
   const auth = await registryAuthFor(registryHost(ref), context);
   const display = new ProgressDisplay(output.out);
-  await client.pushImage(full, {
+  const pushed = await client.pushImage(full, {
     ...(auth ? { auth } : {}),
     ...(options.quiet ? {} : { onProgress: (p: ImageProgress) => display.update(p) }),
   });
-  if (options.quiet) output.out.write(`${full}\n`);
+  // runtimed's last message carries the result (and docker's wording of it, which ProgressDisplay leaves to us).
+  output.out.write(options.quiet ? `${full}\n` : `${ref.tag}: digest: ${pushed.digest} size: ${pushed.size}\n`);
 }
 
 /** A password from stdin, as `--password-stdin` reads it: everything, less the trailing newline. */
