@@ -84,6 +84,28 @@ function backdate(dir: string, ms: number): void {
   utimesSync(dir, when, when);
 }
 
+/** A one-layer image pushed with raw requests as the admin; its manifest's text. */
+async function pushTinyImage(server: TestServer, port: number, reference: string): Promise<string> {
+  const [repository, tag] = reference.split(':') as [string, string];
+  const admin = basic('admin', server.token);
+  const layer = randomBytes(512);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
+  for (const blob of [layer, config]) {
+    expect(await registryRequest(server, port, 'POST', `/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, admin, blob)).toMatchObject({ status: 201 });
+  }
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
+  });
+  const put = await registryRequest(server, port, 'PUT', `/v2/${repository}/manifests/${tag}`, {
+    headers: { ...admin.headers, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+  }, Buffer.from(manifest));
+  expect(put.status).toBe(201);
+  return manifest;
+}
+
 /** A node's client certificate, got as an agent gets it: a key of its own, a CSR sent with the join token. */
 async function joinNode(server: TestServer, dataDir: string, nodeName: string): Promise<ClusterConnection> {
   const joinSecret = parseJoinToken(readFileSync(join(server.dataDir, 'token'), 'utf8').trim())!.secret;
@@ -267,6 +289,19 @@ describe('the cluster registry without anonymous pull, and turned off', () => {
     expect(await registryRequest(server, port, 'GET', '/v2/apps/hello/manifests/1', basic('a', joinSecret))).toMatchObject({ status: 403 });
     // The registry's data is in the data dir.
     expect(statSync(join(dataDir, 'registry')).isDirectory()).toBe(true);
+
+    // skopeo as a node: its client certificate in the cert dir (containers/image reads *.cert and *.key) pulls.
+    const tiny = await pushTinyImage(server, port, 'apps/tiny:1');
+    const certDir = join(nodeDir, 'certs');
+    mkdirSync(certDir);
+    writeFileSync(join(certDir, 'ca.crt'), server.ca);
+    const withoutCredential = await tool('skopeo', ['inspect', '--raw', '--cert-dir', certDir, `docker://127.0.0.1:${port}/apps/tiny:1`]);
+    expect(withoutCredential.code).not.toBe(0);
+    expect(withoutCredential.stderr).toMatch(/unauthorized|authentication required|denied/i);
+    writeFileSync(join(certDir, 'client.cert'), node.clientCert!);
+    writeFileSync(join(certDir, 'client.key'), node.clientKey!, { mode: 0o600 });
+    const asNodeByCertificate = await tool('skopeo', ['inspect', '--raw', '--cert-dir', certDir, `docker://127.0.0.1:${port}/apps/tiny:1`]);
+    expect(asNodeByCertificate).toMatchObject({ code: 0, stdout: tiny });
   }, 120_000);
 
   test('restarted with --registry-port 0, the server serves no registry and withdraws the advertisement; the admin gc endpoint says so', async () => {

@@ -190,6 +190,12 @@ const SAFE_HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})
  * What each may do is registryRights'. A request without any credential that needs more than anonymous
  * rights (and `/v2/` itself, so that clients learn where to get a token) is 401 with a Bearer challenge
  * naming the token endpoint and the scope it needs; a request whose credential does not allow it is 403.
+ *
+ * Why Bearer first, and only Bearer: containers/image (podman, skopeo, buildah) probes `/v2/`, keeps the
+ * challenges of its 401 and answers the first scheme it knows on every later request; no 401 there and it
+ * never sends a credential, so `/v2/` is 401 even with anonymous pull on. A Basic challenge would make
+ * anonymous clients fail; the token endpoint serves them (a token with nobody's rights) and logged-in
+ * ones alike. Basic credentials sent without being asked (`berth login`, docker's) are accepted everywhere.
  */
 export class RegistryAuth {
   constructor(private readonly options: RegistryAuthOptions) {}
