@@ -13,6 +13,9 @@ import { writeProcessRecord } from '@berth/host';
 import { RuntimedConfig } from './config';
 import { ContainerManager } from './containers';
 import { DistributionService } from './distribution';
+import { BuildCache } from './build/cache';
+import { BuildService } from './build/service';
+import { BuildWorker } from './build/worker';
 import { ImageService } from './images';
 import { PodNetwork } from './pod-network';
 import { SandboxManager } from './sandboxes';
@@ -32,6 +35,7 @@ export const TOKENS = {
   Sandboxes: Symbol.for('SandboxManager'),
   Containers: Symbol.for('ContainerManager'),
   ImageService: Symbol.for('ImageService'),
+  Builds: Symbol.for('BuildService'),
   Runc: Symbol.for('RuncPath'),
 } as const;
 
@@ -69,6 +73,27 @@ export function buildContainer(config: RuntimedConfig, logger: Logger, images: I
   c.bind(TOKENS.ImageService).toDynamicValue(
     (ctx) => new ImageService(images, snapshotter, ctx.get(TOKENS.Containers), ctx.get(TOKENS.Volumes), ctx.get<RuntimePaths>(TOKENS.Paths).scratch),
   );
+  c.bind(TOKENS.Builds).toDynamicValue((ctx) => {
+    const paths = ctx.get<RuntimePaths>(TOKENS.Paths);
+    const worker = new BuildWorker({
+      paths,
+      images,
+      snapshotter,
+      runc: ctx.get(TOKENS.Runc),
+      cgroupParent: config.cgroupParent,
+      grantableCapabilities: ownCapabilities(),
+      logger: logger.child({ part: 'build' }),
+    });
+    return new BuildService({
+      images,
+      snapshotter,
+      containers: ctx.get(TOKENS.Containers),
+      worker,
+      cache: new BuildCache(config.root, images.content),
+      scratchDir: paths.scratch,
+      logger: logger.child({ part: 'build' }),
+    });
+  });
   return c;
 }
 
@@ -119,6 +144,7 @@ export class RuntimedApp {
     })();
     const handlers = runtimeHandlers({
       images: container.get(TOKENS.ImageService),
+      builds: container.get(TOKENS.Builds),
       containers,
       sandboxes: container.get(TOKENS.Sandboxes),
       network,

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import type { ContainerManager } from './containers';
 import { type DistributionService, requestAuth } from './distribution';
+import type { BuildService } from './build/service';
+import type { BuildRequest } from './build/executor';
 import type { ImageService } from './images';
 import type { PodNetwork } from './pod-network';
 import type { SandboxManager, SandboxRecord } from './sandboxes';
@@ -17,6 +19,7 @@ type Unary = grpc.handleUnaryCall<Message, Message>;
 
 export interface RuntimeServices {
   images: ImageService;
+  builds: BuildService;
   containers: ContainerManager;
   sandboxes: SandboxManager;
   network: PodNetwork;
@@ -43,19 +46,27 @@ function failCall(call: { emit(event: 'error', status: unknown): unknown }, logg
   call.emit('error', statusFor(logger, method, err));
 }
 
-/** The first message of an upload (its header), then its bytes. */
-async function readUpload(call: AsyncIterable<Message>): Promise<{ header: Message; body: AsyncIterable<Buffer> }> {
-  const iterator = call[Symbol.asyncIterator]();
+/** The first message of an upload (its header), then its bytes (the `part` field of the messages after it). */
+async function readUpload(call: Readable, part: 'data' | 'context' = 'data'): Promise<{ header: Message; body: AsyncIterable<Buffer> }> {
+  // Not destroyed once read: a build's responses still go out on the same (duplex) call.
+  const iterator = call.iterator({ destroyOnReturn: false }) as AsyncIterator<Message>;
   const first = await iterator.next();
   if (first.done || first.value.part !== 'header') throw errors.badRequest('an upload starts with its header');
   async function* body(): AsyncGenerator<Buffer> {
     for (;;) {
       const next = await iterator.next();
       if (next.done) return;
-      if (next.value.part === 'data') yield next.value.data as Buffer;
+      if (next.value.part === part) yield next.value[part] as Buffer;
     }
   }
   return { header: first.value.header as Message, body: body() };
+}
+
+/** A proto map as a prototype-free record of strings. */
+function plainRecord(map: unknown): Record<string, string> {
+  const record: Record<string, string> = Object.create(null);
+  if (map && typeof map === 'object') for (const [k, v] of Object.entries(map)) if (typeof v === 'string') record[k] = v;
+  return record;
 }
 
 /**
@@ -117,7 +128,7 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
         );
     };
 
-  const { containers, images, sandboxes, volumes, distribution } = s;
+  const { builds, containers, images, sandboxes, volumes, distribution } = s;
 
   /** A pull or push: progress lines streamed as they come, then the result as the last message. */
   const progressCall =
@@ -207,6 +218,7 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
     RemoveImage: unary('RemoveImage', ({ ref, force }) => images.remove(ref, force)),
     PruneImages: unary('PruneImages', async ({ all }) => {
       const result = await images.prune(all);
+      await builds.pruneCache();
       return { deleted: result.deletedImages.map((d) => ({ digest: d.digest, names: d.names })), reclaimedBytes: result.reclaimedBytes };
     }),
     PullImage: progressCall('PullImage', async ({ ref, auth, platform }, onProgress) => {
@@ -222,6 +234,31 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
       distribution.configureHosts((hosts as Message[]).map((h) => ({ host: h.host, caPem: h.caPem, endpoint: h.endpoint })));
       return {};
     }),
+    ImageHistory: unary('ImageHistory', async ({ ref }) => ({ entries: await builds.history(ref) })),
+    CommitContainer: unary('CommitContainer', async (request) => imageMessage(await builds.commit(request as never))),
+    BuildImage: ((call: grpc.ServerDuplexStream<Message, Message>) => {
+      (async () => {
+        const { header, body } = await readUpload(call, 'context');
+        const request: BuildRequest = {
+          tags: header.tags ?? [],
+          dockerfile: header.dockerfile ?? '',
+          dockerfileText: header.dockerfileText ?? '',
+          buildArgs: plainRecord(header.buildArgs),
+          target: header.target ?? '',
+          noCache: Boolean(header.noCache),
+          pull: Boolean(header.pull),
+          platform: header.platform ?? '',
+          labels: plainRecord(header.labels),
+        };
+        const image = await builds.build(request, body, (event) => {
+          if (!call.cancelled) call.write(event);
+        });
+        await send(call, { image: imageMessage(image) });
+      })().then(
+        () => call.end(),
+        (err) => failCall(call, s.logger, 'BuildImage', err),
+      );
+    }) as grpc.handleBidiStreamingCall<Message, Message>,
     DiskUsage: unary('DiskUsage', async () => {
       const report = await images.diskUsage();
       return { ...report, imageDetails: report.imageDetails.map((d) => ({ ...d, image: imageMessage(d.image) })) };

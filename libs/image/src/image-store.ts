@@ -4,7 +4,7 @@ import { readJsonIfExists, writeJsonAtomic } from '@berth/host';
 import { loadArchive, saveArchive, type ArchiveFormat, type LoadedImage } from './archive';
 import { ContentStore } from './content-store';
 import { chainIds, isDigest, type Digest } from './digest';
-import { inspectLayer, storeLayer } from './layer';
+import { inspectLayer, storeLayer, type StoredLayer } from './layer';
 import { openInputFile } from './tar';
 import {
   MANIFEST_MEDIA_TYPES,
@@ -128,7 +128,7 @@ export class ImageStore {
   private readonly indexPath: string;
   private readonly mutex = new Mutex();
   private readonly manifests = new Map<Digest, { manifest: ImageManifest; config: ImageConfig; size: number }>();
-  /** Blobs a pull is still assembling into an image: no prune or rolled-back load may delete them. */
+  /** Blobs no image references yet that a running pull, build or commit stored: prune and rollbacks leave them (containerd's leases). */
   private readonly held = new Map<Digest, number>();
 
   private constructor(
@@ -166,25 +166,6 @@ export class ImageStore {
         throw err;
       }
     });
-  }
-
-  /**
-   * Keeps `digests` from being deleted as unreferenced (containerd's lease) until the returned release is
-   * called: a pull downloads blobs before it registers the image that references them.
-   */
-  hold(digests: Iterable<Digest>): () => void {
-    const list = [...digests];
-    for (const d of list) this.held.set(d, (this.held.get(d) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const d of list) {
-        const count = (this.held.get(d) ?? 1) - 1;
-        if (count > 0) this.held.set(d, count);
-        else this.held.delete(d);
-      }
-    };
   }
 
   /** Records that a registry knows the image `manifestDigest` as `repository@digest` (docker's RepoDigests). */
@@ -364,6 +345,54 @@ export class ImageStore {
       };
       const manifestBlob = await this.content.put(jsonBlob(manifest));
       // storeLayer computed the diff IDs from the stored blobs themselves.
+      await this.register([{ digest: manifestBlob.digest, names }], { diffIdsVerified: true });
+      return this.inspect(manifestBlob.digest);
+    });
+  }
+
+  /**
+   * Keeps `digests` from being deleted as unreferenced (by prune, or a failed import's cleanup) until the
+   * returned release is called: a pull holds the blobs it downloads, a build the layers it stores, until
+   * their image references them.
+   */
+  hold(digests: Iterable<Digest>): () => void {
+    const mine = [...digests];
+    for (const digest of mine) this.held.set(digest, (this.held.get(digest) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const digest of mine) {
+        const count = (this.held.get(digest) ?? 1) - 1;
+        if (count > 0) this.held.set(digest, count);
+        else this.held.delete(digest);
+      }
+    };
+  }
+
+  /**
+   * An image of layers already in the content store (a build's, a commit's; hold them until this
+   * returns): writes its config and manifest and names it.
+   */
+  createImageFromLayers(options: { layers: StoredLayer[]; config: Omit<ImageConfig, 'rootfs' | 'architecture' | 'os'>; names?: string[] }): Promise<ImageDetails> {
+    return this.adding(async () => {
+      const names = (options.names ?? []).map((n) => this.tagName(n));
+      for (const layer of options.layers) {
+        if (!(await this.content.has(layer.descriptor.digest))) throw errors.notFound('blobs', layer.descriptor.digest);
+      }
+      const config: ImageConfig = {
+        ...hostPlatform(),
+        ...options.config,
+        rootfs: { type: 'layers', diff_ids: options.layers.map((l) => l.diffId) },
+      };
+      const configBlob = await this.content.put(jsonBlob(config));
+      const manifest: ImageManifest = {
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: { mediaType: MediaType.ociConfig, ...configBlob },
+        layers: options.layers.map((l) => l.descriptor),
+      };
+      const manifestBlob = await this.content.put(jsonBlob(manifest));
       await this.register([{ digest: manifestBlob.digest, names }], { diffIdsVerified: true });
       return this.inspect(manifestBlob.digest);
     });

@@ -35,6 +35,15 @@ export interface SnapshotUsage {
 const shortName = (layerName: string) => layerName.slice(0, 16);
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const METADATA_FILE = 'snapshot.json';
+const EMPTY_LAYER = 'empty';
+/** The image a snapshot of no image (a build step's) records. */
+const EMPTY_DIGEST: Digest = `sha256:${'0'.repeat(64)}`;
+
+/** A layer to stack: its chain ID (the snapshot's key) and its blob in the content store. */
+export interface LayerRef {
+  chainId: Digest;
+  blob: Digest;
+}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -101,17 +110,28 @@ export class OverlaySnapshotter {
 
   /** Unpacks whatever layers of the image are missing and gives the container its own upper and work dirs. */
   async prepare(containerId: string, imageRef: string): Promise<ContainerSnapshot> {
+    const image = await this.images.layers(imageRef);
+    if (image.layers.length === 0) throw errors.badRequest(`image ${imageRef} has no layers to make a root filesystem from`);
+    return this.prepareLayers(containerId, image.layers.map((l, i) => ({ chainId: image.chainIds[i]!, blob: l.digest })), image.digest);
+  }
+
+  /**
+   * A snapshot of layers that need not make an image yet (a build step's parent): each is unpacked once by
+   * its chain ID from its blob in the content store. No layers (FROM scratch) gives an empty root.
+   * `image` is recorded as the snapshot's image (what imagesInUse reports), if there is one.
+   */
+  async prepareLayers(containerId: string, layers: readonly LayerRef[], image?: Digest): Promise<ContainerSnapshot> {
     this.checkId(containerId);
     const dir = this.containerDir(containerId);
     if (await exists(dir)) throw errors.alreadyExists('snapshots', containerId);
-    const image = await this.images.layers(imageRef);
-    if (image.layers.length === 0) throw errors.badRequest(`image ${imageRef} has no layers to make a root filesystem from`);
-    const lowerDirs = await this.unpackImage(image.digest);
-    const snapshot = this.describe(containerId, image.digest, lowerDirs);
+    const lowerDirs: string[] = [];
+    for (const layer of layers) lowerDirs.unshift(await this.unpackOnce(layer.chainId, layer.blob, [...lowerDirs]));
+    if (lowerDirs.length === 0) lowerDirs.push(await this.emptyLayer());
+    const snapshot = this.describe(containerId, image ?? EMPTY_DIGEST, lowerDirs);
     const temp = join(this.scratchDir, `container-${randomBytes(6).toString('hex')}`);
     await mkdir(join(temp, 'upper'), { recursive: true });
     await mkdir(join(temp, 'work'));
-    await writeFile(join(temp, METADATA_FILE), JSON.stringify({ image: image.digest, lowerDirs }));
+    await writeFile(join(temp, METADATA_FILE), JSON.stringify({ image: snapshot.image, lowerDirs }));
     try {
       await rename(temp, dir);
     } catch (err) {
@@ -120,6 +140,13 @@ export class OverlaySnapshotter {
       throw err;
     }
     return snapshot;
+  }
+
+  /** The empty lower dir under a FROM scratch root (overlay needs at least one lower dir). */
+  private async emptyLayer(): Promise<string> {
+    const dir = join(this.layersDir, EMPTY_LAYER);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    return dir;
   }
 
   /** Unpacks every layer of an image (containerd's unpack-on-pull), returning the lower dirs topmost first. */
@@ -189,7 +216,7 @@ export class OverlaySnapshotter {
   }
 
   async imagesInUse(): Promise<Set<Digest>> {
-    return new Set((await this.list()).map((s) => s.image));
+    return new Set((await this.list()).map((s) => s.image).filter((d) => d !== EMPTY_DIGEST));
   }
 
   /** Removes unpacked layers that neither a container nor an image in the store needs. */
@@ -202,7 +229,7 @@ export class OverlaySnapshotter {
     let removedLayers = 0;
     for (const name of await readdir(this.layersDir)) {
       const dir = join(this.layersDir, name);
-      if (needed.has(dir) || this.unpacking.has(name)) continue;
+      if (needed.has(dir) || this.unpacking.has(name) || name === EMPTY_LAYER) continue;
       await rm(join(this.linksDir, shortName(name)), { force: true });
       await rm(dir, { recursive: true, force: true });
       removedLayers++;

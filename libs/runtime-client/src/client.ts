@@ -7,6 +7,9 @@ import { ProcessSession } from './process-stream';
 import { runtimeService, unixAddress } from './proto';
 import { fromGrpcError } from './status';
 import type {
+  BuildOptions,
+  BuildProgress,
+  CommitOptions,
   Container,
   ContainerConfig,
   ContainerStats,
@@ -16,6 +19,7 @@ import type {
   Image,
   ImageDetails,
   ImageProgress,
+  ImageHistoryEntry,
   ListContainersOptions,
   LoadedImage,
   LogEntry,
@@ -204,6 +208,50 @@ export class RuntimeClient {
   /** The registries runtimed trusts beside registries.yaml (the cluster registry); replaces the previous set. */
   async configureRegistries(hosts: RegistryHost[]): Promise<void> {
     await this.unary('configureRegistries', { hosts: hosts.map((h) => ({ host: h.host, caPem: h.caPem ?? '', endpoint: h.endpoint ?? '' })) });
+  }
+
+  /**
+   * `docker build` on this runtimed: `context` is the build context as a plain tar stream (.dockerignore
+   * already applied); progress events arrive through `onProgress`; resolves with the image built, rejects
+   * with the failing step's error.
+   */
+  buildImage(context: Readable, options: BuildOptions = {}): Promise<Image> {
+    const { onProgress, ...header } = options;
+    return new Promise((resolve, reject) => {
+      const call = this.stub.buildImage() as grpc.ClientDuplexStream<Message, Message>;
+      let image: Image | undefined;
+      call.on('data', (message: Message) => {
+        if (message.image) image = message.image as Image;
+        else onProgress?.(message as BuildProgress);
+      });
+      call.on('error', (err) => {
+        context.destroy();
+        reject(this.mapError(err));
+      });
+      call.on('end', () => (image ? resolve(image) : reject(errors.internal('the build ended without an image'))));
+      call.write({ header });
+      context.on('data', (chunk: Buffer) => {
+        if (!call.write({ context: chunk })) {
+          context.pause();
+          call.once('drain', () => context.resume());
+        }
+      });
+      context.on('end', () => call.end());
+      context.on('error', (err) => {
+        call.cancel();
+        reject(errors.badRequest(`reading the build context: ${err.message}`));
+      });
+    });
+  }
+
+  /** `docker commit`: the container's changes as a new image. */
+  commitContainer(container: string, options: CommitOptions = {}): Promise<Image> {
+    return this.unary('commitContainer', { container, name: options.name ?? '', message: options.message ?? '', author: options.author ?? '', changes: options.changes ?? [], pause: options.pause ?? true });
+  }
+
+  /** `docker history`: the image's steps, newest first. */
+  async imageHistory(ref: string): Promise<ImageHistoryEntry[]> {
+    return (await this.unary<{ entries: ImageHistoryEntry[] }>('imageHistory', { ref })).entries;
   }
 
   // Pod sandboxes.

@@ -274,3 +274,49 @@ export interface RegistryHost {
   /** https://ADDR:PORT when it is not reached at `host` itself. */
   endpoint?: string;
 }
+
+/** `docker build`'s options (proto BuildHeader). */
+export interface BuildOptions {
+  tags?: string[];
+  /** The Dockerfile's path inside the context (default `Dockerfile`), or its text in `dockerfileText`. */
+  dockerfile?: string;
+  dockerfileText?: string;
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  pull?: boolean;
+  platform?: string;
+  labels?: Record<string, string>;
+  onProgress?: (progress: BuildProgress) => void;
+}
+
+/** One BuildKit-style progress event: step `#N` started, logged (timestamped output), a status line (`detail`), CACHED, DONE or ERROR. */
+export interface BuildProgress {
+  step: number;
+  name: string;
+  status: 'started' | 'log' | 'detail' | 'cached' | 'done' | 'error';
+  log: Buffer;
+  seconds: number;
+  error: string;
+}
+
+export interface CommitOptions {
+  /** NAME[:TAG]; none: a dangling image. */
+  name?: string;
+  message?: string;
+  author?: string;
+  /** Dockerfile instructions applied to the config (`--change 'CMD ["x"]'`). */
+  changes?: string[];
+  pause?: boolean;
+}
+
+/** A line of `docker history`, newest first. */
+export interface ImageHistoryEntry {
+  /** The image ID on the top line, `<missing>` below. */
+  id: string;
+  created: string;
+  createdBy: string;
+  size: number;
+  comment: string;
+  emptyLayer: boolean;
+}

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBuildCommands } from './build';
 import { registerContainerCommands } from './containers';
 import { registerImageCommands } from './images';
 import { registerVolumeCommands } from './volumes';
@@ -11,6 +12,7 @@ import { registerVolumeCommands } from './volumes';
  */
 export function registerRuntimeCommands(program: Command): void {
   registerImageCommands(program);
+  registerBuildCommands(program);
   registerContainerCommands(program);
   registerVolumeCommands(program);
 }

@@ -1,0 +1,167 @@
+import { errors } from '@berth/errors';
+import { writeJsonAtomic } from '@berth/host';
+import { storeLayer, changesTar, upperDirChanges, type ImageStore, type LayerRef, type OverlaySnapshotter, type StoredLayer } from '@berth/image';
+import { buildRuntimeSpec, resolveUser } from '@berth/oci';
+import type { RuntimePaths } from '@berth/runtime-client';
+import { ShimClient, startShim } from '@berth/shim-client';
+import type { Logger } from 'pino';
+import { lstat, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomId } from '../files';
+import { readLog } from '../logs';
+
+/** Where the runc default mounts go: runc creates missing ones in the upper dir, and they are no change of the step's. */
+export const RUNTIME_MOUNTPOINTS = ['proc', 'dev', 'sys', 'dev/pts', 'dev/shm', 'dev/mqueue', 'sys/fs/cgroup'];
+
+export interface BuildProcess {
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** name|uid[:group|gid]; '' is root. */
+  user: string;
+  /** `default`: the node's network, as buildkitd's without CNI; `none`: a network namespace with only loopback. */
+  network: 'default' | 'none';
+}
+
+export interface BuildWorkerDeps {
+  paths: RuntimePaths;
+  images: ImageStore;
+  snapshotter: OverlaySnapshotter;
+  runc: string;
+  cgroupParent: string;
+  grantableCapabilities: readonly string[];
+  logger: Logger;
+}
+
+/** A root being changed by a step: its mounted rootfs and a way to run a process in it. */
+export interface StepRoot {
+  rootfs: string;
+  run(process: BuildProcess, onOutput: (data: Buffer) => void): Promise<number>;
+}
+
+/** Paths under `lowerDirs` (topmost first) that exist in one of them, of `candidates`. */
+async function presentIn(lowerDirs: readonly string[], candidates: readonly string[]): Promise<Set<string>> {
+  const present = new Set<string>();
+  for (const path of candidates) {
+    for (const dir of lowerDirs) {
+      if (await lstat(join(dir, path)).then(() => true, () => false)) {
+        present.add(path);
+        break;
+      }
+    }
+  }
+  return present;
+}
+
+/**
+ * Runs a build step's change on an overlay snapshot of its parent layers, as runtimed runs containers: the
+ * snapshotter stacks the layers, RUN's process runs in a runc container through a shim, and the upper dir
+ * becomes the step's layer (none when the step changed nothing). Each step's bundle lives under runtimed's
+ * containers dir without a container.json, so a runtimed that died mid-build removes it at its next start.
+ */
+export class BuildWorker {
+  constructor(private readonly deps: BuildWorkerDeps) {}
+
+  /**
+   * Mounts the layers, lets `change` work on the root, and stores what it changed as a layer (held from prune
+   * until `release` — the caller makes the image or cache record first). `undefined` when nothing changed.
+   */
+  async change(layers: readonly LayerRef[], change: (root: StepRoot) => Promise<void>): Promise<{ layer: StoredLayer; release: () => void } | undefined> {
+    const root = await this.mountRoot(layers);
+    try {
+      await change(root);
+      await this.deps.snapshotter.unmount(root.rootfs);
+      const present = await presentIn(root.lowerDirs, RUNTIME_MOUNTPOINTS);
+      const exclude = new Set(RUNTIME_MOUNTPOINTS.filter((p) => !present.has(p)));
+      const changes = await upperDirChanges(root.upperDir, { exclude });
+      if (changes.length === 0) return undefined;
+      const layer = await storeLayer(this.deps.images.content, changesTar(changes), 'build step');
+      return { layer, release: this.deps.images.hold([layer.descriptor.digest]) };
+    } finally {
+      await this.removeRoot(root);
+    }
+  }
+
+  /** Mounts the layers for `read` (COPY --from's source), then removes the snapshot. */
+  async read<T>(layers: readonly LayerRef[], read: (rootfs: string) => Promise<T>): Promise<T> {
+    const root = await this.mountRoot(layers);
+    try {
+      return await read(root.rootfs);
+    } finally {
+      await this.removeRoot(root);
+    }
+  }
+
+  private async mountRoot(layers: readonly LayerRef[]): Promise<StepRoot & { id: string; upperDir: string; lowerDirs: string[] }> {
+    const id = randomId();
+    const rootfs = join(this.deps.paths.bundle(id), 'rootfs');
+    const root = {
+      id,
+      rootfs,
+      upperDir: '',
+      lowerDirs: [] as string[],
+      run: (process: BuildProcess, onOutput: (data: Buffer) => void) => this.runProcess(randomId(), rootfs, process, onOutput),
+    };
+    try {
+      await mkdir(rootfs, { recursive: true });
+      const snapshot = await this.deps.snapshotter.prepareLayers(id, layers);
+      root.upperDir = snapshot.upperDir;
+      root.lowerDirs = snapshot.lowerDirs;
+      await this.deps.snapshotter.mount(id, rootfs);
+      return root;
+    } catch (err) {
+      await this.removeRoot(root);
+      throw err;
+    }
+  }
+
+  private async removeRoot(root: { id: string }): Promise<void> {
+    try {
+      await this.deps.snapshotter.remove(root.id);
+      await rm(this.deps.paths.bundle(root.id), { recursive: true, force: true });
+    } catch (err) {
+      this.deps.logger.error({ id: root.id, err }, 'removing a build step root failed');
+    }
+  }
+
+  /** Runs one process in a runc container on `rootfs` (a mounted snapshot) and returns its exit code. */
+  private async runProcess(id: string, rootfs: string, process: BuildProcess, onOutput: (data: Buffer) => void): Promise<number> {
+    const bundle = this.deps.paths.bundle(id);
+    const socket = this.deps.paths.shimSocket(id);
+    await mkdir(bundle);
+    let shim: ShimClient | undefined;
+    try {
+      const spec = buildRuntimeSpec({
+        name: 'build',
+        args: process.args,
+        env: process.env,
+        cwd: process.cwd,
+        user: process.user ? resolveUser(rootfs, process.user) : { uid: 0, gid: 0 },
+        rootfs,
+        hostname: process.network === 'none' ? 'buildkitsandbox' : undefined,
+        namespaces: { network: process.network === 'none' ? undefined : 'host', uts: process.network === 'none' ? undefined : 'host' },
+        cgroupsPath: `${this.deps.cgroupParent}/${id}`,
+        grantableCapabilities: this.deps.grantableCapabilities,
+        seccomp: { type: 'RuntimeDefault' },
+      });
+      await writeJsonAtomic(join(bundle, 'config.json'), spec);
+      shim = await startShim({ id, bundle, socket, runc: this.deps.runc, runcRoot: this.deps.paths.runcRoot });
+      const exited = shim.wait();
+      exited.catch(() => undefined);
+      const log = readLog(join(bundle, 'log'), { tail: -1, follow: true, exited });
+      await shim.start();
+      for await (const entry of log) onOutput(entry.data);
+      const status = await exited;
+      return status.exitCode;
+    } finally {
+      if (shim) await shim.shutdown().catch((err) => this.deps.logger.warn({ id, err: (err as Error).message }, 'build step shim shutdown failed'));
+      await rm(bundle, { recursive: true, force: true });
+      await rm(socket, { force: true });
+    }
+  }
+}
+
+/** BuildKit's words for a failed RUN. */
+export function processFailed(args: readonly string[], code: number): Error {
+  return errors.badRequest(`process "${args.join(' ')}" did not complete successfully: exit code: ${code}`);
+}

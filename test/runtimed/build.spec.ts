@@ -1,0 +1,222 @@
+// berth build on a real runtimed: RUN steps in runc containers, COPY from the context, the cache, multi-stage
+// builds, failures in BuildKit's words; then commit and history.
+import type { BuildProgress, Image } from '@berth/runtime-client';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { runBerth } from '@berth/testing';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { PrivatePodman } from '../bench/podman';
+import { RuntimedFixture } from './support';
+
+/** The directory as a plain tar stream (what the CLI sends). */
+function contextTar(dir: string): Readable {
+  const child = spawn('tar', ['-C', dir, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return child.stdout;
+}
+
+describe('runtimed build', () => {
+  const fx = new RuntimedFixture();
+  const client = fx.client;
+  let context: string;
+
+  const build = async (dockerfile: string, options: { tags?: string[]; noCache?: boolean; target?: string; buildArgs?: Record<string, string> } = {}) => {
+    writeFileSync(join(context, 'Dockerfile'), dockerfile);
+    const events: BuildProgress[] = [];
+    let image: Image | undefined;
+    let error: Error | undefined;
+    try {
+      image = await client.buildImage(contextTar(context), { ...options, onProgress: (p) => { if (process.env.DEBUG_BUILD) console.log(JSON.stringify({ ...p, log: p.log.toString() })); events.push(p); } });
+    } catch (err) {
+      error = err as Error;
+    }
+    const steps = new Map<number, { name: string; status: string[]; log: string }>();
+    for (const e of events) {
+      const step = steps.get(e.step) ?? { name: e.name, status: [], log: '' };
+      if (e.status === 'log') step.log += e.log.toString();
+      else if (e.status !== 'detail') step.status.push(e.status);
+      steps.set(e.step, step);
+    }
+    return { image, error, steps: [...steps.values()] };
+  };
+
+  const runOutput = async (image: string, command?: string[]) => {
+    const created = await client.createContainer({ image, ...(command ? { command } : {}) });
+    await client.startContainer(created.id);
+    await client.waitContainer(created.id);
+    let text = '';
+    for await (const entry of client.logs(created.id)) text += entry.data.toString();
+    await client.removeContainer(created.id, { force: true });
+    return text;
+  };
+
+  beforeAll(async () => {
+    await fx.start();
+    await fx.importBusybox();
+  });
+
+  beforeEach(() => {
+    context = mkdtempSync(join(tmpdir(), 'berth-build-ctx-'));
+  });
+
+  afterEach(async () => {
+    rmSync(context, { recursive: true, force: true });
+    for (const c of await client.listContainers({ all: true })) await client.removeContainer(c.id, { force: true });
+    expect(fx.leftovers()).toEqual([]);
+  });
+
+  afterAll(async () => {
+    if (process.env.DEBUG_BUILD) console.log(fx.log.split('\n').filter((l) => /build|Build/.test(l)).join('\n'));
+    await fx.cleanup();
+  });
+
+  const FIVE_STEPS = [
+    'FROM busybox',
+    'WORKDIR /app',
+    'COPY hello.txt ./',
+    'RUN echo "built from $(cat hello.txt)" > out && echo step output',
+    'ENV GREETING=hi',
+    'CMD ["cat", "/app/out"]',
+  ].join('\n');
+
+  it('builds a 5-step Dockerfile with RUN in a container, then rebuilds it all CACHED, and a changed file invalidates from its COPY on', async () => {
+    writeFileSync(join(context, 'hello.txt'), 'world');
+    const first = await build(FIVE_STEPS, { tags: ['five:1'] });
+    expect(first.error).toBeUndefined();
+    const names = first.steps.map((s) => s.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['[1/4] FROM docker.io/library/busybox:latest@' + first.steps.find((s) => s.name.startsWith('[1/4]'))!.name.split('@')[1], '[2/4] WORKDIR /app', '[3/4] COPY hello.txt ./', expect.stringMatching(/^\[4\/4\] RUN echo/)]),
+    );
+    const run = first.steps.find((s) => s.name.startsWith('[4/4] RUN'))!;
+    expect(run.log).toBe('step output\n');
+    expect(run.status).toEqual(['started', 'done']);
+    expect(await runOutput('five:1')).toBe('built from world\n');
+
+    const inspect = await client.inspectImage('five:1');
+    const config = JSON.parse(inspect.configJson);
+    expect(config.config).toMatchObject({ Cmd: ['cat', '/app/out'], WorkingDir: '/app' });
+    expect(config.config.Env).toContain('GREETING=hi');
+    expect(config.history.slice(-5).map((h: { created_by: string }) => h.created_by)).toEqual([
+      'WORKDIR /app',
+      'COPY hello.txt /app/ # buildkit',
+      'RUN /bin/sh -c echo "built from $(cat hello.txt)" > out && echo step output # buildkit',
+      'ENV GREETING=hi',
+      'CMD ["cat","/app/out"]',
+    ]);
+    const history = await client.imageHistory('five:1');
+    expect(history[0]).toMatchObject({ id: inspect.image.id, createdBy: 'CMD ["cat","/app/out"]', emptyLayer: true, size: 0 });
+    expect(history.find((h) => h.createdBy.startsWith('RUN'))!.size).toBeGreaterThan(0);
+
+    const again = await build(FIVE_STEPS, { tags: ['five:1'] });
+    const layerSteps = again.steps.filter((s) => /^\[\d\/4\]/.test(s.name));
+    expect(layerSteps.map((s) => s.status)).toEqual([['started', 'cached'], ['started', 'cached'], ['started', 'cached'], ['started', 'cached']]);
+    expect(again.image!.id).toBe(first.image!.id);
+
+    writeFileSync(join(context, 'hello.txt'), 'changed');
+    const changed = await build(FIVE_STEPS, { tags: ['five:2'] });
+    expect(changed.steps.filter((s) => /^\[\d\/4\]/.test(s.name)).map((s) => s.status.includes('cached'))).toEqual([true, true, false, false]);
+    expect(await runOutput('five:2')).toBe('built from changed\n');
+  });
+
+  it('fails a RUN that exits non-zero with BuildKit words', async () => {
+    const result = await build('FROM busybox\nRUN echo before\nRUN false\n');
+    expect(result.error?.message).toContain('process "/bin/sh -c false" did not complete successfully: exit code: 1');
+    expect(result.steps.find((s) => s.name.includes('RUN false'))!.status).toEqual(['started', 'error']);
+  });
+
+  it('runs only the stages the target needs and copies from one to another', async () => {
+    mkdirSync(join(context, 'src'));
+    writeFileSync(join(context, 'src', 'a.txt'), 'A');
+    const dockerfile = [
+      'FROM busybox AS unused',
+      'RUN false',
+      'FROM busybox AS build',
+      'COPY src/ /src/',
+      'RUN cat /src/a.txt > /artifact && echo -n B >> /artifact',
+      'FROM scratch',
+      'COPY --from=build /artifact /artifact',
+      'COPY --from=build /bin/busybox /bin/busybox',
+      'CMD ["/bin/busybox", "cat", "/artifact"]',
+    ].join('\n');
+    const result = await build(dockerfile, { tags: ['multi:1'] });
+    expect(result.error).toBeUndefined();
+    expect(result.steps.some((s) => s.name.includes('unused'))).toBe(false);
+    expect(result.steps.map((s) => s.name)).toContain('[stage-2 1/2] COPY --from=build /artifact /artifact');
+    expect(await runOutput('multi:1')).toMatch(/^AB\n?$/);
+  });
+
+  it('commits a container and shows its history', async () => {
+    const created = await client.createContainer({ image: 'busybox', command: ['sh', '-c', 'echo committed > /note; rm /bin/vi'] });
+    await client.startContainer(created.id);
+    await client.waitContainer(created.id);
+    const image = await client.commitContainer(created.id, { name: 'committed:1', message: 'a note', changes: ['CMD ["cat", "/note"]'] });
+    expect(image.names).toEqual(['docker.io/library/committed:1']);
+    expect(await runOutput('committed:1')).toBe('committed\n');
+    expect(await runOutput('committed:1', ['sh', '-c', 'test -e /bin/vi || echo gone'])).toBe('gone\n');
+    const history = await client.imageHistory('committed:1');
+    expect(history[0]).toMatchObject({ id: image.id, comment: 'a note', createdBy: 'sh -c echo committed > /note; rm /bin/vi' });
+  });
+
+  it('berth build sends the context with .dockerignore applied and prints BuildKit plain progress; berth history shows the steps', async () => {
+    mkdirSync(join(context, 'node_modules', 'big'), { recursive: true });
+    writeFileSync(join(context, 'node_modules', 'big', 'x.js'), 'ignored');
+    writeFileSync(join(context, 'keep.txt'), 'kept');
+    writeFileSync(join(context, 'secret.key'), 'hidden');
+    writeFileSync(join(context, '.dockerignore'), 'node_modules\n*.key\n');
+    writeFileSync(join(context, 'Dockerfile'), 'FROM busybox\nCOPY . /ctx/\nRUN ls -A /ctx | tr "\\n" " "\n');
+    const berth = (args: string[]) => runBerth(args, { env: fx.env });
+    const built = await berth(['build', '-t', 'ignored:1', context]);
+    expect(built.code).toBe(0);
+    expect(built.stderr).toMatch(/^#\d+ \[2\/3\] COPY \. \/ctx\/$/m);
+    expect(built.stderr).toMatch(/^#\d+ \d+\.\d{3} \.dockerignore Dockerfile keep\.txt $/m);
+    expect(built.stderr).toMatch(/^#\d+ DONE \d+\.\ds$/m);
+    expect(built.stderr).toMatch(/^#\d+ naming to docker\.io\/library\/ignored:1 done$/m);
+    const again = await berth(['build', '-t', 'ignored:1', context]);
+    expect(again.stderr.match(/^#\d+ CACHED$/gm)).toHaveLength(3);
+    const history = await berth(['history', 'ignored:1']);
+    expect(history.stdout.split('\n')[0]).toMatch(/^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+    expect(history.stdout).toContain('COPY . /ctx/ # buildkit');
+    const failed = await berth(['build', context, '-f', join(context, 'missing')]);
+    expect(failed).toMatchObject({ code: 1 });
+    expect(failed.stderr).toContain('failed to read dockerfile');
+  });
+
+  it('a built image runs under podman, and an image buildah bud builds from the same Dockerfile runs under berth', async () => {
+    const podman = await PrivatePodman.create('berth-build-podman-');
+    const storage = mkdtempSync(join(tmpdir(), 'berth-buildah-'));
+    try {
+      writeFileSync(join(context, 'msg'), 'from berth');
+      const dockerfile = 'FROM busybox\nCOPY msg /msg\nRUN echo -n " and RUN" >> /msg\nCMD ["cat", "/msg"]\n';
+      const result = await build(dockerfile, { tags: ['podman-me:1'] });
+      expect(result.error).toBeUndefined();
+      const archive = join(podman.dir, 'image.tar');
+      await client.saveImages(['podman-me:1'], archive);
+      const name = /Loaded image(?:\(s\))?: (\S+)/.exec(await podman.run('load', '-i', archive))?.[1];
+      expect(name).toMatch(/podman-me:1$/);
+      expect(await podman.run('run', '--rm', ...podman.runArgs, name!)).toBe('from berth and RUN');
+
+      // buildah's busybox is berth's, saved: the same base for both builders.
+      const base = join(storage, 'busybox.tar');
+      await client.saveImages(['busybox'], base);
+      writeFileSync(join(context, 'Dockerfile'), dockerfile.replace('FROM busybox', 'FROM docker-archive:' + base));
+      const buildah = (args: string[]) => promisify(execFile)('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', ...args], { maxBuffer: 16 << 20 });
+      await buildah(['bud', '--ulimit', 'nofile=1024:1024', '--network', 'none', '-t', 'localhost/from-buildah:1', context]);
+      const out = join(storage, 'from-buildah.tar');
+      await buildah(['push', 'localhost/from-buildah:1', `docker-archive:${out}:from-buildah:1`]);
+      await client.loadImages(out);
+      const created = await client.createContainer({ image: 'from-buildah:1' });
+      await client.startContainer(created.id);
+      await client.waitContainer(created.id);
+      let text = '';
+      for await (const entry of client.logs(created.id)) text += entry.data.toString();
+      expect(text).toMatch(/^from berth and RUN\n?$/);
+    } finally {
+      await podman.destroy();
+      await promisify(execFile)('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', 'rm', '--all']).catch(() => undefined);
+      rmSync(storage, { recursive: true, force: true });
+    }
+  });
+});
