@@ -2,16 +2,16 @@
  * Images travel (issue 10), end to end: `berth server` with its cluster registry on a port of its own and
  * two hosts (network namespaces) joined with the join token, with nothing imported into their runtimeds.
  * A workstation (a runtimed of the test's, in the root namespace, trusting the cluster CA for the
- * registry the server advertises, as an agent makes its node trust it) gets an image and `berth push`es it
- * to the advertised `ADDR:PORT/...` with the kubeconfig's token; a Deployment of it runs on both hosts,
+ * registry the server advertises, as an agent makes its node trust it) `berth build`s an image (a rebuild
+ * is all CACHED) and `berth push`es it to the advertised `ADDR:PORT/...` with the kubeconfig's token; a Deployment of it runs on both hosts,
  * each host's runtimed having pulled it itself; a pod of an image nobody pushed yet shows
  * `ImagePullBackOff` and runs once the image is pushed. One cluster for all cases.
  */
 import { resourceForKind, type ConfigMap, type Deployment, type Event, type Pod } from '@berth/api';
 import type { KubeClient } from '@berth/client';
 import { busyboxRootfsTarball } from '@berth/image';
-import { freePort, runBerth, waitFor } from '@berth/testing';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { freePort, runBerth, type BerthResult } from '@berth/testing';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -33,13 +33,15 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
   /** The registry as the server advertises it: `ADDR:PORT`. */
   let registry: string;
   let env: NodeJS.ProcessEnv;
+  /** The image the workstation builds: `ADDR:PORT/e2e/app:1`. */
+  let APP: string;
   const eventually = <T>(what: string, check: () => Promise<T> | T, timeoutMs: number) => cluster.eventually(what, check, timeoutMs);
 
   /** `berth ARGS` on the workstation; fails the test with its output unless it exits 0. */
-  async function berth(...args: string[]): Promise<string> {
+  async function berth(...args: string[]): Promise<BerthResult> {
     const result = await runBerth(args, { env, timeoutMs: 120_000 });
     if (result.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
-    return result.stdout;
+    return result;
   }
 
   const listPods = async (selector: string) => (await client.list<Pod>(PODS, { namespace: NAMESPACE, labelSelector: selector })).items;
@@ -63,6 +65,7 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
     hosts = cluster.hosts;
     const advertisement = await client.get<ConfigMap>(CONFIG_MAPS, 'local-registry-hosting', { namespace: 'kube-public' });
     registry = (parseYaml(advertisement.data?.['localRegistryHosting.v1'] ?? '') as { host: string }).host;
+    APP = `${registry}/e2e/app:1`;
     workstation = new RuntimedFixture();
     await workstation.start();
     await workstation.client.configureRegistries([{ host: registry, caPem: cluster.server.ca }]);
@@ -84,10 +87,25 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
     expect(registry.endsWith(`:${cluster.server.port}`)).toBe(false);
   });
 
-  it('runs a Deployment of an image pushed with berth push on both hosts, each having pulled it itself', async () => {
-    const image = `${registry}/e2e/app:1`;
-    await berth('tag', `${registry}/library/busybox:1`, image);
-    const pushed = await berth('push', image);
+  it('builds an image with berth build on the workstation; a rebuild is all CACHED', async () => {
+    const context = join(work, 'context');
+    mkdirSync(context);
+    writeFileSync(join(context, 'greeting.txt'), 'hello from the cluster registry\n');
+    writeFileSync(
+      join(context, 'Dockerfile'),
+      [`FROM ${registry}/library/busybox:1`, 'COPY greeting.txt /greeting.txt', 'RUN echo built by berth > /built', 'CMD ["sh", "-c", "cat /greeting.txt /built && exec sleep 3600"]', ''].join('\n'),
+    );
+    await berth('build', '-t', APP, context);
+    // BuildKit's plain progress, on stderr.
+    const rebuilt = (await berth('build', '-t', APP, context)).stderr;
+    const steps = rebuilt.split('\n').filter((line) => /^#\d+ \[\d+\/\d+\] (COPY|RUN)/.test(line));
+    expect(steps.length).toBeGreaterThanOrEqual(2);
+    for (const step of steps) expect(rebuilt).toMatch(new RegExp(`^${step.split(' ')[0]} CACHED$`, 'm'));
+  });
+
+  it('runs a Deployment of the image pushed with berth push on both hosts, each having pulled it itself', async () => {
+    const image = APP;
+    const pushed = (await berth('push', image)).stdout;
     expect(pushed).toMatch(/1: digest: sha256:[0-9a-f]{64} size: \d+/);
     for (const host of hosts) expect(await imagesOf(host)).toEqual([]);
 
@@ -100,7 +118,8 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
         selector: { matchLabels: { app: 'pushed' } },
         template: {
           metadata: { labels: { app: 'pushed' } },
-          spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image, command: ['sleep', '3600'] }] },
+          // The image's own CMD: its config travelled with it.
+          spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image }] },
         },
       },
     };
@@ -118,6 +137,11 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
       const events = await eventsOf(pod.metadata.name!);
       expect(events).toContain(`Normal Pulling Pulling image "${image}"`);
       expect(events.some((e) => e.startsWith(`Normal Pulled Successfully pulled image "${image}" in `))).toBe(true);
+      const logs = await eventually(`the logs of ${pod.metadata.name}`, async () => {
+        const text = (await runBerth(['logs', pod.metadata.name!], { env })).stdout;
+        return text.includes('built by berth') ? text : undefined;
+      }, 30_000);
+      expect(logs).toBe('hello from the cluster registry\nbuilt by berth\n');
     }
   });
 
@@ -137,7 +161,7 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
     expect(failing.status?.containerStatuses?.[0]?.state?.waiting?.message).toContain(`Back-off pulling image "${image}"`);
     expect(await eventsOf('late')).toEqual(expect.arrayContaining(['Warning Failed Error: ErrImagePull', `Normal BackOff Back-off pulling image "${image}"`]));
 
-    await berth('tag', `${registry}/library/busybox:1`, image);
+    await berth('tag', APP, image);
     await berth('push', image);
     const started = await eventually('the pod to run once its image is pushed', async () => {
       const pod = await client.get<Pod>(PODS, 'late', { namespace: NAMESPACE });
