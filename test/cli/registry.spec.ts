@@ -1,8 +1,7 @@
 import { createTestCA, freePort, runBerth, startBerthServer, type BerthResult, type TestServer } from '@berth/testing';
+import { startReferenceRegistry, type RunningRegistry } from '../registry/registries';
 import { RuntimedFixture } from '../runtimed/support';
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,57 +17,13 @@ function expectOneLineFailure(result: BerthResult, message: string | RegExp): vo
   expect(result.stderr).not.toMatch(/\bat .+:\d+:\d+/);
 }
 
-/** Debian's docker-registry (distribution 2.8) on a free port, over TLS with a test CA, behind htpasswd. */
-async function startDockerRegistry(dir: string): Promise<{ host: string; caFile: string; process: ChildProcess; stop(): Promise<void> }> {
+/** Debian's docker-registry over TLS with a test CA (its PEM in `caFile`, which the CLI trusts through NODE_EXTRA_CA_CERTS), behind htpasswd. */
+async function startDockerRegistry(dir: string): Promise<RunningRegistry & { caFile: string }> {
   const ca = await createTestCA();
   const issued = await ca.issue({ subject: 'CN=127.0.0.1', ips: ['127.0.0.1'] });
   const caFile = join(dir, 'ca.crt');
   writeFileSync(caFile, ca.cert);
-  writeFileSync(join(dir, 'registry.crt'), issued.cert);
-  writeFileSync(join(dir, 'registry.key'), issued.key!);
-  writeFileSync(join(dir, 'htpasswd'), HTPASSWD);
-  writeFileSync(
-    join(dir, 'config.yml'),
-    [
-      'version: 0.1',
-      'log: {level: warn}',
-      `storage: {filesystem: {rootdirectory: ${join(dir, 'storage')}}, delete: {enabled: true}}`,
-      `http: {tls: {certificate: ${join(dir, 'registry.crt')}, key: ${join(dir, 'registry.key')}}}`,
-      `auth: {htpasswd: {realm: basic-realm, path: ${join(dir, 'htpasswd')}}}`,
-      '',
-    ].join('\n'),
-  );
-  const port = await freePort();
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
-    env: { ...process.env, REGISTRY_HTTP_ADDR: `127.0.0.1:${port}` },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let output = '';
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  // Ready when /v2/ answers (401 without a credential).
-  for (let attempt = 0; ; attempt++) {
-    const status = await new Promise<number>((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/v2/', ca: ca.cert }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      req.on('error', () => resolve(0));
-      req.end();
-    });
-    if (status === 401) break;
-    if (child.exitCode !== null || attempt > 200) throw new Error(`docker-registry did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    host: `127.0.0.1:${port}`,
-    caFile,
-    process: child,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return { ...(await startReferenceRegistry({ tls: { cert: issued.cert, key: issued.key!, ca: ca.cert }, htpasswd: HTPASSWD })), caFile };
 }
 
 describe('berth login, logout and create secret docker-registry', () => {
@@ -122,6 +77,11 @@ describe('berth login, logout and create secret docker-registry', () => {
     writeFileSync(join(broken, 'config.json'), '{"auths": ');
     const result = await runBerth(['logout', 'x.example.com'], { env: { ...env, DOCKER_CONFIG: broken } });
     expectOneLineFailure(result, /config\.json: not valid JSON/);
+  });
+
+  it('refuses a malformed image name with one line before looking for a runtimed', async () => {
+    const result = await runBerth(['pull', 'Bad_Name'], { env: { ...env, BERTH_RUNTIME_SOCKET: join(dir, 'no-runtimed.sock') } });
+    expectOneLineFailure(result, /^error: invalid reference format "Bad_Name"/);
   });
 
   it('creates a kubernetes.io/dockerconfigjson secret as kubectl does', async () => {
@@ -222,5 +182,46 @@ describe('berth pull and push through a node runtimed, against docker-registry',
 
     expect(await berth(['tag', name, `${host}/team/busybox:copy`])).toMatchObject({ code: 0 });
     expect((await berth(['push', '-q', `${host}/team/busybox:copy`])).stdout).toBe(`${host}/team/busybox:copy\n`);
+  });
+});
+
+describe('berth push and login to the cluster registry, with the kubeconfig alone', () => {
+  let server: TestServer | undefined;
+  let runtimed: RuntimedFixture | undefined;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let host: string;
+  const berth = (args: string[], input?: string) => runBerth(args, { env, input, timeoutMs: 120_000 });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'berth-cli-cluster-registry-'));
+    const registryPort = await freePort();
+    server = await startBerthServer({ registryPort });
+    host = `127.0.0.1:${registryPort}`;
+    // runtimed trusts the cluster CA for it, as an agent's ConfigureRegistries would have it.
+    writeFileSync(join(dir, 'ca.crt'), server.ca);
+    writeFileSync(join(dir, 'registries.yaml'), `configs:\n  "${host}":\n    tls:\n      ca_file: ${join(dir, 'ca.crt')}\n`);
+    runtimed = new RuntimedFixture({ args: ['--registries-config', join(dir, 'registries.yaml')] });
+    await runtimed.start();
+    env = { ...runtimed.env, KUBECONFIG: server.kubeconfigPath, DOCKER_CONFIG: join(dir, 'docker') };
+  });
+
+  afterAll(async () => {
+    await runtimed?.cleanup();
+    await server?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pushes with the kubeconfig\'s token and no login, then logs in trusting the cluster CA', async () => {
+    const advertisement = await server!.fetch('/api/v1/namespaces/kube-public/configmaps/local-registry-hosting');
+    expect(advertisement.body).toContain(`host: \\"${host}\\"`);
+    await runtimed!.importBusybox(`${host}/app:1`);
+    const pushed = await berth(['push', `${host}/app:1`]);
+    expect(pushed).toMatchObject({ code: 0 });
+    expect(pushed.stdout).toMatch(new RegExp(`^The push refers to repository \\[${host}/app\\]\n[^]*\n1: digest: sha256:[0-9a-f]{64} size: \\d+\n$`));
+
+    expect(await berth(['login', host, '-u', 'anyone', '--password-stdin'], server!.token)).toMatchObject({ code: 0, stdout: 'Login Succeeded\n' });
+    const refused = await berth(['login', host, '-u', 'anyone', '--password-stdin'], 'not-the-token');
+    expectOneLineFailure(refused, new RegExp(`^Error response from registry: login attempt to https://${host}/v2/ failed with status: 401 Unauthorized$`));
   });
 });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { RuntimedFixture, waitFor } from '../runtimed/support';
+import { type BerthRegistry, startBerthRegistry } from './registries';
 
 // bcrypt of "berth-pass" (the reference registry reads only bcrypt entries; htpasswd is not installed here).
 const HTPASSWD = 'alice:$2b$05$berthtestsaltberthtesujDQfPpbGaBoBEq1Yb7PSxohiopbmVXy\n';
@@ -168,6 +169,30 @@ describe('pull and push against the reference registry', () => {
     const mirrored = await client().pullImage('team/app:1');
     expect(mirrored.digest).toBe(pushed.digest);
     expect(mirrored.image.names).toEqual(['docker.io/team/app:1']);
+  });
+
+  it("moves the image between the reference registry and berth's own", async () => {
+    let berth: BerthRegistry | undefined;
+    try {
+      berth = await startBerthRegistry();
+      await client().configureRegistries([
+        { host: addr, caPem: ca },
+        { host: berth.host, endpoint: berth.url },
+      ]);
+      const from = `${addr}/team/app:1`;
+      const pulled = await client().pullImage(from, { auth: AUTH });
+      const to = `${berth.host}/copied/app:2`;
+      await client().tagImage(from, to);
+      const pushed = await client().pushImage(to);
+      expect(pushed.digest).toBe(pulled.digest);
+      await client().removeImage(pulled.image.id, true);
+      const back = await client().pullImage(to);
+      expect(back.digest).toBe(pushed.digest);
+      expect(await runToOutput(to)).toBe('hello from the registry\n');
+    } finally {
+      await client().configureRegistries([{ host: addr, caPem: ca }]);
+      await berth?.stop();
+    }
   });
 
   it('says a bad password is one, and an unknown image is not found', async () => {

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { freePort } from '@berth/testing';
 import { allowAll, createRegistryHandler, RegistryStorage, type RegistryAuthorizer, type RegistryStorageOptions } from '@berth/registry';
 
 export interface RunningRegistry {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (https with TLS) */
   url: string;
   host: string;
   dir: string;
@@ -54,29 +55,53 @@ export function httpRequest(url: string, method: string, headers: Record<string,
   });
 }
 
-async function waitUntilServing(url: string, child: ChildProcess, log: () => string): Promise<void> {
+/** GET /v2/ over https, trusting `ca`: the status, or 0 when nothing answers. */
+function httpsStatus(url: string, ca: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpsGet(`${url}/v2/`, { ca, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+  });
+}
+
+async function waitUntilServing(url: string, child: ChildProcess, log: () => string, tls?: ReferenceRegistryOptions['tls'], auth = false): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log()}`);
-    const ok = await httpRequest(`${url}/v2/`, 'GET').then(
-      (a) => a.status === 200,
-      () => false,
-    );
+    const status = tls ? await httpsStatus(url, tls.ca) : await httpRequest(`${url}/v2/`, 'GET').then((a) => a.status, () => 0);
+    const ok = status === (auth ? 401 : 200);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`docker-registry did not answer: ${log()}`);
 }
 
-/** Debian's docker-registry (distribution 2.8) with deletes enabled, on a free port and its own temp dir. */
-export async function startReferenceRegistry(): Promise<RunningRegistry> {
+export interface ReferenceRegistryOptions {
+  /** Serve HTTPS with this certificate and key (PEM); `ca` is what signed it, for the readiness probe. */
+  tls?: { cert: string; key: string; ca: string };
+  /** htpasswd lines (bcrypt): the registry then wants HTTP Basic credentials. */
+  htpasswd?: string;
+}
+
+/** Debian's docker-registry (distribution 2.8) with deletes enabled, on a free port and its own temp dir; over TLS and behind htpasswd when asked. */
+export async function startReferenceRegistry(options: ReferenceRegistryOptions = {}): Promise<RunningRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-ref-registry-'));
   const config = join(dir, 'config.yml');
-  writeFileSync(
-    config,
-    ['version: 0.1', 'log:', '  level: error', 'storage:', '  delete:', '    enabled: true', '  filesystem:', `    rootdirectory: ${dir}/data`, 'http:', '  addr: 127.0.0.1:0', ''].join('\n'),
-  );
+  const lines = ['version: 0.1', 'log:', '  level: error', 'storage:', '  delete:', '    enabled: true', '  filesystem:', `    rootdirectory: ${dir}/data`, 'http:', '  addr: 127.0.0.1:0'];
+  if (options.tls) {
+    writeFileSync(join(dir, 'registry.crt'), options.tls.cert);
+    writeFileSync(join(dir, 'registry.key'), options.tls.key);
+    lines.push('  tls:', `    certificate: ${join(dir, 'registry.crt')}`, `    key: ${join(dir, 'registry.key')}`);
+  }
+  if (options.htpasswd !== undefined) {
+    writeFileSync(join(dir, 'htpasswd'), options.htpasswd);
+    lines.push('auth:', '  htpasswd:', '    realm: basic-realm', `    path: ${join(dir, 'htpasswd')}`);
+  }
+  writeFileSync(config, [...lines, ''].join('\n'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
+  const scheme = options.tls ? 'https' : 'http';
   let output = '';
   const child = spawn('docker-registry', ['serve', config], {
     env: { ...process.env, REGISTRY_HTTP_ADDR: host, REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: join(dir, 'data') },
@@ -93,12 +118,12 @@ export async function startReferenceRegistry(): Promise<RunningRegistry> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitUntilServing(`http://${host}`, child, () => output);
+    await waitUntilServing(`${scheme}://${host}`, child, () => output, options.tls, options.htpasswd !== undefined);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { url: `http://${host}`, host, dir, stop };
+  return { url: `${scheme}://${host}`, host, dir, stop };
 }
 
 export interface BerthRegistry extends RunningRegistry {

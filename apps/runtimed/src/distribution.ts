@@ -65,7 +65,7 @@ export class DistributionService {
     this.logger.info({ hosts: this.hosts.map((h) => h.host) }, 'registry hosts configured');
   }
 
-  async pull(ref: string, options: { auth?: RegistryCredentials; platform?: string; onProgress: (p: RegistryProgress) => void }): Promise<{ image: ImageSummary; digest: string }> {
+  async pull(ref: string, options: { auth?: RegistryCredentials; platform?: string; onProgress: (p: RegistryProgress) => void }): Promise<{ image: ImageSummary; digest: string; upToDate: boolean }> {
     await this.refresh();
     const started = Date.now();
     const result = await this.client.pull(ref, { ...options, unpack: (digest) => this.snapshotter.unpackImage(digest) });

@@ -222,8 +222,8 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
       return { deleted: result.deletedImages.map((d) => ({ digest: d.digest, names: d.names })), reclaimedBytes: result.reclaimedBytes };
     }),
     PullImage: progressCall('PullImage', async ({ ref, auth, platform }, onProgress) => {
-      const { image, digest } = await distribution.pull(ref, { auth: requestAuth(auth), platform, onProgress });
-      return { id: '', status: `Status: Downloaded newer image for ${ref}`, image: imageMessage(image), digest };
+      const { image, digest, upToDate } = await distribution.pull(ref, { auth: requestAuth(auth), platform, onProgress });
+      return { id: '', status: upToDate ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}`, image: imageMessage(image), digest };
     }),
     PushImage: progressCall('PushImage', async ({ ref, auth }, onProgress) => {
       const { image, digest, size } = await distribution.push(ref, { auth: requestAuth(auth), onProgress });

@@ -99,6 +99,33 @@ describe('ImageStore', () => {
     expect((await reopened.inspect(image.id.slice(7, 19))).digest).toBe(image.digest);
   });
 
+  it('records repo digests: resolved, shown, untagged one at a time, kept by prune, dropped with the image', async () => {
+    const image = await store.importRootfs(Readable.from(await layer('pulled')), 'reg.example/app:1');
+    const indexDigest = sha256('an index');
+    await store.addRepoDigest('reg.example/app', indexDigest, image.digest);
+    await store.addRepoDigest('other.example/app', image.digest, image.digest);
+    expect((await store.inspect('reg.example/app:1')).repoDigests).toEqual([`other.example/app@${image.digest}`, `reg.example/app@${indexDigest}`]);
+    expect((await store.inspect(`reg.example/app@${indexDigest}`)).digest).toBe(image.digest);
+    expect((await ImageStore.open(root)).repoDigestsOf(image.digest)).toHaveLength(2);
+    expect(await store.remove(`reg.example/app@${indexDigest}`)).toEqual({ untagged: [`reg.example/app@${indexDigest}`], deleted: [] });
+    // Removing the last tag removes the image, its repo digests with it (as docker rmi does).
+    expect(await store.remove('reg.example/app:1')).toEqual({ untagged: ['reg.example/app:1'], deleted: [image.digest] });
+    expect(store.repoDigestsOf(image.digest)).toEqual([]);
+    // Known only by a repo digest (as after a pull by digest): not dangling, so prune keeps it.
+    const byDigest = await store.importRootfs(Readable.from(await layer('by digest')));
+    await store.addRepoDigest('reg.example/app', byDigest.digest, byDigest.digest);
+    expect((await store.prune()).deletedImages).toEqual([]);
+    expect(await store.remove(`reg.example/app@${byDigest.digest}`)).toEqual({ untagged: [], deleted: [byDigest.digest] });
+  });
+
+  it('keeps held blobs through a prune until they are released', async () => {
+    const blob = await store.content.put(Buffer.from('downloaded, not yet registered'));
+    const release = store.hold([blob.digest]);
+    expect((await store.prune()).deletedBlobs).toBe(0);
+    release();
+    expect((await store.prune()).deletedBlobs).toBe(1);
+  });
+
   it('tags, untags, and prunes dangling images and their blobs', async () => {
     const first = await store.importRootfs(Readable.from(await layer('one')), 'app:1');
     await store.tag('app:1', 'quay.io/me/app:stable');

@@ -249,6 +249,13 @@ export class ImageStore {
   remove(ref: string, options: { force?: boolean; inUse?: ReadonlySet<Digest> } = {}): Promise<RemoveResult> {
     return this.exclusive(async () => {
       const digest = await this.resolve(ref);
+      const repoDigest = this.repoDigestKey(ref);
+      if (repoDigest && this.index.repoDigests![repoDigest] === digest && (this.namesOf(digest).length > 0 || this.repoDigestsOf(digest).length > 1)) {
+        // `rmi name@sha256:…` of an image known by other names too: only that repo digest goes, as docker untags it.
+        delete this.index.repoDigests![repoDigest];
+        await this.persist();
+        return { untagged: [repoDigest], deleted: [] };
+      }
       const names = this.namesOf(digest);
       let byName: string | undefined;
       try {
@@ -279,7 +286,8 @@ export class ImageStore {
       for (const digest of Object.keys(this.index.images) as Digest[]) {
         if (options.inUse?.has(digest)) continue;
         const names = this.namesOf(digest);
-        if (names.length > 0 && !options.all) continue;
+        // Dangling is neither named nor known by a repo digest (an image pulled by digest is not dangling).
+        if ((names.length > 0 || this.repoDigestsOf(digest).length > 0) && !options.all) continue;
         for (const name of names) delete this.index.names[name];
         this.forget(digest);
         deletedImages.push({ digest, names });
@@ -430,11 +438,13 @@ export class ImageStore {
    * config claims (snapshots are keyed by those, so a lying config must not alias another image's layers).
    * Either all are added or none. Callers hold the lock (`adding`).
    */
-  async register(images: { digest: Digest; names: string[] }[], options: { diffIdsVerified?: boolean } = {}): Promise<void> {
+  async register(images: { digest: Digest; names: string[] }[], options: { diffIdsVerified?: boolean; knownDiffIds?: ReadonlyMap<Digest, Digest> } = {}): Promise<void> {
     const named = images.map((image) => ({ digest: image.digest, names: image.names.map((n) => this.tagName(n)) }));
     // A layer several of the images share is read once: layer digest → the diff ID its content has.
-    const diffIds = new Map<Digest, Digest>();
-    for (const image of named) await this.verify(image.digest, diffIds, options);
+    // `knownDiffIds`: layers whose content the caller already inspected (a pull does it while downloading).
+    const diffIds = new Map<Digest, Digest>(options.knownDiffIds ?? []);
+    // An image already in the index was verified when it was first added (a pull of what is here re-registers it).
+    for (const image of named) if (!this.index.images[image.digest]) await this.verify(image.digest, diffIds, options);
     for (const image of named) {
       this.index.images[image.digest] ??= { added: new Date().toISOString() };
       for (const name of image.names) this.index.names[name] = image.digest;
@@ -460,6 +470,16 @@ export class ImageStore {
       if (diffId !== config.rootfs.diff_ids[i]) {
         throw errors.badRequest(`image ${manifestDigest}: layer ${layer.digest} has diff ID ${diffId}, the config says ${config.rootfs.diff_ids[i]}`);
       }
+    }
+  }
+
+  /** `repository@digest` as the index keys it, when `ref` is a name with a digest. */
+  private repoDigestKey(ref: string): string | undefined {
+    try {
+      const parsed = parseReference(ref);
+      return parsed.digest ? `${parsed.repository}@${parsed.digest}` : undefined;
+    } catch {
+      return undefined;
     }
   }
 

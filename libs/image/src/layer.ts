@@ -39,14 +39,13 @@ function through(source: Readable, transform: Transform): Readable {
 }
 
 /**
- * A stored layer blob as a plain tar stream (gunzipped when needed), and the compression its first bytes
- * show. A compressed layer that expands past the limits fails the stream with a BerthError, so a
- * decompression bomb is refused rather than unpacked.
+ * A layer's bytes as a plain tar stream (gunzipped when needed), and the compression its first bytes show.
+ * A compressed layer that expands past the limits (relative to its `size` compressed bytes) fails the stream
+ * with a BerthError, so a decompression bomb is refused rather than unpacked. `what` names it in errors.
  */
-export async function openLayerTar(content: ContentStore, digest: Digest, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<{ tar: Readable; compression: Compression }> {
-  const { stream, compression } = await decompressed(await content.openRead(digest), `layer ${digest}`);
+async function layerTar(source: AsyncIterable<Buffer>, size: number, what: string, limits: LayerLimits): Promise<{ tar: Readable; compression: Compression }> {
+  const { stream, compression } = await decompressed(source, `layer ${what}`);
   if (compression === 'none') return { tar: stream, compression };
-  const size = (await content.info(digest))?.size ?? 0;
   const maxBytes = limits.maxExpansion * size + limits.expansionAllowance;
   let total = 0;
   const tar = through(
@@ -55,11 +54,17 @@ export async function openLayerTar(content: ContentStore, digest: Digest, limits
       transform(chunk: Buffer, _encoding, done) {
         total += chunk.length;
         if (total <= maxBytes) return done(null, chunk);
-        done(errors.badRequest(`layer ${digest} expands to more than ${maxBytes} bytes (${limits.maxExpansion} times its ${size} compressed bytes, plus ${limits.expansionAllowance}): refused as a decompression bomb`));
+        done(errors.badRequest(`layer ${what} expands to more than ${maxBytes} bytes (${limits.maxExpansion} times its ${size} compressed bytes, plus ${limits.expansionAllowance}): refused as a decompression bomb`));
       },
     }),
   );
   return { tar, compression };
+}
+
+/** A stored layer blob as a plain tar stream; see layerTar. */
+export async function openLayerTar(content: ContentStore, digest: Digest, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<{ tar: Readable; compression: Compression }> {
+  const source = await content.openRead(digest);
+  return layerTar(source, (await content.info(digest))?.size ?? 0, digest, limits);
 }
 
 function hashing(source: Readable, hash: Hash): Readable {
@@ -75,20 +80,34 @@ function hashing(source: Readable, hash: Hash): Readable {
 }
 
 /**
- * Reads a stored layer once: checks every entry against the rules unpacking applies (LayerPlan), so a layer
- * that would be refused at a container's start is refused now, and returns its diff ID and compression.
- * `name` is what errors call the layer.
+ * Reads a layer once: checks every entry against the rules unpacking applies (LayerPlan), so a layer that
+ * would be refused at a container's start is refused now, and returns its diff ID and compression.
+ * `source` is the layer's bytes as stored (`size` of them); `name` is what errors call the layer.
  */
-export async function inspectLayer(content: ContentStore, digest: Digest, name: string, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<{ diffId: Digest; compression: Compression }> {
+export async function inspectLayerStream(
+  source: AsyncIterable<Buffer>,
+  size: number,
+  what: string,
+  name: string,
+  limits: LayerLimits = DEFAULT_LAYER_LIMITS,
+): Promise<{ diffId: Digest | undefined; compression: Compression }> {
   const hash = createHash('sha256');
-  const { tar, compression } = await openLayerTar(content, digest, limits);
+  const { tar, compression } = await layerTar(source, size, what, limits);
   const compressed = compression !== 'none';
   const plan = new LayerPlan(name, limits);
   for await (const entry of tarEntries(compressed ? hashing(tar, hash) : tar, `layer ${name}`)) {
     plan.add(entry.header);
     entry.resume();
   }
-  return { diffId: compressed ? `sha256:${hash.digest('hex')}` : digest, compression };
+  // A plain layer's diff ID is its own digest, which the caller knows.
+  return { diffId: compressed ? `sha256:${hash.digest('hex')}` : undefined, compression };
+}
+
+/** inspectLayerStream of a stored blob. */
+export async function inspectLayer(content: ContentStore, digest: Digest, name: string, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<{ diffId: Digest; compression: Compression }> {
+  const size = (await content.info(digest))?.size ?? 0;
+  const { diffId, compression } = await inspectLayerStream(await content.openRead(digest), size, digest, name, limits);
+  return { diffId: diffId ?? digest, compression };
 }
 
 /**

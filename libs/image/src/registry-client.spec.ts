@@ -258,8 +258,15 @@ describe('RegistryClient', () => {
     expect(result.image.repoDigests).toEqual([`${r.host}/team/app@${image.digest}`]);
     expect(await store.resolve(`${r.host}/team/app@${image.digest}`)).toBe(image.digest);
     expect(lines.filter((l) => l.status === 'Download complete').map((l) => l.id).sort()).toEqual(image.layers.map((l) => l.slice(7, 19)).sort());
+    expect(result.upToDate).toBe(false);
+    // Again: nothing downloaded, the image is up to date.
+    const again: RegistryProgress[] = [];
+    const second = await client.pull(`${r.host}/team/app:1`, { onProgress: (p) => again.push(p) });
+    expect(second.upToDate).toBe(true);
+    expect(again.filter((l) => l.status === 'Already exists')).toHaveLength(2);
     // One token for the repository's pull scope serves every request after the first challenge.
     expect(r.requests('GET', '/token')).toHaveLength(1);
+    expect(r.requests('GET', '/blobs/')).toHaveLength(3);
     expect(r.requests('GET', '/blobs/').every((l) => l.authorization === 'Bearer tok-1')).toBe(true);
   });
 
@@ -272,6 +279,15 @@ describe('RegistryClient', () => {
     await expect(client.pull(`${r.host}/app:v1`, { auth: { username: 'alice', password: 'wrong' } })).rejects.toThrow(/incorrect username or password/);
     const ok = await client.pull(`${r.host}/app:v1`, { auth: { username: 'alice', password: 'secret' } });
     expect(ok.image.names).toEqual([`${r.host}/app:v1`]);
+  });
+
+  it('never lets a token one password earned serve a request with another', async () => {
+    const r = await registry();
+    r.auth = 'bearer';
+    await r.addImage('app', 'v1', [['x']]);
+    const client = clientFor([r]);
+    await client.pull(`${r.host}/app:v1`, { auth: { username: 'alice', password: 'secret' } });
+    await expect(client.pull(`${r.host}/app:v1`, { auth: { username: 'alice', password: 'wrong' } })).rejects.toThrow(/incorrect username or password/);
   });
 
   it('takes credentials from registries.yaml configs when the request has none', async () => {
@@ -301,6 +317,33 @@ describe('RegistryClient', () => {
     expect(isBerthError(err, 'BadRequest')).toBe(true);
     expect(String(err.message)).toMatch(/digest mismatch|the manifest says/);
     expect((await store.list()).length).toBe(0);
+  });
+
+  it('refuses a layer that is no safe tar, and a config whose diff IDs are not its layers, keeping neither', async () => {
+    const r = await registry();
+    const junk = gzipSync(Buffer.alloc(4096, 7));
+    r.blobs.set(sha256(junk), junk);
+    r.links.add(`app@${sha256(junk)}`);
+    const config = json({ ...hostPlatform(), rootfs: { type: 'layers', diff_ids: [sha256('x')] } });
+    r.blobs.set(sha256(config), config);
+    r.links.add(`app@${sha256(config)}`);
+    const manifest = (layer: Buffer) =>
+      json({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: sha256(config), size: config.length }, layers: [{ mediaType: MediaType.ociLayerGzip, digest: sha256(layer), size: layer.length }] });
+    r.putManifest('app', 'junk', MediaType.ociManifest, manifest(junk));
+    const client = clientFor([r]);
+    await expect(client.pull(`${r.host}/app:junk`)).rejects.toThrow(/not a valid tar archive/);
+    expect(await store.content.has(sha256(junk))).toBe(false);
+    const escaping = gzipSync(await tarball([{ name: '../escape', content: 'x' }]));
+    r.blobs.set(sha256(escaping), escaping);
+    r.links.add(`app@${sha256(escaping)}`);
+    r.putManifest('app', 'escaping', MediaType.ociManifest, manifest(escaping));
+    await expect(client.pull(`${r.host}/app:escaping`)).rejects.toThrow(/escape/);
+    const fine = gzipSync(await tarball([{ name: 'ok', content: 'x' }]));
+    r.blobs.set(sha256(fine), fine);
+    r.links.add(`app@${sha256(fine)}`);
+    r.putManifest('app', 'lying-config', MediaType.ociManifest, manifest(fine));
+    await expect(client.pull(`${r.host}/app:lying-config`)).rejects.toThrow(/has diff ID sha256:[0-9a-f]+, the config says/);
+    expect(await store.list()).toEqual([]);
   });
 
   it('resumes a layer cut short with a Range request from where it stopped', async () => {
@@ -409,6 +452,6 @@ describe('RegistryClient', () => {
     await client.push(`${target.host}/other/app:2`, { auth, onProgress: (p) => mounted.push(p) });
     expect(mounted.filter((l) => l.status === 'Mounted from team/app')).toHaveLength(2);
     expect(target.requests('PATCH', '').length).toBe(before);
-    expect((await store.inspect(`${target.host}/other/app:2`)).repoDigests).toEqual([`${source.host}/app@${image.digest}`, `${target.host}/other/app@${image.digest}`, `${target.host}/team/app@${image.digest}`]);
+    expect((await store.inspect(`${target.host}/other/app:2`)).repoDigests).toEqual([`${source.host}/app@${image.digest}`, `${target.host}/other/app@${image.digest}`, `${target.host}/team/app@${image.digest}`].sort());
   });
 });

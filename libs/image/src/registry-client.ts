@@ -1,9 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { BlobWriter } from './content-store';
 import { createReadStream } from 'node:fs';
-import { Transform } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Transform } from 'node:stream';
 import { BerthError, errors } from '@berth/errors';
 import { sha256, type Digest } from './digest';
+import { inspectLayerStream } from './layer';
 import type { ImageStore, ImageSummary } from './image-store';
 import { MediaType, type Descriptor, type ImageManifest } from './oci';
 import { parseReference, type ImageReference } from './reference';
@@ -33,6 +35,8 @@ export interface PullResult {
   image: ImageSummary;
   /** The digest the registry knows the image by (its index's, for a multi-platform image). */
   digest: Digest;
+  /** The name already named this very image (docker's "Image is up to date"). */
+  upToDate: boolean;
 }
 
 export interface PushOptions {
@@ -51,8 +55,16 @@ export interface RegistryClientOptions {
   monolithicUploadBytes?: number;
 }
 
+/** One endpoint of a registry with the transport and credential that reach it. */
+interface Remote {
+  transport: RegistryTransport;
+  endpoint: RegistryEndpoint;
+  creds?: RegistryCredentials;
+}
+
 interface Download {
-  done: Promise<void>;
+  /** The layer's diff ID, inspected as it arrived (undefined for a config). */
+  done: Promise<Digest | undefined>;
   listeners: Set<(current: number) => void>;
 }
 
@@ -66,6 +78,48 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function splitRepository(repository: string): { registry: string; path: string } {
   const slash = repository.indexOf('/');
   return { registry: repository.slice(0, slash), path: repository.slice(slash + 1) };
+}
+
+/**
+ * inspectLayerStream fed while a layer downloads, so the layer is checked and its diff ID known when the
+ * last byte lands, instead of reading it again afterwards; started over when the download is.
+ */
+class StreamingInspection {
+  private feed!: PassThrough;
+  private result!: Promise<{ diffId: Digest | undefined }>;
+  private settled = false;
+
+  constructor(private readonly blob: Descriptor) {
+    this.restart();
+  }
+
+  restart(): void {
+    this.feed?.destroy();
+    const feed = new PassThrough();
+    this.feed = feed;
+    this.settled = false;
+    this.result = inspectLayerStream(feed, this.blob.size, this.blob.digest, this.blob.digest);
+    this.result.then(
+      () => this.feed === feed && (this.settled = true),
+      () => this.feed === feed && (this.settled = true),
+    );
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.settled) return;
+    if (!this.feed.write(chunk)) await Promise.race([once(this.feed, 'drain').catch(() => undefined), this.result.catch(() => undefined)]);
+  }
+
+  /** The diff ID of everything written; the layer's refusal when it is no safe tar. */
+  async finish(): Promise<Digest> {
+    this.feed.end();
+    return (await this.result).diffId ?? this.blob.digest;
+  }
+
+  abort(): void {
+    this.feed.destroy();
+    this.result.catch(() => undefined);
+  }
 }
 
 /** Runs `task` over `items`, `limit` at a time; the first failure stops new starts and is thrown once all running ones end. */
@@ -137,7 +191,7 @@ export class RegistryClient {
     for (const endpoint of transport.resolver.pullEndpoints(registry, path)) {
       const creds = options.auth ?? transport.resolver.credentials(endpoint);
       try {
-        found = { endpoint, creds, ...(await this.resolveManifest(transport, endpoint, creds, reference, platform)) };
+        found = { endpoint, creds, ...(await this.resolveManifest({ transport, endpoint, creds }, reference, platform)) };
         break;
       } catch (err) {
         failures.push({ endpoint, err });
@@ -148,15 +202,21 @@ export class RegistryClient {
     progress({ id: '', status: `Pulling from ${reference.repository.replace(/^docker\.io\/(library\/)?/, '')}`, current: 0, total: 0 });
     const blobs = [manifest.config, ...manifest.layers];
     const release = this.store.hold([manifestDigest, ...blobs.map((b) => b.digest)]);
+    let upToDate = false;
     try {
       const layerIds = new Set(manifest.layers.map((l) => l.digest));
+      const knownDiffIds = new Map<Digest, Digest>();
       for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: 'Pulling fs layer', current: 0, total: 0 });
-      await eachLimited(blobs, this.options.concurrency, (blob) =>
-        this.fetchBlob(transport, endpoint, creds, blob, layerIds.has(blob.digest) ? progress : () => undefined),
-      );
+      await eachLimited(blobs, this.options.concurrency, async (blob) => {
+        const isLayer = layerIds.has(blob.digest);
+        const diffId = await this.fetchBlob({ transport, endpoint, creds }, blob, isLayer, isLayer ? progress : () => undefined);
+        if (diffId) knownDiffIds.set(blob.digest, diffId);
+      });
       await this.store.content.put(manifestBytes, { digest: manifestDigest });
       const names = reference.tag ? [`${reference.repository}:${reference.tag}`] : [];
-      await this.store.adding(() => this.store.register([{ digest: manifestDigest, names }]));
+      const before = await this.store.resolve(names[0] ?? `${reference.repository}@${digest}`).catch(() => undefined);
+      upToDate = before === manifestDigest;
+      await this.store.adding(() => this.store.register([{ digest: manifestDigest, names }], { knownDiffIds }));
       await this.store.addRepoDigest(reference.repository, digest, manifestDigest);
     } finally {
       release();
@@ -169,24 +229,25 @@ export class RegistryClient {
     progress({ id: '', status: `Digest: ${digest}`, current: 0, total: 0 });
     const image = (await this.store.list()).find((i) => i.digest === manifestDigest);
     if (!image) throw errors.conflict('images', ref, 'the image was removed while it was being pulled');
-    return { image, digest };
+    return { image, digest, upToDate };
   }
 
   /** The manifest for `reference` on one endpoint: by tag or digest, an index resolved to the platform's entry, digests checked. */
-  private async resolveManifest(transport: RegistryTransport, endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, reference: ImageReference, platform: ReturnType<typeof parsePlatform>) {
-    const top = await this.fetchManifest(transport, endpoint, creds, reference.digest ?? reference.tag!, reference.digest);
+  private async resolveManifest(remote: Remote, reference: ImageReference, platform: ReturnType<typeof parsePlatform>) {
+    const { endpoint } = remote;
+    const top = await this.fetchManifest(remote, reference.digest ?? reference.tag!, reference.digest);
     const what = `${endpoint.base.host}/${endpoint.path}@${top.digest}`;
     const doc = parseManifest(top.bytes, top.contentType, `manifest ${what}`);
     if (doc.kind === 'manifest') return { digest: top.digest, manifestDigest: top.digest, manifestBytes: top.bytes, manifest: doc.manifest };
     const entry = selectPlatform(doc.index, platform, `image index ${what}`);
-    const chosen = await this.fetchManifest(transport, endpoint, creds, entry.digest, entry.digest);
+    const chosen = await this.fetchManifest(remote, entry.digest, entry.digest);
     const inner = parseManifest(chosen.bytes, chosen.contentType, `manifest ${endpoint.base.host}/${endpoint.path}@${chosen.digest}`);
     if (inner.kind !== 'manifest') throw errors.badRequest(`image index ${what} points at another index for its platform: nested indexes are not followed`);
     return { digest: top.digest, manifestDigest: chosen.digest, manifestBytes: chosen.bytes, manifest: inner.manifest };
   }
 
   /** GET a manifest (bounded); its digest is what its bytes hash to, and must be what was asked for or what the registry claims. */
-  private async fetchManifest(transport: RegistryTransport, endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, tagOrDigest: string, expected?: Digest) {
+  private async fetchManifest({ transport, endpoint, creds }: Remote, tagOrDigest: string, expected?: Digest) {
     const url = new URL(`${endpoint.path}/manifests/${tagOrDigest}`, endpoint.base);
     const res = await transport.request(endpoint, creds, { method: 'GET', url, headers: { accept: MANIFEST_ACCEPT }, scopes: [`repository:${endpoint.path}:pull`] });
     const what = `manifest ${endpoint.base.host}/${endpoint.path}:${tagOrDigest}`;
@@ -202,34 +263,42 @@ export class RegistryClient {
   }
 
   /** A blob into the content store once however many pulls want it now; later callers wait on the first's download. */
-  private async fetchBlob(transport: RegistryTransport, endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, blob: Descriptor, progress: (p: RegistryProgress) => void): Promise<void> {
+  private async fetchBlob(remote: Remote, blob: Descriptor, isLayer: boolean, progress: (p: RegistryProgress) => void): Promise<Digest | undefined> {
     const id = shortId(blob.digest);
     const running = this.downloads.get(blob.digest);
     if (!running && (await this.store.content.has(blob.digest))) {
       progress({ id, status: 'Already exists', current: 0, total: 0 });
-      return;
+      return undefined;
     }
     const report = (current: number) => progress({ id, status: 'Downloading', current, total: blob.size });
     let download = this.downloads.get(blob.digest);
     if (!download) {
       const listeners = new Set<(current: number) => void>();
-      const done = this.download(transport, endpoint, creds, blob, (current) => listeners.forEach((l) => l(current))).finally(() => this.downloads.delete(blob.digest));
+      const done = this.download(remote, blob, isLayer, (current) => listeners.forEach((l) => l(current))).finally(() => this.downloads.delete(blob.digest));
       download = { done, listeners };
       this.downloads.set(blob.digest, download);
     } else progress({ id, status: 'Waiting', current: 0, total: 0 });
     download.listeners.add(report);
+    let diffId: Digest | undefined;
     try {
-      await download.done;
+      diffId = await download.done;
     } finally {
       download.listeners.delete(report);
     }
     progress({ id, status: 'Verifying Checksum', current: 0, total: 0 });
     progress({ id, status: 'Download complete', current: 0, total: 0 });
+    return diffId;
   }
 
   /** Downloads one blob, resuming with `Range` from what it has after a broken transfer, with back-off between attempts. */
-  private async download(transport: RegistryTransport, endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, blob: Descriptor, onBytes: (current: number) => void): Promise<void> {
+  private async download(remote: Remote, blob: Descriptor, isLayer: boolean, onBytes: (current: number) => void): Promise<Digest | undefined> {
+    const { transport, endpoint, creds } = remote;
     const writer = await this.store.content.writer({ digest: blob.digest, size: blob.size });
+    const inspection = isLayer ? new StreamingInspection(blob) : undefined;
+    const restart = async () => {
+      await writer.reset();
+      inspection?.restart();
+    };
     const url = new URL(`${endpoint.path}/blobs/${blob.digest}`, endpoint.base);
     const what = `blob ${endpoint.base.host}/${endpoint.path}@${blob.digest}`;
     try {
@@ -241,17 +310,24 @@ export class RegistryClient {
             const start = /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''))?.[1];
             if (Number(start) !== writer.offset) {
               res.resume();
-              await writer.reset();
+              await restart();
               throw errors.unavailable(`${what}: the registry answered a range request from ${writer.offset} with ${res.headers['content-range'] ?? 'no Content-Range'}`);
             }
           } else if (res.statusCode === 200) {
-            if (writer.offset > 0) await writer.reset();
+            if (writer.offset > 0) await restart();
           } else throw await responseError(res, what);
-          await this.receive(res, writer, onBytes);
+          await this.receive(res, writer, inspection, onBytes);
           // The response ended cleanly (a cut connection is an error in receive): the registry sent less than the manifest says.
           if (writer.offset < blob.size) throw errors.badRequest(`${what}: the registry sent ${writer.offset} bytes, the manifest says ${blob.size}`);
           await writer.commit();
-          return;
+          if (!inspection) return undefined;
+          try {
+            return await inspection.finish();
+          } catch (err) {
+            // Its digest is right but it is no layer berth unpacks: nothing else can want this blob.
+            await this.store.content.delete(blob.digest);
+            throw err;
+          }
         } catch (err) {
           if (!isTransient(err) || attempt >= this.options.retries) throw err;
           await sleep(Math.min(10_000, this.options.backoffMs * 2 ** attempt));
@@ -259,14 +335,16 @@ export class RegistryClient {
       }
     } finally {
       await writer.abort();
+      inspection?.abort();
     }
   }
 
-  private async receive(res: IncomingMessage, writer: BlobWriter, onBytes: (current: number) => void): Promise<void> {
+  private async receive(res: IncomingMessage, writer: BlobWriter, inspection: StreamingInspection | undefined, onBytes: (current: number) => void): Promise<void> {
     let reported = writer.offset;
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) {
         await writer.write(chunk);
+        await inspection?.write(chunk);
         if (writer.offset - reported >= PROGRESS_STEP) {
           reported = writer.offset;
           onBytes(writer.offset);
@@ -304,8 +382,8 @@ export class RegistryClient {
       .map((r) => r.path);
     progress({ id: '', status: `The push refers to repository [${reference.repository.replace(/^docker\.io\//, '')}]`, current: 0, total: 0 });
     for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: 'Preparing', current: 0, total: 0 });
-    await eachLimited(manifest.layers, this.options.concurrency, (layer) => this.pushBlob(transport, endpoint, creds, layer, sources, progress));
-    await this.pushBlob(transport, endpoint, creds, manifest.config, sources, () => undefined);
+    await eachLimited(manifest.layers, this.options.concurrency, (layer) => this.pushBlob({ transport, endpoint, creds }, layer, sources, progress));
+    await this.pushBlob({ transport, endpoint, creds }, manifest.config, sources, () => undefined);
     const url = new URL(`${path}/manifests/${reference.tag}`, endpoint.base);
     const res = await transport.request(endpoint, creds, {
       method: 'PUT',
@@ -321,7 +399,7 @@ export class RegistryClient {
     return { digest, size: manifestBytes.length };
   }
 
-  private async pushBlob(transport: RegistryTransport, endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, blob: Descriptor, sources: string[], progress: (p: RegistryProgress) => void): Promise<void> {
+  private async pushBlob({ transport, endpoint, creds }: Remote, blob: Descriptor, sources: string[], progress: (p: RegistryProgress) => void): Promise<void> {
     const id = shortId(blob.digest);
     const path = endpoint.path;
     const scopes = [`repository:${path}:pull,push`];
@@ -409,7 +487,12 @@ export class RegistryClient {
       if (fallback) return fallback;
       throw errors.badRequest(`${what}: the registry started an upload without a Location`);
     }
-    const url = new URL(location, endpoint.base);
+    let url: URL;
+    try {
+      url = new URL(location, endpoint.base);
+    } catch {
+      throw errors.badRequest(`${what}: the upload Location "${location.slice(0, 200)}" is not a URL`);
+    }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw errors.badRequest(`${what}: the upload Location is not http(s)`);
     return url;
   }

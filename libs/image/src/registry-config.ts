@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
@@ -206,8 +207,15 @@ async function tlsConfig(value: unknown, at: string, fail: Fail): Promise<HostTl
   return tls;
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
 function checkTls(tls: HostTls, at: string, fail: Fail): void {
   try {
+    for (const bundle of tls.ca ?? []) {
+      const certs = bundle.match(PEM_CERTIFICATE) ?? [];
+      if (!certs.length) throw new Error('the CA bundle holds no PEM certificate');
+      for (const cert of certs) new X509Certificate(cert);
+    }
     createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key });
   } catch (err) {
     throw fail(`${at}: ${(err as Error).message}`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -174,7 +175,12 @@ export class RegistryTransport {
     if ((method === 'GET' || method === 'HEAD') && [301, 302, 303, 307, 308].includes(status) && res.headers.location) {
       res.resume();
       if (hops >= MAX_REDIRECTS) throw errors.badRequest(`${url.origin}${url.pathname}: more than ${MAX_REDIRECTS} redirects`);
-      const next = new URL(res.headers.location, url);
+      let next: URL;
+      try {
+        next = new URL(res.headers.location, url);
+      } catch {
+        throw errors.badRequest(`${url.origin}${url.pathname}: a redirect to "${res.headers.location.slice(0, 200)}", which is not a URL`);
+      }
       if (next.protocol !== 'https:' && next.protocol !== 'http:') throw errors.badRequest(`${url.origin}: redirect to a ${next.protocol} URL`);
       const nextHeaders = { ...headers };
       if (next.host !== url.host) delete nextHeaders.authorization;
@@ -218,7 +224,9 @@ export class RegistryTransport {
     const realm = challenge.params.realm;
     if (!realm) throw errors.badRequest(`${hostKey.split('|')[0]}: a bearer challenge without a realm`);
     const allScopes = [...new Set([...scopes, ...(challengeScope ? challengeScope.split(' ') : [])])].sort();
-    const key = [realm, challenge.params.service ?? '', allScopes.join(' '), creds?.username ?? '', creds?.identityToken ? 'refresh' : ''].join('|');
+    // Keyed by the whole credential (hashed): a token one password earned never serves a request with another.
+    const who = creds ? createHash('sha256').update(JSON.stringify([creds.username ?? '', creds.password ?? '', creds.identityToken ?? ''])).digest('hex') : '';
+    const key = [realm, challenge.params.service ?? '', allScopes.join(' '), who].join('|');
     const cached = this.cache.tokens.get(key);
     if (cached && !fresh && cached.expires > Date.now()) return `Bearer ${cached.token}`;
     const token = await this.fetchToken(realm, challenge.params.service, allScopes, creds);

@@ -28,7 +28,7 @@ function repositoryOf(name: string): string {
  * docker images' rows: one per name; with `digests`, a DIGEST column holding the repo digest of the
  * name's repository, and a `<none>`-tagged row for each repo digest whose repository has no name left.
  */
-function imageRows(images: Image[], noTrunc: boolean, digests = false): string[][] {
+export function imageRows(images: Image[], noTrunc: boolean, digests = false): string[][] {
   const rows: string[][] = [];
   for (const image of images) {
     const id = noTrunc ? image.id : shortId(image.id);

@@ -48,6 +48,7 @@ const PULL: ImageProgress[] = [
   step('a1b2c3d4e5f6', 'Pull complete'),
   step('0f0e0d0c0b0a', 'Pull complete'),
   { ...step('', ''), digest: 'sha256:abc' },
+  step('', ''),
 ];
 
 describe('ProgressDisplay', () => {

@@ -31,9 +31,9 @@ export class ProgressDisplay {
 
   constructor(private readonly out: ProgressOutput) {}
 
-  /** One progress message. The last message of a pull or push (it carries the digest) is the caller's to word. */
+  /** One progress message; a line about the whole image with no status (a bare result) prints nothing. */
   update(progress: ImageProgress): void {
-    if (progress.digest) return;
+    if (!progress.id && !progress.status) return;
     const terminal = !!this.out.isTTY;
     const bytes = progressText(progress.current, progress.total, this.out.columns ?? 80);
     if (!progress.id) {

@@ -1,4 +1,5 @@
 import { isBerthError } from '@berth/errors';
+import { parseReference } from '@berth/image';
 import type { RuntimeClient } from '@berth/runtime-client';
 import type { Command } from 'commander';
 import { formatError } from '../errors';
@@ -28,6 +29,19 @@ function localAction<Args extends unknown[]>(verb: (...args: Args) => Promise<vo
   };
 }
 
+/** Refuses a malformed image name with docker's one line before any runtimed is looked for. */
+function nameFirst<Rest extends unknown[]>(action: (name: string, ...rest: Rest) => Promise<void>) {
+  return async (name: string, ...rest: Rest): Promise<void> => {
+    try {
+      parseReference(name);
+    } catch (err) {
+      process.stderr.write(`${formatError(err)}\n`);
+      await exitWith(1);
+    }
+    await action(name, ...rest);
+  };
+}
+
 /** `pull`, `push` (also under `image`), `login`, `logout`: docker's registry verbs. */
 export function registerRegistryCommands(program: Command, image: Command): void {
   const pullCommand = (parent: Command) =>
@@ -39,8 +53,10 @@ export function registerRegistryCommands(program: Command, image: Command): void
       .option('-q, --quiet', 'print only the image name')
       .option(...SOCKET_OPTION)
       .action(
-        runtimeAction((client: RuntimeClient, name: string, options: { platform?: string; quiet?: boolean }, command: Command) =>
-          pullImage(client, name, options, credentialContext(command), output()),
+        nameFirst(
+          runtimeAction((client: RuntimeClient, name: string, options: { platform?: string; quiet?: boolean }, command: Command) =>
+            pullImage(client, name, options, credentialContext(command), output()),
+          ),
         ),
       );
   const pushCommand = (parent: Command) =>
@@ -51,8 +67,10 @@ export function registerRegistryCommands(program: Command, image: Command): void
       .option('-q, --quiet', 'print only the image name')
       .option(...SOCKET_OPTION)
       .action(
-        runtimeAction((client: RuntimeClient, name: string, options: { quiet?: boolean }, command: Command) =>
-          pushImage(client, name, options, credentialContext(command), output()),
+        nameFirst(
+          runtimeAction((client: RuntimeClient, name: string, options: { quiet?: boolean }, command: Command) =>
+            pushImage(client, name, options, credentialContext(command), output()),
+          ),
         ),
       );
   pullCommand(program);

@@ -1,7 +1,6 @@
 import { kubeconfigYaml } from '@berth/client';
-import { errors } from '@berth/errors';
 import { DockerConfig } from '@berth/registry-auth';
-import type { Image, ImageDetails, ImageProgress, RegistryAuth, RuntimeClient } from '@berth/runtime-client';
+import type { Image, ImageProgress, RegistryAuth, RuntimeClient } from '@berth/runtime-client';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,7 +33,7 @@ const image = (over: Partial<Image> = {}): Image => ({
 });
 
 /** The two runtimed calls pull and push make, recording what they were asked. */
-class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage' | 'inspectImage'> {
+class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage'> {
   calls: Array<{ verb: string; ref: string; auth?: RegistryAuth; platform?: string }> = [];
   local: Image | undefined;
   // What runtimed sends, as docker's daemon does.
@@ -46,15 +45,12 @@ class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage' | 'in
     { id: '', status: `Digest: ${DIGEST}`, current: 0, total: 0 },
   ];
 
-  async inspectImage(ref: string): Promise<ImageDetails> {
-    if (!this.local) throw errors.notFound('images', ref);
-    return { image: this.local, configJson: '{}', manifestJson: '{}' };
-  }
   async pullImage(ref: string, options: { auth?: RegistryAuth; platform?: string; onProgress?: (p: ImageProgress) => void } = {}) {
     this.calls.push({ verb: 'pull', ref, auth: options.auth, platform: options.platform });
     for (const p of this.progress) options.onProgress?.(p);
     const pulled = image();
-    options.onProgress?.({ id: '', status: '', current: 0, total: 0, image: pulled, digest: DIGEST });
+    const status = this.local?.digest === DIGEST ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}`;
+    options.onProgress?.({ id: '', status, current: 0, total: 0, image: pulled, digest: DIGEST });
     return { image: pulled, digest: DIGEST };
   }
   async pushImage(ref: string, options: { auth?: RegistryAuth; onProgress?: (p: ImageProgress) => void } = {}) {
@@ -62,7 +58,6 @@ class FakeRuntime implements Pick<RuntimeClient, 'pullImage' | 'pushImage' | 'in
     options.onProgress?.({ id: '', status: `The push refers to repository [${ref.replace(/:[^:/]*$/, '')}]`, current: 0, total: 0 });
     options.onProgress?.({ id: 'a1b2c3d4e5f6', status: 'Preparing', current: 0, total: 0 });
     options.onProgress?.({ id: 'a1b2c3d4e5f6', status: 'Pushed', current: 0, total: 0 });
-    // As runtimed ends a push: docker's last line and the result in one message.
     options.onProgress?.({ id: '', status: `${ref.slice(ref.lastIndexOf(':') + 1)}: digest: ${DIGEST} size: 527`, current: 0, total: 0, digest: DIGEST, size: 527 });
     return { digest: DIGEST, size: 527 };
   }
@@ -227,6 +222,36 @@ describe('pull, push, login, logout', () => {
       reason: 'Unauthorized',
       message: `login attempt to http://127.0.0.1:${port}/v2/ failed with status: 401 Unauthorized`,
     });
+  });
+
+  it('asks for the user and the password on a terminal, echoing only the user', async () => {
+    const basic = `Basic ${Buffer.from('alice:wonderland').toString('base64')}`;
+    const port = await listen((req, res) => {
+      if (req.headers.authorization === basic) return void res.writeHead(200).end('{}');
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="test"' }).end();
+    });
+    const terminal = new PassThrough();
+    const raw: boolean[] = [];
+    const stdin = Object.assign(terminal, { isTTY: true, isRaw: false, setRawMode: (on: boolean) => raw.push(on) }) as unknown as NodeJS.ReadStream;
+    let shown = '';
+    const output: VerbOutput = {
+      out: {
+        isTTY: true,
+        write: (text: string) => {
+          shown += text;
+          // Type each answer once its question is on the screen, a key at a time.
+          const type = (answer: string) => setImmediate(() => [...answer].forEach((key) => terminal.write(key)));
+          if (text === 'Username: ') type('alicx\u007fe\r');
+          if (text === 'Password: ') type('wonderland\r');
+          return true;
+        },
+      },
+      err: { write: () => true },
+    };
+    await login(`http://127.0.0.1:${port}`, {}, context, output, { stdin });
+    expect(shown).toBe('Username: alicx\b \be\nPassword: \nLogin Succeeded\n');
+    expect(raw).toEqual([true, false, true, false]);
+    expect(await registryAuthFor(`127.0.0.1:${port}`, context)).toEqual({ username: 'alice', password: 'wonderland' });
   });
 
   it('refuses what docker login refuses before asking the registry', async () => {

@@ -13,7 +13,7 @@ export interface VerbOutput {
   err: { write(text: string): unknown };
 }
 
-type PullClient = Pick<RuntimeClient, 'pullImage' | 'inspectImage'>;
+type PullClient = Pick<RuntimeClient, 'pullImage'>;
 type PushClient = Pick<RuntimeClient, 'pushImage'>;
 
 function registryHost(ref: ImageReference): string {
@@ -33,9 +33,10 @@ export interface PullOptions {
 /**
  * `docker pull`. runtimed speaks as docker's daemon does: its progress carries `Pulling from REPO`, a line
  * per layer and `Digest: sha256:...`, drawn by ProgressDisplay (`latest: Pulling from library/busybox`:
- * the tag as the id and the registry's name for the repository, as docker words it). The CLI adds `Using
- * default tag: latest`, `Status: Downloaded newer image for busybox:latest` (or `Image is up to date for
- * ...` when the name already meant that manifest) and the full name. `-q` prints the full name only.
+ * the tag as the id and the registry's name for the repository, as docker words it), and in its result
+ * `Status: Downloaded newer image` or `Image is up to date` (the name already meant that manifest),
+ * which the CLI prints for the short name (`busybox:latest`). The CLI adds `Using default tag: latest`
+ * and the full name last. `-q` prints the full name only.
  */
 export async function pullImage(client: PullClient, name: string, options: PullOptions, context: CredentialContext, output: VerbOutput): Promise<void> {
   const ref = parseReference(name);
@@ -43,29 +44,25 @@ export async function pullImage(client: PullClient, name: string, options: PullO
   const say = (line: string) => void (options.quiet ? undefined : output.out.write(`${line}\n`));
   if (!namesVersion(name)) say('Using default tag: latest');
   const auth = await registryAuthFor(registryHost(ref), context);
-  const before = await client.inspectImage(full).then(
-    (details) => details.image,
-    () => undefined,
-  );
   const display = new ProgressDisplay(output.out);
   const version = ref.digest ?? ref.tag!;
   // docker's daemon words it with the tag as the id and the repository as the registry knows it.
   const pullingFrom = `Pulling from ${ref.repository.slice(ref.repository.indexOf('/') + 1)}`;
-  const onProgress = (p: ImageProgress) => display.update(!p.id && p.status.startsWith('Pulling from ') ? { ...p, id: version, status: pullingFrom } : p);
-  const pulled = await client.pullImage(full, {
-    ...(auth ? { auth } : {}),
-    ...(options.platform ? { platform: options.platform } : {}),
-    ...(options.quiet ? {} : { onProgress }),
-  });
-  const upToDate = !!before && (before.digest === pulled.digest || (before.repoDigests ?? []).includes(`${ref.repository}@${pulled.digest}`));
-  say(`Status: ${upToDate ? 'Image is up to date for' : 'Downloaded newer image for'} ${familiarReference(full)}`);
+  let outcome = 'Status: Downloaded newer image';
+  const onProgress = (p: ImageProgress) => {
+    // The last message (the result) says whether the name already meant that image; the name is shown short here.
+    if (p.digest) outcome = p.status.startsWith('Status: ') ? p.status.replace(/ for .*$/s, '') : outcome;
+    else if (!options.quiet) display.update(!p.id && p.status.startsWith('Pulling from ') ? { ...p, id: version, status: pullingFrom } : p);
+  };
+  await client.pullImage(full, { ...(auth ? { auth } : {}), ...(options.platform ? { platform: options.platform } : {}), onProgress });
+  say(`${outcome} for ${familiarReference(full)}`);
   output.out.write(`${full}\n`);
 }
 
 /**
  * `docker push`: runtimed's progress says `The push refers to repository [...]`, a line per layer
- * (Preparing, Pushing, Pushed, Layer already exists, Mounted from), drawn by ProgressDisplay, then
- * `TAG: digest: sha256:... size: N` from the result. `-q` prints the full name only.
+ * (Preparing, Pushing, Pushed, Layer already exists, Mounted from) and, in its last message,
+ * `TAG: digest: sha256:... size: N`, drawn by ProgressDisplay. `-q` prints the full name only.
  */
 export async function pushImage(client: PushClient, name: string, options: { quiet?: boolean }, context: CredentialContext, output: VerbOutput): Promise<void> {
   const ref = parseReference(name);
@@ -74,12 +71,11 @@ export async function pushImage(client: PushClient, name: string, options: { qui
   if (!namesVersion(name) && !options.quiet) output.out.write('Using default tag: latest\n');
   const auth = await registryAuthFor(registryHost(ref), context);
   const display = new ProgressDisplay(output.out);
-  const pushed = await client.pushImage(full, {
+  await client.pushImage(full, {
     ...(auth ? { auth } : {}),
     ...(options.quiet ? {} : { onProgress: (p: ImageProgress) => display.update(p) }),
   });
-  // runtimed's last message carries the result (and docker's wording of it, which ProgressDisplay leaves to us).
-  output.out.write(options.quiet ? `${full}\n` : `${ref.tag}: digest: ${pushed.digest} size: ${pushed.size}\n`);
+  if (options.quiet) output.out.write(`${full}\n`);
 }
 
 /** A password from stdin, as `--password-stdin` reads it: everything, less the trailing newline. */

@@ -1,0 +1,88 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isBerthError } from '@berth/errors';
+import { createTestCA } from '@berth/testing';
+import { checkRegistryHosts, RegistriesConfig, RegistryResolver } from './registry-config';
+
+describe('registries.yaml', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-registries-'));
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const parse = (text: string) => RegistriesConfig.parse(text, 'registries.yaml');
+
+  it('sends docker.io to registry-1.docker.io and any other registry to itself over https when nothing is configured', () => {
+    const resolver = new RegistryResolver();
+    expect(resolver.pullEndpoints('docker.io', 'library/busybox').map((e) => [e.base.href, e.path])).toEqual([['https://registry-1.docker.io/v2/', 'library/busybox']]);
+    expect(resolver.pullEndpoints('quay.io:8443', 'a/b').map((e) => e.base.href)).toEqual(['https://quay.io:8443/v2/']);
+  });
+
+  it('tries mirrors in order (rewrites applied, http:// kept, a path prefix honoured), then the registry itself', async () => {
+    const config = await parse(
+      ['mirrors:', '  docker.io:', '    endpoint: ["http://10.0.0.1:5000", "mirror.example/prefix"]', '    rewrite:', '      "^library/(.*)": "hub/$1"', '  "*":', '    endpoint: ["https://any.example"]'].join('\n'),
+    );
+    const resolver = new RegistryResolver(config);
+    expect(resolver.pullEndpoints('docker.io', 'library/busybox').map((e) => [e.base.href, e.path, e.mirror])).toEqual([
+      ['http://10.0.0.1:5000/v2/', 'hub/busybox', true],
+      ['https://mirror.example/prefix/v2/', 'hub/busybox', true],
+      ['https://registry-1.docker.io/v2/', 'library/busybox', false],
+    ]);
+    expect(resolver.pullEndpoints('ghcr.io', 'x/y').map((e) => e.base.href)).toEqual(['https://any.example/v2/', 'https://ghcr.io/v2/']);
+  });
+
+  it('reads auth (plain or base64) and TLS files of configs, and merges the CA of configured hosts', async () => {
+    const ca = (await createTestCA()).cert;
+    await writeFile(join(dir, 'ca.pem'), ca);
+    const config = await parse(
+      [
+        'configs:',
+        '  "reg.example:5000":',
+        '    auth: { username: u, password: p }',
+        `    tls: { ca_file: ${join(dir, 'ca.pem')}, insecure_skip_verify: false }`,
+        '  docker.io:',
+        `    auth: { auth: ${Buffer.from('hub:pw:with:colons').toString('base64')} }`,
+      ].join('\n'),
+    );
+    const resolver = new RegistryResolver(config, [{ host: 'cluster:5000', caPem: ca, endpoint: 'https://10.1.1.1:5000' }]);
+    const [own] = resolver.pullEndpoints('reg.example:5000', 'app');
+    expect(resolver.credentials(own!)).toEqual({ username: 'u', password: 'p' });
+    expect(resolver.tls('reg.example:5000').ca).toEqual([ca]);
+    expect(resolver.credentials(resolver.defaultEndpoint('docker.io', 'library/x'))).toEqual({ username: 'hub', password: 'pw:with:colons' });
+    expect(resolver.defaultEndpoint('cluster:5000', 'app').base.href).toBe('https://10.1.1.1:5000/v2/');
+    expect(resolver.tls('10.1.1.1:5000').ca).toEqual([ca]);
+  });
+
+  it('treats a missing file as no configuration and names the problem of a bad one', async () => {
+    expect(await RegistriesConfig.load(join(dir, 'none.yaml'))).toBe(RegistriesConfig.empty);
+    const bad: [string, RegExp][] = [
+      ['mirrors: [1]', /mirrors must be a mapping/],
+      ['mirrors:\n  docker.io:\n    endpoint: ["ftp://x"]', /must be http:\/\/ or https:\/\//],
+      ['mirrors:\n  docker.io:\n    rewrite: { "(": "x" }', /not a regular expression/],
+      ['configs:\n  r.example:\n    tls: { ca_file: /nonexistent/ca.pem }', /cannot read \/nonexistent\/ca.pem: ENOENT/],
+      ['configs:\n  r.example:\n    auth: { auth: bm9jb2xvbg== }', /base64 of "user:password"/],
+      ['mirror: {}', /unknown key "mirror"/],
+      ['mirrors: {a: 1', /not valid YAML/],
+    ];
+    for (const [text, message] of bad) {
+      await writeFile(join(dir, 'r.yaml'), text);
+      const err = await RegistriesConfig.load(join(dir, 'r.yaml')).catch((e: unknown) => e);
+      expect(isBerthError(err, 'BadRequest')).toBe(true);
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).message).toContain(join(dir, 'r.yaml'));
+    }
+  });
+
+  it('checks configured hosts', () => {
+    expect(() => checkRegistryHosts([{ host: 'bad host' }])).toThrow(/not a registry host/);
+    expect(() => checkRegistryHosts([{ host: 'r:5000', caPem: 'not pem' }])).toThrow(/hosts\[0\].caPem/);
+    expect(() => checkRegistryHosts([{ host: 'r:5000', endpoint: 'file:///etc' }])).toThrow(/http:\/\/ or https:\/\//);
+    expect(checkRegistryHosts([{ host: 'r:5000', caPem: '', endpoint: '' }])).toEqual([{ host: 'r:5000', caPem: undefined, endpoint: undefined }]);
+  });
+});
