@@ -195,6 +195,17 @@ describe('pull and push against the reference registry', () => {
     }
   });
 
+  it('does not start on an invalid registries.yaml, saying which file and key', async () => {
+    const bad = join(dir, 'bad-registries.yaml');
+    await writeFile(bad, 'mirrors:\n  docker.io:\n    endpoint: ["ftp://x"]\n');
+    const other = new RuntimedFixture({ args: ['--registries-config', bad] });
+    try {
+      await expect(other.start()).rejects.toThrow(`berth runtimed: ${bad}: mirrors["docker.io"].endpoint[0]: "ftp://x" must be http:// or https://`);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
   it('says a bad password is one, and an unknown image is not found', async () => {
     const name = `${addr}/team/app:1`;
     const err = await client()

@@ -118,6 +118,18 @@ class FakeRegistry {
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => resolve(Buffer.concat(chunks)));
     });
+    if (url.pathname === '/token' && req.method === 'POST') {
+      // OAuth2 refresh-token grant (docker's identity token): one refresh token per user, as a login issued.
+      const form = new URLSearchParams(body.toString());
+      if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== 'refresh-alice') {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        return void res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'invalid refresh token' }] }));
+      }
+      const token = `tok-${this.tokens.size + 1}`;
+      this.tokens.set(token, { user: 'alice', scopes: (form.get('scope') ?? '').split(' ') });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify({ access_token: token, expires_in: 300 }));
+    }
     if (url.pathname === '/token') {
       const header = req.headers.authorization;
       let user: string | undefined;
@@ -288,6 +300,18 @@ describe('RegistryClient', () => {
     const client = clientFor([r]);
     await client.pull(`${r.host}/app:v1`, { auth: { username: 'alice', password: 'secret' } });
     await expect(client.pull(`${r.host}/app:v1`, { auth: { username: 'alice', password: 'wrong' } })).rejects.toThrow(/incorrect username or password/);
+  });
+
+  it('trades an identity token for access tokens (the OAuth2 refresh-token grant)', async () => {
+    const r = await registry();
+    r.auth = 'bearer';
+    await r.addImage('app', 'v1', [['x']]);
+    const client = clientFor([r]);
+    await client.pull(`${r.host}/app:v1`);
+    await store.tag(`${r.host}/app:v1`, `${r.host}/app:v2`);
+    await client.push(`${r.host}/app:v2`, { auth: { identityToken: 'refresh-alice' } });
+    expect(r.manifests.has('app:v2')).toBe(true);
+    await expect(client.push(`${r.host}/app:v2`, { auth: { identityToken: 'stolen' } })).rejects.toThrow(/incorrect username or password/);
   });
 
   it('takes credentials from registries.yaml configs when the request has none', async () => {

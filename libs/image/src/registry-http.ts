@@ -44,6 +44,8 @@ const DEFAULT_TOKEN_SECONDS = 60;
 export class RegistryAuthCache {
   readonly tokens = new Map<string, CachedToken>();
   readonly challenges = new Map<string, Challenge>();
+  /** Hosts (and users) whose /v2/ was asked how to authenticate. */
+  readonly pinged = new Set<string>();
 }
 
 /** Parses `Bearer realm="…",service="…",scope="…"` (the form distribution and docker hub send). */
@@ -195,6 +197,15 @@ export class RegistryTransport {
    */
   async request(endpoint: RegistryEndpoint, creds: RegistryCredentials | undefined, req: RegistryRequest): Promise<IncomingMessage> {
     const hostKey = `${endpoint.base.origin}|${creds?.username ?? ''}`;
+    // With a credential, learn first how the registry wants it (docker's ping of /v2/): a registry that
+    // lets anonymous pulls through would otherwise never see it, and a wrong one would go unnoticed.
+    if ((hasPassword(creds) || creds?.identityToken) && !this.cache.challenges.has(hostKey) && !this.cache.pinged.has(hostKey)) {
+      this.cache.pinged.add(hostKey);
+      const ping = await this.send('GET', endpoint.base, {});
+      ping.resume();
+      const challenge = ping.statusCode === 401 ? parseChallenge(ping.headers['www-authenticate'] as string | undefined) : undefined;
+      if (challenge) this.cache.challenges.set(hostKey, challenge);
+    }
     let authorization = await this.authorization(hostKey, creds, req.scopes, false);
     for (let attempt = 0; ; attempt++) {
       const headers: OutgoingHttpHeaders = { ...req.headers };
