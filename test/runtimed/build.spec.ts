@@ -148,6 +148,29 @@ describe('runtimed build', () => {
     expect(await runOutput('multi:1')).toMatch(/^AB\n?$/);
   });
 
+  it('ADD extracts local tarballs, COPY takes --chown/--chmod and here-documents, ONBUILD triggers of the base run', async () => {
+    mkdirSync(join(context, 'tree', 'inner'), { recursive: true });
+    writeFileSync(join(context, 'tree', 'inner', 'f.txt'), 'in the tarball');
+    await promisify(execFile)('tar', ['-C', join(context, 'tree'), '-czf', join(context, 'bundle.tar.gz'), '.']);
+    writeFileSync(join(context, 'owned'), 'mine');
+    const parent = await build('FROM busybox\nONBUILD RUN echo triggered > /onbuild\n', { tags: ['onbuild-base:1'] });
+    expect(parent.error).toBeUndefined();
+    const dockerfile = [
+      'FROM onbuild-base:1',
+      'ADD bundle.tar.gz /unpacked/',
+      'COPY --chown=1000:1001 --chmod=600 owned /owned',
+      'COPY <<EOF /heredoc.txt',
+      'hello from a heredoc',
+      'EOF',
+      'CMD ["sh", "-c", "cat /unpacked/inner/f.txt; echo; stat -c \'%u:%g %a\' /owned; cat /heredoc.txt /onbuild"]',
+    ].join('\n');
+    const result = await build(dockerfile, { tags: ['features:1'] });
+    expect(result.error).toBeUndefined();
+    expect(await runOutput('features:1')).toBe('in the tarball\n1000:1001 600\nhello from a heredoc\ntriggered\n');
+    const config = JSON.parse((await client.inspectImage('features:1')).configJson);
+    expect(config.config.OnBuild ?? null).toBeNull();
+  });
+
   it('commits a container and shows its history', async () => {
     const created = await client.createContainer({ image: 'busybox', command: ['sh', '-c', 'echo committed > /note; rm /bin/vi'] });
     await client.startContainer(created.id);

@@ -12,10 +12,10 @@ import { RuntimePaths, type RuntimedRecord } from '@berth/runtime-client';
 import { writeProcessRecord } from '@berth/host';
 import { RuntimedConfig } from './config';
 import { ContainerManager } from './containers';
-import { DistributionService } from './distribution';
 import { BuildCache } from './build/cache';
 import { BuildService } from './build/service';
 import { BuildWorker } from './build/worker';
+import { DistributionService } from './distribution';
 import { ImageService } from './images';
 import { PodNetwork } from './pod-network';
 import { SandboxManager } from './sandboxes';
@@ -40,7 +40,7 @@ export const TOKENS = {
 } as const;
 
 /** The composition root: every runtimed part, wired once from the config, logger and opened stores. */
-export function buildContainer(config: RuntimedConfig, logger: Logger, images: ImageStore, snapshotter: OverlaySnapshotter): Container {
+export function buildContainer(config: RuntimedConfig, logger: Logger, images: ImageStore, snapshotter: OverlaySnapshotter, distribution: DistributionService): Container {
   const c = new Container({ defaultScope: 'Singleton' });
   c.bind<RuntimedConfig>(TOKENS.Config).toConstantValue(config);
   c.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
@@ -90,6 +90,7 @@ export function buildContainer(config: RuntimedConfig, logger: Logger, images: I
       containers: ctx.get(TOKENS.Containers),
       worker,
       cache: new BuildCache(config.root, images.content),
+      pull: (ref, auth, onProgress) => distribution.pull(ref, { auth, onProgress }).then(() => undefined),
       scratchDir: paths.scratch,
       logger: logger.child({ part: 'build' }),
     });
@@ -113,7 +114,6 @@ export class RuntimedApp {
   private constructor(
     private readonly server: grpc.Server,
     readonly container: Container,
-    private readonly distribution: DistributionService,
   ) {}
 
   static async start(config: RuntimedConfig, logger: Logger): Promise<RuntimedApp> {
@@ -129,7 +129,7 @@ export class RuntimedApp {
     const snapshotter = await OverlaySnapshotter.open(config.root, images);
     // An invalid registries.yaml stops the start with its one-line error, before anything is served.
     const distribution = await DistributionService.open(images, snapshotter, config.registriesConfig, logger.child({ part: 'distribution' }));
-    const container = buildContainer(config, logger, images, snapshotter);
+    const container = buildContainer(config, logger, images, snapshotter, distribution);
     const containers = container.get<ContainerManager>(TOKENS.Containers);
     await containers.recover();
     const network = container.get<PodNetwork>(TOKENS.Network);
@@ -160,12 +160,11 @@ export class RuntimedApp {
     const record: RuntimedRecord = { socket: config.socket, root: config.root, cgroupParent: config.cgroupParent, cniBridge: config.cniBridge, cniBinDirs: config.cniBinDirs };
     await writeProcessRecord(paths.record, record);
     logger.info({ socket: config.socket, root: config.root, containers: containers.ids().length, podCidr: network.status().podCidr || undefined }, 'runtimed serving');
-    return new RuntimedApp(server, container, distribution);
+    return new RuntimedApp(server, container);
   }
 
   /** Stops serving; containers and their shims keep running. */
   stop(): Promise<void> {
-    this.distribution.close();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.server.forceShutdown(), 2000);
       this.server.tryShutdown(() => {

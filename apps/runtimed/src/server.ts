@@ -1,14 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { errors } from '@berth/errors';
-import { type ImageSummary, parseReference } from '@berth/image';
+import { type ImageSummary, parseReference, type RegistryCredentials } from '@berth/image';
 import { type Container, runtimeService, toGrpcStatus } from '@berth/runtime-client';
 import type { ExecSession } from '@berth/shim-client';
 import type { Logger } from 'pino';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import type { ContainerManager } from './containers';
-import { type DistributionService, requestAuth } from './distribution';
 import type { BuildService } from './build/service';
 import type { BuildRequest } from './build/executor';
+import { type DistributionService, requestAuth } from './distribution';
 import type { ImageService } from './images';
 import type { PodNetwork } from './pod-network';
 import type { SandboxManager, SandboxRecord } from './sandboxes';
@@ -60,6 +60,18 @@ async function readUpload(call: Readable, part: 'data' | 'context' = 'data'): Pr
     }
   }
   return { header: first.value.header as Message, body: body() };
+}
+
+/** The build's registry credentials by host, as a prototype-free record. */
+function registryAuths(map: unknown): Record<string, RegistryCredentials> {
+  const auths: Record<string, RegistryCredentials> = Object.create(null);
+  if (map && typeof map === 'object') {
+    for (const [host, auth] of Object.entries(map)) {
+      const credentials = requestAuth(auth as Message);
+      if (credentials) auths[host] = credentials;
+    }
+  }
+  return auths;
 }
 
 /** A proto map as a prototype-free record of strings. */
@@ -221,19 +233,6 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
       await builds.pruneCache();
       return { deleted: result.deletedImages.map((d) => ({ digest: d.digest, names: d.names })), reclaimedBytes: result.reclaimedBytes };
     }),
-    PullImage: progressCall('PullImage', async ({ ref, auth, platform }, onProgress) => {
-      const { image, digest, upToDate } = await distribution.pull(ref, { auth: requestAuth(auth), platform, onProgress });
-      return { id: '', status: upToDate ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}`, image: imageMessage(image), digest };
-    }),
-    PushImage: progressCall('PushImage', async ({ ref, auth }, onProgress) => {
-      const { image, digest, size } = await distribution.push(ref, { auth: requestAuth(auth), onProgress });
-      // docker's last line of a push.
-      return { id: '', status: `${parseReference(ref).tag}: digest: ${digest} size: ${size}`, image: imageMessage(image), digest, size };
-    }),
-    ConfigureRegistries: unary('ConfigureRegistries', async ({ hosts }) => {
-      distribution.configureHosts((hosts as Message[]).map((h) => ({ host: h.host, caPem: h.caPem, endpoint: h.endpoint })));
-      return {};
-    }),
     ImageHistory: unary('ImageHistory', async ({ ref }) => ({ entries: await builds.history(ref) })),
     CommitContainer: unary('CommitContainer', async (request) => imageMessage(await builds.commit(request as never))),
     BuildImage: ((call: grpc.ServerDuplexStream<Message, Message>) => {
@@ -249,6 +248,7 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
           pull: Boolean(header.pull),
           platform: header.platform ?? '',
           labels: plainRecord(header.labels),
+          auths: registryAuths(header.auths),
         };
         const image = await builds.build(request, body, (event) => {
           if (!call.cancelled) call.write(event);
@@ -259,6 +259,19 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
         (err) => failCall(call, s.logger, 'BuildImage', err),
       );
     }) as grpc.handleBidiStreamingCall<Message, Message>,
+    PullImage: progressCall('PullImage', async ({ ref, auth, platform }, onProgress) => {
+      const { image, digest, upToDate } = await distribution.pull(ref, { auth: requestAuth(auth), platform, onProgress });
+      return { id: '', status: upToDate ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}`, image: imageMessage(image), digest };
+    }),
+    PushImage: progressCall('PushImage', async ({ ref, auth }, onProgress) => {
+      const { image, digest, size } = await distribution.push(ref, { auth: requestAuth(auth), onProgress });
+      // docker's last line of a push.
+      return { id: '', status: `${parseReference(ref).tag}: digest: ${digest} size: ${size}`, image: imageMessage(image), digest, size };
+    }),
+    ConfigureRegistries: unary('ConfigureRegistries', async ({ hosts }) => {
+      distribution.configureHosts((hosts as Message[]).map((h) => ({ host: h.host, caPem: h.caPem, endpoint: h.endpoint })));
+      return {};
+    }),
     DiskUsage: unary('DiskUsage', async () => {
       const report = await images.diskUsage();
       return { ...report, imageDetails: report.imageDetails.map((d) => ({ ...d, image: imageMessage(d.image) })) };

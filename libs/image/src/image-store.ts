@@ -128,7 +128,7 @@ export class ImageStore {
   private readonly indexPath: string;
   private readonly mutex = new Mutex();
   private readonly manifests = new Map<Digest, { manifest: ImageManifest; config: ImageConfig; size: number }>();
-  /** Blobs no image references yet that a running pull, build or commit stored: prune and rollbacks leave them (containerd's leases). */
+  /** Blobs a pull, build or commit stored that no image references yet: no prune or rolled-back load may delete them. */
   private readonly held = new Map<Digest, number>();
 
   private constructor(
@@ -166,6 +166,25 @@ export class ImageStore {
         throw err;
       }
     });
+  }
+
+  /**
+   * Keeps `digests` from being deleted as unreferenced (containerd's lease) until the returned release is
+   * called: a pull downloads blobs, a build stores layers, before an image references them.
+   */
+  hold(digests: Iterable<Digest>): () => void {
+    const list = [...digests];
+    for (const d of list) this.held.set(d, (this.held.get(d) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const d of list) {
+        const count = (this.held.get(d) ?? 1) - 1;
+        if (count > 0) this.held.set(d, count);
+        else this.held.delete(d);
+      }
+    };
   }
 
   /** Records that a registry knows the image `manifestDigest` as `repository@digest` (docker's RepoDigests). */
@@ -356,26 +375,6 @@ export class ImageStore {
       await this.register([{ digest: manifestBlob.digest, names }], { diffIdsVerified: true });
       return this.inspect(manifestBlob.digest);
     });
-  }
-
-  /**
-   * Keeps `digests` from being deleted as unreferenced (by prune, or a failed import's cleanup) until the
-   * returned release is called: a pull holds the blobs it downloads, a build the layers it stores, until
-   * their image references them.
-   */
-  hold(digests: Iterable<Digest>): () => void {
-    const mine = [...digests];
-    for (const digest of mine) this.held.set(digest, (this.held.get(digest) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const digest of mine) {
-        const count = (this.held.get(digest) ?? 1) - 1;
-        if (count > 0) this.held.set(digest, count);
-        else this.held.delete(digest);
-      }
-    };
   }
 
   /**

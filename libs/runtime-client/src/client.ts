@@ -18,8 +18,8 @@ import type {
   ExitStatus,
   Image,
   ImageDetails,
-  ImageProgress,
   ImageHistoryEntry,
+  ImageProgress,
   ListContainersOptions,
   LoadedImage,
   LogEntry,
@@ -169,47 +169,6 @@ export class RuntimeClient {
     return this.unary('diskUsage');
   }
 
-  /** Reads a progress stream to its end: every message to `onProgress`, the last one (the result) returned. */
-  private async progress(call: grpc.ClientReadableStream<Message>, what: string, onProgress?: (p: ImageProgress) => void): Promise<ImageProgress> {
-    let last: ImageProgress | undefined;
-    try {
-      for await (const message of call) {
-        const progress = message as ImageProgress;
-        if (!progress.image) delete progress.image;
-        onProgress?.(progress);
-        last = progress;
-      }
-    } catch (err) {
-      throw this.mapError(err);
-    }
-    if (!last?.digest) throw errors.internal(`runtimed ended ${what} without its result`);
-    return last;
-  }
-
-  /**
-   * `docker pull`: runtimed fetches NAME[:TAG|@DIGEST] from its registry (through the node's mirrors),
-   * stores and unpacks it; progress lines as docker's go to `onProgress`. Resolves with the image and
-   * the manifest digest the registry knows it by.
-   */
-  async pullImage(ref: string, options: { auth?: RegistryAuth; platform?: string; onProgress?: (p: ImageProgress) => void } = {}): Promise<{ image: Image; digest: string }> {
-    const call = this.stub.pullImage({ ref, auth: options.auth ?? null, platform: options.platform ?? '' }) as grpc.ClientReadableStream<Message>;
-    const last = await this.progress(call, `the pull of ${ref}`, options.onProgress);
-    if (!last.image) throw errors.internal(`runtimed ended the pull of ${ref} without the image`);
-    return { image: last.image, digest: last.digest! };
-  }
-
-  /** `docker push`: runtimed uploads the local image `ref` to the registry its name says. */
-  async pushImage(ref: string, options: { auth?: RegistryAuth; onProgress?: (p: ImageProgress) => void } = {}): Promise<{ digest: string; size: number }> {
-    const call = this.stub.pushImage({ ref, auth: options.auth ?? null }) as grpc.ClientReadableStream<Message>;
-    const last = await this.progress(call, `the push of ${ref}`, options.onProgress);
-    return { digest: last.digest!, size: last.size ?? 0 };
-  }
-
-  /** The registries runtimed trusts beside registries.yaml (the cluster registry); replaces the previous set. */
-  async configureRegistries(hosts: RegistryHost[]): Promise<void> {
-    await this.unary('configureRegistries', { hosts: hosts.map((h) => ({ host: h.host, caPem: h.caPem ?? '', endpoint: h.endpoint ?? '' })) });
-  }
-
   /**
    * `docker build` on this runtimed: `context` is the build context as a plain tar stream (.dockerignore
    * already applied); progress events arrive through `onProgress`; resolves with the image built, rejects
@@ -252,6 +211,47 @@ export class RuntimeClient {
   /** `docker history`: the image's steps, newest first. */
   async imageHistory(ref: string): Promise<ImageHistoryEntry[]> {
     return (await this.unary<{ entries: ImageHistoryEntry[] }>('imageHistory', { ref })).entries;
+  }
+
+  /** Reads a progress stream to its end: every message to `onProgress`, the last one (the result) returned. */
+  private async progress(call: grpc.ClientReadableStream<Message>, what: string, onProgress?: (p: ImageProgress) => void): Promise<ImageProgress> {
+    let last: ImageProgress | undefined;
+    try {
+      for await (const message of call) {
+        const progress = message as ImageProgress;
+        if (!progress.image) delete progress.image;
+        onProgress?.(progress);
+        last = progress;
+      }
+    } catch (err) {
+      throw this.mapError(err);
+    }
+    if (!last?.digest) throw errors.internal(`runtimed ended ${what} without its result`);
+    return last;
+  }
+
+  /**
+   * `docker pull`: runtimed fetches NAME[:TAG|@DIGEST] from its registry (through the node's mirrors),
+   * stores and unpacks it; progress lines as docker's go to `onProgress`. Resolves with the image and
+   * the manifest digest the registry knows it by.
+   */
+  async pullImage(ref: string, options: { auth?: RegistryAuth; platform?: string; onProgress?: (p: ImageProgress) => void } = {}): Promise<{ image: Image; digest: string }> {
+    const call = this.stub.pullImage({ ref, auth: options.auth ?? null, platform: options.platform ?? '' }) as grpc.ClientReadableStream<Message>;
+    const last = await this.progress(call, `the pull of ${ref}`, options.onProgress);
+    if (!last.image) throw errors.internal(`runtimed ended the pull of ${ref} without the image`);
+    return { image: last.image, digest: last.digest! };
+  }
+
+  /** `docker push`: runtimed uploads the local image `ref` to the registry its name says. */
+  async pushImage(ref: string, options: { auth?: RegistryAuth; onProgress?: (p: ImageProgress) => void } = {}): Promise<{ digest: string; size: number }> {
+    const call = this.stub.pushImage({ ref, auth: options.auth ?? null }) as grpc.ClientReadableStream<Message>;
+    const last = await this.progress(call, `the push of ${ref}`, options.onProgress);
+    return { digest: last.digest!, size: last.size ?? 0 };
+  }
+
+  /** The registries runtimed trusts beside registries.yaml (the cluster registry); replaces the previous set. */
+  async configureRegistries(hosts: RegistryHost[]): Promise<void> {
+    await this.unary('configureRegistries', { hosts: hosts.map((h) => ({ host: h.host, caPem: h.caPem ?? '', endpoint: h.endpoint ?? '' })) });
   }
 
   // Pod sandboxes.

@@ -242,39 +242,6 @@ export interface VersionInfo {
   root: string;
 }
 
-/** A registry credential, as docker's AuthConfig; empty: anonymous, or the node's registries.yaml `configs`. */
-export interface RegistryAuth {
-  username?: string;
-  password?: string;
-  /** An OAuth2 refresh token from a token-flow login (used instead of the password). */
-  identityToken?: string;
-}
-
-/** One line of docker's pull/push progress (see ImageProgress in proto/runtime/v1/distribution.proto). */
-export interface ImageProgress {
-  /** A layer's short digest, or '' for a line about the whole image. */
-  id: string;
-  status: string;
-  current: number;
-  total: number;
-  /** Last message only: the image pulled or pushed. */
-  image?: Image;
-  /** Last message only: the manifest digest the registry knows the image by. */
-  digest?: string;
-  /** Last message of a push: the manifest's size. */
-  size?: number;
-}
-
-/** A registry runtimed trusts or reaches in a way registries.yaml does not say (the cluster registry). */
-export interface RegistryHost {
-  /** host[:port], as it appears in image names. */
-  host: string;
-  /** PEM CA bundle its certificate is checked against (beside the system's). */
-  caPem?: string;
-  /** https://ADDR:PORT when it is not reached at `host` itself. */
-  endpoint?: string;
-}
-
 /** `docker build`'s options (proto BuildHeader). */
 export interface BuildOptions {
   tags?: string[];
@@ -287,6 +254,8 @@ export interface BuildOptions {
   pull?: boolean;
   platform?: string;
   labels?: Record<string, string>;
+  /** Credentials for the registries FROM images are pulled from, by registry host. */
+  auths?: Record<string, RegistryAuth>;
   onProgress?: (progress: BuildProgress) => void;
 }
 
@@ -319,4 +288,37 @@ export interface ImageHistoryEntry {
   size: number;
   comment: string;
   emptyLayer: boolean;
+}
+
+/** A registry credential, as docker's AuthConfig; empty: anonymous, or the node's registries.yaml `configs`. */
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  /** An OAuth2 refresh token from a token-flow login (used instead of the password). */
+  identityToken?: string;
+}
+
+/** One line of docker's pull/push progress (see ImageProgress in proto/runtime/v1/distribution.proto). */
+export interface ImageProgress {
+  /** A layer's short digest, or '' for a line about the whole image. */
+  id: string;
+  status: string;
+  current: number;
+  total: number;
+  /** Last message only: the image pulled or pushed. */
+  image?: Image;
+  /** Last message only: the manifest digest the registry knows the image by. */
+  digest?: string;
+  /** Last message of a push: the manifest's size. */
+  size?: number;
+}
+
+/** A registry runtimed trusts or reaches in a way registries.yaml does not say (the cluster registry). */
+export interface RegistryHost {
+  /** host[:port], as it appears in image names. */
+  host: string;
+  /** PEM CA bundle its certificate is checked against (beside the system's). */
+  caPem?: string;
+  /** https://ADDR:PORT when it is not reached at `host` itself. */
+  endpoint?: string;
 }

@@ -1,6 +1,7 @@
 import { errors } from '@berth/errors';
-import { DockerIgnore, dockerignoreCandidates, MAX_DOCKERFILE_BYTES } from '@berth/dockerfile';
-import type { BuildProgress, RuntimeClient } from '@berth/runtime-client';
+import { DockerIgnore, dockerignoreCandidates, MAX_DOCKERFILE_BYTES, parseDockerfile } from '@berth/dockerfile';
+import { parseReference } from '@berth/image';
+import type { BuildProgress, RegistryAuth, RuntimeClient } from '@berth/runtime-client';
 import { Command } from 'commander';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
@@ -8,7 +9,9 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import { collect, labelMap, runtimeAction, SOCKET_OPTION } from './action';
+import { registryAuthFor, type CredentialContext } from './credentials';
 import { ago, humanSize, shortId, table } from './format';
+import { pushImage, registryHost } from './registry';
 
 /**
  * The build context as a plain tar stream: every file under `dir` that `.dockerignore` keeps, in name
@@ -106,6 +109,7 @@ interface BuildFlags {
   target?: string;
   cache: boolean;
   pull?: boolean;
+  push?: boolean;
   platform?: string;
   quiet?: boolean;
   label: string[];
@@ -142,7 +146,28 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function build(client: RuntimeClient, contextDir: string, flags: BuildFlags): Promise<void> {
+/**
+ * The credentials (docker's config.json, the cluster's token for its registry) of the registries the
+ * Dockerfile's FROM images come from, by host, for runtimed to pull them with. A Dockerfile that does not
+ * parse sends none: runtimed reports its error.
+ */
+async function fromAuths(dockerfileText: string, flags: BuildFlags, credentials: CredentialContext): Promise<Record<string, RegistryAuth>> {
+  const auths: Record<string, RegistryAuth> = Object.create(null);
+  let hosts: Set<string>;
+  try {
+    const df = parseDockerfile(dockerfileText, { buildArgs: buildArgs(flags.buildArg), target: flags.target });
+    hosts = new Set(df.stages.flatMap((s) => (s.base.type === 'image' ? [registryHost(parseReference(s.base.ref))] : [])));
+  } catch {
+    return auths;
+  }
+  for (const host of hosts) {
+    const auth = await registryAuthFor(host, credentials);
+    if (auth) auths[host] = auth;
+  }
+  return auths;
+}
+
+async function build(client: RuntimeClient, contextDir: string, flags: BuildFlags, credentials: CredentialContext): Promise<void> {
   const context = resolve(contextDir);
   if (!(await lstat(context).then((st) => st.isDirectory(), () => false))) throw errors.badRequest(`unable to prepare context: path "${contextDir}" not found`);
   const file = flags.file === '-' ? '-' : resolve(flags.file ?? join(context, 'Dockerfile'));
@@ -168,9 +193,12 @@ async function build(client: RuntimeClient, contextDir: string, flags: BuildFlag
     pull: flags.pull,
     platform: flags.platform,
     labels: labelMap(flags.label),
+    auths: await fromAuths(dockerfileText, flags, credentials),
     onProgress: (p) => progress.event(p),
   });
   if (flags.quiet) process.stdout.write(`${image.id}\n`);
+  // --push: each tag as `berth push` pushes it (its credentials, docker's progress).
+  for (const tag of flags.push ? flags.tag : []) await pushImage(client, tag, { quiet: flags.quiet }, credentials, { out: flags.quiet ? process.stderr : process.stdout, err: process.stderr });
 }
 
 /** `docker history`'s CREATED BY column: cut to 45 characters unless --no-trunc. */
@@ -190,15 +218,16 @@ export function registerBuildCommands(program: Command): void {
     .option('--build-arg <arg>', 'a build-time variable KEY=VALUE; repeatable', collect, [])
     .option('--target <stage>', 'the stage to build')
     .option('--no-cache', 'do not use the build cache')
-    .option('--pull', 'pull FROM images even when present (not supported yet: runtimed pulls nothing)')
+    .option('--pull', 'pull FROM images even when present (missing ones are always pulled)')
+    .option('--push', 'push every tag after the build')
     .option('--platform <platform>', 'the target platform (linux/amd64)')
     .option('-q, --quiet', 'print only the image ID')
     .option('--label <label>', 'a label KEY=VALUE on the image; repeatable', collect, [])
     .option(...SOCKET_OPTION)
     .action(
-      runtimeAction(async (client, contextDir: string, flags: BuildFlags) => {
+      runtimeAction(async (client, contextDir: string, flags: BuildFlags, command: Command) => {
         try {
-          await build(client, contextDir, flags);
+          await build(client, contextDir, flags, { kubeconfig: command.optsWithGlobals().kubeconfig as string | undefined });
         } catch (err) {
           throw errors.badRequest(`failed to solve: ${(err as Error).message}`);
         }

@@ -16,7 +16,8 @@ export interface VerbOutput {
 type PullClient = Pick<RuntimeClient, 'pullImage'>;
 type PushClient = Pick<RuntimeClient, 'pushImage'>;
 
-function registryHost(ref: ImageReference): string {
+/** The registry host of a normalised reference (`docker.io`, `registry.example.com:5000`). */
+export function registryHost(ref: ImageReference): string {
   return ref.repository.slice(0, ref.repository.indexOf('/'));
 }
 

@@ -11,7 +11,7 @@ import {
   type Stage,
   type Step,
 } from '@berth/dockerfile';
-import { chainIds, familiarReference, normalizeReference, unpackLayer, type ContainerConfig, type Digest, type HistoryEntry, type ImageDetails, type ImageStore, type LayerRef, type StoredLayer } from '@berth/image';
+import { chainIds, normalizeReference, parseReference, type RegistryCredentials, type RegistryProgress, unpackLayer, type ContainerConfig, type Digest, type HistoryEntry, type ImageDetails, type ImageStore, type LayerRef, type StoredLayer } from '@berth/image';
 import { resolveUser } from '@berth/oci';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -22,6 +22,9 @@ import { checksumSources, copyContents, copyEntry, matchSources, mkdirInRoot, re
 import { Progress, type Vertex } from './progress';
 import { processFailed, type BuildProcess, type BuildWorker, type StepRoot } from './worker';
 import { localArchive } from './archives';
+
+/** Pulls `ref` into the node's image store (runtimed's distribution client), reporting docker's progress lines. */
+export type ImagePuller = (ref: string, auth: RegistryCredentials | undefined, onProgress: (p: RegistryProgress) => void) => Promise<void>;
 
 export interface BuildRequest {
   tags: string[];
@@ -34,6 +37,8 @@ export interface BuildRequest {
   pull: boolean;
   platform: string;
   labels: Record<string, string>;
+  /** Credentials for the registries FROM images come from, by registry host. */
+  auths: Record<string, RegistryCredentials>;
 }
 
 /** The image config's `config` with Docker's build-only fields. */
@@ -68,11 +73,12 @@ const isUrl = (source: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^g
  */
 export class Builder {
   private readonly holds: (() => void)[] = [];
+  private readonly pulled = new Set<string>();
   private df!: Dockerfile;
   private readonly stageResults = new Map<number, StageState>();
 
   constructor(
-    private readonly deps: { images: ImageStore; worker: BuildWorker; cache: BuildCache },
+    private readonly deps: { images: ImageStore; worker: BuildWorker; cache: BuildCache; pull: ImagePuller },
     private readonly request: BuildRequest,
     private readonly contextDir: string,
     private readonly scratchDir: string,
@@ -103,7 +109,7 @@ export class Builder {
     }
     const resolved = new Map<string, ImageDetails>();
     for (const ref of images) {
-      await this.progress.vertex(`[internal] load metadata for ${normalizeReference(ref)}`).run(async () => resolved.set(ref, await this.localImage(ref)));
+      await this.progress.vertex(`[internal] load metadata for ${normalizeReference(ref)}`).run(async (v) => resolved.set(ref, await this.localImage(ref, v)));
     }
     for (const i of order) await this.buildStage(this.df.stages[i]!, resolved, order.length > 1);
     const final = this.stageResults.get(this.df.target)!;
@@ -124,17 +130,28 @@ export class Builder {
     return image;
   }
 
-  /** A FROM image on this node (this build pulls nothing: a missing image is an error that says so). */
-  private async localImage(ref: string): Promise<ImageDetails> {
-    if (this.request.pull) throw errors.badRequest(`--pull: pulling ${familiarReference(normalizeReference(ref))} is not supported by this runtimed yet; import or load the image`);
+  /** A FROM or COPY --from image: the node's, or pulled when missing (or always with --pull, once per build). */
+  private async localImage(ref: string, vertex?: Vertex): Promise<ImageDetails> {
+    const pull = async () => {
+      const host = parseReference(ref).repository.split('/')[0]!;
+      await this.deps.pull(ref, this.request.auths[host], (p) => vertex?.detail(`${p.id ? `${p.id}: ` : ''}${p.status}${p.total ? ` ${p.current}/${p.total}` : ''}`));
+    };
+    if (this.request.pull && !this.pulled.has(ref)) {
+      await pull();
+      this.pulled.add(ref);
+    }
     try {
       return await this.deps.images.inspect(ref);
     } catch (err) {
-      if (isBerthError(err, 'NotFound')) {
-        throw errors.badRequest(`failed to resolve source metadata for ${normalizeReference(ref)}: the image is not on this node (berth build does not pull yet: berth load or berth image import it first)`);
-      }
-      throw err;
+      if (!isBerthError(err, 'NotFound')) throw err;
     }
+    try {
+      await pull();
+      this.pulled.add(ref);
+    } catch (err) {
+      throw errors.badRequest(`failed to resolve source metadata for ${normalizeReference(ref)}: ${(err as Error).message}`);
+    }
+    return this.deps.images.inspect(ref);
   }
 
   private async readContextFile(path: string): Promise<string> {

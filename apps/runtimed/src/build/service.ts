@@ -1,5 +1,6 @@
 import { applyChanges } from '@berth/dockerfile';
 import { changesTar, storeLayer, upperDirChanges, type ImageDetails, type ImageStore, type OverlaySnapshotter } from '@berth/image';
+import type { ImageHistoryEntry } from '@berth/runtime-client';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rm } from 'node:fs/promises';
@@ -7,19 +8,9 @@ import { join } from 'node:path';
 import type { ContainerManager } from '../containers';
 import type { BuildCache } from './cache';
 import { receiveContext } from './context';
-import { Builder, type BuildRequest } from './executor';
+import { Builder, type BuildRequest, type ImagePuller } from './executor';
 import { Progress, type BuildEvent } from './progress';
 import { RUNTIME_MOUNTPOINTS, type BuildWorker } from './worker';
-
-export interface HistoryLine {
-  /** The image ID for the top line, `<missing>` for the layers below (as docker's history shows). */
-  id: string;
-  created: string;
-  createdBy: string;
-  size: number;
-  comment: string;
-  emptyLayer: boolean;
-}
 
 export interface CommitRequest {
   container: string;
@@ -42,6 +33,8 @@ export class BuildService {
       containers: ContainerManager;
       worker: BuildWorker;
       cache: BuildCache;
+      /** Pulls an image through runtimed's registry client (FROM and COPY --from images not on the node, or all with --pull). */
+      pull: ImagePuller;
       scratchDir: string;
       logger: Logger;
     },
@@ -57,7 +50,7 @@ export class BuildService {
         const { bytes } = await receiveContext(context, join(dir, 'context'));
         v.detail(`transferring context: ${bytes}B done`);
       });
-      const builder = new Builder({ images: this.deps.images, worker: this.deps.worker, cache: this.deps.cache }, request, join(dir, 'context'), dir, progress);
+      const builder = new Builder({ images: this.deps.images, worker: this.deps.worker, cache: this.deps.cache, pull: this.deps.pull }, request, join(dir, 'context'), dir, progress);
       const image = await builder.build();
       this.deps.logger.info({ image: image.id, names: image.names }, 'image built');
       return image;
@@ -119,10 +112,10 @@ export class BuildService {
   }
 
   /** docker history: newest step first, each with its layer's size (0 for config steps). */
-  async history(ref: string): Promise<HistoryLine[]> {
+  async history(ref: string): Promise<ImageHistoryEntry[]> {
     const image = await this.deps.images.inspect(ref);
     const layers = [...image.manifest.layers];
-    const lines: HistoryLine[] = (image.config.history ?? []).map((entry) => {
+    const lines: ImageHistoryEntry[] = (image.config.history ?? []).map((entry) => {
       const layer = entry.empty_layer ? undefined : layers.shift();
       return {
         id: '<missing>',
