@@ -80,6 +80,8 @@ export class AgentCluster {
       backoff: { initialMs: 1000, maxMs: 4000 },
       volumeRefreshMs: 300,
       host: { internalIP: this.host.ip },
+      // As startNode: the CA the node trusts the API server with, for the cluster registry too.
+      clusterCA: connectionFromFile(this.server.kubeconfigPath).ca,
       ...agentOptions,
     });
   }

@@ -28,16 +28,21 @@ async function freePort(address: string): Promise<number> {
   return port;
 }
 
-/** Debian's docker-registry on `address:port`, storing in a temp dir; stopped by stop(). */
+/** Debian's docker-registry on `address:port`, storing in a temp dir, over HTTPS when given a certificate; stopped by stop(). */
 class DockerRegistry {
   private process?: ChildProcess;
   private exited?: Promise<void>;
   log = '';
-  constructor(readonly host: string) {}
+  constructor(
+    readonly host: string,
+    private readonly tls?: { certificate: string; key: string },
+  ) {}
 
   async start(): Promise<void> {
-    const config = join(dir, 'registry.yml');
-    writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'registry')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${this.host}\n`);
+    const name = this.host.replace(/[^0-9a-z]/gi, '-');
+    const config = join(dir, `${name}.yml`);
+    const tls = this.tls ? `  tls:\n    certificate: ${this.tls.certificate}\n    key: ${this.tls.key}\n` : '';
+    writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, name)}\n  delete:\n    enabled: true\nhttp:\n  addr: ${this.host}\n${tls}`);
     const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REGISTRY_HTTP_ADDR: this.host } });
     this.process = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
@@ -45,6 +50,7 @@ class DockerRegistry {
     child.stderr!.on('data', (d) => (this.log += d));
     await waitFor('docker-registry to serve', async () => {
       if (child.exitCode !== null) throw new Error(`docker-registry exited:\n${this.log}`);
+      if (this.tls) return execFileAsync('curl', ['-sk', '-o', '/dev/null', '-w', '%{http_code}', `https://${this.host}/v2/`]).then((r) => r.stdout === '200', () => false);
       return fetch(`http://${this.host}/v2/`).then((r) => r.status === 200, () => false);
     });
   }
@@ -58,11 +64,25 @@ class DockerRegistry {
 }
 
 let registry: DockerRegistry;
+let clusterRegistry: DockerRegistry | undefined;
 let archive: string;
 
-/** skopeo copies the test's busybox (an OCI archive the node's runtimed saved) to REGISTRY/name. */
-async function push(name: string): Promise<void> {
-  await execFileAsync('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${registry.host}/${name}`]);
+/** skopeo copies the test's busybox (an OCI archive the node's runtimed saved) to HOST/name. */
+async function push(name: string, host = registry.host): Promise<void> {
+  await execFileAsync('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${host}/${name}`]);
+}
+
+/** A serving certificate for `ip` signed by the test server's cluster CA (as `berth server` serves its registry). */
+async function clusterSignedCertificate(ip: string): Promise<{ certificate: string; key: string }> {
+  const pki = join(cluster.server.dataDir, 'pki');
+  const key = join(dir, 'registry.key');
+  const csr = join(dir, 'registry.csr');
+  const certificate = join(dir, 'registry.crt');
+  const ext = join(dir, 'registry.ext');
+  writeFileSync(ext, `subjectAltName = IP:${ip}\nextendedKeyUsage = serverAuth\n`);
+  await execFileAsync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${ip}`]);
+  await execFileAsync('openssl', ['x509', '-req', '-in', csr, '-CA', join(pki, 'ca.crt'), '-CAkey', join(pki, 'ca.key'), '-CAcreateserial', '-out', certificate, '-days', '1', '-extfile', ext]);
+  return { certificate, key };
 }
 
 function pod(name: string, image: string): Pod {
@@ -98,6 +118,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
+    await clusterRegistry?.stop();
     await registry?.stop();
     await cluster.cleanup();
   } finally {
@@ -144,4 +165,22 @@ it('shows ImagePullBackOff for an image the registry lacks, and runs the pod onc
   await push('late:1');
   // The test agent's back-off is 1 s doubling to 4 s: the next try finds it.
   await cluster.waitForPod('late', 'running once pushed', running, 60_000);
+});
+
+it('pulls from the cluster registry advertised in kube-public/local-registry-hosting, trusting it with the cluster CA alone', async () => {
+  const gateway = cluster.network.gatewayIP;
+  clusterRegistry = new DockerRegistry(`${gateway}:${await freePort(gateway)}`, await clusterSignedCertificate(gateway));
+  await clusterRegistry.start();
+  await push('app:1', clusterRegistry.host);
+  // registries.yaml says nothing of it: the node knows it from the ConfigMap, as berth server publishes it (KEP-1755).
+  await cluster.client.create(types.configMaps, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'local-registry-hosting', namespace: 'kube-public' },
+    data: { 'localRegistryHosting.v1': `host: "${clusterRegistry.host}"\nhelp: "https://github.com/kubernetes/enhancements/tree/master/keps/sig-cluster-lifecycle/generic/1755-communicating-a-local-registry"\n` },
+  });
+  const image = `${clusterRegistry.host}/app:1`;
+  await cluster.createPod(pod('cluster-registry', image));
+  const started = await cluster.waitForPod('cluster-registry', 'running', running, 60_000);
+  expect(started.status?.containerStatuses?.[0]?.imageID).toMatch(/@sha256:[0-9a-f]{64}$/);
 });

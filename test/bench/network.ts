@@ -81,6 +81,7 @@ function echoDeployment(): Deployment {
             {
               name: 'httpd',
               image: 'busybox:latest',
+              imagePullPolicy: 'IfNotPresent',
               command: ['sh', '-c', HTTPD],
               readinessProbe: { httpGet: { path: '/ready', port: 80 }, periodSeconds: 1, failureThreshold: 1 },
             },

@@ -112,6 +112,30 @@ describe('FakeRuntime', () => {
     });
   });
 
+  it('pulls from its in-memory registry: what it lacks is NotFound, a credential it needs is Unauthorized without it', async () => {
+    const runtime = new FakeRuntime({ images: [], registry: { 'open:1': null, 'private:1': { username: 'u', password: 'p' } } });
+    expect(await runtime.pullImage('open:1')).toEqual({ image: expect.objectContaining({ names: ['open:1'] }), digest: 'sha256:fake' });
+    await expect(runtime.inspectImage('open:1')).resolves.toBeDefined();
+    await expect(runtime.pullImage('missing:1')).rejects.toMatchObject({ reason: 'NotFound' });
+    await expect(runtime.pullImage('private:1')).rejects.toMatchObject({ reason: 'Unauthorized' });
+    await runtime.pullImage('private:1', { auth: { username: 'u', password: 'p' } });
+    expect(runtime.pulls).toEqual([{ ref: 'open:1' }, { ref: 'missing:1' }, { ref: 'private:1' }, { ref: 'private:1', auth: { username: 'u', password: 'p' } }]);
+    expect((await runtime.listImages()).map((i) => i.names[0])).toEqual(['open:1', 'private:1']);
+    // A hollow node (no image list) pulls anything at once.
+    await expect(new FakeRuntime().pullImage('anything:1')).resolves.toBeDefined();
+  });
+
+  it('removes an image no container uses, and keeps one a container uses unless forced', async () => {
+    const runtime = new FakeRuntime({ images: ['a:1', 'b:1'], podCidr: '10.88.0.0/24' });
+    const sandbox = await runtime.runPodSandbox({ name: 's' } as never);
+    await runtime.createContainer({ name: 'c', image: 'b:1', sandboxId: sandbox.id } as never);
+    await runtime.removeImage('a:1');
+    await expect(runtime.removeImage('b:1')).rejects.toMatchObject({ reason: 'Conflict' });
+    await runtime.removeImage('b:1', true);
+    expect(await runtime.listImages()).toEqual([]);
+    await expect(runtime.removeImage('a:1')).rejects.toMatchObject({ reason: 'NotFound' });
+  });
+
   it('gives unique ids across runtimes (hollow nodes of one cluster)', async () => {
     const [a, b] = [new FakeRuntime(), new FakeRuntime()];
     expect((await a.createContainer({ image: 'x' })).id).not.toBe((await b.createContainer({ image: 'x' })).id);

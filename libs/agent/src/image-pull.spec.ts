@@ -1,4 +1,5 @@
 import type { Container as PodContainer, Pod, Secret } from '@berth/api';
+import { errors } from '@berth/errors';
 import type { Image, RegistryAuth } from '@berth/runtime-client';
 import pino from 'pino';
 import { FakeRuntime, type FakeRuntimeOptions } from './fake-runtime';
@@ -106,14 +107,14 @@ describe('ImagePuller', () => {
 
   it('ErrImagePull, then ImagePullBackOff without pulling until the back-off (10 s doubling to 5 min, per pod and image) has passed', async () => {
     const failed = await puller.ensureImage(pod(), container('missing:1'));
-    expect(failed).toEqual({ ok: false, reason: 'ErrImagePull', message: 'Failed to pull image "missing:1": images "missing:1" not found', retryMs: 10_000 });
+    expect(failed).toEqual({ ok: false, reason: 'ErrImagePull', message: 'images "missing:1" not found', retryMs: 10_000 });
     expect(events).toEqual(['Normal Pulling Pulling image "missing:1"', 'Warning Failed Failed to pull image "missing:1": images "missing:1" not found', 'Warning Failed Error: ErrImagePull']);
     events = [];
     now += 9_000;
     expect(await puller.ensureImage(pod(), container('missing:1'))).toEqual({
       ok: false,
       reason: 'ImagePullBackOff',
-      message: 'Back-off pulling image "missing:1": ErrImagePull: Failed to pull image "missing:1": images "missing:1" not found',
+      message: 'Back-off pulling image "missing:1": ErrImagePull: images "missing:1" not found',
       retryMs: 1_000,
     });
     expect(events).toEqual(['Normal BackOff Back-off pulling image "missing:1"', 'Warning Failed Error: ImagePullBackOff']);
@@ -129,6 +130,9 @@ describe('ImagePuller', () => {
       delays.push(outcome.ok ? -1 : (outcome.retryMs ?? -1));
     }
     expect(delays).toEqual([20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000]);
+    // Failing again long after the last failure (more than twice the maximum) starts over.
+    now += 600_001;
+    expect(await puller.ensureImage(pod(), container('missing:1'))).toMatchObject({ reason: 'ErrImagePull', retryMs: 10_000 });
   });
 
   it('recovers once the registry has the image and the back-off has run out, and forgets the back-off of a pod that is gone', async () => {
@@ -170,12 +174,15 @@ describe('ImagePuller', () => {
     };
     const outcome = await puller.ensureImage(pod('uid-1', ['wrong', 'right', 'gone']), container('registry.example.com:5000/team/app:1'));
     expect(outcome).toMatchObject({ ok: true });
-    // The longer key first (team path), then the host's.
-    expect(runtime.pulls).toEqual([{ ref: 'registry.example.com:5000/team/app:1', auth: alice }]);
+    // Each secret in the pod's order (kubelet's union keyring): the first's credential is refused, the second's works.
+    expect(runtime.pulls).toEqual([
+      { ref: 'registry.example.com:5000/team/app:1', auth: { username: 'alice', password: 'wrong' } },
+      { ref: 'registry.example.com:5000/team/app:1', auth: alice },
+    ]);
     expect(events[0]).toBe('Warning FailedToRetrieveImagePullSecret Unable to retrieve some image pull secrets ("gone"); attempting to pull the image may not succeed.');
     // No secret names the public registry: one anonymous pull.
     await puller.ensureImage(pod('uid-1', ['wrong', 'right']), container('public.example.com/app:1'));
-    expect(runtime.pulls[1]).toEqual({ ref: 'public.example.com/app:1' });
+    expect(runtime.pulls[2]).toEqual({ ref: 'public.example.com/app:1' });
   });
 
   it('reports every credential tried when none works', async () => {
@@ -185,7 +192,19 @@ describe('ImagePuller', () => {
     expect(runtime.pulls).toEqual([{ ref: 'registry.example.com/app:1', auth: { username: 'alice', password: 'wrong' } }, { ref: 'registry.example.com/app:1' }]);
     expect(outcome).toMatchObject({
       reason: 'ErrImagePull',
-      message: 'Failed to pull image "registry.example.com/app:1": [pulling registry.example.com/app:1: authentication required, pulling registry.example.com/app:1: authentication required]',
+      message: '[pulling registry.example.com/app:1: authentication required, pulling registry.example.com/app:1: authentication required]',
+    });
+  });
+
+  it('takes an unreachable registry for a failed pull (ErrImagePull and back-off), not for a failed sync', async () => {
+    runtime.pullImage = async () => {
+      throw errors.unavailable('GET https://registry.example.com/v2/: getaddrinfo ENOTFOUND registry.example.com');
+    };
+    expect(await puller.ensureImage(pod(), container('registry.example.com/app:1'))).toMatchObject({
+      ok: false,
+      reason: 'ErrImagePull',
+      message: 'GET https://registry.example.com/v2/: getaddrinfo ENOTFOUND registry.example.com',
+      retryMs: 10_000,
     });
   });
 

@@ -5,7 +5,8 @@ import { parseReference } from '@berth/image';
 import type { ImageDetails, RegistryAuth, RuntimeClient } from '@berth/runtime-client';
 import type { Logger } from 'pino';
 import type { BackoffPolicy } from './backoff';
-import { credentialsFor, pullSecretCredentials, type PullCredential } from './pull-secrets';
+import type { DockerConfig } from '@berth/registry-auth';
+import { credentialsFor, pullSecretConfig } from './pull-secrets';
 
 /** The runtime calls the puller makes: pullImage without auth takes what the node's registries.yaml gives, or none. */
 export type PullRuntime = Pick<RuntimeClient, 'inspectImage' | 'pullImage'>;
@@ -88,12 +89,17 @@ export class ImagePuller {
     try {
       done = await this.pullOnce(image, auths);
     } catch (err) {
-      if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
-      const message = `Failed to pull image "${image}": ${err.message}`;
-      events.record(pod, 'Warning', 'Failed', message);
+      // Any failure of the pull is the pod's ErrImagePull, as kubelet's: an unreachable registry is
+      // ServiceUnavailable too, and so is a runtimed that is down (the kubelet backs off from that as well).
+      if (!isBerthError(err)) throw err;
+      // The event names the image; the container's waiting message is the runtime's error, as kubelet's.
+      const message = err.message;
+      events.record(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${message}`);
       events.record(pod, 'Warning', 'Failed', 'Error: ErrImagePull');
-      // kubelet's Backoff.Next: the first failure waits the initial delay, each later one twice the last.
-      const delayMs = backoff ? Math.min(backoff.delayMs * 2, this.options.backoff.maxMs) : this.options.backoff.initialMs;
+      // kubelet's Backoff.Next: the first failure waits the initial delay, each later one twice the last;
+      // a back-off last bumped more than twice the maximum ago starts over.
+      const { initialMs, maxMs } = this.options.backoff;
+      const delayMs = backoff && now - backoff.at <= 2 * maxMs ? Math.min(backoff.delayMs * 2, maxMs) : initialMs;
       this.backoffs.set(key, { delayMs, at: Date.now(), message });
       return { ok: false, reason: 'ErrImagePull', message, retryMs: delayMs };
     }
@@ -109,11 +115,11 @@ export class ImagePuller {
     for (const key of this.backoffs.keys()) if (key.startsWith(`${uid}/`)) this.backoffs.delete(key);
   }
 
-  /** The credentials of the pod's imagePullSecrets; a missing or unreadable one is skipped with kubelet's warning. */
-  private async pullCredentials(pod: Pod): Promise<PullCredential[]> {
+  /** The docker configs of the pod's imagePullSecrets, in its order; a missing or unreadable one is skipped with kubelet's warning. */
+  private async pullCredentials(pod: Pod): Promise<DockerConfig[]> {
     const namespace = pod.metadata.namespace ?? 'default';
     const names = (pod.spec?.imagePullSecrets ?? []).map((ref) => ref.name).filter((name): name is string => typeof name === 'string' && name !== '');
-    const credentials: PullCredential[] = [];
+    const configs: DockerConfig[] = [];
     const missing: string[] = [];
     for (const name of names) {
       let secret: Secret | undefined;
@@ -127,7 +133,7 @@ export class ImagePuller {
         continue;
       }
       try {
-        credentials.push(...pullSecretCredentials(secret));
+        configs.push(pullSecretConfig(secret));
       } catch (err) {
         if (!isBerthError(err)) throw err;
         this.options.logger.warn({ pod: `${namespace}/${pod.metadata.name}`, err: err.message }, 'image pull secret skipped');
@@ -137,7 +143,7 @@ export class ImagePuller {
     if (missing.length) {
       this.options.events.record(pod, 'Warning', 'FailedToRetrieveImagePullSecret', `Unable to retrieve some image pull secrets (${missing.join(', ')}); attempting to pull the image may not succeed.`);
     }
-    return credentials;
+    return configs;
   }
 
   /** One pull of `image` with these credentials at a time; callers that come while it runs share it. */
@@ -163,7 +169,7 @@ export class ImagePuller {
         logger.info({ image, digest: pulled.digest }, 'image pulled');
         return { details, size: pulled.image.size, startedAt, finishedAt: Date.now() };
       } catch (err) {
-        if (!isBerthError(err) || err.reason === 'ServiceUnavailable') throw err;
+        if (!isBerthError(err)) throw err;
         failures.push(err);
       }
     }

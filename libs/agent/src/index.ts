@@ -23,6 +23,6 @@ export { serveTunnelRequest, type TunnelRuntime } from './node-tunnel-serve';
 export { StatsSampler, readHostUsage, type UsageReading, type HostReader } from './node-tunnel-stats';
 export { ensureNodeCredential, nodeCredentialPath, NodeCredentialRenewer, type NodeCredentialOptions, type NodeCredentialRenewerOptions, type JoinTarget } from './node-credential';
 export { ImagePuller, type ImageOutcome, type ImagePullerOptions, type PullRuntime, type PullEvents } from './image-pull';
-export { pullSecretCredentials, credentialsFor, credentialKey, keyMatches, DOCKER_CONFIG_JSON, DOCKER_CFG, type PullCredential } from './pull-secrets';
-export { ClusterRegistrySync, advertisedRegistryHost, LOCAL_REGISTRY_HOSTING, type ClusterRegistrySyncOptions } from './cluster-registry';
+export { pullSecretConfig, credentialsFor, DOCKER_CONFIG_JSON, DOCKER_CFG } from './pull-secrets';
+export { ClusterRegistrySync, type ClusterRegistrySyncOptions } from './cluster-registry';
 export { ImageGC, filesystemUsage, checkImageGCPolicy, DEFAULT_IMAGE_GC, IMAGE_GC_PERIOD_MS, type ImageGCPolicy, type ImageGCOptions, type ImageGCResult, type ImageGCRuntime, type FsUsage } from './image-gc';

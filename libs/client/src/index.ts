@@ -24,3 +24,4 @@ export { nodeTunnelPath, TUNNEL_REQUEST_PARAM } from './node-tunnel-protocol';
 export type {
   TunnelKind, TunnelRequest, TunnelAnswer, ContainerRef, LogParams, ExecParams, PortForwardParams, ResourceUsage, PodStats, NodeStatsReport,
 } from './node-tunnel-protocol';
+export { LOCAL_REGISTRY_HOSTING, advertisedRegistryHost, localRegistryHosting } from './local-registry-hosting';
