@@ -35,7 +35,7 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
   let registryPort: number;
   let env: NodeJS.ProcessEnv;
   /** The image the workstation builds: `ADDR:PORT/e2e/app:1`. */
-  let APP: string;
+  let appImage: string;
   const eventually = <T>(what: string, check: () => Promise<T> | T, timeoutMs: number) => cluster.eventually(what, check, timeoutMs);
 
   /** `berth ARGS` on the workstation; fails the test with its output unless it exits 0. */
@@ -67,7 +67,7 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
     hosts = cluster.hosts;
     const advertisement = await client.get<ConfigMap>(CONFIG_MAPS, 'local-registry-hosting', { namespace: 'kube-public' });
     registry = (parseYaml(advertisement.data?.['localRegistryHosting.v1'] ?? '') as { host: string }).host;
-    APP = `${registry}/e2e/app:1`;
+    appImage = `${registry}/e2e/app:1`;
     workstation = new RuntimedFixture();
     await workstation.start();
     await workstation.client.configureRegistries([{ host: registry, caPem: cluster.server.ca }]);
@@ -99,16 +99,16 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
       join(context, 'Dockerfile'),
       [`FROM ${registry}/library/busybox:1`, 'COPY greeting.txt /greeting.txt', 'RUN echo built by berth > /built', 'CMD ["sh", "-c", "cat /greeting.txt /built && exec sleep 3600"]', ''].join('\n'),
     );
-    await berth('build', '-t', APP, context);
+    await berth('build', '-t', appImage, context);
     // BuildKit's plain progress, on stderr.
-    const rebuilt = (await berth('build', '-t', APP, context)).stderr;
+    const rebuilt = (await berth('build', '-t', appImage, context)).stderr;
     const steps = rebuilt.split('\n').filter((line) => /^#\d+ \[\d+\/\d+\] (COPY|RUN)/.test(line));
     expect(steps.length).toBeGreaterThanOrEqual(2);
     for (const step of steps) expect(rebuilt).toMatch(new RegExp(`^${step.split(' ')[0]} CACHED$`, 'm'));
   });
 
   it('runs a Deployment of the image pushed with berth push on both hosts, each having pulled it itself', async () => {
-    const image = APP;
+    const image = appImage;
     const pushed = (await berth('push', image)).stdout;
     expect(pushed).toMatch(/1: digest: sha256:[0-9a-f]{64} size: \d+/);
     for (const host of hosts) expect(await imagesOf(host)).toEqual([]);
@@ -165,7 +165,7 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
     expect(failing.status?.containerStatuses?.[0]?.state?.waiting?.message).toContain(`Back-off pulling image "${image}"`);
     expect(await eventsOf('late')).toEqual(expect.arrayContaining(['Warning Failed Error: ErrImagePull', `Normal BackOff Back-off pulling image "${image}"`]));
 
-    await berth('tag', APP, image);
+    await berth('tag', appImage, image);
     await berth('push', image);
     const started = await eventually('the pod to run once its image is pushed', async () => {
       const pod = await client.get<Pod>(PODS, 'late', { namespace: NAMESPACE });
