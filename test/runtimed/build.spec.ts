@@ -29,7 +29,7 @@ describe('runtimed build', () => {
     let image: Image | undefined;
     let error: Error | undefined;
     try {
-      image = await client.buildImage(contextTar(context), { ...options, onProgress: (p) => { if (process.env.DEBUG_BUILD) console.log(JSON.stringify({ ...p, log: p.log.toString() })); events.push(p); } });
+      image = await client.buildImage(contextTar(context), { ...options, onProgress: (p) => events.push(p) });
     } catch (err) {
       error = err as Error;
     }
@@ -69,7 +69,6 @@ describe('runtimed build', () => {
   });
 
   afterAll(async () => {
-    if (process.env.DEBUG_BUILD) console.log(fx.log.split('\n').filter((l) => /build|Build/.test(l)).join('\n'));
     await fx.cleanup();
   });
 
