@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark section, one after the other; `npm run bench -- SECTION...` runs only
- * those (store, apiserver, scheduler, runtime, cluster, network). The bundle doubles as the hollow-node child
+ * those (store, apiserver, scheduler, runtime, cluster, network, images). The bundle doubles as the hollow-node child
  * process of the scheduler section (`main.js hollow-nodes CONFIG`).
  */
 import { benchStoreWrites } from './store';
@@ -9,6 +9,7 @@ import { benchScheduler } from './scheduler';
 import { benchRuntime } from './runtime';
 import { benchCluster } from './cluster';
 import { benchNetwork } from './network';
+import { benchImages } from './images';
 import { HOLLOW_NODES_COMMAND, runHollowNodeProcess } from './hollow-nodes';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
@@ -18,6 +19,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   runtime: benchRuntime,
   cluster: benchCluster,
   network: benchNetwork,
+  images: benchImages,
 };
 
 async function main(args: string[]): Promise<void> {

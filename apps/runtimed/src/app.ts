@@ -114,7 +114,6 @@ export class RuntimedApp {
   private constructor(
     private readonly server: grpc.Server,
     readonly container: Container,
-    private readonly distribution: DistributionService,
   ) {}
 
   static async start(config: RuntimedConfig, logger: Logger): Promise<RuntimedApp> {
@@ -161,12 +160,11 @@ export class RuntimedApp {
     const record: RuntimedRecord = { socket: config.socket, root: config.root, cgroupParent: config.cgroupParent, cniBridge: config.cniBridge, cniBinDirs: config.cniBinDirs };
     await writeProcessRecord(paths.record, record);
     logger.info({ socket: config.socket, root: config.root, containers: containers.ids().length, podCidr: network.status().podCidr || undefined }, 'runtimed serving');
-    return new RuntimedApp(server, container, distribution);
+    return new RuntimedApp(server, container);
   }
 
   /** Stops serving; containers and their shims keep running. */
   stop(): Promise<void> {
-    this.distribution.close();
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.server.forceShutdown(), 2000);
       this.server.tryShutdown(() => {

@@ -29,6 +29,23 @@ describe('ContentStore', () => {
     expect(await store.digests()).toEqual([blob.digest]);
   });
 
+  it('writes a blob of many small chunks (batched writes), counts taken chunks in offset, and starts over on reset', async () => {
+    const chunks = Array.from({ length: 300 }, (_, i) => Buffer.alloc(7 * 1024, i));
+    const data = Buffer.concat(chunks);
+    const writer = await store.writer({ digest: sha256(data), size: data.length });
+    await writer.write(Buffer.from('discarded by reset'));
+    await writer.reset();
+    expect(writer.offset).toBe(0);
+    for (const chunk of chunks) {
+      await writer.write(chunk);
+      // The caller's buffer may be reused once write resolves.
+      chunk.fill(0xff);
+    }
+    expect(writer.offset).toBe(data.length);
+    expect(await writer.commit()).toEqual({ digest: sha256(data), size: data.length });
+    expect(await store.read(sha256(data))).toEqual(data);
+  });
+
   it('refuses content that does not match the expected digest or size, keeping nothing', async () => {
     await expect(store.put(Buffer.from('tampered'), { digest: sha256('original') })).rejects.toThrow(/digest mismatch/);
     await expect(store.put(Buffer.from('short'), { size: 99 })).rejects.toThrow(/has size 5, expected 99/);
