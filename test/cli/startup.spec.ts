@@ -7,8 +7,8 @@ import { join } from 'node:path';
 /**
  * What the CLI loads before it runs a light verb. class-validator (the apiserver's schema engine) and
  * @peculiar/x509 with its asn1 libraries (the agent's node credential) cost ~300 ms at every `berth`
- * call's start, yaml and ws ~60 ms more; they load on use (a validation, `berth node reset`, YAML text, a
- * WebSocket), never at the start of a verb that does not need them. Checked by the modules the process loaded, not by a time.
+ * call's start, yaml, ws and proto-loader ~100 ms more; they load on use (a validation, `berth node reset`, YAML text, a
+ * WebSocket, a call to runtimed), never at the start of a verb that does not need them. Checked by the modules the process loaded, not by a time.
  */
 const HEAVY = [
   /\/node_modules\/class-validator\//,
@@ -16,10 +16,11 @@ const HEAVY = [
   /\/node_modules\/@peculiar\//,
   /\/node_modules\/@?asn1/,
   /\/node_modules\/pkijs\//,
-  // Lighter, loaded on first use too: YAML text, WebSockets, reading a kubeconfig.
+  // Lighter, loaded on first use too: YAML text, WebSockets, reading a kubeconfig, runtimed's protos.
   /\/node_modules\/yaml\//,
   /\/node_modules\/ws\//,
   /\/node_modules\/@kubernetes\/client-node\//,
+  /\/node_modules\/@grpc\/proto-loader\//,
 ];
 
 let dir: string;
@@ -57,7 +58,7 @@ describe('the berth CLI at start', () => {
   });
 
   it.each(['--help', 'images --help', 'build --help', 'pull --help', 'ps --help', 'node reset --help', 'apply --help'])(
-    'berth %s loads none of class-validator, @peculiar/x509, yaml, ws',
+    'berth %s loads none of class-validator, @peculiar/x509, yaml, ws, proto-loader',
     async (command) => {
       const loaded = await loadedBy(command.split(' '));
       // The CLI itself ran: its bundle and commander are among what it loaded.
