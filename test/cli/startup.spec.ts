@@ -7,8 +7,9 @@ import { join } from 'node:path';
 /**
  * What the CLI loads before it runs a light verb. class-validator (the apiserver's schema engine) and
  * @peculiar/x509 with its asn1 libraries (the agent's node credential) cost ~300 ms at every `berth`
- * call's start, yaml, ws and proto-loader ~100 ms more; they load on use (a validation, `berth node reset`, YAML text, a
- * WebSocket, a call to runtimed), never at the start of a verb that does not need them. Checked by the modules the process loaded, not by a time.
+ * call's start, yaml, ws and proto-loader ~100 ms more; they load on use (a validation, `berth node
+ * reset`, YAML text, a WebSocket, a call to runtimed), never at the start of a verb that does not need
+ * them. Checked by the modules the process loaded, not by a time.
  */
 const HEAVY = [
   /\/node_modules\/class-validator\//,
