@@ -2,7 +2,7 @@
 // builds, failures in BuildKit's words; then commit and history.
 import type { BuildProgress, Image } from '@berth/runtime-client';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,6 +11,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PrivatePodman } from '../bench/podman';
 import { RuntimedFixture } from './support';
+
+const execFileAsync = promisify(execFile);
 
 /** The directory as a plain tar stream (what the CLI sends). */
 function contextTar(dir: string): Readable {
@@ -126,6 +128,44 @@ describe('runtimed build', () => {
     expect(result.steps.find((s) => s.name.includes('RUN false'))!.status).toEqual(['started', 'error']);
   });
 
+  it("RUN steps see the node's /etc/resolv.conf and /etc/hosts, read-only, and the layer holds neither", async () => {
+    const nodeFile = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+    const result = await build(
+      [
+        'FROM busybox',
+        'RUN echo "<<$(cat /etc/resolv.conf)>>" && echo "[[$(cat /etc/hosts)]]" && echo mine > /etc/marker',
+        'RUN if echo changed > /etc/hosts; then echo writable; else echo read-only; fi',
+        '',
+      ].join('\n'),
+      { tags: ['node-files:1'] },
+    );
+    expect(result.error).toBeUndefined();
+    const [catStep, writeStep] = result.steps.filter((s) => s.name.includes('RUN '));
+    expect(catStep!.log).toContain(`<<${nodeFile('/etc/resolv.conf').replace(/\n+$/, '')}>>`);
+    expect(catStep!.log).toContain(`[[${nodeFile('/etc/hosts').replace(/\n+$/, '')}]]`);
+    expect(writeStep!.log).toContain('read-only');
+
+    const dir = mkdtempSync(join(tmpdir(), 'berth-build-layers-'));
+    try {
+      const archive = join(dir, 'image.tar');
+      await client.saveImages(['node-files:1'], archive);
+      const manifest = JSON.parse((await execFileAsync('tar', ['-xOf', archive, 'manifest.json'])).stdout) as { Layers: string[] }[];
+      const layers = manifest[0]!.Layers;
+      const listing = async (layer: string) => {
+        await execFileAsync('tar', ['-C', dir, '-xf', archive, layer]);
+        return (await execFileAsync('tar', ['-tf', join(dir, layer)])).stdout.split('\n').filter(Boolean).map((p) => p.replace(/^\.\//, '').replace(/\/$/, ''));
+      };
+      // The first RUN's layer: its own file under /etc, not the node's files (nor a whiteout of them).
+      const first = await listing(layers[layers.length - 1]!);
+      expect(first).toContain('etc/marker');
+      expect(first.filter((p) => /(^|\/)(\.wh\.)?(hosts|resolv\.conf)$/.test(p))).toEqual([]);
+      // The second RUN changed nothing: no layer of its own.
+      expect((await client.imageHistory('node-files:1'))[0]!.emptyLayer).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs only the stages the target needs and copies from one to another', async () => {
     mkdirSync(join(context, 'src'));
     writeFileSync(join(context, 'src', 'a.txt'), 'A');
@@ -150,7 +190,7 @@ describe('runtimed build', () => {
   it('ADD extracts local tarballs, COPY takes --chown/--chmod and here-documents, ONBUILD triggers of the base run', async () => {
     mkdirSync(join(context, 'tree', 'inner'), { recursive: true });
     writeFileSync(join(context, 'tree', 'inner', 'f.txt'), 'in the tarball');
-    await promisify(execFile)('tar', ['-C', join(context, 'tree'), '-czf', join(context, 'bundle.tar.gz'), '.']);
+    await execFileAsync('tar', ['-C', join(context, 'tree'), '-czf', join(context, 'bundle.tar.gz'), '.']);
     writeFileSync(join(context, 'owned'), 'mine');
     const parent = await build('FROM busybox\nONBUILD RUN echo triggered > /onbuild\n', { tags: ['onbuild-base:1'] });
     expect(parent.error).toBeUndefined();
@@ -224,7 +264,7 @@ describe('runtimed build', () => {
       const base = join(storage, 'busybox.tar');
       await client.saveImages(['busybox'], base);
       writeFileSync(join(context, 'Dockerfile'), dockerfile.replace('FROM busybox', 'FROM docker-archive:' + base));
-      const buildah = (args: string[]) => promisify(execFile)('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', ...args], { maxBuffer: 16 << 20 });
+      const buildah = (args: string[]) => execFileAsync('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', ...args], { maxBuffer: 16 << 20 });
       await buildah(['bud', '--ulimit', 'nofile=1024:1024', '--network', 'none', '-t', 'localhost/from-buildah:1', context]);
       const out = join(storage, 'from-buildah.tar');
       await buildah(['push', 'localhost/from-buildah:1', `docker-archive:${out}:from-buildah:1`]);
@@ -237,7 +277,7 @@ describe('runtimed build', () => {
       expect(text).toMatch(/^from berth and RUN\n?$/);
     } finally {
       await podman.destroy();
-      await promisify(execFile)('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', 'rm', '--all']).catch(() => undefined);
+      await execFileAsync('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', 'rm', '--all']).catch(() => undefined);
       rmSync(storage, { recursive: true, force: true });
     }
   });
