@@ -10,6 +10,7 @@ import { runBerth } from '@berth/testing';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PrivatePodman } from '../bench/podman';
+import { httpRequest, startReferenceRegistry } from '../registry/registries';
 import { RuntimedFixture } from './support';
 
 const execFileAsync = promisify(execFile);
@@ -21,7 +22,10 @@ function contextTar(dir: string): Readable {
 }
 
 describe('runtimed build', () => {
-  const fx = new RuntimedFixture();
+  // registries.yaml of the suite's runtimed (read again when it changes): --push's registry is plain HTTP.
+  const configDir = mkdtempSync(join(tmpdir(), 'berth-build-config-'));
+  const registriesConfig = join(configDir, 'registries.yaml');
+  const fx = new RuntimedFixture({ args: ['--registries-config', registriesConfig] });
   const client = fx.client;
   let context: string;
 
@@ -71,7 +75,11 @@ describe('runtimed build', () => {
   });
 
   afterAll(async () => {
-    await fx.cleanup();
+    try {
+      await fx.cleanup();
+    } finally {
+      rmSync(configDir, { recursive: true, force: true });
+    }
   });
 
   const FIVE_STEPS = [
@@ -244,6 +252,33 @@ describe('runtimed build', () => {
     const failed = await berth(['build', context, '-f', join(context, 'missing')]);
     expect(failed).toMatchObject({ code: 1 });
     expect(failed.stderr).toContain('failed to read dockerfile');
+  });
+
+  it('berth build --push pushes every tag to its registry (docker\'s push lines), and the image pulls back from there', async () => {
+    const registry = await startReferenceRegistry();
+    try {
+      writeFileSync(registriesConfig, `mirrors:\n  "${registry.host}":\n    endpoint:\n      - "http://${registry.host}"\n`);
+      writeFileSync(join(context, 'msg'), 'pushed by berth build');
+      writeFileSync(join(context, 'Dockerfile'), 'FROM busybox\nCOPY msg /msg\nRUN echo " and its RUN" >> /msg\nCMD ["cat", "/msg"]\n');
+      const tags = [`${registry.host}/built/app:1`, `${registry.host}/built/app:latest`];
+      const env = { ...fx.env, DOCKER_CONFIG: join(configDir, 'docker'), KUBECONFIG: join(configDir, 'no-kubeconfig') };
+      const built = await runBerth(['build', '--push', ...tags.flatMap((t) => ['-t', t]), context], { env });
+      expect({ code: built.code, stderr: built.code ? built.stderr : '' }).toEqual({ code: 0, stderr: '' });
+      const pushedDigests = [...built.stdout.matchAll(/^(1|latest): digest: (sha256:[0-9a-f]{64}) size: \d+$/gm)];
+      expect(pushedDigests.map((m) => m[1])).toEqual(['1', 'latest']);
+      expect(pushedDigests[0]![2]).toBe(pushedDigests[1]![2]);
+
+      // The registry has it: its manifest by the pushed digest, and both tags.
+      const tagList = await httpRequest(`${registry.url}/v2/built/app/tags/list`, 'GET');
+      expect((tagList.json as { tags: string[] }).tags.sort()).toEqual(['1', 'latest']);
+      for (const tag of tags) await client.removeImage(tag);
+      const pulled = await client.pullImage(tags[0]!);
+      expect(pulled.digest).toBe(pushedDigests[0]![2]);
+      expect(await runOutput(tags[0]!)).toBe('pushed by berth build and its RUN\n');
+    } finally {
+      await registry.stop();
+      writeFileSync(registriesConfig, '{}\n');
+    }
   });
 
   it('a built image runs under podman, and an image buildah bud builds from the same Dockerfile runs under berth', async () => {

@@ -37,6 +37,15 @@ describe('registries.yaml', () => {
     expect(resolver.pullEndpoints('ghcr.io', 'x/y').map((e) => e.base.href)).toEqual(['https://any.example/v2/', 'https://ghcr.io/v2/']);
   });
 
+  it('takes an http:// endpoint a registry lists for itself as its own endpoint, so pushes go there too (a plain-HTTP registry)', async () => {
+    const config = await parse(['mirrors:', '  "10.0.0.2:5000":', '    endpoint: ["http://10.0.0.2:5000"]', '  "10.0.0.3:5000":', '    endpoint: ["http://mirror.example:5000"]'].join('\n'));
+    const resolver = new RegistryResolver(config);
+    expect(resolver.defaultEndpoint('10.0.0.2:5000', 'app').base.href).toBe('http://10.0.0.2:5000/v2/');
+    expect(resolver.pullEndpoints('10.0.0.2:5000', 'app').map((e) => e.base.href)).toEqual(['http://10.0.0.2:5000/v2/']);
+    // Another host's endpoint is a mirror for pulls only.
+    expect(resolver.defaultEndpoint('10.0.0.3:5000', 'app').base.href).toBe('https://10.0.0.3:5000/v2/');
+  });
+
   it("looks for a registry's images in a host that stands in for it after registries.yaml's mirrors and before the registry itself", async () => {
     const config = await parse(['mirrors:', '  docker.io:', '    endpoint: ["https://mirror.example"]'].join('\n'));
     const resolver = new RegistryResolver(config, checkRegistryHosts([{ host: '10.1.1.1:5000', mirrorOf: ['docker.io'] }]));

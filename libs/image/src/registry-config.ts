@@ -299,10 +299,15 @@ export class RegistryResolver {
     this.hosts = new Map(hosts.map((h) => [h.host, h]));
   }
 
-  /** The registry's own endpoint: a configured host's endpoint, registry-1.docker.io for docker.io, else https://REGISTRY. */
+  /**
+   * The registry's own endpoint (where pushes go): a configured host's endpoint; else the endpoint of its
+   * registries.yaml mirror list at the registry's own host (`http://REGISTRY` makes a plain-HTTP registry,
+   * as k3s and containerd take it for pushes too); registry-1.docker.io for docker.io; else https://REGISTRY.
+   */
   defaultEndpoint(registry: string, path: string): RegistryEndpoint {
     const configured = this.hosts.get(registry)?.endpoint;
-    const url = new URL(configured ?? (registry === DOCKER_HUB ? DOCKER_HUB_ENDPOINT : `https://${registry}`));
+    const listed = this.config.mirrorsOf(registry)?.endpoints.find((url) => url.host === registry && (url.pathname === '/' || url.pathname === ''));
+    const url = new URL(configured ?? listed?.href ?? (registry === DOCKER_HUB ? DOCKER_HUB_ENDPOINT : `https://${registry}`));
     return { base: apiBase(url), host: url.host, registry, path, mirror: false };
   }
 
