@@ -72,6 +72,21 @@ image_tar="$data_dir/busybox-rootfs.tar"
 echo
 echo "\$ berth image import $image_tar busybox:1.36"
 node_berth image import --change 'CMD ["sh"]' "$image_tar" busybox:1.36
+# The cluster registry stands in for docker.io on every node: pushed there once, busybox:1.36 reaches any
+# host that joins with no import. The local agent hands its runtimed the registry moments after it starts.
+registry=$(berth registry host)
+echo
+echo "\$ berth tag busybox:1.36 $registry/library/busybox:1.36 && berth push $registry/library/busybox:1.36"
+node_berth tag busybox:1.36 "$registry/library/busybox:1.36"
+pushed=
+for _ in $(seq 1 20); do
+  if node_berth --kubeconfig "$kubeconfig" push "$registry/library/busybox:1.36"; then
+    pushed=1
+    break
+  fi
+  sleep 0.5
+done
+[ -n "$pushed" ] || echo "quickstart: the push to the cluster registry failed; other hosts will not find busybox:1.36" >&2
 echo
 echo "\$ berth apply -f deploy/examples/"
 berth apply -f deploy/examples/

@@ -78,7 +78,7 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
   afterAll(async () => {
     await workstation?.cleanup();
     if (cluster) {
-      await cluster.removeWorkloads(NAMESPACE, { deployments: ['app'], pods: ['late'] });
+      await cluster.removeWorkloads(NAMESPACE, { deployments: ['app'], pods: ['late', 'short'] });
       expect(await cluster.cleanup()).toEqual([]);
     }
     if (work) rmSync(work, { recursive: true, force: true });
@@ -147,6 +147,24 @@ describe('images travel: berth push to the cluster registry, every host pulls wh
       }, 30_000);
       expect(logs).toBe('hello from the cluster registry\nbuilt by berth\n');
     }
+  });
+
+  it('runs a docker.io short name from the cluster registry, which stands in for docker.io on every node', async () => {
+    await berth('tag', appImage, `${registry}/library/e2e-short:1`);
+    await berth('push', `${registry}/library/e2e-short:1`);
+    await client.create<Pod>(PODS, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'short', namespace: NAMESPACE },
+      spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'e2e-short:1' }] },
+    });
+    const started = await eventually('the short-named pod to run', async () => {
+      const pod = await client.get<Pod>(PODS, 'short', { namespace: NAMESPACE });
+      return running(pod) ? pod : undefined;
+    }, 60_000);
+    const host = hosts.find((h) => h.name === started.spec?.nodeName)!;
+    expect(await imagesOf(host)).toContain('docker.io/library/e2e-short:1');
+    expect(await eventsOf('short')).toContain('Normal Pulling Pulling image "e2e-short:1"');
   });
 
   it('shows ImagePullBackOff for an image not pushed yet, and runs the pod once it is pushed', async () => {

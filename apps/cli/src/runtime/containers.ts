@@ -1,7 +1,9 @@
 import { errors } from '@berth/errors';
 import { MAX_SECCOMP_PROFILE_BYTES } from '@berth/oci';
 import type { Container, ContainerConfig, MountSpec, ProcessSession, RuntimeClient, SecurityConfig } from '@berth/runtime-client';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import type { CredentialContext } from './credentials';
+import { pullForRun, type RunPullPolicy } from './registry';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { collect, forEachTarget, labelMap, runtimeAction, SOCKET_OPTION } from './action';
@@ -175,6 +177,7 @@ async function relay(session: ProcessSession, options: { interactive: boolean; t
 }
 
 interface RunOptions {
+  pull: RunPullPolicy;
   rm?: boolean;
   detach?: boolean;
   interactive?: boolean;
@@ -237,7 +240,8 @@ function containerConfig(image: string, command: string[], o: RunOptions): Conta
   };
 }
 
-async function runContainer(client: RuntimeClient, image: string, command: string[], options: RunOptions): Promise<number> {
+async function runContainer(client: RuntimeClient, image: string, command: string[], options: RunOptions, context: CredentialContext): Promise<number> {
+  await pullForRun(client, image, options.pull, context, process.stderr);
   const created = await client.createContainer(containerConfig(image, command, options));
   if (options.detach) {
     await client.startContainer(created.id);
@@ -309,6 +313,7 @@ export function registerContainerCommands(program: Command): void {
     .argument('<image>')
     .argument('[command...]')
     .passThroughOptions()
+    .addOption(new Option('--pull <policy>', 'pull the image before running: always, missing (when the node lacks it) or never').choices(['always', 'missing', 'never']).default('missing'))
     .option('--rm', 'remove the container when it exits')
     .option('-d, --detach', 'run in the background and print the container ID')
     .option('-i, --interactive', 'keep stdin open')
@@ -334,7 +339,11 @@ export function registerContainerCommands(program: Command): void {
     .option('--security-opt <option>', 'seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges; repeatable', collect, [])
     .option('--sysctl <key=value>', 'a namespaced kernel parameter (net.*, kernel.shm*, ...); repeatable', collect, [])
     .option('--group-add <group>', 'an additional group (gid or name); repeatable', collect, [])
-    .action(runtimeAction((client, image: string, command: string[], options: RunOptions) => runContainer(client, image, command, options)));
+    .action(
+      runtimeAction((client, image: string, command: string[], options: RunOptions, self: Command) =>
+        runContainer(client, image, command, options, { kubeconfig: self.optsWithGlobals().kubeconfig as string | undefined }),
+      ),
+    );
 
   runtime
     .command('ps')

@@ -1,3 +1,4 @@
+import { BerthError } from '@berth/errors';
 import { kubeconfigYaml } from '@berth/client';
 import { DockerConfig } from '@berth/registry-auth';
 import type { Image, ImageProgress, RegistryAuth, RuntimeClient } from '@berth/runtime-client';
@@ -8,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { CLUSTER_REGISTRY_USER, registryAuthFor, type CredentialContext } from './credentials';
-import { login, logout, pullImage, pushImage, type VerbOutput } from './registry';
+import { login, logout, pullForRun, pullImage, pushImage, type VerbOutput } from './registry';
 
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 
@@ -107,6 +108,29 @@ describe('pull, push, login, logout', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('pulls before a run as docker run does: only a missing image (on stderr), always with --pull always, never with never', async () => {
+    const runtime = Object.assign(new FakeRuntime(), {
+      present: new Set<string>(),
+      async inspectImage(ref: string) {
+        if (!this.present.has(ref)) throw new BerthError('NotFound', `images "${ref}" not found`);
+        return { image: image(), configJson: '{}', manifestJson: '{}' };
+      },
+    });
+    let err = '';
+    const stderr = { isTTY: false, write: (text: string) => (err += text) };
+    await pullForRun(runtime, 'busybox', 'missing', context, stderr);
+    expect(runtime.calls.map((c) => c.ref)).toEqual(['docker.io/library/busybox:latest']);
+    expect(err).toBe(
+      ["Unable to find image 'busybox:latest' locally", 'latest: Pulling from library/busybox', 'a1b2c3d4e5f6: Pulling fs layer', 'a1b2c3d4e5f6: Pull complete', `Digest: ${DIGEST}`, 'Status: Downloaded newer image for busybox:latest', ''].join('\n'),
+    );
+    runtime.present.add('busybox');
+    await pullForRun(runtime, 'busybox', 'missing', context, stderr);
+    await pullForRun(runtime, 'busybox', 'never', context, stderr);
+    expect(runtime.calls).toHaveLength(1);
+    await pullForRun(runtime, 'busybox', 'always', context, stderr);
+    expect(runtime.calls).toHaveLength(2);
   });
 
   it('says an image is up to date when the name already meant that digest, and -q prints the name only', async () => {

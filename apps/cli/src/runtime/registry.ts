@@ -29,6 +29,8 @@ function namesVersion(name: string): boolean {
 export interface PullOptions {
   platform?: string;
   quiet?: boolean;
+  /** The pull docker run does: no `Using default tag` line, no full name at the end. */
+  forRun?: boolean;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function pullImage(client: PullClient, name: string, options: PullO
   const ref = parseReference(name);
   const full = formatReference(ref);
   const say = (line: string) => void (options.quiet ? undefined : output.out.write(`${line}\n`));
-  if (!namesVersion(name)) say('Using default tag: latest');
+  if (!namesVersion(name) && !options.forRun) say('Using default tag: latest');
   const auth = await registryAuthFor(registryHost(ref), context);
   const display = new ProgressDisplay(output.out);
   const version = ref.digest ?? ref.tag!;
@@ -57,7 +59,7 @@ export async function pullImage(client: PullClient, name: string, options: PullO
   };
   await client.pullImage(full, { ...(auth ? { auth } : {}), ...(options.platform ? { platform: options.platform } : {}), onProgress });
   say(`${outcome} for ${familiarReference(full)}`);
-  output.out.write(`${full}\n`);
+  if (!options.forRun) output.out.write(`${full}\n`);
 }
 
 /**
@@ -225,4 +227,41 @@ export async function logout(server: string | undefined, context: CredentialCont
   }
   output.out.write(`Removing login credentials for ${key}\n`);
   await config.save(path);
+}
+
+/** docker run's --pull: pull the image before creating the container always, when the node lacks it, or never. */
+export type RunPullPolicy = 'always' | 'missing' | 'never';
+
+/**
+ * What `docker run` does before it creates a container: with `missing` (the default), an image the node
+ * lacks is pulled (`Unable to find image 'busybox:latest' locally`, then the pull's progress, all on
+ * stderr so the container's output stays alone on stdout); `always` pulls first; `never` leaves the
+ * create to fail as it would.
+ */
+export async function pullForRun(
+  client: Pick<RuntimeClient, 'pullImage' | 'inspectImage'>,
+  name: string,
+  policy: RunPullPolicy,
+  context: CredentialContext,
+  err: ProgressOutput,
+): Promise<void> {
+  if (policy === 'never') return;
+  if (policy === 'missing') {
+    try {
+      await client.inspectImage(name);
+      return;
+    } catch (error) {
+      if (!isBerthError(error, 'NotFound')) throw error;
+    }
+    err.write(`Unable to find image '${familiarReference(normalizedOrSelf(name))}' locally\n`);
+  }
+  await pullImage(client, name, { forRun: true }, context, { out: err, err });
+}
+
+function normalizedOrSelf(name: string): string {
+  try {
+    return formatReference(parseReference(name));
+  } catch {
+    return name;
+  }
 }
