@@ -71,7 +71,7 @@ export class DistributionService {
   async pull(ref: string, options: { auth?: RegistryCredentials; platform?: string; onProgress: (p: RegistryProgress) => void }): Promise<{ image: ImageSummary; digest: string; upToDate: boolean }> {
     await this.refresh();
     const started = Date.now();
-    const result = await this.client.pull(ref, { ...options, unpack: (digest) => this.snapshotter.unpackImage(digest) });
+    const result = await this.client.pull(ref, { ...options, unpack: (digest, onLayer) => this.snapshotter.unpackImage(digest, onLayer) });
     this.logger.info({ ref, digest: result.digest, ms: Date.now() - started }, 'image pulled');
     return result;
   }
