@@ -47,8 +47,6 @@ export interface BuildWorkerDeps {
   cgroupParent: string;
   grantableCapabilities: readonly string[];
   logger: Logger;
-  /** The node's root the files RUN steps get are read under (NODE_FILES); default `/`. */
-  nodeRoot?: string;
 }
 
 /** A root being changed by a step: its mounted rootfs and a way to run a process in it. */
@@ -204,7 +202,7 @@ export class BuildWorker {
     const mounts: MountOption[] = [];
     for (const file of NODE_FILES) {
       const copy = join(bundle, file.bundleName);
-      await writeFile(copy, await this.readNodeFile(join(this.deps.nodeRoot ?? '/', file.path), NODE_FILE_DEFAULTS[file.bundleName]), { mode: 0o644 });
+      await writeFile(copy, await this.readNodeFile(`/${file.path}`, NODE_FILE_DEFAULTS[file.bundleName]), { mode: 0o644 });
       mounts.push({ type: 'bind', source: copy, destination: `/${file.path}`, readOnly: true });
     }
     return mounts;
