@@ -170,6 +170,42 @@ describe('runtimed build', () => {
     expect(config.config.OnBuild ?? null).toBeNull();
   });
 
+  it('runs RUN here-documents as BuildKit does: a #! script mounted read-only at /dev/pipes, heredocs fed to commands, several in one RUN, <<- tabs', async () => {
+    const script = (body: string) =>
+      [
+        'FROM busybox',
+        'RUN <<EOF',
+        '#!/bin/sh',
+        'echo "$0 $(stat -c %a "$0") ' + body + '" > /script-out',
+        'touch "$0" 2>/dev/null || echo read-only >> /script-out',
+        'EOF',
+        'RUN cat <<EOF > /cat-out',
+        'from cat in $HOME',
+        'EOF',
+        'RUN <<-EOT',
+        '\t\techo tabbed > /tab-out',
+        '\tEOT',
+        'RUN cat <<A > /two && cat <<-B >> /two',
+        'first',
+        'A',
+        '\tsecond',
+        '\tB',
+        'RUN sh <<EOF',
+        'echo "fed to sh" > /sh-out',
+        'EOF',
+        'CMD ["sh", "-c", "cat /script-out /cat-out /tab-out /two /sh-out"]',
+      ].join('\n');
+    const result = await build(script('one'), { tags: ['heredocs:1'] });
+    expect(result.error).toBeUndefined();
+    expect(await runOutput('heredocs:1')).toBe('/dev/pipes/EOF 755 one\nread-only\nfrom cat in /root\ntabbed\nfirst\nsecond\nfed to sh\n');
+    // The script is the step's input: a changed body runs it again.
+    const changed = await build(script('two'), { tags: ['heredocs:2'] });
+    expect(changed.steps.find((s) => s.name.includes('RUN <<EOF'))!.status).toEqual(['started', 'done']);
+    expect(await runOutput('heredocs:2', ['cat', '/script-out'])).toBe('/dev/pipes/EOF 755 two\nread-only\n');
+    const hostile = await build('FROM busybox\nRUN <<../../x\n#!/bin/sh\necho escaped\n../../x\n');
+    expect(hostile.error?.message).toContain('the here-document name "../../x" cannot name a file under /dev/pipes');
+  });
+
   it('commits a container and shows its history', async () => {
     const created = await client.createContainer({ image: 'busybox', command: ['sh', '-c', 'echo committed > /note; rm /bin/vi'] });
     await client.startContainer(created.id);

@@ -7,14 +7,15 @@ import {
   StageEvaluator,
   type Dockerfile,
   type ImageRuntimeConfig,
+  type InlineFile,
   type Instruction,
   type Stage,
   type Step,
 } from '@berth/dockerfile';
 import { chainIds, normalizeReference, parseReference, type RegistryCredentials, type RegistryProgress, unpackLayer, type ContainerConfig, type Digest, type HistoryEntry, type ImageDetails, type ImageStore, type LayerRef, type StoredLayer } from '@berth/image';
-import { resolveUser } from '@berth/oci';
+import { resolveUser, type MountOption } from '@berth/oci';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { join, posix } from 'node:path';
 import { BuildCache, cacheKey, type CacheRecord } from './cache';
@@ -256,12 +257,42 @@ export class Builder {
 
   private async runStep(state: StageState, inst: Instruction, step: RunStep, name: string, createdBy: string): Promise<void> {
     if (step.mounts.length) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount is not supported by berth's builder yet`);
-    if (step.scripts.length) throw errors.badRequest(`Dockerfile:${inst.line}: a RUN here-document with a #! line is not supported by berth's builder yet`);
+    for (const script of step.scripts) {
+      if (!/^[A-Za-z0-9_.-]+$/.test(script.name) || script.name === '.' || script.name === '..') {
+        throw errors.badRequest(`Dockerfile:${inst.line}: the here-document name "${script.name}" cannot name a file under /dev/pipes`);
+      }
+    }
     const process: BuildProcess = { args: step.args, env: step.env, cwd: step.workdir || '/', user: step.user, network: step.network };
-    await this.layerStep(state, name, createdBy, { run: process }, async (root, vertex) => {
-      const code = await root.run(process, (data) => vertex.log(data));
-      if (code !== 0) throw processFailed(step.args, code);
+    // A `#!` here-document is the step's input as much as its command is (BuildKit keys on the mount's content).
+    const keyData = step.scripts.length ? { run: process, scripts: step.scripts } : { run: process };
+    await this.layerStep(state, name, createdBy, keyData, async (root, vertex) => {
+      await this.withScripts(step.scripts, async (mounts) => {
+        const code = await root.run({ ...process, mounts }, (data) => vertex.log(data));
+        if (code !== 0) throw processFailed(step.args, code);
+      });
     });
+  }
+
+  /**
+   * `RUN <<EOF` with a `#!` body, as BuildKit runs it: the body is a file (0755) mounted read-only at
+   * /dev/pipes/NAME for the step — on the container's /dev tmpfs, so it never lands in the layer.
+   */
+  private async withScripts(scripts: readonly InlineFile[], work: (mounts: MountOption[]) => Promise<void>): Promise<void> {
+    if (!scripts.length) return work([]);
+    const dir = join(this.scratchDir, `pipes-${randomBytes(8).toString('hex')}`);
+    await mkdir(dir, { recursive: true });
+    try {
+      const mounts: MountOption[] = [];
+      for (const script of scripts) {
+        const file = join(dir, script.name);
+        await writeFile(file, script.content, { mode: 0o755, flag: 'wx' });
+        await chmod(file, 0o755);
+        mounts.push({ type: 'bind', source: file, destination: posix.join('/dev/pipes', script.name), readOnly: true });
+      }
+      await work(mounts);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   private async copyStep(stage: Stage, state: StageState, inst: Instruction, step: CopyStep, name: string, createdBy: string): Promise<void> {

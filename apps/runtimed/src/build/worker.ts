@@ -1,7 +1,7 @@
 import { errors } from '@berth/errors';
 import { writeJsonAtomic } from '@berth/host';
 import { storeLayer, changesTar, upperDirChanges, type ImageStore, type LayerRef, type OverlaySnapshotter, type StoredLayer } from '@berth/image';
-import { buildRuntimeSpec, resolveUser } from '@berth/oci';
+import { buildRuntimeSpec, resolveUser, type MountOption } from '@berth/oci';
 import type { RuntimePaths } from '@berth/runtime-client';
 import { ShimClient, startShim } from '@berth/shim-client';
 import type { Logger } from 'pino';
@@ -21,6 +21,8 @@ export interface BuildProcess {
   user: string;
   /** `default`: the node's network, as buildkitd's without CNI; `none`: a network namespace with only loopback. */
   network: 'default' | 'none';
+  /** Mounts for the step only (RUN's here-document scripts, --mount): none of them becomes part of the layer. */
+  mounts?: MountOption[];
 }
 
 export interface BuildWorkerDeps {
@@ -138,6 +140,7 @@ export class BuildWorker {
         cwd: process.cwd,
         user: process.user ? resolveUser(rootfs, process.user) : { uid: 0, gid: 0 },
         rootfs,
+        mounts: process.mounts,
         hostname: process.network === 'none' ? 'buildkitsandbox' : undefined,
         namespaces: { network: process.network === 'none' ? undefined : 'host', uts: process.network === 'none' ? undefined : 'host' },
         cgroupsPath: `${this.deps.cgroupParent}/${id}`,
