@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { runBerth } from '@berth/testing';
+import { freePort, runBerth } from '@berth/testing';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PrivatePodman } from '../bench/podman';
@@ -145,6 +145,55 @@ describe('runtimed build', () => {
     expect(result.steps.some((s) => s.name.includes('unused'))).toBe(false);
     expect(result.steps.map((s) => s.name)).toContain('[stage-2 1/2] COPY --from=build /artifact /artifact');
     expect(await runOutput('multi:1')).toMatch(/^AB\n?$/);
+  });
+
+  it('builds independent stages at the same time (a stage starts when those it needs are done), each step numbered once', async () => {
+    // The listener's RUN ends only when the talker's RUN connects to it: built one stage after the other, the
+    // listener gives up and the build fails.
+    const port = await freePort();
+    const dockerfile = [
+      'FROM busybox AS listener',
+      'ARG PORT',
+      'RUN timeout 20 nc -l -p $PORT > /got',
+      'FROM busybox AS talker',
+      'ARG PORT',
+      'RUN i=0; until echo hello | nc 127.0.0.1 $PORT; do i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.1; done; echo sent > /sent',
+      'FROM listener AS after-listener',
+      'RUN cp /got /again',
+      'FROM busybox',
+      'COPY --from=after-listener /again /got',
+      'COPY --from=talker /sent /sent',
+      'CMD ["cat", "/got", "/sent"]',
+    ].join('\n');
+    const result = await build(dockerfile, { tags: ['parallel:1'], buildArgs: { PORT: String(port) }, noCache: true });
+    expect(result.error).toBeUndefined();
+    expect(await runOutput('parallel:1')).toBe('hello\nsent\n');
+    const names = result.steps.map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\[listener 1\/2\] FROM /),
+        '[listener 2/2] RUN timeout 20 nc -l -p $PORT > /got',
+        expect.stringMatching(/^\[talker 2\/2\] RUN i=0/),
+        '[after-listener 2/2] RUN cp /got /again',
+        '[stage-3 3/3] COPY --from=talker /sent /sent',
+      ]),
+    );
+    // A stage needing another starts after it is done.
+    const index = (prefix: string) => names.findIndex((n) => n.startsWith(prefix));
+    expect(index('[after-listener 1/2]')).toBeGreaterThan(index('[listener 2/2]'));
+    const done = result.steps.find((s) => s.name.startsWith('[listener 2/2]'))!;
+    expect(done.status).toEqual(['started', 'done']);
+  });
+
+  it('stops the other stages after a stage fails, with the first error', async () => {
+    const dockerfile = ['FROM busybox AS a', 'RUN exit 3', 'FROM busybox AS b', 'RUN sleep 3', 'RUN echo never', 'FROM busybox', 'COPY --from=a /x /x', 'COPY --from=b /y /y'].join('\n');
+    const result = await build(dockerfile, { noCache: true });
+    expect(result.error?.message).toContain('process "/bin/sh -c exit 3" did not complete successfully: exit code: 3');
+    // b started beside a, and its running step was let finish (no root or shim left behind: see afterEach).
+    expect(result.steps.find((s) => s.name === '[b 2/3] RUN sleep 3')!.status).toEqual(['started', 'done']);
+    expect(result.steps.some((s) => s.name.includes('RUN echo never'))).toBe(false);
+    expect(result.steps.some((s) => s.name.includes('COPY --from'))).toBe(false);
   });
 
   it('ADD extracts local tarballs, COPY takes --chown/--chmod and here-documents, ONBUILD triggers of the base run', async () => {

@@ -3,6 +3,7 @@ import {
   MAX_DOCKERFILE_BYTES,
   parseDockerfile,
   stageName,
+  stageDependencies,
   stagesNeeded,
   StageEvaluator,
   type Dockerfile,
@@ -77,6 +78,8 @@ export class Builder {
   private readonly pulled = new Set<string>();
   private df!: Dockerfile;
   private readonly stageResults = new Map<number, StageState>();
+  /** The first error of a stage: the other stages start no further step. */
+  private failure: unknown;
 
   constructor(
     private readonly deps: { images: ImageStore; worker: BuildWorker; cache: BuildCache; pull: ImagePuller },
@@ -112,9 +115,28 @@ export class Builder {
     for (const ref of images) {
       await this.progress.vertex(`[internal] load metadata for ${normalizeReference(ref)}`).run(async (v) => resolved.set(ref, await this.localImage(ref, v)));
     }
-    for (const i of order) await this.buildStage(this.df.stages[i]!, resolved, order.length > 1);
+    await this.buildStages(order, resolved);
     const final = this.stageResults.get(this.df.target)!;
     return this.progress.vertex('exporting to image').run((v) => this.export(final, v));
+  }
+
+  /**
+   * Builds the stages as BuildKit's solver does: each starts as soon as the stages it depends on (FROM,
+   * COPY --from, RUN --mount from) are built, so independent stages run at the same time. After a failure no
+   * stage starts another step; the build waits for the steps running, then fails with the first error.
+   */
+  private async buildStages(order: readonly number[], resolved: Map<string, ImageDetails>): Promise<void> {
+    const built = new Map<number, Promise<void>>();
+    for (const i of order) {
+      const deps = [...new Set(stageDependencies(this.df, i).map((d) => d.stage))].map((d) => built.get(d)!);
+      const stage = Promise.all(deps).then(() => this.buildStage(this.df.stages[i]!, resolved, order.length > 1));
+      stage.catch((err: unknown) => {
+        this.failure ??= err;
+      });
+      built.set(i, stage);
+    }
+    await Promise.allSettled(built.values());
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private async export(state: StageState, v: Vertex): Promise<ImageDetails> {
@@ -185,6 +207,7 @@ export class Builder {
   }
 
   private async buildStage(stage: Stage, resolved: Map<string, ImageDetails>, multiStage: boolean): Promise<void> {
+    if (this.failure !== undefined) return;
     const state = this.baseState(stage, resolved);
     const evaluator = new StageEvaluator(this.df, stage, stage.base.type === 'scratch' ? undefined : { config: state.config, author: state.author });
     // The base image's ONBUILD triggers run first (the evaluator took them out of the config, as Docker).
@@ -201,6 +224,7 @@ export class Builder {
       this.progress.vertex(label(`FROM ${fromName}`)).cached();
     }
     for (const inst of instructions) {
+      if (this.failure !== undefined) return;
       if (inst.kind === 'FROM') throw errors.badRequest(`Dockerfile:${inst.line}: FROM is not allowed here`);
       if (SHELL_STEPS.has(inst.kind)) n++;
       const { step, createdBy } = evaluator.apply(inst);
