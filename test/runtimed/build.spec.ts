@@ -196,6 +196,31 @@ describe('runtimed build', () => {
     expect(result.steps.some((s) => s.name.includes('COPY --from'))).toBe(false);
   });
 
+  it('RUN --mount: a cache dir kept across builds and out of the layer, read-only binds from the context, a stage and an image, tmpfs', async () => {
+    writeFileSync(join(context, 'input.txt'), 'from the context');
+    const dockerfile = (run: string) =>
+      [
+        'FROM busybox AS data',
+        'RUN echo from a stage > /made',
+        'FROM busybox',
+        `RUN --mount=type=cache,target=/var/cache/app,id=apt echo ${run} >> /var/cache/app/log && cat /var/cache/app/log > /seen-cache`,
+        'RUN --mount=type=bind,source=input.txt,target=/in/input.txt --mount=type=bind,from=data,source=/made,target=/stagebits/made --mount=type=bind,from=busybox,target=/bb \\',
+        '  cat /in/input.txt /stagebits/made > /seen-bind && test -x /bb/bin/busybox && (touch /in/input.txt /bb/x 2>/dev/null || echo read-only >> /seen-bind)',
+        'RUN --mount=type=tmpfs,target=/scratch echo tmp > /scratch/f && grep " /scratch " /proc/mounts | cut -d" " -f3 > /seen-tmpfs',
+        'CMD ["sh", "-c", "cat /seen-cache /seen-bind /seen-tmpfs; for p in /var/cache/app /in /stagebits /bb /scratch; do [ -e $p ] && echo $p left in the image; done; true"]',
+      ].join('\n');
+    const first = await build(dockerfile('first'), { tags: ['mounts:1'] });
+    expect(first.error).toBeUndefined();
+    expect(await runOutput('mounts:1')).toBe('first\nfrom the contextfrom a stage\nread-only\ntmpfs\n');
+    // The cache dir outlives the build; a changed bind source runs its step again.
+    writeFileSync(join(context, 'input.txt'), 'changed ');
+    const second = await build(dockerfile('second'), { tags: ['mounts:2'] });
+    expect(second.error).toBeUndefined();
+    expect(await runOutput('mounts:2')).toBe('first\nsecond\nchanged from a stage\nread-only\ntmpfs\n');
+    const escape = await build('FROM busybox\nRUN --mount=type=bind,source=../../../etc,target=/x cat /x/passwd\n');
+    expect(escape.error?.message).toContain('RUN --mount source "../../../etc" is not in the build context');
+  });
+
   it('ADD extracts local tarballs, COPY takes --chown/--chmod and here-documents, ONBUILD triggers of the base run', async () => {
     mkdirSync(join(context, 'tree', 'inner'), { recursive: true });
     writeFileSync(join(context, 'tree', 'inner', 'f.txt'), 'in the tarball');

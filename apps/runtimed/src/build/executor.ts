@@ -47,6 +47,7 @@ export interface BuildRequest {
 type RuntimeConfig = ImageRuntimeConfig;
 type RunStep = Extract<Step, { kind: 'RUN' }>;
 type CopyStep = Extract<Step, { kind: 'COPY' | 'ADD' }>;
+type RunMountAt = RunStep['mounts'][number] & { target: string };
 
 const COMMENT = 'buildkit.dockerfile.v0';
 const SHELL_STEPS = new Set(['RUN', 'COPY', 'ADD', 'WORKDIR']);
@@ -280,21 +281,76 @@ export class Builder {
   }
 
   private async runStep(state: StageState, inst: Instruction, step: RunStep, name: string, createdBy: string): Promise<void> {
-    if (step.mounts.length) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount is not supported by berth's builder yet`);
     for (const script of step.scripts) {
       if (!/^[A-Za-z0-9_.-]+$/.test(script.name) || script.name === '.' || script.name === '..') {
         throw errors.badRequest(`Dockerfile:${inst.line}: the here-document name "${script.name}" cannot name a file under /dev/pipes`);
       }
     }
+    const mounts = step.mounts.map(({ mount, from }) => ({ mount, from, target: posix.resolve('/', step.workdir || '/', mount.target) }));
+    const mountKeys: unknown[] = [];
+    for (const m of mounts) mountKeys.push(await this.mountKey(inst, m));
     const process: BuildProcess = { args: step.args, env: step.env, cwd: step.workdir || '/', user: step.user, network: step.network };
-    // A `#!` here-document is the step's input as much as its command is (BuildKit keys on the mount's content).
-    const keyData = step.scripts.length ? { run: process, scripts: step.scripts } : { run: process };
+    // A `#!` here-document and what a bind mount shows are the step's input as much as its command is
+    // (BuildKit keys on the mounts' content); a cache mount's content is not.
+    const keyData = { run: process, ...(step.scripts.length && { scripts: step.scripts }), ...(mounts.length && { mounts: mountKeys }) };
     await this.layerStep(state, name, createdBy, keyData, async (root, vertex) => {
-      await this.withScripts(step.scripts, async (mounts) => {
-        const code = await root.run({ ...process, mounts }, (data) => vertex.log(data));
-        if (code !== 0) throw processFailed(step.args, code);
+      await this.withScripts(step.scripts, async (scriptMounts) => {
+        await this.withRunMounts(inst, mounts, async (runMounts) => {
+          const code = await root.run({ ...process, mounts: [...scriptMounts, ...runMounts] }, (data) => vertex.log(data));
+          if (code !== 0) throw processFailed(step.args, code);
+        });
       });
     });
+  }
+
+  /** What a RUN --mount adds to the step's cache key: a bind mount's source content, or the mount's options. */
+  private async mountKey(inst: Instruction, m: RunMountAt): Promise<unknown> {
+    const { mount, from, target } = m;
+    if (target === '/') throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount cannot mount over /`);
+    if (mount.type === 'tmpfs') return { tmpfs: target, size: mount.size ?? null };
+    if (mount.type === 'cache') {
+      if (mount.from !== undefined || mount.source !== undefined) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount=type=cache with from= or source= is not supported by berth's builder yet`);
+      return { cache: target, id: mount.id ?? target, readonly: mount.readonly, sharing: mount.sharing };
+    }
+    if (!mount.readonly) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount=type=bind,rw is not supported by berth's builder yet (bind mounts are read-only)`);
+    const source = mount.source ?? '/';
+    if (from === undefined) {
+      const matched = await matchSources(this.contextDir, source).catch(() => [] as string[]);
+      if (matched.length !== 1 || matched[0] !== posix.normalize(`/${source}`).slice(1)) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount source "${source}" is not in the build context`);
+      return { bind: target, source, checksum: await checksumSources(this.contextDir, matched) };
+    }
+    if (from.type === 'stage') return { bind: target, source, stage: this.stageResults.get(from.stage)?.key ?? null };
+    if (from.type === 'image') return { bind: target, source, image: (await this.localImage(from.ref)).digest };
+    throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount from=scratch has nothing to mount`);
+  }
+
+  /** The RUN --mount mounts for one run: bind sources mounted (a stage's or image's layers), cache dirs held. */
+  private async withRunMounts(inst: Instruction, mounts: readonly RunMountAt[], work: (mounts: MountOption[]) => Promise<void>, made: MountOption[] = []): Promise<void> {
+    if (made.length === mounts.length) return work(made);
+    const { mount, from, target } = mounts[made.length]!;
+    const next = (option: MountOption) => this.withRunMounts(inst, mounts, work, [...made, option]);
+    if (mount.type === 'tmpfs') return next({ type: 'tmpfs', destination: target, ...(mount.size !== undefined && { sizeBytes: mount.size }) });
+    if (mount.type === 'cache') {
+      const dir = await this.deps.cache.mountDir(mount.id ?? target, { mode: mount.mode, uid: mount.uid, gid: mount.gid });
+      // `private` is held like `locked`: a second user waits instead of getting a fresh directory.
+      const release = mount.sharing === 'shared' ? undefined : await this.deps.cache.lockMount(dir);
+      try {
+        return await next({ type: 'bind', source: dir, destination: target, readOnly: mount.readonly });
+      } finally {
+        release?.();
+      }
+    }
+    const bindFrom = async (root: string) => {
+      const host = await resolveInRoot(root, mount.source ?? '/');
+      if (!(await lstat(host).then(() => true, () => false))) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount source "${mount.source ?? '/'}" not found`);
+      return next({ type: 'bind', source: host, destination: target, readOnly: true });
+    };
+    if (from === undefined) return bindFrom(this.contextDir);
+    if (from.type === 'stage') return this.deps.worker.read(this.stageResults.get(from.stage)!.layers, bindFrom);
+    if (from.type !== 'image') throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount from=scratch has nothing to mount`);
+    const image = await this.localImage(from.ref);
+    const chain = chainIds(image.config.rootfs.diff_ids);
+    return this.deps.worker.read(image.manifest.layers.map((l, i) => ({ chainId: chain[i]!, blob: l.digest })), bindFrom);
   }
 
   /**
