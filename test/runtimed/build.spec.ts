@@ -2,7 +2,7 @@
 // builds, failures in BuildKit's words; then commit and history.
 import type { BuildProgress, Image } from '@berth/runtime-client';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -219,6 +219,10 @@ describe('runtimed build', () => {
     expect(await runOutput('mounts:2')).toBe('first\nsecond\nchanged from a stage\nread-only\ntmpfs\n');
     const escape = await build('FROM busybox\nRUN --mount=type=bind,source=../../../etc,target=/x cat /x/passwd\n');
     expect(escape.error?.message).toContain('RUN --mount source "../../../etc" is not in the build context');
+    // A symlink in the context resolves inside it, as COPY's sources do.
+    symlinkSync('/etc', join(context, 'host-etc'));
+    const link = await build('FROM busybox\nRUN --mount=type=bind,source=host-etc,target=/x cat /x/hostname\n');
+    expect(link.error?.message).toMatch(/RUN --mount source "host-etc" (is not in the build context|not found)/);
   });
 
   it('ADD extracts local tarballs, COPY takes --chown/--chmod and here-documents, ONBUILD triggers of the base run', async () => {
