@@ -196,7 +196,7 @@ describe('runtimed build', () => {
     expect(result.steps.some((s) => s.name.includes('COPY --from'))).toBe(false);
   });
 
-  it('RUN --mount: a cache dir kept across builds and out of the layer, read-only binds from the context, a stage and an image, tmpfs', async () => {
+  it('RUN --mount: a cache dir kept across builds and out of the layer, read-only binds from the context, a stage and an image, rw binds whose writes are dropped, tmpfs', async () => {
     writeFileSync(join(context, 'input.txt'), 'from the context');
     const dockerfile = (run: string) =>
       [
@@ -207,16 +207,18 @@ describe('runtimed build', () => {
         'RUN --mount=type=bind,source=input.txt,target=/in/input.txt --mount=type=bind,from=data,source=/made,target=/stagebits/made --mount=type=bind,from=busybox,target=/bb \\',
         '  cat /in/input.txt /stagebits/made > /seen-bind && test -x /bb/bin/busybox && (touch /in/input.txt /bb/x 2>/dev/null || echo read-only >> /seen-bind)',
         'RUN --mount=type=tmpfs,target=/scratch echo tmp > /scratch/f && grep " /scratch " /proc/mounts | cut -d" " -f3 > /seen-tmpfs',
-        'CMD ["sh", "-c", "cat /seen-cache /seen-bind /seen-tmpfs; for p in /var/cache/app /in /stagebits /bb /scratch; do [ -e $p ] && echo $p left in the image; done; true"]',
+        'RUN --mount=type=bind,from=data,target=/w,rw echo written >> /w/made && cat /w/made > /seen-rw',
+        'RUN --mount=type=bind,from=data,target=/w cat /w/made >> /seen-rw',
+        'CMD ["sh", "-c", "cat /seen-cache /seen-bind /seen-tmpfs /seen-rw; for p in /var/cache/app /in /stagebits /bb /scratch /w; do [ -e $p ] && echo $p left in the image; done; true"]',
       ].join('\n');
     const first = await build(dockerfile('first'), { tags: ['mounts:1'] });
     expect(first.error).toBeUndefined();
-    expect(await runOutput('mounts:1')).toBe('first\nfrom the contextfrom a stage\nread-only\ntmpfs\n');
+    expect(await runOutput('mounts:1')).toBe('first\nfrom the contextfrom a stage\nread-only\ntmpfs\nfrom a stage\nwritten\nfrom a stage\n');
     // The cache dir outlives the build; a changed bind source runs its step again.
     writeFileSync(join(context, 'input.txt'), 'changed ');
     const second = await build(dockerfile('second'), { tags: ['mounts:2'] });
     expect(second.error).toBeUndefined();
-    expect(await runOutput('mounts:2')).toBe('first\nsecond\nchanged from a stage\nread-only\ntmpfs\n');
+    expect(await runOutput('mounts:2')).toBe('first\nsecond\nchanged from a stage\nread-only\ntmpfs\nfrom a stage\nwritten\nfrom a stage\n');
     const escape = await build('FROM busybox\nRUN --mount=type=bind,source=../../../etc,target=/x cat /x/passwd\n');
     expect(escape.error?.message).toContain('RUN --mount source "../../../etc" is not in the build context');
     // A symlink in the context resolves inside it, as COPY's sources do.

@@ -312,19 +312,18 @@ export class Builder {
       if (mount.from !== undefined || mount.source !== undefined) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount=type=cache with from= or source= is not supported by berth's builder yet`);
       return { cache: target, id: mount.id ?? target, readonly: mount.readonly, sharing: mount.sharing };
     }
-    if (!mount.readonly) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount=type=bind,rw is not supported by berth's builder yet (bind mounts are read-only)`);
     const source = mount.source ?? '/';
     if (from === undefined) {
       const matched = await matchSources(this.contextDir, source).catch(() => [] as string[]);
       if (matched.length !== 1 || matched[0] !== posix.normalize(`/${source}`).slice(1)) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount source "${source}" is not in the build context`);
-      return { bind: target, source, checksum: await checksumSources(this.contextDir, matched) };
+      return { bind: target, source, readonly: mount.readonly, checksum: await checksumSources(this.contextDir, matched) };
     }
-    if (from.type === 'stage') return { bind: target, source, stage: this.stageResults.get(from.stage)?.key ?? null };
-    if (from.type === 'image') return { bind: target, source, image: (await this.localImage(from.ref)).digest };
+    if (from.type === 'stage') return { bind: target, source, readonly: mount.readonly, stage: this.stageResults.get(from.stage)?.key ?? null };
+    if (from.type === 'image') return { bind: target, source, readonly: mount.readonly, image: (await this.localImage(from.ref)).digest };
     throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount from=scratch has nothing to mount`);
   }
 
-  /** The RUN --mount mounts for one run: bind sources mounted (a stage's or image's layers), cache dirs held. */
+  /** The RUN --mount mounts for one run: bind sources mounted (a stage's or image's layers), cache dirs held, rw binds copied. */
   private async withRunMounts(inst: Instruction, mounts: readonly RunMountAt[], work: (mounts: MountOption[]) => Promise<void>, made: MountOption[] = []): Promise<void> {
     if (made.length === mounts.length) return work(made);
     const { mount, from, target } = mounts[made.length]!;
@@ -342,8 +341,20 @@ export class Builder {
     }
     const bindFrom = async (root: string) => {
       const host = await resolveInRoot(root, mount.source ?? '/');
-      if (!(await lstat(host).then(() => true, () => false))) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount source "${mount.source ?? '/'}" not found`);
-      return next({ type: 'bind', source: host, destination: target, readOnly: true });
+      const st = await lstat(host).catch(() => undefined);
+      if (!st) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount source "${mount.source ?? '/'}" not found`);
+      if (mount.readonly) return next({ type: 'bind', source: host, destination: target, readOnly: true });
+      // `rw`: the step may write, and what it writes is thrown away (BuildKit's): it gets a copy.
+      const copy = join(this.scratchDir, `bind-${randomBytes(8).toString('hex')}`);
+      try {
+        if (st.isDirectory()) {
+          await mkdir(copy);
+          await copyContents(host, copy, {});
+        } else await copyEntry(host, copy, {});
+        return await next({ type: 'bind', source: copy, destination: target, readOnly: false });
+      } finally {
+        await rm(copy, { recursive: true, force: true });
+      }
     };
     if (from === undefined) return bindFrom(this.contextDir);
     if (from.type === 'stage') return this.deps.worker.read(this.stageResults.get(from.stage)!.layers, bindFrom);
