@@ -1,12 +1,12 @@
 import { errors } from '@berth/errors';
 import { writeJsonAtomic } from '@berth/host';
 import { storeLayer, changesTar, upperDirChanges, type ImageStore, type LayerRef, type OverlaySnapshotter, type StoredLayer } from '@berth/image';
-import { buildRuntimeSpec, resolveUser } from '@berth/oci';
+import { buildRuntimeSpec, resolveUser, type MountOption } from '@berth/oci';
 import type { RuntimePaths } from '@berth/runtime-client';
 import { ShimClient, startShim } from '@berth/shim-client';
 import type { Logger } from 'pino';
-import { lstat, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { randomId } from '../files';
 import { readLog } from '../logs';
 
@@ -21,6 +21,8 @@ export interface BuildProcess {
   user: string;
   /** `default`: the node's network, as buildkitd's without CNI; `none`: a network namespace with only loopback. */
   network: 'default' | 'none';
+  /** Mounts for the step only (RUN's here-document scripts, --mount): none of them becomes part of the layer. */
+  mounts?: MountOption[];
 }
 
 export interface BuildWorkerDeps {
@@ -54,6 +56,33 @@ async function presentIn(lowerDirs: readonly string[], candidates: readonly stri
 }
 
 /**
+ * The mountpoints runc made in the upper dir for a step's mounts (`RUN --mount` targets the image lacks), as
+ * BuildKit's stub cleaner finds them: from the first missing component down, nothing but the path to the
+ * target, and the target empty. They are left out of the layer; a directory the step filled is kept.
+ */
+async function mountStubs(upperDir: string, lowerDirs: readonly string[], targets: ReadonlySet<string>): Promise<string[]> {
+  const stubs: string[] = [];
+  for (const target of targets) {
+    const parts = posix.normalize(target).split('/').filter(Boolean);
+    let first = -1;
+    for (let i = 0; i < parts.length && first < 0; i++) {
+      if ((await presentIn(lowerDirs, [parts.slice(0, i + 1).join('/')])).size === 0) first = i;
+    }
+    if (first < 0) continue;
+    let only = true;
+    for (let i = first; i < parts.length && only; i++) {
+      const host = join(upperDir, ...parts.slice(0, i + 1));
+      const st = await lstat(host).catch(() => undefined);
+      if (!st) only = false;
+      else if (i < parts.length - 1) only = st.isDirectory() && (await readdir(host)).join('/') === parts[i + 1];
+      else only = st.isDirectory() ? (await readdir(host)).length === 0 : st.isFile() && st.size === 0;
+    }
+    if (only) stubs.push(parts.slice(0, first + 1).join('/'));
+  }
+  return stubs;
+}
+
+/**
  * Runs a build step's change on an overlay snapshot of its parent layers, as runtimed runs containers: the
  * snapshotter stacks the layers, RUN's process runs in a runc container through a shim, and the upper dir
  * becomes the step's layer (none when the step changed nothing). Each step's bundle lives under runtimed's
@@ -73,6 +102,7 @@ export class BuildWorker {
       await this.deps.snapshotter.unmount(root.rootfs);
       const present = await presentIn(root.lowerDirs, RUNTIME_MOUNTPOINTS);
       const exclude = new Set(RUNTIME_MOUNTPOINTS.filter((p) => !present.has(p)));
+      for (const stub of await mountStubs(root.upperDir, root.lowerDirs, root.mountTargets)) exclude.add(stub);
       const changes = await upperDirChanges(root.upperDir, { exclude });
       if (changes.length === 0) return undefined;
       const layer = await storeLayer(this.deps.images.content, changesTar(changes), 'build step');
@@ -92,7 +122,7 @@ export class BuildWorker {
     }
   }
 
-  private async mountRoot(layers: readonly LayerRef[]): Promise<StepRoot & { id: string; upperDir: string; lowerDirs: string[] }> {
+  private async mountRoot(layers: readonly LayerRef[]): Promise<StepRoot & { id: string; upperDir: string; lowerDirs: string[]; mountTargets: Set<string> }> {
     const id = randomId();
     const rootfs = join(this.deps.paths.bundle(id), 'rootfs');
     const root = {
@@ -100,7 +130,11 @@ export class BuildWorker {
       rootfs,
       upperDir: '',
       lowerDirs: [] as string[],
-      run: (process: BuildProcess, onOutput: (data: Buffer) => void) => this.runProcess(randomId(), rootfs, process, onOutput),
+      mountTargets: new Set<string>(),
+      run: (process: BuildProcess, onOutput: (data: Buffer) => void) => {
+        for (const m of process.mounts ?? []) root.mountTargets.add(m.destination);
+        return this.runProcess(randomId(), rootfs, process, onOutput);
+      },
     };
     try {
       await mkdir(rootfs, { recursive: true });
@@ -138,6 +172,7 @@ export class BuildWorker {
         cwd: process.cwd,
         user: process.user ? resolveUser(rootfs, process.user) : { uid: 0, gid: 0 },
         rootfs,
+        mounts: process.mounts,
         hostname: process.network === 'none' ? 'buildkitsandbox' : undefined,
         namespaces: { network: process.network === 'none' ? undefined : 'host', uts: process.network === 'none' ? undefined : 'host' },
         cgroupsPath: `${this.deps.cgroupParent}/${id}`,
