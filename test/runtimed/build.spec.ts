@@ -2,11 +2,11 @@
 // builds, failures in BuildKit's words; then commit and history.
 import type { BuildProgress, Image } from '@berth/runtime-client';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { runBerth } from '@berth/testing';
+import { freePort, runBerth } from '@berth/testing';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PrivatePodman } from '../bench/podman';
@@ -195,6 +195,86 @@ describe('runtimed build', () => {
     expect(await runOutput('multi:1')).toMatch(/^AB\n?$/);
   });
 
+  it('builds independent stages at the same time (a stage starts when those it needs are done), each step numbered once', async () => {
+    // The listener's RUN ends only when the talker's RUN connects to it: built one stage after the other, the
+    // listener gives up and the build fails.
+    const port = await freePort();
+    const dockerfile = [
+      'FROM busybox AS listener',
+      'ARG PORT',
+      'RUN timeout 20 nc -l -p $PORT > /got',
+      'FROM busybox AS talker',
+      'ARG PORT',
+      'RUN i=0; until echo hello | nc 127.0.0.1 $PORT; do i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.1; done; echo sent > /sent',
+      'FROM listener AS after-listener',
+      'RUN cp /got /again',
+      'FROM busybox',
+      'COPY --from=after-listener /again /got',
+      'COPY --from=talker /sent /sent',
+      'CMD ["cat", "/got", "/sent"]',
+    ].join('\n');
+    const result = await build(dockerfile, { tags: ['parallel:1'], buildArgs: { PORT: String(port) }, noCache: true });
+    expect(result.error).toBeUndefined();
+    expect(await runOutput('parallel:1')).toBe('hello\nsent\n');
+    const names = result.steps.map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\[listener 1\/2\] FROM /),
+        '[listener 2/2] RUN timeout 20 nc -l -p $PORT > /got',
+        expect.stringMatching(/^\[talker 2\/2\] RUN i=0/),
+        '[after-listener 2/2] RUN cp /got /again',
+        '[stage-3 3/3] COPY --from=talker /sent /sent',
+      ]),
+    );
+    // A stage needing another starts after it is done.
+    const index = (prefix: string) => names.findIndex((n) => n.startsWith(prefix));
+    expect(index('[after-listener 1/2]')).toBeGreaterThan(index('[listener 2/2]'));
+    const done = result.steps.find((s) => s.name.startsWith('[listener 2/2]'))!;
+    expect(done.status).toEqual(['started', 'done']);
+  });
+
+  it('stops the other stages after a stage fails, with the first error', async () => {
+    const dockerfile = ['FROM busybox AS a', 'RUN exit 3', 'FROM busybox AS b', 'RUN sleep 3', 'RUN echo never', 'FROM busybox', 'COPY --from=a /x /x', 'COPY --from=b /y /y'].join('\n');
+    const result = await build(dockerfile, { noCache: true });
+    expect(result.error?.message).toContain('process "/bin/sh -c exit 3" did not complete successfully: exit code: 3');
+    // b started beside a, and its running step was let finish (no root or shim left behind: see afterEach).
+    expect(result.steps.find((s) => s.name === '[b 2/3] RUN sleep 3')!.status).toEqual(['started', 'done']);
+    expect(result.steps.some((s) => s.name.includes('RUN echo never'))).toBe(false);
+    expect(result.steps.some((s) => s.name.includes('COPY --from'))).toBe(false);
+  });
+
+  it('RUN --mount: a cache dir kept across builds and out of the layer, read-only binds from the context, a stage and an image, rw binds whose writes are dropped, tmpfs', async () => {
+    writeFileSync(join(context, 'input.txt'), 'from the context');
+    const dockerfile = (run: string) =>
+      [
+        'FROM busybox AS data',
+        'RUN echo from a stage > /made',
+        'FROM busybox',
+        `RUN --mount=type=cache,target=/var/cache/app,id=apt echo ${run} >> /var/cache/app/log && cat /var/cache/app/log > /seen-cache`,
+        'RUN --mount=type=bind,source=input.txt,target=/in/input.txt --mount=type=bind,from=data,source=/made,target=/stagebits/made --mount=type=bind,from=busybox,target=/bb \\',
+        '  cat /in/input.txt /stagebits/made > /seen-bind && test -x /bb/bin/busybox && (touch /in/input.txt /bb/x 2>/dev/null || echo read-only >> /seen-bind)',
+        'RUN --mount=type=tmpfs,target=/scratch echo tmp > /scratch/f && grep " /scratch " /proc/mounts | cut -d" " -f3 > /seen-tmpfs',
+        'RUN --mount=type=bind,from=data,target=/w,rw echo written >> /w/made && cat /w/made > /seen-rw',
+        'RUN --mount=type=bind,from=data,target=/w cat /w/made >> /seen-rw',
+        'CMD ["sh", "-c", "cat /seen-cache /seen-bind /seen-tmpfs /seen-rw; for p in /var/cache/app /in /stagebits /bb /scratch /w; do [ -e $p ] && echo $p left in the image; done; true"]',
+      ].join('\n');
+    const first = await build(dockerfile('first'), { tags: ['mounts:1'] });
+    expect(first.error).toBeUndefined();
+    expect(await runOutput('mounts:1')).toBe('first\nfrom the contextfrom a stage\nread-only\ntmpfs\nfrom a stage\nwritten\nfrom a stage\n');
+    // The cache dir outlives the build; a changed bind source runs its step again.
+    writeFileSync(join(context, 'input.txt'), 'changed ');
+    const second = await build(dockerfile('second'), { tags: ['mounts:2'] });
+    expect(second.error).toBeUndefined();
+    expect(await runOutput('mounts:2')).toBe('first\nsecond\nchanged from a stage\nread-only\ntmpfs\nfrom a stage\nwritten\nfrom a stage\n');
+    const escape = await build('FROM busybox\nRUN --mount=type=bind,source=../../../etc,target=/x cat /x/passwd\n');
+    expect(escape.error?.message).toContain('RUN --mount source "../../../etc" is not in the build context');
+    // A symlink in the context resolves inside it, as COPY's sources do.
+    symlinkSync('/etc', join(context, 'host-etc'));
+    const link = await build('FROM busybox\nRUN --mount=type=bind,source=host-etc,target=/x cat /x/hostname\n');
+    expect(link.error?.message).toMatch(/RUN --mount source "host-etc" (is not in the build context|not found)/);
+  });
+
   it('ADD extracts local tarballs, COPY takes --chown/--chmod and here-documents, ONBUILD triggers of the base run', async () => {
     mkdirSync(join(context, 'tree', 'inner'), { recursive: true });
     writeFileSync(join(context, 'tree', 'inner', 'f.txt'), 'in the tarball');
@@ -216,6 +296,42 @@ describe('runtimed build', () => {
     expect(await runOutput('features:1')).toBe('in the tarball\n1000:1001 600\nhello from a heredoc\ntriggered\n');
     const config = JSON.parse((await client.inspectImage('features:1')).configJson);
     expect(config.config.OnBuild ?? null).toBeNull();
+  });
+
+  it('runs RUN here-documents as BuildKit does: a #! script mounted read-only at /dev/pipes, heredocs fed to commands, several in one RUN, <<- tabs', async () => {
+    const script = (body: string) =>
+      [
+        'FROM busybox',
+        'RUN <<EOF',
+        '#!/bin/sh',
+        'echo "$0 $(stat -c %a "$0") ' + body + '" > /script-out',
+        'touch "$0" 2>/dev/null || echo read-only >> /script-out',
+        'EOF',
+        'RUN cat <<EOF > /cat-out',
+        'from cat in $HOME',
+        'EOF',
+        'RUN <<-EOT',
+        '\t\techo tabbed > /tab-out',
+        '\tEOT',
+        'RUN cat <<A > /two && cat <<-B >> /two',
+        'first',
+        'A',
+        '\tsecond',
+        '\tB',
+        'RUN sh <<EOF',
+        'echo "fed to sh" > /sh-out',
+        'EOF',
+        'CMD ["sh", "-c", "cat /script-out /cat-out /tab-out /two /sh-out"]',
+      ].join('\n');
+    const result = await build(script('one'), { tags: ['heredocs:1'] });
+    expect(result.error).toBeUndefined();
+    expect(await runOutput('heredocs:1')).toBe('/dev/pipes/EOF 755 one\nread-only\nfrom cat in /root\ntabbed\nfirst\nsecond\nfed to sh\n');
+    // The script is the step's input: a changed body runs it again.
+    const changed = await build(script('two'), { tags: ['heredocs:2'] });
+    expect(changed.steps.find((s) => s.name.includes('RUN <<EOF'))!.status).toEqual(['started', 'done']);
+    expect(await runOutput('heredocs:2', ['cat', '/script-out'])).toBe('/dev/pipes/EOF 755 two\nread-only\n');
+    const hostile = await build('FROM busybox\nRUN <<../../x\n#!/bin/sh\necho escaped\n../../x\n');
+    expect(hostile.error?.message).toContain('the here-document name "../../x" cannot name a file under /dev/pipes');
   });
 
   it('commits a container and shows its history', async () => {

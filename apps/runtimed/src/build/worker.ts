@@ -6,7 +6,7 @@ import type { RuntimePaths } from '@berth/runtime-client';
 import { ShimClient, startShim } from '@berth/shim-client';
 import type { Logger } from 'pino';
 import { lstat, mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { randomId } from '../files';
 import { readLog } from '../logs';
 
@@ -37,6 +37,8 @@ export interface BuildProcess {
   user: string;
   /** `default`: the node's network, as buildkitd's without CNI; `none`: a network namespace with only loopback. */
   network: 'default' | 'none';
+  /** Mounts for the step only (RUN's here-document scripts, --mount): none of them becomes part of the layer. */
+  mounts?: MountOption[];
 }
 
 export interface BuildWorkerDeps {
@@ -70,6 +72,33 @@ async function presentIn(lowerDirs: readonly string[], candidates: readonly stri
 }
 
 /**
+ * The mountpoints runc made in the upper dir for a step's mounts (`RUN --mount` targets the image lacks), as
+ * BuildKit's stub cleaner finds them: from the first missing component down, nothing but the path to the
+ * target, and the target empty. They are left out of the layer; a directory the step filled is kept.
+ */
+async function mountStubs(upperDir: string, lowerDirs: readonly string[], targets: ReadonlySet<string>): Promise<string[]> {
+  const stubs: string[] = [];
+  for (const target of targets) {
+    const parts = posix.normalize(target).split('/').filter(Boolean);
+    let first = -1;
+    for (let i = 0; i < parts.length && first < 0; i++) {
+      if ((await presentIn(lowerDirs, [parts.slice(0, i + 1).join('/')])).size === 0) first = i;
+    }
+    if (first < 0) continue;
+    let only = true;
+    for (let i = first; i < parts.length && only; i++) {
+      const host = join(upperDir, ...parts.slice(0, i + 1));
+      const st = await lstat(host).catch(() => undefined);
+      if (!st) only = false;
+      else if (i < parts.length - 1) only = st.isDirectory() && (await readdir(host)).join('/') === parts[i + 1];
+      else only = st.isDirectory() ? (await readdir(host)).length === 0 : st.isFile() && st.size === 0;
+    }
+    if (only) stubs.push(parts.slice(0, first + 1).join('/'));
+  }
+  return stubs;
+}
+
+/**
  * Runs a build step's change on an overlay snapshot of its parent layers, as runtimed runs containers: the
  * snapshotter stacks the layers, RUN's process runs in a runc container through a shim, and the upper dir
  * becomes the step's layer (none when the step changed nothing). Each step's bundle lives under runtimed's
@@ -88,6 +117,7 @@ export class BuildWorker {
       await change(root);
       await this.deps.snapshotter.unmount(root.rootfs);
       const exclude = await this.mountpointsMadeByRunc(root);
+      for (const stub of await mountStubs(root.upperDir, root.lowerDirs, root.mountTargets)) exclude.add(stub);
       const changes = await upperDirChanges(root.upperDir, { exclude });
       if (changes.length === 0) return undefined;
       const layer = await storeLayer(this.deps.images.content, changesTar(changes), 'build step');
@@ -123,7 +153,7 @@ export class BuildWorker {
     return exclude;
   }
 
-  private async mountRoot(layers: readonly LayerRef[]): Promise<StepRoot & { id: string; upperDir: string; lowerDirs: string[]; ran: boolean }> {
+  private async mountRoot(layers: readonly LayerRef[]): Promise<StepRoot & { id: string; upperDir: string; lowerDirs: string[]; ran: boolean; mountTargets: Set<string> }> {
     const id = randomId();
     const rootfs = join(this.deps.paths.bundle(id), 'rootfs');
     const root = {
@@ -132,8 +162,10 @@ export class BuildWorker {
       upperDir: '',
       lowerDirs: [] as string[],
       ran: false,
+      mountTargets: new Set<string>(),
       run: (process: BuildProcess, onOutput: (data: Buffer) => void) => {
         root.ran = true;
+        for (const m of process.mounts ?? []) root.mountTargets.add(m.destination);
         return this.runProcess(randomId(), rootfs, process, onOutput);
       },
     };
@@ -166,7 +198,9 @@ export class BuildWorker {
     await mkdir(bundle);
     let shim: ShimClient | undefined;
     try {
-      const mounts = await this.nodeFileMounts(bundle);
+      // The node's files, but where the step mounts something of its own (RUN --mount=target=/etc/hosts).
+      const own = new Set((process.mounts ?? []).map((m) => posix.normalize(m.destination)));
+      const mounts = [...(process.mounts ?? []), ...(await this.nodeFileMounts(bundle)).filter((m) => !own.has(m.destination))];
       const spec = buildRuntimeSpec({
         name: 'build',
         args: process.args,
