@@ -2,7 +2,7 @@
 // builds, failures in BuildKit's words; then commit and history.
 import type { BuildProgress, Image } from '@berth/runtime-client';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -10,7 +10,10 @@ import { freePort, runBerth } from '@berth/testing';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PrivatePodman } from '../bench/podman';
+import { httpRequest, startReferenceRegistry } from '../registry/registries';
 import { RuntimedFixture } from './support';
+
+const execFileAsync = promisify(execFile);
 
 /** The directory as a plain tar stream (what the CLI sends). */
 function contextTar(dir: string): Readable {
@@ -19,7 +22,10 @@ function contextTar(dir: string): Readable {
 }
 
 describe('runtimed build', () => {
-  const fx = new RuntimedFixture();
+  // registries.yaml of the suite's runtimed (read again when it changes): --push's registry is plain HTTP.
+  const configDir = mkdtempSync(join(tmpdir(), 'berth-build-config-'));
+  const registriesConfig = join(configDir, 'registries.yaml');
+  const fx = new RuntimedFixture({ args: ['--registries-config', registriesConfig] });
   const client = fx.client;
   let context: string;
 
@@ -69,7 +75,11 @@ describe('runtimed build', () => {
   });
 
   afterAll(async () => {
-    await fx.cleanup();
+    try {
+      await fx.cleanup();
+    } finally {
+      rmSync(configDir, { recursive: true, force: true });
+    }
   });
 
   const FIVE_STEPS = [
@@ -124,6 +134,44 @@ describe('runtimed build', () => {
     const result = await build('FROM busybox\nRUN echo before\nRUN false\n');
     expect(result.error?.message).toContain('process "/bin/sh -c false" did not complete successfully: exit code: 1');
     expect(result.steps.find((s) => s.name.includes('RUN false'))!.status).toEqual(['started', 'error']);
+  });
+
+  it("RUN steps see the node's /etc/resolv.conf and /etc/hosts, read-only, and the layer holds neither", async () => {
+    const nodeFile = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+    const result = await build(
+      [
+        'FROM busybox',
+        'RUN echo "<<$(cat /etc/resolv.conf)>>" && echo "[[$(cat /etc/hosts)]]" && echo mine > /etc/marker',
+        'RUN if echo changed > /etc/hosts; then echo writable; else echo read-only; fi',
+        '',
+      ].join('\n'),
+      { tags: ['node-files:1'] },
+    );
+    expect(result.error).toBeUndefined();
+    const [catStep, writeStep] = result.steps.filter((s) => s.name.includes('RUN '));
+    expect(catStep!.log).toContain(`<<${nodeFile('/etc/resolv.conf').replace(/\n+$/, '')}>>`);
+    expect(catStep!.log).toContain(`[[${nodeFile('/etc/hosts').replace(/\n+$/, '')}]]`);
+    expect(writeStep!.log).toContain('read-only');
+
+    const dir = mkdtempSync(join(tmpdir(), 'berth-build-layers-'));
+    try {
+      const archive = join(dir, 'image.tar');
+      await client.saveImages(['node-files:1'], archive);
+      const manifest = JSON.parse((await execFileAsync('tar', ['-xOf', archive, 'manifest.json'])).stdout) as { Layers: string[] }[];
+      const layers = manifest[0]!.Layers;
+      const listing = async (layer: string) => {
+        await execFileAsync('tar', ['-C', dir, '-xf', archive, layer]);
+        return (await execFileAsync('tar', ['-tf', join(dir, layer)])).stdout.split('\n').filter(Boolean).map((p) => p.replace(/^\.\//, '').replace(/\/$/, ''));
+      };
+      // The first RUN's layer: its own file under /etc, not the node's files (nor a whiteout of them).
+      const first = await listing(layers[layers.length - 1]!);
+      expect(first).toContain('etc/marker');
+      expect(first.filter((p) => /(^|\/)(\.wh\.)?(hosts|resolv\.conf)$/.test(p))).toEqual([]);
+      // The second RUN changed nothing: no layer of its own.
+      expect((await client.imageHistory('node-files:1'))[0]!.emptyLayer).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs only the stages the target needs and copies from one to another', async () => {
@@ -230,7 +278,7 @@ describe('runtimed build', () => {
   it('ADD extracts local tarballs, COPY takes --chown/--chmod and here-documents, ONBUILD triggers of the base run', async () => {
     mkdirSync(join(context, 'tree', 'inner'), { recursive: true });
     writeFileSync(join(context, 'tree', 'inner', 'f.txt'), 'in the tarball');
-    await promisify(execFile)('tar', ['-C', join(context, 'tree'), '-czf', join(context, 'bundle.tar.gz'), '.']);
+    await execFileAsync('tar', ['-C', join(context, 'tree'), '-czf', join(context, 'bundle.tar.gz'), '.']);
     writeFileSync(join(context, 'owned'), 'mine');
     const parent = await build('FROM busybox\nONBUILD RUN echo triggered > /onbuild\n', { tags: ['onbuild-base:1'] });
     expect(parent.error).toBeUndefined();
@@ -322,6 +370,33 @@ describe('runtimed build', () => {
     expect(failed.stderr).toContain('failed to read dockerfile');
   });
 
+  it('berth build --push pushes every tag to its registry (docker\'s push lines), and the image pulls back from there', async () => {
+    const registry = await startReferenceRegistry();
+    try {
+      writeFileSync(registriesConfig, `mirrors:\n  "${registry.host}":\n    endpoint:\n      - "http://${registry.host}"\n`);
+      writeFileSync(join(context, 'msg'), 'pushed by berth build');
+      writeFileSync(join(context, 'Dockerfile'), 'FROM busybox\nCOPY msg /msg\nRUN echo " and its RUN" >> /msg\nCMD ["cat", "/msg"]\n');
+      const tags = [`${registry.host}/built/app:1`, `${registry.host}/built/app:latest`];
+      const env = { ...fx.env, DOCKER_CONFIG: join(configDir, 'docker'), KUBECONFIG: join(configDir, 'no-kubeconfig') };
+      const built = await runBerth(['build', '--push', ...tags.flatMap((t) => ['-t', t]), context], { env });
+      expect({ code: built.code, stderr: built.code ? built.stderr : '' }).toEqual({ code: 0, stderr: '' });
+      const pushedDigests = [...built.stdout.matchAll(/^(1|latest): digest: (sha256:[0-9a-f]{64}) size: \d+$/gm)];
+      expect(pushedDigests.map((m) => m[1])).toEqual(['1', 'latest']);
+      expect(pushedDigests[0]![2]).toBe(pushedDigests[1]![2]);
+
+      // The registry has it: its manifest by the pushed digest, and both tags.
+      const tagList = await httpRequest(`${registry.url}/v2/built/app/tags/list`, 'GET');
+      expect((tagList.json as { tags: string[] }).tags.sort()).toEqual(['1', 'latest']);
+      for (const tag of tags) await client.removeImage(tag);
+      const pulled = await client.pullImage(tags[0]!);
+      expect(pulled.digest).toBe(pushedDigests[0]![2]);
+      expect(await runOutput(tags[0]!)).toBe('pushed by berth build and its RUN\n');
+    } finally {
+      await registry.stop();
+      writeFileSync(registriesConfig, '{}\n');
+    }
+  });
+
   it('a built image runs under podman, and an image buildah bud builds from the same Dockerfile runs under berth', async () => {
     const podman = await PrivatePodman.create('berth-build-podman-');
     const storage = mkdtempSync(join(tmpdir(), 'berth-buildah-'));
@@ -340,7 +415,7 @@ describe('runtimed build', () => {
       const base = join(storage, 'busybox.tar');
       await client.saveImages(['busybox'], base);
       writeFileSync(join(context, 'Dockerfile'), dockerfile.replace('FROM busybox', 'FROM docker-archive:' + base));
-      const buildah = (args: string[]) => promisify(execFile)('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', ...args], { maxBuffer: 16 << 20 });
+      const buildah = (args: string[]) => execFileAsync('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', ...args], { maxBuffer: 16 << 20 });
       await buildah(['bud', '--ulimit', 'nofile=1024:1024', '--network', 'none', '-t', 'localhost/from-buildah:1', context]);
       const out = join(storage, 'from-buildah.tar');
       await buildah(['push', 'localhost/from-buildah:1', `docker-archive:${out}:from-buildah:1`]);
@@ -353,7 +428,7 @@ describe('runtimed build', () => {
       expect(text).toMatch(/^from berth and RUN\n?$/);
     } finally {
       await podman.destroy();
-      await promisify(execFile)('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', 'rm', '--all']).catch(() => undefined);
+      await execFileAsync('buildah', ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', 'rm', '--all']).catch(() => undefined);
       rmSync(storage, { recursive: true, force: true });
     }
   });
