@@ -60,15 +60,18 @@ export class DistributionService {
 
   /** Replaces the hosts set by an earlier call; registries.yaml stays in force beside them. */
   configureHosts(hosts: ConfiguredRegistryHost[]): void {
-    this.hosts = checkRegistryHosts(hosts);
+    const checked = checkRegistryHosts(hosts);
+    // The agent hands the same hosts again every minute: keep the connections (and their TLS) unless something changed.
+    if (JSON.stringify(checked) === JSON.stringify(this.hosts)) return;
+    this.hosts = checked;
     this.client.configure(new RegistryResolver(this.config, this.hosts));
-    this.logger.info({ hosts: this.hosts.map((h) => h.host) }, 'registry hosts configured');
+    this.logger.info({ hosts: this.hosts.map((h) => h.host), clientCertificate: this.hosts.filter((h) => h.clientCertPem).map((h) => h.host) }, 'registry hosts configured');
   }
 
   async pull(ref: string, options: { auth?: RegistryCredentials; platform?: string; onProgress: (p: RegistryProgress) => void }): Promise<{ image: ImageSummary; digest: string; upToDate: boolean }> {
     await this.refresh();
     const started = Date.now();
-    const result = await this.client.pull(ref, { ...options, unpack: (digest) => this.snapshotter.unpackImage(digest) });
+    const result = await this.client.pull(ref, { ...options, unpack: (digest, onLayer) => this.snapshotter.unpackImage(digest, onLayer) });
     this.logger.info({ ref, digest: result.digest, ms: Date.now() - started }, 'image pulled');
     return result;
   }

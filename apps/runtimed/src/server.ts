@@ -269,7 +269,7 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
       return { id: '', status: `${parseReference(ref).tag}: digest: ${digest} size: ${size}`, image: imageMessage(image), digest, size };
     }),
     ConfigureRegistries: unary('ConfigureRegistries', async ({ hosts }) => {
-      distribution.configureHosts((hosts as Message[]).map((h) => ({ host: h.host, caPem: h.caPem, endpoint: h.endpoint, mirrorOf: h.mirrorOf })));
+      distribution.configureHosts((hosts as Message[]).map((h) => ({ host: h.host, caPem: h.caPem, endpoint: h.endpoint, mirrorOf: h.mirrorOf, clientCertPem: h.clientCertPem, clientKeyPem: h.clientKeyPem })));
       return {};
     }),
     DiskUsage: unary('DiskUsage', async () => {

@@ -1,5 +1,5 @@
 import { resourceForKind, type ConfigMap, type KubeObject, type Pod, type Secret, type Service } from '@berth/api';
-import type { KubeClient } from '@berth/client';
+import type { ClusterConnection, KubeClient } from '@berth/client';
 import { clientListWatch, EventRecorder, objectKey, runController, SharedInformerFactory, WorkQueue, type Informer, type RunningController } from '@berth/controller';
 import { errors, isBerthError } from '@berth/errors';
 import { writeProcessRecord } from '@berth/host';
@@ -159,7 +159,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     podNetworkReady: () => podCidr.networkReady,
   });
   // The cluster registry the server advertises, handed to runtimed before any pod pulls.
-  const clusterRegistry = new ClusterRegistrySync({ informers, runtime, clusterCA: options.clusterCA, logger });
+  // With the client's credential of the moment (a KubeClient carries its connection; the renewal updates it).
+  const credential = () => (client as { connection?: Pick<ClusterConnection, 'clientCert' | 'clientKey'> }).connection;
+  const clusterRegistry = new ClusterRegistrySync({ informers, runtime, clusterCA: options.clusterCA, logger, credential });
   pods.addEventHandler({
     onAdd: (pod) => queue.add(objectKey(pod)),
     onUpdate: (_old, pod) => queue.add(objectKey(pod)),

@@ -42,7 +42,7 @@ describe('ClusterRegistrySync', () => {
     await informers.stop();
   });
 
-  function start(listWatch: OneConfigMap, runtime: FakeRuntime, clusterCA?: string) {
+  function start(listWatch: OneConfigMap, runtime: FakeRuntime, clusterCA?: string, credential?: () => { clientCert?: string; clientKey?: string } | undefined) {
     informers = new SharedInformerFactory({
       listWatchFor: (scope) => {
         listWatch.scopes.push(scope);
@@ -50,7 +50,7 @@ describe('ClusterRegistrySync', () => {
       },
       logger,
     });
-    sync = new ClusterRegistrySync({ informers, runtime, clusterCA, logger });
+    sync = new ClusterRegistrySync({ informers, runtime, clusterCA, logger, credential });
     informers.start();
     return sync.start();
   }
@@ -81,6 +81,19 @@ describe('ClusterRegistrySync', () => {
     const configMap = localRegistryHosting('192.0.2.10:5000', 'a test registry', ['docker.io', 'quay.io']);
     await start(new OneConfigMap({ ...configMap, metadata: { ...configMap.metadata, resourceVersion: '1' } }), runtime, CA);
     expect(runtime.registryHosts).toEqual([{ host: '192.0.2.10:5000', caPem: CA, mirrorOf: ['docker.io', 'quay.io'] }]);
+  });
+
+  it("hands runtimed the node's current client certificate and key, the renewed one on the next reapply, none for a token", async () => {
+    const runtime = new FakeRuntime();
+    let credential: { clientCert?: string; clientKey?: string; token?: string } = { clientCert: 'CERT-1', clientKey: 'KEY-1' };
+    await start(new OneConfigMap(hosting('192.0.2.10:5000')), runtime, CA, () => credential);
+    expect(runtime.registryHosts).toEqual([{ host: '192.0.2.10:5000', caPem: CA, clientCertPem: 'CERT-1', clientKeyPem: 'KEY-1' }]);
+    credential = { clientCert: 'CERT-2', clientKey: 'KEY-2' };
+    await sync!.reconcile();
+    expect(runtime.registryHosts).toEqual([{ host: '192.0.2.10:5000', caPem: CA, clientCertPem: 'CERT-2', clientKeyPem: 'KEY-2' }]);
+    credential = { token: 'a bearer token' };
+    await sync!.reconcile();
+    expect(runtime.registryHosts).toEqual([{ host: '192.0.2.10:5000', caPem: CA }]);
   });
 
   it('configures no registry for an advertisement that names no usable host', async () => {

@@ -20,11 +20,17 @@ export interface ClusterRegistrySyncOptions {
   logger: Logger;
   /** How often the registry is handed to runtimed again; default 60 s. */
   reapplyMs?: number;
+  /**
+   * The node's credential of the moment (its client certificate and key, renewed while the agent runs):
+   * runtimed presents it to the cluster registry, which then serves pulls with anonymous pull off.
+   */
+  credential?: () => { clientCert?: string; clientKey?: string } | undefined;
 }
 
 /**
  * Makes every node pull from the cluster registry with no configuration: watches the ConfigMap the server
- * advertises the registry in and hands its host to runtimed (ConfigureRegistries) with the cluster CA, again
+ * advertises the registry in and hands its host to runtimed (ConfigureRegistries) with the cluster CA and the
+ * node's current client certificate (for a registry with anonymous pull off), again
  * whenever the ConfigMap changes and every minute (runtimed keeps the hosts in memory only). A ConfigMap
  * that goes, or says nothing usable, leaves runtimed with no cluster registry.
  */
@@ -74,7 +80,9 @@ export class ClusterRegistrySync {
       if (!isBerthError(err)) throw err;
       logger.warn({ err: err.message }, 'the cluster registry advertisement is unusable');
     }
-    const hosts: RegistryHost[] = host ? [{ host, ...(clusterCA ? { caPem: clusterCA } : {}), ...(mirrorOf.length ? { mirrorOf } : {}) }] : [];
+    const credential = this.options.credential?.();
+    const clientCertificate = credential?.clientCert && credential.clientKey ? { clientCertPem: credential.clientCert, clientKeyPem: credential.clientKey } : {};
+    const hosts: RegistryHost[] = host ? [{ host, ...(clusterCA ? { caPem: clusterCA } : {}), ...(mirrorOf.length ? { mirrorOf } : {}), ...clientCertificate }] : [];
     await runtime.configureRegistries(hosts);
     const applied = host ? `${host} ${mirrorOf.join(',')}` : '';
     if (applied !== this.applied) logger.info({ registry: host ?? null, mirrorOf }, host ? 'pulling from the cluster registry' : 'no cluster registry advertised');

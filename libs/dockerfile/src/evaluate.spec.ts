@@ -31,12 +31,16 @@ describe('StageEvaluator: RUN', () => {
       'echo two',
       'EOF',
       'RUN <<-EOT',
-      '\t#!/usr/bin/env python3',
+      '#!/usr/bin/env python3',
       '\tprint("hi")',
       '\tEOT',
       'RUN python3 <<EOF',
       'print(1)',
       'EOF',
+      'RUN <<-EOT',
+      '\t#!/bin/sh',
+      '\techo indented',
+      '\tEOT',
     ].join('\n');
     const { step } = run(text);
     expect(step<'RUN'>(0)).toMatchObject({ args: ['/bin/sh', '-c', 'echo one\necho two\n'], scripts: [] });
@@ -45,6 +49,8 @@ describe('StageEvaluator: RUN', () => {
       scripts: [{ name: 'EOT', content: '#!/usr/bin/env python3\nprint("hi")\n', mode: 0o755 }],
     });
     expect(step<'RUN'>(2).args).toEqual(['/bin/sh', '-c', 'python3 <<EOF\nprint(1)\nEOF']);
+    // BuildKit checks for `#!` before stripping tabs: an indented one is shell text.
+    expect(step<'RUN'>(3)).toMatchObject({ args: ['/bin/sh', '-c', '#!/bin/sh\necho indented\n'], scripts: [] });
   });
 
   it('expands --mount values', () => {

@@ -272,7 +272,8 @@ export class StageEvaluator {
       const word = parseHeredocWord(command);
       if (docs.length === 1 && word && word.name === docs[0].name) {
         const content = heredocContent(docs[0]);
-        if (content.startsWith('#!')) {
+        // BuildKit looks for `#!` before `<<-` strips tabs: a tab-indented body is shell text, not a script.
+        if (docs[0].content.startsWith('#!')) {
           scripts.push({ name: docs[0].name, content, mode: 0o755 });
           args = [...shell, `/dev/pipes/${docs[0].name}`];
         } else args = [...shell, content];

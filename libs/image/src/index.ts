@@ -23,7 +23,7 @@ export type { ArchiveFormat, LoadedImage } from './archive';
 export { unpackLayer } from './unpack';
 export type { UnpackOptions, UnpackResult } from './unpack';
 export { OverlaySnapshotter } from './snapshotter';
-export type { ContainerSnapshot, LayerRef, Mount, SnapshotUsage } from './snapshotter';
+export type { ContainerSnapshot, LayerRef, Mount, SnapshotUsage, UnpackPhase } from './snapshotter';
 export { changesTar, upperDirChanges } from './diff';
 export type { DiffEntry, DiffOptions } from './diff';
 export { storeLayer } from './layer';

@@ -11,6 +11,7 @@ import { hostPlatform, MediaType } from './oci';
 import { RegistriesConfig, RegistryResolver } from './registry-config';
 import { RegistryClient, type RegistryProgress } from './registry-client';
 import { tarball } from './tarball';
+import { OverlaySnapshotter } from './snapshotter';
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
@@ -382,6 +383,29 @@ describe('RegistryClient', () => {
     const resumedFrom = Number(/^bytes=(\d+)-$/.exec(gets[1]!.range ?? '')?.[1]);
     expect(resumedFrom).toBeGreaterThan(0);
     expect(await store.content.has(image.layers[0]!)).toBe(true);
+  });
+
+  it("reports docker's per-layer progress: Waiting behind the 3 parallel downloads, Extracting and Pull complete as each layer is unpacked", async () => {
+    const r = await registry();
+    const image = await r.addImage('app', '1', [['a'], ['b'], ['c'], ['d'], ['e']]);
+    const client = clientFor([r]);
+    const snapshotter = await OverlaySnapshotter.open(join(dir, 'snapshots'), store);
+    const lines: RegistryProgress[] = [];
+    await client.pull(`${r.host}/app:1`, { onProgress: (p) => lines.push(p), unpack: (digest, onLayer) => snapshotter.unpackImage(digest, onLayer) });
+    const ids = image.layers.map((l) => l.slice(7, 19));
+    const of = (id: string) => lines.filter((l) => l.id === id && l.status !== 'Downloading').map((l) => l.status);
+    // The config and the first two layers start at once; the other three wait for their turn.
+    for (const id of ids.slice(0, 2)) expect(of(id)).toEqual(['Pulling fs layer', 'Verifying Checksum', 'Download complete', 'Extracting', 'Pull complete']);
+    for (const id of ids.slice(2)) expect(of(id)).toEqual(['Pulling fs layer', 'Waiting', 'Verifying Checksum', 'Download complete', 'Extracting', 'Pull complete']);
+    // Each layer is extracted and complete before the next is extracted, bottom layer first.
+    const unpacking = lines.filter((l) => l.status === 'Extracting' || l.status === 'Pull complete').map((l) => `${l.status} ${l.id}`);
+    expect(unpacking).toEqual(ids.flatMap((id) => [`Extracting ${id}`, `Pull complete ${id}`]));
+    expect(lines[lines.length - 1]!.status).toBe(`Digest: ${image.digest}`);
+
+    // Again: every layer "Already exists", and nothing is extracted or pulled.
+    const again: RegistryProgress[] = [];
+    await client.pull(`${r.host}/app:1`, { onProgress: (p) => again.push(p), unpack: (digest, onLayer) => snapshotter.unpackImage(digest, onLayer) });
+    expect(again.filter((l) => l.id).map((l) => l.status)).toEqual(ids.map(() => 'Already exists'));
   });
 
   it('downloads each blob once when two pulls of the image run at the same moment', async () => {

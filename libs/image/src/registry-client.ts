@@ -12,6 +12,7 @@ import { parseReference, type ImageReference } from './reference';
 import { RegistryResolver, type RegistryCredentials, type RegistryEndpoint } from './registry-config';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, parseManifest, parsePlatform, selectPlatform } from './registry-manifest';
 import { RegistryAuthCache, RegistryTransport, isTransient, readBody, responseError } from './registry-http';
+import type { UnpackPhase } from './snapshotter';
 
 /** One line of docker's progress display (runtimed's ImageProgress without the final fields). */
 export interface RegistryProgress {
@@ -27,8 +28,11 @@ export interface PullOptions {
   /** os/arch[/variant]; this host's when empty. */
   platform?: string;
   onProgress?: (p: RegistryProgress) => void;
-  /** Unpacks the registered image (runtimed's snapshotter): the "Extracting" step. */
-  unpack?: (manifestDigest: Digest) => Promise<unknown>;
+  /**
+   * Unpacks the registered image (runtimed's snapshotter), telling `onLayer` as each layer is being unpacked
+   * and is there: docker's per-layer "Extracting" and "Pull complete".
+   */
+  unpack?: (manifestDigest: Digest, onLayer: (layer: Digest, phase: UnpackPhase) => void) => Promise<unknown>;
 }
 
 export interface PullResult {
@@ -203,11 +207,20 @@ export class RegistryClient {
     const blobs = [manifest.config, ...manifest.layers];
     const release = this.store.hold([manifestDigest, ...blobs.map((b) => b.digest)]);
     let upToDate = false;
+    // The layers the node had before this pull (docker's "Already exists").
+    const present = new Set<Digest>();
     try {
       const layerIds = new Set(manifest.layers.map((l) => l.digest));
       const knownDiffIds = new Map<Digest, Digest>();
-      for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: 'Pulling fs layer', current: 0, total: 0 });
-      await eachLimited(blobs, this.options.concurrency, async (blob) => {
+      // Layers the node has say so at once; the rest are fetched, at most `concurrency` blobs at a time, and
+      // those queued behind the first ones say "Waiting" until their turn, as docker's.
+      for (const layer of manifest.layers) {
+        if (!this.downloads.has(layer.digest) && (await this.store.content.has(layer.digest))) present.add(layer.digest);
+      }
+      for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: present.has(layer.digest) ? 'Already exists' : 'Pulling fs layer', current: 0, total: 0 });
+      const fetched = blobs.filter((b) => !present.has(b.digest));
+      for (const blob of fetched.slice(this.options.concurrency)) if (layerIds.has(blob.digest)) progress({ id: shortId(blob.digest), status: 'Waiting', current: 0, total: 0 });
+      await eachLimited(fetched, this.options.concurrency, async (blob) => {
         const isLayer = layerIds.has(blob.digest);
         const diffId = await this.fetchBlob({ transport, endpoint, creds }, blob, isLayer, isLayer ? progress : () => undefined);
         if (diffId) knownDiffIds.set(blob.digest, diffId);
@@ -222,9 +235,16 @@ export class RegistryClient {
       release();
     }
     if (options.unpack) {
-      for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: 'Extracting', current: 0, total: layer.size });
-      await options.unpack(manifestDigest);
-      for (const layer of manifest.layers) progress({ id: shortId(layer.digest), status: 'Pull complete', current: 0, total: 0 });
+      const sizes = new Map(manifest.layers.map((l) => [l.digest, l.size]));
+      const extracted = new Set<Digest>();
+      await options.unpack(manifestDigest, (layer, phase) => {
+        if (!sizes.has(layer)) return;
+        if (phase === 'extracting') {
+          extracted.add(layer);
+          progress({ id: shortId(layer), status: 'Extracting', current: 0, total: sizes.get(layer)! });
+          // A layer the node had before and had unpacked already is done with "Already exists".
+        } else if (extracted.has(layer) || !present.has(layer)) progress({ id: shortId(layer), status: 'Pull complete', current: 0, total: 0 });
+      });
     }
     progress({ id: '', status: `Digest: ${digest}`, current: 0, total: 0 });
     const image = (await this.store.list()).find((i) => i.digest === manifestDigest);

@@ -37,6 +37,15 @@ describe('registries.yaml', () => {
     expect(resolver.pullEndpoints('ghcr.io', 'x/y').map((e) => e.base.href)).toEqual(['https://any.example/v2/', 'https://ghcr.io/v2/']);
   });
 
+  it('takes an http:// endpoint a registry lists for itself as its own endpoint, so pushes go there too (a plain-HTTP registry)', async () => {
+    const config = await parse(['mirrors:', '  "10.0.0.2:5000":', '    endpoint: ["http://10.0.0.2:5000"]', '  "10.0.0.3:5000":', '    endpoint: ["http://mirror.example:5000"]'].join('\n'));
+    const resolver = new RegistryResolver(config);
+    expect(resolver.defaultEndpoint('10.0.0.2:5000', 'app').base.href).toBe('http://10.0.0.2:5000/v2/');
+    expect(resolver.pullEndpoints('10.0.0.2:5000', 'app').map((e) => e.base.href)).toEqual(['http://10.0.0.2:5000/v2/']);
+    // Another host's endpoint is a mirror for pulls only.
+    expect(resolver.defaultEndpoint('10.0.0.3:5000', 'app').base.href).toBe('https://10.0.0.3:5000/v2/');
+  });
+
   it("looks for a registry's images in a host that stands in for it after registries.yaml's mirrors and before the registry itself", async () => {
     const config = await parse(['mirrors:', '  docker.io:', '    endpoint: ["https://mirror.example"]'].join('\n'));
     const resolver = new RegistryResolver(config, checkRegistryHosts([{ host: '10.1.1.1:5000', mirrorOf: ['docker.io'] }]));
@@ -96,5 +105,44 @@ describe('registries.yaml', () => {
     expect(() => checkRegistryHosts([{ host: 'r:5000', caPem: 'not pem' }])).toThrow(/hosts\[0\].caPem/);
     expect(() => checkRegistryHosts([{ host: 'r:5000', endpoint: 'file:///etc' }])).toThrow(/http:\/\/ or https:\/\//);
     expect(checkRegistryHosts([{ host: 'r:5000', caPem: '', endpoint: '' }])).toEqual([{ host: 'r:5000', caPem: undefined, endpoint: undefined }]);
+  });
+
+  it("presents a configured host's client certificate to it (and its endpoint), unless registries.yaml names one; a bad pair is refused without its key in the error", async () => {
+    const ca = await createTestCA();
+    const node = await ca.issue({ subject: 'CN=system:node:n1,O=system:nodes' });
+    const other = await ca.issue({ subject: 'CN=other' });
+    const [host] = checkRegistryHosts([{ host: 'cluster:5000', endpoint: 'https://10.1.1.1:5000', caPem: ca.cert, clientCertPem: node.cert, clientKeyPem: node.key }]);
+    const resolver = new RegistryResolver(RegistriesConfig.empty, [host!]);
+    expect(resolver.tls('cluster:5000')).toMatchObject({ cert: node.cert, key: node.key, ca: [ca.cert] });
+    expect(resolver.tls('10.1.1.1:5000')).toMatchObject({ cert: node.cert, key: node.key });
+    expect(resolver.tls('elsewhere:5000').cert).toBeUndefined();
+
+    await writeFile(join(dir, 'own.crt'), other.cert);
+    await writeFile(join(dir, 'own.key'), other.key!);
+    const config = await parse(['configs:', '  "cluster:5000":', `    tls: { cert_file: ${join(dir, 'own.crt')}, key_file: ${join(dir, 'own.key')} }`].join('\n'));
+    expect(new RegistryResolver(config, [host!]).tls('cluster:5000')).toMatchObject({ cert: other.cert, key: other.key });
+
+    const refused: [Partial<(typeof host)>, RegExp][] = [
+      [{ clientCertPem: node.cert }, /clientCertPem and clientKeyPem go together/],
+      [{ clientKeyPem: node.key }, /clientCertPem and clientKeyPem go together/],
+      [{ clientCertPem: node.cert, clientKeyPem: other.key }, /not the key of the certificate/],
+      [{ clientCertPem: 'not pem', clientKeyPem: node.key }, /not a PEM certificate/],
+      [{ clientCertPem: node.cert, clientKeyPem: `${node.key!.slice(0, 60)}garbage` }, /not a PEM private key/],
+      [{ clientCertPem: node.cert, clientKeyPem: 'k'.repeat(65 * 1024) }, /at most 64 KiB/],
+    ];
+    for (const [fields, message] of refused) {
+      const err = (() => {
+        try {
+          checkRegistryHosts([{ host: 'cluster:5000', ...fields }]);
+        } catch (e) {
+          return e as Error;
+        }
+        throw new Error(`accepted ${Object.keys(fields).join(', ')}`);
+      })();
+      expect(isBerthError(err, 'BadRequest')).toBe(true);
+      expect(err.message).toMatch(message);
+      expect(err.message).not.toContain('PRIVATE KEY');
+      for (const key of [node.key!, other.key!]) expect(err.message).not.toContain(key.split('\n')[1]!.slice(0, 20));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import { errors } from '@berth/errors';
@@ -26,6 +26,10 @@ export interface ConfiguredRegistryHost {
   endpoint?: string;
   /** Registries it stands in for (the cluster registry for docker.io): looked for there first, same path. */
   mirrorOf?: string[];
+  /** The TLS client certificate (PEM) presented to it (a node's, where anonymous pulls are off); with clientKeyPem. */
+  clientCertPem?: string;
+  /** The key of clientCertPem (PEM): a secret, never logged nor put in an error. */
+  clientKeyPem?: string;
 }
 
 /** TLS towards one host: the files of registries.yaml already read, so a bad path fails at load. */
@@ -225,6 +229,26 @@ function checkTls(tls: HostTls, at: string, fail: Fail): void {
   }
 }
 
+/**
+ * A client certificate and its key: parseable and matching. The error says what is wrong with them, never
+ * what the key holds (OpenSSL's messages name no key material).
+ */
+function checkClientCertificate(cert: string, key: string, at: string, fail: Fail): void {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    throw fail(`${at}: not a PEM certificate`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw fail(`${at}: clientKeyPem is not a PEM private key`);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) throw fail(`${at}: clientKeyPem is not the key of the certificate`);
+}
+
 /** Checks ConfigureRegistries' hosts: a bad one is a BadRequest naming it. */
 export function checkRegistryHosts(hosts: ConfiguredRegistryHost[]): ConfiguredRegistryHost[] {
   if (hosts.length > 64) throw errors.badRequest('at most 64 registry hosts');
@@ -237,11 +261,16 @@ export function checkRegistryHosts(hosts: ConfiguredRegistryHost[]): ConfiguredR
     seen.add(h.host);
     if ((h.caPem?.length ?? 0) > 256 * 1024) throw fail('caPem is larger than 256 KiB');
     if (h.caPem) checkTls({ ca: [h.caPem] }, `${at}.caPem`, fail);
+    const cert = h.clientCertPem || undefined;
+    const key = h.clientKeyPem || undefined;
+    if (!!cert !== !!key) throw fail('clientCertPem and clientKeyPem go together');
+    if ((cert?.length ?? 0) > 64 * 1024 || (key?.length ?? 0) > 64 * 1024) throw fail('clientCertPem and clientKeyPem are at most 64 KiB each');
+    if (cert) checkClientCertificate(cert, key!, `${at}.clientCertPem`, fail);
     if (h.endpoint) endpointUrl(h.endpoint, `${at}.endpoint`, fail);
     const mirrorOf = h.mirrorOf ?? [];
     if (mirrorOf.length > 16) throw fail('mirrorOf names at most 16 registries');
     mirrorOf.forEach((registry, j) => registryHost(registry, `${at}.mirrorOf[${j}]`, fail));
-    return { host: h.host, caPem: h.caPem || undefined, endpoint: h.endpoint || undefined, mirrorOf: mirrorOf.length ? [...mirrorOf] : undefined };
+    return { host: h.host, caPem: h.caPem || undefined, endpoint: h.endpoint || undefined, mirrorOf: mirrorOf.length ? [...mirrorOf] : undefined, clientCertPem: cert, clientKeyPem: key };
   });
 }
 
@@ -271,10 +300,15 @@ export class RegistryResolver {
     this.hosts = new Map(hosts.map((h) => [h.host, h]));
   }
 
-  /** The registry's own endpoint: a configured host's endpoint, registry-1.docker.io for docker.io, else https://REGISTRY. */
+  /**
+   * The registry's own endpoint (where pushes go): a configured host's endpoint; else the endpoint of its
+   * registries.yaml mirror list at the registry's own host (`http://REGISTRY` makes a plain-HTTP registry,
+   * as k3s and containerd take it for pushes too); registry-1.docker.io for docker.io; else https://REGISTRY.
+   */
   defaultEndpoint(registry: string, path: string): RegistryEndpoint {
     const configured = this.hosts.get(registry)?.endpoint;
-    const url = new URL(configured ?? (registry === DOCKER_HUB ? DOCKER_HUB_ENDPOINT : `https://${registry}`));
+    const listed = this.config.mirrorsOf(registry)?.endpoints.find((url) => url.host === registry && (url.pathname === '/' || url.pathname === ''));
+    const url = new URL(configured ?? listed?.href ?? (registry === DOCKER_HUB ? DOCKER_HUB_ENDPOINT : `https://${registry}`));
     return { base: apiBase(url), host: url.host, registry, path, mirror: false };
   }
 
@@ -308,8 +342,13 @@ export class RegistryResolver {
   /** TLS settings for connections to `host` (an endpoint's host[:port]). */
   tls(host: string): HostTls {
     const configured = this.config.hostConfig(host)?.tls ?? {};
-    const extra = [...this.hosts.values()].filter((h) => h.caPem && (h.host === host || (h.endpoint && new URL(h.endpoint).host === host))).map((h) => h.caPem!);
-    return extra.length ? { ...configured, ca: [...(configured.ca ?? []), ...extra] } : configured;
+    const matching = [...this.hosts.values()].filter((h) => h.host === host || (h.endpoint && new URL(h.endpoint).host === host));
+    const extra = matching.filter((h) => h.caPem).map((h) => h.caPem!);
+    let tls = extra.length ? { ...configured, ca: [...(configured.ca ?? []), ...extra] } : configured;
+    // registries.yaml's cert_file/key_file win: the file is the administrator's word for that host.
+    const client = matching.find((h) => h.clientCertPem && h.clientKeyPem);
+    if (client && !configured.cert) tls = { ...tls, cert: client.clientCertPem, key: client.clientKeyPem };
+    return tls;
   }
 
   /** registries.yaml's credential for an endpoint: by its host, or for the registry's own endpoint by the registry's name. */

@@ -9,6 +9,9 @@ import { listMounts, mountOverlay, unmount, type MountInfo } from './mount';
 import { unpackLayer } from './unpack';
 
 /** A mount as the OCI runtime spec describes one (what a runtime passes to runc or mounts itself). */
+/** Where unpacking a layer of an image stands: being unpacked, or there. */
+export type UnpackPhase = 'extracting' | 'done';
+
 export interface Mount {
   type: 'overlay';
   source: 'overlay';
@@ -149,12 +152,17 @@ export class OverlaySnapshotter {
     return dir;
   }
 
-  /** Unpacks every layer of an image (containerd's unpack-on-pull), returning the lower dirs topmost first. */
-  async unpackImage(imageRef: string): Promise<string[]> {
+  /**
+   * Unpacks every layer of an image (containerd's unpack-on-pull), returning the lower dirs topmost first.
+   * `onLayer` hears of each layer in order: `extracting` when it is being unpacked (here or by a call at the
+   * same moment; not when it was unpacked before), `done` once it is there.
+   */
+  async unpackImage(imageRef: string, onLayer?: (layer: Digest, phase: UnpackPhase) => void): Promise<string[]> {
     const image = await this.images.layers(imageRef);
     const lowerDirs: string[] = [];
     for (const [i, layer] of image.layers.entries()) {
-      lowerDirs.unshift(await this.unpackOnce(image.chainIds[i]!, layer.digest, [...lowerDirs]));
+      lowerDirs.unshift(await this.unpackOnce(image.chainIds[i]!, layer.digest, [...lowerDirs], () => onLayer?.(layer.digest, 'extracting')));
+      onLayer?.(layer.digest, 'done');
     }
     return lowerDirs;
   }
@@ -256,12 +264,16 @@ export class OverlaySnapshotter {
     );
   }
 
-  private async unpackOnce(chainId: Digest, blob: Digest, lowerDirs: string[]): Promise<string> {
+  private async unpackOnce(chainId: Digest, blob: Digest, lowerDirs: string[], onExtracting: () => void = () => undefined): Promise<string> {
     const key = digestHex(chainId);
     const dir = this.layerDir(chainId);
     const inFlight = this.unpacking.get(key);
-    if (inFlight) return inFlight;
+    if (inFlight) {
+      onExtracting();
+      return inFlight;
+    }
     if (await exists(dir)) return dir;
+    onExtracting();
     const work = (async () => {
       const temp = join(this.scratchDir, `${key}-${randomBytes(6).toString('hex')}`);
       await mkdir(temp, { mode: 0o755 });

@@ -251,7 +251,7 @@ export class RuntimeClient {
 
   /** The registries runtimed trusts beside registries.yaml (the cluster registry); replaces the previous set. */
   async configureRegistries(hosts: RegistryHost[]): Promise<void> {
-    await this.unary('configureRegistries', { hosts: hosts.map((h) => ({ host: h.host, caPem: h.caPem ?? '', endpoint: h.endpoint ?? '', mirrorOf: h.mirrorOf ?? [] })) });
+    await this.unary('configureRegistries', { hosts: hosts.map((h) => ({ host: h.host, caPem: h.caPem ?? '', endpoint: h.endpoint ?? '', mirrorOf: h.mirrorOf ?? [], clientCertPem: h.clientCertPem ?? '', clientKeyPem: h.clientKeyPem ?? '' })) });
   }
 
   // Pod sandboxes.

@@ -323,4 +323,8 @@ export interface RegistryHost {
   endpoint?: string;
   /** Registries it stands in for (docker.io): their images are looked for there first. */
   mirrorOf?: string[];
+  /** The node's TLS client certificate (PEM) presented to it; with clientKeyPem. */
+  clientCertPem?: string;
+  /** The key of clientCertPem (PEM): a secret, never logged. */
+  clientKeyPem?: string;
 }

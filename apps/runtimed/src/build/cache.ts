@@ -1,7 +1,7 @@
 import { readJsonIfExists, writeJsonAtomic } from '@berth/host';
 import type { ContentStore, StoredLayer } from '@berth/image';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** What a cached step made: its layer (none: the step changed nothing) and when it first ran. */
@@ -28,9 +28,45 @@ export function cacheKey(parent: string, step: unknown): string {
  */
 export class BuildCache {
   private readonly dir: string;
+  private readonly mountsDir: string;
+  /** The tail of each locked cache mount's queue, by directory. */
+  private readonly mountLocks = new Map<string, Promise<void>>();
 
   constructor(root: string, private readonly content: ContentStore) {
     this.dir = join(root, 'build-cache');
+    this.mountsDir = join(root, 'build-cache-mounts');
+  }
+
+  /**
+   * The directory of `RUN --mount=type=cache,id=ID`: one per id (the id hashed, so no id names a path),
+   * kept across builds and never part of a layer. Created with `mode`, `uid` and `gid` the first time, as BuildKit.
+   */
+  async mountDir(id: string, init: { mode?: number; uid?: number; gid?: number }): Promise<string> {
+    const dir = join(this.mountsDir, createHash('sha256').update(id).digest('hex'));
+    await mkdir(this.mountsDir, { recursive: true, mode: 0o700 });
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return dir;
+      throw err;
+    }
+    await chmod(dir, init.mode ?? 0o755);
+    await chown(dir, init.uid ?? 0, init.gid ?? 0);
+    return dir;
+  }
+
+  /** Waits until no other step holds `dir` (`sharing=locked`), then holds it until `release`. */
+  async lockMount(dir: string): Promise<() => void> {
+    const previous = this.mountLocks.get(dir) ?? Promise.resolve();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => held);
+    this.mountLocks.set(dir, tail);
+    await previous;
+    return () => {
+      release();
+      if (this.mountLocks.get(dir) === tail) this.mountLocks.delete(dir);
+    };
   }
 
   async get(key: string): Promise<CacheRecord | undefined> {

@@ -3,18 +3,20 @@ import {
   MAX_DOCKERFILE_BYTES,
   parseDockerfile,
   stageName,
+  stageDependencies,
   stagesNeeded,
   StageEvaluator,
   type Dockerfile,
   type ImageRuntimeConfig,
+  type InlineFile,
   type Instruction,
   type Stage,
   type Step,
 } from '@berth/dockerfile';
 import { chainIds, normalizeReference, parseReference, type RegistryCredentials, type RegistryProgress, unpackLayer, type ContainerConfig, type Digest, type HistoryEntry, type ImageDetails, type ImageStore, type LayerRef, type StoredLayer } from '@berth/image';
-import { resolveUser } from '@berth/oci';
+import { resolveUser, type MountOption } from '@berth/oci';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { join, posix } from 'node:path';
 import { BuildCache, cacheKey, type CacheRecord } from './cache';
@@ -45,6 +47,7 @@ export interface BuildRequest {
 type RuntimeConfig = ImageRuntimeConfig;
 type RunStep = Extract<Step, { kind: 'RUN' }>;
 type CopyStep = Extract<Step, { kind: 'COPY' | 'ADD' }>;
+type RunMountAt = RunStep['mounts'][number] & { target: string };
 
 const COMMENT = 'buildkit.dockerfile.v0';
 const SHELL_STEPS = new Set(['RUN', 'COPY', 'ADD', 'WORKDIR']);
@@ -76,6 +79,8 @@ export class Builder {
   private readonly pulled = new Set<string>();
   private df!: Dockerfile;
   private readonly stageResults = new Map<number, StageState>();
+  /** The first error of a stage: the other stages start no further step. */
+  private failure: unknown;
 
   constructor(
     private readonly deps: { images: ImageStore; worker: BuildWorker; cache: BuildCache; pull: ImagePuller },
@@ -111,9 +116,28 @@ export class Builder {
     for (const ref of images) {
       await this.progress.vertex(`[internal] load metadata for ${normalizeReference(ref)}`).run(async (v) => resolved.set(ref, await this.localImage(ref, v)));
     }
-    for (const i of order) await this.buildStage(this.df.stages[i]!, resolved, order.length > 1);
+    await this.buildStages(order, resolved);
     const final = this.stageResults.get(this.df.target)!;
     return this.progress.vertex('exporting to image').run((v) => this.export(final, v));
+  }
+
+  /**
+   * Builds the stages as BuildKit's solver does: each starts as soon as the stages it depends on (FROM,
+   * COPY --from, RUN --mount from) are built, so independent stages run at the same time. After a failure no
+   * stage starts another step; the build waits for the steps running, then fails with the first error.
+   */
+  private async buildStages(order: readonly number[], resolved: Map<string, ImageDetails>): Promise<void> {
+    const built = new Map<number, Promise<void>>();
+    for (const i of order) {
+      const deps = [...new Set(stageDependencies(this.df, i).map((d) => d.stage))].map((d) => built.get(d)!);
+      const stage = Promise.all(deps).then(() => this.buildStage(this.df.stages[i]!, resolved, order.length > 1));
+      stage.catch((err: unknown) => {
+        this.failure ??= err;
+      });
+      built.set(i, stage);
+    }
+    await Promise.allSettled(built.values());
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private async export(state: StageState, v: Vertex): Promise<ImageDetails> {
@@ -184,6 +208,7 @@ export class Builder {
   }
 
   private async buildStage(stage: Stage, resolved: Map<string, ImageDetails>, multiStage: boolean): Promise<void> {
+    if (this.failure !== undefined) return;
     const state = this.baseState(stage, resolved);
     const evaluator = new StageEvaluator(this.df, stage, stage.base.type === 'scratch' ? undefined : { config: state.config, author: state.author });
     // The base image's ONBUILD triggers run first (the evaluator took them out of the config, as Docker).
@@ -200,6 +225,7 @@ export class Builder {
       this.progress.vertex(label(`FROM ${fromName}`)).cached();
     }
     for (const inst of instructions) {
+      if (this.failure !== undefined) return;
       if (inst.kind === 'FROM') throw errors.badRequest(`Dockerfile:${inst.line}: FROM is not allowed here`);
       if (SHELL_STEPS.has(inst.kind)) n++;
       const { step, createdBy } = evaluator.apply(inst);
@@ -255,13 +281,109 @@ export class Builder {
   }
 
   private async runStep(state: StageState, inst: Instruction, step: RunStep, name: string, createdBy: string): Promise<void> {
-    if (step.mounts.length) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount is not supported by berth's builder yet`);
-    if (step.scripts.length) throw errors.badRequest(`Dockerfile:${inst.line}: a RUN here-document with a #! line is not supported by berth's builder yet`);
+    for (const script of step.scripts) {
+      if (!/^[A-Za-z0-9_.-]+$/.test(script.name) || script.name === '.' || script.name === '..') {
+        throw errors.badRequest(`Dockerfile:${inst.line}: the here-document name "${script.name}" cannot name a file under /dev/pipes`);
+      }
+    }
+    const mounts = step.mounts.map(({ mount, from }) => ({ mount, from, target: posix.resolve('/', step.workdir || '/', mount.target) }));
+    const mountKeys: unknown[] = [];
+    for (const m of mounts) mountKeys.push(await this.mountKey(inst, m));
     const process: BuildProcess = { args: step.args, env: step.env, cwd: step.workdir || '/', user: step.user, network: step.network };
-    await this.layerStep(state, name, createdBy, { run: process }, async (root, vertex) => {
-      const code = await root.run(process, (data) => vertex.log(data));
-      if (code !== 0) throw processFailed(step.args, code);
+    // A `#!` here-document and what a bind mount shows are the step's input as much as its command is
+    // (BuildKit keys on the mounts' content); a cache mount's content is not.
+    const keyData = { run: process, ...(step.scripts.length && { scripts: step.scripts }), ...(mounts.length && { mounts: mountKeys }) };
+    await this.layerStep(state, name, createdBy, keyData, async (root, vertex) => {
+      await this.withScripts(step.scripts, async (scriptMounts) => {
+        await this.withRunMounts(inst, mounts, async (runMounts) => {
+          const code = await root.run({ ...process, mounts: [...scriptMounts, ...runMounts] }, (data) => vertex.log(data));
+          if (code !== 0) throw processFailed(step.args, code);
+        });
+      });
     });
+  }
+
+  /** What a RUN --mount adds to the step's cache key: a bind mount's source content, or the mount's options. */
+  private async mountKey(inst: Instruction, m: RunMountAt): Promise<unknown> {
+    const { mount, from, target } = m;
+    if (target === '/') throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount cannot mount over /`);
+    if (mount.type === 'tmpfs') return { tmpfs: target, size: mount.size ?? null };
+    if (mount.type === 'cache') {
+      if (mount.from !== undefined || mount.source !== undefined) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount=type=cache with from= or source= is not supported by berth's builder yet`);
+      return { cache: target, id: mount.id ?? target, readonly: mount.readonly, sharing: mount.sharing };
+    }
+    const source = mount.source ?? '/';
+    if (from === undefined) {
+      const matched = await matchSources(this.contextDir, source).catch(() => [] as string[]);
+      if (matched.length !== 1 || matched[0] !== posix.normalize(`/${source}`).slice(1)) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount source "${source}" is not in the build context`);
+      return { bind: target, source, readonly: mount.readonly, checksum: await checksumSources(this.contextDir, matched) };
+    }
+    if (from.type === 'stage') return { bind: target, source, readonly: mount.readonly, stage: this.stageResults.get(from.stage)?.key ?? null };
+    if (from.type === 'image') return { bind: target, source, readonly: mount.readonly, image: (await this.localImage(from.ref)).digest };
+    throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount from=scratch has nothing to mount`);
+  }
+
+  /** The RUN --mount mounts for one run: bind sources mounted (a stage's or image's layers), cache dirs held, rw binds copied. */
+  private async withRunMounts(inst: Instruction, mounts: readonly RunMountAt[], work: (mounts: MountOption[]) => Promise<void>, made: MountOption[] = []): Promise<void> {
+    if (made.length === mounts.length) return work(made);
+    const { mount, from, target } = mounts[made.length]!;
+    const next = (option: MountOption) => this.withRunMounts(inst, mounts, work, [...made, option]);
+    if (mount.type === 'tmpfs') return next({ type: 'tmpfs', destination: target, ...(mount.size !== undefined && { sizeBytes: mount.size }) });
+    if (mount.type === 'cache') {
+      const dir = await this.deps.cache.mountDir(mount.id ?? target, { mode: mount.mode, uid: mount.uid, gid: mount.gid });
+      // `private` is held like `locked`: a second user waits instead of getting a fresh directory.
+      const release = mount.sharing === 'shared' ? undefined : await this.deps.cache.lockMount(dir);
+      try {
+        return await next({ type: 'bind', source: dir, destination: target, readOnly: mount.readonly });
+      } finally {
+        release?.();
+      }
+    }
+    const bindFrom = async (root: string) => {
+      const host = await resolveInRoot(root, mount.source ?? '/');
+      const st = await lstat(host).catch(() => undefined);
+      if (!st) throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount source "${mount.source ?? '/'}" not found`);
+      if (mount.readonly) return next({ type: 'bind', source: host, destination: target, readOnly: true });
+      // `rw`: the step may write, and what it writes is thrown away (BuildKit's): it gets a copy.
+      const copy = join(this.scratchDir, `bind-${randomBytes(8).toString('hex')}`);
+      try {
+        if (st.isDirectory()) {
+          await mkdir(copy);
+          await copyContents(host, copy, {});
+        } else await copyEntry(host, copy, {});
+        return await next({ type: 'bind', source: copy, destination: target, readOnly: false });
+      } finally {
+        await rm(copy, { recursive: true, force: true });
+      }
+    };
+    if (from === undefined) return bindFrom(this.contextDir);
+    if (from.type === 'stage') return this.deps.worker.read(this.stageResults.get(from.stage)!.layers, bindFrom);
+    if (from.type !== 'image') throw errors.badRequest(`Dockerfile:${inst.line}: RUN --mount from=scratch has nothing to mount`);
+    const image = await this.localImage(from.ref);
+    const chain = chainIds(image.config.rootfs.diff_ids);
+    return this.deps.worker.read(image.manifest.layers.map((l, i) => ({ chainId: chain[i]!, blob: l.digest })), bindFrom);
+  }
+
+  /**
+   * `RUN <<EOF` with a `#!` body, as BuildKit runs it: the body is a file (0755) mounted read-only at
+   * /dev/pipes/NAME for the step — on the container's /dev tmpfs, so it never lands in the layer.
+   */
+  private async withScripts(scripts: readonly InlineFile[], work: (mounts: MountOption[]) => Promise<void>): Promise<void> {
+    if (!scripts.length) return work([]);
+    const dir = join(this.scratchDir, `pipes-${randomBytes(8).toString('hex')}`);
+    await mkdir(dir, { recursive: true });
+    try {
+      const mounts: MountOption[] = [];
+      for (const script of scripts) {
+        const file = join(dir, script.name);
+        await writeFile(file, script.content, { mode: 0o755, flag: 'wx' });
+        await chmod(file, 0o755);
+        mounts.push({ type: 'bind', source: file, destination: posix.join('/dev/pipes', script.name), readOnly: true });
+      }
+      await work(mounts);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   private async copyStep(stage: Stage, state: StageState, inst: Instruction, step: CopyStep, name: string, createdBy: string): Promise<void> {
