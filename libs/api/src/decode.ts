@@ -1,5 +1,5 @@
 import { errors } from '@berth/errors';
-import { Composer, Lexer, Parser, type CST } from 'yaml';
+import type { CST } from 'yaml';
 
 /**
  * How deep a decoded document may nest (objects and lists). Kubernetes' JSON and YAML decoders stop at
@@ -148,6 +148,9 @@ export function decodeYamlDocuments(text: string, what = 'the body of the reques
     }
   }
   const bad = (why: string) => errors.badRequest(`${what} could not be decoded as YAML: ${why}`);
+  // yaml loads here, on the first YAML text, not with @berth/api: most `berth` calls read none (~50 ms).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Composer, Lexer, Parser } = require('yaml') as typeof import('yaml');
   const lexer = new Lexer();
   const parser = new Parser();
   const tokens: CST.Token[] = [];

@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FALLBACK_SERVER, findKubeconfig, kubeconfigCandidates, loadKubeConfig } from './kubeconfig';
+import { FALLBACK_SERVER, findKubeconfig, kubeconfigCandidates, kubeconfigYaml, loadKubeConfig } from './kubeconfig';
 
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
 
-function kubeconfigYaml(server: string, token: string, namespace?: string): string {
+function sampleKubeconfig(server: string, token: string, namespace?: string): string {
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -60,13 +60,13 @@ describe('kubeconfig search', () => {
     const search = { env: { KUBECONFIG: fromEnv }, home, berthKubeconfig: berth };
     expect(findKubeconfig(search)).toBeUndefined();
     mkdirSync(join(home, '.kube'), { recursive: true });
-    writeFileSync(join(home, '.kube', 'config'), kubeconfigYaml('https://home:1', 'h'));
+    writeFileSync(join(home, '.kube', 'config'), sampleKubeconfig('https://home:1', 'h'));
     expect(findKubeconfig(search)).toBe(join(home, '.kube', 'config'));
-    writeFileSync(berth, kubeconfigYaml('https://berth:2', 'b'));
+    writeFileSync(berth, sampleKubeconfig('https://berth:2', 'b'));
     expect(findKubeconfig(search)).toBe(berth);
-    writeFileSync(fromEnv, kubeconfigYaml('https://env:3', 'e'));
+    writeFileSync(fromEnv, sampleKubeconfig('https://env:3', 'e'));
     expect(findKubeconfig(search)).toBe(fromEnv);
-    writeFileSync(explicit, kubeconfigYaml('https://explicit:4', 'x'));
+    writeFileSync(explicit, sampleKubeconfig('https://explicit:4', 'x'));
     expect(findKubeconfig({ ...search, kubeconfig: explicit })).toBe(explicit);
   });
 
@@ -75,7 +75,7 @@ describe('kubeconfig search', () => {
   });
 
   it('resolves the current context: server, CA, token and namespace', () => {
-    writeFileSync(explicit, kubeconfigYaml('https://127.0.0.1:7443', 'tok-1', 'team'));
+    writeFileSync(explicit, sampleKubeconfig('https://127.0.0.1:7443', 'tok-1', 'team'));
     expect(loadKubeConfig({ kubeconfig: explicit })).toMatchObject({
       server: 'https://127.0.0.1:7443',
       ca: CA_PEM,
@@ -84,6 +84,57 @@ describe('kubeconfig search', () => {
       insecureSkipTLSVerify: false,
       source: explicit,
     });
+  });
+
+  it('reads back the kubeconfig kubeconfigYaml writes', () => {
+    const connection = { server: 'https://10.0.0.1:6443', ca: CA_PEM, insecureSkipTLSVerify: false, clientCert: 'CERT\n', clientKey: 'KEY\n' };
+    writeFileSync(explicit, kubeconfigYaml(connection, { cluster: 'berth', user: 'admin' }));
+    expect(loadKubeConfig({ kubeconfig: explicit })).toEqual({ ...connection, source: explicit });
+  });
+
+  it("reads files it names relative to the kubeconfig's directory, the token from token-file, and picks the current context", () => {
+    mkdirSync(join(dir, 'pki'));
+    writeFileSync(join(dir, 'pki', 'ca.crt'), CA_PEM);
+    writeFileSync(join(dir, 'token'), 'from-file\n');
+    writeFileSync(
+      explicit,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '- {name: other, cluster: {server: "https://other:1"}}',
+        '- {name: c, cluster: {server: "https://c:2/", certificate-authority: pki/ca.crt, tls-server-name: api.internal}}',
+        'users:',
+        '- {name: u, user: {token-file: token}}',
+        'contexts:',
+        '- {name: first, context: {cluster: other}}',
+        '- {name: second, context: {cluster: c, user: u, namespace: ns2}}',
+        'current-context: second',
+      ].join('\n'),
+    );
+    expect(loadKubeConfig({ kubeconfig: explicit })).toEqual({
+      server: 'https://c:2',
+      ca: CA_PEM,
+      insecureSkipTLSVerify: false,
+      tlsServerName: 'api.internal',
+      token: 'from-file',
+      namespace: 'ns2',
+      source: explicit,
+    });
+  });
+
+  it.each([
+    ['current-context: nowhere\n', 'invalid configuration: no cluster for the current context'],
+    ['clusters:\n- {name: c, cluster: {}}\ncontexts:\n- {name: x, context: {cluster: c}}\ncurrent-context: x\n', 'clusters[c].cluster.server is missing'],
+    ['clusters:\n- {cluster: {server: "https://a:1"}}\n', 'clusters[0].name is missing'],
+    ['clusters:\n- {name: c, cluster: {server: [1]}}\ncontexts:\n- {name: x, context: {cluster: c}}\ncurrent-context: x\n', 'server must be a string'],
+    ['clusters: {a: {server: "https://a:1"}}\n', 'clusters must be a list'],
+    ['clusters: [{name: c, cluster: {__proto__: {server: "https://a:1"}}}]\n', 'field named "__proto__"'],
+    ['a: &a [x]\nb: [*a, *a]\n---\nc: 1\n', 'error loading config file'],
+  ])('refuses a malformed kubeconfig (%j) with one BadRequest line', (text, message) => {
+    writeFileSync(explicit, text);
+    expect(() => loadKubeConfig({ kubeconfig: explicit })).toThrow(message);
+    expect(({} as Record<string, unknown>).server).toBeUndefined();
   });
 
   it('falls back to 127.0.0.1:6443 without any kubeconfig', () => {

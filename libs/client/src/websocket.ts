@@ -2,7 +2,7 @@ import { BerthError } from '@berth/errors';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { ClusterConnection } from './kubeconfig';
 import { errorFromResponse } from './status';
 import { authorization, queryString, type QueryValue } from './transport';
@@ -50,7 +50,10 @@ export function openWebSocket(connection: ClusterConnection, path: string, optio
     // handler resolved) attaches its listeners before the next message is emitted.
     allowSynchronousEvents: false,
   };
-  const ws = new WebSocket(urlOf(connection, path, options.query), options.protocols ?? [], tls);
+  // ws loads with the first WebSocket, not with @berth/client: most `berth` calls open none.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const WebSocketClient = require('ws') as typeof WebSocket;
+  const ws = new WebSocketClient(urlOf(connection, path, options.query), options.protocols ?? [], tls);
   return new Promise((resolve, reject) => {
     const fail = (err: Error) => {
       ws.removeAllListeners('open');

@@ -1,5 +1,4 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { findInCheckout } from '@berth/checkout';
 import { errors } from '@berth/errors';
 import { join } from 'node:path';
@@ -18,6 +17,10 @@ let cached: grpc.ServiceClientConstructor | undefined;
 /** The generated Runtime service (client constructor; `.service` is the definition servers implement). */
 export function runtimeService(): grpc.ServiceClientConstructor {
   if (cached) return cached;
+  // proto-loader (with protobufjs) loads with the first client or server, not with @berth/runtime-client:
+  // the CLI's API verbs import it and never call runtimed (~40 ms at their start).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadSync } = require('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
   const definition = loadSync(ENTRY, {
     includeDirs: [protoRoot()],
     keepCase: false,

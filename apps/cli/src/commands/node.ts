@@ -1,4 +1,4 @@
-import { resetNode, type ResetResult } from '@berth/node-reset';
+import type { ResetResult } from '@berth/node-reset';
 import type { Command } from 'commander';
 import { exitWith } from '../runtime/action';
 
@@ -26,6 +26,8 @@ export function registerNodeCommands(program: Command): void {
       process.stdout.on('error', () => undefined);
       let result: ResetResult;
       try {
+        // Loaded here, not at the CLI's start: it brings the agent (its x509 and asn1 cost ~170 ms).
+        const { resetNode } = await import('@berth/node-reset');
         result = await resetNode({ dataDir: options.dataDir, report: (line) => process.stdout.write(`${line}\n`) });
       } catch (err) {
         process.stderr.write(`berth node reset: ${(err as Error).message}\n`);

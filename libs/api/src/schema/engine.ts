@@ -2,11 +2,10 @@
  * Runs class-validator over a plain object and turns its errors into Kubernetes field causes; walks the same
  * schema declarations to find the fields nothing declares.
  */
-import { validateSync } from 'class-validator';
 import type { ValidationError } from 'class-validator';
 import type { FieldCause } from '@berth/errors';
 import type { Problem, SchemaClass } from './fields';
-import { declaredFields, isPlainObject } from './fields';
+import { classValidator, declaredFields, isPlainObject } from './fields';
 
 /**
  * The declared part of a value as an instance of its schema class (nested objects as instances of
@@ -52,7 +51,7 @@ function causesOf(errors: ValidationError[], parent: string, parentIsList: boole
 /** Field-level problems of `obj` against the schema class, with Kubernetes paths. */
 export function schemaCauses(cls: SchemaClass, obj: unknown): FieldCause[] {
   const instance = instanceOf(cls, obj) as object;
-  const errors = validateSync(instance, { forbidUnknownValues: false, validationError: { value: true } });
+  const errors = classValidator().validateSync(instance, { forbidUnknownValues: false, validationError: { value: true } });
   const causes: FieldCause[] = [];
   causesOf(errors, '', false, causes);
   return causes;

@@ -6,9 +6,36 @@
  * A check returns problems relative to the property it sits on; `subpath` (`[1].name`, `[cpu]`,
  * `.metadata.labels`) lets a check on a list or map name the exact element, as Kubernetes does.
  */
-import 'reflect-metadata';
-import { registerDecorator, ValidateNested } from 'class-validator';
 import type { FieldCause } from '@berth/errors';
+
+type ClassValidator = typeof import('class-validator');
+
+/**
+ * class-validator (and reflect-metadata, which it expects) load on the first validation, not with the
+ * schema classes: every process that imports @berth/api defines them, but only the apiserver and the
+ * CLI's apply validate, and loading it costs ~120 ms at each `berth` call's start. The decorators record
+ * what they would register; `classValidator()` loads it and registers them, before any `validateSync`.
+ */
+const pendingConstraints: ((validator: ClassValidator) => void)[] = [];
+let loadedValidator: ClassValidator | undefined;
+
+function whenValidatorLoads(registration: (validator: ClassValidator) => void): void {
+  if (loadedValidator) registration(loadedValidator);
+  else pendingConstraints.push(registration);
+}
+
+/** class-validator with every schema class's constraints registered. */
+export function classValidator(): ClassValidator {
+  if (!loadedValidator) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('reflect-metadata');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loadedValidator = require('class-validator') as ClassValidator;
+  }
+  const validator = loadedValidator;
+  for (const registration of pendingConstraints.splice(0)) registration(validator);
+  return validator;
+}
 
 export interface Problem {
   reason: string;
@@ -155,7 +182,7 @@ function register(target: object, property: string, info: FieldInfo): void {
 }
 
 function constrain<T>(target: object, property: string, type: FieldType<T>, checks: Check<T>[]): void {
-  registerDecorator({
+  whenValidatorLoads(({ registerDecorator }) => registerDecorator({
     name: 'berthField',
     target: target.constructor,
     propertyName: property,
@@ -164,7 +191,7 @@ function constrain<T>(target: object, property: string, type: FieldType<T>, chec
       // The problems travel to the converter as JSON: class-validator carries one string per constraint.
       defaultMessage: (args) => JSON.stringify(evaluate(type, checks, args?.value, args?.object as Record<string, unknown>)),
     },
-  });
+  }));
 }
 
 /** A scalar, list-of-scalars or free-form map property. */
@@ -183,7 +210,7 @@ export function Nested<T>(cls: () => SchemaClass, ...checks: Check<T>[]): Proper
   return (target, property) => {
     register(target, String(property), { nested: cls });
     constrain(target, String(property), objectType, checks as Check<Record<string, unknown>>[]);
-    ValidateNested()(target, String(property));
+    whenValidatorLoads(({ ValidateNested }) => ValidateNested()(target, String(property)));
   };
 }
 
@@ -192,6 +219,6 @@ export function NestedList<T>(cls: () => SchemaClass, ...checks: Check<T[]>[]): 
   return (target, property) => {
     register(target, String(property), { nested: cls, list: true });
     constrain(target, String(property), objectListType, checks as unknown as Check<Record<string, unknown>[]>[]);
-    ValidateNested({ each: true })(target, String(property));
+    whenValidatorLoads(({ ValidateNested }) => ValidateNested({ each: true })(target, String(property)));
   };
 }
