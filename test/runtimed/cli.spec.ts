@@ -75,7 +75,11 @@ describe('berth runtime CLI', () => {
     const env = await berth(['runtime', 'run', '--rm', '-e', 'A=1', '-w', '/tmp', '-u', 'nobody', '--read-only', 'busybox', 'sh', '-c', 'echo $A $(pwd) $(id -u); touch /x 2>/dev/null || echo ro']);
     expect(env).toMatchObject({ code: 0, stdout: '1 /tmp 65534\nro\n' });
     expect((await berth(['runtime', 'ps', '-a', '-q'])).stdout).toBe('');
-    const bad = await berth(['runtime', 'run', 'no-such-image']);
+    // As docker run: an image the node lacks is pulled first (.invalid never resolves), and --pull never does not.
+    const unpullable = await berth(['runtime', 'run', 'no-such-registry.invalid/no-such-image']);
+    expect(unpullable.code).toBe(1);
+    expect(unpullable.stderr).toMatch(/^Unable to find image 'no-such-registry\.invalid\/no-such-image:latest' locally\n[^\n]*no-such-registry\.invalid[^\n]*\n$/);
+    const bad = await berth(['runtime', 'run', '--pull', 'never', 'no-such-image']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^error: .*not found\n$/);
   });
