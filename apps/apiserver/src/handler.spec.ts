@@ -264,6 +264,24 @@ describe('ApiHandler', () => {
   describe('limits', () => {
     const configMaps = () => `${url}/api/v1/namespaces/default/configmaps`;
 
+    /** Holds every list of ConfigMaps in the store until `release` (so requests stay in flight); `restore` also puts the store back. */
+    function holdConfigMapLists(): { release: () => void; restore: () => void } {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const list = store.list.bind(store);
+      store.list = async (prefix) => {
+        if (prefix.includes('configmaps')) await held;
+        return list(prefix);
+      };
+      return {
+        release,
+        restore: () => {
+          release();
+          store.list = list;
+        },
+      };
+    }
+
     async function restart(limits: Partial<ServerLimits>): Promise<void> {
       watches.closeAll();
       await new Promise((r) => server.close(r));
@@ -301,13 +319,7 @@ describe('ApiHandler', () => {
 
     test('requests over the in-flight limit get 429, while health checks and watches are not counted', async () => {
       await restart({ maxRequestsInflight: 2 });
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      const list = store.list.bind(store);
-      store.list = async (prefix) => {
-        if (prefix.includes('configmaps')) await held;
-        return list(prefix);
-      };
+      const { release, restore } = holdConfigMapLists();
       try {
         const slow = [call(configMaps()), call(configMaps())];
         await new Promise((r) => setTimeout(r, 50));
@@ -323,20 +335,13 @@ describe('ApiHandler', () => {
         expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
         expect((await call(configMaps())).status).toBe(200);
       } finally {
-        release();
-        store.list = list;
+        restore();
       }
     });
 
     test('a request with watch=1 that is no watch (a create, a delete, a get of one object) is counted', async () => {
       await restart({ maxRequestsInflight: 1, maxMutatingRequestsInflight: 1 });
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      const list = store.list.bind(store);
-      store.list = async (prefix) => {
-        if (prefix.includes('configmaps')) await held;
-        return list(prefix);
-      };
+      const { release, restore } = holdConfigMapLists();
       try {
         // A list and a deletecollection (which lists first), the latter with watch=1, hold the only slots.
         const slow = [call(configMaps()), call(`${configMaps()}?watch=1`, 'DELETE')];
@@ -351,8 +356,7 @@ describe('ApiHandler', () => {
         release();
         expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
       } finally {
-        release();
-        store.list = list;
+        restore();
       }
     });
 
@@ -360,13 +364,7 @@ describe('ApiHandler', () => {
       await restart({ maxRequestsInflight: 1 });
       const denied = () => call(configMaps(), 'GET', undefined, 'application/json', JOIN_SECRET);
       expect((await denied()).status).toBe(403);
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      const list = store.list.bind(store);
-      store.list = async (prefix) => {
-        if (prefix.includes('configmaps')) await held;
-        return list(prefix);
-      };
+      const { release, restore } = holdConfigMapLists();
       try {
         const slow = call(configMaps());
         await new Promise((r) => setTimeout(r, 50));
@@ -378,8 +376,7 @@ describe('ApiHandler', () => {
         expect((await slow).status).toBe(200);
         expect((await denied()).status).toBe(403);
       } finally {
-        release();
-        store.list = list;
+        restore();
       }
     });
 
