@@ -24,4 +24,4 @@ export { nodeTunnelPath, TUNNEL_REQUEST_PARAM } from './node-tunnel-protocol';
 export type {
   TunnelKind, TunnelRequest, TunnelAnswer, ContainerRef, LogParams, ExecParams, PortForwardParams, ResourceUsage, PodStats, NodeStatsReport,
 } from './node-tunnel-protocol';
-export { LOCAL_REGISTRY_HOSTING, advertisedMirrors, advertisedRegistryHost, localRegistryHosting, parseMirroredRegistries } from './local-registry-hosting';
+export { LOCAL_REGISTRY_HOSTING, advertisedMirrors, advertisedRegistryHost, fetchLocalRegistryHosting, localRegistryHosting, parseMirroredRegistries } from './local-registry-hosting';

@@ -1,5 +1,6 @@
-import { decodeYaml, ownMember, type ConfigMap } from '@berth/api';
-import { errors } from '@berth/errors';
+import { decodeYaml, ownMember, resourceForKind, type ConfigMap } from '@berth/api';
+import { errors, isBerthError } from '@berth/errors';
+import type { KubeClient } from './client';
 
 /** Where a cluster advertises its registry: Kubernetes' KEP-1755 ("Standard for communicating a local registry") ConfigMap. */
 export const LOCAL_REGISTRY_HOSTING = {
@@ -65,4 +66,14 @@ export function advertisedMirrors(configMap: ConfigMap | undefined): string[] {
   if (text === undefined) return [];
   if (typeof text !== 'string' || text.length > MAX_HOSTING_BYTES) throw errors.badRequest(`${what} is not a list of registries`);
   return parseMirroredRegistries(text, what);
+}
+
+/** The advertisement as the cluster has it now; undefined when it has none (NotFound). */
+export async function fetchLocalRegistryHosting(client: Pick<KubeClient, 'get'>): Promise<ConfigMap | undefined> {
+  try {
+    return await client.get<ConfigMap>(resourceForKind('v1', 'ConfigMap')!, LOCAL_REGISTRY_HOSTING.name, { namespace: LOCAL_REGISTRY_HOSTING.namespace });
+  } catch (err) {
+    if (isBerthError(err, 'NotFound')) return undefined;
+    throw err;
+  }
 }

@@ -1,6 +1,5 @@
-import { resolveResourceName, type ConfigMap } from '@berth/api';
-import { advertisedMirrors, advertisedRegistryHost, LOCAL_REGISTRY_HOSTING, REGISTRY_GC_PATH } from '@berth/client';
-import { BerthError, errors, isBerthError } from '@berth/errors';
+import { advertisedMirrors, advertisedRegistryHost, fetchLocalRegistryHosting, REGISTRY_GC_PATH } from '@berth/client';
+import { BerthError, errors } from '@berth/errors';
 import type { GarbageCollectionResult } from '@berth/registry';
 import type { Command } from 'commander';
 import type { Session } from '../session';
@@ -50,12 +49,7 @@ async function registryGc(session: Session, options: RegistryGcOptions): Promise
  * tag images with (`berth tag app $(berth registry host)/app`), and with --mirrors the registries it stands in for.
  */
 async function registryHost(session: Session, options: { mirrors?: boolean }): Promise<void> {
-  let configMap: ConfigMap | undefined;
-  try {
-    configMap = await session.client.get<ConfigMap>(resolveResourceName('configmaps')!, LOCAL_REGISTRY_HOSTING.name, { namespace: LOCAL_REGISTRY_HOSTING.namespace });
-  } catch (err) {
-    if (!isBerthError(err, 'NotFound')) throw err;
-  }
+  const configMap = await fetchLocalRegistryHosting(session.client);
   const host = advertisedRegistryHost(configMap);
   if (!host) throw new BerthError('NotFound', 'this cluster advertises no registry (its server runs with --registry-port 0)');
   session.out(host);

@@ -1,5 +1,4 @@
-import { resolveResourceName, type ConfigMap } from '@berth/api';
-import { advertisedRegistryHost as hostOfAdvertisement, KubeClient, loadKubeConfig, LOCAL_REGISTRY_HOSTING, type ClusterConnection } from '@berth/client';
+import { advertisedRegistryHost as hostOfAdvertisement, fetchLocalRegistryHosting, KubeClient, loadKubeConfig, type ClusterConnection } from '@berth/client';
 import { DockerConfig, dockerConfigPath } from '@berth/registry-auth';
 import type { RegistryAuth } from '@berth/runtime-client';
 
@@ -43,8 +42,7 @@ function kubeconfigConnection(context: CredentialContext): ClusterConnection | u
 async function advertisedRegistryHost(connection: ClusterConnection): Promise<string | undefined> {
   const client = new KubeClient(connection, { userAgent: 'berth-cli', requestTimeoutMs: ADVERTISEMENT_TIMEOUT_MS });
   try {
-    const configMap = await client.get<ConfigMap>(resolveResourceName('configmaps')!, LOCAL_REGISTRY_HOSTING.name, { namespace: LOCAL_REGISTRY_HOSTING.namespace });
-    return hostOfAdvertisement(configMap);
+    return hostOfAdvertisement(await fetchLocalRegistryHosting(client));
   } catch {
     return undefined;
   } finally {
