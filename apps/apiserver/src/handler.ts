@@ -638,11 +638,44 @@ export class ApiHandler {
       ctx.res.destroy();
       return;
     }
-    // A client whose body was not read to its end cannot reuse the connection.
-    if (!ctx.req.complete) ctx.res.setHeader('Connection', 'close');
     if (status.details?.retryAfterSeconds) ctx.res.setHeader('Retry-After', String(status.details.retryAfterSeconds));
-    this.sendJson(ctx, status.code, status);
+    if (ctx.req.complete || ctx.req.destroyed) return this.sendJson(ctx, status.code, status);
+    // A client whose body was not read to its end cannot reuse the connection. As Go's server does, read up
+    // to MAX_DRAIN_BYTES of it first (bounded in time too): closing while the client still sends gives it a
+    // broken pipe instead of the answer.
+    ctx.res.setHeader('Connection', 'close');
+    void drainBody(ctx.req, MAX_DRAIN_BYTES, DRAIN_TIMEOUT_MS).then(() => {
+      if (!ctx.res.headersSent && !ctx.res.destroyed) this.sendJson(ctx, status.code, status);
+    });
   }
+}
+
+/** How long a refused request's unread body is read before the answer goes out anyway. */
+const DRAIN_TIMEOUT_MS = 5_000;
+
+/** Reads and drops what is left of a request's body: until it ends, `limit` bytes, or `timeoutMs`. */
+function drainBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let read = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('close', done);
+      req.off('error', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      read += chunk.length;
+      if (read > limit) done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('close', done);
+    req.once('error', done);
+    req.resume();
+  });
 }
 
 /** Stands in for a request's URL until handle() has parsed it (a request target can be malformed). */
