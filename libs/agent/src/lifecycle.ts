@@ -15,10 +15,16 @@ const MIN_GRACE_AFTER_HOOK_SECONDS = 2;
  */
 export async function runHook(runtime: ProbeRuntime, handler: LifecycleHandler, target: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
   if (handler.sleep) {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(handler.sleep!.seconds * 1000, timeoutMs)));
+    await sleepAtLeast(Math.min(handler.sleep.seconds * 1000, timeoutMs));
     return { ok: true };
   }
   return runProbe(runtime, { exec: handler.exec, httpGet: handler.httpGet, tcpSocket: handler.tcpSocket, timeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)) }, target);
+}
+
+/** A timer may fire a fraction of a millisecond early by the clock that measures it: a hook's sleep lasts its whole time. */
+async function sleepAtLeast(ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  for (let left = ms; left > 0; left = end - performance.now()) await new Promise((resolve) => setTimeout(resolve, Math.ceil(left)));
 }
 
 /** The pod's grace period for a container that is stopped while the pod stays (a failed probe or hook, a changed image). */
@@ -34,10 +40,11 @@ export async function stopContainer(runtime: Pick<ProbeRuntime, 'exec' | 'stopCo
   let grace = graceSeconds;
   const preStop = target.container.lifecycle?.preStop;
   if (preStop && grace > 0) {
-    const started = Date.now();
+    const started = performance.now();
     const result = await runHook(runtime, preStop, target, grace * 1000);
     if (!result.ok) events.record(pod, 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${result.message ?? ''}`.trim());
-    grace = Math.max(MIN_GRACE_AFTER_HOOK_SECONDS, Math.ceil(grace - (Date.now() - started) / 1000));
+    // kubelet takes the hook's whole seconds off the grace period.
+    grace = Math.max(MIN_GRACE_AFTER_HOOK_SECONDS, grace - Math.floor((performance.now() - started) / 1000));
   }
   await runtime.stopContainer(target.containerId, grace);
 }
