@@ -2,15 +2,24 @@
 // npm packages stay external: they are resolved from node_modules at run time, which keeps builds fast
 // and native modules (better-sqlite3) loadable.
 import { build } from 'esbuild';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runtimeProtoJson } from './runtime-proto.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entryPoints = {};
 for (const app of readdirSync(join(root, 'apps'))) {
   const main = join(root, 'apps', app, 'src', 'main.ts');
-  if (existsSync(main)) entryPoints[`apps/${app}/main`] = main;
+  if (!existsSync(main)) continue;
+  // An app with a start.ts starts there (it prepares the process), and loads its main.ts bundled as app.js.
+  const start = join(root, 'apps', app, 'src', 'start.ts');
+  if (existsSync(start)) {
+    entryPoints[`apps/${app}/main`] = start;
+    entryPoints[`apps/${app}/app`] = main;
+  } else {
+    entryPoints[`apps/${app}/main`] = main;
+  }
 }
 const bench = join(root, 'test', 'bench', 'main.ts');
 if (existsSync(bench)) entryPoints['bench/main'] = bench;
@@ -18,6 +27,8 @@ if (existsSync(bench)) entryPoints['bench/main'] = bench;
 const nodeNetworkMain = join(root, 'test', 'node-network', 'node-main.ts');
 if (existsSync(nodeNetworkMain)) entryPoints['test/node-network/node-main'] = nodeNetworkMain;
 
+// Compiled code cached by the apps that keep it (libs/compile-cache) is of the bundles being replaced.
+rmSync(join(root, 'dist', '.compile-cache'), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints,
@@ -30,12 +41,13 @@ await build({
   packages: 'external',
   tsconfig: join(root, 'tsconfig.json'),
   logLevel: 'warning',
+  define: { __BERTH_RUNTIME_PROTO_JSON__: JSON.stringify(JSON.stringify(runtimeProtoJson())) },
 });
 
 // The container shim is C (apps/shim/README.md says why); rebuilt only when a source is newer.
 {
   const { execFileSync } = await import('node:child_process');
-  const { mkdirSync, renameSync, rmSync, statSync } = await import('node:fs');
+  const { mkdirSync, renameSync, statSync } = await import('node:fs');
   const shimDir = join(root, 'apps', 'shim', 'src');
   const shimBin = join(root, 'dist', 'bin', 'berth-shim');
   const sources = readdirSync(shimDir).filter((f) => /\.[ch]$/.test(f));

@@ -1,4 +1,5 @@
 import { runBerth } from '@berth/testing';
+import { RuntimedFixture } from '../runtimed/support';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,8 @@ import { join } from 'node:path';
  * @peculiar/x509 with its asn1 libraries (the agent's node credential) cost ~300 ms at every `berth`
  * call's start, yaml, ws and proto-loader ~100 ms more; they load on use (a validation, `berth node
  * reset`, YAML text, a WebSocket, a call to runtimed), never at the start of a verb that does not need
- * them. Checked by the modules the process loaded, not by a time.
+ * them. A verb that calls runtimed parses no .proto file: the bundle carries them compiled. Checked by
+ * the modules the process loaded, not by a time.
  */
 const HEAVY = [
   /\/node_modules\/class-validator\//,
@@ -23,6 +25,8 @@ const HEAVY = [
   /\/node_modules\/@kubernetes\/client-node\//,
   /\/node_modules\/@grpc\/proto-loader\//,
 ];
+/** protobufjs's .proto parser (its full build): only the light build loads, with the compiled protos. */
+const PROTO_PARSER = /\/node_modules\/protobufjs\/src\/(parse|tokenize)\.js$/;
 
 let dir: string;
 let hook: string;
@@ -40,9 +44,9 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function loadedBy(args: string[]): Promise<string[]> {
+function loadedBy(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const out = join(dir, `modules-${args.join('-')}.txt`);
-  return runBerth(args, { env: { ...process.env, NODE_OPTIONS: `--require ${hook}`, BERTH_MODULES_OUT: out } }).then((result) => {
+  return runBerth(args, { env: { ...env, NODE_OPTIONS: `--require ${hook}`, BERTH_MODULES_OUT: out } }).then((result) => {
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     return readFileSync(out, 'utf8').split('\n');
   });
@@ -68,4 +72,17 @@ describe('the berth CLI at start', () => {
       expect(loaded.filter((file) => HEAVY.some((heavy) => heavy.test(file)))).toEqual([]);
     },
   );
+});
+
+describe('a berth verb that calls runtimed', () => {
+  const runtimed = new RuntimedFixture();
+  beforeAll(() => runtimed.start());
+  afterAll(() => runtimed.cleanup());
+
+  it('loads the compiled protos: no .proto parser, no proto-loader', async () => {
+    const loaded = await loadedBy(['images'], runtimed.env);
+    expect(loaded.some((file) => /\/node_modules\/@grpc\/grpc-js\//.test(file))).toBe(true);
+    expect(loaded.some((file) => /\/node_modules\/protobufjs\/light\.js$/.test(file))).toBe(true);
+    expect(loaded.filter((file) => PROTO_PARSER.test(file) || HEAVY.some((heavy) => heavy.test(file)))).toEqual([]);
+  });
 });
