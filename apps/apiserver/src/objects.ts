@@ -133,6 +133,8 @@ const INITIAL_STATUS: Record<string, () => Record<string, unknown>> = {
   '/Service': () => ({ loadBalancer: {} }),
   'apps/Deployment': () => ({}),
   'apps/ReplicaSet': () => ({ replicas: 0 }),
+  'batch/Job': () => ({}),
+  'batch/CronJob': () => ({}),
 };
 
 /** How many times a patch is re-applied when a concurrent writer got in between read and write. */

@@ -1,6 +1,7 @@
 import { formatQuantity } from './quantity';
 import type { ResourceType } from './registry';
 import type { KubeObject } from './types';
+import { JOB_CONTROLLER_UID_LABEL, JOB_NAME_LABEL, LEGACY_JOB_CONTROLLER_UID_LABEL, LEGACY_JOB_NAME_LABEL } from './batch';
 
 /**
  * Defaulting runs before validation, on whatever a client sent, so it touches only values of the shape it
@@ -183,6 +184,54 @@ function defaultEndpoints(endpoints: Obj): void {
   }
 }
 
+/** Kubernetes' SetDefaults_Job: one pod at a time, once, six retries. */
+function defaultJobSpec(spec: Obj): void {
+  if ((spec.completions === undefined || spec.completions === null) && (spec.parallelism === undefined || spec.parallelism === null)) {
+    spec.completions = 1;
+  }
+  setDefault(spec, 'parallelism', 1);
+  setDefault(spec, 'backoffLimit', 6);
+  setDefault(spec, 'completionMode', 'NonIndexed');
+  setDefault(spec, 'suspend', false);
+  const policy = spec.podFailurePolicy;
+  setDefault(spec, 'podReplacementPolicy', isObj(policy) ? 'Failed' : 'TerminatingOrFailed');
+  if (isObj(policy)) {
+    for (const rule of objects(policy.rules)) for (const pattern of objects(rule.onPodConditions)) setDefault(pattern, 'status', 'True');
+  }
+  defaultPodTemplate(spec);
+}
+
+/**
+ * What Kubernetes' Job strategy does on create (generateSelector), unless spec.manualSelector: the template
+ * gets the job's name and uid as labels and the selector matches the uid, so no other Job's pods match.
+ * Labels the user set are left as they are (a conflicting one fails validation). A Job without labels of
+ * its own takes the template's, as Kubernetes' defaulting does when it reads the Job back.
+ */
+function generateJobSelector(job: Obj, spec: Obj): void {
+  const meta = isObj(job.metadata) ? job.metadata : undefined;
+  if (spec.manualSelector === true || !meta || typeof meta.uid !== 'string' || typeof meta.name !== 'string') return;
+  const template = child(spec, 'template');
+  const templateMeta = template && child(template, 'metadata');
+  const labels = templateMeta && child(templateMeta, 'labels');
+  if (!labels) return;
+  for (const key of [LEGACY_JOB_NAME_LABEL, JOB_NAME_LABEL]) setDefault(labels, key, meta.name);
+  for (const key of [LEGACY_JOB_CONTROLLER_UID_LABEL, JOB_CONTROLLER_UID_LABEL]) setDefault(labels, key, meta.uid);
+  const selector = child(spec, 'selector');
+  const matchLabels = selector && child(selector, 'matchLabels');
+  if (matchLabels) setDefault(matchLabels, JOB_CONTROLLER_UID_LABEL, meta.uid);
+  if (meta.labels === undefined || meta.labels === null || (isObj(meta.labels) && Object.keys(meta.labels).length === 0)) meta.labels = { ...labels };
+}
+
+/** Kubernetes' SetDefaults_CronJob; the job template's pod template gets the pod defaults. */
+function defaultCronJobSpec(spec: Obj): void {
+  setDefault(spec, 'concurrencyPolicy', 'Allow');
+  setDefault(spec, 'suspend', false);
+  setDefault(spec, 'successfulJobsHistoryLimit', 3);
+  setDefault(spec, 'failedJobsHistoryLimit', 1);
+  const jobTemplate = spec.jobTemplate;
+  if (isObj(jobTemplate) && isObj(jobTemplate.spec)) defaultPodTemplate(jobTemplate.spec);
+}
+
 /** Fills in what Kubernetes defaults (restartPolicy, imagePullPolicy, protocol, strategy, ...). Mutates obj. */
 export function applyDefaults(type: ResourceType, obj: KubeObject): void {
   const top = obj as Obj;
@@ -224,6 +273,19 @@ export function applyDefaults(type: ResourceType, obj: KubeObject): void {
     case '/Endpoints':
       defaultEndpoints(top);
       break;
+    case 'batch/Job': {
+      const spec = specOf();
+      if (spec) {
+        defaultJobSpec(spec);
+        generateJobSelector(top, spec);
+      }
+      break;
+    }
+    case 'batch/CronJob': {
+      const spec = specOf();
+      if (spec) defaultCronJobSpec(spec);
+      break;
+    }
     case '/Node':
       if (isObj(top.status)) {
         quantitiesAsStrings(top.status.capacity);

@@ -9,3 +9,5 @@ export * from './quantity';
 export * from './decode';
 export { dns1123SubdomainErrors, localDescendingPathErrors, localNonReservedPathErrors } from './schema/syntax';
 export * from './downward-api';
+export * from './batch';
+export * from './cron';

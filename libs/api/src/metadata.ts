@@ -17,6 +17,12 @@ function asPrefix(generateName: string): string {
   return generateName.endsWith('-') ? `${generateName}a` : generateName;
 }
 
+/**
+ * Kinds whose names are shorter than a DNS subdomain: a CronJob's Jobs are named after it with 11 more
+ * characters, and a Job's name is a label value of its pods.
+ */
+const MAX_NAME_LENGTH: Readonly<Record<string, number>> = { 'batch/CronJob': 52 };
+
 export function validateObjectMetaNames(type: ResourceType, obj: KubeObject): FieldCause[] {
   const meta = obj.metadata as unknown;
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return [];
@@ -25,6 +31,8 @@ export function validateObjectMetaNames(type: ResourceType, obj: KubeObject): Fi
   const causes: FieldCause[] = [];
   if (typeof name === 'string' && name !== '') {
     causes.push(...nameRule(name).map((detail) => field.invalid('metadata.name', name, detail)));
+    const max = MAX_NAME_LENGTH[`${type.group}/${type.kind}`];
+    if (max !== undefined && name.length > max) causes.push(field.invalid('metadata.name', name, `must be no more than ${max} characters`));
   } else if (typeof generateName === 'string' && generateName !== '') {
     causes.push(...nameRule(asPrefix(generateName)).map((detail) => field.invalid('metadata.generateName', generateName, detail)));
   } else if (name === undefined || name === null || name === '') {

@@ -69,6 +69,8 @@ export const RESOURCES: readonly ResourceType[] = [
     subresources: ['status', 'scale'],
   }),
   resource('coordination.k8s.io', 'v1', 'Lease', 'leases'),
+  resource('batch', 'v1', 'Job', 'jobs', { categories: ['all'], subresources: ['status'] }),
+  resource('batch', 'v1', 'CronJob', 'cronjobs', { shortNames: ['cj'], categories: ['all'], subresources: ['status'] }),
 ];
 
 export function apiVersionOf(r: ResourceType): string {

@@ -93,6 +93,28 @@ const COLUMNS: Record<string, ColumnSpec[]> = {
     ['Name', 'string', 'Name must be unique within a namespace.', { wide: true, format: 'name' }],
   ],
   Lease: [NAME, ['Holder', 'string', 'The identity of the holder of the current lease.'], AGE],
+  Job: [
+    NAME,
+    ['Status', 'string', 'Status of the job.'],
+    ['Completions', 'string', 'The number of pods which reached phase Succeeded.'],
+    ['Duration', 'string', 'Time required to complete the job.'],
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
+  ],
+  CronJob: [
+    NAME,
+    ['Schedule', 'string', 'The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.'],
+    ['Timezone', 'string', 'The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones.'],
+    ['Suspend', 'boolean', 'This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.'],
+    ['Active', 'integer', 'A list of pointers to currently running jobs.'],
+    ['Last Schedule', 'string', 'Information when was the last time the job was successfully scheduled.'],
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR,
+  ],
 };
 
 function column([name, type, description, options]: ColumnSpec): TableColumn {
@@ -537,7 +559,71 @@ function countOf(map: unknown): number {
   return map && typeof map === 'object' ? Object.keys(map).length : 0;
 }
 
+interface JobView {
+  spec?: { completions?: number; parallelism?: number; selector?: unknown; template?: { spec?: { containers?: Container[] } } };
+  status?: { succeeded?: number; startTime?: string; completionTime?: string; conditions?: Condition[] };
+}
+
+/** kubectl's printJob STATUS: the first that holds of Complete, Failed, Terminating, Suspended, FailureTarget, SuccessCriteriaMet, else Running. */
+function jobStatusCell(job: JobView, obj: KubeObject): string {
+  const conditions = job.status?.conditions;
+  if (conditionTrue(conditions, 'Complete')) return 'Complete';
+  if (conditionTrue(conditions, 'Failed')) return 'Failed';
+  if (obj.metadata.deletionTimestamp) return 'Terminating';
+  for (const type of ['Suspended', 'FailureTarget', 'SuccessCriteriaMet']) if (conditionTrue(conditions, type)) return type;
+  return 'Running';
+}
+
+function printJob(obj: KubeObject, now: Date): unknown[] {
+  const job = view<JobView>(obj);
+  const succeeded = job.status?.succeeded ?? 0;
+  const parallelism = job.spec?.parallelism ?? 0;
+  const completions =
+    job.spec?.completions !== undefined && job.spec.completions !== null
+      ? `${succeeded}/${job.spec.completions}`
+      : parallelism > 1
+        ? `${succeeded}/1 of ${parallelism}`
+        : `${succeeded}/1`;
+  const start = job.status?.startTime ? Date.parse(job.status.startTime) : NaN;
+  const end = job.status?.completionTime ? Date.parse(job.status.completionTime) : now.getTime();
+  const duration = Number.isNaN(start) || Number.isNaN(end) ? '' : humanDuration(end - start);
+  return [
+    obj.metadata.name,
+    jobStatusCell(job, obj),
+    completions,
+    duration,
+    humanAge(obj.metadata.creationTimestamp, now),
+    ...containerCells(job.spec?.template?.spec?.containers),
+    selectorText(job.spec?.selector, '<error>') || '<none>',
+  ];
+}
+
+interface CronJobView {
+  spec?: { schedule?: string; timeZone?: string; suspend?: boolean; jobTemplate?: { spec?: JobView['spec'] } };
+  status?: { active?: unknown[]; lastScheduleTime?: string };
+}
+
+function printCronJob(obj: KubeObject, now: Date): unknown[] {
+  const cronJob = view<CronJobView>(obj);
+  const spec = cronJob.spec ?? {};
+  const suspend = spec.suspend === undefined || spec.suspend === null ? '<unset>' : spec.suspend ? 'True' : 'False';
+  const last = cronJob.status?.lastScheduleTime;
+  return [
+    obj.metadata.name,
+    spec.schedule ?? '',
+    spec.timeZone ?? '<none>',
+    suspend,
+    cronJob.status?.active?.length ?? 0,
+    last ? humanAge(last, now) : '<none>',
+    humanAge(obj.metadata.creationTimestamp, now),
+    ...containerCells(spec.jobTemplate?.spec?.template?.spec?.containers),
+    selectorText(spec.jobTemplate?.spec?.selector, '<error>') || '<none>',
+  ];
+}
+
 const PRINTERS: Record<string, Printer> = {
+  Job: printJob,
+  CronJob: printCronJob,
   Pod: printPod,
   Deployment: printDeployment,
   ReplicaSet: printReplicaSet,

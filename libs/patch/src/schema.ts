@@ -111,6 +111,13 @@ const SCHEMAS: Record<string, FieldSchema> = {
     spec: struct({ selector: LABEL_SELECTOR, template: podTemplate }),
     status: struct({ conditions: CONDITIONS }),
   }),
+  'batch/v1/Job': kind({
+    spec: struct({ selector: LABEL_SELECTOR, template: podTemplate }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
+  'batch/v1/CronJob': kind({
+    spec: struct({ jobTemplate: struct({ metadata: objectMeta, spec: struct({ selector: LABEL_SELECTOR, template: podTemplate }) }) }),
+  }),
 };
 
 const GENERIC = kind({});

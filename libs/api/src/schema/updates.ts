@@ -103,6 +103,22 @@ function podSpecUpdate(obj: KubeObject, old: KubeObject): FieldCause[] {
   return sameJson(comparable, before) ? [] : [field.forbidden('spec', POD_UPDATE_FORBIDDEN)];
 }
 
+/**
+ * Kubernetes' ValidateJobSpecUpdate: what identifies the Job's pods and how they are counted is fixed;
+ * an Indexed Job may scale only with completions and parallelism equal before and after (elastic).
+ */
+function jobUpdate(obj: KubeObject, old: KubeObject): FieldCause[] {
+  const spec = specOf(obj);
+  const before = specOf(old);
+  const causes = selectorUnchanged(obj, old);
+  for (const name of ['template', 'completionMode', 'podFailurePolicy', 'manualSelector']) {
+    if (!sameJson(spec[name], before[name])) causes.push(immutableField(`spec.${name}`, spec[name]));
+  }
+  const elastic = spec.completionMode === 'Indexed' && spec.completions === spec.parallelism && before.completions === before.parallelism;
+  if (!sameJson(spec.completions, before.completions) && !elastic) causes.push(immutableField('spec.completions', spec.completions));
+  return causes;
+}
+
 const UPDATE_RULES: Readonly<Record<string, (obj: KubeObject, old: KubeObject) => FieldCause[]>> = {
   '/Pod': podSpecUpdate,
   'apps/Deployment': selectorUnchanged,
@@ -110,6 +126,7 @@ const UPDATE_RULES: Readonly<Record<string, (obj: KubeObject, old: KubeObject) =
   '/Service': clusterIPKept,
   '/ConfigMap': payloadFrozen(['data', 'binaryData']),
   '/Secret': secretUpdate,
+  'batch/Job': jobUpdate,
 };
 
 export function updateCauses(type: ResourceType, obj: KubeObject, old: KubeObject): FieldCause[] {
