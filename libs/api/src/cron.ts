@@ -258,3 +258,14 @@ function lastWithin(s: CronSchedule, earliestMs: number, nowMs: number, zone: st
   }
   return undefined;
 }
+
+/** RFC 3339 with the zone's offset at that instant (`2026-03-01T10:00:00+01:00`), as Go formats a time in a location. */
+export function formatInZone(ms: number, zone: string): string {
+  const w = wallClock(ms, zone);
+  const offsetMinutes = Math.round((asUtc(w) - Math.floor(ms / MINUTE) * MINUTE) / MINUTE);
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  const seconds = Math.floor((ms % MINUTE) / 1000);
+  const sign = offsetMinutes < 0 ? '-' : '+';
+  const offset = offsetMinutes === 0 ? 'Z' : `${sign}${pad(Math.floor(Math.abs(offsetMinutes) / 60))}:${pad(Math.abs(offsetMinutes) % 60)}`;
+  return `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}:${pad(seconds)}${offset}`;
+}

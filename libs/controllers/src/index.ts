@@ -26,3 +26,7 @@ export {
   canonicalJson,
 } from './rollout';
 export { NODE_LEASE_NAMESPACE } from './types';
+export { JobController, type JobControllerOptions } from './job';
+export { planJob, podForJob, matchPodFailurePolicy, remainingBackoffMs, parseIndexes, formatIndexes, completionIndexOf, JOB_BACKOFF_INITIAL_MS, JOB_BACKOFF_MAX_MS, type JobPlan, type BackoffRecord } from './job-sync';
+export { CronJobController, cronJobJobName, jobForCronJob, type CronJobControllerOptions } from './cronjob';
+export { TtlAfterFinishedController, jobExpiry, type TtlAfterFinishedOptions } from './ttl-after-finished';

@@ -12,9 +12,12 @@ import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE }
 import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
 import { ServiceLoadBalancerController } from './service-lb';
+import { JobController } from './job';
+import { CronJobController } from './cronjob';
+import { TtlAfterFinishedController } from './ttl-after-finished';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb';
-export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb'];
+export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb' | 'job' | 'cronjob' | 'ttl-after-finished';
+export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'job', 'cronjob', 'ttl-after-finished'];
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -90,6 +93,9 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
     );
   }
   if (enabled.has('service-lb')) controllers.push(new ServiceLoadBalancerController(ctx));
+  if (enabled.has('job')) controllers.push(new JobController(ctx));
+  if (enabled.has('cronjob')) controllers.push(new CronJobController(ctx));
+  if (enabled.has('ttl-after-finished')) controllers.push(new TtlAfterFinishedController(ctx));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');

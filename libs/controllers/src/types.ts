@@ -13,6 +13,8 @@ export const EVENTS = typeOf('v1', 'Event');
 export const REPLICA_SETS = typeOf('apps/v1', 'ReplicaSet');
 export const DEPLOYMENTS = typeOf('apps/v1', 'Deployment');
 export const LEASES = typeOf('coordination.k8s.io/v1', 'Lease');
+export const JOBS = typeOf('batch/v1', 'Job');
+export const CRON_JOBS = typeOf('batch/v1', 'CronJob');
 
 /** The namespace where node agents renew their heartbeat Leases (defined once, by @berth/client). */
 export { NODE_LEASE_NAMESPACE } from '@berth/client';
