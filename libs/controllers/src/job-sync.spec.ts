@@ -184,6 +184,7 @@ describe('planJob', () => {
     const plan = planJob(j, [running], s(5), FRESH);
     expect(plan.delete).toEqual([running]);
     expect(plan.status.conditions?.[0]).toMatchObject({ type: 'Suspended', status: 'True', reason: 'JobSuspended' });
+    expect(plan.status.startTime).toBeUndefined();
     const cut = planJob({ ...j, status: plan.status }, [{ ...running, metadata: { ...running.metadata, deletionTimestamp: new Date(s(5)).toISOString() } }], s(6), FRESH);
     expect(cut.status.failed).toBe(0);
     expect(cut.removeFinalizers).toHaveLength(1);

@@ -310,6 +310,8 @@ export function planJob(job: Job, pods: Pod[], now: number, backoff: BackoffReco
   // 3. Suspension and resumption.
   const wasSuspended = trueJobCondition(job, 'Suspended');
   if (suspended && !failureTarget && !successMet) {
+    // The active deadline counts from the start after the last resumption.
+    delete status.startTime;
     if (!wasSuspended) {
       conditions = setCondition(conditions, 'Suspended', 'True', 'JobSuspended', 'Job suspended', now);
       events.push(['Normal', 'Suspended', 'Job suspended']);
