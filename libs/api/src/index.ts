@@ -4,10 +4,36 @@ export type * from './kinds';
 export * from './validation';
 export * from './defaults';
 export * from './selectors';
+export * from './field-selectors';
 export * from './tables';
 export * from './quantity';
 export * from './decode';
 export { dns1123SubdomainErrors, localDescendingPathErrors, localNonReservedPathErrors } from './schema/syntax';
 export * from './downward-api';
-export * from './batch';
-export * from './cron';
+export { defineResource } from './resources/definition';
+export type { DeletionPlan, FieldAccessor, KindShape, ResourceStrategy, TablePrinter } from './resources/definition';
+export { SYSTEM_NAMESPACES } from './resources/core/namespace';
+export { timestamp } from './timestamp';
+export {
+  JOB_CONTROLLER_UID_LABEL,
+  JOB_NAME_LABEL,
+  LEGACY_JOB_CONTROLLER_UID_LABEL,
+  LEGACY_JOB_NAME_LABEL,
+  JOB_COMPLETION_INDEX_ANNOTATION,
+  JOB_COMPLETION_INDEX_ENV,
+  JOB_TRACKING_FINALIZER,
+  trueJobCondition,
+  isJobFinished,
+} from './resources/batch/job';
+export {
+  CRONJOB_INSTANTIATE_ANNOTATION,
+  CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION,
+  parseCronSchedule,
+  nextCronTime,
+  mostRecentCronTime,
+  formatInZone,
+  localTimeZone,
+  timeZoneErrors,
+  type CronSchedule,
+  type MissedSchedule,
+} from './resources/batch/cronjob';

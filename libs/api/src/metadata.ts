@@ -1,27 +1,19 @@
 /** The ObjectMeta rules that depend on the kind: how names are spelled and whether a namespace belongs. */
 import { field } from '@berth/errors';
 import type { FieldCause } from '@berth/errors';
+import { definitionOf } from './registry';
 import type { ResourceType } from './registry';
 import type { KubeObject } from './types';
-import { dns1123LabelErrors, dns1123SubdomainErrors } from './schema/syntax';
-
-/** Kinds whose names become DNS labels (a namespace in hostnames, a service in its DNS name). */
-const LABEL_NAMED_KINDS = new Set(['/Namespace', '/Service']);
+import { dns1123LabelErrors } from './schema/syntax';
 
 export function nameRuleFor(type: ResourceType): (name: string) => string[] {
-  return LABEL_NAMED_KINDS.has(`${type.group}/${type.kind}`) ? dns1123LabelErrors : dns1123SubdomainErrors;
+  return definitionOf(type).nameErrors;
 }
 
 /** A generateName prefix may end in '-': Kubernetes validates it as if a suffix followed. */
 function asPrefix(generateName: string): string {
   return generateName.endsWith('-') ? `${generateName}a` : generateName;
 }
-
-/**
- * Kinds whose names are shorter than a DNS subdomain: a CronJob's Jobs are named after it with 11 more
- * characters, and a Job's name is a label value of its pods.
- */
-const MAX_NAME_LENGTH: Readonly<Record<string, number>> = { 'batch/CronJob': 52 };
 
 export function validateObjectMetaNames(type: ResourceType, obj: KubeObject): FieldCause[] {
   const meta = obj.metadata as unknown;
@@ -31,8 +23,6 @@ export function validateObjectMetaNames(type: ResourceType, obj: KubeObject): Fi
   const causes: FieldCause[] = [];
   if (typeof name === 'string' && name !== '') {
     causes.push(...nameRule(name).map((detail) => field.invalid('metadata.name', name, detail)));
-    const max = MAX_NAME_LENGTH[`${type.group}/${type.kind}`];
-    if (max !== undefined && name.length > max) causes.push(field.invalid('metadata.name', name, `must be no more than ${max} characters`));
   } else if (typeof generateName === 'string' && generateName !== '') {
     causes.push(...nameRule(asPrefix(generateName)).map((detail) => field.invalid('metadata.generateName', generateName, detail)));
   } else if (name === undefined || name === null || name === '') {

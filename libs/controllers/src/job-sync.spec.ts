@@ -13,7 +13,11 @@ function job(spec: Record<string, unknown> = {}, status?: Job['status']): Job {
     spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox:1.36' }] } }, ...spec },
     ...(status ? { status } : {}),
   } as Job;
-  applyDefaults(resourceForKind('batch/v1', 'Job')!, j);
+  // What the apiserver does to a new Job: the create strategy (the generated selector), then defaulting.
+  const type = resourceForKind('batch/v1', 'Job')!;
+  type.strategy.prepareForCreate?.(j);
+  if (status) j.status = status;
+  applyDefaults(type, j);
   return j;
 }
 

@@ -1,6 +1,5 @@
 /** Valid objects of every served kind, as a client would send them: shared by the api lib's specs. */
-import type { CronJob, Job } from '../batch';
-import type { ConfigMap, Deployment, Endpoints, Event, Lease, Namespace, Node, Pod, ReplicaSet, Secret, Service } from '../kinds';
+import type { ConfigMap, CronJob, Deployment, Endpoints, Event, Job, Lease, Namespace, Node, Pod, ReplicaSet, Secret, Service } from '../kinds';
 
 export function podFixture(): Pod {
   return {

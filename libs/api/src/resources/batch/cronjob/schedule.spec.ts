@@ -1,4 +1,4 @@
-import { mostRecentCronTime, nextCronTime, parseCronSchedule, timeZoneErrors } from './cron';
+import { mostRecentCronTime, nextCronTime, parseCronSchedule, timeZoneErrors } from './schedule';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());

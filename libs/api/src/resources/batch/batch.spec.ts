@@ -1,8 +1,10 @@
-import { applyDefaults } from './defaults';
-import type { CronJob, Job } from './batch';
-import { resourceForKind } from './registry';
-import { tableCells, tableColumns } from './tables';
-import { validateObject } from './validation';
+import { applyDefaults } from '../../defaults';
+import { resourceForKind } from '../../registry';
+import { tableCells, tableColumns } from '../../tables';
+import type { KubeObject } from '../../types';
+import { validateObject } from '../../validation';
+import type { CronJob } from './cronjob/types';
+import type { Job } from './job/types';
 
 const JOB = resourceForKind('batch/v1', 'Job')!;
 const CRON_JOB = resourceForKind('batch/v1', 'CronJob')!;
@@ -26,15 +28,22 @@ function cronJob(spec: Record<string, unknown> = {}, name = 'tick'): CronJob {
   } as CronJob;
 }
 
-function problems(type = JOB, obj: Job | CronJob): string[] {
+/** What the apiserver does to a new object before validating it: the kind's create preparation, then defaulting. */
+function created<T extends KubeObject>(type: typeof JOB, obj: T): T {
+  type.strategy.prepareForCreate?.(obj);
   applyDefaults(type, obj);
-  return validateObject(type, obj, { fieldValidation: 'Strict' }).causes.map((c) => `${c.field}: ${c.message}`);
+  return obj;
+}
+
+function problems(type = JOB, obj: Job | CronJob): string[] {
+  created(type, obj);
+  return validateObject(type, obj, { fieldValidation: 'Strict' }).causes.map((c: { field?: string; message: string }) => `${c.field}: ${c.message}`);
 }
 
 describe('batch/v1 Job', () => {
   it('defaults as Kubernetes does and generates the selector from the uid', () => {
     const j = job();
-    applyDefaults(JOB, j);
+    created(JOB, j);
     expect(j.spec).toMatchObject({ completions: 1, parallelism: 1, backoffLimit: 6, completionMode: 'NonIndexed', suspend: false, podReplacementPolicy: 'TerminatingOrFailed' });
     expect(j.spec?.selector).toEqual({ matchLabels: { 'batch.kubernetes.io/controller-uid': UID } });
     const labels = { 'batch.kubernetes.io/controller-uid': UID, 'batch.kubernetes.io/job-name': 'pi', 'controller-uid': UID, 'job-name': 'pi' };
@@ -45,14 +54,14 @@ describe('batch/v1 Job', () => {
 
   it('leaves completions unset for a work queue (parallelism alone) and a manual selector alone', () => {
     const queue = job({ parallelism: 3 });
-    applyDefaults(JOB, queue);
+    created(JOB, queue);
     expect(queue.spec?.completions).toBeUndefined();
     const manual = job({ manualSelector: true, selector: { matchLabels: { app: 'x' } }, template: { metadata: { labels: { app: 'x' } }, spec: job().spec!.template.spec } });
-    applyDefaults(JOB, manual);
+    created(JOB, manual);
     expect(manual.spec?.selector).toEqual({ matchLabels: { app: 'x' } });
     expect(manual.spec?.template.metadata?.labels).toEqual({ app: 'x' });
     const failurePolicy = job({ podFailurePolicy: { rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] }] } });
-    applyDefaults(JOB, failurePolicy);
+    created(JOB, failurePolicy);
     expect(failurePolicy.spec?.podReplacementPolicy).toBe('Failed');
     expect(failurePolicy.spec?.podFailurePolicy?.rules[0].onPodConditions?.[0].status).toBe('True');
   });
@@ -78,24 +87,24 @@ describe('batch/v1 Job', () => {
 
   it('keeps the template, selector and completions of a Job fixed', () => {
     const old = job({ completions: 3 });
-    applyDefaults(JOB, old);
+    created(JOB, old);
     const next = structuredClone(old);
     next.spec!.completions = 4;
     next.spec!.template.spec!.containers[0].image = 'busybox:latest';
     next.spec!.parallelism = 2;
-    const causes = validateObject(JOB, next, { fieldValidation: 'Strict', old }).causes.map((c) => c.field);
+    const causes = validateObject(JOB, next, { fieldValidation: 'Strict', old }).causes.map((c: { field?: string }) => c.field);
     expect(causes).toEqual(['spec.template', 'spec.completions']);
   });
 
   it('prints the columns kubectl shows', () => {
     expect(tableColumns(JOB).map((c) => c.name)).toEqual(['Name', 'Status', 'Completions', 'Duration', 'Age', 'Containers', 'Images', 'Selector']);
     const j = job({ completions: 3 });
-    applyDefaults(JOB, j);
+    created(JOB, j);
     j.metadata.creationTimestamp = '2026-03-01T10:00:00Z';
     j.status = { succeeded: 3, startTime: '2026-03-01T10:00:01Z', completionTime: '2026-03-01T10:00:43Z', conditions: [{ type: 'Complete', status: 'True' }] };
     expect(tableCells(JOB, j, new Date('2026-03-01T10:05:00Z'))).toEqual(['pi', 'Complete', '3/3', '42s', '5m', 'c', 'busybox:1.36', `batch.kubernetes.io/controller-uid=${UID}`]);
     const queue = job({ parallelism: 2 });
-    applyDefaults(JOB, queue);
+    created(JOB, queue);
     queue.status = { startTime: '2026-03-01T10:00:00Z', conditions: [{ type: 'FailureTarget', status: 'True' }] };
     expect(tableCells(JOB, queue, new Date('2026-03-01T10:00:30Z')).slice(1, 4)).toEqual(['FailureTarget', '0/1 of 2', '30s']);
   });
@@ -124,7 +133,7 @@ describe('batch/v1 CronJob', () => {
 
   it('prints the columns kubectl shows', () => {
     const c = cronJob();
-    applyDefaults(CRON_JOB, c);
+    created(CRON_JOB, c);
     c.metadata.creationTimestamp = '2026-03-01T10:00:00Z';
     c.status = { active: [{ name: 'tick-1' }], lastScheduleTime: '2026-03-01T10:04:00Z' };
     expect(tableCells(CRON_JOB, c, new Date('2026-03-01T10:05:00Z'))).toEqual(['tick', '* * * * *', '<none>', 'False', 1, '60s', '5m', 'c', 'busybox:1.36', '<none>']);

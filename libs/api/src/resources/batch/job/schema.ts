@@ -1,14 +1,14 @@
-/** batch/v1 Job and CronJob (Kubernetes' ValidateJob / ValidateCronJob). */
+/** batch/v1 Job (Kubernetes' ValidateJob); a CronJob's job template reuses its parts. */
 import { field } from '@berth/errors';
-import type * as batch from '../batch';
-import { parseCronSchedule, timeZoneErrors } from '../cron';
-import type { Check } from './fields';
-import { isPlainObject, problem, required, requiredIf, t, Field, Nested, NestedList } from './fields';
-import { nonNegative, oneOf, uniqueBy } from './checks';
-import { LabelSelector, ObjectMeta, ObjectReference, TypedObject } from './meta';
-import { PodTemplateSpec } from './pod';
-import { qualifiedNameErrors, syntax } from './syntax';
-import { templateMatchesSelector } from './workloads';
+import type { Check } from '../../../schema/fields';
+import { isPlainObject, problem, required, requiredIf, t, Field, Nested, NestedList } from '../../../schema/fields';
+import { nonNegative, oneOf, uniqueBy } from '../../../schema/checks';
+import { LabelSelector, ObjectMeta, TypedObject } from '../../../schema/meta';
+import { qualifiedNameErrors, syntax } from '../../../schema/syntax';
+import { PodTemplateSpec } from '../../core/pod/schema';
+import type { KindShape } from '../../definition';
+import { templateMatchesSelector } from '../../apps/workload';
+import type * as batch from './types';
 
 /** Kubernetes' bound on an Indexed Job's completions and parallelism. */
 const MAX_INDEXED_COMPLETIONS = 100_000;
@@ -117,13 +117,13 @@ class JobSpecFields implements Omit<batch.JobSpec, 'selector' | 'template'> {
 }
 
 /** A CronJob's job template: the selector is made when each Job is created from it. */
-export class JobTemplateJobSpec extends JobSpecFields implements Omit<batch.JobSpec, 'selector' | 'template'> {
+export class JobTemplateJobSpec extends JobSpecFields implements batch.JobSpec {
   @Nested(() => LabelSelector) selector?: LabelSelector;
   @Nested(() => PodTemplateSpec, required, runsToCompletion) template!: PodTemplateSpec;
 }
 
 /** A Job's spec, after the apiserver has made its selector (unless manualSelector). */
-export class JobSpec extends JobSpecFields implements Omit<batch.JobSpec, 'selector' | 'template'> {
+export class JobSpec extends JobSpecFields implements batch.JobSpec {
   @Nested(() => LabelSelector, required) selector!: LabelSelector;
   @Nested(() => PodTemplateSpec, required, runsToCompletion, templateMatchesSelector) template!: PodTemplateSpec;
 }
@@ -155,55 +155,12 @@ export class JobStatus implements batch.JobStatus {
   @Field(t.integer, nonNegative) ready?: number;
 }
 
-/** Shared schema classes (ObjectMeta, PodTemplateSpec) do not implement their types yet: spec is checked one level down. */
-export class JobObject extends TypedObject implements Pick<batch.Job, 'status'> {
+export class JobObject extends TypedObject implements KindShape<batch.Job> {
   @Nested(() => JobSpec, required) spec!: JobSpec;
   @Nested(() => JobStatus) status?: JobStatus;
 }
 
-export class JobTemplateSpec {
+export class JobTemplateSpec implements batch.JobTemplateSpec {
   @Nested(() => ObjectMeta) metadata?: ObjectMeta;
   @Nested(() => JobTemplateJobSpec, required) spec?: JobTemplateJobSpec;
 }
-
-const validSchedule: Check<string> = (schedule) => {
-  if (/^\s*(CRON_)?TZ=/.test(schedule)) {
-    return problem(field.invalid('', schedule, 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead'));
-  }
-  try {
-    parseCronSchedule(schedule);
-    return undefined;
-  } catch (err) {
-    return problem(field.invalid('', schedule, (err as Error).message));
-  }
-};
-
-const validTimeZone: Check<string> = (zone) => timeZoneErrors(zone).map((detail) => problem(field.invalid('', zone, detail)));
-
-/** Kubernetes' bound on a schedule string (etcd keys are not the limit; the Go parser's sanity is). */
-const MAX_SCHEDULE_LENGTH = 1024;
-const shortSchedule: Check<string> = (schedule) =>
-  schedule.length > MAX_SCHEDULE_LENGTH ? problem(field.invalid('', `${schedule.slice(0, 20)}...`, `must have at most ${MAX_SCHEDULE_LENGTH} bytes`)) : undefined;
-
-export class CronJobSpec implements Omit<batch.CronJobSpec, 'jobTemplate'> {
-  @Field(t.string, required, shortSchedule, validSchedule) schedule!: string;
-  @Field(t.string, validTimeZone) timeZone?: string;
-  @Field(t.integer, nonNegative) startingDeadlineSeconds?: number;
-  @Field(t.string, required, oneOf(['Allow', 'Forbid', 'Replace'])) concurrencyPolicy?: batch.ConcurrencyPolicy;
-  @Field(t.boolean) suspend?: boolean;
-  @Nested(() => JobTemplateSpec, required) jobTemplate!: JobTemplateSpec;
-  @Field(t.integer, nonNegative) successfulJobsHistoryLimit?: number;
-  @Field(t.integer, nonNegative) failedJobsHistoryLimit?: number;
-}
-
-export class CronJobStatus implements batch.CronJobStatus {
-  @NestedList(() => ObjectReference) active?: ObjectReference[];
-  @Field(t.string) lastScheduleTime?: string;
-  @Field(t.string) lastSuccessfulTime?: string;
-}
-
-export class CronJobObject extends TypedObject implements Pick<batch.CronJob, 'status'> {
-  @Nested(() => CronJobSpec, required) spec!: CronJobSpec;
-  @Nested(() => CronJobStatus) status?: CronJobStatus;
-}
-
