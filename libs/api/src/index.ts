@@ -16,3 +16,4 @@ export { SYSTEM_NAMESPACES } from './resources/core/namespace';
 export { timestamp } from './timestamp';
 export { EMPTY_SCHEMA } from './resources/merge';
 export type { FieldSchema, ListSchema } from './resources/merge';
+export * from './openapi';
