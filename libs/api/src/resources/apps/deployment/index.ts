@@ -2,6 +2,8 @@ import type { KubeObject } from '../../../types';
 import { AGE, CONTAINERS, IMAGES, NAME, SELECTOR, containerCells, humanAge, selectorText, table, view } from '../../columns';
 import { defaultPodTemplate } from '../../core/pod/defaults';
 import { defineResource } from '../../definition';
+import { podTemplateMerge } from '../../core/pod/merge';
+import { CONDITIONS, LABEL_SELECTOR, objectMerge, struct } from '../../merge';
 import type { Obj } from '../../defaulting';
 import { child, setDefault } from '../../defaulting';
 import type { WorkloadView } from '../workload';
@@ -51,6 +53,10 @@ export const deploymentResource = defineResource<Deployment>({
   categories: ['all'],
   subresources: ['status', 'scale'],
   schema: DeploymentObject,
+  mergeSchema: objectMerge({
+    spec: struct({ selector: LABEL_SELECTOR, template: podTemplateMerge }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
   defaults: (deployment) => {
     const spec = child(deployment, 'spec');
     if (spec) defaultDeployment(spec);

@@ -1,5 +1,7 @@
 import { fieldWithZero, plainField } from '../../selectable';
 import { defineResource } from '../../definition';
+import { objectMerge } from '../../merge';
+import { podSpecMerge, podStatusMerge } from './merge';
 import { defaultPod } from './defaults';
 import { PodObject } from './schema';
 import { podStrategy } from './strategy';
@@ -19,6 +21,7 @@ export const podResource = defineResource<Pod>({
   categories: ['all'],
   subresources: ['status', 'binding', 'log', 'exec'],
   schema: PodObject,
+  mergeSchema: objectMerge({ spec: podSpecMerge, status: podStatusMerge }),
   defaults: defaultPod,
   table: podTable,
   selectableFields: {
