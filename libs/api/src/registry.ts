@@ -69,6 +69,9 @@ export const RESOURCES: readonly ResourceType[] = [
     subresources: ['status', 'scale'],
   }),
   resource('coordination.k8s.io', 'v1', 'Lease', 'leases'),
+  resource('apps', 'v1', 'DaemonSet', 'daemonsets', { shortNames: ['ds'], categories: ['all'], subresources: ['status'] }),
+  resource('apps', 'v1', 'ControllerRevision', 'controllerrevisions'),
+  resource('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
 ];
 
 export function apiVersionOf(r: ResourceType): string {
