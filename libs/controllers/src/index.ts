@@ -41,3 +41,5 @@ export {
   truncateHistory,
   type HistoryClient,
 } from './history';
+export { DaemonSetController, type DaemonSetControllerOptions } from './daemonset';
+export { daemonPodTolerations, nodeShouldRunDaemonPod, targetNodeName, type NodePlacement } from './daemonset-plan';

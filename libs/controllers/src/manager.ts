@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ControllerContext } from './context';
+import { DaemonSetController } from './daemonset';
 import { DeploymentController } from './deployment';
 import { EndpointsController } from './endpoints';
 import { GarbageCollector } from './garbage-collector';
@@ -13,8 +14,8 @@ import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
 import { ServiceLoadBalancerController } from './service-lb';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb';
-export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb'];
+export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb' | 'daemonset';
+export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'daemonset'];
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -90,6 +91,7 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
     );
   }
   if (enabled.has('service-lb')) controllers.push(new ServiceLoadBalancerController(ctx));
+  if (enabled.has('daemonset')) controllers.push(new DaemonSetController(ctx));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');
