@@ -150,8 +150,9 @@ describe('EndpointSlice', () => {
   });
 
   it('defaults port protocols and checks addresses against the address type', () => {
-    const ok = slice({ endpoints: [{ addresses: ['10.88.0.5'], conditions: { ready: true } }], ports: [{ name: 'http', port: 80 }] });
+    const ok = slice({ endpoints: [{ addresses: ['10.88.0.5'], conditions: { ready: true } }], ports: [{ name: 'http', port: 80 }, { name: '', port: 81 }] });
     expect(admitted('endpointslices', ok)).toEqual([]);
+    expect(admitted('endpointslices', slice({ ports: [{ name: 'Not_A_Label', port: 80 }] }))).toHaveLength(1);
     expect(ok.ports![0].protocol).toBe('TCP');
     expect(admitted('endpointslices', slice({ endpoints: [{ addresses: ['fe80::1'] }] }))).toEqual([
       'endpoints[0].addresses[0]: Invalid value: "fe80::1": must be a valid IPv4 address',

@@ -43,3 +43,4 @@ export {
 } from './history';
 export { DaemonSetController, type DaemonSetControllerOptions } from './daemonset';
 export { daemonPodTolerations, nodeShouldRunDaemonPod, targetNodeName, type NodePlacement } from './daemonset-plan';
+export { EndpointSliceController, desiredSlices, sliceChanges, sliceLabels, SERVICE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY, type SliceContent } from './endpointslice';

@@ -108,8 +108,11 @@ export class Endpoint {
   @Nested(() => EndpointHints) hints?: EndpointHints;
 }
 
+/** An unnamed port of the Service is an empty name, as Kubernetes writes it. */
+const emptyOrLabel: Check<string> = (value, owner) => (value === '' ? undefined : syntax(dns1123LabelErrors)(value, owner));
+
 export class EndpointSlicePort implements wire.EndpointSlicePort {
-  @Field(t.string, syntax(dns1123LabelErrors)) name?: string;
+  @Field(t.string, emptyOrLabel) name?: string;
   @Field(t.string, oneOf(PROTOCOLS)) protocol?: 'TCP' | 'UDP' | 'SCTP';
   @Field(t.integer, portNumber) port?: number;
   @Field(t.string) appProtocol?: string;
