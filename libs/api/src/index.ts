@@ -1,12 +1,16 @@
 export * from './registry';
 export type * from './types';
 export type * from './kinds';
-export type * from './daemonset';
 export * from './validation';
 export * from './defaults';
 export * from './selectors';
+export * from './field-selectors';
 export * from './tables';
 export * from './quantity';
 export * from './decode';
 export { dns1123SubdomainErrors, localDescendingPathErrors, localNonReservedPathErrors } from './schema/syntax';
 export * from './downward-api';
+export { defineResource } from './resources/definition';
+export type { DeletionPlan, FieldAccessor, KindShape, ResourceStrategy, TablePrinter } from './resources/definition';
+export { SYSTEM_NAMESPACES } from './resources/core/namespace';
+export { timestamp } from './timestamp';
