@@ -4,7 +4,7 @@ import { AGE, CONTAINERS, IMAGES, NAME, containerCells, humanAge, selectorText, 
 import { defaultPodTemplate } from '../../core/pod/defaults';
 import { defineResource } from '../../definition';
 import { child, setDefault } from '../../defaulting';
-import { selectorUnchanged } from '../workload';
+import { defaultRollingUpdate, selectorUnchanged } from '../workload';
 import { DaemonSetObject } from './schema';
 import type { DaemonSet } from './types';
 
@@ -40,17 +40,7 @@ export const daemonSetResource = defineResource<DaemonSet>({
   defaults: (ds) => {
     const spec = child(ds, 'spec');
     if (!spec) return;
-    const strategy = child(spec, 'updateStrategy');
-    if (strategy) {
-      setDefault(strategy, 'type', 'RollingUpdate');
-      if (strategy.type === 'RollingUpdate') {
-        const rollingUpdate = child(strategy, 'rollingUpdate');
-        if (rollingUpdate) {
-          setDefault(rollingUpdate, 'maxUnavailable', 1);
-          setDefault(rollingUpdate, 'maxSurge', 0);
-        }
-      }
-    }
+    defaultRollingUpdate(spec, 'updateStrategy', { maxUnavailable: 1, maxSurge: 0 });
     setDefault(spec, 'revisionHistoryLimit', 10);
     defaultPodTemplate(spec);
   },
