@@ -4,8 +4,10 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ControllerContext } from './context';
+import { DaemonSetController } from './daemonset';
 import { DeploymentController } from './deployment';
 import { EndpointsController } from './endpoints';
+import { EndpointSliceController } from './endpointslice';
 import { GarbageCollector } from './garbage-collector';
 import { ControllerMetrics } from './metrics';
 import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from './node-ipam';
@@ -13,8 +15,8 @@ import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
 import { ServiceLoadBalancerController } from './service-lb';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb';
-export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb'];
+export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb' | 'daemonset' | 'endpointslice';
+export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'daemonset', 'endpointslice'];
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -90,6 +92,8 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
     );
   }
   if (enabled.has('service-lb')) controllers.push(new ServiceLoadBalancerController(ctx));
+  if (enabled.has('daemonset')) controllers.push(new DaemonSetController(ctx));
+  if (enabled.has('endpointslice')) controllers.push(new EndpointSliceController(ctx));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');
