@@ -15,6 +15,7 @@ import { Authorizer } from './authz';
 import { ObjectService } from './objects';
 import { ServiceAllocator } from './service-allocation';
 import type { Credentials } from './pki';
+import { ServiceAccountTokens } from './service-account-tokens';
 import { WatchRegistry } from './watch';
 
 export const TOKENS = {
@@ -84,6 +85,7 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
         nodeCertificates: ctx.get<NodeCertificates>(TOKENS.NodeCertificates),
         authorizer: ctx.get<Authorizer>(TOKENS.Authorizer),
         caCertPem: ctx.get<Credentials>(TOKENS.Credentials).caCertPem,
+        tokens: new ServiceAccountTokens(ctx.get<ObjectService>(TOKENS.Objects), ctx.get<Credentials>(TOKENS.Credentials).caKeyPem),
         limits: config.limits,
         registry: ctx.get<ClusterRegistryControl>(TOKENS.Registry, { optional: true }),
       }),

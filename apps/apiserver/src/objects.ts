@@ -133,6 +133,7 @@ const INITIAL_STATUS: Record<string, () => Record<string, unknown>> = {
   '/Service': () => ({ loadBalancer: {} }),
   'apps/Deployment': () => ({}),
   'apps/ReplicaSet': () => ({ replicas: 0 }),
+  'policy/PodDisruptionBudget': () => ({ disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 }),
 };
 
 /** How many times a patch is re-applied when a concurrent writer got in between read and write. */

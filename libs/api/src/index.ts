@@ -1,6 +1,7 @@
 export * from './registry';
 export type * from './types';
 export type * from './kinds';
+export type * from './accounts';
 export * from './validation';
 export * from './defaults';
 export * from './selectors';
@@ -9,3 +10,4 @@ export * from './quantity';
 export * from './decode';
 export { dns1123SubdomainErrors, localDescendingPathErrors, localNonReservedPathErrors } from './schema/syntax';
 export * from './downward-api';
+export * from './disruption';

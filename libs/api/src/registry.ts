@@ -2,7 +2,7 @@
  * Every resource type the apiserver serves, with the names discovery, REST paths and the CLI use.
  * The order is the order discovery lists them in.
  */
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'eviction' | 'token';
 
 export interface ResourceType {
   /** API group: '' for the core group. */
@@ -50,7 +50,7 @@ export const RESOURCES: readonly ResourceType[] = [
   resource('', 'v1', 'Pod', 'pods', {
     shortNames: ['po'],
     categories: ['all'],
-    subresources: ['status', 'binding', 'log', 'exec'],
+    subresources: ['status', 'binding', 'log', 'exec', 'eviction'],
   }),
   resource('', 'v1', 'Node', 'nodes', { shortNames: ['no'], namespaced: false, subresources: ['status'] }),
   resource('', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
@@ -69,6 +69,8 @@ export const RESOURCES: readonly ResourceType[] = [
     subresources: ['status', 'scale'],
   }),
   resource('coordination.k8s.io', 'v1', 'Lease', 'leases'),
+  resource('', 'v1', 'ServiceAccount', 'serviceaccounts', { shortNames: ['sa'], subresources: ['token'] }),
+  resource('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', { shortNames: ['pdb'], subresources: ['status'] }),
 ];
 
 export function apiVersionOf(r: ResourceType): string {

@@ -93,6 +93,14 @@ const COLUMNS: Record<string, ColumnSpec[]> = {
     ['Name', 'string', 'Name must be unique within a namespace.', { wide: true, format: 'name' }],
   ],
   Lease: [NAME, ['Holder', 'string', 'The identity of the holder of the current lease.'], AGE],
+  ServiceAccount: [NAME, ['Secrets', 'integer', 'Secrets is the list of secrets allowed to be used by pods running using this ServiceAccount'], AGE],
+  PodDisruptionBudget: [
+    NAME,
+    ['Min Available', 'string', 'The minimum number of pods that must be available.'],
+    ['Max Unavailable', 'string', 'The maximum number of pods that may be unavailable.'],
+    ['Allowed Disruptions', 'integer', 'Calculated number of pods that may be disrupted at this time.'],
+    AGE,
+  ],
 };
 
 function column([name, type, description, options]: ColumnSpec): TableColumn {
@@ -557,4 +565,10 @@ const PRINTERS: Record<string, Printer> = {
     view<{ spec?: { holderIdentity?: string } }>(obj).spec?.holderIdentity ?? '',
     humanAge(obj.metadata.creationTimestamp, now),
   ],
+  ServiceAccount: (obj, now) => [obj.metadata.name, Array.isArray(obj.secrets) ? obj.secrets.length : 0, humanAge(obj.metadata.creationTimestamp, now)],
+  PodDisruptionBudget: (obj, now) => {
+    const pdb = view<{ spec?: { minAvailable?: unknown; maxUnavailable?: unknown }; status?: { disruptionsAllowed?: number } }>(obj);
+    const shown = (value: unknown) => (typeof value === 'number' || typeof value === 'string' ? String(value) : 'N/A');
+    return [obj.metadata.name, shown(pdb.spec?.minAvailable), shown(pdb.spec?.maxUnavailable), pdb.status?.disruptionsAllowed ?? 0, humanAge(obj.metadata.creationTimestamp, now)];
+  },
 };

@@ -6,6 +6,7 @@ import { EventObject, LeaseObject, NamespaceObject, NodeObject } from './cluster
 import { PodObject } from './pod';
 import { EndpointsObject, ServiceObject } from './service';
 import { DeploymentObject, ReplicaSetObject } from './workloads';
+import { PodDisruptionBudgetObject, ServiceAccountObject } from './accounts';
 
 const SCHEMAS: Readonly<Record<string, SchemaClass>> = {
   '/Namespace': NamespaceObject,
@@ -19,6 +20,8 @@ const SCHEMAS: Readonly<Record<string, SchemaClass>> = {
   'apps/Deployment': DeploymentObject,
   'apps/ReplicaSet': ReplicaSetObject,
   'coordination.k8s.io/Lease': LeaseObject,
+  '/ServiceAccount': ServiceAccountObject,
+  'policy/PodDisruptionBudget': PodDisruptionBudgetObject,
 };
 
 export function schemaFor(type: ResourceType): SchemaClass | undefined {

@@ -1,0 +1,66 @@
+/**
+ * What the eviction subresource (apiserver) and the disruption controller (controller-manager) must agree on:
+ * which pods a PodDisruptionBudget covers, which of them count as healthy, and how its numbers come out.
+ */
+import type { PodDisruptionBudget } from './accounts';
+import type { Pod } from './kinds';
+import { matchesLabels, requirementsOfSelector } from './selectors';
+
+export function isPodReady(pod: Pod): boolean {
+  return pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+}
+
+/** Healthy for a budget: ready and not on its way out (Kubernetes' disruption controller counts these). */
+export function isPodHealthy(pod: Pod): boolean {
+  return isPodReady(pod) && !pod.metadata.deletionTimestamp;
+}
+
+/**
+ * Whether the budget covers the pod: same namespace and its selector matches. In policy/v1 an empty
+ * selector covers every pod of the namespace, an absent one none; a malformed one (validation refuses
+ * them, so only stored before) none.
+ */
+export function budgetSelectsPod(pdb: PodDisruptionBudget, pod: Pod): boolean {
+  if (pdb.metadata.namespace !== pod.metadata.namespace) return false;
+  const selector = pdb.spec?.selector;
+  if (selector === undefined || selector === null) return false;
+  try {
+    return matchesLabels(requirementsOfSelector(selector), pod.metadata.labels);
+  } catch {
+    return false;
+  }
+}
+
+/** `3`, `"3"` or `"50%"` of `total`, rounded up as Kubernetes' GetScaledValueFromIntOrPercent(roundUp=true). */
+export function scaledValue(value: number | string, total: number): number {
+  if (typeof value === 'number') return value;
+  const percent = /^([0-9]+)%$/.exec(value);
+  if (percent) return Math.ceil((Number(percent[1]) * total) / 100);
+  const count = Number(value);
+  return Number.isSafeInteger(count) && count >= 0 ? count : 0;
+}
+
+/** Whether the budget's numbers depend on the desired scale of the pods' controllers, not on the pods found. */
+export function budgetNeedsScale(pdb: PodDisruptionBudget): boolean {
+  const { minAvailable, maxUnavailable } = pdb.spec ?? {};
+  if (maxUnavailable !== undefined && maxUnavailable !== null) return true;
+  return typeof minAvailable === 'string' && minAvailable.endsWith('%');
+}
+
+/**
+ * expectedPods and desiredHealthy, as Kubernetes' getExpectedPodCount: an integer minAvailable counts
+ * the pods found; a percentage or maxUnavailable counts the desired scale of their controllers.
+ */
+export function budgetTargets(pdb: PodDisruptionBudget, podsFound: number, desiredScale: number): { expectedPods: number; desiredHealthy: number } {
+  const { minAvailable, maxUnavailable } = pdb.spec ?? {};
+  if (maxUnavailable !== undefined && maxUnavailable !== null) {
+    return { expectedPods: desiredScale, desiredHealthy: Math.max(0, desiredScale - scaledValue(maxUnavailable, desiredScale)) };
+  }
+  if (minAvailable !== undefined && minAvailable !== null) {
+    if (typeof minAvailable === 'string' && minAvailable.endsWith('%')) {
+      return { expectedPods: desiredScale, desiredHealthy: scaledValue(minAvailable, desiredScale) };
+    }
+    return { expectedPods: podsFound, desiredHealthy: scaledValue(minAvailable, podsFound) };
+  }
+  return { expectedPods: podsFound, desiredHealthy: 0 };
+}
