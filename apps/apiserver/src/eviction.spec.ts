@@ -60,6 +60,7 @@ describe('pods/eviction', () => {
     const refused = await evictions.evict('default', 'web-2', eviction('web-2'), write).catch((err: unknown) => err);
     const status = statusFor(refused);
     expect(status.code).toBe(429);
+    expect(status.details?.retryAfterSeconds).toBeFalsy();
     expect(status.message).toBe("Cannot evict pod as it would violate the pod's disruption budget.");
     expect(status.details).toMatchObject({ causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget web needs 1 healthy pods and has 2 currently' }] });
     expect(await exists('web-2')).toBe(true);

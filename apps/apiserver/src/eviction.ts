@@ -22,11 +22,11 @@ export const MAX_DISRUPTED_PODS = 2000;
 const BUDGET_ATTEMPTS = 20;
 
 /**
- * The 429 an eviction gets while it would break the budget, as Kubernetes words it; kubectl drain retries
- * on it every 5 seconds.
+ * The 429 an eviction gets while it would break the budget, as Kubernetes words it. No Retry-After (as
+ * Kubernetes): client-go would retry one by itself, where kubectl drain reports it and retries every 5 s.
  */
 function budgetViolation(message: string): BerthError {
-  const err = errors.tooManyRequests('Cannot evict pod as it would violate the pod\'s disruption budget.', 10);
+  const err = errors.tooManyRequests('Cannot evict pod as it would violate the pod\'s disruption budget.', 0);
   err.details.causes = [{ reason: 'DisruptionBudget', message }];
   return err;
 }

@@ -31,13 +31,21 @@ export function budgetSelectsPod(pdb: PodDisruptionBudget, pod: Pod): boolean {
   }
 }
 
-/** `3`, `"3"` or `"50%"` of `total`, rounded up as Kubernetes' GetScaledValueFromIntOrPercent(roundUp=true). */
-export function scaledValue(value: number | string, total: number): number {
+/**
+ * An int-or-percent against total, percentages rounded up or down, as Kubernetes'
+ * GetScaledValueFromIntOrPercent; undefined when the value is neither.
+ */
+export function scaledIntOrPercent(value: number | string, total: number, roundUp: boolean): number | undefined {
   if (typeof value === 'number') return value;
-  const percent = /^([0-9]+)%$/.exec(value);
-  if (percent) return Math.ceil((Number(percent[1]) * total) / 100);
-  const count = Number(value);
-  return Number.isSafeInteger(count) && count >= 0 ? count : 0;
+  const match = /^(\d+)%$/.exec(value);
+  if (!match) return /^\d+$/.test(value) ? Number(value) : undefined;
+  const scaled = (Number(match[1]) * total) / 100;
+  return roundUp ? Math.ceil(scaled) : Math.floor(scaled);
+}
+
+/** A budget's int-or-percent, rounded up as the disruption controller does; a malformed one (refused by validation) is 0. */
+function scaledValue(value: number | string, total: number): number {
+  return scaledIntOrPercent(value, total, true) ?? 0;
 }
 
 /** Whether the budget's numbers depend on the desired scale of the pods' controllers, not on the pods found. */

@@ -12,9 +12,11 @@ import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE }
 import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
 import { ServiceLoadBalancerController } from './service-lb';
+import { ServiceAccountsController } from './serviceaccounts';
+import { DisruptionController } from './disruption';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb';
-export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb'];
+export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb' | 'serviceaccount' | 'disruption';
+export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'serviceaccount', 'disruption'];
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -90,6 +92,8 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
     );
   }
   if (enabled.has('service-lb')) controllers.push(new ServiceLoadBalancerController(ctx));
+  if (enabled.has('serviceaccount')) controllers.push(new ServiceAccountsController(ctx));
+  if (enabled.has('disruption')) controllers.push(new DisruptionController(ctx));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');

@@ -1,4 +1,5 @@
 /** Valid objects of every served kind, as a client would send them: shared by the api lib's specs. */
+import type { PodDisruptionBudget, ServiceAccount } from '../accounts';
 import type { ConfigMap, Deployment, Endpoints, Event, Lease, Namespace, Node, Pod, ReplicaSet, Secret, Service } from '../kinds';
 
 export function podFixture(): Pod {
@@ -159,5 +160,18 @@ export function secretFixture(): Secret {
     metadata: { name: 'web-tls', namespace: 'default' },
     type: 'kubernetes.io/tls',
     data: { 'tls.crt': 'Y2VydA==', 'tls.key': 'a2V5' },
+  };
+}
+
+export function serviceAccountFixture(): ServiceAccount {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'builder', namespace: 'default' }, imagePullSecrets: [{ name: 'registry' }], automountServiceAccountToken: false };
+}
+
+export function podDisruptionBudgetFixture(): PodDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: { minAvailable: '50%', selector: { matchLabels: { app: 'web' } }, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
   };
 }
