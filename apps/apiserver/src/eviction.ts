@@ -2,12 +2,13 @@ import {
   budgetSelectsPod,
   isPodReady,
   resourceForKind,
+  timestamp,
   type KubeObject,
   type Pod,
   type PodDisruptionBudget,
 } from '@berth/api';
 import { BerthError, errors, isBerthError } from '@berth/errors';
-import { deepClone, isPlainObject, timestamp } from './canonical';
+import { deepClone, isPlainObject } from './canonical';
 import { ObjectFilter } from './filter';
 import type { DeleteOptions, ObjectService, WriteOptions } from './objects';
 

@@ -1,8 +1,8 @@
-import { resourceForKind, type KubeObject, type ServiceAccount, type TokenRequest } from '@berth/api';
+import { resourceForKind, timestamp, type KubeObject, type ServiceAccount, type TokenRequest } from '@berth/api';
 import { errors, field, isBerthError } from '@berth/errors';
 import { createHash, createHmac, hkdfSync, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { UserInfo } from './authn';
-import { isPlainObject, timestamp } from './canonical';
+import { isPlainObject } from './canonical';
 import type { ObjectService } from './objects';
 
 const PODS = resourceForKind('v1', 'Pod')!;

@@ -1,6 +1,5 @@
 /** Valid objects of every served kind, as a client would send them: shared by the api lib's specs. */
-import type { PodDisruptionBudget, ServiceAccount } from '../accounts';
-import type { ConfigMap, Deployment, Endpoints, Event, Lease, Namespace, Node, Pod, ReplicaSet, Secret, Service } from '../kinds';
+import type { ConfigMap, Deployment, Endpoints, Event, Lease, Namespace, Node, Pod, PodDisruptionBudget, ReplicaSet, Secret, Service, ServiceAccount } from '../kinds';
 
 export function podFixture(): Pod {
   return {

@@ -1,8 +1,8 @@
 import type { FieldCause } from '@berth/errors';
-import { resourceForKind } from '../registry';
-import type { KubeObject } from '../types';
-import { validateObject } from '../validation';
-import { podDisruptionBudgetFixture, serviceAccountFixture } from './fixtures';
+import { resourceForKind } from '../../../registry';
+import { podDisruptionBudgetFixture } from '../../../schema/fixtures';
+import type { KubeObject } from '../../../types';
+import { validateObject } from '../../../validation';
 
 function causes(obj: KubeObject): string[] {
   const type = resourceForKind(obj.apiVersion, obj.kind)!;
@@ -23,13 +23,5 @@ describe('PodDisruptionBudget validation', () => {
     expect(causes(budget({ maxUnavailable: 'half' }))).toHaveLength(1);
     expect(causes(budget({ unhealthyPodEvictionPolicy: 'Never' }))[0]).toMatch(/^spec.unhealthyPodEvictionPolicy: Unsupported value: "Never"/);
     expect(causes({ ...podDisruptionBudgetFixture(), spec: undefined })).toEqual(['spec: Required value']);
-  });
-});
-
-describe('ServiceAccount validation', () => {
-  it('checks the types of its fields', () => {
-    expect(causes(serviceAccountFixture())).toEqual([]);
-    expect(causes({ ...serviceAccountFixture(), automountServiceAccountToken: 'yes' })).toEqual(['automountServiceAccountToken: Invalid value: "yes": must be of type boolean']);
-    expect(causes({ ...serviceAccountFixture(), secrets: [{ name: 3 }] })).toEqual(['secrets[0].name: Invalid value: 3: must be of type string']);
   });
 });

@@ -2,9 +2,9 @@
  * What the eviction subresource (apiserver) and the disruption controller (controller-manager) must agree on:
  * which pods a PodDisruptionBudget covers, which of them count as healthy, and how its numbers come out.
  */
-import type { PodDisruptionBudget } from './accounts';
-import type { Pod } from './kinds';
-import { matchesLabels, requirementsOfSelector } from './selectors';
+import type { PodDisruptionBudget } from './types';
+import type { Pod } from '../../core/pod/types';
+import { matchesLabels, requirementsOfSelector } from '../../../selectors';
 
 export function isPodReady(pod: Pod): boolean {
   return pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
