@@ -455,7 +455,7 @@ export class ApiHandler {
       return this.sendJson(ctx, 201, successStatus(undefined, 201));
     }
     if (!this.deps.tokens) throw errors.unavailable('this API server issues no service account tokens');
-    return this.sendJson(ctx, 201, await this.deps.tokens.request(namespace, name, body, this.dryRun(ctx.url.searchParams)));
+    return this.sendJson(ctx, 201, await this.deps.tokens.request(namespace, name, body, this.dryRun(ctx.url.searchParams), ctx.admission));
   }
 
   /** Subresources this server answers itself or through the nodes. */

@@ -80,13 +80,18 @@ export class ServiceAccountTokens {
   }
 
   /** POST serviceaccounts/NAME/token: a TokenRequest answered with its token (the account must exist). */
-  async request(namespace: string, name: string, body: unknown, dryRun: boolean): Promise<TokenRequest> {
+  /**
+   * `admit` is the requester's admission check (NodeRestriction: a node's token must be bound to one of
+   * its pods), given the pod the token would be bound to (undefined when unbound) and the request.
+   */
+  async request(namespace: string, name: string, body: unknown, dryRun: boolean, admit?: (boundPod: KubeObject | undefined, request: KubeObject) => void): Promise<TokenRequest> {
     const spec = this.checkedSpec(name, body);
     const account = (await this.objects.get(SERVICE_ACCOUNTS, namespace, name)) as ServiceAccount;
     let pod: { name: string; uid: string } | undefined;
+    let bound: KubeObject | undefined;
     const ref = spec.boundObjectRef;
     if (ref) {
-      const bound = await this.objects.get(PODS, namespace, ref.name);
+      bound = await this.objects.get(PODS, namespace, ref.name);
       if (ref.uid && ref.uid !== bound.metadata.uid) {
         throw errors.conflict('pods', ref.name, `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`);
       }
@@ -94,6 +99,7 @@ export class ServiceAccountTokens {
       if (podAccount !== name) throw errors.badRequest(`pod ${ref.name} runs as service account ${podAccount}, not ${name}`);
       pod = { name: ref.name, uid: bound.metadata.uid! };
     }
+    admit?.(bound, body as KubeObject);
     const issuedAt = Math.floor(this.now().getTime() / 1000);
     const claims: Claims = {
       iss: SERVICE_ACCOUNT_ISSUER,
