@@ -65,6 +65,10 @@ function subresourceInfo(r: ResourceType, sub: Subresource): { group: string; ve
       return { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] };
     case 'exec':
       return { group: '', version: 'v1', kind: 'PodExecOptions', verbs: ['create', 'get'] };
+    case 'eviction':
+      return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
+    case 'token':
+      return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
   }
 }
 

@@ -17,3 +17,4 @@ export { timestamp } from './timestamp';
 export { EMPTY_SCHEMA } from './resources/merge';
 export type { FieldSchema, ListSchema } from './resources/merge';
 export * from './openapi';
+export * from './resources/policy/poddisruptionbudget/budget';

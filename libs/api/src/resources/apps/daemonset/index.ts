@@ -3,6 +3,8 @@ import { formatLabels } from '../../../selectors';
 import { AGE, CONTAINERS, IMAGES, NAME, containerCells, humanAge, selectorText, table, view } from '../../columns';
 import { defaultPodTemplate } from '../../core/pod/defaults';
 import { defineResource } from '../../definition';
+import { podTemplateMerge } from '../../core/pod/merge';
+import { CONDITIONS, LABEL_SELECTOR, objectMerge, struct } from '../../merge';
 import { child, setDefault } from '../../defaulting';
 import { defaultRollingUpdate, selectorUnchanged } from '../workload';
 import { DaemonSetObject } from './schema';
@@ -36,6 +38,10 @@ export const daemonSetResource = defineResource<DaemonSet>({
   categories: ['all'],
   subresources: ['status'],
   schema: DaemonSetObject,
+  mergeSchema: objectMerge({
+    spec: struct({ selector: LABEL_SELECTOR, template: podTemplateMerge }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
   // Kubernetes' SetDefaults_DaemonSet: RollingUpdate of one unavailable pod and no surge, ten revisions kept.
   defaults: (ds) => {
     const spec = child(ds, 'spec');

@@ -494,7 +494,7 @@ export class VolumeProjection implements types.VolumeProjection {
   @Nested(() => ProjectedConfigMap) configMap?: ProjectedConfigMap;
   @Nested(() => ProjectedConfigMap) secret?: ProjectedConfigMap;
   @Nested(() => ProjectedDownwardAPI) downwardAPI?: types.VolumeProjection['downwardAPI'];
-  @Nested(() => ServiceAccountTokenProjection, why.serviceAccountToken) serviceAccountToken?: ServiceAccountTokenProjection;
+  @Nested(() => ServiceAccountTokenProjection) serviceAccountToken?: ServiceAccountTokenProjection;
   @Field(t.object, why.clusterTrustBundle) clusterTrustBundle?: Record<string, unknown>;
 }
 
@@ -728,7 +728,7 @@ export class PodSpec implements types.PodSpec {
   @Field(t.stringMap) nodeSelector?: Record<string, string>;
   @Field(t.string, syntax(dns1123SubdomainErrors)) serviceAccountName?: string;
   @Field(t.string) serviceAccount?: string;
-  @Field(t.boolean, why.automountServiceAccountToken) automountServiceAccountToken?: boolean;
+  @Field(t.boolean) automountServiceAccountToken?: boolean;
   @Doc('The node the pod is bound to; set by the scheduler (pods/binding) unless given.')
   @Field(t.string, syntax(dns1123SubdomainErrors)) nodeName?: string;
   @Doc('Run in the node\'s network namespace instead of the pod\'s own.')
