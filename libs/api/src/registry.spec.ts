@@ -17,6 +17,11 @@ const FIXTURES: Record<string, () => KubeObject> = {
   Endpoints: fixtures.endpointsFixture,
   ConfigMap: fixtures.configMapFixture,
   Secret: fixtures.secretFixture,
+  DaemonSet: fixtures.daemonSetFixture,
+  ControllerRevision: fixtures.controllerRevisionFixture,
+  EndpointSlice: fixtures.endpointSliceFixture,
+  ServiceAccount: fixtures.serviceAccountFixture,
+  PodDisruptionBudget: fixtures.podDisruptionBudgetFixture,
   Job: fixtures.jobFixture,
   CronJob: fixtures.cronJobFixture,
 };
@@ -36,6 +41,11 @@ describe('the resource registry', () => {
       'apps/Deployment',
       'apps/ReplicaSet',
       'coordination.k8s.io/Lease',
+      'apps/DaemonSet',
+      'apps/ControllerRevision',
+      'discovery.k8s.io/EndpointSlice',
+      '/ServiceAccount',
+      'policy/PodDisruptionBudget',
       'batch/Job',
       'batch/CronJob',
     ]);

@@ -64,6 +64,11 @@ describe('good objects', () => {
     fixtures.endpointsFixture,
     fixtures.configMapFixture,
     fixtures.secretFixture,
+    fixtures.daemonSetFixture,
+    fixtures.controllerRevisionFixture,
+    fixtures.endpointSliceFixture,
+    fixtures.serviceAccountFixture,
+    fixtures.podDisruptionBudgetFixture,
     fixtures.jobFixture,
     fixtures.cronJobFixture,
   ];

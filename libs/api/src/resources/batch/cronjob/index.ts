@@ -3,6 +3,8 @@ import { AGE, CONTAINERS, IMAGES, NAME, SELECTOR, containerCells, humanAge, sele
 import type { ContainerView } from '../../columns';
 import { defaultPodTemplate } from '../../core/pod/defaults';
 import { defineResource } from '../../definition';
+import { podTemplateMerge } from '../../core/pod/merge';
+import { LABEL_SELECTOR, OBJECT_META, objectMerge, struct } from '../../merge';
 import { child, isObj, setDefault } from '../../defaulting';
 import type { Obj } from '../../defaulting';
 import { dns1123SubdomainErrors } from '../../../schema/syntax';
@@ -66,6 +68,9 @@ export const cronJobResource = defineResource<CronJob>({
   categories: ['all'],
   subresources: ['status'],
   schema: CronJobObject,
+  mergeSchema: objectMerge({
+    spec: struct({ jobTemplate: struct({ metadata: OBJECT_META, spec: struct({ selector: LABEL_SELECTOR, template: podTemplateMerge }) }) }),
+  }),
   defaults: (cronJob) => {
     const spec = child(cronJob, 'spec');
     if (spec) defaultCronJobSpec(spec);

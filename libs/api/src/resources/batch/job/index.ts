@@ -4,6 +4,8 @@ import { AGE, CONTAINERS, IMAGES, NAME, SELECTOR, conditionTrue, containerCells,
 import type { ConditionView, ContainerView } from '../../columns';
 import { defaultPodTemplate } from '../../core/pod/defaults';
 import { defineResource } from '../../definition';
+import { podTemplateMerge } from '../../core/pod/merge';
+import { CONDITIONS, LABEL_SELECTOR, objectMerge, struct } from '../../merge';
 import { child, isObj, objects, setDefault } from '../../defaulting';
 import type { Obj } from '../../defaulting';
 import { immutableField, sameJson, specOf } from '../../immutable';
@@ -137,6 +139,10 @@ export const jobResource = defineResource<Job>({
   categories: ['all'],
   subresources: ['status'],
   schema: JobObject,
+  mergeSchema: objectMerge({
+    spec: struct({ selector: LABEL_SELECTOR, template: podTemplateMerge }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
   defaults: (job) => {
     const spec = child(job, 'spec');
     if (spec) defaultJobSpec(spec);

@@ -1,13 +1,10 @@
-import { applyDefaults } from '../../defaults';
-import { resourceForKind } from '../../registry';
-import { tableCells, tableColumns } from '../../tables';
-import type { KubeObject } from '../../types';
-import { validateObject } from '../../validation';
-import type { CronJob } from './cronjob/types';
-import type { Job } from './job/types';
+import { tableCells, tableColumns } from '../../../tables';
+import { validateObject } from '../../../validation';
+import { admitted, typeNamed } from '../../spec-helpers';
+import { jobResource } from '.';
+import type { Job } from './types';
 
-const JOB = resourceForKind('batch/v1', 'Job')!;
-const CRON_JOB = resourceForKind('batch/v1', 'CronJob')!;
+const JOB = typeNamed('jobs.batch');
 const UID = '0f0e0d0c-0000-4000-8000-000000000001';
 
 function job(spec: Record<string, unknown> = {}, name = 'pi'): Job {
@@ -19,31 +16,23 @@ function job(spec: Record<string, unknown> = {}, name = 'pi'): Job {
   } as Job;
 }
 
-function cronJob(spec: Record<string, unknown> = {}, name = 'tick'): CronJob {
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'CronJob',
-    metadata: { name, namespace: 'default', uid: UID },
-    spec: { schedule: '* * * * *', jobTemplate: { spec: job().spec }, ...spec },
-  } as CronJob;
-}
-
-/** What the apiserver does to a new object before validating it: the kind's create preparation, then defaulting. */
-function created<T extends KubeObject>(type: typeof JOB, obj: T): T {
-  type.strategy.prepareForCreate?.(obj);
-  applyDefaults(type, obj);
+/** A new Job as the apiserver admits it: the create strategy (the generated selector), then defaulting and validation. */
+function created(obj: Job): Job {
+  jobResource.strategy.prepareForCreate?.(obj);
+  const causes = admitted('jobs.batch', obj);
+  if (causes.length) throw new Error(causes.join('; '));
   return obj;
 }
 
-function problems(type = JOB, obj: Job | CronJob): string[] {
-  created(type, obj);
-  return validateObject(type, obj, { fieldValidation: 'Strict' }).causes.map((c: { field?: string; message: string }) => `${c.field}: ${c.message}`);
+function problems(obj: Job): string[] {
+  jobResource.strategy.prepareForCreate?.(obj);
+  return admitted('jobs.batch', obj);
 }
 
 describe('batch/v1 Job', () => {
   it('defaults as Kubernetes does and generates the selector from the uid', () => {
     const j = job();
-    created(JOB, j);
+    created(j);
     expect(j.spec).toMatchObject({ completions: 1, parallelism: 1, backoffLimit: 6, completionMode: 'NonIndexed', suspend: false, podReplacementPolicy: 'TerminatingOrFailed' });
     expect(j.spec?.selector).toEqual({ matchLabels: { 'batch.kubernetes.io/controller-uid': UID } });
     const labels = { 'batch.kubernetes.io/controller-uid': UID, 'batch.kubernetes.io/job-name': 'pi', 'controller-uid': UID, 'job-name': 'pi' };
@@ -54,14 +43,14 @@ describe('batch/v1 Job', () => {
 
   it('leaves completions unset for a work queue (parallelism alone) and a manual selector alone', () => {
     const queue = job({ parallelism: 3 });
-    created(JOB, queue);
+    created(queue);
     expect(queue.spec?.completions).toBeUndefined();
     const manual = job({ manualSelector: true, selector: { matchLabels: { app: 'x' } }, template: { metadata: { labels: { app: 'x' } }, spec: job().spec!.template.spec } });
-    created(JOB, manual);
+    created(manual);
     expect(manual.spec?.selector).toEqual({ matchLabels: { app: 'x' } });
     expect(manual.spec?.template.metadata?.labels).toEqual({ app: 'x' });
     const failurePolicy = job({ podFailurePolicy: { rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] }] } });
-    created(JOB, failurePolicy);
+    created(failurePolicy);
     expect(failurePolicy.spec?.podReplacementPolicy).toBe('Failed');
     expect(failurePolicy.spec?.podFailurePolicy?.rules[0].onPodConditions?.[0].status).toBe('True');
   });
@@ -69,25 +58,25 @@ describe('batch/v1 Job', () => {
   it('refuses what Kubernetes refuses', () => {
     const always = job();
     always.spec!.template.spec!.restartPolicy = 'Always';
-    expect(problems(JOB, always)).toEqual(['spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"']);
-    expect(problems(JOB, job({ completionMode: 'Indexed', completions: null, parallelism: 2 }))).toEqual(['spec.completions: Required value']);
-    expect(problems(JOB, job({ backoffLimit: -1 }))).toEqual(['spec.backoffLimit: Invalid value: -1: must be greater than or equal to 0']);
+    expect(problems(always)).toEqual(['spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"']);
+    expect(problems(job({ completionMode: 'Indexed', completions: null, parallelism: 2 }))).toEqual(['spec.completions: Required value']);
+    expect(problems(job({ backoffLimit: -1 }))).toEqual(['spec.backoffLimit: Invalid value: -1: must be greater than or equal to 0']);
     const onFailure = job({ podFailurePolicy: { rules: [{ action: 'FailJob', onExitCodes: { operator: 'In', values: [0, 3, 3] } }] } });
     onFailure.spec!.template.spec!.restartPolicy = 'OnFailure';
-    expect(problems(JOB, onFailure)).toEqual([
+    expect(problems(onFailure)).toEqual([
       'spec.podFailurePolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified',
       'spec.podFailurePolicy.rules[0].onExitCodes.values[0]: Invalid value: 0: must not be 0 for the In operator',
       'spec.podFailurePolicy.rules[0].onExitCodes.values[2]: Duplicate value: 3',
     ]);
-    expect(problems(JOB, job({ podFailurePolicy: { rules: [{ action: 'Count' }] } }))).toEqual([
+    expect(problems(job({ podFailurePolicy: { rules: [{ action: 'Count' }] } }))).toEqual([
       'spec.podFailurePolicy.rules[0].action: Invalid value: {"action":"Count"}: specifying one of OnExitCodes and OnPodConditions is required',
     ]);
-    expect(problems(JOB, job({ selector: { matchLabels: { app: 'other' } }, manualSelector: true }))[0]).toMatch(/^spec.template.metadata.labels: Invalid value: .*`selector` does not match template `labels`$/);
+    expect(problems(job({ selector: { matchLabels: { app: 'other' } }, manualSelector: true }))[0]).toMatch(/^spec.template.metadata.labels: Invalid value: .*`selector` does not match template `labels`$/);
   });
 
   it('keeps the template, selector and completions of a Job fixed', () => {
     const old = job({ completions: 3 });
-    created(JOB, old);
+    created(old);
     const next = structuredClone(old);
     next.spec!.completions = 4;
     next.spec!.template.spec!.containers[0].image = 'busybox:latest';
@@ -99,43 +88,13 @@ describe('batch/v1 Job', () => {
   it('prints the columns kubectl shows', () => {
     expect(tableColumns(JOB).map((c) => c.name)).toEqual(['Name', 'Status', 'Completions', 'Duration', 'Age', 'Containers', 'Images', 'Selector']);
     const j = job({ completions: 3 });
-    created(JOB, j);
+    created(j);
     j.metadata.creationTimestamp = '2026-03-01T10:00:00Z';
     j.status = { succeeded: 3, startTime: '2026-03-01T10:00:01Z', completionTime: '2026-03-01T10:00:43Z', conditions: [{ type: 'Complete', status: 'True' }] };
     expect(tableCells(JOB, j, new Date('2026-03-01T10:05:00Z'))).toEqual(['pi', 'Complete', '3/3', '42s', '5m', 'c', 'busybox:1.36', `batch.kubernetes.io/controller-uid=${UID}`]);
     const queue = job({ parallelism: 2 });
-    created(JOB, queue);
+    created(queue);
     queue.status = { startTime: '2026-03-01T10:00:00Z', conditions: [{ type: 'FailureTarget', status: 'True' }] };
     expect(tableCells(JOB, queue, new Date('2026-03-01T10:00:30Z')).slice(1, 4)).toEqual(['FailureTarget', '0/1 of 2', '30s']);
-  });
-});
-
-describe('batch/v1 CronJob', () => {
-  it('defaults and accepts a valid CronJob', () => {
-    const c = cronJob({ timeZone: 'Europe/Berlin' });
-    expect(problems(CRON_JOB, c)).toEqual([]);
-    expect(c.spec).toMatchObject({ concurrencyPolicy: 'Allow', suspend: false, successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 1 });
-    expect(c.spec?.jobTemplate.spec?.template.spec?.dnsPolicy).toBe('ClusterFirst');
-    expect(c.spec?.jobTemplate.spec?.backoffLimit).toBeUndefined();
-  });
-
-  it('refuses bad schedules, zones and long names', () => {
-    expect(problems(CRON_JOB, cronJob({ schedule: '61 * * * *' }))).toEqual(['spec.schedule: Invalid value: "61 * * * *": end of range (61) above maximum (59): 61']);
-    expect(problems(CRON_JOB, cronJob({ schedule: 'CRON_TZ=UTC * * * * *' }))).toEqual([
-      'spec.schedule: Invalid value: "CRON_TZ=UTC * * * * *": cannot use TZ or CRON_TZ in schedule, use timeZone field instead',
-    ]);
-    expect(problems(CRON_JOB, cronJob({ timeZone: 'Nowhere/Land' }))).toEqual(['spec.timeZone: Invalid value: "Nowhere/Land": unknown time zone Nowhere/Land']);
-    expect(problems(CRON_JOB, cronJob({ concurrencyPolicy: 'Sometimes' }))).toEqual([
-      'spec.concurrencyPolicy: Unsupported value: "Sometimes": supported values: "Allow", "Forbid", "Replace"',
-    ]);
-    expect(problems(CRON_JOB, cronJob({}, 'x'.repeat(53)))).toEqual([`metadata.name: Invalid value: "${'x'.repeat(53)}": must be no more than 52 characters`]);
-  });
-
-  it('prints the columns kubectl shows', () => {
-    const c = cronJob();
-    created(CRON_JOB, c);
-    c.metadata.creationTimestamp = '2026-03-01T10:00:00Z';
-    c.status = { active: [{ name: 'tick-1' }], lastScheduleTime: '2026-03-01T10:04:00Z' };
-    expect(tableCells(CRON_JOB, c, new Date('2026-03-01T10:05:00Z'))).toEqual(['tick', '* * * * *', '<none>', 'False', 1, '60s', '5m', 'c', 'busybox:1.36', '<none>']);
   });
 });
