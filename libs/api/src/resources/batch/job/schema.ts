@@ -1,7 +1,7 @@
 /** batch/v1 Job (Kubernetes' ValidateJob); a CronJob's job template reuses its parts. */
 import { field } from '@berth/errors';
 import type { Check } from '../../../schema/fields';
-import { isPlainObject, problem, required, requiredIf, t, Field, Nested, NestedList } from '../../../schema/fields';
+import { isPlainObject, problem, required, requiredIf, t, Doc, Field, Nested, NestedList } from '../../../schema/fields';
 import { nonNegative, oneOf, uniqueBy } from '../../../schema/checks';
 import { LabelSelector, ObjectMeta, TypedObject } from '../../../schema/meta';
 import { qualifiedNameErrors, syntax } from '../../../schema/syntax';
@@ -104,15 +104,25 @@ const indexedBound: Check<number> = (value, spec) =>
 
 /** What a Job's spec and a CronJob's jobTemplate.spec share; the selector and template differ. */
 class JobSpecFields implements Omit<batch.JobSpec, 'selector' | 'template'> {
+  @Doc('At most this many pods run at once (1 by default).')
   @Field(t.integer, nonNegative, indexedBound) parallelism?: number;
+  @Doc('How many pods must succeed for the Job to be Complete (1 by default; unset with parallelism alone: a work queue, done when one pod succeeds and none runs).')
   @Field(t.integer, nonNegative, indexedBound, requiredIf(isIndexed)) completions?: number;
+  @Doc('Seconds the Job may run from its start before it fails (reason DeadlineExceeded) and its pods are stopped.')
   @Field(t.integer, nonNegative) activeDeadlineSeconds?: number;
+  @Doc('Rules on pod failures (exit codes, pod conditions) that fail the Job at once, ignore the failure, or count it against backoffLimit.')
   @Nested(() => PodFailurePolicy, neverRestarts) podFailurePolicy?: PodFailurePolicy;
+  @Doc('Failed pods after which the Job fails (6 by default); each retry waits 10 s, doubling, at most 6 minutes.')
   @Field(t.integer, nonNegative) backoffLimit?: number;
+  @Doc("When true, spec.selector is the user's; otherwise the server generates it from the Job's uid.")
   @Field(t.boolean) manualSelector?: boolean;
+  @Doc('Seconds after the Job finished (Complete or Failed) that it is deleted with its pods.')
   @Field(t.integer, nonNegative) ttlSecondsAfterFinished?: number;
+  @Doc('Indexed: each pod gets an index 0..completions-1 (JOB_COMPLETION_INDEX, hostname <job>-<index>) and each index must succeed once.')
   @Field(t.string, oneOf(['NonIndexed', 'Indexed'])) completionMode?: batch.CompletionMode;
+  @Doc('When true, no pods are created and running ones are stopped; false resumes the Job.')
   @Field(t.boolean) suspend?: boolean;
+  @Doc('When a replacement pod is created: as soon as the old one is terminating, or only once it has failed.')
   @Field(t.string, oneOf(['TerminatingOrFailed', 'Failed']), replacementAfterFailureOnly) podReplacementPolicy?: 'TerminatingOrFailed' | 'Failed';
 }
 
@@ -124,7 +134,9 @@ export class JobTemplateJobSpec extends JobSpecFields implements batch.JobSpec {
 
 /** A Job's spec, after the apiserver has made its selector (unless manualSelector). */
 export class JobSpec extends JobSpecFields implements batch.JobSpec {
+  @Doc("Selects the Job's pods; generated from the Job's uid unless manualSelector.")
   @Nested(() => LabelSelector, required) selector!: LabelSelector;
+  @Doc('The pods to run; restartPolicy must be Never or OnFailure.')
   @Nested(() => PodTemplateSpec, required, runsToCompletion, templateMatchesSelector) template!: PodTemplateSpec;
 }
 
@@ -143,20 +155,30 @@ export class JobCondition implements batch.JobCondition {
 }
 
 export class JobStatus implements batch.JobStatus {
+  @Doc('Complete or Failed once the Job finished; SuccessCriteriaMet/FailureTarget before that; Suspended.')
   @NestedList(() => JobCondition, uniqueBy('type')) conditions?: JobCondition[];
+  @Doc('When the Job started (or was last resumed).')
   @Field(t.string) startTime?: string;
+  @Doc('When the Job completed; unset for a failed Job.')
   @Field(t.string) completionTime?: string;
+  @Doc('Pods not yet terminated.')
   @Field(t.integer, nonNegative) active?: number;
+  @Doc('Pods that succeeded.')
   @Field(t.integer, nonNegative) succeeded?: number;
+  @Doc('Pods that failed.')
   @Field(t.integer, nonNegative) failed?: number;
   @Field(t.integer, nonNegative) terminating?: number;
+  @Doc("An Indexed Job's succeeded indexes, as intervals (1,3-5,7).")
   @Field(t.string) completedIndexes?: string;
   @Nested(() => UncountedTerminatedPods) uncountedTerminatedPods?: UncountedTerminatedPods;
   @Field(t.integer, nonNegative) ready?: number;
 }
 
+@Doc('Runs pods until a number of them succeed, retrying failed ones up to a back-off limit.')
 export class JobObject extends TypedObject implements KindShape<batch.Job> {
+  @Doc('What the Job runs: the pod template, how many completions, how many at once, when to give up.')
   @Nested(() => JobSpec, required) spec!: JobSpec;
+  @Doc('How the Job stands: pods active, succeeded and failed, and its conditions.')
   @Nested(() => JobStatus) status?: JobStatus;
 }
 
