@@ -112,6 +112,16 @@ describe('Jobs and CronJobs on real containers, with kubectl', () => {
     await waitFor(async () => (await podsOf('count')).length === 0, 60_000, 'the pods of job count to be deleted');
   }, 90_000);
 
+  it('deletes a finished Job and its pods ttlSecondsAfterFinished after it completed', async () => {
+    await ok(['apply', '-f', '-'], jobManifest('short', '  ttlSecondsAfterFinished: 5', 'true'));
+    await ok(['wait', '--for=condition=complete', 'job/short', '--timeout=120s'], undefined, 130_000);
+    const completed = await getJob('short');
+    await ok(['wait', '--for=delete', 'job/short', '--timeout=60s'], undefined, 70_000);
+    const finishedAt = Date.parse(completed.status!.conditions!.find((c) => c.type === 'Complete')!.lastTransitionTime!);
+    expect(Date.now() - finishedAt).toBeGreaterThanOrEqual(5_000);
+    await waitFor(async () => (await podsOf('short')).length === 0, 60_000, 'the pods of job short to be deleted');
+  }, 200_000);
+
   it('fires a CronJob at the next minute, and makes a Job from it with `kubectl create job --from`', async () => {
     const manifest = `
 apiVersion: batch/v1
