@@ -4,7 +4,7 @@
  * a minute boundary, and a Job made by hand from it.
  */
 import { type CronJob, type Job, type Pod, resourceForKind } from '@berth/api';
-import { kubectlFor, waitFor, type Kubectl } from '@berth/testing';
+import { kubectlFor, kubectlTable, waitFor, type Kubectl } from '@berth/testing';
 import { createNamespace, startNodeCluster, types, type NodeCluster } from '../support/node-cluster';
 
 const NS = 'jobs-e2e';
@@ -29,13 +29,6 @@ ${spec}
         image: busybox:1.36
         command: ["sh", "-c", ${JSON.stringify(command)}]
 `;
-}
-
-/** The rows of kubectl's column output as objects keyed by header. */
-function table(output: string): Record<string, string>[] {
-  const [header, ...rows] = output.trimEnd().split('\n');
-  const columns = [...header.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], at: m.index! }));
-  return rows.map((row) => Object.fromEntries(columns.map((c, i) => [c.name, row.slice(c.at, columns[i + 1]?.at ?? row.length).trim()])));
 }
 
 describe('Jobs and CronJobs on real containers, with kubectl', () => {
@@ -79,7 +72,7 @@ describe('Jobs and CronJobs on real containers, with kubectl', () => {
       // Counted: the tracking finalizer is gone, so the pod can be deleted.
       expect(pod.metadata.finalizers ?? []).toEqual([]);
     }
-    const [row] = table(await ok(['get', 'job', 'count']));
+    const [row] = kubectlTable(await ok(['get', 'job', 'count']));
     expect(row).toMatchObject({ NAME: 'count', STATUS: 'Complete', COMPLETIONS: '4/4' });
     expect(await ok(['logs', 'job/count'])).toMatch(/^done-count-[a-z0-9]{5}\n$/);
   }, 180_000);
@@ -94,7 +87,7 @@ describe('Jobs and CronJobs on real containers, with kubectl', () => {
     const starts = (await podsOf('crash')).map((p) => Date.parse(p.metadata.creationTimestamp!)).sort();
     expect(starts).toHaveLength(2);
     expect(starts[1] - starts[0]).toBeGreaterThanOrEqual(10_000);
-    const [row] = table(await ok(['get', 'job', 'crash']));
+    const [row] = kubectlTable(await ok(['get', 'job', 'crash']));
     expect(row).toMatchObject({ STATUS: 'Failed', COMPLETIONS: '0/1' });
   }, 180_000);
 
@@ -166,7 +159,7 @@ spec:
       'lastSuccessfulTime',
     );
     expect(Date.parse(cronJob.status!.lastScheduleTime!)).toBe(minutes * 60_000);
-    const [row] = table(await ok(['get', 'cronjob', 'tick']));
+    const [row] = kubectlTable(await ok(['get', 'cronjob', 'tick']));
     expect(row).toMatchObject({ NAME: 'tick', SCHEDULE: '* * * * *', TIMEZONE: 'Etc/UTC', SUSPEND: 'False' });
 
     // Suspended, it fires no more; the manual Job is kubectl's own object (protobuf), with the instantiate annotation.

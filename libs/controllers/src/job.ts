@@ -1,5 +1,5 @@
 import { isJobFinished, type Job, JOB_TRACKING_FINALIZER, type LabelRequirement, type Pod, requirementsOfSelector } from '@berth/api';
-import { controllerOf, type EventRecorder, type Informer, keyOf, objectKey, runController, type RunningController, splitKey, WorkQueue } from '@berth/controller';
+import { controllerOf, enqueueObject, type EventRecorder, type Informer, keyOf, objectKey, runController, type RunningController, splitKey, WorkQueue } from '@berth/controller';
 import { isBerthError } from '@berth/errors';
 import type { Logger } from 'pino';
 import { claimObjects } from './claim';
@@ -41,11 +41,7 @@ export class JobController {
     this.events = ctx.recorder('job-controller');
     this.logger = ctx.logger.child({ controller: 'job' });
     this.now = options.now ?? Date.now;
-    this.jobs.addEventHandler({
-      onAdd: (job) => this.queue.add(objectKey(job)),
-      onUpdate: (_, job) => this.queue.add(objectKey(job)),
-      onDelete: (job) => this.queue.add(objectKey(job)),
-    });
+    this.jobs.addEventHandler(enqueueObject(this.queue));
     this.pods.addEventHandler({
       onAdd: (pod) => this.podChanged(undefined, pod),
       onUpdate: (oldPod, pod) => this.podChanged(oldPod, pod),
