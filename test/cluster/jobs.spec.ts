@@ -75,6 +75,10 @@ describe('Jobs and CronJobs on real containers, with kubectl', () => {
     const [row] = kubectlTable(await ok(['get', 'job', 'count']));
     expect(row).toMatchObject({ NAME: 'count', STATUS: 'Complete', COMPLETIONS: '4/4' });
     expect(await ok(['logs', 'job/count'])).toMatch(/^done-count-[a-z0-9]{5}\n$/);
+    const described = await ok(['describe', 'job', 'count']);
+    expect(described).toMatch(/\nCompletions:\s+4\n/);
+    expect(described).toMatch(/\nPods Statuses:\s+0 Active \(0 Ready\) \/ 4 Succeeded \/ 0 Failed\n/);
+    expect(described).toMatch(/\n  Normal  Completed\s+\S+\s+job-controller\s+Job completed\n/);
   }, 180_000);
 
   it('fails a Job whose pods exit 3 once backoffLimit is passed, waiting 10 s before the retry', async () => {
@@ -161,6 +165,11 @@ spec:
     expect(Date.parse(cronJob.status!.lastScheduleTime!)).toBe(minutes * 60_000);
     const [row] = kubectlTable(await ok(['get', 'cronjob', 'tick']));
     expect(row).toMatchObject({ NAME: 'tick', SCHEDULE: '* * * * *', TIMEZONE: 'Etc/UTC', SUSPEND: 'False' });
+    const described = await ok(['describe', 'cronjob', 'tick']);
+    expect(described).toMatch(/\nSchedule:\s+\* \* \* \* \*\n/);
+    expect(described).toMatch(new RegExp(`\\n  Normal\\s+SuccessfulCreate\\s+\\S+\\s+cronjob-controller\\s+Created job ${scheduled.metadata.name}\\n`));
+    // The Job the controller created is its own, however soon the Job cache saw it.
+    expect(described).not.toContain('UnexpectedJob');
 
     // Suspended, it fires no more; the manual Job is kubectl's own object (protobuf), with the instantiate annotation.
     await ok(['patch', 'cronjob', 'tick', '--type=merge', '-p', '{"spec":{"suspend":true}}']);

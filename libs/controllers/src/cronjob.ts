@@ -51,6 +51,9 @@ function jobReference(job: Job): ObjectReference {
   return { kind: 'Job', namespace: job.metadata.namespace, name: job.metadata.name, uid: job.metadata.uid, apiVersion: 'batch/v1', resourceVersion: job.metadata.resourceVersion };
 }
 
+/** Whether the CronJob's status lists the Job as active. */
+const listedActive = (cronJob: CronJob, job: Job) => (cronJob.status?.active ?? []).some((r) => r.uid === job.metadata.uid);
+
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const timeOf = (value: string | undefined) => (value ? Date.parse(value) : NaN);
 
@@ -91,10 +94,17 @@ export class CronJobController {
   async reconcile(key: string): Promise<void | { requeueAfter: number }> {
     const cached = this.cronJobs.get(key);
     if (!cached) return;
-    const cronJob = clone(cached);
+    let cronJob = clone(cached);
+    const children = inNamespace(this.jobs, cronJob.metadata.namespace).filter((job) => controllerOf(job)?.uid === cronJob.metadata.uid);
+    if (children.some((job) => !isJobFinished(job) && !listedActive(cronJob, job))) {
+      // The Job cache may be ahead of the CronJob cache (a Job just created, the status that lists it not
+      // yet seen): as Kubernetes does, the server's CronJob decides before a Job is called unexpected.
+      const live = await ignoreNotFound(this.ctx.client.get<CronJob>(CRON_JOBS, cronJob.metadata.name!, { namespace: cronJob.metadata.namespace }));
+      if (!live || live.metadata.uid !== cronJob.metadata.uid) return;
+      cronJob = live;
+    }
     const before = canonicalJson(cronJob.status ?? {});
     const status = (cronJob.status ??= {});
-    const children = inNamespace(this.jobs, cronJob.metadata.namespace).filter((job) => controllerOf(job)?.uid === cronJob.metadata.uid);
     await this.trackChildren(cronJob, children);
     const write = async () => {
       if (canonicalJson(status) !== before) await ignoreNotFound(this.ctx.client.updateStatus<CronJob>(CRON_JOBS, cronJob));
@@ -174,7 +184,7 @@ export class CronJobController {
     const status = cronJob.status!;
     const byUid = new Map(children.map((job) => [job.metadata.uid!, job]));
     for (const job of children) {
-      const listed = (status.active ?? []).some((r) => r.uid === job.metadata.uid);
+      const listed = listedActive(cronJob, job);
       if (!listed && !isJobFinished(job)) {
         this.events.record(cronJob, 'Warning', 'UnexpectedJob', `Saw a job that the controller did not create or forgot: ${job.metadata.name}`);
       } else if (listed && isJobFinished(job)) {

@@ -112,7 +112,6 @@ export class JobController {
     });
     const plan = planJob(job, pods, this.now(), this.backoffs.get(key) ?? { failuresAfterLastSuccess: 0 }, needsSync);
     this.backoffs.set(key, plan.backoff);
-    for (const [type, reason, message] of plan.events) this.events.record(job, type, reason, message);
 
     let current = job;
     if (plan.recordUncounted) {
@@ -152,8 +151,11 @@ export class JobController {
     }
     const status = { ...plan.status, active };
     if (canonicalJson(status) !== canonicalJson(current.status ?? {})) {
-      await ignoreNotFound(this.ctx.client.updateStatus<Job>(JOBS, { ...current, status }));
+      if (!(await ignoreNotFound(this.ctx.client.updateStatus<Job>(JOBS, { ...current, status })))) return;
     }
+    // The plan's events tell of the conditions just written: a reconcile from a stale cache, whose write
+    // conflicts, must not tell them twice.
+    for (const [type, reason, message] of plan.events) this.events.record(job, type, reason, message);
     if (createError) throw createError;
     if (plan.requeueAfterMs !== undefined) return { requeueAfter: plan.requeueAfterMs + 10 };
   }
