@@ -22,6 +22,8 @@ const FIXTURES: Record<string, () => KubeObject> = {
   EndpointSlice: fixtures.endpointSliceFixture,
   ServiceAccount: fixtures.serviceAccountFixture,
   PodDisruptionBudget: fixtures.podDisruptionBudgetFixture,
+  Job: fixtures.jobFixture,
+  CronJob: fixtures.cronJobFixture,
 };
 
 describe('the resource registry', () => {
@@ -44,6 +46,8 @@ describe('the resource registry', () => {
       'discovery.k8s.io/EndpointSlice',
       '/ServiceAccount',
       'policy/PodDisruptionBudget',
+      'batch/Job',
+      'batch/CronJob',
     ]);
   });
 

@@ -44,3 +44,7 @@ export {
 export { DaemonSetController, type DaemonSetControllerOptions } from './daemonset';
 export { daemonPodTolerations, nodeShouldRunDaemonPod, targetNodeName, type NodePlacement } from './daemonset-plan';
 export { EndpointSliceController, desiredSlices, sliceChanges, sliceLabels, SERVICE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY, type SliceContent } from './endpointslice';
+export { JobController, type JobControllerOptions } from './job';
+export { planJob, podForJob, matchPodFailurePolicy, remainingBackoffMs, parseIndexes, formatIndexes, completionIndexOf, JOB_BACKOFF_INITIAL_MS, JOB_BACKOFF_MAX_MS, type JobPlan, type BackoffRecord } from './job-sync';
+export { CronJobController, cronJobJobName, jobForCronJob, type CronJobControllerOptions } from './cronjob';
+export { TtlAfterFinishedController, jobExpiry, type TtlAfterFinishedOptions } from './ttl-after-finished';

@@ -17,6 +17,9 @@ import { ServiceLoadBalancerController } from './service-lb';
 import { ServiceAccountsController } from './serviceaccounts';
 import { DisruptionController } from './disruption';
 import { RootCaPublisher } from './root-ca-publisher';
+import { JobController } from './job';
+import { CronJobController } from './cronjob';
+import { TtlAfterFinishedController } from './ttl-after-finished';
 
 export type ControllerName =
   | 'replicaset'
@@ -30,7 +33,10 @@ export type ControllerName =
   | 'endpointslice'
   | 'serviceaccount'
   | 'disruption'
-  | 'root-ca-cert-publisher';
+  | 'root-ca-cert-publisher'
+  | 'job'
+  | 'cronjob'
+  | 'ttl-after-finished';
 export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'replicaset',
   'deployment',
@@ -44,6 +50,9 @@ export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'serviceaccount',
   'disruption',
   'root-ca-cert-publisher',
+  'job',
+  'cronjob',
+  'ttl-after-finished',
 ];
 
 export interface ControllerManagerOptions {
@@ -129,6 +138,9 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   // The CA the controller-manager's own client trusts is the cluster's (its kubeconfig's).
   const rootCa = options.rootCaPem ?? client.connection.ca;
   if (enabled.has('root-ca-cert-publisher') && rootCa) controllers.push(new RootCaPublisher(ctx, rootCa));
+  if (enabled.has('job')) controllers.push(new JobController(ctx));
+  if (enabled.has('cronjob')) controllers.push(new CronJobController(ctx));
+  if (enabled.has('ttl-after-finished')) controllers.push(new TtlAfterFinishedController(ctx));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');

@@ -16,6 +16,8 @@ export const LEASES = typeOf('coordination.k8s.io/v1', 'Lease');
 export const DAEMON_SETS = typeOf('apps/v1', 'DaemonSet');
 export const CONTROLLER_REVISIONS = typeOf('apps/v1', 'ControllerRevision');
 export const ENDPOINT_SLICES = typeOf('discovery.k8s.io/v1', 'EndpointSlice');
+export const JOBS = typeOf('batch/v1', 'Job');
+export const CRON_JOBS = typeOf('batch/v1', 'CronJob');
 
 /** The namespace where node agents renew their heartbeat Leases (defined once, by @berth/client). */
 export { NODE_LEASE_NAMESPACE } from '@berth/client';

@@ -100,3 +100,10 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 15_000
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The rows of kubectl's column output (`get`, `top`) as objects keyed by header, cells sliced at the header's offsets. */
+export function kubectlTable(output: string): Record<string, string>[] {
+  const [header, ...rows] = output.trimEnd().split('\n');
+  const columns = [...header.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], at: m.index! }));
+  return rows.map((row) => Object.fromEntries(columns.map((c, i) => [c.name, row.slice(c.at, columns[i + 1]?.at ?? row.length).trim()])));
+}

@@ -19,6 +19,8 @@ import { serviceResource } from './core/service';
 import { endpointSliceResource } from './discovery/endpointslice';
 import { serviceAccountResource } from './core/serviceaccount';
 import { podDisruptionBudgetResource } from './policy/poddisruptionbudget';
+import { jobResource } from './batch/job';
+import { cronJobResource } from './batch/cronjob';
 
 export const DEFINITIONS: readonly ResourceDefinition[] = [
   namespaceResource,
@@ -37,4 +39,6 @@ export const DEFINITIONS: readonly ResourceDefinition[] = [
   endpointSliceResource,
   serviceAccountResource,
   podDisruptionBudgetResource,
+  jobResource,
+  cronJobResource,
 ] as ResourceDefinition[];
