@@ -133,6 +133,9 @@ const INITIAL_STATUS: Record<string, () => Record<string, unknown>> = {
   '/Service': () => ({ loadBalancer: {} }),
   'apps/Deployment': () => ({}),
   'apps/ReplicaSet': () => ({ replicas: 0 }),
+  '/PersistentVolume': () => ({ phase: 'Pending' }),
+  '/PersistentVolumeClaim': () => ({ phase: 'Pending' }),
+  'apps/StatefulSet': () => ({ replicas: 0, availableReplicas: 0 }),
 };
 
 /** How many times a patch is re-applied when a concurrent writer got in between read and write. */

@@ -183,6 +183,37 @@ function defaultEndpoints(endpoints: Obj): void {
   }
 }
 
+function defaultClaimSpec(spec: Obj): void {
+  setDefault(spec, 'volumeMode', 'Filesystem');
+  if (isObj(spec.resources)) {
+    quantitiesAsStrings(spec.resources.requests);
+    quantitiesAsStrings(spec.resources.limits);
+  }
+}
+
+function defaultStatefulSet(spec: Obj): void {
+  setDefault(spec, 'replicas', 1);
+  setDefault(spec, 'podManagementPolicy', 'OrderedReady');
+  const strategy = child(spec, 'updateStrategy');
+  if (strategy) {
+    setDefault(strategy, 'type', 'RollingUpdate');
+    if (strategy.type === 'RollingUpdate') {
+      const rollingUpdate = child(strategy, 'rollingUpdate');
+      if (rollingUpdate) setDefault(rollingUpdate, 'partition', 0);
+    }
+  }
+  setDefault(spec, 'revisionHistoryLimit', 10);
+  const retention = child(spec, 'persistentVolumeClaimRetentionPolicy');
+  if (retention) {
+    setDefault(retention, 'whenDeleted', 'Retain');
+    setDefault(retention, 'whenScaled', 'Retain');
+  }
+  for (const template of objects(spec.volumeClaimTemplates)) {
+    if (isObj(template.spec)) defaultClaimSpec(template.spec);
+  }
+  defaultPodTemplate(spec);
+}
+
 /** Fills in what Kubernetes defaults (restartPolicy, imagePullPolicy, protocol, strategy, ...). Mutates obj. */
 export function applyDefaults(type: ResourceType, obj: KubeObject): void {
   const top = obj as Obj;
@@ -224,6 +255,30 @@ export function applyDefaults(type: ResourceType, obj: KubeObject): void {
     case '/Endpoints':
       defaultEndpoints(top);
       break;
+    case '/PersistentVolume': {
+      const spec = specOf();
+      if (spec) {
+        setDefault(spec, 'persistentVolumeReclaimPolicy', 'Retain');
+        setDefault(spec, 'volumeMode', 'Filesystem');
+        if (isObj(spec.hostPath)) setDefault(spec.hostPath, 'type', '');
+        quantitiesAsStrings(spec.capacity);
+      }
+      break;
+    }
+    case '/PersistentVolumeClaim': {
+      const spec = specOf();
+      if (spec) defaultClaimSpec(spec);
+      break;
+    }
+    case 'storage.k8s.io/StorageClass':
+      setDefault(top, 'reclaimPolicy', 'Delete');
+      setDefault(top, 'volumeBindingMode', 'Immediate');
+      break;
+    case 'apps/StatefulSet': {
+      const spec = specOf();
+      if (spec) defaultStatefulSet(spec);
+      break;
+    }
     case '/Node':
       if (isObj(top.status)) {
         quantitiesAsStrings(top.status.capacity);

@@ -69,6 +69,11 @@ export const RESOURCES: readonly ResourceType[] = [
     subresources: ['status', 'scale'],
   }),
   resource('coordination.k8s.io', 'v1', 'Lease', 'leases'),
+  // issue 11, part storage
+  resource('', 'v1', 'PersistentVolume', 'persistentvolumes', { shortNames: ['pv'], namespaced: false, subresources: ['status'] }),
+  resource('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', { shortNames: ['pvc'], subresources: ['status'] }),
+  resource('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', { shortNames: ['sc'], namespaced: false }),
+  resource('apps', 'v1', 'StatefulSet', 'statefulsets', { shortNames: ['sts'], categories: ['all'], subresources: ['status', 'scale'] }),
 ];
 
 export function apiVersionOf(r: ResourceType): string {

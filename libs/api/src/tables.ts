@@ -93,6 +93,39 @@ const COLUMNS: Record<string, ColumnSpec[]> = {
     ['Name', 'string', 'Name must be unique within a namespace.', { wide: true, format: 'name' }],
   ],
   Lease: [NAME, ['Holder', 'string', 'The identity of the holder of the current lease.'], AGE],
+  PersistentVolume: [
+    NAME,
+    ['Capacity', 'string', 'capacity is the description of the persistent volume\'s resources and capacity.'],
+    ['Access Modes', 'string', 'accessModes contains all ways the volume can be mounted.'],
+    ['Reclaim Policy', 'string', 'persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.'],
+    ['Status', 'string', 'phase indicates if a volume is available, bound to a claim, or released by a claim.'],
+    ['Claim', 'string', 'claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.'],
+    ['StorageClass', 'string', 'storageClassName is the name of StorageClass to which this persistent volume belongs.'],
+    ['VolumeAttributesClass', 'string', 'Name of VolumeAttributesClass to which this persistent volume belongs.'],
+    ['Reason', 'string', 'reason is a brief CamelCase string that describes any failure.'],
+    AGE,
+    ['VolumeMode', 'string', 'volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.', { wide: true }],
+  ],
+  PersistentVolumeClaim: [
+    NAME,
+    ['Status', 'string', 'phase represents the current phase of PersistentVolumeClaim.'],
+    ['Volume', 'string', 'volumeName is the binding reference to the PersistentVolume backing this claim.'],
+    ['Capacity', 'string', 'capacity represents the actual resources of the underlying volume.'],
+    ['Access Modes', 'string', 'accessModes contains the desired access modes the volume should have.'],
+    ['StorageClass', 'string', 'storageClassName is the name of the StorageClass required by the claim.'],
+    ['VolumeAttributesClass', 'string', 'volumeAttributesClassName may be used to set the VolumeAttributesClass used by this claim.'],
+    AGE,
+    ['VolumeMode', 'string', 'volumeMode defines what type of volume is required by the claim.', { wide: true }],
+  ],
+  StorageClass: [
+    NAME,
+    ['Provisioner', 'string', 'Indicates the type of the provisioner.'],
+    ['ReclaimPolicy', 'string', 'Dynamically provisioned PersistentVolumes of this storage class are created with this reclaimPolicy.'],
+    ['VolumeBindingMode', 'string', 'VolumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.'],
+    ['AllowVolumeExpansion', 'string', 'AllowVolumeExpansion shows whether the storage class allow volume expand.'],
+    AGE,
+  ],
+  StatefulSet: [NAME, ['Ready', 'string', 'Number of the pod with ready state'], AGE, CONTAINERS, IMAGES],
 };
 
 function column([name, type, description, options]: ColumnSpec): TableColumn {
@@ -537,7 +570,79 @@ function countOf(map: unknown): number {
   return map && typeof map === 'object' ? Object.keys(map).length : 0;
 }
 
+/** Kubernetes' short names of access modes, as kubectl prints them. */
+const ACCESS_MODE_SHORT: Record<string, string> = { ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' };
+
+function accessModesText(modes: unknown): string {
+  return Array.isArray(modes) ? modes.map((mode) => ACCESS_MODE_SHORT[String(mode)] ?? String(mode)).join(',') : '';
+}
+
+interface VolumeView {
+  spec?: { capacity?: Record<string, string>; accessModes?: string[]; persistentVolumeReclaimPolicy?: string; claimRef?: { namespace?: string; name?: string }; storageClassName?: string; volumeMode?: string; volumeName?: string; volumeAttributesClassName?: string };
+  status?: { phase?: string; reason?: string; capacity?: Record<string, string>; accessModes?: string[] };
+}
+
+function printPersistentVolume(obj: KubeObject, now: Date): unknown[] {
+  const { spec = {}, status = {} } = view<VolumeView>(obj);
+  const claim = spec.claimRef?.name ? `${spec.claimRef.namespace ?? ''}/${spec.claimRef.name}` : '';
+  return [
+    obj.metadata.name,
+    spec.capacity?.storage ?? '',
+    accessModesText(spec.accessModes),
+    spec.persistentVolumeReclaimPolicy ?? '',
+    status.phase ?? '',
+    claim,
+    spec.storageClassName ?? '',
+    orNone(spec.volumeAttributesClassName),
+    status.reason ?? '',
+    humanAge(obj.metadata.creationTimestamp, now),
+    spec.volumeMode ?? '',
+  ];
+}
+
+function printPersistentVolumeClaim(obj: KubeObject, now: Date): unknown[] {
+  const { spec = {}, status = {} } = view<VolumeView>(obj);
+  const bound = status.phase === 'Bound';
+  return [
+    obj.metadata.name,
+    status.phase ?? '',
+    spec.volumeName ?? '',
+    bound ? (status.capacity?.storage ?? '') : '',
+    bound ? accessModesText(status.accessModes) : '',
+    spec.storageClassName ?? '',
+    orNone(spec.volumeAttributesClassName),
+    humanAge(obj.metadata.creationTimestamp, now),
+    spec.volumeMode ?? '',
+  ];
+}
+
+function printStorageClass(obj: KubeObject, now: Date): unknown[] {
+  const isDefault = ['storageclass.kubernetes.io/is-default-class', 'storageclass.beta.kubernetes.io/is-default-class'].some((key) => obj.metadata.annotations?.[key] === 'true');
+  return [
+    isDefault ? `${obj.metadata.name} (default)` : obj.metadata.name,
+    (obj.provisioner as string | undefined) ?? '',
+    (obj.reclaimPolicy as string | undefined) ?? 'Delete',
+    (obj.volumeBindingMode as string | undefined) ?? 'Immediate',
+    String(obj.allowVolumeExpansion === true),
+    humanAge(obj.metadata.creationTimestamp, now),
+  ];
+}
+
+function printStatefulSet(obj: KubeObject, now: Date): unknown[] {
+  const set = view<WorkloadView>(obj);
+  return [
+    obj.metadata.name,
+    `${set.status?.readyReplicas ?? 0}/${desiredReplicas(set)}`,
+    humanAge(obj.metadata.creationTimestamp, now),
+    ...containerCells(set.spec?.template?.spec?.containers),
+  ];
+}
+
 const PRINTERS: Record<string, Printer> = {
+  PersistentVolume: printPersistentVolume,
+  PersistentVolumeClaim: printPersistentVolumeClaim,
+  StorageClass: printStorageClass,
+  StatefulSet: printStatefulSet,
   Pod: printPod,
   Deployment: printDeployment,
   ReplicaSet: printReplicaSet,

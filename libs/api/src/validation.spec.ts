@@ -4,6 +4,7 @@ import type { Deployment, Pod, ReplicaSet, Secret, Service } from './kinds';
 import { RESOURCES } from './registry';
 import type { ResourceType } from './registry';
 import * as fixtures from './schema/fixtures';
+import * as storageFixtures from './schema/storage-fixtures';
 import type { KubeObject } from './types';
 import { validateObject } from './validation';
 import type { ValidationOptions } from './validation';
@@ -53,6 +54,7 @@ const LABEL_DETAIL =
 
 describe('good objects', () => {
   const all = [
+    ...Object.values(storageFixtures),
     fixtures.podFixture,
     fixtures.deploymentFixture,
     fixtures.replicaSetFixture,
@@ -937,7 +939,6 @@ describe('what berth does not carry out is refused, never stored and ignored', (
     ['spec.schedulingGates', (s) => (s.schedulingGates = [{ name: 'example.com/wait' }])],
     ['spec.automountServiceAccountToken', (s) => (s.automountServiceAccountToken = true)],
     ['spec.os.name', (s) => (s.os = { name: 'windows' })],
-    ['spec.volumes[0].persistentVolumeClaim', (s) => (s.volumes![0] = { name: 'data', persistentVolumeClaim: { claimName: 'pvc' } })],
     ['spec.volumes[0].emptyDir.sizeLimit', (s) => (s.volumes![0] = { name: 'data', emptyDir: { sizeLimit: '1Gi' } })],
     ['spec.containers[0].volumeMounts[0].mountPropagation', (s) => (s.containers[0].volumeMounts![0].mountPropagation = 'HostToContainer')],
     ['spec.containers[0].resources.limits[nvidia.com/gpu]', (s) => (s.containers[0].resources = { limits: { 'nvidia.com/gpu': '1' } })],

@@ -3,6 +3,7 @@ import { validateObjectMetaNames } from './metadata';
 import type { ResourceType } from './registry';
 import { schemaCauses, schemaFor, unknownFields } from './schema';
 import { updateCauses } from './schema/updates';
+import { statefulSetValidationView } from './schema/storage';
 import type { KubeObject } from './types';
 
 /**
@@ -45,7 +46,7 @@ const TOO_DEEP: FieldCause = { reason: 'FieldValueInvalid', message: 'the object
 function validateChecked(type: ResourceType, obj: KubeObject, opts: ValidationOptions): ValidationResult {
   const schema = schemaFor(type);
   const causes = [...validateObjectMetaNames(type, obj)];
-  if (schema) causes.push(...schemaCauses(schema, obj));
+  if (schema) causes.push(...schemaCauses(schema, type.group === 'apps' && type.kind === 'StatefulSet' ? statefulSetValidationView(obj) : obj));
   if (opts.old) causes.push(...updateCauses(type, obj, opts.old));
   const unknown = schema ? unknownFields(schema, obj, '', opts.fieldValidation !== 'Strict') : [];
   return { causes, unknownFields: opts.fieldValidation === 'Ignore' ? [] : unknown };

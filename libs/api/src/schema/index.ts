@@ -6,6 +6,7 @@ import { EventObject, LeaseObject, NamespaceObject, NodeObject } from './cluster
 import { PodObject } from './pod';
 import { EndpointsObject, ServiceObject } from './service';
 import { DeploymentObject, ReplicaSetObject } from './workloads';
+import { PersistentVolumeClaimObject, PersistentVolumeObject, StatefulSetObject, StorageClassObject } from './storage';
 
 const SCHEMAS: Readonly<Record<string, SchemaClass>> = {
   '/Namespace': NamespaceObject,
@@ -19,6 +20,10 @@ const SCHEMAS: Readonly<Record<string, SchemaClass>> = {
   'apps/Deployment': DeploymentObject,
   'apps/ReplicaSet': ReplicaSetObject,
   'coordination.k8s.io/Lease': LeaseObject,
+  '/PersistentVolume': PersistentVolumeObject,
+  '/PersistentVolumeClaim': PersistentVolumeClaimObject,
+  'storage.k8s.io/StorageClass': StorageClassObject,
+  'apps/StatefulSet': StatefulSetObject,
 };
 
 export function schemaFor(type: ResourceType): SchemaClass | undefined {

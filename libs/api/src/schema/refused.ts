@@ -38,7 +38,6 @@ export const why = {
   schedulingGates: refusedWhen(notEmpty, 'the scheduler does not hold pods back for scheduling gates'),
   automountServiceAccountToken: refusedWhen(isTrue, 'there are no ServiceAccounts yet, so no token can be mounted'),
   windows: refusedWhen((value: string) => value === 'windows', 'every node runs Linux'),
-  persistentVolumeClaim: refused('there are no PersistentVolumes or PersistentVolumeClaims yet'),
   serviceAccountToken: refused('there are no ServiceAccounts yet, so no token can be projected'),
   clusterTrustBundle: refused('there are no ClusterTrustBundles'),
   procMount: refusedWhen((value: string) => value === 'Unmasked', "/proc is always masked as Docker masks it (Unmasked needs user namespaces)"),

@@ -4,6 +4,7 @@ import type { FieldCause } from '@berth/errors';
 import type { ResourceType } from '../registry';
 import type { KubeObject } from '../types';
 import { isAbsent, isPlainObject } from './fields';
+import { STORAGE_UPDATE_RULES } from './storage-updates';
 
 /** Structural equality of JSON values, key order ignored. */
 export function sameJson(a: unknown, b: unknown): boolean {
@@ -113,5 +114,7 @@ const UPDATE_RULES: Readonly<Record<string, (obj: KubeObject, old: KubeObject) =
 };
 
 export function updateCauses(type: ResourceType, obj: KubeObject, old: KubeObject): FieldCause[] {
-  return UPDATE_RULES[`${type.group}/${type.kind}`]?.(obj, old) ?? [];
+  const kind = `${type.group}/${type.kind}`;
+  // Looked up at call time: storage-updates imports sameJson from here.
+  return (UPDATE_RULES[kind] ?? STORAGE_UPDATE_RULES[kind])?.(obj, old) ?? [];
 }

@@ -16,13 +16,13 @@ function goStringMap(labels: unknown): string {
   return `map[string]string{${entries.join(', ')}}`;
 }
 
-function nonEmptySelector(kindWord: string): Check<LabelSelector> {
+export function nonEmptySelector(kindWord: string): Check<LabelSelector> {
   return (selector) =>
     isEmptySelector(selector) ? problem(field.invalid('', selector, `empty selector is invalid for ${kindWord}`)) : undefined;
 }
 
 /** The controller would never own its own pods if the selector missed the template's labels. */
-const templateMatchesSelector: Check<Record<string, unknown>> = (template, spec) => {
+export const templateMatchesSelector: Check<Record<string, unknown>> = (template, spec) => {
   const selector = spec.selector;
   if (!isPlainObject(selector) || isEmptySelector(selector)) return undefined;
   let requirements;
@@ -42,7 +42,7 @@ const templateMatchesSelector: Check<Record<string, unknown>> = (template, spec)
 };
 
 /** Workload pods are replaced, never left finished: only `Always` makes sense. */
-const restartsAlways: Check<Record<string, unknown>> = (template) => {
+export const restartsAlways: Check<Record<string, unknown>> = (template) => {
   const spec = template.spec;
   if (!isPlainObject(spec) || spec.restartPolicy === undefined || spec.restartPolicy === 'Always') return undefined;
   return problem(field.notSupported('', spec.restartPolicy, ['Always']), '.spec.restartPolicy');
