@@ -1,3 +1,4 @@
+import { defaultDaemonSetSpec, defaultEndpointSlice } from './daemonset';
 import { formatQuantity } from './quantity';
 import type { ResourceType } from './registry';
 import type { KubeObject } from './types';
@@ -279,6 +280,17 @@ export function applyDefaults(type: ResourceType, obj: KubeObject): void {
       if (spec) defaultStatefulSet(spec);
       break;
     }
+    case 'apps/DaemonSet': {
+      const spec = specOf();
+      if (spec) {
+        defaultDaemonSetSpec(spec);
+        defaultPodTemplate(spec);
+      }
+      break;
+    }
+    case 'discovery.k8s.io/EndpointSlice':
+      defaultEndpointSlice(top);
+      break;
     case '/Node':
       if (isObj(top.status)) {
         quantitiesAsStrings(top.status.capacity);

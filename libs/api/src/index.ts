@@ -2,6 +2,7 @@ export * from './registry';
 export type * from './types';
 export type * from './kinds';
 export type * from './storage-kinds';
+export type * from './daemonset';
 export * from './validation';
 export * from './defaults';
 export * from './selectors';

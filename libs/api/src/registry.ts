@@ -74,6 +74,9 @@ export const RESOURCES: readonly ResourceType[] = [
   resource('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', { shortNames: ['pvc'], subresources: ['status'] }),
   resource('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', { shortNames: ['sc'], namespaced: false }),
   resource('apps', 'v1', 'StatefulSet', 'statefulsets', { shortNames: ['sts'], categories: ['all'], subresources: ['status', 'scale'] }),
+  resource('apps', 'v1', 'DaemonSet', 'daemonsets', { shortNames: ['ds'], categories: ['all'], subresources: ['status'] }),
+  resource('apps', 'v1', 'ControllerRevision', 'controllerrevisions'),
+  resource('discovery.k8s.io', 'v1', 'EndpointSlice', 'endpointslices'),
 ];
 
 export function apiVersionOf(r: ResourceType): string {

@@ -1,3 +1,4 @@
+import { printControllerRevision, printDaemonSet, printEndpointSlice } from './daemonset';
 import type { ResourceType } from './registry';
 import { formatLabels, formatRequirements, requirementsOfSelector } from './selectors';
 import type { KubeObject } from './types';
@@ -126,6 +127,27 @@ const COLUMNS: Record<string, ColumnSpec[]> = {
     AGE,
   ],
   StatefulSet: [NAME, ['Ready', 'string', 'Number of the pod with ready state'], AGE, CONTAINERS, IMAGES],
+  DaemonSet: [
+    NAME,
+    ['Desired', 'integer', 'The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/'],
+    ['Current', 'integer', 'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/'],
+    ['Ready', 'integer', 'numberReady is the number of nodes that should be running the daemon pod and have one or more of the daemon pod running with a Ready Condition.'],
+    ['Up-to-date', 'integer', 'The total number of nodes that are running updated daemon pod'],
+    ['Available', 'integer', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)'],
+    ['Node Selector', 'string', 'NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node\'s labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/'],
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    ['Selector', 'string', 'A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must match the pod template\'s labels. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors', { wide: true }],
+  ],
+  ControllerRevision: [NAME, ['Controller', 'string', 'Controller of the object'], ['Revision', 'string', 'Revision of the object'], AGE],
+  EndpointSlice: [
+    NAME,
+    ['AddressType', 'string', 'addressType specifies the type of address carried by this EndpointSlice. All addresses in this slice must be the same type. This field is immutable after creation.'],
+    ['Ports', 'string', 'ports specifies the list of network ports exposed by each endpoint in this slice.'],
+    ['Endpoints', 'string', 'endpoints is a list of unique endpoints in this slice.'],
+    AGE,
+  ],
 };
 
 function column([name, type, description, options]: ColumnSpec): TableColumn {
@@ -662,4 +684,7 @@ const PRINTERS: Record<string, Printer> = {
     view<{ spec?: { holderIdentity?: string } }>(obj).spec?.holderIdentity ?? '',
     humanAge(obj.metadata.creationTimestamp, now),
   ],
+  DaemonSet: (obj, now) => printDaemonSet(obj, now, humanAge),
+  ControllerRevision: (obj, now) => printControllerRevision(obj, now, humanAge),
+  EndpointSlice: (obj, now) => printEndpointSlice(obj, now, humanAge),
 };

@@ -26,3 +26,18 @@ export {
   canonicalJson,
 } from './rollout';
 export { NODE_LEASE_NAMESPACE } from './types';
+export {
+  CONTROLLER_REVISION_HASH_LABEL,
+  templatePatch,
+  templateOfRevision,
+  hashControllerRevision,
+  controllerRevisionName,
+  revisionsEqual,
+  sortRevisions,
+  nextRevisionNumber,
+  newControllerRevision,
+  createControllerRevision,
+  updateRevisionNumber,
+  truncateHistory,
+  type HistoryClient,
+} from './history';

@@ -67,9 +67,12 @@ const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
  * collisionCount, which a Deployment bumps when a ReplicaSet of that name exists with another template.
  */
 export function podTemplateHash(template: PodTemplateSpec | undefined, collisionCount = 0): string {
-  let text = canonicalJson(templateWithoutHash(template));
-  if (collisionCount) text += `#${collisionCount}`;
-  const decimal = String(fnv32a(text));
+  return safeHash(canonicalJson(templateWithoutHash(template)), collisionCount);
+}
+
+/** fnv32a of text (and collisionCount, when not 0), written in SAFE_ALPHABET: the suffix of generated names. */
+export function safeHash(text: string, collisionCount = 0): string {
+  const decimal = String(fnv32a(collisionCount ? `${text}#${collisionCount}` : text));
   return [...decimal].map((digit) => SAFE_ALPHABET[digit.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
 }
 

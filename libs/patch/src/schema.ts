@@ -111,6 +111,10 @@ const SCHEMAS: Record<string, FieldSchema> = {
     spec: struct({ selector: LABEL_SELECTOR, template: podTemplate }),
     status: struct({ conditions: CONDITIONS }),
   }),
+  'apps/v1/DaemonSet': kind({
+    spec: struct({ selector: LABEL_SELECTOR, template: podTemplate }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
 };
 
 const GENERIC = kind({});

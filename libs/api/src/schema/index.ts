@@ -7,6 +7,7 @@ import { PodObject } from './pod';
 import { EndpointsObject, ServiceObject } from './service';
 import { DeploymentObject, ReplicaSetObject } from './workloads';
 import { PersistentVolumeClaimObject, PersistentVolumeObject, StatefulSetObject, StorageClassObject } from './storage';
+import { ControllerRevisionObject, DaemonSetObject, EndpointSliceObject } from './daemonset';
 
 const SCHEMAS: Readonly<Record<string, SchemaClass>> = {
   '/Namespace': NamespaceObject,
@@ -24,6 +25,9 @@ const SCHEMAS: Readonly<Record<string, SchemaClass>> = {
   '/PersistentVolumeClaim': PersistentVolumeClaimObject,
   'storage.k8s.io/StorageClass': StorageClassObject,
   'apps/StatefulSet': StatefulSetObject,
+  'apps/DaemonSet': DaemonSetObject,
+  'apps/ControllerRevision': ControllerRevisionObject,
+  'discovery.k8s.io/EndpointSlice': EndpointSliceObject,
 };
 
 export function schemaFor(type: ResourceType): SchemaClass | undefined {

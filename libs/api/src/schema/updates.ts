@@ -111,6 +111,9 @@ const UPDATE_RULES: Readonly<Record<string, (obj: KubeObject, old: KubeObject) =
   '/Service': clusterIPKept,
   '/ConfigMap': payloadFrozen(['data', 'binaryData']),
   '/Secret': secretUpdate,
+  'apps/DaemonSet': selectorUnchanged,
+  'apps/ControllerRevision': (obj, old) => (sameJson(obj.data, old.data) ? [] : [immutableField('data', obj.data)]),
+  'discovery.k8s.io/EndpointSlice': (obj, old) => (obj.addressType === old.addressType ? [] : [immutableField('addressType', obj.addressType)]),
 };
 
 export function updateCauses(type: ResourceType, obj: KubeObject, old: KubeObject): FieldCause[] {

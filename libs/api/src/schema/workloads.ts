@@ -48,9 +48,9 @@ export const restartsAlways: Check<Record<string, unknown>> = (template) => {
   return problem(field.notSupported('', spec.restartPolicy, ['Always']), '.spec.restartPolicy');
 };
 
-const isZero = (value: unknown): boolean => value === 0 || value === '0%';
+export const isZero = (value: unknown): boolean => value === 0 || value === '0%';
 
-const atMostAllPods: Check<number | string> = (value) =>
+export const atMostAllPods: Check<number | string> = (value) =>
   typeof value === 'string' && /^[0-9]+%$/.test(value) && parseInt(value, 10) > 100
     ? problem(field.invalid('', value, 'must not be greater than 100%'))
     : undefined;
