@@ -62,7 +62,7 @@ describe('controller revisions', () => {
     expect(revision.metadata.labels).toEqual({ app: 'agent', [CONTROLLER_REVISION_HASH_LABEL]: hash });
     expect(revision.metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'uid-1', controller: true, blockOwnerDeletion: true }]);
     const undone = { metadata: { creationTimestamp: null, labels: { app: 'agent' } }, spec: { containers: [{ image: 'busybox:1.36', name: 'c', resources: {} }] } };
-    expect(hashControllerRevision(templatePatch(undone as PodTemplateSpec))).toBe(hash);
+    expect(hashControllerRevision(templatePatch(undone as unknown as PodTemplateSpec))).toBe(hash);
     expect(hashControllerRevision(templatePatch(template), 1)).not.toBe(hash);
     expect(hashControllerRevision(templatePatch({ ...template, spec: { containers: [{ name: 'c', image: 'busybox:1.37' }] } }))).not.toBe(hash);
   });
