@@ -111,6 +111,14 @@ const SCHEMAS: Record<string, FieldSchema> = {
     spec: struct({ selector: LABEL_SELECTOR, template: podTemplate }),
     status: struct({ conditions: CONDITIONS }),
   }),
+  'apps/v1/StatefulSet': kind({
+    spec: struct({ selector: LABEL_SELECTOR, template: podTemplate }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
+  'v1/PersistentVolumeClaim': kind({
+    spec: struct({ selector: LABEL_SELECTOR }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
   'apps/v1/DaemonSet': kind({
     spec: struct({ selector: LABEL_SELECTOR, template: podTemplate }),
     status: struct({ conditions: CONDITIONS }),
