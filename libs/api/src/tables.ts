@@ -615,7 +615,7 @@ function printPersistentVolume(obj: KubeObject, now: Date): unknown[] {
     status.phase ?? '',
     claim,
     spec.storageClassName ?? '',
-    orNone(spec.volumeAttributesClassName),
+    spec.volumeAttributesClassName || '<unset>',
     status.reason ?? '',
     humanAge(obj.metadata.creationTimestamp, now),
     spec.volumeMode ?? '',
@@ -632,7 +632,7 @@ function printPersistentVolumeClaim(obj: KubeObject, now: Date): unknown[] {
     bound ? (status.capacity?.storage ?? '') : '',
     bound ? accessModesText(status.accessModes) : '',
     spec.storageClassName ?? '',
-    orNone(spec.volumeAttributesClassName),
+    spec.volumeAttributesClassName || '<unset>',
     humanAge(obj.metadata.creationTimestamp, now),
     spec.volumeMode ?? '',
   ];

@@ -41,3 +41,4 @@ export {
   truncateHistory,
   type HistoryClient,
 } from './history';
+export { PersistentVolumeController, bestVolumeFor, volumeFitsNode } from './persistent-volume';

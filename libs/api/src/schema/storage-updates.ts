@@ -14,7 +14,12 @@ function specOf(obj: KubeObject): Record<string, unknown> {
 export function persistentVolumeClaimUpdate(obj: KubeObject, old: KubeObject): FieldCause[] {
   const spec = specOf(obj);
   const before = specOf(old);
-  const comparable = { ...spec, resources: before.resources, volumeName: isAbsent(before.volumeName) || before.volumeName === '' ? before.volumeName : spec.volumeName };
+  const comparable = {
+    ...spec,
+    resources: before.resources,
+    // A claim without a class gets the default one later (retroactive default StorageClass assignment).
+    storageClassName: isAbsent(before.storageClassName) ? before.storageClassName : spec.storageClassName,
+    volumeName: isAbsent(before.volumeName) || before.volumeName === '' ? before.volumeName : spec.volumeName };
   if (!sameJson(comparable, before)) return [field.forbidden('spec', 'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims')];
   return [];
 }
