@@ -41,4 +41,4 @@ export {
   truncateHistory,
   type HistoryClient,
 } from './history';
-export { PersistentVolumeController, bestVolumeFor, volumeFitsNode } from './persistent-volume';
+export { PersistentVolumeController } from './persistent-volume';

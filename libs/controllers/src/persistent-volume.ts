@@ -7,9 +7,7 @@ import {
   LOCAL_PATH_NODE_LABEL,
   LOCAL_PATH_PROVISIONER,
   localPathNode,
-  matchesLabels,
   type Node,
-  parseQuantity,
   type PersistentVolume,
   type PersistentVolumeClaim,
   type PersistentVolumeClaimStatus,
@@ -19,13 +17,12 @@ import {
   PROVISIONED_BY_ANNOTATION,
   PV_PROTECTION_FINALIZER,
   PVC_PROTECTION_FINALIZER,
-  requirementsOfSelector,
   SELECTED_NODE_ANNOTATION,
   STORAGE_PROVISIONER_ANNOTATION,
   type StorageClass,
 } from '@berth/api';
 import { type EventRecorder, type Informer, keyOf, objectKey, runController, type RunningController, WorkQueue } from '@berth/controller';
-import { isNodeReady, nodeSelectorTermMatches } from '@berth/scheduler';
+import { bestVolumeFor, isNodeReady } from '@berth/scheduler';
 import type { Logger } from 'pino';
 import { join } from 'node:path';
 import { type ControllerContext, ignoreNotFound } from './context';
@@ -37,48 +34,6 @@ const VOLUME = 'pv:';
 
 /** How soon a claim waiting for its node's agent (the local-path directory it announces) is looked at again. */
 const NODE_WAIT_MS = 5000;
-
-/** A volume is a candidate for a claim when it offers at least the claim's access modes and size. */
-function volumeSatisfies(pv: PersistentVolume, pvc: PersistentVolumeClaim): boolean {
-  if ((pv.spec?.storageClassName ?? '') !== (pvc.spec?.storageClassName ?? '')) return false;
-  if ((pv.spec?.volumeMode ?? 'Filesystem') !== (pvc.spec?.volumeMode ?? 'Filesystem')) return false;
-  const offered = pv.spec?.accessModes ?? [];
-  if (!(pvc.spec?.accessModes ?? []).every((mode) => offered.includes(mode))) return false;
-  const wanted = pvc.spec?.resources?.requests?.storage;
-  const capacity = pv.spec?.capacity?.storage;
-  if (wanted === undefined || capacity === undefined || parseQuantity(capacity) < parseQuantity(wanted)) return false;
-  if (pvc.spec?.selector) {
-    try {
-      const requirements = requirementsOfSelector(pvc.spec.selector);
-      if (!matchesLabels(requirements, pv.metadata.labels)) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
-}
-
-/** Whether a pod on `node` can use the volume: its node affinity, when it has one, holds for the node. */
-export function volumeFitsNode(pv: PersistentVolume, node: Node): boolean {
-  const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms;
-  return !terms || terms.some((term) => nodeSelectorTermMatches(term, node));
-}
-
-/** The smallest volume that satisfies the claim (Kubernetes' findBestMatchForClaim), among those free or pre-bound to it. */
-export function bestVolumeFor(pvc: PersistentVolumeClaim, volumes: readonly PersistentVolume[], node?: Node): PersistentVolume | undefined {
-  let best: PersistentVolume | undefined;
-  for (const pv of volumes) {
-    if (pv.metadata.deletionTimestamp || pv.status?.phase === 'Released' || pv.status?.phase === 'Failed') continue;
-    const ref = pv.spec?.claimRef;
-    const preBound = ref && ref.name === pvc.metadata.name && ref.namespace === pvc.metadata.namespace && (!ref.uid || ref.uid === pvc.metadata.uid);
-    if (ref && !preBound) continue;
-    if (!volumeSatisfies(pv, pvc)) continue;
-    if (node && !volumeFitsNode(pv, node)) continue;
-    if (preBound) return pv;
-    if (!best || parseQuantity(pv.spec!.capacity!.storage) < parseQuantity(best.spec!.capacity!.storage)) best = pv;
-  }
-  return best;
-}
 
 function withFinalizer<T extends PersistentVolume | PersistentVolumeClaim>(obj: T, finalizer: string): T | undefined {
   if (obj.metadata.finalizers?.includes(finalizer)) return undefined;
