@@ -66,6 +66,9 @@ describe('good objects', () => {
     fixtures.endpointsFixture,
     fixtures.configMapFixture,
     fixtures.secretFixture,
+    fixtures.daemonSetFixture,
+    fixtures.controllerRevisionFixture,
+    fixtures.endpointSliceFixture,
   ];
 
   it.each(all.map((make) => [make().kind, make] as const))('%s passes, before and after defaulting, and is left unchanged', (_kind, make) => {

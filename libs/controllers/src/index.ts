@@ -42,3 +42,6 @@ export {
   type HistoryClient,
 } from './history';
 export { PersistentVolumeController } from './persistent-volume';
+export { DaemonSetController, type DaemonSetControllerOptions } from './daemonset';
+export { daemonPodTolerations, nodeShouldRunDaemonPod, targetNodeName, type NodePlacement } from './daemonset-plan';
+export { EndpointSliceController, desiredSlices, sliceChanges, sliceLabels, SERVICE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY, type SliceContent } from './endpointslice';

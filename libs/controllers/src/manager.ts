@@ -4,8 +4,10 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ControllerContext } from './context';
+import { DaemonSetController } from './daemonset';
 import { DeploymentController } from './deployment';
 import { EndpointsController } from './endpoints';
+import { EndpointSliceController } from './endpointslice';
 import { GarbageCollector } from './garbage-collector';
 import { ControllerMetrics } from './metrics';
 import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from './node-ipam';
@@ -14,8 +16,29 @@ import { ReplicaSetController } from './replicaset';
 import { PersistentVolumeController } from './persistent-volume';
 import { ServiceLoadBalancerController } from './service-lb';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb' | 'persistentvolume';
-export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'persistentvolume'];
+export type ControllerName =
+  | 'replicaset'
+  | 'deployment'
+  | 'node-lifecycle'
+  | 'garbage-collector'
+  | 'endpoints'
+  | 'node-ipam'
+  | 'service-lb'
+  | 'daemonset'
+  | 'endpointslice'
+  | 'persistentvolume';
+export const ALL_CONTROLLERS: readonly ControllerName[] = [
+  'replicaset',
+  'deployment',
+  'node-lifecycle',
+  'garbage-collector',
+  'endpoints',
+  'node-ipam',
+  'service-lb',
+  'daemonset',
+  'endpointslice',
+  'persistentvolume',
+];
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -91,6 +114,8 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
     );
   }
   if (enabled.has('service-lb')) controllers.push(new ServiceLoadBalancerController(ctx));
+  if (enabled.has('daemonset')) controllers.push(new DaemonSetController(ctx));
+  if (enabled.has('endpointslice')) controllers.push(new EndpointSliceController(ctx));
   if (enabled.has('persistentvolume')) controllers.push(new PersistentVolumeController(ctx));
   informers.start();
   const running = controllers.map((c) => c.start());

@@ -43,6 +43,15 @@ export const templateMatchesSelector: Check<Record<string, unknown>> = (template
   };
 };
 
+/** A maxSurge or maxUnavailable of nothing. */
+export const isZero = (value: unknown): boolean => value === 0 || value === '0%';
+
+/** maxSurge and maxUnavailable are at most every pod. */
+export const atMostAllPods: Check<number | string> = (value) =>
+  typeof value === 'string' && /^[0-9]+%$/.test(value) && parseInt(value, 10) > 100
+    ? problem(field.invalid('', value, 'must not be greater than 100%'))
+    : undefined;
+
 /** Workload pods are replaced, never left finished: only `Always` makes sense. */
 export const restartsAlways: Check<Record<string, unknown>> = (template) => {
   const spec = template.spec;

@@ -5,16 +5,9 @@ import { problem, required, t, Field, Nested, NestedList } from '../../../schema
 import { countOrPercent, nonNegative, oneOf } from '../../../schema/checks';
 import { Condition, LabelSelector, TypedObject } from '../../../schema/meta';
 import { PodTemplateSpec } from '../../core/pod/schema';
-import { nonEmptySelector, restartsAlways, templateMatchesSelector } from '../workload';
+import { atMostAllPods, isZero, nonEmptySelector, restartsAlways, templateMatchesSelector } from '../workload';
 import type * as types from './types';
 import type { KindShape } from '../../definition';
-
-const isZero = (value: unknown): boolean => value === 0 || value === '0%';
-
-const atMostAllPods: Check<number | string> = (value) =>
-  typeof value === 'string' && /^[0-9]+%$/.test(value) && parseInt(value, 10) > 100
-    ? problem(field.invalid('', value, 'must not be greater than 100%'))
-    : undefined;
 
 /** A rollout that may neither add nor remove a pod could never progress. */
 const notBothZero: Check<number | string> = (value, rollingUpdate) =>
