@@ -1,3 +1,4 @@
+import { ServiceAccountTokenSource } from './service-account-token';
 import { LOCAL_PATH_DIR_ANNOTATION, resourceForKind, type ConfigMap, type KubeObject, type PersistentVolume, type PersistentVolumeClaim, type Pod, type Secret, type Service } from '@berth/api';
 import type { ClusterConnection, KubeClient } from '@berth/client';
 import { clientListWatch, EventRecorder, objectKey, runController, SharedInformerFactory, WorkQueue, type Informer, type RunningController } from '@berth/controller';
@@ -29,7 +30,7 @@ const SERVICE_TYPE = resourceForKind('v1', 'Service')!;
 const CLAIM_TYPE = resourceForKind('v1', 'PersistentVolumeClaim')!;
 const VOLUME_TYPE = resourceForKind('v1', 'PersistentVolume')!;
 
-export type AgentClient = Pick<KubeClient, 'list' | 'watch' | 'get' | 'create' | 'patch' | 'updateStatus' | 'delete'>;
+export type AgentClient = Pick<KubeClient, 'list' | 'watch' | 'get' | 'create' | 'patch' | 'updateStatus' | 'delete' | 'request'>;
 
 export interface AgentOptions {
   client: AgentClient;
@@ -97,6 +98,7 @@ function hostResolvConfFrom(path: string): HostResolvConf {
 }
 
 function objectSource(client: AgentClient): ObjectSource {
+  const tokens = new ServiceAccountTokenSource(client);
   const optional = async <T extends KubeObject>(work: Promise<T>): Promise<T | undefined> => {
     try {
       return await work;
@@ -110,6 +112,7 @@ function objectSource(client: AgentClient): ObjectSource {
     secret: (namespace, name) => optional(client.get<Secret>(SECRET_TYPE, name, { namespace })),
     claim: (namespace, name) => optional(client.get<PersistentVolumeClaim>(CLAIM_TYPE, name, { namespace })),
     volume: (name) => optional(client.get<PersistentVolume>(VOLUME_TYPE, name)),
+    serviceAccountToken: (pod, audience, expirationSeconds) => tokens.token(pod, audience, expirationSeconds),
   };
 }
 

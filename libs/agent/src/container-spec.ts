@@ -11,6 +11,8 @@ export interface ObjectSource {
   /** Claims and volumes, for persistentVolumeClaim volumes; read fresh, never remembered (a claim gets bound). */
   claim?(namespace: string, name: string): Promise<PersistentVolumeClaim | undefined>;
   volume?(name: string): Promise<PersistentVolume | undefined>;
+  /** A token of the pod's service account bound to the pod (a serviceAccountToken projection); absent where none can be had. */
+  serviceAccountToken?(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string>;
 }
 
 /** Key → value of a ConfigMap (data and binaryData) or of a Secret (base64-decoded). */

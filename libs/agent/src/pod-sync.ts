@@ -595,6 +595,8 @@ function rememberedObjects(objects: ObjectSource): ObjectSource {
     secret: (namespace, name) => once(`secret/${namespace}/${name}`, () => objects.secret(namespace, name)),
     claim: objects.claim && ((namespace, name) => objects.claim!(namespace, name)),
     volume: objects.volume && ((name) => objects.volume!(name)),
+    // Tokens are cached (and renewed) by the source itself.
+    ...(objects.serviceAccountToken ? { serviceAccountToken: objects.serviceAccountToken.bind(objects) } : {}),
   };
 }
 

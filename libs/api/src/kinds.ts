@@ -18,3 +18,5 @@ export type * from './resources/coordination/lease/types';
 export type * from './resources/apps/daemonset/types';
 export type * from './resources/apps/controllerrevision/types';
 export type * from './resources/discovery/endpointslice/types';
+export type * from './resources/core/serviceaccount/types';
+export type * from './resources/policy/poddisruptionbudget/types';

@@ -20,6 +20,8 @@ const FIXTURES: Record<string, () => KubeObject> = {
   DaemonSet: fixtures.daemonSetFixture,
   ControllerRevision: fixtures.controllerRevisionFixture,
   EndpointSlice: fixtures.endpointSliceFixture,
+  ServiceAccount: fixtures.serviceAccountFixture,
+  PodDisruptionBudget: fixtures.podDisruptionBudgetFixture,
 };
 
 describe('the resource registry', () => {
@@ -40,6 +42,8 @@ describe('the resource registry', () => {
       'apps/DaemonSet',
       'apps/ControllerRevision',
       'discovery.k8s.io/EndpointSlice',
+      '/ServiceAccount',
+      'policy/PodDisruptionBudget',
     ]);
   });
 

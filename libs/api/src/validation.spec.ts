@@ -69,6 +69,8 @@ describe('good objects', () => {
     fixtures.daemonSetFixture,
     fixtures.controllerRevisionFixture,
     fixtures.endpointSliceFixture,
+    fixtures.serviceAccountFixture,
+    fixtures.podDisruptionBudgetFixture,
   ];
 
   it.each(all.map((make) => [make().kind, make] as const))('%s passes, before and after defaulting, and is left unchanged', (_kind, make) => {

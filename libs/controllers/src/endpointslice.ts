@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { controllerReference } from './claim';
 import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
 import { SERVICES } from './endpoints';
-import { endpointAddress, endpointsLabels, managesEndpoints, podBelongsInEndpoints, resolveTargetPort, selectsPod } from './endpoints-subsets';
+import { endpointAddress, endpointsLabels, endpointsView, ipOrder, managesEndpoints, podBelongsInEndpoints, resolveTargetPort, selectsPod } from './endpoints-subsets';
 import { isPodReady } from './pods';
 import { canonicalJson } from './rollout';
 import { clone, ENDPOINT_SLICES, PODS } from './types';
@@ -23,10 +23,6 @@ export interface SliceContent {
   addressType: AddressType;
   ports: EndpointSlicePort[];
   endpoints: Endpoint[];
-}
-
-function ipOrder(ip: string): string {
-  return isIPv6(ip) ? `~${ip}` : ip.split('.').map((octet) => octet.padStart(3, '0')).join('.');
 }
 
 /**
@@ -139,22 +135,6 @@ export function sliceChanges(service: Service, existing: readonly EndpointSlice[
   return changes;
 }
 
-/** What about a pod decides its place in slices; a pod update that changes none of it wakes no Service. */
-function sliceView(pod: Pod): string {
-  return canonicalJson({
-    labels: pod.metadata.labels ?? {},
-    terminating: !!pod.metadata.deletionTimestamp,
-    phase: pod.status?.phase,
-    ready: isPodReady(pod),
-    podIP: pod.status?.podIP,
-    podIPs: pod.status?.podIPs,
-    nodeName: pod.spec?.nodeName,
-    hostname: pod.spec?.hostname,
-    subdomain: pod.spec?.subdomain,
-    ports: pod.spec?.containers?.map((c) => c.ports),
-  });
-}
-
 /**
  * Kubernetes' EndpointSlice controller: beside each selector Service's Endpoints, EndpointSlices labelled
  * `kubernetes.io/service-name` and owned by the Service (the garbage collector removes them with it), listing
@@ -180,7 +160,7 @@ export class EndpointSliceController {
     this.pods.addEventHandler({
       onAdd: (pod) => this.enqueueServicesOf(pod),
       onUpdate: (oldPod, pod) => {
-        if (sliceView(oldPod) !== sliceView(pod)) this.enqueueServicesOf(oldPod, pod);
+        if (endpointsView(oldPod) !== endpointsView(pod)) this.enqueueServicesOf(oldPod, pod);
       },
       onDelete: (pod) => this.enqueueServicesOf(pod),
     });

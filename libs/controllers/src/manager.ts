@@ -15,6 +15,9 @@ import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
 import { PersistentVolumeController } from './persistent-volume';
 import { ServiceLoadBalancerController } from './service-lb';
+import { ServiceAccountsController } from './serviceaccounts';
+import { DisruptionController } from './disruption';
+import { RootCaPublisher } from './root-ca-publisher';
 
 export type ControllerName =
   | 'replicaset'
@@ -26,7 +29,10 @@ export type ControllerName =
   | 'service-lb'
   | 'daemonset'
   | 'endpointslice'
-  | 'persistentvolume';
+  | 'persistentvolume'
+  | 'serviceaccount'
+  | 'disruption'
+  | 'root-ca-cert-publisher';
 export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'replicaset',
   'deployment',
@@ -38,6 +44,9 @@ export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'daemonset',
   'endpointslice',
   'persistentvolume',
+  'serviceaccount',
+  'disruption',
+  'root-ca-cert-publisher',
 ];
 
 export interface ControllerManagerOptions {
@@ -55,6 +64,8 @@ export interface ControllerManagerOptions {
   controllers?: readonly ControllerName[];
   /** Informer resync (handlers see every object again); default 5 minutes, 0 to disable. */
   resyncPeriodMs?: number;
+  /** The cluster CA published in every namespace (kube-root-ca.crt); the client's CA when omitted. */
+  rootCaPem?: string;
   /** Where to register Prometheus metrics (the host's /metrics registry); none when omitted. */
   registry?: Registry;
 }
@@ -117,6 +128,11 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   if (enabled.has('daemonset')) controllers.push(new DaemonSetController(ctx));
   if (enabled.has('endpointslice')) controllers.push(new EndpointSliceController(ctx));
   if (enabled.has('persistentvolume')) controllers.push(new PersistentVolumeController(ctx));
+  if (enabled.has('serviceaccount')) controllers.push(new ServiceAccountsController(ctx));
+  if (enabled.has('disruption')) controllers.push(new DisruptionController(ctx));
+  // The CA the controller-manager's own client trusts is the cluster's (its kubeconfig's).
+  const rootCa = options.rootCaPem ?? client.connection.ca;
+  if (enabled.has('root-ca-cert-publisher') && rootCa) controllers.push(new RootCaPublisher(ctx, rootCa));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');

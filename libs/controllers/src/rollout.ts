@@ -1,4 +1,4 @@
-import type { Deployment, IntOrString, PodTemplateSpec, ReplicaSet } from '@berth/api';
+import { scaledIntOrPercent, type Deployment, type IntOrString, type PodTemplateSpec, type ReplicaSet } from '@berth/api';
 import { errors, field } from '@berth/errors';
 
 /** The label a Deployment adds to its ReplicaSets' selector and template, telling their pods apart. */
@@ -79,14 +79,9 @@ export function safeHash(text: string, collisionCount = 0): string {
 /** An int-or-percent against total: percentages rounded up or down as asked, as Kubernetes' GetScaledValueFromIntOrPercent. */
 export function scaledValue(value: IntOrString | undefined, total: number, roundUp: boolean, path: string): number {
   if (value === undefined || value === null) return 0;
-  if (typeof value === 'number') return value;
-  const match = /^(\d+)%$/.exec(value);
-  if (!match) {
-    if (/^\d+$/.test(value)) return Number(value);
-    throw errors.invalid('Deployment', '', [field.invalid(path, value, 'must be an integer or a percentage')], 'apps');
-  }
-  const scaled = (Number(match[1]) * total) / 100;
-  return roundUp ? Math.ceil(scaled) : Math.floor(scaled);
+  const scaled = scaledIntOrPercent(value, total, roundUp);
+  if (scaled === undefined) throw errors.invalid('Deployment', '', [field.invalid(path, value, 'must be an integer or a percentage')], 'apps');
+  return scaled;
 }
 
 export interface Fenceposts {

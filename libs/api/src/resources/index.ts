@@ -17,6 +17,8 @@ import { podResource } from './core/pod';
 import { secretResource } from './core/secret';
 import { serviceResource } from './core/service';
 import { endpointSliceResource } from './discovery/endpointslice';
+import { serviceAccountResource } from './core/serviceaccount';
+import { podDisruptionBudgetResource } from './policy/poddisruptionbudget';
 
 export const DEFINITIONS: readonly ResourceDefinition[] = [
   namespaceResource,
@@ -33,4 +35,6 @@ export const DEFINITIONS: readonly ResourceDefinition[] = [
   daemonSetResource,
   controllerRevisionResource,
   endpointSliceResource,
+  serviceAccountResource,
+  podDisruptionBudgetResource,
 ] as ResourceDefinition[];

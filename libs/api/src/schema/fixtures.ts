@@ -1,5 +1,5 @@
 /** Valid objects of every served kind, as a client would send them: shared by the api lib's specs. */
-import type { ConfigMap, ControllerRevision, DaemonSet, Deployment, Endpoints, EndpointSlice, Event, Lease, Namespace, Node, Pod, ReplicaSet, Secret, Service } from '../kinds';
+import type { ConfigMap, ControllerRevision, DaemonSet, Deployment, Endpoints, EndpointSlice, Event, Lease, Namespace, Node, Pod, PodDisruptionBudget, ReplicaSet, Secret, Service, ServiceAccount } from '../kinds';
 
 export function podFixture(): Pod {
   return {
@@ -211,5 +211,18 @@ export function endpointSliceFixture(): EndpointSlice {
       },
     ],
     ports: [{ name: 'http', port: 80, protocol: 'TCP', appProtocol: 'http' }],
+  };
+}
+
+export function serviceAccountFixture(): ServiceAccount {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'builder', namespace: 'default' }, imagePullSecrets: [{ name: 'registry' }], automountServiceAccountToken: false };
+}
+
+export function podDisruptionBudgetFixture(): PodDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: { minAvailable: '50%', selector: { matchLabels: { app: 'web' } }, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
   };
 }

@@ -3,8 +3,10 @@ import { formatLabels } from '../../../selectors';
 import { AGE, CONTAINERS, IMAGES, NAME, containerCells, humanAge, selectorText, table, view } from '../../columns';
 import { defaultPodTemplate } from '../../core/pod/defaults';
 import { defineResource } from '../../definition';
+import { podTemplateMerge } from '../../core/pod/merge';
+import { CONDITIONS, LABEL_SELECTOR, objectMerge, struct } from '../../merge';
 import { child, setDefault } from '../../defaulting';
-import { selectorUnchanged } from '../workload';
+import { defaultRollingUpdate, selectorUnchanged } from '../workload';
 import { DaemonSetObject } from './schema';
 import type { DaemonSet } from './types';
 
@@ -36,21 +38,15 @@ export const daemonSetResource = defineResource<DaemonSet>({
   categories: ['all'],
   subresources: ['status'],
   schema: DaemonSetObject,
+  mergeSchema: objectMerge({
+    spec: struct({ selector: LABEL_SELECTOR, template: podTemplateMerge }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
   // Kubernetes' SetDefaults_DaemonSet: RollingUpdate of one unavailable pod and no surge, ten revisions kept.
   defaults: (ds) => {
     const spec = child(ds, 'spec');
     if (!spec) return;
-    const strategy = child(spec, 'updateStrategy');
-    if (strategy) {
-      setDefault(strategy, 'type', 'RollingUpdate');
-      if (strategy.type === 'RollingUpdate') {
-        const rollingUpdate = child(strategy, 'rollingUpdate');
-        if (rollingUpdate) {
-          setDefault(rollingUpdate, 'maxUnavailable', 1);
-          setDefault(rollingUpdate, 'maxSurge', 0);
-        }
-      }
-    }
+    defaultRollingUpdate(spec, 'updateStrategy', { maxUnavailable: 1, maxSurge: 0 });
     setDefault(spec, 'revisionHistoryLimit', 10);
     defaultPodTemplate(spec);
   },
