@@ -20,3 +20,7 @@ export type * from './resources/apps/controllerrevision/types';
 export type * from './resources/discovery/endpointslice/types';
 export type * from './resources/core/serviceaccount/types';
 export type * from './resources/policy/poddisruptionbudget/types';
+export type * from './resources/core/persistentvolume/types';
+export type * from './resources/core/persistentvolumeclaim/types';
+export type * from './resources/storage/storageclass/types';
+export type * from './resources/apps/statefulset/types';

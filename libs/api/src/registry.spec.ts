@@ -22,6 +22,10 @@ const FIXTURES: Record<string, () => KubeObject> = {
   EndpointSlice: fixtures.endpointSliceFixture,
   ServiceAccount: fixtures.serviceAccountFixture,
   PodDisruptionBudget: fixtures.podDisruptionBudgetFixture,
+  PersistentVolume: fixtures.persistentVolumeFixture,
+  PersistentVolumeClaim: fixtures.persistentVolumeClaimFixture,
+  StorageClass: fixtures.storageClassFixture,
+  StatefulSet: fixtures.statefulSetFixture,
 };
 
 describe('the resource registry', () => {
@@ -44,6 +48,10 @@ describe('the resource registry', () => {
       'discovery.k8s.io/EndpointSlice',
       '/ServiceAccount',
       'policy/PodDisruptionBudget',
+      '/PersistentVolume',
+      '/PersistentVolumeClaim',
+      'storage.k8s.io/StorageClass',
+      'apps/StatefulSet',
     ]);
   });
 

@@ -2,8 +2,7 @@
  * The names the storage parts agree on (the PV controller, the scheduler, the agent, the API server's start),
  * as Kubernetes and k3s spell them where they have them.
  */
-import type { Pod } from './kinds';
-import type { PersistentVolume, StorageClass } from './storage-kinds';
+import type { PersistentVolume, Pod } from './kinds';
 
 /** berth's built-in dynamic provisioner, k3s' `rancher.io/local-path` in kind: a directory per volume on one node. */
 export const LOCAL_PATH_PROVISIONER = 'berth.io/local-path';
@@ -16,8 +15,6 @@ export const LOCAL_PATH_FINALIZER = 'berth.io/local-path';
 /** On a local-path PV: the node whose agent owns its directory. */
 export const LOCAL_PATH_NODE_LABEL = 'berth.io/local-path-node';
 
-export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
-const BETA_DEFAULT_CLASS_ANNOTATION = 'storageclass.beta.kubernetes.io/is-default-class';
 /** On a claim of a WaitForFirstConsumer class: the node the scheduler chose for its first pod. */
 export const SELECTED_NODE_ANNOTATION = 'volume.kubernetes.io/selected-node';
 /** On a claim: which provisioner is asked for its volume. */
@@ -29,10 +26,7 @@ export const BOUND_BY_CONTROLLER_ANNOTATION = 'pv.kubernetes.io/bound-by-control
 export const PVC_PROTECTION_FINALIZER = 'kubernetes.io/pvc-protection';
 export const PV_PROTECTION_FINALIZER = 'kubernetes.io/pv-protection';
 
-export function isDefaultStorageClass(sc: StorageClass): boolean {
-  const annotations = sc.metadata.annotations ?? {};
-  return annotations[DEFAULT_CLASS_ANNOTATION] === 'true' || annotations[BETA_DEFAULT_CLASS_ANNOTATION] === 'true';
-}
+export { DEFAULT_CLASS_ANNOTATION, isDefaultStorageClass } from './resources/storage/storageclass';
 
 /** The claims a pod's volumes name. */
 export function podClaimNames(pod: Pod): string[] {

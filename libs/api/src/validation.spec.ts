@@ -4,7 +4,6 @@ import type { Deployment, Pod, ReplicaSet, Secret, Service } from './kinds';
 import { RESOURCES } from './registry';
 import type { ResourceType } from './registry';
 import * as fixtures from './schema/fixtures';
-import * as storageFixtures from './schema/storage-fixtures';
 import type { KubeObject } from './types';
 import { validateObject } from './validation';
 import type { ValidationOptions } from './validation';
@@ -54,7 +53,6 @@ const LABEL_DETAIL =
 
 describe('good objects', () => {
   const all = [
-    ...Object.values(storageFixtures),
     fixtures.podFixture,
     fixtures.deploymentFixture,
     fixtures.replicaSetFixture,
@@ -71,6 +69,10 @@ describe('good objects', () => {
     fixtures.endpointSliceFixture,
     fixtures.serviceAccountFixture,
     fixtures.podDisruptionBudgetFixture,
+    fixtures.persistentVolumeFixture,
+    fixtures.persistentVolumeClaimFixture,
+    fixtures.storageClassFixture,
+    fixtures.statefulSetFixture,
   ];
 
   it.each(all.map((make) => [make().kind, make] as const))('%s passes, before and after defaulting, and is left unchanged', (_kind, make) => {
@@ -875,7 +877,7 @@ describe('downward API, projected volumes and paths inside volumes', () => {
     ]);
   });
 
-  it('checks projected volumes: one kind per source, names, unique paths, and refuses tokens and trust bundles', () => {
+  it('checks projected volumes: one kind per source, names, unique paths, and refuses trust bundles', () => {
     const obj = pod();
     obj.spec!.volumes = [
       {
@@ -898,7 +900,6 @@ describe('downward API, projected volumes and paths inside volumes', () => {
       'spec.volumes[0].projected.sources[1]: Invalid value: "conf/a": conflicting duplicate paths',
       'spec.volumes[0].projected.sources[2]: Forbidden: may not specify more than 1 volume type',
       'spec.volumes[0].projected.sources[3].configMap.name: Required value',
-      'spec.volumes[0].projected.sources[4].serviceAccountToken: Forbidden: not supported by berth: there are no ServiceAccounts yet, so no token can be projected',
       'spec.volumes[0].projected.sources[5].clusterTrustBundle: Forbidden: not supported by berth: there are no ClusterTrustBundles',
       'spec.volumes[0].projected.sources[6].secret.items[0].path: Invalid value: "/abs": must be a relative path',
     ]);
@@ -942,7 +943,6 @@ describe('what berth does not carry out is refused, never stored and ignored', (
     ['spec.affinity.podAntiAffinity', (s) => (s.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname' }] } })],
     ['spec.affinity.podAffinity', (s) => (s.affinity = { podAffinity: {} })],
     ['spec.schedulingGates', (s) => (s.schedulingGates = [{ name: 'example.com/wait' }])],
-    ['spec.automountServiceAccountToken', (s) => (s.automountServiceAccountToken = true)],
     ['spec.os.name', (s) => (s.os = { name: 'windows' })],
     ['spec.volumes[0].emptyDir.sizeLimit', (s) => (s.volumes![0] = { name: 'data', emptyDir: { sizeLimit: '1Gi' } })],
     ['spec.containers[0].volumeMounts[0].mountPropagation', (s) => (s.containers[0].volumeMounts![0].mountPropagation = 'HostToContainer')],

@@ -19,6 +19,10 @@ import { serviceResource } from './core/service';
 import { endpointSliceResource } from './discovery/endpointslice';
 import { serviceAccountResource } from './core/serviceaccount';
 import { podDisruptionBudgetResource } from './policy/poddisruptionbudget';
+import { persistentVolumeResource } from './core/persistentvolume';
+import { persistentVolumeClaimResource } from './core/persistentvolumeclaim';
+import { storageClassResource } from './storage/storageclass';
+import { statefulSetResource } from './apps/statefulset';
 
 export const DEFINITIONS: readonly ResourceDefinition[] = [
   namespaceResource,
@@ -37,4 +41,8 @@ export const DEFINITIONS: readonly ResourceDefinition[] = [
   endpointSliceResource,
   serviceAccountResource,
   podDisruptionBudgetResource,
+  persistentVolumeResource,
+  persistentVolumeClaimResource,
+  storageClassResource,
+  statefulSetResource,
 ] as ResourceDefinition[];
