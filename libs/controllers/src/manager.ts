@@ -14,6 +14,7 @@ import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE }
 import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
 import { PersistentVolumeController } from './persistent-volume';
+import { StatefulSetController } from './statefulset';
 import { ServiceLoadBalancerController } from './service-lb';
 import { ServiceAccountsController } from './serviceaccounts';
 import { DisruptionController } from './disruption';
@@ -30,6 +31,7 @@ export type ControllerName =
   | 'daemonset'
   | 'endpointslice'
   | 'persistentvolume'
+  | 'statefulset'
   | 'serviceaccount'
   | 'disruption'
   | 'root-ca-cert-publisher';
@@ -44,6 +46,7 @@ export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'daemonset',
   'endpointslice',
   'persistentvolume',
+  'statefulset',
   'serviceaccount',
   'disruption',
   'root-ca-cert-publisher',
@@ -128,6 +131,7 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   if (enabled.has('daemonset')) controllers.push(new DaemonSetController(ctx));
   if (enabled.has('endpointslice')) controllers.push(new EndpointSliceController(ctx));
   if (enabled.has('persistentvolume')) controllers.push(new PersistentVolumeController(ctx));
+  if (enabled.has('statefulset')) controllers.push(new StatefulSetController(ctx));
   if (enabled.has('serviceaccount')) controllers.push(new ServiceAccountsController(ctx));
   if (enabled.has('disruption')) controllers.push(new DisruptionController(ctx));
   // The CA the controller-manager's own client trusts is the cluster's (its kubeconfig's).
