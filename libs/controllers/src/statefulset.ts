@@ -1,5 +1,17 @@
 import { type ControllerRevision, type LabelRequirement, matchesLabels, type PersistentVolumeClaim, type Pod, requirementsOfSelector, type StatefulSet } from '@berth/api';
-import { controllerOf, type EventRecorder, type Informer, keyOf, objectKey, runController, type RunningController, WorkQueue } from '@berth/controller';
+import {
+  controllerOf,
+  enqueueMapped,
+  enqueueObject,
+  enqueueOwner,
+  type EventRecorder,
+  type Informer,
+  objectKey,
+  ownerKeys,
+  runController,
+  type RunningController,
+  WorkQueue,
+} from '@berth/controller';
 import { isBerthError } from '@berth/errors';
 import type { Logger } from 'pino';
 import { claimObjects } from './claim';
@@ -50,28 +62,11 @@ export class StatefulSetController {
     this.claims = ctx.informers.informerFor<PersistentVolumeClaim>({ resource: PERSISTENT_VOLUME_CLAIMS });
     this.events = ctx.recorder('statefulset-controller');
     this.logger = ctx.logger.child({ controller: 'statefulset' });
-    this.sets.addEventHandler({
-      onAdd: (set) => this.queue.add(objectKey(set)),
-      onUpdate: (_, set) => this.queue.add(objectKey(set)),
-      onDelete: (set) => this.queue.add(objectKey(set)),
-    });
-    this.pods.addEventHandler({
-      onAdd: (pod) => this.wakeFor(pod),
-      onUpdate: (oldPod, pod) => {
-        const oldOwner = this.ownerKey(oldPod);
-        if (oldOwner && oldOwner !== this.ownerKey(pod)) this.queue.add(oldOwner);
-        this.wakeFor(pod);
-      },
-      onDelete: (pod) => {
-        const owner = this.ownerKey(pod);
-        if (owner) this.queue.add(owner);
-      },
-    });
-    const revisionChanged = (revision: ControllerRevision) => {
-      const ref = controllerOf(revision);
-      if (ref?.kind === 'StatefulSet') this.queue.add(keyOf(revision.metadata.namespace, ref.name));
-    };
-    this.revisions.addEventHandler({ onAdd: revisionChanged, onUpdate: (_, r) => revisionChanged(r), onDelete: revisionChanged });
+    this.sets.addEventHandler(enqueueObject(this.queue));
+    this.pods.addEventHandler(enqueueMapped(this.queue, (pod: Pod) => this.setsOfPod(pod)));
+    this.revisions.addEventHandler(enqueueOwner(this.queue, { kind: 'StatefulSet', apiVersion: 'apps/v1' }));
+    // A claim being deleted holds its pod back until it is gone and can be made again.
+    this.claims.addEventHandler(enqueueMapped(this.queue, (claim: PersistentVolumeClaim) => this.setsOfClaim(claim)));
   }
 
   start(): RunningController {
@@ -85,20 +80,23 @@ export class StatefulSetController {
     });
   }
 
-  private ownerKey(pod: Pod): string | undefined {
-    const ref = controllerOf(pod);
-    return ref?.kind === 'StatefulSet' ? keyOf(pod.metadata.namespace, ref.name) : undefined;
+  /** The pod's StatefulSet, or for an orphan every StatefulSet whose selector matches it (to adopt it). */
+  private setsOfPod(pod: Pod): string[] {
+    if (controllerOf(pod)) return ownerKeys(pod, { kind: 'StatefulSet', apiVersion: 'apps/v1' });
+    return inNamespace(this.sets, pod.metadata.namespace)
+      .filter((set) => {
+        const selector = selectorOf(set);
+        return !!selector?.length && matchesLabels(selector, pod.metadata.labels);
+      })
+      .map(objectKey);
   }
 
-  /** The pod's StatefulSet, or for an orphan every StatefulSet whose selector matches it (to adopt it). */
-  private wakeFor(pod: Pod): void {
-    const owner = this.ownerKey(pod);
-    if (owner) return this.queue.add(owner);
-    if (controllerOf(pod)) return;
-    for (const set of inNamespace(this.sets, pod.metadata.namespace)) {
-      const selector = selectorOf(set);
-      if (selector?.length && matchesLabels(selector, pod.metadata.labels)) this.queue.add(objectKey(set));
-    }
+  /** The StatefulSets whose claim templates name claims like this one (`<template>-<set>-<ordinal>`). */
+  private setsOfClaim(claim: PersistentVolumeClaim): string[] {
+    const name = claim.metadata.name ?? '';
+    return inNamespace(this.sets, claim.metadata.namespace)
+      .filter((set) => (set.spec?.volumeClaimTemplates ?? []).some((t) => name.startsWith(`${t.metadata.name}-${set.metadata.name}-`)))
+      .map(objectKey);
   }
 
   async reconcile(key: string): Promise<void | { requeueAfter: number }> {

@@ -1,17 +1,9 @@
 import { applyDefaults } from '../../../defaults';
-import { resourceForKind } from '../../../registry';
-import type { KubeObject } from '../../../types';
-import { validateObject } from '../../../validation';
 import * as fixtures from '../../../schema/fixtures';
+import type { KubeObject } from '../../../types';
+import { admitted, typeNamed } from '../../spec-helpers';
 
-function typeOf(obj: KubeObject) {
-  return resourceForKind(obj.apiVersion, obj.kind)!;
-}
-
-function rendered(obj: KubeObject, old?: KubeObject): string[] {
-  applyDefaults(typeOf(obj), obj);
-  return validateObject(typeOf(obj), obj, { fieldValidation: 'Strict', old }).causes.map((c) => `${c.field}: ${c.message}`);
-}
+const rendered = (obj: KubeObject, old?: KubeObject) => admitted('statefulsets', obj, old);
 
 describe('StatefulSet', () => {
   it('is valid, and defaults as Kubernetes does', () => {
@@ -38,7 +30,7 @@ describe('StatefulSet', () => {
 
   it('may change only replicas, template, update strategy and retention after creation', () => {
     const old = fixtures.statefulSetFixture();
-    applyDefaults(typeOf(old), old);
+    applyDefaults(typeNamed('statefulsets'), old);
     const scaled = structuredClone(old);
     scaled.spec!.replicas = 5;
     scaled.spec!.updateStrategy = { type: 'RollingUpdate', rollingUpdate: { partition: 2 } };

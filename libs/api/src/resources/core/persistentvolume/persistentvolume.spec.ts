@@ -1,17 +1,9 @@
 import { applyDefaults } from '../../../defaults';
-import { resourceForKind } from '../../../registry';
-import type { KubeObject } from '../../../types';
-import { validateObject } from '../../../validation';
 import * as fixtures from '../../../schema/fixtures';
+import type { KubeObject } from '../../../types';
+import { admitted, typeNamed } from '../../spec-helpers';
 
-function typeOf(obj: KubeObject) {
-  return resourceForKind(obj.apiVersion, obj.kind)!;
-}
-
-function rendered(obj: KubeObject, old?: KubeObject): string[] {
-  applyDefaults(typeOf(obj), obj);
-  return validateObject(typeOf(obj), obj, { fieldValidation: 'Strict', old }).causes.map((c) => `${c.field}: ${c.message}`);
-}
+const rendered = (obj: KubeObject, old?: KubeObject) => admitted('persistentvolumes', obj, old);
 
 describe('PersistentVolume', () => {
   it('is valid as a local volume pinned to a node', () => {
@@ -20,7 +12,7 @@ describe('PersistentVolume', () => {
 
   it('defaults Retain and Filesystem', () => {
     const pv = fixtures.persistentVolumeFixture();
-    applyDefaults(typeOf(pv), pv);
+    applyDefaults(typeNamed('persistentvolumes'), pv);
     expect(pv.spec).toMatchObject({ persistentVolumeReclaimPolicy: 'Retain', volumeMode: 'Filesystem' });
   });
 
@@ -43,7 +35,7 @@ describe('PersistentVolume', () => {
 
   it('keeps its source once made', () => {
     const old = fixtures.persistentVolumeFixture();
-    applyDefaults(typeOf(old), old);
+    applyDefaults(typeNamed('persistentvolumes'), old);
     const next = structuredClone(old);
     next.spec!.local = { path: '/elsewhere' };
     expect(rendered(next, old)).toEqual(['spec.local: Invalid value: {"path":"/elsewhere"}: field is immutable']);

@@ -1,17 +1,9 @@
 import { applyDefaults } from '../../../defaults';
-import { resourceForKind } from '../../../registry';
-import type { KubeObject } from '../../../types';
-import { validateObject } from '../../../validation';
 import * as fixtures from '../../../schema/fixtures';
+import type { KubeObject } from '../../../types';
+import { admitted, typeNamed } from '../../spec-helpers';
 
-function typeOf(obj: KubeObject) {
-  return resourceForKind(obj.apiVersion, obj.kind)!;
-}
-
-function rendered(obj: KubeObject, old?: KubeObject): string[] {
-  applyDefaults(typeOf(obj), obj);
-  return validateObject(typeOf(obj), obj, { fieldValidation: 'Strict', old }).causes.map((c) => `${c.field}: ${c.message}`);
-}
+const rendered = (obj: KubeObject, old?: KubeObject) => admitted('persistentvolumeclaims', obj, old);
 
 describe('PersistentVolumeClaim', () => {
   it('is valid with access modes and a storage request', () => {
@@ -26,7 +18,7 @@ describe('PersistentVolumeClaim', () => {
 
   it('may not change its spec but for the request and the volume the binder names', () => {
     const old = fixtures.persistentVolumeClaimFixture();
-    applyDefaults(typeOf(old), old);
+    applyDefaults(typeNamed('persistentvolumeclaims'), old);
     const bound = structuredClone(old);
     bound.spec!.volumeName = 'pvc-1';
     bound.spec!.resources = { requests: { storage: '2Gi' } };

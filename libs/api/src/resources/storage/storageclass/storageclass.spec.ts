@@ -1,17 +1,8 @@
-import { applyDefaults } from '../../../defaults';
-import { resourceForKind } from '../../../registry';
-import type { KubeObject } from '../../../types';
-import { validateObject } from '../../../validation';
 import * as fixtures from '../../../schema/fixtures';
+import type { KubeObject } from '../../../types';
+import { admitted } from '../../spec-helpers';
 
-function typeOf(obj: KubeObject) {
-  return resourceForKind(obj.apiVersion, obj.kind)!;
-}
-
-function rendered(obj: KubeObject, old?: KubeObject): string[] {
-  applyDefaults(typeOf(obj), obj);
-  return validateObject(typeOf(obj), obj, { fieldValidation: 'Strict', old }).causes.map((c) => `${c.field}: ${c.message}`);
-}
+const rendered = (obj: KubeObject, old?: KubeObject) => admitted('storageclasses', obj, old);
 
 describe('StorageClass', () => {
   it('is valid, and defaults Delete and Immediate', () => {
