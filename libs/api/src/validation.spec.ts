@@ -877,7 +877,7 @@ describe('downward API, projected volumes and paths inside volumes', () => {
     ]);
   });
 
-  it('checks projected volumes: one kind per source, names, unique paths, and refuses trust bundles', () => {
+  it('checks projected volumes: one kind per source, names, unique paths, tokens accepted and trust bundles refused', () => {
     const obj = pod();
     obj.spec!.volumes = [
       {
