@@ -1,6 +1,7 @@
 import type { ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet } from '@berth/api';
 import { CONTROLLER_REVISION_HASH_LABEL, newControllerRevision, templatePatch } from './history';
 import {
+  BURST,
   claimOwners,
   newClaims,
   newStatefulSetPod,
@@ -158,6 +159,13 @@ describe('planning a StatefulSet', () => {
     expect(steps(set, [pod(set, 1, u, { ready: false })], u)).toEqual(['create 0', 'create 2']);
     const down = sts({ podManagementPolicy: 'Parallel', replicas: 1 });
     expect(steps(down, [0, 1, 2].map((i) => pod(down, i, u, { ready: false })), u)).toEqual(['delete web-2 (scaled)', 'delete web-1 (scaled)']);
+  });
+
+  it('plans at most BURST creates in one pass, whatever the replicas', () => {
+    const set = sts({ podManagementPolicy: 'Parallel', replicas: 2_000_000_000 });
+    const plan = planStatefulSet(set, [], 'r', NOW);
+    expect(plan.steps).toHaveLength(BURST);
+    expect(plan.steps[BURST - 1]).toEqual({ action: 'create', ordinal: BURST - 1 });
   });
 
   it('deletes a failed pod to make it again', () => {

@@ -172,6 +172,9 @@ export type Step =
   /** `scaled`: the pod's ordinal is no longer wanted (its claims follow whenScaled first). */
   | { action: 'delete'; pod: Pod; scaled: boolean };
 
+/** The most creates and deletes one pass plans (Kubernetes' burstReplicas); the pods' events bring the next pass. */
+export const BURST = 250;
+
 export interface Plan {
   steps: Step[];
   /** OrderedReady stopped at a pod that is not (yet) Running and Ready, or is going. */
@@ -202,17 +205,18 @@ export function planStatefulSet(set: StatefulSet, pods: Pod[], updateRevision: s
   condemned.sort((a, b) => b.ordinal - a.ordinal);
   const steps: Step[] = [];
   const done = (blocked: boolean): Plan => ({ steps, blocked });
+  const full = () => steps.length >= BURST;
 
   for (let ordinal = start; ordinal < end; ordinal++) {
     const pod = replicas.get(ordinal);
     if (!pod) {
       steps.push({ action: 'create', ordinal });
-      if (monotonic) return done(true);
+      if (monotonic || full()) return done(true);
       continue;
     }
     if (isTerminal(pod) && !isTerminating(pod)) {
       steps.push({ action: 'delete', pod, scaled: false });
-      if (monotonic) return done(true);
+      if (monotonic || full()) return done(true);
       continue;
     }
     if (monotonic && !isHealthy(pod, minReadySeconds, now)) return done(true);
@@ -224,7 +228,7 @@ export function planStatefulSet(set: StatefulSet, pods: Pod[], updateRevision: s
       continue;
     }
     steps.push({ action: 'delete', pod, scaled: true });
-    if (monotonic) return done(true);
+    if (monotonic || full()) return done(true);
   }
 
   const strategy = set.spec?.updateStrategy;
