@@ -10,6 +10,7 @@ export * from './quantity';
 export * from './decode';
 export { dns1123SubdomainErrors, localDescendingPathErrors, localNonReservedPathErrors } from './schema/syntax';
 export * from './downward-api';
+export * from './storage';
 export { defineResource } from './resources/definition';
 export type { DeletionPlan, FieldAccessor, KindShape, ResourceStrategy, TablePrinter } from './resources/definition';
 export { SYSTEM_NAMESPACES } from './resources/core/namespace';

@@ -22,3 +22,7 @@ export type * from './resources/core/serviceaccount/types';
 export type * from './resources/policy/poddisruptionbudget/types';
 export type * from './resources/batch/job/types';
 export type * from './resources/batch/cronjob/types';
+export type * from './resources/core/persistentvolume/types';
+export type * from './resources/core/persistentvolumeclaim/types';
+export type * from './resources/storage/storageclass/types';
+export type * from './resources/apps/statefulset/types';

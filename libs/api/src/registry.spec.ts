@@ -24,6 +24,10 @@ const FIXTURES: Record<string, () => KubeObject> = {
   PodDisruptionBudget: fixtures.podDisruptionBudgetFixture,
   Job: fixtures.jobFixture,
   CronJob: fixtures.cronJobFixture,
+  PersistentVolume: fixtures.persistentVolumeFixture,
+  PersistentVolumeClaim: fixtures.persistentVolumeClaimFixture,
+  StorageClass: fixtures.storageClassFixture,
+  StatefulSet: fixtures.statefulSetFixture,
 };
 
 describe('the resource registry', () => {
@@ -48,6 +52,10 @@ describe('the resource registry', () => {
       'policy/PodDisruptionBudget',
       'batch/Job',
       'batch/CronJob',
+      '/PersistentVolume',
+      '/PersistentVolumeClaim',
+      'storage.k8s.io/StorageClass',
+      'apps/StatefulSet',
     ]);
   });
 

@@ -71,6 +71,10 @@ describe('good objects', () => {
     fixtures.podDisruptionBudgetFixture,
     fixtures.jobFixture,
     fixtures.cronJobFixture,
+    fixtures.persistentVolumeFixture,
+    fixtures.persistentVolumeClaimFixture,
+    fixtures.storageClassFixture,
+    fixtures.statefulSetFixture,
   ];
 
   it.each(all.map((make) => [make().kind, make] as const))('%s passes, before and after defaulting, and is left unchanged', (_kind, make) => {
@@ -942,7 +946,6 @@ describe('what berth does not carry out is refused, never stored and ignored', (
     ['spec.affinity.podAffinity', (s) => (s.affinity = { podAffinity: {} })],
     ['spec.schedulingGates', (s) => (s.schedulingGates = [{ name: 'example.com/wait' }])],
     ['spec.os.name', (s) => (s.os = { name: 'windows' })],
-    ['spec.volumes[0].persistentVolumeClaim', (s) => (s.volumes![0] = { name: 'data', persistentVolumeClaim: { claimName: 'pvc' } })],
     ['spec.volumes[0].emptyDir.sizeLimit', (s) => (s.volumes![0] = { name: 'data', emptyDir: { sizeLimit: '1Gi' } })],
     ['spec.containers[0].volumeMounts[0].mountPropagation', (s) => (s.containers[0].volumeMounts![0].mountPropagation = 'HostToContainer')],
     ['spec.containers[0].resources.limits[nvidia.com/gpu]', (s) => (s.containers[0].resources = { limits: { 'nvidia.com/gpu': '1' } })],

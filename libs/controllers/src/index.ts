@@ -41,7 +41,10 @@ export {
   truncateHistory,
   type HistoryClient,
 } from './history';
+export { PersistentVolumeController } from './persistent-volume';
 export { DaemonSetController, type DaemonSetControllerOptions } from './daemonset';
+export { StatefulSetController, type StatefulSetControllerOptions } from './statefulset';
+export { POD_NAME_LABEL, POD_INDEX_LABEL } from './statefulset-plan';
 export { daemonPodTolerations, nodeShouldRunDaemonPod, targetNodeName, type NodePlacement } from './daemonset-plan';
 export { EndpointSliceController, desiredSlices, sliceChanges, sliceLabels, SERVICE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY, type SliceContent } from './endpointslice';
 export { JobController, type JobControllerOptions } from './job';

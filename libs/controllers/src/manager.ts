@@ -13,6 +13,8 @@ import { ControllerMetrics } from './metrics';
 import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from './node-ipam';
 import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
+import { PersistentVolumeController } from './persistent-volume';
+import { StatefulSetController } from './statefulset';
 import { ServiceLoadBalancerController } from './service-lb';
 import { ServiceAccountsController } from './serviceaccounts';
 import { DisruptionController } from './disruption';
@@ -31,6 +33,8 @@ export type ControllerName =
   | 'service-lb'
   | 'daemonset'
   | 'endpointslice'
+  | 'persistentvolume'
+  | 'statefulset'
   | 'serviceaccount'
   | 'disruption'
   | 'root-ca-cert-publisher'
@@ -47,6 +51,8 @@ export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'service-lb',
   'daemonset',
   'endpointslice',
+  'persistentvolume',
+  'statefulset',
   'serviceaccount',
   'disruption',
   'root-ca-cert-publisher',
@@ -133,6 +139,8 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   if (enabled.has('service-lb')) controllers.push(new ServiceLoadBalancerController(ctx));
   if (enabled.has('daemonset')) controllers.push(new DaemonSetController(ctx));
   if (enabled.has('endpointslice')) controllers.push(new EndpointSliceController(ctx));
+  if (enabled.has('persistentvolume')) controllers.push(new PersistentVolumeController(ctx));
+  if (enabled.has('statefulset')) controllers.push(new StatefulSetController(ctx));
   if (enabled.has('serviceaccount')) controllers.push(new ServiceAccountsController(ctx));
   if (enabled.has('disruption')) controllers.push(new DisruptionController(ctx));
   // The CA the controller-manager's own client trusts is the cluster's (its kubeconfig's).

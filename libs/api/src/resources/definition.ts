@@ -85,6 +85,11 @@ export interface ResourceStrategy {
   prepareForCreate?(obj: KubeObject): void;
   /** On update, before defaulting: carries over from `old` what this write may not change (`subresource` says which write). */
   prepareForUpdate?(next: KubeObject, old: KubeObject, subresource: string | undefined): void;
+  /**
+   * The object as its schema checks it, when that differs from what is stored (a StatefulSet's pod template
+   * with the volumes its claim templates add); the object itself is what unknown fields are looked for in.
+   */
+  schemaView?(obj: KubeObject): KubeObject;
   /** Rules comparing an update with the stored object (immutable fields), after validation of the object itself. */
   validateUpdate?(next: KubeObject, old: KubeObject): FieldCause[];
   /** How a DELETE treats the object; `now` without this hook. `requestedGraceSeconds` as the client sent it. */

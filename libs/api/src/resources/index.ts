@@ -21,6 +21,10 @@ import { serviceAccountResource } from './core/serviceaccount';
 import { podDisruptionBudgetResource } from './policy/poddisruptionbudget';
 import { jobResource } from './batch/job';
 import { cronJobResource } from './batch/cronjob';
+import { persistentVolumeResource } from './core/persistentvolume';
+import { persistentVolumeClaimResource } from './core/persistentvolumeclaim';
+import { storageClassResource } from './storage/storageclass';
+import { statefulSetResource } from './apps/statefulset';
 
 export const DEFINITIONS: readonly ResourceDefinition[] = [
   namespaceResource,
@@ -41,4 +45,8 @@ export const DEFINITIONS: readonly ResourceDefinition[] = [
   podDisruptionBudgetResource,
   jobResource,
   cronJobResource,
+  persistentVolumeResource,
+  persistentVolumeClaimResource,
+  storageClassResource,
+  statefulSetResource,
 ] as ResourceDefinition[];
