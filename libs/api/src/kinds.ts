@@ -20,3 +20,4 @@ export type * from './resources/apps/controllerrevision/types';
 export type * from './resources/discovery/endpointslice/types';
 export type * from './resources/core/serviceaccount/types';
 export type * from './resources/policy/poddisruptionbudget/types';
+export type * from './resources/autoscaling/horizontalpodautoscaler/types';

@@ -19,6 +19,8 @@ import { serviceResource } from './core/service';
 import { endpointSliceResource } from './discovery/endpointslice';
 import { serviceAccountResource } from './core/serviceaccount';
 import { podDisruptionBudgetResource } from './policy/poddisruptionbudget';
+import { horizontalPodAutoscalerResource } from './autoscaling/horizontalpodautoscaler';
+import { horizontalPodAutoscalerV1Resource } from './autoscaling/horizontalpodautoscaler/v1';
 
 export const DEFINITIONS: readonly ResourceDefinition[] = [
   namespaceResource,
@@ -37,4 +39,7 @@ export const DEFINITIONS: readonly ResourceDefinition[] = [
   endpointSliceResource,
   serviceAccountResource,
   podDisruptionBudgetResource,
+  // v2 first: the preferred version, in which both are stored.
+  horizontalPodAutoscalerResource,
+  horizontalPodAutoscalerV1Resource,
 ] as ResourceDefinition[];
