@@ -44,3 +44,11 @@ export {
 export { DaemonSetController, type DaemonSetControllerOptions } from './daemonset';
 export { daemonPodTolerations, nodeShouldRunDaemonPod, targetNodeName, type NodePlacement } from './daemonset-plan';
 export { EndpointSliceController, desiredSlices, sliceChanges, sliceLabels, SERVICE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY, type SliceContent } from './endpointslice';
+export {
+  HorizontalPodAutoscalerController,
+  MetricsApiSource,
+  DEFAULT_HPA_SYNC_PERIOD_MS,
+  type HorizontalPodAutoscalerControllerOptions,
+  type PodMetricsSource,
+} from './hpa';
+export { resourceReplicas, MetricsUnavailable, TOLERANCE, type PodUsage, type ResourceMetric, type ReplicaProposal } from './hpa-replicas';

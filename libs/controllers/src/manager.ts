@@ -17,6 +17,7 @@ import { ServiceLoadBalancerController } from './service-lb';
 import { ServiceAccountsController } from './serviceaccounts';
 import { DisruptionController } from './disruption';
 import { RootCaPublisher } from './root-ca-publisher';
+import { HorizontalPodAutoscalerController } from './hpa';
 
 export type ControllerName =
   | 'replicaset'
@@ -30,7 +31,8 @@ export type ControllerName =
   | 'endpointslice'
   | 'serviceaccount'
   | 'disruption'
-  | 'root-ca-cert-publisher';
+  | 'root-ca-cert-publisher'
+  | 'horizontal-pod-autoscaler';
 export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'replicaset',
   'deployment',
@@ -44,6 +46,7 @@ export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'serviceaccount',
   'disruption',
   'root-ca-cert-publisher',
+  'horizontal-pod-autoscaler',
 ];
 
 export interface ControllerManagerOptions {
@@ -65,6 +68,8 @@ export interface ControllerManagerOptions {
   rootCaPem?: string;
   /** Where to register Prometheus metrics (the host's /metrics registry); none when omitted. */
   registry?: Registry;
+  /** How often each HorizontalPodAutoscaler is evaluated; default 15 s. */
+  hpaSyncPeriodMs?: number;
 }
 
 export interface ControllerManager {
@@ -126,6 +131,7 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   if (enabled.has('endpointslice')) controllers.push(new EndpointSliceController(ctx));
   if (enabled.has('serviceaccount')) controllers.push(new ServiceAccountsController(ctx));
   if (enabled.has('disruption')) controllers.push(new DisruptionController(ctx));
+  if (enabled.has('horizontal-pod-autoscaler')) controllers.push(new HorizontalPodAutoscalerController(ctx, { syncPeriodMs: options.hpaSyncPeriodMs }));
   // The CA the controller-manager's own client trusts is the cluster's (its kubeconfig's).
   const rootCa = options.rootCaPem ?? client.connection.ca;
   if (enabled.has('root-ca-cert-publisher') && rootCa) controllers.push(new RootCaPublisher(ctx, rootCa));
