@@ -17,7 +17,7 @@ import { ServiceLoadBalancerController } from './service-lb';
 import { ServiceAccountsController } from './serviceaccounts';
 import { DisruptionController } from './disruption';
 import { RootCaPublisher } from './root-ca-publisher';
-import { HorizontalPodAutoscalerController } from './hpa';
+import { HorizontalPodAutoscalerController, type PodMetricsSource } from './hpa';
 
 export type ControllerName =
   | 'replicaset'
@@ -70,6 +70,8 @@ export interface ControllerManagerOptions {
   registry?: Registry;
   /** How often each HorizontalPodAutoscaler is evaluated; default 15 s. */
   hpaSyncPeriodMs?: number;
+  /** Where the HPA controller reads pods' use; the metrics API (metrics.k8s.io) by default. */
+  hpaMetrics?: PodMetricsSource;
 }
 
 export interface ControllerManager {
@@ -131,7 +133,7 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   if (enabled.has('endpointslice')) controllers.push(new EndpointSliceController(ctx));
   if (enabled.has('serviceaccount')) controllers.push(new ServiceAccountsController(ctx));
   if (enabled.has('disruption')) controllers.push(new DisruptionController(ctx));
-  if (enabled.has('horizontal-pod-autoscaler')) controllers.push(new HorizontalPodAutoscalerController(ctx, { syncPeriodMs: options.hpaSyncPeriodMs }));
+  if (enabled.has('horizontal-pod-autoscaler')) controllers.push(new HorizontalPodAutoscalerController(ctx, { syncPeriodMs: options.hpaSyncPeriodMs, metrics: options.hpaMetrics }));
   // The CA the controller-manager's own client trusts is the cluster's (its kubeconfig's).
   const rootCa = options.rootCaPem ?? client.connection.ca;
   if (enabled.has('root-ca-cert-publisher') && rootCa) controllers.push(new RootCaPublisher(ctx, rootCa));
