@@ -1,4 +1,4 @@
-import { resourceForKind, type Deployment, type HorizontalPodAutoscaler, type HorizontalPodAutoscalerBehavior, type Pod } from '@berth/api';
+import { resourceForKind, type Deployment, type HorizontalPodAutoscaler, type HorizontalPodAutoscalerBehavior, type HorizontalPodAutoscalerStatus, type Pod } from '@berth/api';
 import type { PodMetricsSource, PodUsage } from '@berth/controllers';
 import { kubectlFor, type Kubectl, waitFor } from '@berth/testing';
 import { eventsAbout, listOf, startCluster, type TestCluster, types } from './cluster';
@@ -69,6 +69,13 @@ describe('the HorizontalPodAutoscaler controller against a real apiserver (fake 
 
   const replicasOf = async (name: string) => (await cluster.client.get<Deployment>(types.deployments, name, { namespace: NS })).spec?.replicas;
   const statusOf = async (name: string) => (await cluster.client.get<HorizontalPodAutoscaler>(HPAS, name, { namespace: NS })).status;
+  /** The autoscaler's status once check holds for it. */
+  const statusWhere = (name: string, check: (status: HorizontalPodAutoscalerStatus) => boolean | undefined, what: string) =>
+    waitFor(async () => {
+      const status = await statusOf(name);
+      return status && check(status) ? status : undefined;
+    }, 30_000, what);
+  const conditionOf = (status: HorizontalPodAutoscalerStatus, type: string) => status.conditions?.find((c) => c.type === type);
 
   it('scales a busy Deployment up through its scale subresource, and back down after the stabilisation window', async () => {
     await cluster.client.create(types.deployments, deployment('busy'));
@@ -76,10 +83,7 @@ describe('the HorizontalPodAutoscaler controller against a real apiserver (fake 
     await cluster.client.create(HPAS, autoscaler('busy', { scaleDown: { stabilizationWindowSeconds: 2 } }));
     // 200% of the request against 50%: ceil(1 × 4) = 4, within the +4 pods scale-up rate and maxReplicas.
     await waitFor(async () => (await replicasOf('busy')) === 4, 30_000, 'the deployment to be scaled up to 4');
-    const up = await waitFor(async () => {
-      const status = await statusOf('busy');
-      return status?.currentReplicas === 4 ? status : undefined;
-    }, 30_000, 'the autoscaler to report 4 replicas');
+    const up = await statusWhere('busy', (status) => status.currentReplicas === 4, 'the autoscaler to report 4 replicas');
     expect(up.desiredReplicas).toBe(4);
     expect(up.currentMetrics?.[0]?.resource?.name).toBe('cpu');
     expect(up.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(expect.arrayContaining(['AbleToScale=True', 'ScalingActive=True']));
@@ -87,10 +91,7 @@ describe('the HorizontalPodAutoscaler controller against a real apiserver (fake 
 
     metrics.cpu.set('busy', 0.001);
     await waitFor(async () => (await replicasOf('busy')) === 1, 60_000, 'the deployment to be scaled back down to 1');
-    const down = await waitFor(async () => {
-      const status = await statusOf('busy');
-      return status?.currentReplicas === 1 ? status : undefined;
-    }, 30_000, 'the autoscaler to report 1 replica');
+    const down = await statusWhere('busy', (status) => status.currentReplicas === 1, 'the autoscaler to report 1 replica');
     expect(down.desiredReplicas).toBe(1);
     await eventsAbout(cluster.client, NS, 'busy', (events) => events.some((e) => e.reason === 'SuccessfulRescale' && e.message === 'New size: 1; reason: All metrics below target'));
     const table = await kubectl.run(['get', 'hpa', 'busy', '-n', NS]);
@@ -101,22 +102,17 @@ describe('the HorizontalPodAutoscaler controller against a real apiserver (fake 
     await cluster.client.create(types.deployments, deployment('unrequested', false));
     metrics.cpu.set('unrequested', 0.5);
     await cluster.client.create(HPAS, autoscaler('unrequested'));
-    const status = await waitFor(async () => {
-      const now = await statusOf('unrequested');
-      return now?.conditions?.some((c) => c.type === 'ScalingActive' && c.status === 'False' && c.message?.includes('missing request')) ? now : undefined;
-    }, 30_000, 'the autoscaler to report that it cannot scale');
-    expect(status.conditions?.find((c) => c.type === 'ScalingActive')).toMatchObject({ reason: 'FailedGetResourceMetric' });
-    expect(status.conditions?.find((c) => c.type === 'ScalingActive')?.message).toContain('missing request for cpu in container main');
+    const status = await statusWhere('unrequested', (now) => conditionOf(now, 'ScalingActive')?.message?.includes('missing request'), 'the autoscaler to report that it cannot scale');
+    expect(conditionOf(status, 'ScalingActive')).toMatchObject({ status: 'False', reason: 'FailedGetResourceMetric' });
+    expect(conditionOf(status, 'ScalingActive')?.message).toContain('missing request for cpu in container main');
     expect(await replicasOf('unrequested')).toBe(1);
   });
 
   it('reports a target that does not exist', async () => {
     const missing = autoscaler('nowhere');
     await cluster.client.create(HPAS, missing);
-    const status = await waitFor(async () => {
-      const now = await statusOf('nowhere');
-      return now?.conditions?.some((c) => c.type === 'AbleToScale' && c.status === 'False') ? now : undefined;
-    }, 30_000, 'the autoscaler to report the missing target');
-    expect(status.conditions?.find((c) => c.type === 'AbleToScale')).toMatchObject({ reason: 'FailedGetScale' });
+    const status = await statusWhere('nowhere', (now) => conditionOf(now, 'AbleToScale')?.status === 'False', 'the autoscaler to report the missing target');
+    expect(conditionOf(status, 'AbleToScale')).toMatchObject({ reason: 'FailedGetScale' });
+    expect(conditionOf(status, 'AbleToScale')?.message).toContain('Deployment/nowhere not found');
   });
 });
