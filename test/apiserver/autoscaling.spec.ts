@@ -62,9 +62,26 @@ test('behavior patched in v2 is kept through a v1 read-modify-write', async () =
   // Without --cpu-percent kubectl sends no metric: the server's default, CPU at 80%.
   expect(v2.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }]);
 
-  const patched = await server.fetch(`${V1}/api`, { method: 'PATCH', body: '{"spec":{"maxReplicas":2}}', headers: { 'Content-Type': 'application/merge-patch+json' } });
-  expect(patched.status).toBe(405);
-  expect(JSON.parse(patched.body).message).toContain('patch them in autoscaling/v2');
+  // A patch written against v1 patches v1's fields, and keeps what only v2 has.
+  const patched = await server.fetch(`${V1}/api`, { method: 'PATCH', body: '{"spec":{"targetCPUUtilizationPercentage":60}}', headers: { 'Content-Type': 'application/merge-patch+json' } });
+  expect(patched.status).toBe(200);
+  expect(JSON.parse(patched.body)).toMatchObject({ apiVersion: 'autoscaling/v1', spec: { targetCPUUtilizationPercentage: 60, maxReplicas: 6 } });
+  const after = JSON.parse(await ok(['get', 'hpa', 'api', '-o', 'json']));
+  expect(after.spec.metrics[0].resource.target.averageUtilization).toBe(60);
+  expect(after.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(15);
+
+  const applied = await server.fetch(`${V1}/api?fieldManager=test`, { method: 'PATCH', body: '{}', headers: { 'Content-Type': 'application/apply-patch+yaml' } });
+  expect(applied.status).toBe(405);
+  expect(JSON.parse(applied.body).message).toContain('served in autoscaling/v2');
+});
+
+test('kubectl apply of an autoscaling/v1 manifest creates, then patches it in v1', async () => {
+  const manifest = (cpu: number) =>
+    `apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: legacy}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  maxReplicas: 2\n  targetCPUUtilizationPercentage: ${cpu}\n`;
+  expect(await ok(['apply', '-f', '-'], manifest(70))).toBe('horizontalpodautoscaler.autoscaling/legacy created\n');
+  expect(await ok(['apply', '-f', '-'], manifest(75))).toBe('horizontalpodautoscaler.autoscaling/legacy configured\n');
+  const v2 = JSON.parse(await ok(['get', 'hpa', 'legacy', '-o', 'json']));
+  expect(v2.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 75 } } }]);
 });
 
 test('a v1 watch sees v1 objects, and a bad autoscaler is refused with the field named', async () => {

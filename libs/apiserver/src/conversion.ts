@@ -42,11 +42,19 @@ export class VersionView {
     return this.conversion ? { ...result, object: this.object(result.object) } : result;
   }
 
-  /** Patches are applied to the stored version: a patch written against another would patch the wrong fields. */
-  checkPatchable(): void {
+  /**
+   * A change written against this version, made to a stored object: the object is shown in this version,
+   * changed, and stored again (a patch of a v1 autoscaler patches v1's fields).
+   */
+  through(stored: KubeObject, change: (obj: KubeObject) => KubeObject): KubeObject {
+    return this.conversion ? this.conversion.toStored(change(this.conversion.fromStored(stored))) : change(stored);
+  }
+
+  /** Server-side apply tracks field ownership in the stored version's fields: it is served there only. */
+  checkApplicable(): void {
     if (this.conversion) {
       throw errors.methodNotAllowed(
-        `${this.served.plural} in ${apiVersionOf(this.served)} cannot be patched on this server; patch them in ${apiVersionOf(this.stored)}`,
+        `server-side apply of ${this.served.plural} is served in ${apiVersionOf(this.stored)}, not in ${apiVersionOf(this.served)}`,
       );
     }
   }

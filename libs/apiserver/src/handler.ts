@@ -388,10 +388,9 @@ export class ApiHandler {
       }
       case 'PATCH': {
         ctx.verb = 'patch';
-        view.checkPatchable();
         const { patchType, patch } = await this.readPatchBody(ctx);
-        const result = await objects.patch(type, namespace, name, patchType, patch, this.writeOptions(ctx), status);
-        return this.sendWrite(ctx, result.created ? 201 : 200, result);
+        const result = await objects.patch(type, namespace, name, patchType, patch, this.writeOptions(ctx), status, view);
+        return this.sendWrite(ctx, result.created ? 201 : 200, view.write(result));
       }
       case 'DELETE': {
         if (status) throw errors.methodNotAllowed('DELETE is not supported on a status subresource');
