@@ -25,12 +25,21 @@ function metricCell(spec: MetricSpec, status: MetricStatus | undefined): string 
   return `${name}: ${shownCurrent}/${shownTarget}`;
 }
 
-/** kubectl's TARGETS: each metric's current value over its target, in spec order (status lists them in the same order). */
+/** The reading of a metric in status (one per resource and container: validation refuses two specs of one). */
+function statusOf(spec: MetricSpec, statuses: MetricStatus[]): MetricStatus | undefined {
+  if (spec.type === 'ContainerResource') {
+    const source = spec.containerResource;
+    return statuses.find((s) => s.type === 'ContainerResource' && s.containerResource?.name === source?.name && s.containerResource?.container === source?.container);
+  }
+  return statuses.find((s) => s.type === 'Resource' && s.resource?.name === spec.resource?.name);
+}
+
+/** kubectl's TARGETS: each metric's current value over its target, in spec order. */
 export function targetsCell(hpa: HorizontalPodAutoscaler): string {
   const specs = hpa.spec?.metrics ?? [];
   if (specs.length === 0) return '<none>';
   const statuses = hpa.status?.currentMetrics ?? [];
-  const shown = specs.slice(0, SHOWN_METRICS).map((spec, i) => metricCell(spec, statuses[i]));
+  const shown = specs.slice(0, SHOWN_METRICS).map((spec) => metricCell(spec, statusOf(spec, statuses)));
   const more = specs.length - shown.length;
   return more > 0 ? `${shown.join(', ')} + ${more} more...` : shown.join(', ');
 }
