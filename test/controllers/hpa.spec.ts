@@ -105,6 +105,9 @@ describe('the HorizontalPodAutoscaler controller against a real apiserver (fake 
     const status = await statusWhere('unrequested', (now) => conditionOf(now, 'ScalingActive')?.message?.includes('missing request'), 'the autoscaler to report that it cannot scale');
     expect(conditionOf(status, 'ScalingActive')).toMatchObject({ status: 'False', reason: 'FailedGetResourceMetric' });
     expect(conditionOf(status, 'ScalingActive')?.message).toContain('missing request for cpu in container main');
+    // The target's scale was read: that part holds, and is reported.
+    expect(conditionOf(status, 'AbleToScale')).toMatchObject({ status: 'True', reason: 'SucceededGetScale' });
+    expect(status.currentReplicas).toBe(1);
     expect(await replicasOf('unrequested')).toBe(1);
   });
 

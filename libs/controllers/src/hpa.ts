@@ -131,6 +131,9 @@ function metricStatus(spec: MetricSpec, metric: ResourceMetric, proposal: Replic
 
 /** Why a sync could not get as far as a decision: its conditions and event. */
 class SyncProblem extends Error {
+  /** What the sync learnt before it failed: the target's replicas, and the conditions that still hold. */
+  known?: { currentReplicas: number; conditions: HorizontalPodAutoscalerCondition[] };
+
   constructor(
     readonly condition: 'AbleToScale' | 'ScalingActive',
     readonly reason: string,
@@ -205,8 +208,9 @@ export class HorizontalPodAutoscalerController {
     } catch (err) {
       if (!(err instanceof SyncProblem)) throw err;
       this.recorder.record(hpa, 'Warning', err.reason, err.message);
-      const conditions = this.withCondition(hpa.status?.conditions, err.condition, { status: 'False', reason: err.reason, message: err.message });
-      await this.writeStatus(hpa, { ...this.baseStatus(hpa), conditions });
+      const conditions = this.withCondition(err.known?.conditions ?? hpa.status?.conditions, err.condition, { status: 'False', reason: err.reason, message: err.message });
+      const base = this.baseStatus(hpa);
+      await this.writeStatus(hpa, { ...base, ...(err.known ? { currentReplicas: err.known.currentReplicas } : {}), conditions });
     }
     return { requeueAfter: this.syncPeriodMs };
   }
@@ -253,7 +257,13 @@ export class HorizontalPodAutoscalerController {
       desired = minReplicas;
       rescaleReason = 'Current number of replicas below Spec.MinReplicas';
     } else {
-      const computed = await this.replicasForMetrics(hpa, namespace, scale, now);
+      let computed;
+      try {
+        computed = await this.replicasForMetrics(hpa, namespace, scale, now);
+      } catch (err) {
+        if (err instanceof SyncProblem) err.known = { currentReplicas: current, conditions };
+        throw err;
+      }
       currentMetrics = computed.statuses;
       conditions = this.withCondition(conditions, 'ScalingActive', {
         status: 'True',
