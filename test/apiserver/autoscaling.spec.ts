@@ -98,3 +98,24 @@ test('a v1 watch sees v1 objects, and a bad autoscaler is refused with the field
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toContain('spec.metrics[0].type: Unsupported value: "Pods"');
 });
+
+test('hostile v1 bodies are refused with a 4xx, never a crash', async () => {
+  const post = (body: unknown) => server.fetch(V1, { method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+  const base = { apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'hostile' } };
+  const cases: unknown[] = [
+    { ...base, spec: 'x' },
+    { ...base, spec: [] },
+    { ...base, spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, maxReplicas: 2, targetCPUUtilizationPercentage: 'lots' } },
+    { ...base, metadata: { name: 'hostile', annotations: { 'autoscaling.alpha.kubernetes.io/behavior': '{"__proto__":{"polluted":1}}' } }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, maxReplicas: 2 } },
+    { ...base, metadata: { name: 'hostile', annotations: { 'autoscaling.alpha.kubernetes.io/metrics': '[{"type":"External"}]' } }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, maxReplicas: 2 } },
+    { ...base, metadata: { name: 'hostile', annotations: { 'autoscaling.alpha.kubernetes.io/behavior': '['.repeat(5000) } }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, maxReplicas: 2 } },
+    'not an object',
+  ];
+  for (const body of cases) {
+    const answer = await post(body);
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(answer.status).toBeLessThan(500);
+    expect(JSON.parse(answer.body).kind).toBe('Status');
+  }
+  expect((await server.fetch(`${V1}/hostile`)).status).toBe(404);
+});
