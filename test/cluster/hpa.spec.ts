@@ -44,7 +44,7 @@ describe('kubectl autoscale on real containers', () => {
   let kubectl: Kubectl;
 
   beforeAll(async () => {
-    cluster = await startNodeCluster();
+    cluster = await startNodeCluster(['--horizontal-pod-autoscaler-sync-period', '5s']);
     kubectl = kubectlFor(cluster.server);
     await createNamespace(cluster.client, NS);
   }, 120_000);
