@@ -94,6 +94,10 @@ describe('the HorizontalPodAutoscaler controller against a real apiserver (fake 
     const down = await statusWhere('busy', (status) => status.currentReplicas === 1, 'the autoscaler to report 1 replica');
     expect(down.desiredReplicas).toBe(1);
     await eventsAbout(cluster.client, NS, 'busy', (events) => events.some((e) => e.reason === 'SuccessfulRescale' && e.message === 'New size: 1; reason: All metrics below target'));
+    const described = await kubectl.run(['describe', 'hpa', 'busy', '-n', NS]);
+    expect(described.stdout).toMatch(/resource cpu on pods\s+\(as a percentage of request\):\s+1% \(1m\) \/ 50%/);
+    expect(described.stdout).toMatch(/ScalingActive\s+True\s+ValidMetricFound\s+the HPA was able to successfully calculate a replica count from cpu resource utilization \(percentage of request\)/);
+    expect(described.stdout).toMatch(/Normal\s+SuccessfulRescale\s+.*New size: 4; reason: cpu resource utilization \(percentage of request\) above target/);
     const table = await kubectl.run(['get', 'hpa', 'busy', '-n', NS]);
     expect(table.stdout).toMatch(/^NAME\s+REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE\nbusy\s+Deployment\/busy\s+cpu: 1%\/50%\s+1\s+4\s+1\s+/);
   });
