@@ -19,5 +19,4 @@ export type { FieldSchema, ListSchema } from './resources/merge';
 export * from './openapi';
 export * from './resources/policy/poddisruptionbudget/budget';
 export type { VersionConversion } from './resources/definition';
-export { DEFAULT_CPU_UTILIZATION, effectiveBehavior, scaleDownRules, scaleUpRules } from './resources/autoscaling/horizontalpodautoscaler';
-export { v1ToV2 as hpaV1ToV2, v2ToV1 as hpaV2ToV1 } from './resources/autoscaling/horizontalpodautoscaler/v1';
+export { effectiveBehavior } from './resources/autoscaling/horizontalpodautoscaler';
