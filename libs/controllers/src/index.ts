@@ -51,4 +51,4 @@ export {
   type HorizontalPodAutoscalerControllerOptions,
   type PodMetricsSource,
 } from './hpa';
-export { resourceReplicas, MetricsUnavailable, TOLERANCE, type PodUsage, type ResourceMetric, type ReplicaProposal } from './hpa-replicas';
+export type { PodUsage } from './hpa-replicas';
