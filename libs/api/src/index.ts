@@ -42,3 +42,5 @@ export {
   type CronSchedule,
   type MissedSchedule,
 } from './resources/batch/cronjob';
+export type { VersionConversion } from './resources/definition';
+export { effectiveBehavior } from './resources/autoscaling/horizontalpodautoscaler';

@@ -26,3 +26,4 @@ export type * from './resources/core/persistentvolume/types';
 export type * from './resources/core/persistentvolumeclaim/types';
 export type * from './resources/storage/storageclass/types';
 export type * from './resources/apps/statefulset/types';
+export type * from './resources/autoscaling/horizontalpodautoscaler/types';

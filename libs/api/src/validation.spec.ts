@@ -1,27 +1,28 @@
 import type { FieldCause } from '@berth/errors';
 import { applyDefaults } from './defaults';
 import type { Deployment, Pod, ReplicaSet, Secret, Service } from './kinds';
-import { RESOURCES } from './registry';
+import { apiVersionOf, RESOURCES } from './registry';
 import type { ResourceType } from './registry';
 import * as fixtures from './schema/fixtures';
 import type { KubeObject } from './types';
 import { validateObject } from './validation';
 import type { ValidationOptions } from './validation';
 
-function typeOf(kind: string): ResourceType {
-  const type = RESOURCES.find((r) => r.kind === kind);
+/** The kind's type in the object's version when it is served in several, else in its only one. */
+function typeOf(kind: string, apiVersion?: string): ResourceType {
+  const type = RESOURCES.find((r) => r.kind === kind && apiVersionOf(r) === apiVersion) ?? RESOURCES.find((r) => r.kind === kind);
   if (!type) throw new Error(`no resource type for ${kind}`);
   return type;
 }
 
 /** Defaulted, as the apiserver validates objects. */
 function defaulted<T extends KubeObject>(obj: T): T {
-  applyDefaults(typeOf(obj.kind), obj);
+  applyDefaults(typeOf(obj.kind, obj.apiVersion), obj);
   return obj;
 }
 
 function validate(obj: KubeObject, opts: Partial<ValidationOptions> = {}) {
-  return validateObject(typeOf(obj.kind), obj, { fieldValidation: 'Strict', ...opts });
+  return validateObject(typeOf(obj.kind, obj.apiVersion), obj, { fieldValidation: 'Strict', ...opts });
 }
 
 function causes(obj: KubeObject, opts: Partial<ValidationOptions> = {}): FieldCause[] {
@@ -75,9 +76,11 @@ describe('good objects', () => {
     fixtures.persistentVolumeClaimFixture,
     fixtures.storageClassFixture,
     fixtures.statefulSetFixture,
+    fixtures.horizontalPodAutoscalerFixture,
+    fixtures.horizontalPodAutoscalerV1Fixture,
   ];
 
-  it.each(all.map((make) => [make().kind, make] as const))('%s passes, before and after defaulting, and is left unchanged', (_kind, make) => {
+  it.each(all.map((make) => [`${make().apiVersion} ${make().kind}`, make] as const))('%s passes, before and after defaulting, and is left unchanged', (_kind, make) => {
     for (const obj of [make(), defaulted(make())]) {
       const before = structuredClone(obj);
       expect(validate(obj)).toEqual({ causes: [], unknownFields: [] });

@@ -51,3 +51,11 @@ export { JobController, type JobControllerOptions } from './job';
 export { planJob, podForJob, matchPodFailurePolicy, remainingBackoffMs, parseIndexes, formatIndexes, completionIndexOf, JOB_BACKOFF_INITIAL_MS, JOB_BACKOFF_MAX_MS, type JobPlan, type BackoffRecord } from './job-sync';
 export { CronJobController, cronJobJobName, jobForCronJob, type CronJobControllerOptions } from './cronjob';
 export { TtlAfterFinishedController, jobExpiry, type TtlAfterFinishedOptions } from './ttl-after-finished';
+export {
+  HorizontalPodAutoscalerController,
+  MetricsApiSource,
+  DEFAULT_HPA_SYNC_PERIOD_MS,
+  type HorizontalPodAutoscalerControllerOptions,
+  type PodMetricsSource,
+} from './hpa';
+export type { PodUsage } from './hpa-replicas';

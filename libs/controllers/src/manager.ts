@@ -22,6 +22,7 @@ import { RootCaPublisher } from './root-ca-publisher';
 import { JobController } from './job';
 import { CronJobController } from './cronjob';
 import { TtlAfterFinishedController } from './ttl-after-finished';
+import { HorizontalPodAutoscalerController, type PodMetricsSource } from './hpa';
 
 export type ControllerName =
   | 'replicaset'
@@ -40,7 +41,8 @@ export type ControllerName =
   | 'root-ca-cert-publisher'
   | 'job'
   | 'cronjob'
-  | 'ttl-after-finished';
+  | 'ttl-after-finished'
+  | 'horizontal-pod-autoscaler';
 export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'replicaset',
   'deployment',
@@ -59,6 +61,7 @@ export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'job',
   'cronjob',
   'ttl-after-finished',
+  'horizontal-pod-autoscaler',
 ];
 
 export interface ControllerManagerOptions {
@@ -80,6 +83,10 @@ export interface ControllerManagerOptions {
   rootCaPem?: string;
   /** Where to register Prometheus metrics (the host's /metrics registry); none when omitted. */
   registry?: Registry;
+  /** How often each HorizontalPodAutoscaler is evaluated; default 15 s. */
+  hpaSyncPeriodMs?: number;
+  /** Where the HPA controller reads pods' use; the metrics API (metrics.k8s.io) by default. */
+  hpaMetrics?: PodMetricsSource;
 }
 
 export interface ControllerManager {
@@ -143,6 +150,7 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   if (enabled.has('statefulset')) controllers.push(new StatefulSetController(ctx));
   if (enabled.has('serviceaccount')) controllers.push(new ServiceAccountsController(ctx));
   if (enabled.has('disruption')) controllers.push(new DisruptionController(ctx));
+  if (enabled.has('horizontal-pod-autoscaler')) controllers.push(new HorizontalPodAutoscalerController(ctx, { syncPeriodMs: options.hpaSyncPeriodMs, metrics: options.hpaMetrics }));
   // The CA the controller-manager's own client trusts is the cluster's (its kubeconfig's).
   const rootCa = options.rootCaPem ?? client.connection.ca;
   if (enabled.has('root-ca-cert-publisher') && rootCa) controllers.push(new RootCaPublisher(ctx, rootCa));

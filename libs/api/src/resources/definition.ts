@@ -101,6 +101,17 @@ export interface ResourceStrategy {
   subresourceWrites?: Partial<Record<Subresource, (live: KubeObject, body: unknown) => KubeObject>>;
 }
 
+/**
+ * A version served by conversion: its objects are stored, validated and defaulted as `stored`'s, and turned
+ * into this version's shape on the way in and out (autoscaling/v1 HorizontalPodAutoscalers are stored as v2).
+ * Both functions take what a client may send: a body of an unexpected shape goes on for validation to report.
+ */
+export interface VersionConversion {
+  stored: ResourceDefinition;
+  toStored(obj: KubeObject): KubeObject;
+  fromStored(obj: KubeObject): KubeObject;
+}
+
 /** Everything the apiserver, the CLI and the patch engine know about one kind. */
 export interface ResourceDefinition<T extends KubeObject = KubeObject> extends ResourceType {
   /** The validation schema: a class that `implements KindShape<T>`, so the type and the schema cannot drift. */
@@ -117,6 +128,8 @@ export interface ResourceDefinition<T extends KubeObject = KubeObject> extends R
   /** The field whose equality selector indexes watchers (pods by spec.nodeName: each agent watches its own). */
   watchIndexField?: string;
   strategy: ResourceStrategy;
+  /** Set on a version served by conversion to another one, which holds the objects. */
+  conversion?: VersionConversion;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -139,6 +152,7 @@ export interface DefinitionInput<T extends KubeObject> {
   selectableFields?: Record<string, FieldAccessor>;
   watchIndexField?: string;
   strategy?: ResourceStrategy;
+  conversion?: VersionConversion;
 }
 
 /** A definition with Kubernetes' usual defaults: namespaced, every verb, `<Kind>List`, singular = lower-case kind. */
@@ -163,6 +177,7 @@ export function defineResource<T extends KubeObject>(input: DefinitionInput<T>):
     selectableFields: input.selectableFields ?? {},
     ...(input.watchIndexField ? { watchIndexField: input.watchIndexField } : {}),
     strategy: input.strategy ?? {},
+    ...(input.conversion ? { conversion: input.conversion } : {}),
   };
 }
 

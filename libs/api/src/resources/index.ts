@@ -25,6 +25,8 @@ import { persistentVolumeResource } from './core/persistentvolume';
 import { persistentVolumeClaimResource } from './core/persistentvolumeclaim';
 import { storageClassResource } from './storage/storageclass';
 import { statefulSetResource } from './apps/statefulset';
+import { horizontalPodAutoscalerResource } from './autoscaling/horizontalpodautoscaler';
+import { horizontalPodAutoscalerV1Resource } from './autoscaling/horizontalpodautoscaler/v1';
 
 export const DEFINITIONS: readonly ResourceDefinition[] = [
   namespaceResource,
@@ -49,4 +51,7 @@ export const DEFINITIONS: readonly ResourceDefinition[] = [
   persistentVolumeClaimResource,
   storageClassResource,
   statefulSetResource,
+  // v2 first: the preferred version, in which both are stored.
+  horizontalPodAutoscalerResource,
+  horizontalPodAutoscalerV1Resource,
 ] as ResourceDefinition[];
