@@ -141,5 +141,27 @@ describe('JobController', () => {
     expect(server.statusConflicts).toBe(0);
     expect(server.job.status?.conditions).toContainEqual(expect.objectContaining({ type: 'Suspended', status: 'True' }));
   });
-});
 
+  it('counts a finished pod once while the pod cache still shows the tracking finalizer it removed', async () => {
+    const { server, jobs, pods, controller } = setUp();
+    const key = 'default/pi';
+    jobs.deliver(server.job);
+    await controller.reconcile(key);
+    pods.deliver(server.pods[0]);
+    server.pods[0].status = { phase: 'Succeeded' };
+    pods.deliver(server.pods[0]);
+    await controller.reconcile(key);
+    expect(server.job.status).toMatchObject({ succeeded: 1, active: 1 });
+    // The next pod's creation and the Job's status arrive; the update without the finalizer has not.
+    jobs.deliver(server.job);
+    pods.deliver(server.pods[1]);
+    await controller.reconcile(key);
+    expect(server.job.status).toMatchObject({ succeeded: 1, active: 1 });
+    expect(server.pods).toHaveLength(2);
+    // And when it arrives, nothing changes.
+    pods.deliver(server.pods[0]);
+    await controller.reconcile(key);
+    expect(server.job.status).toMatchObject({ succeeded: 1, active: 1 });
+    expect(server.statusConflicts).toBe(0);
+  });
+});

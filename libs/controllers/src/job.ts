@@ -35,6 +35,12 @@ export class JobController {
    * the cached (replaced) Job would only conflict and wait for a retry.
    */
   private readonly written = new Map<string, { job: Job; replaced: Set<string> }>();
+  /**
+   * Pods (by uid) whose tracking finalizer this controller removed and whose update the pod cache has not
+   * brought yet (Kubernetes' finalizer expectations): they were counted, and must not be counted again
+   * from a cache that still shows the finalizer.
+   */
+  private readonly releasing = new Map<string, Set<string>>();
   private readonly jobs: Informer<Job>;
   private readonly pods: Informer<Pod>;
   private readonly events: EventRecorder;
@@ -74,6 +80,7 @@ export class JobController {
   private podChanged(oldPod: Pod | undefined, pod: Pod): void {
     const owner = this.ownerKey(pod);
     if (!owner) return;
+    if (!hasTrackingFinalizer(pod)) this.finalizerGone(owner, pod);
     if (!oldPod) this.expectations.creationObserved(owner);
     if (pod.metadata.deletionTimestamp && !oldPod?.metadata.deletionTimestamp) this.expectations.deletionObserved(owner, objectKey(pod));
     this.queue.add(owner);
@@ -82,6 +89,7 @@ export class JobController {
   private podDeleted(pod: Pod): void {
     const owner = this.ownerKey(pod);
     if (!owner) return;
+    this.finalizerGone(owner, pod);
     this.expectations.deletionObserved(owner, objectKey(pod));
     this.queue.add(owner);
   }
@@ -93,6 +101,7 @@ export class JobController {
         this.expectations.forget(key);
         this.backoffs.delete(key);
         this.written.delete(key);
+        this.releasing.delete(key);
       }
       // Nothing will count these pods any more: let them go (and the garbage collector delete them).
       await this.releasePods(key, cached?.metadata.uid);
@@ -117,7 +126,7 @@ export class JobController {
       selector,
       candidates: inNamespace(this.pods, job.metadata.namespace),
     });
-    const plan = planJob(job, pods, this.now(), this.backoffs.get(key) ?? { failuresAfterLastSuccess: 0 }, needsSync);
+    const plan = planJob(job, pods.map((pod) => this.asReleased(key, pod)), this.now(), this.backoffs.get(key) ?? { failuresAfterLastSuccess: 0 }, needsSync);
     this.backoffs.set(key, plan.backoff);
 
     let current = job;
@@ -126,7 +135,7 @@ export class JobController {
       if (!written) return;
       current = written;
     }
-    await Promise.all(plan.removeFinalizers.map((pod) => this.removeFinalizer(pod)));
+    await Promise.all(plan.removeFinalizers.map((pod) => this.release(key, pod)));
 
     let active = plan.status.active ?? 0;
     let createError: unknown;
@@ -183,6 +192,34 @@ export class JobController {
     replaced.add(job.metadata.resourceVersion ?? '');
     this.written.set(key, { job: written, replaced });
     return written;
+  }
+
+  private finalizerGone(owner: string, pod: Pod): void {
+    const uids = this.releasing.get(owner);
+    if (!uids?.delete(pod.metadata.uid ?? '')) return;
+    if (uids.size === 0) this.releasing.delete(owner);
+  }
+
+  /** The pod as it is once the finalizer this controller removed is gone, which the cache may not show yet. */
+  private asReleased(key: string, pod: Pod): Pod {
+    if (!this.releasing.get(key)?.has(pod.metadata.uid ?? '') || !hasTrackingFinalizer(pod)) return pod;
+    const released = clone(pod);
+    released.metadata.finalizers = released.metadata.finalizers!.filter((f) => f !== JOB_TRACKING_FINALIZER);
+    return released;
+  }
+
+  /** Removes a counted pod's tracking finalizer, expecting to see it gone. */
+  private async release(key: string, pod: Pod): Promise<void> {
+    const uid = pod.metadata.uid ?? '';
+    let uids = this.releasing.get(key);
+    if (!uids) this.releasing.set(key, (uids = new Set()));
+    uids.add(uid);
+    try {
+      await this.removeFinalizer(pod);
+    } catch (err) {
+      this.finalizerGone(key, pod);
+      throw err;
+    }
   }
 
   /** Removes the tracking finalizer, only if it is still where it was (a JSON patch with a test). */
