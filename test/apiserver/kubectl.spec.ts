@@ -54,10 +54,8 @@ function manifest(name: string, content: string): string {
   return path;
 }
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const result = await kubectl.run(args, { input });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}:\n${result.stdout}${result.stderr}`);
-  return result.stdout;
+function ok(args: string[], input?: string): Promise<string> {
+  return kubectl.ok(args, { input });
 }
 
 let namespaceCounter = 0;
