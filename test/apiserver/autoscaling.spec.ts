@@ -15,10 +15,8 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const result = await kubectl.run(args, { input });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}:\n${result.stdout}${result.stderr}`);
-  return result.stdout;
+function ok(args: string[], input?: string): Promise<string> {
+  return kubectl.ok(args, { input });
 }
 
 const V1 = '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers';

@@ -54,10 +54,8 @@ describe('kubectl autoscale on real containers', () => {
     await cluster?.cleanup();
   }, 120_000);
 
-  async function ok(args: string[], input?: string): Promise<string> {
-    const result = await kubectl.run(['-n', NS, ...args], { input, timeoutMs: 60_000 });
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
-    return result.stdout;
+  function ok(args: string[], input?: string): Promise<string> {
+    return kubectl.ok(['-n', NS, ...args], { input, timeoutMs: 60_000 });
   }
   const replicas = async () => (await cluster.client.get<Deployment>(types.deployments, 'burner', { namespace: NS })).spec?.replicas;
   const runningPods = async () =>

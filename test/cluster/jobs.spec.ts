@@ -46,10 +46,8 @@ describe('Jobs and CronJobs on real containers, with kubectl', () => {
     await cluster?.cleanup();
   }, 60_000);
 
-  async function ok(args: string[], input?: string, timeoutMs = 30_000): Promise<string> {
-    const result = await kubectl.run(['-n', NS, ...args], { timeoutMs, input });
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
-    return result.stdout;
+  function ok(args: string[], input?: string, timeoutMs = 30_000): Promise<string> {
+    return kubectl.ok(['-n', NS, ...args], { timeoutMs, input });
   }
   const getJob = (name: string) => cluster.client.get<Job>(JOBS, name, { namespace: NS });
   const podsOf = async (name: string) => (await cluster.client.list<Pod>(types.pods, { namespace: NS, labelSelector: `batch.kubernetes.io/job-name=${name}` })).items;

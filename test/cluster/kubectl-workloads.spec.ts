@@ -45,10 +45,8 @@ describe('kubectl against a real single-node cluster', () => {
     await cluster?.cleanup();
   }, 60_000);
 
-  async function ok(args: string[], timeoutMs = 30_000): Promise<string> {
-    const result = await kubectl.run(['-n', NS, ...args], { timeoutMs });
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
-    return result.stdout;
+  function ok(args: string[], timeoutMs = 30_000): Promise<string> {
+    return kubectl.ok(['-n', NS, ...args], { timeoutMs });
   }
   const listPods = async () => (await cluster.client.list<Pod>(types.pods, { namespace: NS, labelSelector: 'app=hello' })).items;
   const getDeployment = () => cluster.client.get<Deployment>(types.deployments, 'hello', { namespace: NS });

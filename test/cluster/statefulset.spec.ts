@@ -61,10 +61,8 @@ describe('a StatefulSet with volumes on two hosts, driven by kubectl', () => {
   let kubectl: Kubectl;
   const eventually = <T>(what: string, check: () => Promise<T> | T, timeoutMs = 120_000) => cluster.eventually(what, check, timeoutMs);
 
-  async function ok(...args: string[]): Promise<string> {
-    const result = await kubectl.run(args, { timeoutMs: 150_000 });
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-    return result.stdout;
+  function ok(...args: string[]): Promise<string> {
+    return kubectl.ok(args, { timeoutMs: 150_000 });
   }
 
   const exec = (pod: string, script: string) => ok('exec', '-n', NS, pod, '--', 'sh', '-c', script);

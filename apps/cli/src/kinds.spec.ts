@@ -16,7 +16,7 @@ describe('kind resolution', () => {
 
   it('expands comma lists and the all category without duplicates', () => {
     expect(resolveKinds('deploy,svc,deployments').map((t) => t.plural)).toEqual(['deployments', 'services']);
-    expect(resolveKinds('all').map((t) => t.plural)).toEqual(['pods', 'services', 'deployments', 'replicasets', 'daemonsets', 'jobs', 'cronjobs']);
+    expect(resolveKinds('all').map((t) => t.plural)).toEqual(['pods', 'services', 'deployments', 'replicasets', 'daemonsets', 'jobs', 'cronjobs', 'statefulsets', 'horizontalpodautoscalers']);
   });
 });
 
