@@ -14,6 +14,7 @@ import { waitFor } from '@berth/testing';
 import { startNodeCluster, type NodeCluster } from '../support/node-cluster';
 import { podmanAvailable, podmanRunToCompletion, podmanStartWithVolumesInOrder } from './podman';
 import { PodTimeline } from './pod-timeline';
+import { createUntilPods } from './pods-until';
 
 const JOBS = resourceForKind('batch/v1', 'Job')!;
 const PODS = resourceForKind('v1', 'Pod')!;
@@ -116,24 +117,8 @@ function sleeperStatefulSet(name: string): StatefulSet {
 const isReady = (pod: Pod) => !pod.metadata.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
 /** Creates the StatefulSet and resolves with the ms until all its pods are Ready, watched from before the create. */
-async function createUntilAllReady(client: KubeClient, name: string): Promise<number> {
-  const labelSelector = `app=${name}`;
-  const { metadata } = await client.list(PODS, { namespace: NAMESPACE, labelSelector });
-  const watch = await client.watch<Pod>(PODS, { namespace: NAMESPACE, labelSelector, resourceVersion: metadata.resourceVersion });
-  try {
-    const ready = new Set<string>();
-    const started = performance.now();
-    await client.create(STATEFUL_SETS, sleeperStatefulSet(name));
-    for await (const event of watch) {
-      const podName = event.object.metadata.name!;
-      if (event.type !== 'DELETED' && isReady(event.object)) ready.add(podName);
-      else ready.delete(podName);
-      if (ready.size === STATEFUL_REPLICAS) return performance.now() - started;
-    }
-    throw new Error(`the pod watch ended with ${ready.size} of ${STATEFUL_REPLICAS} pods of ${name} Ready`);
-  } finally {
-    watch.close();
-  }
+function createUntilAllReady(client: KubeClient, name: string): Promise<number> {
+  return createUntilPods(client, STATEFUL_SETS, sleeperStatefulSet(name), `app=${name}`, STATEFUL_REPLICAS, isReady, 'Ready');
 }
 
 /** Deletes the StatefulSet, its pods, then its claims (a StatefulSet keeps them by default) and waits until their volumes are gone too. */
