@@ -27,6 +27,8 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .description('berth: a Kubernetes-style declarative container platform. Talks to the cluster in the kubeconfig.')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, /var/lib/berth/kubeconfig.yaml, ~/.kube/config)')
     .option('-n, --namespace <namespace>', 'namespace to work in (default: the kubeconfig context\'s, else "default")')
+    .option('--context <name>', 'the kubeconfig context to use (default: its current-context)')
+    .option('--cache-dir <dir>', 'where discovery is cached (default: $KUBECACHEDIR, else ~/.kube/cache)')
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError(false)
     .exitOverride();

@@ -1,9 +1,14 @@
 import { ClusterConnection, KubeClient, loadKubeConfig } from '@berth/client';
+import { AGGREGATED_DISCOVERY_ACCEPT, Discovery, DiscoveryCache, discoveryCacheDir } from './discovery';
 import { formatError } from './errors';
 
 export interface GlobalOptions {
   kubeconfig?: string;
   namespace?: string;
+  /** `--context`: a context of the kubeconfig other than its current one. */
+  context?: string;
+  /** `--cache-dir`: where discovery is cached (default `$KUBECACHEDIR`, else `~/.kube/cache`). */
+  cacheDir?: string;
 }
 
 /**
@@ -13,13 +18,23 @@ export interface GlobalOptions {
 export class Session {
   private connectionValue: ClusterConnection | undefined;
   private clientValue: KubeClient | undefined;
+  private discoveryValue: Discovery | undefined;
   private failed = false;
 
   constructor(readonly options: GlobalOptions) {}
 
   get connection(): ClusterConnection {
-    this.connectionValue ??= loadKubeConfig({ kubeconfig: this.options.kubeconfig });
+    this.connectionValue ??= loadKubeConfig({ kubeconfig: this.options.kubeconfig, context: this.options.context });
     return this.connectionValue;
+  }
+
+  /** The server's resources (cached per server as kubectl caches them): what every typed kind is looked up in. */
+  get discovery(): Discovery {
+    if (!this.discoveryValue) {
+      const cache = new DiscoveryCache(discoveryCacheDir(this.options.cacheDir), this.connection.server);
+      this.discoveryValue = new Discovery((path) => this.client.request({ method: 'GET', path, accept: AGGREGATED_DISCOVERY_ACCEPT }), cache);
+    }
+    return this.discoveryValue;
   }
 
   get client(): KubeClient {

@@ -36,6 +36,8 @@ export interface KubeConfigSearch {
   home?: string;
   /** Defaults to DEFAULT_BERTH_KUBECONFIG. */
   berthKubeconfig?: string;
+  /** `--context`: this context instead of the file's current-context; it must exist. */
+  context?: string;
 }
 
 /** The candidate files in the order they are tried: `--kubeconfig`, each `$KUBECONFIG` entry, berth's, `~/.kube/config`. */
@@ -106,7 +108,7 @@ function decodeBase64(data: string | undefined): string | undefined {
  * relative to the kubeconfig's directory, as kubectl resolves them. Read here with @berth/api's bounded
  * YAML decoder rather than @kubernetes/client-node, whose import costs ~0.6 s at every `berth` call.
  */
-export function connectionFromFile(path: string): ClusterConnection {
+export function connectionFromFile(path: string, contextOverride?: string): ClusterConnection {
   const fail = (why: string) => new BerthError('BadRequest', `error loading config file "${path}": ${why}`);
   let config: Entry;
   try {
@@ -118,8 +120,9 @@ export function connectionFromFile(path: string): ClusterConnection {
   }
   const base = dirname(path);
   try {
-    const contextName = text(config, 'current-context', 'the kubeconfig');
+    const contextName = contextOverride || text(config, 'current-context', 'the kubeconfig');
     const context = namedEntry(config, 'contexts', 'context', contextName);
+    if (contextOverride && !context) throw new BerthError('BadRequest', `context was not found for specified context: ${contextOverride}`);
     const clusterName = text(context, 'cluster', `contexts[${contextName}].context`);
     if (context && !clusterName) throw new Error(`contexts[${contextName}].context.cluster is missing`);
     const cluster = namedEntry(config, 'clusters', 'cluster', clusterName);
@@ -154,8 +157,11 @@ export function connectionFromFile(path: string): ClusterConnection {
 /** Finds the kubeconfig (see kubeconfigCandidates) and resolves its current context; FALLBACK_SERVER without one. */
 export function loadKubeConfig(search: KubeConfigSearch = {}): ClusterConnection {
   const path = findKubeconfig(search);
-  if (!path) return { server: FALLBACK_SERVER, insecureSkipTLSVerify: false };
-  return connectionFromFile(path);
+  if (!path) {
+    if (search.context) throw new BerthError('BadRequest', `context was not found for specified context: ${search.context}`);
+    return { server: FALLBACK_SERVER, insecureSkipTLSVerify: false };
+  }
+  return connectionFromFile(path, search.context);
 }
 
 /**

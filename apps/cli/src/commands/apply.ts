@@ -2,7 +2,7 @@ import { isBerthError } from '@berth/errors';
 import { StatusError } from '@berth/client';
 import { inContext } from '../errors';
 import { objectName } from '../kinds';
-import { loadManifests, Manifest } from '../manifests';
+import { loadManifests, mapManifest, MappedManifest } from '../manifests';
 import type { Session } from '../session';
 import { namespaceForManifest } from './namespaces';
 
@@ -17,16 +17,16 @@ export async function apply(session: Session, options: ApplyOptions): Promise<vo
   const manifests = loadManifests(options.filename, 'apply');
   for (const manifest of manifests) {
     try {
-      session.out(await applyOne(session, manifest));
+      session.out(await applyOne(session, await mapManifest(manifest, session.discovery)));
     } catch (err) {
       // A connection failure would repeat for every object: one report is enough.
-      if (!(err instanceof StatusError) && !isBerthError(err, 'BadRequest')) throw err;
+      if (!(err instanceof StatusError) && !isBerthError(err, 'BadRequest') && !isBerthError(err, 'NotFound')) throw err;
       session.fail(inContext(err, `error when applying "${manifest.source}"`));
     }
   }
 }
 
-async function applyOne(session: Session, manifest: Manifest): Promise<string> {
+async function applyOne(session: Session, manifest: MappedManifest): Promise<string> {
   const { type, object } = manifest;
   const name = object.metadata.name!;
   const namespace = namespaceForManifest(session, manifest);

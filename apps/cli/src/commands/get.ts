@@ -43,7 +43,7 @@ function mergeFieldSelectors(...selectors: (string | undefined)[]): string | und
 
 export async function get(session: Session, args: string[], options: GetOptions): Promise<void> {
   const format = outputFormat(options.output);
-  const targets = parseTargets(args);
+  const targets = await parseTargets(args, session.discovery);
   if (options.allNamespaces && targets.some((t) => t.names.length > 0 && t.type.namespaced)) {
     throw new BerthError('BadRequest', 'a resource cannot be retrieved by name across all namespaces');
   }

@@ -2,14 +2,14 @@ import { formatSelector, type Deployment, type KubeObject, type Pod, type Replic
 import { BerthError, isBerthError } from '@berth/errors';
 import { StatusError, type Watch } from '@berth/client';
 import { parseGoDuration } from '@berth/flags';
-import { parseTargets, resolveKind } from '../kinds';
+import { builtinType, KindResolver, parseTargets, sameType } from '../kinds';
 import type { Session } from '../session';
 
 /** What the workload verbs share: typed references, a workload's pods, and kubectl's flag grammar. */
 
-export const POD_TYPE = resolveKind('pods');
-export const DEPLOYMENT_TYPE = resolveKind('deployments');
-export const REPLICASET_TYPE = resolveKind('replicasets');
+export const POD_TYPE = builtinType('pods');
+export const DEPLOYMENT_TYPE = builtinType('deployments');
+export const REPLICASET_TYPE = builtinType('replicasets');
 
 export interface ObjectRef {
   type: ResourceType;
@@ -17,22 +17,22 @@ export interface ObjectRef {
 }
 
 /** `deploy/web`, `pod/web-1` or a bare name, which is of `bareType` (a pod for logs, exec, stop, rm). */
-export function parseRef(arg: string, bareType: ResourceType = POD_TYPE): ObjectRef {
+export async function parseRef(session: { discovery: KindResolver }, arg: string, bareType: ResourceType = POD_TYPE): Promise<ObjectRef> {
   if (!arg.includes('/')) return { type: bareType, name: arg };
-  const [target] = parseTargets([arg]);
+  const [target] = await parseTargets([arg], session.discovery);
   return { type: target.type, name: target.names[0] };
 }
 
 /** kubectl's two forms, `TYPE/NAME...` or `TYPE NAME...`, as one reference per name. */
-export function parseRefs(args: string[]): ObjectRef[] {
-  const refs = parseTargets(args).flatMap(({ type, names }) => names.map((name) => ({ type, name })));
+export async function parseRefs(session: { discovery: KindResolver }, args: string[]): Promise<ObjectRef[]> {
+  const refs = (await parseTargets(args, session.discovery)).flatMap(({ type, names }) => names.map((name) => ({ type, name })));
   if (refs.length === 0) throw new BerthError('BadRequest', 'resource(s) were provided, but no name was specified');
   return refs;
 }
 
 /** Refuses types a verb cannot act on, in kubectl's words. */
 export function expectTypes(ref: ObjectRef, allowed: ResourceType[], verb: string): void {
-  if (!allowed.includes(ref.type)) {
+  if (!allowed.some((type) => sameType(type, ref.type))) {
     const kind = ref.type.group ? `${ref.type.kind}.${ref.type.group}` : ref.type.kind;
     throw new BerthError('BadRequest', `${verb} is not supported for ${kind} "${ref.name}": use ${allowed.map((t) => t.plural).join(' or ')}`);
   }
@@ -117,9 +117,9 @@ export function byLogging(pods: Pod[]): Pod[] {
  * (`logs` says which, as kubectl does, when there were several).
  */
 export async function resolvePod(session: Session, arg: string, opts: { sayWhich?: boolean } = {}): Promise<Pod> {
-  const ref = parseRef(arg);
+  const ref = await parseRef(session, arg);
   expectTypes(ref, [POD_TYPE, DEPLOYMENT_TYPE, REPLICASET_TYPE], 'this command');
-  if (ref.type === POD_TYPE) return session.client.get<Pod>(POD_TYPE, ref.name, { namespace: session.namespace });
+  if (sameType(ref.type, POD_TYPE)) return session.client.get<Pod>(POD_TYPE, ref.name, { namespace: session.namespace });
   const workload = await session.client.get<Deployment | ReplicaSet>(ref.type, ref.name, { namespace: session.namespace });
   const pods = byLogging(await podsSelectedBy(session, workload));
   if (pods.length === 0) throw new BerthError('NotFound', `no pods found for ${ref.type.singular} "${ref.name}" in namespace ${session.namespace}`);
