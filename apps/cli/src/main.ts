@@ -18,6 +18,11 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** `-L a,b -L c`: every comma-separated value of every use. */
+function collectList(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').filter((v) => v !== '')];
+}
+
 const filenameOption = (purpose: string) =>
   new Option('-f, --filename <path>', `file, directory (its .yaml, .yml and .json files) or - for stdin, ${purpose}; repeatable`).argParser(collect).default([]);
 
@@ -43,12 +48,15 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .command('get')
     .description('list objects as a table, or print them as YAML, JSON or names')
     .argument('[type-and-names...]', 'TYPE[,TYPE...] [NAME...] or TYPE/NAME...')
-    .option('-o, --output <format>', 'json, yaml, wide or name')
+    .option('-o, --output <format>', 'json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-file=FILE, jsonpath-as-json=TEMPLATE, custom-columns=HEADER:PATH,..., custom-columns-file=FILE')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
     .option('--field-selector <selector>', 'field selector, e.g. status.phase=Running')
     .option('-A, --all-namespaces', 'across all namespaces')
     .option('-w, --watch', 'after listing, print changes as they happen')
     .option('--show-labels', 'add a LABELS column')
+    .addOption(new Option('-L, --label-columns <keys>', 'a column for each of these label keys (comma-separated; repeatable)').argParser(collectList).default([]))
+    .option('--sort-by <jsonpath>', 'order by this field, e.g. .metadata.creationTimestamp')
+    .option('--no-headers', 'leave out the header line of tables and custom columns')
     .action((args: string[], options, command: Command) => run((session) => get(session, args, options), command));
 
   program

@@ -11,6 +11,13 @@ export interface TableFormat {
   showLabels: boolean;
   /** Set when several types are printed: names become `deployment.apps/web`. */
   kindPrefix?: string;
+  /** `-L key`: a column per label key, before LABELS. */
+  labelColumns?: string[];
+}
+
+/** `-L app.kubernetes.io/name` heads its column `NAME`, as kubectl does. */
+export function labelColumnHeader(key: string): string {
+  return (key.split('/').pop() ?? key).toUpperCase();
 }
 
 function formatCell(cell: unknown): string {
@@ -25,7 +32,12 @@ function visibleColumns(table: Table, format: TableFormat): number[] {
 
 export function tableHeader(table: Table, format: TableFormat): string[] {
   const names = visibleColumns(table, format).map((index) => table.columnDefinitions[index].name.toUpperCase());
-  return [...(format.withNamespace ? ['NAMESPACE'] : []), ...names, ...(format.showLabels ? ['LABELS'] : [])];
+  return [
+    ...(format.withNamespace ? ['NAMESPACE'] : []),
+    ...names,
+    ...(format.labelColumns ?? []).map(labelColumnHeader),
+    ...(format.showLabels ? ['LABELS'] : []),
+  ];
 }
 
 export function tableRow(table: Table, row: TableRow, format: TableFormat): string[] {
@@ -34,8 +46,14 @@ export function tableRow(table: Table, row: TableRow, format: TableFormat): stri
   return [
     ...(format.withNamespace ? [row.object?.metadata?.namespace ?? ''] : []),
     ...cells,
+    ...(format.labelColumns ?? []).map((key) => labelValue(row.object, key)),
     ...(format.showLabels ? [formatLabels(row.object?.metadata?.labels)] : []),
   ];
+}
+
+function labelValue(object: KubeObject | undefined, key: string): string {
+  const labels = object?.metadata?.labels;
+  return labels && Object.prototype.hasOwnProperty.call(labels, key) ? String(labels[key]) : '';
 }
 
 /**
@@ -60,8 +78,8 @@ export class TableLayout {
 }
 
 /** A whole table with its header, as `kubectl get` prints it. */
-export function renderTable(table: Table, format: TableFormat, layout = new TableLayout()): string {
-  return layout.format([tableHeader(table, format), ...table.rows.map((row) => tableRow(table, row, format))]);
+export function renderTable(table: Table, format: TableFormat, layout = new TableLayout(), headers = true): string {
+  return layout.format([...(headers ? [tableHeader(table, format)] : []), ...table.rows.map((row) => tableRow(table, row, format))]);
 }
 
 /** kubectl's shape for several objects under -o json|yaml. */

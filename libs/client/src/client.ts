@@ -73,6 +73,8 @@ export interface DeleteOptions extends NamespaceOption {
 export interface TableOptions extends ListOptions {
   /** Renders one object instead of a list. */
   name?: string;
+  /** What each row's `object` holds: the server's default (metadata), or the whole object (`--sort-by`). */
+  includeObject?: 'None' | 'Metadata' | 'Object';
 }
 
 /** `/api/v1` or `/apis/apps/v1`. */
@@ -204,7 +206,8 @@ export class KubeClient {
   /** The server-rendered table of a list (or, with `name`, of one object). */
   async getTable(type: ResourceType, opts: TableOptions = {}): Promise<Table> {
     const path = opts.name !== undefined ? this.objectPath(type, opts.name, opts.namespace) : resourcePath(type, { namespace: opts.namespace });
-    const table = await this.json<Table>({ method: 'GET', path, query: opts.name !== undefined ? {} : listQuery(opts), accept: TABLE_ACCEPT });
+    const query = { ...(opts.name !== undefined ? {} : listQuery(opts)), includeObject: opts.includeObject };
+    const table = await this.json<Table>({ method: 'GET', path, query, accept: TABLE_ACCEPT });
     return expectTable(table);
   }
 
