@@ -67,4 +67,69 @@ describe('berth and kubectl print the same', () => {
       expect(result.stderr).toMatch(/^error: error parsing jsonpath \{\.items\[, .*\n$/);
     });
   });
+
+  /** Runs the same verb on two twin objects, berth on one and kubectl on the other: the same text, names aside. */
+  async function twins(kind: string, manifest: (name: string) => string, args: (name: string) => string[]): Promise<string> {
+    const n = ++twinCount;
+    const [ours, theirs] = [`${kind}-b${n}`, `${kind}-k${n}`];
+    expect((await berth(['apply', '-n', 'fmt', '-f', '-'], [manifest(ours), manifest(theirs)].join('---\n'))).code).toBe(0);
+    const [a, b] = [await berth(args(ours)), await kubectl.run(args(theirs))];
+    const norm = (text: string, name: string) => text.split(name).join('NAME');
+    expect({ code: a.code, stdout: norm(a.stdout, ours), stderr: norm(a.stderr, ours) }).toEqual({ code: b.code, stdout: norm(b.stdout, theirs), stderr: norm(b.stderr, theirs) });
+    return a.stdout;
+  }
+  let twinCount = 0;
+  const configMap = (labels: string) => (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels: {${labels}}\n  annotations: {note: old}\ndata:\n  a: "1"\n`;
+
+  describe('label, annotate, patch', () => {
+    it.each([
+      ['label', ['label', 'cm', 'NAME', '-n', 'fmt', 'color=blue', 'tier-']],
+      ['label without --overwrite', ['label', 'cm', 'NAME', '-n', 'fmt', 'tier=back']],
+      ['label with --overwrite', ['label', 'cm/NAME', '-n', 'fmt', 'tier=back', '--overwrite']],
+      ['label that changes nothing', ['label', 'cm', 'NAME', '-n', 'fmt', 'tier=front']],
+      ['label, client dry run', ['label', 'cm', 'NAME', '-n', 'fmt', 'x=y', '--dry-run=client']],
+      ['label, server dry run', ['label', 'cm', 'NAME', '-n', 'fmt', 'x=y', '--dry-run=server']],
+      ['label -o jsonpath', ['label', 'cm', 'NAME', '-n', 'fmt', 'x=y', '-o', 'jsonpath={.metadata.labels}']],
+      ['annotate', ['annotate', 'cm', 'NAME', '-n', 'fmt', 'note=new', '--overwrite', 'other=x']],
+      ['annotate without --overwrite', ['annotate', 'cm', 'NAME', '-n', 'fmt', 'note=new']],
+      ['annotate remove', ['annotate', 'cm', 'NAME', '-n', 'fmt', 'note-']],
+      ['strategic patch', ['patch', 'cm', 'NAME', '-n', 'fmt', '-p', '{"data":{"b":"2"}}']],
+      ['patch that changes nothing', ['patch', 'cm', 'NAME', '-n', 'fmt', '-p', '{"data":{"a":"1"}}']],
+      ['merge patch', ['patch', 'cm', 'NAME', '-n', 'fmt', '--type', 'merge', '-p', '{"data":null}']],
+      ['json patch', ['patch', 'cm', 'NAME', '-n', 'fmt', '--type=json', '-p', '[{"op":"add","path":"/data/c","value":"3"}]', '-o', 'jsonpath={.data}']],
+      ['patch of a missing object', ['patch', 'cm', 'NAME-missing', '-n', 'fmt', '-p', '{}']],
+      ['client dry-run patch', ['patch', 'cm', 'NAME', '-n', 'fmt', '--dry-run=client', '-p', '{"data":{"a":"9"}}', '-o', 'jsonpath={.data.a}']],
+    ])('%s', async (_what, args) => {
+      await twins('cm', configMap('tier: front'), (name) => args.map((a) => a.replace('NAME', name)));
+    });
+
+    it('refuses a malformed label before asking the server, in one line', async () => {
+      const result = await berth(['label', 'cm', 'zeta', '-n', 'fmt', 'bad key=1']);
+      expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'error: invalid label spec: bad key=1\n' });
+    });
+
+    it('changes what it says it changed', async () => {
+      await berth(['apply', '-n', 'fmt', '-f', '-'], configMap('tier: front')('changed'));
+      expect((await berth(['label', 'cm', 'changed', '-n', 'fmt', 'x=1', '--dry-run=client'])).code).toBe(0);
+      expect((await berth(['label', 'cm', 'changed', '-n', 'fmt', 'y=2'])).code).toBe(0);
+      expect((await berth(['get', 'cm', 'changed', '-n', 'fmt', '-o', 'jsonpath={.metadata.labels}'])).stdout).toBe('{"tier":"front","y":"2"}');
+    });
+  });
+
+  describe('discovery verbs', () => {
+    it('api-resources', async () => {
+      for (const args of [['api-resources'], ['api-resources', '--namespaced=false'], ['api-resources', '-o', 'name'], ['api-resources', '--api-group', 'apps', '--no-headers']]) {
+        await same(args);
+      }
+    });
+
+    it('version names the server\'s', async () => {
+      const result = await berth(['version']);
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(result.stdout).toMatch(/^Client Version: v\S+\nServer Version: v1\.32\.\S+\n$/);
+      const theirs = await kubectl.run(['version', '-o', 'json']);
+      const ours = JSON.parse((await berth(['version', '-o', 'json'])).stdout);
+      expect(ours.serverVersion).toEqual(JSON.parse(theirs.stdout).serverVersion);
+    });
+  });
 });

@@ -10,6 +10,7 @@ import { deleteCommand } from './commands/delete';
 import { describe } from './commands/describe';
 import { get } from './commands/get';
 import { registerPortForward } from './commands/port-forward';
+import { registerKubectlCommands } from './commands/register-kubectl';
 import { registerWorkloadCommands } from './commands/register-workloads';
 import { formatError } from './errors';
 import { GlobalOptions, Session } from './session';
@@ -99,6 +100,7 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
 
   // run, scale, rollout, ps, stop, rm, logs, exec, top: workloads over the API.
   registerWorkloadCommands(program, run);
+  registerKubectlCommands(program, run);
   registerPortForward(program, run);
   registerRegistryCommands(program, run);
 
