@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { kubectlFor, Kubectl, startBerthServer, TestServer } from '@berth/testing';
 import { runBerth } from './run-berth';
 
@@ -10,6 +14,7 @@ jest.setTimeout(180_000);
 describe('berth and kubectl print the same', () => {
   let server: TestServer;
   let kubectl: Kubectl;
+  let dir: string;
   const berth = (args: string[], input?: string) => runBerth(server.kubeconfigPath, args, input);
 
   async function same(args: string[]): Promise<string> {
@@ -19,6 +24,7 @@ describe('berth and kubectl print the same', () => {
   }
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'berth-parity-'));
     server = await startBerthServer();
     kubectl = kubectlFor(server);
     const manifests = [
@@ -33,6 +39,7 @@ describe('berth and kubectl print the same', () => {
   afterAll(async () => {
     kubectl?.cleanup();
     await server?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   describe('output formats', () => {
@@ -130,6 +137,80 @@ describe('berth and kubectl print the same', () => {
       const theirs = await kubectl.run(['version', '-o', 'json']);
       const ours = JSON.parse((await berth(['version', '-o', 'json'])).stdout);
       expect(ours.serverVersion).toEqual(JSON.parse(theirs.stdout).serverVersion);
+    });
+  });
+
+  describe('create generators', () => {
+    beforeAll(() => {
+      writeFileSync(join(dir, 'f.txt'), 'line one\nline two\n');
+      writeFileSync(join(dir, 'bin.dat'), Buffer.from([0xff, 0xfe, 0x00]));
+      writeFileSync(join(dir, 'app.env'), '# comment\nMODE=prod\nEMPTY=\n');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=t', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')], { stdio: 'ignore' });
+    });
+    const at = (name: string) => join(dir, name);
+
+    it.each([
+      ['configmap', () => ['create', 'configmap', 'c', '--from-literal=a=b', '--from-literal=n=10', '--from-literal=e=', `--from-file=x=${at('f.txt')}`, `--from-file=${at('bin.dat')}`]],
+      ['configmap from an env file', () => ['create', 'configmap', 'c', `--from-env-file=${at('app.env')}`]],
+      ['configmap from an env file and a literal', () => ['create', 'configmap', 'c', `--from-env-file=${at('app.env')}`, '--from-literal=a=b']],
+      ['secret generic', () => ['create', 'secret', 'generic', 's', '--from-literal=user=admin', `--from-file=${at('f.txt')}`, '--type=example.com/x']],
+      ['secret tls', () => ['create', 'secret', 'tls', 't', `--cert=${at('tls.crt')}`, `--key=${at('tls.key')}`]],
+      ['deployment', () => ['create', 'deployment', 'web', '--image=busybox:1.36', '--image=reg.io:5000/team/nginx@sha256:abcd', '--replicas=3', '--port=80']],
+      ['deployment with a command', () => ['create', 'deploy', 'sleeper', '--image=busybox', '--dry-run=client', '-o', 'yaml', '--', 'sleep', '10']],
+      ['job', () => ['create', 'job', 'once', '--image=busybox', '--dry-run=client', '-o', 'yaml', '--', 'sh', '-c', 'echo hi']],
+      ['cronjob', () => ['create', 'cronjob', 'tick', '--image=busybox', '--schedule=*/5 * * * *', '--dry-run=client', '-o', 'yaml', '--', 'date']],
+      ['cronjob, restart Never, in a namespace', () => ['create', 'cj', 'hourly', '-n', 'fmt', '--image=busybox', '--schedule=@hourly', '--restart=Never']],
+    ])('%s, client dry run as YAML', async (_what, args) => {
+      const given = args();
+      await same(given.includes('--') ? given : [...given, '--dry-run=client', '-o', 'yaml']);
+    });
+
+    it.each([
+      ['a missing image', ['create', 'deployment', 'x']],
+      ['a missing schedule', ['create', 'cronjob', 'x', '--image=busybox']],
+      ['a duplicate key', ['create', 'configmap', 'x', '--from-literal=a=1', '--from-literal=a=2']],
+      ['a certificate file that is not there', ['create', 'secret', 'tls', 'x', `--cert=${join(tmpdir(), 'no-such-berth-cert.crt')}`, '--key=/dev/null']],
+    ])('refuses %s in one line, exit 1', async (_what, args) => {
+      const result = await berth([...args, '--dry-run=client']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^error: [^\n]+\n$/);
+    });
+
+    it('creates config maps, secrets and deployments as kubectl does', async () => {
+      for (const [verb, name] of [['configmap', 'made'], ['secret generic', 'made']]) {
+        const ours = await berth(['create', ...verb.split(' '), name, '-n', 'fmt', '--from-literal=k=v']);
+        const theirs = await kubectl.run(['create', ...verb.split(' '), `${name}-k`, '-n', 'fmt', '--from-literal=k=v']);
+        expect(ours).toMatchObject({ code: 0, stderr: '' });
+        expect(ours.stdout).toBe(theirs.stdout.replace(`${name}-k`, name));
+      }
+      expect((await berth(['get', 'secret', 'made', '-n', 'fmt', '-o', 'jsonpath={.data.k}'])).stdout).toBe(Buffer.from('v').toString('base64'));
+      const deployment = await berth(['create', 'deployment', 'made', '-n', 'fmt', '--image=busybox', '--dry-run=server']);
+      expect(deployment).toMatchObject({ code: 0, stdout: 'deployment.apps/made created (server dry run)\n' });
+      expect((await berth(['get', 'deploy', 'made', '-n', 'fmt'])).code).toBe(1);
+      const exists = await berth(['create', 'configmap', 'made', '-n', 'fmt']);
+      expect(exists.code).toBe(1);
+      expect(exists.stderr).toBe((await kubectl.run(['create', 'configmap', 'made', '-n', 'fmt'])).stderr);
+    });
+
+    it('creates jobs and cronjobs when the server serves batch/v1, and says it does not otherwise', async () => {
+      const served = (await berth(['api-resources', '--api-group=batch', '-o', 'name'])).stdout.split('\n');
+      const job = await berth(['create', 'job', 'made', '-n', 'fmt', '--image=busybox', '--', 'true']);
+      const cronJob = await berth(['create', 'cronjob', 'made', '-n', 'fmt', '--image=busybox', '--schedule=@daily']);
+      if (served.includes('jobs.batch')) {
+        expect(job).toMatchObject({ code: 0, stdout: 'job.batch/made created\n' });
+        expect((await kubectl.run(['get', 'job', 'made', '-n', 'fmt', '-o', 'jsonpath={.spec.template.spec.containers[0].command}'])).stdout).toBe('["true"]');
+      } else {
+        expect(job).toMatchObject({ code: 1, stderr: 'error: the server doesn\'t have a resource type "jobs"\n' });
+      }
+      if (served.includes('cronjobs.batch')) {
+        expect(cronJob).toMatchObject({ code: 0, stdout: 'cronjob.batch/made created\n' });
+        const fromCron = await berth(['create', 'job', 'manual', '-n', 'fmt', '--from=cronjob/made']);
+        expect(fromCron).toMatchObject({ code: 0, stdout: 'job.batch/manual created\n' });
+        const annotation = await kubectl.run(['get', 'job', 'manual', '-n', 'fmt', '-o', "jsonpath={.metadata.annotations['cronjob\\.kubernetes\\.io/instantiate']} {.metadata.ownerReferences[0].name}"]);
+        expect(annotation.stdout).toBe('manual made');
+      } else {
+        expect(cronJob).toMatchObject({ code: 1, stderr: 'error: the server doesn\'t have a resource type "cronjobs"\n' });
+      }
     });
   });
 });

@@ -10,7 +10,7 @@ import { deleteCommand } from './commands/delete';
 import { describe } from './commands/describe';
 import { get } from './commands/get';
 import { registerPortForward } from './commands/port-forward';
-import { registerKubectlCommands } from './commands/register-kubectl';
+import { registerCreateCommands, registerKubectlCommands } from './commands/register-kubectl';
 import { registerWorkloadCommands } from './commands/register-workloads';
 import { formatError } from './errors';
 import { GlobalOptions, Session } from './session';
@@ -85,9 +85,9 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .description('create a namespace')
     .argument('<name>')
     .action((name: string, _options, command: Command) => run((session) => createNamespace(session, name), command));
-  create
-    .command('secret')
-    .description('create a secret')
+  const secret = create.command('secret').description('create a secret');
+  registerCreateCommands(create, secret, run);
+  secret
     .command('docker-registry')
     .description("create a kubernetes.io/dockerconfigjson secret of a registry credential, for pods' imagePullSecrets")
     .argument('<name>')

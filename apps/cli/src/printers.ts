@@ -104,11 +104,32 @@ export function toJson(value: unknown): string {
   return `${escapeHtmlCharacters(JSON.stringify(sortKeys(value), null, 4))}\n`;
 }
 
-/** YAML 1.1 quoting, as kubectl's: strings that a 1.1 reader would take for timestamps or booleans stay strings. */
+/**
+ * YAML 1.1 quoting, as kubectl's (go-yaml): a string a 1.1 reader would take for another type (`"10"`,
+ * `"yes"`, a timestamp) in double quotes; any other string that cannot be plain (a cron schedule) in single.
+ */
 export function toYaml(value: unknown): string {
   // yaml loads for -o yaml only, not at every `berth` call's start (~50 ms).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('yaml') as typeof import('yaml')).stringify(sortKeys(value), { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false, indentSeq: false });
+  const YAML = require('yaml') as typeof import('yaml');
+  const doc = new YAML.Document(sortKeys(value), { version: '1.1', aliasDuplicateObjects: false });
+  YAML.visit(doc, {
+    Scalar(_key, node) {
+      // go-yaml writes the empty string as "" too.
+      if (typeof node.value === 'string' && (node.value === '' || readsAsAnotherType(YAML, node.value))) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString({ lineWidth: 0, indentSeq: false, singleQuote: true });
+}
+
+/** Whether a plain scalar with this text would be read back (YAML 1.1) as a number, boolean, null or timestamp. */
+function readsAsAnotherType(YAML: typeof import('yaml'), text: string): boolean {
+  if (text.length > 64 || /[\n:#{}[\],&*!|>'"%@`]/.test(text.replace(/^\d{4}-\d\d-\d\d[Tt ]\d\d?:\d\d:\d\d/, ''))) return false;
+  try {
+    return typeof YAML.parse(text, { version: '1.1' }) !== 'string';
+  } catch {
+    return false;
+  }
 }
 
 /** kubectl leaves managedFields out of -o yaml|json unless asked: they are the server's bookkeeping. */

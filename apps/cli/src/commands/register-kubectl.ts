@@ -1,11 +1,17 @@
 import { Command, Option } from 'commander';
 import type { Session } from '../session';
 import { apiResources } from './api-resources';
+import { configMapObject, createJob, createObject, cronJobObject, deploymentObject, genericSecretObject, tlsSecretObject } from './create-objects';
+import { parseCount } from './workloads';
 import { changeMetadata } from './metadata';
 import { patchCommand } from './patch';
 import { version } from './version';
 
 type Runner = (action: (session: Session) => Promise<void>, command: Command) => Promise<void>;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function collectList(value: string, previous: string[]): string[] {
   return [...previous, ...value.split(',').filter((v) => v !== '')];
@@ -66,4 +72,58 @@ export function registerKubectlCommands(program: Command, run: Runner): void {
     .option('--client', 'the client version only')
     .option('-o, --output <format>', 'yaml or json')
     .action((options, command: Command) => run((session) => version(session, options), command));
+}
+
+/** The create flags every generator shares. */
+function creating(command: Command): Command {
+  return command.option('--dry-run [strategy]', DRY_RUN_HELP).option('-o, --output <format>', OUTPUT_HELP);
+}
+
+/** The data flags of `create configmap` and `create secret generic`. */
+function withDataSources(command: Command): Command {
+  return command
+    .addOption(new Option('--from-literal <key=value>', 'a key and its value; repeatable').argParser(collect).default([]))
+    .addOption(new Option('--from-file <[key=]path>', 'a file (key: its name) or every regular file of a directory; repeatable').argParser(collect).default([]))
+    .addOption(new Option('--from-env-file <path>', 'KEY=VALUE lines; repeatable').argParser(collect).default([]));
+}
+
+/** kubectl's generators: create configmap, secret generic|tls, deployment, job, cronjob. */
+export function registerCreateCommands(create: Command, secret: Command, run: Runner): void {
+  creating(withDataSources(create.command('configmap').alias('cm').description('create a config map from literals, files, directories or env files').argument('<name>')))
+    .action((name: string, options, command: Command) => run((session) => createObject(session, configMapObject(name, options), options), command));
+  creating(withDataSources(secret.command('generic').description('create a secret from literals, files, directories or env files').argument('<name>')).option('--type <type>', 'the secret type'))
+    .action((name: string, options, command: Command) => run((session) => createObject(session, genericSecretObject(name, options), options), command));
+  creating(secret.command('tls').description('create a kubernetes.io/tls secret from a PEM certificate and key').argument('<name>').option('--cert <path>', 'PEM certificate').option('--key <path>', 'PEM private key'))
+    .action((name: string, options, command: Command) => run((session) => createObject(session, tlsSecretObject(name, options), options), command));
+  creating(
+    create
+      .command('deployment')
+      .alias('deploy')
+      .description('create a deployment of one or more images')
+      .argument('<name>')
+      .argument('[command...]', 'the container command (after --)')
+      .addOption(new Option('--image <image>', 'an image, one container each; repeatable').argParser(collect).default([]))
+      .option('-r, --replicas <count>', 'number of pods', parseCount('--replicas'))
+      .option('--port <port>', 'the first container\'s port', parseCount('--port', 1)),
+  ).action((name: string, cmd: string[], options, command: Command) => run((session) => createObject(session, deploymentObject(name, options, cmd), options), command));
+  creating(
+    create
+      .command('job')
+      .description('create a job of an image, or run a cronjob\'s template now (--from=cronjob/NAME)')
+      .argument('<name>')
+      .argument('[command...]', 'the container command (after --)')
+      .option('--image <image>', 'the image')
+      .option('--from <cronjob>', 'cronjob/NAME whose jobTemplate to use'),
+  ).action((name: string, cmd: string[], options, command: Command) => run((session) => createJob(session, name, options, cmd), command));
+  creating(
+    create
+      .command('cronjob')
+      .alias('cj')
+      .description('create a cronjob of an image on a schedule')
+      .argument('<name>')
+      .argument('[command...]', 'the container command (after --)')
+      .option('--image <image>', 'the image')
+      .option('--schedule <schedule>', 'a cron schedule, e.g. "*/5 * * * *" or @hourly')
+      .addOption(new Option('--restart <policy>', 'the pods\' restart policy').choices(['OnFailure', 'Never']).default('OnFailure')),
+  ).action((name: string, cmd: string[], options, command: Command) => run((session) => createObject(session, cronJobObject(name, options, cmd), options), command));
 }
