@@ -1,3 +1,4 @@
+import { SYSTEM_NAMESPACES } from '@berth/api';
 import { createStore } from '@berth/store';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { createServer, Server } from 'node:https';
@@ -12,7 +13,7 @@ import type { ApiHandler } from './handler';
 import { writeAdminKubeconfig } from './kubeconfig';
 import type { NamespaceReconciler } from './namespace-reconciler';
 import type { NodeProxy } from './node-proxy';
-import { ObjectService, SYSTEM_NAMESPACES } from './objects';
+import { ObjectService } from './objects';
 import { advertiseRegistry } from './registry-advertisement';
 import { ensureApiService, type ServiceAllocator } from './service-allocation';
 import { ensureServingNames, loadOrCreateCredentials } from './pki';

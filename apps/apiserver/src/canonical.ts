@@ -23,8 +23,3 @@ export function deepClone<T>(value: T): T {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
-
-/** RFC 3339 with second precision, as Kubernetes writes timestamps. */
-export function timestamp(now: Date): string {
-  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}

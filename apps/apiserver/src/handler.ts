@@ -347,12 +347,12 @@ export class ApiHandler {
 
     if (subresource === 'scale') return this.scale(ctx, target, name);
     if (subresource === 'log' || subresource === 'exec') return this.fromNode(ctx, target, name);
-    if (subresource === 'binding') {
-      if (method !== 'POST') throw errors.methodNotAllowed(`${method} is not supported on pods/binding`);
+    if (subresource && objects.acceptsSubresourceWrite(type, subresource)) {
+      if (method !== 'POST') throw errors.methodNotAllowed(`${method} is not supported on ${type.plural}/${subresource}`);
       ctx.verb = 'create';
       const body = await this.readObjectBody(ctx);
-      await objects.bindPod(type, namespace, name, body, this.writeOptions(ctx));
-      return this.sendJson(ctx, 201, successStatus({ name, kind: 'pods' }));
+      await objects.writeSubresource(type, namespace, name, subresource, body, this.writeOptions(ctx));
+      return this.sendJson(ctx, 201, successStatus({ name, kind: type.plural, ...(type.group ? { group: type.group } : {}) }));
     }
     const status = subresource === 'status' ? 'status' : undefined;
     switch (method) {

@@ -1,12 +1,16 @@
 import {
   applyDefaults,
   apiVersionOf,
+  DeletionPlan,
+  definitionOf,
   FieldValidation,
   formatSelector,
   KubeList,
   KubeObject,
   ResourceType,
-  RESOURCES,
+  resourceForKind,
+  Subresource,
+  timestamp,
   validateObject,
 } from '@berth/api';
 import { BerthError, errors, field, isBerthError } from '@berth/errors';
@@ -20,7 +24,7 @@ import {
 } from '@berth/patch';
 import type { KeyValue, Store } from '@berth/store';
 import { randomUUID, randomInt } from 'node:crypto';
-import { canonicalJson, deepClone, isPlainObject, timestamp } from './canonical';
+import { canonicalJson, deepClone, isPlainObject } from './canonical';
 import { listPrefix, objectKey } from './keys';
 import type { ObjectFilter } from './filter';
 import type { Reservation } from './service-allocation';
@@ -80,60 +84,13 @@ function finalizersFor(obj: KubeObject, policy: PropagationPolicy | undefined): 
   return wanted && !kept.includes(wanted) ? [...kept, wanted] : kept;
 }
 
-/** Namespaces Kubernetes creates itself and refuses to delete (kube-node-lease may go). */
-export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-const UNDELETABLE_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+const NAMESPACE_TYPE = resourceForKind('v1', 'Namespace')!;
 
-const NAMESPACE_TYPE = RESOURCES.find((r) => r.group === '' && r.kind === 'Namespace')!;
-const POD_TYPE = RESOURCES.find((r) => r.group === '' && r.kind === 'Pod')!;
-
-/** Kubernetes' default spec.terminationGracePeriodSeconds. */
-const DEFAULT_POD_GRACE_SECONDS = 30;
-/** The latest time a Date holds (year 275760): a grace period longer than that (valid, if absurd) ends there. */
-const LATEST_TIME_MS = 8.64e15;
-
-function graceEnd(fromMs: number, seconds: number): string {
-  return timestamp(new Date(Math.min(fromMs + seconds * 1000, LATEST_TIME_MS)));
+/** The strategy's writer of a POSTed subresource (pods/binding); a name it does not declare has none. */
+function subresourceWriter(type: ResourceType, subresource: string): ((live: KubeObject, body: unknown) => KubeObject) | undefined {
+  const writes = definitionOf(type).strategy.subresourceWrites ?? {};
+  return Object.hasOwn(writes, subresource) ? writes[subresource as Subresource] : undefined;
 }
-
-/**
- * How a DELETE marks an object that is removed gracefully (pods, as Kubernetes' BeforeDelete does):
- * `now` removes it at once (or leaves it to its finalizers), `pending` leaves an earlier graceful
- * deletion as it is, `mark` sets (or shortens) its deletionTimestamp and deletionGracePeriodSeconds.
- */
-type GracefulDeletion = { kind: 'now' } | { kind: 'pending' } | { kind: 'mark'; deletionTimestamp: string; graceSeconds: number };
-
-function gracefulDeletion(type: ResourceType, obj: KubeObject, requested: number | undefined, now: Date): GracefulDeletion {
-  if (type !== POD_TYPE) return { kind: 'now' };
-  const requestedSeconds = requested !== undefined && requested < 0 ? 1 : requested;
-  const { deletionTimestamp, deletionGracePeriodSeconds: current } = obj.metadata;
-  if (deletionTimestamp) {
-    // Deleted without grace before (or only waiting for finalizers): nothing runs to wait for.
-    if (!current) return { kind: 'now' };
-    // A later request may only shorten the grace period, counted from the first request.
-    if (requestedSeconds === undefined || requestedSeconds >= current) return { kind: 'pending' };
-    const requestedAt = Date.parse(deletionTimestamp) - current * 1000;
-    return { kind: 'mark', deletionTimestamp: graceEnd(requestedAt, requestedSeconds), graceSeconds: requestedSeconds };
-  }
-  const spec = (obj.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
-  const phase = (obj.status as { phase?: string } | undefined)?.phase;
-  // No node runs an unbound or finished pod's containers: nobody would finish a graceful deletion.
-  if (!spec.nodeName || phase === 'Succeeded' || phase === 'Failed') return { kind: 'now' };
-  const graceSeconds = Math.max(requestedSeconds ?? spec.terminationGracePeriodSeconds ?? DEFAULT_POD_GRACE_SECONDS, 0);
-  return { kind: 'mark', deletionTimestamp: graceEnd(now.getTime(), graceSeconds), graceSeconds };
-}
-
-/**
- * Status a new object starts with whatever the client sent, as Kubernetes' create strategies do: the
- * controllers and agents that own status fill it in. Nodes keep theirs (an agent registers with it).
- */
-const INITIAL_STATUS: Record<string, () => Record<string, unknown>> = {
-  '/Namespace': () => ({ phase: 'Active' }),
-  '/Pod': () => ({ phase: 'Pending' }),
-  '/Service': () => ({ loadBalancer: {} }),
-  'apps/Deployment': () => ({}),
-  'apps/ReplicaSet': () => ({ replicas: 0 }),
-};
 
 /** How many times a patch is re-applied when a concurrent writer got in between read and write. */
 const PATCH_ATTEMPTS = 8;
@@ -304,13 +261,13 @@ export class ObjectService {
         );
       }
       try {
-        if (type === NAMESPACE_TYPE) return await this.terminateNamespace(kv, obj, opts);
-        const graceful = gracefulDeletion(type, obj, opts.gracePeriodSeconds, new Date());
-        if (graceful.kind === 'pending') return obj;
+        const plan: DeletionPlan = definitionOf(type).strategy.deletion?.(obj, opts.gracePeriodSeconds, new Date()) ?? { kind: 'now' };
+        if (plan.kind === 'pending') return obj;
+        if (plan.kind === 'keep') return await this.markKept(kv, obj, opts, plan.prepare);
         const finalizers = finalizersFor(obj, opts.propagationPolicy);
-        if (graceful.kind === 'mark') {
-          const marked = await this.markDeleted(kv, obj, finalizers, opts, graceful);
-          if (graceful.graceSeconds > 0 || finalizers.length || opts.dryRun) return marked;
+        if (plan.kind === 'graceful') {
+          const marked = await this.markDeleted(kv, obj, finalizers, opts, plan);
+          if (plan.graceSeconds > 0 || finalizers.length || opts.dryRun) return marked;
           // No grace and no finalizers: gone at once, but marked first (as Kubernetes does), so that the
           // node still running the pod learns from the last state it sees that it is to be killed without grace.
           await this.removeStored(type, kv.key, Number(marked.metadata.resourceVersion), obj);
@@ -387,20 +344,26 @@ export class ObjectService {
     }
   }
 
-  /** pods/{name}/binding: assigns a pod to a node, once. */
-  async bindPod(type: ResourceType, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions): Promise<void> {
-    const target = isPlainObject(body) && isPlainObject(body.target) ? body.target.name : undefined;
-    if (typeof target !== 'string' || !target) {
-      throw errors.invalid('Binding', name, [field.required('target.name')]);
-    }
+  /** Whether the type has a subresource written by a POST of its own body (pods/binding). */
+  acceptsSubresourceWrite(type: ResourceType, subresource: string): boolean {
+    return subresourceWriter(type, subresource) !== undefined;
+  }
+
+  /** A POST to such a subresource: the kind's strategy turns the live object and the body into the object stored. */
+  async writeSubresource(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    subresource: string,
+    body: unknown,
+    opts: WriteOptions,
+  ): Promise<void> {
+    const write = subresourceWriter(type, subresource);
+    if (!write) throw errors.methodNotAllowed(`POST is not supported on ${type.plural}/${subresource}`);
     const kv = await this.getKv(type, namespace, name);
-    const pod = decodeObject(kv);
-    const spec = (pod.spec ?? {}) as Record<string, unknown>;
-    if (pod.metadata.deletionTimestamp) throw errors.conflict('pods', name, 'pod is being deleted, cannot be assigned to a host');
-    if (spec.nodeName) throw errors.conflict('pods', name, `pod ${name} is already assigned to node "${String(spec.nodeName)}"`);
-    pod.spec = { ...spec, nodeName: target };
+    const next = write(decodeObject(kv), body);
     try {
-      await this.commitUpdate(type, kv, pod, opts, { subresource: 'binding' });
+      await this.commitUpdate(type, kv, next, opts, { subresource });
     } catch (err) {
       throw this.storeErrorFor(type, name, err);
     }
@@ -445,9 +408,7 @@ export class ObjectService {
     obj.metadata.uid = randomUUID();
     obj.metadata.creationTimestamp = timestamp(now);
     obj.metadata.generation = 1;
-    if (type === NAMESPACE_TYPE) obj.spec = { finalizers: ['kubernetes'] };
-    const initialStatus = INITIAL_STATUS[`${type.group}/${type.kind}`];
-    if (initialStatus) obj.status = initialStatus();
+    definitionOf(type).strategy.prepareForCreate?.(obj);
     const warnings = this.admit(type, obj, opts);
     opts.admit?.(undefined, obj);
     obj.metadata.managedFields = managedFieldsSet ? managedFields : recordUpdate(type, undefined, obj, opts.fieldManager, now);
@@ -504,11 +465,7 @@ export class ObjectService {
     }
     delete m.generateName;
     if (old.metadata.generateName) m.generateName = old.metadata.generateName;
-    if (type === NAMESPACE_TYPE && how.subresource !== 'status') {
-      // Namespace finalizers change only through the termination flow, as in Kubernetes.
-      next.spec = deepClone(old.spec);
-      next.status = deepClone(old.status);
-    }
+    definitionOf(type).strategy.prepareForUpdate?.(next, old, how.subresource);
 
     this.allocations?.keepAllocated(type, old, next);
     const warnings = this.admit(type, next, opts, old);
@@ -553,16 +510,15 @@ export class ObjectService {
     return warnings;
   }
 
-  private async terminateNamespace(kv: KeyValue, ns: KubeObject, opts: DeleteOptions): Promise<KubeObject> {
-    const name = ns.metadata.name!;
-    if (UNDELETABLE_NAMESPACES.includes(name)) {
-      throw new BerthError('Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
-    }
-    if (ns.metadata.deletionTimestamp) return ns;
-    const next = deepClone(ns);
+  /**
+   * A deletion the kind finishes itself (a namespace, emptied first): marked without grace whatever its
+   * finalizers, `prepare` changing the marked copy, and kept.
+   */
+  private async markKept(kv: KeyValue, obj: KubeObject, opts: DeleteOptions, prepare: (marked: KubeObject) => void): Promise<KubeObject> {
+    const next = deepClone(obj);
     next.metadata.deletionTimestamp = timestamp(new Date());
     next.metadata.deletionGracePeriodSeconds = 0;
-    next.status = { ...(next.status as Record<string, unknown>), phase: 'Terminating' };
+    prepare(next);
     if (opts.dryRun) return next;
     return decodeObject(await this.store.update(kv.key, encodeObject(next), kv.modRevision));
   }

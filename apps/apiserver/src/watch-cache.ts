@@ -1,4 +1,4 @@
-import { fieldValue, KubeObject, ResourceType } from '@berth/api';
+import { definitionOf, fieldValue, KubeObject, ResourceType } from '@berth/api';
 import { errors, isBerthError } from '@berth/errors';
 import type { KeyValue, Store, WatchCallbacks, WatchEvent, Watcher } from '@berth/store';
 import { typePrefix } from './keys';
@@ -26,13 +26,12 @@ export function deletedObject(event: WatchEvent): KubeObject | undefined {
 }
 
 /**
- * The field whose equality selector indexes a kind's watchers, as Kubernetes' cacher indexes pods by
- * spec.nodeName: each node's agent watches only its own pods, so a pod event goes to one agent, not all.
+ * The field whose equality selector indexes a kind's watchers (its definition's watchIndexField), as
+ * Kubernetes' cacher indexes pods by spec.nodeName: each node's agent watches only its own pods, so a pod
+ * event goes to one agent, not all.
  */
-const INDEXED_FIELDS: Record<string, string> = { Pod: 'spec.nodeName' };
-
 export function indexedField(type: ResourceType): string | undefined {
-  return INDEXED_FIELDS[type.kind];
+  return definitionOf(type).watchIndexField;
 }
 
 /** Events kept per resource for watches that start from a recent resourceVersion. */

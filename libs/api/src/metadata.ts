@@ -1,15 +1,13 @@
 /** The ObjectMeta rules that depend on the kind: how names are spelled and whether a namespace belongs. */
 import { field } from '@berth/errors';
 import type { FieldCause } from '@berth/errors';
+import { definitionOf } from './registry';
 import type { ResourceType } from './registry';
 import type { KubeObject } from './types';
-import { dns1123LabelErrors, dns1123SubdomainErrors } from './schema/syntax';
-
-/** Kinds whose names become DNS labels (a namespace in hostnames, a service in its DNS name). */
-const LABEL_NAMED_KINDS = new Set(['/Namespace', '/Service']);
+import { dns1123LabelErrors } from './schema/syntax';
 
 export function nameRuleFor(type: ResourceType): (name: string) => string[] {
-  return LABEL_NAMED_KINDS.has(`${type.group}/${type.kind}`) ? dns1123LabelErrors : dns1123SubdomainErrors;
+  return definitionOf(type).nameErrors;
 }
 
 /** A generateName prefix may end in '-': Kubernetes validates it as if a suffix followed. */

@@ -1,75 +1,22 @@
 /**
- * Every resource type the apiserver serves, with the names discovery, REST paths and the CLI use.
- * The order is the order discovery lists them in.
+ * Every resource type the apiserver serves, built from the kinds' folders (resources/<group>/<kind>/),
+ * with the lookups discovery, REST paths and the CLI use. The order is the order discovery lists them in.
  */
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec';
+import { DEFINITIONS } from './resources';
+import type { ResourceDefinition, ResourceType } from './resources/definition';
 
-export interface ResourceType {
-  /** API group: '' for the core group. */
-  group: string;
-  version: string;
-  kind: string;
-  listKind: string;
-  /** The REST path segment: `pods`. */
-  plural: string;
-  singular: string;
-  shortNames: string[];
-  namespaced: boolean;
-  categories: string[];
-  subresources: Subresource[];
-  verbs: string[];
+export type { ResourceDefinition, ResourceType, Subresource } from './resources/definition';
+
+export const RESOURCES: readonly ResourceDefinition[] = DEFINITIONS;
+
+const BY_KIND = new Map<string, ResourceDefinition>(RESOURCES.map((d) => [`${d.group}/${d.kind}`, d]));
+
+/** The whole definition of a served type (its schema, defaults, table, strategy). */
+export function definitionOf(type: ResourceType): ResourceDefinition {
+  const definition = BY_KIND.get(`${type.group}/${type.kind}`);
+  if (!definition) throw new Error(`${type.kind}.${type.group || 'core'} is not a served kind`);
+  return definition;
 }
-
-const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-
-function resource(
-  group: string,
-  version: string,
-  kind: string,
-  plural: string,
-  opts: { shortNames?: string[]; namespaced?: boolean; categories?: string[]; subresources?: Subresource[]; verbs?: string[] } = {},
-): ResourceType {
-  return {
-    group,
-    version,
-    kind,
-    listKind: `${kind}List`,
-    plural,
-    singular: kind.toLowerCase(),
-    shortNames: opts.shortNames ?? [],
-    namespaced: opts.namespaced ?? true,
-    categories: opts.categories ?? [],
-    subresources: opts.subresources ?? [],
-    verbs: opts.verbs ?? ALL_VERBS,
-  };
-}
-
-export const RESOURCES: readonly ResourceType[] = [
-  // As in Kubernetes, namespaces are deleted one by one: each one's deletion is a cascade of its own.
-  resource('', 'v1', 'Namespace', 'namespaces', { shortNames: ['ns'], namespaced: false, subresources: ['status'], verbs: ALL_VERBS.filter((v) => v !== 'deletecollection') }),
-  resource('', 'v1', 'Pod', 'pods', {
-    shortNames: ['po'],
-    categories: ['all'],
-    subresources: ['status', 'binding', 'log', 'exec'],
-  }),
-  resource('', 'v1', 'Node', 'nodes', { shortNames: ['no'], namespaced: false, subresources: ['status'] }),
-  resource('', 'v1', 'Event', 'events', { shortNames: ['ev'] }),
-  resource('', 'v1', 'Service', 'services', { shortNames: ['svc'], categories: ['all'], subresources: ['status'] }),
-  resource('', 'v1', 'Endpoints', 'endpoints', { shortNames: ['ep'] }),
-  resource('', 'v1', 'ConfigMap', 'configmaps', { shortNames: ['cm'] }),
-  resource('', 'v1', 'Secret', 'secrets'),
-  resource('apps', 'v1', 'Deployment', 'deployments', {
-    shortNames: ['deploy'],
-    categories: ['all'],
-    subresources: ['status', 'scale'],
-  }),
-  resource('apps', 'v1', 'ReplicaSet', 'replicasets', {
-    shortNames: ['rs'],
-    categories: ['all'],
-    subresources: ['status', 'scale'],
-  }),
-  resource('coordination.k8s.io', 'v1', 'Lease', 'leases'),
-];
 
 export function apiVersionOf(r: ResourceType): string {
   return r.group ? `${r.group}/${r.version}` : r.version;
@@ -81,12 +28,12 @@ export function qualifiedName(r: ResourceType): string {
 }
 
 /** Finds a type by apiVersion + kind, as written in a manifest. */
-export function resourceForKind(apiVersion: string, kind: string): ResourceType | undefined {
+export function resourceForKind(apiVersion: string, kind: string): ResourceDefinition | undefined {
   return RESOURCES.find((r) => apiVersionOf(r) === apiVersion && r.kind === kind);
 }
 
 /** Finds a type by group/version and the plural REST path segment. */
-export function resourceForPath(group: string, version: string, plural: string): ResourceType | undefined {
+export function resourceForPath(group: string, version: string, plural: string): ResourceDefinition | undefined {
   return RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural);
 }
 
@@ -94,7 +41,7 @@ export function resourceForPath(group: string, version: string, plural: string):
  * Resolves what a user types: plural, singular, short name or kind, optionally qualified by group
  * (`deployments.apps`, `deploy`, `Deployment`), case-insensitively.
  */
-export function resolveResourceName(typed: string): ResourceType | undefined {
+export function resolveResourceName(typed: string): ResourceDefinition | undefined {
   const lower = typed.toLowerCase();
   const dot = lower.indexOf('.');
   const name = dot >= 0 ? lower.slice(0, dot) : lower;

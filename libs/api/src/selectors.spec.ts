@@ -1,14 +1,7 @@
 import { BerthError } from '@berth/errors';
 import { resolveResourceName, type ResourceType } from './registry';
-import {
-  formatLabels,
-  formatSelector,
-  matchesFields,
-  matchesLabels,
-  parseFieldSelector,
-  parseLabelSelector,
-  requirementsOfSelector,
-} from './selectors';
+import { matchesFields, parseFieldSelector } from './field-selectors';
+import { formatLabels, formatSelector, matchesLabels, parseLabelSelector, requirementsOfSelector } from './selectors';
 import type { KubeObject } from './types';
 
 function typeOf(name: string): ResourceType {

@@ -1,8 +1,5 @@
 import { errors } from '@berth/errors';
-import { ownMember } from './decode';
-import type { ResourceType } from './registry';
 import { labelValueErrors, qualifiedNameErrors } from './schema/syntax';
-import type { KubeObject } from './types';
 
 /** `=` stands for both `=` and `==`; `!` is DoesNotExist; `gt`/`lt` compare integers (`replicas>2`). */
 export type LabelOperator = '=' | '!=' | 'in' | 'notin' | 'exists' | '!' | 'gt' | 'lt';
@@ -14,11 +11,6 @@ export interface LabelRequirement {
   values: string[];
 }
 
-export interface FieldRequirement {
-  field: string;
-  operator: '=' | '!=';
-  value: string;
-}
 
 // ---- Label selectors ----
 
@@ -366,155 +358,4 @@ export function formatSelector(selector: unknown): string {
 export function formatLabels(labels: Record<string, string> | undefined): string {
   const keys = Object.keys(labels ?? {}).sort();
   return keys.length ? keys.map((k) => `${k}=${labels![k]}`).join(',') : '<none>';
-}
-
-// ---- Field selectors ----
-
-type FieldAccessor = (obj: KubeObject) => string;
-
-function at(obj: unknown, path: string): unknown {
-  let current: unknown = obj;
-  for (const part of path.split('.')) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = ownMember(current as Record<string, unknown>, part);
-  }
-  return current;
-}
-
-/** A field's selectable string form: Kubernetes compares strings, with '' for an absent field. */
-function text(obj: unknown, path: string): string {
-  const value = at(obj, path);
-  return value === undefined || value === null ? '' : String(value);
-}
-
-/** Typed Go fields have zero values, so an absent boolean selects as "false" and an absent count as "0". */
-function withZero(path: string, zero: string): FieldAccessor {
-  return (obj) => {
-    const value = at(obj, path);
-    return value === undefined || value === null ? zero : String(value);
-  };
-}
-
-function plain(path: string): FieldAccessor {
-  return (obj) => text(obj, path);
-}
-
-/** The fields each kind can be selected by (the registries' ToSelectableFields in Kubernetes). */
-const SELECTABLE_FIELDS: Record<string, Record<string, FieldAccessor>> = {
-  Pod: {
-    'spec.nodeName': plain('spec.nodeName'),
-    'spec.restartPolicy': plain('spec.restartPolicy'),
-    'spec.schedulerName': plain('spec.schedulerName'),
-    'spec.serviceAccountName': plain('spec.serviceAccountName'),
-    'spec.hostNetwork': withZero('spec.hostNetwork', 'false'),
-    'status.phase': plain('status.phase'),
-    // The first of podIPs is what Kubernetes selects on; podIP is its older single-stack mirror.
-    'status.podIP': (obj) => text(obj, 'status.podIPs.0.ip') || text(obj, 'status.podIP'),
-    'status.nominatedNodeName': plain('status.nominatedNodeName'),
-  },
-  Event: {
-    'involvedObject.kind': plain('involvedObject.kind'),
-    'involvedObject.namespace': plain('involvedObject.namespace'),
-    'involvedObject.name': plain('involvedObject.name'),
-    'involvedObject.uid': plain('involvedObject.uid'),
-    'involvedObject.apiVersion': plain('involvedObject.apiVersion'),
-    'involvedObject.resourceVersion': plain('involvedObject.resourceVersion'),
-    'involvedObject.fieldPath': plain('involvedObject.fieldPath'),
-    reason: plain('reason'),
-    reportingComponent: plain('reportingComponent'),
-    source: (obj) => text(obj, 'source.component') || text(obj, 'reportingComponent'),
-    type: plain('type'),
-  },
-  Secret: { type: plain('type') },
-  Node: { 'spec.unschedulable': withZero('spec.unschedulable', 'false') },
-  Namespace: { 'status.phase': plain('status.phase') },
-  ReplicaSet: { 'status.replicas': withZero('status.replicas', '0') },
-};
-
-const METADATA_FIELDS: Record<string, FieldAccessor> = {
-  'metadata.name': plain('metadata.name'),
-  'metadata.namespace': plain('metadata.namespace'),
-};
-
-/** A field selector names a field: `__proto__` or `toString` are no selectable field, though a plain object would say they are. */
-function fieldAccessor(kind: string, field: string): FieldAccessor | undefined {
-  return ownMember(METADATA_FIELDS, field) ?? ownMember(ownMember(SELECTABLE_FIELDS, kind), field);
-}
-
-/** The field selector labels a type supports, for discovery-like listings and error messages. */
-export function selectableFields(type: ResourceType): string[] {
-  return [...Object.keys(METADATA_FIELDS), ...Object.keys(SELECTABLE_FIELDS[type.kind] ?? {})];
-}
-
-/** Splits on commas that are not escaped with a backslash. */
-function splitTerms(selector: string): string[] {
-  const terms: string[] = [];
-  let start = 0;
-  for (let i = 0; i < selector.length; i++) {
-    if (selector[i] === '\\') i++;
-    else if (selector[i] === ',') {
-      terms.push(selector.slice(start, i));
-      start = i + 1;
-    }
-  }
-  terms.push(selector.slice(start));
-  return terms;
-}
-
-/** Undoes `\\`, `\,` and `\=`; bare `,` or `=` and other escapes are errors, as in Kubernetes. */
-function unescapeValue(value: string): string {
-  let out = '';
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i];
-    if (ch === '\\') {
-      const next = value[i + 1];
-      if (next === undefined) throw errors.badRequest('invalid field selector: invalid escape sequence: \\');
-      if (next !== '\\' && next !== ',' && next !== '=') {
-        throw errors.badRequest(`invalid field selector: invalid escape sequence: \\${next}`);
-      }
-      out += next;
-      i++;
-    } else if (ch === ',' || ch === '=') {
-      throw errors.badRequest(`invalid field selector: unescaped character in value: ${ch}`);
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
-
-const TERM_OPERATORS = ['!=', '==', '='] as const;
-
-/** Parses `metadata.name=x,spec.nodeName!=y`; throws BadRequest for syntax or a field the type doesn't support. */
-export function parseFieldSelector(type: ResourceType, text: string): FieldRequirement[] {
-  const requirements: FieldRequirement[] = [];
-  for (const term of splitTerms(text).sort()) {
-    if (term === '') continue;
-    let parsed: FieldRequirement | undefined;
-    for (let i = 0; i < term.length && !parsed; i++) {
-      const op = TERM_OPERATORS.find((candidate) => term.startsWith(candidate, i));
-      if (op) {
-        parsed = { field: term.slice(0, i), operator: op === '!=' ? '!=' : '=', value: unescapeValue(term.slice(i + op.length)) };
-      }
-    }
-    if (!parsed) throw errors.badRequest(`invalid selector: '${text}'; can't understand '${term}'`);
-    requirements.push(parsed);
-  }
-  for (const req of requirements) {
-    if (!fieldAccessor(type.kind, req.field)) throw errors.badRequest(`field label not supported: ${req.field}`);
-  }
-  return requirements;
-}
-
-/** A selectable field's value as field selectors compare it: a string, '' when absent. */
-export function fieldValue(obj: KubeObject, field: string): string {
-  return (fieldAccessor(obj.kind, field) ?? plain(field))(obj);
-}
-
-/** True when every requirement holds for the object's field values (compared as strings). */
-export function matchesFields(requirements: FieldRequirement[], obj: KubeObject): boolean {
-  return requirements.every((req) => {
-    const equal = fieldValue(obj, req.field) === req.value;
-    return req.operator === '=' ? equal : !equal;
-  });
 }

@@ -1,8 +1,8 @@
 import type { FieldCause } from '@berth/errors';
 import { validateObjectMetaNames } from './metadata';
+import { definitionOf } from './registry';
 import type { ResourceType } from './registry';
-import { schemaCauses, schemaFor, unknownFields } from './schema';
-import { updateCauses } from './schema/updates';
+import { schemaCauses, unknownFields } from './schema';
 import type { KubeObject } from './types';
 
 /**
@@ -27,8 +27,8 @@ export interface ValidationResult {
 
 /**
  * Validates a whole object of the given type after defaulting, dropping its unknown fields unless Strict. Field shapes and per-field rules come from
- * the class-validator schema classes under ./schema; name rules that depend on the kind and update rules
- * that compare with the stored object are added here.
+ * the kind's schema class (its folder's schema.ts); name rules that depend on the kind and the strategy's
+ * update rules that compare with the stored object are added here.
  */
 export function validateObject(type: ResourceType, obj: KubeObject, opts: ValidationOptions): ValidationResult {
   try {
@@ -43,11 +43,10 @@ export function validateObject(type: ResourceType, obj: KubeObject, opts: Valida
 const TOO_DEEP: FieldCause = { reason: 'FieldValueInvalid', message: 'the object is nested too deeply to be validated' };
 
 function validateChecked(type: ResourceType, obj: KubeObject, opts: ValidationOptions): ValidationResult {
-  const schema = schemaFor(type);
-  const causes = [...validateObjectMetaNames(type, obj)];
-  if (schema) causes.push(...schemaCauses(schema, obj));
-  if (opts.old) causes.push(...updateCauses(type, obj, opts.old));
-  const unknown = schema ? unknownFields(schema, obj, '', opts.fieldValidation !== 'Strict') : [];
+  const { schema, strategy } = definitionOf(type);
+  const causes = [...validateObjectMetaNames(type, obj), ...schemaCauses(schema, obj)];
+  if (opts.old && strategy.validateUpdate) causes.push(...strategy.validateUpdate(obj, opts.old));
+  const unknown = unknownFields(schema, obj, '', opts.fieldValidation !== 'Strict');
   return { causes, unknownFields: opts.fieldValidation === 'Ignore' ? [] : unknown };
 }
 

@@ -1,29 +1,3 @@
-/** Which schema class declares each served kind. */
-import type { ResourceType } from '../registry';
-import type { SchemaClass } from './fields';
-import { ConfigMapObject, SecretObject } from './config';
-import { EventObject, LeaseObject, NamespaceObject, NodeObject } from './cluster';
-import { PodObject } from './pod';
-import { EndpointsObject, ServiceObject } from './service';
-import { DeploymentObject, ReplicaSetObject } from './workloads';
-
-const SCHEMAS: Readonly<Record<string, SchemaClass>> = {
-  '/Namespace': NamespaceObject,
-  '/Pod': PodObject,
-  '/Node': NodeObject,
-  '/Event': EventObject,
-  '/Service': ServiceObject,
-  '/Endpoints': EndpointsObject,
-  '/ConfigMap': ConfigMapObject,
-  '/Secret': SecretObject,
-  'apps/Deployment': DeploymentObject,
-  'apps/ReplicaSet': ReplicaSetObject,
-  'coordination.k8s.io/Lease': LeaseObject,
-};
-
-export function schemaFor(type: ResourceType): SchemaClass | undefined {
-  return SCHEMAS[`${type.group}/${type.kind}`];
-}
-
+/** The language kinds' validation schemas are declared in (each kind's schema lives in its folder under resources/). */
 export { schemaCauses, unknownFields } from './engine';
 export type { SchemaClass } from './fields';

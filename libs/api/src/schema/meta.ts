@@ -4,6 +4,8 @@ import { isAbsent, problem, required, requiredIf, t, Field, Nested, NestedList }
 import type { Check } from './fields';
 import { oneOf, maxMapBytes, nonNegative } from './checks';
 import { eachItem, eachKey, eachValue, labelValueErrors, qualifiedNameErrors } from './syntax';
+import type * as meta from '../resources/meta/types';
+import type * as api from '../types';
 
 export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
 
@@ -13,7 +15,7 @@ export const labelKeysAndValues: Check<Record<string, string>>[] = [eachKey(qual
 const annotationKeys: Check<Record<string, string>> = (map, owner) =>
   eachKey((key) => qualifiedNameErrors(key.toLowerCase()))(map, owner);
 
-export class OwnerReference {
+export class OwnerReference implements api.OwnerReference {
   @Field(t.string, required) apiVersion!: string;
   @Field(t.string, required) kind!: string;
   @Field(t.string, required) name!: string;
@@ -22,12 +24,12 @@ export class OwnerReference {
   @Field(t.boolean) blockOwnerDeletion?: boolean;
 }
 
-export class ManagedFieldsEntry {
+export class ManagedFieldsEntry implements api.ManagedFieldsEntry {
   @Field(t.string) manager?: string;
-  @Field(t.string, oneOf(['Apply', 'Update'])) operation?: string;
+  @Field(t.string, oneOf(['Apply', 'Update'])) operation?: 'Apply' | 'Update';
   @Field(t.string) apiVersion?: string;
   @Field(t.string) time?: string;
-  @Field(t.string, oneOf(['FieldsV1'])) fieldsType?: string;
+  @Field(t.string, oneOf(['FieldsV1'])) fieldsType?: 'FieldsV1';
   @Field(t.object) fieldsV1?: Record<string, unknown>;
   @Field(t.string) subresource?: string;
 }
@@ -38,7 +40,7 @@ const singleController: Check<OwnerReference[]> = (refs) =>
     ? problem(field.invalid('', refs, 'Only one reference can have Controller set to true'))
     : undefined;
 
-export class ObjectMeta {
+export class ObjectMeta implements api.ObjectMeta {
   @Field(t.string) name?: string;
   @Field(t.string) generateName?: string;
   @Field(t.string) namespace?: string;
@@ -56,9 +58,9 @@ export class ObjectMeta {
   @NestedList(() => ManagedFieldsEntry) managedFields?: ManagedFieldsEntry[];
 }
 
-export class LabelSelectorRequirement {
+export class LabelSelectorRequirement implements meta.LabelSelectorRequirement {
   @Field(t.string, required, (key) => qualifiedNameErrors(key).map((d) => problem(field.invalid('', key, d)))) key!: string;
-  @Field(t.string, required, oneOf(['In', 'NotIn', 'Exists', 'DoesNotExist'])) operator!: string;
+  @Field(t.string, required, oneOf(['In', 'NotIn', 'Exists', 'DoesNotExist'])) operator!: meta.LabelSelectorOperator;
   @Field(t.stringList, requiredIf(takesValues), eachItem(labelValueErrors), noValuesForExistence) values?: string[];
 }
 
@@ -75,7 +77,7 @@ function noValuesForExistence(values: string[], owner: Record<string, unknown>) 
   return undefined;
 }
 
-export class LabelSelector {
+export class LabelSelector implements meta.LabelSelector {
   @Field(t.stringMap, ...labelKeysAndValues) matchLabels?: Record<string, string>;
   @NestedList(() => LabelSelectorRequirement) matchExpressions?: LabelSelectorRequirement[];
 }
@@ -86,7 +88,7 @@ export function isEmptySelector(selector: LabelSelector): boolean {
   return (isAbsent(labels) || Object.keys(labels).length === 0) && (isAbsent(expressions) || expressions.length === 0);
 }
 
-export class ObjectReference {
+export class ObjectReference implements meta.ObjectReference {
   @Field(t.string) apiVersion?: string;
   @Field(t.string) kind?: string;
   @Field(t.string) namespace?: string;
@@ -96,21 +98,21 @@ export class ObjectReference {
   @Field(t.string) fieldPath?: string;
 }
 
-export class LocalObjectReference {
+export class LocalObjectReference implements meta.LocalObjectReference {
   @Field(t.string) name?: string;
 }
 
 /** The fields every object has; kinds add spec/status or their own top-level fields. */
 export class TypedObject {
-  @Field(t.string) apiVersion?: string;
-  @Field(t.string) kind?: string;
+  @Field(t.string) apiVersion!: string;
+  @Field(t.string) kind!: string;
   @Nested(() => ObjectMeta, required) metadata!: ObjectMeta;
 }
 
 /** Conditions as most kinds report them in status. */
 export class Condition {
   @Field(t.string, required) type!: string;
-  @Field(t.string, required, oneOf(['True', 'False', 'Unknown'])) status!: string;
+  @Field(t.string, required, oneOf(['True', 'False', 'Unknown'])) status!: meta.ConditionStatus;
   @Field(t.string) lastProbeTime?: string;
   @Field(t.string) lastHeartbeatTime?: string;
   @Field(t.string) lastUpdateTime?: string;

@@ -1,11 +1,13 @@
-/** core/v1 Service and Endpoints. */
+/** core/v1 Service. */
 import { field } from '@berth/errors';
-import type { Check } from './fields';
-import { isAbsent, isPlainObject, problem, requiredIf, required, t, Field, Nested, NestedList } from './fields';
-import { between, oneOf, portNumber, portNumberOrName, uniqueBy } from './checks';
-import { Condition, ObjectReference, TypedObject, labelKeysAndValues } from './meta';
-import { PROTOCOLS } from './pod';
-import { dns1123LabelErrors, dns1123SubdomainErrors, eachItem, ipErrors, optionalIPErrors, syntax } from './syntax';
+import type { Check } from '../../../schema/fields';
+import { isAbsent, isPlainObject, problem, requiredIf, required, t, Field, Nested, NestedList } from '../../../schema/fields';
+import { between, oneOf, portNumber, portNumberOrName, uniqueBy } from '../../../schema/checks';
+import { Condition, TypedObject, labelKeysAndValues } from '../../../schema/meta';
+import { PROTOCOLS } from '../pod/schema';
+import { dns1123LabelErrors, dns1123SubdomainErrors, eachItem, ipErrors, optionalIPErrors, syntax } from '../../../schema/syntax';
+import type * as types from './types';
+import type { KindShape } from '../../definition';
 
 export const SERVICE_TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'] as const;
 /**
@@ -15,16 +17,16 @@ export const SERVICE_TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'Node
 const nodePortNumber: Check<number> = (value, owner) => (value === 0 ? undefined : portNumber(value, owner));
 
 /** A list of more than one port must name each, so that endpoints can tell them apart. */
-const namedWhenSeveral: Check<Array<Record<string, unknown>>> = (ports) =>
+export const namedWhenSeveral: Check<Array<Record<string, unknown>>> = (ports) =>
   ports.length > 1
     ? ports.flatMap((port, i) =>
         isPlainObject(port) && (isAbsent(port.name) || port.name === '') ? [problem(field.required(''), `[${i}].name`)] : [],
       )
     : [];
 
-export class ServicePort {
+export class ServicePort implements types.ServicePort {
   @Field(t.string, syntax(dns1123LabelErrors)) name?: string;
-  @Field(t.string, oneOf(PROTOCOLS)) protocol?: string;
+  @Field(t.string, oneOf(PROTOCOLS)) protocol?: types.ServicePort['protocol'];
   @Field(t.string) appProtocol?: string;
   @Field(t.integer, required, portNumber) port!: number;
   @Field(t.intOrString, portNumberOrName) targetPort?: number | string;
@@ -48,15 +50,15 @@ const firstMatchesClusterIP: Check<string[]> = (ips, spec) =>
     ? problem(field.invalid('', ips, 'must match `clusterIP` when both are specified'), '[0]')
     : undefined;
 
-export class ClientIPConfig {
+export class ClientIPConfig implements types.ClientIPConfig {
   @Field(t.integer, between(1, 86400)) timeoutSeconds?: number;
 }
 
-export class SessionAffinityConfig {
+export class SessionAffinityConfig implements types.SessionAffinityConfig {
   @Nested(() => ClientIPConfig) clientIP?: ClientIPConfig;
 }
 
-export class ServiceSpec {
+export class ServiceSpec implements types.ServiceSpec {
   @NestedList(
     () => ServicePort,
     // Headless services may have no ports, as in Kubernetes (DNS only, no proxying).
@@ -69,25 +71,25 @@ export class ServiceSpec {
   @Field(t.stringMap, ...labelKeysAndValues) selector?: Record<string, string>;
   @Field(t.string, syntax(clusterIPSyntax)) clusterIP?: string;
   @Field(t.stringList, eachItem(clusterIPSyntax), firstMatchesClusterIP) clusterIPs?: string[];
-  @Field(t.string, oneOf(SERVICE_TYPES)) type?: string;
+  @Field(t.string, oneOf(SERVICE_TYPES)) type?: types.ServiceSpec['type'];
   @Field(t.stringList, eachItem(ipErrors)) externalIPs?: string[];
-  @Field(t.string, oneOf(['None', 'ClientIP'])) sessionAffinity?: string;
+  @Field(t.string, oneOf(['None', 'ClientIP'])) sessionAffinity?: types.ServiceSpec['sessionAffinity'];
   @Field(t.string, syntax(optionalIPErrors)) loadBalancerIP?: string;
   @Field(t.stringList) loadBalancerSourceRanges?: string[];
   @Field(t.string, requiredIf((spec) => spec.type === 'ExternalName'), syntax(dns1123SubdomainErrors)) externalName?: string;
-  @Field(t.string, oneOf(['Cluster', 'Local'])) externalTrafficPolicy?: string;
-  @Field(t.string, oneOf(['Cluster', 'Local'])) internalTrafficPolicy?: string;
+  @Field(t.string, oneOf(['Cluster', 'Local'])) externalTrafficPolicy?: types.ServiceSpec['externalTrafficPolicy'];
+  @Field(t.string, oneOf(['Cluster', 'Local'])) internalTrafficPolicy?: types.ServiceSpec['internalTrafficPolicy'];
   @Field(t.integer, portNumber) healthCheckNodePort?: number;
   @Field(t.boolean) publishNotReadyAddresses?: boolean;
   @Nested(() => SessionAffinityConfig) sessionAffinityConfig?: SessionAffinityConfig;
-  @Field(t.stringList, eachItem((family) => (['IPv4', 'IPv6'].includes(family) ? [] : ['must be "IPv4" or "IPv6"']))) ipFamilies?: string[];
-  @Field(t.string, oneOf(['SingleStack', 'PreferDualStack', 'RequireDualStack'])) ipFamilyPolicy?: string;
+  @Field(t.stringList, eachItem((family) => (['IPv4', 'IPv6'].includes(family) ? [] : ['must be "IPv4" or "IPv6"']))) ipFamilies?: types.ServiceSpec['ipFamilies'];
+  @Field(t.string, oneOf(['SingleStack', 'PreferDualStack', 'RequireDualStack'])) ipFamilyPolicy?: types.ServiceSpec['ipFamilyPolicy'];
   @Field(t.boolean) allocateLoadBalancerNodePorts?: boolean;
   @Field(t.string) loadBalancerClass?: string;
   @Field(t.string) trafficDistribution?: string;
 }
 
-export class LoadBalancerIngress {
+export class LoadBalancerIngress implements types.LoadBalancerIngress {
   @Field(t.string, syntax(optionalIPErrors)) ip?: string;
   @Field(t.string) hostname?: string;
 }
@@ -96,37 +98,12 @@ export class LoadBalancerStatus {
   @NestedList(() => LoadBalancerIngress) ingress?: LoadBalancerIngress[];
 }
 
-export class ServiceStatus {
+export class ServiceStatus implements types.ServiceStatus {
   @Nested(() => LoadBalancerStatus) loadBalancer?: LoadBalancerStatus;
   @NestedList(() => Condition) conditions?: Condition[];
 }
 
-export class ServiceObject extends TypedObject {
+export class ServiceObject extends TypedObject implements KindShape<types.Service> {
   @Nested(() => ServiceSpec, required) spec!: ServiceSpec;
   @Nested(() => ServiceStatus) status?: ServiceStatus;
 }
-
-export class EndpointAddress {
-  @Field(t.string, required, syntax(ipErrors)) ip!: string;
-  @Field(t.string, syntax(dns1123LabelErrors)) hostname?: string;
-  @Field(t.string) nodeName?: string;
-  @Nested(() => ObjectReference) targetRef?: ObjectReference;
-}
-
-export class EndpointPort {
-  @Field(t.string, syntax(dns1123LabelErrors)) name?: string;
-  @Field(t.integer, required, portNumber) port!: number;
-  @Field(t.string, oneOf(PROTOCOLS)) protocol?: string;
-  @Field(t.string) appProtocol?: string;
-}
-
-export class EndpointSubset {
-  @NestedList(() => EndpointAddress) addresses?: EndpointAddress[];
-  @NestedList(() => EndpointAddress) notReadyAddresses?: EndpointAddress[];
-  @NestedList(() => EndpointPort, namedWhenSeveral, uniqueBy('name')) ports?: EndpointPort[];
-}
-
-export class EndpointsObject extends TypedObject {
-  @NestedList(() => EndpointSubset) subsets?: EndpointSubset[];
-}
-

@@ -1,9 +1,9 @@
 /** core/v1 Pod and everything inside a PodSpec. */
 import { field } from '@berth/errors';
-import { ENV_FIELD_PATHS, RESOURCE_DIVISORS, RESOURCE_FIELD_PATHS, splitSubscriptedPath, SUBSCRIPTED_FIELD_PATHS, VOLUME_FIELD_PATHS } from '../downward-api';
-import { parseQuantity, isQuantity } from '../quantity';
-import type { Check, Problem } from './fields';
-import { isAbsent, isPlainObject, problem, required, requiredIf, t, Field, Nested, NestedList } from './fields';
+import { ENV_FIELD_PATHS, RESOURCE_DIVISORS, RESOURCE_FIELD_PATHS, splitSubscriptedPath, SUBSCRIPTED_FIELD_PATHS, VOLUME_FIELD_PATHS } from '../../../downward-api';
+import { parseQuantity, isQuantity } from '../../../quantity';
+import type { Check, Problem } from '../../../schema/fields';
+import { isAbsent, isPlainObject, problem, required, requiredIf, t, Field, Nested, NestedList } from '../../../schema/fields';
 import {
   atLeast,
   between,
@@ -16,9 +16,9 @@ import {
   portNumberOrName,
   quantities,
   uniqueBy,
-} from './checks';
-import { Condition, LabelSelector, LocalObjectReference, ObjectMeta, TypedObject } from './meta';
-import { refused, why } from './refused';
+} from '../../../schema/checks';
+import { Condition, LabelSelector, LocalObjectReference, ObjectMeta, TypedObject } from '../../../schema/meta';
+import { refused, why } from '../../../schema/refused';
 import {
   configKeyErrors,
   dns1123LabelErrors,
@@ -33,7 +33,7 @@ import {
   portNameErrors,
   qualifiedNameErrors,
   syntax,
-} from './syntax';
+} from '../../../schema/syntax';
 import {
   capabilityNames,
   escalationConsistent,
@@ -45,6 +45,8 @@ import {
   userOrGroupId,
   userOrGroupIds,
 } from './security';
+import type * as types from './types';
+import type { KindShape } from '../../definition';
 
 export const PROTOCOLS = ['SCTP', 'TCP', 'UDP'] as const;
 export const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
@@ -56,11 +58,11 @@ const positive = atLeast(1);
 // ---------------------------------------------------------------------------------------------------------
 // Containers
 
-export class ContainerPort {
+export class ContainerPort implements types.ContainerPort {
   @Field(t.string, syntax(portNameErrors)) name?: string;
   @Field(t.integer, between(0, 65535)) hostPort?: number;
   @Field(t.integer, required, portNumber) containerPort!: number;
-  @Field(t.string, oneOf(PROTOCOLS)) protocol?: string;
+  @Field(t.string, oneOf(PROTOCOLS)) protocol?: types.ContainerPort['protocol'];
   @Field(t.string, syntax(optionalIPErrors)) hostIP?: string;
 }
 
@@ -79,7 +81,7 @@ function downwardFieldPath(supported: readonly string[]): Check<string> {
   };
 }
 
-export class ObjectFieldSelector {
+export class ObjectFieldSelector implements types.ObjectFieldSelector {
   @Field(t.string, oneOf(['v1'])) apiVersion?: string;
   @Field(t.string, required, downwardFieldPath(ENV_FIELD_PATHS)) fieldPath!: string;
 }
@@ -101,10 +103,10 @@ const divisorForResource: Check<string | number> = (divisor, owner) => {
   return problem(field.invalid('', owner.resource, `only divisor's values ${units} are supported with the ${kind} resource`));
 };
 
-export class ResourceFieldSelector {
+export class ResourceFieldSelector implements types.ResourceFieldSelector {
   @Field(t.string, syntax(dns1123LabelErrors)) containerName?: string;
   @Field(t.string, required, oneOf(RESOURCE_FIELD_PATHS)) resource!: string;
-  @Field(t.quantity, quantity, divisorForResource) divisor?: string | number;
+  @Field(t.quantity, quantity, divisorForResource) divisor?: types.ResourceFieldSelector['divisor'];
 }
 
 /** A file of a downwardAPI volume must say which container's resources it shows. */
@@ -126,7 +128,7 @@ const envSourceKinds = exactlyOneOf(
   'may not have more than one field specified at a time',
 );
 
-export class EnvVarSource {
+export class EnvVarSource implements types.EnvVarSource {
   @Nested(() => ObjectFieldSelector) fieldRef?: ObjectFieldSelector;
   @Nested(() => ResourceFieldSelector) resourceFieldRef?: ResourceFieldSelector;
   @Nested(() => KeySelector) configMapKeyRef?: KeySelector;
@@ -141,7 +143,7 @@ const valueSource: Check<Record<string, unknown>> = (source, envVar) => [
   ...envSourceKinds(source, ''),
 ];
 
-export class EnvVar {
+export class EnvVar implements types.EnvVar {
   @Field(t.string, required, syntax(envVarNameErrors)) name!: string;
   @Field(t.string) value?: string;
   @Nested(() => EnvVarSource, valueSource) valueFrom?: EnvVarSource;
@@ -152,7 +154,7 @@ export class EnvSourceReference {
   @Field(t.boolean) optional?: boolean;
 }
 
-export class EnvFromSource {
+export class EnvFromSource implements types.EnvFromSource {
   @Field(t.string, syntax(envVarNameErrors)) prefix?: string;
   @Nested(() => EnvSourceReference) configMapRef?: EnvSourceReference;
   @Nested(() => EnvSourceReference) secretRef?: EnvSourceReference;
@@ -182,9 +184,9 @@ const knownResources: Check<Record<string, string | number>> = (list) =>
     KNOWN_RESOURCES.includes(name) ? [] : [problem(field.forbidden('', `not supported by berth: nodes schedule and limit only cpu and memory`), `[${name}]`)],
   );
 
-export class ResourceRequirements {
-  @Field(t.quantityMap, quantities, knownResources) limits?: Record<string, string | number>;
-  @Field(t.quantityMap, quantities, requestsWithinLimits, knownResources) requests?: Record<string, string | number>;
+export class ResourceRequirements implements types.ResourceRequirements {
+  @Field(t.quantityMap, quantities, knownResources) limits?: types.ResourceRequirements['limits'];
+  @Field(t.quantityMap, quantities, requestsWithinLimits, knownResources) requests?: types.ResourceRequirements['requests'];
 }
 
 /** subPath and subPathExpr say the same thing two ways: one at most. */
@@ -193,38 +195,38 @@ const oneSubPath: Check<string> = (value, mount) =>
     ? problem(field.invalid('', value, 'subPathExpr and subPath are mutually exclusive'))
     : undefined;
 
-export class VolumeMount {
+export class VolumeMount implements types.VolumeMount {
   @Field(t.string, required) name!: string;
   @Field(t.string, required) mountPath!: string;
   @Field(t.boolean) readOnly?: boolean;
   @Field(t.string, syntax(localDescendingPathErrors)) subPath?: string;
   @Field(t.string, oneSubPath, syntax(localDescendingPathErrors)) subPathExpr?: string;
-  @Field(t.string, oneOf(['None', 'HostToContainer', 'Bidirectional']), why.mountPropagation) mountPropagation?: string;
+  @Field(t.string, oneOf(['None', 'HostToContainer', 'Bidirectional']), why.mountPropagation) mountPropagation?: types.VolumeMount['mountPropagation'];
 }
 
-export class ExecAction {
+export class ExecAction implements types.ExecAction {
   @Field(t.stringList) command?: string[];
 }
 
-export class HTTPHeader {
+export class HTTPHeader implements types.HTTPHeader {
   @Field(t.string, required) name!: string;
   @Field(t.string) value!: string;
 }
 
-export class HTTPGetAction {
+export class HTTPGetAction implements types.HTTPGetAction {
   @Field(t.string) path?: string;
   @Field(t.intOrString, required, portNumberOrName) port!: number | string;
   @Field(t.string) host?: string;
-  @Field(t.string, oneOf(['HTTP', 'HTTPS'])) scheme?: string;
+  @Field(t.string, oneOf(['HTTP', 'HTTPS'])) scheme?: types.HTTPGetAction['scheme'];
   @NestedList(() => HTTPHeader) httpHeaders?: HTTPHeader[];
 }
 
-export class TCPSocketAction {
+export class TCPSocketAction implements types.TCPSocketAction {
   @Field(t.intOrString, required, portNumberOrName) port!: number | string;
   @Field(t.string) host?: string;
 }
 
-export class GRPCAction {
+export class GRPCAction implements types.GRPCAction {
   @Field(t.integer, required, portNumber) port!: number;
   @Field(t.string) service?: string;
 }
@@ -240,7 +242,7 @@ const lifecycleHandlers = exactlyOneOf(
   'may not specify more than 1 handler type',
 );
 
-export class Probe {
+export class Probe implements types.Probe {
   @Nested(() => ExecAction) exec?: ExecAction;
   @Nested(() => HTTPGetAction) httpGet?: HTTPGetAction;
   @Nested(() => TCPSocketAction) tcpSocket?: TCPSocketAction;
@@ -253,7 +255,7 @@ export class Probe {
   @Field(t.integer, positive) terminationGracePeriodSeconds?: number;
 }
 
-export class LifecycleHandler {
+export class LifecycleHandler implements types.LifecycleHandler {
   @Nested(() => ExecAction) exec?: ExecAction;
   @Nested(() => HTTPGetAction) httpGet?: HTTPGetAction;
   @Nested(() => TCPSocketAction) tcpSocket?: TCPSocketAction;
@@ -262,34 +264,34 @@ export class LifecycleHandler {
 
 const lifecycleHook: Check<Record<string, unknown>> = (hook) => lifecycleHandlers(hook, '');
 
-export class Lifecycle {
+export class Lifecycle implements types.Lifecycle {
   @Nested(() => LifecycleHandler, lifecycleHook) postStart?: LifecycleHandler;
   @Nested(() => LifecycleHandler, lifecycleHook) preStop?: LifecycleHandler;
 }
 
-export class Capabilities {
+export class Capabilities implements types.Capabilities {
   @Field(t.stringList, capabilityNames) add?: string[];
   @Field(t.stringList, capabilityNames) drop?: string[];
 }
 
-export class SELinuxOptions {
+export class SELinuxOptions implements types.SELinuxOptions {
   @Field(t.string) user?: string;
   @Field(t.string) role?: string;
   @Field(t.string) type?: string;
   @Field(t.string) level?: string;
 }
 
-export class SeccompProfile {
-  @Field(t.string, required, oneOf(['Unconfined', 'RuntimeDefault', 'Localhost'])) type!: string;
+export class SeccompProfile implements types.SeccompProfile {
+  @Field(t.string, required, oneOf(['Unconfined', 'RuntimeDefault', 'Localhost'])) type!: types.SeccompProfile['type'];
   @Field(t.string, requiredIf(localhostNeedsProfile), localhostProfileFitsType, localhostProfilePath) localhostProfile?: string;
 }
 
-export class AppArmorProfile {
-  @Field(t.string, required, oneOf(['Unconfined', 'RuntimeDefault', 'Localhost'])) type!: string;
+export class AppArmorProfile implements types.AppArmorProfile {
+  @Field(t.string, required, oneOf(['Unconfined', 'RuntimeDefault', 'Localhost'])) type!: types.AppArmorProfile['type'];
   @Field(t.string) localhostProfile?: string;
 }
 
-export class SecurityContext {
+export class SecurityContext implements types.SecurityContext {
   @Nested(() => Capabilities) capabilities?: Capabilities;
   @Field(t.boolean) privileged?: boolean;
   @Nested(() => SELinuxOptions, why.seLinuxOptions) seLinuxOptions?: SELinuxOptions;
@@ -298,31 +300,31 @@ export class SecurityContext {
   @Field(t.boolean) runAsNonRoot?: boolean;
   @Field(t.boolean) readOnlyRootFilesystem?: boolean;
   @Field(t.boolean) allowPrivilegeEscalation?: boolean;
-  @Field(t.string, oneOf(['Default', 'Unmasked']), why.procMount) procMount?: string;
+  @Field(t.string, oneOf(['Default', 'Unmasked']), why.procMount) procMount?: types.SecurityContext['procMount'];
   @Nested(() => SeccompProfile) seccompProfile?: SeccompProfile;
   @Nested(() => AppArmorProfile, why.appArmorProfile) appArmorProfile?: AppArmorProfile;
   @Field(t.object, why.windowsOptions) windowsOptions?: Record<string, unknown>;
 }
 
-export class Sysctl {
+export class Sysctl implements types.Sysctl {
   @Field(t.string, required) name!: string;
   @Field(t.string, required) value!: string;
 }
 
-export class PodSecurityContext {
+export class PodSecurityContext implements types.PodSecurityContext {
   @Nested(() => SELinuxOptions, why.seLinuxOptions) seLinuxOptions?: SELinuxOptions;
   @Field(t.integer, userOrGroupId) runAsUser?: number;
   @Field(t.integer, userOrGroupId) runAsGroup?: number;
   @Field(t.boolean) runAsNonRoot?: boolean;
   @Field(t.integerList, userOrGroupIds) supplementalGroups?: number[];
   @Field(t.integer, userOrGroupId) fsGroup?: number;
-  @Field(t.string, oneOf(['OnRootMismatch', 'Always'])) fsGroupChangePolicy?: string;
+  @Field(t.string, oneOf(['OnRootMismatch', 'Always'])) fsGroupChangePolicy?: types.PodSecurityContext['fsGroupChangePolicy'];
   @NestedList(() => Sysctl, sysctlNames) sysctls?: Sysctl[];
   @Nested(() => SeccompProfile) seccompProfile?: SeccompProfile;
   @Nested(() => AppArmorProfile, why.appArmorProfile) appArmorProfile?: AppArmorProfile;
   @Field(t.object, why.windowsOptions) windowsOptions?: Record<string, unknown>;
-  @Field(t.string, oneOf(['Merge', 'Strict']), why.supplementalGroupsPolicy) supplementalGroupsPolicy?: string;
-  @Field(t.string, oneOf(['MountOption', 'Recursive'])) seLinuxChangePolicy?: string;
+  @Field(t.string, oneOf(['Merge', 'Strict']), why.supplementalGroupsPolicy) supplementalGroupsPolicy?: types.PodSecurityContext['supplementalGroupsPolicy'];
+  @Field(t.string, oneOf(['MountOption', 'Recursive'])) seLinuxChangePolicy?: types.PodSecurityContext['seLinuxChangePolicy'];
 }
 
 const probe: Check<Record<string, unknown>> = (p) => probeHandlers(p, '');
@@ -338,7 +340,7 @@ export class ContainerResizePolicy {
   @Field(t.string, required, oneOf(['NotRequired', 'RestartContainer'])) restartPolicy!: string;
 }
 
-export class Container {
+export class Container implements types.Container {
   @Field(t.string, required, syntax(dns1123LabelErrors)) name!: string;
   @Field(t.string, required) image!: string;
   @Field(t.stringList) command?: string[];
@@ -348,17 +350,17 @@ export class Container {
   @NestedList(() => EnvFromSource) envFrom?: EnvFromSource[];
   @NestedList(() => EnvVar) env?: EnvVar[];
   @Nested(() => ResourceRequirements) resources?: ResourceRequirements;
-  @NestedList(() => ContainerResizePolicy) resizePolicy?: ContainerResizePolicy[];
+  @NestedList(() => ContainerResizePolicy) resizePolicy?: types.Container['resizePolicy'];
   /** Only init containers take one: `Always` makes a sidecar. */
-  @Field(t.string, oneOf(['Always'])) restartPolicy?: string;
+  @Field(t.string, oneOf(['Always'])) restartPolicy?: types.Container['restartPolicy'];
   @NestedList(() => VolumeMount, uniqueBy('mountPath')) volumeMounts?: VolumeMount[];
   @Nested(() => Probe, probe, succeedOnce) livenessProbe?: Probe;
   @Nested(() => Probe, probe) readinessProbe?: Probe;
   @Nested(() => Probe, probe, succeedOnce) startupProbe?: Probe;
   @Nested(() => Lifecycle) lifecycle?: Lifecycle;
   @Field(t.string) terminationMessagePath?: string;
-  @Field(t.string, oneOf(['File', 'FallbackToLogsOnError'])) terminationMessagePolicy?: string;
-  @Field(t.string, oneOf(PULL_POLICIES)) imagePullPolicy?: string;
+  @Field(t.string, oneOf(['File', 'FallbackToLogsOnError'])) terminationMessagePolicy?: types.Container['terminationMessagePolicy'];
+  @Field(t.string, oneOf(PULL_POLICIES)) imagePullPolicy?: types.Container['imagePullPolicy'];
   @Nested(() => SecurityContext, escalationConsistent) securityContext?: SecurityContext;
   @Field(t.boolean) stdin?: boolean;
   @Field(t.boolean) stdinOnce?: boolean;
@@ -368,7 +370,7 @@ export class Container {
 // ---------------------------------------------------------------------------------------------------------
 // Volumes
 
-export class KeyToPath {
+export class KeyToPath implements types.KeyToPath {
   @Field(t.string, required) key!: string;
   @Field(t.string, required, syntax(localNonReservedPathErrors)) path!: string;
   @Field(t.integer, FILE_MODE) mode?: number;
@@ -378,40 +380,40 @@ export class KeyToPath {
 const sizeLimitedInMemory: Check<string | number> = (_limit, source) =>
   source.medium === 'Memory' ? undefined : refused('a disk-backed emptyDir has no size limit on berth nodes (medium: Memory gives a tmpfs of that size)')(_limit, source);
 
-export class EmptyDirVolumeSource {
-  @Field(t.string, oneOf(['', 'Memory'])) medium?: string;
-  @Field(t.quantity, quantity, sizeLimitedInMemory) sizeLimit?: string | number;
+export class EmptyDirVolumeSource implements types.EmptyDirVolumeSource {
+  @Field(t.string, oneOf(['', 'Memory'])) medium?: types.EmptyDirVolumeSource['medium'];
+  @Field(t.quantity, quantity, sizeLimitedInMemory) sizeLimit?: types.EmptyDirVolumeSource['sizeLimit'];
 }
 
-export class HostPathVolumeSource {
+export class HostPathVolumeSource implements types.HostPathVolumeSource {
   @Field(t.string, required) path!: string;
   @Field(t.string, oneOf(['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice']))
-  type?: string;
+  type?: types.HostPathVolumeSource['type'];
 }
 
-export class ConfigMapVolumeSource {
+export class ConfigMapVolumeSource implements types.ConfigMapVolumeSource {
   @Field(t.string, required) name!: string;
   @NestedList(() => KeyToPath) items?: KeyToPath[];
   @Field(t.integer, FILE_MODE) defaultMode?: number;
   @Field(t.boolean) optional?: boolean;
 }
 
-export class SecretVolumeSource {
+export class SecretVolumeSource implements types.SecretVolumeSource {
   @Field(t.string, required) secretName!: string;
   @NestedList(() => KeyToPath) items?: KeyToPath[];
   @Field(t.integer, FILE_MODE) defaultMode?: number;
   @Field(t.boolean) optional?: boolean;
 }
 
-export class PersistentVolumeClaimVolumeSource {
+export class PersistentVolumeClaimVolumeSource implements types.PersistentVolumeClaimVolumeSource {
   @Field(t.string, required) claimName!: string;
   @Field(t.boolean) readOnly?: boolean;
 }
 
-export class DownwardAPIVolumeFile {
+export class DownwardAPIVolumeFile implements types.DownwardAPIVolumeFile {
   @Field(t.string, required, syntax(localNonReservedPathErrors)) path!: string;
   @Nested(() => VolumeObjectFieldSelector) fieldRef?: VolumeObjectFieldSelector;
-  @Nested(() => VolumeResourceFieldSelector) resourceFieldRef?: VolumeResourceFieldSelector;
+  @Nested(() => VolumeResourceFieldSelector) resourceFieldRef?: types.DownwardAPIVolumeFile['resourceFieldRef'];
   @Field(t.integer, FILE_MODE) mode?: number;
 }
 
@@ -426,7 +428,7 @@ const oneDownwardSource: Check<Array<Record<string, unknown>>> = (files) =>
     return [];
   });
 
-export class DownwardAPIVolumeSource {
+export class DownwardAPIVolumeSource implements types.DownwardAPIVolumeSource {
   @NestedList(() => DownwardAPIVolumeFile, oneDownwardSource) items?: DownwardAPIVolumeFile[];
   @Field(t.integer, FILE_MODE) defaultMode?: number;
 }
@@ -441,7 +443,7 @@ export class ProjectedDownwardAPI {
   @NestedList(() => DownwardAPIVolumeFile, oneDownwardSource) items?: DownwardAPIVolumeFile[];
 }
 
-export class ServiceAccountTokenProjection {
+export class ServiceAccountTokenProjection implements types.ServiceAccountTokenProjection {
   @Field(t.string) audience?: string;
   @Field(t.integer, atLeast(600)) expirationSeconds?: number;
   @Field(t.string, required) path!: string;
@@ -473,15 +475,15 @@ const projectionSources: Check<Array<Record<string, unknown>>> = (sources) => {
   return problems;
 };
 
-export class VolumeProjection {
+export class VolumeProjection implements types.VolumeProjection {
   @Nested(() => ProjectedConfigMap) configMap?: ProjectedConfigMap;
   @Nested(() => ProjectedConfigMap) secret?: ProjectedConfigMap;
-  @Nested(() => ProjectedDownwardAPI) downwardAPI?: ProjectedDownwardAPI;
+  @Nested(() => ProjectedDownwardAPI) downwardAPI?: types.VolumeProjection['downwardAPI'];
   @Nested(() => ServiceAccountTokenProjection, why.serviceAccountToken) serviceAccountToken?: ServiceAccountTokenProjection;
   @Field(t.object, why.clusterTrustBundle) clusterTrustBundle?: Record<string, unknown>;
 }
 
-export class ProjectedVolumeSource {
+export class ProjectedVolumeSource implements types.ProjectedVolumeSource {
   @NestedList(() => VolumeProjection, projectionSources) sources?: VolumeProjection[];
   @Field(t.integer, FILE_MODE) defaultMode?: number;
 }
@@ -496,7 +498,7 @@ export const VOLUME_SOURCES = [
   'downwardAPI',
 ] as const;
 
-export class Volume {
+export class Volume implements types.Volume {
   @Field(t.string, required, syntax(dns1123LabelErrors)) name!: string;
   @Nested(() => EmptyDirVolumeSource) emptyDir?: EmptyDirVolumeSource;
   @Nested(() => HostPathVolumeSource) hostPath?: HostPathVolumeSource;
@@ -515,49 +517,49 @@ const oneSourcePerVolume: Check<Array<Record<string, unknown>>> = (volumes) =>
 // ---------------------------------------------------------------------------------------------------------
 // Scheduling
 
-export class NodeSelectorRequirement {
+export class NodeSelectorRequirement implements types.NodeSelectorRequirement {
   @Field(t.string, required, syntax(qualifiedNameErrors)) key!: string;
-  @Field(t.string, required, oneOf(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'])) operator!: string;
+  @Field(t.string, required, oneOf(['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'])) operator!: types.NodeSelectorRequirement['operator'];
   @Field(t.stringList) values?: string[];
 }
 
-export class NodeSelectorTerm {
+export class NodeSelectorTerm implements types.NodeSelectorTerm {
   @NestedList(() => NodeSelectorRequirement) matchExpressions?: NodeSelectorRequirement[];
   @NestedList(() => NodeSelectorRequirement) matchFields?: NodeSelectorRequirement[];
 }
 
-export class NodeSelector {
+export class NodeSelector implements types.NodeSelector {
   @NestedList(() => NodeSelectorTerm, required) nodeSelectorTerms!: NodeSelectorTerm[];
 }
 
-export class PreferredSchedulingTerm {
+export class PreferredSchedulingTerm implements types.PreferredSchedulingTerm {
   @Field(t.integer, required, between(1, 100)) weight!: number;
   @Nested(() => NodeSelectorTerm, required) preference!: NodeSelectorTerm;
 }
 
-export class NodeAffinity {
+export class NodeAffinity implements types.NodeAffinity {
   @Nested(() => NodeSelector) requiredDuringSchedulingIgnoredDuringExecution?: NodeSelector;
   @NestedList(() => PreferredSchedulingTerm) preferredDuringSchedulingIgnoredDuringExecution?: PreferredSchedulingTerm[];
 }
 
-export class PodAffinityTerm {
+export class PodAffinityTerm implements types.PodAffinityTerm {
   @Nested(() => LabelSelector) labelSelector?: LabelSelector;
   @Field(t.stringList) namespaces?: string[];
   @Field(t.string, required, syntax(qualifiedNameErrors)) topologyKey!: string;
   @Nested(() => LabelSelector) namespaceSelector?: LabelSelector;
 }
 
-export class WeightedPodAffinityTerm {
+export class WeightedPodAffinityTerm implements types.WeightedPodAffinityTerm {
   @Field(t.integer, required, between(1, 100)) weight!: number;
   @Nested(() => PodAffinityTerm, required) podAffinityTerm!: PodAffinityTerm;
 }
 
-export class PodAffinity {
+export class PodAffinity implements types.PodAffinity {
   @NestedList(() => PodAffinityTerm) requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityTerm[];
   @NestedList(() => WeightedPodAffinityTerm) preferredDuringSchedulingIgnoredDuringExecution?: WeightedPodAffinityTerm[];
 }
 
-export class Affinity {
+export class Affinity implements types.Affinity {
   @Nested(() => NodeAffinity) nodeAffinity?: NodeAffinity;
   @Nested(() => PodAffinity, why.podAffinity) podAffinity?: PodAffinity;
   @Nested(() => PodAffinity, why.podAffinity) podAntiAffinity?: PodAffinity;
@@ -571,38 +573,38 @@ const tolerationValue: Check<string> = (value, owner) =>
     ? problem(field.invalid('', value, 'value must be empty when `operator` is \'Exists\''))
     : undefined;
 
-export class Toleration {
+export class Toleration implements types.Toleration {
   @Field(t.string, syntax(qualifiedNameErrors)) key?: string;
-  @Field(t.string, oneOf(['Exists', 'Equal'])) operator?: string;
+  @Field(t.string, oneOf(['Exists', 'Equal'])) operator?: types.Toleration['operator'];
   @Field(t.string, tolerationValue, syntax(labelValueErrors)) value?: string;
-  @Field(t.string, oneOf(['', ...TAINT_EFFECTS])) effect?: string;
+  @Field(t.string, oneOf(['', ...TAINT_EFFECTS])) effect?: types.Toleration['effect'];
   @Field(t.integer) tolerationSeconds?: number;
 }
 
-export class HostAlias {
+export class HostAlias implements types.HostAlias {
   @Field(t.string, required, syntax(ipErrors)) ip!: string;
   @Field(t.stringList, eachItem(dns1123SubdomainErrors)) hostnames?: string[];
 }
 
-export class PodDNSConfigOption {
+export class PodDNSConfigOption implements types.PodDNSConfigOption {
   @Field(t.string) name?: string;
   @Field(t.string) value?: string;
 }
 
-export class PodDNSConfig {
+export class PodDNSConfig implements types.PodDNSConfig {
   @Field(t.stringList, eachItem(ipErrors)) nameservers?: string[];
   @Field(t.stringList) searches?: string[];
   @NestedList(() => PodDNSConfigOption) options?: PodDNSConfigOption[];
 }
 
-export class TopologySpreadConstraint {
+export class TopologySpreadConstraint implements types.TopologySpreadConstraint {
   @Field(t.integer, required, atLeast(1)) maxSkew!: number;
   @Field(t.string, required, syntax(qualifiedNameErrors)) topologyKey!: string;
-  @Field(t.string, required, oneOf(['DoNotSchedule', 'ScheduleAnyway'])) whenUnsatisfiable!: string;
+  @Field(t.string, required, oneOf(['DoNotSchedule', 'ScheduleAnyway'])) whenUnsatisfiable!: types.TopologySpreadConstraint['whenUnsatisfiable'];
   @Nested(() => LabelSelector) labelSelector?: LabelSelector;
   @Field(t.integer, atLeast(1)) minDomains?: number;
-  @Field(t.string, oneOf(['Honor', 'Ignore'])) nodeAffinityPolicy?: string;
-  @Field(t.string, oneOf(['Honor', 'Ignore'])) nodeTaintsPolicy?: string;
+  @Field(t.string, oneOf(['Honor', 'Ignore'])) nodeAffinityPolicy?: types.TopologySpreadConstraint['nodeAffinityPolicy'];
+  @Field(t.string, oneOf(['Honor', 'Ignore'])) nodeTaintsPolicy?: types.TopologySpreadConstraint['nodeTaintsPolicy'];
   @Field(t.stringList) matchLabelKeys?: string[];
 }
 
@@ -694,14 +696,14 @@ const envResourceRefsNameContainers: Check<Array<Record<string, unknown>>> = (co
   });
 };
 
-export class PodSpec {
+export class PodSpec implements types.PodSpec {
   @NestedList(() => Volume, uniqueBy('name'), oneSourcePerVolume, resourceRefsNameContainers) volumes?: Volume[];
   @NestedList(() => Container, uniqueBy('name'), mountsNameVolumes, initContainersRunToCompletion, envResourceRefsNameContainers) initContainers?: Container[];
   @NestedList(() => Container, required, uniqueBy('name', 'initContainers'), mountsNameVolumes, noRestartPolicy, envResourceRefsNameContainers) containers!: Container[];
-  @Field(t.string, oneOf(RESTART_POLICIES)) restartPolicy?: string;
+  @Field(t.string, oneOf(RESTART_POLICIES)) restartPolicy?: types.PodSpec['restartPolicy'];
   @Field(t.integer, nonNegative) terminationGracePeriodSeconds?: number;
   @Field(t.integer, positive) activeDeadlineSeconds?: number;
-  @Field(t.string, oneOf(DNS_POLICIES)) dnsPolicy?: string;
+  @Field(t.string, oneOf(DNS_POLICIES)) dnsPolicy?: types.PodSpec['dnsPolicy'];
   @Field(t.stringMap) nodeSelector?: Record<string, string>;
   @Field(t.string, syntax(dns1123SubdomainErrors)) serviceAccountName?: string;
   @Field(t.string) serviceAccount?: string;
@@ -723,12 +725,12 @@ export class PodSpec {
   @Field(t.integer, why.priority) priority?: number;
   @Nested(() => PodDNSConfig) dnsConfig?: PodDNSConfig;
   @Field(t.boolean) enableServiceLinks?: boolean;
-  @Field(t.string, oneOf(['PreemptLowerPriority', 'Never'])) preemptionPolicy?: string;
+  @Field(t.string, oneOf(['PreemptLowerPriority', 'Never'])) preemptionPolicy?: types.PodSpec['preemptionPolicy'];
   @Field(t.string, syntax(dns1123SubdomainErrors), why.runtimeClassName) runtimeClassName?: string;
-  @Field(t.quantityMap, quantities, why.overhead) overhead?: Record<string, string | number>;
+  @Field(t.quantityMap, quantities, why.overhead) overhead?: types.PodSpec['overhead'];
   @Field(t.boolean) setHostnameAsFQDN?: boolean;
   @Field(t.boolean, why.hostUsers) hostUsers?: boolean;
-  @Nested(() => PodOS) os?: PodOS;
+  @Nested(() => PodOS) os?: types.PodSpec['os'];
   @NestedList(() => PodReadinessGate) readinessGates?: PodReadinessGate[];
   @NestedList(() => PodSchedulingGate, uniqueBy('name'), why.schedulingGates) schedulingGates?: PodSchedulingGate[];
   @NestedList(() => TopologySpreadConstraint, why.topologySpreadConstraints) topologySpreadConstraints?: TopologySpreadConstraint[];
@@ -737,16 +739,16 @@ export class PodSpec {
 // ---------------------------------------------------------------------------------------------------------
 // Status
 
-export class ContainerStateWaiting {
+export class ContainerStateWaiting implements types.ContainerStateWaiting {
   @Field(t.string) reason?: string;
   @Field(t.string) message?: string;
 }
 
-export class ContainerStateRunning {
+export class ContainerStateRunning implements types.ContainerStateRunning {
   @Field(t.string) startedAt?: string;
 }
 
-export class ContainerStateTerminated {
+export class ContainerStateTerminated implements types.ContainerStateTerminated {
   @Field(t.integer, required) exitCode!: number;
   @Field(t.integer) signal?: number;
   @Field(t.string) reason?: string;
@@ -756,7 +758,7 @@ export class ContainerStateTerminated {
   @Field(t.string) containerID?: string;
 }
 
-export class ContainerState {
+export class ContainerState implements types.ContainerState {
   @Nested(() => ContainerStateWaiting) waiting?: ContainerStateWaiting;
   @Nested(() => ContainerStateRunning) running?: ContainerStateRunning;
   @Nested(() => ContainerStateTerminated) terminated?: ContainerStateTerminated;
@@ -769,7 +771,7 @@ export class VolumeMountStatus {
   @Field(t.string) recursiveReadOnly?: string;
 }
 
-export class ContainerStatus {
+export class ContainerStatus implements types.ContainerStatus {
   @Field(t.string, required) name!: string;
   @Nested(() => ContainerState) state?: ContainerState;
   @Nested(() => ContainerState) lastState?: ContainerState;
@@ -779,19 +781,19 @@ export class ContainerStatus {
   @Field(t.string) imageID?: string;
   @Field(t.string) containerID?: string;
   @Field(t.boolean) started?: boolean;
-  @Field(t.quantityMap) allocatedResources?: Record<string, string | number>;
+  @Field(t.quantityMap) allocatedResources?: types.ContainerStatus['allocatedResources'];
   @Nested(() => ResourceRequirements) resources?: ResourceRequirements;
   @NestedList(() => VolumeMountStatus) volumeMounts?: VolumeMountStatus[];
   @Field(t.object) user?: Record<string, unknown>;
   @Field(t.string) stopSignal?: string;
 }
 
-export class PodIP {
+export class PodIP implements types.PodIP {
   @Field(t.string, required, syntax(ipErrors)) ip!: string;
 }
 
-export class PodStatus {
-  @Field(t.string, oneOf(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'])) phase?: string;
+export class PodStatus implements types.PodStatus {
+  @Field(t.string, oneOf(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'])) phase?: types.PodStatus['phase'];
   @NestedList(() => Condition) conditions?: Condition[];
   @Field(t.string) message?: string;
   @Field(t.string) reason?: string;
@@ -803,18 +805,18 @@ export class PodStatus {
   @NestedList(() => ContainerStatus) initContainerStatuses?: ContainerStatus[];
   @NestedList(() => ContainerStatus) containerStatuses?: ContainerStatus[];
   @NestedList(() => ContainerStatus) ephemeralContainerStatuses?: ContainerStatus[];
-  @Field(t.string, oneOf(['Guaranteed', 'Burstable', 'BestEffort'])) qosClass?: string;
+  @Field(t.string, oneOf(['Guaranteed', 'Burstable', 'BestEffort'])) qosClass?: types.PodStatus['qosClass'];
   @Field(t.string) nominatedNodeName?: string;
   @Field(t.string) resize?: string;
   @Field(t.integer, nonNegative) observedGeneration?: number;
 }
 
-export class PodObject extends TypedObject {
+export class PodObject extends TypedObject implements KindShape<types.Pod> {
   @Nested(() => PodSpec, required) spec!: PodSpec;
   @Nested(() => PodStatus) status?: PodStatus;
 }
 
-export class PodTemplateSpec {
+export class PodTemplateSpec implements types.PodTemplateSpec {
   @Nested(() => ObjectMeta) metadata?: ObjectMeta;
   @Nested(() => PodSpec, required) spec!: PodSpec;
 }

@@ -1,41 +1,13 @@
-/** core/v1 ConfigMap and Secret. */
+/** core/v1 Secret. */
 import { field } from '@berth/errors';
-import type { Check, Problem } from './fields';
-import { isPlainObject, problem, requiredIf, t, Field } from './fields';
-import { base64Values, mapBytes, tooLong } from './checks';
-import { TypedObject } from './meta';
-import { configKeyErrors, eachKeyNamed } from './syntax';
+import type { Check, Problem } from '../../../schema/fields';
+import { isPlainObject, problem, requiredIf, t, Field } from '../../../schema/fields';
+import { base64Values } from '../../../schema/checks';
+import { TypedObject } from '../../../schema/meta';
+import { configKeys, payloadFits } from '../configmap/schema';
+import type * as types from './types';
+import type { KindShape } from '../../definition';
 
-/** etcd's value limit, which Kubernetes applies to a config map's or secret's whole payload. */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
-
-const configKeys = eachKeyNamed(configKeyErrors);
-
-/** A key may live in `data` or `binaryData`, not both: the mounted file could only hold one. */
-const notAlsoIn = (sibling: string): Check<Record<string, string>> => (map, owner) => {
-  const other = owner[sibling];
-  if (!isPlainObject(other)) return [];
-  return Object.keys(map)
-    .filter((key) => key in other)
-    .map((key) => problem(field.invalid('', key, `duplicate of key present in ${sibling}`), `[${key}]`));
-};
-
-/** The whole payload counts, so the check sits on `data` and includes its siblings. */
-const payloadFits = (...siblings: string[]): Check<Record<string, string>> => (map, owner) => {
-  const total = [map, ...siblings.map((s) => owner[s])].reduce<number>(
-    (sum, m) => sum + (isPlainObject(m) ? mapBytes(m) : 0),
-    0,
-  );
-  return total > MAX_CONFIG_BYTES ? tooLong(MAX_CONFIG_BYTES) : undefined;
-};
-
-export class ConfigMapObject extends TypedObject {
-  @Field(t.stringMap, configKeys, notAlsoIn('binaryData'), payloadFits('binaryData')) data?: Record<string, string>;
-  @Field(t.stringMap, configKeys, base64Values) binaryData?: Record<string, string>;
-  @Field(t.boolean) immutable?: boolean;
-}
-
-/** Secret types whose consumers read fixed keys. */
 export const SECRET_TYPE_KEYS: Readonly<Record<string, readonly string[]>> = {
   'kubernetes.io/tls': ['tls.crt', 'tls.key'],
   'kubernetes.io/dockerconfigjson': ['.dockerconfigjson'],
@@ -70,7 +42,7 @@ const dockerConfigReadable: Check<Record<string, string>> = (data, secret) => {
   return why ? [problem(field.invalid('', '<secret contents redacted>', why), `[${key}]`)] : [];
 };
 
-export class SecretObject extends TypedObject {
+export class SecretObject extends TypedObject implements KindShape<types.Secret> {
   @Field(
     t.stringMap,
     requiredIf((secret) => typeof secret.type === 'string' && secret.type in SECRET_TYPE_KEYS && !isPlainObject(secret.stringData)),

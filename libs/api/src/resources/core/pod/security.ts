@@ -4,10 +4,10 @@
  */
 import { field } from '@berth/errors';
 import { ALL_CAPABILITIES, capabilityName, dottedSysctl, SYSCTL_NAME, SYSCTL_NAME_PATTERN } from '@berth/oci';
-import type { Check, Problem } from './fields';
-import { isPlainObject, problem } from './fields';
-import { between } from './checks';
-import { localDescendingPathErrors, syntax } from './syntax';
+import type { Check, Problem } from '../../../schema/fields';
+import { isPlainObject, problem } from '../../../schema/fields';
+import { between } from '../../../schema/checks';
+import { localDescendingPathErrors, syntax } from '../../../schema/syntax';
 
 const MAX_ID = 2147483647;
 

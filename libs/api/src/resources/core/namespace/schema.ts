@@ -1,0 +1,21 @@
+/** core/v1 Namespace. */
+import { t, Field, Nested, NestedList } from '../../../schema/fields';
+import { oneOf } from '../../../schema/checks';
+import { Condition, TypedObject } from '../../../schema/meta';
+import { eachItem, qualifiedNameErrors } from '../../../schema/syntax';
+import type * as types from './types';
+import type { KindShape } from '../../definition';
+
+export class NamespaceSpec implements types.NamespaceSpec {
+  @Field(t.stringList, eachItem(qualifiedNameErrors)) finalizers?: string[];
+}
+
+export class NamespaceStatus implements types.NamespaceStatus {
+  @Field(t.string, oneOf(['Active', 'Terminating'])) phase?: types.NamespaceStatus['phase'];
+  @NestedList(() => Condition) conditions?: Condition[];
+}
+
+export class NamespaceObject extends TypedObject implements KindShape<types.Namespace> {
+  @Nested(() => NamespaceSpec) spec?: NamespaceSpec;
+  @Nested(() => NamespaceStatus) status?: NamespaceStatus;
+}
