@@ -213,4 +213,69 @@ describe('berth and kubectl print the same', () => {
       }
     });
   });
+
+  describe('nodes, set image, wait', () => {
+    const node = (name: string) => `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${name}\n  labels: {pool: twins}\nspec:\n  taints:\n  - {key: old, value: x, effect: NoSchedule}\n`;
+    const deployment = (name: string) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec:\n      initContainers: [{name: init, image: busybox}]\n      containers: [{name: web, image: busybox}, {name: side, image: busybox}]\n`;
+
+    it.each([
+      ['cordon', ['cordon', 'NAME']],
+      ['cordon, server dry run', ['cordon', 'NAME', '--dry-run=server']],
+      ['uncordon of a schedulable node', ['uncordon', 'NAME']],
+      ['taint', ['taint', 'nodes', 'NAME', 'dedicated=db:NoSchedule']],
+      ['taint with the same key and effect', ['taint', 'node', 'NAME', 'old=y:NoSchedule']],
+      ['taint --overwrite', ['taint', 'nodes', 'NAME', 'old=y:NoSchedule', '--overwrite']],
+      ['untaint', ['taint', 'nodes', 'NAME', 'old-']],
+      ['untaint of a missing taint', ['taint', 'nodes', 'NAME', 'nope:NoExecute-']],
+    ])('%s', async (_what, args) => {
+      await twins('node', node, (name) => args.map((a) => a.replace('NAME', name)));
+    });
+
+    it('refuses a bad taint with kubectl\'s words, in one line', async () => {
+      const args = ['taint', 'nodes', 'anything', 'x=y:Sometimes'];
+      const [ours, theirs] = [await berth(args), await kubectl.run(args)];
+      expect(ours).toMatchObject({ code: 1, stdout: '', stderr: `${theirs.stderr.split('\n')[0]}\n` });
+    });
+
+    it('cordons and uncordons for real', async () => {
+      await berth(['apply', '-f', '-'], node('real'));
+      expect((await berth(['cordon', 'real'])).stdout).toBe('node/real cordoned\n');
+      expect((await berth(['cordon', 'real'])).stdout).toBe('node/real already cordoned\n');
+      expect((await kubectl.run(['get', 'node', 'real', '-o', 'jsonpath={.spec.unschedulable}'])).stdout).toBe('true');
+      expect((await berth(['uncordon', 'real'])).stdout).toBe('node/real uncordoned\n');
+      expect((await kubectl.run(['get', 'node', 'real', '-o', 'jsonpath={.spec.unschedulable}'])).stdout).toBe('');
+      expect((await berth(['taint', 'nodes', 'real', 'a=b:NoExecute'])).stdout).toBe('node/real tainted\n');
+      expect((await kubectl.run(['get', 'node', 'real', '-o', 'jsonpath={.spec.taints[*].key}'])).stdout).toBe('a old');
+    });
+
+    it.each([
+      ['set image', ['set', 'image', 'deployment/NAME', 'web=nginx:1.27', '-n', 'fmt']],
+      ['set image of every container', ['set', 'image', 'deploy/NAME', '*=nginx', '-n', 'fmt', '-o', 'jsonpath={..image}']],
+      ['set image of a missing container', ['set', 'image', 'deployment/NAME', 'nope=nginx', '-n', 'fmt']],
+      ['set image, client dry run', ['set', 'image', 'deployment/NAME', 'side=x', '-n', 'fmt', '--dry-run=client', '-o', 'jsonpath={.spec.template.spec.containers[*].image}']],
+    ])('%s', async (_what, args) => {
+      await twins('deploy', deployment, (name) => args.map((a) => a.replace('NAME', name)));
+    });
+
+    it.each([
+      ['a jsonpath value that is there', ['wait', '--for=jsonpath={.data.a}=1', 'cm/NAME', '-n', 'fmt']],
+      ['a field that is there', ['wait', '--for=jsonpath={.metadata.labels.tier}', 'cm/NAME', '-n', 'fmt']],
+      ['a value that never comes', ['wait', '--for=jsonpath={.data.a}=2', 'cm/NAME', '-n', 'fmt', '--timeout=1s']],
+      ['a condition that never comes', ['wait', '--for=condition=Ready', 'configmap', 'NAME', '-n', 'fmt', '--timeout=1s']],
+      ['an object that is not there', ['wait', '--for=condition=Ready', 'cm/NAME-missing', '-n', 'fmt', '--timeout=1s']],
+    ])('wait for %s', async (_what, args) => {
+      await twins('cm', configMap('tier: front'), (name) => args.map((a) => a.replace('NAME', name)));
+    });
+
+    it('waits for a deletion and a change that happen later', async () => {
+      await berth(['apply', '-n', 'fmt', '-f', '-'], [configMap('')('doomed'), configMap('')('changing')].join('---\n'));
+      const deleted = berth(['wait', '--for=delete', 'cm/doomed', '-n', 'fmt', '--timeout=60s']);
+      const changed = berth(['wait', '--for=jsonpath={.data.a}=2', 'cm/changing', '-n', 'fmt', '--timeout=60s']);
+      await berth(['delete', 'cm', 'doomed', '-n', 'fmt']);
+      await berth(['patch', 'cm', 'changing', '-n', 'fmt', '-p', '{"data":{"a":"2"}}']);
+      expect(await deleted).toMatchObject({ code: 0, stdout: 'configmap/doomed condition met\n' });
+      expect(await changed).toMatchObject({ code: 0, stdout: 'configmap/changing condition met\n' });
+    });
+  });
 });

@@ -4,6 +4,9 @@ import { apiResources } from './api-resources';
 import { configMapObject, createJob, createObject, cronJobObject, deploymentObject, genericSecretObject, tlsSecretObject } from './create-objects';
 import { parseCount } from './workloads';
 import { changeMetadata } from './metadata';
+import { setSchedulable, taint } from './nodes';
+import { setImage } from './set-image';
+import { wait } from './wait';
 import { patchCommand } from './patch';
 import { version } from './version';
 
@@ -53,6 +56,45 @@ export function registerKubectlCommands(program: Command, run: Runner): void {
       .addOption(new Option('--type <type>', 'the kind of patch').choices(['strategic', 'merge', 'json']).default('strategic'))
       .option('--subresource <name>', 'patch this subresource (status or scale)'),
   ).action((args: string[], options, command: Command) => run((session) => patchCommand(session, args, options), command));
+
+  for (const [verb, schedulable] of [['cordon', false], ['uncordon', true]] as const) {
+    program
+      .command(verb)
+      .description(schedulable ? 'mark nodes schedulable again' : 'mark nodes unschedulable: new pods go elsewhere, running ones stay')
+      .argument('[nodes...]', 'NODE... (or -l)')
+      .option('-l, --selector <selector>', 'every node matching this label selector')
+      .option('--dry-run [strategy]', DRY_RUN_HELP)
+      .action((nodes: string[], options, command: Command) => run((session) => setSchedulable(session, nodes, schedulable, options), command));
+  }
+
+  program
+    .command('taint')
+    .description('add (KEY[=VALUE]:EFFECT) or remove (KEY[:EFFECT]-) taints of nodes')
+    .argument('<args...>', 'nodes NODE... TAINT...')
+    .option('-l, --selector <selector>', 'every node matching this label selector')
+    .option('--all', 'every node')
+    .option('--overwrite', 'replace taints with the same key and effect')
+    .option('--dry-run [strategy]', DRY_RUN_HELP)
+    .action((args: string[], options, command: Command) => run((session) => taint(session, args, options), command));
+
+  const set = program.command('set').description('change one field of objects');
+  withSelection(
+    set
+      .command('image')
+      .description("change containers' images (CONTAINER=IMAGE, or *=IMAGE for all) of pods and workloads")
+      .argument('<args...>', 'TYPE/NAME... CONTAINER=IMAGE...'),
+  ).action((args: string[], options, command: Command) => run((session) => setImage(session, args, options), command));
+
+  program
+    .command('wait')
+    .description('wait until objects are deleted, meet a condition, or a field has a value')
+    .argument('<type-and-names...>', 'TYPE/NAME..., or TYPE with -l or --all')
+    .option('--for <condition>', 'delete, create, condition=NAME[=VALUE], or jsonpath={PATH}[=VALUE]')
+    .option('--timeout <duration>', 'how long to wait (0: check once)', '30s')
+    .option('-l, --selector <selector>', 'every object matching this label selector')
+    .option('--all', 'every object of the type in the namespace')
+    .option('-A, --all-namespaces', 'with -l or --all: in every namespace')
+    .action((args: string[], options, command: Command) => run((session) => wait(session, args, options), command));
 
   program
     .command('api-resources')
