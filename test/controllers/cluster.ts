@@ -1,7 +1,7 @@
 import { type Event, type KubeObject, type Lease, type Node, type Pod, type PodCondition, resourceForKind, type Taint } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
 import { clientListWatch, Informer, type ListWatch } from '@berth/controller';
-import { type ControllerManager, NODE_LEASE_NAMESPACE, startControllerManager } from '@berth/controllers';
+import { type ControllerManager, NODE_LEASE_NAMESPACE, startControllerManager, targetNodeName } from '@berth/controllers';
 import { isBerthError } from '@berth/errors';
 import { startBerthServer, type TestServer, waitFor } from '@berth/testing';
 import pino from 'pino';
@@ -14,6 +14,9 @@ export const types = {
   leases: typeOf('coordination.k8s.io/v1', 'Lease'),
   replicaSets: typeOf('apps/v1', 'ReplicaSet'),
   deployments: typeOf('apps/v1', 'Deployment'),
+  daemonSets: typeOf('apps/v1', 'DaemonSet'),
+  controllerRevisions: typeOf('apps/v1', 'ControllerRevision'),
+  endpointSlices: typeOf('discovery.k8s.io/v1', 'EndpointSlice'),
 };
 
 const isTerminal = (pod: Pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
@@ -112,6 +115,12 @@ export class FakeKubelets {
       .sort();
   }
 
+  private async liveNode(name: string): Promise<boolean> {
+    if (!this.alive.has(name)) return false;
+    const node = await this.client.get<Node>(types.nodes, name).catch(() => undefined);
+    return !!node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  }
+
   private async handle(pod: Pod): Promise<void> {
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     if (this.inFlight.has(key)) {
@@ -142,8 +151,11 @@ export class FakeKubelets {
 
   private async bind(pod: Pod): Promise<void> {
     const nodes = await this.schedulableNodes();
-    if (nodes.length === 0) return;
-    const node = nodes[this.next++ % nodes.length];
+    // A daemon pod names its node in its affinity, and goes there or nowhere (it tolerates cordoning).
+    const pinned = targetNodeName(pod);
+    if (pinned && !(await this.liveNode(pinned))) return;
+    if (!pinned && nodes.length === 0) return;
+    const node = pinned ?? nodes[this.next++ % nodes.length];
     await this.client.request({
       method: 'POST',
       path: `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/binding`,

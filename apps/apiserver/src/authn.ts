@@ -33,6 +33,12 @@ export function nodeNameOf(user: UserInfo): string | undefined {
   return user.name.slice(NODE_USER_PREFIX.length) || undefined;
 }
 
+/** The token of an `Authorization: Bearer <token>` header, if it has one. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  return match ? match[1]!.trim() : undefined;
+}
+
 function single(value: string | string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
@@ -71,8 +77,8 @@ export class Authenticator {
 
   /** The user of an `Authorization: Bearer <token>` header, when it names a known token. */
   private bearerUser(header: string | undefined): UserInfo | undefined {
-    const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-    return match ? this.tokenUser(match[1]!.trim()) : undefined;
+    const token = bearerToken(header);
+    return token === undefined ? undefined : this.tokenUser(token);
   }
 
   /** Whose a secret is (the admin token, the join secret), compared in constant time; undefined for any other. */

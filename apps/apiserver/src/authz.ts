@@ -26,6 +26,9 @@ export interface PathAttributes {
 
 export type RequestAttributes = { resource: ResourceAttributes } | { nonResource: PathAttributes };
 
+/** Discovery documents, which every authenticated user may read. */
+const DISCOVERY_ROUTES: readonly Route['kind'][] = ['coreDiscovery', 'groupsDiscovery', 'groupDiscovery', 'groupVersionDiscovery', 'openapiIndex', 'openapiDocument'];
+
 const VERB_BY_METHOD: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch' };
 
 /** What a request asks to do, read from its method, route and query before anything is decoded. */
@@ -92,7 +95,11 @@ export class Authorizer {
       throw forbidden(user, attrs, 'the join token only joins a host to the cluster');
     }
     const node = nodeNameOf(user);
-    if (!node) throw forbidden(user, attrs, '');
+    if (!node) {
+      // Kubernetes' system:discovery role, bound to every authenticated user (service accounts here).
+      if ('nonResource' in attrs && DISCOVERY_ROUTES.includes(attrs.nonResource.route) && (attrs.nonResource.verb === 'get' || attrs.nonResource.verb === 'head')) return;
+      throw forbidden(user, attrs, '');
+    }
     await this.nodes.authorize(node, attrs);
   }
 

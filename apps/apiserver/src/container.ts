@@ -15,6 +15,8 @@ import { Authorizer } from './authz';
 import { ObjectService } from './objects';
 import { ServiceAllocator } from './service-allocation';
 import type { Credentials } from './pki';
+import { ServiceAccountAdmission } from './service-account-admission';
+import { ServiceAccountTokens } from './service-account-tokens';
 import { WatchRegistry } from './watch';
 
 export const TOKENS = {
@@ -53,7 +55,7 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
       ),
   );
   c.bind(TOKENS.Objects).toDynamicValue(
-    (ctx) => new ObjectService(ctx.get<Store>(TOKENS.Store), ctx.get<ServiceAllocator>(TOKENS.ServiceAllocator)),
+    (ctx) => new ObjectService(ctx.get<Store>(TOKENS.Store), ctx.get<ServiceAllocator>(TOKENS.ServiceAllocator), [new ServiceAccountAdmission()]),
   );
   c.bind(TOKENS.Watches).toDynamicValue((ctx) => new WatchRegistry(ctx.get<Store>(TOKENS.Store)));
   c.bind(TOKENS.Metrics).toDynamicValue(
@@ -84,6 +86,7 @@ export function buildContainer(config: ServerConfig, credentials: Credentials, l
         nodeCertificates: ctx.get<NodeCertificates>(TOKENS.NodeCertificates),
         authorizer: ctx.get<Authorizer>(TOKENS.Authorizer),
         caCertPem: ctx.get<Credentials>(TOKENS.Credentials).caCertPem,
+        tokens: new ServiceAccountTokens(ctx.get<ObjectService>(TOKENS.Objects), ctx.get<Credentials>(TOKENS.Credentials).caKeyPem),
         limits: config.limits,
         registry: ctx.get<ClusterRegistryControl>(TOKENS.Registry, { optional: true }),
       }),

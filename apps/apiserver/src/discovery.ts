@@ -1,4 +1,4 @@
-import { ResourceType, RESOURCES, Subresource } from '@berth/api';
+import { openApiSchemas, ResourceType, RESOURCES, Subresource } from '@berth/api';
 import { createHash } from 'node:crypto';
 import { METRICS_GROUP, METRICS_RESOURCES, METRICS_VERSION } from './node-metrics';
 
@@ -65,6 +65,10 @@ function subresourceInfo(r: ResourceType, sub: Subresource): { group: string; ve
       return { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] };
     case 'exec':
       return { group: '', version: 'v1', kind: 'PodExecOptions', verbs: ['create', 'get'] };
+    case 'eviction':
+      return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
+    case 'token':
+      return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
   }
 }
 
@@ -170,13 +174,25 @@ function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
 }
 
+const openApiDocuments = new Map<string, object>();
+
 /**
- * The OpenAPI v3 document of one group version. kubectl validates nothing itself when every kind has a
- * patch operation that takes `fieldValidation`: it leaves the checks to the server.
+ * The OpenAPI v3 document of one group version: a patch operation per kind and the kinds' schemas
+ * (generated from their folders' validation schemas, which `kubectl explain` reads). kubectl validates
+ * nothing itself when every kind has a patch operation that takes `fieldValidation`: it leaves the checks
+ * to the server. Built once per group version: the kinds do not change while the server runs.
  */
-export function openApiDocument(group: string, version: string) {
+export function openApiDocument(group: string, version: string): object {
+  const key = `${group}/${version}`;
+  let document = openApiDocuments.get(key);
+  if (!document) openApiDocuments.set(key, (document = buildOpenApiDocument(group, version)));
+  return document;
+}
+
+function buildOpenApiDocument(group: string, version: string) {
   const paths: Record<string, unknown> = {};
-  for (const r of RESOURCES.filter((t) => t.group === group && t.version === version)) {
+  const served = RESOURCES.filter((t) => t.group === group && t.version === version);
+  for (const r of served) {
     const base = `/${gvPath(group, version)}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}/{name}`;
     paths[base] = {
       patch: {
@@ -201,7 +217,12 @@ export function openApiDocument(group: string, version: string) {
       },
     };
   }
-  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: KUBERNETES_VERSION.gitVersion }, paths };
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: KUBERNETES_VERSION.gitVersion },
+    paths,
+    components: { schemas: openApiSchemas(served) },
+  };
 }
 
 function hashOf(value: unknown): string {

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { PEM_MEDIA_TYPE } from '@berth/client';
-import { Authenticator, type UserInfo } from './authn';
+import { Authenticator, bearerToken, type UserInfo } from './authn';
 import { requestAttributes, type Admission, type Authorizer, type RequestAttributes, type ResourceAttributes } from './authz';
 import {
   aggregatedContentType,
@@ -22,6 +22,8 @@ import {
   openApiIndex,
 } from './discovery';
 import type { ObjectFilter } from './filter';
+import { Evictions } from './eviction';
+import type { ServiceAccountTokens } from './service-account-tokens';
 import { endWithStatus, statusFor, successStatus } from './http-errors';
 import type { ClusterRegistryControl } from './cluster-registry';
 import type { ApiMetrics } from './metrics';
@@ -54,7 +56,7 @@ function watchEventLine(type: WatchEventType, object: KubeObject): string {
   return line;
 }
 
-const SERVED_SUBRESOURCES: Subresource[] = ['status', 'scale', 'binding', 'log', 'exec'];
+const SERVED_SUBRESOURCES: Subresource[] = ['status', 'scale', 'binding', 'log', 'exec', 'eviction', 'token'];
 const FIELD_VALIDATIONS: FieldValidation[] = ['Strict', 'Warn', 'Ignore'];
 
 interface RequestContext {
@@ -93,6 +95,8 @@ export interface HandlerDeps {
   caCertPem?: string;
   /** In-flight and watch limits; Kubernetes' and berth's defaults when absent. */
   limits?: ServerLimits;
+  /** serviceaccounts/token; absent when the server has no key to sign tokens with. */
+  tokens?: ServiceAccountTokens;
   /** The cluster registry, whose garbage collection the admin runs on demand; absent when the server runs none. */
   registry?: ClusterRegistryControl;
 }
@@ -165,8 +169,10 @@ export class ApiHandler {
   private readonly readOnlyInflight: InflightLimit;
   private readonly mutatingInflight: InflightLimit;
   private readonly watchBudget: WatchBudget;
+  private readonly evictions: Evictions;
 
   constructor(private readonly deps: HandlerDeps) {
+    this.evictions = new Evictions(deps.objects);
     this.authenticator = new Authenticator({ adminToken: deps.adminToken, joinSecret: deps.nodeSecret });
     const limits = deps.limits ?? DEFAULT_LIMITS;
     this.readOnlyInflight = new InflightLimit(limits.maxRequestsInflight, 'read-only');
@@ -201,7 +207,7 @@ export class ApiHandler {
     ctx.url = parseRequestTarget(ctx.req.url);
     ctx.accept = parseAccept(ctx.req.headers.accept);
     const route = parseRoute(ctx.url.pathname);
-    if (!isPublic(route)) Object.assign(ctx, this.authenticate(ctx.req, ctx.url, route));
+    if (!isPublic(route)) Object.assign(ctx, await this.authenticate(ctx.req, ctx.url, route));
     // Kubernetes' order: authentication, the in-flight limits, then authorization, whose node rules read the
     // store (a pod, a namespace's pods): that work is bounded too, and a request denied during overload is a 429.
     const release = this.admit(ctx);
@@ -226,8 +232,17 @@ export class ApiHandler {
   }
 
   /** Who sent the request (or 401), and what it asks to do, which the in-flight limits and authorization go by. */
-  private authenticate(req: IncomingMessage, url: RequestTarget, route: Route, upgrade = false): { user: UserInfo; attributes: RequestAttributes } {
-    return { user: this.authenticator.authenticate(req), attributes: requestAttributes(req.method ?? 'GET', route, url, upgrade) };
+  private async authenticate(req: IncomingMessage, url: RequestTarget, route: Route, upgrade = false): Promise<{ user: UserInfo; attributes: RequestAttributes }> {
+    const attributes = requestAttributes(req.method ?? 'GET', route, url, upgrade);
+    try {
+      return { user: this.authenticator.authenticate(req), attributes };
+    } catch (err) {
+      // Not a certificate or a token of the cluster's own: perhaps a service account's token.
+      const token = bearerToken(req.headers.authorization);
+      const user = token !== undefined ? await this.deps.tokens?.authenticate(token) : undefined;
+      if (!user) throw err;
+      return { user, attributes };
+    }
   }
 
   /**
@@ -346,6 +361,7 @@ export class ApiHandler {
     }
 
     if (subresource === 'scale') return this.scale(ctx, target, name);
+    if (subresource === 'eviction' || subresource === 'token') return this.createSubresource(ctx, target, name);
     if (subresource === 'log' || subresource === 'exec') return this.fromNode(ctx, target, name);
     if (subresource && objects.acceptsSubresourceWrite(type, subresource)) {
       if (method !== 'POST') throw errors.methodNotAllowed(`${method} is not supported on ${type.plural}/${subresource}`);
@@ -409,7 +425,7 @@ export class ApiHandler {
     const authorized = (async () => {
       const url = parseRequestTarget(req.url);
       const route = parseRoute(url.pathname);
-      const { user, attributes } = this.authenticate(req, url, route, true);
+      const { user, attributes } = await this.authenticate(req, url, route, true);
       await this.authorize(user, attributes);
       return { url, route };
     })();
@@ -426,6 +442,21 @@ export class ApiHandler {
   readonly clientErrorListener = (err: NodeJS.ErrnoException, socket: Duplex): void => {
     endWithStatus(socket, errors.badRequest(`malformed HTTP request: ${err.code ?? err.message}`));
   };
+
+  /** pods/NAME/eviction and serviceaccounts/NAME/token: a POST of an Eviction or a TokenRequest. */
+  private async createSubresource(ctx: RequestContext, target: ResourceTarget, name: string): Promise<void> {
+    const { type, subresource } = target;
+    if (ctx.req.method !== 'POST') throw errors.methodNotAllowed(`${ctx.req.method} is not supported on ${type.plural}/${subresource}`);
+    ctx.verb = 'create';
+    const body = await this.readObjectBody(ctx);
+    const namespace = target.namespace ?? 'default';
+    if (subresource === 'eviction') {
+      await this.evictions.evict(namespace, name, body, this.writeOptions(ctx));
+      return this.sendJson(ctx, 201, successStatus(undefined, 201));
+    }
+    if (!this.deps.tokens) throw errors.unavailable('this API server issues no service account tokens');
+    return this.sendJson(ctx, 201, await this.deps.tokens.request(namespace, name, body, this.dryRun(ctx.url.searchParams), ctx.admission));
+  }
 
   /** Subresources this server answers itself or through the nodes. */
   private serves(target: ResourceTarget): boolean {

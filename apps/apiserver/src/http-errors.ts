@@ -52,8 +52,8 @@ export function statusFor(err: unknown): KubeStatus {
   };
 }
 
-export function successStatus(details: Record<string, unknown>): KubeStatus {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details, code: 200 };
+export function successStatus(details?: Record<string, unknown>, code = 200): KubeStatus {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', ...(details ? { details } : {}), code };
 }
 
 /**

@@ -146,8 +146,11 @@ describe('the node authorizer', () => {
     }
   });
 
-  it('refuses any other user', async () => {
-    expect(await decision({ name: 'someone', groups: ['system:authenticated'] }, 'GET', '/api')).toBe('Forbidden: forbidden: User "someone" cannot get path "/api"');
+  it('lets any other user read discovery only (system:discovery), as a service account', async () => {
+    const someone = { name: 'system:serviceaccount:default:default', groups: ['system:serviceaccounts', 'system:authenticated'] };
+    expect(await decision(someone, 'GET', '/api')).toBe('');
+    expect(await decision(someone, 'GET', '/metrics')).toBe('Forbidden: forbidden: User "system:serviceaccount:default:default" cannot get path "/metrics"');
+    expect(await decision(someone, 'GET', '/api/v1/namespaces/default/pods')).toMatch(/^Forbidden: pods is forbidden: User "system:serviceaccount:default:default" cannot list resource "pods"/);
   });
 });
 

@@ -129,9 +129,18 @@ export class NodeAuthorizer implements NodeRules {
       case '/secrets':
       case '/persistentvolumeclaims':
         return this.relatedDecision(node, a, a.type.plural as Kind);
+      case '/serviceaccounts':
+        return this.tokenDecision(node, a, sub);
       default:
         return '';
     }
+  }
+
+  /** A token of an account a pod of the node runs as (the pod it is bound to is checked by admission()). */
+  private async tokenDecision(node: string, a: ResourceAttributes, sub: string): Promise<string | undefined> {
+    if (sub !== 'token' || a.verb !== 'create' || !a.namespace || !a.name) return 'a node can only request tokens of the service accounts its pods run as';
+    const pods = await this.graph.podsOn(node, a.namespace);
+    return pods.some((pod) => (pod.spec?.serviceAccountName || 'default') === a.name) ? undefined : noRelationship(node);
   }
 
   private nodeDecision(node: string, a: ResourceAttributes, sub: string): string | undefined {
@@ -195,6 +204,12 @@ export class NodeAuthorizer implements NodeRules {
         };
       case '/events':
         return (old, next) => admitEvent(node, type, old, next);
+      case '/serviceaccounts':
+        // A token request: `old` is the pod the token would be bound to (undefined when unbound).
+        return (boundPod) => {
+          const nodeName = (boundPod?.spec as { nodeName?: string } | undefined)?.nodeName;
+          if (nodeName !== node) throw admissionForbidden(type, attrs.resource.name, `node "${node}" can only request tokens bound to its own pods`);
+        };
       default:
         return undefined;
     }

@@ -150,6 +150,15 @@ export interface AllocationHooks {
 }
 
 /**
+ * A mutating admission plugin of creates (Kubernetes' ServiceAccount admission): sees a new object after
+ * its kind's prepareForCreate, before defaulting and validation; may change it, or throw to refuse it.
+ * It reads other objects through `objects`.
+ */
+export interface CreationAdmission {
+  admitCreate(type: ResourceType, obj: KubeObject, objects: Pick<ObjectService, 'get'>): Promise<void>;
+}
+
+/**
  * The object semantics of the API on top of the key-value store: identity and system metadata,
  * defaulting and validation, generations, optimistic concurrency, patches, finalizers and no-op writes.
  */
@@ -157,6 +166,7 @@ export class ObjectService {
   constructor(
     private readonly store: Store,
     private readonly allocations?: AllocationHooks,
+    private readonly creationAdmission: readonly CreationAdmission[] = [],
   ) {}
 
   async get(type: ResourceType, namespace: string | undefined, name: string): Promise<KubeObject> {
@@ -409,6 +419,7 @@ export class ObjectService {
     obj.metadata.creationTimestamp = timestamp(now);
     obj.metadata.generation = 1;
     definitionOf(type).strategy.prepareForCreate?.(obj);
+    for (const plugin of this.creationAdmission) await plugin.admitCreate(type, obj, this);
     const warnings = this.admit(type, obj, opts);
     opts.admit?.(undefined, obj);
     obj.metadata.managedFields = managedFieldsSet ? managedFields : recordUpdate(type, undefined, obj, opts.fieldManager, now);

@@ -1,3 +1,4 @@
+import { ServiceAccountTokenSource } from './service-account-token';
 import { resourceForKind, type ConfigMap, type KubeObject, type Pod, type Secret, type Service } from '@berth/api';
 import type { ClusterConnection, KubeClient } from '@berth/client';
 import { clientListWatch, EventRecorder, objectKey, runController, SharedInformerFactory, WorkQueue, type Informer, type RunningController } from '@berth/controller';
@@ -25,7 +26,7 @@ const CONFIG_MAP_TYPE = resourceForKind('v1', 'ConfigMap')!;
 const SECRET_TYPE = resourceForKind('v1', 'Secret')!;
 const SERVICE_TYPE = resourceForKind('v1', 'Service')!;
 
-export type AgentClient = Pick<KubeClient, 'list' | 'watch' | 'get' | 'create' | 'patch' | 'updateStatus' | 'delete'>;
+export type AgentClient = Pick<KubeClient, 'list' | 'watch' | 'get' | 'create' | 'patch' | 'updateStatus' | 'delete' | 'request'>;
 
 export interface AgentOptions {
   client: AgentClient;
@@ -93,6 +94,7 @@ function hostResolvConfFrom(path: string): HostResolvConf {
 }
 
 function objectSource(client: AgentClient): ObjectSource {
+  const tokens = new ServiceAccountTokenSource(client);
   const optional = async <T extends KubeObject>(work: Promise<T>): Promise<T | undefined> => {
     try {
       return await work;
@@ -104,6 +106,7 @@ function objectSource(client: AgentClient): ObjectSource {
   return {
     configMap: (namespace, name) => optional(client.get<ConfigMap>(CONFIG_MAP_TYPE, name, { namespace })),
     secret: (namespace, name) => optional(client.get<Secret>(SECRET_TYPE, name, { namespace })),
+    serviceAccountToken: (pod, audience, expirationSeconds) => tokens.token(pod, audience, expirationSeconds),
   };
 }
 

@@ -8,6 +8,8 @@ import { containerSecurity } from './security';
 export interface ObjectSource {
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** A token of the pod's service account bound to the pod (a serviceAccountToken projection); absent where none can be had. */
+  serviceAccountToken?(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string>;
 }
 
 /** Key → value of a ConfigMap (data and binaryData) or of a Secret (base64-decoded). */

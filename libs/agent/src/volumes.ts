@@ -1,4 +1,4 @@
-import type { DownwardAPIVolumeFile, KeyToPath, Pod, Volume } from '@berth/api';
+import type { DownwardAPIVolumeFile, KeyToPath, Pod, ServiceAccountTokenProjection, Volume } from '@berth/api';
 import { parseQuantity } from '@berth/api';
 import { errors } from '@berth/errors';
 import { mountPointsUnder, mustRun, unmountAllUnder } from '@berth/host';
@@ -60,6 +60,16 @@ function downwardFiles(pod: Pod, items: DownwardAPIVolumeFile[] | undefined, def
   return payload;
 }
 
+/** Kubernetes' default lifetime of a projected token when the projection names none: an hour. */
+const DEFAULT_TOKEN_SECONDS = 3600;
+
+/** A serviceAccountToken projection: the pod's token at `path`. */
+async function tokenFile(pod: Pod, projection: ServiceAccountTokenProjection, mode: number, objects: ObjectSource): Promise<Payload> {
+  if (!objects.serviceAccountToken) throw errors.badRequest('this node cannot request service account tokens');
+  const token = await objects.serviceAccountToken(pod, projection.audience || undefined, projection.expirationSeconds ?? DEFAULT_TOKEN_SECONDS);
+  return new Map([[projection.path, { data: Buffer.from(token), mode }]]);
+}
+
 /** What a volume made of files shows: undefined for volumes that are not. Later projections win a path, as in kubelet. */
 async function volumePayload(pod: Pod, volume: Volume, objects: ObjectSource, allocatable: NodeAllocatable): Promise<Payload | undefined> {
   if (volume.configMap) {
@@ -79,7 +89,8 @@ async function volumePayload(pod: Pod, volume: Volume, objects: ObjectSource, al
       if (source.configMap) files = await keyFiles(pod, objects, 'configmap', source.configMap.name ?? '', source.configMap.items, defaultMode, !!source.configMap.optional);
       else if (source.secret) files = await keyFiles(pod, objects, 'secret', source.secret.name ?? '', source.secret.items, defaultMode, !!source.secret.optional);
       else if (source.downwardAPI) files = downwardFiles(pod, source.downwardAPI.items, defaultMode, allocatable);
-      else throw errors.badRequest(`volume ${JSON.stringify(volume.name)}: only configMap, secret and downwardAPI projections are supported on this node`);
+      else if (source.serviceAccountToken) files = await tokenFile(pod, source.serviceAccountToken, defaultMode, objects);
+      else throw errors.badRequest(`volume ${JSON.stringify(volume.name)}: only configMap, secret, downwardAPI and serviceAccountToken projections are supported on this node`);
       for (const [path, file] of files) payload.set(path, file);
     }
     return payload;

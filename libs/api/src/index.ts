@@ -14,3 +14,7 @@ export { defineResource } from './resources/definition';
 export type { DeletionPlan, FieldAccessor, KindShape, ResourceStrategy, TablePrinter } from './resources/definition';
 export { SYSTEM_NAMESPACES } from './resources/core/namespace';
 export { timestamp } from './timestamp';
+export { EMPTY_SCHEMA } from './resources/merge';
+export type { FieldSchema, ListSchema } from './resources/merge';
+export * from './openapi';
+export * from './resources/policy/poddisruptionbudget/budget';

@@ -15,3 +15,8 @@ export type * from './resources/core/secret/types';
 export type * from './resources/apps/deployment/types';
 export type * from './resources/apps/replicaset/types';
 export type * from './resources/coordination/lease/types';
+export type * from './resources/apps/daemonset/types';
+export type * from './resources/apps/controllerrevision/types';
+export type * from './resources/discovery/endpointslice/types';
+export type * from './resources/core/serviceaccount/types';
+export type * from './resources/policy/poddisruptionbudget/types';

@@ -17,6 +17,11 @@ const FIXTURES: Record<string, () => KubeObject> = {
   Endpoints: fixtures.endpointsFixture,
   ConfigMap: fixtures.configMapFixture,
   Secret: fixtures.secretFixture,
+  DaemonSet: fixtures.daemonSetFixture,
+  ControllerRevision: fixtures.controllerRevisionFixture,
+  EndpointSlice: fixtures.endpointSliceFixture,
+  ServiceAccount: fixtures.serviceAccountFixture,
+  PodDisruptionBudget: fixtures.podDisruptionBudgetFixture,
 };
 
 describe('the resource registry', () => {
@@ -34,6 +39,11 @@ describe('the resource registry', () => {
       'apps/Deployment',
       'apps/ReplicaSet',
       'coordination.k8s.io/Lease',
+      'apps/DaemonSet',
+      'apps/ControllerRevision',
+      'discovery.k8s.io/EndpointSlice',
+      '/ServiceAccount',
+      'policy/PodDisruptionBudget',
     ]);
   });
 

@@ -64,6 +64,11 @@ describe('good objects', () => {
     fixtures.endpointsFixture,
     fixtures.configMapFixture,
     fixtures.secretFixture,
+    fixtures.daemonSetFixture,
+    fixtures.controllerRevisionFixture,
+    fixtures.endpointSliceFixture,
+    fixtures.serviceAccountFixture,
+    fixtures.podDisruptionBudgetFixture,
   ];
 
   it.each(all.map((make) => [make().kind, make] as const))('%s passes, before and after defaulting, and is left unchanged', (_kind, make) => {

@@ -17,6 +17,24 @@ export function selectsPod(service: Service, pod: Pod): boolean {
   return Object.entries(service.spec!.selector!).every(([key, value]) => pod.metadata.labels?.[key] === value);
 }
 
+/**
+ * What about a pod decides its place in Endpoints and EndpointSlices; a pod update that changes none of it
+ * wakes no Service. (Container ports are left out: a pod's spec cannot change them.)
+ */
+export function endpointsView(pod: Pod): string {
+  return canonicalJson({
+    labels: pod.metadata.labels ?? {},
+    terminating: !!pod.metadata.deletionTimestamp,
+    phase: pod.status?.phase,
+    ready: isPodReady(pod),
+    podIP: pod.status?.podIP,
+    podIPs: pod.status?.podIPs,
+    nodeName: pod.spec?.nodeName,
+    hostname: pod.spec?.hostname,
+    subdomain: pod.spec?.subdomain,
+  });
+}
+
 /** A cluster IP is set (Kubernetes' IsServiceIPSet); without one the Service is headless. */
 export function hasClusterIP(service: Service): boolean {
   const clusterIP = service.spec?.clusterIP;
@@ -98,7 +116,7 @@ interface Member {
 const memberKey = (m: Member) => `${m.address.ip}/${m.address.targetRef?.uid ?? ''}/${m.ready ? 'ready' : 'not-ready'}`;
 
 /** Orders IPv4 addresses numerically (10.0.0.9 before 10.0.0.10) and the rest as text. */
-function ipOrder(ip: string): string {
+export function ipOrder(ip: string): string {
   return isIPv4(ip) ? ip.split('.').map((octet) => octet.padStart(3, '0')).join('.') : `~${ip}`;
 }
 

@@ -3,9 +3,7 @@ import { enqueueMapped, type EventRecorder, type Informer, objectKey, runControl
 import { errors, isBerthError } from '@berth/errors';
 import type { Logger } from 'pino';
 import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
-import { endpointsToWrite, endpointSubsets, managesEndpoints, selectsPod } from './endpoints-subsets';
-import { isPodReady } from './pods';
-import { canonicalJson } from './rollout';
+import { endpointsToWrite, endpointSubsets, endpointsView, managesEndpoints, selectsPod } from './endpoints-subsets';
 import { PODS } from './types';
 
 function coreType(kind: string) {
@@ -20,21 +18,6 @@ export const ENDPOINTS = coreType('Endpoints');
 export interface EndpointsControllerOptions {
   /** Services reconciled at once (Kubernetes' --concurrent-endpoint-syncs); default 5. */
   workers?: number;
-}
-
-/** What about a pod decides its place in Endpoints; a pod update that changes none of it wakes no Service. */
-function endpointsView(pod: Pod): string {
-  return canonicalJson({
-    labels: pod.metadata.labels ?? {},
-    terminating: !!pod.metadata.deletionTimestamp,
-    phase: pod.status?.phase,
-    ready: isPodReady(pod),
-    podIP: pod.status?.podIP,
-    podIPs: pod.status?.podIPs,
-    nodeName: pod.spec?.nodeName,
-    hostname: pod.spec?.hostname,
-    subdomain: pod.spec?.subdomain,
-  });
 }
 
 /**

@@ -21,11 +21,16 @@ export class Expectations {
   }
 
   expectCreations(controllerKey: string, count: number): void {
-    this.pending.set(controllerKey, { adds: count, deletes: new Set(), at: this.now() });
+    this.expect(controllerKey, count, []);
   }
 
   expectDeletions(controllerKey: string, podKeys: string[]): void {
-    this.pending.set(controllerKey, { adds: 0, deletes: new Set(podKeys), at: this.now() });
+    this.expect(controllerKey, 0, podKeys);
+  }
+
+  /** Creations and deletions of one pass at once (a DaemonSet's rolling update does both). */
+  expect(controllerKey: string, creations: number, deletionKeys: string[]): void {
+    this.pending.set(controllerKey, { adds: creations, deletes: new Set(deletionKeys), at: this.now() });
   }
 
   creationObserved(controllerKey: string): void {

@@ -26,3 +26,21 @@ export {
   canonicalJson,
 } from './rollout';
 export { NODE_LEASE_NAMESPACE } from './types';
+export {
+  CONTROLLER_REVISION_HASH_LABEL,
+  templatePatch,
+  templateOfRevision,
+  hashControllerRevision,
+  controllerRevisionName,
+  revisionsEqual,
+  sortRevisions,
+  nextRevisionNumber,
+  newControllerRevision,
+  createControllerRevision,
+  updateRevisionNumber,
+  truncateHistory,
+  type HistoryClient,
+} from './history';
+export { DaemonSetController, type DaemonSetControllerOptions } from './daemonset';
+export { daemonPodTolerations, nodeShouldRunDaemonPod, targetNodeName, type NodePlacement } from './daemonset-plan';
+export { EndpointSliceController, desiredSlices, sliceChanges, sliceLabels, SERVICE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY, type SliceContent } from './endpointslice';

@@ -4,17 +4,47 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ControllerContext } from './context';
+import { DaemonSetController } from './daemonset';
 import { DeploymentController } from './deployment';
 import { EndpointsController } from './endpoints';
+import { EndpointSliceController } from './endpointslice';
 import { GarbageCollector } from './garbage-collector';
 import { ControllerMetrics } from './metrics';
 import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from './node-ipam';
 import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
 import { ServiceLoadBalancerController } from './service-lb';
+import { ServiceAccountsController } from './serviceaccounts';
+import { DisruptionController } from './disruption';
+import { RootCaPublisher } from './root-ca-publisher';
 
-export type ControllerName = 'replicaset' | 'deployment' | 'node-lifecycle' | 'garbage-collector' | 'endpoints' | 'node-ipam' | 'service-lb';
-export const ALL_CONTROLLERS: readonly ControllerName[] = ['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb'];
+export type ControllerName =
+  | 'replicaset'
+  | 'deployment'
+  | 'node-lifecycle'
+  | 'garbage-collector'
+  | 'endpoints'
+  | 'node-ipam'
+  | 'service-lb'
+  | 'daemonset'
+  | 'endpointslice'
+  | 'serviceaccount'
+  | 'disruption'
+  | 'root-ca-cert-publisher';
+export const ALL_CONTROLLERS: readonly ControllerName[] = [
+  'replicaset',
+  'deployment',
+  'node-lifecycle',
+  'garbage-collector',
+  'endpoints',
+  'node-ipam',
+  'service-lb',
+  'daemonset',
+  'endpointslice',
+  'serviceaccount',
+  'disruption',
+  'root-ca-cert-publisher',
+];
 
 export interface ControllerManagerOptions {
   client: KubeClient;
@@ -31,6 +61,8 @@ export interface ControllerManagerOptions {
   controllers?: readonly ControllerName[];
   /** Informer resync (handlers see every object again); default 5 minutes, 0 to disable. */
   resyncPeriodMs?: number;
+  /** The cluster CA published in every namespace (kube-root-ca.crt); the client's CA when omitted. */
+  rootCaPem?: string;
   /** Where to register Prometheus metrics (the host's /metrics registry); none when omitted. */
   registry?: Registry;
 }
@@ -90,6 +122,13 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
     );
   }
   if (enabled.has('service-lb')) controllers.push(new ServiceLoadBalancerController(ctx));
+  if (enabled.has('daemonset')) controllers.push(new DaemonSetController(ctx));
+  if (enabled.has('endpointslice')) controllers.push(new EndpointSliceController(ctx));
+  if (enabled.has('serviceaccount')) controllers.push(new ServiceAccountsController(ctx));
+  if (enabled.has('disruption')) controllers.push(new DisruptionController(ctx));
+  // The CA the controller-manager's own client trusts is the cluster's (its kubeconfig's).
+  const rootCa = options.rootCaPem ?? client.connection.ca;
+  if (enabled.has('root-ca-cert-publisher') && rootCa) controllers.push(new RootCaPublisher(ctx, rootCa));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');

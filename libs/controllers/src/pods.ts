@@ -1,4 +1,6 @@
-import type { Pod, PodCondition, PodPhase } from '@berth/api';
+import { isPodReady, type Pod, type PodCondition, type PodPhase } from '@berth/api';
+
+export { isPodReady };
 
 /** Pods that still count toward a controller's replicas: not finished and not on their way out. */
 export function isPodActive(pod: Pod): boolean {
@@ -8,10 +10,6 @@ export function isPodActive(pod: Pod): boolean {
 
 export function readyCondition(pod: Pod): PodCondition | undefined {
   return pod.status?.conditions?.find((c) => c.type === 'Ready');
-}
-
-export function isPodReady(pod: Pod): boolean {
-  return readyCondition(pod)?.status === 'True';
 }
 
 /** When the pod became ready, in ms since the epoch; undefined when it is not ready. */

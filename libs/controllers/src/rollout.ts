@@ -1,4 +1,4 @@
-import type { Deployment, IntOrString, PodTemplateSpec, ReplicaSet } from '@berth/api';
+import { scaledIntOrPercent, type Deployment, type IntOrString, type PodTemplateSpec, type ReplicaSet } from '@berth/api';
 import { errors, field } from '@berth/errors';
 
 /** The label a Deployment adds to its ReplicaSets' selector and template, telling their pods apart. */
@@ -67,23 +67,21 @@ const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
  * collisionCount, which a Deployment bumps when a ReplicaSet of that name exists with another template.
  */
 export function podTemplateHash(template: PodTemplateSpec | undefined, collisionCount = 0): string {
-  let text = canonicalJson(templateWithoutHash(template));
-  if (collisionCount) text += `#${collisionCount}`;
-  const decimal = String(fnv32a(text));
+  return safeHash(canonicalJson(templateWithoutHash(template)), collisionCount);
+}
+
+/** fnv32a of text (and collisionCount, when not 0), written in SAFE_ALPHABET: the suffix of generated names. */
+export function safeHash(text: string, collisionCount = 0): string {
+  const decimal = String(fnv32a(collisionCount ? `${text}#${collisionCount}` : text));
   return [...decimal].map((digit) => SAFE_ALPHABET[digit.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
 }
 
 /** An int-or-percent against total: percentages rounded up or down as asked, as Kubernetes' GetScaledValueFromIntOrPercent. */
 export function scaledValue(value: IntOrString | undefined, total: number, roundUp: boolean, path: string): number {
   if (value === undefined || value === null) return 0;
-  if (typeof value === 'number') return value;
-  const match = /^(\d+)%$/.exec(value);
-  if (!match) {
-    if (/^\d+$/.test(value)) return Number(value);
-    throw errors.invalid('Deployment', '', [field.invalid(path, value, 'must be an integer or a percentage')], 'apps');
-  }
-  const scaled = (Number(match[1]) * total) / 100;
-  return roundUp ? Math.ceil(scaled) : Math.floor(scaled);
+  const scaled = scaledIntOrPercent(value, total, roundUp);
+  if (scaled === undefined) throw errors.invalid('Deployment', '', [field.invalid(path, value, 'must be an integer or a percentage')], 'apps');
+  return scaled;
 }
 
 export interface Fenceposts {

@@ -13,6 +13,9 @@ export const EVENTS = typeOf('v1', 'Event');
 export const REPLICA_SETS = typeOf('apps/v1', 'ReplicaSet');
 export const DEPLOYMENTS = typeOf('apps/v1', 'Deployment');
 export const LEASES = typeOf('coordination.k8s.io/v1', 'Lease');
+export const DAEMON_SETS = typeOf('apps/v1', 'DaemonSet');
+export const CONTROLLER_REVISIONS = typeOf('apps/v1', 'ControllerRevision');
+export const ENDPOINT_SLICES = typeOf('discovery.k8s.io/v1', 'EndpointSlice');
 
 /** The namespace where node agents renew their heartbeat Leases (defined once, by @berth/client). */
 export { NODE_LEASE_NAMESPACE } from '@berth/client';

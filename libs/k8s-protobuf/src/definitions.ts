@@ -13,6 +13,8 @@ export const PROTOBUF_KINDS: Readonly<Record<string, string>> = {
   'apps/v1/Deployment': 'k8s.io.api.apps.v1.Deployment',
   'apps/v1/ReplicaSet': 'k8s.io.api.apps.v1.ReplicaSet',
   'coordination.k8s.io/v1/Lease': 'k8s.io.api.coordination.v1.Lease',
+  'policy/v1/Eviction': 'k8s.io.api.policy.v1.Eviction',
+  'authentication.k8s.io/v1/TokenRequest': 'k8s.io.api.authentication.v1.TokenRequest',
 };
 
 export const UNKNOWN_TYPE = 'k8s.io.apimachinery.pkg.runtime.Unknown';

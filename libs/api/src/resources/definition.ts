@@ -7,8 +7,10 @@
 import type { FieldCause } from '@berth/errors';
 import { dns1123SubdomainErrors } from '../schema/syntax';
 import type { KubeObject } from '../types';
+import type { FieldSchema } from './merge';
+import { objectMerge } from './merge';
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'eviction' | 'token';
 
 /** A kind's REST identity: the names discovery, REST paths and the CLI use. */
 export interface ResourceType {
@@ -103,6 +105,8 @@ export interface ResourceDefinition<T extends KubeObject = KubeObject> extends R
   table: TablePrinter;
   /** What is wrong with a name (DNS subdomain rules unless the name becomes a DNS label, as a namespace's or service's does). */
   nameErrors(name: string): string[];
+  /** How its fields merge under strategic merge patch and server-side apply (list keys, atomic fields). */
+  mergeSchema: FieldSchema;
   /** Fields besides metadata.name/namespace a field selector may name (Kubernetes' ToSelectableFields). */
   selectableFields: Readonly<Record<string, FieldAccessor>>;
   /** The field whose equality selector indexes watchers (pods by spec.nodeName: each agent watches its own). */
@@ -126,6 +130,7 @@ export interface DefinitionInput<T extends KubeObject> {
   verbs?: string[];
   defaults?: (obj: Record<string, unknown>) => void;
   nameErrors?: (name: string) => string[];
+  mergeSchema?: FieldSchema;
   selectableFields?: Record<string, FieldAccessor>;
   watchIndexField?: string;
   strategy?: ResourceStrategy;
@@ -149,6 +154,7 @@ export function defineResource<T extends KubeObject>(input: DefinitionInput<T>):
     defaults: input.defaults ?? (() => undefined),
     table: input.table,
     nameErrors: input.nameErrors ?? dns1123SubdomainErrors,
+    mergeSchema: input.mergeSchema ?? objectMerge(),
     selectableFields: input.selectableFields ?? {},
     ...(input.watchIndexField ? { watchIndexField: input.watchIndexField } : {}),
     strategy: input.strategy ?? {},

@@ -3,6 +3,8 @@
  * discovery lists them. Adding a kind: see "How to add a kind" in the README.
  */
 import type { ResourceDefinition } from './definition';
+import { controllerRevisionResource } from './apps/controllerrevision';
+import { daemonSetResource } from './apps/daemonset';
 import { deploymentResource } from './apps/deployment';
 import { replicaSetResource } from './apps/replicaset';
 import { leaseResource } from './coordination/lease';
@@ -14,6 +16,9 @@ import { nodeResource } from './core/node';
 import { podResource } from './core/pod';
 import { secretResource } from './core/secret';
 import { serviceResource } from './core/service';
+import { endpointSliceResource } from './discovery/endpointslice';
+import { serviceAccountResource } from './core/serviceaccount';
+import { podDisruptionBudgetResource } from './policy/poddisruptionbudget';
 
 export const DEFINITIONS: readonly ResourceDefinition[] = [
   namespaceResource,
@@ -27,4 +32,9 @@ export const DEFINITIONS: readonly ResourceDefinition[] = [
   deploymentResource,
   replicaSetResource,
   leaseResource,
+  daemonSetResource,
+  controllerRevisionResource,
+  endpointSliceResource,
+  serviceAccountResource,
+  podDisruptionBudgetResource,
 ] as ResourceDefinition[];

@@ -2,11 +2,11 @@
 import { field } from '@berth/errors';
 import { isQuantity, parseQuantity } from '../quantity';
 import type { Check, Problem } from './fields';
-import { isAbsent, problem } from './fields';
+import { allowingOnly, isAbsent, problem } from './fields';
 import { percentErrors, portNameErrors } from './syntax';
 
 export function oneOf<T extends string>(allowed: readonly T[]): Check<string> {
-  return (value) => (allowed.includes(value as T) ? undefined : problem(field.notSupported('', value, allowed)));
+  return allowingOnly((value) => (allowed.includes(value as T) ? undefined : problem(field.notSupported('', value, allowed))), allowed);
 }
 
 export function atLeast(min: number): Check<number> {

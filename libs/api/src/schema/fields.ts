@@ -45,11 +45,66 @@ export interface Problem {
 
 export type Check<T = unknown> = (value: T, owner: Record<string, unknown>) => Problem[] | Problem | undefined;
 
+const enumOfCheck = new WeakMap<Check<never>, readonly string[]>();
+
+/** Records the values a check allows, for the OpenAPI schema (`oneOf` in checks.ts does). */
+export function allowingOnly<T>(check: Check<T>, values: readonly string[]): Check<T> {
+  enumOfCheck.set(check as Check<never>, values);
+  return check;
+}
+
+function enumOf(checks: Check<never>[]): readonly string[] | undefined {
+  for (const check of checks) {
+    const values = enumOfCheck.get(check);
+    if (values) return values;
+  }
+  return undefined;
+}
+
+const descriptions = new Map<object, Map<string, string>>();
+const classDescriptions = new WeakMap<object, string>();
+
+/**
+ * What a field, or a whole schema class, means: the description OpenAPI (and so `kubectl explain`) shows.
+ * On a property it goes beside its Field/Nested decorator; on a class, above it.
+ */
+export function Doc(text: string): PropertyDecorator & ClassDecorator {
+  return ((target: object, property?: string | symbol) => {
+    if (property === undefined) {
+      classDescriptions.set(target, text);
+      return;
+    }
+    const cls = target.constructor;
+    let map = descriptions.get(cls);
+    if (!map) descriptions.set(cls, (map = new Map()));
+    map.set(String(property), text);
+  }) as PropertyDecorator & ClassDecorator;
+}
+
+/** A field's description, its ancestors' included; a class's description. */
+export function describedField(cls: object, property: string): string | undefined {
+  for (let c: object | null = cls; c && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    const text = descriptions.get(c)?.get(property);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+}
+
+export function describedClass(cls: object): string | undefined {
+  return classDescriptions.get(cls);
+}
+
 export type SchemaClass = new () => object;
 
-interface FieldInfo {
+export interface FieldInfo {
   nested?: () => SchemaClass;
   list?: boolean;
+  /** A scalar, list-of-scalars or map field's JSON type (absent for nested objects). */
+  type?: FieldType<unknown>;
+  /** Marked `required` (not `requiredIf`): OpenAPI lists it in the object's `required`. */
+  required?: boolean;
+  /** The values a `oneOf` check allows. */
+  enum?: readonly string[];
 }
 
 const fieldsByClass = new Map<object, Map<string, FieldInfo>>();
@@ -80,16 +135,37 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** An OpenAPI v3 schema object (the subset berth writes: type, format, items, additionalProperties, $ref, ...). */
+export type OpenApiSchema = Record<string, unknown>;
+
+/** Shared value schemas OpenAPI documents refer to (`#/components/schemas/<name>`), as Kubernetes names them. */
+export const QUANTITY_SCHEMA = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
+export const INT_OR_STRING_SCHEMA = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
+export const SHARED_VALUE_SCHEMAS: Readonly<Record<string, OpenApiSchema>> = {
+  // No `type` on these two: either is a string or a number, and kubectl explain then names them (`<Quantity>`).
+  [QUANTITY_SCHEMA]: {
+    description: 'A fixed-point number with an optional suffix (Ki, Mi, Gi, m, k, M, G, ...): `500m`, `128Mi`, `2`.',
+  },
+  [INT_OR_STRING_SCHEMA]: {
+    'x-kubernetes-int-or-string': true,
+    description: 'An integer or a string: a port number or a named port, a count or a percentage.',
+  },
+};
+
+const ref = (name: string): OpenApiSchema => ({ $ref: `#/components/schemas/${name}` });
+
 /** What a property's JSON value must be; checks after it only run on values it accepts. */
 export interface FieldType<T> {
   accepts(value: unknown): value is T;
   /** Problems inside an accepted-looking container (a map's non-string values). */
   inner?(value: T): Problem[];
   expected: string;
+  /** The value's OpenAPI v3 schema. */
+  openapi: OpenApiSchema;
 }
 
-function typeOf<T>(expected: string, accepts: (value: unknown) => boolean, inner?: (value: T) => Problem[]): FieldType<T> {
-  return { expected, accepts: accepts as (value: unknown) => value is T, inner };
+function typeOf<T>(expected: string, openapi: OpenApiSchema, accepts: (value: unknown) => boolean, inner?: (value: T) => Problem[]): FieldType<T> {
+  return { expected, openapi, accepts: accepts as (value: unknown) => value is T, inner };
 }
 
 const MAX_SHOWN_VALUE = 200;
@@ -102,37 +178,43 @@ function typeMismatch(value: unknown, expected: string): Problem {
 }
 
 function listOf<T>(element: FieldType<T>): FieldType<T[]> {
-  return typeOf<T[]>(`a list of ${element.expected.replace(/^of type /, '')}`, Array.isArray, (list) =>
+  return typeOf<T[]>(`a list of ${element.expected.replace(/^of type /, '')}`, { type: 'array', items: element.openapi }, Array.isArray, (list) =>
     list.flatMap((item, i) => (element.accepts(item) ? [] : [{ ...typeMismatch(item, element.expected), subpath: `[${i}]` }])),
   );
 }
 
+const STRING = { type: 'string' };
+
 export const t = {
-  string: typeOf<string>('of type string', (v) => typeof v === 'string'),
-  boolean: typeOf<boolean>('of type boolean', (v) => typeof v === 'boolean'),
-  integer: typeOf<number>('of type integer', (v) => Number.isSafeInteger(v)),
-  number: typeOf<number>('of type number', (v) => typeof v === 'number' && Number.isFinite(v)),
-  intOrString: typeOf<number | string>('an integer or a string', (v) => typeof v === 'string' || Number.isSafeInteger(v)),
-  stringMap: typeOf<Record<string, string>>('a map of string to string', isPlainObject, (map) =>
+  string: typeOf<string>('of type string', STRING, (v) => typeof v === 'string'),
+  boolean: typeOf<boolean>('of type boolean', { type: 'boolean' }, (v) => typeof v === 'boolean'),
+  integer: typeOf<number>('of type integer', { type: 'integer' }, (v) => Number.isSafeInteger(v)),
+  number: typeOf<number>('of type number', { type: 'number' }, (v) => typeof v === 'number' && Number.isFinite(v)),
+  intOrString: typeOf<number | string>('an integer or a string', ref(INT_OR_STRING_SCHEMA), (v) => typeof v === 'string' || Number.isSafeInteger(v)),
+  stringMap: typeOf<Record<string, string>>('a map of string to string', { type: 'object', additionalProperties: STRING }, isPlainObject, (map) =>
     Object.entries(map).flatMap(([key, v]) =>
       typeof v === 'string' ? [] : [{ ...typeMismatch(v, 'of type string'), subpath: `[${key}]` }],
     ),
   ),
   /** A resource quantity: YAML's `cpu: 1` arrives as a number, which Kubernetes accepts too. */
-  quantity: typeOf<string | number>('a quantity string or number', (v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))),
-  quantityMap: typeOf<Record<string, string | number>>('a map of resource name to quantity', isPlainObject, (map) =>
-    Object.entries(map).flatMap(([key, v]) =>
-      typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))
-        ? []
-        : [{ ...typeMismatch(v, 'a quantity string or number'), subpath: `[${key}]` }],
-    ),
+  quantity: typeOf<string | number>('a quantity string or number', ref(QUANTITY_SCHEMA), (v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))),
+  quantityMap: typeOf<Record<string, string | number>>(
+    'a map of resource name to quantity',
+    { type: 'object', additionalProperties: ref(QUANTITY_SCHEMA) },
+    isPlainObject,
+    (map) =>
+      Object.entries(map).flatMap(([key, v]) =>
+        typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))
+          ? []
+          : [{ ...typeMismatch(v, 'a quantity string or number'), subpath: `[${key}]` }],
+      ),
   ),
   /** Free-form JSON object (managedFields' fieldsV1). */
-  object: typeOf<Record<string, unknown>>('an object', isPlainObject),
+  object: typeOf<Record<string, unknown>>('an object', { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, isPlainObject),
   /** A list of free-form objects (extension points berth stores but does not interpret). */
-  objectList: listOf(typeOf<Record<string, unknown>>('an object', isPlainObject)),
-  stringList: listOf(typeOf<string>('of type string', (v) => typeof v === 'string')),
-  integerList: listOf(typeOf<number>('of type integer', (v) => Number.isSafeInteger(v))),
+  objectList: listOf(typeOf<Record<string, unknown>>('an object', { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, isPlainObject)),
+  stringList: listOf(typeOf<string>('of type string', STRING, (v) => typeof v === 'string')),
+  integerList: listOf(typeOf<number>('of type integer', { type: 'integer' }, (v) => Number.isSafeInteger(v))),
 };
 
 /** Marks a field as required: absent, null, '' and [] are reported as `Required value`. */
@@ -197,18 +279,22 @@ function constrain<T>(target: object, property: string, type: FieldType<T>, chec
 /** A scalar, list-of-scalars or free-form map property. */
 export function Field<T>(type: FieldType<T>, ...checks: Check<T>[]): PropertyDecorator {
   return (target, property) => {
-    register(target, String(property), {});
+    register(target, String(property), {
+      type: type as FieldType<unknown>,
+      required: checks.includes(required as Check<T>),
+      enum: enumOf(checks as Check<never>[]),
+    });
     constrain(target, String(property), type, checks);
   };
 }
 
-const objectType = typeOf<Record<string, unknown>>('an object', isPlainObject);
+const objectType = typeOf<Record<string, unknown>>('an object', { type: 'object' }, isPlainObject);
 const objectListType = listOf(objectType);
 
 /** A property holding one object of a schema class. */
 export function Nested<T>(cls: () => SchemaClass, ...checks: Check<T>[]): PropertyDecorator {
   return (target, property) => {
-    register(target, String(property), { nested: cls });
+    register(target, String(property), { nested: cls, required: checks.includes(required as Check<T>) });
     constrain(target, String(property), objectType, checks as Check<Record<string, unknown>>[]);
     whenValidatorLoads(({ ValidateNested }) => ValidateNested()(target, String(property)));
   };
@@ -217,7 +303,7 @@ export function Nested<T>(cls: () => SchemaClass, ...checks: Check<T>[]): Proper
 /** A property holding a list of objects of a schema class. */
 export function NestedList<T>(cls: () => SchemaClass, ...checks: Check<T[]>[]): PropertyDecorator {
   return (target, property) => {
-    register(target, String(property), { nested: cls, list: true });
+    register(target, String(property), { nested: cls, list: true, required: checks.includes(required as Check<T[]>) });
     constrain(target, String(property), objectListType, checks as unknown as Check<Record<string, unknown>[]>[]);
     whenValidatorLoads(({ ValidateNested }) => ValidateNested({ each: true })(target, String(property)));
   };

@@ -1,5 +1,5 @@
 /** Valid objects of every served kind, as a client would send them: shared by the api lib's specs. */
-import type { ConfigMap, Deployment, Endpoints, Event, Lease, Namespace, Node, Pod, ReplicaSet, Secret, Service } from '../kinds';
+import type { ConfigMap, ControllerRevision, DaemonSet, Deployment, Endpoints, EndpointSlice, Event, Lease, Namespace, Node, Pod, PodDisruptionBudget, ReplicaSet, Secret, Service, ServiceAccount } from '../kinds';
 
 export function podFixture(): Pod {
   return {
@@ -159,5 +159,70 @@ export function secretFixture(): Secret {
     metadata: { name: 'web-tls', namespace: 'default' },
     type: 'kubernetes.io/tls',
     data: { 'tls.crt': 'Y2VydA==', 'tls.key': 'a2V5' },
+  };
+}
+
+export function daemonSetFixture(): DaemonSet {
+  const pod = podFixture();
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'node-agent', namespace: 'kube-system' },
+    spec: {
+      selector: { matchLabels: { app: 'node-agent' } },
+      template: { metadata: { labels: { app: 'node-agent' } }, spec: { ...pod.spec!, nodeSelector: { 'kubernetes.io/os': 'linux' } } },
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
+      minReadySeconds: 5,
+      revisionHistoryLimit: 3,
+    },
+  };
+}
+
+export function controllerRevisionFixture(): ControllerRevision {
+  const ds = daemonSetFixture();
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'ControllerRevision',
+    metadata: {
+      name: 'node-agent-7b9c5d8f4',
+      namespace: 'kube-system',
+      labels: { app: 'node-agent', 'controller-revision-hash': '7b9c5d8f4' },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'node-agent', uid: 'b0c1d2e3', controller: true, blockOwnerDeletion: true }],
+    },
+    data: { spec: { template: { ...ds.spec!.template, $patch: 'replace' } } },
+    revision: 2,
+  };
+}
+
+export function endpointSliceFixture(): EndpointSlice {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'web-x7k2p', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' } },
+    addressType: 'IPv4',
+    endpoints: [
+      {
+        addresses: ['10.42.0.5'],
+        conditions: { ready: true, serving: true, terminating: false },
+        nodeName: 'node-1',
+        targetRef: { kind: 'Pod', name: 'web-1', namespace: 'default', uid: 'a1b2' },
+        zone: 'zone-a',
+        hints: { forZones: [{ name: 'zone-a' }] },
+      },
+    ],
+    ports: [{ name: 'http', port: 80, protocol: 'TCP', appProtocol: 'http' }],
+  };
+}
+
+export function serviceAccountFixture(): ServiceAccount {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'builder', namespace: 'default' }, imagePullSecrets: [{ name: 'registry' }], automountServiceAccountToken: false };
+}
+
+export function podDisruptionBudgetFixture(): PodDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: { minAvailable: '50%', selector: { matchLabels: { app: 'web' } }, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
   };
 }

@@ -1,6 +1,6 @@
 /** apimachinery's ObjectMeta and the small reference types every kind shares. */
 import { field } from '@berth/errors';
-import { isAbsent, problem, required, requiredIf, t, Field, Nested, NestedList } from './fields';
+import { Doc, isAbsent, problem, required, requiredIf, t, Field, Nested, NestedList } from './fields';
 import type { Check } from './fields';
 import { oneOf, maxMapBytes, nonNegative } from './checks';
 import { eachItem, eachKey, eachValue, labelValueErrors, qualifiedNameErrors } from './syntax';
@@ -41,19 +41,31 @@ const singleController: Check<OwnerReference[]> = (refs) =>
     : undefined;
 
 export class ObjectMeta implements api.ObjectMeta {
+  @Doc('Unique within the namespace (or the cluster, for cluster-scoped kinds). Cannot be changed.')
   @Field(t.string) name?: string;
+  @Doc('A prefix the server completes with random characters when name is empty.')
   @Field(t.string) generateName?: string;
+  @Doc('The namespace the object lives in; empty for cluster-scoped kinds.')
   @Field(t.string) namespace?: string;
   @Field(t.string) selfLink?: string;
+  @Doc('Set by the server at creation, unique in time and space.')
   @Field(t.string) uid?: string;
+  @Doc('Set by the server: the version of this object in the store, for optimistic concurrency and watches.')
   @Field(t.string) resourceVersion?: string;
+  @Doc('Set by the server: incremented on every change of the desired state (everything but metadata and status).')
   @Field(t.integer, nonNegative) generation?: number;
+  @Doc('Set by the server: when the object was created (RFC 3339).')
   @Field(t.string) creationTimestamp?: string;
+  @Doc('Set by the server: when the object is to be gone; it waits for its finalizers and, for a pod, its grace period.')
   @Field(t.string) deletionTimestamp?: string;
   @Field(t.integer, nonNegative) deletionGracePeriodSeconds?: number;
+  @Doc('Key/value pairs selectors match on (services, workloads, `-l`).')
   @Field(t.stringMap, ...labelKeysAndValues) labels?: Record<string, string>;
+  @Doc('Key/value pairs tools store on the object; not used for selection.')
   @Field(t.stringMap, annotationKeys, maxMapBytes(MAX_ANNOTATIONS_BYTES)) annotations?: Record<string, string>;
+  @Doc('The objects this one depends on; when all are gone, the garbage collector deletes it.')
   @NestedList(() => OwnerReference, singleController) ownerReferences?: OwnerReference[];
+  @Doc('What must happen before the object is removed; each is taken off by whoever finished its part.')
   @Field(t.stringList, eachItem(qualifiedNameErrors)) finalizers?: string[];
   @NestedList(() => ManagedFieldsEntry) managedFields?: ManagedFieldsEntry[];
 }
@@ -78,7 +90,9 @@ function noValuesForExistence(values: string[], owner: Record<string, unknown>) 
 }
 
 export class LabelSelector implements meta.LabelSelector {
+  @Doc('Labels an object must have, with these values.')
   @Field(t.stringMap, ...labelKeysAndValues) matchLabels?: Record<string, string>;
+  @Doc('Requirements on labels (In, NotIn, Exists, DoesNotExist), all of which must hold.')
   @NestedList(() => LabelSelectorRequirement) matchExpressions?: LabelSelectorRequirement[];
 }
 
@@ -104,8 +118,11 @@ export class LocalObjectReference implements meta.LocalObjectReference {
 
 /** The fields every object has; kinds add spec/status or their own top-level fields. */
 export class TypedObject {
+  @Doc('The versioned schema of this object: `v1`, `apps/v1`. Must match the resource the object is sent to.')
   @Field(t.string) apiVersion!: string;
+  @Doc('The kind of object this is, in CamelCase: `Pod`, `Deployment`.')
   @Field(t.string) kind!: string;
+  @Doc('The object\'s name, namespace, labels, annotations, owners and the server\'s bookkeeping (uid, resourceVersion, generation, timestamps).')
   @Nested(() => ObjectMeta, required) metadata!: ObjectMeta;
 }
 

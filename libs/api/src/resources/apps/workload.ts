@@ -8,6 +8,7 @@ import type { FieldCause } from '@berth/errors';
 import type { KubeObject } from '../../types';
 import type { ContainerView } from '../columns';
 import { immutableField, sameJson, specOf } from '../immutable';
+import { child, setDefault, type Obj } from '../defaulting';
 
 /** Go's `%#v` of a label map, the value Kubernetes shows when a selector misses the template. */
 function goStringMap(labels: unknown): string {
@@ -43,6 +44,15 @@ export const templateMatchesSelector: Check<Record<string, unknown>> = (template
   };
 };
 
+/** A maxSurge or maxUnavailable of nothing. */
+export const isZero = (value: unknown): boolean => value === 0 || value === '0%';
+
+/** maxSurge and maxUnavailable are at most every pod. */
+export const atMostAllPods: Check<number | string> = (value) =>
+  typeof value === 'string' && /^[0-9]+%$/.test(value) && parseInt(value, 10) > 100
+    ? problem(field.invalid('', value, 'must not be greater than 100%'))
+    : undefined;
+
 /** Workload pods are replaced, never left finished: only `Always` makes sense. */
 export const restartsAlways: Check<Record<string, unknown>> = (template) => {
   const spec = template.spec;
@@ -66,4 +76,19 @@ export interface WorkloadView {
 /** Deployments and ReplicaSets default spec.replicas to 1. */
 export function desiredReplicas(workload: WorkloadView): number {
   return workload.spec?.replicas ?? 1;
+}
+
+/**
+ * Defaults a workload's update strategy at spec[field] (Deployment's `strategy`, DaemonSet's
+ * `updateStrategy`): RollingUpdate, and its rollingUpdate's fenceposts when that is the type.
+ */
+export function defaultRollingUpdate(spec: Obj, field: string, fenceposts: { maxUnavailable: number | string; maxSurge: number | string }): void {
+  const strategy = child(spec, field);
+  if (!strategy) return;
+  setDefault(strategy, 'type', 'RollingUpdate');
+  if (strategy.type !== 'RollingUpdate') return;
+  const rollingUpdate = child(strategy, 'rollingUpdate');
+  if (!rollingUpdate) return;
+  setDefault(rollingUpdate, 'maxUnavailable', fenceposts.maxUnavailable);
+  setDefault(rollingUpdate, 'maxSurge', fenceposts.maxSurge);
 }

@@ -2,10 +2,12 @@ import type { KubeObject } from '../../../types';
 import { AGE, CONTAINERS, IMAGES, NAME, SELECTOR, containerCells, humanAge, selectorText, table, view } from '../../columns';
 import { defaultPodTemplate } from '../../core/pod/defaults';
 import { defineResource } from '../../definition';
+import { podTemplateMerge } from '../../core/pod/merge';
+import { CONDITIONS, LABEL_SELECTOR, objectMerge, struct } from '../../merge';
 import type { Obj } from '../../defaulting';
 import { child, setDefault } from '../../defaulting';
 import type { WorkloadView } from '../workload';
-import { desiredReplicas, selectorUnchanged } from '../workload';
+import { defaultRollingUpdate, desiredReplicas, selectorUnchanged } from '../workload';
 import { DeploymentObject } from './schema';
 import type { Deployment } from './types';
 
@@ -13,17 +15,7 @@ export type * from './types';
 
 function defaultDeployment(spec: Obj): void {
   setDefault(spec, 'replicas', 1);
-  const strategy = child(spec, 'strategy');
-  if (strategy) {
-    setDefault(strategy, 'type', 'RollingUpdate');
-    if (strategy.type === 'RollingUpdate') {
-      const rollingUpdate = child(strategy, 'rollingUpdate');
-      if (rollingUpdate) {
-        setDefault(rollingUpdate, 'maxUnavailable', '25%');
-        setDefault(rollingUpdate, 'maxSurge', '25%');
-      }
-    }
-  }
+  defaultRollingUpdate(spec, 'strategy', { maxUnavailable: '25%', maxSurge: '25%' });
   setDefault(spec, 'revisionHistoryLimit', 10);
   setDefault(spec, 'progressDeadlineSeconds', 600);
   defaultPodTemplate(spec);
@@ -51,6 +43,10 @@ export const deploymentResource = defineResource<Deployment>({
   categories: ['all'],
   subresources: ['status', 'scale'],
   schema: DeploymentObject,
+  mergeSchema: objectMerge({
+    spec: struct({ selector: LABEL_SELECTOR, template: podTemplateMerge }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
   defaults: (deployment) => {
     const spec = child(deployment, 'spec');
     if (spec) defaultDeployment(spec);

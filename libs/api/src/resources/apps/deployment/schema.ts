@@ -1,20 +1,13 @@
 /** apps/v1 Deployment. */
 import { field } from '@berth/errors';
 import type { Check } from '../../../schema/fields';
-import { problem, required, t, Field, Nested, NestedList } from '../../../schema/fields';
+import { Doc, problem, required, t, Field, Nested, NestedList } from '../../../schema/fields';
 import { countOrPercent, nonNegative, oneOf } from '../../../schema/checks';
 import { Condition, LabelSelector, TypedObject } from '../../../schema/meta';
 import { PodTemplateSpec } from '../../core/pod/schema';
-import { nonEmptySelector, restartsAlways, templateMatchesSelector } from '../workload';
+import { atMostAllPods, isZero, nonEmptySelector, restartsAlways, templateMatchesSelector } from '../workload';
 import type * as types from './types';
 import type { KindShape } from '../../definition';
-
-const isZero = (value: unknown): boolean => value === 0 || value === '0%';
-
-const atMostAllPods: Check<number | string> = (value) =>
-  typeof value === 'string' && /^[0-9]+%$/.test(value) && parseInt(value, 10) > 100
-    ? problem(field.invalid('', value, 'must not be greater than 100%'))
-    : undefined;
 
 /** A rollout that may neither add nor remove a pod could never progress. */
 const notBothZero: Check<number | string> = (value, rollingUpdate) =>
@@ -43,12 +36,18 @@ const beyondMinReady: Check<number> = (value, spec) =>
     : undefined;
 
 export class DeploymentSpec implements types.DeploymentSpec {
+  @Doc('The number of pods wanted (1 by default).')
   @Field(t.integer, nonNegative) replicas?: number;
+  @Doc('Selects the deployment\'s pods; must match the template\'s labels and cannot change.')
   @Nested(() => LabelSelector, required, nonEmptySelector('deployment')) selector!: LabelSelector;
+  @Doc('The pods to create.')
   @Nested(() => PodTemplateSpec, required, templateMatchesSelector, restartsAlways) template!: PodTemplateSpec;
+  @Doc('How old pods are replaced by new ones: RollingUpdate (default) or Recreate.')
   @Nested(() => DeploymentStrategy) strategy?: DeploymentStrategy;
   @Field(t.integer, nonNegative) minReadySeconds?: number;
+  @Doc('Old ReplicaSets kept for rollback (10 by default).')
   @Field(t.integer, nonNegative) revisionHistoryLimit?: number;
+  @Doc('When true, template changes are not rolled out.')
   @Field(t.boolean) paused?: boolean;
   @Field(t.integer, nonNegative, beyondMinReady) progressDeadlineSeconds?: number;
 }
@@ -65,7 +64,10 @@ export class DeploymentStatus implements types.DeploymentStatus {
   @Field(t.integer, nonNegative) collisionCount?: number;
 }
 
+@Doc('Keeps a number of identical pods running and rolls them over to a new template through ReplicaSets.')
 export class DeploymentObject extends TypedObject implements KindShape<types.Deployment> {
+  @Doc('The pods wanted: how many, their template, and how to roll out a new one.')
   @Nested(() => DeploymentSpec, required) spec!: DeploymentSpec;
+  @Doc('How the rollout stands: replicas updated, ready and available.')
   @Nested(() => DeploymentStatus) status?: DeploymentStatus;
 }

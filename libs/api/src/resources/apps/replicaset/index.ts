@@ -3,6 +3,8 @@ import { fieldWithZero } from '../../selectable';
 import { AGE, CONTAINERS, IMAGES, NAME, SELECTOR, containerCells, humanAge, selectorText, table, view } from '../../columns';
 import { defaultPodTemplate } from '../../core/pod/defaults';
 import { defineResource } from '../../definition';
+import { podTemplateMerge } from '../../core/pod/merge';
+import { CONDITIONS, LABEL_SELECTOR, objectMerge, struct } from '../../merge';
 import { child, setDefault } from '../../defaulting';
 import type { WorkloadView } from '../workload';
 import { desiredReplicas, selectorUnchanged } from '../workload';
@@ -35,6 +37,10 @@ export const replicaSetResource = defineResource<ReplicaSet>({
   categories: ['all'],
   subresources: ['status', 'scale'],
   schema: ReplicaSetObject,
+  mergeSchema: objectMerge({
+    spec: struct({ selector: LABEL_SELECTOR, template: podTemplateMerge }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
   defaults: (replicaSet) => {
     const spec = child(replicaSet, 'spec');
     if (!spec) return;

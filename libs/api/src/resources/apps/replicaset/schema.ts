@@ -1,5 +1,5 @@
 /** apps/v1 ReplicaSet. */
-import { required, t, Field, Nested, NestedList } from '../../../schema/fields';
+import { Doc, required, t, Field, Nested, NestedList } from '../../../schema/fields';
 import { nonNegative } from '../../../schema/checks';
 import { Condition, LabelSelector, TypedObject } from '../../../schema/meta';
 import { PodTemplateSpec } from '../../core/pod/schema';
@@ -8,9 +8,12 @@ import type * as types from './types';
 import type { KindShape } from '../../definition';
 
 export class ReplicaSetSpec implements types.ReplicaSetSpec {
+  @Doc('The number of pods wanted (1 by default).')
   @Field(t.integer, nonNegative) replicas?: number;
   @Field(t.integer, nonNegative) minReadySeconds?: number;
+  @Doc('Selects the replica set\'s pods; must match the template\'s labels.')
   @Nested(() => LabelSelector, required, nonEmptySelector('replicaset')) selector!: LabelSelector;
+  @Doc('The pods to create.')
   @Nested(() => PodTemplateSpec, required, templateMatchesSelector, restartsAlways) template!: PodTemplateSpec;
 }
 
@@ -24,8 +27,11 @@ export class ReplicaSetStatus implements types.ReplicaSetStatus {
   @NestedList(() => Condition) conditions?: Condition[];
 }
 
+@Doc('Keeps a number of identical pods running; deployments manage them.')
 export class ReplicaSetObject extends TypedObject implements KindShape<types.ReplicaSet> {
+  @Doc('The pods wanted: how many, and their template.')
   @Nested(() => ReplicaSetSpec, required) spec!: ReplicaSetSpec;
+  @Doc('How many pods there are, and how many are ready and available.')
   @Nested(() => ReplicaSetStatus) status?: ReplicaSetStatus;
 }
 

@@ -1,5 +1,5 @@
 /** coordination.k8s.io/v1 Lease. */
-import { t, Field, Nested } from '../../../schema/fields';
+import { Doc, t, Field, Nested } from '../../../schema/fields';
 import { greaterThan, nonNegative } from '../../../schema/checks';
 import { TypedObject } from '../../../schema/meta';
 import type * as types from './types';
@@ -15,6 +15,8 @@ export class LeaseSpec implements types.LeaseSpec {
   @Field(t.string) preferredHolder?: string;
 }
 
+@Doc('A lock with a holder and a duration: node heartbeats and leader election.')
 export class LeaseObject extends TypedObject implements KindShape<types.Lease> {
+  @Doc('Who holds the lease and until when.')
   @Nested(() => LeaseSpec) spec?: LeaseSpec;
 }

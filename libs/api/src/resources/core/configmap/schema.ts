@@ -1,7 +1,7 @@
 /** core/v1 ConfigMap. */
 import { field } from '@berth/errors';
 import type { Check } from '../../../schema/fields';
-import { isPlainObject, problem, t, Field } from '../../../schema/fields';
+import { Doc, isPlainObject, problem, t, Field } from '../../../schema/fields';
 import { base64Values, mapBytes, tooLong } from '../../../schema/checks';
 import { TypedObject } from '../../../schema/meta';
 import { configKeyErrors, eachKeyNamed } from '../../../schema/syntax';
@@ -31,9 +31,13 @@ export const payloadFits = (...siblings: string[]): Check<Record<string, string>
   return total > MAX_CONFIG_BYTES ? tooLong(MAX_CONFIG_BYTES) : undefined;
 };
 
+@Doc('Configuration data for pods to consume as environment variables or files.')
 export class ConfigMapObject extends TypedObject implements KindShape<types.ConfigMap> {
+  @Doc('UTF-8 values by key.')
   @Field(t.stringMap, configKeys, notAlsoIn('binaryData'), payloadFits('binaryData')) data?: Record<string, string>;
+  @Doc('Binary values by key, base64-encoded.')
   @Field(t.stringMap, configKeys, base64Values) binaryData?: Record<string, string>;
+  @Doc('When true, the data can no longer change (the object can still be deleted).')
   @Field(t.boolean) immutable?: boolean;
 }
 

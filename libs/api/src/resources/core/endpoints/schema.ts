@@ -1,5 +1,5 @@
 /** core/v1 Endpoints. */
-import { required, t, Field, Nested, NestedList } from '../../../schema/fields';
+import { Doc, required, t, Field, Nested, NestedList } from '../../../schema/fields';
 import { oneOf, portNumber, uniqueBy } from '../../../schema/checks';
 import { ObjectReference, TypedObject } from '../../../schema/meta';
 import { PROTOCOLS } from '../pod/schema';
@@ -28,7 +28,9 @@ export class EndpointSubset implements types.EndpointSubset {
   @NestedList(() => EndpointPort, namedWhenSeveral, uniqueBy('name')) ports?: EndpointPort[];
 }
 
+@Doc('The addresses and ports of the pods behind a service, kept by the endpoints controller.')
 export class EndpointsObject extends TypedObject implements KindShape<types.Endpoints> {
+  @Doc('Groups of addresses that share the same ports.')
   @NestedList(() => EndpointSubset) subsets?: EndpointSubset[];
 }
 

@@ -2,6 +2,7 @@ import { BerthError } from '@berth/errors';
 import { dns1123LabelErrors } from '../../../schema/syntax';
 import { AGE, NAME, humanAge, table, view } from '../../columns';
 import { defineResource } from '../../definition';
+import { CONDITIONS, objectMerge, struct } from '../../merge';
 import { child, setDefault } from '../../defaulting';
 import { plainField } from '../../selectable';
 import { NamespaceObject } from './schema';
@@ -24,6 +25,7 @@ export const namespaceResource = defineResource<Namespace>({
   // As in Kubernetes, namespaces are deleted one by one: each one's deletion is a cascade of its own.
   verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   schema: NamespaceObject,
+  mergeSchema: objectMerge({ status: struct({ conditions: CONDITIONS }) }),
   // A namespace's name is part of every DNS name in it.
   nameErrors: dns1123LabelErrors,
   defaults: (ns) => {

@@ -1,5 +1,5 @@
 /** core/v1 Namespace. */
-import { t, Field, Nested, NestedList } from '../../../schema/fields';
+import { Doc, t, Field, Nested, NestedList } from '../../../schema/fields';
 import { oneOf } from '../../../schema/checks';
 import { Condition, TypedObject } from '../../../schema/meta';
 import { eachItem, qualifiedNameErrors } from '../../../schema/syntax';
@@ -15,7 +15,10 @@ export class NamespaceStatus implements types.NamespaceStatus {
   @NestedList(() => Condition) conditions?: Condition[];
 }
 
+@Doc('A scope for names: most objects live in a namespace, and deleting it deletes them.')
 export class NamespaceObject extends TypedObject implements KindShape<types.Namespace> {
+  @Doc('The finalizers the namespace waits for before it goes.')
   @Nested(() => NamespaceSpec) spec?: NamespaceSpec;
+  @Doc('Whether the namespace is Active or Terminating.')
   @Nested(() => NamespaceStatus) status?: NamespaceStatus;
 }

@@ -1,6 +1,7 @@
 import { AGE, NAME, humanAge, orNone, table, view } from '../../columns';
 import type { ConditionView } from '../../columns';
 import { defineResource } from '../../definition';
+import { CONDITIONS, SET, keyedList, objectMerge, struct } from '../../merge';
 import { isObj, quantitiesAsStrings } from '../../defaulting';
 import { fieldWithZero } from '../../selectable';
 import type { KubeObject } from '../../../types';
@@ -60,6 +61,10 @@ export const nodeResource = defineResource<Node>({
   namespaced: false,
   subresources: ['status'],
   schema: NodeObject,
+  mergeSchema: objectMerge({
+    spec: struct({ podCIDRs: SET }),
+    status: struct({ conditions: CONDITIONS, addresses: keyedList('type') }),
+  }),
   defaults: (node) => {
     if (isObj(node.status)) {
       quantitiesAsStrings(node.status.capacity);

@@ -1,5 +1,5 @@
 /** core/v1 Node. */
-import { required, t, Field, Nested, NestedList } from '../../../schema/fields';
+import { Doc, required, t, Field, Nested, NestedList } from '../../../schema/fields';
 import { nonNegative, oneOf, portNumber, quantities } from '../../../schema/checks';
 import { Condition, TypedObject } from '../../../schema/meta';
 import { TAINT_EFFECTS } from '../pod/schema';
@@ -69,7 +69,10 @@ export class NodeStatus implements types.NodeStatus {
   @Field(t.object) features?: Record<string, unknown>;
 }
 
+@Doc('A host that runs pods; its agent registers it and reports its status.')
 export class NodeObject extends TypedObject implements KindShape<types.Node> {
+  @Doc('Whether the node takes new pods (unschedulable, taints) and its pod CIDR.')
   @Nested(() => NodeSpec) spec?: NodeSpec;
+  @Doc('What the node\'s agent reports: conditions, addresses, capacity and system information.')
   @Nested(() => NodeStatus) status?: NodeStatus;
 }

@@ -1,5 +1,7 @@
 import { fieldWithZero, plainField } from '../../selectable';
 import { defineResource } from '../../definition';
+import { objectMerge } from '../../merge';
+import { podSpecMerge, podStatusMerge } from './merge';
 import { defaultPod } from './defaults';
 import { PodObject } from './schema';
 import { podStrategy } from './strategy';
@@ -17,8 +19,9 @@ export const podResource = defineResource<Pod>({
   plural: 'pods',
   shortNames: ['po'],
   categories: ['all'],
-  subresources: ['status', 'binding', 'log', 'exec'],
+  subresources: ['status', 'binding', 'log', 'exec', 'eviction'],
   schema: PodObject,
+  mergeSchema: objectMerge({ spec: podSpecMerge, status: podStatusMerge }),
   defaults: defaultPod,
   table: podTable,
   selectableFields: {

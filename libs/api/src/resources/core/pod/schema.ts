@@ -3,7 +3,7 @@ import { field } from '@berth/errors';
 import { ENV_FIELD_PATHS, RESOURCE_DIVISORS, RESOURCE_FIELD_PATHS, splitSubscriptedPath, SUBSCRIPTED_FIELD_PATHS, VOLUME_FIELD_PATHS } from '../../../downward-api';
 import { parseQuantity, isQuantity } from '../../../quantity';
 import type { Check, Problem } from '../../../schema/fields';
-import { isAbsent, isPlainObject, problem, required, requiredIf, t, Field, Nested, NestedList } from '../../../schema/fields';
+import { Doc, isAbsent, isPlainObject, problem, required, requiredIf, t, Field, Nested, NestedList } from '../../../schema/fields';
 import {
   atLeast,
   between,
@@ -341,26 +341,41 @@ export class ContainerResizePolicy {
 }
 
 export class Container implements types.Container {
+  @Doc('Unique among the pod\'s containers; a DNS label.')
   @Field(t.string, required, syntax(dns1123LabelErrors)) name!: string;
+  @Doc('The image to run: `busybox`, `registry.example:5000/app:1.2`.')
   @Field(t.string, required) image!: string;
+  @Doc('Replaces the image\'s entrypoint.')
   @Field(t.stringList) command?: string[];
+  @Doc('Arguments to the entrypoint; replace the image\'s CMD.')
   @Field(t.stringList) args?: string[];
+  @Doc('The container\'s working directory; the image\'s when empty.')
   @Field(t.string) workingDir?: string;
+  @Doc('Ports the container listens on (informational, and names for probes and services).')
   @NestedList(() => ContainerPort, uniqueBy('name')) ports?: ContainerPort[];
+  @Doc('Sources of environment variables: every key of a ConfigMap or Secret.')
   @NestedList(() => EnvFromSource) envFrom?: EnvFromSource[];
+  @Doc('Environment variables set in the container.')
   @NestedList(() => EnvVar) env?: EnvVar[];
+  @Doc('Compute resources the container requests and is limited to.')
   @Nested(() => ResourceRequirements) resources?: ResourceRequirements;
   @NestedList(() => ContainerResizePolicy) resizePolicy?: types.Container['resizePolicy'];
   /** Only init containers take one: `Always` makes a sidecar. */
   @Field(t.string, oneOf(['Always'])) restartPolicy?: types.Container['restartPolicy'];
+  @Doc('Volumes of the pod mounted into the container\'s filesystem.')
   @NestedList(() => VolumeMount, uniqueBy('mountPath')) volumeMounts?: VolumeMount[];
+  @Doc('Restarts the container when it fails.')
   @Nested(() => Probe, probe, succeedOnce) livenessProbe?: Probe;
+  @Doc('Takes the pod out of service endpoints while it fails.')
   @Nested(() => Probe, probe) readinessProbe?: Probe;
+  @Doc('Holds the other probes until it succeeds once.')
   @Nested(() => Probe, probe, succeedOnce) startupProbe?: Probe;
   @Nested(() => Lifecycle) lifecycle?: Lifecycle;
   @Field(t.string) terminationMessagePath?: string;
   @Field(t.string, oneOf(['File', 'FallbackToLogsOnError'])) terminationMessagePolicy?: types.Container['terminationMessagePolicy'];
+  @Doc('When the image is pulled: Always, IfNotPresent or Never (Always for `:latest` and untagged images).')
   @Field(t.string, oneOf(PULL_POLICIES)) imagePullPolicy?: types.Container['imagePullPolicy'];
+  @Doc('Security options of the container (user, capabilities, privileged, read-only root).')
   @Nested(() => SecurityContext, escalationConsistent) securityContext?: SecurityContext;
   @Field(t.boolean) stdin?: boolean;
   @Field(t.boolean) stdinOnce?: boolean;
@@ -479,7 +494,7 @@ export class VolumeProjection implements types.VolumeProjection {
   @Nested(() => ProjectedConfigMap) configMap?: ProjectedConfigMap;
   @Nested(() => ProjectedConfigMap) secret?: ProjectedConfigMap;
   @Nested(() => ProjectedDownwardAPI) downwardAPI?: types.VolumeProjection['downwardAPI'];
-  @Nested(() => ServiceAccountTokenProjection, why.serviceAccountToken) serviceAccountToken?: ServiceAccountTokenProjection;
+  @Nested(() => ServiceAccountTokenProjection) serviceAccountToken?: ServiceAccountTokenProjection;
   @Field(t.object, why.clusterTrustBundle) clusterTrustBundle?: Record<string, unknown>;
 }
 
@@ -697,18 +712,26 @@ const envResourceRefsNameContainers: Check<Array<Record<string, unknown>>> = (co
 };
 
 export class PodSpec implements types.PodSpec {
+  @Doc('Volumes the pod\'s containers can mount.')
   @NestedList(() => Volume, uniqueBy('name'), oneSourcePerVolume, resourceRefsNameContainers) volumes?: Volume[];
+  @Doc('Containers run to completion, in order, before the containers start (restartPolicy Always makes one a sidecar).')
   @NestedList(() => Container, uniqueBy('name'), mountsNameVolumes, initContainersRunToCompletion, envResourceRefsNameContainers) initContainers?: Container[];
+  @Doc('The containers of the pod; at least one.')
   @NestedList(() => Container, required, uniqueBy('name', 'initContainers'), mountsNameVolumes, noRestartPolicy, envResourceRefsNameContainers) containers!: Container[];
+  @Doc('When containers are restarted after they exit: Always, OnFailure or Never.')
   @Field(t.string, oneOf(RESTART_POLICIES)) restartPolicy?: types.PodSpec['restartPolicy'];
+  @Doc('Seconds the containers get to stop after SIGTERM when the pod is deleted (30 by default).')
   @Field(t.integer, nonNegative) terminationGracePeriodSeconds?: number;
   @Field(t.integer, positive) activeDeadlineSeconds?: number;
   @Field(t.string, oneOf(DNS_POLICIES)) dnsPolicy?: types.PodSpec['dnsPolicy'];
+  @Doc('Labels a node must have for the pod to be scheduled onto it.')
   @Field(t.stringMap) nodeSelector?: Record<string, string>;
   @Field(t.string, syntax(dns1123SubdomainErrors)) serviceAccountName?: string;
   @Field(t.string) serviceAccount?: string;
-  @Field(t.boolean, why.automountServiceAccountToken) automountServiceAccountToken?: boolean;
+  @Field(t.boolean) automountServiceAccountToken?: boolean;
+  @Doc('The node the pod is bound to; set by the scheduler (pods/binding) unless given.')
   @Field(t.string, syntax(dns1123SubdomainErrors)) nodeName?: string;
+  @Doc('Run in the node\'s network namespace instead of the pod\'s own.')
   @Field(t.boolean) hostNetwork?: boolean;
   @Field(t.boolean, why.hostPID) hostPID?: boolean;
   @Field(t.boolean, why.hostIPC) hostIPC?: boolean;
@@ -717,8 +740,10 @@ export class PodSpec implements types.PodSpec {
   @NestedList(() => LocalObjectReference) imagePullSecrets?: LocalObjectReference[];
   @Field(t.string, syntax(dns1123LabelErrors)) hostname?: string;
   @Field(t.string, syntax(dns1123LabelErrors)) subdomain?: string;
+  @Doc('Scheduling constraints on nodes and on other pods.')
   @Nested(() => Affinity) affinity?: Affinity;
   @Field(t.string, syntax(dns1123SubdomainErrors)) schedulerName?: string;
+  @Doc('Taints of nodes the pod may be scheduled onto or keep running on.')
   @NestedList(() => Toleration) tolerations?: Toleration[];
   @NestedList(() => HostAlias) hostAliases?: HostAlias[];
   @Field(t.string, why.priorityClassName) priorityClassName?: string;
@@ -811,8 +836,11 @@ export class PodStatus implements types.PodStatus {
   @Field(t.integer, nonNegative) observedGeneration?: number;
 }
 
+@Doc('A group of containers that share a network namespace and volumes, scheduled together onto one node.')
 export class PodObject extends TypedObject implements KindShape<types.Pod> {
+  @Doc('What the pod runs: its containers, volumes and where it may be scheduled.')
   @Nested(() => PodSpec, required) spec!: PodSpec;
+  @Doc('What the pod\'s node last reported: phase, conditions, IPs and each container\'s state.')
   @Nested(() => PodStatus) status?: PodStatus;
 }
 

@@ -1,7 +1,7 @@
 /** core/v1 Secret. */
 import { field } from '@berth/errors';
 import type { Check, Problem } from '../../../schema/fields';
-import { isPlainObject, problem, requiredIf, t, Field } from '../../../schema/fields';
+import { Doc, isPlainObject, problem, requiredIf, t, Field } from '../../../schema/fields';
 import { base64Values } from '../../../schema/checks';
 import { TypedObject } from '../../../schema/meta';
 import { configKeys, payloadFits } from '../configmap/schema';
@@ -42,7 +42,9 @@ const dockerConfigReadable: Check<Record<string, string>> = (data, secret) => {
   return why ? [problem(field.invalid('', '<secret contents redacted>', why), `[${key}]`)] : [];
 };
 
+@Doc('Sensitive data (passwords, tokens, keys) for pods to consume as environment variables or files.')
 export class SecretObject extends TypedObject implements KindShape<types.Secret> {
+  @Doc('Values by key, base64-encoded.')
   @Field(
     t.stringMap,
     requiredIf((secret) => typeof secret.type === 'string' && secret.type in SECRET_TYPE_KEYS && !isPlainObject(secret.stringData)),
@@ -53,7 +55,10 @@ export class SecretObject extends TypedObject implements KindShape<types.Secret>
     payloadFits('stringData'),
   )
   data?: Record<string, string>;
+  @Doc('Plain-text values by key, write-only: merged into data on write.')
   @Field(t.stringMap, configKeys) stringData?: Record<string, string>;
+  @Doc('What the data holds (Opaque, kubernetes.io/tls, kubernetes.io/dockerconfigjson, ...), which decides the keys required.')
   @Field(t.string) type?: string;
+  @Doc('When true, the data can no longer change.')
   @Field(t.boolean) immutable?: boolean;
 }

@@ -4,6 +4,7 @@ import { formatLabels } from '../../../selectors';
 import type { KubeObject } from '../../../types';
 import { AGE, NAME, humanAge, orNone, table, view } from '../../columns';
 import { defineResource } from '../../definition';
+import { ATOMIC, CONDITIONS, objectMerge, portList, struct } from '../../merge';
 import type { Obj } from '../../defaulting';
 import { child, objects, setDefault } from '../../defaulting';
 import { immutableField, specOf } from '../../immutable';
@@ -97,6 +98,10 @@ export const serviceResource = defineResource<Service>({
   categories: ['all'],
   subresources: ['status'],
   schema: ServiceObject,
+  mergeSchema: objectMerge({
+    spec: struct({ ports: portList('port'), selector: ATOMIC }),
+    status: struct({ conditions: CONDITIONS }),
+  }),
   // A service's name is its DNS label.
   nameErrors: dns1123LabelErrors,
   defaults: (service) => {

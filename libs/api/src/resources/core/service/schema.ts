@@ -1,7 +1,7 @@
 /** core/v1 Service. */
 import { field } from '@berth/errors';
 import type { Check } from '../../../schema/fields';
-import { isAbsent, isPlainObject, problem, requiredIf, required, t, Field, Nested, NestedList } from '../../../schema/fields';
+import { Doc, isAbsent, isPlainObject, problem, requiredIf, required, t, Field, Nested, NestedList } from '../../../schema/fields';
 import { between, oneOf, portNumber, portNumberOrName, uniqueBy } from '../../../schema/checks';
 import { Condition, TypedObject, labelKeysAndValues } from '../../../schema/meta';
 import { PROTOCOLS } from '../pod/schema';
@@ -59,6 +59,7 @@ export class SessionAffinityConfig implements types.SessionAffinityConfig {
 }
 
 export class ServiceSpec implements types.ServiceSpec {
+  @Doc('The ports the service exposes and the pod ports they forward to.')
   @NestedList(
     () => ServicePort,
     // Headless services may have no ports, as in Kubernetes (DNS only, no proxying).
@@ -68,9 +69,12 @@ export class ServiceSpec implements types.ServiceSpec {
     nodePortsAllowed,
   )
   ports?: ServicePort[];
+  @Doc('The labels of the pods traffic goes to; no endpoints are kept when empty.')
   @Field(t.stringMap, ...labelKeysAndValues) selector?: Record<string, string>;
+  @Doc('The service\'s virtual IP; allocated when empty, `None` for a headless service.')
   @Field(t.string, syntax(clusterIPSyntax)) clusterIP?: string;
   @Field(t.stringList, eachItem(clusterIPSyntax), firstMatchesClusterIP) clusterIPs?: string[];
+  @Doc('ClusterIP, NodePort, LoadBalancer or ExternalName.')
   @Field(t.string, oneOf(SERVICE_TYPES)) type?: types.ServiceSpec['type'];
   @Field(t.stringList, eachItem(ipErrors)) externalIPs?: string[];
   @Field(t.string, oneOf(['None', 'ClientIP'])) sessionAffinity?: types.ServiceSpec['sessionAffinity'];
@@ -103,7 +107,10 @@ export class ServiceStatus implements types.ServiceStatus {
   @NestedList(() => Condition) conditions?: Condition[];
 }
 
+@Doc('A stable virtual IP and DNS name in front of the pods its selector matches.')
 export class ServiceObject extends TypedObject implements KindShape<types.Service> {
+  @Doc('How the service is exposed: its type, ports and pod selector.')
   @Nested(() => ServiceSpec, required) spec!: ServiceSpec;
+  @Doc('The load balancer the service has, if any.')
   @Nested(() => ServiceStatus) status?: ServiceStatus;
 }
