@@ -71,6 +71,12 @@ export class Session {
     process.stderr.write(`${formatError(err)}\n`);
   }
 
+  /** Reports a failure in kubectl's own words, printed as given (no `error: ` in front); the exit code becomes 1. */
+  failWith(line: string): void {
+    this.failed = true;
+    process.stderr.write(`${line}\n`);
+  }
+
   close(): void {
     this.clientValue?.close();
   }

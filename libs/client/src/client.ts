@@ -68,6 +68,8 @@ export interface DeleteOptions extends NamespaceOption {
   propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
+  /** The server checks the deletion and deletes nothing (`?dryRun=All`). */
+  dryRun?: boolean;
 }
 
 export interface TableOptions extends ListOptions {
@@ -177,7 +179,8 @@ export class KubeClient {
     if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
     if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
     if (opts.preconditions) body.preconditions = opts.preconditions;
-    return this.json<KubeObject | Status>({ method: 'DELETE', path: this.objectPath(type, name, opts.namespace), body });
+    const query = opts.dryRun ? { dryRun: 'All' } : undefined;
+    return this.json<KubeObject | Status>({ method: 'DELETE', path: this.objectPath(type, name, opts.namespace), query, body });
   }
 
   /** Deletes every object a list with these options would return (one namespace, or all when omitted). */

@@ -32,14 +32,19 @@ async function selectNodes(session: Session, args: string[], options: Selection)
   return selected.map((s) => s.object as NodeObject);
 }
 
-/** `berth cordon|uncordon NODE`: marks nodes (un)schedulable, as kubectl does, through a merge patch. */
-export async function setSchedulable(session: Session, args: string[], schedulable: boolean, options: NodeVerbOptions): Promise<void> {
+/**
+ * `berth cordon|uncordon NODE`: marks nodes (un)schedulable, as kubectl does, through a merge patch.
+ * Answers the nodes that are (or already were) so.
+ */
+export async function setSchedulable(session: Session, args: string[], schedulable: boolean, options: NodeVerbOptions): Promise<string[]> {
   const dryRun = parseDryRun(options.dryRun);
   const verb = schedulable ? 'uncordoned' : 'cordoned';
+  const done: string[] = [];
   for (const node of await selectNodes(session, args, options)) {
     const name = node.metadata.name!;
     if (!!node.spec?.unschedulable === !schedulable) {
       session.out(`node/${name} already ${verb}`);
+      done.push(name);
       continue;
     }
     if (dryRun !== 'client') {
@@ -52,7 +57,9 @@ export async function setSchedulable(session: Session, args: string[], schedulab
       }
     }
     session.out(`node/${name} ${verb}${dryRunSuffix(dryRun)}`);
+    done.push(name);
   }
+  return done;
 }
 
 /** `key=value:Effect`, `key:Effect` (to add), `key:Effect-` and `key-` (to remove), as kubectl parses them. */

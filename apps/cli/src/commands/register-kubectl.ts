@@ -5,6 +5,7 @@ import { configMapObject, createJob, createObject, cronJobObject, deploymentObje
 import { parseCount } from './workloads';
 import { changeMetadata } from './metadata';
 import { setSchedulable, taint } from './nodes';
+import { drain } from './drain';
 import { setImage } from './set-image';
 import { wait } from './wait';
 import { patchCommand } from './patch';
@@ -64,8 +65,24 @@ export function registerKubectlCommands(program: Command, run: Runner): void {
       .argument('[nodes...]', 'NODE... (or -l)')
       .option('-l, --selector <selector>', 'every node matching this label selector')
       .option('--dry-run [strategy]', DRY_RUN_HELP)
-      .action((nodes: string[], options, command: Command) => run((session) => setSchedulable(session, nodes, schedulable, options), command));
+      .action((nodes: string[], options, command: Command) => run(async (session) => void (await setSchedulable(session, nodes, schedulable, options)), command));
   }
+
+  program
+    .command('drain')
+    .description('cordon nodes and evict their pods (through disruption budgets), waiting until they are gone')
+    .argument('[nodes...]', 'NODE... (or -l)')
+    .option('-l, --selector <selector>', 'every node matching this label selector')
+    .option('--ignore-daemonsets', 'leave DaemonSet pods where they are instead of refusing')
+    .option('--delete-emptydir-data', 'remove pods with emptyDir volumes too (their data is lost)')
+    .option('--force', 'remove pods no controller owns too (they are not recreated)')
+    .option('--grace-period <seconds>', "seconds each pod has to stop (default: the pod's own)", parseCount('--grace-period', -1), -1)
+    .option('--timeout <duration>', 'give up after this long (0: never)', '0s')
+    .option('--pod-selector <selector>', 'only pods matching this label selector')
+    .option('--disable-eviction', 'delete pods instead of evicting them (disruption budgets are not asked)')
+    .option('--skip-wait-for-delete-timeout <seconds>', 'skip pods deleted longer ago than this', parseCount('--skip-wait-for-delete-timeout'), 0)
+    .option('--dry-run [strategy]', DRY_RUN_HELP)
+    .action((nodes: string[], options, command: Command) => run((session) => drain(session, nodes, options), command));
 
   program
     .command('taint')
