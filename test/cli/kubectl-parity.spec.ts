@@ -145,6 +145,7 @@ describe('berth and kubectl print the same', () => {
       writeFileSync(join(dir, 'f.txt'), 'line one\nline two\n');
       writeFileSync(join(dir, 'bin.dat'), Buffer.from([0xff, 0xfe, 0x00]));
       writeFileSync(join(dir, 'app.env'), '# comment\nMODE=prod\nEMPTY=\n');
+      writeFileSync(join(dir, 'docker.json'), '{"auths":{"a.example.com":{"auth":"YTpi"}}}\n');
       execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=t', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')], { stdio: 'ignore' });
     });
     const at = (name: string) => join(dir, name);
@@ -155,6 +156,9 @@ describe('berth and kubectl print the same', () => {
       ['configmap from an env file and a literal', () => ['create', 'configmap', 'c', `--from-env-file=${at('app.env')}`, '--from-literal=a=b']],
       ['secret generic', () => ['create', 'secret', 'generic', 's', '--from-literal=user=admin', `--from-file=${at('f.txt')}`, '--type=example.com/x']],
       ['secret tls', () => ['create', 'secret', 'tls', 't', `--cert=${at('tls.crt')}`, `--key=${at('tls.key')}`]],
+      ['secret docker-registry', () => ['create', 'secret', 'docker-registry', 'r', '--docker-username=u', '--docker-password=p@<s>&', '--docker-email=e@x.io']],
+      ['secret docker-registry of a server', () => ['create', 'secret', 'docker-registry', 'r', '--docker-username=u', '--docker-password=p', '--docker-server=reg.io:5000']],
+      ['secret docker-registry from files', () => ['create', 'secret', 'docker-registry', 'r', `--from-file=${at('docker.json')}`, `--from-file=k=${at('app.env')}`, '--docker-username=ignored']],
       ['deployment', () => ['create', 'deployment', 'web', '--image=busybox:1.36', '--image=reg.io:5000/team/nginx@sha256:abcd', '--replicas=3', '--port=80']],
       ['deployment with a command', () => ['create', 'deploy', 'sleeper', '--image=busybox', '--dry-run=client', '-o', 'yaml', '--', 'sleep', '10']],
       ['job', () => ['create', 'job', 'once', '--image=busybox', '--dry-run=client', '-o', 'yaml', '--', 'sh', '-c', 'echo hi']],
@@ -169,6 +173,7 @@ describe('berth and kubectl print the same', () => {
       ['a missing image', ['create', 'deployment', 'x']],
       ['a missing schedule', ['create', 'cronjob', 'x', '--image=busybox']],
       ['a duplicate key', ['create', 'configmap', 'x', '--from-literal=a=1', '--from-literal=a=2']],
+      ['a docker-registry secret without a password', ['create', 'secret', 'docker-registry', 'x', '--docker-username=u']],
       ['a certificate file that is not there', ['create', 'secret', 'tls', 'x', `--cert=${join(tmpdir(), 'no-such-berth-cert.crt')}`, '--key=/dev/null']],
     ])('refuses %s in one line, exit 1', async (_what, args) => {
       const result = await berth([...args, '--dry-run=client']);

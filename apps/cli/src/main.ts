@@ -5,7 +5,7 @@ import { registerNodeCommands } from './commands/node';
 import { registerRegistryCommands } from './commands/registry';
 import { verbsOwnTheirOptions } from './positional-options';
 import { apply } from './commands/apply';
-import { createDockerRegistrySecret, createNamespace, DEFAULT_DOCKER_SERVER } from './commands/create';
+import { createNamespace } from './commands/create';
 import { deleteCommand } from './commands/delete';
 import { describe } from './commands/describe';
 import { get } from './commands/get';
@@ -87,16 +87,6 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .action((name: string, _options, command: Command) => run((session) => createNamespace(session, name), command));
   const secret = create.command('secret').description('create a secret');
   registerCreateCommands(create, secret, run);
-  secret
-    .command('docker-registry')
-    .description("create a kubernetes.io/dockerconfigjson secret of a registry credential, for pods' imagePullSecrets")
-    .argument('<name>')
-    .option('--docker-server <server>', 'the registry', DEFAULT_DOCKER_SERVER)
-    .option('--docker-username <user>', 'user name')
-    .option('--docker-password <password>', 'password')
-    .option('--docker-email <email>', 'email')
-    .addOption(new Option('--from-file <[key=]path>', "docker config.json files (key .dockerconfigjson); repeatable").argParser(collect).default([]))
-    .action((name: string, options, command: Command) => run((session) => createDockerRegistrySecret(session, name, options), command));
 
   // run, scale, rollout, ps, stop, rm, logs, exec, top: workloads over the API.
   registerWorkloadCommands(program, run);

@@ -96,7 +96,7 @@ export function sortKeys(value: unknown): unknown {
 }
 
 /** Go's JSON encoder escapes these for HTML safety; kubectl's output has them so. */
-function escapeHtmlCharacters(json: string): string {
+export function escapeHtmlCharacters(json: string): string {
   return json.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
 }
 

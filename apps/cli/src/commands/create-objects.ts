@@ -5,6 +5,7 @@ import type { KubeObject, ResourceType } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { StatusError } from '@berth/client';
 import { parseTargets } from '../kinds';
+import { escapeHtmlCharacters } from '../printers';
 import type { Session } from '../session';
 import { DryRun, parseDryRun, parseResultOutput, printResult } from './select';
 
@@ -112,6 +113,36 @@ export function genericSecretObject(name: string, options: Parameters<typeof rea
   const data: Record<string, string> = {};
   for (const [key, value] of readDataSources(options)) data[key] = value.toString('base64');
   return { ...base(KINDS.secret, name), ...(Object.keys(data).length ? { data } : {}), ...(options.type ? { type: options.type } : {}) } as KubeObject;
+}
+
+export interface DockerRegistryOptions {
+  dockerServer?: string;
+  dockerUsername?: string;
+  dockerPassword?: string;
+  dockerEmail?: string;
+  fromFile?: string[];
+}
+
+/**
+ * A `kubernetes.io/dockerconfigjson` secret: one server's credential as kubectl writes it, or the files of
+ * `--from-file` (a file without a key is `.dockerconfigjson`, checked to be a docker config.json), which win.
+ */
+export async function dockerRegistrySecretObject(name: string, options: DockerRegistryOptions): Promise<KubeObject> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const auth = require('@berth/registry-auth') as typeof import('@berth/registry-auth');
+  const data: Record<string, string> = {};
+  if ((options.fromFile ?? []).length > 0) {
+    const keyed = options.fromFile!.map((source) => (source.includes('=') ? source : `.dockerconfigjson=${source}`));
+    for (const [key, value] of readDataSources({ fromFile: keyed })) data[key] = value.toString('base64');
+    for (const source of keyed) if (source.startsWith('.dockerconfigjson=')) await auth.readDockerConfigText(source.slice('.dockerconfigjson='.length));
+  } else {
+    if (!options.dockerUsername || !options.dockerPassword || !options.dockerServer) {
+      throw new BerthError('BadRequest', 'either --from-file or the combination of --docker-username, --docker-password and --docker-server is required');
+    }
+    const json = auth.dockerConfigJson(options.dockerServer, { username: options.dockerUsername, password: options.dockerPassword, email: options.dockerEmail });
+    data['.dockerconfigjson'] = Buffer.from(escapeHtmlCharacters(json)).toString('base64');
+  }
+  return { ...base(KINDS.secret, name), data, type: 'kubernetes.io/dockerconfigjson' } as KubeObject;
 }
 
 /** Checks a PEM certificate and its private key belong together, as kubectl's tls.X509KeyPair does. */

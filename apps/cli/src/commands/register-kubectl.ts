@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
 import type { Session } from '../session';
 import { apiResources } from './api-resources';
-import { configMapObject, createJob, createObject, cronJobObject, deploymentObject, genericSecretObject, tlsSecretObject } from './create-objects';
+import { configMapObject, createJob, createObject, cronJobObject, deploymentObject, dockerRegistrySecretObject, genericSecretObject, tlsSecretObject } from './create-objects';
 import { parseCount } from './workloads';
+import { DEFAULT_DOCKER_SERVER } from './create';
 import { changeMetadata } from './metadata';
 import { setSchedulable, taint } from './nodes';
 import { drain } from './drain';
@@ -154,6 +155,17 @@ export function registerCreateCommands(create: Command, secret: Command, run: Ru
     .action((name: string, options, command: Command) => run((session) => createObject(session, genericSecretObject(name, options), options), command));
   creating(secret.command('tls').description('create a kubernetes.io/tls secret from a PEM certificate and key').argument('<name>').option('--cert <path>', 'PEM certificate').option('--key <path>', 'PEM private key'))
     .action((name: string, options, command: Command) => run((session) => createObject(session, tlsSecretObject(name, options), options), command));
+  creating(
+    secret
+      .command('docker-registry')
+      .description('create a kubernetes.io/dockerconfigjson secret for pulling from a registry')
+      .argument('<name>')
+      .option('--docker-server <server>', 'the registry', DEFAULT_DOCKER_SERVER)
+      .option('--docker-username <user>', 'the user name')
+      .option('--docker-password <password>', 'the password')
+      .option('--docker-email <email>', 'the e-mail address')
+      .addOption(new Option('--from-file <[key=]path>', 'a docker config file (key: .dockerconfigjson); repeatable').argParser(collect).default([])),
+  ).action((name: string, options, command: Command) => run(async (session) => createObject(session, await dockerRegistrySecretObject(name, options), options), command));
   creating(
     create
       .command('deployment')
