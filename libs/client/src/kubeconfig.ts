@@ -101,6 +101,17 @@ function decodeBase64(data: string | undefined): string | undefined {
   return data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
 }
 
+/** A kubeconfig file's document (bounded in size; not checked beyond being YAML), `{}` when it is empty. */
+export function readKubeconfigFile(path: string): Record<string, unknown> {
+  try {
+    if (statSync(path).size > MAX_KUBECONFIG_BYTES) throw new Error(`larger than ${MAX_KUBECONFIG_BYTES} bytes`);
+    const decoded = decodeYaml(readFileSync(path, 'utf8'), 'the kubeconfig');
+    return isEntry(decoded) ? decoded : {};
+  } catch (err) {
+    throw new BerthError('BadRequest', `error loading config file "${path}": ${(err as Error).message.split('\n')[0]!}`);
+  }
+}
+
 /**
  * Reads one kubeconfig file (clientcmd's v1 Config) and resolves its current context: the cluster's
  * server, CA (`certificate-authority-data`, else the `certificate-authority` file), TLS settings, and the
@@ -110,14 +121,7 @@ function decodeBase64(data: string | undefined): string | undefined {
  */
 export function connectionFromFile(path: string, contextOverride?: string): ClusterConnection {
   const fail = (why: string) => new BerthError('BadRequest', `error loading config file "${path}": ${why}`);
-  let config: Entry;
-  try {
-    if (statSync(path).size > MAX_KUBECONFIG_BYTES) throw new Error(`larger than ${MAX_KUBECONFIG_BYTES} bytes`);
-    const decoded = decodeYaml(readFileSync(path, 'utf8'), 'the kubeconfig');
-    config = isEntry(decoded) ? decoded : {};
-  } catch (err) {
-    throw fail((err as Error).message.split('\n')[0]!);
-  }
+  const config = readKubeconfigFile(path);
   const base = dirname(path);
   try {
     const contextName = contextOverride || text(config, 'current-context', 'the kubeconfig');

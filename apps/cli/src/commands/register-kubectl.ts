@@ -10,6 +10,7 @@ import { drain } from './drain';
 import { setImage } from './set-image';
 import { wait } from './wait';
 import { patchCommand } from './patch';
+import { configView, currentContext, getContexts, useContext } from './config';
 import { version } from './version';
 
 type Runner = (action: (session: Session) => Promise<void>, command: Command) => Promise<void>;
@@ -113,6 +114,32 @@ export function registerKubectlCommands(program: Command, run: Runner): void {
     .option('--all', 'every object of the type in the namespace')
     .option('-A, --all-namespaces', 'with -l or --all: in every namespace')
     .action((args: string[], options, command: Command) => run((session) => wait(session, args, options), command));
+
+  const config = program.command('config').description('read the kubeconfig and change its current context');
+  config
+    .command('view')
+    .description('the kubeconfig in use, certificates and tokens hidden unless --raw')
+    .option('--minify', 'only the current context, its cluster and its user')
+    .option('--raw', 'show certificate data, tokens and passwords')
+    .option('--flatten', 'embed the files the kubeconfig names')
+    .option('-o, --output <format>', 'yaml (default), json or jsonpath=...')
+    .action((options, command: Command) => run(async (session) => configView(session, options), command));
+  config
+    .command('get-contexts')
+    .description('the contexts of the kubeconfig, the current one starred')
+    .argument('[names...]')
+    .option('-o, --output <format>', 'name: names only')
+    .option('--no-headers', 'leave out the header line')
+    .action((names: string[], options, command: Command) => run(async (session) => getContexts(session, names, options), command));
+  config
+    .command('current-context')
+    .description("the kubeconfig's current context")
+    .action((_options, command: Command) => run(async (session) => currentContext(session), command));
+  config
+    .command('use-context')
+    .description("set the kubeconfig's current context")
+    .argument('<name>')
+    .action((name: string, _options, command: Command) => run(async (session) => useContext(session, name), command));
 
   program
     .command('api-resources')
