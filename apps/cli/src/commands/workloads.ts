@@ -74,9 +74,20 @@ export async function getDeployment(session: Session, name: string): Promise<Dep
   return session.client.get<Deployment>(DEPLOYMENT_TYPE, name, { namespace: session.namespace });
 }
 
-/** The pods a Deployment or ReplicaSet selects, in the session's namespace. */
-export async function podsSelectedBy(session: Session, workload: Deployment | ReplicaSet): Promise<Pod[]> {
-  const labelSelector = formatSelector(workload.spec?.selector);
+/**
+ * The label selector of the pods a workload runs: a Deployment's, ReplicaSet's, Job's, DaemonSet's or
+ * StatefulSet's `spec.selector`, a Service's plain map; undefined for an object without one.
+ */
+export function podSelectorOf(object: KubeObject): string | undefined {
+  const selector = (object as { spec?: { selector?: unknown } }).spec?.selector;
+  if (typeof selector !== 'object' || selector === null) return undefined;
+  const isLabelSelector = object.kind !== 'Service';
+  return formatSelector(isLabelSelector ? selector : { matchLabels: selector }) || undefined;
+}
+
+/** The pods a workload (Deployment, ReplicaSet, Job, Service...) selects, in the session's namespace. */
+export async function podsSelectedBy(session: Session, workload: KubeObject): Promise<Pod[]> {
+  const labelSelector = podSelectorOf(workload);
   if (!labelSelector) return [];
   const list = await session.client.list<Pod>(POD_TYPE, { namespace: session.namespace, labelSelector });
   return list.items;
@@ -114,13 +125,14 @@ export function byLogging(pods: Pod[]): Pod[] {
 
 /**
  * The pod a `logs` or `exec` target means: the pod itself, or the one kubectl would pick of a workload's
- * (`logs` says which, as kubectl does, when there were several).
+ * (any object with a pod selector: deploy, rs, job, ds, sts, svc; `logs` says which, as kubectl does, when
+ * there were several).
  */
 export async function resolvePod(session: Session, arg: string, opts: { sayWhich?: boolean } = {}): Promise<Pod> {
   const ref = await parseRef(session, arg);
-  expectTypes(ref, [POD_TYPE, DEPLOYMENT_TYPE, REPLICASET_TYPE], 'this command');
   if (sameType(ref.type, POD_TYPE)) return session.client.get<Pod>(POD_TYPE, ref.name, { namespace: session.namespace });
-  const workload = await session.client.get<Deployment | ReplicaSet>(ref.type, ref.name, { namespace: session.namespace });
+  const workload = await session.client.get(ref.type, ref.name, { namespace: session.namespace });
+  if (!podSelectorOf(workload)) throw new BerthError('BadRequest', `cannot find the pods of ${ref.type.singular} "${ref.name}": it has no pod selector`);
   const pods = byLogging(await podsSelectedBy(session, workload));
   if (pods.length === 0) throw new BerthError('NotFound', `no pods found for ${ref.type.singular} "${ref.name}" in namespace ${session.namespace}`);
   if (opts.sayWhich && pods.length > 1) session.notice(`Found ${pods.length} pods, using pod/${pods[0].metadata.name}`);
