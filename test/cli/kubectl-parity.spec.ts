@@ -284,3 +284,92 @@ describe('berth and kubectl print the same', () => {
     });
   });
 });
+
+describe('berth diff and apply --prune beside kubectl', () => {
+  let server: TestServer;
+  let kubectl: Kubectl;
+  let dir: string;
+  const berth = (args: string[], input?: string) => runBerth(server.kubeconfigPath, args, input);
+  const cm = (name: string, labels: string, data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: pr\n  labels: {${labels}}\ndata: {${data}}\n`;
+  /** diff's headers name temporary directories and times: the rest must be the same. */
+  const body = (text: string) =>
+    text.replace(/^(diff -u -N|---|\+\+\+) .*$/gm, '$1 HEADER').replace(/^([-+ ] +(uid|creationTimestamp|resourceVersion)): .*$/gm, '$1: X');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'berth-diff-'));
+    server = await startBerthServer();
+    kubectl = kubectlFor(server);
+    expect((await berth(['create', 'namespace', 'pr'])).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    kubectl?.cleanup();
+    await server?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('diffs as kubectl diff --server-side does: nothing (exit 0), a change and a new object (exit 1), Secrets masked', async () => {
+    const secret = (value: string) => `apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: pr}\ndata: {k: ${Buffer.from(value).toString('base64')}, same: eA==}\n`;
+    writeFileSync(join(dir, 'live.yaml'), [cm('d', 'app: d', 'a: "1"'), secret('old')].join('---\n'));
+    expect((await berth(['apply', '-f', join(dir, 'live.yaml')])).code).toBe(0);
+    const kubectlDiff = (file: string) => kubectl.run(['diff', '--server-side', '--field-manager=berth', '--force-conflicts', '-f', file]);
+
+    const same = await berth(['diff', '-f', join(dir, 'live.yaml')]);
+    expect(same).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect((await kubectlDiff(join(dir, 'live.yaml'))).code).toBe(0);
+
+    writeFileSync(join(dir, 'changed.yaml'), [cm('d', 'app: d, new: label', 'a: "2"'), cm('fresh', 'app: d', 'b: x'), secret('new')].join('---\n'));
+    const [ours, theirs] = [await berth(['diff', '-f', join(dir, 'changed.yaml')]), await kubectlDiff(join(dir, 'changed.yaml'))];
+    expect(ours.code).toBe(1);
+    expect(ours.stdout).toContain('-  a: "1"\n+  a: "2"');
+    expect(ours.stdout).toContain('-  k: \'*** (before)\'\n+  k: \'*** (after)\'');
+    expect({ code: ours.code, stdout: body(ours.stdout), stderr: ours.stderr }).toEqual({ code: theirs.code, stdout: body(theirs.stdout), stderr: theirs.stderr });
+    // Nothing was changed by either.
+    expect((await kubectl.run(['get', 'cm', 'd', '-n', 'pr', '-o', 'jsonpath={.data.a}'])).stdout).toBe('1');
+    expect((await berth(['get', 'cm', 'fresh', '-n', 'pr'])).code).toBe(1);
+  });
+
+  it('fails an object of an unknown kind in one line and diffs the rest', async () => {
+    writeFileSync(join(dir, 'unknown.yaml'), [cm('d', 'app: d', 'a: "3"'), 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: pr}\n'].join('---\n'));
+    const result = await berth(['diff', '-f', join(dir, 'unknown.yaml')]);
+    const theirs = await kubectl.run(['diff', '--server-side', '--field-manager=berth', '--force-conflicts', '-f', join(dir, 'unknown.yaml')]);
+    // kubectl's exit code and words for the error (it diffs nothing then; berth shows the rest).
+    expect(result).toMatchObject({ code: theirs.code, stderr: `${theirs.stderr.split('\n')[0]}\n` });
+    expect(result.stdout).toContain('+  a: "3"');
+  });
+
+  it('prunes what an earlier apply made and the manifests no longer have, as kubectl apply --prune does', async () => {
+    // kubectl's default list has kinds this server may not serve (it then refuses to prune at all).
+    const allowlist = ['--prune-allowlist=core/v1/ConfigMap'];
+    for (const [tool, suffix] of [['berth', 'b'], ['kubectl', 'k']] as const) {
+      const run = (args: string[]) => (tool === 'berth' ? berth(args) : kubectl.run(args));
+      const both = [cm(`keep-${suffix}`, 'set: p', 'a: "1"'), cm(`gone-${suffix}`, 'set: p', 'a: "1"'), cm(`other-${suffix}`, 'set: q', 'a: "1"')].join('---\n');
+      writeFileSync(join(dir, `all-${suffix}.yaml`), both);
+      writeFileSync(join(dir, `one-${suffix}.yaml`), cm(`keep-${suffix}`, 'set: p', 'a: "1"'));
+      // Objects made otherwise than by apply are never pruned.
+      expect((await run(['create', 'configmap', `made-${suffix}`, '-n', 'pr'])).code).toBe(0);
+      expect((await run(['label', 'configmap', `made-${suffix}`, '-n', 'pr', 'set=p'])).code).toBe(0);
+    }
+    const [ours, theirs] = [
+      await berth(['apply', '--prune', '-l', 'set=p', '-f', join(dir, 'all-b.yaml'), ...allowlist]),
+      await kubectl.run(['apply', '--prune', '-l', 'set=p', '-f', join(dir, 'all-k.yaml'), ...allowlist]),
+    ];
+    expect(ours).toMatchObject({ code: 0, stderr: '', stdout: 'configmap/keep-b created\nconfigmap/gone-b created\n' });
+    expect(ours.stdout).toBe(theirs.stdout.replace(/-k /g, '-b '));
+    const [prunedOurs, prunedTheirs] = [
+      await berth(['apply', '--prune', '-l', 'set=p', '-f', join(dir, 'one-b.yaml'), ...allowlist]),
+      await kubectl.run(['apply', '--prune', '-l', 'set=p', '-f', join(dir, 'one-k.yaml'), ...allowlist]),
+    ];
+    expect(prunedOurs).toMatchObject({ code: 0, stderr: '', stdout: 'configmap/keep-b unchanged\nconfigmap/gone-b pruned\n' });
+    expect(prunedOurs.stdout).toBe(prunedTheirs.stdout.replace(/-k /g, '-b '));
+    const left = (await kubectl.run(['get', 'cm', '-n', 'pr', '-l', 'set', '-o', 'name'])).stdout.split('\n').filter((n) => n.endsWith('-b')).sort();
+    expect(left).toEqual(['configmap/keep-b', 'configmap/made-b']);
+  });
+
+  it('refuses --prune without -l or --all as kubectl does', async () => {
+    writeFileSync(join(dir, 'x.yaml'), cm('x', 'set: p', 'a: "1"'));
+    const args = ['apply', '--prune', '-f', join(dir, 'x.yaml')];
+    const [ours, theirs] = [await berth(args), await kubectl.run(args)];
+    expect(ours).toMatchObject({ code: 1, stdout: '', stderr: theirs.stderr.split('\n')[0] + '\n' });
+  });
+});

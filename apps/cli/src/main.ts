@@ -5,6 +5,7 @@ import { registerNodeCommands } from './commands/node';
 import { registerRegistryCommands } from './commands/registry';
 import { verbsOwnTheirOptions } from './positional-options';
 import { apply } from './commands/apply';
+import { diff } from './commands/diff';
 import { createNamespace } from './commands/create';
 import { deleteCommand } from './commands/delete';
 import { describe } from './commands/describe';
@@ -43,7 +44,18 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .command('apply')
     .description('create or update objects from manifests (server-side apply)')
     .addOption(filenameOption('to apply'))
+    .option('-l, --selector <selector>', 'only the objects with these labels (and, with --prune, what may be pruned)')
+    .option('--prune', 'delete what an earlier apply made (of the selected labels) and these manifests no longer have')
+    .option('--all', 'with --prune: prune without a label selector')
+    .addOption(new Option('--prune-allowlist <group/version/Kind>', 'with --prune: prune only these kinds (core/v1/ConfigMap); repeatable').argParser(collect).default([]))
     .action((options, command: Command) => run((session) => apply(session, options), command));
+
+  program
+    .command('diff')
+    .description('show what apply would change (server-side dry run), as diff -u; exit 1 when there are differences')
+    .addOption(filenameOption('to compare'))
+    .option('-l, --selector <selector>', 'only the objects with these labels')
+    .action((options, command: Command) => run((session) => diff(session, options), command));
 
   program
     .command('get')
@@ -111,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
   });
   try {
     await program.parseAsync(argv);
-    return session?.hasFailed ? 1 : 0;
+    return session?.exitCode ?? 0;
   } catch (err) {
     // commander has already printed its own message (usage errors) or the help text.
     if (err instanceof CommanderError) return err.exitCode;

@@ -20,6 +20,7 @@ export class Session {
   private clientValue: KubeClient | undefined;
   private discoveryValue: Discovery | undefined;
   private failed = false;
+  private requestedExit = 0;
 
   constructor(readonly options: GlobalOptions) {}
 
@@ -54,6 +55,16 @@ export class Session {
 
   get hasFailed(): boolean {
     return this.failed;
+  }
+
+  /** The exit code: the highest a verb asked for (`diff`: 1 for differences), at least 1 after a failure. */
+  get exitCode(): number {
+    return Math.max(this.requestedExit, this.failed ? 1 : 0);
+  }
+
+  /** Asks for an exit code without reporting anything (`diff` found differences). */
+  exitWith(code: number): void {
+    this.requestedExit = Math.max(this.requestedExit, code);
   }
 
   out(text: string): void {
