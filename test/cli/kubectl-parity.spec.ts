@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectlFor, Kubectl, startBerthServer, TestServer } from '@berth/testing';
 import { runBerth } from './run-berth';
+import { runBerth as runBerthCommand } from '@berth/testing';
+
+/** `bin/berth ARGS` with extra environment variables. */
+const runBerthWith = (kubeconfig: string, args: string[], env: Record<string, string>) => runBerthCommand(args, { env: { ...process.env, KUBECONFIG: kubeconfig, ...env } });
 
 jest.setTimeout(180_000);
 
@@ -371,5 +375,97 @@ describe('berth diff and apply --prune beside kubectl', () => {
     const args = ['apply', '--prune', '-f', join(dir, 'x.yaml')];
     const [ours, theirs] = [await berth(args), await kubectl.run(args)];
     expect(ours).toMatchObject({ code: 1, stdout: '', stderr: theirs.stderr.split('\n')[0] + '\n' });
+  });
+});
+
+describe('berth edit beside kubectl edit', () => {
+  let server: TestServer;
+  let kubectl: Kubectl;
+  let dir: string;
+  const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels: {tier: front}\ndata:\n  a: "1"\n`;
+  const EDITOR = `#!/bin/sh
+dir=$(dirname "$0")
+n=$(cat "$dir/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$dir/count"
+cp "$1" "$dir/seen-$n"
+case "$(cat "$dir/mode")" in
+  change) sed -i 's/^  a: "1"$/  a: "2"/' "$1" ;;
+  none) ;;
+  empty) : > "$1" ;;
+  invalid-then-fix) if [ $n = 1 ]; then sed -i 's/^    tier: front$/    tier: "bad value!"/' "$1"; else sed -i 's/bad value!/fixed/' "$1"; fi ;;
+  invalid-always) if [ $n = 1 ]; then sed -i 's/^    tier: front$/    tier: "bad value!"/' "$1"; fi ;;
+  syntax-then-fix) if [ $n = 1 ]; then sed -i 's/^  a: "1"$/  a: [/' "$1"; else sed -i 's/^  a: \\[$/  a: "3"/' "$1"; fi ;;
+esac
+`;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'berth-edit-test-'));
+    writeFileSync(join(dir, 'editor.sh'), EDITOR, { mode: 0o755 });
+    server = await startBerthServer();
+    process.env.KUBE_EDITOR = join(dir, 'editor.sh');
+    try {
+      kubectl = kubectlFor(server);
+    } finally {
+      delete process.env.KUBE_EDITOR;
+    }
+  });
+
+  afterAll(async () => {
+    kubectl?.cleanup();
+    await server?.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs `edit` with the given editor behaviour: what was printed, and each file the editor was handed. */
+  async function editWith(tool: 'berth' | 'kubectl', mode: string, name: string) {
+    writeFileSync(join(dir, 'mode'), mode);
+    rmSync(join(dir, 'count'), { force: true });
+    for (const n of [1, 2, 3]) rmSync(join(dir, `seen-${n}`), { force: true });
+    const args = ['edit', 'configmap', name];
+    const result = tool === 'berth' ? await runBerthWith(server.kubeconfigPath, args, { KUBE_EDITOR: join(dir, 'editor.sh') }) : await kubectl.run(args);
+    const seen = [1, 2, 3].map((n) => join(dir, `seen-${n}`)).filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8'));
+    return { result, seen };
+  }
+
+  it.each(['change', 'none', 'invalid-then-fix', 'invalid-always', 'syntax-then-fix'])('%s: prints and saves what kubectl does', async (mode) => {
+    const [ours, theirs] = [`${mode}-b`, `${mode}-k`];
+    expect((await runBerth(server.kubeconfigPath, ['apply', '-f', '-'], [cm(ours), cm(theirs)].join('---\n'))).code).toBe(0);
+    const a = await editWith('berth', mode, ours);
+    const b = await editWith('kubectl', mode, theirs);
+    const norm = (text: string, name: string) => text.split(name).join('NAME').replace(/"[^"]*(berth-edit-|kubectl-edit-)[^"]*"/g, '"FILE"');
+    expect({ code: a.result.code, stdout: norm(a.result.stdout, ours), stderr: norm(a.result.stderr, ours) }).toEqual({
+      code: b.result.code,
+      stdout: norm(b.result.stdout, theirs),
+      stderr: norm(b.result.stderr, theirs),
+    });
+    expect(a.seen.length).toBe(b.seen.length);
+    // The first file is kubectl's header and the object; a file opened again starts with the failures.
+    expect(a.seen[0].split('\n').slice(0, 4)).toEqual(b.seen[0].split('\n').slice(0, 4));
+    if (a.seen.length > 1) {
+      // The server's causes too, but a YAML parser's words are its own.
+      const lines = mode.startsWith('invalid') ? 7 : 5;
+      expect(a.seen[1].split('\n').slice(0, lines)).toEqual(b.seen[1].split('\n').slice(0, lines).map((l) => norm(l, theirs).replace('NAME', ours)));
+    }
+    const stored = async (name: string) => JSON.parse((await kubectl.run(['get', 'cm', name, '-o', 'json'])).stdout);
+    const [mine, kubectls] = [await stored(ours), await stored(theirs)];
+    expect({ labels: mine.metadata.labels, data: mine.data }).toEqual({ labels: kubectls.metadata.labels, data: kubectls.data });
+  });
+
+  it('cancels on an emptied file, as the header says (kubectl 1.32 reports it invalid instead)', async () => {
+    expect((await runBerth(server.kubeconfigPath, ['apply', '-f', '-'], cm('emptied'))).code).toBe(0);
+    const { result } = await editWith('berth', 'empty', 'emptied');
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: 'Edit cancelled, no objects found.\n' });
+  });
+
+  it('keeps the changes in a file when the user gives up, and refuses an edit without objects in one line', async () => {
+    expect((await runBerth(server.kubeconfigPath, ['apply', '-f', '-'], cm('kept'))).code).toBe(0);
+    const { result } = await editWith('berth', 'invalid-always', 'kept');
+    const stored = /stored to "([^"]+)"/.exec(result.stderr)![1];
+    try {
+      expect(readFileSync(stored, 'utf8')).toContain('tier: "bad value!"');
+    } finally {
+      rmSync(join(stored, '..'), { recursive: true, force: true });
+    }
+    const none = await runBerthWith(server.kubeconfigPath, ['edit', 'cm'], { KUBE_EDITOR: 'true' });
+    expect(none).toMatchObject({ code: 1, stdout: '', stderr: 'error: resource(s) were provided, but no name was specified\n' });
   });
 });

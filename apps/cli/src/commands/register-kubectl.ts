@@ -10,6 +10,7 @@ import { drain } from './drain';
 import { setImage } from './set-image';
 import { wait } from './wait';
 import { patchCommand } from './patch';
+import { edit } from './edit';
 import { configView, currentContext, getContexts, useContext } from './config';
 import { version } from './version';
 
@@ -59,6 +60,15 @@ export function registerKubectlCommands(program: Command, run: Runner): void {
       .addOption(new Option('--type <type>', 'the kind of patch').choices(['strategic', 'merge', 'json']).default('strategic'))
       .option('--subresource <name>', 'patch this subresource (status or scale)'),
   ).action((args: string[], options, command: Command) => run((session) => patchCommand(session, args, options), command));
+
+  program
+    .command('edit')
+    .description('edit objects in $KUBE_EDITOR or $EDITOR (vi) and save the changes; a refused edit reopens with the errors')
+    .argument('<type-and-names...>', 'TYPE NAME... or TYPE/NAME...')
+    .option('-l, --selector <selector>', 'every object matching this label selector')
+    .option('--all', 'every object of the type in the namespace')
+    .option('-o, --output <format>', 'edit as yaml (default) or json')
+    .action((args: string[], options, command: Command) => run((session) => edit(session, args, options), command));
 
   for (const [verb, schedulable] of [['cordon', false], ['uncordon', true]] as const) {
     program
