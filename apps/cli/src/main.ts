@@ -111,7 +111,7 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
   // berth's daemons, each with its own flags, and resetting this host's node.
   registerDaemonCommands(program);
   registerNodeCommands(program);
-  verbsOwnTheirOptions(program, ['runtime', ...DAEMONS.map((daemon) => daemon.name)]);
+  verbsOwnTheirOptions(program, ['runtime', '__complete', ...DAEMONS.map((daemon) => daemon.name)]);
   return program;
 }
 

@@ -179,6 +179,11 @@ export function getContexts(session: Session, names: string[], options: { output
   for (const name of names) if (!view.contexts.some((c) => c.name === name)) session.fail(new BerthError('NotFound', `context ${name} not found`));
 }
 
+/** The kubeconfig's context names (for completion). */
+export function contextNames(session: Session): string[] {
+  return loadView(session).contexts.map((c) => c.name);
+}
+
 /** `berth config current-context`. */
 export function currentContext(session: Session): void {
   const view = loadView(session);

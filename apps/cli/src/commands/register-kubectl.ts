@@ -10,6 +10,7 @@ import { drain } from './drain';
 import { setImage } from './set-image';
 import { wait } from './wait';
 import { patchCommand } from './patch';
+import { completions, completionScript } from './completion';
 import { edit } from './edit';
 import { configView, currentContext, getContexts, useContext } from './config';
 import { version } from './version';
@@ -150,6 +151,26 @@ export function registerKubectlCommands(program: Command, run: Runner): void {
     .description("set the kubeconfig's current context")
     .argument('<name>')
     .action((name: string, _options, command: Command) => run(async (session) => useContext(session, name), command));
+
+  program
+    .command('completion')
+    .description('a shell script completing berth verbs, flags, resource types and names: source <(berth completion bash)')
+    .argument('<shell>', 'bash or zsh')
+    .action((shell: string, _options, command: Command) => run(async () => void process.stdout.write(completionScript(shell)), command));
+  program
+    .command('__complete', { hidden: true })
+    .description('the candidates for the last of the words (what the completion scripts ask)')
+    .argument('[words...]')
+    .allowUnknownOption()
+    .helpOption(false)
+    .action((_words: string[], _options, command: Command) =>
+      run(async (session) => {
+        // The words as typed, options too (commander would take some for its own).
+        const words = process.argv.slice(process.argv.indexOf('__complete') + 1);
+        // A completion that cannot reach the server offers nothing rather than an error in the prompt.
+        for (const candidate of await completions(program, words, () => session).catch(() => [])) session.out(candidate);
+      }, command),
+    );
 
   program
     .command('api-resources')
