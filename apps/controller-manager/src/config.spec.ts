@@ -5,7 +5,7 @@ describe('controller-manager flags', () => {
   it('defaults to Kubernetes-like timings shortened for berth, and every controller', () => {
     const config = parseControllerManagerFlags([]);
     expect(config).toMatchObject({ nodeMonitorGracePeriodMs: 40_000, podEvictionTimeoutMs: 30_000, logLevel: 'info' });
-    expect(config.controllers).toEqual(['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'daemonset', 'endpointslice']);
+    expect(config.controllers).toEqual(['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'daemonset', 'endpointslice', 'serviceaccount', 'disruption', 'root-ca-cert-publisher']);
     expect(config).toMatchObject({ clusterCidr: '10.88.0.0/16', nodeCidrMaskSize: 24 });
   });
 

@@ -1,6 +1,7 @@
 import { resourceForKind, type Lease, type Node, type NodeCondition, type ResourceType } from '@berth/api';
 import { NODE_LEASE_NAMESPACE, type KubeClient } from '@berth/client';
 import { errors, isBerthError } from '@berth/errors';
+import { primaryIPv4 } from '@berth/host';
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import type { Logger } from 'pino';
@@ -49,14 +50,6 @@ function osImage(): string {
   const release = existsSync('/etc/os-release') ? readTrimmed('/etc/os-release') : '';
   const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(release);
   return pretty?.[1] || `${os.type()} ${os.release()}`;
-}
-
-/** The first non-internal IPv4 address of the host, loopback when it has none. */
-export function primaryIPv4(): string {
-  for (const addresses of Object.values(os.networkInterfaces())) {
-    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
 }
 
 export function hostFacts(overrides: Partial<HostFacts> = {}): HostFacts {

@@ -873,7 +873,7 @@ describe('downward API, projected volumes and paths inside volumes', () => {
     ]);
   });
 
-  it('checks projected volumes: one kind per source, names, unique paths, and refuses tokens and trust bundles', () => {
+  it('checks projected volumes: one kind per source, names, unique paths, tokens accepted and trust bundles refused', () => {
     const obj = pod();
     obj.spec!.volumes = [
       {
@@ -896,7 +896,6 @@ describe('downward API, projected volumes and paths inside volumes', () => {
       'spec.volumes[0].projected.sources[1]: Invalid value: "conf/a": conflicting duplicate paths',
       'spec.volumes[0].projected.sources[2]: Forbidden: may not specify more than 1 volume type',
       'spec.volumes[0].projected.sources[3].configMap.name: Required value',
-      'spec.volumes[0].projected.sources[4].serviceAccountToken: Forbidden: not supported by berth: there are no ServiceAccounts yet, so no token can be projected',
       'spec.volumes[0].projected.sources[5].clusterTrustBundle: Forbidden: not supported by berth: there are no ClusterTrustBundles',
       'spec.volumes[0].projected.sources[6].secret.items[0].path: Invalid value: "/abs": must be a relative path',
     ]);
@@ -940,7 +939,6 @@ describe('what berth does not carry out is refused, never stored and ignored', (
     ['spec.affinity.podAntiAffinity', (s) => (s.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname' }] } })],
     ['spec.affinity.podAffinity', (s) => (s.affinity = { podAffinity: {} })],
     ['spec.schedulingGates', (s) => (s.schedulingGates = [{ name: 'example.com/wait' }])],
-    ['spec.automountServiceAccountToken', (s) => (s.automountServiceAccountToken = true)],
     ['spec.os.name', (s) => (s.os = { name: 'windows' })],
     ['spec.volumes[0].persistentVolumeClaim', (s) => (s.volumes![0] = { name: 'data', persistentVolumeClaim: { claimName: 'pvc' } })],
     ['spec.volumes[0].emptyDir.sizeLimit', (s) => (s.volumes![0] = { name: 'data', emptyDir: { sizeLimit: '1Gi' } })],

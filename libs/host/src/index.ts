@@ -6,3 +6,4 @@ export { isRecordedProcessAlive, networkNamespaceOf, networkNamespacePath, proce
 export { listMounts, mountPointsUnder, unmount, unmountAllUnder, type MountInfo } from './mounts';
 export { O_PATH, openAt, openHandleAt, readFileBeneath } from './beneath';
 export { KeyedMutex } from './keyed-mutex';
+export { primaryIPv4 } from './address';

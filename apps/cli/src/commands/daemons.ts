@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 /** berth's daemons: `berth NAME` runs the app bundled beside the CLI (bin/berth starts them directly). */
 export const DAEMONS = [
-  { name: 'server', app: 'apiserver', description: 'run the control plane and, unless --disable-agent, this host as its node' },
+  { name: 'server', app: 'server', description: 'run the control plane and, unless --disable-agent, this host as its node' },
   { name: 'agent', app: 'agent', description: "join this host to a cluster as a node (runs the host's runtimed)" },
   { name: 'runtimed', app: 'runtimed', description: "run this node's container runtime (images, containers, pod sandboxes)" },
   { name: 'controller-manager', app: 'controller-manager', description: 'run the controllers against an API server' },

@@ -7,7 +7,7 @@ export type * from './types';
 
 /**
  * v1 ServiceAccount: the `default` one of every namespace comes from the serviceaccount controller
- * (libs/controllers); `token` issues bound tokens (apps/apiserver/src/service-account-tokens.ts).
+ * (libs/controllers); `token` issues bound tokens (libs/apiserver/src/service-account-tokens.ts).
  */
 export const serviceAccountResource = defineResource<ServiceAccount>({
   group: '',

@@ -12,7 +12,7 @@ function shown(value: unknown): string {
 
 /**
  * policy/v1 PodDisruptionBudget: its status comes from the disruption controller (libs/controllers), and
- * pods/eviction (apps/apiserver/src/eviction.ts) spends it; ./budget.ts is the arithmetic both share.
+ * pods/eviction (libs/apiserver/src/eviction.ts) spends it; ./budget.ts is the arithmetic both share.
  */
 export const podDisruptionBudgetResource = defineResource<PodDisruptionBudget>({
   group: 'policy',

@@ -1,6 +1,6 @@
 import { HelpRequested, misstatedDefaults } from '@berth/flags';
 import { ConfigError, parseServerFlags, serverCommand } from './config';
-import { DEFAULT_LIMITS } from './limits';
+import { DEFAULT_LIMITS } from '@berth/apiserver';
 
 describe('parseServerFlags', () => {
   test('defaults', () => {

@@ -1,12 +1,13 @@
 /**
- * `berth server`: the composition root of the control plane. The apiserver owns the store; the
- * controllers and the scheduler run in the same process as ordinary API clients through the admin
- * kubeconfig, and (unless --disable-agent) this host's agent with a node credential of its own, which it
- * gets by joining with the join token exactly as another host does; the host's runtimed runs beside it as
- * a child process.
+ * `berth server`: the composition root of the control plane and of this host's node. The API server
+ * (@berth/apiserver) owns the store and knows nothing of nodes; the controllers and the scheduler run in
+ * the same process as ordinary API clients through the admin kubeconfig, and (unless --disable-agent)
+ * this host's agent with a node credential of its own, which it gets by joining with the join token
+ * exactly as another host does; the host's runtimed runs beside it as a child process.
  */
 import 'reflect-metadata';
 import { defaultNodeName, ensureNodeCredential, startNode } from '@berth/agent';
+import { advertisedAddress, ApiServerApp, joinTokenPath } from '@berth/apiserver';
 import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
@@ -17,9 +18,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { ApiServerApp } from './app';
-import { advertisedAddress, DEFAULT_DATA_DIR, parseServerFlags, type ServerConfig } from './config';
-import { joinTokenPath } from './pki';
+import { DEFAULT_DATA_DIR, parseServerFlags, type ServerConfig } from './config';
 
 /** Something running beside the apiserver that must stop before it. */
 interface Component {

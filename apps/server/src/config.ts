@@ -1,21 +1,25 @@
-import { primaryIPv4, checkClusterDNS, checkClusterDomain, checkImageGCPolicy, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, DEFAULT_IMAGE_GC } from '@berth/agent';
-import { Ipv4Cidr } from '@berth/ipv4';
-import { DEFAULT_NODE_PORT_RANGE, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';
-import { InvalidArgumentError, type Command } from 'commander';
-import { DEFAULT_EVENT_TTL_MS } from './event-ttl';
-import { DEFAULT_LIMITS, type ServerLimits } from './limits';
+import { checkClusterDNS, checkClusterDomain, checkImageGCPolicy, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, DEFAULT_IMAGE_GC } from '@berth/agent';
+import {
+  DEFAULT_EVENT_TTL_MS,
+  DEFAULT_LIMITS,
+  DEFAULT_NODE_PORT_RANGE,
+  DEFAULT_REGISTRY_PORT,
+  DEFAULT_REPAIR_INTERVAL_MS,
+  DEFAULT_SERVICE_CIDR,
+  parseNodePortRange,
+  type ApiServerConfig,
+  type NodePortRange,
+} from '@berth/apiserver';
 import { parseMirroredRegistries } from '@berth/client';
 import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
+import { Ipv4Cidr } from '@berth/ipv4';
+import { InvalidArgumentError, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 
 export const DEFAULT_DATA_DIR = '/var/lib/berth';
 
-export interface ServerConfig {
-  dataDir: string;
-  httpsPort: number;
-  bindAddress: string;
-  /** sqlite://PATH, nats://HOST:PORT or memory:// */
-  storeUrl: string;
+/** `berth server`'s configuration: the API server's, and what the control loops and this host's node read. */
+export interface ServerConfig extends ApiServerConfig {
   disableAgent: boolean;
   /** Run no scheduler in this process (one runs elsewhere, or tests drive binding themselves). */
   disableScheduler: boolean;
@@ -28,11 +32,6 @@ export interface ServerConfig {
   /** The local agent's first crash back-off delay, doubling to 5 minutes (Kubernetes: 10 s). */
   crashLoopBackoffBaseMs: number;
   logLevel: string;
-  /** Where Service ClusterIPs come from. */
-  serviceCidr: string;
-  serviceNodePortRange: NodePortRange;
-  /** How often ClusterIP and NodePort allocations are repaired against the Services (Kubernetes: 3 minutes). */
-  serviceAllocationRepairIntervalMs: number;
   /** Where the node IPAM controller cuts each Node's podCIDR from, nodeCidrMaskSize bits long. */
   clusterCidr: string;
   nodeCidrMaskSize: number;
@@ -45,29 +44,7 @@ export interface ServerConfig {
   clusterDomain: string;
   /** The local agent's --resolv-conf; undefined: chosen as k3s does. */
   resolvConf?: string;
-  /** Events are deleted this long after their last write (Kubernetes' --event-ttl). */
-  eventTtlMs: number;
-  /** Requests and watches served at once. */
-  limits: ServerLimits;
-  /** The cluster registry's HTTPS port on the bind address; 0: no registry. */
-  registryPort: number;
-  /** Whether the cluster registry serves pulls without a credential. */
-  registryAnonymousPull: boolean;
-  /** Registries the cluster registry stands in for on every node (their images are looked for there first). */
-  registryMirrorOf: string[];
 }
-
-/**
- * The address other hosts reach this server at: the bind address, or the host's primary IPv4 address
- * when it listens on every address. The join command, the `kubernetes` Service and the registry's
- * advertisement name it, and the serving certificate covers it.
- */
-export function advertisedAddress(config: Pick<ServerConfig, 'bindAddress'>): string {
-  return config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
-}
-
-/** The cluster registry's port unless --registry-port says otherwise (distribution's own). */
-export const DEFAULT_REGISTRY_PORT = 5000;
 
 const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
 const countFlag = integerFlag(1, 1_000_000, 'a count');

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ClusterRegistryControl } from './cluster-registry';
 import { Compactor } from './compactor';
 import { EventExpiry } from './event-ttl';
-import type { ServerConfig } from './config';
+import type { ApiServerConfig } from './config';
 import { ApiHandler } from './handler';
 import { ApiMetrics } from './metrics';
 import { NamespaceReconciler } from './namespace-reconciler';
@@ -20,7 +20,7 @@ import { ServiceAccountTokens } from './service-account-tokens';
 import { WatchRegistry } from './watch';
 
 export const TOKENS = {
-  Config: Symbol.for('ServerConfig'),
+  Config: Symbol.for('ApiServerConfig'),
   Credentials: Symbol.for('Credentials'),
   Logger: Symbol.for('Logger'),
   Store: Symbol.for('Store'),
@@ -40,9 +40,9 @@ export const TOKENS = {
 } as const;
 
 /** The composition root: every apiserver part, wired once from the config, credentials, logger and store. */
-export function buildContainer(config: ServerConfig, credentials: Credentials, logger: Logger, store: Store): Container {
+export function buildContainer(config: ApiServerConfig, credentials: Credentials, logger: Logger, store: Store): Container {
   const c = new Container({ defaultScope: 'Singleton' });
-  c.bind<ServerConfig>(TOKENS.Config).toConstantValue(config);
+  c.bind<ApiServerConfig>(TOKENS.Config).toConstantValue(config);
   c.bind<Credentials>(TOKENS.Credentials).toConstantValue(credentials);
   c.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
   c.bind<Store>(TOKENS.Store).toConstantValue(store);

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { ClusterRegistry, type ClusterRegistryControl } from './cluster-registry';
 import type { Compactor } from './compactor';
 import type { EventExpiry } from './event-ttl';
-import { advertisedAddress, type ServerConfig } from './config';
+import { advertisedAddress, type ApiServerConfig } from './config';
 import { buildContainer, TOKENS } from './container';
 import type { ApiHandler } from './handler';
 import { writeAdminKubeconfig } from './kubeconfig';
@@ -23,7 +23,7 @@ import type { Store } from '@berth/store';
 /** How long stop() lets open connections finish after it asked them to close. */
 const SHUTDOWN_GRACE_MS = 2000;
 
-/** A running `berth server`: store, HTTPS API and the background loops of the control plane. */
+/** A running API server: the store, the HTTPS API, the cluster registry and the loops the API server keeps itself (allocation repairs, namespace deletion, compaction, event expiry). */
 export class ApiServerApp {
   private readonly sockets = new Set<Socket>();
   /** The admin kubeconfig, written once the API listens: in-process components connect with it. */
@@ -47,7 +47,7 @@ export class ApiServerApp {
     });
   }
 
-  static async start(config: ServerConfig, logger: Logger): Promise<ApiServerApp> {
+  static async start(config: ApiServerConfig, logger: Logger): Promise<ApiServerApp> {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     // The store, keys and tokens live here: the data dir is root's alone, also when it was made by someone else.
     chmodSync(config.dataDir, 0o700);

@@ -1,0 +1,39 @@
+import { primaryIPv4 } from '@berth/host';
+import type { ServerLimits } from './limits';
+import type { NodePortRange } from './service-allocation';
+
+/** What the API server reads; the composition root that runs it (`berth server`) parses it from its flags. */
+export interface ApiServerConfig {
+  dataDir: string;
+  httpsPort: number;
+  bindAddress: string;
+  /** sqlite://PATH, nats://HOST:PORT or memory:// */
+  storeUrl: string;
+  /** Where Service ClusterIPs come from. */
+  serviceCidr: string;
+  serviceNodePortRange: NodePortRange;
+  /** How often ClusterIP and NodePort allocations are repaired against the Services (Kubernetes: 3 minutes). */
+  serviceAllocationRepairIntervalMs: number;
+  /** Events are deleted this long after their last write (Kubernetes' --event-ttl). */
+  eventTtlMs: number;
+  /** Requests and watches served at once. */
+  limits: ServerLimits;
+  /** The cluster registry's HTTPS port on the bind address; 0: no registry. */
+  registryPort: number;
+  /** Whether the cluster registry serves pulls without a credential. */
+  registryAnonymousPull: boolean;
+  /** Registries the cluster registry stands in for on every node (their images are looked for there first). */
+  registryMirrorOf: string[];
+}
+
+/**
+ * The address other hosts reach this server at: the bind address, or the host's primary IPv4 address
+ * when it listens on every address. The join command, the `kubernetes` Service and the registry's
+ * advertisement name it, and the serving certificate covers it.
+ */
+export function advertisedAddress(config: Pick<ApiServerConfig, 'bindAddress'>): string {
+  return config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
+}
+
+/** The cluster registry's port unless --registry-port says otherwise (distribution's own). */
+export const DEFAULT_REGISTRY_PORT = 5000;
