@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectlFor, waitFor, type Kubectl } from '@berth/testing';
 import { runBerth } from './run-berth';
-import { startNodeCluster, type NodeCluster } from '../support/node-cluster';
+import { startNodeCluster, types, type NodeCluster } from '../support/node-cluster';
 
 jest.setTimeout(240_000);
 
@@ -47,7 +47,11 @@ describe('berth logs -l, --all-containers and cp on real containers', () => {
   afterAll(async () => {
     kubectl?.cleanup();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    if (cluster) expect(await cluster.cleanup()).toEqual([]);
+    if (!cluster) return;
+    // The pods go through the node (which unmounts their containers) before the cluster stops.
+    await berth('delete', 'pods', '-l', 'app=files').catch(() => undefined);
+    await waitFor(async () => (await cluster.client.list(types.pods, { namespace: 'default', labelSelector: 'app=files' })).items.length === 0, 60_000, 'the pods to go').catch(() => undefined);
+    expect(await cluster.cleanup()).toEqual([]);
   }, 60_000);
 
   it.each([
