@@ -370,6 +370,24 @@ describe('berth diff and apply --prune beside kubectl', () => {
     expect(left).toEqual(['configmap/keep-b', 'configmap/made-b']);
   });
 
+  it('applies and prunes in a dry run without changing anything', async () => {
+    writeFileSync(join(dir, 'dry.yaml'), [cm('dry-same', 'set: dry', 'a: "1"'), cm('dry-changed', 'set: dry', 'a: "1"'), cm('dry-pruned', 'set: dry', 'a: "1"')].join('---\n'));
+    expect((await berth(['apply', '-f', join(dir, 'dry.yaml')])).code).toBe(0);
+    writeFileSync(join(dir, 'dry2.yaml'), [cm('dry-same', 'set: dry', 'a: "1"'), cm('dry-changed', 'set: dry', 'a: "2"'), cm('dry-new', 'set: dry', 'a: "1"')].join('---\n'));
+    const prune = ['--prune', '-l', 'set=dry', '--prune-allowlist=core/v1/ConfigMap', '-f', join(dir, 'dry2.yaml')];
+    expect(await berth(['apply', '--dry-run=server', ...prune])).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: 'configmap/dry-same unchanged (server dry run)\nconfigmap/dry-changed configured (server dry run)\nconfigmap/dry-new created (server dry run)\nconfigmap/dry-pruned pruned (server dry run)\n',
+    });
+    expect(await berth(['apply', '--dry-run=client', ...prune])).toMatchObject({
+      code: 0,
+      stdout: 'configmap/dry-same configured (dry run)\nconfigmap/dry-changed configured (dry run)\nconfigmap/dry-new created (dry run)\nconfigmap/dry-pruned pruned (dry run)\n',
+    });
+    const names = (await berth(['get', 'cm', '-n', 'pr', '-l', 'set=dry', '-o', 'jsonpath={.items[*].metadata.name} {.items[*].data.a}'])).stdout;
+    expect(names).toBe('dry-changed dry-pruned dry-same 1 1 1');
+  });
+
   it('refuses --prune without -l or --all as kubectl does', async () => {
     writeFileSync(join(dir, 'x.yaml'), cm('x', 'set: p', 'a: "1"'));
     const args = ['apply', '--prune', '-f', join(dir, 'x.yaml')];

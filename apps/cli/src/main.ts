@@ -48,6 +48,7 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .option('--prune', 'delete what an earlier apply made (of the selected labels) and these manifests no longer have')
     .option('--all', 'with --prune: prune without a label selector')
     .addOption(new Option('--prune-allowlist <group/version/Kind>', 'with --prune: prune only these kinds (core/v1/ConfigMap); repeatable').argParser(collect).default([]))
+    .option('--dry-run [strategy]', '"client": only say what would be done; "server": the server checks it and stores nothing')
     .action((options, command: Command) => run((session) => apply(session, options), command));
 
   program

@@ -6,6 +6,7 @@ import { objectName } from '../kinds';
 import { loadManifests, mapManifest, MappedManifest } from '../manifests';
 import type { Session } from '../session';
 import { namespaceForManifest } from './namespaces';
+import { dryRunSuffix, parseDryRun, type DryRun } from './select';
 
 export const APPLY_FIELD_MANAGER = 'berth';
 
@@ -18,6 +19,7 @@ export interface ApplyOptions {
   all?: boolean;
   /** `--prune-allowlist group/version/Kind` (core/v1/ConfigMap): the kinds pruned instead of kubectl's defaults. */
   pruneAllowlist?: string[];
+  dryRun?: string | boolean;
 }
 
 /** kubectl's default prune kinds (group/version/Kind), of which those the server serves are pruned. */
@@ -40,6 +42,7 @@ export async function apply(session: Session, options: ApplyOptions): Promise<vo
     );
   }
   if (!options.prune && (options.pruneAllowlist ?? []).length > 0) throw new BerthError('BadRequest', '--prune-allowlist must be used with --prune');
+  const dryRun = parseDryRun(options.dryRun);
   const selector = options.selector === undefined ? undefined : parseLabelSelector(options.selector);
   const pruneTypes = options.prune ? await pruneKinds(session, options.pruneAllowlist ?? []) : [];
   const manifests = loadManifests(options.filename, 'apply');
@@ -51,7 +54,7 @@ export async function apply(session: Session, options: ApplyOptions): Promise<vo
       const mapped = await mapManifest(manifest, session.discovery);
       const namespace = namespaceForManifest(session, mapped);
       if (namespace) namespaces.add(namespace);
-      const { line, object } = await applyOne(session, mapped, namespace);
+      const { line, object } = await applyOne(session, mapped, namespace, dryRun);
       if (object.metadata.uid) applied.add(object.metadata.uid);
       session.out(line);
     } catch (err) {
@@ -62,7 +65,7 @@ export async function apply(session: Session, options: ApplyOptions): Promise<vo
   }
   if (options.prune) {
     if (namespaces.size === 0 && pruneTypes.some((t) => t.namespaced)) namespaces.add(session.namespace);
-    await prune(session, pruneTypes, [...namespaces], options.selector, applied);
+    await prune(session, pruneTypes, [...namespaces], options.selector, applied, dryRun);
   }
 }
 
@@ -93,15 +96,15 @@ function appliedByBerth(object: KubeObject): boolean {
  * apply made (kubectl's last-applied-configuration annotation plays that part there) and that this apply
  * did not touch, is deleted and reported `KIND/NAME pruned`.
  */
-async function prune(session: Session, types: ResourceType[], namespaces: string[], selector: string | undefined, applied: Set<string>): Promise<void> {
+async function prune(session: Session, types: ResourceType[], namespaces: string[], selector: string | undefined, applied: Set<string>, dryRun: DryRun): Promise<void> {
   for (const type of types) {
     for (const namespace of type.namespaced ? namespaces : [undefined]) {
       const list = await session.client.list(type, { namespace, labelSelector: selector });
       for (const object of list.items) {
         if (applied.has(object.metadata.uid ?? '') || !appliedByBerth(object)) continue;
         try {
-          await session.client.delete(type, object.metadata.name!, { namespace: object.metadata.namespace, propagationPolicy: 'Background' });
-          session.out(`${objectName(type, object.metadata.name!)} pruned`);
+          if (dryRun !== 'client') await session.client.delete(type, object.metadata.name!, { namespace: object.metadata.namespace, propagationPolicy: 'Background', dryRun: dryRun === 'server' });
+          session.out(`${objectName(type, object.metadata.name!)} pruned${dryRunSuffix(dryRun)}`);
         } catch (err) {
           if (!(err instanceof StatusError)) throw err;
           if (err.reason !== 'NotFound') session.fail(err);
@@ -111,7 +114,17 @@ async function prune(session: Session, types: ResourceType[], namespaces: string
   }
 }
 
-async function applyOne(session: Session, manifest: MappedManifest, namespace: string | undefined): Promise<{ line: string; object: KubeObject }> {
+/** An object as a change would compare it: without what every write moves (resourceVersion, managedFields). */
+function comparable(object: KubeObject): string {
+  const { resourceVersion: _version, managedFields: _fields, ...metadata } = object.metadata as KubeObject['metadata'] & { managedFields?: unknown };
+  return JSON.stringify({ ...object, metadata });
+}
+
+/**
+ * Applies one object (or, with --dry-run, finds what applying it would do: `client` sends nothing and
+ * says created or configured; `server` has the server check it and store nothing).
+ */
+async function applyOne(session: Session, manifest: MappedManifest, namespace: string | undefined, dryRun: DryRun): Promise<{ line: string; object: KubeObject }> {
   const { type, object } = manifest;
   const name = object.metadata.name!;
   const client = session.client;
@@ -121,7 +134,9 @@ async function applyOne(session: Session, manifest: MappedManifest, namespace: s
     if (isBerthError(err, 'NotFound')) return undefined;
     throw err;
   });
-  const after = await client.apply(type, object, { namespace, fieldManager: APPLY_FIELD_MANAGER, force: true });
-  const verb = !before ? 'created' : before.metadata.resourceVersion === after.metadata.resourceVersion ? 'unchanged' : 'configured';
-  return { line: `${objectName(type, name)} ${verb}`, object: after };
+  const line = (verb: string) => `${objectName(type, name)} ${verb}${dryRunSuffix(dryRun)}`;
+  if (dryRun === 'client') return { line: line(before ? 'configured' : 'created'), object: before ?? object };
+  const after = await client.apply(type, object, { namespace, fieldManager: APPLY_FIELD_MANAGER, force: true, dryRun: dryRun === 'server' });
+  const unchanged = before && (dryRun === 'server' ? comparable(before) === comparable(after) : before.metadata.resourceVersion === after.metadata.resourceVersion);
+  return { line: line(!before ? 'created' : unchanged ? 'unchanged' : 'configured'), object: after };
 }
