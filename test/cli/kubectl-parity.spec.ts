@@ -273,6 +273,8 @@ describe('berth and kubectl print the same', () => {
       ['a value that never comes', ['wait', '--for=jsonpath={.data.a}=2', 'cm/NAME', '-n', 'fmt', '--timeout=1s']],
       ['a condition that never comes', ['wait', '--for=condition=Ready', 'configmap', 'NAME', '-n', 'fmt', '--timeout=1s']],
       ['an object that is not there', ['wait', '--for=condition=Ready', 'cm/NAME-missing', '-n', 'fmt', '--timeout=1s']],
+      ['the deletion of an object that is not there', ['wait', '--for=delete', 'cm/NAME-missing', '-n', 'fmt', '--timeout=1s']],
+      ['a deletion that does not come', ['wait', '--for=delete', 'cm/NAME', '-n', 'fmt', '--timeout=1s']],
     ])('wait for %s', async (_what, args) => {
       await twins('cm', configMap('tier: front'), (name) => args.map((a) => a.replace('NAME', name)));
     });

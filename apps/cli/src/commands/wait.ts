@@ -74,6 +74,16 @@ interface Waited {
   namespace?: string;
 }
 
+async function exists(session: Session, target: Waited): Promise<boolean> {
+  try {
+    await session.client.get(target.type, target.name, { namespace: target.namespace });
+    return true;
+  } catch (err) {
+    if (err instanceof StatusError && err.reason === 'NotFound') return false;
+    throw err;
+  }
+}
+
 /** `berth wait --for=... TYPE/NAME... | TYPE -l SELECTOR | TYPE --all`: until each object meets it, or the timeout. */
 export async function wait(session: Session, args: string[], options: WaitOptions): Promise<void> {
   const condition = parseWaitFor(options.for);
@@ -100,6 +110,8 @@ export async function wait(session: Session, args: string[], options: WaitOption
     try {
       // Only a deletion (or a creation) may be waited for on an object that is not there: the server says so.
       if (condition.kind !== 'delete' && condition.kind !== 'create') await session.client.get(target.type, target.name, { namespace: target.namespace });
+      // An object already gone has nothing to wait for, and kubectl says nothing of it.
+      if (condition.kind === 'delete' && !(await exists(session, target))) continue;
       await watchUntil<KubeObject, true>(
         session,
         target.type,
