@@ -60,6 +60,8 @@ describe('berth logs -l, --all-containers and cp on real containers', () => {
     ['every pod of a selector, one container each', ['logs', '-l', 'app=files', '-c', 'main']],
     ['every pod and container of a selector, prefixed, last line', ['logs', '-l', 'app=files', '--all-containers', '--prefix', '--tail=1']],
     ['a selector that finds nothing', ['logs', '-l', 'app=none']],
+    ['a pod of two containers, none named', ['logs', 'two']],
+    ['a selector over pods of one and two containers, none named', ['logs', '-l', 'app=files']],
     ['a selector and a name', ['logs', 'one', '-l', 'app=files']],
     ['--all-containers with a container', ['logs', 'two', '--all-containers', '-c', 'main']],
   ])('logs: %s as kubectl prints them', async (_what, args) => {

@@ -140,7 +140,7 @@ export async function resolvePod(session: Session, arg: string, opts: { sayWhich
 }
 
 /** The annotation kubectl reads to pick a pod's container when none is named. */
-const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
+export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 
 /** `-c NAME`, checked against the pod; otherwise its only container or its default-container annotation. */
 export function chooseContainer(pod: Pod, requested: string | undefined): string {
