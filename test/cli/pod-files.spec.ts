@@ -72,6 +72,15 @@ describe('berth logs -l, --all-containers and cp on real containers', () => {
     expect(ours.stderr.split('\n')[0]).toBe(theirs.stderr.split('\n')[0]);
   });
 
+  it.each([
+    ['exec', ['exec', 'two', '--', 'sh', '-c', 'echo $HOSTNAME-ok']],
+    ['cp', ['cp', 'two:/etc/hostname', 'HOSTNAME']],
+  ])('%s in a pod of two containers, none named, as kubectl', async (_what, given) => {
+    const args = (tool: string) => given.map((a) => (a === 'HOSTNAME' ? join(dir, `hostname-${tool}`) : a));
+    const [ours, theirs] = [await berth(...args('berth')), await kubectl.run(args('kubectl'))];
+    expect(ours).toMatchObject({ code: theirs.code, stdout: theirs.stdout, stderr: theirs.stderr });
+  });
+
   it('reads the streams in the order of the pods and their containers, init containers first', async () => {
     expect(await berth('logs', '-l', 'app=files', '--all-containers', '--prefix')).toMatchObject({
       code: 0,
@@ -110,6 +119,8 @@ describe('berth logs -l, --all-containers and cp on real containers', () => {
       [['cp', 'one:/x', 'two:/y'], 'error: one of src or dest must be a local file specification'],
       [['cp', join(dir, 'missing'), 'one:/tmp'], `error: ${join(dir, 'missing')} doesn't exist in local filesystem`],
       [['cp', 'nope:/etc/hostname', join(dir, 'x')], 'Error from server (NotFound): pods "nope" not found'],
+      // kubectl races its own exit here and often says nothing, exit 0; berth reports the failed tar.
+      [['cp', 'one:/nope', join(dir, 'x')], 'error: command terminated with exit code 1'],
     ] as const) {
       expect(await berth(...args)).toMatchObject({ code: 1, stderr: `${message}\n` });
     }

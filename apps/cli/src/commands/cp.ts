@@ -145,12 +145,14 @@ export async function cp(session: Session, args: string[], options: CpOptions): 
   const stderr = (data: Buffer) => void process.stderr.write(data);
   if (src.pod) {
     const pod = await podFor(session, src);
-    const container = chooseContainer(pod, options.container);
+    // kubectl cp says which container it defaulted to on stdout.
+    const container = chooseContainer(pod, options.container, (line) => session.out(line));
     const tar = new PassThrough();
     const unpacked = untarFromPod(tar, src.path, dest.path, (line) => session.notice(line));
     let code: number;
     try {
-      code = await execInPod(session, pod, container, ['tar', 'cf', '-', src.path], { stdout: (data) => tar.write(data), stderr });
+      // kubectl shows tar's own messages (`removing leading '/'`) on stdout.
+      code = await execInPod(session, pod, container, ['tar', 'cf', '-', src.path], { stdout: (data) => tar.write(data), stderr: (data) => void process.stdout.write(data) });
     } finally {
       tar.end();
     }
@@ -167,7 +169,7 @@ export async function cp(session: Session, args: string[], options: CpOptions): 
     throw new BerthError('NotFound', `${src.path} doesn't exist in local filesystem`);
   }
   const pod = await podFor(session, dest);
-  const container = chooseContainer(pod, options.container);
+  const container = chooseContainer(pod, options.container, (line) => session.out(line));
   let target = dest.path;
   const quiet = { stdout: () => undefined, stderr: () => undefined };
   if (target.endsWith('/') || (await execInPod(session, pod, container, ['test', '-d', target], quiet)) === 0) {

@@ -148,7 +148,7 @@ export async function exec(session: Session, target: string, command: string[], 
     tty = false;
   }
   const pod = await resolvePod(session, target);
-  const container = chooseContainer(pod, options.container);
+  const container = chooseContainer(pod, options.container, (line) => session.notice(line));
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
     throw new BerthError('BadRequest', `cannot exec into a container in a completed pod; current phase is ${pod.status.phase}`);
   }

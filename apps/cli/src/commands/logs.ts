@@ -2,7 +2,7 @@ import { BerthError } from '@berth/errors';
 import { QueryValue, resourcePath, Transport } from '@berth/client';
 import type { Pod } from '@berth/api';
 import type { Session } from '../session';
-import { chooseContainer, DEFAULT_CONTAINER_ANNOTATION, parseDurationFlag, POD_TYPE, resolvePod } from './workloads';
+import { chooseContainer, parseDurationFlag, POD_TYPE, resolvePod } from './workloads';
 
 export interface LogsOptions {
   follow?: boolean;
@@ -42,24 +42,6 @@ interface LogSource {
 export function allContainers(pod: Pod): string[] {
   const spec = pod.spec as { initContainers?: { name: string }[]; containers?: { name: string }[]; ephemeralContainers?: { name: string }[] } | undefined;
   return [...(spec?.initContainers ?? []), ...(spec?.containers ?? []), ...(spec?.ephemeralContainers ?? [])].map((c) => c.name);
-}
-
-/**
- * The container `logs` reads when none is named, as kubectl 1.32: the default-container annotation's, else
- * the first, saying so (`Defaulted container "a" out of: a, b, init (init)`) when the pod has others.
- */
-export function defaultContainer(session: Pick<Session, 'notice'>, pod: Pod): string {
-  const spec = pod.spec as { initContainers?: { name: string }[]; containers?: { name: string }[]; ephemeralContainers?: { name: string }[] } | undefined;
-  const containers = (spec?.containers ?? []).map((c) => c.name);
-  const annotated = pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
-  if (annotated && containers.includes(annotated)) return annotated;
-  if (containers.length === 0) throw new BerthError('BadRequest', `pod ${pod.metadata.name} has no containers`);
-  const init = (spec?.initContainers ?? []).map((c) => `${c.name} (init)`);
-  const ephemeral = (spec?.ephemeralContainers ?? []).map((c) => `${c.name} (ephem)`);
-  if (containers.length > 1 || init.length > 0 || ephemeral.length > 0) {
-    session.notice(`Defaulted container ${JSON.stringify(containers[0])} out of: ${[...containers, ...init, ...ephemeral].join(', ')}`);
-  }
-  return containers[0];
 }
 
 /** Writes a stream's text with `prefix` in front of every line (lines split across chunks kept whole). */
@@ -125,7 +107,7 @@ export async function logs(session: Session, args: string[], options: LogsOption
     pods = [await resolvePod(session, target, { sayWhich: true })];
   }
   const named = options.container ?? containerArg;
-  const containersOf = (pod: Pod) => (options.allContainers ? allContainers(pod) : [named !== undefined ? chooseContainer(pod, named) : defaultContainer(session, pod)]);
+  const containersOf = (pod: Pod) => (options.allContainers ? allContainers(pod) : [chooseContainer(pod, named, (line) => session.notice(line))]);
   const sources = pods.flatMap((pod) => containersOf(pod).map((container) => ({ pod, container })));
   const limit = options.maxLogRequests ?? 5;
   if (options.follow && sources.length > limit) {

@@ -82,14 +82,20 @@ describe('the pod kubectl picks of a workload', () => {
 });
 
 describe('choosing a container', () => {
-  it('takes the only container, a named one, or the default-container annotation', () => {
-    expect(chooseContainer(pod('p'), undefined)).toBe('main');
-    expect(chooseContainer(pod('p', { containers: ['a', 'b'] }), 'b')).toBe('b');
-    expect(chooseContainer(pod('p', { containers: ['a', 'b'], annotations: { 'kubectl.kubernetes.io/default-container': 'b' } }), undefined)).toBe('b');
+  const said: string[] = [];
+  const say = (line: string) => said.push(line);
+  beforeEach(() => (said.length = 0));
+
+  it('takes the only container, a named one, or the default-container annotation, silently', () => {
+    expect(chooseContainer(pod('p'), undefined, say)).toBe('main');
+    expect(chooseContainer(pod('p', { containers: ['a', 'b'] }), 'b', say)).toBe('b');
+    expect(chooseContainer(pod('p', { containers: ['a', 'b'], annotations: { 'kubectl.kubernetes.io/default-container': 'b' } }), undefined, say)).toBe('b');
+    expect(said).toEqual([]);
   });
 
-  it('says which containers there are when it cannot choose, as kubectl does', () => {
-    expect(() => chooseContainer(pod('p', { containers: ['a', 'b'] }), undefined)).toThrow('a container name must be specified for pod p, choose one of: [a b]');
-    expect(() => chooseContainer(pod('p'), 'other')).toThrow('container other is not valid for pod p');
+  it('defaults to the first of several and says so, as kubectl 1.32 does; refuses a container the pod lacks', () => {
+    expect(chooseContainer(pod('p', { containers: ['a', 'b'] }), undefined, say)).toBe('a');
+    expect(said).toEqual(['Defaulted container "a" out of: a, b']);
+    expect(() => chooseContainer(pod('p'), 'other', say)).toThrow('container other is not valid for pod p');
   });
 });

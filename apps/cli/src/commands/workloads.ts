@@ -142,21 +142,30 @@ export async function resolvePod(session: Session, arg: string, opts: { sayWhich
 /** The annotation kubectl reads to pick a pod's container when none is named. */
 export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 
-/** `-c NAME`, checked against the pod; otherwise its only container or its default-container annotation. */
-export function chooseContainer(pod: Pod, requested: string | undefined): string {
+/**
+ * `-c NAME`, checked against the pod; otherwise, as kubectl 1.32: the default-container annotation's, else
+ * the first container, told through `say` (`Defaulted container "a" out of: a, b, init (init)`) when the
+ * pod has others.
+ */
+export function chooseContainer(pod: Pod, requested: string | undefined, say: (line: string) => void): string {
   const names = (pod.spec?.containers ?? []).map((c) => c.name);
   const initNames = (pod.spec?.initContainers ?? []).map((c) => c.name);
+  const ephemeralNames = ((pod.spec as { ephemeralContainers?: { name: string }[] } | undefined)?.ephemeralContainers ?? []).map((c) => c.name);
   const podName = pod.metadata.name ?? '';
   if (requested) {
-    if (!names.includes(requested) && !initNames.includes(requested)) {
+    if (!names.includes(requested) && !initNames.includes(requested) && !ephemeralNames.includes(requested)) {
       throw new BerthError('BadRequest', `container ${requested} is not valid for pod ${podName}`);
     }
     return requested;
   }
   const annotated = pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
   if (annotated && names.includes(annotated)) return annotated;
-  if (names.length === 1) return names[0];
-  throw new BerthError('BadRequest', `a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`);
+  if (names.length === 0) throw new BerthError('BadRequest', `pod ${podName} has no containers`);
+  if (names.length > 1 || initNames.length > 0 || ephemeralNames.length > 0) {
+    const all = [...names, ...initNames.map((n) => `${n} (init)`), ...ephemeralNames.map((n) => `${n} (ephem)`)];
+    say(`Defaulted container ${JSON.stringify(names[0])} out of: ${all.join(', ')}`);
+  }
+  return names[0];
 }
 
 /** Whether an error is the server's NotFound (the object went away), as opposed to any other failure. */
