@@ -58,3 +58,17 @@ test('kubectl explain names the field a kind lacks', async () => {
   expect(result.code).not.toBe(0);
   expect(result.stderr).toContain('field "replicaz" does not exist');
 });
+
+test('kubectl explain job.spec and cronjob.spec: batch/v1 from the batch folders, through the job template', async () => {
+  const job = await explain('job.spec');
+  expect(job).toMatch(/^GROUP:\s+batch\nKIND:\s+Job\nVERSION:\s+v1\n\nFIELD: spec <JobSpec>\n/);
+  expect(job).toMatch(/\n  backoffLimit\t<integer>\n    Failed pods after which the Job fails \(6 by default\)/);
+  expect(job).toMatch(/\n  completionMode\t<string>\n  enum: NonIndexed, Indexed\n/);
+  expect(job).toMatch(/\n  template\t<PodTemplateSpec> -required-\n/);
+  const cronJob = await explain('cronjob.spec', '--recursive');
+  expect(cronJob).toMatch(/^GROUP:\s+batch\nKIND:\s+CronJob\nVERSION:\s+v1\n/);
+  expect(cronJob).toMatch(/\n  concurrencyPolicy\t<string> -required-\n  enum: Allow, Forbid, Replace\n/);
+  expect(cronJob).toMatch(/\n  schedule\t<string> -required-\n/);
+  expect(cronJob).toMatch(/\n  jobTemplate\t<JobTemplateSpec> -required-\n    metadata\t<ObjectMeta>\n/);
+  expect(cronJob).toMatch(/\n      parallelism\t<integer>\n/);
+});

@@ -54,10 +54,8 @@ function manifest(name: string, content: string): string {
   return path;
 }
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const result = await kubectl.run(args, { input });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}:\n${result.stdout}${result.stderr}`);
-  return result.stdout;
+function ok(args: string[], input?: string): Promise<string> {
+  return kubectl.ok(args, { input });
 }
 
 let namespaceCounter = 0;
@@ -228,7 +226,7 @@ spec:
   - name: token
     projected:
       sources:
-      - serviceAccountToken: {path: token}
+      - clusterTrustBundle: {signerName: example.com/x, path: ca.pem}
   containers:
   - name: main
     image: busybox
@@ -238,7 +236,7 @@ spec:
   const refused = await kubectl.run(['apply', '-f', manifest('asks-too-much.yaml', podYaml)]);
   expect(refused.code).toBe(1);
   expect(refused.stderr).toContain('The Pod "asks-too-much" is invalid: ');
-  for (const path of ['spec.hostPID', 'spec.volumes[0].projected.sources[0].serviceAccountToken', 'spec.containers[0].volumeMounts[0].mountPropagation']) {
+  for (const path of ['spec.hostPID', 'spec.volumes[0].projected.sources[0].clusterTrustBundle', 'spec.containers[0].volumeMounts[0].mountPropagation']) {
     expect(refused.stderr).toContain(`${path}: Forbidden: not supported by berth: `);
   }
   const deployment = deploymentYaml('gated', 'default', 1).replace('    spec:\n', '    spec:\n      schedulingGates: [{name: example.com/wait}]\n');

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark section, one after the other; `npm run bench -- SECTION...` runs only
- * those (store, apiserver, scheduler, runtime, cluster, network, images). The bundle doubles as the hollow-node child
+ * those (store, apiserver, scheduler, runtime, cluster, network, images, workloads). The bundle doubles as the hollow-node child
  * process of the scheduler section (`main.js hollow-nodes CONFIG`).
  */
 import { benchStoreWrites } from './store';
@@ -10,6 +10,7 @@ import { benchRuntime } from './runtime';
 import { benchCluster } from './cluster';
 import { benchNetwork } from './network';
 import { benchImages } from './images';
+import { benchWorkloads } from './workloads';
 import { HOLLOW_NODES_COMMAND, runHollowNodeProcess } from './hollow-nodes';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
@@ -20,6 +21,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   cluster: benchCluster,
   network: benchNetwork,
   images: benchImages,
+  workloads: benchWorkloads,
 };
 
 async function main(args: string[]): Promise<void> {

@@ -169,3 +169,28 @@ export async function podmanStartDetached(count: number): Promise<{ seconds: num
     await podman.destroy();
   }
 }
+
+/**
+ * Seconds for `count` busybox `true` containers run to completion by `podman run --rm`, `parallel` at a
+ * time (what a Job with that many completions and that parallelism does), after one warm-up run, in a
+ * private podman storage removed afterwards.
+ */
+export async function podmanRunToCompletion(count: number, parallel: number): Promise<{ seconds: number }> {
+  const podman = await PrivatePodman.create('berth-bench-podman-');
+  try {
+    await podman.importBusybox();
+    await podman.run('run', '--rm', ...podman.runArgs, PODMAN_BUSYBOX, 'true');
+    let started = 0;
+    const worker = async () => {
+      while (started < count) {
+        started++;
+        await podman.run('run', '--rm', ...podman.runArgs, PODMAN_BUSYBOX, 'true');
+      }
+    };
+    const t0 = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
+    return { seconds: elapsedSeconds(t0) };
+  } finally {
+    await podman.destroy();
+  }
+}

@@ -47,10 +47,8 @@ describe('a DaemonSet across three hosts, driven by kubectl', () => {
   const containerIdOf = (pod: Pod) => pod.status?.containerStatuses?.[0]?.containerID?.replace('berth://', '');
   const modeOf = (pod: Pod) => pod.spec?.containers[0].env?.find((e) => e.name === 'MODE')?.value;
 
-  async function ok(...args: string[]): Promise<string> {
-    const result = await kubectl.run(args, { timeoutMs: 150_000 });
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-    return result.stdout;
+  function ok(...args: string[]): Promise<string> {
+    return kubectl.ok(args, { timeoutMs: 150_000 });
   }
 
   /** One running pod of the mode on each named host, its container running in that host's runtimed, and nothing else. */

@@ -4,7 +4,7 @@
  */
 import { LABELS } from '@berth/agent';
 import type { Deployment, Node, Pod } from '@berth/api';
-import { kubectlFor, waitFor, type Kubectl } from '@berth/testing';
+import { kubectlFor, kubectlTable, waitFor, type Kubectl } from '@berth/testing';
 import { createNamespace, startNodeCluster, types, type NodeCluster } from '../support/node-cluster';
 
 const NS = 'kubectl-workloads';
@@ -30,13 +30,6 @@ spec:
         command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
 `;
 
-/** The rows of kubectl's column output as objects keyed by header (columns sliced at the header's offsets). */
-function table(output: string): Record<string, string>[] {
-  const [header, ...rows] = output.trimEnd().split('\n');
-  const columns = [...header.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], at: m.index! }));
-  return rows.map((row) => Object.fromEntries(columns.map((c, i) => [c.name, row.slice(c.at, columns[i + 1]?.at ?? row.length).trim()])));
-}
-
 describe('kubectl against a real single-node cluster', () => {
   let cluster: NodeCluster;
   let kubectl: Kubectl;
@@ -52,10 +45,8 @@ describe('kubectl against a real single-node cluster', () => {
     await cluster?.cleanup();
   }, 60_000);
 
-  async function ok(args: string[], timeoutMs = 30_000): Promise<string> {
-    const result = await kubectl.run(['-n', NS, ...args], { timeoutMs });
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
-    return result.stdout;
+  function ok(args: string[], timeoutMs = 30_000): Promise<string> {
+    return kubectl.ok(['-n', NS, ...args], { timeoutMs });
   }
   const listPods = async () => (await cluster.client.list<Pod>(types.pods, { namespace: NS, labelSelector: 'app=hello' })).items;
   const getDeployment = () => cluster.client.get<Deployment>(types.deployments, 'hello', { namespace: NS });
@@ -71,7 +62,7 @@ describe('kubectl against a real single-node cluster', () => {
 
   it('`get pods -o wide` shows each pod with its IP and node', async () => {
     const [node] = (await cluster.client.list<Node>(types.nodes)).items;
-    const rows = table(await ok(['get', 'pods', '-o', 'wide']));
+    const rows = kubectlTable(await ok(['get', 'pods', '-o', 'wide']));
     expect(rows).toHaveLength(2);
     for (const row of rows) {
       expect(row).toMatchObject({ READY: '1/1', STATUS: 'Running', RESTARTS: '0', NODE: node.metadata.name });

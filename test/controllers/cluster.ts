@@ -1,7 +1,7 @@
 import { type Event, type KubeObject, type Lease, type Node, type Pod, type PodCondition, resourceForKind, type Taint } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
 import { clientListWatch, Informer, type ListWatch } from '@berth/controller';
-import { type ControllerManager, NODE_LEASE_NAMESPACE, startControllerManager, targetNodeName } from '@berth/controllers';
+import { type ControllerManager, NODE_LEASE_NAMESPACE, type PodMetricsSource, startControllerManager, targetNodeName } from '@berth/controllers';
 import { isBerthError } from '@berth/errors';
 import { startBerthServer, type TestServer, waitFor } from '@berth/testing';
 import pino from 'pino';
@@ -203,6 +203,9 @@ export interface ClusterOptions {
   nodes?: string[];
   nodeMonitorGracePeriodMs?: number;
   podEvictionTimeoutMs?: number;
+  /** Where the HPA controller reads pod use (the fake kubelets report none), and how often it syncs. */
+  hpaMetrics?: PodMetricsSource;
+  hpaSyncPeriodMs?: number;
 }
 
 /** A real apiserver (no agent), the controller-manager in this process, and fake kubelets on the given nodes. */
@@ -224,6 +227,8 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
       nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs ?? 40_000,
       podEvictionTimeoutMs: opts.podEvictionTimeoutMs ?? 30_000,
+      hpaMetrics: opts.hpaMetrics,
+      hpaSyncPeriodMs: opts.hpaSyncPeriodMs,
     });
     await parts.manager.waitForSync(30_000);
     return { server, client: parts.client, kubelets: parts.kubelets, manager: parts.manager, cleanup };

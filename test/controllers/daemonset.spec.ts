@@ -35,10 +35,8 @@ describe('DaemonSet controller against a real apiserver, driven by kubectl', () 
     await cluster?.cleanup();
   });
 
-  async function ok(...args: string[]): Promise<string> {
-    const result = await kubectl.run(args, { timeoutMs: 60_000 });
-    if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr}`);
-    return result.stdout;
+  function ok(...args: string[]): Promise<string> {
+    return kubectl.ok(args, { timeoutMs: 60_000 });
   }
 
   const livePods = async () => (await listOf<Pod>(cluster.client, types.pods, NS, 'app=agent')).filter((p) => !p.metadata.deletionTimestamp);

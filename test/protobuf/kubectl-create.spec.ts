@@ -23,6 +23,8 @@ const KIND_OF_COLLECTION: Record<string, { apiVersion: string; kind: string }> =
   secrets: { apiVersion: 'v1', kind: 'Secret' },
   services: { apiVersion: 'v1', kind: 'Service' },
   deployments: { apiVersion: 'apps/v1', kind: 'Deployment' },
+  jobs: { apiVersion: 'batch/v1', kind: 'Job' },
+  cronjobs: { apiVersion: 'batch/v1', kind: 'CronJob' },
 };
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -97,12 +99,16 @@ describe('protobuf bodies from the real kubectl', () => {
     ['create secret generic s --from-literal=k=v', 'secrets'],
     ['create deployment d --image=busybox --replicas=2', 'deployments'],
     ['create service clusterip s --tcp=80:8080', 'services'],
+    ['create job j --image=busybox -- echo hi', 'jobs'],
+    ['create cronjob c --image=busybox --schedule=@hourly --restart=Never -- echo hi', 'cronjobs'],
   ])('kubectl %s', async (command, collection) => {
     const args = command.split(' ');
     await kubectl(args);
     const body = captured.get(collection);
     expect(body?.contentType).toBe(KUBERNETES_PROTOBUF);
-    const printed = JSON.parse(await kubectl([...args, '--dry-run=client', '-o', 'json'])) as unknown;
+    // The same flags, before a container command's `--`.
+    const dash = args.includes('--') ? args.indexOf('--') : args.length;
+    const printed = JSON.parse(await kubectl([...args.slice(0, dash), '--dry-run=client', '-o', 'json', ...args.slice(dash)])) as unknown;
     expect(decodeKubernetesProtobuf(body!.body)).toEqual(withoutNullTimestamps(printed));
   });
 });

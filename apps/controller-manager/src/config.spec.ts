@@ -4,8 +4,8 @@ import { controllerManagerCommand, parseControllerManagerFlags } from './config'
 describe('controller-manager flags', () => {
   it('defaults to Kubernetes-like timings shortened for berth, and every controller', () => {
     const config = parseControllerManagerFlags([]);
-    expect(config).toMatchObject({ nodeMonitorGracePeriodMs: 40_000, podEvictionTimeoutMs: 30_000, logLevel: 'info' });
-    expect(config.controllers).toEqual(['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'daemonset', 'endpointslice', 'serviceaccount', 'disruption', 'root-ca-cert-publisher']);
+    expect(config).toMatchObject({ nodeMonitorGracePeriodMs: 40_000, podEvictionTimeoutMs: 30_000, hpaSyncPeriodMs: 15_000, logLevel: 'info' });
+    expect(config.controllers).toEqual(['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'daemonset', 'endpointslice', 'persistentvolume', 'statefulset', 'serviceaccount', 'disruption', 'root-ca-cert-publisher', 'job', 'cronjob', 'ttl-after-finished', 'horizontal-pod-autoscaler']);
     expect(config).toMatchObject({ clusterCidr: '10.88.0.0/16', nodeCidrMaskSize: 24 });
   });
 
@@ -21,6 +21,7 @@ describe('controller-manager flags', () => {
     expect(config).toMatchObject({ kubeconfig: '/k', nodeMonitorGracePeriodMs: 2000, podEvictionTimeoutMs: 1500, controllers: ['replicaset', 'deployment'] });
     expect(parseControllerManagerFlags(['--metrics-bind-address', '127.0.0.1:0']).metricsAddress).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseControllerManagerFlags(['--node-monitor-grace-period', '1m30s', '--pod-eviction-timeout', '3'])).toMatchObject({ nodeMonitorGracePeriodMs: 90_000, podEvictionTimeoutMs: 3000 });
+    expect(parseControllerManagerFlags(['--horizontal-pod-autoscaler-sync-period', '5s'])).toMatchObject({ hpaSyncPeriodMs: 5000 });
   });
 
   it('rejects unknown flags, controllers and bad durations with one line', () => {

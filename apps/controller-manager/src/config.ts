@@ -9,6 +9,8 @@ export interface ControllerManagerConfig {
   kubeconfig?: string;
   nodeMonitorGracePeriodMs: number;
   podEvictionTimeoutMs: number;
+  /** How often each HorizontalPodAutoscaler is evaluated. */
+  hpaSyncPeriodMs: number;
   controllers: ControllerName[];
   logLevel: string;
   /** `host:port` to serve /metrics and /healthz on; none when absent. */
@@ -40,6 +42,7 @@ export function controllerManagerCommand(): Command {
     .option('--kubeconfig <path>', 'kubeconfig of the apiserver to manage')
     .option('--node-monitor-grace-period <duration>', 'how long a node may go without renewing its Lease before it is NotReady', durationFlag, 40_000)
     .option('--pod-eviction-timeout <duration>', 'how long after a node goes NotReady its pods are deleted', durationFlag, 30_000)
+    .option('--horizontal-pod-autoscaler-sync-period <duration>', 'how often each HorizontalPodAutoscaler is evaluated', durationFlag, 15_000)
     .option('--controllers <names>', `comma-separated controllers to run (${ALL_CONTROLLERS.join(', ')})`, controllerList, [...ALL_CONTROLLERS])
     .option('--metrics-bind-address <host:port>', 'serve Prometheus /metrics and /healthz here (port 0: any free port)', hostPort)
     .option('--log-level <level>', LOG_LEVELS.join(', '), logLevelFlag, 'info')
@@ -55,6 +58,7 @@ export function parseControllerManagerFlags(argv: string[]): ControllerManagerCo
     kubeconfig?: string;
     nodeMonitorGracePeriod: number;
     podEvictionTimeout: number;
+    horizontalPodAutoscalerSyncPeriod: number;
     controllers: ControllerName[];
     logLevel: string;
     metricsBindAddress?: { host: string; port: number };
@@ -68,6 +72,7 @@ export function parseControllerManagerFlags(argv: string[]): ControllerManagerCo
     kubeconfig: opts.kubeconfig,
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
     podEvictionTimeoutMs: opts.podEvictionTimeout,
+    hpaSyncPeriodMs: opts.horizontalPodAutoscalerSyncPeriod,
     controllers: opts.controllers,
     logLevel: opts.logLevel,
     metricsAddress: opts.metricsBindAddress,

@@ -31,6 +31,7 @@ export function buildContainer(config: ControllerManagerConfig, logger: Logger):
       logger: ctx.get<Logger>(TOKENS.Logger),
       nodeMonitorGracePeriodMs: cfg.nodeMonitorGracePeriodMs,
       podEvictionTimeoutMs: cfg.podEvictionTimeoutMs,
+      hpaSyncPeriodMs: cfg.hpaSyncPeriodMs,
       controllers: cfg.controllers,
       clusterCIDR: cfg.clusterCidr,
       nodeCIDRMaskSize: cfg.nodeCidrMaskSize,

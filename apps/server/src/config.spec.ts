@@ -15,6 +15,7 @@ describe('parseServerFlags', () => {
       disableScheduler: false,
       disableControllerManager: false,
       nodeMonitorGracePeriodMs: 40_000,
+      hpaSyncPeriodMs: 15_000,
       podEvictionTimeoutMs: 30_000,
       crashLoopBackoffBaseMs: 10_000,
       logLevel: 'info',

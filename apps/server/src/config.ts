@@ -27,6 +27,8 @@ export interface ServerConfig extends ApiServerConfig {
   disableControllerManager: boolean;
   /** A node whose Lease is not renewed this long becomes NotReady. */
   nodeMonitorGracePeriodMs: number;
+  /** How often each HorizontalPodAutoscaler is evaluated. */
+  hpaSyncPeriodMs: number;
   /** Pods of a NotReady node are deleted this long after it was tainted. */
   podEvictionTimeoutMs: number;
   /** The local agent's first crash back-off delay, doubling to 5 minutes (Kubernetes: 10 s). */
@@ -73,6 +75,7 @@ export function serverCommand(): Command {
     .option('--disable-scheduler', 'do not run the scheduler in this process', false)
     .option('--disable-controller-manager', 'do not run the controllers in this process', false)
     .option('--node-monitor-grace-period <duration>', 'a node silent this long becomes NotReady', durationFlag, 40_000)
+    .option('--horizontal-pod-autoscaler-sync-period <duration>', 'how often each HorizontalPodAutoscaler is evaluated', durationFlag, 15_000)
     .option('--pod-eviction-timeout <duration>', "delete a NotReady node's pods after this long", durationFlag, 30_000)
     .option('--crash-loop-backoff-base <duration>', "the local agent's first crash back-off delay, doubling to 5m", durationFlag, 10_000)
     .option('--log-level <level>', LOG_LEVELS.join(', '), logLevelFlag, 'info')
@@ -117,6 +120,7 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     disableScheduler: boolean;
     disableControllerManager: boolean;
     nodeMonitorGracePeriod: number;
+    horizontalPodAutoscalerSyncPeriod: number;
     podEvictionTimeout: number;
     crashLoopBackoffBase: number;
     logLevel: string;
@@ -156,6 +160,7 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     disableScheduler: opts.disableScheduler,
     disableControllerManager: opts.disableControllerManager,
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
+    hpaSyncPeriodMs: opts.horizontalPodAutoscalerSyncPeriod,
     podEvictionTimeoutMs: opts.podEvictionTimeout,
     crashLoopBackoffBaseMs: opts.crashLoopBackoffBase,
     logLevel: opts.logLevel,

@@ -69,6 +69,7 @@ function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logg
         client,
         logger: logger.child({ component: 'controller-manager' }),
         nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
+        hpaSyncPeriodMs: config.hpaSyncPeriodMs,
         podEvictionTimeoutMs: config.podEvictionTimeoutMs,
         clusterCIDR: config.clusterCidr,
         nodeCIDRMaskSize: config.nodeCidrMaskSize,

@@ -1,15 +1,17 @@
 import { ServiceAccountTokenSource } from './service-account-token';
-import { resourceForKind, type ConfigMap, type KubeObject, type Pod, type Secret, type Service } from '@berth/api';
+import { LOCAL_PATH_DIR_ANNOTATION, resourceForKind, type ConfigMap, type KubeObject, type PersistentVolume, type PersistentVolumeClaim, type Pod, type Secret, type Service } from '@berth/api';
 import type { ClusterConnection, KubeClient } from '@berth/client';
 import { clientListWatch, EventRecorder, objectKey, runController, SharedInformerFactory, WorkQueue, type Informer, type RunningController } from '@berth/controller';
 import { errors, isBerthError } from '@berth/errors';
 import { writeProcessRecord } from '@berth/host';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff';
 import type { ObjectSource } from './container-spec';
 import { stopContainer } from './lifecycle';
+import { LocalPathCleaner } from './local-path';
 import { ClusterRegistrySync } from './cluster-registry';
 import { DEFAULT_IMAGE_GC, filesystemUsage, IMAGE_GC_PERIOD_MS, ImageGC, type ImageGCPolicy } from './image-gc';
 import { hostFacts, NodeHeartbeat, type HostFacts } from './node';
@@ -25,6 +27,8 @@ import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, defaultResolvConfPath, par
 const CONFIG_MAP_TYPE = resourceForKind('v1', 'ConfigMap')!;
 const SECRET_TYPE = resourceForKind('v1', 'Secret')!;
 const SERVICE_TYPE = resourceForKind('v1', 'Service')!;
+const CLAIM_TYPE = resourceForKind('v1', 'PersistentVolumeClaim')!;
+const VOLUME_TYPE = resourceForKind('v1', 'PersistentVolume')!;
 
 export type AgentClient = Pick<KubeClient, 'list' | 'watch' | 'get' | 'create' | 'patch' | 'updateStatus' | 'delete' | 'request'>;
 
@@ -106,6 +110,8 @@ function objectSource(client: AgentClient): ObjectSource {
   return {
     configMap: (namespace, name) => optional(client.get<ConfigMap>(CONFIG_MAP_TYPE, name, { namespace })),
     secret: (namespace, name) => optional(client.get<Secret>(SECRET_TYPE, name, { namespace })),
+    claim: (namespace, name) => optional(client.get<PersistentVolumeClaim>(CLAIM_TYPE, name, { namespace })),
+    volume: (name) => optional(client.get<PersistentVolume>(VOLUME_TYPE, name)),
     serviceAccountToken: (pod, audience, expirationSeconds) => tokens.token(pod, audience, expirationSeconds),
   };
 }
@@ -130,7 +136,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   // Kept after a stop, as the rules and routes are: `berth node reset` finds this process and its namespace in it.
   await writeProcessRecord(nodePaths(options.dataDir).agentRecord, record);
   const host = hostFacts(options.host);
-  const heartbeat = new NodeHeartbeat({ client, nodeName, host, runtimeVersion, logger, leaseRenewMs: options.leaseRenewMs, statusUpdateMs: options.statusUpdateMs });
+  const storageDir = resolve(nodePaths(options.dataDir).storage);
+  const heartbeat = new NodeHeartbeat({
+    client,
+    nodeName,
+    host,
+    runtimeVersion,
+    logger,
+    leaseRenewMs: options.leaseRenewMs,
+    statusUpdateMs: options.statusUpdateMs,
+    annotations: { [LOCAL_PATH_DIR_ANNOTATION]: storageDir },
+  });
   await heartbeat.start();
 
   const informers = new SharedInformerFactory({ listWatchFor: clientListWatch(client), logger });
@@ -165,6 +181,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   // With the client's credential of the moment (a KubeClient carries its connection; the renewal updates it).
   const credential = () => (client as { connection?: Pick<ClusterConnection, 'clientCert' | 'clientKey'> }).connection;
   const clusterRegistry = new ClusterRegistrySync({ informers, runtime, clusterCA: options.clusterCA, logger, credential });
+  const localPath = new LocalPathCleaner({ client, informers, nodeName, storageDir, logger });
   pods.addEventHandler({
     onAdd: (pod) => queue.add(objectKey(pod)),
     onUpdate: (_old, pod) => queue.add(objectKey(pod)),
@@ -204,6 +221,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger,
     waitFor: [pods as Informer<Pod>, services as Informer<Service>],
   });
+  const localPathController = localPath.start();
   const imageGC = runtimeRoot ? startImageGC(options, runtimeRoot, events, logger) : undefined;
   const relister = new RuntimeRelister(runtime, (key) => queue.add(key), options.relistMs ?? 1000, logger);
   try {
@@ -215,6 +233,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     await clusterRegistry.stop();
     await podCidr.stop();
     await controller.stop();
+    await localPathController.stop();
     await informers.stop();
     throw err;
   }
@@ -234,6 +253,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       await podCidr.stop();
       await informers.stop();
       await controller.stop();
+      await localPathController.stop();
       await events.flush();
     },
   };

@@ -1,4 +1,4 @@
-import { localDescendingPathErrors, parseQuantity, type ConfigMap, type Container, type EnvVar, type Pod, type Secret, type VolumeMount } from '@berth/api';
+import { localDescendingPathErrors, parseQuantity, type ConfigMap, type Container, type EnvVar, type PersistentVolume, type PersistentVolumeClaim, type Pod, type Secret, type VolumeMount } from '@berth/api';
 import { errors } from '@berth/errors';
 import type { ContainerConfig, MountSpec, Resources } from '@berth/runtime-client';
 import { containerResourceValue, podFieldValue, referencedContainer, type PodEnvContext } from './downward-api';
@@ -8,6 +8,9 @@ import { containerSecurity } from './security';
 export interface ObjectSource {
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** Claims and volumes, for persistentVolumeClaim volumes; read fresh, never remembered (a claim gets bound). */
+  claim?(namespace: string, name: string): Promise<PersistentVolumeClaim | undefined>;
+  volume?(name: string): Promise<PersistentVolume | undefined>;
   /** A token of the pod's service account bound to the pod (a serviceAccountToken projection); absent where none can be had. */
   serviceAccountToken?(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string>;
 }

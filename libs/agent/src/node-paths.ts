@@ -11,6 +11,8 @@ export function nodePaths(dataDir: string) {
     agentRecord: join(dataDir, 'agent.json'),
     /** Per pod, `<uid>/`: its volumes' files (ConfigMaps, Secrets, emptyDirs). */
     pods: join(dataDir, 'pods'),
+    /** local-path volumes, one directory each (`pvc-<uid>_<namespace>_<claim>`), kept when pods come and go. */
+    storage: join(dataDir, 'storage'),
     runtimedSocket: join(dataDir, 'runtimed.sock'),
     runtimedRoot: join(dataDir, 'runtime'),
     runtimedLog: join(dataDir, 'runtimed.log'),

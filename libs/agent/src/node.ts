@@ -118,6 +118,8 @@ export interface NodeHeartbeatOptions {
   leaseRenewMs?: number;
   /** How often the Ready heartbeat is written to the Node's status; default 60 s. */
   statusUpdateMs?: number;
+  /** Annotations the agent keeps on its Node (where it keeps local-path volumes). */
+  annotations?: Record<string, string>;
 }
 
 /**
@@ -173,13 +175,14 @@ export class NodeHeartbeat {
   private async register(): Promise<void> {
     const { client, host } = this.options;
     const labels = nodeLabels(this.name, host);
+    const annotations = this.options.annotations ?? {};
     try {
-      await client.create<Node>(NODE_TYPE, { apiVersion: 'v1', kind: 'Node', metadata: { name: this.name, labels }, spec: {} });
+      await client.create<Node>(NODE_TYPE, { apiVersion: 'v1', kind: 'Node', metadata: { name: this.name, labels, annotations }, spec: {} });
       this.options.logger.info({ node: this.name }, 'node registered');
     } catch (err) {
       if (!isBerthError(err, 'AlreadyExists')) throw err;
       // The node was registered before (by this agent's previous run): keep it, refresh its labels.
-      await client.patch<Node>(NODE_TYPE, this.name, { metadata: { labels } }, { type: 'merge' });
+      await client.patch<Node>(NODE_TYPE, this.name, { metadata: { labels, annotations } }, { type: 'merge' });
       const existing = await client.get<Node>(NODE_TYPE, this.name);
       const ready = existing.status?.conditions?.find((c) => c.type === 'Ready');
       if (ready?.status === 'True' && ready.lastTransitionTime) this.readyTransition = ready.lastTransitionTime;

@@ -593,6 +593,8 @@ function rememberedObjects(objects: ObjectSource): ObjectSource {
   return {
     configMap: (namespace, name) => once(`configmap/${namespace}/${name}`, () => objects.configMap(namespace, name)),
     secret: (namespace, name) => once(`secret/${namespace}/${name}`, () => objects.secret(namespace, name)),
+    claim: objects.claim && ((namespace, name) => objects.claim!(namespace, name)),
+    volume: objects.volume && ((name) => objects.volume!(name)),
     // Tokens are cached (and renewed) by the source itself.
     ...(objects.serviceAccountToken ? { serviceAccountToken: objects.serviceAccountToken.bind(objects) } : {}),
   };

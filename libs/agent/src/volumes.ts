@@ -1,9 +1,9 @@
 import type { DownwardAPIVolumeFile, KeyToPath, Pod, ServiceAccountTokenProjection, Volume } from '@berth/api';
-import { parseQuantity } from '@berth/api';
+import { localPathNode, parseQuantity } from '@berth/api';
 import { errors } from '@berth/errors';
 import { mountPointsUnder, mustRun, unmountAllUnder } from '@berth/host';
 import { chmod, mkdir, open, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { writeAtomically, type Payload } from './atomic-writer';
 import { sourceEntries, type ObjectSource, type PreparedVolume, type Source } from './container-spec';
 import { containerResourceValue, podFieldValue, referencedContainer, type NodeAllocatable } from './downward-api';
@@ -127,8 +127,46 @@ async function mountTmpfs(dir: string, sizeLimit: string | undefined): Promise<v
   await mustRun('mount', ['-t', 'tmpfs', '-o', options.join(','), 'tmpfs', dir], { what: `mounting a tmpfs for emptyDir ${dir}` });
 }
 
+/** local-path directories are made world-writable, as k3s' provisioner makes them, for containers running as any user. */
+const LOCAL_PATH_MODE = 0o777;
+
+/**
+ * The directory of a pod's claim: its bound volume's, on this node. A local-path volume's directory is created
+ * here, for its first pod, and must be one directly in this node's storage dir (the PV says where, and a PV is
+ * input like any other); a hostPath volume is checked as a hostPath pod volume; a local volume must exist.
+ */
+async function claimVolume(pod: Pod, volume: Volume, objects: ObjectSource, storageDir: string): Promise<PreparedVolume> {
+  const { claimName, readOnly } = volume.persistentVolumeClaim!;
+  if (!objects.claim || !objects.volume) throw errors.badRequest(`volume ${JSON.stringify(volume.name)}: persistentVolumeClaim volumes are not supported on this node`);
+  const pvc = await objects.claim(pod.metadata.namespace ?? 'default', claimName);
+  if (!pvc) throw errors.notFound('persistentvolumeclaims', claimName);
+  const volumeName = pvc.spec?.volumeName;
+  if (!volumeName || pvc.status?.phase !== 'Bound') throw errors.badRequest(`persistentvolumeclaim "${claimName}" is not bound yet`);
+  const pv = await objects.volume(volumeName);
+  if (!pv || (pv.spec?.claimRef?.uid && pv.spec.claimRef.uid !== pvc.metadata.uid)) throw errors.badRequest(`persistentvolume "${volumeName}" is not bound to claim "${claimName}"`);
+  const prepared = (hostPath: string) => ({ hostPath, readOnly: readOnly === true });
+  if (localPathNode(pv)) {
+    const path = resolve(pv.spec?.hostPath?.path ?? pv.spec?.local?.path ?? '');
+    if (dirname(path) !== resolve(storageDir)) throw errors.badRequest(`persistentvolume "${volumeName}": a local-path volume must be a directory in ${storageDir}, not ${path}`);
+    await mkdir(storageDir, { recursive: true, mode: 0o700 });
+    if ((await mkdir(path, { recursive: true })) !== undefined) await chmod(path, LOCAL_PATH_MODE);
+    return prepared(path);
+  }
+  if (pv.spec?.hostPath) {
+    await checkHostPath(pv.spec.hostPath.path, pv.spec.hostPath.type ?? '');
+    return prepared(pv.spec.hostPath.path);
+  }
+  if (pv.spec?.local) {
+    const found = await stat(pv.spec.local.path).catch(() => undefined);
+    if (!found?.isDirectory()) throw errors.badRequest(`persistentvolume "${volumeName}": local path ${pv.spec.local.path} is not a directory on this node`);
+    return prepared(pv.spec.local.path);
+  }
+  throw errors.badRequest(`persistentvolume "${volumeName}": only hostPath and local volumes can be mounted on this node`);
+}
+
 /** The host directory of one pod volume, made ready for its containers' bind mounts. */
-async function prepareVolume(pod: Pod, volume: Volume, dir: string, objects: ObjectSource, allocatable: NodeAllocatable): Promise<PreparedVolume> {
+async function prepareVolume(pod: Pod, volume: Volume, dir: string, objects: ObjectSource, allocatable: NodeAllocatable, dataDir: string): Promise<PreparedVolume> {
+  if (volume.persistentVolumeClaim) return claimVolume(pod, volume, objects, nodePaths(dataDir).storage);
   if (volume.hostPath) {
     await checkHostPath(volume.hostPath.path, volume.hostPath.type ?? '');
     return { hostPath: volume.hostPath.path, readOnly: false };
@@ -141,7 +179,7 @@ async function prepareVolume(pod: Pod, volume: Volume, dir: string, objects: Obj
     return { hostPath: dir, readOnly: false };
   }
   const payload = await volumePayload(pod, volume, objects, allocatable);
-  if (!payload) throw errors.badRequest(`volume ${JSON.stringify(volume.name)}: only emptyDir, hostPath, configMap, secret, downwardAPI and projected volumes are supported on this node`);
+  if (!payload) throw errors.badRequest(`volume ${JSON.stringify(volume.name)}: only emptyDir, hostPath, persistentVolumeClaim, configMap, secret, downwardAPI and projected volumes are supported on this node`);
   const ready = { hostPath: dir, readOnly: true };
   // As kubelet's: fsGroup's group and permissions on the new files before they are swapped in.
   await writeAtomically(dir, payload, () => applyFsGroup(pod, new Map([[volume.name, ready]]), false));
@@ -162,7 +200,7 @@ export async function preparePodVolumes(dataDir: string, pod: Pod, objects: Obje
   const root = join(podDir(dataDir, pod.metadata.uid ?? ''), 'volumes');
   const prepared = new Map<string, PreparedVolume>();
   for (const volume of pod.spec?.volumes ?? []) {
-    prepared.set(volume.name, await prepareVolume(pod, volume, join(root, checkedName(volume.name)), objects, allocatable));
+    prepared.set(volume.name, await prepareVolume(pod, volume, join(root, checkedName(volume.name)), objects, allocatable, dataDir));
   }
   return prepared;
 }

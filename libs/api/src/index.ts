@@ -10,6 +10,7 @@ export * from './quantity';
 export * from './decode';
 export { dns1123SubdomainErrors, localDescendingPathErrors, localNonReservedPathErrors } from './schema/syntax';
 export * from './downward-api';
+export * from './storage';
 export { defineResource } from './resources/definition';
 export type { DeletionPlan, FieldAccessor, KindShape, ResourceStrategy, TablePrinter } from './resources/definition';
 export { SYSTEM_NAMESPACES } from './resources/core/namespace';
@@ -18,3 +19,28 @@ export { EMPTY_SCHEMA } from './resources/merge';
 export type { FieldSchema, ListSchema } from './resources/merge';
 export * from './openapi';
 export * from './resources/policy/poddisruptionbudget/budget';
+export {
+  JOB_CONTROLLER_UID_LABEL,
+  JOB_NAME_LABEL,
+  LEGACY_JOB_CONTROLLER_UID_LABEL,
+  LEGACY_JOB_NAME_LABEL,
+  JOB_COMPLETION_INDEX_ANNOTATION,
+  JOB_COMPLETION_INDEX_ENV,
+  JOB_TRACKING_FINALIZER,
+  trueJobCondition,
+  isJobFinished,
+} from './resources/batch/job';
+export {
+  CRONJOB_INSTANTIATE_ANNOTATION,
+  CRONJOB_SCHEDULED_TIMESTAMP_ANNOTATION,
+  parseCronSchedule,
+  nextCronTime,
+  mostRecentCronTime,
+  formatInZone,
+  localTimeZone,
+  timeZoneErrors,
+  type CronSchedule,
+  type MissedSchedule,
+} from './resources/batch/cronjob';
+export type { VersionConversion } from './resources/definition';
+export { effectiveBehavior } from './resources/autoscaling/horizontalpodautoscaler';

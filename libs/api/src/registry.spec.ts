@@ -1,4 +1,4 @@
-import { definitionOf, RESOURCES, resourceForKind } from './registry';
+import { apiVersionOf, definitionOf, RESOURCES, resourceForKind } from './registry';
 import { DEFINITIONS } from './resources';
 import type { ResourceType } from './resources/definition';
 import { unknownFields } from './schema';
@@ -22,6 +22,14 @@ const FIXTURES: Record<string, () => KubeObject> = {
   EndpointSlice: fixtures.endpointSliceFixture,
   ServiceAccount: fixtures.serviceAccountFixture,
   PodDisruptionBudget: fixtures.podDisruptionBudgetFixture,
+  Job: fixtures.jobFixture,
+  CronJob: fixtures.cronJobFixture,
+  PersistentVolume: fixtures.persistentVolumeFixture,
+  PersistentVolumeClaim: fixtures.persistentVolumeClaimFixture,
+  StorageClass: fixtures.storageClassFixture,
+  StatefulSet: fixtures.statefulSetFixture,
+  'autoscaling/v2/HorizontalPodAutoscaler': fixtures.horizontalPodAutoscalerFixture,
+  'autoscaling/v1/HorizontalPodAutoscaler': fixtures.horizontalPodAutoscalerV1Fixture,
 };
 
 describe('the resource registry', () => {
@@ -44,13 +52,29 @@ describe('the resource registry', () => {
       'discovery.k8s.io/EndpointSlice',
       '/ServiceAccount',
       'policy/PodDisruptionBudget',
+      'batch/Job',
+      'batch/CronJob',
+      '/PersistentVolume',
+      '/PersistentVolumeClaim',
+      'storage.k8s.io/StorageClass',
+      'apps/StatefulSet',
+      'autoscaling/HorizontalPodAutoscaler',
+      'autoscaling/HorizontalPodAutoscaler',
     ]);
   });
 
-  it('serves each kind once', () => {
-    const keys = RESOURCES.map((r) => `${r.group}/${r.kind}`);
+  it('serves each kind once per version, and stores it in one', () => {
+    const keys = RESOURCES.map((r) => `${apiVersionOf(r)}/${r.kind}`);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(new Set(RESOURCES.map((r) => `${r.group}/${r.plural}`)).size).toBe(keys.length);
+    const stored = RESOURCES.filter((r) => !r.conversion);
+    expect(new Set(stored.map((r) => `${r.group}/${r.kind}`)).size).toBe(stored.length);
+    expect(new Set(stored.map((r) => `${r.group}/${r.plural}`)).size).toBe(stored.length);
+    for (const r of RESOURCES) if (r.conversion) expect(stored).toContain(r.conversion.stored);
+  });
+
+  it('finds each version of a kind served in two', () => {
+    expect(definitionOf(resourceForKind('autoscaling/v1', 'HorizontalPodAutoscaler')!).version).toBe('v1');
+    expect(definitionOf({ ...resourceForKind('autoscaling/v1', 'HorizontalPodAutoscaler')!, version: 'v9' }).version).toBe('v2');
   });
 
   it('finds the definition of a type described only by its names', () => {
@@ -63,8 +87,9 @@ describe('the resource registry', () => {
     expect(() => definitionOf(type)).toThrow('Pdo.core is not a served kind');
   });
 
-  describe.each(RESOURCES.map((r) => [r.kind, r] as const))('%s', (kind, definition) => {
-    const fixture = FIXTURES[kind];
+  describe.each(RESOURCES.map((r) => [`${apiVersionOf(r)} ${r.kind}`, r] as const))('%s', (_name, definition) => {
+    const kind = definition.kind;
+    const fixture = FIXTURES[`${apiVersionOf(definition)}/${kind}`] ?? FIXTURES[kind];
 
     it('has a fixture every field of which its schema declares', () => {
       expect(fixture).toBeDefined();

@@ -9,11 +9,14 @@ export type { ResourceDefinition, ResourceType, Subresource } from './resources/
 
 export const RESOURCES: readonly ResourceDefinition[] = DEFINITIONS;
 
-const BY_KIND = new Map<string, ResourceDefinition>(RESOURCES.map((d) => [`${d.group}/${d.kind}`, d]));
+const BY_VERSION = new Map<string, ResourceDefinition>(RESOURCES.map((d) => [`${d.group}/${d.version}/${d.kind}`, d]));
+/** A kind served in several versions is known first by the one listed first (its preferred, stored one). */
+const BY_KIND = new Map<string, ResourceDefinition>();
+for (const d of RESOURCES) if (!BY_KIND.has(`${d.group}/${d.kind}`)) BY_KIND.set(`${d.group}/${d.kind}`, d);
 
-/** The whole definition of a served type (its schema, defaults, table, strategy). */
+/** The whole definition of a served type (its schema, defaults, table, strategy); of its preferred version when the version is not served. */
 export function definitionOf(type: ResourceType): ResourceDefinition {
-  const definition = BY_KIND.get(`${type.group}/${type.kind}`);
+  const definition = BY_VERSION.get(`${type.group}/${type.version}/${type.kind}`) ?? BY_KIND.get(`${type.group}/${type.kind}`);
   if (!definition) throw new Error(`${type.kind}.${type.group || 'core'} is not a served kind`);
   return definition;
 }

@@ -102,7 +102,7 @@ describe('tableColumns', () => {
       const obj: KubeObject = { apiVersion: 'v1', kind: type.kind, metadata: { name: 'x', creationTimestamp: ago(5) } };
       const columns = tableColumns(type);
       expect(columns.length).toBeGreaterThan(1);
-      expect(columns.every((c) => c.description && ['string', 'integer'].includes(c.type))).toBe(true);
+      expect(columns.every((c) => c.description && ['string', 'integer', 'boolean'].includes(c.type))).toBe(true);
       expect(tableCells(type, obj, NOW)).toHaveLength(columns.length);
     }
   });

@@ -1,27 +1,28 @@
 import type { FieldCause } from '@berth/errors';
 import { applyDefaults } from './defaults';
 import type { Deployment, Pod, ReplicaSet, Secret, Service } from './kinds';
-import { RESOURCES } from './registry';
+import { apiVersionOf, RESOURCES } from './registry';
 import type { ResourceType } from './registry';
 import * as fixtures from './schema/fixtures';
 import type { KubeObject } from './types';
 import { validateObject } from './validation';
 import type { ValidationOptions } from './validation';
 
-function typeOf(kind: string): ResourceType {
-  const type = RESOURCES.find((r) => r.kind === kind);
+/** The kind's type in the object's version when it is served in several, else in its only one. */
+function typeOf(kind: string, apiVersion?: string): ResourceType {
+  const type = RESOURCES.find((r) => r.kind === kind && apiVersionOf(r) === apiVersion) ?? RESOURCES.find((r) => r.kind === kind);
   if (!type) throw new Error(`no resource type for ${kind}`);
   return type;
 }
 
 /** Defaulted, as the apiserver validates objects. */
 function defaulted<T extends KubeObject>(obj: T): T {
-  applyDefaults(typeOf(obj.kind), obj);
+  applyDefaults(typeOf(obj.kind, obj.apiVersion), obj);
   return obj;
 }
 
 function validate(obj: KubeObject, opts: Partial<ValidationOptions> = {}) {
-  return validateObject(typeOf(obj.kind), obj, { fieldValidation: 'Strict', ...opts });
+  return validateObject(typeOf(obj.kind, obj.apiVersion), obj, { fieldValidation: 'Strict', ...opts });
 }
 
 function causes(obj: KubeObject, opts: Partial<ValidationOptions> = {}): FieldCause[] {
@@ -69,9 +70,17 @@ describe('good objects', () => {
     fixtures.endpointSliceFixture,
     fixtures.serviceAccountFixture,
     fixtures.podDisruptionBudgetFixture,
+    fixtures.jobFixture,
+    fixtures.cronJobFixture,
+    fixtures.persistentVolumeFixture,
+    fixtures.persistentVolumeClaimFixture,
+    fixtures.storageClassFixture,
+    fixtures.statefulSetFixture,
+    fixtures.horizontalPodAutoscalerFixture,
+    fixtures.horizontalPodAutoscalerV1Fixture,
   ];
 
-  it.each(all.map((make) => [make().kind, make] as const))('%s passes, before and after defaulting, and is left unchanged', (_kind, make) => {
+  it.each(all.map((make) => [`${make().apiVersion} ${make().kind}`, make] as const))('%s passes, before and after defaulting, and is left unchanged', (_kind, make) => {
     for (const obj of [make(), defaulted(make())]) {
       const before = structuredClone(obj);
       expect(validate(obj)).toEqual({ causes: [], unknownFields: [] });
@@ -940,7 +949,6 @@ describe('what berth does not carry out is refused, never stored and ignored', (
     ['spec.affinity.podAffinity', (s) => (s.affinity = { podAffinity: {} })],
     ['spec.schedulingGates', (s) => (s.schedulingGates = [{ name: 'example.com/wait' }])],
     ['spec.os.name', (s) => (s.os = { name: 'windows' })],
-    ['spec.volumes[0].persistentVolumeClaim', (s) => (s.volumes![0] = { name: 'data', persistentVolumeClaim: { claimName: 'pvc' } })],
     ['spec.volumes[0].emptyDir.sizeLimit', (s) => (s.volumes![0] = { name: 'data', emptyDir: { sizeLimit: '1Gi' } })],
     ['spec.containers[0].volumeMounts[0].mountPropagation', (s) => (s.containers[0].volumeMounts![0].mountPropagation = 'HostToContainer')],
     ['spec.containers[0].resources.limits[nvidia.com/gpu]', (s) => (s.containers[0].resources = { limits: { 'nvidia.com/gpu': '1' } })],

@@ -44,7 +44,7 @@ const TOO_DEEP: FieldCause = { reason: 'FieldValueInvalid', message: 'the object
 
 function validateChecked(type: ResourceType, obj: KubeObject, opts: ValidationOptions): ValidationResult {
   const { schema, strategy } = definitionOf(type);
-  const causes = [...validateObjectMetaNames(type, obj), ...schemaCauses(schema, obj)];
+  const causes = [...validateObjectMetaNames(type, obj), ...schemaCauses(schema, strategy.schemaView ? strategy.schemaView(obj) : obj)];
   if (opts.old && strategy.validateUpdate) causes.push(...strategy.validateUpdate(obj, opts.old));
   const unknown = unknownFields(schema, obj, '', opts.fieldValidation !== 'Strict');
   return { causes, unknownFields: opts.fieldValidation === 'Ignore' ? [] : unknown };

@@ -14,6 +14,7 @@ import { writeAdminKubeconfig } from './kubeconfig';
 import type { NamespaceReconciler } from './namespace-reconciler';
 import type { NodeProxy } from './node-proxy';
 import { ObjectService } from './objects';
+import { ensureDefaultStorageClass } from './default-storage-class';
 import { advertiseRegistry } from './registry-advertisement';
 import { ensureApiService, type ServiceAllocator } from './service-allocation';
 import { ensureServingNames, loadOrCreateCredentials } from './pki';
@@ -61,6 +62,7 @@ export class ApiServerApp {
     const serviceAllocator = container.get<ServiceAllocator>(TOKENS.ServiceAllocator);
     await serviceAllocator.repair();
     await ensureApiService(objects, serviceAllocator, { address: apiAddress, port: config.httpsPort });
+    await ensureDefaultStorageClass(objects);
     // The registry listens and is advertised before the API answers: a client that finds the API finds it too.
     const registry =
       config.registryPort > 0

@@ -42,7 +42,7 @@ export function requestAttributes(method: string, route: Route, url: RequestTarg
   else if (method === 'GET' || method === 'HEAD') verb = name ? 'get' : booleanParam(q, 'watch') ? 'watch' : 'list';
   else if (method === 'DELETE') verb = name ? 'delete' : 'deletecollection';
   else verb = VERB_BY_METHOD[method] ?? method.toLowerCase();
-  const filter = verb === 'list' || verb === 'watch' || verb === 'deletecollection' ? ObjectFilter.parse(type, null, q.get('fieldSelector')) : ObjectFilter.everything;
+  const filter = verb === 'list' || verb === 'watch' || verb === 'deletecollection' ? ObjectFilter.parse(type, q.get('labelSelector'), q.get('fieldSelector')) : ObjectFilter.everything;
   return { resource: { verb, type, namespace, name, subresource, filter } };
 }
 

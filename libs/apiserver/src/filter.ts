@@ -31,6 +31,12 @@ export class ObjectFilter {
   }
 
   /** The value an equality requirement (`spec.nodeName=x`) demands of field, which watch indexes use. */
+  /** The one value the label selector requires of `key` (`key=value`, `key==value`, `key in (value)`). */
+  requiredLabel(key: string): string | undefined {
+    const req = this.labels.find((r) => r.key === key && (r.operator === '=' || r.operator === 'in') && r.values.length === 1);
+    return req?.values[0];
+  }
+
   requiredValue(field: string): string | undefined {
     return this.fields.find((req) => req.field === field && req.operator === '=')?.value;
   }

@@ -35,6 +35,7 @@ import { DEFAULT_LIMITS, InflightLimit, WatchBudget, type ServerLimits } from '.
 import { booleanParam, integerParam, integerValue, resourceVersionParam } from './query';
 import { parseRequestTarget, parseRoute, ResourceTarget, Route, isPublic, type RequestTarget } from './routes';
 import { parseIncludeObject, toTable } from './tables';
+import { VersionView } from './conversion';
 import { WatchRegistry, type WatchEventType } from './watch';
 
 /** Kubernetes' limit on request bodies. */
@@ -319,7 +320,10 @@ export class ApiHandler {
   }
 
   private async resource(ctx: RequestContext, target: ResourceTarget): Promise<void> {
-    const { type, namespace, name, subresource } = target;
+    const { namespace, name, subresource } = target;
+    // A version served by conversion is read and written as the version it is stored in.
+    const view = VersionView.of(target.type);
+    const type = view.stored;
     const { objects } = this.deps;
     const method = ctx.req.method ?? 'GET';
     const q = ctx.url.searchParams;
@@ -335,16 +339,16 @@ export class ApiHandler {
         case 'GET': {
           const filter = attributes.filter.withLabels(q.get('labelSelector'));
           checkListOptions(q);
-          if (attributes.verb === 'watch') return this.watch(ctx, target, filter);
+          if (attributes.verb === 'watch') return this.watch(ctx, { ...target, type }, filter, view);
           ctx.verb = 'list';
           const list = await objects.list(type, namespace, filter);
-          return this.sendObject(ctx, type, list, list.items, list.metadata.resourceVersion);
+          return this.sendObject(ctx, type, view.list(list), list.items, list.metadata.resourceVersion);
         }
         case 'POST': {
           ctx.verb = 'create';
-          const body = await this.readObjectBody(ctx);
+          const body = view.incoming(await this.readObjectBody(ctx));
           const result = await objects.create(type, namespace, body, this.writeOptions(ctx));
-          return this.sendWrite(ctx, 201, result);
+          return this.sendWrite(ctx, 201, view.write(result));
         }
         case 'DELETE': {
           ctx.verb = 'deletecollection';
@@ -353,7 +357,7 @@ export class ApiHandler {
           checkListOptions(q);
           const body = await this.readOptionalBody(ctx);
           const options = { dryRun: this.dryRun(q), propagationPolicy: propagationPolicyOf(body, q), gracePeriodSeconds: gracePeriodOf(body, q) };
-          return this.sendJson(ctx, 200, await objects.deleteCollection(type, namespace, filter, options));
+          return this.sendJson(ctx, 200, view.list(await objects.deleteCollection(type, namespace, filter, options)));
         }
         default:
           throw errors.methodNotAllowed(`${method} is not supported on the collection of ${type.plural}`);
@@ -375,18 +379,18 @@ export class ApiHandler {
       case 'GET': {
         ctx.verb = 'get';
         const obj = await objects.get(type, namespace, name);
-        return this.sendObject(ctx, type, obj, [obj], obj.metadata.resourceVersion);
+        return this.sendObject(ctx, type, view.object(obj), [obj], obj.metadata.resourceVersion);
       }
       case 'PUT': {
         ctx.verb = 'update';
-        const body = await this.readObjectBody(ctx);
-        return this.sendWrite(ctx, 200, await objects.update(type, namespace, name, body, this.writeOptions(ctx), status));
+        const body = view.incoming(await this.readObjectBody(ctx));
+        return this.sendWrite(ctx, 200, view.write(await objects.update(type, namespace, name, body, this.writeOptions(ctx), status)));
       }
       case 'PATCH': {
         ctx.verb = 'patch';
         const { patchType, patch } = await this.readPatchBody(ctx);
-        const result = await objects.patch(type, namespace, name, patchType, patch, this.writeOptions(ctx), status);
-        return this.sendWrite(ctx, result.created ? 201 : 200, result);
+        const result = await objects.patch(type, namespace, name, patchType, patch, this.writeOptions(ctx), status, view);
+        return this.sendWrite(ctx, result.created ? 201 : 200, view.write(result));
       }
       case 'DELETE': {
         if (status) throw errors.methodNotAllowed('DELETE is not supported on a status subresource');
@@ -401,7 +405,7 @@ export class ApiHandler {
         const gracePeriodSeconds = gracePeriodOf(body, q);
         const gone = await objects.delete(type, namespace, name, { dryRun: this.dryRun(q), preconditions, propagationPolicy, gracePeriodSeconds });
         if (!gone) return this.sendJson(ctx, 200, successStatus({ name, kind: type.plural, ...(type.group ? { group: type.group } : {}) }));
-        return this.sendJson(ctx, 200, gone);
+        return this.sendJson(ctx, 200, view.object(gone));
       }
       default:
         throw errors.methodNotAllowed(`${method} is not supported on ${type.plural}`);
@@ -486,7 +490,7 @@ export class ApiHandler {
     }
   }
 
-  private async watch(ctx: RequestContext, target: ResourceTarget, filter: ObjectFilter): Promise<void> {
+  private async watch(ctx: RequestContext, target: ResourceTarget, filter: ObjectFilter, view: VersionView): Promise<void> {
     ctx.verb = 'watch';
     ctx.isWatch = true;
     const q = ctx.url.searchParams;
@@ -533,7 +537,7 @@ export class ApiHandler {
             withColumns = false;
             res.write(`${JSON.stringify({ type, object: out })}\n`);
           } else {
-            res.write(watchEventLine(type, object));
+            res.write(watchEventLine(type, type === 'BOOKMARK' || type === 'ERROR' ? object : view.object(object)));
           }
           // A client that stops reading would make us buffer without bound; it can relist and watch again.
           if (!account.holds(res.writableLength)) watch.end();

@@ -8,7 +8,8 @@ import { objectKey, typePrefix } from './keys';
 import { decodeObject, ObjectService } from './objects';
 
 const NAMESPACE = RESOURCES.find((r) => r.group === '' && r.kind === 'Namespace')!;
-const NAMESPACED = RESOURCES.filter((r) => r.namespaced);
+// Each stored kind once: a version served by conversion holds no objects of its own.
+const NAMESPACED = RESOURCES.filter((r) => r.namespaced && !r.conversion);
 /** How soon a namespace still waiting on finalizers is looked at again, besides the watch's prompts. */
 const RECHECK_MS = 1000;
 

@@ -1,4 +1,4 @@
-import type { KubeObject, Pod } from '@berth/api';
+import { LOCAL_PATH_FINALIZER, LOCAL_PATH_NODE_LABEL, type KubeObject, type PersistentVolumeClaim, type Pod } from '@berth/api';
 import { isBerthError } from '@berth/errors';
 import { ADMIN, JOINING_HOST, nodeUser } from './authn';
 import { Authorizer, requestAttributes, type RequestAttributes } from './authz';
@@ -17,11 +17,21 @@ const PODS: Pod[] = [
   }),
   pod('default', 'on-b', 'b', { volumes: [{ name: 'v', secret: { secretName: 'b-secret' } }], imagePullSecrets: [{ name: 'b-pull-secret' }] }),
   pod('default', 'unbound', undefined, { volumes: [{ name: 'v', secret: { secretName: 'unbound-secret' } }] }),
+  pod('default', 'db-on-a', 'a', { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-a' } }] }),
 ];
+
+const claimOf = (name: string, volumeName: string): PersistentVolumeClaim => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: { namespace: 'default', name },
+  spec: { volumeName },
+});
+const CLAIMS = [claimOf('data-a', 'pv-a'), claimOf('data-b', 'pv-b')];
 
 const graph: NodeGraph = {
   pod: async (namespace, name) => PODS.find((p) => p.metadata.namespace === namespace && p.metadata.name === name),
   podsOn: async (node, namespace) => PODS.filter((p) => p.spec?.nodeName === node && p.metadata.namespace === namespace),
+  claimsOf: async (volume) => CLAIMS.filter((c) => c.spec?.volumeName === volume),
 };
 const authorizer = new Authorizer(new NodeAuthorizer(graph));
 
@@ -77,6 +87,9 @@ describe('the node authorizer', () => {
     ['POST', '/api/v1/namespaces/default/events'],
     ['PATCH', '/api/v1/namespaces/default/events/x.1'],
     ['POST', '/v1-berth/node-certificate'],
+    ['GET', '/api/v1/namespaces/default/persistentvolumeclaims/data-a'],
+    ['GET', '/api/v1/persistentvolumes/pv-a'],
+    ['GET', '/api/v1/persistentvolumes?watch=1&labelSelector=berth.io%2Flocal-path-node%3Da'],
   ])('lets node a %s %s', async (method, path) => {
     expect(await decision(a, method, path)).toBe('');
   });
@@ -116,6 +129,10 @@ describe('the node authorizer', () => {
     ['GET', '/metrics', 'Forbidden: forbidden: User "system:node:a" cannot get path "/metrics"'],
     ['POST', '/v1-berth/registry/gc', 'Forbidden: forbidden: User "system:node:a" cannot post path "/v1-berth/registry/gc"'],
     ['GET', '/apis/metrics.k8s.io/v1beta1/nodes', 'Forbidden: forbidden: User "system:node:a" cannot get path "/apis/metrics.k8s.io/v1beta1/nodes"'],
+    ['GET', '/api/v1/persistentvolumes/pv-b', `Forbidden: persistentvolumes "pv-b" is forbidden: User "system:node:a" cannot get resource "persistentvolumes" in API group "" at the cluster scope: no relationship found between node 'a' and this object`],
+    ['GET', '/api/v1/persistentvolumes', 'Forbidden: persistentvolumes is forbidden: User "system:node:a" cannot list resource "persistentvolumes" in API group "" at the cluster scope: a node can only read the volumes its pods use'],
+    ['GET', '/api/v1/persistentvolumes?labelSelector=berth.io%2Flocal-path-node%3Db', 'Forbidden: persistentvolumes is forbidden: User "system:node:a" cannot list resource "persistentvolumes" in API group "" at the cluster scope: a node can only read the volumes its pods use'],
+    ['DELETE', '/api/v1/persistentvolumes/pv-a', 'Forbidden: persistentvolumes "pv-a" is forbidden: User "system:node:a" cannot delete resource "persistentvolumes" in API group "" at the cluster scope: a node can only read the volumes its pods use'],
   ])('refuses node a %s %s', async (method, path, refusal) => {
     expect(await decision(a, method, path)).toBe(refusal);
   });
@@ -253,5 +270,35 @@ describe('podReferences', () => {
     expect([...refs.secrets].sort()).toEqual(['env-secret', 'from-secret', 'proj-secret', 'pull', 'vol-secret']);
     expect([...refs.configmaps].sort()).toEqual(['from-cm', 'init-cm', 'proj-cm', 'vol-cm']);
     expect([...refs.persistentvolumeclaims]).toEqual(['claim']);
+  });
+});
+
+describe('NodeRestriction of local-path volumes', () => {
+  const volume = (node: string, finalizers: string[], extra: Partial<KubeObject> = {}): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: 'pvc-1', labels: { [LOCAL_PATH_NODE_LABEL]: node }, finalizers },
+    spec: { hostPath: { path: '/var/lib/berth/storage/pvc-1' } },
+    ...extra,
+  });
+  const admit = (old: KubeObject, next: KubeObject): string => {
+    try {
+      authorizer.admission(a, attrs('PATCH', '/api/v1/persistentvolumes/pvc-1'))?.(old, next);
+      return '';
+    } catch (err) {
+      if (!isBerthError(err)) throw err;
+      return err.message;
+    }
+  };
+
+  it('lets a node drop the local-path finalizer of its own volumes, and nothing else', () => {
+    expect(admit(volume('a', [LOCAL_PATH_FINALIZER]), volume('a', []))).toBe('');
+    expect(admit(volume('b', [LOCAL_PATH_FINALIZER]), volume('b', []))).toBe('persistentvolumes "pvc-1" is forbidden: node "a" can only update the local-path volumes of its own node');
+    expect(admit(volume('a', [LOCAL_PATH_FINALIZER, 'kubernetes.io/pv-protection']), volume('a', []))).toBe(
+      `persistentvolumes "pvc-1" is forbidden: node "a" can only remove the ${LOCAL_PATH_FINALIZER} finalizer`,
+    );
+    expect(admit(volume('a', [LOCAL_PATH_FINALIZER]), volume('a', [], { spec: { hostPath: { path: '/etc' } } }))).toBe(
+      `persistentvolumes "pvc-1" is forbidden: node "a" can only remove the ${LOCAL_PATH_FINALIZER} finalizer`,
+    );
   });
 });

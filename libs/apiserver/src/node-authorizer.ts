@@ -1,4 +1,4 @@
-import { resourceForKind, type KubeObject, type Pod, type ResourceType } from '@berth/api';
+import { LOCAL_PATH_FINALIZER, LOCAL_PATH_NODE_LABEL, resourceForKind, type KubeObject, type PersistentVolumeClaim, type Pod, type ResourceType } from '@berth/api';
 import { NODE_LEASE_NAMESPACE } from '@berth/client';
 import { errors, isBerthError } from '@berth/errors';
 import { nodeUser } from './authn';
@@ -8,12 +8,15 @@ import { ObjectFilter } from './filter';
 import type { ObjectService } from './objects';
 
 const POD_TYPE = resourceForKind('v1', 'Pod')!;
+const CLAIM_TYPE = resourceForKind('v1', 'PersistentVolumeClaim')!;
 
 /** What the node rules read of the cluster: pods, to know what a node runs and what its pods use. */
 export interface NodeGraph {
   pod(namespace: string, name: string): Promise<Pod | undefined>;
   /** The pods bound to `node` in `namespace`. */
   podsOn(node: string, namespace: string): Promise<Pod[]>;
+  /** The claims bound to the volume, in every namespace. */
+  claimsOf(volume: string): Promise<PersistentVolumeClaim[]>;
 }
 
 const READ = ['get', 'list', 'watch'];
@@ -129,6 +132,8 @@ export class NodeAuthorizer implements NodeRules {
       case '/secrets':
       case '/persistentvolumeclaims':
         return this.relatedDecision(node, a, a.type.plural as Kind);
+      case '/persistentvolumes':
+        return this.volumeDecision(node, a, sub);
       case '/serviceaccounts':
         return this.tokenDecision(node, a, sub);
       default:
@@ -190,6 +195,22 @@ export class NodeAuthorizer implements NodeRules {
     return pods.some((pod) => podReferences(pod)[kind].has(name)) ? undefined : noRelationship(node);
   }
 
+  /**
+   * A PersistentVolume: readable when a claim of one of the node's pods is bound to it; the node's own local-path
+   * volumes (labelled with its name) may be listed and watched, and written (their finalizer removed: admitLocalPath).
+   */
+  private async volumeDecision(node: string, a: ResourceAttributes, sub: string): Promise<string | undefined> {
+    if (sub !== '') return '';
+    if ((a.verb === 'list' || a.verb === 'watch') && a.filter.requiredLabel(LOCAL_PATH_NODE_LABEL) === node) return undefined;
+    if (a.verb === 'update' || a.verb === 'patch') return undefined;
+    if (a.verb !== 'get' || !a.name) return 'a node can only read the volumes its pods use';
+    for (const claim of await this.graph.claimsOf(a.name)) {
+      const pods = await this.graph.podsOn(node, claim.metadata.namespace ?? '');
+      if (pods.some((pod) => podReferences(pod).persistentvolumeclaims.has(claim.metadata.name ?? ''))) return undefined;
+    }
+    return noRelationship(node);
+  }
+
   admission(node: string, attrs: RequestAttributes): Admission | undefined {
     if (!('resource' in attrs)) return undefined;
     const { type } = attrs.resource;
@@ -204,6 +225,8 @@ export class NodeAuthorizer implements NodeRules {
         };
       case '/events':
         return (old, next) => admitEvent(node, type, old, next);
+      case '/persistentvolumes':
+        return (old, next) => admitLocalPath(node, type, old, next);
       case '/serviceaccounts':
         // A token request: `old` is the pod the token would be bound to (undefined when unbound).
         return (boundPod) => {
@@ -247,6 +270,21 @@ function admitPodStatus(node: string, type: ResourceType, old: KubeObject | unde
   if (!same(next.metadata.labels, old.metadata.labels)) throw admissionForbidden(type, name, `node "${node}" cannot update labels through pod status`);
 }
 
+/** A node's write of a PersistentVolume: of its own local-path volume, only to drop the local-path finalizer once it removed the directory. */
+function admitLocalPath(node: string, type: ResourceType, old: KubeObject | undefined, next: KubeObject): void {
+  const name = next.metadata.name;
+  if (!old || old.metadata.labels?.[LOCAL_PATH_NODE_LABEL] !== node) {
+    throw admissionForbidden(type, name, `node "${node}" can only update the local-path volumes of its own node`);
+  }
+  const finalizers = (obj: KubeObject) => obj.metadata.finalizers ?? [];
+  const allowed = finalizers(old).filter((f) => f !== LOCAL_PATH_FINALIZER);
+  const withoutFinalizers = (obj: KubeObject) => ({ ...obj, metadata: { ...obj.metadata, finalizers: undefined, managedFields: undefined, resourceVersion: undefined, generation: undefined } });
+  if (!same(finalizers(next), allowed) && !same(finalizers(next), finalizers(old))) {
+    throw admissionForbidden(type, name, `node "${node}" can only remove the ${LOCAL_PATH_FINALIZER} finalizer`);
+  }
+  if (!same(withoutFinalizers(next), withoutFinalizers(old))) throw admissionForbidden(type, name, `node "${node}" can only remove the ${LOCAL_PATH_FINALIZER} finalizer`);
+}
+
 /** Events a node reports itself: `reportingInstance` (and `source.host`, when set) name it, before and after. */
 function admitEvent(node: string, type: ResourceType, old: KubeObject | undefined, next: KubeObject): void {
   const reporters = (event: KubeObject) => {
@@ -271,6 +309,10 @@ export function objectGraph(objects: Pick<ObjectService, 'get' | 'list'>): NodeG
         if (isBerthError(err, 'NotFound')) return undefined;
         throw err;
       }
+    },
+    async claimsOf(volume) {
+      const claims = (await objects.list(CLAIM_TYPE, undefined, ObjectFilter.parse(CLAIM_TYPE, null, null))).items as PersistentVolumeClaim[];
+      return claims.filter((claim) => claim.spec?.volumeName === volume);
     },
     async podsOn(node, namespace) {
       // Node names are DNS subdomains: nothing in them needs escaping in a selector.

@@ -27,6 +27,7 @@ import { randomUUID, randomInt } from 'node:crypto';
 import { canonicalJson, deepClone, isPlainObject } from './canonical';
 import { listPrefix, objectKey } from './keys';
 import type { ObjectFilter } from './filter';
+import type { VersionView } from './conversion';
 import type { Reservation } from './service-allocation';
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
@@ -221,7 +222,10 @@ export class ObjectService {
     patch: unknown,
     opts: WriteOptions,
     subresource?: 'status',
+    /** The version the patch is written against, when it is not the stored one (autoscaling/v1 autoscalers). */
+    view?: VersionView,
   ): Promise<WriteResult> {
+    if (patchType === 'apply') view?.checkApplicable();
     // The patch (or the configuration an apply makes of it) is checked on its first use, once: a retry
     // after a conflict applies the same checked document to the newer object.
     let document: CheckedDocument | undefined;
@@ -242,7 +246,9 @@ export class ObjectService {
           this.checkIdentity(type, live, merged);
           return await this.commitUpdate(type, kv, merged, opts, { subresource, managedFieldsSet: true });
         }
-        const patched = this.applyPatch(type, live, patchType, (document ??= checkedPatch(patchType, patch)));
+        const patched = view
+          ? view.through(live, (shown) => this.applyPatch(view.served, shown, patchType, (document ??= checkedPatch(patchType, patch))))
+          : this.applyPatch(type, live, patchType, (document ??= checkedPatch(patchType, patch)));
         this.checkIdentity(type, live, patched);
         if (patched.metadata.resourceVersion !== live.metadata.resourceVersion) throw conflictError(type, name);
         return await this.commitUpdate(type, kv, patched, opts, { subresource });

@@ -24,18 +24,7 @@ import {
   targetNodeName,
 } from './daemonset-plan';
 import { Expectations } from './expectations';
-import {
-  CONTROLLER_REVISION_HASH_LABEL,
-  createControllerRevision,
-  hashControllerRevision,
-  newControllerRevision,
-  nextRevisionNumber,
-  revisionsEqual,
-  sortRevisions,
-  templatePatch,
-  truncateHistory,
-  updateRevisionNumber,
-} from './history';
+import { CONTROLLER_REVISION_HASH_LABEL, hashControllerRevision, syncHistory } from './history';
 import { msUntilAvailable } from './pods';
 import { canonicalJson } from './rollout';
 import { clone, CONTROLLER_REVISIONS, DAEMON_SETS, NODES, PODS } from './types';
@@ -219,41 +208,17 @@ export class DaemonSetController {
    * revisions adopted and deduplicated, and history beyond revisionHistoryLimit deleted.
    */
   private async syncHistory(ds: DaemonSet, selector: LabelRequirement[], pods: Pod[]): Promise<{ hash: string; collisionCount: number }> {
-    const owned = await claimObjects({
+    const live = new Set(pods.filter((pod) => !pod.metadata.deletionTimestamp).map((pod) => pod.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL]));
+    const { current, collisionCount } = await syncHistory({
       client: this.ctx.client,
       logger: this.logger,
       owner: ds,
       ownerType: DAEMON_SETS,
-      dependentType: CONTROLLER_REVISIONS,
       selector,
       candidates: inNamespace(this.revisions, ds.metadata.namespace),
+      inUse: (history) => new Set(history.filter((r) => live.has(revisionHash(r))).map((r) => r.metadata.name!)),
     });
-    let history = sortRevisions(owned);
-    const next = nextRevisionNumber(history);
-    const labels = { ...(ds.spec?.template?.metadata?.labels ?? {}) };
-    const wanted = newControllerRevision(ds, templatePatch(ds.spec?.template), next, labels, ds.status?.collisionCount ?? 0);
-    const equal = history.filter((r) => revisionsEqual(r, wanted));
-    let current: ControllerRevision;
-    let collisionCount = ds.status?.collisionCount ?? 0;
-    if (equal.length > 0) {
-      // The newest equal one is kept; any older duplicates are dropped with the history below.
-      current = equal[equal.length - 1];
-      if (current.revision !== history[history.length - 1].revision) current = await updateRevisionNumber(this.ctx.client, current, next);
-      for (const duplicate of equal.slice(0, -1)) {
-        await ignoreNotFound(this.ctx.client.delete(CONTROLLER_REVISIONS, duplicate.metadata.name!, { namespace: ds.metadata.namespace }));
-      }
-      history = history.filter((r) => !equal.slice(0, -1).includes(r));
-    } else {
-      const stored = await createControllerRevision(this.ctx.client, ds, wanted, collisionCount);
-      current = stored.revision;
-      collisionCount = stored.collisionCount;
-      history.push(current);
-    }
-    const hash = revisionHash(current) || hashControllerRevision(current.data, collisionCount);
-    const live = new Set(pods.filter((pod) => !pod.metadata.deletionTimestamp).map((pod) => pod.metadata.labels?.[CONTROLLER_REVISION_HASH_LABEL]));
-    const inUse = new Set(history.filter((r) => r === current || live.has(revisionHash(r))).map((r) => r.metadata.name!));
-    await truncateHistory(this.ctx.client, history, inUse, ds.spec?.revisionHistoryLimit ?? 10);
-    return { hash, collisionCount };
+    return { hash: revisionHash(current) || hashControllerRevision(current.data, collisionCount), collisionCount };
   }
 
   /** Creates and deletes daemon pods; returns how long until a failed pod's back-off ends, if one is waiting. */

@@ -32,7 +32,7 @@ export class GarbageCollector {
   private readonly byUid = new Map<string, string>();
   private readonly logger: Logger;
 
-  constructor(private readonly ctx: ControllerContext, resources: readonly ResourceType[] = RESOURCES) {
+  constructor(private readonly ctx: ControllerContext, resources: readonly ResourceType[] = RESOURCES.filter((r) => !r.conversion)) {
     this.logger = ctx.logger.child({ controller: 'garbage-collector' });
     for (const type of resources) {
       if (UNWATCHED_KINDS.has(type.kind)) continue;

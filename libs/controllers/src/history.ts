@@ -1,7 +1,7 @@
-import type { ControllerRevision, KubeObject, PodTemplateSpec } from '@berth/api';
+import type { ControllerRevision, KubeObject, LabelRequirement, PodTemplateSpec, ResourceType } from '@berth/api';
 import type { KubeClient } from '@berth/client';
 import { isBerthError } from '@berth/errors';
-import { controllerReference } from './claim';
+import { claimObjects, type ClaimOptions, controllerReference } from './claim';
 import { ignoreNotFound } from './context';
 import { canonicalJson, pruneEmpty, safeHash } from './rollout';
 import { clone, CONTROLLER_REVISIONS } from './types';
@@ -140,4 +140,54 @@ export async function truncateHistory(client: HistoryClient, revisions: readonly
   for (const revision of candidates.slice(0, Math.max(0, excess))) {
     await ignoreNotFound(client.delete(CONTROLLER_REVISIONS, revision.metadata.name!, { namespace: revision.metadata.namespace }));
   }
+}
+
+export interface SyncHistoryOptions {
+  client: ClaimOptions<ControllerRevision>['client'];
+  logger: ClaimOptions<ControllerRevision>['logger'];
+  /** The DaemonSet or StatefulSet, and its type. */
+  owner: KubeObject & { spec?: { template?: PodTemplateSpec; revisionHistoryLimit?: number }; status?: { collisionCount?: number } };
+  ownerType: ResourceType;
+  selector: LabelRequirement[];
+  /** Revisions in the owner's namespace that might be its own. */
+  candidates: ControllerRevision[];
+  /** Names of the revisions that must stay whatever the limit (live pods run them), given the history and the current template's revision. */
+  inUse(history: readonly ControllerRevision[], current: ControllerRevision): Set<string>;
+}
+
+/**
+ * The revision of the owner's current template (created, or an old equal one renumbered as the newest),
+ * the revisions adopted and deduplicated, and history beyond revisionHistoryLimit deleted (Kubernetes'
+ * DaemonSet constructHistory and StatefulSet getStatefulSetRevisions/truncateHistory alike). Returns that
+ * revision, the history kept (oldest first) and the collision count its name needed.
+ */
+export async function syncHistory(opts: SyncHistoryOptions): Promise<{ current: ControllerRevision; history: ControllerRevision[]; collisionCount: number }> {
+  const { client, owner } = opts;
+  const owned = await claimObjects({ ...opts, dependentType: CONTROLLER_REVISIONS });
+  let history = sortRevisions(owned);
+  const next = nextRevisionNumber(history);
+  const labels = { ...(owner.spec?.template?.metadata?.labels ?? {}) };
+  const wanted = newControllerRevision(owner, templatePatch(owner.spec?.template), next, labels, owner.status?.collisionCount ?? 0);
+  const equal = history.filter((r) => revisionsEqual(r, wanted));
+  let current: ControllerRevision;
+  let collisionCount = owner.status?.collisionCount ?? 0;
+  if (equal.length > 0) {
+    // The newest equal one is kept; any older duplicates are dropped.
+    current = equal[equal.length - 1];
+    const duplicates = equal.slice(0, -1);
+    if (current.revision !== history[history.length - 1].revision) current = await updateRevisionNumber(client, current, next);
+    for (const duplicate of duplicates) await ignoreNotFound(client.delete(CONTROLLER_REVISIONS, duplicate.metadata.name!, { namespace: owner.metadata.namespace }));
+    history = history.filter((r) => !duplicates.includes(r) && r !== equal[equal.length - 1]);
+    history.push(current);
+  } else {
+    const stored = await createControllerRevision(client, owner, wanted, collisionCount);
+    current = stored.revision;
+    collisionCount = stored.collisionCount;
+    history.push(current);
+  }
+  history = sortRevisions(history);
+  const inUse = opts.inUse(history, current);
+  inUse.add(current.metadata.name!);
+  await truncateHistory(client, history, inUse, owner.spec?.revisionHistoryLimit ?? 10);
+  return { current, history, collisionCount };
 }

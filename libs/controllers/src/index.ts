@@ -41,6 +41,21 @@ export {
   truncateHistory,
   type HistoryClient,
 } from './history';
+export { PersistentVolumeController } from './persistent-volume';
 export { DaemonSetController, type DaemonSetControllerOptions } from './daemonset';
+export { StatefulSetController, type StatefulSetControllerOptions } from './statefulset';
+export { POD_NAME_LABEL, POD_INDEX_LABEL } from './statefulset-plan';
 export { daemonPodTolerations, nodeShouldRunDaemonPod, targetNodeName, type NodePlacement } from './daemonset-plan';
 export { EndpointSliceController, desiredSlices, sliceChanges, sliceLabels, SERVICE_NAME_LABEL, MANAGED_BY_LABEL, MANAGED_BY, type SliceContent } from './endpointslice';
+export { JobController, type JobControllerOptions } from './job';
+export { planJob, podForJob, matchPodFailurePolicy, remainingBackoffMs, parseIndexes, formatIndexes, completionIndexOf, JOB_BACKOFF_INITIAL_MS, JOB_BACKOFF_MAX_MS, type JobPlan, type BackoffRecord } from './job-sync';
+export { CronJobController, cronJobJobName, jobForCronJob, type CronJobControllerOptions } from './cronjob';
+export { TtlAfterFinishedController, jobExpiry, type TtlAfterFinishedOptions } from './ttl-after-finished';
+export {
+  HorizontalPodAutoscalerController,
+  MetricsApiSource,
+  DEFAULT_HPA_SYNC_PERIOD_MS,
+  type HorizontalPodAutoscalerControllerOptions,
+  type PodMetricsSource,
+} from './hpa';
+export type { PodUsage } from './hpa-replicas';

@@ -13,10 +13,16 @@ import { ControllerMetrics } from './metrics';
 import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from './node-ipam';
 import { NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
+import { PersistentVolumeController } from './persistent-volume';
+import { StatefulSetController } from './statefulset';
 import { ServiceLoadBalancerController } from './service-lb';
 import { ServiceAccountsController } from './serviceaccounts';
 import { DisruptionController } from './disruption';
 import { RootCaPublisher } from './root-ca-publisher';
+import { JobController } from './job';
+import { CronJobController } from './cronjob';
+import { TtlAfterFinishedController } from './ttl-after-finished';
+import { HorizontalPodAutoscalerController, type PodMetricsSource } from './hpa';
 
 export type ControllerName =
   | 'replicaset'
@@ -28,9 +34,15 @@ export type ControllerName =
   | 'service-lb'
   | 'daemonset'
   | 'endpointslice'
+  | 'persistentvolume'
+  | 'statefulset'
   | 'serviceaccount'
   | 'disruption'
-  | 'root-ca-cert-publisher';
+  | 'root-ca-cert-publisher'
+  | 'job'
+  | 'cronjob'
+  | 'ttl-after-finished'
+  | 'horizontal-pod-autoscaler';
 export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'replicaset',
   'deployment',
@@ -41,9 +53,15 @@ export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'service-lb',
   'daemonset',
   'endpointslice',
+  'persistentvolume',
+  'statefulset',
   'serviceaccount',
   'disruption',
   'root-ca-cert-publisher',
+  'job',
+  'cronjob',
+  'ttl-after-finished',
+  'horizontal-pod-autoscaler',
 ];
 
 export interface ControllerManagerOptions {
@@ -65,6 +83,10 @@ export interface ControllerManagerOptions {
   rootCaPem?: string;
   /** Where to register Prometheus metrics (the host's /metrics registry); none when omitted. */
   registry?: Registry;
+  /** How often each HorizontalPodAutoscaler is evaluated; default 15 s. */
+  hpaSyncPeriodMs?: number;
+  /** Where the HPA controller reads pods' use; the metrics API (metrics.k8s.io) by default. */
+  hpaMetrics?: PodMetricsSource;
 }
 
 export interface ControllerManager {
@@ -124,11 +146,17 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   if (enabled.has('service-lb')) controllers.push(new ServiceLoadBalancerController(ctx));
   if (enabled.has('daemonset')) controllers.push(new DaemonSetController(ctx));
   if (enabled.has('endpointslice')) controllers.push(new EndpointSliceController(ctx));
+  if (enabled.has('persistentvolume')) controllers.push(new PersistentVolumeController(ctx));
+  if (enabled.has('statefulset')) controllers.push(new StatefulSetController(ctx));
   if (enabled.has('serviceaccount')) controllers.push(new ServiceAccountsController(ctx));
   if (enabled.has('disruption')) controllers.push(new DisruptionController(ctx));
+  if (enabled.has('horizontal-pod-autoscaler')) controllers.push(new HorizontalPodAutoscalerController(ctx, { syncPeriodMs: options.hpaSyncPeriodMs, metrics: options.hpaMetrics }));
   // The CA the controller-manager's own client trusts is the cluster's (its kubeconfig's).
   const rootCa = options.rootCaPem ?? client.connection.ca;
   if (enabled.has('root-ca-cert-publisher') && rootCa) controllers.push(new RootCaPublisher(ctx, rootCa));
+  if (enabled.has('job')) controllers.push(new JobController(ctx));
+  if (enabled.has('cronjob')) controllers.push(new CronJobController(ctx));
+  if (enabled.has('ttl-after-finished')) controllers.push(new TtlAfterFinishedController(ctx));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');

@@ -16,6 +16,12 @@ export const LEASES = typeOf('coordination.k8s.io/v1', 'Lease');
 export const DAEMON_SETS = typeOf('apps/v1', 'DaemonSet');
 export const CONTROLLER_REVISIONS = typeOf('apps/v1', 'ControllerRevision');
 export const ENDPOINT_SLICES = typeOf('discovery.k8s.io/v1', 'EndpointSlice');
+export const JOBS = typeOf('batch/v1', 'Job');
+export const CRON_JOBS = typeOf('batch/v1', 'CronJob');
+export const PERSISTENT_VOLUMES = typeOf('v1', 'PersistentVolume');
+export const PERSISTENT_VOLUME_CLAIMS = typeOf('v1', 'PersistentVolumeClaim');
+export const STORAGE_CLASSES = typeOf('storage.k8s.io/v1', 'StorageClass');
+export const STATEFUL_SETS = typeOf('apps/v1', 'StatefulSet');
 
 /** The namespace where node agents renew their heartbeat Leases (defined once, by @berth/client). */
 export { NODE_LEASE_NAMESPACE } from '@berth/client';

@@ -60,6 +60,17 @@ describe('decodeKubernetesProtobuf on bodies kubectl v1.32 sent', () => {
   ])('kubectl create %s', (name, expected) => {
     expect(decodeKubernetesProtobuf(fixture(name))).toEqual(expected);
   });
+
+  it('kubectl autoscale deploy/x --min 1 --max 3 --cpu-percent 50 (an autoscaling/v1 HorizontalPodAutoscaler)', () => {
+    const body = readFileSync(join(__dirname, 'fixtures', 'kubectl-autoscale.pb'));
+    expect(decodeKubernetesProtobuf(body)).toEqual({
+      apiVersion: 'autoscaling/v1',
+      kind: 'HorizontalPodAutoscaler',
+      metadata: { name: 'x' },
+      spec: { scaleTargetRef: { kind: 'Deployment', name: 'x', apiVersion: 'apps/v1' }, minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50 },
+      status: {},
+    });
+  });
 });
 
 describe('decodeKubernetesProtobuf conversions', () => {

@@ -15,6 +15,9 @@ export const PROTOBUF_KINDS: Readonly<Record<string, string>> = {
   'coordination.k8s.io/v1/Lease': 'k8s.io.api.coordination.v1.Lease',
   'policy/v1/Eviction': 'k8s.io.api.policy.v1.Eviction',
   'authentication.k8s.io/v1/TokenRequest': 'k8s.io.api.authentication.v1.TokenRequest',
+  'batch/v1/Job': 'k8s.io.api.batch.v1.Job',
+  'batch/v1/CronJob': 'k8s.io.api.batch.v1.CronJob',
+  'autoscaling/v1/HorizontalPodAutoscaler': 'k8s.io.api.autoscaling.v1.HorizontalPodAutoscaler',
 };
 
 export const UNKNOWN_TYPE = 'k8s.io.apimachinery.pkg.runtime.Unknown';

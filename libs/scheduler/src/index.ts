@@ -15,3 +15,4 @@ export { NodeInfo } from './node-info';
 export { podInfoOf, podHostPorts, type PodInfo, type HostPort } from './pod-info';
 export * from './resources';
 export { SchedulerMetrics, type AttemptResult } from './metrics';
+export { volumeBindingFilter, bestVolumeFor, volumeFitsNode, waitsForConsumer, type VolumeLister } from './volume-binding';

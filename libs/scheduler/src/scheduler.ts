@@ -1,4 +1,4 @@
-import type { Node, Pod, PodCondition } from '@berth/api';
+import { type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type PodCondition, podClaimNames, resourceForKind, SELECTED_NODE_ANNOTATION, type StorageClass } from '@berth/api';
 import { resourcePath } from '@berth/client';
 import {
   clientListWatch,
@@ -18,11 +18,16 @@ import type { Registry } from 'prom-client';
 import { isPlacement, placePod, type Algorithm } from './algorithm';
 import { isTerminal, SchedulerCache } from './cache';
 import { NODE_TYPE, POD_TYPE, type SchedulerClient } from './client';
-import { isNodeReady } from './filters';
+import { DEFAULT_FILTERS, isNodeReady } from './filters';
+import { volumeBindingFilter, waitsForConsumer, type VolumeLister } from './volume-binding';
 import { SchedulerMetrics } from './metrics';
 import { podInfoOf } from './pod-info';
 
 export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
+
+const CLAIM_TYPE = resourceForKind('v1', 'PersistentVolumeClaim')!;
+const VOLUME_TYPE = resourceForKind('v1', 'PersistentVolume')!;
+const STORAGE_CLASS_TYPE = resourceForKind('storage.k8s.io/v1', 'StorageClass')!;
 
 export interface SchedulerOptions {
   client: SchedulerClient;
@@ -90,6 +95,16 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
   const informers = options.informers ?? new SharedInformerFactory({ listWatchFor: clientListWatch(client), logger });
   const podInformer = informers.informerFor<Pod>({ resource: POD_TYPE });
   const nodeInformer = informers.informerFor<Node>({ resource: NODE_TYPE });
+  const claimInformer = informers.informerFor<PersistentVolumeClaim>({ resource: CLAIM_TYPE });
+  const volumeInformer = informers.informerFor<PersistentVolume>({ resource: VOLUME_TYPE });
+  const classInformer = informers.informerFor<StorageClass>({ resource: STORAGE_CLASS_TYPE });
+  const volumes: VolumeLister = {
+    claim: (namespace, name) => claimInformer.get(objectKey({ metadata: { namespace, name } })),
+    volume: (name) => volumeInformer.get(name),
+    volumes: () => volumeInformer.list(),
+    storageClass: (name) => classInformer.get(name),
+  };
+  const algorithm = { ...options.algorithm, filters: options.algorithm?.filters ?? [...DEFAULT_FILTERS, volumeBindingFilter(volumes)] };
   const cache = new SchedulerCache(options.assumeTtlMs);
   const events = new EventRecorder(client, schedulerName, `${schedulerName}-${hostname()}`, logger);
   const queue = new WorkQueue<string>({ rateLimiter: defaultControllerRateLimiter<string>() });
@@ -134,6 +149,10 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
       },
       onDelete: (node) => cache.removeNode(node.metadata.name ?? ''),
     }),
+    // A claim bound, a volume made or a class changed can make a pod with claims fit.
+    claimInformer.addEventHandler({ onAdd: wakeUnschedulable, onUpdate: wakeUnschedulable, onDelete: () => undefined }),
+    volumeInformer.addEventHandler({ onAdd: wakeUnschedulable, onUpdate: wakeUnschedulable, onDelete: () => undefined }),
+    classInformer.addEventHandler({ onAdd: wakeUnschedulable, onUpdate: wakeUnschedulable, onDelete: () => undefined }),
   ];
 
   const expiry = setInterval(() => {
@@ -148,6 +167,20 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
       path: resourcePath(POD_TYPE, { namespace, name, subresource: 'binding' }),
       body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } },
     });
+  }
+
+  /**
+   * Kubernetes' VolumeBinding PreBind, as far as berth needs it: the pod's unbound WaitForFirstConsumer claims
+   * learn the node chosen (`volume.kubernetes.io/selected-node`), and the PV controller binds or provisions
+   * them there. The pod is bound at once; its node's agent waits for the claims to be bound before it starts it.
+   */
+  async function selectNodeForClaims(pod: Pod, nodeName: string): Promise<void> {
+    const namespace = pod.metadata.namespace ?? 'default';
+    for (const name of podClaimNames(pod)) {
+      const pvc = volumes.claim(namespace, name);
+      if (!pvc || !waitsForConsumer(pvc, volumes) || pvc.metadata.annotations?.[SELECTED_NODE_ANNOTATION] === nodeName) continue;
+      await client.patch(CLAIM_TYPE, name, { metadata: { annotations: { [SELECTED_NODE_ANNOTATION]: nodeName } } }, { namespace, type: 'merge' });
+    }
   }
 
   /** Writes PodScheduled unless the pod already says the same; a pod that went away needs nothing. */
@@ -182,7 +215,7 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
     }
     if (cache.isAssumed(key, pod.metadata.uid)) return;
     const podInfo = podInfoOf(pod);
-    const result = placePod(podInfo, cache.candidateNodes(), options.algorithm);
+    const result = placePod(podInfo, cache.candidateNodes(), algorithm);
     if (!isPlacement(result)) {
       // Marked before any await: a change arriving while the event is written must wake it again.
       unschedulable.add(key);
@@ -195,6 +228,7 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
     unschedulable.delete(key);
     cache.assume(podInfo, result.nodeName);
     try {
+      await selectNodeForClaims(pod, result.nodeName);
       await bind(pod, result.nodeName);
     } catch (err) {
       cache.forget(key);
@@ -223,7 +257,7 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
     workers: options.workers ?? 64,
     reconcile,
     logger,
-    waitFor: [podInformer, nodeInformer],
+    waitFor: [podInformer, nodeInformer, claimInformer, volumeInformer, classInformer],
   });
 
   return {

@@ -27,6 +27,8 @@ export interface Kubectl {
    * One still running after `timeoutMs` (default 30 s) is killed: code null, and stderr says so.
    */
   run(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<CommandResult>;
+  /** As run, for a command that must succeed: its stdout, or a rejection with the exit code and both outputs. */
+  ok(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
   /** Starts a long-running kubectl (`get -w`); stop it with kill(). */
   start(args: string[]): { output(): string; kill(): Promise<void> };
   /** Removes the kubectl HOME and discovery cache. */
@@ -62,6 +64,11 @@ export function kubectlFor(server: Pick<TestServer, 'kubeconfigPath'>): Kubectl 
         });
         child.stdin.end(opts.input ?? '');
       });
+    },
+    async ok(args, opts) {
+      const result = await this.run(args, opts);
+      if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}:\n${result.stderr}${result.stdout}`);
+      return result.stdout;
     },
     start(args) {
       const child = spawn('/usr/bin/kubectl', fullArgs(args), { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -99,4 +106,11 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 15_000
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The rows of kubectl's column output (`get`, `top`) as objects keyed by header, cells sliced at the header's offsets. */
+export function kubectlTable(output: string): Record<string, string>[] {
+  const [header, ...rows] = output.trimEnd().split('\n');
+  const columns = [...header.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], at: m.index! }));
+  return rows.map((row) => Object.fromEntries(columns.map((c, i) => [c.name, row.slice(c.at, columns[i + 1]?.at ?? row.length).trim()])));
 }

@@ -85,6 +85,11 @@ export interface ResourceStrategy {
   prepareForCreate?(obj: KubeObject): void;
   /** On update, before defaulting: carries over from `old` what this write may not change (`subresource` says which write). */
   prepareForUpdate?(next: KubeObject, old: KubeObject, subresource: string | undefined): void;
+  /**
+   * The object as its schema checks it, when that differs from what is stored (a StatefulSet's pod template
+   * with the volumes its claim templates add); the object itself is what unknown fields are looked for in.
+   */
+  schemaView?(obj: KubeObject): KubeObject;
   /** Rules comparing an update with the stored object (immutable fields), after validation of the object itself. */
   validateUpdate?(next: KubeObject, old: KubeObject): FieldCause[];
   /** How a DELETE treats the object; `now` without this hook. `requestedGraceSeconds` as the client sent it. */
@@ -94,6 +99,17 @@ export interface ResourceStrategy {
    * body into the object to store, or throws. The service then writes it as an update of that subresource.
    */
   subresourceWrites?: Partial<Record<Subresource, (live: KubeObject, body: unknown) => KubeObject>>;
+}
+
+/**
+ * A version served by conversion: its objects are stored, validated and defaulted as `stored`'s, and turned
+ * into this version's shape on the way in and out (autoscaling/v1 HorizontalPodAutoscalers are stored as v2).
+ * Both functions take what a client may send: a body of an unexpected shape goes on for validation to report.
+ */
+export interface VersionConversion {
+  stored: ResourceDefinition;
+  toStored(obj: KubeObject): KubeObject;
+  fromStored(obj: KubeObject): KubeObject;
 }
 
 /** Everything the apiserver, the CLI and the patch engine know about one kind. */
@@ -112,6 +128,8 @@ export interface ResourceDefinition<T extends KubeObject = KubeObject> extends R
   /** The field whose equality selector indexes watchers (pods by spec.nodeName: each agent watches its own). */
   watchIndexField?: string;
   strategy: ResourceStrategy;
+  /** Set on a version served by conversion to another one, which holds the objects. */
+  conversion?: VersionConversion;
 }
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -134,6 +152,7 @@ export interface DefinitionInput<T extends KubeObject> {
   selectableFields?: Record<string, FieldAccessor>;
   watchIndexField?: string;
   strategy?: ResourceStrategy;
+  conversion?: VersionConversion;
 }
 
 /** A definition with Kubernetes' usual defaults: namespaced, every verb, `<Kind>List`, singular = lower-case kind. */
@@ -158,6 +177,7 @@ export function defineResource<T extends KubeObject>(input: DefinitionInput<T>):
     selectableFields: input.selectableFields ?? {},
     ...(input.watchIndexField ? { watchIndexField: input.watchIndexField } : {}),
     strategy: input.strategy ?? {},
+    ...(input.conversion ? { conversion: input.conversion } : {}),
   };
 }
 

@@ -19,6 +19,14 @@ import { serviceResource } from './core/service';
 import { endpointSliceResource } from './discovery/endpointslice';
 import { serviceAccountResource } from './core/serviceaccount';
 import { podDisruptionBudgetResource } from './policy/poddisruptionbudget';
+import { jobResource } from './batch/job';
+import { cronJobResource } from './batch/cronjob';
+import { persistentVolumeResource } from './core/persistentvolume';
+import { persistentVolumeClaimResource } from './core/persistentvolumeclaim';
+import { storageClassResource } from './storage/storageclass';
+import { statefulSetResource } from './apps/statefulset';
+import { horizontalPodAutoscalerResource } from './autoscaling/horizontalpodautoscaler';
+import { horizontalPodAutoscalerV1Resource } from './autoscaling/horizontalpodautoscaler/v1';
 
 export const DEFINITIONS: readonly ResourceDefinition[] = [
   namespaceResource,
@@ -37,4 +45,13 @@ export const DEFINITIONS: readonly ResourceDefinition[] = [
   endpointSliceResource,
   serviceAccountResource,
   podDisruptionBudgetResource,
+  jobResource,
+  cronJobResource,
+  persistentVolumeResource,
+  persistentVolumeClaimResource,
+  storageClassResource,
+  statefulSetResource,
+  // v2 first: the preferred version, in which both are stored.
+  horizontalPodAutoscalerResource,
+  horizontalPodAutoscalerV1Resource,
 ] as ResourceDefinition[];

@@ -37,7 +37,6 @@ export const why = {
   podAffinity: refused('the scheduler places pods by node affinity only, not by the pods already on a node'),
   schedulingGates: refusedWhen(notEmpty, 'the scheduler does not hold pods back for scheduling gates'),
   windows: refusedWhen((value: string) => value === 'windows', 'every node runs Linux'),
-  persistentVolumeClaim: refused('there are no PersistentVolumes or PersistentVolumeClaims yet'),
   clusterTrustBundle: refused('there are no ClusterTrustBundles'),
   procMount: refusedWhen((value: string) => value === 'Unmasked', "/proc is always masked as Docker masks it (Unmasked needs user namespaces)"),
   appArmorProfile: refusedWhen((value: { type?: string }) => value.type !== 'Unconfined', 'nodes enforce no AppArmor profiles (seccomp and capabilities confine containers)'),

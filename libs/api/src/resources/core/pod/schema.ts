@@ -519,7 +519,7 @@ export class Volume implements types.Volume {
   @Nested(() => HostPathVolumeSource) hostPath?: HostPathVolumeSource;
   @Nested(() => ConfigMapVolumeSource) configMap?: ConfigMapVolumeSource;
   @Nested(() => SecretVolumeSource) secret?: SecretVolumeSource;
-  @Nested(() => PersistentVolumeClaimVolumeSource, why.persistentVolumeClaim) persistentVolumeClaim?: PersistentVolumeClaimVolumeSource;
+  @Nested(() => PersistentVolumeClaimVolumeSource) persistentVolumeClaim?: PersistentVolumeClaimVolumeSource;
   @Nested(() => ProjectedVolumeSource) projected?: ProjectedVolumeSource;
   @Nested(() => DownwardAPIVolumeSource) downwardAPI?: DownwardAPIVolumeSource;
 }
