@@ -274,9 +274,18 @@ describe('berth and kubectl print the same', () => {
       ['a condition that never comes', ['wait', '--for=condition=Ready', 'configmap', 'NAME', '-n', 'fmt', '--timeout=1s']],
       ['an object that is not there', ['wait', '--for=condition=Ready', 'cm/NAME-missing', '-n', 'fmt', '--timeout=1s']],
       ['the deletion of an object that is not there', ['wait', '--for=delete', 'cm/NAME-missing', '-n', 'fmt', '--timeout=1s']],
-      ['a deletion that does not come', ['wait', '--for=delete', 'cm/NAME', '-n', 'fmt', '--timeout=1s']],
     ])('wait for %s', async (_what, args) => {
       await twins('cm', configMap('tier: front'), (name) => args.map((a) => a.replace('NAME', name)));
+    });
+
+    it('times out on a deletion that does not come, in kubectl\'s words', async () => {
+      await berth(['apply', '-n', 'fmt', '-f', '-'], configMap('')('staying'));
+      const args = ['wait', '--for=delete', 'cm/staying', '-n', 'fmt', '--timeout=1s'];
+      const [ours, theirs] = [await berth(args), await kubectl.run(args)];
+      // kubectl sometimes logs its watch's cancellation first (a klog line): its last line is the answer.
+      const last = (text: string) => text.trimEnd().split('\n').pop();
+      expect(ours).toMatchObject({ code: theirs.code, stdout: theirs.stdout, stderr: `${last(theirs.stderr)}\n` });
+      expect(ours.stderr).toBe('error: timed out waiting for the condition on configmaps/staying\n');
     });
 
     it('waits for a deletion and a change that happen later', async () => {
