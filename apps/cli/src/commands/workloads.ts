@@ -1,4 +1,4 @@
-import { formatSelector, type Deployment, type KubeObject, type Pod, type ReplicaSet, type ResourceType } from '@berth/api';
+import { formatSelector, type Deployment, type KubeObject, type Pod, type ResourceType } from '@berth/api';
 import { BerthError, isBerthError } from '@berth/errors';
 import { StatusError, type Watch } from '@berth/client';
 import { parseGoDuration } from '@berth/flags';
