@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectlFor, type Kubectl } from '@berth/testing';
@@ -80,6 +80,14 @@ describe('berth config', () => {
     expect(readFileSync(ours, 'utf8')).toBe(KUBECONFIG.replace('current-context: berth', 'current-context: dev'));
     const [viewA, viewB] = await both(['config', 'view', '--raw']);
     expect(viewA.stdout).toBe(viewB.stdout);
+  });
+
+  it('switches through a symbolic link, keeping the link', async () => {
+    const link = join(dir, 'link');
+    symlinkSync(ours, link);
+    expect(await runBerth(link, ['config', 'use-context', 'dev'])).toMatchObject({ code: 0, stdout: 'Switched to context "dev".\n' });
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(ours, 'utf8')).toContain('current-context: dev');
   });
 
   it('views an empty kubeconfig as kubectl does, and refuses a malformed one in one line', async () => {

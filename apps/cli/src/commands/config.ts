@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { BerthError } from '@berth/errors';
 import { findKubeconfig, readKubeconfigFile } from '@berth/client';
@@ -213,8 +213,10 @@ export function useContext(session: Session, name: string): void {
     document.set('current-context', name);
     changed = document.toString({ indentSeq: false });
   }
-  const temporary = `${path}.berth-${process.pid}.tmp`;
-  writeFileSync(temporary, changed, { mode: statSync(path).mode & 0o777 });
-  renameSync(temporary, path);
+  // Through a symbolic link (~/.kube/config often is one) to the file itself, which the rename replaces.
+  const target = realpathSync(path);
+  const temporary = `${target}.berth-${process.pid}.tmp`;
+  writeFileSync(temporary, changed, { mode: statSync(target).mode & 0o777 });
+  renameSync(temporary, target);
   session.out(`Switched to context ${JSON.stringify(name)}.`);
 }
