@@ -73,6 +73,18 @@ describe('berth CLI against berth server', () => {
       expectOneLineFailure(await berth(['apply', '-f', unknown]), /no matches for kind "Gadget" in version "v1"$/);
     });
 
+    it('applies the rest of a manifest around an object of a kind the server does not serve, and exits 1', async () => {
+      const mixed = file('mixed.yaml', [
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: before-gadget\n',
+        'apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-gadget\n',
+      ].join('---\n'));
+      const result = await berth(['apply', '-f', mixed]);
+      expect(result.stdout).toBe('configmap/before-gadget created\nconfigmap/after-gadget created\n');
+      expectOneLineFailure(result, `error: resource mapping not found for name: "g" namespace: "" from "${mixed}": no matches for kind "Gadget" in version "example.com/v1"`);
+      expect((await berth(['get', 'cm', 'after-gadget', '-o', 'name'])).stdout).toBe('configmap/after-gadget\n');
+    });
+
     it('reports what the server rejects as the server said it', async () => {
       const invalid = file('invalid.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Valid_Name\n');
       expectOneLineFailure(await berth(['apply', '-f', invalid]), /^Error from server \(Invalid\): error when applying ".*invalid\.yaml": /);

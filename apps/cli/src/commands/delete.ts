@@ -3,7 +3,7 @@ import { BerthError } from '@berth/errors';
 import { StatusError } from '@berth/client';
 import { inContext } from '../errors';
 import { kindPrefix, parseTargets } from '../kinds';
-import { loadManifests } from '../manifests';
+import { loadManifests, mapManifest, MappedManifest } from '../manifests';
 import type { Session } from '../session';
 import { namespaceForManifest } from './namespaces';
 
@@ -28,9 +28,11 @@ async function deleteOne(session: Session, type: ResourceType, name: string, nam
 export async function deleteCommand(session: Session, args: string[], options: DeleteOptions): Promise<void> {
   if (options.filename.length > 0) {
     if (args.length > 0) throw new BerthError('BadRequest', 'resources to delete come either from -f or from arguments, not both');
-    for (const manifest of loadManifests(options.filename, 'delete')) {
+    for (const unmapped of loadManifests(options.filename, 'delete')) {
       let namespace: string | undefined;
+      let manifest: MappedManifest;
       try {
+        manifest = await mapManifest(unmapped, session.discovery);
         namespace = namespaceForManifest(session, manifest);
       } catch (err) {
         session.fail(err);
@@ -43,7 +45,7 @@ export async function deleteCommand(session: Session, args: string[], options: D
   if (args.length === 0) {
     throw new BerthError('BadRequest', 'You must provide one or more resources by argument or filename.');
   }
-  const targets = parseTargets(args);
+  const targets = await parseTargets(args, session.discovery);
   const named = targets.some((t) => t.names.length > 0);
   const bySelection = options.all || options.selector !== undefined;
   if (named && bySelection) throw new BerthError('BadRequest', 'name cannot be provided when a selector or --all is specified');
