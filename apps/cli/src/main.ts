@@ -89,6 +89,14 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .option('-l, --selector <selector>', 'delete the objects matching this label selector')
     .option('--all', 'delete every object of the type in the namespace')
     .option('-A, --all-namespaces', 'with -l or --all: in every namespace')
+    .option('--grace-period <seconds>', 'seconds each object has to stop (-1: its own default; 0 only with --force)')
+    .option('--now', 'stop at once (--grace-period=1)')
+    .option('--force', 'with --grace-period=0: remove from the API at once, not waiting for the node to stop it')
+    .option('--cascade [policy]', 'what happens to dependents: background (default), foreground, orphan')
+    .option('--wait [bool]', 'wait until the objects are gone (--wait=false: return when the server accepted the deletion)', true)
+    .option('--timeout <duration>', 'how long to wait for the objects to be gone (0: no limit)', '0s')
+    .option('--ignore-not-found', 'say nothing of objects that are not there')
+    .option('--dry-run [strategy]', '"client": only say what would be deleted; "server": the server checks it and deletes nothing')
     .action((args: string[], options, command: Command) => run((session) => deleteCommand(session, args, options), command));
 
   const create = program.command('create').description('create an object');
