@@ -487,6 +487,11 @@ describe('HTTP edge', () => {
     expect(aggregated.headers['content-type']).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
     const groups = JSON.parse(aggregated.body);
     expect(groups.items.map((g: { metadata: { name: string } }) => g.metadata.name)).toEqual(expect.arrayContaining(['apps', 'coordination.k8s.io']));
+    // One item per group, its versions inside it, the preferred one first (kubectl takes a second item for the same group as the only one).
+    const names = groups.items.map((g: { metadata: { name: string } }) => g.metadata.name);
+    expect(new Set(names).size).toBe(names.length);
+    const autoscaling = groups.items.find((g: { metadata: { name: string } }) => g.metadata.name === 'autoscaling');
+    expect(autoscaling.versions.map((v: { version: string }) => v.version)).toEqual(['v2', 'v1']);
     const beta = await server.fetch('/api', { headers: { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList' } });
     expect(beta.headers['content-type']).toBe('application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList');
     expect(JSON.parse((await server.fetch('/api')).body)).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });

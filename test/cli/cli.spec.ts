@@ -73,6 +73,18 @@ describe('berth CLI against berth server', () => {
       expectOneLineFailure(await berth(['apply', '-f', unknown]), /no matches for kind "Gadget" in version "v1"$/);
     });
 
+    it('applies the rest of a manifest around an object of a kind the server does not serve, and exits 1', async () => {
+      const mixed = file('mixed.yaml', [
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: before-gadget\n',
+        'apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-gadget\n',
+      ].join('---\n'));
+      const result = await berth(['apply', '-f', mixed]);
+      expect(result.stdout).toBe('configmap/before-gadget created\nconfigmap/after-gadget created\n');
+      expectOneLineFailure(result, `error: resource mapping not found for name: "g" namespace: "" from "${mixed}": no matches for kind "Gadget" in version "example.com/v1"`);
+      expect((await berth(['get', 'cm', 'after-gadget', '-o', 'name'])).stdout).toBe('configmap/after-gadget\n');
+    });
+
     it('reports what the server rejects as the server said it', async () => {
       const invalid = file('invalid.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Valid_Name\n');
       expectOneLineFailure(await berth(['apply', '-f', invalid]), /^Error from server \(Invalid\): error when applying ".*invalid\.yaml": /);
@@ -205,6 +217,39 @@ describe('berth CLI against berth server', () => {
       expect((await berth(['delete', 'cm', 'gamma', '-n', 'get-ns'])).stdout).toBe('configmap "gamma" deleted\n');
       expect((await berth(['delete', 'cm', '-l', 'tier', '-n', 'get-ns'])).stdout).toBe('configmap "alpha" deleted\nconfigmap "beta" deleted\n');
       expect((await berth(['get', 'cm', '-n', 'get-ns', '-o', 'name'])).stdout).toBe('');
+    });
+
+    it('waits until the object is gone (--wait, --timeout), or not (--wait=false), as kubectl', async () => {
+      await berth(['create', 'namespace', 'del-ns']);
+      const held = (name: string) => file(`${name}.yaml`, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: del-ns, finalizers: [example.com/hold]}\n`);
+      expect((await berth(['apply', '-f', held('held')])).code).toBe(0);
+      const timedOut = await berth(['delete', 'cm', 'held', '-n', 'del-ns', '--timeout=1s']);
+      expect(timedOut).toMatchObject({ code: 1, stdout: 'configmap "held" deleted\n' });
+      expect(timedOut.stderr.trimEnd()).toBe('error: timed out waiting for the condition on configmaps/held');
+
+      const waiting = berth(['delete', 'cm', 'held', '-n', 'del-ns']);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((await berth(['patch', 'cm', 'held', '-n', 'del-ns', '--type=merge', '-p', '{"metadata":{"finalizers":null}}'])).code).toBe(0);
+      expect(await waiting).toMatchObject({ code: 0, stdout: 'configmap "held" deleted\n' });
+
+      expect((await berth(['apply', '-f', held('kept')])).code).toBe(0);
+      expect(await berth(['delete', 'cm', 'kept', '-n', 'del-ns', '--wait=false'])).toMatchObject({ code: 0, stdout: 'configmap "kept" deleted\n' });
+      expect((await berth(['get', 'cm', 'kept', '-n', 'del-ns', '-o', 'jsonpath={.metadata.deletionTimestamp}'])).stdout).not.toBe('');
+      await berth(['patch', 'cm', 'kept', '-n', 'del-ns', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    });
+
+    it('takes kubectl\'s --dry-run, --ignore-not-found, --force and --grace-period rules', async () => {
+      expect((await berth(['create', 'cm', 'spared', '-n', 'del-ns'])).code).toBe(0);
+      expect(await berth(['delete', 'cm', 'spared', '-n', 'del-ns', '--dry-run=server'])).toMatchObject({ code: 0, stdout: 'configmap "spared" deleted (server dry run)\n' });
+      expect(await berth(['delete', 'cm', 'spared', '-n', 'del-ns', '--dry-run=client'])).toMatchObject({ code: 0, stdout: 'configmap "spared" deleted (dry run)\n' });
+      expect((await berth(['get', 'cm', 'spared', '-n', 'del-ns', '-o', 'name'])).stdout).toBe('configmap/spared\n');
+      expect(await berth(['delete', 'cm', 'missing', '-n', 'del-ns', '--ignore-not-found'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
+      expectOneLineFailure(await berth(['delete', 'cm', 'spared', '-n', 'del-ns', '--now', '--grace-period=5']), 'error: --now and --grace-period cannot be specified together');
+      expectOneLineFailure(await berth(['delete', 'cm', 'spared', '-n', 'del-ns', '--cascade=sideways']), /invalid cascade value \(sideways\)/);
+      const forced = await berth(['delete', 'cm', 'spared', '-n', 'del-ns', '--force', '--grace-period=0']);
+      expect(forced).toMatchObject({ code: 0, stdout: 'configmap "spared" force deleted\n' });
+      expect(forced.stderr).toMatch(/^Warning: Immediate deletion does not wait for confirmation/);
+      expect((await berth(['get', 'cm', '-n', 'del-ns', '-o', 'name'])).stdout).toBe('');
     });
   });
 

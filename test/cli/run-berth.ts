@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { BERTH_BIN, runBerth as runBerthCommand, type BerthResult } from '@berth/testing';
+import { BERTH_BIN, runBerth as runBerthCommand, withDiscoveryCache, type BerthResult } from '@berth/testing';
 
 export type { BerthResult };
 
@@ -17,7 +17,7 @@ export class BackgroundBerth {
   private readonly exited: Promise<void>;
 
   constructor(kubeconfig: string, args: string[]) {
-    this.child = spawn(BERTH_BIN, args, { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(BERTH_BIN, args, { env: withDiscoveryCache({ ...process.env, KUBECONFIG: kubeconfig }), stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.child.once('close', () => resolve()));
     this.child.stdout!.on('data', (d) => {
       this.output += d;

@@ -187,7 +187,7 @@ describe('berth workload verbs on a single-node cluster', () => {
     expect(nodes).toMatch(/^NAME +CPU\(cores\) +CPU\(%\) +MEMORY\(bytes\) +MEMORY\(%\)\n\S+ +\d+m +\d+% +\d+Mi +\d+%\n$/);
   });
 
-  it('asks which container to use when a pod has several, as kubectl does', async () => {
+  it('defaults to the first container when a pod has several, saying so, as kubectl 1.32 does', async () => {
     const pod = {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -195,8 +195,8 @@ describe('berth workload verbs on a single-node cluster', () => {
       spec: { containers: ['a', 'b'].map((name) => ({ name, image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] })), terminationGracePeriodSeconds: 1 },
     };
     expect((await api('POST', '/api/v1/namespaces/default/pods', pod)).status).toBe(201);
-    expectOneLineFailure(await berth('logs', 'pair'), 'error: a container name must be specified for pod pair, choose one of: [a b]');
-    expectOneLineFailure(await berth('exec', 'pair', '--', 'true'), 'error: a container name must be specified for pod pair, choose one of: [a b]');
+    expect(await berth('logs', 'pair')).toMatchObject({ code: 0, stdout: '', stderr: 'Defaulted container "a" out of: a, b\n' });
+    expect(await berth('exec', 'pair', '--', 'true')).toMatchObject({ code: 0, stdout: '', stderr: 'Defaulted container "a" out of: a, b\n' });
     expectOneLineFailure(await berth('logs', 'nope'), 'Error from server (NotFound): pods "nope" not found');
     expect(await succeed('rm', '-f', '--no-wait', 'pair')).toBe('pod/pair removed\n');
   });

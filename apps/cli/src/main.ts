@@ -5,17 +5,24 @@ import { registerNodeCommands } from './commands/node';
 import { registerRegistryCommands } from './commands/registry';
 import { verbsOwnTheirOptions } from './positional-options';
 import { apply } from './commands/apply';
-import { createDockerRegistrySecret, createNamespace, DEFAULT_DOCKER_SERVER } from './commands/create';
+import { diff } from './commands/diff';
+import { createNamespace } from './commands/create';
 import { deleteCommand } from './commands/delete';
 import { describe } from './commands/describe';
 import { get } from './commands/get';
 import { registerPortForward } from './commands/port-forward';
+import { registerCreateCommands, registerKubectlCommands } from './commands/register-kubectl';
 import { registerWorkloadCommands } from './commands/register-workloads';
 import { formatError } from './errors';
 import { GlobalOptions, Session } from './session';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** `-L a,b -L c`: every comma-separated value of every use. */
+function collectList(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').filter((v) => v !== '')];
 }
 
 const filenameOption = (purpose: string) =>
@@ -27,6 +34,8 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .description('berth: a Kubernetes-style declarative container platform. Talks to the cluster in the kubeconfig.')
     .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, /var/lib/berth/kubeconfig.yaml, ~/.kube/config)')
     .option('-n, --namespace <namespace>', 'namespace to work in (default: the kubeconfig context\'s, else "default")')
+    .option('--context <name>', 'the kubeconfig context to use (default: its current-context)')
+    .option('--cache-dir <dir>', 'where discovery is cached (default: $KUBECACHEDIR, else ~/.kube/cache)')
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError(false)
     .exitOverride();
@@ -35,18 +44,33 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .command('apply')
     .description('create or update objects from manifests (server-side apply)')
     .addOption(filenameOption('to apply'))
+    .option('-l, --selector <selector>', 'only the objects with these labels (and, with --prune, what may be pruned)')
+    .option('--prune', 'delete what an earlier apply made (of the selected labels) and these manifests no longer have')
+    .option('--all', 'with --prune: prune without a label selector')
+    .addOption(new Option('--prune-allowlist <group/version/Kind>', 'with --prune: prune only these kinds (core/v1/ConfigMap); repeatable').argParser(collect).default([]))
+    .option('--dry-run [strategy]', '"client": only say what would be done; "server": the server checks it and stores nothing')
     .action((options, command: Command) => run((session) => apply(session, options), command));
+
+  program
+    .command('diff')
+    .description('show what apply would change (server-side dry run), as diff -u; exit 1 when there are differences')
+    .addOption(filenameOption('to compare'))
+    .option('-l, --selector <selector>', 'only the objects with these labels')
+    .action((options, command: Command) => run((session) => diff(session, options), command));
 
   program
     .command('get')
     .description('list objects as a table, or print them as YAML, JSON or names')
     .argument('[type-and-names...]', 'TYPE[,TYPE...] [NAME...] or TYPE/NAME...')
-    .option('-o, --output <format>', 'json, yaml, wide or name')
+    .option('-o, --output <format>', 'json, yaml, wide, name, jsonpath=TEMPLATE, jsonpath-file=FILE, jsonpath-as-json=TEMPLATE, custom-columns=HEADER:PATH,..., custom-columns-file=FILE')
     .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
     .option('--field-selector <selector>', 'field selector, e.g. status.phase=Running')
     .option('-A, --all-namespaces', 'across all namespaces')
     .option('-w, --watch', 'after listing, print changes as they happen')
     .option('--show-labels', 'add a LABELS column')
+    .addOption(new Option('-L, --label-columns <keys>', 'a column for each of these label keys (comma-separated; repeatable)').argParser(collectList).default([]))
+    .option('--sort-by <jsonpath>', 'order by this field, e.g. .metadata.creationTimestamp')
+    .option('--no-headers', 'leave out the header line of tables and custom columns')
     .action((args: string[], options, command: Command) => run((session) => get(session, args, options), command));
 
   program
@@ -65,6 +89,14 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .option('-l, --selector <selector>', 'delete the objects matching this label selector')
     .option('--all', 'delete every object of the type in the namespace')
     .option('-A, --all-namespaces', 'with -l or --all: in every namespace')
+    .option('--grace-period <seconds>', 'seconds each object has to stop (-1: its own default; 0 only with --force)')
+    .option('--now', 'stop at once (--grace-period=1)')
+    .option('--force', 'with --grace-period=0: remove from the API at once, not waiting for the node to stop it')
+    .option('--cascade [policy]', 'what happens to dependents: background (default), foreground, orphan')
+    .option('--wait [bool]', 'wait until the objects are gone (--wait=false: return when the server accepted the deletion)', true)
+    .option('--timeout <duration>', 'how long to wait for the objects to be gone (0: no limit)', '0s')
+    .option('--ignore-not-found', 'say nothing of objects that are not there')
+    .option('--dry-run [strategy]', '"client": only say what would be deleted; "server": the server checks it and deletes nothing')
     .action((args: string[], options, command: Command) => run((session) => deleteCommand(session, args, options), command));
 
   const create = program.command('create').description('create an object');
@@ -74,21 +106,12 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
     .description('create a namespace')
     .argument('<name>')
     .action((name: string, _options, command: Command) => run((session) => createNamespace(session, name), command));
-  create
-    .command('secret')
-    .description('create a secret')
-    .command('docker-registry')
-    .description("create a kubernetes.io/dockerconfigjson secret of a registry credential, for pods' imagePullSecrets")
-    .argument('<name>')
-    .option('--docker-server <server>', 'the registry', DEFAULT_DOCKER_SERVER)
-    .option('--docker-username <user>', 'user name')
-    .option('--docker-password <password>', 'password')
-    .option('--docker-email <email>', 'email')
-    .addOption(new Option('--from-file <[key=]path>', "docker config.json files (key .dockerconfigjson); repeatable").argParser(collect).default([]))
-    .action((name: string, options, command: Command) => run((session) => createDockerRegistrySecret(session, name, options), command));
+  const secret = create.command('secret').description('create a secret');
+  registerCreateCommands(create, secret, run);
 
   // run, scale, rollout, ps, stop, rm, logs, exec, top: workloads over the API.
   registerWorkloadCommands(program, run);
+  registerKubectlCommands(program, run);
   registerPortForward(program, run);
   registerRegistryCommands(program, run);
 
@@ -97,7 +120,7 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
   // berth's daemons, each with its own flags, and resetting this host's node.
   registerDaemonCommands(program);
   registerNodeCommands(program);
-  verbsOwnTheirOptions(program, ['runtime', ...DAEMONS.map((daemon) => daemon.name)]);
+  verbsOwnTheirOptions(program, ['runtime', '__complete', ...DAEMONS.map((daemon) => daemon.name)]);
   return program;
 }
 
@@ -109,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
   });
   try {
     await program.parseAsync(argv);
-    return session?.hasFailed ? 1 : 0;
+    return session?.exitCode ?? 0;
   } catch (err) {
     // commander has already printed its own message (usage errors) or the help text.
     if (err instanceof CommanderError) return err.exitCode;

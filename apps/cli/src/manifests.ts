@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeYamlDocuments, KubeObject, resourceForKind, ResourceType } from '@berth/api';
+import { decodeYamlDocuments, KubeObject, ResourceType } from '@berth/api';
 import { BerthError, isBerthError } from '@berth/errors';
 
 /** One object read from a manifest, with where it came from for messages. */
@@ -9,8 +9,14 @@ export interface Manifest {
   source: string;
   /** `document 2` or `document 1, item 3` (1-based). */
   position: string;
-  type: ResourceType;
+  apiVersion: string;
+  kind: string;
   object: KubeObject;
+}
+
+/** A manifest whose kind the server serves. */
+export interface MappedManifest extends Manifest {
+  type: ResourceType;
 }
 
 export interface ManifestText {
@@ -73,13 +79,27 @@ function toManifest(source: string, position: string, value: unknown): Manifest 
   const missing = ['apiVersion', 'kind'].filter((key) => typeof value[key] !== 'string' || value[key] === '');
   if (missing.length > 0) throw invalid(missing.map((key) => `${key} not set`).join(', '));
   const { apiVersion, kind } = value as { apiVersion: string; kind: string };
-  const type = resourceForKind(apiVersion, kind);
-  if (!type) throw invalid(`no matches for kind "${kind}" in version "${apiVersion}"`);
   const metadata = value.metadata;
   if (metadata !== undefined && !isObject(metadata)) throw invalid('metadata must be an object');
   if (!metadata || typeof metadata.name !== 'string' || metadata.name === '') throw invalid('metadata.name not set');
   if (metadata.namespace !== undefined && typeof metadata.namespace !== 'string') throw invalid('metadata.namespace must be a string');
-  return { source, position, type, object: value as unknown as KubeObject };
+  return { source, position, apiVersion, kind, object: value as unknown as KubeObject };
+}
+
+/**
+ * The resource a manifest's object is, from the server's discovery. A kind the server does not serve
+ * fails only this object, in kubectl's words; the verb goes on with the others.
+ */
+export async function mapManifest(manifest: Manifest, resolver: { forKind(apiVersion: string, kind: string): Promise<ResourceType | undefined> }): Promise<MappedManifest> {
+  const type = await resolver.forKind(manifest.apiVersion, manifest.kind);
+  if (!type) {
+    const { name, namespace } = manifest.object.metadata;
+    throw new BerthError(
+      'NotFound',
+      `resource mapping not found for name: ${JSON.stringify(name)} namespace: ${JSON.stringify(namespace ?? '')} from ${JSON.stringify(manifest.source)}: no matches for kind ${JSON.stringify(manifest.kind)} in version ${JSON.stringify(manifest.apiVersion)}`,
+    );
+  }
+  return { ...manifest, type };
 }
 
 /** The objects in one manifest text, `List` kinds flattened; any bad document fails the whole text. */

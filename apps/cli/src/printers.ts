@@ -11,6 +11,13 @@ export interface TableFormat {
   showLabels: boolean;
   /** Set when several types are printed: names become `deployment.apps/web`. */
   kindPrefix?: string;
+  /** `-L key`: a column per label key, before LABELS. */
+  labelColumns?: string[];
+}
+
+/** `-L app.kubernetes.io/name` heads its column `NAME`, as kubectl does. */
+export function labelColumnHeader(key: string): string {
+  return (key.split('/').pop() ?? key).toUpperCase();
 }
 
 function formatCell(cell: unknown): string {
@@ -25,7 +32,12 @@ function visibleColumns(table: Table, format: TableFormat): number[] {
 
 export function tableHeader(table: Table, format: TableFormat): string[] {
   const names = visibleColumns(table, format).map((index) => table.columnDefinitions[index].name.toUpperCase());
-  return [...(format.withNamespace ? ['NAMESPACE'] : []), ...names, ...(format.showLabels ? ['LABELS'] : [])];
+  return [
+    ...(format.withNamespace ? ['NAMESPACE'] : []),
+    ...names,
+    ...(format.labelColumns ?? []).map(labelColumnHeader),
+    ...(format.showLabels ? ['LABELS'] : []),
+  ];
 }
 
 export function tableRow(table: Table, row: TableRow, format: TableFormat): string[] {
@@ -34,8 +46,14 @@ export function tableRow(table: Table, row: TableRow, format: TableFormat): stri
   return [
     ...(format.withNamespace ? [row.object?.metadata?.namespace ?? ''] : []),
     ...cells,
+    ...(format.labelColumns ?? []).map((key) => labelValue(row.object, key)),
     ...(format.showLabels ? [formatLabels(row.object?.metadata?.labels)] : []),
   ];
+}
+
+function labelValue(object: KubeObject | undefined, key: string): string {
+  const labels = object?.metadata?.labels;
+  return labels && Object.prototype.hasOwnProperty.call(labels, key) ? String(labels[key]) : '';
 }
 
 /**
@@ -60,8 +78,8 @@ export class TableLayout {
 }
 
 /** A whole table with its header, as `kubectl get` prints it. */
-export function renderTable(table: Table, format: TableFormat, layout = new TableLayout()): string {
-  return layout.format([tableHeader(table, format), ...table.rows.map((row) => tableRow(table, row, format))]);
+export function renderTable(table: Table, format: TableFormat, layout = new TableLayout(), headers = true): string {
+  return layout.format([...(headers ? [tableHeader(table, format)] : []), ...table.rows.map((row) => tableRow(table, row, format))]);
 }
 
 /** kubectl's shape for several objects under -o json|yaml. */
@@ -78,7 +96,7 @@ export function sortKeys(value: unknown): unknown {
 }
 
 /** Go's JSON encoder escapes these for HTML safety; kubectl's output has them so. */
-function escapeHtmlCharacters(json: string): string {
+export function escapeHtmlCharacters(json: string): string {
   return json.replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
 }
 
@@ -86,11 +104,32 @@ export function toJson(value: unknown): string {
   return `${escapeHtmlCharacters(JSON.stringify(sortKeys(value), null, 4))}\n`;
 }
 
-/** YAML 1.1 quoting, as kubectl's: strings that a 1.1 reader would take for timestamps or booleans stay strings. */
+/**
+ * YAML 1.1 quoting, as kubectl's (go-yaml): a string a 1.1 reader would take for another type (`"10"`,
+ * `"yes"`, a timestamp) in double quotes; any other string that cannot be plain (a cron schedule) in single.
+ */
 export function toYaml(value: unknown): string {
   // yaml loads for -o yaml only, not at every `berth` call's start (~50 ms).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('yaml') as typeof import('yaml')).stringify(sortKeys(value), { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false, indentSeq: false });
+  const YAML = require('yaml') as typeof import('yaml');
+  const doc = new YAML.Document(sortKeys(value), { version: '1.1', aliasDuplicateObjects: false });
+  YAML.visit(doc, {
+    Scalar(_key, node) {
+      // go-yaml writes the empty string as "" too.
+      if (typeof node.value === 'string' && (node.value === '' || readsAsAnotherType(YAML, node.value))) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString({ lineWidth: 0, indentSeq: false, singleQuote: true });
+}
+
+/** Whether a plain scalar with this text would be read back (YAML 1.1) as a number, boolean, null or timestamp. */
+function readsAsAnotherType(YAML: typeof import('yaml'), text: string): boolean {
+  if (text.length > 64 || /[\n:#{}[\],&*!|>'"%@`]/.test(text.replace(/^\d{4}-\d\d-\d\d[Tt ]\d\d?:\d\d:\d\d/, ''))) return false;
+  try {
+    return typeof YAML.parse(text, { version: '1.1' }) !== 'string';
+  } catch {
+    return false;
+  }
 }
 
 /** kubectl leaves managedFields out of -o yaml|json unless asked: they are the server's bookkeeping. */

@@ -28,6 +28,13 @@ function groupVersions(): GroupVersion[] {
   return out;
 }
 
+/** The group versions by group, groups in the order they first appear. */
+function groupsOf(versions: GroupVersion[]): [string, GroupVersion[]][] {
+  const groups = new Map<string, GroupVersion[]>();
+  for (const gv of versions) groups.set(gv.group, [...(groups.get(gv.group) ?? []), gv]);
+  return [...groups];
+}
+
 export function findGroupVersion(group: string, version: string): boolean {
   return RESOURCES.some((r) => r.group === group && r.version === version) || (group === METRICS_GROUP && version === METRICS_VERSION);
 }
@@ -98,13 +105,12 @@ export function aggregatedDiscovery(core: boolean, version: string) {
     kind: 'APIGroupDiscoveryList',
     apiVersion: `apidiscovery.k8s.io/${version}`,
     metadata: {},
+    // One item per group, its versions in registry order (the first is the preferred one, as clients read it).
     items: [
-      ...groupVersions()
-        .filter((gv) => (gv.group === '') === core)
-        .map((gv) => ({
-          metadata: gv.group ? { name: gv.group } : {},
-          versions: [{ version: gv.version, resources: gv.resources.map(aggregatedResource), freshness: 'Current' }],
-        })),
+      ...groupsOf(groupVersions().filter((gv) => (gv.group === '') === core)).map(([group, versions]) => ({
+        metadata: group ? { name: group } : {},
+        versions: versions.map((gv) => ({ version: gv.version, resources: gv.resources.map(aggregatedResource), freshness: 'Current' })),
+      })),
       ...(core ? [] : [metricsDiscoveryItem()]),
     ],
   };

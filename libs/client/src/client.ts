@@ -68,11 +68,15 @@ export interface DeleteOptions extends NamespaceOption {
   propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
+  /** The server checks the deletion and deletes nothing (`?dryRun=All`). */
+  dryRun?: boolean;
 }
 
 export interface TableOptions extends ListOptions {
   /** Renders one object instead of a list. */
   name?: string;
+  /** What each row's `object` holds: the server's default (metadata), or the whole object (`--sort-by`). */
+  includeObject?: 'None' | 'Metadata' | 'Object';
 }
 
 /** `/api/v1` or `/apis/apps/v1`. */
@@ -175,7 +179,8 @@ export class KubeClient {
     if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
     if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
     if (opts.preconditions) body.preconditions = opts.preconditions;
-    return this.json<KubeObject | Status>({ method: 'DELETE', path: this.objectPath(type, name, opts.namespace), body });
+    const query = opts.dryRun ? { dryRun: 'All' } : undefined;
+    return this.json<KubeObject | Status>({ method: 'DELETE', path: this.objectPath(type, name, opts.namespace), query, body });
   }
 
   /** Deletes every object a list with these options would return (one namespace, or all when omitted). */
@@ -204,7 +209,8 @@ export class KubeClient {
   /** The server-rendered table of a list (or, with `name`, of one object). */
   async getTable(type: ResourceType, opts: TableOptions = {}): Promise<Table> {
     const path = opts.name !== undefined ? this.objectPath(type, opts.name, opts.namespace) : resourcePath(type, { namespace: opts.namespace });
-    const table = await this.json<Table>({ method: 'GET', path, query: opts.name !== undefined ? {} : listQuery(opts), accept: TABLE_ACCEPT });
+    const query = { ...(opts.name !== undefined ? {} : listQuery(opts)), includeObject: opts.includeObject };
+    const table = await this.json<Table>({ method: 'GET', path, query, accept: TABLE_ACCEPT });
     return expectTable(table);
   }
 

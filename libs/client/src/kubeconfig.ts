@@ -36,6 +36,8 @@ export interface KubeConfigSearch {
   home?: string;
   /** Defaults to DEFAULT_BERTH_KUBECONFIG. */
   berthKubeconfig?: string;
+  /** `--context`: this context instead of the file's current-context; it must exist. */
+  context?: string;
 }
 
 /** The candidate files in the order they are tried: `--kubeconfig`, each `$KUBECONFIG` entry, berth's, `~/.kube/config`. */
@@ -99,6 +101,17 @@ function decodeBase64(data: string | undefined): string | undefined {
   return data ? Buffer.from(data, 'base64').toString('utf8') : undefined;
 }
 
+/** A kubeconfig file's document (bounded in size; not checked beyond being YAML), `{}` when it is empty. */
+export function readKubeconfigFile(path: string): Record<string, unknown> {
+  try {
+    if (statSync(path).size > MAX_KUBECONFIG_BYTES) throw new Error(`larger than ${MAX_KUBECONFIG_BYTES} bytes`);
+    const decoded = decodeYaml(readFileSync(path, 'utf8'), 'the kubeconfig');
+    return isEntry(decoded) ? decoded : {};
+  } catch (err) {
+    throw new BerthError('BadRequest', `error loading config file "${path}": ${(err as Error).message.split('\n')[0]!}`);
+  }
+}
+
 /**
  * Reads one kubeconfig file (clientcmd's v1 Config) and resolves its current context: the cluster's
  * server, CA (`certificate-authority-data`, else the `certificate-authority` file), TLS settings, and the
@@ -106,20 +119,14 @@ function decodeBase64(data: string | undefined): string | undefined {
  * relative to the kubeconfig's directory, as kubectl resolves them. Read here with @berth/api's bounded
  * YAML decoder rather than @kubernetes/client-node, whose import costs ~0.6 s at every `berth` call.
  */
-export function connectionFromFile(path: string): ClusterConnection {
+export function connectionFromFile(path: string, contextOverride?: string): ClusterConnection {
   const fail = (why: string) => new BerthError('BadRequest', `error loading config file "${path}": ${why}`);
-  let config: Entry;
-  try {
-    if (statSync(path).size > MAX_KUBECONFIG_BYTES) throw new Error(`larger than ${MAX_KUBECONFIG_BYTES} bytes`);
-    const decoded = decodeYaml(readFileSync(path, 'utf8'), 'the kubeconfig');
-    config = isEntry(decoded) ? decoded : {};
-  } catch (err) {
-    throw fail((err as Error).message.split('\n')[0]!);
-  }
+  const config = readKubeconfigFile(path);
   const base = dirname(path);
   try {
-    const contextName = text(config, 'current-context', 'the kubeconfig');
+    const contextName = contextOverride || text(config, 'current-context', 'the kubeconfig');
     const context = namedEntry(config, 'contexts', 'context', contextName);
+    if (contextOverride && !context) throw new BerthError('BadRequest', `context was not found for specified context: ${contextOverride}`);
     const clusterName = text(context, 'cluster', `contexts[${contextName}].context`);
     if (context && !clusterName) throw new Error(`contexts[${contextName}].context.cluster is missing`);
     const cluster = namedEntry(config, 'clusters', 'cluster', clusterName);
@@ -154,8 +161,11 @@ export function connectionFromFile(path: string): ClusterConnection {
 /** Finds the kubeconfig (see kubeconfigCandidates) and resolves its current context; FALLBACK_SERVER without one. */
 export function loadKubeConfig(search: KubeConfigSearch = {}): ClusterConnection {
   const path = findKubeconfig(search);
-  if (!path) return { server: FALLBACK_SERVER, insecureSkipTLSVerify: false };
-  return connectionFromFile(path);
+  if (!path) {
+    if (search.context) throw new BerthError('BadRequest', `context was not found for specified context: ${search.context}`);
+    return { server: FALLBACK_SERVER, insecureSkipTLSVerify: false };
+  }
+  return connectionFromFile(path, search.context);
 }
 
 /**

@@ -1,4 +1,4 @@
-export { startBerthServer, freePort, runBerth, REPO_ROOT, BERTH_BIN } from './server';
+export { startBerthServer, freePort, runBerth, withDiscoveryCache, REPO_ROOT, BERTH_BIN } from './server';
 export type { BerthResult, ServerOptions, TestServer } from './server';
 export { startNatsServer, type TestNatsServer } from './nats';
 export { kubeConfigFor, kubectlFor, kubectlTable, waitFor } from './kube';

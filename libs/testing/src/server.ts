@@ -217,6 +217,17 @@ export interface BerthResult {
 }
 
 /**
+ * The CLI caches discovery per server address, as kubectl does; a test's berth keeps it beside the
+ * kubeconfig it uses (in the test server's temp dir, removed with it), so no cache outlives its server and a
+ * later server on the same port never meets it.
+ */
+export function withDiscoveryCache(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kubeconfig = env.KUBECONFIG?.split(':')[0];
+  if (env.KUBECACHEDIR || !kubeconfig) return env;
+  return { ...env, KUBECACHEDIR: join(dirname(kubeconfig), '.kube-cache') };
+}
+
+/**
  * Runs `bin/berth ARGS` to completion with the given environment, optionally feeding stdin.
  * `onStdout` sees the output so far each time more arrives, so a test can act once a long-running
  * command (`logs -f`) has reached a known point instead of racing it. A command still running after
@@ -228,7 +239,7 @@ export function runBerth(
 ): Promise<BerthResult> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   return new Promise((resolveRun, reject) => {
-    const child = spawn(BERTH_BIN, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(BERTH_BIN, args, { env: withDiscoveryCache(opts.env ?? process.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

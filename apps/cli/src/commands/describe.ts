@@ -10,7 +10,7 @@ export interface DescribeOptions {
 }
 
 export async function describe(session: Session, args: string[], options: DescribeOptions): Promise<void> {
-  const targets = parseTargets(args);
+  const targets = await parseTargets(args, session.discovery);
   const ctx = { client: session.client, now: new Date() };
   const texts: string[] = [];
   for (const { type, names } of targets) {

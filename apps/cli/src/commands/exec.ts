@@ -1,6 +1,7 @@
 import { BerthError } from '@berth/errors';
 import { CHANNEL, ChannelStatus, decodeFrame, encodeFrame, exitCodeOf, openWebSocket, QueryValue, resourcePath } from '@berth/client';
 import type WebSocket from 'ws';
+import type { Pod } from '@berth/api';
 import type { Session } from '../session';
 import { chooseContainer, POD_TYPE, resolvePod } from './workloads';
 
@@ -67,14 +68,25 @@ function relay(ws: WebSocket, options: ExecOptions): Promise<ChannelStatus | und
     stdin.unref?.();
   };
 
+  return receive(ws, { stdout: (data) => process.stdout.write(data), stderr: (data) => process.stderr.write(data) }).finally(restore);
+}
+
+/** Where a remote command's output goes. */
+export interface ExecOutput {
+  stdout(data: Buffer): void;
+  stderr(data: Buffer): void;
+}
+
+/** Hands the remote stdout and stderr frames to `output` until the connection closes; resolves with the channel-3 status. */
+function receive(ws: WebSocket, output: ExecOutput): Promise<ChannelStatus | undefined> {
   return new Promise((resolve, reject) => {
     let status: ChannelStatus | undefined;
     let failure: Error | undefined;
     ws.on('message', (message: Buffer) => {
       const frame = decodeFrame(Buffer.isBuffer(message) ? message : Buffer.from(message));
       if (!frame) return;
-      if (frame.channel === CHANNEL.stdout) process.stdout.write(frame.data);
-      else if (frame.channel === CHANNEL.stderr) process.stderr.write(frame.data);
+      if (frame.channel === CHANNEL.stdout) output.stdout(frame.data);
+      else if (frame.channel === CHANNEL.stderr) output.stderr(frame.data);
       else if (frame.channel === CHANNEL.status) {
         try {
           status = JSON.parse(frame.data.toString('utf8')) as ChannelStatus;
@@ -84,12 +96,44 @@ function relay(ws: WebSocket, options: ExecOptions): Promise<ChannelStatus | und
       }
     });
     ws.on('error', (err) => (failure ??= new BerthError('ServiceUnavailable', `exec connection failed: ${err.message}`)));
-    ws.once('close', () => {
-      restore();
-      if (failure) reject(failure);
-      else resolve(status);
-    });
+    ws.once('close', () => (failure ? reject(failure) : resolve(status)));
   });
+}
+
+async function openExec(session: Session, pod: Pod, query: Record<string, QueryValue | string[]>): Promise<WebSocket> {
+  const ws = await openWebSocket(
+    session.connection,
+    resourcePath(POD_TYPE, { namespace: pod.metadata.namespace ?? session.namespace, name: pod.metadata.name, subresource: 'exec' }),
+    { query, protocols: [PROTOCOL] },
+  );
+  if (ws.protocol !== PROTOCOL) {
+    ws.terminate();
+    throw new BerthError('BadRequest', `the server did not agree to the ${PROTOCOL} exec protocol (it chose "${ws.protocol}")`);
+  }
+  return ws;
+}
+
+/**
+ * Runs a command in a pod's container without a terminal (what `cp` does): `input`, if given, is its stdin
+ * (closed at its end), its output goes to `output`. Resolves with the command's exit code.
+ */
+export async function execInPod(session: Session, pod: Pod, container: string, command: string[], output: ExecOutput, input?: AsyncIterable<Buffer>): Promise<number> {
+  const ws = await openExec(session, pod, execQuery(command, container, { stdin: input !== undefined }));
+  const done = receive(ws, output);
+  if (input) {
+    try {
+      for await (const chunk of input) {
+        if (ws.readyState !== ws.OPEN) break;
+        await new Promise<void>((resolve, reject) => ws.send(encodeFrame(CHANNEL.stdin, chunk), (err) => (err ? reject(err) : resolve())));
+      }
+      if (ws.readyState === ws.OPEN) ws.send(encodeFrame(CHANNEL.close, Buffer.from([CHANNEL.stdin])));
+    } catch (err) {
+      ws.terminate();
+      await done.catch(() => undefined);
+      throw err;
+    }
+  }
+  return exitCodeFromStatus(await done);
 }
 
 /**
@@ -104,19 +148,11 @@ export async function exec(session: Session, target: string, command: string[], 
     tty = false;
   }
   const pod = await resolvePod(session, target);
-  const container = chooseContainer(pod, options.container);
+  const container = chooseContainer(pod, options.container, (line) => session.notice(line));
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
     throw new BerthError('BadRequest', `cannot exec into a container in a completed pod; current phase is ${pod.status.phase}`);
   }
-  const ws = await openWebSocket(
-    session.connection,
-    resourcePath(POD_TYPE, { namespace: session.namespace, name: pod.metadata.name, subresource: 'exec' }),
-    { query: execQuery(command, container, { ...options, tty }), protocols: [PROTOCOL] },
-  );
-  if (ws.protocol !== PROTOCOL) {
-    ws.terminate();
-    throw new BerthError('BadRequest', `the server did not agree to the ${PROTOCOL} exec protocol (it chose "${ws.protocol}")`);
-  }
+  const ws = await openExec(session, pod, execQuery(command, container, { ...options, tty }));
   const code = exitCodeFromStatus(await relay(ws, { ...options, tty }));
   if (code !== 0) session.notice(`command terminated with exit code ${code}`);
   return code;

@@ -1,6 +1,6 @@
 import type { Deployment, IntOrString, Pod, ReplicaSet, Service, ServicePort, ServiceType } from '@berth/api';
 import { BerthError } from '@berth/errors';
-import { objectName, resolveKind } from '../kinds';
+import { builtinType, objectName } from '../kinds';
 import type { Session } from '../session';
 import { DEPLOYMENT_TYPE, expectTypes, parseRef, POD_TYPE, REPLICASET_TYPE } from './workloads';
 
@@ -15,7 +15,7 @@ export interface ExposeOptions {
   clusterIp?: string;
 }
 
-const SERVICE_TYPE = resolveKind('services');
+const SERVICE_TYPE = builtinType('services');
 const SERVICE_TYPES: ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 
@@ -66,7 +66,7 @@ export function exposeService(object: Deployment | ReplicaSet | Pod, options: Ex
 }
 
 export async function expose(session: Session, target: string, options: ExposeOptions): Promise<void> {
-  const ref = parseRef(target, POD_TYPE);
+  const ref = await parseRef(session, target, POD_TYPE);
   expectTypes(ref, [DEPLOYMENT_TYPE, REPLICASET_TYPE, POD_TYPE], 'expose');
   const object = await session.client.get<Deployment | ReplicaSet | Pod>(ref.type, ref.name, { namespace: session.namespace });
   const service = exposeService(object, options);

@@ -2,11 +2,11 @@ import type { KubeObject, ResourceType } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { StatusError, Table } from '@berth/client';
 import { kindPrefix, objectName, parseTargets, Target } from '../kinds';
-import { asList, renderTable, TableFormat, TableLayout, tableHeader, tableRow, toJson, toYaml, withoutManagedFields } from '../printers';
+import { Output, parseOutput, renderObjects, sortByPath } from '../output';
+import { renderTable, TableFormat, TableLayout, tableHeader, tableRow, toJson, toYaml, withoutManagedFields } from '../printers';
 import type { Session } from '../session';
 
-export const OUTPUT_FORMATS = ['json', 'name', 'wide', 'yaml'] as const;
-type OutputFormat = (typeof OUTPUT_FORMATS)[number] | 'table';
+type OutputFormat = Output['kind'];
 
 export interface GetOptions {
   output?: string;
@@ -15,15 +15,12 @@ export interface GetOptions {
   allNamespaces?: boolean;
   watch?: boolean;
   showLabels?: boolean;
-}
-
-function outputFormat(output: string | undefined): OutputFormat {
-  if (output === undefined || output === '') return 'table';
-  if ((OUTPUT_FORMATS as readonly string[]).includes(output)) return output as OutputFormat;
-  throw new BerthError(
-    'BadRequest',
-    `unable to match a printer suitable for the output format "${output}", allowed formats are: ${OUTPUT_FORMATS.join(',')}`,
-  );
+  /** `--sort-by`: a JSONPath whose value orders the objects. */
+  sortBy?: string;
+  /** `--no-headers`: tables and custom columns without their header line. */
+  headers?: boolean;
+  /** `-L`: label keys shown as columns. */
+  labelColumns?: string[];
 }
 
 /** The namespace to read a type from: none for cluster-scoped types and for `-A`. */
@@ -42,14 +39,20 @@ function mergeFieldSelectors(...selectors: (string | undefined)[]): string | und
 }
 
 export async function get(session: Session, args: string[], options: GetOptions): Promise<void> {
-  const format = outputFormat(options.output);
-  const targets = parseTargets(args);
+  const output = parseOutput(options.output);
+  const format = output.kind;
+  const targets = await parseTargets(args, session.discovery);
   if (options.allNamespaces && targets.some((t) => t.names.length > 0 && t.type.namespaced)) {
     throw new BerthError('BadRequest', 'a resource cannot be retrieved by name across all namespaces');
   }
-  if (options.watch) return watch(session, targets, format, options);
+  if (options.watch) {
+    if (format !== 'table' && format !== 'wide' && format !== 'json' && format !== 'yaml' && format !== 'name') {
+      throw new BerthError('BadRequest', `--watch prints tables, json, yaml or names, not ${format}`);
+    }
+    return watch(session, targets, format, options);
+  }
   if (format === 'table' || format === 'wide') return printTables(session, targets, format, options);
-  return printObjects(session, targets, format, options);
+  return printObjects(session, targets, output, options);
 }
 
 /** Reports a failed named read and goes on with the other names, as kubectl does. */
@@ -69,12 +72,18 @@ async function eachName<T>(session: Session, names: string[], read: (name: strin
 async function fetchTable(session: Session, target: Target, options: GetOptions): Promise<Table | undefined> {
   const { type, names } = target;
   const namespace = listNamespace(session, type, options);
+  // Sorting needs each row's whole object, as kubectl asks for it.
+  const includeObject = options.sortBy ? 'Object' : undefined;
+  let table: Table | undefined;
   if (names.length === 0) {
-    return session.client.getTable(type, { namespace, labelSelector: options.selector, fieldSelector: options.fieldSelector });
+    table = await session.client.getTable(type, { namespace, labelSelector: options.selector, fieldSelector: options.fieldSelector, includeObject });
+  } else {
+    const tables = await eachName(session, names, (name) => session.client.getTable(type, { namespace, name, includeObject }));
+    if (tables.length === 0) return undefined;
+    table = { ...tables[0], rows: tables.flatMap((t) => t.rows) };
   }
-  const tables = await eachName(session, names, (name) => session.client.getTable(type, { namespace, name }));
-  if (tables.length === 0) return undefined;
-  return { ...tables[0], rows: tables.flatMap((t) => t.rows) };
+  if (options.sortBy) table = { ...table, rows: sortByPath(table.rows, options.sortBy, (row) => row.object) };
+  return table;
 }
 
 function tableFormat(target: Target, format: OutputFormat, options: GetOptions, withKind: boolean): TableFormat {
@@ -83,6 +92,7 @@ function tableFormat(target: Target, format: OutputFormat, options: GetOptions, 
     withNamespace: !!options.allNamespaces && target.type.namespaced,
     showLabels: !!options.showLabels,
     kindPrefix: withKind ? kindPrefix(target.type) : undefined,
+    labelColumns: options.labelColumns,
   };
 }
 
@@ -93,7 +103,8 @@ async function printTables(session: Session, targets: Target[], format: OutputFo
   for (const target of targets) {
     const table = await fetchTable(session, target, options);
     if (!table || table.rows.length === 0) continue;
-    session.out(`${printed > 0 ? '\n' : ''}${renderTable(table, tableFormat(target, format, options, withKind)).replace(/\n$/, '')}`);
+    const text = renderTable(table, tableFormat(target, format, options, withKind), undefined, options.headers !== false);
+    session.out(`${printed > 0 ? '\n' : ''}${text.replace(/\n$/, '')}`);
     printed++;
   }
   if (printed === 0 && !anyNames) session.notice(noResourcesMessage(session, targets, options));
@@ -115,20 +126,24 @@ function printObject(session: Session, type: ResourceType, object: KubeObject, f
   else session.out(toYaml(withoutManagedFields(object)));
 }
 
-async function printObjects(session: Session, targets: Target[], format: OutputFormat, options: GetOptions): Promise<void> {
-  const found: { type: ResourceType; object: KubeObject }[] = [];
+async function printObjects(session: Session, targets: Target[], output: Output, options: GetOptions): Promise<void> {
+  let found: { type: ResourceType; object: KubeObject }[] = [];
   for (const target of targets) {
     for (const object of await fetchObjects(session, target, options)) found.push({ type: target.type, object });
   }
-  if (format === 'name') {
-    if (found.length === 0 && !targets.some((t) => t.names.length > 0)) session.notice(noResourcesMessage(session, targets, options));
-    for (const { type, object } of found) printObject(session, type, object, format);
+  if (options.sortBy) found = sortByPath(found, options.sortBy, (f) => f.object);
+  const nothing = found.length === 0 && !targets.some((t) => t.names.length > 0);
+  if (output.kind === 'name' || output.kind === 'custom-columns') {
+    if (nothing) return session.notice(noResourcesMessage(session, targets, options));
+    if (found.length > 0) session.out(renderObjects(output, found, false, options.headers !== false));
     return;
   }
   // One named object prints as itself; anything else as a List, even an empty one.
   const single = targets.length === 1 && targets[0].names.length === 1 && found.length === 1;
-  const value = single ? withoutManagedFields(found[0].object) : asList(found.map((f) => withoutManagedFields(f.object)));
-  session.out(format === 'json' ? toJson(value) : toYaml(value));
+  const text = renderObjects(output, found, single);
+  // A template prints exactly what it says, without a newline of its own.
+  if (output.kind === 'jsonpath' && !output.asJson) process.stdout.write(text);
+  else session.out(text);
 }
 
 /** `get -w`: what exists now, then every change as it happens, until the server ends the stream. */

@@ -4,11 +4,11 @@ import { BerthError } from '@berth/errors';
 import { SpdySession, type SpdyStream } from '@berth/spdy';
 import type { Command } from 'commander';
 import { createServer, type Server, type Socket } from 'node:net';
-import { resolveKind } from '../kinds';
+import { builtinType, sameType } from '../kinds';
 import type { Session } from '../session';
 import { byLogging, DEPLOYMENT_TYPE, expectTypes, parseRef, POD_TYPE, REPLICASET_TYPE, resolvePod } from './workloads';
 
-const SERVICE_TYPE = resolveKind('services');
+const SERVICE_TYPE = builtinType('services');
 /**
  * kubectl's fallback, which berth's apiserver serves beside the WebSocket tunnel: a plain upgrade to
  * SPDY/3.1. (The tunnel's subprotocol `SPDY/3.1+portforward.k8s.io` is no RFC 6455 token, so the `ws`
@@ -72,9 +72,9 @@ async function podOfService(session: Session, service: Service): Promise<Pod> {
 
 /** The pod a target means and the pod port each spec's remote port becomes. */
 async function resolveTarget(session: Session, target: string, specs: PortSpec[]): Promise<{ pod: Pod; ports: Array<{ local: number; remote: number }> }> {
-  const ref = parseRef(target);
+  const ref = await parseRef(session, target);
   expectTypes(ref, [POD_TYPE, DEPLOYMENT_TYPE, REPLICASET_TYPE, SERVICE_TYPE], 'port-forward');
-  if (ref.type === SERVICE_TYPE) {
+  if (sameType(ref.type, SERVICE_TYPE)) {
     const service = await session.client.get<Service>(SERVICE_TYPE, ref.name, { namespace: session.namespace });
     const pod = await podOfService(session, service);
     return { pod, ports: specs.map((s) => ({ local: s.local, remote: servicePortToPodPort(service, pod, s.remote) })) };

@@ -4,6 +4,7 @@ import type { Session } from '../session';
 import { exec } from './exec';
 import { expose } from './expose';
 import { logs } from './logs';
+import { cp } from './cp';
 import { ps } from './ps';
 import { rolloutHistory, rolloutRestart, rolloutSetPaused, rolloutStatus, rolloutUndo } from './rollout';
 import { run } from './run';
@@ -136,17 +137,30 @@ export function registerWorkloadCommands(program: Command, runAction: Runner): v
   program
     .command('logs')
     .description("print a container's logs (-f: follow them until it stops); deploy/NAME or rs/NAME picks one of its pods, as kubectl does")
-    .argument('<target>', 'POD, or TYPE/NAME (deploy/web)')
+    .argument('[target]', 'POD, or TYPE/NAME (deploy/web, job/x); or -l')
     .argument('[container]', 'the container (or -c)')
+    .option('-l, --selector <selector>', 'the pods matching this label selector (the last 10 lines of each unless --tail)')
+    .option('--all-containers', 'every container of the pod(s), init containers first')
+    .option('--prefix', 'begin each line with [pod/NAME/CONTAINER]')
+    .option('--max-log-requests <count>', 'with -f: at most this many streams at once', parseCount('--max-log-requests', 1), 5)
     .option('-f, --follow', 'keep streaming new lines')
     .option('--tail <lines>', 'only the last N lines (-1: all)', parseCount('--tail', -1))
     .option('--timestamps', 'prefix each line with its RFC3339 timestamp')
     .option('-c, --container <name>', 'the container, when the pod has several')
     .option('--since <duration>', 'only lines newer than this, e.g. 10s, 5m, 1h')
     .option('-p, --previous', "the container's previous (terminated) run")
-    .action((target: string, container: string | undefined, options, cmd: Command) =>
-      runAction((session) => logs(session, container === undefined ? [target] : [target, container], options), cmd),
+    .action((target: string | undefined, container: string | undefined, options, cmd: Command) =>
+      runAction((session) => logs(session, [target, container].filter((a): a is string => a !== undefined), options), cmd),
     );
+
+  program
+    .command('cp')
+    .description("copy files and directories to and from a pod's container (through exec and tar, as kubectl does)")
+    .argument('<src>', 'a local path or [NAMESPACE/]POD:PATH')
+    .argument('<dest>', 'a local path or [NAMESPACE/]POD:PATH')
+    .option('-c, --container <name>', 'the container, when the pod has several')
+    .option('--no-preserve', "don't keep the files' owner and permissions in the container")
+    .action((src: string, dest: string, options, cmd: Command) => runAction((session) => cp(session, [src, dest], { container: options.container, noPreserve: options.preserve === false }), cmd));
 
   program
     .command('exec')

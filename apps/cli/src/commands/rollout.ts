@@ -23,8 +23,8 @@ const ROLLOUT_ANNOTATIONS = new Set([
   'deprecated.deployment.rollback.to',
 ]);
 
-function deploymentRefs(args: string[]): ObjectRef[] {
-  const refs = parseRefs(args);
+async function deploymentRefs(session: Session, args: string[]): Promise<ObjectRef[]> {
+  const refs = await parseRefs(session, args);
   refs.forEach((ref) => expectTypes(ref, [DEPLOYMENT_TYPE], 'rollout'));
   return refs;
 }
@@ -58,7 +58,7 @@ export function rolloutStatusOf(deployment: Deployment): { message: string; done
 }
 
 export async function rolloutStatus(session: Session, args: string[], options: { timeout?: string }): Promise<void> {
-  const refs = deploymentRefs(args);
+  const refs = await deploymentRefs(session, args);
   if (refs.length > 1) throw new BerthError('BadRequest', 'rollout status takes one deployment');
   const [{ name }] = refs;
   const timeoutMs = options.timeout ? parseDurationFlag(options.timeout, 'timeout') : 0;
@@ -96,7 +96,7 @@ function changeCause(rs: ReplicaSet): string {
 }
 
 export async function rolloutHistory(session: Session, args: string[], options: { revision?: number }): Promise<void> {
-  for (const { name } of deploymentRefs(args)) {
+  for (const { name } of await deploymentRefs(session, args)) {
     const deployment = await getDeployment(session, name);
     const revisions = await revisionsOf(session, deployment);
     const header = objectName(DEPLOYMENT_TYPE, name);
@@ -138,7 +138,7 @@ function canonical(value: unknown): string {
  * (change-cause) while keeping its own rollout bookkeeping.
  */
 export async function rolloutUndo(session: Session, args: string[], options: { toRevision?: number }): Promise<void> {
-  for (const { name } of deploymentRefs(args)) {
+  for (const { name } of await deploymentRefs(session, args)) {
     const deployment = await getDeployment(session, name);
     if (deployment.spec?.paused) {
       throw new BerthError('BadRequest', `you cannot rollback a paused deployment; resume it first with 'berth rollout resume deployment/${name}' and try again`);
@@ -171,7 +171,7 @@ export async function rolloutUndo(session: Session, args: string[], options: { t
 
 /** `rollout pause|resume`: each deployment that is not already so, else kubectl's error for it. */
 export async function rolloutSetPaused(session: Session, args: string[], paused: boolean): Promise<void> {
-  for (const { name } of deploymentRefs(args)) {
+  for (const { name } of await deploymentRefs(session, args)) {
     try {
       const deployment = await getDeployment(session, name);
       if (Boolean(deployment.spec?.paused) === paused) {
@@ -189,7 +189,7 @@ export async function rolloutSetPaused(session: Session, args: string[], paused:
 
 /** `rollout restart`: a new restartedAt annotation on the template makes a new revision, rolled out as any other. */
 export async function rolloutRestart(session: Session, args: string[]): Promise<void> {
-  for (const { name } of deploymentRefs(args)) {
+  for (const { name } of await deploymentRefs(session, args)) {
     const deployment = await getDeployment(session, name);
     if (deployment.spec?.paused) throw new BerthError('BadRequest', `${qualified(name)} can't restart paused deployment (run rollout resume first)`);
     const restartedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');

@@ -8,7 +8,7 @@ export async function scaleTo(session: Session, ref: ObjectRef, replicas: number
 }
 
 export async function scale(session: Session, args: string[], options: { replicas: number }): Promise<void> {
-  const refs = parseRefs(args);
+  const refs = await parseRefs(session, args);
   refs.forEach((ref) => expectTypes(ref, [DEPLOYMENT_TYPE, REPLICASET_TYPE], 'scale'));
   for (const ref of refs) {
     try {

@@ -1,6 +1,6 @@
 import { formatSelector, type Deployment, type Pod, type ReplicaSet } from '@berth/api';
 import { BerthError, isBerthError } from '@berth/errors';
-import { objectName } from '../kinds';
+import { objectName, sameType } from '../kinds';
 import type { Session } from '../session';
 import { scaleTo } from './scale';
 import { DEPLOYMENT_TYPE, expectTypes, isNotFound, ObjectRef, parseDurationFlag, parseRef, POD_TYPE, REPLICASET_TYPE, watchUntil, WatchQuery } from './workloads';
@@ -23,8 +23,8 @@ interface PodsToGo {
   uid?: string;
 }
 
-function refOf(arg: string): ObjectRef {
-  const ref = parseRef(arg);
+async function refOf(session: Session, arg: string): Promise<ObjectRef> {
+  const ref = await parseRef(session, arg);
   expectTypes(ref, [POD_TYPE, DEPLOYMENT_TYPE, REPLICASET_TYPE], 'stop and rm');
   return ref;
 }
@@ -57,7 +57,8 @@ function warnIfReplaced(session: Session, pod: Pod): void {
 
 /** Runs `each` for every argument, reporting a missing or refused one and going on with the others; then waits for all. */
 async function forEachRef(session: Session, args: string[], options: StopOptions, each: (ref: ObjectRef) => Promise<PodsToGo | undefined>): Promise<void> {
-  const refs = args.map(refOf);
+  const refs: ObjectRef[] = [];
+  for (const arg of args) refs.push(await refOf(session, arg));
   const waits: PodsToGo[] = [];
   for (const ref of refs) {
     try {
@@ -78,7 +79,7 @@ async function forEachRef(session: Session, args: string[], options: StopOptions
 export async function stop(session: Session, args: string[], options: StopOptions): Promise<void> {
   await forEachRef(session, args, options, async (ref) => {
     const namespace = session.namespace;
-    if (ref.type === POD_TYPE) {
+    if (sameType(ref.type, POD_TYPE)) {
       const pod = await session.client.get<Pod>(POD_TYPE, ref.name, { namespace });
       warnIfReplaced(session, pod);
       await session.client.delete(POD_TYPE, ref.name, { namespace, preconditions: { uid: pod.metadata.uid } });
@@ -105,7 +106,7 @@ export async function rm(session: Session, args: string[], options: RmOptions): 
   await forEachRef(session, args, options, async (ref) => {
     const namespace = session.namespace;
     const name = objectName(ref.type, ref.name);
-    if (ref.type === POD_TYPE) {
+    if (sameType(ref.type, POD_TYPE)) {
       const pod = await session.client.get<Pod>(POD_TYPE, ref.name, { namespace });
       if (!options.force && !isFinished(pod) && !pod.metadata.deletionTimestamp) {
         throw new BerthError('Conflict', `cannot remove ${name}: it is ${(pod.status?.phase ?? 'pending').toLowerCase()}: stop it first (berth stop ${ref.name}) or force the removal (-f)`);

@@ -1,7 +1,7 @@
 import { parseQuantity, type KubeList, type KubeObject, type Node } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { StatusError } from '@berth/client';
-import { resolveKind } from '../kinds';
+
 import { TableLayout } from '../printers';
 import type { Session } from '../session';
 
@@ -97,7 +97,7 @@ function onlyNamed<T extends KubeObject>(metrics: T[], name: string | undefined,
 
 /** `berth top [pods|nodes] [NAME]`: resource usage from the metrics API (pods by default, as docker stats). */
 export async function top(session: Session, what: string | undefined, name: string | undefined, options: TopOptions): Promise<void> {
-  const type = resolveKind(what ?? 'pods');
+  const type = await session.discovery.resolve(what ?? 'pods');
   if (type.kind === 'Node') {
     const metrics = onlyNamed(await fetchMetrics<NodeMetrics>(session, '/nodes', options.selector), name, 'nodemetrics');
     const nodes = (await session.client.list<Node>(type, { labelSelector: options.selector })).items;

@@ -1,18 +1,21 @@
-import type { Pod } from '@berth/api';
+import { RESOURCES, type Pod } from '@berth/api';
+import { fixedResolver } from '../kinds';
 import { byLogging, chooseContainer, parseCount, parseDurationFlag, parseKeyValues, parseRef, parseRefs } from './workloads';
 
+const session = { discovery: fixedResolver(RESOURCES) };
+
 describe('workload references', () => {
-  it('reads TYPE/NAME and takes a bare name as a pod', () => {
-    expect(parseRef('deploy/web')).toMatchObject({ type: { plural: 'deployments' }, name: 'web' });
-    expect(parseRef('rs/web-1')).toMatchObject({ type: { plural: 'replicasets' }, name: 'web-1' });
-    expect(parseRef('web-1')).toMatchObject({ type: { plural: 'pods' }, name: 'web-1' });
-    expect(() => parseRef('gadget/x')).toThrow('the server doesn\'t have a resource type "gadget"');
+  it('reads TYPE/NAME and takes a bare name as a pod', async () => {
+    expect(await parseRef(session, 'deploy/web')).toMatchObject({ type: { plural: 'deployments' }, name: 'web' });
+    expect(await parseRef(session, 'rs/web-1')).toMatchObject({ type: { plural: 'replicasets' }, name: 'web-1' });
+    expect(await parseRef(session, 'web-1')).toMatchObject({ type: { plural: 'pods' }, name: 'web-1' });
+    await expect(parseRef(session, 'gadget/x')).rejects.toThrow('the server doesn\'t have a resource type "gadget"');
   });
 
-  it('reads both of kubectl\'s forms for several names', () => {
-    expect(parseRefs(['deployment', 'a', 'b']).map((r) => `${r.type.plural}/${r.name}`)).toEqual(['deployments/a', 'deployments/b']);
-    expect(parseRefs(['deploy/a', 'rs/b']).map((r) => `${r.type.plural}/${r.name}`)).toEqual(['deployments/a', 'replicasets/b']);
-    expect(() => parseRefs(['deployment'])).toThrow('no name was specified');
+  it('reads both of kubectl\'s forms for several names', async () => {
+    expect((await parseRefs(session, ['deployment', 'a', 'b'])).map((r) => `${r.type.plural}/${r.name}`)).toEqual(['deployments/a', 'deployments/b']);
+    expect((await parseRefs(session, ['deploy/a', 'rs/b'])).map((r) => `${r.type.plural}/${r.name}`)).toEqual(['deployments/a', 'replicasets/b']);
+    await expect(parseRefs(session, ['deployment'])).rejects.toThrow('no name was specified');
   });
 });
 
@@ -79,14 +82,20 @@ describe('the pod kubectl picks of a workload', () => {
 });
 
 describe('choosing a container', () => {
-  it('takes the only container, a named one, or the default-container annotation', () => {
-    expect(chooseContainer(pod('p'), undefined)).toBe('main');
-    expect(chooseContainer(pod('p', { containers: ['a', 'b'] }), 'b')).toBe('b');
-    expect(chooseContainer(pod('p', { containers: ['a', 'b'], annotations: { 'kubectl.kubernetes.io/default-container': 'b' } }), undefined)).toBe('b');
+  const said: string[] = [];
+  const say = (line: string) => said.push(line);
+  beforeEach(() => (said.length = 0));
+
+  it('takes the only container, a named one, or the default-container annotation, silently', () => {
+    expect(chooseContainer(pod('p'), undefined, say)).toBe('main');
+    expect(chooseContainer(pod('p', { containers: ['a', 'b'] }), 'b', say)).toBe('b');
+    expect(chooseContainer(pod('p', { containers: ['a', 'b'], annotations: { 'kubectl.kubernetes.io/default-container': 'b' } }), undefined, say)).toBe('b');
+    expect(said).toEqual([]);
   });
 
-  it('says which containers there are when it cannot choose, as kubectl does', () => {
-    expect(() => chooseContainer(pod('p', { containers: ['a', 'b'] }), undefined)).toThrow('a container name must be specified for pod p, choose one of: [a b]');
-    expect(() => chooseContainer(pod('p'), 'other')).toThrow('container other is not valid for pod p');
+  it('defaults to the first of several and says so, as kubectl 1.32 does; refuses a container the pod lacks', () => {
+    expect(chooseContainer(pod('p', { containers: ['a', 'b'] }), undefined, say)).toBe('a');
+    expect(said).toEqual(['Defaulted container "a" out of: a, b']);
+    expect(() => chooseContainer(pod('p'), 'other', say)).toThrow('container other is not valid for pod p');
   });
 });

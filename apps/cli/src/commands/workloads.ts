@@ -1,15 +1,15 @@
-import { formatSelector, type Deployment, type KubeObject, type Pod, type ReplicaSet, type ResourceType } from '@berth/api';
+import { formatSelector, type Deployment, type KubeObject, type Pod, type ResourceType } from '@berth/api';
 import { BerthError, isBerthError } from '@berth/errors';
 import { StatusError, type Watch } from '@berth/client';
 import { parseGoDuration } from '@berth/flags';
-import { parseTargets, resolveKind } from '../kinds';
+import { builtinType, KindResolver, parseTargets, sameType } from '../kinds';
 import type { Session } from '../session';
 
 /** What the workload verbs share: typed references, a workload's pods, and kubectl's flag grammar. */
 
-export const POD_TYPE = resolveKind('pods');
-export const DEPLOYMENT_TYPE = resolveKind('deployments');
-export const REPLICASET_TYPE = resolveKind('replicasets');
+export const POD_TYPE = builtinType('pods');
+export const DEPLOYMENT_TYPE = builtinType('deployments');
+export const REPLICASET_TYPE = builtinType('replicasets');
 
 export interface ObjectRef {
   type: ResourceType;
@@ -17,22 +17,22 @@ export interface ObjectRef {
 }
 
 /** `deploy/web`, `pod/web-1` or a bare name, which is of `bareType` (a pod for logs, exec, stop, rm). */
-export function parseRef(arg: string, bareType: ResourceType = POD_TYPE): ObjectRef {
+export async function parseRef(session: { discovery: KindResolver }, arg: string, bareType: ResourceType = POD_TYPE): Promise<ObjectRef> {
   if (!arg.includes('/')) return { type: bareType, name: arg };
-  const [target] = parseTargets([arg]);
+  const [target] = await parseTargets([arg], session.discovery);
   return { type: target.type, name: target.names[0] };
 }
 
 /** kubectl's two forms, `TYPE/NAME...` or `TYPE NAME...`, as one reference per name. */
-export function parseRefs(args: string[]): ObjectRef[] {
-  const refs = parseTargets(args).flatMap(({ type, names }) => names.map((name) => ({ type, name })));
+export async function parseRefs(session: { discovery: KindResolver }, args: string[]): Promise<ObjectRef[]> {
+  const refs = (await parseTargets(args, session.discovery)).flatMap(({ type, names }) => names.map((name) => ({ type, name })));
   if (refs.length === 0) throw new BerthError('BadRequest', 'resource(s) were provided, but no name was specified');
   return refs;
 }
 
 /** Refuses types a verb cannot act on, in kubectl's words. */
 export function expectTypes(ref: ObjectRef, allowed: ResourceType[], verb: string): void {
-  if (!allowed.includes(ref.type)) {
+  if (!allowed.some((type) => sameType(type, ref.type))) {
     const kind = ref.type.group ? `${ref.type.kind}.${ref.type.group}` : ref.type.kind;
     throw new BerthError('BadRequest', `${verb} is not supported for ${kind} "${ref.name}": use ${allowed.map((t) => t.plural).join(' or ')}`);
   }
@@ -74,9 +74,20 @@ export async function getDeployment(session: Session, name: string): Promise<Dep
   return session.client.get<Deployment>(DEPLOYMENT_TYPE, name, { namespace: session.namespace });
 }
 
-/** The pods a Deployment or ReplicaSet selects, in the session's namespace. */
-export async function podsSelectedBy(session: Session, workload: Deployment | ReplicaSet): Promise<Pod[]> {
-  const labelSelector = formatSelector(workload.spec?.selector);
+/**
+ * The label selector of the pods a workload runs: a Deployment's, ReplicaSet's, Job's, DaemonSet's or
+ * StatefulSet's `spec.selector`, a Service's plain map; undefined for an object without one.
+ */
+export function podSelectorOf(object: KubeObject): string | undefined {
+  const selector = (object as { spec?: { selector?: unknown } }).spec?.selector;
+  if (typeof selector !== 'object' || selector === null) return undefined;
+  const isLabelSelector = object.kind !== 'Service';
+  return formatSelector(isLabelSelector ? selector : { matchLabels: selector }) || undefined;
+}
+
+/** The pods a workload (Deployment, ReplicaSet, Job, Service...) selects, in the session's namespace. */
+export async function podsSelectedBy(session: Session, workload: KubeObject): Promise<Pod[]> {
+  const labelSelector = podSelectorOf(workload);
   if (!labelSelector) return [];
   const list = await session.client.list<Pod>(POD_TYPE, { namespace: session.namespace, labelSelector });
   return list.items;
@@ -114,13 +125,14 @@ export function byLogging(pods: Pod[]): Pod[] {
 
 /**
  * The pod a `logs` or `exec` target means: the pod itself, or the one kubectl would pick of a workload's
- * (`logs` says which, as kubectl does, when there were several).
+ * (any object with a pod selector: deploy, rs, job, ds, sts, svc; `logs` says which, as kubectl does, when
+ * there were several).
  */
 export async function resolvePod(session: Session, arg: string, opts: { sayWhich?: boolean } = {}): Promise<Pod> {
-  const ref = parseRef(arg);
-  expectTypes(ref, [POD_TYPE, DEPLOYMENT_TYPE, REPLICASET_TYPE], 'this command');
-  if (ref.type === POD_TYPE) return session.client.get<Pod>(POD_TYPE, ref.name, { namespace: session.namespace });
-  const workload = await session.client.get<Deployment | ReplicaSet>(ref.type, ref.name, { namespace: session.namespace });
+  const ref = await parseRef(session, arg);
+  if (sameType(ref.type, POD_TYPE)) return session.client.get<Pod>(POD_TYPE, ref.name, { namespace: session.namespace });
+  const workload = await session.client.get(ref.type, ref.name, { namespace: session.namespace });
+  if (!podSelectorOf(workload)) throw new BerthError('BadRequest', `cannot find the pods of ${ref.type.singular} "${ref.name}": it has no pod selector`);
   const pods = byLogging(await podsSelectedBy(session, workload));
   if (pods.length === 0) throw new BerthError('NotFound', `no pods found for ${ref.type.singular} "${ref.name}" in namespace ${session.namespace}`);
   if (opts.sayWhich && pods.length > 1) session.notice(`Found ${pods.length} pods, using pod/${pods[0].metadata.name}`);
@@ -128,23 +140,32 @@ export async function resolvePod(session: Session, arg: string, opts: { sayWhich
 }
 
 /** The annotation kubectl reads to pick a pod's container when none is named. */
-const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
+export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 
-/** `-c NAME`, checked against the pod; otherwise its only container or its default-container annotation. */
-export function chooseContainer(pod: Pod, requested: string | undefined): string {
+/**
+ * `-c NAME`, checked against the pod; otherwise, as kubectl 1.32: the default-container annotation's, else
+ * the first container, told through `say` (`Defaulted container "a" out of: a, b, init (init)`) when the
+ * pod has others.
+ */
+export function chooseContainer(pod: Pod, requested: string | undefined, say: (line: string) => void): string {
   const names = (pod.spec?.containers ?? []).map((c) => c.name);
   const initNames = (pod.spec?.initContainers ?? []).map((c) => c.name);
+  const ephemeralNames = ((pod.spec as { ephemeralContainers?: { name: string }[] } | undefined)?.ephemeralContainers ?? []).map((c) => c.name);
   const podName = pod.metadata.name ?? '';
   if (requested) {
-    if (!names.includes(requested) && !initNames.includes(requested)) {
+    if (!names.includes(requested) && !initNames.includes(requested) && !ephemeralNames.includes(requested)) {
       throw new BerthError('BadRequest', `container ${requested} is not valid for pod ${podName}`);
     }
     return requested;
   }
   const annotated = pod.metadata.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
   if (annotated && names.includes(annotated)) return annotated;
-  if (names.length === 1) return names[0];
-  throw new BerthError('BadRequest', `a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`);
+  if (names.length === 0) throw new BerthError('BadRequest', `pod ${podName} has no containers`);
+  if (names.length > 1 || initNames.length > 0 || ephemeralNames.length > 0) {
+    const all = [...names, ...initNames.map((n) => `${n} (init)`), ...ephemeralNames.map((n) => `${n} (ephem)`)];
+    say(`Defaulted container ${JSON.stringify(names[0])} out of: ${all.join(', ')}`);
+  }
+  return names[0];
 }
 
 /** Whether an error is the server's NotFound (the object went away), as opposed to any other failure. */
