@@ -11,6 +11,7 @@ import type { RuntimeClient } from '@berth/runtime-client';
 import { waitFor } from '@berth/testing';
 import { startNodeCluster } from '../support/node-cluster';
 import { podmanAvailable, podmanStartDetached } from './podman';
+import { createUntilPods } from './pods-until';
 
 const COUNTS = [1, 10, 50];
 const DEPLOYMENTS = resourceForKind('apps/v1', 'Deployment')!;
@@ -40,24 +41,8 @@ function sleeperDeployment(name: string, replicas: number): Deployment {
 const isRunning = (pod: Pod) => pod.status?.phase === 'Running' && (pod.status.containerStatuses ?? []).length > 0 && pod.status.containerStatuses!.every((c) => c.ready);
 
 /** Applies the Deployment and resolves with the ms until `replicas` of its pods are Running and ready, watched from before the apply. */
-async function applyUntilRunning(client: KubeClient, name: string, replicas: number): Promise<number> {
-  const labelSelector = `app=${name}`;
-  const { metadata } = await client.list(PODS, { namespace: NAMESPACE, labelSelector });
-  const watch = await client.watch<Pod>(PODS, { namespace: NAMESPACE, labelSelector, resourceVersion: metadata.resourceVersion });
-  try {
-    const running = new Set<string>();
-    const started = performance.now();
-    await client.create(DEPLOYMENTS, sleeperDeployment(name, replicas));
-    for await (const event of watch) {
-      const podName = event.object.metadata.name!;
-      if (event.type !== 'DELETED' && isRunning(event.object)) running.add(podName);
-      else running.delete(podName);
-      if (running.size === replicas) return performance.now() - started;
-    }
-    throw new Error(`the pod watch ended with ${running.size} of ${replicas} pods of ${name} Running`);
-  } finally {
-    watch.close();
-  }
+function applyUntilRunning(client: KubeClient, name: string, replicas: number): Promise<number> {
+  return createUntilPods(client, DEPLOYMENTS, sleeperDeployment(name, replicas), `app=${name}`, replicas, isRunning, 'Running');
 }
 
 /** Deletes the Deployment and resolves with the ms until runtimed has none of its containers or sandboxes and the API none of its pods. */

@@ -194,3 +194,24 @@ export async function podmanRunToCompletion(count: number, parallel: number): Pr
     await podman.destroy();
   }
 }
+
+/**
+ * Seconds for `count` `podman run -d` of busybox `sleep 3600`, each with a named volume of its own at
+ * /data, one after the other (each returns once its container runs), as an OrderedReady StatefulSet with
+ * a volumeClaimTemplate starts its pods; after one warm-up run, in a private podman storage removed afterwards.
+ */
+export async function podmanStartWithVolumesInOrder(count: number): Promise<{ seconds: number }> {
+  const podman = await PrivatePodman.create('berth-bench-podman-');
+  try {
+    await podman.importBusybox();
+    await podman.run('run', '--rm', ...podman.runArgs, PODMAN_BUSYBOX, 'true');
+    const ids: string[] = [];
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) ids.push((await podman.run('run', '-d', ...podman.runArgs, '-v', `bench-data-${i}:/data`, PODMAN_BUSYBOX, 'sleep', '3600')).trim());
+    const seconds = elapsedSeconds(t0);
+    await podman.run('rm', '--force', '--time', '0', '--volumes', ...ids);
+    return { seconds };
+  } finally {
+    await podman.destroy();
+  }
+}

@@ -227,6 +227,22 @@ describe('PodSyncer', () => {
     expect(deletes).toHaveLength(1);
   });
 
+  it("lists a finished pod's runtime objects once per sync, and writes nothing when nothing changed", async () => {
+    current = testPod('uid-1', { restartPolicy: 'Never' });
+    await syncer.reconcile('ns/p');
+    runtime.exitContainer((await containers())[0]!.id, 0);
+    await syncer.reconcile('ns/p');
+    expect(current!.status?.phase).toBe('Succeeded');
+    const writes = statusWrites.length;
+    const lists = jest.spyOn(runtime, 'listContainers');
+    const sandboxLists = jest.spyOn(runtime, 'listPodSandboxes');
+    // Its own status write and its controller's update (a finalizer gone) come back: each is one sync.
+    await syncer.reconcile('ns/p');
+    expect([lists.mock.calls.length, sandboxLists.mock.calls.length]).toEqual([1, 1]);
+    expect(statusWrites).toHaveLength(writes);
+    expect(current!.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+  });
+
   it('runs init containers one at a time, in order, before the containers', async () => {
     current = testPod('uid-1', { restartPolicy: 'Never', initContainers: [{ name: 'i1', image: 'busybox' }, { name: 'i2', image: 'busybox' }] });
     await syncer.reconcile('ns/p');

@@ -174,7 +174,8 @@ export class PodSyncer {
         retryMs = Math.min(retryMs ?? Infinity, this.volumeRefreshMs);
       }
     }
-    await this.reportStatus(pod, waiting);
+    // A finished pod's runtime objects are the ones just listed: nothing was started since.
+    await this.reportStatus(pod, waiting, false, isTerminalPhase(pod) ? own : undefined);
     return retryMs !== undefined ? { requeueAfter: retryMs } : undefined;
   }
 
@@ -493,13 +494,18 @@ export class PodSyncer {
     }
   }
 
-  /** Writes pods/status when what the node observes differs from what the pod says. */
-  private async reportStatus(pod: Pod, waiting: Map<string, Waiting>, deadlineExceeded = false): Promise<void> {
-    const uid = pod.metadata.uid!;
+  private async podRuntime(uid: string): Promise<PodRuntime> {
     const [sandboxes, containers] = await Promise.all([
       this.options.runtime.listPodSandboxes({ [LABELS.podUid]: uid }),
       this.options.runtime.listContainers({ all: true, labels: { [LABELS.podUid]: uid } }),
     ]);
+    return { sandboxes, containers };
+  }
+
+  /** Writes pods/status when what the node observes (listed now, unless `observed` is given) differs from what the pod says. */
+  private async reportStatus(pod: Pod, waiting: Map<string, Waiting>, deadlineExceeded = false, observed?: PodRuntime): Promise<void> {
+    const uid = pod.metadata.uid!;
+    const { sandboxes, containers } = observed ?? (await this.podRuntime(uid));
     const sandbox = sandboxes.find((s) => s.state === 'ready');
     const podIP = this.podIPOf(pod, sandbox);
     const running = (pod.spec?.containers ?? []).flatMap((spec) => {

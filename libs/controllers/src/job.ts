@@ -1,4 +1,4 @@
-import { isJobFinished, type Job, JOB_TRACKING_FINALIZER, type LabelRequirement, type Pod, requirementsOfSelector } from '@berth/api';
+import { isJobFinished, type Job, type JobStatus, JOB_TRACKING_FINALIZER, type LabelRequirement, type Pod, requirementsOfSelector } from '@berth/api';
 import { controllerOf, enqueueObject, type EventRecorder, type Informer, keyOf, objectKey, runController, type RunningController, splitKey, WorkQueue } from '@berth/controller';
 import { isBerthError } from '@berth/errors';
 import type { Logger } from 'pino';
@@ -29,6 +29,18 @@ export class JobController {
   private readonly expectations = new Expectations();
   /** Failures since the last success per Job, as Kubernetes keeps them: in memory. */
   private readonly backoffs = new Map<string, BackoffRecord>();
+  /**
+   * The Job as this controller last wrote it, and the resourceVersions that write chain replaced: a pod
+   * event can start the next reconcile before the Job's own watch event arrives, and a status write from
+   * the cached (replaced) Job would only conflict and wait for a retry.
+   */
+  private readonly written = new Map<string, { job: Job; replaced: Set<string> }>();
+  /**
+   * Pods (by uid) whose tracking finalizer this controller removed and whose update the pod cache has not
+   * brought yet (Kubernetes' finalizer expectations): they were counted, and must not be counted again
+   * from a cache that still shows the finalizer.
+   */
+  private readonly releasing = new Map<string, Set<string>>();
   private readonly jobs: Informer<Job>;
   private readonly pods: Informer<Pod>;
   private readonly events: EventRecorder;
@@ -68,6 +80,7 @@ export class JobController {
   private podChanged(oldPod: Pod | undefined, pod: Pod): void {
     const owner = this.ownerKey(pod);
     if (!owner) return;
+    if (!hasTrackingFinalizer(pod)) this.finalizerGone(owner, pod);
     if (!oldPod) this.expectations.creationObserved(owner);
     if (pod.metadata.deletionTimestamp && !oldPod?.metadata.deletionTimestamp) this.expectations.deletionObserved(owner, objectKey(pod));
     this.queue.add(owner);
@@ -76,6 +89,7 @@ export class JobController {
   private podDeleted(pod: Pod): void {
     const owner = this.ownerKey(pod);
     if (!owner) return;
+    this.finalizerGone(owner, pod);
     this.expectations.deletionObserved(owner, objectKey(pod));
     this.queue.add(owner);
   }
@@ -86,12 +100,14 @@ export class JobController {
       if (!cached) {
         this.expectations.forget(key);
         this.backoffs.delete(key);
+        this.written.delete(key);
+        this.releasing.delete(key);
       }
       // Nothing will count these pods any more: let them go (and the garbage collector delete them).
       await this.releasePods(key, cached?.metadata.uid);
       return;
     }
-    const job = clone(cached);
+    const job = clone(this.newest(key, cached));
     if (!job.spec?.template?.spec) return;
     let selector: LabelRequirement[];
     try {
@@ -110,16 +126,16 @@ export class JobController {
       selector,
       candidates: inNamespace(this.pods, job.metadata.namespace),
     });
-    const plan = planJob(job, pods, this.now(), this.backoffs.get(key) ?? { failuresAfterLastSuccess: 0 }, needsSync);
+    const plan = planJob(job, pods.map((pod) => this.asReleased(key, pod)), this.now(), this.backoffs.get(key) ?? { failuresAfterLastSuccess: 0 }, needsSync);
     this.backoffs.set(key, plan.backoff);
 
     let current = job;
     if (plan.recordUncounted) {
-      const written = await ignoreNotFound(this.ctx.client.updateStatus<Job>(JOBS, { ...current, status: plan.recordUncounted }));
+      const written = await this.writeStatus(key, current, plan.recordUncounted);
       if (!written) return;
       current = written;
     }
-    await Promise.all(plan.removeFinalizers.map((pod) => this.removeFinalizer(pod)));
+    await Promise.all(plan.removeFinalizers.map((pod) => this.release(key, pod)));
 
     let active = plan.status.active ?? 0;
     let createError: unknown;
@@ -151,13 +167,59 @@ export class JobController {
     }
     const status = { ...plan.status, active };
     if (canonicalJson(status) !== canonicalJson(current.status ?? {})) {
-      if (!(await ignoreNotFound(this.ctx.client.updateStatus<Job>(JOBS, { ...current, status })))) return;
+      if (!(await this.writeStatus(key, current, status))) return;
     }
     // The plan's events tell of the conditions just written: a reconcile from a stale cache, whose write
     // conflicts, must not tell them twice.
     for (const [type, reason, message] of plan.events) this.events.record(job, type, reason, message);
     if (createError) throw createError;
     if (plan.requeueAfterMs !== undefined) return { requeueAfter: plan.requeueAfterMs + 10 };
+  }
+
+  /** The cached Job, or the one this controller wrote over it when the cache has not seen that write yet. */
+  private newest(key: string, cached: Job): Job {
+    const written = this.written.get(key);
+    if (written?.replaced.has(cached.metadata.resourceVersion ?? '')) return written.job;
+    this.written.delete(key);
+    return cached;
+  }
+
+  /** Writes the Job's status (undefined when the Job is gone) and remembers the Job written. */
+  private async writeStatus(key: string, job: Job, status: JobStatus): Promise<Job | undefined> {
+    const written = await ignoreNotFound(this.ctx.client.updateStatus<Job>(JOBS, { ...job, status }));
+    if (!written) return undefined;
+    const replaced = this.written.get(key)?.replaced ?? new Set<string>();
+    replaced.add(job.metadata.resourceVersion ?? '');
+    this.written.set(key, { job: written, replaced });
+    return written;
+  }
+
+  private finalizerGone(owner: string, pod: Pod): void {
+    const uids = this.releasing.get(owner);
+    if (!uids?.delete(pod.metadata.uid ?? '')) return;
+    if (uids.size === 0) this.releasing.delete(owner);
+  }
+
+  /** The pod as it is once the finalizer this controller removed is gone, which the cache may not show yet. */
+  private asReleased(key: string, pod: Pod): Pod {
+    if (!this.releasing.get(key)?.has(pod.metadata.uid ?? '') || !hasTrackingFinalizer(pod)) return pod;
+    const released = clone(pod);
+    released.metadata.finalizers = released.metadata.finalizers!.filter((f) => f !== JOB_TRACKING_FINALIZER);
+    return released;
+  }
+
+  /** Removes a counted pod's tracking finalizer, expecting to see it gone. */
+  private async release(key: string, pod: Pod): Promise<void> {
+    const uid = pod.metadata.uid ?? '';
+    let uids = this.releasing.get(key);
+    if (!uids) this.releasing.set(key, (uids = new Set()));
+    uids.add(uid);
+    try {
+      await this.removeFinalizer(pod);
+    } catch (err) {
+      this.finalizerGone(key, pod);
+      throw err;
+    }
   }
 
   /** Removes the tracking finalizer, only if it is still where it was (a JSON patch with a test). */
