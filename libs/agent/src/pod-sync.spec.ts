@@ -243,6 +243,33 @@ describe('PodSyncer', () => {
     expect(current!.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
   });
 
+  it('gives back the network of a pod that has ended, keeping its containers and its status', async () => {
+    current = testPod('uid-1', { restartPolicy: 'Never' });
+    await syncer.reconcile('ns/p');
+    const podIP = current!.status?.podIP;
+    expect(podIP).toMatch(/^10\.88\.0\./);
+    runtime.exitContainer((await containers())[0]!.id, 0);
+    await syncer.reconcile('ns/p');
+    expect(current!.status?.phase).toBe('Succeeded');
+    const writes = statusWrites.length;
+    await syncer.reconcile('ns/p');
+    expect((await sandboxes()).map((s) => [s.state, s.ip])).toEqual([['notready', '']]);
+    expect((await containers()).map((c) => c.state)).toEqual(['exited']);
+    await syncer.reconcile('ns/p');
+    expect(statusWrites).toHaveLength(writes);
+    expect(current!.status).toMatchObject({ phase: 'Succeeded', podIP, podIPs: [{ ip: podIP }] });
+  });
+
+  it('keeps the network of a pod whose containers restart', async () => {
+    current = testPod('uid-1', { restartPolicy: 'OnFailure' });
+    await syncer.reconcile('ns/p');
+    runtime.exitContainer((await containers())[0]!.id, 1);
+    await syncer.reconcile('ns/p');
+    await syncer.reconcile('ns/p');
+    expect(current!.status?.phase).not.toBe('Succeeded');
+    expect((await sandboxes()).map((s) => s.state)).toEqual(['ready']);
+  });
+
   it('runs init containers one at a time, in order, before the containers', async () => {
     current = testPod('uid-1', { restartPolicy: 'Never', initContainers: [{ name: 'i1', image: 'busybox' }, { name: 'i2', image: 'busybox' }] });
     await syncer.reconcile('ns/p');

@@ -176,7 +176,22 @@ export class PodSyncer {
     }
     // A finished pod's runtime objects are the ones just listed: nothing was started since.
     await this.reportStatus(pod, waiting, false, isTerminalPhase(pod) ? own : undefined);
+    if (isTerminalPhase(pod)) await this.releaseEndedPodNetwork(pod, own);
     return retryMs !== undefined ? { requeueAfter: retryMs } : undefined;
+  }
+
+  /**
+   * As kubelet: a pod that has ended (and says so) gives back its address, veth and host ports at once, so
+   * a Job of many completions cannot use up the node's pod range; its containers, logs and status (podIP
+   * included) stay until the pod is deleted.
+   */
+  private async releaseEndedPodNetwork(pod: Pod, own: PodRuntime): Promise<void> {
+    if (own.containers.some((c) => c.state !== 'exited')) return;
+    for (const sandbox of own.sandboxes) {
+      if (sandbox.state !== 'ready') continue;
+      await ignoreNotFound(this.options.runtime.stopPodSandbox(sandbox.id, 0));
+      this.options.logger.info({ pod: podRef(pod), sandbox: sandbox.id }, 'pod sandbox stopped: the pod has ended');
+    }
   }
 
   private forget(uid: string): void {
