@@ -14,7 +14,10 @@ import { startNodeCluster, type NodeCluster } from '../support/node-cluster';
  */
 function webSpec(greeting: string) {
   const script = `mkdir -p /www && echo ${greeting} > /www/index.html && seq 1 300000 > /www/big && httpd -p 127.0.0.1:8081 -h /www && exec httpd -f -p 80 -h /www`;
-  return { terminationGracePeriodSeconds: 1, containers: [{ name: 'httpd', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script] }] };
+  // Ready only once httpd listens: the script writes 2 MB first, and a forward to a port nobody listens on
+  // yet ends kubectl's whole session (as it does against a kubelet).
+  const readinessProbe = { tcpSocket: { port: 80 }, periodSeconds: 1 };
+  return { terminationGracePeriodSeconds: 1, containers: [{ name: 'httpd', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', script], readinessProbe }] };
 }
 
 const BIG = Array.from({ length: 300_000 }, (_, i) => `${i + 1}\n`).join('');
