@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { kubectlFor, Kubectl, startBerthServer, TestServer } from '@berth/testing';
 import { runBerth } from './run-berth';
 import { runBerth as runBerthCommand } from '@berth/testing';
@@ -460,6 +460,12 @@ esac
     expect((await runBerth(server.kubeconfigPath, ['apply', '-f', '-'], [cm(ours), cm(theirs)].join('---\n'))).code).toBe(0);
     const a = await editWith('berth', mode, ours);
     const b = await editWith('kubectl', mode, theirs);
+    // Both keep a copy of changes given up on (berth in a directory of its own, kubectl a file).
+    for (const { result } of [a, b]) {
+      for (const [, kept] of result.stderr.matchAll(/stored to "([^"]+)"/g)) {
+        rmSync(basename(dirname(kept)).startsWith('berth-edit-') ? dirname(kept) : kept, { recursive: true, force: true });
+      }
+    }
     const norm = (text: string, name: string) => text.split(name).join('NAME').replace(/"[^"]*(berth-edit-|kubectl-edit-)[^"]*"/g, '"FILE"');
     expect({ code: a.result.code, stdout: norm(a.result.stdout, ours), stderr: norm(a.result.stderr, ours) }).toEqual({
       code: b.result.code,
