@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { kubectlFor, Kubectl, startBerthServer, TestServer } from '@berth/testing';
 import { runBerth } from './run-berth';
 import { runBerth as runBerthCommand } from '@berth/testing';
@@ -430,11 +430,16 @@ esac
     dir = mkdtempSync(join(tmpdir(), 'berth-edit-test-'));
     writeFileSync(join(dir, 'editor.sh'), EDITOR, { mode: 0o755 });
     server = await startBerthServer();
+    // The files both tools edit (and the copies they keep of changes given up on) go in the test's dir.
+    const saved = process.env.TMPDIR;
     process.env.KUBE_EDITOR = join(dir, 'editor.sh');
+    process.env.TMPDIR = dir;
     try {
       kubectl = kubectlFor(server);
     } finally {
       delete process.env.KUBE_EDITOR;
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
     }
   });
 
@@ -450,7 +455,7 @@ esac
     rmSync(join(dir, 'count'), { force: true });
     for (const n of [1, 2, 3]) rmSync(join(dir, `seen-${n}`), { force: true });
     const args = ['edit', 'configmap', name];
-    const result = tool === 'berth' ? await runBerthWith(server.kubeconfigPath, args, { KUBE_EDITOR: join(dir, 'editor.sh') }) : await kubectl.run(args);
+    const result = tool === 'berth' ? await runBerthWith(server.kubeconfigPath, args, { KUBE_EDITOR: join(dir, 'editor.sh'), TMPDIR: dir }) : await kubectl.run(args);
     const seen = [1, 2, 3].map((n) => join(dir, `seen-${n}`)).filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8'));
     return { result, seen };
   }
@@ -460,12 +465,6 @@ esac
     expect((await runBerth(server.kubeconfigPath, ['apply', '-f', '-'], [cm(ours), cm(theirs)].join('---\n'))).code).toBe(0);
     const a = await editWith('berth', mode, ours);
     const b = await editWith('kubectl', mode, theirs);
-    // Both keep a copy of changes given up on (berth in a directory of its own, kubectl a file).
-    for (const { result } of [a, b]) {
-      for (const [, kept] of result.stderr.matchAll(/stored to "([^"]+)"/g)) {
-        rmSync(basename(dirname(kept)).startsWith('berth-edit-') ? dirname(kept) : kept, { recursive: true, force: true });
-      }
-    }
     const norm = (text: string, name: string) => text.split(name).join('NAME').replace(/"[^"]*(berth-edit-|kubectl-edit-)[^"]*"/g, '"FILE"');
     expect({ code: a.result.code, stdout: norm(a.result.stdout, ours), stderr: norm(a.result.stderr, ours) }).toEqual({
       code: b.result.code,
