@@ -82,6 +82,7 @@ describe('a DaemonSet across three hosts, driven by kubectl', () => {
   }, 180_000);
 
   afterAll(async () => {
+    kubectl?.cleanup();
     if (!cluster) return;
     await client.delete(DAEMON_SETS, 'node-agent', { namespace: 'default' }).catch(() => undefined);
     await waitFor(async () => (await listPods()).length === 0, 30_000).catch(() => undefined);

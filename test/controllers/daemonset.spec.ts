@@ -32,6 +32,7 @@ describe('DaemonSet controller against a real apiserver, driven by kubectl', () 
   });
 
   afterAll(async () => {
+    kubectl?.cleanup();
     await cluster?.cleanup();
   });
 

@@ -85,7 +85,8 @@ describe('EndpointSlice controller against a real apiserver', () => {
     expect(slice.addressType).toBe('IPv4');
     expect(slice.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
 
-    const table = (await kubectlFor(server).run(['get', 'endpointslices'])).stdout.split('\n');
+    const kubectl = kubectlFor(server);
+    const table = await kubectl.run(['get', 'endpointslices']).then((r) => r.stdout.split('\n')).finally(() => kubectl.cleanup());
     expect(table[0].split(/\s{2,}/)).toEqual(['NAME', 'ADDRESSTYPE', 'PORTS', 'ENDPOINTS', 'AGE']);
     expect(table[1].split(/\s+/).slice(0, 4)).toEqual([slice.metadata.name, 'IPv4', '8080', '10.88.0.11,10.88.0.12']);
 
