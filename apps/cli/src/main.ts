@@ -13,6 +13,7 @@ import { get } from './commands/get';
 import { registerPortForward } from './commands/port-forward';
 import { registerCreateCommands, registerKubectlCommands } from './commands/register-kubectl';
 import { registerWorkloadCommands } from './commands/register-workloads';
+import { registerComposeCommands } from './commands/compose';
 import { formatError } from './errors';
 import { GlobalOptions, Session } from './session';
 
@@ -114,13 +115,15 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
   registerKubectlCommands(program, run);
   registerPortForward(program, run);
   registerRegistryCommands(program, run);
+  // docker compose's verbs: the flags after `compose` and after its verb are its own (`logs -n 5`).
+  registerComposeCommands(program, run);
 
   // The docker-style verbs on this node's runtimed (images, runtime run/ps/logs/exec..., volume).
   registerRuntimeCommands(program);
   // berth's daemons, each with its own flags, and resetting this host's node.
   registerDaemonCommands(program);
   registerNodeCommands(program);
-  verbsOwnTheirOptions(program, ['runtime', '__complete', ...DAEMONS.map((daemon) => daemon.name)]);
+  verbsOwnTheirOptions(program, ['runtime', 'compose', '__complete', ...DAEMONS.map((daemon) => daemon.name)]);
   return program;
 }
 

@@ -1,0 +1,151 @@
+import { Command, Option } from 'commander';
+import type { Session } from '../../session';
+import { parseCount } from '../workloads';
+import { composeDown } from './down';
+import { composeExec, composeRun } from './exec';
+import { composeRestart, composeScale, composeStart, composeStop } from './lifecycle';
+import { composeImages, composeLs } from './listing';
+import { composeLogs } from './logs';
+import { composeProjectName, ComposeProjectScope, type ComposeGlobalOptions } from './project';
+import { composePs } from './ps';
+
+type Runner = (action: (session: Session) => Promise<void>, command: Command) => Promise<void>;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * `berth compose ...`: docker compose's verbs over the cluster. A project is the namespace of its name;
+ * every verb finds the project's objects by their compose labels there. The global flags (-f, -p,
+ * --profile, --env-file, --project-directory) come before the verb, as in docker compose.
+ */
+export function registerComposeCommands(program: Command, run: Runner): Command {
+  const compose = program
+    .command('compose')
+    .description('docker compose on the cluster: a project is a namespace, a service a workload named after it')
+    .addOption(new Option('-f, --file <path>', 'compose configuration file; repeatable').argParser(collect).default([]))
+    .option('-p, --project-name <name>', 'project name (default: $COMPOSE_PROJECT_NAME, else the project directory\'s name)')
+    .addOption(new Option('--profile <profile>', 'a profile to enable; repeatable').argParser(collect).default([]))
+    .addOption(new Option('--env-file <path>', 'an environment file; repeatable').argParser(collect).default([]))
+    .option('--project-directory <dir>', 'the project\'s working directory (default: the first file\'s directory)')
+    // The program's flags go before `compose` (its verbs' own come after them): these two also after it.
+    .option('--kubeconfig <path>', 'kubeconfig file')
+    .option('--context <name>', 'the kubeconfig context to use')
+    .enablePositionalOptions();
+
+  /** Runs a verb on the project the global flags name; the session works in its namespace. */
+  const onProject = (command: Command, action: (scope: ComposeProjectScope, session: Session) => Promise<void>) =>
+    run(async (session) => {
+      const project = composeProjectName(command.optsWithGlobals<ComposeGlobalOptions>());
+      session.options.namespace = project;
+      await action(new ComposeProjectScope(session, project), session);
+    }, command);
+
+  compose
+    .command('ps')
+    .description("list the project's containers (pods): NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS; running ones unless -a")
+    .argument('[services...]')
+    .option('-a, --all', 'also the stopped ones')
+    .option('-q, --quiet', 'only the names')
+    .option('--services', 'only the services')
+    .option('--format <format>', 'table or json (one object per line)', 'table')
+    .addOption(new Option('--status <status>', 'only containers in this state (running, exited, restarting, created, removing); repeatable').argParser(collect).default([]))
+    .action((services: string[], options, command: Command) => onProject(command, (scope) => composePs(scope, services, options)));
+
+  compose
+    .command('logs')
+    .description('the logs of the services\' containers, each line prefixed with its container (web-1  | )')
+    .argument('[services...]')
+    .option('-f, --follow', 'keep following, also containers that start later')
+    .option('-t, --timestamps', 'show timestamps')
+    .option('-n, --tail <lines>', 'lines from the end of each log, or "all"', 'all')
+    .option('--since <duration>', 'only lines newer than this (e.g. 10s, 5m)')
+    .option('--no-color', 'no colours')
+    .option('--no-log-prefix', 'no prefix on the lines')
+    .action((services: string[], options, command: Command) => onProject(command, (scope) => composeLogs(scope, services, options)));
+
+  compose
+    .command('exec')
+    .description("run a command in a service's running container (its n-th pod) and exit with its exit code")
+    .argument('<service>')
+    .argument('<command...>')
+    .option('-T, --no-TTY', 'no terminal (default: one when stdin and stdout are terminals)')
+    .option('-i, --interactive', 'keep stdin open (the default)', true)
+    .option('--index <n>', 'which container of the service, from 1', parseCount('--index', 1), 1)
+    .addOption(new Option('-e, --env <KEY=VALUE>', 'refused: a pod exec runs with the container\'s environment').argParser(collect).default([]))
+    .option('-w, --workdir <dir>', "refused: a pod exec runs in the container's working directory")
+    .option('-u, --user <user>', "refused: a pod exec runs as the container's user")
+    .passThroughOptions()
+    .action((service: string, cmd: string[], options, command: Command) =>
+      onProject(command, async (scope, session) => {
+        session.exitWith(await composeExec(scope, service, cmd, { ...options, noTty: options.TTY === false }));
+      }),
+    );
+
+  compose
+    .command('run')
+    .description("run a one-off command in a new pod made from the service's pod template, attached; exit with its exit code")
+    .argument('<service>')
+    .argument('[command...]')
+    .option('--rm', 'remove the pod when it ends')
+    .option('-e, --env <KEY=VALUE>', 'an environment variable; repeatable', collect, [])
+    .option('-w, --workdir <dir>', 'the working directory')
+    .option('--entrypoint <entrypoint>', 'replace the entrypoint (words, or a JSON array)')
+    .option('-T, --no-TTY', 'no terminal (default: one when stdin and stdout are terminals)')
+    .passThroughOptions()
+    .action((service: string, cmd: string[], options, command: Command) =>
+      onProject(command, async (scope, session) => {
+        session.exitWith(await composeRun(scope, service, cmd, { ...options, noTty: options.TTY === false }));
+      }),
+    );
+
+  compose
+    .command('stop')
+    .description('stop services: their workloads scaled to 0 (the replicas kept for start), a job suspended; waits until the containers are gone')
+    .argument('[services...]')
+    .action((services: string[], _options, command: Command) => onProject(command, (scope) => composeStop(scope, services)));
+
+  compose
+    .command('start')
+    .description('start stopped services again, with the replicas they had')
+    .argument('[services...]')
+    .action((services: string[], _options, command: Command) => onProject(command, (scope) => composeStart(scope, services)));
+
+  compose
+    .command('restart')
+    .description("restart services' containers as a rolling restart (kubectl rollout restart)")
+    .argument('[services...]')
+    .action((services: string[], _options, command: Command) => onProject(command, (scope) => composeRestart(scope, services)));
+
+  compose
+    .command('scale')
+    .description('set the number of containers of services')
+    .argument('<service=replicas...>')
+    .action((args: string[], _options, command: Command) => onProject(command, (scope) => composeScale(scope, args)));
+
+  compose
+    .command('down')
+    .description("remove the project's objects and wait until its containers are gone; the volumes' PVCs stay unless -v; the namespace goes when nothing is left")
+    .option('-v, --volumes', 'also remove the volumes (PVCs)')
+    .option('--remove-orphans', "accepted: down removes every object of the project, whatever compose file made it")
+    .option('-t, --timeout <seconds>', 'seconds the containers have to stop', parseCount('--timeout'))
+    .action((options, command: Command) => onProject(command, (scope) => composeDown(scope, options)));
+
+  compose
+    .command('images')
+    .description('the images the containers run: CONTAINER REPOSITORY TAG IMAGE ID SIZE')
+    .argument('[services...]')
+    .option('-q, --quiet', 'only the image ids')
+    .action((services: string[], options, command: Command) => onProject(command, (scope) => composeImages(scope, services, options)));
+
+  compose
+    .command('ls')
+    .description('list the compose projects in the cluster: NAME STATUS CONFIG FILES')
+    .option('-a, --all', 'also projects with no running container')
+    .option('-q, --quiet', 'only the names')
+    .option('--format <format>', 'table or json', 'table')
+    .action((options, command: Command) => run((session) => composeLs(session, options), command));
+
+  return compose;
+}
