@@ -124,7 +124,7 @@ export function replicaName(service: string, index: number): string {
 const COLOURS = ['36', '33', '32', '35', '34', '36;1', '33;1', '32;1', '35;1', '34;1'];
 
 /**
- * `web-1  | ` for every name, padded to the longest plus one as compose lays them out; coloured (one
+ * `web-1  | ` for every name: padded to the longest plus one, then ` | `, as compose lays them out; coloured (one
  * colour per service, in order of first appearance) when `colour`.
  */
 export function logPrefixes(names: Array<{ name: string; service: string }>, colour: boolean): Map<string, string> {
@@ -132,7 +132,7 @@ export function logPrefixes(names: Array<{ name: string; service: string }>, col
   const services = [...new Set(names.map((n) => n.service))];
   return new Map(
     names.map(({ name, service }) => {
-      const text = `${name.padEnd(width)}| `;
+      const text = `${name.padEnd(width)} | `;
       const code = COLOURS[services.indexOf(service) % COLOURS.length];
       return [name, colour ? `\u001b[${code}m${text}\u001b[0m` : text];
     }),
