@@ -1,0 +1,257 @@
+/**
+ * `berth compose` verbs on a project already in a real single-node cluster: the objects `up` would make
+ * (a labelled namespace, Deployments, a Service, a PVC) are applied by hand, then each verb runs as a user
+ * would run it, against real runc containers.
+ */
+import type { KubeObject, Pod } from '@berth/api';
+import { waitFor } from '@berth/testing';
+import { BackgroundBerth, runBerth, type BerthResult } from '../cli/run-berth';
+import { startNodeCluster, type NodeCluster } from '../support/node-cluster';
+
+jest.setTimeout(180_000);
+
+const PROJECT = 'shop';
+const labels = (service?: string) => ({ 'com.docker.compose.project': PROJECT, ...(service ? { 'com.docker.compose.service': service } : {}) });
+
+function deployment(service: string, replicas: number, script: string, extra: { volumes?: object[]; mounts?: object[]; probe?: boolean } = {}) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: service, namespace: PROJECT, labels: labels(service) },
+    spec: {
+      replicas,
+      selector: { matchLabels: labels(service) },
+      template: {
+        metadata: { labels: labels(service) },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          volumes: extra.volumes,
+          containers: [
+            {
+              name: service,
+              image: 'busybox:latest',
+              imagePullPolicy: 'IfNotPresent',
+              command: ['sh', '-c'],
+              args: [script],
+              ports: [{ containerPort: 80 }],
+              volumeMounts: extra.mounts,
+              readinessProbe: extra.probe ? { exec: { command: ['true'] }, periodSeconds: 1 } : undefined,
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+function expectOneLineFailure(result: BerthResult, message: string): void {
+  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 1, stderr: `${message}\n` });
+}
+
+describe('berth compose verbs on a running project', () => {
+  let cluster: NodeCluster;
+  const followers: BackgroundBerth[] = [];
+  const berth = (...args: string[]) => runBerth(cluster.server.kubeconfigPath, args);
+  const compose = (...args: string[]) => berth('compose', '-p', PROJECT, ...args);
+  const succeed = async (...args: string[]) => {
+    const result = await compose(...args);
+    if (result.code !== 0) throw new Error(`berth compose ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+    return result.stdout;
+  };
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await cluster.server.fetch(path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
+    if (res.status >= 300 && method !== 'GET') throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
+    return { status: res.status, object: JSON.parse(res.body) };
+  };
+  const list = async <T extends KubeObject>(path: string): Promise<T[]> => (await api('GET', path)).object.items ?? [];
+  const projectPods = () => list<Pod>(`/api/v1/namespaces/${PROJECT}/pods`);
+  const runningPods = (service: string, count: number) =>
+    waitFor(async () => {
+      const pods = (await projectPods()).filter((p) => p.metadata.labels?.['com.docker.compose.service'] === service && !p.metadata.deletionTimestamp);
+      const ready = pods.filter((p) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      if (pods.length !== count || ready.length !== count) return undefined;
+      await cluster.observe(PROJECT);
+      return pods;
+    }, 90_000, `${count} ready pods of ${service}`);
+  const psRows = async (...args: string[]) =>
+    (await succeed('ps', ...args))
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(/ {3,}/));
+
+  beforeAll(async () => {
+    cluster = await startNodeCluster();
+    await api('POST', '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: PROJECT, labels: labels(), annotations: { 'compose.berth.dev/config-files': '/srv/shop/compose.yaml' } },
+    });
+    await api('POST', `/api/v1/namespaces/${PROJECT}/persistentvolumeclaims`, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'shop-data', labels: labels() },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Mi' } } },
+    });
+    await api('POST', `/api/v1/namespaces/${PROJECT}/services`, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', labels: labels('web') },
+      spec: { type: 'NodePort', selector: labels('web'), ports: [{ port: 80, targetPort: 80 }] },
+    });
+    await api('POST', `/apis/apps/v1/namespaces/${PROJECT}/deployments`, deployment('web', 2, 'echo "web says hello from $HOSTNAME"; exec sleep 3600', { probe: true }));
+    await api(
+      'POST',
+      `/apis/apps/v1/namespaces/${PROJECT}/deployments`,
+      deployment('db', 1, 'echo db ready; echo kept >> /data/lines; exec sleep 3600', {
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'shop-data' } }],
+        mounts: [{ name: 'data', mountPath: '/data' }],
+      }),
+    );
+    await runningPods('web', 2);
+    await runningPods('db', 1);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const follower of followers) await follower.stop();
+    if (!cluster) return;
+    await cluster.server.fetch(`/api/v1/namespaces/${PROJECT}`, { method: 'DELETE' }).catch(() => undefined);
+    await waitFor(async () => (await cluster.runtime.listContainers({ all: true })).length === 0 && (await cluster.runtime.listPodSandboxes()).length === 0, 60_000).catch(() => undefined);
+    expect(await cluster.cleanup()).toEqual([]);
+  }, 120_000);
+
+  it('lists the containers with docker compose columns, the services, names and JSON', async () => {
+    const nodePort = (await api('GET', `/api/v1/namespaces/${PROJECT}/services/web`)).object.spec.ports[0].nodePort;
+    const header = (await succeed('ps')).split('\n')[0];
+    expect(header.split(/ {3,}/)).toEqual(['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS']);
+    const rows = await psRows();
+    const pods = await projectPods();
+    expect(rows.map((r) => r[0]).sort()).toEqual(pods.map((p) => p.metadata.name).sort());
+    const web = rows.filter((r) => r[3] === 'web');
+    expect(web).toHaveLength(2);
+    for (const row of web) {
+      expect(row[1]).toBe('busybox:latest');
+      expect(row[2]).toBe('"sh -c echo "web say…"');
+      expect(row[4]).toMatch(/ago$/);
+      expect(row[5]).toMatch(/^Up .* \(healthy\)$/);
+      expect(row[6]).toBe(`0.0.0.0:${nodePort}->80/tcp`);
+    }
+    expect(rows.find((r) => r[3] === 'db')?.[5]).toMatch(/^Up [^(]*$/);
+    expect(await succeed('ps', '--services')).toBe('db\nweb\n');
+    expect((await succeed('ps', '-q', 'web')).trimEnd().split('\n').sort()).toEqual(web.map((r) => r[0]).sort());
+    const json = (await succeed('ps', '--format', 'json', 'db')).trimEnd().split('\n').map((line) => JSON.parse(line));
+    expect(json).toEqual([expect.objectContaining({ Project: PROJECT, Service: 'db', State: 'running', Image: 'busybox:latest', ExitCode: 0 })]);
+    expect(await succeed('ps', '--status', 'exited')).toBe((await succeed('ps')).split('\n')[0] + '\n');
+  });
+
+  it('says in one line that a service or project does not exist', async () => {
+    expectOneLineFailure(await compose('ps', 'nope'), 'error: no such service: nope');
+    expectOneLineFailure(await compose('logs', 'nope'), 'error: no such service: nope');
+    expectOneLineFailure(await compose('exec', '-T', 'nope', 'true'), 'error: no such service: nope');
+    expectOneLineFailure(await berth('compose', '-p', 'nothere', 'ps'), 'error: no such project: nothere');
+    expectOneLineFailure(
+      await berth('compose', '-p', 'Bad!', 'ps'),
+      'error: invalid project name "Bad!": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number',
+    );
+  });
+
+  it('prints every container log behind its service-n prefix, padded as compose, or bare', async () => {
+    const out = await succeed('logs');
+    const pods = (await projectPods()).sort((a, b) => Date.parse(a.metadata.creationTimestamp!) - Date.parse(b.metadata.creationTimestamp!) || a.metadata.name!.localeCompare(b.metadata.name!));
+    const web = pods.filter((p) => p.metadata.labels?.['com.docker.compose.service'] === 'web');
+    expect(out.split('\n').filter(Boolean).sort()).toEqual(
+      ['db-1   | db ready', `web-1  | web says hello from ${web[0].metadata.name}`, `web-2  | web says hello from ${web[1].metadata.name}`].sort(),
+    );
+    expect(await succeed('logs', '--no-log-prefix', 'db')).toBe('db ready\n');
+    expect(await succeed('logs', '--tail', '0', 'db')).toBe('');
+    expect(await succeed('logs', '-t', 'db')).toMatch(/^db-1  \| \d{4}-\d\d-\d\dT[\d:.]+Z db ready\n$/);
+  });
+
+  it('execs in the n-th container of a service and passes its exit code through', async () => {
+    const rows = await psRows('web');
+    const result = await compose('exec', '-T', '--index', '2', 'web', 'sh', '-c', 'echo in $HOSTNAME; exit 3');
+    expect(result.code).toBe(3);
+    expect(rows.map((r) => r[0])).toContain(result.stdout.trim().replace(/^in /, ''));
+    expect((await compose('exec', '-T', 'db', 'cat', '/data/lines')).stdout).toBe('kept\n');
+    expectOneLineFailure(await compose('exec', '-T', '--index', '5', 'web', 'true'), 'error: service "web" is not running container #5');
+    expectOneLineFailure(
+      await compose('exec', '-T', '-e', 'A=1', 'web', 'true'),
+      "error: compose exec: -e, -w and -u are not supported: a pod exec runs with the container's own environment, working directory and user",
+    );
+  });
+
+  it('runs a one-off pod from the service template, attached, with its exit code, removed with --rm', async () => {
+    const result = await compose('run', '--rm', '-T', '-e', 'WHO=one-off', 'db', 'sh', '-c', 'echo "$WHO sees $(cat /data/lines)"; exit 4');
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 4, stdout: 'one-off sees kept\n' });
+    expect((await projectPods()).filter((p) => p.metadata.labels?.['com.docker.compose.oneoff'])).toEqual([]);
+    const kept = await compose('run', '-T', '--entrypoint', 'echo', 'web', 'plain');
+    expect({ code: kept.code, stdout: kept.stdout }).toEqual({ code: 0, stdout: 'plain\n' });
+    const oneOff = (await projectPods()).filter((p) => p.metadata.labels?.['com.docker.compose.oneoff'] === 'True');
+    expect(oneOff).toHaveLength(1);
+    // compose ps and logs leave one-off containers out.
+    expect((await psRows('-a')).map((r) => r[0])).not.toContain(oneOff[0].metadata.name);
+    await api('DELETE', `/api/v1/namespaces/${PROJECT}/pods/${oneOff[0].metadata.name}`);
+  });
+
+  it('lists the project and its images', async () => {
+    const ls = (await berth('compose', 'ls')).stdout.trimEnd().split('\n').map((line) => line.split(/ {3,}/));
+    expect(ls[0]).toEqual(['NAME', 'STATUS', 'CONFIG FILES']);
+    expect(ls.find((row) => row[0] === PROJECT)).toEqual([PROJECT, expect.stringMatching(/running\(3\)/), '/srv/shop/compose.yaml']);
+    const images = (await succeed('images')).trimEnd().split('\n').map((line) => line.split(/ {3,}/));
+    expect(images[0]).toEqual(['CONTAINER', 'REPOSITORY', 'TAG', 'IMAGE ID', 'SIZE']);
+    const pods = await projectPods();
+    expect(images.slice(1).map((r) => r[0]).sort()).toEqual(pods.filter((p) => !p.metadata.labels?.['com.docker.compose.oneoff']).map((p) => p.metadata.name).sort());
+    for (const row of images.slice(1)) expect(row.slice(1, 3)).toEqual(['busybox', 'latest']);
+  });
+
+  it('scales, stops (keeping the replicas), starts and restarts services', async () => {
+    expect(await succeed('scale', 'web=1')).toBe(' Service web  Scaled to 1\n');
+    await runningPods('web', 1);
+    const before = await runningPods('web', 1);
+    expect(await succeed('stop', 'web')).toBe(` Container ${before[0].metadata.name}  Stopped\n`);
+    const stopped = (await api('GET', `/apis/apps/v1/namespaces/${PROJECT}/deployments/web`)).object;
+    expect({ replicas: stopped.spec.replicas, kept: stopped.metadata.annotations['compose.berth.dev/replicas'] }).toEqual({ replicas: 0, kept: '1' });
+    expect((await projectPods()).filter((p) => p.metadata.labels?.['com.docker.compose.service'] === 'web')).toEqual([]);
+    expect(await succeed('start', 'web')).toBe(' Service web  Started\n');
+    const started = await runningPods('web', 1);
+    expect((await api('GET', `/apis/apps/v1/namespaces/${PROJECT}/deployments/web`)).object.metadata.annotations?.['compose.berth.dev/replicas']).toBeUndefined();
+    expect(await succeed('restart', 'web')).toBe(' Service web  Restarted\n');
+    const restarted = (await api('GET', `/apis/apps/v1/namespaces/${PROJECT}/deployments/web`)).object;
+    expect(restarted.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    await waitFor(async () => {
+      const pods = await runningPods('web', 1);
+      return pods[0].metadata.name !== started[0].metadata.name || undefined;
+    }, 90_000, 'the restarted pod of web');
+    expectOneLineFailure(await compose('scale', 'web'), 'error: invalid scale specifier "web": use SERVICE=REPLICAS');
+  });
+
+  it('follows the logs of containers that start later', async () => {
+    const follower = new BackgroundBerth(cluster.server.kubeconfigPath, ['compose', '-p', PROJECT, 'logs', '-f', '--no-color', 'web']);
+    followers.push(follower);
+    const [first] = await runningPods('web', 1);
+    await follower.waitFor(new RegExp(`web-1 +\\| web says hello from ${first.metadata.name}\\n`));
+    await succeed('scale', 'web=2');
+    const pods = await runningPods('web', 2);
+    const added = pods.find((p) => p.metadata.name !== first.metadata.name)!;
+    await follower.waitFor(new RegExp(`web-2 +\\| web says hello from ${added.metadata.name}\\n`));
+    await follower.stop();
+  });
+
+  it('takes everything down but the volumes, then the volumes and the namespace with -v', async () => {
+    await cluster.observe(PROJECT);
+    const pods = (await projectPods()).map((p) => p.metadata.name);
+    const down = await succeed('down', '-t', '1');
+    const lines = down.trimEnd().split('\n');
+    for (const pod of pods) expect(lines).toContain(` Container ${pod}  Removed`);
+    expect(lines).toEqual(expect.arrayContaining([' Deployment web  Removed', ' Deployment db  Removed', ' Service web  Removed']));
+    expect(await projectPods()).toEqual([]);
+    expect(await list(`/apis/apps/v1/namespaces/${PROJECT}/deployments`)).toEqual([]);
+    expect(await list(`/api/v1/namespaces/${PROJECT}/services`)).toEqual([]);
+    expect((await list(`/api/v1/namespaces/${PROJECT}/persistentvolumeclaims`)).map((c) => c.metadata.name)).toEqual(['shop-data']);
+    expect((await api('GET', `/api/v1/namespaces/${PROJECT}`)).status).toBe(200);
+    expect(await succeed('down', '-v')).toBe(' Volume shop-data  Removed\n Namespace shop  Removed\n');
+    expect((await api('GET', `/api/v1/namespaces/${PROJECT}`)).status).toBe(404);
+    expectOneLineFailure(await compose('down'), 'error: no such project: shop');
+    expect(await cluster.leftovers(PROJECT)).toEqual([]);
+  });
+});
