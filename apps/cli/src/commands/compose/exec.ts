@@ -5,6 +5,7 @@ import { exec, exitCodeFromStatus, openExec, relay } from '../exec';
 import { logQuery, prefixedWriter } from '../logs';
 import { parseKeyValues, watchUntil } from '../workloads';
 import { Transport } from '@berth/client';
+import { SERVICE_LABEL } from '@berth/compose';
 import { streamPodLog } from './logs';
 import { ONEOFF_LABEL, TYPES, type ComposeProjectScope } from './project';
 
@@ -62,6 +63,21 @@ export function parseEntrypoint(text: string): string[] {
   return text.split(/\s+/).filter(Boolean);
 }
 
+/** Labels a controller's selector may use (a Job's), which a one-off must not carry. */
+const CONTROLLER_LABELS = ['controller-uid', 'batch.kubernetes.io/controller-uid', 'job-name', 'batch.kubernetes.io/job-name', 'pod-template-hash'];
+
+/**
+ * A one-off's labels: the template's, marked as one-off, without the service label (kept as an annotation
+ * instead), so that neither the service's workload nor its Service selects it: compose does not put a
+ * `run` container behind the service's name either.
+ */
+function oneOffLabels(labels: Record<string, string>): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(labels)) if (key !== SERVICE_LABEL && !CONTROLLER_LABELS.includes(key)) result[key] = value;
+  result[ONEOFF_LABEL] = 'True';
+  return result;
+}
+
 /**
  * The one-off pod of `compose run`: the service workload's pod template, its main container given the
  * command (args), entrypoint (command), environment and working directory asked for, labelled as a one-off
@@ -95,8 +111,8 @@ export function oneOffPod(project: string, service: string, template: { metadata
     metadata: {
       name: base.length > 63 ? base.slice(base.length - 63).replace(/^-+/, '') : base,
       namespace: project,
-      labels: { ...(template.metadata?.labels ?? {}), [ONEOFF_LABEL]: 'True' },
-      annotations: { ...(template.metadata?.annotations ?? {}) },
+      labels: oneOffLabels(template.metadata?.labels ?? {}),
+      annotations: { ...(template.metadata?.annotations ?? {}), [SERVICE_LABEL]: service },
     },
     spec: { ...spec, containers: [container, ...rest], restartPolicy: 'Never' },
   };

@@ -151,7 +151,9 @@ describe('compose run pods', () => {
     };
     const made = oneOffPod('shop', 'web', template, ['echo', 'hi'], { env: ['A=2', 'B=3'], workdir: '/tmp', tty: false });
     expect(made.metadata.name).toMatch(/^shop-web-run-[0-9a-f]{12}$/);
-    expect(made.metadata.labels).toEqual({ ...template.metadata.labels, 'com.docker.compose.oneoff': 'True' });
+    // Not selected by the service's workload or Service: the service is named in an annotation.
+    expect(made.metadata.labels).toEqual({ 'com.docker.compose.project': 'shop', 'com.docker.compose.oneoff': 'True' });
+    expect(made.metadata.annotations).toEqual({ 'com.docker.compose.service': 'web' });
     expect(made.spec?.restartPolicy).toBe('Never');
     expect(made.spec?.containers[0]).toMatchObject({ command: ['sh'], args: ['echo', 'hi'], workingDir: '/tmp', env: [{ name: 'A', value: '2' }, { name: 'B', value: '3' }] });
     expect(made.spec?.containers[0].readinessProbe).toBeUndefined();
