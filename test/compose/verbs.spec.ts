@@ -53,10 +53,17 @@ describe('berth compose verbs on a running project', () => {
   const followers: BackgroundBerth[] = [];
   const berth = (...args: string[]) => runBerth(cluster.server.kubeconfigPath, args);
   const compose = (...args: string[]) => berth('compose', '-p', PROJECT, ...args);
-  const succeed = async (...args: string[]) => {
+  const run = async (...args: string[]) => {
     const result = await compose(...args);
     if (result.code !== 0) throw new Error(`berth compose ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
-    return result.stdout;
+    return result;
+  };
+  const succeed = async (...args: string[]) => (await run(...args)).stdout;
+  /** compose's progress lines, which it writes on stderr. */
+  const progress = async (...args: string[]) => {
+    const result = await run(...args);
+    expect(result.stdout).toBe('');
+    return result.stderr;
   };
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await cluster.server.fetch(path, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'Content-Type': 'application/json' } });
@@ -206,17 +213,17 @@ describe('berth compose verbs on a running project', () => {
   });
 
   it('scales, stops (keeping the replicas), starts and restarts services', async () => {
-    expect(await succeed('scale', 'web=1')).toBe(' Service web  Scaled to 1\n');
+    expect(await progress('scale', 'web=1')).toBe(' Service web  Scaled to 1\n');
     await runningPods('web', 1);
     const before = await runningPods('web', 1);
-    expect(await succeed('stop', 'web')).toBe(` Container ${before[0].metadata.name}  Stopped\n`);
+    expect(await progress('stop', 'web')).toBe(` Container ${before[0].metadata.name}  Stopped\n`);
     const stopped = (await api('GET', `/apis/apps/v1/namespaces/${PROJECT}/deployments/web`)).object;
     expect({ replicas: stopped.spec.replicas, kept: stopped.metadata.annotations['compose.berth.dev/replicas'] }).toEqual({ replicas: 0, kept: '1' });
     expect((await projectPods()).filter((p) => p.metadata.labels?.['com.docker.compose.service'] === 'web')).toEqual([]);
-    expect(await succeed('start', 'web')).toBe(' Service web  Started\n');
+    expect(await progress('start', 'web')).toBe(' Service web  Started\n');
     const started = await runningPods('web', 1);
     expect((await api('GET', `/apis/apps/v1/namespaces/${PROJECT}/deployments/web`)).object.metadata.annotations?.['compose.berth.dev/replicas']).toBeUndefined();
-    expect(await succeed('restart', 'web')).toBe(' Service web  Restarted\n');
+    expect(await progress('restart', 'web')).toBe(' Service web  Restarted\n');
     const restarted = (await api('GET', `/apis/apps/v1/namespaces/${PROJECT}/deployments/web`)).object;
     expect(restarted.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     await waitFor(async () => {
@@ -241,7 +248,7 @@ describe('berth compose verbs on a running project', () => {
   it('takes everything down but the volumes, then the volumes and the namespace with -v', async () => {
     await cluster.observe(PROJECT);
     const pods = (await projectPods()).map((p) => p.metadata.name);
-    const down = await succeed('down', '-t', '1');
+    const down = await progress('down', '-t', '1');
     const lines = down.trimEnd().split('\n');
     for (const pod of pods) expect(lines).toContain(` Container ${pod}  Removed`);
     expect(lines).toEqual(expect.arrayContaining([' Deployment web  Removed', ' Deployment db  Removed', ' Service web  Removed']));
@@ -250,7 +257,7 @@ describe('berth compose verbs on a running project', () => {
     expect(await list(`/api/v1/namespaces/${PROJECT}/services`)).toEqual([]);
     expect((await list(`/api/v1/namespaces/${PROJECT}/persistentvolumeclaims`)).map((c) => c.metadata.name)).toEqual(['shop-data']);
     expect((await api('GET', `/api/v1/namespaces/${PROJECT}`)).status).toBe(200);
-    expect(await succeed('down', '-v')).toBe(' Volume shop-data  Removed\n Namespace shop  Removed\n');
+    expect(await progress('down', '-v')).toBe(' Volume shop-data  Removed\n Namespace shop  Removed\n');
     expect((await api('GET', `/api/v1/namespaces/${PROJECT}`)).status).toBe(404);
     expectOneLineFailure(await compose('down'), 'error: no such project: shop');
     expect(await cluster.leftovers(PROJECT)).toEqual([]);

@@ -1,4 +1,4 @@
-import type { KubeObject, Pod, ResourceType } from '@berth/api';
+import type { KubeObject, PersistentVolume, Pod, ResourceType } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { sameType } from '../../kinds';
 import { isNotFound, watchUntil } from '../workloads';
@@ -47,16 +47,19 @@ export function removalOrder(types: ResourceType[], volumes: boolean): ResourceT
  */
 export async function composeDown(scope: ComposeProjectScope, options: ComposeDownOptions): Promise<void> {
   const session = scope.session;
-  const terminal = !!process.stdout.isTTY;
-  const say = (kind: string, name: string) => session.out(progressLine(kind, name, 'Removed', terminal));
+  const terminal = !!process.stderr.isTTY;
+  // Progress goes to stderr, as compose writes it.
+  const say = (kind: string, name: string) => session.notice(progressLine(kind, name, 'Removed', terminal));
   const namespace = await scope.namespace().catch((err) => (err instanceof BerthError && err.reason === 'NotFound' ? undefined : Promise.reject(err)));
   const types = removalOrder((await session.discovery.resources()).types, !!options.volumes);
   const pods = await scope.list<Pod>(TYPES.pods);
   let found = pods.length > 0;
+  const claims: KubeObject[] = [];
 
   for (const type of types) {
     const objects = (await scope.list<KubeObject>(type)).filter((object) => !isOwned(object));
     found ||= objects.length > 0;
+    if (sameType(type, TYPES.pvcs)) claims.push(...objects);
     for (const object of objects) {
       const name = object.metadata.name ?? '';
       try {
@@ -77,7 +80,14 @@ export async function composeDown(scope: ComposeProjectScope, options: ComposeDo
   if (!found && !namespace) throw new BerthError('NotFound', `no such project: ${scope.name}`);
 
   await waitGone(scope, TYPES.pods, pods, say);
-  if (options.volumes) await waitGone(scope, TYPES.pvcs, [], say);
+  if (options.volumes) {
+    await waitGone(scope, TYPES.pvcs, claims, say);
+    // The volumes behind them, which their reclaim policy (Delete) has the cluster remove.
+    const volumes = claims.map((claim) => (claim as { spec?: { volumeName?: string } }).spec?.volumeName).filter((name): name is string => !!name);
+    await watchUntil<PersistentVolume, true>(session, TYPES.pvs, {}, (current) =>
+      !current.some((pv) => volumes.includes(pv.metadata.name ?? '') && pv.spec?.persistentVolumeReclaimPolicy === 'Delete') || undefined,
+    );
+  }
   const left = options.volumes ? [] : await scope.list(TYPES.pvcs);
   if (namespace && left.length === 0) {
     await session.client.delete(TYPES.namespaces, scope.name, { propagationPolicy: 'Background' }).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)));

@@ -12,7 +12,7 @@ export const STOPPED_NODE_LABEL = 'compose.berth.dev/stopped';
 const scalable = (w: Workload) => sameType(w.type, TYPES.deployments) || sameType(w.type, TYPES.statefulsets);
 
 function terminal(): boolean {
-  return !!process.stdout.isTTY;
+  return !!process.stderr.isTTY;
 }
 
 /** The change that stops a workload, or undefined when it is already stopped. */
@@ -44,7 +44,7 @@ async function patch(scope: ComposeProjectScope, w: Workload, body: object): Pro
   await scope.session.client.patch(w.type, w.object.metadata.name ?? '', body, { namespace: scope.name, type: 'merge' });
 }
 
-/** Waits until none of these pods is left, printing each as it goes. */
+/** Waits until none of these pods is left, saying so of each as it goes (on stderr, as compose's progress). */
 async function waitGone(scope: ComposeProjectScope, pods: Pod[], word: string): Promise<void> {
   const left = new Map(pods.map((pod) => [pod.metadata.uid ?? '', pod.metadata.name ?? '']));
   await watchUntil<Pod, true>(scope.session, TYPES.pods, { namespace: scope.name }, (current) => {
@@ -52,7 +52,7 @@ async function waitGone(scope: ComposeProjectScope, pods: Pod[], word: string): 
     for (const [uid, name] of [...left]) {
       if (present.has(uid)) continue;
       left.delete(uid);
-      scope.session.out(progressLine('Container', name, word, terminal()));
+      scope.session.notice(progressLine('Container', name, word, terminal()));
     }
     return left.size === 0 || undefined;
   });
@@ -75,7 +75,7 @@ export async function composeStart(scope: ComposeProjectScope, services: string[
   for (const w of await scope.selectWorkloads(services)) {
     const body = startPatch(w);
     if (body) await patch(scope, w, body);
-    scope.session.out(progressLine('Service', w.service, 'Started', terminal()));
+    scope.session.notice(progressLine('Service', w.service, 'Started', terminal()));
   }
 }
 
@@ -88,7 +88,7 @@ export async function composeRestart(scope: ComposeProjectScope, services: strin
       continue;
     }
     await scope.session.client.patch(w.type, w.object.metadata.name ?? '', { spec: { template: { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: restartedAt } } } } }, { namespace: scope.name, type: 'strategic' });
-    scope.session.out(progressLine('Service', w.service, 'Restarted', terminal()));
+    scope.session.notice(progressLine('Service', w.service, 'Restarted', terminal()));
   }
 }
 
@@ -114,6 +114,6 @@ export async function composeScale(scope: ComposeProjectScope, args: string[]): 
     }
     await scope.session.client.patch(w.type, w.object.metadata.name ?? '', { spec: { replicas } }, { namespace: scope.name, type: 'merge', subresource: 'scale' });
     if (w.object.metadata.annotations?.[REPLICAS_ANNOTATION] !== undefined) await patch(scope, w, { metadata: { annotations: { [REPLICAS_ANNOTATION]: null } } });
-    scope.session.out(progressLine('Service', service, `Scaled to ${replicas}`, terminal()));
+    scope.session.notice(progressLine('Service', service, `Scaled to ${replicas}`, terminal()));
   }
 }

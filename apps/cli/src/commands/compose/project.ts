@@ -61,6 +61,7 @@ export const TYPES = {
   namespaces: builtinType('namespaces'),
   nodes: builtinType('nodes'),
   pvcs: builtinType('persistentvolumeclaims'),
+  pvs: builtinType('persistentvolumes'),
 };
 
 /** The kinds a service's workload can be, as the translation makes them. */
