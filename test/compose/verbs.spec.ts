@@ -4,7 +4,11 @@
  * would run it, against real runc containers.
  */
 import type { KubeObject, Pod } from '@berth/api';
-import { waitFor } from '@berth/testing';
+import { freePort, waitFor } from '@berth/testing';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BackgroundBerth, runBerth, type BerthResult } from '../cli/run-berth';
 import { startNodeCluster, type NodeCluster } from '../support/node-cluster';
 
@@ -51,6 +55,7 @@ function expectOneLineFailure(result: BerthResult, message: string): void {
 describe('berth compose verbs on a running project', () => {
   let cluster: NodeCluster;
   const followers: BackgroundBerth[] = [];
+  const work = mkdtempSync(join(tmpdir(), 'berth-compose-verbs-'));
   const berth = (...args: string[]) => runBerth(cluster.server.kubeconfigPath, args);
   const compose = (...args: string[]) => berth('compose', '-p', PROJECT, ...args);
   const run = async (...args: string[]) => {
@@ -89,7 +94,8 @@ describe('berth compose verbs on a running project', () => {
       .map((line) => line.split(/ {3,}/));
 
   beforeAll(async () => {
-    cluster = await startNodeCluster();
+    // With the cluster registry (on a free port), for compose pull.
+    cluster = await startNodeCluster(['--registry-port', String(await freePort())]);
     await api('POST', '/api/v1/namespaces', {
       apiVersion: 'v1',
       kind: 'Namespace',
@@ -122,6 +128,7 @@ describe('berth compose verbs on a running project', () => {
 
   afterAll(async () => {
     for (const follower of followers) await follower.stop();
+    rmSync(work, { recursive: true, force: true });
     if (!cluster) return;
     await cluster.server.fetch(`/api/v1/namespaces/${PROJECT}`, { method: 'DELETE' }).catch(() => undefined);
     await waitFor(async () => (await cluster.runtime.listContainers({ all: true })).length === 0 && (await cluster.runtime.listPodSandboxes()).length === 0, 60_000).catch(() => undefined);
@@ -243,6 +250,35 @@ describe('berth compose verbs on a running project', () => {
     const added = pods.find((p) => p.metadata.name !== first.metadata.name)!;
     await follower.waitFor(new RegExp(`web-2 +\\| web says hello from ${added.metadata.name}\\n`));
     await follower.stop();
+  });
+
+  it("pulls the services' images onto this host's node, one line per service, a failure on its line", async () => {
+    const registry = (await berth('registry', 'host')).stdout.trim();
+    const image = `${registry}/compose/busybox:1`;
+    // Into the cluster registry with skopeo from here (a node's own credential may only pull).
+    const archive = join(work, 'busybox.tar');
+    await cluster.runtime.saveImages(['busybox:latest'], archive, 'oci-archive');
+    mkdirSync(join(work, 'certs'));
+    writeFileSync(join(work, 'certs', 'ca.crt'), cluster.server.ca);
+    execFileSync('skopeo', ['copy', '--quiet', '--dest-cert-dir', join(work, 'certs'), '--dest-creds', `berth:${cluster.server.token}`, `oci-archive:${archive}`, `docker://${image}`], { stdio: 'pipe' });
+    await cluster.runtime.removeImage(image).catch(() => undefined);
+    const names = async () => (await cluster.runtime.listImages()).flatMap((i) => i.names ?? []);
+    expect(await names()).not.toContain(image);
+    const cache = deployment('cache', 0, 'exec sleep 3600');
+    cache.spec.template.spec.containers[0].image = image;
+    await api('POST', `/apis/apps/v1/namespaces/${PROJECT}/deployments`, cache);
+    const ghost = deployment('ghost', 0, 'exec sleep 3600');
+    ghost.spec.template.spec.containers[0].image = `${registry}/compose/nothing:1`;
+    await api('POST', `/apis/apps/v1/namespaces/${PROJECT}/deployments`, ghost);
+
+    const socket = ['--runtime-socket', join(cluster.server.dataDir, 'runtimed.sock')];
+    expect(await progress('pull', ...socket, 'cache')).toBe(' cache Pulling\n cache Pulled\n');
+    expect(await names()).toContain(image);
+    const failed = await compose('pull', ...socket, 'ghost', 'cache');
+    expect(failed.code).toBe(1);
+    // Services in name order; the one that fails does not hold up the others.
+    expect(failed.stderr).toMatch(/^ cache Pulling\n cache Pulled\n ghost Pulling\n ghost Error pulling \S+\/compose\/nothing:1: .*MANIFEST_UNKNOWN.*\n$/);
+    expect((await compose('pull', ...socket, '--ignore-pull-failures', 'ghost')).code).toBe(0);
   });
 
   it('takes everything down but the volumes, then the volumes and the namespace with -v', async () => {

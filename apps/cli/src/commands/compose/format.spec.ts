@@ -5,6 +5,7 @@ import { projectStatus, imageColumns } from './listing';
 import { parseScaleArgs, startPatch, stopPatch } from './lifecycle';
 import { composeProjectName, normalizeProjectName, TYPES, type Workload } from './project';
 import { oneOffPod, parseEntrypoint } from './exec';
+import { workloadImages } from './pull';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');
 const at = (secondsAgo: number) => new Date(NOW - secondsAgo * 1000).toISOString();
@@ -134,6 +135,11 @@ describe('compose lifecycle changes', () => {
     expect(startPatch(workload('daemonsets', { template: { spec: { nodeSelector: { 'compose.berth.dev/stopped': 'true' } } } }))).toEqual({
       spec: { template: { spec: { nodeSelector: { 'compose.berth.dev/stopped': null } } } },
     });
+  });
+
+  it('pulls every image a service runs once, init containers first', () => {
+    const w = workload('deployments', { template: { spec: { initContainers: [{ name: 'i', image: 'busybox' }], containers: [{ name: 'a', image: 'web:1' }, { name: 'b', image: 'busybox' }] } } });
+    expect(workloadImages(w)).toEqual(['busybox', 'web:1']);
   });
 
   it('reads SERVICE=N, refusing anything else', () => {

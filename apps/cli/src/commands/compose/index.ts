@@ -8,6 +8,8 @@ import { composeImages, composeLs } from './listing';
 import { composeLogs } from './logs';
 import { composeProjectName, ComposeProjectScope, type ComposeGlobalOptions } from './project';
 import { composePs } from './ps';
+import { composePull } from './pull';
+import { SOCKET_OPTION } from '../../runtime/action';
 
 type Runner = (action: (session: Session) => Promise<void>, command: Command) => Promise<void>;
 
@@ -138,6 +140,17 @@ export function registerComposeCommands(program: Command, run: Runner): Command 
     .argument('[services...]')
     .option('-q, --quiet', 'only the image ids')
     .action((services: string[], options, command: Command) => onProject(command, (scope) => composeImages(scope, services, options)));
+
+  compose
+    .command('pull')
+    .description("pull the images the services run onto this host's node (its runtimed), one line per service")
+    .argument('[services...]')
+    .option('-q, --quiet', 'no progress lines')
+    .option('--ignore-pull-failures', 'pull what can be pulled; a failure does not change the exit code')
+    .option(...SOCKET_OPTION)
+    .action((services: string[], options, command: Command) =>
+      onProject(command, (scope) => composePull(scope, services, options, { kubeconfig: command.optsWithGlobals().kubeconfig as string | undefined })),
+    );
 
   compose
     .command('ls')
