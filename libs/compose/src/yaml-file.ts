@@ -63,7 +63,9 @@ export function parseComposeYaml(text: string, shown: string): unknown {
   if (documents.length > 1) throw composeError(shown, `holds ${documents.length} YAML documents, not one`);
   const doc = documents[0];
   if (doc.errors.length) throw composeError(shown, yamlMessage(doc.errors[0]));
-  if (doc.warnings.length) throw composeError(shown, yamlMessage(doc.warnings[0]));
+  // Unresolved tags are judged below (two are compose's own); any other warning is refused.
+  const warning = doc.warnings.find((w) => w.code !== 'TAG_RESOLVE_FAILED');
+  if (warning) throw composeError(shown, yamlMessage(warning));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const yaml = require('yaml') as typeof import('yaml');
   let tagError: string | undefined;
