@@ -5,3 +5,4 @@ export type { LoadOptions, LoadedProject } from './load';
 export { COMPOSE_KEYS } from './keys';
 export type { ComposeKey } from './keys';
 export { durationMs, sizeBytes } from './duration';
+export { renderProject } from './render';
