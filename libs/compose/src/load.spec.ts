@@ -292,7 +292,8 @@ describe('hostile files', () => {
     write('compose.yaml', 'services:\n  constructor: {image: x, labels: {prototype: p}, depends_on: [toString]}\n  toString: {image: y}\n');
     const project = await load();
     expect(Object.keys(project.services)).toEqual(['constructor', 'toString']);
-    expect(project.services.constructor.labels.prototype).toBe('p');
+    const name = 'constructor' as string;
+    expect(project.services[name].labels.prototype).toBe('p');
     write('compose.yaml', 'services:\n  web: {image: x, depends_on: [constructor]}\n');
     expect(await refusal()).toBe('compose.yaml: services.web.depends_on: depends on the service "constructor", which is not defined');
   });
