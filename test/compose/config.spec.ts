@@ -239,7 +239,7 @@ function writeApp(name: string): string {
 }
 
 // No variable of the test's own environment leaks into the projects.
-const env = { PATH: process.env.PATH, HOME: dir };
+const env = { PATH: process.env.PATH };
 
 describe('berth compose config', () => {
   it.each(Object.keys(APPS))('loads the %s app, and its output loads back into the same project', async (name) => {
