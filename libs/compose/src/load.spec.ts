@@ -140,10 +140,10 @@ services:
     healthcheck: {test: "b"}
     entrypoint: /b
     ports: !reset []
-    labels: !override {only: this}
+    labels: !override {only: "\${ONLY}"}
 `,
     );
-    const web = (await load({ files: [join(dir, 'a.yaml'), join(dir, 'b.yaml')] })).services.web;
+    const web = (await load({ files: [join(dir, 'a.yaml'), join(dir, 'b.yaml')], env: { ONLY: 'this' } })).services.web;
     expect({ ...web.environment }).toEqual({ A: '1', B: '3', C: '4' });
     expect(web.volumes.map((v) => `${v.source}:${v.target}`)).toEqual([`${join(dir, 'x')}:/x`, 'two:/data']);
     expect(web.dns).toEqual(['8.8.8.8', '1.1.1.1']);

@@ -9,7 +9,7 @@ import { clean, isMapping, mergeValue } from './merge';
 import type { ComposeProject, DeployConfig, FileObjectConfig, NetworkConfig, ServiceConfig, VolumeConfig } from './model';
 import { dictOf, Mapping, normalizeService, PathError } from './normalize';
 import { checkShape, COMPOSE_FILE_SHAPE, ShapeError } from './schema';
-import { composeError, parseComposeYaml, readTextFile } from './yaml-file';
+import { composeError, Override, parseComposeYaml, readTextFile } from './yaml-file';
 
 export interface LoadOptions {
   /** The project directory (`--project-directory`): relative paths and `.env` are read from it. Default: the first file's directory, else the current one. */
@@ -212,6 +212,7 @@ function interpolateTree(value: unknown, lookup: (name: string) => string | unde
     }
   }
   if (Array.isArray(value)) return value.map((item, index) => interpolateTree(item, lookup, `${path}[${index}]`));
+  if (value instanceof Override) return new Override(interpolateTree(value.value, lookup, path));
   if (isMapping(value)) {
     const out: Mapping = Object.create(null);
     for (const key of Object.keys(value)) out[key] = interpolateTree(value[key], lookup, path ? `${path}.${key}` : key);

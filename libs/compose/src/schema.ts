@@ -1,3 +1,4 @@
+import { isMapping } from './merge';
 import { Override, RESET } from './yaml-file';
 
 /**
@@ -289,10 +290,6 @@ const KIND_NAMES: Record<Shape['kind'], string> = {
   object: 'a mapping',
   union: 'one of several forms',
 };
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /**
  * The value checked against the shape and converted where the specification allows strings for typed
