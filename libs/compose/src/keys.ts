@@ -24,7 +24,8 @@ const NOT_IN_PODS = 'not something a pod can carry';
 export const COMPOSE_KEYS: readonly ComposeKey[] = [
   mapped('version', 'obsolete; read and ignored, as docker compose does'),
   mapped('name', 'the project name (the namespace) unless -p or COMPOSE_PROJECT_NAME say otherwise'),
-  refused('include', 'include other files with -f (merged in order) instead'),
+  mapped('include', 'each an own project (its directory, its .env) whose services and resources are copied in; a name both define is refused'),
+  ...under('include[]', ['path', 'env_file', 'project_directory']),
   refused('models', 'AI models are not run by berth'),
 
   mapped('services'),

@@ -202,6 +202,8 @@ services:
     expect(Object.keys((await load({ services: ['admin'] })).services)).toEqual(['admin', 'db', 'web']);
     expect(await refusal({ profiles: ['ops'] })).toBe('compose.yaml: services.admin.depends_on: depends on the service "db", which is not enabled by the active profiles');
     expect((await loadProjectWithProfiles({ workingDir: dir, env: {} })).profiles).toEqual(['dev', 'ops', 'ops-db']);
+    write('compose.yaml', 'services:\n  web: {image: x, depends_on: {cache: {condition: service_started, required: false}, db: {condition: service_healthy}}}\n  db: {image: d}\n');
+    expect(Object.keys((await load()).services.web.depends_on)).toEqual(['db']);
   });
 
   it('resolves extends in the same file and from another file', async () => {
@@ -216,6 +218,23 @@ services:
     expect({ ...project.services.worker.environment }).toEqual({ A: '1', B: '2' });
     // The extended file's relative paths are its own directory's.
     expect(project.services.worker.volumes[0].source).toBe(join(dir, 'common', 'data'));
+  });
+
+  it('includes other projects with their own directory and .env', async () => {
+    write('db/compose.yaml', 'services:\n  db:\n    image: "postgres:${PG:-16}"\n    volumes: ["./data:/data", "pg:/var/lib/postgresql"]\nvolumes: {pg: {}}\n');
+    write('db/.env', 'PG=15\n');
+    write('compose.yaml', 'include: [db/compose.yaml]\nservices:\n  web: {image: x, depends_on: [db]}\n');
+    const project = await load();
+    expect(project.services.db.image).toBe('postgres:15');
+    expect(project.services.db.volumes[0].source).toBe(join(dir, 'db', 'data'));
+    expect(Object.keys(project.volumes)).toEqual(['pg']);
+    // The including project's environment wins over the included one's .env.
+    expect((await load({ env: { PG: '17' } })).services.db.image).toBe('postgres:17');
+    write('compose.yaml', 'include: [db/compose.yaml]\nservices:\n  db: {image: mine}\n');
+    expect(await refusal()).toBe('compose.yaml: include[0]: services.db is defined both here and in db/compose.yaml');
+    write('db/compose.yaml', 'include: [../compose.yaml]\nservices: {db: {image: x}}\n');
+    write('compose.yaml', 'include: [db/compose.yaml]\nservices: {}\n');
+    expect(await refusal()).toBe('db/compose.yaml: include[0]: includes compose.yaml again, a cycle');
   });
 
   it('refuses an extends cycle in one line', async () => {
@@ -248,7 +267,7 @@ services:
     ['services:\n  web:\n    image: x\n    build: {context: "https://github.com/a/b.git"}\n', 'compose.yaml: services.web.build.context: berth builds from a directory on this host, not "https://github.com/a/b.git"'],
     ['services:\n  web:\n    build: {context: ., ssh: [default]}\n', 'compose.yaml: services.web.build.ssh: berth does not support this key: berth build does not offer this build option'],
     ['services:\n  web: {}\n', 'compose.yaml: services.web: has neither an image nor a build'],
-    ['include: [other.yaml]\nservices: {}\n', 'compose.yaml: include: berth does not support this key: include other files with -f (merged in order) instead'],
+    ['models: {llm: {model: ai/smollm2}}\nservices: {}\n', 'compose.yaml: models: berth does not support this key: AI models are not run by berth'],
     ['services: [web]\n', 'compose.yaml: services: must be a mapping, not a list'],
     ['- just a list\n', 'compose.yaml: must be a mapping of top-level keys (services, networks, ...)'],
     ['services:\n  web:\n    image: x\n    command: echo "unclosed\n', 'compose.yaml: services.web.command: the shell line "echo \\"unclosed" has an unclosed double quote'],

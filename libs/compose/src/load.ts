@@ -52,24 +52,51 @@ export async function loadProjectWithProfiles(options: LoadOptions = {}): Promis
     const rel = relative(workingDir, file);
     return rel.startsWith('..') ? file : rel;
   };
+  const envFiles = options.envFiles?.length ? options.envFiles.map((file) => resolve(cwd, file)) : [resolve(workingDir, '.env')].filter((file) => existsSync(file));
+  const lookup = await environment(envFiles, (name) => own(shellEnv, name), shown);
+  const { merged, origins } = await readProject(files, workingDir, lookup, shown, [files.join('\0')]);
 
-  // The environment interpolation reads: the shell's, then the env files' (the shell wins, as in compose).
-  const env: Record<string, string> = Object.create(null);
-  const envFiles = options.envFiles?.length ? options.envFiles.map((file) => resolve(cwd, file)) : existsSync(resolve(workingDir, '.env')) ? [resolve(workingDir, '.env')] : [];
+  const name = projectName(options.projectName, lookup('COMPOSE_PROJECT_NAME'), merged.name as string | undefined, workingDir, shown(files[0]));
+  const active = new Set(options.profiles?.length ? options.profiles : (lookup('COMPOSE_PROFILES') ?? '').split(',').filter((p) => p !== ''));
+  const project = await canonicalProject(merged, { name, workingDir, files, lookup, origins, shown: shown(files[0]), active, named: options.services ?? [] });
+  const profiles = new Set<string>();
+  for (const service of Object.values((merged.services as Record<string, Mapping> | undefined) ?? {})) for (const p of (service.profiles as string[] | undefined) ?? []) profiles.add(p);
+  return { project, profiles: [...profiles].sort() };
+}
+
+/**
+ * The variables interpolation reads: `outer`'s (the shell's, or the including project's), else the env
+ * files' (later files win; a file's values may interpolate its earlier keys and `outer`'s).
+ */
+async function environment(envFiles: string[], outer: (name: string) => string | undefined, shown: (file: string) => string): Promise<(name: string) => string | undefined> {
+  const values: Record<string, string> = Object.create(null);
   for (const file of envFiles) {
     const text = await readTextFile(file, shown(file));
-    let values: Record<string, string>;
     try {
-      values = parseEnvFile(text, (name) => (Object.hasOwn(env, name) ? env[name] : own(shellEnv, name)));
+      Object.assign(values, parseEnvFile(text, (name) => outer(name) ?? (Object.hasOwn(values, name) ? values[name] : undefined)));
     } catch (err) {
       throw composeError(shown(file), (err as Error).message);
     }
-    Object.assign(env, values);
   }
-  for (const [key, value] of Object.entries(shellEnv)) if (value !== undefined) env[key] = value;
-  const lookup = (name: string) => (Object.hasOwn(env, name) ? env[name] : undefined);
+  return (name) => outer(name) ?? (Object.hasOwn(values, name) ? values[name] : undefined);
+}
 
-  const reader = new LayerReader(lookup, env.HOME, shown);
+const MAX_INCLUDE_DEPTH = 10;
+const RESOURCES = ['services', 'networks', 'volumes', 'configs', 'secrets'] as const;
+
+/**
+ * A project's files read and merged in order (extends resolved in each), then its `include`s: each an
+ * own project (its directory, its env files) whose resources are copied in; a name both define is one
+ * line, never a silent choice. `origins`: the file each service was last written in, for messages.
+ */
+async function readProject(
+  files: string[],
+  workingDir: string,
+  lookup: (name: string) => string | undefined,
+  shown: (file: string) => string,
+  chain: string[],
+): Promise<{ merged: Mapping; origins: Map<string, string> }> {
+  const reader = new LayerReader(lookup, lookup('HOME'), shown);
   let merged: Mapping = Object.create(null);
   const origins = new Map<string, string>();
   for (const file of files) {
@@ -79,13 +106,31 @@ export async function loadProjectWithProfiles(options: LoadOptions = {}): Promis
     merged = mergeValue(merged, layer, '') as Mapping;
   }
   merged = clean(merged) as Mapping;
+  const includes = (merged.include as Array<string | { path: string | string[]; project_directory?: string; env_file?: string | string[] }> | undefined) ?? [];
+  delete merged.include;
+  for (const [index, entry] of includes.entries()) {
+    const at = `${shown(files.at(-1)!)}: include[${index}]`;
+    const spec = typeof entry === 'string' ? { path: entry } : entry;
+    const paths = (typeof spec.path === 'string' ? [spec.path] : spec.path).map((path) => resolve(workingDir, path));
+    if (paths.length === 0) throw new BerthError('Invalid', `${at}: path names no file`);
+    const key = paths.join('\0');
+    if (chain.includes(key)) throw new BerthError('Invalid', `${at}: includes ${paths.map(shown).join(', ')} again, a cycle`);
+    if (chain.length >= MAX_INCLUDE_DEPTH) throw new BerthError('Invalid', `${at}: includes go more than ${MAX_INCLUDE_DEPTH} deep`);
+    const projectDir = spec.project_directory !== undefined ? resolve(workingDir, spec.project_directory) : dirname(paths[0]);
+    const envFiles = spec.env_file !== undefined ? (typeof spec.env_file === 'string' ? [spec.env_file] : spec.env_file).map((file) => resolve(workingDir, file)) : [resolve(projectDir, '.env')].filter((file) => existsSync(file));
+    const included = await readProject(paths, projectDir, await environment(envFiles, lookup, shown), shown, [...chain, key]);
 
-  const name = projectName(options.projectName, lookup('COMPOSE_PROJECT_NAME'), merged.name as string | undefined, workingDir, shown(files[0]));
-  const active = new Set(options.profiles?.length ? options.profiles : (lookup('COMPOSE_PROFILES') ?? '').split(',').filter((p) => p !== ''));
-  const project = await canonicalProject(merged, { name, workingDir, files, lookup, origins, shown: shown(files[0]), active, named: options.services ?? [] });
-  const profiles = new Set<string>();
-  for (const service of Object.values((merged.services as Record<string, Mapping> | undefined) ?? {})) for (const p of (service.profiles as string[] | undefined) ?? []) profiles.add(p);
-  return { project, profiles: [...profiles].sort() };
+    for (const kind of RESOURCES) {
+      const from = (included.merged[kind] as Mapping | undefined) ?? {};
+      const into = (merged[kind] ??= Object.create(null)) as Mapping;
+      for (const name of Object.keys(from)) {
+        if (Object.hasOwn(into, name)) throw new BerthError('Invalid', `${at}: ${kind}.${name} is defined both here and in ${paths.map(shown).join(', ')}`);
+        into[name] = from[name];
+        if (kind === 'services') origins.set(name, included.origins.get(name) ?? shown(paths[0]));
+      }
+    }
+  }
+  return { merged, origins };
 }
 
 function own(env: Record<string, string | undefined>, name: string): string | undefined {
@@ -262,7 +307,8 @@ async function canonicalProject(merged: Mapping, ctx: CanonicalContext): Promise
     const file = ctx.origins.get(name) ?? ctx.shown;
     for (const [dependency, setting] of Object.entries(service.depends_on)) {
       if (Object.hasOwn(project.services, dependency)) continue;
-      if (!setting.required && Object.hasOwn(rawServices, dependency)) {
+      // required: false — the dependency is optional (compose only warns), whether disabled or not defined at all.
+      if (!setting.required) {
         delete service.depends_on[dependency];
         continue;
       }
