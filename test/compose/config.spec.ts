@@ -265,6 +265,9 @@ describe('berth compose config', () => {
     expect(profiles.stdout).toBe('seed\n');
     const withSeed = await runBerth(['compose', '--project-directory', voting, '--profile', 'seed', 'config', '--services'], { env });
     expect(withSeed.stdout.trim().split('\n').sort()).toEqual(APPS.voting.services);
+    // A service named enables its profile, and brings what it depends on.
+    const seed = await runBerth(['compose', '--project-directory', voting, 'config', '--services', 'seed'], { env });
+    expect(seed.stdout.trim().split('\n').sort()).toEqual(['redis', 'seed', 'vote']);
   });
 
   it('refuses a wrong key in one line naming file, service and key, exit 1', async () => {

@@ -6,3 +6,4 @@ export { COMPOSE_KEYS } from './keys';
 export type { ComposeKey } from './keys';
 export { durationMs, sizeBytes } from './duration';
 export { renderProject } from './render';
+export { withDependencies } from './select';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadProjectWithProfiles, renderProject } from '@berth/compose';
+import { loadProjectWithProfiles, renderProject, withDependencies } from '@berth/compose';
 import type { Session } from '../../session';
 import { composeLoadOptions } from './index';
 
@@ -16,6 +16,9 @@ export interface ComposeConfigOptions {
 /** `berth compose config`: the project as loaded (merged, interpolated, long forms), or one list of it. */
 async function composeConfig(session: Session, command: Command, services: string[], options: ComposeConfigOptions): Promise<void> {
   const { project, profiles } = await loadProjectWithProfiles(composeLoadOptions(command, services));
+  // With SERVICE arguments: only those and what they depend on, as docker compose config prints them.
+  const picked = new Set(withDependencies(project, services));
+  for (const name of Object.keys(project.services)) if (!picked.has(name)) delete project.services[name];
   if (options.quiet) return;
   if (options.services) for (const name of Object.keys(project.services)) session.out(name);
   else if (options.volumes) for (const name of Object.keys(project.volumes)) session.out(name);
