@@ -295,6 +295,11 @@ describe('hostile files', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('port ranges cannot expand without bound', async () => {
+    write('compose.yaml', `services:\n  web:\n    image: x\n    ports: [${Array(100).fill('"1000-1999"').join(', ')}]\n`);
+    expect(await refusal()).toBe('compose.yaml: services.web.ports: has more than the 1000 ports a service may publish');
+  });
+
   it('a huge file is one line', async () => {
     write('compose.yaml', `# ${'x'.repeat(5 * 1024 * 1024)}\n`);
     expect(await refusal()).toMatch(/^compose.yaml: is \d+ bytes, more than the 4194304 a compose file may have$/);

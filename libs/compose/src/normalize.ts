@@ -14,6 +14,9 @@ export type Mapping = Record<string, unknown>;
 
 export class PathError extends Error {}
 
+/** Ports of one service, ranges expanded: a bound, so a short file cannot ask for millions of entries. */
+const MAX_PORTS = 1000;
+
 const fail = (path: string, message: string) => new PathError(`${path}: ${message}`);
 
 function mapping(): Mapping {
@@ -106,8 +109,14 @@ function normalizeKey(key: string, value: unknown, path: string, ctx: NormalizeC
       }
       return out;
     }
-    case 'ports':
-      return (value as unknown[]).flatMap((item, index) => ports(item, `${path}[${index}]`));
+    case 'ports': {
+      const all: Mapping[] = [];
+      for (const [index, item] of (value as unknown[]).entries()) {
+        all.push(...ports(item, `${path}[${index}]`));
+        if (all.length > MAX_PORTS) throw fail(path, `has more than the ${MAX_PORTS} ports a service may publish`);
+      }
+      return all;
+    }
     case 'volumes':
       return (value as unknown[]).map((item, index) => volume(item, `${path}[${index}]`, ctx));
     case 'secrets':
@@ -235,7 +244,7 @@ function shortPort(text: string, path: string): Mapping[] {
       throw fail(path, `published ${JSON.stringify(publishedText)} and target ${JSON.stringify(targetText)} must be ranges of the same length (berth publishes each port, it does not pick one of a range)`);
     }
   }
-  if (count > 1000) throw fail(path, `the range ${JSON.stringify(targetText)} has more than 1000 ports`);
+  if (count > MAX_PORTS) throw fail(path, `the range ${JSON.stringify(targetText)} has more than ${MAX_PORTS} ports`);
   const entries: Mapping[] = [];
   for (let i = 0; i < count; i++) {
     const entry: Mapping = { target: targetFrom + i, protocol, mode: 'ingress' };
