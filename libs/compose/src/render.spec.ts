@@ -49,4 +49,10 @@ describe('renderProject', () => {
     const again = await loadProject({ workingDir: dir, env: {} });
     expect(again).toEqual(project);
   });
+  it('prints a variable named __proto__ from an env file as a variable', async () => {
+    writeFileSync(join(dir, 'web.env'), '__proto__=x\n');
+    writeFileSync(join(dir, 'compose.yaml'), 'services:\n  web: {image: nginx, env_file: web.env}\n');
+    const text = renderProject(await loadProject({ workingDir: dir, env: {} }));
+    expect(text).toContain('__proto__: x');
+  });
 });

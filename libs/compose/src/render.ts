@@ -10,7 +10,7 @@ const KEEP_EMPTY = new Set(['command', 'entrypoint']);
  * (the working dir and file list aside, which the text does not carry).
  */
 export function renderProject(project: ComposeProject): string {
-  const services: Record<string, unknown> = {};
+  const services: Record<string, unknown> = Object.create(null);
   for (const [name, service] of Object.entries(project.services)) {
     const { name: _name, networks, ...rest } = service;
     const rendered = prune(rest) as Record<string, unknown>;
@@ -34,7 +34,8 @@ function prune(value: unknown, key = ''): unknown {
     return value.map((item) => prune(item) ?? {});
   }
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
+    // No prototype: a key named __proto__ (an env file may have one) stays a key.
+    const out: Record<string, unknown> = Object.create(null);
     for (const [k, v] of Object.entries(value)) {
       const item = prune(v, k);
       if (item !== undefined) out[k] = item;
