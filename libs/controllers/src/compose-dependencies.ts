@@ -91,7 +91,7 @@ export function decide(dependencies: ReadonlyMap<string, DependsOnCondition>, vi
 const hasGate = (pod: Pod) => (pod.spec?.schedulingGates ?? []).some((g) => g.name === DEPENDS_ON_GATE);
 
 /** The compose project and service a pod or workload belongs to, from its labels. */
-function composeLabels(obj: { metadata: { labels?: Record<string, string> } }): { project?: string; service?: string } {
+function serviceOf(obj: { metadata: { labels?: Record<string, string> } }): { project?: string; service?: string } {
   const labels = obj.metadata.labels ?? {};
   return { project: labels[PROJECT_LABEL], service: labels[SERVICE_LABEL] };
 }
@@ -132,11 +132,11 @@ export class ComposeDependenciesController {
     if (!this.pods.hasIndexer(SERVICE_PODS_INDEX)) {
       this.pods.addIndexers({
         [SERVICE_PODS_INDEX]: (pod) => {
-          const { project, service } = composeLabels(pod);
+          const { project, service } = serviceOf(pod);
           return project && service ? [serviceKey(pod.metadata.namespace, project, service)] : [];
         },
         [WAITING_ON_INDEX]: (pod) => {
-          const { project } = composeLabels(pod);
+          const { project } = serviceOf(pod);
           if (!project || !hasGate(pod)) return [];
           const parsed = parseDependsOn(pod.metadata.annotations?.[DEPENDS_ON_ANNOTATION]);
           return 'error' in parsed ? [] : [...parsed.dependencies.keys()].map((dep) => serviceKey(pod.metadata.namespace, project, dep));
@@ -178,7 +178,7 @@ export class ComposeDependenciesController {
   }
 
   private wakeWaitingOn(obj: Pod | Deployment | DaemonSet | StatefulSet | Job): void {
-    const { project, service } = composeLabels(obj);
+    const { project, service } = serviceOf(obj);
     if (!project || !service) return;
     for (const waiting of this.pods.byIndex(WAITING_ON_INDEX, serviceKey(obj.metadata.namespace, project, service))) this.queue.add(objectKey(waiting));
   }
@@ -188,7 +188,7 @@ export class ComposeDependenciesController {
     const key = keyOf(namespace, service);
     const ours = <T extends Deployment | DaemonSet | StatefulSet | Job>(obj: T | undefined): T | undefined => {
       if (!obj || obj.metadata.deletionTimestamp) return undefined;
-      const labels = composeLabels(obj);
+      const labels = serviceOf(obj);
       return labels.project === project && labels.service === service ? obj : undefined;
     };
     return {
@@ -214,7 +214,7 @@ export class ComposeDependenciesController {
   async reconcile(key: string): Promise<void> {
     const pod = this.pods.get(key);
     if (!pod || pod.metadata.deletionTimestamp || !hasGate(pod)) return;
-    const { project } = composeLabels(pod);
+    const { project } = serviceOf(pod);
     if (!project) {
       this.tellOnce(pod, 'Warning', 'FailedDependencies', `the pod has no ${PROJECT_LABEL} label: its dependencies cannot be found`);
       return;
