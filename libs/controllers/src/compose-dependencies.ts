@@ -2,6 +2,7 @@ import type { DaemonSet, Deployment, Job, Pod, PodTemplateSpec, StatefulSet } fr
 import { trueJobCondition } from '@berth/api';
 import { DEPENDS_ON_ANNOTATION, DEPENDS_ON_GATE, type DependsOnCondition, parseDependsOn, PROJECT_LABEL, SERVICE_LABEL } from '@berth/compose';
 import { type EventRecorder, type Informer, keyOf, objectKey, runController, type RunningController, WorkQueue } from '@berth/controller';
+import { isBerthError } from '@berth/errors';
 import type { Logger } from 'pino';
 import { type ControllerContext, ignoreNotFound } from './context';
 import { DAEMON_SETS, DEPLOYMENTS, JOBS, PODS, STATEFUL_SETS } from './types';
@@ -247,7 +248,17 @@ export class ComposeDependenciesController {
       { op: 'test', path: '/metadata/resourceVersion', value: pod.metadata.resourceVersion },
       gates.length ? { op: 'replace', path: '/spec/schedulingGates', value: gates } : { op: 'remove', path: '/spec/schedulingGates' },
     ];
-    const released = await ignoreNotFound(this.ctx.client.patch<Pod>(PODS, pod.metadata.name!, patch, { namespace: pod.metadata.namespace, type: 'json' }));
+    let released: Pod | undefined;
+    try {
+      released = await ignoreNotFound(this.ctx.client.patch<Pod>(PODS, pod.metadata.name!, patch, { namespace: pod.metadata.namespace, type: 'json' }));
+    } catch (err) {
+      // The pod changed since the cache showed it: its update event queues it again, to be decided anew.
+      if (isBerthError(err, 'Invalid') && err.details.causes?.some((c) => c.field === 'patch[0]')) {
+        this.logger.debug({ pod: objectKey(pod) }, 'pod changed while its gate was being removed');
+        return;
+      }
+      throw err;
+    }
     if (!released) return;
     this.logger.info({ pod: objectKey(pod), services }, 'dependencies met: scheduling gate removed');
     this.tellOnce(pod, 'Normal', 'DependenciesMet', `dependencies met: ${services.join(', ')}`);
