@@ -100,6 +100,15 @@ describe('pod strategy', () => {
       expect(admitted('pods', bound)).toEqual([]);
     });
 
+    it('refuses an update that binds a pod still gated, and allows it once the gates are gone', () => {
+      const bound = gated('example.com/a');
+      bound.spec!.nodeName = 'node-1';
+      expect(admitted('pods', bound, clone(gated('example.com/a')))).toEqual(['spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared']);
+      const released = gated();
+      released.spec!.nodeName = 'node-1';
+      expect(admitted('pods', released, clone(gated()))).toEqual([]);
+    });
+
     it('lets an update remove gates, one or all, but never add or rename one', () => {
       const old = gated('example.com/a', 'example.com/b');
       expect(admitted('pods', gated('example.com/b'), clone(old))).toEqual([]);

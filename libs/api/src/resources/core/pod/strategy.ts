@@ -39,6 +39,10 @@ function isGated(spec: Record<string, unknown>): boolean {
   return Array.isArray(spec.schedulingGates) && spec.schedulingGates.length > 0;
 }
 
+const isUnbound = (spec: Record<string, unknown>) => isAbsent(spec.nodeName) || spec.nodeName === '';
+
+const gatedNodeName = (): FieldCause => field.forbidden('spec.nodeName', 'cannot be set until all schedulingGates have been cleared');
+
 /**
  * Kubernetes' validateOnlyDeletedSchedulingGates: gates are set at creation and may then only be removed
  * (whoever holds a pod back removes its own gate; nobody may hold back a pod already released).
@@ -55,6 +59,8 @@ function podSpecUpdate(obj: KubeObject, old: KubeObject): FieldCause[] {
   const before = specOf(old);
   const gates = onlyDeletedGates(spec, before);
   if (gates.length) return gates;
+  // Binding writes nodeName through an update too: not while a gate holds the pod back.
+  if (isGated(spec) && isUnbound(before) && !isUnbound(spec)) return [gatedNodeName()];
   const newGrace = spec.terminationGracePeriodSeconds;
   const oldGrace = before.terminationGracePeriodSeconds;
   const comparable = {
@@ -65,7 +71,7 @@ function podSpecUpdate(obj: KubeObject, old: KubeObject): FieldCause[] {
     tolerations: onlyAddedTolerations(spec.tolerations, before.tolerations) ? before.tolerations : spec.tolerations,
     terminationGracePeriodSeconds: typeof oldGrace === 'number' && oldGrace < 0 && newGrace === 1 ? oldGrace : newGrace,
     // The pods/binding subresource assigns a node through an update; once assigned it stays.
-    nodeName: isAbsent(before.nodeName) || before.nodeName === '' ? before.nodeName : spec.nodeName,
+    nodeName: isUnbound(before) ? before.nodeName : spec.nodeName,
     // Checked above: what is left are some of the gates the pod had.
     schedulingGates: before.schedulingGates,
   };
@@ -124,8 +130,7 @@ export const SCHEDULING_GATED_CONDITION = {
 /** Kubernetes' ValidatePodCreate: a pod is bound once nothing holds it back, so it cannot come bound and gated. */
 function podCreate(pod: KubeObject): FieldCause[] {
   const spec = specOf(pod);
-  if (!isGated(spec) || isAbsent(spec.nodeName) || spec.nodeName === '') return [];
-  return [field.forbidden('spec.nodeName', 'cannot be set until all schedulingGates have been cleared')];
+  return isGated(spec) && !isUnbound(spec) ? [gatedNodeName()] : [];
 }
 
 export const podStrategy: ResourceStrategy = {
