@@ -7,3 +7,4 @@ export type { ComposeKey } from './keys';
 export { durationMs, sizeBytes } from './duration';
 export { renderProject } from './render';
 export { withDependencies } from './select';
+export * from './dependencies';
