@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { BerthError } from '@berth/errors';
+import { DEPENDS_ON_CONDITIONS } from './dependencies';
 import { durationMs, sizeBytes } from './duration';
 import { parseEnvFile } from './env-file';
 import { interpolate } from './interpolate';
@@ -343,13 +344,12 @@ function enabledServices(services: Record<string, Mapping>, ctx: CanonicalContex
 const RESTART = /^(no|always|unless-stopped|on-failure(:\d+)?)$/;
 const PULL_POLICIES = ['always', 'never', 'missing', 'if_not_present', 'build'];
 const DEPLOY_MODES = ['replicated', 'global', 'replicated-job', 'global-job'];
-const CONDITIONS = ['service_started', 'service_healthy', 'service_completed_successfully'];
 
 function fail(path: string, message: string): PathError {
   return new PathError(`${path}: ${message}`);
 }
 
-function oneOf(value: unknown, allowed: string[], path: string): void {
+function oneOf(value: unknown, allowed: readonly string[], path: string): void {
   if (value !== undefined && !allowed.includes(value as string)) throw fail(path, `must be one of ${allowed.join(', ')}, not ${JSON.stringify(value)}`);
 }
 
@@ -443,7 +443,7 @@ async function canonicalService(name: string, raw: Mapping, ctx: CanonicalContex
   if (service.network_mode !== undefined && raw.networks !== undefined) throw fail(`${at}.network_mode`, 'cannot be used with networks');
 
   for (const [dependency, setting] of Object.entries((raw.depends_on as Record<string, ServiceConfig['depends_on'][string]> | undefined) ?? {})) {
-    oneOf(setting.condition, CONDITIONS, `${at}.depends_on.${dependency}.condition`);
+    oneOf(setting.condition, DEPENDS_ON_CONDITIONS, `${at}.depends_on.${dependency}.condition`);
     if (dependency === name) throw fail(`${at}.depends_on`, 'a service cannot depend on itself');
     service.depends_on[dependency] = { condition: setting.condition, required: setting.required, restart: setting.restart };
   }
