@@ -267,6 +267,7 @@ services:
     ['services:\n  web:\n    image: x\n    build: {context: "https://github.com/a/b.git"}\n', 'compose.yaml: services.web.build.context: berth builds from a directory on this host, not "https://github.com/a/b.git"'],
     ['services:\n  web:\n    build: {context: ., ssh: [default]}\n', 'compose.yaml: services.web.build.ssh: berth does not support this key: berth build does not offer this build option'],
     ['services:\n  web: {}\n', 'compose.yaml: services.web: has neither an image nor a build'],
+    ['services:\n  web: {image: x, depends_on: {db: {condition: service_ready}}}\n  db: {image: y}\n', 'compose.yaml: services.web.depends_on.db.condition: must be one of service_started, service_healthy, service_completed_successfully, not "service_ready"'],
     ['models: {llm: {model: ai/smollm2}}\nservices: {}\n', 'compose.yaml: models: berth does not support this key: AI models are not run by berth'],
     ['services: [web]\n', 'compose.yaml: services: must be a mapping, not a list'],
     ['- just a list\n', 'compose.yaml: must be a mapping of top-level keys (services, networks, ...)'],
