@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadProjectWithProfiles, renderProject, withDependencies } from '@berth/compose';
 import type { Session } from '../../session';
 import { composeLoadOptions } from './index';
 
@@ -15,6 +14,8 @@ export interface ComposeConfigOptions {
 
 /** `berth compose config`: the project as loaded (merged, interpolated, long forms), or one list of it. */
 async function composeConfig(session: Session, command: Command, services: string[], options: ComposeConfigOptions): Promise<void> {
+  // The loader (and yaml with it) loads on use: `berth --help` and the other verbs never pay for it.
+  const { loadProjectWithProfiles, renderProject, withDependencies } = await import('@berth/compose');
   const { project, profiles } = await loadProjectWithProfiles(composeLoadOptions(command, services));
   // With SERVICE arguments: only those and what they depend on, as docker compose config prints them.
   const picked = new Set(withDependencies(project, services));
