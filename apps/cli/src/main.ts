@@ -3,6 +3,7 @@ import { registerRuntimeCommands } from './runtime';
 import { DAEMONS, registerDaemonCommands } from './commands/daemons';
 import { registerNodeCommands } from './commands/node';
 import { registerRegistryCommands } from './commands/registry';
+import { registerComposeCommands } from './commands/compose';
 import { verbsOwnTheirOptions } from './positional-options';
 import { apply } from './commands/apply';
 import { diff } from './commands/diff';
@@ -13,7 +14,6 @@ import { get } from './commands/get';
 import { registerPortForward } from './commands/port-forward';
 import { registerCreateCommands, registerKubectlCommands } from './commands/register-kubectl';
 import { registerWorkloadCommands } from './commands/register-workloads';
-import { registerComposeCommands } from './commands/compose';
 import { formatError } from './errors';
 import { GlobalOptions, Session } from './session';
 

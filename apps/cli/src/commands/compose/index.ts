@@ -1,49 +1,75 @@
 import { Command, Option } from 'commander';
+import type { LoadOptions } from '@berth/compose';
 import type { Session } from '../../session';
-import { parseCount } from '../workloads';
-import { composeDown } from './down';
-import { composeExec, composeRun } from './exec';
-import { composeRestart, composeScale, composeStart, composeStop } from './lifecycle';
-import { composeImages, composeLs } from './listing';
-import { composeLogs } from './logs';
-import { composeProjectName, ComposeProjectScope, type ComposeGlobalOptions } from './project';
-import { composePs } from './ps';
-import { composePull } from './pull';
 import { SOCKET_OPTION } from '../../runtime/action';
+import { parseCount } from '../workloads';
+import { registerComposeConfig } from './config';
+import type { ComposeProjectScope } from './project';
 
-type Runner = (action: (session: Session) => Promise<void>, command: Command) => Promise<void>;
+type Run = (action: (session: Session) => Promise<void>, command: Command) => Promise<void>;
+
+/** The compose command group's own flags, as docker compose has them before its verb. */
+export interface ComposeGlobalOptions {
+  file: string[];
+  projectName?: string;
+  profile: string[];
+  envFile: string[];
+  projectDirectory?: string;
+}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The loader's options from the compose group's flags (`services`: the verb's SERVICE arguments, which enable their profiles). */
+export function composeLoadOptions(command: Command, services: string[] = []): LoadOptions {
+  const options = command.optsWithGlobals<ComposeGlobalOptions>();
+  return {
+    files: options.file,
+    projectName: options.projectName,
+    profiles: options.profile,
+    envFiles: options.envFile,
+    workingDir: options.projectDirectory,
+    services,
+  };
+}
+
 /**
- * `berth compose ...`: docker compose's verbs over the cluster. A project is the namespace of its name;
- * every verb finds the project's objects by their compose labels there. The global flags (-f, -p,
- * --profile, --env-file, --project-directory) come before the verb, as in docker compose.
+ * `berth compose VERB`: every verb registers itself here with one line, and reads the group's flags with
+ * composeLoadOptions(command). The verbs on a running project (ps, logs, exec, ...) find it as the
+ * namespace of its name, by its compose labels. The group's flags come before the verb, as in docker
+ * compose; each verb's module (and @berth/compose with it) loads on use, so `--help` stays light.
  */
-export function registerComposeCommands(program: Command, run: Runner): Command {
+export function registerComposeCommands(program: Command, run: Run): void {
   const compose = program
     .command('compose')
-    .description('docker compose on the cluster: a project is a namespace, a service a workload named after it')
-    .addOption(new Option('-f, --file <path>', 'compose configuration file; repeatable').argParser(collect).default([]))
-    .option('-p, --project-name <name>', 'project name (default: $COMPOSE_PROJECT_NAME, else the project directory\'s name)')
-    .addOption(new Option('--profile <profile>', 'a profile to enable; repeatable').argParser(collect).default([]))
-    .addOption(new Option('--env-file <path>', 'an environment file; repeatable').argParser(collect).default([]))
-    .option('--project-directory <dir>', 'the project\'s working directory (default: the first file\'s directory)')
+    .description('run a Compose project (compose.yaml) on the cluster: one namespace per project')
+    .addOption(new Option('-f, --file <path>', 'compose file; repeatable, merged in order (default: compose.yaml, docker-compose.yml ... and its override file)').argParser(collect).default([]))
+    .option('-p, --project-name <name>', 'project name (default: COMPOSE_PROJECT_NAME, the file\'s name, else the directory\'s)')
+    .addOption(new Option('--profile <name>', 'enable services of this profile; repeatable (default: COMPOSE_PROFILES)').argParser(collect).default([]))
+    .addOption(new Option('--env-file <path>', 'read variables from this file instead of .env; repeatable').argParser(collect).default([]))
+    .option('--project-directory <dir>', 'the project directory (default: the first file\'s)')
     // The program's flags go before `compose` (its verbs' own come after them): these two also after it.
     .option('--kubeconfig <path>', 'kubeconfig file')
     .option('--context <name>', 'the kubeconfig context to use')
     .enablePositionalOptions();
 
-  /** Runs a verb on the project the global flags name; the session works in its namespace. */
-  const onProject = (command: Command, action: (scope: ComposeProjectScope, session: Session) => Promise<void>) =>
-    run(async (session) => {
-      const project = composeProjectName(command.optsWithGlobals<ComposeGlobalOptions>());
-      session.options.namespace = project;
-      await action(new ComposeProjectScope(session, project), session);
-    }, command);
+  registerComposeConfig(compose, run);
+  registerProjectVerbs(compose, run);
+}
 
+/** Runs a verb on the project the group's flags name; the session works in its namespace. */
+function onProject(run: Run, command: Command, action: (scope: ComposeProjectScope, session: Session) => Promise<void>): Promise<void> {
+  return run(async (session) => {
+    const { composeProjectName, ComposeProjectScope } = await import('./project');
+    const project = composeProjectName(command.optsWithGlobals<ComposeGlobalOptions>());
+    session.options.namespace = project;
+    await action(new ComposeProjectScope(session, project), session);
+  }, command);
+}
+
+/** The verbs on a project already in the cluster, each from its own module, loaded on use. */
+function registerProjectVerbs(compose: Command, run: Run): void {
   compose
     .command('ps')
     .description("list the project's containers (pods): NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS; running ones unless -a")
@@ -53,7 +79,7 @@ export function registerComposeCommands(program: Command, run: Runner): Command 
     .option('--services', 'only the services')
     .option('--format <format>', 'table or json (one object per line)', 'table')
     .addOption(new Option('--status <status>', 'only containers in this state (running, exited, restarting, created, removing); repeatable').argParser(collect).default([]))
-    .action((services: string[], options, command: Command) => onProject(command, (scope) => composePs(scope, services, options)));
+    .action((services: string[], options, command: Command) => onProject(run, command, async (scope) => (await import('./ps')).composePs(scope, services, options)));
 
   compose
     .command('logs')
@@ -65,7 +91,7 @@ export function registerComposeCommands(program: Command, run: Runner): Command 
     .option('--since <duration>', 'only lines newer than this (e.g. 10s, 5m)')
     .option('--no-color', 'no colours')
     .option('--no-log-prefix', 'no prefix on the lines')
-    .action((services: string[], options, command: Command) => onProject(command, (scope) => composeLogs(scope, services, options)));
+    .action((services: string[], options, command: Command) => onProject(run, command, async (scope) => (await import('./logs')).composeLogs(scope, services, options)));
 
   compose
     .command('exec')
@@ -80,8 +106,8 @@ export function registerComposeCommands(program: Command, run: Runner): Command 
     .option('-u, --user <user>', "refused: a pod exec runs as the container's user")
     .passThroughOptions()
     .action((service: string, cmd: string[], options, command: Command) =>
-      onProject(command, async (scope, session) => {
-        session.exitWith(await composeExec(scope, service, cmd, { ...options, noTty: options.TTY === false }));
+      onProject(run, command, async (scope, session) => {
+        session.exitWith(await (await import('./exec')).composeExec(scope, service, cmd, { ...options, noTty: options.TTY === false }));
       }),
     );
 
@@ -97,8 +123,8 @@ export function registerComposeCommands(program: Command, run: Runner): Command 
     .option('-T, --no-TTY', 'no terminal (default: one when stdin and stdout are terminals)')
     .passThroughOptions()
     .action((service: string, cmd: string[], options, command: Command) =>
-      onProject(command, async (scope, session) => {
-        session.exitWith(await composeRun(scope, service, cmd, { ...options, noTty: options.TTY === false }));
+      onProject(run, command, async (scope, session) => {
+        session.exitWith(await (await import('./exec')).composeRun(scope, service, cmd, { ...options, noTty: options.TTY === false }));
       }),
     );
 
@@ -106,25 +132,25 @@ export function registerComposeCommands(program: Command, run: Runner): Command 
     .command('stop')
     .description('stop services: their workloads scaled to 0 (the replicas kept for start), a job suspended; waits until the containers are gone')
     .argument('[services...]')
-    .action((services: string[], _options, command: Command) => onProject(command, (scope) => composeStop(scope, services)));
+    .action((services: string[], _options, command: Command) => onProject(run, command, async (scope) => (await import('./lifecycle')).composeStop(scope, services)));
 
   compose
     .command('start')
     .description('start stopped services again, with the replicas they had')
     .argument('[services...]')
-    .action((services: string[], _options, command: Command) => onProject(command, (scope) => composeStart(scope, services)));
+    .action((services: string[], _options, command: Command) => onProject(run, command, async (scope) => (await import('./lifecycle')).composeStart(scope, services)));
 
   compose
     .command('restart')
     .description("restart services' containers as a rolling restart (kubectl rollout restart)")
     .argument('[services...]')
-    .action((services: string[], _options, command: Command) => onProject(command, (scope) => composeRestart(scope, services)));
+    .action((services: string[], _options, command: Command) => onProject(run, command, async (scope) => (await import('./lifecycle')).composeRestart(scope, services)));
 
   compose
     .command('scale')
     .description('set the number of containers of services')
     .argument('<service=replicas...>')
-    .action((args: string[], _options, command: Command) => onProject(command, (scope) => composeScale(scope, args)));
+    .action((args: string[], _options, command: Command) => onProject(run, command, async (scope) => (await import('./lifecycle')).composeScale(scope, args)));
 
   compose
     .command('down')
@@ -132,14 +158,14 @@ export function registerComposeCommands(program: Command, run: Runner): Command 
     .option('-v, --volumes', 'also remove the volumes (PVCs)')
     .option('--remove-orphans', "accepted: down removes every object of the project, whatever compose file made it")
     .option('-t, --timeout <seconds>', 'seconds the containers have to stop', parseCount('--timeout'))
-    .action((options, command: Command) => onProject(command, (scope) => composeDown(scope, options)));
+    .action((options, command: Command) => onProject(run, command, async (scope) => (await import('./down')).composeDown(scope, options)));
 
   compose
     .command('images')
     .description('the images the containers run: CONTAINER REPOSITORY TAG IMAGE ID SIZE')
     .argument('[services...]')
     .option('-q, --quiet', 'only the image ids')
-    .action((services: string[], options, command: Command) => onProject(command, (scope) => composeImages(scope, services, options)));
+    .action((services: string[], options, command: Command) => onProject(run, command, async (scope) => (await import('./listing')).composeImages(scope, services, options)));
 
   compose
     .command('pull')
@@ -149,7 +175,7 @@ export function registerComposeCommands(program: Command, run: Runner): Command 
     .option('--ignore-pull-failures', 'pull what can be pulled; a failure does not change the exit code')
     .option(...SOCKET_OPTION)
     .action((services: string[], options, command: Command) =>
-      onProject(command, (scope) => composePull(scope, services, options, { kubeconfig: command.optsWithGlobals().kubeconfig as string | undefined })),
+      onProject(run, command, async (scope) => (await import('./pull')).composePull(scope, services, options, { kubeconfig: command.optsWithGlobals().kubeconfig as string | undefined })),
     );
 
   compose
@@ -158,7 +184,6 @@ export function registerComposeCommands(program: Command, run: Runner): Command 
     .option('-a, --all', 'also projects with no running container')
     .option('-q, --quiet', 'only the names')
     .option('--format <format>', 'table or json', 'table')
-    .action((options, command: Command) => run((session) => composeLs(session, options), command));
+    .action((options, command: Command) => run(async (session) => (await import('./listing')).composeLs(session, options), command));
 
-  return compose;
 }

@@ -5,16 +5,8 @@ import { StatusError } from '@berth/client';
 import { basename, resolve } from 'node:path';
 import { builtinType } from '../../kinds';
 import type { Session } from '../../session';
+import type { ComposeGlobalOptions } from './index';
 import { byCreation } from './format';
-
-/** The global flags of `berth compose`, before the verb, as docker compose's. */
-export interface ComposeGlobalOptions {
-  file?: string[];
-  projectName?: string;
-  profile?: string[];
-  envFile?: string[];
-  projectDirectory?: string;
-}
 
 /** A one-off container (`compose run`), as Docker labels it; `ps`, `logs` and the lifecycle verbs leave them out. */
 export const ONEOFF_LABEL = 'com.docker.compose.oneoff';
@@ -35,7 +27,7 @@ export function normalizeProjectName(name: string): string {
  * working directory's) base name, normalised. (The compose file's `name:` comes in between once the
  * verbs read the file through the loader.) A `-p` or variable that is not a valid name is refused.
  */
-export function composeProjectName(options: ComposeGlobalOptions, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+export function composeProjectName(options: Pick<ComposeGlobalOptions, 'projectName' | 'projectDirectory'>, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const given = options.projectName ?? (env.COMPOSE_PROJECT_NAME || undefined);
   if (given !== undefined) {
     if (!PROJECT_NAME.test(given) || given.length > 63) {
