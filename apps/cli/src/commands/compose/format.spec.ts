@@ -3,7 +3,10 @@ import { containerView, logPrefixes, portsColumn, publishers, progressLine } fro
 import { psTable } from './ps';
 import { projectStatus, imageColumns } from './listing';
 import { parseScaleArgs, startPatch, stopPatch } from './lifecycle';
-import { composeProjectName, normalizeProjectName, TYPES, type Workload } from './project';
+import { composeProjectName, normalizeProjectName, projectNameFor, TYPES, type Workload } from './project';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { oneOffPod, parseEntrypoint } from './exec';
 import { workloadImages } from './pull';
 
@@ -105,6 +108,21 @@ describe('compose project names', () => {
     expect(composeProjectName({}, {}, '/home/me/My.App_2')).toBe('myapp_2');
     expect(composeProjectName({ projectDirectory: '../Site' }, {}, '/home/me/x')).toBe('site');
     expect(normalizeProjectName('--Web Shop')).toBe('webshop');
+  });
+
+  it("reads the compose file's name when there is a file, else falls back to the directory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'Compose-Verbs-'));
+    try {
+      const none = { file: [], projectDirectory: dir };
+      expect(await projectNameFor(none, { workingDir: dir }, {})).toBe(normalizeProjectName(dir.split('/').pop()!));
+      expect(await projectNameFor({ ...none, projectName: 'given' }, { workingDir: dir }, {})).toBe('given');
+      writeFileSync(join(dir, 'compose.yaml'), 'name: fromfile\nservices:\n  web:\n    image: busybox\n');
+      expect(await projectNameFor(none, { workingDir: dir }, {})).toBe('fromfile');
+      expect(await projectNameFor(none, { workingDir: dir }, { COMPOSE_PROJECT_NAME: 'fromenv' })).toBe('fromenv');
+      await expect(projectNameFor({ file: [join(dir, 'missing.yaml')] }, { files: [join(dir, 'missing.yaml')] }, {})).rejects.toThrow(/missing\.yaml/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a -p that is not a project name, in one line', () => {

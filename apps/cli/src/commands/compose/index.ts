@@ -61,8 +61,8 @@ export function registerComposeCommands(program: Command, run: Run): void {
 /** Runs a verb on the project the group's flags name; the session works in its namespace. */
 function onProject(run: Run, command: Command, action: (scope: ComposeProjectScope, session: Session) => Promise<void>): Promise<void> {
   return run(async (session) => {
-    const { composeProjectName, ComposeProjectScope } = await import('./project');
-    const project = composeProjectName(command.optsWithGlobals<ComposeGlobalOptions>());
+    const { projectNameFor, ComposeProjectScope } = await import('./project');
+    const project = await projectNameFor(command.optsWithGlobals<ComposeGlobalOptions>(), composeLoadOptions(command));
     session.options.namespace = project;
     await action(new ComposeProjectScope(session, project), session);
   }, command);

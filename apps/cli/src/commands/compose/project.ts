@@ -1,6 +1,6 @@
 import type { KubeObject, Namespace, Pod, ResourceType, Service } from '@berth/api';
-import { PROJECT_LABEL, SERVICE_LABEL } from '@berth/compose';
-import { BerthError } from '@berth/errors';
+import { loadProject, PROJECT_LABEL, SERVICE_LABEL, type LoadOptions } from '@berth/compose';
+import { BerthError, isBerthError } from '@berth/errors';
 import { StatusError } from '@berth/client';
 import { basename, resolve } from 'node:path';
 import { builtinType } from '../../kinds';
@@ -41,6 +41,23 @@ export function composeProjectName(options: Pick<ComposeGlobalOptions, 'projectN
   const name = normalizeProjectName(basename(resolve(cwd, options.projectDirectory ?? '.')));
   if (!name) throw new BerthError('BadRequest', `project name must not be empty: give one with -p`);
   return name;
+}
+
+/**
+ * The project a verb on a running project means, as docker compose finds it: `-p`; else what the compose
+ * files say (COMPOSE_PROJECT_NAME, also from `.env`, then the file's `name:`, then its directory's name),
+ * read by the loader; else, with no compose file here or above, COMPOSE_PROJECT_NAME or the working
+ * directory's name (the project may be run from anywhere once it is up).
+ */
+export async function projectNameFor(options: Pick<ComposeGlobalOptions, 'projectName' | 'projectDirectory' | 'file'>, load: LoadOptions, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (options.projectName !== undefined) return composeProjectName(options, env);
+  try {
+    return (await loadProject({ ...load, env })).name;
+  } catch (err) {
+    const noFile = isBerthError(err, 'NotFound') && err.message.startsWith('no configuration file provided') && options.file.length === 0;
+    if (!noFile) throw err;
+    return composeProjectName(options, env);
+  }
 }
 
 export const TYPES = {
