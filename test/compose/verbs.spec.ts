@@ -203,8 +203,9 @@ describe('berth compose verbs on a running project', () => {
     expect({ code: kept.code, stdout: kept.stdout }).toEqual({ code: 0, stdout: 'plain\n' });
     const oneOff = (await projectPods()).filter((p) => p.metadata.labels?.['com.docker.compose.oneoff'] === 'True');
     expect(oneOff).toHaveLength(1);
-    // compose ps and logs leave one-off containers out.
-    expect((await psRows('-a')).map((r) => r[0])).not.toContain(oneOff[0].metadata.name);
+    // compose ps lists one-off containers with their service (logs and the lifecycle verbs leave them out).
+    expect((await psRows('-a', 'web')).find((r) => r[0] === oneOff[0].metadata.name)?.slice(3, 6)).toEqual(['web', expect.stringMatching(/ago$/), expect.stringMatching(/^Exited \(0\) /)]);
+    expect(await succeed('logs', '--no-log-prefix', 'web')).not.toContain('plain');
     await api('DELETE', `/api/v1/namespaces/${PROJECT}/pods/${oneOff[0].metadata.name}`);
   });
 

@@ -143,24 +143,29 @@ export class ComposeProjectScope {
     return all.filter((w) => services.includes(w.service));
   }
 
-  /** The pods of the project's services (not one-off ones unless asked), each numbered within its service from 1 in creation order. */
+  /**
+   * The pods of the project's services, each numbered within its service from 1 in creation order; with
+   * `oneoff` also the one-off pods of `compose run` (service from their annotation, numbered 0).
+   */
   async pods(options: { oneoff?: boolean } = {}): Promise<Array<{ pod: Pod; service: string; index: number }>> {
-    const pods = byCreation(await this.list<Pod>(TYPES.pods)).filter((pod) => options.oneoff || pod.metadata.labels?.[ONEOFF_LABEL] !== 'True');
     const counts = new Map<string, number>();
-    return pods
-      .filter((pod) => serviceOf(pod) !== '')
-      .map((pod) => {
-        const service = serviceOf(pod);
-        const index = (counts.get(service) ?? 0) + 1;
-        counts.set(service, index);
-        return { pod, service, index };
-      });
+    return byCreation(await this.list<Pod>(TYPES.pods)).flatMap((pod) => {
+      if (pod.metadata.labels?.[ONEOFF_LABEL] === 'True') {
+        const service = pod.metadata.annotations?.[SERVICE_LABEL] ?? '';
+        return options.oneoff && service ? [{ pod, service, index: 0 }] : [];
+      }
+      const service = serviceOf(pod);
+      if (!service) return [];
+      const index = (counts.get(service) ?? 0) + 1;
+      counts.set(service, index);
+      return [{ pod, service, index }];
+    });
   }
 
   /** The pods of the named services, checked as selectWorkloads checks them. */
-  async servicePods(services: string[]): Promise<Array<{ pod: Pod; service: string; index: number }>> {
+  async servicePods(services: string[], options: { oneoff?: boolean } = {}): Promise<Array<{ pod: Pod; service: string; index: number }>> {
     await this.selectWorkloads(services);
-    const pods = await this.pods();
+    const pods = await this.pods(options);
     return services.length === 0 ? pods : pods.filter((p) => services.includes(p.service));
   }
 

@@ -63,7 +63,7 @@ function checkStatuses(statuses: string[]): ContainerStateName[] {
 
 /**
  * `berth compose ps [SERVICE...]`: the project's containers (pods), running ones only unless -a, as
- * docker compose lists them; one-off pods of `compose run` are left out, as compose leaves them out.
+ * docker compose lists them, the one-off pods of `compose run` with them (as compose's `-run-` containers).
  */
 export async function composePs(scope: ComposeProjectScope, services: string[], options: ComposePsOptions): Promise<void> {
   const format = options.format ?? 'table';
@@ -76,7 +76,7 @@ export async function composePs(scope: ComposeProjectScope, services: string[], 
     return;
   }
   const now = Date.now();
-  const [pods, byService] = await Promise.all([scope.servicePods(services), scope.services()]);
+  const [pods, byService] = await Promise.all([scope.servicePods(services, { oneoff: true }), scope.services()]);
   const shown = pods.filter(({ pod }) => {
     const state = containerView(pod, now).state;
     if (statuses.length > 0) return statuses.includes(state);
