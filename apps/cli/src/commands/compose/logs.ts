@@ -62,7 +62,11 @@ export async function composeLogs(scope: ComposeProjectScope, services: string[]
   const colour = options.color !== false && !!process.stdout.isTTY && !process.env.NO_COLOR;
   let prefixes = logPrefixes(streams, colour);
   const prefixOf = (stream: Stream) => {
-    if (!prefixes.has(stream.name)) prefixes = logPrefixes([...streams, stream], colour);
+    if (!prefixes.has(stream.name)) {
+      // A container that joined later: the prefixes are laid out again with it (those printed stay as they were).
+      streams.push(stream);
+      prefixes = logPrefixes(streams, colour);
+    }
     return options.logPrefix === false ? '' : (prefixes.get(stream.name) ?? '');
   };
 
