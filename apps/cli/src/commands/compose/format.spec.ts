@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { oneOffPod, parseEntrypoint } from './exec';
 import { workloadImages } from './pull';
+import { removalOrder } from './down';
+import { builtinType } from '../../kinds';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');
 const at = (secondsAgo: number) => new Date(NOW - secondsAgo * 1000).toISOString();
@@ -187,5 +189,13 @@ describe('compose run pods', () => {
     expect(entry.metadata.name).toMatch(/^my-app-web-run-/);
     expect(parseEntrypoint('["sh", "-c"]')).toEqual(['sh', '-c']);
     expect(() => parseEntrypoint('[1]')).toThrow(/invalid --entrypoint/);
+  });
+});
+
+describe('compose down', () => {
+  it('removes the workloads first, then bare pods, the rest, the claims last and only with -v; never what controllers make', () => {
+    const types = ['configmaps', 'persistentvolumeclaims', 'services', 'events', 'replicasets', 'pods', 'deployments', 'jobs', 'endpointslices', 'nodes'].map(builtinType);
+    expect(removalOrder(types, false).map((t) => t.plural)).toEqual(['deployments', 'jobs', 'pods', 'configmaps', 'services']);
+    expect(removalOrder(types, true).map((t) => t.plural)).toEqual(['deployments', 'jobs', 'pods', 'configmaps', 'services', 'persistentvolumeclaims']);
   });
 });
