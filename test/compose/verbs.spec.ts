@@ -56,6 +56,16 @@ describe('berth compose verbs on a running project', () => {
   let cluster: NodeCluster;
   const followers: BackgroundBerth[] = [];
   const work = mkdtempSync(join(tmpdir(), 'berth-compose-verbs-'));
+  /** The image the pull case pushes to the cluster registry (as a build of the service "cache"). */
+  let builtImage = '';
+  const inRegistry = (image: string) => {
+    try {
+      execFileSync('skopeo', ['inspect', '--raw', '--cert-dir', join(work, 'certs'), '--creds', `berth:${cluster.server.token}`, `docker://${image}`], { stdio: 'pipe' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const berth = (...args: string[]) => runBerth(cluster.server.kubeconfigPath, args);
   const compose = (...args: string[]) => berth('compose', '-p', PROJECT, ...args);
   const run = async (...args: string[]) => {
@@ -255,7 +265,8 @@ describe('berth compose verbs on a running project', () => {
 
   it("pulls the services' images onto this host's node, one line per service, a failure on its line", async () => {
     const registry = (await berth('registry', 'host')).stdout.trim();
-    const image = `${registry}/compose/busybox:1`;
+    // Named as compose build names an image of a service without one: what down --rmi local removes.
+    const image = (builtImage = `${registry}/${PROJECT}/cache:latest`);
     // Into the cluster registry with skopeo from here (a node's own credential may only pull).
     const archive = join(work, 'busybox.tar');
     await cluster.runtime.saveImages(['busybox:latest'], archive, 'oci-archive');
@@ -275,6 +286,7 @@ describe('berth compose verbs on a running project', () => {
     const socket = ['--runtime-socket', join(cluster.server.dataDir, 'runtimed.sock')];
     expect(await progress('pull', ...socket, 'cache')).toBe(' cache Pulling\n cache Pulled\n');
     expect(await names()).toContain(image);
+    expect(inRegistry(image)).toBe(true);
     const failed = await compose('pull', ...socket, 'ghost', 'cache');
     expect(failed.code).toBe(1);
     // Services in name order; the one that fails does not hold up the others.
@@ -285,10 +297,13 @@ describe('berth compose verbs on a running project', () => {
   it('takes everything down but the volumes, then the volumes and the namespace with -v', async () => {
     await cluster.observe(PROJECT);
     const pods = (await projectPods()).map((p) => p.metadata.name);
-    const down = await progress('down', '-t', '1');
+    const down = await progress('down', '-t', '1', '--rmi', 'local');
     const lines = down.trimEnd().split('\n');
     for (const pod of pods) expect(lines).toContain(` Container ${pod}  Removed`);
-    expect(lines).toEqual(expect.arrayContaining([' Deployment web  Removed', ' Deployment db  Removed', ' Service web  Removed']));
+    expect(lines).toEqual(expect.arrayContaining([' Deployment web  Removed', ' Deployment db  Removed', ' Service web  Removed', ` Image ${builtImage}  Removed`]));
+    // --rmi local: the built image (named after its service) is gone from the cluster registry, busybox is not touched.
+    expect(lines.filter((line) => line.startsWith(' Image '))).toEqual([` Image ${builtImage}  Removed`]);
+    expect(inRegistry(builtImage)).toBe(false);
     expect(await projectPods()).toEqual([]);
     expect(await list(`/apis/apps/v1/namespaces/${PROJECT}/deployments`)).toEqual([]);
     expect(await list(`/api/v1/namespaces/${PROJECT}/services`)).toEqual([]);

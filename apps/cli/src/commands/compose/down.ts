@@ -2,7 +2,9 @@ import type { KubeObject, PersistentVolume, Pod, ResourceType } from '@berth/api
 import { BerthError } from '@berth/errors';
 import { sameType } from '../../kinds';
 import { isNotFound, watchUntil } from '../workloads';
+import type { CredentialContext } from '../../runtime/credentials';
 import { progressLine } from './format';
+import { imagesToRemove, parseRmi, removeRegistryImages } from './rmi';
 import { projectSelector, TYPES, WORKLOAD_TYPES, type ComposeProjectScope } from './project';
 
 export interface ComposeDownOptions {
@@ -10,6 +12,8 @@ export interface ComposeDownOptions {
   removeOrphans?: boolean;
   /** `-t`: seconds the containers have to stop (their own grace period when absent). */
   timeout?: number;
+  /** `--rmi local|all`: also the services' images in the cluster registry. */
+  rmi?: string;
 }
 
 /** Kinds the cluster makes for what berth makes (and removes with it): never deleted by hand. */
@@ -43,13 +47,17 @@ export function removalOrder(types: ResourceType[], volumes: boolean): ResourceT
  * `compose down [-v] [-t N]`: deletes every object labelled with the project in its namespace (whatever
  * kinds the server serves), waits until its pods are gone, and with -v its PVCs too; the namespace goes
  * when nothing of the project is left in it. Without -v the PVCs of the named volumes stay, so `up`
- * again finds their data. Prints compose's progress line for each object removed.
+ * again finds their data; with --rmi the services' images go from the cluster registry once the pods are
+ * gone. Prints compose's progress line for each object removed.
  */
-export async function composeDown(scope: ComposeProjectScope, options: ComposeDownOptions): Promise<void> {
+export async function composeDown(scope: ComposeProjectScope, options: ComposeDownOptions, context: CredentialContext = {}): Promise<void> {
   const session = scope.session;
   const terminal = !!process.stderr.isTTY;
   // Progress goes to stderr, as compose writes it.
   const say = (kind: string, name: string) => session.notice(progressLine(kind, name, 'Removed', terminal));
+  const rmi = parseRmi(options.rmi);
+  // The images are known from the workloads, so they are found before the workloads go.
+  const images = rmi ? imagesToRemove(await scope.workloads(), rmi, scope.name) : [];
   const namespace = await scope.namespace().catch((err) => (err instanceof BerthError && err.reason === 'NotFound' ? undefined : Promise.reject(err)));
   const types = removalOrder((await session.discovery.resources()).types, !!options.volumes);
   const pods = await scope.list<Pod>(TYPES.pods);
@@ -80,6 +88,7 @@ export async function composeDown(scope: ComposeProjectScope, options: ComposeDo
   if (!found && !namespace) throw new BerthError('NotFound', `no such project: ${scope.name}`);
 
   await waitGone(scope, TYPES.pods, pods, say);
+  await removeRegistryImages(images, context, (image) => say('Image', image));
   if (options.volumes) {
     await waitGone(scope, TYPES.pvcs, claims, say);
     // The volumes behind them, which their reclaim policy (Delete) has the cluster remove.

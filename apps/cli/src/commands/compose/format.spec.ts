@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { oneOffPod, parseEntrypoint } from './exec';
 import { workloadImages } from './pull';
 import { removalOrder } from './down';
+import { imagesToRemove, parseRmi } from './rmi';
 import { builtinType } from '../../kinds';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');
@@ -197,5 +198,20 @@ describe('compose down', () => {
     const types = ['configmaps', 'persistentvolumeclaims', 'services', 'events', 'replicasets', 'pods', 'deployments', 'jobs', 'endpointslices', 'nodes'].map(builtinType);
     expect(removalOrder(types, false).map((t) => t.plural)).toEqual(['deployments', 'jobs', 'pods', 'configmaps', 'services']);
     expect(removalOrder(types, true).map((t) => t.plural)).toEqual(['deployments', 'jobs', 'pods', 'configmaps', 'services', 'persistentvolumeclaims']);
+  });
+});
+
+describe('compose down --rmi', () => {
+  it('takes local as the images built without a name (REGISTRY/PROJECT/SERVICE), all as every image', () => {
+    const w = (service: string, image: string): Workload => ({
+      type: TYPES.deployments,
+      object: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: service }, spec: { template: { spec: { containers: [{ name: service, image }] } } } } as Workload['object'],
+      service,
+    });
+    const workloads = [w('web', '10.0.0.5:5000/shop/web@sha256:' + 'a'.repeat(64)), w('db', 'postgres:16'), w('worker', '10.0.0.5:5000/shop/web:latest')];
+    expect(imagesToRemove(workloads, 'local', 'shop')).toEqual(['10.0.0.5:5000/shop/web@sha256:' + 'a'.repeat(64)]);
+    expect(imagesToRemove(workloads, 'all', 'shop')).toEqual(['10.0.0.5:5000/shop/web@sha256:' + 'a'.repeat(64), 'postgres:16', '10.0.0.5:5000/shop/web:latest']);
+    expect(parseRmi(undefined)).toBeUndefined();
+    expect(() => parseRmi('some')).toThrow('invalid --rmi "some": use local or all');
   });
 });

@@ -158,7 +158,10 @@ function registerProjectVerbs(compose: Command, run: Run): void {
     .option('-v, --volumes', 'also remove the volumes (PVCs)')
     .option('--remove-orphans', "accepted: down removes every object of the project, whatever compose file made it")
     .option('-t, --timeout <seconds>', 'seconds the containers have to stop', parseCount('--timeout'))
-    .action((options, command: Command) => onProject(run, command, async (scope) => (await import('./down')).composeDown(scope, options)));
+    .option('--rmi <type>', 'also remove the services\' images from the cluster registry: "local" (those built without an image name: REGISTRY/PROJECT/SERVICE) or "all"')
+    .action((options, command: Command) =>
+      onProject(run, command, async (scope) => (await import('./down')).composeDown(scope, options, { kubeconfig: command.optsWithGlobals().kubeconfig as string | undefined })),
+    );
 
   compose
     .command('images')
