@@ -4,8 +4,8 @@
  * would run it, against real runc containers.
  */
 import type { KubeObject, Pod } from '@berth/api';
-import { freePort, waitFor } from '@berth/testing';
-import { execFileSync } from 'node:child_process';
+import { BERTH_BIN, freePort, waitFor, withDiscoveryCache } from '@berth/testing';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +55,8 @@ function expectOneLineFailure(result: BerthResult, message: string): void {
 describe('berth compose verbs on a running project', () => {
   let cluster: NodeCluster;
   const followers: BackgroundBerth[] = [];
+  /** Kill what a failed case left running. */
+  const stoppers: Array<() => void> = [];
   const work = mkdtempSync(join(tmpdir(), 'berth-compose-verbs-'));
   /** The image the pull case pushes to the cluster registry (as a build of the service "cache"). */
   let builtImage = '';
@@ -138,6 +140,7 @@ describe('berth compose verbs on a running project', () => {
 
   afterAll(async () => {
     for (const follower of followers) await follower.stop();
+    for (const stop of stoppers) stop();
     rmSync(work, { recursive: true, force: true });
     if (!cluster) return;
     await cluster.server.fetch(`/api/v1/namespaces/${PROJECT}`, { method: 'DELETE' }).catch(() => undefined);
@@ -217,6 +220,35 @@ describe('berth compose verbs on a running project', () => {
     expect((await psRows('-a', 'web')).find((r) => r[0] === oneOff[0].metadata.name)?.slice(3, 6)).toEqual(['web', expect.stringMatching(/ago$/), expect.stringMatching(/^Exited \(0\) /)]);
     expect(await succeed('logs', '--no-log-prefix', 'web')).not.toContain('plain');
     await api('DELETE', `/api/v1/namespaces/${PROJECT}/pods/${oneOff[0].metadata.name}`);
+  });
+
+  it('runs and execs on a terminal: input typed there reaches the command, its exit code comes back', async () => {
+    /**
+     * berth under script(1), which gives it a terminal; `typed` is what the user types there, once `ready`
+     * says the command is there to read it (as a user waits for the prompt).
+     */
+    const onTerminal = (args: string[], typed: string, ready: (output: string) => boolean = () => true) =>
+      new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+        const line = [BERTH_BIN, ...args].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
+        const child = spawn('/usr/bin/script', ['-qec', line, '/dev/null'], { env: withDiscoveryCache({ ...process.env, KUBECONFIG: cluster.server.kubeconfigPath }), stdio: ['pipe', 'pipe', 'pipe'] });
+        const stop = () => child.exitCode === null && child.kill('SIGKILL');
+        stoppers.push(stop);
+        let output = '';
+        child.stdout.on('data', (d) => (output += d));
+        child.stderr.on('data', (d) => (output += d));
+        child.once('close', (code) => resolve({ code, output }));
+        waitFor(async () => ready(output) || undefined, 90_000, `the command of berth ${args.join(' ')} to run`).then(
+          () => child.stdin.write(typed),
+          (err) => (stop(), reject(err)),
+        );
+      });
+    // Attached, berth says so as kubectl run -it does: what is typed from then on reaches the command.
+    const attached = (output: string) => output.includes("If you don't see a command prompt, try pressing enter.");
+    const run = await onTerminal(['compose', '-p', PROJECT, 'run', '--rm', 'db', 'sh', '-c', 'read line; echo "got $line"; tty; exit 5'], 'typed\n', attached);
+    expect(run).toEqual({ code: 5, output: expect.stringMatching(/got typed\s+\/dev\/pts\/\d+/) });
+    expect((await projectPods()).filter((p) => p.metadata.labels?.['com.docker.compose.oneoff'])).toEqual([]);
+    const exec = await onTerminal(['compose', '-p', PROJECT, 'exec', 'web', 'sh', '-c', 'read line; echo "got $line"; tty; exit 6'], 'there\n');
+    expect(exec).toEqual({ code: 6, output: expect.stringMatching(/got there\s+\/dev\/pts\/\d+\s+command terminated with exit code 6/) });
   });
 
   it('lists the project and its images', async () => {

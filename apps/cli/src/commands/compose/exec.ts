@@ -139,6 +139,8 @@ export async function composeRun(scope: ComposeProjectScope, service: string, co
     });
     if (tty && state(started)?.running) {
       const ws = await openExec(session, started, { container: containerName, stdin: true, stdout: true, tty: true }, 'attach');
+      // What the command printed before we were attached is not shown (as with kubectl run -it): say so, as kubectl does.
+      session.notice("If you don't see a command prompt, try pressing enter.");
       exitCodeFromStatus(await relay(ws, { stdin: true, tty: true }));
     } else {
       await followLog(scope, name, containerName);
