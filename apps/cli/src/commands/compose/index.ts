@@ -49,9 +49,10 @@ export function registerComposeCommands(program: Command, run: Run): void {
     .addOption(new Option('--profile <name>', 'enable services of this profile; repeatable (default: COMPOSE_PROFILES)').argParser(collect).default([]))
     .addOption(new Option('--env-file <path>', 'read variables from this file instead of .env; repeatable').argParser(collect).default([]))
     .option('--project-directory <dir>', 'the project directory (default: the first file\'s)')
-    // The program's flags go before `compose` (its verbs' own come after them): these two also after it.
-    .option('--kubeconfig <path>', 'kubeconfig file')
-    .option('--context <name>', 'the kubeconfig context to use')
+    // The program's flags go before `compose` (its verbs' own come after it): these two also after it,
+    // shown once in the help, as the program's.
+    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file').hideHelp())
+    .addOption(new Option('--context <name>', 'the kubeconfig context to use').hideHelp())
     .enablePositionalOptions();
 
   registerComposeConfig(compose, run);
