@@ -48,3 +48,8 @@ export function splitLabels(
   }
   return out;
 }
+
+/** record[key] when it is the record's own (a model's maps come from hostile files: `__proto__` is a key like any other). */
+export function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}

@@ -1,7 +1,7 @@
 import type { HostAlias, PodSpec, Protocol, Service, ServicePort } from '@berth/api';
 import { CLUSTER_DNS, type ServiceContext } from './context';
 import type { ComposeProject, ServiceConfig } from './model';
-import { composeLabels } from './names';
+import { composeLabels, own } from './names';
 import type { Refusals } from './refusals';
 
 /** The Service that publishes a compose service's ingress ports on every node (Swarm's routing mesh) is named so. */
@@ -132,7 +132,7 @@ export function podNetworking(ctx: ServiceContext, scoped: boolean): Partial<Pod
     ctx.refuse('network_mode', `${mode}: every pod has a network of its own (only host is supported)`);
   }
   for (const [name, network] of Object.entries(service.networks)) {
-    if (!project.networks[name] && name !== 'default') ctx.refuse('networks', `${JSON.stringify(name)} is not a top-level network`);
+    if (!own(project.networks, name) && name !== 'default') ctx.refuse('networks', `${JSON.stringify(name)} is not a top-level network`);
     if (network.ipv4_address !== undefined) ctx.refuse(`networks.${name}.ipv4_address`, 'pod addresses come from the node\'s pod CIDR');
     if (network.priority !== undefined) ctx.refuse(`networks.${name}.priority`, 'a pod has one network interface');
   }

@@ -1,6 +1,7 @@
 import { errors } from '@berth/errors';
 import { open } from 'node:fs/promises';
-import type { ComposeProject } from './model';
+import type { ComposeProject, FileObjectConfig } from './model';
+import { own } from './names';
 import { MAX_FILE_OBJECT_BYTES } from './storage';
 
 /**
@@ -13,7 +14,7 @@ export async function readProjectFiles(project: ComposeProject): Promise<Record<
   for (const kind of ['configs', 'secrets'] as const) {
     const used = new Set(Object.values(project.services).flatMap((service) => service[kind].map((ref) => ref.source)));
     for (const key of [...used].sort()) {
-      const declared = project[kind][key];
+      const declared = own<FileObjectConfig>(project[kind], key);
       if (!declared || declared.external || declared.file === undefined || Object.hasOwn(files, declared.file)) continue;
       files[declared.file] = await readBounded(`${kind}.${key}`, declared.file);
     }

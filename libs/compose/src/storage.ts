@@ -3,7 +3,7 @@ import type { ConfigMap, PersistentVolumeClaim, Secret, Volume, VolumeMount } fr
 import { posix } from 'node:path';
 import type { ServiceContext, TranslateOptions } from './context';
 import type { ComposeProject, FileObjectConfig, FileReference, ServiceVolume } from './model';
-import { composeLabels, objectNameOf, splitLabels } from './names';
+import { composeLabels, objectNameOf, own, splitLabels } from './names';
 import type { Refusals } from './refusals';
 
 /** A named volume's claim asks for this much; the local-path provisioner does not enforce it. */
@@ -35,7 +35,7 @@ const PROTECTED_HOST_PATHS = [
   '/var/lib/docker',
 ];
 
-const within = (path: string, root: string) => path === root || path.startsWith(`${root}/`);
+const within = (path: string, root: string) => root === '/' || path === root || path.startsWith(`${root}/`);
 
 /** Why a bind of this host path is refused, or undefined when it may be bound. */
 export function hostPathRefusal(path: string): string | undefined {
@@ -49,7 +49,7 @@ type FileKind = 'configs' | 'secrets';
 
 /** The object a top-level volume, config or secret is in the project's namespace: its key made a name, or for an external one its own name. */
 export function objectNameFor(project: ComposeProject, kind: 'volumes' | FileKind, key: string): string | undefined {
-  const declared = project[kind][key];
+  const declared = own<{ name: string; external?: boolean }>(project[kind], key);
   if (!declared) return undefined;
   if (declared.external) return dns1123SubdomainErrors(declared.name).length ? undefined : declared.name;
   return objectNameOf(key);
@@ -75,7 +75,7 @@ export function projectStorageObjects(
   const named = (kind: string, key: string, name: string | undefined) => {
     const where = `${kind}.${key}`;
     if (name === undefined) {
-      refusals.refuse(where, 'name', `${JSON.stringify(project[kind as 'volumes'][key]?.external ? project[kind as 'volumes'][key].name : key)} cannot be made an object name (lower-case letters, digits, '-' and '.')`);
+      refusals.refuse(where, 'name', `${JSON.stringify(own<{ name: string; external?: boolean }>(project[kind as 'volumes'], key)?.external ? project[kind as 'volumes'][key].name : key)} cannot be made an object name (lower-case letters, digits, '-' and '.')`);
       return undefined;
     }
     const other = names.get(`${kind}/${name}`);
@@ -98,7 +98,7 @@ export function projectStorageObjects(
 
   const claims: PersistentVolumeClaim[] = [];
   for (const key of [...used.volumes].sort()) {
-    const volume = project.volumes[key];
+    const volume = own(project.volumes, key);
     if (!volume) continue; // refused where a service mounts it
     const name = named('volumes', key, objectNameFor(project, 'volumes', key));
     if (name === undefined || volume.external) continue;
@@ -115,7 +115,7 @@ export function projectStorageObjects(
   const fileObjects = <T extends ConfigMap | Secret>(kind: FileKind, make: (meta: ConfigMap['metadata'], content: Uint8Array) => T): T[] => {
     const out: T[] = [];
     for (const key of [...used[kind]].sort()) {
-      const declared = project[kind][key];
+      const declared = own<FileObjectConfig>(project[kind], key);
       if (!declared) continue; // refused where a service mounts it
       const name = named(kind, key, objectNameFor(project, kind, key));
       if (name === undefined || declared.external) continue;
@@ -222,7 +222,7 @@ export function serviceStorage(ctx: ServiceContext): { volumes: Volume[]; mounts
     refs.forEach((ref, index) => {
       const key = kind;
       const name = objectNameFor(ctx.project, kind, ref.source);
-      if (!ctx.project[kind][ref.source]) {
+      if (!own<FileObjectConfig>(ctx.project[kind], ref.source)) {
         ctx.refuse(key, `${JSON.stringify(ref.source)} is not a top-level ${kind.slice(0, -1)}`);
         return;
       }
@@ -264,7 +264,7 @@ function volumeSource(ctx: ServiceContext, volume: ServiceVolume, name: string):
   // berth never copies the image's files into a new volume (Docker's default): as if nocopy were always true.
   if (volume.volume?.nocopy === false) ctx.refuse('volumes', `${volume.target}: nocopy false: a new volume starts empty (the image's files are not copied in)`);
   if (volume.source === undefined) return { name, emptyDir: {} };
-  if (!ctx.project.volumes[volume.source]) {
+  if (!own(ctx.project.volumes, volume.source)) {
     ctx.refuse('volumes', `${JSON.stringify(volume.source)} is not a top-level volume`);
     return undefined;
   }

@@ -2,7 +2,7 @@ import type { DaemonSet, Deployment, Job, KubeObject, Namespace, PodSpec, PodTem
 import { serviceContainer, podProcessFields } from './container';
 import type { ServiceContext, TranslateOptions } from './context';
 import type { ComposeProject, DependsOnCondition, ServiceConfig } from './model';
-import { composeLabels, dns1123LabelErrors, serviceNameErrors, splitLabels } from './names';
+import { composeLabels, dns1123LabelErrors, own, serviceNameErrors, splitLabels } from './names';
 import { checkNetworks, networksInUse, podNetworking, servicesOf } from './network';
 import { Refusals, serviceWhere } from './refusals';
 import { affinityOf, restartOf, rolloutOf, runsToCompletion } from './scheduling';
@@ -91,10 +91,10 @@ function projectServices(project: ComposeProject, refusals: Refusals): Service[]
 
 /** The conditions the compose-dependencies controller waits for, or undefined when the service depends on nothing in the project. */
 function dependenciesOf(ctx: ServiceContext): Record<string, DependsOnCondition> | undefined {
-  const out: Record<string, DependsOnCondition> = {};
+  const out: Record<string, DependsOnCondition> = Object.create(null);
   for (const [name, dependency] of Object.entries(ctx.service.depends_on).sort(([a], [b]) => a.localeCompare(b))) {
     const key = `depends_on.${name}`;
-    const target = ctx.project.services[name];
+    const target = own(ctx.project.services, name);
     if (!target) {
       if (dependency.required) ctx.refuse(key, `${name} is not a service of the project`);
       continue;
