@@ -14,12 +14,9 @@ export interface TranslateOptions {
    * the services in their scope through hostAliases: `up` creates the Services first (`translateServices`).
    */
   serviceIPs?: Record<string, string>;
-  /** The cluster DNS address pods use (the agent's --cluster-dns); default CLUSTER_DNS. */
+  /** The cluster DNS address pods use (the agent's --cluster-dns); default the node DNS's own (DEFAULT_DNS_ADDRESS). */
   clusterDNS?: string;
 }
-
-/** The agent's default --cluster-dns (its DEFAULT_CLUSTER_DNS; a spec keeps the two equal). */
-export const CLUSTER_DNS = '169.254.20.10';
 
 /** One service being translated: its config, the project, and where to say what cannot be honoured. */
 export interface ServiceContext {

@@ -1,5 +1,6 @@
 import type { HostAlias, PodSpec, Protocol, Service, ServicePort } from '@berth/api';
-import { CLUSTER_DNS, type ServiceContext } from './context';
+import { DEFAULT_DNS_ADDRESS } from '@berth/dns';
+import type { ServiceContext } from './context';
 import type { ComposeProject, ServiceConfig } from './model';
 import { composeLabels, own } from './names';
 import type { Refusals } from './refusals';
@@ -150,7 +151,7 @@ export function podNetworking(ctx: ServiceContext, scoped: boolean): Partial<Pod
   const nameservers = [...service.dns];
   if (scoped && !hostNetwork) {
     spec.dnsPolicy = 'None';
-    nameservers.unshift(ctx.options.clusterDNS ?? CLUSTER_DNS);
+    nameservers.unshift(ctx.options.clusterDNS ?? DEFAULT_DNS_ADDRESS);
     for (const [peerName, peer] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
       if (peer.network_mode === 'host') continue;
       const shared = Object.keys(service.networks).filter((n) => Object.hasOwn(peer.networks, n));
