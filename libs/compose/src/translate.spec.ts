@@ -323,7 +323,7 @@ describe('translateProject', () => {
     expect(refusal(() => one(built))).toContain('service "web": build: the image is not built yet');
     expect(imageNameOf({ name: 'shop' }, 'web')).toBe('shop-web');
     expect(projectBuilds(composeProject('shop', [built, composeService('db')]))).toEqual([
-      { service: 'web', image: 'shop-web', context: '/tmp/compose/web', dockerfile: 'Dockerfile', args: { V: '1' }, labels: {}, noCache: false, pull: false, tags: [] },
+      { service: 'web', image: 'shop-web', context: '/tmp/compose/web', dockerfile: 'Dockerfile', args: { V: '1' }, labels: {}, tags: [] },
     ]);
   });
 
