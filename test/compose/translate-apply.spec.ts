@@ -1,5 +1,6 @@
 // The objects translateProject makes pass the real apiserver's validation: kubectl apply --dry-run=server.
-import { composeProject, composeService, translateProject } from '@berth/compose';
+import { composeProject, composeService, translateProject, translateServices } from '@berth/compose';
+import type { KubeObject } from '@berth/api';
 import { kubectlFor, startBerthServer, type Kubectl, type TestServer } from '@berth/testing';
 
 let server: TestServer;
@@ -69,4 +70,32 @@ it("passes the apiserver's validation, every kind of object the translation make
   const out = await kubectl.ok(['apply', '--dry-run=server', '-f', '-'], { input: rest.map((o) => JSON.stringify(o)).join('\n') });
   for (const object of rest) expect(out).toContain(`${object.metadata.name} created (server dry run)`);
   expect(out.trim().split('\n')).toHaveLength(rest.length);
+});
+
+it("passes validation with scoped networks, the node's network, extra hosts and DNS settings", async () => {
+  const project = composeProject(
+    'nets',
+    [
+      composeService('front', { expose: ['80'], networks: { edge: { aliases: ['www'] } }, extra_hosts: [{ host: 'legacy', ip: '10.1.2.3' }], dns: ['9.9.9.9'], dns_search: ['corp.example'] }),
+      composeService('api', { expose: ['8080'], networks: { edge: { aliases: [] }, inner: { aliases: ['backend'] } } }),
+      composeService('store', { expose: ['6379'], networks: { inner: { aliases: [] } } }),
+      composeService('probe', { network_mode: 'host', networks: {}, ports: [{ target: 9100, protocol: 'tcp', mode: 'host', published: 9100 }] }),
+    ],
+    { networks: { edge: { name: 'nets_edge', labels: {} }, inner: { name: 'nets_inner', labels: {} } } },
+  );
+  const [namespace, ...services] = translateServices(project) as Array<KubeObject & { spec?: { clusterIP?: string } }>;
+  await kubectl.ok(['apply', '-f', '-'], { input: JSON.stringify(namespace) });
+  // The Services for real, so that the pods' hostAliases name the ClusterIPs they were given.
+  await kubectl.ok(['apply', '-f', '-'], { input: services.map((o) => JSON.stringify(o)).join('\n') });
+  const serviceIPs: Record<string, string> = {};
+  for (const service of services) {
+    const live = JSON.parse(await kubectl.ok(['get', 'service', '-n', 'nets', service.metadata.name!, '-o', 'json'])) as { spec: { clusterIP: string } };
+    serviceIPs[service.metadata.name!] = live.spec.clusterIP;
+  }
+  const workloads = translateProject(project, { serviceIPs }).filter((o) => o.kind === 'Deployment');
+  const front = workloads.find((o) => o.metadata.name === 'front') as KubeObject & { spec: { template: { spec: { hostAliases: unknown[]; dnsPolicy: string } } } };
+  expect(front.spec.template.spec.dnsPolicy).toBe('None');
+  expect(front.spec.template.spec.hostAliases).toContainEqual({ ip: serviceIPs.api, hostnames: ['api', 'api.nets'] });
+  const out = await kubectl.ok(['apply', '--dry-run=server', '-f', '-'], { input: workloads.map((o) => JSON.stringify(o)).join('\n') });
+  expect(out.trim().split('\n').sort()).toEqual(['api', 'front', 'probe', 'store'].map((name) => `deployment.apps/${name} created (server dry run)`));
 });

@@ -79,6 +79,8 @@ describe('translateProject', () => {
     const dnsrr = one(composeService('edge', { expose: ['80'], deploy: { labels: {}, endpoint_mode: 'dnsrr' } }));
     expect(find<Service>(dnsrr, 'Service', 'edge').spec!.clusterIP).toBe('None');
     expect(refusal(() => one(composeService('edge', { ports: [{ target: 80, protocol: 'tcp', mode: 'host' }] })))).toContain('service "edge": ports: target 80 in mode host needs a published port');
+    const twice = composeProject('app', [composeService('a', { ports: [{ target: 80, published: 8080, protocol: 'tcp', mode: 'ingress' }] }), composeService('b', { ports: [{ target: 81, published: 8080, protocol: 'tcp', mode: 'ingress' }] })]);
+    expect(refusal(() => translateProject(twice))).toContain('service "b": ports: 8080/TCP is published by a too');
   });
 
   it('gates pods of a service with dependencies, naming each and its condition', () => {

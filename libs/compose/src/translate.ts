@@ -57,10 +57,12 @@ function namespaceOf(project: ComposeProject): Namespace {
 /** Checks the project's and services' names (they name the namespace, the workloads and the Services pods resolve) and makes the Services. */
 function projectServices(project: ComposeProject, refusals: Refusals): Service[] {
   const projectErrors = dns1123LabelErrors(project.name);
-  if (projectErrors.length) refusals.refuse(`project ${JSON.stringify(project.name)}`, 'name', `a project is a namespace: ${projectErrors[0]}`);
+  if (projectErrors.length) refusals.refuse(`project ${JSON.stringify(project.name)}`, 'name', `a project is a namespace: ${projectErrors[0]} (name it with -p)`);
   checkNetworks(project, refusals);
   const scoped = networksInUse(project).size > 1;
   const owners = new Map<string, string>();
+  /** `8080/TCP` → the service publishing it: every node answers on a published port for one service only. */
+  const publishers = new Map<string, string>();
   const out: Service[] = [];
   for (const [key, service] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
     const where = serviceWhere(key);
@@ -83,6 +85,14 @@ function projectServices(project: ComposeProject, refusals: Refusals): Service[]
         continue;
       }
       owners.set(name, key);
+      if (made.spec?.type === 'LoadBalancer') {
+        for (const port of made.spec.ports ?? []) {
+          const published = `${port.port}/${port.protocol ?? 'TCP'}`;
+          const other = publishers.get(published);
+          if (other !== undefined) refusals.refuse(where, 'ports', `${published} is published by ${other} too`);
+          publishers.set(published, key);
+        }
+      }
       out.push(made);
     }
   }
