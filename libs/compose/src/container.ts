@@ -10,7 +10,7 @@ import type { HealthCheck } from './model';
 export function serviceContainer(ctx: ServiceContext, image: string): Container {
   const { service } = ctx;
   const container: Container = { name: containerName(ctx), image, ...argv(ctx) };
-  const env = Object.entries(service.environment).flatMap(([name, value]) => (value === null ? [] : [{ name, value }]));
+  const env = Object.entries(service.environment).flatMap(([name, value]) => (value === null ? [] : [{ name, value: literal(value) }]));
   if (env.length) container.env = env;
   if (service.working_dir !== undefined) container.workingDir = service.working_dir;
   if (service.tty) container.tty = true;
@@ -25,6 +25,15 @@ export function serviceContainer(ctx: ServiceContext, image: string): Container 
   const ports = containerPorts(ctx);
   if (ports.length) container.ports = ports;
   return container;
+}
+
+/**
+ * Kubernetes expands `$(VAR)` in env values, command and args and reads `$$` as `$`; Docker passes them as
+ * they are (the loader already did compose's own `${VAR}` interpolation). Escaped, they reach the process
+ * as written: a `$` before `$` or `(` is doubled.
+ */
+export function literal(text: string): string {
+  return text.replace(/\$(?=[$(])/g, '$$$$');
 }
 
 /** `container_name` names the pod's container (compose's container; a pod's own name is generated). */
@@ -45,15 +54,15 @@ function argv(ctx: ServiceContext): Pick<Container, 'command' | 'args'> {
   const { entrypoint, command } = ctx.service;
   if (entrypoint !== undefined && entrypoint.length === 0) {
     if (!command?.length) ctx.refuse('entrypoint', "an empty entrypoint runs the image's CMD as the program, which a pod cannot say without the image: give command");
-    return command?.length ? { command: [...command] } : {};
+    return command?.length ? { command: command.map(literal) } : {};
   }
   if (command !== undefined && command.length === 0 && !entrypoint) {
     ctx.refuse('command', "an empty command (the image's entrypoint without its CMD) cannot be said in a pod: give the arguments, or an entrypoint");
     return {};
   }
   const out: Pick<Container, 'command' | 'args'> = {};
-  if (entrypoint) out.command = [...entrypoint];
-  if (command?.length) out.args = [...command];
+  if (entrypoint) out.command = entrypoint.map(literal);
+  if (command?.length) out.args = command.map(literal);
   return out;
 }
 

@@ -1,4 +1,5 @@
 import type { ConfigMap, DaemonSet, Deployment, Job, KubeObject, PersistentVolumeClaim, PodSpec, Secret, Service } from '@berth/api';
+import { expandVars } from '@berth/agent';
 import { isBerthError } from '@berth/errors';
 import { imageNameOf, projectBuilds } from './builds';
 import type { ComposeProject, ServiceConfig } from './model';
@@ -143,6 +144,11 @@ describe('translateProject', () => {
       securityContext: { runAsUser: 1000, runAsGroup: 100, readOnlyRootFilesystem: true, capabilities: { add: ['NET_ADMIN'], drop: ['ALL'] } },
       resources: { limits: { cpu: '0.5', memory: '268435456' }, requests: { cpu: '0.25', memory: '67108864' } },
     });
+    const dollars = podOf(deploymentOf(composeService('web', { command: ['echo', '$(date) $$ $HOME'], environment: { A: '$(B)', B: 'x' } }))).containers[0];
+    // The agent's expansion (Kubernetes') gives back what compose wrote, even where the names are defined.
+    const vars = new Map([['date', 'now'], ['B', 'x'], ['HOME', '/root']]);
+    expect(dollars.args!.map((arg) => expandVars(arg, vars))).toEqual(['echo', '$(date) $$ $HOME']);
+    expect(dollars.env!.map((e) => expandVars(e.value!, vars))).toEqual(['$(B)', 'x']);
     expect(refusal(() => one(composeService('web', { user: 'postgres' })))).toContain('service "web": user: "postgres": a pod runs as a numeric uid[:gid] only');
     expect(refusal(() => one(composeService('web', { init: true })))).toContain('service "web": init:');
     expect(refusal(() => one(composeService('web', { stop_signal: 'SIGQUIT' })))).toContain('service "web": stop_signal: SIGQUIT');
