@@ -47,12 +47,16 @@ export function hostPathRefusal(path: string): string | undefined {
 
 type FileKind = 'configs' | 'secrets';
 
-/** The object a top-level volume, config or secret is in the project's namespace: its key made a name, or for an external one its own name. */
+/**
+ * The object a top-level volume, config or secret is in the project's namespace: for an external one its own
+ * name; else the `name` the file gives it made an object name, or when it gives none (the loader's
+ * `<project>_<key>`) the key made one: the namespace already scopes it to the project.
+ */
 export function objectNameFor(project: ComposeProject, kind: 'volumes' | FileKind, key: string): string | undefined {
   const declared = own<{ name: string; external?: boolean }>(project[kind], key);
   if (!declared) return undefined;
   if (declared.external) return dns1123SubdomainErrors(declared.name).length ? undefined : declared.name;
-  return objectNameOf(key);
+  return objectNameOf(declared.name === `${project.name}_${key}` ? key : declared.name);
 }
 
 /**
@@ -75,7 +79,8 @@ export function projectStorageObjects(
   const named = (kind: string, key: string, name: string | undefined) => {
     const where = `${kind}.${key}`;
     if (name === undefined) {
-      refusals.refuse(where, 'name', `${JSON.stringify(own<{ name: string; external?: boolean }>(project[kind as 'volumes'], key)?.external ? project[kind as 'volumes'][key].name : key)} cannot be made an object name (lower-case letters, digits, '-' and '.')`);
+      const declared = own<{ name: string }>(project[kind as 'volumes'], key);
+      refusals.refuse(where, 'name', `${JSON.stringify(declared?.name ?? key)} cannot be made an object name (lower-case letters, digits, '-' and '.')`);
       return undefined;
     }
     const other = names.get(`${kind}/${name}`);

@@ -203,6 +203,8 @@ describe('translateProject', () => {
       { name: 'volume-4', persistentVolumeClaim: { claimName: 'existing-claim' } },
       { name: 'tmpfs-0', emptyDir: { medium: 'Memory', sizeLimit: String(64 * 1024 * 1024) } },
     ]);
+    const custom = one(service, {}, { volumes: { ...volumes, db_data: { ...volumes.db_data, name: 'Shared_Data' } } });
+    expect(custom.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => o.metadata.name)).toEqual(['shared-data']);
     expect(pod.containers[0].volumeMounts).toEqual([
       { name: 'volume-0', mountPath: '/data', subPath: 'pg' },
       { name: 'volume-1', mountPath: '/scratch' },
