@@ -341,6 +341,10 @@ describe('translateProject', () => {
     const message = refusal(() => translateProject(composeProject('app', [composeService('a', { init: true }), composeService('b', { ulimits: { nofile: { soft: 1, hard: 2 } } })])));
     expect(message).not.toContain('\n');
     expect(message).toMatch(/service "a": init: .*; service "b": ulimits: /);
+    expect(refusal(() => translateProject(composeProject('my_app', [composeService('web')])))).toContain('project "my_app": name: a project is a namespace');
+    expect(refusal(() => translateProject(composeProject('app', [composeService('my_svc')])))).toContain('service "my_svc": name: a service is resolved by its name');
+    const aliased = composeProject('app', [composeService('web', { networks: { default: { aliases: ['db'] } } }), composeService('db')]);
+    expect(refusal(() => translateProject(aliased))).toContain('the Service "db" is made for');
   });
 
   it('takes hostile names without touching a prototype', () => {
