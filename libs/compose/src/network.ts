@@ -1,3 +1,5 @@
+import { dns1123SubdomainErrors } from '@berth/api';
+import { isIP } from 'node:net';
 import type { HostAlias, PodSpec, Protocol, Service, ServicePort } from '@berth/api';
 import { DEFAULT_DNS_ADDRESS } from '@berth/dns';
 import type { ServiceContext } from './context';
@@ -138,7 +140,12 @@ export function podNetworking(ctx: ServiceContext, scoped: boolean): Partial<Pod
     if (network.priority !== undefined) ctx.refuse(`networks.${name}.priority`, 'a pod has one network interface');
   }
   const aliases: HostAlias[] = [];
-  const alias = (ip: string, hostname: string) => {
+  const alias = (ip: string, hostname: string, key: string) => {
+    const errs = dns1123SubdomainErrors(hostname);
+    if (errs.length) {
+      ctx.refuse(key, `${JSON.stringify(hostname)} cannot be a host name in /etc/hosts: ${errs[0]}`);
+      return;
+    }
     const existing = aliases.find((a) => a.ip === ip);
     if (existing) {
       if (!existing.hostnames!.includes(hostname)) existing.hostnames!.push(hostname);
@@ -146,8 +153,10 @@ export function podNetworking(ctx: ServiceContext, scoped: boolean): Partial<Pod
   };
   for (const { host, ip } of service.extra_hosts) {
     if (ip === 'host-gateway') ctx.refuse('extra_hosts', `${host}: host-gateway: a pod may run on any node (use the node's address)`);
-    else alias(ip, host);
+    else if (!isIP(ip)) ctx.refuse('extra_hosts', `${host}: ${JSON.stringify(ip)} is not an IP address`);
+    else alias(ip, host, 'extra_hosts');
   }
+  for (const server of service.dns) if (!isIP(server)) ctx.refuse('dns', `${JSON.stringify(server)} is not an IP address`);
   const nameservers = [...service.dns];
   if (scoped && !hostNetwork) {
     spec.dnsPolicy = 'None';
@@ -161,7 +170,7 @@ export function podNetworking(ctx: ServiceContext, scoped: boolean): Partial<Pod
         ctx.refuse('networks', `${peerName} is in scope but its ClusterIP is not known (with several networks a service needs ports or expose for an address, and the caller passes serviceIPs)`);
         continue;
       }
-      for (const name of [peerName, `${peerName}.${project.name}`, ...shared.flatMap((n) => peer.networks[n].aliases)]) alias(ip, name);
+      for (const name of [peerName, `${peerName}.${project.name}`, ...shared.flatMap((n) => peer.networks[n].aliases)]) alias(ip, name, 'networks');
     }
   }
   if (nameservers.length > (spec.dnsPolicy === 'None' ? 3 : 2)) ctx.refuse('dns', 'a pod takes at most 3 nameservers, the cluster DNS among them');

@@ -309,6 +309,7 @@ describe('translateProject', () => {
       },
     });
     expect(refusal(() => one(composeService('web', { deploy: { labels: {}, placement: { constraints: ['node.role==manager'], preferences: [] } } })))).toContain('node.role');
+    expect(refusal(() => one(composeService('web', { extra_hosts: [{ host: 'bad_name', ip: '10.0.0.1' }] })))).toContain('service "web": extra_hosts: "bad_name" cannot be a host name');
     const labelled = deploymentOf(composeService('web', { labels: { tier: 'front', 'com.example.description': 'The web front end' }, deploy: { labels: { team: 'a' } } }));
     expect(labelled.spec!.template.metadata).toEqual({ labels: { tier: 'front', [PROJECT_LABEL]: 'app', [SERVICE_LABEL]: 'web' }, annotations: { 'com.example.description': 'The web front end' } });
     expect(labelled.metadata.labels).toEqual({ team: 'a', [PROJECT_LABEL]: 'app', [SERVICE_LABEL]: 'web' });
