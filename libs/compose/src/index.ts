@@ -1,6 +1,7 @@
 // Compose files (the Compose Specification) loaded into one model and translated onto the berth API.
 export * from './model';
-export { translateProject, translateServices, DEPENDS_ON_GATE, DEPENDS_ON_ANNOTATION, type TranslateOptions } from './translate';
+export * from './dependencies';
+export { translateProject, translateServices, type TranslateOptions } from './translate';
 export { UPDATE_FAILURE_ACTION_ANNOTATION } from './scheduling';
 export { publishedServiceName } from './network';
 export { DEFAULT_VOLUME_SIZE, FILE_OBJECT_KEY, MAX_FILE_OBJECT_BYTES, hostPathRefusal } from './storage';

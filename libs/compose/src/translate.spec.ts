@@ -5,7 +5,8 @@ import { imageNameOf, projectBuilds } from './builds';
 import type { ComposeProject, ServiceConfig } from './model';
 import { PROJECT_LABEL, SERVICE_LABEL } from './model';
 import { composeProject, composeService } from './testing';
-import { DEPENDS_ON_ANNOTATION, DEPENDS_ON_GATE, translateProject, translateServices, type TranslateOptions } from './translate';
+import { DEPENDS_ON_ANNOTATION, DEPENDS_ON_GATE } from './dependencies';
+import { translateProject, translateServices, type TranslateOptions } from './translate';
 
 const find = <T extends KubeObject>(objects: KubeObject[], kind: string, name: string) => {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);

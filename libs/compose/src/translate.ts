@@ -1,5 +1,6 @@
 import type { DaemonSet, Deployment, Job, KubeObject, Namespace, PodSpec, PodTemplateSpec, Service } from '@berth/api';
 import { serviceContainer, podProcessFields } from './container';
+import { DEPENDS_ON_ANNOTATION, DEPENDS_ON_GATE, dependsOnAnnotation } from './dependencies';
 import type { ServiceContext, TranslateOptions } from './context';
 import type { ComposeProject, DependsOnCondition, ServiceConfig } from './model';
 import { composeLabels, dns1123LabelErrors, own, serviceNameErrors, splitLabels } from './names';
@@ -9,14 +10,6 @@ import { affinityOf, restartOf, rolloutOf, runsToCompletion } from './scheduling
 import { projectStorageObjects, serviceStorage } from './storage';
 
 export type { TranslateOptions } from './context';
-
-/**
- * The scheduling gate on pods of a service with `depends_on`, and the annotation beside it naming what it
- * waits for (JSON `{"db": "service_healthy"}`): the compose-dependencies controller removes the gate once
- * every dependency is in its state.
- */
-export const DEPENDS_ON_GATE = 'compose.berth.dev/depends-on';
-export const DEPENDS_ON_ANNOTATION = 'compose.berth.dev/depends-on';
 
 /**
  * Every object berth makes for a compose project, in the order to create them: the Namespace `<project>`,
@@ -159,7 +152,7 @@ function workloadOf(project: ComposeProject, service: ServiceConfig, options: Tr
   const podAnnotations = { ...podLabels.annotations };
   const dependencies = dependenciesOf(ctx);
   if (dependencies) {
-    podAnnotations[DEPENDS_ON_ANNOTATION] = JSON.stringify(dependencies);
+    podAnnotations[DEPENDS_ON_ANNOTATION] = dependsOnAnnotation(dependencies);
     spec.schedulingGates = [{ name: DEPENDS_ON_GATE }];
   }
   if (Object.keys(podAnnotations).length) template.metadata!.annotations = podAnnotations;
