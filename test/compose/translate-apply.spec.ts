@@ -1,5 +1,5 @@
 // The objects translateProject makes pass the real apiserver's validation: kubectl apply --dry-run=server.
-import { composeProject, composeService, translateProject, translateServices } from '@berth/compose';
+import { composeProject, composeService, DEPENDS_ON_GATE, translateProject, translateServices } from '@berth/compose';
 import type { KubeObject } from '@berth/api';
 import { kubectlFor, startBerthServer, type Kubectl, type TestServer } from '@berth/testing';
 
@@ -16,7 +16,10 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
-/** A three-service app: a built web front end, a worker, a database with a named volume, a healthcheck, a config and a secret. */
+/**
+ * A three-service app and its migration: a built web front end that waits for the database to be healthy and the
+ * migration to complete, a worker, a database with a named volume, a healthcheck, a config and a secret.
+ */
 function threeServices() {
   return composeProject(
     'shop',
@@ -26,6 +29,10 @@ function threeServices() {
         build: { context: '/tmp/shop/web', dockerfile: 'Dockerfile', args: {}, labels: {}, tags: [] },
         ports: [{ target: 80, published: 8080, protocol: 'tcp', mode: 'ingress' }, { target: 9090, published: 19090, protocol: 'tcp', mode: 'host' }],
         environment: { DB_HOST: 'db', EMPTY: null },
+        depends_on: {
+          db: { condition: 'service_healthy', required: true, restart: false },
+          migrate: { condition: 'service_completed_successfully', required: true, restart: false },
+        },
         labels: { tier: 'front', 'com.example.description': 'the shop, as served' },
         deploy: {
           labels: {},
@@ -65,6 +72,8 @@ it("passes the apiserver's validation, every kind of object the translation make
   const objects = translateProject(threeServices(), { images: { web: '127.0.0.1:5000/shop-web:latest' }, env: { DB_PASSWORD: 'secret' } });
   expect(new Set(objects.map((o) => o.kind))).toEqual(new Set(['Namespace', 'ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Service', 'Deployment', 'DaemonSet', 'Job']));
   const [namespace, ...rest] = objects;
+  const web = rest.find((o) => o.kind === 'Deployment' && o.metadata.name === 'web') as KubeObject & { spec: { template: { spec: { schedulingGates?: unknown } } } };
+  expect(web.spec.template.spec.schedulingGates).toEqual([{ name: DEPENDS_ON_GATE }]);
   // A dry run does not create the namespace; the rest needs it to exist.
   await kubectl.ok(['apply', '-f', '-'], { input: JSON.stringify(namespace) });
   const out = await kubectl.ok(['apply', '--dry-run=server', '-f', '-'], { input: rest.map((o) => JSON.stringify(o)).join('\n') });
