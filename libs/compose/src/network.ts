@@ -165,7 +165,7 @@ export function podNetworking(ctx: ServiceContext, scoped: boolean): Partial<Pod
       if (peer.network_mode === 'host') continue;
       const shared = Object.keys(service.networks).filter((n) => Object.hasOwn(peer.networks, n));
       if (!shared.length) continue;
-      const ip = ctx.options.serviceIPs && Object.hasOwn(ctx.options.serviceIPs, peerName) ? ctx.options.serviceIPs[peerName] : undefined;
+      const ip = own(ctx.options.serviceIPs ?? {}, peerName);
       if (!ip || ip === 'None') {
         ctx.refuse('networks', `${peerName} is in scope but its ClusterIP is not known (with several networks a service needs ports or expose for an address, and the caller passes serviceIPs)`);
         continue;

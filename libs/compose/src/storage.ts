@@ -158,11 +158,11 @@ function fileContent(kind: FileKind, key: string, declared: FileObjectConfig, op
   let content: Uint8Array | undefined;
   if (declared.content !== undefined) content = Buffer.from(declared.content, 'utf8');
   else if (declared.environment !== undefined) {
-    const value = options.env && Object.hasOwn(options.env, declared.environment) ? options.env[declared.environment] : undefined;
+    const value = own(options.env ?? {}, declared.environment);
     if (value === undefined) refusals.refuse(where, 'environment', `the variable ${declared.environment} is not set`);
     else content = Buffer.from(value, 'utf8');
   } else if (declared.file !== undefined) {
-    content = options.files && Object.hasOwn(options.files, declared.file) ? options.files[declared.file] : undefined;
+    content = own(options.files ?? {}, declared.file);
     if (content === undefined) refusals.refuse(where, 'file', `${declared.file} was not read (readProjectFiles reads it)`);
   } else {
     refusals.refuse(where, 'file', 'none of file, environment, content or external is given');

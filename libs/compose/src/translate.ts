@@ -116,7 +116,7 @@ function dependenciesOf(ctx: ServiceContext): Record<string, DependsOnCondition>
 
 function imageOf(ctx: ServiceContext): string {
   const { service, options } = ctx;
-  const built = options.images && Object.hasOwn(options.images, service.name) ? options.images[service.name] : undefined;
+  const built = own(options.images ?? {}, service.name);
   if (built) return built;
   if (service.image !== undefined) return service.image;
   if (service.build) ctx.refuse('build', 'the image is not built yet: build first (berth compose build, or up --build)');
