@@ -141,17 +141,19 @@ export interface RolloutFields {
  * can only repeat update_config: `rollout undo` rolls back with the update strategy.
  */
 export function rolloutOf(ctx: ServiceContext, kind: 'Deployment' | 'DaemonSet'): RolloutFields {
-  const update = ctx.service.deploy?.update_config;
+  const given = ctx.service.deploy?.update_config;
   const out: RolloutFields = { annotations: {} };
   const rollback = ctx.service.deploy?.rollback_config;
   if (rollback) {
     for (const [key, value] of Object.entries(rollback) as Array<[keyof UpdateConfig, unknown]>) {
-      if (value !== undefined && update?.[key] !== value) {
+      if (value !== undefined && given?.[key] !== value) {
         ctx.refuse(`deploy.rollback_config.${key}`, 'berth rolls back with the update strategy: rollback_config can only repeat update_config');
       }
     }
   }
-  if (!update) return out;
+  // Without update_config, Swarm's defaults (and compose's recreate): one at a time, stopped first. A new pod
+  // never waits for a host port or a volume its predecessor still holds.
+  const update = given ?? {};
   const parallelism = update.parallelism ?? 1;
   const batch = parallelism === 0 ? '100%' : parallelism;
   if (!Number.isSafeInteger(parallelism) || parallelism < 0) ctx.refuse('deploy.update_config.parallelism', `${parallelism} is not a number of tasks`);

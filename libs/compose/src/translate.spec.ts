@@ -318,6 +318,8 @@ describe('translateProject', () => {
   });
 
   it('maps update_config onto the rolling update', () => {
+    // Without one, Swarm's default: one at a time, stop-first (a new pod never waits for its predecessor's host port).
+    expect(deploymentOf(composeService('web')).spec!.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
     const stopFirst = deploymentOf(composeService('web', { deploy: { labels: {}, update_config: { parallelism: 2, delay: '10s', monitor: '1m', failure_action: 'rollback' } } }));
     expect(stopFirst.spec).toMatchObject({ strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 2 } }, minReadySeconds: 10, progressDeadlineSeconds: 60 });
     expect(stopFirst.metadata.annotations).toEqual({ 'compose.berth.dev/update-failure-action': 'rollback' });
