@@ -65,6 +65,15 @@ describe('translateProject', () => {
     }
   });
 
+  it('leaves the project as it was, and gives equal objects for equal projects', () => {
+    const before = structuredClone(project);
+    const objects = translateProject(project);
+    expect(project).toEqual(before);
+    (podOf(find(objects, 'Deployment', 'worker')).containers[0].args as string[]).push('changed');
+    expect(translateProject(project)).toEqual(translateProject(before));
+    expect(project.services.worker.command).toEqual(['sh', '-c', 'sleep 1d']);
+  });
+
   it('maps ports: the target behind the service name, published ports on every node, host ports on the pod', () => {
     const objects = translateProject(project);
     expect(find<Service>(objects, 'Service', 'web').spec).toEqual({ type: 'ClusterIP', selector: expect.any(Object), ports: [{ name: 'tcp-80', protocol: 'TCP', port: 80, targetPort: 80 }] });
