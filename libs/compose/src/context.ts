@@ -1,4 +1,4 @@
-import { parseGoDuration } from '@berth/flags';
+import { durationMs } from './duration';
 import type { ComposeProject, Duration, ServiceConfig } from './model';
 
 /** What translateProject takes beside the project. Every member is optional; what a project needs and lacks is refused with a line. */
@@ -28,10 +28,7 @@ export interface ServiceContext {
 
 /** A compose duration in whole seconds, rounded up (0 stays 0); undefined (and refused) when it does not parse. */
 export function seconds(ctx: ServiceContext, key: string, value: Duration): number | undefined {
-  try {
-    return Math.ceil(parseGoDuration(value) / 1000);
-  } catch (err) {
-    ctx.refuse(key, (err as Error).message);
-    return undefined;
-  }
+  const ms = durationMs(value);
+  if (ms === undefined) ctx.refuse(key, `${JSON.stringify(value)} is not a duration (1m30s, 500ms)`);
+  return ms === undefined ? undefined : Math.ceil(ms / 1000);
 }

@@ -2,6 +2,7 @@ import { dns1123SubdomainErrors, localDescendingPathErrors } from '@berth/api';
 import type { ConfigMap, PersistentVolumeClaim, Secret, Volume, VolumeMount } from '@berth/api';
 import { posix } from 'node:path';
 import type { ServiceContext, TranslateOptions } from './context';
+import { sizeBytes } from './duration';
 import type { ComposeProject, FileObjectConfig, FileReference, ServiceVolume } from './model';
 import { composeLabels, objectNameOf, own, splitLabels } from './names';
 import type { Refusals } from './refusals';
@@ -174,13 +175,6 @@ function fileContent(kind: FileKind, key: string, declared: FileObjectConfig, op
   return content;
 }
 
-/** Bytes of `size=64m` as Docker's tmpfs options take it (k, m, g; no suffix: bytes). */
-function tmpfsSize(text: string): number | undefined {
-  const parsed = /^(\d{1,15})([kmg]?)b?$/i.exec(text);
-  if (!parsed) return undefined;
-  return Number(parsed[1]) * { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[parsed[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
-}
-
 /** The pod's volumes and the container's mounts for `volumes`, `tmpfs`, `configs` and `secrets`. */
 export function serviceStorage(ctx: ServiceContext): { volumes: Volume[]; mounts: VolumeMount[] } {
   const volumes: Volume[] = [];
@@ -217,7 +211,7 @@ export function serviceStorage(ctx: ServiceContext): { volumes: Volume[]; mounts
     const emptyDir: Volume['emptyDir'] = { medium: 'Memory' };
     for (const option of rest.join(':').split(',').filter(Boolean)) {
       const size = /^size=(.*)$/.exec(option);
-      const bytes = size ? tmpfsSize(size[1]) : undefined;
+      const bytes = size ? sizeBytes(size[1]) : undefined;
       if (bytes !== undefined) emptyDir.sizeLimit = String(bytes);
       else if (option !== 'rw') ctx.refuse('tmpfs', `${JSON.stringify(option)}: a memory-backed emptyDir takes a size only`);
     }
