@@ -7,6 +7,8 @@ export interface TranslateOptions {
   images?: Record<string, string>;
   /** Absolute path → bytes of the `file:` of configs and secrets (`readProjectFiles` reads them). */
   files?: Record<string, Uint8Array>;
+  /** Bind source (normalized absolute path) → what it is on this host (`bindSourceKinds` finds out); a path not named is created as a directory when create_host_path says so. */
+  bindKinds?: Record<string, 'file' | 'directory'>;
   /** The variables `environment:` configs and secrets take their content from. */
   env?: Record<string, string>;
   /**

@@ -13,5 +13,5 @@ export { UPDATE_FAILURE_ACTION_ANNOTATION } from './scheduling';
 export { publishedServiceName } from './network';
 export { DEFAULT_VOLUME_SIZE, FILE_OBJECT_KEY, MAX_FILE_OBJECT_BYTES, hostPathRefusal } from './storage';
 export { imageNameOf, projectBuilds, type ComposeBuild } from './builds';
-export { readProjectFiles } from './project-files';
+export { bindSourceKinds, readProjectFiles } from './project-files';
 export { composeService, composeProject } from './testing';

@@ -1,5 +1,6 @@
 import { errors } from '@berth/errors';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import { isAbsolute, posix } from 'node:path';
 import type { ComposeProject, FileObjectConfig } from './model';
 import { own } from './names';
 import { MAX_FILE_OBJECT_BYTES } from './storage';
@@ -20,6 +21,25 @@ export async function readProjectFiles(project: ComposeProject): Promise<Record<
     }
   }
   return files;
+}
+
+/**
+ * What each bind source of the project's services is on this host, for translateProject's options.bindKinds:
+ * a file is bound as a file (a hostPath of type DirectoryOrCreate would refuse it); a path that is not there
+ * is left out (created as a directory on the node when create_host_path says so).
+ */
+export async function bindSourceKinds(project: ComposeProject): Promise<Record<string, 'file' | 'directory'>> {
+  const kinds: Record<string, 'file' | 'directory'> = Object.create(null);
+  for (const service of Object.values(project.services)) {
+    for (const volume of service.volumes) {
+      if (volume.type !== 'bind' || volume.source === undefined || !isAbsolute(volume.source)) continue;
+      const path = posix.normalize(volume.source);
+      const found = await stat(path).catch(() => undefined);
+      if (found?.isFile()) kinds[path] = 'file';
+      else if (found?.isDirectory()) kinds[path] = 'directory';
+    }
+  }
+  return kinds;
 }
 
 async function readBounded(where: string, path: string): Promise<Uint8Array> {

@@ -258,7 +258,12 @@ function volumeSource(ctx: ServiceContext, volume: ServiceVolume, name: string):
       ctx.refuse('volumes', `${source}: ${why}`);
       return undefined;
     }
-    return { name, hostPath: { path: posix.normalize(source), type: volume.bind?.create_host_path ? 'DirectoryOrCreate' : '' } };
+    const path = posix.normalize(source);
+    // Docker binds a file or a directory that is there, and with create_host_path makes a missing one a
+    // directory. A hostPath type says one or the other: the caller tells which the path is (bindSourceKinds).
+    const kind = own(ctx.options.bindKinds ?? {}, path);
+    const type = kind === 'file' ? 'File' : kind === 'directory' ? 'Directory' : volume.bind?.create_host_path ? 'DirectoryOrCreate' : '';
+    return { name, hostPath: { path, type } };
   }
   // berth never copies the image's files into a new volume (Docker's default): as if nocopy were always true.
   if (volume.volume?.nocopy === false) ctx.refuse('volumes', `${volume.target}: nocopy false: a new volume starts empty (the image's files are not copied in)`);

@@ -223,6 +223,8 @@ describe('translateProject', () => {
       { name: 'volume-4', mountPath: '/shared' },
       { name: 'tmpfs-0', mountPath: '/run' },
     ]);
+    const kinds = podOf(find(one(service, { bindKinds: { '/srv/app/conf': 'file' } }, { volumes }), 'Deployment', 'db')).volumes!;
+    expect(kinds[2]).toEqual({ name: 'volume-2', hostPath: { path: '/srv/app/conf', type: 'File' } });
     for (const source of ['/', '/var', '/run', '/proc/1', '/var/lib/berth/x', '/var/run/docker.sock', '/sys/../sys/fs', '/run/containerd/containerd.sock', 'relative']) {
       const bind = composeService('x', { volumes: [{ type: 'bind', source, target: '/host' }] });
       expect(refusal(() => one(bind))).toContain('service "x": volumes:');
