@@ -110,7 +110,6 @@ export function checkNetworks(project: ComposeProject, refusals: Refusals): void
   for (const [key, network] of Object.entries(project.networks)) {
     const where = `networks.${key}`;
     if (network.internal) refusals.refuse(where, 'internal', "pods reach outside the cluster; a network cannot be cut off (no network policy)");
-    if (network.driver !== undefined && !['bridge', 'overlay'].includes(network.driver)) refusals.refuse(where, 'driver', `${network.driver}: every pod is on the cluster's one pod network`);
     if (Object.keys(network.labels).length) refusals.refuse(where, 'labels', 'a network is a name scope, not an object: it carries no labels');
   }
 }
