@@ -102,7 +102,7 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
       TaskTemplate: { ContainerSpec: { Image: 'busybox:1.36', Args: ['sh', '-c', 'echo $GREETING from $HOSTNAME; exec sleep 3600'], Env: ['GREETING=hello'] } },
       EndpointSpec: { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: PUBLISHED, PublishMode: 'ingress' }] },
     });
-    expect(await ok('service', 'inspect', '--pretty', 'web')).toContain('Service Mode:\treplicated\n Replicas:\t3');
+    expect(await ok('service', 'inspect', '--pretty', 'web')).toContain('Service Mode:\tReplicated\n Replicas:\t3');
 
     const current = (await podsOf('web')).filter((p) => p.status?.phase === 'Running');
     const logs = await cluster.eventually('a line from each task', async () => {

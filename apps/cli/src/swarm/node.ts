@@ -24,9 +24,28 @@ export function isLocalNode(node: Node, addresses: Set<string>): boolean {
   return (node.status?.addresses ?? []).some((a) => a.type === 'InternalIP' && !a.address.startsWith('127.') && addresses.has(a.address));
 }
 
-function rowsOf(nodes: Node[]): NodeRow[] {
+const ENGINE_VERSION = CLIENT_VERSION.gitVersion.replace(/^v/, '');
+
+/**
+ * Whether a node is the one `berth server` runs on (with its embedded agent): its address is the API
+ * server's in the kubeconfig, or, when that is a loopback address (the CLI runs on the server host), it
+ * is this host's node.
+ */
+export function isServerNode(node: Node, server: string, addresses: Set<string>): boolean {
+  let host: string;
+  try {
+    host = new URL(server).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  if (host === 'localhost' || host.startsWith('127.') || host === '::1') return isLocalNode(node, addresses);
+  return (node.status?.addresses ?? []).some((a) => a.type === 'InternalIP' && a.address === host);
+}
+
+function rowsOf(session: Session, nodes: Node[]): NodeRow[] {
   const addresses = localAddresses();
-  return nodes.map((n) => nodeRow(n, isLocalNode(n, addresses), CLIENT_VERSION.gitVersion.replace(/^v/, ''), AVAILABILITY_ANNOTATION));
+  const server = session.connection.server;
+  return nodes.map((n) => nodeRow(n, isLocalNode(n, addresses), isServerNode(n, server, addresses), ENGINE_VERSION, AVAILABILITY_ANNOTATION));
 }
 
 /** docker node ls's filters: id=, name=, role=manager|worker, label=k[=v] (node labels), membership=accepted. */
@@ -60,7 +79,7 @@ function nodeFilter(filters: string[]): (node: Node, row: NodeRow) => boolean {
 export async function nodeLs(session: Session, options: { quiet?: boolean; filter: string[]; format?: string }): Promise<void> {
   const nodes = (await session.client.list<Node>(NODES)).items.sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
   const keep = nodeFilter(options.filter);
-  const rows = rowsOf(nodes).filter((row, i) => keep(nodes[i], row));
+  const rows = rowsOf(session, nodes).filter((row, i) => keep(nodes[i], row));
   if (options.quiet) {
     for (const row of rows) session.out(row.ID);
     return;
@@ -92,8 +111,8 @@ export async function findNode(session: Session, ref: string): Promise<Node> {
 }
 
 /** `docker node inspect`'s JSON for a berth node. */
-export function inspectNode(node: Node, self: boolean): Record<string, unknown> {
-  const row = nodeRow(node, self, CLIENT_VERSION.gitVersion.replace(/^v/, ''), AVAILABILITY_ANNOTATION);
+export function inspectNode(node: Node, self: boolean, leader: boolean): Record<string, unknown> {
+  const row = nodeRow(node, self, leader, ENGINE_VERSION, AVAILABILITY_ANNOTATION);
   const info = node.status?.nodeInfo ?? {};
   const ip = (node.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address ?? '';
   const capacity = node.status?.capacity ?? {};
@@ -125,7 +144,7 @@ export async function nodeInspect(session: Session, refs: string[], options: { p
       session.failWith(`Error: no such node: ${ref}`);
     }
   }
-  const docs = found.map((n) => inspectNode(n, isLocalNode(n, addresses)) as ReturnType<typeof inspectNode> & { ID: string; Spec: { Labels: Record<string, string>; Role: string; Availability: string }; Description: { Hostname: string; Platform: { Architecture: string; OS: string }; Resources: { NanoCPUs: number; MemoryBytes: number }; Engine: { EngineVersion: string } }; Status: { State: string; Addr: string } });
+  const docs = found.map((n) => inspectNode(n, isLocalNode(n, addresses), isServerNode(n, session.connection.server, addresses)) as ReturnType<typeof inspectNode> & { ID: string; Spec: { Labels: Record<string, string>; Role: string; Availability: string }; Description: { Hostname: string; Platform: { Architecture: string; OS: string }; Resources: { NanoCPUs: number; MemoryBytes: number }; Engine: { EngineVersion: string } }; Status: { State: string; Addr: string } });
   if (!options.pretty) {
     session.out(JSON.stringify(docs, null, 4));
     return;
@@ -241,6 +260,7 @@ export async function joinToken(session: Session, role: string, options: { quiet
     return;
   }
   const server = session.connection.server;
-  session.out(`To add a worker to this swarm, run the following command:\n\n    berth agent --server ${server} --token ${token}\n`);
+  process.stdout.write(`To add a worker to this swarm, run the following command:\n\n    berth agent --server ${server} --token ${token}\n\n`);
+  if (/^https?:\/\/(localhost|127\.|\[::1\])/.test(server)) session.notice(`the kubeconfig names the server ${server}: other hosts reach it at another address (berth server prints it when it starts)`);
 }
 

@@ -35,7 +35,7 @@ describe('docker service flags', () => {
     expect(parseConstraint('node.hostname==host-1')).toEqual({ key: 'kubernetes.io/hostname', operator: 'In', values: ['host-1'] });
     expect(parseConstraint('node.labels.disk != ssd')).toEqual({ key: 'disk', operator: 'NotIn', values: ['ssd'] });
     expect(parseConstraint('node.platform.arch==x86_64')).toEqual({ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] });
-    expect(parseConstraint('node.role==worker')).toEqual({ key: 'node-role.kubernetes.io/control-plane', operator: 'DoesNotExist' });
+    expect(() => parseConstraint('node.role==worker')).toThrow('node.role is not supported');
     expect(() => parseConstraint('node.id==abc')).toThrow('node.id is not supported');
     expect(() => parseConstraint('node.hostname=host-1')).toThrow('use KEY==VALUE');
   });

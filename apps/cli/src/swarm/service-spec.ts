@@ -153,33 +153,28 @@ export function parseMountFlag(spec: string): ServiceMount {
 }
 
 const ARCHES: Record<string, string> = { x86_64: 'amd64', amd64: 'amd64', aarch64: 'arm64', arm64: 'arm64' };
-export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 
 /**
- * `--constraint`: `node.hostname==x`, `node.labels.k!=v`, `node.role==manager|worker`,
- * `node.platform.os==linux`, `node.platform.arch==x86_64` as a node selector requirement on the nodes' labels.
+ * `--constraint`: `node.hostname==x`, `node.labels.k!=v`, `node.platform.os==linux`, `node.platform.arch==x86_64`
+ * as a node selector requirement on the nodes' labels. `node.role` is refused: berth's server is not a role
+ * its nodes carry (the server's own node is told by its address), and `node.id` names no label.
  */
 export function parseConstraint(spec: string): NodeSelectorRequirement {
   checkLength('--constraint', spec);
   const match = /^\s*([A-Za-z0-9_.\-/]+)\s*(==|!=)\s*(.*?)\s*$/.exec(spec);
-  if (!match || match[3] === '') throw bad(`invalid constraint ${JSON.stringify(spec)}: use KEY==VALUE or KEY!=VALUE (node.hostname, node.labels.NAME, node.role, node.platform.os, node.platform.arch)`);
+  if (!match || match[3] === '') throw bad(`invalid constraint ${JSON.stringify(spec)}: use KEY==VALUE or KEY!=VALUE (node.hostname, node.labels.NAME, node.platform.os, node.platform.arch)`);
   const [, key, op, value] = match;
   const operator = op === '==' ? 'In' : 'NotIn';
   if (key === 'node.hostname') return { key: 'kubernetes.io/hostname', operator, values: [value] };
   if (key === 'node.platform.os') return { key: 'kubernetes.io/os', operator, values: [value] };
   if (key === 'node.platform.arch') return { key: 'kubernetes.io/arch', operator, values: [ARCHES[value] ?? value] };
   if (key.startsWith('node.labels.') && key.length > 'node.labels.'.length) return { key: key.slice('node.labels.'.length), operator, values: [value] };
-  if (key === 'node.role') {
-    if (value !== 'manager' && value !== 'worker') throw bad(`invalid constraint ${JSON.stringify(spec)}: node.role is manager or worker`);
-    const manager = (value === 'manager') === (op === '==');
-    return { key: CONTROL_PLANE_LABEL, operator: manager ? 'Exists' : 'DoesNotExist' };
-  }
-  throw bad(`invalid constraint ${JSON.stringify(spec)}: ${key} is not supported (node.hostname, node.labels.NAME, node.role, node.platform.os, node.platform.arch)`);
+  if (key === 'node.role') throw bad(`invalid constraint ${JSON.stringify(spec)}: node.role is not supported: berth has one server and no manager nodes; use node.hostname==NAME`);
+  throw bad(`invalid constraint ${JSON.stringify(spec)}: ${key} is not supported (node.hostname, node.labels.NAME, node.platform.os, node.platform.arch)`);
 }
 
 /** A requirement as `--constraint` words it again (service inspect's Placement). */
 export function constraintText(r: NodeSelectorRequirement): string {
-  if (r.key === CONTROL_PLANE_LABEL) return `node.role${(r.operator === 'Exists') ? '==' : '!='}manager`;
   const key = r.key === 'kubernetes.io/hostname' ? 'node.hostname' : r.key === 'kubernetes.io/os' ? 'node.platform.os' : r.key === 'kubernetes.io/arch' ? 'node.platform.arch' : `node.labels.${r.key}`;
   return `${key}${r.operator === 'NotIn' ? '!=' : '=='}${(r.values ?? []).join(',')}`;
 }

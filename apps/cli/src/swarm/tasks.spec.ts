@@ -65,11 +65,11 @@ describe('Swarm columns', () => {
   });
 
   it("shows a node as docker node ls does", () => {
-    const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'host-1', uid: uid(7), labels: { 'node-role.kubernetes.io/control-plane': 'true' }, annotations: { 'swarm.berth.dev/availability': 'drain' } }, spec: { unschedulable: true }, status: { conditions: [{ type: 'Ready', status: 'True' }] } } as Node;
-    expect(nodeRow(node, true, '0.1.0', 'swarm.berth.dev/availability')).toEqual({ ID: '00000007aaaabbbbccccddddd', Self: true, Hostname: 'host-1', Status: 'Ready', Availability: 'Drain', ManagerStatus: 'Leader', EngineVersion: '0.1.0' });
-    const down = { ...node, metadata: { ...node.metadata, labels: {}, annotations: {} }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } } as Node;
-    expect(nodeRow(down, false, '0.1.0', 'swarm.berth.dev/availability')).toMatchObject({ Status: 'Down', Availability: 'Active', ManagerStatus: '' });
-    expect(nodeRow({ ...down, spec: { unschedulable: true } } as Node, false, '0.1.0', 'swarm.berth.dev/availability').Availability).toBe('Pause');
+    const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'host-1', uid: uid(7), annotations: { 'swarm.berth.dev/availability': 'drain' } }, spec: { unschedulable: true }, status: { conditions: [{ type: 'Ready', status: 'True' }] } } as Node;
+    expect(nodeRow(node, true, true, '0.1.0', 'swarm.berth.dev/availability')).toEqual({ ID: '00000007aaaabbbbccccddddd', Self: true, Hostname: 'host-1', Status: 'Ready', Availability: 'Drain', ManagerStatus: 'Leader', EngineVersion: '0.1.0' });
+    const down = { ...node, metadata: { ...node.metadata, annotations: {} }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } } as Node;
+    expect(nodeRow(down, false, false, '0.1.0', 'swarm.berth.dev/availability')).toMatchObject({ Status: 'Down', Availability: 'Active', ManagerStatus: '' });
+    expect(nodeRow({ ...down, spec: { unschedulable: true } } as Node, false, false, '0.1.0', 'swarm.berth.dev/availability').Availability).toBe('Pause');
   });
 
   it('formats rows with a --format template', () => {

@@ -2,7 +2,7 @@ import type { DaemonSet, KubeObject, Node, Pod, Service } from '@berth/api';
 import { SERVICE_LABEL } from '@berth/compose';
 import { BerthError } from '@berth/errors';
 import { ago } from '../runtime/format';
-import { CONTROL_PLANE_LABEL, SWARM_SERVICE_LABEL, swarmId, templateOf, type Workload } from './service-spec';
+import { SWARM_SERVICE_LABEL, swarmId, templateOf, type Workload } from './service-spec';
 
 /**
  * What the Swarm verbs show of berth's objects, computed from them alone (no requests): a service is a
@@ -279,16 +279,16 @@ export function availabilityOf(node: Node, annotation: string): string {
   return 'Active';
 }
 
-export function nodeRow(node: Node, self: boolean, engineVersion: string, annotation: string): NodeRow {
+/** `leader`: the node runs the API server (berth has one server, so it leads). */
+export function nodeRow(node: Node, self: boolean, leader: boolean, engineVersion: string, annotation: string): NodeRow {
   const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready')?.status === 'True';
-  const manager = Object.prototype.hasOwnProperty.call(node.metadata.labels ?? {}, CONTROL_PLANE_LABEL);
   return {
     ID: swarmId(node.metadata.uid),
     Self: self,
     Hostname: node.metadata.name ?? '',
     Status: ready ? 'Ready' : 'Down',
     Availability: availabilityOf(node, annotation),
-    ManagerStatus: manager ? 'Leader' : '',
+    ManagerStatus: leader ? 'Leader' : '',
     EngineVersion: engineVersion,
   };
 }
