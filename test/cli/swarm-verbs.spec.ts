@@ -43,6 +43,7 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
   afterAll(async () => {
     if (!cluster) return;
     for (const name of ['web', 'pinned', 'spread']) await client.delete(SERVICES, name, { namespace: 'default' }).catch(() => undefined);
+    await client.delete(resourceForKind('v1', 'Namespace')!, 'shop').catch(() => undefined);
     await cluster.removeWorkloads('default', { deployments: ['web', 'pinned', 'spread'] });
     for (const host of cluster.hosts) await client.patch(NODES, host.name, { spec: { unschedulable: null } }, { type: 'merge' }).catch(() => undefined);
     expect(await cluster.cleanup()).toEqual([]);
@@ -161,6 +162,24 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
     expect(rows(await ok('stack', 'services', 'default')).map((r) => r[1])).toEqual(['spread']);
     expect(rows(await ok('stack', 'ps', 'default')).map((r) => r[1]).sort()).toEqual(['spread.1', 'spread.2', 'spread.3']);
     await ok('service', 'rm', 'spread');
+  });
+
+  it('runs a global service as one task per node, named after the node, and removes a stack\'s services', async () => {
+    await client.create(resourceForKind('v1', 'Namespace')!, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+    const created = (await ok('-n', 'shop', 'service', 'create', '--name', 'agent', '--mode', 'global', 'busybox:1.36', '--', 'sleep', '3600')).trim().split('\n');
+    expect(created).toContain('overall progress: 3 out of 3 tasks');
+    expect(created[created.length - 1]).toBe('verify: Service converged');
+    expect(rows(await ok('-n', 'shop', 'service', 'ls')).map((r) => r.slice(1, 4))).toEqual([['agent', 'global', '3/3']]);
+    const nodes = (await client.list<Node>(NODES)).items;
+    const ps = rows(await ok('-n', 'shop', 'service', 'ps', 'agent'));
+    expect(ps.map((r) => r[1]).sort()).toEqual(nodes.map((n) => `agent.${n.metadata.uid!.replace(/-/g, '').slice(0, 25)}`).sort());
+    expect(await berth('-n', 'shop', 'service', 'scale', 'agent=2')).toMatchObject({ code: 1, stderr: 'error: agent: scale can only be used with replicated mode\n' });
+
+    expect(rows(await ok('stack', 'ls'))).toEqual([['shop', '1']]);
+    expect(await ok('stack', 'rm', 'shop')).toBe('Removing service agent\n');
+    await cluster.eventually('the stack\'s tasks gone', async () => ((await client.list<Pod>(PODS, { namespace: 'shop' })).items.length === 0 ? true : undefined), 120_000);
+    expect(await ok('stack', 'ls')).toBe('NAME      SERVICES\n');
+    expect(await berth('stack', 'rm', 'shop')).toMatchObject({ code: 1, stderr: 'Nothing found in stack: shop\n' });
   });
 
   it('prints the join command with the server\'s join token', async () => {

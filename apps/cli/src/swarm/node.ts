@@ -12,7 +12,7 @@ import { table } from '../runtime/format';
 import type { Session } from '../session';
 import { AVAILABILITY_ANNOTATION, parseLabels, swarmId } from './service-spec';
 import { NODES } from './service';
-import { formatRows, NODE_HEADERS, nodeRow, type NodeRow } from './tasks';
+import { byNameOrId, formatRows, NODE_HEADERS, nodeRow, type NodeRow } from './tasks';
 
 /** The addresses of this host (of the network namespace the CLI runs in). */
 function localAddresses(): Set<string> {
@@ -102,12 +102,7 @@ export async function findNode(session: Session, ref: string): Promise<Node> {
     if (!self) throw new BerthError('NotFound', 'this host is not a node of the cluster');
     return self;
   }
-  const byName = nodes.find((n) => n.metadata.name === ref);
-  if (byName) return byName;
-  const byId = /^[0-9a-f]+$/.test(ref) ? nodes.filter((n) => swarmId(n.metadata.uid).startsWith(ref)) : [];
-  if (byId.length === 1) return byId[0];
-  if (byId.length > 1) throw new BerthError('BadRequest', `node ${ref} is ambiguous (${byId.length} matches)`);
-  throw new BerthError('NotFound', `node ${ref} not found`);
+  return byNameOrId(nodes, ref, (n) => n.metadata.name ?? '', (n) => n.metadata.uid, 'node');
 }
 
 /** `docker node inspect`'s JSON for a berth node. */

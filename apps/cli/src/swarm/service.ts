@@ -28,6 +28,7 @@ import {
   type Workload,
 } from './service-spec';
 import {
+  byNameOrId,
   formatRows,
   modeOf,
   portsOf,
@@ -74,12 +75,7 @@ export async function listServices(session: Session, namespace: string | undefin
 /** A service named by its name or a prefix of its ID, in the session's namespace, as docker resolves one. */
 export async function findService(session: Session, ref: string): Promise<ServiceView> {
   const all = await listServices(session, session.namespace);
-  const byName = all.find((v) => serviceName(v.workload) === ref);
-  if (byName) return byName;
-  const byId = ref.length > 0 && /^[0-9a-f]+$/.test(ref) ? all.filter((v) => swarmId(v.workload.metadata.uid).startsWith(ref)) : [];
-  if (byId.length === 1) return byId[0];
-  if (byId.length > 1) throw new BerthError('BadRequest', `service ${ref} is ambiguous (${byId.length} matches)`);
-  throw new BerthError('NotFound', `service ${ref} not found`);
+  return byNameOrId(all, ref, (v) => serviceName(v.workload), (v) => v.workload.metadata.uid, 'service');
 }
 
 async function podsOf(session: Session, view: ServiceView): Promise<Pod[]> {

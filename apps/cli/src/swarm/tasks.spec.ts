@@ -1,5 +1,5 @@
 import type { DaemonSet, Deployment, Job, Node, Pod, Service } from '@berth/api';
-import { formatRows, nodeRow, replicasColumn, serviceFilter, serviceRow, taskFilter, taskRow, tasksOf, taskState } from './tasks';
+import { byNameOrId, formatRows, nodeRow, replicasColumn, serviceFilter, serviceRow, taskFilter, taskRow, tasksOf, taskState } from './tasks';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');
 const uid = (n: number) => `0000000${n}-aaaa-bbbb-cccc-dddddddddddd`;
@@ -79,5 +79,16 @@ describe('Swarm columns', () => {
     expect(formatRows('{{json .}}', rows, {})).toEqual(['{"Name":"web","Replicas":"2/3"}']);
     expect(() => formatRows('{{.Colour}}', rows, {})).toThrow("can't evaluate field Colour");
     expect(() => formatRows('{{range .}}', rows, {})).toThrow('unsupported --format');
+  });
+
+  it('finds a service or node by name, else by a unique ID prefix', () => {
+    const items = [{ name: 'web', uid: uid(1) }, { name: 'api', uid: '00000001-ffff-0000-0000-000000000000' }, { name: '0000', uid: uid(2) }];
+    const find = (ref: string) => byNameOrId(items, ref, (i) => i.name, (i) => i.uid, 'service').name;
+    expect(find('api')).toBe('api');
+    expect(find('0000')).toBe('0000');
+    expect(find('00000001aa')).toBe('web');
+    expect(() => find('00000001')).toThrow('service 00000001 is ambiguous (2 matches)');
+    expect(() => find('nothing')).toThrow('service nothing not found');
+    expect(() => find('')).toThrow('not found');
   });
 });

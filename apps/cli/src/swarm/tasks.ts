@@ -142,6 +142,19 @@ export function formatRows(format: string, rows: Record<string, string>[], heade
   return table ? [render(headers), ...lines] : lines;
 }
 
+/**
+ * One of `items` by its name, else by a prefix of its ID, as docker resolves a service or node reference;
+ * NotFound or (several IDs begin so) BadRequest, naming `what`.
+ */
+export function byNameOrId<T>(items: T[], ref: string, nameOf: (item: T) => string, uidOf: (item: T) => string | undefined, what: string): T {
+  const byName = items.find((item) => nameOf(item) === ref);
+  if (byName) return byName;
+  const byId = /^[0-9a-f]+$/.test(ref) ? items.filter((item) => swarmId(uidOf(item)).startsWith(ref)) : [];
+  if (byId.length === 1) return byId[0];
+  if (byId.length > 1) throw new BerthError('BadRequest', `${what} ${ref} is ambiguous (${byId.length} matches)`);
+  throw new BerthError('NotFound', `${what} ${ref} not found`);
+}
+
 export interface Task {
   pod: Pod;
   /** `web.1` (replicated, numbered by creation order) or `web.<node id>` (global). */
