@@ -197,7 +197,7 @@ export async function nodeUpdate(session: Session, ref: string, flags: NodeUpdat
     if (!Object.prototype.hasOwnProperty.call(node.metadata.labels ?? {}, key)) throw new BerthError('NotFound', `key ${key} doesn't exist in node's labels`);
   }
   const labels: Record<string, string | null> = { ...added };
-  for (const key of flags.labelRm) labels[key] = null;
+  for (const key of flags.labelRm) Object.defineProperty(labels, key, { value: null, enumerable: true, writable: true, configurable: true });
   const annotations = availability === undefined ? undefined : { [AVAILABILITY_ANNOTATION]: availability === 'active' ? null : availability };
   if (Object.keys(labels).length || annotations) {
     await session.client.patch(NODES, name, { metadata: { ...(Object.keys(labels).length ? { labels } : {}), ...(annotations ? { annotations } : {}) } }, { type: 'merge' });

@@ -66,9 +66,16 @@ export async function listServices(session: Session, namespace: string | undefin
     session.client.list<Service>(SERVICES, { namespace, labelSelector: SERVICE_SELECTOR }).then((l) => l.items),
   ]);
   const byKey = new Map(services.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
+  // Compose's translation publishes a service's ports as `<service>-published` (beside a ClusterIP `<service>`);
+  // `service create` publishes them on the Service named as the service.
+  const publishing = (workload: Workload) => {
+    const key = `${workload.metadata.namespace}/${workload.metadata.name}`;
+    const own = byKey.get(key);
+    return byKey.get(`${key}-published`) ?? (own?.spec?.type === 'ClusterIP' ? undefined : own);
+  };
   return workloads
     .flat()
-    .map((workload) => ({ workload, published: byKey.get(`${workload.metadata.namespace}/${workload.metadata.name}`) }))
+    .map((workload) => ({ workload, published: publishing(workload) }))
     .sort((a, b) => serviceName(a.workload).localeCompare(serviceName(b.workload)));
 }
 
@@ -588,6 +595,9 @@ function isNotFoundError(err: unknown): boolean {
 export async function removeService(session: Session, view: ServiceView): Promise<void> {
   const namespace = view.workload.metadata.namespace;
   await session.client.delete(workloadType(view.workload), view.workload.metadata.name!, { namespace, propagationPolicy: 'Background' });
-  if (view.published) await session.client.delete(SERVICES, view.published.metadata.name!, { namespace }).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  // Its Services: the one that publishes its ports and (compose's) the one its name resolves to.
+  const service = view.workload.metadata.labels?.[SERVICE_SELECTOR] ?? serviceName(view.workload);
+  const services = await session.client.list<Service>(SERVICES, { namespace, labelSelector: `${SERVICE_SELECTOR}=${service}` });
+  for (const s of services.items) await session.client.delete(SERVICES, s.metadata.name!, { namespace }).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)));
 }
 
