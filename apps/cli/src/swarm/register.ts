@@ -142,7 +142,7 @@ export function registerSwarmCommands(program: Command, run: Runner): void {
 
   // `berth node reset` registers the group; the Swarm verbs join it.
   const node = program.commands.find((c) => c.name() === 'node') ?? program.command('node');
-  node.description("the cluster's nodes as Swarm shows them (ls, inspect, update, rm), and this host's node (reset)");
+  node.description("this host's node: berth node reset stops it and removes what it put on the host; the cluster's nodes as Swarm shows them: ls, inspect, update, rm");
   node
     .command('ls')
     .description('list nodes: ID HOSTNAME STATUS AVAILABILITY MANAGER STATUS ENGINE VERSION (* marks this host)')
