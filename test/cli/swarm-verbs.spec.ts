@@ -71,7 +71,7 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
     for (const row of ps) {
       const pod = pods.find((p) => p.metadata.uid!.replace(/-/g, '').startsWith(row[0]))!;
       expect(row.slice(2, 5)).toEqual(['busybox:1.36', pod.spec!.nodeName, 'Running']);
-      expect(row[5]).toMatch(/^Running (Less than a second|\d+ seconds|About a minute) ago$/);
+      expect(row[5]).toMatch(/^Running (Less than a second|1 second|\d+ seconds|About a minute) ago$/);
     }
 
     const scaled = (await ok('service', 'scale', 'web=3')).trim().split('\n');
@@ -161,6 +161,16 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
     expect(rows(await ok('stack', 'ls'))).toEqual([['default', '1']]);
     expect(rows(await ok('stack', 'services', 'default')).map((r) => r[1])).toEqual(['spread']);
     expect(rows(await ok('stack', 'ps', 'default')).map((r) => r[1]).sort()).toEqual(['spread.1', 'spread.2', 'spread.3']);
+
+    // Publishing a port makes the service's Service, another changes it, removing both removes it.
+    expect(await ok('service', 'update', '-d', '--publish-add', `${PUBLISHED + 1}:81`, 'spread')).toBe('spread\n');
+    expect((await client.get<Service>(SERVICES, 'spread', { namespace: 'default' })).spec).toMatchObject({ type: 'LoadBalancer', ports: [{ port: PUBLISHED + 1, targetPort: 81 }] });
+    await ok('service', 'update', '-d', '--publish-add', `${PUBLISHED + 2}:82/udp`, 'spread');
+    expect((await client.get<Service>(SERVICES, 'spread', { namespace: 'default' })).spec!.ports!.map((p) => [p.port, p.targetPort, p.protocol])).toEqual([[PUBLISHED + 1, 81, 'TCP'], [PUBLISHED + 2, 82, 'UDP']]);
+    expect(rows(await ok('service', 'ls'))[0][5]).toBe(`*:${PUBLISHED + 1}->81/tcp, *:${PUBLISHED + 2}->82/udp`);
+    expect(await berth('service', 'update', '-d', '--publish-add', '83', 'spread')).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot mix the two') });
+    await ok('service', 'update', '-d', '--publish-rm', '81', '--publish-rm', '82/udp', 'spread');
+    expect(await client.get(SERVICES, 'spread', { namespace: 'default' }).catch(() => 'gone')).toBe('gone');
     await ok('service', 'rm', 'spread');
   });
 

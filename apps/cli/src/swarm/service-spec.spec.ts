@@ -75,6 +75,7 @@ describe('docker service flags', () => {
     const job = serviceObjects('once', 'default', 'busybox', [], { ...none, mode: 'replicated-job', replicas: 2, restartCondition: 'none' }).workload;
     expect(job).toMatchObject({ kind: 'Job', spec: { completions: 2, parallelism: 2, template: { spec: { restartPolicy: 'Never' } } } });
     expect(serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80'] }).service?.spec?.type).toBe('NodePort');
+    expect(() => serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80', '8080:81'] })).toThrow('cannot mix the two');
     expect(() => serviceObjects('agent', 'default', 'busybox', [], { ...none, mode: 'global', replicas: 2 })).toThrow('replicas can only be used with replicated');
     expect(() => serviceObjects('x', 'default', 'busybox', [], { ...none, mode: 'global-job' })).toThrow('global-job is not supported');
     expect(() => serviceObjects('Bad_Name', 'default', 'busybox', [], none)).toThrow('invalid name');

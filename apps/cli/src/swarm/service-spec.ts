@@ -351,14 +351,17 @@ export function publishingService(name: string, namespace: string, ports: Publis
   const ingress = ports.filter((p) => p.mode === 'ingress');
   if (ingress.length === 0) return undefined;
   // Every port published at a port of its own: a LoadBalancer (berth's service-lb answers on every node, as Swarm's
-  // routing mesh). A port without a published one gets a node port from the range, as Swarm picks one from 30000+.
+  // routing mesh). Ports without published ones get node ports from the range, as Swarm picks them from 30000+.
+  // Both at once would need a port of the range given as the published one: refused.
   const loadBalancer = ingress.every((p) => p.published !== undefined);
+  if (!loadBalancer && ingress.some((p) => p.published !== undefined)) {
+    throw bad('publish every ingress port at a port of its own (PUBLISHED:TARGET), or none (each gets a node port from the range): berth cannot mix the two');
+  }
   const servicePorts: ServicePort[] = ingress.map((p, i) => ({
     name: `${p.protocol}-${p.target}-${i}`,
     protocol: p.protocol.toUpperCase() as ServicePort['protocol'],
     port: loadBalancer ? p.published! : p.target,
     targetPort: p.target,
-    ...(!loadBalancer && p.published !== undefined ? { nodePort: p.published } : {}),
   }));
   return {
     apiVersion: 'v1',
