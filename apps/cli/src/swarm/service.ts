@@ -1,5 +1,6 @@
 import type { Container, DaemonSet, Deployment, Job, KubeObject, Node, NodeSelectorRequirement, Pod, ResourceType, Service } from '@berth/api';
 import { StatusError, Transport } from '@berth/client';
+import { PROJECT_LABEL } from '@berth/compose';
 import { BerthError } from '@berth/errors';
 import { readFileSync, statSync } from 'node:fs';
 import { builtinType } from '../kinds';
@@ -523,29 +524,37 @@ export function updatedPorts(current: PublishedPort[], add: string[], remove: st
   return ports;
 }
 
-async function updatePublishing(session: Session, view: ServiceView, workload: Workload, flags: UpdateFlags): Promise<void> {
-  const name = workload.metadata.name!;
-  const namespace = workload.metadata.namespace!;
-  const current: PublishedPort[] = portsOf(view).map((p) => ({ target: p.target, published: p.published, protocol: p.protocol as PublishedPort['protocol'], mode: p.mode }));
-  const ports = updatedPorts(current, flags.publishAdd, flags.publishRm);
+/** The container ports of the published ones (host mode: with their host port). */
+function setContainerPorts(workload: Workload, ports: PublishedPort[]): void {
   const container = templateOf(workload)!.spec!.containers[0];
   const containerPorts = ports.map((p) => ({ containerPort: p.target, protocol: p.protocol.toUpperCase() as 'TCP', ...(p.mode === 'host' ? { hostPort: p.published ?? p.target } : {}) }));
   if (containerPorts.length) container.ports = containerPorts;
   else delete container.ports;
-  const labels = Object.fromEntries(Object.entries(workload.metadata.labels ?? {}).filter(([k]) => [SWARM_SERVICE_LABEL, 'com.docker.compose.project', 'com.docker.compose.service'].includes(k)));
+}
+
+/** Makes, changes or removes the Service publishing the service's ingress ports, keeping node ports that stay. */
+async function publish(session: Session, view: ServiceView, ports: PublishedPort[]): Promise<void> {
+  const { name, namespace } = view.workload.metadata as { name: string; namespace: string };
+  const labels = Object.fromEntries(Object.entries(view.workload.metadata.labels ?? {}).filter(([k]) => [SWARM_SERVICE_LABEL, PROJECT_LABEL, SERVICE_SELECTOR].includes(k)));
   const wanted = publishingService(name, namespace, ports, labels);
-  if (!wanted && view.published) await session.client.delete(SERVICES, name, { namespace });
-  else if (wanted && !view.published) await session.client.create(SERVICES, wanted, { namespace, fieldManager: FIELD_MANAGER });
-  else if (wanted && view.published) {
-    const existing = view.published;
+  const existing = view.published;
+  if (!wanted && existing) await session.client.delete(SERVICES, existing.metadata.name!, { namespace });
+  else if (wanted && !existing) await session.client.create(SERVICES, wanted, { namespace, fieldManager: FIELD_MANAGER });
+  else if (wanted && existing) {
     const keepNodePort = (port: number, protocol?: string) => existing.spec?.ports?.find((p) => p.port === port && p.protocol === protocol)?.nodePort;
-    const spec = { ...existing.spec, type: wanted.spec!.type, ports: wanted.spec!.ports!.map((p) => ({ ...p, ...(p.nodePort === undefined && keepNodePort(p.port, p.protocol) ? { nodePort: keepNodePort(p.port, p.protocol) } : {}) })) };
-    await session.client.update(SERVICES, { ...existing, spec } as Service, { namespace, fieldManager: FIELD_MANAGER });
+    const servicePorts = wanted.spec!.ports!.map((p) => {
+      const nodePort = keepNodePort(p.port, p.protocol);
+      return nodePort ? { ...p, nodePort } : p;
+    });
+    await session.client.update(SERVICES, { ...existing, spec: { ...existing.spec, type: wanted.spec!.type, ports: servicePorts } } as Service, { namespace, fieldManager: FIELD_MANAGER });
   }
 }
 
+/** How often an update is tried again when the workload changed under it (its controller writes it too). */
+const UPDATE_ATTEMPTS = 5;
+
 export async function serviceUpdate(session: Session, ref: string, flags: UpdateFlags): Promise<void> {
-  const view = await findService(session, ref);
+  let view = await findService(session, ref);
   const name = serviceName(view.workload);
   if (view.workload.kind === 'Job') throw new BerthError('BadRequest', `service ${name} is a replicated-job: its tasks cannot be updated (remove it and create it again)`);
   const others = Object.entries(flags).some(([k, v]) => !['rollback', 'detach'].includes(k) && v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0));
@@ -553,9 +562,25 @@ export async function serviceUpdate(session: Session, ref: string, flags: Update
     if (others) throw new BerthError('BadRequest', '--rollback cannot be used with other update flags');
     return serviceRollback(session, ref, { detach: flags.detach });
   }
-  const workload = updatedWorkload(view.workload, flags);
-  if (flags.publishAdd.length || flags.publishRm.length) await updatePublishing(session, view, workload, flags);
-  const updated = await session.client.update(workloadType(workload), workload, { namespace: session.namespace, fieldManager: FIELD_MANAGER });
+  let ports: PublishedPort[] | undefined;
+  if (flags.publishAdd.length || flags.publishRm.length) {
+    const current = portsOf(view).map((p) => ({ target: p.target, published: p.published, protocol: p.protocol as PublishedPort['protocol'], mode: p.mode }));
+    ports = updatedPorts(current, flags.publishAdd, flags.publishRm);
+    // Checked before anything is written: the workload update below must not fail on the flags.
+    updatedWorkload(view.workload, flags);
+    await publish(session, view, ports);
+  }
+  let updated: Workload | undefined;
+  for (let attempt = 1; !updated; attempt++) {
+    const workload = updatedWorkload(view.workload, flags);
+    if (ports) setContainerPorts(workload, ports);
+    try {
+      updated = await session.client.update(workloadType(workload), workload, { namespace: session.namespace, fieldManager: FIELD_MANAGER });
+    } catch (err) {
+      if (!(err instanceof StatusError) || err.reason !== 'Conflict' || attempt >= UPDATE_ATTEMPTS) throw err;
+      view = await findService(session, ref);
+    }
+  }
   session.out(name);
   if (!flags.detach) await converge(session, updated);
 }
