@@ -15,7 +15,7 @@ import type {
   Volume,
   VolumeMount,
 } from '@berth/api';
-import { PROJECT_LABEL, SERVICE_LABEL } from '@berth/compose';
+import { PROJECT_LABEL, SERVICE_LABEL } from './labels';
 import { BerthError } from '@berth/errors';
 import { parseGoDuration } from '@berth/flags';
 import { parseBytes } from '../runtime/format';

@@ -1,6 +1,6 @@
 import type { Container, DaemonSet, Deployment, Job, KubeObject, Node, NodeSelectorRequirement, Pod, ResourceType, Service } from '@berth/api';
 import { StatusError, Transport } from '@berth/client';
-import { PROJECT_LABEL } from '@berth/compose';
+import { PROJECT_LABEL } from './labels';
 import { BerthError } from '@berth/errors';
 import { readFileSync, statSync } from 'node:fs';
 import { builtinType } from '../kinds';

@@ -1,5 +1,5 @@
 import type { KubeObject } from '@berth/api';
-import { PROJECT_LABEL } from '@berth/compose';
+import { PROJECT_LABEL } from './labels';
 import { BerthError } from '@berth/errors';
 import { builtinType } from '../kinds';
 import { table } from '../runtime/format';

@@ -1,5 +1,5 @@
 import type { DaemonSet, KubeObject, Node, Pod, Service } from '@berth/api';
-import { SERVICE_LABEL } from '@berth/compose';
+import { SERVICE_LABEL } from './labels';
 import { BerthError } from '@berth/errors';
 import { ago } from '../runtime/format';
 import { SWARM_SERVICE_LABEL, swarmId, templateOf, type Workload } from './service-spec';
