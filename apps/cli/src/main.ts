@@ -116,6 +116,7 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
   registerKubectlCommands(program, run);
   registerPortForward(program, run);
   registerRegistryCommands(program, run);
+  // docker compose's verbs: the flags after `compose` and after its verb are its own (`logs -n 5`).
   registerComposeCommands(program, run);
 
   // The docker-style verbs on this node's runtimed (images, runtime run/ps/logs/exec..., volume).
@@ -125,7 +126,7 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
   registerNodeCommands(program);
   // Docker Swarm's verbs: service, node ls/inspect/update/rm, swarm join-token, stack.
   registerSwarmCommands(program, run);
-  verbsOwnTheirOptions(program, ['runtime', '__complete', ...DAEMONS.map((daemon) => daemon.name)]);
+  verbsOwnTheirOptions(program, ['runtime', 'compose', '__complete', ...DAEMONS.map((daemon) => daemon.name)]);
   return program;
 }
 

@@ -38,7 +38,7 @@ export function exitCodeFromStatus(status: ChannelStatus | undefined): number {
  * Relays our terminal to the session: stdin as channel 0 (its end as a channel-255 close), resizes on
  * channel 4 with a terminal; the remote stdout and stderr to ours. Resolves with the channel-3 status.
  */
-function relay(ws: WebSocket, options: ExecOptions): Promise<ChannelStatus | undefined> {
+export function relay(ws: WebSocket, options: ExecOptions): Promise<ChannelStatus | undefined> {
   const stdin = process.stdin;
   const raw = Boolean(options.tty && options.stdin && stdin.isTTY);
   const send = (channel: number, data: Buffer | string) => {
@@ -100,10 +100,11 @@ function receive(ws: WebSocket, output: ExecOutput): Promise<ChannelStatus | und
   });
 }
 
-async function openExec(session: Session, pod: Pod, query: Record<string, QueryValue | string[]>): Promise<WebSocket> {
+/** A pods/exec (or pods/attach) stream in the channel protocol kubectl speaks. */
+export async function openExec(session: Session, pod: Pod, query: Record<string, QueryValue | string[]>, subresource: 'exec' | 'attach' = 'exec'): Promise<WebSocket> {
   const ws = await openWebSocket(
     session.connection,
-    resourcePath(POD_TYPE, { namespace: pod.metadata.namespace ?? session.namespace, name: pod.metadata.name, subresource: 'exec' }),
+    resourcePath(POD_TYPE, { namespace: pod.metadata.namespace ?? session.namespace, name: pod.metadata.name, subresource }),
     { query, protocols: [PROTOCOL] },
   );
   if (ws.protocol !== PROTOCOL) {

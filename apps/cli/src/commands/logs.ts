@@ -45,7 +45,7 @@ export function allContainers(pod: Pod): string[] {
 }
 
 /** Writes a stream's text with `prefix` in front of every line (lines split across chunks kept whole). */
-function prefixedWriter(prefix: string): { write(chunk: Buffer): void; end(): void } {
+export function prefixedWriter(prefix: string): { write(chunk: Buffer): void; end(): void } {
   let partial = '';
   return {
     write(chunk) {
