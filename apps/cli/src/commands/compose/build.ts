@@ -3,10 +3,10 @@ import { errors } from '@berth/errors';
 import { formatReference, parseReference } from '@berth/image';
 import type { RuntimeClient } from '@berth/runtime-client';
 import { join } from 'node:path';
-import { buildArgs, buildOnNode, readDockerfile } from '../runtime/build';
-import { registryAuthFor, type CredentialContext } from '../runtime/credentials';
-import { pushImage, registryHost } from '../runtime/registry';
-import type { ComposeProgress } from './compose-progress';
+import { buildArgs, buildOnNode, readDockerfile } from '../../runtime/build';
+import { registryAuthFor, type CredentialContext } from '../../runtime/credentials';
+import { pushImage, registryHost } from '../../runtime/registry';
+import type { ComposeProgress } from './progress';
 
 /** What building a project's images asks of the node's runtimed. */
 export type ComposeBuilder = Pick<RuntimeClient, 'buildImage' | 'pushImage' | 'pullImage' | 'inspectImage'>;
@@ -114,4 +114,37 @@ export async function imagesForUp(
     images[service.name] = byDigest(tag, digest);
   }
   return images;
+}
+
+export interface ComposeBuildOptions extends ServiceBuildOptions {
+  /** `--push`: push each built image to the cluster registry. */
+  push?: boolean;
+}
+
+/**
+ * `compose build [SERVICE...]`: builds every named service that has `build` (all of them when none is
+ * named) on this node, tagged with its name in the cluster registry (clusterImageRef), and with --push
+ * pushes it there (docker's push progress on stdout unless -q). A named service without `build` is skipped,
+ * as compose skips it.
+ */
+export async function composeBuild(
+  client: ComposeBuilder,
+  project: ComposeProject,
+  services: string[],
+  registry: () => Promise<string>,
+  options: ComposeBuildOptions,
+  credentials: CredentialContext,
+  progress: ComposeProgress,
+): Promise<void> {
+  for (const name of services) if (!Object.hasOwn(project.services, name)) throw errors.badRequest(`no such service: ${name}`);
+  const chosen = (services.length > 0 ? services.map((name) => project.services[name]!) : Object.values(project.services)).filter((s) => s.build);
+  if (chosen.length === 0) return;
+  const host = await registry();
+  for (const service of chosen) {
+    const tag = clusterImageRef(project, service, host);
+    progress.event('Service', service.name, 'Building');
+    await buildService(client, service, tag, options, credentials);
+    progress.event('Service', service.name, 'Built', true);
+    if (options.push) await pushImage(client, tag, { quiet: options.quiet }, credentials, { out: options.quiet ? { write: () => true } : process.stdout, err: process.stderr });
+  }
 }

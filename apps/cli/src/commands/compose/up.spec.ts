@@ -4,10 +4,10 @@ import { errors } from '@berth/errors';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Session } from '../session';
-import { byDigest, clusterImageRef, type ComposeBuilder } from './compose-build';
-import { ComposeProgress } from './compose-progress';
-import { composeUp, CONFIG_FILES_ANNOTATION, COMPOSE_FIELD_MANAGER, selectServices, workloadState, type UpDependencies } from './compose-up';
+import type { Session } from '../../session';
+import { byDigest, clusterImageRef, type ComposeBuilder } from './build';
+import { ComposeProgress } from './progress';
+import { composeUp, CONFIG_FILES_ANNOTATION, COMPOSE_FIELD_MANAGER, selectServices, workloadState, type UpDependencies } from './up';
 
 function service(name: string, extra: Partial<ServiceConfig> = {}): ServiceConfig {
   return {

@@ -1,11 +1,11 @@
 import { resourceForKind, type DaemonSet, type Deployment, type Job, type KubeObject, type Pod, type ResourceType, type StatefulSet } from '@berth/api';
 import { PROJECT_LABEL, SERVICE_LABEL, type ComposeProject, type ServiceConfig } from '@berth/compose';
 import { BerthError, errors, isBerthError } from '@berth/errors';
-import type { Session } from '../session';
-import { imagesForUp, type ComposeBuilder } from './compose-build';
-import { ComposeProgress } from './compose-progress';
-import type { CredentialContext } from '../runtime/credentials';
-import { RESTARTED_AT_ANNOTATION, rolloutStatusOf } from './rollout';
+import type { Session } from '../../session';
+import { imagesForUp, type ComposeBuilder } from './build';
+import { ComposeProgress } from './progress';
+import type { CredentialContext } from '../../runtime/credentials';
+import { RESTARTED_AT_ANNOTATION, rolloutStatusOf } from '../rollout';
 
 /** The field manager of every object `compose up` applies: a later `up` owns (and may drop) only what it set. */
 export const COMPOSE_FIELD_MANAGER = 'berth-compose';
