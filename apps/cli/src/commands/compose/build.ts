@@ -128,7 +128,7 @@ export interface ComposeBuildOptions extends ServiceBuildOptions {
  * as compose skips it.
  */
 export async function composeBuild(
-  client: ComposeBuilder,
+  builder: () => Promise<ComposeBuilder>,
   project: ComposeProject,
   services: string[],
   registry: () => Promise<string>,
@@ -140,6 +140,7 @@ export async function composeBuild(
   const chosen = (services.length > 0 ? services.map((name) => project.services[name]!) : Object.values(project.services)).filter((s) => s.build);
   if (chosen.length === 0) return;
   const host = await registry();
+  const client = await builder();
   for (const service of chosen) {
     const tag = clusterImageRef(project, service, host);
     progress.event('Service', service.name, 'Building');
