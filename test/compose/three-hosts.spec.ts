@@ -12,10 +12,11 @@ import { resourceForKind, type Deployment, type Namespace, type PersistentVolume
 import type { KubeClient } from '@berth/client';
 import { PROJECT_LABEL, SERVICE_LABEL } from '@berth/compose';
 import { freePort, runBerth, type BerthResult } from '@berth/testing';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { WEB_GREETING, writeComposeApp } from '../support/compose-app';
 import { fetchText } from '../support/http-backend';
 import { startHostsCluster, type HostsCluster } from '../support/hosts-cluster';
 
@@ -73,49 +74,7 @@ describe('berth compose on three hosts: build, up --wait, the published port eve
     await berth(['tag', 'busybox:latest', `${registry}/library/busybox:latest`]);
     await berth(['push', `${registry}/library/busybox:latest`]);
 
-    const app = join(work, 'shop');
-    mkdirSync(join(app, 'web'), { recursive: true });
-    writeFileSync(
-      join(app, 'web', 'Dockerfile'),
-      [
-        'FROM busybox',
-        'RUN mkdir -p /www && echo "web built by berth" > /www/greeting',
-        // The page: the greeting and db's record, refreshed every second.
-        `CMD ["sh", "-c", "while true; do wget -q -O /tmp/db http://db:5432/record && cat /www/greeting /tmp/db > /www/next && mv /www/next /www/index.html; sleep 1; done & exec httpd -f -p 8080 -h /www"]`,
-        '',
-      ].join('\n'),
-    );
-    composeFile = join(app, 'compose.yaml');
-    writeFileSync(
-      composeFile,
-      `services:
-  web:
-    build: ./web
-    ports:
-      - "${published}:8080"
-    deploy:
-      replicas: 3
-    depends_on:
-      db:
-        condition: service_healthy
-  worker:
-    image: busybox
-    command: ["sh", "-c", "while true; do wget -q -O - http://web:8080/ || true; sleep 2; done"]
-    depends_on: [web]
-  db:
-    image: busybox
-    command: ["sh", "-c", "mkdir -p /data/www && { [ -f /data/www/record ] || echo \\"record $$(date +%s%N)\\" > /data/www/record; } && exec httpd -f -p 5432 -h /data/www"]
-    expose: ["5432"]
-    volumes:
-      - dbdata:/data
-    healthcheck:
-      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:5432/record"]
-      interval: 1s
-      retries: 60
-volumes:
-  dbdata: {}
-`,
-    );
+    composeFile = writeComposeApp(join(work, 'shop'), { published, webReplicas: 3 });
   }, 300_000);
 
   afterAll(async () => {
@@ -146,7 +105,7 @@ volumes:
     for (const service of ['web', 'worker', 'db']) expect(pods.some((p) => p.metadata.labels?.[SERVICE_LABEL] === service && p.status?.phase === 'Running')).toBe(true);
 
     firstPage = await everyNodeAnswers();
-    expect(firstPage).toMatch(/^web built by berth\nrecord \d+$/);
+    expect(firstPage).toMatch(new RegExp(`^${WEB_GREETING}\nrecord \\d+-\\d+$`));
   }, 420_000);
 
   it('up again with the same file changes nothing: every service Running, no rollout', async () => {
