@@ -217,6 +217,24 @@ describe('composeUp', () => {
     expect(api.objects.get('Deployment/shop/db')!.metadata.resourceVersion).toBe(dbVersion);
   });
 
+  it('applies the Namespace and Services first when the translation asks for their ClusterIPs, each object once', async () => {
+    const labels = (name: string) => ({ [PROJECT_LABEL]: 'shop', [SERVICE_LABEL]: name });
+    const services = (): KubeObject[] => [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { [PROJECT_LABEL]: 'shop' } } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: 'shop', labels: labels('db') }, spec: { clusterIP: '10.96.0.7' } },
+    ];
+    let given: Record<string, string> | undefined;
+    deps.translateServices = services;
+    deps.translate = (p, options) => {
+      given = { ...options.serviceIPs };
+      return [...services(), ...translate(p, options).slice(1)];
+    };
+    await composeUp(api.session(), shop(), [], { detach: true }, deps);
+    expect(given).toEqual({ db: '10.96.0.7' });
+    expect(api.applies.map((a) => `${a.kind}/${a.name}`)).toEqual(['Namespace/shop', 'Service/db', 'Deployment/web', 'Deployment/db']);
+    expect(lines.filter((l) => l.includes('Network'))).toEqual([' Network shop_default  Creating\n', ' Network shop_default  Created\n']);
+  });
+
   it('--force-recreate restarts unchanged workloads under a manager of its own', async () => {
     await composeUp(api.session(), shop(), [], { detach: true }, deps);
     await composeUp(api.session(), shop(), [], { detach: true, forceRecreate: true }, deps);

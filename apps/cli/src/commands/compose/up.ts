@@ -146,7 +146,9 @@ export interface UpOptions {
 
 /** What `up` needs besides the API: the project's translation and, when a service is built, the node's builder. */
 export interface UpDependencies {
-  translate(project: ComposeProject, options: { images?: Record<string, string> }): KubeObject[];
+  translate(project: ComposeProject, options: { images: Record<string, string>; serviceIPs: Record<string, string> }): KubeObject[];
+  /** The Namespace and Services alone, applied first when given: their ClusterIPs are translate's serviceIPs. */
+  translateServices?(project: ComposeProject): KubeObject[];
   /** The cluster registry's host:port (kube-public/local-registry-hosting); asked only when a service has `build`. */
   registryHost(): Promise<string>;
   /** The node's runtimed; asked only when a service has `build`. */
@@ -189,20 +191,40 @@ export async function composeUp(session: Session, loaded: ComposeProject, servic
 
   await waitForNamespaceGone(session, project.name, progress);
   const workloads: Array<{ service: string; type: ResourceType; object: KubeObject }> = [];
-  for (const object of deps.translate(project, { images })) {
-    if (object.kind === 'Namespace') {
-      object.metadata.annotations = { ...object.metadata.annotations, [CONFIG_FILES_ANNOTATION]: loaded.files.join(',') };
+  const applied = new Set<string>();
+  const applyAll = async (objects: KubeObject[]) => {
+    const result: KubeObject[] = [];
+    for (const object of objects) {
+      const key = `${object.apiVersion}/${object.kind}/${object.metadata.name}`;
+      if (applied.has(key)) continue;
+      applied.add(key);
+      if (object.kind === 'Namespace') {
+        object.metadata.annotations = { ...object.metadata.annotations, [CONFIG_FILES_ANNOTATION]: loaded.files.join(',') };
+      }
+      const objectType = resourceForKind(object.apiVersion, object.kind);
+      if (!objectType) throw errors.internal(`the translation made a ${object.apiVersion} ${object.kind}, which this server does not serve`);
+      const service = object.metadata.labels?.[SERVICE_LABEL];
+      const workload = WORKLOAD_KINDS.has(object.kind) && service !== undefined;
+      const names = workload ? containerNames(project.name, service, object) : [];
+      if (workload) for (const name of names) progress.event('Container', name, 'Creating');
+      const { outcome, applied: after } = await applyObject(session, objectType, object, options);
+      reportApplied(progress, project.name, object, outcome, names);
+      if (workload) workloads.push({ service, type: objectType, object: after });
+      result.push(after);
     }
-    const objectType = resourceForKind(object.apiVersion, object.kind);
-    if (!objectType) throw errors.internal(`the translation made a ${object.apiVersion} ${object.kind}, which this server does not serve`);
-    const service = object.metadata.labels?.[SERVICE_LABEL];
-    const workload = WORKLOAD_KINDS.has(object.kind) && service !== undefined;
-    const names = workload ? containerNames(project.name, service, object) : [];
-    if (workload) for (const name of names) progress.event('Container', name, 'Creating');
-    const { outcome, applied } = await applyObject(session, objectType, object, options);
-    reportApplied(progress, project.name, object, outcome, names);
-    if (workload) workloads.push({ service, type: objectType, object: applied });
+    return result;
+  };
+  // The Services first when the translation wants their ClusterIPs (pods find the services of their network scope by them).
+  const serviceIPs: Record<string, string> = Object.create(null);
+  if (deps.translateServices) {
+    for (const object of await applyAll(deps.translateServices(project))) {
+      const service = object.metadata.labels?.[SERVICE_LABEL];
+      const ip = (object.spec as { clusterIP?: string } | undefined)?.clusterIP;
+      if (object.kind !== 'Service' || service === undefined || !ip || ip === 'None') continue;
+      if (!Object.hasOwn(serviceIPs, service) || object.metadata.name === service) serviceIPs[service] = ip;
+    }
   }
+  await applyAll(deps.translate(project, { images, serviceIPs }));
 
   if (options.removeOrphans) {
     for (const [service, objects] of orphans) {
