@@ -239,9 +239,9 @@ spec:
   for (const path of ['spec.hostPID', 'spec.volumes[0].projected.sources[0].clusterTrustBundle', 'spec.containers[0].volumeMounts[0].mountPropagation']) {
     expect(refused.stderr).toContain(`${path}: Forbidden: not supported by berth: `);
   }
-  const deployment = deploymentYaml('gated', 'default', 1).replace('    spec:\n', '    spec:\n      schedulingGates: [{name: example.com/wait}]\n');
-  const template = await kubectl.run(['apply', '-f', manifest('gated.yaml', deployment)]);
+  const deployment = deploymentYaml('spread', 'default', 1).replace('    spec:\n', '    spec:\n      topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]\n');
+  const template = await kubectl.run(['apply', '-f', manifest('spread.yaml', deployment)]);
   expect(template.code).toBe(1);
-  expect(template.stderr).toContain('spec.template.spec.schedulingGates: Forbidden: not supported by berth: the scheduler does not hold pods back for scheduling gates');
+  expect(template.stderr).toContain('spec.template.spec.topologySpreadConstraints: Forbidden: not supported by berth: the scheduler does not spread pods over topology domains');
   expect((await kubectl.run(['get', 'pod', 'asks-too-much'])).code).toBe(1);
 });

@@ -3,6 +3,7 @@ import { connectionFromFile, KubeClient } from '@berth/client';
 import { clientListWatch, Informer, type ListWatch } from '@berth/controller';
 import { type ControllerManager, NODE_LEASE_NAMESPACE, type PodMetricsSource, startControllerManager, targetNodeName } from '@berth/controllers';
 import { isBerthError } from '@berth/errors';
+import { type RunningScheduler, startScheduler } from '@berth/scheduler';
 import { startBerthServer, type TestServer, waitFor } from '@berth/testing';
 import pino from 'pino';
 
@@ -28,7 +29,8 @@ export const UNREADY_IMAGE = 'unready:1';
 /**
  * What the scheduler and the node agents do, reduced to what controllers need to see: pods bound to a
  * live untainted node (round-robin) and reported Running and Ready at once; nodes that renew their
- * Lease until stopped. Pods of UNREADY_IMAGE are bound but never start, for stalled rollouts.
+ * Lease until stopped. Pods of UNREADY_IMAGE are bound but never start, for stalled rollouts. With
+ * `binds: false` the fake kubelets leave binding to a real scheduler and only run what it bound.
  */
 
 export class FakeKubelets {
@@ -41,7 +43,7 @@ export class FakeKubelets {
   private next = 0;
   private stopped = false;
 
-  constructor(private readonly client: KubeClient, private readonly leaseRenewMs = 200) {
+  constructor(private readonly client: KubeClient, private readonly leaseRenewMs = 200, private readonly binds = true) {
     this.pods = new Informer<Pod>(clientListWatch(client)({ resource: types.pods }) as unknown as ListWatch<Pod>, { name: 'fake-kubelet pods', logger: pino({ level: 'silent' }) });
     const handle = (pod: Pod) => void this.handle(pod);
     this.pods.addEventHandler({ onAdd: handle, onUpdate: (_, pod) => handle(pod) });
@@ -131,7 +133,7 @@ export class FakeKubelets {
     this.inFlight.add(key);
     try {
       if (pod.metadata.deletionTimestamp) await this.client.delete(types.pods, pod.metadata.name!, { namespace: pod.metadata.namespace, gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
-      else if (!pod.spec?.nodeName) await this.bind(pod);
+      else if (!pod.spec?.nodeName) await (this.binds ? this.bind(pod) : undefined);
       else if (this.alive.has(pod.spec.nodeName) && !isPodReadyNow(pod) && !neverStarts(pod)) await this.run(pod);
     } catch {
       // The pod changed or went away meanwhile; its next event brings it back here.
@@ -195,6 +197,8 @@ export interface TestCluster {
   client: KubeClient;
   kubelets: FakeKubelets;
   manager: ControllerManager;
+  /** The real scheduler, when the cluster was started with `scheduler: true`. */
+  scheduler?: RunningScheduler;
   /** Stops everything and removes the server's data dir. */
   cleanup(): Promise<void>;
 }
@@ -206,13 +210,16 @@ export interface ClusterOptions {
   /** Where the HPA controller reads pod use (the fake kubelets report none), and how often it syncs. */
   hpaMetrics?: PodMetricsSource;
   hpaSyncPeriodMs?: number;
+  /** Run berth's scheduler in this process, and let the fake kubelets bind nothing themselves. */
+  scheduler?: boolean;
 }
 
 /** A real apiserver (no agent), the controller-manager in this process, and fake kubelets on the given nodes. */
 export async function startCluster(opts: ClusterOptions = {}): Promise<TestCluster> {
   const server = await startBerthServer();
-  const parts: { client?: KubeClient; kubelets?: FakeKubelets; manager?: ControllerManager } = {};
+  const parts: { client?: KubeClient; kubelets?: FakeKubelets; manager?: ControllerManager; scheduler?: RunningScheduler } = {};
   const cleanup = async () => {
+    await parts.scheduler?.stop();
     await parts.manager?.stop();
     await parts.kubelets?.stop();
     parts.client?.close();
@@ -220,7 +227,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
   };
   try {
     parts.client = new KubeClient(connectionFromFile(server.kubeconfigPath));
-    parts.kubelets = new FakeKubelets(parts.client);
+    parts.kubelets = new FakeKubelets(parts.client, undefined, !opts.scheduler);
     for (const node of opts.nodes ?? ['node-a', 'node-b']) await parts.kubelets.addNode(node);
     parts.manager = startControllerManager({
       client: parts.client,
@@ -231,7 +238,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       hpaSyncPeriodMs: opts.hpaSyncPeriodMs,
     });
     await parts.manager.waitForSync(30_000);
-    return { server, client: parts.client, kubelets: parts.kubelets, manager: parts.manager, cleanup };
+    if (opts.scheduler) {
+      parts.scheduler = startScheduler({ client: parts.client, logger: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }) });
+      await parts.scheduler.waitForSync(30_000);
+    }
+    return { server, client: parts.client, kubelets: parts.kubelets, manager: parts.manager, scheduler: parts.scheduler, cleanup };
   } catch (err) {
     await cleanup();
     throw err;

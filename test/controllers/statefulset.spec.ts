@@ -135,8 +135,16 @@ describe('StatefulSet controller against a real apiserver, driven by kubectl', (
     }, 30_000, 'web-2 at busybox:3');
     expect([pods.get('web-0'), pods.get('web-1')]).toEqual(['busybox:1', 'busybox:1']);
     // A pod below the partition that is deleted comes back at the current revision.
-    await ok('delete', 'pod', 'web-0');
-    const back = await waitFor(async () => (await livePods()).find((p) => p.metadata.name === 'web-0' && p.status?.phase === 'Running'), 30_000, 'web-0 back');
+    // --wait=false: the fake kubelets remove a pod at once and the controller makes web-0 again within
+    // milliseconds, faster than kubectl 1.32's wait can tell the new web-0 from the old (its precondition
+    // looks at the name only, so it waits for a DELETED event that has already passed).
+    const gone = (await livePods()).find((p) => p.metadata.name === 'web-0')!.metadata.uid;
+    await ok('delete', 'pod', 'web-0', '--wait=false');
+    const back = await waitFor(
+      async () => (await livePods()).find((p) => p.metadata.name === 'web-0' && p.metadata.uid !== gone && p.status?.phase === 'Running'),
+      30_000,
+      'web-0 back',
+    );
     expect(back.spec?.containers[0].image).toBe('busybox:1');
   });
 

@@ -947,7 +947,6 @@ describe('what berth does not carry out is refused, never stored and ignored', (
     ['spec.topologySpreadConstraints', (s) => (s.topologySpreadConstraints = [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule' }])],
     ['spec.affinity.podAntiAffinity', (s) => (s.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname' }] } })],
     ['spec.affinity.podAffinity', (s) => (s.affinity = { podAffinity: {} })],
-    ['spec.schedulingGates', (s) => (s.schedulingGates = [{ name: 'example.com/wait' }])],
     ['spec.os.name', (s) => (s.os = { name: 'windows' })],
     ['spec.volumes[0].emptyDir.sizeLimit', (s) => (s.volumes![0] = { name: 'data', emptyDir: { sizeLimit: '1Gi' } })],
     ['spec.containers[0].volumeMounts[0].mountPropagation', (s) => (s.containers[0].volumeMounts![0].mountPropagation = 'HostToContainer')],
@@ -973,7 +972,7 @@ describe('what berth does not carry out is refused, never stored and ignored', (
 
   it('accepts the values that ask for what berth does', () => {
     const obj = pod();
-    Object.assign(obj.spec!, { hostPID: false, hostIPC: false, shareProcessNamespace: false, hostUsers: true, priorityClassName: '', priority: 0, automountServiceAccountToken: false, imagePullSecrets: [{ name: 'registry' }], schedulingGates: [], topologySpreadConstraints: [], os: { name: 'linux' } });
+    Object.assign(obj.spec!, { hostPID: false, hostIPC: false, shareProcessNamespace: false, hostUsers: true, priorityClassName: '', priority: 0, automountServiceAccountToken: false, imagePullSecrets: [{ name: 'registry' }], schedulingGates: [{ name: 'example.com/wait' }], topologySpreadConstraints: [], os: { name: 'linux' } });
     obj.spec!.volumes![0] = { name: 'data', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } };
     obj.spec!.containers[0].volumeMounts![0].mountPropagation = 'None';
     obj.spec!.securityContext = { appArmorProfile: { type: 'Unconfined' }, seLinuxOptions: {}, supplementalGroupsPolicy: 'Merge' };

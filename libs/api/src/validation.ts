@@ -14,7 +14,7 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
 export interface ValidationOptions {
   fieldValidation: FieldValidation;
-  /** The stored object on update, for immutability rules. */
+  /** The stored object on update, for immutability rules; absent on create, when the create-only rules run. */
   old?: KubeObject;
 }
 
@@ -46,6 +46,7 @@ function validateChecked(type: ResourceType, obj: KubeObject, opts: ValidationOp
   const { schema, strategy } = definitionOf(type);
   const causes = [...validateObjectMetaNames(type, obj), ...schemaCauses(schema, strategy.schemaView ? strategy.schemaView(obj) : obj)];
   if (opts.old && strategy.validateUpdate) causes.push(...strategy.validateUpdate(obj, opts.old));
+  if (!opts.old && strategy.validateCreate) causes.push(...strategy.validateCreate(obj));
   const unknown = unknownFields(schema, obj, '', opts.fieldValidation !== 'Strict');
   return { causes, unknownFields: opts.fieldValidation === 'Ignore' ? [] : unknown };
 }

@@ -59,3 +59,4 @@ export {
   type PodMetricsSource,
 } from './hpa';
 export type { PodUsage } from './hpa-replicas';
+export { ComposeDependenciesController, dependencyState, decide, type Decision, type DependencyState, type ServiceView } from './compose-dependencies';

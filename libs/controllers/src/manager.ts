@@ -23,6 +23,7 @@ import { JobController } from './job';
 import { CronJobController } from './cronjob';
 import { TtlAfterFinishedController } from './ttl-after-finished';
 import { HorizontalPodAutoscalerController, type PodMetricsSource } from './hpa';
+import { ComposeDependenciesController } from './compose-dependencies';
 
 export type ControllerName =
   | 'replicaset'
@@ -42,7 +43,8 @@ export type ControllerName =
   | 'job'
   | 'cronjob'
   | 'ttl-after-finished'
-  | 'horizontal-pod-autoscaler';
+  | 'horizontal-pod-autoscaler'
+  | 'compose-dependencies';
 export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'replicaset',
   'deployment',
@@ -62,6 +64,7 @@ export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'cronjob',
   'ttl-after-finished',
   'horizontal-pod-autoscaler',
+  'compose-dependencies',
 ];
 
 export interface ControllerManagerOptions {
@@ -157,6 +160,7 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   if (enabled.has('job')) controllers.push(new JobController(ctx));
   if (enabled.has('cronjob')) controllers.push(new CronJobController(ctx));
   if (enabled.has('ttl-after-finished')) controllers.push(new TtlAfterFinishedController(ctx));
+  if (enabled.has('compose-dependencies')) controllers.push(new ComposeDependenciesController(ctx));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');

@@ -16,6 +16,15 @@ describe('which pods the scheduler takes', () => {
     failed.status = { phase: 'Failed' };
     expect(isPendingFor(failed, 'default-scheduler')).toBe(false);
   });
+
+  it('leaves a pod alone while a scheduling gate holds it back, and takes it once the last is gone', () => {
+    const gated = pod('p', { spec: { schedulingGates: [{ name: 'example.com/a' }, { name: 'example.com/b' }] } });
+    expect(isPendingFor(gated, 'default-scheduler')).toBe(false);
+    gated.spec!.schedulingGates = [{ name: 'example.com/b' }];
+    expect(isPendingFor(gated, 'default-scheduler')).toBe(false);
+    gated.spec!.schedulingGates = [];
+    expect(isPendingFor(gated, 'default-scheduler')).toBe(true);
+  });
 });
 
 describe('which node changes wake unschedulable pods', () => {

@@ -54,9 +54,14 @@ export interface RunningScheduler {
   stop(): Promise<void>;
 }
 
-/** Whether the pod waits for this scheduler: no node yet, not being deleted, and naming it. */
+/**
+ * Whether the pod waits for this scheduler: no node yet, not being deleted, no scheduling gate left, and
+ * naming it. A gated pod is not even tried (no FailedScheduling events while it waits); the update that
+ * removes its last gate makes it pending, and the pod informer's update handler queues it then.
+ */
 export function isPendingFor(pod: Pod, schedulerName: string): boolean {
   if (pod.spec?.nodeName || pod.metadata.deletionTimestamp || isTerminal(pod)) return false;
+  if (pod.spec?.schedulingGates?.length) return false;
   const wanted = pod.spec?.schedulerName || DEFAULT_SCHEDULER_NAME;
   return wanted === schedulerName;
 }

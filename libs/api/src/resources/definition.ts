@@ -90,6 +90,8 @@ export interface ResourceStrategy {
    * with the volumes its claim templates add); the object itself is what unknown fields are looked for in.
    */
   schemaView?(obj: KubeObject): KubeObject;
+  /** Rules only a new object must keep (a pod may not come bound to a node and gated), after validation of the object itself. */
+  validateCreate?(obj: KubeObject): FieldCause[];
   /** Rules comparing an update with the stored object (immutable fields), after validation of the object itself. */
   validateUpdate?(next: KubeObject, old: KubeObject): FieldCause[];
   /** How a DELETE treats the object; `now` without this hook. `requestedGraceSeconds` as the client sent it. */

@@ -35,7 +35,6 @@ export const why = {
   priority: refusedWhen((value: number) => value !== 0, 'there are no PriorityClasses: pods are neither ordered nor preempted by priority'),
   topologySpreadConstraints: refusedWhen(notEmpty, 'the scheduler does not spread pods over topology domains'),
   podAffinity: refused('the scheduler places pods by node affinity only, not by the pods already on a node'),
-  schedulingGates: refusedWhen(notEmpty, 'the scheduler does not hold pods back for scheduling gates'),
   windows: refusedWhen((value: string) => value === 'windows', 'every node runs Linux'),
   clusterTrustBundle: refused('there are no ClusterTrustBundles'),
   procMount: refusedWhen((value: string) => value === 'Unmasked', "/proc is always masked as Docker masks it (Unmasked needs user namespaces)"),

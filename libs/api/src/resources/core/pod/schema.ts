@@ -757,7 +757,7 @@ export class PodSpec implements types.PodSpec {
   @Field(t.boolean, why.hostUsers) hostUsers?: boolean;
   @Nested(() => PodOS) os?: types.PodSpec['os'];
   @NestedList(() => PodReadinessGate) readinessGates?: PodReadinessGate[];
-  @NestedList(() => PodSchedulingGate, uniqueBy('name'), why.schedulingGates) schedulingGates?: PodSchedulingGate[];
+  @NestedList(() => PodSchedulingGate, uniqueBy('name')) schedulingGates?: PodSchedulingGate[];
   @NestedList(() => TopologySpreadConstraint, why.topologySpreadConstraints) topologySpreadConstraints?: TopologySpreadConstraint[];
 }
 

@@ -1,6 +1,8 @@
 import { podFixture } from '../../../schema/fixtures';
 import type { KubeObject } from '../../../types';
-import { podStrategy } from './strategy';
+import type { Pod } from './types';
+import { admitted } from '../../spec-helpers';
+import { podStrategy, POD_UPDATE_FORBIDDEN, SCHEDULING_GATED_CONDITION } from './strategy';
 
 const NOW = new Date('2026-12-07T10:00:00Z');
 
@@ -67,5 +69,82 @@ describe('pod strategy', () => {
     pod.status = { phase: 'Running', podIP: '10.0.0.9' };
     podStrategy.prepareForCreate!(pod);
     expect(pod.status).toEqual({ phase: 'Pending' });
+  });
+
+  describe('scheduling gates', () => {
+    function gated(...names: string[]): Pod {
+      const pod = podFixture();
+      pod.spec!.schedulingGates = names.map((name) => ({ name }));
+      return pod;
+    }
+    /** A copy of pod as the apiserver stored it: defaulted. */
+    const clone = (pod: KubeObject) => {
+      const stored = JSON.parse(JSON.stringify(pod)) as KubeObject;
+      admitted('pods', stored);
+      return stored;
+    };
+
+    it('accepts gates at creation, each name once and qualified', () => {
+      expect(admitted('pods', gated('example.com/a', 'b'))).toEqual([]);
+      const twice = admitted('pods', gated('example.com/a', 'example.com/a'));
+      expect(twice).toEqual([`spec.schedulingGates[1].name: Duplicate value: "example.com/a"`]);
+      expect(admitted('pods', gated('not a name'))).toEqual([expect.stringMatching(/^spec\.schedulingGates\[0\]\.name: Invalid value/)]);
+    });
+
+    it('refuses a pod created bound to a node and gated, as Kubernetes', () => {
+      const pod = gated('example.com/a');
+      pod.spec!.nodeName = 'node-1';
+      expect(admitted('pods', pod)).toEqual(['spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared']);
+      const bound = podFixture();
+      bound.spec!.nodeName = 'node-1';
+      expect(admitted('pods', bound)).toEqual([]);
+    });
+
+    it('refuses an update that binds a pod still gated, and allows it once the gates are gone', () => {
+      const bound = gated('example.com/a');
+      bound.spec!.nodeName = 'node-1';
+      expect(admitted('pods', bound, clone(gated('example.com/a')))).toEqual(['spec.nodeName: Forbidden: cannot be set until all schedulingGates have been cleared']);
+      const released = gated();
+      released.spec!.nodeName = 'node-1';
+      expect(admitted('pods', released, clone(gated()))).toEqual([]);
+    });
+
+    it('lets an update remove gates, one or all, but never add or rename one', () => {
+      const old = gated('example.com/a', 'example.com/b');
+      expect(admitted('pods', gated('example.com/b'), clone(old))).toEqual([]);
+      expect(admitted('pods', gated(), clone(old))).toEqual([]);
+      const released = podFixture();
+      delete released.spec!.schedulingGates;
+      expect(admitted('pods', released, clone(old))).toEqual([]);
+      expect(admitted('pods', gated('example.com/a', 'example.com/b', 'x'), clone(old))).toEqual([
+        "spec.schedulingGates[2].name: Forbidden: only deletion is allowed, but found new scheduling gate 'x'",
+      ]);
+      expect(admitted('pods', gated('example.com/c'), clone(old))).toEqual([
+        "spec.schedulingGates[0].name: Forbidden: only deletion is allowed, but found new scheduling gate 'example.com/c'",
+      ]);
+      expect(admitted('pods', gated('example.com/a'), clone(podFixture()))).toEqual([
+        "spec.schedulingGates[0].name: Forbidden: only deletion is allowed, but found new scheduling gate 'example.com/a'",
+      ]);
+    });
+
+    it('still refuses other spec changes of a gated pod', () => {
+      const next = gated('example.com/a');
+      next.spec!.restartPolicy = 'Never';
+      expect(admitted('pods', next, clone(gated('example.com/a', 'example.com/b')))).toEqual([`spec: Forbidden: ${POD_UPDATE_FORBIDDEN}`]);
+    });
+
+    it('says SchedulingGated in a gated pod\'s PodScheduled condition from its creation', () => {
+      const pod = gated('example.com/a');
+      podStrategy.prepareForCreate!(pod);
+      expect(pod.status).toEqual({ phase: 'Pending', conditions: [{ ...SCHEDULING_GATED_CONDITION, lastTransitionTime: expect.any(String) }] });
+      const empty = gated();
+      podStrategy.prepareForCreate!(empty);
+      expect(empty.status).toEqual({ phase: 'Pending' });
+    });
+
+    it('refuses to bind a pod a gate still holds back', () => {
+      const bind = podStrategy.subresourceWrites!.binding!;
+      expect(() => bind(gated('example.com/a'), { target: { name: 'node-1' } })).toThrow('pod web-1 has non-empty .spec.schedulingGates');
+    });
   });
 });

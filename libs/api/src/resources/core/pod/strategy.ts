@@ -27,9 +27,40 @@ function onlyAddedTolerations(tolerations: unknown, before: unknown): boolean {
   return now !== undefined && old.every((t) => now.some((n) => sameJson(n, t)));
 }
 
+/** The names of a pod spec's scheduling gates (whatever shape a client sent). */
+function gateNames(spec: Record<string, unknown>): string[] {
+  const gates = spec.schedulingGates;
+  if (!Array.isArray(gates)) return [];
+  return gates.map((gate) => (isPlainObject(gate) && typeof gate.name === 'string' ? gate.name : ''));
+}
+
+/** Whether the pod still waits for a scheduling gate to be removed before the scheduler may place it. */
+function isGated(spec: Record<string, unknown>): boolean {
+  return Array.isArray(spec.schedulingGates) && spec.schedulingGates.length > 0;
+}
+
+const isUnbound = (spec: Record<string, unknown>) => isAbsent(spec.nodeName) || spec.nodeName === '';
+
+const gatedNodeName = (): FieldCause => field.forbidden('spec.nodeName', 'cannot be set until all schedulingGates have been cleared');
+
+/**
+ * Kubernetes' validateOnlyDeletedSchedulingGates: gates are set at creation and may then only be removed
+ * (whoever holds a pod back removes its own gate; nobody may hold back a pod already released).
+ */
+function onlyDeletedGates(spec: Record<string, unknown>, before: Record<string, unknown>): FieldCause[] {
+  const old = new Set(gateNames(before));
+  return gateNames(spec).flatMap((name, i) =>
+    old.has(name) ? [] : [field.forbidden(`spec.schedulingGates[${i}].name`, `only deletion is allowed, but found new scheduling gate '${name}'`)],
+  );
+}
+
 function podSpecUpdate(obj: KubeObject, old: KubeObject): FieldCause[] {
   const spec = specOf(obj);
   const before = specOf(old);
+  const gates = onlyDeletedGates(spec, before);
+  if (gates.length) return gates;
+  // Binding writes nodeName through an update too: not while a gate holds the pod back.
+  if (isGated(spec) && isUnbound(before) && !isUnbound(spec)) return [gatedNodeName()];
   const newGrace = spec.terminationGracePeriodSeconds;
   const oldGrace = before.terminationGracePeriodSeconds;
   const comparable = {
@@ -40,7 +71,9 @@ function podSpecUpdate(obj: KubeObject, old: KubeObject): FieldCause[] {
     tolerations: onlyAddedTolerations(spec.tolerations, before.tolerations) ? before.tolerations : spec.tolerations,
     terminationGracePeriodSeconds: typeof oldGrace === 'number' && oldGrace < 0 && newGrace === 1 ? oldGrace : newGrace,
     // The pods/binding subresource assigns a node through an update; once assigned it stays.
-    nodeName: isAbsent(before.nodeName) || before.nodeName === '' ? before.nodeName : spec.nodeName,
+    nodeName: isUnbound(before) ? before.nodeName : spec.nodeName,
+    // Checked above: what is left are some of the gates the pod had.
+    schedulingGates: before.schedulingGates,
   };
   return sameJson(comparable, before) ? [] : [field.forbidden('spec', POD_UPDATE_FORBIDDEN)];
 }
@@ -82,14 +115,32 @@ function bind(pod: KubeObject, body: unknown): KubeObject {
   const spec = specOf(pod);
   if (pod.metadata.deletionTimestamp) throw errors.conflict('pods', name, 'pod is being deleted, cannot be assigned to a host');
   if (spec.nodeName) throw errors.conflict('pods', name, `pod ${name} is already assigned to node "${String(spec.nodeName)}"`);
+  if (isGated(spec)) throw errors.conflict('pods', name, `pod ${name} has non-empty .spec.schedulingGates`);
   return { ...pod, spec: { ...spec, nodeName: target } };
 }
 
+/** Kubernetes' condition on a pod created with scheduling gates (its pod strategy's applySchedulingGatedCondition). */
+export const SCHEDULING_GATED_CONDITION = {
+  type: 'PodScheduled',
+  status: 'False',
+  reason: 'SchedulingGated',
+  message: 'Scheduling is blocked due to non-empty scheduling gates',
+} as const;
+
+/** Kubernetes' ValidatePodCreate: a pod is bound once nothing holds it back, so it cannot come bound and gated. */
+function podCreate(pod: KubeObject): FieldCause[] {
+  const spec = specOf(pod);
+  return isGated(spec) && !isUnbound(spec) ? [gatedNodeName()] : [];
+}
+
 export const podStrategy: ResourceStrategy = {
-  // The node that runs the pod reports its status; a new pod is Pending whatever the client sent.
+  // The node that runs the pod reports its status; a new pod is Pending whatever the client sent, and
+  // says it is gated when it is (kubectl shows SchedulingGated from that condition).
   prepareForCreate: (pod) => {
-    pod.status = { phase: 'Pending' };
+    const gated = isPlainObject(pod.spec) && isGated(pod.spec);
+    pod.status = gated ? { phase: 'Pending', conditions: [{ ...SCHEDULING_GATED_CONDITION, lastTransitionTime: timestamp(new Date()) }] } : { phase: 'Pending' };
   },
+  validateCreate: podCreate,
   validateUpdate: podSpecUpdate,
   deletion: podDeletion,
   subresourceWrites: { binding: bind },
