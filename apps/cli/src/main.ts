@@ -3,6 +3,7 @@ import { registerRuntimeCommands } from './runtime';
 import { DAEMONS, registerDaemonCommands } from './commands/daemons';
 import { registerNodeCommands } from './commands/node';
 import { registerRegistryCommands } from './commands/registry';
+import { registerComposeCommands } from './commands/compose';
 import { verbsOwnTheirOptions } from './positional-options';
 import { apply } from './commands/apply';
 import { diff } from './commands/diff';
@@ -114,6 +115,7 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
   registerKubectlCommands(program, run);
   registerPortForward(program, run);
   registerRegistryCommands(program, run);
+  registerComposeCommands(program, run);
 
   // The docker-style verbs on this node's runtimed (images, runtime run/ps/logs/exec..., volume).
   registerRuntimeCommands(program);

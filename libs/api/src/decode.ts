@@ -1,5 +1,5 @@
 import { errors } from '@berth/errors';
-import type { CST } from 'yaml';
+import type { CST, Document, DocumentOptions, ParseOptions, SchemaOptions } from 'yaml';
 
 /**
  * How deep a decoded document may nest (objects and lists). Kubernetes' JSON and YAML decoders stop at
@@ -148,6 +148,30 @@ export function decodeYamlDocuments(text: string, what = 'the body of the reques
     }
   }
   const bad = (why: string) => errors.badRequest(`${what} could not be decoded as YAML: ${why}`);
+  const documents = composeYamlDocuments(text, what, maxTokens, { uniqueKeys: false });
+  const numbered = (index: number, why: string) => (documents.length > 1 ? `document ${index + 1}: ${why}` : why);
+  return documents.map((doc, index) => {
+    if (doc.errors.length) throw bad(numbered(index, doc.errors[0].message));
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // The yaml library's way to refuse an alias bomb.
+      throw bad(numbered(index, (err as Error).message));
+    }
+    checkDecoded(value, what);
+    return value;
+  });
+}
+
+/**
+ * A YAML stream's documents as the yaml library composes them (with `options`), after the text was
+ * tokenized within `maxTokens` and its nesting counted within MAX_NESTING_DEPTH without recursion: what a
+ * reader that needs the documents themselves (their tags, their warnings) starts from. The documents'
+ * own errors are left to the caller; toJS them with a maxAliasCount.
+ */
+export function composeYamlDocuments(text: string, what: string, maxTokens: number, options: ParseOptions & DocumentOptions & SchemaOptions): Document[] {
+  const bad = (why: string) => errors.badRequest(`${what} could not be decoded as YAML: ${why}`);
   // yaml loads here, on the first YAML text, not with @berth/api: most `berth` calls read none (~50 ms).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Composer, Lexer, Parser } = require('yaml') as typeof import('yaml');
@@ -163,18 +187,5 @@ export function decodeYamlDocuments(text: string, what = 'the body of the reques
   for (const token of tokens) {
     if (cstDepth(token) > MAX_NESTING_DEPTH) throw errors.badRequest(`${what} nests deeper than ${MAX_NESTING_DEPTH} levels`);
   }
-  const documents = [...new Composer({ uniqueKeys: false }).compose(tokens)];
-  const numbered = (index: number, why: string) => (documents.length > 1 ? `document ${index + 1}: ${why}` : why);
-  return documents.map((doc, index) => {
-    if (doc.errors.length) throw bad(numbered(index, doc.errors[0].message));
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (err) {
-      // The yaml library's way to refuse an alias bomb.
-      throw bad(numbered(index, (err as Error).message));
-    }
-    checkDecoded(value, what);
-    return value;
-  });
+  return [...new Composer(options).compose(tokens)];
 }

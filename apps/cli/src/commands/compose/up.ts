@@ -1,5 +1,5 @@
 import { resourceForKind, type DaemonSet, type Deployment, type Job, type KubeObject, type Pod, type ResourceType, type StatefulSet } from '@berth/api';
-import { PROJECT_LABEL, SERVICE_LABEL, type ComposeProject, type ServiceConfig } from '@berth/compose';
+import { PROJECT_LABEL, SERVICE_LABEL, withDependencies, type ComposeProject, type ServiceConfig } from '@berth/compose';
 import { BerthError, errors, isBerthError } from '@berth/errors';
 import type { Session } from '../../session';
 import { imagesForUp, type ComposeBuilder } from './build';
@@ -31,15 +31,8 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'DaemonSet', 'StatefulSet', 'Job']
  */
 export function selectServices(project: ComposeProject, names: string[], noDeps: boolean): ComposeProject {
   if (names.length === 0) return project;
-  const chosen = new Set<string>();
-  const visit = (name: string) => {
-    if (chosen.has(name)) return;
-    const service = Object.hasOwn(project.services, name) ? project.services[name] : undefined;
-    if (!service) throw errors.badRequest(`no such service: ${name}`);
-    chosen.add(name);
-    if (!noDeps) for (const dependency of Object.keys(service.depends_on)) if (Object.hasOwn(project.services, dependency)) visit(dependency);
-  };
-  names.forEach(visit);
+  for (const name of names) if (!Object.hasOwn(project.services, name)) throw new BerthError('NotFound', `no such service: ${name}`);
+  const chosen = new Set(noDeps ? names : withDependencies(project, names));
   const services: Record<string, ServiceConfig> = Object.create(null);
   for (const name of Object.keys(project.services)) if (chosen.has(name)) services[name] = project.services[name]!;
   return { ...project, services };
