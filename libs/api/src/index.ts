@@ -8,7 +8,16 @@ export * from './field-selectors';
 export * from './tables';
 export * from './quantity';
 export * from './decode';
-export { dns1123SubdomainErrors, localDescendingPathErrors, localNonReservedPathErrors } from './schema/syntax';
+export {
+  configKeyErrors,
+  dns1123LabelErrors,
+  dns1123SubdomainErrors,
+  labelValueErrors,
+  localDescendingPathErrors,
+  localNonReservedPathErrors,
+  portNameErrors,
+  qualifiedNameErrors,
+} from './schema/syntax';
 export * from './downward-api';
 export * from './storage';
 export { defineResource } from './resources/definition';
