@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { LoadOptions } from '@berth/compose';
 import type { Session } from '../../session';
 import { registerComposeConfig } from './config';
+import { registerComposeUpCommands } from './register-up';
 
 type Run = (action: (session: Session) => Promise<void>, command: Command) => Promise<void>;
 
@@ -46,4 +47,5 @@ export function registerComposeCommands(program: Command, run: Run): void {
     .option('--project-directory <dir>', 'the project directory (default: the first file\'s)');
 
   registerComposeConfig(compose, run);
+  registerComposeUpCommands(compose, run);
 }
