@@ -29,6 +29,7 @@ describe("berth's daemons on the command line", () => {
     expect(help.stdout).toMatch(/^  node +this host's node: berth node reset stops it/m);
     const node = await runBerth(['node', '--help']);
     expect(node.stdout).toMatch(/^  reset \[options\]/m);
+    expect(node.stdout).toMatch(/^  ls \[options\]/m);
   });
 
   it.each(DAEMONS)('berth %s --help prints its usage and every flag with its default, exit 0; an unknown flag is one line, exit 1', async (daemon) => {

@@ -62,7 +62,7 @@ describe('the berth CLI at start', () => {
     for (const heavy of HEAVY.slice(0, 3)) expect(loaded.some((file) => heavy.test(file))).toBe(true);
   });
 
-  it.each(['--help', 'images --help', 'build --help', 'pull --help', 'ps --help', 'node reset --help', 'apply --help', 'compose config --help'])(
+  it.each(['--help', 'images --help', 'build --help', 'pull --help', 'ps --help', 'node reset --help', 'apply --help', 'compose config --help', 'service create --help', 'node ls --help'])(
     'berth %s loads none of class-validator, @peculiar/x509, yaml, ws, proto-loader',
     async (command) => {
       const loaded = await loadedBy(command.split(' '));

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerRuntimeCommands } from './runtime';
 import { DAEMONS, registerDaemonCommands } from './commands/daemons';
 import { registerNodeCommands } from './commands/node';
+import { registerSwarmCommands } from './swarm/register';
 import { registerRegistryCommands } from './commands/registry';
 import { registerComposeCommands } from './commands/compose';
 import { verbsOwnTheirOptions } from './positional-options';
@@ -122,6 +123,8 @@ export function buildProgram(run: (action: (session: Session) => Promise<void>, 
   // berth's daemons, each with its own flags, and resetting this host's node.
   registerDaemonCommands(program);
   registerNodeCommands(program);
+  // Docker Swarm's verbs: service, node ls/inspect/update/rm, swarm join-token, stack.
+  registerSwarmCommands(program, run);
   verbsOwnTheirOptions(program, ['runtime', '__complete', ...DAEMONS.map((daemon) => daemon.name)]);
   return program;
 }

@@ -33,7 +33,7 @@ export function logQuery(container: string, options: LogsOptions): Record<string
 }
 
 /** One log stream: a pod's container. */
-interface LogSource {
+export interface LogSource {
   pod: Pod;
   container: string;
 }
@@ -61,7 +61,8 @@ function prefixedWriter(prefix: string): { write(chunk: Buffer): void; end(): vo
   };
 }
 
-async function streamLogs(session: Session, transport: Transport, source: LogSource, options: LogsOptions): Promise<void> {
+/** Streams one container's log to stdout, each line after `prefix` when given (else logs' --prefix, if set). */
+export async function streamLogs(session: Session, transport: Transport, source: LogSource, options: LogsOptions, prefix?: string): Promise<void> {
   const name = source.pod.metadata.name ?? '';
   const { response } = await transport.stream({
     method: 'GET',
@@ -69,7 +70,8 @@ async function streamLogs(session: Session, transport: Transport, source: LogSou
     query: logQuery(source.container, options),
     accept: 'application/json, */*',
   });
-  const out = options.prefix ? prefixedWriter(`[pod/${name}/${source.container}] `) : { write: (chunk: Buffer) => void process.stdout.write(chunk), end: () => undefined };
+  const linePrefix = prefix ?? (options.prefix ? `[pod/${name}/${source.container}] ` : undefined);
+  const out = linePrefix !== undefined ? prefixedWriter(linePrefix) : { write: (chunk: Buffer) => void process.stdout.write(chunk), end: () => undefined };
   await new Promise<void>((resolve, reject) => {
     response.on('data', (chunk: Buffer) => out.write(chunk));
     response.on('end', () => (out.end(), resolve()));

@@ -139,34 +139,39 @@ function canonical(value: unknown): string {
  */
 export async function rolloutUndo(session: Session, args: string[], options: { toRevision?: number }): Promise<void> {
   for (const { name } of await deploymentRefs(session, args)) {
-    const deployment = await getDeployment(session, name);
-    if (deployment.spec?.paused) {
-      throw new BerthError('BadRequest', `you cannot rollback a paused deployment; resume it first with 'berth rollout resume deployment/${name}' and try again`);
-    }
-    const revisions = await revisionsOf(session, deployment);
-    let toRevision = options.toRevision ?? 0;
-    if (toRevision === 0) {
-      const ordered = [...revisions.keys()];
-      if (ordered.length <= 1) throw new BerthError('BadRequest', 'no last revision to roll back to');
-      toRevision = ordered[ordered.length - 2];
-    }
-    const rs = revisions.get(toRevision);
-    if (!rs) throw new BerthError('NotFound', `unable to find specified revision ${toRevision} in history`);
-    const template = withoutHash(rs.spec?.template);
-    if (canonical(template) === canonical(withoutHash(deployment.spec?.template))) {
-      session.out(`${objectName(DEPLOYMENT_TYPE, name)} skipped rollback (current template already matches revision ${toRevision})`);
-      continue;
-    }
-    const annotations: Record<string, string> = {};
-    for (const [key, value] of Object.entries(deployment.metadata.annotations ?? {})) if (ROLLOUT_ANNOTATIONS.has(key)) annotations[key] = value;
-    for (const [key, value] of Object.entries(rs.metadata.annotations ?? {})) if (!ROLLOUT_ANNOTATIONS.has(key)) annotations[key] = value;
-    const patch = [
-      { op: 'replace', path: '/spec/template', value: template },
-      { op: 'add', path: '/metadata/annotations', value: annotations },
-    ];
-    await session.client.patch(DEPLOYMENT_TYPE, name, patch, { namespace: session.namespace, type: 'json' });
-    session.out(`${objectName(DEPLOYMENT_TYPE, name)} rolled back`);
+    const outcome = await undoDeployment(session, name, options.toRevision ?? 0);
+    session.out(`${objectName(DEPLOYMENT_TYPE, name)} ${outcome === 'rolled back' ? outcome : `skipped rollback (current template already matches revision ${outcome.skipped})`}`);
   }
+}
+
+/**
+ * Rolls one deployment of the session's namespace back to `toRevision` (0: the one before the current), as
+ * `rollout undo` does; answers whether it did, or the revision the template already matches.
+ */
+export async function undoDeployment(session: Session, name: string, toRevision: number): Promise<'rolled back' | { skipped: number }> {
+  const deployment = await getDeployment(session, name);
+  if (deployment.spec?.paused) {
+    throw new BerthError('BadRequest', `you cannot rollback a paused deployment; resume it first with 'berth rollout resume deployment/${name}' and try again`);
+  }
+  const revisions = await revisionsOf(session, deployment);
+  if (toRevision === 0) {
+    const ordered = [...revisions.keys()];
+    if (ordered.length <= 1) throw new BerthError('BadRequest', 'no last revision to roll back to');
+    toRevision = ordered[ordered.length - 2];
+  }
+  const rs = revisions.get(toRevision);
+  if (!rs) throw new BerthError('NotFound', `unable to find specified revision ${toRevision} in history`);
+  const template = withoutHash(rs.spec?.template);
+  if (canonical(template) === canonical(withoutHash(deployment.spec?.template))) return { skipped: toRevision };
+  const annotations: Record<string, string> = {};
+  for (const [key, value] of Object.entries(deployment.metadata.annotations ?? {})) if (ROLLOUT_ANNOTATIONS.has(key)) annotations[key] = value;
+  for (const [key, value] of Object.entries(rs.metadata.annotations ?? {})) if (!ROLLOUT_ANNOTATIONS.has(key)) annotations[key] = value;
+  const patch = [
+    { op: 'replace', path: '/spec/template', value: template },
+    { op: 'add', path: '/metadata/annotations', value: annotations },
+  ];
+  await session.client.patch(DEPLOYMENT_TYPE, name, patch, { namespace: session.namespace, type: 'json' });
+  return 'rolled back';
 }
 
 /** `rollout pause|resume`: each deployment that is not already so, else kubectl's error for it. */

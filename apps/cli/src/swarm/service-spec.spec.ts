@@ -1,0 +1,112 @@
+import type { Deployment, Service } from '@berth/api';
+import { parseConstraint, parseMountFlag, parsePublishFlag, serviceObjects, SWARM_SERVICE_LABEL } from './service-spec';
+import { updatedPorts, updatedWorkload } from './service';
+
+const none = { publish: [], env: [], mount: [], constraint: [], label: [], containerLabel: [] };
+
+describe('docker service flags', () => {
+  it('reads --publish in its short and long forms', () => {
+    expect(parsePublishFlag('8080:80')).toEqual({ published: 8080, target: 80, protocol: 'tcp', mode: 'ingress' });
+    expect(parsePublishFlag('53:53/udp')).toEqual({ published: 53, target: 53, protocol: 'udp', mode: 'ingress' });
+    expect(parsePublishFlag('80')).toEqual({ target: 80, protocol: 'tcp', mode: 'ingress' });
+    expect(parsePublishFlag('published=8080,target=80,protocol=udp,mode=host')).toEqual({ published: 8080, target: 80, protocol: 'udp', mode: 'host' });
+    expect(() => parsePublishFlag('published=8080')).toThrow('missing mandatory field "target"');
+    expect(() => parsePublishFlag('8080-8081:80')).toThrow('port ranges are not supported');
+    expect(() => parsePublishFlag('127.0.0.1:8080:80')).toThrow('a host IP cannot be given');
+    expect(() => parsePublishFlag('8080:70000')).toThrow('is not a port');
+    expect(() => parsePublishFlag('8080:80/icmp')).toThrow('invalid protocol');
+    expect(() => parsePublishFlag('target=80,mode=bridge')).toThrow('must be either "ingress" or "host"');
+    expect(() => parsePublishFlag('target=80,__proto__=1')).toThrow('invalid field key __proto__');
+  });
+
+  it('reads --mount', () => {
+    expect(parseMountFlag('type=volume,source=data,target=/data')).toEqual({ type: 'volume', source: 'data', target: '/data', readOnly: false });
+    expect(parseMountFlag('type=bind,src=/srv,dst=/srv,readonly')).toEqual({ type: 'bind', source: '/srv', target: '/srv', readOnly: true });
+    expect(parseMountFlag('type=tmpfs,target=/tmp,tmpfs-size=64m')).toEqual({ type: 'tmpfs', target: '/tmp', readOnly: false, tmpfsSize: 64 * 1024 * 1024 });
+    expect(parseMountFlag('target=/cache,ro=false')).toEqual({ type: 'volume', target: '/cache', readOnly: false });
+    expect(() => parseMountFlag('type=bind,source=rel,target=/x')).toThrow('absolute source');
+    expect(() => parseMountFlag('type=volume,source=Bad_Name,target=/x')).toThrow('names a PersistentVolumeClaim');
+    expect(() => parseMountFlag('source=data')).toThrow('target is required');
+    expect(() => parseMountFlag('type=npipe,target=/x')).toThrow('not supported');
+    expect(() => parseMountFlag('target=/x,propagation=shared')).toThrow("unexpected key 'propagation'");
+  });
+
+  it('reads --constraint as node selector requirements', () => {
+    expect(parseConstraint('node.hostname==host-1')).toEqual({ key: 'kubernetes.io/hostname', operator: 'In', values: ['host-1'] });
+    expect(parseConstraint('node.labels.disk != ssd')).toEqual({ key: 'disk', operator: 'NotIn', values: ['ssd'] });
+    expect(parseConstraint('node.platform.arch==x86_64')).toEqual({ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] });
+    expect(() => parseConstraint('node.role==worker')).toThrow('node.role is not supported');
+    expect(() => parseConstraint('node.id==abc')).toThrow('node.id is not supported');
+    expect(() => parseConstraint('node.hostname=host-1')).toThrow('use KEY==VALUE');
+  });
+
+  it('makes a Deployment selected by the service label, and a LoadBalancer for published ports', () => {
+    const { workload, service, claims } = serviceObjects('web', 'shop', 'busybox:1.36', ['httpd', '-f'], {
+      ...none,
+      replicas: 3,
+      publish: ['8080:80', 'published=9090,target=90,mode=host'],
+      env: ['A=1', 'B=2', 'A=3'],
+      mount: ['source=data,target=/data'],
+      constraint: ['node.labels.zone==a'],
+      limitMemory: '64m',
+      limitCpu: '0.5',
+      updateParallelism: 2,
+      updateOrder: 'start-first',
+    });
+    const deployment = workload as Deployment;
+    expect(deployment.kind).toBe('Deployment');
+    expect(deployment.metadata.labels).toEqual({ [SWARM_SERVICE_LABEL]: 'web', 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'web' });
+    expect(deployment.spec?.replicas).toBe(3);
+    expect(deployment.spec?.selector.matchLabels).toEqual({ [SWARM_SERVICE_LABEL]: 'web' });
+    expect(deployment.spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 2, maxUnavailable: 0 } });
+    const container = deployment.spec!.template.spec!.containers[0];
+    expect(container.args).toEqual(['httpd', '-f']);
+    expect(container.env).toEqual([{ name: 'B', value: '2' }, { name: 'A', value: '3' }]);
+    expect(container.ports).toEqual([{ containerPort: 80, protocol: 'TCP' }, { containerPort: 90, protocol: 'TCP', hostPort: 9090 }]);
+    expect(container.resources).toEqual({ limits: { cpu: '0.5', memory: String(64 * 1024 * 1024) } });
+    expect(deployment.spec!.template.spec!.volumes).toEqual([{ name: 'mount-0', persistentVolumeClaim: { claimName: 'data' } }]);
+    expect(deployment.spec!.template.spec!.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }]);
+    expect(claims).toEqual(['data']);
+    expect(service?.spec).toEqual({ type: 'LoadBalancer', selector: { [SWARM_SERVICE_LABEL]: 'web' }, ports: [{ name: 'tcp-80-0', protocol: 'TCP', port: 8080, targetPort: 80 }] });
+  });
+
+  it('makes a DaemonSet for global, a Job for replicated-job, and a NodePort for a port without a published one', () => {
+    expect(serviceObjects('agent', 'default', 'busybox', [], { ...none, mode: 'global' }).workload.kind).toBe('DaemonSet');
+    const job = serviceObjects('once', 'default', 'busybox', [], { ...none, mode: 'replicated-job', replicas: 2, restartCondition: 'none' }).workload;
+    expect(job).toMatchObject({ kind: 'Job', spec: { completions: 2, parallelism: 2, template: { spec: { restartPolicy: 'Never' } } } });
+    expect(serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80'] }).service?.spec?.type).toBe('NodePort');
+    expect(() => serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80', '8080:81'] })).toThrow('cannot mix the two');
+    expect(() => serviceObjects('agent', 'default', 'busybox', [], { ...none, mode: 'global', replicas: 2 })).toThrow('replicas can only be used with replicated');
+    expect(() => serviceObjects('x', 'default', 'busybox', [], { ...none, mode: 'global-job' })).toThrow('global-job is not supported');
+    expect(() => serviceObjects('Bad_Name', 'default', 'busybox', [], none)).toThrow('invalid name');
+    expect(() => serviceObjects('web', 'default', 'busybox', [], { ...none, restartCondition: 'none' })).toThrow('needs --mode replicated-job');
+    expect(() => serviceObjects('web', 'default', 'busybox', [], { ...none, updateFailureAction: 'rollback' })).toThrow('not supported');
+  });
+
+  it('updates env, image, constraints, labels and limits on a copy, and forces a restart', () => {
+    const { workload, service } = serviceObjects('web', 'default', 'busybox:1.36', [], { ...none, env: ['A=1', 'B=2'], constraint: ['node.hostname==h1'], publish: ['8080:80'] });
+    const before = JSON.stringify(workload);
+    const updated = updatedWorkload(workload, {
+      image: 'busybox:latest', replicas: 4, envAdd: ['C=3', 'A=9'], envRm: ['B'], publishAdd: [], publishRm: [],
+      constraintAdd: ['node.labels.zone==a'], constraintRm: ['node.hostname==h1'], labelAdd: ['tier=web'], labelRm: [], limitMemory: '32m', force: true,
+    }, new Date('2026-12-07T15:00:00.123Z')) as Deployment;
+    expect(JSON.stringify(workload)).toBe(before);
+    const container = updated.spec!.template.spec!.containers[0];
+    expect(container.image).toBe('busybox:latest');
+    expect(updated.spec!.replicas).toBe(4);
+    expect(container.env).toEqual([{ name: 'C', value: '3' }, { name: 'A', value: '9' }]);
+    expect(updated.spec!.template.spec!.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms[0].matchExpressions).toEqual([{ key: 'zone', operator: 'In', values: ['a'] }]);
+    expect(updated.metadata.labels?.tier).toBe('web');
+    expect(container.resources?.limits).toEqual({ memory: String(32 * 1024 * 1024) });
+    expect(updated.spec!.template.metadata?.annotations).toEqual({ 'kubectl.kubernetes.io/restartedAt': '2026-12-07T15:00:00Z' });
+    expect(() => updatedWorkload(workload, { envAdd: [], envRm: [], publishAdd: [], publishRm: [], constraintAdd: [], constraintRm: [], labelAdd: [], labelRm: [SWARM_SERVICE_LABEL] })).toThrow("berth's own");
+    expect((service as Service).spec?.ports?.[0].port).toBe(8080);
+  });
+
+  it('adds and removes published ports', () => {
+    const current = [{ published: 8080, target: 80, protocol: 'tcp' as const, mode: 'ingress' as const }];
+    expect(updatedPorts(current, ['9090:90'], ['80'])).toEqual([{ published: 9090, target: 90, protocol: 'tcp', mode: 'ingress' }]);
+    expect(updatedPorts(current, ['8080:81'], [])).toEqual([{ published: 8080, target: 81, protocol: 'tcp', mode: 'ingress' }]);
+    expect(() => updatedPorts(current, [], ['81'])).toThrow('no published port matches');
+  });
+});
