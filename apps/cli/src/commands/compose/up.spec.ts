@@ -252,6 +252,25 @@ describe('composeUp', () => {
     expect(api.deletes).toEqual(['Deployment/old']);
   });
 
+  it('--wait says Waiting for each container, then fails past --wait-timeout with a line naming each service not there and why', async () => {
+    await expect(composeUp(api.session(), shop(), [], { detach: true, wait: true, waitTimeout: 1 }, deps)).rejects.toThrow(
+      'application not healthy after 1s: service "web": Waiting for deployment spec update to be observed...; service "db": Waiting for deployment spec update to be observed...',
+    );
+    expect(lines).toContain(' Container shop-web-1  Waiting\n');
+  });
+
+  it('--wait reports a service Healthy (with a healthcheck) or Started once its workload is ready', async () => {
+    const ready = { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
+    const get = api.client.get;
+    api.client.get = async (type, name, opts) => {
+      const object = await get(type, name, opts);
+      return object.kind === 'Deployment' ? { ...object, status: ready } : object;
+    };
+    const p = project([service('web', { image: 'busybox' }), service('db', { image: 'busybox', healthcheck: { test: ['CMD', 'true'] } })]);
+    await composeUp(api.session(), p, [], { detach: true, wait: true }, deps);
+    expect(lines).toEqual(expect.arrayContaining([' Container shop-web-1  Started\n', ' Container shop-db-1  Healthy\n']));
+  });
+
   it('pushes a built image the node has without building it again', async () => {
     const built = project([service('web', { build: { context: '/nonexistent-context', dockerfile: 'Dockerfile', args: {}, labels: {}, tags: [] } })]);
     builds.push('reg:5000/shop/web:latest');
