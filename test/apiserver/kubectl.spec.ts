@@ -245,3 +245,33 @@ spec:
   expect(template.stderr).toContain('spec.template.spec.topologySpreadConstraints: Forbidden: not supported by berth: the scheduler does not spread pods over topology domains');
   expect((await kubectl.run(['get', 'pod', 'asks-too-much'])).code).toBe(1);
 });
+
+describe('kubectl apply of a List, as kubectl get -o yaml prints it', () => {
+  it('creates every item (kubectl finds no v2 schema for List and leaves the items to the server)', async () => {
+    await ok(['create', 'namespace', 'listed']);
+    await ok(['-n', 'listed', 'create', 'configmap', 'one', '--from-literal=a=1']);
+    await ok(['-n', 'listed', 'create', 'configmap', 'two', '--from-literal=b=2']);
+    const listed = await ok(['-n', 'listed', 'get', 'configmap', 'one', 'two', '-o', 'yaml']);
+    expect(listed).toMatch(/^apiVersion: v1\nitems:/);
+    await ok(['delete', 'namespace', 'listed']);
+    await ok(['create', 'namespace', 'listed-again']);
+    const applied = await ok(['-n', 'listed-again', 'apply', '-f', '-'], listed.replace(/namespace: listed\n/g, 'namespace: listed-again\n').replace(/ {4}(resourceVersion|uid|creationTimestamp): .*\n/g, ''));
+    expect(applied).toBe('configmap/one created\nconfigmap/two created\n');
+    expect(await ok(['-n', 'listed-again', 'get', 'configmap', 'one', '-o', 'jsonpath={.data.a}'])).toBe('1');
+  });
+
+  it('still has the server refuse an item with an unknown field (fieldValidation=Strict)', async () => {
+    const list = `apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: strict, namespace: default}
+  data: {a: "1"}
+  colour: blue
+`;
+    const result = await kubectl.run(['apply', '-f', '-'], { input: list });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('unknown field "colour"');
+  });
+});

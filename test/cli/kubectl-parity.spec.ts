@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubectlFor, Kubectl, startBerthServer, TestServer } from '@berth/testing';
+import { kubectlFor, Kubectl, startBerthServer, TestServer, waitFor } from '@berth/testing';
 import { runBerth } from './run-berth';
 import { runBerth as runBerthCommand } from '@berth/testing';
 
@@ -290,8 +290,12 @@ describe('berth and kubectl print the same', () => {
 
     it('waits for a deletion and a change that happen later', async () => {
       await berth(['apply', '-n', 'fmt', '-f', '-'], [configMap('')('doomed'), configMap('')('changing')].join('---\n'));
+      const watchers = async () => Number(/^apiserver_registered_watchers (\d+)$/m.exec((await server.fetch('/metrics')).body)?.[1]);
+      const before = await watchers();
       const deleted = berth(['wait', '--for=delete', 'cm/doomed', '-n', 'fmt', '--timeout=60s']);
       const changed = berth(['wait', '--for=jsonpath={.data.a}=2', 'cm/changing', '-n', 'fmt', '--timeout=60s']);
+      // Later, for the waits: once both watch (a wait that starts after the deletion has nothing to wait for).
+      await waitFor(async () => ((await watchers()) >= before + 2 ? true : undefined), 30_000, 'both waits to watch');
       await berth(['delete', 'cm', 'doomed', '-n', 'fmt']);
       await berth(['patch', 'cm', 'changing', '-n', 'fmt', '-p', '{"data":{"a":"2"}}']);
       expect(await deleted).toMatchObject({ code: 0, stdout: 'configmap/doomed condition met\n' });

@@ -27,7 +27,7 @@ export interface PathAttributes {
 export type RequestAttributes = { resource: ResourceAttributes } | { nonResource: PathAttributes };
 
 /** Discovery documents, which every authenticated user may read. */
-const DISCOVERY_ROUTES: readonly Route['kind'][] = ['coreDiscovery', 'groupsDiscovery', 'groupDiscovery', 'groupVersionDiscovery', 'openapiIndex', 'openapiDocument'];
+const DISCOVERY_ROUTES: readonly Route['kind'][] = ['coreDiscovery', 'groupsDiscovery', 'groupDiscovery', 'groupVersionDiscovery', 'openapiIndex', 'openapiDocument', 'openapiV2'];
 
 const VERB_BY_METHOD: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch' };
 

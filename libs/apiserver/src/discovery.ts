@@ -243,3 +243,23 @@ export function openApiIndex() {
   }
   return { paths };
 }
+
+/**
+ * OpenAPI v2, with no definitions. kubectl asks for it only to check what the v3 documents cannot vouch
+ * for: a `kind: List` (what `kubectl get -o yaml` prints) has no v3 entry, and without a v2 document
+ * `kubectl apply -f` of it fails. A document that lacks a kind makes kubectl skip its own check of that kind,
+ * so each item is sent with fieldValidation=Strict and checked here, as every other object is.
+ */
+export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+/** The answer's type, as kube-openapi writes it: Go's mime parser refuses the `@` that clients ask with. */
+export const OPENAPI_V2_PROTOBUF_CONTENT_TYPE = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+
+export function openApiV2Document() {
+  return { swagger: '2.0', info: { title: 'Kubernetes', version: KUBERNETES_VERSION.gitVersion }, paths: {} };
+}
+
+/** openApiV2Document's swagger and paths as gnostic's openapi_v2.Document message (swagger = 1, paths = 8), which kubectl asks for. */
+export function openApiV2Protobuf(): Buffer {
+  const swagger = Buffer.from(openApiV2Document().swagger, 'utf8');
+  return Buffer.concat([Buffer.from([(1 << 3) | 2, swagger.length]), swagger, Buffer.from([(8 << 3) | 2, 0])]);
+}

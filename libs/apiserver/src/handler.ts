@@ -20,6 +20,10 @@ import {
   KUBERNETES_VERSION,
   openApiDocument,
   openApiIndex,
+  OPENAPI_V2_PROTOBUF,
+  OPENAPI_V2_PROTOBUF_CONTENT_TYPE,
+  openApiV2Document,
+  openApiV2Protobuf,
 } from './discovery';
 import type { ObjectFilter } from './filter';
 import { Evictions } from './eviction';
@@ -309,6 +313,9 @@ export class ApiHandler {
         );
       case 'openapiIndex':
         return this.sendJson(ctx, 200, openApiIndex());
+      case 'openapiV2':
+        if (ctx.accept.some((range) => range.type === OPENAPI_V2_PROTOBUF)) return this.send(ctx, 200, openApiV2Protobuf(), OPENAPI_V2_PROTOBUF_CONTENT_TYPE);
+        return this.sendJson(ctx, 200, openApiV2Document());
       case 'resource':
         return this.resource(ctx, route.target);
       case 'unknown': {
@@ -660,7 +667,7 @@ export class ApiHandler {
     this.send(ctx, code, JSON.stringify(body), contentType);
   }
 
-  private send(ctx: RequestContext, code: number, body: string, contentType: string): void {
+  private send(ctx: RequestContext, code: number, body: string | Buffer, contentType: string): void {
     const { res } = ctx;
     res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache, private' });
     res.end(ctx.req.method === 'HEAD' ? undefined : body);

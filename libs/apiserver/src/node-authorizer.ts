@@ -23,7 +23,7 @@ const READ = ['get', 'list', 'watch'];
 /** The namespace of what every node may read about the cluster. */
 const PUBLIC_NAMESPACE = 'kube-public';
 const DISCOVERY: ReadonlySet<string> = new Set([
-  'health', 'version', 'cacerts', 'coreDiscovery', 'groupsDiscovery', 'groupDiscovery', 'groupVersionDiscovery', 'openapiIndex', 'openapiDocument',
+  'health', 'version', 'cacerts', 'coreDiscovery', 'groupsDiscovery', 'groupDiscovery', 'groupVersionDiscovery', 'openapiIndex', 'openapiDocument', 'openapiV2',
   // The signer lets a node renew only its own certificate.
   'nodeCertificate',
 ]);

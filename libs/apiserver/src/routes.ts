@@ -25,6 +25,7 @@ export type Route =
   | { kind: 'groupDiscovery'; group: string }
   | { kind: 'groupVersionDiscovery'; group: string; version: string }
   | { kind: 'openapiIndex' }
+  | { kind: 'openapiV2' }
   | { kind: 'openapiDocument'; group: string; version: string }
   | { kind: 'resource'; target: ResourceTarget }
   | { kind: 'unknown' };
@@ -89,6 +90,7 @@ export function parseRoute(pathname: string): Route {
   if (trimmed === '/version') return { kind: 'version' };
   if (trimmed === '/metrics') return { kind: 'metrics' };
   if (trimmed === '/cacerts') return { kind: 'cacerts' };
+  if (trimmed === '/openapi/v2') return { kind: 'openapiV2' };
   if (trimmed === NODE_CERTIFICATE_PATH) return { kind: 'nodeCertificate' };
   if (trimmed === REGISTRY_GC_PATH) return { kind: 'registryGc' };
   const segs = pathSegments(trimmed);
