@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark section, one after the other; `npm run bench -- SECTION...` runs only
- * those (store, apiserver, scheduler, runtime, cluster, network, images, workloads). The bundle doubles as the hollow-node child
+ * those (store, apiserver, scheduler, runtime, cluster, network, images, workloads, compose). The bundle doubles as the hollow-node child
  * process of the scheduler section (`main.js hollow-nodes CONFIG`).
  */
 import { benchStoreWrites } from './store';
@@ -11,6 +11,7 @@ import { benchCluster } from './cluster';
 import { benchNetwork } from './network';
 import { benchImages } from './images';
 import { benchWorkloads } from './workloads';
+import { benchCompose } from './compose';
 import { HOLLOW_NODES_COMMAND, runHollowNodeProcess } from './hollow-nodes';
 
 const SECTIONS: Record<string, () => Promise<void>> = {
@@ -22,6 +23,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   network: benchNetwork,
   images: benchImages,
   workloads: benchWorkloads,
+  compose: benchCompose,
 };
 
 async function main(args: string[]): Promise<void> {

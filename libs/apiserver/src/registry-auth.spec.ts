@@ -123,11 +123,12 @@ describe('RegistryAuth.authorize', () => {
     expect(await outcome(auth.authorize(request({ host: 'evil",x="' }), []))).toBe('Unauthorized Bearer realm="https://10.0.0.1:5000/v2/token",service="berth"');
   });
 
-  test('anonymous pull off: a pull without a credential is 401, with a node certificate it passes, a push with one is 403', async () => {
+  test('anonymous pull off: a pull without a credential is 401, with a node certificate it passes, a push with one alone is challenged (401 with the scope) for a credential that may push', async () => {
     const { auth } = setup(false);
     expect(await outcome(auth.authorize(request(), pull('app')))).toMatch(/^Unauthorized Bearer .*scope="repository:app:pull"$/);
     expect(await outcome(auth.authorize(request({}, NODE), pull('app')))).toBe('ok');
-    expect(await outcome(auth.authorize(request({}, NODE), push('app')))).toBe('Forbidden');
+    expect(await outcome(auth.authorize(request({}, NODE), push('app')))).toMatch(/^Unauthorized Bearer .*scope="repository:app:pull,push"$/);
+    expect(await outcome(auth.authorize(request(basic('anyone', ADMIN_TOKEN), NODE), push('app')))).toBe('ok');
   });
 
   test('Basic with any user name and the admin token, or the admin token as bearer, may do everything; other secrets are 401, the join token 403', async () => {

@@ -212,6 +212,10 @@ export class RegistryAuth {
     if (caller.kind === 'user' && rights.length === 0) throw denied();
     const granted = caller.kind === 'token' ? caller.claims.access : [];
     if (this.allows(rights, access, granted)) return;
+    // A node's certificate alone (no Authorization) that lacks a right: the client may hold a credential that
+    // has it (a node's runtimed pushing what `berth compose up` built, with the admin token), which a registry
+    // client sends only when challenged, so it is challenged as a token of too narrow a scope is.
+    if (caller.kind === 'user' && req.headers.authorization === undefined) throw this.unauthorized(req, access, 'insufficient_scope: the node certificate may only pull');
     throw denied();
   }
 

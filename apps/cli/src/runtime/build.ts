@@ -1,7 +1,7 @@
 import { errors } from '@berth/errors';
 import { DockerIgnore, dockerignoreCandidates, MAX_DOCKERFILE_BYTES, parseDockerfile } from '@berth/dockerfile';
 import { parseReference } from '@berth/image';
-import type { BuildProgress, RegistryAuth, RuntimeClient } from '@berth/runtime-client';
+import type { BuildProgress, Image, RegistryAuth, RuntimeClient } from '@berth/runtime-client';
 import { Command } from 'commander';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
@@ -116,7 +116,7 @@ interface BuildFlags {
 }
 
 /** KEY=VALUE build args; a bare KEY takes the value of the environment variable, as docker's. */
-function buildArgs(values: string[]): Record<string, string> {
+export function buildArgs(values: string[]): Record<string, string> {
   const args: Record<string, string> = Object.create(null);
   for (const value of values) {
     const eq = value.indexOf('=');
@@ -127,7 +127,7 @@ function buildArgs(values: string[]): Record<string, string> {
   return args;
 }
 
-async function readDockerfile(file: string): Promise<string> {
+export async function readDockerfile(file: string): Promise<string> {
   const text = file === '-' ? await readStdin() : await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw errors.badRequest(`failed to read dockerfile: open ${file}: ${err.code === 'ENOENT' ? 'no such file or directory' : err.message}`);
   });
@@ -151,11 +151,11 @@ async function readStdin(): Promise<string> {
  * Dockerfile's FROM images come from, by host, for runtimed to pull them with. A Dockerfile that does not
  * parse sends none: runtimed reports its error.
  */
-async function fromAuths(dockerfileText: string, flags: BuildFlags, credentials: CredentialContext): Promise<Record<string, RegistryAuth>> {
+async function fromAuths(dockerfileText: string, args: Record<string, string>, target: string | undefined, credentials: CredentialContext): Promise<Record<string, RegistryAuth>> {
   const auths: Record<string, RegistryAuth> = Object.create(null);
   let hosts: Set<string>;
   try {
-    const df = parseDockerfile(dockerfileText, { buildArgs: buildArgs(flags.buildArg), target: flags.target });
+    const df = parseDockerfile(dockerfileText, { buildArgs: args, target });
     hosts = new Set(df.stages.flatMap((s) => (s.base.type === 'image' ? [registryHost(parseReference(s.base.ref))] : [])));
   } catch {
     return auths;
@@ -167,35 +167,74 @@ async function fromAuths(dockerfileText: string, flags: BuildFlags, credentials:
   return auths;
 }
 
-async function build(client: RuntimeClient, contextDir: string, flags: BuildFlags, credentials: CredentialContext): Promise<void> {
-  const context = resolve(contextDir);
-  if (!(await lstat(context).then((st) => st.isDirectory(), () => false))) throw errors.badRequest(`unable to prepare context: path "${contextDir}" not found`);
-  const file = flags.file === '-' ? '-' : resolve(flags.file ?? join(context, 'Dockerfile'));
-  const dockerfileText = await readDockerfile(file);
-  const inContext = file !== '-' && !relative(context, file).startsWith('..') && !isAbsolute(relative(context, file));
+/** One build on a node's runtimed, as `berth build` and `berth compose build` ask for it. */
+export interface BuildRequest {
+  /** The context directory (absolute). */
+  context: string;
+  dockerfileText: string;
+  /** The Dockerfile's path relative to the context when it lies inside it: its own `<Dockerfile>.dockerignore` is looked for. */
+  dockerfileInContext?: string;
+  tags: string[];
+  buildArgs: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  pull?: boolean;
+  platform?: string;
+  labels?: Record<string, string>;
+  /** Where BuildKit's plain progress goes; nowhere when absent. */
+  progress?: (text: string) => void;
+}
+
+/** Tars the context (its .dockerignore applied), streams it to runtimed with the Dockerfile and answers the built image. */
+export async function buildOnNode(client: Pick<RuntimeClient, 'buildImage'>, request: BuildRequest, credentials: CredentialContext): Promise<Image> {
+  const context = request.context;
+  if (!(await lstat(context).then((st) => st.isDirectory(), () => false))) throw errors.badRequest(`unable to prepare context: path "${context}" not found`);
   let ignoreText = '';
-  for (const candidate of dockerignoreCandidates(inContext ? relative(context, file) : 'Dockerfile')) {
+  for (const candidate of dockerignoreCandidates(request.dockerfileInContext ?? 'Dockerfile')) {
     const text = await readFile(join(context, candidate), 'utf8').catch(() => undefined);
     if (text !== undefined) {
       ignoreText = text;
       break;
     }
   }
-  const progress = new PlainProgress((text) => {
-    if (!flags.quiet) process.stderr.write(text);
-  });
-  const image = await client.buildImage(contextTar(context, DockerIgnore.parse(ignoreText)), {
-    tags: flags.tag,
-    dockerfileText,
-    buildArgs: buildArgs(flags.buildArg),
-    target: flags.target,
-    noCache: !flags.cache,
-    pull: flags.pull,
-    platform: flags.platform,
-    labels: labelMap(flags.label),
-    auths: await fromAuths(dockerfileText, flags, credentials),
+  const progress = new PlainProgress((text) => request.progress?.(text));
+  return client.buildImage(contextTar(context, DockerIgnore.parse(ignoreText)), {
+    tags: request.tags,
+    dockerfileText: request.dockerfileText,
+    buildArgs: request.buildArgs,
+    target: request.target,
+    noCache: request.noCache,
+    pull: request.pull,
+    platform: request.platform,
+    labels: request.labels ?? {},
+    auths: await fromAuths(request.dockerfileText, request.buildArgs, request.target, credentials),
     onProgress: (p) => progress.event(p),
   });
+}
+
+async function build(client: RuntimeClient, contextDir: string, flags: BuildFlags, credentials: CredentialContext): Promise<void> {
+  const context = resolve(contextDir);
+  if (!(await lstat(context).then((st) => st.isDirectory(), () => false))) throw errors.badRequest(`unable to prepare context: path "${contextDir}" not found`);
+  const file = flags.file === '-' ? '-' : resolve(flags.file ?? join(context, 'Dockerfile'));
+  const dockerfileText = await readDockerfile(file);
+  const inContext = file !== '-' && !relative(context, file).startsWith('..') && !isAbsolute(relative(context, file));
+  const image = await buildOnNode(
+    client,
+    {
+      context,
+      dockerfileText,
+      dockerfileInContext: inContext ? relative(context, file) : undefined,
+      tags: flags.tag,
+      buildArgs: buildArgs(flags.buildArg),
+      target: flags.target,
+      noCache: !flags.cache,
+      pull: flags.pull,
+      platform: flags.platform,
+      labels: labelMap(flags.label),
+      progress: flags.quiet ? undefined : (text) => process.stderr.write(text),
+    },
+    credentials,
+  );
   if (flags.quiet) process.stdout.write(`${image.id}\n`);
   // --push: each tag as `berth push` pushes it (its credentials, docker's progress).
   for (const tag of flags.push ? flags.tag : []) await pushImage(client, tag, { quiet: flags.quiet }, credentials, { out: flags.quiet ? process.stderr : process.stdout, err: process.stderr });

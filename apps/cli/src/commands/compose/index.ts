@@ -5,6 +5,7 @@ import { SOCKET_OPTION } from '../../runtime/action';
 import { parseCount } from '../workloads';
 import { registerComposeConfig } from './config';
 import type { ComposeProjectScope } from './project';
+import { registerComposeUpCommands } from './register-up';
 
 type Run = (action: (session: Session) => Promise<void>, command: Command) => Promise<void>;
 
@@ -56,6 +57,7 @@ export function registerComposeCommands(program: Command, run: Run): void {
     .enablePositionalOptions();
 
   registerComposeConfig(compose, run);
+  registerComposeUpCommands(compose, run);
   registerProjectVerbs(compose, run);
 }
 
@@ -189,5 +191,4 @@ function registerProjectVerbs(compose: Command, run: Run): void {
     .option('-q, --quiet', 'only the names')
     .option('--format <format>', 'table or json', 'table')
     .action((options, command: Command) => run(async (session) => (await import('./listing')).composeLs(session, options), command));
-
 }

@@ -1,0 +1,73 @@
+/**
+ * What `compose up` and `compose build` do once their flags are read, loaded on use (the loader, the
+ * translation and yaml with them), so `berth --help` and the other verbs never pay for them.
+ */
+import { advertisedRegistryHost, fetchLocalRegistryHosting } from '@berth/client';
+import { loadProject, readProjectFiles, translateProject, translateServices } from '@berth/compose';
+import { errors } from '@berth/errors';
+import { findRuntimeSocket, RuntimeClient } from '@berth/runtime-client';
+import type { Command } from 'commander';
+import type { Session } from '../../session';
+import type { CredentialContext } from '../../runtime/credentials';
+import { composeBuild, type ComposeBuildOptions } from './build';
+import { composeLoadOptions } from './index';
+import { ComposeProgress } from './progress';
+import { composeUp, type UpOptions } from './up';
+
+/** The flags `up` and `build` read besides the loader's: the kubeconfig (its token for the cluster registry) and the builder's socket. */
+interface BuilderFlags {
+  kubeconfig?: string;
+  runtimeSocket?: string;
+}
+
+/** The variables the translation reads (`environment:` configs and secrets): this process's environment. */
+function environment(): Record<string, string> {
+  const env: Record<string, string> = Object.create(null);
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  return env;
+}
+
+/** The cluster registry's host:port as the cluster advertises it; a clear line when it has none. */
+async function clusterRegistry(session: Session): Promise<string> {
+  const host = advertisedRegistryHost(await fetchLocalRegistryHosting(session.client));
+  if (!host) throw errors.badRequest('the cluster advertises no registry (kube-public/local-registry-hosting): services with build need one to push to');
+  return host;
+}
+
+/** The node's runtimed for builds, opened on first use and closed when `use` ends. */
+async function withBuilder<T>(flags: BuilderFlags, use: (builder: () => Promise<RuntimeClient>) => Promise<T>): Promise<T> {
+  let client: RuntimeClient | undefined;
+  try {
+    return await use(async () => (client ??= new RuntimeClient(await findRuntimeSocket(flags.runtimeSocket))));
+  } finally {
+    client?.close();
+  }
+}
+
+const progressOnStderr = () => new ComposeProgress((text) => process.stderr.write(text), !!process.stderr.isTTY);
+
+export async function runComposeUp(session: Session, command: Command, services: string[], options: UpOptions): Promise<void> {
+  const flags = command.optsWithGlobals<BuilderFlags>();
+  const project = await loadProject(composeLoadOptions(command, services));
+  session.options.namespace = project.name;
+  const files = await readProjectFiles(project);
+  const env = environment();
+  const credentials: CredentialContext = { kubeconfig: flags.kubeconfig };
+  await withBuilder(flags, (builder) =>
+    composeUp(session, project, services, options, {
+      translate: (p, translation) => translateProject(p, { ...translation, files, env }),
+      translateServices,
+      registryHost: () => clusterRegistry(session),
+      builder,
+      credentials,
+      progress: progressOnStderr(),
+    }),
+  );
+}
+
+export async function runComposeBuild(session: Session, command: Command, services: string[], options: ComposeBuildOptions): Promise<void> {
+  const flags = command.optsWithGlobals<BuilderFlags>();
+  const project = await loadProject(composeLoadOptions(command, services));
+  const credentials: CredentialContext = { kubeconfig: flags.kubeconfig };
+  await withBuilder(flags, (builder) => composeBuild(builder, project, services, () => clusterRegistry(session), options, credentials, progressOnStderr()));
+}
