@@ -27,6 +27,7 @@ const PVS = resourceForKind('v1', 'PersistentVolume')!;
 const DEPLOYMENTS = resourceForKind('apps/v1', 'Deployment')!;
 const CONFIG_MAPS = resourceForKind('v1', 'ConfigMap')!;
 const PROJECT = 'shop';
+const STACK = 'shopstack';
 
 describe('berth compose on three hosts: build, up --wait, the published port everywhere, volumes kept through down, nothing after down -v', () => {
   let cluster: HostsCluster;
@@ -81,6 +82,8 @@ describe('berth compose on three hosts: build, up --wait, the published port eve
     if (cluster) {
       await runBerth(['compose', '-f', composeFile, '-p', PROJECT, 'down', '-v'], { env, timeoutMs: 120_000 }).catch(() => undefined);
       await client.delete(NAMESPACES, PROJECT).catch(() => undefined);
+      await runBerth(['stack', 'rm', STACK], { env, timeoutMs: 120_000 }).catch(() => undefined);
+      await cluster.removeWorkloads(STACK, {});
       await cluster.removeWorkloads(PROJECT, {});
       expect(await cluster.cleanup()).toEqual([]);
     }
@@ -137,4 +140,15 @@ describe('berth compose on three hosts: build, up --wait, the published port eve
       expect(await host.runtime.listPodSandboxes({ 'berth.io/pod-namespace': PROJECT })).toEqual([]);
     }
   }, 300_000);
+
+  it('is a Swarm stack as it is: stack deploy waits until it runs, stack services lists it, stack rm removes it', async () => {
+    await berth(['stack', 'deploy', '-c', composeFile, STACK], 420_000);
+    const services = (await berth(['stack', 'services', STACK])).stdout.split('\n');
+    expect(services[0]).toMatch(/^ID\s+NAME\s+MODE\s+REPLICAS\s+IMAGE\s+PORTS\s*$/);
+    expect(services.find((line) => /\sweb\s/.test(line))).toMatch(/\sreplicated\s+3\/3\s/);
+    const page = await everyNodeAnswers();
+    expect(page).toMatch(new RegExp(`^${WEB_GREETING}\nrecord \\d+-\\d+$`));
+    await berth(['stack', 'rm', STACK]);
+    await cluster.eventually('the stack namespace to be gone', () => client.get(NAMESPACES, STACK).then(() => undefined, () => true), 120_000);
+  }, 600_000);
 });

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Session } from '../session';
 import { parseCount } from '../commands/workloads';
+import { SOCKET_OPTION } from '../runtime/action';
 import { joinToken, nodeInspect, nodeLs, nodeRm, nodeUpdate } from './node';
 import { serviceCreate, serviceInspect, serviceLogs, serviceLs, servicePs, serviceRm, serviceRollback, serviceScale, serviceUpdate } from './service';
 import { stackLs, stackPs, stackRm, stackServicesCommand } from './stack';
@@ -183,6 +184,21 @@ export function registerSwarmCommands(program: Command, run: Runner): void {
     .action((role: string, options, cmd: Command) => run((session) => joinToken(session, role, options), cmd));
 
   const stack = program.command('stack').description('compose projects as Swarm stacks: one namespace each');
+  stack
+    .command('deploy')
+    .alias('up')
+    .description('deploy a stack from compose files: the compose project NAME, brought up as `compose up` does (build included)')
+    .argument('<stack>')
+    .addOption(repeatable('-c, --compose-file <path>', 'compose file, merged in order'))
+    .option('--prune', 'remove the services the files no longer have')
+    .option('-d, --detach', 'return once the objects are applied, without waiting for the services to run')
+    .option(...SOCKET_OPTION)
+    .action((name: string, options, cmd: Command) =>
+      run(async (session) => {
+        const { runStackDeploy } = await import('../commands/compose/up-actions');
+        await runStackDeploy(session, cmd.optsWithGlobals(), name, options.composeFile, options);
+      }, cmd),
+    );
   stack
     .command('ls')
     .description('list stacks: NAME SERVICES')

@@ -3,7 +3,7 @@
  * translation and yaml with them), so `berth --help` and the other verbs never pay for them.
  */
 import { advertisedRegistryHost, fetchLocalRegistryHosting } from '@berth/client';
-import { loadProject, readProjectFiles, translateProject, translateServices } from '@berth/compose';
+import { loadProject, readProjectFiles, translateProject, translateServices, type ComposeProject } from '@berth/compose';
 import { errors } from '@berth/errors';
 import { findRuntimeSocket, RuntimeClient } from '@berth/runtime-client';
 import type { Command } from 'commander';
@@ -15,7 +15,7 @@ import { ComposeProgress } from './progress';
 import { composeUp, type UpOptions } from './up';
 
 /** The flags `up` and `build` read besides the loader's: the kubeconfig (its token for the cluster registry) and the builder's socket. */
-interface BuilderFlags {
+export interface BuilderFlags {
   kubeconfig?: string;
   runtimeSocket?: string;
 }
@@ -47,8 +47,22 @@ async function withBuilder<T>(flags: BuilderFlags, use: (builder: () => Promise<
 const progressOnStderr = () => new ComposeProgress((text) => process.stderr.write(text), !!process.stderr.isTTY);
 
 export async function runComposeUp(session: Session, command: Command, services: string[], options: UpOptions): Promise<void> {
-  const flags = command.optsWithGlobals<BuilderFlags>();
   const project = await loadProject(composeLoadOptions(command, services));
+  await upProject(session, command.optsWithGlobals<BuilderFlags>(), project, services, options);
+}
+
+/**
+ * `berth stack deploy -c FILE... NAME`: the compose files as the project NAME, brought up as `compose up`
+ * does (built what has build, which Swarm ignores; depends_on held by the cluster); `--prune` removes the
+ * services the files no longer have, and without `--detach` it waits until every service runs.
+ */
+export async function runStackDeploy(session: Session, flags: BuilderFlags, name: string, files: string[], options: { prune?: boolean; detach?: boolean }): Promise<void> {
+  if (files.length === 0) throw errors.badRequest('stack deploy needs a compose file: -c compose.yaml');
+  const project = await loadProject({ files, projectName: name });
+  await upProject(session, flags, project, [], { detach: true, wait: !options.detach, removeOrphans: !!options.prune });
+}
+
+async function upProject(session: Session, flags: BuilderFlags, project: ComposeProject, services: string[], options: UpOptions): Promise<void> {
   session.options.namespace = project.name;
   const files = await readProjectFiles(project);
   const env = environment();

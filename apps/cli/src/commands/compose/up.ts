@@ -4,13 +4,14 @@ import { BerthError, errors, isBerthError } from '@berth/errors';
 import type { Session } from '../../session';
 import { imagesForUp, type ComposeBuilder } from './build';
 import { ComposeProgress } from './progress';
+import { CONFIG_FILES_ANNOTATION } from './project';
 import type { CredentialContext } from '../../runtime/credentials';
 import { RESTARTED_AT_ANNOTATION, rolloutStatusOf } from '../rollout';
 
 /** The field manager of every object `compose up` applies: a later `up` owns (and may drop) only what it set. */
 export const COMPOSE_FIELD_MANAGER = 'berth-compose';
-/** The project namespace's annotation naming the compose files it was made from (comma-separated, as compose's label). */
-export const CONFIG_FILES_ANNOTATION = 'compose.berth.dev/config-files';
+// The project namespace's annotation naming the compose files it was made from (the verbs' `ls` reads it).
+export { CONFIG_FILES_ANNOTATION };
 /** The field manager of `--force-recreate`'s restart stamp: not berth-compose's, so the next `up` leaves it be. */
 const RECREATE_FIELD_MANAGER = 'berth-compose-recreate';
 
