@@ -149,3 +149,43 @@ export async function composeBuild(
     if (options.push) await pushImage(client, tag, { quiet: options.quiet }, credentials, { out: options.quiet ? { write: () => true } : process.stdout, err: process.stderr });
   }
 }
+
+export interface ComposePushOptions {
+  quiet?: boolean;
+  ignorePushFailures?: boolean;
+}
+
+/**
+ * `compose push [SERVICE...]`: the images `compose build` made on this node (the services with build)
+ * pushed to the cluster registry, a progress line each. An image not built yet is that service's failure;
+ * with ignorePushFailures the others still go and the exit code is 0, as docker compose does.
+ */
+export async function composePush(
+  builder: () => Promise<ComposeBuilder>,
+  project: ComposeProject,
+  services: string[],
+  registry: () => Promise<string>,
+  options: ComposePushOptions,
+  credentials: CredentialContext,
+  progress: ComposeProgress,
+): Promise<void> {
+  for (const name of services) if (!Object.hasOwn(project.services, name)) throw errors.badRequest(`no such service: ${name}`);
+  const chosen = (services.length > 0 ? services.map((name) => project.services[name]!) : Object.values(project.services)).filter((s) => s.build);
+  if (chosen.length === 0) return;
+  const host = await registry();
+  const client = await builder();
+  const failed: string[] = [];
+  for (const service of chosen) {
+    const tag = clusterImageRef(project, service, host);
+    if (!options.quiet) progress.event('Image', tag, 'Pushing');
+    try {
+      if (!(await client.inspectImage(tag).then(() => true, () => false))) throw errors.badRequest(`no such image on this node: ${tag} (berth compose build ${service.name} first)`);
+      await pushed(client, tag, credentials);
+      if (!options.quiet) progress.event('Image', tag, 'Pushed', true);
+    } catch (err) {
+      progress.event('Image', tag, `Error ${(err as Error).message}`, true);
+      failed.push(service.name);
+    }
+  }
+  if (failed.length && !options.ignorePushFailures) throw errors.badRequest(`push failed for ${failed.join(', ')}`);
+}

@@ -62,4 +62,18 @@ export function registerComposeUpCommands(compose: Command, run: Runner): void {
         });
       }, command),
     );
+
+  compose
+    .command('push')
+    .description('push the images of the services with build (made by compose build on this node) to the cluster registry')
+    .argument('[services...]')
+    .option('-q, --quiet', 'no progress lines')
+    .option('--ignore-push-failures', 'push what can be pushed; a failure does not change the exit code')
+    .option(...SOCKET_OPTION)
+    .action((services: string[], options, command: Command) =>
+      run(async (session) => {
+        const { runComposePush } = await import('./up-actions');
+        await runComposePush(session, command, services, { quiet: options.quiet, ignorePushFailures: options.ignorePushFailures });
+      }, command),
+    );
 }

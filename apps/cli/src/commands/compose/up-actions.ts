@@ -9,7 +9,7 @@ import { findRuntimeSocket, RuntimeClient } from '@berth/runtime-client';
 import type { Command } from 'commander';
 import type { Session } from '../../session';
 import type { CredentialContext } from '../../runtime/credentials';
-import { composeBuild, type ComposeBuildOptions } from './build';
+import { composeBuild, composePush, type ComposeBuildOptions, type ComposePushOptions } from './build';
 import { composeLoadOptions } from './index';
 import { ComposeProgress } from './progress';
 import { composeUp, type UpOptions } from './up';
@@ -84,4 +84,11 @@ export async function runComposeBuild(session: Session, command: Command, servic
   const project = await loadProject(composeLoadOptions(command, services));
   const credentials: CredentialContext = { kubeconfig: flags.kubeconfig };
   await withBuilder(flags, (builder) => composeBuild(builder, project, services, () => clusterRegistry(session), options, credentials, progressOnStderr()));
+}
+
+export async function runComposePush(session: Session, command: Command, services: string[], options: ComposePushOptions): Promise<void> {
+  const flags = command.optsWithGlobals<BuilderFlags>();
+  const project = await loadProject(composeLoadOptions(command, services));
+  const credentials: CredentialContext = { kubeconfig: flags.kubeconfig };
+  await withBuilder(flags, (builder) => composePush(builder, project, services, () => clusterRegistry(session), options, credentials, progressOnStderr()));
 }

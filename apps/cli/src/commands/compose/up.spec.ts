@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Session } from '../../session';
-import { byDigest, clusterImageRef, type ComposeBuilder } from './build';
+import { byDigest, clusterImageRef, composePush, type ComposeBuilder } from './build';
 import { ComposeProgress } from './progress';
 import { composeUp, CONFIG_FILES_ANNOTATION, COMPOSE_FIELD_MANAGER, selectServices, workloadState, type UpDependencies } from './up';
 
@@ -296,5 +296,49 @@ describe('composeUp', () => {
     expect(lines.join('')).toContain(' Service web  Building\n Service web  Built\n');
     const web = api.objects.get('Deployment/shop/web') as KubeObject & { spec: { template: { spec: { containers: Array<{ image: string }> } } } };
     expect(web.spec.template.spec.containers[0]!.image).toBe(`reg:5000/shop/web@${DIGEST}`);
+  });
+});
+
+describe('composePush', () => {
+  const BUILD = { context: '/nonexistent-context', dockerfile: 'Dockerfile', args: {}, labels: {}, tags: [] };
+  let pushes: string[];
+  let lines: string[];
+  let onNode: string[];
+  const builder = () =>
+    Promise.resolve({
+      inspectImage: async (ref: string) => (onNode.includes(ref) ? ({} as never) : Promise.reject(errors.notFound('images', ref))),
+      pushImage: async (ref: string) => {
+        pushes.push(ref);
+        return { digest: `sha256:${'d'.repeat(64)}`, size: 1 };
+      },
+    } as unknown as ComposeBuilder);
+  const push = (p: ComposeProject, services: string[], options: { ignorePushFailures?: boolean } = {}) =>
+    composePush(builder, p, services, async () => 'reg:5000', options, { env: {} }, new ComposeProgress((t) => lines.push(t), false));
+
+  beforeEach(() => {
+    pushes = [];
+    lines = [];
+    onNode = [];
+  });
+
+  it('pushes the built images of the services with build, and only those', async () => {
+    onNode = ['reg:5000/shop/web:latest'];
+    await push(project([service('web', { build: BUILD }), service('db', { image: 'busybox' })]), []);
+    expect(pushes).toEqual(['reg:5000/shop/web:latest']);
+    expect(lines.join('')).toContain(' Image reg:5000/shop/web:latest  Pushed\n');
+  });
+
+  it('an image not built yet fails its service with a line; --ignore-push-failures pushes the rest and succeeds', async () => {
+    onNode = ['reg:5000/shop/api:latest'];
+    const p = project([service('web', { build: BUILD }), service('api', { build: BUILD })]);
+    await expect(push(p, [])).rejects.toThrow('push failed for web');
+    expect(lines.join('')).toContain('no such image on this node: reg:5000/shop/web:latest (berth compose build web first)');
+    pushes = [];
+    await push(p, [], { ignorePushFailures: true });
+    expect(pushes).toEqual(['reg:5000/shop/api:latest']);
+  });
+
+  it('refuses a service the project does not have', async () => {
+    await expect(push(project([service('web', { build: BUILD })]), ['nope'])).rejects.toThrow('no such service: nope');
   });
 });
