@@ -11,7 +11,8 @@
 import { resourceForKind, type Deployment, type Namespace, type PersistentVolume, type PersistentVolumeClaim, type Pod } from '@berth/api';
 import type { KubeClient } from '@berth/client';
 import { PROJECT_LABEL, SERVICE_LABEL } from '@berth/compose';
-import { freePort, runBerth, type BerthResult } from '@berth/testing';
+import { BERTH_BIN, freePort, runBerth, withDiscoveryCache, type BerthResult } from '@berth/testing';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ const DEPLOYMENTS = resourceForKind('apps/v1', 'Deployment')!;
 const CONFIG_MAPS = resourceForKind('v1', 'ConfigMap')!;
 const PROJECT = 'shop';
 const STACK = 'shopstack';
+const ATTACHED = 'shopattached';
 
 describe('berth compose on three hosts: build, up --wait, the published port everywhere, volumes kept through down, nothing after down -v', () => {
   let cluster: HostsCluster;
@@ -84,6 +86,8 @@ describe('berth compose on three hosts: build, up --wait, the published port eve
       await client.delete(NAMESPACES, PROJECT).catch(() => undefined);
       await runBerth(['stack', 'rm', STACK], { env, timeoutMs: 120_000 }).catch(() => undefined);
       await cluster.removeWorkloads(STACK, {});
+      await runBerth(['compose', '-f', composeFile, '-p', ATTACHED, 'down', '-v'], { env, timeoutMs: 120_000 }).catch(() => undefined);
+      await cluster.removeWorkloads(ATTACHED, {});
       await cluster.removeWorkloads(PROJECT, {});
       expect(await cluster.cleanup()).toEqual([]);
     }
@@ -150,5 +154,26 @@ describe('berth compose on three hosts: build, up --wait, the published port eve
     expect(page).toMatch(new RegExp(`^${WEB_GREETING}\nrecord \\d+-\\d+$`));
     await berth(['stack', 'rm', STACK]);
     await cluster.eventually('the stack namespace to be gone', () => client.get(NAMESPACES, STACK).then(() => undefined, () => true), 120_000);
+  }, 600_000);
+
+  it('up without -d follows the logs behind their prefixes until Ctrl-C, which stops the services (exit 130)', async () => {
+    const child = spawn(BERTH_BIN, ['compose', '-f', composeFile, '-p', ATTACHED, 'up', 'worker'], { env: withDiscoveryCache(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await cluster.eventually("worker's log lines behind worker-1's prefix", () => (/^worker-1 +\| /m.test(stdout) ? true : undefined), 240_000);
+      expect(stderr).toMatch(/^Attaching to (?=.*\bworker-1\b)(?=.*\bweb-1\b)(?=.*\bdb-1\b)/m);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stderr).toContain('Gracefully stopping... (press Ctrl+C again to force)');
+      const worker = await client.get<Deployment>(DEPLOYMENTS, 'worker', { namespace: ATTACHED });
+      expect(worker.spec?.replicas).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await runBerth(['compose', '-f', composeFile, '-p', ATTACHED, 'down', '-v'], { env, timeoutMs: 120_000 });
+    }
   }, 600_000);
 });

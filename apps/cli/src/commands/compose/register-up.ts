@@ -1,4 +1,3 @@
-import { errors } from '@berth/errors';
 import { Command, Option } from 'commander';
 import { collect, SOCKET_OPTION } from '../../runtime/action';
 import type { Session } from '../../session';
@@ -12,7 +11,7 @@ export function registerComposeUpCommands(compose: Command, run: Runner): void {
     .command('up')
     .description("create or update the project's objects and start its services; builds what has build and is not built yet")
     .argument('[services...]', 'only these services (and what they depend on)')
-    .option('-d, --detach', 'return once the objects are applied (see --wait)')
+    .option('-d, --detach', 'return once the objects are applied (see --wait); without it, follow the logs until Ctrl-C, which stops the services')
     .option('--build', 'build images before starting, even those already built')
     .option('--no-build', "don't build an image, even when it is missing")
     .option('--force-recreate', "recreate containers even if their configuration and image haven't changed")
@@ -24,10 +23,9 @@ export function registerComposeUpCommands(compose: Command, run: Runner): void {
     .option(...SOCKET_OPTION)
     .action((services: string[], options, command: Command) =>
       run(async (session) => {
-        if (!options.detach && !options.wait) throw errors.badRequest('berth compose up attaches to no logs yet: use -d (or --wait)');
         const { runComposeUp } = await import('./up-actions');
         await runComposeUp(session, command, services, {
-          detach: true,
+          detach: options.detach,
           build: options.build === true,
           noBuild: options.build === false,
           forceRecreate: options.forceRecreate,

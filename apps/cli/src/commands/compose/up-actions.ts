@@ -12,7 +12,10 @@ import type { CredentialContext } from '../../runtime/credentials';
 import { composeBuild, composePush, type ComposeBuildOptions, type ComposePushOptions } from './build';
 import { composeLoadOptions } from './index';
 import { ComposeProgress } from './progress';
-import { composeUp, type UpOptions } from './up';
+import { composeStop } from './lifecycle';
+import { composeLogs } from './logs';
+import { ComposeProjectScope } from './project';
+import { composeUp, selectServices, type UpOptions } from './up';
 
 /** The flags `up` and `build` read besides the loader's: the kubeconfig (its token for the cluster registry) and the builder's socket. */
 export interface BuilderFlags {
@@ -48,7 +51,26 @@ const progressOnStderr = () => new ComposeProgress((text) => process.stderr.writ
 
 export async function runComposeUp(session: Session, command: Command, services: string[], options: UpOptions): Promise<void> {
   const project = await loadProject(composeLoadOptions(command, services));
-  await upProject(session, command.optsWithGlobals<BuilderFlags>(), project, services, options);
+  await upProject(session, command.optsWithGlobals<BuilderFlags>(), project, services, { ...options, detach: true });
+  if (!options.detach && !options.wait) await attach(session, project, selectServices(project, services, !!options.noDeps));
+}
+
+/**
+ * `up` without -d: the services' logs followed, as compose attaches to its containers, until Ctrl-C;
+ * then, as compose, `Gracefully stopping...` and the services stopped (scaled to 0, `compose start` brings
+ * them back), exit code 130. A second Ctrl-C leaves at once.
+ */
+async function attach(session: Session, project: ComposeProject, chosen: ComposeProject): Promise<void> {
+  const services = Object.keys(chosen.services);
+  const scope = new ComposeProjectScope(session, project.name);
+  process.stderr.write(`Attaching to ${services.map((service) => `${service}-1`).join(', ')}\n`);
+  const interrupted = new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  await Promise.race([composeLogs(scope, services, { follow: true }), interrupted]);
+  process.once('SIGINT', () => process.exit(130));
+  process.stderr.write('Gracefully stopping... (press Ctrl+C again to force)\n');
+  await composeStop(scope, services);
+  // The log streams still hold the process open: it ends here, as compose's does.
+  process.exit(130);
 }
 
 /**
