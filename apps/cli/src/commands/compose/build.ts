@@ -116,6 +116,12 @@ export async function imagesForUp(
   return images;
 }
 
+/** The named services (every one when none is named) that have `build`; a name the project lacks is refused. */
+function servicesWithBuild(project: ComposeProject, services: string[]): ServiceConfig[] {
+  for (const name of services) if (!Object.hasOwn(project.services, name)) throw errors.badRequest(`no such service: ${name}`);
+  return (services.length > 0 ? services.map((name) => project.services[name]!) : Object.values(project.services)).filter((s) => s.build);
+}
+
 export interface ComposeBuildOptions extends ServiceBuildOptions {
   /** `--push`: push each built image to the cluster registry. */
   push?: boolean;
@@ -136,8 +142,7 @@ export async function composeBuild(
   credentials: CredentialContext,
   progress: ComposeProgress,
 ): Promise<void> {
-  for (const name of services) if (!Object.hasOwn(project.services, name)) throw errors.badRequest(`no such service: ${name}`);
-  const chosen = (services.length > 0 ? services.map((name) => project.services[name]!) : Object.values(project.services)).filter((s) => s.build);
+  const chosen = servicesWithBuild(project, services);
   if (chosen.length === 0) return;
   const host = await registry();
   const client = await builder();
@@ -169,8 +174,7 @@ export async function composePush(
   credentials: CredentialContext,
   progress: ComposeProgress,
 ): Promise<void> {
-  for (const name of services) if (!Object.hasOwn(project.services, name)) throw errors.badRequest(`no such service: ${name}`);
-  const chosen = (services.length > 0 ? services.map((name) => project.services[name]!) : Object.values(project.services)).filter((s) => s.build);
+  const chosen = servicesWithBuild(project, services);
   if (chosen.length === 0) return;
   const host = await registry();
   const client = await builder();
