@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { HostAlias, PodSpec, Protocol, Service, ServicePort } from '@berth/api';
 import { DEFAULT_DNS_ADDRESS } from '@berth/dns';
 import type { ServiceContext } from './context';
-import type { ComposeProject, ServiceConfig } from './model';
+import type { ComposeProject, PortConfig, ServiceConfig } from './model';
 import { composeLabels, own } from './names';
 import type { Refusals } from './refusals';
 
@@ -46,6 +46,15 @@ function internalPorts(service: ServiceConfig, refuse: (key: string, why: string
 }
 
 /**
+ * Whether a port is published on the node running the pod (its hostPort) rather than on every node: `mode:
+ * host`, and a port bound to one address (`127.0.0.1:9229:9229`), which compose binds on that address of its
+ * one host; the routing mesh answers on every address of every node, so it cannot keep that promise.
+ */
+export function onPodsNode(port: PortConfig): boolean {
+  return port.mode === 'host' || (port.host_ip !== undefined && port.host_ip !== '0.0.0.0' && port.host_ip !== '::');
+}
+
+/**
  * The Services of one compose service:
  * - `<service>`, how the project's other services reach it by name (`db`, `db.<project>`): a ClusterIP on
  *   the container ports it names (ports' targets and `expose`), or headless (DNS answers with the pods'
@@ -69,10 +78,7 @@ export function servicesOf(project: ComposeProject, service: ServiceConfig, scop
     aliases.delete(service.name);
     for (const alias of [...aliases].sort()) out.push(internal(alias));
   }
-  const ingress = service.ports.filter((p) => p.mode !== 'host');
-  for (const port of ingress) {
-    if (port.host_ip !== undefined && port.host_ip !== '0.0.0.0') refuse('ports', `${port.target}: host_ip ${port.host_ip}: a published port answers on every address of every node (mode host binds one address)`);
-  }
+  const ingress = service.ports.filter((p) => !onPodsNode(p));
   const published = ingress.filter((p) => p.published !== undefined);
   if (published.length && published.length < ingress.length) {
     refuse('ports', 'some ingress ports are published and some are not: publish all of them (LoadBalancer) or none (NodePort)');
