@@ -123,10 +123,12 @@ export function checkNetworks(project: ComposeProject, refusals: Refusals): void
 /**
  * A pod's networking: `network_mode: host` is hostNetwork (names still resolve through the cluster DNS:
  * ClusterFirstWithHostNet); `extra_hosts` are hostAliases; `dns` and `dns_search` go into dnsConfig.
- * In a project with several networks a service resolves only the services it shares a network with: its
- * resolv.conf names the cluster DNS without search domains (so only fully qualified names reach it) and its
- * /etc/hosts the names in its scope (`db`, `db.<project>`, aliases) at their ClusterIPs. Traffic between
- * networks is not blocked: the scopes are names only.
+ * In a project with several networks a service's /etc/hosts has the names in its scope (`db`, `db.<project>`,
+ * aliases) at their ClusterIPs, and its resolv.conf the cluster DNS without search domains. A service in scope
+ * that names no ports (headless) has no one address for /etc/hosts: its name is left to the cluster DNS, which
+ * answers a pod's short names (`redis`, `redis.<project>`) with the Services of the pod's namespace, as it does
+ * for every pod, so names outside the scope resolve there too. The scopes are names first in /etc/hosts, not a
+ * wall; traffic between networks is not blocked either.
  */
 export function podNetworking(ctx: ServiceContext, scoped: boolean): Partial<PodSpec> {
   const { service, project } = ctx;
@@ -171,11 +173,18 @@ export function podNetworking(ctx: ServiceContext, scoped: boolean): Partial<Pod
       const shared = Object.keys(service.networks).filter((n) => Object.hasOwn(peer.networks, n));
       if (!shared.length) continue;
       const ip = own(ctx.options.serviceIPs ?? {}, peerName);
-      if (!ip || ip === 'None') {
-        ctx.refuse('networks', `${peerName} is in scope but its ClusterIP is not known (with several networks a service needs ports or expose for an address, and the caller passes serviceIPs)`);
+      const aliasesInScope = shared.flatMap((n) => peer.networks[n].aliases).filter((a) => a !== peerName);
+      if (ip === 'None') {
+        // Headless (no ports): no one address for /etc/hosts, but the cluster DNS answers a pod's short names
+        // (`redis`, `redis.<project>`) with the Services of its namespace: the name resolves to the pods. Its aliases cannot.
+        if (aliasesInScope.length) ctx.refuse('networks', `${peerName}'s aliases (${aliasesInScope.join(', ')}) need an address: it names no ports (ports or expose give it a ClusterIP)`);
         continue;
       }
-      for (const name of [peerName, `${peerName}.${project.name}`, ...shared.flatMap((n) => peer.networks[n].aliases)]) alias(ip, name, 'networks');
+      if (!ip) {
+        ctx.refuse('networks', `${peerName} is in scope but its ClusterIP is not known (with several networks the caller passes serviceIPs)`);
+        continue;
+      }
+      for (const name of [peerName, `${peerName}.${project.name}`, ...aliasesInScope]) alias(ip, name, 'networks');
     }
   }
   if (nameservers.length > (spec.dnsPolicy === 'None' ? 3 : 2)) ctx.refuse('dns', 'a pod takes at most 3 nameservers, the cluster DNS among them');

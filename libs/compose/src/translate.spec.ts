@@ -285,6 +285,13 @@ describe('translateProject', () => {
     expect(api.hostAliases!.flatMap((a) => a.hostnames)).toEqual(['api', 'api.app', 'backend', 'db', 'db.app', 'database', 'web', 'web.app']);
     expect(translateServices(scoped).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Namespace/app', 'Service/api', 'Service/db', 'Service/web']);
     expect(refusal(() => translateProject(scoped))).toContain('service "web": networks: api is in scope but its ClusterIP is not known');
+    // A headless service in scope (the voting app's redis: no ports) is left to the cluster DNS's short names; its aliases cannot be.
+    const withHeadless = (aliases: string[]) => composeProject('app', [...services.slice(0, 2), composeService('db', { networks: { back: { aliases } } })], { networks });
+    const headless = translateProject(withHeadless([]), { serviceIPs: { ...serviceIPs, db: 'None' }, clusterDNS: '10.96.0.53' });
+    expect(podOf(find(headless, 'Deployment', 'api')).hostAliases!.flatMap((a) => a.hostnames)).toEqual(['api', 'api.app', 'backend', 'web', 'web.app']);
+    expect(refusal(() => translateProject(withHeadless(['database']), { serviceIPs: { ...serviceIPs, db: 'None' } }))).toContain(
+      "service \"api\": networks: db's aliases (database) need an address: it names no ports",
+    );
 
     // One network: aliases are Services of their own, and the cluster DNS resolves everything.
     const single = one(composeService('db', { expose: ['5432'], networks: { default: { aliases: ['database'] } } }));
