@@ -13,7 +13,7 @@ import { resourceForKind, type Deployment, type PersistentVolume } from '@berth/
 import type { KubeClient } from '@berth/client';
 import { parseReference } from '@berth/image';
 import { freePort, runBerth, type BerthResult } from '@berth/testing';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -111,6 +111,8 @@ describe('well-known compose apps run on two hosts: up -d --wait, the app works 
     await cluster.eventually(`the namespace ${app} to be gone`, () => client.get(NAMESPACES, app).then(() => undefined, () => true), 120_000);
     await cluster.eventually(`the volumes of ${app}'s claims to be gone`, async () => (await client.list<PersistentVolume>(PVS)).items.every((pv) => pv.spec?.claimRef?.namespace !== app), 60_000);
     for (const host of cluster.hosts) {
+      const storage = join(host.dataDir, 'storage');
+      await cluster.eventually(`${host.name}'s volume directories to be gone`, () => (existsSync(storage) ? readdirSync(storage) : []).length === 0, 60_000);
       expect(await host.runtime.listContainers({ all: true, labels: { 'berth.io/pod-namespace': app } })).toEqual([]);
       expect(await host.runtime.listPodSandboxes({ 'berth.io/pod-namespace': app })).toEqual([]);
     }
