@@ -99,6 +99,22 @@ describe('berth compose top and berth top', () => {
     expectOneLineFailure(await berth('compose', '-p', PROJECT, 'top', 'nosuch'), /nosuch/);
   });
 
+  it("compose images gives each container's image its SIZE as the node that runs it has it", async () => {
+    const busybox = (await cluster.runtime.listImages()).find((i) => i.names.some((n) => /busybox:latest$/.test(n)));
+    expect(busybox).toBeDefined();
+    // docker's units: decimal, 4 significant digits (e.g. 4.26MB).
+    const size = `${Number((busybox!.size / 1e6).toPrecision(4))}MB`;
+    // The node reports its images in its status; one loaded after it registered is reported at a Lease renewal.
+    const row = await waitFor(async () => {
+      const lines = (await succeed('compose', '-p', PROJECT, 'images')).trimEnd().split('\n');
+      expect(lines[0]!.split(/ {3,}/)).toEqual(['CONTAINER', 'REPOSITORY', 'TAG', 'IMAGE ID', 'SIZE']);
+      const cells = lines[1]?.split(/ {3,}/);
+      return cells?.[4] ? cells : undefined;
+    }, 60_000);
+    expect(row.slice(1, 3)).toEqual(['busybox', 'latest']);
+    expect(row[4]).toBe(size);
+  });
+
   it("berth top lists a kubectl-made pod's processes in another namespace; what cannot be listed is a one-line 4xx", async () => {
     await kubectl.ok(['create', 'namespace', OTHER]);
     await kubectl.ok(['run', 'solo', '-n', OTHER, '--image=busybox:latest', '--image-pull-policy=IfNotPresent', '--restart=Never', '--', 'sh', '-c', 'sleep 500 & wait']);
