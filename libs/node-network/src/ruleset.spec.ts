@@ -92,8 +92,8 @@ describe('renderRuleset', () => {
       'ip daddr . meta l4proto . th dport vmap @service-ips',
       'fib daddr type local meta l4proto . th dport vmap @service-nodeports',
     ]);
-    // Pods (prerouting) and the node's own processes (output) alike.
-    expect(chain(ruleset, 'nat-prerouting')).toMatchObject({ base: { type: 'nat', hook: 'prerouting' }, rules: ['jump services'] });
+    // Pods (prerouting) and the node's own processes (output) alike; 127.0.0.1 for the node's own processes only.
+    expect(chain(ruleset, 'nat-prerouting')).toMatchObject({ base: { type: 'nat', hook: 'prerouting' }, rules: ['iifname != "lo" ip daddr 127.0.0.0/8 return', 'jump services'] });
     expect(chain(ruleset, 'nat-output')).toMatchObject({ base: { type: 'nat', hook: 'output' }, rules: ['jump services'] });
     expect(chain(ruleset, 'masquerading')!.rules.at(-1)).toBe('masquerade fully-random');
   });
