@@ -154,6 +154,8 @@ describe('external addresses and traffic policies', () => {
     expect(elements('service-ips')).toEqual(
       expect.arrayContaining([`10.96.1.1 . tcp . 80 : goto ${serviceChainName(lb)}`, `192.168.0.1 . tcp . 80 : ${external}`, `192.168.0.2 . tcp . 80 : ${external}`, `203.0.113.5 . tcp . 80 : ${external}`]),
     );
+    // The nodes are its load balancer: their loopback answers too (nat-prerouting passes 127/8 from elsewhere by).
+    expect(elements('service-ips')).toContain(`127.0.0.1 . tcp . 80 : ${external}`);
     expect(elements('service-nodeports')).toContain(`tcp . 30100 : ${external}`);
     expect(chain(ruleset, externalChainName(lb))!.rules).toEqual(['jump mark-for-masquerade', `goto ${serviceChainName(lb)}`]);
     expect(chain(ruleset, localChainName(lb))).toBeUndefined();
