@@ -364,6 +364,24 @@ describe('translateProject', () => {
     ]);
   });
 
+  it('makes workloads for the services named only, and the same pods for them whichever are named', () => {
+    const networks = { front: { name: 'app_front', labels: {} }, back: { name: 'app_back', labels: {} } };
+    const built = { context: '/tmp/compose/web', dockerfile: 'Dockerfile', args: {}, labels: {}, tags: [] };
+    const scoped = composeProject('app', [
+      composeService('web', { image: undefined, build: built, expose: ['80'], networks: { front: { aliases: [] } } }),
+      composeService('api', { expose: ['8080'], networks: { front: { aliases: [] }, back: { aliases: [] } } }),
+      composeService('db', { expose: ['5432'], networks: { back: { aliases: [] } } }),
+    ], { networks });
+    const serviceIPs = { web: '10.96.0.10', api: '10.96.0.11', db: '10.96.0.12' };
+    // web is built and not named: its image is not needed.
+    const some = translateProject(scoped, { serviceIPs, services: ['api', 'db'] });
+    expect(some.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name)).toEqual(['api', 'db']);
+    expect(some.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual(['api', 'db', 'web']);
+    const all = translateProject(scoped, { serviceIPs, images: { web: 'reg/app-web@sha256:' + 'b'.repeat(64) } });
+    expect(find(some, 'Deployment', 'api')).toEqual(find(all, 'Deployment', 'api'));
+    expect(podOf(find(some, 'Deployment', 'api')).hostAliases!.flatMap((a) => a.hostnames)).toContain('web');
+  });
+
   it('names every problem of a project in one line', () => {
     const message = refusal(() => translateProject(composeProject('app', [composeService('a', { init: true }), composeService('b', { ulimits: { nofile: { soft: 1, hard: 2 } } })])));
     expect(message).not.toContain('\n');

@@ -25,7 +25,9 @@ export function translateProject(project: ComposeProject, options: TranslateOpti
   const services = projectServices(project, refusals);
   const storage = projectStorageObjects(project, options, refusals);
   const scoped = networksInUse(project).size > 1;
+  const chosen = options.services ? new Set(options.services) : undefined;
   const workloads = Object.values(project.services)
+    .filter((service) => !chosen || chosen.has(service.name))
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((service) => workloadOf(project, service, options, scoped, refusals));
   refusals.throwIfAny();
