@@ -62,4 +62,4 @@ export {
   containerUserName,
   userNameErrors,
   LINUX_STOP_SIGNALS,
-} from './resources/core/pod';
+} from './resources/core/pod/runtime-options';

@@ -38,13 +38,3 @@ export const podResource = defineResource<Pod>({
   watchIndexField: 'spec.nodeName',
   strategy: podStrategy,
 });
-export {
-  INIT_ANNOTATION_PREFIX,
-  USER_ANNOTATION_PREFIX,
-  initAnnotation,
-  userAnnotation,
-  containerInit,
-  containerUserName,
-  userNameErrors,
-  LINUX_STOP_SIGNALS,
-} from './runtime-options';
