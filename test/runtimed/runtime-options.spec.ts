@@ -82,8 +82,8 @@ describe('runtimed stop signals and init', () => {
     expect(await client.listContainers({ all: true })).toEqual([]);
   });
 
-  it('runs the init as PID 1 with the process as its child', async () => {
-    const c = await run({ command: ['sleep', '600'], init: true });
+  it('runs the init as PID 1 with the process as its child, also on a read-only root filesystem', async () => {
+    const c = await run({ command: ['sleep', '600'], init: true, readOnlyRootfs: true });
     const cmdline = await stdoutOf(client.exec(c.id, { args: ['cat', '/proc/1/cmdline'] }));
     expect(cmdline.split('\0')).toEqual(['/sbin/docker-init', '--', 'sleep', '600', '']);
     // What the container reports is its own process, as docker inspect shows Path and Args.
