@@ -458,7 +458,7 @@ export class ContainerManager {
     try {
       parseSignal(request.stopSignal);
     } catch {
-      throw errors.invalid('container', name, [field.invalid('stopSignal', request.stopSignal, 'must be a signal name (SIGQUIT, QUIT, SIGRTMIN+1) or number of this node')]);
+      throw errors.invalid('container', name, [field.invalid('stopSignal', request.stopSignal.slice(0, 64), 'must be a signal name (SIGQUIT, QUIT, SIGRTMIN+1) or number of this node')]);
     }
     return request.stopSignal;
   }
