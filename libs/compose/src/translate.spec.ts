@@ -164,10 +164,28 @@ describe('translateProject', () => {
     const vars = new Map([['date', 'now'], ['B', 'x'], ['HOME', '/root']]);
     expect(dollars.args!.map((arg) => expandVars(arg, vars))).toEqual(['echo', '$(date) $$ $HOME']);
     expect(dollars.env!.map((e) => expandVars(e.value!, vars))).toEqual(['$(B)', 'x']);
-    expect(refusal(() => one(composeService('web', { user: 'postgres' })))).toContain('service "web": user: "postgres": a pod runs as a numeric uid[:gid] only');
-    expect(refusal(() => one(composeService('web', { init: true })))).toContain('service "web": init:');
-    expect(refusal(() => one(composeService('web', { stop_signal: 'SIGQUIT' })))).toContain('service "web": stop_signal: SIGQUIT');
     expect(podOf(deploymentOf(composeService('web', { stop_signal: 'SIGTERM', stop_grace_period: '1m30s' }))).terminationGracePeriodSeconds).toBe(90);
+  });
+
+  it('maps stop_signal onto lifecycle.stopSignal (a pod naming its OS), init and a user name onto the pod annotations', () => {
+    const workload = deploymentOf(composeService('db', { stop_signal: 'quit', init: true, user: 'postgres:staff' })) as Deployment;
+    const template = workload.spec!.template;
+    expect(template.spec!.os).toEqual({ name: 'linux' });
+    expect(template.spec!.containers[0]!.lifecycle).toEqual({ stopSignal: 'SIGQUIT' });
+    expect(template.spec!.containers[0]!.securityContext).toBeUndefined();
+    expect(template.metadata!.annotations).toEqual({ 'init.berth.dev/db': 'true', 'user.berth.dev/db': 'postgres:staff' });
+    const named = (stop_signal: string) => podOf(deploymentOf(composeService('web', { stop_signal }))).containers[0]!.lifecycle?.stopSignal;
+    expect([named('3'), named('SIGRTMIN+2'), named('36'), named('63'), named('SIGUSR1')]).toEqual(['SIGQUIT', 'SIGRTMIN+2', 'SIGRTMIN+2', 'SIGRTMAX-1', 'SIGUSR1']);
+    expect(refusal(() => one(composeService('web', { stop_signal: 'SIGNOPE' })))).toContain('service "web": stop_signal: "SIGNOPE" is not a signal');
+    expect(refusal(() => one(composeService('web', { stop_signal: '99' })))).toContain('service "web": stop_signal: "99" is not a signal');
+    expect(refusal(() => one(composeService('web', { user: 'bad user' })))).toContain('service "web": user: "bad user": must be NAME or NAME:GROUP');
+    // A numeric user stays in the securityContext; init: false and no user add nothing.
+    const plain = deploymentOf(composeService('web', { init: false, user: '70:70' })) as Deployment;
+    expect(plain.spec!.template.metadata!.annotations).toBeUndefined();
+    expect(plain.spec!.template.spec!.containers[0]!.securityContext).toEqual({ runAsUser: 70, runAsGroup: 70 });
+    // container_name names the container, and so the annotations.
+    const renamed = deploymentOf(composeService('web', { container_name: 'front', init: true })) as Deployment;
+    expect(renamed.spec!.template.metadata!.annotations).toEqual({ 'init.berth.dev/front': 'true' });
   });
 
   it('maps a healthcheck onto readiness and liveness, and start_period onto a startup probe', () => {
@@ -383,9 +401,9 @@ describe('translateProject', () => {
   });
 
   it('names every problem of a project in one line', () => {
-    const message = refusal(() => translateProject(composeProject('app', [composeService('a', { init: true }), composeService('b', { ulimits: { nofile: { soft: 1, hard: 2 } } })])));
+    const message = refusal(() => translateProject(composeProject('app', [composeService('a', { domainname: 'example.com' }), composeService('b', { ulimits: { nofile: { soft: 1, hard: 2 } } })])));
     expect(message).not.toContain('\n');
-    expect(message).toMatch(/service "a": init: .*; service "b": ulimits: /);
+    expect(message).toMatch(/service "a": domainname: .*; service "b": ulimits: /);
     expect(refusal(() => translateProject(composeProject('my_app', [composeService('web')])))).toContain('project "my_app": name: a project is a namespace');
     expect(refusal(() => translateProject(composeProject('app', [composeService('my_svc')])))).toContain('service "my_svc": name: a service is resolved by its name');
     const aliased = composeProject('app', [composeService('web', { networks: { default: { aliases: ['db'] } } }), composeService('db')]);

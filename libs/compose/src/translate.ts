@@ -1,5 +1,5 @@
 import type { DaemonSet, Deployment, Job, KubeObject, Namespace, PodSpec, PodTemplateSpec, Service } from '@berth/api';
-import { serviceContainer, podProcessFields } from './container';
+import { serviceContainer, podProcessFields, runtimeOptionAnnotations } from './container';
 import { DEPENDS_ON_ANNOTATION, DEPENDS_ON_GATE, dependsOnAnnotation } from './dependencies';
 import type { ServiceContext, TranslateOptions } from './context';
 import type { ComposeProject, DependsOnCondition, ServiceConfig } from './model';
@@ -151,7 +151,7 @@ function workloadOf(project: ComposeProject, service: ServiceConfig, options: Tr
 
   const podLabels = splitLabels(service.labels, (key, why) => ctx.refuse(`labels.${key}`, why));
   const template: PodTemplateSpec = { metadata: { labels: { ...podLabels.labels, ...composeLabels(project.name, service.name) } }, spec };
-  const podAnnotations = { ...podLabels.annotations };
+  const podAnnotations = { ...podLabels.annotations, ...runtimeOptionAnnotations(ctx, container.name) };
   const dependencies = dependenciesOf(ctx);
   if (dependencies) {
     podAnnotations[DEPENDS_ON_ANNOTATION] = dependsOnAnnotation(dependencies);
