@@ -5,6 +5,12 @@ import { addResources, nodeAllocatable, subtractResources, ZERO_RESOURCES, type 
 /**
  * One node with the sum of what the pods on it (bound or assumed) request. Kept up to date incrementally
  * as pods come and go, so a scheduling decision costs O(nodes), not O(pods).
+ *
+ * Pods that succeeded here are kept apart: they hold no resources, ports or pod slots, but they still count
+ * for pod (anti-)affinity. Kubernetes' scheduler forgets them (its informer skips Succeeded and Failed pods),
+ * so a Job whose pod finished on a node can get a second pod there despite anti-affinity against itself;
+ * berth counts them so that a one-per-node Job (compose's global-job) runs once per node, as Swarm does.
+ * Failed pods count for nothing: a Job's replacement for one may go back to the same node.
  */
 export class NodeInfo {
   private nodeObject?: Node;
@@ -13,6 +19,10 @@ export class NodeInfo {
   private nonZeroSum: Resources = ZERO_RESOURCES;
   private readonly podsByKey = new Map<string, PodInfo>();
   private readonly ownerCounts = new Map<string, number>();
+  private readonly succeededByKey = new Map<string, PodInfo>();
+  /** Pods here (running or succeeded) with pod (anti-)affinity terms, and those with required anti-affinity. */
+  private readonly withAffinity = new Map<string, PodInfo>();
+  private readonly withRequiredAnti = new Map<string, PodInfo>();
 
   constructor(readonly name: string) {}
 
@@ -46,6 +56,20 @@ export class NodeInfo {
     return this.podsByKey.values();
   }
 
+  /** Every pod that counts for pod (anti-)affinity: those holding room here and those that succeeded here. */
+  *affinityPods(): Iterable<PodInfo> {
+    yield* this.podsByKey.values();
+    yield* this.succeededByKey.values();
+  }
+
+  get podsWithAffinity(): Iterable<PodInfo> {
+    return this.withAffinity.values();
+  }
+
+  get podsWithRequiredAntiAffinity(): Iterable<PodInfo> {
+    return this.withRequiredAnti.values();
+  }
+
   *usedHostPorts(): Iterable<HostPort> {
     for (const pod of this.podsByKey.values()) yield* pod.hostPorts;
   }
@@ -56,11 +80,17 @@ export class NodeInfo {
   }
 
   hasPod(key: string): boolean {
-    return this.podsByKey.has(key);
+    return this.podsByKey.has(key) || this.succeededByKey.has(key);
   }
 
   addPod(pod: PodInfo): void {
     this.removePod(pod.key);
+    if (pod.affinity) this.withAffinity.set(pod.key, pod);
+    if (pod.affinity?.requiredAnti.length) this.withRequiredAnti.set(pod.key, pod);
+    if (pod.succeeded) {
+      this.succeededByKey.set(pod.key, pod);
+      return;
+    }
     this.podsByKey.set(pod.key, pod);
     this.requestedSum = addResources(this.requestedSum, pod.requests);
     this.nonZeroSum = addResources(this.nonZeroSum, pod.nonZeroRequests);
@@ -68,6 +98,13 @@ export class NodeInfo {
   }
 
   removePod(key: string): PodInfo | undefined {
+    this.withAffinity.delete(key);
+    this.withRequiredAnti.delete(key);
+    const succeeded = this.succeededByKey.get(key);
+    if (succeeded) {
+      this.succeededByKey.delete(key);
+      return succeeded;
+    }
     const pod = this.podsByKey.get(key);
     if (!pod) return undefined;
     this.podsByKey.delete(key);
@@ -83,6 +120,6 @@ export class NodeInfo {
 
   /** Neither a node object nor pods: nothing worth keeping. */
   get isEmpty(): boolean {
-    return !this.nodeObject && this.podsByKey.size === 0;
+    return !this.nodeObject && this.podsByKey.size === 0 && this.succeededByKey.size === 0;
   }
 }
