@@ -51,7 +51,7 @@ describe('required pod anti-affinity through the API server', () => {
       async () => {
         const pods = await listPods();
         const unschedulable = pods.filter((p) => !p.spec?.nodeName && p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable'));
-        return pods.length === 3 && pods.filter((p) => p.spec?.nodeName).length === 2 && unschedulable.length === 1 && unschedulable[0];
+        return pods.length === 3 && pods.filter((p) => p.spec?.nodeName).length === 2 && unschedulable.length === 1 ? unschedulable[0] : undefined;
       },
       30_000,
       'two replicas bound and one unschedulable',
@@ -64,7 +64,7 @@ describe('required pod anti-affinity through the API server', () => {
     const events = await waitFor(
       async () => {
         const text = await kubectl.ok(['get', 'events', '--field-selector', `involvedObject.name=${name},reason=FailedScheduling`, '-o', 'jsonpath={.items[*].message}']);
-        return text.includes(message) && text;
+        return text.includes(message) ? text : undefined;
       },
       30_000,
       'the FailedScheduling event',
