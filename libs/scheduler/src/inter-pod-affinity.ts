@@ -39,13 +39,18 @@ function prepareFilter(pod: PodInfo, nodes: readonly NodeInfo[], namespaceLabels
   }
   const affinity = new TopologyCounts();
   const anti = new TopologyCounts();
-  if (required.length || requiredAnti.length) {
-    for (const node of nodes) {
-      for (const other of node.affinityPods()) {
-        if (other.key === pod.key) continue;
-        // An affinity domain is one holding a pod that every required affinity term selects.
-        if (required.length && allSelect(required, other, namespaceLabels)) addTerms(affinity, required, other, node, () => 1, namespaceLabels);
-        addTerms(anti, requiredAnti, other, node, () => 1, namespaceLabels);
+  for (const node of nodes) {
+    // An affinity domain is one holding a pod that every required affinity term selects.
+    if (required.length) {
+      for (const other of node.podsSelectedBy(required[0].selector, true)) {
+        if (other.key !== pod.key && allSelect(required, other, namespaceLabels)) addTerms(affinity, required, other, node, () => 1, namespaceLabels);
+      }
+    }
+    for (const term of requiredAnti) {
+      const value = topologyValue(node, term.topologyKey);
+      if (value === undefined) continue;
+      for (const other of node.podsSelectedBy(term.selector, true)) {
+        if (other.key !== pod.key && termSelects(term, other.pod, namespaceLabels)) anti.add(term.topologyKey, value, 1);
       }
     }
   }
@@ -88,12 +93,19 @@ function prepareScore(pod: PodInfo, nodes: readonly NodeInfo[], namespaceLabels:
     addTerms(counts, terms, other, node, weight, labels);
   };
   for (const node of nodes) {
-    // Unless the pod has preferences of its own, only placed pods with affinity terms can score anything.
-    for (const other of ownPreferences ? node.affinityPods() : node.podsWithAffinity) {
-      if (other.key === pod.key) continue;
-      add(domains, preferred, other, node, (t) => t.weight, namespaceLabels);
-      add(domains, preferredAnti, other, node, (t) => -t.weight, namespaceLabels);
-      if (!other.affinity) continue;
+    for (const [terms, sign] of ownPreferences ? ([[preferred, 1], [preferredAnti, -1]] as const) : []) {
+      for (const term of terms) {
+        keys.add(term.topologyKey);
+        const value = topologyValue(node, term.topologyKey);
+        if (value === undefined) continue;
+        for (const other of node.podsSelectedBy(term.selector, true)) {
+          if (other.key !== pod.key && termSelects(term, other.pod, namespaceLabels)) domains.add(term.topologyKey, value, sign * term.weight);
+        }
+      }
+    }
+    // The placed pods' own terms towards this pod: only pods with affinity terms have any.
+    for (const other of node.podsWithAffinity) {
+      if (other.key === pod.key || !other.affinity) continue;
       add(domains, other.affinity.required, pod, node, () => HARD_POD_AFFINITY_WEIGHT, namespaceLabels);
       add(domains, other.affinity.preferred, pod, node, (t) => t.weight, namespaceLabels);
       add(domains, other.affinity.preferredAnti, pod, node, (t) => -t.weight, namespaceLabels);

@@ -1,5 +1,6 @@
 import type { Node } from '@berth/api';
 import type { HostPort, PodInfo } from './pod-info';
+import { selects, type Selector } from './pod-terms';
 import { addResources, nodeAllocatable, subtractResources, ZERO_RESOURCES, type Resources } from './resources';
 
 /**
@@ -23,6 +24,8 @@ export class NodeInfo {
   /** Pods here (running or succeeded) with pod (anti-)affinity terms, and those with required anti-affinity. */
   private readonly withAffinity = new Map<string, PodInfo>();
   private readonly withRequiredAnti = new Map<string, PodInfo>();
+  /** Every pod here (running or succeeded) by each of its labels, `key=value`: selectors look up, not scan. */
+  private readonly byLabel = new Map<string, Set<PodInfo>>();
 
   constructor(readonly name: string) {}
 
@@ -62,6 +65,25 @@ export class NodeInfo {
     yield* this.succeededByKey.values();
   }
 
+  /**
+   * The pods here the selector selects, succeeded ones only when asked. A selector requiring some label value
+   * (matchLabels, or In with one value) looks only at the pods carrying the rarest of them.
+   */
+  *podsSelectedBy(selector: Selector, withSucceeded: boolean): Iterable<PodInfo> {
+    if (selector === null) return;
+    let candidates: Iterable<PodInfo> | undefined;
+    let fewest = Infinity;
+    for (const requirement of selector) {
+      if ((requirement.operator !== '=' && requirement.operator !== 'in') || requirement.values.length !== 1) continue;
+      const pods = this.byLabel.get(`${requirement.key}=${requirement.values[0]}`);
+      if (!pods) return;
+      if (pods.size < fewest) [candidates, fewest] = [pods, pods.size];
+    }
+    for (const pod of candidates ?? this.affinityPods()) {
+      if ((withSucceeded || !pod.succeeded) && selects(selector, pod.pod.metadata.labels)) yield pod;
+    }
+  }
+
   get podsWithAffinity(): Iterable<PodInfo> {
     return this.withAffinity.values();
   }
@@ -85,6 +107,11 @@ export class NodeInfo {
 
   addPod(pod: PodInfo): void {
     this.removePod(pod.key);
+    for (const label of labelPairs(pod)) {
+      let pods = this.byLabel.get(label);
+      if (!pods) this.byLabel.set(label, (pods = new Set()));
+      pods.add(pod);
+    }
     if (pod.affinity) this.withAffinity.set(pod.key, pod);
     if (pod.affinity?.requiredAnti.length) this.withRequiredAnti.set(pod.key, pod);
     if (pod.succeeded) {
@@ -100,6 +127,12 @@ export class NodeInfo {
   removePod(key: string): PodInfo | undefined {
     this.withAffinity.delete(key);
     this.withRequiredAnti.delete(key);
+    const known = this.podsByKey.get(key) ?? this.succeededByKey.get(key);
+    for (const label of known ? labelPairs(known) : []) {
+      const pods = this.byLabel.get(label);
+      pods?.delete(known!);
+      if (pods?.size === 0) this.byLabel.delete(label);
+    }
     const succeeded = this.succeededByKey.get(key);
     if (succeeded) {
       this.succeededByKey.delete(key);
@@ -122,4 +155,8 @@ export class NodeInfo {
   get isEmpty(): boolean {
     return !this.nodeObject && this.podsByKey.size === 0 && this.succeededByKey.size === 0;
   }
+}
+
+function labelPairs(pod: PodInfo): string[] {
+  return Object.entries(pod.pod.metadata.labels ?? {}).map(([key, value]) => `${key}=${value}`);
 }

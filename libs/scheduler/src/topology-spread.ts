@@ -22,9 +22,9 @@ function nodeCounts(pod: PodInfo, node: NodeInfo, constraint: SpreadConstraint):
 function matchingPods(pod: PodInfo, node: NodeInfo, constraint: SpreadConstraint): number {
   const namespace = pod.pod.metadata.namespace ?? 'default';
   let count = 0;
-  for (const other of node.pods) {
+  for (const other of node.podsSelectedBy(constraint.selector, false)) {
     const meta = other.pod.metadata;
-    if (other.key !== pod.key && !meta.deletionTimestamp && (meta.namespace ?? 'default') === namespace && selects(constraint.selector, meta.labels)) count++;
+    if (other.key !== pod.key && !meta.deletionTimestamp && (meta.namespace ?? 'default') === namespace) count++;
   }
   return count;
 }
