@@ -23,8 +23,7 @@ export interface PreparedPlugin {
 
 /** The value of a node's topology label, undefined when it has none. */
 export function topologyValue(node: NodeInfo, key: string): string | undefined {
-  const labels = node.node?.metadata.labels;
-  return labels && Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : undefined;
+  return node.label(key);
 }
 
 /** Counts per topology domain (topology key and value), keyed `key\0value`. */

@@ -26,6 +26,8 @@ export class NodeInfo {
   private readonly withRequiredAnti = new Map<string, PodInfo>();
   /** Every pod here (running or succeeded) by each of its labels, `key=value`: selectors look up, not scan. */
   private readonly byLabel = new Map<string, Set<PodInfo>>();
+  /** The node's labels as a map: topology lookups run for every node of every attempt. */
+  private labels = new Map<string, string>();
 
   constructor(readonly name: string) {}
 
@@ -35,7 +37,13 @@ export class NodeInfo {
 
   setNode(node: Node | undefined): void {
     this.nodeObject = node;
+    this.labels = new Map(Object.entries(node?.metadata.labels ?? {}));
     this.allocatableCache = node ? nodeAllocatable(node) : ZERO_RESOURCES;
+  }
+
+  /** The value of one of the node's labels, undefined when it has none. */
+  label(key: string): string | undefined {
+    return this.labels.get(key);
   }
 
   get allocatable(): Resources {
