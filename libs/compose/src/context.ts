@@ -24,6 +24,11 @@ export interface TranslateOptions {
   services?: readonly string[];
   /** The cluster DNS address pods use (the agent's --cluster-dns); default the node DNS's own (DEFAULT_DNS_ADDRESS). */
   clusterDNS?: string;
+  /**
+   * The labels of each node a pod can be scheduled on now (Ready, not cordoned, no NoSchedule or NoExecute
+   * taint). Needed only by `deploy.mode: global-job`, which runs one pod on each of those its constraints admit.
+   */
+  schedulableNodes?: Array<Record<string, string>>;
 }
 
 /** One service being translated: its config, the project, and where to say what cannot be honoured. */

@@ -425,3 +425,45 @@ describe('translateProject', () => {
     expect(Object.prototype).not.toHaveProperty('condition');
   });
 });
+
+describe('placement that needs pod anti-affinity or topology spread', () => {
+  const own = { [PROJECT_LABEL]: 'app', [SERVICE_LABEL]: 'once' };
+  const onePerNode = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: own } }] } };
+  const nodes = [{ 'kubernetes.io/hostname': 'n1', disk: 'ssd' }, { 'kubernetes.io/hostname': 'n2', disk: 'ssd' }, { 'kubernetes.io/hostname': 'n3', disk: 'hdd' }];
+
+  it('runs a global job as a Job with one pod per schedulable node the constraints admit, kept apart by anti-affinity', () => {
+    const job = find<Job>(one(composeService('once', { deploy: { labels: {}, mode: 'global-job' } }), { schedulableNodes: nodes }), 'Job', 'once');
+    expect(job.spec).toMatchObject({ completions: 3, parallelism: 3, template: { spec: { affinity: onePerNode, restartPolicy: 'OnFailure' } } });
+    const constrained = find<Job>(one(composeService('once', { deploy: { labels: {}, mode: 'global-job', placement: { constraints: ['node.labels.disk==ssd'], preferences: [] } } }), { schedulableNodes: nodes }), 'Job', 'once');
+    expect(constrained.spec).toMatchObject({ completions: 2, parallelism: 2 });
+    expect(constrained.spec!.template.spec!.affinity).toEqual({
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] }] } },
+      ...onePerNode,
+    });
+  });
+
+  it('refuses a global job without the nodes, with no node to run on, or with replicas', () => {
+    const global = (deploy: Record<string, unknown>) => composeService('once', { deploy: { labels: {}, mode: 'global-job', ...deploy } });
+    expect(refusal(() => one(global({})))).toContain("service \"once\": deploy.mode: global-job runs one pod on each node: the translation needs the cluster's schedulable nodes");
+    expect(refusal(() => one(global({ placement: { constraints: ['node.labels.disk==nvme'], preferences: [] } }), { schedulableNodes: nodes }))).toContain(
+      'service "once": deploy.mode: global-job: no schedulable node matches the placement constraints',
+    );
+    expect(refusal(() => one(global({ replicas: 2 }), { schedulableNodes: nodes }))).toContain('service "once": deploy.replicas: a global job runs one pod on each node');
+  });
+
+  it('maps max_replicas_per_node 1 to anti-affinity on the hostname and refuses more', () => {
+    const capped = (max: number, mode?: 'global') => composeService('once', { deploy: { labels: {}, mode, replicas: mode ? undefined : 3, placement: { constraints: [], preferences: [], max_replicas_per_node: max } } });
+    expect(podOf(deploymentOf(capped(1))).affinity).toEqual(onePerNode);
+    expect(refusal(() => one(capped(2)))).toContain('service "once": deploy.placement.max_replicas_per_node: 2: only 1 maps exactly');
+    expect(refusal(() => one(capped(1, 'global')))).toContain('a global service runs one pod on each node already');
+  });
+
+  it('maps a spread preference over a node label to a topology spread constraint that only scores', () => {
+    const spread = (...over: string[]) => composeService('web', { deploy: { labels: {}, placement: { constraints: [], preferences: over.map((s) => ({ spread: s })) } } });
+    expect(podOf(deploymentOf(spread('node.labels.zone', 'node.hostname'))).topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { [PROJECT_LABEL]: 'app', [SERVICE_LABEL]: 'web' } } },
+    ]);
+    expect(podOf(deploymentOf(spread('node.hostname'))).topologySpreadConstraints).toBeUndefined();
+    expect(refusal(() => one(spread('node.role')))).toContain('service "web": deploy.placement.preferences: spread over node.role: berth nodes carry no manager/worker role');
+  });
+});

@@ -562,7 +562,7 @@ export class NodeAffinity implements types.NodeAffinity {
 
 export class PodAffinityTerm implements types.PodAffinityTerm {
   @Nested(() => LabelSelector) labelSelector?: LabelSelector;
-  @Field(t.stringList) namespaces?: string[];
+  @Field(t.stringList, eachItem(dns1123LabelErrors)) namespaces?: string[];
   @Field(t.string, required, syntax(qualifiedNameErrors)) topologyKey!: string;
   @Nested(() => LabelSelector) namespaceSelector?: LabelSelector;
 }
@@ -579,8 +579,8 @@ export class PodAffinity implements types.PodAffinity {
 
 export class Affinity implements types.Affinity {
   @Nested(() => NodeAffinity) nodeAffinity?: NodeAffinity;
-  @Nested(() => PodAffinity, why.podAffinity) podAffinity?: PodAffinity;
-  @Nested(() => PodAffinity, why.podAffinity) podAntiAffinity?: PodAffinity;
+  @Nested(() => PodAffinity) podAffinity?: PodAffinity;
+  @Nested(() => PodAffinity) podAntiAffinity?: PodAffinity;
 }
 
 export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
@@ -615,12 +615,31 @@ export class PodDNSConfig implements types.PodDNSConfig {
   @NestedList(() => PodDNSConfigOption) options?: PodDNSConfigOption[];
 }
 
+/** minDomains only makes sense for a constraint that can keep a pod pending. */
+const minDomainsNeedsDoNotSchedule: Check<number> = (value, owner) =>
+  owner.whenUnsatisfiable !== 'DoNotSchedule'
+    ? problem(field.invalid('', value, `can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ${owner.whenUnsatisfiable}`))
+    : undefined;
+
+/** Kubernetes allows one constraint per topology key and whenUnsatisfiable. */
+const oneConstraintPerKeyAndAction: Check<Array<Record<string, unknown>>> = (list) => {
+  const seen = new Set<string>();
+  const problems: Problem[] = [];
+  list.forEach((item, i) => {
+    if (!isPlainObject(item)) return;
+    const pair = `{${String(item.topologyKey)}, ${String(item.whenUnsatisfiable)}}`;
+    if (seen.has(pair)) problems.push(problem(field.duplicate('', pair), `[${i}].{topologyKey, whenUnsatisfiable}`));
+    seen.add(pair);
+  });
+  return problems;
+};
+
 export class TopologySpreadConstraint implements types.TopologySpreadConstraint {
   @Field(t.integer, required, atLeast(1)) maxSkew!: number;
   @Field(t.string, required, syntax(qualifiedNameErrors)) topologyKey!: string;
   @Field(t.string, required, oneOf(['DoNotSchedule', 'ScheduleAnyway'])) whenUnsatisfiable!: types.TopologySpreadConstraint['whenUnsatisfiable'];
   @Nested(() => LabelSelector) labelSelector?: LabelSelector;
-  @Field(t.integer, atLeast(1)) minDomains?: number;
+  @Field(t.integer, atLeast(1), minDomainsNeedsDoNotSchedule) minDomains?: number;
   @Field(t.string, oneOf(['Honor', 'Ignore'])) nodeAffinityPolicy?: types.TopologySpreadConstraint['nodeAffinityPolicy'];
   @Field(t.string, oneOf(['Honor', 'Ignore'])) nodeTaintsPolicy?: types.TopologySpreadConstraint['nodeTaintsPolicy'];
   @Field(t.stringList) matchLabelKeys?: string[];
@@ -761,7 +780,7 @@ export class PodSpec implements types.PodSpec {
   @Nested(() => PodOS) os?: types.PodSpec['os'];
   @NestedList(() => PodReadinessGate) readinessGates?: PodReadinessGate[];
   @NestedList(() => PodSchedulingGate, uniqueBy('name')) schedulingGates?: PodSchedulingGate[];
-  @NestedList(() => TopologySpreadConstraint, why.topologySpreadConstraints) topologySpreadConstraints?: TopologySpreadConstraint[];
+  @NestedList(() => TopologySpreadConstraint, oneConstraintPerKeyAndAction) topologySpreadConstraints?: TopologySpreadConstraint[];
 }
 
 // ---------------------------------------------------------------------------------------------------------
