@@ -11,7 +11,7 @@ import {
   type NodePortRange,
 } from '@berth/apiserver';
 import { parseMirroredRegistries } from '@berth/client';
-import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
+import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag, switchFlag } from '@berth/flags';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { InvalidArgumentError, type Command } from 'commander';
 import { join, resolve } from 'node:path';
@@ -52,12 +52,6 @@ const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
 const countFlag = integerFlag(1, 1_000_000, 'a count');
 const registryPortFlag = integerFlag(0, 65535, 'a port number, or 0 for no registry');
 
-/** A switch that is on by default: `--flag`, `--flag=true` and `--flag=false` (Go's and Kubernetes' boolean flags). */
-function switchFlag(value: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new InvalidArgumentError('must be true or false');
-}
 const mirroredRegistries = describedParser(
   flagParser((value) => parseMirroredRegistries(value, '--registry-mirror-of')),
   (registries: string[]) => registries.join(','),
