@@ -12,7 +12,7 @@ import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '
 import { startControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
 import { isBerthError } from '@berth/errors';
-import { CONTROLLER_MANAGER_LEASE, exitOnLostLease, runLeaderElected, SCHEDULER_LEASE } from '@berth/leader-election';
+import { candidateIdentity, CONTROLLER_MANAGER_LEASE, exitOnLostLease, runLeaderElected, SCHEDULER_LEASE } from '@berth/leader-election';
 import { stopOnSignals } from '@berth/lifecycle';
 import { startScheduler } from '@berth/scheduler';
 import { readFileSync } from 'node:fs';
@@ -70,9 +70,13 @@ function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logg
   const client = new KubeClient(loadKubeConfig({ kubeconfig: app.kubeconfigPath }), { userAgent: 'berth-server' });
   const components: Component[] = [];
   const { leaderElection } = config;
+  // One identity for this server's two candidacies: the Leases then name the server that holds them.
+  const identity = candidateIdentity();
+  const electionLogger = logger.child({ component: 'leader-election' });
   const elected = <T extends Component>(resourceName: string, start: () => T) => {
     const election = { ...leaderElection, resourceName };
-    return runLeaderElected({ client, election, logger, start, onLost: exitOnLostLease('berth server', `${election.resourceNamespace}/${resourceName}`) });
+    const onLost = exitOnLostLease('berth server', `${election.resourceNamespace}/${resourceName}`);
+    return runLeaderElected({ client, election, identity, logger: electionLogger, start, onLost });
   };
   const controllerManager = config.disableControllerManager
     ? undefined
