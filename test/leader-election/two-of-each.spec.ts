@@ -2,12 +2,14 @@
  * Leader election between real processes: one API server without control loops, two `berth scheduler`s
  * and two `berth controller-manager`s against it. Only the holder of each Lease acts; kill -9 the
  * holding scheduler and the other binds the next pod; SIGTERM the holding controller-manager and it hands
- * its Lease back.
+ * its Lease back. And `berth server`'s own loops, under one identity.
  */
 import type { Deployment, Event, Lease, Pod, ReplicaSet } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
 import { type Kubectl, kubectlFor, kubectlTable, REPO_ROOT, startBerthServer, type TestServer, waitFor } from '@berth/testing';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeKubelets, listOf, types } from '../controllers/cluster';
 import { deployment, NS } from '../controllers/fixtures';
@@ -130,4 +132,43 @@ describe('leader election: two schedulers and two controller-managers on one API
     await waitFor(async () => ((await running()).length === 4 ? true : undefined), 60_000, `4 web pods running\n${diagnostics()}`);
     expect(await listOf<ReplicaSet>(client, types.replicaSets, NS, 'app=web')).toHaveLength(1);
   }, 240_000);
+});
+
+describe('leader election inside berth server', () => {
+  let dataDir: string;
+  const servers: TestServer[] = [];
+  let client: KubeClient | undefined;
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'berth-leader-'));
+  });
+
+  afterAll(async () => {
+    client?.close();
+    for (const s of servers) await s.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('holds both Leases under one identity, and hands them back when stopped', async () => {
+    const first = await startBerthServer({ dataDir, controlLoops: true });
+    servers.push(first);
+    client = new KubeClient(connectionFromFile(first.kubeconfigPath));
+    const leases = async (c: KubeClient) =>
+      Promise.all(['kube-scheduler', 'kube-controller-manager'].map(async (name) => (await c.get<Lease>(types.leases, name, { namespace: 'kube-system' })).spec));
+    const [scheduler, manager] = await waitFor(async () => {
+      const specs = await leases(client!);
+      return specs.every((s) => s?.holderIdentity) ? specs : undefined;
+    }, 30_000, `the server to hold both Leases\n${first.output()}`);
+    expect(scheduler?.holderIdentity).toBe(manager?.holderIdentity);
+    client.close();
+    client = undefined;
+    await first.stop();
+    expect(first.output()).toContain('released the leader lease');
+
+    // Read back through a server on the same store that runs no loops (competes for nothing): both holders were emptied.
+    const second = await startBerthServer({ dataDir });
+    servers.push(second);
+    client = new KubeClient(connectionFromFile(second.kubeconfigPath));
+    expect((await leases(client)).map((s) => s?.holderIdentity)).toEqual(['', '']);
+  }, 120_000);
 });
