@@ -53,3 +53,13 @@ export {
 } from './resources/batch/cronjob';
 export type { VersionConversion } from './resources/definition';
 export { effectiveBehavior } from './resources/autoscaling/horizontalpodautoscaler';
+export {
+  INIT_ANNOTATION_PREFIX,
+  USER_ANNOTATION_PREFIX,
+  initAnnotation,
+  userAnnotation,
+  containerInit,
+  containerUserName,
+  userNameErrors,
+  LINUX_STOP_SIGNALS,
+} from './resources/core/pod/runtime-options';

@@ -1,5 +1,5 @@
 import type { DaemonSet, Deployment, Job, KubeObject, Namespace, PodSpec, PodTemplateSpec, Service } from '@berth/api';
-import { serviceContainer, podProcessFields } from './container';
+import { serviceContainer, podProcessFields, runtimeOptionAnnotations } from './container';
 import { DEPENDS_ON_ANNOTATION, DEPENDS_ON_GATE, dependsOnAnnotation } from './dependencies';
 import type { ServiceContext, TranslateOptions } from './context';
 import type { ComposeProject, DependsOnCondition, ServiceConfig } from './model';
@@ -25,7 +25,9 @@ export function translateProject(project: ComposeProject, options: TranslateOpti
   const services = projectServices(project, refusals);
   const storage = projectStorageObjects(project, options, refusals);
   const scoped = networksInUse(project).size > 1;
+  const chosen = options.services ? new Set(options.services) : undefined;
   const workloads = Object.values(project.services)
+    .filter((service) => !chosen || chosen.has(service.name))
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((service) => workloadOf(project, service, options, scoped, refusals));
   refusals.throwIfAny();
@@ -149,7 +151,7 @@ function workloadOf(project: ComposeProject, service: ServiceConfig, options: Tr
 
   const podLabels = splitLabels(service.labels, (key, why) => ctx.refuse(`labels.${key}`, why));
   const template: PodTemplateSpec = { metadata: { labels: { ...podLabels.labels, ...composeLabels(project.name, service.name) } }, spec };
-  const podAnnotations = { ...podLabels.annotations };
+  const podAnnotations = { ...podLabels.annotations, ...runtimeOptionAnnotations(ctx, container.name) };
   const dependencies = dependenciesOf(ctx);
   if (dependencies) {
     podAnnotations[DEPENDS_ON_ANNOTATION] = dependsOnAnnotation(dependencies);

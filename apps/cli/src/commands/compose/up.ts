@@ -140,7 +140,7 @@ export interface UpOptions {
 
 /** What `up` needs besides the API: the project's translation and, when a service is built, the node's builder. */
 export interface UpDependencies {
-  translate(project: ComposeProject, options: { images: Record<string, string>; serviceIPs: Record<string, string> }): KubeObject[];
+  translate(project: ComposeProject, options: { images: Record<string, string>; serviceIPs: Record<string, string>; services: string[] }): KubeObject[];
   /** The Namespace and Services alone, applied first when given: their ClusterIPs are translate's serviceIPs. */
   translateServices?(project: ComposeProject): KubeObject[];
   /** The cluster registry's host:port (kube-public/local-registry-hosting); asked only when a service has `build`. */
@@ -212,14 +212,16 @@ export async function composeUp(session: Session, loaded: ComposeProject, servic
   // by them); a headless one's is None, which the translation leaves to the cluster DNS.
   const serviceIPs: Record<string, string> = Object.create(null);
   if (deps.translateServices) {
-    for (const object of await applyAll(deps.translateServices(project))) {
+    for (const object of await applyAll(deps.translateServices(loaded))) {
       const service = object.metadata.labels?.[SERVICE_LABEL];
       const ip = (object.spec as { clusterIP?: string } | undefined)?.clusterIP;
       if (object.kind !== 'Service' || service === undefined || !ip) continue;
       if (!Object.hasOwn(serviceIPs, service) || object.metadata.name === service) serviceIPs[service] = ip;
     }
   }
-  await applyAll(deps.translate(project, { images, serviceIPs }));
+  // The whole project is translated, its workloads only for the selected services: the pods of a service then do
+  // not depend on which services were named (their name scopes hold every service of their networks).
+  await applyAll(deps.translate(loaded, { images, serviceIPs, services: selected.map((s) => s.name) }));
 
   if (options.removeOrphans) {
     for (const [service, objects] of orphans) {

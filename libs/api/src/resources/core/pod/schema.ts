@@ -45,6 +45,7 @@ import {
   userOrGroupId,
   userOrGroupIds,
 } from './security';
+import { runtimeOptionAnnotations, stopSignalsFitOS } from './runtime-options';
 import type * as types from './types';
 import type { KindShape } from '../../definition';
 
@@ -267,6 +268,8 @@ const lifecycleHook: Check<Record<string, unknown>> = (hook) => lifecycleHandler
 export class Lifecycle implements types.Lifecycle {
   @Nested(() => LifecycleHandler, lifecycleHook) postStart?: LifecycleHandler;
   @Nested(() => LifecycleHandler, lifecycleHook) preStop?: LifecycleHandler;
+  @Doc('The signal that stops the container (Kubernetes 1.33); the image\'s STOPSIGNAL, else SIGTERM, when unset. Needs spec.os.name.')
+  @Field(t.string) stopSignal?: string;
 }
 
 export class Capabilities implements types.Capabilities {
@@ -715,9 +718,9 @@ export class PodSpec implements types.PodSpec {
   @Doc('Volumes the pod\'s containers can mount.')
   @NestedList(() => Volume, uniqueBy('name'), oneSourcePerVolume, resourceRefsNameContainers) volumes?: Volume[];
   @Doc('Containers run to completion, in order, before the containers start (restartPolicy Always makes one a sidecar).')
-  @NestedList(() => Container, uniqueBy('name'), mountsNameVolumes, initContainersRunToCompletion, envResourceRefsNameContainers) initContainers?: Container[];
+  @NestedList(() => Container, uniqueBy('name'), mountsNameVolumes, initContainersRunToCompletion, envResourceRefsNameContainers, stopSignalsFitOS) initContainers?: Container[];
   @Doc('The containers of the pod; at least one.')
-  @NestedList(() => Container, required, uniqueBy('name', 'initContainers'), mountsNameVolumes, noRestartPolicy, envResourceRefsNameContainers) containers!: Container[];
+  @NestedList(() => Container, required, uniqueBy('name', 'initContainers'), mountsNameVolumes, noRestartPolicy, envResourceRefsNameContainers, stopSignalsFitOS) containers!: Container[];
   @Doc('When containers are restarted after they exit: Always, OnFailure or Never.')
   @Field(t.string, oneOf(RESTART_POLICIES)) restartPolicy?: types.PodSpec['restartPolicy'];
   @Doc('Seconds the containers get to stop after SIGTERM when the pod is deleted (30 by default).')
@@ -845,6 +848,6 @@ export class PodObject extends TypedObject implements KindShape<types.Pod> {
 }
 
 export class PodTemplateSpec implements types.PodTemplateSpec {
-  @Nested(() => ObjectMeta) metadata?: ObjectMeta;
+  @Nested(() => ObjectMeta, runtimeOptionAnnotations) metadata?: ObjectMeta;
   @Nested(() => PodSpec, required) spec!: PodSpec;
 }
