@@ -14,6 +14,7 @@ describe('parseServerFlags', () => {
       disableAgent: false,
       disableScheduler: false,
       disableControllerManager: false,
+      leaderElection: { leaderElect: true, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, resourceName: 'kube-controller-manager', resourceNamespace: 'kube-system' },
       nodeMonitorGracePeriodMs: 40_000,
       hpaSyncPeriodMs: 15_000,
       podEvictionTimeoutMs: 30_000,

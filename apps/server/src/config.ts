@@ -11,8 +11,9 @@ import {
   type NodePortRange,
 } from '@berth/apiserver';
 import { parseMirroredRegistries } from '@berth/client';
-import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
+import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag, switchFlag } from '@berth/flags';
 import { Ipv4Cidr } from '@berth/ipv4';
+import { CONTROLLER_MANAGER_LEASE, type LeaderElectionConfig, leaderElectionConfig, leaderElectionFlags } from '@berth/leader-election';
 import { InvalidArgumentError, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 
@@ -25,6 +26,12 @@ export interface ServerConfig extends ApiServerConfig {
   disableScheduler: boolean;
   /** Run no controllers (ReplicaSet, Deployment, node lifecycle, GC) in this process. */
   disableControllerManager: boolean;
+  /**
+   * The scheduler and the controllers each run only while this server holds their Lease (kube-system/
+   * kube-scheduler, kube-system/kube-controller-manager: the resource name here is the latter's), so that
+   * several servers on one store act as one.
+   */
+  leaderElection: LeaderElectionConfig;
   /** A node whose Lease is not renewed this long becomes NotReady. */
   nodeMonitorGracePeriodMs: number;
   /** How often each HorizontalPodAutoscaler is evaluated. */
@@ -52,12 +59,6 @@ const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
 const countFlag = integerFlag(1, 1_000_000, 'a count');
 const registryPortFlag = integerFlag(0, 65535, 'a port number, or 0 for no registry');
 
-/** A switch that is on by default: `--flag`, `--flag=true` and `--flag=false` (Go's and Kubernetes' boolean flags). */
-function switchFlag(value: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new InvalidArgumentError('must be true or false');
-}
 const mirroredRegistries = describedParser(
   flagParser((value) => parseMirroredRegistries(value, '--registry-mirror-of')),
   (registries: string[]) => registries.join(','),
@@ -66,7 +67,8 @@ const nodePortRange = describedParser(flagParser(parseNodePortRange), (range: No
 
 /** `berth server`'s flags: what parseServerFlags reads and --help lists. */
 export function serverCommand(): Command {
-  return daemonCommand('berth server', 'the control plane (API server, controllers, scheduler) and, unless --disable-agent, this host as its node')
+  const command = daemonCommand('berth server', 'the control plane (API server, controllers, scheduler) and, unless --disable-agent, this host as its node');
+  return leaderElectionFlags(command, 'the scheduler and the controllers')
     .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', DEFAULT_DATA_DIR)
     .option('--https-port <port>', 'HTTPS port of the API', portFlag, 6443)
     .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
@@ -159,6 +161,7 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     disableAgent: opts.disableAgent,
     disableScheduler: opts.disableScheduler,
     disableControllerManager: opts.disableControllerManager,
+    leaderElection: leaderElectionConfig(command, CONTROLLER_MANAGER_LEASE),
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
     hpaSyncPeriodMs: opts.horizontalPodAutoscalerSyncPeriod,
     podEvictionTimeoutMs: opts.podEvictionTimeout,
