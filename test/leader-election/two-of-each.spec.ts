@@ -150,7 +150,8 @@ describe('leader election inside berth server', () => {
   });
 
   it('holds both Leases under one identity, and hands them back when stopped', async () => {
-    const first = await startBerthServer({ dataDir, controlLoops: true });
+    // On sqlite a server elects no leader unless asked: one server is the only writer that store can have.
+    const first = await startBerthServer({ dataDir, controlLoops: true, extraArgs: ['--leader-elect'] });
     servers.push(first);
     client = new KubeClient(connectionFromFile(first.kubeconfigPath));
     const leases = async (c: KubeClient) =>

@@ -68,7 +68,8 @@ const nodePortRange = describedParser(flagParser(parseNodePortRange), (range: No
 /** `berth server`'s flags: what parseServerFlags reads and --help lists. */
 export function serverCommand(): Command {
   const command = daemonCommand('berth server', 'the control plane (API server, controllers, scheduler) and, unless --disable-agent, this host as its node');
-  return leaderElectionFlags(command, 'the scheduler and the controllers')
+  // One server on sqlite is the only writer its store can have: it elects no leader (and needs not wait out a Lease after a crash).
+  return leaderElectionFlags(command, 'the scheduler and the controllers', undefined, { described: 'true with a nats:// store, which several servers can share; false otherwise' })
     .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', DEFAULT_DATA_DIR)
     .option('--https-port <port>', 'HTTPS port of the API', portFlag, 6443)
     .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
@@ -153,15 +154,16 @@ export function parseServerFlags(argv: string[]): ServerConfig {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+  const storeUrl = opts.store ?? `sqlite://${join(opts.dataDir, 'state.db')}`;
   return {
     dataDir: opts.dataDir,
     httpsPort: opts.httpsPort,
     bindAddress: opts.bindAddress,
-    storeUrl: opts.store ?? `sqlite://${join(opts.dataDir, 'state.db')}`,
+    storeUrl,
     disableAgent: opts.disableAgent,
     disableScheduler: opts.disableScheduler,
     disableControllerManager: opts.disableControllerManager,
-    leaderElection: leaderElectionConfig(command, CONTROLLER_MANAGER_LEASE),
+    leaderElection: serverLeaderElection(command, storeUrl),
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
     hpaSyncPeriodMs: opts.horizontalPodAutoscalerSyncPeriod,
     podEvictionTimeoutMs: opts.podEvictionTimeout,
@@ -193,3 +195,9 @@ export function parseServerFlags(argv: string[]): ServerConfig {
 
 /** A bad flag (one line); the flags library's, so the parser's own errors and these are one kind. */
 export const ConfigError = FlagError;
+
+/** The leader election of the server's loops: on by default only when the store can be shared by several servers (NATS). */
+function serverLeaderElection(command: Command, storeUrl: string): LeaderElectionConfig {
+  const config = leaderElectionConfig(command, CONTROLLER_MANAGER_LEASE);
+  return { ...config, leaderElect: command.opts<{ leaderElect?: boolean }>().leaderElect ?? storeUrl.startsWith('nats://') };
+}

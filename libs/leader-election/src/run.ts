@@ -1,5 +1,5 @@
 import { FlagError, positiveDurationFlag, switchFlag } from '@berth/flags';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -28,9 +28,13 @@ export function candidateIdentity(): string {
  * Adds Kubernetes' leader election flags to a daemon's command. With `resource` false the Lease's name and
  * namespace are fixed (berth server elects two components, each under its own Lease).
  */
-export function leaderElectionFlags(command: Command, what: string, resource?: { name: string }): Command {
+export function leaderElectionFlags(command: Command, what: string, resource?: { name: string }, defaultOn: { value?: boolean; described?: string } = { value: true }): Command {
   command
-    .option('--leader-elect [bool]', `run ${what} only while holding its Lease, so that one of several acts at a time`, switchFlag, true)
+    .addOption(
+      new Option('--leader-elect [bool]', `run ${what} only while holding its Lease, so that one of several acts at a time`)
+        .argParser(switchFlag)
+        .default(defaultOn.value, defaultOn.described),
+    )
     .option('--leader-elect-lease-duration <duration>', 'how long candidates wait after the last renewal they saw before they take the Lease over', positiveDurationFlag, DEFAULT_TIMING.leaseDurationMs)
     .option('--leader-elect-renew-deadline <duration>', 'how long the leader tries to renew before it stops leading', positiveDurationFlag, DEFAULT_TIMING.renewDeadlineMs)
     .option('--leader-elect-retry-period <duration>', 'how long candidates wait between attempts to acquire or renew', positiveDurationFlag, DEFAULT_TIMING.retryPeriodMs);
