@@ -55,7 +55,7 @@ export class ApiServerApp {
     const apiAddress = advertisedAddress(config);
     // Clients of the API and of the registry check the advertised address against the certificate.
     const credentials = await ensureServingNames(config.dataDir, await loadOrCreateCredentials(config.dataDir), [apiAddress]);
-    const store = await createStore(config.storeUrl);
+    const store = await createStore(config.storeUrl, { replicas: config.storeReplicas });
     const container = buildContainer(config, credentials, logger, store);
     const objects = container.get<ObjectService>(TOKENS.Objects);
     for (const name of SYSTEM_NAMESPACES) await objects.ensureNamespace(name);

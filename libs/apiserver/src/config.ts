@@ -9,6 +9,8 @@ export interface ApiServerConfig {
   bindAddress: string;
   /** sqlite://PATH, nats://HOST:PORT or memory:// */
   storeUrl: string;
+  /** `--store-replicas`: the NATS bucket's replica count (the URL's `replicas=` otherwise, else 1). */
+  storeReplicas?: number;
   /** Where Service ClusterIPs come from. */
   serviceCidr: string;
   serviceNodePortRange: NodePortRange;

@@ -82,6 +82,18 @@ async function keepEveryMessage(jsm: JetStreamManager, stream: string): Promise<
   await jsm.streams.update(stream, { ...config, ...unlimited });
 }
 
+/**
+ * A bucket keeps the replica count it was made with (KV binds to an existing bucket without looking at
+ * it): one asked for with another count is refused rather than silently less available than asked.
+ */
+async function checkReplicas(jsm: JetStreamManager, stream: string, bucket: string, replicas: number): Promise<void> {
+  const { config } = await jsm.streams.info(stream);
+  if (config.num_replicas === replicas) return;
+  throw errors.badRequest(
+    `NATS KV bucket ${bucket} exists with ${config.num_replicas} replica(s), not the ${replicas} asked for: use --store-replicas ${config.num_replicas}, or change the stream ${stream} (nats stream edit ${stream} --replicas ${replicas})`,
+  );
+}
+
 /** NATS failures as berth errors: the connection or server being unusable is Unavailable. */
 function asBerthError(err: unknown): Error {
   if (isBerthError(err)) return err;
@@ -144,11 +156,14 @@ export class NatsStore implements Store {
       const jsm = await nc.jetstreamManager();
       const common = { replicas: options.replicas, storage: StorageType.File, allow_direct: false };
       const kv = await js.views.kv(options.bucket, { ...common, history: -1 });
+      await checkReplicas(jsm, `KV_${options.bucket}`, options.bucket, options.replicas);
       await keepEveryMessage(jsm, `KV_${options.bucket}`);
       const meta = await js.views.kv(`${options.bucket}-meta`, { ...common, history: 1 });
+      await checkReplicas(jsm, `KV_${options.bucket}-meta`, `${options.bucket}-meta`, options.replicas);
       return new NatsStore(nc, js, jsm, kv, meta, options.bucket);
     } catch (err) {
       await nc.close();
+      if (isBerthError(err)) throw err;
       throw errors.unavailable(`cannot open NATS KV bucket ${options.bucket}: ${(err as Error).message}`);
     }
   }
