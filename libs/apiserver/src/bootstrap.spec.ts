@@ -75,14 +75,14 @@ describe('sealed cluster identity', () => {
 });
 
 describe('resolveServerToken', () => {
-  it('keeps a given token, reuses it on the next start, and makes one when there is none', () => {
+  it('takes a given token, else the data dir\'s, else makes one; a token that opened the cluster is kept for the next start', async () => {
     const dir = tempDir();
     expect(resolveServerToken(dir, 'given-token')).toEqual({ token: 'given-token', generated: false });
-    expect(resolveServerToken(dir)).toEqual({ token: 'given-token', generated: false });
-    const other = tempDir();
-    const made = resolveServerToken(other);
+    const made = resolveServerToken(dir);
     expect(made.generated).toBe(true);
-    expect(readFileSync(serverTokenPath(other), 'utf8').trim()).toBe(made.token);
+    expect(existsSync(serverTokenPath(dir))).toBe(false);
+    await ensureClusterIdentity(new MemoryStore(), dir, made);
+    expect(resolveServerToken(dir)).toEqual({ token: made.token, generated: false });
     expect(() => resolveServerToken(dir, 'has space')).toThrow('--token must be');
   });
 });
@@ -119,6 +119,7 @@ describe('ensureClusterIdentity', () => {
     const wrong = tempDir();
     expect((await refusal(ensureClusterIdentity(store, wrong, { token: 'U', generated: false }))).message).toBe(WRONG_TOKEN);
     expect(existsSync(join(wrong, 'pki', 'ca.crt'))).toBe(false);
+    expect(existsSync(serverTokenPath(wrong))).toBe(false);
     const fresh = tempDir();
     const made = resolveServerToken(fresh);
     expect((await refusal(ensureClusterIdentity(store, fresh, made))).message).toMatch(/^the token does not open this cluster's bootstrap data: this store already holds a cluster; give its token with --token$/);

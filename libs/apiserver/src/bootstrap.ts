@@ -2,7 +2,7 @@ import { errors, isBerthError } from '@berth/errors';
 import { writeFileAtomicSync } from '@berth/host';
 import type { Store } from '@berth/store';
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, type ScryptOptions } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installClusterIdentity, loadOrCreateCredentials, type ClusterIdentity } from './pki';
 
@@ -117,12 +117,14 @@ export interface ServerToken {
   generated: boolean;
 }
 
-/** The server token: `given`, else the data dir's, else a new one; it is kept in the data dir (0600) either way. */
+/**
+ * The server token: `given`, else the data dir's, else a new one. Nothing is written here:
+ * ensureClusterIdentity keeps it in the data dir (0600) once it opened the cluster's data.
+ */
 export function resolveServerToken(dataDir: string, given?: string): ServerToken {
   const path = serverTokenPath(dataDir);
   if (given !== undefined) {
     if (!TOKEN.test(given)) throw errors.badRequest('--token must be 1 to 1024 printable characters without spaces');
-    if (!existsSync(path) || readFileSync(path, 'utf8').trim() !== given) writeFileAtomicSync(path, `${given}\n`);
     return { token: given, generated: false };
   }
   if (existsSync(path)) {
@@ -130,17 +132,21 @@ export function resolveServerToken(dataDir: string, given?: string): ServerToken
     if (!TOKEN.test(kept)) throw errors.badRequest(`${path} holds no valid server token`);
     return { token: kept, generated: false };
   }
+  return { token: randomBytes(32).toString('hex'), generated: true };
+}
+
+function keepServerToken(dataDir: string, token: string): void {
+  const path = serverTokenPath(dataDir);
+  if (existsSync(path) && readFileSync(path, 'utf8').trim() === token) return;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const token = randomBytes(32).toString('hex');
   writeFileAtomicSync(path, `${token}\n`);
-  return { token, generated: true };
 }
 
 /**
  * Makes <dataDir>/pki hold the cluster identity of the store's servers: writes this server's (made now
  * if the data dir has none) when the store has none yet, else opens the store's with the token and
- * installs it. A token made by this very start cannot open a cluster that exists: that is refused with
- * a word on --token (and the made token is not kept).
+ * installs it; the token is kept in the data dir only then. A token made by this very start cannot open
+ * a cluster that exists: that is refused with a word on --token.
  */
 export async function ensureClusterIdentity(store: Pick<Store, 'get' | 'create'>, dataDir: string, serverToken: ServerToken): Promise<void> {
   let stored = await store.get(BOOTSTRAP_KEY);
@@ -148,6 +154,7 @@ export async function ensureClusterIdentity(store: Pick<Store, 'get' | 'create'>
     const { caCertPem, caKeyPem, adminToken, nodeSecret } = await loadOrCreateCredentials(dataDir);
     try {
       await store.create(BOOTSTRAP_KEY, await sealClusterIdentity({ caCertPem, caKeyPem, adminToken, nodeSecret }, serverToken.token));
+      keepServerToken(dataDir, serverToken.token);
       return;
     } catch (err) {
       if (!isBerthError(err, 'AlreadyExists')) throw err;
@@ -156,9 +163,7 @@ export async function ensureClusterIdentity(store: Pick<Store, 'get' | 'create'>
       if (!stored) throw errors.unavailable("the cluster's bootstrap data was deleted while this server read it");
     }
   }
-  if (serverToken.generated) {
-    rmSync(serverTokenPath(dataDir), { force: true });
-    throw errors.unauthorized(`${WRONG_TOKEN}: this store already holds a cluster; give its token with --token`);
-  }
+  if (serverToken.generated) throw errors.unauthorized(`${WRONG_TOKEN}: this store already holds a cluster; give its token with --token`);
   await installClusterIdentity(dataDir, await openClusterIdentity(stored.value, serverToken.token));
+  keepServerToken(dataDir, serverToken.token);
 }

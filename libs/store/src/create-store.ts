@@ -45,11 +45,12 @@ export function parseStoreUrl(url: string, overrides: StoreOverrides = {}): Stor
   }
 }
 
-/** `nats://HOST[:PORT][,HOST[:PORT]...][?bucket=NAME&replicas=N]`: several hosts name one cluster's seeds. */
+/** `nats://HOST[:PORT][,[nats://]HOST[:PORT]...][?bucket=NAME&replicas=N]`: several hosts name one cluster's seeds. */
 function parseNats(url: string, rest: string, overrides: StoreOverrides): StoreLocation {
   const [hostList, query = ''] = rest.split('?', 2);
   if (hostList === '') throw bad(url, 'no host');
-  const hosts = hostList.split(',');
+  // Each host may repeat the scheme (`nats://a:4222,nats://b:4222`), as NATS clients write server lists.
+  const hosts = hostList.split(',').map((host) => host.replace(/^nats:\/\//i, ''));
   for (const host of hosts) {
     if (host.includes('/')) throw bad(url, 'nats URLs take no path');
     if (!HOST_PORT.test(host)) throw bad(url, `"${host}" is not HOST or HOST:PORT`);
