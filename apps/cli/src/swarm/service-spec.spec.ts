@@ -80,7 +80,21 @@ describe('docker service flags', () => {
     expect(() => serviceObjects('x', 'default', 'busybox', [], { ...none, mode: 'global-job' })).toThrow('global-job is not supported');
     expect(() => serviceObjects('Bad_Name', 'default', 'busybox', [], none)).toThrow('invalid name');
     expect(() => serviceObjects('web', 'default', 'busybox', [], { ...none, restartCondition: 'none' })).toThrow('needs --mode replicated-job');
-    expect(() => serviceObjects('web', 'default', 'busybox', [], { ...none, updateFailureAction: 'rollback' })).toThrow('not supported');
+    expect(() => serviceObjects('web', 'default', 'busybox', [], { ...none, updateFailureAction: 'continue' })).toThrow('continue is not supported');
+    expect(() => serviceObjects('agent', 'default', 'busybox', [], { ...none, mode: 'global', updateFailureAction: 'rollback' })).toThrow('for replicated services');
+  });
+
+  it('asks the cluster to roll a failed update back (--update-failure-action rollback), within --update-monitor', () => {
+    const created = serviceObjects('web', 'default', 'busybox', [], { ...none, updateFailureAction: 'rollback', updateMonitor: '30s' }).workload as Deployment;
+    expect(created.metadata.annotations).toEqual({ 'compose.berth.dev/update-failure-action': 'rollback' });
+    expect(created.spec?.progressDeadlineSeconds).toBe(30);
+    const flags = { envAdd: [], envRm: [], publishAdd: [], publishRm: [], constraintAdd: [], constraintRm: [], labelAdd: [], labelRm: [] };
+    const paused = updatedWorkload(created, { ...flags, updateFailureAction: 'pause' }) as Deployment;
+    expect(paused.metadata.annotations).toBeUndefined();
+    const again = updatedWorkload(paused, { ...flags, updateFailureAction: 'rollback', updateMonitor: '2s' }) as Deployment;
+    expect(again.metadata.annotations).toEqual({ 'compose.berth.dev/update-failure-action': 'rollback' });
+    expect(again.spec?.progressDeadlineSeconds).toBe(2);
+    expect(() => updatedWorkload(created, { ...flags, updateFailureAction: 'retry' })).toThrow('use pause or rollback');
   });
 
   it('updates env, image, constraints, labels and limits on a copy, and forces a restart', () => {

@@ -15,7 +15,7 @@ import type {
   Volume,
   VolumeMount,
 } from '@berth/api';
-import { PROJECT_LABEL, SERVICE_LABEL } from './labels';
+import { PROJECT_LABEL, SERVICE_LABEL, UPDATE_FAILURE_ACTION_ANNOTATION } from './labels';
 import { BerthError } from '@berth/errors';
 import { parseGoDuration } from '@berth/flags';
 import { parseBytes } from '../runtime/format';
@@ -194,7 +194,7 @@ export function parseCpus(text: string, flag: string): string {
   return text;
 }
 
-function durationSeconds(text: string, flag: string): number {
+export function durationSeconds(text: string, flag: string): number {
   try {
     return Math.ceil(parseGoDuration(text) / 1000);
   } catch (err) {
@@ -259,6 +259,7 @@ export interface ServiceCreateOptions {
   updateDelay?: string;
   updateOrder?: string;
   updateFailureAction?: string;
+  updateMonitor?: string;
   restartCondition?: string;
   workdir?: string;
   user?: string;
@@ -380,6 +381,27 @@ function rollingUpdate(options: ServiceCreateOptions): { maxSurge: number | stri
   return order === 'start-first' ? { maxSurge: batch, maxUnavailable: 0 } : { maxSurge: 0, maxUnavailable: batch };
 }
 
+/**
+ * `--update-failure-action`: what happens to a rollout that fails (exceeds its progress deadline,
+ * `--update-monitor`). pause: it stops where it is (a Deployment's own behaviour); rollback: the cluster rolls
+ * it back to the previous revision (the annotation the compose-rollback controller acts on). Swarm's
+ * `continue` cannot be honoured: a Deployment never goes on past a task that does not become ready.
+ */
+export function parseFailureAction(text: string): 'pause' | 'rollback' {
+  if (text === 'pause' || text === 'rollback') return text;
+  if (text === 'continue') throw bad('--update-failure-action continue is not supported: a rollout that fails stops (pause) or is rolled back (rollback)');
+  throw bad(`invalid argument ${JSON.stringify(text)} for "--update-failure-action" flag: use pause or rollback`);
+}
+
+/** Sets (rollback) or removes (pause) the failure action on a Deployment's annotations. */
+export function setFailureAction(deployment: Deployment, action: 'pause' | 'rollback'): void {
+  const annotations = { ...deployment.metadata.annotations };
+  if (action === 'rollback') annotations[UPDATE_FAILURE_ACTION_ANNOTATION] = 'rollback';
+  else delete annotations[UPDATE_FAILURE_ACTION_ANNOTATION];
+  if (Object.keys(annotations).length) deployment.metadata.annotations = annotations;
+  else delete deployment.metadata.annotations;
+}
+
 export function parseMode(text: string | undefined): ServiceMode {
   const mode = (text ?? 'replicated') as ServiceMode;
   if (!SERVICE_MODES.includes(mode)) throw bad(`invalid argument ${JSON.stringify(text)} for "--mode" flag: use replicated, global, replicated-job or global-job`);
@@ -438,8 +460,9 @@ export function serviceObjects(name: string, namespace: string, image: string, a
   const template: PodTemplateSpec = { metadata: { labels: { ...parseLabels(options.containerLabel, '--container-label'), ...labels } }, spec };
   const metadata = { name, namespace, labels: { ...parseLabels(options.label, '--label'), ...labels } };
   const selector = { matchLabels: { [SWARM_SERVICE_LABEL]: name } };
-  if (options.updateFailureAction !== undefined && options.updateFailureAction !== 'pause') {
-    throw bad(`--update-failure-action ${options.updateFailureAction} is not supported: a rollout that fails stops (pause); roll back with berth service rollback`);
+  const failureAction = options.updateFailureAction === undefined ? undefined : parseFailureAction(options.updateFailureAction);
+  if ((failureAction === 'rollback' || options.updateMonitor !== undefined) && mode !== 'replicated') {
+    throw bad(`--update-failure-action rollback and --update-monitor are for replicated services: a ${mode} service's rollout has no progress deadline`);
   }
   const update = rollingUpdate(options);
   const delay = options.updateDelay !== undefined ? durationSeconds(options.updateDelay, '--update-delay') : undefined;
@@ -457,6 +480,8 @@ export function serviceObjects(name: string, namespace: string, image: string, a
       metadata,
       spec: { replicas: options.replicas ?? 1, selector, template, ...(update ? { strategy: { type: 'RollingUpdate', rollingUpdate: update } } : {}), ...(delay ? { minReadySeconds: delay } : {}) },
     };
+    if (failureAction) setFailureAction(workload, failureAction);
+    if (options.updateMonitor !== undefined) workload.spec!.progressDeadlineSeconds = Math.max(1, durationSeconds(options.updateMonitor, '--update-monitor'));
   }
   if (ports.some((p) => p.mode === 'host' && p.published === undefined)) throw bad('a port published in host mode needs published=PORT');
   return { workload, service: publishingService(name, namespace, ports, labels), claims };

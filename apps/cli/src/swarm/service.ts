@@ -12,15 +12,18 @@ import { isNotFound, podSelectorOf, POD_TYPE, watchUntil } from '../commands/wor
 import {
   affinityFor,
   constraintText,
+  durationSeconds,
   envFileLines,
   parseConstraint,
   parseCpus,
   parseEnv,
+  parseFailureAction,
   parseLabels,
   parsePublishFlag,
   parseSize,
   publishingService,
   serviceObjects,
+  setFailureAction,
   SWARM_SERVICE_LABEL,
   swarmId,
   templateOf,
@@ -442,6 +445,8 @@ export interface UpdateFlags {
   labelRm: string[];
   limitCpu?: string;
   limitMemory?: string;
+  updateFailureAction?: string;
+  updateMonitor?: string;
   force?: boolean;
   rollback?: boolean;
   detach?: boolean;
@@ -500,6 +505,12 @@ export function updatedWorkload(current: Workload, flags: UpdateFlags, now = new
       else limits.memory = String(parseSize(flags.limitMemory, '--limit-memory'));
     }
     container.resources = { ...container.resources, limits };
+  }
+  if (flags.updateFailureAction !== undefined || flags.updateMonitor !== undefined) {
+    if (workload.kind !== 'Deployment') throw new BerthError('BadRequest', `--update-failure-action and --update-monitor are for replicated services: a ${workload.kind}'s rollout has no progress deadline`);
+    const deployment = workload as Deployment;
+    if (flags.updateFailureAction !== undefined) setFailureAction(deployment, parseFailureAction(flags.updateFailureAction));
+    if (flags.updateMonitor !== undefined) deployment.spec!.progressDeadlineSeconds = Math.max(1, durationSeconds(flags.updateMonitor, '--update-monitor'));
   }
   if (flags.force) {
     template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [RESTARTED_AT_ANNOTATION]: now.toISOString().replace(/\.\d+Z$/, 'Z') } };
