@@ -4,7 +4,7 @@ import { sameType } from '../../kinds';
 import { RESTARTED_AT_ANNOTATION } from '../rollout';
 import { watchUntil } from '../workloads';
 import { progressLine } from './format';
-import { REPLICAS_ANNOTATION, TYPES, type ComposeProjectScope, type Workload } from './project';
+import { REPLICAS_ANNOTATION, stopPodsWithin, TYPES, type ComposeProjectScope, type Workload } from './project';
 
 /** A DaemonSet (a `mode: global` service) is stopped by a node selector no node has, and started by taking it away. */
 export const STOPPED_NODE_LABEL = 'compose.berth.dev/stopped';
@@ -58,8 +58,8 @@ async function waitGone(scope: ComposeProjectScope, pods: Pod[], word: string): 
   });
 }
 
-/** `compose stop [SERVICE...]`: scaled to 0 (the replicas kept in an annotation), a Job suspended; waits until the pods are gone. */
-export async function composeStop(scope: ComposeProjectScope, services: string[]): Promise<void> {
+/** `compose stop [SERVICE...]`: scaled to 0 (the replicas kept in an annotation), a Job suspended; waits until the pods are gone (`-t`: given that long to stop). */
+export async function composeStop(scope: ComposeProjectScope, services: string[], options: { timeout?: number } = {}): Promise<void> {
   const workloads = await scope.selectWorkloads(services);
   // A pod that has finished (a Job's) stays as it is; those that run must go.
   const pods = (await scope.servicePods(services)).map((p) => p.pod).filter((pod) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed');
@@ -67,6 +67,7 @@ export async function composeStop(scope: ComposeProjectScope, services: string[]
     const body = stopPatch(w);
     if (body) await patch(scope, w, body);
   }
+  if (options.timeout !== undefined) await stopPodsWithin(scope.session, scope.name, pods, options.timeout);
   await waitGone(scope, pods, 'Stopped');
 }
 

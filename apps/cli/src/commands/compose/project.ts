@@ -4,9 +4,21 @@ import { BerthError, isBerthError } from '@berth/errors';
 import { StatusError } from '@berth/client';
 import { basename, resolve } from 'node:path';
 import { builtinType } from '../../kinds';
+import { isNotFound } from '../workloads';
 import type { Session } from '../../session';
 import type { ComposeGlobalOptions } from './index';
 import { byCreation } from './format';
+
+/**
+ * `-t N` of `down`, `stop` and `up`: these pods get N seconds to stop instead of their own grace period
+ * (stop_grace_period). A deletion with a shorter grace period shortens one already under way, so this also
+ * holds for pods a controller is deleting; one already gone is done.
+ */
+export async function stopPodsWithin(session: Session, namespace: string, pods: readonly Pod[], seconds: number): Promise<void> {
+  for (const pod of pods) {
+    await session.client.delete(TYPES.pods, pod.metadata.name ?? '', { namespace, gracePeriodSeconds: seconds }).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+  }
+}
 
 /** A one-off container (`compose run`), as Docker labels it; `ps`, `logs` and the lifecycle verbs leave them out. */
 export const ONEOFF_LABEL = 'com.docker.compose.oneoff';

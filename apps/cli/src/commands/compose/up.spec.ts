@@ -139,8 +139,8 @@ class FakeApi {
       object.metadata.resourceVersion = String(++this.version);
       return structuredClone(object);
     },
-    delete: async (type: ResourceType, name: string, opts: { namespace?: string }) => {
-      this.deletes.push(`${type.kind}/${name}`);
+    delete: async (type: ResourceType, name: string, opts: { namespace?: string; gracePeriodSeconds?: number }) => {
+      this.deletes.push(`${type.kind}/${name}${opts.gracePeriodSeconds === undefined ? '' : ` within ${opts.gracePeriodSeconds}s`}`);
       this.objects.delete(this.key(type, name, opts.namespace));
       return {};
     },
@@ -250,6 +250,15 @@ describe('composeUp', () => {
     expect(api.objects.has('Deployment/shop/old')).toBe(true);
     await composeUp(api.session(), shop(), [], { detach: true, removeOrphans: true }, deps);
     expect(api.deletes).toEqual(['Deployment/old']);
+  });
+
+  it('-t gives the containers it removes that long to stop (their own grace period otherwise)', async () => {
+    await composeUp(api.session(), project([...Object.values(shop().services), service('old', { image: 'busybox' })]), [], { detach: true }, deps);
+    const labels = { [PROJECT_LABEL]: 'shop', [SERVICE_LABEL]: 'old' };
+    api.objects.set('Pod/shop/old-7d9f-x2', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'old-7d9f-x2', namespace: 'shop', labels } });
+    await composeUp(api.session(), shop(), [], { detach: true, removeOrphans: true, timeout: 3 }, deps);
+    expect(api.deletes).toEqual(['Deployment/old', 'Pod/old-7d9f-x2 within 3s']);
+    expect(lines.join('')).toContain(' Container old-7d9f-x2  Removed\n');
   });
 
   it('--wait says Waiting for each container, then fails past --wait-timeout with a line naming each service not there and why', async () => {

@@ -4,7 +4,7 @@ import { BerthError, errors, isBerthError } from '@berth/errors';
 import type { Session } from '../../session';
 import { imagesForUp, type ComposeBuilder } from './build';
 import { ComposeProgress } from './progress';
-import { CONFIG_FILES_ANNOTATION } from './project';
+import { CONFIG_FILES_ANNOTATION, stopPodsWithin } from './project';
 import type { CredentialContext } from '../../runtime/credentials';
 import { RESTARTED_AT_ANNOTATION, rolloutStatusOf } from '../rollout';
 
@@ -136,6 +136,8 @@ export interface UpOptions {
   /** Seconds `--wait` waits at most (0: no limit). */
   waitTimeout?: number;
   noDeps?: boolean;
+  /** `-t`: seconds the containers `up` removes (orphans, a Job's run again) have to stop; their own grace period when absent. */
+  timeout?: number;
 }
 
 /** What `up` needs besides the API: the project's translation and, when a service is built, the node's builder. */
@@ -228,6 +230,7 @@ export async function composeUp(session: Session, loaded: ComposeProject, servic
           if (!isBerthError(err, 'NotFound')) throw err;
         });
       }
+      if (options.timeout !== undefined) await stopPodsWithin(session, project.name, pods.items, options.timeout);
       for (const pod of pods.items) progress.event('Container', pod.metadata.name!, 'Removed', true);
     }
   }
@@ -248,7 +251,9 @@ async function applyObject(session: Session, objectType: ResourceType, object: K
   if (before && object.kind === 'Job') {
     const rerun = options.forceRecreate || (await apply().then(() => false, (err: unknown) => (isBerthError(err, 'Invalid') ? true : Promise.reject(err))));
     if (rerun) {
+      const runs = options.timeout === undefined ? [] : await podsOwnedBy(session, before);
       await session.client.delete(objectType, name, { namespace, propagationPolicy: 'Background' });
+      if (options.timeout !== undefined) await stopPodsWithin(session, namespace ?? '', runs, options.timeout);
       await pollUntil(() => session.client.get(objectType, name, { namespace }).then(() => undefined, (err: unknown) => (isBerthError(err, 'NotFound') ? true : Promise.reject(err))), 0, () => '');
       return { outcome: 'changed', applied: await apply() };
     }
@@ -266,6 +271,14 @@ async function applyObject(session: Session, objectType: ResourceType, object: K
     return { outcome: 'changed', applied: restarted };
   }
   return { outcome: changed ? 'changed' : 'unchanged', applied };
+}
+
+/** The pods `owner` controls (a Job's runs), found by its service's label. */
+async function podsOwnedBy(session: Session, owner: KubeObject): Promise<Pod[]> {
+  const service = owner.metadata.labels?.[SERVICE_LABEL];
+  if (service === undefined) return [];
+  const pods = await session.client.list<Pod>(PODS, { namespace: owner.metadata.namespace, labelSelector: `${SERVICE_LABEL}=${service}` });
+  return pods.items.filter((pod) => (pod.metadata.ownerReferences ?? []).some((ref) => ref.uid === owner.metadata.uid));
 }
 
 /** compose's lines for an applied object: the namespace is the project's network, claims its volumes, workloads its containers. */
