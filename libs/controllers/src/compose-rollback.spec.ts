@@ -1,14 +1,10 @@
 import { type Deployment, deploymentRevisions, type KubeObject, type ReplicaSet } from '@berth/api';
 import type { KubeClient } from '@berth/client';
 import { UPDATE_FAILURE_ACTION_ANNOTATION } from '@berth/compose';
-import { type EventRecorder, memoryListWatch, SharedInformerFactory } from '@berth/controller';
 import { BerthError } from '@berth/errors';
-import { MemoryStore } from '@berth/store';
-import pino from 'pino';
 import { ComposeRollbackController, decideRollback, ROLLED_BACK_TEMPLATE_ANNOTATION } from './compose-rollback';
-import type { ControllerContext } from './context';
-import { ControllerMetrics } from './metrics';
 import { podTemplateHash } from './rollout';
+import { drain, memoryHarness, waitUntil } from './spec-harness';
 
 const NS = 'shop';
 const template = (image: string) => ({ metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'main', image }] } });
@@ -95,13 +91,7 @@ describe('decideRollback', () => {
 });
 
 describe('the compose-rollback controller', () => {
-  const store = new MemoryStore();
-  const informers = new SharedInformerFactory({
-    listWatchFor: (scope) => memoryListWatch(store, { prefix: `/${scope.resource.plural}/` }),
-    logger: pino({ level: 'silent' }),
-  });
   const patches: Array<{ name: string; patch: Array<{ op: string; path: string; value: unknown }> }> = [];
-  const events: string[] = [];
   let conflict = false;
   const client = {
     patch: async (_type: unknown, name: string, patch: Array<{ op: string; path: string; value: unknown }>) => {
@@ -110,24 +100,10 @@ describe('the compose-rollback controller', () => {
       return { metadata: { name } };
     },
   } as unknown as KubeClient;
-  const recorder = { record: (_obj: KubeObject, type: string, reason: string, message: string) => events.push(`${type} ${reason}: ${message}`), forgetObject: () => undefined } as unknown as EventRecorder;
-  const ctx: ControllerContext = { client, informers, logger: pino({ level: 'silent' }), metrics: new ControllerMetrics(), recorder: () => recorder };
+  const { informers, events, ctx, put } = memoryHarness(client);
   const controller = new ComposeRollbackController(ctx);
 
-  async function put(plural: string, obj: KubeObject): Promise<void> {
-    const key = `/${plural}/${obj.metadata.namespace}/${obj.metadata.name}`;
-    if (await store.get(key)) await store.update(key, JSON.stringify(obj));
-    else await store.create(key, JSON.stringify(obj));
-  }
-  async function drained(): Promise<string[]> {
-    const keys: string[] = [];
-    while (controller.queue.length) {
-      const key = (await controller.queue.get())!;
-      keys.push(key);
-      controller.queue.done(key);
-    }
-    return keys;
-  }
+  const drained = () => drain(controller.queue);
   afterAll(async () => {
     controller.queue.shutDown();
     await informers.stop();
@@ -198,7 +174,3 @@ describe('the compose-rollback controller', () => {
     expect(events).toEqual([expect.stringMatching(/^Warning RollbackFailed: update failed \(.*\) and cannot be rolled back: no last revision to roll back to$/)]);
   });
 });
-
-async function waitUntil(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
-}
