@@ -5,7 +5,7 @@ import { isNotFound, watchUntil } from '../workloads';
 import type { CredentialContext } from '../../runtime/credentials';
 import { progressLine } from './format';
 import { imagesToRemove, parseRmi, removeRegistryImages } from './rmi';
-import { projectSelector, stopPodsWithin, TYPES, WORKLOAD_TYPES, type ComposeProjectScope } from './project';
+import { projectSelector, TYPES, WORKLOAD_TYPES, type ComposeProjectScope } from './project';
 
 export interface ComposeDownOptions {
   volumes?: boolean;
@@ -81,7 +81,9 @@ export async function composeDown(scope: ComposeProjectScope, options: ComposeDo
   }
   if (options.timeout !== undefined) {
     // -t: the pods get that long to stop, not their own grace period (a shorter one replaces it).
-    await stopPodsWithin(session, scope.name, await scope.list<Pod>(TYPES.pods), options.timeout);
+    for (const pod of await scope.list<Pod>(TYPES.pods)) {
+      await session.client.delete(TYPES.pods, pod.metadata.name ?? '', { namespace: scope.name, gracePeriodSeconds: options.timeout }).catch((err) => (isNotFound(err) ? undefined : Promise.reject(err)));
+    }
   }
   if (!found && !namespace) throw new BerthError('NotFound', `no such project: ${scope.name}`);
 

@@ -4,7 +4,7 @@ import { BerthError, errors, isBerthError } from '@berth/errors';
 import type { Session } from '../../session';
 import { imagesForUp, type ComposeBuilder } from './build';
 import { ComposeProgress } from './progress';
-import { CONFIG_FILES_ANNOTATION, stopPodsWithin } from './project';
+import { CONFIG_FILES_ANNOTATION, waitPodsGone } from './project';
 import type { CredentialContext } from '../../runtime/credentials';
 import { RESTARTED_AT_ANNOTATION, rolloutStatusOf } from '../rollout';
 
@@ -230,8 +230,10 @@ export async function composeUp(session: Session, loaded: ComposeProject, servic
           if (!isBerthError(err, 'NotFound')) throw err;
         });
       }
-      if (options.timeout !== undefined) await stopPodsWithin(session, project.name, pods.items, options.timeout);
-      for (const pod of pods.items) progress.event('Container', pod.metadata.name!, 'Removed', true);
+      const removed = (pod: Pod) => progress.event('Container', pod.metadata.name!, 'Removed', true);
+      // -t: waited for, each within that time (compose removes them before it returns); else said at once.
+      if (options.timeout !== undefined) await waitPodsGone(session, project.name, pods.items, { timeout: options.timeout, gone: removed });
+      else pods.items.forEach(removed);
     }
   }
 
@@ -253,7 +255,7 @@ async function applyObject(session: Session, objectType: ResourceType, object: K
     if (rerun) {
       const runs = options.timeout === undefined ? [] : await podsOwnedBy(session, before);
       await session.client.delete(objectType, name, { namespace, propagationPolicy: 'Background' });
-      if (options.timeout !== undefined) await stopPodsWithin(session, namespace ?? '', runs, options.timeout);
+      if (options.timeout !== undefined) await waitPodsGone(session, namespace ?? '', runs, { timeout: options.timeout });
       await pollUntil(() => session.client.get(objectType, name, { namespace }).then(() => undefined, (err: unknown) => (isBerthError(err, 'NotFound') ? true : Promise.reject(err))), 0, () => '');
       return { outcome: 'changed', applied: await apply() };
     }
