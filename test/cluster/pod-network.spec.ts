@@ -125,23 +125,25 @@ describe('the pod network of a single node', () => {
     expect(await exec('on-host', ['cat', '/etc/resolv.conf'])).not.toContain('169.254.20.10');
   });
 
-  it("publishes a hostPort on the node's address", async () => {
+  it("publishes a hostPort on the node's address, and on its 127.0.0.1 for its own processes (as Docker's -p), beside the service proxy's rules", async () => {
     const published = pod('published');
     published.spec!.containers[0]!.ports = [{ containerPort: 80, hostPort: 8080 }];
     await cluster.client.create<Pod>(types.pods, published);
     const { podIP } = (await running('published')).status!;
-    const page = await waitFor(
-      () => {
-        try {
-          return host.exec('timeout', ['5', 'busybox', 'wget', '-qO-', `http://${host.ip}:8080/`]);
-        } catch {
-          return undefined;
-        }
-      },
-      30_000,
-      `the node to answer on ${host.ip}:8080`,
-    );
-    expect(page.trim()).toBe(`published ${podIP}`);
+    for (const address of [host.ip, '127.0.0.1']) {
+      const page = await waitFor(
+        () => {
+          try {
+            return host.exec('timeout', ['5', 'busybox', 'wget', '-qO-', `http://${address}:8080/`]);
+          } catch {
+            return undefined;
+          }
+        },
+        30_000,
+        `the node to answer on ${address}:8080`,
+      );
+      expect(page.trim()).toBe(`published ${podIP}`);
+    }
   });
 
   it('leaves no veth and no address reservation on the node once the pods are deleted', async () => {

@@ -5,7 +5,7 @@
  * in for a database, its data on a named volume, a healthcheck), web depending on db being healthy — comes
  * up with one `berth compose up -d --wait`: web is built on host-0's runtimed (the node's builder) and
  * pushed to the cluster registry, and runs by digest on every host; the published port answers on every
- * node; `up` again changes nothing; the volume's data outlives `down` and a second `up`; `down -v` leaves
+ * node, at its address and at its 127.0.0.1; `up` again changes nothing; the volume's data outlives `down` and a second `up`; `down -v` leaves
  * nothing (no namespace, claim, volume, pod, container or volume directory on any host).
  */
 import { resourceForKind, type Deployment, type Namespace, type PersistentVolume, type PersistentVolumeClaim, type Pod } from '@berth/api';
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { WEB_GREETING, writeComposeApp } from '../support/compose-app';
 import { fetchText } from '../support/http-backend';
-import { startHostsCluster, type HostsCluster } from '../support/hosts-cluster';
+import { startHostsCluster, type ClusterHost, type HostsCluster } from '../support/hosts-cluster';
 
 const NAMESPACES = resourceForKind('v1', 'Namespace')!;
 const PODS = resourceForKind('v1', 'Pod')!;
@@ -49,13 +49,31 @@ describe('berth compose on three hosts: build, up --wait, the published port eve
   const compose = (...args: string[]) => berth(['compose', '-f', composeFile, '-p', PROJECT, ...args]);
   const projectPods = async () => (await client.list<Pod>(PODS, { namespace: PROJECT })).items;
 
-  /** Every host answers on the published port with the same page, which includes db's record. */
+  /** One GET from a host's own processes (its network namespace): the body, or undefined when nothing answered. */
+  function fetchOnHost(host: ClusterHost, url: string): string | undefined {
+    try {
+      return host.sim.exec('timeout', ['5', 'busybox', 'wget', '-qO-', url]).trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Every host answers on the published port with the same page, which includes db's record: at its
+   * address, and at 127.0.0.1 for its own processes (`curl localhost:PORT` on a node, as with Docker).
+   */
   async function everyNodeAnswers(): Promise<string> {
     const pages: string[] = [];
     for (const host of cluster.hosts) {
       pages.push(
         await cluster.eventually(`${host.name} (${host.sim.ip}:${published}) to answer with db's record`, async () => {
           const page = await fetchText(host.sim.ip, published);
+          return page?.includes('record ') ? page : undefined;
+        }, 60_000),
+      );
+      pages.push(
+        await cluster.eventually(`${host.name}'s 127.0.0.1:${published} to answer its own processes with db's record`, () => {
+          const page = fetchOnHost(host, `http://127.0.0.1:${published}/`);
           return page?.includes('record ') ? page : undefined;
         }, 60_000),
       );

@@ -74,6 +74,13 @@ function httpGet(url: string): Promise<{ body?: string; error?: string }> {
   });
 }
 
+/** GET from a node's own processes (its network namespace). */
+async function fromNode(host: SimulatedHost, url: string): Promise<string> {
+  const r = await wgetIn(host.netnsPath, url);
+  if (r.code !== 0) throw new Error(`wget ${url} on host ${host.index}: exit ${r.code} ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
 async function fromPod(p: FakePod, url: string): Promise<string> {
   const r = await wgetIn(p.netnsPath, url);
   if (r.code !== 0) throw new Error(`wget ${url} from ${p.name}: exit ${r.code} ${r.stderr.trim()}`);
@@ -252,14 +259,9 @@ describe('Services', () => {
     }
   });
 
-  test('the NodePort answers on 127.0.0.1 from the node itself', async () => {
+  test("the NodePort answers on 127.0.0.1 of every node, from the node's own processes, reaching pods on both hosts", async () => {
     const nodePort = web.spec!.ports![0].nodePort!;
-    const one = hosts()[0];
-    await reachesExactly(async () => {
-      const r = await wgetIn(one.netnsPath, url('127.0.0.1', nodePort));
-      if (r.code !== 0) throw new Error(`wget 127.0.0.1:${nodePort} on host 1: ${r.stderr}`);
-      return r.stdout;
-    }, names(allPods()));
+    for (const host of hosts()) await reachesExactly(() => fromNode(host, url('127.0.0.1', nodePort)), names(allPods()));
   });
 
   test('a Service without ready endpoints, and a ClusterIP port no Service has, refuse connections at once', async () => {
@@ -391,7 +393,7 @@ describe('external addresses, traffic policies and UDP flows', () => {
     });
 
     afterAll(async () => {
-      await client.delete(SERVICES, 'lb', { namespace: NAMESPACE });
+      await client.delete(SERVICES, 'lb', { namespace: NAMESPACE }).catch(() => undefined);
     });
 
     test("answers at every node's address on the Service port, and on its NodePort, reaching every pod", async () => {
@@ -399,6 +401,42 @@ describe('external addresses, traffic policies and UDP flows', () => {
         const peers = await peersReaching(outsider().netnsPath, lbURL(host), everyone());
         expect(peers.has(outsider().ip)).toBe(false);
         await peersReaching(outsider().netnsPath, nodePortURL(host), everyone());
+      }
+    });
+
+    test("answers on 127.0.0.1 of every node on the Service port and the NodePort, for the node's own processes, reaching every pod", async () => {
+      await rulesEverywhere('127.0.0.1 in the rules', (table) => table.includes('127.0.0.1 . tcp . 8081 : goto external-'));
+      for (const host of hosts()) {
+        await reachesExactly(() => fromNode(host, 'http://127.0.0.1:8081/'), everyone());
+        await reachesExactly(() => fromNode(host, `http://127.0.0.1:${lb.spec!.ports![0].nodePort}/`), everyone());
+      }
+    });
+
+    test('127.0.0.1 is not reachable from another host: a packet to it through the node is dropped', async () => {
+      // The outside client sends 127.0.0.1 to host 1 as its next hop (its own loopback moved out of the way,
+      // route_localnet so its kernel lets such a packet leave), as a neighbour on the LAN could.
+      const [one] = hosts();
+      const ip = (args: string[]) => outsider().exec('ip', args);
+      const localnet = '/proc/sys/net/ipv4/conf/all/route_localnet';
+      outsider().exec('sh', ['-c', `echo 1 > ${localnet}`]);
+      ip(['rule', 'add', 'pref', '100', 'lookup', 'local']);
+      ip(['rule', 'del', 'pref', '0', 'lookup', 'local']);
+      try {
+        ip(['route', 'add', '127.0.0.1/32', 'via', one.ip, 'table', '50']);
+        ip(['rule', 'add', 'pref', '50', 'to', '127.0.0.1/32', 'lookup', '50']);
+        // The route works: the node's own address answers through it as before.
+        expect(await fromNode(outsider(), `${lbURL(one)}`)).toMatch(/^[ab][12]$/);
+        await expectDropped(outsider().netnsPath, 'http://127.0.0.1:8081/');
+        await expectDropped(outsider().netnsPath, `http://127.0.0.1:${lb.spec!.ports![0].nodePort}/`);
+      } finally {
+        for (const args of [['rule', 'del', 'pref', '50'], ['route', 'flush', 'table', '50'], ['rule', 'add', 'pref', '0', 'lookup', 'local'], ['rule', 'del', 'pref', '100']]) {
+          try {
+            ip(args);
+          } catch {
+            // not made
+          }
+        }
+        outsider().exec('sh', ['-c', `echo 0 > ${localnet}`]);
       }
     });
 
@@ -422,11 +460,27 @@ describe('external addresses, traffic policies and UDP flows', () => {
       expect([...(await peersReaching(outsider().netnsPath, lbURL(one), onOne))]).toEqual([outsider().ip]);
       // Pods and the node's own processes short-circuit to any endpoint, as kube-proxy does.
       await reachesExactly(() => fromPod(pod('b1'), lbURL(two)), onOne);
-      await reachesExactly(async () => {
-        const r = await wgetIn(two.netnsPath, lbURL(two));
-        if (r.code !== 0) throw new Error(`wget ${lbURL(two)} on host 2: exit ${r.code} ${r.stderr}`);
-        return r.stdout;
-      }, onOne);
+      await reachesExactly(() => fromNode(two, lbURL(two)), onOne);
+      // Its loopback too, as kube-proxy serves localhost NodePorts of a Local Service: masqueraded to any endpoint.
+      await reachesExactly(() => fromNode(two, 'http://127.0.0.1:8081/'), onOne);
+      await reachesExactly(() => fromNode(two, `http://127.0.0.1:${lb.spec!.ports![0].nodePort}/`), onOne);
+    });
+
+    test('deleted, it leaves no rule for 127.0.0.1 and nothing answers there', async () => {
+      const nodePort = lb.spec!.ports![0].nodePort!;
+      await client.delete(SERVICES, 'lb', { namespace: NAMESPACE });
+      await rulesEverywhere('the lb rules gone', (table) => !table.includes('default/lb/') && !table.includes(' . 8081') && !table.includes(`. ${nodePort} :`));
+      for (const host of hosts()) {
+        // Only the table's fixed rules name the loopback.
+        expect(nftTable(host).split('\n').filter((line) => line.includes('127.0.0.')).map((line) => line.trim())).toEqual([
+          'iifname != "lo" ip daddr 127.0.0.0/8 ct status ! dnat drop',
+          'iifname != "lo" ip daddr 127.0.0.0/8 return',
+        ]);
+        for (const port of [8081, nodePort]) {
+          const r = await wgetIn(host.netnsPath, `http://127.0.0.1:${port}/`, 2);
+          expect({ port, code: r.code, refused: /refused/i.test(r.stderr) }).toEqual({ port, code: 1, refused: true });
+        }
+      }
     });
   });
 
@@ -459,7 +513,7 @@ describe('external addresses, traffic policies and UDP flows', () => {
 
     afterAll(async () => {
       await Promise.all(servers.map((server) => server.stop('SIGKILL')));
-      await Promise.all(['udp', 'udp-new'].map((name) => client.delete(SERVICES, name, { namespace: NAMESPACE }).catch(() => undefined)));
+      await Promise.all(['udp', 'udp-new', 'udp-np'].map((name) => client.delete(SERVICES, name, { namespace: NAMESPACE }).catch(() => undefined)));
     });
 
     test('a flow whose endpoint left the Service goes to a new one: its conntrack entry was deleted', async () => {
@@ -483,6 +537,23 @@ describe('external addresses, traffic policies and UDP flows', () => {
       expect(nftTable(one)).not.toContain(`dnat to ${pod('b1').ip}:5353`);
       expect(await ask()).toBe('b2');
       expect(await ask()).toBe('b2');
+    });
+
+    test("a UDP NodePort answers on 127.0.0.1 of every node, reaching the pods on the other node and on its own", async () => {
+      const udp = await createService('udp-np', { type: 'NodePort', ports: [{ name: 'dns', port: 53, targetPort: 5353, protocol: 'UDP' }] });
+      const nodePort = udp.spec!.ports![0].nodePort!;
+      await setEndpoints('udp-np', [pod('b1'), pod('b2')], [], DNS_PORTS);
+      await rulesEverywhere('the UDP NodePort', (table) => table.includes(`udp . ${nodePort} : goto external-`));
+      for (const host of hosts()) {
+        await reachesExactly(async () => {
+          const r = await udpAsk(host.netnsPath, '127.0.0.1', nodePort);
+          if (r.code !== 0) throw new Error(`UDP 127.0.0.1:${nodePort} on host ${host.index}: exit ${r.code} ${r.stderr.trim()}`);
+          return r.stdout;
+        }, ['b1', 'b2']);
+      }
+      await client.delete(SERVICES, 'udp-np', { namespace: NAMESPACE });
+      await rulesEverywhere('the UDP NodePort gone', (table) => !table.includes(`. ${nodePort} :`));
+      expect((await udpAsk(hosts()[0].netnsPath, '127.0.0.1', nodePort)).code).toBe(3);
     });
 
     test('a Service that gets its first endpoint loses the entries of flows that were never DNATed', async () => {

@@ -163,6 +163,33 @@ describe('runtimed containers', () => {
     expect(stats!.cpuUsageNanos).toBeGreaterThan(0);
   });
 
+  it("lists a running container's processes as the host sees them (host pids), exec'd ones included", async () => {
+    const c = await sh('sleep 600 & wait');
+    const main = (await client.containerStatus(c.id)).pid;
+    const listed = await waitFor('sh and its sleep', async () => {
+      const top = await client.top(c.id);
+      return top.processes.length === 2 ? top : undefined;
+    });
+    expect(listed.omitted).toBe(0);
+    const [shell, sleep] = listed.processes;
+    expect(shell).toMatchObject({ pid: main, uid: 0, user: 'root', tty: '?', args: ['sh', '-c', 'sleep 600 & wait'] });
+    expect(sleep).toMatchObject({ ppid: main, args: ['sleep', '600'], comm: 'sleep' });
+    for (const p of listed.processes) {
+      // The host's /proc has them under these pids.
+      expect(readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0').filter(Boolean)).toEqual(p.args);
+      expect(Math.abs(p.startTimeMs - Date.now())).toBeLessThan(60_000);
+    }
+    const exec = client.exec(c.id, { args: ['sleep', '601'] });
+    const withExec = await waitFor('the exec', async () => (await client.top(c.id)).processes.find((p) => p.args[1] === '601'));
+    expect(withExec.ppid).not.toBe(main);
+    exec.cancel();
+    await exec.exit.catch(() => undefined);
+    await client.stopContainer(c.id, 0);
+    await expect(client.top(c.id)).rejects.toMatchObject({ reason: 'Conflict' });
+    await client.removeContainer(c.id, { force: true });
+    await expect(client.top(c.id)).rejects.toMatchObject({ reason: 'NotFound' });
+  });
+
   it('keeps named volume data across containers; bind, tmpfs and read-only mounts', async () => {
     const writer = await sh('echo kept > /data/file', { mounts: [{ type: 'volume', source: 'shared', destination: '/data' }] });
     expect(await client.waitContainer(writer.id)).toMatchObject({ exitCode: 0 });

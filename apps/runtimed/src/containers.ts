@@ -1,5 +1,5 @@
 import { BerthError, errors, isBerthError } from '@berth/errors';
-import { mustRun, readJsonIfExists, writeJsonAtomic } from '@berth/host';
+import { cgroupProcesses, hostUserNames, mustRun, readJsonIfExists, writeJsonAtomic, type HostProcess } from '@berth/host';
 import type { ImageStore, OverlaySnapshotter } from '@berth/image';
 import { buildRuntimeSpec, hostDevices, MountOption, resolveUser, RuntimeSpec, RuntimeSpecOptions } from '@berth/oci';
 import { completeContainerConfig, type CompleteContainerConfig, type Container, type ContainerConfig, type ContainerStateName } from '@berth/runtime-client';
@@ -383,6 +383,18 @@ export class ContainerManager {
       stats.push({ id: record.id, name: record.name, timestampMs: Date.now(), ...(await readCgroupStats(record.cgroupsPath)) });
     }
     return stats;
+  }
+
+  /**
+   * A running container's processes as the host sees them: every pid of its cgroup (exec'd processes
+   * included), with the host's name of each one's user, as `ps -ef` on the host shows them.
+   */
+  async top(ref: string): Promise<{ processes: Array<HostProcess & { user: string }>; omitted: number }> {
+    const record = this.resolve(ref);
+    const observed = await this.observe(record);
+    if (observed.state !== 'running') throw errors.conflict('containers', record.name, `the container is ${observed.state}, not running`);
+    const [{ processes, omitted }, users] = await Promise.all([cgroupProcesses(record.cgroupsPath), hostUserNames()]);
+    return { processes: processes.map((p) => ({ ...p, user: users.get(p.uid) ?? '' })), omitted };
   }
 
   /** Volume name → ids of the containers that mount it. */

@@ -391,6 +391,7 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
     }) as grpc.handleBidiStreamingCall<Message, Message>,
 
     ContainerStats: unary('ContainerStats', async ({ ids }) => ({ stats: await containers.stats(ids) })),
+    ContainerTop: unary('ContainerTop', ({ id }) => containers.top(id)),
 
     CreateVolume: unary('CreateVolume', ({ name, labels }) => volumes.create(name || undefined, labels) as Promise<Message>),
     ListVolumes: unary('ListVolumes', async () => ({ volumes: await volumes.list() })),

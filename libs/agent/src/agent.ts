@@ -146,6 +146,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     leaseRenewMs: options.leaseRenewMs,
     statusUpdateMs: options.statusUpdateMs,
     annotations: { [LOCAL_PATH_DIR_ANNOTATION]: storageDir },
+    images: () => runtime.listImages(),
   });
   await heartbeat.start();
 

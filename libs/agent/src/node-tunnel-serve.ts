@@ -18,10 +18,11 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { LABELS } from './labels';
 import type { StatsSampler } from './node-tunnel-stats';
+import { containerProcesses } from './node-tunnel-top';
 import { servePortForward } from './port-forward';
 
 /** What serving the tunnel's requests needs of runtimed. */
-export type TunnelRuntime = Pick<RuntimeClient, 'listContainers' | 'logs' | 'exec' | 'attach' | 'stats' | 'listPodSandboxes'>;
+export type TunnelRuntime = Pick<RuntimeClient, 'listContainers' | 'logs' | 'exec' | 'attach' | 'stats' | 'top' | 'listPodSandboxes'>;
 
 export interface TunnelServeDeps {
   runtime: TunnelRuntime;
@@ -84,6 +85,15 @@ async function serveLog(socket: RequestSocket, runtime: TunnelRuntime, params: L
     left -= chunk.length;
     if (left <= 0 || !socket.open) break;
   }
+}
+
+/** The processes of the container's current run, which must be running, as one message. */
+async function serveTop(socket: RequestSocket, runtime: TunnelRuntime, ref: ContainerRef): Promise<void> {
+  const [current] = await runsOf(runtime, ref);
+  if (!current || current.state !== 'running') throw errors.badRequest(`container "${ref.container}" in pod "${ref.pod}" is not running`);
+  const listed = containerProcesses(await runtime.top(current.id), Date.now());
+  socket.answer({ ok: true });
+  socket.ws.send(JSON.stringify(listed));
 }
 
 /** The first terminal size the client sends (kubectl sends one as soon as it is attached), if it does in time. */
@@ -197,6 +207,9 @@ export async function serveTunnelRequest(ws: WebSocket, request: TunnelRequest, 
         break;
       case 'portforward':
         await servePortForward(ws, deps.runtime, request.params, () => socket.answer({ ok: true }));
+        break;
+      case 'top':
+        await serveTop(socket, deps.runtime, request.params);
         break;
       case 'stats': {
         const report = await deps.stats.report();

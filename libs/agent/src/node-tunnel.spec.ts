@@ -139,6 +139,7 @@ describe('the node tunnel (agent side)', () => {
     exec: () => session.session as unknown as ProcessSession,
     attach: () => session.session as unknown as ProcessSession,
     stats: async () => [],
+    top: async (id: string) => ({ processes: [{ pid: 42, ppid: 7, uid: 0, user: 'root', startTimeMs: 0, cpuTimeMs: 0, tty: '?', comm: 'sleep', args: ['sleep', id] }], omitted: 0 }),
     listPodSandboxes: async () => [],
   } as unknown as TunnelRuntime;
 
@@ -270,5 +271,19 @@ describe('the node tunnel (agent side)', () => {
     once.dialBack.ws.terminate();
     await waitUntil('the attach to be let go', () => session.session.cancelled);
     expect(session.session.stdinClosed).toBe(true);
+  });
+
+  it("lists the processes of the container's running run as one message, and refuses a container that is not running", async () => {
+    await startTunnel();
+    const ref = { namespace: 'default', pod: 'p', uid: 'uid-1', container: 'main' };
+    const { dialBack, answer } = await api.request({ id: 'req-8', kind: 'top', params: ref });
+    expect(answer).toEqual({ ok: true });
+    await dialBack.closed;
+    const [listed] = dialBack.messages.slice(1).map((m) => JSON.parse(m.data.toString()));
+    expect(listed).toEqual({ processes: [expect.objectContaining({ pid: 42, ppid: 7, user: 'root', cmd: ['sleep', 'cur'] })], omitted: 0 });
+
+    const missing = await api.request({ id: 'req-9', kind: 'top', params: { ...ref, container: 'other' } });
+    expect(missing.answer).toEqual({ ok: false, reason: 'BadRequest', message: 'container "other" in pod "p" is not running' });
+    await missing.dialBack.closed;
   });
 });

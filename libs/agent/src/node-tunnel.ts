@@ -144,7 +144,7 @@ export class NodeTunnel {
   }
 }
 
-const TUNNEL_RUNTIME_CALLS = ['listContainers', 'logs', 'exec', 'attach', 'stats', 'listPodSandboxes'] as const;
+const TUNNEL_RUNTIME_CALLS = ['listContainers', 'logs', 'exec', 'attach', 'stats', 'top', 'listPodSandboxes'] as const;
 
 /**
  * The tunnel an agent with this client and runtime can serve: the client must carry its connection (a

@@ -1,7 +1,8 @@
 import type { KubeObject, ResourceType } from '@berth/api';
 import { BerthError, errors } from '@berth/errors';
 import pino from 'pino';
-import { hostFacts, NodeHeartbeat, nodeStatus, type NodeClient } from './node';
+import type { Image } from '@berth/runtime-client';
+import { hostFacts, nodeImages, NodeHeartbeat, nodeStatus, type NodeClient } from './node';
 
 const host = hostFacts({ hostname: 'h1', internalIP: '192.0.2.10', cpus: 4, memoryBytes: 8 * 1024 ** 3, operatingSystem: 'linux', architecture: 'amd64' });
 
@@ -57,7 +58,45 @@ describe('nodeStatus', () => {
   });
 });
 
+const image = (names: string[], size: number, repoDigests: string[] = []): Image => ({ id: `id-${size}`, digest: `sha256:${size}`, names, created: '', size, repoDigests });
+
+describe('nodeImages', () => {
+  it("lists the largest first, each by its repository digests then its tags (at most 5), as kubelet; nameless ones are left out", () => {
+    const tags = ['a:1', 'a:2', 'a:3', 'a:4', 'a:5'];
+    expect(nodeImages([image(['small:1'], 10), image(tags, 300, ['reg/a@sha256:300']), image([], 200)])).toEqual([
+      { names: ['reg/a@sha256:300', ...tags.slice(0, 4)], sizeBytes: 300 },
+      { names: ['small:1'], sizeBytes: 10 },
+    ]);
+  });
+
+  it('reports at most 50', () => {
+    expect(nodeImages(Array.from({ length: 60 }, (_, i) => image([`i:${i}`], i)))).toHaveLength(50);
+  });
+});
+
 describe('NodeHeartbeat', () => {
+  it("reports the node's images in its status, and a change at the next Lease renewal", async () => {
+    const { client, objects } = fakeClient();
+    let images = [image(['busybox:latest'], 4_260_000)];
+    const heartbeat = new NodeHeartbeat({ client, nodeName: 'n1', host, runtimeVersion: 'v', logger, leaseRenewMs: 10, images: async () => images });
+    try {
+      await heartbeat.start();
+      const reported = () => (objects.get('Node/n1') as { status?: { images?: unknown } }).status?.images;
+      expect(reported()).toEqual([{ names: ['busybox:latest'], sizeBytes: 4_260_000 }]);
+      images = [...images, image(['web:1'], 5_000_000)];
+      for (let i = 0; JSON.stringify(reported()).indexOf('web:1') < 0; i++) {
+        if (i > 500) throw new Error('the new image was never reported');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(reported()).toEqual([
+        { names: ['web:1'], sizeBytes: 5_000_000 },
+        { names: ['busybox:latest'], sizeBytes: 4_260_000 },
+      ]);
+    } finally {
+      heartbeat.stop();
+    }
+  });
+
   it('creates the node, posts its status, and creates its Lease owned by the node', async () => {
     const { client, calls, objects } = fakeClient();
     const heartbeat = new NodeHeartbeat({ client, nodeName: 'n1', host, runtimeVersion: 'v', logger });

@@ -1,7 +1,8 @@
-import { resourceForKind, type Lease, type Node, type NodeCondition, type ResourceType } from '@berth/api';
+import { resourceForKind, type ContainerImage, type Lease, type Node, type NodeCondition, type ResourceType } from '@berth/api';
 import { NODE_LEASE_NAMESPACE, type KubeClient } from '@berth/client';
 import { errors, isBerthError } from '@berth/errors';
 import { primaryIPv4 } from '@berth/host';
+import type { Image } from '@berth/runtime-client';
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import type { Logger } from 'pino';
@@ -104,6 +105,23 @@ export function nodeStatus(host: HostFacts, runtimeVersion: string, ready: NodeC
   };
 }
 
+/** kubelet's nodeStatusMaxImages and maxNamesPerImageInNodeStatus. */
+export const MAX_NODE_STATUS_IMAGES = 50;
+const MAX_NAMES_PER_IMAGE = 5;
+
+/**
+ * The images a node reports in its status, as kubelet reports them: the largest first, at most 50, each by
+ * its `repository@digest`s and tags (at most 5 names) with its size as runtimed has it (what `berth images`
+ * shows); an image without a name is left out.
+ */
+export function nodeImages(images: Image[]): ContainerImage[] {
+  return images
+    .map((image) => ({ names: [...(image.repoDigests ?? []), ...image.names].slice(0, MAX_NAMES_PER_IMAGE), sizeBytes: image.size }))
+    .filter((image) => image.names.length > 0)
+    .sort((a, b) => b.sizeBytes - a.sizeBytes)
+    .slice(0, MAX_NODE_STATUS_IMAGES);
+}
+
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 /** Leases carry microseconds (MicroTime). */
 const microNow = () => new Date().toISOString().replace(/Z$/, '000Z');
@@ -120,6 +138,8 @@ export interface NodeHeartbeatOptions {
   statusUpdateMs?: number;
   /** Annotations the agent keeps on its Node (where it keeps local-path volumes). */
   annotations?: Record<string, string>;
+  /** The node's images (runtimed's list), reported in its status; checked for changes at each Lease renewal. */
+  images?: () => Promise<Image[]>;
 }
 
 /**
@@ -131,6 +151,8 @@ export class NodeHeartbeat {
   private readonly timers: NodeJS.Timeout[] = [];
   private readyTransition = now();
   private stopped = false;
+  /** The images the status last reported (JSON), so that a change is reported before the next status update. */
+  private reportedImages: string | undefined;
 
   constructor(private readonly options: NodeHeartbeatOptions) {}
 
@@ -160,6 +182,7 @@ export class NodeHeartbeat {
       this.timers.push(timer);
     };
     every(this.options.leaseRenewMs ?? 10_000, () => this.renewLease(), 'lease renewal');
+    if (this.options.images) every(this.options.leaseRenewMs ?? 10_000, () => this.reportChangedImages(), 'node image report');
     every(this.options.statusUpdateMs ?? 60_000, () => this.updateStatus(), 'node status update');
   }
 
@@ -199,8 +222,26 @@ export class NodeHeartbeat {
       reason: 'KubeletReady',
       message: 'kubelet is posting ready status',
     };
-    const status = nodeStatus(this.options.host, this.options.runtimeVersion, ready);
+    const images = await this.currentImages();
+    const status = { ...nodeStatus(this.options.host, this.options.runtimeVersion, ready), ...(images ? { images } : {}) };
     await this.options.client.patch<Node>(NODE_TYPE, this.name, { status }, { type: 'merge', subresource: 'status' });
+    if (images) this.reportedImages = JSON.stringify(images);
+  }
+
+  /** The images to report; undefined without a runtime to ask, or when it cannot answer (the last report stays). */
+  private async currentImages(): Promise<ContainerImage[] | undefined> {
+    if (!this.options.images) return undefined;
+    try {
+      return nodeImages(await this.options.images());
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message }, 'cannot list the node\'s images for its status');
+      return undefined;
+    }
+  }
+
+  private async reportChangedImages(): Promise<void> {
+    const images = await this.currentImages();
+    if (images && JSON.stringify(images) !== this.reportedImages) await this.updateStatus();
   }
 
   private async renewLease(): Promise<void> {

@@ -76,6 +76,9 @@ function subresourceInfo(r: ResourceType, sub: Subresource): { group: string; ve
       return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
     case 'token':
       return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
+    case 'top':
+      // berth's own: the container's processes as its node sees them (docker top), a PodProcessList.
+      return { group: '', version: 'v1', kind: 'PodProcessList', verbs: ['get'] };
   }
 }
 

@@ -61,7 +61,7 @@ function watchEventLine(type: WatchEventType, object: KubeObject): string {
   return line;
 }
 
-const SERVED_SUBRESOURCES: Subresource[] = ['status', 'scale', 'binding', 'log', 'exec', 'eviction', 'token'];
+const SERVED_SUBRESOURCES: Subresource[] = ['status', 'scale', 'binding', 'log', 'exec', 'eviction', 'token', 'top'];
 const FIELD_VALIDATIONS: FieldValidation[] = ['Strict', 'Warn', 'Ignore'];
 
 interface RequestContext {
@@ -373,7 +373,7 @@ export class ApiHandler {
 
     if (subresource === 'scale') return this.scale(ctx, target, name);
     if (subresource === 'eviction' || subresource === 'token') return this.createSubresource(ctx, target, name);
-    if (subresource === 'log' || subresource === 'exec') return this.fromNode(ctx, target, name);
+    if (subresource === 'log' || subresource === 'exec' || subresource === 'top') return this.fromNode(ctx, target, name);
     if (subresource && objects.acceptsSubresourceWrite(type, subresource)) {
       if (method !== 'POST') throw errors.methodNotAllowed(`${method} is not supported on ${type.plural}/${subresource}`);
       ctx.verb = 'create';
@@ -419,14 +419,19 @@ export class ApiHandler {
     }
   }
 
-  /** pods/log streams from the pod's node; exec is served only as an upgrade (upgradeListener). */
+  /**
+   * pods/log streams from the pod's node, pods/top is the node's listing of a container's processes; exec is
+   * served only as an upgrade (upgradeListener).
+   */
   private async fromNode(ctx: RequestContext, target: ResourceTarget, name: string): Promise<void> {
     const nodes = this.deps.nodes;
     if (!nodes) throw errors.unavailable('this API server does not reach nodes');
     if (target.subresource === 'exec') throw errors.badRequest('Upgrade request required');
-    if (ctx.req.method !== 'GET') throw errors.methodNotAllowed(`${ctx.req.method} is not supported on pods/log`);
+    if (ctx.req.method !== 'GET') throw errors.methodNotAllowed(`${ctx.req.method} is not supported on pods/${target.subresource}`);
     ctx.verb = 'get';
-    return nodes.serveLog(ctx.req, ctx.res, target.namespace ?? 'default', name, ctx.url.searchParams);
+    const namespace = target.namespace ?? 'default';
+    if (target.subresource === 'top') return this.sendJson(ctx, 200, await nodes.top(namespace, name, ctx.url.searchParams.get('container')));
+    return nodes.serveLog(ctx.req, ctx.res, namespace, name, ctx.url.searchParams);
   }
 
   /** Upgrade requests (exec, attach, port-forward, the nodes' tunnels): authorized here, served by the node proxy. */

@@ -82,18 +82,12 @@ export class NodeMetricsApi {
   }
 
   private async fetch(node: string): Promise<NodeStatsReport> {
-    const ws = await this.tunnels.open(node, 'stats', {});
-    return new Promise((resolve, reject) => {
-      ws.once('message', (data: Buffer) => {
-        ws.close(1000);
-        try {
-          resolve(JSON.parse(data.toString('utf8')) as NodeStatsReport);
-        } catch {
-          reject(errors.internal(`node "${node}" sent malformed stats`));
-        }
-      });
-      ws.once('close', () => reject(errors.unavailable(`node "${node}" closed the stats request`)));
-    });
+    const text = await this.tunnels.fetchMessage(node, 'stats', {});
+    try {
+      return JSON.parse(text) as NodeStatsReport;
+    } catch {
+      throw errors.internal(`node "${node}" sent malformed stats`);
+    }
   }
 
   private async nodes(name: string | undefined, labelSelector: string | null): Promise<unknown> {

@@ -1,5 +1,5 @@
 import { resourceForKind, type Pod } from '@berth/api';
-import { CHANNEL_PROTOCOLS, TUNNEL_REQUEST_PARAM, type ContainerRef, type ExecParams, type LogParams } from '@berth/client';
+import { CHANNEL_PROTOCOLS, TUNNEL_REQUEST_PARAM, type ContainerRef, type ExecParams, type LogParams, type PodProcessList } from '@berth/client';
 import { errors } from '@berth/errors';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -9,6 +9,7 @@ import WebSocket, { createWebSocketStream, WebSocketServer } from 'ws';
 import { endWithStatus } from './http-errors';
 import { NodeMetricsApi, parseMetricsPath } from './node-metrics';
 import { NodeTunnels, type NodeTunnelsOptions } from './node-tunnels';
+import { parseContainerProcesses } from './pod-top';
 import type { ObjectService } from './objects';
 import { PORT_FORWARD_PROTOCOL, servePortForward, TUNNELED_PORT_FORWARD_PROTOCOL } from './port-forward';
 import { booleanParam, integerParam } from './query';
@@ -229,6 +230,19 @@ export class NodeProxy {
     });
   }
 
+  /**
+   * `GET pods/{name}/top?container=C`: the processes of the pod's container as its node's host sees them
+   * (docker top). A pod that has completed, is not bound, or has no such container is a BadRequest; a
+   * container that is not running is the node's BadRequest.
+   */
+  async top(namespace: string, name: string, container: string | null): Promise<PodProcessList> {
+    const { ref, node, pod } = await this.locate(namespace, name, container);
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') throw errors.badRequest(`cannot list the processes of a container in a completed pod; current phase is ${phase}`);
+    const listed = parseContainerProcesses(await this.tunnels.fetchMessage(node, 'top', ref), node);
+    return { namespace, pod: name, container: ref.container, node, ...listed };
+  }
+
   /** The metrics API's answer for `pathname`, or undefined when it is not one of its paths. */
   async metrics(pathname: string, q: URLSearchParams): Promise<unknown> {
     const path = parseMetricsPath(pathname);
@@ -236,11 +250,11 @@ export class NodeProxy {
   }
 
   /** The pod, the container the request is for, and the node that runs it. */
-  private async locate(namespace: string, name: string, container: string | null): Promise<{ ref: ContainerRef; node: string }> {
+  private async locate(namespace: string, name: string, container: string | null): Promise<{ ref: ContainerRef; node: string; pod: Pod }> {
     const pod = (await this.deps.objects.get(POD_TYPE, namespace, name)) as Pod;
     const chosen = containerOf(pod, container);
     const node = pod.spec?.nodeName;
     if (!node) throw errors.badRequest(`pod ${name} does not have a host assigned`);
-    return { ref: { namespace, pod: name, uid: pod.metadata.uid ?? '', container: chosen }, node };
+    return { ref: { namespace, pod: name, uid: pod.metadata.uid ?? '', container: chosen }, node, pod };
   }
 }

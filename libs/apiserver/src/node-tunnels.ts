@@ -1,4 +1,4 @@
-import type { ExecParams, LogParams, PortForwardParams, TunnelAnswer, TunnelKind } from '@berth/client';
+import type { ContainerRef, ExecParams, LogParams, PortForwardParams, TunnelAnswer, TunnelKind } from '@berth/client';
 import { BerthError, errors } from '@berth/errors';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -23,7 +23,9 @@ type ParamsOf<K extends TunnelKind> = K extends 'log'
     ? Record<string, never>
     : K extends 'portforward'
       ? PortForwardParams
-      : ExecParams;
+      : K extends 'top'
+        ? ContainerRef
+        : ExecParams;
 
 /**
  * The server's end of the node tunnels (see @berth/client's node-tunnel-protocol): the control socket of
@@ -121,6 +123,19 @@ export class NodeTunnels {
       throw new BerthError(answer.reason, answer.message);
     }
     return ws;
+  }
+
+  /** A request whose answer is one text message (stats, top): that message, once the node has sent it. */
+  async fetchMessage<K extends 'stats' | 'top'>(node: string, kind: K, params: ParamsOf<K>): Promise<string> {
+    const ws = await this.open(node, kind, params);
+    return new Promise((resolve, reject) => {
+      ws.once('message', (data: Buffer, isBinary: boolean) => {
+        ws.close(1000);
+        if (isBinary) reject(errors.internal(`node "${node}" sent a binary ${kind} answer`));
+        else resolve(data.toString('utf8'));
+      });
+      ws.once('close', () => reject(errors.unavailable(`node "${node}" closed the ${kind} request`)));
+    });
   }
 
   /** Closes every control socket and fails every waiting request. */

@@ -23,5 +23,6 @@ export type { ChannelFrame, ChannelProtocol, ChannelStatus } from './channel-pro
 export { nodeTunnelPath, TUNNEL_REQUEST_PARAM } from './node-tunnel-protocol';
 export type {
   TunnelKind, TunnelRequest, TunnelAnswer, ContainerRef, LogParams, ExecParams, PortForwardParams, ResourceUsage, PodStats, NodeStatsReport,
+  PodProcess, ContainerProcesses, PodProcessList,
 } from './node-tunnel-protocol';
 export { LOCAL_REGISTRY_HOSTING, advertisedMirrors, advertisedRegistryHost, fetchLocalRegistryHosting, localRegistryHosting, parseMirroredRegistries } from './local-registry-hosting';

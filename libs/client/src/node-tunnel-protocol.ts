@@ -9,6 +9,7 @@ import type { ErrorReason } from '@berth/errors';
  * - log: binary messages of log text, then a normal close;
  * - exec/attach: binary channel-protocol frames both ways (v5.channel.k8s.io), status on channel 3;
  * - stats: one text message, a {@link NodeStatsReport}.
+ * - top: one text message, a {@link ContainerProcesses} (the container's processes as its host sees them).
  * - portforward: one TCP connection to the pod's port, its bytes as binary messages both ways; an empty
  *   binary message says its sender has no more to send (a half-close).
  * Either side closing the socket ends the request on the other.
@@ -19,7 +20,7 @@ export function nodeTunnelPath(node: string): string {
 
 export const TUNNEL_REQUEST_PARAM = 'request';
 
-export type TunnelKind = 'log' | 'exec' | 'attach' | 'stats' | 'portforward';
+export type TunnelKind = 'log' | 'exec' | 'attach' | 'stats' | 'portforward' | 'top';
 
 /** Which of a pod's containers a request is about. */
 export interface ContainerRef {
@@ -63,6 +64,7 @@ export type TunnelRequest =
   | { id: string; kind: 'log'; params: LogParams }
   | { id: string; kind: 'exec' | 'attach'; params: ExecParams }
   | { id: string; kind: 'stats'; params: Record<string, never> }
+  | { id: string; kind: 'top'; params: ContainerRef }
   | { id: string; kind: 'portforward'; params: PortForwardParams };
 
 /** The first message on a dial-back socket: go ahead, or why not (the API's error vocabulary). */
@@ -89,4 +91,39 @@ export interface NodeStatsReport {
   windowSeconds: number;
   node: ResourceUsage;
   pods: PodStats[];
+}
+
+/** One process of a pod's container as its node's host sees it: the facts of `ps -ef`'s columns. */
+export interface PodProcess {
+  /** The effective uid, and the host's name for it ('' when the host has none). */
+  uid: number;
+  user: string;
+  /** Host pids. */
+  pid: number;
+  ppid: number;
+  /** CPU used over its life, percent of one CPU (ps's C is its integer part). */
+  cpuPercent: number;
+  /** When it started, RFC 3339. */
+  startTime: string;
+  /** Its controlling terminal as ps names it (`pts/0`), `?` for none. */
+  tty: string;
+  /** CPU time used (user + system), seconds. */
+  cpuTimeSeconds: number;
+  /** Its command line; for a process without one (a zombie), the kernel's name of it in brackets, as ps shows it. */
+  cmd: string[];
+}
+
+/** What a node answers for a top request, in pid order. */
+export interface ContainerProcesses {
+  processes: PodProcess[];
+  /** Processes beyond those listed (a node lists at most a few thousand). */
+  omitted: number;
+}
+
+/** `GET pods/{name}/top?container=C`: the container's processes, and where they run. */
+export interface PodProcessList extends ContainerProcesses {
+  namespace: string;
+  pod: string;
+  container: string;
+  node: string;
 }

@@ -2,6 +2,7 @@ import { dns1123LabelErrors, isQuantity, parseQuantity, portNameErrors } from '@
 import type { Container, ContainerPort, PodSpec, Probe, PullPolicy, ResourceRequirements, SecurityContext } from '@berth/api';
 import { seconds, type ServiceContext } from './context';
 import type { HealthCheck } from './model';
+import { onPodsNode } from './network';
 
 /**
  * The service's one container, from everything compose says about the process: the image, argv, environment,
@@ -181,8 +182,9 @@ function probesOf(ctx: ServiceContext, health: HealthCheck | undefined): Pick<Co
 }
 
 /**
- * Container ports: every target compose names (informational, as EXPOSE), and for `mode: host` the node's
- * port (docker run -p). A host port must be given: Swarm picks a free one, a pod cannot ask for that.
+ * Container ports: every target compose names (informational, as EXPOSE), and for `mode: host` or a port
+ * bound to one address (`127.0.0.1:9229:9229`) the node's port on that address (docker run -p). A host port
+ * must be given: Swarm picks a free one, a pod cannot ask for that.
  */
 function containerPorts(ctx: ServiceContext): ContainerPort[] {
   const ports: ContainerPort[] = [];
@@ -196,9 +198,9 @@ function containerPorts(ctx: ServiceContext): ContainerPort[] {
       if (errs.length) ctx.refuse('ports', `${port.target}: name ${JSON.stringify(port.name)}: ${errs[0]}`);
       else entry.name = port.name;
     }
-    if (port.mode === 'host') {
+    if (onPodsNode(port)) {
       if (port.published === undefined && !hostNetwork) {
-        ctx.refuse('ports', `target ${port.target} in mode host needs a published port (a pod cannot ask the node for any free one)`);
+        ctx.refuse('ports', `target ${port.target} ${port.mode === 'host' ? 'in mode host' : `on ${port.host_ip}`} needs a published port (a pod cannot ask the node for any free one)`);
         continue;
       }
       entry.hostPort = hostNetwork ? port.target : port.published;

@@ -121,7 +121,7 @@ export const COMPOSE_KEYS: readonly ComposeKey[] = [
   refused('services.*.pid', 'no namespaces are shared across pods'),
   mapped('services.*.pids_limit', 'folded into deploy.resources.limits.pids'),
   refused('services.*.platform', 'berth runs images for the platform of its nodes'),
-  mapped('services.*.ports', 'a Service: mode ingress as LoadBalancer on the published port of every node (NodePort when unpublished), mode host as hostPort (a published port required)'),
+  mapped('services.*.ports', 'a Service: mode ingress as LoadBalancer on the published port of every node (NodePort when unpublished), mode host and a port bound to one host_ip (127.0.0.1:9229:9229) as hostPort on that address of the node running the pod (a published port required)'),
   ...under('services.*.ports[]', ['name', 'mode', 'host_ip', 'target', 'published', 'protocol', 'app_protocol']),
   refused('services.*.post_start', 'lifecycle hooks are not offered'),
   refused('services.*.pre_stop', 'lifecycle hooks are not offered'),

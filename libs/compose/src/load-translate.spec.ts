@@ -73,10 +73,10 @@ it('translates a project as the loader loads it from a file in the short forms',
   const files = await readProjectFiles(project);
   const bindKinds = await bindSourceKinds(project);
   expect(bindKinds).toEqual({ [join(dir, 'init.sql')]: 'file' });
-  // migrate names no port: its Service is headless (clusterIP None), with no one address for /etc/hosts.
-  const headless = { web: '10.96.0.10', db: '10.96.0.12', migrate: 'None' };
-  expect(() => translateProject(project, { images: { web: 'registry/shop-web:1' }, files, serviceIPs: headless })).toThrow('migrate is in scope but its ClusterIP is not known');
-  const serviceIPs = { ...headless, migrate: '10.96.0.13' };
+  // Without migrate's address the names in scope cannot all be written into /etc/hosts.
+  const unknown = { web: '10.96.0.10', db: '10.96.0.12' };
+  expect(() => translateProject(project, { images: { web: 'registry/shop-web:1' }, files, serviceIPs: unknown })).toThrow('migrate is in scope but its ClusterIP is not known');
+  const serviceIPs = { ...unknown, migrate: '10.96.0.13' };
   const objects = translateProject(project, { images: { web: 'registry/shop-web:1' }, files, serviceIPs, bindKinds });
 
   const web = find<Deployment>(objects, 'Deployment', 'web').spec!.template;

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { HostAlias, PodSpec, Protocol, Service, ServicePort } from '@berth/api';
 import { DEFAULT_DNS_ADDRESS } from '@berth/dns';
 import type { ServiceContext } from './context';
-import type { ComposeProject, ServiceConfig } from './model';
+import type { ComposeProject, PortConfig, ServiceConfig } from './model';
 import { composeLabels, own } from './names';
 import type { Refusals } from './refusals';
 
@@ -46,6 +46,15 @@ function internalPorts(service: ServiceConfig, refuse: (key: string, why: string
 }
 
 /**
+ * Whether a port is published on the node running the pod (its hostPort) rather than on every node: `mode:
+ * host`, and a port bound to one address (`127.0.0.1:9229:9229`), which compose binds on that address of its
+ * one host; the routing mesh answers on every address of every node, so it cannot keep that promise.
+ */
+export function onPodsNode(port: PortConfig): boolean {
+  return port.mode === 'host' || (port.host_ip !== undefined && port.host_ip !== '0.0.0.0' && port.host_ip !== '::');
+}
+
+/**
  * The Services of one compose service:
  * - `<service>`, how the project's other services reach it by name (`db`, `db.<project>`): a ClusterIP on
  *   the container ports it names (ports' targets and `expose`), or headless (DNS answers with the pods'
@@ -69,10 +78,7 @@ export function servicesOf(project: ComposeProject, service: ServiceConfig, scop
     aliases.delete(service.name);
     for (const alias of [...aliases].sort()) out.push(internal(alias));
   }
-  const ingress = service.ports.filter((p) => p.mode !== 'host');
-  for (const port of ingress) {
-    if (port.host_ip !== undefined && port.host_ip !== '0.0.0.0') refuse('ports', `${port.target}: host_ip ${port.host_ip}: a published port answers on every address of every node (mode host binds one address)`);
-  }
+  const ingress = service.ports.filter((p) => !onPodsNode(p));
   const published = ingress.filter((p) => p.published !== undefined);
   if (published.length && published.length < ingress.length) {
     refuse('ports', 'some ingress ports are published and some are not: publish all of them (LoadBalancer) or none (NodePort)');
@@ -117,10 +123,12 @@ export function checkNetworks(project: ComposeProject, refusals: Refusals): void
 /**
  * A pod's networking: `network_mode: host` is hostNetwork (names still resolve through the cluster DNS:
  * ClusterFirstWithHostNet); `extra_hosts` are hostAliases; `dns` and `dns_search` go into dnsConfig.
- * In a project with several networks a service resolves only the services it shares a network with: its
- * resolv.conf names the cluster DNS without search domains (so only fully qualified names reach it) and its
- * /etc/hosts the names in its scope (`db`, `db.<project>`, aliases) at their ClusterIPs. Traffic between
- * networks is not blocked: the scopes are names only.
+ * In a project with several networks a service's /etc/hosts has the names in its scope (`db`, `db.<project>`,
+ * aliases) at their ClusterIPs, and its resolv.conf the cluster DNS without search domains. A service in scope
+ * that names no ports (headless) has no one address for /etc/hosts: its name is left to the cluster DNS, which
+ * answers a pod's short names (`redis`, `redis.<project>`) with the Services of the pod's namespace, as it does
+ * for every pod, so names outside the scope resolve there too. The scopes are names first in /etc/hosts, not a
+ * wall; traffic between networks is not blocked either.
  */
 export function podNetworking(ctx: ServiceContext, scoped: boolean): Partial<PodSpec> {
   const { service, project } = ctx;
@@ -165,11 +173,18 @@ export function podNetworking(ctx: ServiceContext, scoped: boolean): Partial<Pod
       const shared = Object.keys(service.networks).filter((n) => Object.hasOwn(peer.networks, n));
       if (!shared.length) continue;
       const ip = own(ctx.options.serviceIPs ?? {}, peerName);
-      if (!ip || ip === 'None') {
-        ctx.refuse('networks', `${peerName} is in scope but its ClusterIP is not known (with several networks a service needs ports or expose for an address, and the caller passes serviceIPs)`);
+      const aliasesInScope = shared.flatMap((n) => peer.networks[n].aliases).filter((a) => a !== peerName);
+      if (ip === 'None') {
+        // Headless (no ports): no one address for /etc/hosts, but the cluster DNS answers a pod's short names
+        // (`redis`, `redis.<project>`) with the Services of its namespace: the name resolves to the pods. Its aliases cannot.
+        if (aliasesInScope.length) ctx.refuse('networks', `${peerName}'s aliases (${aliasesInScope.join(', ')}) need an address: it names no ports (ports or expose give it a ClusterIP)`);
         continue;
       }
-      for (const name of [peerName, `${peerName}.${project.name}`, ...shared.flatMap((n) => peer.networks[n].aliases)]) alias(ip, name, 'networks');
+      if (!ip) {
+        ctx.refuse('networks', `${peerName} is in scope but its ClusterIP is not known (with several networks the caller passes serviceIPs)`);
+        continue;
+      }
+      for (const name of [peerName, `${peerName}.${project.name}`, ...aliasesInScope]) alias(ip, name, 'networks');
     }
   }
   if (nameservers.length > (spec.dnsPolicy === 'None' ? 3 : 2)) ctx.refuse('dns', 'a pod takes at most 3 nameservers, the cluster DNS among them');

@@ -87,6 +87,11 @@ describe('translateProject', () => {
 
     const host = deploymentOf(composeService('edge', { ports: [{ target: 80, published: 8081, protocol: 'tcp', mode: 'host' }] }));
     expect(podOf(host).containers[0].ports).toEqual([{ containerPort: 80, protocol: 'TCP', hostPort: 8081 }]);
+    // A port bound to one address (the voting app's debugger, 127.0.0.1:9229:9229) is on that address of the pod's node only.
+    const bound = one(composeService('result', { ports: [{ target: 80, published: 8081, protocol: 'tcp', mode: 'ingress' }, { target: 9229, published: 9229, host_ip: '127.0.0.1', protocol: 'tcp', mode: 'ingress' }] }));
+    expect(podOf(find(bound, 'Deployment', 'result')).containers[0].ports).toEqual([{ containerPort: 80, protocol: 'TCP' }, { containerPort: 9229, protocol: 'TCP', hostPort: 9229, hostIP: '127.0.0.1' }]);
+    expect(find<Service>(bound, 'Service', 'result-published').spec!.ports).toEqual([{ name: 'tcp-8081', protocol: 'TCP', port: 8081, targetPort: 80 }]);
+    expect(refusal(() => one(composeService('edge', { ports: [{ target: 80, host_ip: '127.0.0.1', protocol: 'tcp', mode: 'ingress' }] })))).toContain('service "edge": ports: target 80 on 127.0.0.1 needs a published port');
     const dnsrr = one(composeService('edge', { expose: ['80'], deploy: { labels: {}, endpoint_mode: 'dnsrr' } }));
     expect(find<Service>(dnsrr, 'Service', 'edge').spec!.clusterIP).toBe('None');
     expect(refusal(() => one(composeService('edge', { ports: [{ target: 80, protocol: 'tcp', mode: 'host' }] })))).toContain('service "edge": ports: target 80 in mode host needs a published port');
@@ -280,6 +285,13 @@ describe('translateProject', () => {
     expect(api.hostAliases!.flatMap((a) => a.hostnames)).toEqual(['api', 'api.app', 'backend', 'db', 'db.app', 'database', 'web', 'web.app']);
     expect(translateServices(scoped).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(['Namespace/app', 'Service/api', 'Service/db', 'Service/web']);
     expect(refusal(() => translateProject(scoped))).toContain('service "web": networks: api is in scope but its ClusterIP is not known');
+    // A headless service in scope (the voting app's redis: no ports) is left to the cluster DNS's short names; its aliases cannot be.
+    const withHeadless = (aliases: string[]) => composeProject('app', [...services.slice(0, 2), composeService('db', { networks: { back: { aliases } } })], { networks });
+    const headless = translateProject(withHeadless([]), { serviceIPs: { ...serviceIPs, db: 'None' }, clusterDNS: '10.96.0.53' });
+    expect(podOf(find(headless, 'Deployment', 'api')).hostAliases!.flatMap((a) => a.hostnames)).toEqual(['api', 'api.app', 'backend', 'web', 'web.app']);
+    expect(refusal(() => translateProject(withHeadless(['database']), { serviceIPs: { ...serviceIPs, db: 'None' } }))).toContain(
+      "service \"api\": networks: db's aliases (database) need an address: it names no ports",
+    );
 
     // One network: aliases are Services of their own, and the cluster DNS resolves everything.
     const single = one(composeService('db', { expose: ['5432'], networks: { default: { aliases: ['database'] } } }));

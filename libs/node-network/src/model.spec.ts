@@ -119,6 +119,40 @@ describe('proxyModel', () => {
     ]);
   });
 
+  test('127.0.0.1 too when the load balancer is the nodes themselves (an ingress IP is a Node address), whichever node this is', () => {
+    const onNodes = { loadBalancer: { ingress: [{ ip: '192.168.0.2' }] } };
+    const elsewhere = { loadBalancer: { ingress: [{ ip: '203.0.113.9' }] } };
+    const created = (name: string, at: string, spec: Service['spec'], status: Service['status']) => ({
+      ...service(name, spec),
+      metadata: { namespace: 'default', name, creationTimestamp: at },
+      status,
+    });
+    const model = modelOf(
+      [
+        created('published', '2026-01-01T00:00:00Z', { type: 'LoadBalancer', clusterIP: '10.96.0.1', ports: [{ port: 8080, nodePort: 30080 }, { name: 'dns', port: 53, protocol: 'UDP' }] }, onNodes),
+        // Another implementation's load balancer: the node's loopback is not its to take.
+        created('cloud', '2026-01-01T00:00:00Z', { type: 'LoadBalancer', clusterIP: '10.96.0.2', ports: [{ port: 80 }] }, elsewhere),
+        // Not yet given an ingress, or no longer a LoadBalancer.
+        created('pending', '2026-01-01T00:00:00Z', { type: 'LoadBalancer', clusterIP: '10.96.0.3', ports: [{ port: 81 }] }, {}),
+        created('was-lb', '2026-01-01T00:00:00Z', { type: 'ClusterIP', clusterIP: '10.96.0.4', ports: [{ port: 82 }] }, onNodes),
+        // The same port, published later: the older Service keeps 127.0.0.1:8080 as it keeps the node addresses.
+        created('later', '2026-01-02T00:00:00Z', { type: 'LoadBalancer', clusterIP: '10.96.0.5', ports: [{ port: 8080 }] }, onNodes),
+      ],
+      [],
+      [node('n1', '10.244.1.0/24', '192.168.0.1'), node('n2', '10.244.2.0/24', '192.168.0.2')],
+      'n1',
+    );
+    expect(model.servicePorts.map((p) => [p.id, p.externalIPs])).toEqual([
+      ['default/cloud/tcp/', ['203.0.113.9']],
+      ['default/later/tcp/', []],
+      ['default/pending/tcp/', []],
+      ['default/published/tcp/', ['127.0.0.1', '192.168.0.2']],
+      ['default/published/udp/dns', ['127.0.0.1', '192.168.0.2']],
+      ['default/was-lb/tcp/', []],
+    ]);
+    expect(model.conflicts).toEqual(["127.0.0.1 tcp/8080 is default/published's, not default/later's", "192.168.0.2 tcp/8080 is default/published's, not default/later's"]);
+  });
+
   test('an external address and port two Services ask for is the older one\'s; the conflict is reported', () => {
     const created = (name: string, at: string, spec: Service['spec']) => ({ ...service(name, spec), metadata: { namespace: 'default', name, creationTimestamp: at } });
     const model = modelOf(

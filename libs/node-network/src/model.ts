@@ -24,9 +24,9 @@ export interface ServicePortModel {
   port: number;
   nodePort?: number;
   /**
-   * spec.externalIPs and, for LoadBalancer Services, status.loadBalancer.ingress IPs: answered on `port` like
-   * the ClusterIP, but as external traffic (as NodePorts are). Sorted; an address:port another Service
-   * claimed first is left out.
+   * spec.externalIPs and, for LoadBalancer Services, status.loadBalancer.ingress IPs, and 127.0.0.1 when the
+   * load balancer is the nodes themselves (see `LOOPBACK`): answered on `port` like the ClusterIP, but as
+   * external traffic (as NodePorts are). Sorted; an address:port another Service claimed first is left out.
    */
   externalIPs: string[];
   /** Set when sessionAffinity is ClientIP. */
@@ -109,10 +109,20 @@ function affinityTimeout(service: Service): number | undefined {
 
 const isPositiveInteger = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0;
 
-/** spec.externalIPs, and the ingress IPs a load balancer (the service-lb controller) reported for a LoadBalancer Service. */
-function externalAddresses(service: Service): string[] {
+/** The node's loopback address, where published ports answer for the node's own processes. */
+export const LOOPBACK = '127.0.0.1';
+
+/**
+ * spec.externalIPs, and the ingress IPs a load balancer reported for a LoadBalancer Service. When one of
+ * those is a Node's address, the load balancer is the nodes themselves (the service-lb controller, as
+ * k3s's ServiceLB, whose hostPorts answer on the loopback too): then every node also answers on
+ * 127.0.0.1, as Docker's published ports do. Not for another implementation's addresses: a node's
+ * loopback port is not theirs to take.
+ */
+function externalAddresses(service: Service, nodeAddresses: ReadonlySet<string>): string[] {
   const balancer = service.spec?.type === 'LoadBalancer' ? (service.status?.loadBalancer?.ingress ?? []).map((i) => i.ip) : [];
-  const addresses = [...(service.spec?.externalIPs ?? []), ...balancer].filter((ip): ip is string => !!ip && isIPv4(ip));
+  const onNodes = balancer.some((ip) => !!ip && nodeAddresses.has(ip));
+  const addresses = [...(service.spec?.externalIPs ?? []), ...balancer, ...(onNodes ? [LOOPBACK] : [])].filter((ip): ip is string => !!ip && isIPv4(ip));
   return [...new Set(addresses)].sort(compareIPv4);
 }
 
@@ -136,6 +146,7 @@ export function proxyModel(input: ProxyModelInput): ProxyModel {
   // external addresses are whatever users and load balancers write, so the oldest Service keeps one.
   const claimed = new Map<string, string>();
   const services = input.services.filter((s) => clusterIPOf(s) !== undefined).sort(byAge);
+  const nodeAddresses = new Set(input.nodes.flatMap((node) => (node.status?.addresses ?? []).map((a) => a.address)));
   for (const service of services) {
     for (const port of service.spec?.ports ?? []) {
       if (isPort(port.port)) claimed.set(`${clusterIPOf(service)} ${l4(port.protocol)}/${port.port}`, qualifiedName(service));
@@ -151,7 +162,7 @@ export function proxyModel(input: ProxyModelInput): ProxyModel {
     for (const port of service.spec?.ports ?? []) {
       const protocol = l4(port.protocol);
       if (!PROTOCOLS.includes(protocol) || !isPort(port.port)) continue;
-      const externalIPs = externalAddresses(service).filter((ip) => {
+      const externalIPs = externalAddresses(service, nodeAddresses).filter((ip) => {
         const key = `${ip} ${protocol}/${port.port}`;
         const holder = claimed.get(key) ?? owner;
         if (holder !== owner) conflicts.push(`${key} is ${holder}'s, not ${owner}'s`);

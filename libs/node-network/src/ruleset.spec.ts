@@ -92,8 +92,8 @@ describe('renderRuleset', () => {
       'ip daddr . meta l4proto . th dport vmap @service-ips',
       'fib daddr type local meta l4proto . th dport vmap @service-nodeports',
     ]);
-    // Pods (prerouting) and the node's own processes (output) alike.
-    expect(chain(ruleset, 'nat-prerouting')).toMatchObject({ base: { type: 'nat', hook: 'prerouting' }, rules: ['jump services'] });
+    // Pods (prerouting) and the node's own processes (output) alike; 127.0.0.1 for the node's own processes only.
+    expect(chain(ruleset, 'nat-prerouting')).toMatchObject({ base: { type: 'nat', hook: 'prerouting' }, rules: ['iifname != "lo" ip daddr 127.0.0.0/8 return', 'jump services'] });
     expect(chain(ruleset, 'nat-output')).toMatchObject({ base: { type: 'nat', hook: 'output' }, rules: ['jump services'] });
     expect(chain(ruleset, 'masquerading')!.rules.at(-1)).toBe('masquerade fully-random');
   });
@@ -154,6 +154,8 @@ describe('external addresses and traffic policies', () => {
     expect(elements('service-ips')).toEqual(
       expect.arrayContaining([`10.96.1.1 . tcp . 80 : goto ${serviceChainName(lb)}`, `192.168.0.1 . tcp . 80 : ${external}`, `192.168.0.2 . tcp . 80 : ${external}`, `203.0.113.5 . tcp . 80 : ${external}`]),
     );
+    // The nodes are its load balancer: their loopback answers too (nat-prerouting passes 127/8 from elsewhere by).
+    expect(elements('service-ips')).toContain(`127.0.0.1 . tcp . 80 : ${external}`);
     expect(elements('service-nodeports')).toContain(`tcp . 30100 : ${external}`);
     expect(chain(ruleset, externalChainName(lb))!.rules).toEqual(['jump mark-for-masquerade', `goto ${serviceChainName(lb)}`]);
     expect(chain(ruleset, localChainName(lb))).toBeUndefined();

@@ -50,6 +50,7 @@ export const NO_OBJECTS: ExistingObjects = { chains: new Set(), sets: new Set(),
 // checks see a ClusterIP before it is DNATed, the ClusterIP check on output after.
 const DSTNAT = -100;
 const SRCNAT = 100;
+const LOOPBACK_NET = '127.0.0.0/8';
 
 const CHAIN = {
   filterInput: 'filter-input',
@@ -231,8 +232,8 @@ export function renderRuleset(model: ProxyModel, table = DEFAULT_TABLE): NftRule
       base: { type: 'filter', hook: 'input', priority: DSTNAT - 10 },
       rules: [
         // NodePorts on 127.0.0.1 need route_localnet, which would also let other hosts reach the node's
-        // loopback services; only what this table DNATed (and its replies) may arrive there from outside.
-        `iifname != "lo" ip daddr 127.0.0.0/8 ct status ! dnat drop`,
+        // loopback services; only replies to what this table DNATed may arrive there from outside.
+        `iifname != "lo" ip daddr ${LOOPBACK_NET} ct status ! dnat drop`,
         // External and load-balancer IPs may be this node's own addresses.
         newOnly(CHAIN.serviceEndpointsCheck),
         newOnly(CHAIN.nodePortEndpointsCheck),
@@ -251,7 +252,13 @@ export function renderRuleset(model: ProxyModel, table = DEFAULT_TABLE): NftRule
       base: { type: 'filter', hook: 'output', priority: DSTNAT + 10 },
       rules: [newOnly(CHAIN.serviceEndpointsCheck), newOnly(CHAIN.clusterIPsCheck)],
     },
-    { name: CHAIN.natPrerouting, base: { type: 'nat', hook: 'prerouting', priority: DSTNAT }, rules: [`jump ${CHAIN.services}`] },
+    {
+      name: CHAIN.natPrerouting,
+      base: { type: 'nat', hook: 'prerouting', priority: DSTNAT },
+      // 127.0.0.1 answers NodePorts and published ports for the node's own processes only (their packets meet
+      // nat-output): one that arrives from another host is not DNATed, and filter-input drops it.
+      rules: [`iifname != "lo" ip daddr ${LOOPBACK_NET} return`, `jump ${CHAIN.services}`],
+    },
     { name: CHAIN.natOutput, base: { type: 'nat', hook: 'output', priority: DSTNAT }, rules: [`jump ${CHAIN.services}`] },
     {
       name: CHAIN.natPostrouting,

@@ -13,6 +13,7 @@ import type {
   Container,
   ContainerConfig,
   ContainerStats,
+  ContainerTop,
   DiskUsage,
   ExecOptions,
   ExitStatus,
@@ -342,6 +343,11 @@ export class RuntimeClient {
 
   async stats(ids: string[] = []): Promise<ContainerStats[]> {
     return (await this.unary<{ stats: ContainerStats[] }>('containerStats', { ids })).stats;
+  }
+
+  /** The running container's processes as the host sees them: NotFound when it is not there, Conflict when it is not running. */
+  top(id: string): Promise<ContainerTop> {
+    return this.unary('containerTop', { id });
   }
 
   // Volumes.

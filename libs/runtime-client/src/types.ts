@@ -159,6 +159,26 @@ export interface ContainerStats {
   onlineCpus: number;
 }
 
+/** One process of a container as the host sees it (see ContainerTop in proto/runtime/v1). */
+export interface ContainerProcess {
+  pid: number;
+  ppid: number;
+  uid: number;
+  /** The host's name of the uid; '' when it has none. */
+  user: string;
+  startTimeMs: number;
+  cpuTimeMs: number;
+  tty: string;
+  args: string[];
+  comm: string;
+}
+
+export interface ContainerTop {
+  processes: ContainerProcess[];
+  /** Processes beyond the listed ones (runtimed lists at most 4096). */
+  omitted: number;
+}
+
 export interface PortMapping {
   protocol?: 'tcp' | 'udp' | 'sctp';
   containerPort: number;

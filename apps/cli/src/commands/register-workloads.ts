@@ -182,11 +182,14 @@ export function registerWorkloadCommands(program: Command, runAction: Runner): v
 
   program
     .command('top')
-    .description('cpu and memory in use, from the metrics API (metrics.k8s.io): pods by default, or nodes')
-    .argument('[type]', 'pods or nodes', 'pods')
+    .description(
+      "cpu and memory in use, from the metrics API (metrics.k8s.io): pods by default, or nodes; or, as docker top, a pod's processes as its node sees them (berth top POD [-c CONTAINER])",
+    )
+    .argument('[type]', 'pods or nodes; or POD (TYPE/NAME: one of its pods)')
     .argument('[name]', 'only this pod or node')
     .option('-A, --all-namespaces', 'pods of every namespace')
     .option('-l, --selector <selector>', 'label selector')
     .option('--containers', "each container's usage on its own line")
-    .action((type: string, name: string | undefined, options, cmd: Command) => runAction((session) => top(session, type, name, options), cmd));
+    .option('-c, --container <name>', "with POD: the container whose processes are listed, when the pod has several")
+    .action((type: string | undefined, name: string | undefined, options, cmd: Command) => runAction((session) => top(session, type, name, options), cmd));
 }

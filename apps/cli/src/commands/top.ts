@@ -4,6 +4,8 @@ import { StatusError } from '@berth/client';
 
 import { TableLayout } from '../printers';
 import type { Session } from '../session';
+import { DOCKER_TOP_LAYOUT, omittedNote, podProcesses, processTable } from './processes';
+import { chooseContainer, resolvePod } from './workloads';
 
 /** metrics.k8s.io/v1beta1, as metrics-server serves it. */
 const METRICS_API = '/apis/metrics.k8s.io/v1beta1';
@@ -24,6 +26,8 @@ export interface TopOptions {
   allNamespaces?: boolean;
   selector?: string;
   containers?: boolean;
+  /** docker top's: the pod's container whose processes are listed. */
+  container?: string;
 }
 
 /** kubectl's Quantity.MilliValue() and Value(): rounded up. */
@@ -95,8 +99,41 @@ function onlyNamed<T extends KubeObject>(metrics: T[], name: string | undefined,
   return found;
 }
 
-/** `berth top [pods|nodes] [NAME]`: resource usage from the metrics API (pods by default, as docker stats). */
+/** Whether `berth top WHAT` asks for metrics (kubectl top's pods or nodes) rather than a pod's processes (docker top's). */
+async function namesMetrics(session: Session, what: string): Promise<boolean> {
+  if (what.includes('/')) return false;
+  try {
+    const type = await session.discovery.resolve(what);
+    return type.group === '' && (type.kind === 'Pod' || type.kind === 'Node');
+  } catch (err) {
+    if (err instanceof BerthError && err.reason === 'NotFound') return false;
+    throw err;
+  }
+}
+
+/**
+ * `berth top POD [-c CONTAINER]`, docker top's: the processes of the pod's container as its node's host
+ * sees them (pods/top), `ps -ef`'s table. POD may be TYPE/NAME (deploy/web), one of its pods then.
+ */
+async function podTop(session: Session, target: string, options: TopOptions): Promise<void> {
+  const pod = await resolvePod(session, target, { sayWhich: true });
+  const container = chooseContainer(pod, options.container, (line) => session.notice(line));
+  const list = await podProcesses(session, pod.metadata.namespace ?? session.namespace, pod.metadata.name ?? '', container);
+  session.out(processTable(list.processes, DOCKER_TOP_LAYOUT).trimEnd());
+  const note = omittedNote(list);
+  if (note) session.notice(note);
+}
+
+/**
+ * `berth top [pods|nodes] [NAME]`: resource usage from the metrics API (pods by default, as docker stats);
+ * `berth top POD [-c CONTAINER]`: the pod's processes, as docker top.
+ */
 export async function top(session: Session, what: string | undefined, name: string | undefined, options: TopOptions): Promise<void> {
+  if (what !== undefined && !(await namesMetrics(session, what))) {
+    if (name !== undefined) throw new BerthError('BadRequest', `berth top ${what} takes no further arguments (ps options are not offered)`);
+    return podTop(session, what, options);
+  }
+  if (options.container !== undefined) throw new BerthError('BadRequest', '-c names the container of berth top POD; the metrics of pods and nodes take --containers');
   const type = await session.discovery.resolve(what ?? 'pods');
   if (type.kind === 'Node') {
     const metrics = onlyNamed(await fetchMetrics<NodeMetrics>(session, '/nodes', options.selector), name, 'nodemetrics');

@@ -10,7 +10,7 @@ import type { KubeObject } from '../types';
 import type { FieldSchema } from './merge';
 import { objectMerge } from './merge';
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'eviction' | 'token';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'eviction' | 'token' | 'top';
 
 /** A kind's REST identity: the names discovery, REST paths and the CLI use. */
 export interface ResourceType {

@@ -168,6 +168,12 @@ function registerProjectVerbs(compose: Command, run: Run): void {
     );
 
   compose
+    .command('top')
+    .description("the running containers' processes as their nodes' hosts see them: one UID PID PPID C STIME TTY TIME CMD table per container")
+    .argument('[services...]')
+    .action((services: string[], _options, command: Command) => onProject(run, command, async (scope) => (await import('./top')).composeTop(scope, services)));
+
+  compose
     .command('images')
     .description('the images the containers run: CONTAINER REPOSITORY TAG IMAGE ID SIZE')
     .argument('[services...]')

@@ -67,6 +67,22 @@ export function imageColumns(image: string, imageID: string): { repository: stri
   return { repository, tag, id: digest ? shortId(digest) : '' };
 }
 
+/** `repository:tag` of a reference as the node names its images (`busybox` is `docker.io/library/busybox:latest`); undefined when unparsable. */
+function canonicalName(ref: string): string | undefined {
+  try {
+    const parsed = parseReference(ref);
+    return parsed.digest && !parsed.tag ? `${parsed.repository}@${parsed.digest}` : `${parsed.repository}:${parsed.tag ?? 'latest'}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether one of a node's images (by its names) is the one a container runs: its reference, however written, or its digest. */
+export function isImageOf(names: string[], image: string, digest: string): boolean {
+  const wanted = canonicalName(image);
+  return names.some((n) => n === image || (digest !== '' && n.endsWith(`@${digest}`)) || (wanted !== undefined && canonicalName(n) === wanted));
+}
+
 /**
  * `berth compose images [SERVICE...]`: the image each container runs, from its pod's status (the image and
  * the digest its node resolved), SIZE from its node's image list where the node reports one.
@@ -79,7 +95,7 @@ export async function composeImages(scope: ComposeProjectScope, services: string
     const image = status?.image || pod.spec?.containers?.[0]?.image || '';
     const columns = imageColumns(image, status?.imageID ?? '');
     const digest = (status?.imageID ?? '').replace(/^.*@/, '');
-    const listed = (nodes.get(pod.spec?.nodeName ?? '')?.status?.images ?? []).find((i) => (i.names ?? []).some((n) => n === image || (digest !== '' && n.endsWith(digest))));
+    const listed = (nodes.get(pod.spec?.nodeName ?? '')?.status?.images ?? []).find((i) => isImageOf(i.names ?? [], image, digest));
     return [pod.metadata.name ?? '', columns.repository, columns.tag, columns.id, listed?.sizeBytes !== undefined ? humanSize(listed.sizeBytes) : ''];
   });
   if (options.quiet) {

@@ -232,6 +232,7 @@ describe('composeUp', () => {
     const services = (): KubeObject[] => [
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { [PROJECT_LABEL]: 'shop' } } },
       { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: 'shop', labels: labels('db') }, spec: { clusterIP: '10.96.0.7' } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop', labels: labels('web') }, spec: { clusterIP: 'None' } },
     ];
     let given: Record<string, string> | undefined;
     deps.translateServices = services;
@@ -240,8 +241,9 @@ describe('composeUp', () => {
       return [...services(), ...translate(p, options).slice(1)];
     };
     await composeUp(api.session(), shop(), [], { detach: true }, deps);
-    expect(given).toEqual({ db: '10.96.0.7' });
-    expect(api.applies.map((a) => `${a.kind}/${a.name}`)).toEqual(['Namespace/shop', 'Service/db', 'Deployment/web', 'Deployment/db']);
+    // A headless Service's None too: the translation leaves that name to the cluster DNS.
+    expect(given).toEqual({ db: '10.96.0.7', web: 'None' });
+    expect(api.applies.map((a) => `${a.kind}/${a.name}`)).toEqual(['Namespace/shop', 'Service/db', 'Service/web', 'Deployment/web', 'Deployment/db']);
     expect(lines.filter((l) => l.includes('Network'))).toEqual([' Network shop_default  Creating\n', ' Network shop_default  Created\n']);
   });
 

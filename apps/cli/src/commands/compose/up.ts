@@ -210,13 +210,14 @@ export async function composeUp(session: Session, loaded: ComposeProject, servic
     }
     return result;
   };
-  // The Services first when the translation wants their ClusterIPs (pods find the services of their network scope by them).
+  // The Services first when the translation wants their ClusterIPs (pods find the services of their network scope
+  // by them); a headless one's is None, which the translation leaves to the cluster DNS.
   const serviceIPs: Record<string, string> = Object.create(null);
   if (deps.translateServices) {
     for (const object of await applyAll(deps.translateServices(project))) {
       const service = object.metadata.labels?.[SERVICE_LABEL];
       const ip = (object.spec as { clusterIP?: string } | undefined)?.clusterIP;
-      if (object.kind !== 'Service' || service === undefined || !ip || ip === 'None') continue;
+      if (object.kind !== 'Service' || service === undefined || !ip) continue;
       if (!Object.hasOwn(serviceIPs, service) || object.metadata.name === service) serviceIPs[service] = ip;
     }
   }

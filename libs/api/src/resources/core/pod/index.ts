@@ -19,7 +19,7 @@ export const podResource = defineResource<Pod>({
   plural: 'pods',
   shortNames: ['po'],
   categories: ['all'],
-  subresources: ['status', 'binding', 'log', 'exec', 'eviction'],
+  subresources: ['status', 'binding', 'log', 'exec', 'eviction', 'top'],
   schema: PodObject,
   mergeSchema: objectMerge({ spec: podSpecMerge, status: podStatusMerge }),
   defaults: defaultPod,
