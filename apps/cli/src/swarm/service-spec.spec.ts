@@ -1,5 +1,5 @@
 import type { Deployment } from '@berth/api';
-import { composeProject, translateProject } from '@berth/compose';
+import { composeProject, composeService, translateProject } from '@berth/compose';
 import { composeServiceOf, parseConstraint, parseMountFlag, parsePublishFlag, serviceObjects, SWARM_SERVICE_LABEL } from './service-spec';
 import { updatedPorts, updatedWorkload } from './service';
 
@@ -90,8 +90,10 @@ describe('docker service flags', () => {
       reserveMemory: '32m',
     };
     const { workload } = await serviceObjects('once', 'shop', 'busybox', ['echo hi'], flags);
-    const { service, volumes } = composeServiceOf('once', 'busybox', ['echo hi'], flags);
-    const [translated] = translateProject(composeProject('shop', [service], { volumes })).filter((o) => o.kind === 'Job');
+    const { fields, volumes } = composeServiceOf('once', 'busybox', ['echo hi'], flags);
+    expect(fields).toMatchObject({ entrypoint: ['sh', '-c'], command: ['echo hi'], working_dir: '/srv', user: '1000:1000', healthcheck: { test: ['CMD-SHELL', 'true'], interval: '5s', start_period: '10s' } });
+    expect(fields.deploy).toMatchObject({ mode: 'replicated-job', restart_policy: { condition: 'none' }, resources: { reservations: { memory: 32 * 1024 * 1024 } } });
+    const [translated] = translateProject(composeProject('shop', [composeService('once', fields)], { volumes })).filter((o) => o.kind === 'Job');
     expect(workload).toEqual(translated);
     expect(workload).toMatchObject({ kind: 'Job', metadata: { labels: { tier: 'back' } }, spec: { template: { metadata: { labels: { role: 'worker' } }, spec: { restartPolicy: 'Never' } } } });
   });

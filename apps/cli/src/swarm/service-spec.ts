@@ -387,7 +387,7 @@ function durationFlag(text: string, flag: string): string {
  * deploy.restart_policy.condition, --health-* healthcheck, --entrypoint and the arguments entrypoint and
  * command. Both label sets carry the Swarm service label, which `berth service` finds tasks by.
  */
-export function composeServiceOf(name: string, image: string, args: string[], options: ServiceCreateOptions): { service: ServiceConfig; volumes: ComposeProject['volumes'] } {
+export function composeServiceOf(name: string, image: string, args: string[], options: ServiceCreateOptions): { fields: Partial<ServiceConfig>; volumes: ComposeProject['volumes'] } {
   const mode = parseMode(options.mode);
   checkCreateFlags(name, image, mode, options);
   const swarm = { [SWARM_SERVICE_LABEL]: name };
@@ -433,29 +433,7 @@ export function composeServiceOf(name: string, image: string, args: string[], op
     return { type: 'volume', ...(m.source ? { source: m.source } : {}), target: m.target, ...readOnly };
   });
 
-  const service: ServiceConfig = {
-    name,
-    image,
-    environment,
-    labels: { ...parseLabels(options.containerLabel, '--container-label'), ...swarm },
-    cap_add: [],
-    cap_drop: [],
-    profiles: [],
-    depends_on: {},
-    ports,
-    expose: [],
-    volumes: mounts,
-    tmpfs: [],
-    configs: [],
-    secrets: [],
-    networks: { default: { aliases: [] } },
-    extra_hosts: [],
-    dns: [],
-    dns_search: [],
-    sysctls: {},
-    ulimits: {},
-    deploy,
-  };
+  const service: Partial<ServiceConfig> = { image, environment, labels: { ...parseLabels(options.containerLabel, '--container-label'), ...swarm }, ports, volumes: mounts, deploy };
   if (options.entrypoint !== undefined) service.entrypoint = splitWords(options.entrypoint);
   if (args.length > 0) service.command = args;
   if (options.workdir) service.working_dir = options.workdir;
@@ -469,7 +447,7 @@ export function composeServiceOf(name: string, image: string, args: string[], op
     if (options.healthRetries !== undefined) service.healthcheck.retries = options.healthRetries;
     if (options.healthStartPeriod !== undefined) service.healthcheck.start_period = durationFlag(options.healthStartPeriod, '--health-start-period');
   }
-  return { service, volumes };
+  return { fields: service, volumes };
 }
 
 /**
@@ -480,9 +458,9 @@ export function composeServiceOf(name: string, image: string, args: string[], op
  * service goes into the session's namespace as it is.
  */
 export async function serviceObjects(name: string, namespace: string, image: string, args: string[], options: ServiceCreateOptions): Promise<ServiceObjects> {
-  const { service, volumes } = composeServiceOf(name, image, args, options);
-  const { composeProject, translateProject, bindSourceKinds } = await import('@berth/compose');
-  const project = composeProject(namespace, [service], { volumes, workingDir: process.cwd(), files: [] });
+  const { fields, volumes } = composeServiceOf(name, image, args, options);
+  const { composeProject, composeService, translateProject, bindSourceKinds } = await import('@berth/compose');
+  const project = composeProject(namespace, [composeService(name, fields)], { volumes, workingDir: process.cwd(), files: [] });
   const objects = translateProject(project, { bindKinds: await bindSourceKinds(project) });
   const workload = objects.find((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet' || o.kind === 'Job') as Workload;
   return {
