@@ -56,7 +56,7 @@ describe('decideRollback', () => {
 
   it('rolls back the current revision once it exceeded its progress deadline', () => {
     const d = deployment('web:2', 2, { failed: true });
-    expect(decideRollback(d, history(d, good, bad))).toEqual({ action: 'rollback', failed: bad, reason: `ReplicaSet "${bad.metadata.name}" has timed out progressing.` });
+    expect(decideRollback(d, history(d, good, bad))).toMatchObject({ action: 'rollback', failed: bad, reason: `ReplicaSet "${bad.metadata.name}" has timed out progressing.`, plan: { revision: 1, template: template('web:1') } });
   });
 
   it('leaves alone what did not ask for it, has not failed, is paused, deleted or not yet observed', () => {

@@ -4,6 +4,7 @@ import {
   deploymentRevisions,
   planRollback,
   type ReplicaSet,
+  type Rollback,
   rollbackPatch,
   revisionOf,
   templatesEqualIgnoringHash,
@@ -26,7 +27,7 @@ export const ROLLED_BACK_TEMPLATE_ANNOTATION = 'compose.berth.dev/rolled-back-te
 /** What to do with a Deployment: nothing (why, for the log), roll it back, or say that it cannot be. */
 export type RollbackDecision =
   | { action: 'none'; why: string }
-  | { action: 'rollback'; failed: ReplicaSet; reason: string }
+  | { action: 'rollback'; failed: ReplicaSet; reason: string; plan: Rollback }
   | { action: 'cannot'; failed: ReplicaSet; message: string };
 
 const failedProgressing = (d: Deployment): DeploymentCondition | undefined =>
@@ -52,14 +53,15 @@ export function decideRollback(d: Deployment, sets: ReadonlyMap<number, ReplicaS
     return { action: 'none', why: 'its current template is the one it was rolled back to' };
   }
   const reason = failed.message;
+  let plan: Rollback | { skipped: number };
   try {
-    const plan = planRollback(d, sets);
-    if ('skipped' in plan) return { action: 'none', why: `its template already is revision ${plan.skipped}` };
+    plan = planRollback(d, sets);
   } catch (err) {
     if (isBerthError(err)) return { action: 'cannot', failed: current, message: `update failed (${reason}) and cannot be rolled back: ${err.message}` };
     throw err;
   }
-  return { action: 'rollback', failed: current, reason };
+  if ('skipped' in plan) return { action: 'none', why: `its template already is revision ${plan.skipped}` };
+  return { action: 'rollback', failed: current, reason, plan };
 }
 
 /**
@@ -129,8 +131,7 @@ export class ComposeRollbackController {
       this.events.record(d, 'Warning', 'RollbackFailed', decision.message);
       return;
     }
-    const plan = planRollback(d, revisions);
-    if ('skipped' in plan) return;
+    const { plan } = decision;
     plan.annotations[UPDATE_FAILURE_ACTION_ANNOTATION] = 'rollback';
     plan.annotations[ROLLED_BACK_TEMPLATE_ANNOTATION] = podTemplateHash(plan.template);
     const patch = [{ op: 'test', path: '/metadata/resourceVersion', value: d.metadata.resourceVersion }, ...rollbackPatch(plan)];
