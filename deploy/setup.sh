@@ -5,7 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-debian_packages=(runc nats-server busybox-static iproute2 nftables conntrack skopeo umoci containernetworking-plugins podman podman-compose buildah docker-registry)
+# tini: its static build is the init runtimed binds into containers that ask for one (docker run --init).
+debian_packages=(runc nats-server busybox-static iproute2 nftables conntrack skopeo umoci containernetworking-plugins podman podman-compose buildah docker-registry tini)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -239,10 +239,10 @@ spec:
   for (const path of ['spec.hostPID', 'spec.volumes[0].projected.sources[0].clusterTrustBundle', 'spec.containers[0].volumeMounts[0].mountPropagation']) {
     expect(refused.stderr).toContain(`${path}: Forbidden: not supported by berth: `);
   }
-  const deployment = deploymentYaml('spread', 'default', 1).replace('    spec:\n', '    spec:\n      topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]\n');
-  const template = await kubectl.run(['apply', '-f', manifest('spread.yaml', deployment)]);
+  const deployment = deploymentYaml('prioritised', 'default', 1).replace('    spec:\n', '    spec:\n      priorityClassName: high\n');
+  const template = await kubectl.run(['apply', '-f', manifest('prioritised.yaml', deployment)]);
   expect(template.code).toBe(1);
-  expect(template.stderr).toContain('spec.template.spec.topologySpreadConstraints: Forbidden: not supported by berth: the scheduler does not spread pods over topology domains');
+  expect(template.stderr).toContain('spec.template.spec.priorityClassName: Forbidden: not supported by berth: there are no PriorityClasses');
   expect((await kubectl.run(['get', 'pod', 'asks-too-much'])).code).toBe(1);
 });
 

@@ -158,6 +158,11 @@ describe('well-known compose apps run on two hosts: up -d --wait, the app works 
       const dogs = await ask(second!.sim.ip, 8080, '/', { method: 'POST', body: 'vote=b' });
       expect(dogs?.body).toContain('You voted for Dogs');
       await everyNode('both votes counted', 8081, '/', (a) => a.body.includes('<p>Cats: 1</p><p>Dogs: 1</p><p>2 votes</p>'));
+      // The seed profile's Job named alone comes up beside the app as it is: vote, its dependency, is not rolled.
+      const vote = await client.get<Deployment>(DEPLOYMENTS, 'vote', { namespace: 'voting' });
+      await compose('voting', '--profile', 'seed', 'up', '-d', '--wait', 'seed');
+      expect((await client.get<Deployment>(DEPLOYMENTS, 'vote', { namespace: 'voting' })).metadata.generation).toBe(vote.metadata.generation);
+      await everyNode('the seeded votes counted', 8081, '/', (a) => a.body.includes('<p>Cats: 3</p><p>Dogs: 2</p><p>5 votes</p>'));
       // The debugger's port, bound to 127.0.0.1, is on the loopback address of result's node only.
       const result = await client.get<Deployment>(DEPLOYMENTS, 'result', { namespace: 'voting' });
       expect(result.spec?.template.spec?.containers[0]?.ports).toContainEqual({ containerPort: 9229, protocol: 'TCP', hostPort: 9229, hostIP: '127.0.0.1' });

@@ -202,10 +202,10 @@ describe('berth compose verbs on a running project', () => {
     expect(rows.map((r) => r[0])).toContain(result.stdout.trim().replace(/^in /, ''));
     expect((await compose('exec', '-T', 'db', 'cat', '/data/lines')).stdout).toBe('kept\n');
     expectOneLineFailure(await compose('exec', '-T', '--index', '5', 'web', 'true'), 'error: service "web" is not running container #5');
-    expectOneLineFailure(
-      await compose('exec', '-T', '-e', 'A=1', 'web', 'true'),
-      "error: compose exec: -e, -w and -u are not supported: a pod exec runs with the container's own environment, working directory and user",
-    );
+    // -e, -w and -u: berth's pods/exec parameters, applied by the node's runtimed.
+    const opts = await compose('exec', '-T', '-e', 'A=1', '-e', 'B=two words', '-w', '/tmp', '-u', 'nobody', 'web', 'sh', '-c', 'echo "$A|$B|$(pwd)|$(id -un)"');
+    expect({ code: opts.code, stdout: opts.stdout }).toEqual({ code: 0, stdout: '1|two words|/tmp|nobody\n' });
+    expectOneLineFailure(await compose('exec', '-T', '-w', 'tmp', 'web', 'true'), 'error: compose exec: workingDir: "tmp" must be an absolute path (no NUL, at most 4096 bytes)');
   });
 
   it('runs a one-off pod from the service template, attached, with its exit code, removed with --rm', async () => {

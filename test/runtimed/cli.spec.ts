@@ -74,6 +74,13 @@ describe('berth runtime CLI', () => {
     expect(await berth(['runtime', 'run', '--rm', '-i', 'busybox', 'tr', 'a-z', 'A-Z'], 'piped in\n')).toMatchObject({ code: 0, stdout: 'PIPED IN\n' });
     const env = await berth(['runtime', 'run', '--rm', '-e', 'A=1', '-w', '/tmp', '-u', 'nobody', '--read-only', 'busybox', 'sh', '-c', 'echo $A $(pwd) $(id -u); touch /x 2>/dev/null || echo ro']);
     expect(env).toMatchObject({ code: 0, stdout: '1 /tmp 65534\nro\n' });
+    // --init: the node's tini as PID 1, the command its child.
+    expect(await berth(['runtime', 'run', '--rm', '--init', 'busybox', 'sh', '-c', 'tr "\\0" " " < /proc/1/cmdline'])).toMatchObject({ code: 0, stdout: '/sbin/docker-init -- sh -c tr "\\0" " " < /proc/1/cmdline \n' });
+    const stopSignal = await berth(['runtime', 'run', '-d', '--stop-signal', 'QUIT', 'busybox', 'sh', '-c', 'trap "exit 3" QUIT; while true; do sleep 0.1; done']);
+    const id = stopSignal.stdout.trim();
+    expect((await berth(['runtime', 'stop', '-t', '600', id])).code).toBe(0);
+    expect(JSON.parse((await berth(['runtime', 'inspect', id])).stdout)[0]).toMatchObject({ State: { ExitCode: 3 } });
+    expect((await berth(['runtime', 'rm', id])).code).toBe(0);
     expect((await berth(['runtime', 'ps', '-a', '-q'])).stdout).toBe('');
     // As docker run: an image the node lacks is pulled first (.invalid never resolves), and --pull never does not.
     const unpullable = await berth(['runtime', 'run', 'no-such-registry.invalid/no-such-image']);

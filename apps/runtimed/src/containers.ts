@@ -1,4 +1,4 @@
-import { BerthError, errors, isBerthError } from '@berth/errors';
+import { BerthError, errors, field, isBerthError } from '@berth/errors';
 import { cgroupProcesses, hostUserNames, mustRun, readJsonIfExists, writeJsonAtomic, type HostProcess } from '@berth/host';
 import type { ImageStore, OverlaySnapshotter } from '@berth/image';
 import { buildRuntimeSpec, hostDevices, MountOption, resolveUser, RuntimeSpec, RuntimeSpecOptions } from '@berth/oci';
@@ -73,19 +73,47 @@ export interface ContainerManagerDeps {
   cgroupParent: string;
   /** What ALL and privileged grant: the capabilities runtimed holds itself. */
   grantableCapabilities: readonly string[];
+  /** The static init bound into containers created with init; DEFAULT_INIT_BINARY when not given. */
+  initBinary?: string;
 }
 
-/** A signal by name (TERM, SIGTERM) or number, checked against the host's signals. */
+/** glibc's first and last real-time signals (NPTL keeps 32 and 33), as docker and the kernel number them. */
+const SIGRTMIN = 34;
+const SIGRTMAX = 64;
+
+/**
+ * A signal by name (TERM, SIGTERM, SIGRTMIN+3, SIGRTMAX-1, the aliases SIGCLD, SIGPOLL, SIGIOT) or number,
+ * checked against the host's signals.
+ */
 export function parseSignal(signal: string): NodeJS.Signals | number {
   if (!signal) return 'SIGKILL';
   if (/^\d+$/.test(signal)) {
     const n = Number(signal);
-    if (n < 1 || n > 64) throw errors.badRequest(`invalid signal ${signal}`);
+    if (n < 1 || n > SIGRTMAX) throw errors.badRequest(`invalid signal ${signal}`);
     return n;
   }
-  const name = (signal.toUpperCase().startsWith('SIG') ? signal.toUpperCase() : `SIG${signal.toUpperCase()}`) as NodeJS.Signals;
+  const upper = signal.toUpperCase();
+  const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  const realtime = /^SIGRT(MIN|MAX)(?:([+-])(\d{1,2}))?$/.exec(name);
+  if (realtime) {
+    const offset = realtime[3] === undefined ? 0 : Number(realtime[3]) * (realtime[2] === '-' ? -1 : 1);
+    const n = (realtime[1] === 'MIN' ? SIGRTMIN : SIGRTMAX) + offset;
+    if (n < SIGRTMIN || n > SIGRTMAX) throw errors.badRequest(`invalid signal ${signal}`);
+    return n;
+  }
+  if (name === 'SIGCLD') return 'SIGCHLD';
   if (!(name in osConstants.signals)) throw errors.badRequest(`invalid signal ${signal}`);
-  return name;
+  return name as NodeJS.Signals;
+}
+
+/** Where Debian's tini package puts its static build, which runs in any image (docker's docker-init is tini too). */
+export const DEFAULT_INIT_BINARY = '/usr/bin/tini-static';
+/** Where the init is bound in the container, as docker binds it. */
+export const INIT_PATH = '/sbin/docker-init';
+
+/** The process's argv under the init (`docker-init -- ARGS...`), or as it is. */
+export function withInit(args: string[], init: boolean): string[] {
+  return init ? [INIT_PATH, '--', ...args] : args;
 }
 
 /**
@@ -130,6 +158,8 @@ export class ContainerManager {
     const name = request.name || generateName((n) => this.byName.has(n));
     if (!CONTAINER_NAME.test(name)) throw errors.invalid('container', name, [{ reason: 'FieldValueInvalid', field: 'name', message: `Invalid value: "${name}": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*` }]);
     if (this.byName.has(name)) throw errors.conflict('containers', name, `the name is already in use by container ${this.byName.get(name)!.slice(0, 12)}`);
+    const stopSignal = this.requestedStopSignal(request, name);
+    const initBinary = request.init ? this.initBinary(name) : undefined;
     const image = await this.deps.images.inspect(request.image);
     const sandbox = request.sandboxId ? await this.deps.sandboxes.get(request.sandboxId) : undefined;
     const id = this.newId();
@@ -145,7 +175,8 @@ export class ContainerManager {
       createdAt: now(),
       startedAt: '',
       config: { ...request, name, sandboxId: sandbox?.id ?? '' },
-      stopSignal: image.config.config?.StopSignal || 'SIGTERM',
+      // The request's (a pod's lifecycle.stopSignal), else the image's STOPSIGNAL, else SIGTERM.
+      stopSignal: stopSignal || image.config.config?.StopSignal || 'SIGTERM',
       cgroupsPath: `${this.deps.cgroupParent}/${id}`,
       shimSocket: this.deps.paths.shimSocket(id),
       shimPid: 0,
@@ -164,14 +195,17 @@ export class ContainerManager {
       const env = request.tty && !proc.env.some((e) => e.startsWith('TERM=')) ? [...proc.env, 'TERM=xterm'] : proc.env;
       const options: RuntimeSpecOptions = {
         name,
-        args: proc.args,
+        args: withInit(proc.args, request.init),
         env,
         cwd: proc.cwd,
         user: processUser(rootfs, proc.user, { ...request, name }),
         terminal: request.tty,
         rootfs: 'rootfs',
         readonlyRootfs: request.readOnlyRootfs,
-        mounts: await this.resolveMounts(request, record),
+        mounts: [
+          ...(await this.resolveMounts(request, record)),
+          ...(initBinary ? [{ type: 'bind' as const, source: initBinary, destination: INIT_PATH, readOnly: true }] : []),
+        ],
         resources: {
           memoryBytes: request.resources.memoryBytes || undefined,
           cpus: request.resources.cpus || undefined,
@@ -428,6 +462,24 @@ export class ContainerManager {
       if (matches[0]) return matches[0];
     }
     throw errors.notFound('containers', ref);
+  }
+
+  /** The request's stop signal, checked now so that a bad one fails the create and not a later stop. */
+  private requestedStopSignal(request: CompleteContainerConfig, name: string): string {
+    if (!request.stopSignal) return '';
+    try {
+      parseSignal(request.stopSignal);
+    } catch {
+      throw errors.invalid('container', name, [field.invalid('stopSignal', request.stopSignal.slice(0, 64), 'must be a signal name (SIGQUIT, QUIT, SIGRTMIN+1) or number of this node')]);
+    }
+    return request.stopSignal;
+  }
+
+  /** The node's init binary, which must be there for a container that asks for an init. */
+  private initBinary(name: string): string {
+    const path = this.deps.initBinary ?? DEFAULT_INIT_BINARY;
+    if (!existsSync(path)) throw errors.invalid('container', name, [field.invalid('init', true, `this node has no init binary at ${path} (Debian's tini package installs it)`)]);
+    return path;
   }
 
   private remember(record: ContainerRecord): void {

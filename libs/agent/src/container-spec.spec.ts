@@ -1,4 +1,4 @@
-import type { ConfigMap, Pod, Secret } from '@berth/api';
+import { initAnnotation, userAnnotation, type ConfigMap, type Pod, type Secret } from '@berth/api';
 import { isBerthError } from '@berth/errors';
 import { containerEnv, containerMounts, containerResources, expandVars, runtimeContainerConfig, type ObjectSource, type SubPathBinder } from './container-spec';
 
@@ -153,5 +153,21 @@ describe('runtimeContainerConfig', () => {
     const config = await runtimeContainerConfig({ pod: p, container: p.spec!.containers[0]!, objects, ctx, volumes: new Map(), bindSubPath: async () => '', name: 'n', sandboxId: 'sb', labels: {}, seccompDir: '/nowhere' });
     expect(config.overrideEntrypoint).toBeUndefined();
     expect(config.command).toEqual(['x']);
+  });
+
+  it("passes lifecycle.stopSignal, the pod's init annotation and its user name (when runAsUser is unset) to runtimed", async () => {
+    const base = pod({ name: 'c', image: 'postgres', lifecycle: { stopSignal: 'SIGINT' } });
+    const annotated: Pod = { ...base, metadata: { ...base.metadata, annotations: { [initAnnotation('c')]: 'true', [userAnnotation('c')]: 'postgres' } } };
+    const make = (p: Pod) => runtimeContainerConfig({ pod: p, container: p.spec!.containers[0]!, objects, ctx, volumes: new Map(), bindSubPath: async () => '', name: 'n', sandboxId: 'sb', labels: {}, seccompDir: '/nowhere' });
+    expect(await make(annotated)).toMatchObject({ stopSignal: 'SIGINT', init: true, user: 'postgres' });
+    const plain = await make(pod({ name: 'c', image: 'postgres' }));
+    expect(plain.stopSignal).toBeUndefined();
+    expect(plain.init).toBeUndefined();
+    expect(plain.user).toBeUndefined();
+    // runAsUser wins over the name; runAsGroup replaces the name's group.
+    const numeric: Pod = { ...annotated, spec: { ...annotated.spec!, securityContext: { runAsUser: 70 } } };
+    expect((await make(numeric)).user).toBe('70');
+    const grouped: Pod = { ...annotated, metadata: { ...annotated.metadata, annotations: { [userAnnotation('c')]: 'postgres:staff' } }, spec: { ...annotated.spec!, securityContext: { runAsGroup: 5 } } };
+    expect((await make(grouped)).user).toBe('postgres:5');
   });
 });

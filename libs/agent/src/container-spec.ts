@@ -1,4 +1,4 @@
-import { localDescendingPathErrors, parseQuantity, type ConfigMap, type Container, type EnvVar, type PersistentVolume, type PersistentVolumeClaim, type Pod, type Secret, type VolumeMount } from '@berth/api';
+import { containerInit, localDescendingPathErrors, parseQuantity, type ConfigMap, type Container, type EnvVar, type PersistentVolume, type PersistentVolumeClaim, type Pod, type Secret, type VolumeMount } from '@berth/api';
 import { errors } from '@berth/errors';
 import type { ContainerConfig, MountSpec, Resources } from '@berth/runtime-client';
 import { containerResourceValue, podFieldValue, referencedContainer, type PodEnvContext } from './downward-api';
@@ -199,5 +199,9 @@ export async function runtimeContainerConfig(input: {
   if (user !== undefined) config.user = user;
   if (readOnlyRootfs) config.readOnlyRootfs = true;
   config.security = security;
+  // Kubernetes 1.33's lifecycle.stopSignal, and docker's --init as the pod's init.berth.dev annotation.
+  const stopSignal = container.lifecycle?.stopSignal;
+  if (stopSignal) config.stopSignal = stopSignal;
+  if (containerInit(pod.metadata.annotations, container.name)) config.init = true;
   return config;
 }

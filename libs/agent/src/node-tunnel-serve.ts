@@ -2,6 +2,7 @@ import {
   CHANNEL,
   decodeFrame,
   encodeFrame,
+  execOptionErrors,
   exitStatus,
   failureStatus,
   parseResize,
@@ -131,6 +132,9 @@ async function serveProcess(socket: RequestSocket, kind: 'exec' | 'attach', deps
   const { runtime } = deps;
   const [current] = await runsOf(runtime, params);
   if (!current || current.state !== 'running') throw errors.badRequest(`container "${params.container}" in pod "${params.pod}" is not running`);
+  // The server checked them; a node takes nothing on trust.
+  const problems = kind === 'exec' ? execOptionErrors(params) : [];
+  if (problems.length) throw errors.badRequest(`invalid exec options: ${problems.join('; ')}`);
   const closesStdin = params.stdin && (kind === 'exec' || current.config.labels[LABELS.stdinOnce] === 'true');
   const { ws } = socket;
   // Frames can arrive before the process exists; they are applied in order once it does.
@@ -161,7 +165,7 @@ async function serveProcess(socket: RequestSocket, kind: 'exec' | 'attach', deps
   session =
     kind === 'exec'
       ? // With the start, runtimed sizes the terminal before it relays any input (the process sees its size).
-        runtime.exec(current.id, { args: params.command, tty: params.tty, stdin: params.stdin, size })
+        runtime.exec(current.id, { args: params.command, tty: params.tty, stdin: params.stdin, size, env: params.env, workingDir: params.workingDir, user: params.user })
       : runtime.attach(current.id, { stdin: params.stdin });
   const running = session;
   if (kind === 'attach' && size) running.resize(size.width, size.height);

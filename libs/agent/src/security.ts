@@ -1,4 +1,4 @@
-import { localDescendingPathErrors, type Container, type Pod, type SeccompProfile } from '@berth/api';
+import { containerUserName, localDescendingPathErrors, type Container, type Pod, type SeccompProfile } from '@berth/api';
 import { errors } from '@berth/errors';
 import { O_PATH } from '@berth/host';
 import { MAX_SECCOMP_PROFILE_BYTES } from '@berth/oci';
@@ -67,7 +67,8 @@ export interface ContainerSecurity {
 
 /**
  * The container's securityContext over the pod's, as the kubelet applies them with Docker's seccomp
- * profile as the default (kubelet's --seccomp-default). runAsGroup without runAsUser keeps the image's
+ * profile as the default (kubelet's --seccomp-default). Without runAsUser, the pod's user.berth.dev
+ * annotation names the user (runAsGroup replacing its group). runAsGroup without a user keeps the image's
  * user (`imageUser`) with the group; runAsNonRoot with runAsUser 0 is refused here with kubelet's
  * message, and runtimed refuses an image whose user resolves to root. fsGroup joins the supplemental
  * groups, as kubelet adds it.
@@ -79,8 +80,12 @@ export async function containerSecurity(pod: Pod, container: Container, options:
   const gid = context.runAsGroup ?? podContext.runAsGroup;
   const runAsNonRoot = context.runAsNonRoot ?? podContext.runAsNonRoot ?? false;
   if (runAsNonRoot && uid === 0) throw errors.badRequest(`container's runAsUser breaks non-root policy (pod: "${podRef(pod)}", container: ${container.name})`);
+  // A user by name (user.berth.dev/<container>, compose's `user: postgres`) stands where runAsUser is not set;
+  // runtimed resolves it in the image's /etc/passwd (and refuses it under runAsNonRoot if it is root).
+  const named = containerUserName(pod.metadata.annotations, container.name);
   let user: string | undefined;
   if (uid !== undefined) user = gid !== undefined ? `${uid}:${gid}` : String(uid);
+  else if (named !== undefined) user = gid !== undefined ? `${named.split(':')[0]}:${gid}` : named;
   else if (gid !== undefined) user = `${options.imageUser.split(':')[0] || '0'}:${gid}`;
   const groups = [...(podContext.supplementalGroups ?? []), ...(podContext.fsGroup !== undefined ? [podContext.fsGroup] : [])];
   const security: SecurityConfig = {

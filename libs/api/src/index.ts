@@ -69,3 +69,13 @@ export {
   rollbackPatch,
   type Rollback,
 } from './resources/apps/deployment/revisions';
+export {
+  INIT_ANNOTATION_PREFIX,
+  USER_ANNOTATION_PREFIX,
+  initAnnotation,
+  userAnnotation,
+  containerInit,
+  containerUserName,
+  userNameErrors,
+  LINUX_STOP_SIGNALS,
+} from './resources/core/pod/runtime-options';

@@ -944,9 +944,6 @@ describe('what berth does not carry out is refused, never stored and ignored', (
     ['spec.overhead', (s) => (s.overhead = { cpu: '100m' })],
     ['spec.priorityClassName', (s) => (s.priorityClassName = 'high')],
     ['spec.priority', (s) => (s.priority = 1000)],
-    ['spec.topologySpreadConstraints', (s) => (s.topologySpreadConstraints = [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule' }])],
-    ['spec.affinity.podAntiAffinity', (s) => (s.affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname' }] } })],
-    ['spec.affinity.podAffinity', (s) => (s.affinity = { podAffinity: {} })],
     ['spec.os.name', (s) => (s.os = { name: 'windows' })],
     ['spec.volumes[0].emptyDir.sizeLimit', (s) => (s.volumes![0] = { name: 'data', emptyDir: { sizeLimit: '1Gi' } })],
     ['spec.containers[0].volumeMounts[0].mountPropagation', (s) => (s.containers[0].volumeMounts![0].mountPropagation = 'HostToContainer')],
@@ -989,5 +986,51 @@ describe('what berth does not carry out is refused, never stored and ignored', (
       'spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers without restartPolicy=Always',
       'spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers',
     ]);
+  });
+});
+
+describe('pod affinity and topology spread, validated as Kubernetes validates them', () => {
+  const hostname = 'kubernetes.io/hostname';
+
+  it('accepts required and preferred pod (anti-)affinity and spread constraints', () => {
+    const obj = pod();
+    obj.spec!.affinity = {
+      podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, podAffinityTerm: { topologyKey: 'zone', labelSelector: { matchLabels: { app: 'db' } } } }] },
+      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: hostname, labelSelector: { matchLabels: { app: 'web' } }, namespaces: ['default'] }] },
+    };
+    obj.spec!.topologySpreadConstraints = [
+      { maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', minDomains: 2, labelSelector: { matchLabels: { app: 'web' } } },
+      { maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'web' } } },
+    ];
+    expect(causes(defaulted(obj))).toEqual([]);
+  });
+
+  it('requires a topology key and a weight in range, and refuses malformed namespaces', () => {
+    const obj = pod();
+    obj.spec!.affinity = {
+      podAntiAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: [{ namespaces: ['Not_A_Namespace'] } as never],
+        preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 101, podAffinityTerm: { topologyKey: hostname } }],
+      },
+    };
+    expect(causeAt(obj, 'spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey').reason).toBe('FieldValueRequired');
+    expect(causeAt(obj, 'spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaces[0]').reason).toBe('FieldValueInvalid');
+    expect(causeAt(obj, 'spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight').reason).toBe('FieldValueInvalid');
+  });
+
+  it('refuses minDomains without DoNotSchedule and two constraints for one key and action', () => {
+    const obj = pod();
+    obj.spec!.topologySpreadConstraints = [
+      { maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway', minDomains: 2 },
+      { maxSkew: 2, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' },
+      { maxSkew: 0, topologyKey: hostname, whenUnsatisfiable: 'DoNotSchedule' },
+    ];
+    expect(rendered(causes(obj))).toEqual(
+      expect.arrayContaining([
+        'spec.topologySpreadConstraints[0].minDomains: Invalid value: 2: can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ScheduleAnyway',
+        'spec.topologySpreadConstraints[1].{topologyKey, whenUnsatisfiable}: Duplicate value: "{zone, ScheduleAnyway}"',
+      ]),
+    );
+    expect(causeAt(obj, 'spec.topologySpreadConstraints[2].maxSkew').reason).toBe('FieldValueInvalid');
   });
 });

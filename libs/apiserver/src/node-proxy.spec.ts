@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { parseMetricsPath } from './node-metrics';
-import { containerOf, splice } from './node-proxy';
+import { containerOf, execOptions, splice } from './node-proxy';
 
 function pod(containers: string[], initContainers: string[] = []): Pod {
   return {
@@ -25,6 +25,22 @@ describe('containerOf', () => {
     expect(() => containerOf(pod(['main']), 'x')).toThrow('container "x" is not valid for pod "p"');
     expect(() => containerOf(pod(['a', 'b']), null)).toThrow('a container name must be specified for pod p, choose one of: [a b]');
     expect(() => containerOf(pod(['a', 'b'], ['i']), '')).toThrow('a container name must be specified for pod p, choose one of: [a b] or one of the init containers: [i]');
+  });
+});
+
+describe('execOptions', () => {
+  const q = (query: string) => new URLSearchParams(query);
+
+  it("leaves kubectl's query as it is, and reads berth's env, workingDir and user", () => {
+    expect(execOptions('exec', q('command=ls&container=c&stdout=true'))).toEqual({});
+    expect(execOptions('exec', q('command=env&env=A%3D1&env=B%3Dx%3Dy&workingDir=%2Ftmp&user=nobody%3Anogroup'))).toEqual({ env: ['A=1', 'B=x=y'], workingDir: '/tmp', user: 'nobody:nogroup' });
+  });
+
+  it('answers 400 to a bad one, and to any on attach', () => {
+    for (const bad of ['env=NOEQUALS', 'env=%3Dx', 'env=A%3D%00', 'workingDir=relative', 'workingDir=%2Fa%00b', 'user=-rf', 'user=a%3Ab%3Ac', `env=${'A=1&env='.repeat(300)}A=1`]) {
+      expect(() => execOptions('exec', q(bad))).toThrow(expect.objectContaining({ reason: 'BadRequest', message: expect.stringMatching(/^invalid exec options: /) }));
+    }
+    expect(() => execOptions('attach', q('user=nobody'))).toThrow('env, workingDir and user are options of exec, not of attach');
   });
 });
 

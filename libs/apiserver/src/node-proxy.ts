@@ -1,5 +1,5 @@
 import { resourceForKind, type Pod } from '@berth/api';
-import { CHANNEL_PROTOCOLS, TUNNEL_REQUEST_PARAM, type ContainerRef, type ExecParams, type LogParams, type PodProcessList } from '@berth/client';
+import { CHANNEL_PROTOCOLS, execOptionErrors, TUNNEL_REQUEST_PARAM, type ContainerRef, type ExecParams, type LogParams, type PodProcessList } from '@berth/client';
 import { errors } from '@berth/errors';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -51,6 +51,22 @@ export function containerOf(pod: Pod, requested: string | null): string {
   if (app.length === 0) throw errors.badRequest(`a container name must be specified for pod ${name}`);
   const initPart = init.length ? ` or one of the init containers: ${goList(init)}` : '';
   throw errors.badRequest(`a container name must be specified for pod ${name}, choose one of: ${goList(app)}${initPart}`);
+}
+
+/**
+ * berth's exec options (`env`, `workingDir`, `user`), which kubectl never sends: only absent ones leave
+ * the request as kubectl's. Bounded and checked here; a bad one, or one on attach, is a 400.
+ */
+export function execOptions(kind: 'exec' | 'attach', q: URLSearchParams): Pick<ExecParams, 'env' | 'workingDir' | 'user'> {
+  const env = q.getAll('env');
+  const workingDir = q.get('workingDir') ?? undefined;
+  const user = q.get('user') ?? undefined;
+  const options = { ...(env.length ? { env } : {}), ...(workingDir !== undefined ? { workingDir } : {}), ...(user !== undefined ? { user } : {}) };
+  if (!Object.keys(options).length) return {};
+  if (kind !== 'exec') throw errors.badRequest('env, workingDir and user are options of exec, not of attach');
+  const problems = execOptionErrors(options);
+  if (problems.length) throw errors.badRequest(`invalid exec options: ${problems.join('; ')}`);
+  return options;
 }
 
 /**
@@ -149,6 +165,7 @@ export class NodeProxy {
       stdout: booleanParam(q, 'stdout'),
       stderr: booleanParam(q, 'stderr'),
       tty: booleanParam(q, 'tty'),
+      ...execOptions(kind, q),
     };
     if (kind === 'exec' && params.command.length === 0) throw errors.badRequest('you must specify at least 1 command');
     if (!params.stdin && !params.stdout && !params.stderr) throw errors.badRequest('you must specify at least one of stdin, stdout, stderr');

@@ -20,7 +20,7 @@ export {
   CHANNEL, CHANNEL_PROTOCOLS, encodeFrame, decodeFrame, exitStatus, failureStatus, exitCodeOf, parseResize,
 } from './channel-protocol';
 export type { ChannelFrame, ChannelProtocol, ChannelStatus } from './channel-protocol';
-export { nodeTunnelPath, TUNNEL_REQUEST_PARAM } from './node-tunnel-protocol';
+export { nodeTunnelPath, TUNNEL_REQUEST_PARAM, execOptionErrors, MAX_EXEC_ENV, MAX_EXEC_ENV_BYTES, MAX_EXEC_PATH_BYTES } from './node-tunnel-protocol';
 export type {
   TunnelKind, TunnelRequest, TunnelAnswer, ContainerRef, LogParams, ExecParams, PortForwardParams, ResourceUsage, PodStats, NodeStatsReport,
   PodProcess, ContainerProcesses, PodProcessList,

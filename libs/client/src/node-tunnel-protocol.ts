@@ -1,3 +1,4 @@
+import { userNameErrors } from '@berth/api';
 import type { ErrorReason } from '@berth/errors';
 
 /**
@@ -50,6 +51,42 @@ export interface ExecParams extends ContainerRef {
   stdout: boolean;
   stderr: boolean;
   tty: boolean;
+  /**
+   * berth's own pods/exec query parameters (`env=K%3DV` repeated, `workingDir=`, `user=`), which kubectl
+   * never sends: `docker exec -e/-w/-u`, over the container's own settings. Exec only.
+   */
+  env?: string[];
+  workingDir?: string;
+  user?: string;
+}
+
+/** Bounds of the exec options: as many variables and bytes as a command line would reasonably carry. */
+export const MAX_EXEC_ENV = 256;
+export const MAX_EXEC_ENV_BYTES = 32 * 1024;
+export const MAX_EXEC_PATH_BYTES = 4096;
+
+/**
+ * Why an exec's env, workingDir and user cannot be used, one line each ([] when they can): `NAME=VALUE`
+ * with a name and no NUL, an absolute directory, a user as docker exec -u takes it.
+ */
+export function execOptionErrors(params: Pick<ExecParams, 'env' | 'workingDir' | 'user'>): string[] {
+  const problems: string[] = [];
+  const env = params.env ?? [];
+  if (env.length > MAX_EXEC_ENV) problems.push(`env: at most ${MAX_EXEC_ENV} variables`);
+  else {
+    for (const entry of env) {
+      const eq = entry.indexOf('=');
+      if (eq <= 0 || entry.includes('\0') || Buffer.byteLength(entry) > MAX_EXEC_ENV_BYTES) {
+        problems.push(`env: ${JSON.stringify(entry.slice(0, 64))} must be NAME=VALUE (a name, no NUL, at most ${MAX_EXEC_ENV_BYTES} bytes)`);
+      }
+    }
+  }
+  const dir = params.workingDir;
+  if (dir !== undefined && (!dir.startsWith('/') || dir.includes('\0') || Buffer.byteLength(dir) > MAX_EXEC_PATH_BYTES)) {
+    problems.push(`workingDir: ${JSON.stringify(dir.slice(0, 64))} must be an absolute path (no NUL, at most ${MAX_EXEC_PATH_BYTES} bytes)`);
+  }
+  if (params.user !== undefined) problems.push(...userNameErrors(params.user).map((detail) => `user: ${JSON.stringify(params.user!.slice(0, 64))} ${detail}`));
+  return problems;
 }
 
 /** A connection to one port of the pod, made on its node from inside the pod's network namespace. */

@@ -1,4 +1,5 @@
-import { dns1123LabelErrors, isQuantity, parseQuantity, portNameErrors } from '@berth/api';
+import { dns1123LabelErrors, initAnnotation, isQuantity, LINUX_STOP_SIGNALS, parseQuantity, portNameErrors, userAnnotation, userNameErrors } from '@berth/api';
+import { constants as osConstants } from 'node:os';
 import type { Container, ContainerPort, PodSpec, Probe, PullPolicy, ResourceRequirements, SecurityContext } from '@berth/api';
 import { seconds, type ServiceContext } from './context';
 import type { HealthCheck } from './model';
@@ -22,6 +23,8 @@ export function serviceContainer(ctx: ServiceContext, image: string): Container 
   if (Object.keys(securityContext).length) container.securityContext = securityContext;
   const resources = resourcesOf(ctx);
   if (resources) container.resources = resources;
+  const stopSignal = stopSignalOf(ctx);
+  if (stopSignal) container.lifecycle = { stopSignal };
   Object.assign(container, probesOf(ctx, service.healthcheck));
   const ports = containerPorts(ctx);
   if (ports.length) container.ports = ports;
@@ -84,6 +87,9 @@ function pullPolicyOf(ctx: ServiceContext): PullPolicy | undefined {
   return mapped;
 }
 
+/** `uid[:gid]`: the securityContext's numbers; anything else is a name for the node to resolve. */
+const NUMERIC_USER = /^(\d{1,10})(?::(\d{1,10}))?$/;
+
 /** Docker writes capabilities with or without `CAP_`; Kubernetes without. */
 const capability = (name: string) => name.toUpperCase().replace(/^CAP_/, '');
 
@@ -91,13 +97,12 @@ function securityOf(ctx: ServiceContext): SecurityContext {
   const { service } = ctx;
   const security: SecurityContext = {};
   if (service.user !== undefined) {
-    const numeric = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(service.user);
+    const numeric = NUMERIC_USER.exec(service.user);
     if (numeric) {
       security.runAsUser = Number(numeric[1]);
       if (numeric[2] !== undefined) security.runAsGroup = Number(numeric[2]);
-    } else {
-      ctx.refuse('user', `${JSON.stringify(service.user)}: a pod runs as a numeric uid[:gid] only (Kubernetes does not look names up in the image's /etc/passwd)`);
     }
+    // A name is the pod's user.berth.dev annotation (runtimeOptionAnnotations), resolved in the image by the node.
   }
   if (service.read_only !== undefined) security.readOnlyRootFilesystem = service.read_only;
   if (service.privileged !== undefined) security.privileged = service.privileged;
@@ -219,6 +224,49 @@ function containerPorts(ctx: ServiceContext): ContainerPort[] {
   return ports;
 }
 
+/**
+ * What a pod says in berth's annotations for its container: compose's `init: true` (docker's --init, run
+ * by the node as tini) and a `user` given by name, which the node looks up in the image's /etc/passwd.
+ */
+export function runtimeOptionAnnotations(ctx: ServiceContext, container: string): Record<string, string> {
+  const { service } = ctx;
+  const annotations: Record<string, string> = {};
+  if (service.init) annotations[initAnnotation(container)] = 'true';
+  if (service.user !== undefined && !NUMERIC_USER.test(service.user)) {
+    const errs = userNameErrors(service.user);
+    if (errs.length) ctx.refuse('user', `${JSON.stringify(service.user)}: ${errs[0]}`);
+    else annotations[userAnnotation(container)] = service.user;
+  }
+  return annotations;
+}
+
+/** The real-time signals' numbers on Linux, as Kubernetes names them (SIGRTMIN+1, SIGRTMAX-1). */
+const SIGRTMIN = 34;
+const SIGRTMAX = 64;
+
+/** A signal number's Kubernetes name on Linux, or undefined. */
+function signalName(n: number): string | undefined {
+  if (n >= SIGRTMIN && n <= SIGRTMAX) {
+    const fromMin = n - SIGRTMIN;
+    return fromMin === 0 ? 'SIGRTMIN' : n === SIGRTMAX ? 'SIGRTMAX' : fromMin <= 15 ? `SIGRTMIN+${fromMin}` : `SIGRTMAX-${SIGRTMAX - n}`;
+  }
+  return Object.entries(osConstants.signals).find(([, number]) => number === n)?.[0];
+}
+
+/**
+ * compose's `stop_signal` (SIGQUIT, QUIT or a number, as docker takes it) as Kubernetes' container
+ * `lifecycle.stopSignal` names it; one Kubernetes does not know is refused.
+ */
+function stopSignalOf(ctx: ServiceContext): string | undefined {
+  const given = ctx.service.stop_signal;
+  if (given === undefined) return undefined;
+  const upper = given.trim().toUpperCase();
+  const name = /^\d{1,2}$/.test(upper) ? signalName(Number(upper)) : upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  if (name && LINUX_STOP_SIGNALS.includes(name)) return name;
+  ctx.refuse('stop_signal', `${JSON.stringify(given)} is not a signal (SIGQUIT, QUIT, 3, SIGRTMIN+1)`);
+  return undefined;
+}
+
 /** Pod-level fields from the process: hostname, grace period, sysctls; what a pod cannot do is refused. */
 export function podProcessFields(ctx: ServiceContext): Partial<PodSpec> {
   const { service } = ctx;
@@ -233,10 +281,8 @@ export function podProcessFields(ctx: ServiceContext): Partial<PodSpec> {
     const grace = seconds(ctx, 'stop_grace_period', service.stop_grace_period);
     if (grace !== undefined) spec.terminationGracePeriodSeconds = grace;
   }
-  if (service.stop_signal !== undefined && !/^(SIG)?TERM$|^15$/.test(service.stop_signal.toUpperCase())) {
-    ctx.refuse('stop_signal', `${service.stop_signal}: berth stops containers with SIGTERM, then SIGKILL after the grace period`);
-  }
-  if (service.init) ctx.refuse('init', 'berth runs no init process in containers: put one in the image (tini) or set init: false');
+  // Kubernetes takes a container's stopSignal only from a pod that names its OS.
+  if (service.stop_signal !== undefined) spec.os = { name: 'linux' };
   const sysctls = Object.entries(service.sysctls).map(([name, value]) => ({ name, value: String(value) }));
   if (sysctls.length) spec.securityContext = { sysctls };
   if (Object.keys(service.ulimits).length) ctx.refuse('ulimits', 'a pod has no per-container ulimits (containers get the node\'s)');

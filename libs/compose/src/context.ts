@@ -16,8 +16,19 @@ export interface TranslateOptions {
    * the services in their scope through hostAliases: `up` creates the Services first (`translateServices`).
    */
   serviceIPs?: Record<string, string>;
+  /**
+   * The services whose workloads are made (default every one: `up SERVICE...` names some). The Services,
+   * name scopes and storage are always the whole project's, so a service's pods come out the same whichever
+   * services are named, and `up seed` does not roll the services seed depends on.
+   */
+  services?: readonly string[];
   /** The cluster DNS address pods use (the agent's --cluster-dns); default the node DNS's own (DEFAULT_DNS_ADDRESS). */
   clusterDNS?: string;
+  /**
+   * The labels of each node a pod can be scheduled on now (Ready, not cordoned, no NoSchedule or NoExecute
+   * taint). Needed only by `deploy.mode: global-job`, which runs one pod on each of those its constraints admit.
+   */
+  schedulableNodes?: Array<Record<string, string>>;
 }
 
 /** One service being translated: its config, the project, and where to say what cannot be honoured. */

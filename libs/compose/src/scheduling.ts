@@ -1,6 +1,7 @@
 import { labelValueErrors, qualifiedNameErrors } from '@berth/api';
-import type { Affinity, DaemonSetUpdateStrategy, DeploymentStrategy, NodeSelectorRequirement, RestartPolicy } from '@berth/api';
+import type { Affinity, DaemonSetUpdateStrategy, DeploymentStrategy, NodeSelectorRequirement, PodAffinityTerm, RestartPolicy, TopologySpreadConstraint } from '@berth/api';
 import { seconds, type ServiceContext } from './context';
+import { composeLabels } from './names';
 import type { ServiceConfig, UpdateConfig } from './model';
 
 /** On a Deployment whose `update_config.failure_action` is rollback: the cluster (the compose-rollback controller) rolls back a rollout that failed (progressDeadlineSeconds). */
@@ -65,7 +66,7 @@ export function runsToCompletion(service: ServiceConfig): boolean {
   return service.restart !== undefined && /^(no|on-failure)(:\d+)?$/.test(service.restart);
 }
 
-/** Swarm's node attributes in placement constraints, as the node labels berth's agent sets. */
+/** Swarm's node attributes in placement constraints and spread preferences, as the node labels berth's agent sets. */
 const NODE_ATTRIBUTES: Record<string, string> = {
   'node.hostname': 'kubernetes.io/hostname',
   'node.platform.os': 'kubernetes.io/os',
@@ -74,17 +75,31 @@ const NODE_ATTRIBUTES: Record<string, string> = {
 /** Swarm reports the machine as uname does; nodes are labelled with Go's names. */
 const GO_ARCH: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', armv7l: 'arm' };
 
-/**
- * `deploy.placement`: constraints are required node affinity (all of them in one term: Swarm ANDs them).
- * berth's scheduler already spreads a workload's pods over nodes, which is what `spread: node.hostname`
- * asks; spreading over other labels and a cap per node need topology spread or pod anti-affinity, which it
- * does not do.
- */
-export function affinityOf(ctx: ServiceContext): Affinity | undefined {
-  const placement = ctx.service.deploy?.placement;
-  if (!placement) return undefined;
+const HOSTNAME_LABEL = NODE_ATTRIBUTES['node.hostname'];
+
+/** Where a service's pods may go and how they spread: the pod spec's scheduling fields. */
+export interface PlacementFields {
+  affinity?: Affinity;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
+}
+
+/** `node.labels.KEY` or a node attribute as a node label key; undefined (and refused) otherwise. */
+function nodeLabelKey(attribute: string, refuse: (why: string) => void): string | undefined {
+  if (attribute.startsWith('node.labels.')) {
+    const key = attribute.slice('node.labels.'.length);
+    const errs = qualifiedNameErrors(key);
+    if (errs.length) refuse(`a node label key ${errs[0]}`);
+    return errs.length ? undefined : key;
+  }
+  const key = NODE_ATTRIBUTES[attribute];
+  if (!key) refuse(attribute === 'node.role' ? 'berth nodes carry no manager/worker role: label the nodes and use node.labels' : `berth places by node.hostname, node.platform.os, node.platform.arch and node.labels.KEY, not ${attribute}`);
+  return key;
+}
+
+/** `deploy.placement.constraints` as node selector requirements (Swarm ANDs them: one term). */
+function constraintRequirements(ctx: ServiceContext): NodeSelectorRequirement[] {
   const requirements: NodeSelectorRequirement[] = [];
-  for (const constraint of placement.constraints) {
+  for (const constraint of ctx.service.deploy?.placement?.constraints ?? []) {
     const parsed = /^\s*([A-Za-z0-9_.\-/]+)\s*(==|!=)\s*(\S.*?)\s*$/.exec(constraint);
     const refuse = (why: string) => ctx.refuse('deploy.placement.constraints', `${JSON.stringify(constraint)}: ${why}`);
     if (!parsed) {
@@ -92,21 +107,9 @@ export function affinityOf(ctx: ServiceContext): Affinity | undefined {
       continue;
     }
     const [, attribute, op, rawValue] = parsed;
-    let key = NODE_ATTRIBUTES[attribute];
-    let value = rawValue;
-    if (attribute === 'node.platform.arch') value = GO_ARCH[value] ?? value;
-    if (attribute.startsWith('node.labels.')) {
-      key = attribute.slice('node.labels.'.length);
-      const errs = qualifiedNameErrors(key);
-      if (errs.length) {
-        refuse(`a node label key ${errs[0]}`);
-        continue;
-      }
-    }
-    if (!key) {
-      refuse(attribute === 'node.role' ? 'berth nodes carry no manager/worker role: label the nodes and use node.labels' : `berth places by node.hostname, node.platform.os, node.platform.arch and node.labels.KEY, not ${attribute}`);
-      continue;
-    }
+    const key = nodeLabelKey(attribute, refuse);
+    if (!key) continue;
+    const value = attribute === 'node.platform.arch' ? GO_ARCH[rawValue] ?? rawValue : rawValue;
     const errs = labelValueErrors(value);
     if (errs.length) {
       refuse(`a node label value ${errs[0]}`);
@@ -114,15 +117,71 @@ export function affinityOf(ctx: ServiceContext): Affinity | undefined {
     }
     requirements.push({ key, operator: op === '==' ? 'In' : 'NotIn', values: [value] });
   }
-  for (const preference of placement.preferences) {
-    if (preference.spread !== 'node.hostname' && preference.spread !== 'node.id') {
-      ctx.refuse('deploy.placement.preferences', `spread over ${preference.spread}: the scheduler spreads a workload's pods over nodes only`);
+  return requirements;
+}
+
+/** The service's own pods, one per node: required pod anti-affinity on the node's hostname. */
+function onePerNode(ctx: ServiceContext): PodAffinityTerm {
+  return { topologyKey: HOSTNAME_LABEL, labelSelector: { matchLabels: composeLabels(ctx.project.name, ctx.service.name) } };
+}
+
+/**
+ * `deploy.placement` and `deploy.mode: global-job`. Constraints are required node affinity. A spread
+ * preference over a node label is a topology spread constraint with maxSkew 1 that only scores
+ * (ScheduleAnyway: Swarm's spread is a preference, never a reason to leave a task pending); several are
+ * weighed together rather than nested as Swarm nests them. Spreading over node.hostname or node.id is what
+ * the scheduler does with a workload's pods anyway. `max_replicas_per_node: 1`, and a global job's one pod per
+ * node, are required pod anti-affinity on the hostname against the service's own pods.
+ */
+export function placementOf(ctx: ServiceContext): PlacementFields {
+  const { deploy } = ctx.service;
+  const placement = deploy?.placement;
+  const out: PlacementFields = {};
+  const requirements = constraintRequirements(ctx);
+  const spread: TopologySpreadConstraint[] = [];
+  for (const preference of placement?.preferences ?? []) {
+    if (preference.spread === 'node.hostname' || preference.spread === 'node.id') continue;
+    const key = nodeLabelKey(preference.spread, (why) => ctx.refuse('deploy.placement.preferences', `spread over ${preference.spread}: ${why}`));
+    if (!key || spread.some((c) => c.topologyKey === key)) continue;
+    spread.push({ maxSkew: 1, topologyKey: key, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: composeLabels(ctx.project.name, ctx.service.name) } });
+  }
+  let antiAffinity: PodAffinityTerm | undefined;
+  const max = placement?.max_replicas_per_node;
+  if (max !== undefined) {
+    if (deploy?.mode === 'global' || deploy?.mode === 'global-job') ctx.refuse('deploy.placement.max_replicas_per_node', `a ${deploy.mode} service runs one pod on each node already`);
+    else if (max === 1) antiAffinity = onePerNode(ctx);
+    // Swarm's cap of 0 means no cap.
+    else if (max !== 0) {
+      ctx.refuse(
+        'deploy.placement.max_replicas_per_node',
+        `${max}: only 1 maps exactly (pod anti-affinity on the hostname); Kubernetes has no cap of N pods per node (topology spread bounds the difference between nodes, not the count on one)`,
+      );
     }
   }
-  if (placement.max_replicas_per_node !== undefined) {
-    ctx.refuse('deploy.placement.max_replicas_per_node', 'the scheduler does not cap the pods of a workload per node (no pod anti-affinity)');
+  if (deploy?.mode === 'global-job') antiAffinity = onePerNode(ctx);
+  if (requirements.length) out.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: requirements }] } } };
+  if (antiAffinity) out.affinity = { ...out.affinity, podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [antiAffinity] } };
+  if (spread.length) out.topologySpreadConstraints = spread;
+  return out;
+}
+
+/**
+ * How many pods a global job runs: one on each schedulable node its constraints admit, counted from the
+ * nodes the caller passes (TranslateOptions.schedulableNodes). Swarm counts its nodes the same way, once,
+ * when the job is created: nodes that join later get no task.
+ */
+export function globalJobCompletions(ctx: ServiceContext): number | undefined {
+  const nodes = ctx.options.schedulableNodes;
+  if (!nodes) {
+    ctx.refuse('deploy.mode', "global-job runs one pod on each node: the translation needs the cluster's schedulable nodes (compose up passes them)");
+    return undefined;
   }
-  return requirements.length ? { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: requirements }] } } } : undefined;
+  const requirements = constraintRequirements({ ...ctx, refuse: () => undefined });
+  const admits = (labels: Record<string, string>) =>
+    requirements.every(({ key, operator, values }) => (Object.hasOwn(labels, key) && values!.includes(labels[key])) === (operator === 'In'));
+  const count = nodes.filter(admits).length;
+  if (count === 0) ctx.refuse('deploy.mode', 'global-job: no schedulable node matches the placement constraints');
+  return count;
 }
 
 export interface RolloutFields {

@@ -164,10 +164,28 @@ describe('translateProject', () => {
     const vars = new Map([['date', 'now'], ['B', 'x'], ['HOME', '/root']]);
     expect(dollars.args!.map((arg) => expandVars(arg, vars))).toEqual(['echo', '$(date) $$ $HOME']);
     expect(dollars.env!.map((e) => expandVars(e.value!, vars))).toEqual(['$(B)', 'x']);
-    expect(refusal(() => one(composeService('web', { user: 'postgres' })))).toContain('service "web": user: "postgres": a pod runs as a numeric uid[:gid] only');
-    expect(refusal(() => one(composeService('web', { init: true })))).toContain('service "web": init:');
-    expect(refusal(() => one(composeService('web', { stop_signal: 'SIGQUIT' })))).toContain('service "web": stop_signal: SIGQUIT');
     expect(podOf(deploymentOf(composeService('web', { stop_signal: 'SIGTERM', stop_grace_period: '1m30s' }))).terminationGracePeriodSeconds).toBe(90);
+  });
+
+  it('maps stop_signal onto lifecycle.stopSignal (a pod naming its OS), init and a user name onto the pod annotations', () => {
+    const workload = deploymentOf(composeService('db', { stop_signal: 'quit', init: true, user: 'postgres:staff' })) as Deployment;
+    const template = workload.spec!.template;
+    expect(template.spec!.os).toEqual({ name: 'linux' });
+    expect(template.spec!.containers[0]!.lifecycle).toEqual({ stopSignal: 'SIGQUIT' });
+    expect(template.spec!.containers[0]!.securityContext).toBeUndefined();
+    expect(template.metadata!.annotations).toEqual({ 'init.berth.dev/db': 'true', 'user.berth.dev/db': 'postgres:staff' });
+    const named = (stop_signal: string) => podOf(deploymentOf(composeService('web', { stop_signal }))).containers[0]!.lifecycle?.stopSignal;
+    expect([named('3'), named('SIGRTMIN+2'), named('36'), named('63'), named('SIGUSR1')]).toEqual(['SIGQUIT', 'SIGRTMIN+2', 'SIGRTMIN+2', 'SIGRTMAX-1', 'SIGUSR1']);
+    expect(refusal(() => one(composeService('web', { stop_signal: 'SIGNOPE' })))).toContain('service "web": stop_signal: "SIGNOPE" is not a signal');
+    expect(refusal(() => one(composeService('web', { stop_signal: '99' })))).toContain('service "web": stop_signal: "99" is not a signal');
+    expect(refusal(() => one(composeService('web', { user: 'bad user' })))).toContain('service "web": user: "bad user": must be NAME or NAME:GROUP');
+    // A numeric user stays in the securityContext; init: false and no user add nothing.
+    const plain = deploymentOf(composeService('web', { init: false, user: '70:70' })) as Deployment;
+    expect(plain.spec!.template.metadata!.annotations).toBeUndefined();
+    expect(plain.spec!.template.spec!.containers[0]!.securityContext).toEqual({ runAsUser: 70, runAsGroup: 70 });
+    // container_name names the container, and so the annotations.
+    const renamed = deploymentOf(composeService('web', { container_name: 'front', init: true })) as Deployment;
+    expect(renamed.spec!.template.metadata!.annotations).toEqual({ 'init.berth.dev/front': 'true' });
   });
 
   it('maps a healthcheck onto readiness and liveness, and start_period onto a startup probe', () => {
@@ -364,10 +382,28 @@ describe('translateProject', () => {
     ]);
   });
 
+  it('makes workloads for the services named only, and the same pods for them whichever are named', () => {
+    const networks = { front: { name: 'app_front', labels: {} }, back: { name: 'app_back', labels: {} } };
+    const built = { context: '/tmp/compose/web', dockerfile: 'Dockerfile', args: {}, labels: {}, tags: [] };
+    const scoped = composeProject('app', [
+      composeService('web', { image: undefined, build: built, expose: ['80'], networks: { front: { aliases: [] } } }),
+      composeService('api', { expose: ['8080'], networks: { front: { aliases: [] }, back: { aliases: [] } } }),
+      composeService('db', { expose: ['5432'], networks: { back: { aliases: [] } } }),
+    ], { networks });
+    const serviceIPs = { web: '10.96.0.10', api: '10.96.0.11', db: '10.96.0.12' };
+    // web is built and not named: its image is not needed.
+    const some = translateProject(scoped, { serviceIPs, services: ['api', 'db'] });
+    expect(some.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name)).toEqual(['api', 'db']);
+    expect(some.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual(['api', 'db', 'web']);
+    const all = translateProject(scoped, { serviceIPs, images: { web: 'reg/app-web@sha256:' + 'b'.repeat(64) } });
+    expect(find(some, 'Deployment', 'api')).toEqual(find(all, 'Deployment', 'api'));
+    expect(podOf(find(some, 'Deployment', 'api')).hostAliases!.flatMap((a) => a.hostnames)).toContain('web');
+  });
+
   it('names every problem of a project in one line', () => {
-    const message = refusal(() => translateProject(composeProject('app', [composeService('a', { init: true }), composeService('b', { ulimits: { nofile: { soft: 1, hard: 2 } } })])));
+    const message = refusal(() => translateProject(composeProject('app', [composeService('a', { domainname: 'example.com' }), composeService('b', { ulimits: { nofile: { soft: 1, hard: 2 } } })])));
     expect(message).not.toContain('\n');
-    expect(message).toMatch(/service "a": init: .*; service "b": ulimits: /);
+    expect(message).toMatch(/service "a": domainname: .*; service "b": ulimits: /);
     expect(refusal(() => translateProject(composeProject('my_app', [composeService('web')])))).toContain('project "my_app": name: a project is a namespace');
     expect(refusal(() => translateProject(composeProject('app', [composeService('my_svc')])))).toContain('service "my_svc": name: a service is resolved by its name');
     const aliased = composeProject('app', [composeService('web', { networks: { default: { aliases: ['db'] } } }), composeService('db')]);
@@ -387,5 +423,47 @@ describe('translateProject', () => {
     expect(messages[2]).toContain('depends_on.__proto__');
     expect(({} as Record<string, unknown>).name).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('condition');
+  });
+});
+
+describe('placement that needs pod anti-affinity or topology spread', () => {
+  const own = { [PROJECT_LABEL]: 'app', [SERVICE_LABEL]: 'once' };
+  const onePerNode = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: own } }] } };
+  const nodes = [{ 'kubernetes.io/hostname': 'n1', disk: 'ssd' }, { 'kubernetes.io/hostname': 'n2', disk: 'ssd' }, { 'kubernetes.io/hostname': 'n3', disk: 'hdd' }];
+
+  it('runs a global job as a Job with one pod per schedulable node the constraints admit, kept apart by anti-affinity', () => {
+    const job = find<Job>(one(composeService('once', { deploy: { labels: {}, mode: 'global-job' } }), { schedulableNodes: nodes }), 'Job', 'once');
+    expect(job.spec).toMatchObject({ completions: 3, parallelism: 3, template: { spec: { affinity: onePerNode, restartPolicy: 'OnFailure' } } });
+    const constrained = find<Job>(one(composeService('once', { deploy: { labels: {}, mode: 'global-job', placement: { constraints: ['node.labels.disk==ssd'], preferences: [] } } }), { schedulableNodes: nodes }), 'Job', 'once');
+    expect(constrained.spec).toMatchObject({ completions: 2, parallelism: 2 });
+    expect(constrained.spec!.template.spec!.affinity).toEqual({
+      nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] }] } },
+      ...onePerNode,
+    });
+  });
+
+  it('refuses a global job without the nodes, with no node to run on, or with replicas', () => {
+    const global = (deploy: Record<string, unknown>) => composeService('once', { deploy: { labels: {}, mode: 'global-job', ...deploy } });
+    expect(refusal(() => one(global({})))).toContain("service \"once\": deploy.mode: global-job runs one pod on each node: the translation needs the cluster's schedulable nodes");
+    expect(refusal(() => one(global({ placement: { constraints: ['node.labels.disk==nvme'], preferences: [] } }), { schedulableNodes: nodes }))).toContain(
+      'service "once": deploy.mode: global-job: no schedulable node matches the placement constraints',
+    );
+    expect(refusal(() => one(global({ replicas: 2 }), { schedulableNodes: nodes }))).toContain('service "once": deploy.replicas: a global job runs one pod on each node');
+  });
+
+  it('maps max_replicas_per_node 1 to anti-affinity on the hostname and refuses more', () => {
+    const capped = (max: number, mode?: 'global') => composeService('once', { deploy: { labels: {}, mode, replicas: mode ? undefined : 3, placement: { constraints: [], preferences: [], max_replicas_per_node: max } } });
+    expect(podOf(deploymentOf(capped(1))).affinity).toEqual(onePerNode);
+    expect(refusal(() => one(capped(2)))).toContain('service "once": deploy.placement.max_replicas_per_node: 2: only 1 maps exactly');
+    expect(refusal(() => one(capped(1, 'global')))).toContain('a global service runs one pod on each node already');
+  });
+
+  it('maps a spread preference over a node label to a topology spread constraint that only scores', () => {
+    const spread = (...over: string[]) => composeService('web', { deploy: { labels: {}, placement: { constraints: [], preferences: over.map((s) => ({ spread: s })) } } });
+    expect(podOf(deploymentOf(spread('node.labels.zone', 'node.hostname'))).topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { [PROJECT_LABEL]: 'app', [SERVICE_LABEL]: 'web' } } },
+    ]);
+    expect(podOf(deploymentOf(spread('node.hostname'))).topologySpreadConstraints).toBeUndefined();
+    expect(refusal(() => one(spread('node.role')))).toContain('service "web": deploy.placement.preferences: spread over node.role: berth nodes carry no manager/worker role');
   });
 });

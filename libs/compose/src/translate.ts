@@ -1,12 +1,12 @@
 import type { DaemonSet, Deployment, Job, KubeObject, Namespace, PodSpec, PodTemplateSpec, Service } from '@berth/api';
-import { serviceContainer, podProcessFields } from './container';
+import { serviceContainer, podProcessFields, runtimeOptionAnnotations } from './container';
 import { DEPENDS_ON_ANNOTATION, DEPENDS_ON_GATE, dependsOnAnnotation } from './dependencies';
 import type { ServiceContext, TranslateOptions } from './context';
 import type { ComposeProject, DependsOnCondition, ServiceConfig } from './model';
 import { composeLabels, dns1123LabelErrors, own, serviceNameErrors, splitLabels } from './names';
 import { checkNetworks, networksInUse, podNetworking, servicesOf } from './network';
 import { Refusals, serviceWhere } from './refusals';
-import { affinityOf, restartOf, rolloutOf, runsToCompletion } from './scheduling';
+import { globalJobCompletions, placementOf, restartOf, rolloutOf, runsToCompletion } from './scheduling';
 import { projectStorageObjects, serviceStorage } from './storage';
 
 export type { TranslateOptions } from './context';
@@ -25,7 +25,9 @@ export function translateProject(project: ComposeProject, options: TranslateOpti
   const services = projectServices(project, refusals);
   const storage = projectStorageObjects(project, options, refusals);
   const scoped = networksInUse(project).size > 1;
+  const chosen = options.services ? new Set(options.services) : undefined;
   const workloads = Object.values(project.services)
+    .filter((service) => !chosen || chosen.has(service.name))
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((service) => workloadOf(project, service, options, scoped, refusals));
   refusals.throwIfAny();
@@ -144,12 +146,11 @@ function workloadOf(project: ComposeProject, service: ServiceConfig, options: Tr
     ...podNetworking(ctx, scoped),
   };
   if (storage.volumes.length) spec.volumes = storage.volumes;
-  const affinity = affinityOf(ctx);
-  if (affinity) spec.affinity = affinity;
+  Object.assign(spec, placementOf(ctx));
 
   const podLabels = splitLabels(service.labels, (key, why) => ctx.refuse(`labels.${key}`, why));
   const template: PodTemplateSpec = { metadata: { labels: { ...podLabels.labels, ...composeLabels(project.name, service.name) } }, spec };
-  const podAnnotations = { ...podLabels.annotations };
+  const podAnnotations = { ...podLabels.annotations, ...runtimeOptionAnnotations(ctx, container.name) };
   const dependencies = dependenciesOf(ctx);
   if (dependencies) {
     podAnnotations[DEPENDS_ON_ANNOTATION] = dependsOnAnnotation(dependencies);
@@ -171,10 +172,13 @@ function workloadOf(project: ComposeProject, service: ServiceConfig, options: Tr
   };
 
   if (kind === 'Job') {
-    if (deploy?.mode === 'global-job') ctx.refuse('deploy.mode', 'global-job: the scheduler cannot place exactly one pod of a Job on each node (no pod anti-affinity)');
     if (deploy?.update_config) ctx.refuse('deploy.update_config', 'a job is not rolled out: it runs to completion');
     if (deploy?.rollback_config) ctx.refuse('deploy.rollback_config', 'a job is not rolled out: it runs to completion');
-    const replicas = deploy?.replicas ?? 1;
+    let replicas = deploy?.replicas ?? 1;
+    if (deploy?.mode === 'global-job') {
+      if (deploy.replicas !== undefined) ctx.refuse('deploy.replicas', 'a global job runs one pod on each node');
+      replicas = globalJobCompletions(ctx) ?? 0;
+    }
     const jobSpec: Job['spec'] = { completions: replicas, parallelism: replicas, template };
     if (backoffLimit !== undefined) jobSpec.backoffLimit = backoffLimit;
     return finish<Job>({ apiVersion: 'batch/v1', kind: 'Job', metadata, spec: jobSpec });

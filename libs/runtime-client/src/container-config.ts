@@ -54,6 +54,8 @@ export function completeContainerConfig(request: Partial<ContainerConfig>): Comp
     autoRemove: !!request.autoRemove,
     hostname: request.hostname ?? '',
     network: request.network ?? '',
+    stopSignal: request.stopSignal ?? '',
+    init: !!request.init,
     security: {
       privileged: !!security.privileged,
       capAdd: security.capAdd ?? [],

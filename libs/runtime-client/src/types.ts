@@ -92,6 +92,10 @@ export interface ContainerConfig {
   hostname?: string;
   network?: string;
   security?: SecurityConfig;
+  /** A signal name or number; '' for the image's StopSignal, else SIGTERM. */
+  stopSignal?: string;
+  /** An init process (the node's tini) as PID 1. */
+  init?: boolean;
 }
 
 /** A ContainerConfig with every field present (the proto's defaults filled in): what runtimed keeps and reports. */

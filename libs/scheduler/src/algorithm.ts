@@ -1,7 +1,13 @@
+import type { ClusterPlugin, PreparedPlugin } from './cluster-plugin';
 import { DEFAULT_FILTERS, type Filter } from './filters';
+import { interPodAffinityPlugin } from './inter-pod-affinity';
 import type { NodeInfo } from './node-info';
 import type { PodInfo } from './pod-info';
 import { DEFAULT_SCORE_PLUGINS, pickHighest, totalScores, type ScorePlugin } from './scores';
+import { podTopologySpreadPlugin } from './topology-spread';
+
+/** In Kubernetes' order: their filters run after every node-local filter. */
+export const DEFAULT_CLUSTER_PLUGINS: readonly ClusterPlugin[] = [podTopologySpreadPlugin, interPodAffinityPlugin()];
 
 export interface Placement {
   nodeName: string;
@@ -18,6 +24,8 @@ export interface NoFit {
 export interface Algorithm {
   filters?: readonly Filter[];
   scorePlugins?: readonly ScorePlugin[];
+  /** Plugins that look at the whole cluster once per pod: pod (anti-)affinity and topology spread by default. */
+  clusterPlugins?: readonly ClusterPlugin[];
   random?: () => number;
 }
 
@@ -39,18 +47,28 @@ export function filterNode(pod: PodInfo, node: NodeInfo, filters: readonly Filte
 
 /** Filters every node, scores the ones that fit and picks the best; or says why none fits. */
 export function placePod(pod: PodInfo, nodes: Iterable<NodeInfo>, algorithm: Algorithm = {}): Placement | NoFit {
+  const all = [...nodes];
+  const prepared: Array<{ plugin: ClusterPlugin; prepared: PreparedPlugin }> = [];
+  for (const plugin of algorithm.clusterPlugins ?? DEFAULT_CLUSTER_PLUGINS) {
+    const ready = plugin.prepare(pod, all);
+    if (ready) prepared.push({ plugin, prepared: ready });
+  }
+  const filters = algorithm.filters ?? DEFAULT_FILTERS;
+  const clusterFilters = prepared.flatMap(({ prepared }) => (prepared.filter ? [prepared.filter] : []));
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, number>();
-  let nodeCount = 0;
-  for (const node of nodes) {
-    nodeCount++;
-    const failures = filterNode(pod, node, algorithm.filters);
+  for (const node of all) {
+    let failures = filterNode(pod, node, filters);
+    for (let i = 0; failures.length === 0 && i < clusterFilters.length; i++) failures = clusterFilters[i](node);
     if (failures.length === 0) feasible.push(node);
     for (const reason of failures) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   }
-  if (feasible.length === 0) return { reasons, nodeCount, message: noFitMessage(nodeCount, reasons) };
+  if (feasible.length === 0) return { reasons, nodeCount: all.length, message: noFitMessage(all.length, reasons) };
   if (feasible.length === 1) return { nodeName: feasible[0].name };
   const totals = totalScores(pod, feasible, algorithm.scorePlugins ?? DEFAULT_SCORE_PLUGINS);
+  for (const { plugin, prepared: ready } of prepared) {
+    ready.score?.(feasible).forEach((score, i) => (totals[i] += plugin.weight * score));
+  }
   return { nodeName: feasible[pickHighest(totals, algorithm.random)].name };
 }
 

@@ -61,7 +61,8 @@ export class SchedulerCache {
   syncPod(key: string, pod: Pod | undefined): void {
     const assumption = this.assumed.get(key);
     const nodeName = pod?.spec?.nodeName;
-    if (pod && nodeName && !isTerminal(pod)) {
+    // A pod that succeeded stays counted, for pod (anti-)affinity only (see NodeInfo).
+    if (pod && nodeName && (!isTerminal(pod) || pod.status?.phase === 'Succeeded')) {
       if (assumption) this.assumed.delete(key);
       this.place(podInfoOf(pod), nodeName);
       return;

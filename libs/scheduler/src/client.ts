@@ -14,3 +14,4 @@ function builtInType(kind: string): ResourceType {
 export const POD_TYPE = builtInType('Pod');
 export const NODE_TYPE = builtInType('Node');
 export const EVENT_TYPE = builtInType('Event');
+export const NAMESPACE_TYPE = builtInType('Namespace');

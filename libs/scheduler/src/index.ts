@@ -7,7 +7,11 @@
 export { startScheduler, isPendingFor, nodeChangeMatters, DEFAULT_SCHEDULER_NAME } from './scheduler';
 export type { SchedulerOptions, RunningScheduler } from './scheduler';
 export { type SchedulerClient } from './client';
-export { placePod, filterNode, noFitMessage, isPlacement, type Algorithm, type Placement, type NoFit } from './algorithm';
+export { placePod, filterNode, noFitMessage, isPlacement, DEFAULT_CLUSTER_PLUGINS, type Algorithm, type Placement, type NoFit } from './algorithm';
+export { TopologyCounts, topologyValue, type ClusterPlugin, type PreparedPlugin } from './cluster-plugin';
+export * from './inter-pod-affinity';
+export * from './topology-spread';
+export { podAffinityTermsOf, spreadConstraintsOf, termSelects, type AffinityTerm, type PodAffinityTerms, type SpreadConstraint, type NamespaceLabels } from './pod-terms';
 export * from './filters';
 export * from './scores';
 export { SchedulerCache, isTerminal } from './cache';

@@ -1,5 +1,6 @@
 import type { Pod, Toleration } from '@berth/api';
 import { controllerOf, objectKey } from '@berth/controller';
+import { podAffinityTermsOf, spreadConstraintsOf, type PodAffinityTerms, type SpreadConstraint } from './pod-terms';
 import { podNonZeroRequests, podRequests, type Resources } from './resources';
 
 /** A host port a pod claims: Kubernetes' HostPortInfo key. An empty or 0.0.0.0 hostIP means every address. */
@@ -20,6 +21,14 @@ export interface PodInfo {
   /** The uid of the controller owning it (its ReplicaSet...), for spreading siblings apart. */
   ownerUid?: string;
   tolerations: Toleration[];
+  /** Its pod (anti-)affinity terms, when it has any. */
+  affinity?: PodAffinityTerms;
+  spread: SpreadConstraint[];
+  /**
+   * It ran to completion on its node. Such a pod holds no resources or ports, but still counts for pod
+   * (anti-)affinity: see NodeInfo.
+   */
+  succeeded: boolean;
 }
 
 export const WILDCARD_HOST_IP = '0.0.0.0';
@@ -48,5 +57,8 @@ export function podInfoOf(pod: Pod): PodInfo {
     hostPorts: podHostPorts(pod),
     ownerUid: controllerOf(pod)?.uid,
     tolerations: pod.spec?.tolerations ?? [],
+    affinity: podAffinityTermsOf(pod),
+    spread: spreadConstraintsOf(pod),
+    succeeded: pod.status?.phase === 'Succeeded',
   };
 }

@@ -1,4 +1,4 @@
-import { type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type PodCondition, podClaimNames, resourceForKind, SELECTED_NODE_ANNOTATION, type StorageClass } from '@berth/api';
+import { type Namespace, type Node, type PersistentVolume, type PersistentVolumeClaim, type Pod, type PodCondition, podClaimNames, resourceForKind, SELECTED_NODE_ANNOTATION, type StorageClass } from '@berth/api';
 import { resourcePath } from '@berth/client';
 import {
   clientListWatch,
@@ -16,8 +16,10 @@ import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { isPlacement, placePod, type Algorithm } from './algorithm';
+import { interPodAffinityPlugin } from './inter-pod-affinity';
+import { podTopologySpreadPlugin } from './topology-spread';
 import { isTerminal, SchedulerCache } from './cache';
-import { NODE_TYPE, POD_TYPE, type SchedulerClient } from './client';
+import { NAMESPACE_TYPE, NODE_TYPE, POD_TYPE, type SchedulerClient } from './client';
 import { DEFAULT_FILTERS, isNodeReady } from './filters';
 import { volumeBindingFilter, waitsForConsumer, type VolumeLister } from './volume-binding';
 import { SchedulerMetrics } from './metrics';
@@ -109,7 +111,17 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
     volumes: () => volumeInformer.list(),
     storageClass: (name) => classInformer.get(name),
   };
-  const algorithm = { ...options.algorithm, filters: options.algorithm?.filters ?? [...DEFAULT_FILTERS, volumeBindingFilter(volumes)] };
+  // Namespaces' labels, for pod affinity terms with a namespaceSelector.
+  const namespaceInformer = informers.informerFor<Namespace>({ resource: NAMESPACE_TYPE });
+  const namespaceLabels = (name: string) => {
+    const namespace = namespaceInformer.get(name);
+    return namespace ? namespace.metadata.labels ?? {} : undefined;
+  };
+  const algorithm: Algorithm = {
+    ...options.algorithm,
+    filters: options.algorithm?.filters ?? [...DEFAULT_FILTERS, volumeBindingFilter(volumes)],
+    clusterPlugins: options.algorithm?.clusterPlugins ?? [podTopologySpreadPlugin, interPodAffinityPlugin(namespaceLabels)],
+  };
   const cache = new SchedulerCache(options.assumeTtlMs);
   const events = new EventRecorder(client, schedulerName, `${schedulerName}-${hostname()}`, logger);
   const queue = new WorkQueue<string>({ rateLimiter: defaultControllerRateLimiter<string>() });
@@ -120,6 +132,13 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
   const wakeUnschedulable = () => {
     for (const key of unschedulable) queue.add(key);
   };
+  /** A pod placed (or relabelled) can only make room for pods that ask for pods: by affinity or spread. */
+  const wakeThoseAskingForPods = () => {
+    for (const key of unschedulable) {
+      const spec = podInformer.get(key)?.spec;
+      if (spec?.affinity?.podAffinity || spec?.topologySpreadConstraints?.length) queue.add(key);
+    }
+  };
 
   const removeHandlers = [
     podInformer.addEventHandler({
@@ -127,11 +146,13 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
         const key = objectKey(pod);
         cache.syncPod(key, pod);
         if (isPendingFor(pod, schedulerName)) queue.add(key);
+        else if (pod.spec?.nodeName) wakeThoseAskingForPods();
       },
       onUpdate: (oldPod, newPod) => {
         const key = objectKey(newPod);
         cache.syncPod(key, newPod);
         if (isPendingFor(newPod, schedulerName) && (!isPendingFor(oldPod, schedulerName) || pendingPodChangeMatters(oldPod, newPod))) queue.add(key);
+        if (newPod.spec?.nodeName && (!oldPod.spec?.nodeName || JSON.stringify(oldPod.metadata.labels) !== JSON.stringify(newPod.metadata.labels))) wakeThoseAskingForPods();
         // A pod that finished frees its node's room.
         if (oldPod.spec?.nodeName && !isTerminal(oldPod) && isTerminal(newPod)) wakeUnschedulable();
       },
@@ -262,7 +283,7 @@ export function startScheduler(options: SchedulerOptions): RunningScheduler {
     workers: options.workers ?? 64,
     reconcile,
     logger,
-    waitFor: [podInformer, nodeInformer, claimInformer, volumeInformer, classInformer],
+    waitFor: [podInformer, nodeInformer, claimInformer, volumeInformer, classInformer, namespaceInformer],
   });
 
   return {

@@ -1,5 +1,5 @@
 /** Builders for this lib's specs (not exported from index.ts). */
-import type { Container, Node, Pod, PodSpec, Taint } from '@berth/api';
+import type { Container, Node, Pod, PodPhase, PodSpec, Taint } from '@berth/api';
 import { NodeInfo } from './node-info';
 import { podInfoOf } from './pod-info';
 
@@ -32,6 +32,9 @@ export interface PodFields {
   memory?: string;
   nodeName?: string;
   ownerUid?: string;
+  labels?: Record<string, string>;
+  phase?: PodPhase;
+  deleting?: boolean;
   spec?: Partial<PodSpec>;
   containers?: Container[];
 }
@@ -47,6 +50,8 @@ export function pod(name: string, fields: PodFields = {}): Pod {
       name,
       namespace: fields.namespace ?? 'default',
       uid: `uid-${name}`,
+      labels: fields.labels,
+      deletionTimestamp: fields.deleting ? '2026-12-07T00:00:00Z' : undefined,
       ownerReferences: fields.ownerUid ? [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: fields.ownerUid, controller: true }] : undefined,
     },
     spec: {
@@ -54,6 +59,7 @@ export function pod(name: string, fields: PodFields = {}): Pod {
       nodeName: fields.nodeName,
       ...fields.spec,
     },
+    status: fields.phase ? { phase: fields.phase } : undefined,
   };
 }
 

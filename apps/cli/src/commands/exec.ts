@@ -9,6 +9,10 @@ export interface ExecOptions {
   stdin?: boolean;
   tty?: boolean;
   container?: string;
+  /** berth's own exec parameters (docker exec -e/-w/-u); kubectl's requests never have them. */
+  env?: string[];
+  workingDir?: string;
+  user?: string;
 }
 
 /** kubectl's only offer, and what berth's apiserver speaks: channel-prefixed frames, stdin close on channel 255. */
@@ -23,6 +27,9 @@ export function execQuery(command: string[], container: string, options: ExecOpt
     stdout: true,
     stderr: options.tty ? undefined : true,
     tty: options.tty || undefined,
+    ...(options.env?.length ? { env: options.env } : {}),
+    ...(options.workingDir !== undefined ? { workingDir: options.workingDir } : {}),
+    ...(options.user !== undefined ? { user: options.user } : {}),
   };
 }
 

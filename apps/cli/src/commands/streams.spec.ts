@@ -17,6 +17,13 @@ describe('exec', () => {
     expect(execQuery(['sh'], 'main', { stdin: true, tty: true })).toEqual({ command: ['sh'], container: 'main', stdin: true, stdout: true, tty: true });
   });
 
+  it("adds berth's env, workingDir and user parameters only when given (kubectl's query otherwise)", () => {
+    expect(execQuery(['env'], 'main', { env: ['A=1', 'B=2'], workingDir: '/tmp', user: 'nobody' })).toEqual({
+      command: ['env'], container: 'main', stdout: true, stderr: true, env: ['A=1', 'B=2'], workingDir: '/tmp', user: 'nobody',
+    });
+    expect(Object.keys(execQuery(['env'], 'main', { env: [] }))).toEqual(['command', 'container', 'stdin', 'stdout', 'stderr', 'tty']);
+  });
+
   it('exits with the code of the channel-3 status', () => {
     expect(exitCodeFromStatus(undefined)).toBe(0);
     expect(exitCodeFromStatus({ metadata: {}, status: 'Success' })).toBe(0);

@@ -203,6 +203,8 @@ interface RunOptions {
   securityOpt: string[];
   sysctl: string[];
   groupAdd: string[];
+  init?: boolean;
+  stopSignal?: string;
 }
 
 function containerConfig(image: string, command: string[], o: RunOptions): ContainerConfig {
@@ -237,6 +239,8 @@ function containerConfig(image: string, command: string[], o: RunOptions): Conta
     hostname: o.hostname,
     network: o.network === 'host' ? 'host' : '',
     security: securityConfig(o),
+    stopSignal: o.stopSignal,
+    init: !!o.init,
   };
 }
 
@@ -339,6 +343,8 @@ export function registerContainerCommands(program: Command): void {
     .option('--security-opt <option>', 'seccomp=unconfined, seccomp=PROFILE.json or no-new-privileges; repeatable', collect, [])
     .option('--sysctl <key=value>', 'a namespaced kernel parameter (net.*, kernel.shm*, ...); repeatable', collect, [])
     .option('--group-add <group>', 'an additional group (gid or name); repeatable', collect, [])
+    .option('--init', "run the node's init (tini) as PID 1: it passes signals on and reaps zombies")
+    .option('--stop-signal <signal>', "the signal stop sends first (the image's STOPSIGNAL, else SIGTERM)")
     .action(
       runtimeAction((client, image: string, command: string[], options: RunOptions, self: Command) =>
         runContainer(client, image, command, options, { kubeconfig: self.optsWithGlobals().kubeconfig as string | undefined }),

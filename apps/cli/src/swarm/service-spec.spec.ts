@@ -83,7 +83,7 @@ describe('docker service flags', () => {
       containerLabel: ['role=worker'],
       entrypoint: 'sh -c',
       workdir: '/srv',
-      user: '1000:1000',
+      user: 'www-data',
       healthCmd: 'true',
       healthInterval: '5s',
       healthStartPeriod: '10s',
@@ -91,7 +91,7 @@ describe('docker service flags', () => {
     };
     const { workload } = await serviceObjects('once', 'shop', 'busybox', ['echo hi'], flags);
     const { fields, volumes } = composeServiceOf('once', 'busybox', ['echo hi'], flags);
-    expect(fields).toMatchObject({ entrypoint: ['sh', '-c'], command: ['echo hi'], working_dir: '/srv', user: '1000:1000', healthcheck: { test: ['CMD-SHELL', 'true'], interval: '5s', start_period: '10s' } });
+    expect(fields).toMatchObject({ entrypoint: ['sh', '-c'], command: ['echo hi'], working_dir: '/srv', user: 'www-data', healthcheck: { test: ['CMD-SHELL', 'true'], interval: '5s', start_period: '10s' } });
     expect(fields.deploy).toMatchObject({ mode: 'replicated-job', restart_policy: { condition: 'none' }, resources: { reservations: { memory: 32 * 1024 * 1024 } } });
     const [translated] = translateProject(composeProject('shop', [composeService('once', fields)], { volumes })).filter((o) => o.kind === 'Job');
     expect(workload).toEqual(translated);

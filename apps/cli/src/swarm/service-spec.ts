@@ -350,7 +350,7 @@ export function setFailureAction(deployment: Deployment, action: 'pause' | 'roll
 export function parseMode(text: string | undefined): ServiceMode {
   const mode = (text ?? 'replicated') as ServiceMode;
   if (!SERVICE_MODES.includes(mode)) throw bad(`invalid argument ${JSON.stringify(text)} for "--mode" flag: use replicated, global, replicated-job or global-job`);
-  if (mode === 'global-job') throw bad('--mode global-job is not supported: berth has no per-node Job yet (use global, or replicated-job)');
+  if (mode === 'global-job') throw bad('--mode global-job is not supported by service create yet (compose up and stack deploy run deploy.mode global-job); use global, or replicated-job');
   return mode;
 }
 
@@ -368,7 +368,6 @@ function checkCreateFlags(name: string, image: string, mode: ServiceMode, option
     throw bad(`invalid argument ${JSON.stringify(options.updateOrder)} for "--update-order" flag: use start-first or stop-first`);
   }
   if (options.noHealthcheck && options.healthCmd !== undefined) throw bad('--no-healthcheck conflicts with --health-* options');
-  if (options.user !== undefined && !/^\d+(:\d+)?$/.test(options.user)) throw bad(`invalid argument ${JSON.stringify(options.user)} for "--user" flag: berth takes a numeric UID[:GID]`);
   options.constraint.forEach(parseConstraint);
 }
 

@@ -33,8 +33,6 @@ export const why = {
   overhead: refusedWhen(notEmpty, 'pod overhead comes from a RuntimeClass, and there are none'),
   priorityClassName: refusedWhen(notEmpty, 'there are no PriorityClasses: pods are neither ordered nor preempted by priority'),
   priority: refusedWhen((value: number) => value !== 0, 'there are no PriorityClasses: pods are neither ordered nor preempted by priority'),
-  topologySpreadConstraints: refusedWhen(notEmpty, 'the scheduler does not spread pods over topology domains'),
-  podAffinity: refused('the scheduler places pods by node affinity only, not by the pods already on a node'),
   windows: refusedWhen((value: string) => value === 'windows', 'every node runs Linux'),
   clusterTrustBundle: refused('there are no ClusterTrustBundles'),
   procMount: refusedWhen((value: string) => value === 'Unmasked', "/proc is always masked as Docker masks it (Unmasked needs user namespaces)"),

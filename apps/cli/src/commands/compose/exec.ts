@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { exec, exitCodeFromStatus, openExec, relay } from '../exec';
 import { logQuery, prefixedWriter } from '../logs';
 import { parseKeyValues, watchUntil } from '../workloads';
-import { Transport } from '@berth/client';
+import { execOptionErrors, Transport } from '@berth/client';
 import { SERVICE_LABEL } from '@berth/compose';
 import { streamPodLog } from './logs';
 import { ONEOFF_LABEL, TYPES, type ComposeProjectScope } from './project';
@@ -27,17 +27,16 @@ export async function servicePod(scope: ComposeProjectScope, service: string, in
 }
 
 /**
- * `compose exec [-T] [--index N] SERVICE CMD...`: the command in the service's n-th pod through pods/exec,
- * stdin passed, a terminal unless -T or ours is none. Answers the command's exit code.
+ * `compose exec [-T] [--index N] [-e K=V] [-w DIR] [-u USER] SERVICE CMD...`: the command in the service's
+ * n-th pod through pods/exec, stdin passed, a terminal unless -T or ours is none. Answers the command's exit code.
  */
 export async function composeExec(scope: ComposeProjectScope, service: string, command: string[], options: ComposeExecOptions): Promise<number> {
-  if ((options.env ?? []).length > 0 || options.workdir !== undefined || options.user !== undefined) {
-    // The pods/exec API runs a command with the container's own environment, directory and user.
-    throw new BerthError('BadRequest', 'compose exec: -e, -w and -u are not supported: a pod exec runs with the container\'s own environment, working directory and user');
-  }
+  const problems = execOptionErrors({ env: options.env, workingDir: options.workdir, user: options.user });
+  if (problems.length) throw new BerthError('BadRequest', `compose exec: ${problems.join('; ')}`);
   const pod = await servicePod(scope, service, options.index ?? 1);
   const tty = !options.noTty && !!process.stdin.isTTY && !!process.stdout.isTTY;
-  return exec(scope.session, `pod/${pod.metadata.name}`, command, { stdin: true, tty });
+  // -e, -w and -u travel as berth's own pods/exec parameters (env, workingDir, user) to the node's runtimed.
+  return exec(scope.session, `pod/${pod.metadata.name}`, command, { stdin: true, tty, env: options.env, workingDir: options.workdir, user: options.user });
 }
 
 export interface ComposeRunOptions {

@@ -104,9 +104,9 @@ function registerProjectVerbs(compose: Command, run: Run): void {
     .option('-T, --no-TTY', 'no terminal (default: one when stdin and stdout are terminals)')
     .option('-i, --interactive', 'keep stdin open (the default)', true)
     .option('--index <n>', 'which container of the service, from 1', parseCount('--index', 1), 1)
-    .addOption(new Option('-e, --env <KEY=VALUE>', 'refused: a pod exec runs with the container\'s environment').argParser(collect).default([]))
-    .option('-w, --workdir <dir>', "refused: a pod exec runs in the container's working directory")
-    .option('-u, --user <user>', "refused: a pod exec runs as the container's user")
+    .addOption(new Option('-e, --env <KEY=VALUE>', "set a variable over the container's environment (repeatable)").argParser(collect).default([]))
+    .option('-w, --workdir <dir>', "the command's working directory (absolute), instead of the container's")
+    .option('-u, --user <user>', "run as this user (name|uid[:group|gid] of the image), instead of the container's")
     .passThroughOptions()
     .action((service: string, cmd: string[], options, command: Command) =>
       onProject(run, command, async (scope, session) => {

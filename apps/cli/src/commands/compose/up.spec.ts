@@ -247,6 +247,18 @@ describe('composeUp', () => {
     expect(lines.filter((l) => l.includes('Network'))).toEqual([' Network shop_default  Creating\n', ' Network shop_default  Created\n']);
   });
 
+  it('up SERVICE translates the whole project and makes workloads for the service and its dependencies only', async () => {
+    const app = project([service('web', { image: 'busybox', depends_on: { db: { condition: 'service_started', required: true, restart: false } } }), service('db', { image: 'busybox' }), service('cron', { image: 'busybox' })]);
+    const given: Array<{ services: string[]; translated: string[] }> = [];
+    deps.translate = (p, options) => {
+      given.push({ services: options.services, translated: Object.keys(p.services) });
+      return translate(p, options).filter((o) => o.kind === 'Namespace' || options.services.includes(o.metadata.name!));
+    };
+    await composeUp(api.session(), app, ['web'], { detach: true }, deps);
+    expect(given).toEqual([{ services: ['web', 'db'], translated: ['web', 'db', 'cron'] }]);
+    expect(api.applies.map((a) => `${a.kind}/${a.name}`)).toEqual(['Namespace/shop', 'Deployment/web', 'Deployment/db']);
+  });
+
   it('--force-recreate restarts unchanged workloads under a manager of its own', async () => {
     await composeUp(api.session(), shop(), [], { detach: true }, deps);
     await composeUp(api.session(), shop(), [], { detach: true, forceRecreate: true }, deps);

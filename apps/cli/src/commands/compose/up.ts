@@ -1,4 +1,4 @@
-import { resourceForKind, type DaemonSet, type Deployment, type Job, type KubeObject, type Pod, type ResourceType, type StatefulSet } from '@berth/api';
+import { resourceForKind, type DaemonSet, type Deployment, type Job, type KubeObject, type Node, type Pod, type ResourceType, type StatefulSet } from '@berth/api';
 import { PROJECT_LABEL, SERVICE_LABEL, withDependencies, type ComposeProject, type ServiceConfig } from '@berth/compose';
 import { BerthError, errors, isBerthError } from '@berth/errors';
 import type { Session } from '../../session';
@@ -18,6 +18,7 @@ const RECREATE_FIELD_MANAGER = 'berth-compose-recreate';
 const type = (apiVersion: string, kind: string): ResourceType => resourceForKind(apiVersion, kind)!;
 const NAMESPACES = type('v1', 'Namespace');
 const PODS = type('v1', 'Pod');
+const NODES = type('v1', 'Node');
 const DEPLOYMENTS = type('apps/v1', 'Deployment');
 const DAEMONSETS = type('apps/v1', 'DaemonSet');
 const STATEFULSETS = type('apps/v1', 'StatefulSet');
@@ -142,7 +143,7 @@ export interface UpOptions {
 
 /** What `up` needs besides the API: the project's translation and, when a service is built, the node's builder. */
 export interface UpDependencies {
-  translate(project: ComposeProject, options: { images: Record<string, string>; serviceIPs: Record<string, string> }): KubeObject[];
+  translate(project: ComposeProject, options: { images: Record<string, string>; serviceIPs: Record<string, string>; services: string[]; schedulableNodes?: Array<Record<string, string>> }): KubeObject[];
   /** The Namespace and Services alone, applied first when given: their ClusterIPs are translate's serviceIPs. */
   translateServices?(project: ComposeProject): KubeObject[];
   /** The cluster registry's host:port (kube-public/local-registry-hosting); asked only when a service has `build`. */
@@ -214,14 +215,18 @@ export async function composeUp(session: Session, loaded: ComposeProject, servic
   // by them); a headless one's is None, which the translation leaves to the cluster DNS.
   const serviceIPs: Record<string, string> = Object.create(null);
   if (deps.translateServices) {
-    for (const object of await applyAll(deps.translateServices(project))) {
+    for (const object of await applyAll(deps.translateServices(loaded))) {
       const service = object.metadata.labels?.[SERVICE_LABEL];
       const ip = (object.spec as { clusterIP?: string } | undefined)?.clusterIP;
       if (object.kind !== 'Service' || service === undefined || !ip) continue;
       if (!Object.hasOwn(serviceIPs, service) || object.metadata.name === service) serviceIPs[service] = ip;
     }
   }
-  await applyAll(deps.translate(project, { images, serviceIPs }));
+  // A global job runs one pod on each node it may use now: the translation counts them.
+  const schedulableNodes = selected.some((s) => s.deploy?.mode === 'global-job') ? await schedulableNodeLabels(session) : undefined;
+  // The whole project is translated, its workloads only for the selected services: the pods of a service then do
+  // not depend on which services were named (their name scopes hold every service of their networks).
+  await applyAll(deps.translate(loaded, { images, serviceIPs, services: selected.map((s) => s.name), schedulableNodes }));
 
   if (options.removeOrphans) {
     for (const [service, objects] of orphans) {
@@ -239,6 +244,15 @@ export async function composeUp(session: Session, loaded: ComposeProject, servic
   }
 
   if (options.wait) await waitForServices(session, project, workloads, options.waitTimeout ?? 0, progress);
+}
+
+/** The labels of the nodes a pod without tolerations can be scheduled on: Ready, not cordoned, no NoSchedule or NoExecute taint. */
+async function schedulableNodeLabels(session: Session): Promise<Array<Record<string, string>>> {
+  const nodes = await session.client.list<Node>(NODES);
+  return nodes.items
+    .filter((node) => !node.spec?.unschedulable && (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'))
+    .filter((node) => !(node.spec?.taints ?? []).some((taint) => taint.effect === 'NoSchedule' || taint.effect === 'NoExecute'))
+    .map((node) => node.metadata.labels ?? {});
 }
 
 /** Applies one object; an existing Job whose template changed (Jobs' templates are immutable), or any Job under --force-recreate, is deleted and made again. */

@@ -45,6 +45,7 @@ import {
   userOrGroupId,
   userOrGroupIds,
 } from './security';
+import { runtimeOptionAnnotations, stopSignalsFitOS } from './runtime-options';
 import type * as types from './types';
 import type { KindShape } from '../../definition';
 
@@ -267,6 +268,8 @@ const lifecycleHook: Check<Record<string, unknown>> = (hook) => lifecycleHandler
 export class Lifecycle implements types.Lifecycle {
   @Nested(() => LifecycleHandler, lifecycleHook) postStart?: LifecycleHandler;
   @Nested(() => LifecycleHandler, lifecycleHook) preStop?: LifecycleHandler;
+  @Doc('The signal that stops the container (Kubernetes 1.33); the image\'s STOPSIGNAL, else SIGTERM, when unset. Needs spec.os.name.')
+  @Field(t.string) stopSignal?: string;
 }
 
 export class Capabilities implements types.Capabilities {
@@ -559,7 +562,7 @@ export class NodeAffinity implements types.NodeAffinity {
 
 export class PodAffinityTerm implements types.PodAffinityTerm {
   @Nested(() => LabelSelector) labelSelector?: LabelSelector;
-  @Field(t.stringList) namespaces?: string[];
+  @Field(t.stringList, eachItem(dns1123LabelErrors)) namespaces?: string[];
   @Field(t.string, required, syntax(qualifiedNameErrors)) topologyKey!: string;
   @Nested(() => LabelSelector) namespaceSelector?: LabelSelector;
 }
@@ -576,8 +579,8 @@ export class PodAffinity implements types.PodAffinity {
 
 export class Affinity implements types.Affinity {
   @Nested(() => NodeAffinity) nodeAffinity?: NodeAffinity;
-  @Nested(() => PodAffinity, why.podAffinity) podAffinity?: PodAffinity;
-  @Nested(() => PodAffinity, why.podAffinity) podAntiAffinity?: PodAffinity;
+  @Nested(() => PodAffinity) podAffinity?: PodAffinity;
+  @Nested(() => PodAffinity) podAntiAffinity?: PodAffinity;
 }
 
 export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
@@ -612,12 +615,31 @@ export class PodDNSConfig implements types.PodDNSConfig {
   @NestedList(() => PodDNSConfigOption) options?: PodDNSConfigOption[];
 }
 
+/** minDomains only makes sense for a constraint that can keep a pod pending. */
+const minDomainsNeedsDoNotSchedule: Check<number> = (value, owner) =>
+  owner.whenUnsatisfiable !== 'DoNotSchedule'
+    ? problem(field.invalid('', value, `can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ${owner.whenUnsatisfiable}`))
+    : undefined;
+
+/** Kubernetes allows one constraint per topology key and whenUnsatisfiable. */
+const oneConstraintPerKeyAndAction: Check<Array<Record<string, unknown>>> = (list) => {
+  const seen = new Set<string>();
+  const problems: Problem[] = [];
+  list.forEach((item, i) => {
+    if (!isPlainObject(item)) return;
+    const pair = `{${String(item.topologyKey)}, ${String(item.whenUnsatisfiable)}}`;
+    if (seen.has(pair)) problems.push(problem(field.duplicate('', pair), `[${i}].{topologyKey, whenUnsatisfiable}`));
+    seen.add(pair);
+  });
+  return problems;
+};
+
 export class TopologySpreadConstraint implements types.TopologySpreadConstraint {
   @Field(t.integer, required, atLeast(1)) maxSkew!: number;
   @Field(t.string, required, syntax(qualifiedNameErrors)) topologyKey!: string;
   @Field(t.string, required, oneOf(['DoNotSchedule', 'ScheduleAnyway'])) whenUnsatisfiable!: types.TopologySpreadConstraint['whenUnsatisfiable'];
   @Nested(() => LabelSelector) labelSelector?: LabelSelector;
-  @Field(t.integer, atLeast(1)) minDomains?: number;
+  @Field(t.integer, atLeast(1), minDomainsNeedsDoNotSchedule) minDomains?: number;
   @Field(t.string, oneOf(['Honor', 'Ignore'])) nodeAffinityPolicy?: types.TopologySpreadConstraint['nodeAffinityPolicy'];
   @Field(t.string, oneOf(['Honor', 'Ignore'])) nodeTaintsPolicy?: types.TopologySpreadConstraint['nodeTaintsPolicy'];
   @Field(t.stringList) matchLabelKeys?: string[];
@@ -715,9 +737,9 @@ export class PodSpec implements types.PodSpec {
   @Doc('Volumes the pod\'s containers can mount.')
   @NestedList(() => Volume, uniqueBy('name'), oneSourcePerVolume, resourceRefsNameContainers) volumes?: Volume[];
   @Doc('Containers run to completion, in order, before the containers start (restartPolicy Always makes one a sidecar).')
-  @NestedList(() => Container, uniqueBy('name'), mountsNameVolumes, initContainersRunToCompletion, envResourceRefsNameContainers) initContainers?: Container[];
+  @NestedList(() => Container, uniqueBy('name'), mountsNameVolumes, initContainersRunToCompletion, envResourceRefsNameContainers, stopSignalsFitOS) initContainers?: Container[];
   @Doc('The containers of the pod; at least one.')
-  @NestedList(() => Container, required, uniqueBy('name', 'initContainers'), mountsNameVolumes, noRestartPolicy, envResourceRefsNameContainers) containers!: Container[];
+  @NestedList(() => Container, required, uniqueBy('name', 'initContainers'), mountsNameVolumes, noRestartPolicy, envResourceRefsNameContainers, stopSignalsFitOS) containers!: Container[];
   @Doc('When containers are restarted after they exit: Always, OnFailure or Never.')
   @Field(t.string, oneOf(RESTART_POLICIES)) restartPolicy?: types.PodSpec['restartPolicy'];
   @Doc('Seconds the containers get to stop after SIGTERM when the pod is deleted (30 by default).')
@@ -758,7 +780,7 @@ export class PodSpec implements types.PodSpec {
   @Nested(() => PodOS) os?: types.PodSpec['os'];
   @NestedList(() => PodReadinessGate) readinessGates?: PodReadinessGate[];
   @NestedList(() => PodSchedulingGate, uniqueBy('name')) schedulingGates?: PodSchedulingGate[];
-  @NestedList(() => TopologySpreadConstraint, why.topologySpreadConstraints) topologySpreadConstraints?: TopologySpreadConstraint[];
+  @NestedList(() => TopologySpreadConstraint, oneConstraintPerKeyAndAction) topologySpreadConstraints?: TopologySpreadConstraint[];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -845,6 +867,6 @@ export class PodObject extends TypedObject implements KindShape<types.Pod> {
 }
 
 export class PodTemplateSpec implements types.PodTemplateSpec {
-  @Nested(() => ObjectMeta) metadata?: ObjectMeta;
+  @Nested(() => ObjectMeta, runtimeOptionAnnotations) metadata?: ObjectMeta;
   @Nested(() => PodSpec, required) spec!: PodSpec;
 }

@@ -6,6 +6,7 @@ import { isAbsent, isPlainObject } from '../../../schema/fields';
 import type { KubeObject } from '../../../types';
 import type { DeletionPlan, ResourceStrategy } from '../../definition';
 import { sameJson, specOf } from '../../immutable';
+import { podRuntimeOptionErrors } from './runtime-options';
 
 export const POD_UPDATE_FORBIDDEN =
   'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,' +
@@ -130,7 +131,7 @@ export const SCHEDULING_GATED_CONDITION = {
 /** Kubernetes' ValidatePodCreate: a pod is bound once nothing holds it back, so it cannot come bound and gated. */
 function podCreate(pod: KubeObject): FieldCause[] {
   const spec = specOf(pod);
-  return isGated(spec) && !isUnbound(spec) ? [gatedNodeName()] : [];
+  return [...(isGated(spec) && !isUnbound(spec) ? [gatedNodeName()] : []), ...podRuntimeOptionErrors(pod)];
 }
 
 export const podStrategy: ResourceStrategy = {
@@ -141,7 +142,8 @@ export const podStrategy: ResourceStrategy = {
     pod.status = gated ? { phase: 'Pending', conditions: [{ ...SCHEDULING_GATED_CONDITION, lastTransitionTime: timestamp(new Date()) }] } : { phase: 'Pending' };
   },
   validateCreate: podCreate,
-  validateUpdate: podSpecUpdate,
+  // The annotations may change with the spec's containers fixed: they are checked again.
+  validateUpdate: (pod, old) => [...podSpecUpdate(pod, old), ...podRuntimeOptionErrors(pod)],
   deletion: podDeletion,
   subresourceWrites: { binding: bind },
 };

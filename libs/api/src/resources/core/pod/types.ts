@@ -132,6 +132,8 @@ export interface LifecycleHandler {
 export interface Lifecycle {
   postStart?: LifecycleHandler;
   preStop?: LifecycleHandler;
+  /** A signal name (SIGTERM, SIGQUIT, SIGRTMIN+1); needs spec.os.name. */
+  stopSignal?: string;
 }
 
 export interface Capabilities {
