@@ -2,6 +2,7 @@ import { ALL_CONTROLLERS, type ControllerName, DEFAULT_CLUSTER_CIDR, DEFAULT_NOD
 import { Ipv4Cidr } from '@berth/ipv4';
 import { errors } from '@berth/errors';
 import { type Command, InvalidArgumentError } from 'commander';
+import { CONTROLLER_MANAGER_LEASE, type LeaderElectionConfig, leaderElectionConfig, leaderElectionFlags } from '@berth/leader-election';
 import { daemonCommand, durationFlag, flagParser, LOG_LEVELS, logLevelFlag, parseCommand, prefixLengthFlag } from '@berth/flags';
 
 export interface ControllerManagerConfig {
@@ -18,6 +19,8 @@ export interface ControllerManagerConfig {
   /** Where node pod CIDRs are cut from, nodeCidrMaskSize bits long (node IPAM). */
   clusterCidr: string;
   nodeCidrMaskSize: number;
+  /** Several controller-managers may run; the one holding the Lease (kube-system/kube-controller-manager) acts. */
+  leaderElection: LeaderElectionConfig;
 }
 
 const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
@@ -38,7 +41,8 @@ function controllerList(value: string): ControllerName[] {
 
 /** `berth controller-manager`'s flags: what parseControllerManagerFlags reads and --help lists. */
 export function controllerManagerCommand(): Command {
-  return daemonCommand('berth controller-manager', "runs the controllers against an API server (berth server runs them in-process)")
+  const command = daemonCommand('berth controller-manager', 'runs the controllers against an API server (berth server runs them in-process)');
+  return leaderElectionFlags(command, 'the controllers', { name: CONTROLLER_MANAGER_LEASE })
     .option('--kubeconfig <path>', 'kubeconfig of the apiserver to manage')
     .option('--node-monitor-grace-period <duration>', 'how long a node may go without renewing its Lease before it is NotReady', durationFlag, 40_000)
     .option('--pod-eviction-timeout <duration>', 'how long after a node goes NotReady its pods are deleted', durationFlag, 30_000)
@@ -78,5 +82,6 @@ export function parseControllerManagerFlags(argv: string[]): ControllerManagerCo
     metricsAddress: opts.metricsBindAddress,
     clusterCidr: opts.clusterCidr,
     nodeCidrMaskSize: opts.nodeCidrMaskSize,
+    leaderElection: leaderElectionConfig(command, CONTROLLER_MANAGER_LEASE),
   };
 }

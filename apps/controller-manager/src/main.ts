@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { KubeClient } from '@berth/client';
 import type { ControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
+import { exitOnLostLease, runLeaderElected } from '@berth/leader-election';
 import { stopOnSignals } from '@berth/lifecycle';
 import type { Server } from 'node:http';
 import pino from 'pino';
@@ -17,14 +18,22 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   const container = buildContainer(config, logger);
   let client: KubeClient;
-  let manager: ControllerManager;
   try {
     client = container.get<KubeClient>(TOKENS.Client);
-    manager = container.get<ControllerManager>(TOKENS.Manager);
   } catch (err) {
     process.stderr.write(`berth controller-manager: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  const election = config.leaderElection;
+  // Under leader election the controllers start only once this process holds the Lease, and the process
+  // exits when it cannot renew it (as kube-controller-manager): no controller acts without the Lease.
+  const manager = runLeaderElected({
+    client,
+    election,
+    logger,
+    start: () => container.get<ControllerManager>(TOKENS.Manager),
+    onLost: exitOnLostLease('berth controller-manager', `${election.resourceNamespace}/${election.resourceName}`),
+  });
   let metricsServer: Server | undefined;
   if (config.metricsAddress) {
     const { host, port } = config.metricsAddress;

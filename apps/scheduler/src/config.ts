@@ -1,4 +1,5 @@
 import { daemonCommand, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand } from '@berth/flags';
+import { type LeaderElectionConfig, leaderElectionConfig, leaderElectionFlags, SCHEDULER_LEASE } from '@berth/leader-election';
 import { DEFAULT_SCHEDULER_NAME } from '@berth/scheduler';
 import type { Command } from 'commander';
 
@@ -9,13 +10,16 @@ export interface SchedulerConfig {
   workers: number;
   retrySeconds: number;
   logLevel: string;
+  /** Several schedulers may run; the one holding the Lease (kube-system/kube-scheduler) binds. */
+  leaderElection: LeaderElectionConfig;
 }
 
 const positiveInteger = integerFlag(1, 1_000_000, 'a positive whole number');
 
 /** `berth scheduler`'s flags: what parseSchedulerFlags reads and --help lists. */
 export function schedulerCommand(): Command {
-  return daemonCommand('berth scheduler', 'assigns pods without a node to nodes, through the API server (berth server runs it in-process)')
+  const command = daemonCommand('berth scheduler', 'assigns pods without a node to nodes, through the API server (berth server runs it in-process)');
+  return leaderElectionFlags(command, 'the scheduler', { name: SCHEDULER_LEASE })
     .option('--kubeconfig <path>', "kubeconfig to reach the API server (default: $KUBECONFIG, then berth's and ~/.kube/config)")
     .option('--scheduler-name <name>', 'schedule pods whose spec.schedulerName is this', DEFAULT_SCHEDULER_NAME)
     .option('--workers <n>', 'bindings in flight at once', positiveInteger, 64)
@@ -27,5 +31,6 @@ export function schedulerCommand(): Command {
 export function parseSchedulerFlags(argv: string[]): SchedulerConfig {
   const command = schedulerCommand();
   parseCommand(command, argv);
-  return command.opts<SchedulerConfig>();
+  const { kubeconfig, schedulerName, workers, retrySeconds, logLevel } = command.opts<SchedulerConfig>();
+  return { kubeconfig, schedulerName, workers, retrySeconds, logLevel, leaderElection: leaderElectionConfig(command, SCHEDULER_LEASE) };
 }

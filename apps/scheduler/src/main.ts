@@ -5,6 +5,7 @@
 import { KubeClient, loadKubeConfig } from '@berth/client';
 import { stopOnSignals } from '@berth/lifecycle';
 import { flagsOrExit } from '@berth/flags';
+import { exitOnLostLease, runLeaderElected } from '@berth/leader-election';
 import { startScheduler } from '@berth/scheduler';
 import pino from 'pino';
 import { parseSchedulerFlags } from './config';
@@ -20,14 +21,26 @@ async function main(): Promise<void> {
     process.stderr.write(`berth scheduler: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const scheduler = startScheduler({
+  const election = flags.leaderElection;
+  // Under leader election the scheduler starts only once this process holds the Lease, and the process
+  // exits when it cannot renew it (as kube-scheduler): nothing binds without the Lease.
+  const scheduler = runLeaderElected({
     client,
+    election,
     logger,
-    schedulerName: flags.schedulerName,
-    workers: flags.workers,
-    unschedulableRetryMs: flags.retrySeconds * 1000,
+    start: () => {
+      const started = startScheduler({
+        client,
+        logger,
+        schedulerName: flags.schedulerName,
+        workers: flags.workers,
+        unschedulableRetryMs: flags.retrySeconds * 1000,
+      });
+      logger.info({ server: client.server, schedulerName: flags.schedulerName }, 'scheduler started');
+      return started;
+    },
+    onLost: exitOnLostLease('berth scheduler', `${election.resourceNamespace}/${election.resourceName}`),
   });
-  logger.info({ server: client.server, schedulerName: flags.schedulerName }, 'scheduler started');
 
   stopOnSignals(logger, async () => {
     await scheduler.stop();

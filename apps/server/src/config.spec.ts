@@ -14,6 +14,7 @@ describe('parseServerFlags', () => {
       disableAgent: false,
       disableScheduler: false,
       disableControllerManager: false,
+      leaderElection: { leaderElect: false, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, resourceName: 'kube-controller-manager', resourceNamespace: 'kube-system' },
       nodeMonitorGracePeriodMs: 40_000,
       hpaSyncPeriodMs: 15_000,
       podEvictionTimeoutMs: 30_000,
@@ -32,6 +33,13 @@ describe('parseServerFlags', () => {
       registryAnonymousPull: true,
       registryMirrorOf: ['docker.io'],
     });
+  });
+
+  test('leader election: on by default with a NATS store, which several servers can share; off on sqlite unless asked', () => {
+    expect(parseServerFlags([]).leaderElection.leaderElect).toBe(false);
+    expect(parseServerFlags(['--store', 'nats://127.0.0.1:4222']).leaderElection.leaderElect).toBe(true);
+    expect(parseServerFlags(['--store', 'nats://127.0.0.1:4222', '--leader-elect=false']).leaderElection.leaderElect).toBe(false);
+    expect(parseServerFlags(['--leader-elect']).leaderElection.leaderElect).toBe(true);
   });
 
   test('the cluster registry: its port (0 turns it off) and anonymous pull', () => {

@@ -11,8 +11,9 @@ import {
   type NodePortRange,
 } from '@berth/apiserver';
 import { parseMirroredRegistries } from '@berth/client';
-import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag } from '@berth/flags';
+import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag, switchFlag } from '@berth/flags';
 import { Ipv4Cidr } from '@berth/ipv4';
+import { CONTROLLER_MANAGER_LEASE, type LeaderElectionConfig, leaderElectionConfig, leaderElectionFlags } from '@berth/leader-election';
 import { InvalidArgumentError, type Command } from 'commander';
 import { join, resolve } from 'node:path';
 
@@ -25,6 +26,12 @@ export interface ServerConfig extends ApiServerConfig {
   disableScheduler: boolean;
   /** Run no controllers (ReplicaSet, Deployment, node lifecycle, GC) in this process. */
   disableControllerManager: boolean;
+  /**
+   * The scheduler and the controllers each run only while this server holds their Lease (kube-system/
+   * kube-scheduler, kube-system/kube-controller-manager: the resource name here is the latter's), so that
+   * several servers on one store act as one.
+   */
+  leaderElection: LeaderElectionConfig;
   /** A node whose Lease is not renewed this long becomes NotReady. */
   nodeMonitorGracePeriodMs: number;
   /** How often each HorizontalPodAutoscaler is evaluated. */
@@ -52,12 +59,6 @@ const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
 const countFlag = integerFlag(1, 1_000_000, 'a count');
 const registryPortFlag = integerFlag(0, 65535, 'a port number, or 0 for no registry');
 
-/** A switch that is on by default: `--flag`, `--flag=true` and `--flag=false` (Go's and Kubernetes' boolean flags). */
-function switchFlag(value: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new InvalidArgumentError('must be true or false');
-}
 const mirroredRegistries = describedParser(
   flagParser((value) => parseMirroredRegistries(value, '--registry-mirror-of')),
   (registries: string[]) => registries.join(','),
@@ -66,7 +67,9 @@ const nodePortRange = describedParser(flagParser(parseNodePortRange), (range: No
 
 /** `berth server`'s flags: what parseServerFlags reads and --help lists. */
 export function serverCommand(): Command {
-  return daemonCommand('berth server', 'the control plane (API server, controllers, scheduler) and, unless --disable-agent, this host as its node')
+  const command = daemonCommand('berth server', 'the control plane (API server, controllers, scheduler) and, unless --disable-agent, this host as its node');
+  // One server on sqlite is the only writer its store can have: it elects no leader (and needs not wait out a Lease after a crash).
+  return leaderElectionFlags(command, 'the scheduler and the controllers', undefined, { described: 'true with a nats:// store, which several servers can share; false otherwise' })
     .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', DEFAULT_DATA_DIR)
     .option('--https-port <port>', 'HTTPS port of the API', portFlag, 6443)
     .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
@@ -151,14 +154,16 @@ export function parseServerFlags(argv: string[]): ServerConfig {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+  const storeUrl = opts.store ?? `sqlite://${join(opts.dataDir, 'state.db')}`;
   return {
     dataDir: opts.dataDir,
     httpsPort: opts.httpsPort,
     bindAddress: opts.bindAddress,
-    storeUrl: opts.store ?? `sqlite://${join(opts.dataDir, 'state.db')}`,
+    storeUrl,
     disableAgent: opts.disableAgent,
     disableScheduler: opts.disableScheduler,
     disableControllerManager: opts.disableControllerManager,
+    leaderElection: serverLeaderElection(command, storeUrl),
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
     hpaSyncPeriodMs: opts.horizontalPodAutoscalerSyncPeriod,
     podEvictionTimeoutMs: opts.podEvictionTimeout,
@@ -190,3 +195,9 @@ export function parseServerFlags(argv: string[]): ServerConfig {
 
 /** A bad flag (one line); the flags library's, so the parser's own errors and these are one kind. */
 export const ConfigError = FlagError;
+
+/** The leader election of the server's loops: on by default only when the store can be shared by several servers (NATS). */
+function serverLeaderElection(command: Command, storeUrl: string): LeaderElectionConfig {
+  const config = leaderElectionConfig(command, CONTROLLER_MANAGER_LEASE);
+  return { ...config, leaderElect: command.opts<{ leaderElect?: boolean }>().leaderElect ?? storeUrl.startsWith('nats://') };
+}

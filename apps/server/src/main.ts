@@ -12,6 +12,7 @@ import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '
 import { startControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
 import { isBerthError } from '@berth/errors';
+import { candidateIdentity, CONTROLLER_MANAGER_LEASE, exitOnLostLease, runLeaderElected, SCHEDULER_LEASE } from '@berth/leader-election';
 import { stopOnSignals } from '@berth/lifecycle';
 import { startScheduler } from '@berth/scheduler';
 import { readFileSync } from 'node:fs';
@@ -60,23 +61,42 @@ async function startLocalNode(config: ServerConfig, app: ApiServerApp, logger: L
   });
 }
 
+/**
+ * The controllers and the scheduler, each under its own Lease unless --leader-elect=false: with several
+ * servers on one store, one of each acts. A server that cannot renew a Lease it holds exits (as k3s and
+ * kube-scheduler do), so nothing of it acts without the Lease; stopping hands the Leases back.
+ */
 function startControlLoops(config: ServerConfig, app: ApiServerApp, logger: Logger): { components: Component[]; client: KubeClient } {
   const client = new KubeClient(loadKubeConfig({ kubeconfig: app.kubeconfigPath }), { userAgent: 'berth-server' });
   const components: Component[] = [];
+  const { leaderElection } = config;
+  // One identity for this server's two candidacies: the Leases then name the server that holds them.
+  const identity = candidateIdentity();
+  const electionLogger = logger.child({ component: 'leader-election' });
+  const elected = <T extends Component>(resourceName: string, start: () => T) => {
+    const election = { ...leaderElection, resourceName };
+    const onLost = exitOnLostLease('berth server', `${election.resourceNamespace}/${resourceName}`);
+    return runLeaderElected({ client, election, identity, logger: electionLogger, start, onLost });
+  };
   const controllerManager = config.disableControllerManager
     ? undefined
-    : startControllerManager({
-        client,
-        logger: logger.child({ component: 'controller-manager' }),
-        nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
-        hpaSyncPeriodMs: config.hpaSyncPeriodMs,
-        podEvictionTimeoutMs: config.podEvictionTimeoutMs,
-        clusterCIDR: config.clusterCidr,
-        nodeCIDRMaskSize: config.nodeCidrMaskSize,
-      });
+    : elected(CONTROLLER_MANAGER_LEASE, () =>
+        startControllerManager({
+          client,
+          logger: logger.child({ component: 'controller-manager' }),
+          nodeMonitorGracePeriodMs: config.nodeMonitorGracePeriodMs,
+          hpaSyncPeriodMs: config.hpaSyncPeriodMs,
+          podEvictionTimeoutMs: config.podEvictionTimeoutMs,
+          clusterCIDR: config.clusterCidr,
+          nodeCIDRMaskSize: config.nodeCidrMaskSize,
+        }),
+      );
   if (controllerManager) components.push(controllerManager);
-  // The scheduler shares the controllers' pod and node watches when both run here.
-  if (!config.disableScheduler) components.push(startScheduler({ client, logger, informers: controllerManager?.informers }));
+  // Without leader election both run here from the start and the scheduler shares the controllers' pod and
+  // node watches; elected apart, either may run without the other, so the scheduler watches for itself.
+  if (!config.disableScheduler) {
+    components.push(elected(SCHEDULER_LEASE, () => startScheduler({ client, logger, informers: leaderElection.leaderElect ? undefined : controllerManager?.current()?.informers })));
+  }
   return { components, client };
 }
 

@@ -35,6 +35,13 @@ export const portFlag = integerFlag(1, 65535, 'a port number');
 export const prefixLengthFlag = integerFlag(1, 32, 'a prefix length');
 export const percentFlag = integerFlag(0, 100, 'a whole percentage');
 
+/** A switch that is on by default: `--flag [bool]` takes `--flag`, `--flag=true` and `--flag=false` (Go's and Kubernetes' boolean flags). */
+export function switchFlag(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError('must be true or false');
+}
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export function logLevelFlag(value: string): string {
