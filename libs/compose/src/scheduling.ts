@@ -6,6 +6,8 @@ import type { ServiceConfig, UpdateConfig } from './model';
 
 /** On a Deployment whose `update_config.failure_action` is rollback: the cluster (the compose-rollback controller) rolls back a rollout that failed (progressDeadlineSeconds). */
 export const UPDATE_FAILURE_ACTION_ANNOTATION = 'compose.berth.dev/update-failure-action';
+/** `global-job` on a Job: it runs one pod on each node (its completions are the nodes counted at up), which a Job does not say by itself. */
+export const MODE_ANNOTATION = 'compose.berth.dev/mode';
 
 /** Swarm's restart conditions, compose's `restart` spelled as them. */
 type RestartCondition = 'none' | 'on-failure' | 'any';

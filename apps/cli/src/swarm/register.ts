@@ -28,7 +28,7 @@ export function registerSwarmCommands(program: Command, run: Runner): void {
     .argument('[command...]', 'arguments to the image\'s entrypoint (after --)')
     .option('--name <name>', 'service name (default: a random one)')
     .option('--replicas <n>', 'number of tasks', parseCount('--replicas'))
-    .option('--mode <mode>', 'replicated (default), global (one task per node) or replicated-job')
+    .option('--mode <mode>', 'replicated (default), global (one task per node), replicated-job or global-job (one task to completion on each node)')
     .addOption(repeatable('-p, --publish <port>', 'publish a port on every node: [PUBLISHED:]TARGET[/udp] or published=P,target=T,protocol=tcp,mode=ingress|host'))
     .addOption(repeatable('-e, --env <KEY=VALUE>', 'environment variable'))
     .addOption(repeatable('--env-file <file>', 'read environment variables from a file'))

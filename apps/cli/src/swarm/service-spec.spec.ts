@@ -106,7 +106,13 @@ describe('docker service flags', () => {
     await expect(serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80', '8080:81'] })).rejects.toThrow('ports');
     await expect(serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80/sctp'] })).rejects.toThrow('sctp is not supported');
     await expect(serviceObjects('agent', 'default', 'busybox', [], { ...none, mode: 'global', replicas: 2 })).rejects.toThrow('replicas can only be used with replicated');
-    await expect(serviceObjects('x', 'default', 'busybox', [], { ...none, mode: 'global-job' })).rejects.toThrow('global-job is not supported');
+    // A global job: one task to completion on each schedulable node the constraints admit, counted when it is made.
+    const nodes = async (): Promise<Array<Record<string, string>>> => [{ 'kubernetes.io/hostname': 'a', disk: 'ssd' }, { 'kubernetes.io/hostname': 'b' }, { 'kubernetes.io/hostname': 'c', disk: 'ssd' }];
+    const everywhere = (await serviceObjects('once', 'default', 'busybox', [], { ...none, mode: 'global-job', constraint: ['node.labels.disk==ssd'] }, nodes)).workload;
+    expect(everywhere).toMatchObject({ kind: 'Job', metadata: { annotations: { 'compose.berth.dev/mode': 'global-job' } }, spec: { completions: 2, parallelism: 2 } });
+    expect(JSON.stringify(everywhere.spec?.template?.spec?.affinity?.podAntiAffinity)).toContain('kubernetes.io/hostname');
+    await expect(serviceObjects('x', 'default', 'busybox', [], { ...none, mode: 'global-job', replicas: 2 }, nodes)).rejects.toThrow('replicas can only be used with replicated');
+    await expect(serviceObjects('x', 'default', 'busybox', [], { ...none, mode: 'global-job', constraint: ['node.labels.disk==hdd'] }, nodes)).rejects.toThrow('no schedulable node matches');
     await expect(serviceObjects('Bad_Name', 'default', 'busybox', [], none)).rejects.toThrow('invalid name');
     await expect(serviceObjects('web', 'default', 'busybox', [], { ...none, restartCondition: 'none' })).rejects.toThrow('needs --mode replicated-job');
     await expect(serviceObjects('web', 'default', 'busybox', [], { ...none, updateFailureAction: 'continue' })).rejects.toThrow('continue is not supported');

@@ -350,7 +350,6 @@ export function setFailureAction(deployment: Deployment, action: 'pause' | 'roll
 export function parseMode(text: string | undefined): ServiceMode {
   const mode = (text ?? 'replicated') as ServiceMode;
   if (!SERVICE_MODES.includes(mode)) throw bad(`invalid argument ${JSON.stringify(text)} for "--mode" flag: use replicated, global, replicated-job or global-job`);
-  if (mode === 'global-job') throw bad('--mode global-job is not supported by service create yet (compose up and stack deploy run deploy.mode global-job); use global, or replicated-job');
   return mode;
 }
 
@@ -358,12 +357,12 @@ export function parseMode(text: string | undefined): ServiceMode {
 function checkCreateFlags(name: string, image: string, mode: ServiceMode, options: ServiceCreateOptions): void {
   checkServiceName(name);
   if (image === '' || image.length > 512 || /\s/.test(image)) throw bad(`invalid image reference ${JSON.stringify(image)}`);
-  if (options.replicas !== undefined && mode === 'global') throw bad('replicas can only be used with replicated or replicated-job mode');
-  const job = mode === 'replicated-job';
+  if (options.replicas !== undefined && (mode === 'global' || mode === 'global-job')) throw bad('replicas can only be used with replicated or replicated-job mode');
+  const job = mode === 'replicated-job' || mode === 'global-job';
   const condition = options.restartCondition ?? (job ? 'on-failure' : 'any');
   if (!['any', 'on-failure', 'none'].includes(condition)) throw bad(`invalid argument ${JSON.stringify(condition)} for "--restart-condition" flag: use any, on-failure or none`);
-  if (!job && condition !== 'any') throw bad(`--restart-condition ${condition} needs --mode replicated-job: a long-running service's tasks always restart`);
-  if (job && condition === 'any') throw bad('--restart-condition any cannot be used with --mode replicated-job: use on-failure or none');
+  if (!job && condition !== 'any') throw bad(`--restart-condition ${condition} needs --mode replicated-job or global-job: a long-running service's tasks always restart`);
+  if (job && condition === 'any') throw bad('--restart-condition any cannot be used with a job mode: use on-failure or none');
   if (options.updateOrder !== undefined && options.updateOrder !== 'stop-first' && options.updateOrder !== 'start-first') {
     throw bad(`invalid argument ${JSON.stringify(options.updateOrder)} for "--update-order" flag: use start-first or stop-first`);
   }
@@ -414,7 +413,7 @@ export function composeServiceOf(name: string, image: string, args: string[], op
     }
     deploy.update_config = update;
   }
-  if (mode === 'replicated-job') deploy.restart_policy = { condition: (options.restartCondition ?? 'on-failure') as 'on-failure' | 'none' };
+  if (mode === 'replicated-job' || mode === 'global-job') deploy.restart_policy = { condition: (options.restartCondition ?? 'on-failure') as 'on-failure' | 'none' };
 
   const environment: Record<string, string> = {};
   for (const { name: key, value } of parseEnv([...(options.envFileLines ?? []), ...options.env], '--env')) environment[key] = value ?? '';
@@ -456,11 +455,20 @@ export function composeServiceOf(name: string, image: string, args: string[], op
  * published in ingress mode) and the claims of its named volumes. The project's Namespace is not made: the
  * service goes into the session's namespace as it is.
  */
-export async function serviceObjects(name: string, namespace: string, image: string, args: string[], options: ServiceCreateOptions): Promise<ServiceObjects> {
+export async function serviceObjects(
+  name: string,
+  namespace: string,
+  image: string,
+  args: string[],
+  options: ServiceCreateOptions,
+  schedulableNodes?: () => Promise<Array<Record<string, string>>>,
+): Promise<ServiceObjects> {
   const { fields, volumes } = composeServiceOf(name, image, args, options);
   const { composeProject, composeService, translateProject, bindSourceKinds } = await import('@berth/compose');
   const project = composeProject(namespace, [composeService(name, fields)], { volumes, workingDir: process.cwd(), files: [] });
-  const objects = translateProject(project, { bindKinds: await bindSourceKinds(project) });
+  // A global job runs one task on each node it may use now, as Swarm's: the translation counts them.
+  const nodes = fields.deploy?.mode === 'global-job' && schedulableNodes ? await schedulableNodes() : undefined;
+  const objects = translateProject(project, { bindKinds: await bindSourceKinds(project), schedulableNodes: nodes });
   const workload = objects.find((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet' || o.kind === 'Job') as Workload;
   return {
     workload,

@@ -7,6 +7,7 @@ import { builtinType } from '../kinds';
 import { table } from '../runtime/format';
 import type { Session } from '../session';
 import { streamLogs } from '../commands/logs';
+import { schedulableNodeLabels } from '../commands/nodes';
 import { RESTARTED_AT_ANNOTATION, rolloutStatusOf, undoDeployment } from '../commands/rollout';
 import { isNotFound, podSelectorOf, POD_TYPE, watchUntil } from '../commands/workloads';
 import {
@@ -101,7 +102,9 @@ async function nodeIds(session: Session): Promise<Map<string, string>> {
 }
 
 export async function serviceTasks(session: Session, view: ServiceView, ids?: Map<string, string>): Promise<Task[]> {
-  const global = modeOf(view.workload) === 'global';
+  const mode = modeOf(view.workload);
+  // Swarm names a global service's tasks by node (NAME.NODE-ID), a global job's too.
+  const global = mode === 'global' || mode === 'global-job';
   return tasksOf(serviceName(view.workload), await podsOf(session, view), global, global ? (ids ?? (await nodeIds(session))) : new Map());
 }
 
@@ -180,7 +183,7 @@ export function randomServiceName(random = Math.random): string {
 export async function serviceCreate(session: Session, image: string, args: string[], flags: CreateFlags): Promise<void> {
   const namespace = session.namespace;
   const name = flags.name ?? randomServiceName();
-  const { workload, services, claims } = await serviceObjects(name, namespace, image, args, { ...flags, envFileLines: readEnvFiles(flags.envFile) });
+  const { workload, services, claims } = await serviceObjects(name, namespace, image, args, { ...flags, envFileLines: readEnvFiles(flags.envFile) }, () => schedulableNodeLabels(session));
   // A named volume that is there already is used as it is (docker makes only a missing one).
   for (const claim of claims) {
     await session.client.create(PVCS, claim, { namespace, fieldManager: FIELD_MANAGER }).catch((err: unknown) => (err instanceof StatusError && err.reason === 'AlreadyExists' ? undefined : Promise.reject(err)));
@@ -278,10 +281,12 @@ export function inspectService(view: ServiceView): Record<string, unknown> {
     Mode:
       mode === 'global'
         ? { Global: {} }
-        : mode === 'replicated-job'
+        : mode === 'global-job'
+          ? { GlobalJob: {} }
+          : mode === 'replicated-job'
           ? { ReplicatedJob: { MaxConcurrent: (workload as Job).spec?.parallelism ?? 1, TotalCompletions: (workload as Job).spec?.completions ?? 1 } }
           : { Replicated: { Replicas: (workload as Deployment).spec?.replicas ?? 1 } },
-    ...(mode === 'replicated-job'
+    ...(mode === 'replicated-job' || mode === 'global-job'
       ? {}
       : {
           UpdateConfig: {

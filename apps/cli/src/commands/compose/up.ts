@@ -1,4 +1,4 @@
-import { resourceForKind, type DaemonSet, type Deployment, type Job, type KubeObject, type Node, type Pod, type ResourceType, type StatefulSet } from '@berth/api';
+import { resourceForKind, type DaemonSet, type Deployment, type Job, type KubeObject, type Pod, type ResourceType, type StatefulSet } from '@berth/api';
 import { PROJECT_LABEL, SERVICE_LABEL, withDependencies, type ComposeProject, type ServiceConfig } from '@berth/compose';
 import { BerthError, errors, isBerthError } from '@berth/errors';
 import type { Session } from '../../session';
@@ -6,6 +6,7 @@ import { imagesForUp, type ComposeBuilder } from './build';
 import { ComposeProgress } from './progress';
 import { CONFIG_FILES_ANNOTATION, waitPodsGone } from './project';
 import type { CredentialContext } from '../../runtime/credentials';
+import { schedulableNodeLabels } from '../nodes';
 import { RESTARTED_AT_ANNOTATION, rolloutStatusOf } from '../rollout';
 
 /** The field manager of every object `compose up` applies: a later `up` owns (and may drop) only what it set. */
@@ -18,7 +19,6 @@ const RECREATE_FIELD_MANAGER = 'berth-compose-recreate';
 const type = (apiVersion: string, kind: string): ResourceType => resourceForKind(apiVersion, kind)!;
 const NAMESPACES = type('v1', 'Namespace');
 const PODS = type('v1', 'Pod');
-const NODES = type('v1', 'Node');
 const DEPLOYMENTS = type('apps/v1', 'Deployment');
 const DAEMONSETS = type('apps/v1', 'DaemonSet');
 const STATEFULSETS = type('apps/v1', 'StatefulSet');
@@ -244,15 +244,6 @@ export async function composeUp(session: Session, loaded: ComposeProject, servic
   }
 
   if (options.wait) await waitForServices(session, project, workloads, options.waitTimeout ?? 0, progress);
-}
-
-/** The labels of the nodes a pod without tolerations can be scheduled on: Ready, not cordoned, no NoSchedule or NoExecute taint. */
-async function schedulableNodeLabels(session: Session): Promise<Array<Record<string, string>>> {
-  const nodes = await session.client.list<Node>(NODES);
-  return nodes.items
-    .filter((node) => !node.spec?.unschedulable && (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'))
-    .filter((node) => !(node.spec?.taints ?? []).some((taint) => taint.effect === 'NoSchedule' || taint.effect === 'NoExecute'))
-    .map((node) => node.metadata.labels ?? {});
 }
 
 /** Applies one object; an existing Job whose template changed (Jobs' templates are immutable), or any Job under --force-recreate, is deleted and made again. */
