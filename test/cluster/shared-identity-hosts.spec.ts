@@ -12,6 +12,7 @@ const TOKEN = 'three-hosts-server-token';
 let net: SimulatedNetwork | undefined;
 let dir: string;
 const kubectls: Kubectl[] = [];
+const natsProcesses: HostProcess[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'berth-ha-identity-'));
@@ -31,23 +32,25 @@ afterAll(async () => {
 /** A nats-server on each host, routed to the others'; resolves once JetStream has its meta leader. */
 async function startNats(network: SimulatedNetwork): Promise<string> {
   const { hosts } = network;
+  // Each host has its own addresses; free ports all the same, so nothing fixed is ever assumed free.
+  const [clientPort, clusterPort] = [await freePort(), await freePort()];
   for (const host of hosts) {
     const config = join(dir, `nats-${host.index}.conf`);
-    const routes = hosts.filter((h) => h !== host).map((h) => `nats-route://${h.ip}:6222`);
+    const routes = hosts.filter((h) => h !== host).map((h) => `nats-route://${h.ip}:${clusterPort}`);
     writeFileSync(
       config,
       [
         `server_name: n${host.index}`,
         'max_payload: 8MB',
-        `listen: ${host.ip}:4222`,
+        `listen: ${host.ip}:${clientPort}`,
         `jetstream { store_dir: "${join(dir, `nats-${host.index}`)}" }`,
-        `cluster { name: berth-ha, listen: ${host.ip}:6222, routes: [${routes.join(', ')}] }`,
+        `cluster { name: berth-ha, listen: ${host.ip}:${clusterPort}, routes: [${routes.join(', ')}] }`,
         '',
       ].join('\n'),
     );
-    host.spawn('nats-server', ['-c', config]);
+    natsProcesses.push(host.spawn('nats-server', ['-c', config]));
   }
-  const servers = hosts.map((h) => `${h.ip}:4222`);
+  const servers = hosts.map((h) => `${h.ip}:${clientPort}`);
   await waitFor(async () => {
     const nc = await connect({ servers, timeout: 2000 });
     try {
@@ -58,7 +61,9 @@ async function startNats(network: SimulatedNetwork): Promise<string> {
     } finally {
       await nc.close();
     }
-  }, 30_000, 'a JetStream meta leader');
+  }, 30_000, 'a JetStream meta leader').catch((err: Error) => {
+    throw new Error(`${err.message}\n${natsProcesses.map((p) => p.output()).join('\n')}`);
+  });
   return `nats://${servers.join(',')}`;
 }
 
@@ -76,7 +81,9 @@ test('three servers on three hosts share one CA, one admin credential and the ob
   const servers = [0, 1, 2].map((i) => startServer(i, store, port, TOKEN));
   const urls = net!.hosts.map((h) => `https://${h.ip}:${port}`);
   for (const [i, server] of servers.entries()) {
-    await waitFor(() => existsSync(join(server.dataDir, 'kubeconfig.yaml')), 60_000, `server ${i + 1} listening:\n${server.process.output()}`);
+    await waitFor(() => existsSync(join(server.dataDir, 'kubeconfig.yaml')), 60_000, `server ${i + 1} listening`).catch((err: Error) => {
+      throw new Error(`${err.message}:\n${server.process.output()}`);
+    });
   }
   const kubeconfigs = servers.map((s) => parseYaml(readFileSync(join(s.dataDir, 'kubeconfig.yaml'), 'utf8')));
   const ca = (k: { clusters: Array<{ cluster: Record<string, string> }> }) => k.clusters[0].cluster['certificate-authority-data'];
@@ -96,4 +103,4 @@ test('three servers on three hosts share one CA, one admin credential and the ob
   const exit = await wrong.process.exited;
   expect(exit.code).toBe(1);
   expect(wrong.process.output()).toContain("berth server: the token does not open this cluster's bootstrap data\n");
-});
+}, 180_000);
