@@ -123,7 +123,9 @@ describe('kubectl logs, exec and top through the apiserver', () => {
       spec: {
         restartPolicy: 'Never',
         terminationGracePeriodSeconds: 1,
-        containers: [busyboxContainer('main', 'echo waiting; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo released; echo done')],
+        // The pause before it exits lets the exec'd touch end first: when a container's init exits, the kernel kills
+        // every process left in its PID namespace, and a touch still finishing would answer 137.
+        containers: [busyboxContainer('main', 'echo waiting; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo released; sleep 2; echo done')],
       },
     });
     await waitForLog(['logs', 'follower'], 'waiting');
