@@ -12,6 +12,11 @@ export const FALLBACK_SERVER = 'https://127.0.0.1:6443';
 /** Everything needed to reach and authenticate to one API server: the current context, resolved. */
 export interface ClusterConnection {
   server: string;
+  /**
+   * Every API server of the cluster (same CA, same credentials), `server` among them: a client that
+   * cannot reach the one it uses moves to the next (see Transport). Absent: `server` alone.
+   */
+  servers?: string[];
   /** PEM CA bundle to verify the server with; the system roots when absent. */
   ca?: string;
   insecureSkipTLSVerify: boolean;
