@@ -41,7 +41,10 @@ export interface RunningNode {
 export async function startNode(options: NodeStartOptions): Promise<RunningNode> {
   const { connection, renewCredential, defaultDataDir, runtimeSocket, runtimedMain, cgroupParent, logger, hostLogger = logger, ...agentOptions } = options;
   const { nodeName, dataDir } = agentOptions;
-  const client = new KubeClient(connection, { userAgent: 'berth-agent' });
+  const client = new KubeClient(connection, {
+    userAgent: 'berth-agent',
+    onServerChange: (server, from) => logger.warn({ server, from }, 'the API server stopped answering; moved to the next'),
+  });
   const renewer = renewCredential ? new NodeCredentialRenewer({ dataDir, nodeName, connection, client, logger }) : undefined;
   renewer?.start();
   let runtimed: LocalRuntimed | undefined;
