@@ -1,0 +1,100 @@
+/**
+ * Nodes fail over between servers: two `berth server`s on one NATS store (one cluster identity: the second
+ * starts from a copy of the first's PKI) and one host whose agent is given both (`--server URL1,URL2`).
+ * kill -9 the server the agent uses: the agent moves to the other within seconds, the node never goes
+ * NotReady, a new pod on it starts, and `kubectl exec` and `logs` reach the node through the other server.
+ */
+import { resourceForKind, type Lease, type Node, type Pod } from '@berth/api';
+import { NODE_LEASE_NAMESPACE } from '@berth/client';
+import { kubectlFor, startNatsServer, type Kubectl, type TestNatsServer, type TestServer } from '@berth/testing';
+import { nodeReadyStatus, startHostsCluster, type ClusterHost, type HostsCluster } from '../support/hosts-cluster';
+
+const PODS = resourceForKind('v1', 'Pod')!;
+const NODES = resourceForKind('v1', 'Node')!;
+const LEASES = resourceForKind('coordination.k8s.io/v1', 'Lease')!;
+
+function sleeper(name: string, node: string): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      nodeName: node,
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'main', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', `echo hello from ${name}; exec sleep 3600`] }],
+    },
+  };
+}
+
+/** Whether a server's log says it holds `node`'s tunnel now (its last word about it is "open"). */
+function holdsTunnel(server: TestServer, node: string): boolean {
+  const lines = server.output().split('\n').filter((l) => l.includes(`"node":"${node}"`) && /node tunnel (open|closed)/.test(l));
+  return lines.at(-1)?.includes('node tunnel open') ?? false;
+}
+
+describe('an agent given two servers fails over when the one it uses is killed', () => {
+  let nats: TestNatsServer;
+  let cluster: HostsCluster;
+  let host: ClusterHost;
+  let kubectl: Kubectl;
+  const eventually = <T>(what: string, check: () => Promise<T> | T, timeoutMs: number) => cluster.eventually(what, check, timeoutMs);
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    cluster = await startHostsCluster(1, { servers: 2, store: `${nats.url}?bucket=failover` });
+    host = cluster.hosts[0]!;
+  }, 240_000);
+
+  afterAll(async () => {
+    kubectl?.cleanup();
+    if (cluster) {
+      await cluster.removeWorkloads('default', { pods: ['before', 'after'] });
+      expect(await cluster.cleanup()).toEqual([]);
+    }
+    await nats?.stop();
+  }, 120_000);
+
+  it('keeps the node Ready, starts a new pod on it, and serves exec and logs through the other server', async () => {
+    const [first, second] = cluster.servers as [TestServer, TestServer];
+    const { client } = cluster;
+    // The agent uses the first server it was given: the node's tunnel is there.
+    await eventually('the first server to hold the node tunnel', () => holdsTunnel(first, host.name), 30_000);
+    await client.create(PODS, sleeper('before', host.name), { namespace: 'default' });
+    await eventually('pod before to run', async () => (await client.get<Pod>(PODS, 'before', { namespace: 'default' })).status?.phase === 'Running', 60_000);
+
+    // Watch the node's Ready condition from now on, through the second server (never the killed one).
+    kubectl = kubectlFor(second);
+    const readiness: string[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const node = await client.get<Node>(NODES, host.name).catch(() => undefined);
+        if (node) readiness.push(nodeReadyStatus(node) ?? 'none');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+
+    const killedAt = Date.now();
+    await first.kill9();
+    const renewTime = async () => Date.parse((await client.get<Lease>(LEASES, host.name, { namespace: NODE_LEASE_NAMESPACE })).spec?.renewTime ?? '');
+    await eventually('the node Lease renewed after the kill', async () => (await renewTime()) > killedAt, 60_000);
+    const leaseRenewedAfterMs = Date.now() - killedAt;
+    await eventually('the second server to hold the node tunnel', () => holdsTunnel(second, host.name), 60_000);
+    const tunnelAfterMs = Date.now() - killedAt;
+    process.stdout.write(`agent failover (server killed -9): node Lease renewed through the other server in ${(leaseRenewedAfterMs / 1000).toFixed(1)} s, node tunnel reopened in ${(tunnelAfterMs / 1000).toFixed(1)} s\n`);
+    expect(host.agent!.output()).toContain('moved to the next');
+
+    // A new pod on the node starts, through the other server.
+    await client.create(PODS, sleeper('after', host.name), { namespace: 'default' });
+    await eventually('pod after to run', async () => (await client.get<Pod>(PODS, 'after', { namespace: 'default' })).status?.phase === 'Running', 60_000);
+
+    // exec and logs reach the node through the second server's own tunnel.
+    expect(await kubectl.ok(['logs', 'before'])).toBe('hello from before\n');
+    expect(await kubectl.ok(['exec', 'after', '--', 'sh', '-c', 'echo exec in $HOSTNAME'])).toBe('exec in after\n');
+
+    watching = false;
+    await watcher;
+    expect(readiness.length).toBeGreaterThan(0);
+    expect(readiness.filter((r) => r !== 'True')).toEqual([]);
+  }, 240_000);
+});
