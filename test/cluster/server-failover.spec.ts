@@ -2,7 +2,8 @@
  * Nodes fail over between servers: two `berth server`s on one NATS store (one cluster identity: the second
  * starts from a copy of the first's PKI) and one host whose agent is given both (`--server URL1,URL2`).
  * kill -9 the server the agent uses: the agent moves to the other within seconds, the node never goes
- * NotReady, a new pod on it starts, and `kubectl exec` and `logs` reach the node through the other server.
+ * NotReady, a new pod on it starts, and `kubectl exec` and `logs` reach the node through the other server:
+ * before the kill forwarded to the server holding the node's tunnel, after it directly.
  */
 import { resourceForKind, type Lease, type Node, type Pod } from '@berth/api';
 import { NODE_LEASE_NAMESPACE } from '@berth/client';
@@ -62,8 +63,16 @@ describe('an agent given two servers fails over when the one it uses is killed',
     await client.create(PODS, sleeper('before', host.name), { namespace: 'default' });
     await eventually('pod before to run', async () => (await client.get<Pod>(PODS, 'before', { namespace: 'default' })).status?.phase === 'Running', 60_000);
 
-    // Watch the node's Ready condition from now on, through the second server (never the killed one).
+    // The second server does not hold the node's tunnel: it forwards exec and logs to the first, which does.
     kubectl = kubectlFor(second);
+    expect(holdsTunnel(second, host.name)).toBe(false);
+    const lease = await client.get<Lease>(LEASES, `node-tunnel.${host.name}`, { namespace: 'kube-system' });
+    expect(lease.spec?.holderIdentity).toMatch(new RegExp(`^https://[^/]+:${first.port}$`));
+    expect(await kubectl.ok(['logs', 'before'])).toBe('hello from before\n');
+    expect(await kubectl.ok(['exec', 'before', '--', 'sh', '-c', 'echo forwarded to $HOSTNAME'])).toBe('forwarded to before\n');
+    expect(await kubectl.ok(['exec', '-i', 'before', '--', 'cat'], { input: 'stdin through two servers\n' })).toBe('stdin through two servers\n');
+
+    // Watch the node's Ready condition from now on (the client moves to the second server when the first dies).
     const readiness: string[] = [];
     let watching = true;
     const watcher = (async () => {
@@ -83,6 +92,7 @@ describe('an agent given two servers fails over when the one it uses is killed',
     const tunnelAfterMs = Date.now() - killedAt;
     process.stdout.write(`agent failover (server killed -9): node Lease renewed through the other server in ${(leaseRenewedAfterMs / 1000).toFixed(1)} s, node tunnel reopened in ${(tunnelAfterMs / 1000).toFixed(1)} s\n`);
     expect(host.agent!.output()).toContain('moved to the next');
+    expect((await client.get<Lease>(LEASES, `node-tunnel.${host.name}`, { namespace: 'kube-system' })).spec?.holderIdentity).toMatch(new RegExp(`:${second.port}$`));
 
     // A new pod on the node starts, through the other server.
     await client.create(PODS, sleeper('after', host.name), { namespace: 'default' });
