@@ -42,7 +42,7 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
 
   afterAll(async () => {
     if (!cluster) return;
-    for (const name of ['web', 'pinned', 'spread']) await client.delete(SERVICES, name, { namespace: 'default' }).catch(() => undefined);
+    for (const name of ['web', 'pinned', 'spread']) for (const service of [name, `${name}-published`]) await client.delete(SERVICES, service, { namespace: 'default' }).catch(() => undefined);
     await client.delete(resourceForKind('v1', 'Namespace')!, 'shop').catch(() => undefined);
     await cluster.removeWorkloads('default', { deployments: ['web', 'pinned', 'spread'] });
     for (const host of cluster.hosts) await client.patch(NODES, host.name, { spec: { unschedulable: null } }, { type: 'merge' }).catch(() => undefined);
@@ -56,8 +56,10 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
     expect(lines[0]).toBe(deployment.metadata.uid!.replace(/-/g, '').slice(0, 25));
     expect(lines).toContain('overall progress: 2 out of 2 tasks');
     expect(lines[lines.length - 1]).toBe('verify: Service converged');
-    const published = await client.get<Service>(SERVICES, 'web', { namespace: 'default' });
+    // As compose makes them: the ClusterIP `web` inside the project, and `web-published` on every node.
+    const published = await client.get<Service>(SERVICES, 'web-published', { namespace: 'default' });
     expect(published.spec).toMatchObject({ type: 'LoadBalancer', ports: [{ port: PUBLISHED, targetPort: 80, protocol: 'TCP' }] });
+    expect((await client.get<Service>(SERVICES, 'web', { namespace: 'default' })).spec).toMatchObject({ type: 'ClusterIP', ports: [{ port: 80, targetPort: 80 }] });
 
     const ls = await ok('service', 'ls');
     expect(ls.split('\n')[0].split(/\s{3,}/)).toEqual(['ID', 'NAME', 'MODE', 'REPLICAS', 'IMAGE', 'PORTS']);
@@ -119,7 +121,7 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
 
     expect(await berth('service', 'rm', 'web', 'nothing')).toMatchObject({ code: 1, stdout: 'web\n', stderr: 'Error: No such service: nothing\n' });
     await cluster.eventually('the service and its tasks gone', async () => {
-      const gone = (await podsOf('web')).length === 0 && (await client.get(SERVICES, 'web', { namespace: 'default' }).catch(() => undefined)) === undefined;
+      const gone = (await podsOf('web')).length === 0 && (await client.list(SERVICES, { namespace: 'default', labelSelector: 'com.docker.compose.service=web' })).items.length === 0;
       return gone || undefined;
     }, 120_000);
     expect(await ok('service', 'ls', '-q')).toBe('');
@@ -164,13 +166,13 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
 
     // Publishing a port makes the service's Service, another changes it, removing both removes it.
     expect(await ok('service', 'update', '-d', '--publish-add', `${PUBLISHED + 1}:81`, 'spread')).toBe('spread\n');
-    expect((await client.get<Service>(SERVICES, 'spread', { namespace: 'default' })).spec).toMatchObject({ type: 'LoadBalancer', ports: [{ port: PUBLISHED + 1, targetPort: 81 }] });
+    expect((await client.get<Service>(SERVICES, 'spread-published', { namespace: 'default' })).spec).toMatchObject({ type: 'LoadBalancer', ports: [{ port: PUBLISHED + 1, targetPort: 81 }] });
     await ok('service', 'update', '-d', '--publish-add', `${PUBLISHED + 2}:82/udp`, 'spread');
-    expect((await client.get<Service>(SERVICES, 'spread', { namespace: 'default' })).spec!.ports!.map((p) => [p.port, p.targetPort, p.protocol])).toEqual([[PUBLISHED + 1, 81, 'TCP'], [PUBLISHED + 2, 82, 'UDP']]);
+    expect((await client.get<Service>(SERVICES, 'spread-published', { namespace: 'default' })).spec!.ports!.map((p) => [p.port, p.targetPort, p.protocol])).toEqual([[PUBLISHED + 1, 81, 'TCP'], [PUBLISHED + 2, 82, 'UDP']]);
     expect(rows(await ok('service', 'ls'))[0][5]).toBe(`*:${PUBLISHED + 1}->81/tcp, *:${PUBLISHED + 2}->82/udp`);
     expect(await berth('service', 'update', '-d', '--publish-add', '83', 'spread')).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot mix the two') });
     await ok('service', 'update', '-d', '--publish-rm', '81', '--publish-rm', '82/udp', 'spread');
-    expect(await client.get(SERVICES, 'spread', { namespace: 'default' }).catch(() => 'gone')).toBe('gone');
+    expect(await client.get(SERVICES, 'spread-published', { namespace: 'default' }).catch(() => 'gone')).toBe('gone');
     await ok('service', 'rm', 'spread');
   });
 

@@ -266,7 +266,7 @@ describe('berth compose verbs on a running project', () => {
     expect(await progress('scale', 'web=1')).toBe(' Service web  Scaled to 1\n');
     await runningPods('web', 1);
     const before = await runningPods('web', 1);
-    expect(await progress('stop', 'web')).toBe(` Container ${before[0].metadata.name}  Stopped\n`);
+    expect(await progress('stop', '-t', '1', 'web')).toBe(` Container ${before[0].metadata.name}  Stopped\n`);
     const stopped = (await api('GET', `/apis/apps/v1/namespaces/${PROJECT}/deployments/web`)).object;
     expect({ replicas: stopped.spec.replicas, kept: stopped.metadata.annotations['compose.berth.dev/replicas'] }).toEqual({ replicas: 0, kept: '1' });
     expect((await projectPods()).filter((p) => p.metadata.labels?.['com.docker.compose.service'] === 'web')).toEqual([]);

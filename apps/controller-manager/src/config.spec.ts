@@ -5,7 +5,7 @@ describe('controller-manager flags', () => {
   it('defaults to Kubernetes-like timings shortened for berth, and every controller', () => {
     const config = parseControllerManagerFlags([]);
     expect(config).toMatchObject({ nodeMonitorGracePeriodMs: 40_000, podEvictionTimeoutMs: 30_000, hpaSyncPeriodMs: 15_000, logLevel: 'info' });
-    expect(config.controllers).toEqual(['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'daemonset', 'endpointslice', 'persistentvolume', 'statefulset', 'serviceaccount', 'disruption', 'root-ca-cert-publisher', 'job', 'cronjob', 'ttl-after-finished', 'horizontal-pod-autoscaler', 'compose-dependencies']);
+    expect(config.controllers).toEqual(['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'daemonset', 'endpointslice', 'persistentvolume', 'statefulset', 'serviceaccount', 'disruption', 'root-ca-cert-publisher', 'job', 'cronjob', 'ttl-after-finished', 'horizontal-pod-autoscaler', 'compose-dependencies', 'compose-rollback']);
     expect(config).toMatchObject({ clusterCidr: '10.88.0.0/16', nodeCidrMaskSize: 24 });
     expect(config.leaderElection).toEqual({ leaderElect: true, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, resourceName: 'kube-controller-manager', resourceNamespace: 'kube-system' });
     expect(parseControllerManagerFlags(['--leader-elect=false', '--leader-elect-resource-name', 'cm2']).leaderElection).toMatchObject({ leaderElect: false, resourceName: 'cm2' });

@@ -7,7 +7,7 @@ import { ExecSession, ExitStatus, openFifoWriter, ShimClient, startExec, startSh
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -362,11 +362,23 @@ export class ContainerManager {
     }
   }
 
-  logs(ref: string, options: { follow?: boolean; tail?: number; since?: string; fromEnd?: boolean; signal?: AbortSignal; exited?: Promise<unknown> }): AsyncGenerator<LogEntry> {
+  logs(ref: string, options: { follow?: boolean; tail?: number; since?: string; fromOffset?: number; signal?: AbortSignal; exited?: Promise<unknown> }): AsyncGenerator<LogEntry> {
     const record = this.resolve(ref);
     const exited = options.follow ? (options.exited ?? this.wait(record.id)) : undefined;
     exited?.catch(() => undefined);
-    return readLog(join(this.deps.paths.bundle(record.id), 'log'), { tail: options.tail ?? -1, since: options.since, follow: options.follow, exited, fromEnd: options.fromEnd, signal: options.signal });
+    return readLog(this.logPath(record), { tail: options.tail ?? -1, since: options.since, follow: options.follow, exited, fromOffset: options.fromOffset, signal: options.signal });
+  }
+
+  /** The log's size now: where an attach without logs starts reading, taken before any input reaches the container. */
+  async logEnd(ref: string): Promise<number> {
+    return stat(this.logPath(this.resolve(ref))).then(
+      (s) => s.size,
+      (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? 0 : Promise.reject(err)),
+    );
+  }
+
+  private logPath(record: ContainerRecord): string {
+    return join(this.deps.paths.bundle(record.id), 'log');
   }
 
   /** A writer to the main process's stdin (it was created with openStdin). */

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LogEntry, parseLogLine, readLog } from './logs';
@@ -55,5 +55,13 @@ describe('readLog', () => {
       }
     }
     expect(seen).toEqual(['thr', 'ee\n', 'four\n', 'last\n']);
+  });
+
+  it('starts at the offset taken when it attached, even when lines were appended before it was first read', async () => {
+    const attachedAt = statSync(path).size;
+    const log = readLog(path, { tail: -1, follow: true, fromOffset: attachedAt, exited: Promise.resolve() });
+    // The answer to the first input typed lands before the reader opened the file: it is still shown.
+    appendFileSync(path, '2026-01-01T00:00:04Z stdout F got typed\n');
+    expect(await all(log)).toEqual(['stdout:got typed\n']);
   });
 });

@@ -48,8 +48,8 @@ export interface ReadLogOptions {
   /** Keep reading new entries until `exited` resolves, then read what is left and end. */
   follow?: boolean;
   exited?: Promise<unknown>;
-  /** Start at the current end of the log (attach without logs). */
-  fromEnd?: boolean;
+  /** Start at this byte offset (an attach without logs: the log's end when it attached), skipping what is before. */
+  fromOffset?: number;
   signal?: AbortSignal;
 }
 
@@ -83,8 +83,8 @@ export async function* readLog(path: string, options: ReadLogOptions): AsyncGene
     return lines.map(parseLogLine).filter((e): e is LogEntry => !!e && wanted(e));
   };
   try {
-    if (options.fromEnd) {
-      offset = handle ? (await handle.stat()).size : 0;
+    if (options.fromOffset !== undefined) {
+      offset = options.fromOffset;
     } else {
       for (const entry of lastLines(await readMore(), options.tail)) yield entry;
     }

@@ -333,7 +333,10 @@ export function runtimeHandlers(s: RuntimeServices): grpc.UntypedServiceImplemen
           const record = containers.resolve(id);
           // Waiting (and reading the log) begins before the start, so a short-lived container's output and exit are never missed.
           const exited = containers.wait(record.id);
-          const log = containers.logs(record.id, { follow: true, fromEnd: !logs, signal: abort.signal, exited });
+          // Without logs the output starts where the log ends now, before any input reaches the container: an answer
+          // to the first input typed is then always shown (reading the end lazily could skip past it).
+          const fromOffset = logs ? undefined : await containers.logEnd(record.id);
+          const log = containers.logs(record.id, { follow: true, fromOffset, signal: abort.signal, exited });
           let writer: Writable | undefined;
           if (stdin && record.config.openStdin) writer = await containers.openStdin(record.id);
           writer?.on('error', () => undefined);

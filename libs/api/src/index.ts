@@ -54,6 +54,22 @@ export {
 export type { VersionConversion } from './resources/definition';
 export { effectiveBehavior } from './resources/autoscaling/horizontalpodautoscaler';
 export {
+  POD_TEMPLATE_HASH_LABEL,
+  REVISION_ANNOTATION,
+  REVISION_HISTORY_ANNOTATION,
+  DESIRED_REPLICAS_ANNOTATION,
+  MAX_REPLICAS_ANNOTATION,
+  canonicalJson,
+  pruneEmpty,
+  templateWithoutHash,
+  templatesEqualIgnoringHash,
+  revisionOf,
+  deploymentRevisions,
+  planRollback,
+  rollbackPatch,
+  type Rollback,
+} from './resources/apps/deployment/revisions';
+export {
   INIT_ANNOTATION_PREFIX,
   USER_ANNOTATION_PREFIX,
   initAnnotation,

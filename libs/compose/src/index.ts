@@ -9,7 +9,7 @@ export { renderProject } from './render';
 export { withDependencies } from './select';
 export * from './dependencies';
 export { translateProject, translateServices, type TranslateOptions } from './translate';
-export { UPDATE_FAILURE_ACTION_ANNOTATION } from './scheduling';
+export { MODE_ANNOTATION, UPDATE_FAILURE_ACTION_ANNOTATION } from './scheduling';
 export { publishedServiceName } from './network';
 export { DEFAULT_VOLUME_SIZE, FILE_OBJECT_KEY, MAX_FILE_OBJECT_BYTES, hostPathRefusal } from './storage';
 export { imageNameOf, projectBuilds, type ComposeBuild } from './builds';

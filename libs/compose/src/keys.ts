@@ -58,7 +58,7 @@ export const COMPOSE_KEYS: readonly ComposeKey[] = [
   mapped('services.*.deploy.mode', 'replicated: Deployment, global: DaemonSet, replicated-job: Job, global-job: a Job with one pod per schedulable node the constraints admit (pod anti-affinity on the hostname)'),
   mapped('services.*.deploy.endpoint_mode', 'vip: a ClusterIP Service, dnsrr: a headless one'),
   ...under('services.*.deploy', ['replicas', 'labels', 'resources', 'restart_policy', 'placement']),
-  mapped('services.*.deploy.update_config', 'the rolling update; failure_action continue and a max_failure_ratio are refused'),
+  mapped('services.*.deploy.update_config', 'the rolling update; failure_action rollback: the cluster rolls an update that fails (monitor) back; continue and a max_failure_ratio are refused'),
   mapped('services.*.deploy.rollback_config', 'only as a repeat of update_config: a rollback uses the update strategy'),
   ...under('services.*.deploy.rollback_config', ['parallelism', 'delay', 'failure_action', 'monitor', 'max_failure_ratio', 'order']),
   ...under('services.*.deploy.update_config', ['parallelism', 'delay', 'failure_action', 'monitor', 'max_failure_ratio', 'order']),

@@ -4,8 +4,10 @@ import { seconds, type ServiceContext } from './context';
 import { composeLabels } from './names';
 import type { ServiceConfig, UpdateConfig } from './model';
 
-/** On a workload whose `update_config.failure_action` is rollback: the CLI undoes a rollout that failed (progressDeadlineSeconds). */
+/** On a Deployment whose `update_config.failure_action` is rollback: the cluster (the compose-rollback controller) rolls back a rollout that failed (progressDeadlineSeconds). */
 export const UPDATE_FAILURE_ACTION_ANNOTATION = 'compose.berth.dev/update-failure-action';
+/** `global-job` on a Job: it runs one pod on each node (its completions are the nodes counted at up), which a Job does not say by itself. */
+export const MODE_ANNOTATION = 'compose.berth.dev/mode';
 
 /** Swarm's restart conditions, compose's `restart` spelled as them. */
 type RestartCondition = 'none' | 'on-failure' | 'any';
@@ -195,7 +197,7 @@ export interface RolloutFields {
  * `deploy.update_config` as the rolling update: `parallelism` tasks at a time (0: all) are stopped first
  * (maxUnavailable) or started first (maxSurge); `delay` between batches is how long a new pod must stay
  * ready before the next (minReadySeconds); `monitor` is how long a rollout may go without progress before it
- * counts as failed (progressDeadlineSeconds), and failure_action rollback asks the CLI to undo it then.
+ * counts as failed (progressDeadlineSeconds), and failure_action rollback has the cluster roll it back then.
  * Kubernetes pauses (stops progressing) on a failed rollout, Swarm's default `pause`. `rollback_config`
  * can only repeat update_config: `rollout undo` rolls back with the update strategy.
  */

@@ -6,7 +6,7 @@ import type { ComposeProject, DependsOnCondition, ServiceConfig } from './model'
 import { composeLabels, dns1123LabelErrors, own, serviceNameErrors, splitLabels } from './names';
 import { checkNetworks, networksInUse, podNetworking, servicesOf } from './network';
 import { Refusals, serviceWhere } from './refusals';
-import { globalJobCompletions, placementOf, restartOf, rolloutOf, runsToCompletion } from './scheduling';
+import { globalJobCompletions, MODE_ANNOTATION, placementOf, restartOf, rolloutOf, runsToCompletion } from './scheduling';
 import { projectStorageObjects, serviceStorage } from './storage';
 
 export type { TranslateOptions } from './context';
@@ -178,6 +178,7 @@ function workloadOf(project: ComposeProject, service: ServiceConfig, options: Tr
     if (deploy?.mode === 'global-job') {
       if (deploy.replicas !== undefined) ctx.refuse('deploy.replicas', 'a global job runs one pod on each node');
       replicas = globalJobCompletions(ctx) ?? 0;
+      metadata.annotations[MODE_ANNOTATION] = 'global-job';
     }
     const jobSpec: Job['spec'] = { completions: replicas, parallelism: replicas, template };
     if (backoffLimit !== undefined) jobSpec.backoffLimit = backoffLimit;

@@ -1,12 +1,8 @@
 import type { DaemonSet, Deployment, Job, KubeObject, Pod, StatefulSet } from '@berth/api';
 import type { KubeClient } from '@berth/client';
 import { DEPENDS_ON_ANNOTATION, DEPENDS_ON_GATE, PROJECT_LABEL, SERVICE_LABEL } from '@berth/compose';
-import { type EventRecorder, memoryListWatch, SharedInformerFactory } from '@berth/controller';
-import { MemoryStore } from '@berth/store';
-import pino from 'pino';
 import { ComposeDependenciesController, decide, dependencyState, type ServiceView } from './compose-dependencies';
-import type { ControllerContext } from './context';
-import { ControllerMetrics } from './metrics';
+import { drain, memoryHarness, waitUntil } from './spec-harness';
 
 const probe = { exec: { command: ['true'] } };
 const template = (healthcheck: boolean) => ({ spec: { containers: [{ name: 'c', image: 'busybox', ...(healthcheck ? { readinessProbe: probe } : {}) }] } });
@@ -111,29 +107,16 @@ describe('the decision for a gated pod', () => {
 });
 
 describe('the compose-dependencies controller', () => {
-  const store = new MemoryStore();
-  const informers = new SharedInformerFactory({
-    listWatchFor: (scope) => memoryListWatch(store, { prefix: `/${scope.resource.plural}/` }),
-    logger: pino({ level: 'silent' }),
-  });
   const patches: Array<{ name: string; patch: unknown }> = [];
-  const events: string[] = [];
   const client = {
     patch: async (_type: unknown, name: string, patch: unknown) => {
       patches.push({ name, patch });
       return { metadata: { name } };
     },
   } as unknown as KubeClient;
-  const recorder = { record: (_obj: KubeObject, type: string, reason: string, message: string) => events.push(`${type} ${reason}: ${message}`), forgetObject: () => undefined } as unknown as EventRecorder;
-  const ctx: ControllerContext = { client, informers, logger: pino({ level: 'silent' }), metrics: new ControllerMetrics(), recorder: () => recorder };
+  const { informers, events, ctx, put } = memoryHarness(client);
   const controller = new ComposeDependenciesController(ctx);
 
-  async function put(plural: string, obj: KubeObject): Promise<void> {
-    const key = `/${plural}/${obj.metadata.namespace}/${obj.metadata.name}`;
-    obj.metadata.uid = `uid-${obj.metadata.namespace}-${obj.metadata.name}`;
-    if (await store.get(key)) await store.update(key, JSON.stringify(obj));
-    else await store.create(key, JSON.stringify(obj));
-  }
   const composeLabels = (project: string, service: string) => ({ [PROJECT_LABEL]: project, [SERVICE_LABEL]: service });
   function gatedPod(project: string, name: string, dependsOn: string, gates = [DEPENDS_ON_GATE]): Pod {
     return {
@@ -144,16 +127,7 @@ describe('the compose-dependencies controller', () => {
     };
   }
   const healthy = (project: string, name: string): Deployment => ({ ...deployment(1, 1), metadata: { name, namespace: project, labels: composeLabels(project, name) } });
-  /** The keys queued, emptying the queue. */
-  async function drained(): Promise<string[]> {
-    const keys: string[] = [];
-    while (controller.queue.length) {
-      const key = (await controller.queue.get())!;
-      keys.push(key);
-      controller.queue.done(key);
-    }
-    return keys.sort();
-  }
+  const drained = () => drain(controller.queue);
   afterAll(async () => {
     controller.queue.shutDown();
     await informers.stop();
@@ -210,7 +184,3 @@ describe('the compose-dependencies controller', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
-
-async function waitUntil(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
-}

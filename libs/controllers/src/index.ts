@@ -60,3 +60,4 @@ export {
 } from './hpa';
 export type { PodUsage } from './hpa-replicas';
 export { ComposeDependenciesController, dependencyState, decide, type Decision, type DependencyState, type ServiceView } from './compose-dependencies';
+export { ComposeRollbackController, decideRollback, ROLLED_BACK_TEMPLATE_ANNOTATION, type RollbackDecision } from './compose-rollback';

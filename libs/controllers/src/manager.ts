@@ -24,6 +24,7 @@ import { CronJobController } from './cronjob';
 import { TtlAfterFinishedController } from './ttl-after-finished';
 import { HorizontalPodAutoscalerController, type PodMetricsSource } from './hpa';
 import { ComposeDependenciesController } from './compose-dependencies';
+import { ComposeRollbackController } from './compose-rollback';
 
 export type ControllerName =
   | 'replicaset'
@@ -44,7 +45,8 @@ export type ControllerName =
   | 'cronjob'
   | 'ttl-after-finished'
   | 'horizontal-pod-autoscaler'
-  | 'compose-dependencies';
+  | 'compose-dependencies'
+  | 'compose-rollback';
 export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'replicaset',
   'deployment',
@@ -65,6 +67,7 @@ export const ALL_CONTROLLERS: readonly ControllerName[] = [
   'ttl-after-finished',
   'horizontal-pod-autoscaler',
   'compose-dependencies',
+  'compose-rollback',
 ];
 
 export interface ControllerManagerOptions {
@@ -161,6 +164,7 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   if (enabled.has('cronjob')) controllers.push(new CronJobController(ctx));
   if (enabled.has('ttl-after-finished')) controllers.push(new TtlAfterFinishedController(ctx));
   if (enabled.has('compose-dependencies')) controllers.push(new ComposeDependenciesController(ctx));
+  if (enabled.has('compose-rollback')) controllers.push(new ComposeRollbackController(ctx));
   informers.start();
   const running = controllers.map((c) => c.start());
   logger.info({ controllers: [...enabled] }, 'controller-manager started');

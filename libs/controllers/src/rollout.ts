@@ -1,54 +1,18 @@
-import { scaledIntOrPercent, type Deployment, type IntOrString, type PodTemplateSpec, type ReplicaSet } from '@berth/api';
+import { canonicalJson, revisionOf, scaledIntOrPercent, templateWithoutHash, type Deployment, type IntOrString, type PodTemplateSpec, type ReplicaSet } from '@berth/api';
 import { errors, field } from '@berth/errors';
 
-/** The label a Deployment adds to its ReplicaSets' selector and template, telling their pods apart. */
-export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
-export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
-export const REVISION_HISTORY_ANNOTATION = 'deployment.kubernetes.io/revision-history';
-export const DESIRED_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/desired-replicas';
-export const MAX_REPLICAS_ANNOTATION = 'deployment.kubernetes.io/max-replicas';
-
-/** JSON with object keys sorted at every level, so equal values always give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
-/**
- * value without nulls, empty objects and empty lists, at any depth. Kubernetes compares templates as Go
- * structs, where those equal absent fields; clients such as `kubectl rollout undo` send them explicitly
- * (`creationTimestamp: null`, `resources: {}`), and they must not make a template look new.
- */
-export function pruneEmpty(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    const items = value.map(pruneEmpty).filter((v) => v !== undefined);
-    return items.length ? items : undefined;
-  }
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .map(([k, v]) => [k, pruneEmpty(v)] as const)
-      .filter(([, v]) => v !== undefined);
-    return entries.length ? Object.fromEntries(entries) : undefined;
-  }
-  return value === null ? undefined : value;
-}
-
-/** The template without the pod-template-hash label, normalised: what a Deployment and its ReplicaSet have in common. */
-export function templateWithoutHash(template: PodTemplateSpec | undefined): PodTemplateSpec {
-  const copy = JSON.parse(JSON.stringify(template ?? {})) as PodTemplateSpec;
-  delete copy.metadata?.labels?.[POD_TEMPLATE_HASH_LABEL];
-  return (pruneEmpty(copy) ?? {}) as PodTemplateSpec;
-}
-
-export function templatesEqualIgnoringHash(a: PodTemplateSpec | undefined, b: PodTemplateSpec | undefined): boolean {
-  return canonicalJson(templateWithoutHash(a)) === canonicalJson(templateWithoutHash(b));
-}
+export {
+  POD_TEMPLATE_HASH_LABEL,
+  REVISION_ANNOTATION,
+  REVISION_HISTORY_ANNOTATION,
+  DESIRED_REPLICAS_ANNOTATION,
+  MAX_REPLICAS_ANNOTATION,
+  canonicalJson,
+  pruneEmpty,
+  templateWithoutHash,
+  templatesEqualIgnoringHash,
+  revisionOf,
+} from '@berth/api';
 
 function fnv32a(text: string): number {
   let hash = 0x811c9dc5;
@@ -121,11 +85,6 @@ export function minAvailableReplicas(deployment: Deployment): number {
 export const specReplicas = (rs: ReplicaSet): number => rs.spec?.replicas ?? 0;
 export const availableReplicas = (rs: ReplicaSet): number => rs.status?.availableReplicas ?? 0;
 const sum = (sets: ReplicaSet[], of: (rs: ReplicaSet) => number): number => sets.reduce((total, rs) => total + of(rs), 0);
-
-export function revisionOf(obj: { metadata: { annotations?: Record<string, string> } }): number {
-  const value = Number(obj.metadata.annotations?.[REVISION_ANNOTATION]);
-  return Number.isInteger(value) && value > 0 ? value : 0;
-}
 
 export function maxRevision(sets: ReplicaSet[]): number {
   return sets.reduce((max, rs) => Math.max(max, revisionOf(rs)), 0);

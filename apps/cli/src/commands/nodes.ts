@@ -1,4 +1,4 @@
-import type { KubeObject } from '@berth/api';
+import type { KubeObject, Node } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { StatusError } from '@berth/client';
 import { builtinType, sameType } from '../kinds';
@@ -134,4 +134,13 @@ export async function taint(session: Session, args: string[], options: NodeVerbO
       session.fail(err);
     }
   }
+}
+
+/** The labels of the nodes a pod without tolerations can be scheduled on now: Ready, not cordoned, no NoSchedule or NoExecute taint (a global job's count). */
+export async function schedulableNodeLabels(session: Session): Promise<Array<Record<string, string>>> {
+  const nodes = await session.client.list<Node>(NODE_TYPE);
+  return nodes.items
+    .filter((node) => !node.spec?.unschedulable && (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'))
+    .filter((node) => !(node.spec?.taints ?? []).some((taint) => taint.effect === 'NoSchedule' || taint.effect === 'NoExecute'))
+    .map((node) => node.metadata.labels ?? {});
 }

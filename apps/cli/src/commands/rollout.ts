@@ -1,4 +1,4 @@
-import { formatSelector, type Deployment, type PodTemplateSpec, type ReplicaSet } from '@berth/api';
+import { deploymentRevisions, formatSelector, planRollback, rollbackPatch, type Deployment, type PodTemplateSpec, type ReplicaSet } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { writePodTemplate } from '../describe/describers';
 import { DescribeWriter } from '../describe/writer';
@@ -7,21 +7,9 @@ import type { Session } from '../session';
 import { DESCRIBE_LAYOUT, tabwrite } from '../tabwriter';
 import { DEPLOYMENT_TYPE, expectTypes, getDeployment, isNotFound, ObjectRef, parseDurationFlag, parseRefs, REPLICASET_TYPE, watchUntil } from './workloads';
 
-/** The annotations Kubernetes' deployment controller and kubectl keep rollout history in. */
-export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+/** The annotation kubectl keeps a revision's change cause in. */
 export const CHANGE_CAUSE_ANNOTATION = 'kubernetes.io/change-cause';
 export const RESTARTED_AT_ANNOTATION = 'kubectl.kubernetes.io/restartedAt';
-const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
-
-/** Annotations that describe a ReplicaSet's place in the rollout, never copied back to the deployment on undo. */
-const ROLLOUT_ANNOTATIONS = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration',
-  REVISION_ANNOTATION,
-  'deployment.kubernetes.io/revision-history',
-  'deployment.kubernetes.io/desired-replicas',
-  'deployment.kubernetes.io/max-replicas',
-  'deprecated.deployment.rollback.to',
-]);
 
 async function deploymentRefs(session: Session, args: string[]): Promise<ObjectRef[]> {
   const refs = await parseRefs(session, args);
@@ -82,13 +70,7 @@ export async function rolloutStatus(session: Session, args: string[], options: {
 /** The deployment's own ReplicaSets (selected and controlled by it) by revision number. */
 async function revisionsOf(session: Session, deployment: Deployment): Promise<Map<number, ReplicaSet>> {
   const list = await session.client.list<ReplicaSet>(REPLICASET_TYPE, { namespace: session.namespace, labelSelector: formatSelector(deployment.spec?.selector) });
-  const revisions = new Map<number, ReplicaSet>();
-  for (const rs of list.items) {
-    const owned = (rs.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.uid === deployment.metadata.uid);
-    const revision = Number(rs.metadata.annotations?.[REVISION_ANNOTATION]);
-    if (owned && Number.isInteger(revision) && revision > 0) revisions.set(revision, rs);
-  }
-  return new Map([...revisions].sort(([a], [b]) => a - b));
+  return deploymentRevisions(deployment, list.items);
 }
 
 function changeCause(rs: ReplicaSet): string {
@@ -118,20 +100,6 @@ export async function rolloutHistory(session: Session, args: string[], options: 
   }
 }
 
-/** A template as a deployment holds it: the ReplicaSet's without the label that tells its pods apart. */
-function withoutHash(template: PodTemplateSpec | undefined): PodTemplateSpec {
-  const copy: PodTemplateSpec = JSON.parse(JSON.stringify(template ?? {}));
-  if (copy.metadata?.labels) delete copy.metadata.labels[POD_TEMPLATE_HASH_LABEL];
-  return copy;
-}
-
-/** JSON with sorted keys, so templates compare by value. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
-  );
-}
-
 /**
  * `rollout undo` as kubectl does it: the deployment's template becomes that of the ReplicaSet of the
  * revision asked for (default: the one before the current), and its annotations take that revision's
@@ -150,27 +118,9 @@ export async function rolloutUndo(session: Session, args: string[], options: { t
  */
 export async function undoDeployment(session: Session, name: string, toRevision: number): Promise<'rolled back' | { skipped: number }> {
   const deployment = await getDeployment(session, name);
-  if (deployment.spec?.paused) {
-    throw new BerthError('BadRequest', `you cannot rollback a paused deployment; resume it first with 'berth rollout resume deployment/${name}' and try again`);
-  }
-  const revisions = await revisionsOf(session, deployment);
-  if (toRevision === 0) {
-    const ordered = [...revisions.keys()];
-    if (ordered.length <= 1) throw new BerthError('BadRequest', 'no last revision to roll back to');
-    toRevision = ordered[ordered.length - 2];
-  }
-  const rs = revisions.get(toRevision);
-  if (!rs) throw new BerthError('NotFound', `unable to find specified revision ${toRevision} in history`);
-  const template = withoutHash(rs.spec?.template);
-  if (canonical(template) === canonical(withoutHash(deployment.spec?.template))) return { skipped: toRevision };
-  const annotations: Record<string, string> = {};
-  for (const [key, value] of Object.entries(deployment.metadata.annotations ?? {})) if (ROLLOUT_ANNOTATIONS.has(key)) annotations[key] = value;
-  for (const [key, value] of Object.entries(rs.metadata.annotations ?? {})) if (!ROLLOUT_ANNOTATIONS.has(key)) annotations[key] = value;
-  const patch = [
-    { op: 'replace', path: '/spec/template', value: template },
-    { op: 'add', path: '/metadata/annotations', value: annotations },
-  ];
-  await session.client.patch(DEPLOYMENT_TYPE, name, patch, { namespace: session.namespace, type: 'json' });
+  const plan = planRollback(deployment, await revisionsOf(session, deployment), toRevision);
+  if ('skipped' in plan) return plan;
+  await session.client.patch(DEPLOYMENT_TYPE, name, rollbackPatch(plan), { namespace: session.namespace, type: 'json' });
   return 'rolled back';
 }
 

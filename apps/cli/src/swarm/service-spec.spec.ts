@@ -1,5 +1,6 @@
-import type { Deployment, Service } from '@berth/api';
-import { parseConstraint, parseMountFlag, parsePublishFlag, serviceObjects, SWARM_SERVICE_LABEL } from './service-spec';
+import type { Deployment } from '@berth/api';
+import { composeProject, composeService, translateProject } from '@berth/compose';
+import { composeServiceOf, parseConstraint, parseMountFlag, parsePublishFlag, serviceObjects, SWARM_SERVICE_LABEL } from './service-spec';
 import { updatedPorts, updatedWorkload } from './service';
 
 const none = { publish: [], env: [], mount: [], constraint: [], label: [], containerLabel: [] };
@@ -40,8 +41,8 @@ describe('docker service flags', () => {
     expect(() => parseConstraint('node.hostname=host-1')).toThrow('use KEY==VALUE');
   });
 
-  it('makes a Deployment selected by the service label, and a LoadBalancer for published ports', () => {
-    const { workload, service, claims } = serviceObjects('web', 'shop', 'busybox:1.36', ['httpd', '-f'], {
+  it('makes what compose makes of the same service: a Deployment, its Services, the claim of its named volume', async () => {
+    const { workload, services, claims } = await serviceObjects('web', 'shop', 'busybox:1.36', ['httpd', '-f'], {
       ...none,
       replicas: 3,
       publish: ['8080:80', 'published=9090,target=90,mode=host'],
@@ -53,38 +54,87 @@ describe('docker service flags', () => {
       updateParallelism: 2,
       updateOrder: 'start-first',
     });
+    const compose = { 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'web' };
     const deployment = workload as Deployment;
     expect(deployment.kind).toBe('Deployment');
-    expect(deployment.metadata.labels).toEqual({ [SWARM_SERVICE_LABEL]: 'web', 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'web' });
+    expect(deployment.metadata.labels).toEqual({ [SWARM_SERVICE_LABEL]: 'web', ...compose });
     expect(deployment.spec?.replicas).toBe(3);
-    expect(deployment.spec?.selector.matchLabels).toEqual({ [SWARM_SERVICE_LABEL]: 'web' });
+    expect(deployment.spec?.selector.matchLabels).toEqual(compose);
+    expect(deployment.spec?.template.metadata?.labels).toEqual({ [SWARM_SERVICE_LABEL]: 'web', ...compose });
     expect(deployment.spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 2, maxUnavailable: 0 } });
     const container = deployment.spec!.template.spec!.containers[0];
     expect(container.args).toEqual(['httpd', '-f']);
     expect(container.env).toEqual([{ name: 'B', value: '2' }, { name: 'A', value: '3' }]);
     expect(container.ports).toEqual([{ containerPort: 80, protocol: 'TCP' }, { containerPort: 90, protocol: 'TCP', hostPort: 9090 }]);
     expect(container.resources).toEqual({ limits: { cpu: '0.5', memory: String(64 * 1024 * 1024) } });
-    expect(deployment.spec!.template.spec!.volumes).toEqual([{ name: 'mount-0', persistentVolumeClaim: { claimName: 'data' } }]);
+    expect(deployment.spec!.template.spec!.volumes).toEqual([{ name: 'volume-0', persistentVolumeClaim: { claimName: 'data' } }]);
     expect(deployment.spec!.template.spec!.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms).toEqual([{ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }]);
-    expect(claims).toEqual(['data']);
-    expect(service?.spec).toEqual({ type: 'LoadBalancer', selector: { [SWARM_SERVICE_LABEL]: 'web' }, ports: [{ name: 'tcp-80-0', protocol: 'TCP', port: 8080, targetPort: 80 }] });
+    expect(claims.map((c) => c.metadata.name)).toEqual(['data']);
+    expect(services.map((s) => [s.metadata.name, s.spec?.type])).toEqual([['web', 'ClusterIP'], ['web-published', 'LoadBalancer']]);
+    expect(services[1].spec).toMatchObject({ selector: compose, ports: [{ protocol: 'TCP', port: 8080, targetPort: 80 }] });
   });
 
-  it('makes a DaemonSet for global, a Job for replicated-job, and a NodePort for a port without a published one', () => {
-    expect(serviceObjects('agent', 'default', 'busybox', [], { ...none, mode: 'global' }).workload.kind).toBe('DaemonSet');
-    const job = serviceObjects('once', 'default', 'busybox', [], { ...none, mode: 'replicated-job', replicas: 2, restartCondition: 'none' }).workload;
+  it('means by each flag what its compose key means', async () => {
+    const flags = {
+      ...none,
+      mode: 'replicated-job',
+      restartCondition: 'none',
+      label: ['tier=back'],
+      containerLabel: ['role=worker'],
+      entrypoint: 'sh -c',
+      workdir: '/srv',
+      user: 'www-data',
+      healthCmd: 'true',
+      healthInterval: '5s',
+      healthStartPeriod: '10s',
+      reserveMemory: '32m',
+    };
+    const { workload } = await serviceObjects('once', 'shop', 'busybox', ['echo hi'], flags);
+    const { fields, volumes } = composeServiceOf('once', 'busybox', ['echo hi'], flags);
+    expect(fields).toMatchObject({ entrypoint: ['sh', '-c'], command: ['echo hi'], working_dir: '/srv', user: 'www-data', healthcheck: { test: ['CMD-SHELL', 'true'], interval: '5s', start_period: '10s' } });
+    expect(fields.deploy).toMatchObject({ mode: 'replicated-job', restart_policy: { condition: 'none' }, resources: { reservations: { memory: 32 * 1024 * 1024 } } });
+    const [translated] = translateProject(composeProject('shop', [composeService('once', fields)], { volumes })).filter((o) => o.kind === 'Job');
+    expect(workload).toEqual(translated);
+    expect(workload).toMatchObject({ kind: 'Job', metadata: { labels: { tier: 'back' } }, spec: { template: { metadata: { labels: { role: 'worker' } }, spec: { restartPolicy: 'Never' } } } });
+  });
+
+  it('makes a DaemonSet for global, a Job for replicated-job, and a NodePort for a port without a published one', async () => {
+    expect((await serviceObjects('agent', 'default', 'busybox', [], { ...none, mode: 'global' })).workload.kind).toBe('DaemonSet');
+    const job = (await serviceObjects('once', 'default', 'busybox', [], { ...none, mode: 'replicated-job', replicas: 2, restartCondition: 'none' })).workload;
     expect(job).toMatchObject({ kind: 'Job', spec: { completions: 2, parallelism: 2, template: { spec: { restartPolicy: 'Never' } } } });
-    expect(serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80'] }).service?.spec?.type).toBe('NodePort');
-    expect(() => serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80', '8080:81'] })).toThrow('cannot mix the two');
-    expect(() => serviceObjects('agent', 'default', 'busybox', [], { ...none, mode: 'global', replicas: 2 })).toThrow('replicas can only be used with replicated');
-    expect(() => serviceObjects('x', 'default', 'busybox', [], { ...none, mode: 'global-job' })).toThrow('global-job is not supported');
-    expect(() => serviceObjects('Bad_Name', 'default', 'busybox', [], none)).toThrow('invalid name');
-    expect(() => serviceObjects('web', 'default', 'busybox', [], { ...none, restartCondition: 'none' })).toThrow('needs --mode replicated-job');
-    expect(() => serviceObjects('web', 'default', 'busybox', [], { ...none, updateFailureAction: 'rollback' })).toThrow('not supported');
+    expect((await serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80'] })).services.map((s) => s.spec?.type)).toEqual(['ClusterIP', 'NodePort']);
+    await expect(serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80', '8080:81'] })).rejects.toThrow('ports');
+    await expect(serviceObjects('web', 'default', 'busybox', [], { ...none, publish: ['80/sctp'] })).rejects.toThrow('sctp is not supported');
+    await expect(serviceObjects('agent', 'default', 'busybox', [], { ...none, mode: 'global', replicas: 2 })).rejects.toThrow('replicas can only be used with replicated');
+    // A global job: one task to completion on each schedulable node the constraints admit, counted when it is made.
+    const nodes = async (): Promise<Array<Record<string, string>>> => [{ 'kubernetes.io/hostname': 'a', disk: 'ssd' }, { 'kubernetes.io/hostname': 'b' }, { 'kubernetes.io/hostname': 'c', disk: 'ssd' }];
+    const everywhere = (await serviceObjects('once', 'default', 'busybox', [], { ...none, mode: 'global-job', constraint: ['node.labels.disk==ssd'] }, nodes)).workload;
+    expect(everywhere).toMatchObject({ kind: 'Job', metadata: { annotations: { 'compose.berth.dev/mode': 'global-job' } }, spec: { completions: 2, parallelism: 2 } });
+    expect(JSON.stringify(everywhere.spec?.template?.spec?.affinity?.podAntiAffinity)).toContain('kubernetes.io/hostname');
+    await expect(serviceObjects('x', 'default', 'busybox', [], { ...none, mode: 'global-job', replicas: 2 }, nodes)).rejects.toThrow('replicas can only be used with replicated');
+    await expect(serviceObjects('x', 'default', 'busybox', [], { ...none, mode: 'global-job', constraint: ['node.labels.disk==hdd'] }, nodes)).rejects.toThrow('no schedulable node matches');
+    await expect(serviceObjects('Bad_Name', 'default', 'busybox', [], none)).rejects.toThrow('invalid name');
+    await expect(serviceObjects('web', 'default', 'busybox', [], { ...none, restartCondition: 'none' })).rejects.toThrow('needs --mode replicated-job');
+    await expect(serviceObjects('web', 'default', 'busybox', [], { ...none, updateFailureAction: 'continue' })).rejects.toThrow('continue is not supported');
+    await expect(serviceObjects('agent', 'default', 'busybox', [], { ...none, mode: 'global', updateFailureAction: 'rollback' })).rejects.toThrow('for replicated services');
+    await expect(serviceObjects('web', 'default', 'busybox', [], { ...none, constraint: ['node.role==manager'] })).rejects.toThrow('node.role is not supported');
   });
 
-  it('updates env, image, constraints, labels and limits on a copy, and forces a restart', () => {
-    const { workload, service } = serviceObjects('web', 'default', 'busybox:1.36', [], { ...none, env: ['A=1', 'B=2'], constraint: ['node.hostname==h1'], publish: ['8080:80'] });
+  it('asks the cluster to roll a failed update back (--update-failure-action rollback), within --update-monitor', async () => {
+    const created = (await serviceObjects('web', 'default', 'busybox', [], { ...none, updateFailureAction: 'rollback', updateMonitor: '30s' })).workload as Deployment;
+    expect(created.metadata.annotations).toEqual({ 'compose.berth.dev/update-failure-action': 'rollback' });
+    expect(created.spec?.progressDeadlineSeconds).toBe(30);
+    const flags = { envAdd: [], envRm: [], publishAdd: [], publishRm: [], constraintAdd: [], constraintRm: [], labelAdd: [], labelRm: [] };
+    const paused = updatedWorkload(created, { ...flags, updateFailureAction: 'pause' }) as Deployment;
+    expect(paused.metadata.annotations).toBeUndefined();
+    const again = updatedWorkload(paused, { ...flags, updateFailureAction: 'rollback', updateMonitor: '2s' }) as Deployment;
+    expect(again.metadata.annotations).toEqual({ 'compose.berth.dev/update-failure-action': 'rollback' });
+    expect(again.spec?.progressDeadlineSeconds).toBe(2);
+    expect(() => updatedWorkload(created, { ...flags, updateFailureAction: 'retry' })).toThrow('use pause or rollback');
+  });
+
+  it('updates env, image, constraints, labels and limits on a copy, and forces a restart', async () => {
+    const { workload } = await serviceObjects('web', 'default', 'busybox:1.36', [], { ...none, env: ['A=1', 'B=2'], constraint: ['node.hostname==h1'], publish: ['8080:80'] });
     const before = JSON.stringify(workload);
     const updated = updatedWorkload(workload, {
       image: 'busybox:latest', replicas: 4, envAdd: ['C=3', 'A=9'], envRm: ['B'], publishAdd: [], publishRm: [],
@@ -100,7 +150,6 @@ describe('docker service flags', () => {
     expect(container.resources?.limits).toEqual({ memory: String(32 * 1024 * 1024) });
     expect(updated.spec!.template.metadata?.annotations).toEqual({ 'kubectl.kubernetes.io/restartedAt': '2026-12-07T15:00:00Z' });
     expect(() => updatedWorkload(workload, { envAdd: [], envRm: [], publishAdd: [], publishRm: [], constraintAdd: [], constraintRm: [], labelAdd: [], labelRm: [SWARM_SERVICE_LABEL] })).toThrow("berth's own");
-    expect((service as Service).spec?.ports?.[0].port).toBe(8080);
   });
 
   it('adds and removes published ports', () => {

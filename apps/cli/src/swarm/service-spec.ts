@@ -1,6 +1,4 @@
 import type {
-  Container,
-  ContainerPort,
   DaemonSet,
   Deployment,
   EnvVar,
@@ -9,25 +7,22 @@ import type {
   NodeSelectorRequirement,
   PodSpec,
   PodTemplateSpec,
-  Probe,
   Service,
   ServicePort,
-  Volume,
-  VolumeMount,
 } from '@berth/api';
-import { PROJECT_LABEL, SERVICE_LABEL } from './labels';
+import type { ComposeProject, ServiceConfig, UpdateConfig } from '@berth/compose';
+import { UPDATE_FAILURE_ACTION_ANNOTATION } from './labels';
 import { BerthError } from '@berth/errors';
 import { parseGoDuration } from '@berth/flags';
 import { parseBytes } from '../runtime/format';
 
 /**
- * Swarm's `docker service create` flags as berth objects. This is berth's own small mapping of a service
- * onto a workload (Deployment, DaemonSet or Job) and, for published ports, a Service; @berth/compose's
- * translation of a whole compose project did not exist when this was written (see the swarm README
- * section): what both map is mapped the same way (labels, modes, placement, resources, ports).
+ * Swarm's `docker service create` flags, read as docker reads them, as the keys of one compose service
+ * (composeServiceOf), which @berth/compose's translation turns into objects: a flag means what its compose
+ * key means. `service update` changes the objects in place (updatedWorkload, publishingService).
  */
 
-/** The label every object of a Swarm-style service carries, and that its pods are selected by. */
+/** The label a Swarm-style service's workload and pods carry (its pods are selected by compose's labels). */
 export const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.name';
 /** The availability a node was given with `berth node update --availability` (pause, drain). */
 export const AVAILABILITY_ANNOTATION = 'swarm.berth.dev/availability';
@@ -194,7 +189,7 @@ export function parseCpus(text: string, flag: string): string {
   return text;
 }
 
-function durationSeconds(text: string, flag: string): number {
+export function durationSeconds(text: string, flag: string): number {
   try {
     return Math.ceil(parseGoDuration(text) / 1000);
   } catch (err) {
@@ -259,6 +254,7 @@ export interface ServiceCreateOptions {
   updateDelay?: string;
   updateOrder?: string;
   updateFailureAction?: string;
+  updateMonitor?: string;
   restartCondition?: string;
   workdir?: string;
   user?: string;
@@ -276,60 +272,16 @@ export type Workload = Deployment | DaemonSet | Job;
 
 export interface ServiceObjects {
   workload: Workload;
-  /** The Service that publishes its ingress ports on every node, if any. */
-  service?: Service;
-  /** The named volumes it mounts: PersistentVolumeClaims to make when missing. */
-  claims: string[];
+  /** Its Services: `<name>` inside the project, `<name>-published` publishing its ingress ports on every node. */
+  services: Service[];
+  /** The claims of the named volumes it mounts: made when missing. */
+  claims: KubeObject[];
 }
 
 const SERVICE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export function checkServiceName(name: string): void {
   if (!SERVICE_NAME.test(name)) throw bad(`invalid name ${JSON.stringify(name)}: a service name is lower-case letters, digits and '-', starting with a letter, at most 63 characters`);
-}
-
-function resources(options: ServiceCreateOptions): Container['resources'] | undefined {
-  const limits: Record<string, string> = {};
-  const requests: Record<string, string> = {};
-  if (options.limitCpu !== undefined) limits.cpu = parseCpus(options.limitCpu, '--limit-cpu');
-  if (options.limitMemory !== undefined) limits.memory = String(parseSize(options.limitMemory, '--limit-memory'));
-  if (options.reserveCpu !== undefined) requests.cpu = parseCpus(options.reserveCpu, '--reserve-cpu');
-  if (options.reserveMemory !== undefined) requests.memory = String(parseSize(options.reserveMemory, '--reserve-memory'));
-  const result: NonNullable<Container['resources']> = {};
-  if (Object.keys(limits).length) result.limits = limits;
-  if (Object.keys(requests).length) result.requests = requests;
-  return Object.keys(result).length ? result : undefined;
-}
-
-function healthProbe(options: ServiceCreateOptions): Probe | undefined {
-  if (options.noHealthcheck) {
-    if (options.healthCmd !== undefined) throw bad('--no-healthcheck conflicts with --health-* options');
-    return undefined;
-  }
-  if (options.healthCmd === undefined) return undefined;
-  const probe: Probe = { exec: { command: ['/bin/sh', '-c', options.healthCmd] } };
-  if (options.healthInterval !== undefined) probe.periodSeconds = Math.max(1, durationSeconds(options.healthInterval, '--health-interval'));
-  if (options.healthTimeout !== undefined) probe.timeoutSeconds = Math.max(1, durationSeconds(options.healthTimeout, '--health-timeout'));
-  if (options.healthRetries !== undefined) probe.failureThreshold = Math.max(1, options.healthRetries);
-  if (options.healthStartPeriod !== undefined) probe.initialDelaySeconds = durationSeconds(options.healthStartPeriod, '--health-start-period');
-  return probe;
-}
-
-/** `--user uid[:gid]`: only numbers, as a pod's securityContext takes them. */
-function userContext(user: string): Container['securityContext'] {
-  const match = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (!match) throw bad(`invalid argument ${JSON.stringify(user)} for "--user" flag: berth takes a numeric UID[:GID]`);
-  return { runAsUser: Number(match[1]), ...(match[2] !== undefined ? { runAsGroup: Number(match[2]) } : {}) };
-}
-
-function volumeFor(mount: ServiceMount, index: number, claims: string[]): { volume: Volume; mount: VolumeMount } {
-  const name = `mount-${index}`;
-  const volumeMount: VolumeMount = { name, mountPath: mount.target, ...(mount.readOnly ? { readOnly: true } : {}) };
-  if (mount.type === 'bind') return { volume: { name, hostPath: { path: mount.source! } }, mount: volumeMount };
-  if (mount.type === 'tmpfs') return { volume: { name, emptyDir: { medium: 'Memory', ...(mount.tmpfsSize ? { sizeLimit: String(mount.tmpfsSize) } : {}) } }, mount: volumeMount };
-  if (!mount.source) return { volume: { name, emptyDir: {} }, mount: volumeMount };
-  if (!claims.includes(mount.source)) claims.push(mount.source);
-  return { volume: { name, persistentVolumeClaim: { claimName: mount.source, ...(mount.readOnly ? { readOnly: true } : {}) } }, mount: volumeMount };
 }
 
 /** Splits `--entrypoint "sh -c"` into words as docker does (quotes kept together). */
@@ -346,8 +298,11 @@ export function affinityFor(requirements: NodeSelectorRequirement[]): PodSpec['a
   return { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: requirements }] } } };
 }
 
-/** The Service publishing `ports` (ingress mode) on every node, or undefined when none are. */
-export function publishingService(name: string, namespace: string, ports: PublishedPort[], labels: Record<string, string>): Service | undefined {
+/**
+ * The Service `name` publishing `ports` (ingress mode) on every node to the pods `selector` selects, or
+ * undefined when none are: what `service update --publish-add|--publish-rm` makes of a service's ports.
+ */
+export function publishingService(name: string, namespace: string, ports: PublishedPort[], labels: Record<string, string>, selector: Record<string, string>): Service | undefined {
   const ingress = ports.filter((p) => p.mode === 'ingress');
   if (ingress.length === 0) return undefined;
   // Every port published at a port of its own: a LoadBalancer (berth's service-lb answers on every node, as Swarm's
@@ -367,99 +322,159 @@ export function publishingService(name: string, namespace: string, ports: Publis
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace, labels },
-    spec: { type: loadBalancer ? 'LoadBalancer' : 'NodePort', selector: { [SWARM_SERVICE_LABEL]: name }, ports: servicePorts },
+    spec: { type: loadBalancer ? 'LoadBalancer' : 'NodePort', selector: { ...selector }, ports: servicePorts },
   } as Service;
 }
 
-/** Swarm's update config onto a rolling update: parallelism at a time, stop-first (surge 0) or start-first. */
-function rollingUpdate(options: ServiceCreateOptions): { maxSurge: number | string; maxUnavailable: number | string } | undefined {
-  if (options.updateParallelism === undefined && options.updateOrder === undefined) return undefined;
-  const batch: number | string = options.updateParallelism === 0 ? '100%' : (options.updateParallelism ?? 1);
-  const order = options.updateOrder ?? 'stop-first';
-  if (order !== 'stop-first' && order !== 'start-first') throw bad(`invalid argument ${JSON.stringify(order)} for "--update-order" flag: use start-first or stop-first`);
-  return order === 'start-first' ? { maxSurge: batch, maxUnavailable: 0 } : { maxSurge: 0, maxUnavailable: batch };
+/**
+ * `--update-failure-action`: what happens to a rollout that fails (exceeds its progress deadline,
+ * `--update-monitor`). pause: it stops where it is (a Deployment's own behaviour); rollback: the cluster rolls
+ * it back to the previous revision (the annotation the compose-rollback controller acts on). Swarm's
+ * `continue` cannot be honoured: a Deployment never goes on past a task that does not become ready.
+ */
+export function parseFailureAction(text: string): 'pause' | 'rollback' {
+  if (text === 'pause' || text === 'rollback') return text;
+  if (text === 'continue') throw bad('--update-failure-action continue is not supported: a rollout that fails stops (pause) or is rolled back (rollback)');
+  throw bad(`invalid argument ${JSON.stringify(text)} for "--update-failure-action" flag: use pause or rollback`);
+}
+
+/** Sets (rollback) or removes (pause) the failure action on a Deployment's annotations. */
+export function setFailureAction(deployment: Deployment, action: 'pause' | 'rollback'): void {
+  const annotations = { ...deployment.metadata.annotations };
+  if (action === 'rollback') annotations[UPDATE_FAILURE_ACTION_ANNOTATION] = 'rollback';
+  else delete annotations[UPDATE_FAILURE_ACTION_ANNOTATION];
+  if (Object.keys(annotations).length) deployment.metadata.annotations = annotations;
+  else delete deployment.metadata.annotations;
 }
 
 export function parseMode(text: string | undefined): ServiceMode {
   const mode = (text ?? 'replicated') as ServiceMode;
   if (!SERVICE_MODES.includes(mode)) throw bad(`invalid argument ${JSON.stringify(text)} for "--mode" flag: use replicated, global, replicated-job or global-job`);
-  if (mode === 'global-job') throw bad('--mode global-job is not supported: berth has no per-node Job yet (use global, or replicated-job)');
   return mode;
 }
 
-/**
- * The objects `service create` makes: the workload named as the service (a Deployment, a DaemonSet for
- * global, a Job for replicated-job), labelled with the service name and the compose labels (project = the
- * namespace, so `berth stack` sees it), and a Service for ports published in ingress mode.
- */
-export function serviceObjects(name: string, namespace: string, image: string, args: string[], options: ServiceCreateOptions): ServiceObjects {
+/** The docker flags `service create` checks itself, with docker's messages, before the translation sees them. */
+function checkCreateFlags(name: string, image: string, mode: ServiceMode, options: ServiceCreateOptions): void {
   checkServiceName(name);
   if (image === '' || image.length > 512 || /\s/.test(image)) throw bad(`invalid image reference ${JSON.stringify(image)}`);
-  const mode = parseMode(options.mode);
-  if (options.replicas !== undefined && mode === 'global') throw bad('replicas can only be used with replicated or replicated-job mode');
-  const labels = { [SWARM_SERVICE_LABEL]: name, [PROJECT_LABEL]: namespace, [SERVICE_LABEL]: name };
-  const ports = options.publish.map(parsePublishFlag);
-  const mounts = options.mount.map(parseMountFlag);
-  const claims: string[] = [];
-  const container: Container = { name, image };
-  if (options.entrypoint !== undefined) container.command = splitWords(options.entrypoint);
-  if (args.length > 0) container.args = args;
-  const env = parseEnv([...(options.envFileLines ?? []), ...options.env], '--env');
-  if (env.length > 0) container.env = env;
-  if (options.workdir) container.workingDir = options.workdir;
-  if (options.user) container.securityContext = userContext(options.user);
-  const res = resources(options);
-  if (res) container.resources = res;
-  const probe = healthProbe(options);
-  if (probe) container.readinessProbe = container.livenessProbe = probe;
-  const containerPorts: ContainerPort[] = ports.map((p) => ({
-    containerPort: p.target,
-    protocol: p.protocol.toUpperCase() as ContainerPort['protocol'],
-    ...(p.mode === 'host' ? { hostPort: p.published ?? p.target } : {}),
-  }));
-  if (containerPorts.length) container.ports = containerPorts;
-  const volumes: Volume[] = [];
-  mounts.forEach((m, i) => {
-    const { volume, mount } = volumeFor(m, i, claims);
-    volumes.push(volume);
-    (container.volumeMounts ??= []).push(mount);
-  });
-
-  const job = mode === 'replicated-job';
+  if (options.replicas !== undefined && (mode === 'global' || mode === 'global-job')) throw bad('replicas can only be used with replicated or replicated-job mode');
+  const job = mode === 'replicated-job' || mode === 'global-job';
   const condition = options.restartCondition ?? (job ? 'on-failure' : 'any');
   if (!['any', 'on-failure', 'none'].includes(condition)) throw bad(`invalid argument ${JSON.stringify(condition)} for "--restart-condition" flag: use any, on-failure or none`);
-  if (!job && condition !== 'any') throw bad(`--restart-condition ${condition} needs --mode replicated-job: a long-running service's tasks always restart`);
-  if (job && condition === 'any') throw bad('--restart-condition any cannot be used with --mode replicated-job: use on-failure or none');
-  const spec: PodSpec = { containers: [container], restartPolicy: job ? (condition === 'none' ? 'Never' : 'OnFailure') : 'Always' };
-  if (volumes.length) spec.volumes = volumes;
-  if (options.hostname) spec.hostname = options.hostname;
-  const affinity = affinityFor(options.constraint.map(parseConstraint));
-  if (affinity) spec.affinity = affinity;
-  const template: PodTemplateSpec = { metadata: { labels: { ...parseLabels(options.containerLabel, '--container-label'), ...labels } }, spec };
-  const metadata = { name, namespace, labels: { ...parseLabels(options.label, '--label'), ...labels } };
-  const selector = { matchLabels: { [SWARM_SERVICE_LABEL]: name } };
-  if (options.updateFailureAction !== undefined && options.updateFailureAction !== 'pause') {
-    throw bad(`--update-failure-action ${options.updateFailureAction} is not supported: a rollout that fails stops (pause); roll back with berth service rollback`);
+  if (!job && condition !== 'any') throw bad(`--restart-condition ${condition} needs --mode replicated-job or global-job: a long-running service's tasks always restart`);
+  if (job && condition === 'any') throw bad('--restart-condition any cannot be used with a job mode: use on-failure or none');
+  if (options.updateOrder !== undefined && options.updateOrder !== 'stop-first' && options.updateOrder !== 'start-first') {
+    throw bad(`invalid argument ${JSON.stringify(options.updateOrder)} for "--update-order" flag: use start-first or stop-first`);
   }
-  const update = rollingUpdate(options);
-  const delay = options.updateDelay !== undefined ? durationSeconds(options.updateDelay, '--update-delay') : undefined;
+  if (options.noHealthcheck && options.healthCmd !== undefined) throw bad('--no-healthcheck conflicts with --health-* options');
+  options.constraint.forEach(parseConstraint);
+}
 
-  let workload: Workload;
-  if (mode === 'global') {
-    workload = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata, spec: { selector, template, ...(update ? { updateStrategy: { type: 'RollingUpdate', rollingUpdate: update } } : {}), ...(delay ? { minReadySeconds: delay } : {}) } };
-  } else if (job) {
-    const replicas = options.replicas ?? 1;
-    workload = { apiVersion: 'batch/v1', kind: 'Job', metadata, spec: { completions: replicas, parallelism: replicas, template } };
-  } else {
-    workload = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata,
-      spec: { replicas: options.replicas ?? 1, selector, template, ...(update ? { strategy: { type: 'RollingUpdate', rollingUpdate: update } } : {}), ...(delay ? { minReadySeconds: delay } : {}) },
-    };
+/** A duration flag as compose writes one (`30s`), checked as docker reads it. */
+function durationFlag(text: string, flag: string): string {
+  durationSeconds(text, flag);
+  return text;
+}
+
+/**
+ * The compose service `service create`'s flags stand for, so that a flag and its compose key mean exactly the
+ * same (docker's flags are compose's `deploy` keys under other names): --replicas and --mode are
+ * deploy.replicas and deploy.mode, -p ports, --mount volumes (a named volume a top-level volume of the
+ * project), --constraint deploy.placement.constraints, --label deploy.labels, --container-label labels,
+ * --limit-* and --reserve-* deploy.resources, --update-* deploy.update_config, --restart-condition
+ * deploy.restart_policy.condition, --health-* healthcheck, --entrypoint and the arguments entrypoint and
+ * command. Both label sets carry the Swarm service label, which `berth service` finds tasks by.
+ */
+export function composeServiceOf(name: string, image: string, args: string[], options: ServiceCreateOptions): { fields: Partial<ServiceConfig>; volumes: ComposeProject['volumes'] } {
+  const mode = parseMode(options.mode);
+  checkCreateFlags(name, image, mode, options);
+  const swarm = { [SWARM_SERVICE_LABEL]: name };
+  const deploy: NonNullable<ServiceConfig['deploy']> = { mode, labels: { ...parseLabels(options.label, '--label'), ...swarm } };
+  if (options.replicas !== undefined) deploy.replicas = options.replicas;
+  if (options.constraint.length) deploy.placement = { constraints: options.constraint, preferences: [] };
+  const limits: { cpus?: string; memory?: number } = {};
+  const reservations: { cpus?: string; memory?: number } = {};
+  if (options.limitCpu !== undefined) limits.cpus = parseCpus(options.limitCpu, '--limit-cpu');
+  if (options.limitMemory !== undefined) limits.memory = parseSize(options.limitMemory, '--limit-memory');
+  if (options.reserveCpu !== undefined) reservations.cpus = parseCpus(options.reserveCpu, '--reserve-cpu');
+  if (options.reserveMemory !== undefined) reservations.memory = parseSize(options.reserveMemory, '--reserve-memory');
+  if (Object.keys(limits).length || Object.keys(reservations).length) {
+    deploy.resources = { ...(Object.keys(limits).length ? { limits } : {}), ...(Object.keys(reservations).length ? { reservations } : {}) };
   }
-  if (ports.some((p) => p.mode === 'host' && p.published === undefined)) throw bad('a port published in host mode needs published=PORT');
-  return { workload, service: publishingService(name, namespace, ports, labels), claims };
+  const update: UpdateConfig = {};
+  if (options.updateParallelism !== undefined) update.parallelism = options.updateParallelism;
+  if (options.updateDelay !== undefined) update.delay = durationFlag(options.updateDelay, '--update-delay');
+  if (options.updateOrder !== undefined) update.order = options.updateOrder as UpdateConfig['order'];
+  if (options.updateFailureAction !== undefined) update.failure_action = parseFailureAction(options.updateFailureAction);
+  if (options.updateMonitor !== undefined) update.monitor = durationFlag(options.updateMonitor, '--update-monitor');
+  if (Object.keys(update).length) {
+    if ((update.failure_action === 'rollback' || update.monitor !== undefined) && mode !== 'replicated') {
+      throw bad(`--update-failure-action rollback and --update-monitor are for replicated services: a ${mode} service's rollout has no progress deadline`);
+    }
+    deploy.update_config = update;
+  }
+  if (mode === 'replicated-job' || mode === 'global-job') deploy.restart_policy = { condition: (options.restartCondition ?? 'on-failure') as 'on-failure' | 'none' };
+
+  const environment: Record<string, string> = {};
+  for (const { name: key, value } of parseEnv([...(options.envFileLines ?? []), ...options.env], '--env')) environment[key] = value ?? '';
+  const ports = options.publish.map(parsePublishFlag).map((p) => {
+    if (p.protocol === 'sctp') throw bad(`invalid argument for "--publish" flag: sctp is not supported (a compose port is tcp or udp)`);
+    return { target: p.target, ...(p.published !== undefined ? { published: p.published } : {}), protocol: p.protocol, mode: p.mode };
+  });
+  const volumes: ComposeProject['volumes'] = {};
+  const mounts = options.mount.map(parseMountFlag).map((m): ServiceConfig['volumes'][number] => {
+    const readOnly = m.readOnly ? { read_only: true } : {};
+    if (m.type === 'tmpfs') return { type: 'tmpfs', target: m.target, ...(m.tmpfsSize ? { tmpfs: { size: m.tmpfsSize } } : {}) };
+    if (m.type === 'bind') return { type: 'bind', source: m.source, target: m.target, ...readOnly };
+    // docker makes a named volume that is not there yet: the project's volume of that name, a claim of that name.
+    if (m.source) volumes[m.source] = { name: m.source, driver_opts: {}, labels: {} };
+    return { type: 'volume', ...(m.source ? { source: m.source } : {}), target: m.target, ...readOnly };
+  });
+
+  const service: Partial<ServiceConfig> = { image, environment, labels: { ...parseLabels(options.containerLabel, '--container-label'), ...swarm }, ports, volumes: mounts, deploy };
+  if (options.entrypoint !== undefined) service.entrypoint = splitWords(options.entrypoint);
+  if (args.length > 0) service.command = args;
+  if (options.workdir) service.working_dir = options.workdir;
+  if (options.user) service.user = options.user;
+  if (options.hostname) service.hostname = options.hostname;
+  if (options.noHealthcheck) service.healthcheck = { disable: true };
+  else if (options.healthCmd !== undefined) {
+    service.healthcheck = { test: ['CMD-SHELL', options.healthCmd] };
+    if (options.healthInterval !== undefined) service.healthcheck.interval = durationFlag(options.healthInterval, '--health-interval');
+    if (options.healthTimeout !== undefined) service.healthcheck.timeout = durationFlag(options.healthTimeout, '--health-timeout');
+    if (options.healthRetries !== undefined) service.healthcheck.retries = options.healthRetries;
+    if (options.healthStartPeriod !== undefined) service.healthcheck.start_period = durationFlag(options.healthStartPeriod, '--health-start-period');
+  }
+  return { fields: service, volumes };
+}
+
+/**
+ * The objects `service create` makes, as `compose up` would make them for the one-service project
+ * `<namespace>` (translateProject, loaded on use: the CLI's start must not load the compose lib): the
+ * workload named as the service, its Services (`<name>` inside the project, `<name>-published` for ports
+ * published in ingress mode) and the claims of its named volumes. The project's Namespace is not made: the
+ * service goes into the session's namespace as it is.
+ */
+export async function serviceObjects(
+  name: string,
+  namespace: string,
+  image: string,
+  args: string[],
+  options: ServiceCreateOptions,
+  schedulableNodes?: () => Promise<Array<Record<string, string>>>,
+): Promise<ServiceObjects> {
+  const { fields, volumes } = composeServiceOf(name, image, args, options);
+  const { composeProject, composeService, translateProject, bindSourceKinds } = await import('@berth/compose');
+  const project = composeProject(namespace, [composeService(name, fields)], { volumes, workingDir: process.cwd(), files: [] });
+  // A global job runs one task on each node it may use now, as Swarm's: the translation counts them.
+  const nodes = fields.deploy?.mode === 'global-job' && schedulableNodes ? await schedulableNodes() : undefined;
+  const objects = translateProject(project, { bindKinds: await bindSourceKinds(project), schedulableNodes: nodes });
+  const workload = objects.find((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet' || o.kind === 'Job') as Workload;
+  return {
+    workload,
+    services: objects.filter((o): o is Service => o.kind === 'Service'),
+    claims: objects.filter((o) => o.kind === 'PersistentVolumeClaim'),
+  };
 }
 
 /** The pod template of any of the three workload kinds. */

@@ -7,20 +7,24 @@ import { builtinType } from '../kinds';
 import { table } from '../runtime/format';
 import type { Session } from '../session';
 import { streamLogs } from '../commands/logs';
+import { schedulableNodeLabels } from '../commands/nodes';
 import { RESTARTED_AT_ANNOTATION, rolloutStatusOf, undoDeployment } from '../commands/rollout';
 import { isNotFound, podSelectorOf, POD_TYPE, watchUntil } from '../commands/workloads';
 import {
   affinityFor,
   constraintText,
+  durationSeconds,
   envFileLines,
   parseConstraint,
   parseCpus,
   parseEnv,
+  parseFailureAction,
   parseLabels,
   parsePublishFlag,
   parseSize,
   publishingService,
   serviceObjects,
+  setFailureAction,
   SWARM_SERVICE_LABEL,
   swarmId,
   templateOf,
@@ -98,7 +102,9 @@ async function nodeIds(session: Session): Promise<Map<string, string>> {
 }
 
 export async function serviceTasks(session: Session, view: ServiceView, ids?: Map<string, string>): Promise<Task[]> {
-  const global = modeOf(view.workload) === 'global';
+  const mode = modeOf(view.workload);
+  // Swarm names a global service's tasks by node (NAME.NODE-ID), a global job's too.
+  const global = mode === 'global' || mode === 'global-job';
   return tasksOf(serviceName(view.workload), await podsOf(session, view), global, global ? (ids ?? (await nodeIds(session))) : new Map());
 }
 
@@ -177,25 +183,20 @@ export function randomServiceName(random = Math.random): string {
 export async function serviceCreate(session: Session, image: string, args: string[], flags: CreateFlags): Promise<void> {
   const namespace = session.namespace;
   const name = flags.name ?? randomServiceName();
-  const { workload, service, claims } = serviceObjects(name, namespace, image, args, { ...flags, envFileLines: readEnvFiles(flags.envFile) });
+  const { workload, services, claims } = await serviceObjects(name, namespace, image, args, { ...flags, envFileLines: readEnvFiles(flags.envFile) }, () => schedulableNodeLabels(session));
+  // A named volume that is there already is used as it is (docker makes only a missing one).
   for (const claim of claims) {
-    try {
-      await session.client.get(PVCS, claim, { namespace });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      const pvc = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: claim, namespace }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
-      await session.client.create(PVCS, pvc as KubeObject, { namespace, fieldManager: FIELD_MANAGER });
-    }
+    await session.client.create(PVCS, claim, { namespace, fieldManager: FIELD_MANAGER }).catch((err: unknown) => (err instanceof StatusError && err.reason === 'AlreadyExists' ? undefined : Promise.reject(err)));
   }
   const created = await session.client.create(workloadType(workload), workload, { namespace, fieldManager: FIELD_MANAGER });
-  if (service) {
-    try {
-      await session.client.create(SERVICES, service, { namespace, fieldManager: FIELD_MANAGER });
-    } catch (err) {
-      // No half-made service: the workload goes again when its ports cannot be published.
-      await session.client.delete(workloadType(workload), name, { namespace, propagationPolicy: 'Background' }).catch(() => undefined);
-      throw err;
-    }
+  const made: Service[] = [];
+  try {
+    for (const service of services) made.push(await session.client.create(SERVICES, service, { namespace, fieldManager: FIELD_MANAGER }));
+  } catch (err) {
+    // No half-made service: the workload and its Services go again when its ports cannot be published.
+    for (const service of made) await session.client.delete(SERVICES, service.metadata.name!, { namespace }).catch(() => undefined);
+    await session.client.delete(workloadType(workload), name, { namespace, propagationPolicy: 'Background' }).catch(() => undefined);
+    throw err;
   }
   session.out(swarmId(created.metadata.uid));
   if (!flags.detach) await converge(session, created);
@@ -280,10 +281,12 @@ export function inspectService(view: ServiceView): Record<string, unknown> {
     Mode:
       mode === 'global'
         ? { Global: {} }
-        : mode === 'replicated-job'
+        : mode === 'global-job'
+          ? { GlobalJob: {} }
+          : mode === 'replicated-job'
           ? { ReplicatedJob: { MaxConcurrent: (workload as Job).spec?.parallelism ?? 1, TotalCompletions: (workload as Job).spec?.completions ?? 1 } }
           : { Replicated: { Replicas: (workload as Deployment).spec?.replicas ?? 1 } },
-    ...(mode === 'replicated-job'
+    ...(mode === 'replicated-job' || mode === 'global-job'
       ? {}
       : {
           UpdateConfig: {
@@ -442,6 +445,8 @@ export interface UpdateFlags {
   labelRm: string[];
   limitCpu?: string;
   limitMemory?: string;
+  updateFailureAction?: string;
+  updateMonitor?: string;
   force?: boolean;
   rollback?: boolean;
   detach?: boolean;
@@ -501,6 +506,12 @@ export function updatedWorkload(current: Workload, flags: UpdateFlags, now = new
     }
     container.resources = { ...container.resources, limits };
   }
+  if (flags.updateFailureAction !== undefined || flags.updateMonitor !== undefined) {
+    if (workload.kind !== 'Deployment') throw new BerthError('BadRequest', `--update-failure-action and --update-monitor are for replicated services: a ${workload.kind}'s rollout has no progress deadline`);
+    const deployment = workload as Deployment;
+    if (flags.updateFailureAction !== undefined) setFailureAction(deployment, parseFailureAction(flags.updateFailureAction));
+    if (flags.updateMonitor !== undefined) deployment.spec!.progressDeadlineSeconds = Math.max(1, durationSeconds(flags.updateMonitor, '--update-monitor'));
+  }
   if (flags.force) {
     template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [RESTARTED_AT_ANNOTATION]: now.toISOString().replace(/\.\d+Z$/, 'Z') } };
   }
@@ -536,8 +547,11 @@ function setContainerPorts(workload: Workload, ports: PublishedPort[]): void {
 async function publish(session: Session, view: ServiceView, ports: PublishedPort[]): Promise<void> {
   const { name, namespace } = view.workload.metadata as { name: string; namespace: string };
   const labels = Object.fromEntries(Object.entries(view.workload.metadata.labels ?? {}).filter(([k]) => [SWARM_SERVICE_LABEL, PROJECT_LABEL, SERVICE_SELECTOR].includes(k)));
-  const wanted = publishingService(name, namespace, ports, labels);
   const existing = view.published;
+  // A service made by `service create` or compose publishes on `<name>-published`; one made before, on its own name.
+  const serviceName = existing?.metadata.name ?? (await import('@berth/compose')).publishedServiceName(name);
+  const selector = (view.workload as Deployment).spec?.selector?.matchLabels ?? { [SWARM_SERVICE_LABEL]: name };
+  const wanted = publishingService(serviceName, namespace, ports, labels, selector);
   if (!wanted && existing) await session.client.delete(SERVICES, existing.metadata.name!, { namespace });
   else if (wanted && !existing) await session.client.create(SERVICES, wanted, { namespace, fieldManager: FIELD_MANAGER });
   else if (wanted && existing) {

@@ -1,5 +1,5 @@
 import type { DaemonSet, KubeObject, Node, Pod, Service } from '@berth/api';
-import { SERVICE_LABEL } from './labels';
+import { MODE_ANNOTATION, SERVICE_LABEL } from './labels';
 import { BerthError } from '@berth/errors';
 import { ago } from '../runtime/format';
 import { SWARM_SERVICE_LABEL, swarmId, templateOf, type Workload } from './service-spec';
@@ -9,7 +9,7 @@ import { SWARM_SERVICE_LABEL, swarmId, templateOf, type Workload } from './servi
  * workload (Deployment, DaemonSet or Job) carrying the compose service label; its tasks are its pods.
  */
 
-export type ServiceModeName = 'replicated' | 'global' | 'replicated-job';
+export type ServiceModeName = 'replicated' | 'global' | 'replicated-job' | 'global-job';
 
 export interface ServiceView {
   workload: Workload;
@@ -22,7 +22,8 @@ export function serviceName(workload: KubeObject): string {
 }
 
 export function modeOf(workload: KubeObject): ServiceModeName {
-  return workload.kind === 'DaemonSet' ? 'global' : workload.kind === 'Job' ? 'replicated-job' : 'replicated';
+  if (workload.kind === 'Job') return workload.metadata.annotations?.[MODE_ANNOTATION] === 'global-job' ? 'global-job' : 'replicated-job';
+  return workload.kind === 'DaemonSet' ? 'global' : 'replicated';
 }
 
 /** `2/3` (replicated), `3/3` (global), `1/2 (3/5 completed)` (replicated-job), as docker service ls. */

@@ -135,7 +135,8 @@ function registerProjectVerbs(compose: Command, run: Run): void {
     .command('stop')
     .description('stop services: their workloads scaled to 0 (the replicas kept for start), a job suspended; waits until the containers are gone')
     .argument('[services...]')
-    .action((services: string[], _options, command: Command) => onProject(run, command, async (scope) => (await import('./lifecycle')).composeStop(scope, services)));
+    .option('-t, --timeout <seconds>', 'seconds the containers have to stop', parseCount('--timeout'))
+    .action((services: string[], options, command: Command) => onProject(run, command, async (scope) => (await import('./lifecycle')).composeStop(scope, services, options)));
 
   compose
     .command('start')

@@ -2,9 +2,8 @@ import type { Pod } from '@berth/api';
 import { BerthError } from '@berth/errors';
 import { sameType } from '../../kinds';
 import { RESTARTED_AT_ANNOTATION } from '../rollout';
-import { watchUntil } from '../workloads';
 import { progressLine } from './format';
-import { REPLICAS_ANNOTATION, TYPES, type ComposeProjectScope, type Workload } from './project';
+import { REPLICAS_ANNOTATION, TYPES, waitPodsGone, type ComposeProjectScope, type Workload } from './project';
 
 /** A DaemonSet (a `mode: global` service) is stopped by a node selector no node has, and started by taking it away. */
 export const STOPPED_NODE_LABEL = 'compose.berth.dev/stopped';
@@ -44,22 +43,8 @@ async function patch(scope: ComposeProjectScope, w: Workload, body: object): Pro
   await scope.session.client.patch(w.type, w.object.metadata.name ?? '', body, { namespace: scope.name, type: 'merge' });
 }
 
-/** Waits until none of these pods is left, saying so of each as it goes (on stderr, as compose's progress). */
-async function waitGone(scope: ComposeProjectScope, pods: Pod[], word: string): Promise<void> {
-  const left = new Map(pods.map((pod) => [pod.metadata.uid ?? '', pod.metadata.name ?? '']));
-  await watchUntil<Pod, true>(scope.session, TYPES.pods, { namespace: scope.name }, (current) => {
-    const present = new Set(current.map((pod) => pod.metadata.uid ?? ''));
-    for (const [uid, name] of [...left]) {
-      if (present.has(uid)) continue;
-      left.delete(uid);
-      scope.session.notice(progressLine('Container', name, word, terminal()));
-    }
-    return left.size === 0 || undefined;
-  });
-}
-
-/** `compose stop [SERVICE...]`: scaled to 0 (the replicas kept in an annotation), a Job suspended; waits until the pods are gone. */
-export async function composeStop(scope: ComposeProjectScope, services: string[]): Promise<void> {
+/** `compose stop [SERVICE...]`: scaled to 0 (the replicas kept in an annotation), a Job suspended; waits until the pods are gone (`-t`: given that long to stop). */
+export async function composeStop(scope: ComposeProjectScope, services: string[], options: { timeout?: number } = {}): Promise<void> {
   const workloads = await scope.selectWorkloads(services);
   // A pod that has finished (a Job's) stays as it is; those that run must go.
   const pods = (await scope.servicePods(services)).map((p) => p.pod).filter((pod) => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed');
@@ -67,7 +52,7 @@ export async function composeStop(scope: ComposeProjectScope, services: string[]
     const body = stopPatch(w);
     if (body) await patch(scope, w, body);
   }
-  await waitGone(scope, pods, 'Stopped');
+  await waitPodsGone(scope.session, scope.name, pods, { timeout: options.timeout, gone: (pod) => scope.session.notice(progressLine('Container', pod.metadata.name ?? '', 'Stopped', terminal())) });
 }
 
 /** `compose start [SERVICE...]`: what `stop` stopped runs again with the replicas it had. */

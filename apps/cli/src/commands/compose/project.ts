@@ -4,9 +4,43 @@ import { BerthError, isBerthError } from '@berth/errors';
 import { StatusError } from '@berth/client';
 import { basename, resolve } from 'node:path';
 import { builtinType } from '../../kinds';
+import { isNotFound, watchUntil } from '../workloads';
 import type { Session } from '../../session';
 import type { ComposeGlobalOptions } from './index';
 import { byCreation } from './format';
+
+/**
+ * Waits until these pods are gone, telling `gone` of each as it goes. With `timeout` (`-t N` of `stop` and
+ * `up`), each one whose deletion (by its controller or the garbage collector) gives it longer than N seconds is
+ * deleted again with N, which shortens the deletion under way. A pod is never deleted before its controller
+ * deletes it: the controller would replace it.
+ */
+export async function waitPodsGone(session: Session, namespace: string, pods: readonly Pod[], options: { timeout?: number; gone?: (pod: Pod) => void } = {}): Promise<void> {
+  const left = new Map(pods.map((pod) => [pod.metadata.uid ?? '', pod]));
+  const shortened = new Set<string>();
+  let failure: unknown;
+  const shorten = (pod: Pod, seconds: number) => {
+    shortened.add(pod.metadata.uid ?? '');
+    session.client
+      .delete(TYPES.pods, pod.metadata.name ?? '', { namespace, gracePeriodSeconds: seconds, preconditions: { uid: pod.metadata.uid } })
+      .catch((err: unknown) => (isNotFound(err) || (err instanceof StatusError && err.reason === 'Conflict') ? undefined : (failure ??= err)));
+  };
+  await watchUntil<Pod, true>(session, TYPES.pods, { namespace }, (current) => {
+    const present = new Map(current.map((pod) => [pod.metadata.uid ?? '', pod]));
+    for (const [uid, pod] of [...left]) {
+      const now = present.get(uid);
+      if (now) {
+        const grace = now.metadata.deletionGracePeriodSeconds;
+        if (options.timeout !== undefined && now.metadata.deletionTimestamp && (grace === undefined || grace > options.timeout) && !shortened.has(uid)) shorten(now, options.timeout);
+        continue;
+      }
+      left.delete(uid);
+      options.gone?.(pod);
+    }
+    return left.size === 0 || undefined;
+  });
+  if (failure) throw failure;
+}
 
 /** A one-off container (`compose run`), as Docker labels it; `ps`, `logs` and the lifecycle verbs leave them out. */
 export const ONEOFF_LABEL = 'com.docker.compose.oneoff';

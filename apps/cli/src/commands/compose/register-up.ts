@@ -20,6 +20,7 @@ export function registerComposeUpCommands(compose: Command, run: Runner): void {
     .option('--no-deps', "don't start linked services")
     .option('--wait', 'wait until every service is running and healthy (a job complete); implies --detach')
     .addOption(new Option('--wait-timeout <seconds>', 'how long --wait waits at most').argParser(parseCount('--wait-timeout', 1)))
+    .option('-t, --timeout <seconds>', 'seconds the containers up stops have to stop (orphans removed, a job run again, the services on Ctrl-C)', parseCount('--timeout'))
     .option(...SOCKET_OPTION)
     .action((services: string[], options, command: Command) =>
       run(async (session) => {
@@ -34,6 +35,7 @@ export function registerComposeUpCommands(compose: Command, run: Runner): void {
           noDeps: options.deps === false,
           wait: options.wait,
           waitTimeout: options.waitTimeout,
+          timeout: options.timeout,
         });
       }, command),
     );

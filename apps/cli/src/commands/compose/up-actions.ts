@@ -52,7 +52,7 @@ const progressOnStderr = () => new ComposeProgress((text) => process.stderr.writ
 export async function runComposeUp(session: Session, command: Command, services: string[], options: UpOptions): Promise<void> {
   const project = await loadProject(composeLoadOptions(command, services));
   await upProject(session, command.optsWithGlobals<BuilderFlags>(), project, services, { ...options, detach: true });
-  if (!options.detach && !options.wait) await attach(session, project, selectServices(project, services, !!options.noDeps));
+  if (!options.detach && !options.wait) await attach(session, project, selectServices(project, services, !!options.noDeps), options.timeout);
 }
 
 /**
@@ -60,7 +60,7 @@ export async function runComposeUp(session: Session, command: Command, services:
  * then, as compose, `Gracefully stopping...` and the services stopped (scaled to 0, `compose start` brings
  * them back), exit code 130. A second Ctrl-C leaves at once.
  */
-async function attach(session: Session, project: ComposeProject, chosen: ComposeProject): Promise<void> {
+async function attach(session: Session, project: ComposeProject, chosen: ComposeProject, timeout: number | undefined): Promise<void> {
   const services = Object.keys(chosen.services);
   const scope = new ComposeProjectScope(session, project.name);
   process.stderr.write(`Attaching to ${services.map((service) => `${service}-1`).join(', ')}\n`);
@@ -68,7 +68,7 @@ async function attach(session: Session, project: ComposeProject, chosen: Compose
   await Promise.race([composeLogs(scope, services, { follow: true }), interrupted]);
   process.once('SIGINT', () => process.exit(130));
   process.stderr.write('Gracefully stopping... (press Ctrl+C again to force)\n');
-  await composeStop(scope, services);
+  await composeStop(scope, services, { timeout });
   // The log streams still hold the process open: it ends here, as compose's does.
   process.exit(130);
 }

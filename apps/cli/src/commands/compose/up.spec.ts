@@ -106,6 +106,7 @@ class FakeApi {
   applies: Array<{ kind: string; name: string; fieldManager: string }> = [];
   patches: Array<{ kind: string; name: string; fieldManager?: string }> = [];
   deletes: string[] = [];
+  removed: KubeObject[] = [];
   private version = 0;
   private key = (type: ResourceType, name: string, namespace?: string) => `${type.kind}/${namespace ?? ''}/${name}`;
 
@@ -116,6 +117,7 @@ class FakeApi {
       return structuredClone(object);
     },
     list: async (type: ResourceType, opts: { namespace?: string; labelSelector?: string }) => {
+      if (opts.labelSelector === undefined) return { items: [...this.objects.values()].filter((o) => o.kind === type.kind && o.metadata.namespace === opts.namespace), metadata: {} };
       const [project, service] = (opts.labelSelector ?? '').split(',');
       const [, wanted] = project!.split('=');
       const items = [...this.objects.values()].filter(
@@ -139,10 +141,18 @@ class FakeApi {
       object.metadata.resourceVersion = String(++this.version);
       return structuredClone(object);
     },
-    delete: async (type: ResourceType, name: string, opts: { namespace?: string }) => {
-      this.deletes.push(`${type.kind}/${name}`);
-      this.objects.delete(this.key(type, name, opts.namespace));
+    delete: async (type: ResourceType, name: string, opts: { namespace?: string; gracePeriodSeconds?: number }) => {
+      this.deletes.push(`${type.kind}/${name}${opts.gracePeriodSeconds === undefined ? '' : ` within ${opts.gracePeriodSeconds}s`}`);
+      const key = this.key(type, name, opts.namespace);
+      const object = this.objects.get(key);
+      this.objects.delete(key);
+      if (object) this.removed.push(object);
       return {};
+    },
+    /** What was deleted since, as DELETED events. */
+    watch: async (type: ResourceType) => {
+      const removed = this.removed.filter((o) => o.kind === type.kind);
+      return { close: () => undefined, async *[Symbol.asyncIterator]() { for (const object of removed) yield { type: 'DELETED', object }; } };
     },
   };
 
@@ -264,6 +274,17 @@ describe('composeUp', () => {
     expect(api.objects.has('Deployment/shop/old')).toBe(true);
     await composeUp(api.session(), shop(), [], { detach: true, removeOrphans: true }, deps);
     expect(api.deletes).toEqual(['Deployment/old']);
+  });
+
+  it('-t gives the containers it removes that long to stop (their own grace period otherwise)', async () => {
+    await composeUp(api.session(), project([...Object.values(shop().services), service('old', { image: 'busybox' })]), [], { detach: true }, deps);
+    const labels = { [PROJECT_LABEL]: 'shop', [SERVICE_LABEL]: 'old' };
+    // Being deleted (by the garbage collector, as its Deployment goes) within its own 30 seconds.
+    const terminating = { uid: 'u1', deletionTimestamp: '2026-12-07T10:00:00Z', deletionGracePeriodSeconds: 30 };
+    api.objects.set('Pod/shop/old-7d9f-x2', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'old-7d9f-x2', namespace: 'shop', labels, ...terminating } });
+    await composeUp(api.session(), shop(), [], { detach: true, removeOrphans: true, timeout: 3 }, deps);
+    expect(api.deletes).toEqual(['Deployment/old', 'Pod/old-7d9f-x2 within 3s']);
+    expect(lines.join('')).toContain(' Container old-7d9f-x2  Removed\n');
   });
 
   it('--wait says Waiting for each container, then fails past --wait-timeout with a line naming each service not there and why', async () => {

@@ -1,11 +1,12 @@
-import { resourceForKind, type DaemonSet, type Deployment, type Job, type KubeObject, type Node, type Pod, type ResourceType, type StatefulSet } from '@berth/api';
+import { resourceForKind, type DaemonSet, type Deployment, type Job, type KubeObject, type Pod, type ResourceType, type StatefulSet } from '@berth/api';
 import { PROJECT_LABEL, SERVICE_LABEL, withDependencies, type ComposeProject, type ServiceConfig } from '@berth/compose';
 import { BerthError, errors, isBerthError } from '@berth/errors';
 import type { Session } from '../../session';
 import { imagesForUp, type ComposeBuilder } from './build';
 import { ComposeProgress } from './progress';
-import { CONFIG_FILES_ANNOTATION } from './project';
+import { CONFIG_FILES_ANNOTATION, waitPodsGone } from './project';
 import type { CredentialContext } from '../../runtime/credentials';
+import { schedulableNodeLabels } from '../nodes';
 import { RESTARTED_AT_ANNOTATION, rolloutStatusOf } from '../rollout';
 
 /** The field manager of every object `compose up` applies: a later `up` owns (and may drop) only what it set. */
@@ -18,7 +19,6 @@ const RECREATE_FIELD_MANAGER = 'berth-compose-recreate';
 const type = (apiVersion: string, kind: string): ResourceType => resourceForKind(apiVersion, kind)!;
 const NAMESPACES = type('v1', 'Namespace');
 const PODS = type('v1', 'Pod');
-const NODES = type('v1', 'Node');
 const DEPLOYMENTS = type('apps/v1', 'Deployment');
 const DAEMONSETS = type('apps/v1', 'DaemonSet');
 const STATEFULSETS = type('apps/v1', 'StatefulSet');
@@ -137,6 +137,8 @@ export interface UpOptions {
   /** Seconds `--wait` waits at most (0: no limit). */
   waitTimeout?: number;
   noDeps?: boolean;
+  /** `-t`: seconds the containers `up` removes (orphans, a Job's run again) have to stop; their own grace period when absent. */
+  timeout?: number;
 }
 
 /** What `up` needs besides the API: the project's translation and, when a service is built, the node's builder. */
@@ -234,20 +236,14 @@ export async function composeUp(session: Session, loaded: ComposeProject, servic
           if (!isBerthError(err, 'NotFound')) throw err;
         });
       }
-      for (const pod of pods.items) progress.event('Container', pod.metadata.name!, 'Removed', true);
+      const removed = (pod: Pod) => progress.event('Container', pod.metadata.name!, 'Removed', true);
+      // -t: waited for, each within that time (compose removes them before it returns); else said at once.
+      if (options.timeout !== undefined) await waitPodsGone(session, project.name, pods.items, { timeout: options.timeout, gone: removed });
+      else pods.items.forEach(removed);
     }
   }
 
   if (options.wait) await waitForServices(session, project, workloads, options.waitTimeout ?? 0, progress);
-}
-
-/** The labels of the nodes a pod without tolerations can be scheduled on: Ready, not cordoned, no NoSchedule or NoExecute taint. */
-async function schedulableNodeLabels(session: Session): Promise<Array<Record<string, string>>> {
-  const nodes = await session.client.list<Node>(NODES);
-  return nodes.items
-    .filter((node) => !node.spec?.unschedulable && (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'))
-    .filter((node) => !(node.spec?.taints ?? []).some((taint) => taint.effect === 'NoSchedule' || taint.effect === 'NoExecute'))
-    .map((node) => node.metadata.labels ?? {});
 }
 
 /** Applies one object; an existing Job whose template changed (Jobs' templates are immutable), or any Job under --force-recreate, is deleted and made again. */
@@ -263,7 +259,9 @@ async function applyObject(session: Session, objectType: ResourceType, object: K
   if (before && object.kind === 'Job') {
     const rerun = options.forceRecreate || (await apply().then(() => false, (err: unknown) => (isBerthError(err, 'Invalid') ? true : Promise.reject(err))));
     if (rerun) {
+      const runs = options.timeout === undefined ? [] : await podsOwnedBy(session, before);
       await session.client.delete(objectType, name, { namespace, propagationPolicy: 'Background' });
+      if (options.timeout !== undefined) await waitPodsGone(session, namespace ?? '', runs, { timeout: options.timeout });
       await pollUntil(() => session.client.get(objectType, name, { namespace }).then(() => undefined, (err: unknown) => (isBerthError(err, 'NotFound') ? true : Promise.reject(err))), 0, () => '');
       return { outcome: 'changed', applied: await apply() };
     }
@@ -281,6 +279,14 @@ async function applyObject(session: Session, objectType: ResourceType, object: K
     return { outcome: 'changed', applied: restarted };
   }
   return { outcome: changed ? 'changed' : 'unchanged', applied };
+}
+
+/** The pods `owner` controls (a Job's runs), found by its service's label. */
+async function podsOwnedBy(session: Session, owner: KubeObject): Promise<Pod[]> {
+  const service = owner.metadata.labels?.[SERVICE_LABEL];
+  if (service === undefined) return [];
+  const pods = await session.client.list<Pod>(PODS, { namespace: owner.metadata.namespace, labelSelector: `${SERVICE_LABEL}=${service}` });
+  return pods.items.filter((pod) => (pod.metadata.ownerReferences ?? []).some((ref) => ref.uid === owner.metadata.uid));
 }
 
 /** compose's lines for an applied object: the namespace is the project's network, claims its volumes, workloads its containers. */
