@@ -14,6 +14,7 @@ import { writeAdminKubeconfig } from './kubeconfig';
 import type { NamespaceReconciler } from './namespace-reconciler';
 import type { NodeProxy } from './node-proxy';
 import { ObjectService } from './objects';
+import { ApiServerEndpoints } from './apiserver-endpoints';
 import { ensureDefaultStorageClass } from './default-storage-class';
 import { advertiseRegistry } from './registry-advertisement';
 import { ensureApiService, type ServiceAllocator } from './service-allocation';
@@ -32,6 +33,7 @@ export class ApiServerApp {
   private nodes: NodeProxy | undefined;
   private allocationRepairs: { stop(): Promise<void> } | undefined;
   private eventExpiry: EventExpiry | undefined;
+  private endpoints: ApiServerEndpoints | undefined;
   private registry: ClusterRegistry | undefined;
 
   private constructor(
@@ -111,6 +113,7 @@ export class ApiServerApp {
     app.compactor.start();
     app.eventExpiry = container.get<EventExpiry>(TOKENS.EventExpiry);
     await app.eventExpiry.start();
+    app.endpoints = new ApiServerEndpoints({ objects, address: apiAddress, port: config.httpsPort, logger: logger.child({ component: 'apiserver-endpoints' }) });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.httpsPort, config.bindAddress, () => {
@@ -118,6 +121,8 @@ export class ApiServerApp {
         resolve();
       });
     });
+    // Listed in the `kubernetes` Endpoints once it answers: clients choose among the servers listed there.
+    await app.endpoints.start();
     // Written only now: its appearance tells scripts and tests that the API answers.
     app.kubeconfigPath = writeAdminKubeconfig(config.dataDir, config.httpsPort, credentials);
     logger.info(
@@ -128,6 +133,7 @@ export class ApiServerApp {
   }
 
   async stop(): Promise<void> {
+    await this.endpoints?.stop();
     this.compactor.stop();
     this.eventExpiry?.stop();
     await this.reconciler.stop();
