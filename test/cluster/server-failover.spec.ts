@@ -5,7 +5,7 @@
  * NotReady, a new pod on it starts, and `kubectl exec` and `logs` reach the node through the other server:
  * before the kill forwarded to the server holding the node's tunnel, after it directly.
  */
-import { resourceForKind, type Lease, type Node, type Pod } from '@berth/api';
+import { resourceForKind, type Endpoints, type Lease, type Node, type Pod } from '@berth/api';
 import { NODE_LEASE_NAMESPACE } from '@berth/client';
 import { kubectlFor, startNatsServer, type Kubectl, type TestNatsServer, type TestServer } from '@berth/testing';
 import { nodeReadyStatus, startHostsCluster, type ClusterHost, type HostsCluster } from '../support/hosts-cluster';
@@ -13,6 +13,7 @@ import { nodeReadyStatus, startHostsCluster, type ClusterHost, type HostsCluster
 const PODS = resourceForKind('v1', 'Pod')!;
 const NODES = resourceForKind('v1', 'Node')!;
 const LEASES = resourceForKind('coordination.k8s.io/v1', 'Lease')!;
+const ENDPOINTS = resourceForKind('v1', 'Endpoints')!;
 
 function sleeper(name: string, node: string): Pod {
   return {
@@ -62,6 +63,11 @@ describe('an agent given two servers fails over when the one it uses is killed',
     await eventually('the first server to hold the node tunnel', () => holdsTunnel(first, host.name), 30_000);
     await client.create(PODS, sleeper('before', host.name), { namespace: 'default' });
     await eventually('pod before to run', async () => (await client.get<Pod>(PODS, 'before', { namespace: 'default' })).status?.phase === 'Running', 60_000);
+
+    // Each server keeps itself in the kubernetes Endpoints; the agent adds them to the servers it was given.
+    const endpoints = await client.get<Endpoints>(ENDPOINTS, 'kubernetes', { namespace: 'default' });
+    expect((endpoints.subsets ?? []).flatMap((s) => s.ports!.map((p) => p.port)).sort()).toEqual([first.port, second.port].sort());
+    await eventually('the agent to learn the servers from the Endpoints', () => host.agent!.output().includes('API servers learned from the kubernetes Endpoints'), 30_000);
 
     // The second server does not hold the node's tunnel: it forwards exec and logs to the first, which does.
     kubectl = kubectlFor(second);

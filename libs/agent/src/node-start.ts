@@ -2,6 +2,7 @@ import { KubeClient, type ClusterConnection } from '@berth/client';
 import { recordLocalNode, RuntimeClient } from '@berth/runtime-client';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { ApiServerLearner } from './api-servers';
 import { startAgent, type AgentOptions, type RunningAgent } from './agent';
 import { ensureLocalRuntimed, type LocalRuntimed } from './local-runtimed';
 import { NodeCredentialRenewer } from './node-credential';
@@ -45,6 +46,9 @@ export async function startNode(options: NodeStartOptions): Promise<RunningNode>
     userAgent: 'berth-agent',
     onServerChange: (server, from) => logger.warn({ server, from }, 'the API server stopped answering; moved to the next'),
   });
+  // The other servers to move to, from the kubernetes Endpoints.
+  const learner = new ApiServerLearner({ client, logger });
+  learner.start();
   const renewer = renewCredential ? new NodeCredentialRenewer({ dataDir, nodeName, connection, client, logger }) : undefined;
   renewer?.start();
   let runtimed: LocalRuntimed | undefined;
@@ -52,6 +56,7 @@ export async function startNode(options: NodeStartOptions): Promise<RunningNode>
   let agent: RunningAgent | undefined;
   let forgetLocalNode: () => Promise<void> = async () => undefined;
   const stop = async () => {
+    learner.stop();
     await renewer?.stop();
     await agent?.stop();
     client.close();
