@@ -29,7 +29,8 @@ describe('ApiServerEndpoints: every live server in the kubernetes Endpoints', ()
   afterEach(() => store.close());
 
   it('lists each server renewing its Lease, grouped by port, and drops one that stopped renewing or stopped', async () => {
-    const a = server('192.0.2.1', 6443);
+    const told: string[][] = [];
+    const a = new ApiServerEndpoints({ objects, address: '192.0.2.1', port: 6443, logger, now: clock, leaseDurationSeconds: 30, onOtherServers: (s) => told.push(s) });
     const b = server('192.0.2.2', 6443);
     const c = server('192.0.2.3', 7443);
     await a.reconcile();
@@ -54,6 +55,9 @@ describe('ApiServerEndpoints: every live server in the kubernetes Endpoints', ()
       { addresses: [{ ip: '192.0.2.1' }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] },
       { addresses: [{ ip: '192.0.2.3' }], ports: [{ name: 'https', port: 7443, protocol: 'TCP' }] },
     ]);
+
+    // a was told the others as they changed: none, then b and c, then c alone.
+    expect(told).toEqual([[], ['https://192.0.2.2:6443', 'https://192.0.2.3:7443'], ['https://192.0.2.3:7443']]);
 
     // c stops: it drops itself at once.
     await c.stop();

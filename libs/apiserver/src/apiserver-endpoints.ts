@@ -25,6 +25,8 @@ export interface ApiServerEndpointsOptions {
   /** A server whose Lease has not been renewed for this long is dropped from the Endpoints; default 30 s. */
   leaseDurationSeconds?: number;
   now?: () => number;
+  /** Told the other live servers' URLs (`https://IP:PORT`, sorted) each time they change. */
+  onOtherServers?: (servers: string[]) => void;
 }
 
 const microTime = (ms: number) => new Date(ms).toISOString().replace(/Z$/, '000Z');
@@ -45,6 +47,7 @@ export class ApiServerEndpoints {
   private stopped = false;
   private readonly leaseName: string;
   private readonly holder: string;
+  private others: string | undefined;
 
   constructor(private readonly options: ApiServerEndpointsOptions) {
     this.holder = `${options.address}:${options.port}`;
@@ -130,6 +133,13 @@ export class ApiServerEndpoints {
   private async writeEndpoints(): Promise<void> {
     const { objects } = this.options;
     const byPort = await this.liveServers();
+    const others = [...byPort]
+      .flatMap(([port, ips]) => ips.filter((ip) => `${ip}:${port}` !== this.holder).map((ip) => `https://${isIP(ip) === 6 ? `[${ip}]` : ip}:${port}`))
+      .sort();
+    if (others.join(',') !== this.others) {
+      this.others = others.join(',');
+      this.options.onOtherServers?.(others);
+    }
     const subsets = [...byPort.keys()]
       .sort((a, b) => a - b)
       .map((port) => ({ addresses: byPort.get(port)!.map((ip) => ({ ip })), ports: [{ name: 'https', port, protocol: 'TCP' as const }] }));

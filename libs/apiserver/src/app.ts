@@ -113,7 +113,18 @@ export class ApiServerApp {
     app.compactor.start();
     app.eventExpiry = container.get<EventExpiry>(TOKENS.EventExpiry);
     await app.eventExpiry.start();
-    app.endpoints = new ApiServerEndpoints({ objects, address: apiAddress, port: config.httpsPort, logger: logger.child({ component: 'apiserver-endpoints' }) });
+    let otherServers: string[] = [];
+    app.endpoints = new ApiServerEndpoints({
+      objects,
+      address: apiAddress,
+      port: config.httpsPort,
+      logger: logger.child({ component: 'apiserver-endpoints' }),
+      // The kubeconfig lists the other live servers too, once it is written (below).
+      onOtherServers: (servers) => {
+        otherServers = servers;
+        if (app.kubeconfigPath) writeAdminKubeconfig(config.dataDir, config.httpsPort, credentials, servers);
+      },
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.httpsPort, config.bindAddress, () => {
@@ -124,7 +135,7 @@ export class ApiServerApp {
     // Listed in the `kubernetes` Endpoints once it answers: clients choose among the servers listed there.
     await app.endpoints.start();
     // Written only now: its appearance tells scripts and tests that the API answers.
-    app.kubeconfigPath = writeAdminKubeconfig(config.dataDir, config.httpsPort, credentials);
+    app.kubeconfigPath = writeAdminKubeconfig(config.dataDir, config.httpsPort, credentials, otherServers);
     logger.info(
       { address: config.bindAddress, port: config.httpsPort, store: config.storeUrl, kubeconfig: app.kubeconfigPath },
       'berth apiserver listening',
