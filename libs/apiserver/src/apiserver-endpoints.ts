@@ -12,6 +12,8 @@ const NAMESPACE = 'kube-system';
 /** The label of the API servers' identity Leases (as kube-apiserver's, `apiserver-<hash>` in kube-system). */
 export const APISERVER_IDENTITY_LABEL = 'apiserver.kubernetes.io/identity';
 const IDENTITY = 'kube-apiserver';
+/** How long stop() may spend dropping this server from the Endpoints. */
+const STOP_TIMEOUT_MS = 2_000;
 const SERVER_WRITE = { dryRun: false, fieldManager: 'berth-apiserver', fieldValidation: 'Strict' } as const;
 
 export interface ApiServerEndpointsOptions {
@@ -64,10 +66,16 @@ export class ApiServerEndpoints {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.pass;
     const { objects } = this.options;
-    await objects.delete(LEASE_TYPE, NAMESPACE, this.leaseName, { dryRun: false }).catch(() => undefined);
-    await this.writeEndpoints().catch((err: unknown) => this.options.logger.debug({ err }, 'could not drop this server from the kubernetes Endpoints'));
+    const leave = async () => {
+      await this.pass;
+      await objects.delete(LEASE_TYPE, NAMESPACE, this.leaseName, { dryRun: false }).catch(() => undefined);
+      await this.writeEndpoints().catch((err: unknown) => this.options.logger.debug({ err }, 'could not drop this server from the kubernetes Endpoints'));
+    };
+    // A store that does not answer (its NATS is gone) does not hold the shutdown up: the Lease then expires.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([leave(), new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
+    clearTimeout(timer);
   }
 
   /** One pass: renew this server's Lease, then write the Endpoints from the live Leases. */

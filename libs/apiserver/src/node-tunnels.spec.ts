@@ -10,7 +10,10 @@ import type { TunnelPeers } from './tunnel-peers';
 
 const STATS = { namespace: 'default', pod: 'p', uid: 'u', container: 'c', follow: false, timestamps: false, previous: false };
 
-/** NodeTunnels behind a bare HTTP server: `/{node}` is a control socket, `/{node}?request=id` a dial-back. */
+/**
+ * NodeTunnels behind a bare HTTP server, routed as NodeProxy does: `/{node}` is a control socket,
+ * `/{node}?request=id` a dial-back, `/{node}?relay=1` another server's relayed request.
+ */
 async function serve(tunnels: NodeTunnels): Promise<{ http: Server; url: string }> {
   const wss = new WebSocketServer({ noServer: true });
   const http = createServer();
@@ -18,7 +21,9 @@ async function serve(tunnels: NodeTunnels): Promise<{ http: Server; url: string 
     const url = new URL(req.url ?? '/', 'http://x');
     const node = url.pathname.slice(1);
     const request = url.searchParams.get('request');
-    wss.handleUpgrade(req, socket, head, (ws) => (request ? tunnels.attachDialBack(node, request, ws) : tunnels.attachControl(node, ws)));
+    wss.handleUpgrade(req, socket, head, (ws) =>
+      url.searchParams.has('relay') ? tunnels.attachRelay(node, ws, splice) : request ? tunnels.attachDialBack(node, request, ws) : tunnels.attachControl(node, ws),
+    );
   });
   http.listen(0, '127.0.0.1');
   await once(http, 'listening');
@@ -158,25 +163,12 @@ describe('NodeTunnels relaying to the server that holds a node tunnel', () => {
     for (const close of closers.splice(0).reverse()) await close();
   });
 
-  /** A server's NodeTunnels behind a bare HTTP server that also takes `/{node}?relay=1`, as NodeProxy routes it. */
+  /** A server's NodeTunnels with these peers, behind a bare HTTP server (see serve). */
   async function server(peers?: TunnelPeers) {
     const tunnels = new NodeTunnels(pino({ level: 'silent' }), { answerTimeoutMs: 1000, peers });
-    const wss = new WebSocketServer({ noServer: true });
-    const http = createServer();
-    http.on('upgrade', (req, socket, head) => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      const node = url.pathname.slice(1);
-      const request = url.searchParams.get('request');
-      wss.handleUpgrade(req, socket, head, (ws) =>
-        url.searchParams.has('relay') ? tunnels.attachRelay(node, ws, splice) : request ? tunnels.attachDialBack(node, request, ws) : tunnels.attachControl(node, ws),
-      );
-    });
-    http.listen(0, '127.0.0.1');
-    await once(http, 'listening');
-    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const { http, url } = await serve(tunnels);
     closers.push(async () => {
       tunnels.stop();
-      for (const ws of wss.clients) ws.terminate();
       http.closeAllConnections();
       await new Promise((r) => http.close(r));
     });
