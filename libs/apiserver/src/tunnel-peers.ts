@@ -92,7 +92,7 @@ export class TunnelPeerRelay implements TunnelPeers {
     const name = tunnelLeaseName(node);
     const lease = name ? ((await this.options.objects.get(LEASE_TYPE, TUNNEL_LEASE_NAMESPACE, name).catch(() => undefined)) as Lease | undefined) : undefined;
     const holder = lease?.spec?.holderIdentity;
-    if (!holder || holder === this.options.self) throw errors.unavailable(`node "${node}" has no tunnel to any API server (is its agent running?)`);
+    if (!holder || holder === this.options.self) throw errors.unavailable(`node "${node}" has no tunnel to the API server (is its agent running?)`);
     const connection: ClusterConnection = { server: holder, ca: this.options.caCertPem, token: this.options.adminToken, insecureSkipTLSVerify: false };
     let ws: WebSocket;
     try {
