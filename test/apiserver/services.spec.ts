@@ -239,7 +239,8 @@ describe('two apiservers on one NATS store', () => {
   test('never hand out one address twice, and together fill the range exactly', async () => {
     nats = await startNatsServer();
     // A /27: 29 addresses besides network, broadcast and the kubernetes Service's.
-    const args = ['--service-cidr', '10.98.0.0/27'];
+    // One token: servers on one store share the cluster's identity.
+    const args = ['--service-cidr', '10.98.0.0/27', '--token', 'services-test-token'];
     for (let i = 0; i < 2; i++) {
       const dir = mkdtempSync(join(tmpdir(), 'berth-services-nats-'));
       dirs.push(dir);

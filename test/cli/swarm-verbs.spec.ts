@@ -187,8 +187,17 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
     expect(ps.map((r) => r[1]).sort()).toEqual(nodes.map((n) => `agent.${n.metadata.uid!.replace(/-/g, '').slice(0, 25)}`).sort());
     expect(await berth('-n', 'shop', 'service', 'scale', 'agent=2')).toMatchObject({ code: 1, stderr: 'error: agent: scale can only be used with replicated mode\n' });
 
-    expect(rows(await ok('stack', 'ls'))).toEqual([['shop', '1']]);
-    expect(await ok('stack', 'rm', 'shop')).toBe('Removing service agent\n');
+    // A global job: one task to completion on each node.
+    await ok('-n', 'shop', 'service', 'create', '-d', '--name', 'once', '--mode', 'global-job', 'busybox:1.36', '--', 'sh', '-c', 'echo ran');
+    const done = await cluster.eventually('a completed task of once on every node', async () => {
+      const pods = (await client.list<Pod>(PODS, { namespace: 'shop', labelSelector: `${LABEL}=once` })).items;
+      return pods.length === 3 && pods.every((p) => p.status?.phase === 'Succeeded') ? pods : undefined;
+    }, 120_000);
+    expect(new Set(done.map((p) => p.spec?.nodeName)).size).toBe(3);
+    expect(rows(await ok('-n', 'shop', 'service', 'ls')).map((r) => r.slice(1, 3))).toEqual([['agent', 'global'], ['once', 'global-job']]);
+
+    expect(rows(await ok('stack', 'ls'))).toEqual([['shop', '2']]);
+    expect(await ok('stack', 'rm', 'shop')).toBe('Removing service agent\nRemoving service once\n');
     await cluster.eventually('the stack\'s tasks gone', async () => ((await client.list<Pod>(PODS, { namespace: 'shop' })).items.length === 0 ? true : undefined), 120_000);
     expect(await ok('stack', 'ls')).toBe('NAME      SERVICES\n');
     expect(await berth('stack', 'rm', 'shop')).toMatchObject({ code: 1, stderr: 'Nothing found in stack: shop\n' });

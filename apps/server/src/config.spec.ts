@@ -42,6 +42,13 @@ describe('parseServerFlags', () => {
     expect(parseServerFlags(['--leader-elect']).leaderElection.leaderElect).toBe(true);
   });
 
+  test('a shared store: --store-replicas and the server token', () => {
+    const config = parseServerFlags(['--store', 'nats://a:4222,b:4222,c:4222', '--store-replicas', '3', '--token', 'T0k3n']);
+    expect(config).toMatchObject({ storeUrl: 'nats://a:4222,b:4222,c:4222', storeReplicas: 3, token: 'T0k3n' });
+    expect(parseServerFlags([])).toMatchObject({ storeReplicas: undefined, token: undefined });
+    for (const bad of ['0', '6', 'x']) expect(() => parseServerFlags(['--store-replicas', bad])).toThrow(ConfigError);
+  });
+
   test('the cluster registry: its port (0 turns it off) and anonymous pull', () => {
     expect(parseServerFlags(['--registry-port', '0'])).toMatchObject({ registryPort: 0, registryAnonymousPull: true });
     expect(parseServerFlags(['--registry-port', '15000', '--registry-anonymous-pull=false'])).toMatchObject({ registryPort: 15000, registryAnonymousPull: false });

@@ -73,7 +73,9 @@ export function serverCommand(): Command {
     .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', DEFAULT_DATA_DIR)
     .option('--https-port <port>', 'HTTPS port of the API', portFlag, 6443)
     .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
-    .option('--store <url>', 'store backend: sqlite://PATH | nats://HOST:PORT | memory:// (default: sqlite://DATA_DIR/state.db)')
+    .option('--store <url>', 'store backend: sqlite://PATH | nats://HOST:PORT[,HOST:PORT...] | memory:// (default: sqlite://DATA_DIR/state.db)')
+    .option('--store-replicas <n>', 'replicas of the NATS store\'s KV buckets (at most the NATS cluster\'s size; a bucket that exists keeps its own)', integerFlag(1, 5, 'a replica count'))
+    .option('--token <token>', "the server token: seals the cluster's identity (CA, admin credential, join secret) in a shared store; servers on one store give the same (default: DATA_DIR/server-token, made on first start)")
     .option('--disable-agent', 'do not run a node agent in this process', false)
     .option('--disable-scheduler', 'do not run the scheduler in this process', false)
     .option('--disable-controller-manager', 'do not run the controllers in this process', false)
@@ -119,6 +121,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     httpsPort: number;
     bindAddress: string;
     store?: string;
+    storeReplicas?: number;
+    token?: string;
     disableAgent: boolean;
     disableScheduler: boolean;
     disableControllerManager: boolean;
@@ -160,6 +164,8 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     httpsPort: opts.httpsPort,
     bindAddress: opts.bindAddress,
     storeUrl,
+    storeReplicas: opts.storeReplicas,
+    token: opts.token,
     disableAgent: opts.disableAgent,
     disableScheduler: opts.disableScheduler,
     disableControllerManager: opts.disableControllerManager,

@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import { defaultNodeName, ensureNodeCredential, startNode } from '@berth/agent';
-import { advertisedAddress, ApiServerApp, joinTokenPath } from '@berth/apiserver';
+import { advertisedAddress, ApiServerApp, joinTokenPath, serverTokenPath, sharesIdentity } from '@berth/apiserver';
 import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
@@ -111,6 +111,9 @@ function printJoinCommand(config: ServerConfig): void {
   process.stdout.write(
     `berth server: join another host: copy ${tokenFile} to it (mode 0600) and run there: berth agent --server ${server} --token-file ${tokenFile} --data-dir /var/lib/berth-agent\n`,
   );
+  if (sharesIdentity(config)) {
+    process.stdout.write(`berth server: another server of this control plane on the same store takes --token $(cat ${serverTokenPath(config.dataDir)})\n`);
+  }
 }
 
 async function main(): Promise<void> {

@@ -7,10 +7,11 @@ import type { Logger } from 'pino';
 import { ClusterRegistry, type ClusterRegistryControl } from './cluster-registry';
 import type { Compactor } from './compactor';
 import type { EventExpiry } from './event-ttl';
-import { advertisedAddress, type ApiServerConfig } from './config';
+import { advertisedAddress, sharesIdentity, type ApiServerConfig } from './config';
 import { buildContainer, TOKENS } from './container';
 import type { ApiHandler } from './handler';
 import { writeAdminKubeconfig } from './kubeconfig';
+import { ensureClusterIdentity, resolveServerToken } from './bootstrap';
 import type { NamespaceReconciler } from './namespace-reconciler';
 import type { NodeProxy } from './node-proxy';
 import { ObjectService } from './objects';
@@ -56,8 +57,15 @@ export class ApiServerApp {
     chmodSync(config.dataDir, 0o700);
     const apiAddress = advertisedAddress(config);
     // Clients of the API and of the registry check the advertised address against the certificate.
+    const store = await createStore(config.storeUrl, { replicas: config.storeReplicas });
+    try {
+      // Servers that share a store share one identity, kept in it sealed with the server token.
+      if (sharesIdentity(config)) await ensureClusterIdentity(store, config.dataDir, resolveServerToken(config.dataDir, config.token));
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     const credentials = await ensureServingNames(config.dataDir, await loadOrCreateCredentials(config.dataDir), [apiAddress]);
-    const store = await createStore(config.storeUrl);
     const container = buildContainer(config, credentials, logger, store);
     const objects = container.get<ObjectService>(TOKENS.Objects);
     for (const name of SYSTEM_NAMESPACES) await objects.ensureNamespace(name);

@@ -9,6 +9,13 @@ export interface ApiServerConfig {
   bindAddress: string;
   /** sqlite://PATH, nats://HOST:PORT or memory:// */
   storeUrl: string;
+  /** `--store-replicas`: the NATS bucket's replica count (the URL's `replicas=` otherwise, else 1). */
+  storeReplicas?: number;
+  /**
+   * `--token`: the server token that seals the cluster's identity in a shared store (see bootstrap.ts);
+   * undefined: the data dir's, else a new one.
+   */
+  token?: string;
   /** Where Service ClusterIPs come from. */
   serviceCidr: string;
   serviceNodePortRange: NodePortRange;
@@ -43,3 +50,8 @@ export function serverURL(config: Pick<ApiServerConfig, 'bindAddress' | 'httpsPo
 
 /** The cluster registry's port unless --registry-port says otherwise (distribution's own). */
 export const DEFAULT_REGISTRY_PORT = 5000;
+
+/** Whether this server keeps the cluster identity in its store: a NATS store is shared by several servers, and a --token asks for it on any store. */
+export function sharesIdentity(config: Pick<ApiServerConfig, 'storeUrl' | 'token'>): boolean {
+  return config.token !== undefined || config.storeUrl.startsWith('nats://');
+}

@@ -180,6 +180,32 @@ export async function loadOrCreateCredentials(dataDir: string): Promise<Credenti
   };
 }
 
+/** What every server of one cluster shares (the rest of Credentials each server makes or derives itself). */
+export type ClusterIdentity = Pick<Credentials, 'caCertPem' | 'caKeyPem' | 'adminToken' | 'nodeSecret'>;
+
+/**
+ * Makes <dataDir>/pki hold `identity` (another server's CA, admin token and node secret): when its own
+ * differ, they are replaced, with a serving certificate of this host's names on a new key signed by the
+ * shared CA. The admin token is written last, as on first start, so a crash midway is redone on the next.
+ */
+export async function installClusterIdentity(dataDir: string, identity: ClusterIdentity): Promise<void> {
+  const dir = join(dataDir, 'pki');
+  const path = (name: string) => join(dir, name);
+  const has = (name: string, value: string) => existsSync(path(name)) && readFileSync(path(name), 'utf8').trim() === value.trim();
+  if (has(FILES.caCert, identity.caCertPem) && has(FILES.caKey, identity.caKeyPem) && has(FILES.nodeSecret, identity.nodeSecret) && has(FILES.token, identity.adminToken)) return;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caCert = new x509.X509Certificate(identity.caCertPem);
+  const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(identity.caKeyPem), ECDSA, false, ['sign']);
+  const serverKeys = (await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const serverCertPem = await signServerCertificate(caCert, caKey, serverKeys.publicKey, subjectAltNames());
+  writeFileAtomicSync(path(FILES.caCert), identity.caCertPem, 0o644);
+  writeFileAtomicSync(path(FILES.caKey), identity.caKeyPem);
+  writeFileAtomicSync(path(FILES.serverCert), serverCertPem, 0o644);
+  writeFileAtomicSync(path(FILES.serverKey), await exportKeyPem(serverKeys.privateKey));
+  writeFileAtomicSync(path(FILES.nodeSecret), identity.nodeSecret);
+  writeFileAtomicSync(path(FILES.token), identity.adminToken);
+}
+
 /** How long a node's client certificate is valid (Kubernetes' --cluster-signing-duration default); nodes renew it. */
 export const NODE_CERTIFICATE_VALIDITY_MS = 365 * 24 * 3600 * 1000;
 

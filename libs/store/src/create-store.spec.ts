@@ -19,6 +19,7 @@ describe('parseStoreUrl', () => {
       replicas: 3,
     });
     expect(parseStoreUrl('nats://n1:4222,n2:4222,n3?replicas=3')).toMatchObject({ servers: 'nats://n1:4222,nats://n2:4222,nats://n3', replicas: 3 });
+    expect(parseStoreUrl('nats://n1:4222,nats://n2:4222,n3', { replicas: 3 })).toMatchObject({ servers: 'nats://n1:4222,nats://n2:4222,nats://n3', replicas: 3 });
   });
 
   it.each([

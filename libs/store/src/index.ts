@@ -4,4 +4,4 @@ export { SqliteStore, type SqliteStoreOptions } from './sqlite';
 export { NatsStore } from './nats';
 export type { NatsStoreOptions } from './nats';
 export { createStore, parseStoreUrl } from './create-store';
-export type { StoreLocation } from './create-store';
+export type { StoreLocation, StoreOverrides } from './create-store';

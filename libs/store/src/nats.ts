@@ -82,6 +82,52 @@ async function keepEveryMessage(jsm: JetStreamManager, stream: string): Promise<
   await jsm.streams.update(stream, { ...config, ...unlimited });
 }
 
+/**
+ * A bucket keeps the replica count it was made with (KV binds to an existing bucket without looking at
+ * it): one asked for with another count is refused rather than silently less available than asked.
+ */
+async function checkReplicas(jsm: JetStreamManager, stream: string, bucket: string, replicas: number): Promise<void> {
+  const { config } = await jsm.streams.info(stream);
+  if (config.num_replicas === replicas) return;
+  throw errors.badRequest(
+    `NATS KV bucket ${bucket} exists with ${config.num_replicas} replica(s), not the ${replicas} asked for: use --store-replicas ${config.num_replicas}, or change the stream ${stream} (nats stream edit ${stream} --replicas ${replicas})`,
+  );
+}
+
+/** How long connect waits for a JetStream cluster that is still forming (its meta leader or a new stream's leader). */
+const SETUP_DEADLINE_MS = 30_000;
+
+/** JetStream's answers while a cluster or a stream's RAFT group is still electing: worth asking again. */
+function isTransient(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /TIMEOUT|503|temporarily unavailable|no responders/i.test(message);
+}
+
+/** `step` again while JetStream answers transiently, until the setup deadline. */
+async function retryTransient<T>(deadline: number, step: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isTransient(err) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/**
+ * Waits until the stream has a leader: a stream just made with several replicas answers reads and writes
+ * only once its RAFT group has elected one, and servers starting together on a new cluster would time out.
+ */
+async function waitForLeader(jsm: JetStreamManager, stream: string, deadline: number): Promise<void> {
+  for (;;) {
+    const { cluster } = await retryTransient(deadline, () => jsm.streams.info(stream));
+    if (!cluster || cluster.leader) return;
+    if (Date.now() > deadline) throw errors.unavailable(`NATS stream ${stream} has no leader after ${SETUP_DEADLINE_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** NATS failures as berth errors: the connection or server being unusable is Unavailable. */
 function asBerthError(err: unknown): Error {
   if (isBerthError(err)) return err;
@@ -143,12 +189,19 @@ export class NatsStore implements Store {
       const js = nc.jetstream();
       const jsm = await nc.jetstreamManager();
       const common = { replicas: options.replicas, storage: StorageType.File, allow_direct: false };
-      const kv = await js.views.kv(options.bucket, { ...common, history: -1 });
-      await keepEveryMessage(jsm, `KV_${options.bucket}`);
-      const meta = await js.views.kv(`${options.bucket}-meta`, { ...common, history: 1 });
+      // Servers started together with a new NATS cluster find JetStream still electing: they wait for it.
+      const deadline = Date.now() + SETUP_DEADLINE_MS;
+      const kv = await retryTransient(deadline, () => js.views.kv(options.bucket, { ...common, history: -1 }));
+      await checkReplicas(jsm, `KV_${options.bucket}`, options.bucket, options.replicas);
+      await retryTransient(deadline, () => keepEveryMessage(jsm, `KV_${options.bucket}`));
+      const meta = await retryTransient(deadline, () => js.views.kv(`${options.bucket}-meta`, { ...common, history: 1 }));
+      await checkReplicas(jsm, `KV_${options.bucket}-meta`, `${options.bucket}-meta`, options.replicas);
+      await waitForLeader(jsm, `KV_${options.bucket}`, deadline);
+      await waitForLeader(jsm, `KV_${options.bucket}-meta`, deadline);
       return new NatsStore(nc, js, jsm, kv, meta, options.bucket);
     } catch (err) {
       await nc.close();
+      if (isBerthError(err)) throw err;
       throw errors.unavailable(`cannot open NATS KV bucket ${options.bucket}: ${(err as Error).message}`);
     }
   }
