@@ -1,6 +1,6 @@
 /**
- * Nodes fail over between servers: two `berth server`s on one NATS store (one cluster identity: the second
- * starts from a copy of the first's PKI) and one host whose agent is given both (`--server URL1,URL2`).
+ * Nodes fail over between servers: two `berth server`s on one NATS store (one cluster identity, opened with
+ * one server token) and one host whose agent is given both (`--server URL1,URL2`).
  * kill -9 the server the agent uses: the agent moves to the other within seconds, the node never goes
  * NotReady, a new pod on it starts, and `kubectl exec` and `logs` reach the node through the other server:
  * before the kill forwarded to the server holding the node's tunnel, after it directly.

@@ -11,7 +11,8 @@ import { busyboxRootfsTarball } from '@berth/image';
 import { RuntimeClient } from '@berth/runtime-client';
 import { createSimulatedHosts, startBerthServer, waitFor, type HostProcess, type SimulatedHost, type SimulatedNetwork, type TestServer } from '@berth/testing';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -66,8 +67,8 @@ export interface HostsClusterOptions {
   busybox?: boolean;
   /**
    * How many `berth server`s (default 1), all in the root namespace on their own ports. With more than one,
-   * `store` must be a store they share (nats://); the others start from a copy of the first's PKI (one
-   * cluster identity), and every agent is given every server's address (`--server URL1,URL2`).
+   * `store` must be a store they share (nats://), which holds their one identity (they start with one
+   * server token), and every agent is given every server's address (`--server URL1,URL2`).
    */
   servers?: number;
   /** `--store` of the servers; sqlite in the first's data dir when absent. */
@@ -164,14 +165,15 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
   try {
     // The hosts' network first: the server's certificate then names the bridge address they reach it at.
     network = await createSimulatedHosts(count);
-    const serverOptions = { controlLoops: true, store: options.store, extraArgs: ['--bind-address', '0.0.0.0', ...(options.serverArgs ?? [])] };
+    // Servers on one store share its identity (CA, admin token, join secret), opened with one server token.
+    const shared = (options.servers ?? 1) > 1 ? ['--token', randomBytes(16).toString('hex')] : [];
+    const serverOptions = { controlLoops: true, store: options.store, extraArgs: ['--bind-address', '0.0.0.0', ...shared, ...(options.serverArgs ?? [])] };
     server = await startBerthServer(serverOptions);
     servers.push(server);
     for (let i = 1; i < (options.servers ?? 1); i++) {
       if (!options.store) throw new Error('several servers need a store they share (options.store)');
       const dataDir = join(root, `server-${i + 1}`);
       mkdirSync(dataDir, { mode: 0o700 });
-      cpSync(join(server.dataDir, 'pki'), join(dataDir, 'pki'), { recursive: true });
       // Its data dir is the test's (removed with root), not the server's own.
       servers.push(await startBerthServer({ ...serverOptions, dataDir }));
     }
