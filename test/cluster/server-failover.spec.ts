@@ -112,5 +112,13 @@ describe('an agent given two servers fails over when the one it uses is killed',
     await watcher;
     expect(readiness.length).toBeGreaterThan(0);
     expect(readiness.filter((r) => r !== 'True')).toEqual([]);
+
+    // An agent started while the first server it is given is down starts through the next.
+    await host.agent!.stop();
+    const tunnelsOpened = () => second.output().split('\n').filter((l) => l.includes(`"node":"${host.name}"`) && l.includes('node tunnel open')).length;
+    const before = tunnelsOpened();
+    cluster.startAgent(host);
+    await eventually('the restarted agent to open its tunnel on the second server', () => tunnelsOpened() > before, 60_000);
+    expect(await kubectl.ok(['exec', 'before', '--', 'echo', 'again'])).toBe('again\n');
   }, 240_000);
 });
