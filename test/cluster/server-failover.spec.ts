@@ -8,6 +8,7 @@
 import { resourceForKind, type Endpoints, type Lease, type Node, type Pod } from '@berth/api';
 import { NODE_LEASE_NAMESPACE } from '@berth/client';
 import { kubectlFor, startNatsServer, type Kubectl, type TestNatsServer, type TestServer } from '@berth/testing';
+import { get } from 'node:http';
 import { nodeReadyStatus, startHostsCluster, type ClusterHost, type HostsCluster } from '../support/hosts-cluster';
 
 const PODS = resourceForKind('v1', 'Pod')!;
@@ -23,9 +24,30 @@ function sleeper(name: string, node: string): Pod {
     spec: {
       nodeName: node,
       terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'main', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', `echo hello from ${name}; exec sleep 3600`] }],
+      containers: [
+        {
+          name: 'main',
+          image: 'busybox:latest',
+          imagePullPolicy: 'IfNotPresent',
+          // httpd forks once it listens on 8080: the greeting then means it serves.
+          command: ['sh', '-c', `mkdir -p /www && echo served by ${name} > /www/index.html && httpd -p 8080 -h /www && echo hello from ${name}; exec sleep 3600`],
+        },
+      ],
     },
   };
+}
+
+function httpGet(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port, path: '/', timeout: 30_000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer through the port-forward in 30 s')));
+    req.on('error', reject);
+  });
 }
 
 /** Whether a server's log says it holds `node`'s tunnel now (its last word about it is "open"). */
@@ -56,7 +78,7 @@ describe('an agent given two servers fails over when the one it uses is killed',
     await nats?.stop();
   }, 120_000);
 
-  it('keeps the node Ready, starts a new pod on it, and serves exec and logs through the other server', async () => {
+  it("keeps the node Ready, starts a new pod on it, and serves exec, logs and port-forward through the other server", async () => {
     const [first, second] = cluster.servers as [TestServer, TestServer];
     const { client } = cluster;
     // The agent uses the first server it was given: the node's tunnel is there.
@@ -77,6 +99,13 @@ describe('an agent given two servers fails over when the one it uses is killed',
     expect(await kubectl.ok(['logs', 'before'])).toBe('hello from before\n');
     expect(await kubectl.ok(['exec', 'before', '--', 'sh', '-c', 'echo forwarded to $HOSTNAME'])).toBe('forwarded to before\n');
     expect(await kubectl.ok(['exec', '-i', 'before', '--', 'cat'], { input: 'stdin through two servers\n' })).toBe('stdin through two servers\n');
+    const forward = kubectl.start(['port-forward', 'pod/before', '0:8080']);
+    try {
+      const match = await eventually('kubectl port-forward to listen', () => /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(forward.output()), 30_000);
+      expect(await httpGet(Number(match[1]))).toBe('served by before\n');
+    } finally {
+      await forward.kill();
+    }
 
     // Watch the node's Ready condition from now on (the client moves to the second server when the first dies).
     const readiness: string[] = [];
