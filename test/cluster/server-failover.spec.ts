@@ -78,7 +78,7 @@ describe('an agent given two servers fails over when the one it uses is killed',
     await nats?.stop();
   }, 120_000);
 
-  it("keeps the node Ready, starts a new pod on it, and serves exec, logs and port-forward through the other server", async () => {
+  it('keeps the node Ready, starts a new pod on it, and serves exec, logs and port-forward through the other server', async () => {
     const [first, second] = cluster.servers as [TestServer, TestServer];
     const { client } = cluster;
     // The agent uses the first server it was given: the node's tunnel is there.
