@@ -51,6 +51,8 @@ export interface TunnelPeerOptions {
  * so a request never goes round), authenticated with the servers' shared admin credential, as the first
  * server already authorized the client. A record whose server died stays until the agent's new server
  * overwrites it (within seconds, when the agent moves on); until then a relay fails with 503 naming it.
+ * The holder is verified against the cluster CA before the admin token is sent: a Lease naming another
+ * address (whoever could write kube-system) gets a TLS failure, never the token.
  */
 export class TunnelPeerRelay implements TunnelPeers {
   constructor(private readonly options: TunnelPeerOptions) {}
