@@ -11,6 +11,7 @@ import { busyboxRootfsTarball } from '@berth/image';
 import { RuntimeClient } from '@berth/runtime-client';
 import { createSimulatedHosts, startBerthServer, waitFor, type HostProcess, type SimulatedHost, type SimulatedNetwork, type TestServer } from '@berth/testing';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +34,11 @@ export interface ClusterHost {
 
 export interface HostsCluster {
   network: SimulatedNetwork;
+  /** The first server. */
   server: TestServer;
+  /** Every server (`servers` of the options), the first among them. */
+  servers: TestServer[];
+  /** A client of the first server that moves to the next servers when it stops answering. */
   client: KubeClient;
   hosts: ClusterHost[];
   /** Starts (or restarts) the host's agent, which starts its runtimed. */
@@ -60,6 +65,14 @@ export interface HostsClusterOptions {
   agentArgs?: string[];
   /** Import busybox:latest into every host's runtimed; default true. */
   busybox?: boolean;
+  /**
+   * How many `berth server`s (default 1), all in the root namespace on their own ports. With more than one,
+   * `store` must be a store they share (nats://), which holds their one identity (they start with one
+   * server token), and every agent is given every server's address (`--server URL1,URL2`).
+   */
+  servers?: number;
+  /** `--store` of the servers; sqlite in the first's data dir when absent. */
+  store?: string;
 }
 
 const tail = (text: string, chars = 3000) => (text.length > chars ? `...${text.slice(-chars)}` : text);
@@ -86,12 +99,13 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
   const hosts: ClusterHost[] = [];
   let network: SimulatedNetwork | undefined;
   let server: TestServer | undefined;
+  const servers: TestServer[] = [];
   let client: KubeClient | undefined;
   let tokenFile = '';
 
   const diagnostics = () =>
     [
-      `server:\n${tail(server?.output() ?? '')}`,
+      ...servers.map((s, i) => `server ${i + 1} (${s.url}):\n${tail(s.output())}`),
       ...hosts.map((h) => `${h.name} agent:\n${tail(h.agent?.output() ?? '(not running)')}\n${h.name} runtimed:\n${tail(readLog(join(h.dataDir, 'runtimed.log')), 1500)}`),
     ].join('\n');
   const eventually = <T>(what: string, check: () => Promise<T> | T, timeoutMs: number) =>
@@ -102,7 +116,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
   const startAgent = (host: ClusterHost) => {
     host.agent = host.sim.berth([
       'agent',
-      '--server', `https://${network!.gatewayIP}:${server!.port}`,
+      '--server', servers.map((s) => `https://${network!.gatewayIP}:${s.port}`).join(','),
       '--token-file', tokenFile,
       '--data-dir', host.dataDir,
       '--node-name', host.name,
@@ -131,7 +145,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     } finally {
       for (const host of hosts) host.runtime.close();
       client?.close();
-      await server?.cleanup();
+      for (const s of servers) await s.cleanup();
       await network?.cleanup();
     }
     const mounts = await mountPointsUnder(root);
@@ -151,8 +165,20 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
   try {
     // The hosts' network first: the server's certificate then names the bridge address they reach it at.
     network = await createSimulatedHosts(count);
-    server = await startBerthServer({ controlLoops: true, extraArgs: ['--bind-address', '0.0.0.0', ...(options.serverArgs ?? [])] });
-    client = new KubeClient(connectionFromFile(server.kubeconfigPath));
+    // Servers on one store share its identity (CA, admin token, join secret), opened with one server token.
+    const shared = (options.servers ?? 1) > 1 ? ['--token', randomBytes(16).toString('hex')] : [];
+    const serverOptions = { controlLoops: true, store: options.store, extraArgs: ['--bind-address', '0.0.0.0', ...shared, ...(options.serverArgs ?? [])] };
+    server = await startBerthServer(serverOptions);
+    servers.push(server);
+    for (let i = 1; i < (options.servers ?? 1); i++) {
+      if (!options.store) throw new Error('several servers need a store they share (options.store)');
+      const dataDir = join(root, `server-${i + 1}`);
+      mkdirSync(dataDir, { mode: 0o700 });
+      // Its data dir is the test's (removed with root), not the server's own.
+      servers.push(await startBerthServer({ ...serverOptions, dataDir }));
+    }
+    const first = connectionFromFile(server.kubeconfigPath);
+    client = new KubeClient(servers.length > 1 ? { ...first, servers: servers.map((s) => s.url) } : first);
     tokenFile = join(server.dataDir, 'token');
     for (const sim of network.hosts) {
       const dataDir = join(root, `host-${sim.index}`);
@@ -183,5 +209,5 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     for (const name of workloads.pods ?? []) await api.delete(PODS, name, { namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
     await waitFor(async () => (await api.list<Pod>(PODS, { namespace })).items.length === 0, 30_000).catch(() => undefined);
   };
-  return { network, server, client, hosts, startAgent, eventually, removeWorkloads, cleanup };
+  return { network, server, servers, client, hosts, startAgent, eventually, removeWorkloads, cleanup };
 }

@@ -46,6 +46,21 @@ describe('parseAgentFlags', () => {
     expect(() => parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', token, '--cgroup-parent', 'berth'])).toThrow('absolute cgroup path');
   });
 
+  it('takes several servers, comma-separated, and joins the first with the others to move to', () => {
+    const config = parseAgentFlags(['--server', 'https://10.0.0.1:6443, https://10.0.0.2:6443,https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir]);
+    expect(config.credential).toMatchObject({
+      kind: 'node',
+      server: { server: 'https://10.0.0.1:6443', servers: ['https://10.0.0.1:6443', 'https://10.0.0.2:6443'], token: 'abc' },
+    });
+    const one = parseAgentFlags(['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir]);
+    expect(one.credential.kind === 'node' && one.credential.server).not.toHaveProperty('servers');
+    expect(() => parseAgentFlags(['--server', 'https://10.0.0.1:6443,ftp://x', '--token', 'abc', '--data-dir', dir])).toThrow('ftp://x: must be an http(s) URL');
+    expect(() => parseAgentFlags(['--server', 'https://10.0.0.1:6443,http://10.0.0.2:6443', '--token', 'abc', '--data-dir', dir])).toThrow('same scheme');
+    expect(() => parseAgentFlags(['--server', ',', '--token', 'abc', '--data-dir', dir])).toThrow('at least one URL');
+    const many = Array.from({ length: 17 }, (_, i) => `https://10.0.0.${i + 1}:6443`).join(',');
+    expect(() => parseAgentFlags(['--server', many, '--token', 'abc', '--data-dir', dir])).toThrow('at most 16');
+  });
+
   it('reads a kubeconfig, with --token overriding its credentials', () => {
     const kubeconfig = join(dir, 'kubeconfig.yaml');
     writeFileSync(

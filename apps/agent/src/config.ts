@@ -112,6 +112,27 @@ function tokenOf(flags: Flags, env: NodeJS.ProcessEnv): string | undefined {
   return flags.token ?? (env.BERTH_TOKEN?.trim() || undefined);
 }
 
+/** The most servers --server takes (a cluster has a handful). */
+const MAX_SERVERS = 16;
+
+/** --server URL[,URL...]: one cluster's API servers, all http(s), all with the same scheme, each once. */
+export function serverList(value: string): string[] {
+  const servers = [...new Set(value.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (!servers.length) throw errors.badRequest('--server: give at least one URL');
+  if (servers.length > MAX_SERVERS) throw errors.badRequest(`--server: at most ${MAX_SERVERS} servers`);
+  for (const server of servers) {
+    let url: URL | undefined;
+    try {
+      url = new URL(server);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || !/^https?:\/\//.test(server)) throw errors.badRequest(`--server ${server}: must be an http(s) URL`);
+  }
+  if (new Set(servers.map((s) => s.slice(0, 5))).size > 1) throw errors.badRequest(`--server ${value}: every server must use the same scheme (https)`);
+  return servers;
+}
+
 /**
  * The API server and credentials. A join token (K10...) carries the secret that lets a host join, sent as
  * its bearer token when it asks for its node certificate, and the CA's hash: with neither
@@ -124,7 +145,7 @@ function credentialOf(flags: Flags, dataDir: string, env: NodeJS.ProcessEnv): Ag
   const joinToken = token === undefined ? undefined : parseJoinToken(token);
   const bearer = joinToken?.secret ?? token;
   if (flags.server) {
-    if (!/^https?:\/\//.test(flags.server)) throw errors.badRequest(`--server ${flags.server}: must be an http(s) URL`);
+    const servers = serverList(flags.server);
     if (!token && !existsSync(nodeCredentialPath(dataDir))) {
       throw errors.badRequest(`--server needs a join token (--token-file FILE, $BERTH_TOKEN or --token) until ${nodeCredentialPath(dataDir)} holds the node's credential`);
     }
@@ -132,7 +153,7 @@ function credentialOf(flags: Flags, dataDir: string, env: NodeJS.ProcessEnv): Ag
     if (ca && joinToken && caCertHash(ca) !== joinToken.caHash) {
       throw errors.badRequest(`--certificate-authority ${flags.certificateAuthority}: not the CA the token was issued for`);
     }
-    if (token && flags.server.startsWith('https:') && !ca && !flags.insecureSkipTlsVerify && !joinToken) {
+    if (token && servers[0]!.startsWith('https:') && !ca && !flags.insecureSkipTlsVerify && !joinToken) {
       throw errors.badRequest(
         `--server ${flags.server}: give the join token from the server's DATA_DIR/token, or the cluster's CA with --certificate-authority (DATA_DIR/pki/ca.crt), or --insecure-skip-tls-verify`,
       );
@@ -140,8 +161,8 @@ function credentialOf(flags: Flags, dataDir: string, env: NodeJS.ProcessEnv): Ag
     const insecureSkipTLSVerify = !!flags.insecureSkipTlsVerify;
     return {
       kind: 'node',
-      server: { server: flags.server, token: bearer, ca, insecureSkipTLSVerify },
-      pinnedCaHash: joinToken && !ca && !insecureSkipTLSVerify && flags.server.startsWith('https:') ? joinToken.caHash : undefined,
+      server: { server: servers[0]!, ...(servers.length > 1 ? { servers } : {}), token: bearer, ca, insecureSkipTLSVerify },
+      pinnedCaHash: joinToken && !ca && !insecureSkipTLSVerify && servers[0]!.startsWith('https:') ? joinToken.caHash : undefined,
     };
   }
   if (flags.kubeconfig) {
@@ -155,7 +176,7 @@ function credentialOf(flags: Flags, dataDir: string, env: NodeJS.ProcessEnv): Ag
 /** `berth agent`'s flags: what parseAgentFlags reads and --help lists. */
 export function agentCommand(): Command {
   return daemonCommand('berth agent', 'joins this host to a cluster as a node, running its pods through its runtimed (started when none serves DATA_DIR/runtimed.sock)')
-    .option('--server <url>', 'the API server to join')
+    .option('--server <url,...>', "the API server to join; several, comma-separated, are one cluster's servers: the agent moves to the next when the one it uses stops answering")
     .option('--token <token>', "the join token from the server's DATA_DIR/token (K10...), or a bearer token; visible in ps: prefer --token-file or $BERTH_TOKEN")
     .option('--token-file <file>', 'a file holding the join token (needed to join; once joined, the node uses its own credential in DATA_DIR/node)')
     .option('--kubeconfig <path>', 'kubeconfig of the API server (instead of --server)')

@@ -20,8 +20,8 @@ async function get(connection: ClusterConnection, path: string, accept?: string)
  * The cluster CA for a join token that pins it: fetched from the unauthenticated `GET /cacerts` without
  * verifying the server (the token's hash is the trust anchor), then used to verify it from then on.
  */
-export async function fetchPinnedCA(server: string, caHash: string): Promise<string> {
-  const ca = await get({ server, insecureSkipTLSVerify: true }, '/cacerts', 'application/x-pem-file');
+export async function fetchPinnedCA(target: Pick<ClusterConnection, 'server' | 'servers'>, caHash: string): Promise<string> {
+  const ca = await get({ server: target.server, servers: target.servers, insecureSkipTLSVerify: true }, '/cacerts', 'application/x-pem-file');
   if (caCertHash(ca) !== caHash) throw errors.badRequest("the server's CA does not match the token");
   return ca;
 }
@@ -53,7 +53,7 @@ export async function agentConnection(config: Pick<AgentConfig, 'credential' | '
     connection = credential.connection;
   } else {
     const { server, pinnedCaHash } = credential;
-    const trusted = server && pinnedCaHash ? { ...server, ca: await fetchPinnedCA(server.server, pinnedCaHash) } : server;
+    const trusted = server && pinnedCaHash ? { ...server, ca: await fetchPinnedCA(server, pinnedCaHash) } : server;
     connection = await ensureNodeCredential({ dataDir: config.dataDir, nodeName: config.nodeName, server: trusted, logger });
   }
   await checkServer(connection);

@@ -4,6 +4,7 @@
  * It hands the Node's spec.podCIDR to runtimed (PodCidrSync) and puts pods on the pod network (podSandboxConfig).
  * Both start a whole node (credential renewal, runtimed, the local-node record, the agent) with startNode.
  */
+export { ApiServerLearner, serversOf, type ApiServerLearnerOptions } from './api-servers';
 export { startAgent, type AgentOptions, type RunningAgent, type AgentClient } from './agent';
 export { PodSyncer, POD_TYPE, type AgentRuntime, type PodSyncOptions } from './pod-sync';
 export { NodeHeartbeat, defaultNodeName, hostFacts, nodeStatus, nodeLabels, NODE_LEASE_NAMESPACE, LEASE_DURATION_SECONDS, KUBELET_VERSION, type HostFacts } from './node';

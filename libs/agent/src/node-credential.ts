@@ -43,7 +43,7 @@ export function nodeCredentialPath(dataDir: string): string {
 }
 
 /** How to reach the API server: where, how to verify it, and (to join) the join token's secret as bearer token. */
-export type JoinTarget = Pick<ClusterConnection, 'server' | 'ca' | 'insecureSkipTLSVerify' | 'tlsServerName' | 'token'>;
+export type JoinTarget = Pick<ClusterConnection, 'server' | 'servers' | 'ca' | 'insecureSkipTLSVerify' | 'tlsServerName' | 'token'>;
 
 export interface NodeCredentialOptions {
   dataDir: string;
@@ -167,7 +167,7 @@ export async function ensureNodeCredential(options: NodeCredentialOptions): Prom
     stored = { problem: "was issued by another cluster (its CA is not the server's)" };
   }
   if (stored && !('problem' in stored)) {
-    const connection = server ? { ...stored.connection, server: server.server } : stored.connection;
+    const connection = server ? { ...stored.connection, server: server.server, ...(server.servers ? { servers: server.servers } : {}) } : stored.connection;
     if (now.getTime() < stored.notBefore + (stored.notAfter - stored.notBefore) * RENEW_AT) return connection;
     try {
       const renewed = await renewCredential(path, connection, nodeName);

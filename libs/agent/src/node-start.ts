@@ -2,9 +2,13 @@ import { KubeClient, type ClusterConnection } from '@berth/client';
 import { recordLocalNode, RuntimeClient } from '@berth/runtime-client';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { ApiServerLearner } from './api-servers';
 import { startAgent, type AgentOptions, type RunningAgent } from './agent';
 import { ensureLocalRuntimed, type LocalRuntimed } from './local-runtimed';
 import { NodeCredentialRenewer } from './node-credential';
+
+/** How long the agent waits for an answer before it tries its next server, when it has several. */
+const FAILOVER_REQUEST_TIMEOUT_MS = 15_000;
 
 /** A host as a node: the agent's own options (but the clients, which startNode makes), and what it runs beside it. */
 export interface NodeStartOptions extends Omit<AgentOptions, 'client' | 'runtime' | 'logger'> {
@@ -41,7 +45,16 @@ export interface RunningNode {
 export async function startNode(options: NodeStartOptions): Promise<RunningNode> {
   const { connection, renewCredential, defaultDataDir, runtimeSocket, runtimedMain, cgroupParent, logger, hostLogger = logger, ...agentOptions } = options;
   const { nodeName, dataDir } = agentOptions;
-  const client = new KubeClient(connection, { userAgent: 'berth-agent' });
+  const client = new KubeClient(connection, {
+    userAgent: 'berth-agent',
+    // With other servers to move to, a server that stops answering (cut off, not dead) is left well within the
+    // node Lease's 40 s instead of after the default minute.
+    ...((connection.servers?.length ?? 0) > 1 ? { requestTimeoutMs: FAILOVER_REQUEST_TIMEOUT_MS } : {}),
+    onServerChange: (server, from) => logger.warn({ server, from }, 'the API server stopped answering; moved to the next'),
+  });
+  // The other servers to move to, from the kubernetes Endpoints.
+  const learner = new ApiServerLearner({ client, logger });
+  learner.start();
   const renewer = renewCredential ? new NodeCredentialRenewer({ dataDir, nodeName, connection, client, logger }) : undefined;
   renewer?.start();
   let runtimed: LocalRuntimed | undefined;
@@ -49,6 +62,7 @@ export async function startNode(options: NodeStartOptions): Promise<RunningNode>
   let agent: RunningAgent | undefined;
   let forgetLocalNode: () => Promise<void> = async () => undefined;
   const stop = async () => {
+    learner.stop();
     await renewer?.stop();
     await agent?.stop();
     client.close();

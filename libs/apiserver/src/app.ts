@@ -15,6 +15,7 @@ import { ensureClusterIdentity, resolveServerToken } from './bootstrap';
 import type { NamespaceReconciler } from './namespace-reconciler';
 import type { NodeProxy } from './node-proxy';
 import { ObjectService } from './objects';
+import { ApiServerEndpoints } from './apiserver-endpoints';
 import { ensureDefaultStorageClass } from './default-storage-class';
 import { advertiseRegistry } from './registry-advertisement';
 import { ensureApiService, type ServiceAllocator } from './service-allocation';
@@ -33,6 +34,7 @@ export class ApiServerApp {
   private nodes: NodeProxy | undefined;
   private allocationRepairs: { stop(): Promise<void> } | undefined;
   private eventExpiry: EventExpiry | undefined;
+  private endpoints: ApiServerEndpoints | undefined;
   private registry: ClusterRegistry | undefined;
 
   private constructor(
@@ -119,6 +121,18 @@ export class ApiServerApp {
     app.compactor.start();
     app.eventExpiry = container.get<EventExpiry>(TOKENS.EventExpiry);
     await app.eventExpiry.start();
+    let otherServers: string[] = [];
+    app.endpoints = new ApiServerEndpoints({
+      objects,
+      address: apiAddress,
+      port: config.httpsPort,
+      logger: logger.child({ component: 'apiserver-endpoints' }),
+      // The kubeconfig lists the other live servers too, once it is written (below).
+      onOtherServers: (servers) => {
+        otherServers = servers;
+        if (app.kubeconfigPath) writeAdminKubeconfig(config.dataDir, config.httpsPort, credentials, servers);
+      },
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.httpsPort, config.bindAddress, () => {
@@ -126,8 +140,10 @@ export class ApiServerApp {
         resolve();
       });
     });
+    // Listed in the `kubernetes` Endpoints once it answers: clients choose among the servers listed there.
+    await app.endpoints.start();
     // Written only now: its appearance tells scripts and tests that the API answers.
-    app.kubeconfigPath = writeAdminKubeconfig(config.dataDir, config.httpsPort, credentials);
+    app.kubeconfigPath = writeAdminKubeconfig(config.dataDir, config.httpsPort, credentials, otherServers);
     logger.info(
       { address: config.bindAddress, port: config.httpsPort, store: config.storeUrl, kubeconfig: app.kubeconfigPath },
       'berth apiserver listening',
@@ -136,6 +152,7 @@ export class ApiServerApp {
   }
 
   async stop(): Promise<void> {
+    await this.endpoints?.stop();
     this.compactor.stop();
     this.eventExpiry?.stop();
     await this.reconciler.stop();

@@ -42,6 +42,12 @@ export function advertisedAddress(config: Pick<ApiServerConfig, 'bindAddress'>):
   return config.bindAddress === '0.0.0.0' || config.bindAddress === '::' ? primaryIPv4() : config.bindAddress;
 }
 
+/** This API server's URL as other servers and clients reach it: its advertised address and HTTPS port. */
+export function serverURL(config: Pick<ApiServerConfig, 'bindAddress' | 'httpsPort'>): string {
+  const address = advertisedAddress(config);
+  return `https://${address.includes(':') ? `[${address}]` : address}:${config.httpsPort}`;
+}
+
 /** The cluster registry's port unless --registry-port says otherwise (distribution's own). */
 export const DEFAULT_REGISTRY_PORT = 5000;
 

@@ -4,13 +4,14 @@ import type { Logger } from 'pino';
 import type { ClusterRegistryControl } from './cluster-registry';
 import { Compactor } from './compactor';
 import { EventExpiry } from './event-ttl';
-import type { ApiServerConfig } from './config';
+import { serverURL, type ApiServerConfig } from './config';
 import { ApiHandler } from './handler';
 import { ApiMetrics } from './metrics';
 import { NamespaceReconciler } from './namespace-reconciler';
 import { NodeAuthorizer, objectGraph } from './node-authorizer';
 import { NodeCertificates } from './node-certificates';
 import { NodeProxy } from './node-proxy';
+import { TunnelPeerRelay } from './tunnel-peers';
 import { Authorizer } from './authz';
 import { ObjectService } from './objects';
 import { ServiceAllocator } from './service-allocation';
@@ -66,7 +67,13 @@ export function buildContainer(config: ApiServerConfig, credentials: Credentials
       }),
   );
   c.bind(TOKENS.NodeProxy).toDynamicValue(
-    (ctx) => new NodeProxy({ objects: ctx.get<ObjectService>(TOKENS.Objects), logger: ctx.get<Logger>(TOKENS.Logger) }),
+    (ctx) => {
+      const objects = ctx.get<ObjectService>(TOKENS.Objects);
+      const logger = ctx.get<Logger>(TOKENS.Logger);
+      const { caCertPem, adminToken } = ctx.get<Credentials>(TOKENS.Credentials);
+      const peers = new TunnelPeerRelay({ objects, self: serverURL(config), caCertPem, adminToken, logger: logger.child({ component: 'tunnel-peers' }) });
+      return new NodeProxy({ objects, logger, tunnels: { peers } });
+    },
   );
   c.bind(TOKENS.Authorizer).toDynamicValue((ctx) => new Authorizer(new NodeAuthorizer(objectGraph(ctx.get<ObjectService>(TOKENS.Objects)))));
   c.bind(TOKENS.NodeCertificates).toDynamicValue(

@@ -14,6 +14,7 @@ import type { ObjectService } from './objects';
 import { PORT_FORWARD_PROTOCOL, servePortForward, TUNNELED_PORT_FORWARD_PROTOCOL } from './port-forward';
 import { booleanParam, integerParam } from './query';
 import type { RequestTarget, ResourceTarget, Route } from './routes';
+import { TUNNEL_RELAY_PARAM } from './tunnel-peers';
 
 const POD_TYPE = resourceForKind('v1', 'Pod')!;
 /** `nodes/{node}/tunnel`: a node's control socket, or with ?request= its dial-back for one request; the node's name, or undefined. */
@@ -147,6 +148,7 @@ export class NodeProxy {
     if (tunnelOf !== undefined) {
       if (req.headers.upgrade?.toLowerCase() !== 'websocket') throw errors.badRequest('the node tunnel is a WebSocket');
       const request = url.searchParams.get(TUNNEL_REQUEST_PARAM);
+      if (url.searchParams.has(TUNNEL_RELAY_PARAM)) return this.wss.handleUpgrade(req, socket, head, (ws) => this.tunnels.attachRelay(tunnelOf, ws, splice));
       return this.wss.handleUpgrade(req, socket, head, (ws) => (request ? this.tunnels.attachDialBack(tunnelOf, request, ws) : this.tunnels.attachControl(tunnelOf, ws)));
     }
     if (target?.type.plural === 'pods' && target.type.group === '' && target.name && target.subresource === 'portforward') {

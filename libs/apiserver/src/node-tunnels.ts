@@ -1,15 +1,26 @@
 import type { ContainerRef, ExecParams, LogParams, PortForwardParams, TunnelAnswer, TunnelKind } from '@berth/client';
-import { BerthError, errors } from '@berth/errors';
+import { BerthError, errors, isBerthError } from '@berth/errors';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import type { TunnelPeers } from './tunnel-peers';
 
 export interface NodeTunnelsOptions {
   /** How long a node has to dial back and answer a request; default 10 s. */
   answerTimeoutMs?: number;
   /** How often control sockets are pinged; one that missed a whole period is dropped. Default 20 s. */
   pingIntervalMs?: number;
+  /**
+   * The other API servers of the cluster: told which tunnels this one holds, and asked for a node whose
+   * tunnel this one does not hold. Absent: a single server, which reaches only the nodes connected to it.
+   */
+  peers?: TunnelPeers;
 }
+
+/** The kinds of request a tunnel serves, for checking a relayed one. */
+const TUNNEL_KINDS: readonly TunnelKind[] = ['log', 'exec', 'attach', 'stats', 'portforward', 'top'];
+/** A relayed request's first message (its kind and parameters) is small. */
+const MAX_RELAY_REQUEST_BYTES = 256 * 1024;
 
 interface Pending {
   node: string;
@@ -37,12 +48,14 @@ export class NodeTunnels {
   private readonly alive = new WeakSet<WebSocket>();
   private readonly pinger: NodeJS.Timeout;
   private readonly answerTimeoutMs: number;
+  private readonly peers: TunnelPeers | undefined;
 
   constructor(
     private readonly logger: Logger,
     options: NodeTunnelsOptions = {},
   ) {
     this.answerTimeoutMs = options.answerTimeoutMs ?? 10_000;
+    this.peers = options.peers;
     this.pinger = setInterval(() => this.ping(), options.pingIntervalMs ?? 20_000);
     this.pinger.unref();
   }
@@ -67,8 +80,48 @@ export class NodeTunnels {
       if (this.controls.get(node) !== ws) return;
       this.controls.delete(node);
       this.logger.info({ node }, 'node tunnel closed');
+      this.peers?.released(node).catch((err: Error) => this.logger.warn({ err: err.message, node }, 'could not drop the record of the node tunnel'));
     });
     this.logger.info({ node }, 'node tunnel open');
+    this.peers?.held(node).catch((err: Error) => this.logger.warn({ err: err.message, node }, 'could not record that this server holds the node tunnel'));
+  }
+
+  /**
+   * Another server relaying one request for `node` (see TunnelPeers): its first message names the request;
+   * it is served only through a tunnel this server holds (never relayed again, so nothing goes round), the
+   * answer sent on, then the node's stream spliced to it.
+   */
+  attachRelay(node: string, ws: WebSocket, splice: (client: WebSocket, upstream: WebSocket) => void): void {
+    ws.on('error', (err) => this.logger.debug({ err, node }, 'relayed tunnel request socket error'));
+    const refuse = (err: unknown) => {
+      const answer: TunnelAnswer = isBerthError(err) ? { ok: false, reason: err.reason, message: err.message } : { ok: false, reason: 'InternalError', message: String(err) };
+      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(answer));
+      ws.close(1000);
+    };
+    const timer = setTimeout(() => refuse(errors.badRequest('no relayed request arrived')), this.answerTimeoutMs);
+    ws.once('message', (data: Buffer, isBinary: boolean) => {
+      clearTimeout(timer);
+      let kind: TunnelKind;
+      let params: unknown;
+      try {
+        if (isBinary || data.length > MAX_RELAY_REQUEST_BYTES) throw new Error('not a small text message');
+        const request = JSON.parse(data.toString('utf8')) as unknown;
+        if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new Error('not an object');
+        ({ kind, params } = request as { kind: TunnelKind; params: unknown });
+        if (!TUNNEL_KINDS.includes(kind)) throw new Error(`unknown kind ${JSON.stringify(kind)}`);
+        if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new Error('params is not an object');
+      } catch (err) {
+        return refuse(errors.badRequest(`a malformed relayed tunnel request: ${(err as Error).message}`));
+      }
+      this.openLocal(node, kind, params as ParamsOf<typeof kind>).then(
+        (upstream) => {
+          if (ws.readyState !== WebSocket.OPEN) return void upstream.terminate();
+          ws.send(JSON.stringify({ ok: true } satisfies TunnelAnswer));
+          splice(ws, upstream);
+        },
+        refuse,
+      );
+    });
   }
 
   /** A node dialling back for request `id`; only the node the request went to may answer it. */
@@ -89,6 +142,13 @@ export class NodeTunnels {
    * socket once the node has accepted; the node's refusal is thrown as its error.
    */
   async open<K extends TunnelKind>(node: string, kind: K, params: ParamsOf<K>): Promise<WebSocket> {
+    if (this.controls.has(node) || !this.peers) return this.openLocal(node, kind, params);
+    const deadline = Date.now() + this.answerTimeoutMs;
+    return this.answered(await this.peers.relay(node, kind, params), node, deadline);
+  }
+
+  /** open() through a tunnel this server holds. */
+  private async openLocal<K extends TunnelKind>(node: string, kind: K, params: ParamsOf<K>): Promise<WebSocket> {
     const control = this.controls.get(node);
     if (!control) throw errors.unavailable(`node "${node}" has no tunnel to the API server (is its agent running?)`);
     const id = randomUUID();
@@ -111,6 +171,11 @@ export class NodeTunnels {
       });
       control.send(JSON.stringify({ id, kind, params }));
     });
+    return this.answered(ws, node, deadline);
+  }
+
+  /** The socket once its first message, the answer, says the request was accepted; its refusal thrown as its error. */
+  private async answered(ws: WebSocket, node: string, deadline: number): Promise<WebSocket> {
     let answer: TunnelAnswer;
     try {
       answer = await firstAnswer(ws, node, Math.max(0, deadline - Date.now()));

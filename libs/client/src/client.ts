@@ -109,6 +109,16 @@ export class KubeClient {
     return this.transport.server;
   }
 
+  /** Every server this client may use (see Transport), the one in use among them. */
+  get servers(): string[] {
+    return this.transport.serverList;
+  }
+
+  /** The servers to move between from now on; the one in use stays in use (see Transport.setServers). */
+  setServers(servers: string[]): void {
+    this.transport.setServers(servers);
+  }
+
   /** The connection requests are sent with, carrying the latest credentials. */
   get connection(): ClusterConnection {
     return this.transport.connection;

@@ -9,7 +9,7 @@ export type { HttpRequest, HttpResponse, TransportOptions, QueryValue, ClientCre
 export { StatusError, errorFromStatus, errorFromResponse, isStatus } from './status';
 export type { Status } from './status';
 export {
-  loadKubeConfig, connectionFromFile, readKubeconfigFile, kubeconfigYaml, findKubeconfig, kubeconfigCandidates, DEFAULT_BERTH_KUBECONFIG, FALLBACK_SERVER,
+  loadKubeConfig, connectionFromFile, readKubeconfigFile, kubeconfigYaml, findKubeconfig, kubeconfigCandidates, DEFAULT_BERTH_KUBECONFIG, FALLBACK_SERVER, SERVERS_EXTENSION,
 } from './kubeconfig';
 export type { ClusterConnection, KubeConfigSearch } from './kubeconfig';
 export {

@@ -92,6 +92,18 @@ describe('kubeconfig search', () => {
     expect(loadKubeConfig({ kubeconfig: explicit })).toEqual({ ...connection, source: explicit });
   });
 
+  it("writes and reads the cluster's other servers in the berth.dev/servers extension, and refuses a bad list", () => {
+    const connection = { server: 'https://10.0.0.1:6443', servers: ['https://10.0.0.1:6443', 'https://10.0.0.2:6443'], ca: CA_PEM, insecureSkipTLSVerify: false, token: 't' };
+    const yaml = kubeconfigYaml(connection, { cluster: 'berth', user: 'admin' });
+    expect(yaml).toContain('name: berth.dev/servers');
+    writeFileSync(explicit, yaml);
+    expect(loadKubeConfig({ kubeconfig: explicit })).toEqual({ ...connection, source: explicit });
+    for (const bad of ['servers: [ftp://x]', 'servers: [1]', 'servers: nope', `servers: [${Array.from({ length: 17 }, (_, i) => `https://h${i}`).join(', ')}]`]) {
+      writeFileSync(explicit, yaml.replace(/servers:\n\s+- https:\/\/10\.0\.0\.2:6443/, bad));
+      expect(() => loadKubeConfig({ kubeconfig: explicit })).toThrow('must be a list of at most 16 http(s) URLs');
+    }
+  });
+
   it("reads files it names relative to the kubeconfig's directory, the token from token-file, and picks the current context", () => {
     mkdirSync(join(dir, 'pki'));
     writeFileSync(join(dir, 'pki', 'ca.crt'), CA_PEM);

@@ -12,6 +12,11 @@ export const FALLBACK_SERVER = 'https://127.0.0.1:6443';
 /** Everything needed to reach and authenticate to one API server: the current context, resolved. */
 export interface ClusterConnection {
   server: string;
+  /**
+   * Every API server of the cluster (same CA, same credentials), `server` among them: a client that
+   * cannot reach the one it uses moves to the next (see Transport). Absent: `server` alone.
+   */
+  servers?: string[];
   /** PEM CA bundle to verify the server with; the system roots when absent. */
   ca?: string;
   insecureSkipTLSVerify: boolean;
@@ -139,8 +144,10 @@ export function connectionFromFile(path: string, contextOverride?: string): Clus
     if (!server) throw new Error(`${where}.server is missing`);
     const userWhere = `users[${userName}].user`;
     const tokenFile = text(user, 'token-file', userWhere);
+    const servers = extraServers(cluster, where);
     return {
       server: server.replace(/\/$/, ''),
+      ...(servers.length ? { servers: [server.replace(/\/$/, ''), ...servers] } : {}),
       ca: decodeBase64(text(cluster, 'certificate-authority-data', where)) ?? readOptional(text(cluster, 'certificate-authority', where), base),
       insecureSkipTLSVerify: ownMember(cluster, 'insecure-skip-tls-verify') === true,
       tlsServerName: text(cluster, 'tls-server-name', where),
@@ -156,6 +163,30 @@ export function connectionFromFile(path: string, contextOverride?: string): Clus
     if (err instanceof BerthError) throw err;
     throw fail((err as Error).message);
   }
+}
+
+/**
+ * The kubeconfig extension (a cluster's `extensions` entry, which kubectl keeps and ignores) that lists the
+ * cluster's other API servers for berth's clients: `{name: berth.dev/servers, extension: {servers: [URL...]}}`.
+ */
+export const SERVERS_EXTENSION = 'berth.dev/servers';
+/** The most servers the extension may list. */
+const MAX_EXTRA_SERVERS = 16;
+
+function extraServers(cluster: Entry, where: string): string[] {
+  const extensions = ownMember(cluster, 'extensions');
+  if (extensions === undefined || extensions === null) return [];
+  if (!Array.isArray(extensions)) throw new Error(`${where}.extensions must be a list`);
+  const entry = extensions.find((e: unknown) => isEntry(e) && ownMember(e, 'name') === SERVERS_EXTENSION) as Entry | undefined;
+  const extension = entry ? ownMember(entry, 'extension') : undefined;
+  if (extension === undefined || extension === null) return [];
+  const servers = isEntry(extension) ? ownMember(extension, 'servers') : undefined;
+  const bad = () => new Error(`${where}.extensions[${SERVERS_EXTENSION}].extension.servers must be a list of at most ${MAX_EXTRA_SERVERS} http(s) URLs`);
+  if (!Array.isArray(servers) || servers.length > MAX_EXTRA_SERVERS) throw bad();
+  for (const server of servers) {
+    if (typeof server !== 'string' || !/^https?:\/\/[^\s]+$/.test(server)) throw bad();
+  }
+  return (servers as string[]).map((s) => s.replace(/\/$/, ''));
 }
 
 /** Finds the kubeconfig (see kubeconfigCandidates) and resolves its current context; FALLBACK_SERVER without one. */
@@ -174,14 +205,16 @@ export function loadKubeConfig(search: KubeConfigSearch = {}): ClusterConnection
  * and connectionFromFile read it. It holds a credential: write it with mode 0600.
  */
 export function kubeconfigYaml(
-  connection: Pick<ClusterConnection, 'server' | 'ca' | 'insecureSkipTLSVerify' | 'token' | 'clientCert' | 'clientKey'>,
+  connection: Pick<ClusterConnection, 'server' | 'servers' | 'ca' | 'insecureSkipTLSVerify' | 'token' | 'clientCert' | 'clientKey'>,
   names: { cluster: string; user: string },
 ): string {
   const encode = (pem: string | undefined) => (pem === undefined ? undefined : Buffer.from(pem).toString('base64'));
+  const others = (connection.servers ?? []).filter((s) => s !== connection.server);
   const cluster = {
     server: connection.server,
     ...(connection.ca !== undefined ? { 'certificate-authority-data': encode(connection.ca) } : {}),
     ...(connection.insecureSkipTLSVerify ? { 'insecure-skip-tls-verify': true } : {}),
+    ...(others.length ? { extensions: [{ name: SERVERS_EXTENSION, extension: { servers: others } }] } : {}),
   };
   const user = {
     ...(connection.token !== undefined ? { token: connection.token } : {}),

@@ -27,6 +27,8 @@ export interface TransportOptions {
   /** Gives up on a request (not a watch) that has not completed in this time. */
   requestTimeoutMs?: number;
   userAgent?: string;
+  /** Told when the transport moves to another of its servers (the one it left cannot be reached). */
+  onServerChange?: (server: string, from: string) => void;
 }
 
 /** Builds `?a=1&b=x` from the defined entries, in the order given. */
@@ -77,9 +79,48 @@ function retire(agent: http.Agent): void {
   for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
 }
 
-/** HTTP(S) to one API server with the connection's TLS material and credentials; errors become BerthErrors. */
+/** How long a client with other servers to try waits for a TCP connection before it tries the next. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** Socket errors that mean the request never reached the server, so that any other server may take it. */
+const UNREACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNECTTIMEOUT']);
+/** Socket errors that mean the server went away while it had the request (it may have acted on it). */
+const LOST = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
+
+/** A request that failed because its server could not be reached or went away; `unreached`: it never got there. */
+class ServerFailure extends Error {
+  constructor(
+    override readonly cause: Error & { code?: string },
+    readonly unreached: boolean,
+  ) {
+    super(cause.message);
+  }
+}
+
+function parseServer(server: string): URL {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new BerthError('BadRequest', `invalid server URL ${JSON.stringify(server)} in the kubeconfig`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new BerthError('BadRequest', `invalid server URL ${JSON.stringify(server)}: must be http(s)`);
+  return url;
+}
+
+/**
+ * HTTP(S) to the API server with the connection's TLS material and credentials; errors become BerthErrors.
+ *
+ * Given several servers (`connection.servers`: one cluster's, sharing its CA and credentials), it uses one
+ * at a time and moves to the next when that one cannot be reached or goes away (connection refused, reset,
+ * no TCP connection in 5 s, no answer in the request timeout), as client-go's callers and k3s's client-side
+ * load balancer do. A request that never reached its server is sent to the next at once (any method); a
+ * GET whose server went away is sent again too; a write whose server went away is not (it may have been
+ * applied), it fails with ServiceUnavailable and the caller's retry goes to the next server. Watches in
+ * flight end with their server; the watch that follows goes to the next one.
+ */
 export class Transport {
-  private readonly base: URL;
+  private readonly servers: string[];
   private readonly secure: boolean;
   private current: ClusterConnection;
   private agent: http.Agent;
@@ -90,23 +131,40 @@ export class Transport {
     connection: ClusterConnection,
     private readonly options: TransportOptions = {},
   ) {
-    try {
-      this.base = new URL(connection.server);
-    } catch {
-      throw new BerthError('BadRequest', `invalid server URL ${JSON.stringify(connection.server)} in the kubeconfig`);
-    }
-    this.secure = this.base.protocol === 'https:';
-    this.current = connection;
+    this.servers = [...new Set([connection.server, ...(connection.servers ?? [])])];
+    const urls = this.servers.map(parseServer);
+    this.secure = urls[0]!.protocol === 'https:';
+    if (urls.some((u) => (u.protocol === 'https:') !== this.secure)) throw new BerthError('BadRequest', `the servers ${this.servers.join(', ')} mix http and https`);
+    this.current = { ...connection, servers: [...this.servers] };
+    if (!connection.servers) delete this.current.servers;
     this.agent = agentFor(connection, this.secure);
   }
 
+  /** The server requests go to now. */
   get server(): string {
     return this.current.server;
   }
 
-  /** The connection new requests use: the one given, with the latest credentials. */
+  /** Every server this transport may use, the one in use among them. */
+  get serverList(): string[] {
+    return [...this.servers];
+  }
+
+  /** The connection new requests use: the one given, with the server in use and the latest credentials. */
   get connection(): ClusterConnection {
     return this.current;
+  }
+
+  /**
+   * The servers to move between from now on (learned from the `kubernetes` Endpoints, say); the one in use
+   * stays in the list and in use, so a list that omits it (a server not yet listed there) never strands the client.
+   */
+  setServers(servers: string[]): void {
+    const urls = servers.map(parseServer);
+    if (urls.some((u) => (u.protocol === 'https:') !== this.secure)) throw new BerthError('BadRequest', `server list ${servers.join(', ')}: every server must use ${this.secure ? 'https' : 'http'}`);
+    const inUse = this.current.server;
+    this.servers.splice(0, this.servers.length, ...new Set([inUse, ...servers]));
+    this.current = { ...this.current, servers: [...this.servers] };
   }
 
   /**
@@ -125,8 +183,11 @@ export class Transport {
 
   /** Sends a request and reads the whole answer; a non-2xx answer is thrown as a StatusError. */
   async request(req: HttpRequest): Promise<HttpResponse> {
-    const res = await this.send(req, this.options.requestTimeoutMs ?? 60_000);
-    const body = await readBody(res).catch((err: Error) => Promise.reject(this.connectionError(err)));
+    const { response: res, server } = await this.send(req, this.options.requestTimeoutMs ?? 60_000);
+    const body = await readBody(res).catch((err: Error & { code?: string }) => {
+      this.moveOn(server);
+      return Promise.reject(this.connectionError(err, server));
+    });
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) throw errorFromResponse(status, body);
     return { status, headers: res.headers, body };
@@ -134,7 +195,7 @@ export class Transport {
 
   /** Sends a request and hands back the open response for streaming (watches); non-2xx is thrown. */
   async stream(req: HttpRequest): Promise<{ response: http.IncomingMessage; abort: () => void }> {
-    const res = await this.send(req, undefined);
+    const { response: res } = await this.send(req, undefined);
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) throw errorFromResponse(status, await readBody(res));
     return { response: res, abort: () => res.destroy() };
@@ -147,7 +208,32 @@ export class Transport {
     this.retired.clear();
   }
 
-  private send(req: HttpRequest, timeoutMs: number | undefined, retried = false): Promise<http.IncomingMessage> {
+  /** Sends to the server in use, and on to the next ones as the class comment says. */
+  private async send(req: HttpRequest, timeoutMs: number | undefined): Promise<{ response: http.IncomingMessage; server: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const server = this.current.server;
+      try {
+        return { response: await this.sendTo(server, req, timeoutMs), server };
+      } catch (err) {
+        if (!(err instanceof ServerFailure)) throw err;
+        const others = this.servers.length > 1;
+        if (others) this.moveOn(server);
+        const again = others && attempt < this.servers.length && (err.unreached || req.method === 'GET');
+        if (!again) throw this.connectionError(err.cause, server);
+      }
+    }
+  }
+
+  /** The server after `failed` becomes the one in use, unless another request moved on from it already. */
+  private moveOn(failed: string): void {
+    if (this.servers.length < 2 || this.current.server !== failed) return;
+    const next = this.servers[(this.servers.indexOf(failed) + 1) % this.servers.length]!;
+    this.current = { ...this.current, server: next };
+    this.options.onServerChange?.(next, failed);
+  }
+
+  private sendTo(server: string, req: HttpRequest, timeoutMs: number | undefined, retried = false): Promise<http.IncomingMessage> {
+    const base = new URL(server);
     const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     const headers: http.OutgoingHttpHeaders = { Accept: req.accept ?? 'application/json' };
     if (this.options.userAgent) headers['User-Agent'] = this.options.userAgent;
@@ -157,11 +243,11 @@ export class Transport {
     }
     const auth = authorization(this.current);
     if (auth) headers.Authorization = auth;
-    const basePath = this.base.pathname.replace(/\/+$/, '');
+    const basePath = base.pathname.replace(/\/+$/, '');
     const options: http.RequestOptions = {
-      protocol: this.base.protocol,
-      hostname: this.base.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: this.base.port || (this.secure ? 443 : 80),
+      protocol: base.protocol,
+      hostname: base.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: base.port || (this.secure ? 443 : 80),
       path: `${basePath}${req.path}${queryString(req.query)}`,
       method: req.method,
       headers,
@@ -172,21 +258,37 @@ export class Transport {
       request.on('error', (err: Error & { code?: string }) => {
         // A kept-alive connection the server closed as idle just as we reused it: the request never
         // reached the server, so sending it once more on a fresh connection is safe (Node's advice).
-        if (request.reusedSocket && err.code === 'ECONNRESET' && !retried) resolve(this.send(req, timeoutMs, true));
-        else reject(this.connectionError(err));
+        if (request.reusedSocket && err.code === 'ECONNRESET' && !retried) return resolve(this.sendTo(server, req, timeoutMs, true));
+        if (err instanceof BerthError && err.reason === 'Timeout') return reject(new ServerFailure(err, false));
+        if (err.code && UNREACHED.has(err.code)) return reject(new ServerFailure(err, true));
+        if (err.code && LOST.has(err.code)) return reject(new ServerFailure(err, false));
+        reject(this.connectionError(err, server));
       });
+      if (this.servers.length > 1) {
+        // A host that is down answers nothing: without this, connect() waits for the kernel's SYN retries (minutes).
+        request.on('socket', (socket) => {
+          if (!socket.connecting) return;
+          const timer = setTimeout(
+            () => request.destroy(Object.assign(new Error(`no connection to ${base.host} in ${CONNECT_TIMEOUT_MS / 1000} s`), { code: 'ECONNECTTIMEOUT' })),
+            CONNECT_TIMEOUT_MS,
+          );
+          socket.once('connect', () => clearTimeout(timer));
+          socket.once('close', () => clearTimeout(timer));
+        });
+      }
       if (timeoutMs !== undefined) {
         request.setTimeout(timeoutMs, () =>
-          request.destroy(new BerthError('Timeout', `Unable to connect to the server: ${req.method} ${this.base.origin}${req.path}: timeout after ${timeoutMs} ms`)),
+          request.destroy(new BerthError('Timeout', `Unable to connect to the server: ${req.method} ${base.origin}${req.path}: timeout after ${timeoutMs} ms`)),
         );
       }
       request.end(body);
     });
   }
 
-  private connectionError(err: Error & { code?: string }): BerthError {
+  private connectionError(err: Error & { code?: string }, server: string): BerthError {
     if (err instanceof BerthError) return err;
-    const hostPort = `${this.base.hostname}:${this.base.port || (this.secure ? 443 : 80)}`;
+    const base = new URL(server);
+    const hostPort = `${base.hostname}:${base.port || (this.secure ? 443 : 80)}`;
     if (err.code === 'ECONNREFUSED') {
       return new BerthError('ServiceUnavailable', `The connection to the server ${hostPort} was refused - did you specify the right host or port?`);
     }
