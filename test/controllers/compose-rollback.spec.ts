@@ -1,5 +1,5 @@
 import type { Deployment, ReplicaSet } from '@berth/api';
-import { REVISION_ANNOTATION } from '@berth/controllers';
+import { REVISION_ANNOTATION } from '@berth/api';
 import { runBerth, waitFor } from '@berth/testing';
 import { eventsAbout, listOf, startCluster, type TestCluster, types, UNREADY_IMAGE } from './cluster';
 import { NS } from './fixtures';

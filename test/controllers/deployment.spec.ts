@@ -1,5 +1,5 @@
 import type { Deployment, Pod, ReplicaSet } from '@berth/api';
-import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION } from '@berth/controllers';
+import { POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION } from '@berth/api';
 import { kubectlFor, waitFor } from '@berth/testing';
 import { eventsAbout, listOf, startCluster, type TestCluster, types, UNREADY_IMAGE } from './cluster';
 import { deployment, NS } from './fixtures';

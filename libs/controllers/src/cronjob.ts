@@ -17,7 +17,7 @@ import { isBerthError } from '@berth/errors';
 import type { Logger } from 'pino';
 import { controllerReference } from './claim';
 import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 import { clone, CRON_JOBS, JOBS } from './types';
 
 export interface CronJobControllerOptions {

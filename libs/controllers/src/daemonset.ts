@@ -26,7 +26,7 @@ import {
 import { Expectations } from './expectations';
 import { CONTROLLER_REVISION_HASH_LABEL, hashControllerRevision, syncHistory } from './history';
 import { msUntilAvailable } from './pods';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 import { clone, CONTROLLER_REVISIONS, DAEMON_SETS, NODES, PODS } from './types';
 
 export interface DaemonSetControllerOptions {

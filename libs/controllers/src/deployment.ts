@@ -15,26 +15,8 @@ import { claimObjects, controllerReference } from './claim';
 import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
 import type { EventRecorder } from '@berth/controller';
 import { isPodActive, isPodAvailable } from './pods';
-import {
-  byCreation,
-  canonicalJson,
-  DESIRED_REPLICAS_ANNOTATION,
-  isRollingUpdate,
-  MAX_REPLICAS_ANNOTATION,
-  maxRevision,
-  maxTotalReplicas,
-  newReplicaSetReplicas,
-  oldReplicaSetScaleDown,
-  POD_TEMPLATE_HASH_LABEL,
-  podTemplateHash,
-  proportionalScale,
-  resolveFenceposts,
-  REVISION_ANNOTATION,
-  REVISION_HISTORY_ANNOTATION,
-  revisionOf,
-  specReplicas,
-  templatesEqualIgnoringHash,
-} from './rollout';
+import { byCreation, isRollingUpdate, maxRevision, maxTotalReplicas, newReplicaSetReplicas, oldReplicaSetScaleDown, podTemplateHash, proportionalScale, resolveFenceposts, specReplicas } from './rollout';
+import { canonicalJson, DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION, revisionOf, templatesEqualIgnoringHash } from '@berth/api';
 import { clone, DEPLOYMENTS, PODS, REPLICA_SETS } from './types';
 
 export interface DeploymentControllerOptions {

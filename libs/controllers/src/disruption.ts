@@ -14,7 +14,7 @@ import { controllerOf, type Informer, keyOf, objectKey, runController, type Runn
 import { errors } from '@berth/errors';
 import type { Logger } from 'pino';
 import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 import { clone, PODS, REPLICA_SETS } from './types';
 
 const BUDGETS = (() => {

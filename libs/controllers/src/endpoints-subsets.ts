@@ -1,7 +1,7 @@
 import type { Container, EndpointAddress, EndpointPort, Endpoints, EndpointSubset, Pod, Service, ServicePort } from '@berth/api';
 import { isIPv4, isIPv6 } from 'node:net';
 import { isPodReady } from './pods';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 
 /** Kubernetes' label on the Endpoints of a Service without a cluster IP (v1.IsHeadlessService). */
 export const HEADLESS_SERVICE_LABEL = 'service.kubernetes.io/headless';

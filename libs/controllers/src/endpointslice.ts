@@ -8,7 +8,7 @@ import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
 import { SERVICES } from './endpoints';
 import { endpointAddress, endpointsLabels, endpointsView, ipOrder, managesEndpoints, podBelongsInEndpoints, resolveTargetPort, selectsPod } from './endpoints-subsets';
 import { isPodReady } from './pods';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 import { clone, ENDPOINT_SLICES, PODS } from './types';
 
 /** The labels that tie a slice to its Service and say who writes it, as Kubernetes names them. */

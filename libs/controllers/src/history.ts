@@ -3,7 +3,8 @@ import type { KubeClient } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import { claimObjects, type ClaimOptions, controllerReference } from './claim';
 import { ignoreNotFound } from './context';
-import { canonicalJson, pruneEmpty, safeHash } from './rollout';
+import { safeHash } from './rollout';
+import { canonicalJson, pruneEmpty } from '@berth/api';
 import { clone, CONTROLLER_REVISIONS } from './types';
 
 /**

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
 import { emptyHistory, normalizeWithBehavior, recordScale, type ConditionNote, type ScalingHistory } from './hpa-behavior';
 import { MetricsUnavailable, resourceReplicas, type PodUsage, type ReplicaProposal, type ResourceMetric } from './hpa-replicas';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 import { clone, PODS } from './types';
 
 export const HORIZONTAL_POD_AUTOSCALERS = (() => {

@@ -10,21 +10,7 @@ export { ServiceLoadBalancerController, loadBalancerIngress, isServiceLoadBalanc
 export { GarbageCollector, ORPHAN_FINALIZER, FOREGROUND_FINALIZER } from './garbage-collector';
 export { controllerReference, claimObjects } from './claim';
 export { isPodActive, isPodReady, isPodAvailable, compareByDeletionPreference, podsToDelete } from './pods';
-export {
-  POD_TEMPLATE_HASH_LABEL,
-  REVISION_ANNOTATION,
-  REVISION_HISTORY_ANNOTATION,
-  DESIRED_REPLICAS_ANNOTATION,
-  MAX_REPLICAS_ANNOTATION,
-  podTemplateHash,
-  templatesEqualIgnoringHash,
-  resolveFenceposts,
-  scaledValue,
-  newReplicaSetReplicas,
-  oldReplicaSetScaleDown,
-  proportionalScale,
-  canonicalJson,
-} from './rollout';
+export { podTemplateHash, resolveFenceposts, scaledValue, newReplicaSetReplicas, oldReplicaSetScaleDown, proportionalScale } from './rollout';
 export { NODE_LEASE_NAMESPACE } from './types';
 export {
   CONTROLLER_REVISION_HASH_LABEL,

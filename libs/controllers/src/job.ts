@@ -7,7 +7,7 @@ import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
 import { Expectations } from './expectations';
 import { type BackoffRecord, hasTrackingFinalizer, planJob, podForJob } from './job-sync';
 import { slowStartBatch } from './replicaset';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 import { clone, JOBS, PODS } from './types';
 
 export interface JobControllerOptions {

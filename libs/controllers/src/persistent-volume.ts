@@ -26,7 +26,7 @@ import { bestVolumeFor, isNodeReady } from '@berth/scheduler';
 import type { Logger } from 'pino';
 import { join } from 'node:path';
 import { type ControllerContext, ignoreNotFound } from './context';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 import { clone, NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS, STORAGE_CLASSES } from './types';
 
 const CLAIM = 'pvc:';

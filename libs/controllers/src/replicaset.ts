@@ -7,7 +7,7 @@ import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
 import type { EventRecorder } from '@berth/controller';
 import { Expectations } from './expectations';
 import { isPodActive, isPodAvailable, isPodReady, msUntilAvailable, podsToDelete } from './pods';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 import { clone, PODS, REPLICA_SETS } from './types';
 
 export interface ReplicaSetControllerOptions {

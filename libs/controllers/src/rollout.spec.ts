@@ -1,16 +1,6 @@
 import type { Deployment, ReplicaSet } from '@berth/api';
-import {
-  canonicalJson,
-  newReplicaSetReplicas,
-  oldReplicaSetScaleDown,
-  POD_TEMPLATE_HASH_LABEL,
-  podTemplateHash,
-  proportionalScale,
-  pruneEmpty,
-  resolveFenceposts,
-  scaledValue,
-  templatesEqualIgnoringHash,
-} from './rollout';
+import { newReplicaSetReplicas, oldReplicaSetScaleDown, podTemplateHash, proportionalScale, resolveFenceposts, scaledValue } from './rollout';
+import { canonicalJson, POD_TEMPLATE_HASH_LABEL, pruneEmpty, templatesEqualIgnoringHash } from '@berth/api';
 
 function deployment(replicas: number, maxSurge: number | string = '25%', maxUnavailable: number | string = '25%'): Deployment {
   return {

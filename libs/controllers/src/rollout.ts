@@ -1,19 +1,6 @@
 import { canonicalJson, revisionOf, scaledIntOrPercent, templateWithoutHash, type Deployment, type IntOrString, type PodTemplateSpec, type ReplicaSet } from '@berth/api';
 import { errors, field } from '@berth/errors';
 
-export {
-  POD_TEMPLATE_HASH_LABEL,
-  REVISION_ANNOTATION,
-  REVISION_HISTORY_ANNOTATION,
-  DESIRED_REPLICAS_ANNOTATION,
-  MAX_REPLICAS_ANNOTATION,
-  canonicalJson,
-  pruneEmpty,
-  templateWithoutHash,
-  templatesEqualIgnoringHash,
-  revisionOf,
-} from '@berth/api';
-
 function fnv32a(text: string): number {
   let hash = 0x811c9dc5;
   for (const byte of Buffer.from(text, 'utf8')) {

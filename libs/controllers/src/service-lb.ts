@@ -5,7 +5,7 @@ import { isIPv4 } from 'node:net';
 import { type ControllerContext, ignoreNotFound } from './context';
 import { ENDPOINTS, SERVICES } from './endpoints';
 import { readyOf } from './node-lifecycle';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 import { clone, NODES } from './types';
 
 /**

@@ -18,7 +18,7 @@ import { claimObjects } from './claim';
 import { type ControllerContext, ignoreNotFound, inNamespace } from './context';
 import { syncHistory } from './history';
 import { msUntilAvailable } from './pods';
-import { canonicalJson } from './rollout';
+import { canonicalJson } from '@berth/api';
 import {
   claimOwners,
   newClaims,
