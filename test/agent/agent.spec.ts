@@ -247,6 +247,19 @@ describe('pods', () => {
     await waitFor('the pod to be gone', async () => !(await cluster.getPod('marked').catch(() => undefined)));
   });
 
+  it('starts a new pod while others wait out their grace period: no pod waits for another', async () => {
+    // sleep as PID 1 ignores SIGTERM, so each stop lasts the whole grace period; more stopping pods than the
+    // agent once had workers (4), so a pod that queued behind them would start only after one was gone.
+    const stopping = ['slow-0', 'slow-1', 'slow-2', 'slow-3', 'slow-4'];
+    for (const name of stopping) await cluster.createPod(busyboxPod(name, { terminationGracePeriodSeconds: 15, script: 'exec sleep 3600' }));
+    for (const name of stopping) await cluster.waitForPod(name, 'Running', phaseIs('Running'));
+    for (const name of stopping) await cluster.client.delete(types.pods, name, { namespace: 'default' });
+    await cluster.createPod(busyboxPod('eager', {}));
+    await cluster.waitForPod('eager', 'Running', phaseIs('Running'));
+    const stillStopping = await Promise.all(stopping.map((name) => cluster.getPod(name).catch(() => undefined)));
+    expect(stillStopping.filter((pod) => pod?.metadata.deletionTimestamp).length).toBe(stopping.length);
+  }, 60_000);
+
   it('adopts running containers after an agent restart, and cleans up after pods deleted meanwhile', async () => {
     await cluster.createPod(busyboxPod('survivor', {}));
     await cluster.createPod(busyboxPod('orphan', {}));

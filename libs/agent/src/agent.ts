@@ -14,7 +14,7 @@ import { stopContainer } from './lifecycle';
 import { LocalPathCleaner } from './local-path';
 import { ClusterRegistrySync } from './cluster-registry';
 import { DEFAULT_IMAGE_GC, filesystemUsage, IMAGE_GC_PERIOD_MS, ImageGC, type ImageGCPolicy } from './image-gc';
-import { hostFacts, NodeHeartbeat, type HostFacts } from './node';
+import { hostFacts, MAX_PODS, NodeHeartbeat, type HostFacts } from './node';
 import { nodePaths, type AgentRecord } from './node-paths';
 import { nodeTunnelFor } from './node-tunnel';
 import { startNodeServices, type NodeServices } from './node-services';
@@ -49,7 +49,10 @@ export interface AgentOptions {
   relistMs?: number;
   /** Crash and image back-off; Kubernetes' 10 s doubling to 5 min by default. */
   backoff?: Partial<BackoffPolicy>;
-  /** Pods synced at once; default 4. */
+  /**
+   * Pods synced at once; default one per pod the node admits (MAX_PODS), as the kubelet runs one worker
+   * per pod: a pod inside a long graceful stop or a slow pull holds no other pod back.
+   */
   workers?: number;
   /** Grace period for containers of pods deleted while the agent was down; default 2 s. */
   orphanGraceSeconds?: number;
@@ -217,7 +220,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const controller: RunningController = runController({
     name: 'pod-sync',
     queue,
-    workers: options.workers ?? 4,
+    workers: options.workers ?? MAX_PODS,
     reconcile: (key) => syncer.reconcile(key),
     logger,
     waitFor: [pods as Informer<Pod>, services as Informer<Service>],
