@@ -4,7 +4,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-bash deploy/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+bash deploy/setup.sh --tests || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 if ! npx tsc -p tsconfig.json --noEmit; then
   echo "type check failed"
   echo "0 passed, 1 failed"
