@@ -21,8 +21,9 @@ describe('berth and kubectl print the same', () => {
   let dir: string;
   const berth = (args: string[], input?: string) => runBerth(server.kubeconfigPath, args, input);
 
+  /** Runs `args` with berth and kubectl at once (read-only verbs: neither sees the other's work), for the same output. */
   async function same(args: string[]): Promise<string> {
-    const [ours, theirs] = [await berth(args), await kubectl.run(args)];
+    const [ours, theirs] = await Promise.all([berth(args), kubectl.run(args)]);
     expect({ code: ours.code, stdout: ours.stdout, stderr: ours.stderr }).toEqual({ code: theirs.code, stdout: theirs.stdout, stderr: theirs.stderr });
     return ours.stdout;
   }
@@ -64,7 +65,7 @@ describe('berth and kubectl print the same', () => {
     it('sorts tables, leaves out headers and adds -L columns as kubectl does', async () => {
       const withoutAge = (text: string) => text.replace(/ +\S+(\s+\S*)?$/gm, '');
       const args = ['get', 'cm', '-n', 'fmt', '--sort-by=.metadata.name', '-L', 'tier,app.kubernetes.io/name'];
-      const [ours, theirs] = [await berth(args), await kubectl.run(args)];
+      const [ours, theirs] = await Promise.all([berth(args), kubectl.run(args)]);
       expect(ours.stdout.split('\n')[0]).toBe(theirs.stdout.split('\n')[0]);
       expect(ours.stdout.split('\n').map((l) => l.split(/\s+/)[0])).toEqual(theirs.stdout.split('\n').map((l) => l.split(/\s+/)[0]));
       expect(ours.stdout.length).toBe(theirs.stdout.length);
@@ -79,12 +80,12 @@ describe('berth and kubectl print the same', () => {
     });
   });
 
-  /** Runs the same verb on two twin objects, berth on one and kubectl on the other: the same text, names aside. */
+  /** Runs the same verb on two twin objects, berth on one and kubectl on the other, at once: the same text, names aside. */
   async function twins(kind: string, manifest: (name: string) => string, args: (name: string) => string[]): Promise<string> {
     const n = ++twinCount;
     const [ours, theirs] = [`${kind}-b${n}`, `${kind}-k${n}`];
     expect((await berth(['apply', '-n', 'fmt', '-f', '-'], [manifest(ours), manifest(theirs)].join('---\n'))).code).toBe(0);
-    const [a, b] = [await berth(args(ours)), await kubectl.run(args(theirs))];
+    const [a, b] = await Promise.all([berth(args(ours)), kubectl.run(args(theirs))]);
     const norm = (text: string, name: string) => text.split(name).join('NAME');
     expect({ code: a.code, stdout: norm(a.stdout, ours), stderr: norm(a.stderr, ours) }).toEqual({ code: b.code, stdout: norm(b.stdout, theirs), stderr: norm(b.stderr, theirs) });
     return a.stdout;
@@ -243,7 +244,7 @@ describe('berth and kubectl print the same', () => {
 
     it('refuses a bad taint with kubectl\'s words, in one line', async () => {
       const args = ['taint', 'nodes', 'anything', 'x=y:Sometimes'];
-      const [ours, theirs] = [await berth(args), await kubectl.run(args)];
+      const [ours, theirs] = await Promise.all([berth(args), kubectl.run(args)]);
       expect(ours).toMatchObject({ code: 1, stdout: '', stderr: `${theirs.stderr.split('\n')[0]}\n` });
     });
 
@@ -281,7 +282,7 @@ describe('berth and kubectl print the same', () => {
     it('times out on a deletion that does not come, in kubectl\'s words', async () => {
       await berth(['apply', '-n', 'fmt', '-f', '-'], configMap('')('staying'));
       const args = ['wait', '--for=delete', 'cm/staying', '-n', 'fmt', '--timeout=1s'];
-      const [ours, theirs] = [await berth(args), await kubectl.run(args)];
+      const [ours, theirs] = await Promise.all([berth(args), kubectl.run(args)]);
       // kubectl sometimes logs its watch's cancellation first (a klog line): its last line is the answer.
       const last = (text: string) => text.trimEnd().split('\n').pop();
       expect(ours).toMatchObject({ code: theirs.code, stdout: theirs.stdout, stderr: `${last(theirs.stderr)}\n` });
@@ -338,7 +339,8 @@ describe('berth diff and apply --prune beside kubectl', () => {
     expect((await kubectlDiff(join(dir, 'live.yaml'))).code).toBe(0);
 
     writeFileSync(join(dir, 'changed.yaml'), [cm('d', 'app: d, new: label', 'a: "2"'), cm('fresh', 'app: d', 'b: x'), secret('new')].join('---\n'));
-    const [ours, theirs] = [await berth(['diff', '-f', join(dir, 'changed.yaml')]), await kubectlDiff(join(dir, 'changed.yaml'))];
+    // Server-side dry runs both: neither changes what the other compares with.
+    const [ours, theirs] = await Promise.all([berth(['diff', '-f', join(dir, 'changed.yaml')]), kubectlDiff(join(dir, 'changed.yaml'))]);
     expect(ours.code).toBe(1);
     expect(ours.stdout).toContain('-  a: "1"\n+  a: "2"');
     expect(ours.stdout).toContain('-  k: \'*** (before)\'\n+  k: \'*** (after)\'');

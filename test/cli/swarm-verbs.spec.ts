@@ -20,6 +20,12 @@ const DEPLOYMENTS = resourceForKind('apps/v1', 'Deployment')!;
 const LABEL = 'com.docker.swarm.service.name';
 /** A published port no other test uses: the nodes' service-lb answers on it in their own namespaces. */
 const PUBLISHED = 20000 + Math.floor(Math.random() * 9000);
+/**
+ * A task's command that stays up and ends when its task is stopped, as a service's server does: a bare
+ * `sleep` is its container's PID 1, which ignores SIGTERM, so each removal the test waits for would sit out
+ * the whole grace period (30 s).
+ */
+const SERVE = 'trap "exit 0" TERM; sleep 3600 & wait';
 
 describe('berth service, node, swarm and stack (Swarm verbs) across three hosts', () => {
   let cluster: HostsCluster;
@@ -50,7 +56,7 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
   }, 180_000);
 
   it('creates a service, lists it and its tasks, scales, updates, rolls back, reads its logs and removes it', async () => {
-    const created = await ok('service', 'create', '--name', 'web', '--replicas', '2', '-p', `${PUBLISHED}:80`, '-e', 'GREETING=hello', 'busybox:1.36', '--', 'sh', '-c', 'echo $GREETING from $HOSTNAME; exec sleep 3600');
+    const created = await ok('service', 'create', '--name', 'web', '--replicas', '2', '-p', `${PUBLISHED}:80`, '-e', 'GREETING=hello', 'busybox:1.36', '--', 'sh', '-c', `echo $GREETING from $HOSTNAME; ${SERVE}`);
     const lines = created.trim().split('\n');
     const deployment = await client.get(DEPLOYMENTS, 'web', { namespace: 'default' });
     expect(lines[0]).toBe(deployment.metadata.uid!.replace(/-/g, '').slice(0, 25));
@@ -102,7 +108,7 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
     expect(inspected[0].Spec).toMatchObject({
       Name: 'web',
       Mode: { Replicated: { Replicas: 3 } },
-      TaskTemplate: { ContainerSpec: { Image: 'busybox:1.36', Args: ['sh', '-c', 'echo $GREETING from $HOSTNAME; exec sleep 3600'], Env: ['GREETING=hello'] } },
+      TaskTemplate: { ContainerSpec: { Image: 'busybox:1.36', Args: ['sh', '-c', `echo $GREETING from $HOSTNAME; ${SERVE}`], Env: ['GREETING=hello'] } },
       EndpointSpec: { Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: PUBLISHED, PublishMode: 'ingress' }] },
     });
     expect(await ok('service', 'inspect', '--pretty', 'web')).toContain('Service Mode:\tReplicated\n Replicas:\t3');
@@ -136,13 +142,13 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
 
     expect(await ok('node', 'update', '--label-add', 'zone=a', 'host-2')).toBe('host-2\n');
     expect(JSON.parse(await ok('node', 'inspect', 'host-2'))[0].Spec.Labels).toMatchObject({ zone: 'a' });
-    await ok('service', 'create', '--name', 'pinned', '--replicas', '2', '--constraint', 'node.labels.zone==a', 'busybox:1.36', '--', 'sleep', '3600');
+    await ok('service', 'create', '--name', 'pinned', '--replicas', '2', '--constraint', 'node.labels.zone==a', 'busybox:1.36', '--', 'sh', '-c', SERVE);
     expect((await podsOf('pinned')).map((p) => p.spec?.nodeName)).toEqual(['host-2', 'host-2']);
     await ok('service', 'rm', 'pinned');
     expect(await ok('node', 'update', '--label-rm', 'zone', 'host-2')).toBe('host-2\n');
     expect((await client.get<Node>(NODES, 'host-2')).metadata.labels?.zone).toBeUndefined();
 
-    await ok('service', 'create', '--name', 'spread', '--replicas', '3', '--constraint', 'node.hostname!=host-3', 'busybox:1.36', '--', 'sleep', '3600');
+    await ok('service', 'create', '--name', 'spread', '--replicas', '3', '--constraint', 'node.hostname!=host-3', 'busybox:1.36', '--', 'sh', '-c', SERVE);
     expect((await podsOf('spread')).some((p) => p.spec?.nodeName === 'host-1')).toBe(true);
     expect(await ok('node', 'update', '--availability', 'drain', 'host-1')).toBe('host-1\n');
     expect(rows(await ok('node', 'ls', '-f', 'name=host-1'))[0].slice(1, 4)).toEqual(['host-1', 'Ready', 'Drain']);
@@ -178,7 +184,7 @@ describe('berth service, node, swarm and stack (Swarm verbs) across three hosts'
 
   it('runs a global service as one task per node, named after the node, and removes a stack\'s services', async () => {
     await client.create(resourceForKind('v1', 'Namespace')!, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
-    const created = (await ok('-n', 'shop', 'service', 'create', '--name', 'agent', '--mode', 'global', 'busybox:1.36', '--', 'sleep', '3600')).trim().split('\n');
+    const created = (await ok('-n', 'shop', 'service', 'create', '--name', 'agent', '--mode', 'global', 'busybox:1.36', '--', 'sh', '-c', SERVE)).trim().split('\n');
     expect(created).toContain('overall progress: 3 out of 3 tasks');
     expect(created[created.length - 1]).toBe('verify: Service converged');
     expect(rows(await ok('-n', 'shop', 'service', 'ls')).map((r) => r.slice(1, 4))).toEqual([['agent', 'global', '3/3']]);

@@ -12,7 +12,8 @@
  * TCP on 5432 / 3306 with their images' users, passwords and databases (`psql`, `pg_isready`,
  * `mysqladmin ping`); wordpress and gitea report on their pages whether they reached their database with
  * the configured credentials; prometheus scrapes the targets of its mounted config; grafana queries the
- * datasource its provisioning file names.
+ * datasource its provisioning file names. Like the programs they stand in for, they end when stopped
+ * (SIGTERM), through `until-stopped`.
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -217,18 +218,20 @@ fi
 
 exit 1
 `,
-      'vote/Dockerfile': `# The real one is python:3.11-slim with Flask; here busybox httpd with a CGI page, curl for the healthcheck.
+      'vote/Dockerfile': `# The real one is python:3.11-slim with Flask; here busybox httpd with a CGI page, curl for the healthcheck
+# (and the stand-ins' until-stopped, so that it stops when told to).
 FROM busybox AS base
 COPY --from=redis:alpine /usr/local/bin/redis-cli /usr/local/bin/redis-cli
 COPY --from=redis:alpine /usr/local/bin/curl /usr/local/bin/curl
+COPY --from=redis:alpine /usr/local/bin/until-stopped /usr/local/bin/until-stopped
 WORKDIR /usr/local/app
 EXPOSE 80
-CMD ["httpd", "-f", "-v", "-p", "80", "-h", "/usr/local/app/www"]
+CMD ["until-stopped", "httpd", "-f", "-v", "-p", "80", "-h", "/usr/local/app/www"]
 
 # The dev target runs the code compose binds over /usr/local/app.
 FROM base AS dev
 ENV FLASK_ENV=development
-CMD ["httpd", "-f", "-v", "-p", "80", "-h", "/usr/local/app/www"]
+CMD ["until-stopped", "httpd", "-f", "-v", "-p", "80", "-h", "/usr/local/app/www"]
 
 FROM base AS final
 COPY . .
@@ -238,6 +241,7 @@ COPY . .
 FROM busybox
 COPY --from=postgres:15-alpine /usr/local/bin/psql /usr/local/bin/psql
 COPY --from=postgres:15-alpine /usr/local/bin/sql-client /usr/local/bin/sql-client
+COPY --from=postgres:15-alpine /usr/local/bin/until-stopped /usr/local/bin/until-stopped
 COPY bin/nodemon /usr/local/bin/nodemon
 WORKDIR /usr/local/app
 COPY . .
@@ -246,9 +250,9 @@ EXPOSE 80
 CMD ["nodemon", "server.js"]
 `,
       'result/bin/nodemon': `#!/bin/sh
-# nodemon's stand-in: drops its options and runs the script.
+# nodemon's stand-in: drops its options and runs the script (until stopped, as nodemon does on SIGTERM).
 while [ "\${1#-}" != "$1" ]; do shift; done
-exec sh "$@"
+exec until-stopped sh "$@"
 `,
       'result/server.js': RESULT_SERVER,
       'worker/Dockerfile': `# The real one builds a .NET worker; here a busybox sh loop with the redis and postgres clients.
@@ -256,8 +260,9 @@ FROM busybox
 COPY --from=redis:alpine /usr/local/bin/redis-cli /usr/local/bin/redis-cli
 COPY --from=postgres:15-alpine /usr/local/bin/psql /usr/local/bin/psql
 COPY --from=postgres:15-alpine /usr/local/bin/sql-client /usr/local/bin/sql-client
+COPY --from=postgres:15-alpine /usr/local/bin/until-stopped /usr/local/bin/until-stopped
 COPY worker.sh /app/worker.sh
-CMD ["/app/worker.sh"]
+CMD ["until-stopped", "/app/worker.sh"]
 `,
       'worker/worker.sh': WORKER,
       'seed-data/Dockerfile': `# The real one posts 3000 votes with ab; here busybox wget posts a few.
@@ -730,6 +735,19 @@ while true; do
 done
 `;
 
+/**
+ * Runs its command as a child and ends on SIGTERM or SIGINT, as the programs the stand-ins stand in for end
+ * when they are stopped. A container's PID 1 gets no default action for a signal it has no handler for, so
+ * busybox's nc or httpd, or a sh loop, run as PID 1 would ignore the stop and sit out the pod's whole grace
+ * period (30 s) at every `compose down`.
+ */
+const UNTIL_STOPPED = `#!/bin/sh
+trap 'kill "$child" 2>/dev/null; exit 0' TERM INT
+"$@" &
+child=$!
+wait "$child"
+`;
+
 /** A stand-in image: its Dockerfile (built in a context holding bin/ with every stand-in's programs) and its names. */
 export interface StandIn {
   /** The references it is pushed under, as the compose files name them (docker.io's short names, other registries' full ones). */
@@ -755,22 +773,23 @@ export const STAND_IN_CONTEXT: Record<string, string> = {
   'bin/gitea': GITEA,
   'bin/prometheus': PROMETHEUS,
   'bin/grafana': GRAFANA,
+  'bin/until-stopped': UNTIL_STOPPED,
 };
 
 const FROM = 'FROM busybox\nCOPY bin/ /usr/local/bin/\n';
 
 export const STAND_INS: StandIn[] = [
-  { names: ['redis:alpine'], dockerfile: `${FROM}VOLUME /data\nWORKDIR /data\nEXPOSE 6379\nCMD ["redis-server"]\n` },
+  { names: ['redis:alpine'], dockerfile: `${FROM}VOLUME /data\nWORKDIR /data\nEXPOSE 6379\nENTRYPOINT ["until-stopped"]\nCMD ["redis-server"]\n` },
   {
     names: ['postgres:15-alpine', 'docker.io/library/postgres:14'],
-    dockerfile: `${FROM}ENV PG_MAJOR=15 PGDATA=/var/lib/postgresql/data\nVOLUME /var/lib/postgresql/data\nEXPOSE 5432\nENTRYPOINT ["postgres-entrypoint.sh"]\nCMD ["postgres"]\n`,
+    dockerfile: `${FROM}ENV PG_MAJOR=15 PGDATA=/var/lib/postgresql/data\nVOLUME /var/lib/postgresql/data\nEXPOSE 5432\nENTRYPOINT ["until-stopped", "postgres-entrypoint.sh"]\nCMD ["postgres"]\n`,
   },
-  { names: ['mysql:8.0'], dockerfile: `${FROM}VOLUME /var/lib/mysql\nEXPOSE 3306 33060\nENTRYPOINT ["mysql-entrypoint.sh"]\nCMD ["mysqld"]\n` },
+  { names: ['mysql:8.0'], dockerfile: `${FROM}VOLUME /var/lib/mysql\nEXPOSE 3306 33060\nENTRYPOINT ["until-stopped", "mysql-entrypoint.sh"]\nCMD ["mysqld"]\n` },
   {
     names: ['wordpress:latest'],
-    dockerfile: `${FROM}COPY bin/wordpress-index.cgi /usr/src/wordpress/cgi-bin/index.cgi\nCOPY bin/wordpress-index.cgi /usr/src/wordpress/index.php\nVOLUME /var/www/html\nWORKDIR /var/www/html\nEXPOSE 80\nENTRYPOINT ["wordpress-entrypoint.sh"]\nCMD ["httpd", "-f", "-v", "-p", "80", "-h", "/var/www/html"]\n`,
+    dockerfile: `${FROM}COPY bin/wordpress-index.cgi /usr/src/wordpress/cgi-bin/index.cgi\nCOPY bin/wordpress-index.cgi /usr/src/wordpress/index.php\nVOLUME /var/www/html\nWORKDIR /var/www/html\nEXPOSE 80\nENTRYPOINT ["until-stopped", "wordpress-entrypoint.sh"]\nCMD ["httpd", "-f", "-v", "-p", "80", "-h", "/var/www/html"]\n`,
   },
-  { names: ['docker.gitea.com/gitea:1.23'], dockerfile: `${FROM}VOLUME /data\nEXPOSE 22 3000\nENTRYPOINT ["gitea"]\n` },
-  { names: ['prom/prometheus:latest'], dockerfile: `${FROM}VOLUME /prometheus\nEXPOSE 9090\nENTRYPOINT ["prometheus"]\nCMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]\n` },
-  { names: ['grafana/grafana:latest'], dockerfile: `${FROM}EXPOSE 3000\nENTRYPOINT ["grafana"]\n` },
+  { names: ['docker.gitea.com/gitea:1.23'], dockerfile: `${FROM}VOLUME /data\nEXPOSE 22 3000\nENTRYPOINT ["until-stopped", "gitea"]\n` },
+  { names: ['prom/prometheus:latest'], dockerfile: `${FROM}VOLUME /prometheus\nEXPOSE 9090\nENTRYPOINT ["until-stopped", "prometheus"]\nCMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]\n` },
+  { names: ['grafana/grafana:latest'], dockerfile: `${FROM}EXPOSE 3000\nENTRYPOINT ["until-stopped", "grafana"]\n` },
 ];
