@@ -60,7 +60,14 @@ export class EmbeddedNats {
   private constructor(private readonly options: EmbeddedNatsOptions) {
     // A service manager stops the whole group (systemd's KillMode=control-group, `timeout`, a terminal's ^C):
     // nats-server gets the signal beside berth, and its exit is then the shutdown, not a crash to restart from.
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => (this.stopping = true));
+    // Listening for a signal turns off node's own exit on it: when nothing else of berth listens yet (it is
+    // still starting), this one ends nats-server and then lets the signal end berth as it would have.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        this.stopping = true;
+        if (process.listenerCount(signal) === 0) void this.stop().finally(() => process.kill(process.pid, signal));
+      });
+    }
   }
 
   /** Starts nats-server and resolves once it accepts clients; a nats-server that exits first or stays silent is a one-line error with its last log lines. */
