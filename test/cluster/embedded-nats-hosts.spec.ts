@@ -1,7 +1,8 @@
 // Three berth servers on three simulated hosts, k3s style: the first with --cluster-init (its own nats-server,
 // no --token: it makes one), which serves only 503 and the join endpoint until a second server joins; two
 // more with --join. Then kubectl works against each, the Leases have holders, a wrong token is one line, and
-// kill -9 of a server takes its nats-server with it while the other two keep taking writes.
+// kill -9 of a server takes its nats-server with it while the other two keep taking writes; the same command
+// on the same data dir brings it back into the cluster.
 import { createSimulatedHosts, freePort, kubectlFor, waitFor, type HostProcess, type Kubectl, type SimulatedNetwork } from '@berth/testing';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
@@ -29,6 +30,7 @@ afterAll(async () => {
 
 interface Server {
   dataDir: string;
+  args: string[];
   process: HostProcess;
 }
 
@@ -37,7 +39,7 @@ function startServer(hostIndex: number, ports: { https: number; nats: number; cl
   const dataDir = mkdtempSync(join(dir, `server-${host.index}-`));
   const args = ['server', '--data-dir', dataDir, '--https-port', String(ports.https), '--bind-address', host.ip, '--registry-port', '0', '--disable-agent'];
   args.push('--nats-port', String(ports.nats), '--nats-cluster-port', String(ports.cluster), ...mode);
-  return { dataDir, process: host.berth(args) };
+  return { dataDir, args, process: host.berth(args) };
 }
 
 /** A GET that does not check the certificate: what the API port answers before it has the cluster's. */
@@ -68,7 +70,7 @@ function natsPid(server: Server): number | undefined {
   return undefined;
 }
 
-test('--cluster-init waits for a second server, --join makes three; kill -9 of one takes its NATS, the others keep writing', async () => {
+test('--cluster-init waits for a second server, --join makes three; kill -9 of one takes its NATS, the others keep writing, a restart rejoins', async () => {
   // Each host has its own addresses: the same free ports on all three.
   const ports = { https: await freePort(), nats: await freePort(), cluster: await freePort() };
   const urls = net!.hosts.map((h) => `https://${h.ip}:${ports.https}`);
@@ -117,4 +119,12 @@ test('--cluster-init waits for a second server, --join makes three; kill -9 of o
     await waitFor(async () => (await kubectl.run(['--server', url, 'create', 'configmap', name])).code === 0 || undefined, 60_000, `a write through ${url}`);
     expect((await kubectl.ok(['--server', urls[1], 'get', 'configmap', name, '-o', 'name'])).trim()).toBe(`configmap/${name}`);
   }
+
+  // The same command on the same data dir: its NATS member comes back from the data dir (routes and
+  // JetStream store) and catches up; the server serves what was written while it was gone.
+  const restarted = net!.hosts[0].berth(first.args);
+  await waitFor(async () => (await kubectl.run(['--server', urls[0], 'get', 'configmap', 'after-kill-' + net!.hosts[2].ip.replace(/\./g, '-')])).code === 0 || undefined, 90_000, 'the restarted server serving').catch((err: Error) => {
+    throw new Error(`${err.message}:\n${restarted.output()}`);
+  });
+  expect(restarted.output()).not.toContain('waiting for a second server');
 }, 300_000);
