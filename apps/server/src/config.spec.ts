@@ -49,6 +49,27 @@ describe('parseServerFlags', () => {
     for (const bad of ['0', '6', 'x']) expect(() => parseServerFlags(['--store-replicas', bad])).toThrow(ConfigError);
   });
 
+  test('--cluster-init / --join: an embedded NATS cluster as the store, 3 replicas and leader election by default', () => {
+    expect(parseServerFlags(['--cluster-init'])).toMatchObject({
+      embeddedNats: { mode: { init: true }, natsPort: 4222, natsClusterPort: 6222 },
+      storeReplicas: 3,
+      leaderElection: { leaderElect: true },
+    });
+    expect(parseServerFlags(['--join', 'https://10.0.0.1:6443', '--token', 'T', '--nats-port', '14222', '--nats-cluster-port', '16222', '--store-replicas', '5'])).toMatchObject({
+      embeddedNats: { mode: { join: 'https://10.0.0.1:6443' }, natsPort: 14222, natsClusterPort: 16222 },
+      storeReplicas: 5,
+      token: 'T',
+    });
+    expect(parseServerFlags([]).embeddedNats).toBeUndefined();
+    expect(() => parseServerFlags(['--cluster-init', '--join', 'https://a:6443'])).toThrow('give one of them');
+    expect(() => parseServerFlags(['--cluster-init', '--store', 'nats://a:4222'])).toThrow('--cluster-init runs its own NATS as the store: leave out --store');
+    expect(() => parseServerFlags(['--nats-port', '4222'])).toThrow('go with --cluster-init or --join');
+    expect(() => parseServerFlags(['--cluster-init', '--nats-port', '7000', '--nats-cluster-port', '7000'])).toThrow('are both 7000');
+    for (const bad of ['http://a:6443', 'https://u:p@a:6443', 'https://a:6443/path', 'https://a:6443?x=1', 'a:6443', '']) {
+      expect(() => parseServerFlags(['--join', bad])).toThrow('must be https://HOST:PORT');
+    }
+  });
+
   test('the cluster registry: its port (0 turns it off) and anonymous pull', () => {
     expect(parseServerFlags(['--registry-port', '0'])).toMatchObject({ registryPort: 0, registryAnonymousPull: true });
     expect(parseServerFlags(['--registry-port', '15000', '--registry-anonymous-pull=false'])).toMatchObject({ registryPort: 15000, registryAnonymousPull: false });

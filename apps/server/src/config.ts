@@ -12,6 +12,7 @@ import {
 } from '@berth/apiserver';
 import { parseMirroredRegistries } from '@berth/client';
 import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag, switchFlag } from '@berth/flags';
+import { DEFAULT_NATS_CLUSTER_PORT, DEFAULT_NATS_PORT } from '@berth/embedded-nats';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { CONTROLLER_MANAGER_LEASE, type LeaderElectionConfig, leaderElectionConfig, leaderElectionFlags } from '@berth/leader-election';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -53,6 +54,32 @@ export interface ServerConfig extends ApiServerConfig {
   clusterDomain: string;
   /** The local agent's --resolv-conf; undefined: chosen as k3s does. */
   resolvConf?: string;
+  /** `--cluster-init` / `--join`: this server runs a member of an embedded NATS cluster, its store. */
+  embeddedNats?: EmbeddedNatsConfig;
+}
+
+export interface EmbeddedNatsConfig {
+  /** `init`: the cluster's first server; `join`: the `https://HOST:PORT` of a server of the cluster. */
+  mode: { init: true } | { join: string };
+  natsPort: number;
+  natsClusterPort: number;
+}
+
+/** The replicas of an embedded cluster's store (reached as servers join): three servers survive losing one. */
+export const EMBEDDED_STORE_REPLICAS = 3;
+
+/** A --join URL: https://HOST:PORT, nothing else. */
+function joinUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('must be https://HOST:PORT');
+  }
+  if (url.protocol !== 'https:' || url.username || url.password || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    throw new InvalidArgumentError('must be https://HOST:PORT');
+  }
+  return url.origin;
 }
 
 const ipv4Cidr = flagParser((value) => Ipv4Cidr.parse(value).toString());
@@ -75,6 +102,10 @@ export function serverCommand(): Command {
     .option('--bind-address <address>', 'address to listen on', '0.0.0.0')
     .option('--store <url>', 'store backend: sqlite://PATH | nats://HOST:PORT[,HOST:PORT...] | memory:// (default: sqlite://DATA_DIR/state.db)')
     .option('--store-replicas <n>', 'replicas of the NATS store\'s KV buckets (at most the NATS cluster\'s size; a bucket that exists keeps its own)', integerFlag(1, 5, 'a replica count'))
+    .option('--cluster-init', `start an embedded NATS cluster (nats-server with JetStream, a child of this server, its data in DATA_DIR/nats) as the store; it serves once a second server joined with --join (default --store-replicas ${EMBEDDED_STORE_REPLICAS})`, false)
+    .option('--join <url>', 'join the embedded NATS cluster and the control plane of the server at https://HOST:PORT (started with --cluster-init or --join); needs its --token', flagParser(joinUrl))
+    .option('--nats-port <port>', 'with --cluster-init or --join: the embedded NATS client port (default 4222)', portFlag)
+    .option('--nats-cluster-port <port>', 'with --cluster-init or --join: the embedded NATS cluster (route) port (default 6222)', portFlag)
     .option('--token <token>', "the server token: seals the cluster's identity (CA, admin credential, join secret) in a shared store; servers on one store give the same (default: DATA_DIR/server-token, made on first start)")
     .option('--disable-agent', 'do not run a node agent in this process', false)
     .option('--disable-scheduler', 'do not run the scheduler in this process', false)
@@ -123,6 +154,10 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     store?: string;
     storeReplicas?: number;
     token?: string;
+    clusterInit: boolean;
+    join?: string;
+    natsPort?: number;
+    natsClusterPort?: number;
     disableAgent: boolean;
     disableScheduler: boolean;
     disableControllerManager: boolean;
@@ -158,13 +193,16 @@ export function parseServerFlags(argv: string[]): ServerConfig {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  const storeUrl = opts.store ?? `sqlite://${join(opts.dataDir, 'state.db')}`;
+  const embeddedNats = embeddedNatsConfig(opts);
+  // An embedded cluster's store URL is known once its NATS runs (its members' addresses): this one stands for it until then.
+  const storeUrl = embeddedNats ? `nats://127.0.0.1:${embeddedNats.natsPort}` : (opts.store ?? `sqlite://${join(opts.dataDir, 'state.db')}`);
   return {
+    embeddedNats,
     dataDir: opts.dataDir,
     httpsPort: opts.httpsPort,
     bindAddress: opts.bindAddress,
     storeUrl,
-    storeReplicas: opts.storeReplicas,
+    storeReplicas: opts.storeReplicas ?? (embeddedNats ? EMBEDDED_STORE_REPLICAS : undefined),
     token: opts.token,
     disableAgent: opts.disableAgent,
     disableScheduler: opts.disableScheduler,
@@ -197,6 +235,20 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     registryAnonymousPull: opts.registryAnonymousPull,
     registryMirrorOf: opts.registryMirrorOf,
   };
+}
+
+/** --cluster-init / --join and the flags that go with them only. */
+function embeddedNatsConfig(opts: { clusterInit: boolean; join?: string; natsPort?: number; natsClusterPort?: number; store?: string }): EmbeddedNatsConfig | undefined {
+  if (opts.clusterInit && opts.join !== undefined) throw new ConfigError('--cluster-init starts a cluster and --join joins one: give one of them');
+  if (!opts.clusterInit && opts.join === undefined) {
+    if (opts.natsPort !== undefined || opts.natsClusterPort !== undefined) throw new ConfigError('--nats-port and --nats-cluster-port go with --cluster-init or --join');
+    return undefined;
+  }
+  if (opts.store !== undefined) throw new ConfigError(`${opts.clusterInit ? '--cluster-init' : '--join'} runs its own NATS as the store: leave out --store`);
+  const natsPort = opts.natsPort ?? DEFAULT_NATS_PORT;
+  const natsClusterPort = opts.natsClusterPort ?? DEFAULT_NATS_CLUSTER_PORT;
+  if (natsPort === natsClusterPort) throw new ConfigError(`--nats-port and --nats-cluster-port are both ${natsPort}`);
+  return { mode: opts.join === undefined ? { init: true } : { join: opts.join }, natsPort, natsClusterPort };
 }
 
 /** A bad flag (one line); the flags library's, so the parser's own errors and these are one kind. */

@@ -7,19 +7,21 @@
  */
 import 'reflect-metadata';
 import { defaultNodeName, ensureNodeCredential, startNode } from '@berth/agent';
-import { advertisedAddress, ApiServerApp, joinTokenPath, serverTokenPath, sharesIdentity } from '@berth/apiserver';
+import { advertisedAddress, ApiServerApp, ensureServingNames, joinTokenPath, loadOrCreateCredentials, resolveServerToken, serverTokenPath, serverURL, sharesIdentity } from '@berth/apiserver';
+import { natsDir, startEmbeddedCluster, type EmbeddedCluster } from '@berth/embedded-nats';
 import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
 import { startControllerManager } from '@berth/controllers';
 import { flagsOrExit } from '@berth/flags';
-import { isBerthError } from '@berth/errors';
+import { errors, isBerthError } from '@berth/errors';
+import { writeFileAtomicSync } from '@berth/host';
 import { candidateIdentity, CONTROLLER_MANAGER_LEASE, exitOnLostLease, runLeaderElected, SCHEDULER_LEASE } from '@berth/leader-election';
 import { stopOnSignals } from '@berth/lifecycle';
 import { startScheduler } from '@berth/scheduler';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_DATA_DIR, parseServerFlags, type ServerConfig } from './config';
+import { DEFAULT_DATA_DIR, parseServerFlags, type EmbeddedNatsConfig, type ServerConfig } from './config';
 
 /** Something running beside the apiserver that must stop before it. */
 interface Component {
@@ -111,23 +113,70 @@ function printJoinCommand(config: ServerConfig): void {
   process.stdout.write(
     `berth server: join another host: copy ${tokenFile} to it (mode 0600) and run there: berth agent --server ${server} --token-file ${tokenFile} --data-dir /var/lib/berth-agent\n`,
   );
-  if (sharesIdentity(config)) {
+  if (config.embeddedNats) {
+    process.stdout.write(`berth server: another server of this control plane joins with: berth server --join ${server} --token $(cat ${serverTokenPath(config.dataDir)})\n`);
+  } else if (sharesIdentity(config)) {
     process.stdout.write(`berth server: another server of this control plane on the same store takes --token $(cat ${serverTokenPath(config.dataDir)})\n`);
   }
 }
 
+/**
+ * --cluster-init / --join: this server's member of the embedded NATS cluster, running, and the config
+ * with its store. The server token is needed before the store exists (it derives NATS' credentials and
+ * guards the join endpoint): --cluster-init keeps the one it made in the data dir at once, so the join
+ * command can name it while the server still waits for a second one.
+ */
+async function startEmbeddedNats(config: ServerConfig, embedded: EmbeddedNatsConfig, logger: Logger): Promise<{ config: ServerConfig; cluster: EmbeddedCluster }> {
+  const { token, generated } = resolveServerToken(config.dataDir, config.token);
+  const tokenFile = serverTokenPath(config.dataDir);
+  if (generated) {
+    if ('join' in embedded.mode) throw errors.badRequest(`--join needs the cluster's --token (the first server keeps it in its ${tokenFile})`);
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    writeFileAtomicSync(tokenFile, `${token}\n`);
+  }
+  const address = advertisedAddress(config);
+  const credentials = await ensureServingNames(config.dataDir, await loadOrCreateCredentials(config.dataDir), [address]);
+  const url = serverURL(config);
+  const waitingMessage =
+    'init' in embedded.mode && !existsSync(join(natsDir(config.dataDir), 'jetstream'))
+      ? `waiting for a second server to join: berth server --join ${url} --token $(cat ${tokenFile}) (run on another host, with that file's token)`
+      : 'waiting for the embedded NATS cluster to elect its JetStream leader (a majority of its servers up)';
+  const cluster = await startEmbeddedCluster({
+    mode: embedded.mode,
+    dataDir: config.dataDir,
+    token,
+    nodeName: defaultNodeName(),
+    bindAddress: config.bindAddress,
+    advertisedAddress: address,
+    natsPort: embedded.natsPort,
+    natsClusterPort: embedded.natsClusterPort,
+    httpsPort: config.httpsPort,
+    tls: { cert: credentials.serverCertPem, key: credentials.serverKeyPem },
+    waitingMessage,
+    logger: logger.child({ component: 'embedded-nats' }),
+  });
+  return { config: { ...config, token, storeUrl: cluster.storeUrl, storeAccess: cluster.storeAccess }, cluster };
+}
+
+/** A refusal that explains itself (the data dir in use, a store that cannot be reached) is one line; anything else is logged with its stack too. */
+function exitOnStartFailure(logger: Logger, err: unknown): never {
+  if (!isBerthError(err) || isBerthError(err, 'InternalError')) logger.fatal({ err }, 'berth apiserver failed to start');
+  process.stderr.write(`berth server: ${(err as Error).message}\n`);
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
-  const config = flagsOrExit('berth server', () => parseServerFlags(process.argv.slice(2)));
+  let config = flagsOrExit('berth server', () => parseServerFlags(process.argv.slice(2)));
   const logger = pino({ level: config.logLevel, base: { component: 'apiserver' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  let embedded: EmbeddedCluster | undefined;
   let app: ApiServerApp;
   try {
-    app = await ApiServerApp.start(config, logger);
+    if (config.embeddedNats) ({ config, cluster: embedded } = await startEmbeddedNats(config, config.embeddedNats, logger));
+    app = await ApiServerApp.start(config, logger, embedded?.joinEndpoint.handle);
   } catch (err) {
-    // A refusal that explains itself (the data dir in use, a store that cannot be reached) is one line; anything else is logged with its stack too.
-    if (!isBerthError(err) || isBerthError(err, 'InternalError')) logger.fatal({ err }, 'berth apiserver failed to start');
-    process.stderr.write(`berth server: ${(err as Error).message}\n`);
-    process.exit(1);
+    await embedded?.stop();
+    exitOnStartFailure(logger, err);
   }
   printJoinCommand(config);
   // Installed before anything else starts: a signal never lands between a start and its stop.
@@ -138,6 +187,8 @@ async function main(): Promise<void> {
     await Promise.all(components.map((c) => c.stop()));
     client?.close();
     await app.stop();
+    // Last: the store the API server just closed runs on it.
+    await embedded?.stop();
   };
   // Shutdown waits for a local node still starting, so a signal never orphans the runtimed it launches.
   stopOnSignals(logger, async () => {

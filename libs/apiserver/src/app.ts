@@ -1,6 +1,7 @@
 import { SYSTEM_NAMESPACES } from '@berth/api';
 import { createStore } from '@berth/store';
 import { chmodSync, mkdirSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -51,13 +52,17 @@ export class ApiServerApp {
     });
   }
 
-  static async start(config: ApiServerConfig, logger: Logger): Promise<ApiServerApp> {
+  /**
+   * `extraRoute` sees every request first and answers those it owns (returns true) outside the API's
+   * authentication: an endpoint with an authentication of its own, as the embedded NATS cluster's join.
+   */
+  static async start(config: ApiServerConfig, logger: Logger, extraRoute?: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<ApiServerApp> {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     // The store, keys and tokens live here: the data dir is root's alone, also when it was made by someone else.
     chmodSync(config.dataDir, 0o700);
     const apiAddress = advertisedAddress(config);
     // Clients of the API and of the registry check the advertised address against the certificate.
-    const store = await createStore(config.storeUrl, { replicas: config.storeReplicas });
+    const store = await createStore(config.storeUrl, { replicas: config.storeReplicas, ...config.storeAccess });
     try {
       // Servers that share a store share one identity, kept in it sealed with the server token.
       if (sharesIdentity(config)) await ensureClusterIdentity(store, config.dataDir, resolveServerToken(config.dataDir, config.token));
@@ -95,7 +100,7 @@ export class ApiServerApp {
     // cluster CA: the handler reads the verified ones as node identities.
     const server = createServer(
       { cert: credentials.serverCertPem, key: credentials.serverKeyPem, ca: credentials.caCertPem, requestCert: true, rejectUnauthorized: false },
-      handler.listener,
+      extraRoute ? (req, res) => extraRoute(req, res) || handler.listener(req, res) : handler.listener,
     );
     // exec and attach clients, and the nodes' tunnels.
     server.on('upgrade', handler.upgradeListener);

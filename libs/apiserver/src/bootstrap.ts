@@ -38,19 +38,56 @@ function deriveKey(token: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => scrypt(token, salt, 32, SCRYPT, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
-function additionalData(version: number): Buffer {
-  return Buffer.from([version, ...Buffer.from('berth-bootstrap')]);
+/** What a sealed blob is for, authenticated with it: a blob sealed for one purpose never opens as another. */
+function additionalData(version: number, purpose: string): Buffer {
+  return Buffer.from([version, ...Buffer.from(purpose)]);
+}
+
+const BOOTSTRAP_PURPOSE = 'berth-bootstrap';
+
+/**
+ * `plain` sealed with a key derived from `token`, in BOOTSTRAP_KEY's format; `purpose` is authenticated
+ * with it and must be given again to open it.
+ */
+export async function sealWithToken(plain: string, token: string, purpose: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', await deriveKey(token, salt), nonce);
+  cipher.setAAD(additionalData(VERSION, purpose));
+  const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return Buffer.concat([Buffer.from([VERSION]), salt, nonce, cipher.getAuthTag(), ciphertext]).toString('base64');
+}
+
+/**
+ * Opens what sealWithToken sealed for `purpose`. A wrong token or changed data: Unauthorized with
+ * `wrongToken`; data that is not a sealed blob at all (another version, too short or long): BadRequest
+ * naming `what`.
+ */
+export async function openWithToken(sealed: string, token: string, purpose: string, what: string, wrongToken = WRONG_TOKEN): Promise<string> {
+  if (sealed.length > MAX_SEALED_CHARS) throw errors.badRequest(`${what} is too large to be one`);
+  const bytes = Buffer.from(sealed, 'base64');
+  if (bytes.length <= HEADER_BYTES) throw errors.badRequest(`${what} is too short to be one`);
+  if (bytes[0] !== VERSION) throw errors.badRequest(`${what} has version ${bytes[0]}; this server reads version ${VERSION}`);
+  let offset = 1;
+  const take = (n: number) => bytes.subarray(offset, (offset += n));
+  const salt = take(SALT_BYTES);
+  const nonce = take(NONCE_BYTES);
+  const tag = take(TAG_BYTES);
+  const ciphertext = bytes.subarray(offset);
+  const decipher = createDecipheriv('aes-256-gcm', await deriveKey(token, salt), nonce);
+  decipher.setAAD(additionalData(bytes[0], purpose));
+  decipher.setAuthTag(tag);
+  try {
+    return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
+  } catch {
+    throw errors.unauthorized(wrongToken);
+  }
 }
 
 /** The identity sealed with `token` (see BOOTSTRAP_KEY for the format). */
 export async function sealClusterIdentity(identity: ClusterIdentity, token: string): Promise<string> {
-  const salt = randomBytes(SALT_BYTES);
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', await deriveKey(token, salt), nonce);
-  cipher.setAAD(additionalData(VERSION));
   const { caCertPem, caKeyPem, adminToken, nodeSecret } = identity;
-  const ciphertext = Buffer.concat([cipher.update(JSON.stringify({ caCertPem, caKeyPem, adminToken, nodeSecret }), 'utf8'), cipher.final()]);
-  return Buffer.concat([Buffer.from([VERSION]), salt, nonce, cipher.getAuthTag(), ciphertext]).toString('base64');
+  return sealWithToken(JSON.stringify({ caCertPem, caKeyPem, adminToken, nodeSecret }), token, BOOTSTRAP_PURPOSE);
 }
 
 function pem(value: unknown, label: string): string {
@@ -70,25 +107,7 @@ function secret(value: unknown, what: string): string {
  * data that is not a sealed identity at all (another version, too short or long): BadRequest.
  */
 export async function openClusterIdentity(sealed: string, token: string): Promise<ClusterIdentity> {
-  if (sealed.length > MAX_SEALED_CHARS) throw errors.badRequest("the cluster's bootstrap data in the store is too large to be one");
-  const bytes = Buffer.from(sealed, 'base64');
-  if (bytes.length <= HEADER_BYTES) throw errors.badRequest("the cluster's bootstrap data in the store is too short to be one");
-  if (bytes[0] !== VERSION) throw errors.badRequest(`the cluster's bootstrap data has version ${bytes[0]}; this server reads version ${VERSION}`);
-  let offset = 1;
-  const take = (n: number) => bytes.subarray(offset, (offset += n));
-  const salt = take(SALT_BYTES);
-  const nonce = take(NONCE_BYTES);
-  const tag = take(TAG_BYTES);
-  const ciphertext = bytes.subarray(offset);
-  const decipher = createDecipheriv('aes-256-gcm', await deriveKey(token, salt), nonce);
-  decipher.setAAD(additionalData(bytes[0]));
-  decipher.setAuthTag(tag);
-  let plain: string;
-  try {
-    plain = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
-  } catch {
-    throw errors.unauthorized(WRONG_TOKEN);
-  }
+  const plain = await openWithToken(sealed, token, BOOTSTRAP_PURPOSE, "the cluster's bootstrap data in the store");
   // Authenticated, so written by a holder of the token; still read field by field, nothing else taken.
   let parsed: unknown;
   try {

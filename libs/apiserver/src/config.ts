@@ -11,6 +11,8 @@ export interface ApiServerConfig {
   storeUrl: string;
   /** `--store-replicas`: the NATS bucket's replica count (the URL's `replicas=` otherwise, else 1). */
   storeReplicas?: number;
+  /** A NATS store's user and password, and whether storeReplicas is a goal it grows to (an embedded NATS cluster's). */
+  storeAccess?: { user: string; pass: string; growReplicas: boolean };
   /**
    * `--token`: the server token that seals the cluster's identity in a shared store (see bootstrap.ts);
    * undefined: the data dir's, else a new one.

@@ -4,9 +4,10 @@
  * composes it with the control loops and this host's node.
  */
 export { ApiServerApp } from './app';
-export { advertisedAddress, DEFAULT_REGISTRY_PORT, sharesIdentity, type ApiServerConfig } from './config';
+export { advertisedAddress, DEFAULT_REGISTRY_PORT, serverURL, sharesIdentity, type ApiServerConfig } from './config';
 export { DEFAULT_EVENT_TTL_MS } from './event-ttl';
 export { DEFAULT_LIMITS, type ServerLimits } from './limits';
-export { joinTokenPath } from './pki';
-export { serverTokenPath, WRONG_TOKEN } from './bootstrap';
+export { ensureServingNames, joinTokenPath, loadOrCreateCredentials } from './pki';
+export { statusFor } from './http-errors';
+export { openWithToken, resolveServerToken, sealWithToken, serverTokenPath, WRONG_TOKEN } from './bootstrap';
 export { DEFAULT_NODE_PORT_RANGE, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_SERVICE_CIDR, parseNodePortRange, type NodePortRange } from './service-allocation';

@@ -22,6 +22,11 @@ function bad(url: string, why: string): Error {
 export interface StoreOverrides {
   /** The NATS bucket's replica count; ignored by the other backends (they have no replicas). */
   replicas?: number;
+  /** NATS: the user and password the servers require. */
+  user?: string;
+  pass?: string;
+  /** NATS: `replicas` is a goal reached as the cluster grows (see NatsStoreOptions.growReplicas). */
+  growReplicas?: boolean;
 }
 
 /** Reads a store URL; a bad one throws BadRequest naming what is wrong. Relative sqlite paths resolve against cwd. */
@@ -77,6 +82,6 @@ export async function createStore(url: string, overrides: StoreOverrides = {}): 
     case 'sqlite':
       return new SqliteStore(location.path);
     case 'nats':
-      return NatsStore.connect(location);
+      return NatsStore.connect({ ...location, user: overrides.user, pass: overrides.pass, growReplicas: overrides.growReplicas });
   }
 }

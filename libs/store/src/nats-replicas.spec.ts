@@ -1,7 +1,8 @@
 // The NATS store's replica count against a real nats-server: a bucket keeps the count it was made with.
 import { isBerthError } from '@berth/errors';
-import { startNatsServer, type TestNatsServer } from '@berth/testing';
+import { startNatsCluster, startNatsServer, waitFor, type TestNatsCluster, type TestNatsServer } from '@berth/testing';
 import { createStore } from './create-store';
+import type { NatsStore } from './nats';
 
 let nats: TestNatsServer | undefined;
 
@@ -34,4 +35,30 @@ test('a bucket that exists with another replica count is refused with one line n
 
 test('the flag and the URL must agree on the replica count', async () => {
   await expect(createStore(`${nats!.url}?bucket=b&replicas=2`, { replicas: 3 })).rejects.toThrow('replicas=2 but --store-replicas 3');
+});
+
+describe('a growing store (an embedded cluster: --store-replicas is a goal)', () => {
+  let cluster: TestNatsCluster | undefined;
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster(3);
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  test('takes a bucket with fewer replicas as it is, then raises it one replica at a time to the goal', async () => {
+    const small = await createStore(`${cluster!.url}?bucket=grow_test`, { replicas: 1 });
+    await small.create('/kept', 'v');
+    await small.close();
+    const growing = (await createStore(`${cluster!.url}?bucket=grow_test`, { replicas: 3, growReplicas: true })) as NatsStore;
+    try {
+      expect((await growing.get('/kept'))?.value).toBe('v');
+      await waitFor(async () => (await growing.replicaCounts()).every((n) => n === 3) || undefined, 40_000, 'both buckets at 3 replicas');
+      expect((await growing.get('/kept'))?.value).toBe('v');
+    } finally {
+      await growing.close();
+    }
+  }, 90_000);
 });

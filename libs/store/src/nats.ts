@@ -10,6 +10,15 @@ export interface NatsStoreOptions {
   servers: string;
   bucket: string;
   replicas: number;
+  /** NATS user and password, when the servers require them (an embedded cluster's are derived from its token). */
+  user?: string;
+  pass?: string;
+  /**
+   * `replicas` is a goal, not a demand: the buckets are made with as many replicas as the NATS cluster has
+   * servers for (up to `replicas`), a bucket with fewer is accepted, and both are raised towards `replicas`
+   * as servers join (for `berth server --cluster-init`, whose cluster grows one server at a time).
+   */
+  growReplicas?: boolean;
 }
 
 /** JetStream's error for a publish whose expected last subject sequence did not match. */
@@ -86,13 +95,38 @@ async function keepEveryMessage(jsm: JetStreamManager, stream: string): Promise<
  * A bucket keeps the replica count it was made with (KV binds to an existing bucket without looking at
  * it): one asked for with another count is refused rather than silently less available than asked.
  */
-async function checkReplicas(jsm: JetStreamManager, stream: string, bucket: string, replicas: number): Promise<void> {
+async function checkReplicas(jsm: JetStreamManager, stream: string, bucket: string, replicas: number, growing: boolean): Promise<void> {
   const { config } = await jsm.streams.info(stream);
-  if (config.num_replicas === replicas) return;
+  if (config.num_replicas === replicas || (growing && config.num_replicas < replicas)) return;
   throw errors.badRequest(
     `NATS KV bucket ${bucket} exists with ${config.num_replicas} replica(s), not the ${replicas} asked for: use --store-replicas ${config.num_replicas}, or change the stream ${stream} (nats stream edit ${stream} --replicas ${replicas})`,
   );
 }
+
+/**
+ * JetStream's refusal of a stream with more replicas than the cluster has servers for: 10023 insufficient
+ * resources, 10005 no suitable peers, 10074 replicas > 1 without clustering.
+ */
+const NOT_ENOUGH_PEERS = new Set([10023, 10005, 10074]);
+
+function isNotEnoughPeers(err: unknown): boolean {
+  const apiError = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
+  if (apiError?.err_code !== undefined) return NOT_ENOUGH_PEERS.has(apiError.err_code);
+  return /insufficient resources|no suitable peers|replicas > 1 not supported/i.test(err instanceof Error ? err.message : String(err));
+}
+
+async function streamExists(jsm: JetStreamManager, stream: string): Promise<boolean> {
+  try {
+    await jsm.streams.info(stream);
+    return true;
+  } catch (err) {
+    if (/stream not found/i.test(err instanceof Error ? err.message : String(err))) return false;
+    throw err;
+  }
+}
+
+/** How often a growing store tries to raise its buckets' replicas. */
+const GROW_INTERVAL_MS = 5_000;
 
 /** How long connect waits for a JetStream cluster that is still forming (its meta leader or a new stream's leader). */
 const SETUP_DEADLINE_MS = 30_000;
@@ -168,6 +202,7 @@ function asBerthError(err: unknown): Error {
 export class NatsStore implements Store {
   private readonly watchers = new Set<Subscription>();
   private closed = false;
+  private growTimer?: NodeJS.Timeout;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -181,7 +216,7 @@ export class NatsStore implements Store {
   static async connect(options: NatsStoreOptions): Promise<NatsStore> {
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: options.servers.split(','), name: 'berth-store', maxReconnectAttempts: -1 });
+      nc = await connect({ servers: options.servers.split(','), name: 'berth-store', maxReconnectAttempts: -1, user: options.user, pass: options.pass });
     } catch (err) {
       throw errors.unavailable(`cannot connect to NATS at ${options.servers}: ${(err as Error).message}`);
     }
@@ -191,14 +226,31 @@ export class NatsStore implements Store {
       const common = { replicas: options.replicas, storage: StorageType.File, allow_direct: false };
       // Servers started together with a new NATS cluster find JetStream still electing: they wait for it.
       const deadline = Date.now() + SETUP_DEADLINE_MS;
-      const kv = await retryTransient(deadline, () => js.views.kv(options.bucket, { ...common, history: -1 }));
-      await checkReplicas(jsm, `KV_${options.bucket}`, options.bucket, options.replicas);
+      const growing = options.growReplicas === true;
+      // A growing store makes its buckets with as many replicas as there are servers for, fewer each time JetStream says so.
+      const bucketView = async (name: string, history: number): Promise<KV> => {
+        // One that exists with fewer replicas is taken as it is (asking for more would be refused as another configuration).
+        if (growing && (await retryTransient(deadline, () => streamExists(jsm, `KV_${name}`)))) {
+          return retryTransient(deadline, () => js.views.kv(name, { bindOnly: true }));
+        }
+        for (let replicas = options.replicas; ; replicas--) {
+          try {
+            return await retryTransient(deadline, () => js.views.kv(name, { ...common, replicas, history }));
+          } catch (err) {
+            if (!growing || replicas === 1 || !isNotEnoughPeers(err)) throw err;
+          }
+        }
+      };
+      const kv = await bucketView(options.bucket, -1);
+      await checkReplicas(jsm, `KV_${options.bucket}`, options.bucket, options.replicas, growing);
       await retryTransient(deadline, () => keepEveryMessage(jsm, `KV_${options.bucket}`));
-      const meta = await retryTransient(deadline, () => js.views.kv(`${options.bucket}-meta`, { ...common, history: 1 }));
-      await checkReplicas(jsm, `KV_${options.bucket}-meta`, `${options.bucket}-meta`, options.replicas);
+      const meta = await bucketView(`${options.bucket}-meta`, 1);
+      await checkReplicas(jsm, `KV_${options.bucket}-meta`, `${options.bucket}-meta`, options.replicas, growing);
       await waitForLeader(jsm, `KV_${options.bucket}`, deadline);
       await waitForLeader(jsm, `KV_${options.bucket}-meta`, deadline);
-      return new NatsStore(nc, js, jsm, kv, meta, options.bucket);
+      const store = new NatsStore(nc, js, jsm, kv, meta, options.bucket);
+      if (growing) store.growReplicasTowards(options.replicas);
+      return store;
     } catch (err) {
       await nc.close();
       if (isBerthError(err)) throw err;
@@ -343,9 +395,43 @@ export class NatsStore implements Store {
     }
   }
 
+  /** The buckets' replica counts (stream `num_replicas`), the data's then the meta bucket's. */
+  async replicaCounts(): Promise<number[]> {
+    this.assertOpen();
+    try {
+      return await Promise.all([this.streamName(), `KV_${this.bucket}-meta`].map(async (stream) => (await this.jsm.streams.info(stream)).config.num_replicas));
+    } catch (err) {
+      throw asBerthError(err);
+    }
+  }
+
+  /**
+   * Every GROW_INTERVAL_MS, raises each bucket below `goal` replicas by one (a stream update of
+   * num_replicas); JetStream refuses while the cluster has no server for another replica, and the next
+   * round asks again. One step at a time, so a new replica has caught up before the next is placed.
+   */
+  private growReplicasTowards(goal: number): void {
+    let growing = false;
+    this.growTimer = setInterval(() => {
+      if (growing || this.closed) return;
+      growing = true;
+      void (async () => {
+        for (const stream of [this.streamName(), `KV_${this.bucket}-meta`]) {
+          const { config } = await this.jsm.streams.info(stream);
+          if (config.num_replicas < goal) await this.jsm.streams.update(stream, { ...config, num_replicas: config.num_replicas + 1 });
+        }
+      })()
+        // Not enough servers yet, or JetStream busy electing: the next round tries again.
+        .catch(() => undefined)
+        .finally(() => (growing = false));
+    }, GROW_INTERVAL_MS);
+    this.growTimer.unref();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.growTimer);
     for (const watcher of [...this.watchers]) watcher.fail(errors.unavailable('store closed'));
     await this.nc.close();
   }
