@@ -125,7 +125,10 @@ function parseServer(server: string): URL {
  * load balancer do. A request that never reached its server is sent to the next at once (any method); a
  * GET whose server went away is sent again too; a write whose server went away is not (it may have been
  * applied), it fails with ServiceUnavailable and the caller's retry goes to the next server. Watches in
- * flight end with their server; the watch that follows goes to the next one.
+ * flight end with their server; the watch that follows goes to the next one. A server cut off the network
+ * closes nothing: a watch notices by its missed bookmarks (see KubeClient's watch), a tunnel by its missed
+ * pongs, and either reports the server (reportUnreachable) so that what follows goes to the next one. Every
+ * request has a timeout until its answer's headers arrive; TCP keepalive runs on every socket.
  */
 export class Transport {
   private readonly servers: string[];
