@@ -198,6 +198,37 @@ describe('the node tunnel (agent side)', () => {
     }
   });
 
+  it('gives up a control socket whose server went silent (cut off, not closed) and redials through the next server', async () => {
+    const first = await api.listen();
+    const next = new FakeApiServer();
+    const nextUrl = await next.listen();
+    const client = new KubeClient({ server: first, servers: [first, nextUrl], token: TOKEN, insecureSkipTLSVerify: false });
+    const silenced: Array<string | undefined> = [];
+    try {
+      const t = nodeTunnelFor(client, runtime, {
+        nodeName: NODE,
+        logger: pino({ level: 'silent' }),
+        reconnect: { initialMs: 10, maxMs: 40 },
+        silenceMs: 600,
+        onSilence: (server) => silenced.push(server),
+      })!;
+      tunnel = t;
+      t.start();
+      await waitUntil('the first connection', () => t.connections === 1 && !!api.control);
+      // Our own pings keep a live server's socket up well past the bound.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(t.connections).toBe(1);
+      // The first server's host is cut off: its socket reads nothing more and answers no ping, and nothing closes.
+      (api.control as unknown as { _socket: { pause(): void } })._socket.pause();
+      await waitUntil('the connection through the next server', () => t.connections === 2 && !!next.control, 5000);
+      expect(silenced).toEqual([first]);
+      expect(client.server).toBe(nextUrl);
+    } finally {
+      client.close();
+      await next.close();
+    }
+  });
+
   it('serves a log on the dial-back socket of its request id, and stops following when the server lets go', async () => {
     await startTunnel();
     const params = { namespace: 'default', pod: 'p', uid: 'uid-1', container: 'main', follow: true, timestamps: true, previous: false };

@@ -9,6 +9,12 @@ import { StatsSampler, type HostReader } from './node-tunnel-stats';
 export type TunnelDialer = (path: string, query?: Record<string, string>) => Promise<WebSocket>;
 
 export const DEFAULT_RECONNECT: ReconnectPolicy = { initialMs: 500, maxMs: 10_000 };
+/**
+ * The control socket is given up when nothing (a pong, a ping, a request) came from the server for this long.
+ * The agent pings every third of it, so a live server is heard from three times per bound, whatever the
+ * server's own ping interval: the same bound as a berth watch's three missed bookmarks.
+ */
+export const DEFAULT_TUNNEL_SILENCE_MS = 15_000;
 
 export interface NodeTunnelOptions {
   nodeName: string;
@@ -21,19 +27,27 @@ export interface NodeTunnelOptions {
   connection?: ClusterConnection | (() => ClusterConnection);
   dial?: TunnelDialer;
   reconnect?: Partial<ReconnectPolicy>;
-  /** The control socket is given up (and redialled) when the server has not pinged for this long; default 60 s. */
+  /** The control socket is given up (and redialled) when the server has not been heard from for this long; default DEFAULT_TUNNEL_SILENCE_MS. */
   silenceMs?: number;
+  /**
+   * Told the server whose control socket went silent (cut off, not closed), before the tunnel redials: the
+   * agent's client moves on from it, so the redial goes to the next server.
+   */
+  onSilence?: (server: string | undefined) => void;
   /** For tests: where the host's usage comes from. */
   readHost?: HostReader;
 }
 
 /**
  * The agent's end of the node tunnel (see @berth/client's node-tunnel-protocol): keeps a control socket
- * open to the API server, redialling with back-off when it drops, and for each request the server sends
- * on it dials back and serves the request through runtimed.
+ * open to the API server, redialling with back-off when it drops or goes silent (a server cut off the
+ * network closes nothing), and for each request the server sends on it dials back and serves the request
+ * through runtimed.
  */
 export class NodeTunnel {
   private readonly dial: TunnelDialer;
+  /** The server the next dial goes to, when the tunnel dials with a connection (not a custom dialer). */
+  private readonly serverOf: () => string | undefined;
   private readonly policy: ReconnectPolicy;
   private readonly stats: StatsSampler;
   private readonly active = new Set<WebSocket>();
@@ -49,6 +63,7 @@ export class NodeTunnel {
     if (!options.dial && !connection) throw new Error('NodeTunnel needs a connection or a dialer');
     const current = typeof connection === 'function' ? connection : () => connection!;
     this.dial = options.dial ?? ((path, query) => openWebSocket(current(), path, { query }));
+    this.serverOf = options.dial ? () => undefined : () => current().server;
     this.policy = { ...DEFAULT_RECONNECT, ...options.reconnect };
     this.stats = new StatsSampler(options.runtime, options.readHost);
   }
@@ -73,6 +88,7 @@ export class NodeTunnel {
   private connect(): void {
     if (this.stopped) return;
     const { logger } = this.options;
+    const server = this.serverOf();
     this.dial(nodeTunnelPath(this.options.nodeName)).then(
       (ws) => {
         if (this.stopped) return ws.close(1001);
@@ -80,13 +96,21 @@ export class NodeTunnel {
         this.control = ws;
         this.connections++;
         logger.info({ attempts: this.failures + 1 }, 'node tunnel connected');
-        const silenceMs = this.options.silenceMs ?? 60_000;
-        let silence = setTimeout(() => ws.terminate(), silenceMs);
+        const silenceMs = this.options.silenceMs ?? DEFAULT_TUNNEL_SILENCE_MS;
+        const silent = () => {
+          logger.warn({ server, silenceMs }, 'node tunnel: nothing from the API server in time; giving up its connection');
+          this.options.onSilence?.(server);
+          ws.terminate();
+        };
+        let silence = setTimeout(silent, silenceMs);
         const heard = () => {
           clearTimeout(silence);
-          silence = setTimeout(() => ws.terminate(), silenceMs);
+          silence = setTimeout(silent, silenceMs);
         };
+        // Our pings make a live server answer (pong) well within the bound, even if it pings rarely itself.
+        const pinger = setInterval(() => ws.ping(), Math.max(1, Math.floor(silenceMs / 3)));
         ws.on('ping', heard);
+        ws.on('pong', heard);
         ws.on('message', (data: Buffer, isBinary: boolean) => {
           heard();
           if (!isBinary) this.onRequest(data.toString('utf8'));
@@ -94,6 +118,7 @@ export class NodeTunnel {
         ws.on('error', (err) => logger.debug({ err }, 'node tunnel control socket error'));
         ws.on('close', () => {
           clearTimeout(silence);
+          clearInterval(pinger);
           this.control = undefined;
           if (this.stopped) return;
           // A socket that stayed up a while was a success: the next attempt starts the back-off over.
@@ -153,7 +178,12 @@ const TUNNEL_RUNTIME_CALLS = ['listContainers', 'logs', 'exec', 'attach', 'stats
  */
 export function nodeTunnelFor(client: object, runtime: object, options: Omit<NodeTunnelOptions, 'runtime' | 'connection'>): NodeTunnel | undefined {
   const connectionOf = () => (client as { connection?: ClusterConnection }).connection;
+  const reportUnreachable = (client as { reportUnreachable?: (server: string) => void }).reportUnreachable?.bind(client);
   const capable = TUNNEL_RUNTIME_CALLS.every((call) => typeof (runtime as Record<string, unknown>)[call] === 'function');
   if (!capable || (!options.dial && typeof connectionOf()?.server !== 'string')) return undefined;
-  return new NodeTunnel({ ...options, connection: () => connectionOf()!, runtime: runtime as TunnelRuntime });
+  const onSilence = (server: string | undefined) => {
+    options.onSilence?.(server);
+    if (server && reportUnreachable) reportUnreachable(server);
+  };
+  return new NodeTunnel({ ...options, onSilence, connection: () => connectionOf()!, runtime: runtime as TunnelRuntime });
 }

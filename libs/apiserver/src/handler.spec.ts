@@ -1,4 +1,5 @@
 import { MAX_NESTING_DEPTH } from '@berth/api';
+import { BOOKMARK_INTERVAL_HEADER } from '@berth/client';
 import { MemoryStore, Store } from '@berth/store';
 import { waitFor } from '@berth/testing';
 import { createServer, request, Server } from 'node:http';
@@ -93,6 +94,29 @@ describe('ApiHandler', () => {
     const res = await call(`${url}/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=1`);
     expect(res.status).toBe(410);
     expect(JSON.parse(res.body)).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Expired', code: 410 });
+  });
+
+  test("a berth client's bookmark interval is honoured and echoed; kubectl's watch (no header) gets neither; a bad one is a 400", async () => {
+    const openWatch = (query: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; echoed: unknown; bookmarksIn2s: number }>((resolve, reject) => {
+        const req = request(`${url}/api/v1/namespaces/default/configmaps?watch=1&${query}`, { headers: { Authorization: `Bearer ${TOKEN}`, ...headers } }, (res) => {
+          let bookmarks = 0;
+          if (res.statusCode !== 200) return void (res.resume(), resolve({ status: res.statusCode ?? 0, echoed: undefined, bookmarksIn2s: 0 }));
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (bookmarks += chunk.split('"type":"BOOKMARK"').length - 1));
+          setTimeout(() => {
+            req.destroy();
+            resolve({ status: res.statusCode ?? 0, echoed: res.headers[BOOKMARK_INTERVAL_HEADER], bookmarksIn2s: bookmarks });
+          }, 2_200);
+        });
+        req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+        req.end();
+      });
+    // 1 s asked: the first bookmark at once, then one a second.
+    expect(await openWatch('allowWatchBookmarks=true', { [BOOKMARK_INTERVAL_HEADER]: '1' })).toEqual({ status: 200, echoed: '1', bookmarksIn2s: 3 });
+    expect(await openWatch('allowWatchBookmarks=true', {})).toEqual({ status: 200, echoed: undefined, bookmarksIn2s: 1 });
+    expect(await openWatch('', { [BOOKMARK_INTERVAL_HEADER]: '1' })).toEqual({ status: 200, echoed: undefined, bookmarksIn2s: 0 });
+    for (const bad of ['0', '1e3', '31', 'soon']) expect((await openWatch('allowWatchBookmarks=true', { [BOOKMARK_INTERVAL_HEADER]: bad })).status).toBe(400);
   });
 
   test('namespaces are not deleted as a collection (405, as Kubernetes, which lists no deletecollection for them)', async () => {

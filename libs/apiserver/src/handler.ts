@@ -5,7 +5,7 @@ import type { Store } from '@berth/store';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { PEM_MEDIA_TYPE } from '@berth/client';
+import { BOOKMARK_INTERVAL_HEADER, PEM_MEDIA_TYPE } from '@berth/client';
 import { Authenticator, bearerToken, type UserInfo } from './authn';
 import { requestAttributes, type Admission, type Authorizer, type RequestAttributes, type ResourceAttributes } from './authz';
 import {
@@ -40,7 +40,7 @@ import { booleanParam, integerParam, integerValue, resourceVersionParam } from '
 import { parseRequestTarget, parseRoute, ResourceTarget, Route, isPublic, type RequestTarget } from './routes';
 import { parseIncludeObject, toTable } from './tables';
 import { VersionView } from './conversion';
-import { WatchRegistry, type WatchEventType } from './watch';
+import { BOOKMARK_INTERVAL_RANGE_S, WatchRegistry, type WatchEventType } from './watch';
 
 /** Kubernetes' limit on request bodies. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -510,6 +510,11 @@ export class ApiHandler {
     const timeoutSeconds = integerParam(q, 'timeoutSeconds', { min: 0 });
     const resourceVersion = resourceVersionParam(q);
     const table = this.tableRequest(ctx);
+    const allowBookmarks = booleanParam(q, 'allowWatchBookmarks');
+    // berth's clients ask for frequent bookmarks to tell a cut-off server from a quiet one (see @berth/client's
+    // BOOKMARK_INTERVAL_HEADER); kubectl sends no such header and gets Kubernetes' interval.
+    const askedInterval = ctx.req.headers[BOOKMARK_INTERVAL_HEADER];
+    const bookmarkIntervalS = allowBookmarks && typeof askedInterval === 'string' ? integerValue(BOOKMARK_INTERVAL_HEADER, askedInterval, BOOKMARK_INTERVAL_RANGE_S) : undefined;
     const account = this.watchBudget.open(clientOf(ctx.req));
     let opened: Awaited<ReturnType<WatchRegistry['watch']>>;
     try {
@@ -518,7 +523,8 @@ export class ApiHandler {
         namespace: target.namespace,
         filter,
         resourceVersion,
-        allowBookmarks: booleanParam(q, 'allowWatchBookmarks'),
+        allowBookmarks,
+        bookmarkIntervalMs: bookmarkIntervalS && bookmarkIntervalS * 1000,
         // 0 is "no timeout of my own", as in Kubernetes: the server's default.
         timeoutSeconds: timeoutSeconds || undefined,
       });
@@ -528,7 +534,11 @@ export class ApiHandler {
     }
     const { watch, initial } = opened;
     const { res } = ctx;
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      ...(bookmarkIntervalS ? { [BOOKMARK_INTERVAL_HEADER]: String(bookmarkIntervalS) } : {}),
+    });
     res.flushHeaders();
     let withColumns = true;
     res.on('close', () => {

@@ -179,7 +179,7 @@ describe('NodeTunnels relaying to the server that holds a node tunnel', () => {
   function peersOf(holder: () => string | undefined) {
     const told: string[] = [];
     const peers: TunnelPeers = {
-      held: async (node) => void told.push(`held ${node}`),
+      held: async (node) => (told.push(`held ${node}`), true),
       released: async (node) => void told.push(`released ${node}`),
       relay: async (node, kind, params) => {
         const url = holder();
@@ -222,7 +222,7 @@ describe('NodeTunnels relaying to the server that holds a node tunnel', () => {
   it("passes the node's refusal on, and never relays a relayed request again", async () => {
     // The holder's own peers would relay back to the asking server: a relayed request must not use them.
     let relayedAgain = false;
-    const holder = await server({ held: async () => undefined, released: async () => undefined, relay: async () => ((relayedAgain = true), Promise.reject(new Error('relayed again'))) });
+    const holder = await server({ held: async () => true, released: async () => undefined, relay: async () => ((relayedAgain = true), Promise.reject(new Error('relayed again'))) });
     const other = await server(peersOf(() => holder.url).peers);
     const node = await fakeNode(holder.url, 'n1', { ok: false, reason: 'BadRequest', message: 'container "c" is not running' });
     closers.push(() => node.control.terminate());

@@ -3,13 +3,15 @@ import { BerthError, errors, isBerthError } from '@berth/errors';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import type { TunnelPeers } from './tunnel-peers';
+import { TUNNEL_RENEW_INTERVAL_MS, type TunnelPeers } from './tunnel-peers';
 
 export interface NodeTunnelsOptions {
   /** How long a node has to dial back and answer a request; default 10 s. */
   answerTimeoutMs?: number;
   /** How often control sockets are pinged; one that missed a whole period is dropped. Default 20 s. */
   pingIntervalMs?: number;
+  /** How often the records of the tunnels held here are renewed (see TunnelPeers.held); default TUNNEL_RENEW_INTERVAL_MS. */
+  renewIntervalMs?: number;
   /**
    * The other API servers of the cluster: told which tunnels this one holds, and asked for a node whose
    * tunnel this one does not hold. Absent: a single server, which reaches only the nodes connected to it.
@@ -47,6 +49,7 @@ export class NodeTunnels {
   private readonly pending = new Map<string, Pending>();
   private readonly alive = new WeakSet<WebSocket>();
   private readonly pinger: NodeJS.Timeout;
+  private readonly renewer: NodeJS.Timeout;
   private readonly answerTimeoutMs: number;
   private readonly peers: TunnelPeers | undefined;
 
@@ -58,6 +61,8 @@ export class NodeTunnels {
     this.peers = options.peers;
     this.pinger = setInterval(() => this.ping(), options.pingIntervalMs ?? 20_000);
     this.pinger.unref();
+    this.renewer = setInterval(() => this.renew(), options.renewIntervalMs ?? TUNNEL_RENEW_INTERVAL_MS);
+    this.renewer.unref();
   }
 
   connected(node: string): boolean {
@@ -206,10 +211,26 @@ export class NodeTunnels {
   /** Closes every control socket and fails every waiting request. */
   stop(): void {
     clearInterval(this.pinger);
+    clearInterval(this.renewer);
     for (const ws of this.controls.values()) ws.close(1001, 'server shutting down');
     this.controls.clear();
     for (const pending of this.pending.values()) pending.reject(errors.unavailable('the API server is shutting down'));
     this.pending.clear();
+  }
+
+  /** Renews the record of every tunnel held here, so a lost one comes back and the others see it is live. */
+  private renew(): void {
+    for (const [node, ws] of this.controls) {
+      this.peers?.held(node, true).then(
+        (stillHeld) => {
+          if (stillHeld || this.controls.get(node) !== ws) return;
+          // The agent connected to another server since: this socket is dead (its server was cut off, say).
+          this.logger.warn({ node }, 'node tunnel taken over by another API server; dropping this one');
+          ws.terminate();
+        },
+        (err: Error) => this.logger.warn({ err: err.message, node }, 'could not renew the record of the node tunnel'),
+      );
+    }
   }
 
   private ping(): void {

@@ -16,6 +16,8 @@ export interface WatchRequest {
   /** `resourceVersion` query value: absent or "0" starts with the current objects as ADDED events. */
   resourceVersion: string | null;
   allowBookmarks: boolean;
+  /** How often to send bookmarks (a berth client's BOOKMARK_INTERVAL_HEADER); Kubernetes' interval when absent. */
+  bookmarkIntervalMs?: number;
   timeoutSeconds: number | undefined;
 }
 
@@ -26,6 +28,8 @@ export interface WatchSink {
 }
 
 const BOOKMARK_INTERVAL_MS = 30_000;
+/** The most often a client may ask for bookmarks (BOOKMARK_INTERVAL_HEADER), in seconds, and the least often that still means something. */
+export const BOOKMARK_INTERVAL_RANGE_S = { min: 1, max: BOOKMARK_INTERVAL_MS / 1000 };
 
 /** Kubernetes ends watches without timeoutSeconds after a random 30-60 minutes, so clients spread out their relists. */
 const DEFAULT_TIMEOUT_MIN_S = 1800;
@@ -97,7 +101,7 @@ export class ObjectWatch {
     for (const event of backlog) this.translate(event);
     if (this.req.allowBookmarks) {
       this.bookmark();
-      this.timers.push(setInterval(() => this.bookmark(), BOOKMARK_INTERVAL_MS));
+      this.timers.push(setInterval(() => this.bookmark(), this.req.bookmarkIntervalMs ?? BOOKMARK_INTERVAL_MS));
     }
     const timeoutSeconds = this.req.timeoutSeconds ?? DEFAULT_TIMEOUT_MIN_S * (1 + Math.random());
     // A timer longer than 2^31-1 ms would fire at once: a watch asked to last longer lasts that (24.8 days).

@@ -1,9 +1,10 @@
 import { apiVersionOf, KubeList, KubeObject, ListMeta, ResourceType, TableColumn } from '@berth/api';
 import { BerthError } from '@berth/errors';
+import type { IncomingMessage } from 'node:http';
 import type { ClusterConnection } from './kubeconfig';
 import type { Status } from './status';
 import { ClientCredentials, HttpRequest, HttpResponse, QueryValue, Transport, TransportOptions } from './transport';
-import { Watch } from './watch';
+import { BOOKMARK_INTERVAL_HEADER, MISSED_BOOKMARKS, REQUESTED_BOOKMARK_INTERVAL_S, Watch, type WatchLiveness } from './watch';
 
 /** meta.k8s.io/v1 Table, as the server renders `kubectl get` output. */
 export interface TableRow {
@@ -119,6 +120,11 @@ export class KubeClient {
     this.transport.setServers(servers);
   }
 
+  /** `server` stopped answering on a connection that stayed open: later requests go to the next server (see Transport.reportUnreachable). */
+  reportUnreachable(server: string): void {
+    this.transport.reportUnreachable(server);
+  }
+
   /** The connection requests are sent with, carrying the latest credentials. */
   get connection(): ClusterConnection {
     return this.transport.connection;
@@ -208,12 +214,8 @@ export class KubeClient {
 
   /** Streams changes after `resourceVersion` (from the list's metadata, or the current state when omitted). */
   async watch<T extends KubeObject = KubeObject>(type: ResourceType, opts: WatchOptions = {}): Promise<Watch<T>> {
-    const { response, abort } = await this.transport.stream({
-      method: 'GET',
-      path: resourcePath(type, { namespace: opts.namespace }),
-      query: watchQuery(opts),
-    });
-    return new Watch<T>(response, abort, (object) => withTypeMeta(type, object));
+    const { response, abort, liveness } = await this.openWatch({ method: 'GET', path: resourcePath(type, { namespace: opts.namespace }), query: watchQuery(opts) }, opts);
+    return new Watch<T>(response, abort, (object) => withTypeMeta(type, object), liveness);
   }
 
   /** The server-rendered table of a list (or, with `name`, of one object). */
@@ -226,13 +228,26 @@ export class KubeClient {
 
   /** A watch whose events carry one-row Tables, as `kubectl get -w` prints them. */
   async watchTable(type: ResourceType, opts: WatchOptions = {}): Promise<Watch<Table>> {
-    const { response, abort } = await this.transport.stream({
-      method: 'GET',
-      path: resourcePath(type, { namespace: opts.namespace }),
-      query: watchQuery(opts),
-      accept: TABLE_ACCEPT,
-    });
-    return new Watch<Table>(response, abort, expectTable);
+    const { response, abort, liveness } = await this.openWatch(
+      { method: 'GET', path: resourcePath(type, { namespace: opts.namespace }), query: watchQuery(opts), accept: TABLE_ACCEPT },
+      opts,
+    );
+    return new Watch<Table>(response, abort, expectTable, liveness);
+  }
+
+  /**
+   * Opens a watch stream. With bookmarks allowed, it asks the server for one every few seconds (see
+   * BOOKMARK_INTERVAL_HEADER); a server that says it will send them and then stays silent for MISSED_BOOKMARKS
+   * intervals is taken for cut off: the watch ends with ServiceUnavailable and the server is reported
+   * unreachable, so the watch that follows (from the last resourceVersion) goes to the next server. A server
+   * that does not answer the header (Kubernetes itself) gets no bound: its bookmarks come when they come.
+   */
+  private async openWatch(req: HttpRequest, opts: WatchOptions): Promise<{ response: IncomingMessage; abort: () => void; liveness?: WatchLiveness }> {
+    const headers = opts.allowWatchBookmarks ? { [BOOKMARK_INTERVAL_HEADER]: String(REQUESTED_BOOKMARK_INTERVAL_S) } : undefined;
+    const { response, abort, server } = await this.transport.stream({ ...req, headers });
+    const promised = Number(response.headers[BOOKMARK_INTERVAL_HEADER]);
+    if (!headers || !Number.isSafeInteger(promised) || promised <= 0) return { response, abort };
+    return { response, abort, liveness: { silenceMs: MISSED_BOOKMARKS * promised * 1000, onSilence: () => this.transport.reportUnreachable(server) } };
   }
 
   /** Any other request (discovery, /version, subresources): the answer's body, parsed as JSON when it is JSON. */

@@ -2,8 +2,8 @@ export { KubeClient, resourcePath, groupVersionPath, TABLE_ACCEPT } from './clie
 export type {
   Table, TableRow, PatchType, NamespaceOption, ListOptions, WatchOptions, WriteOptions, PatchOptions, DeleteOptions, TableOptions,
 } from './client';
-export { Watch } from './watch';
-export type { WatchEvent, WatchEventType } from './watch';
+export { BOOKMARK_INTERVAL_HEADER, MISSED_BOOKMARKS, REQUESTED_BOOKMARK_INTERVAL_S, Watch } from './watch';
+export type { WatchEvent, WatchEventType, WatchLiveness } from './watch';
 export { Transport, queryString } from './transport';
 export type { HttpRequest, HttpResponse, TransportOptions, QueryValue, ClientCredentials } from './transport';
 export { StatusError, errorFromStatus, errorFromResponse, isStatus } from './status';

@@ -15,6 +15,8 @@ export interface HttpRequest {
   body?: unknown;
   contentType?: string;
   accept?: string;
+  /** More request headers (lower-case names). */
+  headers?: Record<string, string>;
 }
 
 export interface HttpResponse {
@@ -81,6 +83,12 @@ function retire(agent: http.Agent): void {
 
 /** How long a client with other servers to try waits for a TCP connection before it tries the next. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * TCP keepalive on every socket, probing after this much idleness: a backstop under the watches' bookmark
+ * bound and the requests' timeouts, for a peer that vanished while a socket was idle (Linux then gives up
+ * after its probes go unanswered, and the socket fails with ETIMEDOUT).
+ */
+const KEEPALIVE_IDLE_MS = 10_000;
 
 /** Socket errors that mean the request never reached the server, so that any other server may take it. */
 const UNREACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNECTTIMEOUT']);
@@ -117,7 +125,10 @@ function parseServer(server: string): URL {
  * load balancer do. A request that never reached its server is sent to the next at once (any method); a
  * GET whose server went away is sent again too; a write whose server went away is not (it may have been
  * applied), it fails with ServiceUnavailable and the caller's retry goes to the next server. Watches in
- * flight end with their server; the watch that follows goes to the next one.
+ * flight end with their server; the watch that follows goes to the next one. A server cut off the network
+ * closes nothing: a watch notices by its missed bookmarks (see KubeClient's watch), a tunnel by its missed
+ * pongs, and either reports the server (reportUnreachable) so that what follows goes to the next one. Every
+ * request has a timeout until its answer's headers arrive; TCP keepalive runs on every socket.
  */
 export class Transport {
   private readonly servers: string[];
@@ -193,12 +204,20 @@ export class Transport {
     return { status, headers: res.headers, body };
   }
 
-  /** Sends a request and hands back the open response for streaming (watches); non-2xx is thrown. */
-  async stream(req: HttpRequest): Promise<{ response: http.IncomingMessage; abort: () => void }> {
-    const { response: res } = await this.send(req, undefined);
+  /** Sends a request and hands back the open response for streaming (watches), with the server that answered; non-2xx is thrown. */
+  async stream(req: HttpRequest): Promise<{ response: http.IncomingMessage; abort: () => void; server: string }> {
+    const { response: res, server } = await this.send(req, this.options.requestTimeoutMs ?? 60_000, true);
     const status = res.statusCode ?? 0;
     if (status < 200 || status > 299) throw errorFromResponse(status, await readBody(res));
-    return { response: res, abort: () => res.destroy() };
+    return { response: res, abort: () => res.destroy(), server };
+  }
+
+  /**
+   * `server` stopped answering on a connection that stayed open (a watch that missed its bookmarks, a tunnel
+   * that missed its pongs): it is suspect, and requests from now on go to the next server, if there is one.
+   */
+  reportUnreachable(server: string): void {
+    this.moveOn(server);
   }
 
   /** Drops idle keep-alive connections so a short-lived process can exit. */
@@ -209,11 +228,12 @@ export class Transport {
   }
 
   /** Sends to the server in use, and on to the next ones as the class comment says. */
-  private async send(req: HttpRequest, timeoutMs: number | undefined): Promise<{ response: http.IncomingMessage; server: string }> {
+  /** `streaming`: the timeout holds until the answer's headers arrive; the stream that follows may be quiet for as long as it likes. */
+  private async send(req: HttpRequest, timeoutMs: number, streaming = false): Promise<{ response: http.IncomingMessage; server: string }> {
     for (let attempt = 1; ; attempt++) {
       const server = this.current.server;
       try {
-        return { response: await this.sendTo(server, req, timeoutMs), server };
+        return { response: await this.sendTo(server, req, timeoutMs, streaming), server };
       } catch (err) {
         if (!(err instanceof ServerFailure)) throw err;
         const others = this.servers.length > 1;
@@ -232,10 +252,10 @@ export class Transport {
     this.options.onServerChange?.(next, failed);
   }
 
-  private sendTo(server: string, req: HttpRequest, timeoutMs: number | undefined, retried = false): Promise<http.IncomingMessage> {
+  private sendTo(server: string, req: HttpRequest, timeoutMs: number, streaming: boolean, retried = false): Promise<http.IncomingMessage> {
     const base = new URL(server);
     const body = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
-    const headers: http.OutgoingHttpHeaders = { Accept: req.accept ?? 'application/json' };
+    const headers: http.OutgoingHttpHeaders = { ...req.headers, Accept: req.accept ?? 'application/json' };
     if (this.options.userAgent) headers['User-Agent'] = this.options.userAgent;
     if (body !== undefined) {
       headers['Content-Type'] = req.contentType ?? 'application/json';
@@ -254,16 +274,20 @@ export class Transport {
       agent: this.agent,
     };
     return new Promise((resolve, reject) => {
-      const request = (this.secure ? https : http).request(options, resolve);
+      const request = (this.secure ? https : http).request(options, (response) => {
+        if (streaming) request.setTimeout(0);
+        resolve(response);
+      });
       request.on('error', (err: Error & { code?: string }) => {
         // A kept-alive connection the server closed as idle just as we reused it: the request never
         // reached the server, so sending it once more on a fresh connection is safe (Node's advice).
-        if (request.reusedSocket && err.code === 'ECONNRESET' && !retried) return resolve(this.sendTo(server, req, timeoutMs, true));
+        if (request.reusedSocket && err.code === 'ECONNRESET' && !retried) return resolve(this.sendTo(server, req, timeoutMs, streaming, true));
         if (err instanceof BerthError && err.reason === 'Timeout') return reject(new ServerFailure(err, false));
         if (err.code && UNREACHED.has(err.code)) return reject(new ServerFailure(err, true));
         if (err.code && LOST.has(err.code)) return reject(new ServerFailure(err, false));
         reject(this.connectionError(err, server));
       });
+      request.on('socket', (socket) => socket.setKeepAlive(true, KEEPALIVE_IDLE_MS));
       if (this.servers.length > 1) {
         // A host that is down answers nothing: without this, connect() waits for the kernel's SYN retries (minutes).
         request.on('socket', (socket) => {
@@ -276,11 +300,9 @@ export class Transport {
           socket.once('close', () => clearTimeout(timer));
         });
       }
-      if (timeoutMs !== undefined) {
-        request.setTimeout(timeoutMs, () =>
-          request.destroy(new BerthError('Timeout', `Unable to connect to the server: ${req.method} ${base.origin}${req.path}: timeout after ${timeoutMs} ms`)),
-        );
-      }
+      request.setTimeout(timeoutMs, () =>
+        request.destroy(new BerthError('Timeout', `Unable to connect to the server: ${req.method} ${base.origin}${req.path}: timeout after ${timeoutMs} ms`)),
+      );
       request.end(body);
     });
   }

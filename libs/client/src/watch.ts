@@ -9,6 +9,24 @@ export interface WatchEvent<T> {
   object: T;
 }
 
+/**
+ * The request header with which berth's clients ask a server for a bookmark at least every N seconds on a
+ * watch with allowWatchBookmarks, and the response header with which a server says it will send them. A
+ * header rather than a query parameter, so kubectl's and client-go's requests and answers stay as they were.
+ */
+export const BOOKMARK_INTERVAL_HEADER = 'x-berth-bookmark-interval';
+/** The interval berth's clients ask for, in seconds; Kubernetes' own bookmarks come about once a minute. */
+export const REQUESTED_BOOKMARK_INTERVAL_S = 5;
+/** Bookmark intervals a server may be silent before the client takes the connection for dead. */
+export const MISSED_BOOKMARKS = 3;
+
+export interface WatchLiveness {
+  /** No byte from the server in this long: the connection is dead (cut off, not closed). */
+  silenceMs: number;
+  /** Told once when silence ended the watch (before its error surfaces), to mark the server suspect. */
+  onSilence?: () => void;
+}
+
 interface Waiter<T> {
   resolve: (result: IteratorResult<WatchEvent<T>>) => void;
   reject: (err: Error) => void;
@@ -26,14 +44,25 @@ export class Watch<T> implements AsyncIterable<WatchEvent<T>> {
   private failure: Error | undefined;
   private partialLine = '';
   private closedByUs = false;
+  private silence: NodeJS.Timeout | undefined;
 
+  /**
+   * With `liveness`, a stream that stays silent longer than its bound (the server promised bookmarks more
+   * often) is aborted and ends with ServiceUnavailable: a server cut off the network sends no FIN or RST, and
+   * without this the watch would wait for TCP to give up, many minutes later.
+   */
   constructor(
     private readonly response: IncomingMessage,
     private readonly abort: () => void,
     private readonly decorate: (object: T) => T = (object) => object,
+    private readonly liveness?: WatchLiveness,
   ) {
     response.setEncoding('utf8');
-    response.on('data', (chunk: string) => this.onData(chunk));
+    this.heard();
+    response.on('data', (chunk: string) => {
+      this.heard();
+      this.onData(chunk);
+    });
     response.on('end', () => this.finish());
     response.on('close', () => this.finish());
     response.on('error', (err) => this.finish(this.closedByUs ? undefined : new BerthError('ServiceUnavailable', `watch stream failed: ${err.message}`)));
@@ -55,6 +84,17 @@ export class Watch<T> implements AsyncIterable<WatchEvent<T>> {
         return { done: true, value: undefined };
       },
     };
+  }
+
+  /** Restarts the silence bound: the server was heard from. */
+  private heard(): void {
+    const { liveness } = this;
+    if (!liveness || this.finished) return;
+    clearTimeout(this.silence);
+    this.silence = setTimeout(() => {
+      liveness.onSilence?.();
+      this.fail(new BerthError('ServiceUnavailable', `watch: nothing from the server in ${liveness.silenceMs / 1000} s (not even a bookmark): the connection is dead`));
+    }, liveness.silenceMs);
   }
 
   private next(): Promise<IteratorResult<WatchEvent<T>>> {
@@ -117,6 +157,7 @@ export class Watch<T> implements AsyncIterable<WatchEvent<T>> {
   private finish(err?: Error): void {
     if (this.finished) return;
     this.finished = true;
+    clearTimeout(this.silence);
     const waiter = this.waiter;
     this.waiter = undefined;
     if (waiter) {

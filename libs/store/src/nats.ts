@@ -21,7 +21,7 @@ export interface NatsStoreOptions {
   growReplicas?: boolean;
 }
 
-/** JetStream's error for a publish whose expected last subject sequence did not match. */
+/** JetStream's error for a publish whose expected last (subject or stream) sequence did not match. */
 const WRONG_LAST_SEQUENCE = 10071;
 const KV_OPERATION = 'KV-Operation';
 const COMPACTED_KEY = 'compacted';
@@ -186,7 +186,8 @@ function asBerthError(err: unknown): Error {
  *   sequence R read *before* that: a key whose latest message is newer than R is followed back along
  *   prevSeq to its message at or below R (or left out if it had none). The items are then exactly the
  *   state at R, and a watch from R delivers every later change once: no gap, no duplicate.
- * - compact(C) records C in the `<bucket>-meta` bucket first (watches starting before C fail from
+ * - compact(C) records C in the `<bucket>-meta` bucket first, with a compare-and-swap so that the record
+ *   only moves forward when several servers compact at once (watches starting before C fail from
  *   then on), then purges, per key, every message at or below C except the key's latest one, which
  *   values and lists still need (a latest delete marker at or below C is purged too).
  * - A watch reads every message of the bucket, headers only, and fetches the bodies (and previous
@@ -355,11 +356,10 @@ export class NatsStore implements Store {
   }
 
   async compact(revision: number): Promise<void> {
-    const previous = await this.compactedRevision();
     const upTo = Math.min(revision, await this.currentRevision());
-    if (upTo <= previous) return;
     try {
-      await this.meta.put(COMPACTED_KEY, encoder.encode(String(upTo)));
+      const previous = await this.advanceCompacted(upTo);
+      if (previous === undefined) return;
       // Every key written in (previous, upTo]: its latest message at or below upTo, and whether it is a value.
       const latestBySubject = new Map<string, { revision: number; isValue: boolean }>();
       await this.scan(previous + 1, upTo, (entry) => latestBySubject.set(entry.key, { revision: entry.revision, isValue: isValue(entry) }));
@@ -373,6 +373,36 @@ export class NatsStore implements Store {
       }
     } catch (err) {
       throw asBerthError(err);
+    }
+  }
+
+  /**
+   * Moves the compacted-revision record forward to `upTo`, never back, as etcd's compaction only moves
+   * forward: a compare-and-swap, so two servers compacting at once cannot undo each other (the one with the
+   * smaller revision reads again and finds nothing to do). The swap expects the meta stream's last sequence
+   * (Nats-Expected-Last-Sequence), not the record's own (KV's update): nats-server before 2.9.21 checks the
+   * per-subject expectation of a replicated stream only before proposing it, so two writes in flight at once
+   * can both pass (nats-server#4320), while the stream's sequence is checked against the leader's proposals.
+   * Answers the revision it moved from, or undefined when the record is at `upTo` or beyond already.
+   */
+  private async advanceCompacted(upTo: number): Promise<number | undefined> {
+    this.assertOpen();
+    const metaStream = `KV_${this.bucket}-meta`;
+    for (;;) {
+      const lastSequence = (await this.jsm.streams.info(metaStream)).state.last_seq;
+      const entry = await this.meta.get(COMPACTED_KEY);
+      const previous = entry && isValue(entry) ? Number(decoder.decode(entry.value)) : 0;
+      if (upTo <= previous) return undefined;
+      try {
+        const value = encoder.encode(String(upTo));
+        // An empty stream has no sequence to expect (0 means "no expectation"): the first record is a KV create.
+        if (lastSequence === 0) await this.meta.create(COMPACTED_KEY, value);
+        else await this.js.publish(`$KV.${this.bucket}-meta.${COMPACTED_KEY}`, value, { expect: { lastSequence } });
+        return previous;
+      } catch (err) {
+        // Another server wrote to the meta bucket since we read it: read again.
+        if (!isWrongLastSequence(err)) throw err;
+      }
     }
   }
 

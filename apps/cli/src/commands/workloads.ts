@@ -218,6 +218,13 @@ export async function watchUntil<T extends KubeObject, R>(
             if (decided !== undefined) return decided;
           }
         } catch (err) {
+          // A stream that broke or went silent (its server cut off): watch again from where it was, through
+          // the server the client moved on to (after a pause, so a stream that keeps breaking does not spin);
+          // opening that watch fails outright if no server answers.
+          if (isBerthError(err, 'ServiceUnavailable')) {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            continue;
+          }
           if (!isBerthError(err, 'Compacted') && !isBerthError(err, 'Gone')) throw err;
           compacted = true;
         }
