@@ -51,8 +51,11 @@ export class Client {
     });
   }
 
-  /** Opens a watch and calls onEvent with each event's object name and the arrival time; `opened` resolves once the server answered. */
-  watch(path: string, onEvent: (name: string, at: number) => void): { opened: Promise<void>; close(): void } {
+  /**
+   * Opens a watch and calls onEvent with each event's object name and the arrival time; `opened` resolves
+   * once the server answered; onEnd hears once why the stream ended (an ERROR event, the server closing it).
+   */
+  watch(path: string, onEvent: (name: string, at: number) => void, onEnd?: (why: string) => void): { opened: Promise<void>; close(): void } {
     const req = request({
       host: '127.0.0.1',
       port: this.server.port,
@@ -63,6 +66,12 @@ export class Client {
       headers: { Authorization: `Bearer ${this.server.token}` },
     });
     let answered: () => void = () => undefined;
+    let ending: string | undefined;
+    const end = (why: string) => {
+      if (ending !== undefined) return;
+      ending = why;
+      onEnd?.(why);
+    };
     const opened = new Promise<void>((resolve) => (answered = resolve));
     req.on('response', (res) => {
       answered();
@@ -74,11 +83,15 @@ export class Client {
         while ((newline = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, newline);
           buffered = buffered.slice(newline + 1);
-          if (line.trim()) onEvent(JSON.parse(line).object?.metadata?.name, at);
+          if (!line.trim()) continue;
+          const event = JSON.parse(line);
+          if (event.type === 'ERROR') end(`ERROR event: ${event.object?.message}`);
+          onEvent(event.object?.metadata?.name, at);
         }
       });
+      res.on('end', () => end(`closed by the server (HTTP ${res.statusCode})`));
     });
-    req.on('error', () => undefined);
+    req.on('error', (err) => end(err.message));
     req.end();
     return { opened, close: () => req.destroy() };
   }

@@ -39,45 +39,74 @@ interface Figures {
   writeP50Ms: number;
   writeP99Ms: number;
   watchP99Ms: number;
+  /** Why the server ended a watch during the creates (each was opened again from a new list). */
+  watchesEnded: string[];
+  /** Creates whose event a watch that ended did not deliver (its client relisted). */
+  relisted: number;
 }
 
 /**
  * Creates OBJECTS ConfigMaps through the servers in turn (create i through server i mod n), with one watch
  * per server; create i's delivery is timed on the watch of server i+1 mod n, another than its writer's.
+ * A watch the server ends (410 Gone: its history is not there) is opened again as a client would, from a
+ * new list: the creates it had not delivered by then are counted as relisted, not timed.
  */
 async function measureWrites(label: string, short: string, servers: TestServer[]): Promise<Figures> {
   const clients = servers.map((server) => new Client(server));
-  const watches: Array<{ close(): void }> = [];
+  const watches: Array<ReturnType<Client['watch']>> = [];
+  const ended: string[] = [];
+  let measuring = true;
   try {
-    const expectCreated = async (client: Client, name: string) => {
+    const create = async (client: Client, name: string) => {
       const res = await client.call('POST', CONFIGMAPS, configMap(name));
       if (res.status !== 201) throw new Error(`${label}: create ${name}: HTTP ${res.status} ${res.body}`);
+      return Number(JSON.parse(res.body).metadata.resourceVersion);
     };
-    await timed(WARM_UP, CLIENTS, (i) => expectCreated(clients[i % clients.length], `warm-up-${i}`));
+    await timed(WARM_UP, CLIENTS, async (i) => void (await create(clients[i % clients.length], `warm-up-${i}`)));
 
+    const revisions: number[] = [];
     const ackedAt: number[] = [];
     const arrivedAt: number[] = [];
-    const list = await clients[0].call('GET', `${CONFIGMAPS}?limit=1`);
-    const from = JSON.parse(list.body).metadata.resourceVersion as string;
-    for (const [w, client] of clients.entries()) {
-      const watch = client.watch(`${CONFIGMAPS}?watch=1&resourceVersion=${from}`, (name, at) => {
-        if (!name?.startsWith(MEASURED)) return;
-        const i = Number(name.slice(MEASURED.length));
-        if ((i + 1) % clients.length === w && arrivedAt[i] === undefined) arrivedAt[i] = at;
-      });
-      watches.push(watch);
+    const relisted = new Set<number>();
+    const watchedBy = (i: number) => (i + 1) % clients.length;
+    const listRevision = async (client: Client) => Number(JSON.parse((await client.call('GET', `${CONFIGMAPS}?limit=1`)).body).metadata.resourceVersion);
+    const openWatch = async (w: number, from: number): Promise<void> => {
+      const watch = clients[w].watch(
+        `${CONFIGMAPS}?watch=1&resourceVersion=${from}`,
+        (name, at) => {
+          if (!name?.startsWith(MEASURED)) return;
+          const i = Number(name.slice(MEASURED.length));
+          if (watchedBy(i) === w && arrivedAt[i] === undefined) arrivedAt[i] = at;
+        },
+        (why) => {
+          if (!measuring) return;
+          ended.push(`server ${w}: ${why}`);
+          void listRevision(clients[w]).then((relistedAt) => {
+            // What the new list holds and the old watch had not delivered will never arrive as an event.
+            for (const [i, revision] of revisions.entries()) if (watchedBy(i) === w && revision <= relistedAt && arrivedAt[i] === undefined) relisted.add(i);
+            return openWatch(w, relistedAt);
+          });
+        },
+      );
+      watches[w] = watch;
       await watch.opened;
-    }
+    };
+    const from = await listRevision(clients[0]);
+    for (let w = 0; w < clients.length; w++) await openWatch(w, from);
+
     const writes = await timed(OBJECTS, CLIENTS, async (i) => {
-      await expectCreated(clients[i % clients.length], `${MEASURED}${i}`);
+      revisions[i] = await create(clients[i % clients.length], `${MEASURED}${i}`);
       ackedAt[i] = performance.now();
     });
-    const delivered = () => arrivedAt.filter((at) => at !== undefined).length;
-    await waitFor(() => delivered() === OBJECTS, 60_000, `${label}: the watches to deliver all ${OBJECTS} creates (${delivered()} arrived)`);
+    const accounted = () => arrivedAt.filter((at, i) => at !== undefined && !relisted.has(i)).length + relisted.size;
+    await waitFor(() => accounted() === OBJECTS, 60_000, `${label}: the watches to deliver all ${OBJECTS} creates`).catch((err: Error) => {
+      const missing = revisions.map((_, i) => i).filter((i) => arrivedAt[i] === undefined && !relisted.has(i));
+      throw new Error(`${err.message}; ${missing.length} missing (first ${missing.slice(0, 5).map((i) => MEASURED + i).join(', ')}); watches ended: ${ended.join('; ') || 'none'}`);
+    });
 
     const latencies = [...writes.latenciesMs].sort((a, b) => a - b);
     // An event may arrive before its create's answer is read: its delivery took no time after the answer.
-    const deliveries = ackedAt.map((acked, i) => Math.max(0, arrivedAt[i] - acked)).sort((a, b) => a - b);
+    const deliveries = ackedAt.flatMap((acked, i) => (arrivedAt[i] === undefined || relisted.has(i) ? [] : [Math.max(0, arrivedAt[i] - acked)])).sort((a, b) => a - b);
     return {
       label,
       short,
@@ -85,8 +114,11 @@ async function measureWrites(label: string, short: string, servers: TestServer[]
       writeP50Ms: percentile(latencies, 50),
       writeP99Ms: percentile(latencies, 99),
       watchP99Ms: percentile(deliveries, 99),
+      watchesEnded: ended,
+      relisted: relisted.size,
     };
   } finally {
+    measuring = false;
     for (const watch of watches) watch.close();
     for (const client of clients) client.close();
   }
@@ -146,7 +178,7 @@ function printFigures(all: Figures[]): void {
   const [sqlite] = all;
   const width = Math.max(...all.map((f) => f.label.length));
   const line = (figure: string, f: Figures, value: string, ratio: number, goal = '') =>
-    console.log(`ha ${figure.padEnd(16)} ${f.label.padEnd(width)}  ${value.padStart(9)}` + (f === sqlite ? '' : `  ${f.short} / ${sqlite.short}: ${ratio.toFixed(2)}x`) + goal);
+    console.log(`ha ${figure.padEnd(16)} ${f.label.padEnd(width)}  ${value.padStart(9)}` + (f === sqlite || Number.isNaN(ratio) ? '' : `  ${f.short} / ${sqlite.short}: ${ratio.toFixed(2)}x`) + goal);
   for (const f of all) {
     const ratio = f.createsPerSecond / sqlite.createsPerSecond;
     const goal = f === all[all.length - 1] ? `  (goal ≥ ${WRITE_RATE_GOAL.toFixed(2)}x: ${verdict(ratio >= WRITE_RATE_GOAL)})` : '';
@@ -155,6 +187,10 @@ function printFigures(all: Figures[]): void {
   for (const f of all) line('write p50', f, ms(f.writeP50Ms), f.writeP50Ms / sqlite.writeP50Ms);
   for (const f of all) line('write p99', f, ms(f.writeP99Ms), f.writeP99Ms / sqlite.writeP99Ms);
   for (const f of all) line('watch p99', f, ms(f.watchP99Ms), f.watchP99Ms / sqlite.watchP99Ms, all.length > 1 && f === all[all.length - 1] ? '  (watch on another server than the writer)' : '');
+  for (const f of all) {
+    const first = f.watchesEnded[0];
+    line('watches ended', f, String(f.watchesEnded.length), NaN, first ? `  (${f.relisted} creates relisted, not timed; first: ${first})` : '');
+  }
 }
 
 export async function benchHa(): Promise<void> {
