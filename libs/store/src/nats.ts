@@ -145,7 +145,8 @@ function asBerthError(err: unknown): Error {
  *   The bucket keeps unlimited history per key (KV's default is 1) and has no age, size or count limit
  *   (connect sets them so on a bucket made otherwise): only compaction removes messages.
  * - Keys map to subjects segment by segment (see nats-subjects.ts); a prefix list is a subject filter.
- * - create is kv.create (expects no message on the subject, or the delete marker that is there);
+ * - create expects no message on the subject (one round trip for a key that never existed), or, when the
+ *   key has history, the delete marker that is there (read first, so the envelope can link to it);
  *   update and delete are compare-and-swap on the key's last sequence (Nats-Expected-Last-Subject-Sequence).
  *   Deletes publish the KV delete marker themselves so it can carry the envelope's link to the value it removed.
  * - list reads the latest message of every key under the prefix and answers as of the stream's last
@@ -230,7 +231,17 @@ export class NatsStore implements Store {
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
+    this.assertOpen();
     const subjectKey = encodeKey(key);
+    // Most creates are of keys that never existed: expecting no message at all on the subject writes those
+    // in one round trip instead of a read and a write. A key with history (its delete marker) is refused
+    // so, and takes the loop below, which links the new value to that marker.
+    try {
+      const revision = await this.kv.put(subjectKey, seal({ createRevision: 0, prevSeq: 0, value }), { previousSeq: 0 });
+      return { key, value, createRevision: revision, modRevision: revision };
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw asBerthError(err);
+    }
     for (;;) {
       const latest = await this.latest(key);
       if (latest && isValue(latest)) throw errors.alreadyExists('keys', key);
