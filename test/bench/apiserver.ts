@@ -6,7 +6,7 @@ import { Agent, request } from 'node:https';
 import { startBerthServer, startNatsServer, type TestServer } from '@berth/testing';
 import { percentile } from './stats';
 
-interface Timing {
+export interface Timing {
   count: number;
   seconds: number;
   latenciesMs: number[];
@@ -19,7 +19,8 @@ function report(backend: string, op: string, t: Timing): void {
   );
 }
 
-class Client {
+/** One server's HTTPS client: plain calls over a keep-alive pool, and streamed watches. */
+export class Client {
   private readonly agent: Agent;
   constructor(private readonly server: TestServer) {
     this.agent = new Agent({ keepAlive: true, maxSockets: 16, ca: server.ca });
@@ -50,8 +51,11 @@ class Client {
     });
   }
 
-  /** Opens a watch and calls onEvent with each event's object name and the arrival time. */
-  watch(path: string, onEvent: (name: string, at: number) => void): { close(): void } {
+  /**
+   * Opens a watch and calls onEvent with each event's object name and the arrival time; `opened` resolves
+   * once the server answered; onEnd hears once why the stream ended (an ERROR event, the server closing it).
+   */
+  watch(path: string, onEvent: (name: string, at: number) => void, onEnd?: (why: string) => void): { opened: Promise<void>; close(): void } {
     const req = request({
       host: '127.0.0.1',
       port: this.server.port,
@@ -61,7 +65,16 @@ class Client {
       ca: this.server.ca,
       headers: { Authorization: `Bearer ${this.server.token}` },
     });
+    let answered: () => void = () => undefined;
+    let ending: string | undefined;
+    const end = (why: string) => {
+      if (ending !== undefined) return;
+      ending = why;
+      onEnd?.(why);
+    };
+    const opened = new Promise<void>((resolve) => (answered = resolve));
     req.on('response', (res) => {
+      answered();
       let buffered = '';
       res.on('data', (chunk) => {
         const at = performance.now();
@@ -70,13 +83,17 @@ class Client {
         while ((newline = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, newline);
           buffered = buffered.slice(newline + 1);
-          if (line.trim()) onEvent(JSON.parse(line).object?.metadata?.name, at);
+          if (!line.trim()) continue;
+          const event = JSON.parse(line);
+          if (event.type === 'ERROR') end(`ERROR event: ${event.object?.message}`);
+          onEvent(event.object?.metadata?.name, at);
         }
       });
+      res.on('end', () => end(`closed by the server (HTTP ${res.statusCode})`));
     });
-    req.on('error', () => undefined);
+    req.on('error', (err) => end(err.message));
     req.end();
-    return { close: () => req.destroy() };
+    return { opened, close: () => req.destroy() };
   }
 
   close(): void {
@@ -84,7 +101,8 @@ class Client {
   }
 }
 
-async function timed(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<Timing> {
+/** Runs op over 0..count-1, `concurrency` at a time, timing each call. */
+export async function timed(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<Timing> {
   const latenciesMs: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -101,7 +119,8 @@ async function timed(count: number, concurrency: number, op: (i: number) => Prom
   return { count, seconds: (performance.now() - started) / 1000, latenciesMs };
 }
 
-function configMap(name: string) {
+/** The object every apiserver bench writes: a small labelled ConfigMap. */
+export function configMap(name: string) {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { bench: 'yes' } }, data: { key: 'value'.repeat(20) } };
 }
 

@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: every benchmark section, one after the other; `npm run bench -- SECTION...` runs only
- * those (store, apiserver, scheduler, runtime, cluster, network, images, workloads, compose). The bundle doubles as the hollow-node child
+ * those (store, apiserver, ha, scheduler, runtime, cluster, network, images, workloads, compose). The bundle doubles as the hollow-node child
  * process of the scheduler section (`main.js hollow-nodes CONFIG`).
  */
 import { benchStoreWrites } from './store';
 import { benchApiserver } from './apiserver';
+import { benchHa } from './ha';
 import { benchScheduler } from './scheduler';
 import { benchRuntime } from './runtime';
 import { benchCluster } from './cluster';
@@ -17,6 +18,7 @@ import { HOLLOW_NODES_COMMAND, runHollowNodeProcess } from './hollow-nodes';
 const SECTIONS: Record<string, () => Promise<void>> = {
   store: benchStoreWrites,
   apiserver: benchApiserver,
+  ha: benchHa,
   scheduler: () => benchScheduler(),
   runtime: benchRuntime,
   cluster: benchCluster,

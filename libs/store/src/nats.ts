@@ -27,6 +27,9 @@ const KV_OPERATION = 'KV-Operation';
 const COMPACTED_KEY = 'compacted';
 /** Watch events whose bodies are being fetched at once; they are still delivered in order. */
 const EVENTS_IN_FLIGHT = 64;
+/** Reads of a message a watch saw that the stream leader does not answer yet (see messageAt): 5 s at most. */
+const UNAPPLIED_READ_ATTEMPTS = 50;
+const UNAPPLIED_READ_PAUSE_MS = 100;
 /** Lists retried when a compaction overtakes the revision they read at. */
 const LIST_ATTEMPTS = 5;
 
@@ -179,7 +182,8 @@ function asBerthError(err: unknown): Error {
  *   The bucket keeps unlimited history per key (KV's default is 1) and has no age, size or count limit
  *   (connect sets them so on a bucket made otherwise): only compaction removes messages.
  * - Keys map to subjects segment by segment (see nats-subjects.ts); a prefix list is a subject filter.
- * - create is kv.create (expects no message on the subject, or the delete marker that is there);
+ * - create expects no message on the subject (one round trip for a key that never existed), or, when the
+ *   key has history, the delete marker that is there (read first, so the envelope can link to it);
  *   update and delete are compare-and-swap on the key's last sequence (Nats-Expected-Last-Subject-Sequence).
  *   Deletes publish the KV delete marker themselves so it can carry the envelope's link to the value it removed.
  * - list reads the latest message of every key under the prefix and answers as of the stream's last
@@ -193,7 +197,8 @@ function asBerthError(err: unknown): Error {
  * - A watch reads every message of the bucket, headers only, and fetches the bodies (and previous
  *   values) of those under its prefix. Because revisions are sequence numbers and nothing but
  *   compaction removes messages, a number missing from what the watch reads is a message compacted
- *   away before the watch got to it, and a body or previous value that is gone when fetched is the
+ *   away before the watch got to it, and a body or previous value gone when fetched (at or below the
+ *   compacted revision; above it, the read is tried again: see messageAt) is the
  *   same: either way the watch fails with Compacted (the client relists) rather than skip an event or
  *   deliver a delete without the value it removed. A watch that keeps up is never affected: compaction
  *   only removes what is older than what it has read. A list whose revision a compaction overtakes
@@ -283,7 +288,17 @@ export class NatsStore implements Store {
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
+    this.assertOpen();
     const subjectKey = encodeKey(key);
+    // Most creates are of keys that never existed: expecting no message at all on the subject writes those
+    // in one round trip instead of a read and a write. A key with history (its delete marker) is refused
+    // so, and takes the loop below, which links the new value to that marker.
+    try {
+      const revision = await this.kv.put(subjectKey, seal({ createRevision: 0, prevSeq: 0, value }), { previousSeq: 0 });
+      return { key, value, createRevision: revision, modRevision: revision };
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw asBerthError(err);
+    }
     for (;;) {
       const latest = await this.latest(key);
       if (latest && isValue(latest)) throw errors.alreadyExists('keys', key);
@@ -509,16 +524,14 @@ export class NatsStore implements Store {
   /** The event a header-only watch entry stands for: its body, and for an update or delete the value before it. */
   private async toEvent(key: string, header: KvEntry): Promise<WatchEvent> {
     const revision = header.revision;
-    const entry = await this.kv.get(header.key, { revision });
-    if (!entry) throw new HistoryGone(revision);
+    const entry = await this.messageAt(header.key, revision);
     const { createRevision, prevSeq } = unseal(entry.value);
     // A create has no previous value (at most the delete marker of an earlier life of the key); an update or a
     // delete always has one, and without it the event would be wrong: a delete that says nothing of what it removed.
     const hasPrevious = !isValue(entry) || createRevision !== 0;
     let prevKv: KeyValue | undefined;
     if (hasPrevious && prevSeq) {
-      const prevEntry = await this.kv.get(header.key, { revision: prevSeq });
-      if (!prevEntry) throw new HistoryGone(prevSeq);
+      const prevEntry = await this.messageAt(header.key, prevSeq);
       if (isValue(prevEntry)) prevKv = toKeyValue(key, prevEntry);
     }
     if (isValue(entry)) {
@@ -527,6 +540,23 @@ export class NatsStore implements Store {
     }
     const kv: KeyValue = { key, value: prevKv?.value ?? '', createRevision: prevKv?.createRevision ?? 0, modRevision: revision };
     return prevKv ? { type: 'delete', kv, prevKv, revision } : { type: 'delete', kv, revision };
+  }
+
+  /**
+   * The message at revision (of the KV key subjectKey), which a watch saw or an envelope names. Only
+   * compaction removes messages: one at or below the compacted revision that is gone is HistoryGone. One
+   * above it exists, and a read that does not find it met a stream leader that has not applied it yet (seen
+   * with three replicas under load, on a leader just elected): it is read again for a while, rather than
+   * ending the watch with a Compacted that no compaction caused.
+   */
+  private async messageAt(subjectKey: string, revision: number): Promise<KvEntry> {
+    for (let attempt = 1; ; attempt++) {
+      const entry = await this.kv.get(subjectKey, { revision });
+      if (entry) return entry;
+      if (revision <= (await this.compactedRevision())) throw new HistoryGone(revision);
+      if (attempt >= UNAPPLIED_READ_ATTEMPTS) throw errors.unavailable(`nats: revision ${revision} of ${this.streamName()} is not readable after ${attempt} attempts`);
+      await new Promise((r) => setTimeout(r, UNAPPLIED_READ_PAUSE_MS));
+    }
   }
 
   /** The key's message as of revision: follows prevSeq back from a newer one; null if it had none. */
