@@ -8,13 +8,14 @@
  * whole; the time until the 2 pods run on host-2, with berth's default timings, beside what Kubernetes'
  * defaults give (40 s grace + 300 s tolerationSeconds of the unreachable taint).
  */
-import { resourceForKind, type Deployment, type Pod } from '@berth/api';
+import { resourceForKind, type Pod } from '@berth/api';
 import type { KubeClient } from '@berth/client';
 import type { RuntimeClient } from '@berth/runtime-client';
 import { waitFor } from '@berth/testing';
 import { loseHostWithPods } from '../support/host-lost';
 import { startHostsCluster } from '../support/hosts-cluster';
 import { startNodeCluster } from '../support/node-cluster';
+import { sleeperDeployment } from '../support/sleepers';
 import { podmanAvailable, podmanStartDetached } from './podman';
 import { createUntilPods } from './pods-until';
 
@@ -23,31 +24,11 @@ const DEPLOYMENTS = resourceForKind('apps/v1', 'Deployment')!;
 const PODS = resourceForKind('v1', 'Pod')!;
 const NAMESPACE = 'default';
 
-function sleeperDeployment(name: string, replicas: number): Deployment {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: NAMESPACE },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          // busybox sleep as PID 1 ignores SIGTERM: a short grace keeps the teardown from dominating the run.
-          terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'main', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }],
-        },
-      },
-    },
-  };
-}
-
 const isRunning = (pod: Pod) => pod.status?.phase === 'Running' && (pod.status.containerStatuses ?? []).length > 0 && pod.status.containerStatuses!.every((c) => c.ready);
 
 /** Applies the Deployment and resolves with the ms until `replicas` of its pods are Running and ready, watched from before the apply. */
 function applyUntilRunning(client: KubeClient, name: string, replicas: number): Promise<number> {
-  return createUntilPods(client, DEPLOYMENTS, sleeperDeployment(name, replicas), `app=${name}`, replicas, isRunning, 'Running');
+  return createUntilPods(client, DEPLOYMENTS, sleeperDeployment(name, NAMESPACE, replicas), `app=${name}`, replicas, isRunning, 'Running');
 }
 
 /** Deletes the Deployment and resolves with the ms until runtimed has none of its containers or sandboxes and the API none of its pods. */

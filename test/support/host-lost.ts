@@ -9,6 +9,7 @@ import { cgroupTree } from '@berth/host';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterHost, HostsCluster } from './hosts-cluster';
+import { sleeperDeployment } from './sleepers';
 
 const DEPLOYMENTS = resourceForKind('apps/v1', 'Deployment')!;
 const NODES = resourceForKind('v1', 'Node')!;
@@ -54,27 +55,13 @@ export function freezeHost(host: ClusterHost): () => void {
 
 /** A Deployment of `replicas` busybox sleepers that prefers (does not require) the node `preferred`. */
 export function pinnedDeployment(name: string, namespace: string, replicas: number, preferred: string): Deployment {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          affinity: {
-            nodeAffinity: {
-              preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [preferred] }] } }],
-            },
-          },
-          containers: [{ name: 'main', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }],
-        },
-      },
+  const deployment = sleeperDeployment(name, namespace, replicas);
+  deployment.spec!.template.spec!.affinity = {
+    nodeAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [preferred] }] } }],
     },
   };
+  return deployment;
 }
 
 const running = (pod: Pod) => pod.status?.phase === 'Running' && !pod.metadata.deletionTimestamp && (pod.status.containerStatuses ?? []).every((c) => c.ready);
