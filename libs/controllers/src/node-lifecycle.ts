@@ -106,11 +106,16 @@ export class NodeLifecycleController {
       this.queue.add(lease.metadata.name!);
     };
     this.leases.addEventHandler({ onAdd: observeLease, onUpdate: (_, lease) => observeLease(lease) });
+    let watchedBefore = false;
     this.leases.addWatchListener((watching) => {
       this.health.watching(watching);
-      if (!watching) this.logger.warn('lost the watch on node Leases; no node is judged until it is back');
+      if (!watching) {
+        if (watchedBefore) this.logger.warn('lost the watch on node Leases; no node is judged until it is back');
+        return;
+      }
+      watchedBefore = true;
       // Every node is judged again by the new times.
-      else for (const node of this.nodes.list()) this.queue.add(node.metadata.name!);
+      for (const node of this.nodes.list()) this.queue.add(node.metadata.name!);
     });
   }
 
