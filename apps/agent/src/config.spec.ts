@@ -98,10 +98,13 @@ describe('parseAgentFlags', () => {
     expect(parseAgentFlags(['--data-dir', joined], {}).credential).toEqual({ kind: 'node' });
   });
 
-  it('takes a shorter crash back-off base', () => {
+  it('takes a shorter crash back-off base and another node Lease duration', () => {
     const flags = ['--server', 'https://10.0.0.1:6443', '--token', 'abc', '--certificate-authority', ca, '--data-dir', dir];
     expect(parseAgentFlags(flags).crashLoopBackoffBaseMs).toBe(10_000);
     expect(parseAgentFlags([...flags, '--crash-loop-backoff-base', '1s']).crashLoopBackoffBaseMs).toBe(1000);
+    expect(parseAgentFlags(flags).nodeLeaseDurationMs).toBe(20_000);
+    expect(parseAgentFlags([...flags, '--node-lease-duration', '40s']).nodeLeaseDurationMs).toBe(40_000);
+    expect(() => parseAgentFlags([...flags, '--node-lease-duration', '0'])).toThrow();
     expect(() => parseAgentFlags([...flags, '--crash-loop-backoff-base', 'soon'])).toThrow('invalid duration');
   });
 

@@ -1,9 +1,9 @@
-import { checkClusterDNS, checkClusterDomain, checkImageGCPolicy, DEFAULT_IMAGE_GC, defaultNodeName, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, nodeCredentialPath, type JoinTarget } from '@berth/agent';
+import { checkClusterDNS, checkClusterDomain, checkImageGCPolicy, DEFAULT_IMAGE_GC, DEFAULT_NODE_LEASE_DURATION_MS, defaultNodeName, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, nodeCredentialPath, type JoinTarget } from '@berth/agent';
 import type { ClusterConnection } from '@berth/client';
 import { caCertHash, connectionFromFile, findKubeconfig, parseJoinToken } from '@berth/client';
 import { errors } from '@berth/errors';
 import { type Command, InvalidArgumentError } from 'commander';
-import { daemonCommand, durationFlag, flagParser, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag } from '@berth/flags';
+import { daemonCommand, durationFlag, flagParser, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, positiveDurationFlag } from '@berth/flags';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -39,6 +39,8 @@ export interface AgentConfig {
   cgroupParent?: string;
   /** The first crash back-off delay, doubling to 5 minutes (Kubernetes: 10 s). */
   crashLoopBackoffBaseMs: number;
+  /** The node Lease's duration; the agent renews it every quarter of it (kubelet's nodeLeaseDurationSeconds). */
+  nodeLeaseDurationMs: number;
   /** The DNS server pods on the pod network use (kubelet's --cluster-dns). */
   clusterDNS: string;
   /** The cluster's DNS domain (kubelet's --cluster-domain). */
@@ -86,6 +88,7 @@ interface Flags {
   nodeIp?: string;
   cgroupParent?: string;
   crashLoopBackoffBase: number;
+  nodeLeaseDuration: number;
   clusterDns: string;
   clusterDomain: string;
   resolvConf?: string;
@@ -188,6 +191,7 @@ export function agentCommand(): Command {
     .option('--node-ip <address>', "the node's address (default: the host's first non-loopback IPv4)", ipAddress)
     .option('--cgroup-parent <path>', "cgroup parent of this host's containers, for the runtimed the agent starts (default: /berth)", cgroupPath)
     .option('--crash-loop-backoff-base <duration>', 'the first crash back-off delay, doubling to 5m', durationFlag, 10_000)
+    .option('--node-lease-duration <duration>', "how long the node's Lease is good for; it is renewed every quarter of it", positiveDurationFlag, DEFAULT_NODE_LEASE_DURATION_MS)
     .option('--cluster-dns <address>', "the DNS server pods resolve names with (the node's own)", flagParser(checkClusterDNS), DEFAULT_CLUSTER_DNS)
     .option('--cluster-domain <domain>', "the cluster's DNS domain", flagParser(checkClusterDomain), DEFAULT_CLUSTER_DOMAIN)
     .option('--resolv-conf <file>', "resolv.conf for pods with dnsPolicy Default (default: /etc/resolv.conf, or systemd-resolved's upstream list when that names only 127.0.0.53)")
@@ -215,6 +219,7 @@ export function parseAgentFlags(argv: string[], env: NodeJS.ProcessEnv = process
     nodeIP: flags.nodeIp,
     cgroupParent: flags.cgroupParent,
     crashLoopBackoffBaseMs: flags.crashLoopBackoffBase,
+    nodeLeaseDurationMs: flags.nodeLeaseDuration,
     clusterDNS: flags.clusterDns,
     clusterDomain: flags.clusterDomain,
     resolvConf: flags.resolvConf === undefined ? undefined : resolve(flags.resolvConf),

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     logger,
     host,
     backoff: { initialMs: config.crashLoopBackoffBaseMs },
+    leaseDurationMs: config.nodeLeaseDurationMs,
     clusterDNS: config.clusterDNS,
     clusterDomain: config.clusterDomain,
     resolvConf: config.resolvConf,

@@ -4,7 +4,7 @@ import { controllerManagerCommand, parseControllerManagerFlags } from './config'
 describe('controller-manager flags', () => {
   it('defaults to Kubernetes-like timings shortened for berth, and every controller', () => {
     const config = parseControllerManagerFlags([]);
-    expect(config).toMatchObject({ nodeMonitorGracePeriodMs: 40_000, podEvictionTimeoutMs: 30_000, hpaSyncPeriodMs: 15_000, logLevel: 'info' });
+    expect(config).toMatchObject({ nodeMonitorGracePeriodMs: 15_000, podEvictionTimeoutMs: 5_000, unhealthyZoneThreshold: 0.55, nodeEvictionRate: 0.1, hpaSyncPeriodMs: 15_000, logLevel: 'info' });
     expect(config.controllers).toEqual(['replicaset', 'deployment', 'node-lifecycle', 'garbage-collector', 'endpoints', 'node-ipam', 'service-lb', 'daemonset', 'endpointslice', 'persistentvolume', 'statefulset', 'serviceaccount', 'disruption', 'root-ca-cert-publisher', 'job', 'cronjob', 'ttl-after-finished', 'horizontal-pod-autoscaler', 'compose-dependencies', 'compose-rollback']);
     expect(config).toMatchObject({ clusterCidr: '10.88.0.0/16', nodeCidrMaskSize: 24 });
     expect(config.leaderElection).toEqual({ leaderElect: true, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, resourceName: 'kube-controller-manager', resourceNamespace: 'kube-system' });
@@ -24,10 +24,11 @@ describe('controller-manager flags', () => {
     expect(parseControllerManagerFlags(['--metrics-bind-address', '127.0.0.1:0']).metricsAddress).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseControllerManagerFlags(['--node-monitor-grace-period', '1m30s', '--pod-eviction-timeout', '3'])).toMatchObject({ nodeMonitorGracePeriodMs: 90_000, podEvictionTimeoutMs: 3000 });
     expect(parseControllerManagerFlags(['--horizontal-pod-autoscaler-sync-period', '5s'])).toMatchObject({ hpaSyncPeriodMs: 5000 });
+    expect(parseControllerManagerFlags(['--unhealthy-zone-threshold', '0.7', '--node-eviction-rate', '2'])).toMatchObject({ unhealthyZoneThreshold: 0.7, nodeEvictionRate: 2 });
   });
 
   it('rejects unknown flags, controllers and bad durations with one line', () => {
-    for (const argv of [['--controllers', 'replicaset,bogus'], ['--pod-eviction-timeout', 'soon'], ['--metrics-bind-address', 'nowhere'], ['--what']]) {
+    for (const argv of [['--controllers', 'replicaset,bogus'], ['--pod-eviction-timeout', 'soon'], ['--unhealthy-zone-threshold', '1.5'], ['--node-eviction-rate', '-1'], ['--metrics-bind-address', 'nowhere'], ['--what']]) {
       let caught: unknown;
       try {
         parseControllerManagerFlags(argv);
@@ -43,7 +44,7 @@ describe('controller-manager flags', () => {
     expect(() => parseControllerManagerFlags(['--help'])).toThrow(HelpRequested);
     const usage = controllerManagerCommand().helpInformation();
     for (const option of controllerManagerCommand().options) expect(usage).toContain(option.long);
-    expect(usage).toContain('(default: 40s)');
+    expect(usage).toContain('(default: 15s)');
     expect(usage).toContain('(default: replicaset,deployment,');
     expect(misstatedDefaults(controllerManagerCommand())).toEqual([]);
   });

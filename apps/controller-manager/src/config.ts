@@ -1,15 +1,26 @@
-import { ALL_CONTROLLERS, type ControllerName, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from '@berth/controllers';
+import {
+  ALL_CONTROLLERS,
+  type ControllerName,
+  DEFAULT_CLUSTER_CIDR,
+  DEFAULT_NODE_CIDR_MASK_SIZE,
+  DEFAULT_NODE_EVICTION_RATE,
+  DEFAULT_NODE_MONITOR_GRACE_PERIOD_MS,
+  DEFAULT_POD_EVICTION_TIMEOUT_MS,
+  DEFAULT_UNHEALTHY_ZONE_THRESHOLD,
+} from '@berth/controllers';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { errors } from '@berth/errors';
 import { type Command, InvalidArgumentError } from 'commander';
 import { CONTROLLER_MANAGER_LEASE, type LeaderElectionConfig, leaderElectionConfig, leaderElectionFlags } from '@berth/leader-election';
-import { daemonCommand, durationFlag, flagParser, LOG_LEVELS, logLevelFlag, parseCommand, prefixLengthFlag } from '@berth/flags';
+import { daemonCommand, decimalFlag, durationFlag, flagParser, LOG_LEVELS, logLevelFlag, parseCommand, prefixLengthFlag } from '@berth/flags';
 
 export interface ControllerManagerConfig {
   /** The kubeconfig to reach the apiserver with; the usual search ($KUBECONFIG, berth's, ~/.kube/config) when absent. */
   kubeconfig?: string;
   nodeMonitorGracePeriodMs: number;
   podEvictionTimeoutMs: number;
+  unhealthyZoneThreshold: number;
+  nodeEvictionRate: number;
   /** How often each HorizontalPodAutoscaler is evaluated. */
   hpaSyncPeriodMs: number;
   controllers: ControllerName[];
@@ -44,8 +55,10 @@ export function controllerManagerCommand(): Command {
   const command = daemonCommand('berth controller-manager', 'runs the controllers against an API server (berth server runs them in-process)');
   return leaderElectionFlags(command, 'the controllers', { name: CONTROLLER_MANAGER_LEASE })
     .option('--kubeconfig <path>', 'kubeconfig of the apiserver to manage')
-    .option('--node-monitor-grace-period <duration>', 'how long a node may go without renewing its Lease before it is NotReady', durationFlag, 40_000)
-    .option('--pod-eviction-timeout <duration>', 'how long after a node goes NotReady its pods are deleted', durationFlag, 30_000)
+    .option('--node-monitor-grace-period <duration>', 'how long a node may go without renewing its Lease before it is NotReady', durationFlag, DEFAULT_NODE_MONITOR_GRACE_PERIOD_MS)
+    .option('--pod-eviction-timeout <duration>', 'how long after a node goes NotReady its pods are deleted', durationFlag, DEFAULT_POD_EVICTION_TIMEOUT_MS)
+    .option('--unhealthy-zone-threshold <fraction>', 'share of nodes not Ready (more than 2, or all) at which no pod is evicted', decimalFlag(0, 1, 'a fraction of the nodes'), DEFAULT_UNHEALTHY_ZONE_THRESHOLD)
+    .option('--node-eviction-rate <nodes/s>', 'nodes whose pods may start being evicted per second (the first at once)', decimalFlag(0, 1000, 'nodes per second'), DEFAULT_NODE_EVICTION_RATE)
     .option('--horizontal-pod-autoscaler-sync-period <duration>', 'how often each HorizontalPodAutoscaler is evaluated', durationFlag, 15_000)
     .option('--controllers <names>', `comma-separated controllers to run (${ALL_CONTROLLERS.join(', ')})`, controllerList, [...ALL_CONTROLLERS])
     .option('--metrics-bind-address <host:port>', 'serve Prometheus /metrics and /healthz here (port 0: any free port)', hostPort)
@@ -62,6 +75,8 @@ export function parseControllerManagerFlags(argv: string[]): ControllerManagerCo
     kubeconfig?: string;
     nodeMonitorGracePeriod: number;
     podEvictionTimeout: number;
+    unhealthyZoneThreshold: number;
+    nodeEvictionRate: number;
     horizontalPodAutoscalerSyncPeriod: number;
     controllers: ControllerName[];
     logLevel: string;
@@ -76,6 +91,8 @@ export function parseControllerManagerFlags(argv: string[]): ControllerManagerCo
     kubeconfig: opts.kubeconfig,
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
     podEvictionTimeoutMs: opts.podEvictionTimeout,
+    unhealthyZoneThreshold: opts.unhealthyZoneThreshold,
+    nodeEvictionRate: opts.nodeEvictionRate,
     hpaSyncPeriodMs: opts.horizontalPodAutoscalerSyncPeriod,
     controllers: opts.controllers,
     logLevel: opts.logLevel,

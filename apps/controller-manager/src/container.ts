@@ -31,6 +31,8 @@ export function buildContainer(config: ControllerManagerConfig, logger: Logger):
       logger: ctx.get<Logger>(TOKENS.Logger),
       nodeMonitorGracePeriodMs: cfg.nodeMonitorGracePeriodMs,
       podEvictionTimeoutMs: cfg.podEvictionTimeoutMs,
+      unhealthyZoneThreshold: cfg.unhealthyZoneThreshold,
+      nodeEvictionRate: cfg.nodeEvictionRate,
       hpaSyncPeriodMs: cfg.hpaSyncPeriodMs,
       controllers: cfg.controllers,
       clusterCIDR: cfg.clusterCidr,

@@ -15,10 +15,13 @@ describe('parseServerFlags', () => {
       disableScheduler: false,
       disableControllerManager: false,
       leaderElection: { leaderElect: false, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, resourceName: 'kube-controller-manager', resourceNamespace: 'kube-system' },
-      nodeMonitorGracePeriodMs: 40_000,
+      nodeMonitorGracePeriodMs: 15_000,
       hpaSyncPeriodMs: 15_000,
-      podEvictionTimeoutMs: 30_000,
+      podEvictionTimeoutMs: 5_000,
+      unhealthyZoneThreshold: 0.55,
+      nodeEvictionRate: 0.1,
       crashLoopBackoffBaseMs: 10_000,
+      nodeLeaseDurationMs: 20_000,
       logLevel: 'info',
       serviceCidr: '10.96.0.0/16',
       serviceNodePortRange: { min: 30000, max: 32767 },
@@ -162,7 +165,7 @@ describe('parseServerFlags', () => {
     expect(usage).toMatch(/^Usage: berth server \[options\]/);
     for (const option of serverCommand().options) expect(usage).toContain(option.long);
     expect(usage).toMatch(/--data-dir <dir> +where the store, PKI and kubeconfig live \(default: \/var\/lib\/berth\)/);
-    expect(usage).toMatch(/--node-monitor-grace-period <duration>(?:(?! --).)*\(default: 40s\)/);
+    expect(usage).toMatch(/--node-monitor-grace-period <duration>(?:(?! --).)*\(default: 15s\)/);
     expect(usage).toMatch(/--service-allocation-repair-interval <duration>(?:(?! --).)*\(default: 3m0s\)/);
     expect(misstatedDefaults(serverCommand())).toEqual([]);
   });

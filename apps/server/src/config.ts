@@ -1,4 +1,4 @@
-import { checkClusterDNS, checkClusterDomain, checkImageGCPolicy, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, DEFAULT_IMAGE_GC } from '@berth/agent';
+import { checkClusterDNS, checkClusterDomain, checkImageGCPolicy, DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, DEFAULT_IMAGE_GC, DEFAULT_NODE_LEASE_DURATION_MS } from '@berth/agent';
 import {
   DEFAULT_EVENT_TTL_MS,
   DEFAULT_LIMITS,
@@ -11,7 +11,8 @@ import {
   type NodePortRange,
 } from '@berth/apiserver';
 import { parseMirroredRegistries } from '@berth/client';
-import { daemonCommand, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag, switchFlag } from '@berth/flags';
+import { DEFAULT_NODE_EVICTION_RATE, DEFAULT_NODE_MONITOR_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS, DEFAULT_UNHEALTHY_ZONE_THRESHOLD } from '@berth/controllers';
+import { daemonCommand, decimalFlag, describedParser, durationFlag, FlagError, flagParser, integerFlag, LOG_LEVELS, logLevelFlag, parseCommand, percentFlag, portFlag, positiveDurationFlag, prefixLengthFlag, switchFlag } from '@berth/flags';
 import { DEFAULT_NATS_CLUSTER_PORT, DEFAULT_NATS_PORT } from '@berth/embedded-nats';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { CONTROLLER_MANAGER_LEASE, type LeaderElectionConfig, leaderElectionConfig, leaderElectionFlags } from '@berth/leader-election';
@@ -39,8 +40,14 @@ export interface ServerConfig extends ApiServerConfig {
   hpaSyncPeriodMs: number;
   /** Pods of a NotReady node are deleted this long after it was tainted. */
   podEvictionTimeoutMs: number;
+  /** The share of nodes not Ready at which no pod is evicted (full disruption). */
+  unhealthyZoneThreshold: number;
+  /** Nodes whose pods may start being evicted per second. */
+  nodeEvictionRate: number;
   /** The local agent's first crash back-off delay, doubling to 5 minutes (Kubernetes: 10 s). */
   crashLoopBackoffBaseMs: number;
+  /** The local agent's node Lease duration, renewed every quarter of it. */
+  nodeLeaseDurationMs: number;
   logLevel: string;
   /** Where the node IPAM controller cuts each Node's podCIDR from, nodeCidrMaskSize bits long. */
   clusterCidr: string;
@@ -110,10 +117,13 @@ export function serverCommand(): Command {
     .option('--disable-agent', 'do not run a node agent in this process', false)
     .option('--disable-scheduler', 'do not run the scheduler in this process', false)
     .option('--disable-controller-manager', 'do not run the controllers in this process', false)
-    .option('--node-monitor-grace-period <duration>', 'a node silent this long becomes NotReady', durationFlag, 40_000)
+    .option('--node-monitor-grace-period <duration>', 'a node silent this long becomes NotReady', durationFlag, DEFAULT_NODE_MONITOR_GRACE_PERIOD_MS)
     .option('--horizontal-pod-autoscaler-sync-period <duration>', 'how often each HorizontalPodAutoscaler is evaluated', durationFlag, 15_000)
-    .option('--pod-eviction-timeout <duration>', "delete a NotReady node's pods after this long", durationFlag, 30_000)
+    .option('--pod-eviction-timeout <duration>', "delete a NotReady node's pods after this long", durationFlag, DEFAULT_POD_EVICTION_TIMEOUT_MS)
+    .option('--unhealthy-zone-threshold <fraction>', 'share of nodes not Ready (more than 2, or all) at which no pod is evicted', decimalFlag(0, 1, 'a fraction of the nodes'), DEFAULT_UNHEALTHY_ZONE_THRESHOLD)
+    .option('--node-eviction-rate <nodes/s>', 'nodes whose pods may start being evicted per second (the first at once)', decimalFlag(0, 1000, 'nodes per second'), DEFAULT_NODE_EVICTION_RATE)
     .option('--crash-loop-backoff-base <duration>', "the local agent's first crash back-off delay, doubling to 5m", durationFlag, 10_000)
+    .option('--node-lease-duration <duration>', "how long the local agent's node Lease is good for; it is renewed every quarter of it", positiveDurationFlag, DEFAULT_NODE_LEASE_DURATION_MS)
     .option('--log-level <level>', LOG_LEVELS.join(', '), logLevelFlag, 'info')
     .option('--service-cidr <cidr>', 'IPv4 range Service ClusterIPs are allocated from', ipv4Cidr, DEFAULT_SERVICE_CIDR)
     .option('--service-node-port-range <min-max>', 'ports NodePort Services are allocated from', nodePortRange, DEFAULT_NODE_PORT_RANGE)
@@ -164,7 +174,10 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     nodeMonitorGracePeriod: number;
     horizontalPodAutoscalerSyncPeriod: number;
     podEvictionTimeout: number;
+    unhealthyZoneThreshold: number;
+    nodeEvictionRate: number;
     crashLoopBackoffBase: number;
+    nodeLeaseDuration: number;
     logLevel: string;
     serviceCidr: string;
     serviceNodePortRange: NodePortRange;
@@ -211,7 +224,10 @@ export function parseServerFlags(argv: string[]): ServerConfig {
     nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriod,
     hpaSyncPeriodMs: opts.horizontalPodAutoscalerSyncPeriod,
     podEvictionTimeoutMs: opts.podEvictionTimeout,
+    unhealthyZoneThreshold: opts.unhealthyZoneThreshold,
+    nodeEvictionRate: opts.nodeEvictionRate,
     crashLoopBackoffBaseMs: opts.crashLoopBackoffBase,
+    nodeLeaseDurationMs: opts.nodeLeaseDuration,
     logLevel: opts.logLevel,
     serviceCidr: opts.serviceCidr,
     serviceNodePortRange: opts.serviceNodePortRange,

@@ -41,7 +41,9 @@ export interface AgentOptions {
   logger?: Logger;
   /** What the Node reports about the host; each field defaults to the host's own. */
   host?: Partial<HostFacts>;
-  /** Lease renewal period; default 10 s. */
+  /** The node Lease's duration, renewed every quarter of it; default 20 s (DEFAULT_NODE_LEASE_DURATION_MS). */
+  leaseDurationMs?: number;
+  /** Lease renewal period, for tests; default a quarter of leaseDurationMs. */
   leaseRenewMs?: number;
   /** Node status (Ready heartbeat) period; default 60 s. */
   statusUpdateMs?: number;
@@ -146,6 +148,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     host,
     runtimeVersion,
     logger,
+    leaseDurationMs: options.leaseDurationMs,
     leaseRenewMs: options.leaseRenewMs,
     statusUpdateMs: options.statusUpdateMs,
     annotations: { [LOCAL_PATH_DIR_ANNOTATION]: storageDir },

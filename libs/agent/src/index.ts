@@ -7,7 +7,7 @@
 export { ApiServerLearner, serversOf, type ApiServerLearnerOptions } from './api-servers';
 export { startAgent, type AgentOptions, type RunningAgent, type AgentClient } from './agent';
 export { PodSyncer, POD_TYPE, type AgentRuntime, type PodSyncOptions } from './pod-sync';
-export { NodeHeartbeat, defaultNodeName, hostFacts, nodeStatus, nodeLabels, NODE_LEASE_NAMESPACE, LEASE_DURATION_SECONDS, KUBELET_VERSION, type HostFacts } from './node';
+export { NodeHeartbeat, defaultNodeName, hostFacts, nodeStatus, nodeLabels, NODE_LEASE_NAMESPACE, DEFAULT_NODE_LEASE_DURATION_MS, KUBELET_VERSION, type HostFacts } from './node';
 export { computePodStatus, podPhase, qosClass, type ObservedContainer, type PodObservation, type Waiting } from './pod-status';
 export { containerEnv, expandVars, runtimeContainerConfig, containerResources, type ObjectSource } from './container-spec';
 export { restartDelayMs, reconnectDelayMs, DEFAULT_BACKOFF, type BackoffPolicy, type ReconnectPolicy } from './backoff';

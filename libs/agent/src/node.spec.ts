@@ -105,7 +105,7 @@ describe('NodeHeartbeat', () => {
     expect(calls).toEqual(['create Node', 'patch Node/status', 'patch Lease', 'get Node', 'create Lease']);
     expect(objects.get('Lease/n1')).toMatchObject({
       metadata: { namespace: 'kube-node-lease', ownerReferences: [{ kind: 'Node', name: 'n1', uid: 'uid-n1' }] },
-      spec: { holderIdentity: 'n1', leaseDurationSeconds: 40, renewTime: expect.stringMatching(/\.\d{6}Z$/) },
+      spec: { holderIdentity: 'n1', leaseDurationSeconds: 20, renewTime: expect.stringMatching(/\.\d{6}Z$/) },
     });
   });
 

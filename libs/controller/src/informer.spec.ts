@@ -106,6 +106,20 @@ describe('Informer', () => {
     expect(list).not.toHaveBeenCalled();
   });
 
+  it('tells watch listeners when its watch opens and ends, starting with the state it is in', async () => {
+    informer = startInformer();
+    const states: boolean[] = [];
+    informer.addWatchListener((watching) => states.push(watching));
+    await waitFor(() => listWatch.openWatches === 1);
+    expect(states).toEqual([false, true]);
+    listWatch.failWatches(errors.unavailable('connection reset'));
+    await waitFor(() => listWatch.openWatches === 1);
+    expect(states).toEqual([false, true, false, true]);
+    const late: boolean[] = [];
+    informer.addWatchListener((watching) => late.push(watching));
+    expect(late).toEqual([true]);
+  });
+
   it('advances its resourceVersion on bookmarks, so a re-watch after compaction needs no relist', async () => {
     const quiet = new MemoryListWatch(pods.store, { prefix: '/registry/nodes/' });
     informer = startInformer({}, quiet);

@@ -50,6 +50,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly backoff: Backoff;
   private readonly stopSignal = new AbortController();
   private readonly syncWaiters = new Set<{ resolve(): void; reject(err: Error): void }>();
+  private readonly watchListeners = new Set<(watching: boolean) => void>();
+  private watching = false;
   private lastResourceVersion = '';
   private synced = false;
   private loop?: Promise<void>;
@@ -115,6 +117,23 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.handlers.add(handler);
     for (const obj of this.cache.list()) this.call('onAdd', () => handler.onAdd?.(obj));
     return () => this.handlers.delete(handler);
+  }
+
+  /**
+   * Tells listener whether a watch is open now (at once), then each time one opens or ends: while none is,
+   * changes on the server go unseen (they arrive when the next watch replays them or a relist finds them).
+   * Returns a function that removes it.
+   */
+  addWatchListener(listener: (watching: boolean) => void): () => void {
+    this.watchListeners.add(listener);
+    this.call('watch listener', () => listener(this.watching));
+    return () => this.watchListeners.delete(listener);
+  }
+
+  private setWatching(watching: boolean): void {
+    if (watching === this.watching) return;
+    this.watching = watching;
+    for (const listener of this.watchListeners) this.call('watch listener', () => listener(watching));
   }
 
   addIndexers(indexers: Record<string, IndexFunction<T>>): void {
@@ -206,7 +225,9 @@ export class Informer<T extends KubeObject = KubeObject> {
     });
     this.currentWatch = { close: () => finish() };
     if (this.stopped) finish();
+    if (!finished) this.setWatching(true);
     const error = await ended;
+    this.setWatching(false);
     this.currentWatch = undefined;
     handle.close();
     if (error) throw error;

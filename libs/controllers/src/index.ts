@@ -5,7 +5,19 @@ export { ControllerMetrics } from './metrics';
 export { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE, type NodeIpamOptions } from './node-ipam';
 export { ReplicaSetController, podFromTemplate, slowStartBatch, type ReplicaSetControllerOptions } from './replicaset';
 export { DeploymentController, deploymentComplete, type DeploymentControllerOptions } from './deployment';
-export { NodeLifecycleController, tolerates, evictionDelayMs, taintsForReadiness, TAINT_NOT_READY, TAINT_UNREACHABLE, type NodeLifecycleOptions } from './node-lifecycle';
+export {
+  NodeLifecycleController,
+  tolerates,
+  evictionDelayMs,
+  taintsForReadiness,
+  TAINT_NOT_READY,
+  TAINT_UNREACHABLE,
+  DEFAULT_NODE_MONITOR_GRACE_PERIOD_MS,
+  DEFAULT_POD_EVICTION_TIMEOUT_MS,
+  DEFAULT_UNHEALTHY_ZONE_THRESHOLD,
+  DEFAULT_NODE_EVICTION_RATE,
+  type NodeLifecycleOptions,
+} from './node-lifecycle';
 export { ServiceLoadBalancerController, loadBalancerIngress, isServiceLoadBalancer, LB_ENABLED_LABEL, LB_POOL_LABEL } from './service-lb';
 export { GarbageCollector, ORPHAN_FINALIZER, FOREGROUND_FINALIZER } from './garbage-collector';
 export { controllerReference, claimObjects } from './claim';

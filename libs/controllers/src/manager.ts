@@ -11,7 +11,7 @@ import { EndpointSliceController } from './endpointslice';
 import { GarbageCollector } from './garbage-collector';
 import { ControllerMetrics } from './metrics';
 import { NodeIpamController, DEFAULT_CLUSTER_CIDR, DEFAULT_NODE_CIDR_MASK_SIZE } from './node-ipam';
-import { NodeLifecycleController } from './node-lifecycle';
+import { DEFAULT_NODE_MONITOR_GRACE_PERIOD_MS, DEFAULT_POD_EVICTION_TIMEOUT_MS, NodeLifecycleController } from './node-lifecycle';
 import { ReplicaSetController } from './replicaset';
 import { PersistentVolumeController } from './persistent-volume';
 import { StatefulSetController } from './statefulset';
@@ -73,10 +73,14 @@ export const ALL_CONTROLLERS: readonly ControllerName[] = [
 export interface ControllerManagerOptions {
   client: KubeClient;
   logger: Logger;
-  /** A node silent (no Lease renewal) this long is marked NotReady; default 40 s. */
+  /** A node silent (no Lease renewal) this long is marked NotReady; default 15 s (DEFAULT_NODE_MONITOR_GRACE_PERIOD_MS). */
   nodeMonitorGracePeriodMs?: number;
-  /** Pods of a NotReady node are deleted this long after it was tainted; default 30 s. */
+  /** Pods of a NotReady node are deleted this long after it was tainted; default 5 s. */
   podEvictionTimeoutMs?: number;
+  /** The share of nodes not Ready at which evictions stop (full disruption); default 0.55. */
+  unhealthyZoneThreshold?: number;
+  /** Nodes whose pods may start being evicted per second; default 0.1. */
+  nodeEvictionRate?: number;
   /** The range node pod CIDRs are cut from (node IPAM); default 10.88.0.0/16. */
   clusterCIDR?: string;
   /** Prefix length of each node's pod CIDR; default 24. */
@@ -134,8 +138,10 @@ export function startControllerManager(options: ControllerManagerOptions): Contr
   if (enabled.has('node-lifecycle')) {
     controllers.push(
       new NodeLifecycleController(ctx, {
-        nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs ?? 40_000,
-        podEvictionTimeoutMs: options.podEvictionTimeoutMs ?? 30_000,
+        nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs ?? DEFAULT_NODE_MONITOR_GRACE_PERIOD_MS,
+        podEvictionTimeoutMs: options.podEvictionTimeoutMs ?? DEFAULT_POD_EVICTION_TIMEOUT_MS,
+        unhealthyZoneThreshold: options.unhealthyZoneThreshold,
+        nodeEvictionRate: options.nodeEvictionRate,
       }),
     );
   }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { durationFlag, flagParser, logLevelFlag, portFlag, prefixLengthFlag } from './index';
+import { decimalFlag, durationFlag, flagParser, logLevelFlag, portFlag, prefixLengthFlag } from './index';
 
 describe('flag values', () => {
   it('turns a parser error into the flag error commander prints', () => {
@@ -16,6 +16,13 @@ describe('flag values', () => {
     for (const bad of ['0', '65536', '-1', '1.5', 'x', '']) expect(() => portFlag(bad)).toThrow('must be a port number (1-65535)');
     expect(prefixLengthFlag('24')).toBe(24);
     expect(() => prefixLengthFlag('33')).toThrow('must be a prefix length (1-32)');
+  });
+
+  it('takes decimal numbers within the range only', () => {
+    const fraction = decimalFlag(0, 1, 'a fraction');
+    expect(fraction('0.55')).toBe(0.55);
+    expect(fraction('1')).toBe(1);
+    for (const bad of ['1.01', '-0.1', 'x', '', ' ', 'NaN', 'Infinity']) expect(() => fraction(bad)).toThrow('must be a fraction (0-1)');
   });
 
   it('knows pino log levels', () => {

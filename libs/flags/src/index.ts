@@ -31,6 +31,15 @@ export function integerFlag(min: number, max: number, what: string): (value: str
   };
 }
 
+/** A decimal number (e.g. 0.55, 1e-2) in [min, max], explained as `what` when it is not. */
+export function decimalFlag(min: number, max: number, what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`must be ${what} (${min}-${max})`);
+    return n;
+  };
+}
+
 export const portFlag = integerFlag(1, 65535, 'a port number');
 export const prefixLengthFlag = integerFlag(1, 32, 'a prefix length');
 export const percentFlag = integerFlag(0, 100, 'a whole percentage');
