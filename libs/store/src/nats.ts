@@ -187,15 +187,17 @@ export class NatsStore implements Store {
     }
     try {
       const js = nc.jetstream();
-      const jsm = await nc.jetstreamManager();
-      const common = { replicas: options.replicas, storage: StorageType.File, allow_direct: false };
-      // Servers started together with a new NATS cluster find JetStream still electing: they wait for it.
+      // Servers started together with a new NATS cluster, or beside a NATS node that is just rejoining its
+      // cluster (a host back from a network cut), find JetStream still electing (503): they wait for it, and
+      // every JetStream request of the setup is retried, the API check of jetstreamManager() among them.
       const deadline = Date.now() + SETUP_DEADLINE_MS;
+      const jsm = await retryTransient(deadline, () => nc.jetstreamManager());
+      const common = { replicas: options.replicas, storage: StorageType.File, allow_direct: false };
       const kv = await retryTransient(deadline, () => js.views.kv(options.bucket, { ...common, history: -1 }));
-      await checkReplicas(jsm, `KV_${options.bucket}`, options.bucket, options.replicas);
+      await retryTransient(deadline, () => checkReplicas(jsm, `KV_${options.bucket}`, options.bucket, options.replicas));
       await retryTransient(deadline, () => keepEveryMessage(jsm, `KV_${options.bucket}`));
       const meta = await retryTransient(deadline, () => js.views.kv(`${options.bucket}-meta`, { ...common, history: 1 }));
-      await checkReplicas(jsm, `KV_${options.bucket}-meta`, `${options.bucket}-meta`, options.replicas);
+      await retryTransient(deadline, () => checkReplicas(jsm, `KV_${options.bucket}-meta`, `${options.bucket}-meta`, options.replicas));
       await waitForLeader(jsm, `KV_${options.bucket}`, deadline);
       await waitForLeader(jsm, `KV_${options.bucket}-meta`, deadline);
       return new NatsStore(nc, js, jsm, kv, meta, options.bucket);
