@@ -231,7 +231,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     await eventually(`the ${count} nodes to be Ready`, async () => {
       const nodes = await Promise.all(hosts.map((h) => kube.get<Node>(NODES, h.name).catch(() => undefined)));
       return nodes.every((n) => nodeReadyStatus(n) === 'True');
-    }, 60_000);
+    }, 120_000);
     if (options.busybox !== false) {
       const busybox = await busyboxRootfsTarball();
       for (const host of hosts) {
