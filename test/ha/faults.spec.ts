@@ -298,13 +298,14 @@ describe('HA: three servers on a three-node NATS cluster survive faults while a 
     const stored = new Set((await servers.any('list configmaps', (c) => c.list<ConfigMap>(CONFIGMAPS, { namespace: NS }))).items.map((c) => c.metadata.name));
     expect({ fault, lost: acknowledged.filter((n) => !stored.has(n)) }).toEqual({ fault, lost: [] });
     expect(acknowledged.length).toBeGreaterThan(0);
-    // Each agent host runs one container of each pod bound to it that is running, and nothing else.
+    // Each agent host runs one container and one sandbox of each pod bound to it that is running, and nothing else.
     await eventually(`${fault}: the agents' containers to match the API`, async () => {
       const pods = (await servers.any('list pods', (c) => c.list<Pod>(PODS))).items;
       for (const host of cluster.hosts) {
         const expected = pods.filter((p) => p.spec?.nodeName === host.name && !p.metadata.deletionTimestamp && p.status?.phase === 'Running').map((p) => p.metadata.uid!).sort();
         const running = (await host.runtime.listContainers()).filter((c) => c.state === 'running').map((c) => c.config.labels[LABELS.podUid] ?? '').sort();
-        if (JSON.stringify(running) !== JSON.stringify(expected)) return undefined;
+        const sandboxes = (await host.runtime.listPodSandboxes()).filter((s) => s.state === 'ready').map((s) => s.labels[LABELS.podUid] ?? '').sort();
+        if (JSON.stringify(running) !== JSON.stringify(expected) || JSON.stringify(sandboxes) !== JSON.stringify(expected)) return undefined;
       }
       return true;
     }, 90_000);
