@@ -319,9 +319,13 @@ describe('HA: three servers on a three-node NATS cluster survive faults while a 
     const killedAt = Date.now();
     await cluster.servers[leader]!.kill9();
     await leaseHolders(leader);
-    const failover = Date.now() - killedAt;
-    process.stdout.write(`leader failover: ${seconds(failover)}\n`);
-    expect(failover).toBeLessThan(20_000 + 5_000 /* the poll, on a loaded machine */);
+    // When the others took over: the Leases' acquireTime (the servers' clock is this machine's), not when this poll saw it.
+    const acquired = await Promise.all(
+      ['kube-scheduler', 'kube-controller-manager'].map(async (name) => Date.parse((await servers.any(`get lease ${name}`, (c) => c.get<Lease>(LEASES, name, { namespace: 'kube-system' }))).spec?.acquireTime ?? '')),
+    );
+    const failover = Math.max(...acquired) - killedAt;
+    process.stdout.write(`leader failover: ${seconds(failover)} (seen by the test after ${seconds(Date.now() - killedAt)})\n`);
+    expect(failover).toBeLessThan(20_000);
     await rolledOut();
     await cluster.restartServer(leader);
     servers.refresh();

@@ -184,7 +184,8 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
       }),
   };
 
-  const deadline = Date.now() + 30_000;
+  // Generous: a server on a NATS cluster that is still forming or rejoining waits up to 30 s for JetStream itself.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       await server.cleanup();
@@ -192,7 +193,7 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
     }
     if (Date.now() > deadline) {
       await server.cleanup();
-      throw new Error(`berth server did not become ready in 30 s:\n${output}`);
+      throw new Error(`berth server did not become ready in 60 s:\n${output}`);
     }
     if (existsSync(serverKubeconfigPath)) {
       try {
