@@ -376,12 +376,19 @@ describe('HA: three servers on a three-node NATS cluster survive faults while a 
     await sleep(30_000);
     host.exec('nft', ['delete', 'table', 'inet', CUT_TABLE]);
     const healedAt = Date.now();
-    // A leader that could not renew its Leases stopped itself; the host comes back as a fresh server.
-    if (!alive(cluster.servers[leader]!)) await cluster.restartServer(leader);
+    // A server that could not renew a Lease it held stopped itself (by design: the cut one, and any holder
+    // that could not write while NATS re-formed); each comes back as a fresh server on its data dir.
+    const stopped = () => cluster.servers.flatMap((s, i) => (alive(s) ? [] : [i + 1]));
+    const stoppedByHeal = stopped();
+    for (const i of stoppedByHeal) await cluster.restartServer(i - 1);
     servers.refresh();
     await rolledOut();
     const holders = await leaseHolders(-1);
-    process.stdout.write(`network cut: ${seconds(healedAt - cutAt)} cut, recovered ${seconds(Date.now() - healedAt)} after healing (Leases on servers ${holders.scheduler + 1} and ${holders.manager + 1}; server ${leader + 1} was cut)\n`);
+    const stoppedLater = stopped();
+    for (const i of stoppedLater) await cluster.restartServer(i - 1);
+    process.stdout.write(
+      `network cut: ${seconds(healedAt - cutAt)} cut, recovered ${seconds(Date.now() - healedAt)} after healing (server ${leader + 1} cut; servers stopped by then: [${stoppedByHeal.join(', ')}], later: [${stoppedLater.join(', ')}]; Leases now on servers ${holders.scheduler + 1} and ${holders.manager + 1})\n`,
+    );
     await checkAfter('network cut');
   }, 300_000);
 
