@@ -9,7 +9,19 @@ import { connectionFromFile, KubeClient } from '@berth/client';
 import { cgroupTree, mountPointsUnder } from '@berth/host';
 import { busyboxRootfsTarball } from '@berth/image';
 import { RuntimeClient } from '@berth/runtime-client';
-import { createSimulatedHosts, startBerthServer, waitFor, type HostProcess, type SimulatedHost, type SimulatedNetwork, type TestServer } from '@berth/testing';
+import {
+  createSimulatedHosts,
+  freePort,
+  startBerthServer,
+  startNatsClusterOn,
+  waitFor,
+  type HostProcess,
+  type ServerOptions,
+  type SimulatedHost,
+  type SimulatedNetwork,
+  type TestNatsCluster,
+  type TestServer,
+} from '@berth/testing';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
@@ -36,13 +48,19 @@ export interface HostsCluster {
   network: SimulatedNetwork;
   /** The first server. */
   server: TestServer;
-  /** Every server (`servers` of the options), the first among them. */
+  /** Every server (`servers` of the options), the first among them; restartServer replaces its entry. */
   servers: TestServer[];
+  /** With `serverHosts`: the hosts the servers run in, the i-th server's the i-th. */
+  serverHosts: SimulatedHost[];
+  /** With `serverHosts`: the NATS cluster the servers share, one node in each server host. */
+  nats?: TestNatsCluster;
   /** A client of the first server that moves to the next servers when it stops answering. */
   client: KubeClient;
   hosts: ClusterHost[];
   /** Starts (or restarts) the host's agent, which starts its runtimed. */
   startAgent(host: ClusterHost): void;
+  /** Starts the i-th server again (after kill9 or stop) with its data dir, port, host and flags; waits until it is ready. */
+  restartServer(index: number): Promise<TestServer>;
   /** waitFor, with the server's, agents' and runtimeds' logs in the failure. */
   eventually<T>(what: string, check: () => Promise<T> | T, timeoutMs: number): Promise<NonNullable<T>>;
   /**
@@ -73,6 +91,12 @@ export interface HostsClusterOptions {
   servers?: number;
   /** `--store` of the servers; sqlite in the first's data dir when absent. */
   store?: string;
+  /**
+   * Run each server in a host of its own (a network namespace on the hosts' LAN, before the agents' hosts)
+   * beside a node of a NATS cluster of as many nodes, which is their store (`--store-replicas` = servers):
+   * killing or cutting off a server host loses that server and that NATS node, as a real host would.
+   */
+  serverHosts?: boolean;
 }
 
 const tail = (text: string, chars = 3000) => (text.length > chars ? `...${text.slice(-chars)}` : text);
@@ -102,6 +126,11 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
   const servers: TestServer[] = [];
   let client: KubeClient | undefined;
   let tokenFile = '';
+  const serverOptions: ServerOptions[] = [];
+  let serverHosts: SimulatedHost[] = [];
+  let nats: TestNatsCluster | undefined;
+  // Agents reach a server in a host of its own at that host's address, one in the root namespace at the LAN's gateway.
+  const agentUrl = (s: TestServer) => (s.host ? s.url : `https://${network!.gatewayIP}:${s.port}`);
 
   const diagnostics = () =>
     [
@@ -116,7 +145,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
   const startAgent = (host: ClusterHost) => {
     host.agent = host.sim.berth([
       'agent',
-      '--server', servers.map((s) => `https://${network!.gatewayIP}:${s.port}`).join(','),
+      '--server', servers.map(agentUrl).join(','),
       '--token-file', tokenFile,
       '--data-dir', host.dataDir,
       '--node-name', host.name,
@@ -146,6 +175,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
       for (const host of hosts) host.runtime.close();
       client?.close();
       for (const s of servers) await s.cleanup();
+      await nats?.stop();
       await network?.cleanup();
     }
     const mounts = await mountPointsUnder(root);
@@ -164,23 +194,34 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
 
   try {
     // The hosts' network first: the server's certificate then names the bridge address they reach it at.
-    network = await createSimulatedHosts(count);
+    const serverCount = options.servers ?? 1;
+    network = await createSimulatedHosts(options.serverHosts ? serverCount + count : count);
+    serverHosts = options.serverHosts ? network.hosts.slice(0, serverCount) : [];
+    let store = options.store;
+    const storeArgs: string[] = [];
+    if (options.serverHosts) {
+      if (store) throw new Error('serverHosts makes the servers\' store itself: options.store must be absent');
+      nats = await startNatsClusterOn(serverHosts);
+      store = nats.url;
+      storeArgs.push('--store-replicas', String(serverCount));
+    }
     // Servers on one store share its identity (CA, admin token, join secret), opened with one server token.
-    const shared = (options.servers ?? 1) > 1 ? ['--token', randomBytes(16).toString('hex')] : [];
-    const serverOptions = { controlLoops: true, store: options.store, extraArgs: ['--bind-address', '0.0.0.0', ...shared, ...(options.serverArgs ?? [])] };
-    server = await startBerthServer(serverOptions);
-    servers.push(server);
-    for (let i = 1; i < (options.servers ?? 1); i++) {
-      if (!options.store) throw new Error('several servers need a store they share (options.store)');
+    const shared = serverCount > 1 ? ['--token', randomBytes(16).toString('hex')] : [];
+    const common = { controlLoops: true, store, extraArgs: ['--bind-address', '0.0.0.0', ...storeArgs, ...shared, ...(options.serverArgs ?? [])] };
+    for (let i = 0; i < serverCount; i++) {
+      if (i > 0 && !store) throw new Error('several servers need a store they share (options.store)');
+      // The test's data dir (removed with root), not the server's own: a restart reuses it.
       const dataDir = join(root, `server-${i + 1}`);
       mkdirSync(dataDir, { mode: 0o700 });
-      // Its data dir is the test's (removed with root), not the server's own.
-      servers.push(await startBerthServer({ ...serverOptions, dataDir }));
+      const opts: ServerOptions = { ...common, dataDir, host: serverHosts[i], port: await freePort() };
+      serverOptions.push(opts);
+      servers.push(await startBerthServer(opts));
     }
+    server = servers[0]!;
     const first = connectionFromFile(server.kubeconfigPath);
     client = new KubeClient(servers.length > 1 ? { ...first, servers: servers.map((s) => s.url) } : first);
     tokenFile = join(server.dataDir, 'token');
-    for (const sim of network.hosts) {
+    for (const sim of network.hosts.slice(serverHosts.length)) {
       const dataDir = join(root, `host-${sim.index}`);
       mkdirSync(dataDir);
       hosts.push({ sim, name: `host-${sim.index}`, dataDir, cgroupParent: `/berth-hosts-${network.runId}-${sim.index}`, runtime: new RuntimeClient(join(dataDir, 'runtimed.sock'), { callTimeoutMs: 60_000 }) });
@@ -190,7 +231,7 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     await eventually(`the ${count} nodes to be Ready`, async () => {
       const nodes = await Promise.all(hosts.map((h) => kube.get<Node>(NODES, h.name).catch(() => undefined)));
       return nodes.every((n) => nodeReadyStatus(n) === 'True');
-    }, 60_000);
+    }, 120_000);
     if (options.busybox !== false) {
       const busybox = await busyboxRootfsTarball();
       for (const host of hosts) {
@@ -209,5 +250,27 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     for (const name of workloads.pods ?? []) await api.delete(PODS, name, { namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
     await waitFor(async () => (await api.list<Pod>(PODS, { namespace })).items.length === 0, 30_000).catch(() => undefined);
   };
-  return { network, server, servers, client, hosts, startAgent, eventually, removeWorkloads, cleanup };
+  const restartServer = async (index: number): Promise<TestServer> => {
+    const opts = serverOptions[index];
+    if (!opts) throw new Error(`no server ${index}`);
+    await servers[index]!.kill9();
+    servers[index] = await startBerthServer(opts);
+    return servers[index]!;
+  };
+  return {
+    network,
+    get server() {
+      return servers[0]!;
+    },
+    servers,
+    serverHosts,
+    nats,
+    client,
+    hosts,
+    startAgent,
+    restartServer,
+    eventually,
+    removeWorkloads,
+    cleanup,
+  };
 }

@@ -228,10 +228,12 @@ export class NatsStore implements Store {
     }
     try {
       const js = nc.jetstream();
-      const jsm = await nc.jetstreamManager();
-      const common = { replicas: options.replicas, storage: StorageType.File, allow_direct: false };
-      // Servers started together with a new NATS cluster find JetStream still electing: they wait for it.
+      // Servers started together with a new NATS cluster, or beside a NATS node that is just rejoining its
+      // cluster (a host back from a network cut), find JetStream still electing (503): they wait for it, and
+      // every JetStream request of the setup is retried, the API check of jetstreamManager() among them.
       const deadline = Date.now() + SETUP_DEADLINE_MS;
+      const jsm = await retryTransient(deadline, () => nc.jetstreamManager());
+      const common = { replicas: options.replicas, storage: StorageType.File, allow_direct: false };
       const growing = options.growReplicas === true;
       // A growing store makes its buckets with as many replicas as there are servers for, fewer each time JetStream says so.
       const bucketView = async (name: string, history: number): Promise<KV> => {
@@ -248,10 +250,10 @@ export class NatsStore implements Store {
         }
       };
       const kv = await bucketView(options.bucket, -1);
-      await checkReplicas(jsm, `KV_${options.bucket}`, options.bucket, options.replicas, growing);
+      await retryTransient(deadline, () => checkReplicas(jsm, `KV_${options.bucket}`, options.bucket, options.replicas, growing));
       await retryTransient(deadline, () => keepEveryMessage(jsm, `KV_${options.bucket}`));
       const meta = await bucketView(`${options.bucket}-meta`, 1);
-      await checkReplicas(jsm, `KV_${options.bucket}-meta`, `${options.bucket}-meta`, options.replicas, growing);
+      await retryTransient(deadline, () => checkReplicas(jsm, `KV_${options.bucket}-meta`, `${options.bucket}-meta`, options.replicas, growing));
       await waitForLeader(jsm, `KV_${options.bucket}`, deadline);
       await waitForLeader(jsm, `KV_${options.bucket}-meta`, deadline);
       const store = new NatsStore(nc, js, jsm, kv, meta, options.bucket);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SimulatedHost } from './hosts';
 import { freePort } from './server';
 
 export interface TestNatsServer {
@@ -14,9 +15,9 @@ export interface TestNatsServer {
 /** Room for berth's 1.5 MiB values plus the envelope (NATS' default max_payload is 1 MiB). */
 const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 
-function acceptsConnections(port: number): Promise<boolean> {
+function acceptsConnections(host: string, port: number): Promise<boolean> {
   return new Promise((resolveProbe) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host, port });
     socket.once('data', (banner) => {
       socket.destroy();
       resolveProbe(banner.toString().startsWith('INFO'));
@@ -33,18 +34,22 @@ interface NatsProcess {
   restart(): Promise<void>;
 }
 
-/** One nats-server with `args`, waiting until it accepts clients on `port`; `onStop` runs after every stop. */
-async function runNatsServer(args: string[], port: number, onStop: () => void): Promise<NatsProcess> {
-  let child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * One nats-server with `args` (in `host`'s network namespace when given, on loopback otherwise), waiting
+ * until it accepts clients on `port`; `onStop` runs after every stop.
+ */
+async function runNatsServer(args: string[], port: number, onStop: () => void, host?: SimulatedHost): Promise<NatsProcess> {
+  const start = () => (host ? host.spawn('nats-server', args).child : spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
+  let child = start();
   let output = '';
   let exited: Promise<void>;
   const running = () => child.exitCode === null && child.signalCode === null;
   const launch = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) child = spawn('nats-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    if (child.exitCode !== null || child.signalCode !== null) child = start();
     child.stderr!.on('data', (d) => (output += d));
     exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
     const deadline = Date.now() + 20_000;
-    while (!(await acceptsConnections(port))) {
+    while (!(await acceptsConnections(host?.ip ?? '127.0.0.1', port))) {
       if (!running() || Date.now() > deadline) {
         await halt('SIGKILL');
         throw new Error(`nats-server did not start on port ${port}:\n${output}`);
@@ -101,11 +106,25 @@ export interface TestNatsCluster {
  * A JetStream cluster of `size` nats-servers on loopback (each routed to every other), each with its
  * store in a temp dir; resolves once the cluster has a JetStream meta leader (streams can be made).
  */
-export async function startNatsCluster(size: number): Promise<TestNatsCluster> {
+export function startNatsCluster(size: number): Promise<TestNatsCluster> {
+  return startCluster(Array.from({ length: size }, () => undefined));
+}
+
+/**
+ * A JetStream cluster of one nats-server in each of `hosts` (simulated hosts: network namespaces), each
+ * listening on its host's address and routed to the others', with its store in a temp dir; a node cut off
+ * with its host is cut off from the cluster. Resolves once the cluster has a JetStream meta leader.
+ */
+export function startNatsClusterOn(hosts: SimulatedHost[]): Promise<TestNatsCluster> {
+  return startCluster(hosts);
+}
+
+async function startCluster(hosts: Array<SimulatedHost | undefined>): Promise<TestNatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-nats-cluster-'));
+  const address = (i: number) => hosts[i]?.ip ?? '127.0.0.1';
   const clientPorts: number[] = [];
   const clusterPorts: number[] = [];
-  for (let i = 0; i < size; i++) {
+  for (let i = 0; i < hosts.length; i++) {
     clientPorts.push(await freePort());
     clusterPorts.push(await freePort());
   }
@@ -114,33 +133,34 @@ export async function startNatsCluster(size: number): Promise<TestNatsCluster> {
     await Promise.all(processes.map((p) => p.stop()));
     rmSync(dir, { recursive: true, force: true });
   };
+  const clientAddresses = clientPorts.map((p, i) => `${address(i)}:${p}`);
   try {
     await Promise.all(
       clientPorts.map(async (port, i) => {
         const config = join(dir, `n${i}.conf`);
-        const routes = clusterPorts.filter((_, j) => j !== i).map((p) => `nats-route://127.0.0.1:${p}`);
+        const routes = clusterPorts.filter((_, j) => j !== i).map((p, j) => `nats-route://${address(j < i ? j : j + 1)}:${p}`);
         writeFileSync(
           config,
           [
             `server_name: n${i}`,
             `max_payload: ${MAX_PAYLOAD_BYTES}`,
-            `listen: 127.0.0.1:${port}`,
+            `listen: ${clientAddresses[i]}`,
             `jetstream { store_dir: "${join(dir, `n${i}`)}" }`,
-            `cluster { name: berth-test, listen: 127.0.0.1:${clusterPorts[i]}, routes: [${routes.join(', ')}] }`,
+            `cluster { name: berth-test, listen: ${address(i)}:${clusterPorts[i]}, routes: [${routes.join(', ')}] }`,
             '',
           ].join('\n'),
         );
-        processes.push(await runNatsServer(['-c', config], port, () => undefined));
+        processes[i] = await runNatsServer(['-c', config], port, () => undefined, hosts[i]);
       }),
     );
-    await jetStreamReady(clientPorts.map((p) => `127.0.0.1:${p}`));
+    await jetStreamReady(clientAddresses);
   } catch (err) {
     await stop();
     throw err;
   }
   return {
-    url: `nats://${clientPorts.map((p) => `127.0.0.1:${p}`).join(',')}`,
-    nodes: processes.map((p, i) => ({ url: `nats://127.0.0.1:${clientPorts[i]}`, kill9: p.kill9, restart: p.restart })),
+    url: `nats://${clientAddresses.join(',')}`,
+    nodes: processes.map((p, i) => ({ url: `nats://${clientAddresses[i]}`, kill9: p.kill9, restart: p.restart })),
     stop,
   };
 }

@@ -69,6 +69,11 @@ export interface ServerOptions {
    * test takes the default port 5000 (another test, or a registry of the machine, may hold it).
    */
   registryPort?: number;
+  /**
+   * Run the server in this simulated host (one of a network the caller made and removes), reached at its
+   * address, as with simulatedHost; a restart passes the same host, data dir and port.
+   */
+  host?: SimulatedHost;
 }
 
 export interface TestServer {
@@ -105,7 +110,7 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
     if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const host = network?.hosts[0];
+  const host = opts.host ?? network?.hosts[0];
   const address = host?.ip ?? '127.0.0.1';
   // In a host of its own, every address of it: its in-process clients use loopback, everyone else eth0's.
   const args = ['server', '--data-dir', dataDir, '--https-port', String(port), '--bind-address', host ? '0.0.0.0' : address];
@@ -179,7 +184,8 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
       }),
   };
 
-  const deadline = Date.now() + 30_000;
+  // Generous: a server on a NATS cluster that is still forming or rejoining waits up to 30 s for JetStream itself.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       await server.cleanup();
@@ -187,7 +193,7 @@ export async function startBerthServer(opts: ServerOptions = {}): Promise<TestSe
     }
     if (Date.now() > deadline) {
       await server.cleanup();
-      throw new Error(`berth server did not become ready in 30 s:\n${output}`);
+      throw new Error(`berth server did not become ready in 60 s:\n${output}`);
     }
     if (existsSync(serverKubeconfigPath)) {
       try {
