@@ -343,8 +343,9 @@ describe('HA: three servers on a three-node NATS cluster survive faults while a 
     // Caught up: every stream (the store's buckets) has the node back as a current replica with no lag.
     const nc = await connect({ servers: cluster.nats!.url.slice('nats://'.length).split(','), timeout: 2000, maxReconnectAttempts: -1 });
     try {
-      const jsm = await nc.jetstreamManager();
       await eventually('the restarted NATS node to catch up on every stream', async () => {
+        // JetStream's API may not answer at once after a member comes back (its meta leader settling): asked again.
+        const jsm = await nc.jetstreamManager();
         const streams = await jsm.streams.list().next();
         expect(streams.length).toBeGreaterThan(0);
         return streams.every((info) => {
