@@ -1,7 +1,7 @@
 // The agent against a real berth server (with its scheduler) and a real runtimed running busybox under
 // runc (root). Every pod, container, sandbox, mount and process is removed afterwards.
 import { resourceForKind, type ConfigMap, type Event, type Lease, type Node, type Pod } from '@berth/api';
-import { LABELS } from '@berth/agent';
+import { DEFAULT_NODE_LEASE_DURATION_MS, LABELS } from '@berth/agent';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ describe('node registration', () => {
     expect(node.status?.nodeInfo).toMatchObject({ containerRuntimeVersion: expect.stringMatching(/^berth:\/\/.+/), kubeletVersion: expect.stringMatching(/^v1\./), operatingSystem: 'linux' });
 
     const lease = await cluster.client.get<Lease>(types.leases, cluster.nodeName, { namespace: 'kube-node-lease' });
-    expect(lease.spec).toMatchObject({ holderIdentity: cluster.nodeName, leaseDurationSeconds: 40 });
+    expect(lease.spec).toMatchObject({ holderIdentity: cluster.nodeName, leaseDurationSeconds: DEFAULT_NODE_LEASE_DURATION_MS / 1000 });
     await waitFor('the lease to be renewed', async () => {
       const renewed = await cluster.client.get<Lease>(types.leases, cluster.nodeName, { namespace: 'kube-node-lease' });
       return renewed.spec?.renewTime !== lease.spec?.renewTime;
