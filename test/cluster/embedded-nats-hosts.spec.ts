@@ -6,6 +6,7 @@
 import { createSimulatedHosts, freePort, kubectlFor, waitFor, type HostProcess, type Kubectl, type SimulatedNetwork } from '@berth/testing';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect } from 'nats';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -106,6 +107,22 @@ test('--cluster-init waits for a second server, --join makes three; kill -9 of o
     return leases.split(' ').filter(Boolean).length === 2 ? leases : undefined;
   }, 60_000, 'both Leases held');
   expect(holders).toMatch(/\S+ \S+/);
+
+  // The buckets start with 2 replicas and grow to 3 one step at a time after the third server joined: a kill
+  // before that could take one of only two replicas, and a majority of a bucket with it.
+  const natsConfig = readFileSync(join(servers[1].dataDir, 'nats', 'nats.conf'), 'utf8');
+  const clientPassword = /authorization \{ user: "berth", password: "([0-9a-f]+)" \}/.exec(natsConfig)?.[1];
+  expect(clientPassword).toBeDefined();
+  const nc = await connect({ servers: `${net!.hosts[1].ip}:${ports.nats}`, user: 'berth', pass: clientPassword, timeout: 5000 });
+  try {
+    await waitFor(async () => {
+      const jsm = await nc.jetstreamManager();
+      const replicas = await Promise.all(['KV_berth', 'KV_berth-meta'].map(async (stream) => (await jsm.streams.info(stream)).config.num_replicas));
+      return replicas.every((n) => n === 3) || undefined;
+    }, 90_000, 'the store buckets to grow to 3 replicas');
+  } finally {
+    await nc.close();
+  }
 
   // kill -9 of the first server: the kernel ends its nats-server with it (nothing outlives berth).
   const nats = natsPid(first);
