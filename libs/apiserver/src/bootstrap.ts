@@ -1,4 +1,4 @@
-import { errors, isBerthError } from '@berth/errors';
+import { errors, isBerthError, parseJsonObject } from '@berth/errors';
 import { writeFileAtomicSync } from '@berth/host';
 import type { Store } from '@berth/store';
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, type ScryptOptions } from 'node:crypto';
@@ -109,14 +109,7 @@ function secret(value: unknown, what: string): string {
 export async function openClusterIdentity(sealed: string, token: string): Promise<ClusterIdentity> {
   const plain = await openWithToken(sealed, token, BOOTSTRAP_PURPOSE, "the cluster's bootstrap data in the store");
   // Authenticated, so written by a holder of the token; still read field by field, nothing else taken.
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(plain);
-  } catch {
-    throw errors.badRequest("the cluster's bootstrap data is not JSON");
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw errors.badRequest("the cluster's bootstrap data is not an object");
-  const fields = parsed as Record<string, unknown>;
+  const fields = parseJsonObject(plain, "the cluster's bootstrap data");
   return {
     caCertPem: pem(fields.caCertPem, 'CERTIFICATE'),
     caKeyPem: pem(fields.caKeyPem, 'PRIVATE KEY'),

@@ -73,9 +73,9 @@ test('garbage is a 400 naming what is wrong', async () => {
   const members = endpoint();
   const valid = signJoinRequest(secrets.joinKey, JOINER);
   const cases: Array<[string, RegExp]> = [
-    ['not json', /is a JSON object/],
-    ['[1,2]', /is a JSON object/],
-    ['null', /is a JSON object/],
+    ['not json', /is not a JSON object/],
+    ['[1,2]', /is not a JSON object/],
+    ['null', /is not a JSON object/],
     [JSON.stringify({ ...valid, time: 'now' }), /time must be/],
     [JSON.stringify({ ...valid, nonce: 'x' }), /nonce must be/],
     [JSON.stringify({ ...valid, proof: 'A'.repeat(64) }), /proof must be/],

@@ -1,5 +1,5 @@
 import { openWithToken, sealWithToken, statusFor } from '@berth/apiserver';
-import { errors, isBerthError } from '@berth/errors';
+import { errors, isBerthError, parseJsonObject } from '@berth/errors';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'node:https';
@@ -55,14 +55,7 @@ export function signJoinRequest(joinKey: Buffer, request: JoinRequest, now = Dat
 
 /** The request's fields, checked one by one (nothing else of the body is read); BadRequest names what is wrong. */
 function parseJoinRequest(body: string): SignedJoinRequest {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw errors.badRequest('a join request is a JSON object');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw errors.badRequest('a join request is a JSON object');
-  const fields = parsed as Record<string, unknown>;
+  const fields = parseJsonObject(body, 'a join request');
   if (typeof fields.time !== 'number' || !Number.isSafeInteger(fields.time)) throw errors.badRequest('time must be milliseconds since the epoch');
   if (typeof fields.nonce !== 'string' || !NONCE.test(fields.nonce)) throw errors.badRequest('nonce must be 32 lowercase hex digits');
   if (typeof fields.proof !== 'string' || !PROOF.test(fields.proof)) throw errors.badRequest('proof must be 64 lowercase hex digits');
@@ -159,13 +152,8 @@ function respond(res: ServerResponse, code: number, body: unknown): void {
 export async function openJoinAnswer(sealed: unknown, token: string, nonce: string): Promise<Pick<Membership, 'routes' | 'clientAddresses'>> {
   if (typeof sealed !== 'string') throw errors.badRequest('the join answer holds no sealed data');
   const plain = await openWithToken(sealed, token, ANSWER_PURPOSE, 'the join answer', `${JOIN_REFUSED} (the answer does not open with it)`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(plain);
-  } catch {
-    throw errors.badRequest('the join answer is not JSON');
-  }
-  if ((parsed as { nonce?: unknown } | null)?.nonce !== nonce) throw errors.unauthorized('the join answer is not for this request (a replay)');
+  const parsed = parseJsonObject(plain, 'the join answer');
+  if (parsed.nonce !== nonce) throw errors.unauthorized('the join answer is not for this request (a replay)');
   return parseMembershipLists(parsed, 'the join answer');
 }
 

@@ -1,4 +1,4 @@
-import { errors } from '@berth/errors';
+import { errors, parseJsonObject } from '@berth/errors';
 import { writeFileAtomicSync } from '@berth/host';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -51,13 +51,8 @@ export function parseMembershipLists(value: unknown, what: string): Pick<Members
 export function loadMembership(dataDir: string): Membership | undefined {
   const path = membershipPath(dataDir);
   if (!existsSync(path)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw errors.badRequest(`${path} is not JSON: ${(err as Error).message}`);
-  }
-  const serverName = checkServerName((parsed as { serverName?: unknown } | null)?.serverName);
+  const parsed = parseJsonObject(readFileSync(path, 'utf8'), path);
+  const serverName = checkServerName(parsed.serverName);
   return { serverName, ...parseMembershipLists(parsed, path) };
 }
 
