@@ -117,7 +117,9 @@ describe('berth compose top and berth top', () => {
 
   it("berth top lists a kubectl-made pod's processes in another namespace; what cannot be listed is a one-line 4xx", async () => {
     await kubectl.ok(['create', 'namespace', OTHER]);
-    await kubectl.ok(['run', 'solo', '-n', OTHER, '--image=busybox:latest', '--image-pull-policy=IfNotPresent', '--restart=Never', '--', 'sh', '-c', 'sleep 500 & wait']);
+    // sh as its container's PID 1 ignores SIGTERM: a 1 s grace keeps the namespace's removal in afterAll from sitting out 30 s.
+    const shortGrace = JSON.stringify({ spec: { terminationGracePeriodSeconds: 1 } });
+    await kubectl.ok(['run', 'solo', '-n', OTHER, '--image=busybox:latest', '--image-pull-policy=IfNotPresent', '--restart=Never', '--overrides', shortGrace, '--', 'sh', '-c', 'sleep 500 & wait']);
     await waitFor(async () => (await pods(OTHER)).find((p) => p.status?.containerStatuses?.[0]?.state?.running), 90_000);
     await cluster.observe(OTHER);
     const out = await waitFor(async () => {

@@ -73,7 +73,9 @@ describe('leader election: two schedulers and two controller-managers on one API
   const diagnostics = () => daemons.map((d) => `--- ${d.name}\n${d.output()}`).join('\n');
 
   it('one of each acts, kubectl names the holders, a killed scheduler is replaced, a stopped controller-manager hands over', async () => {
-    const common = ['--kubeconfig', server.kubeconfigPath, '--log-level', 'info'];
+    // A Lease of 6 s instead of 15: the kill -9 below makes the standby wait out a whole lease duration.
+    const timing = ['--leader-elect-lease-duration', '6s', '--leader-elect-renew-deadline', '4s', '--leader-elect-retry-period', '1s'];
+    const common = ['--kubeconfig', server.kubeconfigPath, '--log-level', 'info', ...timing];
     const schedulers = [startDaemon('scheduler', 'scheduler-1', common), startDaemon('scheduler', 'scheduler-2', common)];
     const controllerArgs = [...common, '--controllers', 'deployment,replicaset,garbage-collector'];
     const managers = [startDaemon('controller-manager', 'controller-manager-1', controllerArgs), startDaemon('controller-manager', 'controller-manager-2', controllerArgs)];
