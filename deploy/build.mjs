@@ -2,7 +2,7 @@
 // npm packages stay external: they are resolved from node_modules at run time, which keeps builds fast
 // and native modules (better-sqlite3) loadable.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runtimeProtoJson } from './runtime-proto.mjs';
@@ -28,7 +28,19 @@ const nodeNetworkMain = join(root, 'test', 'node-network', 'node-main.ts');
 if (existsSync(nodeNetworkMain)) entryPoints['test/node-network/node-main'] = nodeNetworkMain;
 
 // Compiled code cached by the apps that keep it (libs/compile-cache) is of the bundles being replaced.
-rmSync(join(root, 'dist', '.compile-cache'), { recursive: true, force: true });
+// A berth process that exits meanwhile writes its code into the cache: renamed first, the directory gets
+// no new file while it is removed (a removal in place failed with ENOTEMPTY), and the writer's rename fails
+// quietly, as the cache's writes do.
+{
+  const cache = join(root, 'dist', '.compile-cache');
+  const removed = `${cache}.removed-${process.pid}`;
+  try {
+    renameSync(cache, removed);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+  rmSync(removed, { recursive: true, force: true, maxRetries: 3 });
+}
 await build({
   absWorkingDir: root,
   entryPoints,
@@ -47,7 +59,7 @@ await build({
 // The container shim is C (apps/shim/README.md says why); rebuilt only when a source is newer.
 {
   const { execFileSync } = await import('node:child_process');
-  const { mkdirSync, renameSync, statSync } = await import('node:fs');
+  const { mkdirSync, statSync } = await import('node:fs');
   const shimDir = join(root, 'apps', 'shim', 'src');
   const shimBin = join(root, 'dist', 'bin', 'berth-shim');
   const sources = readdirSync(shimDir).filter((f) => /\.[ch]$/.test(f));

@@ -5,7 +5,7 @@ import { DEFAULT_NODE_LEASE_DURATION_MS, LABELS } from '@berth/agent';
 import { Ipv4Cidr } from '@berth/ipv4';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentCluster, busyboxPod, types, waitFor } from './cluster';
+import { AgentCluster, busyboxPod, ignoreNotFound, types, waitFor } from './cluster';
 
 const cluster = new AgentCluster();
 const runtime = () => cluster.runtimed.client;
@@ -254,10 +254,15 @@ describe('pods', () => {
     for (const name of stopping) await cluster.createPod(busyboxPod(name, { terminationGracePeriodSeconds: 15, script: 'exec sleep 3600' }));
     for (const name of stopping) await cluster.waitForPod(name, 'Running', phaseIs('Running'));
     for (const name of stopping) await cluster.client.delete(types.pods, name, { namespace: 'default' });
-    await cluster.createPod(busyboxPod('eager', {}));
-    await cluster.waitForPod('eager', 'Running', phaseIs('Running'));
-    const stillStopping = await Promise.all(stopping.map((name) => cluster.getPod(name).catch(() => undefined)));
-    expect(stillStopping.filter((pod) => pod?.metadata.deletionTimestamp).length).toBe(stopping.length);
+    try {
+      await cluster.createPod(busyboxPod('eager', {}));
+      await cluster.waitForPod('eager', 'Running', phaseIs('Running'));
+      const stillStopping = await Promise.all(stopping.map((name) => cluster.getPod(name).catch(() => undefined)));
+      expect(stillStopping.filter((pod) => pod?.metadata.deletionTimestamp).length).toBe(stopping.length);
+    } finally {
+      // Their grace periods have served: a DELETE without grace cuts them short, so the cleanup does not sit them out.
+      for (const name of stopping) await ignoreNotFound(cluster.client.delete(types.pods, name, { namespace: 'default', gracePeriodSeconds: 0 }));
+    }
   }, 60_000);
 
   it('adopts running containers after an agent restart, and cleans up after pods deleted meanwhile', async () => {

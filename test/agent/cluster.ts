@@ -61,8 +61,10 @@ export class AgentCluster {
     this.network = await createSimulatedHosts(1);
     this.host = this.network.hosts[0]!;
     this.runtimed = new RuntimedFixture({ netnsPath: this.host.netnsPath, args: this.options.runtimedArgs });
-    // Each is kept as soon as it runs, so cleanup stops it even when the other failed to start.
-    await Promise.all([startBerthServer({ controlLoops: true }).then((server) => (this.server = server)), this.runtimed.start()]);
+    // Each is kept as soon as it runs, so cleanup stops it even when the other failed to start; both are
+    // awaited before a failure is thrown (seen: a server that came up after runtimed's failure outlived the run).
+    const started = await Promise.allSettled([startBerthServer({ controlLoops: true }).then((server) => (this.server = server)), this.runtimed.start()]);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
     this.client = new KubeClient(connectionFromFile(this.server.kubeconfigPath));
     await this.runtimed.importBusybox();
     await this.startAgent(agentOptions);

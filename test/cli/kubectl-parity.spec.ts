@@ -11,6 +11,48 @@ const runBerthWith = (kubeconfig: string, args: string[], env: Record<string, st
 
 jest.setTimeout(180_000);
 
+/** How many cases of an eachAtOnce run at a time, over the whole file: each is a berth and a kubectl process. */
+const CASES_AT_ONCE = 3;
+const queued: Array<() => void> = [];
+let running = 0;
+
+/** Runs `task` once fewer than CASES_AT_ONCE tasks run, in the order asked. */
+function whenFree<T>(task: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const start = () => {
+      running++;
+      task()
+        .then(resolve, reject)
+        .finally(() => {
+          running--;
+          queued.shift()?.();
+        });
+    };
+    if (running < CASES_AT_ONCE) start();
+    else queued.push(start);
+  });
+}
+
+/**
+ * it.each whose cases all start in the describe's beforeAll, a few at a time, each test awaiting its own
+ * case: a case is a berth and a kubectl process, and jest runs a file's tests one after another, which
+ * would leave a core idle. A case's failed expectation fails its own test, as in it.each.
+ */
+function eachAtOnce<A extends unknown[]>(title: string, cases: [string, ...A][], run: (...args: A) => Promise<unknown>): void {
+  const started = new Map<string, Promise<unknown>>();
+  beforeAll(() => {
+    for (const [name, ...args] of cases) {
+      const result = whenFree(() => run(...args));
+      // Awaited, and reported, by the case's test.
+      result.catch(() => undefined);
+      started.set(name, result);
+    }
+  });
+  it.each(cases.map(([name]) => name))(title, async (name) => {
+    await started.get(name);
+  });
+}
+
 /**
  * The kubectl verbs and output formats of the berth CLI, against the real kubectl v1.32 on the same
  * server: the same text where kubectl's is stable (no ages, no generated names).
@@ -48,7 +90,7 @@ describe('berth and kubectl print the same', () => {
   });
 
   describe('output formats', () => {
-    it.each([
+    eachAtOnce('%s', [
       ['jsonpath over a list', ['get', 'cm', '-n', 'fmt', '-l', 'tier', '-o', 'jsonpath={.items[*].metadata.name}']],
       ['jsonpath range/end', ['get', 'cm', '-n', 'fmt', '-l', 'tier', '-o', 'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.data}{"\\n"}{end}']],
       ['jsonpath filter', ['get', 'cm', '-n', 'fmt', '-o', 'jsonpath={.items[?(@.metadata.labels.tier=="back")].metadata.name}']],
@@ -58,9 +100,7 @@ describe('berth and kubectl print the same', () => {
       ['custom columns without headers, sorted', ['get', 'cm', '-n', 'fmt', '--no-headers', '--sort-by=.metadata.name', '-o', 'custom-columns=N:metadata.name']],
       ['sorted names', ['get', 'cm', '-n', 'fmt', '--sort-by', '{.metadata.labels.tier}', '-o', 'name']],
       ['sorted json', ['get', 'cm', '-n', 'fmt', '-l', 'tier', '--sort-by', '.metadata.name', '-o', 'jsonpath={.items[*].metadata.name}']],
-    ])('%s', async (_what, args) => {
-      await same(args);
-    });
+    ], (args) => same(args));
 
     it('sorts tables, leaves out headers and adds -L columns as kubectl does', async () => {
       const withoutAge = (text: string) => text.replace(/ +\S+(\s+\S*)?$/gm, '');
@@ -94,7 +134,7 @@ describe('berth and kubectl print the same', () => {
   const configMap = (labels: string) => (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  labels: {${labels}}\n  annotations: {note: old}\ndata:\n  a: "1"\n`;
 
   describe('label, annotate, patch', () => {
-    it.each([
+    eachAtOnce('%s', [
       ['label', ['label', 'cm', 'NAME', '-n', 'fmt', 'color=blue', 'tier-']],
       ['label without --overwrite', ['label', 'cm', 'NAME', '-n', 'fmt', 'tier=back']],
       ['label with --overwrite', ['label', 'cm/NAME', '-n', 'fmt', 'tier=back', '--overwrite']],
@@ -111,9 +151,7 @@ describe('berth and kubectl print the same', () => {
       ['json patch', ['patch', 'cm', 'NAME', '-n', 'fmt', '--type=json', '-p', '[{"op":"add","path":"/data/c","value":"3"}]', '-o', 'jsonpath={.data}']],
       ['patch of a missing object', ['patch', 'cm', 'NAME-missing', '-n', 'fmt', '-p', '{}']],
       ['client dry-run patch', ['patch', 'cm', 'NAME', '-n', 'fmt', '--dry-run=client', '-p', '{"data":{"a":"9"}}', '-o', 'jsonpath={.data.a}']],
-    ])('%s', async (_what, args) => {
-      await twins('cm', configMap('tier: front'), (name) => args.map((a) => a.replace('NAME', name)));
-    });
+    ], (args) => twins('cm', configMap('tier: front'), (name) => args.map((a) => a.replace('NAME', name))));
 
     it('refuses a malformed label before asking the server, in one line', async () => {
       const result = await berth(['label', 'cm', 'zeta', '-n', 'fmt', 'bad key=1']);
@@ -155,7 +193,7 @@ describe('berth and kubectl print the same', () => {
     });
     const at = (name: string) => join(dir, name);
 
-    it.each([
+    eachAtOnce('%s, client dry run as YAML', [
       ['configmap', () => ['create', 'configmap', 'c', '--from-literal=a=b', '--from-literal=n=10', '--from-literal=e=', `--from-file=x=${at('f.txt')}`, `--from-file=${at('bin.dat')}`]],
       ['configmap from an env file', () => ['create', 'configmap', 'c', `--from-env-file=${at('app.env')}`]],
       ['configmap from an env file and a literal', () => ['create', 'configmap', 'c', `--from-env-file=${at('app.env')}`, '--from-literal=a=b']],
@@ -169,18 +207,18 @@ describe('berth and kubectl print the same', () => {
       ['job', () => ['create', 'job', 'once', '--image=busybox', '--dry-run=client', '-o', 'yaml', '--', 'sh', '-c', 'echo hi']],
       ['cronjob', () => ['create', 'cronjob', 'tick', '--image=busybox', '--schedule=*/5 * * * *', '--dry-run=client', '-o', 'yaml', '--', 'date']],
       ['cronjob, restart Never, in a namespace', () => ['create', 'cj', 'hourly', '-n', 'fmt', '--image=busybox', '--schedule=@hourly', '--restart=Never']],
-    ])('%s, client dry run as YAML', async (_what, args) => {
+    ], (args) => {
       const given = args();
-      await same(given.includes('--') ? given : [...given, '--dry-run=client', '-o', 'yaml']);
+      return same(given.includes('--') ? given : [...given, '--dry-run=client', '-o', 'yaml']);
     });
 
-    it.each([
+    eachAtOnce('refuses %s in one line, exit 1', [
       ['a missing image', ['create', 'deployment', 'x']],
       ['a missing schedule', ['create', 'cronjob', 'x', '--image=busybox']],
       ['a duplicate key', ['create', 'configmap', 'x', '--from-literal=a=1', '--from-literal=a=2']],
       ['a docker-registry secret without a password', ['create', 'secret', 'docker-registry', 'x', '--docker-username=u']],
       ['a certificate file that is not there', ['create', 'secret', 'tls', 'x', `--cert=${join(tmpdir(), 'no-such-berth-cert.crt')}`, '--key=/dev/null']],
-    ])('refuses %s in one line, exit 1', async (_what, args) => {
+    ], async (args) => {
       const result = await berth([...args, '--dry-run=client']);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/^error: [^\n]+\n$/);
@@ -229,7 +267,7 @@ describe('berth and kubectl print the same', () => {
     const deployment = (name: string) =>
       `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\nspec:\n  selector: {matchLabels: {app: ${name}}}\n  template:\n    metadata: {labels: {app: ${name}}}\n    spec:\n      initContainers: [{name: init, image: busybox}]\n      containers: [{name: web, image: busybox}, {name: side, image: busybox}]\n`;
 
-    it.each([
+    eachAtOnce('%s', [
       ['cordon', ['cordon', 'NAME']],
       ['cordon, server dry run', ['cordon', 'NAME', '--dry-run=server']],
       ['uncordon of a schedulable node', ['uncordon', 'NAME']],
@@ -238,9 +276,7 @@ describe('berth and kubectl print the same', () => {
       ['taint --overwrite', ['taint', 'nodes', 'NAME', 'old=y:NoSchedule', '--overwrite']],
       ['untaint', ['taint', 'nodes', 'NAME', 'old-']],
       ['untaint of a missing taint', ['taint', 'nodes', 'NAME', 'nope:NoExecute-']],
-    ])('%s', async (_what, args) => {
-      await twins('node', node, (name) => args.map((a) => a.replace('NAME', name)));
-    });
+    ], (args) => twins('node', node, (name) => args.map((a) => a.replace('NAME', name))));
 
     it('refuses a bad taint with kubectl\'s words, in one line', async () => {
       const args = ['taint', 'nodes', 'anything', 'x=y:Sometimes'];
@@ -259,25 +295,21 @@ describe('berth and kubectl print the same', () => {
       expect((await kubectl.run(['get', 'node', 'real', '-o', 'jsonpath={.spec.taints[*].key}'])).stdout).toBe('a old');
     });
 
-    it.each([
+    eachAtOnce('%s', [
       ['set image', ['set', 'image', 'deployment/NAME', 'web=nginx:1.27', '-n', 'fmt']],
       ['set image of every container', ['set', 'image', 'deploy/NAME', '*=nginx', '-n', 'fmt', '-o', 'jsonpath={..image}']],
       ['set image of a missing container', ['set', 'image', 'deployment/NAME', 'nope=nginx', '-n', 'fmt']],
       ['set image, client dry run', ['set', 'image', 'deployment/NAME', 'side=x', '-n', 'fmt', '--dry-run=client', '-o', 'jsonpath={.spec.template.spec.containers[*].image}']],
-    ])('%s', async (_what, args) => {
-      await twins('deploy', deployment, (name) => args.map((a) => a.replace('NAME', name)));
-    });
+    ], (args) => twins('deploy', deployment, (name) => args.map((a) => a.replace('NAME', name))));
 
-    it.each([
+    eachAtOnce('wait for %s', [
       ['a jsonpath value that is there', ['wait', '--for=jsonpath={.data.a}=1', 'cm/NAME', '-n', 'fmt']],
       ['a field that is there', ['wait', '--for=jsonpath={.metadata.labels.tier}', 'cm/NAME', '-n', 'fmt']],
       ['a value that never comes', ['wait', '--for=jsonpath={.data.a}=2', 'cm/NAME', '-n', 'fmt', '--timeout=1s']],
       ['a condition that never comes', ['wait', '--for=condition=Ready', 'configmap', 'NAME', '-n', 'fmt', '--timeout=1s']],
       ['an object that is not there', ['wait', '--for=condition=Ready', 'cm/NAME-missing', '-n', 'fmt', '--timeout=1s']],
       ['the deletion of an object that is not there', ['wait', '--for=delete', 'cm/NAME-missing', '-n', 'fmt', '--timeout=1s']],
-    ])('wait for %s', async (_what, args) => {
-      await twins('cm', configMap('tier: front'), (name) => args.map((a) => a.replace('NAME', name)));
-    });
+    ], (args) => twins('cm', configMap('tier: front'), (name) => args.map((a) => a.replace('NAME', name))));
 
     it('times out on a deletion that does not come, in kubectl\'s words', async () => {
       await berth(['apply', '-n', 'fmt', '-f', '-'], configMap('')('staying'));

@@ -1,7 +1,8 @@
 /**
  * batch/v1 Jobs and CronJobs on a real single-node cluster, driven by the real kubectl: Jobs that run
  * to completion (in parallel, and Indexed), one that fails past its backoffLimit, a CronJob that fires at
- * a minute boundary, and a Job made by hand from it.
+ * a minute boundary, and a Job made by hand from it. The CronJob is made first, so that the wait for its
+ * minute passes while the Jobs run, and it fires once an hour, so that it fires once in the suite.
  */
 import { type CronJob, type Job, type Pod, resourceForKind } from '@berth/api';
 import { kubectlFor, kubectlTable, waitFor, type Kubectl } from '@berth/testing';
@@ -31,14 +32,47 @@ ${spec}
 `;
 }
 
+function cronJobManifest(schedule: string): string {
+  return `
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: tick
+  namespace: ${NS}
+spec:
+  schedule: "${schedule}"
+  timeZone: Etc/UTC
+  jobTemplate:
+    metadata:
+      labels: {app: tick}
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: main
+            image: busybox:1.36
+            command: ["sh", "-c", "echo tick"]
+`;
+}
+
 describe('Jobs and CronJobs on real containers, with kubectl', () => {
   let cluster: NodeCluster;
   let kubectl: Kubectl;
+
+  /** What `kubectl apply` said of the CronJob, and its schedule: made in beforeAll, looked at by the last test. */
+  let cronApplied: string;
+  let cronSchedule: string;
 
   beforeAll(async () => {
     cluster = await startNodeCluster();
     kubectl = kubectlFor(cluster.server);
     await createNamespace(cluster.client, NS);
+    // The minute after the next one that is at least 10 s away: its time comes after the CronJob's creation
+    // whatever the clocks' skew between here and the server.
+    cronSchedule = `${(new Date(Date.now() + 10_000).getUTCMinutes() + 1) % 60} * * * *`;
+    cronApplied = await ok(['apply', '-f', '-'], cronJobManifest(cronSchedule));
   }, 120_000);
 
   afterAll(async () => {
@@ -117,30 +151,8 @@ describe('Jobs and CronJobs on real containers, with kubectl', () => {
     await waitFor(async () => (await podsOf('short')).length === 0, 60_000, 'the pods of job short to be deleted');
   }, 200_000);
 
-  it('fires a CronJob at the next minute, and makes a Job from it with `kubectl create job --from`', async () => {
-    const manifest = `
-apiVersion: batch/v1
-kind: CronJob
-metadata:
-  name: tick
-  namespace: ${NS}
-spec:
-  schedule: "* * * * *"
-  timeZone: Etc/UTC
-  jobTemplate:
-    metadata:
-      labels: {app: tick}
-    spec:
-      template:
-        spec:
-          restartPolicy: OnFailure
-          terminationGracePeriodSeconds: 1
-          containers:
-          - name: main
-            image: busybox:1.36
-            command: ["sh", "-c", "echo tick"]
-`;
-    expect(await ok(['apply', '-f', '-'], manifest)).toBe('cronjob.batch/tick created\n');
+  it('fires a CronJob at its minute, and makes a Job from it with `kubectl create job --from`', async () => {
+    expect(cronApplied).toBe('cronjob.batch/tick created\n');
     const scheduled = await waitFor(
       async () => {
         const jobs = (await cluster.client.list<Job>(JOBS, { namespace: NS, labelSelector: 'app=tick' })).items;
@@ -151,6 +163,7 @@ spec:
     );
     const minutes = Math.floor(Date.parse(scheduled.metadata.annotations!['batch.kubernetes.io/cronjob-scheduled-timestamp']) / 60_000);
     expect(scheduled.metadata.name).toBe(`tick-${minutes}`);
+    expect(`${minutes % 60} * * * *`).toBe(cronSchedule);
     expect(scheduled.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'CronJob', name: 'tick', controller: true })]);
     const cronJob = await waitFor(
       async () => {
@@ -162,9 +175,9 @@ spec:
     );
     expect(Date.parse(cronJob.status!.lastScheduleTime!)).toBe(minutes * 60_000);
     const [row] = kubectlTable(await ok(['get', 'cronjob', 'tick']));
-    expect(row).toMatchObject({ NAME: 'tick', SCHEDULE: '* * * * *', TIMEZONE: 'Etc/UTC', SUSPEND: 'False' });
+    expect(row).toMatchObject({ NAME: 'tick', SCHEDULE: cronSchedule, TIMEZONE: 'Etc/UTC', SUSPEND: 'False' });
     const described = await ok(['describe', 'cronjob', 'tick']);
-    expect(described).toMatch(/\nSchedule:\s+\* \* \* \* \*\n/);
+    expect(described).toMatch(new RegExp(`\\nSchedule:\\s+${cronSchedule.replace(/\*/g, '\\*')}\\n`));
     expect(described).toMatch(new RegExp(`\\n  Normal\\s+SuccessfulCreate\\s+\\S+\\s+cronjob-controller\\s+Created job ${scheduled.metadata.name}\\n`));
     // The Job the controller created is its own, however soon the Job cache saw it.
     expect(described).not.toContain('UnexpectedJob');

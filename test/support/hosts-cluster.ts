@@ -234,11 +234,14 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     }, 120_000);
     if (options.busybox !== false) {
       const busybox = await busyboxRootfsTarball();
-      for (const host of hosts) {
-        await host.runtime.importImage(busybox, { name: 'busybox:latest', config: BUSYBOX_CONFIG });
-        // Also under a pinned tag: the CLI's workloads (no imagePullPolicy) would pull :latest (Always), and no registry has it here.
-        await host.runtime.tagImage('busybox:latest', 'busybox:1.36');
-      }
+      // Every host's runtimed at once: each unpacks the image on its own.
+      await Promise.all(
+        hosts.map(async (host) => {
+          await host.runtime.importImage(busybox, { name: 'busybox:latest', config: BUSYBOX_CONFIG });
+          // Also under a pinned tag: the CLI's workloads (no imagePullPolicy) would pull :latest (Always), and no registry has it here.
+          await host.runtime.tagImage('busybox:latest', 'busybox:1.36');
+        }),
+      );
     }
   } catch (err) {
     await cleanup().catch(() => undefined);

@@ -46,9 +46,11 @@ interface Run {
   stats: { hits: number; misses: number; rejected: number };
 }
 
-function run(entry = 'main.js'): Run {
+/** Runs `entry` in a node of its own with the cache installed; `uncachedSuffix` names the files left to node. */
+function run(entry = 'main.js', uncachedSuffix?: string): Run {
+  const options = uncachedSuffix === undefined ? '' : `, { uncached: (file) => file.endsWith(${JSON.stringify(uncachedSuffix)}) }`;
   const script = `const { installCompileCache, compileCacheStats } = require(${JSON.stringify(lib)});
-    installCompileCache(${JSON.stringify(cache)});
+    installCompileCache(${JSON.stringify(cache)}${options});
     const exported = require(${JSON.stringify(join(modules, entry))});
     Promise.resolve(exported.later?.()).then((later) => {
       process.stdout.write(JSON.stringify({ exports: later === undefined ? exported : { later }, stats: compileCacheStats() }));
@@ -86,6 +88,12 @@ describe('installCompileCache', () => {
     expect(run('loads-esm.js')).toMatchObject({ exports: { kind: 'esm' } });
     writeFileSync(join(modules, 'bad.js'), 'exports.x = ;\n');
     expect(() => run('bad.js')).toThrow(/SyntaxError: Unexpected token ';'/);
+  });
+
+  it('leaves to node, uncached, the files it is told to (a daemon\'s own bundle, for its source map)', () => {
+    expect(run('main.js', 'main.js')).toEqual({ exports: EXPORTS, stats: { hits: 0, misses: 2, rejected: 0 } });
+    expect(run('main.js', 'main.js')).toEqual({ exports: EXPORTS, stats: { hits: 2, misses: 0, rejected: 0 } });
+    expect(readdirSync(cache)).toHaveLength(2);
   });
 
   it('uses no directory another user could write code into', () => {

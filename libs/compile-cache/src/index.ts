@@ -36,6 +36,15 @@ export function compileCacheStats(): CompileCacheStats {
   return { ...stats };
 }
 
+export interface CompileCacheOptions {
+  /**
+   * Files node compiles itself, uncached, as ever. Node registers a file's source map (--enable-source-maps)
+   * only when it compiles the file itself: a file compiled from cached code has stack frames that name the
+   * bundle's lines, not the TypeScript sources.
+   */
+  uncached?: (filename: string) => boolean;
+}
+
 /**
  * Keeps V8's compiled code of every CommonJS module this process loads from now on in `dir`, and compiles
  * from it next time, as Node 22's module.enableCompileCache does (Node 20 has none). The CLI starts at
@@ -46,13 +55,13 @@ export function compileCacheStats(): CompileCacheStats {
  * the process's own: the directory is used only when it is this user's and no one else can write to it.
  * A cache that cannot be read or written costs time, never a failure.
  */
-export function installCompileCache(dir: string): void {
+export function installCompileCache(dir: string, options: CompileCacheOptions = {}): void {
   if (installed || !isPrivateDirectory(dir)) return;
   installed = true;
   const compileFromSource = loader.prototype._compile;
   const toWrite: Array<{ script: Script; file: string }> = [];
   loader.prototype._compile = function (content, filename, format) {
-    if (format === 'module' || mayImport(content)) return compileFromSource.call(this, content, filename, format);
+    if (format === 'module' || mayImport(content) || options.uncached?.(filename)) return compileFromSource.call(this, content, filename, format);
     const file = join(dir, createHash('sha1').update(`${process.version}\0${filename}\0`).update(content).digest('hex'));
     const cachedData = readIfPresent(file);
     let script: Script;
@@ -122,4 +131,19 @@ function writeAtomically(file: string, data: Buffer): void {
     // The directory went away (a rebuild clears it) or the disk is full: the next start compiles again.
     rmSync(partial, { force: true });
   }
+}
+
+/**
+ * Runs an app's bundle, app.js in `appDir` (deploy/build.mjs bundles an app that has a start.ts as main.js,
+ * the start, and app.js, the app), with the compile cache in dist/.compile-cache, which each build clears.
+ * Every process of berth pays its modules' compiling at each start: the CLI at every command, the server,
+ * agent and runtimed at every start of a cluster (~0.3 s of CPU each, class-validator, grpc-js and
+ * @peculiar/x509 the most). A daemon passes `sourceMappedStacks`: its own bundle is then compiled by node,
+ * so the stack traces it logs name the TypeScript sources; only its npm modules come from the cache.
+ */
+export function runBundledApp(appDir: string, options: { sourceMappedStacks: boolean }): void {
+  const app = join(appDir, 'app.js');
+  installCompileCache(join(appDir, '..', '..', '.compile-cache'), options.sourceMappedStacks ? { uncached: (filename) => filename === app } : {});
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(app);
 }
