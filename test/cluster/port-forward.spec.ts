@@ -114,20 +114,27 @@ describe('port-forward through the apiserver and the node tunnel', () => {
     return { port: await forwardedPort(forward, podPort), output: forward.output };
   }
 
+  /** A GET through `forward` whose failure says what the forward printed ("socket hang up" alone does not say why). */
+  async function getThrough(forward: { port: number; output(): string }, path = '/'): Promise<{ status: number; body: string }> {
+    return get(forward.port, path).catch((err: Error) => {
+      throw new Error(`${err.message}; the forward printed: ${forward.output()}`);
+    });
+  }
+
   it('forwards a pod port with kubectl: one GET after another, in parallel, and a 2 MB body', async () => {
-    const { port } = await kubectlForward('pod/web', 80);
-    for (let i = 0; i < 3; i++) expect(await get(port)).toEqual({ status: 200, body: 'hello-from-web\n' });
-    const parallel = await Promise.all(Array.from({ length: 8 }, () => get(port)));
+    const forward = await kubectlForward('pod/web', 80);
+    for (let i = 0; i < 3; i++) expect(await getThrough(forward)).toEqual({ status: 200, body: 'hello-from-web\n' });
+    const parallel = await Promise.all(Array.from({ length: 8 }, () => getThrough(forward)));
     expect(parallel.map((r) => r.body)).toEqual(Array(8).fill('hello-from-web\n'));
-    const big = await get(port, '/big');
+    const big = await getThrough(forward, '/big');
     expect(big.status).toBe(200);
     expect(big.body.length).toBe(BIG.length);
     expect(big.body === BIG).toBe(true);
   });
 
   it('reaches a server bound to the pod\'s loopback, as kubelet does from the pod\'s network namespace', async () => {
-    const { port } = await kubectlForward('pod/web', 8081);
-    expect(await get(port)).toEqual({ status: 200, body: 'hello-from-web\n' });
+    const forward = await kubectlForward('pod/web', 8081);
+    expect(await getThrough(forward)).toEqual({ status: 200, body: 'hello-from-web\n' });
   });
 
   it('reports a refused port as kubelet does', async () => {
@@ -142,10 +149,10 @@ describe('port-forward through the apiserver and the node tunnel', () => {
 
   it('resolves svc/ (to its targetPort) and deploy/ to a pod', async () => {
     const svc = await kubectlForward('svc/web', 8080, 80);
-    expect(await get(svc.port)).toEqual({ status: 200, body: 'hello-from-web\n' });
+    expect(await getThrough(svc)).toEqual({ status: 200, body: 'hello-from-web\n' });
     await waitFor(async () => (await kubectl.run(['wait', '--for=condition=Available', 'deploy/webd', '--timeout=5s'])).code === 0, 120_000, 'deploy webd to be Available');
     const deploy = await kubectlForward('deploy/webd', 80);
-    expect(await get(deploy.port)).toEqual({ status: 200, body: 'hello-from-webd\n' });
+    expect(await getThrough(deploy)).toEqual({ status: 200, body: 'hello-from-webd\n' });
   });
 
   it('forwards with berth port-forward (pod/ and svc/), which keeps forwarding after a refused connection', async () => {

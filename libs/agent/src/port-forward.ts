@@ -2,7 +2,9 @@ import type { PortForwardParams } from '@berth/client';
 import { errors } from '@berth/errors';
 import type { PodSandbox } from '@berth/runtime-client';
 import { spawn } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { LABELS } from './labels';
 
@@ -30,33 +32,66 @@ s.once('connect', () => process.send('connected', s, () => process.exit(0)));
 s.once('error', (err) => process.send({ error: err.message }, () => process.exit(1)));
 `;
 
+/** What waiting for the relay needs of its process (a ChildProcess), so a test can play its events in any order. */
+export interface RelayProcess extends Pick<EventEmitter, 'on' | 'once'> {
+  readonly stderr: Readable | null;
+  kill(signal: NodeJS.Signals): boolean;
+}
+
+/**
+ * The relay's outcome: the connected socket it sent, or why it could not connect, in kubelet's words.
+ * Its exit is no answer: the exit and what it sent over the IPC channel come from two event sources, and
+ * an agent whose event loop is busy can see the exit first (8 forwarded connections at once did, about one
+ * round in eight: "exited (0)" for a socket that had connected, and kubectl gave the whole forward up).
+ * Only once the channel has closed has everything the relay sent arrived; only then is no answer a failure.
+ */
+export function relayOutcome(relay: RelayProcess, params: PortForwardParams, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    relay.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    let exit = '';
+    let timedOut = false;
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      relay.kill('SIGKILL');
+    }, timeoutMs);
+    relay.on('message', (message: unknown, handle: unknown) =>
+      settle(() => {
+        if (message === 'connected' && handle) {
+          const socket = handle as Socket;
+          // The pod ending its side must not end the client's.
+          socket.allowHalfOpen = true;
+          return resolve(socket);
+        }
+        reject(forwardingError(params, (message as { error?: string } | null)?.error ?? 'the connection failed'));
+      }),
+    );
+    relay.once('error', (err: Error) => settle(() => reject(forwardingError(params, `cannot enter the pod's network namespace: ${err.message}`))));
+    relay.once('exit', (code: number | null, signal: NodeJS.Signals | null) => (exit = ` (${code ?? signal})`));
+    // What it wrote on stderr (nsenter's complaint) may still be on its way too.
+    const stderrClosed = relay.stderr && !relay.stderr.closed ? new Promise((done) => relay.stderr!.once('close', done)) : Promise.resolve();
+    relay.once('disconnect', () =>
+      void stderrClosed.then(() =>
+        settle(() => reject(forwardingError(params, timedOut ? `dial tcp 127.0.0.1:${params.port}: i/o timeout` : stderr.trim() || `the relay into the pod's network namespace exited without an answer${exit}`))),
+      ),
+    );
+  });
+}
+
 /**
  * A connection to the port inside the pod's network namespace, as kubelet makes it: servers bound to the
  * pod's 127.0.0.1 are reached too. The socket, made there, works here like any other.
  */
 function dialInNamespace(netns: string, params: PortForwardParams): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [`--net=${netns}`, process.execPath, '-e', RELAY, String(params.port)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CONNECT_TIMEOUT_MS);
-    child.on('message', (message: unknown, handle: unknown) => {
-      clearTimeout(timer);
-      if (message === 'connected' && handle) {
-        const socket = handle as Socket;
-        // The pod ending its side must not end the client's.
-        socket.allowHalfOpen = true;
-        return resolve(socket);
-      }
-      reject(forwardingError(params, (message as { error?: string }).error ?? 'the connection failed'));
-    });
-    child.once('error', (err) => reject(forwardingError(params, `cannot enter the pod's network namespace: ${err.message}`)));
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      const why = signal === 'SIGKILL' ? `dial tcp 127.0.0.1:${params.port}: i/o timeout` : stderr.trim() || `the relay into the pod's network namespace exited (${code ?? signal})`;
-      reject(forwardingError(params, why));
-    });
-  });
+  const relay = spawn('nsenter', [`--net=${netns}`, process.execPath, '-e', RELAY, String(params.port)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  return relayOutcome(relay, params);
 }
 
 /** The node's own loopback, for a host-network pod. */
