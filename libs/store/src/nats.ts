@@ -1,5 +1,5 @@
 import { connect, headers, KvWatchInclude, StorageType } from 'nats';
-import type { JetStreamClient, JetStreamManager, KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import type { JetStreamClient, JetStreamManager, KV, KvEntry, NatsConnection, QueuedIterator, StoredMsg, StreamInfo } from 'nats';
 import { errors, isBerthError } from '@berth/errors';
 import { byKey, Subscription } from './fanout';
 import { decodeKey, encodeKey, prefixFilter } from './nats-subjects';
@@ -32,6 +32,10 @@ const UNAPPLIED_READ_ATTEMPTS = 50;
 const UNAPPLIED_READ_PAUSE_MS = 100;
 /** Lists retried when a compaction overtakes the revision they read at. */
 const LIST_ATTEMPTS = 5;
+/** Messages a list asks the stream leader for at once. */
+const LIST_READS_IN_FLIGHT = 32;
+/** JetStream's answer to a message get that found nothing (10037). */
+const NO_MESSAGE_FOUND = 10037;
 
 /** A message a watch or list needed was removed before it was read: history was compacted past that point. */
 class HistoryGone extends Error {
@@ -69,11 +73,14 @@ function unseal(data: Uint8Array): Envelope {
   return { createRevision: Number(create), prevSeq: Number(prev), value: text.slice(newline + 1) };
 }
 
-function isValue(entry: KvEntry): boolean {
+/** What the store reads of a message: its KV key (subject without the bucket's prefix), sequence, kind and body. */
+type Message = Pick<KvEntry, 'key' | 'revision' | 'operation' | 'value'>;
+
+function isValue(entry: Message): boolean {
   return entry.operation === 'PUT';
 }
 
-function toKeyValue(key: string, entry: KvEntry): KeyValue {
+function toKeyValue(key: string, entry: Message): KeyValue {
   const { createRevision, value } = unseal(entry.value);
   return { key, value, createRevision: createRevision || entry.revision, modRevision: entry.revision };
 }
@@ -81,6 +88,11 @@ function toKeyValue(key: string, entry: KvEntry): KeyValue {
 function isWrongLastSequence(err: unknown): boolean {
   const apiError = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
   return apiError?.err_code === WRONG_LAST_SEQUENCE;
+}
+
+function isNoMessage(err: unknown): boolean {
+  const apiError = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
+  return apiError?.err_code === NO_MESSAGE_FOUND || /no message found/i.test(err instanceof Error ? err.message : String(err));
 }
 
 /**
@@ -186,8 +198,8 @@ function asBerthError(err: unknown): Error {
  *   key has history, the delete marker that is there (read first, so the envelope can link to it);
  *   update and delete are compare-and-swap on the key's last sequence (Nats-Expected-Last-Subject-Sequence).
  *   Deletes publish the KV delete marker themselves so it can carry the envelope's link to the value it removed.
- * - list reads the latest message of every key under the prefix and answers as of the stream's last
- *   sequence R read *before* that: a key whose latest message is newer than R is followed back along
+ * - list reads the latest message of every key under the prefix from the stream leader (see latestPerKey)
+ *   and answers as of the stream's last sequence R read *before* that: a key whose latest message is newer than R is followed back along
  *   prevSeq to its message at or below R (or left out if it had none). The items are then exactly the
  *   state at R, and a watch from R delivers every later change once: no gap, no duplicate.
  * - compact(C) records C in the `<bucket>-meta` bucket first, with a compare-and-swap so that the record
@@ -272,20 +284,21 @@ export class NatsStore implements Store {
   }
 
   async list(prefix: string): Promise<ListResult> {
+    this.assertOpen();
     for (let attempt = 1; ; attempt++) {
-      const revision = await this.currentRevision();
-      const items: KeyValue[] = [];
       try {
-        for (const latest of await this.latestPerKey(prefix)) {
-          const entry = await this.asOf(latest, revision);
-          if (entry && isValue(entry)) items.push(toKeyValue(decodeKey(latest.key), entry));
+        const revision = await this.currentRevision();
+        const items: KeyValue[] = [];
+        for (const message of await this.latestPerKey(prefix)) {
+          const entry = await this.asOf(message, revision);
+          if (entry && isValue(entry)) items.push(toKeyValue(decodeKey(message.key), entry));
         }
+        return { items: items.sort(byKey), revision };
       } catch (err) {
         // The state as of `revision` was compacted away while we read it: a newer revision still has it.
         if (err instanceof HistoryGone && attempt < LIST_ATTEMPTS) continue;
         throw asBerthError(err);
       }
-      return { items: items.sort(byKey), revision };
     }
   }
 
@@ -426,7 +439,7 @@ export class NatsStore implements Store {
   async currentRevision(): Promise<number> {
     this.assertOpen();
     try {
-      return (await this.jsm.streams.info(this.streamName())).state.last_seq;
+      return (await this.streamInfo()).state.last_seq;
     } catch (err) {
       throw asBerthError(err);
     }
@@ -562,8 +575,8 @@ export class NatsStore implements Store {
   }
 
   /** The key's message as of revision: follows prevSeq back from a newer one; null if it had none. */
-  private async asOf(entry: KvEntry, revision: number): Promise<KvEntry | null> {
-    let at: KvEntry | null = entry;
+  private async asOf(entry: Message, revision: number): Promise<Message | null> {
+    let at: Message | null = entry;
     while (at && at.revision > revision) {
       const { prevSeq } = unseal(at.value);
       if (!prevSeq) return null;
@@ -573,14 +586,45 @@ export class NatsStore implements Store {
     return at;
   }
 
-  /** The newest message of every key under prefix (values and delete markers). */
-  private async latestPerKey(prefix: string): Promise<KvEntry[]> {
-    const found: KvEntry[] = [];
-    await this.drain({ key: prefixFilter(prefix), include: KvWatchInclude.LastValue }, (entry) => {
-      if (decodeKey(entry.key).startsWith(prefix)) found.push(entry);
-      return true;
-    });
-    return found;
+  /**
+   * The newest message of every key under prefix (values and delete markers), read from the stream
+   * leader: the subjects from a stream info (see streamInfo), each subject's last message by a message get. Not through a KV watch:
+   * nats-server 2.9 places the ephemeral consumer behind a watch on any replica, at random, and a follower
+   * still catching up (a node back from a restart) would leave out keys whose writes were acknowledged.
+   */
+  private async latestPerKey(prefix: string): Promise<Message[]> {
+    const subjectPrefix = `$KV.${this.bucket}.`;
+    const info = await this.streamInfo({ subjects_filter: `${subjectPrefix}${prefixFilter(prefix)}` });
+    const subjects = Object.keys(info.state.subjects ?? {}).filter((subject) => decodeKey(subject.slice(subjectPrefix.length)).startsWith(prefix));
+    const latest: Message[] = [];
+    for (let from = 0; from < subjects.length; from += LIST_READS_IN_FLIGHT) {
+      const batch = subjects.slice(from, from + LIST_READS_IN_FLIGHT).map((subject) => this.lastMessageOn(subject));
+      for (const message of await Promise.all(batch)) if (message) latest.push(message);
+    }
+    return latest;
+  }
+
+  /**
+   * The data stream's info as its leader has it. While the stream has no leader (one is being elected) a
+   * follower answers, with only what it has applied: a revision or a key set older than acknowledged writes.
+   */
+  private async streamInfo(options?: { subjects_filter: string }): Promise<StreamInfo> {
+    const info = await this.jsm.streams.info(this.streamName(), options);
+    if (info.cluster && !info.cluster.leader) throw errors.unavailable(`nats: stream ${this.streamName()} has no leader`);
+    return info;
+  }
+
+  /** The last message on a subject, from the stream leader; null when compaction purged the subject since. */
+  private async lastMessageOn(subject: string): Promise<Message | null> {
+    let stored: StoredMsg;
+    try {
+      stored = await this.jsm.streams.getMessage(this.streamName(), { last_by_subj: subject });
+    } catch (err) {
+      if (isNoMessage(err)) return null;
+      throw err;
+    }
+    const operation = (stored.header?.get(KV_OPERATION) || 'PUT') as KvEntry['operation'];
+    return { key: stored.subject.slice(`$KV.${this.bucket}.`.length), revision: stored.seq, operation, value: stored.data };
   }
 
   /** Headers of every message with a revision in [from, to], oldest first. */
