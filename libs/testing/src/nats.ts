@@ -34,6 +34,9 @@ interface NatsProcess {
   restart(): Promise<void>;
   /** Its log (stderr) so far, across restarts. */
   output(): string;
+  /** SIGSTOP: it stays in the cluster but answers nothing (a replica that lags), until thaw (SIGCONT). */
+  freeze(): void;
+  thaw(): void;
 }
 
 /**
@@ -81,6 +84,8 @@ async function runNatsServer(args: string[], port: number, onStop: () => void, h
     kill9: () => halt('SIGKILL'),
     restart: launch,
     output: () => output,
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
   };
 }
 
@@ -163,7 +168,7 @@ async function startCluster(hosts: Array<SimulatedHost | undefined>): Promise<Te
   }
   return {
     url: `nats://${clientAddresses.join(',')}`,
-    nodes: processes.map((p, i) => ({ url: `nats://${clientAddresses[i]}`, name: `n${i}`, kill9: p.kill9, restart: p.restart, output: p.output })),
+    nodes: processes.map((p, i) => ({ url: `nats://${clientAddresses[i]}`, name: `n${i}`, kill9: p.kill9, restart: p.restart, output: p.output, freeze: p.freeze, thaw: p.thaw })),
     stop,
   };
 }
