@@ -3,7 +3,7 @@ import { isBerthError } from '@berth/errors';
 import { startNatsCluster, startNatsServer, waitFor, type TestNatsCluster, type TestNatsServer } from '@berth/testing';
 import { createStore } from './create-store';
 import type { NatsStore } from './nats';
-import type { Store } from './store';
+import type { Store, WatchEvent } from './store';
 
 let nats: TestNatsServer | undefined;
 
@@ -83,6 +83,54 @@ describe('on a three-node NATS cluster', () => {
       await reader?.close();
       await writer.close();
       await nc.close();
+    }
+  }, 120_000);
+  test('concurrent compare-and-swaps of one key from several clients: each acknowledged once, in one chain (nats-server#4320)', async () => {
+    const clients: Store[] = [];
+    try {
+      for (let i = 0; i < 4; i++) clients.push(await createStore(`${cluster!.url}?bucket=cas_race`, { replicas: 3 }));
+      await clients[0]!.create('/hammer', 'start');
+      /** Every update a client was told succeeded: its revision, the revision it expected, its value. */
+      const acknowledged: Array<{ revision: number; expected: number; value: string }> = [];
+      await Promise.all(
+        clients.map(async (client, c) => {
+          for (let round = 0; round < 40; round++) {
+            const current = (await client.get('/hammer'))!;
+            const value = `c${c}-r${round}`;
+            try {
+              const written = await client.update('/hammer', value, current.modRevision);
+              acknowledged.push({ revision: written.modRevision, expected: current.modRevision, value });
+            } catch (err) {
+              if (!isBerthError(err, 'Conflict')) throw err;
+            }
+          }
+        }),
+      );
+      const expectedOnce = acknowledged.map((a) => a.expected);
+      expect(new Set(expectedOnce).size).toBe(expectedOnce.length);
+      // The key's history as a watch from the start delivers it, up to the newest acknowledged update.
+      const last = Math.max(...acknowledged.map((a) => a.revision));
+      const events: WatchEvent[] = [];
+      await new Promise<void>((resolve, reject) => {
+        void clients[1]!.watch('/hammer', 0, {
+          onEvent: (event) => {
+            events.push(event);
+            if (event.revision >= last) resolve();
+          },
+          onError: reject,
+        });
+        setTimeout(() => reject(new Error(`history incomplete: ${events.length} events`)), 20_000);
+      });
+      const history = events.filter((e) => e.revision <= last);
+      // One chain: each event's previous value is the event before it.
+      history.slice(1).forEach((event, i) => expect(event.prevKv?.modRevision).toBe(history[i]!.revision));
+      for (const a of acknowledged) {
+        expect(history.filter((e) => e.revision === a.revision).map((e) => [e.kv.value, e.prevKv?.modRevision])).toEqual([[a.value, a.expected]]);
+      }
+      expect(acknowledged.length).toBeGreaterThan(0);
+      expect((await clients[2]!.get('/hammer'))?.modRevision).toBe(history.at(-1)!.revision);
+    } finally {
+      for (const client of clients) await client.close();
     }
   }, 120_000);
 });

@@ -1,5 +1,5 @@
 import { connect, headers, KvWatchInclude, StorageType } from 'nats';
-import type { JetStreamClient, JetStreamManager, KV, KvEntry, NatsConnection, QueuedIterator, StoredMsg, StreamInfo } from 'nats';
+import type { JetStreamClient, JetStreamManager, KV, KvEntry, MsgHdrs, NatsConnection, QueuedIterator, StoredMsg, StreamInfo } from 'nats';
 import { errors, isBerthError } from '@berth/errors';
 import { byKey, Subscription } from './fanout';
 import { decodeKey, encodeKey, prefixFilter } from './nats-subjects';
@@ -196,7 +196,8 @@ function asBerthError(err: unknown): Error {
  * - Keys map to subjects segment by segment (see nats-subjects.ts); a prefix list is a subject filter.
  * - create expects no message on the subject (one round trip for a key that never existed), or, when the
  *   key has history, the delete marker that is there (read first, so the envelope can link to it);
- *   update and delete are compare-and-swap on the key's last sequence (Nats-Expected-Last-Subject-Sequence).
+ *   update and delete are compare-and-swap on the key's last sequence (Nats-Expected-Last-Subject-Sequence),
+ *   on a replicated stream also on the stream's last sequence (see readForSwap: nats-server#4320).
  *   Deletes publish the KV delete marker themselves so it can carry the envelope's link to the value it removed.
  * - list reads the latest message of every key under the prefix from the stream leader (see latestPerKey)
  *   and answers as of the stream's last sequence R read *before* that: a key whose latest message is newer than R is followed back along
@@ -315,49 +316,70 @@ export class NatsStore implements Store {
       if (!isWrongLastSequence(err)) throw asBerthError(err);
     }
     for (;;) {
-      const latest = await this.latest(key);
+      const { latest, streamLast } = await this.readForSwap(key);
       if (latest && isValue(latest)) throw errors.alreadyExists('keys', key);
       const payload = seal({ createRevision: 0, prevSeq: latest?.revision ?? 0, value });
       try {
         // A key that was deleted still has its delete marker: the create expects that marker.
-        const revision = latest ? await this.kv.update(subjectKey, payload, latest.revision) : await this.kv.create(subjectKey, payload);
+        const revision = latest ? await this.swap(key, payload, latest.revision, streamLast) : await this.kv.create(subjectKey, payload);
         return { key, value, createRevision: revision, modRevision: revision };
       } catch (err) {
         if (!isWrongLastSequence(err)) throw asBerthError(err);
-        // Someone wrote the key meanwhile: look again (it may be a create, or another delete).
+        // Someone wrote the key (or, expecting the stream's last sequence, any key) meanwhile: look again.
       }
     }
   }
 
   async update(key: string, value: string, expectedModRevision?: number): Promise<KeyValue> {
     for (;;) {
-      const prev = await this.current(key, expectedModRevision);
+      const { prev, streamLast } = await this.current(key, expectedModRevision);
       try {
         const payload = seal({ createRevision: prev.createRevision, prevSeq: prev.modRevision, value });
-        const revision = await this.kv.update(encodeKey(key), payload, prev.modRevision);
+        const revision = await this.swap(key, payload, prev.modRevision, streamLast);
         return { key, value, createRevision: prev.createRevision, modRevision: revision };
       } catch (err) {
         if (!isWrongLastSequence(err)) throw asBerthError(err);
-        // Without an expected revision the caller wants last-writer-wins: read again and retry.
+        // Read again: a Conflict if the key moved; otherwise (another key was written, or the caller wants
+        // last-writer-wins) try again.
       }
     }
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
     for (;;) {
-      const prev = await this.current(key, expectedModRevision);
+      const { prev, streamLast } = await this.current(key, expectedModRevision);
       const marker = headers();
       marker.set(KV_OPERATION, 'DEL');
       try {
-        await this.js.publish(this.subject(key), seal({ createRevision: prev.createRevision, prevSeq: prev.modRevision, value: '' }), {
-          headers: marker,
-          expect: { lastSubjectSequence: prev.modRevision },
-        });
+        await this.swap(key, seal({ createRevision: prev.createRevision, prevSeq: prev.modRevision, value: '' }), prev.modRevision, streamLast, marker);
         return prev;
       } catch (err) {
         if (!isWrongLastSequence(err)) throw asBerthError(err);
       }
     }
+  }
+
+  /**
+   * What a compare-and-swap of the key expects, read at once: the key's latest message and, on a replicated
+   * stream, the stream's last sequence. nats-server before 2.9.21 checks a write's expected last *subject*
+   * sequence on a replicated stream only before proposing it, so two writes in flight that expect the same
+   * message can both be stored (nats-server#4320: both acknowledged, one overwriting the other unseen). It
+   * checks the expected last *stream* sequence when it applies each write, so a write that expects both is
+   * stored only if nothing was stored since it read. (Detecting the loser afterwards and deleting it is no
+   * way out on 2.9: deleting a subject's last message leaves the server seeing no message on that subject,
+   * neither for reads nor for the next write's expectation.) The price is that a write to any other key in
+   * between refuses it too; it reads again and retries, and is a Conflict only when its own key moved.
+   * Creates of keys without history expect "no message", which JetStream checks when it applies (see create).
+   */
+  private async readForSwap(key: string): Promise<{ latest: KvEntry | null; streamLast: number | undefined }> {
+    const [latest, info] = await Promise.all([this.latest(key), this.streamInfo().catch((err: unknown) => Promise.reject(asBerthError(err)))]);
+    return { latest, streamLast: info.config.num_replicas > 1 ? info.state.last_seq : undefined };
+  }
+
+  /** Publishes the key's next message, expecting its last message at `expected` (and the stream's at streamLast). */
+  private async swap(key: string, payload: Uint8Array, expected: number, streamLast: number | undefined, marker?: MsgHdrs): Promise<number> {
+    const expect = streamLast === undefined ? { lastSubjectSequence: expected } : { lastSubjectSequence: expected, lastSequence: streamLast };
+    return (await this.js.publish(this.subject(key), payload, { headers: marker, expect })).seq;
   }
 
   async watch(prefix: string, afterRevision: number, callbacks: WatchCallbacks): Promise<Watcher> {
@@ -669,14 +691,17 @@ export class NatsStore implements Store {
     }
   }
 
-  private async current(key: string, expectedModRevision: number | undefined): Promise<KeyValue> {
-    const prev = await this.get(key);
-    if (!prev) throw errors.notFound('keys', key);
+  /** The key's value (NotFound, or Conflict when it is not at expectedModRevision), with what a swap of it expects. */
+  private async current(key: string, expectedModRevision: number | undefined): Promise<{ prev: KeyValue; streamLast: number | undefined }> {
+    const { latest, streamLast } = await this.readForSwap(key);
+    if (!latest || !isValue(latest)) throw errors.notFound('keys', key);
+    const prev = toKeyValue(key, latest);
     if (expectedModRevision !== undefined && prev.modRevision !== expectedModRevision) {
       throw errors.conflict('keys', key, `the object has been modified (revision ${prev.modRevision}, expected ${expectedModRevision})`);
     }
-    return prev;
+    return { prev, streamLast };
   }
+
 
   private subject(key: string): string {
     return `$KV.${this.bucket}.${encodeKey(key)}`;
