@@ -15,7 +15,9 @@ import { resourceForKind, type ConfigMap, type Deployment, type Lease, type Pod 
 import { LABELS } from '@berth/agent';
 import { connectionFromFile, KubeClient, type Watch } from '@berth/client';
 import type { TestServer } from '@berth/testing';
-import { connect } from 'nats';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, type JetStreamManager } from 'nats';
 import { startHostsCluster, type HostsCluster } from '../support/hosts-cluster';
 
 const PODS = resourceForKind('v1', 'Pod')!;
@@ -27,6 +29,8 @@ const NS = 'ha';
 const MAX_SURGE = 1;
 /** How long the test's own requests wait for a server: a cut-off server's connections hang rather than fail. */
 const REQUEST_TIMEOUT_MS = 8_000;
+/** Where each run keeps every server's and NATS node's log (printed at the end): a failure is explained from them. */
+const LOG_DIR = process.env.BERTH_FAULT_LOGS ?? join('/tmp', `ha-store-faults-${new Date().toISOString().replace(/[:.]/g, '-')}`);
 /** nft table of this suite's network cut, in the cut host's namespace only. */
 const CUT_TABLE = 'ha_faults_cut';
 
@@ -234,10 +238,49 @@ describe('HA: three servers on a three-node NATS cluster survive faults while a 
     await rolledOut();
   }, 300_000);
 
+  /** Writes every server's and NATS node's log so far into LOG_DIR. */
+  function keepLogs(): void {
+    mkdirSync(LOG_DIR, { recursive: true });
+    cluster.servers.forEach((s, i) => writeFileSync(join(LOG_DIR, `server-${i + 1}.log`), s.output()));
+    for (const node of cluster.nats?.nodes ?? []) writeFileSync(join(LOG_DIR, `nats-${node.name}.log`), node.output());
+    writeFileSync(join(LOG_DIR, 'acknowledged.txt'), writer ? writer.acknowledged.join('\n') : '');
+  }
+
+  /**
+   * What JetStream itself holds of ConfigMaps the list did not show, written beside the logs: the store's
+   * streams (replicas, leader, state) and, per name, the last message on its subject as the stream leader
+   * answers it. A message there means the list was wrong; none means the write never landed or was lost.
+   */
+  async function diagnoseLost(fault: string, lost: string[]): Promise<void> {
+    const nc = await connect({ servers: cluster.nats!.url.slice('nats://'.length).split(','), timeout: 2000, maxReconnectAttempts: -1 });
+    const lines: string[] = [`${fault}: lost ${lost.join(', ')}`];
+    try {
+      const jsm: JetStreamManager = await nc.jetstreamManager();
+      for (const info of await jsm.streams.list().next()) lines.push(`stream ${info.config.name}: replicas ${info.config.num_replicas} cluster ${JSON.stringify(info.cluster)} state ${JSON.stringify(info.state)}`);
+      for (const name of lost) {
+        // The key /registry/core/configmaps/ha/w-N as a subject (nats-subjects.ts: the empty first segment is `_`).
+        const subject = `$KV.berth._.registry.core.configmaps.${NS}.${name}`;
+        try {
+          const msg = await jsm.streams.getMessage('KV_berth', { last_by_subj: subject });
+          lines.push(`${name}: seq ${msg.seq} at ${msg.time.toISOString()} ${msg.header?.get('KV-Operation') ?? 'PUT'}`);
+        } catch (err) {
+          lines.push(`${name}: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      await nc.close();
+    }
+    mkdirSync(LOG_DIR, { recursive: true });
+    writeFileSync(join(LOG_DIR, 'lost.txt'), lines.join('\n'));
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+
   afterAll(async () => {
     await writer?.stop();
     await observer?.stop();
     if (cluster) {
+      keepLogs();
+      process.stdout.write(`servers' and NATS nodes' logs: ${LOG_DIR}\n`);
       for (const host of cluster.serverHosts) {
         try {
           host.exec('nft', ['delete', 'table', 'inet', CUT_TABLE]);
@@ -296,6 +339,8 @@ describe('HA: three servers on a three-node NATS cluster survive faults while a 
     // Every acknowledged write is there (read through any server: they share the store).
     const acknowledged = [...writer.acknowledged];
     const stored = new Set((await servers.any('list configmaps', (c) => c.list<ConfigMap>(CONFIGMAPS, { namespace: NS }))).items.map((c) => c.metadata.name));
+    const lost = acknowledged.filter((n) => !stored.has(n));
+    if (lost.length > 0) await diagnoseLost(fault, lost).catch((err: unknown) => process.stdout.write(`diagnosis failed: ${(err as Error).message}\n`));
     expect({ fault, lost: acknowledged.filter((n) => !stored.has(n)) }).toEqual({ fault, lost: [] });
     expect(acknowledged.length).toBeGreaterThan(0);
     // Each agent host runs one container and one sandbox of each pod bound to it that is running, and nothing else.

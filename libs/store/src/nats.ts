@@ -1,5 +1,5 @@
 import { connect, headers, KvWatchInclude, StorageType } from 'nats';
-import type { JetStreamClient, JetStreamManager, KV, KvEntry, NatsConnection, QueuedIterator } from 'nats';
+import type { JetStreamClient, JetStreamManager, KV, KvEntry, MsgHdrs, NatsConnection, QueuedIterator, StoredMsg, StreamInfo } from 'nats';
 import { errors, isBerthError } from '@berth/errors';
 import { byKey, Subscription } from './fanout';
 import { decodeKey, encodeKey, prefixFilter } from './nats-subjects';
@@ -32,6 +32,10 @@ const UNAPPLIED_READ_ATTEMPTS = 50;
 const UNAPPLIED_READ_PAUSE_MS = 100;
 /** Lists retried when a compaction overtakes the revision they read at. */
 const LIST_ATTEMPTS = 5;
+/** Messages a list asks the stream leader for at once. */
+const LIST_READS_IN_FLIGHT = 32;
+/** JetStream's answer to a message get that found nothing (10037). */
+const NO_MESSAGE_FOUND = 10037;
 
 /** A message a watch or list needed was removed before it was read: history was compacted past that point. */
 class HistoryGone extends Error {
@@ -69,11 +73,14 @@ function unseal(data: Uint8Array): Envelope {
   return { createRevision: Number(create), prevSeq: Number(prev), value: text.slice(newline + 1) };
 }
 
-function isValue(entry: KvEntry): boolean {
+/** What the store reads of a message: its KV key (subject without the bucket's prefix), sequence, kind and body. */
+type Message = Pick<KvEntry, 'key' | 'revision' | 'operation' | 'value'>;
+
+function isValue(entry: Message): boolean {
   return entry.operation === 'PUT';
 }
 
-function toKeyValue(key: string, entry: KvEntry): KeyValue {
+function toKeyValue(key: string, entry: Message): KeyValue {
   const { createRevision, value } = unseal(entry.value);
   return { key, value, createRevision: createRevision || entry.revision, modRevision: entry.revision };
 }
@@ -81,6 +88,11 @@ function toKeyValue(key: string, entry: KvEntry): KeyValue {
 function isWrongLastSequence(err: unknown): boolean {
   const apiError = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
   return apiError?.err_code === WRONG_LAST_SEQUENCE;
+}
+
+function isNoMessage(err: unknown): boolean {
+  const apiError = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
+  return apiError?.err_code === NO_MESSAGE_FOUND || /no message found/i.test(err instanceof Error ? err.message : String(err));
 }
 
 /**
@@ -184,10 +196,11 @@ function asBerthError(err: unknown): Error {
  * - Keys map to subjects segment by segment (see nats-subjects.ts); a prefix list is a subject filter.
  * - create expects no message on the subject (one round trip for a key that never existed), or, when the
  *   key has history, the delete marker that is there (read first, so the envelope can link to it);
- *   update and delete are compare-and-swap on the key's last sequence (Nats-Expected-Last-Subject-Sequence).
+ *   update and delete are compare-and-swap on the key's last sequence (Nats-Expected-Last-Subject-Sequence),
+ *   on a replicated stream also on the stream's last sequence (see readForSwap: nats-server#4320).
  *   Deletes publish the KV delete marker themselves so it can carry the envelope's link to the value it removed.
- * - list reads the latest message of every key under the prefix and answers as of the stream's last
- *   sequence R read *before* that: a key whose latest message is newer than R is followed back along
+ * - list reads the latest message of every key under the prefix from the stream leader (see latestPerKey)
+ *   and answers as of the stream's last sequence R read *before* that: a key whose latest message is newer than R is followed back along
  *   prevSeq to its message at or below R (or left out if it had none). The items are then exactly the
  *   state at R, and a watch from R delivers every later change once: no gap, no duplicate.
  * - compact(C) records C in the `<bucket>-meta` bucket first, with a compare-and-swap so that the record
@@ -272,20 +285,21 @@ export class NatsStore implements Store {
   }
 
   async list(prefix: string): Promise<ListResult> {
+    this.assertOpen();
     for (let attempt = 1; ; attempt++) {
-      const revision = await this.currentRevision();
-      const items: KeyValue[] = [];
       try {
-        for (const latest of await this.latestPerKey(prefix)) {
-          const entry = await this.asOf(latest, revision);
-          if (entry && isValue(entry)) items.push(toKeyValue(decodeKey(latest.key), entry));
+        const revision = await this.currentRevision();
+        const items: KeyValue[] = [];
+        for (const message of await this.latestPerKey(prefix)) {
+          const entry = await this.asOf(message, revision);
+          if (entry && isValue(entry)) items.push(toKeyValue(decodeKey(message.key), entry));
         }
+        return { items: items.sort(byKey), revision };
       } catch (err) {
         // The state as of `revision` was compacted away while we read it: a newer revision still has it.
         if (err instanceof HistoryGone && attempt < LIST_ATTEMPTS) continue;
         throw asBerthError(err);
       }
-      return { items: items.sort(byKey), revision };
     }
   }
 
@@ -302,49 +316,70 @@ export class NatsStore implements Store {
       if (!isWrongLastSequence(err)) throw asBerthError(err);
     }
     for (;;) {
-      const latest = await this.latest(key);
+      const { latest, streamLast } = await this.readForSwap(key);
       if (latest && isValue(latest)) throw errors.alreadyExists('keys', key);
       const payload = seal({ createRevision: 0, prevSeq: latest?.revision ?? 0, value });
       try {
         // A key that was deleted still has its delete marker: the create expects that marker.
-        const revision = latest ? await this.kv.update(subjectKey, payload, latest.revision) : await this.kv.create(subjectKey, payload);
+        const revision = latest ? await this.swap(key, payload, latest.revision, streamLast) : await this.kv.create(subjectKey, payload);
         return { key, value, createRevision: revision, modRevision: revision };
       } catch (err) {
         if (!isWrongLastSequence(err)) throw asBerthError(err);
-        // Someone wrote the key meanwhile: look again (it may be a create, or another delete).
+        // Someone wrote the key (or, expecting the stream's last sequence, any key) meanwhile: look again.
       }
     }
   }
 
   async update(key: string, value: string, expectedModRevision?: number): Promise<KeyValue> {
     for (;;) {
-      const prev = await this.current(key, expectedModRevision);
+      const { prev, streamLast } = await this.current(key, expectedModRevision);
       try {
         const payload = seal({ createRevision: prev.createRevision, prevSeq: prev.modRevision, value });
-        const revision = await this.kv.update(encodeKey(key), payload, prev.modRevision);
+        const revision = await this.swap(key, payload, prev.modRevision, streamLast);
         return { key, value, createRevision: prev.createRevision, modRevision: revision };
       } catch (err) {
         if (!isWrongLastSequence(err)) throw asBerthError(err);
-        // Without an expected revision the caller wants last-writer-wins: read again and retry.
+        // Read again: a Conflict if the key moved; otherwise (another key was written, or the caller wants
+        // last-writer-wins) try again.
       }
     }
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
     for (;;) {
-      const prev = await this.current(key, expectedModRevision);
+      const { prev, streamLast } = await this.current(key, expectedModRevision);
       const marker = headers();
       marker.set(KV_OPERATION, 'DEL');
       try {
-        await this.js.publish(this.subject(key), seal({ createRevision: prev.createRevision, prevSeq: prev.modRevision, value: '' }), {
-          headers: marker,
-          expect: { lastSubjectSequence: prev.modRevision },
-        });
+        await this.swap(key, seal({ createRevision: prev.createRevision, prevSeq: prev.modRevision, value: '' }), prev.modRevision, streamLast, marker);
         return prev;
       } catch (err) {
         if (!isWrongLastSequence(err)) throw asBerthError(err);
       }
     }
+  }
+
+  /**
+   * What a compare-and-swap of the key expects, read at once: the key's latest message and, on a replicated
+   * stream, the stream's last sequence. nats-server before 2.9.21 checks a write's expected last *subject*
+   * sequence on a replicated stream only before proposing it, so two writes in flight that expect the same
+   * message can both be stored (nats-server#4320: both acknowledged, one overwriting the other unseen). It
+   * checks the expected last *stream* sequence when it applies each write, so a write that expects both is
+   * stored only if nothing was stored since it read. (Detecting the loser afterwards and deleting it is no
+   * way out on 2.9: deleting a subject's last message leaves the server seeing no message on that subject,
+   * neither for reads nor for the next write's expectation.) The price is that a write to any other key in
+   * between refuses it too; it reads again and retries, and is a Conflict only when its own key moved.
+   * Creates of keys without history expect "no message", which JetStream checks when it applies (see create).
+   */
+  private async readForSwap(key: string): Promise<{ latest: KvEntry | null; streamLast: number | undefined }> {
+    const [latest, info] = await Promise.all([this.latest(key), this.streamInfo().catch((err: unknown) => Promise.reject(asBerthError(err)))]);
+    return { latest, streamLast: info.config.num_replicas > 1 ? info.state.last_seq : undefined };
+  }
+
+  /** Publishes the key's next message, expecting its last message at `expected` (and the stream's at streamLast). */
+  private async swap(key: string, payload: Uint8Array, expected: number, streamLast: number | undefined, marker?: MsgHdrs): Promise<number> {
+    const expect = streamLast === undefined ? { lastSubjectSequence: expected } : { lastSubjectSequence: expected, lastSequence: streamLast };
+    return (await this.js.publish(this.subject(key), payload, { headers: marker, expect })).seq;
   }
 
   async watch(prefix: string, afterRevision: number, callbacks: WatchCallbacks): Promise<Watcher> {
@@ -426,7 +461,7 @@ export class NatsStore implements Store {
   async currentRevision(): Promise<number> {
     this.assertOpen();
     try {
-      return (await this.jsm.streams.info(this.streamName())).state.last_seq;
+      return (await this.streamInfo()).state.last_seq;
     } catch (err) {
       throw asBerthError(err);
     }
@@ -562,8 +597,8 @@ export class NatsStore implements Store {
   }
 
   /** The key's message as of revision: follows prevSeq back from a newer one; null if it had none. */
-  private async asOf(entry: KvEntry, revision: number): Promise<KvEntry | null> {
-    let at: KvEntry | null = entry;
+  private async asOf(entry: Message, revision: number): Promise<Message | null> {
+    let at: Message | null = entry;
     while (at && at.revision > revision) {
       const { prevSeq } = unseal(at.value);
       if (!prevSeq) return null;
@@ -573,14 +608,45 @@ export class NatsStore implements Store {
     return at;
   }
 
-  /** The newest message of every key under prefix (values and delete markers). */
-  private async latestPerKey(prefix: string): Promise<KvEntry[]> {
-    const found: KvEntry[] = [];
-    await this.drain({ key: prefixFilter(prefix), include: KvWatchInclude.LastValue }, (entry) => {
-      if (decodeKey(entry.key).startsWith(prefix)) found.push(entry);
-      return true;
-    });
-    return found;
+  /**
+   * The newest message of every key under prefix (values and delete markers), read from the stream
+   * leader: the subjects from a stream info (see streamInfo), each subject's last message by a message get. Not through a KV watch:
+   * nats-server 2.9 places the ephemeral consumer behind a watch on any replica, at random, and a follower
+   * still catching up (a node back from a restart) would leave out keys whose writes were acknowledged.
+   */
+  private async latestPerKey(prefix: string): Promise<Message[]> {
+    const subjectPrefix = `$KV.${this.bucket}.`;
+    const info = await this.streamInfo({ subjects_filter: `${subjectPrefix}${prefixFilter(prefix)}` });
+    const subjects = Object.keys(info.state.subjects ?? {}).filter((subject) => decodeKey(subject.slice(subjectPrefix.length)).startsWith(prefix));
+    const latest: Message[] = [];
+    for (let from = 0; from < subjects.length; from += LIST_READS_IN_FLIGHT) {
+      const batch = subjects.slice(from, from + LIST_READS_IN_FLIGHT).map((subject) => this.lastMessageOn(subject));
+      for (const message of await Promise.all(batch)) if (message) latest.push(message);
+    }
+    return latest;
+  }
+
+  /**
+   * The data stream's info as its leader has it. While the stream has no leader (one is being elected) a
+   * follower answers, with only what it has applied: a revision or a key set older than acknowledged writes.
+   */
+  private async streamInfo(options?: { subjects_filter: string }): Promise<StreamInfo> {
+    const info = await this.jsm.streams.info(this.streamName(), options);
+    if (info.cluster && !info.cluster.leader) throw errors.unavailable(`nats: stream ${this.streamName()} has no leader`);
+    return info;
+  }
+
+  /** The last message on a subject, from the stream leader; null when compaction purged the subject since. */
+  private async lastMessageOn(subject: string): Promise<Message | null> {
+    let stored: StoredMsg;
+    try {
+      stored = await this.jsm.streams.getMessage(this.streamName(), { last_by_subj: subject });
+    } catch (err) {
+      if (isNoMessage(err)) return null;
+      throw err;
+    }
+    const operation = (stored.header?.get(KV_OPERATION) || 'PUT') as KvEntry['operation'];
+    return { key: stored.subject.slice(`$KV.${this.bucket}.`.length), revision: stored.seq, operation, value: stored.data };
   }
 
   /** Headers of every message with a revision in [from, to], oldest first. */
@@ -625,14 +691,17 @@ export class NatsStore implements Store {
     }
   }
 
-  private async current(key: string, expectedModRevision: number | undefined): Promise<KeyValue> {
-    const prev = await this.get(key);
-    if (!prev) throw errors.notFound('keys', key);
+  /** The key's value (NotFound, or Conflict when it is not at expectedModRevision), with what a swap of it expects. */
+  private async current(key: string, expectedModRevision: number | undefined): Promise<{ prev: KeyValue; streamLast: number | undefined }> {
+    const { latest, streamLast } = await this.readForSwap(key);
+    if (!latest || !isValue(latest)) throw errors.notFound('keys', key);
+    const prev = toKeyValue(key, latest);
     if (expectedModRevision !== undefined && prev.modRevision !== expectedModRevision) {
       throw errors.conflict('keys', key, `the object has been modified (revision ${prev.modRevision}, expected ${expectedModRevision})`);
     }
-    return prev;
+    return { prev, streamLast };
   }
+
 
   private subject(key: string): string {
     return `$KV.${this.bucket}.${encodeKey(key)}`;

@@ -32,6 +32,11 @@ interface NatsProcess {
   kill9(): Promise<void>;
   /** Starts it again on the same ports and store (after kill9 or stop). */
   restart(): Promise<void>;
+  /** Its log (stderr) so far, across restarts. */
+  output(): string;
+  /** SIGSTOP: it stays in the cluster but answers nothing (a replica that lags), until thaw (SIGCONT). */
+  freeze(): void;
+  thaw(): void;
 }
 
 /**
@@ -78,6 +83,9 @@ async function runNatsServer(args: string[], port: number, onStop: () => void, h
     },
     kill9: () => halt('SIGKILL'),
     restart: launch,
+    output: () => output,
+    freeze: () => void child.kill('SIGSTOP'),
+    thaw: () => void child.kill('SIGCONT'),
   };
 }
 
@@ -97,7 +105,7 @@ export interface TestNatsCluster {
   /** Every node's client URL, comma-separated: `nats://127.0.0.1:P1,127.0.0.1:P2,...` (a berth store URL's host list). */
   url: string;
   /** The nodes, each with its own client URL. */
-  nodes: Array<{ url: string } & Omit<NatsProcess, 'stop'>>;
+  nodes: Array<{ url: string; name: string } & Omit<NatsProcess, 'stop'>>;
   /** Stops every node and removes their stores. */
   stop(): Promise<void>;
 }
@@ -160,7 +168,7 @@ async function startCluster(hosts: Array<SimulatedHost | undefined>): Promise<Te
   }
   return {
     url: `nats://${clientAddresses.join(',')}`,
-    nodes: processes.map((p, i) => ({ url: `nats://${clientAddresses[i]}`, kill9: p.kill9, restart: p.restart })),
+    nodes: processes.map((p, i) => ({ url: `nats://${clientAddresses[i]}`, name: `n${i}`, kill9: p.kill9, restart: p.restart, output: p.output, freeze: p.freeze, thaw: p.thaw })),
     stop,
   };
 }
