@@ -32,6 +32,8 @@ const UNAPPLIED_READ_ATTEMPTS = 50;
 const UNAPPLIED_READ_PAUSE_MS = 100;
 /** Lists retried when a compaction overtakes the revision they read at. */
 const LIST_ATTEMPTS = 5;
+/** The longest pause (ms) before a compare-and-swap refused by a write to another key tries again. */
+const SWAP_RETRY_PAUSE_MAX_MS = 64;
 /** Messages a list asks the stream leader for at once. */
 const LIST_READS_IN_FLIGHT = 32;
 /** JetStream's answer to a message get that found nothing (10037). */
@@ -93,6 +95,16 @@ function isWrongLastSequence(err: unknown): boolean {
 function isNoMessage(err: unknown): boolean {
   const apiError = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
   return apiError?.err_code === NO_MESSAGE_FOUND || /no message found/i.test(err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * A short random pause before a refused compare-and-swap reads and tries again, growing with the attempts:
+ * on a replicated stream every write expects the stream's last sequence, so writers of different keys
+ * refuse each other, and retrying at once would keep them colliding.
+ */
+function pauseBeforeRetry(attempt: number): Promise<void> {
+  const ceiling = Math.min(SWAP_RETRY_PAUSE_MAX_MS, 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
 
 /**
@@ -315,7 +327,7 @@ export class NatsStore implements Store {
     } catch (err) {
       if (!isWrongLastSequence(err)) throw asBerthError(err);
     }
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const { latest, streamLast } = await this.readForSwap(key);
       if (latest && isValue(latest)) throw errors.alreadyExists('keys', key);
       const payload = seal({ createRevision: 0, prevSeq: latest?.revision ?? 0, value });
@@ -326,12 +338,13 @@ export class NatsStore implements Store {
       } catch (err) {
         if (!isWrongLastSequence(err)) throw asBerthError(err);
         // Someone wrote the key (or, expecting the stream's last sequence, any key) meanwhile: look again.
+        await pauseBeforeRetry(attempt);
       }
     }
   }
 
   async update(key: string, value: string, expectedModRevision?: number): Promise<KeyValue> {
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const { prev, streamLast } = await this.current(key, expectedModRevision);
       try {
         const payload = seal({ createRevision: prev.createRevision, prevSeq: prev.modRevision, value });
@@ -341,12 +354,13 @@ export class NatsStore implements Store {
         if (!isWrongLastSequence(err)) throw asBerthError(err);
         // Read again: a Conflict if the key moved; otherwise (another key was written, or the caller wants
         // last-writer-wins) try again.
+        await pauseBeforeRetry(attempt);
       }
     }
   }
 
   async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       const { prev, streamLast } = await this.current(key, expectedModRevision);
       const marker = headers();
       marker.set(KV_OPERATION, 'DEL');
@@ -355,6 +369,7 @@ export class NatsStore implements Store {
         return prev;
       } catch (err) {
         if (!isWrongLastSequence(err)) throw asBerthError(err);
+        await pauseBeforeRetry(attempt);
       }
     }
   }
@@ -701,7 +716,6 @@ export class NatsStore implements Store {
     }
     return { prev, streamLast };
   }
-
 
   private subject(key: string): string {
     return `$KV.${this.bucket}.${encodeKey(key)}`;
