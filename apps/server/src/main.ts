@@ -184,16 +184,27 @@ async function main(): Promise<void> {
   void runtimed?.catch(() => undefined);
   // Whatever becomes of the start, no runtimed started here outlives the server (stop() is idempotent).
   const stopRuntimed = async () => (await runtimed?.catch(() => undefined))?.stop();
-  try {
+  // Installed before anything starts: a signal never lands between a start and its stop. One arriving while
+  // the control plane starts waits for that start (which stops the runtimed itself if it fails), then stops
+  // what is running by then: the runtimed alone, or everything once the control plane is up (below).
+  let stopStarted: () => Promise<void> = stopRuntimed;
+  const controlPlaneStart = (async () => {
     if (config.embeddedNats) ({ config, cluster: embedded } = await startEmbeddedNats(config, config.embeddedNats, logger));
-    app = await ApiServerApp.start(config, logger, embedded?.joinEndpoint.handle);
+    return ApiServerApp.start(config, logger, embedded?.joinEndpoint.handle);
+  })();
+  const controlPlaneSettled = controlPlaneStart.catch(() => undefined);
+  stopOnSignals(logger, async () => {
+    await controlPlaneSettled;
+    await stopStarted();
+  });
+  try {
+    app = await controlPlaneStart;
   } catch (err) {
     await embedded?.stop();
     await stopRuntimed().catch((stopErr: unknown) => logger.error({ err: stopErr }, 'stopping runtimed failed'));
     exitOnStartFailure(logger, err);
   }
   printJoinCommand(config);
-  // Installed before anything else starts: a signal never lands between a start and its stop.
   const components: Component[] = [];
   let client: KubeClient | undefined;
   let localNode: Promise<unknown> = Promise.resolve();
@@ -204,12 +215,13 @@ async function main(): Promise<void> {
     // Last: the store the API server just closed runs on it.
     await embedded?.stop();
   };
-  // Shutdown waits for a local node still starting, so a signal never orphans the runtimed it launches.
-  stopOnSignals(logger, async () => {
+  // Set in the same turn as the start resolves (a signal's handler resumes after it). Shutdown waits for a
+  // local node still starting, so a signal never orphans the runtimed it launches.
+  stopStarted = async () => {
     await localNode;
     await stopAll();
     await stopRuntimed();
-  });
+  };
   const loops = startControlLoops(config, app, logger);
   client = loops.client;
   components.push(...loops.components);
