@@ -228,21 +228,24 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
     }
     for (const host of hosts) startAgent(host);
     const kube = client;
-    await eventually(`the ${count} nodes to be Ready`, async () => {
-      const nodes = await Promise.all(hosts.map((h) => kube.get<Node>(NODES, h.name).catch(() => undefined)));
-      return nodes.every((n) => nodeReadyStatus(n) === 'True');
-    }, 120_000);
-    if (options.busybox !== false) {
-      const busybox = await busyboxRootfsTarball();
-      // Every host's runtimed at once: each unpacks the image on its own.
-      await Promise.all(
-        hosts.map(async (host) => {
-          await host.runtime.importImage(busybox, { name: 'busybox:latest', config: BUSYBOX_CONFIG });
-          // Also under a pinned tag: the CLI's workloads (no imagePullPolicy) would pull :latest (Always), and no registry has it here.
-          await host.runtime.tagImage('busybox:latest', 'busybox:1.36');
-        }),
-      );
-    }
+    const busybox = options.busybox === false ? undefined : await busyboxRootfsTarball();
+    // Each host's busybox goes in as soon as its runtimed answers (before its node is Ready), the hosts at once.
+    const imports = hosts.map(async (host) => {
+      if (!busybox) return;
+      await eventually(`${host.name}'s runtimed to answer`, () => runtimeAnswers(host.runtime), 120_000);
+      await host.runtime.importImage(busybox, { name: 'busybox:latest', config: BUSYBOX_CONFIG });
+      // Also under a pinned tag: the CLI's workloads (no imagePullPolicy) would pull :latest (Always), and no registry has it here.
+      await host.runtime.tagImage('busybox:latest', 'busybox:1.36');
+    });
+    // Settled, all of them, before a failure is thrown: cleanup must not race an import still running.
+    const settled = await Promise.allSettled([
+      eventually(`the ${count} nodes to be Ready`, async () => {
+        const nodes = await Promise.all(hosts.map((h) => kube.get<Node>(NODES, h.name).catch(() => undefined)));
+        return nodes.every((n) => nodeReadyStatus(n) === 'True');
+      }, 120_000),
+      ...imports,
+    ]);
+    for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
   } catch (err) {
     await cleanup().catch(() => undefined);
     throw err;

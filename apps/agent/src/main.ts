@@ -3,7 +3,7 @@
  * the one serving DATA_DIR/runtimed.sock, started as a child process when none does (or the one named
  * with --runtime-socket, which must be serving).
  */
-import { startNode } from '@berth/agent';
+import { ensureLocalRuntimed, startNode, type RunningNode } from '@berth/agent';
 import type { ClusterConnection } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import { flagsOrExit } from '@berth/flags';
@@ -29,44 +29,55 @@ async function main(): Promise<void> {
   chmodSync(config.dataDir, 0o700);
   const logger = pino({ level: config.logLevel, base: { component: 'agent' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
-  let connection: ClusterConnection;
-  try {
-    // Before anything starts: a server that cannot be reached or trusted, or that refuses the token, is one line.
-    connection = await agentConnection(config, logger);
-  } catch (err) {
-    if (isBerthError(err)) fail(err.message);
-    throw err;
-  }
+  const runtimedMain = join(__dirname, '..', 'runtimed', 'main.js');
+  // runtimed starts while the agent joins (neither needs the other; each takes seconds): the node is
+  // up in the longer of the two instead of their sum. Its log lines wait for startNode, so that a join
+  // that fails is still the one line below.
+  const runtimed = config.runtimeSocket ? undefined : ensureLocalRuntimed({ dataDir: config.dataDir, runtimedMain, cgroupParent: config.cgroupParent });
+  // Whatever becomes of the start, no runtimed started here outlives the agent (stop() is idempotent).
+  // Handled here: a runtimed that fails while the join is still under way is reported by startNode, after it.
+  void runtimed?.catch(() => undefined);
+  const stopRuntimed = async () => (await runtimed?.catch(() => undefined))?.stop();
   const host = config.nodeIP ? { internalIP: config.nodeIP } : {};
+  let node: Promise<RunningNode> | undefined;
   // Installed before anything starts; a signal mid-start waits for it, so no runtimed is orphaned.
-  const starting = startNode({
-    connection,
-    // The node's own certificate is renewed while it runs; a --kubeconfig given is its owner's to renew.
-    renewCredential: config.credential.kind !== 'kubeconfig',
-    nodeName: config.nodeName,
-    dataDir: config.dataDir,
-    defaultDataDir: config.dataDir === DEFAULT_DATA_DIR,
-    runtimeSocket: config.runtimeSocket,
-    runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'),
-    cgroupParent: config.cgroupParent,
-    logger,
-    host,
-    backoff: { initialMs: config.crashLoopBackoffBaseMs },
-    leaseDurationMs: config.nodeLeaseDurationMs,
-    clusterDNS: config.clusterDNS,
-    clusterDomain: config.clusterDomain,
-    resolvConf: config.resolvConf,
-    nodeServices: config.nodeServices,
-    imageGC: { highThresholdPercent: config.imageGCHighThresholdPercent, lowThresholdPercent: config.imageGCLowThresholdPercent },
-  });
+  const starting = (async () => {
+    // A server that cannot be reached or trusted, or that refuses the token, is one line (below).
+    const connection: ClusterConnection = await agentConnection(config, logger);
+    node = startNode({
+      connection,
+      // The node's own certificate is renewed while it runs; a --kubeconfig given is its owner's to renew.
+      renewCredential: config.credential.kind !== 'kubeconfig',
+      nodeName: config.nodeName,
+      dataDir: config.dataDir,
+      defaultDataDir: config.dataDir === DEFAULT_DATA_DIR,
+      runtimeSocket: config.runtimeSocket,
+      runtimed,
+      runtimedMain,
+      cgroupParent: config.cgroupParent,
+      logger,
+      host,
+      backoff: { initialMs: config.crashLoopBackoffBaseMs },
+      leaseDurationMs: config.nodeLeaseDurationMs,
+      clusterDNS: config.clusterDNS,
+      clusterDomain: config.clusterDomain,
+      resolvConf: config.resolvConf,
+      nodeServices: config.nodeServices,
+      imageGC: { highThresholdPercent: config.imageGCHighThresholdPercent, lowThresholdPercent: config.imageGCLowThresholdPercent },
+    });
+    return node;
+  })();
   stopOnSignals(logger, async () => {
-    const node = await starting.catch(() => undefined);
-    await node?.stop();
+    const running = await starting.catch(() => undefined);
+    await running?.stop();
+    await stopRuntimed();
   });
   try {
     await starting;
   } catch (err) {
-    // startNode stopped what it had started.
+    // startNode stopped what it had started; a join that failed leaves the runtimed started beside it.
+    await stopRuntimed().catch((stopErr: unknown) => logger.error({ err: stopErr }, 'stopping runtimed failed'));
+    if (!node && !isBerthError(err)) throw err;
     fail((err as Error).message);
   }
 }

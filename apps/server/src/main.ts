@@ -6,7 +6,7 @@
  * exactly as another host does; the host's runtimed runs beside it as a child process.
  */
 import 'reflect-metadata';
-import { defaultNodeName, ensureNodeCredential, startNode } from '@berth/agent';
+import { defaultNodeName, ensureLocalRuntimed, ensureNodeCredential, startNode, type LocalRuntimed } from '@berth/agent';
 import { advertisedAddress, ApiServerApp, ensureServingNames, joinTokenPath, loadOrCreateCredentials, resolveServerToken, serverTokenPath, serverURL, sharesIdentity } from '@berth/apiserver';
 import { natsDir, startEmbeddedCluster, type EmbeddedCluster } from '@berth/embedded-nats';
 import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
@@ -23,6 +23,8 @@ import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_DATA_DIR, parseServerFlags, type EmbeddedNatsConfig, type ServerConfig } from './config';
 
+const RUNTIMED_MAIN = join(__dirname, '..', 'runtimed', 'main.js');
+
 /** Something running beside the apiserver that must stop before it. */
 interface Component {
   stop(): Promise<void>;
@@ -33,7 +35,7 @@ interface Component {
  * else a child process) and an agent in-process, holding only its node's rights (its credential is kept
  * in the data dir, as a joined host's). Stopping leaves the pods' containers running.
  */
-async function startLocalNode(config: ServerConfig, app: ApiServerApp, logger: Logger): Promise<Component> {
+async function startLocalNode(config: ServerConfig, app: ApiServerApp, runtimed: Promise<LocalRuntimed>, logger: Logger): Promise<Component> {
   const nodeName = defaultNodeName();
   const admin = connectionFromFile(app.kubeconfigPath);
   const joinToken = parseJoinToken(readFileSync(joinTokenPath(config.dataDir), 'utf8').trim());
@@ -51,7 +53,8 @@ async function startLocalNode(config: ServerConfig, app: ApiServerApp, logger: L
     nodeName,
     dataDir: config.dataDir,
     defaultDataDir: resolve(config.dataDir) === DEFAULT_DATA_DIR,
-    runtimedMain: join(__dirname, '..', 'runtimed', 'main.js'),
+    runtimed,
+    runtimedMain: RUNTIMED_MAIN,
     logger: agentLogger,
     hostLogger: logger,
     backoff: { initialMs: config.crashLoopBackoffBaseMs },
@@ -174,15 +177,34 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let embedded: EmbeddedCluster | undefined;
   let app: ApiServerApp;
-  try {
+  // The local node's runtimed starts with the server (neither needs the other; each takes seconds), and
+  // startLocalNode owns it; its log lines wait for startNode. A runtimed already serving the data dir is reused.
+  const runtimed = config.disableAgent ? undefined : ensureLocalRuntimed({ dataDir: config.dataDir, runtimedMain: RUNTIMED_MAIN });
+  // Handled here: a runtimed that fails while the server starts is reported when the local node starts.
+  void runtimed?.catch(() => undefined);
+  // Whatever becomes of the start, no runtimed started here outlives the server (stop() is idempotent).
+  const stopRuntimed = async () => (await runtimed?.catch(() => undefined))?.stop();
+  // Installed before anything starts: a signal never lands between a start and its stop. One arriving while
+  // the control plane starts waits for that start (which stops the runtimed itself if it fails), then stops
+  // what is running by then: the runtimed alone, or everything once the control plane is up (below).
+  let stopStarted: () => Promise<void> = stopRuntimed;
+  const controlPlaneStart = (async () => {
     if (config.embeddedNats) ({ config, cluster: embedded } = await startEmbeddedNats(config, config.embeddedNats, logger));
-    app = await ApiServerApp.start(config, logger, embedded?.joinEndpoint.handle);
+    return ApiServerApp.start(config, logger, embedded?.joinEndpoint.handle);
+  })();
+  const controlPlaneSettled = controlPlaneStart.catch(() => undefined);
+  stopOnSignals(logger, async () => {
+    await controlPlaneSettled;
+    await stopStarted();
+  });
+  try {
+    app = await controlPlaneStart;
   } catch (err) {
     await embedded?.stop();
+    await stopRuntimed().catch((stopErr: unknown) => logger.error({ err: stopErr }, 'stopping runtimed failed'));
     exitOnStartFailure(logger, err);
   }
   printJoinCommand(config);
-  // Installed before anything else starts: a signal never lands between a start and its stop.
   const components: Component[] = [];
   let client: KubeClient | undefined;
   let localNode: Promise<unknown> = Promise.resolve();
@@ -193,21 +215,24 @@ async function main(): Promise<void> {
     // Last: the store the API server just closed runs on it.
     await embedded?.stop();
   };
-  // Shutdown waits for a local node still starting, so a signal never orphans the runtimed it launches.
-  stopOnSignals(logger, async () => {
+  // Set in the same turn as the start resolves (a signal's handler resumes after it). Shutdown waits for a
+  // local node still starting, so a signal never orphans the runtimed it launches.
+  stopStarted = async () => {
     await localNode;
     await stopAll();
-  });
+    await stopRuntimed();
+  };
   const loops = startControlLoops(config, app, logger);
   client = loops.client;
   components.push(...loops.components);
-  if (!config.disableAgent) {
-    localNode = startLocalNode(config, app, logger).then(
+  if (runtimed) {
+    localNode = startLocalNode(config, app, runtimed, logger).then(
       (node) => components.push(node),
       async (err: unknown) => {
         logger.fatal({ err }, 'the local node did not start');
         process.stderr.write(`berth server: the local node did not start: ${(err as Error).message} (--disable-agent runs the control plane alone)\n`);
         await stopAll();
+        await stopRuntimed();
         process.exit(1);
       },
     );

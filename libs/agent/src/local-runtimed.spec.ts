@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { ensureLocalRuntimed } from './local-runtimed';
 import { nodePaths } from './node-paths';
 
@@ -27,6 +26,6 @@ describe('ensureLocalRuntimed', () => {
   it('does not wait for good on a runtimed that never answers: the start fails with one clear error', async () => {
     const exits = join(dir, 'exits.js');
     writeFileSync(exits, 'process.exit(3)\n');
-    await expect(ensureLocalRuntimed({ dataDir: dir, runtimedMain: exits, logger: pino({ level: 'silent' }) })).rejects.toThrow(/runtimed exited while starting \(exit 3\)/);
+    await expect(ensureLocalRuntimed({ dataDir: dir, runtimedMain: exits })).rejects.toThrow(/runtimed exited while starting \(exit 3\)/);
   }, 30_000);
 });

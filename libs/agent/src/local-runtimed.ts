@@ -3,14 +3,12 @@ import { errors } from '@berth/errors';
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { nodePaths } from './node-paths';
-import type { Logger } from 'pino';
 
 export interface LocalRuntimedOptions {
   /** The host's data dir: runtimed listens on `<dataDir>/runtimed.sock` and keeps its state in `<dataDir>/runtime`. */
   dataDir: string;
   /** runtimed's entry point (dist/apps/runtimed/main.js); the composition root knows where its bundles are. */
   runtimedMain: string;
-  logger: Logger;
   /** Passed to runtimed as --cgroup-parent; runtimed's default when omitted. */
   cgroupParent?: string;
   /** How long runtimed may take to answer; default 30 s. */
@@ -19,6 +17,8 @@ export interface LocalRuntimedOptions {
 
 export interface LocalRuntimed {
   readonly socket: string;
+  /** The child process this started, for the log (the caller logs: it may start runtimed before its output is its own to write to); absent for a runtimed that was already serving. */
+  readonly started?: { pid: number | undefined; log: string };
   /** Stops runtimed if this process started it; its containers keep running under their shims. */
   stop(): Promise<void>;
 }
@@ -46,9 +46,7 @@ async function answers(socket: string): Promise<boolean> {
 export async function ensureLocalRuntimed(options: LocalRuntimedOptions): Promise<LocalRuntimed> {
   const paths = nodePaths(options.dataDir);
   const socket = paths.runtimedSocket;
-  const logger = options.logger.child({ component: 'runtimed-supervisor' });
   if (await answers(socket)) {
-    logger.info({ socket }, 'using the runtimed already serving this host');
     return { socket, stop: async () => undefined };
   }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -71,9 +69,9 @@ export async function ensureLocalRuntimed(options: LocalRuntimedOptions): Promis
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  logger.info({ socket, pid: child.pid, log: logPath }, 'started runtimed');
   return {
     socket,
+    started: { pid: child.pid, log: logPath },
     async stop() {
       if (gone) return;
       child.kill('SIGTERM');

@@ -20,6 +20,12 @@ export interface NodeStartOptions extends Omit<AgentOptions, 'client' | 'runtime
   defaultDataDir: boolean;
   /** A runtimed serving here already, used as it is (never stopped); by default the data dir's own, started as a child process when none serves it. */
   runtimeSocket?: string;
+  /**
+   * The host's runtimed, already starting (ensureLocalRuntimed's, begun while the node joined, so the two
+   * overlap): startNode owns it from then on and stops it with the node, also when its start fails.
+   * By default startNode starts it itself (or uses runtimeSocket's).
+   */
+  runtimed?: Promise<LocalRuntimed>;
   /** runtimed's entry point, for starting it (see ensureLocalRuntimed). */
   runtimedMain: string;
   /** runtimed's --cgroup-parent, when this starts it. */
@@ -43,7 +49,7 @@ export interface RunningNode {
  * A start that fails stops what it had started before it rejects, so no runtimed is left behind.
  */
 export async function startNode(options: NodeStartOptions): Promise<RunningNode> {
-  const { connection, renewCredential, defaultDataDir, runtimeSocket, runtimedMain, cgroupParent, logger, hostLogger = logger, ...agentOptions } = options;
+  const { connection, renewCredential, defaultDataDir, runtimeSocket, runtimed: runtimedStarting, runtimedMain, cgroupParent, logger, hostLogger = logger, ...agentOptions } = options;
   const { nodeName, dataDir } = agentOptions;
   const client = new KubeClient(connection, {
     userAgent: 'berth-agent',
@@ -67,11 +73,15 @@ export async function startNode(options: NodeStartOptions): Promise<RunningNode>
     await agent?.stop();
     client.close();
     runtime?.close();
-    await runtimed?.stop();
+    // A runtimed handed over still starting when the start failed is stopped once it answers (it stops itself if it never does).
+    await (runtimed ?? (await runtimedStarting?.catch(() => undefined)))?.stop();
     await forgetLocalNode();
   };
   try {
-    runtimed = runtimeSocket ? { socket: runtimeSocket, stop: async () => undefined } : await ensureLocalRuntimed({ dataDir, runtimedMain, logger: hostLogger, cgroupParent });
+    runtimed = runtimeSocket ? { socket: runtimeSocket, stop: async () => undefined } : await (runtimedStarting ?? ensureLocalRuntimed({ dataDir, runtimedMain, cgroupParent }));
+    const supervisorLogger = hostLogger.child({ component: 'runtimed-supervisor' });
+    if (runtimed.started) supervisorLogger.info({ socket: runtimed.socket, ...runtimed.started }, 'started runtimed');
+    else supervisorLogger.info({ socket: runtimed.socket }, runtimeSocket ? 'using the runtimed given' : 'using the runtimed already serving this host');
     runtime = new RuntimeClient(runtimed.socket);
     forgetLocalNode = await recordLocalNode({ socket: runtimed.socket, dataDir: resolve(dataDir), defaultDataDir }).catch((err: Error) => {
       hostLogger.warn({ err: err.message }, "could not record this node's runtimed socket for node-local commands");
