@@ -238,10 +238,19 @@ describe('HA: three servers on a three-node NATS cluster survive faults while a 
     await rolledOut();
   }, 300_000);
 
-  /** Writes every server's and NATS node's log so far into LOG_DIR. */
+  /** What the servers' earlier processes printed, by index: a restart's server prints anew. */
+  const earlierOutput: string[] = [];
+
+  /** cluster.restartServer, keeping what the process it replaces printed for keepLogs. */
+  async function restartServer(index: number): Promise<TestServer> {
+    earlierOutput[index] = (earlierOutput[index] ?? '') + cluster.servers[index]!.output();
+    return cluster.restartServer(index);
+  }
+
+  /** Writes every server's (each of its processes, oldest first) and NATS node's log so far into LOG_DIR. */
   function keepLogs(): void {
     mkdirSync(LOG_DIR, { recursive: true });
-    cluster.servers.forEach((s, i) => writeFileSync(join(LOG_DIR, `server-${i + 1}.log`), s.output()));
+    cluster.servers.forEach((s, i) => writeFileSync(join(LOG_DIR, `server-${i + 1}.log`), (earlierOutput[i] ?? '') + s.output()));
     for (const node of cluster.nats?.nodes ?? []) writeFileSync(join(LOG_DIR, `nats-${node.name}.log`), node.output());
     writeFileSync(join(LOG_DIR, 'acknowledged.txt'), writer ? writer.acknowledged.join('\n') : '');
   }
@@ -372,7 +381,7 @@ describe('HA: three servers on a three-node NATS cluster survive faults while a 
     process.stdout.write(`leader failover: ${seconds(failover)} (seen by the test after ${seconds(Date.now() - killedAt)})\n`);
     expect(failover).toBeLessThan(20_000);
     await rolledOut();
-    await cluster.restartServer(leader);
+    await restartServer(leader);
     servers.refresh();
     await checkAfter('leader failover');
   }, 300_000);
@@ -426,12 +435,12 @@ describe('HA: three servers on a three-node NATS cluster survive faults while a 
     // that could not write while NATS re-formed); each comes back as a fresh server on its data dir.
     const stopped = () => cluster.servers.flatMap((s, i) => (alive(s) ? [] : [i + 1]));
     const stoppedByHeal = stopped();
-    for (const i of stoppedByHeal) await cluster.restartServer(i - 1);
+    for (const i of stoppedByHeal) await restartServer(i - 1);
     servers.refresh();
     await rolledOut();
     const holders = await leaseHolders(-1);
     const stoppedLater = stopped();
-    for (const i of stoppedLater) await cluster.restartServer(i - 1);
+    for (const i of stoppedLater) await restartServer(i - 1);
     process.stdout.write(
       `network cut: ${seconds(healedAt - cutAt)} cut, recovered ${seconds(Date.now() - healedAt)} after healing (server ${leader + 1} cut; servers stopped by then: [${stoppedByHeal.join(', ')}], later: [${stoppedLater.join(', ')}]; Leases now on servers ${holders.scheduler + 1} and ${holders.manager + 1})\n`,
     );
@@ -446,7 +455,7 @@ describe('HA: three servers on a three-node NATS cluster survive faults while a 
     const startedAt = Date.now();
     for (let i = 0; i < cluster.servers.length; i++) {
       await cluster.servers[i]!.stop();
-      await cluster.restartServer(i);
+      await restartServer(i);
       servers.refresh();
     }
     await rolledOut();
