@@ -6,7 +6,7 @@
  */
 import { resourceForKind, type Node, type Pod } from '@berth/api';
 import { connectionFromFile, KubeClient } from '@berth/client';
-import { cgroupTree, mountPointsUnder } from '@berth/host';
+import { cgroupPids, cgroupTree, mountPointsUnder, removeCgroupTree } from '@berth/host';
 import { busyboxRootfsTarball } from '@berth/image';
 import { RuntimeClient } from '@berth/runtime-client';
 import {
@@ -24,7 +24,7 @@ import {
 } from '@berth/testing';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -178,15 +178,14 @@ export async function startHostsCluster(count: number, options: HostsClusterOpti
       await nats?.stop();
       await network?.cleanup();
     }
+    // Processes still in a host's cgroups (a container whose shim died with a failed test) are reported,
+    // then killed with their cgroups, so that the next run does not inherit them.
+    for (const host of hosts) {
+      for (const pid of await cgroupPids(host.cgroupParent)) leftovers.push(`process ${pid} in ${host.cgroupParent}`);
+      await removeCgroupTree(host.cgroupParent);
+    }
     const mounts = await mountPointsUnder(root);
     for (const point of mounts) execFileSync('umount', ['-l', point], { timeout: 30_000 });
-    for (const dir of hosts.flatMap((h) => cgroupTree(h.cgroupParent))) {
-      try {
-        rmdirSync(dir);
-      } catch {
-        // still in use: reported below
-      }
-    }
     rmSync(root, { recursive: true, force: true });
     leftovers.push(...(network?.leftovers() ?? []), ...mounts.map((m) => `mount ${m}`), ...hosts.flatMap((h) => cgroupTree(h.cgroupParent)).map((c) => `cgroup ${c}`));
     return leftovers;

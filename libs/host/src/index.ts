@@ -2,7 +2,7 @@
 export { mustRun, runCommand, type CommandOutput, type RunOptions } from './exec';
 export { readJsonIfExists, writeJsonAtomic, writeFileAtomicSync } from './files';
 export { CGROUP_ROOT, cgroupDirs, cgroupTree, isUnified, removeCgroupTree } from './cgroups';
-export { cgroupProcesses, hostUserNames, MAX_LISTED_PROCESSES, type HostProcess } from './processes';
+export { cgroupPids, cgroupProcesses, hostUserNames, MAX_LISTED_PROCESSES, type HostProcess } from './processes';
 export { isRecordedProcessAlive, networkNamespaceOf, networkNamespacePath, processStartTime, readProcessRecord, writeProcessRecord, type ProcessRecord } from './process-record';
 export { listMounts, mountPointsUnder, unmount, unmountAllUnder, type MountInfo } from './mounts';
 export { O_PATH, openAt, openHandleAt, readFileBeneath } from './beneath';
