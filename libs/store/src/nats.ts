@@ -87,14 +87,17 @@ function toKeyValue(key: string, entry: Message): KeyValue {
   return { key, value, createRevision: createRevision || entry.revision, modRevision: entry.revision };
 }
 
+/** JetStream's code for an API error (`err_code`), when the client passed one on. */
+function jetStreamErrorCode(err: unknown): number | undefined {
+  return (err as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code;
+}
+
 function isWrongLastSequence(err: unknown): boolean {
-  const apiError = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
-  return apiError?.err_code === WRONG_LAST_SEQUENCE;
+  return jetStreamErrorCode(err) === WRONG_LAST_SEQUENCE;
 }
 
 function isNoMessage(err: unknown): boolean {
-  const apiError = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
-  return apiError?.err_code === NO_MESSAGE_FOUND || /no message found/i.test(err instanceof Error ? err.message : String(err));
+  return jetStreamErrorCode(err) === NO_MESSAGE_FOUND || /no message found/i.test(err instanceof Error ? err.message : String(err));
 }
 
 /**
@@ -137,8 +140,8 @@ async function checkReplicas(jsm: JetStreamManager, stream: string, bucket: stri
 const NOT_ENOUGH_PEERS = new Set([10023, 10005, 10074]);
 
 function isNotEnoughPeers(err: unknown): boolean {
-  const apiError = (err as { api_error?: { err_code?: number } } | undefined)?.api_error;
-  if (apiError?.err_code !== undefined) return NOT_ENOUGH_PEERS.has(apiError.err_code);
+  const code = jetStreamErrorCode(err);
+  if (code !== undefined) return NOT_ENOUGH_PEERS.has(code);
   return /insufficient resources|no suitable peers|replicas > 1 not supported/i.test(err instanceof Error ? err.message : String(err));
 }
 
