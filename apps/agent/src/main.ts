@@ -3,7 +3,7 @@
  * the one serving DATA_DIR/runtimed.sock, started as a child process when none does (or the one named
  * with --runtime-socket, which must be serving).
  */
-import { ensureLocalRuntimed, startNode, type RunningNode } from '@berth/agent';
+import { startLocalRuntimedAhead, startNode, type RunningNode } from '@berth/agent';
 import type { ClusterConnection } from '@berth/client';
 import { isBerthError } from '@berth/errors';
 import { flagsOrExit } from '@berth/flags';
@@ -30,14 +30,10 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { component: 'agent' } }, pino.destination(2));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   const runtimedMain = join(__dirname, '..', 'runtimed', 'main.js');
-  // runtimed starts while the agent joins (neither needs the other; each takes seconds): the node is
-  // up in the longer of the two instead of their sum. Its log lines wait for startNode, so that a join
-  // that fails is still the one line below.
-  const runtimed = config.runtimeSocket ? undefined : ensureLocalRuntimed({ dataDir: config.dataDir, runtimedMain, cgroupParent: config.cgroupParent });
-  // Whatever becomes of the start, no runtimed started here outlives the agent (stop() is idempotent).
-  // Handled here: a runtimed that fails while the join is still under way is reported by startNode, after it.
-  void runtimed?.catch(() => undefined);
-  const stopRuntimed = async () => (await runtimed?.catch(() => undefined))?.stop();
+  // runtimed starts while the agent joins; a join that fails is still the one line below.
+  const ahead = config.runtimeSocket ? undefined : startLocalRuntimedAhead({ dataDir: config.dataDir, runtimedMain, cgroupParent: config.cgroupParent });
+  // Whatever becomes of the start, no runtimed started here outlives the agent.
+  const stopRuntimed = async () => ahead?.stop();
   const host = config.nodeIP ? { internalIP: config.nodeIP } : {};
   let node: Promise<RunningNode> | undefined;
   // Installed before anything starts; a signal mid-start waits for it, so no runtimed is orphaned.
@@ -52,7 +48,7 @@ async function main(): Promise<void> {
       dataDir: config.dataDir,
       defaultDataDir: config.dataDir === DEFAULT_DATA_DIR,
       runtimeSocket: config.runtimeSocket,
-      runtimed,
+      runtimed: ahead?.runtimed,
       runtimedMain,
       cgroupParent: config.cgroupParent,
       logger,

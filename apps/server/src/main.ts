@@ -6,7 +6,7 @@
  * exactly as another host does; the host's runtimed runs beside it as a child process.
  */
 import 'reflect-metadata';
-import { defaultNodeName, ensureLocalRuntimed, ensureNodeCredential, startNode, type LocalRuntimed } from '@berth/agent';
+import { defaultNodeName, ensureNodeCredential, startLocalRuntimedAhead, startNode, type LocalRuntimed } from '@berth/agent';
 import { advertisedAddress, ApiServerApp, ensureServingNames, joinTokenPath, loadOrCreateCredentials, resolveServerToken, serverTokenPath, serverURL, sharesIdentity } from '@berth/apiserver';
 import { natsDir, startEmbeddedCluster, type EmbeddedCluster } from '@berth/embedded-nats';
 import { connectionFromFile, KubeClient, loadKubeConfig, parseJoinToken } from '@berth/client';
@@ -177,13 +177,11 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let embedded: EmbeddedCluster | undefined;
   let app: ApiServerApp;
-  // The local node's runtimed starts with the server (neither needs the other; each takes seconds), and
-  // startLocalNode owns it; its log lines wait for startNode. A runtimed already serving the data dir is reused.
-  const runtimed = config.disableAgent ? undefined : ensureLocalRuntimed({ dataDir: config.dataDir, runtimedMain: RUNTIMED_MAIN });
-  // Handled here: a runtimed that fails while the server starts is reported when the local node starts.
-  void runtimed?.catch(() => undefined);
-  // Whatever becomes of the start, no runtimed started here outlives the server (stop() is idempotent).
-  const stopRuntimed = async () => (await runtimed?.catch(() => undefined))?.stop();
+  // The local node's runtimed starts with the control plane, and startLocalNode owns it. A runtimed already
+  // serving the data dir is reused.
+  const ahead = config.disableAgent ? undefined : startLocalRuntimedAhead({ dataDir: config.dataDir, runtimedMain: RUNTIMED_MAIN });
+  // Whatever becomes of the start, no runtimed started here outlives the server.
+  const stopRuntimed = async () => ahead?.stop();
   // Installed before anything starts: a signal never lands between a start and its stop. One arriving while
   // the control plane starts waits for that start (which stops the runtimed itself if it fails), then stops
   // what is running by then: the runtimed alone, or everything once the control plane is up (below).
@@ -225,8 +223,8 @@ async function main(): Promise<void> {
   const loops = startControlLoops(config, app, logger);
   client = loops.client;
   components.push(...loops.components);
-  if (runtimed) {
-    localNode = startLocalNode(config, app, runtimed, logger).then(
+  if (ahead) {
+    localNode = startLocalNode(config, app, ahead.runtimed, logger).then(
       (node) => components.push(node),
       async (err: unknown) => {
         logger.fatal({ err }, 'the local node did not start');

@@ -12,7 +12,7 @@ export { computePodStatus, podPhase, qosClass, type ObservedContainer, type PodO
 export { containerEnv, expandVars, runtimeContainerConfig, containerResources, type ObjectSource } from './container-spec';
 export { restartDelayMs, reconnectDelayMs, DEFAULT_BACKOFF, type BackoffPolicy, type ReconnectPolicy } from './backoff';
 export { LABELS } from './labels';
-export { ensureLocalRuntimed, type LocalRuntimed, type LocalRuntimedOptions } from './local-runtimed';
+export { ensureLocalRuntimed, startLocalRuntimedAhead, type LocalRuntimed, type LocalRuntimedOptions, type RuntimedAhead } from './local-runtimed';
 export { startNode, type NodeStartOptions, type RunningNode } from './node-start';
 export { nodePaths, type AgentRecord } from './node-paths';
 export { ProbeManager, runProbe, type ProbeTarget, type ProbeResult, type ProbeKind } from './probes';

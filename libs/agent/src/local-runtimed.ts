@@ -81,3 +81,23 @@ export async function ensureLocalRuntimed(options: LocalRuntimedOptions): Promis
     },
   };
 }
+
+/** A runtimed begun ahead of startNode (see startLocalRuntimedAhead). */
+export interface RuntimedAhead {
+  /** For startNode's `runtimed`: startNode owns it from then on. */
+  runtimed: Promise<LocalRuntimed>;
+  /** Stops it once it has started; for the paths where startNode never got it. Idempotent, as its stop. */
+  stop(): Promise<void>;
+}
+
+/**
+ * ensureLocalRuntimed begun while the caller does its own slow start (a join, the control plane): neither
+ * needs the other, so the host is up in the longer of the two instead of their sum. A runtimed that fails
+ * meanwhile is reported by startNode, which awaits it; its log lines wait for startNode too, so that a start
+ * that fails first is still its own one line.
+ */
+export function startLocalRuntimedAhead(options: LocalRuntimedOptions): RuntimedAhead {
+  const runtimed = ensureLocalRuntimed(options);
+  void runtimed.catch(() => undefined);
+  return { runtimed, stop: async () => (await runtimed.catch(() => undefined))?.stop() };
+}
